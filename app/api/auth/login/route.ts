@@ -1,0 +1,33 @@
+import { login } from "@/lib/auth/login";
+import { config } from "@/lib/config";
+import { db } from "@/lib/db";
+import { parseJson } from "@/lib/http/body";
+import { sessionCookie } from "@/lib/http/cookies";
+import { AppError } from "@/lib/http/errors";
+import { route } from "@/lib/http/handler";
+import { json } from "@/lib/http/respond";
+import { loginSchema } from "./schema";
+
+export const POST = route(async ({ req, ip }) => {
+  const cfg = config();
+  if (cfg.AUTH_PROVIDER !== "local") {
+    throw new AppError("bad_request", "Password sign-in is handled by Supabase in this deployment.");
+  }
+  const input = await parseJson(req, loginSchema, 8 * 1024);
+  const result = await login(
+    db(),
+    { ...input, ip, userAgent: req.headers.get("user-agent") ?? "" },
+    {
+      ttlHours: cfg.SESSION_TTL_HOURS,
+      throttle: {
+        perIp: cfg.LOGIN_MAX_ATTEMPTS_PER_IP,
+        perEmail: cfg.LOGIN_MAX_ATTEMPTS_PER_EMAIL,
+        windowSeconds: cfg.LOGIN_WINDOW_SECONDS,
+      },
+    },
+  );
+  return json(
+    { user: result.user },
+    { headers: { "set-cookie": sessionCookie(result.token, result.expiresAt) } },
+  );
+});

@@ -1,0 +1,151 @@
+"use client";
+
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { ChevronLeft, ChevronRight } from "lucide-react";
+import { Fragment, useState } from "react";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent } from "@/components/ui/card";
+import { Input } from "@/components/ui/input";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { api } from "@/lib/ui/api";
+
+interface AuditRow {
+  id: string;
+  at: string;
+  actorEmail: string | null;
+  actorKind: string;
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  before: unknown;
+  after: unknown;
+  ip: string | null;
+}
+
+const PAGE_SIZE = 50;
+
+export function AuditTable() {
+  const [action, setAction] = useState("");
+  const [page, setPage] = useState(1);
+  const [open, setOpen] = useState<string | null>(null);
+  const params = new URLSearchParams({ page: String(page), pageSize: String(PAGE_SIZE) });
+  if (action.trim()) params.set("action", action.trim());
+  const { data, isLoading } = useQuery({
+    queryKey: ["audit", page, action.trim()],
+    queryFn: () => api<{ items: AuditRow[]; total: number }>(`/api/v1/audit?${params}`),
+    placeholderData: keepPreviousData,
+  });
+  const pages = data ? Math.max(1, Math.ceil(data.total / PAGE_SIZE)) : 1;
+
+  return (
+    <Card>
+      <CardContent className="grid gap-4">
+        <Input
+          aria-label="Filter by action"
+          placeholder="Filter by action, e.g. user.suspend"
+          className="max-w-sm"
+          value={action}
+          onChange={(e) => {
+            setAction(e.target.value);
+            setPage(1);
+          }}
+        />
+        <Table>
+          <TableHeader>
+            <TableRow>
+              <TableHead>When (UTC)</TableHead>
+              <TableHead>Actor</TableHead>
+              <TableHead>Action</TableHead>
+              <TableHead>Target</TableHead>
+              <TableHead>IP</TableHead>
+            </TableRow>
+          </TableHeader>
+          <TableBody>
+            {isLoading ? (
+              <TableRow>
+                <TableCell colSpan={5} className="text-muted-foreground">
+                  Loading…
+                </TableCell>
+              </TableRow>
+            ) : data?.items.length === 0 ? (
+              <TableRow>
+                <TableCell colSpan={5} className="text-muted-foreground">
+                  Nothing recorded yet.
+                </TableCell>
+              </TableRow>
+            ) : (
+              data?.items.map((row) => (
+                <Fragment key={row.id}>
+                  <TableRow
+                    className="cursor-pointer"
+                    onClick={() => setOpen(open === row.id ? null : row.id)}
+                  >
+                    <TableCell className="font-mono text-xs">
+                      {row.at.replace("T", " ").slice(0, 19)}
+                    </TableCell>
+                    <TableCell>
+                      {row.actorEmail ?? <Badge variant="secondary">{row.actorKind}</Badge>}
+                    </TableCell>
+                    <TableCell>
+                      <Badge variant="outline">{row.action}</Badge>
+                    </TableCell>
+                    <TableCell className="font-mono text-xs">
+                      {row.targetType}
+                      {row.targetId ? `:${row.targetId.slice(0, 8)}` : ""}
+                    </TableCell>
+                    <TableCell className="text-muted-foreground">{row.ip ?? "—"}</TableCell>
+                  </TableRow>
+                  {open === row.id ? (
+                    <TableRow>
+                      <TableCell colSpan={5} className="bg-muted/40">
+                        <div className="grid gap-3 md:grid-cols-2">
+                          <Snapshot title="Before" value={row.before} />
+                          <Snapshot title="After" value={row.after} />
+                        </div>
+                      </TableCell>
+                    </TableRow>
+                  ) : null}
+                </Fragment>
+              ))
+            )}
+          </TableBody>
+        </Table>
+        <div className="flex items-center justify-end gap-2 text-sm text-muted-foreground">
+          <Button
+            size="icon"
+            variant="outline"
+            aria-label="Previous page"
+            disabled={page <= 1}
+            onClick={() => setPage(page - 1)}
+          >
+            <ChevronLeft />
+          </Button>
+          <span>
+            Page {page} of {pages}
+          </span>
+          <Button
+            size="icon"
+            variant="outline"
+            aria-label="Next page"
+            disabled={page >= pages}
+            onClick={() => setPage(page + 1)}
+          >
+            <ChevronRight />
+          </Button>
+        </div>
+      </CardContent>
+    </Card>
+  );
+}
+
+function Snapshot({ title, value }: { title: string; value: unknown }) {
+  return (
+    <div className="grid gap-1">
+      <div className="text-xs font-medium text-muted-foreground">{title}</div>
+      <pre className="overflow-x-auto rounded-md border bg-background p-2 text-xs whitespace-pre-wrap">
+        {value === null || value === undefined ? "—" : JSON.stringify(value, null, 2)}
+      </pre>
+    </div>
+  );
+}

@@ -1,0 +1,30 @@
+import type { Role } from "@/lib/auth/types";
+
+export interface NavItem {
+  href: string;
+  label: string;
+  icon: "users" | "scroll" | "user";
+}
+
+export interface NavSection {
+  title: string;
+  roles: Role[];
+  items: NavItem[];
+}
+
+/** The dashboard's areas; later capabilities add their pages here. */
+export const NAV: NavSection[] = [
+  {
+    title: "Admin",
+    roles: ["admin"],
+    items: [
+      { href: "/admin/users", label: "Users", icon: "users" },
+      { href: "/admin/audit", label: "Audit log", icon: "scroll" },
+    ],
+  },
+  {
+    title: "Account",
+    roles: ["admin", "developer"],
+    items: [{ href: "/account", label: "Profile & sessions", icon: "user" }],
+  },
+];

@@ -1,0 +1,196 @@
+"use client";
+
+import { ChevronLeft, ChevronRight, Search } from "lucide-react";
+import { useEffect, useState } from "react";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent } from "@/components/ui/card";
+import { Input } from "@/components/ui/input";
+import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "@/components/ui/select";
+import { toast } from "@/components/ui/sonner";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { type UserRow, type UsersFilter, useUpdateUser, useUsers } from "./queries";
+
+const ANY = "any";
+
+export function UsersTable({ currentUserId }: { currentUserId: string }) {
+  const [search, setSearch] = useState("");
+  const [filter, setFilter] = useState<UsersFilter>({ q: "", role: "", status: "", page: 1 });
+  useEffect(() => {
+    const t = setTimeout(() => setFilter((f) => (f.q === search ? f : { ...f, q: search, page: 1 })), 250);
+    return () => clearTimeout(t);
+  }, [search]);
+  const { data, isLoading, error } = useUsers(filter);
+  const update = useUpdateUser();
+  const pages = data ? Math.max(1, Math.ceil(data.total / data.pageSize)) : 1;
+
+  const change = (
+    user: UserRow,
+    body: { role?: UserRow["role"]; status?: UserRow["status"] },
+    verb: string,
+  ) =>
+    update.mutate(
+      { id: user.id, ...body },
+      {
+        onSuccess: () => toast.success(`${user.email} ${verb}`),
+        onError: (e) => toast.error(e.message),
+      },
+    );
+
+  return (
+    <Card>
+      <CardContent className="grid gap-4">
+        <div className="flex flex-wrap items-center gap-2">
+          <div className="relative min-w-64 flex-1">
+            <Search className="absolute top-2.5 left-2.5 size-4 text-muted-foreground" />
+            <Input
+              aria-label="Search users"
+              placeholder="Search by email or name"
+              className="pl-8"
+              value={search}
+              onChange={(e) => setSearch(e.target.value)}
+            />
+          </div>
+          <Select
+            value={filter.role || ANY}
+            onValueChange={(v) => setFilter({ ...filter, role: v === ANY ? "" : v, page: 1 })}
+          >
+            <SelectTrigger aria-label="Filter by role" className="w-36">
+              <SelectValue />
+            </SelectTrigger>
+            <SelectContent>
+              <SelectItem value={ANY}>All roles</SelectItem>
+              <SelectItem value="admin">Admins</SelectItem>
+              <SelectItem value="developer">Developers</SelectItem>
+            </SelectContent>
+          </Select>
+          <Select
+            value={filter.status || ANY}
+            onValueChange={(v) => setFilter({ ...filter, status: v === ANY ? "" : v, page: 1 })}
+          >
+            <SelectTrigger aria-label="Filter by status" className="w-36">
+              <SelectValue />
+            </SelectTrigger>
+            <SelectContent>
+              <SelectItem value={ANY}>All statuses</SelectItem>
+              <SelectItem value="active">Active</SelectItem>
+              <SelectItem value="suspended">Suspended</SelectItem>
+            </SelectContent>
+          </Select>
+        </div>
+        {error ? <p className="text-sm text-destructive">{error.message}</p> : null}
+        <Table>
+          <TableHeader>
+            <TableRow>
+              <TableHead>Email</TableHead>
+              <TableHead>Name</TableHead>
+              <TableHead>Role</TableHead>
+              <TableHead>Status</TableHead>
+              <TableHead>Created</TableHead>
+              <TableHead className="text-right">Actions</TableHead>
+            </TableRow>
+          </TableHeader>
+          <TableBody>
+            {isLoading ? (
+              <TableRow>
+                <TableCell colSpan={6} className="text-muted-foreground">
+                  Loading…
+                </TableCell>
+              </TableRow>
+            ) : data?.items.length === 0 ? (
+              <TableRow>
+                <TableCell colSpan={6} className="text-muted-foreground">
+                  No users match.
+                </TableCell>
+              </TableRow>
+            ) : (
+              data?.items.map((user) => {
+                const self = user.id === currentUserId;
+                return (
+                  <TableRow key={user.id} data-testid={`user-row-${user.email}`}>
+                    <TableCell className="font-medium">{user.email}</TableCell>
+                    <TableCell>{user.name || <span className="text-muted-foreground">—</span>}</TableCell>
+                    <TableCell>
+                      <Select
+                        value={user.role}
+                        disabled={self || update.isPending}
+                        onValueChange={(role) =>
+                          change(user, { role: role as UserRow["role"] }, `is now ${role}`)
+                        }
+                      >
+                        <SelectTrigger aria-label={`Role of ${user.email}`} className="h-8 w-32">
+                          <SelectValue />
+                        </SelectTrigger>
+                        <SelectContent>
+                          <SelectItem value="developer">Developer</SelectItem>
+                          <SelectItem value="admin">Admin</SelectItem>
+                        </SelectContent>
+                      </Select>
+                    </TableCell>
+                    <TableCell>
+                      <Badge variant={user.status === "active" ? "success" : "destructive"}>
+                        {user.status}
+                      </Badge>
+                    </TableCell>
+                    <TableCell className="text-muted-foreground">
+                      {new Date(user.createdAt).toLocaleDateString()}
+                    </TableCell>
+                    <TableCell className="text-right">
+                      {self ? (
+                        <span className="text-xs text-muted-foreground">you</span>
+                      ) : user.status === "active" ? (
+                        <Button
+                          size="sm"
+                          variant="outline"
+                          disabled={update.isPending}
+                          onClick={() => change(user, { status: "suspended" }, "suspended")}
+                        >
+                          Suspend
+                        </Button>
+                      ) : (
+                        <Button
+                          size="sm"
+                          variant="outline"
+                          disabled={update.isPending}
+                          onClick={() => change(user, { status: "active" }, "reactivated")}
+                        >
+                          Reactivate
+                        </Button>
+                      )}
+                    </TableCell>
+                  </TableRow>
+                );
+              })
+            )}
+          </TableBody>
+        </Table>
+        <div className="flex items-center justify-between text-sm text-muted-foreground">
+          <span>{data ? `${data.total} user${data.total === 1 ? "" : "s"}` : ""}</span>
+          <div className="flex items-center gap-2">
+            <Button
+              size="icon"
+              variant="outline"
+              aria-label="Previous page"
+              disabled={filter.page <= 1}
+              onClick={() => setFilter({ ...filter, page: filter.page - 1 })}
+            >
+              <ChevronLeft />
+            </Button>
+            <span>
+              Page {filter.page} of {pages}
+            </span>
+            <Button
+              size="icon"
+              variant="outline"
+              aria-label="Next page"
+              disabled={filter.page >= pages}
+              onClick={() => setFilter({ ...filter, page: filter.page + 1 })}
+            >
+              <ChevronRight />
+            </Button>
+          </div>
+        </div>
+      </CardContent>
+    </Card>
+  );
+}

@@ -1,0 +1,80 @@
+import { z } from "zod";
+
+// Every setting Tollgate reads from the environment, parsed once. Nothing else reads process.env.
+const bool = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => v === "true" || v === "1");
+
+const secret = (name: string) =>
+  z.string({ error: `${name} is required` }).min(32, `${name} must be at least 32 characters`);
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    APP_URL: z.url().default("http://localhost:3000"),
+    DATABASE_URL: z
+      .string({ error: "DATABASE_URL is required (npm run up sets it for the local stack)" })
+      .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL"),
+    // postgres.js must not use prepared statements behind a transaction pooler (Supabase port 6543).
+    DATABASE_PREPARE: bool.default(true),
+    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+    AUTH_PROVIDER: z.enum(["local", "supabase"]).default("local"),
+    SESSION_SECRET: secret("SESSION_SECRET"),
+    SESSION_TTL_HOURS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 90)
+      .default(24 * 7),
+    COOKIE_SECURE: bool,
+    LOGIN_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).default(30),
+    LOGIN_MAX_ATTEMPTS_PER_EMAIL: z.coerce.number().int().min(1).default(8),
+    LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(10).default(900),
+    NEXT_PUBLIC_SUPABASE_URL: z.url().optional(),
+    NEXT_PUBLIC_SUPABASE_ANON_KEY: z.string().min(1).optional(),
+    SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .superRefine((env, ctx) => {
+    if (env.AUTH_PROVIDER === "supabase") {
+      for (const key of ["NEXT_PUBLIC_SUPABASE_URL", "NEXT_PUBLIC_SUPABASE_ANON_KEY"] as const) {
+        if (!env[key])
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `${key} is required when AUTH_PROVIDER=supabase`,
+          });
+      }
+    }
+  });
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const name = issue.path.join(".") || "environment";
+        return issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`;
+      }),
+    );
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+
+/** The parsed configuration; the first call validates process.env and throws a ConfigError naming each bad variable. */
+export function config(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}

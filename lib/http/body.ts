@@ -1,0 +1,69 @@
+import { z } from "zod";
+import { AppError } from "./errors";
+import { validationError } from "./respond";
+
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+/** Reads the body as text, refusing more than limit bytes whatever Content-Length claims. */
+export async function readText(req: Request, limit = DEFAULT_BODY_LIMIT): Promise<string> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > limit) throw tooLarge(limit);
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function tooLarge(limit: number) {
+  return new AppError("payload_too_large", `Request body is larger than ${limit} bytes.`);
+}
+
+/** Parses a JSON body with a zod schema: 415 for other media types, 400 for bad JSON, 422 for bad fields. */
+export async function parseJson<S extends z.ZodType>(
+  req: Request,
+  schema: S,
+  limit = DEFAULT_BODY_LIMIT,
+): Promise<z.output<S>> {
+  const type = req.headers.get("content-type") ?? "";
+  if (!/^application\/json\b/i.test(type)) {
+    throw new AppError("unsupported_media_type", "Send the body as application/json.");
+  }
+  const text = await readText(req, limit);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new AppError("invalid_json", "The request body is not valid JSON.");
+  }
+  const result = schema.safeParse(data);
+  if (!result.success) throw validationError(result.error);
+  return result.data;
+}
+
+/** Parses URL search parameters with a zod schema (use z.coerce for numbers). */
+export function parseQuery<S extends z.ZodType>(req: Request, schema: S): z.output<S> {
+  const params = Object.fromEntries(new URL(req.url).searchParams);
+  const result = schema.safeParse(params);
+  if (!result.success) throw validationError(result.error, "query");
+  return result.data;
+}
+
+const uuidSchema = z.uuid();
+
+/** A uuid path segment; anything else is a 404 (no such resource), not an error in the request. */
+export function parseId(value: string | undefined, what: string): string {
+  const result = uuidSchema.safeParse(value);
+  if (!result.success) throw new AppError("not_found", `${what} was not found.`);
+  return result.data;
+}

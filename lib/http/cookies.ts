@@ -1,0 +1,23 @@
+import { SESSION_COOKIE } from "@/lib/auth/types";
+import { config } from "@/lib/config";
+
+function secure(): boolean {
+  const cfg = config();
+  return cfg.COOKIE_SECURE || cfg.APP_URL.startsWith("https://");
+}
+
+export function sessionCookie(token: string, expiresAt: Date): string {
+  const parts = [
+    `${SESSION_COOKIE}=${token}`,
+    "Path=/",
+    "HttpOnly",
+    "SameSite=Lax",
+    `Expires=${expiresAt.toUTCString()}`,
+  ];
+  if (secure()) parts.push("Secure");
+  return parts.join("; ");
+}
+
+export function clearedSessionCookie(): string {
+  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure() ? "; Secure" : ""}`;
+}

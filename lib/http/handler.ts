@@ -1,0 +1,84 @@
+import "server-only";
+import { randomUUID } from "node:crypto";
+import { authenticate, type Principal } from "@/lib/auth";
+import type { Actor, Role } from "@/lib/auth/types";
+import { log } from "@/lib/log";
+import { AppError, forbidden, unauthorized } from "./errors";
+import { errorResponse } from "./respond";
+
+export interface RequestContext {
+  req: Request;
+  requestId: string;
+  ip: string | null;
+  params: Record<string, string>;
+}
+
+type RouteContext = { params: Promise<Record<string, string | string[]>> };
+export type RouteHandler = (req: Request, ctx: RouteContext) => Promise<Response>;
+
+/** The client address as reported by the platform's proxy (Vercel and `next start` both set x-forwarded-for). */
+export function clientIp(req: Request): string | null {
+  const forwarded = req.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  const ip = forwarded || req.headers.get("x-real-ip")?.trim();
+  if (!ip) return null;
+  // inet accepts v4/v6 only; drop anything else (ports, garbage) rather than fail the request.
+  return /^[0-9a-fA-F:.]+$/.test(ip) ? ip.replace(/^::ffff:/, "") : null;
+}
+
+/** The base wrapper: request id, error contract, and logging of unexpected failures without leaking them. */
+export function route(fn: (ctx: RequestContext) => Promise<Response>): RouteHandler {
+  return async (req, routeCtx) => {
+    const requestId = randomUUID();
+    try {
+      const raw = routeCtx?.params ? await routeCtx.params : {};
+      const params = Object.fromEntries(
+        Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : String(v)]),
+      );
+      const res = await fn({ req, requestId, ip: clientIp(req), params });
+      res.headers.set("x-request-id", requestId);
+      return res;
+    } catch (error) {
+      if (error instanceof AppError) return errorResponse(error, requestId);
+      log().error(
+        { err: error, requestId, method: req.method, path: new URL(req.url).pathname },
+        "unhandled error",
+      );
+      return errorResponse(
+        new AppError(
+          "internal",
+          `Something went wrong on our side. Quote request id ${requestId} when reporting it.`,
+          {
+            requestId,
+          },
+        ),
+        requestId,
+      );
+    }
+  };
+}
+
+export interface SessionContext extends RequestContext {
+  principal: Principal;
+  /** The principal as domain verbs and the audit log see it. */
+  actor: Actor;
+}
+
+/** For browser and management-API callers: a signed-in, active user, optionally of one role. */
+export function withSession(
+  options: { role?: Role },
+  fn: (ctx: SessionContext) => Promise<Response>,
+): RouteHandler {
+  return route(async (ctx) => {
+    const principal = await authenticate(ctx.req);
+    if (!principal) throw unauthorized();
+    if (options.role && principal.role !== options.role) throw forbidden();
+    const actor: Actor = {
+      userId: principal.userId,
+      kind: "user",
+      role: principal.role,
+      requestId: ctx.requestId,
+      ip: ctx.ip,
+    };
+    return fn({ ...ctx, principal, actor });
+  });
+}

@@ -1,0 +1,60 @@
+import { randomBytes } from "node:crypto";
+import { hashPassword } from "@/lib/auth/password";
+import type { Sql } from "@/lib/db/client";
+
+export interface DemoCredentials {
+  admin: { email: string; password: string };
+  developer: { email: string; password: string };
+}
+
+export const DEMO_ADMIN_EMAIL = "admin@tollgate.local";
+export const DEMO_DEVELOPER_EMAIL = "dev@tollgate.local";
+
+function generatePassword(): string {
+  return randomBytes(12).toString("base64url");
+}
+
+/**
+ * Seeds the demo: an admin and a developer with generated passwords. Idempotent: existing users keep their
+ * passwords (the caller keeps the credentials it printed the first time), so a second run changes nothing.
+ * When the caller has lost them (no known password), the demo accounts get fresh ones.
+ */
+export async function seedDemo(
+  sql: Sql,
+  known?: Partial<DemoCredentials>,
+): Promise<DemoCredentials & { created: string[] }> {
+  const created: string[] = [];
+  const ensure = async (
+    email: string,
+    name: string,
+    role: "admin" | "developer",
+    password: string,
+    reset: boolean,
+  ) => {
+    const rows = await sql<{ id: string; inserted: boolean }[]>`
+      insert into users (email, name, role, password_hash)
+      values (${email}, ${name}, ${role}, ${await hashPassword(password)})
+      on conflict (email) do update set password_hash = excluded.password_hash where ${reset}
+      returning id, (xmax = 0) as inserted`;
+    if (rows[0]?.inserted) {
+      created.push(email);
+      await sql`
+        insert into audit_log (actor_kind, action, target_type, target_id, after)
+        values ('system', 'user.create', 'user', ${rows[0]!.id}, ${sql.json({ email, role, source: "demo seed" })})`;
+    }
+  };
+  const admin = { email: DEMO_ADMIN_EMAIL, password: known?.admin?.password ?? generatePassword() };
+  const developer = {
+    email: DEMO_DEVELOPER_EMAIL,
+    password: known?.developer?.password ?? generatePassword(),
+  };
+  await ensure(admin.email, "Demo Admin", "admin", admin.password, !known?.admin?.password);
+  await ensure(
+    developer.email,
+    "Demo Developer",
+    "developer",
+    developer.password,
+    !known?.developer?.password,
+  );
+  return { admin, developer, created };
+}

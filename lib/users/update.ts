@@ -1,0 +1,48 @@
+import { recordAudit } from "@/lib/audit/record";
+import { revokeAllSessions } from "@/lib/auth/sessions";
+import type { Actor, Role, UserStatus } from "@/lib/auth/types";
+import { type Db, inTransaction } from "@/lib/db/client";
+import { AppError, notFound } from "@/lib/http/errors";
+import { assertAdmin } from "./assert-admin";
+import type { User } from "./types";
+
+export interface UpdateUserInput {
+  name?: string;
+  role?: Role;
+  status?: UserStatus;
+}
+
+/**
+ * Changes a user's name, role or status. Suspending ends the user's sessions in the same transaction, so
+ * their very next request is refused. Admins cannot demote or suspend themselves (no accidental lock-out).
+ */
+export async function updateUser(db: Db, actor: Actor, id: string, input: UpdateUserInput): Promise<User> {
+  assertAdmin(actor);
+  if (actor.userId === id && ((input.role && input.role !== "admin") || input.status === "suspended")) {
+    throw new AppError("conflict", "You cannot demote or suspend your own account.");
+  }
+  return inTransaction(db, async (tx) => {
+    const [before] = await tx<User[]>`
+      select id, email, name, role, status, created_at as "createdAt", updated_at as "updatedAt"
+      from users where id = ${id} for update`;
+    if (!before) throw notFound("User");
+    const [after] = await tx<User[]>`
+      update users set
+        name = coalesce(${input.name?.trim() ?? null}, name),
+        role = coalesce(${input.role ?? null}, role),
+        status = coalesce(${input.status ?? null}, status)
+      where id = ${id}
+      returning id, email, name, role, status, created_at as "createdAt", updated_at as "updatedAt"`;
+    if (before.status === "active" && after!.status === "suspended") await revokeAllSessions(tx, id);
+    const action =
+      before.status !== after!.status
+        ? after!.status === "suspended"
+          ? "user.suspend"
+          : "user.reactivate"
+        : before.role !== after!.role
+          ? "user.role_change"
+          : "user.update";
+    await recordAudit(tx, actor, { action, targetType: "user", targetId: id, before, after });
+    return after!;
+  });
+}

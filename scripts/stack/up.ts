@@ -1,0 +1,90 @@
+// The local stack: database, migrations, demo seed, then the long-running processes, until Ctrl-C.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { provideDatabase } from "./database";
+import { ensureEnvFile } from "./env";
+import { prefixer, step, ui } from "./log";
+import { ProcessGroup } from "./processes";
+
+const root = process.cwd();
+const APP_PORT = Number(process.env.PORT ?? 3000);
+const PG_PORT = Number(process.env.TOLLGATE_PG_PORT ?? 54322);
+
+async function main() {
+  console.log(ui.bold("\nTollgate — local stack\n"));
+  const group = new ProcessGroup();
+  let embeddedStop: (() => Promise<void>) | null = null;
+  let shuttingDown = false;
+  const shutdown = async (code: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    console.log(ui.dim("\nStopping…"));
+    await group.stop();
+    if (embeddedStop) await embeddedStop().catch(() => {});
+    console.log(ui.green("Stopped cleanly."));
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void shutdown(0));
+  process.on("SIGTERM", () => void shutdown(0));
+
+  try {
+    const env = await step("Secrets in .env.local", async () => ensureEnvFile(path.join(root, ".env.local")));
+    const databaseUrl = process.env.DATABASE_URL ?? env.DATABASE_URL;
+    const db = await step(
+      databaseUrl ? "Database (DATABASE_URL)" : `Embedded PostgreSQL on 127.0.0.1:${PG_PORT}`,
+      () => provideDatabase({ url: databaseUrl, dataDir: ".data/pg", port: PG_PORT, database: "tollgate" }),
+    );
+    embeddedStop = db.embedded?.stop ?? null;
+    const childEnv = {
+      ...env,
+      DATABASE_URL: db.url,
+      APP_URL: `http://localhost:${APP_PORT}`,
+      NEXT_TELEMETRY_DISABLED: "1",
+    };
+
+    await step("Migrations and demo seed", async () => {
+      const result = spawnSync(
+        process.execPath,
+        ["--conditions=react-server", "--import", "tsx", "scripts/db.ts", "migrate", "seed"],
+        { env: { ...process.env, ...childEnv }, encoding: "utf8" },
+      );
+      for (const line of `${result.stdout}${result.stderr}`.trim().split("\n"))
+        if (line) console.log(ui.dim(`  ${line}`));
+      if (result.status !== 0) throw new Error("migrate/seed failed");
+    });
+
+    await step(`App (next dev) on http://localhost:${APP_PORT}`, () =>
+      group.start({
+        name: "app",
+        command: process.execPath,
+        args: [path.join(root, "node_modules/next/dist/bin/next"), "dev", "--port", String(APP_PORT)],
+        env: childEnv,
+        ready: { url: `http://localhost:${APP_PORT}/api/health`, timeoutMs: 180_000 },
+        onLine: prefixer("app"),
+      }),
+    );
+
+    const credentials = JSON.parse(readFileSync(path.join(root, ".data/demo-credentials.json"), "utf8"));
+    console.log(`
+${ui.green(ui.bold("Tollgate is up."))}
+
+  Dashboard   ${ui.bold(`http://localhost:${APP_PORT}`)}
+  Admin       ${credentials.admin.email}  /  ${ui.bold(credentials.admin.password)}
+  Developer   ${credentials.developer.email}  /  ${credentials.developer.password}
+  Database    ${db.url.replace(/:[^:@/]+@/, ":***@")}
+
+Press Ctrl-C to stop everything.
+`);
+    const exited = await group.firstExit();
+    if (!shuttingDown) {
+      console.error(ui.red(`${exited.name} exited (code ${exited.code}); stopping the stack.`));
+      await shutdown(1);
+    }
+  } catch (error) {
+    console.error(ui.red(error instanceof Error ? error.message : String(error)));
+    await shutdown(1);
+  }
+}
+
+void main();
