@@ -1,4 +1,4 @@
-import { createServerClient } from "@supabase/ssr";
+import { combineChunks, stringFromBase64URL } from "@supabase/ssr";
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import type { Db } from "@/lib/db/client";
 import type { Principal, Role } from "./types";
@@ -31,18 +31,24 @@ export async function verifySupabaseJwt(token: string, cfg: SupabaseAuthConfig):
   }
 }
 
-/** The access token from the @supabase/ssr session cookies (sb-<ref>-auth-token, possibly chunked). */
+/**
+ * The access token from the @supabase/ssr session cookie (sb-<project ref>-auth-token, possibly chunked and
+ * base64url-encoded). The token itself is verified separately, so the cookie is only a carrier.
+ */
 export async function accessTokenFromCookies(
   cookies: { name: string; value: string }[],
-  cfg: SupabaseAuthConfig,
+  cfg: Pick<SupabaseAuthConfig, "url">,
 ): Promise<string | null> {
-  if (!cookies.some((c) => c.name.startsWith("sb-"))) return null;
-  const client = createServerClient(cfg.url, cfg.anonKey, {
-    cookies: { getAll: () => cookies, setAll: () => {} },
-    auth: { autoRefreshToken: false, persistSession: false, detectSessionInUrl: false },
-  });
-  const { data } = await client.auth.getSession();
-  return data.session?.access_token ?? null;
+  const key = `sb-${new URL(cfg.url).hostname.split(".")[0]}-auth-token`;
+  const raw = await combineChunks(key, (name) => cookies.find((c) => c.name === name)?.value);
+  if (!raw) return null;
+  try {
+    const text = raw.startsWith("base64-") ? stringFromBase64URL(raw.slice("base64-".length)) : raw;
+    const session = JSON.parse(text) as { access_token?: unknown };
+    return typeof session.access_token === "string" ? session.access_token : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

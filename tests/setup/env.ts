@@ -1,0 +1,4 @@
+// Defaults for tests that load lib/config: a fixed session secret and quiet logs.
+process.env.SESSION_SECRET ??= "test-session-secret-0123456789abcdef0123456789";
+process.env.LOG_LEVEL ??= "silent";
+process.env.DATABASE_URL ??= "postgres://unset@127.0.0.1:1/unset";

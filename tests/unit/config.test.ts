@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "@/lib/config";
+
+const valid = {
+  DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
+  SESSION_SECRET: "s".repeat(40),
+};
+
+describe("config", () => {
+  it("parses a minimal environment with defaults", () => {
+    const cfg = parseConfig(valid);
+    expect(cfg.AUTH_PROVIDER).toBe("local");
+    expect(cfg.SESSION_TTL_HOURS).toBe(168);
+    expect(cfg.DATABASE_PREPARE).toBe(true);
+  });
+
+  it("names every missing or malformed variable", () => {
+    try {
+      parseConfig({ DATABASE_URL: "mysql://nope", SESSION_TTL_HOURS: "soon" });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as Error).message;
+      expect(message).toContain("DATABASE_URL");
+      expect(message).toContain("SESSION_SECRET");
+      expect(message).toContain("SESSION_TTL_HOURS");
+    }
+  });
+
+  it("requires the Supabase settings when AUTH_PROVIDER=supabase", () => {
+    expect(() => parseConfig({ ...valid, AUTH_PROVIDER: "supabase" })).toThrow(/NEXT_PUBLIC_SUPABASE_URL/);
+    expect(
+      parseConfig({
+        ...valid,
+        AUTH_PROVIDER: "supabase",
+        NEXT_PUBLIC_SUPABASE_URL: "https://abc.supabase.co",
+        NEXT_PUBLIC_SUPABASE_ANON_KEY: "anon",
+      }).AUTH_PROVIDER,
+    ).toBe("supabase");
+  });
+
+  it("turns off prepared statements for transaction poolers", () => {
+    expect(parseConfig({ ...valid, DATABASE_PREPARE: "false" }).DATABASE_PREPARE).toBe(false);
+  });
+});
