@@ -38,6 +38,7 @@ function FormError({ message }: { message?: string | null }) {
   return (
     <div
       role="alert"
+      data-testid="form-error"
       className="rounded-md border border-destructive/40 bg-destructive/10 px-3 py-2 text-sm text-destructive"
     >
       {message}

@@ -11,7 +11,7 @@ export interface TestDatabase {
  * A fresh database for this test file, cloned from the migrated template (fast and isolated). It also
  * points the app's own db() at it, so route handlers called in the test use the same database.
  */
-export async function useTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject("adminDatabaseUrl");
   const template = inject("templateDatabase");
   const name = `tollgate_t_${randomBytes(6).toString("hex")}`;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { useTestDatabase } from "../helpers/db";
+import { createTestDatabase } from "../helpers/db";
 import { call, sessionCookieFrom } from "../helpers/http";
 import { insertUser, PASSWORD, signIn } from "../helpers/users";
 
 process.env.LOGIN_MAX_ATTEMPTS_PER_EMAIL = "3";
 process.env.LOGIN_MAX_ATTEMPTS_PER_IP = "5";
-const { sql } = await useTestDatabase();
+const { sql } = await createTestDatabase();
 const login = async (email: string, password: string, ip = "10.0.0.1") => {
   const { POST } = await import("@/app/api/auth/login/route");
   return call(POST, { body: { email, password }, headers: { "x-forwarded-for": ip } });

@@ -1,10 +1,10 @@
 // The authorization matrix: every route of the foundation × (anonymous, developer, admin) → expected status.
 import { beforeAll, describe, expect, it } from "vitest";
-import { useTestDatabase } from "../helpers/db";
+import { createTestDatabase } from "../helpers/db";
 import { type CallOptions, call } from "../helpers/http";
 import { insertUser, signIn } from "../helpers/users";
 
-const { sql } = await useTestDatabase();
+const { sql } = await createTestDatabase();
 
 type Who = "anonymous" | "developer" | "admin";
 let cookies: Record<Who, string | undefined>;

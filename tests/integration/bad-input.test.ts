@@ -1,10 +1,10 @@
 // Bad input gets a 4xx in the error contract and writes nothing.
 import { beforeAll, describe, expect, it } from "vitest";
-import { useTestDatabase } from "../helpers/db";
+import { createTestDatabase } from "../helpers/db";
 import { type CallOptions, call } from "../helpers/http";
 import { insertUser, signIn } from "../helpers/users";
 
-const { sql } = await useTestDatabase();
+const { sql } = await createTestDatabase();
 let admin: string;
 let developerId: string;
 

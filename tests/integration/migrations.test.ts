@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { EditedMigrationError, MIGRATIONS_DIR, migrate } from "@/lib/db/migrate";
-import { useTestDatabase } from "../helpers/db";
+import { createTestDatabase } from "../helpers/db";
 
-const { sql } = await useTestDatabase();
+const { sql } = await createTestDatabase();
 
 describe("migrations", () => {
   it("are recorded with checksums and a second run applies nothing", async () => {

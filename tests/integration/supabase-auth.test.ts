@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { useTestDatabase } from "../helpers/db";
+import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
 import { insertUser } from "../helpers/users";
 
@@ -11,7 +11,7 @@ process.env.AUTH_PROVIDER = "supabase";
 process.env.NEXT_PUBLIC_SUPABASE_URL = "http://127.0.0.1:1";
 process.env.NEXT_PUBLIC_SUPABASE_ANON_KEY = "anon-key";
 process.env.SUPABASE_JWT_SECRET = SECRET;
-const { sql } = await useTestDatabase();
+const { sql } = await createTestDatabase();
 
 async function mint(
   claims: Record<string, unknown>,

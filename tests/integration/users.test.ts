@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { useTestDatabase } from "../helpers/db";
+import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
 import { insertUser, PASSWORD, signIn } from "../helpers/users";
 
-const { sql } = await useTestDatabase();
+const { sql } = await createTestDatabase();
 let admin: string;
 let adminId: string;
 
@@ -66,9 +66,9 @@ describe("user management", () => {
     expect(res.body.user.status).toBe("suspended");
 
     expect((await call(me.GET, { cookie })).status).toBe(401);
-    const [{ open }] =
-      (await sql`select count(*)::int as open from sessions where user_id = ${id} and revoked_at is null`) as any;
-    expect(open).toBe(0);
+    const [sessions] =
+      await sql`select count(*)::int as open from sessions where user_id = ${id} and revoked_at is null`;
+    expect(sessions!.open).toBe(0);
     const { POST: login } = await import("@/app/api/auth/login/route");
     const refused = await call(login, { body: { email: "victim@example.com", password: PASSWORD } });
     expect(refused.status).toBe(403);

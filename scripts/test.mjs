@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// `npm test`: installs what is missing, runs every suite, prints one closing `N passed, N failed` line.
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensureChromium, ensureNpmPackages } from "./ensure.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(root);
+const bin = (name) => path.join(root, "node_modules", ".bin", name);
+const results = [];
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", FORCE_COLOR: process.stdout.isTTY ? "1" : "0" };
+
+function exec(cmd, args, extraEnv = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: "inherit", env: { ...env, ...extraEnv } });
+    child.on("exit", (code) => resolve(code ?? 1));
+  });
+}
+
+function readJson(file) {
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+/** A stage that is one check (lint, types, build): passes or fails as a whole. */
+async function check(name, cmd, args, extraEnv) {
+  banner(name);
+  const started = Date.now();
+  const code = await exec(cmd, args, extraEnv);
+  results.push({
+    name,
+    passed: code === 0 ? 1 : 0,
+    failed: code === 0 ? 0 : 1,
+    seconds: (Date.now() - started) / 1000,
+  });
+  return code === 0;
+}
+
+/** A stage that runs a test suite and reports its own counts in a JSON file. */
+async function suite(name, cmd, args, reportFile, count, extraEnv) {
+  banner(name);
+  const started = Date.now();
+  rmSync(reportFile, { force: true });
+  const code = await exec(cmd, args, extraEnv);
+  const report = readJson(reportFile);
+  let { passed, failed, skipped = 0 } = report ? count(report) : { passed: 0, failed: 0 };
+  // A runner that crashed (or failed outside any test) still counts as a failure.
+  if (code !== 0 && failed === 0) failed = 1;
+  results.push({ name, passed, failed, skipped, seconds: (Date.now() - started) / 1000 });
+}
+
+function banner(name) {
+  console.log(`\n━━━ ${name} ${"━".repeat(Math.max(0, 60 - name.length))}`);
+}
+
+const vitestCount = (r) => ({
+  passed: r.numPassedTests,
+  failed: r.numFailedTests,
+  skipped: r.numPendingTests + r.numTodoTests,
+});
+const playwrightCount = (r) => ({
+  passed: r.stats.expected + r.stats.flaky,
+  failed: r.stats.unexpected,
+  skipped: r.stats.skipped,
+});
+
+async function main() {
+  const started = Date.now();
+  ensureNpmPackages(root);
+  ensureChromium(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium");
+  mkdirSync("test-results", { recursive: true });
+
+  await check("lint (biome)", bin("biome"), ["ci", "."]);
+  await check("types (tsc)", bin("tsc"), ["--noEmit"]);
+  await suite(
+    "unit + integration (vitest, real PostgreSQL)",
+    bin("vitest"),
+    ["run", "--reporter=default", "--reporter=json", "--outputFile.json=test-results/vitest.json"],
+    "test-results/vitest.json",
+    vitestCount,
+  );
+  const built = await check("build (next build)", bin("next"), ["build"]);
+  if (built) {
+    await suite(
+      "browser (playwright + chromium)",
+      bin("playwright"),
+      ["test"],
+      "test-results/e2e/results.json",
+      playwrightCount,
+    );
+  } else {
+    results.push({ name: "browser (playwright + chromium)", passed: 0, failed: 1, seconds: 0 });
+  }
+
+  console.log("\n━━━ summary ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━");
+  for (const r of results) {
+    const mark = r.failed ? "✗" : "✓";
+    console.log(
+      `${mark} ${r.name.padEnd(48)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed  ${r.seconds.toFixed(1)}s`,
+    );
+  }
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  const skipped = results.reduce((n, r) => n + (r.skipped ?? 0), 0);
+  console.log(
+    `\ntotal time ${((Date.now() - started) / 1000).toFixed(0)}s; screenshots in test-results/screens`,
+  );
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((error) => {
+  console.error(error);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+});

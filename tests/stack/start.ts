@@ -1,0 +1,98 @@
+// Starts what browser and gateway tests run against: real PostgreSQL, migrated and seeded, and the built app
+// under `next start`. Later parts of the stack (fake upstream, LiteLLM) join here.
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { createClient } from "@/lib/db/client";
+import { startEmbeddedPostgres } from "@/lib/db/embedded";
+import { migrate } from "@/lib/db/migrate";
+import { type DemoCredentials, seedDemo } from "@/lib/seed/demo";
+import { ProcessGroup } from "@/scripts/stack/processes";
+
+export interface TestStack {
+  appUrl: string;
+  databaseUrl: string;
+  credentials: DemoCredentials;
+  stop: () => Promise<void>;
+}
+
+export const TEST_SESSION_SECRET = "e2e-session-secret-0123456789abcdef0123456789";
+
+export async function startTestStack({
+  name,
+  appPort,
+  pgPort,
+  log = () => {},
+}: {
+  name: string;
+  appPort: number;
+  pgPort: number;
+  log?: (line: string) => void;
+}): Promise<TestStack> {
+  const root = process.cwd();
+  if (!existsSync(path.join(root, ".next", "BUILD_ID"))) {
+    throw new Error("No production build: run `npx next build` first (npm test does).");
+  }
+  let adminUrl = process.env.TEST_DATABASE_URL;
+  let stopPg: (() => Promise<void>) | undefined;
+  if (!adminUrl) {
+    const pg = await startEmbeddedPostgres({
+      dir: path.join(root, `.data/pg-${name}`),
+      port: pgPort,
+      fast: true,
+    });
+    adminUrl = pg.url();
+    stopPg = pg.stop;
+  }
+  const database = `tollgate_${name.replace(/\W/g, "_")}`;
+  const admin = createClient({ url: adminUrl, max: 1 });
+  await admin`drop database if exists ${admin(database)} with (force)`;
+  await admin`create database ${admin(database)}`;
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  const databaseUrl = url.toString();
+  const sql = createClient({ url: databaseUrl, max: 2 });
+  await migrate(sql);
+  const { created: _created, ...credentials } = await seedDemo(sql);
+  await sql.end();
+
+  const group = new ProcessGroup();
+  const appUrl = `http://127.0.0.1:${appPort}`;
+  try {
+    await group.start({
+      name: "app",
+      command: process.execPath,
+      args: [
+        path.join(root, "node_modules/next/dist/bin/next"),
+        "start",
+        "--port",
+        String(appPort),
+        "--hostname",
+        "127.0.0.1",
+      ],
+      env: {
+        NODE_ENV: "production",
+        DATABASE_URL: databaseUrl,
+        SESSION_SECRET: TEST_SESSION_SECRET,
+        APP_URL: appUrl,
+        LOG_LEVEL: "warn",
+        NEXT_TELEMETRY_DISABLED: "1",
+      },
+      ready: { url: `${appUrl}/api/health`, timeoutMs: 60_000 },
+      onLine: (line) => log(`[app] ${line}`),
+    });
+  } catch (error) {
+    await group.stop();
+    await stopPg?.();
+    throw error;
+  }
+  return {
+    appUrl,
+    databaseUrl,
+    credentials,
+    stop: async () => {
+      await group.stop();
+      await stopPg?.();
+    },
+  };
+}
