@@ -12,14 +12,17 @@ function timed(label, fn) {
   console.log(`✓ ${label} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
 }
 
-/** npm ci when node_modules is missing or older than package-lock.json. */
+/**
+ * npm install when node_modules is missing or older than package-lock.json. Not `npm ci`: the lock records
+ * only this platform's optional binaries (as the registry serves them), which `npm ci` rejects as out of sync.
+ */
 export function ensureNpmPackages(root) {
   const lock = path.join(root, "package-lock.json");
   const installed = path.join(root, "node_modules", ".package-lock.json");
   if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
-  timed("Installing npm packages (npm ci)", () => {
-    const r = run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: root });
-    if (r.status !== 0) throw new Error("npm ci failed (see above)");
+  timed("Installing npm packages", () => {
+    const r = run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: root });
+    if (r.status !== 0) throw new Error("npm install failed (see above)");
   });
 }
 
