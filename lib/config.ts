@@ -34,6 +34,12 @@ const schema = z
     NEXT_PUBLIC_SUPABASE_URL: z.url().optional(),
     NEXT_PUBLIC_SUPABASE_ANON_KEY: z.string().min(1).optional(),
     SUPABASE_JWT_SECRET: z.string().min(32).optional(),
+    // Gateway (LiteLLM) ↔ platform.
+    GATEWAY_SECRET: secret("GATEWAY_SECRET"),
+    KEY_PEPPER: secret("KEY_PEPPER"),
+    LITELLM_URL: z.url().default("http://127.0.0.1:4000"),
+    LITELLM_MASTER_KEY: z.string().min(16).optional(),
+    MODEL_INFO_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {

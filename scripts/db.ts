@@ -25,7 +25,9 @@ async function main() {
         const known: Partial<DemoCredentials> = existsSync(CREDENTIALS_FILE)
           ? JSON.parse(readFileSync(CREDENTIALS_FILE, "utf8"))
           : {};
-        const result = await seedDemo(sql, known);
+        const pepper = process.env.KEY_PEPPER;
+        if (!pepper) throw new Error("KEY_PEPPER is required to seed the demo key.");
+        const result = await seedDemo(sql, known, { pepper });
         const { created, ...credentials } = result;
         if (created.length || !existsSync(CREDENTIALS_FILE)) {
           mkdirSync(path.dirname(CREDENTIALS_FILE), { recursive: true });

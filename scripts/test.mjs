@@ -10,7 +10,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
 const results = [];
-const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1", FORCE_COLOR: process.stdout.isTTY ? "1" : "0" };
+const tty = process.stdout.isTTY;
+const env = {
+  ...process.env,
+  NEXT_TELEMETRY_DISABLED: "1",
+  ...(tty ? {} : { NO_COLOR: "1", FORCE_COLOR: "0" }),
+};
 
 function exec(cmd, args, extraEnv = {}) {
   return new Promise((resolve) => {

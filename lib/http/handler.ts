@@ -2,9 +2,11 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { authenticate, type Principal } from "@/lib/auth";
 import type { Actor, Role } from "@/lib/auth/types";
+import { config } from "@/lib/config";
 import { log } from "@/lib/log";
 import { AppError, forbidden, unauthorized } from "./errors";
 import { errorResponse } from "./respond";
+import { bearer, secretsEqual } from "./secrets";
 
 export interface RequestContext {
   req: Request;
@@ -80,5 +82,15 @@ export function withSession(
       ip: ctx.ip,
     };
     return fn({ ...ctx, principal, actor });
+  });
+}
+
+/** For the LiteLLM gateway only: `Authorization: Bearer $GATEWAY_SECRET`, compared in constant time. */
+export function withGateway(fn: (ctx: RequestContext & { actor: Actor }) => Promise<Response>): RouteHandler {
+  return route(async (ctx) => {
+    if (!secretsEqual(bearer(ctx.req), config().GATEWAY_SECRET)) {
+      throw unauthorized("Gateway secret missing or wrong.");
+    }
+    return fn({ ...ctx, actor: { userId: null, kind: "gateway", requestId: ctx.requestId, ip: ctx.ip } });
   });
 }

@@ -1,11 +1,34 @@
 import { randomBytes } from "node:crypto";
 import { hashPassword } from "@/lib/auth/password";
 import type { Sql } from "@/lib/db/client";
+import { generateKeySecret, hashKey, keyPrefix } from "@/lib/keys/secret";
 
 export interface DemoCredentials {
   admin: { email: string; password: string };
-  developer: { email: string; password: string };
+  developer: { email: string; password: string; apiKey?: string };
 }
+
+/** Models served by the fake upstream (litellm/config.yaml), so the demo works with no provider account. */
+export const DEMO_MODELS = [
+  {
+    name: "fake-small",
+    description: "Fast, small demo model (fake upstream)",
+    contextWindow: 16_384,
+    maxOutput: 4_096,
+  },
+  {
+    name: "fake-large",
+    description: "Larger demo model (fake upstream)",
+    contextWindow: 131_072,
+    maxOutput: 8_192,
+  },
+  {
+    name: "fake-slow",
+    description: "Demo model with a slow first token (fake upstream)",
+    contextWindow: 16_384,
+    maxOutput: 4_096,
+  },
+];
 
 export const DEMO_ADMIN_EMAIL = "admin@tollgate.local";
 export const DEMO_DEVELOPER_EMAIL = "dev@tollgate.local";
@@ -21,7 +44,8 @@ function generatePassword(): string {
  */
 export async function seedDemo(
   sql: Sql,
-  known?: Partial<DemoCredentials>,
+  known: Partial<DemoCredentials> | undefined,
+  { pepper }: { pepper: string },
 ): Promise<DemoCredentials & { created: string[] }> {
   const created: string[] = [];
   const ensure = async (

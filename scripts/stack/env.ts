@@ -12,7 +12,16 @@ export function parseEnvFile(text: string): Record<string, string> {
 }
 
 /** Secrets the stack generates on first start and keeps in .env.local (never committed). */
-export const GENERATED_SECRETS = ["SESSION_SECRET"] as const;
+export const GENERATED_SECRETS = [
+  "SESSION_SECRET",
+  "GATEWAY_SECRET",
+  "KEY_PEPPER",
+  "LITELLM_MASTER_KEY",
+] as const;
+
+// LiteLLM insists that its master key starts with "sk-".
+const generate = (name: string) =>
+  `${name === "LITELLM_MASTER_KEY" ? "sk-" : ""}${randomBytes(32).toString("base64url")}`;
 
 /** Reads .env.local, adds any missing generated secret, writes it back; returns the merged values. */
 export function ensureEnvFile(
@@ -24,7 +33,7 @@ export function ensureEnvFile(
   const added: string[] = [];
   for (const name of secrets) {
     if (!values[name]) {
-      values[name] = randomBytes(32).toString("base64url");
+      values[name] = generate(name);
       added.push(`${name}=${values[name]}`);
     }
   }

@@ -16,6 +16,8 @@ export interface TestStack {
 }
 
 export const TEST_SESSION_SECRET = "e2e-session-secret-0123456789abcdef0123456789";
+export const TEST_GATEWAY_SECRET = "e2e-gateway-secret-0123456789abcdef0123456789";
+export const TEST_KEY_PEPPER = "e2e-key-pepper-0123456789abcdef0123456789abcd";
 
 export async function startTestStack({
   name,
@@ -53,7 +55,7 @@ export async function startTestStack({
   const databaseUrl = url.toString();
   const sql = createClient({ url: databaseUrl, max: 2 });
   await migrate(sql);
-  const { created: _created, ...credentials } = await seedDemo(sql);
+  const { created: _created, ...credentials } = await seedDemo(sql, undefined, { pepper: TEST_KEY_PEPPER });
   await sql.end();
 
   const group = new ProcessGroup();
@@ -74,6 +76,8 @@ export async function startTestStack({
         NODE_ENV: "production",
         DATABASE_URL: databaseUrl,
         SESSION_SECRET: TEST_SESSION_SECRET,
+        GATEWAY_SECRET: TEST_GATEWAY_SECRET,
+        KEY_PEPPER: TEST_KEY_PEPPER,
         APP_URL: appUrl,
         LOG_LEVEL: "warn",
         NEXT_TELEMETRY_DISABLED: "1",

@@ -1,0 +1,34 @@
+import { z } from "zod";
+
+const modelName = z.string().min(1).max(128);
+const limit = z.number().int().min(1).max(1_000_000_000).nullable();
+
+export const listKeysQuery = z.strictObject({
+  userId: z.uuid().optional(),
+  status: z.enum(["active", "revoked"]).optional(),
+  q: z.string().trim().max(200).optional(),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+export const createKeyBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  /** Admins may issue keys for another user; developers only for themselves. */
+  userId: z.uuid().optional(),
+  allowedModels: z.array(modelName).max(100).default([]),
+  rpmLimit: limit.default(null),
+  tpmLimit: limit.default(null),
+  expiresAt: z.iso.datetime({ offset: true }).nullable().default(null),
+});
+
+export const updateKeyBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100).optional(),
+    allowedModels: z.array(modelName).max(100).optional(),
+    rpmLimit: limit.optional(),
+    tpmLimit: limit.optional(),
+    expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, "send at least one field to change");
+
+export type CreateKeyBody = z.input<typeof createKeyBody>;

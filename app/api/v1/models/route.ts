@@ -1,0 +1,19 @@
+import { db } from "@/lib/db";
+import { parseJson, parseQuery } from "@/lib/http/body";
+import { withSession } from "@/lib/http/handler";
+import { json } from "@/lib/http/respond";
+import { createModel, listModels } from "@/lib/models/catalog";
+import { liveModelInfo } from "@/lib/models/live";
+import { createModelBody, modelsQuery } from "./schema";
+
+/** The catalog; admins can ask for the gateway's live view beside it (?live=1, cached; ?live=fresh bypasses). */
+export const GET = withSession({}, async ({ req, actor, principal }) => {
+  const { live } = parseQuery(req, modelsQuery);
+  const items = await listModels(db(), actor);
+  if (!live || live === "0" || principal.role !== "admin") return json({ items });
+  return json({ items, live: await liveModelInfo({ fresh: live === "fresh" }) });
+});
+
+export const POST = withSession({ role: "admin" }, async ({ req, actor }) =>
+  json({ model: await createModel(db(), actor, await parseJson(req, createModelBody)) }, { status: 201 }),
+);

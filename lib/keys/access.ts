@@ -1,0 +1,55 @@
+import type { Actor } from "@/lib/auth/types";
+import type { Db } from "@/lib/db/client";
+import { AppError, forbidden, notFound } from "@/lib/http/errors";
+import type { ApiKey } from "./types";
+
+/** Admins act on any key; developers only on their own. */
+export function assertCanActFor(actor: Actor, userId: string): void {
+  if (actor.kind === "user" && actor.role !== "admin" && actor.userId !== userId) {
+    throw forbidden("You can only manage your own keys.");
+  }
+}
+
+export async function selectKey(db: Db, id: string, { forUpdate = false } = {}): Promise<ApiKey | null> {
+  const [key] = await db<ApiKey[]>`
+    select k.id, k.user_id as "userId", u.email as "ownerEmail", k.name, k.prefix, k.status,
+           k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
+           k.expires_at as "expiresAt", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
+           k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom"
+    from api_keys k join users u on u.id = k.user_id
+    where k.id = ${id}
+    ${forUpdate ? db`for update of k` : db``}`;
+  return key ?? null;
+}
+
+/** The key, if the actor may act on it; otherwise 404 (a developer learns nothing about others' keys). */
+export async function loadKeyFor(
+  db: Db,
+  actor: Actor,
+  id: string,
+  options?: { forUpdate?: boolean },
+): Promise<ApiKey> {
+  const key = await selectKey(db, id, options);
+  if (!key) throw notFound("API key");
+  try {
+    assertCanActFor(actor, key.userId);
+  } catch {
+    throw notFound("API key");
+  }
+  return key;
+}
+
+/** Every name must be a model in the catalog (enabled or not: a disabled model may come back). */
+export async function assertModelsExist(db: Db, models: string[]): Promise<void> {
+  if (!models.length) return;
+  const rows = await db<
+    { public_name: string }[]
+  >`select public_name from models where public_name in ${db(models)}`;
+  const known = new Set(rows.map((r) => r.public_name));
+  const unknown = models.filter((m) => !known.has(m));
+  if (unknown.length) {
+    throw new AppError("validation_failed", `Unknown model(s): ${unknown.join(", ")}`, {
+      issues: [{ path: "allowedModels", message: `unknown model(s): ${unknown.join(", ")}` }],
+    });
+  }
+}

@@ -1,0 +1,40 @@
+import type { Actor } from "@/lib/auth/types";
+import type { Db } from "@/lib/db/client";
+import type { ApiKey } from "./types";
+
+export interface ListKeysQuery {
+  userId?: string;
+  status?: "active" | "revoked";
+  q?: string;
+  page: number;
+  pageSize: number;
+}
+
+/** Keys newest first. Developers always see only their own, whatever userId they ask for. */
+export async function listKeys(
+  db: Db,
+  actor: Actor,
+  query: ListKeysQuery,
+): Promise<{ items: ApiKey[]; total: number; page: number; pageSize: number }> {
+  const userId = actor.role === "admin" ? (query.userId ?? null) : actor.userId;
+  const pattern = query.q ? `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  const where = db`
+    where (${userId}::uuid is null or k.user_id = ${userId})
+      and (${query.status ?? null}::text is null or k.status = ${query.status ?? null})
+      and (${pattern}::text is null or k.name ilike ${pattern} or k.prefix ilike ${pattern} or u.email ilike ${pattern})`;
+  const [items, [count]] = await Promise.all([
+    db<ApiKey[]>`
+      select k.id, k.user_id as "userId", u.email as "ownerEmail", k.name, k.prefix, k.status,
+             k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
+             k.expires_at as "expiresAt", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
+             k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom"
+      from api_keys k join users u on u.id = k.user_id
+      ${where}
+      order by k.created_at desc, k.id desc
+      limit ${query.pageSize} offset ${(query.page - 1) * query.pageSize}`,
+    db<
+      { total: bigint }[]
+    >`select count(*) as total from api_keys k join users u on u.id = k.user_id ${where}`,
+  ]);
+  return { items, total: Number(count!.total), page: query.page, pageSize: query.pageSize };
+}

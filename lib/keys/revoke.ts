@@ -1,0 +1,59 @@
+import { recordAudit } from "@/lib/audit/record";
+import type { Actor } from "@/lib/auth/types";
+import { type Db, inTransaction } from "@/lib/db/client";
+import { conflict } from "@/lib/http/errors";
+import { loadKeyFor, selectKey } from "./access";
+import { type CreatedKey, createKey } from "./create";
+import type { ApiKey } from "./types";
+
+/** Revokes a key (idempotent). The gateway stops accepting it within its auth cache TTL. */
+export async function revokeKey(db: Db, actor: Actor, id: string): Promise<ApiKey> {
+  return inTransaction(db, async (tx) => {
+    const before = await loadKeyFor(tx, actor, id, { forUpdate: true });
+    if (before.status === "revoked") return before;
+    await tx`update api_keys set status = 'revoked', revoked_at = now(), revoked_by = ${actor.userId} where id = ${id}`;
+    const after = (await selectKey(tx, id))!;
+    await recordAudit(tx, actor, {
+      action: "key.revoke",
+      targetType: "api_key",
+      targetId: id,
+      before,
+      after,
+    });
+    return after;
+  });
+}
+
+/** A new secret with the same settings; the old key is revoked in the same transaction. */
+export async function rotateKey(
+  db: Db,
+  actor: Actor,
+  id: string,
+  { pepper }: { pepper: string },
+): Promise<CreatedKey> {
+  return inTransaction(db, async (tx) => {
+    const old = await loadKeyFor(tx, actor, id, { forUpdate: true });
+    if (old.status !== "active") throw conflict("Only an active key can be rotated.");
+    const created = await createKey(
+      tx,
+      actor,
+      {
+        userId: old.userId,
+        name: old.name,
+        allowedModels: old.allowedModels,
+        rpmLimit: old.rpmLimit,
+        tpmLimit: old.tpmLimit,
+        expiresAt: old.expiresAt && old.expiresAt.getTime() > Date.now() ? old.expiresAt : null,
+      },
+      { pepper, rotatedFrom: old.id },
+    );
+    await revokeKey(tx, actor, old.id);
+    await recordAudit(tx, actor, {
+      action: "key.rotate",
+      targetType: "api_key",
+      targetId: old.id,
+      after: { replacedBy: created.key.id },
+    });
+    return created;
+  });
+}

@@ -1,0 +1,24 @@
+export interface ApiKey {
+  id: string;
+  userId: string;
+  ownerEmail: string;
+  name: string;
+  prefix: string;
+  status: "active" | "revoked";
+  allowedModels: string[];
+  rpmLimit: number | null;
+  tpmLimit: number | null;
+  expiresAt: Date | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+  rotatedFrom: string | null;
+}
+
+export interface KeySettings {
+  name: string;
+  allowedModels: string[];
+  rpmLimit: number | null;
+  tpmLimit: number | null;
+  expiresAt: Date | null;
+}

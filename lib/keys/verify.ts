@@ -1,0 +1,97 @@
+import type { Db } from "@/lib/db/client";
+import { hashKey, keyPrefix, looksLikeKey } from "./secret";
+
+export type KeyVerdict =
+  | {
+      valid: true;
+      key: {
+        id: string;
+        prefix: string;
+        name: string;
+        userId: string;
+        userEmail: string;
+        allowedModels: string[];
+        rpmLimit: number | null;
+        tpmLimit: number | null;
+        expiresAt: string | null;
+      };
+    }
+  | { valid: false; reason: "unknown" | "revoked" | "expired" | "owner_suspended"; message: string };
+
+/**
+ * The gateway's question "may this key call?", answered from the database. The lookup is by keyed hash, so
+ * nothing is compared against the secret itself. Models: an empty allow-list means every enabled model.
+ */
+export async function verifyKey(db: Db, secret: string, pepper: string): Promise<KeyVerdict> {
+  if (!looksLikeKey(secret)) {
+    return {
+      valid: false,
+      reason: "unknown",
+      message: "Invalid API key. Keys issued by Tollgate start with tg_.",
+    };
+  }
+  const [row] = await db<
+    {
+      id: string;
+      prefix: string;
+      name: string;
+      user_id: string;
+      email: string;
+      user_status: string;
+      status: string;
+      allowed_models: string[];
+      enabled_models: string[];
+      rpm_limit: number | null;
+      tpm_limit: number | null;
+      expires_at: Date | null;
+      expired: boolean;
+      stale_use: boolean;
+    }[]
+  >`
+    select k.id, k.prefix, k.name, k.user_id, u.email, u.status as user_status, k.status, k.allowed_models,
+           array(select public_name from models where enabled order by public_name) as enabled_models,
+           k.rpm_limit, k.tpm_limit, k.expires_at,
+           (k.expires_at is not null and k.expires_at <= now()) as expired,
+           (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale_use
+    from api_keys k join users u on u.id = k.user_id
+    where k.key_hash = ${hashKey(secret, pepper)}`;
+  const shown = keyPrefix(secret);
+  if (!row) return { valid: false, reason: "unknown", message: `Invalid API key ${shown}…: no such key.` };
+  if (row.status === "revoked") {
+    return { valid: false, reason: "revoked", message: `API key ${row.prefix}… has been revoked.` };
+  }
+  if (row.expired) {
+    return {
+      valid: false,
+      reason: "expired",
+      message: `API key ${row.prefix}… expired at ${row.expires_at!.toISOString()}.`,
+    };
+  }
+  if (row.user_status !== "active") {
+    return {
+      valid: false,
+      reason: "owner_suspended",
+      message: `The owner of API key ${row.prefix}… is suspended.`,
+    };
+  }
+  // Last use is informative: record it at most once a minute per key, not on every call.
+  if (row.stale_use) await db`update api_keys set last_used_at = now() where id = ${row.id}`;
+  const enabled = new Set(row.enabled_models);
+  const allowed = row.allowed_models.length
+    ? row.allowed_models.filter((m) => enabled.has(m))
+    : row.enabled_models;
+  return {
+    valid: true,
+    key: {
+      id: row.id,
+      prefix: row.prefix,
+      name: row.name,
+      userId: row.user_id,
+      userEmail: row.email,
+      allowedModels: allowed,
+      rpmLimit: row.rpm_limit,
+      tpmLimit: row.tpm_limit,
+      expiresAt: row.expires_at?.toISOString() ?? null,
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import "server-only";
+import { config } from "@/lib/config";
+
+export interface LiveDeployment {
+  modelGroup: string;
+  provider: string | null;
+  upstreamModel: string | null;
+  apiBase: string | null;
+  maxInputTokens: number | null;
+  maxOutputTokens: number | null;
+  rpm: number | null;
+  tpm: number | null;
+}
+
+export interface LiveModelInfo {
+  reachable: boolean;
+  fetchedAt: string;
+  error?: string;
+  deployments: LiveDeployment[];
+}
+
+let cache: { at: number; info: LiveModelInfo } | undefined;
+
+interface RawDeployment {
+  model_name?: string;
+  litellm_params?: {
+    model?: string;
+    api_base?: string;
+    rpm?: number;
+    tpm?: number;
+    custom_llm_provider?: string;
+  };
+  model_info?: { litellm_provider?: string; max_input_tokens?: number; max_output_tokens?: number };
+}
+
+/**
+ * What the gateway actually serves (LiteLLM's /v1/model/info), cached for MODEL_INFO_TTL_SECONDS so the
+ * catalog page does not hit the gateway on every load. The page shows fetchedAt, so staleness is visible.
+ */
+export async function liveModelInfo({ fresh = false } = {}): Promise<LiveModelInfo> {
+  const cfg = config();
+  const ttlMs = cfg.MODEL_INFO_TTL_SECONDS * 1000;
+  if (!fresh && cache && Date.now() - cache.at < ttlMs) return cache.info;
+  let info: LiveModelInfo;
+  try {
+    if (!cfg.LITELLM_MASTER_KEY) throw new Error("LITELLM_MASTER_KEY is not set");
+    const res = await fetch(new URL("/v1/model/info", cfg.LITELLM_URL), {
+      headers: { authorization: `Bearer ${cfg.LITELLM_MASTER_KEY}` },
+      signal: AbortSignal.timeout(3000),
+      cache: "no-store",
+    });
+    if (!res.ok) throw new Error(`gateway answered ${res.status}`);
+    const body = (await res.json()) as { data?: RawDeployment[] };
+    info = {
+      reachable: true,
+      fetchedAt: new Date().toISOString(),
+      deployments: (body.data ?? []).map((d) => ({
+        modelGroup: d.model_name ?? "",
+        provider: d.model_info?.litellm_provider ?? d.litellm_params?.custom_llm_provider ?? null,
+        upstreamModel: d.litellm_params?.model ?? null,
+        apiBase: d.litellm_params?.api_base ?? null,
+        maxInputTokens: d.model_info?.max_input_tokens ?? null,
+        maxOutputTokens: d.model_info?.max_output_tokens ?? null,
+        rpm: d.litellm_params?.rpm ?? null,
+        tpm: d.litellm_params?.tpm ?? null,
+      })),
+    };
+  } catch (error) {
+    info = {
+      reachable: false,
+      fetchedAt: new Date().toISOString(),
+      error: error instanceof Error ? error.message : String(error),
+      deployments: [],
+    };
+  }
+  cache = { at: Date.now(), info };
+  return info;
+}
