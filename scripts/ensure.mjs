@@ -1,6 +1,7 @@
 // Installs what the project needs and the machine lacks. Node built-ins only: runs before node_modules exists.
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: "inherit", ...opts });
@@ -38,5 +39,34 @@ export function ensureChromium(executable = "/usr/bin/chromium") {
     };
     apt("update", "-qq");
     apt("install", "-y", "-qq", "--no-install-recommends", "chromium");
+  });
+}
+
+/**
+ * The gateway's Python venv (litellm/.venv) with LiteLLM pinned in litellm/requirements*.txt. Cached: a stamp
+ * holds the hash of the requirements, so a second run skips pip entirely.
+ */
+export function ensureLiteLLMVenv(root) {
+  const dir = path.join(root, "litellm");
+  const venv = path.join(dir, ".venv");
+  const stamp = path.join(venv, ".tollgate-requirements");
+  const files = ["requirements.txt", "requirements-dev.txt"].map((f) => path.join(dir, f));
+  const hash = createHash("sha256");
+  for (const f of files) hash.update(readFileSync(f));
+  const digest = hash.digest("hex");
+  if (existsSync(stamp) && readFileSync(stamp, "utf8").trim() === digest) return;
+  timed("Installing the LiteLLM gateway venv (pip, pinned; a few minutes the first time)", () => {
+    const python = ["python3", "python"].find((p) => run(p, ["--version"], { stdio: "ignore" }).status === 0);
+    if (!python) throw new Error("python3 is required for the LiteLLM gateway");
+    if (!existsSync(path.join(venv, "bin", "python"))) {
+      const r = run(python, ["-m", "venv", venv]);
+      if (r.status !== 0) throw new Error("python3 -m venv failed (Debian: apt-get install python3-venv)");
+    }
+    const pip = path.join(venv, "bin", "pip");
+    const r = run(pip, ["install", "--disable-pip-version-check", "--progress-bar", "off", "-q", ...files.flatMap((f) => ["-r", f])], {
+      env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: "1" },
+    });
+    if (r.status !== 0) throw new Error("pip install of litellm/requirements*.txt failed (see above)");
+    writeFileSync(stamp, `${digest}\n`);
   });
 }

@@ -3,12 +3,13 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureNpmPackages } from "./ensure.mjs";
+import { ensureLiteLLMVenv, ensureNpmPackages } from "./ensure.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 try {
   ensureNpmPackages(root);
+  ensureLiteLLMVenv(root);
 } catch (error) {
   console.error(`✗ ${error.message}`);
   process.exit(1);

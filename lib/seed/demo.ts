@@ -80,5 +80,26 @@ export async function seedDemo(
     developer.password,
     !known?.developer?.password,
   );
-  return { admin, developer, created };
+  for (const m of DEMO_MODELS) {
+    const rows = await sql`
+      insert into models (public_name, litellm_model_group, provider, description, context_window, max_output_tokens)
+      values (${m.name}, ${m.name}, 'fake', ${m.description}, ${m.contextWindow}, ${m.maxOutput})
+      on conflict (public_name) do nothing returning id`;
+    if (rows.length) created.push(`model ${m.name}`);
+  }
+
+  // A key for the developer, unless the one handed out before still works.
+  const [devRow] = await sql<{ id: string }[]>`select id from users where email = ${developer.email}`;
+  let apiKey = known?.developer?.apiKey;
+  const live = apiKey
+    ? await sql`select 1 from api_keys where key_hash = ${hashKey(apiKey, pepper)} and status = 'active'`
+    : [];
+  if (!live.length) {
+    apiKey = generateKeySecret();
+    await sql`
+      insert into api_keys (user_id, name, prefix, key_hash)
+      values (${devRow!.id}, 'Demo key', ${keyPrefix(apiKey)}, ${hashKey(apiKey, pepper)})`;
+    created.push(`key ${keyPrefix(apiKey)}…`);
+  }
+  return { admin, developer: { ...developer, apiKey }, created };
 }

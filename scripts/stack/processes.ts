@@ -49,9 +49,12 @@ export class ProcessGroup {
   private stopping = false;
 
   async start(spec: ProcessSpec): Promise<Running> {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env };
+    // An undefined value in spec.env removes the variable (e.g. DATABASE_URL for LiteLLM).
+    for (const [name, value] of Object.entries(spec.env ?? {})) if (value === undefined) delete env[name];
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env } as NodeJS.ProcessEnv,
+      env,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true, // own process group, so stop() reaches grandchildren too
     });

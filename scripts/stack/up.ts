@@ -5,12 +5,15 @@ import path from "node:path";
 import exitHook from "async-exit-hook";
 import { provideDatabase } from "./database";
 import { ensureEnvFile } from "./env";
+import { fakeUpstreamSpec, liteLLMSpec } from "./gateway";
 import { prefixer, step, ui } from "./log";
 import { ProcessGroup } from "./processes";
 
 const root = process.cwd();
 const APP_PORT = Number(process.env.PORT ?? 3000);
 const PG_PORT = Number(process.env.TOLLGATE_PG_PORT ?? 54322);
+const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 4000);
+const UPSTREAM_PORT = Number(process.env.FAKE_UPSTREAM_PORT ?? 4010);
 
 async function main() {
   console.log(ui.bold("\nTollgate — local stack\n"));
@@ -67,6 +70,23 @@ async function main() {
       }),
     );
 
+    await step(`Fake upstream on http://127.0.0.1:${UPSTREAM_PORT}/v1`, () =>
+      group.start(fakeUpstreamSpec(root, UPSTREAM_PORT, prefixer("upstream"))),
+    );
+    await step(`LiteLLM gateway on http://127.0.0.1:${GATEWAY_PORT} (first start takes a while)`, () =>
+      group.start(
+        liteLLMSpec({
+          root,
+          port: GATEWAY_PORT,
+          platformUrl: `http://127.0.0.1:${APP_PORT}`,
+          gatewaySecret: env.GATEWAY_SECRET!,
+          masterKey: env.LITELLM_MASTER_KEY!,
+          upstreamUrl: `http://127.0.0.1:${UPSTREAM_PORT}/v1`,
+          onLine: prefixer("litellm"),
+        }),
+      ),
+    );
+
     const credentials = JSON.parse(readFileSync(path.join(root, ".data/demo-credentials.json"), "utf8"));
     console.log(`
 ${ui.green(ui.bold("Tollgate is up."))}
@@ -74,6 +94,14 @@ ${ui.green(ui.bold("Tollgate is up."))}
   Dashboard   ${ui.bold(`http://localhost:${APP_PORT}`)}
   Admin       ${credentials.admin.email}  /  ${ui.bold(credentials.admin.password)}
   Developer   ${credentials.developer.email}  /  ${credentials.developer.password}
+  Gateway     ${ui.bold(`http://127.0.0.1:${GATEWAY_PORT}/v1`)}  (OpenAI-compatible)
+  Demo key    ${credentials.developer.apiKey}
+
+  Try it:
+    curl http://127.0.0.1:${GATEWAY_PORT}/v1/chat/completions \\
+      -H "Authorization: Bearer ${credentials.developer.apiKey}" -H "content-type: application/json" \\
+      -d '{"model":"fake-small","messages":[{"role":"user","content":"Hello"}]}'
+
   Database    ${db.url.replace(/:[^:@/]+@/, ":***@")}
 
 Press Ctrl-C to stop everything.

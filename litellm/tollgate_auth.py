@@ -1,0 +1,3 @@
+# LiteLLM loads this file by path from config.yaml; the real code lives in the tollgate_litellm package so
+# that every reference shares one module (LiteLLM re-executes config-referenced files on each reference).
+from tollgate_litellm.auth import user_api_key_auth  # noqa: F401

@@ -1,0 +1,118 @@
+"""
+LiteLLM custom auth: every request's key is verified by the Tollgate platform, cached for a few seconds.
+
+Wired in config.yaml as `general_settings.custom_auth: tollgate_auth.user_api_key_auth`. The answer becomes
+LiteLLM's UserAPIKeyAuth (models, RPM/TPM limits, expiry), so LiteLLM enforces those itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from typing import Any
+
+from fastapi import Request
+from litellm.proxy._types import LitellmUserRoles, UserAPIKeyAuth
+
+from .cache import TTLCache
+from .errors import forbidden, unauthorized, unavailable
+from .platform import PlatformClient, PlatformUnavailable
+from .settings import Settings
+
+logger = logging.getLogger("tollgate.auth")
+
+# Routes a platform key may call. Everything else (LiteLLM's admin API, other endpoints that the billing
+# hooks do not meter) is closed to app keys.
+APP_ROUTES = (
+    "/chat/completions",
+    "/v1/chat/completions",
+    "/models",
+    "/v1/models",
+    "/model/info",
+    "/v1/model/info",
+)
+
+# LiteLLM treats an empty model list as "all models": a key whose models are all disabled gets this instead.
+NO_MODELS = "tollgate:no-model-enabled"
+
+
+def key_fingerprint(key: str) -> str:
+    """What LiteLLM logs and counts rate limits by: a hash, never the key itself."""
+    return "tg-" + hashlib.sha256(key.encode()).hexdigest()
+
+
+class Authenticator:
+    def __init__(self, settings: Settings, client: PlatformClient | None = None) -> None:
+        self.settings = settings
+        self.client = client or PlatformClient(settings)
+        self.cache: TTLCache[dict[str, Any]] = TTLCache(settings.cache_max_entries)
+
+    async def authenticate(self, path: str, api_key: str | None) -> UserAPIKeyAuth:
+        if not api_key:
+            raise unauthorized("Missing API key. Send it as 'Authorization: Bearer tg_…'.", code="missing_api_key")
+        if self.settings.master_key and hmac.compare_digest(api_key.encode(), self.settings.master_key.encode()):
+            return UserAPIKeyAuth(api_key=api_key, user_role=LitellmUserRoles.PROXY_ADMIN, key_alias="master")
+        if not any(path == route or path.endswith(route) for route in APP_ROUTES):
+            raise forbidden(f"{path} is not available with Tollgate API keys.", code="route_not_allowed")
+        fingerprint = key_fingerprint(api_key)
+        verdict = await self.cache.get_or_load(fingerprint, lambda: self._load(api_key))
+        if not verdict.get("valid"):
+            raise unauthorized(str(verdict.get("message") or "Invalid API key."), code=_reason_code(verdict))
+        return to_user_api_key_auth(fingerprint, verdict["key"])
+
+    async def _load(self, api_key: str) -> tuple[dict[str, Any], float]:
+        try:
+            verdict = await self.client.verify_key(api_key)
+        except PlatformUnavailable as error:
+            logger.warning("platform unavailable during key check: %s", error)
+            raise unavailable(
+                "Tollgate could not verify this API key right now, so the request was not served. Retry shortly."
+            ) from error
+        ttl = self.settings.auth_cache_ttl if verdict.get("valid") else self.settings.auth_negative_ttl
+        return verdict, ttl
+
+
+def _reason_code(verdict: dict[str, Any]) -> str:
+    return {
+        "revoked": "api_key_revoked",
+        "expired": "api_key_expired",
+        "owner_suspended": "account_suspended",
+    }.get(str(verdict.get("reason")), "invalid_api_key")
+
+
+def to_user_api_key_auth(fingerprint: str, key: dict[str, Any]) -> UserAPIKeyAuth:
+    models = list(key.get("allowedModels") or []) or [NO_MODELS]
+    return UserAPIKeyAuth(
+        api_key=fingerprint,
+        token=fingerprint,
+        key_alias=key.get("name"),
+        key_name=f"{key.get('prefix')}…",
+        user_id=key.get("userId"),
+        user_email=key.get("userEmail"),
+        user_role=LitellmUserRoles.INTERNAL_USER,
+        models=models,
+        rpm_limit=key.get("rpmLimit"),
+        tpm_limit=key.get("tpmLimit"),
+        expires=key.get("expiresAt"),
+        metadata={
+            "tollgate_key_id": key.get("id"),
+            "tollgate_user_id": key.get("userId"),
+            "tollgate_key_prefix": key.get("prefix"),
+        },
+    )
+
+
+_authenticator: Authenticator | None = None
+
+
+def authenticator() -> Authenticator:
+    global _authenticator
+    if _authenticator is None:
+        _authenticator = Authenticator(Settings.from_env())
+    return _authenticator
+
+
+async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
+    """The function LiteLLM calls (keep this name and signature)."""
+    return await authenticator().authenticate(request.url.path, api_key)

@@ -1,0 +1,47 @@
+"""The control plane's internal API, as the gateway calls it (gateway secret, short timeouts, keep-alive)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from .settings import Settings
+
+
+class PlatformUnavailable(Exception):
+    """The platform could not be reached or answered with a server error: fail closed."""
+
+
+class PlatformClient:
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._settings = settings
+        self._client = httpx.AsyncClient(
+            base_url=settings.platform_url,
+            timeout=httpx.Timeout(settings.platform_timeout),
+            headers={"authorization": f"Bearer {settings.gateway_secret}", "user-agent": "tollgate-litellm"},
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            transport=transport,
+        )
+
+    async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._client.post(path, json=body)
+        except httpx.HTTPError as error:
+            raise PlatformUnavailable(f"{type(error).__name__}") from error
+        if response.status_code >= 500 or response.status_code in (401, 404):
+            # 401/404 here mean a misconfigured gateway (wrong secret or URL), not a bad key.
+            raise PlatformUnavailable(f"platform answered HTTP {response.status_code} on {path}")
+        try:
+            data = response.json()
+        except ValueError as error:
+            raise PlatformUnavailable(f"platform answered non-JSON on {path}") from error
+        if response.status_code >= 400:
+            raise PlatformUnavailable(f"platform refused the request on {path}: {data}")
+        return data
+
+    async def verify_key(self, key: str) -> dict[str, Any]:
+        return await self.post("/api/internal/gateway/auth", {"key": key})
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,184 @@
+// An OpenAI-compatible upstream for dev, demo, tests and benchmarks: deterministic text and token counts,
+// `usage` in responses and in the last stream chunk, adjustable latency, and failures on demand.
+//
+//   node --import tsx scripts/fake-upstream.ts [--port 4010]
+//
+// Latency: FAKE_TTFT_MS / FAKE_TPS (defaults per model below), or headers x-fake-ttft-ms / x-fake-tps.
+// Failures by model name (fake-error-500, fake-error-429, fake-timeout, fake-cut) or header x-fake-fail
+// (500 | 429 | timeout | cut). Completion length: max_tokens, else 16–47 tokens chosen by the prompt.
+import { createHash, randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+
+interface Profile {
+  ttftMs: number;
+  tokensPerSecond: number;
+  fail?: "500" | "429" | "timeout" | "cut";
+}
+
+const envNumber = (name: string): number | undefined =>
+  process.env[name] !== undefined && process.env[name] !== "" ? Number(process.env[name]) : undefined;
+
+const PROFILES: Record<string, Profile> = {
+  "fake-small": { ttftMs: 20, tokensPerSecond: 400 },
+  "fake-large": { ttftMs: 60, tokensPerSecond: 150 },
+  "fake-slow": { ttftMs: 800, tokensPerSecond: 20 },
+  "fake-error-500": { ttftMs: 5, tokensPerSecond: 400, fail: "500" },
+  "fake-error-429": { ttftMs: 5, tokensPerSecond: 400, fail: "429" },
+  "fake-timeout": { ttftMs: 5, tokensPerSecond: 400, fail: "timeout" },
+  "fake-cut": { ttftMs: 10, tokensPerSecond: 200, fail: "cut" },
+};
+
+const WORDS =
+  "the gateway meters every call and charges the prepaid balance exactly once while the platform keeps a ledger whose sums equal balances so nothing is lost or counted twice".split(
+    " ",
+  );
+
+export interface ChatRequest {
+  model: string;
+  messages: { role: string; content: unknown }[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  max_tokens?: number;
+  max_completion_tokens?: number;
+}
+
+/** Deterministic prompt token count: words of every text part plus 4 per message (OpenAI-like framing). */
+export function countPromptTokens(messages: ChatRequest["messages"]): number {
+  let tokens = 3;
+  for (const m of messages) {
+    const text =
+      typeof m.content === "string"
+        ? m.content
+        : Array.isArray(m.content)
+          ? m.content.map((p) => (typeof p?.text === "string" ? p.text : "")).join(" ")
+          : "";
+    tokens += 4 + text.split(/\s+/).filter(Boolean).length;
+  }
+  return tokens;
+}
+
+/** The completion: one word per token, chosen by a hash of the prompt so the same request gets the same answer. */
+export function completionTokens(req: ChatRequest): string[] {
+  const digest = createHash("sha256").update(JSON.stringify(req.messages)).digest();
+  const cap = req.max_completion_tokens ?? req.max_tokens;
+  const length = cap !== undefined ? Math.max(1, Math.min(cap, 4096)) : 16 + (digest[0]! % 32);
+  return Array.from({ length }, (_, i) => WORDS[(digest[i % digest.length]! + i) % WORDS.length]!);
+}
+
+function profileFor(req: ChatRequest, headers: IncomingMessage["headers"]): Profile {
+  const base = PROFILES[req.model] ?? PROFILES["fake-small"]!;
+  const header = (name: string) => (typeof headers[name] === "string" ? Number(headers[name]) : undefined);
+  const fail = typeof headers["x-fake-fail"] === "string" ? (headers["x-fake-fail"] as Profile["fail"]) : base.fail;
+  return {
+    ttftMs: header("x-fake-ttft-ms") ?? envNumber("FAKE_TTFT_MS") ?? base.ttftMs,
+    tokensPerSecond: header("x-fake-tps") ?? envNumber("FAKE_TPS") ?? base.tokensPerSecond,
+    fail,
+  };
+}
+
+const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
+let sequence = 0;
+const newId = () => `chatcmpl-fake-${(++sequence).toString(36)}-${randomBytes(6).toString("hex")}`;
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest) {
+  const profile = profileFor(body, req.headers);
+  await sleep(profile.ttftMs);
+  if (profile.fail === "500") {
+    return sendJson(res, 500, { error: { message: "fake upstream: internal error", type: "server_error", code: null } });
+  }
+  if (profile.fail === "429") {
+    res.setHeader("retry-after", "1");
+    return sendJson(res, 429, { error: { message: "fake upstream: rate limited", type: "rate_limit_error", code: "rate_limit_exceeded" } });
+  }
+  if (profile.fail === "timeout") return; // never answers; the caller's timeout ends it
+  const tokens = completionTokens(body);
+  const promptTokens = countPromptTokens(body.messages);
+  const usage = { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length };
+  const id = newId();
+  const created = Math.floor(Date.now() / 1000);
+  const perTokenMs = profile.tokensPerSecond > 0 ? 1000 / profile.tokensPerSecond : 0;
+
+  if (!body.stream) {
+    await sleep(perTokenMs * tokens.length);
+    if (profile.fail === "cut") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"id":"');
+      return res.destroy();
+    }
+    return sendJson(res, 200, {
+      id,
+      object: "chat.completion",
+      created,
+      model: body.model,
+      choices: [{ index: 0, message: { role: "assistant", content: tokens.join(" ") }, finish_reason: "stop", logprobs: null }],
+      usage,
+    });
+  }
+
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+  const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) =>
+    res.write(
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
+    );
+  chunk({ role: "assistant", content: "" }, null);
+  const cutAt = profile.fail === "cut" ? Math.max(1, Math.floor(tokens.length / 2)) : -1;
+  // Tokens go out in small batches so high rates do not become one timer per token.
+  const batch = Math.max(1, Math.round(profile.tokensPerSecond / 100));
+  for (let i = 0; i < tokens.length; i += batch) {
+    if (res.destroyed) return;
+    for (const [j, token] of tokens.slice(i, i + batch).entries()) {
+      if (i + j === cutAt) return res.destroy(); // the stream is cut mid-way: no usage, no [DONE]
+      chunk({ content: i + j === 0 ? token : ` ${token}` }, null);
+    }
+    await sleep(perTokenMs * batch);
+  }
+  chunk({}, "stop");
+  if (body.stream_options?.include_usage) {
+    res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices: [], usage })}\n\n`);
+  }
+  res.end("data: [DONE]\n\n");
+}
+
+export function createFakeUpstream() {
+  return createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (req.method === "GET" && (url.pathname === "/health" || url.pathname === "/")) return sendJson(res, 200, { ok: true });
+    if (req.method === "GET" && url.pathname === "/v1/models") {
+      return sendJson(res, 200, {
+        object: "list",
+        data: Object.keys(PROFILES).map((id) => ({ id, object: "model", created: 0, owned_by: "tollgate-fake" })),
+      });
+    }
+    if (req.method === "POST" && url.pathname === "/v1/chat/completions") {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        let body: ChatRequest;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+          if (!body || typeof body.model !== "string" || !Array.isArray(body.messages)) throw new Error("bad body");
+        } catch {
+          return sendJson(res, 400, { error: { message: "body must be JSON with model and messages", type: "invalid_request_error" } });
+        }
+        chat(req, res, body).catch(() => res.destroy());
+      });
+      return;
+    }
+    sendJson(res, 404, { error: { message: `no route ${req.method} ${url.pathname}`, type: "invalid_request_error" } });
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const portArg = process.argv.indexOf("--port");
+  const port = Number(portArg > 0 ? process.argv[portArg + 1] : (process.env.FAKE_UPSTREAM_PORT ?? 4010));
+  const server = createFakeUpstream();
+  server.keepAliveTimeout = 65_000;
+  server.listen(port, "127.0.0.1", () => console.log(`fake upstream listening on http://127.0.0.1:${port}/v1`));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.close(() => process.exit(0)));
+}
