@@ -31,6 +31,19 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        resolve: { alias },
+        test: {
+          name: "gateway",
+          include: ["tests/gateway/**/*.test.ts"],
+          environment: "node",
+          setupFiles: ["tests/setup/env.ts"],
+          // Each file starts its own stack (PostgreSQL, next start, fake upstream, LiteLLM): one at a time.
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

@@ -39,6 +39,8 @@ const schema = z
     KEY_PEPPER: secret("KEY_PEPPER"),
     LITELLM_URL: z.url().default("http://127.0.0.1:4000"),
     LITELLM_MASTER_KEY: z.string().min(16).optional(),
+    // The gateway address apps use (shown on key pages); defaults to LITELLM_URL + /v1.
+    GATEWAY_PUBLIC_URL: z.url().optional(),
     MODEL_INFO_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
@@ -78,6 +80,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 }
 
 let cached: Config | undefined;
+
+/** The OpenAI-compatible base URL apps call. */
+export function gatewayPublicUrl(cfg: Config = config()): string {
+  return cfg.GATEWAY_PUBLIC_URL ?? `${cfg.LITELLM_URL.replace(/\/$/, "")}/v1`;
+}
 
 /** The parsed configuration; the first call validates process.env and throws a ConfigError naming each bad variable. */
 export function config(): Config {

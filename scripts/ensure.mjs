@@ -63,9 +63,20 @@ export function ensureLiteLLMVenv(root) {
       if (r.status !== 0) throw new Error("python3 -m venv failed (Debian: apt-get install python3-venv)");
     }
     const pip = path.join(venv, "bin", "pip");
-    const r = run(pip, ["install", "--disable-pip-version-check", "--progress-bar", "off", "-q", ...files.flatMap((f) => ["-r", f])], {
-      env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: "1" },
-    });
+    const r = run(
+      pip,
+      [
+        "install",
+        "--disable-pip-version-check",
+        "--progress-bar",
+        "off",
+        "-q",
+        ...files.flatMap((f) => ["-r", f]),
+      ],
+      {
+        env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: "1" },
+      },
+    );
     if (r.status !== 0) throw new Error("pip install of litellm/requirements*.txt failed (see above)");
     writeFileSync(stamp, `${digest}\n`);
   });

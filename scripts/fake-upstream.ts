@@ -68,7 +68,8 @@ export function completionTokens(req: ChatRequest): string[] {
 function profileFor(req: ChatRequest, headers: IncomingMessage["headers"]): Profile {
   const base = PROFILES[req.model] ?? PROFILES["fake-small"]!;
   const header = (name: string) => (typeof headers[name] === "string" ? Number(headers[name]) : undefined);
-  const fail = typeof headers["x-fake-fail"] === "string" ? (headers["x-fake-fail"] as Profile["fail"]) : base.fail;
+  const fail =
+    typeof headers["x-fake-fail"] === "string" ? (headers["x-fake-fail"] as Profile["fail"]) : base.fail;
   return {
     ttftMs: header("x-fake-ttft-ms") ?? envNumber("FAKE_TTFT_MS") ?? base.ttftMs,
     tokensPerSecond: header("x-fake-tps") ?? envNumber("FAKE_TPS") ?? base.tokensPerSecond,
@@ -90,16 +91,28 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
   const profile = profileFor(body, req.headers);
   await sleep(profile.ttftMs);
   if (profile.fail === "500") {
-    return sendJson(res, 500, { error: { message: "fake upstream: internal error", type: "server_error", code: null } });
+    return sendJson(res, 500, {
+      error: { message: "fake upstream: internal error", type: "server_error", code: null },
+    });
   }
   if (profile.fail === "429") {
     res.setHeader("retry-after", "1");
-    return sendJson(res, 429, { error: { message: "fake upstream: rate limited", type: "rate_limit_error", code: "rate_limit_exceeded" } });
+    return sendJson(res, 429, {
+      error: {
+        message: "fake upstream: rate limited",
+        type: "rate_limit_error",
+        code: "rate_limit_exceeded",
+      },
+    });
   }
   if (profile.fail === "timeout") return; // never answers; the caller's timeout ends it
   const tokens = completionTokens(body);
   const promptTokens = countPromptTokens(body.messages);
-  const usage = { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length };
+  const usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: tokens.length,
+    total_tokens: promptTokens + tokens.length,
+  };
   const id = newId();
   const created = Math.floor(Date.now() / 1000);
   const perTokenMs = profile.tokensPerSecond > 0 ? 1000 / profile.tokensPerSecond : 0;
@@ -116,13 +129,28 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
       object: "chat.completion",
       created,
       model: body.model,
-      choices: [{ index: 0, message: { role: "assistant", content: tokens.join(" ") }, finish_reason: "stop", logprobs: null }],
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: tokens.join(" ") },
+          finish_reason: "stop",
+          logprobs: null,
+        },
+      ],
       usage,
     });
   }
 
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-  const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}) =>
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+  });
+  const chunk = (
+    delta: Record<string, unknown>,
+    finish: string | null,
+    extra: Record<string, unknown> = {},
+  ) =>
     res.write(
       `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
     );
@@ -140,7 +168,9 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
   }
   chunk({}, "stop");
   if (body.stream_options?.include_usage) {
-    res.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices: [], usage })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices: [], usage })}\n\n`,
+    );
   }
   res.end("data: [DONE]\n\n");
 }
@@ -148,11 +178,17 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
 export function createFakeUpstream() {
   return createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (req.method === "GET" && (url.pathname === "/health" || url.pathname === "/")) return sendJson(res, 200, { ok: true });
+    if (req.method === "GET" && (url.pathname === "/health" || url.pathname === "/"))
+      return sendJson(res, 200, { ok: true });
     if (req.method === "GET" && url.pathname === "/v1/models") {
       return sendJson(res, 200, {
         object: "list",
-        data: Object.keys(PROFILES).map((id) => ({ id, object: "model", created: 0, owned_by: "tollgate-fake" })),
+        data: Object.keys(PROFILES).map((id) => ({
+          id,
+          object: "model",
+          created: 0,
+          owned_by: "tollgate-fake",
+        })),
       });
     }
     if (req.method === "POST" && url.pathname === "/v1/chat/completions") {
@@ -162,15 +198,20 @@ export function createFakeUpstream() {
         let body: ChatRequest;
         try {
           body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-          if (!body || typeof body.model !== "string" || !Array.isArray(body.messages)) throw new Error("bad body");
+          if (!body || typeof body.model !== "string" || !Array.isArray(body.messages))
+            throw new Error("bad body");
         } catch {
-          return sendJson(res, 400, { error: { message: "body must be JSON with model and messages", type: "invalid_request_error" } });
+          return sendJson(res, 400, {
+            error: { message: "body must be JSON with model and messages", type: "invalid_request_error" },
+          });
         }
         chat(req, res, body).catch(() => res.destroy());
       });
       return;
     }
-    sendJson(res, 404, { error: { message: `no route ${req.method} ${url.pathname}`, type: "invalid_request_error" } });
+    sendJson(res, 404, {
+      error: { message: `no route ${req.method} ${url.pathname}`, type: "invalid_request_error" },
+    });
   });
 }
 
@@ -179,6 +220,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const port = Number(portArg > 0 ? process.argv[portArg + 1] : (process.env.FAKE_UPSTREAM_PORT ?? 4010));
   const server = createFakeUpstream();
   server.keepAliveTimeout = 65_000;
-  server.listen(port, "127.0.0.1", () => console.log(`fake upstream listening on http://127.0.0.1:${port}/v1`));
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.close(() => process.exit(0)));
+  server.listen(port, "127.0.0.1", () =>
+    console.log(`fake upstream listening on http://127.0.0.1:${port}/v1`),
+  );
+  for (const signal of ["SIGINT", "SIGTERM"] as const)
+    process.on(signal, () => server.close(() => process.exit(0)));
 }

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureChromium, ensureNpmPackages } from "./ensure.mjs";
+import { ensureChromium, ensureLiteLLMVenv, ensureNpmPackages } from "./ensure.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
@@ -22,6 +22,14 @@ function exec(cmd, args, extraEnv = {}) {
     const child = spawn(cmd, args, { stdio: "inherit", env: { ...env, ...extraEnv } });
     child.on("exit", (code) => resolve(code ?? 1));
   });
+}
+
+function readText(file) {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return null;
+  }
 }
 
 function readJson(file) {
@@ -52,7 +60,7 @@ async function suite(name, cmd, args, reportFile, count, extraEnv) {
   const started = Date.now();
   rmSync(reportFile, { force: true });
   const code = await exec(cmd, args, extraEnv);
-  const report = readJson(reportFile);
+  const report = reportFile.endsWith(".xml") ? readText(reportFile) : readJson(reportFile);
   let { passed, failed, skipped = 0 } = report ? count(report) : { passed: 0, failed: 0 };
   // A runner that crashed (or failed outside any test) still counts as a failure.
   if (code !== 0 && failed === 0) failed = 1;
@@ -68,6 +76,16 @@ const vitestCount = (r) => ({
   failed: r.numFailedTests,
   skipped: r.numPendingTests + r.numTodoTests,
 });
+const junitCount = (xml) => {
+  const attr = (name) =>
+    [...xml.matchAll(new RegExp(`<testsuite\\b[^>]*\\b${name}="(\\d+)"`, "g"))].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
+  const failed = attr("failures") + attr("errors");
+  const skipped = attr("skipped");
+  return { passed: attr("tests") - failed - skipped, failed, skipped };
+};
 const playwrightCount = (r) => ({
   passed: r.stats.expected + r.stats.flaky,
   failed: r.stats.unexpected,
@@ -78,19 +96,49 @@ async function main() {
   const started = Date.now();
   ensureNpmPackages(root);
   ensureChromium(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium");
+  ensureLiteLLMVenv(root);
   mkdirSync("test-results", { recursive: true });
 
   await check("lint (biome)", bin("biome"), ["ci", "."]);
   await check("types (tsc)", bin("tsc"), ["--noEmit"]);
   await suite(
-    "unit + integration (vitest, real PostgreSQL)",
+    "gateway plugin (pytest)",
+    path.join(root, "litellm/.venv/bin/python"),
+    ["-m", "pytest", "litellm/tests", "-c", "litellm/pytest.ini", "--junitxml=test-results/pytest.xml"],
+    "test-results/pytest.xml",
+    junitCount,
+  );
+  const vitest = (project, report) => [
+    "run",
+    "--project",
+    project,
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${report}`,
+  ];
+  await suite(
+    "unit (vitest)",
     bin("vitest"),
-    ["run", "--reporter=default", "--reporter=json", "--outputFile.json=test-results/vitest.json"],
-    "test-results/vitest.json",
+    vitest("unit", "test-results/vitest-unit.json"),
+    "test-results/vitest-unit.json",
+    vitestCount,
+  );
+  await suite(
+    "integration (vitest, real PostgreSQL)",
+    bin("vitest"),
+    vitest("integration", "test-results/vitest-integration.json"),
+    "test-results/vitest-integration.json",
     vitestCount,
   );
   const built = await check("build (next build)", bin("next"), ["build"]);
   if (built) {
+    await suite(
+      "gateway (vitest: LiteLLM + plugin + platform, openai client)",
+      bin("vitest"),
+      vitest("gateway", "test-results/vitest-gateway.json"),
+      "test-results/vitest-gateway.json",
+      vitestCount,
+    );
     await suite(
       "browser (playwright + chromium)",
       bin("playwright"),
@@ -99,14 +147,15 @@ async function main() {
       playwrightCount,
     );
   } else {
-    results.push({ name: "browser (playwright + chromium)", passed: 0, failed: 1, seconds: 0 });
+    for (const name of ["gateway", "browser (playwright + chromium)"])
+      results.push({ name, passed: 0, failed: 1, seconds: 0 });
   }
 
   console.log("\n━━━ summary ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━");
   for (const r of results) {
     const mark = r.failed ? "✗" : "✓";
     console.log(
-      `${mark} ${r.name.padEnd(48)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed  ${r.seconds.toFixed(1)}s`,
+      `${mark} ${r.name.padEnd(62)} ${String(r.passed).padStart(4)} passed ${String(r.failed).padStart(3)} failed  ${r.seconds.toFixed(1)}s`,
     );
   }
   const passed = results.reduce((n, r) => n + r.passed, 0);

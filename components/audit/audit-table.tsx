@@ -1,12 +1,11 @@
 "use client";
 
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { ChevronLeft, ChevronRight } from "lucide-react";
 import { Fragment, useState } from "react";
 import { Badge } from "@/components/ui/badge";
-import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
+import { Pager } from "@/components/ui/pager";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { api } from "@/lib/ui/api";
 
@@ -111,28 +110,8 @@ export function AuditTable() {
             )}
           </TableBody>
         </Table>
-        <div className="flex items-center justify-end gap-2 text-sm text-muted-foreground">
-          <Button
-            size="icon"
-            variant="outline"
-            aria-label="Previous page"
-            disabled={page <= 1}
-            onClick={() => setPage(page - 1)}
-          >
-            <ChevronLeft />
-          </Button>
-          <span>
-            Page {page} of {pages}
-          </span>
-          <Button
-            size="icon"
-            variant="outline"
-            aria-label="Next page"
-            disabled={page >= pages}
-            onClick={() => setPage(page + 1)}
-          >
-            <ChevronRight />
-          </Button>
+        <div className="flex justify-end">
+          <Pager page={page} pages={pages} onPage={setPage} />
         </div>
       </CardContent>
     </Card>

@@ -3,7 +3,7 @@ import type { Role } from "@/lib/auth/types";
 export interface NavItem {
   href: string;
   label: string;
-  icon: "users" | "scroll" | "user";
+  icon: "users" | "scroll" | "user" | "key" | "boxes";
 }
 
 export interface NavSection {
@@ -19,12 +19,17 @@ export const NAV: NavSection[] = [
     roles: ["admin"],
     items: [
       { href: "/admin/users", label: "Users", icon: "users" },
+      { href: "/admin/keys", label: "API keys", icon: "key" },
+      { href: "/admin/models", label: "Models", icon: "boxes" },
       { href: "/admin/audit", label: "Audit log", icon: "scroll" },
     ],
   },
   {
     title: "Account",
     roles: ["admin", "developer"],
-    items: [{ href: "/account", label: "Profile & sessions", icon: "user" }],
+    items: [
+      { href: "/account/keys", label: "My API keys", icon: "key" },
+      { href: "/account", label: "Profile & sessions", icon: "user" },
+    ],
   },
 ];

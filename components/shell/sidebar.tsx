@@ -1,6 +1,6 @@
 "use client";
 
-import { ScrollText, User, Users } from "lucide-react";
+import { Boxes, KeyRound, ScrollText, User, Users } from "lucide-react";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import type { Role } from "@/lib/auth/types";
@@ -8,7 +8,7 @@ import { cn } from "@/lib/utils";
 import { Logo } from "./logo";
 import { NAV } from "./nav";
 
-const ICONS = { users: Users, scroll: ScrollText, user: User };
+const ICONS = { users: Users, scroll: ScrollText, user: User, key: KeyRound, boxes: Boxes };
 
 export function Sidebar({ role }: { role: Role }) {
   const pathname = usePathname();
@@ -25,7 +25,12 @@ export function Sidebar({ role }: { role: Role }) {
             </div>
             {section.items.map((item) => {
               const Icon = ICONS[item.icon];
-              const active = pathname === item.href || pathname.startsWith(`${item.href}/`);
+              // The longest matching href wins, so /account does not light up on /account/keys.
+              const matches = (href: string) => pathname === href || pathname.startsWith(`${href}/`);
+              const best = section.items
+                .filter((i) => matches(i.href))
+                .sort((a, b) => b.href.length - a.href.length)[0];
+              const active = best?.href === item.href;
               return (
                 <Link
                   key={item.href}

@@ -1,11 +1,12 @@
 "use client";
 
-import { ChevronLeft, ChevronRight, Search } from "lucide-react";
+import { Search } from "lucide-react";
 import { useEffect, useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
+import { Pager } from "@/components/ui/pager";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "@/components/ui/select";
 import { toast } from "@/components/ui/sonner";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
@@ -166,29 +167,7 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
         </Table>
         <div className="flex items-center justify-between text-sm text-muted-foreground">
           <span>{data ? `${data.total} user${data.total === 1 ? "" : "s"}` : ""}</span>
-          <div className="flex items-center gap-2">
-            <Button
-              size="icon"
-              variant="outline"
-              aria-label="Previous page"
-              disabled={filter.page <= 1}
-              onClick={() => setFilter({ ...filter, page: filter.page - 1 })}
-            >
-              <ChevronLeft />
-            </Button>
-            <span>
-              Page {filter.page} of {pages}
-            </span>
-            <Button
-              size="icon"
-              variant="outline"
-              aria-label="Next page"
-              disabled={filter.page >= pages}
-              onClick={() => setFilter({ ...filter, page: filter.page + 1 })}
-            >
-              <ChevronRight />
-            </Button>
-          </div>
+          <Pager page={filter.page} pages={pages} onPage={(page) => setFilter({ ...filter, page })} />
         </div>
       </CardContent>
     </Card>

@@ -2,7 +2,12 @@
 import path from "node:path";
 import type { ProcessSpec } from "./processes";
 
-export function fakeUpstreamSpec(root: string, port: number, onLine?: (line: string) => void, env: Record<string, string> = {}): ProcessSpec {
+export function fakeUpstreamSpec(
+  root: string,
+  port: number,
+  onLine?: (line: string) => void,
+  env: Record<string, string> = {},
+): ProcessSpec {
   return {
     name: "upstream",
     command: process.execPath,
@@ -31,7 +36,14 @@ export function liteLLMSpec(o: LiteLLMOptions): ProcessSpec {
   return {
     name: "litellm",
     command: path.join(dir, ".venv", "bin", "litellm"),
-    args: ["--config", o.config ?? path.join(dir, "config.yaml"), "--host", "127.0.0.1", "--port", String(o.port)],
+    args: [
+      "--config",
+      o.config ?? path.join(dir, "config.yaml"),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(o.port),
+    ],
     cwd: dir,
     env: {
       PYTHONPATH: dir,

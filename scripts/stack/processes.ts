@@ -77,21 +77,31 @@ export class ProcessGroup {
     return Promise.race(this.running.map((r) => r.exited.then((code) => ({ name: r.spec.name, code }))));
   }
 
+  /** Stops one process by name (tests use it to take the platform down and bring it back). */
+  async stopProcess(name: string): Promise<void> {
+    const entry = this.running.find((r) => r.spec.name === name && r.child.exitCode === null);
+    if (!entry) return;
+    await terminate(entry);
+    this.running = this.running.filter((r) => r !== entry);
+  }
+
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    for (const r of [...this.running].reverse()) {
-      if (r.child.exitCode !== null || !r.child.pid) continue;
-      try {
-        process.kill(-r.child.pid, "SIGTERM");
-      } catch {}
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-r.child.pid!, "SIGKILL");
-        } catch {}
-      }, 8000);
-      await r.exited;
-      clearTimeout(timer);
-    }
+    for (const r of [...this.running].reverse()) await terminate(r);
   }
+}
+
+/** SIGTERM to the process group, SIGKILL after 8 s. */
+async function terminate(r: Running): Promise<void> {
+  if (r.child.exitCode !== null || !r.child.pid) return;
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-r.child.pid!, s);
+    } catch {}
+  };
+  signal("SIGTERM");
+  const timer = setTimeout(() => signal("SIGKILL"), 8000);
+  await r.exited;
+  clearTimeout(timer);
 }

@@ -10,6 +10,9 @@ type Who = "anonymous" | "developer" | "admin";
 let cookies: Record<Who, string | undefined>;
 let developerId: string;
 let adminId: string;
+let devKeyId: string;
+let rotateKeyIds: string[];
+let modelId: string;
 
 beforeAll(async () => {
   adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
@@ -19,6 +22,19 @@ beforeAll(async () => {
     developer: await signIn("dev@example.com"),
     admin: await signIn("admin@example.com"),
   };
+  const [model] = await sql<{ id: string }[]>`
+    insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
+    values ('fake-small', 'fake-small', 'fake', 1000, 100) returning id`;
+  modelId = model!.id;
+  const insertKey = async (name: string) => {
+    const [row] = await sql<{ id: string }[]>`
+      insert into api_keys (user_id, name, prefix, key_hash)
+      values (${developerId}, ${name}, 'tg_xxxxxxxx', ${Buffer.from(name.padEnd(32, "x"))}) returning id`;
+    return row!.id;
+  };
+  devKeyId = await insertKey("dev key");
+  // Rotation revokes its key: one fresh key per (role) call.
+  rotateKeyIds = [await insertKey("rotate a"), await insertKey("rotate b"), await insertKey("rotate c")];
 });
 
 const users = () => import("@/app/api/v1/users/route");
@@ -28,6 +44,12 @@ const sessions = () => import("@/app/api/v1/me/sessions/route");
 const audit = () => import("@/app/api/v1/audit/route");
 const health = () => import("@/app/api/health/route");
 const logout = () => import("@/app/api/auth/logout/route");
+const keys = () => import("@/app/api/v1/keys/route");
+const key = () => import("@/app/api/v1/keys/[id]/route");
+const rotate = () => import("@/app/api/v1/keys/[id]/rotate/route");
+const models = () => import("@/app/api/v1/models/route");
+const model = () => import("@/app/api/v1/models/[id]/route");
+const gatewayAuth = () => import("@/app/api/internal/gateway/auth/route");
 
 interface Case {
   name: string;
@@ -100,6 +122,82 @@ const cases: Case[] = [
     handler: logout,
     method: "POST",
     expect: { anonymous: 200, developer: 200, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/keys",
+    handler: keys,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/keys",
+    handler: keys,
+    method: "POST",
+    options: () => ({ body: { name: "matrix key" } }),
+    expect: { anonymous: 401, developer: 201, admin: 201 },
+  },
+  {
+    name: "GET /api/v1/keys/:id (own key)",
+    handler: key,
+    method: "GET",
+    options: () => ({ params: { id: devKeyId } }),
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "PATCH /api/v1/keys/:id (own key)",
+    handler: key,
+    method: "PATCH",
+    options: () => ({ params: { id: devKeyId }, body: { rpmLimit: 100 } }),
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/keys/:id/rotate (own key)",
+    handler: rotate,
+    method: "POST",
+    options: () => ({ params: { id: rotateKeyIds.shift()! } }),
+    expect: { anonymous: 401, developer: 201, admin: 201 },
+  },
+  {
+    name: "GET /api/v1/models",
+    handler: models,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/models",
+    handler: models,
+    method: "POST",
+    options: () => ({
+      body: {
+        publicName: `m-${Math.random().toString(36).slice(2, 8)}`,
+        litellmModelGroup: "g",
+        provider: "openai",
+        contextWindow: 1000,
+        maxOutputTokens: 100,
+      },
+    }),
+    expect: { anonymous: 401, developer: 403, admin: 201 },
+  },
+  {
+    name: "PATCH /api/v1/models/:id",
+    handler: model,
+    method: "PATCH",
+    options: () => ({ params: { id: modelId }, body: { description: "changed" } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "POST /api/internal/gateway/auth (no gateway secret)",
+    handler: gatewayAuth,
+    method: "POST",
+    options: () => ({ body: { key: "tg_whatever" } }),
+    expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
+    name: "DELETE /api/v1/keys/:id (own key)",
+    handler: key,
+    method: "DELETE",
+    options: () => ({ params: { id: devKeyId } }),
+    expect: { anonymous: 401, developer: 200, admin: 200 },
   },
 ];
 

@@ -6,28 +6,45 @@ import { createClient } from "@/lib/db/client";
 import { startEmbeddedPostgres } from "@/lib/db/embedded";
 import { migrate } from "@/lib/db/migrate";
 import { type DemoCredentials, seedDemo } from "@/lib/seed/demo";
+import { fakeUpstreamSpec, liteLLMSpec } from "@/scripts/stack/gateway";
 import { ProcessGroup } from "@/scripts/stack/processes";
 
 export interface TestStack {
   appUrl: string;
+  /** Set when started with a gateway: LiteLLM's OpenAI-compatible base URL (…/v1). */
+  gatewayUrl?: string;
+  upstreamUrl?: string;
   databaseUrl: string;
   credentials: DemoCredentials;
+  /** Takes the control plane down (the gateway keeps running) and brings it back. */
+  stopApp: () => Promise<void>;
+  startApp: () => Promise<void>;
   stop: () => Promise<void>;
 }
 
 export const TEST_SESSION_SECRET = "e2e-session-secret-0123456789abcdef0123456789";
 export const TEST_GATEWAY_SECRET = "e2e-gateway-secret-0123456789abcdef0123456789";
 export const TEST_KEY_PEPPER = "e2e-key-pepper-0123456789abcdef0123456789abcd";
+export const TEST_MASTER_KEY = "sk-e2e-master-key-0123456789abcdef";
+
+export interface GatewayPorts {
+  litellm: number;
+  upstream: number;
+  /** The plugin's auth cache TTL in seconds (tests shorten it). */
+  authCacheTtl?: number;
+}
 
 export async function startTestStack({
   name,
   appPort,
   pgPort,
+  gateway,
   log = () => {},
 }: {
   name: string;
   appPort: number;
   pgPort: number;
+  gateway?: GatewayPorts;
   log?: (line: string) => void;
 }): Promise<TestStack> {
   const root = process.cwd();
@@ -60,31 +77,49 @@ export async function startTestStack({
 
   const group = new ProcessGroup();
   const appUrl = `http://127.0.0.1:${appPort}`;
+  const appSpec = {
+    name: "app",
+    command: process.execPath,
+    args: [
+      path.join(root, "node_modules/next/dist/bin/next"),
+      "start",
+      "--port",
+      String(appPort),
+      "--hostname",
+      "127.0.0.1",
+    ],
+    env: {
+      NODE_ENV: "production",
+      DATABASE_URL: databaseUrl,
+      SESSION_SECRET: TEST_SESSION_SECRET,
+      GATEWAY_SECRET: TEST_GATEWAY_SECRET,
+      KEY_PEPPER: TEST_KEY_PEPPER,
+      APP_URL: appUrl,
+      LOG_LEVEL: "warn",
+      LITELLM_MASTER_KEY: TEST_MASTER_KEY,
+      ...(gateway ? { LITELLM_URL: `http://127.0.0.1:${gateway.litellm}` } : {}),
+      NEXT_TELEMETRY_DISABLED: "1",
+    },
+    ready: { url: `${appUrl}/api/health`, timeoutMs: 60_000 },
+    onLine: (line: string) => log(`[app] ${line}`),
+  };
   try {
-    await group.start({
-      name: "app",
-      command: process.execPath,
-      args: [
-        path.join(root, "node_modules/next/dist/bin/next"),
-        "start",
-        "--port",
-        String(appPort),
-        "--hostname",
-        "127.0.0.1",
-      ],
-      env: {
-        NODE_ENV: "production",
-        DATABASE_URL: databaseUrl,
-        SESSION_SECRET: TEST_SESSION_SECRET,
-        GATEWAY_SECRET: TEST_GATEWAY_SECRET,
-        KEY_PEPPER: TEST_KEY_PEPPER,
-        APP_URL: appUrl,
-        LOG_LEVEL: "warn",
-        NEXT_TELEMETRY_DISABLED: "1",
-      },
-      ready: { url: `${appUrl}/api/health`, timeoutMs: 60_000 },
-      onLine: (line) => log(`[app] ${line}`),
-    });
+    await group.start(appSpec);
+    if (gateway) {
+      await group.start(fakeUpstreamSpec(root, gateway.upstream, (line) => log(`[upstream] ${line}`)));
+      await group.start(
+        liteLLMSpec({
+          root,
+          port: gateway.litellm,
+          platformUrl: appUrl,
+          gatewaySecret: TEST_GATEWAY_SECRET,
+          masterKey: TEST_MASTER_KEY,
+          upstreamUrl: `http://127.0.0.1:${gateway.upstream}/v1`,
+          env: { TOLLGATE_AUTH_CACHE_TTL: String(gateway.authCacheTtl ?? 5) },
+          onLine: (line) => log(`[litellm] ${line}`),
+        }),
+      );
+    }
   } catch (error) {
     await group.stop();
     await stopPg?.();
@@ -92,8 +127,14 @@ export async function startTestStack({
   }
   return {
     appUrl,
+    gatewayUrl: gateway ? `http://127.0.0.1:${gateway.litellm}/v1` : undefined,
+    upstreamUrl: gateway ? `http://127.0.0.1:${gateway.upstream}/v1` : undefined,
     databaseUrl,
     credentials,
+    stopApp: () => group.stopProcess("app"),
+    startApp: async () => {
+      await group.start(appSpec);
+    },
     stop: async () => {
       await group.stop();
       await stopPg?.();

@@ -1,0 +1,163 @@
+"use client";
+
+import { KeyRound } from "lucide-react";
+import { useState } from "react";
+import { Button } from "@/components/ui/button";
+import {
+  Dialog,
+  DialogContent,
+  DialogDescription,
+  DialogFooter,
+  DialogHeader,
+  DialogTitle,
+  DialogTrigger,
+} from "@/components/ui/dialog";
+import { Field, FormError } from "@/components/ui/form";
+import { Input } from "@/components/ui/input";
+import { fieldErrors } from "@/lib/ui/api";
+import { useCreateKey, useModels } from "./queries";
+
+const empty = { name: "", userEmail: "", models: [] as string[], rpm: "", tpm: "", expires: "" };
+
+export function CreateKeyDialog({
+  onCreated,
+  forUser,
+}: {
+  onCreated: (secret: string) => void;
+  /** Admins can issue a key for another user by id. */
+  forUser?: { id: string; email: string }[];
+}) {
+  const [open, setOpen] = useState(false);
+  const [form, setForm] = useState(empty);
+  const [ownerId, setOwnerId] = useState("");
+  const create = useCreateKey();
+  const models = useModels();
+  const errors = fieldErrors(create.error);
+  const toggle = (name: string) =>
+    setForm((f) => ({
+      ...f,
+      models: f.models.includes(name) ? f.models.filter((m) => m !== name) : [...f.models, name],
+    }));
+
+  const submit = (e: React.FormEvent) => {
+    e.preventDefault();
+    create.mutate(
+      {
+        name: form.name,
+        userId: ownerId || undefined,
+        allowedModels: form.models,
+        rpmLimit: form.rpm ? Number(form.rpm) : null,
+        tpmLimit: form.tpm ? Number(form.tpm) : null,
+        expiresAt: form.expires ? new Date(`${form.expires}T23:59:59Z`).toISOString() : null,
+      },
+      {
+        onSuccess: ({ secret }) => {
+          setOpen(false);
+          setForm(empty);
+          setOwnerId("");
+          create.reset();
+          if (secret) onCreated(secret);
+        },
+      },
+    );
+  };
+
+  return (
+    <Dialog open={open} onOpenChange={setOpen}>
+      <DialogTrigger asChild>
+        <Button>
+          <KeyRound /> New key
+        </Button>
+      </DialogTrigger>
+      <DialogContent className="sm:max-w-xl">
+        <form onSubmit={submit} className="grid gap-4">
+          <DialogHeader>
+            <DialogTitle>New API key</DialogTitle>
+            <DialogDescription>Apps send it as a Bearer token to the gateway.</DialogDescription>
+          </DialogHeader>
+          <FormError message={create.error && !Object.keys(errors).length ? create.error.message : null} />
+          <Field
+            id="key-name"
+            label="Name"
+            error={errors.name}
+            hint="Where it is used, e.g. “staging backend”."
+          >
+            <Input
+              id="key-name"
+              required
+              value={form.name}
+              onChange={(e) => setForm({ ...form, name: e.target.value })}
+            />
+          </Field>
+          {forUser ? (
+            <Field id="key-owner" label="Owner">
+              <select
+                id="key-owner"
+                className="h-9 rounded-md border border-input bg-transparent px-3 text-sm"
+                value={ownerId}
+                onChange={(e) => setOwnerId(e.target.value)}
+              >
+                <option value="">Me</option>
+                {forUser.map((u) => (
+                  <option key={u.id} value={u.id}>
+                    {u.email}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          ) : null}
+          <fieldset className="grid gap-2">
+            <legend className="mb-2 text-sm font-medium">Models</legend>
+            <p className="text-xs text-muted-foreground">None checked means every enabled model.</p>
+            <div className="flex flex-wrap gap-3">
+              {models.data?.items.map((m) => (
+                <label key={m.id} className="flex items-center gap-2 text-sm">
+                  <input
+                    type="checkbox"
+                    checked={form.models.includes(m.publicName)}
+                    onChange={() => toggle(m.publicName)}
+                  />
+                  {m.publicName}
+                </label>
+              ))}
+            </div>
+            {errors.allowedModels ? <p className="text-sm text-destructive">{errors.allowedModels}</p> : null}
+          </fieldset>
+          <div className="grid grid-cols-3 gap-3">
+            <Field id="key-rpm" label="Requests / min" error={errors.rpmLimit} hint="Empty: no limit">
+              <Input
+                id="key-rpm"
+                type="number"
+                min={1}
+                value={form.rpm}
+                onChange={(e) => setForm({ ...form, rpm: e.target.value })}
+              />
+            </Field>
+            <Field id="key-tpm" label="Tokens / min" error={errors.tpmLimit} hint="Empty: no limit">
+              <Input
+                id="key-tpm"
+                type="number"
+                min={1}
+                value={form.tpm}
+                onChange={(e) => setForm({ ...form, tpm: e.target.value })}
+              />
+            </Field>
+            <Field id="key-expires" label="Expires (UTC)" error={errors.expiresAt} hint="Empty: never">
+              <Input
+                id="key-expires"
+                type="date"
+                value={form.expires}
+                onChange={(e) => setForm({ ...form, expires: e.target.value })}
+              />
+            </Field>
+          </div>
+          <DialogFooter>
+            <Button type="submit" disabled={create.isPending}>
+              {create.isPending ? "Creating…" : "Create key"}
+            </Button>
+          </DialogFooter>
+        </form>
+      </DialogContent>
+    </Dialog>
+  );
+}

@@ -1,0 +1,61 @@
+"use client";
+
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { CreateKeyBody } from "@/app/api/v1/keys/schema";
+import { api } from "@/lib/ui/api";
+
+export interface KeyRow {
+  id: string;
+  userId: string;
+  ownerEmail: string;
+  name: string;
+  prefix: string;
+  status: "active" | "revoked";
+  allowedModels: string[];
+  rpmLimit: number | null;
+  tpmLimit: number | null;
+  expiresAt: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface ModelRow {
+  id: string;
+  publicName: string;
+  provider: string;
+  description: string;
+  contextWindow: number;
+  maxOutputTokens: number;
+  enabled: boolean;
+  litellmModelGroup: string;
+}
+
+export function useKeys(filter: { q: string; status: string; page: number }) {
+  const params = new URLSearchParams({ page: String(filter.page), pageSize: "20" });
+  if (filter.q) params.set("q", filter.q);
+  if (filter.status) params.set("status", filter.status);
+  return useQuery({
+    queryKey: ["keys", filter],
+    queryFn: () => api<{ items: KeyRow[]; total: number; pageSize: number }>(`/api/v1/keys?${params}`),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useModels() {
+  return useQuery({ queryKey: ["models"], queryFn: () => api<{ items: ModelRow[] }>("/api/v1/models") });
+}
+
+function useKeyMutation<TVars>(fn: (vars: TVars) => Promise<{ key: KeyRow; secret?: string }>) {
+  const qc = useQueryClient();
+  return useMutation({ mutationFn: fn, onSuccess: () => qc.invalidateQueries({ queryKey: ["keys"] }) });
+}
+
+export const useCreateKey = () =>
+  useKeyMutation((body: CreateKeyBody) => api<{ key: KeyRow; secret: string }>("/api/v1/keys", { body }));
+export const useRevokeKey = () =>
+  useKeyMutation((id: string) => api<{ key: KeyRow }>(`/api/v1/keys/${id}`, { method: "DELETE" }));
+export const useRotateKey = () =>
+  useKeyMutation((id: string) =>
+    api<{ key: KeyRow; secret: string }>(`/api/v1/keys/${id}/rotate`, { method: "POST" }),
+  );

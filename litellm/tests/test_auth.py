@@ -1,0 +1,198 @@
+"""The auth plugin's parsing, caching and error mapping, against a scripted platform (httpx.MockTransport)."""
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from litellm.proxy._types import LitellmUserRoles, ProxyException
+
+from tollgate_litellm.auth import NO_MODELS, Authenticator, key_fingerprint
+from tollgate_litellm.cache import TTLCache
+from tollgate_litellm.platform import PlatformClient
+from tollgate_litellm.settings import Settings
+
+SECRET = "s" * 40
+KEY = "tg_validKeyValidKeyValidKeyValidKey0001"
+VALID = {
+    "valid": True,
+    "key": {
+        "id": "k1",
+        "prefix": "tg_validKey",
+        "name": "ci",
+        "userId": "u1",
+        "userEmail": "dev@example.com",
+        "allowedModels": ["fake-small"],
+        "rpmLimit": 10,
+        "tpmLimit": 1000,
+        "expiresAt": "2099-01-01T00:00:00.000Z",
+    },
+}
+
+
+def settings(**overrides):
+    base = dict(
+        platform_url="http://platform.test",
+        gateway_secret=SECRET,
+        master_key="sk-master-key-0123456789",
+        auth_cache_ttl=5.0,
+        auth_negative_ttl=2.0,
+        platform_timeout=1.0,
+        cache_max_entries=100,
+    )
+    base.update(overrides)
+    return Settings(**base)
+
+
+class Platform:
+    """A scripted platform that records the calls it gets."""
+
+    def __init__(self, answer=VALID, status=200):
+        self.answer = answer
+        self.status = status
+        self.calls = []
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(request)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return httpx.Response(self.status, json=self.answer)
+
+
+def make(platform: Platform, **overrides) -> Authenticator:
+    s = settings(**overrides)
+    return Authenticator(s, PlatformClient(s, transport=httpx.MockTransport(platform.handler)))
+
+
+async def test_valid_key_becomes_user_api_key_auth():
+    platform = Platform()
+    auth = await make(platform).authenticate("/v1/chat/completions", KEY)
+    assert auth.user_id == "u1"
+    assert auth.models == ["fake-small"]
+    assert auth.rpm_limit == 10 and auth.tpm_limit == 1000
+    assert auth.key_alias == "ci"
+    assert auth.metadata["tollgate_key_id"] == "k1"
+    # LiteLLM logs and rate-limits by api_key: it must be a fingerprint, never the secret.
+    assert auth.api_key == key_fingerprint(KEY) and KEY not in auth.api_key
+    request = platform.calls[0]
+    assert request.url.path == "/api/internal/gateway/auth"
+    assert request.headers["authorization"] == f"Bearer {SECRET}"
+    assert json.loads(request.content) == {"key": KEY}
+
+
+async def test_answers_are_cached_for_the_ttl_and_concurrent_misses_share_one_call():
+    platform = Platform()
+    auth = make(platform)
+    await asyncio.gather(*(auth.authenticate("/v1/chat/completions", KEY) for _ in range(20)))
+    assert len(platform.calls) == 1
+    await auth.authenticate("/chat/completions", KEY)
+    assert len(platform.calls) == 1
+
+
+async def test_cache_expires():
+    now = [0.0]
+    cache = TTLCache(10, clock=lambda: now[0])
+    cache.put("a", 1, 5)
+    assert cache.get("a") == 1
+    now[0] = 4.99
+    assert cache.get("a") == 1
+    now[0] = 5.0
+    assert cache.get("a") is None
+
+
+async def test_cache_is_bounded():
+    cache = TTLCache(3)
+    for i in range(5):
+        cache.put(str(i), i, 60)
+    assert [cache.get(str(i)) for i in range(5)] == [None, None, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "reason,code,text",
+    [
+        ("unknown", "invalid_api_key", "no such key"),
+        ("revoked", "api_key_revoked", "revoked"),
+        ("expired", "api_key_expired", "expired"),
+        ("owner_suspended", "account_suspended", "suspended"),
+    ],
+)
+async def test_refusals_are_401_with_the_platforms_message(reason, code, text):
+    platform = Platform({"valid": False, "reason": reason, "message": f"API key tg_x… {text}."})
+    with pytest.raises(ProxyException) as raised:
+        await make(platform).authenticate("/v1/chat/completions", KEY)
+    assert raised.value.code == "401"
+    assert raised.value.openai_code == code
+    assert text in raised.value.message
+
+
+async def test_negative_answers_are_cached_briefly():
+    platform = Platform({"valid": False, "reason": "unknown", "message": "no such key"})
+    auth = make(platform)
+    for _ in range(3):
+        with pytest.raises(ProxyException):
+            await auth.authenticate("/v1/chat/completions", KEY)
+    assert len(platform.calls) == 1
+
+
+async def test_missing_key_is_401_without_asking_the_platform():
+    platform = Platform()
+    for key in (None, ""):
+        with pytest.raises(ProxyException) as raised:
+            await make(platform).authenticate("/v1/chat/completions", key)
+        assert raised.value.code == "401"
+    assert platform.calls == []
+
+
+@pytest.mark.parametrize(
+    "answer,status",
+    [
+        (httpx.ConnectError("refused"), 200),
+        (httpx.ReadTimeout("slow"), 200),
+        ({"error": {"code": "internal"}}, 500),
+        ({"error": {"code": "unauthorized"}}, 401),  # wrong gateway secret: an outage, not a bad key
+    ],
+)
+async def test_platform_trouble_fails_closed_with_503_and_is_not_cached(answer, status):
+    platform = Platform(answer, status)
+    auth = make(platform)
+    for _ in range(2):
+        with pytest.raises(ProxyException) as raised:
+            await auth.authenticate("/v1/chat/completions", KEY)
+        assert raised.value.code == "503"
+        assert "not served" in raised.value.message
+    assert len(platform.calls) == 2
+
+
+async def test_app_keys_cannot_reach_other_routes():
+    platform = Platform()
+    with pytest.raises(ProxyException) as raised:
+        await make(platform).authenticate("/key/generate", KEY)
+    assert raised.value.code == "403"
+    assert platform.calls == []
+
+
+async def test_master_key_is_admin_and_skips_the_platform():
+    platform = Platform()
+    auth = await make(platform).authenticate("/v1/model/info", "sk-master-key-0123456789")
+    assert auth.user_role == LitellmUserRoles.PROXY_ADMIN
+    assert platform.calls == []
+
+
+async def test_a_key_with_no_enabled_model_gets_none_not_all():
+    answer = {**VALID, "key": {**VALID["key"], "allowedModels": []}}
+    auth = await make(Platform(answer)).authenticate("/v1/chat/completions", KEY)
+    # LiteLLM reads an empty list as "every model": it must never be empty.
+    assert auth.models == [NO_MODELS]
+
+
+def test_settings_bound_the_cache_ttl(monkeypatch):
+    monkeypatch.setenv("TOLLGATE_URL", "http://x")
+    monkeypatch.setenv("TOLLGATE_GATEWAY_SECRET", SECRET)
+    monkeypatch.setenv("TOLLGATE_AUTH_CACHE_TTL", "30")
+    with pytest.raises(RuntimeError, match="TOLLGATE_AUTH_CACHE_TTL"):
+        Settings.from_env()
+    monkeypatch.setenv("TOLLGATE_AUTH_CACHE_TTL", "3")
+    assert Settings.from_env().auth_cache_ttl == 3.0
+    monkeypatch.setenv("TOLLGATE_GATEWAY_SECRET", "short")
+    with pytest.raises(RuntimeError, match="TOLLGATE_GATEWAY_SECRET"):
+        Settings.from_env()
