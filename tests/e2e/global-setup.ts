@@ -7,6 +7,7 @@ export default async function globalSetup() {
     name: "e2e",
     appPort: Number(process.env.E2E_PORT ?? 3100),
     pgPort: Number(process.env.E2E_PG_PORT ?? 54330),
+    gateway: { litellm: 4101, upstream: 4111, authCacheTtl: 2 },
     log: (line) => appendFileSync("test-results/e2e/stack.log", `${line}\n`),
   });
   // Workers inherit the environment: this is how tests learn the seeded logins.
@@ -15,5 +16,6 @@ export default async function globalSetup() {
   process.env.E2E_DEV_EMAIL = stack.credentials.developer.email;
   process.env.E2E_DEV_PASSWORD = stack.credentials.developer.password;
   process.env.E2E_DATABASE_URL = stack.databaseUrl;
+  process.env.E2E_GATEWAY_URL = stack.gatewayUrl;
   return stack.stop;
 }

@@ -1,5 +1,9 @@
 import { expect, type Page } from "@playwright/test";
 
+export const developer = () => ({
+  email: process.env.E2E_DEV_EMAIL!,
+  password: process.env.E2E_DEV_PASSWORD!,
+});
 export const admin = () => ({
   email: process.env.E2E_ADMIN_EMAIL!,
   password: process.env.E2E_ADMIN_PASSWORD!,

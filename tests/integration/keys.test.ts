@@ -16,9 +16,9 @@ beforeAll(async () => {
   await insertUser(sql, { email: "admin@example.com", role: "admin" });
   aliceId = await insertUser(sql, { email: "alice@example.com" });
   await insertUser(sql, { email: "bob@example.com" });
-  [admin, alice, bob] = await Promise.all(
-    ["admin@example.com", "alice@example.com", "bob@example.com"].map((e) => signIn(e)),
-  );
+  admin = await signIn("admin@example.com");
+  alice = await signIn("alice@example.com");
+  bob = await signIn("bob@example.com");
   await sql`
     insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
     values ('fake-small', 'fake-small', 'fake', 1000, 100), ('fake-large', 'fake-large', 'fake', 1000, 100)`;
