@@ -161,7 +161,11 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
   for (let i = 0; i < tokens.length; i += batch) {
     if (res.destroyed) return;
     for (const [j, token] of tokens.slice(i, i + batch).entries()) {
-      if (i + j === cutAt) return res.destroy(); // the stream is cut mid-way: no usage, no [DONE]
+      if (i + j === cutAt) {
+        // The stream is cut mid-way: what was sent arrives, then the connection drops (no usage, no [DONE]).
+        await sleep(20);
+        return res.destroy();
+      }
       chunk({ content: i + j === 0 ? token : ` ${token}` }, null);
     }
     await sleep(perTokenMs * batch);

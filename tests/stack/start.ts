@@ -39,12 +39,15 @@ export async function startTestStack({
   appPort,
   pgPort,
   gateway,
+  upstreamEnv,
   log = () => {},
 }: {
   name: string;
   appPort: number;
   pgPort: number;
   gateway?: GatewayPorts;
+  /** Extra environment for the fake upstream (benchmarks turn its latency off). */
+  upstreamEnv?: Record<string, string>;
   log?: (line: string) => void;
 }): Promise<TestStack> {
   const root = process.cwd();
@@ -106,7 +109,7 @@ export async function startTestStack({
   try {
     await group.start(appSpec);
     if (gateway) {
-      await group.start(fakeUpstreamSpec(root, gateway.upstream, (line) => log(`[upstream] ${line}`)));
+      await group.start(fakeUpstreamSpec(root, gateway.upstream, (line) => log(`[upstream] ${line}`), upstreamEnv));
       await group.start(
         liteLLMSpec({
           root,

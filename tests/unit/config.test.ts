@@ -4,6 +4,8 @@ import { ConfigError, parseConfig } from "@/lib/config";
 const valid = {
   DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
   SESSION_SECRET: "s".repeat(40),
+  GATEWAY_SECRET: "g".repeat(40),
+  KEY_PEPPER: "p".repeat(40),
 };
 
 describe("config", () => {
@@ -24,6 +26,7 @@ describe("config", () => {
       expect(message).toContain("DATABASE_URL");
       expect(message).toContain("SESSION_SECRET");
       expect(message).toContain("SESSION_TTL_HOURS");
+      expect(message).toContain("GATEWAY_SECRET");
     }
   });
 
@@ -37,6 +40,14 @@ describe("config", () => {
         NEXT_PUBLIC_SUPABASE_ANON_KEY: "anon",
       }).AUTH_PROVIDER,
     ).toBe("supabase");
+  });
+
+  it("derives the public gateway URL from LITELLM_URL unless given", async () => {
+    const { gatewayPublicUrl } = await import("@/lib/config");
+    expect(gatewayPublicUrl(parseConfig({ ...valid, LITELLM_URL: "http://gw:4000/" }))).toBe("http://gw:4000/v1");
+    expect(gatewayPublicUrl(parseConfig({ ...valid, GATEWAY_PUBLIC_URL: "https://llm.example.com/v1" }))).toBe(
+      "https://llm.example.com/v1",
+    );
   });
 
   it("turns off prepared statements for transaction poolers", () => {

@@ -1,0 +1,128 @@
+// bench/gateway-overhead: what Tollgate's auth adds to a call through LiteLLM.
+//
+// Same requests, same fixed rate, four paths: straight to the fake upstream; bare LiteLLM (master key, no
+// plugin); LiteLLM + Tollgate auth with a warm cache (one key); and with a cold cache (a new key per request,
+// so every request asks the platform). The upstream answers with no artificial latency, so what is measured
+// is the proxy path itself. Prints p50/p95/p99 and ratios; rewrites its section of docs/benchmarks.md.
+//
+//   npm run bench:gateway            (BENCH_REQUESTS, BENCH_RATE to change the load)
+import path from "node:path";
+import { createClient } from "@/lib/db/client";
+import { createKey } from "@/lib/keys/create";
+import { liteLLMSpec } from "@/scripts/stack/gateway";
+import { ProcessGroup } from "@/scripts/stack/processes";
+import { startTestStack, TEST_GATEWAY_SECRET, TEST_KEY_PEPPER, TEST_MASTER_KEY } from "@/tests/stack/start";
+import { f1, f2, machine, openLoop, type Summary, summarize, writeSection } from "./lib";
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
+const RATE = Number(process.env.BENCH_RATE ?? 40);
+const root = process.cwd();
+const body = JSON.stringify({ model: "fake-small", messages: [{ role: "user", content: "ping" }], max_tokens: 4 });
+
+async function post(url: string, key: string): Promise<boolean> {
+  // Node's fetch keeps connections alive, as an app's HTTP client would.
+  const res = await fetch(`${url}/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body,
+  });
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+async function measure(label: string, url: string, keyFor: (i: number) => string): Promise<Summary> {
+  process.stdout.write(`▸ ${label}: warm-up… `);
+  for (let i = 0; i < 20; i++) await post(url, keyFor(-1 - i)).catch(() => false);
+  process.stdout.write(`${REQUESTS} requests at ${RATE}/s… `);
+  const summary = summarize(await openLoop(REQUESTS, RATE, (i) => post(url, keyFor(i))));
+  console.log(`p50 ${f1(summary.p50)} ms, p95 ${f1(summary.p95)} ms, p99 ${f1(summary.p99)} ms, errors ${summary.errors}`);
+  return summary;
+}
+
+async function main() {
+  console.log(`Tollgate gateway overhead — ${machine()}`);
+  process.stdout.write("▸ starting PostgreSQL, the platform, the fake upstream and LiteLLM + plugin… ");
+  const stack = await startTestStack({
+    name: "bench-gateway",
+    appPort: 3300,
+    pgPort: 54333,
+    gateway: { litellm: 4200, upstream: 4210, authCacheTtl: 5 },
+    upstreamEnv: { FAKE_TTFT_MS: "0", FAKE_TPS: "0" },
+  });
+  console.log("ready");
+  const bare = new ProcessGroup();
+  try {
+    process.stdout.write("▸ starting bare LiteLLM (no plugin)… ");
+    await bare.start(
+      liteLLMSpec({
+        root,
+        port: 4201,
+        platformUrl: stack.appUrl,
+        gatewaySecret: TEST_GATEWAY_SECRET,
+        masterKey: TEST_MASTER_KEY,
+        upstreamUrl: stack.upstreamUrl!,
+        config: path.join(root, "bench/litellm-bare.yaml"),
+      }),
+    );
+    console.log("ready");
+
+    const sql = createClient({ url: stack.databaseUrl, max: 4 });
+    const [dev] = await sql<{ id: string }[]>`select id from users where role = 'developer' limit 1`;
+    const issue = async () =>
+      (
+        await createKey(
+          sql,
+          { userId: null, kind: "system" },
+          { userId: dev!.id, name: "bench", allowedModels: [], rpmLimit: null, tpmLimit: null, expiresAt: null },
+          { pepper: TEST_KEY_PEPPER },
+        )
+      ).secret;
+    const warmKey = await issue();
+    process.stdout.write(`▸ issuing ${REQUESTS + 20} keys for the cold-cache run… `);
+    const coldKeys: string[] = [];
+    for (let i = 0; i < REQUESTS + 20; i++) coldKeys.push(await issue());
+    console.log("done");
+    await sql.end();
+
+    const upstream = await measure("fake upstream (direct)", stack.upstreamUrl!, () => "none");
+    const bareRun = await measure("bare LiteLLM (master key, no plugin)", "http://127.0.0.1:4201/v1", () => TEST_MASTER_KEY);
+    const warm = await measure("LiteLLM + Tollgate auth, warm cache", stack.gatewayUrl!, () => warmKey);
+    const cold = await measure("LiteLLM + Tollgate auth, cold cache", stack.gatewayUrl!, (i) => coldKeys[i < 0 ? REQUESTS - 1 - i : i]!);
+
+    const rows: [string, Summary][] = [
+      ["fake upstream, direct", upstream],
+      ["bare LiteLLM (master key, no plugin)", bareRun],
+      ["LiteLLM + Tollgate auth, warm cache", warm],
+      ["LiteLLM + Tollgate auth, cold cache (platform asked every request)", cold],
+    ];
+    const added = (s: Summary, p: "p50" | "p95" | "p99") => s[p] - bareRun[p];
+    const table = [
+      "| path | p50 ms | p95 ms | p99 ms | errors | p50 ÷ bare |",
+      "|---|---:|---:|---:|---:|---:|",
+      ...rows.map(([name, s]) => `| ${name} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${s.errors}/${s.n} | ${f2(s.p50 / bareRun.p50)} |`),
+    ].join("\n");
+    const verdict = added(warm, "p50") <= 2 ? "met" : "not met";
+    const md = `## Gateway overhead (bench/gateway-overhead.ts)
+
+Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine()}. ${REQUESTS} requests per path at a fixed
+${RATE} req/s (open loop), non-streaming \`fake-small\`, 4 output tokens, upstream with no artificial latency.
+LiteLLM ${"1.102.4"} with one uvicorn worker; the platform is \`next start\` on embedded PostgreSQL, all on one machine.
+
+${table}
+
+- Tollgate auth, warm cache: **+${f1(added(warm, "p50"))} ms p50** over bare LiteLLM (+${f1(added(warm, "p95"))} ms p95, +${f1(added(warm, "p99"))} ms p99). Target ≤ 2 ms p50: **${verdict}**.
+- Cold cache (every request verified by the platform over HTTP + one indexed Postgres lookup): +${f1(added(cold, "p50"))} ms p50, +${f1(added(cold, "p99"))} ms p99.
+- LiteLLM itself adds ${f1(bareRun.p50 - upstream.p50)} ms p50 over calling the upstream directly.
+`;
+    writeSection("gateway-overhead", md);
+    console.log(`\n${table}\n\nwarm-cache auth adds ${f1(added(warm, "p50"))} ms p50 (target ≤ 2 ms: ${verdict}); written to docs/benchmarks.md`);
+  } finally {
+    await bare.stop();
+    await stack.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
