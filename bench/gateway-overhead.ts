@@ -17,7 +17,11 @@ import { f1, f2, machine, openLoop, type Summary, summarize, writeSection } from
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
 const RATE = Number(process.env.BENCH_RATE ?? 40);
 const root = process.cwd();
-const body = JSON.stringify({ model: "fake-small", messages: [{ role: "user", content: "ping" }], max_tokens: 4 });
+const body = JSON.stringify({
+  model: "fake-small",
+  messages: [{ role: "user", content: "ping" }],
+  max_tokens: 4,
+});
 
 async function post(url: string, key: string): Promise<boolean> {
   // Node's fetch keeps connections alive, as an app's HTTP client would.
@@ -35,7 +39,9 @@ async function measure(label: string, url: string, keyFor: (i: number) => string
   for (let i = 0; i < 20; i++) await post(url, keyFor(-1 - i)).catch(() => false);
   process.stdout.write(`${REQUESTS} requests at ${RATE}/s… `);
   const summary = summarize(await openLoop(REQUESTS, RATE, (i) => post(url, keyFor(i))));
-  console.log(`p50 ${f1(summary.p50)} ms, p95 ${f1(summary.p95)} ms, p99 ${f1(summary.p99)} ms, errors ${summary.errors}`);
+  console.log(
+    `p50 ${f1(summary.p50)} ms, p95 ${f1(summary.p95)} ms, p99 ${f1(summary.p99)} ms, errors ${summary.errors}`,
+  );
   return summary;
 }
 
@@ -73,7 +79,14 @@ async function main() {
         await createKey(
           sql,
           { userId: null, kind: "system" },
-          { userId: dev!.id, name: "bench", allowedModels: [], rpmLimit: null, tpmLimit: null, expiresAt: null },
+          {
+            userId: dev!.id,
+            name: "bench",
+            allowedModels: [],
+            rpmLimit: null,
+            tpmLimit: null,
+            expiresAt: null,
+          },
           { pepper: TEST_KEY_PEPPER },
         )
       ).secret;
@@ -85,9 +98,17 @@ async function main() {
     await sql.end();
 
     const upstream = await measure("fake upstream (direct)", stack.upstreamUrl!, () => "none");
-    const bareRun = await measure("bare LiteLLM (master key, no plugin)", "http://127.0.0.1:4201/v1", () => TEST_MASTER_KEY);
+    const bareRun = await measure(
+      "bare LiteLLM (master key, no plugin)",
+      "http://127.0.0.1:4201/v1",
+      () => TEST_MASTER_KEY,
+    );
     const warm = await measure("LiteLLM + Tollgate auth, warm cache", stack.gatewayUrl!, () => warmKey);
-    const cold = await measure("LiteLLM + Tollgate auth, cold cache", stack.gatewayUrl!, (i) => coldKeys[i < 0 ? REQUESTS - 1 - i : i]!);
+    const cold = await measure(
+      "LiteLLM + Tollgate auth, cold cache",
+      stack.gatewayUrl!,
+      (i) => coldKeys[i < 0 ? REQUESTS - 1 - i : i]!,
+    );
 
     const rows: [string, Summary][] = [
       ["fake upstream, direct", upstream],
@@ -99,7 +120,10 @@ async function main() {
     const table = [
       "| path | p50 ms | p95 ms | p99 ms | errors | p50 ÷ bare |",
       "|---|---:|---:|---:|---:|---:|",
-      ...rows.map(([name, s]) => `| ${name} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${s.errors}/${s.n} | ${f2(s.p50 / bareRun.p50)} |`),
+      ...rows.map(
+        ([name, s]) =>
+          `| ${name} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${s.errors}/${s.n} | ${f2(s.p50 / bareRun.p50)} |`,
+      ),
     ].join("\n");
     const verdict = added(warm, "p50") <= 2 ? "met" : "not met";
     const md = `## Gateway overhead (bench/gateway-overhead.ts)
@@ -115,7 +139,9 @@ ${table}
 - LiteLLM itself adds ${f1(bareRun.p50 - upstream.p50)} ms p50 over calling the upstream directly.
 `;
     writeSection("gateway-overhead", md);
-    console.log(`\n${table}\n\nwarm-cache auth adds ${f1(added(warm, "p50"))} ms p50 (target ≤ 2 ms: ${verdict}); written to docs/benchmarks.md`);
+    console.log(
+      `\n${table}\n\nwarm-cache auth adds ${f1(added(warm, "p50"))} ms p50 (target ≤ 2 ms: ${verdict}); written to docs/benchmarks.md`,
+    );
   } finally {
     await bare.stop();
     await stack.stop();

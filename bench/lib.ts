@@ -8,7 +8,11 @@ export interface Sample {
 }
 
 /** Sends `count` requests at `ratePerSecond` on a fixed schedule (not waiting for answers), returns latencies. */
-export async function openLoop(count: number, ratePerSecond: number, send: (i: number) => Promise<boolean>): Promise<Sample[]> {
+export async function openLoop(
+  count: number,
+  ratePerSecond: number,
+  send: (i: number) => Promise<boolean>,
+): Promise<Sample[]> {
   const start = performance.now();
   const pending: Promise<Sample>[] = [];
   for (let i = 0; i < count; i++) {
@@ -68,7 +72,8 @@ export function writeSection(name: string, markdown: string, file = "docs/benchm
   try {
     doc = readFileSync(file, "utf8");
   } catch {
-    doc = "# Benchmarks\n\nFigures measured by the scripts in `bench/`; each section is rewritten by its script.\n";
+    doc =
+      "# Benchmarks\n\nFigures measured by the scripts in `bench/`; each section is rewritten by its script.\n";
   }
   const begin = `<!-- bench:${name} -->`;
   const end = `<!-- /bench:${name} -->`;

@@ -3,7 +3,7 @@ import type { Role } from "@/lib/auth/types";
 export interface NavItem {
   href: string;
   label: string;
-  icon: "users" | "scroll" | "user" | "key" | "boxes";
+  icon: "users" | "scroll" | "user" | "key" | "boxes" | "chat";
 }
 
 export interface NavSection {
@@ -23,6 +23,11 @@ export const NAV: NavSection[] = [
       { href: "/admin/models", label: "Models", icon: "boxes" },
       { href: "/admin/audit", label: "Audit log", icon: "scroll" },
     ],
+  },
+  {
+    title: "Playground",
+    roles: ["admin", "developer"],
+    items: [{ href: "/playground", label: "Chat", icon: "chat" }],
   },
   {
     title: "Account",

@@ -1,6 +1,6 @@
 "use client";
 
-import { Boxes, KeyRound, ScrollText, User, Users } from "lucide-react";
+import { Boxes, KeyRound, MessageSquare, ScrollText, User, Users } from "lucide-react";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import type { Role } from "@/lib/auth/types";
@@ -8,7 +8,14 @@ import { cn } from "@/lib/utils";
 import { Logo } from "./logo";
 import { NAV } from "./nav";
 
-const ICONS = { users: Users, scroll: ScrollText, user: User, key: KeyRound, boxes: Boxes };
+const ICONS = {
+  users: Users,
+  scroll: ScrollText,
+  user: User,
+  key: KeyRound,
+  boxes: Boxes,
+  chat: MessageSquare,
+};
 
 export function Sidebar({ role }: { role: Role }) {
   const pathname = usePathname();

@@ -109,7 +109,9 @@ export async function startTestStack({
   try {
     await group.start(appSpec);
     if (gateway) {
-      await group.start(fakeUpstreamSpec(root, gateway.upstream, (line) => log(`[upstream] ${line}`), upstreamEnv));
+      await group.start(
+        fakeUpstreamSpec(root, gateway.upstream, (line) => log(`[upstream] ${line}`), upstreamEnv),
+      );
       await group.start(
         liteLLMSpec({
           root,

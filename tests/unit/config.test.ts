@@ -44,10 +44,12 @@ describe("config", () => {
 
   it("derives the public gateway URL from LITELLM_URL unless given", async () => {
     const { gatewayPublicUrl } = await import("@/lib/config");
-    expect(gatewayPublicUrl(parseConfig({ ...valid, LITELLM_URL: "http://gw:4000/" }))).toBe("http://gw:4000/v1");
-    expect(gatewayPublicUrl(parseConfig({ ...valid, GATEWAY_PUBLIC_URL: "https://llm.example.com/v1" }))).toBe(
-      "https://llm.example.com/v1",
+    expect(gatewayPublicUrl(parseConfig({ ...valid, LITELLM_URL: "http://gw:4000/" }))).toBe(
+      "http://gw:4000/v1",
     );
+    expect(
+      gatewayPublicUrl(parseConfig({ ...valid, GATEWAY_PUBLIC_URL: "https://llm.example.com/v1" })),
+    ).toBe("https://llm.example.com/v1");
   });
 
   it("turns off prepared statements for transaction poolers", () => {

@@ -37,13 +37,27 @@ describe("fake upstream", () => {
     const chunks = [];
     for await (const c of stream) chunks.push(c);
     expect(chunks.at(-1)!.usage).toMatchObject({ completion_tokens: 7 });
-    expect(chunks.map((c) => c.choices[0]?.delta?.content ?? "").join("").split(" ")).toHaveLength(7);
+    expect(
+      chunks
+        .map((c) => c.choices[0]?.delta?.content ?? "")
+        .join("")
+        .split(" "),
+    ).toHaveLength(7);
   });
 
   it("fails on demand: 500, 429, and a stream cut mid-way", async () => {
-    await expect(client.chat.completions.create({ model: "fake-error-500", messages })).rejects.toMatchObject({ status: 500 });
-    await expect(client.chat.completions.create({ model: "fake-error-429", messages })).rejects.toMatchObject({ status: 429 });
-    const stream = await client.chat.completions.create({ model: "fake-cut", messages, max_tokens: 10, stream: true });
+    await expect(client.chat.completions.create({ model: "fake-error-500", messages })).rejects.toMatchObject(
+      { status: 500 },
+    );
+    await expect(client.chat.completions.create({ model: "fake-error-429", messages })).rejects.toMatchObject(
+      { status: 429 },
+    );
+    const stream = await client.chat.completions.create({
+      model: "fake-cut",
+      messages,
+      max_tokens: 10,
+      stream: true,
+    });
     let received = 0;
     await expect(
       (async () => {

@@ -1,0 +1,14 @@
+import type { UIMessage } from "ai";
+import { db } from "@/lib/db";
+import { parseJson } from "@/lib/http/body";
+import { withSession } from "@/lib/http/handler";
+import { playgroundChat } from "@/lib/playground/chat";
+import { playgroundChatBody } from "./schema";
+
+export const maxDuration = 120;
+
+/** Streams a chat turn through the gateway with the caller's own key. */
+export const POST = withSession({}, async ({ req, principal }) => {
+  const { messages, ...input } = await parseJson(req, playgroundChatBody, 512 * 1024);
+  return playgroundChat(db(), principal, { ...input, messages: messages as unknown as UIMessage[] });
+});
