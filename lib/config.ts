@@ -37,6 +37,9 @@ const schema = z
     // Gateway (LiteLLM) ↔ platform.
     GATEWAY_SECRET: secret("GATEWAY_SECRET"),
     KEY_PEPPER: secret("KEY_PEPPER"),
+    // Usage webhooks from the gateway are HMAC-SHA256 signed with this (the gateway's TOLLGATE_WEBHOOK_SECRET).
+    WEBHOOK_SECRET: secret("WEBHOOK_SECRET"),
+    WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
     LITELLM_URL: z.url().default("http://127.0.0.1:4000"),
     LITELLM_MASTER_KEY: z.string().min(16).optional(),
     // The gateway address apps use (shown on key pages); defaults to LITELLM_URL + /v1.

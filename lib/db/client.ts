@@ -1,7 +1,9 @@
 import postgres from "postgres";
 
-export type Sql = postgres.Sql;
-export type Tx = postgres.TransactionSql;
+// bigint columns come back as JS bigint and bigint parameters are accepted (money is bigint micro-USD).
+type Types = { bigint: bigint };
+export type Sql = postgres.Sql<Types>;
+export type Tx = postgres.TransactionSql<Types>;
 /** A connection pool or an open transaction: domain verbs take either, so callers decide the transaction scope. */
 export type Db = Sql | Tx;
 

@@ -4,9 +4,11 @@ import { authenticate, type Principal } from "@/lib/auth";
 import type { Actor, Role } from "@/lib/auth/types";
 import { config } from "@/lib/config";
 import { log } from "@/lib/log";
+import { readText } from "./body";
 import { AppError, forbidden, unauthorized } from "./errors";
 import { errorResponse } from "./respond";
 import { bearer, secretsEqual } from "./secrets";
+import { SIGNATURE_HEADER, verifyWebhook } from "./webhook-signature";
 
 export interface RequestContext {
   req: Request;
@@ -92,5 +94,25 @@ export function withGateway(fn: (ctx: RequestContext & { actor: Actor }) => Prom
       throw unauthorized("Gateway secret missing or wrong.");
     }
     return fn({ ...ctx, actor: { userId: null, kind: "gateway", requestId: ctx.requestId, ip: ctx.ip } });
+  });
+}
+
+/** For signed usage webhooks: the raw body is verified (HMAC over "timestamp.body", time window) before parsing. */
+export function withWebhook(
+  options: { limitBytes: number },
+  fn: (ctx: RequestContext & { actor: Actor; body: string }) => Promise<Response>,
+): RouteHandler {
+  return route(async (ctx) => {
+    const body = await readText(ctx.req, options.limitBytes);
+    const cfg = config();
+    const check = verifyWebhook(cfg.WEBHOOK_SECRET, body, ctx.req.headers.get(SIGNATURE_HEADER), {
+      toleranceSeconds: cfg.WEBHOOK_TOLERANCE_SECONDS,
+    });
+    if (!check.ok) throw new AppError("invalid_signature", `Webhook refused: ${check.reason}.`);
+    return fn({
+      ...ctx,
+      body,
+      actor: { userId: null, kind: "gateway", requestId: ctx.requestId, ip: ctx.ip },
+    });
   });
 }

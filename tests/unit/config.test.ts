@@ -6,6 +6,7 @@ const valid = {
   SESSION_SECRET: "s".repeat(40),
   GATEWAY_SECRET: "g".repeat(40),
   KEY_PEPPER: "p".repeat(40),
+  WEBHOOK_SECRET: "w".repeat(40),
 };
 
 describe("config", () => {

@@ -1,0 +1,97 @@
+import type { Db } from "@/lib/db/client";
+import { AppError } from "@/lib/http/errors";
+import { formatMicros } from "./money";
+
+export interface HoldRequest {
+  keyId: string;
+  callId: string;
+  /** Unique per gateway request: a retried hold call repeats it; a reused call id does not. */
+  nonce: string;
+  model: string;
+  promptTokens: number;
+  /** max_tokens of the request, or null for the model's output cap. */
+  maxOutputTokens: number | null;
+}
+
+export interface PlacedHold {
+  holdId: string;
+  amountMicros: bigint;
+  outcome: "placed" | "replayed";
+  priceVersionId: string;
+  maxOutputTokens: number;
+}
+
+interface PgError {
+  code?: string;
+  message?: string;
+  detail?: string;
+}
+
+const budgetText = (d: Record<string, number | null | undefined>) => {
+  const parts = [];
+  if (d.dailyBudget !== null && d.dailyBudget !== undefined)
+    parts.push(`today ${formatMicros(d.dayUsed ?? 0)} of ${formatMicros(d.dailyBudget)} used`);
+  if (d.monthlyBudget !== null && d.monthlyBudget !== undefined)
+    parts.push(`this month ${formatMicros(d.monthUsed ?? 0)} of ${formatMicros(d.monthlyBudget)} used`);
+  return parts.join(", ");
+};
+
+/** Maps place_hold's refusals (custom SQLSTATEs) to the error contract, with the amounts in the message. */
+function refusal(error: PgError): AppError | null {
+  const detail: Record<string, number | null> & { scope?: string } = error.detail
+    ? JSON.parse(error.detail)
+    : {};
+  switch (error.code) {
+    case "TG402": {
+      const available = (detail.balance ?? 0) - (detail.held ?? 0);
+      return new AppError(
+        "insufficient_balance",
+        `Insufficient balance: this call may cost up to ${formatMicros(detail.needed ?? 0)}, but only ${formatMicros(available)} is available (balance ${formatMicros(detail.balance ?? 0)}, ${formatMicros(detail.held ?? 0)} held by calls in progress). Top up to continue.`,
+        { neededMicros: detail.needed, availableMicros: available },
+      );
+    }
+    case "TG429":
+      return new AppError(
+        "budget_exceeded",
+        `${detail.scope === "key" ? "This key's" : "Your account's"} budget would be exceeded: this call may cost up to ${formatMicros(detail.needed ?? 0)}; ${budgetText(detail)}.`,
+        { scope: detail.scope, neededMicros: detail.needed },
+      );
+    case "TG409":
+      return new AppError("conflict", error.message ?? "Call id already used.");
+    case "TG403":
+      return new AppError("forbidden", error.message ?? "Model not available.");
+    case "TG401":
+      return new AppError("unauthorized", error.message ?? "API key is not active.");
+    default:
+      return null;
+  }
+}
+
+/**
+ * Reserves the worst-case price of a call (prompt + max output at the price in force now) in one statement
+ * that checks the key's budgets and the account's balance and budgets. Idempotent by (key, call id, nonce).
+ */
+export async function placeHold(db: Db, req: HoldRequest): Promise<PlacedHold> {
+  try {
+    const [row] = await db<
+      {
+        hold_id: string;
+        amount_micros: bigint;
+        outcome: "placed" | "replayed";
+        price_version_id: string;
+        max_output_tokens: number;
+      }[]
+    >`select * from place_hold(${req.keyId}, ${req.callId}, ${req.nonce}, ${req.model}, ${req.promptTokens}, ${req.maxOutputTokens})`;
+    return {
+      holdId: row!.hold_id,
+      amountMicros: row!.amount_micros,
+      outcome: row!.outcome,
+      priceVersionId: row!.price_version_id,
+      maxOutputTokens: row!.max_output_tokens,
+    };
+  } catch (error) {
+    const mapped = refusal(error as PgError);
+    if (mapped) throw mapped;
+    throw error;
+  }
+}

@@ -1,0 +1,152 @@
+import { recordAudit } from "@/lib/audit/record";
+import type { Actor } from "@/lib/auth/types";
+import { type Db, inTransaction } from "@/lib/db/client";
+import { AppError, conflict, notFound } from "@/lib/http/errors";
+import { assertAdmin } from "@/lib/users/assert-admin";
+
+export type CreditKind = "topup" | "grant" | "adjustment";
+
+const SOURCE: Record<CreditKind, string> = { topup: "funding", grant: "grants", adjustment: "adjustments" };
+
+export interface CreditInput {
+  accountId: string;
+  /** Positive adds money; an adjustment may be negative (never below what is held). */
+  amountMicros: bigint;
+  kind: CreditKind;
+  reason: string;
+  idempotencyKey: string;
+}
+
+export interface Account {
+  id: string;
+  kind: string;
+  ownerUserId: string | null;
+  ownerEmail: string | null;
+  balanceMicros: bigint;
+  heldMicros: bigint;
+  dailyBudgetMicros: bigint | null;
+  monthlyBudgetMicros: bigint | null;
+  dayUsedMicros: bigint;
+  monthUsedMicros: bigint;
+}
+
+export async function getAccount(db: Db, where: { id?: string; userId?: string }): Promise<Account | null> {
+  const [row] = await db<Account[]>`
+    select a.id, a.kind, a.owner_user_id as "ownerUserId", u.email as "ownerEmail",
+           a.balance_micros as "balanceMicros", a.held_micros as "heldMicros",
+           a.daily_budget_micros as "dailyBudgetMicros", a.monthly_budget_micros as "monthlyBudgetMicros",
+           case when a.budget_day = (now() at time zone 'utc')::date then a.day_used_micros else 0 end as "dayUsedMicros",
+           case when a.budget_month = date_trunc('month', now() at time zone 'utc')::date then a.month_used_micros else 0 end as "monthUsedMicros"
+    from accounts a left join users u on u.id = a.owner_user_id
+    where a.kind <> 'system' and (a.id = ${where.id ?? null} or a.owner_user_id = ${where.userId ?? null})`;
+  return row ?? null;
+}
+
+/**
+ * Adds (or, for adjustments, removes) money: one balanced ledger transaction and the balance change in one
+ * database transaction, idempotent by the caller's key, audit-logged with the reason.
+ */
+export async function creditAccount(
+  db: Db,
+  actor: Actor,
+  input: CreditInput,
+): Promise<{ account: Account; replayed: boolean }> {
+  assertAdmin(actor);
+  if (input.amountMicros === 0n) throw new AppError("validation_failed", "The amount must not be zero.");
+  if (input.kind !== "adjustment" && input.amountMicros < 0n) {
+    throw new AppError("validation_failed", "Top-ups and grants add money: use an adjustment to remove it.");
+  }
+  return inTransaction(db, async (tx) => {
+    const [txn] = await tx<{ id: string }[]>`
+      insert into ledger_transactions (kind, idempotency_key, reason, created_by)
+      values (${input.kind}, ${`${input.kind}:${input.idempotencyKey}`}, ${input.reason}, ${actor.userId})
+      on conflict (idempotency_key) do nothing returning id`;
+    if (!txn) {
+      const account = await getAccount(tx, { id: input.accountId });
+      if (!account) throw notFound("Account");
+      return { account, replayed: true };
+    }
+    const [updated] = await tx<{ id: string }[]>`
+      update accounts set balance_micros = balance_micros + ${input.amountMicros}
+      where id = ${input.accountId} and kind <> 'system'
+        and balance_micros + ${input.amountMicros} >= least(held_micros, balance_micros)
+      returning id`;
+    if (!updated) {
+      const exists = await getAccount(tx, { id: input.accountId });
+      if (!exists) throw notFound("Account");
+      throw conflict("This adjustment would take the balance below what calls in progress hold.");
+    }
+    await tx`
+      insert into ledger_entries (transaction_id, account_id, amount_micros)
+      values (${txn.id}, ${input.accountId}, ${input.amountMicros}),
+             (${txn.id}, (select id from accounts where code = ${SOURCE[input.kind]}), ${-input.amountMicros})`;
+    const account = (await getAccount(tx, { id: input.accountId }))!;
+    await recordAudit(tx, actor, {
+      action: `account.${input.kind}`,
+      targetType: "account",
+      targetId: input.accountId,
+      after: { amountMicros: input.amountMicros, reason: input.reason, balanceMicros: account.balanceMicros },
+    });
+    return { account, replayed: false };
+  });
+}
+
+export interface LedgerLine {
+  id: string;
+  at: Date;
+  kind: string;
+  reason: string;
+  amountMicros: bigint;
+  runningBalanceMicros: bigint;
+}
+
+/** An account's ledger, newest first, with the balance after each entry. */
+export async function accountLedger(
+  db: Db,
+  accountId: string,
+  { page, pageSize }: { page: number; pageSize: number },
+): Promise<{ items: LedgerLine[]; total: number }> {
+  const [items, [count]] = await Promise.all([
+    db<LedgerLine[]>`
+      select id::text, at, kind, reason, amount_micros as "amountMicros", running as "runningBalanceMicros"
+      from (
+        select e.id, e.created_at as at, t.kind, t.reason, e.amount_micros,
+               sum(e.amount_micros) over (order by e.id) as running
+        from ledger_entries e join ledger_transactions t on t.id = e.transaction_id
+        where e.account_id = ${accountId}
+      ) x
+      order by id desc
+      limit ${pageSize} offset ${(page - 1) * pageSize}`,
+    db<{ n: bigint }[]>`select count(*) as n from ledger_entries where account_id = ${accountId}`,
+  ]);
+  return { items, total: Number(count!.n) };
+}
+
+export interface InvariantViolation {
+  kind: "balance" | "held" | "unbalanced_transaction";
+  id: string;
+  expected: bigint;
+  actual: bigint;
+}
+
+/**
+ * The ledger invariants: every user/team account's balance equals the sum of its entries, its held amount
+ * equals the sum of its open holds, and every ledger transaction sums to zero. Empty when all hold.
+ */
+export async function checkLedgerInvariants(db: Db, accountId?: string): Promise<InvariantViolation[]> {
+  const only = accountId ?? null;
+  return db<InvariantViolation[]>`
+    select 'balance' as kind, a.id::text as id, coalesce(e.total, 0)::bigint as expected, a.balance_micros as actual
+    from accounts a left join (select account_id, sum(amount_micros) as total from ledger_entries group by account_id) e
+      on e.account_id = a.id
+    where a.kind <> 'system' and (${only}::uuid is null or a.id = ${only}) and a.balance_micros <> coalesce(e.total, 0)
+    union all
+    select 'held', a.id::text, coalesce(h.total, 0)::bigint, a.held_micros
+    from accounts a left join (select account_id, sum(amount_micros) as total from holds where status = 'open' group by account_id) h
+      on h.account_id = a.id
+    where a.kind <> 'system' and (${only}::uuid is null or a.id = ${only}) and a.held_micros <> coalesce(h.total, 0)
+    union all
+    select 'unbalanced_transaction', transaction_id::text, 0::bigint, sum(amount_micros)::bigint
+    from ledger_entries where ${only}::uuid is null
+    group by transaction_id having sum(amount_micros) <> 0`;
+}

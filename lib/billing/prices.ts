@@ -1,0 +1,83 @@
+import { recordAudit } from "@/lib/audit/record";
+import type { Actor } from "@/lib/auth/types";
+import { type Db, inTransaction } from "@/lib/db/client";
+import { AppError, conflict, notFound } from "@/lib/http/errors";
+import { assertAdmin } from "@/lib/users/assert-admin";
+
+export interface PriceVersion {
+  id: string;
+  modelId: string;
+  model: string;
+  effectiveFrom: Date;
+  inputCostMicros: bigint;
+  outputCostMicros: bigint;
+  cachedInputCostMicros: bigint | null;
+  inputPriceMicros: bigint;
+  outputPriceMicros: bigint;
+  cachedInputPriceMicros: bigint | null;
+  note: string;
+  createdAt: Date;
+  /** Whether this is the version a call starting now would use. */
+  current: boolean;
+}
+
+export interface PriceInput {
+  modelId: string;
+  effectiveFrom: Date;
+  inputCostMicros: bigint;
+  outputCostMicros: bigint;
+  cachedInputCostMicros: bigint | null;
+  inputPriceMicros: bigint;
+  outputPriceMicros: bigint;
+  cachedInputPriceMicros: bigint | null;
+  note: string;
+}
+
+/** Every version of every model's price, newest first per model, with the one in force now marked. */
+export async function listPriceVersions(db: Db, modelId?: string): Promise<PriceVersion[]> {
+  return db<PriceVersion[]>`
+    select p.id, p.model_id as "modelId", m.public_name as model, p.effective_from as "effectiveFrom",
+           p.input_cost_micros as "inputCostMicros", p.output_cost_micros as "outputCostMicros",
+           p.cached_input_cost_micros as "cachedInputCostMicros", p.input_price_micros as "inputPriceMicros",
+           p.output_price_micros as "outputPriceMicros", p.cached_input_price_micros as "cachedInputPriceMicros",
+           p.note, p.created_at as "createdAt",
+           p.id = (select c.id from price_versions c where c.model_id = p.model_id and c.effective_from <= now()
+                   order by c.effective_from desc limit 1) as current
+    from price_versions p join models m on m.id = p.model_id
+    where ${modelId ?? null}::uuid is null or p.model_id = ${modelId ?? null}
+    order by m.public_name, p.effective_from desc`;
+}
+
+/**
+ * Adds a price version. Versions are never edited: a new one supersedes from its effective time, which may
+ * not be in the past (calls already priced keep their version).
+ */
+export async function addPriceVersion(db: Db, actor: Actor, input: PriceInput): Promise<PriceVersion> {
+  assertAdmin(actor);
+  if (input.effectiveFrom.getTime() < Date.now() - 60_000) {
+    throw new AppError("validation_failed", "Invalid request body: effectiveFrom: must not be in the past", {
+      issues: [{ path: "effectiveFrom", message: "must not be in the past" }],
+    });
+  }
+  return inTransaction(db, async (tx) => {
+    const [model] = await tx`select id from models where id = ${input.modelId}`;
+    if (!model) throw notFound("Model");
+    const [row] = await tx<{ id: string }[]>`
+      insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros, cached_input_cost_micros,
+                                  input_price_micros, output_price_micros, cached_input_price_micros, note, created_by)
+      values (${input.modelId}, ${input.effectiveFrom}, ${input.inputCostMicros}, ${input.outputCostMicros},
+              ${input.cachedInputCostMicros}, ${input.inputPriceMicros}, ${input.outputPriceMicros},
+              ${input.cachedInputPriceMicros}, ${input.note}, ${actor.userId})
+      on conflict (model_id, effective_from) do nothing
+      returning id`;
+    if (!row) throw conflict("A price version with this effective time already exists for the model.");
+    const version = (await listPriceVersions(tx, input.modelId)).find((v) => v.id === row.id)!;
+    await recordAudit(tx, actor, {
+      action: "price.add",
+      targetType: "price_version",
+      targetId: row.id,
+      after: version,
+    });
+    return version;
+  });
+}

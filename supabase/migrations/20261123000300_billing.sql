@@ -1,0 +1,324 @@
+-- Billing: accounts, double-entry ledger, versioned price book, holds, usage events.
+-- Money is integer micro-USD (bigint) everywhere. The billing contract: docs/billing-contract.md.
+
+-- One account per user now; kind leaves room for team accounts. System accounts are the other side of
+-- every double entry (funding for top-ups, revenue for charges, …).
+create table public.accounts (
+  id uuid not null default gen_random_uuid(),
+  kind text not null,
+  owner_user_id uuid,
+  code text,
+  balance_micros bigint not null default 0,
+  held_micros bigint not null default 0,
+  -- Hard spend limits set by admins (null = none), and the usage (charges + open holds) of the current
+  -- UTC day and month, kept on the row so a hold checks them in the same conditional UPDATE.
+  daily_budget_micros bigint,
+  monthly_budget_micros bigint,
+  budget_day date not null default (now() at time zone 'utc')::date,
+  day_used_micros bigint not null default 0,
+  budget_month date not null default date_trunc('month', now() at time zone 'utc')::date,
+  month_used_micros bigint not null default 0,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint accounts_pkey primary key (id),
+  constraint accounts_kind_check check (kind in ('user', 'team', 'system')),
+  constraint accounts_owner_user_id_fkey foreign key (owner_user_id) references public.users (id) on delete restrict,
+  constraint accounts_owner_user_id_key unique (owner_user_id),
+  constraint accounts_code_key unique (code),
+  constraint accounts_owner_check check ((kind = 'user') = (owner_user_id is not null)),
+  constraint accounts_system_code_check check ((kind = 'system') = (code is not null)),
+  constraint accounts_held_micros_check check (held_micros >= 0),
+  constraint accounts_budgets_check check (coalesce(daily_budget_micros, 0) >= 0 and coalesce(monthly_budget_micros, 0) >= 0)
+);
+create trigger accounts_set_updated_at before update on public.accounts
+  for each row execute function public.set_updated_at();
+
+insert into public.accounts (kind, code) values
+  ('system', 'funding'),      -- money paid in by customers (top-ups)
+  ('system', 'grants'),       -- promotional credit given away
+  ('system', 'adjustments'),  -- manual corrections
+  ('system', 'revenue');      -- charges for calls
+
+-- System accounts' balances are derived (the sum of their entries) rather than stored, so charges never
+-- contend on one revenue row; user and team accounts store theirs, checked against their entries.
+
+-- Every user gets an account: existing ones now, new ones by trigger.
+insert into public.accounts (kind, owner_user_id) select 'user', id from public.users;
+create or replace function public.create_user_account() returns trigger
+language plpgsql as $$
+begin
+  insert into public.accounts (kind, owner_user_id) values ('user', new.id);
+  return new;
+end;
+$$;
+create trigger users_create_account after insert on public.users
+  for each row execute function public.create_user_account();
+
+-- A ledger transaction groups entries that sum to zero. idempotency_key makes retries harmless:
+-- top-ups carry the admin's key, charges "charge:<key id>:<call id>".
+create table public.ledger_transactions (
+  id uuid not null default gen_random_uuid(),
+  kind text not null,
+  idempotency_key text not null,
+  reason text not null default '',
+  created_by uuid,
+  created_at timestamptz not null default now(),
+  constraint ledger_transactions_pkey primary key (id),
+  constraint ledger_transactions_kind_check check (kind in ('topup', 'grant', 'adjustment', 'charge', 'charge_adjustment')),
+  constraint ledger_transactions_idempotency_key_key unique (idempotency_key),
+  constraint ledger_transactions_created_by_fkey foreign key (created_by) references public.users (id) on delete set null
+);
+
+create table public.ledger_entries (
+  id bigint generated always as identity,
+  transaction_id uuid not null,
+  account_id uuid not null,
+  amount_micros bigint not null,
+  created_at timestamptz not null default now(),
+  constraint ledger_entries_pkey primary key (id),
+  constraint ledger_entries_transaction_id_fkey foreign key (transaction_id) references public.ledger_transactions (id),
+  constraint ledger_entries_account_id_fkey foreign key (account_id) references public.accounts (id),
+  constraint ledger_entries_amount_check check (amount_micros <> 0)
+);
+create index ledger_entries_account_idx on public.ledger_entries (account_id, id);
+create index ledger_entries_transaction_idx on public.ledger_entries (transaction_id);
+
+create trigger ledger_entries_append_only before update or delete on public.ledger_entries
+  for each row execute function public.reject_change();
+create trigger ledger_entries_no_truncate before truncate on public.ledger_entries
+  for each statement execute function public.reject_change();
+create trigger ledger_transactions_append_only before update or delete on public.ledger_transactions
+  for each row execute function public.reject_change();
+create trigger ledger_transactions_no_truncate before truncate on public.ledger_transactions
+  for each statement execute function public.reject_change();
+
+-- The price book: versions per model, never edited, only superseded by a later effective_from.
+-- Prices are micro-USD per million tokens: provider cost and sell price, input / output / cached input.
+create table public.price_versions (
+  id uuid not null default gen_random_uuid(),
+  model_id uuid not null,
+  effective_from timestamptz not null,
+  input_cost_micros bigint not null,
+  output_cost_micros bigint not null,
+  cached_input_cost_micros bigint,
+  input_price_micros bigint not null,
+  output_price_micros bigint not null,
+  cached_input_price_micros bigint,
+  note text not null default '',
+  created_by uuid,
+  created_at timestamptz not null default now(),
+  constraint price_versions_pkey primary key (id),
+  constraint price_versions_model_id_fkey foreign key (model_id) references public.models (id) on delete restrict,
+  constraint price_versions_model_effective_key unique (model_id, effective_from),
+  constraint price_versions_created_by_fkey foreign key (created_by) references public.users (id) on delete set null,
+  constraint price_versions_nonnegative_check check (
+    input_cost_micros >= 0 and output_cost_micros >= 0 and coalesce(cached_input_cost_micros, 0) >= 0
+    and input_price_micros >= 0 and output_price_micros >= 0 and coalesce(cached_input_price_micros, 0) >= 0)
+);
+create trigger price_versions_append_only before update or delete on public.price_versions
+  for each row execute function public.reject_change();
+
+-- Per-key budgets, with the same day/month usage columns as accounts.
+alter table public.api_keys
+  add column daily_budget_micros bigint,
+  add column monthly_budget_micros bigint,
+  add column budget_day date not null default (now() at time zone 'utc')::date,
+  add column day_used_micros bigint not null default 0,
+  add column budget_month date not null default date_trunc('month', now() at time zone 'utc')::date,
+  add column month_used_micros bigint not null default 0,
+  add constraint api_keys_budgets_check check (coalesce(daily_budget_micros, 0) >= 0 and coalesce(monthly_budget_micros, 0) >= 0);
+
+-- A hold reserves the worst-case price of a call before it runs. (key_id, call_id) is the idempotency key:
+-- the gateway's call id, scoped to the key that made the call.
+create table public.holds (
+  id uuid not null default gen_random_uuid(),
+  key_id uuid not null,
+  call_id text not null,
+  request_nonce text not null,
+  account_id uuid not null,
+  user_id uuid not null,
+  model_id uuid not null,
+  price_version_id uuid not null,
+  prompt_tokens integer not null,
+  max_output_tokens integer not null,
+  amount_micros bigint not null,
+  status text not null default 'open',
+  created_at timestamptz not null default now(),
+  closed_at timestamptz,
+  -- What closed it: a usage event, or settlement when no event came.
+  close_reason text,
+  constraint holds_pkey primary key (id),
+  constraint holds_key_call_key unique (key_id, call_id),
+  constraint holds_key_id_fkey foreign key (key_id) references public.api_keys (id),
+  constraint holds_account_id_fkey foreign key (account_id) references public.accounts (id),
+  constraint holds_price_version_id_fkey foreign key (price_version_id) references public.price_versions (id),
+  constraint holds_status_check check (status in ('open', 'settled', 'released')),
+  constraint holds_closed_check check ((status = 'open') = (closed_at is null)),
+  constraint holds_amount_check check (amount_micros >= 0)
+);
+create index holds_open_idx on public.holds (created_at) where status = 'open';
+create index holds_account_idx on public.holds (account_id, created_at desc);
+
+-- What the gateway reports for each call, and what Tollgate charged for it.
+create table public.usage_events (
+  id bigint generated always as identity,
+  key_id uuid not null,
+  call_id text not null,
+  user_id uuid not null,
+  account_id uuid not null,
+  model_id uuid,
+  model_group text not null,
+  provider_model text not null default '',
+  status text not null,
+  stream boolean not null default false,
+  prompt_tokens integer not null default 0,
+  completion_tokens integer not null default 0,
+  cached_tokens integer not null default 0,
+  -- LiteLLM's own cost estimate, kept for comparison; Tollgate charges from its price book.
+  reported_cost_micros bigint not null default 0,
+  started_at timestamptz not null,
+  ended_at timestamptz not null,
+  error_class text,
+  billing_status text not null,
+  cost_micros bigint not null default 0,
+  revenue_micros bigint not null default 0,
+  price_version_id uuid,
+  hold_id uuid,
+  received_at timestamptz not null default now(),
+  constraint usage_events_pkey primary key (id),
+  constraint usage_events_key_call_key unique (key_id, call_id),
+  constraint usage_events_status_check check (status in ('success', 'cut', 'failure')),
+  constraint usage_events_billing_status_check check (billing_status in ('exact', 'estimated', 'waived')),
+  constraint usage_events_tokens_check check (prompt_tokens >= 0 and completion_tokens >= 0 and cached_tokens >= 0),
+  constraint usage_events_money_check check (cost_micros >= 0 and revenue_micros >= 0)
+);
+create index usage_events_account_idx on public.usage_events (account_id, started_at desc);
+create index usage_events_started_idx on public.usage_events (started_at);
+
+alter table public.accounts enable row level security;
+alter table public.ledger_transactions enable row level security;
+alter table public.ledger_entries enable row level security;
+alter table public.price_versions enable row level security;
+alter table public.holds enable row level security;
+alter table public.usage_events enable row level security;
+
+-- The charge for a token count at a price (micro-USD per million tokens), rounded up once: clause 1.
+create or replace function public.price_tokens(
+  p_input bigint, p_output bigint, p_cached bigint,
+  p_input_price bigint, p_output_price bigint, p_cached_price bigint
+) returns bigint
+language sql immutable parallel safe as $$
+  select ((p_input - least(p_cached, p_input)) * p_input_price
+          + least(p_cached, p_input) * coalesce(p_cached_price, p_input_price)
+          + p_output * p_output_price
+          + 999999) / 1000000
+$$;
+
+-- Places a hold for a call in one statement: the key's budgets, then the account's balance and budgets,
+-- each checked in the same conditional UPDATE that reserves the amount (no read-then-write). A refusal
+-- raises (SQLSTATE TG402 insufficient balance, TG429 budget) so nothing of the statement persists.
+-- The same (key, call id) with the same nonce returns the existing hold; with another nonce it is refused.
+create or replace function public.place_hold(
+  p_key_id uuid, p_call_id text, p_nonce text, p_model text, p_prompt_tokens integer, p_max_output_tokens integer
+) returns table (hold_id uuid, amount_micros bigint, outcome text, price_version_id uuid, max_output_tokens integer)
+language plpgsql as $$
+declare
+  v_today date := (now() at time zone 'utc')::date;
+  v_month date := date_trunc('month', now() at time zone 'utc')::date;
+  v_key record;
+  v_model record;
+  v_price record;
+  v_account record;
+  v_amount bigint;
+  v_max_out integer;
+  v_hold uuid;
+  v_existing record;
+begin
+  select k.id, k.user_id, k.status, k.allowed_models, a.id as account_id into v_key
+  from api_keys k join accounts a on a.owner_user_id = k.user_id
+  where k.id = p_key_id;
+  if not found or v_key.status <> 'active' then
+    raise exception 'API key is not active' using errcode = 'TG401';
+  end if;
+  select m.id, m.max_output_tokens, m.enabled into v_model from models m where m.public_name = p_model;
+  if not found or not v_model.enabled
+     or (cardinality(v_key.allowed_models) > 0 and not p_model = any(v_key.allowed_models)) then
+    raise exception 'Model % is not available to this key', p_model using errcode = 'TG403';
+  end if;
+  select pv.* into v_price from price_versions pv
+  where pv.model_id = v_model.id and pv.effective_from <= now()
+  order by pv.effective_from desc limit 1;
+  if not found then
+    raise exception 'Model % has no price yet', p_model using errcode = 'TG403';
+  end if;
+  v_max_out := least(coalesce(p_max_output_tokens, v_model.max_output_tokens), v_model.max_output_tokens);
+  v_amount := price_tokens(p_prompt_tokens, v_max_out, 0, v_price.input_price_micros, v_price.output_price_micros, null);
+
+  insert into holds as h (key_id, call_id, request_nonce, account_id, user_id, model_id, price_version_id,
+                          prompt_tokens, max_output_tokens, amount_micros)
+  values (p_key_id, p_call_id, p_nonce, v_key.account_id, v_key.user_id, v_model.id, v_price.id,
+          p_prompt_tokens, v_max_out, v_amount)
+  on conflict (key_id, call_id) do nothing
+  returning h.id into v_hold;
+  if v_hold is null then
+    select h.id, h.request_nonce, h.amount_micros, h.price_version_id, h.max_output_tokens into v_existing
+    from holds h where h.key_id = p_key_id and h.call_id = p_call_id;
+    if v_existing.request_nonce = p_nonce then
+      return query select v_existing.id, v_existing.amount_micros, 'replayed'::text, v_existing.price_version_id,
+                          v_existing.max_output_tokens;
+      return;
+    end if;
+    raise exception 'Call id % was already used with this key', p_call_id using errcode = 'TG409';
+  end if;
+
+  update api_keys k set
+    budget_day = v_today,
+    day_used_micros = (case when k.budget_day = v_today then k.day_used_micros else 0 end) + v_amount,
+    budget_month = v_month,
+    month_used_micros = (case when k.budget_month = v_month then k.month_used_micros else 0 end) + v_amount
+  where k.id = p_key_id
+    and (k.daily_budget_micros is null
+         or (case when k.budget_day = v_today then k.day_used_micros else 0 end) + v_amount <= k.daily_budget_micros)
+    and (k.monthly_budget_micros is null
+         or (case when k.budget_month = v_month then k.month_used_micros else 0 end) + v_amount <= k.monthly_budget_micros);
+  if not found then
+    select k.daily_budget_micros, k.monthly_budget_micros,
+           case when k.budget_day = v_today then k.day_used_micros else 0 end as day_used,
+           case when k.budget_month = v_month then k.month_used_micros else 0 end as month_used
+    into v_existing from api_keys k where k.id = p_key_id;
+    raise exception 'key budget exceeded' using errcode = 'TG429', detail = json_build_object(
+      'scope', 'key', 'needed', v_amount, 'dailyBudget', v_existing.daily_budget_micros,
+      'monthlyBudget', v_existing.monthly_budget_micros, 'dayUsed', v_existing.day_used,
+      'monthUsed', v_existing.month_used)::text;
+  end if;
+
+  update accounts a set
+    held_micros = a.held_micros + v_amount,
+    budget_day = v_today,
+    day_used_micros = (case when a.budget_day = v_today then a.day_used_micros else 0 end) + v_amount,
+    budget_month = v_month,
+    month_used_micros = (case when a.budget_month = v_month then a.month_used_micros else 0 end) + v_amount
+  where a.id = v_key.account_id
+    and a.balance_micros - a.held_micros >= v_amount
+    and (a.daily_budget_micros is null
+         or (case when a.budget_day = v_today then a.day_used_micros else 0 end) + v_amount <= a.daily_budget_micros)
+    and (a.monthly_budget_micros is null
+         or (case when a.budget_month = v_month then a.month_used_micros else 0 end) + v_amount <= a.monthly_budget_micros);
+  if not found then
+    select a.balance_micros, a.held_micros, a.daily_budget_micros, a.monthly_budget_micros,
+           case when a.budget_day = v_today then a.day_used_micros else 0 end as day_used,
+           case when a.budget_month = v_month then a.month_used_micros else 0 end as month_used
+    into v_account from accounts a where a.id = v_key.account_id;
+    if v_account.balance_micros - v_account.held_micros < v_amount then
+      raise exception 'insufficient balance' using errcode = 'TG402', detail = json_build_object(
+        'needed', v_amount, 'balance', v_account.balance_micros, 'held', v_account.held_micros)::text;
+    end if;
+    raise exception 'account budget exceeded' using errcode = 'TG429', detail = json_build_object(
+      'scope', 'account', 'needed', v_amount, 'dailyBudget', v_account.daily_budget_micros,
+      'monthlyBudget', v_account.monthly_budget_micros, 'dayUsed', v_account.day_used,
+      'monthUsed', v_account.month_used)::text;
+  end if;
+
+  return query select v_hold, v_amount, 'placed'::text, v_price.id, v_max_out;
+end;
+$$;
