@@ -161,9 +161,10 @@ export function Playground() {
                       m.role === "user" ? "bg-primary text-primary-foreground" : "bg-muted",
                     )}
                   >
-                    {m.parts.map((p, i) =>
-                      p.type === "text" ? <span key={`${m.id}-${i}`}>{p.text}</span> : null,
-                    )}
+                    {m.parts
+                      .filter((p) => p.type === "text")
+                      .map((p) => p.text)
+                      .join("")}
                   </div>
                   {m.metadata ? (
                     <div data-testid="turn-metadata" className="text-xs text-muted-foreground">
