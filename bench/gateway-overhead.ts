@@ -11,7 +11,13 @@ import { createClient } from "@/lib/db/client";
 import { createKey } from "@/lib/keys/create";
 import { liteLLMSpec } from "@/scripts/stack/gateway";
 import { ProcessGroup } from "@/scripts/stack/processes";
-import { startTestStack, TEST_GATEWAY_SECRET, TEST_KEY_PEPPER, TEST_MASTER_KEY } from "@/tests/stack/start";
+import {
+  startTestStack,
+  TEST_GATEWAY_SECRET,
+  TEST_KEY_PEPPER,
+  TEST_MASTER_KEY,
+  TEST_WEBHOOK_SECRET,
+} from "@/tests/stack/start";
 import { f1, f2, machine, openLoop, type Summary, summarize, writeSection } from "./lib";
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
@@ -65,6 +71,8 @@ async function main() {
         port: 4201,
         platformUrl: stack.appUrl,
         gatewaySecret: TEST_GATEWAY_SECRET,
+        webhookSecret: TEST_WEBHOOK_SECRET,
+        outboxPath: path.join(root, ".data/outbox-bench-bare.db"),
         masterKey: TEST_MASTER_KEY,
         upstreamUrl: stack.upstreamUrl!,
         config: path.join(root, "bench/litellm-bare.yaml"),

@@ -5,7 +5,7 @@
 //
 // Latency: FAKE_TTFT_MS / FAKE_TPS (defaults per model below), or headers x-fake-ttft-ms / x-fake-tps.
 // Failures by model name (fake-error-500, fake-error-429, fake-timeout, fake-cut) or header x-fake-fail
-// (500 | 429 | timeout | cut). Completion length: max_tokens, else 16–47 tokens chosen by the prompt.
+// (500 | 429 | timeout | cut). Completion length: 16–47 tokens chosen by the prompt, capped by max_tokens.
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
@@ -61,7 +61,9 @@ export function countPromptTokens(messages: ChatRequest["messages"]): number {
 export function completionTokens(req: ChatRequest): string[] {
   const digest = createHash("sha256").update(JSON.stringify(req.messages)).digest();
   const cap = req.max_completion_tokens ?? req.max_tokens;
-  const length = cap !== undefined ? Math.max(1, Math.min(cap, 4096)) : 16 + (digest[0]! % 32);
+  // Like a real model, the answer has its own length and max_tokens only caps it.
+  const natural = 16 + (digest[0]! % 32);
+  const length = cap !== undefined ? Math.max(1, Math.min(cap, natural)) : natural;
   return Array.from({ length }, (_, i) => WORDS[(digest[i % digest.length]! + i) % WORDS.length]!);
 }
 

@@ -61,7 +61,7 @@ function refusal(error: PgError): AppError | null {
     case "TG403":
       return new AppError("forbidden", error.message ?? "Model not available.");
     case "TG401":
-      return new AppError("unauthorized", error.message ?? "API key is not active.");
+      return new AppError("unauthorized", "This API key has been revoked or is not active.");
     default:
       return null;
   }

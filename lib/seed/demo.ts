@@ -8,27 +8,39 @@ export interface DemoCredentials {
   developer: { email: string; password: string; apiKey?: string };
 }
 
-/** Models served by the fake upstream (litellm/config.yaml), so the demo works with no provider account. */
+/**
+ * Models served by the fake upstream (litellm/config.yaml), so the demo works with no provider account.
+ * Prices in micro-USD per million tokens: provider cost and sell price.
+ */
 export const DEMO_MODELS = [
   {
     name: "fake-small",
     description: "Fast, small demo model (fake upstream)",
     contextWindow: 16_384,
     maxOutput: 4_096,
+    cost: { input: 300_000n, output: 900_000n },
+    price: { input: 500_000n, output: 1_500_000n },
   },
   {
     name: "fake-large",
     description: "Larger demo model (fake upstream)",
     contextWindow: 131_072,
     maxOutput: 8_192,
+    cost: { input: 2_500_000n, output: 10_000_000n },
+    price: { input: 3_500_000n, output: 15_000_000n },
   },
   {
     name: "fake-slow",
     description: "Demo model with a slow first token (fake upstream)",
     contextWindow: 16_384,
     maxOutput: 4_096,
+    cost: { input: 300_000n, output: 900_000n },
+    price: { input: 500_000n, output: 1_500_000n },
   },
 ];
+
+/** The developer's opening balance: $5.00. */
+export const DEMO_BALANCE_MICROS = 5_000_000n;
 
 export const DEMO_ADMIN_EMAIL = "admin@tollgate.local";
 export const DEMO_DEVELOPER_EMAIL = "dev@tollgate.local";
@@ -86,10 +98,35 @@ export async function seedDemo(
       values (${m.name}, ${m.name}, 'fake', ${m.description}, ${m.contextWindow}, ${m.maxOutput})
       on conflict (public_name) do nothing returning id`;
     if (rows.length) created.push(`model ${m.name}`);
+    const priced = await sql`
+      insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros,
+                                  input_price_micros, output_price_micros, note)
+      select id, '2026-01-01T00:00:00Z', ${m.cost.input}, ${m.cost.output}, ${m.price.input}, ${m.price.output}, 'demo price'
+      from models where public_name = ${m.name}
+      on conflict (model_id, effective_from) do nothing returning id`;
+    if (priced.length) created.push(`price ${m.name}`);
   }
 
   // A key for the developer, unless the one handed out before still works.
   const [devRow] = await sql<{ id: string }[]>`select id from users where email = ${developer.email}`;
+  const funded = await sql`
+    with txn as (
+      insert into ledger_transactions (kind, idempotency_key, reason)
+      values ('grant', 'grant:demo-opening-balance', 'Demo opening balance')
+      on conflict (idempotency_key) do nothing returning id
+    ),
+    entries as (
+      insert into ledger_entries (transaction_id, account_id, amount_micros)
+      select txn.id, a.id, side.amount from txn
+      cross join lateral (values ((select id from accounts where owner_user_id = ${devRow!.id}), ${DEMO_BALANCE_MICROS}::bigint),
+                                 ((select id from accounts where code = 'grants'), ${-DEMO_BALANCE_MICROS}::bigint)) as side(account_id, amount)
+      join accounts a on a.id = side.account_id
+      returning 1
+    )
+    update accounts set balance_micros = balance_micros + ${DEMO_BALANCE_MICROS}
+    where owner_user_id = ${devRow!.id} and exists (select 1 from txn)
+    returning id`;
+  if (funded.length) created.push("opening balance $5.00");
   let apiKey = known?.developer?.apiKey;
   const live = apiKey
     ? await sql`select 1 from api_keys where key_hash = ${hashKey(apiKey, pepper)} and status = 'active'`

@@ -48,13 +48,16 @@ class Authenticator:
         self.client = client or PlatformClient(settings)
         self.cache: TTLCache[dict[str, Any]] = TTLCache(settings.cache_max_entries)
 
-    async def authenticate(self, path: str, api_key: str | None) -> UserAPIKeyAuth:
+    async def authenticate(self, path: str, api_key: str | None, headers: Any = None) -> UserAPIKeyAuth:
         if not api_key:
             raise unauthorized("Missing API key. Send it as 'Authorization: Bearer tg_…'.", code="missing_api_key")
         if self.settings.master_key and hmac.compare_digest(api_key.encode(), self.settings.master_key.encode()):
             return UserAPIKeyAuth(api_key=api_key, user_role=LitellmUserRoles.PROXY_ADMIN, key_alias="master")
         if not any(path == route or path.endswith(route) for route in APP_ROUTES):
             raise forbidden(f"{path} is not available with Tollgate API keys.", code="route_not_allowed")
+        # The call id is billing's idempotency key: the gateway assigns it, clients may not choose it.
+        if headers is not None and headers.get("x-litellm-call-id"):
+            raise forbidden("The x-litellm-call-id header is not accepted: Tollgate assigns call ids.", code="call_id_not_allowed")
         fingerprint = key_fingerprint(api_key)
         verdict = await self.cache.get_or_load(fingerprint, lambda: self._load(api_key))
         if not verdict.get("valid"):
@@ -115,4 +118,4 @@ def authenticator() -> Authenticator:
 
 async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
     """The function LiteLLM calls (keep this name and signature)."""
-    return await authenticator().authenticate(request.url.path, api_key)
+    return await authenticator().authenticate(request.url.path, api_key, request.headers)

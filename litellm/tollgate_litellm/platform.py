@@ -40,6 +40,13 @@ class PlatformClient:
             raise PlatformUnavailable(f"platform refused the request on {path}: {data}")
         return data
 
+    async def request(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """A raw POST for callers that map the platform's statuses themselves (network errors: PlatformUnavailable)."""
+        try:
+            return await self._client.post(path, json=body)
+        except httpx.HTTPError as error:
+            raise PlatformUnavailable(f"{type(error).__name__}") from error
+
     async def verify_key(self, key: str) -> dict[str, Any]:
         return await self.post("/api/internal/gateway/auth", {"key": key})
 

@@ -23,6 +23,9 @@ export interface LiteLLMOptions {
   port: number;
   platformUrl: string;
   gatewaySecret: string;
+  webhookSecret: string;
+  /** The durable usage outbox (SQLite file). */
+  outboxPath: string;
   masterKey: string;
   upstreamUrl: string;
   /** Another config (benchmarks run a bare proxy without the plugin). */
@@ -52,6 +55,8 @@ export function liteLLMSpec(o: LiteLLMOptions): ProcessSpec {
       LITELLM_LOG: "ERROR",
       TOLLGATE_URL: o.platformUrl,
       TOLLGATE_GATEWAY_SECRET: o.gatewaySecret,
+      TOLLGATE_WEBHOOK_SECRET: o.webhookSecret,
+      TOLLGATE_OUTBOX_PATH: o.outboxPath,
       LITELLM_MASTER_KEY: o.masterKey,
       FAKE_UPSTREAM_URL: o.upstreamUrl,
       // LiteLLM's DB mode needs binaries that cannot be installed here; Tollgate keeps keys and spend.

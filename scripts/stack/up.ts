@@ -80,6 +80,8 @@ async function main() {
           port: GATEWAY_PORT,
           platformUrl: `http://127.0.0.1:${APP_PORT}`,
           gatewaySecret: env.GATEWAY_SECRET!,
+          webhookSecret: env.WEBHOOK_SECRET!,
+          outboxPath: path.join(root, ".data/gateway/outbox.db"),
           masterKey: env.LITELLM_MASTER_KEY!,
           upstreamUrl: `http://127.0.0.1:${UPSTREAM_PORT}/v1`,
           onLine: prefixer("litellm"),

@@ -26,6 +26,7 @@ export const TEST_SESSION_SECRET = "e2e-session-secret-0123456789abcdef012345678
 export const TEST_GATEWAY_SECRET = "e2e-gateway-secret-0123456789abcdef0123456789";
 export const TEST_KEY_PEPPER = "e2e-key-pepper-0123456789abcdef0123456789abcd";
 export const TEST_MASTER_KEY = "sk-e2e-master-key-0123456789abcdef";
+export const TEST_WEBHOOK_SECRET = "e2e-webhook-secret-0123456789abcdef0123456789";
 
 export interface GatewayPorts {
   litellm: number;
@@ -97,6 +98,7 @@ export async function startTestStack({
       SESSION_SECRET: TEST_SESSION_SECRET,
       GATEWAY_SECRET: TEST_GATEWAY_SECRET,
       KEY_PEPPER: TEST_KEY_PEPPER,
+      WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
       APP_URL: appUrl,
       LOG_LEVEL: "warn",
       LITELLM_MASTER_KEY: TEST_MASTER_KEY,
@@ -118,6 +120,8 @@ export async function startTestStack({
           port: gateway.litellm,
           platformUrl: appUrl,
           gatewaySecret: TEST_GATEWAY_SECRET,
+          webhookSecret: TEST_WEBHOOK_SECRET,
+          outboxPath: path.join(root, `.data/outbox-${name}-${Date.now()}.db`),
           masterKey: TEST_MASTER_KEY,
           upstreamUrl: `http://127.0.0.1:${gateway.upstream}/v1`,
           env: { TOLLGATE_AUTH_CACHE_TTL: String(gateway.authCacheTtl ?? 5) },

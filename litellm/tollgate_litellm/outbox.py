@@ -1,0 +1,216 @@
+"""
+A durable local outbox for usage events: every event is written to SQLite before anything else, then
+delivered in signed batches to the platform, retried with exponential backoff and jitter until acknowledged.
+The file survives a gateway restart; delivery resumes on start. Delivered events are kept for a while so
+the platform's settlement can ask for one again (replay).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger("tollgate.outbox")
+
+SCHEMA = """
+create table if not exists events (
+  id integer primary key autoincrement,
+  dedup_key text not null unique,
+  key_id text not null,
+  call_id text not null,
+  body text not null,
+  created_at real not null,
+  attempts integer not null default 0,
+  next_attempt_at real not null default 0,
+  claimed_until real not null default 0,
+  delivered_at real,
+  last_error text
+);
+create index if not exists events_pending on events (next_attempt_at) where delivered_at is null;
+create index if not exists events_call on events (key_id, call_id);
+"""
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def backoff_seconds(attempts: int, base: float = 0.5, cap: float = 30.0, rand: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with full jitter between half and the whole step."""
+    step = min(cap, base * (2 ** max(0, attempts - 1)))
+    return step * (0.5 + rand() / 2)
+
+
+class Outbox:
+    def __init__(
+        self,
+        path: str,
+        platform_url: str,
+        secret: str,
+        *,
+        batch_size: int = 500,
+        retention_hours: float = 72.0,
+        idle_interval: float = 1.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.path = path
+        self.secret = secret
+        self.batch_size = batch_size
+        self.retention_seconds = retention_hours * 3600
+        self.idle_interval = idle_interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("pragma journal_mode=wal")
+        # NORMAL in WAL mode survives a process crash (not a power cut) and keeps appends cheap.
+        self._db.execute("pragma synchronous=normal")
+        self._db.executescript(SCHEMA)
+        self._client = httpx.AsyncClient(base_url=platform_url, timeout=httpx.Timeout(10.0), transport=transport)
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.owner = f"{os.getpid()}-{random.getrandbits(32):08x}"
+
+    # -- writing -------------------------------------------------------------------------------------------
+    def append(self, event: dict[str, Any]) -> bool:
+        """Stores an event durably; the same (key, call, status) twice is stored once. True if new."""
+        dedup = f"{event['keyId']}:{event['callId']}:{event['status']}"
+        with self._lock:
+            cur = self._db.execute(
+                "insert or ignore into events (dedup_key, key_id, call_id, body, created_at) values (?, ?, ?, ?, ?)",
+                (dedup, event["keyId"], event["callId"], json.dumps(event, separators=(",", ":")), self.clock()),
+            )
+        if self._wake is not None:
+            self._wake.set()
+        return cur.rowcount == 1
+
+    # -- reading -------------------------------------------------------------------------------------------
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            pending, delivered, total, retrying = self._db.execute(
+                "select count(*) filter (where delivered_at is null), count(*) filter (where delivered_at is not null),"
+                " count(*), count(*) filter (where delivered_at is null and attempts > 0) from events"
+            ).fetchone()
+        return {"pending": pending, "delivered": delivered, "total": total, "retrying": retrying}
+
+    def find(self, key_id: str, call_id: str) -> list[dict[str, Any]]:
+        """Every event stored for a call (for the platform's replay during settlement)."""
+        with self._lock:
+            rows = self._db.execute(
+                "select body from events where key_id = ? and call_id = ? order by id", (key_id, call_id)
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    # -- delivery ------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Starts the delivery loop on the running event loop (idempotent)."""
+        if self._task is not None and not self._task.done():
+            return
+        self._wake = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="tollgate-outbox")
+
+    def _claim(self) -> list[tuple[int, str, int]]:
+        now = self.clock()
+        with self._lock:
+            self._db.execute("begin immediate")
+            try:
+                rows = self._db.execute(
+                    "select id, body, attempts from events where delivered_at is null and next_attempt_at <= ?"
+                    " and claimed_until <= ? order by id limit ?",
+                    (now, now, self.batch_size),
+                ).fetchall()
+                if rows:
+                    self._db.executemany(
+                        "update events set claimed_until = ? where id = ?", [(now + 60, r[0]) for r in rows]
+                    )
+                self._db.execute("commit")
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+        return rows
+
+    async def deliver_once(self) -> int:
+        """Sends one batch; returns how many events the platform acknowledged."""
+        rows = self._claim()
+        if not rows:
+            return 0
+        body = ('{"events":[' + ",".join(r[1] for r in rows) + "]}").encode()
+        error: str | None = None
+        try:
+            response = await self._client.post(
+                "/api/webhooks/litellm",
+                content=body,
+                headers={"content-type": "application/json", "x-tollgate-signature": sign(self.secret, body, int(time.time()))},
+            )
+            if response.status_code < 300:
+                now = self.clock()
+                with self._lock:
+                    self._db.executemany(
+                        "update events set delivered_at = ?, claimed_until = 0, last_error = null where id = ?",
+                        [(now, r[0]) for r in rows],
+                    )
+                return len(rows)
+            error = f"HTTP {response.status_code}: {response.text[:300]}"
+        except httpx.HTTPError as e:
+            error = f"{type(e).__name__}: {e}"
+        now = self.clock()
+        with self._lock:
+            self._db.executemany(
+                "update events set attempts = attempts + 1, next_attempt_at = ?, claimed_until = 0, last_error = ? where id = ?",
+                [(now + backoff_seconds(r[2] + 1), error, r[0]) for r in rows],
+            )
+        logger.warning("usage delivery failed for %d events, will retry: %s", len(rows), error)
+        return 0
+
+    def purge(self) -> int:
+        with self._lock:
+            cur = self._db.execute(
+                "delete from events where delivered_at is not null and delivered_at < ?",
+                (self.clock() - self.retention_seconds,),
+            )
+        return cur.rowcount
+
+    def next_due_in(self) -> float:
+        with self._lock:
+            row = self._db.execute("select min(next_attempt_at) from events where delivered_at is null").fetchone()
+        if row[0] is None:
+            return self.idle_interval
+        return max(0.0, min(self.idle_interval, row[0] - self.clock()))
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        last_purge = 0.0
+        while True:
+            try:
+                while await self.deliver_once():
+                    pass
+                if self.clock() - last_purge > 600:
+                    self.purge()
+                    last_purge = self.clock()
+            except Exception:  # a broken batch must never stop delivery
+                logger.exception("outbox delivery loop error")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, self.next_due_in()))
+            except asyncio.TimeoutError:
+                pass
+
+    async def aclose(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self._client.aclose()
+        self._db.close()

@@ -1,0 +1,46 @@
+"""Gateway-side routes of the plugin: outbox stats and replay, for the platform (gateway secret) and operators."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+
+from fastapi import Query, Request
+from fastapi.responses import JSONResponse
+
+from .billing import TollgateBilling
+
+logger = logging.getLogger("tollgate.routes")
+
+
+def _authorized(request: Request, handler: TollgateBilling) -> bool:
+    presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip().encode()
+    allowed = [handler.settings.gateway_secret, handler.settings.master_key or ""]
+    return any(secret and hmac.compare_digest(presented, secret.encode()) for secret in allowed)
+
+
+def mount(handler: TollgateBilling) -> None:
+    """Adds the routes to LiteLLM's FastAPI app (it is imported during the proxy's startup) and starts delivery."""
+    try:
+        from litellm.proxy.proxy_server import app
+    except Exception:  # imported outside the proxy (tests)
+        return
+
+    async def stats(request: Request):
+        if not _authorized(request, handler):
+            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
+        return handler.outbox.stats()
+
+    async def events(request: Request, keyId: str = Query(...), callId: str = Query(...)):
+        if not _authorized(request, handler):
+            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
+        return {"events": handler.outbox.find(keyId, callId)}
+
+    app.add_api_route("/tollgate/outbox/stats", stats, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/tollgate/outbox/events", events, methods=["GET"], include_in_schema=False)
+    try:
+        asyncio.get_running_loop()
+        handler.outbox.start()  # resume delivery of events left from before a restart
+    except RuntimeError:
+        logger.info("no running loop at import: outbox delivery starts with the first call")

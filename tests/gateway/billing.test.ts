@@ -1,0 +1,240 @@
+// Billing through the real gateway: holds before calls, usage webhooks after, charged on the numbers.
+import { randomUUID } from "node:crypto";
+import type OpenAI from "openai";
+import { beforeAll, describe, expect, it } from "vitest";
+import { checkLedgerInvariants, creditAccount } from "@/lib/billing/ledger";
+import { priceTokens } from "@/lib/billing/money";
+import { failure, MASTER_KEY, startGatewayStack } from "./helpers";
+
+const ctx = startGatewayStack("gateway-billing", { app: 3201, pg: 54332, litellm: 4102, upstream: 4112 });
+const PRICE = { input: 500_000n, output: 1_500_000n }; // the demo price of fake-small (and the test models)
+const SYSTEM = { userId: null, kind: "system" as const };
+const messages = [{ role: "user" as const, content: "How are calls billed?" }];
+
+beforeAll(async () => {
+  // The failure-injection models, in the catalog with the same price as fake-small.
+  for (const name of ["fake-error-500", "fake-timeout", "fake-cut"]) {
+    await ctx.sql`
+      with m as (
+        insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
+        values (${name}, ${name}, 'fake', 16384, 4096) returning id
+      )
+      insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros, input_price_micros, output_price_micros)
+      select id, now() - interval '1 hour', 300000, 900000, ${PRICE.input}, ${PRICE.output} from m`;
+  }
+});
+
+/** A new developer with a balance and a key. */
+async function customer(balanceMicros: bigint) {
+  const [user] = await ctx.sql<{ id: string }[]>`
+    insert into users (email, role) values (${`${randomUUID()}@example.com`}, 'developer') returning id`;
+  const [account] = await ctx.sql<
+    { id: string }[]
+  >`select id from accounts where owner_user_id = ${user!.id}`;
+  if (balanceMicros > 0n) {
+    await creditAccount(
+      ctx.sql,
+      { ...SYSTEM },
+      {
+        accountId: account!.id,
+        amountMicros: balanceMicros,
+        kind: "topup",
+        reason: "test",
+        idempotencyKey: randomUUID(),
+      },
+    );
+  }
+  const key = await ctx.issueKey({ userId: user!.id });
+  return { userId: user!.id, accountId: account!.id, ...key, client: ctx.client(key.secret) };
+}
+
+async function balance(accountId: string) {
+  const [row] = await ctx.sql<{ balance_micros: bigint; held_micros: bigint }[]>`
+    select balance_micros, held_micros from accounts where id = ${accountId}`;
+  return row!;
+}
+
+/** Waits until the gateway's webhooks have delivered `count` usage rows for the key. */
+async function usageRows(keyId: string, count: number, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const rows = await ctx.sql<
+      {
+        call_id: string;
+        status: string;
+        billing_status: string;
+        prompt_tokens: number;
+        completion_tokens: number;
+        revenue_micros: bigint;
+        stream: boolean;
+      }[]
+    >`select call_id, status, billing_status, prompt_tokens, completion_tokens, revenue_micros, stream
+      from usage_events where key_id = ${keyId} order by id`;
+    if (rows.length >= count || Date.now() > deadline) return rows;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("billing through the gateway", () => {
+  it("charges price book × the upstream's reported tokens, to the micro-USD (non-stream)", async () => {
+    const c = await customer(1_000_000n);
+    const { data, response } = await c.client.chat.completions
+      .create({ model: "fake-small", messages, max_tokens: 40 })
+      .withResponse();
+    const [row] = await usageRows(c.id, 1);
+    expect(row!.call_id).toBe(response.headers.get("x-litellm-call-id"));
+    expect(row).toMatchObject({ status: "success", billing_status: "exact", stream: false });
+    expect([row!.prompt_tokens, row!.completion_tokens]).toEqual([
+      data.usage!.prompt_tokens,
+      data.usage!.completion_tokens,
+    ]);
+    const expected = priceTokens(
+      { input: data.usage!.prompt_tokens, output: data.usage!.completion_tokens },
+      PRICE,
+    );
+    expect(row!.revenue_micros).toBe(expected);
+    expect(await balance(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
+    expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
+  });
+
+  it("charges a stream for the usage in its last chunk", async () => {
+    const c = await customer(1_000_000n);
+    const stream = await c.client.chat.completions.create({
+      model: "fake-small",
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) if (chunk.usage) usage = chunk.usage;
+    const [row] = await usageRows(c.id, 1);
+    const expected = priceTokens({ input: usage!.prompt_tokens, output: usage!.completion_tokens }, PRICE);
+    expect(row).toMatchObject({
+      status: "success",
+      billing_status: "exact",
+      stream: true,
+      revenue_micros: expected,
+    });
+    expect(await balance(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
+  });
+
+  it("200 concurrent calls on a balance that covers 20: at most 20 served, the rest 402, never below zero", async () => {
+    // Learn what one such call costs (the same prompt always gets the same answer), then fund twenty of them.
+    const probe = await customer(1_000_000n);
+    await probe.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 100 });
+    const [charge] = await usageRows(probe.id, 1);
+    const perCall = charge!.revenue_micros;
+    const c = await customer(20n * perCall);
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        failure(c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 100 })),
+      ),
+    );
+    const served = results.filter((r) => r === null).length;
+    const refused = results.filter((r) => r?.status === 402);
+    expect(served).toBeGreaterThan(0);
+    expect(served).toBeLessThanOrEqual(20);
+    expect(refused).toHaveLength(200 - served);
+    expect(refused[0]!.message).toMatch(/Insufficient balance/);
+    const rows = await usageRows(c.id, served);
+    expect(rows).toHaveLength(served);
+    const after = await balance(c.accountId);
+    expect(after.held_micros).toBe(0n);
+    expect(after.balance_micros).toBeGreaterThanOrEqual(0n);
+    expect(rows.every((r) => r.revenue_micros === perCall)).toBe(true);
+    expect(after.balance_micros).toBe(20n * perCall - BigInt(served) * perCall);
+    expect(await checkLedgerInvariants(ctx.sql)).toEqual([]);
+  });
+
+  it("an upstream 500 and a timeout release the hold and charge nothing", async () => {
+    const c = await customer(1_000_000n);
+    expect(
+      (await failure(c.client.chat.completions.create({ model: "fake-error-500", messages })))?.status,
+    ).toBe(500);
+    expect(
+      (await failure(c.client.chat.completions.create({ model: "fake-timeout", messages })))?.status,
+    ).toBeGreaterThanOrEqual(408);
+    const rows = await usageRows(c.id, 2);
+    expect(rows.map((r) => [r.status, r.billing_status, r.revenue_micros])).toEqual([
+      ["failure", "waived", 0n],
+      ["failure", "waived", 0n],
+    ]);
+    expect(await balance(c.accountId)).toEqual({ balance_micros: 1_000_000n, held_micros: 0n });
+    const holds = await ctx.sql`select status from holds where key_id = ${c.id}`;
+    expect(holds.map((r) => r.status)).toEqual(["released", "released"]);
+  });
+
+  it("a stream cut mid-way is charged for what was delivered, marked estimated", async () => {
+    const c = await customer(1_000_000n);
+    const stream = await c.client.chat.completions.create({ model: "fake-cut", messages, stream: true });
+    let delivered = "";
+    await expect(
+      (async () => {
+        for await (const chunk of stream) delivered += chunk.choices[0]?.delta?.content ?? "";
+      })(),
+    ).rejects.toThrow();
+    expect(delivered.length).toBeGreaterThan(0);
+    const [row] = await usageRows(c.id, 1);
+    expect(row).toMatchObject({ status: "cut", billing_status: "estimated" });
+    expect(row!.completion_tokens).toBeGreaterThan(0);
+    expect(row!.revenue_micros).toBe(
+      priceTokens({ input: row!.prompt_tokens, output: row!.completion_tokens }, PRICE),
+    );
+    expect(await balance(c.accountId)).toEqual({
+      balance_micros: 1_000_000n - row!.revenue_micros,
+      held_micros: 0n,
+    });
+  });
+
+  it("a client cannot choose the call id (the idempotency key)", async () => {
+    const c = await customer(1_000_000n);
+    const res = await fetch(`${ctx.stack.gatewayUrl}/chat/completions`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${c.secret}`,
+        "content-type": "application/json",
+        "x-litellm-call-id": "mine",
+      },
+      body: JSON.stringify({ model: "fake-small", messages }),
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it("with the platform down for a while, the outbox redelivers and no event is lost", async () => {
+    const c = await customer(1_000_000n);
+    const stats = async () => {
+      const res = await fetch(`${ctx.stack.gatewayUrl!.replace(/\/v1$/, "")}/tollgate/outbox/stats`, {
+        headers: { authorization: `Bearer ${MASTER_KEY}` },
+      });
+      return (await res.json()) as { pending: number; delivered: number; total: number };
+    };
+    const before = await stats();
+    // Ten slow streams: their holds are placed, then the platform goes away while they run.
+    const streams = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        c.client.chat.completions.create({ model: "fake-slow", messages, stream: true, max_tokens: 8 }),
+      ),
+    );
+    await ctx.stack.stopApp();
+    try {
+      for (const s of streams) for await (const _ of s) void _;
+      const deadline = Date.now() + 5000;
+      let during = await stats();
+      while (during.pending < 10 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        during = await stats();
+      }
+      expect(during.pending).toBeGreaterThanOrEqual(10);
+    } finally {
+      await ctx.stack.startApp();
+    }
+    const rows = await usageRows(c.id, 10, 40_000);
+    expect(rows).toHaveLength(10);
+    const after = await stats();
+    expect(after.total - before.total).toBe(10);
+    expect(after.pending).toBe(0);
+    const account = await balance(c.accountId);
+    expect(account.held_micros).toBe(0n);
+    expect(account.balance_micros).toBe(1_000_000n - rows.reduce((s, r) => s + r.revenue_micros, 0n));
+  });
+});
