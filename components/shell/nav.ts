@@ -3,7 +3,7 @@ import type { Role } from "@/lib/auth/types";
 export interface NavItem {
   href: string;
   label: string;
-  icon: "users" | "scroll" | "user" | "key" | "boxes" | "chat";
+  icon: "users" | "scroll" | "user" | "key" | "boxes" | "chat" | "wallet" | "tags";
 }
 
 export interface NavSection {
@@ -21,6 +21,8 @@ export const NAV: NavSection[] = [
       { href: "/admin/users", label: "Users", icon: "users" },
       { href: "/admin/keys", label: "API keys", icon: "key" },
       { href: "/admin/models", label: "Models", icon: "boxes" },
+      { href: "/admin/accounts", label: "Accounts", icon: "wallet" },
+      { href: "/admin/prices", label: "Price book", icon: "tags" },
       { href: "/admin/audit", label: "Audit log", icon: "scroll" },
     ],
   },
@@ -33,6 +35,7 @@ export const NAV: NavSection[] = [
     title: "Account",
     roles: ["admin", "developer"],
     items: [
+      { href: "/account/billing", label: "Balance & usage", icon: "wallet" },
       { href: "/account/keys", label: "My API keys", icon: "key" },
       { href: "/account", label: "Profile & sessions", icon: "user" },
     ],

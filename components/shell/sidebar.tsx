@@ -1,6 +1,6 @@
 "use client";
 
-import { Boxes, KeyRound, MessageSquare, ScrollText, User, Users } from "lucide-react";
+import { Boxes, KeyRound, MessageSquare, ScrollText, Tags, User, Users, Wallet } from "lucide-react";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import type { Role } from "@/lib/auth/types";
@@ -15,6 +15,8 @@ const ICONS = {
   key: KeyRound,
   boxes: Boxes,
   chat: MessageSquare,
+  wallet: Wallet,
+  tags: Tags,
 };
 
 export function Sidebar({ role }: { role: Role }) {

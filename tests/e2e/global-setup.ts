@@ -15,6 +15,7 @@ export default async function globalSetup() {
   process.env.E2E_ADMIN_PASSWORD = stack.credentials.admin.password;
   process.env.E2E_DEV_EMAIL = stack.credentials.developer.email;
   process.env.E2E_DEV_PASSWORD = stack.credentials.developer.password;
+  process.env.E2E_DEV_KEY = stack.credentials.developer.apiKey;
   process.env.E2E_DATABASE_URL = stack.databaseUrl;
   process.env.E2E_GATEWAY_URL = stack.gatewayUrl;
   return stack.stop;

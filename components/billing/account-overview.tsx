@@ -1,0 +1,39 @@
+"use client";
+
+import { BalanceCards } from "./balance-cards";
+import { BudgetsForm } from "./budgets-form";
+import { CreditDialog } from "./credit-dialog";
+import { LedgerTable } from "./ledger-table";
+import { type AccountView, useAccount, useMyAccount } from "./queries";
+import { SpendChart } from "./spend-chart";
+import { UsageTable } from "./usage-table";
+
+function Overview({ account, admin }: { account: AccountView; admin: boolean }) {
+  return (
+    <div className="grid gap-6">
+      {admin ? (
+        <div className="flex justify-end">
+          <CreditDialog accountId={account.id} email={account.ownerEmail} />
+        </div>
+      ) : null}
+      <BalanceCards account={account} />
+      <SpendChart accountId={account.id} />
+      {admin ? <BudgetsForm account={account} /> : null}
+      <UsageTable accountId={account.id} showCost={admin} />
+      <LedgerTable accountId={account.id} />
+    </div>
+  );
+}
+
+/** The signed-in developer's own billing. */
+export function MyBilling() {
+  const { data } = useMyAccount();
+  return data ? <Overview account={data.account} admin={false} /> : null;
+}
+
+/** An admin's view of any account: top-ups and budgets too. */
+export function AdminAccount({ accountId }: { accountId: string }) {
+  const { data, error } = useAccount(accountId);
+  if (error) return <p className="text-sm text-destructive">{error.message}</p>;
+  return data ? <Overview account={data.account} admin /> : null;
+}

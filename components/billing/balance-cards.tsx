@@ -1,0 +1,78 @@
+"use client";
+
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { cn } from "@/lib/utils";
+import { usd, usdShort } from "./format";
+import type { AccountView } from "./queries";
+
+function Meter({ used, budget }: { used: number; budget: number | null }) {
+  if (budget === null) return <p className="text-xs text-muted-foreground">No limit</p>;
+  const share = budget > 0 ? Math.min(1, used / budget) : 1;
+  return (
+    <div className="grid gap-1">
+      <div className="h-2 rounded-full bg-muted">
+        <div
+          className={cn(
+            "h-2 rounded-full",
+            share > 0.9 ? "bg-destructive" : share > 0.7 ? "bg-warning" : "bg-primary",
+          )}
+          style={{ width: `${share * 100}%` }}
+        />
+      </div>
+      <p className="text-xs text-muted-foreground">
+        {usd(used)} of {usd(budget)}
+      </p>
+    </div>
+  );
+}
+
+export function BalanceCards({ account }: { account: AccountView }) {
+  const available = account.balanceMicros - account.heldMicros;
+  return (
+    <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
+      <Card>
+        <CardHeader>
+          <CardDescription>Balance</CardDescription>
+          <CardTitle
+            data-testid="balance"
+            className={cn("text-2xl tabular-nums", account.balanceMicros < 0 && "text-destructive")}
+          >
+            {usdShort(account.balanceMicros)}
+          </CardTitle>
+        </CardHeader>
+        <CardContent className="text-xs text-muted-foreground tabular-nums">
+          {usd(account.balanceMicros)}
+        </CardContent>
+      </Card>
+      <Card>
+        <CardHeader>
+          <CardDescription>Held by calls in progress</CardDescription>
+          <CardTitle data-testid="held" className="text-2xl tabular-nums">
+            {usdShort(account.heldMicros)}
+          </CardTitle>
+        </CardHeader>
+        <CardContent className="text-xs text-muted-foreground">
+          Available for new calls: <span className="tabular-nums">{usd(available)}</span>
+        </CardContent>
+      </Card>
+      <Card>
+        <CardHeader>
+          <CardDescription>Today (UTC)</CardDescription>
+          <CardTitle className="text-2xl tabular-nums">{usdShort(account.dayUsedMicros)}</CardTitle>
+        </CardHeader>
+        <CardContent>
+          <Meter used={account.dayUsedMicros} budget={account.dailyBudgetMicros} />
+        </CardContent>
+      </Card>
+      <Card>
+        <CardHeader>
+          <CardDescription>This month (UTC)</CardDescription>
+          <CardTitle className="text-2xl tabular-nums">{usdShort(account.monthUsedMicros)}</CardTitle>
+        </CardHeader>
+        <CardContent>
+          <Meter used={account.monthUsedMicros} budget={account.monthlyBudgetMicros} />
+        </CardContent>
+      </Card>
+    </div>
+  );
+}

@@ -1,0 +1,69 @@
+"use client";
+
+import { useState } from "react";
+import { Badge } from "@/components/ui/badge";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Pager } from "@/components/ui/pager";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { cn } from "@/lib/utils";
+import { usd } from "./format";
+import { useLedger } from "./queries";
+
+export function LedgerTable({ accountId }: { accountId: string | undefined }) {
+  const [page, setPage] = useState(1);
+  const { data } = useLedger(accountId, page);
+  const pages = data ? Math.max(1, Math.ceil(data.total / 20)) : 1;
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Ledger</CardTitle>
+        <CardDescription>Every movement of money on the account, with the balance after it.</CardDescription>
+      </CardHeader>
+      <CardContent className="grid gap-3">
+        <Table>
+          <TableHeader>
+            <TableRow>
+              <TableHead>When (UTC)</TableHead>
+              <TableHead>Kind</TableHead>
+              <TableHead>Reason</TableHead>
+              <TableHead className="text-right">Amount</TableHead>
+              <TableHead className="text-right">Balance after</TableHead>
+            </TableRow>
+          </TableHeader>
+          <TableBody>
+            {data?.items.length === 0 ? (
+              <TableRow>
+                <TableCell colSpan={5} className="text-muted-foreground">
+                  No entries yet.
+                </TableCell>
+              </TableRow>
+            ) : null}
+            {data?.items.map((e) => (
+              <TableRow key={e.id} data-testid="ledger-row">
+                <TableCell className="font-mono text-xs">{e.at.replace("T", " ").slice(0, 19)}</TableCell>
+                <TableCell>
+                  <Badge variant="outline">{e.kind}</Badge>
+                </TableCell>
+                <TableCell className="max-w-72 truncate">{e.reason}</TableCell>
+                <TableCell
+                  className={cn(
+                    "text-right tabular-nums",
+                    e.amountMicros < 0 ? "text-foreground" : "text-success",
+                  )}
+                >
+                  {usd(e.amountMicros, { sign: true })}
+                </TableCell>
+                <TableCell className="text-right font-medium tabular-nums">
+                  {usd(e.runningBalanceMicros)}
+                </TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+        <div className="flex justify-end">
+          <Pager page={page} pages={pages} onPage={setPage} />
+        </div>
+      </CardContent>
+    </Card>
+  );
+}

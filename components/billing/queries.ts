@@ -1,0 +1,101 @@
+"use client";
+
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api } from "@/lib/ui/api";
+
+export interface AccountView {
+  id: string;
+  ownerEmail: string | null;
+  balanceMicros: number;
+  heldMicros: number;
+  dailyBudgetMicros: number | null;
+  monthlyBudgetMicros: number | null;
+  dayUsedMicros: number;
+  monthUsedMicros: number;
+}
+
+export interface UsageView {
+  id: string;
+  callId: string;
+  keyPrefix: string;
+  model: string;
+  status: string;
+  billingStatus: "exact" | "estimated" | "waived";
+  stream: boolean;
+  promptTokens: number;
+  completionTokens: number;
+  costMicros: number;
+  revenueMicros: number;
+  startedAt: string;
+  errorClass: string | null;
+}
+
+export interface LedgerView {
+  id: string;
+  at: string;
+  kind: string;
+  reason: string;
+  amountMicros: number;
+  runningBalanceMicros: number;
+}
+
+export const useMyAccount = () =>
+  useQuery({ queryKey: ["account", "me"], queryFn: () => api<{ account: AccountView }>("/api/v1/account") });
+
+export const useAccount = (id: string) =>
+  useQuery({
+    queryKey: ["account", id],
+    queryFn: () => api<{ account: AccountView }>(`/api/v1/accounts/${id}`),
+  });
+
+export const useUsage = (accountId: string | undefined, page: number) =>
+  useQuery({
+    queryKey: ["usage", accountId, page],
+    queryFn: () =>
+      api<{ items: UsageView[]; total: number }>(
+        `/api/v1/accounts/${accountId}/usage?page=${page}&pageSize=20`,
+      ),
+    enabled: Boolean(accountId),
+    placeholderData: keepPreviousData,
+  });
+
+export const useLedger = (accountId: string | undefined, page: number) =>
+  useQuery({
+    queryKey: ["ledger", accountId, page],
+    queryFn: () =>
+      api<{ items: LedgerView[]; total: number }>(
+        `/api/v1/accounts/${accountId}/ledger?page=${page}&pageSize=20`,
+      ),
+    enabled: Boolean(accountId),
+    placeholderData: keepPreviousData,
+  });
+
+export const useDaily = (accountId: string | undefined) =>
+  useQuery({
+    queryKey: ["daily", accountId],
+    queryFn: () =>
+      api<{ items: { day: string; calls: number; revenueMicros: number; estimatedMicros: number }[] }>(
+        `/api/v1/accounts/${accountId}/daily?days=30`,
+      ),
+    enabled: Boolean(accountId),
+  });
+
+export function useCredit(accountId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { amountMicros: string; kind: string; reason: string; idempotencyKey: string }) =>
+      api<{ account: AccountView; replayed: boolean }>(`/api/v1/accounts/${accountId}/credits`, { body }),
+    onSuccess: () => {
+      for (const key of ["account", "ledger", "accounts"]) qc.invalidateQueries({ queryKey: [key] });
+    },
+  });
+}
+
+export function useBudgets(accountId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { dailyBudgetMicros: string | null; monthlyBudgetMicros: string | null }) =>
+      api<{ account: AccountView }>(`/api/v1/accounts/${accountId}`, { method: "PATCH", body }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["account"] }),
+  });
+}

@@ -1,0 +1,85 @@
+"use client";
+
+import { useState } from "react";
+import { Badge } from "@/components/ui/badge";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Pager } from "@/components/ui/pager";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { usd } from "./format";
+import { useUsage } from "./queries";
+
+const STATUS_VARIANT = { exact: "success", estimated: "warning", waived: "secondary" } as const;
+
+export function UsageTable({
+  accountId,
+  showCost = false,
+}: {
+  accountId: string | undefined;
+  showCost?: boolean;
+}) {
+  const [page, setPage] = useState(1);
+  const { data } = useUsage(accountId, page);
+  const pages = data ? Math.max(1, Math.ceil(data.total / 20)) : 1;
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Recent calls</CardTitle>
+        <CardDescription>
+          Every call through the gateway and what it was charged. Estimated: a stream cut short, counted from
+          the text delivered. Waived: a failed call, never charged.
+        </CardDescription>
+      </CardHeader>
+      <CardContent className="grid gap-3">
+        <Table>
+          <TableHeader>
+            <TableRow>
+              <TableHead>When (UTC)</TableHead>
+              <TableHead>Model</TableHead>
+              <TableHead>Key</TableHead>
+              <TableHead className="text-right">Tokens in / out</TableHead>
+              <TableHead>Billing</TableHead>
+              {showCost ? <TableHead className="text-right">Provider cost</TableHead> : null}
+              <TableHead className="text-right">Charged</TableHead>
+            </TableRow>
+          </TableHeader>
+          <TableBody>
+            {data?.items.length === 0 ? (
+              <TableRow>
+                <TableCell colSpan={7} className="text-muted-foreground">
+                  No calls yet.
+                </TableCell>
+              </TableRow>
+            ) : null}
+            {data?.items.map((u) => (
+              <TableRow key={u.id} data-testid="usage-row">
+                <TableCell className="font-mono text-xs">
+                  {u.startedAt.replace("T", " ").slice(0, 19)}
+                </TableCell>
+                <TableCell>
+                  {u.model}
+                  {u.stream ? <span className="ml-1 text-xs text-muted-foreground">stream</span> : null}
+                </TableCell>
+                <TableCell className="font-mono text-xs">{u.keyPrefix}…</TableCell>
+                <TableCell className="text-right tabular-nums">
+                  {u.promptTokens} / {u.completionTokens}
+                </TableCell>
+                <TableCell>
+                  <Badge variant={STATUS_VARIANT[u.billingStatus]} title={u.errorClass ?? undefined}>
+                    {u.billingStatus}
+                  </Badge>
+                </TableCell>
+                {showCost ? (
+                  <TableCell className="text-right tabular-nums">{usd(u.costMicros)}</TableCell>
+                ) : null}
+                <TableCell className="text-right font-medium tabular-nums">{usd(u.revenueMicros)}</TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+        <div className="flex justify-end">
+          <Pager page={page} pages={pages} onPage={setPage} />
+        </div>
+      </CardContent>
+    </Card>
+  );
+}

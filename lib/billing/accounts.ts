@@ -1,0 +1,133 @@
+import { recordAudit } from "@/lib/audit/record";
+import type { Actor } from "@/lib/auth/types";
+import { type Db, inTransaction } from "@/lib/db/client";
+import { forbidden, notFound } from "@/lib/http/errors";
+import { assertAdmin } from "@/lib/users/assert-admin";
+import { type Account, getAccount } from "./ledger";
+
+/** The account, if the actor may see it: admins any, users their own (others get 404). */
+export async function loadAccountFor(db: Db, actor: Actor, accountId: string): Promise<Account> {
+  const account = await getAccount(db, { id: accountId });
+  if (!account) throw notFound("Account");
+  if (actor.kind === "user" && actor.role !== "admin" && account.ownerUserId !== actor.userId)
+    throw notFound("Account");
+  return account;
+}
+
+export async function listAccounts(
+  db: Db,
+  actor: Actor,
+  query: { q?: string; page: number; pageSize: number },
+): Promise<{ items: Account[]; total: number }> {
+  assertAdmin(actor);
+  const pattern = query.q ? `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  const where = db`where a.kind <> 'system' and (${pattern}::text is null or u.email ilike ${pattern})`;
+  const [items, [count]] = await Promise.all([
+    db<Account[]>`
+      select a.id, a.kind, a.owner_user_id as "ownerUserId", u.email as "ownerEmail",
+             a.balance_micros as "balanceMicros", a.held_micros as "heldMicros",
+             a.daily_budget_micros as "dailyBudgetMicros", a.monthly_budget_micros as "monthlyBudgetMicros",
+             case when a.budget_day = (now() at time zone 'utc')::date then a.day_used_micros else 0 end as "dayUsedMicros",
+             case when a.budget_month = date_trunc('month', now() at time zone 'utc')::date then a.month_used_micros else 0 end as "monthUsedMicros"
+      from accounts a left join users u on u.id = a.owner_user_id
+      ${where}
+      order by u.email
+      limit ${query.pageSize} offset ${(query.page - 1) * query.pageSize}`,
+    db<
+      { n: bigint }[]
+    >`select count(*) as n from accounts a left join users u on u.id = a.owner_user_id ${where}`,
+  ]);
+  return { items, total: Number(count!.n) };
+}
+
+/** Hard daily / monthly spend limits on an account (null removes one); audited. */
+export async function setAccountBudgets(
+  db: Db,
+  actor: Actor,
+  accountId: string,
+  budgets: { dailyBudgetMicros?: bigint | null; monthlyBudgetMicros?: bigint | null },
+): Promise<Account> {
+  assertAdmin(actor);
+  return inTransaction(db, async (tx) => {
+    const before = await getAccount(tx, { id: accountId });
+    if (!before) throw notFound("Account");
+    await tx`
+      update accounts set
+        daily_budget_micros = ${budgets.dailyBudgetMicros !== undefined ? budgets.dailyBudgetMicros : before.dailyBudgetMicros},
+        monthly_budget_micros = ${budgets.monthlyBudgetMicros !== undefined ? budgets.monthlyBudgetMicros : before.monthlyBudgetMicros}
+      where id = ${accountId}`;
+    const after = (await getAccount(tx, { id: accountId }))!;
+    await recordAudit(tx, actor, {
+      action: "account.budgets",
+      targetType: "account",
+      targetId: accountId,
+      before,
+      after,
+    });
+    return after;
+  });
+}
+
+export interface UsageRow {
+  id: string;
+  callId: string;
+  keyPrefix: string;
+  model: string;
+  status: string;
+  billingStatus: string;
+  stream: boolean;
+  promptTokens: number;
+  completionTokens: number;
+  costMicros: bigint;
+  revenueMicros: bigint;
+  startedAt: Date;
+  errorClass: string | null;
+}
+
+/** Recent calls of an account (who may see it is checked by the caller with loadAccountFor). */
+export async function listUsage(
+  db: Db,
+  accountId: string,
+  { page, pageSize }: { page: number; pageSize: number },
+): Promise<{ items: UsageRow[]; total: number }> {
+  const [items, [count]] = await Promise.all([
+    db<UsageRow[]>`
+      select u.id::text, u.call_id as "callId", k.prefix as "keyPrefix", u.model_group as model, u.status,
+             u.billing_status as "billingStatus", u.stream, u.prompt_tokens as "promptTokens",
+             u.completion_tokens as "completionTokens", u.cost_micros as "costMicros",
+             u.revenue_micros as "revenueMicros", u.started_at as "startedAt", u.error_class as "errorClass"
+      from usage_events u join api_keys k on k.id = u.key_id
+      where u.account_id = ${accountId}
+      order by u.started_at desc, u.id desc
+      limit ${pageSize} offset ${(page - 1) * pageSize}`,
+    db<{ n: bigint }[]>`select count(*) as n from usage_events where account_id = ${accountId}`,
+  ]);
+  return { items, total: Number(count!.n) };
+}
+
+export function assertOwnOrAdmin(actor: Actor, ownerUserId: string | null) {
+  if (actor.kind === "user" && actor.role !== "admin" && actor.userId !== ownerUserId) throw forbidden();
+}
+
+export interface DailySpend {
+  day: string;
+  calls: number;
+  revenueMicros: bigint;
+  estimatedMicros: bigint;
+}
+
+/** Spend per UTC day over the last `days` days (days without calls included, as zero). */
+export async function dailySpend(db: Db, accountId: string, days = 30): Promise<DailySpend[]> {
+  return db<DailySpend[]>`
+    select to_char(d.day, 'YYYY-MM-DD') as day, coalesce(s.calls, 0)::int as calls,
+           coalesce(s.revenue, 0)::bigint as "revenueMicros", coalesce(s.estimated, 0)::bigint as "estimatedMicros"
+    from generate_series((now() at time zone 'utc')::date - (${days - 1})::int, (now() at time zone 'utc')::date, interval '1 day') as d(day)
+    left join (
+      select (started_at at time zone 'utc')::date as day, count(*) as calls, sum(revenue_micros) as revenue,
+             sum(revenue_micros) filter (where billing_status = 'estimated') as estimated
+      from usage_events
+      where account_id = ${accountId} and started_at >= now() - make_interval(days => ${days})
+      group by 1
+    ) s on s.day = d.day::date
+    order by d.day`;
+}

@@ -1,0 +1,123 @@
+"""The durable outbox: stored first, delivered in signed batches, retried with backoff, surviving restarts."""
+
+import hashlib
+import hmac
+import json
+
+import httpx
+
+from tollgate_litellm.outbox import Outbox, backoff_seconds, sign
+
+SECRET = "w" * 40
+
+
+def event(call_id: str, status: str = "success") -> dict:
+    return {"callId": call_id, "keyId": "11111111-1111-4111-8111-111111111111", "status": status, "promptTokens": 1}
+
+
+class Platform:
+    def __init__(self, statuses=None):
+        self.statuses = list(statuses or [])
+        self.batches = []
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        status = self.statuses.pop(0) if self.statuses else 200
+        if isinstance(status, Exception):
+            raise status
+        self.batches.append(request)
+        return httpx.Response(status, json={"ok": status < 300})
+
+
+def make(tmp_path, platform: Platform, clock=None, **kw) -> Outbox:
+    return Outbox(
+        str(tmp_path / "outbox.db"),
+        "http://platform.test",
+        SECRET,
+        transport=httpx.MockTransport(platform.handler),
+        clock=clock or (lambda: 1000.0),
+        **kw,
+    )
+
+
+async def test_events_are_delivered_in_one_signed_batch(tmp_path):
+    platform = Platform()
+    outbox = make(tmp_path, platform)
+    for i in range(3):
+        assert outbox.append(event(f"c{i}"))
+    assert await outbox.deliver_once() == 3
+    request = platform.batches[0]
+    body = request.content
+    assert [e["callId"] for e in json.loads(body)["events"]] == ["c0", "c1", "c2"]
+    header = dict(p.split("=", 1) for p in request.headers["x-tollgate-signature"].split(","))
+    expected = hmac.new(SECRET.encode(), f"{header['t']}.".encode() + body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(header["v1"], expected)
+    assert outbox.stats() == {"pending": 0, "delivered": 3, "total": 3, "retrying": 0}
+    assert await outbox.deliver_once() == 0
+
+
+async def test_the_same_event_is_stored_once(tmp_path):
+    outbox = make(tmp_path, Platform())
+    assert outbox.append(event("dup"))
+    assert not outbox.append(event("dup"))
+    assert outbox.append(event("dup", status="failure"))  # another outcome of the same call is kept
+    assert outbox.stats()["total"] == 2
+
+
+async def test_failed_delivery_backs_off_and_retries_until_acknowledged(tmp_path):
+    now = [1000.0]
+    platform = Platform([httpx.ConnectError("down"), 503, 200])
+    outbox = make(tmp_path, platform, clock=lambda: now[0])
+    outbox.append(event("r1"))
+    assert await outbox.deliver_once() == 0  # connection refused
+    assert await outbox.deliver_once() == 0  # not due yet: nothing claimed
+    assert outbox.stats()["retrying"] == 1
+    now[0] += 60
+    assert await outbox.deliver_once() == 0  # 503
+    now[0] += 60
+    assert await outbox.deliver_once() == 1
+    assert outbox.stats()["pending"] == 0
+
+
+async def test_events_survive_a_restart(tmp_path):
+    down = Platform([httpx.ConnectError("down")])
+    first = make(tmp_path, down)
+    first.append(event("persisted"))
+    await first.deliver_once()
+    await first.aclose()
+    up = Platform()
+    second = make(tmp_path, up, clock=lambda: 10_000.0)
+    assert second.stats()["pending"] == 1
+    assert await second.deliver_once() == 1
+    assert json.loads(up.batches[0].content)["events"][0]["callId"] == "persisted"
+
+
+async def test_replay_finds_every_event_of_a_call(tmp_path):
+    outbox = make(tmp_path, Platform())
+    outbox.append(event("x", "failure"))
+    outbox.append(event("x", "success"))
+    found = outbox.find("11111111-1111-4111-8111-111111111111", "x")
+    assert [e["status"] for e in found] == ["failure", "success"]
+
+
+async def test_delivered_events_are_purged_after_retention(tmp_path):
+    now = [1000.0]
+    outbox = make(tmp_path, Platform(), clock=lambda: now[0], retention_hours=1)
+    outbox.append(event("old"))
+    await outbox.deliver_once()
+    now[0] += 3601
+    assert outbox.purge() == 1
+    assert outbox.stats()["total"] == 0
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap():
+    low = [backoff_seconds(n, rand=lambda: 0.0) for n in range(1, 10)]
+    high = [backoff_seconds(n, rand=lambda: 1.0) for n in range(1, 10)]
+    assert low[:4] == [0.25, 0.5, 1.0, 2.0]
+    assert high[:4] == [0.5, 1.0, 2.0, 4.0]
+    assert max(high) == 30.0
+
+
+def test_signature_format():
+    header = sign(SECRET, b"{}", 1700000000)
+    assert header.startswith("t=1700000000,v1=")
+    assert len(header.split("v1=")[1]) == 64

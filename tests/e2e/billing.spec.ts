@@ -1,0 +1,69 @@
+import { expect, test } from "@playwright/test";
+import OpenAI from "openai";
+import { admin, developer, login, snap } from "./helpers";
+
+test("a developer's call is charged and shown; an admin adds funds and reads the ledger", async ({
+  browser,
+}) => {
+  const dev = await browser.newPage();
+  await login(dev, developer().email, developer().password);
+  await dev.getByRole("link", { name: "Balance & usage" }).click();
+  await expect(dev.getByTestId("balance")).toBeVisible();
+  // Other specs share this stack: work from the figures as they are now.
+  const account = (await (await dev.request.get("/api/v1/account")).json()).account;
+  const callsBefore = (await (await dev.request.get(`/api/v1/accounts/${account.id}/usage`)).json()).total;
+  const balanceBefore: number = account.balanceMicros;
+
+  // A call through the gateway with the seeded key.
+  const client = new OpenAI({
+    baseURL: process.env.E2E_GATEWAY_URL,
+    apiKey: process.env.E2E_DEV_KEY!,
+    maxRetries: 0,
+  });
+  const completion = await client.chat.completions.create({
+    model: "fake-small",
+    messages: [{ role: "user", content: "charge me" }],
+    max_tokens: 20,
+  });
+  const usage = completion.usage!;
+  // fake-small sells at $0.50 / $1.50 per million tokens, rounded up once to the micro-dollar.
+  const charged = Math.ceil(
+    (usage.prompt_tokens * 500_000 + usage.completion_tokens * 1_500_000) / 1_000_000,
+  );
+  const expected = `$${((balanceBefore - charged) / 1e6).toFixed(6)}`;
+  // The usage webhook lands within a second or so; then the page shows the call.
+  await expect
+    .poll(async () => (await (await dev.request.get(`/api/v1/accounts/${account.id}/usage`)).json()).total, {
+      timeout: 15_000,
+    })
+    .toBe(callsBefore + 1);
+  await dev.reload();
+  await expect(dev.getByTestId("usage-row")).toHaveCount(Math.min(20, callsBefore + 1));
+  const row = dev.getByTestId("usage-row").first();
+  await expect(row).toContainText("fake-small");
+  await expect(row).toContainText(`${usage.prompt_tokens} / ${usage.completion_tokens}`);
+  await expect(row).toContainText("exact");
+  await expect(row).toContainText(`$0.${String(charged).padStart(6, "0")}`);
+  await expect(dev.getByTestId("ledger-row").first()).toContainText(expected);
+  await snap(dev, "30-developer-billing");
+
+  // The admin adds $10 with a reason.
+  const adm = await browser.newPage();
+  await login(adm, admin().email, admin().password);
+  await adm.getByRole("link", { name: "Accounts" }).click();
+  await adm.getByRole("link", { name: developer().email }).click();
+  await adm.getByRole("button", { name: "Add funds" }).click();
+  await adm.getByLabel("Amount (USD)").fill("10");
+  await adm.getByLabel("Reason").fill("Invoice 2026-001");
+  await snap(adm, "31-admin-add-funds");
+  await adm.getByRole("button", { name: "Add funds" }).last().click();
+  const top = adm.getByTestId("ledger-row").first();
+  await expect(top).toContainText("Invoice 2026-001");
+  await expect(top).toContainText("+$10.000000");
+  await expect(top).toContainText(`$${((balanceBefore + 10_000_000 - charged) / 1e6).toFixed(6)}`);
+  await snap(adm, "32-admin-account-ledger");
+
+  await adm.getByRole("link", { name: "Price book" }).click();
+  await expect(adm.getByTestId("price-row-fake-small")).toContainText("40.0%");
+  await snap(adm, "33-price-book");
+});
