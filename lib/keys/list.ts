@@ -27,7 +27,8 @@ export async function listKeys(
       select k.id, k.user_id as "userId", u.email as "ownerEmail", k.name, k.prefix, k.status,
              k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
              k.expires_at as "expiresAt", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
-             k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom"
+             k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom",
+           k.daily_budget_micros as "dailyBudgetMicros", k.monthly_budget_micros as "monthlyBudgetMicros"
       from api_keys k join users u on u.id = k.user_id
       ${where}
       order by k.created_at desc, k.id desc

@@ -13,6 +13,8 @@ export interface ApiKey {
   lastUsedAt: Date | null;
   revokedAt: Date | null;
   rotatedFrom: string | null;
+  dailyBudgetMicros: bigint | null;
+  monthlyBudgetMicros: bigint | null;
 }
 
 export interface KeySettings {
@@ -21,4 +23,9 @@ export interface KeySettings {
   rpmLimit: number | null;
   tpmLimit: number | null;
   expiresAt: Date | null;
+}
+
+export interface KeyBudgets {
+  dailyBudgetMicros: bigint | null;
+  monthlyBudgetMicros: bigint | null;
 }

@@ -13,6 +13,7 @@ let adminId: string;
 let devKeyId: string;
 let rotateKeyIds: string[];
 let modelId: string;
+let devAccountId: string;
 
 beforeAll(async () => {
   adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
@@ -33,6 +34,8 @@ beforeAll(async () => {
     return row!.id;
   };
   devKeyId = await insertKey("dev key");
+  const [account] = await sql<{ id: string }[]>`select id from accounts where owner_user_id = ${developerId}`;
+  devAccountId = account!.id;
   // Rotation revokes its key: one fresh key per (role) call.
   rotateKeyIds = [await insertKey("rotate a"), await insertKey("rotate b"), await insertKey("rotate c")];
 });
@@ -50,6 +53,17 @@ const rotate = () => import("@/app/api/v1/keys/[id]/rotate/route");
 const models = () => import("@/app/api/v1/models/route");
 const model = () => import("@/app/api/v1/models/[id]/route");
 const gatewayAuth = () => import("@/app/api/internal/gateway/auth/route");
+const gatewayHolds = () => import("@/app/api/internal/gateway/holds/route");
+const webhook = () => import("@/app/api/webhooks/litellm/route");
+const myAccount = () => import("@/app/api/v1/account/route");
+const accounts = () => import("@/app/api/v1/accounts/route");
+const account = () => import("@/app/api/v1/accounts/[id]/route");
+const ledger = () => import("@/app/api/v1/accounts/[id]/ledger/route");
+const usage = () => import("@/app/api/v1/accounts/[id]/usage/route");
+const daily = () => import("@/app/api/v1/accounts/[id]/daily/route");
+const credits = () => import("@/app/api/v1/accounts/[id]/credits/route");
+const prices = () => import("@/app/api/v1/prices/route");
+const playground = () => import("@/app/api/v1/playground/chat/route");
 
 interface Case {
   name: string;
@@ -190,6 +204,126 @@ const cases: Case[] = [
     handler: gatewayAuth,
     method: "POST",
     options: () => ({ body: { key: "tg_whatever" } }),
+    expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
+    name: "GET /api/v1/account",
+    handler: myAccount,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/accounts",
+    handler: accounts,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/accounts/:id (developer's own)",
+    handler: account,
+    method: "GET",
+    options: () => ({ params: { id: devAccountId } }),
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "PATCH /api/v1/accounts/:id (budgets)",
+    handler: account,
+    method: "PATCH",
+    options: () => ({ params: { id: devAccountId }, body: { dailyBudgetMicros: 1_000_000 } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/accounts/:id/ledger",
+    handler: ledger,
+    method: "GET",
+    options: () => ({ params: { id: devAccountId } }),
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/accounts/:id/usage",
+    handler: usage,
+    method: "GET",
+    options: () => ({ params: { id: devAccountId } }),
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/accounts/:id/daily",
+    handler: daily,
+    method: "GET",
+    options: () => ({ params: { id: devAccountId } }),
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/accounts/:id/credits",
+    handler: credits,
+    method: "POST",
+    options: () => ({
+      params: { id: devAccountId },
+      body: {
+        amountMicros: 1_000_000,
+        kind: "grant",
+        reason: "matrix",
+        idempotencyKey: `matrix-${Math.random()}`,
+      },
+    }),
+    expect: { anonymous: 401, developer: 403, admin: 201 },
+  },
+  {
+    name: "GET /api/v1/prices",
+    handler: prices,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/prices",
+    handler: prices,
+    method: "POST",
+    options: () => ({
+      body: {
+        modelId,
+        effectiveFrom: new Date(Date.now() + Math.floor(Math.random() * 1e9) + 60_000).toISOString(),
+        inputCostMicros: 1,
+        outputCostMicros: 1,
+        inputPriceMicros: 2,
+        outputPriceMicros: 2,
+      },
+    }),
+    expect: { anonymous: 401, developer: 403, admin: 201 },
+  },
+  {
+    name: "POST /api/v1/playground/chat (bad key)",
+    handler: playground,
+    method: "POST",
+    options: () => ({
+      body: {
+        messages: [{ role: "user", parts: [{ type: "text", text: "hi" }] }],
+        model: "fake-small",
+        apiKey: "tg_nope_nope_nope_nope_nope",
+      },
+    }),
+    expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
+    name: "POST /api/internal/gateway/holds (no gateway secret)",
+    handler: gatewayHolds,
+    method: "POST",
+    options: () => ({
+      body: {
+        keyId: devKeyId,
+        callId: "c",
+        nonce: "n",
+        model: "fake-small",
+        promptTokens: 1,
+        maxOutputTokens: 1,
+      },
+    }),
+    expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
+    name: "POST /api/webhooks/litellm (unsigned)",
+    handler: webhook,
+    method: "POST",
+    options: () => ({ body: { events: [] } }),
     expect: { anonymous: 401, developer: 401, admin: 401 },
   },
   {

@@ -176,3 +176,25 @@ describe("API keys", () => {
     expect((await call(POST, { headers: GATEWAY, body: { key: 5 } })).status).toBe(422);
   });
 });
+
+describe("key budgets", () => {
+  it("only admins set them", async () => {
+    const { body } = await create(alice, { name: "budgeted" });
+    const { PATCH } = await keyRoute();
+    const mine = await call(PATCH, {
+      method: "PATCH",
+      cookie: alice,
+      params: { id: body.key.id },
+      body: { dailyBudgetMicros: 5 },
+    });
+    expect(mine.status).toBe(403);
+    const set = await call(PATCH, {
+      method: "PATCH",
+      cookie: admin,
+      params: { id: body.key.id },
+      body: { dailyBudgetMicros: "2500000", monthlyBudgetMicros: 50_000_000 },
+    });
+    expect(set.status).toBe(200);
+    expect(set.body.key).toMatchObject({ dailyBudgetMicros: 2_500_000, monthlyBudgetMicros: 50_000_000 });
+  });
+});

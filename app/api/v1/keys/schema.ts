@@ -28,6 +28,9 @@ export const updateKeyBody = z
     rpmLimit: limit.optional(),
     tpmLimit: limit.optional(),
     expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+    /** Hard spend limits per UTC day / month in micro-USD (admins only; null removes). */
+    dailyBudgetMicros: z.coerce.bigint().min(0n).max(1_000_000_000_000_000n).nullable().optional(),
+    monthlyBudgetMicros: z.coerce.bigint().min(0n).max(1_000_000_000_000_000n).nullable().optional(),
   })
   .refine((v) => Object.keys(v).length > 0, "send at least one field to change");
 
