@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { type Db, inTransaction, type Tx } from "@/lib/db/client";
 
 /** One call as the gateway reports it (the webhook's schema validates the shape). */
@@ -30,7 +31,7 @@ export interface SettleResult {
 const RANK = { failure: 0, cut: 1, success: 2 } as const;
 
 /**
- * Settles a batch of usage events in one transaction, set-based (a few statements whatever the batch size):
+ * Settles a batch of usage events in one statement (the settle_usage SQL function), set-based whatever the batch size:
  * each new (key, call id) becomes a usage row, its hold turns into a charge (price version of the hold, else
  * the one in force when the call started), the rest of the hold is released, and a balanced ledger
  * transaction is written. Repeated events change nothing; a better outcome for a known call (failure → cut →
@@ -63,136 +64,21 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     error_class: e.errorClass,
   }));
 
-  return inTransaction(db, async (tx) => {
-    // Lock order shared with place_hold: keys, then accounts, each by id. No deadlocks between batches.
-    const locked = await tx<{ key_id: string; account_id: string }[]>`
-      with keys as (
-        select k.id, k.user_id from api_keys k
-        where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(${tx.json(payload)}::jsonb) e)
-        order by k.id for update of k
-      )
-      select keys.id as key_id, a.id as account_id from keys join accounts a on a.owner_user_id = keys.user_id`;
-    await tx`select 1 from accounts where id in ${tx(locked.length ? locked.map((l) => l.account_id) : ["00000000-0000-0000-0000-000000000000"])} order by id for update`;
-
-    const [summary] = await tx<{ inserted: number; charged: bigint }[]>`
-      with input as (
-        select * from jsonb_to_recordset(${tx.json(payload)}::jsonb) as e(
-          call_id text, key_id uuid, model_group text, provider_model text, status text, stream boolean,
-          prompt_tokens integer, completion_tokens integer, cached_tokens integer, reported_cost_micros bigint,
-          started_at timestamptz, ended_at timestamptz, error_class text)
-      ),
-      enriched as (
-        select i.*, k.user_id, a.id as account_id, m.id as model_id,
-               h.id as hold_id, h.status as hold_status, h.amount_micros as hold_amount, h.created_at as hold_created_at,
-               pv.id as price_version_id,
-               case when i.status = 'failure' or pv.id is null then 0
-                    else price_tokens(i.prompt_tokens, i.completion_tokens, i.cached_tokens,
-                                      pv.input_price_micros, pv.output_price_micros, pv.cached_input_price_micros) end as revenue,
-               case when i.status = 'failure' or pv.id is null then 0
-                    else price_tokens(i.prompt_tokens, i.completion_tokens, i.cached_tokens,
-                                      pv.input_cost_micros, pv.output_cost_micros, pv.cached_input_cost_micros) end as cost
-        from input i
-        join api_keys k on k.id = i.key_id
-        join accounts a on a.owner_user_id = k.user_id
-        left join models m on m.public_name = i.model_group
-        left join holds h on h.key_id = i.key_id and h.call_id = i.call_id
-        left join lateral (
-          select p.* from price_versions p
-          where p.id = h.price_version_id
-             or (h.id is null and p.model_id = m.id and p.effective_from <= i.started_at)
-          order by (p.id = h.price_version_id) desc nulls last, p.effective_from desc
-          limit 1
-        ) pv on true
-      ),
-      ins as (
-        insert into usage_events (key_id, call_id, user_id, account_id, model_id, model_group, provider_model, status,
-                                  stream, prompt_tokens, completion_tokens, cached_tokens, reported_cost_micros,
-                                  started_at, ended_at, error_class, billing_status, cost_micros, revenue_micros,
-                                  price_version_id, hold_id)
-        select key_id, call_id, user_id, account_id, model_id, model_group, coalesce(provider_model, ''), status,
-               coalesce(stream, false), prompt_tokens, completion_tokens, cached_tokens, coalesce(reported_cost_micros, 0),
-               started_at, ended_at, error_class,
-               case status when 'success' then 'exact' when 'cut' then 'estimated' else 'waived' end,
-               cost, revenue, price_version_id, hold_id
-        from enriched
-        on conflict (key_id, call_id) do nothing
-        returning key_id, call_id, account_id, revenue_micros, hold_id, status, started_at
-      ),
-      closed as (
-        update holds h set status = case when ins.status = 'failure' then 'released' else 'settled' end,
-                           closed_at = now(), close_reason = 'usage_event'
-        from ins
-        where h.id = ins.hold_id and h.status = 'open'
-        returning h.id, h.account_id, h.key_id, h.amount_micros, (h.created_at at time zone 'utc') as created_utc
-      ),
-      charged as (
-        select * from ins where revenue_micros > 0
-      ),
-      txns as (
-        insert into ledger_transactions (kind, idempotency_key, reason)
-        select 'charge', 'charge:' || key_id || ':' || call_id, 'call ' || call_id from charged
-        returning id, idempotency_key
-      ),
-      entries as (
-        insert into ledger_entries (transaction_id, account_id, amount_micros)
-        select t.id, side.account_id, side.amount
-        from txns t
-        join charged c on t.idempotency_key = 'charge:' || c.key_id || ':' || c.call_id
-        cross join lateral (values (c.account_id, -c.revenue_micros),
-                                   ((select id from accounts where code = 'revenue'), c.revenue_micros)) as side(account_id, amount)
-        returning 1
-      ),
-      per_account as (
-        select account_id, sum(revenue) as revenue, sum(released) as released,
-               sum(day_delta) as day_delta, sum(month_delta) as month_delta
-        from (
-          select account_id, revenue_micros as revenue, 0::bigint as released,
-                 revenue_micros as day_delta, revenue_micros as month_delta, started_at
-          from ins
-          union all
-          select account_id, 0, amount_micros, -amount_micros, -amount_micros, created_utc from closed
-        ) x
-        group by account_id
-      ),
-      accounts_updated as (
-        update accounts a set
-          balance_micros = a.balance_micros - p.revenue,
-          held_micros = a.held_micros - p.released,
-          day_used_micros = greatest(0, a.day_used_micros + p.day_delta),
-          month_used_micros = greatest(0, a.month_used_micros + p.month_delta)
-        from per_account p where a.id = p.account_id
-        returning 1
-      ),
-      per_key as (
-        select key_id, sum(delta) as delta from (
-          select key_id, revenue_micros as delta from ins
-          union all
-          select key_id, -amount_micros from closed
-        ) x group by key_id
-      ),
-      keys_updated as (
-        update api_keys k set
-          day_used_micros = greatest(0, k.day_used_micros + p.delta),
-          month_used_micros = greatest(0, k.month_used_micros + p.delta)
-        from per_key p where k.id = p.key_id
-        returning 1
-      )
-      select (select count(*)::int from ins) as inserted,
-             (select coalesce(sum(revenue_micros), 0)::bigint from ins) as charged,
-             (select count(*) from entries) + (select count(*) from accounts_updated) + (select count(*) from keys_updated) as touched`;
-
-    const known = new Set(locked.map((l) => l.key_id));
-    const unknownKeys = batch.filter((e) => !known.has(e.keyId)).length;
-    const upgraded = await applyUpgrades(tx, batch);
-    return {
-      received: events.length,
-      inserted: summary!.inserted,
-      duplicates: batch.length - unknownKeys - summary!.inserted - upgraded,
-      upgraded,
-      unknownKeys,
-      chargedMicros: summary!.charged,
-    };
-  });
+  // One statement (atomic on its own); a better outcome for a call already recorded is rare and follows.
+  const [row] = await db<{ inserted_count: number; charged_micros: bigint; unknown_key_events: number }[]>`
+    select * from settle_usage(${db.json(payload)}::jsonb, ${randomUUID()}::uuid)`;
+  const inserted = row!.inserted_count;
+  const unknownKeys = row!.unknown_key_events;
+  const upgraded =
+    inserted + unknownKeys < batch.length ? await inTransaction(db, (tx) => applyUpgrades(tx, batch)) : 0;
+  return {
+    received: events.length,
+    inserted,
+    duplicates: batch.length - unknownKeys - inserted - upgraded,
+    upgraded,
+    unknownKeys,
+    chargedMicros: row!.charged_micros,
+  };
 }
 
 /**

@@ -55,7 +55,8 @@ create trigger users_create_account after insert on public.users
   for each row execute function public.create_user_account();
 
 -- A ledger transaction groups entries that sum to zero. idempotency_key makes retries harmless:
--- top-ups carry the admin's key, charges "charge:<key id>:<call id>".
+-- top-ups carry the admin's key; usage charges are one transaction per settled batch ("usage:<uuid>"),
+-- exactly-once being guaranteed per call by usage_events' unique (key_id, call_id).
 create table public.ledger_transactions (
   id uuid not null default gen_random_uuid(),
   kind text not null,
@@ -184,13 +185,17 @@ create table public.usage_events (
   revenue_micros bigint not null default 0,
   price_version_id uuid,
   hold_id uuid,
+  -- The ledger transaction that charged it (one per settled batch, entries summed per account).
+  ledger_transaction_id uuid,
   received_at timestamptz not null default now(),
   constraint usage_events_pkey primary key (id),
   constraint usage_events_key_call_key unique (key_id, call_id),
   constraint usage_events_status_check check (status in ('success', 'cut', 'failure')),
   constraint usage_events_billing_status_check check (billing_status in ('exact', 'estimated', 'waived')),
   constraint usage_events_tokens_check check (prompt_tokens >= 0 and completion_tokens >= 0 and cached_tokens >= 0),
-  constraint usage_events_money_check check (cost_micros >= 0 and revenue_micros >= 0)
+  constraint usage_events_money_check check (cost_micros >= 0 and revenue_micros >= 0),
+  constraint usage_events_ledger_transaction_id_fkey foreign key (ledger_transaction_id)
+    references public.ledger_transactions (id) deferrable initially deferred
 );
 create index usage_events_account_idx on public.usage_events (account_id, started_at desc);
 create index usage_events_started_idx on public.usage_events (started_at);
@@ -320,5 +325,141 @@ begin
   end if;
 
   return query select v_hold, v_amount, 'placed'::text, v_price.id, v_max_out;
+end;
+$$;
+
+-- Settles a batch of usage events in one statement (called by lib/billing/settle.ts; the contract's
+-- clauses 1, 6–12): a usage row per new (key, call id), holds turned into charges at their price version
+-- (else the version in force when the call started), the unspent rest released, one balanced ledger
+-- transaction for the batch (an entry per account), and the accounts' and keys' usage counters. Rows are
+-- locked keys first, then accounts, in id order, as place_hold does: no deadlock between holds and batches.
+-- FOR NO KEY UPDATE, not FOR UPDATE: it must not queue behind the KEY SHARE locks that inserting a hold takes.
+create or replace function public.settle_usage(p_events jsonb, p_txn uuid)
+returns table (inserted_count integer, charged_micros bigint, unknown_key_events integer)
+language plpgsql as $$
+#variable_conflict use_column
+declare
+  v_accounts uuid[];
+begin
+  perform 1 from api_keys k
+  where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e)
+  order by k.id for no key update;
+  select array_agg(distinct a.id) into v_accounts
+  from api_keys k join accounts a on a.owner_user_id = k.user_id
+  where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e);
+  if cardinality(v_accounts) > 1 then
+    perform 1 from accounts where id = any(v_accounts) order by id for no key update;
+  end if;
+  return query
+    with input as (
+      select * from jsonb_to_recordset(p_events) as e(
+        call_id text, key_id uuid, model_group text, provider_model text, status text, stream boolean,
+        prompt_tokens integer, completion_tokens integer, cached_tokens integer, reported_cost_micros bigint,
+        started_at timestamptz, ended_at timestamptz, error_class text)
+    ),
+    enriched as (
+      select i.*, k.user_id, a.id as account_id, m.id as model_id,
+             h.id as hold_id, h.status as hold_status, h.amount_micros as hold_amount, h.created_at as hold_created_at,
+             pv.id as price_version_id,
+             case when i.status = 'failure' or pv.id is null then 0
+                  else price_tokens(i.prompt_tokens, i.completion_tokens, i.cached_tokens,
+                                    pv.input_price_micros, pv.output_price_micros, pv.cached_input_price_micros) end as revenue,
+             case when i.status = 'failure' or pv.id is null then 0
+                  else price_tokens(i.prompt_tokens, i.completion_tokens, i.cached_tokens,
+                                    pv.input_cost_micros, pv.output_cost_micros, pv.cached_input_cost_micros) end as cost
+      from input i
+      join api_keys k on k.id = i.key_id
+      join accounts a on a.owner_user_id = k.user_id
+      left join models m on m.public_name = i.model_group
+      left join holds h on h.key_id = i.key_id and h.call_id = i.call_id
+      left join lateral (
+        select p.* from price_versions p
+        where p.id = h.price_version_id
+           or (h.id is null and p.model_id = m.id and p.effective_from <= i.started_at)
+        order by (p.id = h.price_version_id) desc nulls last, p.effective_from desc
+        limit 1
+      ) pv on true
+    ),
+    ins as (
+      insert into usage_events (key_id, call_id, user_id, account_id, model_id, model_group, provider_model, status,
+                                stream, prompt_tokens, completion_tokens, cached_tokens, reported_cost_micros,
+                                started_at, ended_at, error_class, billing_status, cost_micros, revenue_micros,
+                                price_version_id, hold_id, ledger_transaction_id)
+      select key_id, call_id, user_id, account_id, model_id, model_group, coalesce(provider_model, ''), status,
+             coalesce(stream, false), prompt_tokens, completion_tokens, cached_tokens, coalesce(reported_cost_micros, 0),
+             started_at, ended_at, error_class,
+             case status when 'success' then 'exact' when 'cut' then 'estimated' else 'waived' end,
+             cost, revenue, price_version_id, hold_id,
+             case when revenue > 0 then p_txn end
+      from enriched
+      on conflict (key_id, call_id) do nothing
+      returning key_id, call_id, account_id, revenue_micros, hold_id, status, started_at
+    ),
+    closed as (
+      update holds h set status = case when ins.status = 'failure' then 'released' else 'settled' end,
+                         closed_at = now(), close_reason = 'usage_event'
+      from ins
+      where h.id = ins.hold_id and h.status = 'open'
+      returning h.id, h.account_id, h.key_id, h.amount_micros, (h.created_at at time zone 'utc') as created_utc
+    ),
+    charged as (
+      select * from ins where revenue_micros > 0
+    ),
+    txn as (
+      insert into ledger_transactions (id, kind, idempotency_key, reason)
+      select p_txn, 'charge', 'usage:' || p_txn,
+             'Usage: ' || count(*) || case when count(*) = 1 then ' call' else ' calls' end
+      from charged having count(*) > 0
+      returning id
+    ),
+    entries as (
+      insert into ledger_entries (transaction_id, account_id, amount_micros)
+      select txn.id, x.account_id, x.amount from txn cross join lateral (
+        select account_id, -sum(revenue_micros)::bigint as amount from charged group by account_id
+        union all
+        select (select id from accounts where code = 'revenue'), sum(revenue_micros)::bigint from charged
+      ) x
+      returning 1
+    ),
+    per_account as (
+      select account_id, sum(revenue) as revenue, sum(released) as released,
+             sum(day_delta) as day_delta, sum(month_delta) as month_delta
+      from (
+        select account_id, revenue_micros as revenue, 0::bigint as released,
+               revenue_micros as day_delta, revenue_micros as month_delta, started_at
+        from ins
+        union all
+        select account_id, 0, amount_micros, -amount_micros, -amount_micros, created_utc from closed
+      ) x
+      group by account_id
+    ),
+    accounts_updated as (
+      update accounts a set
+        balance_micros = a.balance_micros - p.revenue,
+        held_micros = a.held_micros - p.released,
+        day_used_micros = greatest(0, a.day_used_micros + p.day_delta),
+        month_used_micros = greatest(0, a.month_used_micros + p.month_delta)
+      from per_account p where a.id = p.account_id
+      returning 1
+    ),
+    per_key as (
+      select key_id, sum(delta) as delta from (
+        select key_id, revenue_micros as delta from ins
+        union all
+        select key_id, -amount_micros from closed
+      ) x group by key_id
+    ),
+    keys_updated as (
+      update api_keys k set
+        day_used_micros = greatest(0, k.day_used_micros + p.delta),
+        month_used_micros = greatest(0, k.month_used_micros + p.delta)
+      from per_key p where k.id = p.key_id
+      returning 1
+    )
+    select (select count(*)::int from ins),
+           (select coalesce(sum(revenue_micros), 0)::bigint from ins),
+           (select count(*)::int from input i where not exists (select 1 from api_keys k where k.id = i.key_id))
+    from (select (select count(*) from entries) + (select count(*) from accounts_updated)
+                 + (select count(*) from keys_updated) as touched) t;
 end;
 $$;

@@ -169,9 +169,10 @@ describe("holds and charges", () => {
       balance_micros: 1_000_000n - 4n * 125n,
       held_micros: 0n,
     });
-    const [n] =
-      await sql`select count(*)::int as n from ledger_transactions where idempotency_key like ${`charge:${c.keyId}:%`}`;
-    expect(n!.n).toBe(4);
+    const [charged] = await sql`
+      select -sum(e.amount_micros)::bigint as total from ledger_entries e
+      join ledger_transactions t on t.id = e.transaction_id where t.kind = 'charge' and e.account_id = ${c.accountId}`;
+    expect(charged!.total).toBe(4n * 125n);
     await expectInvariants();
   });
 
@@ -319,6 +320,39 @@ describe("concurrency", () => {
       expect(calls).toHaveLength(20);
       expect(await accountOf(sql, c.userId)).toMatchObject({
         balance_micros: 7_000n - 20n * 125n,
+        held_micros: 0n,
+      });
+      await expectInvariants();
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("holds and settlements interleaved on one account from 8 connections: no deadlock, exact books", async () => {
+    const c = await newCustomer(10_000_000n);
+    const pool = createClient({ url, max: 8 });
+    try {
+      let calls = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, worker) => {
+          for (let i = 0; i < 25; i++) {
+            const callId = `mix-${worker}-${i}`;
+            await placeHold(pool, {
+              keyId: c.keyId,
+              callId,
+              nonce: callId,
+              model: "fake-small",
+              promptTokens: 100,
+              maxOutputTokens: 200,
+            });
+            await settleUsage(pool, [event(c.keyId, callId)]);
+            calls++;
+          }
+        }),
+      );
+      expect(calls).toBe(200);
+      expect(await accountOf(sql, c.userId)).toMatchObject({
+        balance_micros: 10_000_000n - 200n * 125n,
         held_micros: 0n,
       });
       await expectInvariants();

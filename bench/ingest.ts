@@ -1,0 +1,259 @@
+// bench/ingest: how fast the platform turns usage events into charges, against raw PostgreSQL doing the
+// least it could in the same run.
+//
+// 1. Webhook ingest (settleUsage, the webhook's transaction) at batch sizes 1 / 100 / 1000, each against a
+//    plain batched INSERT of the same rows into a bare table (the ceiling).
+// 2. Hold + settle on ONE hot account from 8 connections: place_hold, then settle that call, in a loop,
+//    against a plain single-row UPDATE of the same account row at the same concurrency (the ceiling).
+//
+// A fresh embedded PostgreSQL 15 with default durability (fsync and synchronous_commit on).
+//   npm run bench:ingest
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { placeHold } from "@/lib/billing/hold";
+import { checkLedgerInvariants, creditAccount } from "@/lib/billing/ledger";
+import { settleUsage, type UsageEvent } from "@/lib/billing/settle";
+import { createClient, type Sql } from "@/lib/db/client";
+import { startEmbeddedPostgres } from "@/lib/db/embedded";
+import { migrate } from "@/lib/db/migrate";
+import { f1, f2, machine, writeSection } from "./lib";
+
+const ACCOUNTS = 100;
+const CONCURRENCY = 8;
+
+async function setup(sql: Sql) {
+  await sql`
+    with m as (
+      insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
+      values ('bench-model', 'bench-model', 'fake', 16384, 4096) returning id
+    )
+    insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros, input_price_micros, output_price_micros)
+    select id, now() - interval '1 day', 300000, 900000, 500000, 1500000 from m`;
+  const keys: string[] = [];
+  for (let i = 0; i < ACCOUNTS; i++) {
+    const [user] = await sql<
+      { id: string }[]
+    >`insert into users (email) values (${`bench-${i}@example.com`}) returning id`;
+    const [account] = await sql<{ id: string }[]>`select id from accounts where owner_user_id = ${user!.id}`;
+    await creditAccount(
+      sql,
+      { userId: null, kind: "system" },
+      {
+        accountId: account!.id,
+        amountMicros: 1_000_000_000_000n,
+        kind: "topup",
+        reason: "bench",
+        idempotencyKey: `bench-${i}`,
+      },
+    );
+    const [key] = await sql<{ id: string }[]>`
+      insert into api_keys (user_id, name, prefix, key_hash) values (${user!.id}, 'bench', 'tg_bench', ${Buffer.from(randomUUID())})
+      returning id`;
+    keys.push(key!.id);
+  }
+  // The bare table for the ceiling: the same columns as usage_events, no keys, no triggers.
+  await sql`create table bench_raw (like usage_events including defaults including identity)`;
+  return keys;
+}
+
+function events(keys: string[], n: number): UsageEvent[] {
+  const now = new Date().toISOString();
+  return Array.from({ length: n }, (_, i) => ({
+    callId: randomUUID(),
+    keyId: keys[i % keys.length]!,
+    modelGroup: "bench-model",
+    providerModel: "openai/bench-model",
+    status: "success" as const,
+    stream: i % 2 === 0,
+    promptTokens: 200 + (i % 50),
+    completionTokens: 100 + (i % 30),
+    cachedTokens: 0,
+    reportedCostMicros: 0,
+    startedAt: now,
+    endedAt: now,
+    errorClass: null,
+  }));
+}
+
+async function ingest(sql: Sql, keys: string[], batchSize: number, total: number) {
+  const batches = Array.from({ length: Math.ceil(total / batchSize) }, () => events(keys, batchSize));
+  const started = performance.now();
+  for (const batch of batches) await settleUsage(sql, batch);
+  const ours = (batches.length * batchSize) / ((performance.now() - started) / 1000);
+
+  const raw = Array.from({ length: batches.length }, () => events(keys, batchSize));
+  const t0 = performance.now();
+  for (const batch of raw) {
+    await sql`
+      insert into bench_raw (key_id, call_id, user_id, account_id, model_group, provider_model, status, stream,
+                             prompt_tokens, completion_tokens, started_at, ended_at, billing_status)
+      select e.key_id, e.call_id, e.key_id, e.key_id, e.model_group, e.provider_model, e.status, e.stream,
+             e.prompt_tokens, e.completion_tokens, e.started_at, e.ended_at, 'exact'
+      from jsonb_to_recordset(${sql.json(batch.map((b) => ({ key_id: b.keyId, call_id: b.callId, model_group: b.modelGroup, provider_model: b.providerModel, status: b.status, stream: b.stream, prompt_tokens: b.promptTokens, completion_tokens: b.completionTokens, started_at: b.startedAt, ended_at: b.endedAt })))}::jsonb)
+        as e(key_id uuid, call_id text, model_group text, provider_model text, status text, stream boolean,
+             prompt_tokens integer, completion_tokens integer, started_at timestamptz, ended_at timestamptz)`;
+  }
+  const ceiling = (raw.length * batchSize) / ((performance.now() - t0) / 1000);
+  return { ours, ceiling };
+}
+
+/** One connection, no contention: the latency of each step, commit included. */
+async function latency(sql: Sql, keyId: string, n = 300) {
+  let hold = 0;
+  let settle = 0;
+  for (let i = 0; i < n; i++) {
+    const callId = randomUUID();
+    const t0 = performance.now();
+    await placeHold(sql, {
+      keyId,
+      callId,
+      nonce: callId,
+      model: "bench-model",
+      promptTokens: 200,
+      maxOutputTokens: 200,
+    });
+    const t1 = performance.now();
+    await settleUsage(
+      sql,
+      events([keyId], 1).map((e) => ({ ...e, callId })),
+    );
+    hold += t1 - t0;
+    settle += performance.now() - t1;
+  }
+  return { holdMs: hold / n, settleMs: settle / n };
+}
+
+async function hotAccount(sql: Sql, keyId: string, seconds: number) {
+  let done = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const callId = randomUUID();
+        await placeHold(sql, {
+          keyId,
+          callId,
+          nonce: callId,
+          model: "bench-model",
+          promptTokens: 200,
+          maxOutputTokens: 200,
+        });
+        await settleUsage(
+          sql,
+          events([keyId], 1).map((e) => ({ ...e, callId })),
+        );
+        done++;
+      }
+    }),
+  );
+  const ours = done / ((performance.now() - started) / 1000);
+
+  const [account] = await sql<
+    { id: string }[]
+  >`select a.id from accounts a join api_keys k on k.user_id = a.owner_user_id where k.id = ${keyId}`;
+  let updates = 0;
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        await sql`update accounts set day_used_micros = day_used_micros + 1 where id = ${account!.id}`;
+        updates++;
+      }
+    }),
+  );
+  const ceiling = updates / ((performance.now() - t0) / 1000);
+  await sql`update accounts set day_used_micros = 0 where id = ${account!.id}`;
+  return { ours, ceiling, done };
+}
+
+async function main() {
+  console.log(`Tollgate ingest — ${machine()}`);
+  process.stdout.write("▸ starting a fresh embedded PostgreSQL (default durability)… ");
+  const pg = await startEmbeddedPostgres({
+    dir: path.resolve(".data/pg-bench"),
+    port: Number(process.env.BENCH_PG_PORT ?? 54334),
+  });
+  const admin = createClient({ url: pg.url(), max: 1 });
+  await admin`drop database if exists tollgate_bench with (force)`;
+  await admin`create database tollgate_bench`;
+  await admin.end();
+  const sql = createClient({ url: pg.url("tollgate_bench"), max: CONCURRENCY + 2 });
+  try {
+    await migrate(sql);
+    const keys = await setup(sql);
+    console.log("ready");
+    const rows: string[] = [];
+    const results: Record<number, { ours: number; ceiling: number }> = {};
+    for (const [size, total] of [
+      [1, 1_000],
+      [100, 20_000],
+      [1000, 50_000],
+    ] as const) {
+      process.stdout.write(`▸ ingest, batches of ${size} (${total} events)… `);
+      const r = await ingest(sql, keys, size, total);
+      results[size] = r;
+      console.log(`${f1(r.ours)} events/s (raw insert ${f1(r.ceiling)}/s, ratio ${f2(r.ours / r.ceiling)})`);
+      rows.push(
+        `| ${size} | ${total.toLocaleString("en-US")} | ${Math.round(r.ours).toLocaleString("en-US")} | ${Math.round(r.ceiling).toLocaleString("en-US")} | ${f2(r.ours / r.ceiling)} |`,
+      );
+    }
+    process.stdout.write("▸ hold and settle latency, one connection… ");
+    const lat = await latency(sql, keys[1]!);
+    console.log(`hold ${f2(lat.holdMs)} ms, settle ${f2(lat.settleMs)} ms`);
+    process.stdout.write(`▸ hold + settle on one account, ${CONCURRENCY} connections, 10 s… `);
+    const hot = await hotAccount(sql, keys[0]!, 10);
+    console.log(
+      `${f1(hot.ours)}/s (raw single-row update ${f1(hot.ceiling)}/s, ratio ${f2(hot.ours / hot.ceiling)})`,
+    );
+    const violations = await checkLedgerInvariants(sql);
+    console.log(
+      `▸ ledger invariants after the run: ${violations.length === 0 ? "hold" : `${violations.length} VIOLATIONS`}`,
+    );
+
+    const ingestOk = results[1000]!.ours >= 20_000;
+    const hotOk = hot.ours >= 1_500;
+    const md = `## Usage ingest and hold + settle (bench/ingest.ts)
+
+Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine()}; embedded PostgreSQL 15 with default
+durability (fsync and synchronous_commit on), the benchmark and the server on the same 2 cores.
+Events are spread over ${ACCOUNTS} accounts/keys; each is a success priced from the price book (no hold, so
+every event goes through the full charge path: usage row, ledger transaction + 2 entries, account and key
+counters; the batch's charges are one ledger transaction with an entry per account). The ceiling is a plain batched \`INSERT … SELECT FROM jsonb_to_recordset\` of the same rows into a
+bare table, measured in the same run.
+
+| batch size | events | settled events/s | raw insert events/s | ratio |
+|---:|---:|---:|---:|---:|
+${rows.join("\n")}
+
+Hold + settle on one hot account, ${CONCURRENCY} connections for 10 s (\`place_hold\`, then a one-event
+settlement of that call, each its own transaction): **${Math.round(hot.ours).toLocaleString("en-US")}/s**
+(${hot.done.toLocaleString("en-US")} calls) against ${Math.round(hot.ceiling).toLocaleString("en-US")}/s for a plain
+single-row \`UPDATE\` of the same account row at the same concurrency (ratio ${f2(hot.ours / hot.ceiling)}).
+The ledger invariants ${violations.length === 0 ? "held" : "did NOT hold"} after the run.
+
+Uncontended, one connection: a hold takes ${f2(lat.holdMs)} ms and a one-event settlement ${f2(lat.settleMs)} ms,
+each including its durable commit. On one hot account every call commits twice while holding the account's
+row lock (the hold reserves, the settlement charges), and a commit at default durability waits for the WAL
+flush with the lock held; the raw single-row update — one commit, no work — is the ceiling above. Reaching
+1,500/s on a single account would mean both commits plus the work in about 0.65 ms. What would: settling from
+the gateway in batches (the webhook already does: a 1000-event batch costs one commit), which is how traffic
+arrives in production; or \`synchronous_commit = off\` for holds only (a crash could then forget a hold, never
+a charge).
+
+Targets (2 cores): ingest ≥ 20,000 events/s batched — **${ingestOk ? "met" : "not met"}** (${Math.round(results[1000]!.ours).toLocaleString("en-US")}/s at 1000);
+≥ 1,500 hold+settle/s on one account — **${hotOk ? "met" : "not met"}**.
+`;
+    writeSection("ingest", md);
+    console.log("written to docs/benchmarks.md");
+  } finally {
+    await sql.end();
+    await pg.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
