@@ -45,6 +45,18 @@ const schema = z
     // The gateway address apps use (shown on key pages); defaults to LITELLM_URL + /v1.
     GATEWAY_PUBLIC_URL: z.url().optional(),
     MODEL_INFO_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+    // Vercel cron (and the local ticker) call /api/cron/* with this bearer token.
+    CRON_SECRET: secret("CRON_SECRET"),
+    // Settlement: an open hold older than this with no usage event is reconciled.
+    SETTLEMENT_GRACE_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(60),
+    // When the gateway has no event for such a hold: release it as waived, or charge the hold as estimated.
+    SETTLEMENT_STALE_HOLD_POLICY: z.enum(["release", "estimate"]).default("release"),
+    SETTLEMENT_CHUNK_ACCOUNTS: z.coerce.number().int().min(1).max(100_000).default(500),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {

@@ -3,7 +3,7 @@ import type { Role } from "@/lib/auth/types";
 export interface NavItem {
   href: string;
   label: string;
-  icon: "users" | "scroll" | "user" | "key" | "boxes" | "chat" | "wallet" | "tags";
+  icon: "users" | "scroll" | "user" | "key" | "boxes" | "chat" | "wallet" | "tags" | "scale";
 }
 
 export interface NavSection {
@@ -23,6 +23,7 @@ export const NAV: NavSection[] = [
       { href: "/admin/models", label: "Models", icon: "boxes" },
       { href: "/admin/accounts", label: "Accounts", icon: "wallet" },
       { href: "/admin/prices", label: "Price book", icon: "tags" },
+      { href: "/admin/settlement", label: "Settlement", icon: "scale" },
       { href: "/admin/audit", label: "Audit log", icon: "scroll" },
     ],
   },

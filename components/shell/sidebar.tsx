@@ -1,6 +1,6 @@
 "use client";
 
-import { Boxes, KeyRound, MessageSquare, ScrollText, Tags, User, Users, Wallet } from "lucide-react";
+import { Boxes, KeyRound, MessageSquare, Scale, ScrollText, Tags, User, Users, Wallet } from "lucide-react";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import type { Role } from "@/lib/auth/types";
@@ -17,6 +17,7 @@ const ICONS = {
   chat: MessageSquare,
   wallet: Wallet,
   tags: Tags,
+  scale: Scale,
 };
 
 export function Sidebar({ role }: { role: Role }) {

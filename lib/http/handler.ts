@@ -116,3 +116,12 @@ export function withWebhook(
     });
   });
 }
+
+/** For Vercel cron and the local ticker: `Authorization: Bearer $CRON_SECRET`, compared in constant time. */
+export function withCron(fn: (ctx: RequestContext & { actor: Actor }) => Promise<Response>): RouteHandler {
+  return route(async (ctx) => {
+    if (!secretsEqual(bearer(ctx.req), config().CRON_SECRET))
+      throw unauthorized("Cron secret missing or wrong.");
+    return fn({ ...ctx, actor: { userId: null, kind: "cron", requestId: ctx.requestId, ip: ctx.ip } });
+  });
+}

@@ -89,6 +89,9 @@ async function main() {
       ),
     );
 
+    // The local cron ticker: the same routes Vercel cron calls, on a faster schedule.
+    startTicker(`http://127.0.0.1:${APP_PORT}`, env.CRON_SECRET!, prefixer("cron"));
+
     const credentials = JSON.parse(readFileSync(path.join(root, ".data/demo-credentials.json"), "utf8"));
     console.log(`
 ${ui.green(ui.bold("Tollgate is up."))}
@@ -117,6 +120,31 @@ Press Ctrl-C to stop everything.
     console.error(ui.red(error instanceof Error ? error.message : String(error)));
     shutdown(1);
   }
+}
+
+/** Calls /api/cron/drain every 15 s and /api/cron/settle at start and whenever the UTC day changes. */
+function startTicker(appUrl: string, secret: string, say: (line: string) => void) {
+  const hit = async (path: string) => {
+    try {
+      const res = await fetch(`${appUrl}${path}`, { headers: { authorization: `Bearer ${secret}` } });
+      const body = (await res.json()) as Record<string, unknown>;
+      if (path.includes("settle") || (body.claimed as number) > 0)
+        say(`${path} → ${res.status} ${JSON.stringify(body)}`);
+    } catch (error) {
+      say(`${path} failed: ${error instanceof Error ? error.message : error}`);
+    }
+  };
+  let settledFor = "";
+  const tick = async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    if (today !== settledFor) {
+      settledFor = today;
+      await hit("/api/cron/settle");
+    }
+    await hit("/api/cron/drain");
+  };
+  void tick();
+  setInterval(tick, 15_000).unref();
 }
 
 void main();

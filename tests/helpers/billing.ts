@@ -16,7 +16,7 @@ export async function seedPricedModel(sql: Sql, name = "fake-small", price = PRI
     on conflict (public_name) do update set max_output_tokens = excluded.max_output_tokens returning id`;
   const [version] = await sql<{ id: string }[]>`
     insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros, input_price_micros, output_price_micros)
-    values (${model!.id}, now() - interval '1 hour', ${price.inputCost}, ${price.outputCost}, ${price.input}, ${price.output})
+    values (${model!.id}, now() - interval '3 days', ${price.inputCost}, ${price.outputCost}, ${price.input}, ${price.output})
     returning id`;
   return { modelId: model!.id, priceVersionId: version!.id };
 }

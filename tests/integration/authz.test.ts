@@ -64,6 +64,10 @@ const daily = () => import("@/app/api/v1/accounts/[id]/daily/route");
 const credits = () => import("@/app/api/v1/accounts/[id]/credits/route");
 const prices = () => import("@/app/api/v1/prices/route");
 const playground = () => import("@/app/api/v1/playground/chat/route");
+const runs = () => import("@/app/api/v1/settlement/runs/route");
+const queue = () => import("@/app/api/v1/settlement/queue/route");
+const cronSettle = () => import("@/app/api/cron/settle/route");
+const cronDrain = () => import("@/app/api/cron/drain/route");
 
 interface Case {
   name: string;
@@ -324,6 +328,37 @@ const cases: Case[] = [
     handler: webhook,
     method: "POST",
     options: () => ({ body: { events: [] } }),
+    expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
+    name: "GET /api/v1/settlement/runs",
+    handler: runs,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/settlement/runs",
+    handler: runs,
+    method: "POST",
+    options: () => ({ body: { day: "2026-01-02" } }),
+    expect: { anonymous: 401, developer: 403, admin: 201 },
+  },
+  {
+    name: "GET /api/v1/settlement/queue",
+    handler: queue,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/cron/settle (no cron secret)",
+    handler: cronSettle,
+    method: "GET",
+    expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
+    name: "GET /api/cron/drain (no cron secret)",
+    handler: cronDrain,
+    method: "GET",
     expect: { anonymous: 401, developer: 401, admin: 401 },
   },
   {

@@ -27,6 +27,7 @@ export const TEST_GATEWAY_SECRET = "e2e-gateway-secret-0123456789abcdef012345678
 export const TEST_KEY_PEPPER = "e2e-key-pepper-0123456789abcdef0123456789abcd";
 export const TEST_MASTER_KEY = "sk-e2e-master-key-0123456789abcdef";
 export const TEST_WEBHOOK_SECRET = "e2e-webhook-secret-0123456789abcdef0123456789";
+export const TEST_CRON_SECRET = "e2e-cron-secret-0123456789abcdef0123456789abc";
 
 export interface GatewayPorts {
   litellm: number;
@@ -99,6 +100,7 @@ export async function startTestStack({
       GATEWAY_SECRET: TEST_GATEWAY_SECRET,
       KEY_PEPPER: TEST_KEY_PEPPER,
       WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      CRON_SECRET: TEST_CRON_SECRET,
       APP_URL: appUrl,
       LOG_LEVEL: "warn",
       LITELLM_MASTER_KEY: TEST_MASTER_KEY,

@@ -7,6 +7,7 @@ const valid = {
   GATEWAY_SECRET: "g".repeat(40),
   KEY_PEPPER: "p".repeat(40),
   WEBHOOK_SECRET: "w".repeat(40),
+  CRON_SECRET: "c".repeat(40),
 };
 
 describe("config", () => {

@@ -1,0 +1,14 @@
+import { db } from "@/lib/db";
+import { withCron } from "@/lib/http/handler";
+import { json } from "@/lib/http/respond";
+import { settlementOptions } from "@/lib/settlement/deps";
+import { drain } from "@/lib/settlement/drain";
+
+export const maxDuration = 60;
+// Stop claiming well inside maxDuration so the last job finishes before the platform cuts the function.
+const BUDGET_MS = 40_000;
+
+/** Frequent (vercel.json): claims and runs queued jobs until the time budget, then reports. */
+export const GET = withCron(async () =>
+  json(await drain(db(), { ...settlementOptions(), budgetMs: BUDGET_MS })),
+);

@@ -1,0 +1,31 @@
+import { z } from "zod";
+import { db } from "@/lib/db";
+import { parseJson } from "@/lib/http/body";
+import { AppError } from "@/lib/http/errors";
+import { withSession } from "@/lib/http/handler";
+import { json } from "@/lib/http/respond";
+import { settlementOptions } from "@/lib/settlement/deps";
+import { startSettlement } from "@/lib/settlement/run";
+import { listRuns } from "@/lib/settlement/views";
+
+const startBody = z.strictObject({ day: z.iso.date() });
+
+export const GET = withSession({ role: "admin" }, async ({ actor }) =>
+  json({ items: await listRuns(db(), actor) }),
+);
+
+/** "Run settlement for day X": the same jobs the daily cron enqueues (audit-logged). */
+export const POST = withSession({ role: "admin" }, async ({ req, actor }) => {
+  const { day } = await parseJson(req, startBody);
+  if (day >= new Date().toISOString().slice(0, 10)) {
+    throw new AppError("validation_failed", "Only a day that has ended (UTC) can be settled.", {
+      issues: [{ path: "day", message: "must be before today (UTC)" }],
+    });
+  }
+  const result = await startSettlement(db(), actor, {
+    day,
+    trigger: "manual",
+    chunkAccounts: settlementOptions().chunkAccounts,
+  });
+  return json(result, { status: result.started ? 201 : 200 });
+});

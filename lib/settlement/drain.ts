@@ -1,0 +1,82 @@
+import { randomUUID } from "node:crypto";
+import type { Db } from "@/lib/db/client";
+import { log } from "@/lib/log";
+import { archiveCompleted, claim, complete, fail, type Job } from "@/lib/queue";
+import type { Replay } from "./replay";
+import { CHUNK_JOB, type ChunkPayload, FINALIZE_JOB, finalizeRun, runChunk } from "./run";
+
+export interface DrainOptions {
+  /** Stop claiming when this much time has passed (well inside the function's maxDuration). */
+  budgetMs: number;
+  replay: Replay;
+  policy: "release" | "estimate";
+  graceMinutes: number;
+  batch?: number;
+}
+
+export interface DrainSummary {
+  worker: string;
+  claimed: number;
+  completed: number;
+  retried: number;
+  dead: number;
+  byName: Record<string, number>;
+  elapsedMs: number;
+  archived: number;
+}
+
+async function runJob(db: Db, job: Job, options: DrainOptions): Promise<unknown> {
+  switch (job.name) {
+    case CHUNK_JOB:
+      return runChunk(db, job.payload as ChunkPayload, options);
+    case FINALIZE_JOB:
+      return finalizeRun(db, (job.payload as { runId: string }).runId);
+    default:
+      throw new Error(`no handler for job ${job.name}`);
+  }
+}
+
+/**
+ * Claims and runs jobs until the queue is empty or the time budget is spent. Safe to run concurrently:
+ * claims skip each other's rows, and every job is idempotent should a lease expire mid-run.
+ */
+export async function drain(db: Db, options: DrainOptions): Promise<DrainSummary> {
+  const started = Date.now();
+  const worker = `drain-${randomUUID().slice(0, 8)}`;
+  const summary: DrainSummary = {
+    worker,
+    claimed: 0,
+    completed: 0,
+    retried: 0,
+    dead: 0,
+    byName: {},
+    elapsedMs: 0,
+    archived: 0,
+  };
+  while (Date.now() - started < options.budgetMs) {
+    const jobs = await claim(db, {
+      worker,
+      batch: options.batch ?? 4,
+      leaseSeconds: Math.ceil(options.budgetMs / 1000) + 60,
+    });
+    if (!jobs.length) break;
+    summary.claimed += jobs.length;
+    for (const job of jobs) {
+      summary.byName[job.name] = (summary.byName[job.name] ?? 0) + 1;
+      try {
+        const result = await runJob(db, job, options);
+        await complete(db, job.id, worker, result);
+        summary.completed++;
+      } catch (error) {
+        const state = await fail(db, job.id, worker, error);
+        if (state === "dead") {
+          summary.dead++;
+          log().error({ err: error, job: job.id, name: job.name }, "job is dead after its last attempt");
+        } else summary.retried++;
+      }
+    }
+  }
+  summary.archived = await archiveCompleted(db);
+  summary.elapsedMs = Date.now() - started;
+  return summary;
+}

@@ -1,0 +1,265 @@
+import { recordAudit } from "@/lib/audit/record";
+import type { Actor } from "@/lib/auth/types";
+import { checkLedgerInvariants } from "@/lib/billing/ledger";
+import { settleUsage, type UsageEvent } from "@/lib/billing/settle";
+import { type Db, inTransaction } from "@/lib/db/client";
+import { conflict } from "@/lib/http/errors";
+import { enqueue } from "@/lib/queue";
+import type { Replay } from "./replay";
+
+export const CHUNK_JOB = "settlement.chunk";
+export const FINALIZE_JOB = "settlement.finalize";
+
+export interface ChunkPayload extends Record<string, unknown> {
+  runId: string;
+  day: string;
+  fromAccount: string;
+  toAccount: string;
+}
+
+/** The UTC day before `now`, as YYYY-MM-DD. */
+export function previousUtcDay(now = new Date()): string {
+  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1));
+  return d.toISOString().slice(0, 10);
+}
+
+/**
+ * Starts the settlement of a UTC day: a run record and chunk jobs by account range (plus a finalize job),
+ * all in one transaction. Only one start per day runs at a time (advisory lock); a day whose run is still
+ * running is not started twice.
+ */
+export async function startSettlement(
+  db: Db,
+  actor: Actor,
+  { day, trigger, chunkAccounts }: { day: string; trigger: "cron" | "manual"; chunkAccounts: number },
+): Promise<{ runId: string; chunks: number; started: boolean }> {
+  return inTransaction(db, async (tx) => {
+    const [lock] = await tx<
+      { ok: boolean }[]
+    >`select pg_try_advisory_xact_lock(hashtext(${`settlement:${day}`})) as ok`;
+    const [running] = await tx<
+      { id: string }[]
+    >`select id from settlement_runs where day = ${day} and status = 'running'`;
+    if (!lock!.ok || running) {
+      if (running) return { runId: running.id, chunks: 0, started: false };
+      throw conflict(`Settlement of ${day} is being started by another request.`);
+    }
+    const [run] = await tx<{ id: string }[]>`
+      insert into settlement_runs (day, trigger, requested_by) values (${day}, ${trigger}, ${actor.userId}) returning id`;
+    // Accounts with anything to settle: open holds up to the day's end, or usage that day.
+    const ranges = await tx<{ from_id: string; to_id: string }[]>`
+      with active as (
+        select distinct account_id from holds
+        where status = 'open' and created_at < (${day}::date + 1)::timestamp at time zone 'utc'
+        union
+        select distinct account_id from usage_events
+        where started_at >= ${day}::date::timestamp at time zone 'utc'
+          and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+      ),
+      numbered as (select account_id, (row_number() over (order by account_id) - 1) / ${chunkAccounts} as chunk from active)
+      select min(account_id::text) as from_id, max(account_id::text) as to_id from numbered group by chunk order by 1`;
+    for (const r of ranges) {
+      await enqueue(
+        tx,
+        CHUNK_JOB,
+        { runId: run!.id, day, fromAccount: r.from_id, toAccount: r.to_id } satisfies ChunkPayload,
+        {
+          singletonKey: `${CHUNK_JOB}:${run!.id}:${r.from_id}`,
+          maxAttempts: 8,
+          backoffBaseMs: 5000,
+        },
+      );
+    }
+    await enqueue(
+      tx,
+      FINALIZE_JOB,
+      { runId: run!.id, day },
+      { singletonKey: `${FINALIZE_JOB}:${run!.id}`, maxAttempts: 50, backoffBaseMs: 2000 },
+    );
+    await tx`update settlement_runs set jobs_total = ${ranges.length + 1} where id = ${run!.id}`;
+    if (actor.kind === "user") {
+      await recordAudit(tx, actor, {
+        action: "settlement.start",
+        targetType: "settlement_run",
+        targetId: run!.id,
+        after: { day },
+      });
+    }
+    return { runId: run!.id, chunks: ranges.length, started: true };
+  });
+}
+
+export interface ChunkOptions {
+  replay: Replay;
+  policy: "release" | "estimate";
+  graceMinutes: number;
+}
+
+/**
+ * Settles one range of accounts for a run. Every step is idempotent: repaired holds are no longer open,
+ * variances are recorded once, and the roll-up of the day is recomputed whole.
+ */
+export async function runChunk(
+  db: Db,
+  payload: ChunkPayload,
+  options: ChunkOptions,
+): Promise<Record<string, number>> {
+  const { runId, day, fromAccount, toAccount } = payload;
+  const counts = { holdsExamined: 0, replayed: 0, released: 0, estimated: 0, orphans: 0, eventsExamined: 0 };
+
+  // (1) Holds past the grace period with no usage event: the gateway's outbox, else the policy.
+  const stale = await db<
+    {
+      id: string;
+      key_id: string;
+      call_id: string;
+      account_id: string;
+      model: string;
+      prompt_tokens: number;
+      max_output_tokens: number;
+      amount_micros: bigint;
+      created_at: Date;
+    }[]
+  >`
+    select h.id, h.key_id, h.call_id, h.account_id, m.public_name as model, h.prompt_tokens, h.max_output_tokens,
+           h.amount_micros, h.created_at
+    from holds h join models m on m.id = h.model_id
+    where h.status = 'open' and h.account_id between ${fromAccount}::uuid and ${toAccount}::uuid
+      and h.created_at < least(now() - make_interval(mins => ${options.graceMinutes}),
+                               (${day}::date + 1)::timestamp at time zone 'utc')
+    order by h.created_at`;
+  counts.holdsExamined = stale.length;
+  for (const hold of stale) {
+    const events = await options.replay(hold.key_id, hold.call_id);
+    let kind: "replayed_event" | "released_waived" | "charged_estimate";
+    let toSettle: UsageEvent[];
+    if (events.length) {
+      kind = "replayed_event";
+      toSettle = events;
+    } else {
+      const base = {
+        callId: hold.call_id,
+        keyId: hold.key_id,
+        modelGroup: hold.model,
+        providerModel: "",
+        stream: false,
+        cachedTokens: 0,
+        reportedCostMicros: 0,
+        startedAt: hold.created_at.toISOString(),
+        endedAt: new Date().toISOString(),
+      };
+      kind = options.policy === "estimate" ? "charged_estimate" : "released_waived";
+      toSettle = [
+        options.policy === "estimate"
+          ? {
+              ...base,
+              status: "cut",
+              promptTokens: hold.prompt_tokens,
+              completionTokens: hold.max_output_tokens,
+              errorClass: "NoUsageEvent",
+            }
+          : { ...base, status: "failure", promptTokens: 0, completionTokens: 0, errorClass: "NoUsageEvent" },
+      ];
+    }
+    await inTransaction(db, async (tx) => {
+      await settleUsage(tx, toSettle);
+      const [usage] = await tx<{ revenue_micros: bigint }[]>`
+        select revenue_micros from usage_events where key_id = ${hold.key_id} and call_id = ${hold.call_id}`;
+      await tx`
+        insert into settlement_variances (run_id, kind, account_id, key_id, call_id, amount_micros, detail)
+        values (${runId}, ${kind}, ${hold.account_id}, ${hold.key_id}, ${hold.call_id}, ${usage?.revenue_micros ?? 0n},
+                ${tx.json({ holdMicros: hold.amount_micros.toString(), heldSince: hold.created_at.toISOString(), events: events.length })})
+        on conflict do nothing`;
+    });
+    if (kind === "replayed_event") counts.replayed++;
+    else if (kind === "charged_estimate") counts.estimated++;
+    else counts.released++;
+  }
+
+  // (2) Orphans the other way: usage of the day that had no hold (charged without a reservation).
+  const orphans = await db`
+    insert into settlement_variances (run_id, kind, account_id, key_id, call_id, amount_micros, detail)
+    select ${runId}, 'orphan_event', u.account_id, u.key_id, u.call_id, u.revenue_micros,
+           jsonb_build_object('billingStatus', u.billing_status)
+    from usage_events u
+    where u.hold_id is null and u.account_id between ${fromAccount}::uuid and ${toAccount}::uuid
+      and u.started_at >= ${day}::date::timestamp at time zone 'utc'
+      and u.started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+      and not exists (select 1 from settlement_variances v where v.kind in ('replayed_event', 'released_waived', 'charged_estimate')
+                      and v.key_id = u.key_id and v.call_id = u.call_id)
+    on conflict do nothing returning 1`;
+  counts.orphans = orphans.length;
+
+  // (3) Overage: accounts charged beyond their balance (a charge above its hold).
+  await db`
+    insert into settlement_variances (run_id, kind, account_id, amount_micros, detail)
+    select ${runId}, 'overage', a.id, -a.balance_micros, jsonb_build_object('balanceMicros', a.balance_micros)
+    from accounts a where a.kind <> 'system' and a.balance_micros < 0
+      and a.id between ${fromAccount}::uuid and ${toAccount}::uuid
+    on conflict do nothing`;
+
+  // (4) Roll-up of the day for these accounts, recomputed whole.
+  const rolled = await inTransaction(db, async (tx) => {
+    await tx`delete from usage_rollups where day = ${day} and account_id between ${fromAccount}::uuid and ${toAccount}::uuid`;
+    const rows = await tx<{ events: number }[]>`
+      with ins as (
+        insert into usage_rollups (day, account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out, cost_micros, revenue_micros)
+        select ${day}::date, account_id, key_id, model_group, billing_status, count(*), sum(prompt_tokens), sum(completion_tokens),
+               sum(cost_micros), sum(revenue_micros)
+        from usage_events
+        where account_id between ${fromAccount}::uuid and ${toAccount}::uuid
+          and started_at >= ${day}::date::timestamp at time zone 'utc'
+          and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+        group by account_id, key_id, model_group, billing_status
+        returning requests
+      )
+      select coalesce(sum(requests), 0)::int as events from ins`;
+    return rows[0]!.events;
+  });
+  counts.eventsExamined = rolled;
+
+  await db`
+    update settlement_runs set
+      jobs_done = jobs_done + 1,
+      events_examined = events_examined + ${counts.eventsExamined},
+      holds_examined = holds_examined + ${counts.holdsExamined},
+      holds_replayed = holds_replayed + ${counts.replayed},
+      holds_released = holds_released + ${counts.released},
+      holds_estimated = holds_estimated + ${counts.estimated},
+      orphan_events = orphan_events + ${counts.orphans}
+    where id = ${runId}`;
+  return counts;
+}
+
+export class ChunksPending extends Error {
+  constructor(pending: number) {
+    super(`${pending} chunk job(s) of this run are not done yet`);
+    this.name = "ChunksPending";
+  }
+}
+
+/** Closes a run once all its chunks are done: the ledger invariants and the variance totals. */
+export async function finalizeRun(db: Db, runId: string): Promise<Record<string, unknown>> {
+  const [pending] = await db<{ n: number }[]>`
+    select count(*)::int as n from queue_jobs
+    where name = ${CHUNK_JOB} and payload->>'runId' = ${runId} and state <> 'completed'`;
+  if (pending!.n > 0) throw new ChunksPending(pending!.n);
+  const violations = await checkLedgerInvariants(db);
+  for (const v of violations) {
+    await db`
+      insert into settlement_variances (run_id, kind, account_id, amount_micros, detail)
+      values (${runId}, 'invariant', ${v.kind === "unbalanced_transaction" ? null : v.id}, ${v.actual - v.expected},
+              ${db.json({ check: v.kind, id: v.id, expected: v.expected.toString(), actual: v.actual.toString() })})
+      on conflict do nothing`;
+  }
+  const [run] = await db`
+    update settlement_runs r set
+      status = 'completed', finished_at = now(), jobs_done = jobs_done + 1,
+      invariant_violations = ${violations.length},
+      overage_micros = coalesce((select sum(amount_micros) from settlement_variances where run_id = r.id and kind = 'overage'), 0),
+      variance_count = (select count(*) from settlement_variances where run_id = r.id),
+      variance_micros = coalesce((select sum(abs(amount_micros)) from settlement_variances where run_id = r.id), 0)
+    where id = ${runId} and status = 'running'
+    returning id, day, variance_count, invariant_violations`;
+  return { runId, completed: Boolean(run), invariantViolations: violations.length };
+}

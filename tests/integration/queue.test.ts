@@ -1,0 +1,137 @@
+// The job queue on real PostgreSQL: exclusive claims under concurrency, leases, backoff, dead letters,
+// singleton keys, transactional enqueue, archival.
+import { describe, expect, it } from "vitest";
+import { createClient } from "@/lib/db/client";
+import {
+  archiveCompleted,
+  backoffMs,
+  claim,
+  complete,
+  enqueue,
+  fail,
+  queueStats,
+  retryDead,
+} from "@/lib/queue";
+import { createTestDatabase } from "../helpers/db";
+
+const { sql, url } = await createTestDatabase();
+
+async function state(id: string) {
+  const [row] = await sql`select state, attempts, run_after, last_error from queue_jobs where id = ${id}`;
+  return row!;
+}
+
+describe("queue", () => {
+  it("N workers in parallel never run a job twice", async () => {
+    await sql`delete from queue_jobs`;
+    const total = 300;
+    for (let i = 0; i < total; i++) await enqueue(sql, "parallel", { i });
+    const pool = createClient({ url, max: 8 });
+    const ran: number[] = [];
+    try {
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          const worker = `w${w}`;
+          while (true) {
+            const jobs = await claim(pool, { names: ["parallel"], batch: 7, worker });
+            if (!jobs.length) break;
+            for (const job of jobs) {
+              ran.push((job.payload as { i: number }).i);
+              expect(await complete(pool, job.id, worker)).toBe(true);
+            }
+          }
+        }),
+      );
+    } finally {
+      await pool.end();
+    }
+    expect(ran).toHaveLength(total);
+    expect(new Set(ran).size).toBe(total);
+    expect((await queueStats(sql)).completed).toBe(total);
+  });
+
+  it("claims by priority, then run-after; future jobs wait", async () => {
+    await sql`delete from queue_jobs`;
+    await enqueue(sql, "order", { n: "low" }, { priority: 0 });
+    await enqueue(sql, "order", { n: "high" }, { priority: 10 });
+    await enqueue(sql, "order", { n: "later" }, { priority: 100, delaySeconds: 3600 });
+    const jobs = await claim(sql, { names: ["order"], batch: 5, worker: "w" });
+    expect(jobs.map((j) => (j.payload as { n: string }).n)).toEqual(["high", "low"]);
+  });
+
+  it("a crashed worker's job is claimed again after its lease expires", async () => {
+    const { job } = await enqueue(sql, "lease", {});
+    const [first] = await claim(sql, { names: ["lease"], worker: "dies", leaseSeconds: 1 });
+    expect(first!.id).toBe(job.id);
+    expect(await claim(sql, { names: ["lease"], worker: "other" })).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 1100));
+    const [again] = await claim(sql, { names: ["lease"], worker: "other" });
+    expect(again).toMatchObject({ id: job.id, attempts: 2 });
+    // The dead worker can no longer complete it; the new holder can.
+    expect(await complete(sql, job.id, "dies")).toBe(false);
+    expect(await complete(sql, job.id, "other")).toBe(true);
+  });
+
+  it("retries with exponential backoff and jitter, then goes dead after max attempts", async () => {
+    const { job } = await enqueue(sql, "flaky", {}, { maxAttempts: 3, backoffBaseMs: 200 });
+    const before = Date.now();
+    await claim(sql, { names: ["flaky"], worker: "w" });
+    expect(await fail(sql, job.id, "w", new Error("boom 1"))).toBe("retry");
+    const s1 = await state(job.id);
+    const delay1 = new Date(s1.run_after).getTime() - before;
+    expect(delay1).toBeGreaterThanOrEqual(100 - 50);
+    expect(delay1).toBeLessThanOrEqual(300 + 200);
+    expect(s1).toMatchObject({ state: "retry", attempts: 1, last_error: "boom 1" });
+    expect(await claim(sql, { names: ["flaky"], worker: "w" })).toHaveLength(0); // not due yet
+    await new Promise((r) => setTimeout(r, 320));
+    await claim(sql, { names: ["flaky"], worker: "w" });
+    expect(await fail(sql, job.id, "w", "boom 2")).toBe("retry");
+    await new Promise((r) => setTimeout(r, 620));
+    await claim(sql, { names: ["flaky"], worker: "w" });
+    expect(await fail(sql, job.id, "w", "boom 3")).toBe("dead");
+    expect(await state(job.id)).toMatchObject({ state: "dead", attempts: 3, last_error: "boom 3" });
+    expect(await claim(sql, { names: ["flaky"], worker: "w" })).toHaveLength(0);
+    // An admin puts it back.
+    expect(await retryDead(sql, job.id)).toBe(true);
+    expect(await claim(sql, { names: ["flaky"], worker: "w" })).toHaveLength(1);
+  });
+
+  it("backoff doubles per attempt within ±50% jitter", () => {
+    expect([1, 2, 3, 4].map((a) => backoffMs(a, 1000, () => 0.5))).toEqual([1000, 2000, 4000, 8000]);
+    expect(backoffMs(3, 1000, () => 0)).toBe(2000);
+    expect(backoffMs(3, 1000, () => 1)).toBe(6000);
+    expect(backoffMs(40, 1000, () => 0.5)).toBe(3_600_000);
+  });
+
+  it("a singleton key allows one unfinished job, and a new one once it is done", async () => {
+    const a = await enqueue(sql, "settle", { day: "2026-01-01" }, { singletonKey: "settle:2026-01-01" });
+    const b = await enqueue(sql, "settle", { day: "2026-01-01" }, { singletonKey: "settle:2026-01-01" });
+    expect(a.created).toBe(true);
+    expect(b).toMatchObject({ created: false, job: { id: a.job.id } });
+    const [job] = await claim(sql, { names: ["settle"], worker: "w" });
+    await complete(sql, job!.id, "w");
+    const c = await enqueue(sql, "settle", { day: "2026-01-01" }, { singletonKey: "settle:2026-01-01" });
+    expect(c.created).toBe(true);
+  });
+
+  it("an enqueue inside a transaction is rolled back with it", async () => {
+    await expect(
+      sql.begin(async (tx) => {
+        await enqueue(tx, "txn", { n: 1 });
+        throw new Error("rollback");
+      }),
+    ).rejects.toThrow("rollback");
+    const [row] = await sql`select count(*)::int as n from queue_jobs where name = 'txn'`;
+    expect(row!.n).toBe(0);
+  });
+
+  it("archives old completed jobs and keeps the rest", async () => {
+    const { job } = await enqueue(sql, "old", {});
+    await claim(sql, { names: ["old"], worker: "w" });
+    await complete(sql, job.id, "w");
+    await sql`update queue_jobs set completed_at = now() - interval '30 days' where id = ${job.id}`;
+    const removed = await archiveCompleted(sql, 24);
+    expect(removed).toBeGreaterThanOrEqual(1);
+    expect(await sql`select 1 from queue_jobs where id = ${job.id}`).toHaveLength(0);
+  });
+});

@@ -1,0 +1,207 @@
+// The daily settlement on real PostgreSQL: stale holds are replayed from the gateway's outbox or settled by
+// policy, orphans and overage are reported, roll-ups are recomputed, and a second run changes nothing.
+import { randomUUID } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { placeHold } from "@/lib/billing/hold";
+import { checkLedgerInvariants } from "@/lib/billing/ledger";
+import { settleUsage, type UsageEvent } from "@/lib/billing/settle";
+import { drain } from "@/lib/settlement/drain";
+import { previousUtcDay, startSettlement } from "@/lib/settlement/run";
+import { accountOf, event, insertKey, seedPricedModel, topUp } from "../helpers/billing";
+import { createTestDatabase } from "../helpers/db";
+import { call } from "../helpers/http";
+import { insertUser } from "../helpers/users";
+
+const { sql } = await createTestDatabase();
+const CRON = { authorization: `Bearer ${process.env.CRON_SECRET}` };
+const yesterday = previousUtcDay();
+let adminId: string;
+
+beforeAll(async () => {
+  adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
+  await seedPricedModel(sql);
+});
+
+async function customer() {
+  const userId = await insertUser(sql, { email: `${randomUUID()}@example.com` });
+  const account = await accountOf(sql, userId);
+  await topUp(sql, adminId, account.id, 1_000_000n);
+  return { userId, accountId: account.id, keyId: await insertKey(sql, userId) };
+}
+
+/** A hold placed yesterday afternoon (UTC), as if its call happened then. */
+async function holdYesterday(keyId: string, callId: string) {
+  await placeHold(sql, {
+    keyId,
+    callId,
+    nonce: callId,
+    model: "fake-small",
+    promptTokens: 100,
+    maxOutputTokens: 200,
+  });
+  await sql`update holds set created_at = ${`${yesterday}T15:00:00Z`} where key_id = ${keyId} and call_id = ${callId}`;
+}
+
+function yesterdayEvent(keyId: string, callId: string, overrides: Partial<UsageEvent> = {}) {
+  const at = `${yesterday}T15:00:05Z`;
+  return event(keyId, callId, { startedAt: at, endedAt: at, ...overrides });
+}
+
+async function settle(outbox: Map<string, UsageEvent[]>, policy: "release" | "estimate" = "release") {
+  const result = await startSettlement(
+    sql,
+    { userId: adminId, kind: "user", role: "admin" },
+    { day: yesterday, trigger: "manual", chunkAccounts: 2 },
+  );
+  const summary = await drain(sql, {
+    budgetMs: 20_000,
+    policy,
+    graceMinutes: 60,
+    replay: async (keyId, callId) => outbox.get(`${keyId}:${callId}`) ?? [],
+  });
+  return { ...result, summary };
+}
+
+describe("daily settlement", () => {
+  it("repairs every stale hold, reports each repair, keeps the books, and a second run changes nothing", async () => {
+    const a = await customer();
+    const b = await customer();
+    const c = await customer();
+    // a: delivered normally; a2: webhook lost but in the gateway's outbox; b: no event anywhere.
+    await holdYesterday(a.keyId, "a1");
+    await settleUsage(sql, [yesterdayEvent(a.keyId, "a1")]);
+    await holdYesterday(a.keyId, "a2");
+    await holdYesterday(b.keyId, "b1");
+    // c: an event that arrived with no hold (orphan), and an overdraft beyond its balance.
+    await settleUsage(sql, [yesterdayEvent(c.keyId, "c1", { completionTokens: 50 })]);
+    await sql`update accounts set balance_micros = balance_micros - 2000000 where id = ${c.accountId}`;
+    await sql`
+      with t as (insert into ledger_transactions (kind, idempotency_key, reason) values ('adjustment', ${`test-${c.accountId}`}, 'test overdraft') returning id)
+      insert into ledger_entries (transaction_id, account_id, amount_micros)
+      select t.id, x.account_id, x.amount from t cross join (values (${c.accountId}::uuid, -2000000::bigint),
+        ((select id from accounts where code = 'adjustments'), 2000000::bigint)) as x(account_id, amount)`;
+    const outbox = new Map([[`${a.keyId}:a2`, [yesterdayEvent(a.keyId, "a2", { completionTokens: 10 })]]]);
+
+    const first = await settle(outbox);
+    expect(first.started).toBe(true);
+    expect(first.summary.dead).toBe(0);
+
+    const holds =
+      await sql`select call_id, status from holds where key_id in (${a.keyId}, ${b.keyId}) order by call_id`;
+    expect(holds.map((h) => [h.call_id, h.status])).toEqual([
+      ["a1", "settled"],
+      ["a2", "settled"],
+      ["b1", "released"],
+    ]);
+    const [a2] = await sql`select billing_status, revenue_micros from usage_events where call_id = 'a2'`;
+    expect(a2).toEqual({ billing_status: "exact", revenue_micros: 65n }); // 100 × 0.5 + 10 × 1.5
+    const [b1] =
+      await sql`select billing_status, revenue_micros, error_class from usage_events where call_id = 'b1'`;
+    expect(b1).toEqual({ billing_status: "waived", revenue_micros: 0n, error_class: "NoUsageEvent" });
+    expect((await accountOf(sql, b.userId)).held_micros).toBe(0n);
+
+    const [run] = await sql`select * from settlement_runs where id = ${first.runId}`;
+    expect(run).toMatchObject({
+      status: "completed",
+      holds_replayed: 1,
+      holds_released: 1,
+      invariant_violations: 0,
+    });
+    const variances =
+      await sql`select kind, call_id, amount_micros from settlement_variances where run_id = ${first.runId} order by kind, call_id`;
+    expect(variances.map((v) => [v.kind, v.call_id])).toEqual([
+      ["orphan_event", "c1"],
+      ["overage", null],
+      ["released_waived", "b1"],
+      ["replayed_event", "a2"],
+    ]);
+    const rollups =
+      await sql`select account_id, requests, revenue_micros from usage_rollups where day = ${yesterday} order by revenue_micros`;
+    expect(rollups.reduce((n, r) => n + Number(r.requests), 0)).toBe(4);
+    expect(await checkLedgerInvariants(sql)).toEqual([]);
+
+    // A second run of the same day changes no money, no hold and no roll-up.
+    const before = await sql`select id, balance_micros, held_micros from accounts order by id`;
+    const rollBefore = await sql`select * from usage_rollups order by account_id, key_id, billing_status`;
+    const second = await settle(outbox);
+    expect(second.started).toBe(true);
+    expect(await sql`select id, balance_micros, held_micros from accounts order by id`).toEqual(before);
+    const rollAfter = await sql`select * from usage_rollups order by account_id, key_id, billing_status`;
+    expect(rollAfter.map(({ computed_at: _c, ...r }) => r)).toEqual(
+      rollBefore.map(({ computed_at: _c, ...r }) => r),
+    );
+    const [run2] =
+      await sql`select holds_replayed, holds_released, holds_estimated from settlement_runs where id = ${second.runId}`;
+    expect(run2).toEqual({ holds_replayed: 0, holds_released: 0, holds_estimated: 0 });
+  });
+
+  it("with the estimate policy, a hold with no event anywhere is charged as estimated", async () => {
+    const d = await customer();
+    await holdYesterday(d.keyId, "d1");
+    await settle(new Map(), "estimate");
+    const [usage] = await sql`select billing_status, revenue_micros from usage_events where call_id = 'd1'`;
+    expect(usage).toEqual({ billing_status: "estimated", revenue_micros: 350n }); // the hold: 100 × 0.5 + 200 × 1.5
+    expect(await accountOf(sql, d.userId)).toMatchObject({
+      balance_micros: 1_000_000n - 350n,
+      held_micros: 0n,
+    });
+  });
+
+  it("a hold younger than the grace period is left alone", async () => {
+    const e = await customer();
+    await placeHold(sql, {
+      keyId: e.keyId,
+      callId: "fresh",
+      nonce: "fresh",
+      model: "fake-small",
+      promptTokens: 1,
+      maxOutputTokens: 1,
+    });
+    await sql`update holds set created_at = now() - interval '5 minutes' where call_id = 'fresh'`;
+    // Settling yesterday leaves a hold from today alone, however old it gets within the grace period.
+    await settle(new Map());
+    const [h] = await sql`select status from holds where call_id = 'fresh'`;
+    expect(h!.status).toBe("open");
+  });
+});
+
+describe("cron routes", () => {
+  it("refuse a missing or wrong secret with 401", async () => {
+    const settleRoute = (await import("@/app/api/cron/settle/route")).GET;
+    const drainRoute = (await import("@/app/api/cron/drain/route")).GET;
+    for (const handler of [settleRoute, drainRoute]) {
+      expect((await call(handler, {})).status).toBe(401);
+      expect((await call(handler, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+    }
+    const [n] = await sql`select count(*)::int as n from settlement_runs where trigger = 'cron'`;
+    expect(n!.n).toBe(0);
+  });
+
+  it("settle enqueues once per day while it runs; two concurrent drains do not double-process", async () => {
+    const f = await customer();
+    for (let i = 0; i < 6; i++) await holdYesterday(f.keyId, `f${i}`);
+    const settleRoute = (await import("@/app/api/cron/settle/route")).GET;
+    const [one, two] = await Promise.all([
+      call(settleRoute, { headers: CRON }),
+      call(settleRoute, { headers: CRON }),
+    ]);
+    // One starts the run; the other finds it running (200) or being started this instant (409).
+    const statuses = [one.status, two.status].sort();
+    expect(statuses).toContain(201);
+    expect([200, 409]).toContain(statuses.find((s) => s !== 201));
+    const drainRoute = (await import("@/app/api/cron/drain/route")).GET;
+    // No gateway answers replay here, so chunk jobs fail and retry: what matters is that the two drains
+    // never claim the same job at once (each claim is one attempt).
+    const [d1, d2] = await Promise.all([
+      call(drainRoute, { headers: CRON }),
+      call(drainRoute, { headers: CRON }),
+    ]);
+    expect(d1.status).toBe(200);
+    expect(d2.status).toBe(200);
+    const runs = await sql`select count(*)::int as n from settlement_runs where trigger = 'cron'`;
+    expect(runs[0]!.n).toBe(1);
+    const [jobs] =
+      await sql`select count(*)::int as n, sum(attempts)::int as attempts from queue_jobs where name = 'settlement.chunk' and payload->>'runId' = (select id::text from settlement_runs where trigger = 'cron')`;
+    expect(d1.body.claimed + d2.body.claimed).toBeLessThanOrEqual(jobs!.attempts + 1);
+  });
+});
