@@ -121,3 +121,14 @@ def test_signature_format():
     header = sign(SECRET, b"{}", 1700000000)
     assert header.startswith("t=1700000000,v1=")
     assert len(header.split("v1=")[1]) == 64
+
+
+async def test_paused_delivery_keeps_events_until_resumed(tmp_path):
+    platform = Platform()
+    outbox = make(tmp_path, platform)
+    outbox.paused = True
+    outbox.append(event("p1"))
+    assert await outbox.deliver_once() == 0
+    assert platform.batches == []
+    outbox.paused = False
+    assert await outbox.deliver_once() == 1

@@ -84,6 +84,8 @@ class Outbox:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self.owner = f"{os.getpid()}-{random.getrandbits(32):08x}"
+        # Operators pause delivery (e.g. during a platform migration); events keep accumulating durably.
+        self.paused = False
 
     # -- writing -------------------------------------------------------------------------------------------
     def append(self, event: dict[str, Any]) -> bool:
@@ -145,6 +147,8 @@ class Outbox:
 
     async def deliver_once(self) -> int:
         """Sends one batch; returns how many events the platform acknowledged."""
+        if self.paused:
+            return 0
         rows = self._claim()
         if not rows:
             return 0

@@ -37,7 +37,23 @@ def mount(handler: TollgateBilling) -> None:
             return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
         return {"events": handler.outbox.find(keyId, callId)}
 
+    async def pause(request: Request):
+        if not _authorized(request, handler):
+            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
+        handler.outbox.paused = True
+        return {"paused": True, **handler.outbox.stats()}
+
+    async def resume(request: Request):
+        if not _authorized(request, handler):
+            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
+        handler.outbox.paused = False
+        if handler.outbox._wake is not None:
+            handler.outbox._wake.set()
+        return {"paused": False, **handler.outbox.stats()}
+
     app.add_api_route("/tollgate/outbox/stats", stats, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/tollgate/outbox/pause", pause, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/tollgate/outbox/resume", resume, methods=["POST"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/events", events, methods=["GET"], include_in_schema=False)
     try:
         asyncio.get_running_loop()

@@ -21,6 +21,7 @@ export interface GatewayContext {
 export function startGatewayStack(
   name: string,
   ports: { app: number; pg: number; litellm: number; upstream: number },
+  appEnv?: Record<string, string>,
 ) {
   const ctx = {} as GatewayContext;
   beforeAll(async () => {
@@ -30,6 +31,7 @@ export function startGatewayStack(
       appPort: ports.app,
       pgPort: ports.pg,
       gateway: { litellm: ports.litellm, upstream: ports.upstream, authCacheTtl: 2 },
+      appEnv,
       log: (line) => appendFileSync(`test-results/gateway/${name}.log`, `${line}\n`),
     });
     ctx.sql = createClient({ url: ctx.stack.databaseUrl, max: 4 });

@@ -14,6 +14,8 @@ export interface TestStack {
   /** Set when started with a gateway: LiteLLM's OpenAI-compatible base URL (…/v1). */
   gatewayUrl?: string;
   upstreamUrl?: string;
+  /** The gateway's durable outbox (SQLite), when started with a gateway. */
+  outboxPath?: string;
   databaseUrl: string;
   credentials: DemoCredentials;
   /** Takes the control plane down (the gateway keeps running) and brings it back. */
@@ -42,6 +44,7 @@ export async function startTestStack({
   pgPort,
   gateway,
   upstreamEnv,
+  appEnv,
   log = () => {},
 }: {
   name: string;
@@ -50,6 +53,8 @@ export async function startTestStack({
   gateway?: GatewayPorts;
   /** Extra environment for the fake upstream (benchmarks turn its latency off). */
   upstreamEnv?: Record<string, string>;
+  /** Extra environment for the control plane. */
+  appEnv?: Record<string, string>;
   log?: (line: string) => void;
 }): Promise<TestStack> {
   const root = process.cwd();
@@ -81,6 +86,7 @@ export async function startTestStack({
   await sql.end();
 
   const group = new ProcessGroup();
+  const outboxPath = path.join(root, `.data/outbox-${name}-${Date.now()}.db`);
   const appUrl = `http://127.0.0.1:${appPort}`;
   const appSpec = {
     name: "app",
@@ -106,6 +112,7 @@ export async function startTestStack({
       LITELLM_MASTER_KEY: TEST_MASTER_KEY,
       ...(gateway ? { LITELLM_URL: `http://127.0.0.1:${gateway.litellm}` } : {}),
       NEXT_TELEMETRY_DISABLED: "1",
+      ...appEnv,
     },
     ready: { url: `${appUrl}/api/health`, timeoutMs: 60_000 },
     onLine: (line: string) => log(`[app] ${line}`),
@@ -123,7 +130,7 @@ export async function startTestStack({
           platformUrl: appUrl,
           gatewaySecret: TEST_GATEWAY_SECRET,
           webhookSecret: TEST_WEBHOOK_SECRET,
-          outboxPath: path.join(root, `.data/outbox-${name}-${Date.now()}.db`),
+          outboxPath,
           masterKey: TEST_MASTER_KEY,
           upstreamUrl: `http://127.0.0.1:${gateway.upstream}/v1`,
           env: { TOLLGATE_AUTH_CACHE_TTL: String(gateway.authCacheTtl ?? 5) },
@@ -140,6 +147,7 @@ export async function startTestStack({
     appUrl,
     gatewayUrl: gateway ? `http://127.0.0.1:${gateway.litellm}/v1` : undefined,
     upstreamUrl: gateway ? `http://127.0.0.1:${gateway.upstream}/v1` : undefined,
+    outboxPath: gateway ? outboxPath : undefined,
     databaseUrl,
     credentials,
     stopApp: () => group.stopProcess("app"),
