@@ -62,9 +62,24 @@ export async function enqueue<P extends Record<string, unknown>>(
 }
 
 /**
+ * Returns jobs whose lease expired (their worker died) to the queue: retry, or dead when out of attempts.
+ * Cheap (a partial index over active jobs); claim() runs it first.
+ */
+export async function reapExpired(db: Db): Promise<number> {
+  const rows = await db`
+    update queue_jobs set
+      state = case when attempts >= max_attempts then 'dead' else 'retry' end,
+      completed_at = case when attempts >= max_attempts then now() end,
+      locked_by = null, lease_expires_at = null, last_error = coalesce(last_error, 'lease expired')
+    where state = 'active' and lease_expires_at < now()
+    returning id`;
+  return rows.length;
+}
+
+/**
  * Claims up to `batch` runnable jobs in one statement: created or due for retry, run_after passed, highest
- * priority first; plus active jobs whose lease expired (their worker died). Concurrent claimers skip each
- * other's rows, so a job is never handed to two workers at once.
+ * priority first (after reaping expired leases). Concurrent claimers skip each other's rows, so a job is never
+ * handed to two workers at once; the claim reads only the partial index of runnable jobs.
  */
 export async function claim(
   db: Db,
@@ -75,11 +90,11 @@ export async function claim(
     worker,
   }: { names?: string[]; batch?: number; leaseSeconds?: number; worker: string },
 ): Promise<Job[]> {
+  await reapExpired(db);
   return db<Job[]>`
     with next as (
       select id from queue_jobs
-      where ((state in ('created', 'retry') and run_after <= now())
-             or (state = 'active' and lease_expires_at < now()))
+      where state in ('created', 'retry') and run_after <= now()
         ${names?.length ? db`and name in ${db(names)}` : db``}
       order by priority desc, run_after, id
       limit ${batch}
@@ -155,4 +170,14 @@ export async function deadJobs(db: Db, limit = 50): Promise<Job[]> {
   return db<
     Job[]
   >`select ${columns(db)} from queue_jobs q where q.state = 'dead' order by q.completed_at desc limit ${limit}`;
+}
+
+/** Completes many claimed jobs in one statement (batch workers). Returns how many were completed. */
+export async function completeMany(db: Db, ids: string[], worker: string): Promise<number> {
+  if (!ids.length) return 0;
+  const rows = await db`
+    update queue_jobs set state = 'completed', completed_at = now(), lease_expires_at = null, last_error = null
+    where id in ${db(ids)} and state = 'active' and locked_by = ${worker}
+    returning id`;
+  return rows.length;
 }
