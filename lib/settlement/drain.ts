@@ -3,7 +3,7 @@ import type { Db } from "@/lib/db/client";
 import { log } from "@/lib/log";
 import { archiveCompleted, claim, complete, fail, type Job } from "@/lib/queue";
 import type { Replay } from "./replay";
-import { CHUNK_JOB, type ChunkPayload, FINALIZE_JOB, finalizeRun, runChunk } from "./run";
+import { CHUNK_JOB, type ChunkPayload, FINALIZE_JOB, finalizeRun, nudgeFinalize, runChunk } from "./run";
 
 export interface DrainOptions {
   /** Stop claiming when this much time has passed (well inside the function's maxDuration). */
@@ -67,6 +67,8 @@ export async function drain(db: Db, options: DrainOptions): Promise<DrainSummary
         const result = await runJob(db, job, options);
         await complete(db, job.id, worker, result);
         summary.completed++;
+        // A finished chunk makes its run's finalize job due now instead of at its next backoff.
+        if (job.name === CHUNK_JOB) await nudgeFinalize(db, (job.payload as ChunkPayload).runId);
       } catch (error) {
         const state = await fail(db, job.id, worker, error);
         if (state === "dead") {

@@ -231,6 +231,12 @@ export async function runChunk(
   return counts;
 }
 
+export async function nudgeFinalize(db: Db, runId: string): Promise<void> {
+  await db`
+    update queue_jobs set run_after = now()
+    where singleton_key = ${`${FINALIZE_JOB}:${runId}`} and state in ('created', 'retry') and run_after > now()`;
+}
+
 export class ChunksPending extends Error {
   constructor(pending: number) {
     super(`${pending} chunk job(s) of this run are not done yet`);
