@@ -6,6 +6,7 @@
 // is the proxy path itself. Prints p50/p95/p99 and ratios; rewrites its section of docs/benchmarks.md.
 //
 //   npm run bench:gateway            (BENCH_REQUESTS, BENCH_RATE to change the load)
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createClient } from "@/lib/db/client";
 import { createKey } from "@/lib/keys/create";
@@ -64,6 +65,31 @@ async function main() {
   console.log("ready");
   const bare = new ProcessGroup();
   try {
+    // The same gateway with Tollgate's auth but without the billing hooks, to separate the two costs.
+    const authOnly = path.join(root, "litellm/.config.auth-only.yaml");
+    writeFileSync(
+      authOnly,
+      readFileSync(path.join(root, "litellm/config.yaml"), "utf8").replace(
+        /^\s*callbacks: tollgate_callbacks\.handler\n/m,
+        "",
+      ),
+    );
+    process.stdout.write("▸ starting LiteLLM with Tollgate auth only (no billing hooks)… ");
+    await bare.start(
+      liteLLMSpec({
+        root,
+        port: 4202,
+        platformUrl: stack.appUrl,
+        gatewaySecret: TEST_GATEWAY_SECRET,
+        webhookSecret: TEST_WEBHOOK_SECRET,
+        outboxPath: path.join(root, ".data/outbox-bench-auth.db"),
+        masterKey: TEST_MASTER_KEY,
+        upstreamUrl: stack.upstreamUrl!,
+        config: authOnly,
+        env: { TOLLGATE_AUTH_CACHE_TTL: "5" },
+      }),
+    );
+    console.log("ready");
     process.stdout.write("▸ starting bare LiteLLM (no plugin)… ");
     await bare.start(
       liteLLMSpec({
@@ -102,6 +128,13 @@ async function main() {
     process.stdout.write(`▸ issuing ${REQUESTS + 20} keys for the cold-cache run… `);
     const coldKeys: string[] = [];
     for (let i = 0; i < REQUESTS + 20; i++) coldKeys.push(await issue());
+    // Enough balance for every billed request of the run.
+    await sql`
+      with t as (insert into ledger_transactions (kind, idempotency_key, reason) values ('grant', 'bench-gateway', 'bench') returning id),
+      a as (select id from accounts where owner_user_id = ${dev!.id})
+      insert into ledger_entries (transaction_id, account_id, amount_micros)
+      select t.id, a.id, 1000000000 from t, a union all select t.id, (select id from accounts where code = 'grants'), -1000000000 from t`;
+    await sql`update accounts set balance_micros = balance_micros + 1000000000 where owner_user_id = ${dev!.id}`;
     console.log("done");
     await sql.end();
 
@@ -111,18 +144,21 @@ async function main() {
       "http://127.0.0.1:4201/v1",
       () => TEST_MASTER_KEY,
     );
-    const warm = await measure("LiteLLM + Tollgate auth, warm cache", stack.gatewayUrl!, () => warmKey);
+    const auth = "http://127.0.0.1:4202/v1";
+    const warm = await measure("LiteLLM + Tollgate auth only, warm cache", auth, () => warmKey);
     const cold = await measure(
-      "LiteLLM + Tollgate auth, cold cache",
-      stack.gatewayUrl!,
+      "LiteLLM + Tollgate auth only, cold cache",
+      auth,
       (i) => coldKeys[i < 0 ? REQUESTS - 1 - i : i]!,
     );
+    const billed = await measure("LiteLLM + Tollgate auth + billing", stack.gatewayUrl!, () => warmKey);
 
     const rows: [string, Summary][] = [
       ["fake upstream, direct", upstream],
       ["bare LiteLLM (master key, no plugin)", bareRun],
       ["LiteLLM + Tollgate auth, warm cache", warm],
       ["LiteLLM + Tollgate auth, cold cache (platform asked every request)", cold],
+      ["LiteLLM + Tollgate auth (warm) + billing: a hold before, an outbox event after", billed],
     ];
     const added = (s: Summary, p: "p50" | "p95" | "p99") => s[p] - bareRun[p];
     const table = [
@@ -138,12 +174,14 @@ async function main() {
 
 Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine()}. ${REQUESTS} requests per path at a fixed
 ${RATE} req/s (open loop), non-streaming \`fake-small\`, 4 output tokens, upstream with no artificial latency.
-LiteLLM ${"1.102.4"} with one uvicorn worker; the platform is \`next start\` on embedded PostgreSQL, all on one machine.
+LiteLLM 1.102.4 with one uvicorn worker; the platform is \`next start\` on embedded PostgreSQL, all on one machine.
 
 ${table}
 
 - Tollgate auth, warm cache: **+${f1(added(warm, "p50"))} ms p50** over bare LiteLLM (+${f1(added(warm, "p95"))} ms p95, +${f1(added(warm, "p99"))} ms p99). Target ≤ 2 ms p50: **${verdict}**.
 - Cold cache (every request verified by the platform over HTTP + one indexed Postgres lookup): +${f1(added(cold, "p50"))} ms p50, +${f1(added(cold, "p99"))} ms p99.
+- With billing (the pre-call hold is an HTTP call to the platform and one \`place_hold\` statement; the usage
+  event goes to the SQLite outbox and is delivered in the background): +${f1(added(billed, "p50"))} ms p50, +${f1(added(billed, "p99"))} ms p99 over bare LiteLLM.
 - LiteLLM itself adds ${f1(bareRun.p50 - upstream.p50)} ms p50 over calling the upstream directly.
 `;
     writeSection("gateway-overhead", md);
