@@ -9,14 +9,11 @@
 // A fresh embedded PostgreSQL 15 with default durability (fsync and synchronous_commit on).
 //   npm run bench:ingest
 import { randomUUID } from "node:crypto";
-import path from "node:path";
 import { placeHold } from "@/lib/billing/hold";
 import { checkLedgerInvariants, creditAccount } from "@/lib/billing/ledger";
 import { settleUsage, type UsageEvent } from "@/lib/billing/settle";
-import { createClient, type Sql } from "@/lib/db/client";
-import { startEmbeddedPostgres } from "@/lib/db/embedded";
-import { migrate } from "@/lib/db/migrate";
-import { f1, f2, machine, writeSection } from "./lib";
+import type { Sql } from "@/lib/db/client";
+import { f1, f2, freshBenchDatabase, machine, writeSection } from "./lib";
 
 const ACCOUNTS = 100;
 const CONCURRENCY = 8;
@@ -170,20 +167,10 @@ async function hotAccount(sql: Sql, keyId: string, seconds: number) {
 
 async function main() {
   console.log(`Tollgate ingest — ${machine()}`);
-  process.stdout.write("▸ starting a fresh embedded PostgreSQL (default durability)… ");
-  const pg = await startEmbeddedPostgres({
-    dir: path.resolve(".data/pg-bench"),
-    port: Number(process.env.BENCH_PG_PORT ?? 54334),
-  });
-  const admin = createClient({ url: pg.url(), max: 1 });
-  await admin`drop database if exists tollgate_bench with (force)`;
-  await admin`create database tollgate_bench`;
-  await admin.end();
-  const sql = createClient({ url: pg.url("tollgate_bench"), max: CONCURRENCY + 2 });
+  const bench = await freshBenchDatabase("tollgate_bench", CONCURRENCY + 2);
+  const { sql, url } = bench;
   try {
-    await migrate(sql);
     const keys = await setup(sql);
-    console.log("ready");
     const rows: string[] = [];
     const results: Record<number, { ours: number; ceiling: number }> = {};
     for (const [size, total] of [
@@ -248,8 +235,7 @@ Targets (2 cores): ingest ≥ 20,000 events/s batched — **${ingestOk ? "met" :
     writeSection("ingest", md);
     console.log("written to docs/benchmarks.md");
   } finally {
-    await sql.end();
-    await pg.stop();
+    await bench.stop();
   }
 }
 

@@ -1,6 +1,7 @@
 // Shared pieces of the benchmarks: open-loop load at a fixed rate, percentiles, and docs/benchmarks.md sections.
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 
 export interface Sample {
   ms: number;
@@ -81,4 +82,35 @@ export function writeSection(name: string, markdown: string, file = "docs/benchm
   const re = new RegExp(`${begin}[\\s\\S]*?${end}`);
   doc = re.test(doc) ? doc.replace(re, block) : `${doc.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, doc);
+}
+
+/**
+ * A freshly created, migrated database on an embedded PostgreSQL 15 with default durability (benchmarks
+ * measure durable commits). stop() ends the connection and the server.
+ */
+export async function freshBenchDatabase(name: string, maxConnections: number) {
+  const { createClient } = await import("@/lib/db/client");
+  const { startEmbeddedPostgres } = await import("@/lib/db/embedded");
+  const { migrate } = await import("@/lib/db/migrate");
+  process.stdout.write("▸ starting a fresh embedded PostgreSQL (default durability)… ");
+  const pg = await startEmbeddedPostgres({
+    dir: path.resolve(".data/pg-bench"),
+    port: Number(process.env.BENCH_PG_PORT ?? 54334),
+  });
+  const admin = createClient({ url: pg.url(), max: 1 });
+  await admin`drop database if exists ${admin(name)} with (force)`;
+  await admin`create database ${admin(name)}`;
+  await admin.end();
+  const url = pg.url(name);
+  const sql = createClient({ url, max: maxConnections });
+  await migrate(sql);
+  console.log("ready");
+  return {
+    sql,
+    url,
+    stop: async () => {
+      await sql.end();
+      await pg.stop();
+    },
+  };
 }

@@ -5,14 +5,11 @@
 // settlement (start + drain) with 1 worker and with 2 concurrent workers, then the queue alone: claim +
 // complete in batches, against the plain SKIP LOCKED claim on a bare table (the ceiling), same run.
 //   npm run bench:settlement         (BENCH_EVENTS, BENCH_ACCOUNTS to change the size)
-import path from "node:path";
 import { createClient, type Sql } from "@/lib/db/client";
-import { startEmbeddedPostgres } from "@/lib/db/embedded";
-import { migrate } from "@/lib/db/migrate";
-import { claim, completeMany, enqueue } from "@/lib/queue";
+import { claim, completeMany } from "@/lib/queue";
 import { drain } from "@/lib/settlement/drain";
 import { previousUtcDay, startSettlement } from "@/lib/settlement/run";
-import { f1, f2, machine, writeSection } from "./lib";
+import { f1, f2, freshBenchDatabase, machine, writeSection } from "./lib";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 10_000);
@@ -160,20 +157,9 @@ async function queueRate(sql: Sql, batch: number, jobs = 50_000) {
 
 async function main() {
   console.log(`Tollgate settlement — ${machine()}`);
-  process.stdout.write("▸ starting a fresh embedded PostgreSQL (default durability)… ");
-  const pg = await startEmbeddedPostgres({
-    dir: path.resolve(".data/pg-bench"),
-    port: Number(process.env.BENCH_PG_PORT ?? 54334),
-  });
-  const admin = createClient({ url: pg.url(), max: 1 });
-  await admin`drop database if exists tollgate_settle with (force)`;
-  await admin`create database tollgate_settle`;
-  await admin.end();
-  const url = pg.url("tollgate_settle");
-  const sql = createClient({ url, max: 4 });
+  const bench = await freshBenchDatabase("tollgate_settle", 4);
+  const { sql, url } = bench;
   try {
-    await migrate(sql);
-    console.log("ready");
     process.stdout.write(
       `▸ seeding ${EVENTS.toLocaleString("en-US")} usage events of ${DAY} across ${ACCOUNTS.toLocaleString("en-US")} accounts… `,
     );
@@ -235,8 +221,7 @@ Targets: 1M events settled in < 60 s — **${one.seconds < 60 ? "met" : "not met
     writeSection("settlement", md);
     console.log("written to docs/benchmarks.md");
   } finally {
-    await sql.end();
-    await pg.stop();
+    await bench.stop();
   }
 }
 
