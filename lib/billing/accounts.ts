@@ -3,7 +3,7 @@ import type { Actor } from "@/lib/auth/types";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { forbidden, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
-import { type Account, getAccount } from "./ledger";
+import { type Account, accountColumns, getAccount } from "./ledger";
 
 /** The account, if the actor may see it: admins any, users their own (others get 404). */
 export async function loadAccountFor(db: Db, actor: Actor, accountId: string): Promise<Account> {
@@ -24,11 +24,7 @@ export async function listAccounts(
   const where = db`where a.kind <> 'system' and (${pattern}::text is null or u.email ilike ${pattern})`;
   const [items, [count]] = await Promise.all([
     db<Account[]>`
-      select a.id, a.kind, a.owner_user_id as "ownerUserId", u.email as "ownerEmail",
-             a.balance_micros as "balanceMicros", a.held_micros as "heldMicros",
-             a.daily_budget_micros as "dailyBudgetMicros", a.monthly_budget_micros as "monthlyBudgetMicros",
-             case when a.budget_day = (now() at time zone 'utc')::date then a.day_used_micros else 0 end as "dayUsedMicros",
-             case when a.budget_month = date_trunc('month', now() at time zone 'utc')::date then a.month_used_micros else 0 end as "monthUsedMicros"
+      select ${accountColumns(db)}
       from accounts a left join users u on u.id = a.owner_user_id
       ${where}
       order by u.email

@@ -30,13 +30,17 @@ export interface Account {
   monthUsedMicros: bigint;
 }
 
+/** The columns of an Account (accounts a left join users u); usage counters read as zero once their window passed. */
+export const accountColumns = (db: Db) => db`
+  a.id, a.kind, a.owner_user_id as "ownerUserId", u.email as "ownerEmail",
+  a.balance_micros as "balanceMicros", a.held_micros as "heldMicros",
+  a.daily_budget_micros as "dailyBudgetMicros", a.monthly_budget_micros as "monthlyBudgetMicros",
+  case when a.budget_day = (now() at time zone 'utc')::date then a.day_used_micros else 0 end as "dayUsedMicros",
+  case when a.budget_month = date_trunc('month', now() at time zone 'utc')::date then a.month_used_micros else 0 end as "monthUsedMicros"`;
+
 export async function getAccount(db: Db, where: { id?: string; userId?: string }): Promise<Account | null> {
   const [row] = await db<Account[]>`
-    select a.id, a.kind, a.owner_user_id as "ownerUserId", u.email as "ownerEmail",
-           a.balance_micros as "balanceMicros", a.held_micros as "heldMicros",
-           a.daily_budget_micros as "dailyBudgetMicros", a.monthly_budget_micros as "monthlyBudgetMicros",
-           case when a.budget_day = (now() at time zone 'utc')::date then a.day_used_micros else 0 end as "dayUsedMicros",
-           case when a.budget_month = date_trunc('month', now() at time zone 'utc')::date then a.month_used_micros else 0 end as "monthUsedMicros"
+    select ${accountColumns(db)}
     from accounts a left join users u on u.id = a.owner_user_id
     where a.kind <> 'system' and (a.id = ${where.id ?? null} or a.owner_user_id = ${where.userId ?? null})`;
   return row ?? null;

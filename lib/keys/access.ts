@@ -10,13 +10,17 @@ export function assertCanActFor(actor: Actor, userId: string): void {
   }
 }
 
+/** The columns of an ApiKey (api_keys k joined with users u). */
+export const keyColumns = (db: Db) => db`
+  k.id, k.user_id as "userId", u.email as "ownerEmail", k.name, k.prefix, k.status,
+  k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
+  k.expires_at as "expiresAt", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
+  k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom",
+  k.daily_budget_micros as "dailyBudgetMicros", k.monthly_budget_micros as "monthlyBudgetMicros"`;
+
 export async function selectKey(db: Db, id: string, { forUpdate = false } = {}): Promise<ApiKey | null> {
   const [key] = await db<ApiKey[]>`
-    select k.id, k.user_id as "userId", u.email as "ownerEmail", k.name, k.prefix, k.status,
-           k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
-           k.expires_at as "expiresAt", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
-           k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom",
-           k.daily_budget_micros as "dailyBudgetMicros", k.monthly_budget_micros as "monthlyBudgetMicros"
+    select ${keyColumns(db)}
     from api_keys k join users u on u.id = k.user_id
     where k.id = ${id}
     ${forUpdate ? db`for update of k` : db``}`;

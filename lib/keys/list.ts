@@ -1,5 +1,6 @@
 import type { Actor } from "@/lib/auth/types";
 import type { Db } from "@/lib/db/client";
+import { keyColumns } from "./access";
 import type { ApiKey } from "./types";
 
 export interface ListKeysQuery {
@@ -24,11 +25,7 @@ export async function listKeys(
       and (${pattern}::text is null or k.name ilike ${pattern} or k.prefix ilike ${pattern} or u.email ilike ${pattern})`;
   const [items, [count]] = await Promise.all([
     db<ApiKey[]>`
-      select k.id, k.user_id as "userId", u.email as "ownerEmail", k.name, k.prefix, k.status,
-             k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
-             k.expires_at as "expiresAt", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
-             k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom",
-           k.daily_budget_micros as "dailyBudgetMicros", k.monthly_budget_micros as "monthlyBudgetMicros"
+      select ${keyColumns(db)}
       from api_keys k join users u on u.id = k.user_id
       ${where}
       order by k.created_at desc, k.id desc

@@ -4,7 +4,7 @@ import type { Actor, Role } from "@/lib/auth/types";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, conflict } from "@/lib/http/errors";
 import { assertAdmin } from "./assert-admin";
-import type { User } from "./types";
+import { type User, userColumns } from "./types";
 
 export interface CreateUserInput {
   email: string;
@@ -33,7 +33,7 @@ export async function createUser(
       insert into users (email, name, role, password_hash)
       values (${email}, ${input.name.trim()}, ${input.role}, ${passwordHash})
       on conflict (email) do nothing
-      returning id, email, name, role, status, created_at as "createdAt", updated_at as "updatedAt"`;
+      returning ${userColumns(tx)}`;
     if (!user) throw conflict(`A user with email ${email} already exists.`);
     await recordAudit(tx, actor, {
       action: "user.create",

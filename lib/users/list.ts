@@ -1,7 +1,7 @@
 import type { Actor, Role, UserStatus } from "@/lib/auth/types";
 import type { Db } from "@/lib/db/client";
 import { assertAdmin } from "./assert-admin";
-import type { User } from "./types";
+import { type User, userColumns } from "./types";
 
 export interface ListUsersQuery {
   q?: string;
@@ -25,7 +25,7 @@ export async function listUsers(
       and (${query.status ?? null}::text is null or status = ${query.status ?? null})`;
   const [items, [count]] = await Promise.all([
     db<User[]>`
-      select id, email, name, role, status, created_at as "createdAt", updated_at as "updatedAt"
+      select ${userColumns(db)}
       from users ${where}
       order by created_at desc, id desc
       limit ${query.pageSize} offset ${(query.page - 1) * query.pageSize}`,
@@ -37,7 +37,7 @@ export async function listUsers(
 export async function getUser(db: Db, actor: Actor, id: string): Promise<User | null> {
   assertAdmin(actor);
   const [user] = await db<User[]>`
-    select id, email, name, role, status, created_at as "createdAt", updated_at as "updatedAt"
+    select ${userColumns(db)}
     from users where id = ${id}`;
   return user ?? null;
 }

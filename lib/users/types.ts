@@ -1,4 +1,5 @@
 import type { Role, UserStatus } from "@/lib/auth/types";
+import type { Db } from "@/lib/db/client";
 
 export interface User {
   id: string;
@@ -9,3 +10,6 @@ export interface User {
   createdAt: Date;
   updatedAt: Date;
 }
+
+export const userColumns = (db: Db) =>
+  db`id, email, name, role, status, created_at as "createdAt", updated_at as "updatedAt"`;

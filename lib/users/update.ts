@@ -4,7 +4,7 @@ import type { Actor, Role, UserStatus } from "@/lib/auth/types";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "./assert-admin";
-import type { User } from "./types";
+import { type User, userColumns } from "./types";
 
 export interface UpdateUserInput {
   name?: string;
@@ -23,7 +23,7 @@ export async function updateUser(db: Db, actor: Actor, id: string, input: Update
   }
   return inTransaction(db, async (tx) => {
     const [before] = await tx<User[]>`
-      select id, email, name, role, status, created_at as "createdAt", updated_at as "updatedAt"
+      select ${userColumns(tx)}
       from users where id = ${id} for update`;
     if (!before) throw notFound("User");
     const [after] = await tx<User[]>`
@@ -32,7 +32,7 @@ export async function updateUser(db: Db, actor: Actor, id: string, input: Update
         role = coalesce(${input.role ?? null}, role),
         status = coalesce(${input.status ?? null}, status)
       where id = ${id}
-      returning id, email, name, role, status, created_at as "createdAt", updated_at as "updatedAt"`;
+      returning ${userColumns(tx)}`;
     if (before.status === "active" && after!.status === "suspended") await revokeAllSessions(tx, id);
     const action =
       before.status !== after!.status
