@@ -3,7 +3,7 @@ import type { Role } from "@/lib/auth/types";
 export interface NavItem {
   href: string;
   label: string;
-  icon: "users" | "scroll" | "user" | "key" | "boxes" | "chat" | "wallet" | "tags" | "scale";
+  icon: "users" | "scroll" | "user" | "key" | "boxes" | "chat" | "wallet" | "tags" | "scale" | "chart";
 }
 
 export interface NavSection {
@@ -18,6 +18,7 @@ export const NAV: NavSection[] = [
     title: "Admin",
     roles: ["admin"],
     items: [
+      { href: "/admin/usage", label: "Usage & margins", icon: "chart" },
       { href: "/admin/users", label: "Users", icon: "users" },
       { href: "/admin/keys", label: "API keys", icon: "key" },
       { href: "/admin/models", label: "Models", icon: "boxes" },

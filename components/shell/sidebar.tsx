@@ -1,6 +1,17 @@
 "use client";
 
-import { Boxes, KeyRound, MessageSquare, Scale, ScrollText, Tags, User, Users, Wallet } from "lucide-react";
+import {
+  Boxes,
+  ChartColumn,
+  KeyRound,
+  MessageSquare,
+  Scale,
+  ScrollText,
+  Tags,
+  User,
+  Users,
+  Wallet,
+} from "lucide-react";
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import type { Role } from "@/lib/auth/types";
@@ -18,6 +29,7 @@ const ICONS = {
   wallet: Wallet,
   tags: Tags,
   scale: Scale,
+  chart: ChartColumn,
 };
 
 export function Sidebar({ role }: { role: Role }) {

@@ -108,22 +108,64 @@ export function assertOwnOrAdmin(actor: Actor, ownerUserId: string | null) {
 export interface DailySpend {
   day: string;
   calls: number;
+  costMicros: bigint;
   revenueMicros: bigint;
   estimatedMicros: bigint;
 }
 
-/** Spend per UTC day over the last `days` days (days without calls included, as zero). */
-export async function dailySpend(db: Db, accountId: string, days = 30): Promise<DailySpend[]> {
+/**
+ * Usage per UTC day over the last `days` days, for one account or (null) all of them. Days the settlement has
+ * completed are read from its roll-ups; the others (today, unsettled days) from the usage rows themselves.
+ */
+export async function dailySpend(db: Db, accountId: string | null, days = 30): Promise<DailySpend[]> {
   return db<DailySpend[]>`
-    select to_char(d.day, 'YYYY-MM-DD') as day, coalesce(s.calls, 0)::int as calls,
-           coalesce(s.revenue, 0)::bigint as "revenueMicros", coalesce(s.estimated, 0)::bigint as "estimatedMicros"
-    from generate_series((now() at time zone 'utc')::date - (${days - 1})::int, (now() at time zone 'utc')::date, interval '1 day') as d(day)
-    left join (
-      select (started_at at time zone 'utc')::date as day, count(*) as calls, sum(revenue_micros) as revenue,
+    with span as (
+      select d::date as day from generate_series((now() at time zone 'utc')::date - (${days - 1})::int,
+                                                 (now() at time zone 'utc')::date, interval '1 day') d
+    ),
+    settled as (select distinct day from settlement_runs where status = 'completed' and day in (select day from span)),
+    rolled as (
+      select day, sum(requests) as calls, sum(cost_micros) as cost, sum(revenue_micros) as revenue,
              sum(revenue_micros) filter (where billing_status = 'estimated') as estimated
+      from usage_rollups
+      where day in (select day from settled) and (${accountId}::uuid is null or account_id = ${accountId})
+      group by day
+    ),
+    live as (
+      select (started_at at time zone 'utc')::date as day, count(*) as calls, sum(cost_micros) as cost,
+             sum(revenue_micros) as revenue, sum(revenue_micros) filter (where billing_status = 'estimated') as estimated
       from usage_events
-      where account_id = ${accountId} and started_at >= now() - make_interval(days => ${days})
+      where started_at >= (select min(day) from span)::timestamp at time zone 'utc'
+        and (${accountId}::uuid is null or account_id = ${accountId})
+        and (started_at at time zone 'utc')::date not in (select day from settled)
       group by 1
-    ) s on s.day = d.day::date
-    order by d.day`;
+    )
+    select to_char(span.day, 'YYYY-MM-DD') as day,
+           coalesce(r.calls, l.calls, 0)::int as calls,
+           coalesce(r.cost, l.cost, 0)::bigint as "costMicros",
+           coalesce(r.revenue, l.revenue, 0)::bigint as "revenueMicros",
+           coalesce(r.estimated, l.estimated, 0)::bigint as "estimatedMicros"
+    from span left join rolled r on r.day = span.day left join live l on l.day = span.day
+    order by span.day`;
+}
+
+export interface ModelUsage {
+  model: string;
+  calls: number;
+  tokensIn: bigint;
+  tokensOut: bigint;
+  costMicros: bigint;
+  revenueMicros: bigint;
+}
+
+/** Usage per model over the last `days` days (all accounts), for the margins page. */
+export async function usageByModel(db: Db, actor: Actor, days = 30): Promise<ModelUsage[]> {
+  assertAdmin(actor);
+  return db<ModelUsage[]>`
+    select model_group as model, count(*)::int as calls, sum(prompt_tokens)::bigint as "tokensIn",
+           sum(completion_tokens)::bigint as "tokensOut", sum(cost_micros)::bigint as "costMicros",
+           sum(revenue_micros)::bigint as "revenueMicros"
+    from usage_events
+    where started_at >= ((now() at time zone 'utc')::date - (${days - 1})::int)::timestamp at time zone 'utc'
+    group by model_group order by sum(revenue_micros) desc`;
 }

@@ -66,4 +66,8 @@ test("a developer's call is charged and shown; an admin adds funds and reads the
   await adm.getByRole("link", { name: "Price book" }).click();
   await expect(adm.getByTestId("price-row-fake-small")).toContainText("40.0%");
   await snap(adm, "33-price-book");
+
+  await adm.getByRole("link", { name: "Usage & margins" }).click();
+  await expect(adm.getByTestId("margin-row-fake-small")).toContainText("40.0%");
+  await snap(adm, "34-usage-margins");
 });

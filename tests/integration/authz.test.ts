@@ -68,6 +68,7 @@ const runs = () => import("@/app/api/v1/settlement/runs/route");
 const queue = () => import("@/app/api/v1/settlement/queue/route");
 const cronSettle = () => import("@/app/api/cron/settle/route");
 const cronDrain = () => import("@/app/api/cron/drain/route");
+const platformUsage = () => import("@/app/api/v1/usage/route");
 
 interface Case {
   name: string;
@@ -360,6 +361,12 @@ const cases: Case[] = [
     handler: cronDrain,
     method: "GET",
     expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
+    name: "GET /api/v1/usage",
+    handler: platformUsage,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
   },
   {
     name: "DELETE /api/v1/keys/:id (own key)",

@@ -118,6 +118,14 @@ describe("daily settlement", () => {
     const rollups =
       await sql`select account_id, requests, revenue_micros from usage_rollups where day = ${yesterday} order by revenue_micros`;
     expect(rollups.reduce((n, r) => n + Number(r.requests), 0)).toBe(4);
+    // Charts read a settled day from its roll-ups.
+    const { dailySpend } = await import("@/lib/billing/accounts");
+    await sql`update usage_rollups set revenue_micros = revenue_micros + 1000000 where day = ${yesterday} and account_id = ${a.accountId}`;
+    const fromRollups = (await dailySpend(sql, a.accountId, 3)).find((d) => d.day === yesterday)!;
+    const [live] =
+      await sql`select sum(revenue_micros)::bigint as r from usage_events where account_id = ${a.accountId}`;
+    expect(fromRollups.revenueMicros).toBe(live!.r + 1_000_000n);
+    await sql`update usage_rollups set revenue_micros = revenue_micros - 1000000 where day = ${yesterday} and account_id = ${a.accountId}`;
     expect(await checkLedgerInvariants(sql)).toEqual([]);
 
     // A second run of the same day changes no money, no hold and no roll-up.

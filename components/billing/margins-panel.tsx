@@ -1,0 +1,144 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import {
+  Bar,
+  CartesianGrid,
+  ComposedChart,
+  Legend,
+  Line,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from "recharts";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { api } from "@/lib/ui/api";
+import { usd, usdShort } from "./format";
+
+interface Daily {
+  day: string;
+  calls: number;
+  costMicros: number;
+  revenueMicros: number;
+  estimatedMicros: number;
+}
+
+interface ModelRow {
+  model: string;
+  calls: number;
+  tokensIn: number;
+  tokensOut: number;
+  costMicros: number;
+  revenueMicros: number;
+}
+
+const pct = (revenue: number, cost: number) =>
+  revenue > 0 ? `${(((revenue - cost) / revenue) * 100).toFixed(1)}%` : "—";
+
+export function MarginsPanel() {
+  const { data } = useQuery({
+    queryKey: ["usage", "platform"],
+    queryFn: () => api<{ daily: Daily[]; models: ModelRow[] }>("/api/v1/usage?days=30"),
+  });
+  const daily = data?.daily ?? [];
+  const totals = daily.reduce(
+    (t, d) => ({
+      calls: t.calls + d.calls,
+      cost: t.cost + d.costMicros,
+      revenue: t.revenue + d.revenueMicros,
+    }),
+    { calls: 0, cost: 0, revenue: 0 },
+  );
+  const chart = daily.map((d) => ({
+    day: d.day.slice(5),
+    revenue: d.revenueMicros / 1e6,
+    cost: d.costMicros / 1e6,
+    margin: (d.revenueMicros - d.costMicros) / 1e6,
+  }));
+  return (
+    <div className="grid gap-6">
+      <div className="grid gap-4 sm:grid-cols-4">
+        {[
+          ["Calls", totals.calls.toLocaleString("en-US")],
+          ["Revenue", usdShort(totals.revenue)],
+          ["Provider cost", usdShort(totals.cost)],
+          ["Margin", `${usdShort(totals.revenue - totals.cost)} (${pct(totals.revenue, totals.cost)})`],
+        ].map(([label, value]) => (
+          <Card key={label}>
+            <CardHeader>
+              <CardDescription>{label}, last 30 days</CardDescription>
+              <CardTitle data-testid={`total-${label}`} className="text-2xl tabular-nums">
+                {value}
+              </CardTitle>
+            </CardHeader>
+          </Card>
+        ))}
+      </div>
+      <Card>
+        <CardHeader>
+          <CardTitle>Revenue, cost and margin per day</CardTitle>
+          <CardDescription>
+            Settled days from the settlement's roll-ups; today and unsettled days live.
+          </CardDescription>
+        </CardHeader>
+        <CardContent className="h-72">
+          <ResponsiveContainer width="100%" height="100%">
+            <ComposedChart data={chart} margin={{ left: 8, right: 8 }}>
+              <CartesianGrid vertical={false} strokeDasharray="3 3" className="stroke-border" />
+              <XAxis dataKey="day" tickLine={false} axisLine={false} fontSize={11} interval={4} />
+              <YAxis
+                tickLine={false}
+                axisLine={false}
+                fontSize={11}
+                width={72}
+                tickFormatter={(v: number) => (v === 0 ? "$0" : `$${v.toFixed(Math.abs(v) < 0.01 ? 6 : 2)}`)}
+              />
+              <Tooltip formatter={(value, name) => [usd(Math.round(Number(value) * 1e6)), String(name)]} />
+              <Legend />
+              <Bar dataKey="revenue" fill="var(--color-chart-1)" />
+              <Bar dataKey="cost" fill="var(--color-chart-4)" />
+              <Line dataKey="margin" stroke="var(--color-chart-2)" strokeWidth={2} dot={false} />
+            </ComposedChart>
+          </ResponsiveContainer>
+        </CardContent>
+      </Card>
+      <Card>
+        <CardHeader>
+          <CardTitle>By model, last 30 days</CardTitle>
+        </CardHeader>
+        <CardContent>
+          <Table>
+            <TableHeader>
+              <TableRow>
+                <TableHead>Model</TableHead>
+                <TableHead className="text-right">Calls</TableHead>
+                <TableHead className="text-right">Tokens in / out</TableHead>
+                <TableHead className="text-right">Provider cost</TableHead>
+                <TableHead className="text-right">Revenue</TableHead>
+                <TableHead className="text-right">Margin</TableHead>
+              </TableRow>
+            </TableHeader>
+            <TableBody>
+              {data?.models.map((m) => (
+                <TableRow key={m.model} data-testid={`margin-row-${m.model}`}>
+                  <TableCell className="font-medium">{m.model}</TableCell>
+                  <TableCell className="text-right tabular-nums">{m.calls.toLocaleString("en-US")}</TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    {m.tokensIn.toLocaleString("en-US")} / {m.tokensOut.toLocaleString("en-US")}
+                  </TableCell>
+                  <TableCell className="text-right tabular-nums">{usd(m.costMicros)}</TableCell>
+                  <TableCell className="text-right tabular-nums">{usd(m.revenueMicros)}</TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    {pct(m.revenueMicros, m.costMicros)}
+                  </TableCell>
+                </TableRow>
+              ))}
+            </TableBody>
+          </Table>
+        </CardContent>
+      </Card>
+    </div>
+  );
+}
