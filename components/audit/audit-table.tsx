@@ -6,7 +6,16 @@ import { Badge } from "@/components/ui/badge";
 import { Card, CardContent } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { Pager } from "@/components/ui/pager";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableMessage,
+  TableRow,
+  TableTimeCell,
+} from "@/components/ui/table";
 import { api } from "@/lib/ui/api";
 
 interface AuditRow {
@@ -62,17 +71,9 @@ export function AuditTable() {
           </TableHeader>
           <TableBody>
             {isLoading ? (
-              <TableRow>
-                <TableCell colSpan={5} className="text-muted-foreground">
-                  Loading…
-                </TableCell>
-              </TableRow>
+              <TableMessage colSpan={5}>Loading…</TableMessage>
             ) : data?.items.length === 0 ? (
-              <TableRow>
-                <TableCell colSpan={5} className="text-muted-foreground">
-                  Nothing recorded yet.
-                </TableCell>
-              </TableRow>
+              <TableMessage colSpan={5}>Nothing recorded yet.</TableMessage>
             ) : (
               data?.items.map((row) => (
                 <Fragment key={row.id}>
@@ -80,9 +81,7 @@ export function AuditTable() {
                     className="cursor-pointer"
                     onClick={() => setOpen(open === row.id ? null : row.id)}
                   >
-                    <TableCell className="font-mono text-xs">
-                      {row.at.replace("T", " ").slice(0, 19)}
-                    </TableCell>
+                    <TableTimeCell iso={row.at} />
                     <TableCell>
                       {row.actorEmail ?? <Badge variant="secondary">{row.actorKind}</Badge>}
                     </TableCell>

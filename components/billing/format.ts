@@ -15,3 +15,12 @@ export const usdShort = (micros: number | string) => {
     maximumFractionDigits: 4,
   });
 };
+
+/** Axis labels for dollar charts: micro-dollar precision under a cent. */
+export const moneyTick = (v: number) => (v === 0 ? "$0" : `$${v.toFixed(Math.abs(v) < 0.01 ? 6 : 2)}`);
+
+/** Tooltip values of dollar charts (the series hold dollars; shown exact). */
+export const moneyTooltip = (value: unknown, name: unknown): [string, string] => [
+  usd(Math.round(Number(value) * 1e6)),
+  String(name),
+];

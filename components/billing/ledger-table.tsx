@@ -4,7 +4,16 @@ import { useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Pager } from "@/components/ui/pager";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableMessage,
+  TableRow,
+  TableTimeCell,
+} from "@/components/ui/table";
 import { cn } from "@/lib/utils";
 import { usd } from "./format";
 import { useLedger } from "./queries";
@@ -31,16 +40,10 @@ export function LedgerTable({ accountId }: { accountId: string | undefined }) {
             </TableRow>
           </TableHeader>
           <TableBody>
-            {data?.items.length === 0 ? (
-              <TableRow>
-                <TableCell colSpan={5} className="text-muted-foreground">
-                  No entries yet.
-                </TableCell>
-              </TableRow>
-            ) : null}
+            {data?.items.length === 0 ? <TableMessage colSpan={5}>No entries yet.</TableMessage> : null}
             {data?.items.map((e) => (
               <TableRow key={e.id} data-testid="ledger-row">
-                <TableCell className="font-mono text-xs">{e.at.replace("T", " ").slice(0, 19)}</TableCell>
+                <TableTimeCell iso={e.at} />
                 <TableCell>
                   <Badge variant="outline">{e.kind}</Badge>
                 </TableCell>

@@ -15,7 +15,7 @@ import {
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { api } from "@/lib/ui/api";
-import { usd, usdShort } from "./format";
+import { moneyTick, moneyTooltip, usd, usdShort } from "./format";
 
 interface Daily {
   day: string;
@@ -88,14 +88,8 @@ export function MarginsPanel() {
             <ComposedChart data={chart} margin={{ left: 8, right: 8 }}>
               <CartesianGrid vertical={false} strokeDasharray="3 3" className="stroke-border" />
               <XAxis dataKey="day" tickLine={false} axisLine={false} fontSize={11} interval={4} />
-              <YAxis
-                tickLine={false}
-                axisLine={false}
-                fontSize={11}
-                width={72}
-                tickFormatter={(v: number) => (v === 0 ? "$0" : `$${v.toFixed(Math.abs(v) < 0.01 ? 6 : 2)}`)}
-              />
-              <Tooltip formatter={(value, name) => [usd(Math.round(Number(value) * 1e6)), String(name)]} />
+              <YAxis tickLine={false} axisLine={false} fontSize={11} width={72} tickFormatter={moneyTick} />
+              <Tooltip formatter={moneyTooltip} />
               <Legend />
               <Bar dataKey="revenue" fill="var(--color-chart-1)" />
               <Bar dataKey="cost" fill="var(--color-chart-4)" />

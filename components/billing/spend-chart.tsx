@@ -2,7 +2,7 @@
 
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { usd } from "./format";
+import { moneyTick, usd } from "./format";
 import { useDaily } from "./queries";
 
 export function SpendChart({ accountId }: { accountId: string | undefined }) {
@@ -26,13 +26,7 @@ export function SpendChart({ accountId }: { accountId: string | undefined }) {
           <BarChart data={rows} margin={{ left: 8, right: 8 }}>
             <CartesianGrid vertical={false} strokeDasharray="3 3" className="stroke-border" />
             <XAxis dataKey="day" tickLine={false} axisLine={false} fontSize={11} interval={4} />
-            <YAxis
-              tickLine={false}
-              axisLine={false}
-              fontSize={11}
-              width={72}
-              tickFormatter={(v: number) => (v === 0 ? "$0" : `$${v.toFixed(v < 0.01 ? 6 : 2)}`)}
-            />
+            <YAxis tickLine={false} axisLine={false} fontSize={11} width={72} tickFormatter={moneyTick} />
             <Tooltip
               formatter={(value, name) => [
                 usd(Math.round(Number(value) * 1e6)),

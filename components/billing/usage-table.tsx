@@ -4,7 +4,16 @@ import { useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Pager } from "@/components/ui/pager";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableMessage,
+  TableRow,
+  TableTimeCell,
+} from "@/components/ui/table";
 import { usd } from "./format";
 import { useUsage } from "./queries";
 
@@ -43,18 +52,10 @@ export function UsageTable({
             </TableRow>
           </TableHeader>
           <TableBody>
-            {data?.items.length === 0 ? (
-              <TableRow>
-                <TableCell colSpan={7} className="text-muted-foreground">
-                  No calls yet.
-                </TableCell>
-              </TableRow>
-            ) : null}
+            {data?.items.length === 0 ? <TableMessage colSpan={7}>No calls yet.</TableMessage> : null}
             {data?.items.map((u) => (
               <TableRow key={u.id} data-testid="usage-row">
-                <TableCell className="font-mono text-xs">
-                  {u.startedAt.replace("T", " ").slice(0, 19)}
-                </TableCell>
+                <TableTimeCell iso={u.startedAt} />
                 <TableCell>
                   {u.model}
                   {u.stream ? <span className="ml-1 text-xs text-muted-foreground">stream</span> : null}

@@ -10,7 +10,15 @@ import { Confirm } from "@/components/ui/confirm";
 import { Input } from "@/components/ui/input";
 import { Pager } from "@/components/ui/pager";
 import { toast } from "@/components/ui/sonner";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableMessage,
+  TableRow,
+} from "@/components/ui/table";
 import { api } from "@/lib/ui/api";
 import { CreateKeyDialog } from "./create-key-dialog";
 import { type KeyRow, useKeys, useRevokeKey, useRotateKey } from "./queries";
@@ -110,11 +118,7 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
           </TableHeader>
           <TableBody>
             {keys.data?.items.length === 0 ? (
-              <TableRow>
-                <TableCell colSpan={9} className="text-muted-foreground">
-                  No keys yet. Create one to call the gateway.
-                </TableCell>
-              </TableRow>
+              <TableMessage colSpan={9}>No keys yet. Create one to call the gateway.</TableMessage>
             ) : null}
             {keys.data?.items.map((key) => {
               const status = statusOf(key);

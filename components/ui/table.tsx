@@ -61,3 +61,21 @@ function TableCaption({ className, ...props }: React.ComponentProps<"caption">) 
 }
 
 export { Table, TableBody, TableCaption, TableCell, TableHead, TableHeader, TableRow };
+
+/** A full-width row for "Loading…" / "Nothing yet." states. */
+function TableMessage({ colSpan, children }: { colSpan: number; children: React.ReactNode }) {
+  return (
+    <TableRow>
+      <TableCell colSpan={colSpan} className="text-muted-foreground">
+        {children}
+      </TableCell>
+    </TableRow>
+  );
+}
+
+/** An ISO timestamp shown as "YYYY-MM-DD HH:MM:SS" (UTC, as stored). */
+function TableTimeCell({ iso }: { iso: string }) {
+  return <TableCell className="font-mono text-xs">{iso.replace("T", " ").slice(0, 19)}</TableCell>;
+}
+
+export { TableMessage, TableTimeCell };

@@ -9,7 +9,15 @@ import { Input } from "@/components/ui/input";
 import { Pager } from "@/components/ui/pager";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "@/components/ui/select";
 import { toast } from "@/components/ui/sonner";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableMessage,
+  TableRow,
+} from "@/components/ui/table";
 import { type UserRow, type UsersFilter, useUpdateUser, useUsers } from "./queries";
 
 const ANY = "any";
@@ -93,17 +101,9 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
           </TableHeader>
           <TableBody>
             {isLoading ? (
-              <TableRow>
-                <TableCell colSpan={6} className="text-muted-foreground">
-                  Loading…
-                </TableCell>
-              </TableRow>
+              <TableMessage colSpan={6}>Loading…</TableMessage>
             ) : data?.items.length === 0 ? (
-              <TableRow>
-                <TableCell colSpan={6} className="text-muted-foreground">
-                  No users match.
-                </TableCell>
-              </TableRow>
+              <TableMessage colSpan={6}>No users match.</TableMessage>
             ) : (
               data?.items.map((user) => {
                 const self = user.id === currentUserId;
