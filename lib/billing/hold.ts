@@ -19,6 +19,8 @@ export interface PlacedHold {
   outcome: "placed" | "replayed";
   priceVersionId: string;
   maxOutputTokens: number;
+  /** Balance minus everything held, this hold included: what is left for other calls. */
+  availableMicros: bigint;
 }
 
 interface PgError {
@@ -80,6 +82,7 @@ export async function placeHold(db: Db, req: HoldRequest): Promise<PlacedHold> {
         outcome: "placed" | "replayed";
         price_version_id: string;
         max_output_tokens: number;
+        available_micros: bigint;
       }[]
     >`select * from place_hold(${req.keyId}, ${req.callId}, ${req.nonce}, ${req.model}, ${req.promptTokens}, ${req.maxOutputTokens})`;
     return {
@@ -88,6 +91,7 @@ export async function placeHold(db: Db, req: HoldRequest): Promise<PlacedHold> {
       outcome: row!.outcome,
       priceVersionId: row!.price_version_id,
       maxOutputTokens: row!.max_output_tokens,
+      availableMicros: row!.available_micros,
     };
   } catch (error) {
     const mapped = refusal(error as PgError);

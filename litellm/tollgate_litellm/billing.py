@@ -85,6 +85,8 @@ class TollgateBilling(CustomLogger):
             "keyId": key_id,
             "callId": call_id,
             "holdId": answer["holdId"],
+            "holdMicros": answer.get("amountMicros"),
+            "availableMicros": answer.get("availableMicros"),
             "promptTokens": int(prompt_tokens),
             "model": model,
             "startedAt": _iso(None),
@@ -119,6 +121,23 @@ class TollgateBilling(CustomLogger):
             }.get(status, "service_unavailable")
             raise _error(status, err.get("message") or f"Refused by Tollgate (HTTP {response.status_code}).", error_type)
         raise AssertionError("unreachable")
+
+    # -- response headers: what the call reserved and what is left -----------------------------------------
+    async def async_post_call_success_hook(self, data: dict, user_api_key_dict: UserAPIKeyAuth, response: Any):
+        """Non-streaming responses carry x-tollgate-* headers an OpenAI client can read (with_raw_response)."""
+        state = (data.get("metadata") or {}).get(STATE)
+        if not state:
+            return response
+        try:
+            hidden = getattr(response, "_hidden_params", None)
+            if isinstance(hidden, dict):
+                headers = hidden.setdefault("additional_headers", {}) or {}
+                hidden["additional_headers"] = headers
+                headers["x-tollgate-hold-micros"] = str(state.get("holdMicros"))
+                headers["x-tollgate-available-micros"] = str(state.get("availableMicros"))
+        except Exception:
+            logger.exception("could not add Tollgate headers")
+        return response
 
     # -- while streaming: remember what reached the client -------------------------------------------------
     async def async_post_call_streaming_iterator_hook(

@@ -225,7 +225,8 @@ $$;
 -- The same (key, call id) with the same nonce returns the existing hold; with another nonce it is refused.
 create or replace function public.place_hold(
   p_key_id uuid, p_call_id text, p_nonce text, p_model text, p_prompt_tokens integer, p_max_output_tokens integer
-) returns table (hold_id uuid, amount_micros bigint, outcome text, price_version_id uuid, max_output_tokens integer)
+) returns table (hold_id uuid, amount_micros bigint, outcome text, price_version_id uuid, max_output_tokens integer,
+                available_micros bigint)
 language plpgsql as $$
 declare
   v_today date := (now() at time zone 'utc')::date;
@@ -238,6 +239,7 @@ declare
   v_max_out integer;
   v_hold uuid;
   v_existing record;
+  v_available bigint;
 begin
   select k.id, k.user_id, k.status, k.allowed_models, a.id as account_id into v_key
   from api_keys k join accounts a on a.owner_user_id = k.user_id
@@ -270,7 +272,8 @@ begin
     from holds h where h.key_id = p_key_id and h.call_id = p_call_id;
     if v_existing.request_nonce = p_nonce then
       return query select v_existing.id, v_existing.amount_micros, 'replayed'::text, v_existing.price_version_id,
-                          v_existing.max_output_tokens;
+                          v_existing.max_output_tokens,
+                          (select a.balance_micros - a.held_micros from accounts a where a.id = v_key.account_id);
       return;
     end if;
     raise exception 'Call id % was already used with this key', p_call_id using errcode = 'TG409';
@@ -308,7 +311,8 @@ begin
     and (a.daily_budget_micros is null
          or (case when a.budget_day = v_today then a.day_used_micros else 0 end) + v_amount <= a.daily_budget_micros)
     and (a.monthly_budget_micros is null
-         or (case when a.budget_month = v_month then a.month_used_micros else 0 end) + v_amount <= a.monthly_budget_micros);
+         or (case when a.budget_month = v_month then a.month_used_micros else 0 end) + v_amount <= a.monthly_budget_micros)
+  returning a.balance_micros - a.held_micros into v_available;
   if not found then
     select a.balance_micros, a.held_micros, a.daily_budget_micros, a.monthly_budget_micros,
            case when a.budget_day = v_today then a.day_used_micros else 0 end as day_used,
@@ -324,7 +328,7 @@ begin
       'monthUsed', v_account.month_used)::text;
   end if;
 
-  return query select v_hold, v_amount, 'placed'::text, v_price.id, v_max_out;
+  return query select v_hold, v_amount, 'placed'::text, v_price.id, v_max_out, v_available;
 end;
 $$;
 

@@ -95,6 +95,14 @@ describe("billing through the gateway", () => {
     expect(row!.revenue_micros).toBe(expected);
     expect(await balance(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
     expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
+    // The response tells the app what the call reserved and what was left for other calls.
+    const [hold] = await ctx.sql<
+      { amount_micros: bigint }[]
+    >`select amount_micros from holds where call_id = ${row!.call_id}`;
+    expect(response.headers.get("x-tollgate-hold-micros")).toBe(String(hold!.amount_micros));
+    expect(response.headers.get("x-tollgate-available-micros")).toBe(
+      String(1_000_000n - hold!.amount_micros),
+    );
   });
 
   it("charges a stream for the usage in its last chunk", async () => {
