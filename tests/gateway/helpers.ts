@@ -22,6 +22,7 @@ export function startGatewayStack(
   name: string,
   ports: { app: number; pg: number; litellm: number; upstream: number },
   appEnv?: Record<string, string>,
+  gatewayEnv?: Record<string, string>,
 ) {
   const ctx = {} as GatewayContext;
   beforeAll(async () => {
@@ -30,7 +31,7 @@ export function startGatewayStack(
       name,
       appPort: ports.app,
       pgPort: ports.pg,
-      gateway: { litellm: ports.litellm, upstream: ports.upstream, authCacheTtl: 2 },
+      gateway: { litellm: ports.litellm, upstream: ports.upstream, authCacheTtl: 2, env: gatewayEnv },
       appEnv,
       log: (line) => appendFileSync(`test-results/gateway/${name}.log`, `${line}\n`),
     });

@@ -36,6 +36,8 @@ export interface GatewayPorts {
   upstream: number;
   /** The plugin's auth cache TTL in seconds (tests shorten it). */
   authCacheTtl?: number;
+  /** Extra environment for LiteLLM (e.g. REDIS_HOST to share rate-limit counters). */
+  env?: Record<string, string>;
 }
 
 export async function startTestStack({
@@ -133,7 +135,7 @@ export async function startTestStack({
           outboxPath,
           masterKey: TEST_MASTER_KEY,
           upstreamUrl: `http://127.0.0.1:${gateway.upstream}/v1`,
-          env: { TOLLGATE_AUTH_CACHE_TTL: String(gateway.authCacheTtl ?? 5) },
+          env: { TOLLGATE_AUTH_CACHE_TTL: String(gateway.authCacheTtl ?? 5), ...gateway.env },
           onLine: (line) => log(`[litellm] ${line}`),
         }),
       );
