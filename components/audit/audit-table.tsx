@@ -5,7 +5,7 @@ import { Fragment, useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
-import { Pager } from "@/components/ui/pager";
+import { Pager, pageCount } from "@/components/ui/pager";
 import {
   Table,
   TableBody,
@@ -44,7 +44,7 @@ export function AuditTable() {
     queryFn: () => api<{ items: AuditRow[]; total: number }>(`/api/v1/audit?${params}`),
     placeholderData: keepPreviousData,
   });
-  const pages = data ? Math.max(1, Math.ceil(data.total / PAGE_SIZE)) : 1;
+  const pages = pageCount(data?.total, PAGE_SIZE);
 
   return (
     <Card>

@@ -6,7 +6,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { Card, CardContent } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
-import { Pager } from "@/components/ui/pager";
+import { Pager, pageCount } from "@/components/ui/pager";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { api } from "@/lib/ui/api";
 import { cn } from "@/lib/utils";
@@ -23,7 +23,7 @@ export function AccountsTable() {
     queryFn: () => api<{ items: AccountView[]; total: number }>(`/api/v1/accounts?${params}`),
     placeholderData: keepPreviousData,
   });
-  const pages = data ? Math.max(1, Math.ceil(data.total / 25)) : 1;
+  const pages = pageCount(data?.total, 25);
   return (
     <Card>
       <CardContent className="grid gap-4">

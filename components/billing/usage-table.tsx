@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { Pager } from "@/components/ui/pager";
+import { Pager, pageCount } from "@/components/ui/pager";
 import {
   Table,
   TableBody,
@@ -28,7 +28,7 @@ export function UsageTable({
 }) {
   const [page, setPage] = useState(1);
   const { data } = useUsage(accountId, page);
-  const pages = data ? Math.max(1, Math.ceil(data.total / 20)) : 1;
+  const pages = pageCount(data?.total, 20);
   return (
     <Card>
       <CardHeader>

@@ -8,7 +8,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
 import { Confirm } from "@/components/ui/confirm";
 import { Input } from "@/components/ui/input";
-import { Pager } from "@/components/ui/pager";
+import { Pager, pageCount } from "@/components/ui/pager";
 import { toast } from "@/components/ui/sonner";
 import {
   Table,
@@ -53,7 +53,7 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
       api<{ items: { id: string; email: string }[] }>("/api/v1/users?pageSize=100&status=active"),
     enabled: admin,
   });
-  const pages = keys.data ? Math.max(1, Math.ceil(keys.data.total / keys.data.pageSize)) : 1;
+  const pages = pageCount(keys.data?.total, keys.data?.pageSize ?? 20);
 
   const act = () => {
     if (!pending) return;

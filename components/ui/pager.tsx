@@ -38,3 +38,8 @@ export function Pager({
     </div>
   );
 }
+
+/** How many pages `total` items make at `pageSize` a page (at least one). */
+export function pageCount(total: number | undefined, pageSize: number): number {
+  return total === undefined ? 1 : Math.max(1, Math.ceil(total / pageSize));
+}

@@ -6,7 +6,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
-import { Pager } from "@/components/ui/pager";
+import { Pager, pageCount } from "@/components/ui/pager";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "@/components/ui/select";
 import { toast } from "@/components/ui/sonner";
 import {
@@ -31,7 +31,7 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
   }, [search]);
   const { data, isLoading, error } = useUsers(filter);
   const update = useUpdateUser();
-  const pages = data ? Math.max(1, Math.ceil(data.total / data.pageSize)) : 1;
+  const pages = pageCount(data?.total, data?.pageSize ?? 20);
 
   const change = (
     user: UserRow,

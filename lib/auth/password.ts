@@ -3,8 +3,6 @@ import { hash, verify } from "@node-rs/argon2";
 // argon2id with OWASP's second recommended profile (19 MiB, t=2, p=1).
 const OPTIONS = { memoryCost: 19456, timeCost: 2, parallelism: 1, outputLen: 32 } as const;
 
-export { MIN_PASSWORD_LENGTH } from "./password-policy";
-
 export function hashPassword(password: string): Promise<string> {
   return hash(password, OPTIONS);
 }

@@ -1,6 +1,6 @@
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
-import { type Db, inTransaction } from "@/lib/db/client";
+import { containsPattern, type Db, inTransaction } from "@/lib/db/client";
 import { forbidden, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type Account, accountColumns, getAccount } from "./ledger";
@@ -20,7 +20,7 @@ export async function listAccounts(
   query: { q?: string; page: number; pageSize: number },
 ): Promise<{ items: Account[]; total: number }> {
   assertAdmin(actor);
-  const pattern = query.q ? `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  const pattern = containsPattern(query.q);
   const where = db`where a.kind <> 'system' and (${pattern}::text is null or u.email ilike ${pattern})`;
   const [items, [count]] = await Promise.all([
     db<Account[]>`
@@ -99,10 +99,6 @@ export async function listUsage(
     db<{ n: bigint }[]>`select count(*) as n from usage_events where account_id = ${accountId}`,
   ]);
   return { items, total: Number(count!.n) };
-}
-
-export function assertOwnOrAdmin(actor: Actor, ownerUserId: string | null) {
-  if (actor.kind === "user" && actor.role !== "admin" && actor.userId !== ownerUserId) throw forbidden();
 }
 
 export interface DailySpend {

@@ -41,3 +41,8 @@ export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Prom
   if ("begin" in db) return (await db.begin((tx) => fn(tx))) as T;
   return (await db.savepoint((tx) => fn(tx))) as T;
 }
+
+/** An ILIKE pattern matching `text` anywhere, its own % _ \\ taken literally; null when there is nothing to search. */
+export function containsPattern(text: string | undefined | null): string | null {
+  return text ? `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+}

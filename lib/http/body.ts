@@ -39,7 +39,11 @@ export async function parseJson<S extends z.ZodType>(
   if (!/^application\/json\b/i.test(type)) {
     throw new AppError("unsupported_media_type", "Send the body as application/json.");
   }
-  const text = await readText(req, limit);
+  return parseJsonText(await readText(req, limit), schema);
+}
+
+/** JSON text already read (e.g. after a signature check) through a schema: 400 for bad JSON, 422 for bad fields. */
+export function parseJsonText<S extends z.ZodType>(text: string, schema: S): z.output<S> {
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -87,14 +87,22 @@ export function withSession(
   });
 }
 
-/** For the LiteLLM gateway only: `Authorization: Bearer $GATEWAY_SECRET`, compared in constant time. */
-export function withGateway(fn: (ctx: RequestContext & { actor: Actor }) => Promise<Response>): RouteHandler {
+/** A caller authenticated by `Authorization: Bearer <secret>`, compared in constant time. */
+function withBearerSecret(
+  secret: () => string,
+  kind: "gateway" | "cron",
+  refusal: string,
+  fn: (ctx: RequestContext & { actor: Actor }) => Promise<Response>,
+): RouteHandler {
   return route(async (ctx) => {
-    if (!secretsEqual(bearer(ctx.req), config().GATEWAY_SECRET)) {
-      throw unauthorized("Gateway secret missing or wrong.");
-    }
-    return fn({ ...ctx, actor: { userId: null, kind: "gateway", requestId: ctx.requestId, ip: ctx.ip } });
+    if (!secretsEqual(bearer(ctx.req), secret())) throw unauthorized(refusal);
+    return fn({ ...ctx, actor: { userId: null, kind, requestId: ctx.requestId, ip: ctx.ip } });
   });
+}
+
+/** For the LiteLLM gateway only: `Authorization: Bearer $GATEWAY_SECRET`. */
+export function withGateway(fn: (ctx: RequestContext & { actor: Actor }) => Promise<Response>): RouteHandler {
+  return withBearerSecret(() => config().GATEWAY_SECRET, "gateway", "Gateway secret missing or wrong.", fn);
 }
 
 /** For signed usage webhooks: the raw body is verified (HMAC over "timestamp.body", time window) before parsing. */
@@ -117,11 +125,7 @@ export function withWebhook(
   });
 }
 
-/** For Vercel cron and the local ticker: `Authorization: Bearer $CRON_SECRET`, compared in constant time. */
+/** For Vercel cron and the local ticker: `Authorization: Bearer $CRON_SECRET`. */
 export function withCron(fn: (ctx: RequestContext & { actor: Actor }) => Promise<Response>): RouteHandler {
-  return route(async (ctx) => {
-    if (!secretsEqual(bearer(ctx.req), config().CRON_SECRET))
-      throw unauthorized("Cron secret missing or wrong.");
-    return fn({ ...ctx, actor: { userId: null, kind: "cron", requestId: ctx.requestId, ip: ctx.ip } });
-  });
+  return withBearerSecret(() => config().CRON_SECRET, "cron", "Cron secret missing or wrong.", fn);
 }

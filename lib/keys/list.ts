@@ -1,5 +1,5 @@
 import type { Actor } from "@/lib/auth/types";
-import type { Db } from "@/lib/db/client";
+import { containsPattern, type Db } from "@/lib/db/client";
 import { keyColumns } from "./access";
 import type { ApiKey } from "./types";
 
@@ -18,7 +18,7 @@ export async function listKeys(
   query: ListKeysQuery,
 ): Promise<{ items: ApiKey[]; total: number; page: number; pageSize: number }> {
   const userId = actor.role === "admin" ? (query.userId ?? null) : actor.userId;
-  const pattern = query.q ? `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  const pattern = containsPattern(query.q);
   const where = db`
     where (${userId}::uuid is null or k.user_id = ${userId})
       and (${query.status ?? null}::text is null or k.status = ${query.status ?? null})

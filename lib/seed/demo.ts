@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hashPassword } from "@/lib/auth/password";
+import { creditAccount, getAccount } from "@/lib/billing/ledger";
 import type { Sql } from "@/lib/db/client";
 import { generateKeySecret, hashKey, keyPrefix } from "@/lib/keys/secret";
 
@@ -109,24 +110,19 @@ export async function seedDemo(
 
   // A key for the developer, unless the one handed out before still works.
   const [devRow] = await sql<{ id: string }[]>`select id from users where email = ${developer.email}`;
-  const funded = await sql`
-    with txn as (
-      insert into ledger_transactions (kind, idempotency_key, reason)
-      values ('grant', 'grant:demo-opening-balance', 'Demo opening balance')
-      on conflict (idempotency_key) do nothing returning id
-    ),
-    entries as (
-      insert into ledger_entries (transaction_id, account_id, amount_micros)
-      select txn.id, a.id, side.amount from txn
-      cross join lateral (values ((select id from accounts where owner_user_id = ${devRow!.id}), ${DEMO_BALANCE_MICROS}::bigint),
-                                 ((select id from accounts where code = 'grants'), ${-DEMO_BALANCE_MICROS}::bigint)) as side(account_id, amount)
-      join accounts a on a.id = side.account_id
-      returning 1
-    )
-    update accounts set balance_micros = balance_micros + ${DEMO_BALANCE_MICROS}
-    where owner_user_id = ${devRow!.id} and exists (select 1 from txn)
-    returning id`;
-  if (funded.length) created.push("opening balance $5.00");
+  const account = await getAccount(sql, { userId: devRow!.id });
+  const funded = await creditAccount(
+    sql,
+    { userId: null, kind: "system" },
+    {
+      accountId: account!.id,
+      amountMicros: DEMO_BALANCE_MICROS,
+      kind: "grant",
+      reason: "Demo opening balance",
+      idempotencyKey: "demo-opening-balance",
+    },
+  );
+  if (!funded.replayed) created.push("opening balance $5.00");
   let apiKey = known?.developer?.apiKey;
   const live = apiKey
     ? await sql`select 1 from api_keys where key_hash = ${hashKey(apiKey, pepper)} and status = 'active'`

@@ -1,5 +1,5 @@
 import type { Actor, Role, UserStatus } from "@/lib/auth/types";
-import type { Db } from "@/lib/db/client";
+import { containsPattern, type Db } from "@/lib/db/client";
 import { assertAdmin } from "./assert-admin";
 import { type User, userColumns } from "./types";
 
@@ -18,7 +18,7 @@ export async function listUsers(
   query: ListUsersQuery,
 ): Promise<{ items: User[]; total: number; page: number; pageSize: number }> {
   assertAdmin(actor);
-  const pattern = query.q ? `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  const pattern = containsPattern(query.q);
   const where = db`
     where (${pattern}::text is null or email ilike ${pattern} or name ilike ${pattern})
       and (${query.role ?? null}::text is null or role = ${query.role ?? null})

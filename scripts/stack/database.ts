@@ -27,13 +27,12 @@ export async function provideDatabase({
   return { url: embedded.url(database), embedded };
 }
 
-export async function createDatabaseIfMissing(adminUrl: string, database: string, template?: string) {
+export async function createDatabaseIfMissing(adminUrl: string, database: string) {
   const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     const [exists] = await sql`select 1 from pg_database where datname = ${database}`;
     if (!exists) {
-      if (template) await sql`create database ${sql(database)} template ${sql(template)}`;
-      else await sql`create database ${sql(database)}`;
+      await sql`create database ${sql(database)}`;
     }
   } finally {
     await sql.end({ timeout: 5 });

@@ -1,22 +1,15 @@
 import { settleUsage } from "@/lib/billing/settle";
 import { db } from "@/lib/db";
-import { AppError } from "@/lib/http/errors";
+import { parseJsonText } from "@/lib/http/body";
 import { withWebhook } from "@/lib/http/handler";
-import { json, validationError } from "@/lib/http/respond";
+import { json } from "@/lib/http/respond";
 import { usageBatch } from "./schema";
 
 export const maxDuration = 60;
 
 /** Usage events from the gateway's outbox, signed. One transaction per batch; redelivery is harmless. */
 export const POST = withWebhook({ limitBytes: 8 * 1024 * 1024 }, async ({ body }) => {
-  let data: unknown;
-  try {
-    data = JSON.parse(body);
-  } catch {
-    throw new AppError("invalid_json", "The request body is not valid JSON.");
-  }
-  const parsed = usageBatch.safeParse(data);
-  if (!parsed.success) throw validationError(parsed.error);
-  const result = await settleUsage(db(), parsed.data.events);
+  const { events } = parseJsonText(body, usageBatch);
+  const result = await settleUsage(db(), events);
   return json(result);
 });
