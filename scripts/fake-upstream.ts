@@ -26,6 +26,8 @@ const PROFILES: Record<string, Profile> = {
   "fake-error-429": { ttftMs: 5, tokensPerSecond: 400, fail: "429" },
   "fake-timeout": { ttftMs: 5, tokensPerSecond: 400, fail: "timeout" },
   "fake-cut": { ttftMs: 10, tokensPerSecond: 200, fail: "cut" },
+  // A dead deployment: the gateway's config falls back from it to fake-large.
+  "fake-dead": { ttftMs: 5, tokensPerSecond: 400, fail: "500" },
 };
 
 const WORDS =
@@ -40,6 +42,7 @@ export interface ChatRequest {
   stream_options?: { include_usage?: boolean };
   max_tokens?: number;
   max_completion_tokens?: number;
+  n?: number;
 }
 
 /** Deterministic prompt token count: words of every text part plus 4 per message (OpenAI-like framing). */
@@ -57,9 +60,14 @@ export function countPromptTokens(messages: ChatRequest["messages"]): number {
   return tokens;
 }
 
-/** The completion: one word per token, chosen by a hash of the prompt so the same request gets the same answer. */
-export function completionTokens(req: ChatRequest): string[] {
-  const digest = createHash("sha256").update(JSON.stringify(req.messages)).digest();
+/**
+ * The completion: one word per token, chosen by a hash of the prompt so the same request gets the same answer.
+ * With n > 1, choice i is hashed with its index, so each choice has its own text and length.
+ */
+export function completionTokens(req: ChatRequest, choice = 0): string[] {
+  const digest = createHash("sha256")
+    .update(JSON.stringify(req.messages) + (choice ? `#${choice}` : ""))
+    .digest();
   const cap = req.max_completion_tokens ?? req.max_tokens;
   // Like a real model, the answer has its own length and max_tokens only caps it.
   const natural = 16 + (digest[0]! % 32);
@@ -108,12 +116,17 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
     });
   }
   if (profile.fail === "timeout") return; // never answers; the caller's timeout ends it
-  const tokens = completionTokens(body);
+  // A provider generates and bills every one of the n choices.
+  const choices = Array.from({ length: Math.max(1, Math.min(128, body.n ?? 1)) }, (_, i) =>
+    completionTokens(body, i),
+  );
+  const tokens = choices[0]!;
   const promptTokens = countPromptTokens(body.messages);
+  const completion = choices.reduce((n, c) => n + c.length, 0);
   const usage = {
     prompt_tokens: promptTokens,
-    completion_tokens: tokens.length,
-    total_tokens: promptTokens + tokens.length,
+    completion_tokens: completion,
+    total_tokens: promptTokens + completion,
   };
   const id = newId();
   const created = Math.floor(Date.now() / 1000);
@@ -131,14 +144,12 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
       object: "chat.completion",
       created,
       model: body.model,
-      choices: [
-        {
-          index: 0,
-          message: { role: "assistant", content: tokens.join(" ") },
-          finish_reason: "stop",
-          logprobs: null,
-        },
-      ],
+      choices: choices.map((words, index) => ({
+        index,
+        message: { role: "assistant", content: words.join(" ") },
+        finish_reason: "stop",
+        logprobs: null,
+      })),
       usage,
     });
   }
@@ -152,11 +163,17 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
     delta: Record<string, unknown>,
     finish: string | null,
     extra: Record<string, unknown> = {},
+    index = 0,
   ) =>
     res.write(
-      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices: [{ index, delta, finish_reason: finish }], ...extra })}\n\n`,
     );
   chunk({ role: "assistant", content: "" }, null);
+  // Choices after the first go out whole before the first one streams (n > 1 is rare in streams).
+  for (const [index, words] of choices.entries()) {
+    if (index === 0) continue;
+    chunk({ role: "assistant", content: words.join(" ") }, "stop", {}, index);
+  }
   const cutAt = profile.fail === "cut" ? Math.max(1, Math.floor(tokens.length / 2)) : -1;
   // Tokens go out in small batches so high rates do not become one timer per token.
   const batch = Math.max(1, Math.round(profile.tokensPerSecond / 100));

@@ -9,8 +9,12 @@ export interface HoldRequest {
   nonce: string;
   model: string;
   promptTokens: number;
-  /** max_tokens of the request, or null for the model's output cap. */
+  /** max_tokens of the request, or null for the model's output cap (capped by it either way). */
   maxOutputTokens: number | null;
+  /** n: how many choices the provider generates (and bills); 1 when absent. */
+  choices?: number;
+  /** Operator-configured fallback groups the call may be served by: the hold covers the dearest. */
+  fallbackModels?: string[];
 }
 
 export interface PlacedHold {
@@ -62,6 +66,8 @@ function refusal(error: PgError): AppError | null {
       return new AppError("conflict", error.message ?? "Call id already used.");
     case "TG403":
       return new AppError("forbidden", error.message ?? "Model not available.");
+    case "TG422":
+      return new AppError("validation_failed", error.message ?? "Invalid hold request.");
     case "TG401":
       return new AppError("unauthorized", "This API key has been revoked or is not active.");
     default:
@@ -70,7 +76,8 @@ function refusal(error: PgError): AppError | null {
 }
 
 /**
- * Reserves the worst-case price of a call (prompt + max output at the price in force now) in one statement
+ * Reserves the worst-case price of a call (prompt + n × max output, at the price in force now of the dearest
+ * model group the call may reach) in one statement
  * that checks the key's budgets and the account's balance and budgets. Idempotent by (key, call id, nonce).
  */
 export async function placeHold(db: Db, req: HoldRequest): Promise<PlacedHold> {
@@ -84,7 +91,8 @@ export async function placeHold(db: Db, req: HoldRequest): Promise<PlacedHold> {
         max_output_tokens: number;
         available_micros: bigint;
       }[]
-    >`select * from place_hold(${req.keyId}, ${req.callId}, ${req.nonce}, ${req.model}, ${req.promptTokens}, ${req.maxOutputTokens})`;
+    >`select * from place_hold(${req.keyId}, ${req.callId}, ${req.nonce}, ${req.model}, ${req.promptTokens},
+                               ${req.maxOutputTokens}, ${req.choices ?? 1}, ${db.array(req.fallbackModels ?? [])}::text[])`;
     return {
       holdId: row!.hold_id,
       amountMicros: row!.amount_micros,

@@ -8,12 +8,13 @@ import pytest
 from fastapi import HTTPException
 from litellm.proxy._types import UserAPIKeyAuth
 
-from tollgate_litellm.billing import STATE, TollgateBilling
+from tollgate_litellm.billing import STATE, TollgateBilling, reachable_models
 from tollgate_litellm.outbox import Outbox
 from tollgate_litellm.platform import PlatformClient
 from tollgate_litellm.settings import Settings
 
 KEY_ID = "11111111-1111-4111-8111-111111111111"
+CALL_ID = "22222222-2222-4222-8222-222222222222"
 
 
 def settings():
@@ -31,7 +32,7 @@ def auth():
 
 
 def data():
-    return {"model": "fake-small", "messages": [{"role": "user", "content": "hello there"}], "max_tokens": 50, "litellm_call_id": "call-1"}
+    return {"model": "fake-small", "messages": [{"role": "user", "content": "hello there"}], "max_tokens": 50, "litellm_call_id": CALL_ID}
 
 
 async def test_the_hold_request_carries_call_key_model_and_token_estimate(tmp_path):
@@ -44,17 +45,62 @@ async def test_the_hold_request_carries_call_key_model_and_token_estimate(tmp_pa
     billing = make(tmp_path, handler)
     out = await billing.async_pre_call_hook(auth(), None, data(), "acompletion")
     sent = seen[0]
-    assert sent["keyId"] == KEY_ID and sent["callId"] == "call-1" and sent["model"] == "fake-small"
+    assert sent["keyId"] == KEY_ID and sent["callId"] == CALL_ID and sent["model"] == "fake-small"
     assert sent["maxOutputTokens"] == 50 and sent["promptTokens"] > 0 and sent["nonce"]
+    assert sent["choices"] == 1 and sent["fallbackModels"] == []
     assert out["metadata"][STATE]["holdId"] == "h1"
 
 
-@pytest.mark.parametrize("status,error_type", [(402, "insufficient_quota"), (429, "budget_exceeded"), (401, "authentication_error"), (409, "invalid_request_error")])
-async def test_refusals_reach_the_app_with_status_type_and_message(tmp_path, status, error_type):
+@pytest.mark.parametrize("call_id", ["", None, "call-1", "not-a-uuid"])
+async def test_a_call_without_a_gateway_call_id_is_refused_before_any_hold(tmp_path, call_id):
+    billing = make(tmp_path, lambda r: pytest.fail("no hold without a call id"))
+    with pytest.raises(HTTPException) as raised:
+        await billing.async_pre_call_hook(auth(), None, {**data(), "litellm_call_id": call_id}, "acompletion")
+    assert raised.value.status_code == 400
+
+
+async def test_the_hold_covers_every_choice_and_every_configured_fallback(tmp_path):
+    seen = []
+
+    def handler(request):
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json={"holdId": "h1", "amountMicros": 80, "availableMicros": 920})
+
+    billing = make(tmp_path, handler)
+    router = types.SimpleNamespace(fallbacks=[{"fake-small": ["fake-large"]}, {"fake-large": [{"model": "fake-xl"}]}])
+    billing.router = lambda: router
+    await billing.async_pre_call_hook(auth(), None, {**data(), "n": 5}, "acompletion")
+    assert seen[0]["choices"] == 5
+    assert seen[0]["fallbackModels"] == ["fake-large", "fake-xl"]
+
+
+def test_reachable_models_follow_every_fallback_kind_and_defaults_once():
+    router = types.SimpleNamespace(
+        fallbacks=[{"a": ["b"]}, {"*": ["z"]}],
+        context_window_fallbacks=[{"b": ["c"]}],
+        content_policy_fallbacks=[{"c": ["a", "d"]}],
+    )
+    assert reachable_models("a", router) == ["a", "b", "z", "c", "d"]
+    assert reachable_models("q", None) == ["q"]
+
+
+@pytest.mark.parametrize(
+    "status,expected,error_type",
+    [
+        (402, 402, "insufficient_quota"),
+        (429, 429, "budget_exceeded"),
+        (401, 401, "authentication_error"),
+        (409, 409, "invalid_request_error"),
+        # A request the platform finds malformed is the client's fault: 400, never a retryable 503.
+        (422, 400, "invalid_request_error"),
+        (400, 400, "invalid_request_error"),
+    ],
+)
+async def test_refusals_reach_the_app_with_status_type_and_message(tmp_path, status, expected, error_type):
     billing = make(tmp_path, lambda r: httpx.Response(status, json={"error": {"code": "x", "message": "Insufficient balance: $1 needed"}}))
     with pytest.raises(HTTPException) as raised:
         await billing.async_pre_call_hook(auth(), None, data(), "acompletion")
-    assert raised.value.status_code == status
+    assert raised.value.status_code == expected
     assert raised.value.type == error_type
     assert "Insufficient balance" in raised.value.detail
 
@@ -79,11 +125,17 @@ async def test_master_key_calls_are_not_metered(tmp_path):
     assert STATE not in (out.get("metadata") or {})
 
 
+def signed(billing, **state):
+    state = {"keyId": KEY_ID, "callId": "c1", "holdId": "h", "promptTokens": 9, "model": "fake-small", "startedAt": "2026-01-01T00:00:00.000Z", "delivered": [], **state}
+    state["sig"] = billing._sign(state)
+    return state
+
+
 async def test_failure_after_delivered_text_is_a_cut_stream_otherwise_a_failure(tmp_path):
     billing = make(tmp_path, lambda r: httpx.Response(200))
-    state = {"keyId": KEY_ID, "callId": "c1", "holdId": "h", "promptTokens": 9, "model": "fake-small", "startedAt": "2026-01-01T00:00:00.000Z", "delivered": ["hello", " world"]}
+    state = signed(billing, delivered=["hello", " world"])
     await billing.async_post_call_failure_hook({"metadata": {STATE: state}, "stream": True}, RuntimeError("cut"), auth())
-    await billing.async_post_call_failure_hook({"metadata": {STATE: {**state, "callId": "c2", "delivered": []}}}, RuntimeError("500"), auth())
+    await billing.async_post_call_failure_hook({"metadata": {STATE: signed(billing, callId="c2")}}, RuntimeError("500"), auth())
     events = billing.outbox.find(KEY_ID, "c1") + billing.outbox.find(KEY_ID, "c2")
     assert [(e["status"], e["completionTokens"] > 0, e["promptTokens"]) for e in events] == [("cut", True, 9), ("failure", False, 0)]
 
@@ -91,6 +143,37 @@ async def test_failure_after_delivered_text_is_a_cut_stream_otherwise_a_failure(
 async def test_success_hook_adds_the_hold_and_available_headers(tmp_path):
     billing = make(tmp_path, lambda r: httpx.Response(200))
     response = types.SimpleNamespace(_hidden_params={})
-    request = {"metadata": {STATE: {"holdMicros": 80, "availableMicros": 920}}}
+    request = {"metadata": {STATE: signed(billing, holdMicros=80, availableMicros=920)}}
     await billing.async_post_call_success_hook(request, auth(), response)
     assert response._hidden_params["additional_headers"] == {"x-tollgate-hold-micros": "80", "x-tollgate-available-micros": "920"}
+
+
+async def test_state_planted_by_a_client_is_ignored(tmp_path):
+    """A client's metadata.tollgate (the gate refuses metadata; this is the second line) reports nothing."""
+    billing = make(tmp_path, lambda r: httpx.Response(200))
+    forged = {"keyId": KEY_ID, "callId": "victim", "holdId": "h", "promptTokens": 9, "model": "fake-small", "startedAt": "2026-01-01T00:00:00.000Z", "delivered": [], "sig": "0" * 64}
+    await billing.async_post_call_failure_hook({"metadata": {STATE: forged}}, RuntimeError("x"), auth())
+    assert billing.outbox.find(KEY_ID, "victim") == []
+
+
+async def test_the_success_event_reports_the_held_call_id(tmp_path):
+    billing = make(tmp_path, lambda r: httpx.Response(200))
+    state = signed(billing, callId=CALL_ID)
+    usage = types.SimpleNamespace(prompt_tokens_details=None)
+    kwargs = {
+        "litellm_call_id": CALL_ID,
+        "litellm_params": {"metadata": {STATE: state}},
+        "standard_logging_object": {
+            "model_group": "fake-large",
+            "prompt_tokens": 10,
+            "completion_tokens": 20,
+            "metadata": {"user_api_key_auth_metadata": {"tollgate_key_id": KEY_ID}},
+        },
+    }
+    await billing.async_log_success_event(kwargs, types.SimpleNamespace(usage=usage), None, None)
+    [event] = billing.outbox.find(KEY_ID, CALL_ID)
+    # The group that served the call (a fallback here) is what it is priced at.
+    assert event["callId"] == CALL_ID and event["modelGroup"] == "fake-large" and event["status"] == "success"
+    # Without our signed state (a call that was never held) nothing is reported under any id.
+    await billing.async_log_success_event({**kwargs, "litellm_call_id": "", "litellm_params": {}}, types.SimpleNamespace(usage=usage), None, None)
+    assert billing.outbox.find(KEY_ID, "") == []

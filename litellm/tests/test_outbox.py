@@ -51,7 +51,7 @@ async def test_events_are_delivered_in_one_signed_batch(tmp_path):
     header = dict(p.split("=", 1) for p in request.headers["x-tollgate-signature"].split(","))
     expected = hmac.new(SECRET.encode(), f"{header['t']}.".encode() + body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(header["v1"], expected)
-    assert outbox.stats() == {"pending": 0, "delivered": 3, "total": 3, "retrying": 0}
+    assert outbox.stats() == {"pending": 0, "delivered": 3, "total": 3, "retrying": 0, "dead": 0}
     assert await outbox.deliver_once() == 0
 
 
@@ -132,3 +132,51 @@ async def test_paused_delivery_keeps_events_until_resumed(tmp_path):
     assert platform.batches == []
     outbox.paused = False
     assert await outbox.deliver_once() == 1
+
+
+class Refusing:
+    """A platform that refuses (422) any batch holding a poison event, and records what it accepted."""
+
+    def __init__(self, poison: set[str], status: int = 422):
+        self.poison = poison
+        self.status = status
+        self.accepted: list[str] = []
+        self.requests = 0
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        calls = [e["callId"] for e in json.loads(request.content)["events"]]
+        if self.poison & set(calls):
+            return httpx.Response(self.status, json={"error": {"code": "validation_failed", "message": "bad event"}})
+        self.accepted += calls
+        return httpx.Response(200, json={"ok": True})
+
+
+async def test_a_refused_event_goes_dead_and_the_rest_of_its_batch_is_delivered(tmp_path):
+    platform = Refusing({"c5"})
+    outbox = Outbox(str(tmp_path / "o.db"), "http://platform.test", SECRET, transport=httpx.MockTransport(platform.handler))
+    for i in range(16):
+        outbox.append(event(f"c{i}"))
+    assert await outbox.deliver_once() == 15
+    assert sorted(platform.accepted) == sorted(f"c{i}" for i in range(16) if i != 5)
+    # Halving isolates it in a few requests, not one per event.
+    assert platform.requests <= 1 + 2 * 4
+    assert outbox.stats() == {"pending": 0, "delivered": 15, "total": 16, "retrying": 0, "dead": 1}
+    [dead] = outbox.dead()
+    assert dead["event"]["callId"] == "c5" and "HTTP 422" in dead["lastError"]
+    # Later batches are not held back by it.
+    outbox.append(event("c16"))
+    assert await outbox.deliver_once() == 1
+    # Once the platform accepts it, the operator requeues it and it is delivered.
+    platform.poison.clear()
+    assert outbox.requeue_dead() == 1
+    assert await outbox.deliver_once() == 1
+    assert outbox.stats()["dead"] == 0 and outbox.stats()["delivered"] == 17
+
+
+async def test_a_platform_outage_is_retried_not_dead(tmp_path):
+    platform = Platform([503, 401])
+    outbox = make(tmp_path, platform)
+    outbox.append(event("a"))
+    assert await outbox.deliver_once() == 0
+    assert outbox.stats()["dead"] == 0 and outbox.stats()["retrying"] == 1

@@ -17,21 +17,11 @@ from litellm.proxy._types import LitellmUserRoles, UserAPIKeyAuth
 
 from .cache import TTLCache
 from .errors import forbidden, unauthorized, unavailable
+from .gate import Refusal, find_route
 from .platform import PlatformClient, PlatformUnavailable
 from .settings import Settings
 
 logger = logging.getLogger("tollgate.auth")
-
-# Routes a platform key may call. Everything else (LiteLLM's admin API, other endpoints that the billing
-# hooks do not meter) is closed to app keys.
-APP_ROUTES = (
-    "/chat/completions",
-    "/v1/chat/completions",
-    "/models",
-    "/v1/models",
-    "/model/info",
-    "/v1/model/info",
-)
 
 # LiteLLM treats an empty model list as "all models": a key whose models are all disabled gets this instead.
 NO_MODELS = "tollgate:no-model-enabled"
@@ -48,15 +38,20 @@ class Authenticator:
         self.client = client or PlatformClient(settings)
         self.cache: TTLCache[dict[str, Any]] = TTLCache(settings.cache_max_entries)
 
-    async def authenticate(self, path: str, api_key: str | None, headers: Any = None) -> UserAPIKeyAuth:
+    async def authenticate(self, path: str, api_key: str | None, headers: Any = None, method: str = "POST") -> UserAPIKeyAuth:
         if not api_key:
             raise unauthorized("Missing API key. Send it as 'Authorization: Bearer tg_…'.", code="missing_api_key")
         if self.settings.master_key and hmac.compare_digest(api_key.encode(), self.settings.master_key.encode()):
             return UserAPIKeyAuth(api_key=api_key, user_role=LitellmUserRoles.PROXY_ADMIN, key_alias="master")
-        if not any(path == route or path.endswith(route) for route in APP_ROUTES):
+        # The gate (gate.py) refuses these before LiteLLM runs; checked again here so auth never depends on it.
+        try:
+            route = find_route(method, path)
+        except Refusal:
+            route = None
+        if route is None:
             raise forbidden(f"{path} is not available with Tollgate API keys.", code="route_not_allowed")
-        # The call id is billing's idempotency key: the gateway assigns it, clients may not choose it.
-        if headers is not None and headers.get("x-litellm-call-id"):
+        # The call id is billing's idempotency key: the gateway assigns it, clients may not choose it (empty or not).
+        if headers is not None and "x-litellm-call-id" in headers:
             raise forbidden("The x-litellm-call-id header is not accepted: Tollgate assigns call ids.", code="call_id_not_allowed")
         fingerprint = key_fingerprint(api_key)
         verdict = await self.cache.get_or_load(fingerprint, lambda: self._load(api_key))
@@ -118,4 +113,4 @@ def authenticator() -> Authenticator:
 
 async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
     """The function LiteLLM calls (keep this name and signature)."""
-    return await authenticator().authenticate(request.url.path, api_key, request.headers)
+    return await authenticator().authenticate(request.url.path, api_key, request.headers, request.method)

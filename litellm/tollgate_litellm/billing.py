@@ -6,6 +6,8 @@ written to the durable outbox and delivered to the platform. Wired in config.yam
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import uuid
@@ -49,6 +51,48 @@ def _error(status: int, message: str, error_type: str) -> HTTPException:
     return error
 
 
+def _valid_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def reachable_models(model: str, router: Any) -> list[str]:
+    """
+    The model groups a call for `model` may be served by: itself, then every operator-configured fallback
+    (general, context-window and content-policy, `*` defaults included), transitively. The hold is sized for
+    the most expensive of them (billing contract: charged at the price of the group that served the call).
+    """
+    mappings: list[dict] = []
+    for name in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
+        for entry in getattr(router, name, None) or []:
+            if isinstance(entry, dict):
+                mappings.append(entry)
+    seen = [model]
+    queue = [model]
+    while queue:
+        current = queue.pop(0)
+        for mapping in mappings:
+            for source, targets in mapping.items():
+                if source not in (current, "*"):
+                    continue
+                for target in targets if isinstance(targets, list) else [targets]:
+                    name = target.get("model") if isinstance(target, dict) else target
+                    if isinstance(name, str) and name not in seen:
+                        seen.append(name)
+                        queue.append(name)
+    return seen
+
+
+def _router() -> Any:
+    try:
+        from litellm.proxy.proxy_server import llm_router
+    except Exception:  # outside the proxy (unit tests)
+        return None
+    return llm_router
+
+
 class TollgateBilling(CustomLogger):
     def __init__(self, settings: Settings, outbox: Outbox, client: PlatformClient | None = None) -> None:
         super().__init__()
@@ -64,6 +108,11 @@ class TollgateBilling(CustomLogger):
         if str(call_type) not in CHAT_CALL_TYPES:
             raise _error(403, "Only chat completions are available with Tollgate keys.", "permission_error")
         self.outbox.start()
+        # The id LiteLLM assigned (the gate refuses a client's x-litellm-call-id header): it is what the hold
+        # is placed under and what the usage event reports, always the same value.
+        call_id = data.get("litellm_call_id")
+        if not _valid_uuid(call_id):
+            raise _error(400, "This request has no valid call id, so it cannot be billed and was not served.", "invalid_request_error")
         model = data.get("model") or ""
         messages = data.get("messages") or []
         try:
@@ -71,17 +120,19 @@ class TollgateBilling(CustomLogger):
         except Exception:  # an odd message shape must not make the call free: count its text instead
             prompt_tokens = litellm.token_counter(model=model, text=str(messages))
         max_tokens = data.get("max_completion_tokens") or data.get("max_tokens")
-        call_id = data.get("litellm_call_id") or str(uuid.uuid4())
+        choices = data.get("n") or 1
         request = {
             "keyId": key_id,
             "callId": call_id,
             "nonce": uuid.uuid4().hex,
             "model": model,
+            "fallbackModels": reachable_models(model, self.router())[1:],
             "promptTokens": int(prompt_tokens),
             "maxOutputTokens": int(max_tokens) if max_tokens else None,
+            "choices": int(choices),
         }
         answer = await self._place_hold(request)
-        data.setdefault("metadata", {})[STATE] = {
+        state = {
             "keyId": key_id,
             "callId": call_id,
             "holdId": answer["holdId"],
@@ -92,7 +143,23 @@ class TollgateBilling(CustomLogger):
             "startedAt": _iso(None),
             "delivered": [],
         }
+        state["sig"] = self._sign(state)
+        data.setdefault("metadata", {})[STATE] = state
         return data
+
+    def router(self) -> Any:
+        return _router()
+
+    def _sign(self, state: dict) -> str:
+        """Binds our per-request state to this gateway: a client cannot plant a look-alike in metadata."""
+        message = f"{state['keyId']}:{state['callId']}:{state['holdId']}".encode()
+        return hmac.new(self.settings.gateway_secret.encode(), message, hashlib.sha256).hexdigest()
+
+    def _state(self, metadata: Any) -> dict | None:
+        state = (metadata or {}).get(STATE) if isinstance(metadata, dict) else None
+        if not isinstance(state, dict) or not all(isinstance(state.get(k), str) for k in ("keyId", "callId", "holdId", "sig")):
+            return None
+        return state if hmac.compare_digest(state["sig"], self._sign(state)) else None
 
     async def _place_hold(self, request: dict) -> dict:
         # One retry with the same nonce: the platform answers a repeated hold with the same hold.
@@ -111,13 +178,16 @@ class TollgateBilling(CustomLogger):
                 continue
             body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
             err = body.get("error", {})
-            status = {401: 401, 402: 402, 429: 429, 403: 403, 409: 409}.get(response.status_code, 503)
+            # The platform's refusals keep their meaning; a request it finds malformed is the client's 400.
+            # Only an unreachable or failing platform is 503 (the one status OpenAI clients retry).
+            status = {401: 401, 402: 402, 429: 429, 403: 403, 409: 409, 400: 400, 422: 400}.get(response.status_code, 503)
             error_type = {
                 401: "authentication_error",
                 402: "insufficient_quota",
                 429: "budget_exceeded",
                 403: "permission_error",
                 409: "invalid_request_error",
+                400: "invalid_request_error",
             }.get(status, "service_unavailable")
             raise _error(status, err.get("message") or f"Refused by Tollgate (HTTP {response.status_code}).", error_type)
         raise AssertionError("unreachable")
@@ -125,7 +195,7 @@ class TollgateBilling(CustomLogger):
     # -- response headers: what the call reserved and what is left -----------------------------------------
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: UserAPIKeyAuth, response: Any):
         """Non-streaming responses carry x-tollgate-* headers an OpenAI client can read (with_raw_response)."""
-        state = (data.get("metadata") or {}).get(STATE)
+        state = self._state(data.get("metadata"))
         if not state:
             return response
         try:
@@ -143,7 +213,7 @@ class TollgateBilling(CustomLogger):
     async def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: UserAPIKeyAuth, response: Any, request_data: dict
     ) -> AsyncGenerator[Any, None]:
-        state = (request_data.get("metadata") or {}).get(STATE)
+        state = self._state(request_data.get("metadata"))
         async for chunk in response:
             if state is not None:
                 try:
@@ -164,13 +234,19 @@ class TollgateBilling(CustomLogger):
             if not key_id:
                 return
             litellm_metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
+            state = self._state(litellm_metadata)
+            if state is None or state["keyId"] != key_id:
+                logger.error("a metered call ended without its hold state (call %s): not reported", kwargs.get("litellm_call_id"))
+                return
+            if kwargs.get("litellm_call_id") != state["callId"]:
+                logger.warning("LiteLLM reported call %s for the hold of call %s", kwargs.get("litellm_call_id"), state["callId"])
             disconnected = bool(litellm_metadata.get("client_disconnected") or metadata.get("client_disconnected"))
             usage = getattr(response_obj, "usage", None)
             details = getattr(usage, "prompt_tokens_details", None)
             cached = int(getattr(details, "cached_tokens", 0) or 0)
             self.outbox.append(
                 {
-                    "callId": kwargs.get("litellm_call_id"),
+                    "callId": state["callId"],
                     "keyId": key_id,
                     "modelGroup": slo.get("model_group") or kwargs.get("model") or "",
                     "providerModel": slo.get("model") or "",
@@ -197,8 +273,8 @@ class TollgateBilling(CustomLogger):
     ) -> None:
         """The request's final failure. With output already streamed it is a cut stream, charged as estimated."""
         try:
-            state = (request_data.get("metadata") or {}).get(STATE)
-            if not state or not state.get("holdId"):
+            state = self._state(request_data.get("metadata"))
+            if state is None:
                 return  # refused before a hold was placed: nothing to release
             delivered = "".join(state.get("delivered") or [])
             completion_tokens = litellm.token_counter(model=state["model"], text=delivered) if delivered else 0

@@ -3,6 +3,10 @@ A durable local outbox for usage events: every event is written to SQLite before
 delivered in signed batches to the platform, retried with exponential backoff and jitter until acknowledged.
 The file survives a gateway restart; delivery resumes on start. Delivered events are kept for a while so
 the platform's settlement can ask for one again (replay).
+
+An event the platform refuses for its content (400/413/422) must not hold back the others: a refused batch is
+split in halves and resent until the refused event stands alone, which is then set aside as dead (kept, with
+the platform's answer, listed for the operator, requeued by hand once the cause is fixed).
 """
 
 from __future__ import annotations
@@ -38,9 +42,18 @@ create table if not exists events (
   delivered_at real,
   last_error text
 );
-create index if not exists events_pending on events (next_attempt_at) where delivered_at is null;
 create index if not exists events_call on events (key_id, call_id);
 """
+
+# Added after the first release: outboxes created before it gain the column on open.
+DEAD_COLUMN = "dead_at"
+PENDING_INDEX = """
+drop index if exists events_pending;
+create index if not exists events_pending_live on events (next_attempt_at) where delivered_at is null and dead_at is null;
+"""
+
+# Statuses that refuse the content of a batch (as opposed to the platform being down, busy or misconfigured).
+CONTENT_REFUSALS = frozenset({400, 413, 422})
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -80,6 +93,10 @@ class Outbox:
         # NORMAL in WAL mode survives a process crash (not a power cut) and keeps appends cheap.
         self._db.execute("pragma synchronous=normal")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("pragma table_info(events)")}
+        if DEAD_COLUMN not in columns:
+            self._db.execute(f"alter table events add column {DEAD_COLUMN} real")
+        self._db.executescript(PENDING_INDEX)
         self._client = httpx.AsyncClient(base_url=platform_url, timeout=httpx.Timeout(10.0), transport=transport)
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -103,11 +120,35 @@ class Outbox:
     # -- reading -------------------------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
         with self._lock:
-            pending, delivered, total, retrying = self._db.execute(
-                "select count(*) filter (where delivered_at is null), count(*) filter (where delivered_at is not null),"
-                " count(*), count(*) filter (where delivered_at is null and attempts > 0) from events"
+            pending, delivered, total, retrying, dead = self._db.execute(
+                "select count(*) filter (where delivered_at is null and dead_at is null),"
+                " count(*) filter (where delivered_at is not null), count(*),"
+                " count(*) filter (where delivered_at is null and dead_at is null and attempts > 0),"
+                " count(*) filter (where dead_at is not null) from events"
             ).fetchone()
-        return {"pending": pending, "delivered": delivered, "total": total, "retrying": retrying}
+        return {"pending": pending, "delivered": delivered, "total": total, "retrying": retrying, "dead": dead}
+
+    def dead(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Events the platform refused for their content, newest first, with its answer (for the operator)."""
+        with self._lock:
+            rows = self._db.execute(
+                "select id, body, dead_at, attempts, last_error from events where dead_at is not null"
+                " order by id desc limit ?",
+                (limit,),
+            ).fetchall()
+        return [
+            {"id": r[0], "event": json.loads(r[1]), "deadAt": r[2], "attempts": r[3], "lastError": r[4]} for r in rows
+        ]
+
+    def requeue_dead(self) -> int:
+        """Puts every dead event back in line (after the cause was fixed on the platform)."""
+        with self._lock:
+            cur = self._db.execute(
+                "update events set dead_at = null, attempts = 0, next_attempt_at = 0 where dead_at is not null"
+            )
+        if self._wake is not None:
+            self._wake.set()
+        return cur.rowcount
 
     def find(self, key_id: str, call_id: str) -> list[dict[str, Any]]:
         """Every event stored for a call (for the platform's replay during settlement)."""
@@ -131,8 +172,8 @@ class Outbox:
             self._db.execute("begin immediate")
             try:
                 rows = self._db.execute(
-                    "select id, body, attempts from events where delivered_at is null and next_attempt_at <= ?"
-                    " and claimed_until <= ? order by id limit ?",
+                    "select id, body, attempts from events where delivered_at is null and dead_at is null"
+                    " and next_attempt_at <= ? and claimed_until <= ? order by id limit ?",
                     (now, now, self.batch_size),
                 ).fetchall()
                 if rows:
@@ -152,25 +193,37 @@ class Outbox:
         rows = self._claim()
         if not rows:
             return 0
+        return await self._deliver(rows)
+
+    async def _deliver(self, rows: list[tuple[int, str, int]]) -> int:
         body = ('{"events":[' + ",".join(r[1] for r in rows) + "]}").encode()
         error: str | None = None
+        status: int | None = None
         try:
             response = await self._client.post(
                 "/api/webhooks/litellm",
                 content=body,
                 headers={"content-type": "application/json", "x-tollgate-signature": sign(self.secret, body, int(time.time()))},
             )
-            if response.status_code < 300:
-                now = self.clock()
-                with self._lock:
-                    self._db.executemany(
-                        "update events set delivered_at = ?, claimed_until = 0, last_error = null where id = ?",
-                        [(now, r[0]) for r in rows],
-                    )
+            status = response.status_code
+            if status < 300:
+                self._mark(rows, "update events set delivered_at = ?, claimed_until = 0, last_error = null where id = ?")
                 return len(rows)
-            error = f"HTTP {response.status_code}: {response.text[:300]}"
+            error = f"HTTP {status}: {response.text[:300]}"
         except httpx.HTTPError as e:
             error = f"{type(e).__name__}: {e}"
+        if status in CONTENT_REFUSALS:
+            if len(rows) > 1:
+                # Somewhere in the batch is an event the platform refuses: halve until it stands alone.
+                middle = len(rows) // 2
+                return await self._deliver(rows[:middle]) + await self._deliver(rows[middle:])
+            self._mark(
+                rows,
+                "update events set dead_at = ?, attempts = attempts + 1, claimed_until = 0, last_error = ? where id = ?",
+                error,
+            )
+            logger.error("usage event %s refused by the platform, set aside as dead: %s", rows[0][0], error)
+            return 0
         now = self.clock()
         with self._lock:
             self._db.executemany(
@@ -179,6 +232,12 @@ class Outbox:
             )
         logger.warning("usage delivery failed for %d events, will retry: %s", len(rows), error)
         return 0
+
+    def _mark(self, rows: list[tuple[int, str, int]], statement: str, error: str | None = None) -> None:
+        now = self.clock()
+        params = [(now, r[0]) if error is None else (now, error, r[0]) for r in rows]
+        with self._lock:
+            self._db.executemany(statement, params)
 
     def purge(self) -> int:
         with self._lock:
@@ -190,7 +249,9 @@ class Outbox:
 
     def next_due_in(self) -> float:
         with self._lock:
-            row = self._db.execute("select min(next_attempt_at) from events where delivered_at is null").fetchone()
+            row = self._db.execute(
+                "select min(next_attempt_at) from events where delivered_at is null and dead_at is null"
+            ).fetchone()
         if row[0] is None:
             return self.idle_interval
         return max(0.0, min(self.idle_interval, row[0] - self.clock()))

@@ -10,6 +10,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from .billing import TollgateBilling
+from .gate import install as install_gate
 
 logger = logging.getLogger("tollgate.routes")
 
@@ -43,6 +44,16 @@ def mount(handler: TollgateBilling) -> None:
         handler.outbox.paused = True
         return {"paused": True, **handler.outbox.stats()}
 
+    async def dead(request: Request, limit: int = Query(100, ge=1, le=1000)):
+        if not _authorized(request, handler):
+            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
+        return {"events": handler.outbox.dead(limit)}
+
+    async def requeue(request: Request):
+        if not _authorized(request, handler):
+            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
+        return {"requeued": handler.outbox.requeue_dead(), **handler.outbox.stats()}
+
     async def resume(request: Request):
         if not _authorized(request, handler):
             return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
@@ -55,6 +66,11 @@ def mount(handler: TollgateBilling) -> None:
     app.add_api_route("/tollgate/outbox/pause", pause, methods=["POST"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/resume", resume, methods=["POST"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/events", events, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/tollgate/outbox/dead", dead, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/tollgate/outbox/requeue", requeue, methods=["POST"], include_in_schema=False)
+    # Every request passes the gate (gate.py) before LiteLLM sees it.
+    if install_gate(app, handler.settings.master_key):
+        logger.info("request gate installed in front of LiteLLM")
     try:
         asyncio.get_running_loop()
         handler.outbox.start()  # resume delivery of events left from before a restart

@@ -1,14 +1,19 @@
 // Billing through the real gateway: holds before calls, usage webhooks after, charged on the numbers.
-import { randomUUID } from "node:crypto";
 import type OpenAI from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
-import { checkLedgerInvariants, creditAccount } from "@/lib/billing/ledger";
+import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { priceTokens } from "@/lib/billing/money";
-import { failure, MASTER_KEY, startGatewayStack } from "./helpers";
+import {
+  balanceOf,
+  failure,
+  MASTER_KEY,
+  customer as makeCustomer,
+  startGatewayStack,
+  usageRowsOf,
+} from "./helpers";
 
 const ctx = startGatewayStack("gateway-billing", { app: 3201, pg: 54332, litellm: 4102, upstream: 4112 });
 const PRICE = { input: 500_000n, output: 1_500_000n }; // the demo price of fake-small (and the test models)
-const SYSTEM = { userId: null, kind: "system" as const };
 const messages = [{ role: "user" as const, content: "How are calls billed?" }];
 
 beforeAll(async () => {
@@ -24,56 +29,10 @@ beforeAll(async () => {
   }
 });
 
-/** A new developer with a balance and a key. */
-async function customer(balanceMicros: bigint) {
-  const [user] = await ctx.sql<{ id: string }[]>`
-    insert into users (email, role) values (${`${randomUUID()}@example.com`}, 'developer') returning id`;
-  const [account] = await ctx.sql<
-    { id: string }[]
-  >`select id from accounts where owner_user_id = ${user!.id}`;
-  if (balanceMicros > 0n) {
-    await creditAccount(
-      ctx.sql,
-      { ...SYSTEM },
-      {
-        accountId: account!.id,
-        amountMicros: balanceMicros,
-        kind: "topup",
-        reason: "test",
-        idempotencyKey: randomUUID(),
-      },
-    );
-  }
-  const key = await ctx.issueKey({ userId: user!.id });
-  return { userId: user!.id, accountId: account!.id, ...key, client: ctx.client(key.secret) };
-}
-
-async function balance(accountId: string) {
-  const [row] = await ctx.sql<{ balance_micros: bigint; held_micros: bigint }[]>`
-    select balance_micros, held_micros from accounts where id = ${accountId}`;
-  return row!;
-}
-
-/** Waits until the gateway's webhooks have delivered `count` usage rows for the key. */
-async function usageRows(keyId: string, count: number, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const rows = await ctx.sql<
-      {
-        call_id: string;
-        status: string;
-        billing_status: string;
-        prompt_tokens: number;
-        completion_tokens: number;
-        revenue_micros: bigint;
-        stream: boolean;
-      }[]
-    >`select call_id, status, billing_status, prompt_tokens, completion_tokens, revenue_micros, stream
-      from usage_events where key_id = ${keyId} order by id`;
-    if (rows.length >= count || Date.now() > deadline) return rows;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const customer = (balanceMicros: bigint) => makeCustomer(ctx, balanceMicros);
+const balance = (accountId: string) => balanceOf(ctx, accountId);
+const usageRows = (keyId: string, count: number, timeoutMs?: number) =>
+  usageRowsOf(ctx, keyId, count, timeoutMs);
 
 describe("billing through the gateway", () => {
   it("charges price book × the upstream's reported tokens, to the micro-USD (non-stream)", async () => {

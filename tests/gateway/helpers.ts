@@ -1,6 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { appendFileSync, mkdirSync } from "node:fs";
 import OpenAI from "openai";
 import { afterAll, beforeAll } from "vitest";
+import { creditAccount } from "@/lib/billing/ledger";
 import { createClient, type Sql } from "@/lib/db/client";
 import { createKey } from "@/lib/keys/create";
 import type { KeySettings } from "@/lib/keys/types";
@@ -78,3 +80,59 @@ export async function failure(
     throw error;
   }
 }
+
+/** A new developer with a balance (micro-USD) and a key, calling through the gateway with the openai client. */
+export async function customer(ctx: GatewayContext, balanceMicros: bigint) {
+  const [user] = await ctx.sql<{ id: string }[]>`
+    insert into users (email, role) values (${`${randomUUID()}@example.com`}, 'developer') returning id`;
+  const [account] = await ctx.sql<
+    { id: string }[]
+  >`select id from accounts where owner_user_id = ${user!.id}`;
+  if (balanceMicros > 0n) {
+    await creditAccount(
+      ctx.sql,
+      { userId: null, kind: "system" },
+      {
+        accountId: account!.id,
+        amountMicros: balanceMicros,
+        kind: "topup",
+        reason: "test",
+        idempotencyKey: randomUUID(),
+      },
+    );
+  }
+  const key = await ctx.issueKey({ userId: user!.id });
+  return { userId: user!.id, accountId: account!.id, ...key, client: ctx.client(key.secret) };
+}
+
+export async function balanceOf(ctx: GatewayContext, accountId: string) {
+  const [row] = await ctx.sql<{ balance_micros: bigint; held_micros: bigint }[]>`
+    select balance_micros, held_micros from accounts where id = ${accountId}`;
+  return row!;
+}
+
+export interface UsageRowSeen {
+  call_id: string;
+  status: string;
+  billing_status: string;
+  model_group: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  revenue_micros: bigint;
+  stream: boolean;
+}
+
+/** Waits until the gateway's webhooks have delivered `count` usage rows for the key. */
+export async function usageRowsOf(ctx: GatewayContext, keyId: string, count: number, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const rows = await ctx.sql<UsageRowSeen[]>`
+      select call_id, status, billing_status, model_group, prompt_tokens, completion_tokens, revenue_micros, stream
+      from usage_events where key_id = ${keyId} order by id`;
+    if (rows.length >= count || Date.now() > deadline) return rows;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The gateway's base URL (without /v1), for its own routes. */
+export const gatewayBase = (ctx: GatewayContext) => ctx.stack.gatewayUrl!.replace(/\/v1$/, "");

@@ -1,0 +1,169 @@
+"""The front door: what an app key may send (routes, headers, body fields) and what responses may reveal."""
+
+import json
+
+import httpx
+import pytest
+
+from tollgate_litellm.gate import Gate, filter_response_headers
+
+MASTER = "sk-master-key-0123456789"
+CHAT = "/v1/chat/completions"
+BASE = {"model": "fake-small", "messages": [{"role": "user", "content": "hi"}]}
+
+
+class Inner:
+    """Stands in for LiteLLM's app: records what reached it and answers with LiteLLM's usual headers."""
+
+    def __init__(self):
+        self.bodies = []
+
+    async def __call__(self, scope, receive, send):
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.bodies.append(body)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"x-litellm-call-id", b"c1"),
+                    (b"x-litellm-model-group", b"fake-small"),
+                    (b"x-litellm-model-api-base", b"http://10.0.0.1/v1"),
+                    (b"x-litellm-response-cost", b"0.0001"),
+                    (b"x-litellm-key-spend", b"1.2"),
+                    (b"llm_provider-x-request-id", b"req_1"),
+                    (b"x-tollgate-hold-micros", b"80"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+def client():
+    inner = Inner()
+    transport = httpx.ASGITransport(app=Gate(inner, MASTER))
+    return inner, httpx.AsyncClient(transport=transport, base_url="http://gw")
+
+
+async def post(body, path=CHAT, headers=None, key="tg_app", **kw):
+    inner, c = client()
+    h = {"authorization": f"Bearer {key}", "content-type": "application/json", **(headers or {})}
+    content = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    async with c:
+        response = await c.post(path, content=content, headers=h, **kw)
+    return inner, response
+
+
+async def test_a_plain_chat_request_passes_unchanged():
+    inner, response = await post({**BASE, "max_tokens": 20, "n": 2, "stream": True, "stream_options": {"include_usage": True}})
+    assert response.status_code == 200
+    assert json.loads(inner.bodies[0])["n"] == 2
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("fallbacks", [{"model": "fake-large"}]),
+        ("api_base", "http://127.0.0.1:9"),
+        ("base_url", "http://127.0.0.1:9"),
+        ("api_key", "sk-x"),
+        ("timeout", 0.001),
+        ("num_retries", 5),
+        ("extra_headers", {"x": "y"}),
+        ("headers", {"x": "y"}),
+        ("mock_response", "free"),
+        ("input_cost_per_token", 0),
+        ("output_cost_per_token", 0),
+        ("metadata", {"user_api_key_auth_metadata": {"tollgate_key_id": "x"}}),
+        ("litellm_call_id", ""),
+        ("no-log", True),
+        ("caching", False),
+        ("model_list", []),
+        ("litellm_metadata", {}),
+        ("web_search_options", {}),
+    ],
+)
+async def test_routing_pricing_and_logging_fields_are_refused_with_400(field, value):
+    inner, response = await post({**BASE, field: value})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == field
+    assert f"Unrecognized request argument supplied: {field}" == error["message"]
+    assert inner.bodies == []
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("max_tokens", -5), ("max_tokens", 0), ("max_tokens", 2**31), ("max_tokens", 1.5), ("max_tokens", "10"), ("max_tokens", True),
+     ("n", 0), ("n", 129), ("n", "5"), ("stream", "yes"), ("stream_options", {"include_usage": True, "x": 1}), ("model", ""),
+     ("model", 5), ("messages", []), ("messages", "hi"), ("user", 7)],
+)
+async def test_money_relevant_values_are_type_checked(field, value):
+    inner, response = await post({**BASE, field: value})
+    assert response.status_code == 400 and response.json()["error"]["param"] == field
+    assert inner.bodies == []
+
+
+async def test_a_huge_max_tokens_within_int32_is_passed_on_for_the_hold_to_cap():
+    _, response = await post({**BASE, "max_tokens": 1_000_000_000})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("header", ["x-litellm-call-id", "x-litellm-timeout", "x-litellm-num-retries", "x-litellm-tags", "litellm_user_api_key"])
+async def test_litellm_control_headers_are_refused(header):
+    inner, response = await post(BASE, headers={header: ""})
+    assert response.status_code == 403 and inner.bodies == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/openai/v1/chat/completions", "/v1/model/info", "/model/info", "/key/generate", "/v1/embeddings", "/engines/x/chat/completions"]
+)
+async def test_other_routes_are_closed_to_app_keys(path):
+    inner, response = await post(BASE, path=path)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "route_not_allowed"
+    assert inner.bodies == []
+
+
+async def test_bad_bodies_are_4xx_not_500():
+    assert (await post(b"{not json"))[1].status_code == 400
+    assert (await post(b"[1,2]"))[1].status_code == 400
+    assert (await post(json.dumps(BASE), headers={"content-type": "application/x-www-form-urlencoded"}))[1].status_code == 415
+    assert (await post(BASE, path=CHAT + "?model=fake-large"))[1].status_code == 400
+
+
+async def test_duplicate_keys_are_read_as_litellm_reads_them():
+    raw = '{"model":"fake-small","messages":[{"role":"user","content":"x"}],"model":"fake-small","fallbacks":[]}'
+    assert (await post(raw))[1].status_code == 400
+
+
+async def test_responses_lose_upstream_and_cost_headers():
+    _, response = await post(BASE)
+    assert response.headers["x-litellm-call-id"] == "c1"
+    assert response.headers["x-litellm-model-group"] == "fake-small"
+    assert response.headers["x-tollgate-hold-micros"] == "80"
+    for hidden in ("x-litellm-model-api-base", "x-litellm-response-cost", "x-litellm-key-spend", "llm_provider-x-request-id"):
+        assert hidden not in response.headers
+
+
+async def test_the_master_key_is_not_gated():
+    inner, response = await post({**BASE, "fallbacks": []}, path="/v1/model/info", key=MASTER)
+    assert response.status_code == 200 and inner.bodies
+    assert "x-litellm-model-api-base" in response.headers
+
+
+async def test_probes_and_plugin_routes_pass():
+    inner, c = client()
+    async with c:
+        assert (await c.get("/health/liveliness")).status_code == 200
+        assert (await c.get("/tollgate/outbox/stats")).status_code == 200
+
+
+def test_header_filter_keeps_only_what_apps_need():
+    kept = filter_response_headers([(b"X-LiteLLM-Version", b"1"), (b"x-ratelimit-remaining-requests", b"9"), (b"retry-after", b"2")])
+    assert [k for k, _ in kept] == [b"x-ratelimit-remaining-requests", b"retry-after"]

@@ -1,0 +1,316 @@
+"""
+The gateway's front door: an ASGI layer in front of LiteLLM's own app. It sees every request before LiteLLM
+parses it and every response header before it leaves, so nothing a client sends reaches LiteLLM's routing,
+pricing or logging switches.
+
+For every caller but the operator's master key:
+- only the routes Tollgate bills (and the liveness probe) are reachable; anything else is 403;
+- LiteLLM's control headers (`x-litellm-*`, `litellm*`: call id, timeouts, retries, tags, …) are refused (403);
+- JSON bodies may hold only the fields the route documents (OpenAI's parameters); routing, credential,
+  pricing, caching, logging and mock fields (`fallbacks`, `api_base`, `api_key`, `timeout`, `num_retries`,
+  `extra_headers`, `metadata`, `mock_response`, `input_cost_per_token`, …) are refused with 400, as OpenAI
+  refuses an unrecognized argument; the money-relevant values (`max_tokens`, `n`, `stream`) are type-checked;
+- responses lose the headers that reveal upstreams, deployments or provider cost.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_INT32 = 2_147_483_647
+
+# OpenAI's chat completion parameters (and the provider-neutral sampling knobs LiteLLM maps), nothing else.
+CHAT_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "max_completion_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "n",
+        "stream",
+        "stream_options",
+        "stop",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "user",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "functions",
+        "function_call",
+        "response_format",
+        "seed",
+        "reasoning_effort",
+        "thinking",
+        "verbosity",
+        "prediction",
+        "store",
+        "safety_identifier",
+        "prompt_cache_key",
+    }
+)
+STREAM_OPTION_FIELDS = frozenset({"include_usage"})
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    # The JSON fields a body may hold; None: the route takes no body.
+    fields: frozenset[str] | None = None
+
+
+# What an app key may call. Each is billed by the plugin (or free and harmless, like the model list).
+APP_ROUTES: tuple[Route, ...] = (
+    Route("POST", re.compile(r"^/(v1/)?chat/completions$"), CHAT_FIELDS),
+    Route("GET", re.compile(r"^/(v1/)?models$")),
+    Route("GET", re.compile(r"^/(v1/)?models/[A-Za-z0-9._:/-]{1,128}$")),
+)
+# Reachable without an app key: the liveness probe, and the plugin's own routes (gateway secret).
+OPEN_ROUTES: tuple[re.Pattern[str], ...] = (
+    re.compile(r"^/health/(liveliness|liveness)$"),
+    re.compile(r"^/tollgate/"),
+)
+
+# Response headers an app may see among LiteLLM's own; every other x-litellm-* and llm_provider-* is dropped
+# (api base, deployment and provider model names, provider cost, key spend, LiteLLM's version, timings).
+KEPT_LITELLM_HEADERS = frozenset(
+    {"x-litellm-call-id", "x-litellm-model-group", "x-litellm-attempted-retries", "x-litellm-attempted-fallbacks"}
+)
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, message: str, error_type: str, code: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error_type = error_type
+        self.code = code
+        self.param = param
+
+    def body(self) -> bytes:
+        error = {"message": self.message, "type": self.error_type, "param": self.param, "code": self.code}
+        return json.dumps({"error": error}).encode()
+
+
+def bad_request(message: str, param: str | None = None, code: str = "invalid_request") -> Refusal:
+    return Refusal(400, message, "invalid_request_error", code, param)
+
+
+def find_route(method: str, path: str) -> Route | None:
+    """The app route this request is for (None: not one). A path that matches with another method is 405."""
+    for route in APP_ROUTES:
+        if route.pattern.match(path):
+            if route.method != method:
+                raise Refusal(405, f"{method} {path} is not supported.", "invalid_request_error", "method_not_allowed")
+            return route
+    return None
+
+
+def is_open(path: str) -> bool:
+    return any(pattern.match(path) for pattern in OPEN_ROUTES)
+
+
+def check_headers(headers: list[tuple[str, str]]) -> None:
+    """LiteLLM reads control headers from clients (call id, timeouts, retries, tags, …): none is accepted."""
+    for name, _ in headers:
+        if name.startswith("x-litellm-") or name.startswith("litellm"):
+            if name == "x-litellm-call-id":
+                raise Refusal(
+                    403,
+                    "The x-litellm-call-id header is not accepted: Tollgate assigns call ids.",
+                    "permission_error",
+                    "call_id_not_allowed",
+                    name,
+                )
+            raise Refusal(
+                403, f"The {name} header is not accepted by this gateway.", "permission_error", "header_not_allowed", name
+            )
+
+
+def _integer(body: dict, field: str, low: int, high: int) -> None:
+    if field not in body or body[field] is None:
+        return
+    value = body[field]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise bad_request(f"{field} must be an integer between {low} and {high}.", field, "invalid_value")
+
+
+def check_body(route: Route, body: Any) -> None:
+    """The body of a JSON app route: an object of documented fields, with well-typed money-relevant values."""
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    assert route.fields is not None
+    for field in body:
+        if field not in route.fields:
+            raise bad_request(f"Unrecognized request argument supplied: {field}", str(field), "unknown_parameter")
+    model = body.get("model")
+    if not isinstance(model, str) or not 0 < len(model) <= 256:
+        raise bad_request("model must be a model name (a non-empty string).", "model", "invalid_value")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise bad_request("messages must be a non-empty array.", "messages", "invalid_value")
+    _integer(body, "max_tokens", 1, MAX_INT32)
+    _integer(body, "max_completion_tokens", 1, MAX_INT32)
+    _integer(body, "n", 1, 128)
+    if "stream" in body and body["stream"] is not None and not isinstance(body["stream"], bool):
+        raise bad_request("stream must be true or false.", "stream", "invalid_value")
+    options = body.get("stream_options")
+    if options is not None:
+        if not isinstance(options, dict) or any(k not in STREAM_OPTION_FIELDS for k in options):
+            raise bad_request("stream_options may only hold include_usage.", "stream_options", "invalid_value")
+    user = body.get("user")
+    if user is not None and (not isinstance(user, str) or len(user) > 512):
+        raise bad_request("user must be a string of at most 512 characters.", "user", "invalid_value")
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parsed with orjson, as LiteLLM parses it, so both see the same fields (duplicate keys: the last wins in both)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise bad_request(f"The request body is not valid JSON: {error}", None, "invalid_json") from error
+
+
+def filter_response_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    kept = []
+    for name, value in headers:
+        lower = name.decode("latin-1").lower()
+        if lower.startswith("llm_provider-"):
+            continue
+        if lower.startswith("x-litellm-") and lower not in KEPT_LITELLM_HEADERS:
+            continue
+        kept.append((name, value))
+    return kept
+
+
+class Gate:
+    """ASGI middleware applying the rules above to every HTTP request but the master key's."""
+
+    def __init__(self, app: ASGIApp, master_key: str | None, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.master_key = master_key
+        self.max_body = max_body
+
+    def _is_master(self, headers: list[tuple[str, str]]) -> bool:
+        if not self.master_key:
+            return False
+        for name, value in headers:
+            if name == "authorization":
+                presented = value[7:].strip() if value[:7].lower() == "bearer " else ""
+                return hmac.compare_digest(presented.encode(), self.master_key.encode())
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("type") != "http":
+            return await self.app(scope, receive, send)
+        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers") or []]
+        if self._is_master(headers):
+            return await self.app(scope, receive, send)
+        path, method = scope.get("path", ""), scope.get("method", "GET")
+        if is_open(path):
+            return await self.app(scope, receive, send)
+        try:
+            route = None if method == "OPTIONS" else find_route(method, path)
+            if route is None and method != "OPTIONS":
+                raise Refusal(
+                    403, f"{path} is not available with Tollgate API keys.", "permission_error", "route_not_allowed"
+                )
+            check_headers(headers)
+            if route is not None and route.fields is not None:
+                if scope.get("query_string"):
+                    raise bad_request("Query parameters are not accepted on this route.", None, "unknown_parameter")
+                content_type = dict(headers).get("content-type", "")
+                if not content_type.lower().startswith("application/json"):
+                    raise Refusal(415, "Send the body as application/json.", "invalid_request_error", "unsupported_media_type")
+                if dict(headers).get("content-encoding", "identity").lower() != "identity":
+                    raise Refusal(415, "Compressed request bodies are not accepted.", "invalid_request_error", "unsupported_media_type")
+                raw = await self._read_body(receive)
+                check_body(route, parse_json(raw))
+                receive = _replay(raw, receive)
+        except Refusal as refusal:
+            return await _respond(send, refusal)
+        await self.app(scope, receive, _filtering(send))
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise Refusal(400, "The client went away.", "invalid_request_error", "client_disconnected")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise Refusal(413, f"The request body is larger than {self.max_body} bytes.", "invalid_request_error", "payload_too_large")
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+
+def _replay(raw: bytes, receive: Receive) -> Receive:
+    """Hands the body already read to the app once, then defers to the client's stream (disconnects)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+def _filtering(send: Send) -> Send:
+    async def filtered(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": filter_response_headers(list(message.get("headers") or []))}
+        await send(message)
+
+    return filtered
+
+
+async def _respond(send: Send, refusal: Refusal) -> None:
+    body = refusal.body()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": refusal.status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def install(app: Any, master_key: str | None) -> bool:
+    """
+    Puts the gate in front of LiteLLM's FastAPI app. The plugin is imported during the proxy's startup, when
+    Starlette has already built its middleware stack (add_middleware is refused then), so the built stack is
+    wrapped instead: every later request passes the gate first. Checked against the pinned LiteLLM/Starlette.
+    """
+    if isinstance(getattr(app, "middleware_stack", None), Gate):
+        return False
+    stack = app.middleware_stack if app.middleware_stack is not None else app.build_middleware_stack()
+    app.middleware_stack = Gate(stack, master_key)
+    return True
