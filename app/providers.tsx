@@ -6,7 +6,7 @@ import { useState } from "react";
 import { Toaster } from "@/components/ui/sonner";
 import { ApiError } from "@/lib/ui/api";
 
-export function Providers({ children }: { children: React.ReactNode }) {
+export function Providers({ children, nonce }: { children: React.ReactNode; nonce?: string }) {
   const [client] = useState(
     () =>
       new QueryClient({
@@ -20,7 +20,13 @@ export function Providers({ children }: { children: React.ReactNode }) {
       }),
   );
   return (
-    <ThemeProvider attribute="class" defaultTheme="system" enableSystem disableTransitionOnChange>
+    <ThemeProvider
+      attribute="class"
+      defaultTheme="system"
+      enableSystem
+      disableTransitionOnChange
+      nonce={nonce}
+    >
       <QueryClientProvider client={client}>
         {children}
         <Toaster position="bottom-right" />

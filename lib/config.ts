@@ -13,6 +13,17 @@ const schema = z
   .object({
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     APP_URL: z.url().default("http://localhost:3000"),
+    // Other origins the dashboard is served from (comma-separated), accepted on cookie-authenticated mutations.
+    ALLOWED_ORIGINS: z
+      .string()
+      .default("")
+      .transform((v) =>
+        v
+          .split(",")
+          .map((o) => o.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.url().transform((u) => new URL(u).origin))),
     DATABASE_URL: z
       .string({ error: "DATABASE_URL is required (npm run up sets it for the local stack)" })
       .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL"),

@@ -24,7 +24,8 @@ export interface UsageView {
   stream: boolean;
   promptTokens: number;
   completionTokens: number;
-  costMicros: number;
+  /** Present for admins only. */
+  costMicros?: number;
   revenueMicros: number;
   startedAt: string;
   errorClass: string | null;

@@ -70,7 +70,7 @@ export function UsageTable({
                   </Badge>
                 </TableCell>
                 {showCost ? (
-                  <TableCell className="text-right tabular-nums">{usd(u.costMicros)}</TableCell>
+                  <TableCell className="text-right tabular-nums">{usd(u.costMicros ?? 0)}</TableCell>
                 ) : null}
                 <TableCell className="text-right font-medium tabular-nums">{usd(u.revenueMicros)}</TableCell>
               </TableRow>

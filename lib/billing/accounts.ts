@@ -1,7 +1,7 @@
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
 import { containsPattern, type Db, inTransaction } from "@/lib/db/client";
-import { forbidden, notFound } from "@/lib/http/errors";
+import { notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type Account, accountColumns, getAccount } from "./ledger";
 
@@ -64,6 +64,16 @@ export async function setAccountBudgets(
   });
 }
 
+/** Provider cost and margin are for admins only: every answer to anyone else leaves them out. */
+export function seesCost(actor: Actor): boolean {
+  return actor.kind !== "user" || actor.role === "admin";
+}
+
+function withoutCost<T extends { costMicros?: bigint }>(actor: Actor, rows: T[]): T[] {
+  if (seesCost(actor)) return rows;
+  return rows.map(({ costMicros: _cost, ...rest }) => rest as T);
+}
+
 export interface UsageRow {
   id: string;
   callId: string;
@@ -74,7 +84,8 @@ export interface UsageRow {
   stream: boolean;
   promptTokens: number;
   completionTokens: number;
-  costMicros: bigint;
+  /** Admins only. */
+  costMicros?: bigint;
   revenueMicros: bigint;
   startedAt: Date;
   errorClass: string | null;
@@ -83,6 +94,7 @@ export interface UsageRow {
 /** Recent calls of an account (who may see it is checked by the caller with loadAccountFor). */
 export async function listUsage(
   db: Db,
+  actor: Actor,
   accountId: string,
   { page, pageSize }: { page: number; pageSize: number },
 ): Promise<{ items: UsageRow[]; total: number }> {
@@ -98,13 +110,14 @@ export async function listUsage(
       limit ${pageSize} offset ${(page - 1) * pageSize}`,
     db<{ n: bigint }[]>`select count(*) as n from usage_events where account_id = ${accountId}`,
   ]);
-  return { items, total: Number(count!.n) };
+  return { items: withoutCost(actor, items), total: Number(count!.n) };
 }
 
 export interface DailySpend {
   day: string;
   calls: number;
-  costMicros: bigint;
+  /** Admins only. */
+  costMicros?: bigint;
   revenueMicros: bigint;
   estimatedMicros: bigint;
 }
@@ -113,8 +126,14 @@ export interface DailySpend {
  * Usage per UTC day over the last `days` days, for one account or (null) all of them. Days the settlement has
  * completed are read from its roll-ups; the others (today, unsettled days) from the usage rows themselves.
  */
-export async function dailySpend(db: Db, accountId: string | null, days = 30): Promise<DailySpend[]> {
-  return db<DailySpend[]>`
+export async function dailySpend(
+  db: Db,
+  actor: Actor,
+  accountId: string | null,
+  days = 30,
+): Promise<DailySpend[]> {
+  if (accountId === null) assertAdmin(actor);
+  const rows = await db<DailySpend[]>`
     with span as (
       select d::date as day from generate_series((now() at time zone 'utc')::date - (${days - 1})::int,
                                                  (now() at time zone 'utc')::date, interval '1 day') d
@@ -143,6 +162,7 @@ export async function dailySpend(db: Db, accountId: string | null, days = 30): P
            coalesce(r.estimated, l.estimated, 0)::bigint as "estimatedMicros"
     from span left join rolled r on r.day = span.day left join live l on l.day = span.day
     order by span.day`;
+  return withoutCost(actor, rows);
 }
 
 export interface ModelUsage {

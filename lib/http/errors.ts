@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   insufficient_balance: 402,
   forbidden: 403,
   account_suspended: 403,
+  cross_site_request: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

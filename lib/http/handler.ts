@@ -4,6 +4,7 @@ import { authenticate, type Principal } from "@/lib/auth";
 import type { Actor, Role } from "@/lib/auth/types";
 import { config } from "@/lib/config";
 import { log } from "@/lib/log";
+import { assertSameOriginMutation } from "@/lib/security/origin";
 import { readText } from "./body";
 import { AppError, forbidden, unauthorized } from "./errors";
 import { errorResponse } from "./respond";
@@ -75,6 +76,8 @@ export function withSession(
   return route(async (ctx) => {
     const principal = await authenticate(ctx.req);
     if (!principal) throw unauthorized();
+    // A bearer token is never sent by a browser on its own; a cookie is (CSRF).
+    if (!bearer(ctx.req)) assertSameOriginMutation(ctx.req);
     if (options.role && principal.role !== options.role) throw forbidden();
     const actor: Actor = {
       userId: principal.userId,

@@ -4,6 +4,8 @@ export interface CallOptions {
   method?: string;
   path?: string;
   body?: unknown;
+  /** The Origin header: the dashboard's own by default (as a browser sends it); null sends none. */
+  origin?: string | null;
   /** Raw body text (sent as is, for malformed-input tests). */
   raw?: string;
   contentType?: string | null;
@@ -22,6 +24,8 @@ export interface CallResult {
 export async function call(handler: RouteHandler, options: CallOptions = {}): Promise<CallResult> {
   const headers = new Headers(options.headers);
   headers.set("x-forwarded-for", headers.get("x-forwarded-for") ?? "127.0.0.1");
+  if (options.origin !== null && !headers.has("origin"))
+    headers.set("origin", options.origin ?? "http://localhost:3000");
   if (options.cookie) headers.set("cookie", options.cookie);
   let body: string | undefined = options.raw;
   if (options.body !== undefined) body = JSON.stringify(options.body);

@@ -121,7 +121,9 @@ describe("daily settlement", () => {
     // Charts read a settled day from its roll-ups.
     const { dailySpend } = await import("@/lib/billing/accounts");
     await sql`update usage_rollups set revenue_micros = revenue_micros + 1000000 where day = ${yesterday} and account_id = ${a.accountId}`;
-    const fromRollups = (await dailySpend(sql, a.accountId, 3)).find((d) => d.day === yesterday)!;
+    const fromRollups = (await dailySpend(sql, { userId: null, kind: "system" }, a.accountId, 3)).find(
+      (d) => d.day === yesterday,
+    )!;
     const [live] =
       await sql`select sum(revenue_micros)::bigint as r from usage_events where account_id = ${a.accountId}`;
     expect(fromRollups.revenueMicros).toBe(live!.r + 1_000_000n);

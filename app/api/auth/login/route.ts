@@ -6,9 +6,12 @@ import { sessionCookie } from "@/lib/http/cookies";
 import { AppError } from "@/lib/http/errors";
 import { route } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
+import { assertSameOriginMutation } from "@/lib/security/origin";
 import { loginSchema } from "./schema";
 
 export const POST = route(async ({ req, ip }) => {
+  // Login CSRF (signing a victim into the attacker's account) is refused like any cross-site mutation.
+  assertSameOriginMutation(req);
   const cfg = config();
   if (cfg.AUTH_PROVIDER !== "local") {
     throw new AppError("bad_request", "Password sign-in is handled by Supabase in this deployment.");

@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { micros } from "@/lib/billing/schemas";
 
-const micros = z.coerce.bigint().min(-1_000_000_000_000_000n).max(1_000_000_000_000_000n);
-const budget = z.coerce.bigint().min(0n).max(1_000_000_000_000_000n).nullable();
+const budget = micros().nullable();
 
 export const pageQuery = z.strictObject({
   page: z.coerce.number().int().min(1).max(100_000).default(1),
@@ -11,8 +11,8 @@ export const pageQuery = z.strictObject({
 export const listAccountsQuery = pageQuery.extend({ q: z.string().trim().max(200).optional() });
 
 export const creditBody = z.strictObject({
-  /** Integer micro-USD (a string or a number): 1 USD = 1,000,000. */
-  amountMicros: micros,
+  /** Integer micro-USD (a JSON integer or a string of digits): 1 USD = 1,000,000; negative for adjustments. */
+  amountMicros: micros({ negative: true }),
   kind: z.enum(["topup", "grant", "adjustment"]),
   reason: z.string().trim().min(3, "say why (it goes to the audit log)").max(500),
   idempotencyKey: z.string().min(8).max(200),

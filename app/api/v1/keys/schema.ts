@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { micros } from "@/lib/billing/schemas";
 
 const modelName = z.string().min(1).max(128);
 const limit = z.number().int().min(1).max(1_000_000_000).nullable();
@@ -29,8 +30,8 @@ export const updateKeyBody = z
     tpmLimit: limit.optional(),
     expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
     /** Hard spend limits per UTC day / month in micro-USD (admins only; null removes). */
-    dailyBudgetMicros: z.coerce.bigint().min(0n).max(1_000_000_000_000_000n).nullable().optional(),
-    monthlyBudgetMicros: z.coerce.bigint().min(0n).max(1_000_000_000_000_000n).nullable().optional(),
+    dailyBudgetMicros: micros().nullable().optional(),
+    monthlyBudgetMicros: micros().nullable().optional(),
   })
   .refine((v) => Object.keys(v).length > 0, "send at least one field to change");
 

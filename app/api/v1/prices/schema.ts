@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { micros } from "@/lib/billing/schemas";
 
-const perMillion = z.coerce.bigint().min(0n).max(1_000_000_000_000n);
+// Micro-USD per million tokens: up to $1,000,000 per million.
+const perMillion = micros({ max: 1_000_000_000_000n });
 
 export const priceBody = z.strictObject({
   modelId: z.uuid(),

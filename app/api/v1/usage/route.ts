@@ -10,6 +10,9 @@ const query = z.strictObject({ days: z.coerce.number().int().min(1).max(366).def
 /** Platform-wide usage and margins per day and per model (admins). */
 export const GET = withSession({ role: "admin" }, async ({ req, actor }) => {
   const { days } = parseQuery(req, query);
-  const [daily, models] = await Promise.all([dailySpend(db(), null, days), usageByModel(db(), actor, days)]);
+  const [daily, models] = await Promise.all([
+    dailySpend(db(), actor, null, days),
+    usageByModel(db(), actor, days),
+  ]);
   return json({ daily, models });
 });

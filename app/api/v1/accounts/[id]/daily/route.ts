@@ -10,5 +10,5 @@ const query = z.strictObject({ days: z.coerce.number().int().min(1).max(366).def
 /** Spend per UTC day, for the billing chart. */
 export const GET = withSession({}, async ({ req, params, actor }) => {
   const account = await loadAccountFor(db(), actor, parseId(params.id, "Account"));
-  return json({ items: await dailySpend(db(), account.id, parseQuery(req, query).days) });
+  return json({ items: await dailySpend(db(), actor, account.id, parseQuery(req, query).days) });
 });

@@ -8,5 +8,5 @@ import { pageQuery } from "../../schema";
 /** The account's calls with what each was charged. */
 export const GET = withSession({}, async ({ req, params, actor }) => {
   const account = await loadAccountFor(db(), actor, parseId(params.id, "Account"));
-  return json(await listUsage(db(), account.id, parseQuery(req, pageQuery)));
+  return json(await listUsage(db(), actor, account.id, parseQuery(req, pageQuery)));
 });
