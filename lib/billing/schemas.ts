@@ -12,16 +12,17 @@ const SIGNED_DIGITS = /^-?(0|[1-9][0-9]*)$/;
  * Parsed to bigint, bounded by ±2^53−1. The one schema every money field uses.
  */
 export function micros({
-  min = 0n,
-  max = MAX_MICROS,
   negative = false,
+  min = negative ? -MAX_MICROS : 0n,
+  max = MAX_MICROS,
 }: {
+  negative?: boolean;
   min?: bigint;
   max?: bigint;
-  negative?: boolean;
 } = {}) {
   const pattern = negative ? SIGNED_DIGITS : DIGITS;
-  const floor = negative ? (min < -MAX_MICROS ? -MAX_MICROS : min) : min < 0n ? 0n : min;
+  const lowest = negative ? -MAX_MICROS : 0n;
+  const floor = min < lowest ? lowest : min;
   const ceiling = max > MAX_MICROS ? MAX_MICROS : max;
   return z
     .union([

@@ -42,6 +42,33 @@ export async function parseJson<S extends z.ZodType>(
   return parseJsonText(await readText(req, limit), schema);
 }
 
+/** The path of the first string (value or key) holding a NUL character, which PostgreSQL text cannot store. */
+export function nulPath(value: unknown, path: string[] = []): string | null {
+  if (typeof value === "string") return value.includes("\u0000") ? path.join(".") || "(body)" : null;
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = nulPath(item, [...path, String(i)]);
+      if (found) return found;
+    }
+  } else if (value && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      if (key.includes("\u0000")) return [...path, "(key)"].join(".");
+      const found = nulPath(item, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+function refuseNul(data: unknown, where: string): void {
+  const path = nulPath(data);
+  if (path !== null) {
+    throw new AppError("validation_failed", `Invalid ${where}: ${path}: must not contain a NUL character`, {
+      issues: [{ path, message: "must not contain a NUL character" }],
+    });
+  }
+}
+
 /** JSON text already read (e.g. after a signature check) through a schema: 400 for bad JSON, 422 for bad fields. */
 export function parseJsonText<S extends z.ZodType>(text: string, schema: S): z.output<S> {
   let data: unknown;
@@ -50,6 +77,7 @@ export function parseJsonText<S extends z.ZodType>(text: string, schema: S): z.o
   } catch {
     throw new AppError("invalid_json", "The request body is not valid JSON.");
   }
+  refuseNul(data, "request body");
   const result = schema.safeParse(data);
   if (!result.success) throw validationError(result.error);
   return result.data;
@@ -58,6 +86,7 @@ export function parseJsonText<S extends z.ZodType>(text: string, schema: S): z.o
 /** Parses URL search parameters with a zod schema (use z.coerce for numbers). */
 export function parseQuery<S extends z.ZodType>(req: Request, schema: S): z.output<S> {
   const params = Object.fromEntries(new URL(req.url).searchParams);
+  refuseNul(params, "query");
   const result = schema.safeParse(params);
   if (!result.success) throw validationError(result.error, "query");
   return result.data;
