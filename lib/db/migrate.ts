@@ -55,6 +55,8 @@ export async function migrate(
       checksum text not null,
       applied_at timestamptz not null default now()
     )`;
+  // Like every table: closed to Supabase's API roles (docs/adr/0006-supabase-roles-get-nothing.md).
+  await sql`alter table public.schema_migrations enable row level security`;
   const applied: string[] = [];
   for (const m of migrations) {
     // Each migration in its own transaction; the transaction-scoped lock makes concurrent runners take turns.

@@ -2,10 +2,25 @@ import { cp, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import type { Sql } from "@/lib/db/client";
 import { EditedMigrationError, MIGRATIONS_DIR, migrate } from "@/lib/db/migrate";
 import { createTestDatabase } from "../helpers/db";
 
 const { sql } = await createTestDatabase();
+
+/** Tables without row-level security and functions PUBLIC may execute (Supabase's API roles reach both). */
+async function openToApiRoles(db: Sql, schema = "public") {
+  const tables = await db<{ relname: string }[]>`
+    select relname from pg_class
+    where relnamespace = ${schema}::regnamespace and relkind in ('r', 'p') and not relrowsecurity
+      and relname not like 't\\_good' and relname not like 't\\_bad'
+    order by relname`;
+  const functions = await db<{ proname: string }[]>`
+    select p.proname from pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+    where p.pronamespace = ${schema}::regnamespace and a.grantee = 0 and a.privilege_type = 'EXECUTE'
+    order by p.proname`;
+  return { tables: tables.map((t) => t.relname), functions: functions.map((f) => f.proname) };
+}
 
 describe("migrations", () => {
   it("are recorded with checksums and a second run applies nothing", async () => {
@@ -36,6 +51,22 @@ describe("migrations", () => {
     const versions = (await sql`select version from schema_migrations`).map((r) => r.version);
     expect(versions).toContain("29990101000000");
     expect(versions).not.toContain("29990101000001");
+  });
+
+  it("leave no table without row-level security and no function executable by PUBLIC", async () => {
+    expect(await openToApiRoles(sql)).toEqual({ tables: [], functions: [] });
+    // The check itself catches a migration that forgets either (a fixture, applied to a throwaway schema).
+    await sql.begin(async (tx) => {
+      await tx`create schema fixture`;
+      await tx`create table fixture.t_open (id int)`;
+      await tx`create function fixture.f_open() returns int language sql as 'select 1'`;
+      await tx`grant execute on function fixture.f_open() to public`;
+      expect(await openToApiRoles(tx as unknown as Sql, "fixture")).toEqual({
+        tables: ["t_open"],
+        functions: ["f_open"],
+      });
+      await tx`drop schema fixture cascade`;
+    });
   });
 
   it("name their constraints and indexes", async () => {
