@@ -40,7 +40,17 @@ const schema = z
       .default(24 * 7),
     COOKIE_SECURE: bool,
     LOGIN_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).default(30),
+    // Failed sign-ins per (email, client) in a window; a known-good device has its own allowance.
     LOGIN_MAX_ATTEMPTS_PER_EMAIL: z.coerce.number().int().min(1).default(8),
+    // Failed sign-ins per email from unknown clients, all together: past it only known-good devices may try.
+    LOGIN_MAX_ATTEMPTS_PER_EMAIL_GLOBAL: z.coerce.number().int().min(1).default(50),
+    // Whose forwarding headers to trust for the client address: none (the default off Vercel), vercel
+    // (x-real-ip, which Vercel sets and overwrites), or 1–5 proxies of ours appending to X-Forwarded-For.
+    TRUSTED_PROXY: z
+      .string()
+      .regex(/^(none|vercel|[1-5])$/, "TRUSTED_PROXY must be none, vercel or a proxy count 1–5")
+      .optional(),
+    VERCEL: z.string().optional(),
     LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(10).default(900),
     NEXT_PUBLIC_SUPABASE_URL: z.url().optional(),
     NEXT_PUBLIC_SUPABASE_ANON_KEY: z.string().min(1).optional(),
@@ -106,6 +116,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 }
 
 let cached: Config | undefined;
+
+export type TrustedProxy = { kind: "none" } | { kind: "vercel" } | { kind: "hops"; hops: number };
+
+/** Which forwarding headers carry the client's address (default: none, or Vercel's when running there). */
+export function trustedProxy(cfg: Config = config()): TrustedProxy {
+  const value = cfg.TRUSTED_PROXY ?? (cfg.VERCEL ? "vercel" : "none");
+  if (value === "none" || value === "vercel") return { kind: value };
+  return { kind: "hops", hops: Number(value) };
+}
 
 /** The OpenAI-compatible base URL apps call. */
 export function gatewayPublicUrl(cfg: Config = config()): string {

@@ -2,7 +2,7 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { authenticate, type Principal } from "@/lib/auth";
 import type { Actor, Role } from "@/lib/auth/types";
-import { config } from "@/lib/config";
+import { config, type TrustedProxy, trustedProxy } from "@/lib/config";
 import { log } from "@/lib/log";
 import { assertSameOriginMutation } from "@/lib/security/origin";
 import { readText } from "./body";
@@ -21,13 +21,25 @@ export interface RequestContext {
 type RouteContext = { params: Promise<Record<string, string | string[]>> };
 export type RouteHandler = (req: Request, ctx: RouteContext) => Promise<Response>;
 
-/** The client address as reported by the platform's proxy (Vercel and `next start` both set x-forwarded-for). */
-export function clientIp(req: Request): string | null {
-  const forwarded = req.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  const ip = forwarded || req.headers.get("x-real-ip")?.trim();
+/**
+ * The client's address, from forwarding headers only when a trusted proxy set them (TRUSTED_PROXY): anyone
+ * can send X-Forwarded-For, so by default it is ignored and the address is unknown (null). Behind N proxies
+ * of ours, each appends the address it saw: the client is the Nth entry from the right.
+ */
+export function clientIp(req: Request, proxy: TrustedProxy = trustedProxy()): string | null {
+  let ip: string | undefined;
+  if (proxy.kind === "vercel") {
+    ip = req.headers.get("x-real-ip")?.trim() || req.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  } else if (proxy.kind === "hops") {
+    const chain = (req.headers.get("x-forwarded-for") ?? "")
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean);
+    ip = chain.length >= proxy.hops ? chain[chain.length - proxy.hops] : undefined;
+  }
   if (!ip) return null;
   // inet accepts v4/v6 only; drop anything else (ports, garbage) rather than fail the request.
-  return /^[0-9a-fA-F:.]+$/.test(ip) ? ip.replace(/^::ffff:/, "") : null;
+  return /^[0-9a-fA-F:.]+$/.test(ip) && ip.length <= 45 ? ip.replace(/^::ffff:/, "") : null;
 }
 
 /** The base wrapper: request id, error contract, and logging of unexpected failures without leaking them. */

@@ -5,11 +5,22 @@ import { insertUser, PASSWORD, signIn } from "../helpers/users";
 
 process.env.LOGIN_MAX_ATTEMPTS_PER_EMAIL = "3";
 process.env.LOGIN_MAX_ATTEMPTS_PER_IP = "5";
+process.env.LOGIN_MAX_ATTEMPTS_PER_EMAIL_GLOBAL = "6";
+// As behind one proxy of ours: the client is the last X-Forwarded-For entry, whatever the client put before it.
+process.env.TRUSTED_PROXY = "1";
 const { sql } = await createTestDatabase();
-const login = async (email: string, password: string, ip = "10.0.0.1") => {
+const login = async (email: string, password: string, ip = "10.0.0.1", device?: string) => {
   const { POST } = await import("@/app/api/auth/login/route");
-  return call(POST, { body: { email, password }, headers: { "x-forwarded-for": ip } });
+  return call(POST, {
+    body: { email, password },
+    headers: { "x-forwarded-for": ip, ...(device ? { cookie: device } : {}) },
+  });
 };
+const deviceFrom = (res: { headers: Headers }) =>
+  res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith("tg_device="))!
+    .split(";")[0]!;
 const me = async (cookie?: string) => call((await import("@/app/api/v1/me/route")).GET, { cookie });
 
 describe("local sign-in", () => {
@@ -38,14 +49,23 @@ describe("local sign-in", () => {
     expect(wrong.body).toEqual(unknown.body);
   });
 
-  it("throttles per email after repeated failures, even with the right password", async () => {
+  it("rotating the client-controlled part of X-Forwarded-For gains no guesses", async () => {
     await insertUser(sql, { email: "carol@example.com" });
-    for (let i = 0; i < 3; i++)
-      expect((await login("carol@example.com", "wrong-password", `10.1.0.${i}`)).status).toBe(401);
-    const blocked = await login("carol@example.com", PASSWORD, "10.1.0.9");
+    for (let i = 0; i < 3; i++) {
+      const spoofed = `203.0.113.${i}, 198.51.100.${i}, 10.1.0.1`;
+      expect((await login("carol@example.com", "wrong-password", spoofed)).status).toBe(401);
+    }
+    const blocked = await login("carol@example.com", PASSWORD, "203.0.113.99, 10.1.0.1");
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.code).toBe("rate_limited");
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  it("a guesser locks only its own (email, client) pair: the owner elsewhere still signs in", async () => {
+    await insertUser(sql, { email: "frank@example.com" });
+    for (let i = 0; i < 4; i++) await login("frank@example.com", "wrong-password", "10.4.0.1");
+    expect((await login("frank@example.com", PASSWORD, "10.4.0.1")).status).toBe(429);
+    expect((await login("frank@example.com", PASSWORD, "10.4.0.2")).status).toBe(200);
   });
 
   it("throttles per IP across emails", async () => {
@@ -53,6 +73,37 @@ describe("local sign-in", () => {
     await insertUser(sql, { email: "dave@example.com" });
     expect((await login("dave@example.com", PASSWORD, "10.2.0.1")).status).toBe(429);
     expect((await login("dave@example.com", PASSWORD, "10.2.0.2")).status).toBe(200);
+  });
+
+  it("the per-email backstop stops guesses from many addresses but never a known-good device", async () => {
+    await insertUser(sql, { email: "grace@example.com" });
+    const first = await login("grace@example.com", PASSWORD, "10.3.0.1");
+    expect(first.status).toBe(200);
+    const device = deviceFrom(first);
+    // A distributed guesser: one failure from each of six addresses reaches the backstop.
+    for (let i = 0; i < 6; i++) await login("grace@example.com", "wrong-password", `10.3.1.${i}`);
+    const stranger = await login("grace@example.com", PASSWORD, "10.3.2.1");
+    expect(stranger.status).toBe(429);
+    expect(stranger.body.error.message).toMatch(/device you have used before/);
+    // The owner's browser, from a new address, with the right password: in.
+    expect((await login("grace@example.com", PASSWORD, "10.3.3.3", device)).status).toBe(200);
+    // Its own typos count against that device only, never against the owner's other sign-ins.
+    for (let i = 0; i < 3; i++) await login("grace@example.com", "typo-password", "10.3.3.3", device);
+    expect((await login("grace@example.com", PASSWORD, "10.3.3.3", device)).status).toBe(429);
+  });
+
+  it("a device cookie works only for the email it was issued for, and only as we signed it", async () => {
+    await insertUser(sql, { email: "heidi@example.com" });
+    await insertUser(sql, { email: "ivan@example.com" });
+    const heidiDevice = deviceFrom(await login("heidi@example.com", PASSWORD, "10.5.0.1"));
+    for (let i = 0; i < 6; i++) {
+      await login("ivan@example.com", "wrong-password", `10.5.1.${i}`);
+      await login("heidi@example.com", "wrong-password", `10.5.1.${i}`);
+    }
+    expect((await login("ivan@example.com", PASSWORD, "10.5.2.1", heidiDevice)).status).toBe(429);
+    const forged = `${heidiDevice.split("=")[0]}=${heidiDevice.split("=")[1]!.split(".")[0]}.forged-mac`;
+    expect((await login("heidi@example.com", PASSWORD, "10.5.2.2", forged)).status).toBe(429);
+    expect((await login("heidi@example.com", PASSWORD, "10.5.2.2", heidiDevice)).status).toBe(200);
   });
 
   it("logout revokes the session server-side", async () => {
@@ -66,11 +117,11 @@ describe("local sign-in", () => {
   });
 
   it("a user can sign out another of their sessions, not someone else's", async () => {
-    const id = await insertUser(sql, { email: "frank@example.com" });
-    await insertUser(sql, { email: "grace@example.com" });
-    const a = await signIn("frank@example.com");
-    const b = await signIn("frank@example.com");
-    const other = await signIn("grace@example.com");
+    const id = await insertUser(sql, { email: "fiona@example.com" });
+    await insertUser(sql, { email: "gina@example.com" });
+    const a = await signIn("fiona@example.com");
+    const b = await signIn("fiona@example.com");
+    const other = await signIn("gina@example.com");
     const list = await call((await import("@/app/api/v1/me/sessions/route")).GET, { cookie: a });
     expect(list.body.items).toHaveLength(2);
     const target = list.body.items.find((s: { current: boolean }) => !s.current);
@@ -86,10 +137,10 @@ describe("local sign-in", () => {
   });
 
   it("an expired session is refused", async () => {
-    await insertUser(sql, { email: "heidi@example.com" });
-    const cookie = await signIn("heidi@example.com");
+    await insertUser(sql, { email: "hank@example.com" });
+    const cookie = await signIn("hank@example.com");
     await sql`update sessions set expires_at = now() - interval '1 second'
-              where user_id = (select id from users where email = 'heidi@example.com')`;
+              where user_id = (select id from users where email = 'hank@example.com')`;
     expect((await me(cookie)).status).toBe(401);
   });
 });

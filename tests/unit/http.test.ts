@@ -3,6 +3,7 @@ import { z } from "zod";
 import { parseCookieHeader } from "@/lib/auth";
 import { parseJson, readText } from "@/lib/http/body";
 import { AppError, ERROR_STATUS } from "@/lib/http/errors";
+import { clientIp } from "@/lib/http/handler";
 import { errorResponse, json } from "@/lib/http/respond";
 
 const post = (body: string, type = "application/json") =>
@@ -52,5 +53,25 @@ describe("cookies", () => {
       { name: "tg_session", value: "abc=" },
       { name: "b", value: "" },
     ]);
+  });
+});
+
+describe("the client address", () => {
+  const req = (headers: Record<string, string>) => new Request("http://x/", { headers });
+  it("ignores forwarding headers unless a trusted proxy sets them", () => {
+    const spoofed = req({ "x-forwarded-for": "1.2.3.4", "x-real-ip": "5.6.7.8" });
+    expect(clientIp(spoofed, { kind: "none" })).toBeNull();
+  });
+  it("behind N proxies of ours takes the Nth entry from the right, whatever the client prepended", () => {
+    const chain = req({ "x-forwarded-for": "6.6.6.6, 203.0.113.7, 10.0.0.2" });
+    expect(clientIp(chain, { kind: "hops", hops: 1 })).toBe("10.0.0.2");
+    expect(clientIp(chain, { kind: "hops", hops: 2 })).toBe("203.0.113.7");
+    expect(clientIp(req({ "x-forwarded-for": "10.0.0.2" }), { kind: "hops", hops: 2 })).toBeNull();
+  });
+  it("on Vercel reads the address Vercel sets", () => {
+    expect(clientIp(req({ "x-real-ip": "198.51.100.4" }), { kind: "vercel" })).toBe("198.51.100.4");
+  });
+  it("drops what is not an address", () => {
+    expect(clientIp(req({ "x-forwarded-for": "evil<script>" }), { kind: "hops", hops: 1 })).toBeNull();
   });
 });

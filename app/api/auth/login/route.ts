@@ -1,8 +1,10 @@
+import { parseCookieHeader } from "@/lib/auth";
 import { login } from "@/lib/auth/login";
+import { DEVICE_COOKIE } from "@/lib/auth/throttle";
 import { config } from "@/lib/config";
 import { db } from "@/lib/db";
 import { parseJson } from "@/lib/http/body";
-import { sessionCookie } from "@/lib/http/cookies";
+import { deviceCookie, sessionCookie } from "@/lib/http/cookies";
 import { AppError } from "@/lib/http/errors";
 import { route } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
@@ -19,18 +21,25 @@ export const POST = route(async ({ req, ip }) => {
   const input = await parseJson(req, loginSchema, 8 * 1024);
   const result = await login(
     db(),
-    { ...input, ip, userAgent: req.headers.get("user-agent") ?? "" },
+    {
+      ...input,
+      ip,
+      userAgent: req.headers.get("user-agent") ?? "",
+      deviceCookie: parseCookieHeader(req.headers.get("cookie")).find((c) => c.name === DEVICE_COOKIE)?.value,
+    },
     {
       ttlHours: cfg.SESSION_TTL_HOURS,
+      deviceSecret: cfg.SESSION_SECRET,
       throttle: {
         perIp: cfg.LOGIN_MAX_ATTEMPTS_PER_IP,
         perEmail: cfg.LOGIN_MAX_ATTEMPTS_PER_EMAIL,
+        perEmailGlobal: cfg.LOGIN_MAX_ATTEMPTS_PER_EMAIL_GLOBAL,
         windowSeconds: cfg.LOGIN_WINDOW_SECONDS,
       },
     },
   );
-  return json(
-    { user: result.user },
-    { headers: { "set-cookie": sessionCookie(result.token, result.expiresAt) } },
-  );
+  const headers = new Headers();
+  headers.append("set-cookie", sessionCookie(result.token, result.expiresAt));
+  headers.append("set-cookie", deviceCookie(result.deviceCookie));
+  return json({ user: result.user }, { headers });
 });
