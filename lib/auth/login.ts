@@ -37,7 +37,10 @@ export async function login(
   options: { ttlHours: number; throttle: ThrottleLimits; deviceSecret: string },
 ): Promise<LoginResult> {
   const email = input.email.trim().toLowerCase();
-  const client = { ip: input.ip, deviceId: verifyDeviceCookie(input.deviceCookie, email, options.deviceSecret) };
+  const client = {
+    ip: input.ip,
+    deviceId: verifyDeviceCookie(input.deviceCookie, email, options.deviceSecret),
+  };
   await assertLoginAllowed(db, client, email, options.throttle);
   const [user] = await db<
     { id: string; email: string; name: string; role: Role; status: string; password_hash: string | null }[]

@@ -25,7 +25,13 @@ export function clearedSessionCookie(): string {
 
 /** The known-good device marker (lib/auth/throttle.ts): long-lived, httpOnly, only for sign-in throttling. */
 export function deviceCookie(value: string): string {
-  const parts = [`${DEVICE_COOKIE}=${value}`, "Path=/api/auth", "HttpOnly", "SameSite=Lax", "Max-Age=31536000"];
+  const parts = [
+    `${DEVICE_COOKIE}=${value}`,
+    "Path=/api/auth",
+    "HttpOnly",
+    "SameSite=Lax",
+    "Max-Age=31536000",
+  ];
   if (secure()) parts.push("Secure");
   return parts.join("; ");
 }
