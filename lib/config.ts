@@ -48,7 +48,7 @@ const schema = z
     // (x-real-ip, which Vercel sets and overwrites), or 1–5 proxies of ours appending to X-Forwarded-For.
     TRUSTED_PROXY: z
       .string()
-      .regex(/^(none|vercel|[1-5])$/, "TRUSTED_PROXY must be none, vercel or a proxy count 1–5")
+      .regex(/^(none|vercel|[1-5]|)$/, "TRUSTED_PROXY must be none, vercel or a proxy count 1–5")
       .optional(),
     VERCEL: z.string().optional(),
     LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(10).default(900),
@@ -121,7 +121,7 @@ export type TrustedProxy = { kind: "none" } | { kind: "vercel" } | { kind: "hops
 
 /** Which forwarding headers carry the client's address (default: none, or Vercel's when running there). */
 export function trustedProxy(cfg: Config = config()): TrustedProxy {
-  const value = cfg.TRUSTED_PROXY ?? (cfg.VERCEL ? "vercel" : "none");
+  const value = cfg.TRUSTED_PROXY || (cfg.VERCEL ? "vercel" : "none");
   if (value === "none" || value === "vercel") return { kind: value };
   return { kind: "hops", hops: Number(value) };
 }

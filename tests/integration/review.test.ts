@@ -56,8 +56,7 @@ async function ledgerCount() {
 /** Every key of a JSON value, at any depth. */
 function keysOf(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(keysOf);
-  if (value && typeof value === "object")
-    return Object.entries(value).flatMap(([k, v]) => [k, ...keysOf(v)]);
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => [k, ...keysOf(v)]);
   return [];
 }
 
@@ -186,11 +185,13 @@ describe("cookie-authenticated mutations refuse other origins (CSRF)", () => {
     return { ...row!, ledger: await ledgerCount() };
   }
 
-  it.each(mutations.flatMap((m) => [
-    { ...m, origin: "http://evil.example" as string | null },
-    { ...m, origin: "http://localhost:4999" as string | null },
-    { ...m, origin: null },
-  ]))("$name from origin $origin is refused with 403 and changes nothing", async (m) => {
+  it.each(
+    mutations.flatMap((m) => [
+      { ...m, origin: "http://evil.example" as string | null },
+      { ...m, origin: "http://localhost:4999" as string | null },
+      { ...m, origin: null },
+    ]),
+  )("$name from origin $origin is refused with 403 and changes nothing", async (m) => {
     const before = await state();
     const mod = await m.handler();
     const handler = (mod as Record<string, Parameters<typeof call>[0]>)[m.method]!;
@@ -232,7 +233,11 @@ describe("cookie-authenticated mutations refuse other origins (CSRF)", () => {
 
   it("the loopback twin of the dashboard's origin is accepted (localhost ↔ 127.0.0.1, same port)", async () => {
     const { POST } = await keys();
-    const res = await call(POST, { cookie: developer, origin: "http://127.0.0.1:3000", body: { name: "twin" } });
+    const res = await call(POST, {
+      cookie: developer,
+      origin: "http://127.0.0.1:3000",
+      body: { name: "twin" },
+    });
     expect(res.status).toBe(201);
   });
 });
@@ -248,7 +253,12 @@ describe("text with a NUL character is a 422, not a 500", () => {
     const { POST: createUser } = await users();
     const user = await call(createUser, {
       cookie: admin,
-      body: { email: "nul@example.com", name: "a\u0000b", role: "developer", password: "long-enough-password" },
+      body: {
+        email: "nul@example.com",
+        name: "a\u0000b",
+        role: "developer",
+        password: "long-enough-password",
+      },
     });
     expect(user.status).toBe(422);
     const { GET } = await keys();

@@ -1,7 +1,7 @@
 // Supabase's API roles (anon, authenticated) can read, write and call nothing of Tollgate's: proved on a
 // database set up as Supabase sets one up (its roles and default grants) before our migrations run.
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it, inject } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createClient, type Sql } from "@/lib/db/client";
 import { migrate } from "@/lib/db/migrate";
 
@@ -67,11 +67,12 @@ describe("Supabase's anon and authenticated roles", () => {
       select relname from pg_class where relnamespace = 'public'::regnamespace and relkind in ('r', 'p')`;
     expect(tables.length).toBeGreaterThan(10);
     for (const { relname } of tables) {
-      expect(await sqlState(as(role, (tx) => tx`select * from ${tx(relname)} limit 1`)), relname).toBe("42501");
-      expect(
-        await sqlState(as(role, (tx) => tx`delete from ${tx(relname)} where false`)),
-        relname,
-      ).toBe("42501");
+      expect(await sqlState(as(role, (tx) => tx`select * from ${tx(relname)} limit 1`)), relname).toBe(
+        "42501",
+      );
+      expect(await sqlState(as(role, (tx) => tx`delete from ${tx(relname)} where false`)), relname).toBe(
+        "42501",
+      );
     }
     expect(
       await sqlState(as(role, (tx) => tx`insert into accounts (kind, code) values ('system', 'mine')`)),
@@ -88,9 +89,9 @@ describe("Supabase's anon and authenticated roles", () => {
         as(role, (tx) => tx`select * from place_hold(gen_random_uuid(), 'c', 'n', 'm', 1, 1, 1, '{}')`),
       ),
     ).toBe("42501");
-    expect(await sqlState(as(role, (tx) => tx`select * from settle_usage('[]'::jsonb, gen_random_uuid())`))).toBe(
-      "42501",
-    );
+    expect(
+      await sqlState(as(role, (tx) => tx`select * from settle_usage('[]'::jsonb, gen_random_uuid())`)),
+    ).toBe("42501");
   });
 
   it("a table or function a later migration adds gets no grants to them either", async () => {
