@@ -168,7 +168,7 @@ async function hotAccount(sql: Sql, keyId: string, seconds: number) {
 async function main() {
   console.log(`Tollgate ingest — ${machine()}`);
   const bench = await freshBenchDatabase("tollgate_bench", CONCURRENCY + 2);
-  const { sql, url } = bench;
+  const { sql } = bench;
   try {
     const keys = await setup(sql);
     const rows: string[] = [];
