@@ -1,15 +1,24 @@
 // Database tasks for the local stack and CI: `migrate`, `seed` (demo data), or both in order.
 //   DATABASE_URL=postgres://… node --conditions=react-server --import tsx scripts/db.ts migrate seed
+// And, for engineers: a migration from the SQL functions' source files (no database needed).
+//   npm run db:function-migration place_hold settle_usage
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createClient } from "@/lib/db/client";
-import { migrate } from "@/lib/db/migrate";
+import { functionMigration } from "@/lib/db/functions";
+import { MIGRATIONS_DIR, migrate } from "@/lib/db/migrate";
 import { type DemoCredentials, seedDemo } from "@/lib/seed/demo";
 
 const CREDENTIALS_FILE = path.join(process.cwd(), ".data", "demo-credentials.json");
 
 async function main() {
   const tasks = process.argv.slice(2);
+  if (tasks[0] === "function-migration") {
+    const { file, sql } = functionMigration(tasks.slice(1));
+    writeFileSync(path.join(MIGRATIONS_DIR, file), sql);
+    console.log(`wrote supabase/migrations/${file}`);
+    return;
+  }
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error("DATABASE_URL is required (npm run up starts a local database and sets it).");
   if (!tasks.length || tasks.some((t) => t !== "migrate" && t !== "seed")) {

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Sql } from "@/lib/db/client";
+import { type FunctionSource, functionMigration, loadFunctionSources } from "@/lib/db/functions";
 import { EditedMigrationError, MIGRATIONS_DIR, migrate } from "@/lib/db/migrate";
 import { createTestDatabase } from "../helpers/db";
 
@@ -20,6 +21,37 @@ async function openToApiRoles(db: Sql, schema = "public") {
     where p.pronamespace = ${schema}::regnamespace and a.grantee = 0 and a.privilege_type = 'EXECUTE'
     order by p.proname`;
   return { tables: tables.map((t) => t.relname), functions: functions.map((f) => f.proname) };
+}
+
+/**
+ * Where the migrated database and the function sources disagree: each source is applied in a transaction
+ * that is rolled back, and PostgreSQL's own rendering (pg_get_functiondef) before and after is compared, so
+ * formatting never matters and any change to a signature, an attribute or a body does.
+ */
+async function functionDrift(db: Sql, sources: FunctionSource[]): Promise<string[]> {
+  const definitions = (tx: Sql) =>
+    tx<{ name: string; def: string }[]>`
+      select p.proname as name, pg_get_functiondef(p.oid) as def from pg_proc p
+      where p.pronamespace = 'public'::regnamespace order by p.oid`;
+  const ROLLBACK = new Error("rollback");
+  let drift: string[] = [];
+  await db
+    .begin(async (tx) => {
+      const before = await definitions(tx as unknown as Sql);
+      for (const source of sources) await tx.unsafe(source.sql);
+      const after = await definitions(tx as unknown as Sql);
+      const key = (r: { name: string; def: string }) => `${r.name}\u0000${r.def}`;
+      const old = new Set(before.map(key));
+      drift = [
+        ...new Set(after.filter((r) => !old.has(key(r))).map((r) => r.name)),
+        ...before.map((r) => r.name).filter((name) => !sources.some((s) => s.name === name)),
+      ];
+      throw ROLLBACK;
+    })
+    .catch((error) => {
+      if (error !== ROLLBACK) throw error;
+    });
+  return drift;
 }
 
 describe("migrations", () => {
@@ -67,6 +99,33 @@ describe("migrations", () => {
       });
       await tx`drop schema fixture cascade`;
     });
+  });
+
+  it("define every SQL function exactly as its source file in supabase/schemas/ says", async () => {
+    const sources = loadFunctionSources();
+    expect(sources.map((s) => s.name)).toEqual(
+      expect.arrayContaining(["place_hold", "settle_usage", "price_tokens"]),
+    );
+    expect(await functionDrift(sql, sources)).toEqual([]);
+    // The check fails when a source and the migrations disagree (a fixture: one changed rounding constant).
+    const edited = sources.map((s) =>
+      s.name === "price_tokens" ? { ...s, sql: s.sql.replace("+ 999999", "+ 999998") } : s,
+    );
+    expect(edited.find((s) => s.name === "price_tokens")!.sql).not.toBe(
+      sources.find((s) => s.name === "price_tokens")!.sql,
+    );
+    expect(await functionDrift(sql, edited)).toEqual(["price_tokens"]);
+  });
+
+  it("generate a function migration from the sources, so a change is one source diff", () => {
+    const { file, sql: text } = functionMigration(["settle_usage", "place_hold"], {
+      now: new Date("2026-11-24T12:34:56Z"),
+    });
+    expect(file).toBe("20261124123456_functions_place_hold_settle_usage.sql");
+    const sources = loadFunctionSources();
+    for (const name of ["place_hold", "settle_usage"])
+      expect(text).toContain(sources.find((s) => s.name === name)!.sql.trimEnd());
+    expect(() => functionMigration(["no_such_function"])).toThrow(/no source/);
   });
 
   it("name their constraints and indexes", async () => {

@@ -1,0 +1,141 @@
+-- Places a hold for a call in one statement: the key's budgets, then the account's balance and budgets,
+-- each checked in the same conditional UPDATE that reserves the amount (no read-then-write). A refusal
+-- raises (SQLSTATE TG402 insufficient balance, TG429 budget) so nothing of the statement persists.
+-- The same (key, call id) with the same nonce returns the existing hold; with another nonce it is refused.
+-- The amount is the worst case over what the call may reach: n choices (p_choices) of the output cap, priced
+-- by the requested model and by each operator-configured fallback group (p_fallback_models), whichever costs
+-- most, since a call is charged at the price of the group that served it (billing contract, clause 20).
+create or replace function public.place_hold(
+  p_key_id uuid, p_call_id text, p_nonce text, p_model text, p_prompt_tokens integer, p_max_output_tokens integer,
+  p_choices integer, p_fallback_models text[]
+) returns table (hold_id uuid, amount_micros bigint, outcome text, price_version_id uuid, max_output_tokens integer,
+                available_micros bigint)
+language plpgsql as $$
+declare
+  v_today date := (now() at time zone 'utc')::date;
+  v_month date := date_trunc('month', now() at time zone 'utc')::date;
+  v_key record;
+  v_model record;
+  v_price record;
+  v_account record;
+  v_amount bigint;
+  v_max_out integer;
+  v_hold uuid;
+  v_existing record;
+  v_available bigint;
+  v_fallback record;
+begin
+  select k.id, k.user_id, k.status, k.allowed_models, a.id as account_id into v_key
+  from api_keys k join accounts a on a.owner_user_id = k.user_id
+  where k.id = p_key_id;
+  if not found or v_key.status <> 'active' then
+    raise exception 'API key is not active' using errcode = 'TG401';
+  end if;
+  select m.id, m.max_output_tokens, m.enabled into v_model from models m where m.public_name = p_model;
+  if not found or not v_model.enabled
+     or (cardinality(v_key.allowed_models) > 0 and not p_model = any(v_key.allowed_models)) then
+    raise exception 'Model % is not available to this key', p_model using errcode = 'TG403';
+  end if;
+  select pv.* into v_price from price_versions pv
+  where pv.model_id = v_model.id and pv.effective_from <= now()
+  order by pv.effective_from desc limit 1;
+  if not found then
+    raise exception 'Model % has no price yet', p_model using errcode = 'TG403';
+  end if;
+  if p_choices is null or p_choices < 1 then
+    raise exception 'choices must be at least 1' using errcode = 'TG422';
+  end if;
+  v_max_out := least(coalesce(p_max_output_tokens, v_model.max_output_tokens), v_model.max_output_tokens);
+  v_amount := price_tokens(p_prompt_tokens, v_max_out::bigint * p_choices, 0, v_price.input_price_micros,
+                           v_price.output_price_micros, null);
+  -- A fallback the price book cannot price would serve the call free: refuse instead.
+  for v_fallback in
+    select f.name, m.id as model_id, m.max_output_tokens, pv.input_price_micros, pv.output_price_micros
+    from unnest(coalesce(p_fallback_models, '{}')) as f(name)
+    left join models m on m.public_name = f.name
+    left join lateral (
+      select p.* from price_versions p where p.model_id = m.id and p.effective_from <= now()
+      order by p.effective_from desc limit 1
+    ) pv on true
+    where f.name <> p_model
+  loop
+    if v_fallback.input_price_micros is null then
+      raise exception 'Model % (a fallback of %) has no price, so calls that may reach it are not served',
+        v_fallback.name, p_model using errcode = 'TG403';
+    end if;
+    v_amount := greatest(v_amount, price_tokens(
+      p_prompt_tokens,
+      least(coalesce(p_max_output_tokens, v_fallback.max_output_tokens), v_fallback.max_output_tokens)::bigint * p_choices,
+      0, v_fallback.input_price_micros, v_fallback.output_price_micros, null));
+  end loop;
+
+  insert into holds as h (key_id, call_id, request_nonce, account_id, user_id, model_id, price_version_id,
+                          prompt_tokens, max_output_tokens, amount_micros)
+  values (p_key_id, p_call_id, p_nonce, v_key.account_id, v_key.user_id, v_model.id, v_price.id,
+          p_prompt_tokens, v_max_out, v_amount)
+  on conflict (key_id, call_id) do nothing
+  returning h.id into v_hold;
+  if v_hold is null then
+    select h.id, h.request_nonce, h.amount_micros, h.price_version_id, h.max_output_tokens into v_existing
+    from holds h where h.key_id = p_key_id and h.call_id = p_call_id;
+    if v_existing.request_nonce = p_nonce then
+      return query select v_existing.id, v_existing.amount_micros, 'replayed'::text, v_existing.price_version_id,
+                          v_existing.max_output_tokens,
+                          (select a.balance_micros - a.held_micros from accounts a where a.id = v_key.account_id);
+      return;
+    end if;
+    raise exception 'Call id % was already used with this key', p_call_id using errcode = 'TG409';
+  end if;
+
+  update api_keys k set
+    budget_day = v_today,
+    day_used_micros = (case when k.budget_day = v_today then k.day_used_micros else 0 end) + v_amount,
+    budget_month = v_month,
+    month_used_micros = (case when k.budget_month = v_month then k.month_used_micros else 0 end) + v_amount
+  where k.id = p_key_id
+    and (k.daily_budget_micros is null
+         or (case when k.budget_day = v_today then k.day_used_micros else 0 end) + v_amount <= k.daily_budget_micros)
+    and (k.monthly_budget_micros is null
+         or (case when k.budget_month = v_month then k.month_used_micros else 0 end) + v_amount <= k.monthly_budget_micros);
+  if not found then
+    select k.daily_budget_micros, k.monthly_budget_micros,
+           case when k.budget_day = v_today then k.day_used_micros else 0 end as day_used,
+           case when k.budget_month = v_month then k.month_used_micros else 0 end as month_used
+    into v_existing from api_keys k where k.id = p_key_id;
+    raise exception 'key budget exceeded' using errcode = 'TG429', detail = json_build_object(
+      'scope', 'key', 'needed', v_amount, 'dailyBudget', v_existing.daily_budget_micros,
+      'monthlyBudget', v_existing.monthly_budget_micros, 'dayUsed', v_existing.day_used,
+      'monthUsed', v_existing.month_used)::text;
+  end if;
+
+  update accounts a set
+    held_micros = a.held_micros + v_amount,
+    budget_day = v_today,
+    day_used_micros = (case when a.budget_day = v_today then a.day_used_micros else 0 end) + v_amount,
+    budget_month = v_month,
+    month_used_micros = (case when a.budget_month = v_month then a.month_used_micros else 0 end) + v_amount
+  where a.id = v_key.account_id
+    and a.balance_micros - a.held_micros >= v_amount
+    and (a.daily_budget_micros is null
+         or (case when a.budget_day = v_today then a.day_used_micros else 0 end) + v_amount <= a.daily_budget_micros)
+    and (a.monthly_budget_micros is null
+         or (case when a.budget_month = v_month then a.month_used_micros else 0 end) + v_amount <= a.monthly_budget_micros)
+  returning a.balance_micros - a.held_micros into v_available;
+  if not found then
+    select a.balance_micros, a.held_micros, a.daily_budget_micros, a.monthly_budget_micros,
+           case when a.budget_day = v_today then a.day_used_micros else 0 end as day_used,
+           case when a.budget_month = v_month then a.month_used_micros else 0 end as month_used
+    into v_account from accounts a where a.id = v_key.account_id;
+    if v_account.balance_micros - v_account.held_micros < v_amount then
+      raise exception 'insufficient balance' using errcode = 'TG402', detail = json_build_object(
+        'needed', v_amount, 'balance', v_account.balance_micros, 'held', v_account.held_micros)::text;
+    end if;
+    raise exception 'account budget exceeded' using errcode = 'TG429', detail = json_build_object(
+      'scope', 'account', 'needed', v_amount, 'dailyBudget', v_account.daily_budget_micros,
+      'monthlyBudget', v_account.monthly_budget_micros, 'dayUsed', v_account.day_used,
+      'monthUsed', v_account.month_used)::text;
+  end if;
+
+  return query select v_hold, v_amount, 'placed'::text, v_price.id, v_max_out, v_available;
+end;
+$$;

@@ -1,0 +1,135 @@
+-- Settles a batch of usage events in one statement (called by lib/billing/settle.ts; the contract's
+-- clauses 1, 6–12, 20): a usage row per new (key, call id), each charged at the price of the model group that
+-- served it (a fallback included), in the version in force when its hold was placed (else when the call
+-- started; a group missing from the catalog is priced as the model the hold was for), the unspent rest released, one balanced ledger
+-- transaction for the batch (an entry per account), and the accounts' and keys' usage counters. Rows are
+-- locked keys first, then accounts, in id order, as place_hold does: no deadlock between holds and batches.
+-- FOR NO KEY UPDATE, not FOR UPDATE: it must not queue behind the KEY SHARE locks that inserting a hold takes.
+create or replace function public.settle_usage(p_events jsonb, p_txn uuid)
+returns table (inserted_count integer, charged_micros bigint, unknown_key_events integer)
+language plpgsql as $$
+#variable_conflict use_column
+declare
+  v_accounts uuid[];
+begin
+  perform 1 from api_keys k
+  where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e)
+  order by k.id for no key update;
+  select array_agg(distinct a.id) into v_accounts
+  from api_keys k join accounts a on a.owner_user_id = k.user_id
+  where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e);
+  if cardinality(v_accounts) > 1 then
+    perform 1 from accounts where id = any(v_accounts) order by id for no key update;
+  end if;
+  return query
+    with input as (
+      select * from jsonb_to_recordset(p_events) as e(
+        call_id text, key_id uuid, model_group text, provider_model text, status text, stream boolean,
+        prompt_tokens integer, completion_tokens integer, cached_tokens integer, reported_cost_micros bigint,
+        started_at timestamptz, ended_at timestamptz, error_class text)
+    ),
+    enriched as (
+      select i.*, k.user_id, a.id as account_id, coalesce(m.id, h.model_id) as model_id,
+             h.id as hold_id, h.status as hold_status, h.amount_micros as hold_amount, h.created_at as hold_created_at,
+             pv.id as price_version_id,
+             case when i.status = 'failure' or pv.id is null then 0
+                  else price_tokens(i.prompt_tokens, i.completion_tokens, i.cached_tokens,
+                                    pv.input_price_micros, pv.output_price_micros, pv.cached_input_price_micros) end as revenue,
+             case when i.status = 'failure' or pv.id is null then 0
+                  else price_tokens(i.prompt_tokens, i.completion_tokens, i.cached_tokens,
+                                    pv.input_cost_micros, pv.output_cost_micros, pv.cached_input_cost_micros) end as cost
+      from input i
+      join api_keys k on k.id = i.key_id
+      join accounts a on a.owner_user_id = k.user_id
+      left join models m on m.public_name = i.model_group
+      left join holds h on h.key_id = i.key_id and h.call_id = i.call_id
+      left join lateral (
+        select p.* from price_versions p
+        where p.model_id = coalesce(m.id, h.model_id) and p.effective_from <= coalesce(h.created_at, i.started_at)
+        order by p.effective_from desc
+        limit 1
+      ) pv on true
+    ),
+    ins as (
+      insert into usage_events (key_id, call_id, user_id, account_id, model_id, model_group, provider_model, status,
+                                stream, prompt_tokens, completion_tokens, cached_tokens, reported_cost_micros,
+                                started_at, ended_at, error_class, billing_status, cost_micros, revenue_micros,
+                                price_version_id, hold_id, ledger_transaction_id)
+      select key_id, call_id, user_id, account_id, model_id, model_group, coalesce(provider_model, ''), status,
+             coalesce(stream, false), prompt_tokens, completion_tokens, cached_tokens, coalesce(reported_cost_micros, 0),
+             started_at, ended_at, error_class,
+             case status when 'success' then 'exact' when 'cut' then 'estimated' else 'waived' end,
+             cost, revenue, price_version_id, hold_id,
+             case when revenue > 0 then p_txn end
+      from enriched
+      on conflict (key_id, call_id) do nothing
+      returning key_id, call_id, account_id, revenue_micros, hold_id, status, started_at
+    ),
+    closed as (
+      update holds h set status = case when ins.status = 'failure' then 'released' else 'settled' end,
+                         closed_at = now(), close_reason = 'usage_event'
+      from ins
+      where h.id = ins.hold_id and h.status = 'open'
+      returning h.id, h.account_id, h.key_id, h.amount_micros, (h.created_at at time zone 'utc') as created_utc
+    ),
+    charged as (
+      select * from ins where revenue_micros > 0
+    ),
+    txn as (
+      insert into ledger_transactions (id, kind, idempotency_key, reason)
+      select p_txn, 'charge', 'usage:' || p_txn,
+             'Usage: ' || count(*) || case when count(*) = 1 then ' call' else ' calls' end
+      from charged having count(*) > 0
+      returning id
+    ),
+    entries as (
+      insert into ledger_entries (transaction_id, account_id, amount_micros)
+      select txn.id, x.account_id, x.amount from txn cross join lateral (
+        select account_id, -sum(revenue_micros)::bigint as amount from charged group by account_id
+        union all
+        select (select id from accounts where code = 'revenue'), sum(revenue_micros)::bigint from charged
+      ) x
+      returning 1
+    ),
+    per_account as (
+      select account_id, sum(revenue) as revenue, sum(released) as released,
+             sum(day_delta) as day_delta, sum(month_delta) as month_delta
+      from (
+        select account_id, revenue_micros as revenue, 0::bigint as released,
+               revenue_micros as day_delta, revenue_micros as month_delta, started_at
+        from ins
+        union all
+        select account_id, 0, amount_micros, -amount_micros, -amount_micros, created_utc from closed
+      ) x
+      group by account_id
+    ),
+    accounts_updated as (
+      update accounts a set
+        balance_micros = a.balance_micros - p.revenue,
+        held_micros = a.held_micros - p.released,
+        day_used_micros = greatest(0, a.day_used_micros + p.day_delta),
+        month_used_micros = greatest(0, a.month_used_micros + p.month_delta)
+      from per_account p where a.id = p.account_id
+      returning 1
+    ),
+    per_key as (
+      select key_id, sum(delta) as delta from (
+        select key_id, revenue_micros as delta from ins
+        union all
+        select key_id, -amount_micros from closed
+      ) x group by key_id
+    ),
+    keys_updated as (
+      update api_keys k set
+        day_used_micros = greatest(0, k.day_used_micros + p.delta),
+        month_used_micros = greatest(0, k.month_used_micros + p.delta)
+      from per_key p where k.id = p.key_id
+      returning 1
+    )
+    select (select count(*)::int from ins),
+           (select coalesce(sum(revenue_micros), 0)::bigint from ins),
+           (select count(*)::int from input i where not exists (select 1 from api_keys k where k.id = i.key_id))
+    from (select (select count(*) from entries) + (select count(*) from accounts_updated)
+                 + (select count(*) from keys_updated) as touched) t;
+end;
+$$;
