@@ -95,7 +95,7 @@ async function applyUpgrades(tx: Tx, batch: UsageEvent[]): Promise<number> {
   for (const row of candidates) {
     const event = batch.find((e) => e.keyId === row.key_id && e.callId === row.call_id)!;
     if (RANK[event.status] <= RANK[row.status]) continue;
-    const [changed] = await tx<{ account_id: string; delta: bigint; day_same: boolean }[]>`
+    const [changed] = await tx<{ account_id: string; delta: bigint; day: string }[]>`
       with old as (
         select u.id, u.account_id, u.revenue_micros, u.price_version_id, u.model_id, u.started_at
         from usage_events u where u.key_id = ${row.key_id} and u.call_id = ${row.call_id} for update
@@ -119,9 +119,9 @@ async function applyUpgrades(tx: Tx, batch: UsageEvent[]): Promise<number> {
           revenue_micros = coalesce(priced.revenue, 0), cost_micros = coalesce(priced.cost, 0),
           price_version_id = priced.pv_id
         from priced where u.id = priced.id
-        returning u.account_id, coalesce(priced.revenue, 0) - priced.revenue_micros as delta
+        returning u.account_id, coalesce(priced.revenue, 0) - priced.revenue_micros as delta, priced.started_at
       )
-      select account_id, delta, true as day_same from upd`;
+      select account_id, delta, to_char(started_at at time zone 'utc', 'YYYY-MM-DD') as day from upd`;
     if (changed && changed.delta !== 0n) {
       const [txn] = await tx<{ id: string }[]>`
         insert into ledger_transactions (kind, idempotency_key, reason)
@@ -132,14 +132,20 @@ async function applyUpgrades(tx: Tx, batch: UsageEvent[]): Promise<number> {
         insert into ledger_entries (transaction_id, account_id, amount_micros)
         values (${txn!.id}, ${changed.account_id}, ${-changed.delta}),
                (${txn!.id}, (select id from accounts where code = 'revenue'), ${changed.delta})`;
+      // Budget counters move only while their window is the one the call started in (clause 26).
       await tx`
         update accounts set balance_micros = balance_micros - ${changed.delta},
-          day_used_micros = greatest(0, day_used_micros + ${changed.delta}),
-          month_used_micros = greatest(0, month_used_micros + ${changed.delta})
+          day_used_micros = case when budget_day = ${changed.day} then greatest(0, day_used_micros + ${changed.delta})
+                                 else day_used_micros end,
+          month_used_micros = case when budget_month = date_trunc('month', ${changed.day}::date)::date
+                                   then greatest(0, month_used_micros + ${changed.delta}) else month_used_micros end
         where id = ${changed.account_id}`;
       await tx`
-        update api_keys set day_used_micros = greatest(0, day_used_micros + ${changed.delta}),
-          month_used_micros = greatest(0, month_used_micros + ${changed.delta})
+        update api_keys set
+          day_used_micros = case when budget_day = ${changed.day} then greatest(0, day_used_micros + ${changed.delta})
+                                 else day_used_micros end,
+          month_used_micros = case when budget_month = date_trunc('month', ${changed.day}::date)::date
+                                   then greatest(0, month_used_micros + ${changed.delta}) else month_used_micros end
         where id = ${row.key_id}`;
     }
     upgraded++;

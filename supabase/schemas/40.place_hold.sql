@@ -12,8 +12,8 @@ create or replace function public.place_hold(
                 available_micros bigint)
 language plpgsql as $$
 declare
-  v_today date := (now() at time zone 'utc')::date;
-  v_month date := date_trunc('month', now() at time zone 'utc')::date;
+  v_today date := (tollgate_now() at time zone 'utc')::date;
+  v_month date := date_trunc('month', tollgate_now() at time zone 'utc')::date;
   v_key record;
   v_model record;
   v_price record;
@@ -37,7 +37,7 @@ begin
     raise exception 'Model % is not available to this key', p_model using errcode = 'TG403';
   end if;
   select pv.* into v_price from price_versions pv
-  where pv.model_id = v_model.id and pv.effective_from <= now()
+  where pv.model_id = v_model.id and pv.effective_from <= tollgate_now()
   order by pv.effective_from desc limit 1;
   if not found then
     raise exception 'Model % has no price yet', p_model using errcode = 'TG403';
@@ -54,7 +54,7 @@ begin
     from unnest(coalesce(p_fallback_models, '{}')) as f(name)
     left join models m on m.public_name = f.name
     left join lateral (
-      select p.* from price_versions p where p.model_id = m.id and p.effective_from <= now()
+      select p.* from price_versions p where p.model_id = m.id and p.effective_from <= tollgate_now()
       order by p.effective_from desc limit 1
     ) pv on true
     where f.name <> p_model
@@ -70,9 +70,9 @@ begin
   end loop;
 
   insert into holds as h (key_id, call_id, request_nonce, account_id, user_id, model_id, price_version_id,
-                          prompt_tokens, max_output_tokens, amount_micros)
+                          prompt_tokens, max_output_tokens, amount_micros, created_at)
   values (p_key_id, p_call_id, p_nonce, v_key.account_id, v_key.user_id, v_model.id, v_price.id,
-          p_prompt_tokens, v_max_out, v_amount)
+          p_prompt_tokens, v_max_out, v_amount, tollgate_now())
   on conflict (key_id, call_id) do nothing
   returning h.id into v_hold;
   if v_hold is null then

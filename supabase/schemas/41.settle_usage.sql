@@ -2,7 +2,8 @@
 -- clauses 1, 6–12, 20): a usage row per new (key, call id), each charged at the price of the model group that
 -- served it (a fallback included), in the version in force when its hold was placed (else when the call
 -- started; a group missing from the catalog is priced as the model the hold was for), the unspent rest released, one balanced ledger
--- transaction for the batch (an entry per account), and the accounts' and keys' usage counters. Rows are
+-- transaction for the batch (an entry per account), and the accounts' and keys' usage counters, each moved in
+-- the UTC day and month the call started in (clause 26: a window that has rolled over since is left alone). Rows are
 -- locked keys first, then accounts, in id order, as place_hold does: no deadlock between holds and batches.
 -- FOR NO KEY UPDATE, not FOR UPDATE: it must not queue behind the KEY SHARE locks that inserting a hold takes.
 create or replace function public.settle_usage(p_events jsonb, p_txn uuid)
@@ -67,7 +68,7 @@ begin
     ),
     closed as (
       update holds h set status = case when ins.status = 'failure' then 'released' else 'settled' end,
-                         closed_at = now(), close_reason = 'usage_event'
+                         closed_at = tollgate_now(), close_reason = 'usage_event'
       from ins
       where h.id = ins.hold_id and h.status = 'open'
       returning h.id, h.account_id, h.key_id, h.amount_micros, (h.created_at at time zone 'utc') as created_utc
@@ -91,15 +92,20 @@ begin
       ) x
       returning 1
     ),
+    -- Each counter delta with the UTC moment its call started (its hold's, else the call's own start).
+    deltas as (
+      select i.account_id, i.key_id, i.revenue_micros as delta,
+             (coalesce(h.created_at, i.started_at) at time zone 'utc') as at_utc
+      from ins i left join holds h on h.id = i.hold_id
+      union all
+      select account_id, key_id, -amount_micros, created_utc from closed
+    ),
     per_account as (
-      select account_id, sum(revenue) as revenue, sum(released) as released,
-             sum(day_delta) as day_delta, sum(month_delta) as month_delta
+      select account_id, sum(revenue) as revenue, sum(released) as released
       from (
-        select account_id, revenue_micros as revenue, 0::bigint as released,
-               revenue_micros as day_delta, revenue_micros as month_delta, started_at
-        from ins
+        select account_id, revenue_micros as revenue, 0::bigint as released from ins
         union all
-        select account_id, 0, amount_micros, -amount_micros, -amount_micros, created_utc from closed
+        select account_id, 0, amount_micros from closed
       ) x
       group by account_id
     ),
@@ -107,23 +113,22 @@ begin
       update accounts a set
         balance_micros = a.balance_micros - p.revenue,
         held_micros = a.held_micros - p.released,
-        day_used_micros = greatest(0, a.day_used_micros + p.day_delta),
-        month_used_micros = greatest(0, a.month_used_micros + p.month_delta)
+        day_used_micros = greatest(0, a.day_used_micros + coalesce((
+          select sum(d.delta) from deltas d where d.account_id = a.id and d.at_utc::date = a.budget_day), 0)),
+        month_used_micros = greatest(0, a.month_used_micros + coalesce((
+          select sum(d.delta) from deltas d
+          where d.account_id = a.id and date_trunc('month', d.at_utc)::date = a.budget_month), 0))
       from per_account p where a.id = p.account_id
       returning 1
     ),
-    per_key as (
-      select key_id, sum(delta) as delta from (
-        select key_id, revenue_micros as delta from ins
-        union all
-        select key_id, -amount_micros from closed
-      ) x group by key_id
-    ),
     keys_updated as (
       update api_keys k set
-        day_used_micros = greatest(0, k.day_used_micros + p.delta),
-        month_used_micros = greatest(0, k.month_used_micros + p.delta)
-      from per_key p where k.id = p.key_id
+        day_used_micros = greatest(0, k.day_used_micros + coalesce((
+          select sum(d.delta) from deltas d where d.key_id = k.id and d.at_utc::date = k.budget_day), 0)),
+        month_used_micros = greatest(0, k.month_used_micros + coalesce((
+          select sum(d.delta) from deltas d
+          where d.key_id = k.id and date_trunc('month', d.at_utc)::date = k.budget_month), 0))
+      where k.id in (select key_id from deltas)
       returning 1
     )
     select (select count(*)::int from ins),
