@@ -1,3 +1,4 @@
+import "server-only";
 import { z } from "zod";
 
 // Every setting Tollgate reads from the environment, parsed once. Nothing else reads process.env.

@@ -145,6 +145,8 @@ async function main() {
       ["test"],
       "test-results/e2e/results.json",
       playwrightCount,
+      // The stack it starts imports server-only lib modules, as the server does.
+      { NODE_OPTIONS: "--conditions=react-server" },
     );
   } else {
     for (const name of ["gateway", "browser (playwright + chromium)"])

@@ -1,3 +1,4 @@
+import "server-only";
 import type { Actor } from "@/lib/auth/types";
 import type { Db } from "@/lib/db/client";
 

@@ -1,3 +1,4 @@
+import "server-only";
 import { combineChunks, stringFromBase64URL } from "@supabase/ssr";
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import type { Db } from "@/lib/db/client";

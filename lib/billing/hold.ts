@@ -1,3 +1,4 @@
+import "server-only";
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/http/errors";
 import { formatMicros } from "./money";

@@ -1,3 +1,4 @@
+import "server-only";
 import { randomUUID } from "node:crypto";
 import { type Db, inTransaction, type Tx } from "@/lib/db/client";
 

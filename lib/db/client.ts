@@ -1,3 +1,4 @@
+import "server-only";
 import postgres from "postgres";
 
 // bigint columns come back as JS bigint and bigint parameters are accepted (money is bigint micro-USD).

@@ -1,3 +1,4 @@
+import "server-only";
 import { createHash } from "node:crypto";
 import { constants, existsSync } from "node:fs";
 import { access, mkdir, stat } from "node:fs/promises";

@@ -1,3 +1,4 @@
+import "server-only";
 import { DEVICE_COOKIE } from "@/lib/auth/throttle";
 import { SESSION_COOKIE } from "@/lib/auth/types";
 import { config } from "@/lib/config";

@@ -1,3 +1,4 @@
+import "server-only";
 import { createHash, timingSafeEqual } from "node:crypto";
 
 /** Constant-time comparison of two secrets of any length (both are hashed to equal length first). */

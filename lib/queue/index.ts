@@ -1,3 +1,4 @@
+import "server-only";
 // Tollgate's Postgres job queue: states, priorities, run-after, retries with exponential backoff and jitter,
 // dead letters, leases that expire when a worker dies, singleton (dedup) keys, enqueue inside the caller's
 // transaction, and archival. Claimed in one statement with FOR UPDATE SKIP LOCKED. See docs/adr/0005.

@@ -1,3 +1,4 @@
+import "server-only";
 import type { Actor, Role, UserStatus } from "@/lib/auth/types";
 import { containsPattern, type Db } from "@/lib/db/client";
 import { assertAdmin } from "./assert-admin";

@@ -1,3 +1,4 @@
+import "server-only";
 import type { Role, UserStatus } from "@/lib/auth/types";
 import type { Db } from "@/lib/db/client";
 
