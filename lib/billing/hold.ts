@@ -34,34 +34,52 @@ interface PgError {
   detail?: string;
 }
 
-const budgetText = (d: Record<string, number | null | undefined>) => {
+/** place_hold's refusal detail: amounts as exact decimal strings (JSON numbers would round above 2^53). */
+interface RefusalDetail {
+  scope?: "key" | "account";
+  neededMicros?: string;
+  balanceMicros?: string;
+  heldMicros?: string;
+  availableMicros?: string;
+  dailyBudgetMicros?: string | null;
+  monthlyBudgetMicros?: string | null;
+  dayUsedMicros?: string;
+  monthUsedMicros?: string;
+}
+
+const micros = (value: string | null | undefined): bigint => BigInt(value ?? "0");
+
+function budgetText(d: RefusalDetail): string {
   const parts = [];
-  if (d.dailyBudget !== null && d.dailyBudget !== undefined)
-    parts.push(`today ${formatMicros(d.dayUsed ?? 0)} of ${formatMicros(d.dailyBudget)} used`);
-  if (d.monthlyBudget !== null && d.monthlyBudget !== undefined)
-    parts.push(`this month ${formatMicros(d.monthUsed ?? 0)} of ${formatMicros(d.monthlyBudget)} used`);
+  if (d.dailyBudgetMicros != null)
+    parts.push(
+      `today ${formatMicros(micros(d.dayUsedMicros))} of ${formatMicros(micros(d.dailyBudgetMicros))} used`,
+    );
+  if (d.monthlyBudgetMicros != null)
+    parts.push(
+      `this month ${formatMicros(micros(d.monthUsedMicros))} of ${formatMicros(micros(d.monthlyBudgetMicros))} used`,
+    );
   return parts.join(", ");
-};
+}
 
 /** Maps place_hold's refusals (custom SQLSTATEs) to the error contract, with the amounts in the message. */
 function refusal(error: PgError): AppError | null {
-  const detail: Record<string, number | null> & { scope?: string } = error.detail
-    ? JSON.parse(error.detail)
-    : {};
+  const detail: RefusalDetail = error.detail ? JSON.parse(error.detail) : {};
   switch (error.code) {
     case "TG402": {
-      const available = (detail.balance ?? 0) - (detail.held ?? 0);
+      const needed = micros(detail.neededMicros);
+      const available = micros(detail.availableMicros);
       return new AppError(
         "insufficient_balance",
-        `Insufficient balance: this call may cost up to ${formatMicros(detail.needed ?? 0)}, but only ${formatMicros(available)} is available (balance ${formatMicros(detail.balance ?? 0)}, ${formatMicros(detail.held ?? 0)} held by calls in progress). Top up to continue.`,
-        { neededMicros: detail.needed, availableMicros: available },
+        `Insufficient balance: this call may cost up to ${formatMicros(needed)}, but only ${formatMicros(available)} is available (balance ${formatMicros(micros(detail.balanceMicros))}, ${formatMicros(micros(detail.heldMicros))} held by calls in progress). Top up to continue.`,
+        { neededMicros: needed, availableMicros: available },
       );
     }
     case "TG429":
       return new AppError(
         "budget_exceeded",
-        `${detail.scope === "key" ? "This key's" : "Your account's"} budget would be exceeded: this call may cost up to ${formatMicros(detail.needed ?? 0)}; ${budgetText(detail)}.`,
-        { scope: detail.scope, neededMicros: detail.needed },
+        `${detail.scope === "key" ? "This key's" : "Your account's"} budget would be exceeded: this call may cost up to ${formatMicros(micros(detail.neededMicros))}; ${budgetText(detail)}.`,
+        { scope: detail.scope, neededMicros: micros(detail.neededMicros) },
       );
     case "TG409":
       return new AppError("conflict", error.message ?? "Call id already used.");

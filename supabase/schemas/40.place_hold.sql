@@ -36,9 +36,7 @@ begin
      or (cardinality(v_key.allowed_models) > 0 and not p_model = any(v_key.allowed_models)) then
     raise exception 'Model % is not available to this key', p_model using errcode = 'TG403';
   end if;
-  select pv.* into v_price from price_versions pv
-  where pv.model_id = v_model.id and pv.effective_from <= tollgate_now()
-  order by pv.effective_from desc limit 1;
+  select pv.* into v_price from price_version_at(v_model.id, tollgate_now()) pv;
   if not found then
     raise exception 'Model % has no price yet', p_model using errcode = 'TG403';
   end if;
@@ -53,10 +51,7 @@ begin
     select f.name, m.id as model_id, m.max_output_tokens, pv.input_price_micros, pv.output_price_micros
     from unnest(coalesce(p_fallback_models, '{}')) as f(name)
     left join models m on m.public_name = f.name
-    left join lateral (
-      select p.* from price_versions p where p.model_id = m.id and p.effective_from <= tollgate_now()
-      order by p.effective_from desc limit 1
-    ) pv on true
+    left join lateral price_version_at(m.id, tollgate_now()) pv on true
     where f.name <> p_model
   loop
     if v_fallback.input_price_micros is null then
@@ -103,9 +98,9 @@ begin
            case when k.budget_month = v_month then k.month_used_micros else 0 end as month_used
     into v_existing from api_keys k where k.id = p_key_id;
     raise exception 'key budget exceeded' using errcode = 'TG429', detail = json_build_object(
-      'scope', 'key', 'needed', v_amount, 'dailyBudget', v_existing.daily_budget_micros,
-      'monthlyBudget', v_existing.monthly_budget_micros, 'dayUsed', v_existing.day_used,
-      'monthUsed', v_existing.month_used)::text;
+      'scope', 'key', 'neededMicros', v_amount::text, 'dailyBudgetMicros', v_existing.daily_budget_micros::text,
+      'monthlyBudgetMicros', v_existing.monthly_budget_micros::text, 'dayUsedMicros', v_existing.day_used::text,
+      'monthUsedMicros', v_existing.month_used::text)::text;
   end if;
 
   update accounts a set
@@ -128,12 +123,14 @@ begin
     into v_account from accounts a where a.id = v_key.account_id;
     if v_account.balance_micros - v_account.held_micros < v_amount then
       raise exception 'insufficient balance' using errcode = 'TG402', detail = json_build_object(
-        'needed', v_amount, 'balance', v_account.balance_micros, 'held', v_account.held_micros)::text;
+        'neededMicros', v_amount::text, 'balanceMicros', v_account.balance_micros::text,
+        'heldMicros', v_account.held_micros::text,
+        'availableMicros', (v_account.balance_micros - v_account.held_micros)::text)::text;
     end if;
     raise exception 'account budget exceeded' using errcode = 'TG429', detail = json_build_object(
-      'scope', 'account', 'needed', v_amount, 'dailyBudget', v_account.daily_budget_micros,
-      'monthlyBudget', v_account.monthly_budget_micros, 'dayUsed', v_account.day_used,
-      'monthUsed', v_account.month_used)::text;
+      'scope', 'account', 'neededMicros', v_amount::text, 'dailyBudgetMicros', v_account.daily_budget_micros::text,
+      'monthlyBudgetMicros', v_account.monthly_budget_micros::text, 'dayUsedMicros', v_account.day_used::text,
+      'monthUsedMicros', v_account.month_used::text)::text;
   end if;
 
   return query select v_hold, v_amount, 'placed'::text, v_price.id, v_max_out, v_available;

@@ -24,10 +24,12 @@ begin
   end if;
   return query
     with input as (
-      select * from jsonb_to_recordset(p_events) as e(
+      -- One event per call: the best outcome in the batch (clause 9); worse ones change nothing.
+      select distinct on (e.key_id, e.call_id) * from jsonb_to_recordset(p_events) as e(
         call_id text, key_id uuid, model_group text, provider_model text, status text, stream boolean,
         prompt_tokens integer, completion_tokens integer, cached_tokens integer, reported_cost_micros bigint,
         started_at timestamptz, ended_at timestamptz, error_class text)
+      order by e.key_id, e.call_id, outcome_rank(e.status) desc
     ),
     enriched as (
       select i.*, k.user_id, a.id as account_id, coalesce(m.id, h.model_id) as model_id,
@@ -44,12 +46,7 @@ begin
       join accounts a on a.owner_user_id = k.user_id
       left join models m on m.public_name = i.model_group
       left join holds h on h.key_id = i.key_id and h.call_id = i.call_id
-      left join lateral (
-        select p.* from price_versions p
-        where p.model_id = coalesce(m.id, h.model_id) and p.effective_from <= coalesce(h.created_at, i.started_at)
-        order by p.effective_from desc
-        limit 1
-      ) pv on true
+      left join lateral price_version_at(coalesce(m.id, h.model_id), coalesce(h.created_at, i.started_at)) pv on true
     ),
     ins as (
       insert into usage_events (key_id, call_id, user_id, account_id, model_id, model_group, provider_model, status,

@@ -5,7 +5,7 @@ import { placeHold } from "@/lib/billing/hold";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { priceTokens } from "@/lib/billing/money";
 import { settleUsage } from "@/lib/billing/settle";
-import type { Sql } from "@/lib/db/client";
+import { type Db, inTransaction } from "@/lib/db/client";
 import { accountOf, event, insertKey, PRICE, seedPricedModel, topUp } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
 import { insertUser } from "../helpers/users";
@@ -19,16 +19,12 @@ beforeAll(async () => {
   await seedPricedModel(sql);
 });
 
-/** A connection standing at a given UTC moment (tollgate_now()), for the money functions it runs. */
-async function at<T>(moment: string, fn: (db: Sql) => Promise<T>): Promise<T> {
-  const conn = await sql.reserve();
-  try {
-    await conn`select set_config('tollgate.now', ${moment}, false)`;
-    return await fn(conn as unknown as Sql);
-  } finally {
-    await conn`select set_config('tollgate.now', '', false)`;
-    conn.release();
-  }
+/** A transaction standing at a given UTC moment (tollgate_now()), for the money functions it runs. */
+async function at<T>(moment: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  return (await sql.begin(async (tx) => {
+    await tx`select set_config('tollgate.now', ${moment}, true)`;
+    return fn(tx);
+  })) as T;
 }
 
 async function counters(accountId: string, keyId: string) {
@@ -61,7 +57,7 @@ async function customer(email: string, { dailyBudgetMicros }: { dailyBudgetMicro
   return { keyId, accountId: account.id };
 }
 
-const hold = (db: Sql, keyId: string, callId: string, maxOutputTokens = 1000) =>
+const hold = (db: Db, keyId: string, callId: string, maxOutputTokens = 1000) =>
   placeHold(db, {
     keyId,
     callId,
@@ -132,7 +128,9 @@ describe("a hold placed before midnight and settled after it", () => {
       ]),
     );
     // Today already holds two calls' worth: a third is refused (before the fix yesterday's releases made room).
-    const third = await at("2026-11-25T00:00:03Z", (db) => hold(db, c.keyId, "d2-c").catch((e) => e));
+    const third = await at("2026-11-25T00:00:03Z", (db) =>
+      inTransaction(db, (sp) => hold(sp, c.keyId, "d2-c")).catch((e) => e),
+    );
     expect(third).toMatchObject({ code: "budget_exceeded" });
     expect((await counters(c.accountId, c.keyId)).a_day_used).toBe(2n * perHold);
   });

@@ -25,7 +25,7 @@ function modules(dir: string): string[] {
 }
 
 /** The lib modules that must be server-only and are not. */
-export function missingServerOnly(files: { file: string; source: string }[]): string[] {
+function missingServerOnly(files: { file: string; source: string }[]): string[] {
   return files
     .filter(({ source }) => SERVER_IMPORTS.some((pattern) => pattern.test(source)))
     .filter(({ source }) => !/^import "server-only";$/m.test(source))
@@ -40,8 +40,14 @@ describe("server-only", () => {
   });
 
   it("catches a new module that forgets it", () => {
-    const forgot = { file: path.join(LIB, "x/new.ts"), source: 'import type { Db } from "@/lib/db/client";\n' };
-    const kept = { file: path.join(LIB, "x/ok.ts"), source: 'import "server-only";\nimport { db } from "@/lib/db";\n' };
+    const forgot = {
+      file: path.join(LIB, "x/new.ts"),
+      source: 'import type { Db } from "@/lib/db/client";\n',
+    };
+    const kept = {
+      file: path.join(LIB, "x/ok.ts"),
+      source: 'import "server-only";\nimport { db } from "@/lib/db";\n',
+    };
     const plain = { file: path.join(LIB, "x/schemas.ts"), source: 'import { z } from "zod";\n' };
     expect(missingServerOnly([forgot, kept, plain])).toEqual(["lib/x/new.ts"]);
   });

@@ -1,0 +1,101 @@
+-- A call already recorded with a worse outcome takes a better one reported later (clause 9: a failed attempt,
+-- then the success of a retry or fallback): re-priced by price_tokens at the version it was recorded with (the
+-- one in force when it started, if none), the difference charged (or refunded) as one charge_adjustment
+-- transaction per call, and the balance and the budget counters of the call's own UTC day and month moved
+-- (clause 26). Events with a worse or equal outcome, or for calls not recorded, change nothing. Rows are locked
+-- keys first, then accounts, in id order, as place_hold and settle_usage do. Returns how many calls changed.
+create or replace function public.upgrade_usage(p_events jsonb)
+returns integer
+language plpgsql as $$
+#variable_conflict use_column
+declare
+  v_count integer;
+begin
+  perform 1 from api_keys k
+  where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e)
+  order by k.id for no key update;
+  perform 1 from accounts a
+  where a.id in (select u.account_id from usage_events u
+                 join jsonb_to_recordset(p_events) as e(key_id uuid, call_id text)
+                   on u.key_id = e.key_id and u.call_id = e.call_id)
+  order by a.id for no key update;
+  with input as (
+    select distinct on (e.key_id, e.call_id) * from jsonb_to_recordset(p_events) as e(
+      call_id text, key_id uuid, status text, prompt_tokens integer, completion_tokens integer,
+      cached_tokens integer, ended_at timestamptz, error_class text)
+    order by e.key_id, e.call_id, outcome_rank(e.status) desc
+  ),
+  target as (
+    select u.id, u.key_id, u.call_id, u.account_id, u.status as old_status, u.revenue_micros as old_revenue,
+           (coalesce(h.created_at, u.started_at) at time zone 'utc') as at_utc,
+           i.status, i.prompt_tokens, i.completion_tokens, i.cached_tokens, i.ended_at, i.error_class,
+           pv.id as price_version_id,
+           coalesce(price_tokens(i.prompt_tokens, i.completion_tokens, i.cached_tokens, pv.input_price_micros,
+                                 pv.output_price_micros, pv.cached_input_price_micros), 0) as revenue,
+           coalesce(price_tokens(i.prompt_tokens, i.completion_tokens, i.cached_tokens, pv.input_cost_micros,
+                                 pv.output_cost_micros, pv.cached_input_cost_micros), 0) as cost
+    from input i
+    join usage_events u on u.key_id = i.key_id and u.call_id = i.call_id
+    left join holds h on h.id = u.hold_id
+    left join lateral (
+      select p.* from price_versions p where p.id = u.price_version_id
+      union all
+      select * from price_version_at(u.model_id, u.started_at) where u.price_version_id is null
+    ) pv on true
+    where outcome_rank(i.status) > outcome_rank(u.status)
+  ),
+  updated as (
+    update usage_events u set
+      status = t.status,
+      billing_status = case t.status when 'success' then 'exact' else 'estimated' end,
+      prompt_tokens = t.prompt_tokens, completion_tokens = t.completion_tokens, cached_tokens = t.cached_tokens,
+      ended_at = t.ended_at, error_class = t.error_class,
+      revenue_micros = t.revenue, cost_micros = t.cost, price_version_id = t.price_version_id
+    from target t where u.id = t.id
+    returning u.id
+  ),
+  changed as (
+    select t.*, t.revenue - t.old_revenue as delta from target t where t.revenue <> t.old_revenue
+  ),
+  txns as (
+    insert into ledger_transactions (kind, idempotency_key, reason)
+    select 'charge_adjustment', 'charge-upgrade:' || c.key_id || ':' || c.call_id || ':' || c.status,
+           'call ' || c.call_id || ': ' || c.old_status || ' → ' || c.status
+    from changed c
+    returning id, idempotency_key
+  ),
+  entries as (
+    insert into ledger_entries (transaction_id, account_id, amount_micros)
+    select x.id, e.account_id, e.amount from changed c
+    join txns x on x.idempotency_key = 'charge-upgrade:' || c.key_id || ':' || c.call_id || ':' || c.status
+    cross join lateral (values (c.account_id, -c.delta), ((select id from accounts where code = 'revenue'), c.delta))
+      as e(account_id, amount)
+    returning 1
+  ),
+  accounts_updated as (
+    update accounts a set
+      balance_micros = a.balance_micros - (select sum(c.delta) from changed c where c.account_id = a.id),
+      day_used_micros = greatest(0, a.day_used_micros + coalesce((
+        select sum(c.delta) from changed c where c.account_id = a.id and c.at_utc::date = a.budget_day), 0)),
+      month_used_micros = greatest(0, a.month_used_micros + coalesce((
+        select sum(c.delta) from changed c
+        where c.account_id = a.id and date_trunc('month', c.at_utc)::date = a.budget_month), 0))
+    where a.id in (select account_id from changed)
+    returning 1
+  ),
+  keys_updated as (
+    update api_keys k set
+      day_used_micros = greatest(0, k.day_used_micros + coalesce((
+        select sum(c.delta) from changed c where c.key_id = k.id and c.at_utc::date = k.budget_day), 0)),
+      month_used_micros = greatest(0, k.month_used_micros + coalesce((
+        select sum(c.delta) from changed c
+        where c.key_id = k.id and date_trunc('month', c.at_utc)::date = k.budget_month), 0))
+    where k.id in (select key_id from changed)
+    returning 1
+  )
+  select (select count(*) from updated)::int into v_count
+  from (select (select count(*) from entries) + (select count(*) from accounts_updated)
+               + (select count(*) from keys_updated) as touched) t;
+  return v_count;
+end;
+$$;
