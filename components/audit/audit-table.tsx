@@ -16,20 +16,11 @@ import {
   TableRow,
   TableTimeCell,
 } from "@/components/ui/table";
+import type { AuditRow as AuditEntry } from "@/lib/audit/list";
+import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
 
-interface AuditRow {
-  id: string;
-  at: string;
-  actorEmail: string | null;
-  actorKind: string;
-  action: string;
-  targetType: string;
-  targetId: string | null;
-  before: unknown;
-  after: unknown;
-  ip: string | null;
-}
+type AuditRow = Json<AuditEntry>;
 
 const PAGE_SIZE = 50;
 

@@ -1,44 +1,14 @@
 "use client";
 
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { UsageRow } from "@/lib/billing/accounts";
+import type { Account, LedgerLine } from "@/lib/billing/ledger";
+import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
 
-export interface AccountView {
-  id: string;
-  ownerEmail: string | null;
-  balanceMicros: number;
-  heldMicros: number;
-  dailyBudgetMicros: number | null;
-  monthlyBudgetMicros: number | null;
-  dayUsedMicros: number;
-  monthUsedMicros: number;
-}
-
-export interface UsageView {
-  id: string;
-  callId: string;
-  keyPrefix: string;
-  model: string;
-  status: string;
-  billingStatus: "exact" | "estimated" | "waived";
-  stream: boolean;
-  promptTokens: number;
-  completionTokens: number;
-  /** Present for admins only. */
-  costMicros?: number;
-  revenueMicros: number;
-  startedAt: string;
-  errorClass: string | null;
-}
-
-export interface LedgerView {
-  id: string;
-  at: string;
-  kind: string;
-  reason: string;
-  amountMicros: number;
-  runningBalanceMicros: number;
-}
+export type AccountView = Json<Account>;
+export type UsageView = Json<UsageRow>;
+export type LedgerView = Json<LedgerLine>;
 
 export const useMyAccount = () =>
   useQuery({ queryKey: ["account", "me"], queryFn: () => api<{ account: AccountView }>("/api/v1/account") });

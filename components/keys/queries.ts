@@ -1,35 +1,14 @@
 "use client";
 
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { CreateKeyBody } from "@/app/api/v1/keys/schema";
+import type { Json } from "@/lib/json";
+import type { CreateKeyBody } from "@/lib/keys/schemas";
+import type { ApiKey } from "@/lib/keys/types";
+import type { Model } from "@/lib/models/types";
 import { api } from "@/lib/ui/api";
 
-export interface KeyRow {
-  id: string;
-  userId: string;
-  ownerEmail: string;
-  name: string;
-  prefix: string;
-  status: "active" | "revoked";
-  allowedModels: string[];
-  rpmLimit: number | null;
-  tpmLimit: number | null;
-  expiresAt: string | null;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
-
-export interface ModelRow {
-  id: string;
-  publicName: string;
-  provider: string;
-  description: string;
-  contextWindow: number;
-  maxOutputTokens: number;
-  enabled: boolean;
-  litellmModelGroup: string;
-}
+export type KeyRow = Json<ApiKey>;
+export type ModelRow = Json<Model>;
 
 export function useKeys(filter: { q: string; status: string; page: number }) {
   const params = new URLSearchParams({ page: String(filter.page), pageSize: "20" });

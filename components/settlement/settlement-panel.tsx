@@ -11,44 +11,15 @@ import { FormError } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
 import { toast } from "@/components/ui/sonner";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import type { Json } from "@/lib/json";
+import type { Job } from "@/lib/queue";
+import type { Variance as RunVariance, SettlementRun } from "@/lib/settlement/views";
 import { api } from "@/lib/ui/api";
 
-interface Run {
-  id: string;
-  day: string;
-  status: string;
-  trigger: string;
-  startedAt: string;
-  finishedAt: string | null;
-  jobsTotal: number;
-  jobsDone: number;
-  eventsExamined: number;
-  holdsExamined: number;
-  holdsReplayed: number;
-  holdsReleased: number;
-  holdsEstimated: number;
-  orphanEvents: number;
-  overageMicros: number;
-  varianceCount: number;
-  varianceMicros: number;
-  invariantViolations: number;
-}
+type Run = Json<SettlementRun>;
+type Variance = Json<RunVariance>;
 
-interface Variance {
-  id: string;
-  kind: string;
-  ownerEmail: string | null;
-  callId: string | null;
-  amountMicros: number;
-  detail: unknown;
-}
-
-interface DeadJob {
-  id: string;
-  name: string;
-  attempts: number;
-  lastError: string | null;
-}
+type DeadJob = Json<Job>;
 
 const STATUS = { running: "warning", completed: "success", failed: "destructive" } as const;
 

@@ -1,17 +1,12 @@
 "use client";
 
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { CreateUserBody, UpdateUserBody } from "@/app/api/v1/users/schema";
+import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
+import type { CreateUserBody, UpdateUserBody } from "@/lib/users/schemas";
+import type { User } from "@/lib/users/types";
 
-export interface UserRow {
-  id: string;
-  email: string;
-  name: string;
-  role: "admin" | "developer";
-  status: "active" | "suspended";
-  createdAt: string;
-}
+export type UserRow = Json<User>;
 
 export interface UsersPage {
   items: UserRow[];

@@ -81,7 +81,7 @@ export interface UsageRow {
   keyPrefix: string;
   model: string;
   status: string;
-  billingStatus: string;
+  billingStatus: "exact" | "estimated" | "waived";
   stream: boolean;
   promptTokens: number;
   completionTokens: number;

@@ -4,6 +4,8 @@ import type { Actor } from "@/lib/auth/types";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, conflict, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
+import { formatMicros } from "./money";
+import { MAX_MICROS } from "./schemas";
 
 export type CreditKind = "topup" | "grant" | "adjustment";
 
@@ -75,10 +77,18 @@ export async function creditAccount(
       update accounts set balance_micros = balance_micros + ${input.amountMicros}
       where id = ${input.accountId} and kind <> 'system'
         and balance_micros + ${input.amountMicros} >= least(held_micros, balance_micros)
+        and balance_micros + ${input.amountMicros} <= ${MAX_MICROS}
       returning id`;
     if (!updated) {
       const exists = await getAccount(tx, { id: input.accountId });
       if (!exists) throw notFound("Account");
+      if (exists.balanceMicros + input.amountMicros > MAX_MICROS) {
+        throw new AppError(
+          "validation_failed",
+          `This credit would take the balance above ${formatMicros(MAX_MICROS)}, the most an account holds.`,
+          { issues: [{ path: "amountMicros", message: "the balance would exceed 2^53 − 1 micro-USD" }] },
+        );
+      }
       throw conflict("This adjustment would take the balance below what calls in progress hold.");
     }
     await tx`

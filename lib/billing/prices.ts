@@ -4,15 +4,17 @@ import type { Actor } from "@/lib/auth/types";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, conflict, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
+import { seesCost } from "./accounts";
 
 export interface PriceVersion {
   id: string;
   modelId: string;
   model: string;
   effectiveFrom: Date;
-  inputCostMicros: bigint;
-  outputCostMicros: bigint;
-  cachedInputCostMicros: bigint | null;
+  /** Provider cost: admins only. */
+  inputCostMicros?: bigint;
+  outputCostMicros?: bigint;
+  cachedInputCostMicros?: bigint | null;
   inputPriceMicros: bigint;
   outputPriceMicros: bigint;
   cachedInputPriceMicros: bigint | null;
@@ -34,19 +36,27 @@ export interface PriceInput {
   note: string;
 }
 
-/** Every version of every model's price, newest first per model, with the one in force now marked. */
-export async function listPriceVersions(db: Db, modelId?: string): Promise<PriceVersion[]> {
-  return db<PriceVersion[]>`
+/**
+ * The price book as the actor may see it: admins every version of every model (newest first per model) with
+ * provider cost; everyone else the sell prices in force now, without cost (clause 25). The version in force is
+ * price_version_at's, the lookup holds and charges use.
+ */
+export async function listPriceVersions(db: Db, actor: Actor, modelId?: string): Promise<PriceVersion[]> {
+  const admin = seesCost(actor);
+  const rows = await db<PriceVersion[]>`
     select p.id, p.model_id as "modelId", m.public_name as model, p.effective_from as "effectiveFrom",
            p.input_cost_micros as "inputCostMicros", p.output_cost_micros as "outputCostMicros",
            p.cached_input_cost_micros as "cachedInputCostMicros", p.input_price_micros as "inputPriceMicros",
            p.output_price_micros as "outputPriceMicros", p.cached_input_price_micros as "cachedInputPriceMicros",
            p.note, p.created_at as "createdAt",
-           p.id = (select c.id from price_versions c where c.model_id = p.model_id and c.effective_from <= now()
-                   order by c.effective_from desc limit 1) as current
+           p.id is not distinct from (select c.id from price_version_at(p.model_id, now()) c) as current
     from price_versions p join models m on m.id = p.model_id
-    where ${modelId ?? null}::uuid is null or p.model_id = ${modelId ?? null}
+    where (${modelId ?? null}::uuid is null or p.model_id = ${modelId ?? null})
     order by m.public_name, p.effective_from desc`;
+  if (admin) return rows;
+  return rows
+    .filter((v) => v.current)
+    .map(({ inputCostMicros: _i, outputCostMicros: _o, cachedInputCostMicros: _c, ...sell }) => sell);
 }
 
 /**
@@ -72,7 +82,7 @@ export async function addPriceVersion(db: Db, actor: Actor, input: PriceInput): 
       on conflict (model_id, effective_from) do nothing
       returning id`;
     if (!row) throw conflict("A price version with this effective time already exists for the model.");
-    const version = (await listPriceVersions(tx, input.modelId)).find((v) => v.id === row.id)!;
+    const version = (await listPriceVersions(tx, actor, input.modelId)).find((v) => v.id === row.id)!;
     await recordAudit(tx, actor, {
       action: "price.add",
       targetType: "price_version",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isoDateTime, pageQuery } from "@/lib/http/schemas";
 
 /** The largest amount money fields accept: JSON numbers stay exact below 2^53, so no amount crosses it. */
 export const MAX_MICROS = BigInt(Number.MAX_SAFE_INTEGER);
@@ -38,3 +39,75 @@ export function micros({
     .transform((value) => BigInt(value))
     .pipe(z.bigint().min(floor).max(ceiling));
 }
+
+// --- The price book ---
+// Micro-USD per million tokens: up to $1,000,000 per million.
+const perMillion = micros({ max: 1_000_000_000_000n });
+
+export const priceBody = z.strictObject({
+  modelId: z.uuid(),
+  /** When the price takes effect (default: now). Versions are never edited; a later one supersedes. */
+  effectiveFrom: isoDateTime().optional(),
+  inputCostMicros: perMillion,
+  outputCostMicros: perMillion,
+  cachedInputCostMicros: perMillion.nullable().default(null),
+  inputPriceMicros: perMillion,
+  outputPriceMicros: perMillion,
+  cachedInputPriceMicros: perMillion.nullable().default(null),
+  note: z.string().trim().max(500).default(""),
+});
+
+// --- Accounts ---
+const budget = micros().nullable();
+
+export const listAccountsQuery = pageQuery.extend({ q: z.string().trim().max(200).optional() });
+
+export const creditBody = z.strictObject({
+  /** Integer micro-USD (a JSON integer or a string of digits): 1 USD = 1,000,000; negative for adjustments. */
+  amountMicros: micros({ negative: true }),
+  kind: z.enum(["topup", "grant", "adjustment"]),
+  reason: z.string().trim().min(3, "say why (it goes to the audit log)").max(500),
+  idempotencyKey: z.string().min(8).max(200),
+});
+
+export const budgetsBody = z
+  .strictObject({ dailyBudgetMicros: budget.optional(), monthlyBudgetMicros: budget.optional() })
+  .refine((v) => Object.keys(v).length > 0, "send dailyBudgetMicros and/or monthlyBudgetMicros");
+
+// --- The gateway: holds and usage events ---
+export const holdBody = z.strictObject({
+  keyId: z.uuid(),
+  callId: z.string().min(1).max(200),
+  nonce: z.string().min(1).max(100),
+  model: z.string().min(1).max(128),
+  promptTokens: z.number().int().min(0).max(100_000_000),
+  // Any positive int4: the hold caps it at the model's output limit.
+  maxOutputTokens: z.number().int().min(1).max(2_147_483_647).nullable(),
+  choices: z.number().int().min(1).max(128).default(1),
+  fallbackModels: z.array(z.string().min(1).max(128)).max(16).default([]),
+});
+
+const count = z.number().int().min(0).max(100_000_000);
+
+export const usageEvent = z.strictObject({
+  callId: z.string().min(1).max(200),
+  keyId: z.uuid(),
+  modelGroup: z.string().min(1).max(128),
+  providerModel: z.string().max(256).default(""),
+  status: z.enum(["success", "cut", "failure"]),
+  stream: z.boolean(),
+  promptTokens: count,
+  completionTokens: count,
+  cachedTokens: count.default(0),
+  reportedCostMicros: z.number().int().min(0).max(1e15).default(0),
+  startedAt: z.iso.datetime({ offset: true }),
+  endedAt: z.iso.datetime({ offset: true }),
+  errorClass: z.string().max(200).nullable().default(null),
+});
+
+export const usageBatch = z.strictObject({
+  events: z.array(usageEvent).min(1).max(5000),
+});
+
+/** One call as the gateway reports it. */
+export type UsageEvent = z.output<typeof usageEvent>;

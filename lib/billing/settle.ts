@@ -1,24 +1,9 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import { type Db, inTransaction } from "@/lib/db/client";
+import type { UsageEvent } from "./schemas";
 
-/** One call as the gateway reports it (the webhook's schema validates the shape). */
-export interface UsageEvent {
-  callId: string;
-  keyId: string;
-  modelGroup: string;
-  providerModel: string;
-  /** success: the provider's usage; cut: a stream cut short, tokens counted from delivered text; failure: no output. */
-  status: "success" | "cut" | "failure";
-  stream: boolean;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-  reportedCostMicros: number;
-  startedAt: string;
-  endedAt: string;
-  errorClass: string | null;
-}
+export type { UsageEvent } from "./schemas";
 
 export interface SettleResult {
   received: number;

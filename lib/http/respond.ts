@@ -1,14 +1,24 @@
 import type { ZodError } from "zod";
 import { AppError, type FieldIssue } from "./errors";
 
-/** JSON with bigint money fields written as numbers (micro-USD stays well inside 2^53). */
-export function json(data: unknown, init: ResponseInit = {}): Response {
-  const body = JSON.stringify(data, (_key, value) => {
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** JSON text with bigint money as numbers: exact up to 2^53 − 1 (the cap of every money input), refused above. */
+export function toJsonText(data: unknown): string {
+  return JSON.stringify(data, (key, value) => {
     if (typeof value !== "bigint") return value;
-    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER))
-      return value.toString();
+    // A rounded amount, or a field that is sometimes a string, would mislead every client: fail loudly instead.
+    if (value > MAX_EXACT || value < -MAX_EXACT)
+      throw new RangeError(
+        `${key || "value"} (${value}) is beyond 2^53 and cannot be sent as an exact JSON number`,
+      );
     return Number(value);
   });
+}
+
+/** A JSON response (bigint money as exact numbers, see toJsonText), never cached. */
+export function json(data: unknown, init: ResponseInit = {}): Response {
+  const body = toJsonText(data);
   const headers = new Headers(init.headers);
   headers.set("content-type", "application/json; charset=utf-8");
   headers.set("cache-control", "no-store");

@@ -1,4 +1,8 @@
-import type { UsageEvent } from "@/lib/billing/settle";
+import { z } from "zod";
+import { type UsageEvent, usageEvent } from "@/lib/billing/schemas";
+
+// The gateway's answer, checked with the same schema as the usage webhook: a replayed event is settled alike.
+const replayAnswer = z.object({ events: z.array(usageEvent).max(100) });
 
 export type Replay = (keyId: string, callId: string) => Promise<UsageEvent[]>;
 
@@ -22,7 +26,8 @@ export function gatewayReplay({
       signal: AbortSignal.timeout(5000),
     });
     if (!res.ok) throw new Error(`gateway replay answered HTTP ${res.status}`);
-    const body = (await res.json()) as { events?: UsageEvent[] };
-    return body.events ?? [];
+    const parsed = replayAnswer.safeParse(await res.json());
+    if (!parsed.success) throw new Error(`gateway replay answered an invalid shape: ${parsed.error.message}`);
+    return parsed.data.events;
   };
 }

@@ -4,7 +4,7 @@ import type { Actor } from "@/lib/auth/types";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage, type UsageEvent } from "@/lib/billing/settle";
 import { type Db, inTransaction } from "@/lib/db/client";
-import { conflict } from "@/lib/http/errors";
+import { AppError, conflict } from "@/lib/http/errors";
 import { enqueue } from "@/lib/queue";
 import type { Replay } from "./replay";
 
@@ -34,6 +34,12 @@ export async function startSettlement(
   actor: Actor,
   { day, trigger, chunkAccounts }: { day: string; trigger: "cron" | "manual"; chunkAccounts: number },
 ): Promise<{ runId: string; chunks: number; started: boolean }> {
+  // A day still running has calls still coming: only an ended UTC day is settled, whoever asks.
+  if (day >= new Date().toISOString().slice(0, 10)) {
+    throw new AppError("validation_failed", "Only a day that has ended (UTC) can be settled.", {
+      issues: [{ path: "day", message: "must be before today (UTC)" }],
+    });
+  }
   return inTransaction(db, async (tx) => {
     const [lock] = await tx<
       { ok: boolean }[]

@@ -5,7 +5,8 @@ import type { Actor, Role } from "@/lib/auth/types";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, conflict } from "@/lib/http/errors";
 import { assertAdmin } from "./assert-admin";
-import { type User, userColumns } from "./types";
+import { userColumns } from "./columns";
+import type { User } from "./types";
 
 export interface CreateUserInput {
   email: string;

@@ -2,7 +2,8 @@ import "server-only";
 import type { Actor, Role, UserStatus } from "@/lib/auth/types";
 import { containsPattern, type Db } from "@/lib/db/client";
 import { assertAdmin } from "./assert-admin";
-import { type User, userColumns } from "./types";
+import { userColumns } from "./columns";
+import type { User } from "./types";
 
 export interface ListUsersQuery {
   q?: string;

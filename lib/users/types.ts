@@ -1,6 +1,4 @@
-import "server-only";
 import type { Role, UserStatus } from "@/lib/auth/types";
-import type { Db } from "@/lib/db/client";
 
 export interface User {
   id: string;
@@ -11,6 +9,3 @@ export interface User {
   createdAt: Date;
   updatedAt: Date;
 }
-
-export const userColumns = (db: Db) =>
-  db`id, email, name, role, status, created_at as "createdAt", updated_at as "updatedAt"`;

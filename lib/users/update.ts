@@ -5,7 +5,8 @@ import type { Actor, Role, UserStatus } from "@/lib/auth/types";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "./assert-admin";
-import { type User, userColumns } from "./types";
+import { userColumns } from "./columns";
+import type { User } from "./types";
 
 export interface UpdateUserInput {
   name?: string;

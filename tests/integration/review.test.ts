@@ -122,21 +122,27 @@ describe("money fields take a JSON integer or a string of digits, nothing else",
 
   it("integers and digit strings are credited exactly; a minus only for adjustments", async () => {
     const { POST } = await credits();
-    for (const amount of [5_000_000, "2500000", "9007199254740991"]) {
-      const res = await call(POST, { cookie: admin, params: { id: accountId }, body: credit(amount) });
-      expect(res.status, String(amount)).toBe(201);
-    }
-    const [row] = await sql<{ balance_micros: bigint }[]>`
-      select balance_micros from accounts where id = ${accountId}`;
-    expect(row!.balance_micros).toBe(5_000_000n + 2_500_000n + 9_007_199_254_740_991n);
-    const down = await call(POST, {
-      cookie: admin,
-      params: { id: accountId },
-      body: credit("-9007199254740991", "adjustment"),
-    });
-    expect(down.status).toBe(201);
-    const negativeTopUp = await call(POST, { cookie: admin, params: { id: accountId }, body: credit("-5") });
-    expect(negativeTopUp.status).toBe(422);
+    const credit_ = (amount: unknown, kind = "topup") =>
+      call(POST, { cookie: admin, params: { id: accountId }, body: credit(amount, kind) });
+    for (const amount of [5_000_000, "2500000"]) expect((await credit_(amount)).status, String(amount)).toBe(201);
+    const balance = async () =>
+      (await sql<{ b: bigint }[]>`select balance_micros as b from accounts where id = ${accountId}`)[0]!.b;
+    expect(await balance()).toBe(7_500_000n);
+    expect((await credit_("-5")).status).toBe(422);
+    expect((await credit_("-7500000", "adjustment")).status).toBe(201);
+    // The largest amount JSON carries exactly, to the micro-USD, and back out in an answer.
+    expect((await credit_("9007199254740991")).status).toBe(201);
+    const { GET } = await account();
+    const shown = await call(GET, { cookie: admin, params: { id: accountId } });
+    expect(shown.body.account.balanceMicros).toBe(9_007_199_254_740_991);
+    // One micro-USD more would not be exact any more: refused, nothing written.
+    const before = await ledgerCount();
+    const over = await credit_(1);
+    expect(over.status).toBe(422);
+    expect(over.body.error.message).toMatch(/\$9,007,199,254\.740991/);
+    expect(await ledgerCount()).toBe(before);
+    expect((await credit_("-9007199254740991", "adjustment")).status).toBe(201);
+    expect(await balance()).toBe(0n);
   });
 
   it("budgets and prices use the same rule", async () => {

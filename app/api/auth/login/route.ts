@@ -1,5 +1,6 @@
 import { parseCookieHeader } from "@/lib/auth";
 import { login } from "@/lib/auth/login";
+import { loginSchema } from "@/lib/auth/schemas";
 import { DEVICE_COOKIE } from "@/lib/auth/throttle";
 import { config } from "@/lib/config";
 import { db } from "@/lib/db";
@@ -9,7 +10,6 @@ import { AppError } from "@/lib/http/errors";
 import { route } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
 import { assertSameOriginMutation } from "@/lib/security/origin";
-import { loginSchema } from "./schema";
 
 export const POST = route(async ({ req, ip }) => {
   // Login CSRF (signing a victim into the attacker's account) is refused like any cross-site mutation.

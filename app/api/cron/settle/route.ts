@@ -3,10 +3,11 @@ import { db } from "@/lib/db";
 import { parseQuery } from "@/lib/http/body";
 import { withCron } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
+import { utcDay } from "@/lib/http/schemas";
 import { settlementOptions } from "@/lib/settlement/deps";
 import { previousUtcDay, startSettlement } from "@/lib/settlement/run";
 
-const query = z.strictObject({ day: z.iso.date().optional() });
+const query = z.strictObject({ day: utcDay().optional() });
 
 /** Daily (vercel.json): enqueue the settlement of the previous UTC day, fanned out into chunk jobs. */
 export const GET = withCron(async ({ req, actor }) => {

@@ -5,7 +5,7 @@ import { withSession } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
 import { createKey } from "@/lib/keys/create";
 import { listKeys } from "@/lib/keys/list";
-import { createKeyBody, listKeysQuery } from "./schema";
+import { createKeyBody, listKeysQuery } from "@/lib/keys/schemas";
 
 export const GET = withSession({}, async ({ req, actor }) =>
   json(await listKeys(db(), actor, parseQuery(req, listKeysQuery))),
@@ -17,11 +17,7 @@ export const POST = withSession({}, async ({ req, actor, principal }) => {
   const created = await createKey(
     db(),
     actor,
-    {
-      ...input,
-      userId: input.userId ?? principal.userId,
-      expiresAt: input.expiresAt ? new Date(input.expiresAt) : null,
-    },
+    { ...input, userId: input.userId ?? principal.userId },
     { pepper: config().KEY_PEPPER },
   );
   return json(created, { status: 201 });

@@ -4,7 +4,7 @@ import { withSession } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
 import { createModel, listModels } from "@/lib/models/catalog";
 import { liveModelInfo } from "@/lib/models/live";
-import { createModelBody, modelsQuery } from "./schema";
+import { createModelBody, modelsQuery } from "@/lib/models/schemas";
 
 /** The catalog; admins can ask for the gateway's live view beside it (?live=1, cached; ?live=fresh bypasses). */
 export const GET = withSession({}, async ({ req, actor, principal }) => {

@@ -5,7 +5,7 @@ import { withSession } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
 import { createUser } from "@/lib/users/create";
 import { listUsers } from "@/lib/users/list";
-import { createUserBody, listUsersQuery } from "./schema";
+import { createUserBody, listUsersQuery } from "@/lib/users/schemas";
 
 export const GET = withSession({ role: "admin" }, async ({ req, actor }) =>
   json(await listUsers(db(), actor, parseQuery(req, listUsersQuery))),

@@ -1,9 +1,9 @@
+import { usageBatch } from "@/lib/billing/schemas";
 import { settleUsage } from "@/lib/billing/settle";
 import { db } from "@/lib/db";
 import { parseJsonText } from "@/lib/http/body";
 import { withWebhook } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
-import { usageBatch } from "./schema";
 
 export const maxDuration = 60;
 

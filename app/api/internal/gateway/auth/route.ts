@@ -3,8 +3,8 @@ import { db } from "@/lib/db";
 import { parseJson } from "@/lib/http/body";
 import { withGateway } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
+import { gatewayAuthBody } from "@/lib/keys/schemas";
 import { verifyKey } from "@/lib/keys/verify";
-import { gatewayAuthBody } from "./schema";
 
 /** LiteLLM's custom auth asks here whether a presented key may call, and with which models and limits. */
 export const POST = withGateway(async ({ req }) => {

@@ -1,9 +1,9 @@
 import { loadAccountFor, setAccountBudgets } from "@/lib/billing/accounts";
+import { budgetsBody } from "@/lib/billing/schemas";
 import { db } from "@/lib/db";
 import { parseId, parseJson } from "@/lib/http/body";
 import { withSession } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
-import { budgetsBody } from "../schema";
 
 export const GET = withSession({}, async ({ params, actor }) =>
   json({ account: await loadAccountFor(db(), actor, parseId(params.id, "Account")) }),

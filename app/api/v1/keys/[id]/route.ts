@@ -4,8 +4,8 @@ import { withSession } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
 import { loadKeyFor } from "@/lib/keys/access";
 import { revokeKey } from "@/lib/keys/revoke";
+import { updateKeyBody } from "@/lib/keys/schemas";
 import { updateKey } from "@/lib/keys/update";
-import { updateKeyBody } from "../schema";
 
 export const GET = withSession({}, async ({ params, actor }) =>
   json({ key: await loadKeyFor(db(), actor, parseId(params.id, "API key")) }),
@@ -13,11 +13,7 @@ export const GET = withSession({}, async ({ params, actor }) =>
 
 export const PATCH = withSession({}, async ({ req, params, actor }) => {
   const id = parseId(params.id, "API key");
-  const { expiresAt, ...rest } = await parseJson(req, updateKeyBody);
-  const key = await updateKey(db(), actor, id, {
-    ...rest,
-    ...(expiresAt !== undefined ? { expiresAt: expiresAt ? new Date(expiresAt) : null } : {}),
-  });
+  const key = await updateKey(db(), actor, id, await parseJson(req, updateKeyBody));
   return json({ key });
 });
 

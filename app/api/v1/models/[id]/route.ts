@@ -3,7 +3,7 @@ import { parseId, parseJson } from "@/lib/http/body";
 import { withSession } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
 import { updateModel } from "@/lib/models/catalog";
-import { updateModelBody } from "../schema";
+import { updateModelBody } from "@/lib/models/schemas";
 
 export const PATCH = withSession({ role: "admin" }, async ({ req, params, actor }) => {
   const id = parseId(params.id, "Model");

@@ -3,7 +3,7 @@ import { db } from "@/lib/db";
 import { parseJson } from "@/lib/http/body";
 import { withSession } from "@/lib/http/handler";
 import { playgroundChat } from "@/lib/playground/chat";
-import { playgroundChatBody } from "./schema";
+import { playgroundChatBody } from "@/lib/playground/schemas";
 
 export const maxDuration = 120;
 

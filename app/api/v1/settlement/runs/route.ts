@@ -1,14 +1,14 @@
 import { z } from "zod";
 import { db } from "@/lib/db";
 import { parseJson } from "@/lib/http/body";
-import { AppError } from "@/lib/http/errors";
 import { withSession } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
+import { utcDay } from "@/lib/http/schemas";
 import { settlementOptions } from "@/lib/settlement/deps";
 import { startSettlement } from "@/lib/settlement/run";
 import { listRuns } from "@/lib/settlement/views";
 
-const startBody = z.strictObject({ day: z.iso.date() });
+const startBody = z.strictObject({ day: utcDay() });
 
 export const GET = withSession({ role: "admin" }, async ({ actor }) =>
   json({ items: await listRuns(db(), actor) }),
@@ -17,11 +17,6 @@ export const GET = withSession({ role: "admin" }, async ({ actor }) =>
 /** "Run settlement for day X": the same jobs the daily cron enqueues (audit-logged). */
 export const POST = withSession({ role: "admin" }, async ({ req, actor }) => {
   const { day } = await parseJson(req, startBody);
-  if (day >= new Date().toISOString().slice(0, 10)) {
-    throw new AppError("validation_failed", "Only a day that has ended (UTC) can be settled.", {
-      issues: [{ path: "day", message: "must be before today (UTC)" }],
-    });
-  }
   const result = await startSettlement(db(), actor, {
     day,
     trigger: "manual",

@@ -4,8 +4,8 @@ import { notFound } from "@/lib/http/errors";
 import { withSession } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
 import { getUser } from "@/lib/users/list";
+import { updateUserBody } from "@/lib/users/schemas";
 import { updateUser } from "@/lib/users/update";
-import { updateUserBody } from "../schema";
 
 export const GET = withSession({ role: "admin" }, async ({ params, actor }) => {
   const user = await getUser(db(), actor, parseId(params.id, "User"));

@@ -1,9 +1,9 @@
 import { creditAccount } from "@/lib/billing/ledger";
+import { creditBody } from "@/lib/billing/schemas";
 import { db } from "@/lib/db";
 import { parseId, parseJson } from "@/lib/http/body";
 import { withSession } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
-import { creditBody } from "../../schema";
 
 /** Top-up, grant or adjustment: one balanced ledger transaction, idempotent by idempotencyKey, audited. */
 export const POST = withSession({ role: "admin" }, async ({ req, params, actor }) => {

@@ -4,7 +4,7 @@ import { db } from "@/lib/db";
 import { parseId, parseQuery } from "@/lib/http/body";
 import { withSession } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
-import { pageQuery } from "../../schema";
+import { pageQuery } from "@/lib/http/schemas";
 
 /** The account's ledger entries, newest first, each with the balance after it. */
 export const GET = withSession({}, async ({ req, params, actor }) => {

@@ -3,7 +3,7 @@ import { db } from "@/lib/db";
 import { parseId, parseQuery } from "@/lib/http/body";
 import { withSession } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
-import { pageQuery } from "../../schema";
+import { pageQuery } from "@/lib/http/schemas";
 
 /** The account's calls with what each was charged. */
 export const GET = withSession({}, async ({ req, params, actor }) => {

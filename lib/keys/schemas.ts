@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { micros } from "@/lib/billing/schemas";
+import { isoDateTime } from "@/lib/http/schemas";
 
 const modelName = z.string().min(1).max(128);
 const limit = z.number().int().min(1).max(1_000_000_000).nullable();
@@ -19,7 +20,7 @@ export const createKeyBody = z.strictObject({
   allowedModels: z.array(modelName).max(100).default([]),
   rpmLimit: limit.default(null),
   tpmLimit: limit.default(null),
-  expiresAt: z.iso.datetime({ offset: true }).nullable().default(null),
+  expiresAt: isoDateTime().nullable().default(null),
 });
 
 export const updateKeyBody = z
@@ -28,7 +29,7 @@ export const updateKeyBody = z
     allowedModels: z.array(modelName).max(100).optional(),
     rpmLimit: limit.optional(),
     tpmLimit: limit.optional(),
-    expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+    expiresAt: isoDateTime().nullable().optional(),
     /** Hard spend limits per UTC day / month in micro-USD (admins only; null removes). */
     dailyBudgetMicros: micros().nullable().optional(),
     monthlyBudgetMicros: micros().nullable().optional(),
@@ -36,3 +37,4 @@ export const updateKeyBody = z
   .refine((v) => Object.keys(v).length > 0, "send at least one field to change");
 
 export type CreateKeyBody = z.input<typeof createKeyBody>;
+export const gatewayAuthBody = z.strictObject({ key: z.string().min(1).max(512) });
