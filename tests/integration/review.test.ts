@@ -124,7 +124,8 @@ describe("money fields take a JSON integer or a string of digits, nothing else",
     const { POST } = await credits();
     const credit_ = (amount: unknown, kind = "topup") =>
       call(POST, { cookie: admin, params: { id: accountId }, body: credit(amount, kind) });
-    for (const amount of [5_000_000, "2500000"]) expect((await credit_(amount)).status, String(amount)).toBe(201);
+    for (const amount of [5_000_000, "2500000"])
+      expect((await credit_(amount)).status, String(amount)).toBe(201);
     const balance = async () =>
       (await sql<{ b: bigint }[]>`select balance_micros as b from accounts where id = ${accountId}`)[0]!.b;
     expect(await balance()).toBe(7_500_000n);

@@ -187,6 +187,35 @@ describe("cron routes", () => {
     expect(n!.n).toBe(0);
   });
 
+  it("settle refuses a day that has not ended, the ?day= of the cron route included", async () => {
+    const settleRoute = (await import("@/app/api/cron/settle/route")).GET;
+    const today = new Date().toISOString().slice(0, 10);
+    for (const day of [today, "2999-01-01"]) {
+      const res = await call(settleRoute, { headers: CRON, path: `/api/cron/settle?day=${day}` });
+      expect(res.status).toBe(422);
+      expect(res.body.error.issues[0].path).toBe("day");
+    }
+    const [n] = await sql`select count(*)::int as n from settlement_runs where day >= ${today}::date`;
+    expect(n!.n).toBe(0);
+  });
+
+  it("a replay answer of the wrong shape fails the job instead of being settled", async () => {
+    const { createServer } = await import("node:http");
+    const { gatewayReplay } = await import("@/lib/settlement/replay");
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ events: [{ callId: "x", keyId: "not-a-uuid", promptTokens: -1 }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const replay = gatewayReplay({ litellmUrl: `http://127.0.0.1:${port}`, gatewaySecret: "s".repeat(40) });
+      await expect(replay("11111111-1111-4111-8111-111111111111", "x")).rejects.toThrow(/invalid shape/);
+    } finally {
+      server.close();
+    }
+  });
+
   it("settle enqueues once per day while it runs; two concurrent drains do not double-process", async () => {
     const f = await customer();
     for (let i = 0; i < 6; i++) await holdYesterday(f.keyId, `f${i}`);
