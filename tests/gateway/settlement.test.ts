@@ -42,9 +42,10 @@ async function cron(pathname: string) {
   return { status: res.status, body: await res.json() };
 }
 
-async function settleToday() {
-  const today = new Date().toISOString().slice(0, 10);
-  const started = await cron(`/api/cron/settle?day=${today}`);
+/** Settles yesterday (UTC), the day the test's traffic is moved to: only an ended day is settled. */
+async function settleYesterday() {
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  const started = await cron(`/api/cron/settle?day=${yesterday}`);
   expect(started.status).toBe(201);
   for (let i = 0; i < 10; i++) {
     await cron("/api/cron/drain");
@@ -112,9 +113,12 @@ describe("settlement through the gateway", () => {
       await ctx.sql`select call_id from holds where key_id = ${keyId} and status = 'open' order by call_id`;
     expect(openBefore.map((h) => h.call_id)).toEqual([...lost].sort());
 
-    // 5. Settlement (past the grace period): the lost events come back from the gateway's outbox.
-    await ctx.sql`update holds set created_at = now() - interval '2 minutes' where key_id = ${keyId}`;
-    const runId = await settleToday();
+    // 5. Settlement of the day, once it has ended (the traffic is moved to 23:00 UTC yesterday, well past the
+    // grace period): the lost events come back from the gateway's outbox.
+    const lateYesterday = ctx.sql`(date_trunc('day', now() at time zone 'utc') - interval '1 hour') at time zone 'utc'`;
+    await ctx.sql`update holds set created_at = ${lateYesterday} where key_id = ${keyId}`;
+    await ctx.sql`update usage_events set started_at = ${lateYesterday}, ended_at = ${lateYesterday} where key_id = ${keyId}`;
+    const runId = await settleYesterday();
     const holds = await ctx.sql`select call_id, status from holds where key_id = ${keyId}`;
     expect(holds.every((h) => h.status !== "open")).toBe(true);
     expect(holds).toHaveLength(7);
@@ -133,7 +137,7 @@ describe("settlement through the gateway", () => {
 
     // 6. A second run changes nothing.
     const balances = await ctx.sql`select id, balance_micros, held_micros from accounts order by id`;
-    const second = await settleToday();
+    const second = await settleYesterday();
     expect(await ctx.sql`select id, balance_micros, held_micros from accounts order by id`).toEqual(balances);
     const [run2] =
       await ctx.sql`select holds_replayed, holds_released, holds_estimated from settlement_runs where id = ${second}`;
