@@ -29,7 +29,7 @@ function Meter({ used, budget }: { used: number; budget: number | null }) {
 export function BalanceCards({ account }: { account: AccountView }) {
   const available = account.balanceMicros - account.heldMicros;
   return (
-    <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
+    <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3 xl:grid-cols-5">
       <Card>
         <CardHeader>
           <CardDescription>Balance</CardDescription>
@@ -57,11 +57,31 @@ export function BalanceCards({ account }: { account: AccountView }) {
       </Card>
       <Card>
         <CardHeader>
+          <CardDescription>Plan</CardDescription>
+          <CardTitle data-testid="plan" className="text-2xl">
+            {account.planName ?? "Pay as you go"}
+          </CardTitle>
+        </CardHeader>
+        <CardContent className="text-xs text-muted-foreground tabular-nums">
+          {account.requestsPerDay === null ? (
+            `${account.dayRequests} requests today, no daily limit`
+          ) : (
+            <span data-testid="plan-requests">
+              {account.dayRequests} of {account.requestsPerDay} requests today (UTC)
+            </span>
+          )}
+        </CardContent>
+      </Card>
+      <Card>
+        <CardHeader>
           <CardDescription>Today (UTC)</CardDescription>
           <CardTitle className="text-2xl tabular-nums">{usdShort(account.dayUsedMicros)}</CardTitle>
         </CardHeader>
         <CardContent>
-          <Meter used={account.dayUsedMicros} budget={account.dailyBudgetMicros} />
+          <Meter
+            used={account.dayUsedMicros}
+            budget={account.dailyBudgetMicros ?? account.planDailyBudgetMicros}
+          />
         </CardContent>
       </Card>
       <Card>
@@ -70,7 +90,10 @@ export function BalanceCards({ account }: { account: AccountView }) {
           <CardTitle className="text-2xl tabular-nums">{usdShort(account.monthUsedMicros)}</CardTitle>
         </CardHeader>
         <CardContent>
-          <Meter used={account.monthUsedMicros} budget={account.monthlyBudgetMicros} />
+          <Meter
+            used={account.monthUsedMicros}
+            budget={account.monthlyBudgetMicros ?? account.planMonthlyBudgetMicros}
+          />
         </CardContent>
       </Card>
     </div>

@@ -4,7 +4,7 @@ import type { Actor } from "@/lib/auth/types";
 import { containsPattern, type Db, inTransaction } from "@/lib/db/client";
 import { notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
-import { type Account, accountColumns, getAccount } from "./ledger";
+import { type Account, accountColumns, accountSource, getAccount } from "./ledger";
 
 /** The account, if the actor may see it: admins any, users their own (others get 404). */
 export async function loadAccountFor(db: Db, actor: Actor, accountId: string): Promise<Account> {
@@ -26,7 +26,7 @@ export async function listAccounts(
   const [items, [count]] = await Promise.all([
     db<Account[]>`
       select ${accountColumns(db)}
-      from accounts a left join users u on u.id = a.owner_user_id
+      from ${accountSource(db)}
       ${where}
       order by u.email
       limit ${query.pageSize} offset ${(query.page - 1) * query.pageSize}`,

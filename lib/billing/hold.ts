@@ -36,7 +36,10 @@ interface PgError {
 
 /** place_hold's refusal detail: amounts as exact decimal strings (JSON numbers would round above 2^53). */
 interface RefusalDetail {
-  scope?: "key" | "account";
+  scope?: "key" | "account" | "plan";
+  plan?: string;
+  requestsPerDay?: number;
+  dayRequests?: number;
   neededMicros?: string;
   balanceMicros?: string;
   heldMicros?: string;
@@ -76,6 +79,13 @@ function refusal(error: PgError): AppError | null {
       );
     }
     case "TG429":
+      if (detail.scope === "plan") {
+        return new AppError(
+          "budget_exceeded",
+          `Your ${detail.plan} plan allows ${detail.requestsPerDay} requests per day (UTC) and today's are used up. They renew at 00:00 UTC; an administrator can move you to a larger plan.`,
+          { scope: "plan", requestsPerDay: detail.requestsPerDay, dayRequests: detail.dayRequests },
+        );
+      }
       return new AppError(
         "budget_exceeded",
         `${detail.scope === "key" ? "This key's" : "Your account's"} budget would be exceeded: this call may cost up to ${formatMicros(micros(detail.neededMicros))}; ${budgetText(detail)}.`,

@@ -31,6 +31,12 @@ export interface Account {
   monthlyBudgetMicros: bigint | null;
   dayUsedMicros: bigint;
   monthUsedMicros: bigint;
+  /** The owner's plan, if any: its name, request allowance and budgets (used where the account has none). */
+  planName: string | null;
+  requestsPerDay: number | null;
+  dayRequests: number;
+  planDailyBudgetMicros: bigint | null;
+  planMonthlyBudgetMicros: bigint | null;
 }
 
 /** The columns of an Account (accounts a left join users u); usage counters read as zero once their window passed. */
@@ -39,12 +45,19 @@ export const accountColumns = (db: Db) => db`
   a.balance_micros as "balanceMicros", a.held_micros as "heldMicros",
   a.daily_budget_micros as "dailyBudgetMicros", a.monthly_budget_micros as "monthlyBudgetMicros",
   case when a.budget_day = (now() at time zone 'utc')::date then a.day_used_micros else 0 end as "dayUsedMicros",
-  case when a.budget_month = date_trunc('month', now() at time zone 'utc')::date then a.month_used_micros else 0 end as "monthUsedMicros"`;
+  case when a.budget_month = date_trunc('month', now() at time zone 'utc')::date then a.month_used_micros else 0 end as "monthUsedMicros",
+  p.name as "planName", p.requests_per_day as "requestsPerDay",
+  case when a.budget_day = (now() at time zone 'utc')::date then a.day_requests else 0 end as "dayRequests",
+  p.daily_budget_micros as "planDailyBudgetMicros", p.monthly_budget_micros as "planMonthlyBudgetMicros"`;
+
+/** What accountColumns reads from: accounts a, their owner u and the owner's plan p. */
+export const accountSource = (db: Db) =>
+  db`accounts a left join users u on u.id = a.owner_user_id left join plans p on p.id = u.plan_id`;
 
 export async function getAccount(db: Db, where: { id?: string; userId?: string }): Promise<Account | null> {
   const [row] = await db<Account[]>`
     select ${accountColumns(db)}
-    from accounts a left join users u on u.id = a.owner_user_id
+    from ${accountSource(db)}
     where a.kind <> 'system' and (a.id = ${where.id ?? null} or a.owner_user_id = ${where.userId ?? null})`;
   return row ?? null;
 }

@@ -49,12 +49,17 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
       stale_use: boolean;
     }[]
   >`
-    select k.id, k.prefix, k.name, k.user_id, u.email, u.status as user_status, k.status, k.allowed_models,
+    select k.id, k.prefix, k.name, k.user_id, u.email, u.status as user_status, k.status,
+           -- A key's own limits and models win; otherwise its owner's plan's (changes reach the gateway within
+           -- its auth cache TTL).
+           case when cardinality(k.allowed_models) > 0 then k.allowed_models
+                else coalesce(p.allowed_models, '{}') end as allowed_models,
            array(select public_name from models where enabled order by public_name) as enabled_models,
-           k.rpm_limit, k.tpm_limit, k.expires_at,
+           coalesce(k.rpm_limit, p.rpm_limit) as rpm_limit, coalesce(k.tpm_limit, p.tpm_limit) as tpm_limit,
+           k.expires_at,
            (k.expires_at is not null and k.expires_at <= now()) as expired,
            (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale_use
-    from api_keys k join users u on u.id = k.user_id
+    from api_keys k join users u on u.id = k.user_id left join plans p on p.id = u.plan_id
     where k.key_hash = ${hashKey(secret, pepper)}`;
   const shown = keyPrefix(secret);
   if (!row) return { valid: false, reason: "unknown", message: `Invalid API key ${shown}…: no such key.` };

@@ -41,6 +41,46 @@ export const DEMO_MODELS = [
   },
 ];
 
+/**
+ * The four tiers: Free 10 requests a day, Personal 100, Professional 1,000, Business unlimited pay-as-you-go;
+ * budgets and a monthly credit where a tier sells them. The demo developer is on Professional.
+ */
+export const DEMO_PLANS = [
+  {
+    name: "Free",
+    description: "Try it out: 10 requests a day.",
+    requestsPerDay: 10,
+    rpmLimit: 5,
+    dailyBudgetMicros: 100_000n,
+    monthlyGrantMicros: 500_000n,
+  },
+  {
+    name: "Personal",
+    description: "For side projects: 100 requests a day.",
+    requestsPerDay: 100,
+    rpmLimit: 20,
+    dailyBudgetMicros: 2_000_000n,
+    monthlyGrantMicros: null,
+  },
+  {
+    name: "Professional",
+    description: "For production apps: 1,000 requests a day.",
+    requestsPerDay: 1_000,
+    rpmLimit: 120,
+    dailyBudgetMicros: null,
+    monthlyGrantMicros: null,
+  },
+  {
+    name: "Business",
+    description: "Unlimited, pay as you go.",
+    requestsPerDay: null,
+    rpmLimit: null,
+    dailyBudgetMicros: null,
+    monthlyGrantMicros: null,
+  },
+] as const;
+export const DEMO_DEVELOPER_PLAN = "Professional";
+
 /** The developer's opening balance: $5.00. */
 export const DEMO_BALANCE_MICROS = 5_000_000n;
 
@@ -107,6 +147,20 @@ export async function seedDemo(
       from models where public_name = ${m.name}
       on conflict (model_id, effective_from) do nothing returning id`;
     if (priced.length) created.push(`price ${m.name}`);
+  }
+
+  for (const p of DEMO_PLANS) {
+    const rows = await sql`
+      insert into plans (name, description, requests_per_day, rpm_limit, daily_budget_micros, monthly_grant_micros)
+      values (${p.name}, ${p.description}, ${p.requestsPerDay}, ${p.rpmLimit}, ${p.dailyBudgetMicros}, ${p.monthlyGrantMicros})
+      on conflict (name) do nothing returning id`;
+    if (rows.length) created.push(`plan ${p.name}`);
+  }
+  // Only when the tiers are first seeded: a later change of the developer's plan by an admin stays.
+  if (created.includes(`plan ${DEMO_DEVELOPER_PLAN}`)) {
+    await sql`
+      update users set plan_id = (select id from plans where name = ${DEMO_DEVELOPER_PLAN})
+      where email = ${developer.email}`;
   }
 
   // A key for the developer, unless the one handed out before still works.

@@ -1,6 +1,8 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
 
-/** The columns of a User. */
+/** The columns of a User, from `users` unaliased (select, or an insert's/update's returning). */
 export const userColumns = (db: Db) =>
-  db`id, email, name, role, status, created_at as "createdAt", updated_at as "updatedAt"`;
+  db`id, email, name, role, status, plan_id as "planId",
+     (select p.name from plans p where p.id = users.plan_id) as "planName",
+     created_at as "createdAt", updated_at as "updatedAt"`;

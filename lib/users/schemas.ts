@@ -26,8 +26,9 @@ export const updateUserBody = z
     name: z.string().trim().max(120).optional(),
     role: z.enum(ROLES).optional(),
     status: z.enum(USER_STATUSES).optional(),
+    planId: z.uuid().nullable().optional(),
   })
-  .refine((v) => Object.keys(v).length > 0, "send at least one of name, role, status");
+  .refine((v) => Object.keys(v).length > 0, "send at least one of name, role, status, planId");
 
 export type CreateUserBody = z.input<typeof createUserBody>;
 export type UpdateUserBody = z.infer<typeof updateUserBody>;

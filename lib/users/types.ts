@@ -6,6 +6,9 @@ export interface User {
   name: string;
   role: Role;
   status: UserStatus;
+  /** The plan the user is on (null: none), and its name. */
+  planId: string | null;
+  planName: string | null;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -12,6 +12,8 @@ export interface UpdateUserInput {
   name?: string;
   role?: Role;
   status?: UserStatus;
+  /** The user's plan (null: none, pay as you go). Their keys get its limits within the auth cache TTL. */
+  planId?: string | null;
 }
 
 /**
@@ -24,6 +26,10 @@ export async function updateUser(db: Db, actor: Actor, id: string, input: Update
     throw new AppError("conflict", "You cannot demote or suspend your own account.");
   }
   return inTransaction(db, async (tx) => {
+    if (input.planId) {
+      const [plan] = await tx`select 1 from plans where id = ${input.planId}`;
+      if (!plan) throw notFound("Plan");
+    }
     const [before] = await tx<User[]>`
       select ${userColumns(tx)}
       from users where id = ${id} for update`;
@@ -32,7 +38,8 @@ export async function updateUser(db: Db, actor: Actor, id: string, input: Update
       update users set
         name = coalesce(${input.name?.trim() ?? null}, name),
         role = coalesce(${input.role ?? null}, role),
-        status = coalesce(${input.status ?? null}, status)
+        status = coalesce(${input.status ?? null}, status),
+        plan_id = ${input.planId !== undefined ? tx`${input.planId}::uuid` : tx`plan_id`}
       where id = ${id}
       returning ${userColumns(tx)}`;
     if (before.status === "active" && after!.status === "suspended") await revokeAllSessions(tx, id);
@@ -43,7 +50,9 @@ export async function updateUser(db: Db, actor: Actor, id: string, input: Update
           : "user.reactivate"
         : before.role !== after!.role
           ? "user.role_change"
-          : "user.update";
+          : before.planId !== after!.planId
+            ? "user.plan_change"
+            : "user.update";
     await recordAudit(tx, actor, { action, targetType: "user", targetId: id, before, after });
     return after!;
   });

@@ -122,13 +122,13 @@ Press Ctrl-C to stop everything.
   }
 }
 
-/** Calls /api/cron/drain every 15 s and /api/cron/settle at start and whenever the UTC day changes. */
+/** Calls /api/cron/drain every 15 s, and /api/cron/settle and /api/cron/grants at start and whenever the UTC day changes. */
 function startTicker(appUrl: string, secret: string, say: (line: string) => void) {
   const hit = async (path: string) => {
     try {
       const res = await fetch(`${appUrl}${path}`, { headers: { authorization: `Bearer ${secret}` } });
       const body = (await res.json()) as Record<string, unknown>;
-      if (path.includes("settle") || (body.claimed as number) > 0)
+      if (!path.includes("drain") || (body.claimed as number) > 0)
         say(`${path} → ${res.status} ${JSON.stringify(body)}`);
     } catch (error) {
       say(`${path} failed: ${error instanceof Error ? error.message : error}`);
@@ -140,6 +140,7 @@ function startTicker(appUrl: string, secret: string, say: (line: string) => void
     if (today !== settledFor) {
       settledFor = today;
       await hit("/api/cron/settle");
+      await hit("/api/cron/grants");
     }
     await hit("/api/cron/drain");
   };

@@ -2,7 +2,8 @@
 -- each checked in the same conditional UPDATE that reserves the amount (no read-then-write). A refusal
 -- raises (SQLSTATE TG402 insufficient balance, TG429 budget) so nothing of the statement persists.
 -- The same (key, call id) with the same nonce returns the existing hold; with another nonce it is refused.
--- The amount is the worst case over what the call may reach: n choices (p_choices) of the output cap, priced
+-- The account's budgets are its own, else its owner's plan's; the plan's requests per day count every call held
+-- (a failed one is given back by settle_usage). The amount is the worst case over what the call may reach: n choices (p_choices) of the output cap, priced
 -- by the requested model and by each operator-configured fallback group (p_fallback_models), whichever costs
 -- most, since a call is charged at the price of the group that served it (billing contract, clause 20).
 create or replace function public.place_hold(
@@ -25,8 +26,13 @@ declare
   v_available bigint;
   v_fallback record;
 begin
-  select k.id, k.user_id, k.status, k.allowed_models, a.id as account_id into v_key
+  select k.id, k.user_id, k.status, a.id as account_id,
+         case when cardinality(k.allowed_models) > 0 then k.allowed_models
+              else coalesce(p.allowed_models, '{}') end as allowed_models,
+         p.id as plan_id, p.name as plan_name, p.requests_per_day
+  into v_key
   from api_keys k join accounts a on a.owner_user_id = k.user_id
+  join users u on u.id = k.user_id left join plans p on p.id = u.plan_id
   where k.id = p_key_id;
   if not found or v_key.status <> 'active' then
     raise exception 'API key is not active' using errcode = 'TG401';
@@ -107,20 +113,34 @@ begin
     held_micros = a.held_micros + v_amount,
     budget_day = v_today,
     day_used_micros = (case when a.budget_day = v_today then a.day_used_micros else 0 end) + v_amount,
+    day_requests = (case when a.budget_day = v_today then a.day_requests else 0 end) + 1,
     budget_month = v_month,
     month_used_micros = (case when a.budget_month = v_month then a.month_used_micros else 0 end) + v_amount
+  from (select coalesce(a2.daily_budget_micros, p.daily_budget_micros) as daily_budget,
+               coalesce(a2.monthly_budget_micros, p.monthly_budget_micros) as monthly_budget
+        from accounts a2 left join plans p on p.id = v_key.plan_id where a2.id = v_key.account_id) b
   where a.id = v_key.account_id
     and a.balance_micros - a.held_micros >= v_amount
-    and (a.daily_budget_micros is null
-         or (case when a.budget_day = v_today then a.day_used_micros else 0 end) + v_amount <= a.daily_budget_micros)
-    and (a.monthly_budget_micros is null
-         or (case when a.budget_month = v_month then a.month_used_micros else 0 end) + v_amount <= a.monthly_budget_micros)
+    and (b.daily_budget is null
+         or (case when a.budget_day = v_today then a.day_used_micros else 0 end) + v_amount <= b.daily_budget)
+    and (b.monthly_budget is null
+         or (case when a.budget_month = v_month then a.month_used_micros else 0 end) + v_amount <= b.monthly_budget)
+    and (v_key.requests_per_day is null
+         or (case when a.budget_day = v_today then a.day_requests else 0 end) + 1 <= v_key.requests_per_day)
   returning a.balance_micros - a.held_micros into v_available;
   if not found then
-    select a.balance_micros, a.held_micros, a.daily_budget_micros, a.monthly_budget_micros,
+    select a.balance_micros, a.held_micros,
+           coalesce(a.daily_budget_micros, p.daily_budget_micros) as daily_budget_micros,
+           coalesce(a.monthly_budget_micros, p.monthly_budget_micros) as monthly_budget_micros,
            case when a.budget_day = v_today then a.day_used_micros else 0 end as day_used,
+           case when a.budget_day = v_today then a.day_requests else 0 end as day_requests,
            case when a.budget_month = v_month then a.month_used_micros else 0 end as month_used
-    into v_account from accounts a where a.id = v_key.account_id;
+    into v_account from accounts a left join plans p on p.id = v_key.plan_id where a.id = v_key.account_id;
+    if v_key.requests_per_day is not null and v_account.day_requests + 1 > v_key.requests_per_day then
+      raise exception 'plan request limit reached' using errcode = 'TG429', detail = json_build_object(
+        'scope', 'plan', 'plan', v_key.plan_name, 'requestsPerDay', v_key.requests_per_day,
+        'dayRequests', v_account.day_requests)::text;
+    end if;
     if v_account.balance_micros - v_account.held_micros < v_amount then
       raise exception 'insufficient balance' using errcode = 'TG402', detail = json_build_object(
         'neededMicros', v_amount::text, 'balanceMicros', v_account.balance_micros::text,

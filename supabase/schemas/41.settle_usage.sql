@@ -68,7 +68,7 @@ begin
                          closed_at = tollgate_now(), close_reason = 'usage_event'
       from ins
       where h.id = ins.hold_id and h.status = 'open'
-      returning h.id, h.account_id, h.key_id, h.amount_micros, (h.created_at at time zone 'utc') as created_utc
+      returning h.id, h.account_id, h.key_id, h.amount_micros, h.status, (h.created_at at time zone 'utc') as created_utc
     ),
     charged as (
       select * from ins where revenue_micros > 0
@@ -90,12 +90,14 @@ begin
       returning 1
     ),
     -- Each counter delta with the UTC moment its call started (its hold's, else the call's own start).
+    -- A failed call gives its request back to the plan's daily count (request_delta).
     deltas as (
-      select i.account_id, i.key_id, i.revenue_micros as delta,
+      select i.account_id, i.key_id, i.revenue_micros as delta, 0 as request_delta,
              (coalesce(h.created_at, i.started_at) at time zone 'utc') as at_utc
       from ins i left join holds h on h.id = i.hold_id
       union all
-      select account_id, key_id, -amount_micros, created_utc from closed
+      select account_id, key_id, -amount_micros, case when status = 'released' then -1 else 0 end, created_utc
+      from closed
     ),
     per_account as (
       select account_id, sum(revenue) as revenue, sum(released) as released
@@ -112,6 +114,8 @@ begin
         held_micros = a.held_micros - p.released,
         day_used_micros = greatest(0, a.day_used_micros + coalesce((
           select sum(d.delta) from deltas d where d.account_id = a.id and d.at_utc::date = a.budget_day), 0)),
+        day_requests = greatest(0, a.day_requests + coalesce((
+          select sum(d.request_delta) from deltas d where d.account_id = a.id and d.at_utc::date = a.budget_day), 0)),
         month_used_micros = greatest(0, a.month_used_micros + coalesce((
           select sum(d.delta) from deltas d
           where d.account_id = a.id and date_trunc('month', d.at_utc)::date = a.budget_month), 0))

@@ -74,13 +74,17 @@ begin
   ),
   accounts_updated as (
     update accounts a set
-      balance_micros = a.balance_micros - (select sum(c.delta) from changed c where c.account_id = a.id),
+      balance_micros = a.balance_micros - coalesce((select sum(c.delta) from changed c where c.account_id = a.id), 0),
+      -- A call first reported failed gave its request back: it served after all.
+      day_requests = a.day_requests + (select count(*) from target t
+                                        where t.account_id = a.id and t.old_status = 'failure'
+                                          and t.at_utc::date = a.budget_day)::int,
       day_used_micros = greatest(0, a.day_used_micros + coalesce((
         select sum(c.delta) from changed c where c.account_id = a.id and c.at_utc::date = a.budget_day), 0)),
       month_used_micros = greatest(0, a.month_used_micros + coalesce((
         select sum(c.delta) from changed c
         where c.account_id = a.id and date_trunc('month', c.at_utc)::date = a.budget_month), 0))
-    where a.id in (select account_id from changed)
+    where a.id in (select account_id from changed union select account_id from target where old_status = 'failure')
     returning 1
   ),
   keys_updated as (

@@ -1,0 +1,40 @@
+import { z } from "zod";
+import { micros } from "@/lib/billing/schemas";
+
+const limit = z.number().int().min(1).max(1_000_000_000).nullable();
+
+const fields = {
+  name: z.string().trim().min(1).max(60),
+  description: z.string().trim().max(300),
+  requestsPerDay: limit,
+  rpmLimit: limit,
+  tpmLimit: limit,
+  dailyBudgetMicros: micros().nullable(),
+  monthlyBudgetMicros: micros().nullable(),
+  allowedModels: z.array(z.string().min(1).max(128)).max(100),
+  monthlyGrantMicros: micros().nullable(),
+};
+
+export const createPlanBody = z.strictObject({
+  ...fields,
+  description: fields.description.default(""),
+  requestsPerDay: fields.requestsPerDay.default(null),
+  rpmLimit: fields.rpmLimit.default(null),
+  tpmLimit: fields.tpmLimit.default(null),
+  dailyBudgetMicros: fields.dailyBudgetMicros.default(null),
+  monthlyBudgetMicros: fields.monthlyBudgetMicros.default(null),
+  allowedModels: fields.allowedModels.default([]),
+  monthlyGrantMicros: fields.monthlyGrantMicros.default(null),
+});
+
+export const updatePlanBody = z
+  .strictObject(
+    Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.optional()])) as {
+      [K in keyof typeof fields]: z.ZodOptional<(typeof fields)[K]>;
+    },
+  )
+  .refine((v) => Object.keys(v).length > 0, "send at least one field to change");
+
+export type CreatePlanBody = z.input<typeof createPlanBody>;
+export type UpdatePlanBody = z.input<typeof updatePlanBody>;
+export type PlanInput = z.output<typeof createPlanBody>;
