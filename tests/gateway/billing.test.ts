@@ -153,6 +153,27 @@ describe("billing through the gateway", () => {
     });
   });
 
+  it("a Free-plan key gets its 11th request of the day refused with 429 and a clear message", async () => {
+    const c = await customer(1_000_000n);
+    await ctx.sql`
+      update users set plan_id = (select id from plans where name = 'Free') where id = ${c.userId}`;
+    // The key's own RPM overrides the plan's (5/min), so the day's allowance is what runs out.
+    await ctx.sql`update api_keys set rpm_limit = 100 where id = ${c.id}`;
+    for (let i = 0; i < 10; i++) {
+      await c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 });
+    }
+    const eleventh = await failure(
+      c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 }),
+    );
+    expect(eleventh?.status).toBe(429);
+    expect(eleventh?.message).toMatch(/Free plan allows 10 requests per day \(UTC\)/);
+    const rows = await usageRows(c.id, 10);
+    expect(rows).toHaveLength(10);
+    const [account] = await ctx.sql<{ day_requests: number }[]>`
+      select day_requests from accounts where id = ${c.accountId}`;
+    expect(account!.day_requests).toBe(10);
+  });
+
   it("a client cannot choose the call id (the idempotency key)", async () => {
     const c = await customer(1_000_000n);
     const res = await fetch(`${ctx.stack.gatewayUrl}/chat/completions`, {

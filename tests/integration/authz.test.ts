@@ -14,6 +14,7 @@ let devKeyId: string;
 let rotateKeyIds: string[];
 let modelId: string;
 let devAccountId: string;
+let planId: string;
 
 beforeAll(async () => {
   adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
@@ -38,6 +39,8 @@ beforeAll(async () => {
   devAccountId = account!.id;
   // Rotation revokes its key: one fresh key per (role) call.
   rotateKeyIds = [await insertKey("rotate a"), await insertKey("rotate b"), await insertKey("rotate c")];
+  const [p] = await sql<{ id: string }[]>`insert into plans (name) values ('Authz tier') returning id`;
+  planId = p!.id;
 });
 
 const users = () => import("@/app/api/v1/users/route");
@@ -69,6 +72,9 @@ const queue = () => import("@/app/api/v1/settlement/queue/route");
 const cronSettle = () => import("@/app/api/cron/settle/route");
 const cronDrain = () => import("@/app/api/cron/drain/route");
 const platformUsage = () => import("@/app/api/v1/usage/route");
+const plans = () => import("@/app/api/v1/plans/route");
+const plan = () => import("@/app/api/v1/plans/[id]/route");
+const cronGrants = () => import("@/app/api/cron/grants/route");
 
 interface Case {
   name: string;
@@ -359,6 +365,32 @@ const cases: Case[] = [
   {
     name: "GET /api/cron/drain (no cron secret)",
     handler: cronDrain,
+    method: "GET",
+    expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
+    name: "GET /api/v1/plans",
+    handler: plans,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/plans",
+    handler: plans,
+    method: "POST",
+    options: () => ({ body: { name: `Tier ${Math.random().toString(36).slice(2)}`, requestsPerDay: 5 } }),
+    expect: { anonymous: 401, developer: 403, admin: 201 },
+  },
+  {
+    name: "PATCH /api/v1/plans/:id",
+    handler: plan,
+    method: "PATCH",
+    options: () => ({ params: { id: planId }, body: { requestsPerDay: 7 } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/cron/grants (no cron secret)",
+    handler: cronGrants,
     method: "GET",
     expect: { anonymous: 401, developer: 401, admin: 401 },
   },
