@@ -21,24 +21,16 @@ import { Input } from "@/components/ui/input";
 import { toast } from "@/components/ui/sonner";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { parseUsd } from "@/lib/billing/money";
+import type { PriceVersion } from "@/lib/billing/prices";
+import type { Json } from "@/lib/json";
 import { api, fieldErrors } from "@/lib/ui/api";
 import { usd } from "./format";
 
-interface Version {
-  id: string;
-  modelId: string;
-  model: string;
-  effectiveFrom: string;
-  inputCostMicros: number;
-  outputCostMicros: number;
-  inputPriceMicros: number;
-  outputPriceMicros: number;
-  note: string;
-  current: boolean;
-}
+type Version = Json<PriceVersion>;
 
 /** Margin on a typical call mix (1,000 input, 500 output tokens), as a share of the sell price. */
 function margin(v: Version): string {
+  if (v.inputCostMicros === undefined || v.outputCostMicros === undefined) return "—";
   const sell = v.inputPriceMicros * 1000 + v.outputPriceMicros * 500;
   const cost = v.inputCostMicros * 1000 + v.outputCostMicros * 500;
   return sell > 0 ? `${(((sell - cost) / sell) * 100).toFixed(1)}%` : "—";

@@ -3,7 +3,18 @@ import type { Role } from "@/lib/auth/types";
 export interface NavItem {
   href: string;
   label: string;
-  icon: "users" | "scroll" | "user" | "key" | "boxes" | "chat" | "wallet" | "tags" | "scale" | "chart";
+  icon:
+    | "users"
+    | "scroll"
+    | "user"
+    | "key"
+    | "boxes"
+    | "chat"
+    | "wallet"
+    | "tags"
+    | "scale"
+    | "chart"
+    | "layers";
 }
 
 export interface NavSection {
@@ -20,6 +31,7 @@ export const NAV: NavSection[] = [
     items: [
       { href: "/admin/usage", label: "Usage & margins", icon: "chart" },
       { href: "/admin/users", label: "Users", icon: "users" },
+      { href: "/admin/plans", label: "Plans", icon: "layers" },
       { href: "/admin/keys", label: "API keys", icon: "key" },
       { href: "/admin/models", label: "Models", icon: "boxes" },
       { href: "/admin/accounts", label: "Accounts", icon: "wallet" },

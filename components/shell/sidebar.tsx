@@ -4,6 +4,7 @@ import {
   Boxes,
   ChartColumn,
   KeyRound,
+  Layers,
   MessageSquare,
   Scale,
   ScrollText,
@@ -29,6 +30,7 @@ const ICONS = {
   wallet: Wallet,
   tags: Tags,
   scale: Scale,
+  layers: Layers,
   chart: ChartColumn,
 };
 

@@ -2,6 +2,7 @@
 
 import { Search } from "lucide-react";
 import { useEffect, useState } from "react";
+import { usePlans } from "@/components/plans/queries";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
@@ -21,6 +22,7 @@ import {
 import { type UserRow, type UsersFilter, useUpdateUser, useUsers } from "./queries";
 
 const ANY = "any";
+const NO_PLAN = "none";
 
 export function UsersTable({ currentUserId }: { currentUserId: string }) {
   const [search, setSearch] = useState("");
@@ -31,11 +33,12 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
   }, [search]);
   const { data, isLoading, error } = useUsers(filter);
   const update = useUpdateUser();
+  const plans = usePlans();
   const pages = pageCount(data?.total, data?.pageSize ?? 20);
 
   const change = (
     user: UserRow,
-    body: { role?: UserRow["role"]; status?: UserRow["status"] },
+    body: { role?: UserRow["role"]; status?: UserRow["status"]; planId?: string | null },
     verb: string,
   ) =>
     update.mutate(
@@ -95,15 +98,16 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
               <TableHead>Name</TableHead>
               <TableHead>Role</TableHead>
               <TableHead>Status</TableHead>
+              <TableHead>Plan</TableHead>
               <TableHead>Created</TableHead>
               <TableHead className="text-right">Actions</TableHead>
             </TableRow>
           </TableHeader>
           <TableBody>
             {isLoading ? (
-              <TableMessage colSpan={6}>Loading…</TableMessage>
+              <TableMessage colSpan={7}>Loading…</TableMessage>
             ) : data?.items.length === 0 ? (
-              <TableMessage colSpan={6}>No users match.</TableMessage>
+              <TableMessage colSpan={7}>No users match.</TableMessage>
             ) : (
               data?.items.map((user) => {
                 const self = user.id === currentUserId;
@@ -132,6 +136,30 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
                       <Badge variant={user.status === "active" ? "success" : "destructive"}>
                         {user.status}
                       </Badge>
+                    </TableCell>
+                    <TableCell>
+                      <Select
+                        value={user.planId ?? NO_PLAN}
+                        disabled={update.isPending || !plans.data}
+                        onValueChange={(v) => {
+                          const planId = v === NO_PLAN ? null : v;
+                          const name =
+                            plans.data?.items.find((p) => p.id === planId)?.name ?? "pay as you go";
+                          change(user, { planId }, `is now on ${name}`);
+                        }}
+                      >
+                        <SelectTrigger aria-label={`Plan of ${user.email}`} className="h-8 w-40">
+                          <SelectValue>{user.planName ?? "Pay as you go"}</SelectValue>
+                        </SelectTrigger>
+                        <SelectContent>
+                          <SelectItem value={NO_PLAN}>Pay as you go</SelectItem>
+                          {plans.data?.items.map((p) => (
+                            <SelectItem key={p.id} value={p.id}>
+                              {p.name}
+                            </SelectItem>
+                          ))}
+                        </SelectContent>
+                      </Select>
                     </TableCell>
                     <TableCell className="text-muted-foreground">
                       {new Date(user.createdAt).toLocaleDateString()}

@@ -1,0 +1,247 @@
+"use client";
+
+import { Layers, Pencil } from "lucide-react";
+import { useState } from "react";
+import { usd } from "@/components/billing/format";
+import { useModels } from "@/components/keys/queries";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import {
+  Dialog,
+  DialogContent,
+  DialogDescription,
+  DialogFooter,
+  DialogHeader,
+  DialogTitle,
+  DialogTrigger,
+} from "@/components/ui/dialog";
+import { Field, FormError } from "@/components/ui/form";
+import { Input } from "@/components/ui/input";
+import { toast } from "@/components/ui/sonner";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableMessage,
+  TableRow,
+} from "@/components/ui/table";
+import { parseUsd } from "@/lib/billing/money";
+import { fieldErrors } from "@/lib/ui/api";
+import { type PlanRow, usePlans, useSavePlan } from "./queries";
+
+const none = <span className="text-muted-foreground">—</span>;
+const count = (n: number | null) => (n === null ? none : n.toLocaleString("en-US"));
+const money = (n: number | null) => (n === null ? none : usd(n));
+
+export function PlansPanel() {
+  const { data, isLoading, error } = usePlans();
+  return (
+    <div className="grid gap-6">
+      <div className="flex justify-end">
+        <PlanDialog />
+      </div>
+      <Card>
+        <CardHeader>
+          <CardTitle>Plans</CardTitle>
+          <CardDescription>
+            A user's keys inherit their plan's limits and models unless a key has its own. Requests per day
+            and budgets count per account in UTC days; changes reach the gateway within seconds.
+          </CardDescription>
+        </CardHeader>
+        <CardContent>
+          {error ? <p className="text-sm text-destructive">{error.message}</p> : null}
+          <Table>
+            <TableHeader>
+              <TableRow>
+                <TableHead>Plan</TableHead>
+                <TableHead className="text-right">Requests / day</TableHead>
+                <TableHead className="text-right">RPM / TPM</TableHead>
+                <TableHead className="text-right">Budget / day, month</TableHead>
+                <TableHead>Models</TableHead>
+                <TableHead className="text-right">Monthly credit</TableHead>
+                <TableHead className="text-right">Users</TableHead>
+                <TableHead className="text-right">
+                  <span className="sr-only">Edit</span>
+                </TableHead>
+              </TableRow>
+            </TableHeader>
+            <TableBody>
+              {isLoading ? <TableMessage colSpan={8}>Loading…</TableMessage> : null}
+              {data?.items.length === 0 ? (
+                <TableMessage colSpan={8}>No plans yet: users pay as they go. Create one above.</TableMessage>
+              ) : null}
+              {data?.items.map((p) => (
+                <TableRow key={p.id} data-testid={`plan-row-${p.name}`}>
+                  <TableCell className="min-w-44 whitespace-normal">
+                    <div className="font-medium">{p.name}</div>
+                    <div className="text-xs text-muted-foreground">{p.description}</div>
+                  </TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    {p.requestsPerDay === null ? (
+                      <Badge variant="secondary">unlimited</Badge>
+                    ) : (
+                      count(p.requestsPerDay)
+                    )}
+                  </TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    {count(p.rpmLimit)} / {count(p.tpmLimit)}
+                  </TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    {money(p.dailyBudgetMicros)} / {money(p.monthlyBudgetMicros)}
+                  </TableCell>
+                  <TableCell className="text-xs">
+                    {p.allowedModels.length ? p.allowedModels.join(", ") : "all"}
+                  </TableCell>
+                  <TableCell className="text-right tabular-nums">{money(p.monthlyGrantMicros)}</TableCell>
+                  <TableCell className="text-right tabular-nums">{p.users}</TableCell>
+                  <TableCell className="text-right">
+                    <PlanDialog plan={p} />
+                  </TableCell>
+                </TableRow>
+              ))}
+            </TableBody>
+          </Table>
+        </CardContent>
+      </Card>
+    </div>
+  );
+}
+
+const usdText = (micros: number | null) =>
+  micros === null ? "" : (micros / 1_000_000).toFixed(6).replace(/\.?0+$/, "");
+const intText = (n: number | null) => (n === null ? "" : String(n));
+
+function PlanDialog({ plan }: { plan?: PlanRow }) {
+  const save = useSavePlan();
+  const models = useModels();
+  const [open, setOpen] = useState(false);
+  const blank = {
+    name: plan?.name ?? "",
+    description: plan?.description ?? "",
+    requestsPerDay: intText(plan?.requestsPerDay ?? null),
+    rpmLimit: intText(plan?.rpmLimit ?? null),
+    tpmLimit: intText(plan?.tpmLimit ?? null),
+    daily: usdText(plan?.dailyBudgetMicros ?? null),
+    monthly: usdText(plan?.monthlyBudgetMicros ?? null),
+    grant: usdText(plan?.monthlyGrantMicros ?? null),
+    models: plan?.allowedModels ?? [],
+  };
+  const [form, setForm] = useState(blank);
+  const errors = fieldErrors(save.error);
+  const int = (text: string) => (text.trim() === "" ? null : Number(text));
+  const usdMicros = (text: string) => (text.trim() === "" ? null : parseUsd(text));
+  const moneyFields = [form.daily, form.monthly, form.grant].map(usdMicros);
+  const ready =
+    form.name.trim() &&
+    [form.daily, form.monthly, form.grant].every((t, i) => t.trim() === "" || (moneyFields[i] ?? -1n) >= 0n);
+  const text = (
+    key: "name" | "description" | "requestsPerDay" | "rpmLimit" | "tpmLimit" | "daily" | "monthly" | "grant",
+    label: string,
+    error?: string,
+    hint?: string,
+  ) => (
+    <Field id={`plan-${key}`} label={label} error={error} hint={hint}>
+      <Input
+        id={`plan-${key}`}
+        value={form[key]}
+        onChange={(e) => setForm({ ...form, [key]: e.target.value })}
+      />
+    </Field>
+  );
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={(next) => {
+        setOpen(next);
+        if (next) setForm(blank);
+      }}
+    >
+      <DialogTrigger asChild>
+        {plan ? (
+          <Button size="sm" variant="ghost" aria-label={`Edit ${plan.name}`}>
+            <Pencil />
+          </Button>
+        ) : (
+          <Button>
+            <Layers /> New plan
+          </Button>
+        )}
+      </DialogTrigger>
+      <DialogContent className="sm:max-w-xl">
+        <form
+          className="grid gap-4"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (!ready) return;
+            const body = {
+              name: form.name.trim(),
+              description: form.description.trim(),
+              requestsPerDay: int(form.requestsPerDay),
+              rpmLimit: int(form.rpmLimit),
+              tpmLimit: int(form.tpmLimit),
+              dailyBudgetMicros: moneyFields[0]?.toString() ?? null,
+              monthlyBudgetMicros: moneyFields[1]?.toString() ?? null,
+              monthlyGrantMicros: moneyFields[2]?.toString() ?? null,
+              allowedModels: form.models,
+            };
+            save.mutate(
+              { id: plan?.id, body },
+              {
+                onSuccess: () => {
+                  toast.success(plan ? `${body.name} saved` : `${body.name} created`);
+                  setOpen(false);
+                },
+              },
+            );
+          }}
+        >
+          <DialogHeader>
+            <DialogTitle>{plan ? `Edit ${plan.name}` : "New plan"}</DialogTitle>
+            <DialogDescription>Empty fields mean no limit. Amounts in USD.</DialogDescription>
+          </DialogHeader>
+          <FormError message={save.error && !Object.keys(errors).length ? save.error.message : null} />
+          <div className="grid grid-cols-2 gap-3">
+            {text("name", "Name", errors.name)}
+            {text("description", "Description", errors.description)}
+            {text("requestsPerDay", "Requests per day (UTC)", errors.requestsPerDay)}
+            {text("grant", "Monthly credit (USD)", errors.monthlyGrantMicros)}
+            {text("rpmLimit", "Requests / min", errors.rpmLimit)}
+            {text("tpmLimit", "Tokens / min", errors.tpmLimit)}
+            {text("daily", "Daily budget (USD)", errors.dailyBudgetMicros)}
+            {text("monthly", "Monthly budget (USD)", errors.monthlyBudgetMicros)}
+          </div>
+          <fieldset className="grid gap-2">
+            <legend className="text-sm font-medium">Models (none checked: every model)</legend>
+            <div className="flex flex-wrap gap-3">
+              {models.data?.items.map((m) => (
+                <label key={m.id} className="flex items-center gap-2 text-sm">
+                  <input
+                    type="checkbox"
+                    checked={form.models.includes(m.publicName)}
+                    onChange={(e) =>
+                      setForm({
+                        ...form,
+                        models: e.target.checked
+                          ? [...form.models, m.publicName]
+                          : form.models.filter((n) => n !== m.publicName),
+                      })
+                    }
+                  />
+                  {m.publicName}
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          <DialogFooter>
+            <Button type="submit" disabled={!ready || save.isPending}>
+              {plan ? "Save plan" : "Create plan"}
+            </Button>
+          </DialogFooter>
+        </form>
+      </DialogContent>
+    </Dialog>
+  );
+}
