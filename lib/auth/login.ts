@@ -48,13 +48,13 @@ export async function login(
   >`select id, email, name, role, status, password_hash from users where email = ${email}`;
   const ok = await verifyPassword(user?.password_hash, input.password);
   if (!user || !ok) {
-    await recordLoginFailure(db, client, email, options.throttle.windowSeconds);
+    await recordLoginFailure(db, client, email, options.throttle);
     throw new AppError("invalid_credentials", "Email or password is incorrect.");
   }
   if (user.status !== "active") {
     throw new AppError("account_suspended", "This account is suspended. Contact an administrator.");
   }
-  await clearLoginFailures(db, client, email);
+  await clearLoginFailures(db, client, email, options.throttle);
   const session = await createSession(db, {
     userId: user.id,
     ttlHours: options.ttlHours,
