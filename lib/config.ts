@@ -53,6 +53,9 @@ const schema = z
       .optional(),
     VERCEL: z.string().optional(),
     LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(10).default(900),
+    // Invalid redemption codes allowed per window, per user and per client address, before 429.
+    REDEEM_MAX_ATTEMPTS_PER_USER: z.coerce.number().int().min(1).default(5),
+    REDEEM_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).default(20),
     NEXT_PUBLIC_SUPABASE_URL: z.url().optional(),
     NEXT_PUBLIC_SUPABASE_ANON_KEY: z.string().min(1).optional(),
     SUPABASE_JWT_SECRET: z.string().min(32).optional(),

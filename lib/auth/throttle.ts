@@ -2,7 +2,13 @@ import "server-only";
 import { createHmac, randomBytes } from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import { secretsEqual } from "@/lib/http/secrets";
-import { type Bucket, clearBuckets, fullBucket, recordFailure, tooManyAttempts } from "@/lib/security/attempts";
+import {
+  type Bucket,
+  clearBuckets,
+  fullBucket,
+  recordFailure,
+  tooManyAttempts,
+} from "@/lib/security/attempts";
 
 // Login throttling (docs/adr/0007-login-throttling.md). Failed attempts are counted in fixed windows per
 // bucket, shared by every instance of the control plane:

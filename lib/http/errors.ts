@@ -15,6 +15,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   validation_failed: 422,
+  invalid_code: 422,
   rate_limited: 429,
   budget_exceeded: 429,
   internal: 500,

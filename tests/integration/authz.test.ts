@@ -75,6 +75,8 @@ const platformUsage = () => import("@/app/api/v1/usage/route");
 const plans = () => import("@/app/api/v1/plans/route");
 const plan = () => import("@/app/api/v1/plans/[id]/route");
 const cronGrants = () => import("@/app/api/cron/grants/route");
+const redemptionBatches = () => import("@/app/api/v1/redemption-batches/route");
+const redeemRoute = () => import("@/app/api/v1/redeem/route");
 
 interface Case {
   name: string;
@@ -387,6 +389,26 @@ const cases: Case[] = [
     method: "PATCH",
     options: () => ({ params: { id: planId }, body: { requestsPerDay: 7 } }),
     expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/redemption-batches",
+    handler: redemptionBatches,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/redemption-batches",
+    handler: redemptionBatches,
+    method: "POST",
+    options: () => ({ body: { amountMicros: "1000", count: 1 } }),
+    expect: { anonymous: 401, developer: 403, admin: 201 },
+  },
+  {
+    name: "POST /api/v1/redeem (an unknown code)",
+    handler: redeemRoute,
+    method: "POST",
+    options: () => ({ body: { code: "TG-0000-0000-0000-0000" } }),
+    expect: { anonymous: 401, developer: 422, admin: 422 },
   },
   {
     name: "GET /api/cron/grants (no cron secret)",

@@ -1,0 +1,151 @@
+import "server-only";
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { recordAudit } from "@/lib/audit/record";
+import type { Actor } from "@/lib/auth/types";
+import { type Account, getAccount } from "@/lib/billing/ledger";
+import { type Db, inTransaction } from "@/lib/db/client";
+import { AppError, notFound } from "@/lib/http/errors";
+import { clearBuckets, fullBucket, recordFailure, tooManyAttempts } from "@/lib/security/attempts";
+import { assertAdmin } from "@/lib/users/assert-admin";
+import type { Redemption, RedemptionBatch } from "./types";
+
+// Crockford's base32: no I, L, O or U, so a code read aloud or typed by hand survives.
+const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** A new code: "TG-" and four groups of four base32 characters (80 random bits). */
+export function generateCode(): string {
+  const bytes = randomBytes(16);
+  const chars = Array.from({ length: 16 }, (_, i) => ALPHABET[bytes[i]! % 32]);
+  return `TG-${[0, 4, 8, 12].map((i) => chars.slice(i, i + 4).join("")).join("-")}`;
+}
+
+/** What is hashed: upper case, no separators, and the letters Crockford reads as digits mapped to them. */
+export function normalizeCode(code: string): string {
+  return code
+    .toUpperCase()
+    .replace(/^TG-?/, "")
+    .replace(/[^0-9A-Z]/g, "")
+    .replace(/O/g, "0")
+    .replace(/[IL]/g, "1");
+}
+
+export function hashCode(code: string, pepper: string): Buffer {
+  return createHmac("sha256", pepper)
+    .update(`redemption:${normalizeCode(code)}`)
+    .digest();
+}
+
+const batchColumns = (db: Db) => db`
+  b.id, b.amount_micros as "amountMicros", b.code_count as "codeCount",
+  (select count(*)::int from redemption_codes c where c.batch_id = b.id and c.redeemed_at is not null) as "redeemedCount",
+  b.expires_at as "expiresAt", b.note, u.email as "createdByEmail", b.created_at as "createdAt"`;
+
+/** Creates a batch of codes; the plain codes are returned once (only their HMACs are stored). Audited. */
+export async function createBatch(
+  db: Db,
+  actor: Actor,
+  input: { amountMicros: bigint; count: number; expiresAt: Date | null; note: string },
+  { pepper }: { pepper: string },
+): Promise<{ batch: RedemptionBatch; codes: string[] }> {
+  assertAdmin(actor);
+  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+    throw new AppError("validation_failed", "Invalid request body: expiresAt: must be in the future", {
+      issues: [{ path: "expiresAt", message: "must be in the future" }],
+    });
+  }
+  const codes = Array.from({ length: input.count }, generateCode);
+  return inTransaction(db, async (tx) => {
+    const [row] = await tx<{ id: string }[]>`
+      insert into redemption_batches (amount_micros, code_count, expires_at, note, created_by)
+      values (${input.amountMicros}, ${input.count}, ${input.expiresAt}, ${input.note}, ${actor.userId})
+      returning id`;
+    await tx`
+      insert into redemption_codes ${tx(
+        codes.map((code) => ({
+          batch_id: row!.id,
+          code_hash: hashCode(code, pepper),
+          prefix: code.slice(0, 7),
+        })),
+      )}`;
+    const [batch] = await tx<RedemptionBatch[]>`
+      select ${batchColumns(tx)} from redemption_batches b left join users u on u.id = b.created_by
+      where b.id = ${row!.id}`;
+    await recordAudit(tx, actor, {
+      action: "redemption.batch_create",
+      targetType: "redemption_batch",
+      targetId: row!.id,
+      after: batch,
+    });
+    return { batch: batch!, codes };
+  });
+}
+
+export async function listBatches(db: Db, actor: Actor): Promise<RedemptionBatch[]> {
+  assertAdmin(actor);
+  return db<RedemptionBatch[]>`
+    select ${batchColumns(db)} from redemption_batches b left join users u on u.id = b.created_by
+    order by b.created_at desc limit 200`;
+}
+
+export async function listRedemptions(db: Db, actor: Actor, batchId: string): Promise<Redemption[]> {
+  assertAdmin(actor);
+  const [batch] = await db`select 1 from redemption_batches where id = ${batchId}`;
+  if (!batch) throw notFound("Batch");
+  return db<Redemption[]>`
+    select c.prefix, c.redeemed_at as "redeemedAt", u.email as "userEmail"
+    from redemption_codes c left join users u on u.id = c.redeemed_by
+    where c.batch_id = ${batchId} and c.redeemed_at is not null
+    order by c.redeemed_at desc`;
+}
+
+export interface RedeemLimits {
+  perUser: number;
+  perIp: number;
+  windowSeconds: number;
+}
+
+/**
+ * Redeems a code for the signed-in user's account, in one statement (redeem_code). Failed guesses are counted
+ * per user and per address, and past the limit every attempt is refused (429) until the window ends.
+ */
+export async function redeemCode(
+  db: Db,
+  actor: Actor & { userId: string },
+  code: string,
+  { pepper, limits }: { pepper: string; limits: RedeemLimits },
+): Promise<{ creditedMicros: bigint; account: Account }> {
+  const buckets = [{ bucket: `redeem:user:${actor.userId}`, limit: limits.perUser }];
+  if (actor.ip) buckets.push({ bucket: `redeem:ip:${actor.ip}`, limit: limits.perIp });
+  const full = await fullBucket(db, buckets, limits.windowSeconds);
+  if (full) {
+    throw tooManyAttempts(
+      `Too many invalid codes. Try again in ${Math.ceil(full.retryAfter / 60)} minute(s).`,
+      full.retryAfter,
+    );
+  }
+  const result = await inTransaction(db, async (tx) => {
+    const [row] = await tx<
+      { code_id: string; account_id: string; amount_micros: bigint; batch_note: string }[]
+    >`
+      select * from redeem_code(${hashCode(code, pepper)}, ${actor.userId}, ${randomUUID()}::uuid)`;
+    if (!row) return null;
+    await recordAudit(tx, actor, {
+      action: "account.redeem",
+      targetType: "account",
+      targetId: row.account_id,
+      after: { codeId: row.code_id, amountMicros: row.amount_micros, note: row.batch_note },
+    });
+    return row;
+  });
+  if (!result) {
+    await recordFailure(
+      db,
+      buckets.map((b) => b.bucket),
+      limits.windowSeconds,
+    );
+    throw new AppError("invalid_code", "This code is not valid, has expired or has already been used.");
+  }
+  await clearBuckets(db, [`redeem:user:${actor.userId}`]);
+  const account = (await getAccount(db, { id: result.account_id }))!;
+  return { creditedMicros: result.amount_micros, account };
+}
