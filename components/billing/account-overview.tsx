@@ -1,5 +1,6 @@
 "use client";
 
+import { RedeemCard } from "@/components/redemptions/redeem-card";
 import { BalanceCards } from "./balance-cards";
 import { BudgetsForm } from "./budgets-form";
 import { CreditDialog } from "./credit-dialog";
@@ -17,6 +18,7 @@ function Overview({ account, admin }: { account: AccountView; admin: boolean }) 
         </div>
       ) : null}
       <BalanceCards account={account} />
+      {admin ? null : <RedeemCard />}
       <SpendChart accountId={account.id} />
       {admin ? <BudgetsForm account={account} /> : null}
       <UsageTable accountId={account.id} showCost={admin} />

@@ -58,7 +58,7 @@ export function BalanceCards({ account }: { account: AccountView }) {
       <Card>
         <CardHeader>
           <CardDescription>Plan</CardDescription>
-          <CardTitle data-testid="plan" className="text-2xl">
+          <CardTitle data-testid="plan" className="truncate text-xl leading-8">
             {account.planName ?? "Pay as you go"}
           </CardTitle>
         </CardHeader>
@@ -67,7 +67,8 @@ export function BalanceCards({ account }: { account: AccountView }) {
             `${account.dayRequests} requests today, no daily limit`
           ) : (
             <span data-testid="plan-requests">
-              {account.dayRequests} of {account.requestsPerDay} requests today (UTC)
+              {account.dayRequests.toLocaleString("en-US")} of{" "}
+              {account.requestsPerDay.toLocaleString("en-US")} requests today (UTC)
             </span>
           )}
         </CardContent>

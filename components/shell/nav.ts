@@ -14,7 +14,8 @@ export interface NavItem {
     | "tags"
     | "scale"
     | "chart"
-    | "layers";
+    | "layers"
+    | "ticket";
 }
 
 export interface NavSection {
@@ -36,6 +37,7 @@ export const NAV: NavSection[] = [
       { href: "/admin/models", label: "Models", icon: "boxes" },
       { href: "/admin/accounts", label: "Accounts", icon: "wallet" },
       { href: "/admin/prices", label: "Price book", icon: "tags" },
+      { href: "/admin/codes", label: "Redemption codes", icon: "ticket" },
       { href: "/admin/settlement", label: "Settlement", icon: "scale" },
       { href: "/admin/audit", label: "Audit log", icon: "scroll" },
     ],

@@ -9,6 +9,7 @@ import {
   Scale,
   ScrollText,
   Tags,
+  Ticket,
   User,
   Users,
   Wallet,
@@ -31,6 +32,7 @@ const ICONS = {
   tags: Tags,
   scale: Scale,
   layers: Layers,
+  ticket: Ticket,
   chart: ChartColumn,
 };
 

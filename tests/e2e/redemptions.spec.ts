@@ -1,0 +1,57 @@
+import { expect, test } from "@playwright/test";
+import { admin, developer, login, snap } from "./helpers";
+
+test("an admin hands out codes; a developer redeems one and sees the balance rise by exactly its amount", async ({
+  browser,
+}) => {
+  const adminPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await login(adminPage, admin().email, admin().password);
+  await adminPage.getByRole("link", { name: "Redemption codes" }).click();
+  await adminPage.getByRole("button", { name: "New batch" }).click();
+  await adminPage.getByLabel("Amount each (USD)").fill("1.25");
+  await adminPage.getByLabel("How many codes").fill("2");
+  await adminPage.getByLabel("Note").fill("e2e-promo");
+  await adminPage.getByRole("button", { name: "Create codes" }).click();
+  const shown = adminPage.getByTestId("new-codes");
+  await expect(shown).toContainText("TG-");
+  const codes = (await shown.textContent())!.trim().split("\n");
+  expect(codes).toHaveLength(2);
+  await snap(adminPage, "53-codes-created");
+  await adminPage.getByRole("button", { name: "Done" }).click();
+  await expect(adminPage.getByTestId("batch-e2e-promo")).toContainText("0 / 2");
+
+  const dev = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await login(dev, developer().email, developer().password);
+  await dev.getByRole("link", { name: "Balance & usage" }).click();
+  await expect(dev.getByTestId("balance")).toBeVisible();
+  const before: number = (await (await dev.request.get("/api/v1/account")).json()).account.balanceMicros;
+  await dev.getByLabel("Redemption code").fill(codes[0]!);
+  await dev.getByRole("button", { name: "Redeem" }).click();
+  await expect(dev.getByText("$1.250000 added to your balance")).toBeVisible();
+  await expect(dev.getByTestId("balance")).toContainText(`$${((before + 1_250_000) / 1e6).toFixed(2)}`);
+  const after: number = (await (await dev.request.get("/api/v1/account")).json()).account.balanceMicros;
+  expect(after - before).toBe(1_250_000);
+  await snap(dev, "54-code-redeemed");
+
+  // The same code again: refused, nothing credited.
+  await dev.getByLabel("Redemption code").fill(codes[0]!);
+  await dev.getByRole("button", { name: "Redeem" }).click();
+  await expect(dev.getByTestId("redeem-error")).toContainText(
+    "not valid, has expired or has already been used",
+  );
+  // Guessing: after a few wrong codes even the right one is refused for a while.
+  for (let i = 0; i < 5; i++) {
+    await dev.getByLabel("Redemption code").fill(`TG-GUES-S${i}00-0000-0000`);
+    await dev.getByRole("button", { name: "Redeem" }).click();
+    await expect(dev.getByTestId("redeem-error")).toBeVisible();
+  }
+  await dev.getByLabel("Redemption code").fill(codes[1]!);
+  await dev.getByRole("button", { name: "Redeem" }).click();
+  await expect(dev.getByTestId("redeem-error")).toContainText("Too many invalid codes");
+  await snap(dev, "55-code-guessing-throttled");
+  const final: number = (await (await dev.request.get("/api/v1/account")).json()).account.balanceMicros;
+  expect(final).toBe(after);
+
+  await adminPage.reload();
+  await expect(adminPage.getByTestId("batch-e2e-promo")).toContainText("1 / 2");
+});
