@@ -82,6 +82,11 @@ const schema = z
     // When the gateway has no event for such a hold: release it as waived, or charge the hold as estimated.
     SETTLEMENT_STALE_HOLD_POLICY: z.enum(["release", "estimate"]).default("release"),
     SETTLEMENT_CHUNK_ACCOUNTS: z.coerce.number().int().min(1).max(100_000).default(500),
+    // Stripe Checkout top-ups: on when both are set (the webhook endpoint is /api/webhooks/stripe).
+    STRIPE_SECRET_KEY: z.string().min(1).optional(),
+    STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+    // Another Stripe API base (a local fake in tests); Stripe's own when unset.
+    STRIPE_API_URL: z.url().optional(),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {

@@ -18,6 +18,11 @@ export interface CreditInput {
   kind: CreditKind;
   reason: string;
   idempotencyKey: string;
+  /**
+   * Money that is gone whatever the balance (a card refund, a lost dispute): the adjustment is taken even below
+   * what is held or below zero; the account then refuses new calls until topped up. System actors only.
+   */
+  force?: boolean;
 }
 
 export interface Account {
@@ -86,10 +91,12 @@ export async function creditAccount(
       if (!account) throw notFound("Account");
       return { account, replayed: true };
     }
+    const forced = input.force === true && actor.kind !== "user";
     const [updated] = await tx<{ id: string }[]>`
       update accounts set balance_micros = balance_micros + ${input.amountMicros}
       where id = ${input.accountId} and kind <> 'system'
-        and balance_micros + ${input.amountMicros} >= least(held_micros, balance_micros)
+        and (${forced} or balance_micros + ${input.amountMicros} >= least(held_micros, balance_micros))
+        and balance_micros + ${input.amountMicros} >= ${-MAX_MICROS}
         and balance_micros + ${input.amountMicros} <= ${MAX_MICROS}
       returning id`;
     if (!updated) {
