@@ -87,6 +87,12 @@ const schema = z
     STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
     // Another Stripe API base (a local fake in tests); Stripe's own when unset.
     STRIPE_API_URL: z.url().optional(),
+    // Outgoing email (low-balance notices): smtp://user:pass@host:port, or smtps://…; off when unset.
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, "SMTP_URL must be an smtp:// or smtps:// URL")
+      .optional(),
+    SMTP_FROM: z.string().min(3).default("Tollgate <billing@tollgate.local>"),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {

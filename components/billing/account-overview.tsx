@@ -1,5 +1,6 @@
 "use client";
 
+import { AddFundsCard } from "@/components/payments/add-funds-card";
 import { RedeemCard } from "@/components/redemptions/redeem-card";
 import { BalanceCards } from "./balance-cards";
 import { BudgetsForm } from "./budgets-form";
@@ -18,7 +19,12 @@ function Overview({ account, admin }: { account: AccountView; admin: boolean }) 
         </div>
       ) : null}
       <BalanceCards account={account} />
-      {admin ? null : <RedeemCard />}
+      {admin ? null : (
+        <div className="grid gap-6 lg:grid-cols-2">
+          <AddFundsCard />
+          <RedeemCard />
+        </div>
+      )}
       <SpendChart accountId={account.id} />
       {admin ? <BudgetsForm account={account} /> : null}
       <UsageTable accountId={account.id} showCost={admin} />

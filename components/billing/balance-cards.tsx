@@ -29,74 +29,86 @@ function Meter({ used, budget }: { used: number; budget: number | null }) {
 export function BalanceCards({ account }: { account: AccountView }) {
   const available = account.balanceMicros - account.heldMicros;
   return (
-    <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3 xl:grid-cols-5">
-      <Card>
-        <CardHeader>
-          <CardDescription>Balance</CardDescription>
-          <CardTitle
-            data-testid="balance"
-            className={cn("text-2xl tabular-nums", account.balanceMicros < 0 && "text-destructive")}
-          >
-            {usdShort(account.balanceMicros)}
-          </CardTitle>
-        </CardHeader>
-        <CardContent className="text-xs text-muted-foreground tabular-nums">
-          {usd(account.balanceMicros)}
-        </CardContent>
-      </Card>
-      <Card>
-        <CardHeader>
-          <CardDescription>Held by calls in progress</CardDescription>
-          <CardTitle data-testid="held" className="text-2xl tabular-nums">
-            {usdShort(account.heldMicros)}
-          </CardTitle>
-        </CardHeader>
-        <CardContent className="text-xs text-muted-foreground">
-          Available for new calls: <span className="tabular-nums">{usd(available)}</span>
-        </CardContent>
-      </Card>
-      <Card>
-        <CardHeader>
-          <CardDescription>Plan</CardDescription>
-          <CardTitle data-testid="plan" className="truncate text-xl leading-8">
-            {account.planName ?? "Pay as you go"}
-          </CardTitle>
-        </CardHeader>
-        <CardContent className="text-xs text-muted-foreground tabular-nums">
-          {account.requestsPerDay === null ? (
-            `${account.dayRequests} requests today, no daily limit`
-          ) : (
-            <span data-testid="plan-requests">
-              {account.dayRequests.toLocaleString("en-US")} of{" "}
-              {account.requestsPerDay.toLocaleString("en-US")} requests today (UTC)
-            </span>
-          )}
-        </CardContent>
-      </Card>
-      <Card>
-        <CardHeader>
-          <CardDescription>Today (UTC)</CardDescription>
-          <CardTitle className="text-2xl tabular-nums">{usdShort(account.dayUsedMicros)}</CardTitle>
-        </CardHeader>
-        <CardContent>
-          <Meter
-            used={account.dayUsedMicros}
-            budget={account.dailyBudgetMicros ?? account.planDailyBudgetMicros}
-          />
-        </CardContent>
-      </Card>
-      <Card>
-        <CardHeader>
-          <CardDescription>This month (UTC)</CardDescription>
-          <CardTitle className="text-2xl tabular-nums">{usdShort(account.monthUsedMicros)}</CardTitle>
-        </CardHeader>
-        <CardContent>
-          <Meter
-            used={account.monthUsedMicros}
-            budget={account.monthlyBudgetMicros ?? account.planMonthlyBudgetMicros}
-          />
-        </CardContent>
-      </Card>
-    </div>
+    <>
+      {available < account.lowBalanceMicros ? (
+        <div
+          role="status"
+          data-testid="low-balance"
+          className="mb-4 rounded-lg border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100"
+        >
+          Your available balance ({usd(available)}) is below {usd(account.lowBalanceMicros)}. Add funds or
+          redeem a code before calls are refused.
+        </div>
+      ) : null}
+      <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3 xl:grid-cols-5">
+        <Card>
+          <CardHeader>
+            <CardDescription>Balance</CardDescription>
+            <CardTitle
+              data-testid="balance"
+              className={cn("text-2xl tabular-nums", account.balanceMicros < 0 && "text-destructive")}
+            >
+              {usdShort(account.balanceMicros)}
+            </CardTitle>
+          </CardHeader>
+          <CardContent className="text-xs text-muted-foreground tabular-nums">
+            {usd(account.balanceMicros)}
+          </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardDescription>Held by calls in progress</CardDescription>
+            <CardTitle data-testid="held" className="text-2xl tabular-nums">
+              {usdShort(account.heldMicros)}
+            </CardTitle>
+          </CardHeader>
+          <CardContent className="text-xs text-muted-foreground">
+            Available for new calls: <span className="tabular-nums">{usd(available)}</span>
+          </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardDescription>Plan</CardDescription>
+            <CardTitle data-testid="plan" className="truncate text-xl leading-8">
+              {account.planName ?? "Pay as you go"}
+            </CardTitle>
+          </CardHeader>
+          <CardContent className="text-xs text-muted-foreground tabular-nums">
+            {account.requestsPerDay === null ? (
+              `${account.dayRequests} requests today, no daily limit`
+            ) : (
+              <span data-testid="plan-requests">
+                {account.dayRequests.toLocaleString("en-US")} of{" "}
+                {account.requestsPerDay.toLocaleString("en-US")} requests today (UTC)
+              </span>
+            )}
+          </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardDescription>Today (UTC)</CardDescription>
+            <CardTitle className="text-2xl tabular-nums">{usdShort(account.dayUsedMicros)}</CardTitle>
+          </CardHeader>
+          <CardContent>
+            <Meter
+              used={account.dayUsedMicros}
+              budget={account.dailyBudgetMicros ?? account.planDailyBudgetMicros}
+            />
+          </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardDescription>This month (UTC)</CardDescription>
+            <CardTitle className="text-2xl tabular-nums">{usdShort(account.monthUsedMicros)}</CardTitle>
+          </CardHeader>
+          <CardContent>
+            <Meter
+              used={account.monthUsedMicros}
+              budget={account.monthlyBudgetMicros ?? account.planMonthlyBudgetMicros}
+            />
+          </CardContent>
+        </Card>
+      </div>
+    </>
   );
 }

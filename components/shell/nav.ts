@@ -15,7 +15,8 @@ export interface NavItem {
     | "scale"
     | "chart"
     | "layers"
-    | "ticket";
+    | "ticket"
+    | "card";
 }
 
 export interface NavSection {
@@ -37,6 +38,7 @@ export const NAV: NavSection[] = [
       { href: "/admin/models", label: "Models", icon: "boxes" },
       { href: "/admin/accounts", label: "Accounts", icon: "wallet" },
       { href: "/admin/prices", label: "Price book", icon: "tags" },
+      { href: "/admin/payments", label: "Payments", icon: "card" },
       { href: "/admin/codes", label: "Redemption codes", icon: "ticket" },
       { href: "/admin/settlement", label: "Settlement", icon: "scale" },
       { href: "/admin/audit", label: "Audit log", icon: "scroll" },

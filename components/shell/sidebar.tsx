@@ -3,6 +3,7 @@
 import {
   Boxes,
   ChartColumn,
+  CreditCard,
   KeyRound,
   Layers,
   MessageSquare,
@@ -33,6 +34,7 @@ const ICONS = {
   scale: Scale,
   layers: Layers,
   ticket: Ticket,
+  card: CreditCard,
   chart: ChartColumn,
 };
 

@@ -4,6 +4,7 @@ import type { Actor } from "@/lib/auth/types";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, conflict, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
+import { checkLowBalances } from "./low-balance";
 import { formatMicros } from "./money";
 import { MAX_MICROS } from "./schemas";
 
@@ -42,6 +43,8 @@ export interface Account {
   dayRequests: number;
   planDailyBudgetMicros: bigint | null;
   planMonthlyBudgetMicros: bigint | null;
+  /** Below this available balance the owner is warned (the account's own threshold, else the default). */
+  lowBalanceMicros: bigint;
 }
 
 /** The columns of an Account (accounts a left join users u); usage counters read as zero once their window passed. */
@@ -53,7 +56,8 @@ export const accountColumns = (db: Db) => db`
   case when a.budget_month = date_trunc('month', now() at time zone 'utc')::date then a.month_used_micros else 0 end as "monthUsedMicros",
   p.name as "planName", p.requests_per_day as "requestsPerDay",
   case when a.budget_day = (now() at time zone 'utc')::date then a.day_requests else 0 end as "dayRequests",
-  p.daily_budget_micros as "planDailyBudgetMicros", p.monthly_budget_micros as "planMonthlyBudgetMicros"`;
+  p.daily_budget_micros as "planDailyBudgetMicros", p.monthly_budget_micros as "planMonthlyBudgetMicros",
+  coalesce(a.low_balance_micros, (select s.low_balance_micros from billing_settings s)) as "lowBalanceMicros"`;
 
 /** What accountColumns reads from: accounts a, their owner u and the owner's plan p. */
 export const accountSource = (db: Db) =>
@@ -115,6 +119,8 @@ export async function creditAccount(
       insert into ledger_entries (transaction_id, account_id, amount_micros)
       values (${txn.id}, ${input.accountId}, ${input.amountMicros}),
              (${txn.id}, (select id from accounts where code = ${SOURCE[input.kind]}), ${-input.amountMicros})`;
+    // A credit re-arms the low-balance notice; a negative adjustment may cross below the threshold.
+    await checkLowBalances(tx, [input.accountId]);
     const account = (await getAccount(tx, { id: input.accountId }))!;
     await recordAudit(tx, actor, {
       action: `account.${input.kind}`,

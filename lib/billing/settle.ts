@@ -1,6 +1,7 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import { type Db, inTransaction } from "@/lib/db/client";
+import { checkLowBalances } from "./low-balance";
 import type { UsageEvent } from "./schemas";
 
 export type { UsageEvent } from "./schemas";
@@ -50,6 +51,14 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
       inserted + unknownKeys < calls
         ? (await tx<{ n: number }[]>`select upgrade_usage(${tx.json(payload)}::jsonb) as n`)[0]!.n
         : 0;
+    // Charges lower balances: an account that fell below its alert threshold is told once (queued here).
+    const accounts = await tx<{ id: string }[]>`
+      select distinct a.id from api_keys k join accounts a on a.owner_user_id = k.user_id
+      where k.id = any(${tx.array([...new Set(events.map((e) => e.keyId))])}::uuid[])`;
+    await checkLowBalances(
+      tx,
+      accounts.map((a) => a.id),
+    );
     return {
       received: events.length,
       inserted,

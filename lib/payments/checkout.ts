@@ -19,7 +19,8 @@ export async function startCheckout(
   amountMicros: bigint,
 ): Promise<{ paymentId: string; url: string }> {
   const stripe = stripeClient();
-  if (!stripe) throw new AppError("unavailable", "Top-ups by card are off on this deployment. Ask an administrator.");
+  if (!stripe)
+    throw new AppError("unavailable", "Top-ups by card are off on this deployment. Ask an administrator.");
   const settings = await getBillingSettings(db);
   if (amountMicros < settings.topupMinMicros || amountMicros > settings.topupMaxMicros) {
     throw new AppError(
@@ -43,7 +44,10 @@ export async function startCheckout(
           price_data: {
             currency: "usd",
             unit_amount: Number(amountMicros / MICROS_PER_CENT),
-            product_data: { name: "Tollgate credit", description: `Prepaid balance for ${account.ownerEmail}` },
+            product_data: {
+              name: "Tollgate credit",
+              description: `Prepaid balance for ${account.ownerEmail}`,
+            },
           },
         },
       ],

@@ -38,16 +38,25 @@ export async function updateBillingSettings(
     const max = input.topupMaxMicros ?? before.topupMaxMicros;
     const presets = input.topupPresetsMicros ?? before.topupPresetsMicros;
     if (max < min || presets.some((p) => p < min || p > max)) {
-      throw new AppError("validation_failed", "The maximum must be at least the minimum, and presets between them.", {
-        issues: [{ path: "topupPresetsMicros", message: "between the minimum and the maximum" }],
-      });
+      throw new AppError(
+        "validation_failed",
+        "The maximum must be at least the minimum, and presets between them.",
+        {
+          issues: [{ path: "topupPresetsMicros", message: "between the minimum and the maximum" }],
+        },
+      );
     }
     await tx`
       update billing_settings set topup_min_micros = ${min}, topup_max_micros = ${max},
         topup_presets_micros = ${tx.array(presets.map(String))}::bigint[],
         low_balance_micros = ${input.lowBalanceMicros ?? before.lowBalanceMicros}`;
     const after = await getBillingSettings(tx);
-    await recordAudit(tx, actor, { action: "billing.settings", targetType: "billing_settings", before, after });
+    await recordAudit(tx, actor, {
+      action: "billing.settings",
+      targetType: "billing_settings",
+      before,
+      after,
+    });
     return after;
   });
 }

@@ -1,4 +1,11 @@
-export type PaymentStatus = "pending" | "paid" | "expired" | "failed" | "refunded" | "partially_refunded" | "disputed";
+export type PaymentStatus =
+  | "pending"
+  | "paid"
+  | "expired"
+  | "failed"
+  | "refunded"
+  | "partially_refunded"
+  | "disputed";
 
 export interface Payment {
   id: string;

@@ -26,7 +26,10 @@ const idOf = (value: string | { id: string } | null | undefined) =>
  * session; a refund or a lost dispute takes the money back as a reasoned adjustment. An event about a payment
  * not known yet (events arrive in any order) is refused with 409, so Stripe delivers it again later.
  */
-export async function handleStripeEvent(db: Db, event: Stripe.Event): Promise<{ handled: boolean; duplicate: boolean }> {
+export async function handleStripeEvent(
+  db: Db,
+  event: Stripe.Event,
+): Promise<{ handled: boolean; duplicate: boolean }> {
   return inTransaction(db, async (tx) => {
     const [fresh] = await tx`
       insert into stripe_events (event_id, type) values (${event.id}, ${event.type})
@@ -101,13 +104,23 @@ async function paymentByIntent(tx: Tx, paymentIntent: string | null, what: strin
         where stripe_payment_intent_id = ${paymentIntent} for update`
     : [];
   if (!payment) {
-    throw new AppError("conflict", `No completed payment for ${what} yet: deliver it again after the payment.`);
+    throw new AppError(
+      "conflict",
+      `No completed payment for ${what} yet: deliver it again after the payment.`,
+    );
   }
   return payment;
 }
 
 /** Takes money back for a refund or a lost dispute: forced (the money is gone), reasoned, audited. */
-async function takeBack(tx: Tx, payment: PaymentRow, amountMicros: bigint, status: string, reason: string, key: string) {
+async function takeBack(
+  tx: Tx,
+  payment: PaymentRow,
+  amountMicros: bigint,
+  status: string,
+  reason: string,
+  key: string,
+) {
   const room = payment.paid_micros - payment.refunded_micros;
   const amount = amountMicros > room ? room : amountMicros;
   if (amount <= 0n) return false;

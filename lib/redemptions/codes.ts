@@ -3,6 +3,7 @@ import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
 import { type Account, getAccount } from "@/lib/billing/ledger";
+import { checkLowBalances } from "@/lib/billing/low-balance";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { clearBuckets, fullBucket, recordFailure, tooManyAttempts } from "@/lib/security/attempts";
@@ -129,6 +130,7 @@ export async function redeemCode(
     >`
       select * from redeem_code(${hashCode(code, pepper)}, ${actor.userId}, ${randomUUID()}::uuid)`;
     if (!row) return null;
+    await checkLowBalances(tx, [row.account_id]);
     await recordAudit(tx, actor, {
       action: "account.redeem",
       targetType: "account",

@@ -2,6 +2,7 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import type { Db } from "@/lib/db/client";
 import { log } from "@/lib/log";
+import { LOW_BALANCE_JOB, sendLowBalanceEmail } from "@/lib/notifications/low-balance";
 import { archiveCompleted, claim, complete, fail, type Job } from "@/lib/queue";
 import type { Replay } from "./replay";
 import { CHUNK_JOB, type ChunkPayload, FINALIZE_JOB, finalizeRun, nudgeFinalize, runChunk } from "./run";
@@ -32,6 +33,8 @@ async function runJob(db: Db, job: Job, options: DrainOptions): Promise<unknown>
       return runChunk(db, job.payload as ChunkPayload, options);
     case FINALIZE_JOB:
       return finalizeRun(db, (job.payload as { runId: string }).runId);
+    case LOW_BALANCE_JOB:
+      return sendLowBalanceEmail(db, job.payload as { accountId: string }, String(job.id));
     default:
       throw new Error(`no handler for job ${job.name}`);
   }

@@ -77,6 +77,10 @@ const plan = () => import("@/app/api/v1/plans/[id]/route");
 const cronGrants = () => import("@/app/api/cron/grants/route");
 const redemptionBatches = () => import("@/app/api/v1/redemption-batches/route");
 const redeemRoute = () => import("@/app/api/v1/redeem/route");
+const paymentsRoute = () => import("@/app/api/v1/payments/route");
+const myPaymentsRoute = () => import("@/app/api/v1/me/payments/route");
+const checkoutRoute = () => import("@/app/api/v1/payments/checkout/route");
+const billingSettings = () => import("@/app/api/v1/billing-settings/route");
 
 interface Case {
   name: string;
@@ -409,6 +413,38 @@ const cases: Case[] = [
     method: "POST",
     options: () => ({ body: { code: "TG-0000-0000-0000-0000" } }),
     expect: { anonymous: 401, developer: 422, admin: 422 },
+  },
+  {
+    name: "GET /api/v1/payments",
+    handler: paymentsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/me/payments",
+    handler: myPaymentsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/payments/checkout (card top-ups off here)",
+    handler: checkoutRoute,
+    method: "POST",
+    options: () => ({ body: { amountMicros: "10000000" } }),
+    expect: { anonymous: 401, developer: 503, admin: 503 },
+  },
+  {
+    name: "GET /api/v1/billing-settings",
+    handler: billingSettings,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "PATCH /api/v1/billing-settings",
+    handler: billingSettings,
+    method: "PATCH",
+    options: () => ({ body: { lowBalanceMicros: "2000000" } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
   },
   {
     name: "GET /api/cron/grants (no cron secret)",

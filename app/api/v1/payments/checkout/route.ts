@@ -8,5 +8,7 @@ import { checkoutBody } from "@/lib/payments/schemas";
 /** Opens a Stripe Checkout page for a top-up; the account is credited by Stripe's webhook, not by this. */
 export const POST = withSession({}, async ({ req, actor, principal }) => {
   const { amountMicros } = await parseJson(req, checkoutBody);
-  return json(await startCheckout(db(), { ...actor, userId: principal.userId }, amountMicros), { status: 201 });
+  return json(await startCheckout(db(), { ...actor, userId: principal.userId }, amountMicros), {
+    status: 201,
+  });
 });

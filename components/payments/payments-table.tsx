@@ -1,0 +1,72 @@
+"use client";
+
+import { usd } from "@/components/billing/format";
+import { Badge } from "@/components/ui/badge";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableMessage,
+  TableRow,
+  TableTimeCell,
+} from "@/components/ui/table";
+import type { PaymentRow } from "./queries";
+
+const STATUS = {
+  pending: "secondary",
+  paid: "success",
+  expired: "secondary",
+  failed: "destructive",
+  refunded: "warning",
+  partially_refunded: "warning",
+  disputed: "destructive",
+} as const;
+
+/** Card top-ups; admins also see who paid and Stripe's ids. */
+export function PaymentsTable({ items, admin }: { items: PaymentRow[] | undefined; admin: boolean }) {
+  const columns = admin ? 7 : 5;
+  return (
+    <Table>
+      <TableHeader>
+        <TableRow>
+          <TableHead>When (UTC)</TableHead>
+          {admin ? <TableHead>Account</TableHead> : null}
+          <TableHead>Status</TableHead>
+          <TableHead className="text-right">Amount</TableHead>
+          <TableHead className="text-right">Credited</TableHead>
+          <TableHead className="text-right">Refunded</TableHead>
+          {admin ? <TableHead>Stripe</TableHead> : null}
+        </TableRow>
+      </TableHeader>
+      <TableBody>
+        {items?.length === 0 ? <TableMessage colSpan={columns}>No card payments yet.</TableMessage> : null}
+        {items?.map((p) => (
+          <TableRow key={p.id} data-testid="payment-row">
+            <TableTimeCell iso={p.createdAt} />
+            {admin ? <TableCell>{p.userEmail}</TableCell> : null}
+            <TableCell>
+              <Badge variant={STATUS[p.status]} title={p.failureReason ?? undefined}>
+                {p.status.replace("_", " ")}
+              </Badge>
+            </TableCell>
+            <TableCell className="text-right tabular-nums">{usd(p.amountMicros)}</TableCell>
+            <TableCell className="text-right tabular-nums">{usd(p.paidMicros)}</TableCell>
+            <TableCell className="text-right tabular-nums">
+              {p.refundedMicros ? usd(p.refundedMicros) : "—"}
+            </TableCell>
+            {admin ? (
+              <TableCell
+                className="max-w-56 truncate font-mono text-xs"
+                title={p.stripePaymentIntentId ?? undefined}
+              >
+                {p.stripeSessionId}
+              </TableCell>
+            ) : null}
+          </TableRow>
+        ))}
+      </TableBody>
+    </Table>
+  );
+}
