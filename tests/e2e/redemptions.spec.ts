@@ -55,3 +55,28 @@ test("an admin hands out codes; a developer redeems one and sees the balance ris
   await adminPage.reload();
   await expect(adminPage.getByTestId("batch-e2e-promo")).toContainText("1 / 2");
 });
+
+test("the payments page says when card top-ups are off and saves the top-up settings; developers see the same", async ({
+  browser,
+}) => {
+  const adminPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await login(adminPage, admin().email, admin().password);
+  await adminPage.getByRole("link", { name: "Payments" }).click();
+  await expect(adminPage.getByText("Card top-ups are off")).toBeVisible();
+  await adminPage.getByLabel("Minimum top-up").fill("10.00");
+  await adminPage.getByLabel("Preset amounts").fill("10.00, 20.00");
+  await adminPage.getByRole("button", { name: "Save" }).click();
+  await expect(adminPage.getByText("Now: $10.000000 to")).toBeVisible();
+  await expect(adminPage.getByText("No card payments yet.")).toBeVisible();
+  await snap(adminPage, "56-payments-admin");
+  // Presets outside the bounds are refused with the field named.
+  await adminPage.getByLabel("Preset amounts").fill("1.00");
+  await adminPage.getByRole("button", { name: "Save" }).click();
+  await expect(adminPage.getByText("between the minimum and the maximum")).toBeVisible();
+
+  const dev = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await login(dev, developer().email, developer().password);
+  await dev.getByRole("link", { name: "Balance & usage" }).click();
+  await expect(dev.getByText("Top-ups by card are off on this deployment")).toBeVisible();
+  await snap(dev, "57-add-funds-off");
+});
