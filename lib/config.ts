@@ -7,6 +7,10 @@ const bool = z
   .optional()
   .transform((v) => v === "true" || v === "1");
 
+/** An optional setting: an empty value (as in .env.example) counts as unset. */
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+
 const secret = (name: string) =>
   z.string({ error: `${name} is required` }).min(32, `${name} must be at least 32 characters`);
 
@@ -83,10 +87,10 @@ const schema = z
     SETTLEMENT_STALE_HOLD_POLICY: z.enum(["release", "estimate"]).default("release"),
     SETTLEMENT_CHUNK_ACCOUNTS: z.coerce.number().int().min(1).max(100_000).default(500),
     // Stripe Checkout top-ups: on when both are set (the webhook endpoint is /api/webhooks/stripe).
-    STRIPE_SECRET_KEY: z.string().min(1).optional(),
-    STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
+    STRIPE_SECRET_KEY: unsetIfEmpty(z.string().min(1)),
+    STRIPE_WEBHOOK_SECRET: unsetIfEmpty(z.string().min(1)),
     // Another Stripe API base (a local fake in tests); Stripe's own when unset.
-    STRIPE_API_URL: z.url().optional(),
+    STRIPE_API_URL: unsetIfEmpty(z.url()),
     // Outgoing email (low-balance notices): smtp://user:pass@host:port, or smtps://…; off when unset.
     SMTP_URL: z
       .string()
