@@ -15,10 +15,12 @@ const toUsd = (micros: number | null) => (micros === null ? "" : String(micros /
 export function BudgetsForm({ account }: { account: AccountView }) {
   const [daily, setDaily] = useState(toUsd(account.dailyBudgetMicros));
   const [monthly, setMonthly] = useState(toUsd(account.monthlyBudgetMicros));
+  const [alert, setAlert] = useState(toUsd(account.ownLowBalanceMicros));
   useEffect(() => {
     setDaily(toUsd(account.dailyBudgetMicros));
     setMonthly(toUsd(account.monthlyBudgetMicros));
-  }, [account.dailyBudgetMicros, account.monthlyBudgetMicros]);
+    setAlert(toUsd(account.ownLowBalanceMicros));
+  }, [account.dailyBudgetMicros, account.monthlyBudgetMicros, account.ownLowBalanceMicros]);
   const budgets = useBudgets(account.id);
   const parse = (text: string) => (text.trim() === "" ? null : parseUsd(text));
   const bad = (text: string) => text.trim() !== "" && (parseUsd(text) === null || parseUsd(text)! < 0n);
@@ -28,7 +30,8 @@ export function BudgetsForm({ account }: { account: AccountView }) {
       <CardHeader>
         <CardTitle>Budgets</CardTitle>
         <CardDescription>
-          Hard limits on charges plus holds per UTC day and month. Empty means no limit.
+          Hard limits on charges plus holds per UTC day and month (empty: no limit), and the balance below
+          which the owner is emailed once.
         </CardDescription>
       </CardHeader>
       <CardContent>
@@ -40,6 +43,7 @@ export function BudgetsForm({ account }: { account: AccountView }) {
               {
                 dailyBudgetMicros: parse(daily)?.toString() ?? null,
                 monthlyBudgetMicros: parse(monthly)?.toString() ?? null,
+                lowBalanceMicros: parse(alert)?.toString() ?? null,
               },
               { onSuccess: () => toast.success("Budgets saved") },
             );
@@ -61,7 +65,23 @@ export function BudgetsForm({ account }: { account: AccountView }) {
               onChange={(e) => setMonthly(e.target.value)}
             />
           </Field>
-          <Button type="submit" variant="outline" disabled={budgets.isPending || bad(daily) || bad(monthly)}>
+          <Field
+            id="budget-alert"
+            label={`Low-balance alert (USD; empty: ${(account.lowBalanceMicros / 1e6).toFixed(2)} default)`}
+            error={bad(alert) ? "Not an amount" : null}
+          >
+            <Input
+              id="budget-alert"
+              className="w-36"
+              value={alert}
+              onChange={(e) => setAlert(e.target.value)}
+            />
+          </Field>
+          <Button
+            type="submit"
+            variant="outline"
+            disabled={budgets.isPending || bad(daily) || bad(monthly) || bad(alert)}
+          >
             Save budgets
           </Button>
         </form>

@@ -3,6 +3,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { UsageRow } from "@/lib/billing/accounts";
 import type { Account, LedgerLine } from "@/lib/billing/ledger";
+import type { BudgetsBody } from "@/lib/billing/schemas";
 import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
 
@@ -65,7 +66,7 @@ export function useCredit(accountId: string) {
 export function useBudgets(accountId: string) {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (body: { dailyBudgetMicros: string | null; monthlyBudgetMicros: string | null }) =>
+    mutationFn: (body: BudgetsBody) =>
       api<{ account: AccountView }>(`/api/v1/accounts/${accountId}`, { method: "PATCH", body }),
     onSuccess: () => qc.invalidateQueries({ queryKey: ["account"] }),
   });

@@ -37,12 +37,16 @@ export async function listAccounts(
   return { items, total: Number(count!.n) };
 }
 
-/** Hard daily / monthly spend limits on an account (null removes one); audited. */
+/** Hard daily / monthly spend limits and the low-balance alert threshold of an account (null removes one); audited. */
 export async function setAccountBudgets(
   db: Db,
   actor: Actor,
   accountId: string,
-  budgets: { dailyBudgetMicros?: bigint | null; monthlyBudgetMicros?: bigint | null },
+  budgets: {
+    dailyBudgetMicros?: bigint | null;
+    monthlyBudgetMicros?: bigint | null;
+    lowBalanceMicros?: bigint | null;
+  },
 ): Promise<Account> {
   assertAdmin(actor);
   return inTransaction(db, async (tx) => {
@@ -51,7 +55,8 @@ export async function setAccountBudgets(
     await tx`
       update accounts set
         daily_budget_micros = ${budgets.dailyBudgetMicros !== undefined ? budgets.dailyBudgetMicros : before.dailyBudgetMicros},
-        monthly_budget_micros = ${budgets.monthlyBudgetMicros !== undefined ? budgets.monthlyBudgetMicros : before.monthlyBudgetMicros}
+        monthly_budget_micros = ${budgets.monthlyBudgetMicros !== undefined ? budgets.monthlyBudgetMicros : before.monthlyBudgetMicros},
+        low_balance_micros = ${budgets.lowBalanceMicros !== undefined ? budgets.lowBalanceMicros : before.ownLowBalanceMicros}
       where id = ${accountId}`;
     const after = (await getAccount(tx, { id: accountId }))!;
     await recordAudit(tx, actor, {

@@ -45,6 +45,8 @@ export interface Account {
   planMonthlyBudgetMicros: bigint | null;
   /** Below this available balance the owner is warned (the account's own threshold, else the default). */
   lowBalanceMicros: bigint;
+  /** The account's own threshold, if an admin set one. */
+  ownLowBalanceMicros: bigint | null;
 }
 
 /** The columns of an Account (accounts a left join users u); usage counters read as zero once their window passed. */
@@ -57,7 +59,8 @@ export const accountColumns = (db: Db) => db`
   p.name as "planName", p.requests_per_day as "requestsPerDay",
   case when a.budget_day = (now() at time zone 'utc')::date then a.day_requests else 0 end as "dayRequests",
   p.daily_budget_micros as "planDailyBudgetMicros", p.monthly_budget_micros as "planMonthlyBudgetMicros",
-  coalesce(a.low_balance_micros, (select s.low_balance_micros from billing_settings s)) as "lowBalanceMicros"`;
+  coalesce(a.low_balance_micros, (select s.low_balance_micros from billing_settings s)) as "lowBalanceMicros",
+  a.low_balance_micros as "ownLowBalanceMicros"`;
 
 /** What accountColumns reads from: accounts a, their owner u and the owner's plan p. */
 export const accountSource = (db: Db) =>

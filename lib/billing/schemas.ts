@@ -71,8 +71,16 @@ export const creditBody = z.strictObject({
 });
 
 export const budgetsBody = z
-  .strictObject({ dailyBudgetMicros: budget.optional(), monthlyBudgetMicros: budget.optional() })
-  .refine((v) => Object.keys(v).length > 0, "send dailyBudgetMicros and/or monthlyBudgetMicros");
+  .strictObject({
+    dailyBudgetMicros: budget.optional(),
+    monthlyBudgetMicros: budget.optional(),
+    /** The account's low-balance alert threshold (null: the default under Admin → Payments). */
+    lowBalanceMicros: budget.optional(),
+  })
+  .refine(
+    (v) => Object.keys(v).length > 0,
+    "send dailyBudgetMicros, monthlyBudgetMicros and/or lowBalanceMicros",
+  );
 
 // --- The gateway: holds and usage events ---
 export const holdBody = z.strictObject({
@@ -108,6 +116,8 @@ export const usageEvent = z.strictObject({
 export const usageBatch = z.strictObject({
   events: z.array(usageEvent).min(1).max(5000),
 });
+
+export type BudgetsBody = z.input<typeof budgetsBody>;
 
 /** One call as the gateway reports it. */
 export type UsageEvent = z.output<typeof usageEvent>;

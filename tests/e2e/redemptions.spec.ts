@@ -10,7 +10,8 @@ test("an admin hands out codes; a developer redeems one and sees the balance ris
   await adminPage.getByRole("button", { name: "New batch" }).click();
   await adminPage.getByLabel("Amount each (USD)").fill("1.25");
   await adminPage.getByLabel("How many codes").fill("2");
-  await adminPage.getByLabel("Note").fill("e2e-promo");
+  const note = `e2e-promo-${Date.now()}`;
+  await adminPage.getByLabel("Note").fill(note);
   await adminPage.getByRole("button", { name: "Create codes" }).click();
   const shown = adminPage.getByTestId("new-codes");
   await expect(shown).toContainText("TG-");
@@ -18,7 +19,7 @@ test("an admin hands out codes; a developer redeems one and sees the balance ris
   expect(codes).toHaveLength(2);
   await snap(adminPage, "53-codes-created");
   await adminPage.getByRole("button", { name: "Done" }).click();
-  await expect(adminPage.getByTestId("batch-e2e-promo")).toContainText("0 / 2");
+  await expect(adminPage.getByTestId(`batch-${note}`)).toContainText("0 / 2");
 
   const dev = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await login(dev, developer().email, developer().password);
@@ -28,7 +29,10 @@ test("an admin hands out codes; a developer redeems one and sees the balance ris
   await dev.getByLabel("Redemption code").fill(codes[0]!);
   await dev.getByRole("button", { name: "Redeem" }).click();
   await expect(dev.getByText("$1.250000 added to your balance")).toBeVisible();
-  await expect(dev.getByTestId("balance")).toContainText(`$${((before + 1_250_000) / 1e6).toFixed(2)}`);
+  // The exact balance, to the micro-dollar, under the rounded headline.
+  await expect(
+    dev.getByText(`$${((before + 1_250_000) / 1e6).toFixed(6)}`, { exact: true }).first(),
+  ).toBeVisible();
   const after: number = (await (await dev.request.get("/api/v1/account")).json()).account.balanceMicros;
   expect(after - before).toBe(1_250_000);
   await snap(dev, "54-code-redeemed");
@@ -53,7 +57,7 @@ test("an admin hands out codes; a developer redeems one and sees the balance ris
   expect(final).toBe(after);
 
   await adminPage.reload();
-  await expect(adminPage.getByTestId("batch-e2e-promo")).toContainText("1 / 2");
+  await expect(adminPage.getByTestId(`batch-${note}`)).toContainText("1 / 2");
 });
 
 test("the payments page says when card top-ups are off and saves the top-up settings; developers see the same", async ({

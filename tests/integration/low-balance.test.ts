@@ -103,6 +103,22 @@ describe("low-balance notices", () => {
     expect(log.map((r) => r.status)).toEqual(["failed", "sent"]);
   });
 
+  it("use an account's own threshold when an admin set one", async () => {
+    const d = await developer(3_000_000n);
+    const { PATCH } = await import("@/app/api/v1/accounts/[id]/route");
+    const admin = await signIn("admin@example.com");
+    const res = await call(PATCH, {
+      method: "PATCH",
+      cookie: admin,
+      params: { id: d.accountId },
+      body: { lowBalanceMicros: "2500000" },
+    });
+    expect(res.body.account).toMatchObject({ lowBalanceMicros: 2_500_000, ownLowBalanceMicros: 2_500_000 });
+    await spend(d.keyId, 600_000); // $2.40: below its own $2.50, above the $1.00 default
+    await runQueue();
+    expect(received.filter((m) => m.to === d.email)).toHaveLength(1);
+  });
+
   it("show a banner on the developer's balance page data while below", async () => {
     const d = await developer(500_000n);
     const cookie = await signIn(d.email);
