@@ -31,7 +31,7 @@ export function proxy(request: NextRequest) {
 export const config = {
   matcher: [
     {
-      source: "/((?!_next/static|_next/image|favicon.ico).*)",
+      source: "/((?!api/|_next/static|_next/image|favicon.ico).*)",
       // Prefetches reuse the page's response; they need no nonce of their own.
       missing: [
         { type: "header", key: "next-router-prefetch" },
