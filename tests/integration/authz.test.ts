@@ -6,8 +6,12 @@ import { insertUser, signIn } from "../helpers/users";
 
 const { sql } = await createTestDatabase();
 
-type Who = "anonymous" | "developer" | "admin";
+// "other" is another developer, reaching for the first developer's resources: never visible (404), never changed.
+type Who = "anonymous" | "developer" | "other" | "admin";
 let cookies: Record<Who, string | undefined>;
+let devSessionIds: string[];
+let runId: string;
+let deadJobId: string;
 let developerId: string;
 let adminId: string;
 let devKeyId: string;
@@ -19,11 +23,27 @@ let planId: string;
 beforeAll(async () => {
   adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
   developerId = await insertUser(sql, { email: "dev@example.com" });
+  await insertUser(sql, { email: "other-dev@example.com" });
   cookies = {
     anonymous: undefined,
     developer: await signIn("dev@example.com"),
+    other: await signIn("other-dev@example.com"),
     admin: await signIn("admin@example.com"),
   };
+  // Extra sessions of the developer, one per caller of DELETE /api/v1/me/sessions/:id.
+  for (let i = 0; i < 4; i++) await signIn("dev@example.com");
+  const cookieHashes = await sql<{ id: string }[]>`
+    select s.id from sessions s join users u on u.id = s.user_id
+    where u.email = 'dev@example.com' order by s.created_at desc limit 4`;
+  devSessionIds = cookieHashes.map((r) => r.id);
+  const [run] = await sql<{ id: string }[]>`
+    insert into settlement_runs (day, trigger, status, finished_at) values ('2026-01-01', 'manual', 'completed', now())
+    returning id`;
+  runId = run!.id;
+  const [job] = await sql<{ id: string }[]>`
+    insert into queue_jobs (name, state, attempts, max_attempts, completed_at, last_error)
+    values ('settlement.chunk', 'dead', 5, 5, now(), 'matrix') returning id::text`;
+  deadJobId = job!.id;
   const [model] = await sql<{ id: string }[]>`
     insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
     values ('fake-small', 'fake-small', 'fake', 1000, 100) returning id`;
@@ -38,7 +58,12 @@ beforeAll(async () => {
   const [account] = await sql<{ id: string }[]>`select id from accounts where owner_user_id = ${developerId}`;
   devAccountId = account!.id;
   // Rotation revokes its key: one fresh key per (role) call.
-  rotateKeyIds = [await insertKey("rotate a"), await insertKey("rotate b"), await insertKey("rotate c")];
+  rotateKeyIds = [
+    await insertKey("rotate a"),
+    await insertKey("rotate b"),
+    await insertKey("rotate c"),
+    await insertKey("rotate d"),
+  ];
   const [p] = await sql<{ id: string }[]>`insert into plans (name) values ('Authz tier') returning id`;
   planId = p!.id;
 });
@@ -73,6 +98,9 @@ const cronSettle = () => import("@/app/api/cron/settle/route");
 const cronDrain = () => import("@/app/api/cron/drain/route");
 const platformUsage = () => import("@/app/api/v1/usage/route");
 const plans = () => import("@/app/api/v1/plans/route");
+const sessionRoute = () => import("@/app/api/v1/me/sessions/[id]/route");
+const runRoute = () => import("@/app/api/v1/settlement/runs/[id]/route");
+const retryRoute = () => import("@/app/api/v1/settlement/queue/[id]/retry/route");
 const plan = () => import("@/app/api/v1/plans/[id]/route");
 const cronGrants = () => import("@/app/api/cron/grants/route");
 const redemptionBatches = () => import("@/app/api/v1/redemption-batches/route");
@@ -87,7 +115,8 @@ interface Case {
   handler: () => Promise<Record<string, unknown>>;
   method: "GET" | "POST" | "PATCH" | "DELETE";
   options?: () => CallOptions;
-  expect: Record<Who, number>;
+  /** Another developer gets what the developer gets, unless the route reaches the developer's own resource. */
+  expect: Record<Exclude<Who, "other">, number> & { other?: number };
 }
 
 const cases: Case[] = [
@@ -172,21 +201,21 @@ const cases: Case[] = [
     handler: key,
     method: "GET",
     options: () => ({ params: { id: devKeyId } }),
-    expect: { anonymous: 401, developer: 200, admin: 200 },
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
   },
   {
     name: "PATCH /api/v1/keys/:id (own key)",
     handler: key,
     method: "PATCH",
     options: () => ({ params: { id: devKeyId }, body: { rpmLimit: 100 } }),
-    expect: { anonymous: 401, developer: 200, admin: 200 },
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
   },
   {
     name: "POST /api/v1/keys/:id/rotate (own key)",
     handler: rotate,
     method: "POST",
     options: () => ({ params: { id: rotateKeyIds.shift()! } }),
-    expect: { anonymous: 401, developer: 201, admin: 201 },
+    expect: { anonymous: 401, developer: 201, admin: 201, other: 404 },
   },
   {
     name: "GET /api/v1/models",
@@ -240,7 +269,7 @@ const cases: Case[] = [
     handler: account,
     method: "GET",
     options: () => ({ params: { id: devAccountId } }),
-    expect: { anonymous: 401, developer: 200, admin: 200 },
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
   },
   {
     name: "PATCH /api/v1/accounts/:id (budgets)",
@@ -254,21 +283,21 @@ const cases: Case[] = [
     handler: ledger,
     method: "GET",
     options: () => ({ params: { id: devAccountId } }),
-    expect: { anonymous: 401, developer: 200, admin: 200 },
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
   },
   {
     name: "GET /api/v1/accounts/:id/usage",
     handler: usage,
     method: "GET",
     options: () => ({ params: { id: devAccountId } }),
-    expect: { anonymous: 401, developer: 200, admin: 200 },
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
   },
   {
     name: "GET /api/v1/accounts/:id/daily",
     handler: daily,
     method: "GET",
     options: () => ({ params: { id: devAccountId } }),
-    expect: { anonymous: 401, developer: 200, admin: 200 },
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
   },
   {
     name: "POST /api/v1/accounts/:id/credits",
@@ -453,6 +482,27 @@ const cases: Case[] = [
     expect: { anonymous: 401, developer: 401, admin: 401 },
   },
   {
+    name: "DELETE /api/v1/me/sessions/:id (the developer's other session)",
+    handler: sessionRoute,
+    method: "DELETE",
+    options: () => ({ params: { id: devSessionIds.shift()! } }),
+    expect: { anonymous: 401, developer: 200, other: 404, admin: 404 },
+  },
+  {
+    name: "GET /api/v1/settlement/runs/:id",
+    handler: runRoute,
+    method: "GET",
+    options: () => ({ params: { id: runId } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/settlement/queue/:id/retry",
+    handler: retryRoute,
+    method: "POST",
+    options: () => ({ params: { id: deadJobId } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
     name: "GET /api/v1/usage",
     handler: platformUsage,
     method: "GET",
@@ -463,23 +513,28 @@ const cases: Case[] = [
     handler: key,
     method: "DELETE",
     options: () => ({ params: { id: devKeyId } }),
-    expect: { anonymous: 401, developer: 200, admin: 200 },
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
   },
 ];
 
 describe("authorization matrix", () => {
   for (const c of cases) {
-    for (const who of ["anonymous", "developer", "admin"] as const) {
-      it(`${c.name} as ${who} → ${c.expect[who]}`, async () => {
+    for (const who of ["anonymous", "developer", "other", "admin"] as const) {
+      const expected = who === "other" ? (c.expect.other ?? c.expect.developer) : c.expect[who];
+      it(`${c.name} as ${who} → ${expected}`, async () => {
         const mod = await c.handler();
         const handler = mod[c.method] as Parameters<typeof call>[0];
         // Logout ends the session it is called with: use a throwaway session for it.
         const cookie =
           c.name.includes("logout") && who !== "anonymous"
-            ? await signIn(who === "admin" ? "admin@example.com" : "dev@example.com")
+            ? await signIn(
+                { admin: "admin@example.com", developer: "dev@example.com", other: "other-dev@example.com" }[
+                  who
+                ],
+              )
             : cookies[who];
         const res = await call(handler, { method: c.method, ...c.options?.(), cookie });
-        expect(res.status, JSON.stringify(res.body)).toBe(c.expect[who]);
+        expect(res.status, JSON.stringify(res.body)).toBe(expected);
         if (res.status >= 400) {
           expect(res.body.error.code).toMatch(/^[a-z_]+$/);
           expect(typeof res.body.error.message).toBe("string");
@@ -487,6 +542,22 @@ describe("authorization matrix", () => {
       });
     }
   }
+
+  it("another developer reaching the developer's key or account changes nothing", async () => {
+    const { PATCH } = await key();
+    const res = await call(PATCH, {
+      method: "PATCH",
+      params: { id: rotateKeyIds[0] ?? devKeyId },
+      body: { name: "hijacked" },
+      cookie: cookies.other,
+    });
+    expect(res.status).toBe(404);
+    expect(await sql`select 1 from api_keys where name = 'hijacked'`).toEqual([]);
+    const { GET } = await usage();
+    const peek = await call(GET, { params: { id: devAccountId }, cookie: cookies.other });
+    expect(peek.status).toBe(404);
+    expect(JSON.stringify(peek.body)).not.toContain("revenueMicros");
+  });
 
   it("a developer reaching an admin route changes nothing", async () => {
     const { PATCH } = await user();
