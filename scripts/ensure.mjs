@@ -1,7 +1,8 @@
 // Installs what the project needs and the machine lacks. Node built-ins only: runs before node_modules exists.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: "inherit", ...opts });
@@ -80,4 +81,55 @@ export function ensureLiteLLMVenv(root) {
     if (r.status !== 0) throw new Error("pip install of litellm/requirements*.txt failed (see above)");
     writeFileSync(stamp, `${digest}\n`);
   });
+}
+
+/** Whether something accepts TCP connections at host:port (within a second). */
+export function reachable(host, port) {
+  return new Promise((resolve) => {
+    const socket = net.createConnection({ host, port });
+    socket.setTimeout(1000);
+    socket.on("connect", () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.on("error", () => resolve(false));
+    socket.on("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/**
+ * A Redis for the tests that need one (two gateway replicas sharing limits): the machine's own on 6379 when it
+ * answers, else Debian's redis-server (installed with apt-get when missing) started on a free port for this run,
+ * keeping nothing on disk. Returns where it is and how to stop what was started.
+ */
+export async function ensureRedis() {
+  if (await reachable("127.0.0.1", 6379)) return { host: "127.0.0.1", port: 6379, stop: () => {} };
+  const binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
+  if (!binary) {
+    timed("Installing Debian redis-server (apt-get)", () => {
+      const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
+      for (const args of [
+        ["update", "-qq"],
+        ["install", "-y", "-qq", "--no-install-recommends", "redis-server"],
+      ]) {
+        const [cmd, ...rest] = [...sudo, "apt-get", ...args];
+        const r = run(cmd, rest, { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+        if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed: install redis-server by hand`);
+      }
+    });
+  }
+  const port = 6391;
+  const child = spawn(
+    binary ?? "/usr/bin/redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: "ignore" },
+  );
+  for (let i = 0; i < 50 && !(await reachable("127.0.0.1", port)); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  if (!(await reachable("127.0.0.1", port))) throw new Error("redis-server did not start");
+  console.log(`✓ Redis for the tests on 127.0.0.1:${port}`);
+  return { host: "127.0.0.1", port, stop: () => child.kill("SIGTERM") };
 }

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureChromium, ensureLiteLLMVenv, ensureNpmPackages } from "./ensure.mjs";
+import { ensureChromium, ensureLiteLLMVenv, ensureNpmPackages, ensureRedis } from "./ensure.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
@@ -132,13 +132,17 @@ async function main() {
   );
   const built = await check("build (next build)", bin("next"), ["build"]);
   if (built) {
+    // Two gateway replicas share limits through Redis: the test always runs, against a Redis started if need be.
+    const redis = await ensureRedis();
     await suite(
       "gateway (vitest: LiteLLM + plugin + platform, openai client)",
       bin("vitest"),
       vitest("gateway", "test-results/vitest-gateway.json"),
       "test-results/vitest-gateway.json",
       vitestCount,
+      { TEST_REDIS_HOST: redis.host, TEST_REDIS_PORT: String(redis.port) },
     );
+    redis.stop();
     await suite(
       "browser (playwright + chromium)",
       bin("playwright"),

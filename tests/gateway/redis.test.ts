@@ -1,5 +1,6 @@
-// Scale path: two LiteLLM replicas sharing RPM counters through Redis (REDIS_HOST/REDIS_PORT), where a Redis
-// is reachable on this machine. Without Redis each replica counts on its own.
+// Scale path: two LiteLLM replicas sharing RPM counters through Redis (REDIS_HOST/REDIS_PORT). `npm test` always
+// provides a Redis (the machine's, or one it starts: TEST_REDIS_HOST/TEST_REDIS_PORT) and then this must run;
+// run alone without one, it is skipped and says so.
 import { createConnection } from "node:net";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -8,7 +9,11 @@ import { ProcessGroup } from "@/scripts/stack/processes";
 import { TEST_GATEWAY_SECRET, TEST_MASTER_KEY, TEST_WEBHOOK_SECRET } from "../stack/start";
 import { failure, startGatewayStack } from "./helpers";
 
-const REDIS = { REDIS_HOST: "127.0.0.1", REDIS_PORT: "6379" };
+const REDIS = {
+  REDIS_HOST: process.env.TEST_REDIS_HOST ?? "127.0.0.1",
+  REDIS_PORT: process.env.TEST_REDIS_PORT ?? "6379",
+};
+const required = process.env.TEST_REDIS_PORT !== undefined;
 const redisUp = await new Promise<boolean>((resolve) => {
   const socket = createConnection({ host: REDIS.REDIS_HOST, port: Number(REDIS.REDIS_PORT) });
   socket.setTimeout(1000);
@@ -23,46 +28,53 @@ const redisUp = await new Promise<boolean>((resolve) => {
   });
 });
 
-describe.skipIf(!redisUp)("two gateway replicas with Redis", () => {
-  const ctx = startGatewayStack(
-    "gateway-redis",
-    { app: 3203, pg: 54336, litellm: 4104, upstream: 4114 },
-    undefined,
-    REDIS,
-  );
-  const second = new ProcessGroup();
-  afterAll(() => second.stop());
+if (required && !redisUp)
+  throw new Error(`Redis was promised at ${REDIS.REDIS_HOST}:${REDIS.REDIS_PORT} but does not answer`);
+if (!redisUp) console.warn("redis.test.ts skipped: no Redis on 127.0.0.1:6379 (npm test starts one)");
 
-  it("enforce one key's RPM limit together", async () => {
-    await second.start(
-      liteLLMSpec({
-        root: process.cwd(),
-        port: 4105,
-        platformUrl: ctx.stack.appUrl,
-        gatewaySecret: TEST_GATEWAY_SECRET,
-        webhookSecret: TEST_WEBHOOK_SECRET,
-        outboxPath: path.join(process.cwd(), `.data/outbox-gateway-redis-b-${Date.now()}.db`),
-        masterKey: TEST_MASTER_KEY,
-        upstreamUrl: ctx.stack.upstreamUrl!,
-        env: REDIS,
-      }),
+describe.skipIf(!redisUp)(
+  `two gateway replicas with Redis on ${REDIS.REDIS_HOST}:${REDIS.REDIS_PORT}`,
+  () => {
+    const ctx = startGatewayStack(
+      "gateway-redis",
+      { app: 3203, pg: 54336, litellm: 4104, upstream: 4114 },
+      undefined,
+      REDIS,
     );
-    const { secret } = await ctx.issueKey({ rpmLimit: 3 });
-    const replicaA = ctx.client(secret);
-    const { default: OpenAI } = await import("openai");
-    const replicaB = new OpenAI({ baseURL: "http://127.0.0.1:4105/v1", apiKey: secret, maxRetries: 0 });
-    const messages = [{ role: "user" as const, content: "count me" }];
-    const call = (client: typeof replicaA) =>
-      failure(client.chat.completions.create({ model: "fake-small", messages, max_tokens: 1 }));
-    const results = [
-      await call(replicaA),
-      await call(replicaB),
-      await call(replicaA),
-      await call(replicaB),
-      await call(replicaA),
-    ];
-    expect(results.slice(0, 3)).toEqual([null, null, null]);
-    // Each replica alone has seen at most 3 requests; together they exceed the key's 3 per minute.
-    expect(results.slice(3).map((r) => r?.status)).toEqual([429, 429]);
-  });
-});
+    const second = new ProcessGroup();
+    afterAll(() => second.stop());
+
+    it("enforce one key's RPM limit together", async () => {
+      await second.start(
+        liteLLMSpec({
+          root: process.cwd(),
+          port: 4105,
+          platformUrl: ctx.stack.appUrl,
+          gatewaySecret: TEST_GATEWAY_SECRET,
+          webhookSecret: TEST_WEBHOOK_SECRET,
+          outboxPath: path.join(process.cwd(), `.data/outbox-gateway-redis-b-${Date.now()}.db`),
+          masterKey: TEST_MASTER_KEY,
+          upstreamUrl: ctx.stack.upstreamUrl!,
+          env: REDIS,
+        }),
+      );
+      const { secret } = await ctx.issueKey({ rpmLimit: 3 });
+      const replicaA = ctx.client(secret);
+      const { default: OpenAI } = await import("openai");
+      const replicaB = new OpenAI({ baseURL: "http://127.0.0.1:4105/v1", apiKey: secret, maxRetries: 0 });
+      const messages = [{ role: "user" as const, content: "count me" }];
+      const call = (client: typeof replicaA) =>
+        failure(client.chat.completions.create({ model: "fake-small", messages, max_tokens: 1 }));
+      const results = [
+        await call(replicaA),
+        await call(replicaB),
+        await call(replicaA),
+        await call(replicaB),
+        await call(replicaA),
+      ];
+      expect(results.slice(0, 3)).toEqual([null, null, null]);
+      // Each replica alone has seen at most 3 requests; together they exceed the key's 3 per minute.
+      expect(results.slice(3).map((r) => r?.status)).toEqual([429, 429]);
+    });
+  },
+);
