@@ -1,8 +1,9 @@
 // The local stack: database, migrations, demo seed, then the long-running processes, until Ctrl-C.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import exitHook from "async-exit-hook";
+import { buildIsCurrent, markBuilt } from "../build-hash.mjs";
 import { provideDatabase } from "./database";
 import { ensureEnvFile } from "./env";
 import { fakeUpstreamSpec, liteLLMSpec } from "./gateway";
@@ -59,12 +60,24 @@ async function main() {
       if (result.status !== 0) throw new Error("migrate/seed failed");
     });
 
-    await step(`App (next dev) on http://localhost:${APP_PORT}`, () =>
+    // The product as production serves it (`npm run dev` keeps hot reload for engineers): built once, then
+    // reused until a source file changes.
+    const next = path.join(root, "node_modules/next/dist/bin/next");
+    if (buildIsCurrent(root)) {
+      console.log(`${ui.green("✓")} App build ${ui.dim("(up to date with the sources)")}`);
+    } else {
+      await step(
+        "App build (next build, a minute or two; skipped next time while the sources are unchanged)",
+        () => buildApp(next, childEnv),
+      );
+      markBuilt(root);
+    }
+    await step(`App (next start) on http://localhost:${APP_PORT}`, () =>
       group.start({
         name: "app",
         command: process.execPath,
-        args: [path.join(root, "node_modules/next/dist/bin/next"), "dev", "--port", String(APP_PORT)],
-        env: childEnv,
+        args: [next, "start", "--port", String(APP_PORT)],
+        env: { ...childEnv, NODE_ENV: "production" },
         ready: { url: `http://localhost:${APP_PORT}/api/health`, timeoutMs: 180_000 },
         onLine: prefixer("app"),
       }),
@@ -120,6 +133,24 @@ Press Ctrl-C to stop everything.
     console.error(ui.red(error instanceof Error ? error.message : String(error)));
     shutdown(1);
   }
+}
+
+/** `next build`, its output shown line by line. */
+function buildApp(next: string, env: Record<string, string | undefined>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const say = prefixer("build");
+    const child = spawn(process.execPath, [next, "build"], {
+      env: { ...process.env, ...env, NODE_ENV: "production" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    for (const stream of [child.stdout, child.stderr])
+      stream.on("data", (chunk: Buffer) => {
+        for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) say(line);
+      });
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`next build exited with ${code}`)),
+    );
+  });
 }
 
 /** Calls /api/cron/drain every 15 s, and /api/cron/settle and /api/cron/grants at start and whenever the UTC day changes. */
