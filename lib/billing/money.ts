@@ -1,18 +1,6 @@
 /** Micro-USD helpers. Money is always an integer number of micro-USD (1 USD = 1,000,000). */
 export const MICROS_PER_USD = 1_000_000n;
 
-/** The price of a token count at prices per million tokens, rounded up once per request (contract clause 1). */
-export function priceTokens(
-  tokens: { input: number; output: number; cached?: number },
-  price: { input: bigint; output: bigint; cachedInput?: bigint | null },
-): bigint {
-  const cached = BigInt(Math.min(tokens.cached ?? 0, tokens.input));
-  const input = BigInt(tokens.input) - cached;
-  const total =
-    input * price.input + cached * (price.cachedInput ?? price.input) + BigInt(tokens.output) * price.output;
-  return (total + 999_999n) / 1_000_000n;
-}
-
 /** "$1.234567" style, exact. */
 export function formatMicros(micros: bigint | number, { sign = false }: { sign?: boolean } = {}): string {
   const value = BigInt(micros);
@@ -30,9 +18,4 @@ export function parseUsd(text: string): bigint | null {
   if (!m) return null;
   const micros = BigInt(m[2]!) * MICROS_PER_USD + BigInt((m[3] ?? "").padEnd(6, "0"));
   return m[1] ? -micros : micros;
-}
-
-/** Converts LiteLLM's float USD cost into micro-USD (rounded to nearest; informational only). */
-export function usdFloatToMicros(usd: number): bigint {
-  return Number.isFinite(usd) && usd > 0 ? BigInt(Math.round(usd * 1e6)) : 0n;
 }

@@ -2,7 +2,7 @@
 import type OpenAI from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
-import { priceTokens } from "@/lib/billing/money";
+import { priceTokens } from "../helpers/price";
 import {
   balanceOf,
   failure,

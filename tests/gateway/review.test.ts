@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
-import { priceTokens } from "@/lib/billing/money";
+import { priceTokens } from "../helpers/price";
 import {
   balanceOf,
   customer,

@@ -3,11 +3,11 @@ import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { placeHold } from "@/lib/billing/hold";
 import { checkLedgerInvariants, creditAccount } from "@/lib/billing/ledger";
-import { priceTokens } from "@/lib/billing/money";
 import { settleUsage } from "@/lib/billing/settle";
 import { createClient } from "@/lib/db/client";
 import { ADMIN_ACTOR, accountOf, event, insertKey, PRICE, seedPricedModel, topUp } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
+import { priceTokens } from "../helpers/price";
 import { insertUser } from "../helpers/users";
 
 const { sql, url } = await createTestDatabase();

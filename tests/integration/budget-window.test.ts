@@ -3,11 +3,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { placeHold } from "@/lib/billing/hold";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
-import { priceTokens } from "@/lib/billing/money";
 import { settleUsage } from "@/lib/billing/settle";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { accountOf, event, insertKey, PRICE, seedPricedModel, topUp } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
+import { priceTokens } from "../helpers/price";
 import { insertUser } from "../helpers/users";
 
 const { sql } = await createTestDatabase();
