@@ -42,10 +42,21 @@ export function clientIp(req: Request, proxy: TrustedProxy = trustedProxy()): st
   return /^[0-9a-fA-F:.]+$/.test(ip) && ip.length <= 45 ? ip.replace(/^::ffff:/, "") : null;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The request id: the gateway sends its call id (x-request-id) so one call reads the same in the gateway's and
+ * the platform's logs; anything that is not a uuid is replaced (a client cannot inject text into our logs).
+ */
+export function requestIdOf(req: Request): string {
+  const given = req.headers.get("x-request-id");
+  return given && UUID.test(given) ? given.toLowerCase() : randomUUID();
+}
+
 /** The base wrapper: request id, error contract, and logging of unexpected failures without leaking them. */
 export function route(fn: (ctx: RequestContext) => Promise<Response>): RouteHandler {
   return async (req, routeCtx) => {
-    const requestId = randomUUID();
+    const requestId = requestIdOf(req);
     try {
       const raw = routeCtx?.params ? await routeCtx.params : {};
       const params = Object.fromEntries(

@@ -37,15 +37,19 @@ def data():
 
 async def test_the_hold_request_carries_call_key_model_and_token_estimate(tmp_path):
     seen = []
+    seen_headers = []
 
     def handler(request):
         seen.append(json.loads(request.content))
+        seen_headers.append(request.headers)
         return httpx.Response(200, json={"holdId": "h1", "amountMicros": 80, "availableMicros": 920, "outcome": "placed"})
 
     billing = make(tmp_path, handler)
     out = await billing.async_pre_call_hook(auth(), None, data(), "acompletion")
     sent = seen[0]
     assert sent["keyId"] == KEY_ID and sent["callId"] == CALL_ID and sent["model"] == "fake-small"
+    # The call id is the platform's request id too (one id in both logs).
+    assert seen_headers[0]["x-request-id"] == CALL_ID
     assert sent["maxOutputTokens"] == 50 and sent["promptTokens"] > 0 and sent["nonce"]
     assert sent["choices"] == 1 and sent["fallbackModels"] == []
     assert out["metadata"][STATE]["holdId"] == "h1"

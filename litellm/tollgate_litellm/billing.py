@@ -165,7 +165,7 @@ class TollgateBilling(CustomLogger):
         # One retry with the same nonce: the platform answers a repeated hold with the same hold.
         for attempt in (1, 2):
             try:
-                response = await self.client.request("/api/internal/gateway/holds", request)
+                response = await self.client.request("/api/internal/gateway/holds", request, request["callId"])
             except PlatformUnavailable as error:
                 if attempt == 2:
                     raise _error(503, "Tollgate could not reserve funds for this call right now, so it was not served. Retry shortly.", "service_unavailable") from error

@@ -40,10 +40,12 @@ class PlatformClient:
             raise PlatformUnavailable(f"platform refused the request on {path}: {data}")
         return data
 
-    async def request(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        """A raw POST for callers that map the platform's statuses themselves (network errors: PlatformUnavailable)."""
+    async def request(self, path: str, body: dict[str, Any], request_id: str | None = None) -> httpx.Response:
+        """A raw POST for callers that map the platform's statuses themselves (network errors: PlatformUnavailable).
+        request_id (the call id) becomes the platform's request id, so one call reads the same in both logs."""
         try:
-            return await self._client.post(path, json=body)
+            headers = {"x-request-id": request_id} if request_id else None
+            return await self._client.post(path, json=body, headers=headers)
         except httpx.HTTPError as error:
             raise PlatformUnavailable(f"{type(error).__name__}") from error
 

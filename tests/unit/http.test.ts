@@ -3,7 +3,7 @@ import { z } from "zod";
 import { parseCookieHeader } from "@/lib/auth";
 import { parseJson, readText } from "@/lib/http/body";
 import { AppError, ERROR_STATUS } from "@/lib/http/errors";
-import { clientIp } from "@/lib/http/handler";
+import { clientIp, requestIdOf } from "@/lib/http/handler";
 import { errorResponse, json } from "@/lib/http/respond";
 
 const post = (body: string, type = "application/json") =>
@@ -73,5 +73,16 @@ describe("the client address", () => {
   });
   it("drops what is not an address", () => {
     expect(clientIp(req({ "x-forwarded-for": "evil<script>" }), { kind: "hops", hops: 1 })).toBeNull();
+  });
+});
+
+describe("the request id", () => {
+  it("is the caller's uuid (the gateway's call id) or a fresh one; never free text", () => {
+    const id = "22222222-2222-4222-8222-222222222222";
+    expect(requestIdOf(new Request("http://x/", { headers: { "x-request-id": id } }))).toBe(id);
+    const injected = requestIdOf(
+      new Request("http://x/", { headers: { "x-request-id": "evil log line: injected" } }),
+    );
+    expect(injected).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
