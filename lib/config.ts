@@ -97,6 +97,8 @@ const schema = z
       .regex(/^smtps?:\/\//, "SMTP_URL must be an smtp:// or smtps:// URL")
       .optional(),
     SMTP_FROM: z.string().min(3).default("Tollgate <billing@tollgate.local>"),
+    // Bearer token of /api/metrics (Prometheus); metrics are off when unset.
+    METRICS_TOKEN: unsetIfEmpty(z.string().min(16, "METRICS_TOKEN must be at least 16 characters")),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {

@@ -4,6 +4,7 @@ import { authenticate, type Principal } from "@/lib/auth";
 import type { Actor, Role } from "@/lib/auth/types";
 import { config, type TrustedProxy, trustedProxy } from "@/lib/config";
 import { log } from "@/lib/log";
+import { metrics, routeLabel } from "@/lib/metrics/registry";
 import { assertSameOriginMutation } from "@/lib/security/origin";
 import { readText } from "./body";
 import { AppError, forbidden, unauthorized } from "./errors";
@@ -57,6 +58,14 @@ export function requestIdOf(req: Request): string {
 export function route(fn: (ctx: RequestContext) => Promise<Response>): RouteHandler {
   return async (req, routeCtx) => {
     const requestId = requestIdOf(req);
+    const started = performance.now();
+    const observe = (res: Response) => {
+      const labels = { route: routeLabel(new URL(req.url).pathname), method: req.method };
+      const m = metrics();
+      m.httpRequests.inc({ ...labels, status: String(res.status) });
+      m.httpDuration.observe(labels, (performance.now() - started) / 1000);
+      return res;
+    };
     try {
       const raw = routeCtx?.params ? await routeCtx.params : {};
       const params = Object.fromEntries(
@@ -64,22 +73,24 @@ export function route(fn: (ctx: RequestContext) => Promise<Response>): RouteHand
       );
       const res = await fn({ req, requestId, ip: clientIp(req), params });
       res.headers.set("x-request-id", requestId);
-      return res;
+      return observe(res);
     } catch (error) {
-      if (error instanceof AppError) return errorResponse(error, requestId);
+      if (error instanceof AppError) return observe(errorResponse(error, requestId));
       log().error(
         { err: error, requestId, method: req.method, path: new URL(req.url).pathname },
         "unhandled error",
       );
-      return errorResponse(
-        new AppError(
-          "internal",
-          `Something went wrong on our side. Quote request id ${requestId} when reporting it.`,
-          {
-            requestId,
-          },
+      return observe(
+        errorResponse(
+          new AppError(
+            "internal",
+            `Something went wrong on our side. Quote request id ${requestId} when reporting it.`,
+            {
+              requestId,
+            },
+          ),
+          requestId,
         ),
-        requestId,
       );
     }
   };

@@ -1,0 +1,27 @@
+import "server-only";
+import type { Db } from "@/lib/db/client";
+import { metrics } from "./registry";
+
+/** Reads the database-backed gauges, then renders every metric in Prometheus' text format. */
+export async function scrape(db: Db): Promise<{ contentType: string; body: string }> {
+  const m = metrics();
+  const [jobs, [holds], [run]] = await Promise.all([
+    db<{ state: string; n: number }[]>`select state, count(*)::int as n from queue_jobs group by state`,
+    db<{ n: number; micros: bigint }[]>`
+      select count(*)::int as n, coalesce(sum(amount_micros), 0)::bigint as micros from holds where status = 'open'`,
+    db<{ seconds: number | null; day: number | null }[]>`
+      select extract(epoch from finished_at - started_at)::float8 as seconds,
+             extract(epoch from day::timestamp at time zone 'utc')::float8 as day
+      from settlement_runs where finished_at is not null order by finished_at desc limit 1`,
+  ]);
+  m.queueJobs.reset();
+  for (const state of ["created", "active", "retry", "completed", "dead"])
+    m.queueJobs.set({ state }, jobs.find((j) => j.state === state)?.n ?? 0);
+  m.openHolds.set({ measure: "count" }, holds!.n);
+  m.openHolds.set({ measure: "micros" }, Number(holds!.micros));
+  if (run?.seconds != null) {
+    m.lastSettlement.set({ measure: "duration_seconds" }, run.seconds);
+    m.lastSettlement.set({ measure: "day_unixtime" }, run.day ?? 0);
+  }
+  return { contentType: m.registry.contentType, body: await m.registry.metrics() };
+}
