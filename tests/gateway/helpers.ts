@@ -1,12 +1,21 @@
 import { randomUUID } from "node:crypto";
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import OpenAI from "openai";
 import { afterAll, beforeAll } from "vitest";
 import { creditAccount } from "@/lib/billing/ledger";
 import { createClient, type Sql } from "@/lib/db/client";
 import { createKey } from "@/lib/keys/create";
 import type { KeySettings } from "@/lib/keys/types";
-import { startTestStack, TEST_KEY_PEPPER, TEST_MASTER_KEY, type TestStack } from "../stack/start";
+import {
+  startTestStack,
+  TEST_CRON_SECRET,
+  TEST_GATEWAY_SECRET,
+  TEST_KEY_PEPPER,
+  TEST_MASTER_KEY,
+  TEST_SESSION_SECRET,
+  TEST_WEBHOOK_SECRET,
+  type TestStack,
+} from "../stack/start";
 
 export interface GatewayContext {
   stack: TestStack;
@@ -27,6 +36,16 @@ export function startGatewayStack(
   gatewayEnv?: Record<string, string>,
 ) {
   const ctx = {} as GatewayContext;
+  // Every secret this stack sees: none may appear in its logs (the platform's, LiteLLM's, the upstream's).
+  const secrets = [
+    TEST_GATEWAY_SECRET,
+    TEST_WEBHOOK_SECRET,
+    TEST_MASTER_KEY,
+    TEST_KEY_PEPPER,
+    TEST_SESSION_SECRET,
+    TEST_CRON_SECRET,
+  ];
+  const logFile = `test-results/gateway/${name}.log`;
   beforeAll(async () => {
     mkdirSync("test-results/gateway", { recursive: true });
     ctx.stack = await startTestStack({
@@ -35,7 +54,7 @@ export function startGatewayStack(
       pgPort: ports.pg,
       gateway: { litellm: ports.litellm, upstream: ports.upstream, authCacheTtl: 2, env: gatewayEnv },
       appEnv,
-      log: (line) => appendFileSync(`test-results/gateway/${name}.log`, `${line}\n`),
+      log: (line) => appendFileSync(logFile, `${line}\n`),
     });
     ctx.sql = createClient({ url: ctx.stack.databaseUrl, max: 4 });
     const [dev] = await ctx.sql<{ id: string }[]>`select id from users where role = 'developer' limit 1`;
@@ -54,6 +73,7 @@ export function startGatewayStack(
         },
         { pepper: TEST_KEY_PEPPER },
       );
+      secrets.push(secret);
       return { id: key.id, secret };
     };
     ctx.client = (apiKey) =>
@@ -62,6 +82,13 @@ export function startGatewayStack(
   afterAll(async () => {
     await ctx.sql?.end();
     await ctx.stack?.stop();
+    // Secrets are hashed or compared, never logged: the whole run's output holds none of them.
+    const text = existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
+    const leaked = secrets.filter((s) => text.includes(s));
+    if (leaked.length)
+      throw new Error(
+        `${logFile} contains ${leaked.length} secret(s), e.g. one starting ${leaked[0]!.slice(0, 6)}`,
+      );
   });
   return ctx;
 }
