@@ -1,9 +1,11 @@
 "use client";
 
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { Fragment, useState } from "react";
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { Fragment, useEffect, useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent } from "@/components/ui/card";
+import { Field } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
 import { Pager, pageCount } from "@/components/ui/pager";
 import {
@@ -24,15 +26,40 @@ type AuditRow = Json<AuditEntry>;
 
 const PAGE_SIZE = 50;
 
+const FILTERS = [
+  { key: "action", label: "Action", placeholder: "user.suspend, or key. for every key action", type: "text" },
+  { key: "actor", label: "Actor", placeholder: "part of an email", type: "text" },
+  { key: "targetType", label: "Target type", placeholder: "api_key, account, plan…", type: "text" },
+  { key: "from", label: "From (UTC day)", placeholder: "", type: "date" },
+  { key: "to", label: "To (UTC day)", placeholder: "", type: "date" },
+] as const;
+type FilterKey = (typeof FILTERS)[number]["key"];
+
+/** The audit log with its filters kept in the URL, so a filtered view can be shared. */
 export function AuditTable() {
-  const [action, setAction] = useState("");
-  const [page, setPage] = useState(1);
+  const router = useRouter();
+  const pathname = usePathname();
+  const search = useSearchParams();
+  const read = () =>
+    Object.fromEntries(FILTERS.map((f) => [f.key, search.get(f.key) ?? ""])) as Record<FilterKey, string>;
+  const [filters, setFilters] = useState(read);
+  const [page, setPage] = useState(Number(search.get("page") ?? 1) || 1);
   const [open, setOpen] = useState<string | null>(null);
-  const params = new URLSearchParams({ page: String(page), pageSize: String(PAGE_SIZE) });
-  if (action.trim()) params.set("action", action.trim());
-  const { data, isLoading } = useQuery({
-    queryKey: ["audit", page, action.trim()],
-    queryFn: () => api<{ items: AuditRow[]; total: number }>(`/api/v1/audit?${params}`),
+  const params = new URLSearchParams();
+  for (const f of FILTERS) if (filters[f.key].trim()) params.set(f.key, filters[f.key].trim());
+  if (page > 1) params.set("page", String(page));
+  const shared = params.toString();
+  // The URL follows the filters (debounced while typing), without a navigation.
+  useEffect(() => {
+    const t = setTimeout(
+      () => router.replace(shared ? `${pathname}?${shared}` : pathname, { scroll: false }),
+      300,
+    );
+    return () => clearTimeout(t);
+  }, [shared, pathname, router]);
+  const { data, isLoading, error } = useQuery({
+    queryKey: ["audit", shared],
+    queryFn: () => api<{ items: AuditRow[]; total: number }>(`/api/v1/audit?${shared}&pageSize=${PAGE_SIZE}`),
     placeholderData: keepPreviousData,
   });
   const pages = pageCount(data?.total, PAGE_SIZE);
@@ -40,16 +67,24 @@ export function AuditTable() {
   return (
     <Card>
       <CardContent className="grid gap-4">
-        <Input
-          aria-label="Filter by action"
-          placeholder="Filter by action, e.g. user.suspend"
-          className="max-w-sm"
-          value={action}
-          onChange={(e) => {
-            setAction(e.target.value);
-            setPage(1);
-          }}
-        />
+        <div className="grid gap-2 sm:grid-cols-2 lg:grid-cols-5">
+          {FILTERS.map((f) => (
+            <Field key={f.key} id={`audit-${f.key}`} label={f.label}>
+              <Input
+                id={`audit-${f.key}`}
+                aria-label={`Filter by ${f.label.toLowerCase()}`}
+                type={f.type}
+                placeholder={f.placeholder}
+                value={filters[f.key]}
+                onChange={(e) => {
+                  setFilters({ ...filters, [f.key]: e.target.value });
+                  setPage(1);
+                }}
+              />
+            </Field>
+          ))}
+        </div>
+        {error ? <p className="text-sm text-destructive">{error.message}</p> : null}
         <Table>
           <TableHeader>
             <TableRow>
@@ -64,7 +99,9 @@ export function AuditTable() {
             {isLoading ? (
               <TableMessage colSpan={5}>Loading…</TableMessage>
             ) : data?.items.length === 0 ? (
-              <TableMessage colSpan={5}>Nothing recorded yet.</TableMessage>
+              <TableMessage colSpan={5}>
+                {shared ? "No entries match these filters." : "Nothing recorded yet."}
+              </TableMessage>
             ) : (
               data?.items.map((row) => (
                 <Fragment key={row.id}>

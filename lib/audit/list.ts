@@ -1,16 +1,8 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import type { Db } from "@/lib/db/client";
+import { containsPattern, type Db } from "@/lib/db/client";
 import { assertAdmin } from "@/lib/users/assert-admin";
-
-export interface AuditQuery {
-  page: number;
-  pageSize: number;
-  action?: string;
-  targetType?: string;
-  targetId?: string;
-  actorId?: string;
-}
+import type { AuditQuery } from "./schemas";
 
 export interface AuditRow {
   id: string;
@@ -27,18 +19,24 @@ export interface AuditRow {
   ip: string | null;
 }
 
-/** Newest first, filtered by action / target / actor, paged. */
+/** Newest first, filtered by action (or its prefix), actor, target and UTC days, paged. */
 export async function listAudit(
   db: Db,
   actor: Actor,
   q: AuditQuery,
 ): Promise<{ items: AuditRow[]; total: number }> {
   assertAdmin(actor);
+  // "key." is a prefix; "key.create" an exact action (a prefix of itself): one pattern does both.
+  const action = q.action ? `${q.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+  const email = containsPattern(q.actor);
   const where = db`
-    where (${q.action ?? null}::text is null or a.action = ${q.action ?? null})
+    where (${action}::text is null or a.action like ${action})
+      and (${email}::text is null or u.email ilike ${email})
       and (${q.targetType ?? null}::text is null or a.target_type = ${q.targetType ?? null})
       and (${q.targetId ?? null}::text is null or a.target_id = ${q.targetId ?? null})
-      and (${q.actorId ?? null}::uuid is null or a.actor_id = ${q.actorId ?? null})`;
+      and (${q.actorId ?? null}::uuid is null or a.actor_id = ${q.actorId ?? null})
+      and (${q.from ?? null}::date is null or a.at >= ${q.from ?? null}::date::timestamp at time zone 'utc')
+      and (${q.to ?? null}::date is null or a.at < (${q.to ?? null}::date + 1)::timestamp at time zone 'utc')`;
   const [items, [count]] = await Promise.all([
     db<AuditRow[]>`
       select a.id::text as id, a.at, a.actor_id as "actorId", u.email as "actorEmail", a.actor_kind as "actorKind",
@@ -48,7 +46,8 @@ export async function listAudit(
       ${where}
       order by a.at desc, a.id desc
       limit ${q.pageSize} offset ${(q.page - 1) * q.pageSize}`,
-    db<{ total: bigint }[]>`select count(*) as total from audit_log a ${where}`,
+    db<{ total: bigint }[]>`
+      select count(*) as total from audit_log a left join users u on u.id = a.actor_id ${where}`,
   ]);
   return { items, total: Number(count!.total) };
 }

@@ -58,6 +58,18 @@ test("admin creates a developer and suspends them; the developer's next request 
   await expect(page.getByText("user.suspend").first()).toBeVisible();
   await expect(page.getByText("user.create").first()).toBeVisible();
   await snap(page, "06-audit-log");
+  // Filters go into the URL: a filtered view survives a reload and can be shared.
+  await page.getByLabel("Filter by action").fill("user.susp");
+  await page.getByLabel("Filter by actor").fill("admin");
+  await expect(page).toHaveURL(/action=user\.susp.*actor=admin/);
+  await page.reload();
+  await expect(page.getByLabel("Filter by action")).toHaveValue("user.susp");
+  await expect(page.getByText("user.suspend").first()).toBeVisible();
+  await expect(page.getByText("user.create")).toHaveCount(0);
+  await page.getByLabel("Filter by from (utc day)").fill("2000-01-01");
+  await page.getByLabel("Filter by to (utc day)").fill("2000-01-02");
+  await expect(page.getByText("No entries match these filters.")).toBeVisible();
+  await snap(page, "06b-audit-log-filtered");
   await adminContext.close();
   await devContext.close();
 });
