@@ -28,19 +28,25 @@ export function ensureNpmPackages(root) {
   });
 }
 
-/** Debian's chromium for the browser tests (Playwright's own browser download cannot work offline). */
-export function ensureChromium(executable = "/usr/bin/chromium") {
-  if (existsSync(executable)) return;
-  timed("Installing Debian chromium (apt-get)", () => {
+/** Installs Debian packages with apt-get (root, or sudo without a password); the index is refreshed first. */
+function aptInstall(label, ...packages) {
+  timed(`Installing Debian ${label} (apt-get)`, () => {
     const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
-    const apt = (...args) => {
+    for (const args of [
+      ["update", "-qq"],
+      ["install", "-y", "-qq", "--no-install-recommends", ...packages],
+    ]) {
       const [cmd, ...rest] = [...sudo, "apt-get", ...args];
       const r = run(cmd, rest, { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-      if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed: install chromium by hand`);
-    };
-    apt("update", "-qq");
-    apt("install", "-y", "-qq", "--no-install-recommends", "chromium");
+      if (r.status !== 0)
+        throw new Error(`apt-get ${args.join(" ")} failed: install ${packages.join(" ")} by hand`);
+    }
   });
+}
+
+/** Debian's chromium for the browser tests (Playwright's own browser download cannot work offline). */
+export function ensureChromium(executable = "/usr/bin/chromium") {
+  if (!existsSync(executable)) aptInstall("chromium", "chromium");
 }
 
 /**
@@ -107,23 +113,12 @@ export function reachable(host, port) {
  */
 export async function ensureRedis() {
   if (await reachable("127.0.0.1", 6379)) return { host: "127.0.0.1", port: 6379, stop: () => {} };
-  const binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
-  if (!binary) {
-    timed("Installing Debian redis-server (apt-get)", () => {
-      const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
-      for (const args of [
-        ["update", "-qq"],
-        ["install", "-y", "-qq", "--no-install-recommends", "redis-server"],
-      ]) {
-        const [cmd, ...rest] = [...sudo, "apt-get", ...args];
-        const r = run(cmd, rest, { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-        if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed: install redis-server by hand`);
-      }
-    });
-  }
+  const installed = () => ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => existsSync(p));
+  if (!installed()) aptInstall("redis-server", "redis-server");
+  const binary = installed();
   const port = 6391;
   const child = spawn(
-    binary ?? "/usr/bin/redis-server",
+    binary,
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
     { stdio: "ignore" },
   );

@@ -1,7 +1,6 @@
 import "server-only";
 import nodemailer, { type Transporter } from "nodemailer";
 import { getAccount } from "@/lib/billing/ledger";
-import { LOW_BALANCE_JOB } from "@/lib/billing/low-balance";
 import { formatMicros } from "@/lib/billing/money";
 import { config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
@@ -56,5 +55,3 @@ export async function sendLowBalanceEmail(
   await log("sent");
   return { sent: account.ownerEmail };
 }
-
-export { LOW_BALANCE_JOB };

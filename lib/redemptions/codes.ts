@@ -1,11 +1,12 @@
 import "server-only";
-import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
 import { type Account, getAccount } from "@/lib/billing/ledger";
 import { checkLowBalances } from "@/lib/billing/low-balance";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
+import { hashKey } from "@/lib/keys/secret";
 import { clearBuckets, fullBucket, recordFailure, tooManyAttempts } from "@/lib/security/attempts";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import type { Redemption, RedemptionBatch } from "./types";
@@ -30,10 +31,9 @@ export function normalizeCode(code: string): string {
     .replace(/[IL]/g, "1");
 }
 
+/** Stored like API keys (HMAC-SHA256 with the server pepper), in a namespace of its own. */
 export function hashCode(code: string, pepper: string): Buffer {
-  return createHmac("sha256", pepper)
-    .update(`redemption:${normalizeCode(code)}`)
-    .digest();
+  return hashKey(`redemption:${normalizeCode(code)}`, pepper);
 }
 
 const batchColumns = (db: Db) => db`

@@ -1,8 +1,9 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
+import { LOW_BALANCE_JOB } from "@/lib/billing/low-balance";
 import type { Db } from "@/lib/db/client";
 import { log } from "@/lib/log";
-import { LOW_BALANCE_JOB, sendLowBalanceEmail } from "@/lib/notifications/low-balance";
+import { sendLowBalanceEmail } from "@/lib/notifications/low-balance";
 import { archiveCompleted, claim, complete, fail, type Job } from "@/lib/queue";
 import type { Replay } from "./replay";
 import { CHUNK_JOB, type ChunkPayload, FINALIZE_JOB, finalizeRun, nudgeFinalize, runChunk } from "./run";
