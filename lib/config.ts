@@ -83,6 +83,15 @@ const schema = z
       .min(1)
       .max(7 * 24 * 60)
       .default(60),
+    // Balance leases (docs/adr/0011): how long one grant stays valid (the gateway re-asks before), and how long a
+    // returned lease keeps its in-flight calls' share reserved waiting for their usage events.
+    LEASE_TTL_SECONDS: z.coerce.number().int().min(2).max(600).default(60),
+    LEASE_INFLIGHT_KEEP_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3600)
+      .default(900),
     // When the gateway has no event for such a hold: release it as waived, or charge the hold as estimated.
     SETTLEMENT_STALE_HOLD_POLICY: z.enum(["release", "estimate"]).default("release"),
     SETTLEMENT_CHUNK_ACCOUNTS: z.coerce.number().int().min(1).max(100_000).default(500),

@@ -28,7 +28,7 @@ export interface PlacedHold {
   availableMicros: bigint;
 }
 
-interface PgError {
+export interface PgError {
   code?: string;
   message?: string;
   detail?: string;
@@ -66,7 +66,7 @@ function budgetText(d: RefusalDetail): string {
 }
 
 /** Maps place_hold's refusals (custom SQLSTATEs) to the error contract, with the amounts in the message. */
-function refusal(error: PgError): AppError | null {
+export function refusal(error: PgError): AppError | null {
   const detail: RefusalDetail = error.detail ? JSON.parse(error.detail) : {};
   switch (error.code) {
     case "TG402": {
@@ -97,6 +97,8 @@ function refusal(error: PgError): AppError | null {
       return new AppError("forbidden", error.message ?? "Model not available.");
     case "TG422":
       return new AppError("validation_failed", error.message ?? "Invalid hold request.");
+    case "TG410":
+      return new AppError("lease_closed", error.message ?? "The lease is no longer open.");
     case "TG401":
       return new AppError("unauthorized", "This API key has been revoked or is not active.");
     default:

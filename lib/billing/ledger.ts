@@ -175,7 +175,8 @@ export interface InvariantViolation {
 
 /**
  * The ledger invariants: every user/team account's balance equals the sum of its entries, its held amount
- * equals the sum of its open holds, and every ledger transaction sums to zero. Empty when all hold.
+ * equals what its open call holds and its live leases reserve, and every ledger transaction sums to zero.
+ * Empty when all hold.
  */
 export async function checkLedgerInvariants(db: Db, accountId?: string): Promise<InvariantViolation[]> {
   const only = accountId ?? null;
@@ -186,7 +187,12 @@ export async function checkLedgerInvariants(db: Db, accountId?: string): Promise
     where a.kind <> 'system' and (${only}::uuid is null or a.id = ${only}) and a.balance_micros <> coalesce(e.total, 0)
     union all
     select 'held', a.id::text, coalesce(h.total, 0)::bigint, a.held_micros
-    from accounts a left join (select account_id, sum(amount_micros) as total from holds where status = 'open' group by account_id) h
+    from accounts a left join (
+      select account_id, sum(amount) as total from (
+        select account_id, amount_micros as amount from holds where status = 'open'
+        union all
+        select account_id, reserved_micros from leases where status in ('open', 'closing')
+      ) r group by account_id) h
       on h.account_id = a.id
     where a.kind <> 'system' and (${only}::uuid is null or a.id = ${only}) and a.held_micros <> coalesce(h.total, 0)
     union all

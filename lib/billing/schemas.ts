@@ -95,6 +95,28 @@ export const holdBody = z.strictObject({
   fallbackModels: z.array(z.string().min(1).max(128)).max(16).default([]),
 });
 
+// A lease's grant (or top-up) and its return (docs/adr/0011).
+export const leaseBody = z
+  .strictObject({
+    leaseId: z.uuid(),
+    keyId: z.uuid(),
+    processId: z.string().min(1).max(100),
+    nonce: z.string().min(1).max(100),
+    wantMicros: micros(),
+    minMicros: micros(),
+  })
+  .refine((v) => v.wantMicros >= v.minMicros, {
+    path: ["wantMicros"],
+    message: "must be at least minMicros",
+  });
+
+export const leaseReturnBody = z.strictObject({
+  leaseId: z.uuid(),
+  keyId: z.uuid(),
+  /** What no call drew: it goes back to the balance now. */
+  unusedMicros: micros(),
+});
+
 const count = z.number().int().min(0).max(100_000_000);
 
 export const usageEvent = z.strictObject({
@@ -111,6 +133,9 @@ export const usageEvent = z.strictObject({
   startedAt: z.iso.datetime({ offset: true }),
   endedAt: z.iso.datetime({ offset: true }),
   errorClass: z.string().max(200).nullable().default(null),
+  /** The lease the call was served from, and its draw (its worst case, reserved by the gateway). */
+  leaseId: z.uuid().nullable().default(null),
+  drawMicros: micros().nullable().default(null),
 });
 
 export const usageBatch = z.strictObject({
@@ -119,5 +144,8 @@ export const usageBatch = z.strictObject({
 
 export type BudgetsBody = z.input<typeof budgetsBody>;
 
-/** One call as the gateway reports it. */
-export type UsageEvent = z.output<typeof usageEvent>;
+/** One call as the gateway reports it (settlement's repairs carry no lease). */
+export type UsageEvent = Omit<z.output<typeof usageEvent>, "leaseId" | "drawMicros"> & {
+  leaseId?: string | null;
+  drawMicros?: bigint | null;
+};

@@ -39,6 +39,9 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     started_at: e.startedAt,
     ended_at: e.endedAt,
     error_class: e.errorClass,
+    lease_id: e.leaseId ?? null,
+    // A JSON number: draws are bounded by MAX_MICROS, so they stay exact.
+    draw_micros: e.drawMicros == null ? null : Number(e.drawMicros),
   }));
   const calls = new Set(events.map((e) => `${e.keyId}\u0000${e.callId}`)).size;
   return inTransaction(db, async (tx) => {

@@ -15,6 +15,13 @@ export type KeyVerdict =
         rpmLimit: number | null;
         tpmLimit: number | null;
         expiresAt: string | null;
+        /** lease: the gateway spends a lease locally; hold: a hold per call (plans counting requests per day). */
+        billing: "lease" | "hold";
+        /**
+         * Changes whenever anything a lease was sized or priced by changes (budgets, models, plan, prices in
+         * force, the key's or owner's status): the gateway drops a lease granted under another epoch.
+         */
+        leaseEpoch: string;
       };
     }
   | { valid: false; reason: "unknown" | "revoked" | "expired" | "owner_suspended"; message: string };
@@ -47,6 +54,8 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
       expires_at: Date | null;
       expired: boolean;
       stale_use: boolean;
+      requests_per_day: number | null;
+      lease_epoch: string;
     }[]
   >`
     select k.id, k.prefix, k.name, k.user_id, u.email, u.status as user_status, k.status,
@@ -58,8 +67,16 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
            coalesce(k.rpm_limit, p.rpm_limit) as rpm_limit, coalesce(k.tpm_limit, p.tpm_limit) as tpm_limit,
            k.expires_at,
            (k.expires_at is not null and k.expires_at <= now()) as expired,
-           (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale_use
+           (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale_use,
+           p.requests_per_day,
+           md5(concat_ws('|', k.status, u.status, k.allowed_models::text, k.daily_budget_micros, k.monthly_budget_micros,
+                         a.daily_budget_micros, a.monthly_budget_micros, p.id, p.allowed_models::text,
+                         p.daily_budget_micros, p.monthly_budget_micros, p.requests_per_day,
+                         (select string_agg(m.public_name || ':' || m.enabled || ':' || m.max_output_tokens || ':' || pv.id,
+                                            ',' order by m.public_name)
+                          from models m cross join lateral price_version_at(m.id, now()) pv))) as lease_epoch
     from api_keys k join users u on u.id = k.user_id left join plans p on p.id = u.plan_id
+    join accounts a on a.owner_user_id = k.user_id
     where k.key_hash = ${hashKey(secret, pepper)}`;
   const shown = keyPrefix(secret);
   if (!row) return { valid: false, reason: "unknown", message: `Invalid API key ${shown}…: no such key.` };
@@ -98,6 +115,8 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
       rpmLimit: row.rpm_limit,
       tpmLimit: row.tpm_limit,
       expiresAt: row.expires_at?.toISOString() ?? null,
+      billing: row.requests_per_day == null ? "lease" : "hold",
+      leaseEpoch: row.lease_epoch,
     },
   };
 }

@@ -10,10 +10,12 @@ interface Metrics {
   httpRequests: Counter<"route" | "method" | "status">;
   httpDuration: Histogram<"route" | "method">;
   holds: Counter<"outcome">;
+  leaseGrants: Counter<"outcome">;
   usageEvents: Counter<"result">;
   webhookLag: Histogram;
   queueJobs: Gauge<"state">;
   openHolds: Gauge<"measure">;
+  openLeases: Gauge<"measure">;
   lastSettlement: Gauge<"measure">;
 }
 
@@ -41,6 +43,12 @@ function create(): Metrics {
       labelNames: ["outcome"],
       registers: [registry],
     }),
+    leaseGrants: new Counter({
+      name: "tollgate_lease_grants_total",
+      help: "Lease grants and top-ups asked for by gateway processes, by outcome (granted, replayed, or the refusal's error code)",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
     usageEvents: new Counter({
       name: "tollgate_usage_events_total",
       help: "Usage events received, by what settling them did",
@@ -62,6 +70,12 @@ function create(): Metrics {
     openHolds: new Gauge({
       name: "tollgate_open_holds",
       help: "Open holds: how many and the micro-USD they reserve (read when scraped)",
+      labelNames: ["measure"],
+      registers: [registry],
+    }),
+    openLeases: new Gauge({
+      name: "tollgate_open_leases",
+      help: "Live leases (open or closing): how many and the micro-USD they reserve (read when scraped)",
       labelNames: ["measure"],
       registers: [registry],
     }),

@@ -5,10 +5,13 @@ import { metrics } from "./registry";
 /** Reads the database-backed gauges, then renders every metric in Prometheus' text format. */
 export async function scrape(db: Db): Promise<{ contentType: string; body: string }> {
   const m = metrics();
-  const [jobs, [holds], [run]] = await Promise.all([
+  const [jobs, [holds], [leases], [run]] = await Promise.all([
     db<{ state: string; n: number }[]>`select state, count(*)::int as n from queue_jobs group by state`,
     db<{ n: number; micros: bigint }[]>`
       select count(*)::int as n, coalesce(sum(amount_micros), 0)::bigint as micros from holds where status = 'open'`,
+    db<{ n: number; micros: bigint }[]>`
+      select count(*)::int as n, coalesce(sum(reserved_micros), 0)::bigint as micros
+      from leases where status in ('open', 'closing')`,
     db<{ seconds: number | null; day: number | null }[]>`
       select extract(epoch from finished_at - started_at)::float8 as seconds,
              extract(epoch from day::timestamp at time zone 'utc')::float8 as day
@@ -19,6 +22,8 @@ export async function scrape(db: Db): Promise<{ contentType: string; body: strin
     m.queueJobs.set({ state }, jobs.find((j) => j.state === state)?.n ?? 0);
   m.openHolds.set({ measure: "count" }, holds!.n);
   m.openHolds.set({ measure: "micros" }, Number(holds!.micros));
+  m.openLeases.set({ measure: "count" }, leases!.n);
+  m.openLeases.set({ measure: "micros" }, Number(leases!.micros));
   if (run?.seconds != null) {
     m.lastSettlement.set({ measure: "duration_seconds" }, run.seconds);
     m.lastSettlement.set({ measure: "day_unixtime" }, run.day ?? 0);

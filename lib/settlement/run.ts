@@ -183,13 +183,13 @@ export async function runChunk(
     else counts.released++;
   }
 
-  // (2) Orphans the other way: usage of the day that had no hold (charged without a reservation).
+  // (2) Orphans the other way: usage of the day that had no hold nor lease (charged without a reservation).
   const orphans = await db`
     insert into settlement_variances (run_id, kind, account_id, key_id, call_id, amount_micros, detail)
     select ${runId}, 'orphan_event', u.account_id, u.key_id, u.call_id, u.revenue_micros,
            jsonb_build_object('billingStatus', u.billing_status)
     from usage_events u
-    where u.hold_id is null and u.account_id between ${fromAccount}::uuid and ${toAccount}::uuid
+    where u.hold_id is null and u.lease_id is null and u.account_id between ${fromAccount}::uuid and ${toAccount}::uuid
       and u.started_at >= ${day}::date::timestamp at time zone 'utc'
       and u.started_at < (${day}::date + 1)::timestamp at time zone 'utc'
       and not exists (select 1 from settlement_variances v where v.kind in ('replayed_event', 'released_waived', 'charged_estimate')

@@ -3,8 +3,11 @@
 -- served it (a fallback included), in the version in force when its hold was placed (else when the call
 -- started; a group missing from the catalog is priced as the model the hold was for), the unspent rest released, one balanced ledger
 -- transaction for the batch (an entry per account), and the accounts' and keys' usage counters, each moved in
--- the UTC day and month the call started in (clause 26: a window that has rolled over since is left alone). Rows are
--- locked keys first, then accounts, in id order, as place_hold does: no deadlock between holds and batches.
+-- the UTC day and month the call started in (clause 26: a window that has rolled over since is left alone). A call
+-- served from a lease (clauses 31–36) names it and its draw: the lease's reservation goes down by the draw (never
+-- below zero; a lease returned and fully settled closes), its money counts in the lease's UTC day, and a served
+-- call counts one request of that day. Rows are locked keys first, then accounts, in id order, then leases (by
+-- the UPDATE), the order every money function takes: no deadlock between holds, grants and batches.
 -- FOR NO KEY UPDATE, not FOR UPDATE: it must not queue behind the KEY SHARE locks that inserting a hold takes.
 create or replace function public.settle_usage(p_events jsonb, p_txn uuid)
 returns table (inserted_count integer, charged_micros bigint, unknown_key_events integer)
@@ -28,12 +31,16 @@ begin
       select distinct on (e.key_id, e.call_id) * from jsonb_to_recordset(p_events) as e(
         call_id text, key_id uuid, model_group text, provider_model text, status text, stream boolean,
         prompt_tokens integer, completion_tokens integer, cached_tokens integer, reported_cost_micros bigint,
-        started_at timestamptz, ended_at timestamptz, error_class text)
+        started_at timestamptz, ended_at timestamptz, error_class text, lease_id uuid, draw_micros bigint)
       order by e.key_id, e.call_id, outcome_rank(e.status) desc
     ),
     enriched as (
-      select i.*, k.user_id, a.id as account_id, coalesce(m.id, h.model_id) as model_id,
+      select i.call_id, i.key_id, i.model_group, i.provider_model, i.status, i.stream, i.prompt_tokens,
+             i.completion_tokens, i.cached_tokens, i.reported_cost_micros, i.started_at, i.ended_at, i.error_class,
+             k.user_id, a.id as account_id, coalesce(m.id, h.model_id) as model_id,
              h.id as hold_id, h.status as hold_status, h.amount_micros as hold_amount, h.created_at as hold_created_at,
+             -- A lease the event names is taken only if it is this key's (else the call is charged unreserved).
+             l.id as lease_id, case when l.id is not null then greatest(coalesce(i.draw_micros, 0), 0) end as draw_micros,
              pv.id as price_version_id,
              case when i.status = 'failure' or pv.id is null then 0
                   else price_tokens(i.prompt_tokens, i.completion_tokens, i.cached_tokens,
@@ -46,22 +53,42 @@ begin
       join accounts a on a.owner_user_id = k.user_id
       left join models m on m.public_name = i.model_group
       left join holds h on h.key_id = i.key_id and h.call_id = i.call_id
+      left join leases l on l.id = i.lease_id and l.key_id = i.key_id
       left join lateral price_version_at(coalesce(m.id, h.model_id), coalesce(h.created_at, i.started_at)) pv on true
     ),
     ins as (
       insert into usage_events (key_id, call_id, user_id, account_id, model_id, model_group, provider_model, status,
                                 stream, prompt_tokens, completion_tokens, cached_tokens, reported_cost_micros,
                                 started_at, ended_at, error_class, billing_status, cost_micros, revenue_micros,
-                                price_version_id, hold_id, ledger_transaction_id)
+                                price_version_id, hold_id, lease_id, draw_micros, ledger_transaction_id)
       select key_id, call_id, user_id, account_id, model_id, model_group, coalesce(provider_model, ''), status,
              coalesce(stream, false), prompt_tokens, completion_tokens, cached_tokens, coalesce(reported_cost_micros, 0),
              started_at, ended_at, error_class,
              case status when 'success' then 'exact' when 'cut' then 'estimated' else 'waived' end,
-             cost, revenue, price_version_id, hold_id,
+             cost, revenue, price_version_id, hold_id, lease_id, draw_micros,
              case when revenue > 0 then p_txn end
       from enriched
       on conflict (key_id, call_id) do nothing
-      returning key_id, call_id, account_id, revenue_micros, hold_id, status, started_at
+      returning key_id, call_id, account_id, revenue_micros, hold_id, lease_id, draw_micros, status, started_at
+    ),
+    -- What the new calls drew from each lease comes off its reservation (never below zero).
+    lease_use as (
+      select i.lease_id, sum(i.draw_micros)::bigint as drawn, sum(i.revenue_micros)::bigint as charged,
+             count(*)::int as calls, least(sum(i.draw_micros), l.reserved_micros)::bigint as released,
+             l.account_id, l.key_id, l.status, l.reserved_micros, (l.created_at at time zone 'utc') as created_utc
+      from ins i join leases l on l.id = i.lease_id
+      group by i.lease_id, l.account_id, l.key_id, l.status, l.reserved_micros, l.created_at
+    ),
+    leases_updated as (
+      update leases l set
+        reserved_micros = l.reserved_micros - u.released,
+        drawn_micros = l.drawn_micros + u.drawn,
+        charged_micros = l.charged_micros + u.charged,
+        calls = l.calls + u.calls,
+        status = case when l.status = 'closing' and l.reserved_micros = u.released then 'closed' else l.status end,
+        closed_at = case when l.status = 'closing' and l.reserved_micros = u.released then tollgate_now() else l.closed_at end
+      from lease_use u where l.id = u.lease_id
+      returning 1
     ),
     closed as (
       update holds h set status = case when ins.status = 'failure' then 'released' else 'settled' end,
@@ -89,15 +116,19 @@ begin
       ) x
       returning 1
     ),
-    -- Each counter delta with the UTC moment its call started (its hold's, else the call's own start).
-    -- A failed call gives its request back to the plan's daily count (request_delta).
+    -- Each counter delta with the UTC moment its money was reserved (its hold's or its lease's, else the call's
+    -- own start). A failed call gives its request back to the plan's daily count (request_delta); a call served
+    -- from a lease counts its request when it is settled.
     deltas as (
-      select i.account_id, i.key_id, i.revenue_micros as delta, 0 as request_delta,
-             (coalesce(h.created_at, i.started_at) at time zone 'utc') as at_utc
-      from ins i left join holds h on h.id = i.hold_id
+      select i.account_id, i.key_id, i.revenue_micros as delta,
+             case when i.lease_id is not null and i.status <> 'failure' then 1 else 0 end as request_delta,
+             (coalesce(h.created_at, l.created_at, i.started_at) at time zone 'utc') as at_utc
+      from ins i left join holds h on h.id = i.hold_id left join leases l on l.id = i.lease_id
       union all
       select account_id, key_id, -amount_micros, case when status = 'released' then -1 else 0 end, created_utc
       from closed
+      union all
+      select account_id, key_id, -released, 0, created_utc from lease_use
     ),
     per_account as (
       select account_id, sum(revenue) as revenue, sum(released) as released
@@ -105,6 +136,8 @@ begin
         select account_id, revenue_micros as revenue, 0::bigint as released from ins
         union all
         select account_id, 0, amount_micros from closed
+        union all
+        select account_id, 0, released from lease_use
       ) x
       group by account_id
     ),
@@ -136,6 +169,6 @@ begin
            (select coalesce(sum(revenue_micros), 0)::bigint from ins),
            (select count(*)::int from input i where not exists (select 1 from api_keys k where k.id = i.key_id))
     from (select (select count(*) from entries) + (select count(*) from accounts_updated)
-                 + (select count(*) from keys_updated) as touched) t;
+                 + (select count(*) from keys_updated) + (select count(*) from leases_updated) as touched) t;
 end;
 $$;

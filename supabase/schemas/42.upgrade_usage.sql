@@ -2,7 +2,7 @@
 -- then the success of a retry or fallback): re-priced by price_tokens at the version it was recorded with (the
 -- one in force when it started, if none), the difference charged (or refunded) as one charge_adjustment
 -- transaction per call, and the balance and the budget counters of the call's own UTC day and month moved
--- (clause 26). Events with a worse or equal outcome, or for calls not recorded, change nothing. Rows are locked
+-- (clause 26; a call served from a lease counts in the lease's day). Events with a worse or equal outcome, or for calls not recorded, change nothing. Rows are locked
 -- keys first, then accounts, in id order, as place_hold and settle_usage do. Returns how many calls changed.
 create or replace function public.upgrade_usage(p_events jsonb)
 returns integer
@@ -27,7 +27,7 @@ begin
   ),
   target as (
     select u.id, u.key_id, u.call_id, u.account_id, u.status as old_status, u.revenue_micros as old_revenue,
-           (coalesce(h.created_at, u.started_at) at time zone 'utc') as at_utc,
+           (coalesce(h.created_at, l.created_at, u.started_at) at time zone 'utc') as at_utc,
            i.status, i.prompt_tokens, i.completion_tokens, i.cached_tokens, i.ended_at, i.error_class,
            pv.id as price_version_id,
            coalesce(price_tokens(i.prompt_tokens, i.completion_tokens, i.cached_tokens, pv.input_price_micros,
@@ -37,6 +37,7 @@ begin
     from input i
     join usage_events u on u.key_id = i.key_id and u.call_id = i.call_id
     left join holds h on h.id = u.hold_id
+    left join leases l on l.id = u.lease_id
     left join lateral (
       select p.* from price_versions p where p.id = u.price_version_id
       union all

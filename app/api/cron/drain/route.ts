@@ -1,3 +1,4 @@
+import { expireLeases } from "@/lib/billing/leases";
 import { db } from "@/lib/db";
 import { withCron } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
@@ -8,7 +9,12 @@ export const maxDuration = 60;
 // Stop claiming well inside maxDuration so the last job finishes before the platform cuts the function.
 const BUDGET_MS = 40_000;
 
-/** Frequent (vercel.json): claims and runs queued jobs until the time budget, then reports. */
-export const GET = withCron(async () =>
-  json(await drain(db(), { ...settlementOptions(), budgetMs: BUDGET_MS })),
-);
+/**
+ * Frequent (vercel.json): releases what leases past their validity still reserve (a vanished gateway process's
+ * slice goes back to the balance), then claims and runs queued jobs until the time budget, and reports.
+ */
+export const GET = withCron(async () => {
+  const leases = await expireLeases(db());
+  const drained = await drain(db(), { ...settlementOptions(), budgetMs: BUDGET_MS });
+  return json({ ...drained, leasesExpired: leases.expired, leaseReleasedMicros: leases.releasedMicros });
+});

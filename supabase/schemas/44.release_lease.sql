@@ -1,0 +1,60 @@
+-- Gives back up to p_amount of what a lease reserves (never more than it still reserves) and moves it to
+-- p_status: 'closing' (returned by its gateway process; what its in-flight calls drew stays reserved until their
+-- usage events arrive, and it becomes 'closed' at zero) or 'expired' (its validity ran out: everything left goes
+-- back). A returned lease still reserving its in-flight calls' share keeps it at most p_keep_seconds more (then it
+-- expires, as a lease whose process vanished does). The account's held amount and the budget counters of the lease's UTC day and month go down by the same
+-- amount (a window that has rolled over since is left alone, as for calls: clause 26). Rows are locked key, then
+-- account, then lease, the order of every money function. A lease already closed or expired changes nothing, and so does
+-- a second return. Returns what went back to the balance.
+create or replace function public.release_lease(
+  p_lease_id uuid, p_amount bigint, p_status text, p_reason text, p_keep_seconds integer
+)
+returns bigint
+language plpgsql as $$
+declare
+  v_lease record;
+  v_amount bigint;
+  v_day date;
+  v_month date;
+  v_status text;
+begin
+  if p_status not in ('closing', 'expired') then
+    raise exception 'a lease is released as closing or expired, not %', p_status using errcode = 'TG422';
+  end if;
+  select l.key_id, l.account_id into v_lease from leases l where l.id = p_lease_id;
+  if not found then
+    return 0;
+  end if;
+  perform 1 from api_keys k where k.id = v_lease.key_id for no key update;
+  perform 1 from accounts a where a.id = v_lease.account_id for no key update;
+  select l.* into v_lease from leases l where l.id = p_lease_id for update;
+  -- Returned once: a repeated return must not give back the share of the calls still in flight.
+  if v_lease.status not in ('open', 'closing') or (p_status = 'closing' and v_lease.status <> 'open') then
+    return 0;
+  end if;
+  v_amount := least(greatest(coalesce(p_amount, 0), 0), v_lease.reserved_micros);
+  v_day := (v_lease.created_at at time zone 'utc')::date;
+  v_month := date_trunc('month', v_lease.created_at at time zone 'utc')::date;
+  v_status := case when p_status = 'closing' and v_lease.reserved_micros = v_amount then 'closed' else p_status end;
+  update leases l set
+    reserved_micros = l.reserved_micros - v_amount,
+    released_micros = l.released_micros + v_amount,
+    status = v_status,
+    closed_at = case when v_status in ('closed', 'expired') then tollgate_now() end,
+    close_reason = p_reason,
+    expires_at = case when v_status = 'closing'
+                      then greatest(l.expires_at, tollgate_now() + make_interval(secs => coalesce(p_keep_seconds, 0)))
+                      else l.expires_at end
+  where l.id = p_lease_id;
+  update api_keys k set
+    day_used_micros = greatest(0, k.day_used_micros - case when k.budget_day = v_day then v_amount else 0 end),
+    month_used_micros = greatest(0, k.month_used_micros - case when k.budget_month = v_month then v_amount else 0 end)
+  where k.id = v_lease.key_id;
+  update accounts a set
+    held_micros = a.held_micros - v_amount,
+    day_used_micros = greatest(0, a.day_used_micros - case when a.budget_day = v_day then v_amount else 0 end),
+    month_used_micros = greatest(0, a.month_used_micros - case when a.budget_month = v_month then v_amount else 0 end)
+  where a.id = v_lease.account_id;
+  return v_amount;
+end;
+$$;
