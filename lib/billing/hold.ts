@@ -75,7 +75,12 @@ export function refusal(error: PgError): AppError | null {
       return new AppError(
         "insufficient_balance",
         `Insufficient balance: this call may cost up to ${formatMicros(needed)}, but only ${formatMicros(available)} is available (balance ${formatMicros(micros(detail.balanceMicros))}, ${formatMicros(micros(detail.heldMicros))} held by calls in progress). Top up to continue.`,
-        { neededMicros: needed, availableMicros: available },
+        {
+          neededMicros: needed,
+          availableMicros: available,
+          balanceMicros: micros(detail.balanceMicros),
+          heldMicros: micros(detail.heldMicros),
+        },
       );
     }
     case "TG429":

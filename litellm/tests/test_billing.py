@@ -130,7 +130,7 @@ async def test_master_key_calls_are_not_metered(tmp_path):
 
 
 def signed(billing, **state):
-    state = {"keyId": KEY_ID, "callId": "c1", "holdId": "h", "promptTokens": 9, "model": "fake-small", "startedAt": "2026-01-01T00:00:00.000Z", "delivered": [], **state}
+    state = {"keyId": KEY_ID, "callId": "c1", "holdId": "h", "leaseId": "", "drawMicros": 0, "promptTokens": 9, "model": "fake-small", "startedAt": "2026-01-01T00:00:00.000Z", "delivered": [], **state}
     state["sig"] = billing._sign(state)
     return state
 

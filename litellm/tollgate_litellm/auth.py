@@ -18,6 +18,7 @@ from litellm.proxy._types import LitellmUserRoles, UserAPIKeyAuth
 from .cache import TTLCache
 from .errors import forbidden, unauthorized, unavailable
 from .gate import Refusal, find_route
+from .leases import shared_book
 from .platform import PlatformClient, PlatformUnavailable
 from .settings import Settings
 
@@ -54,19 +55,31 @@ class Authenticator:
         if headers is not None and "x-litellm-call-id" in headers:
             raise forbidden("The x-litellm-call-id header is not accepted: Tollgate assigns call ids.", code="call_id_not_allowed")
         fingerprint = key_fingerprint(api_key)
-        verdict = await self.cache.get_or_load(fingerprint, lambda: self._load(api_key))
+        verdict = await self.cache.get_or_load(fingerprint, lambda: self._load(api_key, fingerprint))
         if not verdict.get("valid"):
             raise unauthorized(str(verdict.get("message") or "Invalid API key."), code=_reason_code(verdict))
         return to_user_api_key_auth(fingerprint, verdict["key"])
 
-    async def _load(self, api_key: str) -> tuple[dict[str, Any], float]:
+    async def _load(self, api_key: str, fingerprint: str) -> tuple[dict[str, Any], float]:
+        last = self.cache.stale(fingerprint)
+        last_key_id = (last or {}).get("key", {}).get("id") if (last or {}).get("valid") else None
         try:
             verdict = await self.client.verify_key(api_key)
         except PlatformUnavailable as error:
+            # Bounded availability (clause 37): a warm key whose lease is still valid here keeps being served on
+            # its last answer until the lease is spent or lapses; everything else fails closed.
+            book = shared_book()
+            if last_key_id and book is not None and book.has_live_lease(last_key_id):
+                logger.warning("platform unavailable: key %s served from its lease", last.get("key", {}).get("prefix"))
+                return last, min(1.0, self.settings.auth_cache_ttl)
             logger.warning("platform unavailable during key check: %s", error)
             raise unavailable(
                 "Tollgate could not verify this API key right now, so the request was not served. Retry shortly."
             ) from error
+        if last_key_id and not verdict.get("valid"):
+            book = shared_book()
+            if book is not None:  # revoked, expired or suspended: its lease goes back now, not when idle
+                book.retire_key(last_key_id, str(verdict.get("reason") or "invalid"))
         ttl = self.settings.auth_cache_ttl if verdict.get("valid") else self.settings.auth_negative_ttl
         return verdict, ttl
 
@@ -97,6 +110,9 @@ def to_user_api_key_auth(fingerprint: str, key: dict[str, Any]) -> UserAPIKeyAut
             "tollgate_key_id": key.get("id"),
             "tollgate_user_id": key.get("userId"),
             "tollgate_key_prefix": key.get("prefix"),
+            # lease or hold (plans counting requests per day are billed per call), and the epoch a lease must match.
+            "tollgate_billing": key.get("billing") or "hold",
+            "tollgate_lease_epoch": key.get("leaseEpoch") or "",
         },
     )
 

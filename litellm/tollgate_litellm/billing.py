@@ -20,6 +20,7 @@ from fastapi import HTTPException
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
+from .leases import LeaseBook, LeaseRefused, ModelNotPriced, shared_book
 from .outbox import Outbox
 from .platform import PlatformClient, PlatformUnavailable
 from .settings import Settings
@@ -49,6 +50,33 @@ def _error(status: int, message: str, error_type: str) -> HTTPException:
     error = HTTPException(status_code=status, detail=message)
     error.type = error_type  # LiteLLM copies it into the OpenAI-shaped error body
     return error
+
+
+def _usd(micros: Any) -> str:
+    """Micro-USD as the platform writes it: $0.000125, $1.50."""
+    value = int(micros or 0)
+    sign = "-" if value < 0 else ""
+    whole, frac = divmod(abs(value), 1_000_000)
+    digits = f"{frac:06d}".rstrip("0")
+    return f"{sign}${whole}.{digits.ljust(2, '0')}"
+
+
+# The platform's refusals as the app sees them: status and OpenAI error type.
+REFUSAL_TYPES = {
+    401: "authentication_error",
+    402: "insufficient_quota",
+    429: "budget_exceeded",
+    403: "permission_error",
+    409: "invalid_request_error",
+    400: "invalid_request_error",
+}
+UNAVAILABLE = "Tollgate could not reserve funds for this call right now, so it was not served. Retry shortly."
+
+
+def _refusal(status: int, message: str) -> HTTPException:
+    # A request the platform finds malformed is the client's 400; only an unreachable or failing platform is 503.
+    mapped = {401: 401, 402: 402, 429: 429, 403: 403, 409: 409, 400: 400, 422: 400}.get(status, 503)
+    return _error(mapped, message, REFUSAL_TYPES.get(mapped, "service_unavailable"))
 
 
 def _valid_uuid(value: Any) -> bool:
@@ -94,11 +122,14 @@ def _router() -> Any:
 
 
 class TollgateBilling(CustomLogger):
-    def __init__(self, settings: Settings, outbox: Outbox, client: PlatformClient | None = None) -> None:
+    def __init__(
+        self, settings: Settings, outbox: Outbox, client: PlatformClient | None = None, leases: LeaseBook | None = None
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.outbox = outbox
         self.client = client or PlatformClient(settings)
+        self.leases = leases or LeaseBook(self.client, settings.lease)
 
     # -- before the call -----------------------------------------------------------------------------------
     async def async_pre_call_hook(self, user_api_key_dict: UserAPIKeyAuth, cache: Any, data: dict, call_type: Any):
@@ -121,28 +152,39 @@ class TollgateBilling(CustomLogger):
             prompt_tokens = litellm.token_counter(model=model, text=str(messages))
         max_tokens = data.get("max_completion_tokens") or data.get("max_tokens")
         choices = data.get("n") or 1
-        request = {
-            "keyId": key_id,
-            "callId": call_id,
-            "nonce": uuid.uuid4().hex,
-            "model": model,
-            "fallbackModels": reachable_models(model, self.router())[1:],
-            "promptTokens": int(prompt_tokens),
-            "maxOutputTokens": int(max_tokens) if max_tokens else None,
-            "choices": int(choices),
-        }
-        answer = await self._place_hold(request)
+        models = reachable_models(model, self.router())
         state = {
             "keyId": key_id,
             "callId": call_id,
-            "holdId": answer["holdId"],
-            "holdMicros": answer.get("amountMicros"),
-            "availableMicros": answer.get("availableMicros"),
+            "holdId": "",
+            "leaseId": "",
+            "drawMicros": 0,
             "promptTokens": int(prompt_tokens),
             "model": model,
             "startedAt": _iso(None),
             "delivered": [],
         }
+        auth_metadata = getattr(user_api_key_dict, "metadata", None) or {}
+        if self.settings.billing_mode == "lease" and auth_metadata.get("tollgate_billing") == "lease":
+            draw = await self._draw(key_id, str(auth_metadata.get("tollgate_lease_epoch") or ""), call_id, models,
+                                    int(prompt_tokens), int(max_tokens) if max_tokens else None, int(choices))
+            state.update(leaseId=draw.lease_id, drawMicros=draw.micros, holdMicros=draw.micros,
+                         availableMicros=draw.available + draw.remaining)
+        else:
+            answer = await self._place_hold(
+                {
+                    "keyId": key_id,
+                    "callId": call_id,
+                    "nonce": uuid.uuid4().hex,
+                    "model": model,
+                    "fallbackModels": models[1:],
+                    "promptTokens": int(prompt_tokens),
+                    "maxOutputTokens": int(max_tokens) if max_tokens else None,
+                    "choices": int(choices),
+                }
+            )
+            state.update(holdId=answer["holdId"], holdMicros=answer.get("amountMicros"),
+                         availableMicros=answer.get("availableMicros"))
         state["sig"] = self._sign(state)
         data.setdefault("metadata", {})[STATE] = state
         return data
@@ -152,14 +194,43 @@ class TollgateBilling(CustomLogger):
 
     def _sign(self, state: dict) -> str:
         """Binds our per-request state to this gateway: a client cannot plant a look-alike in metadata."""
-        message = f"{state['keyId']}:{state['callId']}:{state['holdId']}".encode()
+        message = f"{state['keyId']}:{state['callId']}:{state['holdId']}:{state['leaseId']}:{state['drawMicros']}".encode()
         return hmac.new(self.settings.gateway_secret.encode(), message, hashlib.sha256).hexdigest()
 
     def _state(self, metadata: Any) -> dict | None:
         state = (metadata or {}).get(STATE) if isinstance(metadata, dict) else None
-        if not isinstance(state, dict) or not all(isinstance(state.get(k), str) for k in ("keyId", "callId", "holdId", "sig")):
+        if not isinstance(state, dict) or not all(
+            isinstance(state.get(k), str) for k in ("keyId", "callId", "holdId", "leaseId", "sig")
+        ) or not isinstance(state.get("drawMicros"), int):
             return None
         return state if hmac.compare_digest(state["sig"], self._sign(state)) else None
+
+    async def _draw(self, key_id: str, epoch: str, call_id: str, models: list[str], prompt: int,
+                    max_output: int | None, choices: int):
+        """The call's worst case from this process's lease on the key: no platform round trip on a warm key."""
+        try:
+            return await self.leases.draw(key_id, epoch, call_id, models, prompt, max_output, choices)
+        except ModelNotPriced as error:
+            name = str(error)
+            message = (
+                f"Model {models[0]} is not available to this key" if name == models[0]
+                else f"Model {name} (a fallback of {models[0]}) has no price, so calls that may reach it are not served"
+            )
+            raise _error(403, message, "permission_error") from error
+        except LeaseRefused as error:
+            details = error.body  # the platform's error object: code, message and the amounts
+            if error.status == 402 and "availableMicros" in details:
+                lease = self.leases.leases.get(key_id)
+                cost = max(int(details.get("neededMicros") or 0), 0) + (lease.remaining if lease else 0)
+                message = (
+                    f"Insufficient balance: this call may cost up to {_usd(cost)}, but only "
+                    f"{_usd(int(details['availableMicros']) + (lease.remaining if lease else 0))} is available "
+                    f"(balance {_usd(details.get('balanceMicros'))}, the rest held by calls in progress). Top up to continue."
+                )
+                raise _refusal(402, message) from error
+            raise _refusal(error.status, error.message) from error
+        except PlatformUnavailable as error:
+            raise _error(503, UNAVAILABLE, "service_unavailable") from error
 
     async def _place_hold(self, request: dict) -> dict:
         # One retry with the same nonce: the platform answers a repeated hold with the same hold.
@@ -168,29 +239,23 @@ class TollgateBilling(CustomLogger):
                 response = await self.client.request("/api/internal/gateway/holds", request, request["callId"])
             except PlatformUnavailable as error:
                 if attempt == 2:
-                    raise _error(503, "Tollgate could not reserve funds for this call right now, so it was not served. Retry shortly.", "service_unavailable") from error
+                    raise _error(503, UNAVAILABLE, "service_unavailable") from error
                 continue
             if response.status_code == 200:
                 return response.json()
             if response.status_code >= 500:
                 if attempt == 2:
-                    raise _error(503, "Tollgate could not reserve funds for this call right now, so it was not served. Retry shortly.", "service_unavailable")
+                    raise _error(503, UNAVAILABLE, "service_unavailable")
                 continue
             body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
             err = body.get("error", {})
-            # The platform's refusals keep their meaning; a request it finds malformed is the client's 400.
-            # Only an unreachable or failing platform is 503 (the one status OpenAI clients retry).
-            status = {401: 401, 402: 402, 429: 429, 403: 403, 409: 409, 400: 400, 422: 400}.get(response.status_code, 503)
-            error_type = {
-                401: "authentication_error",
-                402: "insufficient_quota",
-                429: "budget_exceeded",
-                403: "permission_error",
-                409: "invalid_request_error",
-                400: "invalid_request_error",
-            }.get(status, "service_unavailable")
-            raise _error(status, err.get("message") or f"Refused by Tollgate (HTTP {response.status_code}).", error_type)
+            raise _refusal(response.status_code, err.get("message") or f"Refused by Tollgate (HTTP {response.status_code}).")
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _reservation(state: dict) -> dict:
+        """A call served from a lease names it and its draw (the platform takes the draw off the lease)."""
+        return {"leaseId": state["leaseId"], "drawMicros": state["drawMicros"]} if state["leaseId"] else {}
 
     # -- response headers: what the call reserved and what is left -----------------------------------------
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: UserAPIKeyAuth, response: Any):
@@ -259,8 +324,10 @@ class TollgateBilling(CustomLogger):
                     "startedAt": _iso(start_time),
                     "endedAt": _iso(end_time),
                     "errorClass": "ClientDisconnected" if disconnected else None,
+                    **self._reservation(state),
                 }
             )
+            self.leases.finish(state["leaseId"], state["callId"])
         except Exception:
             logger.exception("could not record a usage event")
 
@@ -293,8 +360,10 @@ class TollgateBilling(CustomLogger):
                     "startedAt": state["startedAt"],
                     "endedAt": _iso(None),
                     "errorClass": type(original_exception).__name__,
+                    **self._reservation(state),
                 }
             )
+            self.leases.finish(state["leaseId"], state["callId"])
         except Exception:
             logger.exception("could not record a failure event")
 
@@ -314,5 +383,7 @@ def handler() -> TollgateBilling:
         if len(secret) < 32:
             raise RuntimeError("TOLLGATE_WEBHOOK_SECRET is required (32+ characters, the platform's WEBHOOK_SECRET)")
         outbox = Outbox(default_outbox_path(), settings.platform_url, secret)
-        _handler = TollgateBilling(settings, outbox)
+        client = PlatformClient(settings)
+        book = shared_book(lambda: LeaseBook(client, settings.lease))
+        _handler = TollgateBilling(settings, outbox, client, book)
     return _handler

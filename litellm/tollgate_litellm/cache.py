@@ -26,9 +26,13 @@ class TTLCache(Generic[T]):
             return None
         expires, value = entry
         if self._clock() >= expires:
-            del self._entries[key]
-            return None
+            return None  # kept (bounded by max_entries) for stale(): see Authenticator
         return value
+
+    def stale(self, key: str) -> T | None:
+        """The last value, expired or not (for when the source cannot be asked)."""
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None else None
 
     def put(self, key: str, value: T, ttl: float) -> None:
         if ttl <= 0:

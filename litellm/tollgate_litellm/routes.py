@@ -62,12 +62,19 @@ def mount(handler: TollgateBilling) -> None:
             handler.outbox._wake.set()
         return {"paused": False, **handler.outbox.stats()}
 
+    async def lease_stats(request: Request):
+        if not _authorized(request, handler):
+            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
+        return handler.leases.stats()
+
+    app.add_api_route("/tollgate/leases/stats", lease_stats, methods=["GET"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/stats", stats, methods=["GET"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/pause", pause, methods=["POST"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/resume", resume, methods=["POST"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/events", events, methods=["GET"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/dead", dead, methods=["GET"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/requeue", requeue, methods=["POST"], include_in_schema=False)
+    _return_leases_at_shutdown(handler)
     # Every request passes the gate (gate.py) before LiteLLM sees it.
     if install_gate(app, handler.settings.master_key):
         logger.info("request gate installed in front of LiteLLM")
@@ -76,3 +83,23 @@ def mount(handler: TollgateBilling) -> None:
         handler.outbox.start()  # resume delivery of events left from before a restart
     except RuntimeError:
         logger.info("no running loop at import: outbox delivery starts with the first call")
+
+
+def _return_leases_at_shutdown(handler: TollgateBilling) -> None:
+    """LiteLLM's lifespan calls proxy_server.proxy_shutdown_event by its module name at shutdown: the leases go back
+    first (what no call drew returns to the balance at once instead of at expiry)."""
+    from litellm.proxy import proxy_server
+
+    original = proxy_server.proxy_shutdown_event
+    if getattr(original, "tollgate", False):
+        return
+
+    async def shutdown(*args, **kwargs):
+        try:
+            await asyncio.wait_for(handler.leases.return_all(), timeout=5)
+        except Exception:
+            logger.exception("could not return the leases at shutdown (they expire on the platform)")
+        return await original(*args, **kwargs)
+
+    shutdown.tollgate = True  # type: ignore[attr-defined]
+    proxy_server.proxy_shutdown_event = shutdown

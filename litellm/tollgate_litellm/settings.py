@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
 
 
 def _float(name: str, default: float, low: float, high: float) -> float:
@@ -19,6 +20,26 @@ def _float(name: str, default: float, low: float, high: float) -> float:
     return value
 
 
+def _mode(raw: str) -> str:
+    if raw not in ("lease", "hold"):
+        raise RuntimeError(f"TOLLGATE_BILLING_MODE must be lease or hold, got {raw!r}")
+    return raw
+
+
+@dataclass(frozen=True)
+class LeaseSettings:
+    """How a gateway process sizes, keeps and gives back its leases (docs/adr/0011)."""
+
+    want_seconds: float = 10.0  # a refill covers about this much of the recent spend
+    initial_micros: int = 1_000_000  # a key's first lease asks for this much ($1; the platform grants a fair share)
+    min_calls: int = 8  # …and at least this many worst-case calls
+    max_micros: int = 50_000_000  # no lease larger than this ($50)
+    idle_seconds: float = 15.0  # returned after this long without a draw
+    margin_fraction: float = 0.2  # stop drawing this early before the platform's expiry…
+    margin_max: float = 5.0  # …at most this many seconds early
+    maintain_interval: float = 1.0
+
+
 @dataclass(frozen=True)
 class Settings:
     platform_url: str
@@ -28,6 +49,9 @@ class Settings:
     auth_negative_ttl: float
     platform_timeout: float
     cache_max_entries: int
+    # lease: warm keys spend a lease in memory (docs/adr/0011); hold: one platform hold per call (the fallback).
+    billing_mode: str = "lease"
+    lease: LeaseSettings = field(default_factory=LeaseSettings)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -46,4 +70,11 @@ class Settings:
             auth_negative_ttl=_float("TOLLGATE_AUTH_NEGATIVE_TTL", 2.0, 0.0, 5.0),
             platform_timeout=_float("TOLLGATE_PLATFORM_TIMEOUT", 3.0, 0.1, 30.0),
             cache_max_entries=int(_float("TOLLGATE_AUTH_CACHE_MAX", 10_000, 1, 10_000_000)),
+            billing_mode=_mode(os.environ.get("TOLLGATE_BILLING_MODE", "lease")),
+            lease=LeaseSettings(
+                want_seconds=_float("TOLLGATE_LEASE_WANT_SECONDS", 10.0, 0.5, 300.0),
+                initial_micros=int(_float("TOLLGATE_LEASE_INITIAL_MICROS", 1_000_000, 1, 2**53 - 1)),
+                max_micros=int(_float("TOLLGATE_LEASE_MAX_MICROS", 50_000_000, 1, 2**53 - 1)),
+                idle_seconds=_float("TOLLGATE_LEASE_IDLE_SECONDS", 15.0, 0.5, 3600.0),
+            ),
         )

@@ -1,0 +1,251 @@
+"""The lease book against a scripted platform that reserves like grant_lease: draws, refills, refusals, epochs, upkeep."""
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from fastapi import HTTPException
+from litellm.proxy._types import UserAPIKeyAuth
+
+from tollgate_litellm.auth import Authenticator
+from tollgate_litellm.billing import STATE, TollgateBilling
+from tollgate_litellm.leases import LeaseBook, LeaseRefused, ModelNotPriced, Price, price_tokens, worst_case
+from tollgate_litellm.outbox import Outbox
+from tollgate_litellm.platform import PlatformClient, PlatformUnavailable
+from tollgate_litellm.settings import LeaseSettings, Settings
+
+KEY_ID = "11111111-1111-4111-8111-111111111111"
+SMALL = {"model": "fake-small", "priceVersionId": "v1", "inputPriceMicros": 500_000, "outputPriceMicros": 1_500_000, "maxOutputTokens": 4096}
+LARGE = {"model": "fake-large", "priceVersionId": "v2", "inputPriceMicros": 5_000_000, "outputPriceMicros": 15_000_000, "maxOutputTokens": 8192}
+CALL = 125  # 100 prompt + 50 output tokens of fake-small
+
+
+class Platform:
+    """Grants like grant_lease: least(want, available, max(min, available // 2)); refuses below min with 402."""
+
+    def __init__(self, balance: int, ttl: float = 60.0):
+        self.available = balance
+        self.ttl = ttl
+        self.grants: list[dict] = []
+        self.returns: list[dict] = []
+        self.reserved: dict[str, int] = {}
+        self.closed: set[str] = set()
+        self.down = False
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("platform down")
+        body = json.loads(request.content)
+        if request.url.path.endswith("/leases/return"):
+            self.returns.append(body)
+            back = min(body["unusedMicros"], self.reserved.get(body["leaseId"], 0))
+            self.reserved[body["leaseId"]] = self.reserved.get(body["leaseId"], 0) - back
+            self.available += back
+            self.closed.add(body["leaseId"])
+            return httpx.Response(200, json={"releasedMicros": back, "status": "closing"})
+        self.grants.append(body)
+        if body["leaseId"] in self.closed:
+            return httpx.Response(409, json={"error": {"code": "lease_closed", "message": "closed"}})
+        amount = max(0, min(body["wantMicros"], self.available, max(body["minMicros"], self.available // 2)))
+        if amount < body["minMicros"]:
+            return httpx.Response(402, json={"error": {
+                "code": "insufficient_balance", "message": "Insufficient balance",
+                "neededMicros": body["minMicros"], "availableMicros": self.available, "balanceMicros": 10, "heldMicros": 0}})
+        self.available -= amount
+        self.reserved[body["leaseId"]] = self.reserved.get(body["leaseId"], 0) + amount
+        return httpx.Response(200, json={
+            "leaseId": body["leaseId"], "outcome": "granted", "grantedMicros": amount,
+            "reservedMicros": self.reserved[body["leaseId"]], "ttlSeconds": self.ttl, "availableMicros": self.available,
+            "allowedModels": ["fake-small", "fake-large"], "prices": [SMALL, LARGE]})
+
+
+def settings(**lease):
+    return Settings("http://platform.test", "s" * 40, None, 5.0, 2.0, 1.0, 100, "lease", LeaseSettings(**lease))
+
+
+def book(platform, clock=None, **lease):
+    s = settings(**lease)
+    return LeaseBook(PlatformClient(s, transport=httpx.MockTransport(platform.handler)), s.lease,
+                     **({"clock": clock} if clock else {}))
+
+
+def test_the_worst_case_is_the_sql_rule_for_the_dearest_reachable_model():
+    small = Price(500_000, 1_500_000, 4096)
+    assert price_tokens(100, 50, small) == 125  # ceil((100 × 0.5 + 50 × 1.5) µ$), as price_tokens in SQL
+    assert price_tokens(1, 1, small) == 2  # rounded up once
+    prices = {"fake-small": small, "fake-large": Price(5_000_000, 15_000_000, 8192)}
+    # n = 3 choices of 50 tokens, and a fallback to the dearer group
+    assert worst_case(prices, ["fake-small", "fake-large"], 100, 50, 3) == (100 * 5_000_000 + 150 * 15_000_000 + 999_999) // 1_000_000
+    assert worst_case(prices, ["fake-small"], 10, None, 1) == price_tokens(10, 4096, small)
+    with pytest.raises(ModelNotPriced):
+        worst_case(prices, ["fake-small", "unpriced"], 10, 10, 1)
+
+
+async def test_a_warm_key_draws_without_asking_the_platform():
+    platform = Platform(1_000_000_000)
+    leases = book(platform)
+    for i in range(500):
+        await leases.draw(KEY_ID, "e1", f"c{i}", ["fake-small"], 100, 50, 1)
+    assert leases.draws == 500
+    # A handful of grants (the first learns the prices, refills grow with the spend), not one per call.
+    assert len(platform.grants) <= 5
+    lease = leases.leases[KEY_ID]
+    assert lease.drawn == 500 * CALL and lease.remaining >= 0
+    assert platform.reserved[lease.id] == lease.granted
+
+
+async def test_a_burst_shares_one_refill_in_flight():
+    platform = Platform(1_000_000_000)
+    leases = book(platform)
+    draws = await asyncio.gather(*(leases.draw(KEY_ID, "e1", f"c{i}", ["fake-small"], 100, 50, 1) for i in range(1000)))
+    assert len(draws) == 1000 and len({d.lease_id for d in draws}) == 1
+    assert len(platform.grants) <= 12
+
+
+async def test_a_small_balance_serves_exactly_what_it_covers_then_402_with_the_amounts():
+    platform = Platform(10 * CALL)
+    leases = book(platform)
+    results = await asyncio.gather(
+        *(leases.draw(KEY_ID, "e1", f"c{i}", ["fake-small"], 100, 50, 1) for i in range(50)), return_exceptions=True
+    )
+    served = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(served) == 10
+    assert all(isinstance(r, LeaseRefused) and r.status == 402 for r in refused)
+    assert platform.available == 0
+
+
+async def test_a_changed_epoch_returns_the_lease_with_what_no_call_drew_and_takes_a_new_one():
+    platform = Platform(1_000_000)
+    leases = book(platform)
+    first = await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    old = leases.leases[KEY_ID]
+    second = await leases.draw(KEY_ID, "e2", "c2", ["fake-small"], 100, 50, 1)
+    assert second.lease_id != first.lease_id
+    await asyncio.sleep(0)
+    await asyncio.gather(*leases._returns)
+    assert platform.returns == [{"leaseId": old.id, "keyId": KEY_ID, "unusedMicros": old.granted - CALL}]
+
+
+async def test_a_model_the_key_may_not_call_or_an_unpriced_fallback_is_refused():
+    leases = book(Platform(1_000_000))
+    with pytest.raises(ModelNotPriced):
+        await leases.draw(KEY_ID, "e1", "c1", ["fake-secret"], 100, 50, 1)
+    with pytest.raises(ModelNotPriced):
+        await leases.draw(KEY_ID, "e1", "c2", ["fake-small", "unpriced"], 100, 50, 1)
+
+
+async def test_no_draw_after_the_local_deadline_and_a_closed_lease_is_replaced():
+    now = [0.0]
+    platform = Platform(1_000_000, ttl=10.0)
+    leases = book(platform, clock=lambda: now[0])
+    first = await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    now[0] = 8.0  # past ttl − margin (10 − 2): the lease is not drawn from, a new one is taken
+    second = await leases.draw(KEY_ID, "e1", "c2", ["fake-small"], 100, 50, 1)
+    assert second.lease_id != first.lease_id
+    # The platform closed the current lease (it expired there): the next top-up starts a new one.
+    platform.closed.add(second.lease_id)
+    leases.leases[KEY_ID].drawn = leases.leases[KEY_ID].granted  # spent
+    third = await leases.draw(KEY_ID, "e1", "c3", ["fake-small"], 100, 50, 1)
+    assert third.lease_id not in (first.lease_id, second.lease_id)
+
+
+async def test_upkeep_extends_a_lease_in_use_and_returns_an_idle_one():
+    now = [0.0]
+    platform = Platform(1_000_000, ttl=10.0)
+    leases = book(platform, clock=lambda: now[0], idle_seconds=5.0)
+    await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    lease = leases.leases[KEY_ID]
+    now[0] = 6.0  # over half its validity gone, a call still in flight: extended (want 0)
+    await leases.tick()
+    await asyncio.gather(*leases._returns)
+    assert platform.grants[-1]["wantMicros"] == 0 and platform.grants[-1]["leaseId"] == lease.id
+    assert lease.deadline > 6.0 + 7.0
+    leases.finish(lease.id, "c1")
+    now[0] = 12.0  # idle and nothing in flight: returned
+    await leases.tick()
+    await asyncio.gather(*leases._returns)
+    assert platform.returns[-1]["unusedMicros"] == lease.granted - CALL
+    assert KEY_ID not in leases.leases
+
+
+def lease_auth(epoch="e1"):
+    return UserAPIKeyAuth(api_key="tg-x", metadata={"tollgate_key_id": KEY_ID, "tollgate_billing": "lease", "tollgate_lease_epoch": epoch})
+
+
+async def test_the_pre_call_hook_draws_and_the_event_names_the_lease_and_the_draw(tmp_path):
+    platform = Platform(1_000_000)
+    s = settings()
+    outbox = Outbox(str(tmp_path / "o.db"), s.platform_url, "w" * 40, transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    client = PlatformClient(s, transport=httpx.MockTransport(platform.handler))
+    billing = TollgateBilling(s, outbox, client, LeaseBook(client, s.lease))
+    call_id = "22222222-2222-4222-8222-222222222222"
+    data = {"model": "fake-small", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 50, "litellm_call_id": call_id}
+    out = await billing.async_pre_call_hook(lease_auth(), None, data, "acompletion")
+    state = out["metadata"][STATE]
+    assert state["leaseId"] and state["drawMicros"] > 0 and state["holdId"] == ""
+    await billing.async_post_call_failure_hook(out, RuntimeError("upstream 500"), lease_auth())
+    [event] = outbox.find(KEY_ID, call_id)
+    assert event["leaseId"] == state["leaseId"] and event["drawMicros"] == state["drawMicros"]
+    assert billing.leases.leases[KEY_ID].inflight == {}
+    # Out of money: 402 with the call's worst case and what is available, in dollars.
+    poor = TollgateBilling(s, outbox, client, LeaseBook(PlatformClient(s, transport=httpx.MockTransport(Platform(3).handler)), s.lease))
+    with pytest.raises(HTTPException) as raised:
+        await poor.async_pre_call_hook(lease_auth(), None, {**data, "litellm_call_id": "33333333-3333-4333-8333-333333333333"}, "acompletion")
+    assert raised.value.status_code == 402
+    assert "Insufficient balance: this call may cost up to $0.000" in raised.value.detail
+
+
+VALID = {"valid": True, "key": {"id": KEY_ID, "prefix": "tg_x", "name": "k", "userId": "u", "userEmail": "d@x",
+                                "allowedModels": ["fake-small"], "rpmLimit": None, "tpmLimit": None, "expiresAt": None,
+                                "billing": "lease", "leaseEpoch": "e1"}}
+
+
+async def test_with_the_platform_down_a_key_with_a_live_lease_is_served_and_others_fail_closed(monkeypatch):
+    import tollgate_litellm.auth as auth_module
+
+    platform = Platform(1_000_000)
+    answers = {"verdict": VALID}
+
+    def handler(request):
+        if platform.down:
+            raise httpx.ConnectError("down")
+        if request.url.path.endswith("/auth"):
+            return httpx.Response(200, json=answers["verdict"])
+        return platform.handler(request)
+
+    s = settings()
+    client = PlatformClient(s, transport=httpx.MockTransport(handler))
+    leases = LeaseBook(client, s.lease)
+    monkeypatch.setattr(auth_module, "shared_book", lambda: leases)
+    authenticator = Authenticator(Settings("http://platform.test", "s" * 40, None, 0.0001, 0.0001, 1.0, 100), client)
+    key = "tg_validKeyValidKeyValidKeyValidKey0001"
+    await authenticator.authenticate("/v1/chat/completions", key)
+    await asyncio.sleep(0.001)
+    platform.down = True
+    with pytest.raises(Exception) as no_lease:
+        await authenticator.authenticate("/v1/chat/completions", key)
+    assert getattr(no_lease.value, "code", None) == "503"
+    platform.down = False
+    await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    await asyncio.sleep(0.001)
+    platform.down = True
+    served = await authenticator.authenticate("/v1/chat/completions", key)
+    assert served.metadata["tollgate_key_id"] == KEY_ID
+    # Back up, the key revoked: 401, and its lease goes back at once.
+    platform.down = False
+    answers["verdict"] = {"valid": False, "reason": "revoked", "message": "API key tg_x… has been revoked."}
+    await asyncio.sleep(0.001)
+    with pytest.raises(Exception):
+        await authenticator.authenticate("/v1/chat/completions", key)
+    assert KEY_ID not in leases.leases
+    await asyncio.gather(*leases._returns)
+    assert platform.returns and platform.returns[-1]["keyId"] == KEY_ID
+
+
+async def test_an_unreachable_platform_on_a_cold_key_is_unavailable():
+    platform = Platform(1_000_000)
+    platform.down = True
+    with pytest.raises(PlatformUnavailable):
+        await book(platform).draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)

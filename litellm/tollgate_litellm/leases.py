@@ -1,0 +1,441 @@
+"""
+Balance leases, gateway side (docs/adr/0011-balance-leases.md): the platform grants this process a slice of a
+key's available money; each call draws its worst-case price from it in memory, so a warm key costs no platform
+round trip per call. The slice is refilled ahead of exhaustion in the background (one refill in flight per key),
+extended while calls are in flight, and returned when idle, when the key's lease epoch changes (budgets, prices,
+models, status: the auth answer carries it, cached ≤ 5 s) and at shutdown.
+
+Money safety does not depend on this process behaving: the platform reserved every micro-USD it granted, a
+lease expires on the platform if this process vanishes, and charges still come from usage events by call id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .platform import PlatformClient, PlatformUnavailable
+from .settings import LeaseSettings
+
+logger = logging.getLogger("tollgate.leases")
+
+MAX_SAFE = 2**53 - 1
+
+
+class LeaseRefused(Exception):
+    """The platform refused a grant (402 balance, 429 budget, 401 key, 403 …): the call gets its answer."""
+
+    def __init__(self, status: int, message: str, body: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.body = body or {}
+
+
+class ModelNotPriced(Exception):
+    """The call may reach a model the lease has no price for (or the key may not call it): 403."""
+
+
+@dataclass(frozen=True)
+class Price:
+    input_micros: int  # per million tokens
+    output_micros: int
+    max_output_tokens: int
+
+
+def price_tokens(prompt: int, output: int, price: Price) -> int:
+    """A worst case, rounded up once: the same rule as price_tokens in SQL (clause 1) with no cached tokens."""
+    return (prompt * price.input_micros + output * price.output_micros + 999_999) // 1_000_000
+
+
+def worst_case(prices: dict[str, Price], models: list[str], prompt: int, max_output: int | None, choices: int) -> int:
+    """The dearest of the models the call may reach (the requested one, then its fallbacks): clause 20 and 21."""
+    cost = 0
+    for name in models:
+        price = prices.get(name)
+        if price is None:
+            raise ModelNotPriced(name)
+        out = min(max_output or price.max_output_tokens, price.max_output_tokens) * max(1, choices)
+        cost = max(cost, price_tokens(prompt, out, price))
+    return cost
+
+
+@dataclass
+class Lease:
+    id: str
+    key_id: str
+    epoch: str
+    deadline: float  # on this process's monotonic clock; no draw at or after it
+    ttl: float
+    prices: dict[str, Price]
+    allowed: frozenset[str]
+    granted: int = 0
+    drawn: int = 0
+    available: int = 0  # what the platform said was left beside the lease, at the last grant
+    inflight: dict[str, int] = field(default_factory=dict)
+    last_draw: float = 0.0
+    last_grant: int = 0
+    last_grant_at: float = 0.0
+    retired: bool = False
+
+    @property
+    def remaining(self) -> int:
+        return self.granted - self.drawn
+
+
+@dataclass(frozen=True)
+class Draw:
+    lease_id: str
+    micros: int
+    remaining: int
+    available: int
+
+
+class LeaseBook:
+    def __init__(
+        self,
+        client: PlatformClient,
+        settings: LeaseSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        process_id: str | None = None,
+    ) -> None:
+        self.client = client
+        self.settings = settings or LeaseSettings()
+        self.clock = clock
+        self.process_id = process_id or f"gw-{uuid.uuid4()}"
+        self.leases: dict[str, Lease] = {}
+        self._refills: dict[str, asyncio.Future[None]] = {}
+        self._waiting: dict[str, int] = {}
+        self._by_id: dict[str, Lease] = {}
+        self._rates: dict[str, tuple[float, int]] = {}  # key → (window start, drawn in window)
+        self._rate: dict[str, float] = {}  # key → micros per second, last full window
+        self._task: asyncio.Task[None] | None = None
+        self._returns: set[asyncio.Task[Any]] = set()
+        # Counted for the benchmark's "platform round trips per call" and the stats route.
+        self.round_trips = 0
+        self.draws = 0
+        self.refused = 0
+
+    # -- per call ------------------------------------------------------------------------------------------
+    async def draw(
+        self,
+        key_id: str,
+        epoch: str,
+        call_id: str,
+        models: list[str],
+        prompt: int,
+        max_output: int | None,
+        choices: int,
+    ) -> Draw:
+        """Reserves the call's worst case from the key's lease, refilling it (single-flight) when it does not fit."""
+        self.start()
+        for _ in range(64):
+            lease = self._live(key_id, epoch)
+            if lease is not None:
+                if models[0] not in lease.allowed:
+                    raise ModelNotPriced(models[0])
+                cost = worst_case(lease.prices, models, prompt, max_output, choices)
+                if lease.remaining >= cost:
+                    return self._take(lease, call_id, cost)
+                need = cost - lease.remaining
+            else:
+                cost, need = 0, 0
+            await self._refill(key_id, epoch, need, cost)
+        raise PlatformUnavailable("lease refills did not keep up")
+
+    def finish(self, lease_id: str | None, call_id: str) -> None:
+        """The call's usage event is in the outbox: its draw is now the platform's to settle."""
+        lease = self._by_id.get(lease_id or "")
+        if lease is not None:
+            lease.inflight.pop(call_id, None)
+
+    def has_live_lease(self, key_id: str) -> bool:
+        lease = self.leases.get(key_id)
+        return lease is not None and not lease.retired and self.clock() < lease.deadline and lease.remaining > 0
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "processId": self.process_id,
+            "leases": len(self.leases),
+            "draws": self.draws,
+            "roundTrips": self.round_trips,
+            "refused": self.refused,
+            "reservedMicros": sum(lease.remaining for lease in self.leases.values()),
+        }
+
+    def _live(self, key_id: str, epoch: str) -> Lease | None:
+        lease = self.leases.get(key_id)
+        if lease is None:
+            return None
+        if lease.epoch != epoch or self.clock() >= lease.deadline:
+            self._retire(lease, "epoch changed" if lease.epoch != epoch else "expired locally")
+            return None
+        return lease
+
+    def _take(self, lease: Lease, call_id: str, cost: int) -> Draw:
+        now = self.clock()
+        lease.drawn += cost
+        lease.inflight[call_id] = cost
+        lease.last_draw = now
+        self.draws += 1
+        start, total = self._rates.get(lease.key_id, (now, 0))
+        if now - start >= 1.0:
+            self._rate[lease.key_id] = total / (now - start)
+            start, total = now, 0
+        self._rates[lease.key_id] = (start, total + cost)
+        # Refill ahead: when what is left would not last ~2 s at the recent rate (or two more calls).
+        low_water = max(2 * cost, int(self._rate.get(lease.key_id, 0.0) * 2))
+        if lease.remaining < low_water and lease.key_id not in self._refills:
+            self._background(self._refill(lease.key_id, lease.epoch, 0, cost))
+        return Draw(lease.id, cost, lease.remaining, lease.available)
+
+    # -- grants --------------------------------------------------------------------------------------------
+    def _want(self, lease: Lease | None, cost: int, need: int) -> int:
+        """How much to ask for: ~want_seconds of the recent spend, at least min_calls worst cases and what waiting
+        calls need, doubling while grants are used up quickly (a burst), never more than max_micros."""
+        settings = self.settings
+        if lease is None:
+            return max(1, min(settings.max_micros, settings.initial_micros))
+        rate = self._rate.get(lease.key_id, 0.0)
+        quick = self.clock() - lease.last_grant_at < settings.want_seconds
+        want = max(int(rate * settings.want_seconds), cost * settings.min_calls, need,
+                   2 * lease.last_grant if quick else 0, self._waiting.get(lease.key_id, 0))
+        return max(need, min(want, settings.max_micros))
+
+    async def _refill(self, key_id: str, epoch: str, need: int, cost: int) -> None:
+        """One grant in flight per key; callers wait for it, then try to draw again."""
+        pending = self._refills.get(key_id)
+        if pending is not None:
+            self._waiting[key_id] = self._waiting.get(key_id, 0) + cost
+            try:
+                await asyncio.shield(pending)
+            finally:
+                self._waiting[key_id] = self._waiting.get(key_id, 0) - cost
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._refills[key_id] = future
+        try:
+            await self._grant(key_id, epoch, need, cost)
+            future.set_result(None)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._refills[key_id]
+
+    async def _grant(self, key_id: str, epoch: str, need: int, cost: int) -> None:
+        lease = self.leases.get(key_id)
+        if lease is not None and (lease.retired or lease.epoch != epoch):
+            lease = None
+        # A new lease learns the prices with its first grant (no minimum: the call's cost is not known yet);
+        # a top-up must cover at least what the waiting call lacks.
+        minimum = 0 if lease is None else max(1, need)
+        body = {
+            "leaseId": lease.id if lease is not None else str(uuid.uuid4()),
+            "keyId": key_id,
+            "processId": self.process_id,
+            "nonce": uuid.uuid4().hex,
+            "wantMicros": max(minimum, self._want(lease, cost, need)),
+            "minMicros": minimum,
+        }
+        sent = self.clock()
+        answer = await self._post_grant(body)
+        if answer is None:  # the lease closed under us (expired on the platform): start a new one
+            if lease is not None:
+                self._forget(lease)
+            lease = None
+            body.update(leaseId=str(uuid.uuid4()), nonce=uuid.uuid4().hex, minMicros=0,
+                        wantMicros=self._want(None, cost, need))
+            answer = await self._post_grant(body)
+            if answer is None:
+                raise PlatformUnavailable("a new lease was refused as closed")
+        ttl = float(answer.get("ttlSeconds") or 0)
+        granted = int(answer.get("grantedMicros") or 0)
+        if lease is None:
+            lease = Lease(
+                id=answer["leaseId"],
+                key_id=key_id,
+                epoch=epoch,
+                deadline=0.0,
+                ttl=ttl,
+                prices={
+                    p["model"]: Price(int(p["inputPriceMicros"]), int(p["outputPriceMicros"]), int(p["maxOutputTokens"]))
+                    for p in answer.get("prices") or []
+                },
+                allowed=frozenset(answer.get("allowedModels") or []),
+            )
+            old = self.leases.get(key_id)
+            if old is not None:
+                self._retire(old, "replaced")
+            self.leases[key_id] = lease
+            self._by_id[lease.id] = lease
+        self._valid_until(lease, sent, ttl)
+        lease.granted += granted
+        lease.last_grant = granted
+        lease.last_grant_at = self.clock()
+        lease.available = int(answer.get("availableMicros") or 0)
+
+    def _valid_until(self, lease: Lease, sent: float, ttl: float) -> None:
+        """Counted from when the request was sent, less a margin: never past the platform's own expiry."""
+        lease.ttl = ttl
+        lease.deadline = sent + ttl - min(self.settings.margin_max, ttl * self.settings.margin_fraction)
+
+    async def _post_grant(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The platform's answer, None if the lease is closed (409), LeaseRefused for a refusal."""
+        for attempt in (1, 2):  # one retry with the same nonce: a repeated grant is answered, not doubled
+            self.round_trips += 1
+            try:
+                response = await self.client.request("/api/internal/gateway/leases", body)
+            except PlatformUnavailable:
+                if attempt == 2:
+                    raise
+                continue
+            if response.status_code == 200:
+                return response.json()
+            if response.status_code >= 500 or response.status_code == 404:
+                if attempt == 2:
+                    raise PlatformUnavailable(f"lease grant answered HTTP {response.status_code}")
+                continue
+            try:
+                data = response.json()
+            except ValueError:
+                data = {}
+            error = data.get("error") or {}
+            if response.status_code == 409 and error.get("code") == "lease_closed":
+                return None
+            self.refused += 1
+            raise LeaseRefused(response.status_code, error.get("message") or f"HTTP {response.status_code}", error)
+        raise AssertionError("unreachable")
+
+    # -- upkeep --------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            try:
+                self._task = asyncio.get_running_loop().create_task(self._maintain())
+            except RuntimeError:
+                pass
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.maintain_interval)
+            try:
+                await self.tick()
+            except Exception:
+                logger.exception("lease upkeep failed")
+
+    async def tick(self) -> None:
+        """Extends leases still in use before they lapse; returns idle ones."""
+        now = self.clock()
+        for lease in list(self.leases.values()):
+            if lease.retired:
+                continue
+            idle = now - lease.last_draw >= self.settings.idle_seconds
+            if idle and not lease.inflight:
+                self._retire(lease, "idle")
+                continue
+            if lease.deadline - now < lease.ttl / 2 and lease.key_id not in self._refills:
+                self._background(self._extend(lease))  # still in use, or calls in flight: keep it valid
+
+    async def _extend(self, lease: Lease) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._refills[lease.key_id] = future
+        try:
+            body = {
+                "leaseId": lease.id,
+                "keyId": lease.key_id,
+                "processId": self.process_id,
+                "nonce": uuid.uuid4().hex,
+                "wantMicros": 0,
+                "minMicros": 0,
+            }
+            sent = self.clock()
+            answer = await self._post_grant(body)
+            if answer is None:
+                self._forget(lease)
+            else:
+                self._valid_until(lease, sent, float(answer.get("ttlSeconds") or 0))
+            future.set_result(None)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()
+            if not isinstance(error, (PlatformUnavailable, LeaseRefused)):
+                raise
+            logger.warning("could not extend lease %s: %s", lease.id, error)
+        finally:
+            if self._refills.get(lease.key_id) is future:
+                del self._refills[lease.key_id]
+
+    def retire_key(self, key_id: str, reason: str) -> None:
+        """The key was revoked or its owner suspended (its auth answer said so): give its lease back now."""
+        lease = self.leases.get(key_id)
+        if lease is not None:
+            self._retire(lease, reason)
+
+    def _retire(self, lease: Lease, reason: str) -> None:
+        if lease.retired:
+            return
+        lease.retired = True
+        if self.leases.get(lease.key_id) is lease:
+            del self.leases[lease.key_id]
+        self._background(self._return(lease, reason))
+
+    def _forget(self, lease: Lease) -> None:
+        lease.retired = True
+        if self.leases.get(lease.key_id) is lease:
+            del self.leases[lease.key_id]
+
+    async def _return(self, lease: Lease, reason: str) -> None:
+        unused = max(0, lease.remaining)
+        body = {"leaseId": lease.id, "keyId": lease.key_id, "unusedMicros": unused}
+        for attempt in range(3):
+            self.round_trips += 1
+            try:
+                response = await self.client.request("/api/internal/gateway/leases/return", body)
+                if response.status_code < 500:
+                    logger.info("returned lease %s (%s): %s unused", lease.id, reason, unused)
+                    break
+            except PlatformUnavailable:
+                pass
+            await asyncio.sleep(0.5 * (attempt + 1))
+        else:
+            logger.warning("could not return lease %s: it expires on the platform instead", lease.id)
+        # Calls still in flight keep naming it in their events; it stays findable until they finish.
+        if not lease.inflight:
+            self._by_id.pop(lease.id, None)
+
+    async def return_all(self) -> None:
+        """At shutdown: every lease back to the platform (their in-flight share stays reserved there)."""
+        for lease in list(self.leases.values()):
+            self._retire(lease, "shutdown")
+        if self._returns:
+            await asyncio.gather(*self._returns, return_exceptions=True)
+
+    def _background(self, awaitable: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(awaitable)
+        self._returns.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._returns.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                error = t.exception()
+                if not isinstance(error, (PlatformUnavailable, LeaseRefused)):
+                    logger.error("lease task failed: %r", error)
+
+        task.add_done_callback(done)
+
+
+_shared: LeaseBook | None = None
+
+
+def shared_book(factory: Callable[[], LeaseBook] | None = None) -> LeaseBook | None:
+    """This process's lease book (billing creates it; auth reads it to serve warm keys while the platform is away)."""
+    global _shared
+    if _shared is None and factory is not None:
+        _shared = factory()
+    return _shared
