@@ -1,11 +1,13 @@
-// bench/gateway-overhead: what Tollgate's auth adds to a call through LiteLLM.
+// bench/gateway-overhead: what Tollgate adds to a call through LiteLLM, path by path, each judged by its target.
 //
-// Same requests, same fixed rate, four paths: straight to the fake upstream; bare LiteLLM (master key, no
-// plugin); LiteLLM + Tollgate auth with a warm cache (one key); and with a cold cache (a new key per request,
-// so every request asks the platform). The upstream answers with no artificial latency, so what is measured
-// is the proxy path itself. Prints p50/p95/p99 and ratios; rewrites its section of docs/benchmarks.md.
+// Same requests at fixed rates (40 and 100 req/s, open loop): straight to the fake upstream; bare LiteLLM
+// (master key, no plugin); LiteLLM + Tollgate auth with a warm cache and with a cold one (a new key per request);
+// and the billed paths: balance leases (the default) and per-call holds (the fallback). Then a burst of 1,000
+// concurrent calls on one key through bare LiteLLM, leases and holds. The upstream answers with no artificial
+// latency, so what is measured is the proxy path itself. Prints the figures and verdicts; rewrites its section
+// of docs/benchmarks.md.
 //
-//   npm run bench:gateway            (BENCH_REQUESTS, BENCH_RATE to change the load)
+//   npm run bench:gateway            (BENCH_REQUESTS, BENCH_RATES=40,100, BENCH_BURST=1000 to change the load)
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createClient } from "@/lib/db/client";
@@ -22,7 +24,9 @@ import {
 import { f1, f2, machine, openLoop, type Summary, summarize, writeSection } from "./lib";
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
-const RATE = Number(process.env.BENCH_RATE ?? 40);
+const RATES = (process.env.BENCH_RATES ?? "40,100").split(",").map(Number);
+const RATE = RATES[0]!;
+const BURST = Number(process.env.BENCH_BURST ?? 1000);
 const root = process.cwd();
 const body = JSON.stringify({
   model: "fake-small",
@@ -41,15 +45,49 @@ async function post(url: string, key: string): Promise<boolean> {
   return res.ok;
 }
 
-async function measure(label: string, url: string, keyFor: (i: number) => string): Promise<Summary> {
+async function measure(
+  label: string,
+  url: string,
+  keyFor: (i: number) => string,
+  rate = RATE,
+): Promise<Summary> {
   process.stdout.write(`▸ ${label}: warm-up… `);
   for (let i = 0; i < 20; i++) await post(url, keyFor(-1 - i)).catch(() => false);
-  process.stdout.write(`${REQUESTS} requests at ${RATE}/s… `);
-  const summary = summarize(await openLoop(REQUESTS, RATE, (i) => post(url, keyFor(i))));
+  process.stdout.write(`${REQUESTS} requests at ${rate}/s… `);
+  const summary = summarize(await openLoop(REQUESTS, rate, (i) => post(url, keyFor(i))));
   console.log(
     `p50 ${f1(summary.p50)} ms, p95 ${f1(summary.p95)} ms, p99 ${f1(summary.p99)} ms, errors ${summary.errors}`,
   );
   return summary;
+}
+
+/** BURST concurrent calls on one key: wall time, how many served, how many 503. */
+async function burst(label: string, url: string, key: string) {
+  process.stdout.write(`▸ burst of ${BURST} concurrent calls, ${label}… `);
+  const started = performance.now();
+  const statuses = await Promise.all(
+    Array.from({ length: BURST }, async () => {
+      const res = await fetch(`${url}/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body,
+      }).catch(() => null);
+      await res?.arrayBuffer();
+      return res?.status ?? 0;
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const served = statuses.filter((s) => s === 200).length;
+  const unavailable = statuses.filter((s) => s === 503).length;
+  console.log(`${served} served, ${unavailable} × 503, ${f1(seconds)} s`);
+  return { seconds, served, unavailable, other: BURST - served - unavailable };
+}
+
+async function leaseStats(base: string) {
+  const res = await fetch(`${base}/tollgate/leases/stats`, {
+    headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+  });
+  return (await res.json()) as { draws: number; roundTrips: number };
 }
 
 async function main() {
@@ -105,6 +143,23 @@ async function main() {
       }),
     );
     console.log("ready");
+    process.stdout.write(
+      "▸ starting LiteLLM + Tollgate billing with per-call holds (TOLLGATE_BILLING_MODE=hold)… ",
+    );
+    await bare.start(
+      liteLLMSpec({
+        root,
+        port: 4203,
+        platformUrl: stack.appUrl,
+        gatewaySecret: TEST_GATEWAY_SECRET,
+        webhookSecret: TEST_WEBHOOK_SECRET,
+        outboxPath: path.join(root, `.data/outbox-bench-holds-${Date.now()}.db`),
+        masterKey: TEST_MASTER_KEY,
+        upstreamUrl: stack.upstreamUrl!,
+        env: { TOLLGATE_AUTH_CACHE_TTL: "5", TOLLGATE_BILLING_MODE: "hold" },
+      }),
+    );
+    console.log("ready");
 
     const sql = createClient({ url: stack.databaseUrl, max: 4 });
     const [dev] = await sql<{ id: string }[]>`select id from users where role = 'developer' limit 1`;
@@ -153,16 +208,76 @@ async function main() {
       auth,
       (i) => coldKeys[i < 0 ? REQUESTS - 1 - i : i]!,
     );
-    const billed = await measure("LiteLLM + Tollgate auth + billing", stack.gatewayUrl!, () => warmKey);
+    const leaseBase = stack.gatewayUrl!.replace(/\/v1$/, "");
+    const perRate: { rate: number; bare: Summary; lease: Summary; hold: Summary; tripsPerCall: number }[] =
+      [];
+    for (const rate of RATES) {
+      const bareAt =
+        rate === RATE
+          ? bareRun
+          : await measure("bare LiteLLM", "http://127.0.0.1:4201/v1", () => TEST_MASTER_KEY, rate);
+      const before = await leaseStats(leaseBase);
+      const lease = await measure(
+        "LiteLLM + Tollgate billing, balance leases",
+        stack.gatewayUrl!,
+        () => warmKey,
+        rate,
+      );
+      const after = await leaseStats(leaseBase);
+      const hold = await measure(
+        "LiteLLM + Tollgate billing, per-call holds",
+        "http://127.0.0.1:4203/v1",
+        () => warmKey,
+        rate,
+      );
+      // Warm-up included: every platform round trip the lease path made for these calls (grants, top-ups, returns).
+      const tripsPerCall = (after.roundTrips - before.roundTrips) / (after.draws - before.draws);
+      perRate.push({ rate, bare: bareAt, lease, hold, tripsPerCall });
+    }
+    const burstBare = await burst("bare LiteLLM", "http://127.0.0.1:4201/v1", TEST_MASTER_KEY);
+    const burstLease = await burst("balance leases", stack.gatewayUrl!, warmKey);
+    const burstHold = await burst("per-call holds", "http://127.0.0.1:4203/v1", warmKey);
+    const billed = perRate[0]!.lease;
 
     const rows: [string, Summary][] = [
       ["fake upstream, direct", upstream],
       ["bare LiteLLM (master key, no plugin)", bareRun],
       ["LiteLLM + Tollgate auth, warm cache", warm],
       ["LiteLLM + Tollgate auth, cold cache (platform asked every request)", cold],
-      ["LiteLLM + Tollgate auth (warm) + billing: a hold before, an outbox event after", billed],
+      ["LiteLLM + Tollgate billing, balance leases (drawn in memory)", billed],
+      ["LiteLLM + Tollgate billing, per-call holds (a platform hold before each call)", perRate[0]!.hold],
     ];
     const added = (s: Summary, p: "p50" | "p95" | "p99") => s[p] - bareRun[p];
+    const over = (s: Summary, base: Summary, p: "p50" | "p99") => s[p] - base[p];
+    const rateTable = [
+      "| rate | path | p50 ms | p99 ms | p50 over bare | p99 over bare | errors | platform round trips per call |",
+      "|---:|---|---:|---:|---:|---:|---:|---:|",
+      ...perRate.flatMap((r) => [
+        `| ${r.rate}/s | bare LiteLLM | ${f1(r.bare.p50)} | ${f1(r.bare.p99)} | — | — | ${r.bare.errors}/${r.bare.n} | — |`,
+        `| ${r.rate}/s | balance leases | ${f1(r.lease.p50)} | ${f1(r.lease.p99)} | +${f1(over(r.lease, r.bare, "p50"))} | +${f1(over(r.lease, r.bare, "p99"))} | ${r.lease.errors}/${r.lease.n} | ${r.tripsPerCall.toFixed(4)} |`,
+        `| ${r.rate}/s | per-call holds | ${f1(r.hold.p50)} | ${f1(r.hold.p99)} | +${f1(over(r.hold, r.bare, "p50"))} | +${f1(over(r.hold, r.bare, "p99"))} | ${r.hold.errors}/${r.hold.n} | 1 |`,
+      ]),
+    ].join("\n");
+    const leaseMet = perRate.every(
+      (r) => over(r.lease, r.bare, "p50") <= 1 && over(r.lease, r.bare, "p99") <= 3,
+    );
+    const tripsMet = perRate.every((r) => r.tripsPerCall <= 0.01);
+    const burstRatio = burstLease.seconds / burstBare.seconds;
+    const burstMet = burstLease.served === BURST && burstLease.unavailable === 0 && burstRatio <= 1.2;
+    const burstTable = [
+      "| path | served | 503 | other errors | wall time s | ÷ bare |",
+      "|---|---:|---:|---:|---:|---:|",
+      ...(
+        [
+          ["bare LiteLLM (master key)", burstBare],
+          ["balance leases", burstLease],
+          ["per-call holds", burstHold],
+        ] as const
+      ).map(
+        ([name, b]) =>
+          `| ${name} | ${b.served} | ${b.unavailable} | ${b.other} | ${f1(b.seconds)} | ${f2(b.seconds / burstBare.seconds)} |`,
+      ),
+    ].join("\n");
     const table = [
       "| path | p50 ms | p95 ms | p99 ms | errors | p50 ÷ bare |",
       "|---|---:|---:|---:|---:|---:|",
@@ -172,6 +287,7 @@ async function main() {
       ),
     ].join("\n");
     const verdict = added(warm, "p50") <= 2 ? "met" : "not met";
+    const yes = (ok: boolean) => (ok ? "met" : "not met");
     const md = `## Gateway overhead (bench/gateway-overhead.ts)
 
 Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine()}. ${REQUESTS} requests per path at a fixed
@@ -182,14 +298,36 @@ ${table}
 
 - Tollgate auth, warm cache: **+${f1(added(warm, "p50"))} ms p50** over bare LiteLLM (+${f1(added(warm, "p95"))} ms p95, +${f1(added(warm, "p99"))} ms p99). Target ≤ 2 ms p50: **${verdict}**.
 - Cold cache (every request verified by the platform over HTTP + one indexed Postgres lookup): +${f1(added(cold, "p50"))} ms p50, +${f1(added(cold, "p99"))} ms p99.
-- With billing (the pre-call hold is an HTTP call to the platform and one \`place_hold\` statement; the usage
-  event goes to the SQLite outbox and is delivered in the background): +${f1(added(billed, "p50"))} ms p50, +${f1(added(billed, "p99"))} ms p99 over bare LiteLLM.
 - LiteLLM itself adds ${f1(bareRun.p50 - upstream.p50)} ms p50 over calling the upstream directly.
+
+### Billed paths at ${RATES.join(" and ")} req/s (same run)
+
+${rateTable}
+
+- **Balance leases** (the default; docs/adr/0011): each call's worst case is drawn from the key's lease in the
+  LiteLLM process; the usage event goes to the SQLite outbox and is delivered in batches. Target p50 ≤ +1 ms and
+  p99 ≤ +3 ms over bare LiteLLM at every rate: **${yes(leaseMet)}**. Platform round trips per call on a warm key
+  (grants, top-ups, extensions, returns ÷ calls) ≤ 0.01: **${yes(tripsMet)}**.
+- **Per-call holds** (\`TOLLGATE_BILLING_MODE=hold\`, the fallback): an HTTP call to the platform and one
+  \`place_hold\` statement before every call. Kept for comparison and for plans that count requests per day.
+
+### A burst of ${BURST} concurrent calls on one key (same run)
+
+${burstTable}
+
+Target for leases: all ${BURST} served, no 503, wall time within 1.2× bare LiteLLM: **${yes(burstMet)}** (${f2(burstRatio)}×).
 `;
     writeSection("gateway-overhead", md);
+    console.log(`\n${table}\n\n${rateTable}\n\n${burstTable}\n`);
+    console.log(`warm-cache auth: +${f1(added(warm, "p50"))} ms p50 (target ≤ 2 ms): ${verdict}`);
     console.log(
-      `\n${table}\n\nwarm-cache auth adds ${f1(added(warm, "p50"))} ms p50 (target ≤ 2 ms: ${verdict}); written to docs/benchmarks.md`,
+      `balance leases: p50 ≤ +1 ms and p99 ≤ +3 ms over bare at ${RATES.join(", ")} req/s: ${yes(leaseMet)}`,
     );
+    console.log(`balance leases: platform round trips per warm call ≤ 0.01: ${yes(tripsMet)}`);
+    console.log(
+      `burst of ${BURST}: leases all served, no 503, ≤ 1.2× bare (${f2(burstRatio)}×): ${yes(burstMet)}`,
+    );
+    console.log("written to docs/benchmarks.md");
   } finally {
     await bare.stop();
     await stack.stop();

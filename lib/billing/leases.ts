@@ -42,7 +42,11 @@ export interface GrantedLease {
  * Grants (or tops up and extends) a lease: grant_lease reserves the slice in one conditional UPDATE of the
  * account; a refusal keeps place_hold's meaning (402 balance, 429 budget, 401 key, 409 lease closed).
  */
-export async function grantLease(db: Db, req: LeaseRequest, { ttlSeconds }: { ttlSeconds: number }): Promise<GrantedLease> {
+export async function grantLease(
+  db: Db,
+  req: LeaseRequest,
+  { ttlSeconds }: { ttlSeconds: number },
+): Promise<GrantedLease> {
   let row: {
     lease_id: string;
     granted_micros: bigint;
@@ -99,7 +103,9 @@ export async function returnLease(
   { leaseId, keyId, unusedMicros }: { leaseId: string; keyId: string; unusedMicros: bigint },
   { keepSeconds }: { keepSeconds: number },
 ): Promise<{ releasedMicros: bigint; status: string | null }> {
-  const [owned] = await db<{ id: string }[]>`select id from leases where id = ${leaseId} and key_id = ${keyId}`;
+  const [owned] = await db<
+    { id: string }[]
+  >`select id from leases where id = ${leaseId} and key_id = ${keyId}`;
   if (!owned) return { releasedMicros: 0n, status: null };
   const [row] = await db<{ released: bigint }[]>`
     select release_lease(${leaseId}, ${unusedMicros.toString()}::bigint, 'closing', 'returned', ${keepSeconds}) as released`;
@@ -108,7 +114,10 @@ export async function returnLease(
 }
 
 /** Releases what leases past their validity still reserve (a vanished process's slice goes back). */
-export async function expireLeases(db: Db, limit = 1000): Promise<{ expired: number; releasedMicros: bigint }> {
+export async function expireLeases(
+  db: Db,
+  limit = 1000,
+): Promise<{ expired: number; releasedMicros: bigint }> {
   const [row] = await db<{ expired_count: number; released_micros: bigint }[]>`
     select * from expire_leases(${limit})`;
   return { expired: row!.expired_count, releasedMicros: row!.released_micros };

@@ -12,10 +12,15 @@ import {
   usageRowsOf,
 } from "./helpers";
 
-const ctx = startGatewayStack("gateway-billing", { app: 3201, pg: 54332, litellm: 4102, upstream: 4112 }, undefined, {
-  // The per-call hold path (TOLLGATE_BILLING_MODE=hold), kept as the fallback; the lease path: leases.test.ts.
-  TOLLGATE_BILLING_MODE: "hold",
-});
+const ctx = startGatewayStack(
+  "gateway-billing",
+  { app: 3201, pg: 54332, litellm: 4102, upstream: 4112 },
+  undefined,
+  {
+    // The per-call hold path (TOLLGATE_BILLING_MODE=hold), kept as the fallback; the lease path: leases.test.ts.
+    TOLLGATE_BILLING_MODE: "hold",
+  },
+);
 const PRICE = { input: 500_000n, output: 1_500_000n }; // the demo price of fake-small (and the test models)
 const messages = [{ role: "user" as const, content: "How are calls billed?" }];
 

@@ -38,7 +38,9 @@ beforeAll(async () => {
 });
 
 async function leaseStats(base = gatewayBase(ctx)) {
-  const res = await fetch(`${base}/tollgate/leases/stats`, { headers: { authorization: `Bearer ${TEST_MASTER_KEY}` } });
+  const res = await fetch(`${base}/tollgate/leases/stats`, {
+    headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+  });
   return (await res.json()) as { draws: number; roundTrips: number; refused: number; leases: number };
 }
 
@@ -53,7 +55,15 @@ async function settled(accountId: string, timeoutMs = 20_000) {
 }
 
 async function leasesOf(keyId: string) {
-  return ctx.sql<{ status: string; granted_micros: bigint; charged_micros: bigint; calls: number; reserved_micros: bigint }[]>`
+  return ctx.sql<
+    {
+      status: string;
+      granted_micros: bigint;
+      charged_micros: bigint;
+      calls: number;
+      reserved_micros: bigint;
+    }[]
+  >`
     select status, granted_micros, charged_micros, calls, reserved_micros from leases where key_id = ${keyId}
     order by created_at`;
 }
@@ -97,10 +107,17 @@ describe("the lease path, call by call", () => {
     expect(rows.map((r) => r.billing_status)).toEqual(["exact", "exact"]);
     expect(rows[0]!.call_id).toBe(response.headers.get("x-litellm-call-id"));
     // The app sees the call's draw (its worst case) and what it could still spend.
-    expect(Number(response.headers.get("x-tollgate-hold-micros"))).toBeGreaterThanOrEqual(Number(rows[0]!.revenue_micros));
+    expect(Number(response.headers.get("x-tollgate-hold-micros"))).toBeGreaterThanOrEqual(
+      Number(rows[0]!.revenue_micros),
+    );
     expect(await settled(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
     const [lease] = await leasesOf(c.id);
-    expect(lease).toMatchObject({ status: "closed", charged_micros: expected, calls: 2, reserved_micros: 0n });
+    expect(lease).toMatchObject({
+      status: "closed",
+      charged_micros: expected,
+      calls: 2,
+      reserved_micros: 0n,
+    });
     const after = await leaseStats();
     expect(after.draws - before.draws).toBe(2);
     expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
@@ -108,8 +125,16 @@ describe("the lease path, call by call", () => {
 
   it("a failed call charges nothing; a cut stream is charged for what was delivered, as estimated", async () => {
     const c = await customer(ctx, 1_000_000n);
-    expect((await failure(c.client.chat.completions.create({ model: "fake-error-500", messages, max_tokens: 20 })))?.status).toBe(500);
-    const cut = await c.client.chat.completions.create({ model: "fake-cut", messages, max_tokens: 60, stream: true });
+    expect(
+      (await failure(c.client.chat.completions.create({ model: "fake-error-500", messages, max_tokens: 20 })))
+        ?.status,
+    ).toBe(500);
+    const cut = await c.client.chat.completions.create({
+      model: "fake-cut",
+      messages,
+      max_tokens: 60,
+      stream: true,
+    });
     await (async () => {
       for await (const _ of cut);
     })().catch(() => undefined);
@@ -141,13 +166,18 @@ describe("bursts", () => {
     expect(refused).toEqual([]);
     const after = await leaseStats();
     const trips = after.roundTrips - before.roundTrips;
-    console.log(`1,000 concurrent on one key: 1,000 served in ${seconds.toFixed(1)} s, ${trips} platform round trips`);
+    console.log(
+      `1,000 concurrent on one key: 1,000 served in ${seconds.toFixed(1)} s, ${trips} platform round trips`,
+    );
     expect(after.draws - before.draws).toBe(1000);
     expect(trips).toBeLessThanOrEqual(30);
     const rows = await usageRowsOf(ctx, c.id, 1000, 60_000);
     expect(rows).toHaveLength(1000);
     const charged = rows.reduce((sum, r) => sum + r.revenue_micros, 0n);
-    expect(await settled(c.accountId, 30_000)).toEqual({ balance_micros: 100_000_000n - charged, held_micros: 0n });
+    expect(await settled(c.accountId, 30_000)).toEqual({
+      balance_micros: 100_000_000n - charged,
+      held_micros: 0n,
+    });
     expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
   });
 
@@ -161,19 +191,30 @@ describe("bursts", () => {
         .withResponse();
       const worst = BigInt(response.headers.get("x-tollgate-hold-micros")!);
       const c = await customer(ctx, 100n * worst);
-      const b = new OpenAI({ baseURL: `http://127.0.0.1:${SECOND_PORT}/v1`, apiKey: c.secret, maxRetries: 0, timeout: 60_000 });
+      const b = new OpenAI({
+        baseURL: `http://127.0.0.1:${SECOND_PORT}/v1`,
+        apiKey: c.secret,
+        maxRetries: 0,
+        timeout: 60_000,
+      });
       const results = await Promise.all(
         Array.from({ length: 1000 }, (_, i) =>
-          failure((i % 2 ? b : c.client).chat.completions.create({ model: "fake-small", messages, max_tokens: 20 })),
+          failure(
+            (i % 2 ? b : c.client).chat.completions.create({ model: "fake-small", messages, max_tokens: 20 }),
+          ),
         ),
       );
       const served = results.filter((r) => r === null).length;
       const statuses = [...new Set(results.filter((r) => r !== null).map((r) => r!.status))];
-      console.log(`1,000 over two processes on a balance for 100: ${served} served, the rest ${statuses.join("/")}`);
+      console.log(
+        `1,000 over two processes on a balance for 100: ${served} served, the rest ${statuses.join("/")}`,
+      );
       expect(served).toBeLessThanOrEqual(100);
       expect(served).toBeGreaterThan(0);
       expect(statuses).toEqual([402]);
-      expect(results.find((r) => r !== null)!.message).toMatch(/Insufficient balance: this call may cost up to \$/);
+      expect(results.find((r) => r !== null)!.message).toMatch(
+        /Insufficient balance: this call may cost up to \$/,
+      );
       const rows = await usageRowsOf(ctx, c.id, served, 30_000);
       expect(rows).toHaveLength(served);
       const charged = rows.reduce((sum, r) => sum + r.revenue_micros, 0n);
@@ -198,19 +239,29 @@ async function stop(run: Running, signal: NodeJS.Signals = "SIGTERM") {
 
 describe("revocation with a lease in hand", () => {
   it.each([
-    ["a revoked key", (sql: typeof ctx.sql, c: { id: string; userId: string }) =>
-      sql`update api_keys set status = 'revoked', revoked_at = now() where id = ${c.id}`],
-    ["a suspended owner", (sql: typeof ctx.sql, c: { id: string; userId: string }) =>
-      sql`update users set status = 'suspended' where id = ${c.userId}`],
+    [
+      "a revoked key",
+      (sql: typeof ctx.sql, c: { id: string; userId: string }) =>
+        sql`update api_keys set status = 'revoked', revoked_at = now() where id = ${c.id}`,
+    ],
+    [
+      "a suspended owner",
+      (sql: typeof ctx.sql, c: { id: string; userId: string }) =>
+        sql`update users set status = 'suspended' where id = ${c.userId}`,
+    ],
   ])("%s stops being served within the auth cache TTL, and its lease goes back", async (_, revoke) => {
     const c = await customer(ctx, 1_000_000n);
-    expect(await failure(c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 }))).toBeNull();
+    expect(
+      await failure(c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 })),
+    ).toBeNull();
     expect((await leasesOf(c.id))[0]).toMatchObject({ status: "open" });
     await revoke(ctx.sql, c);
     const changed = Date.now();
     let refusedAfter = -1;
     while (Date.now() - changed < 8_000) {
-      const result = await failure(c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 }));
+      const result = await failure(
+        c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 }),
+      );
       if (result?.status === 401) {
         refusedAfter = Date.now() - changed;
         break;
@@ -233,7 +284,11 @@ describe("faults", () => {
     // Not idle-returned while the test looks at it: only the crash and the expiry end this lease.
     let gw = await startSecondGateway(SECOND_PORT, outbox, { TOLLGATE_LEASE_IDLE_SECONDS: "300" });
     const c = await customer(ctx, 1_000_000n);
-    const client = new OpenAI({ baseURL: `http://127.0.0.1:${SECOND_PORT}/v1`, apiKey: c.secret, maxRetries: 0 });
+    const client = new OpenAI({
+      baseURL: `http://127.0.0.1:${SECOND_PORT}/v1`,
+      apiKey: c.secret,
+      maxRetries: 0,
+    });
     const base = `http://127.0.0.1:${SECOND_PORT}`;
     const auth = { authorization: `Bearer ${TEST_MASTER_KEY}` };
     await fetch(`${base}/tollgate/outbox/pause`, { method: "POST", headers: auth });
@@ -255,7 +310,9 @@ describe("faults", () => {
     await stop(gw, "SIGKILL");
     // Its validity runs out (compressed: the lease's expiry is brought forward), and the cron job releases it.
     await ctx.sql`update leases set expires_at = now() where key_id = ${c.id} and status = 'open'`;
-    const cron = await fetch(`${ctx.stack.appUrl}/api/cron/drain`, { headers: { authorization: `Bearer ${TEST_CRON_SECRET}` } });
+    const cron = await fetch(`${ctx.stack.appUrl}/api/cron/drain`, {
+      headers: { authorization: `Bearer ${TEST_CRON_SECRET}` },
+    });
     expect((await cron.json()).leasesExpired).toBeGreaterThanOrEqual(1);
     expect(await balanceOf(ctx, c.accountId)).toEqual({ balance_micros: 1_000_000n, held_micros: 0n });
     // Restarted on the same outbox: the five events are delivered and charged, once each.
@@ -263,9 +320,19 @@ describe("faults", () => {
     try {
       const rows = await usageRowsOf(ctx, c.id, 5, 30_000);
       expect(rows).toHaveLength(5);
-      const expected = usages.reduce((sum, u) => sum + priceTokens({ input: u.prompt_tokens, output: u.completion_tokens }, PRICE), 0n);
-      expect(await balanceOf(ctx, c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
-      expect((await leasesOf(c.id))[0]).toMatchObject({ status: "expired", calls: 5, charged_micros: expected });
+      const expected = usages.reduce(
+        (sum, u) => sum + priceTokens({ input: u.prompt_tokens, output: u.completion_tokens }, PRICE),
+        0n,
+      );
+      expect(await balanceOf(ctx, c.accountId)).toEqual({
+        balance_micros: 1_000_000n - expected,
+        held_micros: 0n,
+      });
+      expect((await leasesOf(c.id))[0]).toMatchObject({
+        status: "expired",
+        calls: 5,
+        charged_micros: expected,
+      });
       expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
     } finally {
       await stop(gw);
@@ -278,16 +345,18 @@ describe("faults", () => {
     const counts = { served: 0, refused: 0, coldServed: 0, cold503: 0, before: 0 };
     const refusals = new Set<string>();
     // Steady load on the warm key (about five calls a second) from before the platform goes away until it is back.
-    let phase: "before" | "away" | "back" = "before";
+    const state = { phase: "before" as "before" | "away" | "back" };
     const load = (async () => {
-      while (phase !== "back") {
+      while (state.phase !== "back") {
         const [w, k] = await Promise.all([
           failure(warm.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 })),
-          phase === "away" ? failure(cold.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 })) : null,
+          state.phase === "away"
+            ? failure(cold.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 }))
+            : null,
         ]);
-        if (phase === "before") {
+        if (state.phase === "before") {
           if (w === null) counts.before++;
-        } else if (phase === "away") {
+        } else if (state.phase === "away") {
           if (w === null) counts.served++;
           else {
             counts.refused++;
@@ -301,9 +370,9 @@ describe("faults", () => {
     })();
     await new Promise((r) => setTimeout(r, 2_000));
     await ctx.stack.stopApp();
-    phase = "away";
+    state.phase = "away";
     await new Promise((r) => setTimeout(r, 30_000));
-    phase = "back";
+    state.phase = "back";
     await load;
     await ctx.stack.startApp();
     console.log(

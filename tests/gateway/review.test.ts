@@ -15,10 +15,15 @@ import {
   usageRowsOf,
 } from "./helpers";
 
-const ctx = startGatewayStack("gateway-review", { app: 3204, pg: 54337, litellm: 4105, upstream: 4115 }, undefined, {
-  // The per-call hold path (TOLLGATE_BILLING_MODE=hold), kept as the fallback; the lease path: leases.test.ts.
-  TOLLGATE_BILLING_MODE: "hold",
-});
+const ctx = startGatewayStack(
+  "gateway-review",
+  { app: 3204, pg: 54337, litellm: 4105, upstream: 4115 },
+  undefined,
+  {
+    // The per-call hold path (TOLLGATE_BILLING_MODE=hold), kept as the fallback; the lease path: leases.test.ts.
+    TOLLGATE_BILLING_MODE: "hold",
+  },
+);
 const messages = [{ role: "user" as const, content: "What does the review say?" }];
 const FUNDS = 1_000_000n;
 

@@ -8,8 +8,8 @@ import { expireLeases, type GrantedLease, grantLease, listLeases, returnLease } 
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
 import { createClient, type Db, inTransaction } from "@/lib/db/client";
-import { verifyKey } from "@/lib/keys/verify";
 import { hashKey } from "@/lib/keys/secret";
+import { verifyKey } from "@/lib/keys/verify";
 import { accountOf, event, insertKey, PRICE, seedPricedModel, topUp } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
 import { priceTokens } from "../helpers/price";
@@ -38,12 +38,24 @@ const grant = (
   keyId: string,
   want: bigint,
   min: bigint,
-  { leaseId = randomUUID(), nonce = randomUUID(), ttlSeconds = TTL } = {},
-) => grantLease(db, { leaseId, keyId, processId: "proc-1", nonce, wantMicros: want, minMicros: min }, { ttlSeconds });
+  { leaseId = randomUUID() as string, nonce = randomUUID() as string, ttlSeconds = TTL } = {},
+) =>
+  grantLease(
+    db,
+    { leaseId, keyId, processId: "proc-1", nonce, wantMicros: want, minMicros: min },
+    { ttlSeconds },
+  );
 
 async function leaseRow(id: string) {
   const [row] = await sql<
-    { status: string; reserved_micros: bigint; drawn_micros: bigint; charged_micros: bigint; released_micros: bigint; calls: number }[]
+    {
+      status: string;
+      reserved_micros: bigint;
+      drawn_micros: bigint;
+      charged_micros: bigint;
+      released_micros: bigint;
+      calls: number;
+    }[]
   >`select status, reserved_micros, drawn_micros, charged_micros, released_micros, calls from leases where id = ${id}`;
   return row!;
 }
@@ -72,7 +84,10 @@ describe("granting a lease", () => {
       outputPriceMicros: PRICE.output,
       maxOutputTokens: 4096,
     });
-    expect(await accountOf(sql, c.userId)).toMatchObject({ balance_micros: 1_000_000n, held_micros: 300_000n });
+    expect(await accountOf(sql, c.userId)).toMatchObject({
+      balance_micros: 1_000_000n,
+      held_micros: 300_000n,
+    });
 
     // A second lease (another process) wants everything: it gets half of what is left (a fair share).
     const second = await grant(sql, c.keyId, 10_000_000n, 1_000n);
@@ -119,8 +134,10 @@ describe("granting a lease", () => {
     expect(first.grantedMicros).toBe(5n * CALL); // half of the key's room
     await grant(sql, c.keyId, 1_000_000n, CALL);
     await grant(sql, c.keyId, 1_000_000n, CALL);
-    const [{ day_used_micros }] = await sql`select day_used_micros from api_keys where id = ${c.keyId}`;
-    expect(day_used_micros).toBeLessThanOrEqual(10n * CALL);
+    const [used] = await sql<
+      { day_used_micros: bigint }[]
+    >`select day_used_micros from api_keys where id = ${c.keyId}`;
+    expect(used!.day_used_micros).toBeLessThanOrEqual(10n * CALL);
     await grant(sql, c.keyId, 1_000_000n, CALL).catch(() => undefined);
     const refused = await grant(sql, c.keyId, 1_000_000n, CALL).catch((e) => e);
     expect(refused).toMatchObject({ code: "budget_exceeded", status: 429 });
@@ -136,7 +153,9 @@ describe("granting a lease", () => {
     const leaseId = randomUUID();
     await grant(sql, c.keyId, 1000n, 1n, { leaseId });
     const other = await customer(1_000_000n);
-    expect(await grant(sql, other.keyId, 1000n, 1n, { leaseId }).catch((e) => e)).toMatchObject({ code: "conflict" });
+    expect(await grant(sql, other.keyId, 1000n, 1n, { leaseId }).catch((e) => e)).toMatchObject({
+      code: "conflict",
+    });
 
     const [plan] = await sql<{ id: string }[]>`
       insert into plans (name, requests_per_day) values (${`capped-${randomUUID()}`}, 10) returning id`;
@@ -176,14 +195,20 @@ describe("calls settled against a lease", () => {
     expect(usage).toEqual({ n: 10, drawn: 10n * draw });
     // A failed call costs nothing and its draw goes back too.
     await settleUsage(sql, [
-      event(c.keyId, "lease-fail", { leaseId: lease.leaseId, drawMicros: draw, status: "failure", completionTokens: 0 }),
+      event(c.keyId, "lease-fail", {
+        leaseId: lease.leaseId,
+        drawMicros: draw,
+        status: "failure",
+        completionTokens: 0,
+      }),
     ]);
     expect(await accountOf(sql, c.userId)).toMatchObject({
       balance_micros: 1_000_000n - 10n * CALL,
       held_micros: 100_000n - 11n * draw,
     });
     // The account's daily counters hold the charges plus what is still reserved.
-    const [counters] = await sql`select day_used_micros, day_requests from accounts where id = ${c.accountId}`;
+    const [counters] =
+      await sql`select day_used_micros, day_requests from accounts where id = ${c.accountId}`;
     expect(counters).toEqual({ day_used_micros: 10n * CALL + (100_000n - 11n * draw), day_requests: 10 });
     expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
   });
@@ -206,12 +231,21 @@ describe("returning and expiring a lease", () => {
     const lease = await grant(sql, c.keyId, 100_000n, 1_000n);
     // The process drew 3 calls of 10,000: one settled, two in flight; 70,000 unused.
     await settleUsage(sql, [event(c.keyId, "r-1", { leaseId: lease.leaseId, drawMicros: 10_000n })]);
-    const back = await returnLease(sql, { leaseId: lease.leaseId, keyId: c.keyId, unusedMicros: 70_000n }, { keepSeconds: 600 });
+    const back = await returnLease(
+      sql,
+      { leaseId: lease.leaseId, keyId: c.keyId, unusedMicros: 70_000n },
+      { keepSeconds: 600 },
+    );
     expect(back).toEqual({ releasedMicros: 70_000n, status: "closing" });
     expect(await accountOf(sql, c.userId)).toMatchObject({ held_micros: 20_000n });
     // A repeated return gives nothing more back (the in-flight share is not its to release).
-    expect(await returnLease(sql, { leaseId: lease.leaseId, keyId: c.keyId, unusedMicros: 70_000n }, { keepSeconds: 600 }))
-      .toEqual({ releasedMicros: 0n, status: "closing" });
+    expect(
+      await returnLease(
+        sql,
+        { leaseId: lease.leaseId, keyId: c.keyId, unusedMicros: 70_000n },
+        { keepSeconds: 600 },
+      ),
+    ).toEqual({ releasedMicros: 0n, status: "closing" });
     // No more grants on it.
     expect(await grant(sql, c.keyId, 1000n, 1n, { leaseId: lease.leaseId }).catch((e) => e)).toMatchObject({
       code: "lease_closed",
@@ -219,10 +253,22 @@ describe("returning and expiring a lease", () => {
     });
     await settleUsage(sql, [
       event(c.keyId, "r-2", { leaseId: lease.leaseId, drawMicros: 10_000n }),
-      event(c.keyId, "r-3", { leaseId: lease.leaseId, drawMicros: 10_000n, status: "failure", completionTokens: 0 }),
+      event(c.keyId, "r-3", {
+        leaseId: lease.leaseId,
+        drawMicros: 10_000n,
+        status: "failure",
+        completionTokens: 0,
+      }),
     ]);
-    expect(await leaseRow(lease.leaseId)).toMatchObject({ status: "closed", reserved_micros: 0n, released_micros: 70_000n });
-    expect(await accountOf(sql, c.userId)).toMatchObject({ balance_micros: 1_000_000n - 2n * CALL, held_micros: 0n });
+    expect(await leaseRow(lease.leaseId)).toMatchObject({
+      status: "closed",
+      reserved_micros: 0n,
+      released_micros: 70_000n,
+    });
+    expect(await accountOf(sql, c.userId)).toMatchObject({
+      balance_micros: 1_000_000n - 2n * CALL,
+      held_micros: 0n,
+    });
     expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
   });
 
@@ -235,15 +281,27 @@ describe("returning and expiring a lease", () => {
     const { expired, releasedMicros } = await expireLeases(sql);
     expect(expired).toBeGreaterThanOrEqual(1);
     expect(releasedMicros).toBeGreaterThanOrEqual(100_000n);
-    expect(await leaseRow(lease.leaseId)).toMatchObject({ status: "expired", reserved_micros: 0n, released_micros: 100_000n });
+    expect(await leaseRow(lease.leaseId)).toMatchObject({
+      status: "expired",
+      reserved_micros: 0n,
+      released_micros: 100_000n,
+    });
     expect(await accountOf(sql, c.userId)).toMatchObject({ balance_micros: 1_000_000n, held_micros: 0n });
     // Its outbox delivers after a restart: the call is charged, nothing is released twice.
     await settleUsage(sql, [event(c.keyId, "late", { leaseId: lease.leaseId, drawMicros: 10_000n })]);
-    expect(await accountOf(sql, c.userId)).toMatchObject({ balance_micros: 1_000_000n - CALL, held_micros: 0n });
+    expect(await accountOf(sql, c.userId)).toMatchObject({
+      balance_micros: 1_000_000n - CALL,
+      held_micros: 0n,
+    });
     expect(await expireLeases(sql)).toEqual({ expired: 0, releasedMicros: 0n });
     expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
     const views = await listLeases(sql, { keyId: c.keyId });
-    expect(views[0]).toMatchObject({ status: "expired", grantedMicros: 100_000n, chargedMicros: CALL, calls: 1 });
+    expect(views[0]).toMatchObject({
+      status: "expired",
+      grantedMicros: 100_000n,
+      chargedMicros: CALL,
+      calls: 1,
+    });
   });
 });
 
@@ -262,8 +320,16 @@ describe("a lease across UTC midnight", () => {
     const fresh = await at("2026-11-25T00:00:02Z", (db) => grant(db, c.keyId, 50_000n, 1_000n));
     await at("2026-11-25T00:00:03Z", (db) =>
       settleUsage(db, [
-        event(c.keyId, "drawn-23:59:59", { leaseId: old.leaseId, drawMicros: 5_000n, startedAt: "2026-11-24T23:59:59Z" }),
-        event(c.keyId, "drawn-00:00:02", { leaseId: fresh.leaseId, drawMicros: 5_000n, startedAt: "2026-11-25T00:00:02Z" }),
+        event(c.keyId, "drawn-23:59:59", {
+          leaseId: old.leaseId,
+          drawMicros: 5_000n,
+          startedAt: "2026-11-24T23:59:59Z",
+        }),
+        event(c.keyId, "drawn-00:00:02", {
+          leaseId: fresh.leaseId,
+          drawMicros: 5_000n,
+          startedAt: "2026-11-25T00:00:02Z",
+        }),
       ]),
     );
     const [counters] = await sql`
@@ -304,7 +370,9 @@ describe("under concurrency", () => {
               }),
         ),
       );
-      expect(results.every((r) => r.status === "fulfilled" || r.reason.code === "insufficient_balance")).toBe(true);
+      expect(results.every((r) => r.status === "fulfilled" || r.reason.code === "insufficient_balance")).toBe(
+        true,
+      );
       const account = await accountOf(sql, c.userId);
       expect(account.held_micros).toBeLessThanOrEqual(account.balance_micros);
       expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
@@ -314,9 +382,15 @@ describe("under concurrency", () => {
           const calls = Number(l.grantedMicros / CALL);
           await settleUsage(
             pool,
-            Array.from({ length: calls }, (_, j) => event(c.keyId, `l${i}-${j}`, { leaseId: l.leaseId, drawMicros: CALL })),
+            Array.from({ length: calls }, (_, j) =>
+              event(c.keyId, `l${i}-${j}`, { leaseId: l.leaseId, drawMicros: CALL }),
+            ),
           );
-          await returnLease(pool, { leaseId: l.leaseId, keyId: c.keyId, unusedMicros: l.grantedMicros - BigInt(calls) * CALL }, { keepSeconds: 60 });
+          await returnLease(
+            pool,
+            { leaseId: l.leaseId, keyId: c.keyId, unusedMicros: l.grantedMicros - BigInt(calls) * CALL },
+            { keepSeconds: 60 },
+          );
         }),
       );
       const after = await accountOf(sql, c.userId);

@@ -1,7 +1,7 @@
-import { config } from "@/lib/config";
-import { db } from "@/lib/db";
 import { grantLease } from "@/lib/billing/leases";
 import { leaseBody } from "@/lib/billing/schemas";
+import { config } from "@/lib/config";
+import { db } from "@/lib/db";
 import { parseJson } from "@/lib/http/body";
 import { AppError } from "@/lib/http/errors";
 import { withGateway } from "@/lib/http/handler";

@@ -1,7 +1,7 @@
-import { config } from "@/lib/config";
-import { db } from "@/lib/db";
 import { returnLease } from "@/lib/billing/leases";
 import { leaseReturnBody } from "@/lib/billing/schemas";
+import { config } from "@/lib/config";
+import { db } from "@/lib/db";
 import { parseJson } from "@/lib/http/body";
 import { withGateway } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
