@@ -5,6 +5,7 @@ import { RedeemCard } from "@/components/redemptions/redeem-card";
 import { BalanceCards } from "./balance-cards";
 import { BudgetsForm } from "./budgets-form";
 import { CreditDialog } from "./credit-dialog";
+import { LeasesTable } from "./leases-table";
 import { LedgerTable } from "./ledger-table";
 import { type AccountView, useAccount, useMyAccount } from "./queries";
 import { SpendChart } from "./spend-chart";
@@ -27,6 +28,7 @@ function Overview({ account, admin }: { account: AccountView; admin: boolean }) 
       )}
       <SpendChart accountId={account.id} />
       {admin ? <BudgetsForm account={account} /> : null}
+      {admin ? <LeasesTable accountId={account.id} /> : null}
       <UsageTable accountId={account.id} showCost={admin} />
       <LedgerTable accountId={account.id} />
     </div>

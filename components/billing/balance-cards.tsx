@@ -57,13 +57,19 @@ export function BalanceCards({ account }: { account: AccountView }) {
         </Card>
         <Card>
           <CardHeader>
-            <CardDescription>Held by calls in progress</CardDescription>
+            <CardDescription>Held for calls</CardDescription>
             <CardTitle data-testid="held" className="text-2xl tabular-nums">
               {usdShort(account.heldMicros)}
             </CardTitle>
           </CardHeader>
-          <CardContent className="text-xs text-muted-foreground">
-            Available for new calls: <span className="tabular-nums">{usd(available)}</span>
+          <CardContent className="grid gap-0.5 text-xs text-muted-foreground">
+            <span data-testid="held-split" className="tabular-nums">
+              {usd(account.heldMicros - account.leasedMicros)} by calls in progress,{" "}
+              {usd(account.leasedMicros)} by gateway leases
+            </span>
+            <span>
+              Available for new calls: <span className="tabular-nums">{usd(available)}</span>
+            </span>
           </CardContent>
         </Card>
         <Card>

@@ -3,6 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { Search } from "lucide-react";
 import { useState } from "react";
+import { usd } from "@/components/billing/format";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
@@ -140,6 +141,15 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                   </TableCell>
                   <TableCell>
                     <Badge variant={status.variant}>{status.label}</Badge>
+                    {key.leasedMicros > 0 ? (
+                      <span
+                        data-testid="key-leased"
+                        className="mt-1 block text-xs text-muted-foreground tabular-nums"
+                        title="Reserved by gateway leases: spent call by call, the rest returned when idle"
+                      >
+                        {usd(key.leasedMicros)} leased
+                      </span>
+                    ) : null}
                   </TableCell>
                   <TableCell className="text-muted-foreground">
                     {new Date(key.createdAt).toLocaleDateString()}

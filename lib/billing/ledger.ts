@@ -33,6 +33,8 @@ export interface Account {
   ownerEmail: string | null;
   balanceMicros: bigint;
   heldMicros: bigint;
+  /** The part of heldMicros that live balance leases reserve (the rest: holds of calls in progress). */
+  leasedMicros: bigint;
   dailyBudgetMicros: bigint | null;
   monthlyBudgetMicros: bigint | null;
   dayUsedMicros: bigint;
@@ -53,6 +55,8 @@ export interface Account {
 export const accountColumns = (db: Db) => db`
   a.id, a.kind, a.owner_user_id as "ownerUserId", u.email as "ownerEmail",
   a.balance_micros as "balanceMicros", a.held_micros as "heldMicros",
+  (select coalesce(sum(l.reserved_micros), 0) from leases l
+   where l.account_id = a.id and l.status in ('open', 'closing'))::bigint as "leasedMicros",
   a.daily_budget_micros as "dailyBudgetMicros", a.monthly_budget_micros as "monthlyBudgetMicros",
   case when a.budget_day = (now() at time zone 'utc')::date then a.day_used_micros else 0 end as "dayUsedMicros",
   case when a.budget_month = date_trunc('month', now() at time zone 'utc')::date then a.month_used_micros else 0 end as "monthUsedMicros",

@@ -15,6 +15,8 @@ export interface ApiKey {
   rotatedFrom: string | null;
   dailyBudgetMicros: bigint | null;
   monthlyBudgetMicros: bigint | null;
+  /** What this key's live balance leases reserve right now (gateway processes spend it locally). */
+  leasedMicros: bigint;
 }
 
 export interface KeySettings {

@@ -77,6 +77,7 @@ class Outbox:
         batch_size: int = 500,
         retention_hours: float = 72.0,
         idle_interval: float = 1.0,
+        linger: float = 0.2,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -86,6 +87,9 @@ class Outbox:
         self.batch_size = batch_size
         self.retention_seconds = retention_hours * 3600
         self.idle_interval = idle_interval
+        # After an append wakes delivery, wait this long so events arriving together go in one batch (one signed
+        # POST and one platform transaction for many calls, instead of one per call).
+        self.linger = linger
         self.clock = clock
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -271,6 +275,8 @@ class Outbox:
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, self.next_due_in()))
+                if self.linger > 0:
+                    await asyncio.sleep(self.linger)
             except asyncio.TimeoutError:
                 pass
 
