@@ -55,13 +55,7 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
         ? (await tx<{ n: number }[]>`select upgrade_usage(${tx.json(payload)}::jsonb) as n`)[0]!.n
         : 0;
     // Charges lower balances: an account that fell below its alert threshold is told once (queued here).
-    const accounts = await tx<{ id: string }[]>`
-      select distinct a.id from api_keys k join accounts a on a.owner_user_id = k.user_id
-      where k.id = any(${tx.array([...new Set(events.map((e) => e.keyId))])}::uuid[])`;
-    await checkLowBalances(
-      tx,
-      accounts.map((a) => a.id),
-    );
+    await checkLowBalances(tx, [], { keyIds: [...new Set(events.map((e) => e.keyId))] });
     return {
       received: events.length,
       inserted,

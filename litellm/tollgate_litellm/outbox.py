@@ -77,7 +77,7 @@ class Outbox:
         batch_size: int = 500,
         retention_hours: float = 72.0,
         idle_interval: float = 1.0,
-        linger: float = 0.2,
+        linger: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
