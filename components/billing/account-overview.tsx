@@ -13,7 +13,8 @@ import { UsageTable } from "./usage-table";
 
 function Overview({ account, admin }: { account: AccountView; admin: boolean }) {
   return (
-    <div className="grid gap-6">
+    // grid-cols-1 is minmax(0, 1fr): a wide table scrolls inside its card instead of widening the page.
+    <div className="grid grid-cols-1 gap-6">
       {admin ? (
         <div className="flex justify-end">
           <CreditDialog accountId={account.id} email={account.ownerEmail} />

@@ -13,7 +13,9 @@ test("an admin sees a pay-as-you-go key's balance lease: granted, calls charged,
   // A developer on no plan (no daily request count): the gateway serves their key from a lease.
   const sql = createClient({ url: process.env.E2E_DATABASE_URL!, max: 1 });
   const email = `lease-${randomUUID().slice(0, 8)}@example.com`;
-  const [user] = await sql<{ id: string }[]>`insert into users (email, role) values (${email}, 'developer') returning id`;
+  const [user] = await sql<
+    { id: string }[]
+  >`insert into users (email, role) values (${email}, 'developer') returning id`;
   const [account] = await sql<{ id: string }[]>`select id from accounts where owner_user_id = ${user!.id}`;
   const system = { userId: null, kind: "system" as const };
   await creditAccount(sql, system, {
@@ -26,7 +28,14 @@ test("an admin sees a pay-as-you-go key's balance lease: granted, calls charged,
   const { secret } = await createKey(
     sql,
     system,
-    { userId: user!.id, name: "batch job", allowedModels: [], rpmLimit: null, tpmLimit: null, expiresAt: null },
+    {
+      userId: user!.id,
+      name: "batch job",
+      allowedModels: [],
+      rpmLimit: null,
+      tpmLimit: null,
+      expiresAt: null,
+    },
     { pepper: TEST_KEY_PEPPER },
   );
   await sql.end();
@@ -50,7 +59,7 @@ test("an admin sees a pay-as-you-go key's balance lease: granted, calls charged,
   await expect(row).toContainText(`$0.${String(charged).padStart(6, "0")}`, { timeout: 20_000 });
   await expect(row.locator("td").nth(7)).toHaveText("3");
   // The account's held amount is the lease's reservation, and the card says so.
-  await expect(page.getByTestId("held-split")).toContainText("$0.00 by calls in progress");
+  await expect(page.getByTestId("held-split")).toContainText("$0.000000 by calls in progress");
   await expect(page.getByTestId("held-split")).toContainText("by gateway leases");
   await snap(page, "37-admin-account-leases");
 
