@@ -106,28 +106,32 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
         <Table>
           <TableHeader>
             <TableRow>
-              <TableHead>Name</TableHead>
+              <TableHead>{admin ? "Name · owner" : "Name"}</TableHead>
               <TableHead>Key</TableHead>
-              {admin ? <TableHead>Owner</TableHead> : null}
               <TableHead>Models</TableHead>
               <TableHead>Limits</TableHead>
               <TableHead>Status</TableHead>
-              <TableHead>Created</TableHead>
               <TableHead>Last used</TableHead>
               <TableHead className="text-right">Actions</TableHead>
             </TableRow>
           </TableHeader>
           <TableBody>
             {keys.data?.items.length === 0 ? (
-              <TableMessage colSpan={9}>No keys yet. Create one to call the gateway.</TableMessage>
+              <TableMessage colSpan={7}>No keys yet. Create one to call the gateway.</TableMessage>
             ) : null}
             {keys.data?.items.map((key) => {
               const status = statusOf(key);
               return (
                 <TableRow key={key.id} data-testid={`key-row-${key.name}`}>
-                  <TableCell className="font-medium">{key.name}</TableCell>
+                  <TableCell className="max-w-56">
+                    <span className="block truncate font-medium">{key.name}</span>
+                    {admin ? (
+                      <span className="block truncate text-xs text-muted-foreground" title={key.ownerEmail}>
+                        {key.ownerEmail}
+                      </span>
+                    ) : null}
+                  </TableCell>
                   <TableCell className="font-mono text-xs">{key.prefix}…</TableCell>
-                  {admin ? <TableCell>{key.ownerEmail}</TableCell> : null}
                   <TableCell className="max-w-48 truncate text-xs">
                     {key.allowedModels.length ? (
                       key.allowedModels.join(", ")
@@ -152,9 +156,11 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                     ) : null}
                   </TableCell>
                   <TableCell className="text-muted-foreground">
-                    {new Date(key.createdAt).toLocaleDateString()}
+                    <span className="block">{ago(key.lastUsedAt)}</span>
+                    <span className="block font-mono text-xs" title="Created (UTC)">
+                      since {key.createdAt.slice(0, 10)}
+                    </span>
                   </TableCell>
-                  <TableCell className="text-muted-foreground">{ago(key.lastUsedAt)}</TableCell>
                   <TableCell className="space-x-2 text-right">
                     {key.status === "active" ? (
                       <>
