@@ -4,15 +4,16 @@
 //   node --import tsx scripts/fake-upstream.ts [--port 4010]
 //
 // Latency: FAKE_TTFT_MS / FAKE_TPS (defaults per model below), or headers x-fake-ttft-ms / x-fake-tps.
-// Failures by model name (fake-error-500, fake-error-429, fake-timeout, fake-cut) or header x-fake-fail
-// (500 | 429 | timeout | cut). Completion length: 16–47 tokens chosen by the prompt, capped by max_tokens.
+// Failures by model name (fake-error-500, fake-error-429, fake-timeout, fake-cut, fake-flaky) or header
+// x-fake-fail (500 | 429 | timeout | cut | flaky). fake-flaky answers 503 to the first FAKE_FLAKY_FAILURES (2)
+// attempts of each distinct prompt, then serves it: what a gateway's retries are for. Completion length: 16–47 tokens chosen by the prompt, capped by max_tokens.
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
 interface Profile {
   ttftMs: number;
   tokensPerSecond: number;
-  fail?: "500" | "429" | "timeout" | "cut";
+  fail?: "500" | "429" | "timeout" | "cut" | "flaky";
 }
 
 const envNumber = (name: string): number | undefined =>
@@ -26,6 +27,7 @@ const PROFILES: Record<string, Profile> = {
   "fake-error-429": { ttftMs: 5, tokensPerSecond: 400, fail: "429" },
   "fake-timeout": { ttftMs: 5, tokensPerSecond: 400, fail: "timeout" },
   "fake-cut": { ttftMs: 10, tokensPerSecond: 200, fail: "cut" },
+  "fake-flaky": { ttftMs: 5, tokensPerSecond: 400, fail: "flaky" },
   // A dead deployment: the gateway's config falls back from it to fake-large.
   "fake-dead": { ttftMs: 5, tokensPerSecond: 400, fail: "500" },
 };
@@ -97,9 +99,26 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
   res.end(text);
 }
 
+/** Attempts seen per prompt by fake-flaky (bounded: the oldest prompts are forgotten). */
+const flakyAttempts = new Map<string, number>();
+
+/** fake-flaky: true while this prompt has had fewer than FAKE_FLAKY_FAILURES attempts. */
+function flakyFails(body: ChatRequest): boolean {
+  const key = createHash("sha256").update(JSON.stringify(body.messages)).digest("hex");
+  const seen = flakyAttempts.get(key) ?? 0;
+  flakyAttempts.set(key, seen + 1);
+  if (flakyAttempts.size > 10_000) flakyAttempts.delete(flakyAttempts.keys().next().value!);
+  return seen < (envNumber("FAKE_FLAKY_FAILURES") ?? 2);
+}
+
 async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest) {
   const profile = profileFor(body, req.headers);
   await sleep(profile.ttftMs);
+  if (profile.fail === "flaky" && flakyFails(body)) {
+    return sendJson(res, 503, {
+      error: { message: "fake upstream: overloaded, try again", type: "server_error", code: null },
+    });
+  }
   if (profile.fail === "500") {
     return sendJson(res, 500, {
       error: { message: "fake upstream: internal error", type: "server_error", code: null },

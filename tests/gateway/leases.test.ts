@@ -26,7 +26,7 @@ const others = new ProcessGroup();
 afterAll(() => others.stop());
 
 beforeAll(async () => {
-  for (const name of ["fake-error-500", "fake-cut"]) {
+  for (const name of ["fake-error-500", "fake-cut", "fake-flaky", "fake-dead"]) {
     await ctx.sql`
       with m as (
         insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
@@ -149,6 +149,67 @@ describe("the lease path, call by call", () => {
       held_micros: 0n,
     });
     expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
+  });
+});
+
+describe("retries and fallbacks (router_settings: num_retries 2, fallbacks fake-dead → fake-large)", () => {
+  const LARGE = { input: 3_500_000n, output: 15_000_000n }; // fake-large's demo price
+
+  it("a call served on its third attempt is charged once, at its own price", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    // fake-flaky answers 503 to the first two attempts of each prompt: the router retries, the third serves.
+    const prompt = [{ role: "user" as const, content: `retry me ${c.id}` }];
+    const done = await c.client.chat.completions.create({
+      model: "fake-flaky",
+      messages: prompt,
+      max_tokens: 12,
+    });
+    const stream = await c.client.chat.completions.create({
+      model: "fake-flaky",
+      messages: [{ role: "user" as const, content: `stream, retry me ${c.id}` }],
+      max_tokens: 12,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let streamed: { prompt_tokens: number; completion_tokens: number } | undefined;
+    for await (const chunk of stream) if (chunk.usage) streamed = chunk.usage;
+    const rows = await usageRowsOf(ctx, c.id, 2);
+    await new Promise((r) => setTimeout(r, 1_500)); // a late duplicate would have landed by now
+    const again = await usageRowsOf(ctx, c.id, 2);
+    expect(again).toHaveLength(2);
+    expect(rows.every((r) => r.status === "success" && r.billing_status === "exact")).toBe(true);
+    const expected =
+      priceTokens({ input: done.usage!.prompt_tokens, output: done.usage!.completion_tokens }, PRICE) +
+      priceTokens({ input: streamed!.prompt_tokens, output: streamed!.completion_tokens }, PRICE);
+    expect(await settled(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
+    expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
+  });
+
+  it("a dead group's call is served by its fallback, charged once at the fallback's price", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const { data } = await c.client.chat.completions
+      .create({ model: "fake-dead", messages, max_tokens: 20 })
+      .withResponse();
+    const [row] = await usageRowsOf(ctx, c.id, 1);
+    expect(row).toMatchObject({ status: "success", model_group: "fake-large" });
+    const expected = priceTokens(
+      { input: data.usage!.prompt_tokens, output: data.usage!.completion_tokens },
+      LARGE,
+    );
+    expect(row!.revenue_micros).toBe(expected);
+    expect(await settled(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
+  });
+
+  it("a call whose every attempt failed charges nothing", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const failed = await failure(
+      c.client.chat.completions.create({ model: "fake-error-500", messages, max_tokens: 20 }),
+    );
+    expect(failed?.status).toBe(500);
+    const rows = await usageRowsOf(ctx, c.id, 1);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: "failure", billing_status: "waived", revenue_micros: 0n });
+    expect(await settled(c.accountId)).toEqual({ balance_micros: 1_000_000n, held_micros: 0n });
   });
 });
 
