@@ -82,11 +82,14 @@ const models = () => import("@/app/api/v1/models/route");
 const model = () => import("@/app/api/v1/models/[id]/route");
 const gatewayAuth = () => import("@/app/api/internal/gateway/auth/route");
 const gatewayHolds = () => import("@/app/api/internal/gateway/holds/route");
+const gatewayLeases = () => import("@/app/api/internal/gateway/leases/route");
+const gatewayLeaseReturn = () => import("@/app/api/internal/gateway/leases/return/route");
 const webhook = () => import("@/app/api/webhooks/litellm/route");
 const myAccount = () => import("@/app/api/v1/account/route");
 const accounts = () => import("@/app/api/v1/accounts/route");
 const account = () => import("@/app/api/v1/accounts/[id]/route");
 const ledger = () => import("@/app/api/v1/accounts/[id]/ledger/route");
+const accountLeases = () => import("@/app/api/v1/accounts/[id]/leases/route");
 const usage = () => import("@/app/api/v1/accounts/[id]/usage/route");
 const daily = () => import("@/app/api/v1/accounts/[id]/daily/route");
 const credits = () => import("@/app/api/v1/accounts/[id]/credits/route");
@@ -286,6 +289,13 @@ const cases: Case[] = [
     expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
   },
   {
+    name: "GET /api/v1/accounts/:id/leases",
+    handler: accountLeases,
+    method: "GET",
+    options: () => ({ params: { id: devAccountId } }),
+    expect: { anonymous: 401, developer: 403, admin: 200, other: 403 },
+  },
+  {
     name: "GET /api/v1/accounts/:id/usage",
     handler: usage,
     method: "GET",
@@ -346,6 +356,31 @@ const cases: Case[] = [
         model: "fake-small",
         apiKey: "tg_nope_nope_nope_nope_nope",
       },
+    }),
+    expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
+    name: "POST /api/internal/gateway/leases (no gateway secret)",
+    handler: gatewayLeases,
+    method: "POST",
+    options: () => ({
+      body: {
+        leaseId: "8d3c1f0e-3c4b-4c8f-9a51-6f1f8a9e2b10",
+        keyId: devKeyId,
+        processId: "p",
+        nonce: "n",
+        wantMicros: 1000,
+        minMicros: 1,
+      },
+    }),
+    expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
+    name: "POST /api/internal/gateway/leases/return (no gateway secret)",
+    handler: gatewayLeaseReturn,
+    method: "POST",
+    options: () => ({
+      body: { leaseId: "8d3c1f0e-3c4b-4c8f-9a51-6f1f8a9e2b10", keyId: devKeyId, unusedMicros: 0 },
     }),
     expect: { anonymous: 401, developer: 401, admin: 401 },
   },

@@ -12,6 +12,7 @@ import { hashKey } from "@/lib/keys/secret";
 import { verifyKey } from "@/lib/keys/verify";
 import { accountOf, event, insertKey, PRICE, seedPricedModel, topUp } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
+import { call } from "../helpers/http";
 import { priceTokens } from "../helpers/price";
 import { insertUser } from "../helpers/users";
 
@@ -430,5 +431,67 @@ describe("the lease epoch in the gateway's auth answer", () => {
     expect(third).not.toBe(second);
     await sql`update api_keys set allowed_models = '{fake-small}' where id = ${key!.id}`;
     expect(await epoch()).not.toBe(third);
+  });
+});
+
+describe("the gateway's lease routes", () => {
+  const GATEWAY = { authorization: `Bearer ${process.env.GATEWAY_SECRET}` };
+
+  it("grant and return through HTTP: amounts as JSON integers, prices for the draws", async () => {
+    const { POST } = await import("@/app/api/internal/gateway/leases/route");
+    const back = (await import("@/app/api/internal/gateway/leases/return/route")).POST;
+    const c = await customer(1_000_000n);
+    const leaseId = randomUUID();
+    const res = await call(POST, {
+      headers: GATEWAY,
+      body: {
+        leaseId,
+        keyId: c.keyId,
+        processId: "gw-1",
+        nonce: "n1",
+        wantMicros: 200_000,
+        minMicros: "1000",
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      leaseId,
+      outcome: "granted",
+      grantedMicros: 200_000,
+      availableMicros: 800_000,
+    });
+    expect((res.body as { prices: { model: string }[] }).prices.map((p) => p.model)).toContain("fake-small");
+    const returned = await call(back, {
+      headers: GATEWAY,
+      body: { leaseId, keyId: c.keyId, unusedMicros: 200_000 },
+    });
+    expect(returned.body).toEqual({ releasedMicros: 200_000, status: "closed" });
+    expect(await accountOf(sql, c.userId)).toMatchObject({ held_micros: 0n });
+  });
+
+  it.each([
+    ["a hex amount", { wantMicros: "0x10" }],
+    ["a fraction", { wantMicros: 1.5 }],
+    ["min above want", { wantMicros: 10, minMicros: 20 }],
+    ["a negative minimum", { minMicros: -1 }],
+    ["a lease id that is not a uuid", { leaseId: "lease-1" }],
+    ["an unknown field", { priority: "high" }],
+  ])("%s is refused with 422 and nothing is reserved", async (_, change) => {
+    const { POST } = await import("@/app/api/internal/gateway/leases/route");
+    const c = await customer(1_000_000n);
+    const body = {
+      leaseId: randomUUID(),
+      keyId: c.keyId,
+      processId: "gw-1",
+      nonce: "n",
+      wantMicros: 1000,
+      minMicros: 1,
+      ...change,
+    };
+    const res = await call(POST, { headers: GATEWAY, body });
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ error: { code: "validation_failed" } });
+    expect(await accountOf(sql, c.userId)).toMatchObject({ held_micros: 0n });
+    expect(await sql`select 1 from leases where key_id = ${c.keyId}`).toHaveLength(0);
   });
 });
