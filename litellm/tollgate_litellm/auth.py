@@ -21,6 +21,7 @@ from .gate import Refusal, find_route
 from .leases import shared_book
 from .platform import PlatformClient, PlatformUnavailable
 from .settings import Settings
+from .shared import SharedVerdicts
 
 logger = logging.getLogger("tollgate.auth")
 
@@ -34,10 +35,15 @@ def key_fingerprint(key: str) -> str:
 
 
 class Authenticator:
-    def __init__(self, settings: Settings, client: PlatformClient | None = None) -> None:
+    def __init__(
+        self, settings: Settings, client: PlatformClient | None = None, shared: SharedVerdicts | None = None
+    ) -> None:
         self.settings = settings
         self.client = client or PlatformClient(settings)
         self.cache: TTLCache[dict[str, Any]] = TTLCache(settings.cache_max_entries)
+        # Replicas share answers through Redis when there is one (REDIS_HOST), bounded by the same TTL.
+        self.shared = shared
+        self.platform_calls = 0
 
     async def authenticate(self, path: str, api_key: str | None, headers: Any = None, method: str = "POST") -> UserAPIKeyAuth:
         if not api_key:
@@ -63,7 +69,14 @@ class Authenticator:
     async def _load(self, api_key: str, fingerprint: str) -> tuple[dict[str, Any], float]:
         last = self.cache.stale(fingerprint)
         last_key_id = (last or {}).get("key", {}).get("id") if (last or {}).get("valid") else None
+        if self.shared is not None:
+            stored = await self.shared.get(fingerprint)
+            if stored is not None:
+                verdict, left = stored
+                self._retire_if_refused(last_key_id, verdict)
+                return verdict, left
         try:
+            self.platform_calls += 1
             verdict = await self.client.verify_key(api_key)
         except PlatformUnavailable as error:
             # Bounded availability (clause 37): a warm key whose lease is still valid here keeps being served on
@@ -76,12 +89,26 @@ class Authenticator:
             raise unavailable(
                 "Tollgate could not verify this API key right now, so the request was not served. Retry shortly."
             ) from error
+        self._retire_if_refused(last_key_id, verdict)
+        ttl = self.settings.auth_cache_ttl if verdict.get("valid") else self.settings.auth_negative_ttl
+        if self.shared is not None:
+            await self.shared.put(fingerprint, verdict, ttl)
+        return verdict, ttl
+
+    @staticmethod
+    def _retire_if_refused(last_key_id: str | None, verdict: dict[str, Any]) -> None:
+        """Revoked, expired or suspended: the key's lease goes back now, not when it turns idle."""
         if last_key_id and not verdict.get("valid"):
             book = shared_book()
-            if book is not None:  # revoked, expired or suspended: its lease goes back now, not when idle
+            if book is not None:
                 book.retire_key(last_key_id, str(verdict.get("reason") or "invalid"))
-        ttl = self.settings.auth_cache_ttl if verdict.get("valid") else self.settings.auth_negative_ttl
-        return verdict, ttl
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "platformCalls": self.platform_calls,
+            "localHits": self.cache.hits,
+            "shared": self.shared.stats() if self.shared is not None else None,
+        }
 
 
 def _reason_code(verdict: dict[str, Any]) -> str:
@@ -123,7 +150,7 @@ _authenticator: Authenticator | None = None
 def authenticator() -> Authenticator:
     global _authenticator
     if _authenticator is None:
-        _authenticator = Authenticator(Settings.from_env())
+        _authenticator = Authenticator(Settings.from_env(), shared=SharedVerdicts.from_env())
     return _authenticator
 
 

@@ -68,6 +68,15 @@ def mount(handler: TollgateBilling) -> None:
         return handler.leases.stats()
 
     app.add_api_route("/tollgate/leases/stats", lease_stats, methods=["GET"], include_in_schema=False)
+
+    async def auth_stats(request: Request):
+        if not _authorized(request, handler):
+            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
+        from .auth import authenticator
+
+        return authenticator().stats()
+
+    app.add_api_route("/tollgate/auth/stats", auth_stats, methods=["GET"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/stats", stats, methods=["GET"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/pause", pause, methods=["POST"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/resume", resume, methods=["POST"], include_in_schema=False)

@@ -1,4 +1,4 @@
-// Scale path: two LiteLLM replicas sharing RPM counters through Redis (REDIS_HOST/REDIS_PORT). `npm test` always
+// Scale path: two LiteLLM replicas sharing RPM counters and auth answers through Redis (REDIS_HOST/REDIS_PORT). `npm test` always
 // provides a Redis (the machine's, or one it starts: TEST_REDIS_HOST/TEST_REDIS_PORT) and then this must run;
 // run alone without one, it is skipped and says so.
 import { createConnection } from "node:net";
@@ -75,6 +75,44 @@ describe.skipIf(!redisUp)(
       expect(results.slice(0, 3)).toEqual([null, null, null]);
       // Each replica alone has seen at most 3 requests; together they exceed the key's 3 per minute.
       expect(results.slice(3).map((r) => r?.status)).toEqual([429, 429]);
+    });
+
+    it("share auth answers: a key one replica verified is not asked of the platform by the other; a revocation reaches both", async () => {
+      const auth = { authorization: `Bearer ${TEST_MASTER_KEY}` };
+      const stats = async (port: number) =>
+        (await (await fetch(`http://127.0.0.1:${port}/tollgate/auth/stats`, { headers: auth })).json()) as {
+          platformCalls: number;
+          shared: { hits: number; misses: number; errors: number };
+        };
+      const { id, secret } = await ctx.issueKey();
+      const { default: OpenAI } = await import("openai");
+      const replicaA = ctx.client(secret);
+      const replicaB = new OpenAI({ baseURL: "http://127.0.0.1:4105/v1", apiKey: secret, maxRetries: 0 });
+      const messages = [{ role: "user" as const, content: "who am I" }];
+      const call = (client: typeof replicaA) =>
+        failure(client.chat.completions.create({ model: "fake-small", messages, max_tokens: 1 }));
+      const [a0, b0] = [await stats(4104), await stats(4105)];
+      expect(await call(replicaA)).toBeNull();
+      expect(await call(replicaB)).toBeNull();
+      const [a1, b1] = [await stats(4104), await stats(4105)];
+      expect(a1.platformCalls - a0.platformCalls).toBe(1);
+      expect(b1.platformCalls - b0.platformCalls).toBe(0);
+      expect(b1.shared.hits - b0.shared.hits).toBe(1);
+      expect(b1.shared.errors).toBe(0);
+      // Revoked: both replicas refuse within the auth TTL (the shared entry expires with the answer it holds).
+      await ctx.sql`update api_keys set status = 'revoked', revoked_at = now() where id = ${id}`;
+      const revoked = Date.now();
+      let both = -1;
+      while (Date.now() - revoked < 10_000) {
+        const [a, b] = [await call(replicaA), await call(replicaB)];
+        if (a?.status === 401 && b?.status === 401) {
+          both = Date.now() - revoked;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(both).toBeGreaterThanOrEqual(0);
+      expect(both).toBeLessThan(5_000 + 1_000);
     });
   },
 );
