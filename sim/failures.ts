@@ -37,7 +37,7 @@ const PORTS = {
   upstreamProxy: 4302,
   upstream: 4303,
 };
-const LEASE_TTL = 20;
+const LEASE_TTL = 60; // the default validity of a lease grant
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- chaos proxy ------------------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ function chaosProxy(port: number, target: string): { server: Server; fault: Faul
 
 // --- traffic ----------------------------------------------------------------------------------------------
 interface Outcome {
-  status: number; // 0: no answer (connection refused or reset)
+  status: number; // 0: no answer (connection refused or reset); -1: the answer began and was cut
   callId: string | null;
   stream: boolean;
 }
@@ -117,7 +117,11 @@ async function oneCall(key: string, stream: boolean): Promise<Outcome> {
       signal: AbortSignal.timeout(30_000),
     });
     const callId = res.headers.get("x-litellm-call-id");
-    await res.arrayBuffer();
+    try {
+      await res.arrayBuffer();
+    } catch {
+      return { status: -1, callId, stream }; // the answer began, then the connection died (a cut stream)
+    }
     return { status: res.status, callId, stream };
   } catch {
     return { status: 0, callId: null, stream };
@@ -287,7 +291,8 @@ async function recover(
 ) {
   const started = Date.now();
   const served = outcomes.filter((o) => o.status === 200 && o.callId);
-  const ids = served.map((o) => o.callId!);
+  // Cut answers count too: a stream the client saw part of must be charged for what it delivered (clause 8).
+  const ids = outcomes.filter((o) => (o.status === 200 || o.status === -1) && o.callId).map((o) => o.callId!);
   let missing = ids.length;
   let leases = 0;
   let outbox = await outboxStats();
@@ -314,7 +319,7 @@ async function recover(
     select count(*)::int as holds from holds where key_id = any(${sim.sql.array(keyIds)}::uuid[]) and status = 'open'`;
   const refused: Record<string, number> = {};
   for (const o of outcomes.filter((x) => x.status !== 200)) {
-    const label = o.status === 0 ? "no answer" : String(o.status);
+    const label = o.status === 0 ? "no answer" : o.status === -1 ? "cut mid-answer" : String(o.status);
     refused[label] = (refused[label] ?? 0) + 1;
   }
   const violations = await checkLedgerInvariants(sim.sql);
@@ -509,10 +514,11 @@ LiteLLM and the upstream. Run it with \`npm run sim:failures\` (or one scenario:
 
 ${table}
 
-- **served** are answers with status 200; **not served** counts the rest by status ("no answer": the gateway was
-  down). **lost**: served calls with no usage row after recovery (the target is 0). **in flight at the crash**:
-  calls answered (or streaming) when LiteLLM was SIGKILLed whose usage event was not yet in the outbox — the
-  exposure the billing contract bounds (clause 34); their draws went back with the expired lease.
+- **served** are complete answers with status 200; **not served** counts the rest by status ("no answer": the
+  gateway was down; "cut mid-answer": a stream whose connection died). **lost**: served or cut calls with no usage
+  row after recovery (the target is 0). **in flight at the crash**: calls answered or streaming when LiteLLM was
+  SIGKILLed whose usage event was not yet in its outbox — the exposure the billing contract bounds (clause 34):
+  not charged, their draws went back with the expired lease.
 - **left open**: live leases / open holds on the scenario's keys, events pending / dead in the outbox, after recovery.
 - **ledger**: \`checkLedgerInvariants\` over the whole database after the scenario.
 
