@@ -3,6 +3,7 @@
 // schemas refuse it), so none of them is valid by chance; queries may be valid, and then must not fail either.
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { SIGNATURE_HEADER, signWebhook } from "@/lib/http/webhook-signature";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
 import { insertUser, signIn } from "../helpers/users";
@@ -186,6 +187,49 @@ describe("fuzzed request bodies", () => {
           expect(res.status, text).toBeLessThan(500);
           expect(typeof res.body.error.code).toBe("string");
           expect(typeof res.body.error.message).toBe("string");
+        }),
+        { numRuns: 40 },
+      );
+      expect(await counts()).toEqual(before);
+    });
+  }
+});
+
+// The gateway's side: its secret-authenticated routes, and the usage webhook with a valid signature over the fuzzed
+// body (so the content itself is what is judged).
+const gatewayRoutes: { name: string; load: () => Promise<Record<string, unknown>>; signed?: boolean }[] = [
+  { name: "POST /api/internal/gateway/auth", load: () => import("@/app/api/internal/gateway/auth/route") },
+  { name: "POST /api/internal/gateway/holds", load: () => import("@/app/api/internal/gateway/holds/route") },
+  {
+    name: "POST /api/internal/gateway/leases",
+    load: () => import("@/app/api/internal/gateway/leases/route"),
+  },
+  {
+    name: "POST /api/internal/gateway/leases/return",
+    load: () => import("@/app/api/internal/gateway/leases/return/route"),
+  },
+  {
+    name: "POST /api/webhooks/litellm",
+    load: () => import("@/app/api/webhooks/litellm/route"),
+    signed: true,
+  },
+];
+
+describe("fuzzed gateway bodies", () => {
+  for (const route of gatewayRoutes) {
+    it(`${route.name}: a 4xx in the error contract for any invalid body, nothing written`, async () => {
+      const before = await counts();
+      const handler = (await route.load()).POST as Handler;
+      await fc.assert(
+        fc.asyncProperty(body, async (value) => {
+          const text = JSON.stringify(value) ?? "null";
+          const headers: Record<string, string> = route.signed
+            ? { [SIGNATURE_HEADER]: signWebhook(process.env.WEBHOOK_SECRET!, text) }
+            : { authorization: `Bearer ${process.env.GATEWAY_SECRET}` };
+          const res = await call(handler, { method: "POST", raw: text, headers });
+          expect(res.status, `${text} → ${JSON.stringify(res.body)}`).toBeGreaterThanOrEqual(400);
+          expect(res.status, text).toBeLessThan(500);
+          expect(typeof res.body.error.code).toBe("string");
         }),
         { numRuns: 40 },
       );
