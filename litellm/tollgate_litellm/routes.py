@@ -7,7 +7,7 @@ import hmac
 import logging
 
 from fastapi import Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from .billing import TollgateBilling
 from .gate import install as install_gate
@@ -77,6 +77,18 @@ def mount(handler: TollgateBilling) -> None:
         return authenticator().stats()
 
     app.add_api_route("/tollgate/auth/stats", auth_stats, methods=["GET"], include_in_schema=False)
+
+    from .auth import authenticator
+    from .metrics import GatewayCollector, registry_for, render
+
+    registry = registry_for(GatewayCollector(handler.outbox, handler.leases, authenticator))
+
+    async def metrics(request: Request):
+        if not _authorized(request, handler):
+            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
+        return Response(render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    app.add_api_route("/tollgate/metrics", metrics, methods=["GET"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/stats", stats, methods=["GET"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/pause", pause, methods=["POST"], include_in_schema=False)
     app.add_api_route("/tollgate/outbox/resume", resume, methods=["POST"], include_in_schema=False)

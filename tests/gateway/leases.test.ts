@@ -152,6 +152,30 @@ describe("the lease path, call by call", () => {
   });
 });
 
+describe("the gateway's metrics", () => {
+  it("/tollgate/metrics serves the outbox, lease and auth counters in Prometheus' format, to the operator only", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    expect(
+      await failure(c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 3 })),
+    ).toBeNull();
+    await usageRowsOf(ctx, c.id, 1);
+    const url = `${gatewayBase(ctx)}/tollgate/metrics`;
+    expect((await fetch(url)).status).toBe(401);
+    expect((await fetch(url, { headers: { authorization: `Bearer ${c.secret}` } })).status).toBe(401);
+    const res = await fetch(url, { headers: { authorization: `Bearer ${TEST_MASTER_KEY}` } });
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+    const text = await res.text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    const stats = await leaseStats();
+    expect(value("tollgate_gateway_lease_draws_total")).toBe(stats.draws);
+    expect(value("tollgate_gateway_platform_lease_requests_total")).toBe(stats.roundTrips);
+    expect(text).toMatch(/^tollgate_gateway_outbox_events\{state="delivered"\} [1-9]/m);
+    expect(value("tollgate_gateway_auth_platform_requests_total")).toBeGreaterThan(0);
+    // No key material in what a scraper sees.
+    expect(text).not.toContain(c.secret);
+  });
+});
+
 describe("retries and fallbacks (router_settings: num_retries 2, fallbacks fake-dead → fake-large)", () => {
   const LARGE = { input: 3_500_000n, output: 15_000_000n }; // fake-large's demo price
 
