@@ -217,11 +217,15 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
   res.end("data: [DONE]\n\n");
 }
 
+const requests: Record<string, number> = {};
+
 export function createFakeUpstream() {
   return createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (req.method === "GET" && (url.pathname === "/health" || url.pathname === "/"))
       return sendJson(res, 200, { ok: true });
+    // Chat requests received per model since start: tests read how often a deployment was tried.
+    if (req.method === "GET" && url.pathname === "/stats") return sendJson(res, 200, { requests });
     if (req.method === "GET" && url.pathname === "/v1/models") {
       return sendJson(res, 200, {
         object: "list",
@@ -247,6 +251,7 @@ export function createFakeUpstream() {
             error: { message: "body must be JSON with model and messages", type: "invalid_request_error" },
           });
         }
+        requests[body.model] = (requests[body.model] ?? 0) + 1;
         chat(req, res, body).catch(() => res.destroy());
       });
       return;

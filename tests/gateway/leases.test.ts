@@ -26,7 +26,7 @@ const others = new ProcessGroup();
 afterAll(() => others.stop());
 
 beforeAll(async () => {
-  for (const name of ["fake-error-500", "fake-cut", "fake-flaky", "fake-dead"]) {
+  for (const name of ["fake-error-500", "fake-cut", "fake-flaky", "fake-dead", "fake-pair"]) {
     await ctx.sql`
       with m as (
         insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
@@ -221,6 +221,38 @@ describe("retries and fallbacks (router_settings: num_retries 2, fallbacks fake-
       LARGE,
     );
     expect(row!.revenue_micros).toBe(expected);
+    expect(await settled(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
+  });
+
+  it("a group with a dead deployment: every call served by the live one after a retry, charged once", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const upstreamStats = async () =>
+      (
+        (await (await fetch(`${ctx.stack.upstreamUrl!.replace(/\/v1$/, "")}/stats`)).json()) as {
+          requests: Record<string, number>;
+        }
+      ).requests;
+    const before = await upstreamStats();
+    const usages = [];
+    for (let i = 0; i < 12; i++) {
+      const done = await c.client.chat.completions.create({
+        model: "fake-pair",
+        messages: [{ role: "user" as const, content: `pair ${i}` }],
+        max_tokens: 8,
+      });
+      usages.push(done.usage!);
+    }
+    const after = await upstreamStats();
+    const deadTries = (after["fake-dead"] ?? 0) - (before["fake-dead"] ?? 0);
+    // The dead deployment was tried (and failed) along the way, yet no call failed and none was charged twice.
+    expect(deadTries).toBeGreaterThan(0);
+    const rows = await usageRowsOf(ctx, c.id, 12);
+    expect(rows).toHaveLength(12);
+    expect(rows.every((r) => r.status === "success" && r.model_group === "fake-pair")).toBe(true);
+    const expected = usages.reduce(
+      (sum, u) => sum + priceTokens({ input: u.prompt_tokens, output: u.completion_tokens }, PRICE),
+      0n,
+    );
     expect(await settled(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
   });
 
