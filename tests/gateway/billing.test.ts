@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { priceTokens } from "../helpers/price";
 import {
+  addTestModels,
   balanceOf,
   failure,
   MASTER_KEY,
@@ -26,15 +27,7 @@ const messages = [{ role: "user" as const, content: "How are calls billed?" }];
 
 beforeAll(async () => {
   // The failure-injection models, in the catalog with the same price as fake-small.
-  for (const name of ["fake-error-500", "fake-timeout", "fake-cut"]) {
-    await ctx.sql`
-      with m as (
-        insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
-        values (${name}, ${name}, 'fake', 16384, 4096) returning id
-      )
-      insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros, input_price_micros, output_price_micros)
-      select id, now() - interval '1 hour', 300000, 900000, ${PRICE.input}, ${PRICE.output} from m`;
-  }
+  await addTestModels(ctx, ["fake-error-500", "fake-timeout", "fake-cut"]);
 });
 
 const customer = (balanceMicros: bigint) => makeCustomer(ctx, balanceMicros);

@@ -163,3 +163,16 @@ export async function usageRowsOf(ctx: GatewayContext, keyId: string, count: num
 
 /** The gateway's base URL (without /v1), for its own routes. */
 export const gatewayBase = (ctx: GatewayContext) => ctx.stack.gatewayUrl!.replace(/\/v1$/, "");
+
+/** Puts the fake upstream's test models in the catalog at fake-small's demo price ($0.50 / $1.50 per million). */
+export async function addTestModels(ctx: GatewayContext, names: string[]) {
+  for (const name of names) {
+    await ctx.sql`
+      with m as (
+        insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
+        values (${name}, ${name}, 'fake', 16384, 4096) returning id
+      )
+      insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros, input_price_micros, output_price_micros)
+      select id, now() - interval '1 hour', 300000, 900000, 500000, 1500000 from m`;
+  }
+}

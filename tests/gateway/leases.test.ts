@@ -10,7 +10,15 @@ import { liteLLMSpec } from "@/scripts/stack/gateway";
 import { ProcessGroup, type Running } from "@/scripts/stack/processes";
 import { priceTokens } from "../helpers/price";
 import { TEST_CRON_SECRET, TEST_GATEWAY_SECRET, TEST_MASTER_KEY, TEST_WEBHOOK_SECRET } from "../stack/start";
-import { balanceOf, customer, failure, gatewayBase, startGatewayStack, usageRowsOf } from "./helpers";
+import {
+  addTestModels,
+  balanceOf,
+  customer,
+  failure,
+  gatewayBase,
+  startGatewayStack,
+  usageRowsOf,
+} from "./helpers";
 
 const ctx = startGatewayStack(
   "gateway-leases",
@@ -26,15 +34,7 @@ const others = new ProcessGroup();
 afterAll(() => others.stop());
 
 beforeAll(async () => {
-  for (const name of ["fake-error-500", "fake-cut", "fake-flaky", "fake-dead", "fake-pair"]) {
-    await ctx.sql`
-      with m as (
-        insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
-        values (${name}, ${name}, 'fake', 16384, 4096) returning id
-      )
-      insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros, input_price_micros, output_price_micros)
-      select id, now() - interval '1 hour', 300000, 900000, ${PRICE.input}, ${PRICE.output} from m`;
-  }
+  await addTestModels(ctx, ["fake-error-500", "fake-cut", "fake-flaky", "fake-dead", "fake-pair"]);
 });
 
 async function leaseStats(base = gatewayBase(ctx)) {
