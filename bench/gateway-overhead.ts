@@ -99,7 +99,7 @@ async function main() {
   const stack = await startTestStack({
     name: "bench-gateway",
     appPort: 3300,
-    pgPort: 54333,
+    pgPort: 25433,
     gateway: { litellm: 4200, upstream: 4210, authCacheTtl: 5 },
     upstreamEnv: { FAKE_TTFT_MS: "0", FAKE_TPS: "0" },
   });

@@ -95,7 +95,7 @@ export async function freshBenchDatabase(name: string, maxConnections: number) {
   process.stdout.write("▸ starting a fresh embedded PostgreSQL (default durability)… ");
   const pg = await startEmbeddedPostgres({
     dir: path.resolve(".data/pg-bench"),
-    port: Number(process.env.BENCH_PG_PORT ?? 54334),
+    port: Number(process.env.BENCH_PG_PORT ?? 25434),
   });
   const admin = createClient({ url: pg.url(), max: 1 });
   await admin`drop database if exists ${admin(name)} with (force)`;

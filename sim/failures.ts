@@ -30,7 +30,7 @@ import { machine } from "../bench/lib";
 
 const root = process.cwd();
 const PORTS = {
-  pg: 54340,
+  pg: 25440,
   app: 3400,
   litellm: 4300,
   platformProxy: 4301,

@@ -6,7 +6,7 @@ export default async function globalSetup() {
   const stack = await startTestStack({
     name: "e2e",
     appPort: Number(process.env.E2E_PORT ?? 3100),
-    pgPort: Number(process.env.E2E_PG_PORT ?? 54330),
+    pgPort: Number(process.env.E2E_PG_PORT ?? 25430),
     gateway: { litellm: 4101, upstream: 4111, authCacheTtl: 2 },
     log: (line) => appendFileSync("test-results/e2e/stack.log", `${line}\n`),
   });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { countPromptTokens } from "@/scripts/fake-upstream";
 import { failure, MASTER_KEY, startGatewayStack } from "./helpers";
 
-const ctx = startGatewayStack("gateway-auth", { app: 3200, pg: 54331, litellm: 4100, upstream: 4110 });
+const ctx = startGatewayStack("gateway-auth", { app: 3200, pg: 25431, litellm: 4100, upstream: 4110 });
 const messages = [{ role: "user" as const, content: "Say something about gateways" }];
 
 describe("gateway key auth", () => {

@@ -15,7 +15,7 @@ import {
 
 const ctx = startGatewayStack(
   "gateway-billing",
-  { app: 3201, pg: 54332, litellm: 4102, upstream: 4112 },
+  { app: 3201, pg: 25432, litellm: 4102, upstream: 4112 },
   undefined,
   {
     // The per-call hold path (TOLLGATE_BILLING_MODE=hold), kept as the fallback; the lease path: leases.test.ts.

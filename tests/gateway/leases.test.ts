@@ -22,7 +22,7 @@ import {
 
 const ctx = startGatewayStack(
   "gateway-leases",
-  { app: 3205, pg: 54338, litellm: 4106, upstream: 4116 },
+  { app: 3205, pg: 25438, litellm: 4106, upstream: 4116 },
   // A grant is valid 90 s: a warm key outlives a 30 s platform outage on its lease.
   { LEASE_TTL_SECONDS: "90", LEASE_INFLIGHT_KEEP_SECONDS: "60" },
   { TOLLGATE_LEASE_IDLE_SECONDS: "1" },
@@ -496,6 +496,15 @@ describe("faults", () => {
     })();
     await new Promise((r) => setTimeout(r, 2_000));
     await ctx.stack.stopApp();
+    // Counted from when the platform really refuses connections (a stopping server may finish a request or two).
+    for (let i = 0; i < 50; i++) {
+      const up = await fetch(`${ctx.stack.appUrl}/api/health`, { signal: AbortSignal.timeout(500) }).then(
+        () => true,
+        () => false,
+      );
+      if (!up) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     state.phase = "away";
     await new Promise((r) => setTimeout(r, 30_000));
     state.phase = "back";

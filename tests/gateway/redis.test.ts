@@ -37,7 +37,7 @@ describe.skipIf(!redisUp)(
   () => {
     const ctx = startGatewayStack(
       "gateway-redis",
-      { app: 3203, pg: 54336, litellm: 4104, upstream: 4114 },
+      { app: 3203, pg: 25436, litellm: 4104, upstream: 4114 },
       undefined,
       REDIS,
     );

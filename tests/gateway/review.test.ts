@@ -17,7 +17,7 @@ import {
 
 const ctx = startGatewayStack(
   "gateway-review",
-  { app: 3204, pg: 54337, litellm: 4105, upstream: 4115 },
+  { app: 3204, pg: 25437, litellm: 4105, upstream: 4115 },
   undefined,
   {
     // The per-call hold path (TOLLGATE_BILLING_MODE=hold), kept as the fallback; the lease path: leases.test.ts.

@@ -10,7 +10,7 @@ import { MASTER_KEY, startGatewayStack } from "./helpers";
 
 const ctx = startGatewayStack(
   "gateway-settlement",
-  { app: 3202, pg: 54335, litellm: 4103, upstream: 4113 },
+  { app: 3202, pg: 25435, litellm: 4103, upstream: 4113 },
   { SETTLEMENT_GRACE_MINUTES: "1", SETTLEMENT_STALE_HOLD_POLICY: "release" },
 );
 const messages = [{ role: "user" as const, content: "settle this" }];

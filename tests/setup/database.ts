@@ -21,7 +21,7 @@ export default async function setup(project: TestProject) {
   if (!adminUrl) {
     const pg = await startEmbeddedPostgres({
       dir: path.resolve(".data/pg-test"),
-      port: Number(process.env.TEST_PG_PORT ?? 54329),
+      port: Number(process.env.TEST_PG_PORT ?? 25429),
       fast: true,
     });
     adminUrl = pg.url();
