@@ -479,22 +479,24 @@ describe("faults", () => {
     const state = { phase: "before" as "before" | "away" | "back" };
     const load = (async () => {
       while (state.phase !== "back") {
+        // Each round is counted in the phase it started in (the cold key is only called while the platform is away).
+        const phase = state.phase;
         const [w, k] = await Promise.all([
           failure(warm.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 })),
-          state.phase === "away"
+          phase === "away"
             ? failure(cold.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 }))
-            : null,
+            : undefined,
         ]);
-        if (state.phase === "before") {
+        if (phase === "before") {
           if (w === null) counts.before++;
-        } else if (state.phase === "away") {
+        } else if (phase === "away") {
           if (w === null) counts.served++;
           else if ([401, 402, 403, 429, 503].includes(w.status)) {
             counts.refused++; // Tollgate said no
             refusals.add(`${w.status} ${w.message}`);
           } else counts.upstreamErrors++; // let through, failed upstream (charged nothing)
           if (k === null) counts.coldServed++;
-          else if (k.status === 503) counts.cold503++;
+          else if (k?.status === 503) counts.cold503++;
         }
         await new Promise((r) => setTimeout(r, 200));
       }
