@@ -17,7 +17,8 @@ export async function checkLowBalances(
   { keyIds = [] }: { keyIds?: string[] } = {},
 ): Promise<string[]> {
   if (!accountIds.length && !keyIds.length) return [];
-  // The two updates touch disjoint rows (at or above the threshold vs below it), so one statement holds both.
+  // The two updates touch disjoint rows (at or above the threshold vs below it), so one statement holds both;
+  // PostgreSQL runs a data-modifying CTE (rearmed) whether or not the rest of the statement reads it.
   const crossed = await db<{ id: string }[]>`
     with target as (
       select a.id from accounts a where a.id = any(${db.array(accountIds)}::uuid[])
@@ -36,7 +37,6 @@ export async function checkLowBalances(
     from billing_settings s, target t
     where a.id = t.id and a.kind = 'user' and a.low_balance_notified_at is null
       and a.balance_micros - a.held_micros < coalesce(a.low_balance_micros, s.low_balance_micros)
-      and (select count(*) from rearmed) >= 0
     returning a.id`;
   for (const { id } of crossed) {
     await enqueue(db, LOW_BALANCE_JOB, { accountId: id }, { maxAttempts: 8, backoffBaseMs: 5_000 });

@@ -24,7 +24,6 @@ from .settings import LeaseSettings
 
 logger = logging.getLogger("tollgate.leases")
 
-MAX_SAFE = 2**53 - 1
 
 
 class LeaseRefused(Exception):

@@ -1,11 +1,11 @@
 // Scale path: two LiteLLM replicas sharing RPM counters and auth answers through Redis (REDIS_HOST/REDIS_PORT). `npm test` always
 // provides a Redis (the machine's, or one it starts: TEST_REDIS_HOST/TEST_REDIS_PORT) and then this must run;
 // run alone without one, it is skipped and says so.
-import { createConnection } from "node:net";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { liteLLMSpec } from "@/scripts/stack/gateway";
 import { ProcessGroup } from "@/scripts/stack/processes";
+import { reachable } from "../../scripts/ensure.mjs";
 import { TEST_GATEWAY_SECRET, TEST_MASTER_KEY, TEST_WEBHOOK_SECRET } from "../stack/start";
 import { failure, startGatewayStack } from "./helpers";
 
@@ -14,19 +14,7 @@ const REDIS = {
   REDIS_PORT: process.env.TEST_REDIS_PORT ?? "6379",
 };
 const required = process.env.TEST_REDIS_PORT !== undefined;
-const redisUp = await new Promise<boolean>((resolve) => {
-  const socket = createConnection({ host: REDIS.REDIS_HOST, port: Number(REDIS.REDIS_PORT) });
-  socket.setTimeout(1000);
-  socket.on("connect", () => {
-    socket.end();
-    resolve(true);
-  });
-  socket.on("error", () => resolve(false));
-  socket.on("timeout", () => {
-    socket.destroy();
-    resolve(false);
-  });
-});
+const redisUp = await reachable(REDIS.REDIS_HOST, Number(REDIS.REDIS_PORT));
 
 if (required && !redisUp)
   throw new Error(`Redis was promised at ${REDIS.REDIS_HOST}:${REDIS.REDIS_PORT} but does not answer`);
