@@ -216,17 +216,22 @@ class LeaseBook:
             finally:
                 self._waiting[key_id] = self._waiting.get(key_id, 0) - cost
             return
+        await self._single_flight(key_id, lambda: self._grant(key_id, epoch, need, cost))
+
+    async def _single_flight(self, key_id: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Runs work as the one platform request in flight for this key (concurrent callers wait on _refills)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._refills[key_id] = future
         try:
-            await self._grant(key_id, epoch, need, cost)
+            await work()
             future.set_result(None)
         except BaseException as error:
             future.set_exception(error)
             future.exception()  # retrieved: waiters re-raise it themselves
             raise
         finally:
-            del self._refills[key_id]
+            if self._refills.get(key_id) is future:
+                del self._refills[key_id]
 
     async def _grant(self, key_id: str, epoch: str, need: int, cost: int) -> None:
         lease = self.leases.get(key_id)
@@ -342,9 +347,7 @@ class LeaseBook:
                 self._background(self._extend(lease))  # still in use, or calls in flight: keep it valid
 
     async def _extend(self, lease: Lease) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._refills[lease.key_id] = future
-        try:
+        async def extend() -> None:
             body = {
                 "leaseId": lease.id,
                 "keyId": lease.key_id,
@@ -359,16 +362,11 @@ class LeaseBook:
                 self._forget(lease)
             else:
                 self._valid_until(lease, sent, float(answer.get("ttlSeconds") or 0))
-            future.set_result(None)
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()
-            if not isinstance(error, (PlatformUnavailable, LeaseRefused)):
-                raise
+
+        try:
+            await self._single_flight(lease.key_id, extend)
+        except (PlatformUnavailable, LeaseRefused) as error:
             logger.warning("could not extend lease %s: %s", lease.id, error)
-        finally:
-            if self._refills.get(lease.key_id) is future:
-                del self._refills[lease.key_id]
 
     def retire_key(self, key_id: str, reason: str) -> None:
         """The key was revoked or its owner suspended (its auth answer said so): give its lease back now."""
