@@ -111,7 +111,7 @@ async function main() {
     writeFileSync(
       authOnly,
       readFileSync(path.join(root, "litellm/config.yaml"), "utf8").replace(
-        /^\s*callbacks: tollgate_callbacks\.handler\n/m,
+        /^\s*callbacks: \[tollgate_callbacks\.handler\]\n/m,
         "",
       ),
     );
@@ -160,6 +160,21 @@ async function main() {
         masterKey: TEST_MASTER_KEY,
         upstreamUrl: stack.upstreamUrl!,
         env: { TOLLGATE_AUTH_CACHE_TTL: "5", TOLLGATE_BILLING_MODE: "hold" },
+      }),
+    );
+    console.log("ready");
+    process.stdout.write("▸ starting LiteLLM + Tollgate leases with LiteLLM's Prometheus logger… ");
+    await bare.start(
+      liteLLMSpec({
+        root,
+        port: 4204,
+        platformUrl: stack.appUrl,
+        gatewaySecret: TEST_GATEWAY_SECRET,
+        webhookSecret: TEST_WEBHOOK_SECRET,
+        outboxPath: path.join(root, `.data/outbox-bench-prom-${Date.now()}.db`),
+        masterKey: TEST_MASTER_KEY,
+        upstreamUrl: stack.upstreamUrl!,
+        env: { TOLLGATE_AUTH_CACHE_TTL: "5", TOLLGATE_LITELLM_PROMETHEUS: "on" },
       }),
     );
     console.log("ready");
@@ -212,6 +227,7 @@ async function main() {
       (i) => coldKeys[i < 0 ? REQUESTS - 1 - i : i]!,
     );
     const leaseBase = stack.gatewayUrl!.replace(/\/v1$/, "");
+    let prom: Summary | null = null;
     const perRate: { rate: number; bare: Summary; lease: Summary; hold: Summary; tripsPerCall: number }[] =
       [];
     for (const rate of RATES) {
@@ -227,6 +243,14 @@ async function main() {
         rate,
       );
       const after = await leaseStats(leaseBase);
+      // Right after the lease path, under the same conditions: the same with LiteLLM's Prometheus logger on.
+      if (rate === RATE) {
+        prom = await measure(
+          "LiteLLM + Tollgate billing, balance leases, LiteLLM's Prometheus logger on",
+          "http://127.0.0.1:4204/v1",
+          () => warmKey,
+        );
+      }
       const hold = await measure(
         "LiteLLM + Tollgate billing, per-call holds",
         "http://127.0.0.1:4203/v1",
@@ -248,6 +272,7 @@ async function main() {
       ["LiteLLM + Tollgate auth, warm cache", warm],
       ["LiteLLM + Tollgate auth, cold cache (platform asked every request)", cold],
       ["LiteLLM + Tollgate billing, balance leases (drawn in memory)", billed],
+      ["…the same with LiteLLM's Prometheus logger (TOLLGATE_LITELLM_PROMETHEUS=on)", prom!],
       ["LiteLLM + Tollgate billing, per-call holds (a platform hold before each call)", perRate[0]!.hold],
     ];
     const added = (s: Summary, p: "p50" | "p95" | "p99") => s[p] - bareRun[p];
@@ -302,6 +327,9 @@ ${table}
 - Tollgate auth, warm cache: **${signed(added(warm, "p50"))} ms p50** over bare LiteLLM (${signed(added(warm, "p95"))} ms p95, ${signed(added(warm, "p99"))} ms p99). Target ≤ 2 ms p50: **${verdict}**.
 - Cold cache (every request verified by the platform over HTTP + one indexed Postgres lookup): ${signed(added(cold, "p50"))} ms p50, ${signed(added(cold, "p99"))} ms p99.
 - LiteLLM itself adds ${f1(bareRun.p50 - upstream.p50)} ms p50 over calling the upstream directly.
+- LiteLLM's own Prometheus logger (\`TOLLGATE_LITELLM_PROMETHEUS=on\`, served on \`/tollgate/metrics\`; off by
+  default) costs ${signed(prom!.p50 - billed.p50)} ms p50, ${signed(prom!.p99 - billed.p99)} ms p99 on the lease path at ${RATE} req/s (measured right after
+  the lease path, same run).
 
 ### Billed paths at ${RATES.join(" and ")} req/s (same run)
 

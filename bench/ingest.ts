@@ -235,6 +235,15 @@ async function main() {
         `| ${size} | ${total.toLocaleString("en-US")} | ${Math.round(r.ours).toLocaleString("en-US")} | ${Math.round(r.ceiling).toLocaleString("en-US")} | ${f2(r.ours / r.ceiling)} |`,
       );
     }
+    // The hourly roll-up (usage_hourly, kept by a statement trigger on usage_events) costs each batch an upsert:
+    // the same batches of 1000 with the trigger disabled, same run.
+    process.stdout.write("▸ ingest, batches of 1000, the hourly roll-up trigger off… ");
+    await sql`alter table usage_events disable trigger usage_events_roll_up_insert`;
+    const unrolled = await ingest(sql, keys, 1000, 50_000);
+    await sql`alter table usage_events enable trigger usage_events_roll_up_insert`;
+    console.log(
+      `${f1(unrolled.ours)} events/s (with the roll-up: ${f1(results[1000]!.ours)}/s, ${f2(results[1000]!.ours / unrolled.ours)}×)`,
+    );
     process.stdout.write("▸ hold and settle latency, one connection… ");
     const lat = await latency(sql, keys[1]!);
     console.log(`hold ${f2(lat.holdMs)} ms, settle ${f2(lat.settleMs)} ms`);
@@ -269,6 +278,9 @@ bare table, measured in the same run.
 | batch size | events | settled events/s | raw insert events/s | ratio |
 |---:|---:|---:|---:|---:|
 ${rows.join("\n")}
+
+The same batches of 1000 with the dashboard's hourly roll-up trigger (\`usage_hourly\`, docs/adr/0012) disabled:
+${Math.round(unrolled.ours).toLocaleString("en-US")} events/s; with it, ${f2(results[1000]!.ours / unrolled.ours)}× that (same run).
 
 Hold + settle on one hot account, ${CONCURRENCY} connections for 10 s (\`place_hold\`, then a one-event
 settlement of that call, each its own transaction): **${Math.round(hot.ours).toLocaleString("en-US")}/s**

@@ -30,7 +30,171 @@ const PROFILES: Record<string, Profile> = {
   "fake-flaky": { ttftMs: 5, tokensPerSecond: 400, fail: "flaky" },
   // A dead deployment: the gateway's config falls back from it to fake-large.
   "fake-dead": { ttftMs: 5, tokensPerSecond: 400, fail: "500" },
+  // Embeddings (POST /v1/embeddings): 8-dimension vectors; fake-embed-error fails with 500.
+  "fake-embed": { ttftMs: 5, tokensPerSecond: 0 },
+  "fake-embed-error": { ttftMs: 5, tokensPerSecond: 0, fail: "500" },
 };
+
+export interface EmbeddingRequest {
+  model: string;
+  input: string | string[] | number[] | number[][];
+  dimensions?: number;
+}
+
+/** Deterministic input token count of an embeddings request: words of each text, or the length of token arrays. */
+export function countEmbeddingTokens(input: EmbeddingRequest["input"]): number {
+  const items = Array.isArray(input) && input.length && typeof input[0] !== "number" ? input : [input];
+  return (items as (string | number[])[]).reduce(
+    (n, item) => n + (Array.isArray(item) ? item.length : String(item).split(/\s+/).filter(Boolean).length),
+    0,
+  );
+}
+
+/** One vector per input, derived from its text: the same input always embeds the same. */
+function embedding(item: string | number[], dimensions: number): number[] {
+  const text = Array.isArray(item) ? item.join(",") : item;
+  let seed = 0;
+  for (const ch of text) seed = (seed * 31 + ch.charCodeAt(0)) >>> 0;
+  return Array.from({ length: dimensions }, (_, i) => (((seed >>> (i % 24)) & 0xff) - 128) / 128);
+}
+
+export interface ResponsesRequest {
+  model: string;
+  input: string | { role?: string; type?: string; content?: unknown }[];
+  instructions?: string;
+  max_output_tokens?: number;
+  stream?: boolean;
+}
+
+/** The Responses API's input as chat messages (instructions first), for the shared token count and answer. */
+function responsesMessages(body: ResponsesRequest): ChatRequest["messages"] {
+  const items = typeof body.input === "string" ? [{ role: "user", content: body.input }] : body.input;
+  const text = (content: unknown): string =>
+    typeof content === "string"
+      ? content
+      : Array.isArray(content)
+        ? content.map((p) => (typeof p?.text === "string" ? p.text : "")).join(" ")
+        : "";
+  return [
+    ...(body.instructions ? [{ role: "system", content: body.instructions }] : []),
+    ...items.map((m) => ({ role: m.role ?? "user", content: text(m.content) })),
+  ];
+}
+
+/**
+ * POST /v1/responses, as OpenAI answers it: a response with one output message and usage (input_tokens,
+ * output_tokens), or with stream: true the semantic SSE events ending in response.completed (which carries usage).
+ */
+async function responses(res: ServerResponse, body: ResponsesRequest) {
+  const profile = PROFILES[body.model] ?? PROFILES["fake-small"]!;
+  if (profile.fail === "500") {
+    return sendJson(res, 500, {
+      error: { message: "fake upstream: internal error", type: "server_error", code: null },
+    });
+  }
+  const chat: ChatRequest = {
+    model: body.model,
+    messages: responsesMessages(body),
+    max_tokens: body.max_output_tokens,
+  };
+  const words = completionTokens(chat);
+  const input = countPromptTokens(chat.messages);
+  const usage = {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: words.length,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: input + words.length,
+  };
+  const id = `resp_${newId()}`;
+  const messageId = `msg_${newId()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const text = words.join(" ");
+  const message = (status: string, content: string) => ({
+    type: "message",
+    id: messageId,
+    status,
+    role: "assistant",
+    content:
+      content === "" && status === "in_progress"
+        ? []
+        : [{ type: "output_text", text: content, annotations: [] }],
+  });
+  const response = (status: string, output: unknown[], withUsage: boolean) => ({
+    id,
+    object: "response",
+    created_at: created,
+    status,
+    model: body.model,
+    output,
+    usage: withUsage ? usage : null,
+  });
+  const perTokenMs = profile.tokensPerSecond > 0 ? 1000 / profile.tokensPerSecond : 0;
+  if (!body.stream) {
+    await sleep(perTokenMs * words.length);
+    return sendJson(res, 200, response("completed", [message("completed", text)], true));
+  }
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+  });
+  let sequence = 0;
+  const event = (type: string, data: Record<string, unknown>) =>
+    res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...data })}\n\n`);
+  event("response.created", { response: response("in_progress", [], false) });
+  event("response.output_item.added", { output_index: 0, item: message("in_progress", "") });
+  event("response.content_part.added", {
+    item_id: messageId,
+    output_index: 0,
+    content_index: 0,
+    part: { type: "output_text", text: "", annotations: [] },
+  });
+  for (const [i, word] of words.entries()) {
+    if (res.destroyed) return;
+    event("response.output_text.delta", {
+      item_id: messageId,
+      output_index: 0,
+      content_index: 0,
+      delta: i === 0 ? word : ` ${word}`,
+    });
+    await sleep(perTokenMs);
+  }
+  event("response.output_text.done", { item_id: messageId, output_index: 0, content_index: 0, text });
+  event("response.content_part.done", {
+    item_id: messageId,
+    output_index: 0,
+    content_index: 0,
+    part: { type: "output_text", text, annotations: [] },
+  });
+  event("response.output_item.done", { output_index: 0, item: message("completed", text) });
+  event("response.completed", { response: response("completed", [message("completed", text)], true) });
+  res.end();
+}
+
+function embeddings(res: ServerResponse, body: EmbeddingRequest) {
+  const profile = PROFILES[body.model] ?? PROFILES["fake-embed"]!;
+  if (profile.fail === "500") {
+    return sendJson(res, 500, {
+      error: { message: "fake upstream: internal error", type: "server_error", code: null },
+    });
+  }
+  const items =
+    Array.isArray(body.input) && body.input.length && typeof body.input[0] !== "number"
+      ? body.input
+      : [body.input];
+  const tokens = countEmbeddingTokens(body.input);
+  return sendJson(res, 200, {
+    object: "list",
+    data: (items as (string | number[])[]).map((item, index) => ({
+      object: "embedding",
+      index,
+      embedding: embedding(item, Math.max(1, Math.min(64, body.dimensions ?? 8))),
+    })),
+    model: body.model,
+    usage: { prompt_tokens: tokens, total_tokens: tokens },
+  });
+}
 
 const WORDS =
   "the gateway meters every call and charges the prepaid balance exactly once while the platform keeps a ledger whose sums equal balances so nothing is lost or counted twice".split(
@@ -237,25 +401,52 @@ export function createFakeUpstream() {
         })),
       });
     }
-    if (req.method === "POST" && url.pathname === "/v1/chat/completions") {
+    // POST routes: a JSON body with a model (and what the route needs), counted per model, then answered.
+    const post = <T extends { model: string }>(
+      path: string,
+      needs: string,
+      valid: (body: T) => boolean,
+      answer: (body: T) => unknown,
+    ) => {
+      if (req.method !== "POST" || url.pathname !== path) return false;
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
-        let body: ChatRequest;
+        let body: T;
         try {
           body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-          if (!body || typeof body.model !== "string" || !Array.isArray(body.messages))
-            throw new Error("bad body");
+          if (!body || typeof body.model !== "string" || !valid(body)) throw new Error("bad body");
         } catch {
           return sendJson(res, 400, {
-            error: { message: "body must be JSON with model and messages", type: "invalid_request_error" },
+            error: { message: `body must be JSON with model and ${needs}`, type: "invalid_request_error" },
           });
         }
         requests[body.model] = (requests[body.model] ?? 0) + 1;
-        chat(req, res, body).catch(() => res.destroy());
+        Promise.resolve(answer(body)).catch(() => res.destroy());
       });
+      return true;
+    };
+    if (
+      post<ChatRequest>(
+        "/v1/chat/completions",
+        "messages",
+        (b) => Array.isArray(b.messages),
+        (b) => chat(req, res, b),
+      ) ||
+      post<ResponsesRequest>(
+        "/v1/responses",
+        "input",
+        (b) => b.input !== undefined,
+        (b) => responses(res, b),
+      ) ||
+      post<EmbeddingRequest>(
+        "/v1/embeddings",
+        "input",
+        (b) => b.input !== undefined,
+        (b) => embeddings(res, b),
+      )
+    )
       return;
-    }
     sendJson(res, 404, {
       error: { message: `no route ${req.method} ${url.pathname}`, type: "invalid_request_error" },
     });

@@ -155,8 +155,17 @@ async function main() {
       // The stack it starts imports server-only lib modules, as the server does.
       { NODE_OPTIONS: "--conditions=react-server" },
     );
+    // The same browser against the stack `npm run up` starts (its own ports): every page, no self-reloads.
+    await suite(
+      "browser against `npm run up` (playwright + chromium)",
+      bin("playwright"),
+      ["test", "-c", "playwright.up.config.ts"],
+      "test-results/up/results.json",
+      playwrightCount,
+      { NODE_OPTIONS: "--conditions=react-server" },
+    );
   } else {
-    for (const name of ["gateway", "browser (playwright + chromium)"])
+    for (const name of ["gateway", "browser (playwright + chromium)", "browser against `npm run up`"])
       results.push({ name, passed: 0, failed: 1, seconds: 0 });
   }
 

@@ -1,3 +1,4 @@
+import { AlertBanner } from "@/components/analytics/alerts";
 import { Sidebar } from "@/components/shell/sidebar";
 import { UserMenu } from "@/components/shell/user-menu";
 import { requireUser } from "@/lib/auth/current";
@@ -13,7 +14,10 @@ export default async function DashboardLayout({ children }: { children: React.Re
         <header className="flex h-14 items-center justify-end gap-2 border-b px-6">
           <UserMenu email={user.email} name={user.name} role={user.role} />
         </header>
-        <main className="mx-auto w-full max-w-6xl flex-1 p-6">{children}</main>
+        <main className="mx-auto w-full max-w-6xl flex-1 p-6">
+          {user.role === "admin" ? <AlertBanner /> : null}
+          {children}
+        </main>
       </div>
     </div>
   );

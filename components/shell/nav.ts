@@ -16,7 +16,10 @@ export interface NavItem {
     | "chart"
     | "layers"
     | "ticket"
-    | "card";
+    | "card"
+    | "gauge"
+    | "list"
+    | "bell";
 }
 
 export interface NavSection {
@@ -31,7 +34,11 @@ export const NAV: NavSection[] = [
     title: "Admin",
     roles: ["admin"],
     items: [
-      { href: "/admin/usage", label: "Usage & margins", icon: "chart" },
+      { href: "/admin", label: "Overview", icon: "gauge" },
+      { href: "/admin/analytics", label: "Usage analytics", icon: "chart" },
+      { href: "/admin/requests", label: "Request log", icon: "list" },
+      { href: "/admin/alerts", label: "Alerts", icon: "bell" },
+      { href: "/admin/usage", label: "Usage & margins", icon: "scale" },
       { href: "/admin/users", label: "Users", icon: "users" },
       { href: "/admin/plans", label: "Plans", icon: "layers" },
       { href: "/admin/keys", label: "API keys", icon: "key" },

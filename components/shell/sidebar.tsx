@@ -1,11 +1,14 @@
 "use client";
 
 import {
+  Bell,
   Boxes,
   ChartColumn,
   CreditCard,
+  Gauge,
   KeyRound,
   Layers,
+  List,
   MessageSquare,
   Scale,
   ScrollText,
@@ -36,6 +39,9 @@ const ICONS = {
   ticket: Ticket,
   card: CreditCard,
   chart: ChartColumn,
+  gauge: Gauge,
+  list: List,
+  bell: Bell,
 };
 
 export function Sidebar({ role }: { role: Role }) {

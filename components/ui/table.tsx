@@ -1,5 +1,5 @@
 import type * as React from "react";
-import { cn } from "@/lib/utils";
+import { cn, utcTime } from "@/lib/utils";
 
 function Table({ className, ...props }: React.ComponentProps<"table">) {
   return (
@@ -75,7 +75,7 @@ function TableMessage({ colSpan, children }: { colSpan: number; children: React.
 
 /** An ISO timestamp shown as "YYYY-MM-DD HH:MM:SS" (UTC, as stored). */
 function TableTimeCell({ iso }: { iso: string }) {
-  return <TableCell className="font-mono text-xs">{iso.replace("T", " ").slice(0, 19)}</TableCell>;
+  return <TableCell className="font-mono text-xs">{utcTime(iso)}</TableCell>;
 }
 
 export { TableMessage, TableTimeCell };

@@ -22,5 +22,5 @@ export async function requireUser(role?: Role): Promise<Principal> {
 }
 
 export function homeFor(user: Pick<Principal, "role">): string {
-  return user.role === "admin" ? "/admin/usage" : "/account";
+  return user.role === "admin" ? "/admin" : "/account";
 }

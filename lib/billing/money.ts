@@ -12,6 +12,13 @@ export function formatMicros(micros: bigint | number, { sign = false }: { sign?:
   return `${prefix}$${dollars.toLocaleString("en-US")}.${fraction}`;
 }
 
+/** Exact decimal dollars without symbol or separators, for exports: 1234567 → "1.234567". */
+export function decimalUsd(micros: bigint): string {
+  const negative = micros < 0n;
+  const abs = negative ? -micros : micros;
+  return `${negative ? "-" : ""}${abs / MICROS_PER_USD}.${(abs % MICROS_PER_USD).toString().padStart(6, "0")}`;
+}
+
 /** Parses "12.50" (USD) into micro-USD exactly, or null when it is not a plain decimal with ≤ 6 places. */
 export function parseUsd(text: string): bigint | null {
   const m = /^\s*(-)?(\d{1,12})(?:\.(\d{1,6}))?\s*$/.exec(text);

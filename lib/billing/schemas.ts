@@ -1,6 +1,18 @@
 import { z } from "zod";
 import { isoDateTime, pageQuery } from "@/lib/http/schemas";
 
+/** The kinds of call the gateway bills (usage_events.kind): the endpoint the app called. */
+export const CALL_KINDS = [
+  "chat",
+  "completion",
+  "embedding",
+  "image",
+  "transcription",
+  "speech",
+  "responses",
+  "messages",
+] as const;
+
 /** The largest amount money fields accept: JSON numbers stay exact below 2^53, so no amount crosses it. */
 export const MAX_MICROS = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -89,8 +101,8 @@ export const holdBody = z.strictObject({
   nonce: z.string().min(1).max(100),
   model: z.string().min(1).max(128),
   promptTokens: z.number().int().min(0).max(100_000_000),
-  // Any positive int4: the hold caps it at the model's output limit.
-  maxOutputTokens: z.number().int().min(1).max(2_147_483_647).nullable(),
+  // Any int4 from 0 (an embeddings call bills no output): the hold caps it at the model's output limit.
+  maxOutputTokens: z.number().int().min(0).max(2_147_483_647).nullable(),
   choices: z.number().int().min(1).max(128).default(1),
   fallbackModels: z.array(z.string().min(1).max(128)).max(16).default([]),
 });
@@ -136,6 +148,10 @@ export const usageEvent = z.strictObject({
   /** The lease the call was served from, and its draw (its worst case, reserved by the gateway). */
   leaseId: z.uuid().nullable().default(null),
   drawMicros: micros().nullable().default(null),
+  /** The endpoint the app called (chat by default: gateways before call kinds send none). */
+  kind: z.enum(CALL_KINDS).default("chat"),
+  /** When a stream's first token reached the gateway (the request log's time to first token). */
+  firstTokenAt: z.iso.datetime({ offset: true }).nullable().default(null),
 });
 
 export const usageBatch = z.strictObject({
@@ -144,8 +160,13 @@ export const usageBatch = z.strictObject({
 
 export type BudgetsBody = z.input<typeof budgetsBody>;
 
-/** One call as the gateway reports it (settlement's repairs carry no lease). */
-export type UsageEvent = Omit<z.output<typeof usageEvent>, "leaseId" | "drawMicros"> & {
+/** One call as the gateway reports it (settlement's repairs carry no lease and no first-token time). */
+export type UsageEvent = Omit<
+  z.output<typeof usageEvent>,
+  "leaseId" | "drawMicros" | "firstTokenAt" | "kind"
+> & {
+  kind?: z.output<typeof usageEvent>["kind"];
   leaseId?: string | null;
   drawMicros?: bigint | null;
+  firstTokenAt?: string | null;
 };

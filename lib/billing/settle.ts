@@ -38,6 +38,8 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     reported_cost_micros: e.reportedCostMicros,
     started_at: e.startedAt,
     ended_at: e.endedAt,
+    first_token_at: e.firstTokenAt ?? null,
+    kind: e.kind ?? "chat",
     error_class: e.errorClass,
     lease_id: e.leaseId ?? null,
     // A JSON number: draws are bounded by MAX_MICROS, so they stay exact.

@@ -39,6 +39,14 @@ export const DEMO_MODELS = [
     cost: { input: 300_000n, output: 900_000n },
     price: { input: 500_000n, output: 1_500_000n },
   },
+  {
+    name: "fake-embed",
+    description: "Demo embeddings model, billed for its input tokens (fake upstream)",
+    contextWindow: 8_192,
+    maxOutput: 1,
+    cost: { input: 10_000n, output: 0n },
+    price: { input: 20_000n, output: 0n },
+  },
 ];
 
 /**

@@ -1,5 +1,12 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
+import {
+  ALERT_DELIVER_JOB,
+  ALERT_EVALUATE_JOB,
+  deliverAlert,
+  evaluateAlerts,
+  markDeliveryFailed,
+} from "@/lib/analytics/alerts";
 import { LOW_BALANCE_JOB } from "@/lib/billing/low-balance";
 import type { Db } from "@/lib/db/client";
 import { log } from "@/lib/log";
@@ -34,6 +41,10 @@ async function runJob(db: Db, job: Job, options: DrainOptions): Promise<unknown>
       return runChunk(db, job.payload as ChunkPayload, options);
     case FINALIZE_JOB:
       return finalizeRun(db, (job.payload as { runId: string }).runId);
+    case ALERT_EVALUATE_JOB:
+      return evaluateAlerts(db);
+    case ALERT_DELIVER_JOB:
+      return deliverAlert(db, job.payload as { deliveryId: string });
     case LOW_BALANCE_JOB:
       return sendLowBalanceEmail(db, job.payload as { accountId: string }, String(job.id));
     default:
@@ -78,6 +89,9 @@ export async function drain(db: Db, options: DrainOptions): Promise<DrainSummary
         const state = await fail(db, job.id, worker, error);
         if (state === "dead") {
           summary.dead++;
+          if (job.name === ALERT_DELIVER_JOB) {
+            await markDeliveryFailed(db, (job.payload as { deliveryId: string }).deliveryId);
+          }
           log().error({ err: error, job: job.id, name: job.name }, "job is dead after its last attempt");
         } else summary.retried++;
       }

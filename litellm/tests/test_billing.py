@@ -55,6 +55,54 @@ async def test_the_hold_request_carries_call_key_model_and_token_estimate(tmp_pa
     assert out["metadata"][STATE]["holdId"] == "h1"
 
 
+async def test_an_embeddings_call_reserves_its_input_tokens_and_no_output(tmp_path):
+    seen = []
+
+    def handler(request):
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json={"holdId": "h1", "amountMicros": 5, "availableMicros": 995, "outcome": "placed"})
+
+    billing = make(tmp_path, handler)
+    texts = {"model": "fake-embed", "input": ["one two three", "four five"], "litellm_call_id": CALL_ID}
+    out = await billing.async_pre_call_hook(auth(), None, texts, "aembedding")
+    assert seen[0]["maxOutputTokens"] == 0 and seen[0]["promptTokens"] >= 5 and seen[0]["choices"] == 1
+    assert out["metadata"][STATE]["kind"] == "embedding"
+    tokens = {"model": "fake-embed", "input": [[1, 2, 3], [4, 5]], "litellm_call_id": CALL_ID}
+    await billing.async_pre_call_hook(auth(), None, tokens, "aembedding")
+    assert seen[1]["promptTokens"] == 5
+
+
+async def test_an_anthropic_messages_call_keeps_its_state_out_of_the_metadata_sent_upstream(tmp_path):
+    """On /v1/messages a body's `metadata` goes to the provider: our state lives in LiteLLM's litellm_metadata."""
+    seen = []
+
+    def handler(request):
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json={"holdId": "h1", "amountMicros": 5, "availableMicros": 995, "outcome": "placed"})
+
+    billing = make(tmp_path, handler)
+    # LiteLLM fills litellm_metadata (its own metadata on this route) before the hooks run.
+    body = {"model": "fake-small", "max_tokens": 30, "system": "Be brief.", "messages": [{"role": "user", "content": "hi"}],
+            "litellm_call_id": CALL_ID, "litellm_metadata": {"user_api_key": "hashed"}}
+    out = await billing.async_pre_call_hook(auth(), None, body, "anthropic_messages")
+    assert STATE not in (out.get("metadata") or {})
+    assert out["litellm_metadata"][STATE]["kind"] == "messages"
+    assert seen[0]["maxOutputTokens"] == 30
+    # The system prompt is input too.
+    without = await billing.async_pre_call_hook(auth(), None, {**body, "system": None}, "anthropic_messages")
+    assert seen[0]["promptTokens"] > seen[1]["promptTokens"]
+    assert billing._find_state(without) is not None
+
+
+@pytest.mark.parametrize("call_type", ["aimage_generation", "atranscription", "aspeech", "atext_completion", "acreate_batch"])
+async def test_call_kinds_not_billed_yet_are_refused_before_any_hold(tmp_path, call_type):
+    seen = []
+    billing = make(tmp_path, lambda r: seen.append(r) or httpx.Response(200))
+    with pytest.raises(HTTPException) as refused:
+        await billing.async_pre_call_hook(auth(), None, data(), call_type)
+    assert refused.value.status_code == 403 and seen == []
+
+
 @pytest.mark.parametrize("call_id", ["", None, "call-1", "not-a-uuid"])
 async def test_a_call_without_a_gateway_call_id_is_refused_before_any_hold(tmp_path, call_id):
     billing = make(tmp_path, lambda r: pytest.fail("no hold without a call id"))
@@ -142,6 +190,28 @@ async def test_failure_after_delivered_text_is_a_cut_stream_otherwise_a_failure(
     await billing.async_post_call_failure_hook({"metadata": {STATE: signed(billing, callId="c2")}}, RuntimeError("500"), auth())
     events = billing.outbox.find(KEY_ID, "c1") + billing.outbox.find(KEY_ID, "c2")
     assert [(e["status"], e["completionTokens"] > 0, e["promptTokens"]) for e in events] == [("cut", True, 9), ("failure", False, 0)]
+
+
+async def test_a_stream_records_when_its_first_token_passed_and_its_event_carries_it(tmp_path):
+    billing = make(tmp_path, lambda r: httpx.Response(200))
+    state = signed(billing)
+
+    def chunk(text):
+        return types.SimpleNamespace(choices=[types.SimpleNamespace(delta=types.SimpleNamespace(content=text))])
+
+    async def upstream():
+        yield chunk("")  # a role-only first chunk is not a token
+        yield chunk("Hel")
+        yield chunk("lo")
+
+    request = {"metadata": {STATE: state}, "stream": True}
+    seen = [c async for c in billing.async_post_call_streaming_iterator_hook(auth(), upstream(), request)]
+    assert len(seen) == 3
+    first = state["firstTokenAt"]
+    assert first.endswith("Z") and first > state["startedAt"]
+    # The stream is cut after its first tokens: the event says when the first one passed.
+    await billing.async_post_call_failure_hook(request, RuntimeError("cut"), auth())
+    assert [(e["status"], e["firstTokenAt"]) for e in billing.outbox.find(KEY_ID, "c1")] == [("cut", first)]
 
 
 async def test_success_hook_adds_the_hold_and_available_headers(tmp_path):

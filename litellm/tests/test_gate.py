@@ -122,11 +122,37 @@ async def test_litellm_control_headers_are_refused(header):
 
 
 @pytest.mark.parametrize(
-    "path", ["/openai/v1/chat/completions", "/v1/model/info", "/model/info", "/key/generate", "/v1/embeddings", "/engines/x/chat/completions"]
+    "path", ["/openai/v1/chat/completions", "/v1/model/info", "/model/info", "/key/generate", "/v1/images/generations",
+             "/engines/x/chat/completions", "/openai/deployments/x/embeddings"]
 )
 async def test_other_routes_are_closed_to_app_keys(path):
     inner, response = await post(BASE, path=path)
     assert response.status_code == 403 and response.json()["error"]["code"] == "route_not_allowed"
+    assert inner.bodies == []
+
+
+EMBED = {"model": "fake-embed", "input": "hello there"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [EMBED, {**EMBED, "input": ["a", "b"]}, {**EMBED, "input": [1, 2, 3]}, {**EMBED, "input": [[1, 2], [3]]},
+     {**EMBED, "encoding_format": "base64", "dimensions": 256, "user": "u1"}],
+)
+async def test_embeddings_pass_with_openai_s_body(body):
+    inner, response = await post(body, path="/v1/embeddings")
+    assert response.status_code == 200 and [json.loads(b) for b in inner.bodies] == [body]
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("input", ""), ("input", []), ("input", [1, "a"]), ("input", [[]]), ("input", None), ("input", [True]),
+     ("input", ["x"] * 2049), ("encoding_format", "int8"), ("dimensions", 0), ("dimensions", "8"), ("model", ""),
+     ("messages", [{"role": "user", "content": "x"}]), ("api_base", "http://attacker"), ("metadata", {})],
+)
+async def test_embeddings_bodies_are_checked_before_anything_runs(field, value):
+    inner, response = await post({**EMBED, field: value}, path="/v1/embeddings")
+    assert response.status_code == 400 and response.json()["error"]["param"] == field
     assert inner.bodies == []
 
 

@@ -170,6 +170,50 @@ async def test_upkeep_extends_a_lease_in_use_and_returns_an_idle_one():
     assert KEY_ID not in leases.leases
 
 
+async def test_an_idle_lease_is_kept_while_the_platform_refuses_connections_and_returned_once_it_is_back():
+    now = [0.0]
+    platform = Platform(1_000_000, ttl=60.0)
+    leases = book(platform, clock=lambda: now[0], idle_seconds=5.0)
+    first = await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    leases.finish(first.lease_id, "c1")
+    platform.down = True
+    now[0] = 6.0  # idle, but the return cannot reach the platform: the key keeps its lease
+    await leases.tick()
+    await asyncio.gather(*leases._returns)
+    assert platform.returns == [] and leases.leases[KEY_ID].id == first.lease_id
+    now[0] = 7.0  # a call while the platform is still away is served from it, with no round trip
+    trips = leases.round_trips
+    second = await leases.draw(KEY_ID, "e1", "c2", ["fake-small"], 100, 50, 1)
+    assert second.lease_id == first.lease_id and leases.round_trips == trips
+    leases.finish(first.lease_id, "c2")
+    platform.down = False
+    now[0] = 13.0  # idle again and the platform is back: returned, what is left goes back to the balance
+    await leases.tick()
+    await asyncio.gather(*leases._returns)
+    assert [r["leaseId"] for r in platform.returns] == [first.lease_id]
+    assert platform.returns[0]["unusedMicros"] == first.remaining - CALL  # the grant less the two calls
+    assert KEY_ID not in leases.leases
+
+
+async def test_an_idle_return_whose_answer_is_lost_is_not_kept():
+    now = [0.0]
+    platform = Platform(1_000_000, ttl=60.0)
+    leases = book(platform, clock=lambda: now[0], idle_seconds=5.0)
+    first = await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    leases.finish(first.lease_id, "c1")
+    handler = platform.handler
+
+    def timeout(request):
+        handler(request)  # the platform took it back, but the answer never arrived
+        raise httpx.ReadTimeout("lost")
+
+    leases.client._client._transport = httpx.MockTransport(timeout)
+    now[0] = 6.0
+    await leases.tick()
+    await asyncio.gather(*leases._returns)
+    assert KEY_ID not in leases.leases  # a call now starts a new lease instead of drawing on a returned one
+
+
 def lease_auth(epoch="e1"):
     return UserAPIKeyAuth(api_key="tg-x", metadata={"tollgate_key_id": KEY_ID, "tollgate_billing": "lease", "tollgate_lease_epoch": epoch})
 

@@ -1,7 +1,7 @@
 """
 Billing hooks: a hold before each call (pre-call hook), and a usage event after it (success, cut or failure),
 written to the durable outbox and delivered to the platform. Wired in config.yaml as
-`litellm_settings.callbacks: tollgate_callbacks.handler`.
+`litellm_settings.callbacks: [tollgate_callbacks.handler]`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,68 @@ from .settings import Settings
 logger = logging.getLogger("tollgate.billing")
 
 CHAT_CALL_TYPES = {"completion", "acompletion"}
-STATE = "tollgate"  # our per-request state, under data["metadata"] (never sent upstream)
+EMBEDDING_CALL_TYPES = {"embedding", "aembedding"}
+MESSAGES_CALL_TYPES = {"anthropic_messages"}
+RESPONSES_CALL_TYPES = {"responses", "aresponses"}
+
+
+def _call_kind(call_type: Any) -> str | None:
+    name = str(call_type)
+    if name in CHAT_CALL_TYPES:
+        return "chat"
+    if name in EMBEDDING_CALL_TYPES:
+        return "embedding"
+    if name in MESSAGES_CALL_TYPES:
+        return "messages"
+    if name in RESPONSES_CALL_TYPES:
+        return "responses"
+    return None
+
+
+def _text_of(value: Any) -> str:
+    """The text of a system prompt or message content: a string, or the text of its blocks."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return " ".join(_text_of(b.get("text") if isinstance(b, dict) else b) for b in value)
+    return "" if value is None else str(value)
+
+
+def _embedding_tokens(model: str, value: Any) -> int:
+    """The input tokens an embeddings call is billed for at most: its texts counted, token-id arrays by length."""
+    items = value if isinstance(value, list) and value and not isinstance(value[0], int) else [value]
+    total = 0
+    for item in items:
+        if isinstance(item, list):
+            total += len(item)
+        else:
+            total += litellm.token_counter(model=model, text=str(item))
+    return total
+STATE = "tollgate"  # our per-request state, under the request's LiteLLM metadata (never sent upstream)
+
+
+def _litellm_metadata_key(data: dict) -> str:
+    """Where LiteLLM keeps its own request metadata for this request: it fills `litellm_metadata` before the hooks run
+    on the routes whose body has a `metadata` of its own that goes upstream (Anthropic Messages, Responses: its
+    LITELLM_METADATA_ROUTES), `metadata` elsewhere. The gate refuses a client's `litellm_metadata`."""
+    return "litellm_metadata" if isinstance(data.get("litellm_metadata"), dict) else "metadata"
+
+
+def _metadata_of(data: Any) -> list[Any]:
+    """The places our state may be in a request's data or a call's litellm_params, in order."""
+    if not isinstance(data, dict):
+        return []
+    return [data.get("metadata"), data.get("litellm_metadata")]
+
+
+def _first_token(state: dict, kwargs: dict, stream: bool) -> str | None:
+    """A stream's first token: seen by the streaming hook, else LiteLLM's completion_start_time. None otherwise."""
+    if not stream:
+        return None
+    if state.get("firstTokenAt"):
+        return state["firstTokenAt"]
+    started = kwargs.get("completion_start_time")
+    return _iso(started) if started else None
 
 
 def _iso(value: Any) -> str:
@@ -136,8 +197,9 @@ class TollgateBilling(CustomLogger):
         key_id = _key_id(user_api_key_dict)
         if key_id is None:
             return data  # the operator's master key: not metered
-        if str(call_type) not in CHAT_CALL_TYPES:
-            raise _error(403, "Only chat completions are available with Tollgate keys.", "permission_error")
+        kind = _call_kind(call_type)
+        if kind is None:
+            raise _error(403, "This endpoint is not available with Tollgate keys.", "permission_error")
         self.outbox.start()
         # The id LiteLLM assigned (the gate refuses a client's x-litellm-call-id header): it is what the hold
         # is placed under and what the usage event reports, always the same value.
@@ -145,13 +207,31 @@ class TollgateBilling(CustomLogger):
         if not _valid_uuid(call_id):
             raise _error(400, "This request has no valid call id, so it cannot be billed and was not served.", "invalid_request_error")
         model = data.get("model") or ""
-        messages = data.get("messages") or []
-        try:
-            prompt_tokens = litellm.token_counter(model=model, messages=messages)
-        except Exception:  # an odd message shape must not make the call free: count its text instead
-            prompt_tokens = litellm.token_counter(model=model, text=str(messages))
-        max_tokens = data.get("max_completion_tokens") or data.get("max_tokens")
-        choices = data.get("n") or 1
+        if kind == "embedding":
+            # Embeddings are billed for their input only: the reservation is the input's tokens, no output.
+            prompt_tokens = _embedding_tokens(model, data.get("input"))
+            max_tokens, choices = 0, 1
+        elif kind == "responses":
+            # The Responses API: instructions and input items are the input; max_output_tokens bounds the output
+            # (none given: the model's most).
+            items = data.get("input")
+            texts = [items] if isinstance(items, str) else [
+                _text_of(i.get("content") if isinstance(i, dict) else i) for i in (items or [])
+            ]
+            text = " ".join([_text_of(data.get("instructions")), *texts]).strip()
+            prompt_tokens = litellm.token_counter(model=model, text=text) if text else 0
+            max_tokens, choices = data.get("max_output_tokens"), 1
+        else:
+            messages = data.get("messages") or []
+            try:
+                prompt_tokens = litellm.token_counter(model=model, messages=messages)
+            except Exception:  # an odd message shape must not make the call free: count its text instead
+                prompt_tokens = litellm.token_counter(model=model, text=str(messages))
+            if kind == "messages" and data.get("system"):
+                # Anthropic's system prompt sits beside the messages, and is billed as input too.
+                prompt_tokens += litellm.token_counter(model=model, text=_text_of(data.get("system")))
+            max_tokens = data.get("max_completion_tokens") or data.get("max_tokens")
+            choices = data.get("n") or 1
         models = reachable_models(model, self.router())
         state = {
             "keyId": key_id,
@@ -161,13 +241,14 @@ class TollgateBilling(CustomLogger):
             "drawMicros": 0,
             "promptTokens": int(prompt_tokens),
             "model": model,
+            "kind": kind,
             "startedAt": _iso(None),
             "delivered": [],
         }
         auth_metadata = getattr(user_api_key_dict, "metadata", None) or {}
         if self.settings.billing_mode == "lease" and auth_metadata.get("tollgate_billing") == "lease":
             draw = await self._draw(key_id, str(auth_metadata.get("tollgate_lease_epoch") or ""), call_id, models,
-                                    int(prompt_tokens), int(max_tokens) if max_tokens else None, int(choices))
+                                    int(prompt_tokens), None if max_tokens is None else int(max_tokens), int(choices))
             state.update(leaseId=draw.lease_id, drawMicros=draw.micros, holdMicros=draw.micros,
                          availableMicros=draw.available + draw.remaining)
         else:
@@ -179,14 +260,14 @@ class TollgateBilling(CustomLogger):
                     "model": model,
                     "fallbackModels": models[1:],
                     "promptTokens": int(prompt_tokens),
-                    "maxOutputTokens": int(max_tokens) if max_tokens else None,
+                    "maxOutputTokens": None if max_tokens is None else int(max_tokens),
                     "choices": int(choices),
                 }
             )
             state.update(holdId=answer["holdId"], holdMicros=answer.get("amountMicros"),
                          availableMicros=answer.get("availableMicros"))
         state["sig"] = self._sign(state)
-        data.setdefault("metadata", {})[STATE] = state
+        data.setdefault(_litellm_metadata_key(data), {})[STATE] = state
         return data
 
     def router(self) -> Any:
@@ -196,6 +277,14 @@ class TollgateBilling(CustomLogger):
         """Binds our per-request state to this gateway: a client cannot plant a look-alike in metadata."""
         message = f"{state['keyId']}:{state['callId']}:{state['holdId']}:{state['leaseId']}:{state['drawMicros']}".encode()
         return hmac.new(self.settings.gateway_secret.encode(), message, hashlib.sha256).hexdigest()
+
+    def _find_state(self, data: Any) -> dict | None:
+        """Our signed state in a request's data (or a call's litellm_params), wherever the route keeps metadata."""
+        for metadata in _metadata_of(data):
+            state = self._state(metadata)
+            if state is not None:
+                return state
+        return None
 
     def _state(self, metadata: Any) -> dict | None:
         state = (metadata or {}).get(STATE) if isinstance(metadata, dict) else None
@@ -260,7 +349,7 @@ class TollgateBilling(CustomLogger):
     # -- response headers: what the call reserved and what is left -----------------------------------------
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: UserAPIKeyAuth, response: Any):
         """Non-streaming responses carry x-tollgate-* headers an OpenAI client can read (with_raw_response)."""
-        state = self._state(data.get("metadata"))
+        state = self._find_state(data)
         if not state:
             return response
         try:
@@ -278,7 +367,7 @@ class TollgateBilling(CustomLogger):
     async def async_post_call_streaming_iterator_hook(
         self, user_api_key_dict: UserAPIKeyAuth, response: Any, request_data: dict
     ) -> AsyncGenerator[Any, None]:
-        state = self._state(request_data.get("metadata"))
+        state = self._find_state(request_data)
         async for chunk in response:
             if state is not None:
                 try:
@@ -286,6 +375,8 @@ class TollgateBilling(CustomLogger):
                         content = getattr(getattr(choice, "delta", None), "content", None)
                         if content:
                             state["delivered"].append(content)
+                            if "firstTokenAt" not in state:
+                                state["firstTokenAt"] = _iso(None)
                 except Exception:
                     pass
             yield chunk
@@ -298,8 +389,9 @@ class TollgateBilling(CustomLogger):
             key_id = (metadata.get("user_api_key_auth_metadata") or {}).get("tollgate_key_id")
             if not key_id:
                 return
-            litellm_metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
-            state = self._state(litellm_metadata)
+            litellm_params = kwargs.get("litellm_params") or {}
+            litellm_metadata = litellm_params.get("metadata") or {}
+            state = self._find_state(litellm_params) or self._find_state(kwargs)
             if state is None or state["keyId"] != key_id:
                 logger.error("a metered call ended without its hold state (call %s): not reported", kwargs.get("litellm_call_id"))
                 return
@@ -316,6 +408,7 @@ class TollgateBilling(CustomLogger):
                     "modelGroup": slo.get("model_group") or kwargs.get("model") or "",
                     "providerModel": slo.get("model") or "",
                     "status": "cut" if disconnected else "success",
+                    "kind": state.get("kind") or "chat",
                     "stream": bool(slo.get("stream")),
                     "promptTokens": int(slo.get("prompt_tokens") or 0),
                     "completionTokens": int(slo.get("completion_tokens") or 0),
@@ -323,6 +416,7 @@ class TollgateBilling(CustomLogger):
                     "reportedCostMicros": max(0, round(float(slo.get("response_cost") or 0) * 1_000_000)),
                     "startedAt": _iso(start_time),
                     "endedAt": _iso(end_time),
+                    "firstTokenAt": _first_token(state, kwargs, bool(slo.get("stream"))),
                     "errorClass": "ClientDisconnected" if disconnected else None,
                     **self._reservation(state),
                 }
@@ -340,7 +434,7 @@ class TollgateBilling(CustomLogger):
     ) -> None:
         """The request's final failure. With output already streamed it is a cut stream, charged as estimated."""
         try:
-            state = self._state(request_data.get("metadata"))
+            state = self._find_state(request_data)
             if state is None:
                 return  # refused before a hold was placed: nothing to release
             delivered = "".join(state.get("delivered") or [])
@@ -352,6 +446,7 @@ class TollgateBilling(CustomLogger):
                     "modelGroup": state["model"],
                     "providerModel": "",
                     "status": "cut" if delivered else "failure",
+                    "kind": state.get("kind") or "chat",
                     "stream": bool(request_data.get("stream")),
                     "promptTokens": state["promptTokens"] if delivered else 0,
                     "completionTokens": completion_tokens,
@@ -359,6 +454,7 @@ class TollgateBilling(CustomLogger):
                     "reportedCostMicros": 0,
                     "startedAt": state["startedAt"],
                     "endedAt": _iso(None),
+                    "firstTokenAt": state.get("firstTokenAt"),
                     "errorClass": type(original_exception).__name__,
                     **self._reservation(state),
                 }

@@ -70,6 +70,46 @@ CHAT_FIELDS = frozenset(
     }
 )
 STREAM_OPTION_FIELDS = frozenset({"include_usage"})
+# OpenAI's embeddings parameters.
+EMBEDDING_FIELDS = frozenset({"model", "input", "encoding_format", "dimensions", "user"})
+MAX_EMBEDDING_INPUTS = 2048
+# OpenAI's Responses parameters for a stateless call (no previous_response_id: the gateway keeps no conversations).
+RESPONSES_FIELDS = frozenset(
+    {
+        "model",
+        "input",
+        "instructions",
+        "max_output_tokens",
+        "stream",
+        "temperature",
+        "top_p",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "text",
+        "reasoning",
+        "truncation",
+        "user",
+    }
+)
+# Anthropic's Messages parameters (as LiteLLM serves /v1/messages). Not `metadata`: LiteLLM reads a body's metadata as
+# its own request metadata, which no client writes here.
+MESSAGES_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "system",
+        "stop_sequences",
+        "stream",
+        "temperature",
+        "top_p",
+        "top_k",
+        "tools",
+        "tool_choice",
+        "thinking",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -78,11 +118,16 @@ class Route:
     pattern: re.Pattern[str]
     # The JSON fields a body may hold; None: the route takes no body.
     fields: frozenset[str] | None = None
+    # What the body is checked as (and billed as): chat, embedding.
+    kind: str = "chat"
 
 
 # What an app key may call. Each is billed by the plugin (or free and harmless, like the model list).
 APP_ROUTES: tuple[Route, ...] = (
     Route("POST", re.compile(r"^/(v1/)?chat/completions$"), CHAT_FIELDS),
+    Route("POST", re.compile(r"^/(v1/)?embeddings$"), EMBEDDING_FIELDS, "embedding"),
+    Route("POST", re.compile(r"^/v1/messages$"), MESSAGES_FIELDS, "messages"),
+    Route("POST", re.compile(r"^/(v1/)?responses$"), RESPONSES_FIELDS, "responses"),
     Route("GET", re.compile(r"^/(v1/)?models$")),
     Route("GET", re.compile(r"^/(v1/)?models/[A-Za-z0-9._:/-]{1,128}$")),
 )
@@ -156,6 +201,11 @@ def _integer(body: dict, field: str, low: int, high: int) -> None:
         raise bad_request(f"{field} must be an integer between {low} and {high}.", field, "invalid_value")
 
 
+def _boolean(body: dict, field: str) -> None:
+    if body.get(field) is not None and not isinstance(body[field], bool):
+        raise bad_request(f"{field} must be true or false.", field, "invalid_value")
+
+
 def check_body(route: Route, body: Any) -> None:
     """The body of a JSON app route: an object of documented fields, with well-typed money-relevant values."""
     if not isinstance(body, dict):
@@ -167,21 +217,81 @@ def check_body(route: Route, body: Any) -> None:
     model = body.get("model")
     if not isinstance(model, str) or not 0 < len(model) <= 256:
         raise bad_request("model must be a model name (a non-empty string).", "model", "invalid_value")
+    user = body.get("user")
+    if user is not None and (not isinstance(user, str) or len(user) > 512):
+        raise bad_request("user must be a string of at most 512 characters.", "user", "invalid_value")
+    if route.kind == "embedding":
+        _check_embedding(body)
+    elif route.kind == "messages":
+        _check_messages(body)
+    elif route.kind == "responses":
+        _check_responses(body)
+    else:
+        _check_chat(body)
+
+
+def _check_chat(body: dict) -> None:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise bad_request("messages must be a non-empty array.", "messages", "invalid_value")
     _integer(body, "max_tokens", 1, MAX_INT32)
     _integer(body, "max_completion_tokens", 1, MAX_INT32)
     _integer(body, "n", 1, 128)
-    if "stream" in body and body["stream"] is not None and not isinstance(body["stream"], bool):
-        raise bad_request("stream must be true or false.", "stream", "invalid_value")
+    _boolean(body, "stream")
     options = body.get("stream_options")
     if options is not None:
         if not isinstance(options, dict) or any(k not in STREAM_OPTION_FIELDS for k in options):
             raise bad_request("stream_options may only hold include_usage.", "stream_options", "invalid_value")
-    user = body.get("user")
-    if user is not None and (not isinstance(user, str) or len(user) > 512):
-        raise bad_request("user must be a string of at most 512 characters.", "user", "invalid_value")
+
+
+def _check_messages(body: dict) -> None:
+    """Anthropic's Messages: max_tokens is required there, so every call's output is bounded by the app."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise bad_request("messages must be a non-empty array.", "messages", "invalid_value")
+    if body.get("max_tokens") is None:
+        raise bad_request("max_tokens is required.", "max_tokens", "invalid_value")
+    _integer(body, "max_tokens", 1, MAX_INT32)
+    _boolean(body, "stream")
+    system = body.get("system")
+    if system is not None and not isinstance(system, (str, list)):
+        raise bad_request("system must be a string or an array of text blocks.", "system", "invalid_value")
+
+
+def _check_responses(body: dict) -> None:
+    value = body.get("input")
+    if not ((isinstance(value, str) and value != "") or (isinstance(value, list) and value)):
+        raise bad_request("input must be a non-empty string or array of input items.", "input", "invalid_value")
+    _integer(body, "max_output_tokens", 1, MAX_INT32)
+    _boolean(body, "stream")
+    instructions = body.get("instructions")
+    if instructions is not None and not isinstance(instructions, str):
+        raise bad_request("instructions must be a string.", "instructions", "invalid_value")
+
+
+def _is_token_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(t, int) and not isinstance(t, bool) and 0 <= t <= MAX_INT32 for t in value
+    )
+
+
+def _check_embedding(body: dict) -> None:
+    """input: a non-empty string, an array of them, an array of token ids, or an array of such arrays."""
+    value = body.get("input")
+    ok = (isinstance(value, str) and value != "") or _is_token_list(value) or (
+        isinstance(value, list)
+        and 0 < len(value) <= MAX_EMBEDDING_INPUTS
+        and (all(isinstance(v, str) and v != "" for v in value) or all(_is_token_list(v) for v in value))
+    )
+    if not ok:
+        raise bad_request(
+            f"input must be a non-empty string, token array, or an array of at most {MAX_EMBEDDING_INPUTS} of them.",
+            "input",
+            "invalid_value",
+        )
+    if body.get("encoding_format") not in (None, "float", "base64"):
+        raise bad_request("encoding_format must be float or base64.", "encoding_format", "invalid_value")
+    _integer(body, "dimensions", 1, 65_536)
 
 
 def parse_json(raw: bytes) -> Any:

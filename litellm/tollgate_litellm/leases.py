@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .platform import PlatformClient, PlatformUnavailable
+from .platform import PlatformClient, PlatformUnavailable, PlatformUnreachable
 from .settings import LeaseSettings
 
 logger = logging.getLogger("tollgate.leases")
@@ -59,7 +59,8 @@ def worst_case(prices: dict[str, Price], models: list[str], prompt: int, max_out
         price = prices.get(name)
         if price is None:
             raise ModelNotPriced(name)
-        out = min(max_output or price.max_output_tokens, price.max_output_tokens) * max(1, choices)
+        # None: the model's most (a chat call without max_tokens); 0: no output billed (embeddings).
+        out = min(price.max_output_tokens if max_output is None else max_output, price.max_output_tokens) * max(1, choices)
         cost = max(cost, price_tokens(prompt, out, price))
     return cost
 
@@ -81,6 +82,8 @@ class Lease:
     last_grant: int = 0
     last_grant_at: float = 0.0
     retired: bool = False
+    returning: bool = False  # an idle return is in flight: draws wait for its outcome
+    next_return_at: float = 0.0  # an idle return the platform could not be reached for is tried again then
 
     @property
     def remaining(self) -> int:
@@ -135,6 +138,9 @@ class LeaseBook:
         self.start()
         for _ in range(64):
             lease = self._live(key_id, epoch)
+            if lease is not None and lease.returning:
+                await self._after_pending(key_id)  # kept (platform unreachable) or gone: look again
+                continue
             if lease is not None:
                 if models[0] not in lease.allowed:
                     raise ModelNotPriced(models[0])
@@ -217,6 +223,11 @@ class LeaseBook:
                 self._waiting[key_id] = self._waiting.get(key_id, 0) - cost
             return
         await self._single_flight(key_id, lambda: self._grant(key_id, epoch, need, cost))
+
+    async def _after_pending(self, key_id: str) -> None:
+        pending = self._refills.get(key_id)
+        if pending is not None:
+            await asyncio.gather(asyncio.shield(pending), return_exceptions=True)
 
     async def _single_flight(self, key_id: str, work: Callable[[], Awaitable[None]]) -> None:
         """Runs work as the one platform request in flight for this key (concurrent callers wait on _refills)."""
@@ -341,7 +352,8 @@ class LeaseBook:
                 continue
             idle = now - lease.last_draw >= self.settings.idle_seconds
             if idle and not lease.inflight:
-                self._retire(lease, "idle")
+                if now >= lease.next_return_at and lease.key_id not in self._refills:
+                    self._background(self._return_idle(lease))
                 continue
             if lease.deadline - now < lease.ttl / 2 and lease.key_id not in self._refills:
                 self._background(self._extend(lease))  # still in use, or calls in flight: keep it valid
@@ -368,6 +380,41 @@ class LeaseBook:
         except (PlatformUnavailable, LeaseRefused) as error:
             logger.warning("could not extend lease %s: %s", lease.id, error)
 
+    async def _return_idle(self, lease: Lease) -> None:
+        """An idle lease goes back to the platform, unless the platform cannot be reached: then the key keeps it,
+        so a quiet key is still served from its lease through a platform outage (the platform expires it anyway).
+        Only a refused connection keeps it: an answer that was lost may mean the platform already took it back."""
+
+        async def give_back() -> None:
+            if lease.retired or lease.inflight or self.clock() - lease.last_draw < self.settings.idle_seconds:
+                return  # drawn from since the upkeep looked
+            lease.returning = True
+            try:
+                response = await self._post_return(lease, "idle")
+            except PlatformUnreachable:
+                lease.next_return_at = self.clock() + self.settings.idle_seconds
+                logger.info("kept idle lease %s: the platform cannot be reached", lease.id)
+                return
+            except PlatformUnavailable:
+                response = None
+            finally:
+                lease.returning = False
+            self._forget(lease)
+            if response is None or response.status_code >= 500:
+                logger.warning("could not return lease %s: it expires on the platform instead", lease.id)
+            if not lease.inflight:
+                self._by_id.pop(lease.id, None)
+
+        await self._single_flight(lease.key_id, give_back)
+
+    async def _post_return(self, lease: Lease, reason: str) -> Any:
+        self.round_trips += 1
+        body = {"leaseId": lease.id, "keyId": lease.key_id, "unusedMicros": max(0, lease.remaining)}
+        response = await self.client.request("/api/internal/gateway/leases/return", body)
+        if response.status_code < 500:
+            logger.info("returned lease %s (%s): %s unused", lease.id, reason, body["unusedMicros"])
+        return response
+
     def retire_key(self, key_id: str, reason: str) -> None:
         """The key was revoked or its owner suspended (its auth answer said so): give its lease back now."""
         lease = self.leases.get(key_id)
@@ -388,14 +435,9 @@ class LeaseBook:
             del self.leases[lease.key_id]
 
     async def _return(self, lease: Lease, reason: str) -> None:
-        unused = max(0, lease.remaining)
-        body = {"leaseId": lease.id, "keyId": lease.key_id, "unusedMicros": unused}
         for attempt in range(3):
-            self.round_trips += 1
             try:
-                response = await self.client.request("/api/internal/gateway/leases/return", body)
-                if response.status_code < 500:
-                    logger.info("returned lease %s (%s): %s unused", lease.id, reason, unused)
+                if (await self._post_return(lease, reason)).status_code < 500:
                     break
             except PlatformUnavailable:
                 pass

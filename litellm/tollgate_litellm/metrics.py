@@ -2,6 +2,12 @@
 The gateway's own Prometheus metrics, read when scraped (nothing is counted on the request path beyond the plain
 integers the outbox, the lease book and the auth cache keep anyway): GET /tollgate/metrics with the gateway secret
 or the master key as bearer.
+
+The same scrape carries LiteLLM's own Prometheus logger (litellm_* series: requests, tokens, latency, deployment
+state and cooldowns per model group) when TOLLGATE_LITELLM_PROMETHEUS is on (off by default: it costs CPU per call). The pinned LiteLLM
+serves that logger without a licence; its own /metrics mount would authenticate scrapers as API keys through the
+platform, so Tollgate registers the logger itself and serves its series here, behind the operator's secrets. Each
+process serves its own series (run one scrape target per worker, or one worker per container as we deploy).
 """
 
 from __future__ import annotations
@@ -9,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest
+import logging
+
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 
@@ -64,5 +72,35 @@ def registry_for(collector: GatewayCollector) -> CollectorRegistry:
     return registry
 
 
+log = logging.getLogger("tollgate.metrics")
+_litellm_logger: Any = None
+CLIENT_LABELS = frozenset(
+    {"hashed_api_key", "end_user", "user_email", "client_ip", "user_agent", "requested_model", "tag"}
+)
+
+
+def enable_litellm_prometheus() -> bool:
+    """Registers LiteLLM's PrometheusLogger once per process (its collectors live in the global registry)."""
+    global _litellm_logger
+    if _litellm_logger is not None:
+        return True
+    import litellm
+    from litellm.integrations.prometheus import PrometheusLogger
+
+    # Labels a client writes or that carry a secret are dropped: on a refused call LiteLLM labels the *raw* bearer as
+    # hashed_api_key, and end_user, user_agent, client_ip and the requested model name are whatever the client sent
+    # (one series per distinct value: a cardinality attack on the scraper). Deployment labels (litellm_model_name,
+    # model_id, api_base) are the operator's config; the key's name and owner stay.
+    litellm.prometheus_exclude_labels = sorted(set(litellm.prometheus_exclude_labels or ()) | CLIENT_LABELS)
+    _litellm_logger = PrometheusLogger()
+    # The proxy extends litellm.callbacks with the config's callbacks after importing them, so this stays.
+    litellm.callbacks.append(_litellm_logger)
+    log.info("LiteLLM's Prometheus logger is on; its series are served on /tollgate/metrics")
+    return True
+
+
 def render(registry: CollectorRegistry) -> bytes:
-    return generate_latest(registry)
+    own = generate_latest(registry)
+    if _litellm_logger is None:
+        return own
+    return own + generate_latest(REGISTRY)

@@ -13,6 +13,16 @@ class PlatformUnavailable(Exception):
     """The platform could not be reached or answered with a server error: fail closed."""
 
 
+class PlatformUnreachable(PlatformUnavailable):
+    """No connection could be made: the request certainly did not reach the platform (nothing it asked happened)."""
+
+
+def _unavailable(error: httpx.HTTPError) -> PlatformUnavailable:
+    # A refused or failed connect never sent the request; a timeout or a dropped answer may have been acted on.
+    kind = PlatformUnreachable if isinstance(error, httpx.ConnectError) else PlatformUnavailable
+    return kind(type(error).__name__)
+
+
 class PlatformClient:
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
@@ -28,7 +38,7 @@ class PlatformClient:
         try:
             response = await self._client.post(path, json=body)
         except httpx.HTTPError as error:
-            raise PlatformUnavailable(f"{type(error).__name__}") from error
+            raise _unavailable(error) from error
         if response.status_code >= 500 or response.status_code in (401, 404):
             # 401/404 here mean a misconfigured gateway (wrong secret or URL), not a bad key.
             raise PlatformUnavailable(f"platform answered HTTP {response.status_code} on {path}")
@@ -47,7 +57,7 @@ class PlatformClient:
             headers = {"x-request-id": request_id} if request_id else None
             return await self._client.post(path, json=body, headers=headers)
         except httpx.HTTPError as error:
-            raise PlatformUnavailable(f"{type(error).__name__}") from error
+            raise _unavailable(error) from error
 
     async def verify_key(self, key: str) -> dict[str, Any]:
         return await self.post("/api/internal/gateway/auth", {"key": key})

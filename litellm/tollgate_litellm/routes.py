@@ -79,7 +79,10 @@ def mount(handler: TollgateBilling) -> None:
     app.add_api_route("/tollgate/auth/stats", auth_stats, methods=["GET"], include_in_schema=False)
 
     from .auth import authenticator
-    from .metrics import GatewayCollector, registry_for, render
+    from .metrics import GatewayCollector, enable_litellm_prometheus, registry_for, render
+
+    if handler.settings.litellm_prometheus:
+        enable_litellm_prometheus()
 
     registry = registry_for(GatewayCollector(handler.outbox, handler.leases, authenticator))
 

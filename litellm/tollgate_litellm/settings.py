@@ -20,6 +20,17 @@ def _float(name: str, default: float, low: float, high: float) -> float:
     return value
 
 
+def _switch(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("on", "true", "1"):
+        return True
+    if raw in ("off", "false", "0"):
+        return False
+    raise RuntimeError(f"{name} must be on or off, got {raw!r}")
+
+
 def _mode(raw: str) -> str:
     if raw not in ("lease", "hold"):
         raise RuntimeError(f"TOLLGATE_BILLING_MODE must be lease or hold, got {raw!r}")
@@ -52,6 +63,10 @@ class Settings:
     # lease: warm keys spend a lease in memory (docs/adr/0011); hold: one platform hold per call (the fallback).
     billing_mode: str = "lease"
     lease: LeaseSettings = field(default_factory=LeaseSettings)
+    # LiteLLM's own Prometheus logger (requests, tokens, latency, deployment health and cooldowns per model group),
+    # served with Tollgate's gauges on /tollgate/metrics. Off by default: it costs CPU on every call (measured in
+    # docs/benchmarks.md); operators who scrape it switch it on.
+    litellm_prometheus: bool = False
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -71,6 +86,7 @@ class Settings:
             platform_timeout=_float("TOLLGATE_PLATFORM_TIMEOUT", 3.0, 0.1, 30.0),
             cache_max_entries=int(_float("TOLLGATE_AUTH_CACHE_MAX", 10_000, 1, 10_000_000)),
             billing_mode=_mode(os.environ.get("TOLLGATE_BILLING_MODE", "lease")),
+            litellm_prometheus=_switch("TOLLGATE_LITELLM_PROMETHEUS", False),
             lease=LeaseSettings(
                 want_seconds=_float("TOLLGATE_LEASE_WANT_SECONDS", 10.0, 0.5, 300.0),
                 initial_micros=int(_float("TOLLGATE_LEASE_INITIAL_MICROS", 1_000_000, 1, 2**53 - 1)),

@@ -40,7 +40,13 @@ async function main() {
     const databaseUrl = process.env.DATABASE_URL ?? env.DATABASE_URL;
     const db = await step(
       databaseUrl ? "Database (DATABASE_URL)" : `Embedded PostgreSQL on 127.0.0.1:${PG_PORT}`,
-      () => provideDatabase({ url: databaseUrl, dataDir: ".data/pg", port: PG_PORT, database: "tollgate" }),
+      () =>
+        provideDatabase({
+          url: databaseUrl,
+          dataDir: process.env.TOLLGATE_PG_DIR ?? ".data/pg",
+          port: PG_PORT,
+          database: "tollgate",
+        }),
     );
     const childEnv = {
       ...env,

@@ -31,12 +31,14 @@ begin
       select distinct on (e.key_id, e.call_id) * from jsonb_to_recordset(p_events) as e(
         call_id text, key_id uuid, model_group text, provider_model text, status text, stream boolean,
         prompt_tokens integer, completion_tokens integer, cached_tokens integer, reported_cost_micros bigint,
-        started_at timestamptz, ended_at timestamptz, error_class text, lease_id uuid, draw_micros bigint)
+        started_at timestamptz, ended_at timestamptz, error_class text, lease_id uuid, draw_micros bigint,
+        first_token_at timestamptz, kind text)
       order by e.key_id, e.call_id, outcome_rank(e.status) desc
     ),
     enriched as (
       select i.call_id, i.key_id, i.model_group, i.provider_model, i.status, i.stream, i.prompt_tokens,
              i.completion_tokens, i.cached_tokens, i.reported_cost_micros, i.started_at, i.ended_at, i.error_class,
+             i.first_token_at, coalesce(i.kind, 'chat') as kind,
              k.user_id, a.id as account_id, coalesce(m.id, h.model_id) as model_id,
              h.id as hold_id, h.status as hold_status, h.amount_micros as hold_amount, h.created_at as hold_created_at,
              -- A lease the event names is taken only if it is this key's (else the call is charged unreserved).
@@ -60,13 +62,17 @@ begin
       insert into usage_events (key_id, call_id, user_id, account_id, model_id, model_group, provider_model, status,
                                 stream, prompt_tokens, completion_tokens, cached_tokens, reported_cost_micros,
                                 started_at, ended_at, error_class, billing_status, cost_micros, revenue_micros,
-                                price_version_id, hold_id, lease_id, draw_micros, ledger_transaction_id)
+                                price_version_id, hold_id, lease_id, draw_micros, ledger_transaction_id, first_token_at,
+                                kind)
       select key_id, call_id, user_id, account_id, model_id, model_group, coalesce(provider_model, ''), status,
              coalesce(stream, false), prompt_tokens, completion_tokens, cached_tokens, coalesce(reported_cost_micros, 0),
              started_at, ended_at, error_class,
              case status when 'success' then 'exact' when 'cut' then 'estimated' else 'waived' end,
              cost, revenue, price_version_id, hold_id, lease_id, draw_micros,
-             case when revenue > 0 then p_txn end
+             case when revenue > 0 then p_txn end,
+             -- When a stream's first token reached the gateway (time to first token = this − started_at).
+             case when first_token_at >= started_at and first_token_at <= ended_at then first_token_at end,
+             kind
       from enriched
       on conflict (key_id, call_id) do nothing
       returning key_id, call_id, account_id, revenue_micros, hold_id, lease_id, draw_micros, status, started_at

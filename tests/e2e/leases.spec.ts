@@ -1,43 +1,14 @@
-import { randomUUID } from "node:crypto";
 import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
-import { creditAccount } from "@/lib/billing/ledger";
 import { createClient } from "@/lib/db/client";
-import { createKey } from "@/lib/keys/create";
-import { TEST_KEY_PEPPER } from "../stack/start";
-import { admin, login, snap } from "./helpers";
+import { admin, fundedDeveloper, login, snap } from "./helpers";
 
 test("an admin sees a pay-as-you-go key's balance lease: granted, calls charged, reserved, and held split", async ({
   browser,
 }) => {
   // A developer on no plan (no daily request count): the gateway serves their key from a lease.
   const sql = createClient({ url: process.env.E2E_DATABASE_URL!, max: 1 });
-  const email = `lease-${randomUUID().slice(0, 8)}@example.com`;
-  const [user] = await sql<
-    { id: string }[]
-  >`insert into users (email, role) values (${email}, 'developer') returning id`;
-  const [account] = await sql<{ id: string }[]>`select id from accounts where owner_user_id = ${user!.id}`;
-  const system = { userId: null, kind: "system" as const };
-  await creditAccount(sql, system, {
-    accountId: account!.id,
-    amountMicros: 5_000_000n,
-    kind: "topup",
-    reason: "e2e",
-    idempotencyKey: randomUUID(),
-  });
-  const { secret } = await createKey(
-    sql,
-    system,
-    {
-      userId: user!.id,
-      name: "batch job",
-      allowedModels: [],
-      rpmLimit: null,
-      tpmLimit: null,
-      expiresAt: null,
-    },
-    { pepper: TEST_KEY_PEPPER },
-  );
+  const { email, accountId, secret } = await fundedDeveloper(sql, { prefix: "lease", keyName: "batch job" });
   await sql.end();
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await login(page, admin().email, admin().password);
@@ -52,7 +23,7 @@ test("an admin sees a pay-as-you-go key's balance lease: granted, calls charged,
     charged += Math.ceil((usage!.prompt_tokens * 500_000 + usage!.completion_tokens * 1_500_000) / 1_000_000);
   }
 
-  await page.goto(`/admin/accounts/${account!.id}`);
+  await page.goto(`/admin/accounts/${accountId}`);
   const row = page.getByTestId("lease-row").first();
   // The three calls' events land within a second or so; the table refreshes every 5 s.
   await expect(row).toContainText("open");

@@ -7,9 +7,9 @@ test("admin creates a developer and suspends them; the developer's next request 
   const adminContext = await browser.newContext();
   const page = await adminContext.newPage();
   await login(page, admin().email, admin().password);
-  await expect(page).toHaveURL(/\/admin\/usage/);
-  await expect(page.getByRole("heading", { name: "Usage & margins" })).toBeVisible();
-  await snap(page, "00-admin-home-usage");
+  await expect(page).toHaveURL(/\/admin$/);
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await snap(page, "00-admin-home-overview");
   await page.getByRole("link", { name: "Users" }).click();
   await expect(page.getByRole("heading", { name: "Users" })).toBeVisible();
   await snap(page, "01-users-list");

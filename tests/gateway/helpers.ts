@@ -132,6 +132,16 @@ export async function customer(ctx: GatewayContext, balanceMicros: bigint) {
   return { userId: user!.id, accountId: account!.id, ...key, client: ctx.client(key.secret) };
 }
 
+/** Waits until nothing is held on the account (its lease went back when idle and every event settled). */
+export async function settledBalance(ctx: GatewayContext, accountId: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await balanceOf(ctx, accountId);
+    if (row.held_micros === 0n || Date.now() > deadline) return row;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function balanceOf(ctx: GatewayContext, accountId: string) {
   const [row] = await ctx.sql<{ balance_micros: bigint; held_micros: bigint }[]>`
     select balance_micros, held_micros from accounts where id = ${accountId}`;

@@ -16,6 +16,7 @@ import {
   customer,
   failure,
   gatewayBase,
+  settledBalance,
   startGatewayStack,
   usageRowsOf,
 } from "./helpers";
@@ -25,7 +26,8 @@ const ctx = startGatewayStack(
   { app: 3205, pg: 25438, litellm: 4106, upstream: 4116 },
   // A grant is valid 90 s: a warm key outlives a 30 s platform outage on its lease.
   { LEASE_TTL_SECONDS: "90", LEASE_INFLIGHT_KEEP_SECONDS: "60" },
-  { TOLLGATE_LEASE_IDLE_SECONDS: "1" },
+  // LiteLLM's own Prometheus logger on (off by default), so the metrics test sees its series.
+  { TOLLGATE_LEASE_IDLE_SECONDS: "1", TOLLGATE_LITELLM_PROMETHEUS: "on" },
 );
 const PRICE = { input: 500_000n, output: 1_500_000n }; // fake-small and the failure models
 const messages = [{ role: "user" as const, content: "How do leases work?" }];
@@ -42,16 +44,6 @@ async function leaseStats(base = gatewayBase(ctx)) {
     headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
   });
   return (await res.json()) as { draws: number; roundTrips: number; refused: number; leases: number };
-}
-
-/** Waits until nothing is held on the account (its lease went back when idle and every event settled). */
-async function settled(accountId: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const row = await balanceOf(ctx, accountId);
-    if (row.held_micros === 0n || Date.now() > deadline) return row;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function leasesOf(keyId: string) {
@@ -105,13 +97,24 @@ describe("the lease path, call by call", () => {
       priceTokens({ input: data.usage!.prompt_tokens, output: data.usage!.completion_tokens }, PRICE) +
       priceTokens({ input: streamUsage!.prompt_tokens, output: streamUsage!.completion_tokens }, PRICE);
     expect(rows.map((r) => r.billing_status)).toEqual(["exact", "exact"]);
+    // The stream's first token time (TTFT in the request log) lies within the call; the plain call has none.
+    const timing = await ctx.sql<{ stream: boolean; ttft_ok: boolean | null }[]>`
+      select stream, first_token_at between started_at and ended_at as ttft_ok from usage_events
+      where key_id = ${c.id} order by stream`;
+    expect(timing).toEqual([
+      { stream: false, ttft_ok: null },
+      { stream: true, ttft_ok: true },
+    ]);
     const first = rows.find((r) => r.call_id === response.headers.get("x-litellm-call-id"));
     expect(first).toBeDefined();
     // The app sees the call's draw (its worst case) and what it could still spend.
     expect(Number(response.headers.get("x-tollgate-hold-micros"))).toBeGreaterThanOrEqual(
       Number(first!.revenue_micros),
     );
-    expect(await settled(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - expected,
+      held_micros: 0n,
+    });
     const [lease] = await leasesOf(c.id);
     expect(lease).toMatchObject({
       status: "closed",
@@ -144,7 +147,7 @@ describe("the lease path, call by call", () => {
     expect(byStatus.failure).toMatchObject({ billing_status: "waived", revenue_micros: 0n });
     expect(byStatus.cut).toMatchObject({ billing_status: "estimated" });
     expect(byStatus.cut!.revenue_micros).toBeGreaterThan(0n);
-    expect(await settled(c.accountId)).toEqual({
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
       balance_micros: 1_000_000n - byStatus.cut!.revenue_micros,
       held_micros: 0n,
     });
@@ -162,17 +165,31 @@ describe("the gateway's metrics", () => {
     const url = `${gatewayBase(ctx)}/tollgate/metrics`;
     expect((await fetch(url)).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: `Bearer ${c.secret}` } })).status).toBe(401);
+    // The lease upkeep (extensions, returns) runs meanwhile: the scrape lies between two readings of the stats.
+    const before = await leaseStats();
     const res = await fetch(url, { headers: { authorization: `Bearer ${TEST_MASTER_KEY}` } });
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await res.text();
+    const after = await leaseStats();
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
-    const stats = await leaseStats();
-    expect(value("tollgate_gateway_lease_draws_total")).toBe(stats.draws);
-    expect(value("tollgate_gateway_platform_lease_requests_total")).toBe(stats.roundTrips);
+    expect(value("tollgate_gateway_lease_draws_total")).toBe(after.draws);
+    expect(value("tollgate_gateway_platform_lease_requests_total")).toBeGreaterThanOrEqual(before.roundTrips);
+    expect(value("tollgate_gateway_platform_lease_requests_total")).toBeLessThanOrEqual(after.roundTrips);
     expect(text).toMatch(/^tollgate_gateway_outbox_events\{state="delivered"\} [1-9]/m);
     expect(value("tollgate_gateway_auth_platform_requests_total")).toBeGreaterThan(0);
-    // No key material in what a scraper sees.
+    // LiteLLM's own Prometheus logger rides on the same scrape (TOLLGATE_LITELLM_PROMETHEUS=on here): the call
+    // above is counted per model group and deployment.
+    const served = (name: string) =>
+      text
+        .split("\n")
+        .filter((line) => line.startsWith(`${name}{`) && line.includes('litellm_model_name="fake-small"'))
+        .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+    expect(served("litellm_deployment_success_responses_total")).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^litellm_request_total_latency_metric_bucket\{/m);
+    // No key material in what a scraper sees (LiteLLM labels a refused call with the raw bearer unless told not to),
+    // and no label whose values a client chooses.
     expect(text).not.toContain(c.secret);
+    expect(text).not.toMatch(/hashed_api_key=|end_user=|user_agent=|client_ip=|requested_model=/);
   });
 });
 
@@ -205,7 +222,10 @@ describe("retries and fallbacks (router_settings: num_retries 2, fallbacks fake-
     const expected =
       priceTokens({ input: done.usage!.prompt_tokens, output: done.usage!.completion_tokens }, PRICE) +
       priceTokens({ input: streamed!.prompt_tokens, output: streamed!.completion_tokens }, PRICE);
-    expect(await settled(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - expected,
+      held_micros: 0n,
+    });
     expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
   });
 
@@ -221,7 +241,10 @@ describe("retries and fallbacks (router_settings: num_retries 2, fallbacks fake-
       LARGE,
     );
     expect(row!.revenue_micros).toBe(expected);
-    expect(await settled(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - expected,
+      held_micros: 0n,
+    });
   });
 
   it("a group with a dead deployment: it is cooled down, calls the live one serves are charged once, the rest nothing", async () => {
@@ -266,7 +289,10 @@ describe("retries and fallbacks (router_settings: num_retries 2, fallbacks fake-
     expect(rows).toHaveLength(24); // one row per call, however many attempts it took
     expect(rows.filter((r) => r.status === "success")).toHaveLength(served);
     expect(rows.filter((r) => r.status === "failure").every((r) => r.revenue_micros === 0n)).toBe(true);
-    expect(await settled(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - expected,
+      held_micros: 0n,
+    });
   });
 
   it("a call whose every attempt failed charges nothing", async () => {
@@ -278,7 +304,7 @@ describe("retries and fallbacks (router_settings: num_retries 2, fallbacks fake-
     const rows = await usageRowsOf(ctx, c.id, 1);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: "failure", billing_status: "waived", revenue_micros: 0n });
-    expect(await settled(c.accountId)).toEqual({ balance_micros: 1_000_000n, held_micros: 0n });
+    expect(await settledBalance(ctx, c.accountId)).toEqual({ balance_micros: 1_000_000n, held_micros: 0n });
   });
 });
 
@@ -305,7 +331,7 @@ describe("bursts", () => {
     const rows = await usageRowsOf(ctx, c.id, 1000, 60_000);
     expect(rows).toHaveLength(1000);
     const charged = rows.reduce((sum, r) => sum + r.revenue_micros, 0n);
-    expect(await settled(c.accountId, 30_000)).toEqual({
+    expect(await settledBalance(ctx, c.accountId, 30_000)).toEqual({
       balance_micros: 100_000_000n - charged,
       held_micros: 0n,
     });
@@ -349,7 +375,7 @@ describe("bursts", () => {
       const rows = await usageRowsOf(ctx, c.id, served, 30_000);
       expect(rows).toHaveLength(served);
       const charged = rows.reduce((sum, r) => sum + r.revenue_micros, 0n);
-      const account = await settled(c.accountId, 30_000);
+      const account = await settledBalance(ctx, c.accountId, 30_000);
       expect(account).toEqual({ balance_micros: 100n * worst - charged, held_micros: 0n });
       expect(account.balance_micros).toBeGreaterThanOrEqual(0n);
       expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
@@ -402,7 +428,7 @@ describe("revocation with a lease in hand", () => {
     // The stack's auth cache TTL is 2 s (production: 5 s); a served call counts against it.
     expect(refusedAfter).toBeGreaterThanOrEqual(0);
     expect(refusedAfter).toBeLessThan(2_000 + 1_000);
-    const account = await settled(c.accountId);
+    const account = await settledBalance(ctx, c.accountId);
     expect(account.held_micros).toBe(0n);
     expect((await leasesOf(c.id)).every((l) => l.status === "closed")).toBe(true);
     expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
@@ -529,7 +555,7 @@ describe("faults", () => {
     // (The call in flight when the load stopped may be served too: at least every counted one.)
     const total = counts.before + counts.served;
     expect((await usageRowsOf(ctx, warm.id, total, 60_000)).length).toBeGreaterThanOrEqual(total);
-    const account = await settled(warm.accountId, 30_000);
+    const account = await settledBalance(ctx, warm.accountId, 30_000);
     const rows = await usageRowsOf(ctx, warm.id, total);
     expect(rows.filter((r) => r.status === "success").every((r) => r.billing_status === "exact")).toBe(true);
     expect(rows.filter((r) => r.status === "failure").every((r) => r.revenue_micros === 0n)).toBe(true);

@@ -19,6 +19,7 @@ let rotateKeyIds: string[];
 let modelId: string;
 let devAccountId: string;
 let planId: string;
+let alertRuleIds: string[];
 
 beforeAll(async () => {
   adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
@@ -66,6 +67,11 @@ beforeAll(async () => {
   ];
   const [p] = await sql<{ id: string }[]>`insert into plans (name) values ('Authz tier') returning id`;
   planId = p!.id;
+  const rules = await sql<{ id: string }[]>`
+    insert into alert_rules (name, scope, metric, warn_threshold)
+    values ('authz patch', 'platform', 'spend_rate', 100), ('authz delete', 'platform', 'spend_rate', 100)
+    returning id`;
+  alertRuleIds = rules.map((r) => r.id);
 });
 
 const users = () => import("@/app/api/v1/users/route");
@@ -112,6 +118,16 @@ const paymentsRoute = () => import("@/app/api/v1/payments/route");
 const myPaymentsRoute = () => import("@/app/api/v1/me/payments/route");
 const checkoutRoute = () => import("@/app/api/v1/payments/checkout/route");
 const billingSettings = () => import("@/app/api/v1/billing-settings/route");
+const overviewRoute = () => import("@/app/api/v1/analytics/overview/route");
+const analyticsRoute = () => import("@/app/api/v1/analytics/usage/route");
+const optionsRoute = () => import("@/app/api/v1/analytics/options/route");
+const requestsRoute = () => import("@/app/api/v1/requests/route");
+const requestRoute = () => import("@/app/api/v1/requests/[id]/route");
+const exportRoute = () => import("@/app/api/v1/requests/export/route");
+const alertsRoute = () => import("@/app/api/v1/alerts/route");
+const alertRulesRoute = () => import("@/app/api/v1/alerts/rules/route");
+const alertRuleRoute = () => import("@/app/api/v1/alerts/rules/[id]/route");
+const alertSettingsRoute = () => import("@/app/api/v1/alerts/settings/route");
 
 interface Case {
   name: string;
@@ -549,6 +565,92 @@ const cases: Case[] = [
     method: "DELETE",
     options: () => ({ params: { id: devKeyId } }),
     expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
+  },
+  // The admin dashboard: analytics, the request log and its export, alerts. Developers never reach them.
+  {
+    name: "GET /api/v1/analytics/overview",
+    handler: overviewRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/analytics/usage",
+    handler: analyticsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/analytics/options",
+    handler: optionsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/requests",
+    handler: requestsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/requests/:id (no such call)",
+    handler: requestRoute,
+    method: "GET",
+    options: () => ({ params: { id: "1" } }),
+    expect: { anonymous: 401, developer: 403, admin: 404 },
+  },
+  {
+    name: "GET /api/v1/requests/export",
+    handler: exportRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/alerts",
+    handler: alertsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/alerts/rules",
+    handler: alertRulesRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/alerts/rules",
+    handler: alertRulesRoute,
+    method: "POST",
+    options: () => ({
+      body: { name: "matrix", scope: "platform", metric: "error_rate", warnThreshold: 500 },
+    }),
+    expect: { anonymous: 401, developer: 403, admin: 201 },
+  },
+  {
+    name: "PATCH /api/v1/alerts/rules/:id",
+    handler: alertRuleRoute,
+    method: "PATCH",
+    options: () => ({ params: { id: alertRuleIds[0]! }, body: { windowMinutes: 30 } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "DELETE /api/v1/alerts/rules/:id",
+    handler: alertRuleRoute,
+    method: "DELETE",
+    options: () => ({ params: { id: alertRuleIds[1]! } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/alerts/settings",
+    handler: alertSettingsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "PATCH /api/v1/alerts/settings",
+    handler: alertSettingsRoute,
+    method: "PATCH",
+    options: () => ({ body: { webhookUrl: "http://127.0.0.1:9/alerts" } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
   },
 ];
 

@@ -89,6 +89,16 @@ const routes: Route[] = [
     method: "POST",
     load: () => import("@/app/api/v1/playground/chat/route"),
   },
+  {
+    name: "POST /api/v1/alerts/rules",
+    method: "POST",
+    load: () => import("@/app/api/v1/alerts/rules/route"),
+  },
+  {
+    name: "PATCH /api/v1/alerts/settings",
+    method: "PATCH",
+    load: () => import("@/app/api/v1/alerts/settings/route"),
+  },
 ];
 
 const queries: {
@@ -102,6 +112,11 @@ const queries: {
   { name: "GET /api/v1/audit", load: () => import("@/app/api/v1/audit/route") },
   { name: "GET /api/v1/usage", load: () => import("@/app/api/v1/usage/route") },
   { name: "GET /api/v1/models", load: () => import("@/app/api/v1/models/route") },
+  { name: "GET /api/v1/analytics/usage", load: () => import("@/app/api/v1/analytics/usage/route") },
+  { name: "GET /api/v1/analytics/options", load: () => import("@/app/api/v1/analytics/options/route") },
+  { name: "GET /api/v1/requests", load: () => import("@/app/api/v1/requests/route") },
+  { name: "GET /api/v1/requests/export", load: () => import("@/app/api/v1/requests/export/route") },
+  { name: "GET /api/v1/alerts", load: () => import("@/app/api/v1/alerts/route") },
   {
     name: "GET /api/v1/accounts/:id/ledger",
     load: () => import("@/app/api/v1/accounts/[id]/ledger/route"),

@@ -241,6 +241,9 @@ describe("cron routes", () => {
     expect(runs[0]!.n).toBe(1);
     const [jobs] =
       await sql`select count(*)::int as n, sum(attempts)::int as attempts from queue_jobs where name = 'settlement.chunk' and payload->>'runId' = (select id::text from settlement_runs where trigger = 'cron')`;
-    expect(d1.body.claimed + d2.body.claimed).toBeLessThanOrEqual(jobs!.attempts + 1);
+    // (Each drain also evaluates the alert rules, a job of its own: only chunk claims are counted.)
+    const chunkClaims = (d: { body: { byName: Record<string, number> } }) =>
+      d.body.byName["settlement.chunk"] ?? 0;
+    expect(chunkClaims(d1) + chunkClaims(d2)).toBeLessThanOrEqual(jobs!.attempts + 1);
   });
 });

@@ -1,3 +1,4 @@
+import { scheduleAlertEvaluation } from "@/lib/analytics/alerts";
 import { expireLeases } from "@/lib/billing/leases";
 import { db } from "@/lib/db";
 import { withCron } from "@/lib/http/handler";
@@ -11,10 +12,12 @@ const BUDGET_MS = 40_000;
 
 /**
  * Frequent (vercel.json): releases what leases past their validity still reserve (a vanished gateway process's
- * slice goes back to the balance), then claims and runs queued jobs until the time budget, and reports.
+ * slice goes back to the balance), enqueues this tick's alert evaluation, then claims and runs queued jobs until
+ * the time budget, and reports.
  */
 export const GET = withCron(async () => {
   const leases = await expireLeases(db());
+  await scheduleAlertEvaluation(db());
   const drained = await drain(db(), { ...settlementOptions(), budgetMs: BUDGET_MS });
   return json({ ...drained, leasesExpired: leases.expired, leaseReleasedMicros: leases.releasedMicros });
 });

@@ -1,0 +1,315 @@
+"use client";
+
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import type { ColumnDef } from "@tanstack/react-table";
+import { Download } from "lucide-react";
+import { useState } from "react";
+import { usd } from "@/components/billing/format";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { DataTable, QueryError } from "@/components/ui/data-table";
+import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "@/components/ui/dialog";
+import type { RequestDetail, RequestRow } from "@/lib/analytics/requests";
+import type { Json } from "@/lib/json";
+import { api } from "@/lib/ui/api";
+import { utcTime } from "@/lib/utils";
+import { FilterBar, useUrlFilters } from "./filters";
+import { int, utcLabel } from "./usage-analytics";
+
+type Row = Json<RequestRow>;
+type Detail = Json<RequestDetail>;
+
+const BILLING_VARIANT = { exact: "default", estimated: "secondary", waived: "outline" } as const;
+
+const columns: ColumnDef<Row, unknown>[] = [
+  {
+    id: "startedAt",
+    accessorKey: "startedAt",
+    header: "Time (UTC)",
+    cell: ({ row }) => (
+      <span className="font-mono text-xs" title={utcTime(row.original.startedAt)}>
+        <span className="block">{utcTime(row.original.startedAt).slice(0, 10)}</span>
+        <span className="block">{utcTime(row.original.startedAt).slice(11)}</span>
+      </span>
+    ),
+  },
+  {
+    id: "user",
+    accessorKey: "userEmail",
+    header: "User · key",
+    cell: ({ row }) => (
+      <div className="max-w-40 truncate">
+        <div className="truncate">{row.original.userEmail}</div>
+        <div className="font-mono text-xs text-muted-foreground">{row.original.keyPrefix}</div>
+      </div>
+    ),
+  },
+  {
+    id: "model",
+    accessorKey: "model",
+    header: "Model · kind",
+    cell: ({ row }) => (
+      <div>
+        <div>{row.original.model}</div>
+        <div className="text-xs text-muted-foreground">
+          {row.original.kind}
+          {row.original.stream ? " · stream" : ""}
+        </div>
+      </div>
+    ),
+  },
+  {
+    id: "tokens",
+    accessorFn: (r) => r.promptTokens + r.completionTokens,
+    header: "Tokens",
+    meta: { numeric: true },
+    cell: ({ row }) => `${int(row.original.promptTokens)} → ${int(row.original.completionTokens)}`,
+  },
+  {
+    id: "revenue",
+    accessorFn: (r) => Number(r.revenueMicros),
+    header: "Revenue",
+    meta: { numeric: true },
+    cell: ({ row }) => (
+      <div>
+        <div>{usd(row.original.revenueMicros)}</div>
+        <Badge
+          variant={BILLING_VARIANT[row.original.billingStatus as keyof typeof BILLING_VARIANT] ?? "outline"}
+          className="mt-0.5"
+        >
+          {row.original.billingStatus}
+        </Badge>
+      </div>
+    ),
+  },
+  {
+    id: "cost",
+    accessorFn: (r) => Number(r.costMicros ?? 0),
+    header: "Cost",
+    meta: { numeric: true },
+    cell: ({ row }) => usd(row.original.costMicros),
+  },
+  {
+    id: "margin",
+    accessorFn: (r) => Number(r.marginMicros ?? 0),
+    header: "Margin",
+    meta: { numeric: true },
+    cell: ({ row }) => usd(row.original.marginMicros),
+  },
+  {
+    id: "outcome",
+    accessorKey: "latencyMs",
+    header: "Outcome · latency",
+    cell: ({ row }) => (
+      <div className="max-w-36">
+        {row.original.errorClass ? (
+          <div className="truncate text-destructive">{row.original.errorClass}</div>
+        ) : (
+          <div className={row.original.status === "success" ? "" : "text-amber-600"}>
+            {row.original.status}
+          </div>
+        )}
+        <div className="text-xs text-muted-foreground">
+          {int(row.original.latencyMs)} ms
+          {row.original.ttftMs !== null ? ` · TTFT ${int(row.original.ttftMs)} ms` : ""}
+        </div>
+      </div>
+    ),
+  },
+];
+
+/** Every call, newest first, with the shared filters, cursor paging, a detail drawer and a CSV export. */
+export function RequestLog() {
+  const { filters, query, set } = useUrlFilters();
+  const [open, setOpen] = useState<string | null>(null);
+  const { data, error, isLoading, refetch, fetchNextPage, hasNextPage, isFetchingNextPage } =
+    useInfiniteQuery({
+      queryKey: ["requests", query],
+      queryFn: ({ pageParam }) =>
+        api<{ items: Row[]; nextCursor: string | null; range: { from: string; to: string } }>(
+          `/api/v1/requests?${query}${pageParam ? `&cursor=${pageParam}` : ""}`,
+        ),
+      initialPageParam: "",
+      getNextPageParam: (last) => last.nextCursor ?? undefined,
+      refetchInterval: 30_000,
+    });
+  const rows = data?.pages.flatMap((p) => p.items) ?? [];
+  const range = data?.pages[0]?.range;
+  return (
+    <div className="grid gap-4">
+      <FilterBar filters={filters} set={set} />
+      {error ? <QueryError error={error} retry={() => refetch()} /> : null}
+      <Card>
+        <CardHeader className="flex flex-row items-start justify-between gap-4">
+          <div>
+            <CardTitle>Calls</CardTitle>
+            <CardDescription>
+              {range ? `${utcLabel(range.from)} → ${utcLabel(range.to)}` : "Loading…"} · newest first. Prompt
+              and completion bodies are not stored: the log records what each call was and what it cost, never
+              what it said.
+            </CardDescription>
+          </div>
+          <Button asChild variant="outline" size="sm">
+            <a href={`/api/v1/requests/export?${query}`} download data-testid="export-csv">
+              <Download className="size-4" /> Export CSV
+            </a>
+          </Button>
+        </CardHeader>
+        <CardContent className="grid gap-3">
+          <DataTable
+            columns={columns}
+            data={rows}
+            loading={isLoading}
+            rowTestId="request-row"
+            rowKey={(r) => r.id}
+            onRow={(r) => setOpen(r.id)}
+            empty="No calls match. Widen the range or clear a filter; every call an app makes with a Tollgate key shows here."
+          />
+          <div className="flex items-center justify-between text-sm text-muted-foreground">
+            <span>{rows.length ? `${int(rows.length)} calls shown` : ""}</span>
+            {hasNextPage ? (
+              <Button
+                variant="outline"
+                size="sm"
+                onClick={() => fetchNextPage()}
+                disabled={isFetchingNextPage}
+              >
+                {isFetchingNextPage ? "Loading…" : "Load older calls"}
+              </Button>
+            ) : rows.length ? (
+              <span>End of the log for these filters.</span>
+            ) : null}
+          </div>
+        </CardContent>
+      </Card>
+      <RequestDrawer id={open} onClose={() => setOpen(null)} />
+    </div>
+  );
+}
+
+function Line({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div className="grid grid-cols-[10rem_1fr] gap-2 py-1 text-sm">
+      <span className="text-muted-foreground">{label}</span>
+      <span className="min-w-0 [overflow-wrap:anywhere]">{children}</span>
+    </div>
+  );
+}
+
+function RequestDrawer({ id, onClose }: { id: string | null; onClose: () => void }) {
+  const { data, error, isLoading } = useQuery({
+    queryKey: ["request", id],
+    queryFn: () => api<{ request: Detail }>(`/api/v1/requests/${id}`),
+    enabled: Boolean(id),
+  });
+  const r = data?.request;
+  return (
+    <Dialog open={Boolean(id)} onOpenChange={(o) => (o ? null : onClose())}>
+      <DialogContent
+        className="top-0 right-0 left-auto h-full max-h-screen translate-x-0 translate-y-0 overflow-y-auto rounded-none sm:max-w-xl"
+        data-testid="request-drawer"
+      >
+        <DialogHeader>
+          <DialogTitle>Call {r ? r.callId : ""}</DialogTitle>
+          <DialogDescription>
+            What it was, what reserved its money, and the ledger entry that charged it.
+          </DialogDescription>
+        </DialogHeader>
+        {error ? <p className="text-sm text-destructive">{error.message}</p> : null}
+        {isLoading || !r ? (
+          <div className="h-40 animate-pulse rounded bg-muted" />
+        ) : (
+          <div className="grid gap-4">
+            <section>
+              <h3 className="mb-1 text-sm font-semibold">Call</h3>
+              <Line label="Started (UTC)">{utcTime(r.startedAt)}</Line>
+              <Line label="Ended (UTC)">
+                {utcTime(r.endedAt)} · {int(r.latencyMs)} ms
+              </Line>
+              <Line label="User · key">
+                {r.userEmail} · <span className="font-mono">{r.keyPrefix}</span> ({r.keyName})
+              </Line>
+              <Line label="Model">
+                {r.model} → {r.providerModel || "—"} · {r.kind}
+                {r.stream ? " · stream" : ""}
+              </Line>
+              <Line label="Outcome">
+                {r.status}
+                {r.errorClass ? ` · ${r.errorClass}` : ""}
+              </Line>
+              <Line label="Tokens">
+                {int(r.promptTokens)} in ({int(r.cachedTokens)} cached) → {int(r.completionTokens)} out
+              </Line>
+            </section>
+            <section>
+              <h3 className="mb-1 text-sm font-semibold">Money</h3>
+              <Line label="Billing">{r.billingStatus}</Line>
+              <Line label="Revenue">{usd(r.revenueMicros)}</Line>
+              <Line label="Provider cost">{usd(r.costMicros)}</Line>
+              <Line label="Margin">{usd(r.marginMicros)}</Line>
+              {r.reportedCostMicros !== undefined ? (
+                <Line label="LiteLLM's estimate">{usd(r.reportedCostMicros)}</Line>
+              ) : null}
+              <Line label="Price version">
+                {r.priceVersion
+                  ? `${usd(r.priceVersion.inputPriceMicros)} in / ${usd(r.priceVersion.outputPriceMicros)} out per 1M tokens, from ${utcTime(r.priceVersion.effectiveFrom)}`
+                  : "—"}
+              </Line>
+            </section>
+            <section data-testid="drawer-reservation">
+              <h3 className="mb-1 text-sm font-semibold">Reservation</h3>
+              {r.hold ? (
+                <>
+                  <Line label="Hold">
+                    <span className="font-mono text-xs">{r.hold.id}</span>
+                  </Line>
+                  <Line label="Held">
+                    {usd(r.hold.amountMicros)} · {r.hold.status}
+                    {r.hold.closeReason ? ` (${r.hold.closeReason})` : ""}
+                  </Line>
+                </>
+              ) : r.lease ? (
+                <>
+                  <Line label="Lease">
+                    <span className="font-mono text-xs">{r.lease.id}</span>
+                  </Line>
+                  <Line label="Drawn for this call">{usd(r.drawMicros)}</Line>
+                  <Line label="Lease">
+                    {r.lease.status} · granted {usd(r.lease.grantedMicros)}, charged{" "}
+                    {usd(r.lease.chargedMicros)} over {int(r.lease.calls)} calls
+                  </Line>
+                </>
+              ) : (
+                <p className="text-sm text-muted-foreground">
+                  None recorded (a call settled by reconciliation).
+                </p>
+              )}
+            </section>
+            <section data-testid="drawer-ledger">
+              <h3 className="mb-1 text-sm font-semibold">Ledger</h3>
+              {r.ledger ? (
+                <>
+                  <Line label="Transaction">
+                    <span className="font-mono text-xs">{r.ledger.id}</span>
+                  </Line>
+                  <Line label="Kind · when">
+                    {r.ledger.kind} · {utcTime(r.ledger.createdAt)}
+                  </Line>
+                  <Line label="Account entry">
+                    {usd(r.ledger.accountAmountMicros)} for {int(r.ledger.events)} call
+                    {r.ledger.events === 1 ? "" : "s"} settled together
+                  </Line>
+                </>
+              ) : (
+                <p className="text-sm text-muted-foreground">
+                  Not charged (nothing to charge, or not settled yet).
+                </p>
+              )}
+            </section>
+          </div>
+        )}
+      </DialogContent>
+    </Dialog>
+  );
+}

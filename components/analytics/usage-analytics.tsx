@@ -1,0 +1,292 @@
+"use client";
+
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import type { ColumnDef } from "@tanstack/react-table";
+import {
+  Bar,
+  CartesianGrid,
+  ComposedChart,
+  Legend,
+  Line,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from "recharts";
+import { moneyTick, moneyTooltip, usd } from "@/components/billing/format";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { DataTable, QueryError } from "@/components/ui/data-table";
+import type { BreakdownRow, SeriesPoint, UsageTotals } from "@/lib/analytics/usage";
+import type { Json } from "@/lib/json";
+import { api } from "@/lib/ui/api";
+import { FilterBar, useUrlFilters } from "./filters";
+
+type Totals = Json<UsageTotals>;
+type Point = Json<SeriesPoint>;
+type Breakdown = Json<BreakdownRow>;
+
+interface UsageAnswer {
+  range: { from: string; to: string };
+  bucket: "hour" | "day";
+  by: "model" | "user" | "key";
+  totals: Totals;
+  series: Point[];
+  breakdown: Breakdown[];
+}
+
+export const pct = (part: number, whole: number) =>
+  whole > 0 ? `${((part / whole) * 100).toFixed(1)}%` : "—";
+export const int = (n: number | string) => Number(n).toLocaleString("en-US");
+export const utcLabel = (iso: string) => `${iso.replace("T", " ").slice(0, 16)} UTC`;
+
+export function Figure({
+  label,
+  value,
+  hint,
+  testId,
+}: {
+  label: string;
+  value: string;
+  hint?: string;
+  testId?: string;
+}) {
+  return (
+    <div className="rounded-lg border bg-card p-3" data-testid={testId}>
+      <div className="text-xs text-muted-foreground">{label}</div>
+      <div className="text-xl font-semibold tabular-nums">{value}</div>
+      {hint ? <div className="text-xs text-muted-foreground">{hint}</div> : null}
+    </div>
+  );
+}
+
+export function MoneyChart({
+  points,
+  bucket,
+  height = 260,
+}: {
+  points: Point[];
+  bucket: "hour" | "day";
+  height?: number;
+}) {
+  const data = points.map((p) => ({
+    at: bucket === "hour" ? `${p.at.slice(5, 10)} ${p.at.slice(11, 16)}` : p.at.slice(0, 10),
+    revenue: Number(p.revenueMicros) / 1e6,
+    cost: Number(p.costMicros ?? 0) / 1e6,
+    margin: (Number(p.revenueMicros) - Number(p.costMicros ?? 0)) / 1e6,
+    calls: p.calls,
+    errors: p.failures,
+  }));
+  return (
+    <div style={{ height }} data-testid="usage-chart">
+      <ResponsiveContainer width="100%" height="100%">
+        <ComposedChart data={data} margin={{ left: 8, right: 8, top: 8 }}>
+          <CartesianGrid strokeDasharray="3 3" className="stroke-muted" />
+          <XAxis dataKey="at" tick={{ fontSize: 11 }} minTickGap={24} />
+          <YAxis yAxisId="usd" tickFormatter={moneyTick} tick={{ fontSize: 11 }} width={80} />
+          <YAxis
+            yAxisId="calls"
+            orientation="right"
+            tick={{ fontSize: 11 }}
+            allowDecimals={false}
+            width={40}
+          />
+          <Tooltip
+            formatter={(value, name) =>
+              name === "calls" || name === "errors"
+                ? [String(value), String(name)]
+                : moneyTooltip(value, name)
+            }
+            contentStyle={{ background: "var(--popover)", color: "var(--popover-foreground)" }}
+          />
+          <Legend />
+          <Bar yAxisId="usd" dataKey="revenue" fill="var(--chart-1)" />
+          <Bar yAxisId="usd" dataKey="cost" fill="var(--chart-2)" />
+          <Line yAxisId="usd" dataKey="margin" stroke="var(--chart-3)" dot={false} />
+          <Line yAxisId="calls" dataKey="calls" stroke="var(--chart-4)" dot={false} />
+          <Line yAxisId="calls" dataKey="errors" stroke="var(--destructive)" dot={false} />
+        </ComposedChart>
+      </ResponsiveContainer>
+    </div>
+  );
+}
+
+const BY_LABEL = { model: "Model", user: "User", key: "Key" } as const;
+
+function breakdownColumns(by: "model" | "user" | "key"): ColumnDef<Breakdown, unknown>[] {
+  return [
+    {
+      id: "label",
+      accessorKey: "label",
+      header: BY_LABEL[by],
+      cell: ({ row }) => (
+        <div>
+          <div className="font-medium">{row.original.label}</div>
+          {row.original.detail ? (
+            <div className="font-mono text-xs text-muted-foreground">{row.original.detail}</div>
+          ) : null}
+        </div>
+      ),
+    },
+    {
+      id: "calls",
+      accessorKey: "calls",
+      header: "Calls",
+      meta: { numeric: true },
+      cell: ({ getValue }) => int(getValue() as number),
+    },
+    {
+      id: "errors",
+      accessorFn: (r) => (r.calls ? r.failures / r.calls : 0),
+      header: "Errors",
+      meta: { numeric: true },
+      cell: ({ row }) => pct(row.original.failures, row.original.calls),
+    },
+    {
+      id: "tokens",
+      accessorFn: (r) => Number(r.tokensIn) + Number(r.tokensOut),
+      header: "Tokens in / out",
+      meta: { numeric: true },
+      cell: ({ row }) => `${int(row.original.tokensIn)} / ${int(row.original.tokensOut)}`,
+    },
+    {
+      id: "revenue",
+      accessorFn: (r) => Number(r.revenueMicros),
+      header: "Revenue",
+      meta: { numeric: true },
+      cell: ({ row }) => usd(row.original.revenueMicros),
+    },
+    {
+      id: "cost",
+      accessorFn: (r) => Number(r.costMicros ?? 0),
+      header: "Provider cost",
+      meta: { numeric: true },
+      cell: ({ row }) => usd(row.original.costMicros),
+    },
+    {
+      id: "margin",
+      accessorFn: (r) => Number(r.marginMicros ?? 0),
+      header: "Margin",
+      meta: { numeric: true },
+      cell: ({ row }) => (
+        <span>
+          {usd(row.original.marginMicros)}{" "}
+          <span className="text-xs text-muted-foreground">
+            {pct(Number(row.original.marginMicros ?? 0), Number(row.original.revenueMicros))}
+          </span>
+        </span>
+      ),
+    },
+  ];
+}
+
+/** Usage analytics: filters in the URL; totals, a chart and a breakdown that all follow them. */
+export function UsageAnalytics() {
+  const { filters, query, set } = useUrlFilters(["bucket", "by"]);
+  const by = (filters.by as "model" | "user" | "key" | undefined) ?? "model";
+  const { data, isLoading, error, refetch, isFetching } = useQuery({
+    queryKey: ["analytics", query],
+    queryFn: () => api<UsageAnswer>(`/api/v1/analytics/usage?${query}`),
+    placeholderData: keepPreviousData,
+    refetchInterval: 60_000,
+  });
+  const t = data?.totals;
+  return (
+    <div className="grid gap-4">
+      <FilterBar filters={filters} set={set} />
+      {error ? <QueryError error={error} retry={() => refetch()} /> : null}
+      <div className="grid grid-cols-2 gap-3 md:grid-cols-4" data-testid="usage-totals">
+        <Figure label="Calls" value={t ? int(t.calls) : "…"} testId="total-calls" />
+        <Figure
+          label="Error rate"
+          value={t ? pct(t.failures, t.calls) : "…"}
+          hint={t ? `${int(t.failures)} failed` : undefined}
+        />
+        <Figure label="Tokens in / out" value={t ? `${int(t.tokensIn)} / ${int(t.tokensOut)}` : "…"} />
+        <Figure label="Revenue" value={t ? usd(t.revenueMicros) : "…"} testId="total-revenue" />
+        <Figure label="Provider cost" value={t ? usd(t.costMicros) : "…"} testId="total-cost" />
+        <Figure
+          label="Margin"
+          value={t ? usd(t.marginMicros) : "…"}
+          hint={t ? pct(Number(t.marginMicros ?? 0), Number(t.revenueMicros)) : undefined}
+          testId="total-margin"
+        />
+        <Figure label="Active keys / users" value={t ? `${t.activeKeys} / ${t.activeUsers}` : "…"} />
+      </div>
+      <Card>
+        <CardHeader className="flex flex-row items-start justify-between gap-4">
+          <div>
+            <CardTitle>
+              Revenue, cost and margin per {data?.bucket ?? "…"}
+              {isFetching && !isLoading ? (
+                <span className="ml-2 text-xs text-muted-foreground">refreshing…</span>
+              ) : null}
+            </CardTitle>
+            <CardDescription>
+              {data ? `${utcLabel(data.range.from)} → ${utcLabel(data.range.to)}` : "Loading…"} · all times
+              UTC
+            </CardDescription>
+          </div>
+          <fieldset className="flex gap-1" aria-label="Chart buckets">
+            {(["hour", "day"] as const).map((b) => (
+              <Button
+                key={b}
+                size="sm"
+                variant={data?.bucket === b ? "default" : "outline"}
+                onClick={() => set({ bucket: b })}
+              >
+                Per {b}
+              </Button>
+            ))}
+          </fieldset>
+        </CardHeader>
+        <CardContent>
+          {isLoading ? (
+            <div className="h-[260px] animate-pulse rounded-md bg-muted" />
+          ) : data && data.totals.calls === 0 ? (
+            <div className="grid h-[260px] place-items-center text-center text-sm text-muted-foreground">
+              No calls in this range with these filters. Widen the range or clear a filter; calls appear here
+              as apps use their keys.
+            </div>
+          ) : (
+            <MoneyChart points={data?.series ?? []} bucket={data?.bucket ?? "day"} />
+          )}
+        </CardContent>
+      </Card>
+      <Card>
+        <CardHeader className="flex flex-row items-start justify-between gap-4">
+          <div>
+            <CardTitle>By {BY_LABEL[by].toLowerCase()}</CardTitle>
+            <CardDescription>Top 50 by revenue in the range; click a header to sort.</CardDescription>
+          </div>
+          <fieldset className="flex gap-1" aria-label="Group by">
+            {(["model", "user", "key"] as const).map((b) => (
+              <Button
+                key={b}
+                size="sm"
+                variant={by === b ? "default" : "outline"}
+                onClick={() => set({ by: b })}
+              >
+                {BY_LABEL[b]}
+              </Button>
+            ))}
+          </fieldset>
+        </CardHeader>
+        <CardContent>
+          <DataTable
+            columns={breakdownColumns(by)}
+            data={data?.breakdown ?? []}
+            loading={isLoading}
+            rowTestId="breakdown-row"
+            rowKey={(r) => r.id}
+            empty="Nothing to group: no calls match."
+          />
+        </CardContent>
+      </Card>
+      <p className="text-xs text-muted-foreground">
+        Money is exact to the micro-dollar: revenue is what accounts were charged, provider cost what the
+        price book says the provider charges for the same calls.
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,303 @@
+import "server-only";
+import type { Actor } from "@/lib/auth/types";
+import { seesCost } from "@/lib/billing/accounts";
+import { decimalUsd } from "@/lib/billing/money";
+import type { Db } from "@/lib/db/client";
+import { AppError, notFound } from "@/lib/http/errors";
+import type { RequestLogQuery, UsageFilters } from "./schemas";
+import { type Range, resolveRange, usageWhere } from "./usage";
+
+// The request log: one row per call the gateway reported, newest first, paged by a (started_at, id) cursor so a
+// page costs the same on the millionth row as on the first (no OFFSET). Prompt and completion bodies are never
+// stored: the log holds what a call was, not what it said.
+
+export interface RequestRow {
+  id: string;
+  callId: string;
+  startedAt: Date;
+  endedAt: Date;
+  latencyMs: number;
+  /** Streams: time to the first token at the gateway. */
+  ttftMs: number | null;
+  userId: string;
+  userEmail: string;
+  keyId: string;
+  keyPrefix: string;
+  keyName: string;
+  model: string;
+  providerModel: string;
+  kind: string;
+  status: string;
+  stream: boolean;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  billingStatus: string;
+  revenueMicros: bigint;
+  /** Admins only (and margin). */
+  costMicros?: bigint;
+  marginMicros?: bigint;
+  errorClass: string | null;
+}
+
+const rowColumns = (db: Db) => db`
+  e.id::text as id, e.call_id as "callId", e.started_at as "startedAt", e.ended_at as "endedAt",
+  greatest(0, round(extract(epoch from (e.ended_at - e.started_at)) * 1000))::int as "latencyMs",
+  round(extract(epoch from (e.first_token_at - e.started_at)) * 1000)::int as "ttftMs",
+  e.user_id::text as "userId", u.email as "userEmail", e.key_id::text as "keyId", k.prefix as "keyPrefix",
+  k.name as "keyName", e.model_group as model, e.provider_model as "providerModel", e.kind, e.status, e.stream,
+  e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens", e.cached_tokens as "cachedTokens",
+  e.billing_status as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",
+  e.error_class as "errorClass"`;
+
+function shaped(actor: Actor, row: RequestRow & { costMicros: bigint }): RequestRow {
+  if (!seesCost(actor)) {
+    const { costMicros: _cost, ...rest } = row;
+    return rest;
+  }
+  return { ...row, marginMicros: row.revenueMicros - row.costMicros };
+}
+
+/** The cursor is the last row's (started_at to the microsecond, id), base64url: opaque to clients. */
+function encodeCursor(startedAtMicros: string, id: string): string {
+  return Buffer.from(`${startedAtMicros}:${id}`).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { micros: string; id: string } {
+  const m = /^(\d{1,17}):(\d{1,19})$/.exec(Buffer.from(cursor, "base64url").toString());
+  if (!m) {
+    throw new AppError("validation_failed", "The cursor is not one this API gave out.", {
+      issues: [{ path: "cursor", message: "invalid cursor" }],
+    });
+  }
+  return { micros: m[1]!, id: m[2]! };
+}
+
+export async function listRequests(
+  db: Db,
+  actor: Actor,
+  q: RequestLogQuery,
+): Promise<{ items: RequestRow[]; nextCursor: string | null; range: Range }> {
+  const range = resolveRange(q);
+  const after = q.cursor ? decodeCursor(q.cursor) : null;
+  const rows = await db<(RequestRow & { costMicros: bigint; cursorMicros: string })[]>`
+    select ${rowColumns(db)},
+           (extract(epoch from e.started_at) * 1000000)::bigint::text as "cursorMicros"
+    from usage_events e
+    join api_keys k on k.id = e.key_id
+    join users u on u.id = e.user_id
+    ${usageWhere(db, actor, q, range)}
+    ${
+      after
+        ? db`and (e.started_at, e.id) < (timestamptz 'epoch' + (${after.micros} || ' microseconds')::interval, ${after.id}::bigint)`
+        : db``
+    }
+    order by e.started_at desc, e.id desc
+    limit ${q.limit + 1}`;
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  const nextCursor = rows.length > q.limit && last ? encodeCursor(last.cursorMicros, last.id) : null;
+  return {
+    items: page.map(({ cursorMicros: _c, ...row }) => shaped(actor, row)),
+    nextCursor,
+    range,
+  };
+}
+
+export interface RequestDetail extends RequestRow {
+  accountId: string;
+  receivedAt: Date;
+  reportedCostMicros?: bigint;
+  priceVersion: {
+    id: string;
+    effectiveFrom: Date;
+    inputPriceMicros: bigint;
+    outputPriceMicros: bigint;
+    cachedInputPriceMicros: bigint | null;
+    inputCostMicros?: bigint;
+    outputCostMicros?: bigint;
+  } | null;
+  hold: {
+    id: string;
+    status: string;
+    amountMicros: bigint;
+    createdAt: Date;
+    closedAt: Date | null;
+    closeReason: string | null;
+  } | null;
+  lease: {
+    id: string;
+    status: string;
+    grantedMicros: bigint;
+    drawnMicros: bigint;
+    chargedMicros: bigint;
+    calls: number;
+    createdAt: Date;
+    expiresAt: Date;
+  } | null;
+  drawMicros: bigint | null;
+  ledger: {
+    id: string;
+    kind: string;
+    createdAt: Date;
+    /** This account's entry in the transaction (a batch's charges are summed per account). */
+    accountAmountMicros: bigint;
+    events: number;
+  } | null;
+}
+
+/** One call with what reserved its money (hold or lease), the ledger transaction that charged it, its price. */
+export async function requestDetail(db: Db, actor: Actor, id: string): Promise<RequestDetail> {
+  if (!/^\d{1,19}$/.test(id)) throw notFound("The call");
+  const own = actor.kind === "user" && actor.role !== "admin" ? actor.userId : null;
+  const [row] = await db<(RequestDetail & { costMicros: bigint })[]>`
+    select ${rowColumns(db)}, e.account_id::text as "accountId", e.received_at as "receivedAt",
+           e.reported_cost_micros as "reportedCostMicros", e.draw_micros as "drawMicros",
+           case when p.id is null then null else json_build_object(
+             'id', p.id, 'effectiveFrom', p.effective_from, 'inputPriceMicros', p.input_price_micros::text,
+             'outputPriceMicros', p.output_price_micros::text, 'cachedInputPriceMicros', p.cached_input_price_micros::text,
+             'inputCostMicros', p.input_cost_micros::text, 'outputCostMicros', p.output_cost_micros::text) end as "priceVersion",
+           case when h.id is null then null else json_build_object(
+             'id', h.id, 'status', h.status, 'amountMicros', h.amount_micros::text, 'createdAt', h.created_at,
+             'closedAt', h.closed_at, 'closeReason', h.close_reason) end as hold,
+           case when l.id is null then null else json_build_object(
+             'id', l.id, 'status', l.status, 'grantedMicros', l.granted_micros::text, 'drawnMicros', l.drawn_micros::text,
+             'chargedMicros', l.charged_micros::text, 'calls', l.calls, 'createdAt', l.created_at,
+             'expiresAt', l.expires_at) end as lease,
+           case when t.id is null then null else json_build_object(
+             'id', t.id, 'kind', t.kind, 'createdAt', t.created_at,
+             'accountAmountMicros', (select coalesce(sum(le.amount_micros), 0)::text from ledger_entries le
+                                     where le.transaction_id = t.id and le.account_id = e.account_id),
+             'events', (select count(*) from usage_events x where x.ledger_transaction_id = t.id)) end as ledger
+    from usage_events e
+    join api_keys k on k.id = e.key_id
+    join users u on u.id = e.user_id
+    left join price_versions p on p.id = e.price_version_id
+    left join holds h on h.id = e.hold_id
+    left join leases l on l.id = e.lease_id
+    left join ledger_transactions t on t.id = e.ledger_transaction_id
+    where e.id = ${id}::bigint ${own ? db`and e.user_id = ${own}` : db``}`;
+  if (!row) throw notFound("The call");
+  const big = (v: unknown) => (v === null || v === undefined ? null : BigInt(v as string));
+  const detail: RequestDetail = {
+    ...(shaped(actor, row) as RequestDetail),
+    priceVersion: row.priceVersion && {
+      ...row.priceVersion,
+      inputPriceMicros: big(row.priceVersion.inputPriceMicros)!,
+      outputPriceMicros: big(row.priceVersion.outputPriceMicros)!,
+      cachedInputPriceMicros: big(row.priceVersion.cachedInputPriceMicros),
+      inputCostMicros: big(row.priceVersion.inputCostMicros)!,
+      outputCostMicros: big(row.priceVersion.outputCostMicros)!,
+    },
+    hold: row.hold && { ...row.hold, amountMicros: big(row.hold.amountMicros)! },
+    lease: row.lease && {
+      ...row.lease,
+      grantedMicros: big(row.lease.grantedMicros)!,
+      drawnMicros: big(row.lease.drawnMicros)!,
+      chargedMicros: big(row.lease.chargedMicros)!,
+    },
+    ledger: row.ledger && {
+      ...row.ledger,
+      accountAmountMicros: big(row.ledger.accountAmountMicros)!,
+      events: Number(row.ledger.events),
+    },
+  };
+  if (!seesCost(actor)) {
+    delete detail.reportedCostMicros;
+    if (detail.priceVersion) {
+      delete detail.priceVersion.inputCostMicros;
+      delete detail.priceVersion.outputCostMicros;
+    }
+  }
+  return detail;
+}
+
+function csvField(value: string): string {
+  // Quote what needs it; a leading = + - @ would be read as a formula by spreadsheets, so it is prefixed.
+  const safe = /^[=+\-@\t\r]/.test(value) && !/^-?\d/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+/**
+ * The filtered calls as CSV, newest first, streamed from a server-side cursor (constant memory for any number of
+ * rows): UTC times, money as exact decimal dollars. Admins get cost and margin columns.
+ */
+export function exportRequests(db: Db, actor: Actor, f: UsageFilters): ReadableStream<Uint8Array> {
+  const range = resolveRange(f);
+  const admin = seesCost(actor);
+  const header = [
+    "started_at_utc",
+    "ended_at_utc",
+    "latency_ms",
+    "ttft_ms",
+    "call_id",
+    "user_email",
+    "key_prefix",
+    "key_name",
+    "model",
+    "provider_model",
+    "kind",
+    "status",
+    "stream",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "billing_status",
+    "revenue_usd",
+    ...(admin ? ["cost_usd", "margin_usd"] : []),
+    "error_class",
+  ];
+  const encoder = new TextEncoder();
+  let iterator: AsyncIterator<(RequestRow & { costMicros: bigint })[]> | null = null;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(`${header.join(",")}\r\n`));
+      iterator = db<(RequestRow & { costMicros: bigint })[]>`
+        select ${rowColumns(db)}
+        from usage_events e
+        join api_keys k on k.id = e.key_id
+        join users u on u.id = e.user_id
+        ${usageWhere(db, actor, f, range)}
+        order by e.started_at desc, e.id desc`
+        .cursor(1000)
+        [Symbol.asyncIterator]();
+    },
+    async pull(controller) {
+      const next = await iterator!.next();
+      if (next.done) {
+        controller.close();
+        return;
+      }
+      const lines = next.value.map((r) =>
+        [
+          r.startedAt.toISOString(),
+          r.endedAt.toISOString(),
+          String(r.latencyMs),
+          r.ttftMs === null ? "" : String(r.ttftMs),
+          r.callId,
+          r.userEmail,
+          r.keyPrefix,
+          r.keyName,
+          r.model,
+          r.providerModel,
+          r.kind,
+          r.status,
+          String(r.stream),
+          String(r.promptTokens),
+          String(r.completionTokens),
+          String(r.cachedTokens),
+          r.billingStatus,
+          decimalUsd(r.revenueMicros),
+          ...(admin ? [decimalUsd(r.costMicros), decimalUsd(r.revenueMicros - r.costMicros)] : []),
+          r.errorClass ?? "",
+        ]
+          .map(csvField)
+          .join(","),
+      );
+      controller.enqueue(encoder.encode(`${lines.join("\r\n")}\r\n`));
+    },
+    async cancel() {
+      await iterator?.return?.();
+    },
+  });
+}

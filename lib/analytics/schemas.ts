@@ -1,0 +1,161 @@
+import { z } from "zod";
+import { CALL_KINDS } from "@/lib/billing/schemas";
+
+// The usage filters the dashboard's analytics, request log and CSV export share (no server-only: the pages build
+// their URLs from the same schema). Every filter lives in the URL, so a view can be shared.
+
+export { CALL_KINDS };
+export const CALL_STATUSES = ["success", "cut", "failure"] as const;
+export const BILLING_STATUSES = ["exact", "estimated", "waived"] as const;
+
+/** A UTC day (YYYY-MM-DD) or an ISO date-time with an offset. */
+const instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
+
+export const usageFilters = z.strictObject({
+  /** Start, inclusive: a UTC day means its midnight. Default: 7 days before `to`. */
+  from: instant.optional(),
+  /** End, exclusive for a date-time; a UTC day includes that whole day. Default: now. */
+  to: instant.optional(),
+  userId: z.uuid().optional(),
+  keyId: z.uuid().optional(),
+  model: z.string().trim().min(1).max(200).optional(),
+  kind: z.enum(CALL_KINDS).optional(),
+  status: z.enum(CALL_STATUSES).optional(),
+  billing: z.enum(BILLING_STATUSES).optional(),
+  /** An error class (e.g. RateLimitError), or "any" for every call that ended in an error. */
+  error: z.string().trim().min(1).max(200).optional(),
+});
+export type UsageFilters = z.output<typeof usageFilters>;
+
+export const BUCKETS = ["hour", "day"] as const;
+export const BREAKDOWNS = ["model", "user", "key"] as const;
+
+export const analyticsQuery = usageFilters.extend({
+  /** Chart buckets; default: hours up to two days, days beyond. */
+  bucket: z.enum(BUCKETS).optional(),
+  by: z.enum(BREAKDOWNS).default("model"),
+});
+export type AnalyticsQuery = z.output<typeof analyticsQuery>;
+
+export const requestLogQuery = usageFilters.extend({
+  /** Opaque: the nextCursor of the previous page. */
+  cursor: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type RequestLogQuery = z.output<typeof requestLogQuery>;
+
+/** The filter keys, in the order the pages write them into URLs. */
+export const FILTER_KEYS = [
+  "from",
+  "to",
+  "userId",
+  "keyId",
+  "model",
+  "kind",
+  "status",
+  "billing",
+  "error",
+] as const satisfies readonly (keyof UsageFilters)[];
+
+// --- Spend and error-rate alerts ---
+
+export const ALERT_METRICS = ["spend_rate", "error_rate"] as const;
+export const ALERT_SCOPES = ["platform", "user", "key"] as const;
+
+/** A threshold: micro-USD per hour for spend rate, basis points (1 % = 100) for error rate. */
+const threshold = z
+  .union([
+    z.int(),
+    z
+      .string()
+      .max(17)
+      .regex(/^(0|[1-9][0-9]*)$/, "must be a whole number of digits"),
+  ])
+  .transform((value) => BigInt(value))
+  .pipe(z.bigint().min(0n).max(BigInt(Number.MAX_SAFE_INTEGER)))
+  .nullable();
+
+const ruleFields = {
+  name: z.string().trim().min(1).max(120),
+  scope: z.enum(ALERT_SCOPES),
+  userId: z.uuid().nullable().default(null),
+  keyId: z.uuid().nullable().default(null),
+  metric: z.enum(ALERT_METRICS),
+  windowMinutes: z.int().min(5).max(1440).default(60),
+  warnThreshold: threshold.default(null),
+  criticalThreshold: threshold.default(null),
+  minCalls: z.int().min(1).max(1_000_000).default(20),
+  enabled: z.boolean().default(true),
+};
+
+function checkRule(
+  rule: {
+    scope?: string;
+    userId?: string | null;
+    keyId?: string | null;
+    metric?: string;
+    warnThreshold?: bigint | null;
+    criticalThreshold?: bigint | null;
+  },
+  ctx: z.RefinementCtx,
+) {
+  if (rule.scope === "user" && !rule.userId)
+    ctx.addIssue({ code: "custom", path: ["userId"], message: "required for a user rule" });
+  if (rule.scope === "key" && !rule.keyId)
+    ctx.addIssue({ code: "custom", path: ["keyId"], message: "required for a key rule" });
+  if (rule.scope && rule.scope !== "user" && rule.userId)
+    ctx.addIssue({ code: "custom", path: ["userId"], message: "only for a user rule" });
+  if (rule.scope && rule.scope !== "key" && rule.keyId)
+    ctx.addIssue({ code: "custom", path: ["keyId"], message: "only for a key rule" });
+  const warn = rule.warnThreshold ?? null;
+  const critical = rule.criticalThreshold ?? null;
+  if (warn !== null && critical !== null && warn > critical)
+    ctx.addIssue({ code: "custom", path: ["criticalThreshold"], message: "at least the warning threshold" });
+  if (rule.metric === "error_rate" && ((warn ?? 0n) > 10_000n || (critical ?? 0n) > 10_000n))
+    ctx.addIssue({ code: "custom", path: ["warnThreshold"], message: "basis points: at most 10000 (100 %)" });
+}
+
+export const alertRuleBody = z.strictObject(ruleFields).superRefine((rule, ctx) => {
+  if (rule.warnThreshold === null && rule.criticalThreshold === null)
+    ctx.addIssue({
+      code: "custom",
+      path: ["warnThreshold"],
+      message: "set a warning or a critical threshold",
+    });
+  checkRule(rule, ctx);
+});
+export type AlertRuleBody = z.output<typeof alertRuleBody>;
+
+/** An edit changes the thresholds, window, name or switch; the scope and metric of a rule stay. */
+export const alertRulePatch = z
+  .strictObject({
+    name: ruleFields.name.optional(),
+    windowMinutes: z.int().min(5).max(1440).optional(),
+    warnThreshold: threshold.optional(),
+    criticalThreshold: threshold.optional(),
+    minCalls: z.int().min(1).max(1_000_000).optional(),
+    enabled: z.boolean().optional(),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, { message: "nothing to change" });
+export type AlertRulePatch = z.output<typeof alertRulePatch>;
+
+export const alertSettingsBody = z
+  .strictObject({
+    /** Where notices are POSTed (http or https), or null to send none. */
+    webhookUrl: z
+      .url({ protocol: /^https?$/, error: "an http(s) URL" })
+      .max(2000)
+      .nullable()
+      .optional(),
+    rotateSecret: z.literal(true).optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, { message: "nothing to change" });
+
+export const alertsQuery = z.strictObject({
+  state: z.enum(["open", "all"]).default("all"),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
