@@ -122,7 +122,7 @@ async def test_litellm_control_headers_are_refused(header):
 
 
 @pytest.mark.parametrize(
-    "path", ["/openai/v1/chat/completions", "/v1/model/info", "/model/info", "/key/generate", "/v1/images/generations",
+    "path", ["/openai/v1/chat/completions", "/v1/model/info", "/model/info", "/key/generate", "/v1/images/edits",
              "/engines/x/chat/completions", "/openai/deployments/x/embeddings"]
 )
 async def test_other_routes_are_closed_to_app_keys(path):
@@ -154,6 +154,74 @@ async def test_embeddings_bodies_are_checked_before_anything_runs(field, value):
     inner, response = await post({**EMBED, field: value}, path="/v1/embeddings")
     assert response.status_code == 400 and response.json()["error"]["param"] == field
     assert inner.bodies == []
+
+
+COMPLETION = {"model": "fake-small", "prompt": "Once upon a time", "max_tokens": 16}
+IMAGE = {"model": "fake-image", "prompt": "a lighthouse", "n": 2, "size": "1024x1024", "quality": "hd"}
+SPEECH = {"model": "fake-tts", "input": "Hello there.", "voice": "alloy", "speed": 1.25}
+
+
+@pytest.mark.parametrize(
+    "path,body",
+    [("/v1/completions", COMPLETION), ("/v1/completions", {**COMPLETION, "prompt": ["a", "b"], "n": 2, "best_of": 3}),
+     ("/completions", {**COMPLETION, "prompt": [[1, 2], [3]], "echo": True}), ("/v1/images/generations", IMAGE),
+     ("/v1/images/generations", {"model": "fake-image", "prompt": "x"}), ("/v1/audio/speech", SPEECH)],
+)
+async def test_completions_images_and_speech_pass_with_openai_s_body(path, body):
+    inner, response = await post(body, path=path)
+    assert response.status_code == 200 and [json.loads(b) for b in inner.bodies] == [body]
+
+
+@pytest.mark.parametrize(
+    "path,body,field",
+    [("/v1/completions", {**COMPLETION, "prompt": ""}, "prompt"), ("/v1/completions", {**COMPLETION, "n": 3, "best_of": 2}, "best_of"),
+     ("/v1/completions", {**COMPLETION, "prompt": ["a"] * 65}, "prompt"), ("/v1/completions", {**COMPLETION, "max_tokens": "9"}, "max_tokens"),
+     ("/v1/completions", {**COMPLETION, "api_base": "http://attacker"}, "api_base"),
+     ("/v1/images/generations", {**IMAGE, "n": 11}, "n"), ("/v1/images/generations", {**IMAGE, "n": True}, "n"),
+     ("/v1/images/generations", {**IMAGE, "size": "huge"}, "size"), ("/v1/images/generations", {**IMAGE, "quality": "ultra"}, "quality"),
+     ("/v1/images/generations", {**IMAGE, "prompt": None}, "prompt"), ("/v1/images/generations", {**IMAGE, "metadata": {}}, "metadata"),
+     ("/v1/audio/speech", {**SPEECH, "input": ""}, "input"), ("/v1/audio/speech", {**SPEECH, "input": "x" * 4097}, "input"),
+     ("/v1/audio/speech", {**SPEECH, "speed": 9}, "speed"), ("/v1/audio/speech", {**SPEECH, "mock_response": "x"}, "mock_response")],
+)
+async def test_completions_images_and_speech_bodies_are_checked(path, body, field):
+    inner, response = await post(body, path=path)
+    assert response.status_code == 400 and response.json()["error"]["param"] == field
+    assert inner.bodies == []
+
+
+async def transcribe(files, data, max_audio=1024 * 1024):
+    inner = Inner()
+    transport = httpx.ASGITransport(app=Gate(inner, MASTER, max_audio))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
+        response = await c.post("/v1/audio/transcriptions", files=files, data=data, headers={"authorization": "Bearer tg_app"})
+    return inner, response
+
+
+async def test_a_transcription_form_passes_whole_with_its_file():
+    inner, response = await transcribe({"file": ("a.wav", b"RIFF0000WAVE", "audio/wav")},
+                                       {"model": "fake-whisper", "language": "en", "response_format": "json"})
+    assert response.status_code == 200
+    assert b"RIFF0000WAVE" in inner.bodies[0] and b"fake-whisper" in inner.bodies[0]
+
+
+@pytest.mark.parametrize(
+    "files,data,status,param",
+    [({"file": ("a.wav", b"RIFF", "audio/wav")}, {"model": "fake-whisper", "api_base": "http://attacker"}, 400, "api_base"),
+     ({"file": ("a.wav", b"RIFF", "audio/wav")}, {"model": "fake-whisper", "metadata": "{}"}, 400, "metadata"),
+     ({"file": ("a.wav", b"RIFF", "audio/wav")}, {}, 400, "model"),
+     ({"model": (None, b"fake-whisper")}, {}, 400, "file"),
+     ({"file": ("a.wav", b"R" * (1024 * 1024 + 1), "audio/wav")}, {"model": "fake-whisper"}, 413, "file"),
+     ({"file": ("a.wav", b"RIFF", "audio/wav"), "prompt": ("p.txt", b"x", "text/plain")}, {"model": "fake-whisper"}, 400, "prompt")],
+)
+async def test_transcription_forms_are_checked_before_litellm_reads_them(files, data, status, param):
+    inner, response = await transcribe(files, data)
+    assert response.status_code == status and response.json()["error"]["param"] == param
+    assert inner.bodies == []
+
+
+async def test_a_transcription_sent_as_json_is_415():
+    inner, response = await post({"model": "fake-whisper", "file": "x"}, path="/v1/audio/transcriptions")
+    assert response.status_code == 415 and inner.bodies == []
 
 
 async def test_bad_bodies_are_4xx_not_500():

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from starlette.datastructures import Headers
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -112,14 +113,70 @@ MESSAGES_FIELDS = frozenset(
 )
 
 
+# OpenAI's legacy completions parameters. best_of makes the provider generate (and bill) that many candidates.
+COMPLETION_FIELDS = frozenset(
+    {
+        "model",
+        "prompt",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "n",
+        "best_of",
+        "stream",
+        "stream_options",
+        "stop",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "echo",
+        "suffix",
+        "seed",
+        "user",
+    }
+)
+MAX_COMPLETION_PROMPTS = 64
+# OpenAI's image generation parameters.
+IMAGE_FIELDS = frozenset(
+    {
+        "model",
+        "prompt",
+        "n",
+        "size",
+        "quality",
+        "style",
+        "response_format",
+        "background",
+        "output_format",
+        "output_compression",
+        "moderation",
+        "user",
+    }
+)
+MAX_IMAGES = 10
+IMAGE_SIZE = re.compile(r"^(auto|[0-9]{2,5}x[0-9]{2,5})$")
+IMAGE_QUALITIES = frozenset({"standard", "hd", "low", "medium", "high", "auto"})
+# OpenAI's text-to-speech parameters. The input is billed by its characters, known before the call.
+SPEECH_FIELDS = frozenset({"model", "input", "voice", "instructions", "response_format", "speed", "stream_format"})
+MAX_SPEECH_CHARACTERS = 4096
+# OpenAI's transcription form fields (multipart/form-data with the audio as `file`).
+TRANSCRIPTION_FIELDS = frozenset(
+    {"file", "model", "language", "prompt", "response_format", "temperature", "timestamp_granularities[]", "include[]"}
+)
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
     pattern: re.Pattern[str]
     # The JSON fields a body may hold; None: the route takes no body.
     fields: frozenset[str] | None = None
-    # What the body is checked as (and billed as): chat, embedding.
+    # What the body is checked as (and billed as): chat, embedding, messages, responses, completion, image, speech,
+    # transcription.
     kind: str = "chat"
+    # The body's media type: JSON everywhere but transcription's multipart form.
+    form: bool = False
 
 
 # What an app key may call. Each is billed by the plugin (or free and harmless, like the model list).
@@ -128,6 +185,10 @@ APP_ROUTES: tuple[Route, ...] = (
     Route("POST", re.compile(r"^/(v1/)?embeddings$"), EMBEDDING_FIELDS, "embedding"),
     Route("POST", re.compile(r"^/v1/messages$"), MESSAGES_FIELDS, "messages"),
     Route("POST", re.compile(r"^/(v1/)?responses$"), RESPONSES_FIELDS, "responses"),
+    Route("POST", re.compile(r"^/(v1/)?completions$"), COMPLETION_FIELDS, "completion"),
+    Route("POST", re.compile(r"^/(v1/)?images/generations$"), IMAGE_FIELDS, "image"),
+    Route("POST", re.compile(r"^/(v1/)?audio/speech$"), SPEECH_FIELDS, "speech"),
+    Route("POST", re.compile(r"^/(v1/)?audio/transcriptions$"), TRANSCRIPTION_FIELDS, "transcription", form=True),
     Route("GET", re.compile(r"^/(v1/)?models$")),
     Route("GET", re.compile(r"^/(v1/)?models/[A-Za-z0-9._:/-]{1,128}$")),
 )
@@ -226,6 +287,12 @@ def check_body(route: Route, body: Any) -> None:
         _check_messages(body)
     elif route.kind == "responses":
         _check_responses(body)
+    elif route.kind == "completion":
+        _check_completion(body)
+    elif route.kind == "image":
+        _check_image(body)
+    elif route.kind == "speech":
+        _check_speech(body)
     else:
         _check_chat(body)
 
@@ -267,6 +334,109 @@ def _check_responses(body: dict) -> None:
     instructions = body.get("instructions")
     if instructions is not None and not isinstance(instructions, str):
         raise bad_request("instructions must be a string.", "instructions", "invalid_value")
+
+
+def _check_completion(body: dict) -> None:
+    """prompt: a string, an array of strings, a token array or an array of them; best_of at least n."""
+    value = body.get("prompt")
+    ok = (isinstance(value, str) and value != "") or _is_token_list(value) or (
+        isinstance(value, list)
+        and 0 < len(value) <= MAX_COMPLETION_PROMPTS
+        and (all(isinstance(v, str) and v != "" for v in value) or all(_is_token_list(v) for v in value))
+    )
+    if not ok:
+        raise bad_request(
+            f"prompt must be a non-empty string, token array, or an array of at most {MAX_COMPLETION_PROMPTS} of them.",
+            "prompt",
+            "invalid_value",
+        )
+    _integer(body, "max_tokens", 1, MAX_INT32)
+    _integer(body, "n", 1, 128)
+    _integer(body, "best_of", 1, 128)
+    _integer(body, "logprobs", 0, 5)
+    _boolean(body, "stream")
+    _boolean(body, "echo")
+    if (body.get("best_of") or 1) < (body.get("n") or 1):
+        raise bad_request("best_of must be at least n.", "best_of", "invalid_value")
+    suffix = body.get("suffix")
+    if suffix is not None and not isinstance(suffix, str):
+        raise bad_request("suffix must be a string.", "suffix", "invalid_value")
+    options = body.get("stream_options")
+    if options is not None:
+        if not isinstance(options, dict) or any(k not in STREAM_OPTION_FIELDS for k in options):
+            raise bad_request("stream_options may only hold include_usage.", "stream_options", "invalid_value")
+
+
+def _check_image(body: dict) -> None:
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not 0 < len(prompt) <= 32_000:
+        raise bad_request("prompt must be a non-empty string.", "prompt", "invalid_value")
+    _integer(body, "n", 1, MAX_IMAGES)
+    size = body.get("size")
+    if size is not None and (not isinstance(size, str) or not IMAGE_SIZE.match(size)):
+        raise bad_request("size must be auto or WIDTHxHEIGHT, like 1024x1024.", "size", "invalid_value")
+    quality = body.get("quality")
+    if quality is not None and quality not in IMAGE_QUALITIES:
+        raise bad_request(f"quality must be one of {', '.join(sorted(IMAGE_QUALITIES))}.", "quality", "invalid_value")
+    for field in ("style", "response_format", "background", "output_format", "moderation"):
+        value = body.get(field)
+        if value is not None and (not isinstance(value, str) or len(value) > 32):
+            raise bad_request(f"{field} must be a short string.", field, "invalid_value")
+    _integer(body, "output_compression", 0, 100)
+
+
+def _check_speech(body: dict) -> None:
+    text = body.get("input")
+    if not isinstance(text, str) or not 0 < len(text) <= MAX_SPEECH_CHARACTERS:
+        raise bad_request(f"input must be a string of 1 to {MAX_SPEECH_CHARACTERS} characters.", "input", "invalid_value")
+    for field in ("voice", "response_format", "stream_format"):
+        value = body.get(field)
+        if value is not None and (not isinstance(value, str) or len(value) > 64):
+            raise bad_request(f"{field} must be a short string.", field, "invalid_value")
+    instructions = body.get("instructions")
+    if instructions is not None and (not isinstance(instructions, str) or len(instructions) > MAX_SPEECH_CHARACTERS):
+        raise bad_request("instructions must be a string.", "instructions", "invalid_value")
+    speed = body.get("speed")
+    if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0.25 <= speed <= 4):
+        raise bad_request("speed must be a number from 0.25 to 4.", "speed", "invalid_value")
+
+
+async def check_form(route: Route, raw: bytes, content_type: str, max_file: int) -> None:
+    """A multipart body (transcription): only the documented fields, one audio file no larger than max_file, a model.
+    LiteLLM passes every other form field into the call as a parameter, as it would a JSON body's."""
+    from starlette.datastructures import UploadFile
+    from starlette.formparsers import MultiPartException, MultiPartParser
+
+    async def chunks():
+        yield raw
+
+    headers = Headers({"content-type": content_type})
+    try:
+        form = await MultiPartParser(headers, chunks(), max_files=2, max_fields=16).parse()
+    except MultiPartException as error:
+        raise bad_request(f"The form could not be read: {error.message}", None, "invalid_form") from error
+    try:
+        assert route.fields is not None
+        files = 0
+        for name, value in form.multi_items():
+            if name not in route.fields:
+                raise bad_request(f"Unrecognized request argument supplied: {name}", name, "unknown_parameter")
+            if isinstance(value, UploadFile):
+                if name != "file":
+                    raise bad_request(f"{name} must not be a file.", name, "invalid_value")
+                files += 1
+                if value.size is not None and value.size > max_file:
+                    raise Refusal(413, f"The audio file is larger than {max_file} bytes.", "invalid_request_error",
+                                  "file_too_large", "file")
+            elif name == "file" or len(value) > 4096:
+                raise bad_request(f"{name} must be a short text field.", name, "invalid_value")
+        if files != 1:
+            raise bad_request("Send the audio as one file field named file.", "file", "invalid_value")
+        model = form.get("model")
+        if not isinstance(model, str) or not 0 < len(model) <= 256:
+            raise bad_request("model must be a model name (a non-empty string).", "model", "invalid_value")
+    finally:
+        await form.close()
 
 
 def _is_token_list(value: Any) -> bool:
@@ -317,9 +487,12 @@ def filter_response_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[by
 class Gate:
     """ASGI middleware applying the rules above to every HTTP request but the master key's."""
 
-    def __init__(self, app: ASGIApp, master_key: str | None, max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, master_key: str | None, max_audio: int = 25 * 1024 * 1024, max_body: int = MAX_BODY_BYTES
+    ) -> None:
         self.app = app
         self.master_key = master_key
+        self.max_audio = max_audio
         self.max_body = max_body
 
     def _is_master(self, headers: list[tuple[str, str]]) -> bool:
@@ -332,17 +505,26 @@ class Gate:
         return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("type") != "http":
-            return await self.app(scope, receive, send)
+        if scope.get("type") not in ("http", "websocket"):
+            return await self.app(scope, receive, send)  # lifespan
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers") or []]
         if self._is_master(headers):
             return await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            # LiteLLM's websocket routes (Realtime, Responses over a socket, Vertex live) authenticate app keys but
+            # are not billed per call: closed before the handshake completes (the client sees HTTP 403).
+            if (await receive())["type"] == "websocket.connect":
+                await send({"type": "websocket.close", "code": 1008, "reason": "not available with Tollgate keys"})
+            return None
         path, method = scope.get("path", ""), scope.get("method", "GET")
         if is_open(path):
             return await self.app(scope, receive, send)
+        # A browser's CORS preflight (answered by LiteLLM's CORS middleware, never routed); any other OPTIONS
+        # would reach a route's own handler.
+        preflight = method == "OPTIONS" and "access-control-request-method" in dict(headers)
         try:
-            route = None if method == "OPTIONS" else find_route(method, path)
-            if route is None and method != "OPTIONS":
+            route = None if preflight else find_route(method, path)
+            if route is None and not preflight:
                 raise Refusal(
                     403, f"{path} is not available with Tollgate API keys.", "permission_error", "route_not_allowed"
                 )
@@ -351,18 +533,23 @@ class Gate:
                 if scope.get("query_string"):
                     raise bad_request("Query parameters are not accepted on this route.", None, "unknown_parameter")
                 content_type = dict(headers).get("content-type", "")
-                if not content_type.lower().startswith("application/json"):
-                    raise Refusal(415, "Send the body as application/json.", "invalid_request_error", "unsupported_media_type")
+                wanted = "multipart/form-data" if route.form else "application/json"
+                if not content_type.lower().startswith(wanted):
+                    raise Refusal(415, f"Send the body as {wanted}.", "invalid_request_error", "unsupported_media_type")
                 if dict(headers).get("content-encoding", "identity").lower() != "identity":
                     raise Refusal(415, "Compressed request bodies are not accepted.", "invalid_request_error", "unsupported_media_type")
-                raw = await self._read_body(receive)
-                check_body(route, parse_json(raw))
+                # A form carries the audio file (up to max_audio) beside its few short fields.
+                raw = await self._read_body(receive, self.max_audio + 64 * 1024 if route.form else self.max_body)
+                if route.form:
+                    await check_form(route, raw, content_type, self.max_audio)
+                else:
+                    check_body(route, parse_json(raw))
                 receive = _replay(raw, receive)
         except Refusal as refusal:
             return await _respond(send, refusal)
         await self.app(scope, receive, _filtering(send))
 
-    async def _read_body(self, receive: Receive) -> bytes:
+    async def _read_body(self, receive: Receive, limit: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -371,8 +558,8 @@ class Gate:
                 raise Refusal(400, "The client went away.", "invalid_request_error", "client_disconnected")
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
-                raise Refusal(413, f"The request body is larger than {self.max_body} bytes.", "invalid_request_error", "payload_too_large")
+            if size > limit:
+                raise Refusal(413, f"The request body is larger than {limit} bytes.", "invalid_request_error", "payload_too_large")
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
@@ -413,7 +600,7 @@ async def _respond(send: Send, refusal: Refusal) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def install(app: Any, master_key: str | None) -> bool:
+def install(app: Any, master_key: str | None, max_audio: int = 25 * 1024 * 1024) -> bool:
     """
     Puts the gate in front of LiteLLM's FastAPI app. The plugin is imported during the proxy's startup, when
     Starlette has already built its middleware stack (add_middleware is refused then), so the built stack is
@@ -422,5 +609,5 @@ def install(app: Any, master_key: str | None) -> bool:
     if isinstance(getattr(app, "middleware_stack", None), Gate):
         return False
     stack = app.middleware_stack if app.middleware_stack is not None else app.build_middleware_stack()
-    app.middleware_stack = Gate(stack, master_key)
+    app.middleware_stack = Gate(stack, master_key, max_audio)
     return True

@@ -100,7 +100,7 @@ def mount(handler: TollgateBilling) -> None:
     app.add_api_route("/tollgate/outbox/requeue", requeue, methods=["POST"], include_in_schema=False)
     _return_leases_at_shutdown(handler)
     # Every request passes the gate (gate.py) before LiteLLM sees it.
-    if install_gate(app, handler.settings.master_key):
+    if install_gate(app, handler.settings.master_key, handler.settings.max_audio_bytes):
         logger.info("request gate installed in front of LiteLLM")
     try:
         asyncio.get_running_loop()

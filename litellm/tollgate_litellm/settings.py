@@ -67,6 +67,10 @@ class Settings:
     # served with Tollgate's gauges on /tollgate/metrics. Off by default: it costs CPU on every call (measured in
     # docs/benchmarks.md); operators who scrape it switch it on.
     litellm_prometheus: bool = False
+    # Transcriptions: a larger audio file is refused before the call (OpenAI's own limit is 25 MiB); a file whose
+    # length cannot be read from its header (not WAV) is reserved for this many seconds (OpenAI: ≤ 25 min for 25 MiB).
+    max_audio_bytes: int = 25 * 1024 * 1024
+    max_audio_seconds: int = 1500
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -87,6 +91,8 @@ class Settings:
             cache_max_entries=int(_float("TOLLGATE_AUTH_CACHE_MAX", 10_000, 1, 10_000_000)),
             billing_mode=_mode(os.environ.get("TOLLGATE_BILLING_MODE", "lease")),
             litellm_prometheus=_switch("TOLLGATE_LITELLM_PROMETHEUS", False),
+            max_audio_bytes=int(_float("TOLLGATE_MAX_AUDIO_BYTES", 25 * 1024 * 1024, 1024, 512 * 1024 * 1024)),
+            max_audio_seconds=int(_float("TOLLGATE_MAX_AUDIO_SECONDS", 1500, 1, 86_400)),
             lease=LeaseSettings(
                 want_seconds=_float("TOLLGATE_LEASE_WANT_SECONDS", 10.0, 0.5, 300.0),
                 initial_micros=int(_float("TOLLGATE_LEASE_INITIAL_MICROS", 1_000_000, 1, 2**53 - 1)),
