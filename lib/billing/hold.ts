@@ -16,6 +16,10 @@ export interface HoldRequest {
   choices?: number;
   /** Operator-configured fallback groups the call may be served by: the hold covers the dearest. */
   fallbackModels?: string[];
+  /** Images asked for, the audio's length in ms (its cap when unknown), characters to speak: priced per unit. */
+  images?: number;
+  audioMs?: number;
+  characters?: number;
 }
 
 export interface PlacedHold {
@@ -112,7 +116,8 @@ export function refusal(error: PgError): AppError | null {
 }
 
 /**
- * Reserves the worst-case price of a call (prompt + n × max output, at the price in force now of the dearest
+ * Reserves the worst-case price of a call (prompt + n × max output, images, audio and characters — price_worst_case —
+ * at the price in force now of the dearest
  * model group the call may reach) in one statement
  * that checks the key's budgets and the account's balance and budgets. Idempotent by (key, call id, nonce).
  */
@@ -128,7 +133,8 @@ export async function placeHold(db: Db, req: HoldRequest): Promise<PlacedHold> {
         available_micros: bigint;
       }[]
     >`select * from place_hold(${req.keyId}, ${req.callId}, ${req.nonce}, ${req.model}, ${req.promptTokens},
-                               ${req.maxOutputTokens}, ${req.choices ?? 1}, ${db.array(req.fallbackModels ?? [])}::text[])`;
+                               ${req.maxOutputTokens}, ${req.choices ?? 1}, ${db.array(req.fallbackModels ?? [])}::text[],
+                               ${req.images ?? 0}, ${req.audioMs ?? 0}, ${req.characters ?? 0})`;
     return {
       holdId: row!.hold_id,
       amountMicros: row!.amount_micros,

@@ -21,6 +21,13 @@ export interface LeasePrice {
   inputPriceMicros: bigint;
   outputPriceMicros: bigint;
   maxOutputTokens: number;
+  /** The rates price_worst_case takes beside input and output (the gateway's draws mirror it). */
+  cacheWritePriceMicros: bigint | null;
+  reasoningPriceMicros: bigint | null;
+  imagePriceMicros: bigint;
+  audioSecondPriceMicros: bigint;
+  characterPriceMicros: bigint;
+  requestPriceMicros: bigint;
 }
 
 export interface GrantedLease {
@@ -77,7 +84,10 @@ export async function grantLease(
       order by m.public_name`,
     db<LeasePrice[]>`
       select m.public_name as model, pv.id as "priceVersionId", pv.input_price_micros as "inputPriceMicros",
-             pv.output_price_micros as "outputPriceMicros", m.max_output_tokens as "maxOutputTokens"
+             pv.output_price_micros as "outputPriceMicros", m.max_output_tokens as "maxOutputTokens",
+             pv.cache_write_price_micros as "cacheWritePriceMicros", pv.reasoning_price_micros as "reasoningPriceMicros",
+             pv.image_price_micros as "imagePriceMicros", pv.audio_second_price_micros as "audioSecondPriceMicros",
+             pv.character_price_micros as "characterPriceMicros", pv.request_price_micros as "requestPriceMicros"
       from models m cross join lateral price_version_at(m.id, tollgate_now()) pv
       order by m.public_name`,
   ]);

@@ -18,23 +18,60 @@ export interface PriceVersion {
   inputPriceMicros: bigint;
   outputPriceMicros: bigint;
   cachedInputPriceMicros: bigint | null;
+  /** The other units' sell prices (their provider costs, *CostMicros, admins only). */
+  cacheWritePriceMicros: bigint | null;
+  reasoningPriceMicros: bigint | null;
+  imagePriceMicros: bigint;
+  audioSecondPriceMicros: bigint;
+  characterPriceMicros: bigint;
+  requestPriceMicros: bigint;
+  cacheWriteCostMicros?: bigint | null;
+  reasoningCostMicros?: bigint | null;
+  imageCostMicros?: bigint;
+  audioSecondCostMicros?: bigint;
+  characterCostMicros?: bigint;
+  requestCostMicros?: bigint;
   note: string;
   createdAt: Date;
   /** Whether this is the version a call starting now would use. */
   current: boolean;
 }
 
-export interface PriceInput {
-  modelId: string;
-  effectiveFrom: Date;
-  inputCostMicros: bigint;
-  outputCostMicros: bigint;
-  cachedInputCostMicros: bigint | null;
-  inputPriceMicros: bigint;
-  outputPriceMicros: bigint;
-  cachedInputPriceMicros: bigint | null;
-  note: string;
-}
+export type PriceInput = { modelId: string; effectiveFrom: Date; note: string } & Required<
+  Pick<
+    PriceVersion,
+    | "inputCostMicros"
+    | "outputCostMicros"
+    | "cachedInputCostMicros"
+    | "inputPriceMicros"
+    | "outputPriceMicros"
+    | "cachedInputPriceMicros"
+    | UnitColumn
+  >
+>;
+
+/** The price units beyond input, output and cached-input tokens (clause 41): [field, column] for price and cost. */
+const UNIT_COLUMNS = [
+  ["cacheWritePriceMicros", "cache_write_price_micros"],
+  ["reasoningPriceMicros", "reasoning_price_micros"],
+  ["imagePriceMicros", "image_price_micros"],
+  ["audioSecondPriceMicros", "audio_second_price_micros"],
+  ["characterPriceMicros", "character_price_micros"],
+  ["requestPriceMicros", "request_price_micros"],
+  ["cacheWriteCostMicros", "cache_write_cost_micros"],
+  ["reasoningCostMicros", "reasoning_cost_micros"],
+  ["imageCostMicros", "image_cost_micros"],
+  ["audioSecondCostMicros", "audio_second_cost_micros"],
+  ["characterCostMicros", "character_cost_micros"],
+  ["requestCostMicros", "request_cost_micros"],
+] as const;
+type UnitColumn = (typeof UNIT_COLUMNS)[number][0];
+const COST_FIELDS = [
+  "inputCostMicros",
+  "outputCostMicros",
+  "cachedInputCostMicros",
+  ...UNIT_COLUMNS.map(([field]) => field).filter((f) => f.endsWith("CostMicros")),
+] as const;
 
 /**
  * The price book as the actor may see it: admins every version of every model (newest first per model) with
@@ -48,15 +85,21 @@ export async function listPriceVersions(db: Db, actor: Actor, modelId?: string):
            p.input_cost_micros as "inputCostMicros", p.output_cost_micros as "outputCostMicros",
            p.cached_input_cost_micros as "cachedInputCostMicros", p.input_price_micros as "inputPriceMicros",
            p.output_price_micros as "outputPriceMicros", p.cached_input_price_micros as "cachedInputPriceMicros",
+           ${db.unsafe(UNIT_COLUMNS.map(([field, column]) => `p.${column} as "${field}"`).join(", "))},
            p.note, p.created_at as "createdAt",
            p.id is not distinct from (select c.id from price_version_at(p.model_id, now()) c) as current
     from price_versions p join models m on m.id = p.model_id
     where (${modelId ?? null}::uuid is null or p.model_id = ${modelId ?? null})
     order by m.public_name, p.effective_from desc`;
   if (admin) return rows;
-  return rows
-    .filter((v) => v.current)
-    .map(({ inputCostMicros: _i, outputCostMicros: _o, cachedInputCostMicros: _c, ...sell }) => sell);
+  return rows.filter((v) => v.current).map(sellOnly);
+}
+
+/** A price version without its provider costs (clause 25). */
+function sellOnly(version: PriceVersion): PriceVersion {
+  const sell: Partial<PriceVersion> = { ...version };
+  for (const field of COST_FIELDS) delete sell[field];
+  return sell as PriceVersion;
 }
 
 /**
@@ -74,11 +117,19 @@ export async function addPriceVersion(db: Db, actor: Actor, input: PriceInput): 
     const [model] = await tx`select id from models where id = ${input.modelId}`;
     if (!model) throw notFound("Model");
     const [row] = await tx<{ id: string }[]>`
-      insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros, cached_input_cost_micros,
-                                  input_price_micros, output_price_micros, cached_input_price_micros, note, created_by)
-      values (${input.modelId}, ${input.effectiveFrom}, ${input.inputCostMicros}, ${input.outputCostMicros},
-              ${input.cachedInputCostMicros}, ${input.inputPriceMicros}, ${input.outputPriceMicros},
-              ${input.cachedInputPriceMicros}, ${input.note}, ${actor.userId})
+      insert into price_versions ${tx({
+        model_id: input.modelId,
+        effective_from: input.effectiveFrom,
+        input_cost_micros: input.inputCostMicros,
+        output_cost_micros: input.outputCostMicros,
+        cached_input_cost_micros: input.cachedInputCostMicros,
+        input_price_micros: input.inputPriceMicros,
+        output_price_micros: input.outputPriceMicros,
+        cached_input_price_micros: input.cachedInputPriceMicros,
+        ...Object.fromEntries(UNIT_COLUMNS.map(([field, column]) => [column, input[field]])),
+        note: input.note,
+        created_by: actor.userId,
+      })}
       on conflict (model_id, effective_from) do nothing
       returning id`;
     if (!row) throw conflict("A price version with this effective time already exists for the model.");

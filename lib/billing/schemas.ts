@@ -55,6 +55,8 @@ export function micros({
 // --- The price book ---
 // Micro-USD per million tokens: up to $1,000,000 per million.
 const perMillion = micros({ max: 1_000_000_000_000n });
+// Micro-USD per image, per second of audio or per request: up to $1,000 each.
+const perUnit = micros({ max: 1_000_000_000n });
 
 export const priceBody = z.strictObject({
   modelId: z.uuid(),
@@ -66,6 +68,20 @@ export const priceBody = z.strictObject({
   inputPriceMicros: perMillion,
   outputPriceMicros: perMillion,
   cachedInputPriceMicros: perMillion.nullable().default(null),
+  /** Cache-write and reasoning tokens, per million (null: billed at the input / output rate). */
+  cacheWriteCostMicros: perMillion.nullable().default(null),
+  cacheWritePriceMicros: perMillion.nullable().default(null),
+  reasoningCostMicros: perMillion.nullable().default(null),
+  reasoningPriceMicros: perMillion.nullable().default(null),
+  /** Per image, per second of audio in, per million characters out, per request (0: not billed by it). */
+  imageCostMicros: perUnit.default(0n),
+  imagePriceMicros: perUnit.default(0n),
+  audioSecondCostMicros: perUnit.default(0n),
+  audioSecondPriceMicros: perUnit.default(0n),
+  characterCostMicros: perMillion.default(0n),
+  characterPriceMicros: perMillion.default(0n),
+  requestCostMicros: perUnit.default(0n),
+  requestPriceMicros: perUnit.default(0n),
   note: z.string().trim().max(500).default(""),
 });
 
@@ -105,6 +121,10 @@ export const holdBody = z.strictObject({
   maxOutputTokens: z.number().int().min(0).max(2_147_483_647).nullable(),
   choices: z.number().int().min(1).max(128).default(1),
   fallbackModels: z.array(z.string().min(1).max(128)).max(16).default([]),
+  /** Besides tokens, what the call asks for: images, the audio's length (its cap when unknown), characters. */
+  images: z.number().int().min(0).max(1_000).default(0),
+  audioMs: z.number().int().min(0).max(86_400_000).default(0),
+  characters: z.number().int().min(0).max(10_000_000).default(0),
 });
 
 // A lease's grant (or top-up) and its return (docs/adr/0011).
@@ -152,6 +172,13 @@ export const usageEvent = z.strictObject({
   kind: z.enum(CALL_KINDS).default("chat"),
   /** When a stream's first token reached the gateway (the request log's time to first token). */
   firstTokenAt: z.iso.datetime({ offset: true }).nullable().default(null),
+  /** Units beside prompt/completion/cached tokens (clause 41): cache writes (part of the prompt), reasoning (part
+   *  of the completion), images made, audio in (ms) and characters spoken. */
+  cacheWriteTokens: count.default(0),
+  reasoningTokens: count.default(0),
+  images: z.number().int().min(0).max(1_000).default(0),
+  audioMs: z.number().int().min(0).max(86_400_000).default(0),
+  characters: z.number().int().min(0).max(10_000_000).default(0),
 });
 
 export const usageBatch = z.strictObject({
@@ -160,13 +187,16 @@ export const usageBatch = z.strictObject({
 
 export type BudgetsBody = z.input<typeof budgetsBody>;
 
+type UnitField = "cacheWriteTokens" | "reasoningTokens" | "images" | "audioMs" | "characters";
+
 /** One call as the gateway reports it (settlement's repairs carry no lease and no first-token time). */
 export type UsageEvent = Omit<
   z.output<typeof usageEvent>,
-  "leaseId" | "drawMicros" | "firstTokenAt" | "kind"
-> & {
-  kind?: z.output<typeof usageEvent>["kind"];
-  leaseId?: string | null;
-  drawMicros?: bigint | null;
-  firstTokenAt?: string | null;
-};
+  "leaseId" | "drawMicros" | "firstTokenAt" | "kind" | UnitField
+> &
+  Partial<Pick<z.output<typeof usageEvent>, UnitField>> & {
+    kind?: z.output<typeof usageEvent>["kind"];
+    leaseId?: string | null;
+    drawMicros?: bigint | null;
+    firstTokenAt?: string | null;
+  };

@@ -40,6 +40,11 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     ended_at: e.endedAt,
     first_token_at: e.firstTokenAt ?? null,
     kind: e.kind ?? "chat",
+    cache_write_tokens: e.cacheWriteTokens ?? 0,
+    reasoning_tokens: e.reasoningTokens ?? 0,
+    images: e.images ?? 0,
+    audio_ms: e.audioMs ?? 0,
+    characters: e.characters ?? 0,
     error_class: e.errorClass,
     lease_id: e.leaseId ?? null,
     // A JSON number: draws are bounded by MAX_MICROS, so they stay exact.

@@ -1,7 +1,9 @@
 """The billing hooks: the hold before a call (and its refusals), the events after it, the response headers."""
 
+import io
 import json
 import types
+import wave
 
 import httpx
 import pytest
@@ -94,13 +96,93 @@ async def test_an_anthropic_messages_call_keeps_its_state_out_of_the_metadata_se
     assert billing._find_state(without) is not None
 
 
-@pytest.mark.parametrize("call_type", ["aimage_generation", "atranscription", "aspeech", "atext_completion", "acreate_batch"])
-async def test_call_kinds_not_billed_yet_are_refused_before_any_hold(tmp_path, call_type):
+@pytest.mark.parametrize("call_type", ["acreate_batch", "moderation", "arerank", "aimage_edit", "_arealtime", "acreate_file"])
+async def test_call_kinds_not_billed_are_refused_before_any_hold(tmp_path, call_type):
     seen = []
     billing = make(tmp_path, lambda r: seen.append(r) or httpx.Response(200))
     with pytest.raises(HTTPException) as refused:
         await billing.async_pre_call_hook(auth(), None, data(), call_type)
     assert refused.value.status_code == 403 and seen == []
+
+
+def holds(tmp_path):
+    seen = []
+
+    def handler(request):
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json={"holdId": "h1", "amountMicros": 5, "availableMicros": 995, "outcome": "placed"})
+
+    return seen, make(tmp_path, handler)
+
+
+async def test_a_legacy_completion_reserves_every_prompt_times_best_of(tmp_path):
+    seen, billing = holds(tmp_path)
+    body = {"model": "fake-small", "prompt": ["one two", "three four"], "n": 2, "best_of": 3, "max_tokens": 20,
+            "litellm_call_id": CALL_ID}
+    out = await billing.async_pre_call_hook(auth(), None, body, "atext_completion")
+    assert seen[0]["choices"] == 6 and seen[0]["maxOutputTokens"] == 20 and seen[0]["promptTokens"] >= 4
+    assert out["metadata"][STATE]["kind"] == "completion"
+
+
+async def test_an_image_call_reserves_n_images_speech_its_characters(tmp_path):
+    seen, billing = holds(tmp_path)
+    await billing.async_pre_call_hook(auth(), None, {"model": "fake-image", "prompt": "a cat", "n": 3,
+                                                     "litellm_call_id": CALL_ID}, "image_generation")
+    assert seen[0]["images"] == 3 and seen[0]["maxOutputTokens"] == 0
+    await billing.async_pre_call_hook(auth(), None, {"model": "fake-tts", "input": "Hello, world.", "voice": "alloy",
+                                                     "litellm_call_id": CALL_ID}, "aspeech")
+    assert seen[1]["characters"] == 13 and seen[1]["promptTokens"] == 0 and seen[1]["images"] == 0
+
+
+def wav(seconds: float, rate: int = 8000) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"\x00\x00" * int(seconds * rate))
+    buffer.seek(0)
+    return buffer
+
+
+async def test_a_transcription_reserves_the_wav_s_length_or_the_longest_audio_accepted(tmp_path):
+    seen, billing = holds(tmp_path)
+    audio = wav(2.5)
+    out = await billing.async_pre_call_hook(auth(), None, {"model": "fake-whisper", "file": audio,
+                                                           "litellm_call_id": CALL_ID}, "transcription")
+    assert seen[0]["audioMs"] == 2500 and audio.tell() == 0  # LiteLLM sends the file from its start
+    assert out["metadata"][STATE]["audioMs"] == 2500
+    await billing.async_pre_call_hook(auth(), None, {"model": "fake-whisper", "file": io.BytesIO(b"ID3 not a wav"),
+                                                     "litellm_call_id": CALL_ID}, "transcription")
+    assert seen[1]["audioMs"] == settings().max_audio_seconds * 1000
+
+
+def test_reported_units_are_read_from_litellm_s_responses(tmp_path):
+    from litellm.types.utils import (
+        CompletionTokensDetailsWrapper,
+        ImageObject,
+        ImageResponse,
+        PromptTokensDetailsWrapper,
+        TranscriptionResponse,
+        Usage,
+    )
+
+    billing = make(tmp_path, lambda r: httpx.Response(200))
+    usage = Usage(prompt_tokens=1000, completion_tokens=300,
+                  prompt_tokens_details=PromptTokensDetailsWrapper(cached_tokens=200, cache_write_tokens=500),
+                  completion_tokens_details=CompletionTokensDetailsWrapper(reasoning_tokens=120))
+    chat = types.SimpleNamespace(usage=usage)
+    assert billing._reported_units({"kind": "chat", "callId": CALL_ID}, chat) == {
+        "cachedTokens": 200, "cacheWriteTokens": 500, "reasoningTokens": 120, "images": 0, "audioMs": 0, "characters": 0}
+    images = ImageResponse(data=[ImageObject(b64_json="x"), ImageObject(b64_json="y")])
+    assert billing._reported_units({"kind": "image", "callId": CALL_ID}, images)["images"] == 2
+    spoken = billing._reported_units({"kind": "speech", "callId": CALL_ID, "characters": 13}, object())
+    assert spoken["characters"] == 13
+    heard = TranscriptionResponse(text="hi")
+    heard.usage = {"type": "duration", "seconds": 2.4}
+    assert billing._reported_units({"kind": "transcription", "callId": CALL_ID, "audioMs": 9000}, heard)["audioMs"] == 2400
+    silent = TranscriptionResponse(text="hi")
+    assert billing._reported_units({"kind": "transcription", "callId": CALL_ID, "audioMs": 9000}, silent)["audioMs"] == 9000
 
 
 @pytest.mark.parametrize("call_id", ["", None, "call-1", "not-a-uuid"])

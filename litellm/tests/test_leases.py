@@ -10,7 +10,16 @@ from litellm.proxy._types import UserAPIKeyAuth
 
 from tollgate_litellm.auth import Authenticator
 from tollgate_litellm.billing import STATE, TollgateBilling
-from tollgate_litellm.leases import LeaseBook, LeaseRefused, ModelNotPriced, Price, price_tokens, worst_case
+from tollgate_litellm.leases import (
+    LeaseBook,
+    LeaseRefused,
+    ModelNotPriced,
+    Price,
+    Units,
+    price_tokens,
+    price_worst_case,
+    worst_case,
+)
 from tollgate_litellm.outbox import Outbox
 from tollgate_litellm.platform import PlatformClient, PlatformUnavailable
 from tollgate_litellm.settings import LeaseSettings, Settings
@@ -168,6 +177,18 @@ async def test_upkeep_extends_a_lease_in_use_and_returns_an_idle_one():
     await asyncio.gather(*leases._returns)
     assert platform.returns[-1]["unusedMicros"] == lease.granted - CALL
     assert KEY_ID not in leases.leases
+
+
+def test_the_worst_case_of_every_unit_is_the_sql_rule_price_worst_case():
+    # The same rates and counts as tests/integration/price-units.test.ts asserts of price_worst_case in SQL.
+    price = Price.from_platform({**SMALL, "inputPriceMicros": 3_000_000, "outputPriceMicros": 15_000_000,
+                                 "cacheWritePriceMicros": 3_750_000, "reasoningPriceMicros": None,
+                                 "imagePriceMicros": 40_000, "audioSecondPriceMicros": 100,
+                                 "characterPriceMicros": 15_000_000, "requestPriceMicros": 500})
+    # 1,000 prompt tokens at the cache-write rate, 200 output, 2 images, 1.5 s of audio, 1,000 characters, the fee.
+    assert worst_case({"m": price}, ["m"], 1000, 200, 1, Units(images=2, audio_ms=1500, characters=1000)) == \
+        3750 + 3000 + 80_000 + 150 + 15_000 + 500
+    assert price_worst_case(Price(500_000, 1_500_000, 4096), 100, 50) == price_tokens(100, 50, Price(500_000, 1_500_000, 4096))
 
 
 async def test_an_idle_lease_is_kept_while_the_platform_refuses_connections_and_returned_once_it_is_back():

@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import os
 import uuid
+import wave
 from collections.abc import AsyncGenerator
 from datetime import datetime, timezone
 from typing import Any
@@ -20,7 +22,7 @@ from fastapi import HTTPException
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
-from .leases import LeaseBook, LeaseRefused, ModelNotPriced, shared_book
+from .leases import NO_UNITS, LeaseBook, LeaseRefused, ModelNotPriced, Units, shared_book
 from .outbox import Outbox
 from .platform import PlatformClient, PlatformUnavailable
 from .settings import Settings
@@ -31,19 +33,57 @@ CHAT_CALL_TYPES = {"completion", "acompletion"}
 EMBEDDING_CALL_TYPES = {"embedding", "aembedding"}
 MESSAGES_CALL_TYPES = {"anthropic_messages"}
 RESPONSES_CALL_TYPES = {"responses", "aresponses"}
+# The call types LiteLLM's proxy passes to the pre-call hook for each billed route (proxy_server.py, 1.102.4).
+CALL_KINDS = {
+    **{t: "chat" for t in CHAT_CALL_TYPES},
+    **{t: "embedding" for t in EMBEDDING_CALL_TYPES},
+    **{t: "messages" for t in MESSAGES_CALL_TYPES},
+    **{t: "responses" for t in RESPONSES_CALL_TYPES},
+    "text_completion": "completion",
+    "atext_completion": "completion",
+    "image_generation": "image",
+    "aimage_generation": "image",
+    "speech": "speech",
+    "aspeech": "speech",
+    "transcription": "transcription",
+    "atranscription": "transcription",
+}
 
 
 def _call_kind(call_type: Any) -> str | None:
-    name = str(call_type)
-    if name in CHAT_CALL_TYPES:
-        return "chat"
-    if name in EMBEDDING_CALL_TYPES:
-        return "embedding"
-    if name in MESSAGES_CALL_TYPES:
-        return "messages"
-    if name in RESPONSES_CALL_TYPES:
-        return "responses"
-    return None
+    return CALL_KINDS.get(str(call_type))
+
+
+def _wav_ms(file: Any) -> int | None:
+    """The length of a WAV file (its header: frames ÷ rate), None for anything else. The file is left at its start."""
+    if not hasattr(file, "read") or not hasattr(file, "seek"):
+        return None
+    try:
+        file.seek(0)
+        with wave.open(file, "rb") as audio:
+            rate = audio.getframerate()
+            return (audio.getnframes() * 1000 + rate - 1) // rate if rate > 0 else None
+    except (wave.Error, EOFError, ValueError, OSError):
+        return None
+    finally:
+        try:
+            file.seek(0)
+        except (ValueError, OSError):
+            pass
+
+
+def _reported_audio_ms(response: Any) -> int | None:
+    """The audio length a transcription's provider reports: usage {type: duration, seconds} or verbose_json's duration."""
+    usage = getattr(response, "usage", None)
+    seconds = getattr(usage, "seconds", None) if usage is not None else None
+    if seconds is None and isinstance(usage, dict):
+        seconds = usage.get("seconds")
+    if seconds is None:
+        seconds = getattr(response, "duration", None)
+    try:
+        return max(0, math.ceil(float(seconds) * 1000)) if seconds is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _text_of(value: Any) -> str:
@@ -207,6 +247,7 @@ class TollgateBilling(CustomLogger):
         if not _valid_uuid(call_id):
             raise _error(400, "This request has no valid call id, so it cannot be billed and was not served.", "invalid_request_error")
         model = data.get("model") or ""
+        units = NO_UNITS
         if kind == "embedding":
             # Embeddings are billed for their input only: the reservation is the input's tokens, no output.
             prompt_tokens = _embedding_tokens(model, data.get("input"))
@@ -221,6 +262,27 @@ class TollgateBilling(CustomLogger):
             text = " ".join([_text_of(data.get("instructions")), *texts]).strip()
             prompt_tokens = litellm.token_counter(model=model, text=text) if text else 0
             max_tokens, choices = data.get("max_output_tokens"), 1
+        elif kind == "completion":
+            # Legacy completions: every prompt is input; each prompt gets best_of (≥ n) generations, all billed.
+            prompts = data.get("prompt")
+            prompt_tokens = _embedding_tokens(model, prompts)
+            count = len(prompts) if isinstance(prompts, list) and prompts and not isinstance(prompts[0], int) else 1
+            max_tokens = data.get("max_tokens")
+            choices = count * max(int(data.get("n") or 1), int(data.get("best_of") or 1))
+        elif kind == "image":
+            # Images are priced each (n of them); the prompt's tokens where the model prices input too.
+            prompt_tokens = litellm.token_counter(model=model, text=str(data.get("prompt") or ""))
+            max_tokens, choices = 0, 1
+            units = Units(images=int(data.get("n") or 1))
+        elif kind == "speech":
+            # Speech is priced by the characters of its input, known before the call.
+            prompt_tokens, max_tokens, choices = 0, 0, 1
+            units = Units(characters=len(str(data.get("input") or "")))
+        elif kind == "transcription":
+            # Transcription is priced by the audio's length: a WAV's header says it; any other file is reserved for
+            # the longest audio accepted (TOLLGATE_MAX_AUDIO_SECONDS) and charged what the provider reports.
+            prompt_tokens, max_tokens, choices = 0, 0, 1
+            units = Units(audio_ms=_wav_ms(data.get("file")) or self.settings.max_audio_seconds * 1000)
         else:
             messages = data.get("messages") or []
             try:
@@ -242,13 +304,17 @@ class TollgateBilling(CustomLogger):
             "promptTokens": int(prompt_tokens),
             "model": model,
             "kind": kind,
+            "images": units.images,
+            "audioMs": units.audio_ms,
+            "characters": units.characters,
             "startedAt": _iso(None),
             "delivered": [],
         }
         auth_metadata = getattr(user_api_key_dict, "metadata", None) or {}
         if self.settings.billing_mode == "lease" and auth_metadata.get("tollgate_billing") == "lease":
             draw = await self._draw(key_id, str(auth_metadata.get("tollgate_lease_epoch") or ""), call_id, models,
-                                    int(prompt_tokens), None if max_tokens is None else int(max_tokens), int(choices))
+                                    int(prompt_tokens), None if max_tokens is None else int(max_tokens), int(choices),
+                                    units)
             state.update(leaseId=draw.lease_id, drawMicros=draw.micros, holdMicros=draw.micros,
                          availableMicros=draw.available + draw.remaining)
         else:
@@ -262,6 +328,9 @@ class TollgateBilling(CustomLogger):
                     "promptTokens": int(prompt_tokens),
                     "maxOutputTokens": None if max_tokens is None else int(max_tokens),
                     "choices": int(choices),
+                    "images": units.images,
+                    "audioMs": units.audio_ms,
+                    "characters": units.characters,
                 }
             )
             state.update(holdId=answer["holdId"], holdMicros=answer.get("amountMicros"),
@@ -295,10 +364,10 @@ class TollgateBilling(CustomLogger):
         return state if hmac.compare_digest(state["sig"], self._sign(state)) else None
 
     async def _draw(self, key_id: str, epoch: str, call_id: str, models: list[str], prompt: int,
-                    max_output: int | None, choices: int):
+                    max_output: int | None, choices: int, units: Units = NO_UNITS):
         """The call's worst case from this process's lease on the key: no platform round trip on a warm key."""
         try:
-            return await self.leases.draw(key_id, epoch, call_id, models, prompt, max_output, choices)
+            return await self.leases.draw(key_id, epoch, call_id, models, prompt, max_output, choices, units)
         except ModelNotPriced as error:
             name = str(error)
             message = (
@@ -398,9 +467,7 @@ class TollgateBilling(CustomLogger):
             if kwargs.get("litellm_call_id") != state["callId"]:
                 logger.warning("LiteLLM reported call %s for the hold of call %s", kwargs.get("litellm_call_id"), state["callId"])
             disconnected = bool(litellm_metadata.get("client_disconnected") or metadata.get("client_disconnected"))
-            usage = getattr(response_obj, "usage", None)
-            details = getattr(usage, "prompt_tokens_details", None)
-            cached = int(getattr(details, "cached_tokens", 0) or 0)
+            units = self._reported_units(state, response_obj)
             self.outbox.append(
                 {
                     "callId": state["callId"],
@@ -412,7 +479,7 @@ class TollgateBilling(CustomLogger):
                     "stream": bool(slo.get("stream")),
                     "promptTokens": int(slo.get("prompt_tokens") or 0),
                     "completionTokens": int(slo.get("completion_tokens") or 0),
-                    "cachedTokens": cached,
+                    **units,
                     "reportedCostMicros": max(0, round(float(slo.get("response_cost") or 0) * 1_000_000)),
                     "startedAt": _iso(start_time),
                     "endedAt": _iso(end_time),
@@ -424,6 +491,31 @@ class TollgateBilling(CustomLogger):
             self.leases.finish(state["leaseId"], state["callId"])
         except Exception:
             logger.exception("could not record a usage event")
+
+    def _reported_units(self, state: dict, response: Any) -> dict[str, int]:
+        """What the call is billed by besides prompt and completion tokens, as the upstream reported it: cached reads
+        and cache writes (LiteLLM's prompt_tokens_details; both inside prompt_tokens), reasoning (inside
+        completion_tokens), images made, the audio's length, the characters spoken."""
+        usage = getattr(response, "usage", None)
+        prompt_details = getattr(usage, "prompt_tokens_details", None)
+        completion_details = getattr(usage, "completion_tokens_details", None)
+        kind = state.get("kind")
+        audio_ms = 0
+        if kind == "transcription":
+            # Reported by the provider, else the WAV header's, else the reservation's (the longest accepted).
+            audio_ms = _reported_audio_ms(response)
+            if audio_ms is None:
+                audio_ms = int(state.get("audioMs") or 0)
+                logger.warning("transcription %s: no length reported; charged %s ms", state["callId"], audio_ms)
+        data = getattr(response, "data", None)
+        return {
+            "cachedTokens": int(getattr(prompt_details, "cached_tokens", 0) or 0),
+            "cacheWriteTokens": int(getattr(prompt_details, "cache_write_tokens", 0) or 0),
+            "reasoningTokens": int(getattr(completion_details, "reasoning_tokens", 0) or 0),
+            "images": len(data) if kind == "image" and isinstance(data, list) else 0,
+            "audioMs": audio_ms,
+            "characters": int(state.get("characters") or 0) if kind == "speech" else 0,
+        }
 
     async def async_post_call_failure_hook(
         self,

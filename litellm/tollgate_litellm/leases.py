@@ -45,14 +45,56 @@ class Price:
     input_micros: int  # per million tokens
     output_micros: int
     max_output_tokens: int
+    cache_write_micros: int | None = None  # per million tokens; None: the input rate
+    reasoning_micros: int | None = None  # per million tokens; None: the output rate
+    image_micros: int = 0  # per image
+    audio_second_micros: int = 0  # per second of audio in
+    character_micros: int = 0  # per million characters
+    request_micros: int = 0  # per request
+
+    @classmethod
+    def from_platform(cls, p: dict[str, Any]) -> "Price":
+        def rate(name: str) -> int | None:
+            return None if p.get(name) is None else int(p[name])
+
+        return cls(int(p["inputPriceMicros"]), int(p["outputPriceMicros"]), int(p["maxOutputTokens"]),
+                   rate("cacheWritePriceMicros"), rate("reasoningPriceMicros"), int(p.get("imagePriceMicros") or 0),
+                   int(p.get("audioSecondPriceMicros") or 0), int(p.get("characterPriceMicros") or 0),
+                   int(p.get("requestPriceMicros") or 0))
+
+
+@dataclass(frozen=True)
+class Units:
+    """What a call asks for besides tokens: images, audio length (ms), characters to speak."""
+
+    images: int = 0
+    audio_ms: int = 0
+    characters: int = 0
+
+
+NO_UNITS = Units()
 
 
 def price_tokens(prompt: int, output: int, price: Price) -> int:
-    """A worst case, rounded up once: the same rule as price_tokens in SQL (clause 1) with no cached tokens."""
+    """Tokens only, rounded up once: the same rule as price_tokens in SQL (clause 1) with no cached tokens."""
     return (prompt * price.input_micros + output * price.output_micros + 999_999) // 1_000_000
 
 
-def worst_case(prices: dict[str, Price], models: list[str], prompt: int, max_output: int | None, choices: int) -> int:
+def price_worst_case(price: Price, prompt: int, output: int, units: Units = NO_UNITS) -> int:
+    """The SQL rule price_worst_case (clause 42): the prompt at the dearer of input and cache-write, the output at the
+    dearer of output and reasoning, each image, the audio, the characters, the request fee; rounded up once."""
+    total = (
+        prompt * max(price.input_micros, price.cache_write_micros or 0)
+        + output * max(price.output_micros, price.reasoning_micros or 0)
+        + units.characters * price.character_micros
+        + units.audio_ms * price.audio_second_micros * 1000
+        + (units.images * price.image_micros + price.request_micros) * 1_000_000
+    )
+    return (total + 999_999) // 1_000_000
+
+
+def worst_case(prices: dict[str, Price], models: list[str], prompt: int, max_output: int | None, choices: int,
+               units: Units = NO_UNITS) -> int:
     """The dearest of the models the call may reach (the requested one, then its fallbacks): clause 20 and 21."""
     cost = 0
     for name in models:
@@ -61,7 +103,7 @@ def worst_case(prices: dict[str, Price], models: list[str], prompt: int, max_out
             raise ModelNotPriced(name)
         # None: the model's most (a chat call without max_tokens); 0: no output billed (embeddings).
         out = min(price.max_output_tokens if max_output is None else max_output, price.max_output_tokens) * max(1, choices)
-        cost = max(cost, price_tokens(prompt, out, price))
+        cost = max(cost, price_worst_case(price, prompt, out, units))
     return cost
 
 
@@ -133,6 +175,7 @@ class LeaseBook:
         prompt: int,
         max_output: int | None,
         choices: int,
+        units: Units = NO_UNITS,
     ) -> Draw:
         """Reserves the call's worst case from the key's lease, refilling it (single-flight) when it does not fit."""
         self.start()
@@ -144,7 +187,7 @@ class LeaseBook:
             if lease is not None:
                 if models[0] not in lease.allowed:
                     raise ModelNotPriced(models[0])
-                cost = worst_case(lease.prices, models, prompt, max_output, choices)
+                cost = worst_case(lease.prices, models, prompt, max_output, choices, units)
                 if lease.remaining >= cost:
                     return self._take(lease, call_id, cost)
                 need = cost - lease.remaining
@@ -280,7 +323,7 @@ class LeaseBook:
                 deadline=0.0,
                 ttl=ttl,
                 prices={
-                    p["model"]: Price(int(p["inputPriceMicros"]), int(p["outputPriceMicros"]), int(p["maxOutputTokens"]))
+                    p["model"]: Price.from_platform(p)
                     for p in answer.get("prices") or []
                 },
                 allowed=frozenset(answer.get("allowedModels") or []),

@@ -3,12 +3,14 @@
 -- raises (SQLSTATE TG402 insufficient balance, TG429 budget) so nothing of the statement persists.
 -- The same (key, call id) with the same nonce returns the existing hold; with another nonce it is refused.
 -- The account's budgets are its own, else its owner's plan's; the plan's requests per day count every call held
--- (a failed one is given back by settle_usage). The amount is the worst case over what the call may reach: n choices (p_choices) of the output cap, priced
+-- (a failed one is given back by settle_usage). The amount is the worst case over what the call may reach
+-- (price_worst_case: n choices (p_choices) of the output cap, the images, audio and characters it asks for), priced
 -- by the requested model and by each operator-configured fallback group (p_fallback_models), whichever costs
 -- most, since a call is charged at the price of the group that served it (billing contract, clause 20).
 create or replace function public.place_hold(
   p_key_id uuid, p_call_id text, p_nonce text, p_model text, p_prompt_tokens integer, p_max_output_tokens integer,
-  p_choices integer, p_fallback_models text[]
+  p_choices integer, p_fallback_models text[], p_images integer default 0, p_audio_ms bigint default 0,
+  p_characters integer default 0
 ) returns table (hold_id uuid, amount_micros bigint, outcome text, price_version_id uuid, max_output_tokens integer,
                 available_micros bigint)
 language plpgsql as $$
@@ -17,7 +19,7 @@ declare
   v_month date := date_trunc('month', tollgate_now() at time zone 'utc')::date;
   v_key record;
   v_model record;
-  v_price record;
+  v_price public.price_versions;
   v_account record;
   v_amount bigint;
   v_max_out integer;
@@ -49,25 +51,28 @@ begin
   if p_choices is null or p_choices < 1 then
     raise exception 'choices must be at least 1' using errcode = 'TG422';
   end if;
+  if coalesce(p_images, -1) < 0 or coalesce(p_audio_ms, -1) < 0 or coalesce(p_characters, -1) < 0 then
+    raise exception 'images, audio and characters must not be negative' using errcode = 'TG422';
+  end if;
   v_max_out := least(coalesce(p_max_output_tokens, v_model.max_output_tokens), v_model.max_output_tokens);
-  v_amount := price_tokens(p_prompt_tokens, v_max_out::bigint * p_choices, 0, v_price.input_price_micros,
-                           v_price.output_price_micros, null);
+  v_amount := price_worst_case(v_price, p_prompt_tokens, v_max_out::bigint * p_choices, p_images, p_audio_ms,
+                               p_characters);
   -- A fallback the price book cannot price would serve the call free: refuse instead.
   for v_fallback in
-    select f.name, m.id as model_id, m.max_output_tokens, pv.input_price_micros, pv.output_price_micros
+    select f.name, m.id as model_id, m.max_output_tokens, pv as price
     from unnest(coalesce(p_fallback_models, '{}')) as f(name)
     left join models m on m.public_name = f.name
     left join lateral price_version_at(m.id, tollgate_now()) pv on true
     where f.name <> p_model
   loop
-    if v_fallback.input_price_micros is null then
+    if (v_fallback.price).id is null then
       raise exception 'Model % (a fallback of %) has no price, so calls that may reach it are not served',
         v_fallback.name, p_model using errcode = 'TG403';
     end if;
-    v_amount := greatest(v_amount, price_tokens(
-      p_prompt_tokens,
+    v_amount := greatest(v_amount, price_worst_case(
+      v_fallback.price, p_prompt_tokens,
       least(coalesce(p_max_output_tokens, v_fallback.max_output_tokens), v_fallback.max_output_tokens)::bigint * p_choices,
-      0, v_fallback.input_price_micros, v_fallback.output_price_micros, null));
+      p_images, p_audio_ms, p_characters));
   end loop;
 
   insert into holds as h (key_id, call_id, request_nonce, account_id, user_id, model_id, price_version_id,

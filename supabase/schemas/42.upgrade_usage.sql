@@ -1,5 +1,5 @@
 -- A call already recorded with a worse outcome takes a better one reported later (clause 9: a failed attempt,
--- then the success of a retry or fallback): re-priced by price_tokens at the version it was recorded with (the
+-- then the success of a retry or fallback): re-priced by price_call at the version it was recorded with (the
 -- one in force when it started, if none), the difference charged (or refunded) as one charge_adjustment
 -- transaction per call, and the balance and the budget counters of the call's own UTC day and month moved
 -- (clause 26; a call served from a lease counts in the lease's day). Events with a worse or equal outcome, or for calls not recorded, change nothing. Rows are locked
@@ -22,26 +22,32 @@ begin
   with input as (
     select distinct on (e.key_id, e.call_id) * from jsonb_to_recordset(p_events) as e(
       call_id text, key_id uuid, status text, prompt_tokens integer, completion_tokens integer,
-      cached_tokens integer, ended_at timestamptz, error_class text)
+      cached_tokens integer, ended_at timestamptz, error_class text, cache_write_tokens integer,
+      reasoning_tokens integer)
     order by e.key_id, e.call_id, outcome_rank(e.status) desc
   ),
   target as (
     select u.id, u.key_id, u.call_id, u.account_id, u.status as old_status, u.revenue_micros as old_revenue,
            (coalesce(h.created_at, l.created_at, u.started_at) at time zone 'utc') as at_utc,
            i.status, i.prompt_tokens, i.completion_tokens, i.cached_tokens, i.ended_at, i.error_class,
-           pv.id as price_version_id,
-           coalesce(price_tokens(i.prompt_tokens, i.completion_tokens, i.cached_tokens, pv.input_price_micros,
-                                 pv.output_price_micros, pv.cached_input_price_micros), 0) as revenue,
-           coalesce(price_tokens(i.prompt_tokens, i.completion_tokens, i.cached_tokens, pv.input_cost_micros,
-                                 pv.output_cost_micros, pv.cached_input_cost_micros), 0) as cost
+           coalesce(i.cache_write_tokens, 0) as cache_write_tokens, coalesce(i.reasoning_tokens, 0) as reasoning_tokens,
+           (pv.v).id as price_version_id,
+           -- The units a later attempt reports (tokens, cache and reasoning classes); images, audio and characters
+           -- are the call's own, as first recorded.
+           coalesce(price_call(pv.v, 'price', i.prompt_tokens, i.completion_tokens, i.cached_tokens,
+                               coalesce(i.cache_write_tokens, 0), coalesce(i.reasoning_tokens, 0), u.images,
+                               u.audio_ms, u.characters), 0) as revenue,
+           coalesce(price_call(pv.v, 'cost', i.prompt_tokens, i.completion_tokens, i.cached_tokens,
+                               coalesce(i.cache_write_tokens, 0), coalesce(i.reasoning_tokens, 0), u.images,
+                               u.audio_ms, u.characters), 0) as cost
     from input i
     join usage_events u on u.key_id = i.key_id and u.call_id = i.call_id
     left join holds h on h.id = u.hold_id
     left join leases l on l.id = u.lease_id
     left join lateral (
-      select p.* from price_versions p where p.id = u.price_version_id
+      select p as v from price_versions p where p.id = u.price_version_id
       union all
-      select * from price_version_at(u.model_id, u.started_at) where u.price_version_id is null
+      select a as v from price_version_at(u.model_id, u.started_at) a where u.price_version_id is null
     ) pv on true
     where outcome_rank(i.status) > outcome_rank(u.status)
   ),
@@ -50,6 +56,7 @@ begin
       status = t.status,
       billing_status = case t.status when 'success' then 'exact' else 'estimated' end,
       prompt_tokens = t.prompt_tokens, completion_tokens = t.completion_tokens, cached_tokens = t.cached_tokens,
+      cache_write_tokens = t.cache_write_tokens, reasoning_tokens = t.reasoning_tokens,
       ended_at = t.ended_at, error_class = t.error_class,
       revenue_micros = t.revenue, cost_micros = t.cost, price_version_id = t.price_version_id
     from target t where u.id = t.id

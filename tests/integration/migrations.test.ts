@@ -104,17 +104,17 @@ describe("migrations", () => {
   it("define every SQL function exactly as its source file in supabase/schemas/ says", async () => {
     const sources = loadFunctionSources();
     expect(sources.map((s) => s.name)).toEqual(
-      expect.arrayContaining(["place_hold", "settle_usage", "price_tokens"]),
+      expect.arrayContaining(["place_hold", "settle_usage", "price_units"]),
     );
     expect(await functionDrift(sql, sources)).toEqual([]);
     // The check fails when a source and the migrations disagree (a fixture: one changed rounding constant).
     const edited = sources.map((s) =>
-      s.name === "price_tokens" ? { ...s, sql: s.sql.replace("+ 999999", "+ 999998") } : s,
+      s.name === "price_units" ? { ...s, sql: s.sql.replace("+ 999999", "+ 999998") } : s,
     );
-    expect(edited.find((s) => s.name === "price_tokens")!.sql).not.toBe(
-      sources.find((s) => s.name === "price_tokens")!.sql,
+    expect(edited.find((s) => s.name === "price_units")!.sql).not.toBe(
+      sources.find((s) => s.name === "price_units")!.sql,
     );
-    expect(await functionDrift(sql, edited)).toEqual(["price_tokens"]);
+    expect(await functionDrift(sql, edited)).toEqual(["price_units"]);
   });
 
   it("generate a function migration from the sources, so a change is one source diff", () => {

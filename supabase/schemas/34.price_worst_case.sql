@@ -1,0 +1,14 @@
+-- The most a call may be charged at a price version (clause 42; holds reserve it, the gateway's lease draws mirror
+-- it): its prompt as if every token were a cache write where that rate is dearer than input, its output cap as if
+-- every token were reasoning where that rate is dearer than output, each image it asks for, its audio's length,
+-- its characters, and the request fee. No cached-read discount is assumed.
+create or replace function public.price_worst_case(
+  pv public.price_versions, p_prompt bigint, p_output bigint, p_images bigint, p_audio_ms bigint, p_characters bigint
+) returns bigint
+language sql immutable parallel safe as $$
+  select price_units(p_prompt, p_output, 0, 0, 0, p_images, p_audio_ms, p_characters, 1,
+                     greatest(pv.input_price_micros, coalesce(pv.cache_write_price_micros, 0)),
+                     greatest(pv.output_price_micros, coalesce(pv.reasoning_price_micros, 0)),
+                     null, null, null, pv.image_price_micros, pv.audio_second_price_micros,
+                     pv.character_price_micros, pv.request_price_micros)
+$$;

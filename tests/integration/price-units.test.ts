@@ -1,0 +1,196 @@
+// Price units beyond input/output tokens (clauses 41 and 42), on real PostgreSQL and on the numbers: cached reads and
+// cache writes each at their own rate, reasoning counted once, images, audio seconds, characters and a per-request
+// fee; the worst case holds reserve; a failed call charges nothing; margins see each unit's cost.
+import { randomUUID } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { placeHold } from "@/lib/billing/hold";
+import { checkLedgerInvariants } from "@/lib/billing/ledger";
+import { settleUsage } from "@/lib/billing/settle";
+import { accountOf, event, insertKey, topUp } from "../helpers/billing";
+import { createTestDatabase } from "../helpers/db";
+import { insertUser } from "../helpers/users";
+
+const { sql } = await createTestDatabase();
+let adminId: string;
+
+// An Anthropic-style model (input $3, cache read $0.30, cache write $3.75, output $15, reasoning $20 per million)
+// that also prices images ($0.04 each), audio ($0.0001/s), characters ($15 per million) and $0.0005 per request.
+const RATES = {
+  input_price_micros: 3_000_000n,
+  output_price_micros: 15_000_000n,
+  cached_input_price_micros: 300_000n,
+  cache_write_price_micros: 3_750_000n,
+  reasoning_price_micros: 20_000_000n,
+  image_price_micros: 40_000n,
+  audio_second_price_micros: 100n,
+  character_price_micros: 15_000_000n,
+  request_price_micros: 500n,
+  // Provider cost: half of each.
+  input_cost_micros: 1_500_000n,
+  output_cost_micros: 7_500_000n,
+  cached_input_cost_micros: 150_000n,
+  cache_write_cost_micros: 1_875_000n,
+  reasoning_cost_micros: 10_000_000n,
+  image_cost_micros: 20_000n,
+  audio_second_cost_micros: 50n,
+  character_cost_micros: 7_500_000n,
+  request_cost_micros: 250n,
+};
+
+beforeAll(async () => {
+  adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
+  const [model] = await sql<{ id: string }[]>`
+    insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
+    values ('units-model', 'units-model', 'fake', 200000, 1000) returning id`;
+  await sql`insert into price_versions ${sql({ model_id: model!.id, effective_from: new Date(Date.now() - 3_600_000), ...RATES })}`;
+});
+
+async function customer(balance = 10_000_000n) {
+  const userId = await insertUser(sql, { email: `${randomUUID()}@example.com` });
+  const account = await accountOf(sql, userId);
+  await topUp(sql, adminId, account.id, balance);
+  return { accountId: account.id, keyId: await insertKey(sql, userId) };
+}
+
+async function charged(keyId: string, overrides: Parameters<typeof event>[2]) {
+  const callId = randomUUID();
+  await settleUsage(sql, [event(keyId, callId, { modelGroup: "units-model", ...overrides })]);
+  const [row] = await sql<{ revenue_micros: bigint; cost_micros: bigint; billing_status: string }[]>`
+    select revenue_micros, cost_micros, billing_status from usage_events where key_id = ${keyId} and call_id = ${callId}`;
+  return row!;
+}
+
+describe("each token class at its own rate", () => {
+  it("prices cached reads at the cached rate and cache writes at the write rate, each token once", async () => {
+    const c = await customer();
+    // 10,000 prompt tokens of which 6,000 read from cache and 3,000 written to it; 1,000 plain.
+    const row = await charged(c.keyId, {
+      promptTokens: 10_000,
+      cachedTokens: 6_000,
+      cacheWriteTokens: 3_000,
+      completionTokens: 0,
+    });
+    // 1,000 × $3 + 6,000 × $0.30 + 3,000 × $3.75 per million = 3,000 + 1,800 + 11,250 µ$, plus the request's 500.
+    expect(row.revenue_micros).toBe(3_000n + 1_800n + 11_250n + 500n);
+    // Reads billed as writes (or writes left out) would give 3,000 + 22,500 + … or 4,800: neither.
+    expect(row.cost_micros).toBe((3_000n + 1_800n + 11_250n) / 2n + 250n);
+  });
+
+  it("counts reasoning tokens once, inside the completion, at the reasoning rate", async () => {
+    const c = await customer();
+    const row = await charged(c.keyId, { promptTokens: 0, completionTokens: 1_000, reasoningTokens: 400 });
+    // 600 × $15 + 400 × $20 per million = 9,000 + 8,000 µ$ (not 1,400 tokens' worth), plus 500.
+    expect(row.revenue_micros).toBe(9_000n + 8_000n + 500n);
+  });
+
+  it("clamps a class larger than what contains it (no negative input, no double count)", async () => {
+    const c = await customer();
+    const row = await charged(c.keyId, {
+      promptTokens: 100,
+      cachedTokens: 80,
+      cacheWriteTokens: 500,
+      completionTokens: 10,
+      reasoningTokens: 99,
+    });
+    // cached 80, written min(500, 20) = 20, plain 0; reasoning min(99, 10) = 10: ⌈(80·0.3 + 20·3.75 + 10·20)⌉ + 500.
+    expect(row.revenue_micros).toBe(24n + 75n + 200n + 500n);
+  });
+});
+
+describe("units beyond tokens", () => {
+  it("prices images each, audio per second (counted in ms), characters per million, rounded up once", async () => {
+    const c = await customer();
+    expect(
+      (await charged(c.keyId, { kind: "image", promptTokens: 0, completionTokens: 0, images: 3 }))
+        .revenue_micros,
+    ).toBe(3n * 40_000n + 500n);
+    // 2,345 ms × $0.0001/s = 234.5 µ$, the request's 500: 734.5, rounded up once to 735.
+    expect(
+      (
+        await charged(c.keyId, {
+          kind: "transcription",
+          promptTokens: 0,
+          completionTokens: 0,
+          audioMs: 2_345,
+        })
+      ).revenue_micros,
+    ).toBe(735n);
+    // 1,234 characters × $15 per million (15 µ$ each) = 18,510 µ$, plus 500.
+    expect(
+      (await charged(c.keyId, { kind: "speech", promptTokens: 0, completionTokens: 0, characters: 1_234 }))
+        .revenue_micros,
+    ).toBe(19_010n);
+    const [row] = await sql<{ images: number; audio_ms: bigint; characters: number }[]>`
+      select sum(images)::int as images, sum(audio_ms)::bigint as audio_ms, sum(characters)::int as characters
+      from usage_events where key_id = ${c.keyId}`;
+    expect(row).toEqual({ images: 3, audio_ms: 2_345n, characters: 1_234 });
+  });
+
+  it("charges a failed call nothing, not even the request fee, and the ledger sums to the balance", async () => {
+    const c = await customer(1_000_000n);
+    const row = await charged(c.keyId, { status: "failure", images: 2, kind: "image" });
+    expect(row).toMatchObject({ revenue_micros: 0n, cost_micros: 0n, billing_status: "waived" });
+    const [account] = await sql<
+      { balance_micros: bigint }[]
+    >`select balance_micros from accounts where id = ${c.accountId}`;
+    expect(account!.balance_micros).toBe(1_000_000n);
+    expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
+  });
+});
+
+describe("the worst case a hold reserves", () => {
+  it("is price_worst_case: the prompt at the dearer cache-write rate, the output cap at the dearer reasoning rate, every unit", async () => {
+    const [row] = await sql<{ micros: bigint }[]>`
+      select price_worst_case(pv, 1000, 200, 2, 1500, 1000) as micros
+      from models m cross join lateral price_version_at(m.id, now()) pv where m.public_name = 'units-model'`;
+    // 1,000 × $3.75 + 200 × $20 + 2 × $0.04 + 1.5 s × $0.0001 + 1,000 chars × $15/M + $0.0005
+    // (litellm/tests/test_leases.py asserts the gateway's mirror of this rule on the same numbers, without reasoning).
+    expect(row!.micros).toBe(3_750n + 4_000n + 80_000n + 150n + 15_000n + 500n);
+  });
+
+  it("reserves n images, then the charge is what the upstream made", async () => {
+    const c = await customer(1_000_000n);
+    const callId = randomUUID();
+    const held = await placeHold(sql, {
+      keyId: c.keyId,
+      callId,
+      nonce: "n1",
+      model: "units-model",
+      promptTokens: 10,
+      maxOutputTokens: 0,
+      images: 4,
+    });
+    expect(held.amountMicros).toBe((10n * 3_750_000n + 999_999n) / 1_000_000n + 4n * 40_000n + 500n);
+    await settleUsage(sql, [
+      event(c.keyId, callId, {
+        modelGroup: "units-model",
+        kind: "image",
+        promptTokens: 10,
+        completionTokens: 0,
+        images: 2,
+      }),
+    ]);
+    const [row] = await sql<{ balance_micros: bigint; held_micros: bigint }[]>`
+      select balance_micros, held_micros from accounts where id = ${c.accountId}`;
+    expect(row).toEqual({ balance_micros: 1_000_000n - (30n + 80_000n + 500n), held_micros: 0n });
+  });
+
+  it("refuses negative units with a 422 and holds nothing", async () => {
+    const c = await customer(1_000_000n);
+    await expect(
+      placeHold(sql, {
+        keyId: c.keyId,
+        callId: randomUUID(),
+        nonce: "n",
+        model: "units-model",
+        promptTokens: 1,
+        maxOutputTokens: 0,
+        images: -1,
+      }),
+    ).rejects.toMatchObject({ code: "validation_failed" });
+    const [row] = await sql<
+      { held_micros: bigint }[]
+    >`select held_micros from accounts where id = ${c.accountId}`;
+    expect(row!.held_micros).toBe(0n);
+  });
+});
