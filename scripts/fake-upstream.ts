@@ -14,6 +14,8 @@ interface Profile {
   ttftMs: number;
   tokensPerSecond: number;
   fail?: "500" | "429" | "timeout" | "cut" | "flaky";
+  /** Usage with token classes, as a prompt-caching reasoning model reports them (see usageOf). */
+  classes?: boolean;
 }
 
 const envNumber = (name: string): number | undefined =>
@@ -33,6 +35,16 @@ const PROFILES: Record<string, Profile> = {
   // Embeddings (POST /v1/embeddings): 8-dimension vectors; fake-embed-error fails with 500.
   "fake-embed": { ttftMs: 5, tokensPerSecond: 0 },
   "fake-embed-error": { ttftMs: 5, tokensPerSecond: 0, fail: "500" },
+  // Chat whose usage splits the prompt into cached reads and cache writes and the completion into reasoning.
+  "fake-cache": { ttftMs: 10, tokensPerSecond: 400, classes: true },
+  // Images (POST /v1/images/generations): n small PNGs; speech (POST /v1/audio/speech): bytes per character;
+  // transcription (POST /v1/audio/transcriptions, multipart): the WAV's length as usage. *-error: 500.
+  "fake-image": { ttftMs: 5, tokensPerSecond: 0 },
+  "fake-image-error": { ttftMs: 5, tokensPerSecond: 0, fail: "500" },
+  "fake-tts": { ttftMs: 5, tokensPerSecond: 0 },
+  "fake-tts-error": { ttftMs: 5, tokensPerSecond: 0, fail: "500" },
+  "fake-whisper": { ttftMs: 5, tokensPerSecond: 0 },
+  "fake-whisper-error": { ttftMs: 5, tokensPerSecond: 0, fail: "500" },
 };
 
 export interface EmbeddingRequest {
@@ -253,6 +265,182 @@ function profileFor(req: ChatRequest, headers: IncomingMessage["headers"]): Prof
   };
 }
 
+/**
+ * A call's usage as OpenAI reports it. A model with token classes (fake-cache) reports half of the prompt as cached
+ * reads (prompt_tokens_details.cached_tokens), a quarter as cache writes (cache_creation_input_tokens, as
+ * Anthropic's usage reaches an OpenAI-style client) and a third of the completion as reasoning
+ * (completion_tokens_details.reasoning_tokens): each inside the total it belongs to.
+ */
+export function usageOf(profile: Profile | undefined, prompt: number, completion: number) {
+  const usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  if (!profile?.classes) return usage;
+  return {
+    ...usage,
+    prompt_tokens_details: { cached_tokens: Math.floor(prompt / 2) },
+    cache_creation_input_tokens: Math.floor(prompt / 4),
+    completion_tokens_details: { reasoning_tokens: Math.floor(completion / 3) },
+  };
+}
+
+const FAILED = { error: { message: "fake upstream: internal error", type: "server_error", code: null } };
+
+export interface CompletionRequest {
+  model: string;
+  prompt: string | string[] | number[] | number[][];
+  max_tokens?: number;
+  n?: number;
+  best_of?: number;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+}
+
+/**
+ * Legacy completions: each prompt gets best_of (≥ n) generations, all billed; n of them are returned. Streams send
+ * the first choice's text and the usage last when asked.
+ */
+async function textCompletion(req: IncomingMessage, res: ServerResponse, body: CompletionRequest) {
+  const prompts =
+    Array.isArray(body.prompt) && body.prompt.length && typeof body.prompt[0] !== "number"
+      ? (body.prompt as (string | number[])[])
+      : [body.prompt as string | number[]];
+  const profile = profileFor({ model: body.model, messages: [] }, req.headers);
+  await sleep(profile.ttftMs);
+  if (profile.fail === "500") return sendJson(res, 500, FAILED);
+  const n = Math.max(1, body.n ?? 1);
+  const generated = Math.max(n, body.best_of ?? 1);
+  const texts: string[] = [];
+  let completion = 0;
+  for (const prompt of prompts) {
+    const asChat: ChatRequest = {
+      model: body.model,
+      messages: [{ role: "user", content: Array.isArray(prompt) ? prompt.join(" ") : prompt }],
+      max_tokens: body.max_tokens ?? 16, // OpenAI's default for this endpoint
+    };
+    for (let i = 0; i < generated; i++) {
+      const words = completionTokens(asChat, i);
+      completion += words.length;
+      if (i < n) texts.push(words.join(" "));
+    }
+  }
+  const usage = usageOf(undefined, countEmbeddingTokens(body.prompt), completion);
+  const id = newId();
+  const created = Math.floor(Date.now() / 1000);
+  const choice = (text: string, index: number, finish: string | null) => ({
+    text,
+    index,
+    logprobs: null,
+    finish_reason: finish,
+  });
+  if (!body.stream) {
+    return sendJson(res, 200, {
+      id,
+      object: "text_completion",
+      created,
+      model: body.model,
+      choices: texts.map((t, i) => choice(t, i, "length")),
+      usage,
+    });
+  }
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  const send = (payload: unknown) => res.write(`data: ${JSON.stringify(payload)}\n\n`);
+  for (const [index, text] of texts.entries()) {
+    for (const [i, word] of text.split(" ").entries()) {
+      if (res.destroyed) return;
+      send({
+        id,
+        object: "text_completion",
+        created,
+        model: body.model,
+        choices: [choice(i ? ` ${word}` : word, index, null)],
+      });
+      await sleep(2);
+    }
+  }
+  send({ id, object: "text_completion", created, model: body.model, choices: [choice("", 0, "length")] });
+  if (body.stream_options?.include_usage)
+    send({ id, object: "text_completion", created, model: body.model, choices: [], usage });
+  res.end("data: [DONE]\n\n");
+}
+
+// A 1×1 transparent PNG: every generated image.
+const PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+
+function images(res: ServerResponse, body: { model: string; n?: number; response_format?: string }) {
+  if (PROFILES[body.model]?.fail === "500") return sendJson(res, 500, FAILED);
+  const n = Math.max(1, Math.min(10, body.n ?? 1));
+  return sendJson(res, 200, {
+    created: Math.floor(Date.now() / 1000),
+    data: Array.from({ length: n }, () =>
+      body.response_format === "url" ? { url: `data:image/png;base64,${PNG}` } : { b64_json: PNG },
+    ),
+  });
+}
+
+function speech(res: ServerResponse, body: { model: string; input: string }) {
+  if (PROFILES[body.model]?.fail === "500") return sendJson(res, 500, FAILED);
+  // Deterministic "audio": 16 bytes per character of the input.
+  const audio = Buffer.alloc(body.input.length * 16, body.input);
+  res.writeHead(200, { "content-type": "audio/mpeg", "content-length": audio.length });
+  res.end(audio);
+}
+
+/** The length of a PCM WAV file from its header (data bytes ÷ byte rate), in seconds; null for anything else. */
+export function wavSeconds(file: Buffer): number | null {
+  if (file.length < 44 || file.toString("ascii", 0, 4) !== "RIFF" || file.toString("ascii", 8, 12) !== "WAVE")
+    return null;
+  let byteRate = 0;
+  for (let at = 12; at + 8 <= file.length; ) {
+    const id = file.toString("ascii", at, at + 4);
+    const size = file.readUInt32LE(at + 4);
+    if (id === "fmt ") byteRate = file.readUInt32LE(at + 16);
+    if (id === "data") return byteRate > 0 ? size / byteRate : null;
+    at += 8 + size + (size % 2);
+  }
+  return null;
+}
+
+async function transcription(req: IncomingMessage, res: ServerResponse, raw: Buffer) {
+  let form: FormData;
+  try {
+    form = await new Request("http://fake/", {
+      method: "POST",
+      headers: { "content-type": String(req.headers["content-type"] ?? "") },
+      body: new Uint8Array(raw),
+    }).formData();
+  } catch {
+    return sendJson(res, 400, {
+      error: { message: "send multipart/form-data", type: "invalid_request_error" },
+    });
+  }
+  const model = String(form.get("model") ?? "");
+  const file = form.get("file");
+  if (!model || !(file instanceof Blob)) {
+    return sendJson(res, 400, {
+      error: { message: "model and file are required", type: "invalid_request_error" },
+    });
+  }
+  requests[model] = (requests[model] ?? 0) + 1;
+  if (PROFILES[model]?.fail === "500") return sendJson(res, 500, FAILED);
+  const seconds = wavSeconds(Buffer.from(await file.arrayBuffer()));
+  if (seconds === null) {
+    return sendJson(res, 400, {
+      error: { message: "the fake transcribes WAV only", type: "invalid_request_error" },
+    });
+  }
+  const text = `fake transcription of ${seconds.toFixed(2)} seconds`;
+  if (form.get("response_format") === "verbose_json") {
+    return sendJson(res, 200, {
+      task: "transcribe",
+      language: "english",
+      duration: seconds,
+      text,
+      segments: [],
+    });
+  }
+  // OpenAI's json answer carries the billed length as usage (type duration).
+  return sendJson(res, 200, { text, usage: { type: "duration", seconds } });
+}
+
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 let sequence = 0;
 const newId = () => `chatcmpl-fake-${(++sequence).toString(36)}-${randomBytes(6).toString("hex")}`;
@@ -306,11 +494,7 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
   const tokens = choices[0]!;
   const promptTokens = countPromptTokens(body.messages);
   const completion = choices.reduce((n, c) => n + c.length, 0);
-  const usage = {
-    prompt_tokens: promptTokens,
-    completion_tokens: completion,
-    total_tokens: promptTokens + completion,
-  };
+  const usage = usageOf(PROFILES[body.model], promptTokens, completion);
   const id = newId();
   const created = Math.floor(Date.now() / 1000);
   const perTokenMs = profile.tokensPerSecond > 0 ? 1000 / profile.tokensPerSecond : 0;
@@ -444,9 +628,33 @@ export function createFakeUpstream() {
         "input",
         (b) => b.input !== undefined,
         (b) => embeddings(res, b),
+      ) ||
+      post<CompletionRequest>(
+        "/v1/completions",
+        "prompt",
+        (b) => b.prompt !== undefined,
+        (b) => textCompletion(req, res, b),
+      ) ||
+      post<{ model: string; prompt: string; n?: number }>(
+        "/v1/images/generations",
+        "prompt",
+        (b) => typeof b.prompt === "string",
+        (b) => images(res, b),
+      ) ||
+      post<{ model: string; input: string }>(
+        "/v1/audio/speech",
+        "input",
+        (b) => typeof b.input === "string",
+        (b) => speech(res, b),
       )
     )
       return;
+    if (req.method === "POST" && url.pathname === "/v1/audio/transcriptions") {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => void transcription(req, res, Buffer.concat(chunks)).catch(() => res.destroy()));
+      return;
+    }
     sendJson(res, 404, {
       error: { message: `no route ${req.method} ${url.pathname}`, type: "invalid_request_error" },
     });

@@ -47,7 +47,67 @@ export const DEMO_MODELS = [
     cost: { input: 10_000n, output: 0n },
     price: { input: 20_000n, output: 0n },
   },
-];
+  {
+    name: "fake-cache",
+    description: "Demo model with prompt caching and reasoning, each token class at its own rate (fake upstream)",
+    contextWindow: 200_000,
+    maxOutput: 8_192,
+    cost: { input: 2_000_000n, output: 10_000_000n },
+    price: { input: 3_000_000n, output: 15_000_000n },
+    units: {
+      cached_input_cost_micros: 200_000n,
+      cached_input_price_micros: 300_000n,
+      cache_write_cost_micros: 2_500_000n,
+      cache_write_price_micros: 3_750_000n,
+      reasoning_cost_micros: 12_000_000n,
+      reasoning_price_micros: 18_000_000n,
+    },
+  },
+  {
+    name: "fake-instruct",
+    description: "Demo model for legacy completions, /v1/completions (fake upstream)",
+    contextWindow: 4_096,
+    maxOutput: 4_096,
+    cost: { input: 300_000n, output: 900_000n },
+    price: { input: 500_000n, output: 1_500_000n },
+  },
+  {
+    name: "fake-image",
+    description: "Demo image model, priced per image (fake upstream)",
+    contextWindow: 4_096,
+    maxOutput: 1,
+    cost: { input: 0n, output: 0n },
+    price: { input: 0n, output: 0n },
+    units: { image_cost_micros: 20_000n, image_price_micros: 40_000n },
+  },
+  {
+    name: "fake-tts",
+    description: "Demo text-to-speech, priced per million characters (fake upstream)",
+    contextWindow: 4_096,
+    maxOutput: 1,
+    cost: { input: 0n, output: 0n },
+    price: { input: 0n, output: 0n },
+    units: { character_cost_micros: 10_000_000n, character_price_micros: 15_000_000n },
+  },
+  {
+    name: "fake-whisper",
+    description: "Demo transcription, priced per second of audio (fake upstream)",
+    contextWindow: 4_096,
+    maxOutput: 1,
+    cost: { input: 0n, output: 0n },
+    price: { input: 0n, output: 0n },
+    units: { audio_second_cost_micros: 60n, audio_second_price_micros: 100n },
+  },
+] as {
+  name: string;
+  description: string;
+  contextWindow: number;
+  maxOutput: number;
+  cost: { input: bigint; output: bigint };
+  price: { input: bigint; output: bigint };
+  /** Rates beyond input/output tokens: price_versions columns (docs/billing-contract.md, clause 41). */
+  units?: Record<string, bigint>;
+}[];
 
 /**
  * The four tiers: Free 10 requests a day, Personal 100, Professional 1,000, Business unlimited pay-as-you-go;
@@ -148,11 +208,18 @@ export async function seedDemo(
       values (${m.name}, ${m.name}, 'fake', ${m.description}, ${m.contextWindow}, ${m.maxOutput})
       on conflict (public_name) do nothing returning id`;
     if (rows.length) created.push(`model ${m.name}`);
+    const [model] = await sql<{ id: string }[]>`select id from models where public_name = ${m.name}`;
     const priced = await sql`
-      insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros,
-                                  input_price_micros, output_price_micros, note)
-      select id, '2026-01-01T00:00:00Z', ${m.cost.input}, ${m.cost.output}, ${m.price.input}, ${m.price.output}, 'demo price'
-      from models where public_name = ${m.name}
+      insert into price_versions ${sql({
+        model_id: model!.id,
+        effective_from: "2026-01-01T00:00:00Z",
+        input_cost_micros: m.cost.input,
+        output_cost_micros: m.cost.output,
+        input_price_micros: m.price.input,
+        output_price_micros: m.price.output,
+        ...m.units,
+        note: "demo price",
+      })}
       on conflict (model_id, effective_from) do nothing returning id`;
     if (priced.length) created.push(`price ${m.name}`);
   }

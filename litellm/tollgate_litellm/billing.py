@@ -50,6 +50,10 @@ CALL_KINDS = {
 }
 
 
+# Kinds whose proxy route calls the hooks before assigning litellm_call_id (images, speech, transcription).
+ASSIGNED_CALL_ID_KINDS = frozenset({"image", "speech", "transcription"})
+
+
 def _call_kind(call_type: Any) -> str | None:
     return CALL_KINDS.get(str(call_type))
 
@@ -244,6 +248,10 @@ class TollgateBilling(CustomLogger):
         # The id LiteLLM assigned (the gate refuses a client's x-litellm-call-id header): it is what the hold
         # is placed under and what the usage event reports, always the same value.
         call_id = data.get("litellm_call_id")
+        if call_id is None and kind in ASSIGNED_CALL_ID_KINDS:
+            # LiteLLM's image and audio routes assign no call id before the hooks: one is assigned here, and LiteLLM
+            # takes it from the request (its function setup reads litellm_call_id) for the call and its logging.
+            call_id = data["litellm_call_id"] = str(uuid.uuid4())
         if not _valid_uuid(call_id):
             raise _error(400, "This request has no valid call id, so it cannot be billed and was not served.", "invalid_request_error")
         model = data.get("model") or ""

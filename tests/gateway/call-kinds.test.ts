@@ -2,6 +2,7 @@
 // embeddings are reserved (a lease draw or a hold) for their input tokens, charged once for the input tokens the
 // upstream reports, never for a failure; the event says what kind of call it was.
 import Anthropic from "@anthropic-ai/sdk";
+import { toFile } from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { DEMO_MODELS } from "@/lib/seed/demo";
@@ -25,7 +26,9 @@ const ctx = startGatewayStack(
 // fake-embed is in the demo catalog the stack seeds; its price per million input tokens.
 const EMBED_PRICE = DEMO_MODELS.find((m) => m.name === "fake-embed")!.price;
 const SMALL_PRICE = DEMO_MODELS.find((m) => m.name === "fake-small")!.price;
-beforeAll(() => addTestModels(ctx, ["fake-embed-error"]));
+beforeAll(async () => {
+  await addTestModels(ctx, ["fake-embed-error", "fake-image-error", "fake-tts-error", "fake-whisper-error"]);
+});
 
 describe("embeddings", () => {
   it("are charged the price book × the input tokens the upstream reports, once; the event is an embedding", async () => {
@@ -236,5 +239,245 @@ describe("the Responses API (/v1/responses, the official openai client)", () => 
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
     expect(await balanceOf(ctx, c.accountId)).toEqual({ balance_micros: 1_000_000n, held_micros: 0n });
+  });
+});
+
+const demo = (name: string) => DEMO_MODELS.find((m) => m.name === name)!;
+
+/** A mono 16-bit PCM WAV of the given length: what the fake upstream transcribes (its header says how long). */
+function wav(seconds: number, rate = 8_000): Buffer {
+  const data = Math.round(seconds * rate) * 2;
+  const header = Buffer.alloc(44);
+  header.write("RIFF", 0);
+  header.writeUInt32LE(36 + data, 4);
+  header.write("WAVEfmt ", 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(1, 22); // mono
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 2, 28); // byte rate
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write("data", 36);
+  header.writeUInt32LE(data, 40);
+  return Buffer.concat([header, Buffer.alloc(data)]);
+}
+
+async function unitsOf(keyId: string, count: number) {
+  await usageRowsOf(ctx, keyId, count);
+  return ctx.sql<
+    {
+      kind: string;
+      status: string;
+      billing_status: string;
+      images: number;
+      audio_ms: bigint;
+      characters: number;
+      revenue_micros: bigint;
+    }[]
+  >`select kind, status, billing_status, images, audio_ms, characters, revenue_micros
+    from usage_events where key_id = ${keyId} order by id`;
+}
+
+describe("legacy completions (/v1/completions)", () => {
+  it("a completion and a streamed one are charged the price book × the tokens reported, every prompt and best_of", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const price = demo("fake-instruct").price;
+    const plain = await c.client.completions.create({
+      model: "fake-instruct",
+      prompt: ["Once upon a time", "In a galaxy far away"],
+      max_tokens: 12,
+      n: 1,
+      best_of: 2,
+    });
+    expect(plain.choices).toHaveLength(2);
+    const stream = await c.client.completions.create({
+      model: "fake-instruct",
+      prompt: "Stream a short line",
+      max_tokens: 10,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = "";
+    let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.text ?? "";
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text.length).toBeGreaterThan(0);
+    expect(usage).toBeDefined();
+    // best_of: 2 generations per prompt are billed though one per prompt is returned.
+    expect(plain.usage!.completion_tokens).toBeGreaterThan(
+      plain.choices.reduce((n, ch) => n + ch.text.split(" ").length, 0),
+    );
+    const expected =
+      priceTokens({ input: plain.usage!.prompt_tokens, output: plain.usage!.completion_tokens }, price) +
+      priceTokens({ input: usage!.prompt_tokens, output: usage!.completion_tokens }, price);
+    const rows = await usageRowsOf(ctx, c.id, 2);
+    expect(rows.map((r) => r.billing_status)).toEqual(["exact", "exact"]);
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - expected,
+      held_micros: 0n,
+    });
+    expect((await unitsOf(c.id, 2)).map((r) => r.kind)).toEqual(["completion", "completion"]);
+  });
+});
+
+describe("images (/v1/images/generations)", () => {
+  it("are charged per image the upstream made; a failed call charges nothing and releases its reservation", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const made = await c.client.images.generate({
+      model: "fake-image",
+      prompt: "a lighthouse at dusk",
+      n: 2,
+      size: "1024x1024",
+    });
+    expect(made.data).toHaveLength(2);
+    expect(made.data![0]!.b64_json).toMatch(/^iVBOR/); // a PNG
+    const error = await failure(c.client.images.generate({ model: "fake-image-error", prompt: "x" }));
+    expect(error?.status).toBeGreaterThanOrEqual(500);
+    const imagePrice = demo("fake-image").units!.image_price_micros!;
+    expect(await unitsOf(c.id, 2)).toEqual([
+      {
+        kind: "image",
+        status: "success",
+        billing_status: "exact",
+        images: 2,
+        audio_ms: 0n,
+        characters: 0,
+        revenue_micros: 2n * imagePrice,
+      },
+      expect.objectContaining({ kind: "image", status: "failure", revenue_micros: 0n }),
+    ]);
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - 2n * imagePrice,
+      held_micros: 0n,
+    });
+  });
+});
+
+describe("speech and transcription (/v1/audio/speech, /v1/audio/transcriptions)", () => {
+  it("speech is charged per character of its input; a failure charges nothing", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const input = "Tollgate meters every call exactly once.";
+    const audio = await c.client.audio.speech.create({ model: "fake-tts", voice: "alloy", input });
+    expect((await audio.arrayBuffer()).byteLength).toBe(input.length * 16);
+    expect(
+      (await failure(c.client.audio.speech.create({ model: "fake-tts-error", voice: "alloy", input })))
+        ?.status,
+    ).toBeGreaterThanOrEqual(500);
+    const rate = demo("fake-tts").units!.character_price_micros!;
+    const charge = (BigInt(input.length) * rate + 999_999n) / 1_000_000n;
+    expect(await unitsOf(c.id, 2)).toEqual([
+      expect.objectContaining({
+        kind: "speech",
+        status: "success",
+        characters: input.length,
+        revenue_micros: charge,
+      }),
+      expect.objectContaining({ kind: "speech", status: "failure", revenue_micros: 0n }),
+    ]);
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - charge,
+      held_micros: 0n,
+    });
+  });
+
+  it("a transcription is charged per second of the audio the upstream reports; a failure charges nothing", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const heard = await c.client.audio.transcriptions.create({
+      model: "fake-whisper",
+      file: await toFile(wav(2.5), "hello.wav", { type: "audio/wav" }),
+    });
+    expect(heard.text).toBe("fake transcription of 2.50 seconds");
+    const error = await failure(
+      c.client.audio.transcriptions.create({
+        model: "fake-whisper-error",
+        file: await toFile(wav(1), "hello.wav", { type: "audio/wav" }),
+      }),
+    );
+    expect(error?.status).toBeGreaterThanOrEqual(500);
+    const rate = demo("fake-whisper").units!.audio_second_price_micros!;
+    const charge = (2_500n * rate * 1000n + 999_999n) / 1_000_000n; // 2.5 s
+    expect(await unitsOf(c.id, 2)).toEqual([
+      expect.objectContaining({
+        kind: "transcription",
+        status: "success",
+        audio_ms: 2_500n,
+        revenue_micros: charge,
+      }),
+      expect.objectContaining({ kind: "transcription", status: "failure", revenue_micros: 0n }),
+    ]);
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - charge,
+      held_micros: 0n,
+    });
+  });
+
+  it("a transcription form with LiteLLM's own fields, or too large a file, is refused before anything is reserved", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const form = new FormData();
+    form.set("model", "fake-whisper");
+    form.set("api_base", "http://attacker.example");
+    form.set("file", new Blob([new Uint8Array(wav(0.5))], { type: "audio/wav" }), "a.wav");
+    const res = await fetch(`${ctx.stack.gatewayUrl}/audio/transcriptions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${c.secret}` },
+      body: form,
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.param).toBe("api_base");
+    expect(await balanceOf(ctx, c.accountId)).toEqual({ balance_micros: 1_000_000n, held_micros: 0n });
+  });
+});
+
+describe("token classes (a prompt-caching reasoning model)", () => {
+  it("cached reads, cache writes and reasoning tokens are each charged at their own rate, each token once", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const res = await c.client.chat.completions.create({
+      model: "fake-cache",
+      messages: [
+        { role: "system", content: "A long system prompt the provider caches between calls of this app." },
+        { role: "user", content: "What is cached?" },
+      ],
+      max_tokens: 30,
+    });
+    const prompt = res.usage!.prompt_tokens;
+    const completion = res.usage!.completion_tokens;
+    // The fake upstream's classes: half the prompt read from cache, a quarter written to it, a third reasoning.
+    const cached = Math.floor(prompt / 2);
+    const written = Math.floor(prompt / 4);
+    const reasoning = Math.floor(completion / 3);
+    expect(res.usage!.prompt_tokens_details?.cached_tokens).toBe(cached);
+    expect(res.usage!.completion_tokens_details?.reasoning_tokens).toBe(reasoning);
+    const { price, units } = demo("fake-cache");
+    const expected =
+      (BigInt(prompt - cached - written) * price.input +
+        BigInt(cached) * units!.cached_input_price_micros! +
+        BigInt(written) * units!.cache_write_price_micros! +
+        BigInt(completion - reasoning) * price.output +
+        BigInt(reasoning) * units!.reasoning_price_micros! +
+        999_999n) /
+      1_000_000n;
+    await usageRowsOf(ctx, c.id, 1);
+    const [row] = await ctx.sql<
+      {
+        cached_tokens: number;
+        cache_write_tokens: number;
+        reasoning_tokens: number;
+        revenue_micros: bigint;
+      }[]
+    >`select cached_tokens, cache_write_tokens, reasoning_tokens, revenue_micros from usage_events where key_id = ${c.id}`;
+    expect(row).toEqual({
+      cached_tokens: cached,
+      cache_write_tokens: written,
+      reasoning_tokens: reasoning,
+      revenue_micros: expected,
+    });
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - expected,
+      held_micros: 0n,
+    });
+    expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
   });
 });
