@@ -49,7 +49,8 @@ export const DEMO_MODELS = [
   },
   {
     name: "fake-cache",
-    description: "Demo model with prompt caching and reasoning, each token class at its own rate (fake upstream)",
+    description:
+      "Demo model with prompt caching and reasoning, each token class at its own rate (fake upstream)",
     contextWindow: 200_000,
     maxOutput: 8_192,
     cost: { input: 2_000_000n, output: 10_000_000n },
