@@ -4,7 +4,7 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import { Download } from "lucide-react";
 import { useState } from "react";
-import { usd } from "@/components/billing/format";
+import { billedUnits, usd } from "@/components/billing/format";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -60,11 +60,11 @@ const columns: ColumnDef<Row, unknown>[] = [
     ),
   },
   {
-    id: "tokens",
-    accessorFn: (r) => r.promptTokens + r.completionTokens,
-    header: "Tokens",
+    id: "units",
+    accessorFn: (r) => r.promptTokens + r.completionTokens + r.images + r.audioMs + r.characters,
+    header: "Units",
     meta: { numeric: true },
-    cell: ({ row }) => `${int(row.original.promptTokens)} → ${int(row.original.completionTokens)}`,
+    cell: ({ row }) => billedUnits(row.original),
   },
   {
     id: "revenue",
@@ -239,8 +239,10 @@ function RequestDrawer({ id, onClose }: { id: string | null; onClose: () => void
                 {r.errorClass ? ` · ${r.errorClass}` : ""}
               </Line>
               <Line label="Tokens">
-                {int(r.promptTokens)} in ({int(r.cachedTokens)} cached) → {int(r.completionTokens)} out
+                {int(r.promptTokens)} in ({int(r.cachedTokens)} cached read, {int(r.cacheWriteTokens)} cache
+                write) → {int(r.completionTokens)} out ({int(r.reasoningTokens)} reasoning)
               </Line>
+              {r.images || r.audioMs || r.characters ? <Line label="Billed by">{billedUnits(r)}</Line> : null}
             </section>
             <section>
               <h3 className="mb-1 text-sm font-semibold">Money</h3>

@@ -13,7 +13,7 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
-import { moneyTick, moneyTooltip, usd } from "@/components/billing/format";
+import { billedUnits, moneyTick, moneyTooltip, usd } from "@/components/billing/format";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { DataTable, QueryError } from "@/components/ui/data-table";
@@ -29,7 +29,7 @@ type Breakdown = Json<BreakdownRow>;
 interface UsageAnswer {
   range: { from: string; to: string };
   bucket: "hour" | "day";
-  by: "model" | "user" | "key";
+  by: "model" | "kind" | "user" | "key";
   totals: Totals;
   series: Point[];
   breakdown: Breakdown[];
@@ -111,9 +111,10 @@ export function MoneyChart({
   );
 }
 
-const BY_LABEL = { model: "Model", user: "User", key: "Key" } as const;
+const BY_LABEL = { model: "Model", kind: "Call kind", user: "User", key: "Key" } as const;
+type By = keyof typeof BY_LABEL;
 
-function breakdownColumns(by: "model" | "user" | "key"): ColumnDef<Breakdown, unknown>[] {
+function breakdownColumns(by: By): ColumnDef<Breakdown, unknown>[] {
   return [
     {
       id: "label",
@@ -145,9 +146,19 @@ function breakdownColumns(by: "model" | "user" | "key"): ColumnDef<Breakdown, un
     {
       id: "tokens",
       accessorFn: (r) => Number(r.tokensIn) + Number(r.tokensOut),
-      header: "Tokens in / out",
+      header: by === "model" || by === "kind" ? "Billed by" : "Tokens in / out",
       meta: { numeric: true },
-      cell: ({ row }) => `${int(row.original.tokensIn)} / ${int(row.original.tokensOut)}`,
+      cell: ({ row }) =>
+        row.original.images === undefined
+          ? `${int(row.original.tokensIn)} / ${int(row.original.tokensOut)}`
+          : billedUnits({
+              kind: row.original.label,
+              promptTokens: Number(row.original.tokensIn),
+              completionTokens: Number(row.original.tokensOut),
+              images: row.original.images,
+              audioMs: row.original.audioMs ?? 0,
+              characters: row.original.characters ?? 0,
+            }),
     },
     {
       id: "revenue",
@@ -183,7 +194,7 @@ function breakdownColumns(by: "model" | "user" | "key"): ColumnDef<Breakdown, un
 /** Usage analytics: filters in the URL; totals, a chart and a breakdown that all follow them. */
 export function UsageAnalytics() {
   const { filters, query, set } = useUrlFilters(["bucket", "by"]);
-  const by = (filters.by as "model" | "user" | "key" | undefined) ?? "model";
+  const by = (filters.by as By | undefined) ?? "model";
   const { data, isLoading, error, refetch, isFetching } = useQuery({
     queryKey: ["analytics", query],
     queryFn: () => api<UsageAnswer>(`/api/v1/analytics/usage?${query}`),
@@ -260,7 +271,7 @@ export function UsageAnalytics() {
             <CardDescription>Top 50 by revenue in the range; click a header to sort.</CardDescription>
           </div>
           <fieldset className="flex gap-1" aria-label="Group by">
-            {(["model", "user", "key"] as const).map((b) => (
+            {(["model", "kind", "user", "key"] as const).map((b) => (
               <Button
                 key={b}
                 size="sm"

@@ -24,3 +24,24 @@ export const moneyTooltip = (value: unknown, name: unknown): [string, string] =>
   usd(Math.round(Number(value) * 1e6)),
   String(name),
 ];
+
+/** What a call was billed by, in its own units: "2 images", "2.5 s audio", "40 characters", else "120 → 48" tokens. */
+export function billedUnits(r: {
+  kind: string;
+  promptTokens: number;
+  completionTokens: number;
+  images: number;
+  audioMs: number;
+  characters: number;
+}): string {
+  const parts: string[] = [];
+  if (r.images) parts.push(`${r.images.toLocaleString("en-US")} image${r.images === 1 ? "" : "s"}`);
+  if (r.audioMs)
+    parts.push(`${(r.audioMs / 1000).toLocaleString("en-US", { maximumFractionDigits: 1 })} s audio`);
+  if (r.characters) parts.push(`${r.characters.toLocaleString("en-US")} characters`);
+  if (r.promptTokens || r.completionTokens || !parts.length)
+    parts.push(
+      `${r.promptTokens.toLocaleString("en-US")} → ${r.completionTokens.toLocaleString("en-US")} tokens`,
+    );
+  return parts.join(" · ");
+}

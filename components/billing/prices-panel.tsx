@@ -27,13 +27,131 @@ import { api, fieldErrors } from "@/lib/ui/api";
 import { usd } from "./format";
 
 type Version = Json<PriceVersion>;
+type Rate = number | null | undefined;
 
-/** Margin on a typical call mix (1,000 input, 500 output tokens), as a share of the sell price. */
+/**
+ * What a price version may bill by (clause 41), with its cost and price fields. Tokens are priced per million;
+ * images, audio seconds and requests each; characters per million. Optional units left blank fall back to the input
+ * or output rate (cached, cache write, reasoning) or are not billed (0).
+ */
+interface UnitSpec {
+  key: string;
+  label: string;
+  per: string;
+  cost: keyof Version;
+  price: keyof Version;
+  required?: boolean;
+  blank?: string;
+}
+
+const UNITS: readonly UnitSpec[] = [
+  {
+    key: "input",
+    label: "Input tokens",
+    per: "1M tokens",
+    cost: "inputCostMicros",
+    price: "inputPriceMicros",
+    required: true,
+  },
+  {
+    key: "output",
+    label: "Output tokens",
+    per: "1M tokens",
+    cost: "outputCostMicros",
+    price: "outputPriceMicros",
+    required: true,
+  },
+  {
+    key: "cached",
+    label: "Cached input (read)",
+    per: "1M tokens",
+    cost: "cachedInputCostMicros",
+    price: "cachedInputPriceMicros",
+    blank: "input rate",
+  },
+  {
+    key: "cacheWrite",
+    label: "Cache write",
+    per: "1M tokens",
+    cost: "cacheWriteCostMicros",
+    price: "cacheWritePriceMicros",
+    blank: "input rate",
+  },
+  {
+    key: "reasoning",
+    label: "Reasoning tokens",
+    per: "1M tokens",
+    cost: "reasoningCostMicros",
+    price: "reasoningPriceMicros",
+    blank: "output rate",
+  },
+  {
+    key: "image",
+    label: "Image",
+    per: "image",
+    cost: "imageCostMicros",
+    price: "imagePriceMicros",
+    blank: "0",
+  },
+  {
+    key: "audio",
+    label: "Audio in",
+    per: "second",
+    cost: "audioSecondCostMicros",
+    price: "audioSecondPriceMicros",
+    blank: "0",
+  },
+  {
+    key: "characters",
+    label: "Characters (speech)",
+    per: "1M characters",
+    cost: "characterCostMicros",
+    price: "characterPriceMicros",
+    blank: "0",
+  },
+  {
+    key: "request",
+    label: "Per request",
+    per: "request",
+    cost: "requestCostMicros",
+    price: "requestPriceMicros",
+    blank: "0",
+  },
+];
+type Unit = UnitSpec;
+const TOKEN_UNITS = new Set<string>(["input", "output"]);
+
+/** A typical call, per unit: 1,000 input and 500 output tokens, an image, a minute of audio, 1,000 characters. */
+const TYPICAL: Record<string, number> = {
+  input: 1000,
+  output: 500,
+  image: 1_000_000,
+  audio: 60_000_000,
+  characters: 1000,
+  request: 1_000_000,
+};
+
+/** Margin on a typical call of what the model bills by, as a share of the sell price. */
 function margin(v: Version): string {
-  if (v.inputCostMicros === undefined || v.outputCostMicros === undefined) return "—";
-  const sell = v.inputPriceMicros * 1000 + v.outputPriceMicros * 500;
-  const cost = v.inputCostMicros * 1000 + v.outputCostMicros * 500;
+  if (v.inputCostMicros === undefined) return "—";
+  let sell = 0;
+  let cost = 0;
+  for (const unit of UNITS) {
+    const n = TYPICAL[unit.key] ?? 0;
+    sell += Number(v[unit.price] ?? 0) * n;
+    cost += Number(v[unit.cost] ?? 0) * n;
+  }
   return sell > 0 ? `${(((sell - cost) / sell) * 100).toFixed(1)}%` : "—";
+}
+
+/** The units beyond input/output tokens a version prices, as "$0.04 / image" (sell price; cost for admins). */
+function extras(v: Version, side: "price" | "cost"): string[] {
+  return UNITS.filter((u) => !TOKEN_UNITS.has(u.key))
+    .filter((u) => {
+      const rate = v[u[side]] as Rate;
+      return rate !== null && rate !== undefined && (u.blank !== "0" || Number(rate) > 0);
+    })
+    .map((u) => `${u.label.toLowerCase()} ${usd(v[u[side]] as number)} / ${u.per}`);
 }
 
 const PER_M = "per 1M tokens";
@@ -54,8 +172,9 @@ export function PricesPanel() {
         <CardHeader>
           <CardTitle>Prices in force</CardTitle>
           <CardDescription>
-            USD {PER_M}. Margin on a call of 1,000 input and 500 output tokens. A call is charged at the
-            version in force when it started.
+            USD {PER_M} unless the unit says otherwise. Margin on a typical call of what the model bills by
+            (1,000 input and 500 output tokens, an image, a minute of audio, 1,000 characters). A call is
+            charged at the version in force when it started, rounded up once to the micro-dollar.
           </CardDescription>
         </CardHeader>
         <CardContent>
@@ -65,6 +184,7 @@ export function PricesPanel() {
                 <TableHead>Model</TableHead>
                 <TableHead className="text-right">Cost in / out</TableHead>
                 <TableHead className="text-right">Price in / out</TableHead>
+                <TableHead>Also billed by (price)</TableHead>
                 <TableHead className="text-right">Margin</TableHead>
                 <TableHead>Since</TableHead>
               </TableRow>
@@ -78,6 +198,9 @@ export function PricesPanel() {
                   </TableCell>
                   <TableCell className="text-right tabular-nums">
                     {usd(v.inputPriceMicros)} / {usd(v.outputPriceMicros)}
+                  </TableCell>
+                  <TableCell className="max-w-80 text-muted-foreground text-xs">
+                    {extras(v, "price").join(" · ") || "—"}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{margin(v)}</TableCell>
                   <TableCell className="text-muted-foreground">
@@ -143,35 +266,33 @@ function AddPriceDialog() {
   const qc = useQueryClient();
   const models = useModels();
   const [open, setOpen] = useState(false);
-  const [form, setForm] = useState({
-    modelId: "",
-    inCost: "",
-    outCost: "",
-    inPrice: "",
-    outPrice: "",
-    from: "",
-    note: "",
-  });
+  const [modelId, setModelId] = useState("");
+  const [from, setFrom] = useState("");
+  const [note, setNote] = useState("");
+  // Dollar text per unit and side ("" = blank).
+  const [rates, setRates] = useState<Record<string, string>>({});
   const add = useMutation({
     mutationFn: (body: Record<string, unknown>) => api("/api/v1/prices", { body }),
     onSuccess: () => {
       qc.invalidateQueries({ queryKey: ["prices"] });
       toast.success("Price version added");
       setOpen(false);
+      setRates({});
     },
   });
   const errors = fieldErrors(add.error);
-  const amounts = [form.inCost, form.outCost, form.inPrice, form.outPrice].map((t) => parseUsd(t));
-  const ready = form.modelId && amounts.every((a) => a !== null && a >= 0n);
-  const field = (key: keyof typeof form, label: string, error?: string) => (
-    <Field id={`price-${key}`} label={label} error={error}>
-      <Input
-        id={`price-${key}`}
-        value={form[key]}
-        onChange={(e) => setForm({ ...form, [key]: e.target.value })}
-      />
-    </Field>
+  const parsed = (unit: Unit, side: "cost" | "price") => {
+    const text = (rates[`${unit.key}.${side}`] ?? "").trim();
+    return text === "" ? null : parseUsd(text);
+  };
+  const invalid = UNITS.flatMap((u) =>
+    (["cost", "price"] as const).filter((side) => {
+      const text = (rates[`${u.key}.${side}`] ?? "").trim();
+      const value = parsed(u, side);
+      return (u.required && text === "") || (text !== "" && (value === null || value < 0n));
+    }),
   );
+  const ready = modelId && invalid.length === 0;
   return (
     <Dialog open={open} onOpenChange={setOpen}>
       <DialogTrigger asChild>
@@ -179,27 +300,33 @@ function AddPriceDialog() {
           <Tags /> New price version
         </Button>
       </DialogTrigger>
-      <DialogContent className="sm:max-w-xl">
+      <DialogContent className="sm:max-w-2xl">
         <form
           className="grid gap-4"
           onSubmit={(e) => {
             e.preventDefault();
             if (!ready) return;
-            add.mutate({
-              modelId: form.modelId,
-              inputCostMicros: amounts[0]!.toString(),
-              outputCostMicros: amounts[1]!.toString(),
-              inputPriceMicros: amounts[2]!.toString(),
-              outputPriceMicros: amounts[3]!.toString(),
-              effectiveFrom: form.from ? new Date(form.from).toISOString() : undefined,
-              note: form.note,
-            });
+            const body: Record<string, unknown> = {
+              modelId,
+              effectiveFrom: from ? new Date(from).toISOString() : undefined,
+              note,
+            };
+            for (const unit of UNITS) {
+              for (const side of ["cost", "price"] as const) {
+                const value = parsed(unit, side);
+                // Blank: the fallback rate (null) for token classes, not billed (0) for the other units.
+                if (value !== null) body[unit[side]] = value.toString();
+                else if (unit.blank && unit.blank !== "0") body[unit[side]] = null;
+              }
+            }
+            add.mutate(body);
           }}
         >
           <DialogHeader>
             <DialogTitle>New price version</DialogTitle>
             <DialogDescription>
-              USD {PER_M}. Takes effect now, or at the time you set; never in the past.
+              USD per the unit shown. Fill in what the model is billed by; leave the rest blank. Takes effect
+              now, or at the time you set; never in the past.
             </DialogDescription>
           </DialogHeader>
           <FormError message={add.error && !Object.keys(errors).length ? add.error.message : null} />
@@ -207,8 +334,8 @@ function AddPriceDialog() {
             <select
               id="price-model"
               className="h-9 rounded-md border border-input bg-transparent px-3 text-sm"
-              value={form.modelId}
-              onChange={(e) => setForm({ ...form, modelId: e.target.value })}
+              value={modelId}
+              onChange={(e) => setModelId(e.target.value)}
             >
               <option value="">Choose…</option>
               {models.data?.items.map((m) => (
@@ -218,21 +345,31 @@ function AddPriceDialog() {
               ))}
             </select>
           </Field>
-          <div className="grid grid-cols-2 gap-3">
-            {field("inCost", "Provider cost, input", errors.inputCostMicros)}
-            {field("outCost", "Provider cost, output", errors.outputCostMicros)}
-            {field("inPrice", "Sell price, input", errors.inputPriceMicros)}
-            {field("outPrice", "Sell price, output", errors.outputPriceMicros)}
+          <div className="grid grid-cols-[minmax(0,1.3fr)_minmax(0,1fr)_minmax(0,1fr)] items-center gap-x-3 gap-y-2 text-sm">
+            <span className="text-muted-foreground text-xs">Unit</span>
+            <span className="text-muted-foreground text-xs">Provider cost</span>
+            <span className="text-muted-foreground text-xs">Sell price</span>
+            {UNITS.map((unit) => (
+              <UnitRow
+                key={unit.key}
+                unit={unit}
+                rates={rates}
+                errors={errors}
+                onChange={(key, text) => setRates({ ...rates, [key]: text })}
+              />
+            ))}
           </div>
           <Field id="price-from" label="Effective from (local time, optional)" error={errors.effectiveFrom}>
             <Input
               id="price-from"
               type="datetime-local"
-              value={form.from}
-              onChange={(e) => setForm({ ...form, from: e.target.value })}
+              value={from}
+              onChange={(e) => setFrom(e.target.value)}
             />
           </Field>
-          {field("note", "Note")}
+          <Field id="price-note" label="Note">
+            <Input id="price-note" value={note} onChange={(e) => setNote(e.target.value)} />
+          </Field>
           <DialogFooter>
             <Button type="submit" disabled={!ready || add.isPending}>
               Add version
@@ -241,5 +378,45 @@ function AddPriceDialog() {
         </form>
       </DialogContent>
     </Dialog>
+  );
+}
+
+function UnitRow({
+  unit,
+  rates,
+  errors,
+  onChange,
+}: {
+  unit: Unit;
+  rates: Record<string, string>;
+  errors: Record<string, string>;
+  onChange: (key: string, text: string) => void;
+}) {
+  const input = (side: "cost" | "price") => {
+    const key = `${unit.key}.${side}`;
+    const error = errors[unit[side]];
+    return (
+      <div>
+        <Input
+          id={`price-${unit.key}-${side}`}
+          aria-label={`${unit.label}, ${side === "cost" ? "provider cost" : "sell price"} per ${unit.per}`}
+          inputMode="decimal"
+          placeholder={unit.required ? "$" : `blank: ${unit.blank}`}
+          value={rates[key] ?? ""}
+          onChange={(e) => onChange(key, e.target.value)}
+        />
+        {error ? <p className="mt-1 text-destructive text-xs">{error}</p> : null}
+      </div>
+    );
+  };
+  return (
+    <>
+      <label htmlFor={`price-${unit.key}-cost`} className="leading-tight">
+        {unit.label}
+        <span className="block text-muted-foreground text-xs">per {unit.per}</span>
+      </label>
+      {input("cost")}
+      {input("price")}
+    </>
   );
 }

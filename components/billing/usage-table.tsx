@@ -14,7 +14,7 @@ import {
   TableRow,
   TableTimeCell,
 } from "@/components/ui/table";
-import { usd } from "./format";
+import { billedUnits, usd } from "./format";
 import { useUsage } from "./queries";
 
 const STATUS_VARIANT = { exact: "success", estimated: "warning", waived: "secondary" } as const;
@@ -45,7 +45,7 @@ export function UsageTable({
               <TableHead>When (UTC)</TableHead>
               <TableHead>Model</TableHead>
               <TableHead>Key</TableHead>
-              <TableHead className="text-right">Tokens in / out</TableHead>
+              <TableHead className="text-right">Billed by</TableHead>
               <TableHead>Billing</TableHead>
               {showCost ? <TableHead className="text-right">Provider cost</TableHead> : null}
               <TableHead className="text-right">Charged</TableHead>
@@ -58,12 +58,13 @@ export function UsageTable({
                 <TableTimeCell iso={u.startedAt} />
                 <TableCell>
                   {u.model}
-                  {u.stream ? <span className="ml-1 text-xs text-muted-foreground">stream</span> : null}
+                  <span className="ml-1 text-xs text-muted-foreground">
+                    {u.kind === "chat" ? "" : u.kind}
+                    {u.stream ? " stream" : ""}
+                  </span>
                 </TableCell>
                 <TableCell className="font-mono text-xs">{u.keyPrefix}…</TableCell>
-                <TableCell className="text-right tabular-nums">
-                  {u.promptTokens} / {u.completionTokens}
-                </TableCell>
+                <TableCell className="text-right tabular-nums">{billedUnits(u)}</TableCell>
                 <TableCell>
                   <Badge variant={STATUS_VARIANT[u.billingStatus]} title={u.errorClass ?? undefined}>
                     {u.billingStatus}

@@ -32,6 +32,12 @@ export interface RequestRow {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number;
+  /** Units besides prompt/completion tokens (clause 41): cache writes and reasoning are inside those counts. */
+  cacheWriteTokens: number;
+  reasoningTokens: number;
+  images: number;
+  audioMs: number;
+  characters: number;
   billingStatus: string;
   revenueMicros: bigint;
   /** Admins only (and margin). */
@@ -47,6 +53,8 @@ const rowColumns = (db: Db) => db`
   e.user_id::text as "userId", u.email as "userEmail", e.key_id::text as "keyId", k.prefix as "keyPrefix",
   k.name as "keyName", e.model_group as model, e.provider_model as "providerModel", e.kind, e.status, e.stream,
   e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens", e.cached_tokens as "cachedTokens",
+  e.cache_write_tokens as "cacheWriteTokens", e.reasoning_tokens as "reasoningTokens", e.images,
+  e.audio_ms::int as "audioMs", e.characters,
   e.billing_status as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",
   e.error_class as "errorClass"`;
 
@@ -242,6 +250,11 @@ export function exportRequests(db: Db, actor: Actor, f: UsageFilters): ReadableS
     "prompt_tokens",
     "completion_tokens",
     "cached_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "images",
+    "audio_seconds",
+    "characters",
     "billing_status",
     "revenue_usd",
     ...(admin ? ["cost_usd", "margin_usd"] : []),
@@ -286,6 +299,11 @@ export function exportRequests(db: Db, actor: Actor, f: UsageFilters): ReadableS
           String(r.promptTokens),
           String(r.completionTokens),
           String(r.cachedTokens),
+          String(r.cacheWriteTokens),
+          String(r.reasoningTokens),
+          String(r.images),
+          (r.audioMs / 1000).toFixed(3),
+          String(r.characters),
           r.billingStatus,
           decimalUsd(r.revenueMicros),
           ...(admin ? [decimalUsd(r.costMicros), decimalUsd(r.revenueMicros - r.costMicros)] : []),

@@ -28,7 +28,7 @@ export const usageFilters = z.strictObject({
 export type UsageFilters = z.output<typeof usageFilters>;
 
 export const BUCKETS = ["hour", "day"] as const;
-export const BREAKDOWNS = ["model", "user", "key"] as const;
+export const BREAKDOWNS = ["model", "kind", "user", "key"] as const;
 
 export const analyticsQuery = usageFilters.extend({
   /** Chart buckets; default: hours up to two days, days beyond. */

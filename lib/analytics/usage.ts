@@ -63,7 +63,8 @@ function eventRows(db: Db, actor: Actor, f: UsageFilters, range: Range) {
   return db`
     select date_trunc('hour', e.started_at at time zone 'utc') as at, e.model_group as model, e.user_id, e.key_id,
            1::bigint as calls, (e.status = 'failure')::int::bigint as failures, e.prompt_tokens::bigint as tokens_in,
-           e.completion_tokens::bigint as tokens_out, e.revenue_micros as revenue, e.cost_micros as cost
+           e.completion_tokens::bigint as tokens_out, e.revenue_micros as revenue, e.cost_micros as cost, e.kind,
+           e.images::bigint as images, e.audio_ms, e.characters::bigint as characters
     from usage_events e ${usageWhere(db, actor, f, range)}`;
 }
 
@@ -79,7 +80,8 @@ function rollsUp(actor: Actor, f: UsageFilters): boolean {
 /**
  * The rows a view aggregates, one per (UTC hour, model) piece: whole hours inside the range from usage_hourly, the
  * partial hours at its edges (and every view usage_hourly cannot answer) from usage_events. Columns: at (the UTC
- * hour), model, user_id and key_id (null from the roll-up), calls, failures, tokens_in, tokens_out, revenue, cost.
+ * hour), model, user_id and key_id (null from the roll-up), calls, failures, tokens_in, tokens_out, revenue, cost,
+ * kind, images, audio_ms, characters.
  */
 export function usageSource(db: Db, actor: Actor, f: UsageFilters, range: Range) {
   const raw = (r: Range) => eventRows(db, actor, f, r);
@@ -91,7 +93,7 @@ export function usageSource(db: Db, actor: Actor, f: UsageFilters, range: Range)
   return db`
     select h.hour as at, h.model_group as model, null::uuid as user_id, null::uuid as key_id, h.calls,
            case when h.status = 'failure' then h.calls else 0 end as failures, h.tokens_in, h.tokens_out,
-           h.revenue_micros as revenue, h.cost_micros as cost
+           h.revenue_micros as revenue, h.cost_micros as cost, h.kind, h.images, h.audio_ms, h.characters
     from usage_hourly h
     where h.hour >= ${utc(first)}::timestamp and h.hour < ${utc(last)}::timestamp
       ${f.model ? db`and h.model_group = ${f.model}` : db``}
@@ -138,7 +140,9 @@ function ownerSource(db: Db, actor: Actor, f: UsageFilters, range: Range, settle
     select r.day::timestamp as at, r.model_group as model, a.owner_user_id as user_id, r.key_id,
            r.requests::bigint as calls,
            case when r.billing_status = 'waived' then r.requests else 0 end::bigint as failures, r.tokens_in,
-           r.tokens_out, r.revenue_micros as revenue, r.cost_micros as cost
+           r.tokens_out, r.revenue_micros as revenue, r.cost_micros as cost,
+           -- The daily roll-up keeps no call kind or units: by-user and by-key views show money, calls and tokens.
+           null::text as kind, 0::bigint as images, 0::bigint as audio_ms, 0::bigint as characters
     from usage_rollups r join accounts a on a.id = r.account_id
     where r.day = any(${db.array(settled)}::date[])
       ${f.model ? db`and r.model_group = ${f.model}` : db``}
@@ -181,6 +185,10 @@ export interface BreakdownRow {
   revenueMicros: bigint;
   costMicros?: bigint;
   marginMicros?: bigint;
+  /** By model and by call kind: the units besides tokens (images made, audio ms heard, characters spoken). */
+  images?: number;
+  audioMs?: number;
+  characters?: number;
 }
 
 /** Money columns for a viewer: revenue always; cost and margin for admins only. */
@@ -248,7 +256,7 @@ export async function usageSeries(
   return rows.map((r) => money(actor, r));
 }
 
-/** Usage grouped by model, user or key over the range, biggest revenue first (at most `limit` rows). */
+/** Usage grouped by model, call kind, user or key over the range, biggest revenue first (at most `limit` rows). */
 export async function usageBreakdown(
   db: Db,
   actor: Actor,
@@ -257,16 +265,19 @@ export async function usageBreakdown(
   range = resolveRange(f),
   limit = 50,
 ): Promise<BreakdownRow[]> {
-  const settled = by !== "model" && ownerRollsUp(actor, f) ? await settledDaysIn(db, range) : [];
-  const src = by === "model" ? usageSource(db, actor, f, range) : ownerSource(db, actor, f, range, settled);
-  const rows =
-    by === "model"
-      ? await db<(BreakdownRow & { costMicros: bigint })[]>`
-          select s.model as id, s.model as label, null as detail, ${aggregates(db)}
+  const hourly = by === "model" || by === "kind";
+  const settled = !hourly && ownerRollsUp(actor, f) ? await settledDaysIn(db, range) : [];
+  const src = hourly ? usageSource(db, actor, f, range) : ownerSource(db, actor, f, range, settled);
+  const dimension = by === "kind" ? db`s.kind` : db`s.model`;
+  const rows = hourly
+    ? await db<(BreakdownRow & { costMicros: bigint })[]>`
+          select ${dimension} as id, ${dimension} as label, null as detail, ${aggregates(db)},
+                 coalesce(sum(s.images), 0)::int as images, coalesce(sum(s.audio_ms), 0)::int as "audioMs",
+                 coalesce(sum(s.characters), 0)::int as characters
           from (${src}) s
-          group by s.model order by sum(s.revenue) desc, sum(s.calls) desc limit ${limit}`
-      : by === "user"
-        ? await db<(BreakdownRow & { costMicros: bigint })[]>`
+          group by ${dimension} order by sum(s.revenue) desc, sum(s.calls) desc limit ${limit}`
+    : by === "user"
+      ? await db<(BreakdownRow & { costMicros: bigint })[]>`
             with agg as (
               select s.user_id, ${aggregates(db)} from (${src}) s
               group by s.user_id order by sum(s.revenue) desc, sum(s.calls) desc limit ${limit}
@@ -275,7 +286,7 @@ export async function usageBreakdown(
                    agg."tokensIn", agg."tokensOut", agg."revenueMicros", agg."costMicros"
             from agg join users u on u.id = agg.user_id
             order by agg."revenueMicros" desc, agg.calls desc`
-        : await db<(BreakdownRow & { costMicros: bigint })[]>`
+      : await db<(BreakdownRow & { costMicros: bigint })[]>`
             with agg as (
               select s.key_id, ${aggregates(db)} from (${src}) s
               group by s.key_id order by sum(s.revenue) desc, sum(s.calls) desc limit ${limit}

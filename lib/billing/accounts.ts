@@ -88,8 +88,12 @@ export interface UsageRow {
   status: string;
   billingStatus: "exact" | "estimated" | "waived";
   stream: boolean;
+  kind: string;
   promptTokens: number;
   completionTokens: number;
+  images: number;
+  audioMs: number;
+  characters: number;
   /** Admins only. */
   costMicros?: bigint;
   revenueMicros: bigint;
@@ -108,7 +112,8 @@ export async function listUsage(
     db<UsageRow[]>`
       select u.id::text, u.call_id as "callId", k.prefix as "keyPrefix", u.model_group as model, u.status,
              u.billing_status as "billingStatus", u.stream, u.prompt_tokens as "promptTokens",
-             u.completion_tokens as "completionTokens", u.cost_micros as "costMicros",
+             u.completion_tokens as "completionTokens", u.kind, u.images, u.audio_ms::int as "audioMs",
+             u.characters, u.cost_micros as "costMicros",
              u.revenue_micros as "revenueMicros", u.started_at as "startedAt", u.error_class as "errorClass"
       from usage_events u join api_keys k on k.id = u.key_id
       where u.account_id = ${accountId}

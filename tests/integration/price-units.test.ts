@@ -3,10 +3,12 @@
 // fee; the worst case holds reserve; a failed call charges nothing; margins see each unit's cost.
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
+import { usageFilters } from "@/lib/analytics/schemas";
+import { usageBreakdown } from "@/lib/analytics/usage";
 import { placeHold } from "@/lib/billing/hold";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
-import { accountOf, event, insertKey, topUp } from "../helpers/billing";
+import { ADMIN_ACTOR, accountOf, event, insertKey, topUp } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
 import { insertUser } from "../helpers/users";
 
@@ -192,5 +194,63 @@ describe("the worst case a hold reserves", () => {
       { held_micros: bigint }[]
     >`select held_micros from accounts where id = ${c.accountId}`;
     expect(row!.held_micros).toBe(0n);
+  });
+});
+
+describe("the usage views by call kind", () => {
+  it("sum each kind's units and money from the hourly roll-up exactly as from the events", async () => {
+    const c = await customer();
+    const hourAgo = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    const at = { startedAt: hourAgo, endedAt: hourAgo, promptTokens: 0, completionTokens: 0 };
+    await settleUsage(sql, [
+      event(c.keyId, randomUUID(), { modelGroup: "units-model", kind: "image", images: 2, ...at }),
+      event(c.keyId, randomUUID(), { modelGroup: "units-model", kind: "image", images: 1, ...at }),
+      event(c.keyId, randomUUID(), { modelGroup: "units-model", kind: "speech", characters: 400, ...at }),
+      event(c.keyId, randomUUID(), {
+        modelGroup: "units-model",
+        kind: "transcription",
+        audioMs: 61_500,
+        ...at,
+      }),
+    ]);
+    const fromEvents = await sql`
+      select kind, sum(images)::int as images, sum(audio_ms)::bigint as audio_ms, sum(characters)::int as characters,
+             sum(revenue_micros)::bigint as revenue
+      from usage_events group by kind order by kind`;
+    const fromHourly = await sql`
+      select kind, sum(images)::int as images, sum(audio_ms)::bigint as audio_ms, sum(characters)::int as characters,
+             sum(revenue_micros)::bigint as revenue
+      from usage_hourly group by kind order by kind`;
+    expect(fromHourly).toEqual(fromEvents);
+    // The admin's breakdown by call kind over the last 7 days (whole hours from usage_hourly, edges from events).
+    const rows = await usageBreakdown(sql, ADMIN_ACTOR(adminId), usageFilters.parse({}), "kind");
+    const expected = await sql<
+      {
+        id: string;
+        calls: number;
+        images: number;
+        audioMs: number;
+        characters: number;
+        revenueMicros: bigint;
+      }[]
+    >`select kind as id, count(*)::int as calls, sum(images)::int as images, sum(audio_ms)::int as "audioMs",
+             sum(characters)::int as characters, sum(revenue_micros)::bigint as "revenueMicros"
+      from usage_events where started_at >= now() - interval '7 days' group by kind`;
+    expect(
+      rows
+        .map(({ id, calls, images, audioMs, characters, revenueMicros }) => ({
+          id,
+          calls,
+          images,
+          audioMs,
+          characters,
+          revenueMicros,
+        }))
+        .sort((a, b) => a.id.localeCompare(b.id)),
+    ).toEqual(expected.sort((a, b) => a.id.localeCompare(b.id)));
+    const image = rows.find((r) => r.id === "image")!;
+    expect(image.images).toBeGreaterThanOrEqual(3);
+    expect(rows.find((r) => r.id === "transcription")!.audioMs).toBeGreaterThanOrEqual(61_500);
+    expect(image.marginMicros).toBe(image.revenueMicros - image.costMicros!);
   });
 });
