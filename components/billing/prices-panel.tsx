@@ -24,6 +24,7 @@ import { parseUsd } from "@/lib/billing/money";
 import type { PriceVersion } from "@/lib/billing/prices";
 import type { Json } from "@/lib/json";
 import { api, fieldErrors } from "@/lib/ui/api";
+import { utcTime } from "@/lib/utils";
 import { usd } from "./format";
 
 type Version = Json<PriceVersion>;
@@ -186,7 +187,7 @@ export function PricesPanel() {
                 <TableHead className="text-right">Price in / out</TableHead>
                 <TableHead>Also billed by (price)</TableHead>
                 <TableHead className="text-right">Margin</TableHead>
-                <TableHead>Since</TableHead>
+                <TableHead>Since (UTC)</TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
@@ -199,12 +200,15 @@ export function PricesPanel() {
                   <TableCell className="text-right tabular-nums">
                     {usd(v.inputPriceMicros)} / {usd(v.outputPriceMicros)}
                   </TableCell>
-                  <TableCell className="max-w-80 text-muted-foreground text-xs">
-                    {extras(v, "price").join(" · ") || "—"}
+                  <TableCell className="min-w-44 whitespace-normal text-muted-foreground text-xs">
+                    {extras(v, "price").map((line) => (
+                      <div key={line}>{line}</div>
+                    ))}
+                    {extras(v, "price").length ? null : "—"}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{margin(v)}</TableCell>
                   <TableCell className="text-muted-foreground">
-                    {new Date(v.effectiveFrom).toLocaleString()}
+                    {utcTime(String(v.effectiveFrom)).slice(0, 16)}
                   </TableCell>
                 </TableRow>
               ))}
@@ -224,7 +228,7 @@ export function PricesPanel() {
             <TableHeader>
               <TableRow>
                 <TableHead>Model</TableHead>
-                <TableHead>Effective from</TableHead>
+                <TableHead>Effective from (UTC)</TableHead>
                 <TableHead className="text-right">Price in / out</TableHead>
                 <TableHead className="text-right">Margin</TableHead>
                 <TableHead>Note</TableHead>
@@ -236,7 +240,7 @@ export function PricesPanel() {
                 <TableRow key={v.id}>
                   <TableCell>{v.model}</TableCell>
                   <TableCell className="text-muted-foreground">
-                    {new Date(v.effectiveFrom).toLocaleString()}
+                    {utcTime(String(v.effectiveFrom)).slice(0, 16)}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">
                     {usd(v.inputPriceMicros)} / {usd(v.outputPriceMicros)}

@@ -41,7 +41,7 @@ test("a developer's call is charged and shown; an admin adds funds and reads the
   await expect(dev.getByTestId("usage-row")).toHaveCount(Math.min(20, callsBefore + 1));
   const row = dev.getByTestId("usage-row").first();
   await expect(row).toContainText("fake-small");
-  await expect(row).toContainText(`${usage.prompt_tokens} / ${usage.completion_tokens}`);
+  await expect(row).toContainText(`${usage.prompt_tokens} → ${usage.completion_tokens} tokens`);
   await expect(row).toContainText("exact");
   await expect(row).toContainText(`$0.${String(charged).padStart(6, "0")}`);
   await expect(dev.getByTestId("ledger-row").first()).toContainText(expected);

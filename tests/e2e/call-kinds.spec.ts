@@ -1,0 +1,96 @@
+import { expect, test } from "@playwright/test";
+import OpenAI, { toFile } from "openai";
+import { formatMicros } from "@/lib/billing/money";
+import { createClient } from "@/lib/db/client";
+import { admin, fundedDeveloper, login, snap } from "./helpers";
+
+// Every kind of call an app makes through the real gateway (chat, legacy completion, embeddings, image, speech,
+// transcription) shows up for the admin: the analytics breakdown by call kind with what each was billed by and its
+// revenue, cost and margin; the request log filtered to one kind; the price book with each model's units.
+
+/** A mono 16-bit PCM WAV of `seconds` at 8 kHz (the fake upstream reads its length from the header). */
+function wav(seconds: number): Buffer {
+  const data = Math.round(seconds * 8000) * 2;
+  const header = Buffer.alloc(44);
+  header.write("RIFF", 0);
+  header.writeUInt32LE(36 + data, 4);
+  header.write("WAVEfmt ", 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(8000, 24);
+  header.writeUInt32LE(16000, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write("data", 36);
+  header.writeUInt32LE(data, 40);
+  return Buffer.concat([header, Buffer.alloc(data)]);
+}
+
+test("the admin sees each kind of call, what it was billed by and its margin", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const sql = createClient({ url: process.env.E2E_DATABASE_URL!, max: 1 });
+  const dev = await fundedDeveloper(sql, { prefix: "kinds", keyName: "multimodal app" });
+  const client = new OpenAI({ baseURL: process.env.E2E_GATEWAY_URL, apiKey: dev.secret, maxRetries: 0 });
+  await client.chat.completions.create({
+    model: "fake-small",
+    messages: [{ role: "user", content: "hello" }],
+    max_tokens: 8,
+  });
+  await client.completions.create({ model: "fake-instruct", prompt: "Once upon a time", max_tokens: 8 });
+  await client.embeddings.create({ model: "fake-embed", input: ["one text", "another text"] });
+  await client.images.generate({ model: "fake-image", prompt: "a lighthouse", n: 2 });
+  await client.audio.speech.create({ model: "fake-tts", voice: "alloy", input: "Hello from the gateway." });
+  await client.audio.transcriptions.create({
+    model: "fake-whisper",
+    file: await toFile(wav(3), "memo.wav", { type: "audio/wav" }),
+  });
+  await expect
+    .poll(
+      async () =>
+        (await sql`select count(*)::int as n from usage_events where user_id = ${dev.userId}`)[0]!.n,
+      { timeout: 20_000 },
+    )
+    .toBe(6);
+  const byKind = await sql<{ kind: string; revenue: bigint }[]>`
+    select kind, sum(revenue_micros)::bigint as revenue from usage_events where user_id = ${dev.userId}
+    group by kind order by kind`;
+  expect(byKind.map((r) => r.kind)).toEqual(["chat", "completion", "embedding", "image", "speech", "transcription"]);
+
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await login(page, admin().email, admin().password);
+
+  // Analytics grouped by call kind, this developer's calls: a row per kind with its units and money.
+  await page.goto(`/admin/analytics?userId=${dev.userId}&by=kind`);
+  await expect(page.getByText("By call kind")).toBeVisible();
+  const rows = page.getByTestId("breakdown-row");
+  await expect(rows).toHaveCount(6);
+  const row = (kind: string) => rows.filter({ hasText: new RegExp(`^${kind}`) });
+  await expect(row("image")).toContainText("2 images");
+  await expect(row("transcription")).toContainText("3 s audio");
+  await expect(row("speech")).toContainText("23 characters");
+  for (const { kind, revenue } of byKind) await expect(row(kind)).toContainText(formatMicros(revenue));
+  await snap(page, "70-analytics-by-kind");
+
+  // The request log filtered to images: one call, billed by its two images.
+  await page.goto(`/admin/requests?userId=${dev.userId}&kind=image`);
+  const calls = page.getByTestId("request-row");
+  await expect(calls).toHaveCount(1);
+  await expect(calls.first()).toContainText("2 images");
+  await calls.first().click();
+  await expect(page.getByRole("dialog")).toContainText("Billed by");
+  await snap(page, "71-request-image");
+  await page.keyboard.press("Escape");
+
+  // The price book: each model's units beside its token prices, and the form that prices them.
+  await page.goto("/admin/prices");
+  await expect(page.getByTestId("price-row-fake-image")).toContainText("image $0.040000 / image");
+  await expect(page.getByTestId("price-row-fake-whisper")).toContainText("/ second");
+  await expect(page.getByTestId("price-row-fake-cache")).toContainText("cache write $3.750000 / 1M tokens");
+  await snap(page, "72-price-book-units");
+  await page.getByRole("button", { name: "New price version" }).click();
+  await expect(page.getByLabel("Image, sell price per image")).toBeVisible();
+  await snap(page, "73-price-form-units");
+  await page.close();
+  await sql.end();
+});
