@@ -55,7 +55,14 @@ test("the admin sees each kind of call, what it was billed by and its margin", a
   const byKind = await sql<{ kind: string; revenue: bigint }[]>`
     select kind, sum(revenue_micros)::bigint as revenue from usage_events where user_id = ${dev.userId}
     group by kind order by kind`;
-  expect(byKind.map((r) => r.kind)).toEqual(["chat", "completion", "embedding", "image", "speech", "transcription"]);
+  expect(byKind.map((r) => r.kind)).toEqual([
+    "chat",
+    "completion",
+    "embedding",
+    "image",
+    "speech",
+    "transcription",
+  ]);
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await login(page, admin().email, admin().password);
