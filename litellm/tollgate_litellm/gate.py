@@ -305,6 +305,10 @@ def _check_chat(body: dict) -> None:
     _integer(body, "max_completion_tokens", 1, MAX_INT32)
     _integer(body, "n", 1, 128)
     _boolean(body, "stream")
+    _stream_options(body)
+
+
+def _stream_options(body: dict) -> None:
     options = body.get("stream_options")
     if options is not None:
         if not isinstance(options, dict) or any(k not in STREAM_OPTION_FIELDS for k in options):
@@ -361,10 +365,7 @@ def _check_completion(body: dict) -> None:
     suffix = body.get("suffix")
     if suffix is not None and not isinstance(suffix, str):
         raise bad_request("suffix must be a string.", "suffix", "invalid_value")
-    options = body.get("stream_options")
-    if options is not None:
-        if not isinstance(options, dict) or any(k not in STREAM_OPTION_FIELDS for k in options):
-            raise bad_request("stream_options may only hold include_usage.", "stream_options", "invalid_value")
+    _stream_options(body)
 
 
 def _check_image(body: dict) -> None:

@@ -2,30 +2,12 @@ import { expect, test } from "@playwright/test";
 import OpenAI, { toFile } from "openai";
 import { formatMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
+import { wav } from "../helpers/audio";
 import { admin, fundedDeveloper, login, snap } from "./helpers";
 
 // Every kind of call an app makes through the real gateway (chat, legacy completion, embeddings, image, speech,
 // transcription) shows up for the admin: the analytics breakdown by call kind with what each was billed by and its
 // revenue, cost and margin; the request log filtered to one kind; the price book with each model's units.
-
-/** A mono 16-bit PCM WAV of `seconds` at 8 kHz (the fake upstream reads its length from the header). */
-function wav(seconds: number): Buffer {
-  const data = Math.round(seconds * 8000) * 2;
-  const header = Buffer.alloc(44);
-  header.write("RIFF", 0);
-  header.writeUInt32LE(36 + data, 4);
-  header.write("WAVEfmt ", 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(8000, 24);
-  header.writeUInt32LE(16000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write("data", 36);
-  header.writeUInt32LE(data, 40);
-  return Buffer.concat([header, Buffer.alloc(data)]);
-}
 
 test("the admin sees each kind of call, what it was billed by and its margin", async ({ browser }) => {
   test.setTimeout(120_000);

@@ -1,11 +1,13 @@
-// Call kinds beyond chat through the real LiteLLM proxy with Tollgate keys and the official openai client:
-// embeddings are reserved (a lease draw or a hold) for their input tokens, charged once for the input tokens the
-// upstream reports, never for a failure; the event says what kind of call it was.
+// Call kinds beyond chat through the real LiteLLM proxy with Tollgate keys and the official openai (and Anthropic)
+// clients: embeddings, Messages, Responses, legacy completions, images, speech and transcription are each reserved
+// (a lease draw or a hold) for their worst case, charged once for the units the upstream reports, never for a
+// failure; the event says what kind of call it was. Token classes (cached, cache write, reasoning) at their rates.
 import Anthropic from "@anthropic-ai/sdk";
 import { toFile } from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { DEMO_MODELS } from "@/lib/seed/demo";
+import { wav } from "../helpers/audio";
 import { priceTokens } from "../helpers/price";
 import {
   addTestModels,
@@ -243,25 +245,6 @@ describe("the Responses API (/v1/responses, the official openai client)", () => 
 });
 
 const demo = (name: string) => DEMO_MODELS.find((m) => m.name === name)!;
-
-/** A mono 16-bit PCM WAV of the given length: what the fake upstream transcribes (its header says how long). */
-function wav(seconds: number, rate = 8_000): Buffer {
-  const data = Math.round(seconds * rate) * 2;
-  const header = Buffer.alloc(44);
-  header.write("RIFF", 0);
-  header.writeUInt32LE(36 + data, 4);
-  header.write("WAVEfmt ", 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20); // PCM
-  header.writeUInt16LE(1, 22); // mono
-  header.writeUInt32LE(rate, 24);
-  header.writeUInt32LE(rate * 2, 28); // byte rate
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write("data", 36);
-  header.writeUInt32LE(data, 40);
-  return Buffer.concat([header, Buffer.alloc(data)]);
-}
 
 async function unitsOf(keyId: string, count: number) {
   await usageRowsOf(ctx, keyId, count);
