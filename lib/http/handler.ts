@@ -3,6 +3,8 @@ import { randomUUID } from "node:crypto";
 import { authenticate, type Principal } from "@/lib/auth";
 import type { Actor, Role } from "@/lib/auth/types";
 import { config, type TrustedProxy, trustedProxy } from "@/lib/config";
+import { db } from "@/lib/db";
+import { verifyKey } from "@/lib/keys/verify";
 import { log } from "@/lib/log";
 import { metrics, routeLabel } from "@/lib/metrics/registry";
 import { assertSameOriginMutation } from "@/lib/security/origin";
@@ -134,6 +136,22 @@ function withBearerSecret(
   return route(async (ctx) => {
     if (!secretsEqual(bearer(ctx.req), secret())) throw unauthorized(refusal);
     return fn({ ...ctx, actor: { userId: null, kind, requestId: ctx.requestId, ip: ctx.ip } });
+  });
+}
+
+/**
+ * For apps with their own Tollgate key (`Authorization: Bearer tg_…`): the key's verdict, as the gateway gets it. A
+ * revoked, expired or unknown key is 401; the handler sees only this key's id and its owner.
+ */
+export function withApiKey(
+  fn: (ctx: RequestContext & { keyId: string; userId: string }) => Promise<Response>,
+): RouteHandler {
+  return route(async (ctx) => {
+    const secret = bearer(ctx.req);
+    if (!secret) throw unauthorized("Send your Tollgate API key as Authorization: Bearer tg_….");
+    const verdict = await verifyKey(db(), secret, config().KEY_PEPPER);
+    if (!verdict.valid) throw unauthorized(verdict.message);
+    return fn({ ...ctx, keyId: verdict.key.id, userId: verdict.key.userId });
   });
 }
 

@@ -233,3 +233,69 @@ describe("billing through the gateway", () => {
     expect(account.balance_micros).toBe(1_000_000n - rows.reduce((s, r) => s + r.revenue_micros, 0n));
   });
 });
+
+describe("the key usage API (an app reads its own key and account with its key)", () => {
+  it("matches the ledger after real calls; another key's data is never visible", async () => {
+    const c = await customer(1_000_000n);
+    const other = await customer(2_000_000n);
+    const usages = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await c.client.chat.completions.create({
+        model: "fake-small",
+        messages: [{ role: "user", content: `key api ${i}` }],
+        max_tokens: 12,
+      });
+      usages.push(res.usage!);
+    }
+    await usageRows(c.id, 3);
+    const charged = usages.reduce(
+      (sum, u) => sum + priceTokens({ input: u.prompt_tokens, output: u.completion_tokens }, PRICE),
+      0n,
+    );
+    const get = (path: string, secret: string) =>
+      fetch(`${ctx.stack.appUrl}${path}`, { headers: { authorization: `Bearer ${secret}` } });
+    const res = await get("/api/v1/key", c.secret);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("private, max-age=5");
+    const state = await res.json();
+    const account = await balance(c.accountId);
+    expect(state.key).toMatchObject({ id: c.id, status: "active", todaySpentMicros: Number(charged) });
+    expect(state.account).toMatchObject({
+      balanceMicros: Number(account.balance_micros),
+      heldMicros: 0,
+      availableMicros: Number(account.balance_micros),
+      todaySpentMicros: Number(charged),
+    });
+    expect(BigInt(state.account.balanceMicros)).toBe(1_000_000n - charged);
+    const [ledger] = await ctx.sql<{ sum: bigint }[]>`
+      select coalesce(sum(amount_micros), 0)::bigint as sum from ledger_entries where account_id = ${c.accountId}`;
+    expect(BigInt(state.account.balanceMicros)).toBe(ledger!.sum);
+
+    const today = new Date().toISOString().slice(0, 10);
+    const usage = await (await get(`/api/v1/key/usage?from=${today}&to=${today}`, c.secret)).json();
+    expect(usage.totals).toMatchObject({
+      calls: 3,
+      failures: 0,
+      tokensIn: usages.reduce((n, u) => n + u.prompt_tokens, 0),
+      tokensOut: usages.reduce((n, u) => n + u.completion_tokens, 0),
+      chargedMicros: Number(charged),
+    });
+    expect(usage.days).toEqual([{ day: today, calls: 3, chargedMicros: Number(charged) }]);
+    expect(usage.models).toEqual([expect.objectContaining({ model: "fake-small", calls: 3 })]);
+
+    // The other key sees its own (untouched) account only; nothing of the first key's.
+    const theirs = await (await get("/api/v1/key", other.secret)).json();
+    expect(theirs.key.id).toBe(other.id);
+    expect(theirs.account.balanceMicros).toBe(2_000_000);
+    expect((await (await get("/api/v1/key/usage", other.secret)).json()).totals.calls).toBe(0);
+    // No key, a wrong key, a revoked key: 401 with the error contract; a bad range: 400.
+    expect((await fetch(`${ctx.stack.appUrl}/api/v1/key`)).status).toBe(401);
+    const wrong = await get("/api/v1/key", `${c.secret.slice(0, -4)}XXXX`);
+    expect(wrong.status).toBe(401);
+    expect((await wrong.json()).error.code).toBe("unauthorized");
+    const bad = await get(`/api/v1/key/usage?from=${today}&to=2020-01-01`, c.secret);
+    expect(bad.status).toBe(400);
+    await ctx.sql`update api_keys set status = 'revoked', revoked_at = now() where id = ${other.id}`;
+    expect((await get("/api/v1/key", other.secret)).status).toBe(401);
+  });
+});

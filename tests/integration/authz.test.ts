@@ -128,6 +128,8 @@ const alertsRoute = () => import("@/app/api/v1/alerts/route");
 const alertRulesRoute = () => import("@/app/api/v1/alerts/rules/route");
 const alertRuleRoute = () => import("@/app/api/v1/alerts/rules/[id]/route");
 const alertSettingsRoute = () => import("@/app/api/v1/alerts/settings/route");
+const keySelfRoute = () => import("@/app/api/v1/key/route");
+const keyUsageRoute = () => import("@/app/api/v1/key/usage/route");
 
 interface Case {
   name: string;
@@ -270,6 +272,19 @@ const cases: Case[] = [
     method: "POST",
     options: () => ({ body: { key: "tg_whatever" } }),
     expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  // An app's own view of its key: only its tg_ key as bearer opens it; a session (cookie) does not.
+  {
+    name: "GET /api/v1/key (a session, no API key)",
+    handler: keySelfRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 401, admin: 401, other: 401 },
+  },
+  {
+    name: "GET /api/v1/key/usage (a session, no API key)",
+    handler: keyUsageRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 401, admin: 401, other: 401 },
   },
   {
     name: "GET /api/v1/account",

@@ -1,0 +1,14 @@
+import { db } from "@/lib/db";
+import { withApiKey } from "@/lib/http/handler";
+import { json } from "@/lib/http/respond";
+import { cachedForKey, keyState } from "@/lib/keys/self";
+
+/**
+ * For apps, with their own key as bearer: the key's limits, budgets and spend, and its account's balance, holds
+ * and budgets (micro-USD; UTC day and month). Cached up to 5 s.
+ */
+export const GET = withApiKey(async ({ keyId }) =>
+  json(await cachedForKey(`state:${keyId}`, () => keyState(db(), keyId)), {
+    headers: { "cache-control": "private, max-age=5" },
+  }),
+);

@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { db } from "@/lib/db";
+import { parseQuery } from "@/lib/http/body";
+import { AppError } from "@/lib/http/errors";
+import { withApiKey } from "@/lib/http/handler";
+import { json } from "@/lib/http/respond";
+import { cachedForKey, keyUsage } from "@/lib/keys/self";
+
+const day = z.iso.date();
+const query = z.strictObject({ from: day.optional(), to: day.optional() });
+const DAY_MS = 86_400_000;
+
+/**
+ * For apps, with their own key as bearer: this key's calls and charges over UTC days `from`..`to` (inclusive;
+ * default the last 30 days, at most 366), per day and per model. Cached up to 5 s.
+ */
+export const GET = withApiKey(async ({ req, keyId }) => {
+  const q = parseQuery(req, query);
+  const to = q.to ?? new Date().toISOString().slice(0, 10);
+  const from = q.from ?? new Date(Date.parse(to) - 29 * DAY_MS).toISOString().slice(0, 10);
+  const span = (Date.parse(to) - Date.parse(from)) / DAY_MS;
+  if (span < 0 || span > 365) {
+    throw new AppError(
+      "validation_failed",
+      "Invalid query: from must be on or before to, at most 366 days apart.",
+      {
+        issues: [{ path: "from", message: "must be on or before to, at most 366 days before it" }],
+      },
+    );
+  }
+  return json(await cachedForKey(`usage:${keyId}:${from}:${to}`, () => keyUsage(db(), keyId, from, to)), {
+    headers: { "cache-control": "private, max-age=5" },
+  });
+});
