@@ -92,13 +92,24 @@ function Picker({
 }
 
 /** Time range (UTC days), user, key, model, call kind, outcome, billing status, error: every filter in the URL. */
-export function FilterBar({ filters, set }: { filters: Filters; set: (patch: Filters) => void }) {
+export function FilterBar({
+  filters,
+  set,
+  base = "/api/v1",
+  admin = true,
+}: {
+  filters: Filters;
+  set: (patch: Filters) => void;
+  /** /api/v1 for the admin's whole platform, /api/v1/me for a developer's own calls. */
+  base?: string;
+  admin?: boolean;
+}) {
   const range = new URLSearchParams();
   if (filters.from) range.set("from", filters.from);
   if (filters.to) range.set("to", filters.to);
   const { data: options } = useQuery({
-    queryKey: ["analytics-options", range.toString()],
-    queryFn: () => api<Options>(`/api/v1/analytics/options?${range.toString()}`),
+    queryKey: ["analytics-options", base, range.toString()],
+    queryFn: () => api<Options>(`${base}/analytics/options?${range.toString()}`),
     staleTime: 60_000,
   });
   const preset = (days: number) => {
@@ -157,13 +168,15 @@ export function FilterBar({ filters, set }: { filters: Filters; set: (patch: Fil
         ) : null}
       </div>
       <div className="grid grid-cols-2 gap-2 md:grid-cols-4 xl:grid-cols-7">
-        <Picker
-          id="filter-user"
-          label="User"
-          value={filters.userId}
-          onChange={(v) => set({ userId: v })}
-          options={(options?.users ?? []).map((u) => ({ value: u.id, label: u.email }))}
-        />
+        {admin ? (
+          <Picker
+            id="filter-user"
+            label="User"
+            value={filters.userId}
+            onChange={(v) => set({ userId: v })}
+            options={(options?.users ?? []).map((u) => ({ value: u.id, label: u.email }))}
+          />
+        ) : null}
         <Picker
           id="filter-key"
           label="Key"

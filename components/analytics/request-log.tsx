@@ -120,15 +120,17 @@ const columns: ColumnDef<Row, unknown>[] = [
 ];
 
 /** Every call, newest first, with the shared filters, cursor paging, a detail drawer and a CSV export. */
-export function RequestLog() {
+export function RequestLog({ scope = "admin" }: { scope?: "admin" | "me" }) {
+  const admin = scope === "admin";
+  const base = admin ? "/api/v1" : "/api/v1/me";
   const { filters, query, set } = useUrlFilters();
   const [open, setOpen] = useState<string | null>(null);
   const { data, error, isLoading, refetch, fetchNextPage, hasNextPage, isFetchingNextPage } =
     useInfiniteQuery({
-      queryKey: ["requests", query],
+      queryKey: ["requests", base, query],
       queryFn: ({ pageParam }) =>
         api<{ items: Row[]; nextCursor: string | null; range: { from: string; to: string } }>(
-          `/api/v1/requests?${query}${pageParam ? `&cursor=${pageParam}` : ""}`,
+          `${base}/requests?${query}${pageParam ? `&cursor=${pageParam}` : ""}`,
         ),
       initialPageParam: "",
       getNextPageParam: (last) => last.nextCursor ?? undefined,
@@ -138,7 +140,7 @@ export function RequestLog() {
   const range = data?.pages[0]?.range;
   return (
     <div className="grid gap-4">
-      <FilterBar filters={filters} set={set} />
+      <FilterBar filters={filters} set={set} base={base} admin={admin} />
       {error ? <QueryError error={error} retry={() => refetch()} /> : null}
       <Card>
         <CardHeader className="flex flex-row items-start justify-between gap-4">
@@ -151,14 +153,16 @@ export function RequestLog() {
             </CardDescription>
           </div>
           <Button asChild variant="outline" size="sm">
-            <a href={`/api/v1/requests/export?${query}`} download data-testid="export-csv">
+            <a href={`${base}/requests/export?${query}`} download data-testid="export-csv">
               <Download className="size-4" /> Export CSV
             </a>
           </Button>
         </CardHeader>
         <CardContent className="grid gap-3">
           <DataTable
-            columns={columns}
+            columns={
+              admin ? columns : columns.filter((c) => c.id !== "cost" && c.id !== "margin" && c.id !== "user")
+            }
             data={rows}
             loading={isLoading}
             rowTestId="request-row"
@@ -183,7 +187,7 @@ export function RequestLog() {
           </div>
         </CardContent>
       </Card>
-      <RequestDrawer id={open} onClose={() => setOpen(null)} />
+      <RequestDrawer id={open} base={base} onClose={() => setOpen(null)} />
     </div>
   );
 }
@@ -197,10 +201,10 @@ function Line({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
-function RequestDrawer({ id, onClose }: { id: string | null; onClose: () => void }) {
+function RequestDrawer({ id, base, onClose }: { id: string | null; base: string; onClose: () => void }) {
   const { data, error, isLoading } = useQuery({
-    queryKey: ["request", id],
-    queryFn: () => api<{ request: Detail }>(`/api/v1/requests/${id}`),
+    queryKey: ["request", base, id],
+    queryFn: () => api<{ request: Detail }>(`${base}/requests/${id}`),
     enabled: Boolean(id),
   });
   const r = data?.request;
@@ -248,8 +252,12 @@ function RequestDrawer({ id, onClose }: { id: string | null; onClose: () => void
               <h3 className="mb-1 text-sm font-semibold">Money</h3>
               <Line label="Billing">{r.billingStatus}</Line>
               <Line label="Revenue">{usd(r.revenueMicros)}</Line>
-              <Line label="Provider cost">{usd(r.costMicros)}</Line>
-              <Line label="Margin">{usd(r.marginMicros)}</Line>
+              {r.costMicros !== undefined ? (
+                <>
+                  <Line label="Provider cost">{usd(r.costMicros)}</Line>
+                  <Line label="Margin">{usd(r.marginMicros)}</Line>
+                </>
+              ) : null}
               {r.reportedCostMicros !== undefined ? (
                 <Line label="LiteLLM's estimate">{usd(r.reportedCostMicros)}</Line>
               ) : null}

@@ -192,19 +192,21 @@ function breakdownColumns(by: By): ColumnDef<Breakdown, unknown>[] {
 }
 
 /** Usage analytics: filters in the URL; totals, a chart and a breakdown that all follow them. */
-export function UsageAnalytics() {
+export function UsageAnalytics({ scope = "admin" }: { scope?: "admin" | "me" }) {
+  const admin = scope === "admin";
+  const base = admin ? "/api/v1" : "/api/v1/me";
   const { filters, query, set } = useUrlFilters(["bucket", "by"]);
   const by = (filters.by as By | undefined) ?? "model";
   const { data, isLoading, error, refetch, isFetching } = useQuery({
-    queryKey: ["analytics", query],
-    queryFn: () => api<UsageAnswer>(`/api/v1/analytics/usage?${query}`),
+    queryKey: ["analytics", base, query],
+    queryFn: () => api<UsageAnswer>(`${base}/analytics/usage?${query}`),
     placeholderData: keepPreviousData,
     refetchInterval: 60_000,
   });
   const t = data?.totals;
   return (
     <div className="grid gap-4">
-      <FilterBar filters={filters} set={set} />
+      <FilterBar filters={filters} set={set} base={base} admin={admin} />
       {error ? <QueryError error={error} retry={() => refetch()} /> : null}
       <div className="grid grid-cols-2 gap-3 md:grid-cols-4" data-testid="usage-totals">
         <Figure label="Calls" value={t ? int(t.calls) : "…"} testId="total-calls" />
@@ -271,21 +273,23 @@ export function UsageAnalytics() {
             <CardDescription>Top 50 by revenue in the range; click a header to sort.</CardDescription>
           </div>
           <fieldset className="flex gap-1" aria-label="Group by">
-            {(["model", "kind", "user", "key"] as const).map((b) => (
-              <Button
-                key={b}
-                size="sm"
-                variant={by === b ? "default" : "outline"}
-                onClick={() => set({ by: b })}
-              >
-                {BY_LABEL[b]}
-              </Button>
-            ))}
+            {(admin ? (["model", "kind", "user", "key"] as const) : (["model", "kind", "key"] as const)).map(
+              (b) => (
+                <Button
+                  key={b}
+                  size="sm"
+                  variant={by === b ? "default" : "outline"}
+                  onClick={() => set({ by: b })}
+                >
+                  {BY_LABEL[b]}
+                </Button>
+              ),
+            )}
           </fieldset>
         </CardHeader>
         <CardContent>
           <DataTable
-            columns={breakdownColumns(by)}
+            columns={breakdownColumns(by).filter((c) => admin || (c.id !== "cost" && c.id !== "margin"))}
             data={data?.breakdown ?? []}
             loading={isLoading}
             rowTestId="breakdown-row"

@@ -125,6 +125,14 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                 <TableRow key={key.id} data-testid={`key-row-${key.name}`}>
                   <TableCell className="max-w-56">
                     <span className="block truncate font-medium">{key.name}</span>
+                    {key.purpose === "playground" ? (
+                      <span
+                        className="block text-xs text-muted-foreground"
+                        title="Managed by Tollgate for the playground: its secret is never shown. Revoke it and the playground makes a new one."
+                      >
+                        Playground · managed
+                      </span>
+                    ) : null}
                     {admin ? (
                       <span className="block truncate text-xs text-muted-foreground" title={key.ownerEmail}>
                         {key.ownerEmail}
@@ -164,13 +172,15 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                   <TableCell className="space-x-2 text-right">
                     {key.status === "active" ? (
                       <>
-                        <Button
-                          size="sm"
-                          variant="outline"
-                          onClick={() => setPending({ key, action: "rotate" })}
-                        >
-                          Rotate
-                        </Button>
+                        {key.purpose === "playground" ? null : (
+                          <Button
+                            size="sm"
+                            variant="outline"
+                            onClick={() => setPending({ key, action: "rotate" })}
+                          >
+                            Rotate
+                          </Button>
+                        )}
                         <Button
                           size="sm"
                           variant="outline"

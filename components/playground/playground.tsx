@@ -1,185 +1,476 @@
 "use client";
 
 import { useChat } from "@ai-sdk/react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { DefaultChatTransport, type UIMessage } from "ai";
-import { Bot, KeyRound, Send, Square, Trash2, User } from "lucide-react";
-import { useEffect, useRef, useState } from "react";
-import { useCreateKey, useModels } from "@/components/keys/queries";
+import { Bot, Check, Copy, RotateCcw, Send, Square, Trash2, User, Wallet } from "lucide-react";
+import Link from "next/link";
+import { useEffect, useMemo, useRef, useState } from "react";
+import ReactMarkdown from "react-markdown";
+import { usd } from "@/components/billing/format";
+import { useMyAccount } from "@/components/billing/queries";
+import { useModels } from "@/components/keys/queries";
+import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { Field, FormError } from "@/components/ui/form";
+import { Field } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
+import type { PriceVersion } from "@/lib/billing/prices";
+import type { Json } from "@/lib/json";
+import type { TurnMetadata } from "@/lib/playground/chat";
+import { api } from "@/lib/ui/api";
 import { cn } from "@/lib/utils";
+import { CodeDialog } from "./code-dialog";
+import { ConversationList, useSaveConversation } from "./conversations";
 
-interface TurnMetadata {
+export type PlaygroundMessage = UIMessage<TurnMetadata>;
+
+export interface ChatSettings {
   model: string;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  firstTokenMs: number | null;
-  totalMs: number;
+  system: string;
+  temperature: string;
+  topP: string;
+  maxTokens: string;
 }
 
-type PlaygroundMessage = UIMessage<TurnMetadata>;
+export const DEFAULT_SETTINGS: ChatSettings = {
+  model: "",
+  system: "",
+  temperature: "0.7",
+  topP: "1",
+  maxTokens: "512",
+};
 
-const KEY_STORAGE = "tollgate.playground.key";
+/** The request body the chat route takes beside the messages. */
+export function requestBody(s: ChatSettings, model = s.model) {
+  return {
+    model,
+    system: s.system.trim() || undefined,
+    maxOutputTokens: Number(s.maxTokens) || undefined,
+    temperature: s.temperature === "" ? undefined : Number(s.temperature),
+    topP: s.topP === "" ? undefined : Number(s.topP),
+  };
+}
 
-export function Playground() {
+export function usePrices() {
+  return useQuery({
+    queryKey: ["prices"],
+    queryFn: () => api<{ items: Json<PriceVersion>[] }>("/api/v1/prices"),
+    staleTime: 60_000,
+  });
+}
+
+/**
+ * The chat models a developer may pick, with their sell price per million tokens: priced models billed by output
+ * tokens (embeddings, images, speech and transcription models are not chat models).
+ */
+export function useChatModels() {
   const models = useModels();
-  const createKey = useCreateKey();
-  const [apiKey, setApiKey] = useState("");
-  const [model, setModel] = useState("");
-  const [maxTokens, setMaxTokens] = useState("256");
-  const [temperature, setTemperature] = useState("0.7");
+  const prices = usePrices();
+  const chat = (models.data?.items ?? []).flatMap((m) => {
+    const p = prices.data?.items.find((v) => v.model === m.publicName && v.current);
+    const otherUnits =
+      p && (p.imagePriceMicros > 0 || p.audioSecondPriceMicros > 0 || p.characterPriceMicros > 0);
+    return p && p.outputPriceMicros > 0 && !otherUnits ? [{ name: m.publicName, price: p }] : [];
+  });
+  return { chat, loaded: Boolean(models.data && prices.data) };
+}
+
+export function ModelOptions() {
+  const { chat } = useChatModels();
+  return (
+    <>
+      {chat.map(({ name, price }) => (
+        <option key={name} value={name}>
+          {name} — {usd(price.inputPriceMicros)} / {usd(price.outputPriceMicros)} per 1M
+        </option>
+      ))}
+    </>
+  );
+}
+
+/** The live balance (the ledger's), refreshed after every answer; what calls in progress hold is said beside it. */
+export function BalanceBadge() {
+  const { data } = useMyAccount();
+  const account = data?.account;
+  return (
+    <Link
+      href="/account/billing"
+      className="inline-flex items-center gap-2 rounded-md border px-3 py-1.5 text-sm hover:bg-muted"
+      title="Your balance; calls in progress and gateway leases hold part of it until they settle"
+    >
+      <Wallet className="size-4" />
+      <span data-testid="playground-balance">{account ? usd(account.balanceMicros) : "…"}</span>
+      {account && account.heldMicros > 0 ? (
+        <span className="text-xs text-muted-foreground">{usd(account.heldMicros)} held</span>
+      ) : null}
+    </Link>
+  );
+}
+
+/** A gateway refusal in words a developer can act on, from the chat route's error text ("Gateway 402: …"). */
+export function ErrorNotice({ message }: { message: string }) {
+  const status = Number(/Gateway (\d{3})/.exec(message)?.[1] ?? 0);
+  const detail = message.replace(/^Gateway \d{3}:\s*/, "");
+  return (
+    <div
+      role="alert"
+      className="rounded-md border border-destructive/40 bg-destructive/5 p-3 text-sm"
+      data-testid="chat-error"
+    >
+      {status === 402 ? (
+        <>
+          <strong>Out of balance.</strong> {detail}{" "}
+          <Link href="/account/billing" className="underline">
+            Top up on the balance page
+          </Link>
+          .
+        </>
+      ) : status === 429 ? (
+        <>
+          <strong>Limit reached.</strong> {detail} Wait a moment, or ask an admin for a higher limit.
+        </>
+      ) : status === 403 || status === 404 ? (
+        <>
+          <strong>Model unavailable.</strong> {detail} Pick another model.
+        </>
+      ) : status >= 500 ? (
+        <>
+          <strong>The provider failed.</strong> {detail} Nothing was charged; try again.
+        </>
+      ) : (
+        <>
+          <strong>The call failed.</strong> {detail || message}
+        </>
+      )}
+    </div>
+  );
+}
+
+/** What a call was charged, from the ledger once the gateway's event has arrived (polled briefly). */
+export function Charge({ callId }: { callId: string }) {
+  const qc = useQueryClient();
+  const { data } = useQuery({
+    queryKey: ["playground-call", callId],
+    queryFn: async () => {
+      const res = await fetch(`/api/v1/playground/calls/${encodeURIComponent(callId)}`);
+      if (res.status === 404) return null;
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return (
+        (await res.json()) as {
+          call: {
+            billingStatus: string;
+            chargedMicros: number;
+            promptTokens: number;
+            completionTokens: number;
+          };
+        }
+      ).call;
+    },
+    refetchInterval: (q) => (q.state.data ? false : 500),
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+  useEffect(() => {
+    if (data) qc.invalidateQueries({ queryKey: ["account", "me"] });
+  }, [data, qc]);
+  if (!data) return <span data-testid="turn-cost">cost pending…</span>;
+  return (
+    <span data-testid="turn-cost" data-micros={data.chargedMicros}>
+      {usd(data.chargedMicros)}{" "}
+      <Badge variant={data.billingStatus === "exact" ? "secondary" : "warning"}>{data.billingStatus}</Badge>
+    </span>
+  );
+}
+
+function textOf(m: PlaygroundMessage): string {
+  return m.parts
+    .filter((p) => p.type === "text")
+    .map((p) => p.text)
+    .join("");
+}
+
+function CopyButton({ text }: { text: string }) {
+  const [done, setDone] = useState(false);
+  return (
+    <Button
+      type="button"
+      variant="ghost"
+      size="icon"
+      className="size-6"
+      aria-label="Copy answer"
+      onClick={async () => {
+        await navigator.clipboard?.writeText(text).catch(() => undefined);
+        setDone(true);
+        setTimeout(() => setDone(false), 1500);
+      }}
+    >
+      {done ? <Check className="size-3.5" /> : <Copy className="size-3.5" />}
+    </Button>
+  );
+}
+
+/** One message: the user's as typed, the model's as Markdown (never raw HTML), with its usage, cost and actions. */
+export function MessageView({
+  message,
+  onRegenerate,
+}: {
+  message: PlaygroundMessage;
+  onRegenerate?: () => void;
+}) {
+  const text = textOf(message);
+  const meta = message.metadata;
+  const mine = message.role === "user";
+  return (
+    <div className={cn("flex gap-3", mine && "flex-row-reverse")}>
+      <div className="mt-1 flex size-7 shrink-0 items-center justify-center rounded-full bg-muted">
+        {mine ? <User className="size-4" /> : <Bot className="size-4" />}
+      </div>
+      <div className={cn("grid min-w-0 max-w-[85%] gap-1", mine && "justify-items-end")}>
+        <div
+          data-testid={`message-${message.role}`}
+          className={cn(
+            "rounded-lg px-3 py-2 text-sm",
+            mine ? "whitespace-pre-wrap bg-primary text-primary-foreground" : "markdown bg-muted",
+          )}
+        >
+          {mine ? text : <ReactMarkdown>{text}</ReactMarkdown>}
+        </div>
+        {!mine && meta ? (
+          <div
+            data-testid="turn-metadata"
+            className="flex flex-wrap items-center gap-x-2 text-xs text-muted-foreground"
+          >
+            <span>{meta.model}</span>
+            {meta.totalMs ? (
+              <span>
+                {meta.inputTokens ?? "?"} in / {meta.outputTokens ?? "?"} out tokens
+              </span>
+            ) : null}
+            {meta.firstTokenMs !== null ? <span>first token {meta.firstTokenMs} ms</span> : null}
+            {meta.totalMs ? <span>{(meta.totalMs / 1000).toFixed(2)} s</span> : null}
+            {meta.callId ? <Charge callId={meta.callId} /> : null}
+            <CopyButton text={text} />
+            {onRegenerate ? (
+              <Button
+                type="button"
+                variant="ghost"
+                size="icon"
+                className="size-6"
+                aria-label="Regenerate"
+                onClick={onRegenerate}
+              >
+                <RotateCcw className="size-3.5" />
+              </Button>
+            ) : null}
+          </div>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+export function SettingsFields({
+  settings,
+  onChange,
+  withModel = true,
+}: {
+  settings: ChatSettings;
+  onChange: (s: ChatSettings) => void;
+  withModel?: boolean;
+}) {
+  const set = (patch: Partial<ChatSettings>) => onChange({ ...settings, ...patch });
+  return (
+    <>
+      {withModel ? (
+        <Field id="pg-model" label="Model">
+          <select
+            id="pg-model"
+            className="h-9 w-full min-w-0 rounded-md border border-input bg-transparent px-3 text-sm"
+            value={settings.model}
+            onChange={(e) => set({ model: e.target.value })}
+          >
+            <ModelOptions />
+          </select>
+        </Field>
+      ) : null}
+      <Field id="pg-system" label="System prompt">
+        <textarea
+          id="pg-system"
+          rows={3}
+          className="rounded-md border border-input bg-transparent px-3 py-2 text-sm"
+          placeholder="You are a helpful assistant."
+          value={settings.system}
+          onChange={(e) => set({ system: e.target.value })}
+        />
+      </Field>
+      <div className="grid grid-cols-2 gap-2">
+        <Field id="pg-temp" label="Temperature">
+          <Input
+            id="pg-temp"
+            type="number"
+            min={0}
+            max={2}
+            step={0.1}
+            value={settings.temperature}
+            onChange={(e) => set({ temperature: e.target.value })}
+          />
+        </Field>
+        <Field id="pg-top-p" label="Top-p">
+          <Input
+            id="pg-top-p"
+            type="number"
+            min={0}
+            max={1}
+            step={0.05}
+            value={settings.topP}
+            onChange={(e) => set({ topP: e.target.value })}
+          />
+        </Field>
+        <Field id="pg-max" label="Max tokens" className="col-span-2">
+          <Input
+            id="pg-max"
+            type="number"
+            min={1}
+            value={settings.maxTokens}
+            onChange={(e) => set({ maxTokens: e.target.value })}
+          />
+        </Field>
+      </div>
+    </>
+  );
+}
+
+/** The model picker's first choice once the catalog has loaded: fake-small's place is taken by the cheapest. */
+export function useDefaultModel(settings: ChatSettings, onChange: (s: ChatSettings) => void) {
+  const { chat } = useChatModels();
+  useEffect(() => {
+    if (settings.model || !chat.length) return;
+    const cheapest = [...chat].sort((a, b) => a.price.outputPriceMicros - b.price.outputPriceMicros)[0]!;
+    onChange({ ...settings, model: cheapest.name });
+  }, [chat, settings, onChange]);
+}
+
+export function Playground({ gatewayUrl }: { gatewayUrl: string }) {
+  const [mode, setMode] = useState<"chat" | "compare">("chat");
+  return (
+    <div className="grid gap-4">
+      <div className="flex gap-1" role="tablist" aria-label="Playground mode">
+        {(["chat", "compare"] as const).map((m) => (
+          <Button
+            key={m}
+            role="tab"
+            aria-selected={mode === m}
+            size="sm"
+            variant={mode === m ? "default" : "outline"}
+            onClick={() => setMode(m)}
+          >
+            {m === "chat" ? "Chat" : "Compare models"}
+          </Button>
+        ))}
+      </div>
+      {mode === "chat" ? <ChatMode gatewayUrl={gatewayUrl} /> : <CompareMode />}
+    </div>
+  );
+}
+
+function ChatMode({ gatewayUrl }: { gatewayUrl: string }) {
+  const qc = useQueryClient();
+  const [settings, setSettings] = useState<ChatSettings>(DEFAULT_SETTINGS);
+  useDefaultModel(settings, setSettings);
+  const [conversationId, setConversationId] = useState<string | null>(null);
+  const save = useSaveConversation();
   const [input, setInput] = useState("");
   const bottom = useRef<HTMLDivElement>(null);
-  const { messages, sendMessage, status, stop, error, setMessages } = useChat<PlaygroundMessage>({
-    transport: new DefaultChatTransport({ api: "/api/v1/playground/chat" }),
-  });
-
-  useEffect(() => {
-    setApiKey(sessionStorage.getItem(KEY_STORAGE) ?? "");
-  }, []);
-  useEffect(() => {
-    if (!model && models.data?.items[0]) setModel(models.data.items[0].publicName);
-  }, [models.data, model]);
+  const transport = useMemo(() => new DefaultChatTransport({ api: "/api/v1/playground/chat" }), []);
+  // Read by onFinish, which the chat keeps from its first render.
+  const latest = useRef({ settings, conversationId });
+  latest.current = { settings, conversationId };
+  const { messages, sendMessage, regenerate, status, stop, error, setMessages, clearError } =
+    useChat<PlaygroundMessage>({
+      transport,
+      onFinish: ({ messages: all, isError }) => {
+        qc.invalidateQueries({ queryKey: ["account", "me"] });
+        if (isError) return;
+        save.mutate(
+          { id: latest.current.conversationId, settings: latest.current.settings, messages: all },
+          { onSuccess: (c) => setConversationId(c.id) },
+        );
+      },
+    });
   // biome-ignore lint/correctness/useExhaustiveDependencies: scroll whenever the conversation grows
   useEffect(() => {
     bottom.current?.scrollIntoView({ behavior: "smooth" });
   }, [messages]);
 
-  const rememberKey = (key: string) => {
-    setApiKey(key);
-    sessionStorage.setItem(KEY_STORAGE, key);
-  };
-  const newPlaygroundKey = () =>
-    createKey.mutate(
-      {
-        name: `Playground ${new Date().toISOString().slice(0, 10)}`,
-        expiresAt: new Date(Date.now() + 24 * 3600_000).toISOString(),
-      },
-      { onSuccess: ({ secret }) => secret && rememberKey(secret) },
-    );
   const busy = status === "submitted" || status === "streaming";
   const send = (e: React.FormEvent) => {
     e.preventDefault();
-    if (!input.trim() || !apiKey || !model || busy) return;
-    sendMessage(
-      { text: input },
-      {
-        body: {
-          model,
-          apiKey,
-          maxOutputTokens: Number(maxTokens) || undefined,
-          temperature: Number(temperature),
-        },
-      },
-    );
+    if (!input.trim() || !settings.model || busy) return;
+    sendMessage({ text: input }, { body: requestBody(settings) });
     setInput("");
   };
+  const startNew = () => {
+    stop();
+    setMessages([]);
+    clearError();
+    setConversationId(null);
+  };
+  const last = messages.at(-1);
 
   return (
     <div className="grid gap-6 lg:grid-cols-[18rem_1fr]">
-      <Card className="h-fit">
-        <CardHeader>
-          <CardTitle>Settings</CardTitle>
-          <CardDescription>
-            Calls go through the gateway with your key and are metered like any app's.
-          </CardDescription>
-        </CardHeader>
-        <CardContent className="grid gap-4">
-          <Field id="pg-key" label="API key" hint="Kept in this tab only.">
-            <Input
-              id="pg-key"
-              type="password"
-              placeholder="tg_…"
-              value={apiKey}
-              onChange={(e) => rememberKey(e.target.value.trim())}
-            />
-          </Field>
-          <Button variant="outline" size="sm" onClick={newPlaygroundKey} disabled={createKey.isPending}>
-            <KeyRound /> New 24-hour playground key
-          </Button>
-          <FormError message={createKey.error?.message} />
-          <Field id="pg-model" label="Model">
-            <select
-              id="pg-model"
-              className="h-9 rounded-md border border-input bg-transparent px-3 text-sm"
-              value={model}
-              onChange={(e) => setModel(e.target.value)}
-            >
-              {models.data?.items.map((m) => (
-                <option key={m.id} value={m.publicName}>
-                  {m.publicName}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <div className="grid grid-cols-2 gap-3">
-            <Field id="pg-max" label="Max tokens">
-              <Input
-                id="pg-max"
-                type="number"
-                min={1}
-                value={maxTokens}
-                onChange={(e) => setMaxTokens(e.target.value)}
-              />
-            </Field>
-            <Field id="pg-temp" label="Temperature">
-              <Input
-                id="pg-temp"
-                type="number"
-                min={0}
-                max={2}
-                step={0.1}
-                value={temperature}
-                onChange={(e) => setTemperature(e.target.value)}
-              />
-            </Field>
-          </div>
-        </CardContent>
-      </Card>
+      <div className="grid h-fit min-w-0 gap-6">
+        <ConversationList
+          current={conversationId}
+          onNew={startNew}
+          onOpen={(c) => {
+            stop();
+            clearError();
+            setConversationId(c.id);
+            setSettings({ ...DEFAULT_SETTINGS, ...c.settings });
+            setMessages(c.messages);
+          }}
+        />
+        <Card className="h-fit">
+          <CardHeader>
+            <CardTitle>Settings</CardTitle>
+            <CardDescription>
+              Calls go through the gateway with your playground key, managed by Tollgate, and are billed like
+              any key's.
+            </CardDescription>
+          </CardHeader>
+          <CardContent className="grid gap-4">
+            <SettingsFields settings={settings} onChange={setSettings} />
+          </CardContent>
+        </Card>
+      </div>
       <Card className="flex min-h-[32rem] flex-col">
+        <CardHeader className="flex flex-row items-center justify-between gap-2">
+          <CardTitle className="text-base">Chat</CardTitle>
+          <div className="flex items-center gap-2">
+            <CodeDialog gatewayUrl={gatewayUrl} settings={settings} messages={messages} />
+            <BalanceBadge />
+          </div>
+        </CardHeader>
         <CardContent className="flex flex-1 flex-col gap-4">
           <div className="flex flex-1 flex-col gap-4 overflow-y-auto" data-testid="chat-log">
             {messages.length === 0 ? (
-              <p className="m-auto text-sm text-muted-foreground">
-                {apiKey
-                  ? "Send a message to start."
-                  : "Paste one of your keys or create a playground key to start."}
-              </p>
+              <p className="m-auto text-sm text-muted-foreground">Send a message to start.</p>
             ) : null}
             {messages.map((m) => (
-              <div key={m.id} className={cn("flex gap-3", m.role === "user" && "flex-row-reverse")}>
-                <div className="mt-1 flex size-7 shrink-0 items-center justify-center rounded-full bg-muted">
-                  {m.role === "user" ? <User className="size-4" /> : <Bot className="size-4" />}
-                </div>
-                <div className={cn("grid max-w-[80%] gap-1", m.role === "user" && "justify-items-end")}>
-                  <div
-                    data-testid={`message-${m.role}`}
-                    className={cn(
-                      "rounded-lg px-3 py-2 text-sm whitespace-pre-wrap",
-                      m.role === "user" ? "bg-primary text-primary-foreground" : "bg-muted",
-                    )}
-                  >
-                    {m.parts
-                      .filter((p) => p.type === "text")
-                      .map((p) => p.text)
-                      .join("")}
-                  </div>
-                  {m.metadata ? (
-                    <div data-testid="turn-metadata" className="text-xs text-muted-foreground">
-                      {m.metadata.model} · {m.metadata.inputTokens ?? "?"} in /{" "}
-                      {m.metadata.outputTokens ?? "?"} out tokens
-                      {m.metadata.firstTokenMs !== null ? ` · first token ${m.metadata.firstTokenMs} ms` : ""}{" "}
-                      · {(m.metadata.totalMs / 1000).toFixed(2)} s
-                    </div>
-                  ) : null}
-                </div>
-              </div>
+              <MessageView
+                key={m.id}
+                message={m}
+                onRegenerate={
+                  m === last && m.role === "assistant" && !busy
+                    ? () => regenerate({ body: requestBody(settings) })
+                    : undefined
+                }
+              />
             ))}
+            {error ? <ErrorNotice message={error.message} /> : null}
             <div ref={bottom} />
           </div>
-          {error ? <FormError message={error.message} /> : null}
           <form onSubmit={send} className="flex items-end gap-2">
             <textarea
               aria-label="Message"
@@ -197,22 +488,146 @@ export function Playground() {
                 <Square /> Stop
               </Button>
             ) : (
-              <Button type="submit" disabled={!apiKey || !input.trim()}>
+              <Button type="submit" disabled={!input.trim() || !settings.model}>
                 <Send /> Send
               </Button>
             )}
-            <Button
-              type="button"
-              variant="ghost"
-              size="icon"
-              aria-label="Clear chat"
-              onClick={() => setMessages([])}
-            >
+            <Button type="button" variant="ghost" size="icon" aria-label="Clear chat" onClick={startNew}>
               <Trash2 />
             </Button>
           </form>
         </CardContent>
       </Card>
+    </div>
+  );
+}
+
+/** One model's side of a comparison: its own chat, sent the same prompt as the others. */
+function ComparePane({
+  model,
+  settings,
+  prompt,
+  onModel,
+}: {
+  model: string;
+  settings: ChatSettings;
+  prompt: { text: string; n: number } | null;
+  onModel: (model: string) => void;
+}) {
+  const qc = useQueryClient();
+  const transport = useMemo(() => new DefaultChatTransport({ api: "/api/v1/playground/chat" }), []);
+  const { messages, sendMessage, setMessages, status, error, stop } = useChat<PlaygroundMessage>({
+    transport,
+    onFinish: () => qc.invalidateQueries({ queryKey: ["account", "me"] }),
+  });
+  const sent = useRef(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: each new prompt (n) is sent once
+  useEffect(() => {
+    if (!prompt || prompt.n === sent.current || !model) return;
+    sent.current = prompt.n;
+    setMessages([]);
+    sendMessage({ text: prompt.text }, { body: requestBody(settings, model) });
+  }, [prompt]);
+  const answer = messages.find((m) => m.role === "assistant");
+  return (
+    <Card className="flex min-w-0 flex-col" data-testid="compare-pane">
+      <CardHeader className="grid gap-2">
+        <select
+          aria-label="Model to compare"
+          className="h-9 w-full min-w-0 rounded-md border border-input bg-transparent px-3 text-sm"
+          value={model}
+          onChange={(e) => onModel(e.target.value)}
+        >
+          <ModelOptions />
+        </select>
+      </CardHeader>
+      <CardContent className="grid flex-1 content-start gap-3">
+        {answer ? <MessageView message={answer} /> : null}
+        {status === "submitted" ? (
+          <p className="text-sm text-muted-foreground">Waiting for the first token…</p>
+        ) : null}
+        {error ? <ErrorNotice message={error.message} /> : null}
+        {status === "streaming" ? (
+          <Button type="button" size="sm" variant="outline" className="w-fit" onClick={stop}>
+            <Square /> Stop
+          </Button>
+        ) : null}
+      </CardContent>
+    </Card>
+  );
+}
+
+/** One prompt to two or three models side by side, each answer with its latency, tokens and cost. */
+function CompareMode() {
+  const { chat } = useChatModels();
+  const [settings, setSettings] = useState<ChatSettings>(DEFAULT_SETTINGS);
+  const [picked, setPicked] = useState<string[]>([]);
+  const [input, setInput] = useState("");
+  const [prompt, setPrompt] = useState<{ text: string; n: number } | null>(null);
+  const names = chat.map((m) => m.name);
+  useEffect(() => {
+    if (!picked.length && names.length) setPicked(names.slice(0, Math.min(2, names.length)));
+  }, [names, picked.length]);
+  return (
+    <div className="grid gap-4">
+      <Card>
+        <CardContent className="grid gap-3 pt-6">
+          <form
+            className="flex items-end gap-2"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (input.trim()) setPrompt({ text: input.trim(), n: (prompt?.n ?? 0) + 1 });
+            }}
+          >
+            <textarea
+              aria-label="Prompt to compare"
+              rows={2}
+              className="min-h-10 flex-1 resize-none rounded-md border border-input bg-transparent px-3 py-2 text-sm"
+              placeholder="One prompt, sent to each model…"
+              value={input}
+              onChange={(e) => setInput(e.target.value)}
+            />
+            <Button type="submit" disabled={!input.trim() || picked.length < 2}>
+              <Send /> Compare
+            </Button>
+            {picked.length < 3 && names.length > picked.length ? (
+              <Button
+                type="button"
+                variant="outline"
+                onClick={() => setPicked([...picked, names.find((n) => !picked.includes(n)) ?? names[0]!])}
+              >
+                Add a model
+              </Button>
+            ) : null}
+            {picked.length > 2 ? (
+              <Button type="button" variant="ghost" onClick={() => setPicked(picked.slice(0, -1))}>
+                Remove one
+              </Button>
+            ) : null}
+            <BalanceBadge />
+          </form>
+          <details>
+            <summary className="cursor-pointer text-sm text-muted-foreground">
+              System prompt and sampling
+            </summary>
+            <div className="mt-3 grid max-w-xl gap-3">
+              <SettingsFields settings={settings} onChange={setSettings} withModel={false} />
+            </div>
+          </details>
+        </CardContent>
+      </Card>
+      <div className={cn("grid gap-4", picked.length === 3 ? "lg:grid-cols-3" : "lg:grid-cols-2")}>
+        {picked.map((model, i) => (
+          <ComparePane
+            // biome-ignore lint/suspicious/noArrayIndexKey: a pane is its position; its model may change
+            key={i}
+            model={model}
+            settings={settings}
+            prompt={prompt}
+            onModel={(m) => setPicked(picked.map((p, j) => (j === i ? m : p)))}
+          />
+        ))}
+      </div>
     </div>
   );
 }

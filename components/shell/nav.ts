@@ -61,6 +61,8 @@ export const NAV: NavSection[] = [
     roles: ["admin", "developer"],
     items: [
       { href: "/account/billing", label: "Balance & usage", icon: "wallet" },
+      { href: "/account/usage", label: "My usage", icon: "chart" },
+      { href: "/account/requests", label: "My calls", icon: "list" },
       { href: "/account/keys", label: "My API keys", icon: "key" },
       { href: "/account", label: "Profile & sessions", icon: "user" },
     ],

@@ -16,7 +16,7 @@ export const keyColumns = (db: Db) => db`
   k.id, k.user_id as "userId", u.email as "ownerEmail", k.name, k.prefix, k.status,
   k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
   k.expires_at as "expiresAt", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
-  k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom",
+  k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom", k.purpose,
   k.daily_budget_micros as "dailyBudgetMicros", k.monthly_budget_micros as "monthlyBudgetMicros",
   (select coalesce(sum(l.reserved_micros), 0) from leases l
    where l.key_id = k.id and l.status in ('open', 'closing'))::bigint as "leasedMicros"`;

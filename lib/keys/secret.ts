@@ -9,6 +9,16 @@ export function generateKeySecret(): string {
   return `${KEY_PREFIX}${randomBytes(30).toString("base64url")}`;
 }
 
+/**
+ * The secret of a platform-managed key (the playground's), derived from its id with a key of its own (itself
+ * derived from the pepper): the platform can present it to the gateway whenever it needs to, and it is stored
+ * nowhere. Changing KEY_PEPPER invalidates these keys with all others; the playground then makes a new one.
+ */
+export function managedKeySecret(keyId: string, pepper: string): string {
+  const derivation = createHmac("sha256", pepper).update("tollgate managed key v1").digest();
+  return `${KEY_PREFIX}${createHmac("sha256", derivation).update(keyId).digest("base64url")}`;
+}
+
 export function keyPrefix(secret: string): string {
   return secret.slice(0, PREFIX_SHOWN);
 }

@@ -17,6 +17,8 @@ export interface ApiKey {
   monthlyBudgetMicros: bigint | null;
   /** What this key's live balance leases reserve right now (gateway processes spend it locally). */
   leasedMicros: bigint;
+  /** app: issued to the user; playground: the playground's own key, managed by the platform (never shown). */
+  purpose: "app" | "playground";
 }
 
 export interface KeySettings {

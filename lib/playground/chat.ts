@@ -1,18 +1,28 @@
 import "server-only";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import { APICallError, convertToModelMessages, streamText, type UIMessage } from "ai";
-import type { Principal } from "@/lib/auth/types";
+import type { Actor } from "@/lib/auth/types";
 import { config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
-import { AppError } from "@/lib/http/errors";
-import { verifyKey } from "@/lib/keys/verify";
+import { playgroundKey } from "./key";
 
 export interface PlaygroundRequest {
   messages: UIMessage[];
   model: string;
-  apiKey: string;
+  system?: string;
   maxOutputTokens?: number;
   temperature?: number;
+  topP?: number;
+}
+
+/** What the playground shows under an answer; callId finds its charge in the ledger once the gateway reports it. */
+export interface TurnMetadata {
+  model: string;
+  callId: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  firstTokenMs: number | null;
+  totalMs: number;
 }
 
 /** What the gateway said, in a sentence the playground can show (its error body carries the reason). */
@@ -28,48 +38,72 @@ export function gatewayErrorMessage(error: unknown): string {
 }
 
 /**
- * The playground's chat turn: the signed-in user's own key is sent through the real gateway, so playground
- * calls are authorized, limited and metered exactly like an app's. Streams the answer as UI message parts.
+ * The playground's chat turn: sent through the real gateway with the developer's playground key (made on first
+ * use, never shown), so playground calls are authorized, limited and metered exactly like an app's. Streams the
+ * answer as UI message parts; the gateway's call id goes to the client with the first token, so even a stopped
+ * answer can be matched to its (estimated) charge. Stopping aborts the gateway call (the request's signal).
  */
 export async function playgroundChat(
   db: Db,
-  principal: Principal,
+  actor: Actor & { userId: string },
   input: PlaygroundRequest,
+  signal?: AbortSignal,
 ): Promise<Response> {
   const cfg = config();
-  const verdict = await verifyKey(db, input.apiKey, cfg.KEY_PEPPER);
-  if (!verdict.valid) throw new AppError("unauthorized", verdict.message);
-  if (verdict.key.userId !== principal.userId)
-    throw new AppError("forbidden", "Use one of your own API keys.");
+  const key = await playgroundKey(db, actor, cfg.KEY_PEPPER);
+  let callId: string | null = null;
   const gateway = createOpenAICompatible({
     name: "tollgate",
     baseURL: `${cfg.LITELLM_URL.replace(/\/$/, "")}/v1`,
-    apiKey: input.apiKey,
+    apiKey: key.secret,
     includeUsage: true,
+    // The gateway names the call in a response header: read as soon as the answer starts.
+    fetch: async (url, init) => {
+      const response = await fetch(url, init);
+      callId = response.headers.get("x-litellm-call-id");
+      return response;
+    },
   });
   const startedAt = Date.now();
   let firstTokenMs: number | null = null;
+  let announced = false;
   const result = streamText({
     model: gateway.chatModel(input.model),
+    system: input.system || undefined,
     messages: await convertToModelMessages(input.messages),
     maxOutputTokens: input.maxOutputTokens,
     temperature: input.temperature,
+    topP: input.topP,
     maxRetries: 0,
+    abortSignal: signal,
     onChunk: ({ chunk }) => {
       if (firstTokenMs === null && chunk.type === "text-delta") firstTokenMs = Date.now() - startedAt;
     },
   });
-  return result.toUIMessageStreamResponse({
-    messageMetadata: ({ part }) =>
-      part.type === "finish"
-        ? {
-            model: input.model,
-            inputTokens: part.totalUsage.inputTokens ?? null,
-            outputTokens: part.totalUsage.outputTokens ?? null,
-            firstTokenMs,
-            totalMs: Date.now() - startedAt,
-          }
-        : undefined,
+  return result.toUIMessageStreamResponse<UIMessage<TurnMetadata>>({
+    messageMetadata: ({ part }) => {
+      if (part.type === "finish")
+        return {
+          model: input.model,
+          callId,
+          inputTokens: part.totalUsage.inputTokens ?? null,
+          outputTokens: part.totalUsage.outputTokens ?? null,
+          firstTokenMs,
+          totalMs: Date.now() - startedAt,
+        };
+      if (!announced && callId && part.type === "text-delta") {
+        announced = true;
+        return {
+          model: input.model,
+          callId,
+          inputTokens: null,
+          outputTokens: null,
+          firstTokenMs,
+          totalMs: 0,
+        };
+      }
+      return undefined;
+    },
     onError: gatewayErrorMessage,
   });
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { expect, type Page } from "@playwright/test";
+import { hashPassword } from "@/lib/auth/password";
 import { creditAccount } from "@/lib/billing/ledger";
 import type { Sql } from "@/lib/db/client";
 import { createKey } from "@/lib/keys/create";
@@ -33,21 +34,28 @@ export async function snap(page: Page, name: string) {
  */
 export async function fundedDeveloper(
   sql: Sql,
-  { prefix, keyName, amountMicros = 5_000_000n }: { prefix: string; keyName: string; amountMicros?: bigint },
+  {
+    prefix,
+    keyName,
+    amountMicros = 5_000_000n,
+    password,
+  }: { prefix: string; keyName: string; amountMicros?: bigint; password?: string },
 ) {
   const email = `${prefix}-${randomUUID().slice(0, 8)}@example.com`;
+  const hash = password ? await hashPassword(password) : null;
   const [user] = await sql<
     { id: string }[]
-  >`insert into users (email, role) values (${email}, 'developer') returning id`;
+  >`insert into users (email, role, password_hash) values (${email}, 'developer', ${hash}) returning id`;
   const [account] = await sql<{ id: string }[]>`select id from accounts where owner_user_id = ${user!.id}`;
   const system = { userId: null, kind: "system" as const };
-  await creditAccount(sql, system, {
-    accountId: account!.id,
-    amountMicros,
-    kind: "topup",
-    reason: "e2e",
-    idempotencyKey: randomUUID(),
-  });
+  if (amountMicros > 0n)
+    await creditAccount(sql, system, {
+      accountId: account!.id,
+      amountMicros,
+      kind: "topup",
+      reason: "e2e",
+      idempotencyKey: randomUUID(),
+    });
   const { key, secret } = await createKey(
     sql,
     system,

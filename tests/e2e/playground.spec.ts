@@ -1,42 +1,169 @@
-import { expect, test } from "@playwright/test";
-import { developer, login, snap } from "./helpers";
+import { expect, type Page, test } from "@playwright/test";
+import { formatMicros } from "@/lib/billing/money";
+import { createClient } from "@/lib/db/client";
+import { fundedDeveloper, login, snap } from "./helpers";
 
-test("a developer chats in the playground through the gateway with a fresh playground key", async ({
+// The playground as a new developer meets it: no key to paste (the platform manages a playground key), answers
+// streamed through the real gateway, each with its cost from the ledger, the balance on the page dropping by exactly
+// that; stop ends the call and it is charged as estimated; an empty balance shows the 402 and charges nothing;
+// chats are saved; two models compared side by side.
+
+const PASSWORD = "playground-e2e-password";
+const sqlOf = () => createClient({ url: process.env.E2E_DATABASE_URL!, max: 1 });
+
+async function signedIn(page: Page, amountMicros: bigint) {
+  const sql = sqlOf();
+  const dev = await fundedDeveloper(sql, {
+    prefix: "pg",
+    keyName: "unused",
+    amountMicros,
+    password: PASSWORD,
+  });
+  await login(page, dev.email, PASSWORD);
+  await page.goto("/playground");
+  return { sql, dev };
+}
+
+/** The distinct texts an answer shows while it streams, until its usage line says it is done. */
+async function paintsUntilDone(page: Page) {
+  const seen = new Set<string>();
+  for (let i = 0; i < 400; i++) {
+    const reply = page.getByTestId("message-assistant").last();
+    if (await reply.count()) seen.add((await reply.innerText()).trim());
+    if (
+      (
+        await page
+          .getByTestId("turn-metadata")
+          .last()
+          .innerText()
+          .catch(() => "")
+      ).includes("out tokens")
+    )
+      break;
+    await page.waitForTimeout(25);
+  }
+  return [...seen].filter(Boolean);
+}
+
+test("no key to paste: the answer streams, its cost is the ledger's, the balance drops by it, the chat is saved", async ({
   page,
 }) => {
-  await login(page, developer().email, developer().password);
-  await page.getByRole("link", { name: "Chat" }).click();
-  await expect(page.getByRole("heading", { name: "Playground" })).toBeVisible();
-  await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
-
-  await page.getByRole("button", { name: "New 24-hour playground key" }).click();
-  await expect(page.getByLabel("API key")).toHaveValue(/^tg_/);
-  await page.getByLabel("Model").selectOption("fake-small");
-  await page.getByLabel("Max tokens").fill("12");
+  test.setTimeout(90_000);
+  const { sql, dev } = await signedIn(page, 5_000_000n);
+  await expect(page.getByTestId("playground-balance")).toContainText("$5.000000");
+  await page.getByLabel("Model").selectOption("fake-slow");
+  await page.getByLabel("Max tokens").fill("16");
   await page.getByLabel("Message").fill("Tell me about gateways");
   await page.getByRole("button", { name: "Send" }).click();
-
-  const reply = page.getByTestId("message-assistant").last();
-  await expect(reply).toHaveText(/\w+( \w+){11}/);
-  await expect(page.getByTestId("turn-metadata").last()).toContainText("12 out tokens");
+  const paints = await paintsUntilDone(page);
+  expect(paints.length).toBeGreaterThan(2); // streamed token by token, not painted once at the end
+  const cost = page.getByTestId("turn-cost").last();
+  await expect(cost).toHaveAttribute("data-micros", /^\d+$/);
+  await expect(cost).toContainText("exact");
+  const micros = BigInt((await cost.getAttribute("data-micros"))!);
+  const [row] = await sql<{ revenue: bigint; entry: bigint }[]>`
+    select e.revenue_micros as revenue,
+           (select -sum(le.amount_micros) from ledger_entries le
+            where le.transaction_id = e.ledger_transaction_id and le.account_id = e.account_id)::bigint as entry
+    from usage_events e where e.user_id = ${dev.userId}`;
+  expect(row!.revenue).toBe(micros);
+  expect(row!.entry).toBe(micros);
+  await expect(page.getByTestId("playground-balance")).toContainText(formatMicros(5_000_000n - micros));
   await snap(page, "20-playground-reply");
 
-  // A second turn keeps the conversation.
-  await page.getByLabel("Message").fill("And again");
-  await page.getByRole("button", { name: "Send" }).click();
-  await expect(page.getByTestId("message-assistant")).toHaveCount(2);
+  // Saved: after a reload it is in the list and opens with its messages and their costs.
+  await page.reload();
+  await expect(page.getByTestId("conversation-title").first()).toHaveText("Tell me about gateways");
+  await page.getByTestId("conversation-title").first().click();
+  await expect(page.getByTestId("message-assistant")).toHaveCount(1);
+  await expect(page.getByTestId("turn-cost").last()).toHaveAttribute("data-micros", String(micros));
+  // The code view shows the same request for an app's own key.
+  await page.getByRole("button", { name: "View code" }).click();
+  await expect(page.getByTestId("code-curl")).toContainText('"model": "fake-slow"');
+  await page.getByRole("tab", { name: "Python" }).click();
+  await expect(page.getByTestId("code-python")).toContainText("client.chat.completions.create(");
+  await snap(page, "22-playground-code");
+  await page.keyboard.press("Escape");
 
-  // The playground key is a normal, expiring key of the developer's.
-  await page.getByRole("link", { name: "My API keys" }).click();
-  await expect(page.getByText(/Playground \d{4}-\d{2}-\d{2}/).first()).toBeVisible();
+  // The playground's key is an ordinary key of the developer's, listed as the playground's, never shown.
+  await page.goto("/account/keys");
+  await expect(page.getByText("Playground · managed")).toBeVisible();
+  await sql.end();
 });
 
-test("the gateway's refusal is shown in the playground", async ({ page }) => {
-  await login(page, developer().email, developer().password);
-  await page.goto("/playground");
-  await page.getByLabel("API key").fill("tg_notARealKeynotARealKeynotARealKey");
+test("stop ends the upstream call; the charge is the estimated one for what was delivered", async ({
+  page,
+}) => {
+  test.setTimeout(90_000);
+  const { sql, dev } = await signedIn(page, 5_000_000n);
+  await page.getByLabel("Model").selectOption("fake-slow");
+  await page.getByLabel("Max tokens").fill("400");
+  await page.getByLabel("Message").fill("Write at length about metering");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page.getByTestId("message-assistant").last()).toHaveText(/\w+ \w+ \w+/, { timeout: 20_000 });
+  await page.getByRole("button", { name: "Stop" }).click();
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await expect
+    .poll(
+      async () =>
+        (await sql`select count(*)::int as n from usage_events where user_id = ${dev.userId}`)[0]!.n,
+      {
+        timeout: 20_000,
+      },
+    )
+    .toBe(1);
+  const [row] = await sql<{ billing_status: string; revenue: bigint; completion_tokens: number }[]>`
+    select billing_status, revenue_micros as revenue, completion_tokens from usage_events where user_id = ${dev.userId}`;
+  expect(row!.billing_status).toBe("estimated");
+  expect(row!.revenue).toBeGreaterThan(0n);
+  expect(row!.completion_tokens).toBeLessThan(47); // the fake model's full answer is 16–47 tokens: cut short
+  await expect(page.getByTestId("turn-cost").last()).toContainText("estimated");
+  await expect(page.getByTestId("turn-cost").last()).toHaveAttribute("data-micros", String(row!.revenue));
+  await snap(page, "23-playground-stopped");
+  await sql.end();
+});
+
+test("with a zero balance the playground says 402 and where to top up; nothing is charged", async ({
+  page,
+}) => {
+  const { sql, dev } = await signedIn(page, 0n);
   await page.getByLabel("Message").fill("hello");
   await page.getByRole("button", { name: "Send" }).click();
-  await expect(page.getByTestId("form-error")).toContainText(/Invalid API key/);
-  await snap(page, "21-playground-refused");
+  const notice = page.getByTestId("chat-error");
+  await expect(notice).toContainText("Out of balance");
+  await expect(notice.getByRole("link", { name: "Top up on the balance page" })).toHaveAttribute(
+    "href",
+    "/account/billing",
+  );
+  await snap(page, "21-playground-402");
+  const [row] = await sql<{ n: number; charged: bigint }[]>`
+    select count(*)::int as n, coalesce(sum(revenue_micros), 0)::bigint as charged from usage_events
+    where user_id = ${dev.userId}`;
+  expect(row).toEqual({ n: 0, charged: 0n });
+  const [account] = await sql<{ balance_micros: bigint; held_micros: bigint }[]>`
+    select balance_micros, held_micros from accounts where id = ${dev.accountId}`;
+  expect(account).toEqual({ balance_micros: 0n, held_micros: 0n });
+  await sql.end();
+});
+
+test("compare mode sends one prompt to two models and shows both answers and both costs", async ({
+  page,
+}) => {
+  test.setTimeout(90_000);
+  const { sql } = await signedIn(page, 5_000_000n);
+  await page.getByRole("tab", { name: "Compare models" }).click();
+  const panes = page.getByTestId("compare-pane");
+  await expect(panes).toHaveCount(2);
+  await panes.nth(0).getByLabel("Model to compare").selectOption("fake-small");
+  await panes.nth(1).getByLabel("Model to compare").selectOption("fake-large");
+  await page.getByLabel("Prompt to compare").fill("Which is better?");
+  await page.getByRole("button", { name: "Compare" }).click();
+  for (const i of [0, 1]) {
+    await expect(panes.nth(i).getByTestId("turn-metadata")).toContainText("out tokens");
+    await expect(panes.nth(i).getByTestId("turn-cost")).toHaveAttribute("data-micros", /^\d+$/);
+  }
+  await expect(panes.nth(0).getByTestId("turn-metadata")).toContainText("fake-small");
+  await expect(panes.nth(1).getByTestId("turn-metadata")).toContainText("fake-large");
+  await snap(page, "24-playground-compare");
+  await sql.end();
 });

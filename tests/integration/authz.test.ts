@@ -20,6 +20,7 @@ let modelId: string;
 let devAccountId: string;
 let planId: string;
 let alertRuleIds: string[];
+let conversationIds: string[];
 
 beforeAll(async () => {
   adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
@@ -72,6 +73,10 @@ beforeAll(async () => {
     values ('authz patch', 'platform', 'spend_rate', 100), ('authz delete', 'platform', 'spend_rate', 100)
     returning id`;
   alertRuleIds = rules.map((r) => r.id);
+  const saved = await sql<{ id: string }[]>`
+    insert into playground_conversations (user_id, title) values (${developerId}, 'read'), (${developerId}, 'patch'),
+      (${developerId}, 'delete') returning id`;
+  conversationIds = saved.map((r) => r.id);
 });
 
 const users = () => import("@/app/api/v1/users/route");
@@ -129,6 +134,14 @@ const alertRulesRoute = () => import("@/app/api/v1/alerts/rules/route");
 const alertRuleRoute = () => import("@/app/api/v1/alerts/rules/[id]/route");
 const alertSettingsRoute = () => import("@/app/api/v1/alerts/settings/route");
 const keySelfRoute = () => import("@/app/api/v1/key/route");
+const myAnalyticsRoute = () => import("@/app/api/v1/me/analytics/usage/route");
+const myOptionsRoute = () => import("@/app/api/v1/me/analytics/options/route");
+const myRequestsRoute = () => import("@/app/api/v1/me/requests/route");
+const myRequestRoute = () => import("@/app/api/v1/me/requests/[id]/route");
+const myExportRoute = () => import("@/app/api/v1/me/requests/export/route");
+const conversationsRoute = () => import("@/app/api/v1/playground/conversations/route");
+const conversationRoute = () => import("@/app/api/v1/playground/conversations/[id]/route");
+const playgroundCallRoute = () => import("@/app/api/v1/playground/calls/[callId]/route");
 const keyUsageRoute = () => import("@/app/api/v1/key/usage/route");
 
 interface Case {
@@ -378,7 +391,8 @@ const cases: Case[] = [
     expect: { anonymous: 401, developer: 403, admin: 201 },
   },
   {
-    name: "POST /api/v1/playground/chat (bad key)",
+    // The playground uses its own managed key: a key in the body is refused like any unknown field.
+    name: "POST /api/v1/playground/chat (a key of the caller's choosing)",
     handler: playground,
     method: "POST",
     options: () => ({
@@ -388,7 +402,7 @@ const cases: Case[] = [
         apiKey: "tg_nope_nope_nope_nope_nope",
       },
     }),
-    expect: { anonymous: 401, developer: 401, admin: 401 },
+    expect: { anonymous: 401, developer: 422, admin: 422 },
   },
   {
     name: "POST /api/internal/gateway/leases (no gateway secret)",
@@ -618,6 +632,85 @@ const cases: Case[] = [
     handler: exportRoute,
     method: "GET",
     expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  // The developer's own analytics and request log (scoped to their calls, without provider cost).
+  {
+    name: "GET /api/v1/me/analytics/usage",
+    handler: myAnalyticsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/me/analytics/options",
+    handler: myOptionsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/me/requests",
+    handler: myRequestsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/me/requests/:id (no such call of theirs)",
+    handler: myRequestRoute,
+    method: "GET",
+    options: () => ({ params: { id: "1" } }),
+    expect: { anonymous: 401, developer: 404, admin: 404 },
+  },
+  {
+    name: "GET /api/v1/me/requests/export",
+    handler: myExportRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  // Saved playground conversations: one's own only.
+  {
+    name: "GET /api/v1/playground/conversations",
+    handler: conversationsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/playground/conversations",
+    handler: conversationsRoute,
+    method: "POST",
+    options: () => ({
+      body: {
+        title: "matrix",
+        settings: { model: "fake-small", system: "", temperature: "1", topP: "1", maxTokens: "16" },
+      },
+    }),
+    expect: { anonymous: 401, developer: 201, admin: 201 },
+  },
+  {
+    name: "GET /api/v1/playground/conversations/:id (the developer's)",
+    handler: conversationRoute,
+    method: "GET",
+    options: () => ({ params: { id: conversationIds[0]! } }),
+    expect: { anonymous: 401, developer: 200, admin: 404, other: 404 },
+  },
+  {
+    name: "PATCH /api/v1/playground/conversations/:id (the developer's)",
+    handler: conversationRoute,
+    method: "PATCH",
+    options: () => ({ params: { id: conversationIds[1]! }, body: { title: "renamed" } }),
+    expect: { anonymous: 401, developer: 200, admin: 404, other: 404 },
+  },
+  {
+    name: "DELETE /api/v1/playground/conversations/:id (the developer's)",
+    handler: conversationRoute,
+    method: "DELETE",
+    options: () => ({ params: { id: conversationIds[2]! } }),
+    expect: { anonymous: 401, developer: 204, admin: 404, other: 404 },
+  },
+  {
+    name: "GET /api/v1/playground/calls/:callId (none of theirs)",
+    handler: playgroundCallRoute,
+    method: "GET",
+    options: () => ({ params: { callId: "no-such-call" } }),
+    expect: { anonymous: 401, developer: 404, admin: 404 },
   },
   {
     name: "GET /api/v1/alerts",

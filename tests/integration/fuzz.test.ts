@@ -99,6 +99,17 @@ const routes: Route[] = [
     method: "PATCH",
     load: () => import("@/app/api/v1/alerts/settings/route"),
   },
+  {
+    name: "POST /api/v1/playground/conversations",
+    method: "POST",
+    load: () => import("@/app/api/v1/playground/conversations/route"),
+  },
+  {
+    name: "PATCH /api/v1/playground/conversations/:id",
+    method: "PATCH",
+    load: () => import("@/app/api/v1/playground/conversations/[id]/route"),
+    params: () => ({ id: ids.conversation! }),
+  },
 ];
 
 const queries: {
@@ -117,6 +128,12 @@ const queries: {
   { name: "GET /api/v1/requests", load: () => import("@/app/api/v1/requests/route") },
   { name: "GET /api/v1/requests/export", load: () => import("@/app/api/v1/requests/export/route") },
   { name: "GET /api/v1/alerts", load: () => import("@/app/api/v1/alerts/route") },
+  { name: "GET /api/v1/me/analytics/usage", load: () => import("@/app/api/v1/me/analytics/usage/route") },
+  { name: "GET /api/v1/me/requests", load: () => import("@/app/api/v1/me/requests/route") },
+  {
+    name: "GET /api/v1/playground/conversations",
+    load: () => import("@/app/api/v1/playground/conversations/route"),
+  },
   {
     name: "GET /api/v1/accounts/:id/ledger",
     load: () => import("@/app/api/v1/accounts/[id]/ledger/route"),
@@ -146,7 +163,18 @@ beforeAll(async () => {
     returning id`;
   const [account] = await sql<{ id: string }[]>`select id from accounts where owner_user_id = ${user}`;
   const [plan] = await sql<{ id: string }[]>`insert into plans (name) values ('Fuzz tier') returning id`;
-  ids = { user, model: model!.id, key: key!.id, account: account!.id, plan: plan!.id };
+  const adminId = (await sql<{ id: string }[]>`select id from users where email = 'admin@example.com'`)[0]!
+    .id;
+  const [conversation] = await sql<{ id: string }[]>`
+    insert into playground_conversations (user_id, title) values (${adminId}, 'fuzz') returning id`;
+  ids = {
+    user,
+    model: model!.id,
+    key: key!.id,
+    account: account!.id,
+    plan: plan!.id,
+    conversation: conversation!.id,
+  };
 });
 
 /** Rows in every table of ours (login_attempts aside: failed sign-ins are counted on purpose). */

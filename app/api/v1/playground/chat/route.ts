@@ -7,8 +7,13 @@ import { playgroundChatBody } from "@/lib/playground/schemas";
 
 export const maxDuration = 120;
 
-/** Streams a chat turn through the gateway with the caller's own key. */
-export const POST = withSession({}, async ({ req, principal }) => {
+/** Streams a chat turn through the gateway with the developer's playground key (the platform manages it). */
+export const POST = withSession({}, async ({ req, actor, principal }) => {
   const { messages, ...input } = await parseJson(req, playgroundChatBody, 512 * 1024);
-  return playgroundChat(db(), principal, { ...input, messages: messages as unknown as UIMessage[] });
+  return playgroundChat(
+    db(),
+    { ...actor, userId: principal.userId },
+    { ...input, messages: messages as unknown as UIMessage[] },
+    req.signal,
+  );
 });

@@ -1,9 +1,5 @@
-import { requestDetail } from "@/lib/analytics/requests";
-import { db } from "@/lib/db";
+import { requestAnswer } from "@/lib/analytics/handlers";
 import { withSession } from "@/lib/http/handler";
-import { json } from "@/lib/http/respond";
 
-/** One call with its hold or lease, the ledger transaction that charged it and its price version. */
-export const GET = withSession({ role: "admin" }, async ({ params, actor }) =>
-  json({ request: await requestDetail(db(), actor, params.id ?? "") }),
-);
+/** One call with its hold or lease, ledger transaction and price version (admins). */
+export const GET = withSession({ role: "admin" }, requestAnswer);

@@ -1,0 +1,7 @@
+import { exportAnswer } from "@/lib/analytics/handlers";
+import { withSession } from "@/lib/http/handler";
+
+export const maxDuration = 300;
+
+/** The developer's own calls only (the analytics libraries scope a non-admin to their user; no provider cost). */
+export const GET = withSession({}, exportAnswer);

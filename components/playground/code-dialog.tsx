@@ -1,0 +1,125 @@
+"use client";
+
+import { Code2 } from "lucide-react";
+import { Button } from "@/components/ui/button";
+import {
+  Dialog,
+  DialogContent,
+  DialogDescription,
+  DialogHeader,
+  DialogTitle,
+  DialogTrigger,
+} from "@/components/ui/dialog";
+import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
+import type { ChatSettings, PlaygroundMessage } from "./playground";
+
+/** The conversation so far as chat messages (system prompt first), as an app would send it. */
+function chatMessages(settings: ChatSettings, messages: PlaygroundMessage[], draft = "Hello!") {
+  const turns = messages.map((m) => ({
+    role: m.role,
+    content: m.parts
+      .filter((p) => p.type === "text")
+      .map((p) => p.text)
+      .join(""),
+  }));
+  return [
+    ...(settings.system.trim() ? [{ role: "system", content: settings.system.trim() }] : []),
+    ...(turns.length ? turns : [{ role: "user", content: draft }]),
+  ];
+}
+
+/** The request's sampling settings under OpenAI's names. */
+function params(settings: ChatSettings) {
+  return {
+    model: settings.model,
+    ...(settings.maxTokens ? { max_tokens: Number(settings.maxTokens) } : {}),
+    ...(settings.temperature !== "" ? { temperature: Number(settings.temperature) } : {}),
+    ...(settings.topP !== "" ? { top_p: Number(settings.topP) } : {}),
+  };
+}
+
+export function requestSnippets(gatewayUrl: string, settings: ChatSettings, messages: PlaygroundMessage[]) {
+  const body = { ...params(settings), messages: chatMessages(settings, messages) };
+  const json = JSON.stringify(body, null, 2);
+  const py = JSON.stringify(body.messages, null, 4).replace(/\n/g, "\n    ");
+  const pyParams = Object.entries(params(settings))
+    .filter(([k]) => k !== "model")
+    .map(([k, v]) => `    ${k}=${v},\n`)
+    .join("");
+  const tsParams = Object.entries(params(settings))
+    .filter(([k]) => k !== "model")
+    .map(([k, v]) => `  ${k}: ${v},\n`)
+    .join("");
+  return {
+    curl: `curl ${gatewayUrl}/chat/completions \\
+  -H "Authorization: Bearer $TOLLGATE_API_KEY" \\
+  -H "Content-Type: application/json" \\
+  -d '${json.replace(/'/g, "'\\''")}'`,
+    python: `from openai import OpenAI
+
+client = OpenAI(base_url="${gatewayUrl}", api_key="YOUR_TOLLGATE_KEY")  # tg_…
+
+response = client.chat.completions.create(
+    model="${settings.model}",
+    messages=${py},
+${pyParams})
+print(response.choices[0].message.content)`,
+    typescript: `import OpenAI from "openai";
+
+const client = new OpenAI({ baseURL: "${gatewayUrl}", apiKey: process.env.TOLLGATE_API_KEY }); // tg_…
+
+const response = await client.chat.completions.create({
+  model: "${settings.model}",
+  messages: ${JSON.stringify(body.messages, null, 2).replace(/\n/g, "\n  ")},
+${tsParams}});
+console.log(response.choices[0].message.content);`,
+  };
+}
+
+/** "View code": the current request as curl, Python and TypeScript with the official openai clients. */
+export function CodeDialog({
+  gatewayUrl,
+  settings,
+  messages,
+}: {
+  gatewayUrl: string;
+  settings: ChatSettings;
+  messages: PlaygroundMessage[];
+}) {
+  const snippets = requestSnippets(gatewayUrl, settings, messages);
+  return (
+    <Dialog>
+      <DialogTrigger asChild>
+        <Button variant="outline" size="sm">
+          <Code2 /> View code
+        </Button>
+      </DialogTrigger>
+      <DialogContent className="sm:max-w-3xl">
+        <DialogHeader>
+          <DialogTitle>This request in code</DialogTitle>
+          <DialogDescription>
+            With one of your own API keys (Account → API keys) in place of the placeholder; the playground's
+            key is never shown.
+          </DialogDescription>
+        </DialogHeader>
+        <Tabs defaultValue="curl">
+          <TabsList>
+            <TabsTrigger value="curl">curl</TabsTrigger>
+            <TabsTrigger value="python">Python</TabsTrigger>
+            <TabsTrigger value="typescript">TypeScript</TabsTrigger>
+          </TabsList>
+          {(["curl", "python", "typescript"] as const).map((lang) => (
+            <TabsContent key={lang} value={lang}>
+              <pre
+                data-testid={`code-${lang}`}
+                className="max-h-96 overflow-auto rounded-md bg-muted p-3 font-mono text-xs"
+              >
+                {snippets[lang]}
+              </pre>
+            </TabsContent>
+          ))}
+        </Tabs>
+      </DialogContent>
+    </Dialog>
+  );
+}
