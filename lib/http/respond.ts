@@ -21,7 +21,7 @@ export function json(data: unknown, init: ResponseInit = {}): Response {
   const body = toJsonText(data);
   const headers = new Headers(init.headers);
   headers.set("content-type", "application/json; charset=utf-8");
-  headers.set("cache-control", "no-store");
+  if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
   return new Response(body, { ...init, headers });
 }
 

@@ -36,7 +36,9 @@ export async function rotateKey(
     const old = await loadKeyFor(tx, actor, id, { forUpdate: true });
     if (old.status !== "active") throw conflict("Only an active key can be rotated.");
     if (old.purpose === "playground")
-      throw conflict("The playground's key is managed by Tollgate: revoke it, and the playground makes a new one.");
+      throw conflict(
+        "The playground's key is managed by Tollgate: revoke it, and the playground makes a new one.",
+      );
     const created = await createKey(
       tx,
       actor,

@@ -29,14 +29,17 @@ async function paintsUntilDone(page: Page) {
   const seen = new Set<string>();
   for (let i = 0; i < 400; i++) {
     const reply = page.getByTestId("message-assistant").last();
-    if (await reply.count()) seen.add((await reply.innerText()).trim());
+    if (await reply.count()) seen.add(((await reply.textContent()) ?? "").trim());
     if (
       (
         await page
           .getByTestId("turn-metadata")
           .last()
-          .innerText()
-          .catch(() => "")
+          .textContent()
+          .then(
+            (t) => t ?? "",
+            () => "",
+          )
       ).includes("out tokens")
     )
       break;

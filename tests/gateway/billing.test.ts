@@ -288,13 +288,13 @@ describe("the key usage API (an app reads its own key and account with its key)"
     expect(theirs.key.id).toBe(other.id);
     expect(theirs.account.balanceMicros).toBe(2_000_000);
     expect((await (await get("/api/v1/key/usage", other.secret)).json()).totals.calls).toBe(0);
-    // No key, a wrong key, a revoked key: 401 with the error contract; a bad range: 400.
+    // No key, a wrong key, a revoked key: 401 with the error contract; a bad range: 422.
     expect((await fetch(`${ctx.stack.appUrl}/api/v1/key`)).status).toBe(401);
     const wrong = await get("/api/v1/key", `${c.secret.slice(0, -4)}XXXX`);
     expect(wrong.status).toBe(401);
     expect((await wrong.json()).error.code).toBe("unauthorized");
     const bad = await get(`/api/v1/key/usage?from=${today}&to=2020-01-01`, c.secret);
-    expect(bad.status).toBe(400);
+    expect(bad.status).toBe(422);
     await ctx.sql`update api_keys set status = 'revoked', revoked_at = now() where id = ${other.id}`;
     expect((await get("/api/v1/key", other.secret)).status).toBe(401);
   });
