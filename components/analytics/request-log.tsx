@@ -161,7 +161,11 @@ export function RequestLog({ scope = "admin" }: { scope?: "admin" | "me" }) {
         <CardContent className="grid gap-3">
           <DataTable
             columns={
-              admin ? columns : columns.filter((c) => c.id !== "cost" && c.id !== "margin" && c.id !== "user")
+              admin
+                ? columns
+                : columns
+                    .filter((c) => c.id !== "cost" && c.id !== "margin" && c.id !== "user")
+                    .map((c) => (c.id === "revenue" ? { ...c, header: "Charged" } : c))
             }
             data={rows}
             loading={isLoading}

@@ -64,10 +64,13 @@ export function MoneyChart({
   points,
   bucket,
   height = 260,
+  withCost = true,
 }: {
   points: Point[];
   bucket: "hour" | "day";
   height?: number;
+  /** Admins see provider cost and margin; a developer sees what they were charged. */
+  withCost?: boolean;
 }) {
   const data = points.map((p) => ({
     at: bucket === "hour" ? `${p.at.slice(5, 10)} ${p.at.slice(11, 16)}` : p.at.slice(0, 10),
@@ -100,9 +103,14 @@ export function MoneyChart({
             contentStyle={{ background: "var(--popover)", color: "var(--popover-foreground)" }}
           />
           <Legend />
-          <Bar yAxisId="usd" dataKey="revenue" fill="var(--chart-1)" />
-          <Bar yAxisId="usd" dataKey="cost" fill="var(--chart-2)" />
-          <Line yAxisId="usd" dataKey="margin" stroke="var(--chart-3)" dot={false} />
+          <Bar
+            yAxisId="usd"
+            dataKey="revenue"
+            name={withCost ? "revenue" : "charged"}
+            fill="var(--chart-1)"
+          />
+          {withCost ? <Bar yAxisId="usd" dataKey="cost" fill="var(--chart-2)" /> : null}
+          {withCost ? <Line yAxisId="usd" dataKey="margin" stroke="var(--chart-3)" dot={false} /> : null}
           <Line yAxisId="calls" dataKey="calls" stroke="var(--chart-4)" dot={false} />
           <Line yAxisId="calls" dataKey="errors" stroke="var(--destructive)" dot={false} />
         </ComposedChart>
@@ -216,21 +224,31 @@ export function UsageAnalytics({ scope = "admin" }: { scope?: "admin" | "me" }) 
           hint={t ? `${int(t.failures)} failed` : undefined}
         />
         <Figure label="Tokens in / out" value={t ? `${int(t.tokensIn)} / ${int(t.tokensOut)}` : "…"} />
-        <Figure label="Revenue" value={t ? usd(t.revenueMicros) : "…"} testId="total-revenue" />
-        <Figure label="Provider cost" value={t ? usd(t.costMicros) : "…"} testId="total-cost" />
         <Figure
-          label="Margin"
-          value={t ? usd(t.marginMicros) : "…"}
-          hint={t ? pct(Number(t.marginMicros ?? 0), Number(t.revenueMicros)) : undefined}
-          testId="total-margin"
+          label={admin ? "Revenue" : "Charged"}
+          value={t ? usd(t.revenueMicros) : "…"}
+          testId="total-revenue"
         />
-        <Figure label="Active keys / users" value={t ? `${t.activeKeys} / ${t.activeUsers}` : "…"} />
+        {admin ? (
+          <>
+            <Figure label="Provider cost" value={t ? usd(t.costMicros) : "…"} testId="total-cost" />
+            <Figure
+              label="Margin"
+              value={t ? usd(t.marginMicros) : "…"}
+              hint={t ? pct(Number(t.marginMicros ?? 0), Number(t.revenueMicros)) : undefined}
+              testId="total-margin"
+            />
+            <Figure label="Active keys / users" value={t ? `${t.activeKeys} / ${t.activeUsers}` : "…"} />
+          </>
+        ) : (
+          <Figure label="Keys used" value={t ? String(t.activeKeys) : "…"} />
+        )}
       </div>
       <Card>
         <CardHeader className="flex flex-row items-start justify-between gap-4">
           <div>
             <CardTitle>
-              Revenue, cost and margin per {data?.bucket ?? "…"}
+              {admin ? "Revenue, cost and margin" : "Spend"} per {data?.bucket ?? "…"}
               {isFetching && !isLoading ? (
                 <span className="ml-2 text-xs text-muted-foreground">refreshing…</span>
               ) : null}
@@ -262,7 +280,7 @@ export function UsageAnalytics({ scope = "admin" }: { scope?: "admin" | "me" }) 
               as apps use their keys.
             </div>
           ) : (
-            <MoneyChart points={data?.series ?? []} bucket={data?.bucket ?? "day"} />
+            <MoneyChart points={data?.series ?? []} bucket={data?.bucket ?? "day"} withCost={admin} />
           )}
         </CardContent>
       </Card>
@@ -289,7 +307,13 @@ export function UsageAnalytics({ scope = "admin" }: { scope?: "admin" | "me" }) 
         </CardHeader>
         <CardContent>
           <DataTable
-            columns={breakdownColumns(by).filter((c) => admin || (c.id !== "cost" && c.id !== "margin"))}
+            columns={
+              admin
+                ? breakdownColumns(by)
+                : breakdownColumns(by)
+                    .filter((c) => c.id !== "cost" && c.id !== "margin")
+                    .map((c) => (c.id === "revenue" ? { ...c, header: "Charged" } : c))
+            }
             data={data?.breakdown ?? []}
             loading={isLoading}
             rowTestId="breakdown-row"
@@ -299,8 +323,9 @@ export function UsageAnalytics({ scope = "admin" }: { scope?: "admin" | "me" }) 
         </CardContent>
       </Card>
       <p className="text-xs text-muted-foreground">
-        Money is exact to the micro-dollar: revenue is what accounts were charged, provider cost what the
-        price book says the provider charges for the same calls.
+        {admin
+          ? "Money is exact to the micro-dollar: revenue is what accounts were charged, provider cost what the price book says the provider charges for the same calls."
+          : "Money is exact to the micro-dollar: what each call was charged to your balance (a stream cut short is estimated, a failed call is free)."}
       </p>
     </div>
   );

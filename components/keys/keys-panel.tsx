@@ -153,6 +153,13 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                   </TableCell>
                   <TableCell>
                     <Badge variant={status.variant}>{status.label}</Badge>
+                    <span
+                      data-testid="key-spend"
+                      className="mt-1 block text-xs text-muted-foreground tabular-nums"
+                      title="Budget use today and this month (UTC): charges plus what calls in progress and leases hold"
+                    >
+                      {usd(key.todaySpentMicros)} today · {usd(key.monthSpentMicros)} month
+                    </span>
                     {key.leasedMicros > 0 ? (
                       <span
                         data-testid="key-leased"

@@ -18,6 +18,9 @@ export const keyColumns = (db: Db) => db`
   k.expires_at as "expiresAt", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
   k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom", k.purpose,
   k.daily_budget_micros as "dailyBudgetMicros", k.monthly_budget_micros as "monthlyBudgetMicros",
+  case when k.budget_day = (now() at time zone 'utc')::date then k.day_used_micros else 0 end as "todaySpentMicros",
+  case when k.budget_month = date_trunc('month', now() at time zone 'utc')::date then k.month_used_micros else 0 end
+    as "monthSpentMicros",
   (select coalesce(sum(l.reserved_micros), 0) from leases l
    where l.key_id = k.id and l.status in ('open', 'closing'))::bigint as "leasedMicros"`;
 

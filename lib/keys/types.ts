@@ -15,6 +15,9 @@ export interface ApiKey {
   rotatedFrom: string | null;
   dailyBudgetMicros: bigint | null;
   monthlyBudgetMicros: bigint | null;
+  /** What this key has spent (and holds) in the UTC day and month, as its budgets count it. */
+  todaySpentMicros: bigint;
+  monthSpentMicros: bigint;
   /** What this key's live balance leases reserve right now (gateway processes spend it locally). */
   leasedMicros: bigint;
   /** app: issued to the user; playground: the playground's own key, managed by the platform (never shown). */

@@ -170,3 +170,68 @@ test("compare mode sends one prompt to two models and shows both answers and bot
   await snap(page, "24-playground-compare");
   await sql.end();
 });
+
+test("a developer's own usage, calls and CSV: only their keys' calls, without provider cost", async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  const sql = sqlOf();
+  const dev = await fundedDeveloper(sql, { prefix: "mine", keyName: "my app", password: PASSWORD });
+  // Someone else's calls happen meanwhile: they must not show.
+  const stranger = await fundedDeveloper(sql, { prefix: "stranger", keyName: "their app" });
+  const { default: OpenAI } = await import("openai");
+  for (const [secret, n] of [
+    [dev.secret, 3],
+    [stranger.secret, 2],
+  ] as const) {
+    const client = new OpenAI({ baseURL: process.env.E2E_GATEWAY_URL, apiKey: secret, maxRetries: 0 });
+    for (let i = 0; i < n; i++)
+      await client.chat.completions.create({
+        model: "fake-small",
+        messages: [{ role: "user", content: `mine ${i}` }],
+        max_tokens: 6,
+      });
+  }
+  await expect
+    .poll(
+      async () =>
+        (
+          await sql`select count(*)::int as n from usage_events where user_id in (${dev.userId}, ${stranger.userId})`
+        )[0]!.n,
+      { timeout: 20_000 },
+    )
+    .toBe(5);
+  const [mine] = await sql<{ revenue: bigint }[]>`
+    select sum(revenue_micros)::bigint as revenue from usage_events where user_id = ${dev.userId}`;
+  await login(page, dev.email, PASSWORD);
+  await page.getByRole("link", { name: "My usage" }).click();
+  await expect(page.getByTestId("total-calls")).toContainText("3");
+  await expect(page.getByTestId("usage-totals")).toContainText(formatMicros(mine!.revenue));
+  await expect(page.getByTestId("usage-totals")).not.toContainText("Provider cost");
+  await snap(page, "25-my-usage");
+  await page.getByRole("link", { name: "My calls" }).click();
+  await expect(page.getByTestId("request-row")).toHaveCount(3);
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByTestId("export-csv").click(),
+  ]);
+  const { readFileSync } = await import("node:fs");
+  const csv = readFileSync((await download.path())!, "utf8")
+    .trim()
+    .split("\r\n");
+  expect(csv).toHaveLength(1 + 3);
+  expect(csv[0]).not.toContain("cost_usd");
+  expect(csv.slice(1).every((line) => line.includes(dev.email))).toBe(true);
+  await snap(page, "26-my-calls");
+  // Their keys page shows each key's budget use today (charges plus what its lease holds), as budgets count it.
+  const [used] = await sql<
+    { day_used_micros: bigint }[]
+  >`select day_used_micros from api_keys where id = ${dev.keyId}`;
+  expect(used!.day_used_micros).toBeGreaterThanOrEqual(mine!.revenue);
+  await page.getByRole("link", { name: "My API keys" }).click();
+  await expect(page.getByTestId("key-row-my app").getByTestId("key-spend")).toContainText(
+    `${formatMicros(used!.day_used_micros)} today`,
+  );
+  await sql.end();
+});
