@@ -173,7 +173,6 @@ test("compare mode sends one prompt to two models and shows both answers and bot
 
 test("a developer's own usage, calls and CSV: only their keys' calls, without provider cost", async ({
   page,
-  browser,
 }) => {
   test.setTimeout(90_000);
   const sql = sqlOf();
