@@ -342,18 +342,7 @@ def _check_responses(body: dict) -> None:
 
 def _check_completion(body: dict) -> None:
     """prompt: a string, an array of strings, a token array or an array of them; best_of at least n."""
-    value = body.get("prompt")
-    ok = (isinstance(value, str) and value != "") or _is_token_list(value) or (
-        isinstance(value, list)
-        and 0 < len(value) <= MAX_COMPLETION_PROMPTS
-        and (all(isinstance(v, str) and v != "" for v in value) or all(_is_token_list(v) for v in value))
-    )
-    if not ok:
-        raise bad_request(
-            f"prompt must be a non-empty string, token array, or an array of at most {MAX_COMPLETION_PROMPTS} of them.",
-            "prompt",
-            "invalid_value",
-        )
+    _texts_or_tokens(body, "prompt", MAX_COMPLETION_PROMPTS)
     _integer(body, "max_tokens", 1, MAX_INT32)
     _integer(body, "n", 1, 128)
     _integer(body, "best_of", 1, 128)
@@ -446,20 +435,26 @@ def _is_token_list(value: Any) -> bool:
     )
 
 
-def _check_embedding(body: dict) -> None:
-    """input: a non-empty string, an array of them, an array of token ids, or an array of such arrays."""
-    value = body.get("input")
+def _texts_or_tokens(body: dict, field: str, most: int) -> None:
+    """A non-empty string, a token-id array, or an array of at most `most` of either (embeddings' input, completions'
+    prompt)."""
+    value = body.get(field)
     ok = (isinstance(value, str) and value != "") or _is_token_list(value) or (
         isinstance(value, list)
-        and 0 < len(value) <= MAX_EMBEDDING_INPUTS
+        and 0 < len(value) <= most
         and (all(isinstance(v, str) and v != "" for v in value) or all(_is_token_list(v) for v in value))
     )
     if not ok:
         raise bad_request(
-            f"input must be a non-empty string, token array, or an array of at most {MAX_EMBEDDING_INPUTS} of them.",
-            "input",
+            f"{field} must be a non-empty string, token array, or an array of at most {most} of them.",
+            field,
             "invalid_value",
         )
+
+
+def _check_embedding(body: dict) -> None:
+    """input: a non-empty string, an array of them, an array of token ids, or an array of such arrays."""
+    _texts_or_tokens(body, "input", MAX_EMBEDDING_INPUTS)
     if body.get("encoding_format") not in (None, "float", "base64"):
         raise bad_request("encoding_format must be float or base64.", "encoding_format", "invalid_value")
     _integer(body, "dimensions", 1, 65_536)
