@@ -333,3 +333,21 @@ async def test_the_success_event_reports_the_held_call_id(tmp_path):
     # Without our signed state (a call that was never held) nothing is reported under any id.
     await billing.async_log_success_event({**kwargs, "litellm_call_id": "", "litellm_params": {}}, types.SimpleNamespace(usage=usage), None, None)
     assert billing.outbox.find(KEY_ID, "") == []
+
+
+def test_the_text_a_stream_delivers_is_read_from_every_streaming_route():
+    from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices
+
+    from tollgate_litellm.billing import _delivered_text
+
+    chat = ModelResponseStream(choices=[StreamingChoices(delta=Delta(content="Hello"))])
+    assert _delivered_text(chat) == "Hello"
+    completion = types.SimpleNamespace(choices=[types.SimpleNamespace(text=" world", delta=None)])
+    assert _delivered_text(completion) == " world"
+    assert _delivered_text({"type": "response.output_text.delta", "delta": "Resp"}) == "Resp"
+    assert _delivered_text({"type": "response.created", "response": {}}) == ""
+    sse = (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+           b'"delta":{"type":"text_delta","text":"Claude"}}\n\n')
+    assert _delivered_text(sse) == "Claude"
+    assert _delivered_text({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "says"}}) == "says"
+    assert _delivered_text(b"event: ping\ndata: {}\n\n") == ""

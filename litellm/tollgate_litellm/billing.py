@@ -7,6 +7,7 @@ written to the durable outbox and delivered to the platform. Wired in config.yam
 from __future__ import annotations
 
 import hashlib
+import json
 import hmac
 import logging
 import math
@@ -50,12 +51,45 @@ CALL_KINDS = {
 }
 
 
+# Streaming kinds whose client-cut streams LiteLLM does not log (no success, no failure event): the plugin reports them.
+UNLOGGED_CUT_KINDS = frozenset({"responses", "messages", "completion"})
 # Kinds whose proxy route calls the hooks before assigning litellm_call_id (images, speech, transcription).
 ASSIGNED_CALL_ID_KINDS = frozenset({"image", "speech", "transcription"})
 
 
 def _call_kind(call_type: Any) -> str | None:
     return CALL_KINDS.get(str(call_type))
+
+
+def _delivered_text(chunk: Any) -> str:
+    """The text a streamed chunk carries to the client, whatever the route: chat deltas, legacy completion text, a
+    Responses `response.output_text.delta` event, or an Anthropic Messages `text_delta` (as LiteLLM streams it: an
+    object or its SSE bytes). What was delivered is what a stream cut short is charged for (estimated)."""
+    if isinstance(chunk, (bytes, str)):
+        raw = chunk.decode("utf-8", "replace") if isinstance(chunk, bytes) else chunk
+        texts = []
+        for line in raw.splitlines():
+            if line.startswith("data:") and '"text_delta"' in line:
+                try:
+                    texts.append(str((json.loads(line[5:].strip()).get("delta") or {}).get("text") or ""))
+                except ValueError:
+                    continue
+        return "".join(texts)
+    get = chunk.get if isinstance(chunk, dict) else (lambda name, default=None: getattr(chunk, name, default))
+    kind = get("type")
+    if kind == "response.output_text.delta":
+        return str(get("delta") or "")
+    if kind == "content_block_delta":
+        delta = get("delta") or {}
+        text = delta.get("text") if isinstance(delta, dict) else getattr(delta, "text", None)
+        return str(text or "")
+    texts = []
+    for choice in get("choices") or []:
+        delta = getattr(choice, "delta", None) if not isinstance(choice, dict) else choice.get("delta")
+        content = (delta.get("content") if isinstance(delta, dict) else getattr(delta, "content", None)) if delta else None
+        text = choice.get("text") if isinstance(choice, dict) else getattr(choice, "text", None)
+        texts.append(str(content or text or ""))
+    return "".join(texts)
 
 
 def _wav_ms(file: Any) -> int | None:
@@ -445,18 +479,29 @@ class TollgateBilling(CustomLogger):
         self, user_api_key_dict: UserAPIKeyAuth, response: Any, request_data: dict
     ) -> AsyncGenerator[Any, None]:
         state = self._find_state(request_data)
-        async for chunk in response:
-            if state is not None:
-                try:
-                    for choice in getattr(chunk, "choices", None) or []:
-                        content = getattr(getattr(choice, "delta", None), "content", None)
-                        if content:
-                            state["delivered"].append(content)
+        completed = False
+        try:
+            async for chunk in response:
+                if state is not None:
+                    try:
+                        text = _delivered_text(chunk)
+                        if text:
+                            state["delivered"].append(text)
                             if "firstTokenAt" not in state:
                                 state["firstTokenAt"] = _iso(None)
+                    except Exception:
+                        pass
+                yield chunk
+            completed = True
+        finally:
+            # A client that goes away mid-stream closes this generator. LiteLLM bills the partial output of chat
+            # streams itself (their wrapper keeps the chunks); a Responses or Messages stream gets no success or
+            # failure event at all, so the cut is reported here, estimated from what was delivered.
+            if not completed and state is not None and state.get("kind") in UNLOGGED_CUT_KINDS:
+                try:
+                    self._record_unfinished(state, True, "ClientDisconnected")
                 except Exception:
-                    pass
-            yield chunk
+                    logger.exception("could not record a cut stream")
 
     # -- after the call ------------------------------------------------------------------------------------
     async def async_log_success_event(self, kwargs: dict, response_obj: Any, start_time: Any, end_time: Any) -> None:
@@ -537,31 +582,36 @@ class TollgateBilling(CustomLogger):
             state = self._find_state(request_data)
             if state is None:
                 return  # refused before a hold was placed: nothing to release
-            delivered = "".join(state.get("delivered") or [])
-            completion_tokens = litellm.token_counter(model=state["model"], text=delivered) if delivered else 0
-            self.outbox.append(
-                {
-                    "callId": state["callId"],
-                    "keyId": state["keyId"],
-                    "modelGroup": state["model"],
-                    "providerModel": "",
-                    "status": "cut" if delivered else "failure",
-                    "kind": state.get("kind") or "chat",
-                    "stream": bool(request_data.get("stream")),
-                    "promptTokens": state["promptTokens"] if delivered else 0,
-                    "completionTokens": completion_tokens,
-                    "cachedTokens": 0,
-                    "reportedCostMicros": 0,
-                    "startedAt": state["startedAt"],
-                    "endedAt": _iso(None),
-                    "firstTokenAt": state.get("firstTokenAt"),
-                    "errorClass": type(original_exception).__name__,
-                    **self._reservation(state),
-                }
-            )
-            self.leases.finish(state["leaseId"], state["callId"])
+            self._record_unfinished(state, bool(request_data.get("stream")), type(original_exception).__name__)
         except Exception:
             logger.exception("could not record a failure event")
+
+    def _record_unfinished(self, state: dict, stream: bool, error_class: str) -> None:
+        """A call that did not finish: a cut stream (estimated: the prompt and the text delivered) when output
+        reached the client, else a failure (charged nothing). Reported once; a later success outranks it."""
+        delivered = "".join(state.get("delivered") or [])
+        completion_tokens = litellm.token_counter(model=state["model"], text=delivered) if delivered else 0
+        self.outbox.append(
+            {
+                "callId": state["callId"],
+                "keyId": state["keyId"],
+                "modelGroup": state["model"],
+                "providerModel": "",
+                "status": "cut" if delivered else "failure",
+                "kind": state.get("kind") or "chat",
+                "stream": stream,
+                "promptTokens": state["promptTokens"] if delivered else 0,
+                "completionTokens": completion_tokens,
+                "cachedTokens": 0,
+                "reportedCostMicros": 0,
+                "startedAt": state["startedAt"],
+                "endedAt": _iso(None),
+                "firstTokenAt": state.get("firstTokenAt"),
+                "errorClass": error_class,
+                **self._reservation(state),
+            }
+        )
+        self.leases.finish(state["leaseId"], state["callId"])
 
 
 _handler: TollgateBilling | None = None

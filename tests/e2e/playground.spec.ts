@@ -234,3 +234,35 @@ test("a developer's own usage, calls and CSV: only their keys' calls, without pr
   );
   await sql.end();
 });
+
+test("an upstream failure is said inline, with nothing charged", async ({ page }) => {
+  const { sql, dev } = await signedIn(page, 5_000_000n);
+  // The failure model joins the catalog (priced like fake-small) so the playground offers it.
+  const [failing] = await sql<{ id: string }[]>`
+    insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
+    values ('fake-error-500', 'fake-error-500', 'fake', 16384, 4096)
+    on conflict (public_name) do update set max_output_tokens = excluded.max_output_tokens returning id`;
+  await sql`
+    insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros, input_price_micros, output_price_micros)
+    values (${failing!.id}, now() - interval '1 day', 300000, 900000, 500000, 1500000) on conflict do nothing`;
+  await page.reload();
+  await page.getByLabel("Model").selectOption("fake-error-500");
+  await page.getByLabel("Message").fill("this fails upstream");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page.getByTestId("chat-error")).toContainText("The provider failed", { timeout: 30_000 });
+  await expect(page.getByTestId("chat-error")).toContainText("Nothing was charged");
+  await expect
+    .poll(
+      async () =>
+        (await sql`select count(*)::int as n from usage_events where user_id = ${dev.userId}`)[0]!.n,
+      {
+        timeout: 20_000,
+      },
+    )
+    .toBe(1);
+  const [row] = await sql<{ billing_status: string; revenue: bigint }[]>`
+    select billing_status, revenue_micros as revenue from usage_events where user_id = ${dev.userId}`;
+  expect(row).toEqual({ billing_status: "waived", revenue: 0n });
+  await snap(page, "27-playground-upstream-failure");
+  await sql.end();
+});

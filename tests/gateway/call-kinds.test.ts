@@ -464,3 +464,81 @@ describe("token classes (a prompt-caching reasoning model)", () => {
     expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
   });
 });
+
+describe("a stream the client cuts short", () => {
+  /** Reads a stream until `deltas` text deltas arrived, then aborts it as a client would (closing the connection). */
+  async function cutAfter(
+    deltas: number,
+    open: (signal: AbortSignal) => Promise<AsyncIterable<unknown>>,
+    isText: (e: any) => boolean,
+  ) {
+    const controller = new AbortController();
+    let seen = 0;
+    try {
+      for await (const event of await open(controller.signal)) {
+        if (isText(event) && ++seen >= deltas) controller.abort();
+      }
+    } catch {
+      // the abort ends the iteration
+    }
+    return seen;
+  }
+
+  it("a Responses stream is charged as estimated for what was delivered", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const seen = await cutAfter(
+      3,
+      (signal) =>
+        c.client.responses.create(
+          {
+            model: "fake-slow",
+            input: "Write at length about metering.",
+            max_output_tokens: 400,
+            stream: true,
+          },
+          { signal },
+        ),
+      (e) => e.type === "response.output_text.delta",
+    );
+    expect(seen).toBe(3);
+    const [row] = await usageRowsOf(ctx, c.id, 1, 30_000);
+    expect(row).toMatchObject({ status: "cut", billing_status: "estimated" });
+    expect(row!.revenue_micros).toBeGreaterThan(0n);
+    expect(row!.completion_tokens).toBeLessThan(47); // the fake model's full answer is 16–47 tokens
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - row!.revenue_micros,
+      held_micros: 0n,
+    });
+  });
+
+  it("an Anthropic Messages stream is charged as estimated for what was delivered", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const client = new Anthropic({
+      baseURL: ctx.stack.gatewayUrl!.replace(/\/v1$/, ""),
+      apiKey: c.secret,
+      maxRetries: 0,
+    });
+    const seen = await cutAfter(
+      3,
+      (signal) =>
+        client.messages.create(
+          {
+            model: "fake-slow",
+            max_tokens: 400,
+            stream: true,
+            messages: [{ role: "user", content: "Write at length about metering." }],
+          },
+          { signal },
+        ),
+      (e) => e.type === "content_block_delta",
+    );
+    expect(seen).toBe(3);
+    const [row] = await usageRowsOf(ctx, c.id, 1, 30_000);
+    expect(row).toMatchObject({ status: "cut", billing_status: "estimated" });
+    expect(row!.revenue_micros).toBeGreaterThan(0n);
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - row!.revenue_micros,
+      held_micros: 0n,
+    });
+  });
+});
