@@ -261,3 +261,36 @@ async def test_probes_and_plugin_routes_pass():
 def test_header_filter_keeps_only_what_apps_need():
     kept = filter_response_headers([(b"X-LiteLLM-Version", b"1"), (b"x-ratelimit-remaining-requests", b"9"), (b"retry-after", b"2")])
     assert [k for k, _ in kept] == [b"x-ratelimit-remaining-requests", b"retry-after"]
+
+
+def test_error_messages_lose_the_gateway_s_routing():
+    from tollgate_litellm.gate import scrub_error_message
+
+    leaky = (
+        "litellm.InternalServerError: InternalServerError: OpenAIException - fake upstream: internal errorNo fallback"
+        " model group found for lookup_groups=fake-error-500. Fallbacks=[{'fake-dead': ['fake-large']}]. Received"
+        " Model Group=fake-error-500 Available Model Group Fallbacks=None LiteLLM Retried: 2 times"
+    )
+    assert scrub_error_message(leaky) == "fake upstream: internal error"
+    # Tollgate's own refusals are left as they are.
+    own = "Insufficient balance: this call may cost up to $0.000125, but only $0.000010 is available."
+    assert scrub_error_message(own) == own
+
+
+async def test_an_upstream_error_body_reaches_the_app_without_routing_details():
+    body = {"error": {"message": "litellm.APIError: APIError: OpenAIException - boom. Fallbacks=[{'a': ['b']}]",
+                      "type": None, "param": None, "code": "500"}}
+
+    async def failing(scope, receive, send):
+        raw = json.dumps(body).encode()
+        await send({"type": "http.response.start", "status": 500,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+        await send({"type": "http.response.body", "body": raw[:10], "more_body": True})
+        await send({"type": "http.response.body", "body": raw[10:]})
+
+    transport = httpx.ASGITransport(app=Gate(failing, MASTER))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
+        res = await c.post(CHAT, json=BASE, headers={"authorization": "Bearer tg_app"})
+    assert res.status_code == 500
+    assert res.json()["error"]["message"] == "boom."
+    assert int(res.headers["content-length"]) == len(res.content)

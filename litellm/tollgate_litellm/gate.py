@@ -10,7 +10,8 @@ For every caller but the operator's master key:
   pricing, caching, logging and mock fields (`fallbacks`, `api_base`, `api_key`, `timeout`, `num_retries`,
   `extra_headers`, `metadata`, `mock_response`, `input_cost_per_token`, …) are refused with 400, as OpenAI
   refuses an unrecognized argument; the money-relevant values (`max_tokens`, `n`, `stream`) are type-checked;
-- responses lose the headers that reveal upstreams, deployments or provider cost.
+- responses lose the headers that reveal upstreams, deployments or provider cost, and error bodies lose the
+  routing LiteLLM writes into their messages (fallback groups, retries, model groups).
 """
 
 from __future__ import annotations
@@ -575,10 +576,63 @@ def _replay(raw: bytes, receive: Receive) -> Receive:
     return replayed
 
 
+# Where LiteLLM's error messages start telling the operator's routing: fallback groups, retries, model groups.
+_ROUTING_DETAIL = re.compile(
+    r"\s*(No fallback model group found|Received Model Group=|Available Model Group Fallbacks=|Fallbacks=\[|"
+    r"LiteLLM Retried:|Error doing the fallback).*",
+    re.DOTALL,
+)
+# LiteLLM's exception chain before the provider's own words ("litellm.InternalServerError: InternalServerError:
+# OpenAIException - …").
+_EXCEPTION_PREFIX = re.compile(r"^(litellm\.\w+:\s*)?(\w+Error:\s*)*(\w+Exception\s*-\s*)?")
+
+
+def scrub_error_message(message: str) -> str:
+    """An error message as an app may read it: the provider's words, without the gateway's routing (fallback groups,
+    retries, deployments) that LiteLLM appends. Tollgate's own refusals pass unchanged."""
+    scrubbed = _EXCEPTION_PREFIX.sub("", _ROUTING_DETAIL.sub("", message)).strip()
+    return scrubbed or "The model's provider returned an error."
+
+
+def _scrub_error_body(body: bytes) -> bytes:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        error["message"] = scrub_error_message(error["message"])
+        return json.dumps(data).encode()
+    if isinstance(data, dict) and isinstance(data.get("detail"), str):
+        data["detail"] = scrub_error_message(data["detail"])
+        return json.dumps(data).encode()
+    return body
+
+
 def _filtering(send: Send) -> Send:
+    """Response headers lose what reveals upstreams; an error's JSON body loses the routing LiteLLM writes into it
+    (buffered: error bodies are small; every other response streams through untouched)."""
+    held: dict[str, Any] = {}
+
     async def filtered(message: Message) -> None:
         if message["type"] == "http.response.start":
             message = {**message, "headers": filter_response_headers(list(message.get("headers") or []))}
+            headers = dict((k.decode("latin-1").lower(), v) for k, v in message["headers"])
+            if message.get("status", 200) >= 400 and headers.get("content-type", b"").startswith(b"application/json"):
+                held["start"], held["body"] = message, b""
+                return
+        elif message["type"] == "http.response.body" and "start" in held:
+            held["body"] += message.get("body", b"")
+            if message.get("more_body"):
+                return
+            body = _scrub_error_body(held["body"])
+            start = held.pop("start")
+            start["headers"] = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"] + [
+                (b"content-length", str(len(body)).encode())
+            ]
+            await send(start)
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
         await send(message)
 
     return filtered

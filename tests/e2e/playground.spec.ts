@@ -251,6 +251,9 @@ test("an upstream failure is said inline, with nothing charged", async ({ page }
   await page.getByRole("button", { name: "Send" }).click();
   await expect(page.getByTestId("chat-error")).toContainText("The provider failed", { timeout: 30_000 });
   await expect(page.getByTestId("chat-error")).toContainText("Nothing was charged");
+  // The provider's words reach the developer; the gateway's routing (fallback groups, retries) does not.
+  await expect(page.getByTestId("chat-error")).toContainText("fake upstream: internal error");
+  await expect(page.getByTestId("chat-error")).not.toContainText("Fallbacks");
   await expect
     .poll(
       async () =>
