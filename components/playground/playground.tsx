@@ -22,6 +22,7 @@ import { api } from "@/lib/ui/api";
 import { cn } from "@/lib/utils";
 import { CodeDialog } from "./code-dialog";
 import { ConversationList, useSaveConversation } from "./conversations";
+import { ANSWER_MARKDOWN } from "./markdown";
 
 export type PlaygroundMessage = UIMessage<TurnMetadata>;
 
@@ -233,7 +234,7 @@ export function MessageView({
             mine ? "whitespace-pre-wrap bg-primary text-primary-foreground" : "markdown bg-muted",
           )}
         >
-          {mine ? text : <ReactMarkdown>{text}</ReactMarkdown>}
+          {mine ? text : <ReactMarkdown {...ANSWER_MARKDOWN}>{text}</ReactMarkdown>}
         </div>
         {!mine && meta ? (
           <div
