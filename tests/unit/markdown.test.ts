@@ -6,8 +6,7 @@ import ReactMarkdown from "react-markdown";
 import { describe, expect, it } from "vitest";
 import { ANSWER_MARKDOWN } from "@/components/playground/markdown";
 
-const render = (text: string) =>
-  renderToStaticMarkup(createElement(ReactMarkdown, { ...ANSWER_MARKDOWN, children: text }));
+const render = (text: string) => renderToStaticMarkup(createElement(ReactMarkdown, ANSWER_MARKDOWN, text));
 
 describe("answers in the playground", () => {
   it("render Markdown: emphasis, lists and code blocks", () => {
