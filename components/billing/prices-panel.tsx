@@ -1,6 +1,6 @@
 "use client";
 
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Tags } from "lucide-react";
 import { useState } from "react";
 import { useModels } from "@/components/keys/queries";
@@ -26,6 +26,7 @@ import type { Json } from "@/lib/json";
 import { api, fieldErrors } from "@/lib/ui/api";
 import { utcTime } from "@/lib/utils";
 import { usd } from "./format";
+import { usePrices } from "./queries";
 
 type Version = Json<PriceVersion>;
 type Rate = number | null | undefined;
@@ -158,10 +159,7 @@ function extras(v: Version, side: "price" | "cost"): string[] {
 const PER_M = "per 1M tokens";
 
 export function PricesPanel() {
-  const { data } = useQuery({
-    queryKey: ["prices"],
-    queryFn: () => api<{ items: Version[] }>("/api/v1/prices"),
-  });
+  const { data } = usePrices();
   const versions = data?.items ?? [];
   const current = versions.filter((v) => v.current);
   return (

@@ -3,6 +3,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { UsageRow } from "@/lib/billing/accounts";
 import type { Account, LedgerLine } from "@/lib/billing/ledger";
+import type { PriceVersion } from "@/lib/billing/prices";
 import type { BudgetsBody } from "@/lib/billing/schemas";
 import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
@@ -10,6 +11,14 @@ import { api } from "@/lib/ui/api";
 export type AccountView = Json<Account>;
 export type UsageView = Json<UsageRow>;
 export type LedgerView = Json<LedgerLine>;
+
+/** The price book as the caller may see it (admins: every version with cost; others: sell prices in force). */
+export const usePrices = () =>
+  useQuery({
+    queryKey: ["prices"],
+    queryFn: () => api<{ items: Json<PriceVersion>[] }>("/api/v1/prices"),
+    staleTime: 60_000,
+  });
 
 export const useMyAccount = () =>
   useQuery({ queryKey: ["account", "me"], queryFn: () => api<{ account: AccountView }>("/api/v1/account") });

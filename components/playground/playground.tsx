@@ -8,17 +8,14 @@ import Link from "next/link";
 import { useEffect, useMemo, useRef, useState } from "react";
 import ReactMarkdown from "react-markdown";
 import { usd } from "@/components/billing/format";
-import { useMyAccount } from "@/components/billing/queries";
+import { useMyAccount, usePrices } from "@/components/billing/queries";
 import { useModels } from "@/components/keys/queries";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Field } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
-import type { PriceVersion } from "@/lib/billing/prices";
-import type { Json } from "@/lib/json";
 import type { TurnMetadata } from "@/lib/playground/chat";
-import { api } from "@/lib/ui/api";
 import { cn } from "@/lib/utils";
 import { CodeDialog } from "./code-dialog";
 import { ConversationList, useSaveConversation } from "./conversations";
@@ -51,14 +48,6 @@ export function requestBody(s: ChatSettings, model = s.model) {
     temperature: s.temperature === "" ? undefined : Number(s.temperature),
     topP: s.topP === "" ? undefined : Number(s.topP),
   };
-}
-
-export function usePrices() {
-  return useQuery({
-    queryKey: ["prices"],
-    queryFn: () => api<{ items: Json<PriceVersion>[] }>("/api/v1/prices"),
-    staleTime: 60_000,
-  });
 }
 
 /**

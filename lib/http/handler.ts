@@ -4,7 +4,7 @@ import { authenticate, type Principal } from "@/lib/auth";
 import type { Actor, Role } from "@/lib/auth/types";
 import { config, type TrustedProxy, trustedProxy } from "@/lib/config";
 import { db } from "@/lib/db";
-import { verifyKey } from "@/lib/keys/verify";
+import { type KeyVerdict, verifyKey } from "@/lib/keys/verify";
 import { log } from "@/lib/log";
 import { metrics, routeLabel } from "@/lib/metrics/registry";
 import { assertSameOriginMutation } from "@/lib/security/origin";
@@ -144,14 +144,14 @@ function withBearerSecret(
  * revoked, expired or unknown key is 401; the handler sees only this key's id and its owner.
  */
 export function withApiKey(
-  fn: (ctx: RequestContext & { keyId: string; userId: string }) => Promise<Response>,
+  fn: (ctx: RequestContext & { key: Extract<KeyVerdict, { valid: true }>["key"] }) => Promise<Response>,
 ): RouteHandler {
   return route(async (ctx) => {
     const secret = bearer(ctx.req);
     if (!secret) throw unauthorized("Send your Tollgate API key as Authorization: Bearer tg_….");
     const verdict = await verifyKey(db(), secret, config().KEY_PEPPER);
     if (!verdict.valid) throw unauthorized(verdict.message);
-    return fn({ ...ctx, keyId: verdict.key.id, userId: verdict.key.userId });
+    return fn({ ...ctx, key: verdict.key });
   });
 }
 

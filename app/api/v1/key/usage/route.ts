@@ -14,7 +14,7 @@ const DAY_MS = 86_400_000;
  * For apps, with their own key as bearer: this key's calls and charges over UTC days `from`..`to` (inclusive;
  * default the last 30 days, at most 366), per day and per model. Cached up to 5 s.
  */
-export const GET = withApiKey(async ({ req, keyId }) => {
+export const GET = withApiKey(async ({ req, key }) => {
   const q = parseQuery(req, query);
   const to = q.to ?? new Date().toISOString().slice(0, 10);
   const from = q.from ?? new Date(Date.parse(to) - 29 * DAY_MS).toISOString().slice(0, 10);
@@ -28,7 +28,7 @@ export const GET = withApiKey(async ({ req, keyId }) => {
       },
     );
   }
-  return json(await cachedForKey(`usage:${keyId}:${from}:${to}`, () => keyUsage(db(), keyId, from, to)), {
+  return json(await cachedForKey(`usage:${key.id}:${from}:${to}`, () => keyUsage(db(), key, from, to)), {
     headers: { "cache-control": "private, max-age=5" },
   });
 });
