@@ -15,7 +15,7 @@ import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
 import { utcTime } from "@/lib/utils";
 import { FilterBar, useUrlFilters } from "./filters";
-import { int, utcLabel } from "./usage-analytics";
+import { developerColumns, int, utcLabel } from "./usage-analytics";
 
 type Row = Json<RequestRow>;
 type Detail = Json<RequestDetail>;
@@ -160,13 +160,7 @@ export function RequestLog({ scope = "admin" }: { scope?: "admin" | "me" }) {
         </CardHeader>
         <CardContent className="grid gap-3">
           <DataTable
-            columns={
-              admin
-                ? columns
-                : columns
-                    .filter((c) => c.id !== "cost" && c.id !== "margin" && c.id !== "user")
-                    .map((c) => (c.id === "revenue" ? { ...c, header: "Charged" } : c))
-            }
+            columns={admin ? columns : developerColumns(columns, ["user"])}
             data={rows}
             loading={isLoading}
             rowTestId="request-row"

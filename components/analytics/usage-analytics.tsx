@@ -119,6 +119,16 @@ export function MoneyChart({
   );
 }
 
+/**
+ * A table's columns as a developer sees their own calls: no provider cost or margin (nor the columns named in
+ * `hidden`), and revenue read as what they were charged.
+ */
+export function developerColumns<T>(columns: ColumnDef<T, unknown>[], hidden: string[] = []) {
+  return columns
+    .filter((c) => c.id !== "cost" && c.id !== "margin" && !hidden.includes(c.id ?? ""))
+    .map((c) => (c.id === "revenue" ? { ...c, header: "Charged" } : c));
+}
+
 const BY_LABEL = { model: "Model", kind: "Call kind", user: "User", key: "Key" } as const;
 type By = keyof typeof BY_LABEL;
 
@@ -307,13 +317,7 @@ export function UsageAnalytics({ scope = "admin" }: { scope?: "admin" | "me" }) 
         </CardHeader>
         <CardContent>
           <DataTable
-            columns={
-              admin
-                ? breakdownColumns(by)
-                : breakdownColumns(by)
-                    .filter((c) => c.id !== "cost" && c.id !== "margin")
-                    .map((c) => (c.id === "revenue" ? { ...c, header: "Charged" } : c))
-            }
+            columns={admin ? breakdownColumns(by) : developerColumns(breakdownColumns(by))}
             data={data?.breakdown ?? []}
             loading={isLoading}
             rowTestId="breakdown-row"

@@ -11,7 +11,7 @@ import {
   DialogTrigger,
 } from "@/components/ui/dialog";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
-import type { ChatSettings, PlaygroundMessage } from "./playground";
+import { type ChatSettings, type PlaygroundMessage, requestBody } from "./playground";
 
 /** The conversation so far as chat messages (system prompt first), as an app would send it. */
 function chatMessages(settings: ChatSettings, messages: PlaygroundMessage[], draft = "Hello!") {
@@ -28,13 +28,14 @@ function chatMessages(settings: ChatSettings, messages: PlaygroundMessage[], dra
   ];
 }
 
-/** The request's sampling settings under OpenAI's names. */
+/** The request's settings (as the chat route takes them) under OpenAI's names. */
 function params(settings: ChatSettings) {
+  const b = requestBody(settings);
   return {
-    model: settings.model,
-    ...(settings.maxTokens ? { max_tokens: Number(settings.maxTokens) } : {}),
-    ...(settings.temperature !== "" ? { temperature: Number(settings.temperature) } : {}),
-    ...(settings.topP !== "" ? { top_p: Number(settings.topP) } : {}),
+    model: b.model,
+    ...(b.maxOutputTokens !== undefined ? { max_tokens: b.maxOutputTokens } : {}),
+    ...(b.temperature !== undefined ? { temperature: b.temperature } : {}),
+    ...(b.topP !== undefined ? { top_p: b.topP } : {}),
   };
 }
 
