@@ -35,6 +35,9 @@ const PROFILES: Record<string, Profile> = {
   // Embeddings (POST /v1/embeddings): 8-dimension vectors; fake-embed-error fails with 500.
   "fake-embed": { ttftMs: 5, tokensPerSecond: 0 },
   "fake-embed-error": { ttftMs: 5, tokensPerSecond: 0, fail: "500" },
+  // Legacy completions (POST /v1/completions): fake-instruct-slow streams slowly enough for a client to cut it.
+  "fake-instruct-slow": { ttftMs: 200, tokensPerSecond: 20 },
+  "fake-instruct-error": { ttftMs: 5, tokensPerSecond: 400, fail: "500" },
   // Chat whose usage splits the prompt into cached reads and cache writes and the completion into reasoning.
   "fake-cache": { ttftMs: 10, tokensPerSecond: 400, classes: true },
   // Images (POST /v1/images/generations): n small PNGs; speech (POST /v1/audio/speech): bytes per character;
@@ -353,7 +356,7 @@ async function textCompletion(req: IncomingMessage, res: ServerResponse, body: C
         model: body.model,
         choices: [choice(i ? ` ${word}` : word, index, null)],
       });
-      await sleep(2);
+      await sleep(profile.tokensPerSecond > 0 ? 1000 / profile.tokensPerSecond : 2);
     }
   }
   send({ id, object: "text_completion", created, model: body.model, choices: [choice("", 0, "length")] });

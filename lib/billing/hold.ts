@@ -20,6 +20,9 @@ export interface HoldRequest {
   images?: number;
   audioMs?: number;
   characters?: number;
+  /** The size and quality the images are asked for (priced at their rate, clause 43; null: the default). */
+  imageSize?: string | null;
+  imageQuality?: string | null;
 }
 
 export interface PlacedHold {
@@ -116,10 +119,9 @@ export function refusal(error: PgError): AppError | null {
 }
 
 /**
- * Reserves the worst-case price of a call (prompt + n × max output, images, audio and characters — price_worst_case —
- * at the price in force now of the dearest
- * model group the call may reach) in one statement
- * that checks the key's budgets and the account's balance and budgets. Idempotent by (key, call id, nonce).
+ * Reserves the worst-case price of a call (prompt + n × max output, images at their size and quality, audio and
+ * characters — price_worst_case — at the price in force now of the dearest model group the call may reach) in one
+ * statement that checks the key's budgets and the account's balance and budgets. Idempotent by (key, call id, nonce).
  */
 export async function placeHold(db: Db, req: HoldRequest): Promise<PlacedHold> {
   try {
@@ -134,7 +136,8 @@ export async function placeHold(db: Db, req: HoldRequest): Promise<PlacedHold> {
       }[]
     >`select * from place_hold(${req.keyId}, ${req.callId}, ${req.nonce}, ${req.model}, ${req.promptTokens},
                                ${req.maxOutputTokens}, ${req.choices ?? 1}, ${db.array(req.fallbackModels ?? [])}::text[],
-                               ${req.images ?? 0}, ${req.audioMs ?? 0}, ${req.characters ?? 0})`;
+                               ${req.images ?? 0}, ${req.audioMs ?? 0}, ${req.characters ?? 0},
+                               ${req.imageSize ?? null}, ${req.imageQuality ?? null})`;
     return {
       holdId: row!.hold_id,
       amountMicros: row!.amount_micros,

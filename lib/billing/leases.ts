@@ -28,6 +28,8 @@ export interface LeasePrice {
   audioSecondPriceMicros: bigint;
   characterPriceMicros: bigint;
   requestPriceMicros: bigint;
+  /** Per image for particular sizes and qualities (image_rate; JSON numbers, each at most $1,000). */
+  imageRates: { size: string | null; quality: string | null; priceMicros: number }[];
 }
 
 export interface GrantedLease {
@@ -87,7 +89,10 @@ export async function grantLease(
              pv.output_price_micros as "outputPriceMicros", m.max_output_tokens as "maxOutputTokens",
              pv.cache_write_price_micros as "cacheWritePriceMicros", pv.reasoning_price_micros as "reasoningPriceMicros",
              pv.image_price_micros as "imagePriceMicros", pv.audio_second_price_micros as "audioSecondPriceMicros",
-             pv.character_price_micros as "characterPriceMicros", pv.request_price_micros as "requestPriceMicros"
+             pv.character_price_micros as "characterPriceMicros", pv.request_price_micros as "requestPriceMicros",
+             (select coalesce(jsonb_agg(jsonb_build_object('size', r->'size', 'quality', r->'quality',
+                                                           'priceMicros', r->'price_micros')), '[]')
+              from jsonb_array_elements(pv.image_rates) r) as "imageRates"
       from models m cross join lateral price_version_at(m.id, tollgate_now()) pv
       order by m.public_name`,
   ]);

@@ -6,6 +6,15 @@ import { AppError, conflict, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { seesCost } from "./accounts";
 
+/** A per-image rate for a size and/or quality (null: any), clause 43. */
+export interface ImageRate {
+  size: string | null;
+  quality: string | null;
+  priceMicros: bigint;
+  /** Provider cost: admins only. */
+  costMicros?: bigint;
+}
+
 export interface PriceVersion {
   id: string;
   modelId: string;
@@ -31,6 +40,8 @@ export interface PriceVersion {
   audioSecondCostMicros?: bigint;
   characterCostMicros?: bigint;
   requestCostMicros?: bigint;
+  /** Images of particular sizes and qualities, priced apart from imagePriceMicros (every other image). */
+  imageRates: ImageRate[];
   note: string;
   createdAt: Date;
   /** Whether this is the version a call starting now would use. */
@@ -48,7 +59,7 @@ export type PriceInput = { modelId: string; effectiveFrom: Date; note: string } 
     | "cachedInputPriceMicros"
     | UnitColumn
   >
->;
+> & { imageRates: Required<ImageRate>[] };
 
 /** The price units beyond input, output and cached-input tokens (clause 41): [field, column] for price and cost. */
 const UNIT_COLUMNS = [
@@ -80,25 +91,43 @@ const COST_FIELDS = [
  */
 export async function listPriceVersions(db: Db, actor: Actor, modelId?: string): Promise<PriceVersion[]> {
   const admin = seesCost(actor);
-  const rows = await db<PriceVersion[]>`
+  const rows = await db<(Omit<PriceVersion, "imageRates"> & { imageRates: StoredImageRate[] })[]>`
     select p.id, p.model_id as "modelId", m.public_name as model, p.effective_from as "effectiveFrom",
            p.input_cost_micros as "inputCostMicros", p.output_cost_micros as "outputCostMicros",
            p.cached_input_cost_micros as "cachedInputCostMicros", p.input_price_micros as "inputPriceMicros",
            p.output_price_micros as "outputPriceMicros", p.cached_input_price_micros as "cachedInputPriceMicros",
            ${db.unsafe(UNIT_COLUMNS.map(([field, column]) => `p.${column} as "${field}"`).join(", "))},
-           p.note, p.created_at as "createdAt",
+           p.image_rates as "imageRates", p.note, p.created_at as "createdAt",
            p.id is not distinct from (select c.id from price_version_at(p.model_id, now()) c) as current
     from price_versions p join models m on m.id = p.model_id
     where (${modelId ?? null}::uuid is null or p.model_id = ${modelId ?? null})
     order by m.public_name, p.effective_from desc`;
-  if (admin) return rows;
-  return rows.filter((v) => v.current).map(sellOnly);
+  const versions = rows.map((v) => ({ ...v, imageRates: v.imageRates.map(fromStored) }));
+  if (admin) return versions;
+  return versions.filter((v) => v.current).map(sellOnly);
+}
+
+/** How price_versions.image_rates keeps a rate (image_rates_valid checks its form; amounts ≤ $1,000, exact). */
+interface StoredImageRate {
+  size: string | null;
+  quality: string | null;
+  price_micros: number;
+  cost_micros: number;
+}
+
+function fromStored(r: StoredImageRate): Required<ImageRate> {
+  return { size: r.size, quality: r.quality, priceMicros: BigInt(r.price_micros), costMicros: BigInt(r.cost_micros) };
+}
+
+function toStored(r: Required<ImageRate>): StoredImageRate {
+  return { size: r.size, quality: r.quality, price_micros: Number(r.priceMicros), cost_micros: Number(r.costMicros) };
 }
 
 /** A price version without its provider costs (clause 25). */
 function sellOnly(version: PriceVersion): PriceVersion {
   const sell: Partial<PriceVersion> = { ...version };
   for (const field of COST_FIELDS) delete sell[field];
+  sell.imageRates = version.imageRates.map(({ costMicros: _cost, ...rate }) => rate);
   return sell as PriceVersion;
 }
 
@@ -127,6 +156,7 @@ export async function addPriceVersion(db: Db, actor: Actor, input: PriceInput): 
         output_price_micros: input.outputPriceMicros,
         cached_input_price_micros: input.cachedInputPriceMicros,
         ...Object.fromEntries(UNIT_COLUMNS.map(([field, column]) => [column, input[field]])),
+        image_rates: tx.json(input.imageRates.map(toStored) as unknown as Parameters<typeof tx.json>[0]),
         note: input.note,
         created_by: actor.userId,
       })}

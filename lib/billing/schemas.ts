@@ -13,6 +13,12 @@ export const CALL_KINDS = [
   "messages",
 ] as const;
 
+/** Image sizes and qualities an app may ask for (the gateway's gate and image_rates_valid accept the same). */
+export const IMAGE_SIZE = /^(auto|[0-9]{2,5}x[0-9]{2,5})$/;
+export const IMAGE_QUALITIES = ["standard", "hd", "low", "medium", "high", "auto"] as const;
+const imageSize = z.string().max(11).regex(IMAGE_SIZE, 'must be WIDTHxHEIGHT (e.g. "1024x1024") or "auto"');
+const imageQuality = z.enum(IMAGE_QUALITIES);
+
 /** The largest amount money fields accept: JSON numbers stay exact below 2^53, so no amount crosses it. */
 export const MAX_MICROS = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -82,6 +88,26 @@ export const priceBody = z.strictObject({
   characterPriceMicros: perMillion.default(0n),
   requestCostMicros: perUnit.default(0n),
   requestPriceMicros: perUnit.default(0n),
+  /** Per image for particular sizes and qualities (clause 43); imagePriceMicros is every other image's. */
+  imageRates: z
+    .array(
+      z
+        .strictObject({
+          size: imageSize.nullable(),
+          quality: imageQuality.nullable(),
+          costMicros: perUnit,
+          priceMicros: perUnit,
+        })
+        .refine((r) => r.size !== null || r.quality !== null, {
+          message: "name a size, a quality or both (the image price covers every other image)",
+        }),
+    )
+    .max(50)
+    .default([])
+    .refine(
+      (rates) => new Set(rates.map((r) => `${r.size}/${r.quality}`)).size === rates.length,
+      "each size and quality once",
+    ),
   note: z.string().trim().max(500).default(""),
 });
 
@@ -125,6 +151,9 @@ export const holdBody = z.strictObject({
   images: z.number().int().min(0).max(1_000).default(0),
   audioMs: z.number().int().min(0).max(86_400_000).default(0),
   characters: z.number().int().min(0).max(10_000_000).default(0),
+  /** The size and quality an image call asked for (its images are priced at their rate; null: the default). */
+  imageSize: imageSize.nullable().default(null),
+  imageQuality: imageQuality.nullable().default(null),
 });
 
 // A lease's grant (or top-up) and its return (docs/adr/0011).
@@ -179,6 +208,8 @@ export const usageEvent = z.strictObject({
   images: z.number().int().min(0).max(1_000).default(0),
   audioMs: z.number().int().min(0).max(86_400_000).default(0),
   characters: z.number().int().min(0).max(10_000_000).default(0),
+  imageSize: imageSize.nullable().default(null),
+  imageQuality: imageQuality.nullable().default(null),
 });
 
 export const usageBatch = z.strictObject({
@@ -187,7 +218,14 @@ export const usageBatch = z.strictObject({
 
 export type BudgetsBody = z.input<typeof budgetsBody>;
 
-type UnitField = "cacheWriteTokens" | "reasoningTokens" | "images" | "audioMs" | "characters";
+type UnitField =
+  | "cacheWriteTokens"
+  | "reasoningTokens"
+  | "images"
+  | "audioMs"
+  | "characters"
+  | "imageSize"
+  | "imageQuality";
 
 /** One call as the gateway reports it (settlement's repairs carry no lease and no first-token time). */
 export type UsageEvent = Omit<

@@ -45,6 +45,8 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     images: e.images ?? 0,
     audio_ms: e.audioMs ?? 0,
     characters: e.characters ?? 0,
+    image_size: e.imageSize ?? null,
+    image_quality: e.imageQuality ?? null,
     error_class: e.errorClass,
     lease_id: e.leaseId ?? null,
     // A JSON number: draws are bounded by MAX_MICROS, so they stay exact.

@@ -74,12 +74,20 @@ export const DEMO_MODELS = [
   },
   {
     name: "fake-image",
-    description: "Demo image model, priced per image (fake upstream)",
+    description: "Demo image model, priced per image by size and quality (fake upstream)",
     contextWindow: 4_096,
     maxOutput: 1,
     cost: { input: 0n, output: 0n },
     price: { input: 0n, output: 0n },
+    // $0.04 an image at its default (1024x1024, standard); wide images and HD dearer, as DALL·E 3 sells them.
     units: { image_cost_micros: 20_000n, image_price_micros: 40_000n },
+    imageRates: [
+      { size: null, quality: "hd", price_micros: 80_000, cost_micros: 40_000 },
+      { size: "1792x1024", quality: null, price_micros: 80_000, cost_micros: 40_000 },
+      { size: "1024x1792", quality: null, price_micros: 80_000, cost_micros: 40_000 },
+      { size: "1792x1024", quality: "hd", price_micros: 120_000, cost_micros: 60_000 },
+      { size: "1024x1792", quality: "hd", price_micros: 120_000, cost_micros: 60_000 },
+    ],
   },
   {
     name: "fake-tts",
@@ -108,6 +116,8 @@ export const DEMO_MODELS = [
   price: { input: bigint; output: bigint };
   /** Rates beyond input/output tokens: price_versions columns (docs/billing-contract.md, clause 41). */
   units?: Record<string, bigint>;
+  /** Per image by size and quality: price_versions.image_rates (clause 43). */
+  imageRates?: { size: string | null; quality: string | null; price_micros: number; cost_micros: number }[];
 }[];
 
 /**
@@ -219,6 +229,7 @@ export async function seedDemo(
         input_price_micros: m.price.input,
         output_price_micros: m.price.output,
         ...m.units,
+        image_rates: sql.json(m.imageRates ?? []),
         note: "demo price",
       })}
       on conflict (model_id, effective_from) do nothing returning id`;

@@ -129,9 +129,26 @@ async def test_an_image_call_reserves_n_images_speech_its_characters(tmp_path):
     await billing.async_pre_call_hook(auth(), None, {"model": "fake-image", "prompt": "a cat", "n": 3,
                                                      "litellm_call_id": CALL_ID}, "image_generation")
     assert seen[0]["images"] == 3 and seen[0]["maxOutputTokens"] == 0
+    assert seen[0]["imageSize"] is None and seen[0]["imageQuality"] is None  # the model's default size and quality
     await billing.async_pre_call_hook(auth(), None, {"model": "fake-tts", "input": "Hello, world.", "voice": "alloy",
                                                      "litellm_call_id": CALL_ID}, "aspeech")
     assert seen[1]["characters"] == 13 and seen[1]["promptTokens"] == 0 and seen[1]["images"] == 0
+
+
+async def test_an_image_call_is_held_and_reported_at_the_size_and_quality_it_asks_for(tmp_path):
+    from litellm.types.utils import ImageObject, ImageResponse
+
+    seen, billing = holds(tmp_path)
+    out = await billing.async_pre_call_hook(auth(), None, {"model": "fake-image", "prompt": "a cat", "n": 2,
+                                                           "size": "1792x1024", "quality": "hd",
+                                                           "litellm_call_id": CALL_ID}, "image_generation")
+    assert (seen[0]["imageSize"], seen[0]["imageQuality"], seen[0]["images"]) == ("1792x1024", "hd", 2)
+    state = out["metadata"][STATE]
+    made = ImageResponse(data=[ImageObject(b64_json="x"), ImageObject(b64_json="y")])
+    units = billing._reported_units(state, made)
+    assert (units["images"], units["imageSize"], units["imageQuality"]) == (2, "1792x1024", "hd")
+    # Only an image call reports a size: a chat call's state carries none.
+    assert billing._reported_units({"kind": "chat", "callId": CALL_ID, "imageSize": "1792x1024"}, made)["imageSize"] is None
 
 
 def wav(seconds: float, rate: int = 8000) -> io.BytesIO:
@@ -173,7 +190,8 @@ def test_reported_units_are_read_from_litellm_s_responses(tmp_path):
                   completion_tokens_details=CompletionTokensDetailsWrapper(reasoning_tokens=120))
     chat = types.SimpleNamespace(usage=usage)
     assert billing._reported_units({"kind": "chat", "callId": CALL_ID}, chat) == {
-        "cachedTokens": 200, "cacheWriteTokens": 500, "reasoningTokens": 120, "images": 0, "audioMs": 0, "characters": 0}
+        "cachedTokens": 200, "cacheWriteTokens": 500, "reasoningTokens": 120, "images": 0, "audioMs": 0, "characters": 0,
+        "imageSize": None, "imageQuality": None}
     images = ImageResponse(data=[ImageObject(b64_json="x"), ImageObject(b64_json="y")])
     assert billing._reported_units({"kind": "image", "callId": CALL_ID}, images)["images"] == 2
     spoken = billing._reported_units({"kind": "speech", "callId": CALL_ID, "characters": 13}, object())

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -189,6 +190,24 @@ def test_the_worst_case_of_every_unit_is_the_sql_rule_price_worst_case():
     assert worst_case({"m": price}, ["m"], 1000, 200, 1, Units(images=2, audio_ms=1500, characters=1000)) == \
         3750 + 3000 + 80_000 + 150 + 15_000 + 500
     assert price_worst_case(Price(500_000, 1_500_000, 4096), 100, 50) == price_tokens(100, 50, Price(500_000, 1_500_000, 4096))
+
+
+# The image rate rule's cases, shared with tests/integration/price-units.test.ts (image_rate in SQL).
+IMAGE_RATES = json.loads((Path(__file__).parents[2] / "tests" / "fixtures" / "image-rates.json").read_text())
+SIZED = Price.from_platform({**SMALL, "imagePriceMicros": IMAGE_RATES["imagePriceMicros"], "imageRates": [
+    {"size": r["size"], "quality": r["quality"], "priceMicros": r["price_micros"]} for r in IMAGE_RATES["rates"]]})
+
+
+@pytest.mark.parametrize("case", IMAGE_RATES["cases"], ids=lambda c: c["why"])
+def test_an_image_is_priced_at_the_sql_rule_image_rate(case):
+    assert SIZED.image_rate(case["size"], case["quality"]) == case["priceMicros"]
+
+
+def test_a_draw_reserves_images_at_their_size_and_quality():
+    wide_hd = Units(images=3, image_size="1792x1024", image_quality="hd")
+    # 3 wide HD images at $0.12, no tokens, no fee: the same as place_hold reserves for them.
+    assert worst_case({"m": SIZED}, ["m"], 0, 0, 1, wide_hd) == 3 * 120_000
+    assert worst_case({"m": SIZED}, ["m"], 0, 0, 1, Units(images=3)) == 3 * 40_000
 
 
 async def test_an_idle_lease_is_kept_while_the_platform_refuses_connections_and_returned_once_it_is_back():

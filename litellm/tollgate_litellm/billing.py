@@ -218,6 +218,10 @@ def _refusal(status: int, message: str) -> HTTPException:
     return _error(mapped, message, REFUSAL_TYPES.get(mapped, "service_unavailable"))
 
 
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _valid_uuid(value: Any) -> bool:
     try:
         return isinstance(value, str) and str(uuid.UUID(value)) == value
@@ -312,10 +316,12 @@ class TollgateBilling(CustomLogger):
             max_tokens = data.get("max_tokens")
             choices = count * max(int(data.get("n") or 1), int(data.get("best_of") or 1))
         elif kind == "image":
-            # Images are priced each (n of them); the prompt's tokens where the model prices input too.
+            # Images are priced each (n of them) at the rate of the size and quality asked for (the gate let only
+            # known ones through; none: the model's default); the prompt's tokens where the model prices input too.
             prompt_tokens = litellm.token_counter(model=model, text=str(data.get("prompt") or ""))
             max_tokens, choices = 0, 1
-            units = Units(images=int(data.get("n") or 1))
+            units = Units(images=int(data.get("n") or 1), image_size=_str_or_none(data.get("size")),
+                          image_quality=_str_or_none(data.get("quality")))
         elif kind == "speech":
             # Speech is priced by the characters of its input, known before the call.
             prompt_tokens, max_tokens, choices = 0, 0, 1
@@ -349,6 +355,8 @@ class TollgateBilling(CustomLogger):
             "images": units.images,
             "audioMs": units.audio_ms,
             "characters": units.characters,
+            "imageSize": units.image_size,
+            "imageQuality": units.image_quality,
             "startedAt": _iso(None),
             "delivered": [],
         }
@@ -373,6 +381,8 @@ class TollgateBilling(CustomLogger):
                     "images": units.images,
                     "audioMs": units.audio_ms,
                     "characters": units.characters,
+                    "imageSize": units.image_size,
+                    "imageQuality": units.image_quality,
                 }
             )
             state.update(holdId=answer["holdId"], holdMicros=answer.get("amountMicros"),
@@ -545,10 +555,11 @@ class TollgateBilling(CustomLogger):
         except Exception:
             logger.exception("could not record a usage event")
 
-    def _reported_units(self, state: dict, response: Any) -> dict[str, int]:
+    def _reported_units(self, state: dict, response: Any) -> dict[str, int | str | None]:
         """What the call is billed by besides prompt and completion tokens, as the upstream reported it: cached reads
         and cache writes (LiteLLM's prompt_tokens_details; both inside prompt_tokens), reasoning (inside
-        completion_tokens), images made, the audio's length, the characters spoken."""
+        completion_tokens), images made (of the size and quality asked for), the audio's length, the characters
+        spoken."""
         usage = getattr(response, "usage", None)
         prompt_details = getattr(usage, "prompt_tokens_details", None)
         completion_details = getattr(usage, "completion_tokens_details", None)
@@ -568,6 +579,8 @@ class TollgateBilling(CustomLogger):
             "images": len(data) if kind == "image" and isinstance(data, list) else 0,
             "audioMs": audio_ms,
             "characters": int(state.get("characters") or 0) if kind == "speech" else 0,
+            "imageSize": state.get("imageSize") if kind == "image" else None,
+            "imageQuality": state.get("imageQuality") if kind == "image" else None,
         }
 
     async def async_post_call_failure_hook(

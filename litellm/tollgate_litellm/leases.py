@@ -51,6 +51,8 @@ class Price:
     audio_second_micros: int = 0  # per second of audio in
     character_micros: int = 0  # per million characters
     request_micros: int = 0  # per request
+    # Per image for particular sizes and qualities: (size, quality, micros), None matching any (clause 43).
+    image_rates: tuple[tuple[str | None, str | None, int], ...] = ()
 
     @classmethod
     def from_platform(cls, p: dict[str, Any]) -> "Price":
@@ -60,16 +62,30 @@ class Price:
         return cls(int(p["inputPriceMicros"]), int(p["outputPriceMicros"]), int(p["maxOutputTokens"]),
                    rate("cacheWritePriceMicros"), rate("reasoningPriceMicros"), int(p.get("imagePriceMicros") or 0),
                    int(p.get("audioSecondPriceMicros") or 0), int(p.get("characterPriceMicros") or 0),
-                   int(p.get("requestPriceMicros") or 0))
+                   int(p.get("requestPriceMicros") or 0),
+                   tuple((r.get("size"), r.get("quality"), int(r["priceMicros"])) for r in p.get("imageRates") or ()))
+
+    def image_rate(self, size: str | None, quality: str | None) -> int:
+        """The SQL rule image_rate: the most specific rate row matching the size and quality asked for (both named,
+        then size, then quality; a row's None matches anything, a call's None only a row's None), else the image
+        price."""
+        matches = [
+            (r_size is not None, r_quality is not None, micros)
+            for r_size, r_quality, micros in self.image_rates
+            if (r_size is None or r_size == size) and (r_quality is None or r_quality == quality)
+        ]
+        return max(matches, key=lambda m: (m[0], m[1]))[2] if matches else self.image_micros
 
 
 @dataclass(frozen=True)
 class Units:
-    """What a call asks for besides tokens: images, audio length (ms), characters to speak."""
+    """What a call asks for besides tokens: images (of a size and quality), audio length (ms), characters to speak."""
 
     images: int = 0
     audio_ms: int = 0
     characters: int = 0
+    image_size: str | None = None
+    image_quality: str | None = None
 
 
 NO_UNITS = Units()
@@ -82,13 +98,14 @@ def price_tokens(prompt: int, output: int, price: Price) -> int:
 
 def price_worst_case(price: Price, prompt: int, output: int, units: Units = NO_UNITS) -> int:
     """The SQL rule price_worst_case (clause 42): the prompt at the dearer of input and cache-write, the output at the
-    dearer of output and reasoning, each image, the audio, the characters, the request fee; rounded up once."""
+    dearer of output and reasoning, each image at its size and quality's rate, the audio, the characters, the request
+    fee; rounded up once."""
     total = (
         prompt * max(price.input_micros, price.cache_write_micros or 0)
         + output * max(price.output_micros, price.reasoning_micros or 0)
         + units.characters * price.character_micros
         + units.audio_ms * price.audio_second_micros * 1000
-        + (units.images * price.image_micros + price.request_micros) * 1_000_000
+        + (units.images * price.image_rate(units.image_size, units.image_quality) + price.request_micros) * 1_000_000
     )
     return (total + 999_999) // 1_000_000
 

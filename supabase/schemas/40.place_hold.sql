@@ -4,13 +4,14 @@
 -- The same (key, call id) with the same nonce returns the existing hold; with another nonce it is refused.
 -- The account's budgets are its own, else its owner's plan's; the plan's requests per day count every call held
 -- (a failed one is given back by settle_usage). The amount is the worst case over what the call may reach
--- (price_worst_case: n choices (p_choices) of the output cap, the images, audio and characters it asks for), priced
+-- (price_worst_case: n choices (p_choices) of the output cap, the images (at their size and quality), audio and
+-- characters it asks for), priced
 -- by the requested model and by each operator-configured fallback group (p_fallback_models), whichever costs
 -- most, since a call is charged at the price of the group that served it (billing contract, clause 20).
 create or replace function public.place_hold(
   p_key_id uuid, p_call_id text, p_nonce text, p_model text, p_prompt_tokens integer, p_max_output_tokens integer,
   p_choices integer, p_fallback_models text[], p_images integer default 0, p_audio_ms bigint default 0,
-  p_characters integer default 0
+  p_characters integer default 0, p_image_size text default null, p_image_quality text default null
 ) returns table (hold_id uuid, amount_micros bigint, outcome text, price_version_id uuid, max_output_tokens integer,
                 available_micros bigint)
 language plpgsql as $$
@@ -56,7 +57,7 @@ begin
   end if;
   v_max_out := least(coalesce(p_max_output_tokens, v_model.max_output_tokens), v_model.max_output_tokens);
   v_amount := price_worst_case(v_price, p_prompt_tokens, v_max_out::bigint * p_choices, p_images, p_audio_ms,
-                               p_characters);
+                               p_characters, p_image_size, p_image_quality);
   -- A fallback the price book cannot price would serve the call free: refuse instead.
   for v_fallback in
     select f.name, m.id as model_id, m.max_output_tokens, pv as price
@@ -72,7 +73,7 @@ begin
     v_amount := greatest(v_amount, price_worst_case(
       v_fallback.price, p_prompt_tokens,
       least(coalesce(p_max_output_tokens, v_fallback.max_output_tokens), v_fallback.max_output_tokens)::bigint * p_choices,
-      p_images, p_audio_ms, p_characters));
+      p_images, p_audio_ms, p_characters, p_image_size, p_image_quality));
   end loop;
 
   insert into holds as h (key_id, call_id, request_nonce, account_id, user_id, model_id, price_version_id,

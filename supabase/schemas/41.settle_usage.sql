@@ -33,7 +33,7 @@ begin
         prompt_tokens integer, completion_tokens integer, cached_tokens integer, reported_cost_micros bigint,
         started_at timestamptz, ended_at timestamptz, error_class text, lease_id uuid, draw_micros bigint,
         first_token_at timestamptz, kind text, cache_write_tokens integer, reasoning_tokens integer, images integer,
-        audio_ms bigint, characters integer)
+        audio_ms bigint, characters integer, image_size text, image_quality text)
       order by e.key_id, e.call_id, outcome_rank(e.status) desc
     ),
     enriched as (
@@ -41,8 +41,8 @@ begin
              i.completion_tokens, i.cached_tokens, i.reported_cost_micros, i.started_at, i.ended_at, i.error_class,
              i.first_token_at, coalesce(i.kind, 'chat') as kind, coalesce(i.cache_write_tokens, 0) as cache_write_tokens,
              coalesce(i.reasoning_tokens, 0) as reasoning_tokens, coalesce(i.images, 0) as images,
-             coalesce(i.audio_ms, 0) as audio_ms, coalesce(i.characters, 0) as characters,
-             k.user_id, a.id as account_id, coalesce(m.id, h.model_id) as model_id,
+             coalesce(i.audio_ms, 0) as audio_ms, coalesce(i.characters, 0) as characters, i.image_size,
+             i.image_quality, k.user_id, a.id as account_id, coalesce(m.id, h.model_id) as model_id,
              h.id as hold_id, h.status as hold_status, h.amount_micros as hold_amount, h.created_at as hold_created_at,
              -- A lease the event names is taken only if it is this key's (else the call is charged unreserved).
              l.id as lease_id, case when l.id is not null then greatest(coalesce(i.draw_micros, 0), 0) end as draw_micros,
@@ -50,11 +50,13 @@ begin
              case when i.status = 'failure' or pv.id is null then 0
                   else price_call(pv, 'price', i.prompt_tokens, i.completion_tokens, i.cached_tokens,
                                   coalesce(i.cache_write_tokens, 0), coalesce(i.reasoning_tokens, 0), coalesce(i.images, 0),
-                                  coalesce(i.audio_ms, 0), coalesce(i.characters, 0)) end as revenue,
+                                  coalesce(i.audio_ms, 0), coalesce(i.characters, 0), i.image_size,
+                                  i.image_quality) end as revenue,
              case when i.status = 'failure' or pv.id is null then 0
                   else price_call(pv, 'cost', i.prompt_tokens, i.completion_tokens, i.cached_tokens,
                                   coalesce(i.cache_write_tokens, 0), coalesce(i.reasoning_tokens, 0), coalesce(i.images, 0),
-                                  coalesce(i.audio_ms, 0), coalesce(i.characters, 0)) end as cost
+                                  coalesce(i.audio_ms, 0), coalesce(i.characters, 0), i.image_size,
+                                  i.image_quality) end as cost
       from input i
       join api_keys k on k.id = i.key_id
       join accounts a on a.owner_user_id = k.user_id
@@ -68,7 +70,8 @@ begin
                                 stream, prompt_tokens, completion_tokens, cached_tokens, reported_cost_micros,
                                 started_at, ended_at, error_class, billing_status, cost_micros, revenue_micros,
                                 price_version_id, hold_id, lease_id, draw_micros, ledger_transaction_id, first_token_at,
-                                kind, cache_write_tokens, reasoning_tokens, images, audio_ms, characters)
+                                kind, cache_write_tokens, reasoning_tokens, images, audio_ms, characters, image_size,
+                                image_quality)
       select key_id, call_id, user_id, account_id, model_id, model_group, coalesce(provider_model, ''), status,
              coalesce(stream, false), prompt_tokens, completion_tokens, cached_tokens, coalesce(reported_cost_micros, 0),
              started_at, ended_at, error_class,
@@ -77,7 +80,7 @@ begin
              case when revenue > 0 then p_txn end,
              -- When a stream's first token reached the gateway (time to first token = this − started_at).
              case when first_token_at >= started_at and first_token_at <= ended_at then first_token_at end,
-             kind, cache_write_tokens, reasoning_tokens, images, audio_ms, characters
+             kind, cache_write_tokens, reasoning_tokens, images, audio_ms, characters, image_size, image_quality
       from enriched
       on conflict (key_id, call_id) do nothing
       returning key_id, call_id, account_id, revenue_micros, hold_id, lease_id, draw_micros, status, started_at

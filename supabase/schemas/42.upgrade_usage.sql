@@ -32,14 +32,14 @@ begin
            i.status, i.prompt_tokens, i.completion_tokens, i.cached_tokens, i.ended_at, i.error_class,
            coalesce(i.cache_write_tokens, 0) as cache_write_tokens, coalesce(i.reasoning_tokens, 0) as reasoning_tokens,
            (pv.v).id as price_version_id,
-           -- The units a later attempt reports (tokens, cache and reasoning classes); images, audio and characters
-           -- are the call's own, as first recorded.
+           -- The units a later attempt reports (tokens, cache and reasoning classes); images (their size and
+           -- quality), audio and characters are the call's own, as first recorded.
            coalesce(price_call(pv.v, 'price', i.prompt_tokens, i.completion_tokens, i.cached_tokens,
                                coalesce(i.cache_write_tokens, 0), coalesce(i.reasoning_tokens, 0), u.images,
-                               u.audio_ms, u.characters), 0) as revenue,
+                               u.audio_ms, u.characters, u.image_size, u.image_quality), 0) as revenue,
            coalesce(price_call(pv.v, 'cost', i.prompt_tokens, i.completion_tokens, i.cached_tokens,
                                coalesce(i.cache_write_tokens, 0), coalesce(i.reasoning_tokens, 0), u.images,
-                               u.audio_ms, u.characters), 0) as cost
+                               u.audio_ms, u.characters, u.image_size, u.image_quality), 0) as cost
     from input i
     join usage_events u on u.key_id = i.key_id and u.call_id = i.call_id
     left join holds h on h.id = u.hold_id

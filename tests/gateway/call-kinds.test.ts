@@ -1,7 +1,8 @@
 // Call kinds beyond chat through the real LiteLLM proxy with Tollgate keys and the official openai (and Anthropic)
 // clients: embeddings, Messages, Responses, legacy completions, images, speech and transcription are each reserved
 // (a lease draw or a hold) for their worst case, charged once for the units the upstream reports, never for a
-// failure; the event says what kind of call it was. Token classes (cached, cache write, reasoning) at their rates.
+// failure; the event says what kind of call it was. Token classes (cached, cache write, reasoning) at their rates;
+// images at the rate of their size and quality; a stream of each streaming kind cut by the client is estimated.
 import Anthropic from "@anthropic-ai/sdk";
 import { toFile } from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -29,7 +30,15 @@ const ctx = startGatewayStack(
 const EMBED_PRICE = DEMO_MODELS.find((m) => m.name === "fake-embed")!.price;
 const SMALL_PRICE = DEMO_MODELS.find((m) => m.name === "fake-small")!.price;
 beforeAll(async () => {
-  await addTestModels(ctx, ["fake-embed-error", "fake-image-error", "fake-tts-error", "fake-whisper-error"]);
+  await addTestModels(ctx, [
+    "fake-embed-error",
+    "fake-image-error",
+    "fake-tts-error",
+    "fake-whisper-error",
+    "fake-error-500",
+    "fake-instruct-slow",
+    "fake-instruct-error",
+  ]);
 });
 
 describe("embeddings", () => {
@@ -183,7 +192,44 @@ describe("Anthropic Messages (/v1/messages, the official @anthropic-ai/sdk clien
     }
     expect(await balanceOf(ctx, c.accountId)).toEqual({ balance_micros: 1_000_000n, held_micros: 0n });
   });
+
+  it("a failed message, streamed or not, charges nothing and releases its reservation", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const client = new Anthropic({
+      baseURL: ctx.stack.gatewayUrl!.replace(/\/v1$/, ""),
+      apiKey: c.secret,
+      maxRetries: 0,
+    });
+    const ask = {
+      model: "fake-error-500",
+      max_tokens: 32,
+      messages: [{ role: "user" as const, content: "hi" }],
+    };
+    const plain = await client.messages.create(ask).catch((e: unknown) => e);
+    expect(plain).toBeInstanceOf(Anthropic.APIError);
+    expect((plain as InstanceType<typeof Anthropic.APIError>).status).toBeGreaterThanOrEqual(500);
+    const streamed = await (async () => {
+      for await (const _ of await client.messages.create({ ...ask, stream: true })) {
+        // no event arrives: the upstream fails before the first token
+      }
+    })().catch((e: unknown) => e);
+    expect(streamed).toBeInstanceOf(Anthropic.APIError);
+    await expectNothingCharged(c, 2, "messages");
+  });
 });
+
+/** The calls of a key all failed: recorded as failures, charged 0, nothing left reserved, the ledger whole. */
+async function expectNothingCharged(c: { id: string; accountId: string }, calls: number, kind: string) {
+  const rows = await usageRowsOf(ctx, c.id, calls);
+  expect(rows).toHaveLength(calls);
+  for (const row of rows)
+    expect(row).toMatchObject({ status: "failure", billing_status: "waived", revenue_micros: 0n });
+  expect(
+    (await ctx.sql`select distinct kind from usage_events where key_id = ${c.id}`).map((r) => r.kind),
+  ).toEqual([kind]);
+  expect(await settledBalance(ctx, c.accountId)).toEqual({ balance_micros: 1_000_000n, held_micros: 0n });
+  expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
+}
 
 describe("the Responses API (/v1/responses, the official openai client)", () => {
   it("a response and a streamed response are each charged the price book × the tokens reported, once", async () => {
@@ -242,6 +288,21 @@ describe("the Responses API (/v1/responses, the official openai client)", () => 
     }
     expect(await balanceOf(ctx, c.accountId)).toEqual({ balance_micros: 1_000_000n, held_micros: 0n });
   });
+
+  it("a failed response, streamed or not, charges nothing and releases its reservation", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const ask = { model: "fake-error-500", input: "hi", max_output_tokens: 32 };
+    expect((await failure(c.client.responses.create(ask)))?.status).toBeGreaterThanOrEqual(500);
+    const streamed = await failure(
+      (async () => {
+        for await (const _ of await c.client.responses.create({ ...ask, stream: true })) {
+          // no text arrives: the upstream fails before the first token
+        }
+      })(),
+    );
+    expect(streamed?.status).toBeGreaterThanOrEqual(500);
+    await expectNothingCharged(c, 2, "responses");
+  });
 });
 
 const demo = (name: string) => DEMO_MODELS.find((m) => m.name === name)!;
@@ -259,7 +320,7 @@ async function unitsOf(keyId: string, count: number) {
       revenue_micros: bigint;
     }[]
   >`select kind, status, billing_status, images, audio_ms, characters, revenue_micros
-    from usage_events where key_id = ${keyId} order by id`;
+    from usage_events where key_id = ${keyId} order by started_at, id`;
 }
 
 describe("legacy completions (/v1/completions)", () => {
@@ -304,6 +365,21 @@ describe("legacy completions (/v1/completions)", () => {
     });
     expect((await unitsOf(c.id, 2)).map((r) => r.kind)).toEqual(["completion", "completion"]);
   });
+
+  it("a failed completion, streamed or not, charges nothing and releases its reservation", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const ask = { model: "fake-instruct-error", prompt: "Once upon a time", max_tokens: 12 };
+    expect((await failure(c.client.completions.create(ask)))?.status).toBeGreaterThanOrEqual(500);
+    const streamed = await failure(
+      (async () => {
+        for await (const _ of await c.client.completions.create({ ...ask, stream: true })) {
+          // no text arrives: the upstream fails before the first token
+        }
+      })(),
+    );
+    expect(streamed?.status).toBeGreaterThanOrEqual(500);
+    await expectNothingCharged(c, 2, "completion");
+  });
 });
 
 describe("images (/v1/images/generations)", () => {
@@ -334,6 +410,52 @@ describe("images (/v1/images/generations)", () => {
     ]);
     expect(await settledBalance(ctx, c.accountId)).toEqual({
       balance_micros: 1_000_000n - 2n * imagePrice,
+      held_micros: 0n,
+    });
+  });
+
+  it("are reserved and charged at the rate of the size and quality asked for", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const rates = demo("fake-image").imageRates!;
+    const rate = (size: string | null, quality: string | null) =>
+      BigInt(rates.find((r) => r.size === size && r.quality === quality)!.price_micros);
+    const wideHd = await c.client.images.generate({
+      model: "fake-image",
+      prompt: "a wide lighthouse",
+      n: 2,
+      size: "1792x1024",
+      quality: "hd",
+    });
+    expect(wideHd.data).toHaveLength(2);
+    await c.client.images.generate({ model: "fake-image", prompt: "a tall one", size: "1024x1792" });
+    await c.client.images.generate({ model: "fake-image", prompt: "a sharp one", quality: "hd" });
+    await c.client.images.generate({ model: "fake-image", prompt: "a plain one" });
+    await usageRowsOf(ctx, c.id, 4);
+    const rows = await ctx.sql<
+      {
+        image_size: string | null;
+        image_quality: string | null;
+        images: number;
+        revenue_micros: bigint;
+        draw_micros: bigint | null;
+        hold: bigint | null;
+      }[]
+    >`select u.image_size, u.image_quality, u.images, u.revenue_micros, u.draw_micros, h.amount_micros as hold
+      from usage_events u left join holds h on h.id = u.hold_id
+      where u.key_id = ${c.id} and u.status = 'success' order by u.started_at`;
+    const plain = demo("fake-image").units!.image_price_micros!;
+    // $0.12 × 2 wide HD images, $0.08 a tall one, $0.08 an HD one of the default size, $0.04 the default.
+    expect(rows.map((r) => [r.image_size, r.image_quality, r.images, r.revenue_micros])).toEqual([
+      ["1792x1024", "hd", 2, 2n * rate("1792x1024", "hd")],
+      ["1024x1792", null, 1, rate("1024x1792", null)],
+      [null, "hd", 1, rate(null, "hd")],
+      [null, null, 1, plain],
+    ]);
+    expect(rate("1792x1024", "hd")).toBe(3n * plain);
+    // The reservation (a lease draw or a hold) was the charge: images priced at their size are its whole worst case.
+    for (const row of rows) expect(row.draw_micros ?? row.hold).toBe(row.revenue_micros);
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - rows.reduce((n, r) => n + r.revenue_micros, 0n),
       held_micros: 0n,
     });
   });
@@ -505,6 +627,37 @@ describe("a stream the client cuts short", () => {
     expect(row).toMatchObject({ status: "cut", billing_status: "estimated" });
     expect(row!.revenue_micros).toBeGreaterThan(0n);
     expect(row!.completion_tokens).toBeLessThan(47); // the fake model's full answer is 16–47 tokens
+    expect(await settledBalance(ctx, c.accountId)).toEqual({
+      balance_micros: 1_000_000n - row!.revenue_micros,
+      held_micros: 0n,
+    });
+  });
+
+  it("a legacy completions stream is charged as estimated for what was delivered", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const seen = await cutAfter(
+      3,
+      (signal) =>
+        c.client.completions.create(
+          {
+            model: "fake-instruct-slow",
+            prompt: "Write at length about metering.",
+            max_tokens: 400,
+            stream: true,
+          },
+          { signal },
+        ),
+      (e) => Boolean(e.choices?.[0]?.text),
+    );
+    expect(seen).toBe(3);
+    const [row] = await usageRowsOf(ctx, c.id, 1, 30_000);
+    expect(row).toMatchObject({ status: "cut", billing_status: "estimated" });
+    expect(row!.revenue_micros).toBeGreaterThan(0n);
+    expect(row!.completion_tokens).toBeGreaterThan(0);
+    expect(row!.completion_tokens).toBeLessThan(16); // the fake model's full answer is 16–47 tokens
+    expect((await ctx.sql`select kind from usage_events where key_id = ${c.id}`).map((r) => r.kind)).toEqual([
+      "completion",
+    ]);
     expect(await settledBalance(ctx, c.accountId)).toEqual({
       balance_micros: 1_000_000n - row!.revenue_micros,
       held_micros: 0n,

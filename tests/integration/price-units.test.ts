@@ -1,7 +1,8 @@
 // Price units beyond input/output tokens (clauses 41 and 42), on real PostgreSQL and on the numbers: cached reads and
-// cache writes each at their own rate, reasoning counted once, images, audio seconds, characters and a per-request
-// fee; the worst case holds reserve; a failed call charges nothing; margins see each unit's cost.
+// cache writes each at their own rate, reasoning counted once, images (by size and quality), audio seconds, characters
+// and a per-request fee; the worst case holds reserve; a failed call charges nothing; margins see each unit's cost.
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { usageFilters } from "@/lib/analytics/schemas";
 import { usageBreakdown } from "@/lib/analytics/usage";
@@ -10,7 +11,8 @@ import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
 import { ADMIN_ACTOR, accountOf, event, insertKey, topUp } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
-import { insertUser } from "../helpers/users";
+import { call } from "../helpers/http";
+import { insertUser, signIn } from "../helpers/users";
 
 const { sql } = await createTestDatabase();
 let adminId: string;
@@ -143,7 +145,7 @@ describe("units beyond tokens", () => {
 describe("the worst case a hold reserves", () => {
   it("is price_worst_case: the prompt at the dearer cache-write rate, the output cap at the dearer reasoning rate, every unit", async () => {
     const [row] = await sql<{ micros: bigint }[]>`
-      select price_worst_case(pv, 1000, 200, 2, 1500, 1000) as micros
+      select price_worst_case(pv, 1000, 200, 2, 1500, 1000, null, null) as micros
       from models m cross join lateral price_version_at(m.id, now()) pv where m.public_name = 'units-model'`;
     // 1,000 × $3.75 + 200 × $20 + 2 × $0.04 + 1.5 s × $0.0001 + 1,000 chars × $15/M + $0.0005
     // (litellm/tests/test_leases.py asserts the gateway's mirror of this rule on the same numbers, without reasoning).
@@ -252,5 +254,189 @@ describe("the usage views by call kind", () => {
     expect(image.images).toBeGreaterThanOrEqual(3);
     expect(rows.find((r) => r.id === "transcription")!.audioMs).toBeGreaterThanOrEqual(61_500);
     expect(image.marginMicros).toBe(image.revenueMicros - image.costMicros!);
+  });
+});
+
+// The rule's cases, shared with the gateway's mirror for lease draws (litellm/tests/test_leases.py).
+const IMAGE_RATES = JSON.parse(readFileSync("tests/fixtures/image-rates.json", "utf8")) as {
+  imagePriceMicros: number;
+  imageCostMicros: number;
+  rates: { size: string | null; quality: string | null; price_micros: number; cost_micros: number }[];
+  cases: {
+    why: string;
+    size: string | null;
+    quality: string | null;
+    priceMicros: number;
+    costMicros: number;
+  }[];
+};
+
+describe("images priced by size and quality (clause 43)", () => {
+  let modelId: string;
+  beforeAll(async () => {
+    const [model] = await sql<{ id: string }[]>`
+      insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
+      values ('sized-image', 'sized-image', 'fake', 4096, 1) returning id`;
+    modelId = model!.id;
+    await sql`insert into price_versions ${sql({
+      model_id: modelId,
+      effective_from: new Date(Date.now() - 3_600_000),
+      input_cost_micros: 0n,
+      output_cost_micros: 0n,
+      input_price_micros: 0n,
+      output_price_micros: 0n,
+      image_price_micros: BigInt(IMAGE_RATES.imagePriceMicros),
+      image_cost_micros: BigInt(IMAGE_RATES.imageCostMicros),
+      request_price_micros: 500n,
+      request_cost_micros: 250n,
+      image_rates: sql.json(IMAGE_RATES.rates),
+    })}`;
+  });
+
+  it.each(IMAGE_RATES.cases)("image_rate: $why ($size, $quality)", async (c) => {
+    const [row] = await sql<{ price: bigint; cost: bigint }[]>`
+      select image_rate(pv, 'price', ${c.size}, ${c.quality}) as price, image_rate(pv, 'cost', ${c.size}, ${c.quality}) as cost
+      from price_version_at(${modelId}, now()) pv`;
+    expect(row).toEqual({ price: BigInt(c.priceMicros), cost: BigInt(c.costMicros) });
+  });
+
+  it("holds n images at the rate of the size and quality asked for, and charges the images made at it", async () => {
+    const c = await customer(1_000_000n);
+    const callId = randomUUID();
+    const asked = { imageSize: "1792x1024", imageQuality: "hd" as const };
+    const held = await placeHold(sql, {
+      keyId: c.keyId,
+      callId,
+      nonce: "n1",
+      model: "sized-image",
+      promptTokens: 0,
+      maxOutputTokens: 0,
+      images: 3,
+      ...asked,
+    });
+    expect(held.amountMicros).toBe(3n * 120_000n + 500n);
+    await settleUsage(sql, [
+      event(c.keyId, callId, {
+        modelGroup: "sized-image",
+        kind: "image",
+        promptTokens: 0,
+        completionTokens: 0,
+        images: 2,
+        ...asked,
+      }),
+    ]);
+    const [row] = await sql<
+      {
+        revenue_micros: bigint;
+        cost_micros: bigint;
+        image_size: string;
+        image_quality: string;
+        balance: bigint;
+        held: bigint;
+      }[]
+    >`select u.revenue_micros, u.cost_micros, u.image_size, u.image_quality, a.balance_micros as balance, a.held_micros as held
+      from usage_events u join accounts a on a.id = u.account_id where u.call_id = ${callId}`;
+    // Two wide HD images at $0.12 (not the $0.04 default), the request's $0.0005; cost $0.06 each and $0.00025.
+    expect(row).toEqual({
+      revenue_micros: 240_500n,
+      cost_micros: 120_250n,
+      image_size: "1792x1024",
+      image_quality: "hd",
+      balance: 1_000_000n - 240_500n,
+      held: 0n,
+    });
+    expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
+    // The same images without a size or quality are the default's $0.04 each.
+    expect(
+      (
+        await charged(c.keyId, {
+          modelGroup: "sized-image",
+          kind: "image",
+          promptTokens: 0,
+          completionTokens: 0,
+          images: 2,
+        })
+      ).revenue_micros,
+    ).toBe(80_500n);
+  });
+
+  it("refuses malformed rates in the table itself, whoever writes them", async () => {
+    const bad = [
+      [{ size: null, quality: null, price_micros: 1, cost_micros: 0 }],
+      [{ size: "1024x1024", quality: null, price_micros: 1.5, cost_micros: 0 }],
+      [{ size: "1024x1024", quality: null, price_micros: "1", cost_micros: 0 }],
+      [{ size: "huge", quality: null, price_micros: 1, cost_micros: 0 }],
+      [{ size: "1024x1024", quality: "ultra", price_micros: 1, cost_micros: 0 }],
+      [{ size: "1024x1024", quality: null, price_micros: -1, cost_micros: 0 }],
+      [{ size: "1024x1024", quality: null, price_micros: 1, cost_micros: 0, note: "x" }],
+      [
+        { size: "1024x1024", quality: "hd", price_micros: 1, cost_micros: 0 },
+        { size: "1024x1024", quality: "hd", price_micros: 2, cost_micros: 0 },
+      ],
+      { size: "1024x1024" },
+    ];
+    for (const rates of bad) {
+      await expect(
+        sql`insert into price_versions ${sql({
+          model_id: modelId,
+          effective_from: new Date(Date.now() + 86_400_000),
+          input_cost_micros: 0n,
+          output_cost_micros: 0n,
+          input_price_micros: 0n,
+          output_price_micros: 0n,
+          image_rates: sql.json(rates as never),
+        })}`,
+      ).rejects.toMatchObject({ constraint_name: "price_versions_image_rates_check" });
+    }
+  });
+
+  it("the price-book API takes image rates from an admin, refuses duplicates, and shows developers no cost", async () => {
+    await insertUser(sql, { email: "sizes-admin@example.com", role: "admin" });
+    await insertUser(sql, { email: "sizes-dev@example.com" });
+    const admin = await signIn("sizes-admin@example.com");
+    const developer = await signIn("sizes-dev@example.com");
+    const { GET, POST } = await import("@/app/api/v1/prices/route");
+    const body = (imageRates: unknown[]) => ({
+      modelId,
+      effectiveFrom: new Date(Date.now() + 60_000).toISOString(),
+      inputCostMicros: 0,
+      outputCostMicros: 0,
+      inputPriceMicros: 0,
+      outputPriceMicros: 0,
+      imagePriceMicros: 40_000,
+      imageCostMicros: 20_000,
+      imageRates,
+    });
+    const versions = async () =>
+      (await sql`select count(*)::int as n from price_versions where model_id = ${modelId}`)[0]!.n;
+    const before = await versions();
+    for (const rates of [
+      [
+        { size: "1024x1024", quality: "hd", costMicros: 1, priceMicros: 2 },
+        { size: "1024x1024", quality: "hd", costMicros: 1, priceMicros: 3 },
+      ],
+      [{ size: null, quality: null, costMicros: 1, priceMicros: 2 }],
+      [{ size: "1024x1024", quality: "hd", costMicros: 1, priceMicros: 2.5 }],
+      [{ size: "1024", quality: "hd", costMicros: 1, priceMicros: 2 }],
+    ]) {
+      const res = await call(POST, { cookie: admin, body: body(rates) });
+      expect(res.status).toBe(422);
+      expect(res.body.error.code).toBe("validation_failed");
+    }
+    expect(await versions()).toBe(before);
+    const ok = await call(POST, {
+      cookie: admin,
+      body: body([{ size: "1792x1024", quality: null, costMicros: "40000", priceMicros: 80_000 }]),
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.body.version.imageRates).toEqual([
+      { size: "1792x1024", quality: null, costMicros: 40_000, priceMicros: 80_000 },
+    ]);
+    const seen = await call(GET, { cookie: developer });
+    const sized = seen.body.items.find((v: { model: string }) => v.model === "sized-image");
+    // Still the version in force now (the new one starts in a minute), its rates without their cost.
+    expect(sized.imageRates.map((r: object) => Object.keys(r).sort())).toEqual(
+      IMAGE_RATES.rates.map(() => ["priceMicros", "quality", "size"]),
+    );
   });
 });
