@@ -116,11 +116,21 @@ interface StoredImageRate {
 }
 
 function fromStored(r: StoredImageRate): Required<ImageRate> {
-  return { size: r.size, quality: r.quality, priceMicros: BigInt(r.price_micros), costMicros: BigInt(r.cost_micros) };
+  return {
+    size: r.size,
+    quality: r.quality,
+    priceMicros: BigInt(r.price_micros),
+    costMicros: BigInt(r.cost_micros),
+  };
 }
 
 function toStored(r: Required<ImageRate>): StoredImageRate {
-  return { size: r.size, quality: r.quality, price_micros: Number(r.priceMicros), cost_micros: Number(r.costMicros) };
+  return {
+    size: r.size,
+    quality: r.quality,
+    price_micros: Number(r.priceMicros),
+    cost_micros: Number(r.costMicros),
+  };
 }
 
 /** A price version without its provider costs (clause 25). */
