@@ -31,11 +31,19 @@ export function billedUnits(r: {
   promptTokens: number;
   completionTokens: number;
   images: number;
+  imageSize?: string | null;
+  imageQuality?: string | null;
   audioMs: number;
   characters: number;
 }): string {
   const parts: string[] = [];
-  if (r.images) parts.push(`${r.images.toLocaleString("en-US")} image${r.images === 1 ? "" : "s"}`);
+  if (r.images) {
+    // The size and quality the images were priced at, when the call named them.
+    const asked = [r.imageSize, r.imageQuality].filter(Boolean).join(" ");
+    parts.push(
+      `${r.images.toLocaleString("en-US")} image${r.images === 1 ? "" : "s"}${asked ? ` (${asked})` : ""}`,
+    );
+  }
   if (r.audioMs)
     parts.push(`${(r.audioMs / 1000).toLocaleString("en-US", { maximumFractionDigits: 1 })} s audio`);
   if (r.characters) parts.push(`${r.characters.toLocaleString("en-US")} characters`);

@@ -1,7 +1,7 @@
 "use client";
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { Tags } from "lucide-react";
+import { Plus, Tags, X } from "lucide-react";
 import { useState } from "react";
 import { useModels } from "@/components/keys/queries";
 import { Badge } from "@/components/ui/badge";
@@ -22,6 +22,7 @@ import { toast } from "@/components/ui/sonner";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { parseUsd } from "@/lib/billing/money";
 import type { PriceVersion } from "@/lib/billing/prices";
+import { IMAGE_QUALITIES, IMAGE_SIZE } from "@/lib/billing/schemas";
 import type { Json } from "@/lib/json";
 import { api, fieldErrors } from "@/lib/ui/api";
 import { utcTime } from "@/lib/utils";
@@ -146,14 +147,54 @@ function margin(v: Version): string {
   return sell > 0 ? `${(((sell - cost) / sell) * 100).toFixed(1)}%` : "—";
 }
 
-/** The units beyond input/output tokens a version prices, as "$0.04 / image" (sell price; cost for admins). */
+/** The units beyond input/output tokens a version prices, as "$0.04 / image" (sell price; cost for admins), then
+ *  its images of particular sizes and qualities, as "image 1792x1024 hd $0.12 / image". */
 function extras(v: Version, side: "price" | "cost"): string[] {
-  return UNITS.filter((u) => !TOKEN_UNITS.has(u.key))
-    .filter((u) => {
-      const rate = v[u[side]] as Rate;
-      return rate !== null && rate !== undefined && (u.blank !== "0" || Number(rate) > 0);
-    })
-    .map((u) => `${u.label.toLowerCase()} ${usd(v[u[side]] as number)} / ${u.per}`);
+  return [
+    ...UNITS.filter((u) => !TOKEN_UNITS.has(u.key))
+      .filter((u) => {
+        const rate = v[u[side]] as Rate;
+        return rate !== null && rate !== undefined && (u.blank !== "0" || Number(rate) > 0);
+      })
+      .map((u) => `${u.label.toLowerCase()} ${usd(v[u[side]] as number)} / ${u.per}`),
+    ...(v.imageRates ?? []).map(
+      (r) =>
+        `image ${[r.size, r.quality].filter(Boolean).join(" ")} ${usd(side === "price" ? r.priceMicros : (r.costMicros ?? 0))} / image`,
+    ),
+  ];
+}
+
+/** A row of the form's image rates: a size (blank: any), a quality (blank: any), dollars of cost and price. */
+interface SizeRow {
+  id: number;
+  size: string;
+  quality: string;
+  cost: string;
+  price: string;
+}
+
+/** Sizes apps commonly ask for (the field takes any WIDTHxHEIGHT). */
+const COMMON_SIZES = [
+  "256x256",
+  "512x512",
+  "1024x1024",
+  "1024x1536",
+  "1536x1024",
+  "1024x1792",
+  "1792x1024",
+  "auto",
+];
+
+/** What is wrong with an image-rate row, or null. */
+function sizeRowProblem(row: SizeRow): string | null {
+  if (!row.size.trim() && !row.quality) return "name a size, a quality or both";
+  if (row.size.trim() && !IMAGE_SIZE.test(row.size.trim()))
+    return 'size: WIDTHxHEIGHT (e.g. "1024x1024") or auto';
+  for (const text of [row.cost, row.price]) {
+    const value = parseUsd(text.trim());
+    if (text.trim() === "" || value === null || value < 0n) return "cost and price: dollars, e.g. 0.08";
+  }
+  return null;
 }
 
 const PER_M = "per 1M tokens";
@@ -273,6 +314,9 @@ function AddPriceDialog() {
   const [note, setNote] = useState("");
   // Dollar text per unit and side ("" = blank).
   const [rates, setRates] = useState<Record<string, string>>({});
+  const [sizes, setSizes] = useState<SizeRow[]>([]);
+  const editSize = (id: number, patch: Partial<SizeRow>) =>
+    setSizes(sizes.map((r) => (r.id === id ? { ...r, ...patch } : r)));
   const add = useMutation({
     mutationFn: (body: Record<string, unknown>) => api("/api/v1/prices", { body }),
     onSuccess: () => {
@@ -280,6 +324,7 @@ function AddPriceDialog() {
       toast.success("Price version added");
       setOpen(false);
       setRates({});
+      setSizes([]);
     },
   });
   const errors = fieldErrors(add.error);
@@ -294,7 +339,11 @@ function AddPriceDialog() {
       return (u.required && text === "") || (text !== "" && (value === null || value < 0n));
     }),
   );
-  const ready = modelId && invalid.length === 0;
+  const duplicate =
+    new Set(sizes.map((r) => `${r.size.trim()}/${r.quality}`)).size !== sizes.length
+      ? "each size and quality once"
+      : null;
+  const ready = modelId && invalid.length === 0 && !duplicate && sizes.every((r) => !sizeRowProblem(r));
   return (
     <Dialog open={open} onOpenChange={setOpen}>
       <DialogTrigger asChild>
@@ -302,7 +351,7 @@ function AddPriceDialog() {
           <Tags /> New price version
         </Button>
       </DialogTrigger>
-      <DialogContent className="sm:max-w-2xl">
+      <DialogContent className="max-h-[92vh] overflow-y-auto sm:max-w-2xl">
         <form
           className="grid gap-4"
           onSubmit={(e) => {
@@ -321,6 +370,12 @@ function AddPriceDialog() {
                 else if (unit.blank && unit.blank !== "0") body[unit[side]] = null;
               }
             }
+            body.imageRates = sizes.map((r) => ({
+              size: r.size.trim() || null,
+              quality: r.quality || null,
+              costMicros: parseUsd(r.cost.trim())!.toString(),
+              priceMicros: parseUsd(r.price.trim())!.toString(),
+            }));
             add.mutate(body);
           }}
         >
@@ -361,6 +416,53 @@ function AddPriceDialog() {
               />
             ))}
           </div>
+          <fieldset className="grid gap-2 text-sm" data-testid="image-rates">
+            <legend className="font-medium">Images by size and quality</legend>
+            <p className="text-muted-foreground text-xs">
+              Per image, for the sizes and qualities that cost more or less than the image price above (which
+              covers every other image, including calls that name no size). The most specific row wins: size
+              and quality, then size, then quality.
+            </p>
+            {sizes.length ? (
+              <div className="grid grid-cols-[minmax(0,1.2fr)_minmax(0,1fr)_minmax(0,1fr)_minmax(0,1fr)_auto] items-center gap-x-2 gap-y-2">
+                <span className="text-muted-foreground text-xs">Size</span>
+                <span className="text-muted-foreground text-xs">Quality</span>
+                <span className="text-muted-foreground text-xs">Provider cost</span>
+                <span className="text-muted-foreground text-xs">Sell price</span>
+                <span />
+                {sizes.map((row, i) => (
+                  <SizeRowInputs
+                    key={row.id}
+                    row={row}
+                    index={i}
+                    problem={sizeRowProblem(row) ?? errors[`imageRates.${i}`] ?? null}
+                    onChange={(patch) => editSize(row.id, patch)}
+                    onRemove={() => setSizes(sizes.filter((r) => r.id !== row.id))}
+                  />
+                ))}
+              </div>
+            ) : null}
+            {duplicate || errors.imageRates ? (
+              <p className="text-destructive text-xs">{duplicate ?? errors.imageRates}</p>
+            ) : null}
+            <datalist id="image-sizes">
+              {COMMON_SIZES.map((size) => (
+                <option key={size} value={size} />
+              ))}
+            </datalist>
+            <div>
+              <Button
+                type="button"
+                variant="outline"
+                size="sm"
+                onClick={() =>
+                  setSizes([...sizes, { id: Date.now(), size: "", quality: "", cost: "", price: "" }])
+                }
+              >
+                <Plus /> Add a size or quality
+              </Button>
+            </div>
+          </fieldset>
           <Field id="price-from" label="Effective from (local time, optional)" error={errors.effectiveFrom}>
             <Input
               id="price-from"
@@ -419,6 +521,72 @@ function UnitRow({
       </label>
       {input("cost")}
       {input("price")}
+    </>
+  );
+}
+
+function SizeRowInputs({
+  row,
+  index,
+  problem,
+  onChange,
+  onRemove,
+}: {
+  row: SizeRow;
+  index: number;
+  problem: string | null;
+  onChange: (patch: Partial<SizeRow>) => void;
+  onRemove: () => void;
+}) {
+  const n = index + 1;
+  return (
+    <>
+      <Input
+        aria-label={`Image rate ${n}: size`}
+        list="image-sizes"
+        placeholder="any size"
+        value={row.size}
+        onChange={(e) => onChange({ size: e.target.value })}
+      />
+      <select
+        aria-label={`Image rate ${n}: quality`}
+        className="h-9 rounded-md border border-input bg-transparent px-2 text-sm"
+        value={row.quality}
+        onChange={(e) => onChange({ quality: e.target.value })}
+      >
+        <option value="">any quality</option>
+        {IMAGE_QUALITIES.map((q) => (
+          <option key={q} value={q}>
+            {q}
+          </option>
+        ))}
+      </select>
+      <Input
+        aria-label={`Image rate ${n}: provider cost per image`}
+        inputMode="decimal"
+        placeholder="$"
+        value={row.cost}
+        onChange={(e) => onChange({ cost: e.target.value })}
+      />
+      <Input
+        aria-label={`Image rate ${n}: sell price per image`}
+        inputMode="decimal"
+        placeholder="$"
+        value={row.price}
+        onChange={(e) => onChange({ price: e.target.value })}
+      />
+      <Button
+        type="button"
+        variant="ghost"
+        size="icon"
+        aria-label={`Remove image rate ${n}`}
+        onClick={onRemove}
+      >
+        <X />
+      </Button>
+      {problem && (row.cost || row.price || row.size || row.quality) ? (
+        <p className="col-span-5 -mt-1 text-destructive text-xs">{problem}</p>
+      ) : null}
     </>
   );
 }

@@ -60,7 +60,11 @@ export function useChatModels() {
   const chat = (models.data?.items ?? []).flatMap((m) => {
     const p = prices.data?.items.find((v) => v.model === m.publicName && v.current);
     const otherUnits =
-      p && (p.imagePriceMicros > 0 || p.audioSecondPriceMicros > 0 || p.characterPriceMicros > 0);
+      p &&
+      (p.imagePriceMicros > 0 ||
+        p.imageRates.length > 0 ||
+        p.audioSecondPriceMicros > 0 ||
+        p.characterPriceMicros > 0);
     return p && p.outputPriceMicros > 0 && !otherUnits ? [{ name: m.publicName, price: p }] : [];
   });
   return { chat, loaded: Boolean(models.data && prices.data) };

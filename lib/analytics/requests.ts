@@ -36,6 +36,9 @@ export interface RequestRow {
   cacheWriteTokens: number;
   reasoningTokens: number;
   images: number;
+  /** The size and quality an image call asked for (what its images were priced at; null: the default). */
+  imageSize: string | null;
+  imageQuality: string | null;
   audioMs: number;
   characters: number;
   billingStatus: string;
@@ -54,7 +57,7 @@ const rowColumns = (db: Db) => db`
   k.name as "keyName", e.model_group as model, e.provider_model as "providerModel", e.kind, e.status, e.stream,
   e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens", e.cached_tokens as "cachedTokens",
   e.cache_write_tokens as "cacheWriteTokens", e.reasoning_tokens as "reasoningTokens", e.images,
-  e.audio_ms::int as "audioMs", e.characters,
+  e.image_size as "imageSize", e.image_quality as "imageQuality", e.audio_ms::int as "audioMs", e.characters,
   e.billing_status as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",
   e.error_class as "errorClass"`;
 
@@ -253,6 +256,8 @@ export function exportRequests(db: Db, actor: Actor, f: UsageFilters): ReadableS
     "cache_write_tokens",
     "reasoning_tokens",
     "images",
+    "image_size",
+    "image_quality",
     "audio_seconds",
     "characters",
     "billing_status",
@@ -302,6 +307,8 @@ export function exportRequests(db: Db, actor: Actor, f: UsageFilters): ReadableS
           String(r.cacheWriteTokens),
           String(r.reasoningTokens),
           String(r.images),
+          r.imageSize ?? "",
+          r.imageQuality ?? "",
           (r.audioMs / 1000).toFixed(3),
           String(r.characters),
           r.billingStatus,

@@ -92,6 +92,8 @@ export interface UsageRow {
   promptTokens: number;
   completionTokens: number;
   images: number;
+  imageSize: string | null;
+  imageQuality: string | null;
   audioMs: number;
   characters: number;
   /** Admins only. */
@@ -112,7 +114,8 @@ export async function listUsage(
     db<UsageRow[]>`
       select u.id::text, u.call_id as "callId", k.prefix as "keyPrefix", u.model_group as model, u.status,
              u.billing_status as "billingStatus", u.stream, u.prompt_tokens as "promptTokens",
-             u.completion_tokens as "completionTokens", u.kind, u.images, u.audio_ms::int as "audioMs",
+             u.completion_tokens as "completionTokens", u.kind, u.images, u.image_size as "imageSize",
+             u.image_quality as "imageQuality", u.audio_ms::int as "audioMs",
              u.characters, u.cost_micros as "costMicros",
              u.revenue_micros as "revenueMicros", u.started_at as "startedAt", u.error_class as "errorClass"
       from usage_events u join api_keys k on k.id = u.key_id

@@ -7,7 +7,8 @@ import { admin, fundedDeveloper, login, snap } from "./helpers";
 
 // Every kind of call an app makes through the real gateway (chat, legacy completion, embeddings, image, speech,
 // transcription) shows up for the admin: the analytics breakdown by call kind with what each was billed by and its
-// revenue, cost and margin; the request log filtered to one kind; the price book with each model's units.
+// revenue, cost and margin; the request log filtered to one kind; the price book with each model's units, and its
+// form pricing images by size and quality.
 
 test("the admin sees each kind of call, what it was billed by and its margin", async ({ browser }) => {
   test.setTimeout(120_000);
@@ -21,7 +22,13 @@ test("the admin sees each kind of call, what it was billed by and its margin", a
   });
   await client.completions.create({ model: "fake-instruct", prompt: "Once upon a time", max_tokens: 8 });
   await client.embeddings.create({ model: "fake-embed", input: ["one text", "another text"] });
-  await client.images.generate({ model: "fake-image", prompt: "a lighthouse", n: 2 });
+  await client.images.generate({
+    model: "fake-image",
+    prompt: "a lighthouse",
+    n: 2,
+    size: "1792x1024",
+    quality: "hd",
+  });
   await client.audio.speech.create({ model: "fake-tts", voice: "alloy", input: "Hello from the gateway." });
   await client.audio.transcriptions.create({
     model: "fake-whisper",
@@ -61,13 +68,15 @@ test("the admin sees each kind of call, what it was billed by and its margin", a
   for (const { kind, revenue } of byKind) await expect(row(kind)).toContainText(formatMicros(revenue));
   await snap(page, "70-analytics-by-kind");
 
-  // The request log filtered to images: one call, billed by its two images.
+  // The request log filtered to images: one call, billed by its two wide HD images at $0.12 each (the demo's rate
+  // for that size and quality, three times its default $0.04).
   await page.goto(`/admin/requests?userId=${dev.userId}&kind=image`);
   const calls = page.getByTestId("request-row");
   await expect(calls).toHaveCount(1);
   await expect(calls.first()).toContainText("2 images");
+  await expect(calls.first()).toContainText("$0.240000");
   await calls.first().click();
-  await expect(page.getByRole("dialog")).toContainText("Billed by");
+  await expect(page.getByRole("dialog")).toContainText("2 images (1792x1024 hd)");
   await snap(page, "71-request-image");
   await page.keyboard.press("Escape");
 
@@ -77,9 +86,43 @@ test("the admin sees each kind of call, what it was billed by and its margin", a
   await expect(page.getByTestId("price-row-fake-whisper")).toContainText("/ second");
   await expect(page.getByTestId("price-row-fake-cache")).toContainText("cache write $3.750000 / 1M tokens");
   await snap(page, "72-price-book-units");
+  await expect(page.getByTestId("price-row-fake-image")).toContainText("image 1792x1024 hd $0.120000");
   await page.getByRole("button", { name: "New price version" }).click();
   await expect(page.getByLabel("Image, sell price per image")).toBeVisible();
+
+  // A scheduled version of fake-image with its own rate for square HD images, through the form.
+  const form = page.getByRole("dialog");
+  await form.getByLabel("Model").selectOption({ label: "fake-image" });
+  for (const [label, value] of [
+    ["Input tokens, provider cost per 1M tokens", "0"],
+    ["Input tokens, sell price per 1M tokens", "0"],
+    ["Output tokens, provider cost per 1M tokens", "0"],
+    ["Output tokens, sell price per 1M tokens", "0"],
+    ["Image, provider cost per image", "0.02"],
+    ["Image, sell price per image", "0.05"],
+  ])
+    await form.getByLabel(label!, { exact: true }).fill(value!);
+  await form.getByRole("button", { name: "Add a size or quality" }).click();
+  await form.getByLabel("Image rate 1: size").fill("huge");
+  await form.getByLabel("Image rate 1: provider cost per image").fill("0.04");
+  await form.getByLabel("Image rate 1: sell price per image").fill("0.09");
+  await expect(form).toContainText("size: WIDTHxHEIGHT");
+  await expect(form.getByRole("button", { name: "Add version" })).toBeDisabled();
+  await form.getByLabel("Image rate 1: size").fill("1024x1024");
+  await form.getByLabel("Image rate 1: quality").selectOption("hd");
+  await form.getByLabel("Effective from (local time, optional)").fill("2027-06-01T00:00");
+  await form.getByLabel("Note").fill("square HD dearer");
   await snap(page, "73-price-form-units");
+  await form.getByRole("button", { name: "Add version" }).click();
+  await expect(form).toBeHidden();
+  const [added] = await sql<{ image_price_micros: bigint; image_rates: unknown }[]>`
+    select pv.image_price_micros, pv.image_rates from price_versions pv join models m on m.id = pv.model_id
+    where m.public_name = 'fake-image' and pv.note = 'square HD dearer'`;
+  expect(added).toEqual({
+    image_price_micros: 50_000n,
+    image_rates: [{ size: "1024x1024", quality: "hd", price_micros: 90_000, cost_micros: 40_000 }],
+  });
+  await expect(page.getByRole("row", { name: /square HD dearer/ })).toContainText("scheduled");
   await page.close();
   await sql.end();
 });
