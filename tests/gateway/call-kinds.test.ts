@@ -208,15 +208,18 @@ describe("Anthropic Messages (/v1/messages, the official @anthropic-ai/sdk clien
     const plain = await client.messages.create(ask).catch((e: unknown) => e);
     expect(plain).toBeInstanceOf(Anthropic.APIError);
     expect((plain as InstanceType<typeof Anthropic.APIError>).status).toBeGreaterThanOrEqual(500);
-    const streamed = await (async () => {
-      for await (const _ of await client.messages.create({ ...ask, stream: true })) {
-        // no event arrives: the upstream fails before the first token
-      }
-    })().catch((e: unknown) => e);
+    const streamed = await drain(client.messages.create({ ...ask, stream: true })).catch((e: unknown) => e);
     expect(streamed).toBeInstanceOf(Anthropic.APIError);
     await expectNothingCharged(c, 2, "messages");
   });
 });
+
+/** Reads a stream to its end (or its error: a stream whose upstream fails before the first token throws). */
+async function drain(stream: Promise<AsyncIterable<unknown>>) {
+  for await (const _ of await stream) {
+    // nothing to keep
+  }
+}
 
 /** The calls of a key all failed: recorded as failures, charged 0, nothing left reserved, the ledger whole. */
 async function expectNothingCharged(c: { id: string; accountId: string }, calls: number, kind: string) {
@@ -293,13 +296,7 @@ describe("the Responses API (/v1/responses, the official openai client)", () => 
     const c = await customer(ctx, 1_000_000n);
     const ask = { model: "fake-error-500", input: "hi", max_output_tokens: 32 };
     expect((await failure(c.client.responses.create(ask)))?.status).toBeGreaterThanOrEqual(500);
-    const streamed = await failure(
-      (async () => {
-        for await (const _ of await c.client.responses.create({ ...ask, stream: true })) {
-          // no text arrives: the upstream fails before the first token
-        }
-      })(),
-    );
+    const streamed = await failure(drain(c.client.responses.create({ ...ask, stream: true })));
     expect(streamed?.status).toBeGreaterThanOrEqual(500);
     await expectNothingCharged(c, 2, "responses");
   });
@@ -370,13 +367,7 @@ describe("legacy completions (/v1/completions)", () => {
     const c = await customer(ctx, 1_000_000n);
     const ask = { model: "fake-instruct-error", prompt: "Once upon a time", max_tokens: 12 };
     expect((await failure(c.client.completions.create(ask)))?.status).toBeGreaterThanOrEqual(500);
-    const streamed = await failure(
-      (async () => {
-        for await (const _ of await c.client.completions.create({ ...ask, stream: true })) {
-          // no text arrives: the upstream fails before the first token
-        }
-      })(),
-    );
+    const streamed = await failure(drain(c.client.completions.create({ ...ask, stream: true })));
     expect(streamed?.status).toBeGreaterThanOrEqual(500);
     await expectNothingCharged(c, 2, "completion");
   });
