@@ -11,6 +11,7 @@ language sql immutable parallel safe as $$
   select price_units(p_prompt, p_output, 0, 0, 0, p_images, p_audio_ms, p_characters, 1,
                      greatest(pv.input_price_micros, coalesce(pv.cache_write_price_micros, 0)),
                      greatest(pv.output_price_micros, coalesce(pv.reasoning_price_micros, 0)),
-                     null, null, null, image_rate(pv, 'price', p_image_size, p_image_quality), pv.audio_second_price_micros,
-                     pv.character_price_micros, pv.request_price_micros)
+                     null, null, null,
+                     case when p_images > 0 then image_rate(pv, 'price', p_image_size, p_image_quality) else 0 end,
+                     pv.audio_second_price_micros, pv.character_price_micros, pv.request_price_micros)
 $$;
