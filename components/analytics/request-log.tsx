@@ -261,7 +261,7 @@ function RequestDrawer({ id, base, onClose }: { id: string | null; base: string;
               ) : null}
               <Line label="Price version">
                 {r.priceVersion
-                  ? `${usd(r.priceVersion.inputPriceMicros)} in / ${usd(r.priceVersion.outputPriceMicros)} out per 1M tokens, from ${utcTime(r.priceVersion.effectiveFrom)}`
+                  ? `${usd(r.priceVersion.inputPriceMicros)} in / ${usd(r.priceVersion.outputPriceMicros)} out per 1M tokens${r.priceVersion.imageRateMicros === null ? "" : `, ${usd(r.priceVersion.imageRateMicros)} per image`}, from ${utcTime(r.priceVersion.effectiveFrom)}`
                   : "—"}
               </Line>
             </section>

@@ -125,6 +125,8 @@ export interface RequestDetail extends RequestRow {
     inputPriceMicros: bigint;
     outputPriceMicros: bigint;
     cachedInputPriceMicros: bigint | null;
+    /** What each of an image call's images was charged (image_rate at its size and quality); null otherwise. */
+    imageRateMicros: bigint | null;
     inputCostMicros?: bigint;
     outputCostMicros?: bigint;
   } | null;
@@ -167,7 +169,10 @@ export async function requestDetail(db: Db, actor: Actor, id: string): Promise<R
            case when p.id is null then null else json_build_object(
              'id', p.id, 'effectiveFrom', p.effective_from, 'inputPriceMicros', p.input_price_micros::text,
              'outputPriceMicros', p.output_price_micros::text, 'cachedInputPriceMicros', p.cached_input_price_micros::text,
-             'inputCostMicros', p.input_cost_micros::text, 'outputCostMicros', p.output_cost_micros::text) end as "priceVersion",
+             'inputCostMicros', p.input_cost_micros::text, 'outputCostMicros', p.output_cost_micros::text,
+             'imageRateMicros', case when e.images > 0
+                                     then image_rate(p, 'price', e.image_size, e.image_quality)::text end
+           ) end as "priceVersion",
            case when h.id is null then null else json_build_object(
              'id', h.id, 'status', h.status, 'amountMicros', h.amount_micros::text, 'createdAt', h.created_at,
              'closedAt', h.closed_at, 'closeReason', h.close_reason) end as hold,
@@ -197,6 +202,7 @@ export async function requestDetail(db: Db, actor: Actor, id: string): Promise<R
       inputPriceMicros: big(row.priceVersion.inputPriceMicros)!,
       outputPriceMicros: big(row.priceVersion.outputPriceMicros)!,
       cachedInputPriceMicros: big(row.priceVersion.cachedInputPriceMicros),
+      imageRateMicros: big(row.priceVersion.imageRateMicros),
       inputCostMicros: big(row.priceVersion.inputCostMicros)!,
       outputCostMicros: big(row.priceVersion.outputCostMicros)!,
     },

@@ -77,6 +77,7 @@ test("the admin sees each kind of call, what it was billed by and its margin", a
   await expect(calls.first()).toContainText("$0.240000");
   await calls.first().click();
   await expect(page.getByRole("dialog")).toContainText("2 images (1792x1024 hd)");
+  await expect(page.getByRole("dialog")).toContainText("$0.120000 per image");
   await snap(page, "71-request-image");
   await page.keyboard.press("Escape");
 
@@ -110,7 +111,9 @@ test("the admin sees each kind of call, what it was billed by and its margin", a
   await expect(form.getByRole("button", { name: "Add version" })).toBeDisabled();
   await form.getByLabel("Image rate 1: size").fill("1024x1024");
   await form.getByLabel("Image rate 1: quality").selectOption("hd");
-  await form.getByLabel("Effective from (local time, optional)").fill("2027-06-01T00:00");
+  // A year ahead, as the browser's local time (the field's format): scheduled, never in force during the suite.
+  const ahead = new Date(Date.now() + 365 * 86_400_000 - new Date().getTimezoneOffset() * 60_000);
+  await form.getByLabel("Effective from (local time, optional)").fill(ahead.toISOString().slice(0, 16));
   await form.getByLabel("Note").fill("square HD dearer");
   await snap(page, "73-price-form-units");
   await form.getByRole("button", { name: "Add version" }).click();
