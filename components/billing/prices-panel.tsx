@@ -21,108 +21,12 @@ import { Input } from "@/components/ui/input";
 import { toast } from "@/components/ui/sonner";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { parseUsd } from "@/lib/billing/money";
-import type { PriceVersion } from "@/lib/billing/prices";
 import { IMAGE_QUALITIES, IMAGE_SIZE } from "@/lib/billing/schemas";
-import type { Json } from "@/lib/json";
 import { api, fieldErrors } from "@/lib/ui/api";
 import { utcTime } from "@/lib/utils";
 import { usd } from "./format";
 import { usePrices } from "./queries";
-
-type Version = Json<PriceVersion>;
-type Rate = number | null | undefined;
-
-/**
- * What a price version may bill by (clause 41), with its cost and price fields. Tokens are priced per million;
- * images, audio seconds and requests each; characters per million. Optional units left blank fall back to the input
- * or output rate (cached, cache write, reasoning) or are not billed (0).
- */
-interface UnitSpec {
-  key: string;
-  label: string;
-  per: string;
-  cost: keyof Version;
-  price: keyof Version;
-  required?: boolean;
-  blank?: string;
-}
-
-const UNITS: readonly UnitSpec[] = [
-  {
-    key: "input",
-    label: "Input tokens",
-    per: "1M tokens",
-    cost: "inputCostMicros",
-    price: "inputPriceMicros",
-    required: true,
-  },
-  {
-    key: "output",
-    label: "Output tokens",
-    per: "1M tokens",
-    cost: "outputCostMicros",
-    price: "outputPriceMicros",
-    required: true,
-  },
-  {
-    key: "cached",
-    label: "Cached input (read)",
-    per: "1M tokens",
-    cost: "cachedInputCostMicros",
-    price: "cachedInputPriceMicros",
-    blank: "input rate",
-  },
-  {
-    key: "cacheWrite",
-    label: "Cache write",
-    per: "1M tokens",
-    cost: "cacheWriteCostMicros",
-    price: "cacheWritePriceMicros",
-    blank: "input rate",
-  },
-  {
-    key: "reasoning",
-    label: "Reasoning tokens",
-    per: "1M tokens",
-    cost: "reasoningCostMicros",
-    price: "reasoningPriceMicros",
-    blank: "output rate",
-  },
-  {
-    key: "image",
-    label: "Image",
-    per: "image",
-    cost: "imageCostMicros",
-    price: "imagePriceMicros",
-    blank: "0",
-  },
-  {
-    key: "audio",
-    label: "Audio in",
-    per: "second",
-    cost: "audioSecondCostMicros",
-    price: "audioSecondPriceMicros",
-    blank: "0",
-  },
-  {
-    key: "characters",
-    label: "Characters (speech)",
-    per: "1M characters",
-    cost: "characterCostMicros",
-    price: "characterPriceMicros",
-    blank: "0",
-  },
-  {
-    key: "request",
-    label: "Per request",
-    per: "request",
-    cost: "requestCostMicros",
-    price: "requestPriceMicros",
-    blank: "0",
-  },
-];
-type Unit = UnitSpec;
-const TOKEN_UNITS = new Set<string>(["input", "output"]);
+import { extras, UNITS, type Unit, type Version } from "./units";
 
 /** A typical call, per unit: 1,000 input and 500 output tokens, an image, a minute of audio, 1,000 characters. */
 const TYPICAL: Record<string, number> = {
@@ -145,23 +49,6 @@ function margin(v: Version): string {
     cost += Number(v[unit.cost] ?? 0) * n;
   }
   return sell > 0 ? `${(((sell - cost) / sell) * 100).toFixed(1)}%` : "—";
-}
-
-/** The units beyond input/output tokens a version prices, as "$0.04 / image" (sell price; cost for admins), then
- *  its images of particular sizes and qualities, as "image 1792x1024 hd $0.12 / image". */
-function extras(v: Version, side: "price" | "cost"): string[] {
-  return [
-    ...UNITS.filter((u) => !TOKEN_UNITS.has(u.key))
-      .filter((u) => {
-        const rate = v[u[side]] as Rate;
-        return rate !== null && rate !== undefined && (u.blank !== "0" || Number(rate) > 0);
-      })
-      .map((u) => `${u.label.toLowerCase()} ${usd(v[u[side]] as number)} / ${u.per}`),
-    ...(v.imageRates ?? []).map(
-      (r) =>
-        `image ${[r.size, r.quality].filter(Boolean).join(" ")} ${usd(side === "price" ? r.priceMicros : (r.costMicros ?? 0))} / image`,
-    ),
-  ];
 }
 
 /** A row of the form's image rates: a size (blank: any), a quality (blank: any), dollars of cost and price. */

@@ -80,9 +80,7 @@ export async function grantLease(
       select m.public_name from api_keys k join users u on u.id = k.user_id left join plans p on p.id = u.plan_id
       join models m on m.enabled
       where k.id = ${req.keyId}
-        and (case when cardinality(k.allowed_models) > 0 then m.public_name = any(k.allowed_models)
-                  when cardinality(coalesce(p.allowed_models, '{}')) > 0 then m.public_name = any(p.allowed_models)
-                  else true end)
+        and model_allowed(m.public_name, k.allowed_models, p.allowed_models)
       order by m.public_name`,
     db<LeasePrice[]>`
       select m.public_name as model, pv.id as "priceVersionId", pv.input_price_micros as "inputPriceMicros",

@@ -48,7 +48,6 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
       user_status: string;
       status: string;
       allowed_models: string[];
-      enabled_models: string[];
       rpm_limit: number | null;
       tpm_limit: number | null;
       expires_at: Date | null;
@@ -59,12 +58,12 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
     }[]
   >`
     select k.id, k.prefix, k.name, k.user_id, u.email, u.status as user_status, k.status,
-           -- A key's own limits and models win; otherwise its owner's plan's (changes reach the gateway within
-           -- its auth cache TTL).
-           case when cardinality(k.allowed_models) > 0 then k.allowed_models
-                else coalesce(p.allowed_models, '{}') end as allowed_models,
-           array(select public_name from models where enabled order by public_name) as enabled_models,
-           coalesce(k.rpm_limit, p.rpm_limit) as rpm_limit, coalesce(k.tpm_limit, p.tpm_limit) as tpm_limit,
+           -- The narrower of the key's own limits and models and its owner's plan's: a key narrows its plan, never
+           -- widens it (model_allowed; least() skips a null). Changes reach the gateway within its auth cache TTL.
+           array(select m.public_name from models m
+                 where m.enabled and model_allowed(m.public_name, k.allowed_models, p.allowed_models)
+                 order by m.public_name) as allowed_models,
+           least(k.rpm_limit, p.rpm_limit) as rpm_limit, least(k.tpm_limit, p.tpm_limit) as tpm_limit,
            k.expires_at,
            (k.expires_at is not null and k.expires_at <= now()) as expired,
            (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale_use,
@@ -99,10 +98,6 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
   }
   // Last use is informative: record it at most once a minute per key, not on every call.
   if (row.stale_use) await db`update api_keys set last_used_at = now() where id = ${row.id}`;
-  const enabled = new Set(row.enabled_models);
-  const allowed = row.allowed_models.length
-    ? row.allowed_models.filter((m) => enabled.has(m))
-    : row.enabled_models;
   return {
     valid: true,
     key: {
@@ -111,7 +106,7 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
       name: row.name,
       userId: row.user_id,
       userEmail: row.email,
-      allowedModels: allowed,
+      allowedModels: row.allowed_models,
       rpmLimit: row.rpm_limit,
       tpmLimit: row.tpm_limit,
       expiresAt: row.expires_at?.toISOString() ?? null,

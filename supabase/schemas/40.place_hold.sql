@@ -29,9 +29,8 @@ declare
   v_available bigint;
   v_fallback record;
 begin
-  select k.id, k.user_id, k.status, a.id as account_id,
-         case when cardinality(k.allowed_models) > 0 then k.allowed_models
-              else coalesce(p.allowed_models, '{}') end as allowed_models,
+  select k.id, k.user_id, k.status, a.id as account_id, k.allowed_models as key_models,
+         p.allowed_models as plan_models,
          p.id as plan_id, p.name as plan_name, p.requests_per_day
   into v_key
   from api_keys k join accounts a on a.owner_user_id = k.user_id
@@ -41,8 +40,7 @@ begin
     raise exception 'API key is not active' using errcode = 'TG401';
   end if;
   select m.id, m.max_output_tokens, m.enabled into v_model from models m where m.public_name = p_model;
-  if not found or not v_model.enabled
-     or (cardinality(v_key.allowed_models) > 0 and not p_model = any(v_key.allowed_models)) then
+  if not found or not v_model.enabled or not model_allowed(p_model, v_key.key_models, v_key.plan_models) then
     raise exception 'Model % is not available to this key', p_model using errcode = 'TG403';
   end if;
   select pv.* into v_price from price_version_at(v_model.id, tollgate_now()) pv;

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { placeHold } from "@/lib/billing/hold";
+import { grantLease } from "@/lib/billing/leases";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
 import { verifyKey } from "@/lib/keys/verify";
@@ -92,14 +93,38 @@ describe("plans", () => {
     expect(actions.map((a) => a.action)).toEqual(["plan.create", "plan.update", "user.plan_change"]);
   });
 
-  it("give keys their limits and models unless the key has its own", async () => {
+  it("give keys their limits and models; a key's own can narrow them, never widen them", async () => {
     const p = await createPlan({ rpmLimit: 7, tpmLimit: 7000, allowedModels: ["fake-small"] });
     const inherits = await onPlan(p.id);
-    const own = await onPlan(p.id, { rpmLimit: 100, allowedModels: ["fake-large"] });
+    // What a developer could set on their own key to lift the plan: more RPM, another model.
+    const wider = await onPlan(p.id, { rpmLimit: 100, allowedModels: ["fake-large"] });
+    const narrower = await onPlan(p.id, { rpmLimit: 2, allowedModels: ["fake-small", "fake-large"] });
     const a = await verifyKey(sql, inherits.secret, PEPPER);
-    const b = await verifyKey(sql, own.secret, PEPPER);
+    const b = await verifyKey(sql, wider.secret, PEPPER);
+    const c = await verifyKey(sql, narrower.secret, PEPPER);
     expect(a.valid && a.key).toMatchObject({ rpmLimit: 7, tpmLimit: 7000, allowedModels: ["fake-small"] });
-    expect(b.valid && b.key).toMatchObject({ rpmLimit: 100, tpmLimit: 7000, allowedModels: ["fake-large"] });
+    expect(b.valid && b.key).toMatchObject({ rpmLimit: 7, tpmLimit: 7000, allowedModels: [] });
+    expect(c.valid && c.key).toMatchObject({ rpmLimit: 2, tpmLimit: 7000, allowedModels: ["fake-small"] });
+    // The hold refuses the model the key named but the plan does not sell, whatever the key says.
+    await expect(
+      placeHold(sql, {
+        keyId: wider.keyId,
+        callId: randomUUID(),
+        nonce: "n",
+        model: "fake-large",
+        promptTokens: 10,
+        maxOutputTokens: 10,
+      }),
+    ).rejects.toMatchObject({ code: "forbidden" });
+    // A lease grant lists the models the gateway may draw for with the same rule.
+    const lease = (keyId: string) =>
+      grantLease(
+        sql,
+        { leaseId: randomUUID(), keyId, processId: "p", nonce: randomUUID(), wantMicros: 0n, minMicros: 0n },
+        { ttlSeconds: 60 },
+      );
+    expect((await lease(wider.keyId)).allowedModels).toEqual([]);
+    expect((await lease(narrower.keyId)).allowedModels).toEqual(["fake-small"]);
     // A plan change is seen by the next verification (the gateway's cache keeps an answer ≤ 5 s).
     await call((await plan()).PATCH, {
       method: "PATCH",
