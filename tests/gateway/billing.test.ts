@@ -154,12 +154,13 @@ describe("billing through the gateway", () => {
     });
   });
 
-  it("a Free-plan key gets its 11th request of the day refused with 429 and a clear message", async () => {
+  it("a key on a 10-requests-a-day plan gets its 11th request of the day refused with 429 and a clear message", async () => {
     const c = await customer(1_000_000n);
+    // The demo's Free tier also limits RPM (5/min, which a key cannot lift): a tier with the day's allowance alone.
     await ctx.sql`
-      update users set plan_id = (select id from plans where name = 'Free') where id = ${c.userId}`;
-    // The key's own RPM overrides the plan's (5/min), so the day's allowance is what runs out.
-    await ctx.sql`update api_keys set rpm_limit = 100 where id = ${c.id}`;
+      insert into plans (name, requests_per_day) values ('Daily ten', 10) on conflict (name) do nothing`;
+    await ctx.sql`
+      update users set plan_id = (select id from plans where name = 'Daily ten') where id = ${c.userId}`;
     for (let i = 0; i < 10; i++) {
       await c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 });
     }
@@ -167,12 +168,32 @@ describe("billing through the gateway", () => {
       c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 }),
     );
     expect(eleventh?.status).toBe(429);
-    expect(eleventh?.message).toMatch(/Free plan allows 10 requests per day \(UTC\)/);
+    expect(eleventh?.message).toMatch(/Daily ten plan allows 10 requests per day \(UTC\)/);
     const rows = await usageRows(c.id, 10);
     expect(rows).toHaveLength(10);
     const [account] = await ctx.sql<{ day_requests: number }[]>`
       select day_requests from accounts where id = ${c.accountId}`;
     expect(account!.day_requests).toBe(10);
+  });
+
+  it("a key cannot lift its plan's RPM limit by setting its own", async () => {
+    const c = await customer(1_000_000n);
+    // The Free tier allows 5 requests a minute; the developer set 100 on their own key.
+    await ctx.sql`
+      update users set plan_id = (select id from plans where name = 'Free') where id = ${c.userId}`;
+    await ctx.sql`update api_keys set rpm_limit = 100 where id = ${c.id}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const error = await failure(
+        c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 }),
+      );
+      statuses.push(error?.status ?? 200);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    // The refused call's reservation is given back, charged nothing.
+    const rows = await usageRows(c.id, 6);
+    expect(rows.filter((r) => r.status === "success")).toHaveLength(5);
+    expect(rows.filter((r) => r.status !== "success").map((r) => r.revenue_micros)).toEqual([0n]);
   });
 
   it("a client cannot choose the call id (the idempotency key)", async () => {
