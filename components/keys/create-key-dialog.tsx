@@ -108,7 +108,10 @@ export function CreateKeyDialog({
           ) : null}
           <fieldset className="grid gap-2">
             <legend className="mb-2 text-sm font-medium">Models</legend>
-            <p className="text-xs text-muted-foreground">None checked means every enabled model.</p>
+            <p className="text-xs text-muted-foreground">
+              None checked means every enabled model your plan allows; a key can narrow its plan, not widen
+              it.
+            </p>
             <div className="flex flex-wrap gap-3">
               {models.data?.items.map((m) => (
                 <label key={m.id} className="flex items-center gap-2 text-sm">
@@ -124,7 +127,7 @@ export function CreateKeyDialog({
             {errors.allowedModels ? <p className="text-sm text-destructive">{errors.allowedModels}</p> : null}
           </fieldset>
           <div className="grid grid-cols-3 gap-3">
-            <Field id="key-rpm" label="Requests / min" error={errors.rpmLimit} hint="Empty: no limit">
+            <Field id="key-rpm" label="Requests / min" error={errors.rpmLimit} hint="Empty: the plan's">
               <Input
                 id="key-rpm"
                 type="number"
@@ -133,7 +136,7 @@ export function CreateKeyDialog({
                 onChange={(e) => setForm({ ...form, rpm: e.target.value })}
               />
             </Field>
-            <Field id="key-tpm" label="Tokens / min" error={errors.tpmLimit} hint="Empty: no limit">
+            <Field id="key-tpm" label="Tokens / min" error={errors.tpmLimit} hint="Empty: the plan's">
               <Input
                 id="key-tpm"
                 type="number"
