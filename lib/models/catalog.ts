@@ -11,11 +11,16 @@ const columns = (db: Db) => db`
   context_window as "contextWindow", max_output_tokens as "maxOutputTokens", enabled,
   created_at as "createdAt", updated_at as "updatedAt"`;
 
-/** The catalog. Developers see enabled models only; admins see all. */
+/** The catalog. Admins see all; a developer sees the enabled models their plan allows (what their keys can call). */
 export async function listModels(db: Db, actor: Actor): Promise<Model[]> {
   const all = actor.kind !== "user" || actor.role === "admin";
   return db<Model[]>`
-    select ${columns(db)} from models where ${all} or enabled order by public_name`;
+    select ${columns(db)} from models
+    where ${all}
+       or (enabled and model_allowed(public_name, '{}', (select p.allowed_models from users u
+                                                         join plans p on p.id = u.plan_id
+                                                         where u.id = ${actor.userId})))
+    order by public_name`;
 }
 
 export async function createModel(db: Db, actor: Actor, input: ModelInput): Promise<Model> {

@@ -125,6 +125,15 @@ describe("plans", () => {
       );
     expect((await lease(wider.keyId)).allowedModels).toEqual([]);
     expect((await lease(narrower.keyId)).allowedModels).toEqual(["fake-small"]);
+    // The catalog a developer on the plan sees (their key form, the playground, the price list) is the plan's.
+    const { listModels } = await import("@/lib/models/catalog");
+    const seen = async (userId: string | null, role: "admin" | "developer") =>
+      (await listModels(sql, { userId, kind: "user", role })).map((m) => m.publicName);
+    expect(await seen(wider.userId, "developer")).toEqual(["fake-small"]);
+    expect(await seen(adminId, "admin")).toEqual(expect.arrayContaining(["fake-large", "fake-small"]));
+    expect(await seen((await onPlan(null)).userId, "developer")).toEqual(
+      expect.arrayContaining(["fake-large", "fake-small"]),
+    );
     // A plan change is seen by the next verification (the gateway's cache keeps an answer ≤ 5 s).
     await call((await plan()).PATCH, {
       method: "PATCH",
