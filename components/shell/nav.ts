@@ -61,6 +61,7 @@ export const NAV: NavSection[] = [
     roles: ["admin", "developer"],
     items: [
       { href: "/account/billing", label: "Balance & usage", icon: "wallet" },
+      { href: "/account/models", label: "Models & prices", icon: "tags" },
       { href: "/account/usage", label: "My usage", icon: "chart" },
       { href: "/account/requests", label: "My calls", icon: "list" },
       { href: "/account/keys", label: "My API keys", icon: "key" },

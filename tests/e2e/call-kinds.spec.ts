@@ -3,7 +3,7 @@ import OpenAI, { toFile } from "openai";
 import { formatMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
 import { wav } from "../helpers/audio";
-import { admin, fundedDeveloper, login, snap } from "./helpers";
+import { admin, developer, fundedDeveloper, login, snap } from "./helpers";
 
 // Every kind of call an app makes through the real gateway (chat, legacy completion, embeddings, image, speech,
 // transcription) shows up for the admin: the analytics breakdown by call kind with what each was billed by and its
@@ -128,4 +128,28 @@ test("the admin sees each kind of call, what it was billed by and its margin", a
   await expect(page.getByRole("row", { name: /square HD dearer/ })).toContainText("scheduled");
   await page.close();
   await sql.end();
+});
+
+test("a developer sees what each model they can call costs, per unit, and never its provider cost", async ({
+  browser,
+}) => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await login(page, developer().email, developer().password);
+  await page.getByRole("link", { name: "Models & prices" }).click();
+  await expect(page.getByRole("heading", { name: "Models & prices" })).toBeVisible();
+  await expect(page.getByTestId("model-price-fake-small")).toContainText("input $0.500000 / 1M tokens");
+  await expect(page.getByTestId("model-price-fake-small")).toContainText("output $1.500000 / 1M tokens");
+  const image = page.getByTestId("model-price-fake-image");
+  await expect(image).toContainText("image $0.040000 / image");
+  await expect(image).toContainText("image 1792x1024 hd $0.120000 / image");
+  await expect(image).not.toContainText("1M tokens"); // billed by the image only
+  await expect(page.getByTestId("model-price-fake-whisper")).toContainText("audio in $0.000100 / second");
+  await expect(page.getByTestId("model-price-fake-cache")).toContainText("cache write $3.750000 / 1M tokens");
+  // The provider's cost of fake-small ($0.30 in) is nowhere on the page.
+  await expect(page.getByTestId("model-price-fake-small")).not.toContainText("$0.300000");
+  await expect(page.locator("main")).not.toContainText(/cost \$|margin/i);
+  await snap(page, "74-models-and-prices");
+  await page.getByLabel("Find a model").fill("whisper");
+  await expect(page.locator("[data-testid^=model-price-]")).toHaveCount(1);
+  await page.close();
 });
