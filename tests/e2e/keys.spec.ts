@@ -79,7 +79,7 @@ test("admins see every key and the model catalog beside the live gateway", async
   await expect(page).toHaveURL(/\/admin\/keys/);
   await expect(page.getByText(developer().email).first()).toBeVisible();
   await snap(page, "14-admin-keys");
-  await page.getByRole("link", { name: "Models" }).click();
+  await page.getByRole("link", { name: "Models", exact: true }).click();
   await expect(page.getByTestId("live-status")).toContainText("reachable");
   const row = page.getByTestId("model-row-fake-small");
   await expect(row).toContainText("openai/fake-small");
