@@ -15,7 +15,7 @@ import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
 import { utcTime } from "@/lib/utils";
 import { FilterBar, useUrlFilters } from "./filters";
-import { developerColumns, int, utcLabel } from "./usage-analytics";
+import { developerColumns, int, moneyColumn, utcLabel } from "./usage-analytics";
 
 type Row = Json<RequestRow>;
 type Detail = Json<RequestDetail>;
@@ -66,37 +66,19 @@ const columns: ColumnDef<Row, unknown>[] = [
     meta: { numeric: true },
     cell: ({ row }) => billedUnits(row.original),
   },
-  {
-    id: "revenue",
-    accessorFn: (r) => Number(r.revenueMicros),
-    header: "Revenue",
-    meta: { numeric: true },
-    cell: ({ row }) => (
-      <div>
-        <div>{usd(row.original.revenueMicros)}</div>
-        <Badge
-          variant={BILLING_VARIANT[row.original.billingStatus as keyof typeof BILLING_VARIANT] ?? "outline"}
-          className="mt-0.5"
-        >
-          {row.original.billingStatus}
-        </Badge>
-      </div>
-    ),
-  },
-  {
-    id: "cost",
-    accessorFn: (r) => Number(r.costMicros ?? 0),
-    header: "Cost",
-    meta: { numeric: true },
-    cell: ({ row }) => usd(row.original.costMicros),
-  },
-  {
-    id: "margin",
-    accessorFn: (r) => Number(r.marginMicros ?? 0),
-    header: "Margin",
-    meta: { numeric: true },
-    cell: ({ row }) => usd(row.original.marginMicros),
-  },
+  moneyColumn<Row>("revenue", "Revenue", (r) => (
+    <div>
+      <div>{usd(r.revenueMicros)}</div>
+      <Badge
+        variant={BILLING_VARIANT[r.billingStatus as keyof typeof BILLING_VARIANT] ?? "outline"}
+        className="mt-0.5"
+      >
+        {r.billingStatus}
+      </Badge>
+    </div>
+  )),
+  moneyColumn<Row>("cost", "Cost"),
+  moneyColumn<Row>("margin", "Margin"),
   {
     id: "outcome",
     accessorKey: "latencyMs",

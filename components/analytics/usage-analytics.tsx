@@ -178,35 +178,35 @@ function breakdownColumns(by: By): ColumnDef<Breakdown, unknown>[] {
               characters: row.original.characters ?? 0,
             }),
     },
-    {
-      id: "revenue",
-      accessorFn: (r) => Number(r.revenueMicros),
-      header: "Revenue",
-      meta: { numeric: true },
-      cell: ({ row }) => usd(row.original.revenueMicros),
-    },
-    {
-      id: "cost",
-      accessorFn: (r) => Number(r.costMicros ?? 0),
-      header: "Provider cost",
-      meta: { numeric: true },
-      cell: ({ row }) => usd(row.original.costMicros),
-    },
-    {
-      id: "margin",
-      accessorFn: (r) => Number(r.marginMicros ?? 0),
-      header: "Margin",
-      meta: { numeric: true },
-      cell: ({ row }) => (
-        <span>
-          {usd(row.original.marginMicros)}{" "}
-          <span className="text-xs text-muted-foreground">
-            {pct(Number(row.original.marginMicros ?? 0), Number(row.original.revenueMicros))}
-          </span>
+    moneyColumn<Breakdown>("revenue", "Revenue"),
+    moneyColumn<Breakdown>("cost", "Provider cost"),
+    moneyColumn<Breakdown>("margin", "Margin", (r) => (
+      <span>
+        {usd(r.marginMicros)}{" "}
+        <span className="text-xs text-muted-foreground">
+          {pct(Number(r.marginMicros ?? 0), Number(r.revenueMicros))}
         </span>
-      ),
-    },
+      </span>
+    )),
   ];
+}
+
+type Money = "revenue" | "cost" | "margin";
+
+/** A money column in micro-USD, sorted by amount: revenue, cost or margin (the ids developerColumns knows). */
+export function moneyColumn<T extends { [K in `${Money}Micros`]?: number | null }>(
+  id: Money,
+  header: string,
+  cell?: (row: T) => React.ReactNode,
+): ColumnDef<T, unknown> {
+  const field = `${id}Micros` as const;
+  return {
+    id,
+    accessorFn: (r) => Number(r[field] ?? 0),
+    header,
+    meta: { numeric: true },
+    cell: ({ row }) => (cell ? cell(row.original) : usd(row.original[field])),
+  };
 }
 
 /** Usage analytics: filters in the URL; totals, a chart and a breakdown that all follow them. */

@@ -21,7 +21,7 @@ import { Input } from "@/components/ui/input";
 import { toast } from "@/components/ui/sonner";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { parseUsd } from "@/lib/billing/money";
-import { IMAGE_QUALITIES, IMAGE_SIZE } from "@/lib/billing/schemas";
+import { IMAGE_QUALITIES, imageRatesBody } from "@/lib/billing/schemas";
 import { api, fieldErrors } from "@/lib/ui/api";
 import { utcTime } from "@/lib/utils";
 import { usd } from "./format";
@@ -72,16 +72,25 @@ const COMMON_SIZES = [
   "auto",
 ];
 
-/** What is wrong with an image-rate row, or null. */
+/** A form row as the API takes it: dollars as micro-USD (text that is not dollars stays, and the schema refuses it). */
+function rateBody(row: SizeRow) {
+  const micros = (text: string) => parseUsd(text.trim())?.toString() ?? text;
+  return {
+    size: row.size.trim() || null,
+    quality: row.quality || null,
+    costMicros: micros(row.cost),
+    priceMicros: micros(row.price),
+  };
+}
+
+/** What the price-book API would say of an image-rate row (imageRatesBody), or null. */
 function sizeRowProblem(row: SizeRow): string | null {
-  if (!row.size.trim() && !row.quality) return "name a size, a quality or both";
-  if (row.size.trim() && !IMAGE_SIZE.test(row.size.trim()))
-    return 'size: WIDTHxHEIGHT (e.g. "1024x1024") or auto';
-  for (const text of [row.cost, row.price]) {
-    const value = parseUsd(text.trim());
-    if (text.trim() === "" || value === null || value < 0n) return "cost and price: dollars, e.g. 0.08";
-  }
-  return null;
+  const checked = imageRatesBody.safeParse([rateBody(row)]);
+  if (checked.success) return null;
+  const issue = checked.error.issues[0]!;
+  const field = issue.path[issue.path.length - 1];
+  if (field === "costMicros" || field === "priceMicros") return "cost and price: dollars, e.g. 0.08";
+  return field === "size" || field === "quality" ? `${field}: ${issue.message}` : issue.message;
 }
 
 const PER_M = "per 1M tokens";
@@ -226,11 +235,12 @@ function AddPriceDialog() {
       return (u.required && text === "") || (text !== "" && (value === null || value < 0n));
     }),
   );
-  const duplicate =
-    new Set(sizes.map((r) => `${r.size.trim()}/${r.quality}`)).size !== sizes.length
-      ? "each size and quality once"
-      : null;
-  const ready = modelId && invalid.length === 0 && !duplicate && sizes.every((r) => !sizeRowProblem(r));
+  // The rows together (each size and quality once), as the API checks them.
+  const checkedRates = imageRatesBody.safeParse(sizes.map(rateBody));
+  const duplicate = checkedRates.success
+    ? null
+    : (checkedRates.error.issues.find((i) => i.path.length === 0)?.message ?? null);
+  const ready = modelId && invalid.length === 0 && checkedRates.success;
   return (
     <Dialog open={open} onOpenChange={setOpen}>
       <DialogTrigger asChild>
@@ -257,12 +267,7 @@ function AddPriceDialog() {
                 else if (unit.blank && unit.blank !== "0") body[unit[side]] = null;
               }
             }
-            body.imageRates = sizes.map((r) => ({
-              size: r.size.trim() || null,
-              quality: r.quality || null,
-              costMicros: parseUsd(r.cost.trim())!.toString(),
-              priceMicros: parseUsd(r.price.trim())!.toString(),
-            }));
+            body.imageRates = sizes.map(rateBody);
             add.mutate(body);
           }}
         >

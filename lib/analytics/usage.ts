@@ -150,7 +150,8 @@ function ownerSource(db: Db, actor: Actor, f: UsageFilters, range: Range, settle
     ${gaps.map((g) => db`union all ${raw(g)}`)}`;
 }
 
-export interface UsageTotals {
+/** What every total, point and row of the analytics measures. */
+interface Measures {
   calls: number;
   failures: number;
   tokensIn: bigint;
@@ -159,32 +160,21 @@ export interface UsageTotals {
   /** Admins only (and margin = revenue − cost). */
   costMicros?: bigint;
   marginMicros?: bigint;
+}
+
+export interface UsageTotals extends Measures {
   activeKeys: number;
   activeUsers: number;
 }
 
-export interface SeriesPoint {
+export interface SeriesPoint extends Measures {
   at: string;
-  calls: number;
-  failures: number;
-  tokensIn: bigint;
-  tokensOut: bigint;
-  revenueMicros: bigint;
-  costMicros?: bigint;
-  marginMicros?: bigint;
 }
 
-export interface BreakdownRow {
+export interface BreakdownRow extends Measures {
   id: string;
   label: string;
   detail: string | null;
-  calls: number;
-  failures: number;
-  tokensIn: bigint;
-  tokensOut: bigint;
-  revenueMicros: bigint;
-  costMicros?: bigint;
-  marginMicros?: bigint;
   /** By model and by call kind: the units besides tokens (images made, audio ms heard, characters spoken). */
   images?: number;
   audioMs?: number;

@@ -1,6 +1,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
 import { type PgError, refusal } from "./hold";
+import type { PriceVersion } from "./prices";
 
 export interface LeaseRequest {
   /** Chosen by the gateway process (a uuid): a grant whose answer was lost is asked again under the same id. */
@@ -15,22 +16,24 @@ export interface LeaseRequest {
   minMicros: bigint;
 }
 
-export interface LeasePrice {
-  model: string;
+/** A model's sell rates as price_worst_case takes them (the gateway's draws mirror it), and its output cap. */
+export type LeasePrice = Pick<
+  PriceVersion,
+  | "model"
+  | "inputPriceMicros"
+  | "outputPriceMicros"
+  | "cacheWritePriceMicros"
+  | "reasoningPriceMicros"
+  | "imagePriceMicros"
+  | "audioSecondPriceMicros"
+  | "characterPriceMicros"
+  | "requestPriceMicros"
+> & {
   priceVersionId: string;
-  inputPriceMicros: bigint;
-  outputPriceMicros: bigint;
   maxOutputTokens: number;
-  /** The rates price_worst_case takes beside input and output (the gateway's draws mirror it). */
-  cacheWritePriceMicros: bigint | null;
-  reasoningPriceMicros: bigint | null;
-  imagePriceMicros: bigint;
-  audioSecondPriceMicros: bigint;
-  characterPriceMicros: bigint;
-  requestPriceMicros: bigint;
   /** Per image for particular sizes and qualities (image_rate; JSON numbers, each at most $1,000). */
   imageRates: { size: string | null; quality: string | null; priceMicros: number }[];
-}
+};
 
 export interface GrantedLease {
   leaseId: string;

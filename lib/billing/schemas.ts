@@ -16,7 +16,7 @@ export const CALL_KINDS = [
 /** Image sizes and qualities an app may ask for (the gateway's gate and image_rates_valid accept the same). */
 export const IMAGE_SIZE = /^(auto|[0-9]{2,5}x[0-9]{2,5})$/;
 export const IMAGE_QUALITIES = ["standard", "hd", "low", "medium", "high", "auto"] as const;
-const imageSize = z.string().max(11).regex(IMAGE_SIZE, 'must be WIDTHxHEIGHT (e.g. "1024x1024") or "auto"');
+const imageSize = z.string().max(11).regex(IMAGE_SIZE, 'WIDTHxHEIGHT (e.g. "1024x1024") or "auto"');
 const imageQuality = z.enum(IMAGE_QUALITIES);
 
 /** The largest amount money fields accept: JSON numbers stay exact below 2^53, so no amount crosses it. */
@@ -64,6 +64,27 @@ const perMillion = micros({ max: 1_000_000_000_000n });
 // Micro-USD per image, per second of audio or per request: up to $1,000 each.
 const perUnit = micros({ max: 1_000_000_000n });
 
+/** Per image for particular sizes and qualities (clause 43): the price book's image rates (its form checks rows with
+ *  these too). */
+export const imageRatesBody = z
+  .array(
+    z
+      .strictObject({
+        size: imageSize.nullable(),
+        quality: imageQuality.nullable(),
+        costMicros: perUnit,
+        priceMicros: perUnit,
+      })
+      .refine((r) => r.size !== null || r.quality !== null, {
+        message: "name a size, a quality or both (the image price covers every other image)",
+      }),
+  )
+  .max(50)
+  .refine(
+    (rates) => new Set(rates.map((r) => `${r.size}/${r.quality}`)).size === rates.length,
+    "each size and quality once",
+  );
+
 export const priceBody = z.strictObject({
   modelId: z.uuid(),
   /** When the price takes effect (default: now). Versions are never edited; a later one supersedes. */
@@ -88,26 +109,8 @@ export const priceBody = z.strictObject({
   characterPriceMicros: perMillion.default(0n),
   requestCostMicros: perUnit.default(0n),
   requestPriceMicros: perUnit.default(0n),
-  /** Per image for particular sizes and qualities (clause 43); imagePriceMicros is every other image's. */
-  imageRates: z
-    .array(
-      z
-        .strictObject({
-          size: imageSize.nullable(),
-          quality: imageQuality.nullable(),
-          costMicros: perUnit,
-          priceMicros: perUnit,
-        })
-        .refine((r) => r.size !== null || r.quality !== null, {
-          message: "name a size, a quality or both (the image price covers every other image)",
-        }),
-    )
-    .max(50)
-    .default([])
-    .refine(
-      (rates) => new Set(rates.map((r) => `${r.size}/${r.quality}`)).size === rates.length,
-      "each size and quality once",
-    ),
+  /** imagePriceMicros prices every image these rows do not. */
+  imageRates: imageRatesBody.default([]),
   note: z.string().trim().max(500).default(""),
 });
 
