@@ -16,23 +16,20 @@ export interface LeaseRequest {
   minMicros: bigint;
 }
 
-/** A model's sell rates as price_worst_case takes them (the gateway's draws mirror it), and its output cap. */
-export type LeasePrice = Pick<
-  PriceVersion,
-  | "model"
-  | "inputPriceMicros"
-  | "outputPriceMicros"
-  | "cacheWritePriceMicros"
-  | "reasoningPriceMicros"
-  | "imagePriceMicros"
-  | "audioSecondPriceMicros"
-  | "characterPriceMicros"
-  | "requestPriceMicros"
-> & {
+/** A model's price in force for a lease's draws: its sell token prices and output cap (shown), and the rates
+ *  price_worst_case prices at, resolved by worst_case_rates (the gateway only multiplies and rounds). */
+export type LeasePrice = Pick<PriceVersion, "model" | "inputPriceMicros" | "outputPriceMicros"> & {
   priceVersionId: string;
   maxOutputTokens: number;
-  /** Per image for particular sizes and qualities (image_rate; JSON numbers, each at most $1,000). */
-  imageRates: { size: string | null; quality: string | null; priceMicros: number }[];
+  /** JSON numbers (every rate is at most $1,000,000 per unit, exact). */
+  worstCase: {
+    promptMicros: number;
+    outputMicros: number;
+    characterMicros: number;
+    audioSecondMicros: number;
+    requestMicros: number;
+    images: { size: string | null; quality: string | null; micros: number }[];
+  };
 };
 
 export interface GrantedLease {
@@ -88,12 +85,7 @@ export async function grantLease(
     db<LeasePrice[]>`
       select m.public_name as model, pv.id as "priceVersionId", pv.input_price_micros as "inputPriceMicros",
              pv.output_price_micros as "outputPriceMicros", m.max_output_tokens as "maxOutputTokens",
-             pv.cache_write_price_micros as "cacheWritePriceMicros", pv.reasoning_price_micros as "reasoningPriceMicros",
-             pv.image_price_micros as "imagePriceMicros", pv.audio_second_price_micros as "audioSecondPriceMicros",
-             pv.character_price_micros as "characterPriceMicros", pv.request_price_micros as "requestPriceMicros",
-             (select coalesce(jsonb_agg(jsonb_build_object('size', r->'size', 'quality', r->'quality',
-                                                           'priceMicros', r->'price_micros')), '[]')
-              from jsonb_array_elements(pv.image_rates) r) as "imageRates"
+             worst_case_rates(pv) as "worstCase"
       from models m cross join lateral price_version_at(m.id, tollgate_now()) pv
       order by m.public_name`,
   ]);

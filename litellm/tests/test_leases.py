@@ -17,7 +17,6 @@ from tollgate_litellm.leases import (
     ModelNotPriced,
     Price,
     Units,
-    price_tokens,
     price_worst_case,
     worst_case,
 )
@@ -26,8 +25,23 @@ from tollgate_litellm.platform import PlatformClient, PlatformUnavailable
 from tollgate_litellm.settings import LeaseSettings, Settings
 
 KEY_ID = "11111111-1111-4111-8111-111111111111"
-SMALL = {"model": "fake-small", "priceVersionId": "v1", "inputPriceMicros": 500_000, "outputPriceMicros": 1_500_000, "maxOutputTokens": 4096}
-LARGE = {"model": "fake-large", "priceVersionId": "v2", "inputPriceMicros": 5_000_000, "outputPriceMicros": 15_000_000, "maxOutputTokens": 8192}
+
+
+def rates(prompt: int, output: int, **more) -> dict:
+    """A model's worst-case rates as the platform's grant answer carries them (worst_case_rates)."""
+    return {"promptMicros": prompt, "outputMicros": output, "characterMicros": 0, "audioSecondMicros": 0,
+            "requestMicros": 0, "images": [], **more}
+
+
+SMALL = {"model": "fake-small", "priceVersionId": "v1", "inputPriceMicros": 500_000, "outputPriceMicros": 1_500_000,
+         "maxOutputTokens": 4096, "worstCase": rates(500_000, 1_500_000)}
+LARGE = {"model": "fake-large", "priceVersionId": "v2", "inputPriceMicros": 5_000_000, "outputPriceMicros": 15_000_000,
+         "maxOutputTokens": 8192, "worstCase": rates(5_000_000, 15_000_000)}
+
+
+def price_tokens(prompt: int, output: int, price: Price) -> int:
+    """Tokens only, rounded up once: price_tokens in SQL (clause 1) restated for the expected values here."""
+    return (prompt * price.prompt_micros + output * price.output_micros + 999_999) // 1_000_000
 CALL = 125  # 100 prompt + 50 output tokens of fake-small
 
 
@@ -181,26 +195,26 @@ async def test_upkeep_extends_a_lease_in_use_and_returns_an_idle_one():
 
 
 def test_the_worst_case_of_every_unit_is_the_sql_rule_price_worst_case():
-    # The same rates and counts as tests/integration/price-units.test.ts asserts of price_worst_case in SQL.
-    price = Price.from_platform({**SMALL, "inputPriceMicros": 3_000_000, "outputPriceMicros": 15_000_000,
-                                 "cacheWritePriceMicros": 3_750_000, "reasoningPriceMicros": None,
-                                 "imagePriceMicros": 40_000, "audioSecondPriceMicros": 100,
-                                 "characterPriceMicros": 15_000_000, "requestPriceMicros": 500})
+    # The same counts as tests/integration/price-units.test.ts asserts of price_worst_case in SQL, at the rates its
+    # worst_case_rates resolves for that version (the cache-write rate for the prompt), its reasoning rate left out.
+    price = Price.from_platform({**SMALL, "worstCase": rates(
+        3_750_000, 15_000_000, characterMicros=15_000_000, audioSecondMicros=100, requestMicros=500,
+        images=[{"size": None, "quality": None, "micros": 40_000}])})
     # 1,000 prompt tokens at the cache-write rate, 200 output, 2 images, 1.5 s of audio, 1,000 characters, the fee.
     assert worst_case({"m": price}, ["m"], 1000, 200, 1, Units(images=2, audio_ms=1500, characters=1000)) == \
         3750 + 3000 + 80_000 + 150 + 15_000 + 500
     assert price_worst_case(Price(500_000, 1_500_000, 4096), 100, 50) == price_tokens(100, 50, Price(500_000, 1_500_000, 4096))
 
 
-# The image rate rule's cases, shared with tests/integration/price-units.test.ts (image_rate in SQL).
+# The image rate rule's cases, shared with tests/integration/price-units.test.ts (image_rate in SQL), looked up in
+# the table worst_case_rates resolves for them (asserted there too).
 IMAGE_RATES = json.loads((Path(__file__).parents[2] / "tests" / "fixtures" / "image-rates.json").read_text())
-SIZED = Price.from_platform({**SMALL, "imagePriceMicros": IMAGE_RATES["imagePriceMicros"], "imageRates": [
-    {"size": r["size"], "quality": r["quality"], "priceMicros": r["price_micros"]} for r in IMAGE_RATES["rates"]]})
+SIZED = Price.from_platform({**SMALL, "worstCase": rates(500_000, 1_500_000, images=IMAGE_RATES["leaseImages"])})
 
 
 @pytest.mark.parametrize("case", IMAGE_RATES["cases"], ids=lambda c: c["why"])
 def test_an_image_is_priced_at_the_sql_rule_image_rate(case):
-    assert SIZED.image_rate(case["size"], case["quality"]) == case["priceMicros"]
+    assert SIZED.image_micros(case["size"], case["quality"]) == case["priceMicros"]
 
 
 def test_a_draw_reserves_images_at_their_size_and_quality():

@@ -42,39 +42,31 @@ class ModelNotPriced(Exception):
 
 @dataclass(frozen=True)
 class Price:
-    input_micros: int  # per million tokens
-    output_micros: int
+    """A model's worst-case rates as the platform resolved them (worst_case_rates in SQL): which rate applies to
+    which unit is decided there; a draw here only multiplies and rounds (price_worst_case)."""
+
+    prompt_micros: int  # per million prompt tokens (the dearer of input and cache write)
+    output_micros: int  # per million output tokens (the dearer of output and reasoning)
     max_output_tokens: int
-    cache_write_micros: int | None = None  # per million tokens; None: the input rate
-    reasoning_micros: int | None = None  # per million tokens; None: the output rate
-    image_micros: int = 0  # per image
-    audio_second_micros: int = 0  # per second of audio in
     character_micros: int = 0  # per million characters
+    audio_second_micros: int = 0  # per second of audio in
     request_micros: int = 0  # per request
-    # Per image for particular sizes and qualities: (size, quality, micros), None matching any (clause 43).
-    image_rates: tuple[tuple[str | None, str | None, int], ...] = ()
+    # Per image by (size, quality); None stands for a size or quality no row of the price names (or none asked).
+    images: tuple[tuple[str | None, str | None, int], ...] = ()
 
     @classmethod
     def from_platform(cls, p: dict[str, Any]) -> "Price":
-        def rate(name: str) -> int | None:
-            return None if p.get(name) is None else int(p[name])
+        w = p["worstCase"]
+        return cls(int(w["promptMicros"]), int(w["outputMicros"]), int(p["maxOutputTokens"]),
+                   int(w["characterMicros"]), int(w["audioSecondMicros"]), int(w["requestMicros"]),
+                   tuple((i.get("size"), i.get("quality"), int(i["micros"])) for i in w.get("images") or ()))
 
-        return cls(int(p["inputPriceMicros"]), int(p["outputPriceMicros"]), int(p["maxOutputTokens"]),
-                   rate("cacheWritePriceMicros"), rate("reasoningPriceMicros"), int(p.get("imagePriceMicros") or 0),
-                   int(p.get("audioSecondPriceMicros") or 0), int(p.get("characterPriceMicros") or 0),
-                   int(p.get("requestPriceMicros") or 0),
-                   tuple((r.get("size"), r.get("quality"), int(r["priceMicros"])) for r in p.get("imageRates") or ()))
-
-    def image_rate(self, size: str | None, quality: str | None) -> int:
-        """The SQL rule image_rate: the most specific rate row matching the size and quality asked for (both named,
-        then size, then quality; a row's None matches anything, a call's None only a row's None), else the image
-        price."""
-        matches = [
-            (r_size is not None, r_quality is not None, micros)
-            for r_size, r_quality, micros in self.image_rates
-            if (r_size is None or r_size == size) and (r_quality is None or r_quality == quality)
-        ]
-        return max(matches, key=lambda m: (m[0], m[1]))[2] if matches else self.image_micros
+    def image_micros(self, size: str | None, quality: str | None) -> int:
+        """One lookup in the platform's table: a size or quality it does not list is its None entry."""
+        sizes = {s for s, _, _ in self.images}
+        qualities = {q for _, q, _ in self.images}
+        key = (size if size in sizes else None, quality if quality in qualities else None)
+        return next((micros for s, q, micros in self.images if (s, q) == key), 0)
 
 
 @dataclass(frozen=True)
@@ -91,21 +83,15 @@ class Units:
 NO_UNITS = Units()
 
 
-def price_tokens(prompt: int, output: int, price: Price) -> int:
-    """Tokens only, rounded up once: the same rule as price_tokens in SQL (clause 1) with no cached tokens."""
-    return (prompt * price.input_micros + output * price.output_micros + 999_999) // 1_000_000
-
-
 def price_worst_case(price: Price, prompt: int, output: int, units: Units = NO_UNITS) -> int:
-    """The SQL rule price_worst_case (clause 42): the prompt at the dearer of input and cache-write, the output at the
-    dearer of output and reasoning, each image at its size and quality's rate, the audio, the characters, the request
-    fee; rounded up once."""
+    """price_worst_case in SQL (clause 42) at the rates the platform resolved: each unit times its rate, rounded up
+    once, as price_units rounds."""
     total = (
-        prompt * max(price.input_micros, price.cache_write_micros or 0)
-        + output * max(price.output_micros, price.reasoning_micros or 0)
+        prompt * price.prompt_micros
+        + output * price.output_micros
         + units.characters * price.character_micros
         + units.audio_ms * price.audio_second_micros * 1000
-        + (units.images * price.image_rate(units.image_size, units.image_quality) + price.request_micros) * 1_000_000
+        + (units.images * price.image_micros(units.image_size, units.image_quality) + price.request_micros) * 1_000_000
     )
     return (total + 999_999) // 1_000_000
 

@@ -152,6 +152,21 @@ describe("the worst case a hold reserves", () => {
     expect(row!.micros).toBe(3_750n + 4_000n + 80_000n + 150n + 15_000n + 500n);
   });
 
+  it("worst_case_rates gives the gateway's lease draws price_worst_case's rates, resolved", async () => {
+    const [row] = await sql<{ rates: unknown }[]>`
+      select worst_case_rates(pv) as rates
+      from models m cross join lateral price_version_at(m.id, now()) pv where m.public_name = 'units-model'`;
+    // The prompt at the dearer cache-write rate, the output at the dearer reasoning rate, the rest as priced.
+    expect(row!.rates).toEqual({
+      promptMicros: 3_750_000,
+      outputMicros: 20_000_000,
+      characterMicros: 15_000_000,
+      audioSecondMicros: 100,
+      requestMicros: 500,
+      images: [{ size: null, quality: null, micros: 40_000 }],
+    });
+  });
+
   it("reserves n images, then the charge is what the upstream made", async () => {
     const c = await customer(1_000_000n);
     const callId = randomUUID();
@@ -262,6 +277,7 @@ const IMAGE_RATES = JSON.parse(readFileSync("tests/fixtures/image-rates.json", "
   imagePriceMicros: number;
   imageCostMicros: number;
   rates: { size: string | null; quality: string | null; price_micros: number; cost_micros: number }[];
+  leaseImages: { size: string | null; quality: string | null; micros: number }[];
   cases: {
     why: string;
     size: string | null;
@@ -298,6 +314,13 @@ describe("images priced by size and quality (clause 43)", () => {
       select image_rate(pv, 'price', ${c.size}, ${c.quality}) as price, image_rate(pv, 'cost', ${c.size}, ${c.quality}) as cost
       from price_version_at(${modelId}, now()) pv`;
     expect(row).toEqual({ price: BigInt(c.priceMicros), cost: BigInt(c.costMicros) });
+  });
+
+  it("worst_case_rates resolves image_rate for every named size and quality and for any other", async () => {
+    const [row] = await sql<{ images: unknown }[]>`
+      select worst_case_rates(pv)->'images' as images from price_version_at(${modelId}, now()) pv`;
+    // The table the gateway's draws look images up in (litellm/tests/test_leases.py prices the cases with it).
+    expect(row!.images).toEqual(IMAGE_RATES.leaseImages);
   });
 
   it("holds n images at the rate of the size and quality asked for, and charges the images made at it", async () => {
