@@ -14,7 +14,7 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject("adminDatabaseUrl");
   const template = inject("templateDatabase");
-  const name = `tollgate_t_${randomBytes(6).toString("hex")}`;
+  const name = `${inject("clonePrefix")}${randomBytes(6).toString("hex")}`;
   const admin = createClient({ url: adminUrl, max: 1 });
   await admin`create database ${admin(name)} template ${admin(template)}`;
   const url = new URL(adminUrl);

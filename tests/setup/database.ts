@@ -6,12 +6,17 @@ import { createClient } from "@/lib/db/client";
 import { startEmbeddedPostgres } from "@/lib/db/embedded";
 import { migrate } from "@/lib/db/migrate";
 
-export const TEMPLATE = "tollgate_template";
+// TEST_DB_RUN names this run's databases, so two runs can share one server (e.g. TEST_DATABASE_URL) without
+// dropping each other's template and clones.
+const RUN = (process.env.TEST_DB_RUN ?? "").replace(/[^a-z0-9]/g, "");
+export const TEMPLATE = `tollgate_template${RUN}`;
+export const CLONE_PREFIX = `tollgate_t${RUN}_`;
 
 declare module "vitest" {
   export interface ProvidedContext {
     adminDatabaseUrl: string;
     templateDatabase: string;
+    clonePrefix: string;
   }
 }
 
@@ -20,7 +25,7 @@ export default async function setup(project: TestProject) {
   let stop: (() => Promise<void>) | undefined;
   if (!adminUrl) {
     const pg = await startEmbeddedPostgres({
-      dir: path.resolve(".data/pg-test"),
+      dir: path.resolve(`.data/pg-test${RUN ? `-${RUN}` : ""}`),
       port: Number(process.env.TEST_PG_PORT ?? 25429),
       fast: true,
     });
@@ -30,7 +35,8 @@ export default async function setup(project: TestProject) {
   const admin = createClient({ url: adminUrl, max: 1 });
   // Leftovers of an interrupted run are dropped so every run starts from the current migrations.
   const stale = await admin<{ datname: string }[]>`
-    select datname from pg_database where datname like 'tollgate\\_t\\_%' or datname = ${TEMPLATE}`;
+    select datname from pg_database
+    where starts_with(datname, ${CLONE_PREFIX}) or datname = ${TEMPLATE}`;
   for (const { datname } of stale) await admin`drop database if exists ${admin(datname)} with (force)`;
   await admin`create database ${admin(TEMPLATE)}`;
   const templateUrl = new URL(adminUrl);
@@ -41,6 +47,7 @@ export default async function setup(project: TestProject) {
   await admin.end();
   project.provide("adminDatabaseUrl", adminUrl);
   project.provide("templateDatabase", TEMPLATE);
+  project.provide("clonePrefix", CLONE_PREFIX);
   return async () => {
     const cleanup = createClient({ url: adminUrl, max: 1 });
     await cleanup`drop database if exists ${cleanup(TEMPLATE)} with (force)`;
