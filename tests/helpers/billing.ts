@@ -6,19 +6,37 @@ import type { Sql } from "@/lib/db/client";
 export const SYSTEM = { userId: null, kind: "system" as const };
 export const ADMIN_ACTOR = (userId: string) => ({ userId, kind: "user" as const, role: "admin" as const });
 
-/** fake-small at $0.50 / $1.50 per million input/output tokens (cost $0.30 / $0.90), in force since an hour ago. */
+/** fake-small at $0.50 / $1.50 per million input/output tokens (cost $0.30 / $0.90). */
 export const PRICE = { input: 500_000n, output: 1_500_000n, inputCost: 300_000n, outputCost: 900_000n };
 
-export async function seedPricedModel(sql: Sql, name = "fake-small", price = PRICE, maxOutput = 4096) {
+/**
+ * A model with a price version in force from `effectiveFrom`: by default three days before the database's now,
+ * for tests on the real clock; a test standing at simulated moments passes its clock's `since`
+ * (tests/helpers/clock.ts).
+ */
+export async function seedPricedModel(
+  sql: Sql,
+  name = "fake-small",
+  price = PRICE,
+  maxOutput = 4096,
+  { effectiveFrom }: { effectiveFrom?: Date } = {},
+) {
   const [model] = await sql<{ id: string }[]>`
     insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
     values (${name}, ${name}, 'fake', 16384, ${maxOutput})
     on conflict (public_name) do update set max_output_tokens = excluded.max_output_tokens returning id`;
+  const priceVersionId = await seedPrice(sql, model!.id, price, effectiveFrom);
+  return { modelId: model!.id, priceVersionId };
+}
+
+/** A price version of a model, in force from `effectiveFrom` (default: three days before the database's now). */
+export async function seedPrice(sql: Sql, modelId: string, price = PRICE, effectiveFrom?: Date) {
   const [version] = await sql<{ id: string }[]>`
     insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros, input_price_micros, output_price_micros)
-    values (${model!.id}, now() - interval '3 days', ${price.inputCost}, ${price.outputCost}, ${price.input}, ${price.output})
+    values (${modelId}, ${effectiveFrom ?? sql`now() - interval '3 days'`}, ${price.inputCost}, ${price.outputCost},
+            ${price.input}, ${price.output})
     returning id`;
-  return { modelId: model!.id, priceVersionId: version!.id };
+  return version!.id;
 }
 
 export async function insertKey(sql: Sql, userId: string, extra: { dailyBudgetMicros?: bigint } = {}) {

@@ -5,27 +5,22 @@ import { placeHold } from "@/lib/billing/hold";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
 import { type Db, inTransaction } from "@/lib/db/client";
-import { accountOf, event, insertKey, PRICE, seedPricedModel, topUp } from "../helpers/billing";
+import { accountOf, event, insertKey, PRICE, topUp } from "../helpers/billing";
+import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { priceTokens } from "../helpers/price";
 import { insertUser } from "../helpers/users";
 
 const { sql } = await createTestDatabase();
+// Every moment below is on this clock, and so is the price they are charged at (in force from a day before).
+const clock = simulatedClock(sql, "2026-11-24T00:00:00Z");
+const at = clock.at;
 let adminId: string;
 
 beforeAll(async () => {
   adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
-  // In force from three days before the real now: before every simulated moment below.
-  await seedPricedModel(sql);
+  await clock.seedPricedModel();
 });
-
-/** A transaction standing at a given UTC moment (tollgate_now()), for the money functions it runs. */
-async function at<T>(moment: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  return (await sql.begin(async (tx) => {
-    await tx`select set_config('tollgate.now', ${moment}, true)`;
-    return fn(tx);
-  })) as T;
-}
 
 async function counters(accountId: string, keyId: string) {
   const [row] = await sql<

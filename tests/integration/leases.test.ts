@@ -2,7 +2,7 @@
 // and a fair share, reserved in held; calls settled against the lease they name; returns and expiry release
 // exactly what no call drew; midnight; concurrency. On real PostgreSQL, with the numbers.
 import { randomUUID } from "node:crypto";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { placeHold } from "@/lib/billing/hold";
 import { expireLeases, type GrantedLease, grantLease, listLeases, returnLease } from "@/lib/billing/leases";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
@@ -11,6 +11,7 @@ import { createClient, type Db, inTransaction } from "@/lib/db/client";
 import { hashKey } from "@/lib/keys/secret";
 import { verifyKey } from "@/lib/keys/verify";
 import { accountOf, event, insertKey, PRICE, seedPricedModel, topUp } from "../helpers/billing";
+import { clearOfMidnight, simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
 import { priceTokens } from "../helpers/price";
@@ -25,6 +26,10 @@ beforeAll(async () => {
   adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
   ({ modelId } = await seedPricedModel(sql));
 });
+
+// A lease ends at the next UTC midnight (clause 35) and its counters are the day's: a test on the real clock
+// starts clear of midnight by more than a lease's TTL. The tests about midnight stand on a simulated clock.
+beforeEach(() => clearOfMidnight(sql, TTL + 10), (TTL + 30) * 1000);
 
 async function customer(balance: bigint, email = `${randomUUID()}@example.com`) {
   const userId = await insertUser(sql, { email });
@@ -59,14 +64,6 @@ async function leaseRow(id: string) {
     }[]
   >`select status, reserved_micros, drawn_micros, charged_micros, released_micros, calls from leases where id = ${id}`;
   return row!;
-}
-
-/** A transaction standing at a given UTC moment (tollgate_now()), for the money functions it runs. */
-async function at<T>(moment: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  return (await sql.begin(async (tx) => {
-    await tx`select set_config('tollgate.now', ${moment}, true)`;
-    return fn(tx);
-  })) as T;
 }
 
 const CALL = priceTokens({ input: 100, output: 50 }, PRICE); // 125 micro-USD
@@ -274,12 +271,15 @@ describe("returning and expiring a lease", () => {
   });
 
   it("a lease whose process vanished expires: everything left goes back; its calls are still charged later", async () => {
+    const clock = simulatedClock(sql, "2026-11-24T12:00:00Z");
+    await clock.seedPrice(modelId);
     const c = await customer(1_000_000n);
-    const lease = await at(new Date(Date.now() - 120_000).toISOString(), (db) =>
+    const lease = await clock.at(clock.after(0), (db) =>
       grant(db, c.keyId, 100_000n, 1_000n, { ttlSeconds: 30 }),
     );
     expect(await accountOf(sql, c.userId)).toMatchObject({ held_micros: 100_000n });
-    const { expired, releasedMicros } = await expireLeases(sql);
+    // Two minutes later its process has not come back.
+    const { expired, releasedMicros } = await clock.at(clock.after(120_000), (db) => expireLeases(db));
     expect(expired).toBeGreaterThanOrEqual(1);
     expect(releasedMicros).toBeGreaterThanOrEqual(100_000n);
     expect(await leaseRow(lease.leaseId)).toMatchObject({
@@ -289,12 +289,25 @@ describe("returning and expiring a lease", () => {
     });
     expect(await accountOf(sql, c.userId)).toMatchObject({ balance_micros: 1_000_000n, held_micros: 0n });
     // Its outbox delivers after a restart: the call is charged, nothing is released twice.
-    await settleUsage(sql, [event(c.keyId, "late", { leaseId: lease.leaseId, drawMicros: 10_000n })]);
+    const startedAt = clock.after(10_000);
+    await clock.at(clock.after(180_000), (db) =>
+      settleUsage(db, [
+        event(c.keyId, "late", {
+          leaseId: lease.leaseId,
+          drawMicros: 10_000n,
+          startedAt,
+          endedAt: startedAt,
+        }),
+      ]),
+    );
     expect(await accountOf(sql, c.userId)).toMatchObject({
       balance_micros: 1_000_000n - CALL,
       held_micros: 0n,
     });
-    expect(await expireLeases(sql)).toEqual({ expired: 0, releasedMicros: 0n });
+    expect(await clock.at(clock.after(180_000), (db) => expireLeases(db))).toEqual({
+      expired: 0,
+      releasedMicros: 0n,
+    });
     expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
     const views = await listLeases(sql, { keyId: c.keyId });
     expect(views[0]).toMatchObject({
@@ -308,6 +321,10 @@ describe("returning and expiring a lease", () => {
 
 describe("a lease across UTC midnight", () => {
   it("ends at midnight; a call drawn after it needs a new lease, counted in the new day", async () => {
+    // Every moment of this test is on one clock, and so is the price its calls are charged at.
+    const clock = simulatedClock(sql, "2026-11-24T23:59:50Z");
+    const at = clock.at;
+    await clock.seedPrice(modelId);
     const c = await customer(10_000_000n);
     const old = await at("2026-11-24T23:59:50Z", (db) => grant(db, c.keyId, 100_000n, 1_000n));
     expect(old.expiresAt).toBe("2026-11-25T00:00:00.000Z");
