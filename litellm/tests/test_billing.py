@@ -52,7 +52,9 @@ async def test_the_hold_request_carries_call_key_model_and_token_estimate(tmp_pa
     assert sent["keyId"] == KEY_ID and sent["callId"] == CALL_ID and sent["model"] == "fake-small"
     # The call id is the platform's request id too (one id in both logs).
     assert seen_headers[0]["x-request-id"] == CALL_ID
-    assert sent["maxOutputTokens"] == 50 and sent["promptTokens"] > 0 and sent["nonce"]
+    # The prompt's bound: the body's input bytes (54: {"messages":[{"role":"user","content":"hello there"}]}), 16 per
+    # request, 4 per message (bounds.py).
+    assert sent["maxOutputTokens"] == 50 and sent["promptTokens"] == 54 + 16 + 4 and sent["nonce"]
     assert sent["choices"] == 1 and sent["fallbackModels"] == []
     assert out["metadata"][STATE]["holdId"] == "h1"
 
@@ -67,7 +69,8 @@ async def test_an_embeddings_call_reserves_its_input_tokens_and_no_output(tmp_pa
     billing = make(tmp_path, handler)
     texts = {"model": "fake-embed", "input": ["one two three", "four five"], "litellm_call_id": CALL_ID}
     out = await billing.async_pre_call_hook(auth(), None, texts, "aembedding")
-    assert seen[0]["maxOutputTokens"] == 0 and seen[0]["promptTokens"] >= 5 and seen[0]["choices"] == 1
+    # Each text by its bytes + 4: 13 + 4 + 9 + 4.
+    assert seen[0]["maxOutputTokens"] == 0 and seen[0]["promptTokens"] == 30 and seen[0]["choices"] == 1
     assert out["metadata"][STATE]["kind"] == "embedding"
     tokens = {"model": "fake-embed", "input": [[1, 2, 3], [4, 5]], "litellm_call_id": CALL_ID}
     await billing.async_pre_call_hook(auth(), None, tokens, "aembedding")
@@ -89,10 +92,10 @@ async def test_an_anthropic_messages_call_keeps_its_state_out_of_the_metadata_se
     out = await billing.async_pre_call_hook(auth(), None, body, "anthropic_messages")
     assert STATE not in (out.get("metadata") or {})
     assert out["litellm_metadata"][STATE]["kind"] == "messages"
-    assert seen[0]["maxOutputTokens"] == 30
+    assert seen[0]["maxOutputTokens"] == 30 and seen[0]["promptTokens"] == 66 + 16 + 4
     # The system prompt is input too.
     without = await billing.async_pre_call_hook(auth(), None, {**body, "system": None}, "anthropic_messages")
-    assert seen[0]["promptTokens"] > seen[1]["promptTokens"]
+    assert seen[1]["promptTokens"] == 45 + 16 + 4
     assert billing._find_state(without) is not None
 
 
@@ -120,7 +123,8 @@ async def test_a_legacy_completion_reserves_every_prompt_times_best_of(tmp_path)
     body = {"model": "fake-small", "prompt": ["one two", "three four"], "n": 2, "best_of": 3, "max_tokens": 20,
             "litellm_call_id": CALL_ID}
     out = await billing.async_pre_call_hook(auth(), None, body, "atext_completion")
-    assert seen[0]["choices"] == 6 and seen[0]["maxOutputTokens"] == 20 and seen[0]["promptTokens"] >= 4
+    # Every prompt by its bytes + 4, and 16 per request: 7 + 4 + 10 + 4 + 16.
+    assert seen[0]["choices"] == 6 and seen[0]["maxOutputTokens"] == 20 and seen[0]["promptTokens"] == 41
     assert out["metadata"][STATE]["kind"] == "completion"
 
 
@@ -128,7 +132,7 @@ async def test_an_image_call_reserves_n_images_speech_its_characters(tmp_path):
     seen, billing = holds(tmp_path)
     await billing.async_pre_call_hook(auth(), None, {"model": "fake-image", "prompt": "a cat", "n": 3,
                                                      "litellm_call_id": CALL_ID}, "image_generation")
-    assert seen[0]["images"] == 3 and seen[0]["maxOutputTokens"] == 0
+    assert seen[0]["images"] == 3 and seen[0]["maxOutputTokens"] == 0 and seen[0]["promptTokens"] == 5 + 16
     assert seen[0]["imageSize"] is None and seen[0]["imageQuality"] is None  # the model's default size and quality
     await billing.async_pre_call_hook(auth(), None, {"model": "fake-tts", "input": "Hello, world.", "voice": "alloy",
                                                      "litellm_call_id": CALL_ID}, "aspeech")
@@ -172,6 +176,39 @@ async def test_a_transcription_reserves_the_wav_s_length_or_the_longest_audio_ac
     await billing.async_pre_call_hook(auth(), None, {"model": "fake-whisper", "file": io.BytesIO(b"ID3 not a wav"),
                                                      "litellm_call_id": CALL_ID}, "transcription")
     assert seen[1]["audioMs"] == settings().max_audio_seconds * 1000
+
+
+def wav_header(data_bytes: int, rate: int = 16000, channels: int = 1, bits: int = 16, byte_rate: int | None = None,
+               block_align: int | None = None, declared: int | None = None) -> bytes:
+    """A PCM WAV whose header says what the arguments say (consistent unless told otherwise)."""
+    align = channels * bits // 8 if block_align is None else block_align
+    fmt = (1).to_bytes(2, "little") + channels.to_bytes(2, "little") + rate.to_bytes(4, "little") + (
+        (rate * align if byte_rate is None else byte_rate).to_bytes(4, "little")) + align.to_bytes(2, "little") + (
+        bits.to_bytes(2, "little"))
+    size = data_bytes if declared is None else declared
+    body = b"WAVE" + b"fmt " + (16).to_bytes(4, "little") + fmt + b"data" + size.to_bytes(4, "little") + b"\0" * data_bytes
+    return b"RIFF" + (len(body)).to_bytes(4, "little") + body
+
+
+async def test_a_transcription_is_measured_from_the_data_present_never_from_the_header_s_claims(tmp_path):
+    seen, billing = holds(tmp_path)
+    # One second of 16 kHz 16-bit audio whose header claims a byte rate of 1 byte/s: refused before any reservation.
+    with pytest.raises(HTTPException) as refused:
+        await billing.async_pre_call_hook(auth(), None, {"model": "fake-whisper", "file": io.BytesIO(wav_header(32000, byte_rate=1)),
+                                                         "litellm_call_id": CALL_ID}, "transcription")
+    assert refused.value.status_code == 400 and "inconsistent" in refused.value.detail and seen == []
+    for bad in (wav_header(32000, block_align=1), wav_header(32000, rate=1, byte_rate=2), wav_header(100, bits=12)):
+        with pytest.raises(HTTPException):
+            await billing.async_pre_call_hook(auth(), None, {"model": "fake-whisper", "file": io.BytesIO(bad),
+                                                             "litellm_call_id": CALL_ID}, "transcription")
+    assert seen == []
+    # A data chunk that claims 4 GiB but holds one second is one second long.
+    await billing.async_pre_call_hook(auth(), None, {"model": "fake-whisper", "file": io.BytesIO(wav_header(32000, declared=2**32 - 1)),
+                                                     "litellm_call_id": CALL_ID}, "transcription")
+    # Stereo 8-bit at 8 kHz, 0.5 s present: 8,000 bytes ÷ 16,000 bytes/s.
+    await billing.async_pre_call_hook(auth(), None, {"model": "fake-whisper", "file": io.BytesIO(wav_header(8000, rate=16000, channels=2, bits=8)),
+                                                     "litellm_call_id": CALL_ID}, "transcription")
+    assert [h["audioMs"] for h in seen] == [1000, 250]
 
 
 def test_reported_units_are_read_from_litellm_s_responses(tmp_path):
@@ -285,11 +322,22 @@ def signed(billing, **state):
 
 async def test_failure_after_delivered_text_is_a_cut_stream_otherwise_a_failure(tmp_path):
     billing = make(tmp_path, lambda r: httpx.Response(200))
-    state = signed(billing, delivered=["hello", " world"])
-    await billing.async_post_call_failure_hook({"metadata": {STATE: state}, "stream": True}, RuntimeError("cut"), auth())
+    import litellm
+
+    messages = [{"role": "user", "content": "say hello to the whole wide world please"}]
+    counted = litellm.token_counter(model="fake-small", messages=messages)
+    state = signed(billing, delivered=["hello", " world"], promptTokens=60)
+    request = {"metadata": {STATE: state}, "stream": True, "messages": messages}
+    await billing.async_post_call_failure_hook(request, RuntimeError("cut"), auth())
     await billing.async_post_call_failure_hook({"metadata": {STATE: signed(billing, callId="c2")}}, RuntimeError("500"), auth())
-    events = billing.outbox.find(KEY_ID, "c1") + billing.outbox.find(KEY_ID, "c2")
-    assert [(e["status"], e["completionTokens"] > 0, e["promptTokens"]) for e in events] == [("cut", True, 9), ("failure", False, 0)]
+    # A cut stream's prompt is estimated with LiteLLM's tokenizer, never above the bound it was reserved for.
+    bounded = signed(billing, callId="c3", delivered=["hello"], promptTokens=5)
+    await billing.async_post_call_failure_hook({"metadata": {STATE: bounded}, "stream": True, "messages": messages},
+                                               RuntimeError("cut"), auth())
+    events = [*billing.outbox.find(KEY_ID, "c1"), *billing.outbox.find(KEY_ID, "c2"), *billing.outbox.find(KEY_ID, "c3")]
+    assert 5 < counted < 60
+    assert [(e["status"], e["completionTokens"] > 0, e["promptTokens"]) for e in events] == [
+        ("cut", True, counted), ("failure", False, 0), ("cut", True, 5)]
 
 
 async def test_a_stream_records_when_its_first_token_passed_and_its_event_carries_it(tmp_path):

@@ -13,7 +13,6 @@ import logging
 import math
 import os
 import uuid
-import wave
 from collections.abc import AsyncGenerator
 from datetime import datetime, timezone
 from typing import Any
@@ -23,6 +22,7 @@ from fastapi import HTTPException
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
+from .bounds import BadAudio, reservation_units
 from .leases import NO_UNITS, LeaseBook, LeaseRefused, ModelNotPriced, Units, shared_book
 from .outbox import Outbox
 from .platform import PlatformClient, PlatformUnavailable
@@ -92,24 +92,6 @@ def _delivered_text(chunk: Any) -> str:
     return "".join(texts)
 
 
-def _wav_ms(file: Any) -> int | None:
-    """The length of a WAV file (its header: frames ÷ rate), None for anything else. The file is left at its start."""
-    if not hasattr(file, "read") or not hasattr(file, "seek"):
-        return None
-    try:
-        file.seek(0)
-        with wave.open(file, "rb") as audio:
-            rate = audio.getframerate()
-            return (audio.getnframes() * 1000 + rate - 1) // rate if rate > 0 else None
-    except (wave.Error, EOFError, ValueError, OSError):
-        return None
-    finally:
-        try:
-            file.seek(0)
-        except (ValueError, OSError):
-            pass
-
-
 def _reported_audio_ms(response: Any) -> int | None:
     """The audio length a transcription's provider reports: usage {type: duration, seconds} or verbose_json's duration."""
     usage = getattr(response, "usage", None)
@@ -143,6 +125,31 @@ def _embedding_tokens(model: str, value: Any) -> int:
         else:
             total += litellm.token_counter(model=model, text=str(item))
     return total
+
+
+def _prompt_estimate(kind: str, model: str, data: Any) -> int | None:
+    """A cut stream's prompt, estimated with LiteLLM's tokenizer from the text of the request (clause 8): what it is
+    charged, never more than its reservation's bound. None where the request is not at hand."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        if kind == "completion":
+            return _embedding_tokens(model, data.get("prompt"))
+        if kind == "responses":
+            items = data.get("input")
+            texts = [items] if isinstance(items, str) else [
+                _text_of(i.get("content") if isinstance(i, dict) else i) for i in (items or [])
+            ]
+            text = " ".join([_text_of(data.get("instructions")), *texts]).strip()
+            return litellm.token_counter(model=model, text=text) if text else 0
+        tokens = litellm.token_counter(model=model, messages=data.get("messages") or [])
+        if kind == "messages" and data.get("system"):
+            tokens += litellm.token_counter(model=model, text=_text_of(data.get("system")))
+        return tokens
+    except Exception:
+        return None
+
+
 STATE = "tollgate"  # our per-request state, under the request's LiteLLM metadata (never sent upstream)
 
 
@@ -293,56 +300,14 @@ class TollgateBilling(CustomLogger):
         if not _valid_uuid(call_id):
             raise _error(400, "This request has no valid call id, so it cannot be billed and was not served.", "invalid_request_error")
         model = data.get("model") or ""
-        units = NO_UNITS
-        if kind == "embedding":
-            # Embeddings are billed for their input only: the reservation is the input's tokens, no output.
-            prompt_tokens = _embedding_tokens(model, data.get("input"))
-            max_tokens, choices = 0, 1
-        elif kind == "responses":
-            # The Responses API: instructions and input items are the input; max_output_tokens bounds the output
-            # (none given: the model's most).
-            items = data.get("input")
-            texts = [items] if isinstance(items, str) else [
-                _text_of(i.get("content") if isinstance(i, dict) else i) for i in (items or [])
-            ]
-            text = " ".join([_text_of(data.get("instructions")), *texts]).strip()
-            prompt_tokens = litellm.token_counter(model=model, text=text) if text else 0
-            max_tokens, choices = data.get("max_output_tokens"), 1
-        elif kind == "completion":
-            # Legacy completions: every prompt is input; each prompt gets best_of (≥ n) generations, all billed.
-            prompts = data.get("prompt")
-            prompt_tokens = _embedding_tokens(model, prompts)
-            count = len(prompts) if isinstance(prompts, list) and prompts and not isinstance(prompts[0], int) else 1
-            max_tokens = data.get("max_tokens")
-            choices = count * max(int(data.get("n") or 1), int(data.get("best_of") or 1))
-        elif kind == "image":
-            # Images are priced each (n of them) at the rate of the size and quality asked for (the gate let only
-            # known ones through; none: the model's default); the prompt's tokens where the model prices input too.
-            prompt_tokens = litellm.token_counter(model=model, text=str(data.get("prompt") or ""))
-            max_tokens, choices = 0, 1
-            units = Units(images=int(data.get("n") or 1), image_size=_str_or_none(data.get("size")),
-                          image_quality=_str_or_none(data.get("quality")))
-        elif kind == "speech":
-            # Speech is priced by the characters of its input, known before the call.
-            prompt_tokens, max_tokens, choices = 0, 0, 1
-            units = Units(characters=len(str(data.get("input") or "")))
-        elif kind == "transcription":
-            # Transcription is priced by the audio's length: a WAV's header says it; any other file is reserved for
-            # the longest audio accepted (TOLLGATE_MAX_AUDIO_SECONDS) and charged what the provider reports.
-            prompt_tokens, max_tokens, choices = 0, 0, 1
-            units = Units(audio_ms=_wav_ms(data.get("file")) or self.settings.max_audio_seconds * 1000)
-        else:
-            messages = data.get("messages") or []
-            try:
-                prompt_tokens = litellm.token_counter(model=model, messages=messages)
-            except Exception:  # an odd message shape must not make the call free: count its text instead
-                prompt_tokens = litellm.token_counter(model=model, text=str(messages))
-            if kind == "messages" and data.get("system"):
-                # Anthropic's system prompt sits beside the messages, and is billed as input too.
-                prompt_tokens += litellm.token_counter(model=model, text=_text_of(data.get("system")))
-            max_tokens = data.get("max_completion_tokens") or data.get("max_tokens")
-            choices = data.get("n") or 1
         models = reachable_models(model, self.router())
+        # The reservation's units: an upper bound of what the call can be charged, by kind (bounds.py).
+        try:
+            bound = reservation_units(kind, data, self.settings, models, self.router())
+        except BadAudio as error:
+            raise _error(400, f"The audio file is a WAV that cannot be measured: {error}. Send a valid PCM WAV or "
+                              "another audio format.", "invalid_request_error") from error
+        prompt_tokens, max_tokens, choices, units = bound.prompt_tokens, bound.max_output, bound.choices, bound.units
         state = {
             "keyId": key_id,
             "callId": call_id,
@@ -509,7 +474,7 @@ class TollgateBilling(CustomLogger):
             # failure event at all, so the cut is reported here, estimated from what was delivered.
             if not completed and state is not None and state.get("kind") in UNLOGGED_CUT_KINDS:
                 try:
-                    self._record_unfinished(state, True, "ClientDisconnected")
+                    self._record_unfinished(state, True, "ClientDisconnected", request_data)
                 except Exception:
                     logger.exception("could not record a cut stream")
 
@@ -595,15 +560,19 @@ class TollgateBilling(CustomLogger):
             state = self._find_state(request_data)
             if state is None:
                 return  # refused before a hold was placed: nothing to release
-            self._record_unfinished(state, bool(request_data.get("stream")), type(original_exception).__name__)
+            self._record_unfinished(state, bool(request_data.get("stream")), type(original_exception).__name__,
+                                    request_data)
         except Exception:
             logger.exception("could not record a failure event")
 
-    def _record_unfinished(self, state: dict, stream: bool, error_class: str) -> None:
+    def _record_unfinished(self, state: dict, stream: bool, error_class: str, data: Any = None) -> None:
         """A call that did not finish: a cut stream (estimated: the prompt and the text delivered) when output
         reached the client, else a failure (charged nothing). Reported once; a later success outranks it."""
         delivered = "".join(state.get("delivered") or [])
         completion_tokens = litellm.token_counter(model=state["model"], text=delivered) if delivered else 0
+        # The prompt as LiteLLM's tokenizer counts it, never above the bound it was reserved for.
+        estimate = _prompt_estimate(state.get("kind") or "chat", state["model"], data) if delivered else None
+        prompt = state["promptTokens"] if estimate is None else min(estimate, state["promptTokens"])
         self.outbox.append(
             {
                 "callId": state["callId"],
@@ -613,7 +582,7 @@ class TollgateBilling(CustomLogger):
                 "status": "cut" if delivered else "failure",
                 "kind": state.get("kind") or "chat",
                 "stream": stream,
-                "promptTokens": state["promptTokens"] if delivered else 0,
+                "promptTokens": prompt if delivered else 0,
                 "completionTokens": completion_tokens,
                 "cachedTokens": 0,
                 "reportedCostMicros": 0,

@@ -71,6 +71,13 @@ class Settings:
     # length cannot be read from its header (not WAV) is reserved for this many seconds (OpenAI: ≤ 25 min for 25 MiB).
     max_audio_bytes: int = 25 * 1024 * 1024
     max_audio_seconds: int = 1500
+    # Prompt bounds (bounds.py): an inline image part counts this many input tokens at most — the largest per-image
+    # count the providers document (gpt-4o-mini high detail: 2,833 + 8 tiles × 5,667 = 48,169; gpt-4o 1,445;
+    # Claude ≈ 1,600; Gemini 258 per 768 px tile) —, and a part whose tokens cannot be bounded from its bytes (files,
+    # PDFs, audio, hosted tools) counts as the model's context window, or this many tokens where LiteLLM does not know
+    # it (the largest context windows sold: 2,097,152).
+    image_input_tokens: int = 48_169
+    unbounded_input_tokens: int = 2_097_152
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -93,6 +100,8 @@ class Settings:
             litellm_prometheus=_switch("TOLLGATE_LITELLM_PROMETHEUS", False),
             max_audio_bytes=int(_float("TOLLGATE_MAX_AUDIO_BYTES", 25 * 1024 * 1024, 1024, 512 * 1024 * 1024)),
             max_audio_seconds=int(_float("TOLLGATE_MAX_AUDIO_SECONDS", 1500, 1, 86_400)),
+            image_input_tokens=int(_float("TOLLGATE_IMAGE_INPUT_TOKENS", 48_169, 1, 10_000_000)),
+            unbounded_input_tokens=int(_float("TOLLGATE_UNBOUNDED_INPUT_TOKENS", 2_097_152, 1, 100_000_000)),
             lease=LeaseSettings(
                 want_seconds=_float("TOLLGATE_LEASE_WANT_SECONDS", 10.0, 0.5, 300.0),
                 initial_micros=int(_float("TOLLGATE_LEASE_INITIAL_MICROS", 1_000_000, 1, 2**53 - 1)),
