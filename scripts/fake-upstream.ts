@@ -16,15 +16,17 @@ interface Profile {
   fail?: "500" | "429" | "timeout" | "cut" | "flaky";
   /** Usage with token classes, as a prompt-caching reasoning model reports them (see usageOf). */
   classes?: boolean;
+  /** Max input tokens (config.yaml's max_input_tokens): a longer prompt is refused with 400, as providers do. */
+  contextWindow?: number;
 }
 
 const envNumber = (name: string): number | undefined =>
   process.env[name] !== undefined && process.env[name] !== "" ? Number(process.env[name]) : undefined;
 
 const PROFILES: Record<string, Profile> = {
-  "fake-small": { ttftMs: 20, tokensPerSecond: 400 },
-  "fake-large": { ttftMs: 60, tokensPerSecond: 150 },
-  "fake-slow": { ttftMs: 800, tokensPerSecond: 20 },
+  "fake-small": { ttftMs: 20, tokensPerSecond: 400, contextWindow: 16384 },
+  "fake-large": { ttftMs: 60, tokensPerSecond: 150, contextWindow: 131072 },
+  "fake-slow": { ttftMs: 800, tokensPerSecond: 20, contextWindow: 16384 },
   "fake-error-500": { ttftMs: 5, tokensPerSecond: 400, fail: "500" },
   "fake-error-429": { ttftMs: 5, tokensPerSecond: 400, fail: "429" },
   "fake-timeout": { ttftMs: 5, tokensPerSecond: 400, fail: "timeout" },
@@ -33,13 +35,13 @@ const PROFILES: Record<string, Profile> = {
   // A dead deployment: the gateway's config falls back from it to fake-large.
   "fake-dead": { ttftMs: 5, tokensPerSecond: 400, fail: "500" },
   // Embeddings (POST /v1/embeddings): 8-dimension vectors; fake-embed-error fails with 500.
-  "fake-embed": { ttftMs: 5, tokensPerSecond: 0 },
+  "fake-embed": { ttftMs: 5, tokensPerSecond: 0, contextWindow: 8192 },
   "fake-embed-error": { ttftMs: 5, tokensPerSecond: 0, fail: "500" },
   // Legacy completions (POST /v1/completions): fake-instruct-slow streams slowly enough for a client to cut it.
   "fake-instruct-slow": { ttftMs: 200, tokensPerSecond: 20 },
   "fake-instruct-error": { ttftMs: 5, tokensPerSecond: 400, fail: "500" },
   // Chat whose usage splits the prompt into cached reads and cache writes and the completion into reasoning.
-  "fake-cache": { ttftMs: 10, tokensPerSecond: 400, classes: true },
+  "fake-cache": { ttftMs: 10, tokensPerSecond: 400, classes: true, contextWindow: 200000 },
   // Images (POST /v1/images/generations): n small PNGs; speech (POST /v1/audio/speech): bytes per character;
   // transcription (POST /v1/audio/transcriptions, multipart): the WAV's length as usage. *-error: 500.
   "fake-image": { ttftMs: 5, tokensPerSecond: 0 },
@@ -73,26 +75,41 @@ function embedding(item: string | number[], dimensions: number): number[] {
   return Array.from({ length: dimensions }, (_, i) => (((seed >>> (i % 24)) & 0xff) - 128) / 128);
 }
 
+export interface ResponsesItem {
+  role?: string;
+  type?: string;
+  content?: unknown;
+  output?: unknown;
+  arguments?: unknown;
+  name?: unknown;
+}
+
 export interface ResponsesRequest {
   model: string;
-  input: string | { role?: string; type?: string; content?: unknown }[];
+  input: string | ResponsesItem[];
   instructions?: string;
   max_output_tokens?: number;
   stream?: boolean;
+  tools?: unknown[];
 }
 
-/** The Responses API's input as chat messages (instructions first), for the shared token count and answer. */
-function responsesMessages(body: ResponsesRequest): ChatRequest["messages"] {
+/**
+ * The Responses API's input as chat messages (instructions first), for the shared token count and answer: every input
+ * item is one message, as providers frame it — empty ones, function calls and their outputs (a tool result each)
+ * included, with their text (content, output, name and arguments) and images.
+ */
+export function responsesMessages(body: ResponsesRequest): ChatRequest["messages"] {
   const items = typeof body.input === "string" ? [{ role: "user", content: body.input }] : body.input;
-  const text = (content: unknown): string =>
-    typeof content === "string"
-      ? content
-      : Array.isArray(content)
-        ? content.map((p) => (typeof p?.text === "string" ? p.text : "")).join(" ")
-        : "";
   return [
     ...(body.instructions ? [{ role: "system", content: body.instructions }] : []),
-    ...items.map((m) => ({ role: m.role ?? "user", content: text(m.content) })),
+    ...items.map((m) => {
+      const item = (m && typeof m === "object" ? m : {}) as ResponsesItem;
+      if (item.content !== undefined) return { role: item.role ?? "user", content: item.content };
+      const parts = [item.name, item.arguments, item.output].flatMap((v) =>
+        typeof v === "string" ? [{ type: "text", text: v }] : Array.isArray(v) ? v : [],
+      );
+      return { role: item.type ?? "user", content: parts };
+    }),
   ];
 }
 
@@ -113,7 +130,8 @@ async function responses(res: ServerResponse, body: ResponsesRequest) {
     max_tokens: body.max_output_tokens,
   };
   const words = completionTokens(chat);
-  const input = countPromptTokens(chat.messages);
+  const input = countPromptTokens(chat.messages, body.tools);
+  if (tooLong(res, body.model, input)) return;
   const usage = {
     input_tokens: input,
     input_tokens_details: { cached_tokens: 0 },
@@ -219,6 +237,7 @@ const WORDS =
 export interface ChatRequest {
   model: string;
   messages: { role: string; content: unknown }[];
+  tools?: unknown[];
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
   max_tokens?: number;
@@ -226,19 +245,55 @@ export interface ChatRequest {
   n?: number;
 }
 
-/** Deterministic prompt token count: words of every text part plus 4 per message (OpenAI-like framing). */
-export function countPromptTokens(messages: ChatRequest["messages"]): number {
-  let tokens = 3;
-  for (const m of messages) {
-    const text =
-      typeof m.content === "string"
-        ? m.content
-        : Array.isArray(m.content)
-          ? m.content.map((p) => (typeof p?.text === "string" ? p.text : "")).join(" ")
-          : "";
-    tokens += 4 + text.split(/\s+/).filter(Boolean).length;
+/** Input tokens a provider bills per image part (gpt-4o's high detail 512×512: 85 + 4 × 170), a fixed count. */
+export const IMAGE_TOKENS = 765;
+const IMAGE_PARTS = new Set(["image_url", "input_image", "image"]);
+const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
+
+/** Words of a message's content (a string or parts; a part's text, a tool result's output), and 765 per image. */
+function contentTokens(content: unknown): number {
+  if (typeof content === "string") return words(content);
+  if (!Array.isArray(content)) return 0;
+  let tokens = 0;
+  for (const part of content) {
+    if (!part || typeof part !== "object") continue;
+    const p = part as { type?: unknown; text?: unknown; output?: unknown; content?: unknown };
+    if (typeof p.type === "string" && IMAGE_PARTS.has(p.type)) tokens += IMAGE_TOKENS;
+    if (typeof p.text === "string") tokens += words(p.text);
+    if (p.output !== undefined) tokens += contentTokens(p.output);
+    if (p.content !== undefined) tokens += contentTokens(p.content);
   }
   return tokens;
+}
+
+/**
+ * Deterministic prompt token count, as a provider bills input: 3 per request, then 4 per message (OpenAI-like
+ * framing; empty messages included) plus the words of its text, 765 per image part, the words of an assistant's tool
+ * calls, and the words of the tool definitions' JSON.
+ */
+export function countPromptTokens(messages: ChatRequest["messages"], tools?: unknown): number {
+  let tokens = 3;
+  for (const m of messages) {
+    tokens += 4 + contentTokens(m.content);
+    const calls = (m as { tool_calls?: unknown }).tool_calls;
+    if (Array.isArray(calls)) tokens += words(JSON.stringify(calls));
+  }
+  if (Array.isArray(tools) && tools.length) tokens += words(JSON.stringify(tools));
+  return tokens;
+}
+
+/** A prompt past the model's context window is refused with 400 (context_length_exceeded), as providers do. */
+function tooLong(res: ServerResponse, model: string, promptTokens: number): boolean {
+  const window = PROFILES[model]?.contextWindow;
+  if (window === undefined || promptTokens <= window) return false;
+  sendJson(res, 400, {
+    error: {
+      message: `This model's maximum context length is ${window} tokens; the prompt has ${promptTokens}.`,
+      type: "invalid_request_error",
+      code: "context_length_exceeded",
+    },
+  });
+  return true;
 }
 
 /**
@@ -387,17 +442,53 @@ function speech(res: ServerResponse, body: { model: string; input: string }) {
   res.end(audio);
 }
 
-/** The length of a PCM WAV file from its header (data bytes ÷ byte rate), in seconds; null for anything else. */
+/**
+ * The length of a PCM WAV file as a decoder measures it: the data bytes actually present ÷ (sample rate × block
+ * align), in seconds — never the header's data size or byte rate alone. null for anything else, and for a header
+ * that is not consistent PCM (byte rate ≠ rate × block align, block align ≠ channels × bytes per sample, an odd
+ * rate): a provider cannot decode those either.
+ */
 export function wavSeconds(file: Buffer): number | null {
-  if (file.length < 44 || file.toString("ascii", 0, 4) !== "RIFF" || file.toString("ascii", 8, 12) !== "WAVE")
+  if (file.length < 12 || file.toString("ascii", 0, 4) !== "RIFF" || file.toString("ascii", 8, 12) !== "WAVE")
     return null;
-  let byteRate = 0;
+  let fmt: {
+    encoding: number;
+    channels: number;
+    rate: number;
+    byteRate: number;
+    align: number;
+    bits: number;
+  } | null = null;
   for (let at = 12; at + 8 <= file.length; ) {
     const id = file.toString("ascii", at, at + 4);
     const size = file.readUInt32LE(at + 4);
-    if (id === "fmt ") byteRate = file.readUInt32LE(at + 16);
-    if (id === "data") return byteRate > 0 ? size / byteRate : null;
-    at += 8 + size + (size % 2);
+    const body = at + 8;
+    if (id === "fmt ") {
+      if (size < 16 || body + 16 > file.length) return null;
+      fmt = {
+        encoding: file.readUInt16LE(body),
+        channels: file.readUInt16LE(body + 2),
+        rate: file.readUInt32LE(body + 4),
+        byteRate: file.readUInt32LE(body + 8),
+        align: file.readUInt16LE(body + 12),
+        bits: file.readUInt16LE(body + 14),
+      };
+    }
+    if (id === "data") {
+      if (!fmt || ![1, 3, 0xfffe].includes(fmt.encoding)) return null;
+      const { channels, rate, byteRate, align, bits } = fmt;
+      if (
+        channels < 1 ||
+        channels > 64 ||
+        ![8, 16, 24, 32, 64].includes(bits) ||
+        rate < 1000 ||
+        rate > 768_000
+      )
+        return null;
+      if (align !== (channels * bits) / 8 || byteRate !== rate * align) return null;
+      return Math.min(size, file.length - body) / (rate * align);
+    }
+    at = body + size + (size % 2);
   }
   return null;
 }
@@ -495,7 +586,8 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
     completionTokens(body, i),
   );
   const tokens = choices[0]!;
-  const promptTokens = countPromptTokens(body.messages);
+  const promptTokens = countPromptTokens(body.messages, body.tools);
+  if (tooLong(res, body.model, promptTokens)) return;
   const completion = choices.reduce((n, c) => n + c.length, 0);
   const usage = usageOf(PROFILES[body.model], promptTokens, completion);
   const id = newId();
