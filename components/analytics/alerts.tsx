@@ -30,11 +30,22 @@ import { utcTime } from "@/lib/utils";
 type Rule = Json<AlertRule>;
 type Episode = Json<AlertEpisode>;
 
-/** A threshold as people read it: dollars per hour, or a percentage. */
+type Metric = Rule["metric"];
+
+/** A threshold as people read it: dollars per hour, dollars charged above reservations, or a percentage. */
 export function formatThreshold(metric: string, value: number | string | null) {
   if (value === null) return "—";
-  return metric === "spend_rate" ? `${usd(value)}/h` : `${(Number(value) / 100).toFixed(2)} %`;
+  if (metric === "spend_rate") return `${usd(value)}/h`;
+  if (metric === "overrun") return `${usd(value)} over`;
+  return `${(Number(value) / 100).toFixed(2)} %`;
 }
+
+/** What a rule watches, in words. */
+const METRIC_LABELS: Record<Metric, string> = {
+  spend_rate: "spend rate",
+  error_rate: "error rate",
+  overrun: "charges above their reservation",
+};
 
 const useEpisodes = (state: "open" | "all") =>
   useQuery({
@@ -74,7 +85,7 @@ export function AlertBanner() {
 
 function RuleForm({ onDone }: { onDone: () => void }) {
   const qc = useQueryClient();
-  const [metric, setMetric] = useState<"spend_rate" | "error_rate">("spend_rate");
+  const [metric, setMetric] = useState<Metric>("spend_rate");
   const [form, setForm] = useState({
     name: "",
     scope: "platform",
@@ -87,7 +98,7 @@ function RuleForm({ onDone }: { onDone: () => void }) {
     mutationFn: () => {
       const threshold = (text: string) => {
         if (!text.trim()) return null;
-        if (metric === "spend_rate") {
+        if (metric !== "error_rate") {
           const micros = parseUsd(text);
           return micros === null ? text : micros.toString();
         }
@@ -113,7 +124,12 @@ function RuleForm({ onDone }: { onDone: () => void }) {
     },
   });
   const errors = fieldErrors(create.error);
-  const unit = metric === "spend_rate" ? "USD per hour" : "% of calls failed";
+  const unit =
+    metric === "spend_rate"
+      ? "USD per hour"
+      : metric === "overrun"
+        ? "USD charged above reservations"
+        : "% of calls failed";
   return (
     <form
       className="grid gap-3 rounded-md border p-4"
@@ -136,10 +152,11 @@ function RuleForm({ onDone }: { onDone: () => void }) {
             id="rule-metric"
             className="h-9 rounded-md border border-input bg-background px-2 text-sm"
             value={metric}
-            onChange={(e) => setMetric(e.target.value as "spend_rate" | "error_rate")}
+            onChange={(e) => setMetric(e.target.value as Metric)}
           >
             <option value="spend_rate">Spend rate</option>
             <option value="error_rate">Error rate</option>
+            <option value="overrun">Charges above reservation</option>
           </select>
         </Field>
         <Field id="rule-scope" label="Watch" error={errors.userId ?? errors.keyId}>
@@ -255,7 +272,9 @@ function Rules() {
                   <TableCell>
                     <div className="font-medium">{r.name}</div>
                     <div className="text-xs text-muted-foreground">
-                      {r.metric === "spend_rate" ? "spend rate" : `error rate, from ${r.minCalls} calls`}
+                      {r.metric === "error_rate"
+                        ? `error rate, from ${r.minCalls} calls`
+                        : METRIC_LABELS[r.metric]}
                     </div>
                   </TableCell>
                   <TableCell>

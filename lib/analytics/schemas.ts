@@ -63,10 +63,11 @@ export const FILTER_KEYS = [
 
 // --- Spend and error-rate alerts ---
 
-export const ALERT_METRICS = ["spend_rate", "error_rate"] as const;
+// overrun: micro-USD charged above their calls' reservations in the window (clause 45; any is an anomaly).
+export const ALERT_METRICS = ["spend_rate", "error_rate", "overrun"] as const;
 export const ALERT_SCOPES = ["platform", "user", "key"] as const;
 
-/** A threshold: micro-USD per hour for spend rate, basis points (1 % = 100) for error rate. */
+/** A threshold: micro-USD per hour for spend rate, basis points (1 % = 100) for error rate, micro-USD for overrun. */
 const threshold = z
   .union([
     z.int(),

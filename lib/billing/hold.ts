@@ -23,6 +23,8 @@ export interface HoldRequest {
   /** The size and quality the images are asked for (priced at their rate, clause 43; null: the default). */
   imageSize?: string | null;
   imageQuality?: string | null;
+  /** The route the app called (usage_events.kind): a model is held only where its price bills it (clause 44). */
+  kind?: string;
 }
 
 export interface PlacedHold {
@@ -137,7 +139,7 @@ export async function placeHold(db: Db, req: HoldRequest): Promise<PlacedHold> {
     >`select * from place_hold(${req.keyId}, ${req.callId}, ${req.nonce}, ${req.model}, ${req.promptTokens},
                                ${req.maxOutputTokens}, ${req.choices ?? 1}, ${db.array(req.fallbackModels ?? [])}::text[],
                                ${req.images ?? 0}, ${req.audioMs ?? 0}, ${req.characters ?? 0},
-                               ${req.imageSize ?? null}, ${req.imageQuality ?? null})`;
+                               ${req.imageSize ?? null}, ${req.imageQuality ?? null}, ${req.kind ?? "chat"})`;
     return {
       holdId: row!.hold_id,
       amountMicros: row!.amount_micros,

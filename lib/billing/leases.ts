@@ -21,6 +21,10 @@ export interface LeaseRequest {
 export type LeasePrice = Pick<PriceVersion, "model" | "inputPriceMicros" | "outputPriceMicros"> & {
   priceVersionId: string;
   maxOutputTokens: number;
+  /** A prompt is counted at most at the model's context window (a provider refuses a longer one). */
+  contextWindow: number;
+  /** The call kinds this price bills (billed_kinds, clause 44): the gateway serves the model on those routes only. */
+  kinds: string[];
   /** JSON numbers (every rate is at most $1,000,000 per unit, exact). */
   worstCase: {
     promptMicros: number;
@@ -85,6 +89,7 @@ export async function grantLease(
     db<LeasePrice[]>`
       select m.public_name as model, pv.id as "priceVersionId", pv.input_price_micros as "inputPriceMicros",
              pv.output_price_micros as "outputPriceMicros", m.max_output_tokens as "maxOutputTokens",
+             m.context_window as "contextWindow", billed_kinds(pv, m.free) as kinds,
              worst_case_rates(pv) as "worstCase"
       from models m cross join lateral price_version_at(m.id, tollgate_now()) pv
       order by m.public_name`,

@@ -157,6 +157,8 @@ export const holdBody = z.strictObject({
   /** The size and quality an image call asked for (its images are priced at their rate; null: the default). */
   imageSize: imageSize.nullable().default(null),
   imageQuality: imageQuality.nullable().default(null),
+  /** The route the app called: a model is held only where its price bills that route's unit (clause 44). */
+  kind: z.enum(CALL_KINDS).default("chat"),
 });
 
 // A lease's grant (or top-up) and its return (docs/adr/0011).

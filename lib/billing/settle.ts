@@ -13,6 +13,13 @@ export interface SettleResult {
   upgraded: number;
   unknownKeys: number;
   chargedMicros: bigint;
+  /** Calls charged above their reservation (clause 45): counted, alarmed, never silent. */
+  overrunCalls: number;
+  overrunMicros: bigint;
+  /** Leases whose reservation paid a charge above its draw: the gateway takes it off what it may still draw. */
+  leaseOverruns: { leaseId: string; overrunMicros: number }[];
+  /** Keys whose account this batch left in deficit (available < 0): the gateway stops drawing for them (clause 46). */
+  deficitKeyIds: string[];
 }
 
 /**
@@ -24,7 +31,18 @@ export interface SettleResult {
  */
 export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleResult> {
   if (!events.length)
-    return { received: 0, inserted: 0, duplicates: 0, upgraded: 0, unknownKeys: 0, chargedMicros: 0n };
+    return {
+      received: 0,
+      inserted: 0,
+      duplicates: 0,
+      upgraded: 0,
+      unknownKeys: 0,
+      chargedMicros: 0n,
+      overrunCalls: 0,
+      overrunMicros: 0n,
+      leaseOverruns: [],
+      deficitKeyIds: [],
+    };
   const payload = events.map((e) => ({
     call_id: e.callId,
     key_id: e.keyId,
@@ -54,7 +72,17 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
   }));
   const calls = new Set(events.map((e) => `${e.keyId}\u0000${e.callId}`)).size;
   return inTransaction(db, async (tx) => {
-    const [row] = await tx<{ inserted_count: number; charged_micros: bigint; unknown_key_events: number }[]>`
+    const [row] = await tx<
+      {
+        inserted_count: number;
+        charged_micros: bigint;
+        unknown_key_events: number;
+        overrun_calls: number;
+        overrun_micros: bigint;
+        lease_overruns: { leaseId: string; overrunMicros: number }[];
+        deficit_key_ids: string[];
+      }[]
+    >`
       select * from settle_usage(${tx.json(payload)}::jsonb, ${randomUUID()}::uuid)`;
     const inserted = row!.inserted_count;
     const unknownKeys = row!.unknown_key_events;
@@ -72,6 +100,10 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
       upgraded,
       unknownKeys,
       chargedMicros: row!.charged_micros,
+      overrunCalls: row!.overrun_calls,
+      overrunMicros: row!.overrun_micros,
+      leaseOverruns: row!.lease_overruns,
+      deficitKeyIds: row!.deficit_key_ids,
     };
   });
 }

@@ -19,7 +19,8 @@ export type KeyVerdict =
         billing: "lease" | "hold";
         /**
          * Changes whenever anything a lease was sized or priced by changes (budgets, models, plan, prices in
-         * force, the key's or owner's status): the gateway drops a lease granted under another epoch.
+         * force, the key's or owner's status, the account falling into deficit): the gateway drops a lease granted
+         * under another epoch.
          */
         leaseEpoch: string;
       };
@@ -71,7 +72,10 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
            md5(concat_ws('|', k.status, u.status, k.allowed_models::text, k.daily_budget_micros, k.monthly_budget_micros,
                          a.daily_budget_micros, a.monthly_budget_micros, p.id, p.allowed_models::text,
                          p.daily_budget_micros, p.monthly_budget_micros, p.requests_per_day,
-                         (select string_agg(m.public_name || ':' || m.enabled || ':' || m.max_output_tokens || ':' || pv.id,
+                         -- An account in deficit stops every lease on it (clause 46).
+                         a.balance_micros < a.held_micros,
+                         (select string_agg(m.public_name || ':' || m.enabled || ':' || m.free || ':' || m.max_output_tokens
+                                            || ':' || m.context_window || ':' || pv.id,
                                             ',' order by m.public_name)
                           from models m cross join lateral price_version_at(m.id, now()) pv))) as lease_epoch
     from api_keys k join users u on u.id = k.user_id left join plans p on p.id = u.plan_id

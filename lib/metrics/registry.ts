@@ -12,6 +12,8 @@ interface Metrics {
   holds: Counter<"outcome">;
   leaseGrants: Counter<"outcome">;
   usageEvents: Counter<"result">;
+  reservationOverruns: Counter;
+  reservationOverrunMicros: Counter;
   webhookLag: Histogram;
   queueJobs: Gauge<"state">;
   openHolds: Gauge<"measure">;
@@ -53,6 +55,16 @@ function create(): Metrics {
       name: "tollgate_usage_events_total",
       help: "Usage events received, by what settling them did",
       labelNames: ["result"],
+      registers: [registry],
+    }),
+    reservationOverruns: new Counter({
+      name: "tollgate_reservation_overruns_total",
+      help: "Calls charged more than they reserved (draw or hold): each one breaks clause 45 and is alarmed",
+      registers: [registry],
+    }),
+    reservationOverrunMicros: new Counter({
+      name: "tollgate_reservation_overrun_micros_total",
+      help: "Micro-USD charged above their calls' reservations",
       registers: [registry],
     }),
     webhookLag: new Histogram({

@@ -13,7 +13,9 @@ from tollgate_litellm.auth import Authenticator
 from tollgate_litellm.billing import STATE, TollgateBilling
 from tollgate_litellm.leases import (
     LeaseBook,
+    NO_UNITS,
     LeaseRefused,
+    ModelNotBilledHere,
     ModelNotPriced,
     Price,
     Units,
@@ -347,3 +349,60 @@ async def test_an_unreachable_platform_on_a_cold_key_is_unavailable():
     platform.down = True
     with pytest.raises(PlatformUnavailable):
         await book(platform).draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+
+
+def test_a_model_is_drawn_for_only_on_the_routes_its_price_bills_and_prompts_stop_at_its_context_window():
+    image = Price.from_platform({**SMALL, "model": "fake-image", "maxOutputTokens": 16, "contextWindow": 1000,
+                                 "kinds": ["image"], "worstCase": rates(0, 0, images=[{"size": None, "quality": None,
+                                                                                        "micros": 40_000}])})
+    small = Price.from_platform({**SMALL, "contextWindow": 1000, "kinds": ["chat", "responses", "messages"]})
+    prices = {"fake-image": image, "fake-small": small}
+    assert worst_case(prices, ["fake-image"], 0, 0, 1, Units(images=2), "image") == 80_000
+    # An image model through chat would be served for nothing: refused (clause 44), as is a fallback that is.
+    with pytest.raises(ModelNotBilledHere):
+        worst_case(prices, ["fake-image"], 10, 10, 1, NO_UNITS, "chat")
+    with pytest.raises(ModelNotBilledHere):
+        worst_case(prices, ["fake-small", "fake-image"], 10, 10, 1, NO_UNITS, "chat")
+    with pytest.raises(ModelNotBilledHere):
+        worst_case(prices, ["fake-small"], 10, 10, 1, NO_UNITS, "embedding")
+    # A prompt bound past the context window is counted at the window (the provider refuses a longer prompt).
+    assert worst_case(prices, ["fake-small"], 50_000, 10, 1, NO_UNITS, "chat") == price_tokens(1000, 10, small)
+    # A negative output cap never lowers the bound: it counts as the model's most.
+    assert worst_case(prices, ["fake-small"], 10, -5, 1, NO_UNITS, "chat") == price_tokens(10, 4096, small)
+
+
+async def test_a_charge_above_its_draw_shrinks_the_lease_and_a_deficit_stops_it_within_one_delivery():
+    platform = Platform(1_000_000)
+    leases = book(platform)
+    first = await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    lease = leases.leases[KEY_ID]
+    before = lease.remaining
+    # The platform charged c1 400 µ$ above its draw and took it off the lease's reservation (settle_usage).
+    leases.settled({"leaseOverruns": [{"leaseId": first.lease_id, "overrunMicros": 400}], "deficitKeyIds": []})
+    assert lease.remaining == before - 400
+    # The next batch left the account in deficit: the lease goes back with what is left, no further draw from it.
+    leases.settled({"leaseOverruns": [], "deficitKeyIds": [KEY_ID]})
+    assert KEY_ID not in leases.leases and lease.retired
+    await asyncio.sleep(0)
+    await asyncio.gather(*leases._returns)
+    assert platform.returns[-1] == {"leaseId": lease.id, "keyId": KEY_ID, "unusedMicros": max(0, before - 400)}
+    # With nothing available, a new lease is granted nothing and the call is refused (402): no overdraft grows.
+    platform.available = 0
+    with pytest.raises(LeaseRefused) as refused:
+        await leases.draw(KEY_ID, "e1", "c2", ["fake-small"], 100, 50, 1)
+    assert refused.value.status == 402
+
+
+async def test_the_outbox_hands_the_platforms_answer_to_the_lease_book(tmp_path):
+    answers = []
+
+    def platform(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"inserted": 1, "leaseOverruns": [{"leaseId": "l1", "overrunMicros": 7}],
+                                         "deficitKeyIds": [KEY_ID]})
+
+    outbox = Outbox(str(tmp_path / "o.db"), "http://platform.test", "w" * 40, transport=httpx.MockTransport(platform))
+    outbox.on_answer = answers.append
+    outbox.append({"callId": "c1", "keyId": KEY_ID, "status": "success"})
+    assert await outbox.deliver_once() == 1
+    assert answers == [{"inserted": 1, "leaseOverruns": [{"leaseId": "l1", "overrunMicros": 7}], "deficitKeyIds": [KEY_ID]}]
+    await outbox.aclose()

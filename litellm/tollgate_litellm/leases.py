@@ -40,6 +40,15 @@ class ModelNotPriced(Exception):
     """The call may reach a model the lease has no price for (or the key may not call it): 403."""
 
 
+class ModelNotBilledHere(Exception):
+    """The call may reach a model whose price charges nothing for this route's unit (billed_kinds, clause 44): 403."""
+
+    def __init__(self, model: str, kind: str) -> None:
+        super().__init__(model)
+        self.model = model
+        self.kind = kind
+
+
 @dataclass(frozen=True)
 class Price:
     """A model's worst-case rates as the platform resolved them (worst_case_rates in SQL): which rate applies to
@@ -53,13 +62,19 @@ class Price:
     request_micros: int = 0  # per request
     # Per image by (size, quality); None stands for a size or quality no row of the price names (or none asked).
     images: tuple[tuple[str | None, str | None, int], ...] = ()
+    # The call kinds (routes) this price bills (billed_kinds in SQL); None: not told (every kind).
+    kinds: frozenset[str] | None = None
+    # A prompt is counted at most at the model's context window (a provider refuses a longer one); 0: not told.
+    context_window: int = 0
 
     @classmethod
     def from_platform(cls, p: dict[str, Any]) -> "Price":
         w = p["worstCase"]
+        kinds = p.get("kinds")
         return cls(int(w["promptMicros"]), int(w["outputMicros"]), int(p["maxOutputTokens"]),
                    int(w["characterMicros"]), int(w["audioSecondMicros"]), int(w["requestMicros"]),
-                   tuple((i.get("size"), i.get("quality"), int(i["micros"])) for i in w.get("images") or ()))
+                   tuple((i.get("size"), i.get("quality"), int(i["micros"])) for i in w.get("images") or ()),
+                   frozenset(kinds) if isinstance(kinds, list) else None, int(p.get("contextWindow") or 0))
 
     def image_micros(self, size: str | None, quality: str | None) -> int:
         """One lookup in the platform's table: a size or quality it does not list is its None entry."""
@@ -97,16 +112,22 @@ def price_worst_case(price: Price, prompt: int, output: int, units: Units = NO_U
 
 
 def worst_case(prices: dict[str, Price], models: list[str], prompt: int, max_output: int | None, choices: int,
-               units: Units = NO_UNITS) -> int:
-    """The dearest of the models the call may reach (the requested one, then its fallbacks): clause 20 and 21."""
+               units: Units = NO_UNITS, kind: str | None = None) -> int:
+    """The dearest of the models the call may reach (the requested one, then its fallbacks): clause 20 and 21. Each of
+    them must bill the call's kind (clause 44)."""
     cost = 0
     for name in models:
         price = prices.get(name)
         if price is None:
             raise ModelNotPriced(name)
-        # None: the model's most (a chat call without max_tokens); 0: no output billed (embeddings).
-        out = min(price.max_output_tokens if max_output is None else max_output, price.max_output_tokens) * max(1, choices)
-        cost = max(cost, price_worst_case(price, prompt, out, units))
+        if kind is not None and price.kinds is not None and kind not in price.kinds:
+            raise ModelNotBilledHere(name, kind)
+        # None: the model's most (a chat call without max_tokens); 0: no output billed (embeddings). A negative cap
+        # is never trusted to lower the bound.
+        cap = price.max_output_tokens if max_output is None or max_output < 0 else max_output
+        out = min(cap, price.max_output_tokens) * max(1, choices)
+        counted = min(prompt, price.context_window) if price.context_window > 0 else prompt
+        cost = max(cost, price_worst_case(price, max(0, counted), out, units))
     return cost
 
 
@@ -179,6 +200,7 @@ class LeaseBook:
         max_output: int | None,
         choices: int,
         units: Units = NO_UNITS,
+        kind: str | None = None,
     ) -> Draw:
         """Reserves the call's worst case from the key's lease, refilling it (single-flight) when it does not fit."""
         self.start()
@@ -190,7 +212,7 @@ class LeaseBook:
             if lease is not None:
                 if models[0] not in lease.allowed:
                     raise ModelNotPriced(models[0])
-                cost = worst_case(lease.prices, models, prompt, max_output, choices, units)
+                cost = worst_case(lease.prices, models, prompt, max_output, choices, units, kind)
                 if lease.remaining >= cost:
                     return self._take(lease, call_id, cost)
                 need = cost - lease.remaining
@@ -198,6 +220,24 @@ class LeaseBook:
                 cost, need = 0, 0
             await self._refill(key_id, epoch, need, cost)
         raise PlatformUnavailable("lease refills did not keep up")
+
+    def settled(self, answer: dict[str, Any]) -> None:
+        """The platform's answer to a usage delivery (clause 46). A lease whose reservation paid charges above their
+        draws holds that much less on the platform: this process may draw that much less from it. A key whose account
+        the batch left in deficit stops drawing now: its lease goes back, and a new one is granted nothing while the
+        available balance is below zero."""
+        for item in answer.get("leaseOverruns") or []:
+            if not isinstance(item, dict):
+                continue
+            lease = self._by_id.get(str(item.get("leaseId")))
+            overrun = item.get("overrunMicros")
+            if lease is not None and isinstance(overrun, int) and overrun > 0:
+                lease.granted -= overrun
+                logger.warning("lease %s paid %s µ$ above its calls' draws: drawn from it that much less", lease.id, overrun)
+        for key_id in answer.get("deficitKeyIds") or []:
+            lease = self.leases.get(str(key_id))
+            if lease is not None:
+                self._retire(lease, "account in deficit")
 
     def finish(self, lease_id: str | None, call_id: str) -> None:
         """The call's usage event is in the outbox: its draw is now the platform's to settle."""

@@ -91,6 +91,8 @@ class Outbox:
         # POST and one platform transaction for many calls, instead of one per call).
         self.linger = linger
         self.clock = clock
+        # Told the platform's answer to each acknowledged batch (the lease book: overruns and deficits, clause 46).
+        self.on_answer: Callable[[dict[str, Any]], None] | None = None
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("pragma journal_mode=wal")
@@ -212,6 +214,7 @@ class Outbox:
             status = response.status_code
             if status < 300:
                 self._mark(rows, "update events set delivered_at = ?, claimed_until = 0, last_error = null where id = ?")
+                self._answered(response)
                 return len(rows)
             error = f"HTTP {status}: {response.text[:300]}"
         except httpx.HTTPError as e:
@@ -236,6 +239,20 @@ class Outbox:
             )
         logger.warning("usage delivery failed for %d events, will retry: %s", len(rows), error)
         return 0
+
+    def _answered(self, response: httpx.Response) -> None:
+        """Hands the platform's answer on: which leases paid charges above their draws, which keys are in deficit."""
+        if self.on_answer is None:
+            return
+        try:
+            answer = response.json()
+        except ValueError:
+            return
+        if isinstance(answer, dict):
+            try:
+                self.on_answer(answer)
+            except Exception:
+                logger.exception("could not apply the platform's answer to a usage delivery")
 
     def _mark(self, rows: list[tuple[int, str, int]], statement: str, error: str | None = None) -> None:
         now = self.clock()

@@ -7,11 +7,14 @@
 -- (price_worst_case: n choices (p_choices) of the output cap, the images (at their size and quality), audio and
 -- characters it asks for), priced
 -- by the requested model and by each operator-configured fallback group (p_fallback_models), whichever costs
--- most, since a call is charged at the price of the group that served it (billing contract, clause 20).
+-- most, since a call is charged at the price of the group that served it (billing contract, clause 20). Each of them
+-- must bill the call's kind (p_kind, its route: billed_kinds, clause 44), else the call is refused (TG403). The prompt
+-- is counted at most at each model's context window (clause 3: a provider refuses a longer prompt).
 create or replace function public.place_hold(
   p_key_id uuid, p_call_id text, p_nonce text, p_model text, p_prompt_tokens integer, p_max_output_tokens integer,
   p_choices integer, p_fallback_models text[], p_images integer default 0, p_audio_ms bigint default 0,
-  p_characters integer default 0, p_image_size text default null, p_image_quality text default null
+  p_characters integer default 0, p_image_size text default null, p_image_quality text default null,
+  p_kind text default 'chat'
 ) returns table (hold_id uuid, amount_micros bigint, outcome text, price_version_id uuid, max_output_tokens integer,
                 available_micros bigint)
 language plpgsql as $$
@@ -39,13 +42,18 @@ begin
   if not found or v_key.status <> 'active' then
     raise exception 'API key is not active' using errcode = 'TG401';
   end if;
-  select m.id, m.max_output_tokens, m.enabled into v_model from models m where m.public_name = p_model;
+  select m.id, m.max_output_tokens, m.enabled, m.free, m.context_window into v_model
+  from models m where m.public_name = p_model;
   if not found or not v_model.enabled or not model_allowed(p_model, v_key.key_models, v_key.plan_models) then
     raise exception 'Model % is not available to this key', p_model using errcode = 'TG403';
   end if;
   select pv.* into v_price from price_version_at(v_model.id, tollgate_now()) pv;
   if not found then
     raise exception 'Model % has no price yet', p_model using errcode = 'TG403';
+  end if;
+  if not coalesce(p_kind, '') = any(billed_kinds(v_price, v_model.free)) then
+    raise exception 'Model % is not sold for % calls: its price charges nothing for what that route reports',
+      p_model, coalesce(p_kind, 'unknown') using errcode = 'TG403';
   end if;
   if p_choices is null or p_choices < 1 then
     raise exception 'choices must be at least 1' using errcode = 'TG422';
@@ -54,11 +62,12 @@ begin
     raise exception 'images, audio and characters must not be negative' using errcode = 'TG422';
   end if;
   v_max_out := least(coalesce(p_max_output_tokens, v_model.max_output_tokens), v_model.max_output_tokens);
-  v_amount := price_worst_case(v_price, p_prompt_tokens, v_max_out::bigint * p_choices, p_images, p_audio_ms,
+  v_amount := price_worst_case(v_price, least(p_prompt_tokens, v_model.context_window), v_max_out::bigint * p_choices,
+                               p_images, p_audio_ms,
                                p_characters, p_image_size, p_image_quality);
   -- A fallback the price book cannot price would serve the call free: refuse instead.
   for v_fallback in
-    select f.name, m.id as model_id, m.max_output_tokens, pv as price
+    select f.name, m.id as model_id, m.max_output_tokens, m.context_window, m.free, pv as price
     from unnest(coalesce(p_fallback_models, '{}')) as f(name)
     left join models m on m.public_name = f.name
     left join lateral price_version_at(m.id, tollgate_now()) pv on true
@@ -68,8 +77,12 @@ begin
       raise exception 'Model % (a fallback of %) has no price, so calls that may reach it are not served',
         v_fallback.name, p_model using errcode = 'TG403';
     end if;
+    if not coalesce(p_kind, '') = any(billed_kinds(v_fallback.price, v_fallback.free)) then
+      raise exception 'Model % (a fallback of %) is not sold for % calls, so calls that may reach it are not served',
+        v_fallback.name, p_model, coalesce(p_kind, 'unknown') using errcode = 'TG403';
+    end if;
     v_amount := greatest(v_amount, price_worst_case(
-      v_fallback.price, p_prompt_tokens,
+      v_fallback.price, least(p_prompt_tokens, v_fallback.context_window),
       least(coalesce(p_max_output_tokens, v_fallback.max_output_tokens), v_fallback.max_output_tokens)::bigint * p_choices,
       p_images, p_audio_ms, p_characters, p_image_size, p_image_quality));
   end loop;

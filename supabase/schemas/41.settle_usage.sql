@@ -8,9 +8,15 @@
 -- below zero; a lease returned and fully settled closes), its money counts in the lease's UTC day, and a served
 -- call counts one request of that day. Rows are locked keys first, then accounts, in id order, then leases (by
 -- the UPDATE), the order every money function takes: no deadlock between holds, grants and batches.
+-- A charge above its reservation (its draw, else its hold: clause 45) is an anomaly: the call records the excess
+-- (overrun_micros), and on a lease the excess comes off the lease's reservation first (the lease goes down by the
+-- larger of the draw and the charge), so it is paid from money already reserved; the batch answers which leases
+-- shrank by how much, and which keys' accounts it left in deficit (available below zero), so the gateway stops
+-- drawing for them at once (clause 46).
 -- FOR NO KEY UPDATE, not FOR UPDATE: it must not queue behind the KEY SHARE locks that inserting a hold takes.
 create or replace function public.settle_usage(p_events jsonb, p_txn uuid)
-returns table (inserted_count integer, charged_micros bigint, unknown_key_events integer)
+returns table (inserted_count integer, charged_micros bigint, unknown_key_events integer, overrun_calls integer,
+               overrun_micros bigint, lease_overruns jsonb, deficit_key_ids uuid[])
 language plpgsql as $$
 #variable_conflict use_column
 declare
@@ -52,6 +58,8 @@ begin
                                   coalesce(i.cache_write_tokens, 0), coalesce(i.reasoning_tokens, 0), coalesce(i.images, 0),
                                   coalesce(i.audio_ms, 0), coalesce(i.characters, 0), i.image_size,
                                   i.image_quality) end as revenue,
+             case when l.id is not null then greatest(coalesce(i.draw_micros, 0), 0) else h.amount_micros end
+               as reserved_micros,
              case when i.status = 'failure' or pv.id is null then 0
                   else price_call(pv, 'cost', i.prompt_tokens, i.completion_tokens, i.cached_tokens,
                                   coalesce(i.cache_write_tokens, 0), coalesce(i.reasoning_tokens, 0), coalesce(i.images, 0),
@@ -71,7 +79,7 @@ begin
                                 started_at, ended_at, error_class, billing_status, cost_micros, revenue_micros,
                                 price_version_id, hold_id, lease_id, draw_micros, ledger_transaction_id, first_token_at,
                                 kind, cache_write_tokens, reasoning_tokens, images, audio_ms, characters, image_size,
-                                image_quality)
+                                image_quality, overrun_micros)
       select key_id, call_id, user_id, account_id, model_id, model_group, coalesce(provider_model, ''), status,
              coalesce(stream, false), prompt_tokens, completion_tokens, cached_tokens, coalesce(reported_cost_micros, 0),
              started_at, ended_at, error_class,
@@ -80,15 +88,19 @@ begin
              case when revenue > 0 then p_txn end,
              -- When a stream's first token reached the gateway (time to first token = this − started_at).
              case when first_token_at >= started_at and first_token_at <= ended_at then first_token_at end,
-             kind, cache_write_tokens, reasoning_tokens, images, audio_ms, characters, image_size, image_quality
+             kind, cache_write_tokens, reasoning_tokens, images, audio_ms, characters, image_size, image_quality,
+             greatest(0, revenue - coalesce(reserved_micros, 0))
       from enriched
       on conflict (key_id, call_id) do nothing
-      returning key_id, call_id, account_id, revenue_micros, hold_id, lease_id, draw_micros, status, started_at
+      returning key_id, call_id, account_id, revenue_micros, hold_id, lease_id, draw_micros, status, started_at,
+                overrun_micros
     ),
-    -- What the new calls drew from each lease comes off its reservation (never below zero).
+    -- What the new calls drew from each lease comes off its reservation (never below zero); a charge above its draw
+    -- comes off it too (clause 46).
     lease_use as (
       select i.lease_id, sum(i.draw_micros)::bigint as drawn, sum(i.revenue_micros)::bigint as charged,
-             count(*)::int as calls, least(sum(i.draw_micros), l.reserved_micros)::bigint as released,
+             count(*)::int as calls, sum(i.overrun_micros)::bigint as overrun,
+             least(sum(greatest(i.draw_micros, i.revenue_micros)), l.reserved_micros)::bigint as released,
              l.account_id, l.key_id, l.status, l.reserved_micros, (l.created_at at time zone 'utc') as created_utc
       from ins i join leases l on l.id = i.lease_id
       group by i.lease_id, l.account_id, l.key_id, l.status, l.reserved_micros, l.created_at
@@ -99,6 +111,7 @@ begin
         drawn_micros = l.drawn_micros + u.drawn,
         charged_micros = l.charged_micros + u.charged,
         calls = l.calls + u.calls,
+        overrun_micros = l.overrun_micros + u.overrun,
         status = case when l.status = 'closing' and l.reserved_micros = u.released then 'closed' else l.status end,
         closed_at = case when l.status = 'closing' and l.reserved_micros = u.released then tollgate_now() else l.closed_at end
       from lease_use u where l.id = u.lease_id
@@ -167,7 +180,7 @@ begin
           select sum(d.delta) from deltas d
           where d.account_id = a.id and date_trunc('month', d.at_utc)::date = a.budget_month), 0))
       from per_account p where a.id = p.account_id
-      returning 1
+      returning a.owner_user_id, a.balance_micros - a.held_micros as available
     ),
     keys_updated as (
       update api_keys k set
@@ -181,7 +194,15 @@ begin
     )
     select (select count(*)::int from ins),
            (select coalesce(sum(revenue_micros), 0)::bigint from ins),
-           (select count(*)::int from input i where not exists (select 1 from api_keys k where k.id = i.key_id))
+           (select count(*)::int from input i where not exists (select 1 from api_keys k where k.id = i.key_id)),
+           (select count(*)::int from ins where ins.overrun_micros > 0),
+           (select coalesce(sum(ins.overrun_micros), 0)::bigint from ins),
+           (select coalesce(jsonb_agg(jsonb_build_object('leaseId', u.lease_id, 'overrunMicros', u.overrun)
+                                      order by u.lease_id), '[]'::jsonb)
+            from lease_use u where u.overrun > 0),
+           (select coalesce(array_agg(k.id order by k.id), '{}')
+            from accounts_updated au join api_keys k on k.user_id = au.owner_user_id
+            where au.available < 0 and k.status = 'active')
     from (select (select count(*) from entries) + (select count(*) from accounts_updated)
                  + (select count(*) from keys_updated) + (select count(*) from leases_updated) as touched) t;
 end;

@@ -335,6 +335,7 @@ describe("images priced by size and quality (clause 43)", () => {
       promptTokens: 0,
       maxOutputTokens: 0,
       images: 3,
+      kind: "image",
       ...asked,
     });
     expect(held.amountMicros).toBe(3n * 120_000n + 500n);
