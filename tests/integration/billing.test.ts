@@ -6,6 +6,7 @@ import { checkLedgerInvariants, creditAccount } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
 import { createClient } from "@/lib/db/client";
 import { ADMIN_ACTOR, accountOf, event, insertKey, PRICE, seedPricedModel, topUp } from "../helpers/billing";
+import { clearOfMidnight } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { priceTokens } from "../helpers/price";
 import { insertUser } from "../helpers/users";
@@ -216,6 +217,8 @@ describe("holds and charges", () => {
   });
 
   it("enforces key and account budgets with 429 budget_exceeded, writing nothing", async () => {
+    // A day's and a month's budget: every hold below in one UTC day.
+    await clearOfMidnight(sql, 10);
     const c = await newCustomer(1_000_000n, { dailyBudgetMicros: 700n });
     await hold(c.keyId, "budget-1");
     await hold(c.keyId, "budget-2"); // 700 µ$ of today's 700 used

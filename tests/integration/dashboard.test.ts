@@ -10,6 +10,7 @@ import { settleUsage } from "@/lib/billing/settle";
 import { verifyWebhook } from "@/lib/http/webhook-signature";
 import { drain } from "@/lib/settlement/drain";
 import { accountOf, event, insertKey, seedPricedModel, topUp } from "../helpers/billing";
+import { clearOfMidnight } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
 import { insertUser, signIn } from "../helpers/users";
@@ -22,9 +23,12 @@ let bob: string;
 let aliceKey: string;
 let bobKey: string;
 const HOUR = 3_600_000;
-// Calls an hour ago and around the last UTC midnight; "today" below is the UTC day of NOW.
-const NOW = new Date();
-const MIDNIGHT = new Date(Date.UTC(NOW.getUTCFullYear(), NOW.getUTCMonth(), NOW.getUTCDate()));
+// The traffic stands at a simulated NOW, yesterday's noon (UTC), with calls an hour before it and either side of
+// yesterday's first midnight (MIDNIGHT): all of it in the past, within one UTC day, whatever the hour the suite
+// runs at — and the wall clock is read once, so a run crossing midnight keeps the layout.
+const TODAY = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000);
+const MIDNIGHT = new Date(TODAY.getTime() - 86_400_000);
+const NOW = new Date(MIDNIGHT.getTime() + 12 * HOUR);
 const DAY = (d: Date) => d.toISOString().slice(0, 10);
 
 interface Call {
@@ -71,13 +75,16 @@ beforeAll(async () => {
   developer = await signIn("alice@example.com");
   alice = aliceId;
   bob = bobId;
-  await seedPricedModel(sql, "fake-small");
-  await seedPricedModel(sql, "fake-large", {
-    input: 3_000_000n,
-    output: 15_000_000n,
-    inputCost: 2_000_000n,
-    outputCost: 10_000_000n,
-  });
+  // In force before the earliest call below (and so at the real now, where the holds are placed).
+  const effectiveFrom = new Date(MIDNIGHT.getTime() - 86_400_000);
+  await seedPricedModel(sql, "fake-small", undefined, undefined, { effectiveFrom });
+  await seedPricedModel(
+    sql,
+    "fake-large",
+    { input: 3_000_000n, output: 15_000_000n, inputCost: 2_000_000n, outputCost: 10_000_000n },
+    undefined,
+    { effectiveFrom },
+  );
   aliceKey = await insertKey(sql, aliceId);
   bobKey = await insertKey(sql, bobId);
   await topUp(sql, adminId, (await accountOf(sql, aliceId)).id, 10_000_000n);
@@ -223,12 +230,23 @@ describe("usage analytics", () => {
 
 describe("the overview", () => {
   it("today's and 30 days' money equal the ledger; tops and reservations are there", async () => {
+    // The overview's "today" is the wall clock's: one call made now, and no midnight between it and the reads.
+    await clearOfMidnight(sql, 10);
+    await run({
+      key: aliceKey,
+      id: "a-today",
+      model: "fake-small",
+      at: new Date(),
+      prompt: 30,
+      completion: 30,
+    });
     const res = await get("/api/v1/analytics/overview");
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const [today] = await sql<{ revenue: bigint; calls: number; keys: number }[]>`
       select coalesce(sum(revenue_micros), 0)::bigint as revenue, count(*)::int as calls,
              count(distinct key_id)::int as keys
       from usage_events where started_at >= (now() at time zone 'utc')::date::timestamp at time zone 'utc'`;
+    expect(today!.calls).toBe(1);
     expect(res.body.today.calls).toBe(today!.calls);
     expect(BigInt(res.body.today.revenueMicros)).toBe(today!.revenue);
     expect(res.body.today.activeKeys).toBe(today!.keys);
@@ -417,7 +435,7 @@ describe("spend alerts", () => {
 
     const [spent] = await sql<{ revenue: bigint }[]>`
       select sum(revenue_micros)::bigint as revenue from usage_events
-      where key_id = ${aliceKey} and started_at >= ${new Date(NOW.getTime() - HOUR)}`;
+      where key_id = ${aliceKey} and started_at >= ${new Date(NOW.getTime() - HOUR)} and started_at < ${NOW}`;
     expect(spent!.revenue).toBeGreaterThanOrEqual(500n);
     expect(spent!.revenue).toBeLessThan(10_000n);
     // Evaluated at NOW: the window [NOW − 1 h, NOW) holds every call of the key made above.

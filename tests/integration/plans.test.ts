@@ -9,6 +9,7 @@ import { settleUsage } from "@/lib/billing/settle";
 import { verifyKey } from "@/lib/keys/verify";
 import { grantMonthlyCredits } from "@/lib/plans/manage";
 import { accountOf, event, seedPricedModel, topUp } from "../helpers/billing";
+import { clearOfMidnight } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
 import { insertUser, signIn } from "../helpers/users";
@@ -159,6 +160,8 @@ describe("plans", () => {
   it("enforce requests per day at hold time; a failed call gives its request back", async () => {
     const p = await createPlan({ requestsPerDay: 3 });
     const u = await onPlan(p.id);
+    // Requests are counted per UTC day: every hold and the developer's read below in one day.
+    await clearOfMidnight(sql, 10);
     for (const id of ["r1", "r2", "r3"]) await hold(u.keyId, id);
     const refused = await hold(u.keyId, "r4").catch((e) => e);
     expect(refused).toMatchObject({ code: "budget_exceeded", status: 429 });
@@ -185,6 +188,7 @@ describe("plans", () => {
   it("apply the plan's money budgets where the account has none", async () => {
     const p = await createPlan({ dailyBudgetMicros: "40" });
     const u = await onPlan(p.id);
+    await clearOfMidnight(sql, 10);
     await hold(u.keyId, "b1"); // 10 in × 0.5 + 10 out × 1.5 = 20 µ$
     await hold(u.keyId, "b2");
     await expect(hold(u.keyId, "b3")).rejects.toMatchObject({ code: "budget_exceeded" });

@@ -8,6 +8,7 @@ import { settleUsage, type UsageEvent } from "@/lib/billing/settle";
 import { drain } from "@/lib/settlement/drain";
 import { previousUtcDay, startSettlement } from "@/lib/settlement/run";
 import { accountOf, event, insertKey, seedPricedModel, topUp } from "../helpers/billing";
+import { clearOfMidnight } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
 import { insertUser } from "../helpers/users";
@@ -189,6 +190,8 @@ describe("cron routes", () => {
 
   it("settle refuses a day that has not ended, the ?day= of the cron route included", async () => {
     const settleRoute = (await import("@/app/api/cron/settle/route")).GET;
+    // The route reads its own clock: no midnight between this "today" and its.
+    await clearOfMidnight(sql, 10);
     const today = new Date().toISOString().slice(0, 10);
     for (const day of [today, "2999-01-01"]) {
       const res = await call(settleRoute, { headers: CRON, path: `/api/cron/settle?day=${day}` });
