@@ -29,6 +29,12 @@ export function ModelsPanel({ ttlSeconds }: { ttlSeconds: number }) {
     onSuccess: () => qc.invalidateQueries({ queryKey: ["models"] }),
     onError: (e) => toast.error(e.message),
   });
+  // Free on purpose: served even on routes its price charges nothing for (billing contract, clause 44).
+  const free = useMutation({
+    mutationFn: (m: ModelRow) => api(`/api/v1/models/${m.id}`, { method: "PATCH", body: { free: !m.free } }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ["models"] }),
+    onError: (e) => toast.error(e.message),
+  });
   const live = data.data?.live;
   const served = new Map(live?.deployments.map((d) => [d.modelGroup, d]) ?? []);
   const age = live ? Math.max(0, Math.round((Date.now() - new Date(live.fetchedAt).getTime()) / 1000)) : 0;
@@ -40,7 +46,9 @@ export function ModelsPanel({ ttlSeconds }: { ttlSeconds: number }) {
           <div className="grid gap-1.5">
             <CardTitle>Catalog</CardTitle>
             <CardDescription>
-              Models apps may call. A disabled model is refused at the gateway for every key.
+              Models apps may call. A disabled model is refused at the gateway for every key. A model is
+              served only on the routes whose unit its price charges (tokens, images, characters, audio
+              seconds), unless it is marked free.
             </CardDescription>
           </div>
           <div className="flex items-center gap-3 text-xs text-muted-foreground">
@@ -88,11 +96,27 @@ export function ModelsPanel({ ttlSeconds }: { ttlSeconds: number }) {
                       )}
                     </TableCell>
                     <TableCell>
-                      <Badge variant={m.enabled ? "success" : "secondary"}>
-                        {m.enabled ? "enabled" : "disabled"}
-                      </Badge>
+                      <div className="flex flex-wrap gap-1">
+                        <Badge variant={m.enabled ? "success" : "secondary"}>
+                          {m.enabled ? "enabled" : "disabled"}
+                        </Badge>
+                        {m.free ? <Badge variant="warning">free on purpose</Badge> : null}
+                      </div>
                     </TableCell>
-                    <TableCell className="text-right">
+                    <TableCell className="space-x-2 whitespace-nowrap text-right">
+                      <Button
+                        size="sm"
+                        variant="ghost"
+                        onClick={() => free.mutate(m)}
+                        disabled={free.isPending}
+                        title={
+                          m.free
+                            ? "Serve it only where its price charges for the route's unit"
+                            : "Serve it on every route, even where its price charges nothing"
+                        }
+                      >
+                        {m.free ? "Charge by unit" : "Mark free"}
+                      </Button>
                       <Button
                         size="sm"
                         variant="outline"

@@ -8,7 +8,7 @@ import type { Model, ModelInput } from "./types";
 
 const columns = (db: Db) => db`
   id, public_name as "publicName", litellm_model_group as "litellmModelGroup", provider, description,
-  context_window as "contextWindow", max_output_tokens as "maxOutputTokens", enabled,
+  context_window as "contextWindow", max_output_tokens as "maxOutputTokens", enabled, free,
   created_at as "createdAt", updated_at as "updatedAt"`;
 
 /** The catalog. Admins see all; a developer sees the enabled models their plan allows (what their keys can call). */
@@ -27,9 +27,10 @@ export async function createModel(db: Db, actor: Actor, input: ModelInput): Prom
   assertAdmin(actor);
   return inTransaction(db, async (tx) => {
     const [model] = await tx<Model[]>`
-      insert into models (public_name, litellm_model_group, provider, description, context_window, max_output_tokens, enabled)
+      insert into models (public_name, litellm_model_group, provider, description, context_window, max_output_tokens, enabled,
+                          free)
       values (${input.publicName}, ${input.litellmModelGroup}, ${input.provider}, ${input.description},
-              ${input.contextWindow}, ${input.maxOutputTokens}, ${input.enabled})
+              ${input.contextWindow}, ${input.maxOutputTokens}, ${input.enabled}, ${input.free})
       on conflict (public_name) do nothing
       returning ${columns(tx)}`;
     if (!model) throw conflict(`A model named ${input.publicName} already exists.`);
@@ -60,7 +61,8 @@ export async function updateModel(
         description = ${input.description ?? before.description},
         context_window = ${input.contextWindow ?? before.contextWindow},
         max_output_tokens = ${input.maxOutputTokens ?? before.maxOutputTokens},
-        enabled = ${input.enabled ?? before.enabled}
+        enabled = ${input.enabled ?? before.enabled},
+        free = ${input.free ?? before.free}
       where id = ${id}
       returning ${columns(tx)}`;
     const action =

@@ -9,6 +9,8 @@ const fields = {
   contextWindow: z.number().int().min(1).max(100_000_000),
   maxOutputTokens: z.number().int().min(1).max(100_000_000),
   enabled: z.boolean(),
+  /** Served even on routes whose unit its price charges nothing for (clause 44): free on purpose. */
+  free: z.boolean(),
 };
 
 export const createModelBody = z
@@ -19,6 +21,7 @@ export const createModelBody = z
     ...fields,
     description: fields.description.default(""),
     enabled: fields.enabled.default(true),
+    free: fields.free.default(false),
   })
   .refine((m) => m.maxOutputTokens <= m.contextWindow, {
     path: ["maxOutputTokens"],
@@ -33,5 +36,6 @@ export const updateModelBody = z
     contextWindow: fields.contextWindow.optional(),
     maxOutputTokens: fields.maxOutputTokens.optional(),
     enabled: fields.enabled.optional(),
+    free: fields.free.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, "send at least one field to change");

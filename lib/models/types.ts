@@ -7,6 +7,8 @@ export interface Model {
   contextWindow: number;
   maxOutputTokens: number;
   enabled: boolean;
+  /** Served even where its price charges nothing for the route's unit (billed_kinds, clause 44). */
+  free: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -19,4 +21,5 @@ export interface ModelInput {
   contextWindow: number;
   maxOutputTokens: number;
   enabled: boolean;
+  free: boolean;
 }
