@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CALL_KINDS } from "@/lib/billing/schemas";
+import { utcDayOrDateTime } from "@/lib/http/schemas";
 
 // The usage filters the dashboard's analytics, request log and CSV export share (no server-only: the pages build
 // their URLs from the same schema). Every filter lives in the URL, so a view can be shared.
@@ -8,8 +9,8 @@ export { CALL_KINDS };
 export const CALL_STATUSES = ["success", "cut", "failure"] as const;
 export const BILLING_STATUSES = ["exact", "estimated", "waived"] as const;
 
-/** A UTC day (YYYY-MM-DD) or an ISO date-time with an offset. */
-const instant = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
+/** A UTC day (YYYY-MM-DD) or an ISO date-time with an offset, in the years the API takes. */
+const instant = utcDayOrDateTime();
 
 export const usageFilters = z.strictObject({
   /** Start, inclusive: a UTC day means its midnight. Default: 7 days before `to`. */

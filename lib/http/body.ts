@@ -42,31 +42,81 @@ export async function parseJson<S extends z.ZodType>(
   return parseJsonText(await readText(req, limit), schema);
 }
 
-/** The path of the first string (value or key) holding a NUL character, which PostgreSQL text cannot store. */
-export function nulPath(value: unknown, path: string[] = []): string | null {
-  if (typeof value === "string") return value.includes("\u0000") ? path.join(".") || "(body)" : null;
-  if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) {
-      const found = nulPath(item, [...path, String(i)]);
-      if (found) return found;
+/** How deeply a JSON body may nest objects and arrays: no request of ours needs more, and walks stay shallow. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Why a parsed body cannot be taken as it is: nested too deep, or a string PostgreSQL text cannot store. */
+export type JsonFlaw = { kind: "too_deep" } | { kind: "nul" | "lone_surrogate"; path: string };
+
+interface Visit {
+  value: unknown;
+  key: string | null;
+  parent: Visit | null;
+  depth: number;
+}
+
+function pathOf(visit: Visit, last?: string): string {
+  const parts: string[] = last === undefined ? [] : [last];
+  for (let v: Visit | null = visit; v?.key != null; v = v.parent) parts.unshift(v.key);
+  return parts.join(".") || "(body)";
+}
+
+function stringFlaw(text: string): "nul" | "lone_surrogate" | null {
+  if (text.includes("\u0000")) return "nul";
+  // A lone UTF-16 surrogate ("\ud800" in JSON) has no UTF-8 form: PostgreSQL refuses it.
+  return text.isWellFormed() ? null : "lone_surrogate";
+}
+
+/**
+ * The first flaw of a parsed JSON value, found with an explicit stack (never recursion, so no body can exhaust
+ * the call stack): containers nested deeper than maxDepth, or a string (value or key) holding a NUL character
+ * or a lone surrogate. Null when there is none.
+ */
+export function jsonFlaw(value: unknown, maxDepth = MAX_JSON_DEPTH): JsonFlaw | null {
+  const stack: Visit[] = [{ value, key: null, parent: null, depth: 0 }];
+  while (stack.length > 0) {
+    const visit = stack.pop()!;
+    const item = visit.value;
+    if (typeof item === "string") {
+      const kind = stringFlaw(item);
+      if (kind) return { kind, path: pathOf(visit) };
+      continue;
     }
-  } else if (value && typeof value === "object") {
-    for (const [key, item] of Object.entries(value)) {
-      if (key.includes("\u0000")) return [...path, "(key)"].join(".");
-      const found = nulPath(item, [...path, key]);
-      if (found) return found;
+    if (!item || typeof item !== "object") continue;
+    const depth = visit.depth + 1;
+    if (depth > maxDepth) return { kind: "too_deep" };
+    if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--)
+        stack.push({ value: item[i], key: String(i), parent: visit, depth });
+      continue;
+    }
+    const entries = Object.entries(item);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i]!;
+      const kind = stringFlaw(key);
+      if (kind) return { kind, path: pathOf(visit, "(key)") };
+      stack.push({ value: child, key, parent: visit, depth });
     }
   }
   return null;
 }
 
-function refuseNul(data: unknown, where: string): void {
-  const path = nulPath(data);
-  if (path !== null) {
-    throw new AppError("validation_failed", `Invalid ${where}: ${path}: must not contain a NUL character`, {
-      issues: [{ path, message: "must not contain a NUL character" }],
-    });
+const FLAW_MESSAGES = {
+  nul: "must not contain a NUL character",
+  lone_surrogate: "must be valid Unicode text (a lone surrogate such as \\ud800 is not)",
+} as const;
+
+/** Refuses what no schema should see: 400 for a body nested too deep, 422 (with the field) for unstorable text. */
+function refuseFlaws(data: unknown, where: string): void {
+  const flaw = jsonFlaw(data);
+  if (!flaw) return;
+  if (flaw.kind === "too_deep") {
+    throw new AppError("bad_request", `The ${where} is nested more than ${MAX_JSON_DEPTH} levels deep.`);
   }
+  const message = FLAW_MESSAGES[flaw.kind];
+  throw new AppError("validation_failed", `Invalid ${where}: ${flaw.path}: ${message}`, {
+    issues: [{ path: flaw.path, message }],
+  });
 }
 
 /** JSON text already read (e.g. after a signature check) through a schema: 400 for bad JSON, 422 for bad fields. */
@@ -77,7 +127,7 @@ export function parseJsonText<S extends z.ZodType>(text: string, schema: S): z.o
   } catch {
     throw new AppError("invalid_json", "The request body is not valid JSON.");
   }
-  refuseNul(data, "request body");
+  refuseFlaws(data, "request body");
   const result = schema.safeParse(data);
   if (!result.success) throw validationError(result.error);
   return result.data;
@@ -86,7 +136,7 @@ export function parseJsonText<S extends z.ZodType>(text: string, schema: S): z.o
 /** Parses URL search parameters with a zod schema (use z.coerce for numbers). */
 export function parseQuery<S extends z.ZodType>(req: Request, schema: S): z.output<S> {
   const params = Object.fromEntries(new URL(req.url).searchParams);
-  refuseNul(params, "query");
+  refuseFlaws(params, "query");
   const result = schema.safeParse(params);
   if (!result.success) throw validationError(result.error, "query");
   return result.data;

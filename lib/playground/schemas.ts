@@ -1,12 +1,25 @@
 import { z } from "zod";
 
+/**
+ * The UI message parts the playground writes and sends back (the ai SDK's text, reasoning and step boundaries);
+ * any other part type is refused here, with its field, rather than failing in the model-message conversion.
+ * Fields of a part beyond these are dropped (a part carries no provider options of the caller's choosing).
+ */
+const textState = z.enum(["streaming", "done"]).optional();
+export const uiMessagePart = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("text"), text: z.string(), state: textState }),
+  z.object({ type: z.literal("reasoning"), text: z.string(), state: textState }),
+  z.object({ type: z.literal("step-start") }),
+]);
+const parts = z.array(uiMessagePart).max(1000);
+
 export const playgroundChatBody = z.strictObject({
   id: z.string().max(200).optional(),
   trigger: z.string().max(50).optional(),
   messageId: z.string().max(200).optional(),
-  // UI messages as the ai SDK sends them; converted and checked by convertToModelMessages.
+  // UI messages as the ai SDK sends them, their parts checked above; converted by convertToModelMessages.
   messages: z
-    .array(z.looseObject({ role: z.enum(["user", "assistant", "system"]), parts: z.array(z.unknown()) }))
+    .array(z.looseObject({ role: z.enum(["user", "assistant", "system"]), parts }))
     .min(1)
     .max(200),
   model: z.string().min(1).max(128),
@@ -22,7 +35,7 @@ const savedMessages = z
     z.looseObject({
       id: z.string().max(200),
       role: z.enum(["user", "assistant", "system"]),
-      parts: z.array(z.unknown()),
+      parts,
     }),
   )
   .max(500);

@@ -4,10 +4,10 @@ import { parseQuery } from "@/lib/http/body";
 import { AppError } from "@/lib/http/errors";
 import { withApiKey } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
+import { utcDay } from "@/lib/http/schemas";
 import { cachedForKey, keyUsage } from "@/lib/keys/self";
 
-const day = z.iso.date();
-const query = z.strictObject({ from: day.optional(), to: day.optional() });
+const query = z.strictObject({ from: utcDay().optional(), to: utcDay().optional() });
 const DAY_MS = 86_400_000;
 
 /**
