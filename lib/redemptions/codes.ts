@@ -7,7 +7,7 @@ import { checkLowBalances } from "@/lib/billing/low-balance";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { hashKey } from "@/lib/keys/secret";
-import { clearBuckets, fullBucket, recordFailure, tooManyAttempts } from "@/lib/security/attempts";
+import { giveBackAttempt, takeAttempt, tooManyAttempts } from "@/lib/security/attempts";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import type { Redemption, RedemptionBatch } from "./types";
 
@@ -106,8 +106,10 @@ export interface RedeemLimits {
 }
 
 /**
- * Redeems a code for the signed-in user's account, in one statement (redeem_code). Failed guesses are counted
- * per user and per address, and past the limit every attempt is refused (429) until the window ends.
+ * Redeems a code for the signed-in user's account, in one statement (redeem_code). Guesses are limited per user
+ * and per address (clause 29): an attempt is taken from both buckets atomically before the code is evaluated, so
+ * however many race, at most the limit are evaluated in a window; past it every attempt is refused (429) until
+ * the window ends. A success gives back its own attempt only: the failures before it stay counted.
  */
 export async function redeemCode(
   db: Db,
@@ -117,11 +119,11 @@ export async function redeemCode(
 ): Promise<{ creditedMicros: bigint; account: Account }> {
   const buckets = [{ bucket: `redeem:user:${actor.userId}`, limit: limits.perUser }];
   if (actor.ip) buckets.push({ bucket: `redeem:ip:${actor.ip}`, limit: limits.perIp });
-  const full = await fullBucket(db, buckets, limits.windowSeconds);
-  if (full) {
+  const attempt = await takeAttempt(db, buckets, limits.windowSeconds);
+  if (!attempt.taken) {
     throw tooManyAttempts(
-      `Too many invalid codes. Try again in ${Math.ceil(full.retryAfter / 60)} minute(s).`,
-      full.retryAfter,
+      `Too many invalid codes. Try again in ${Math.ceil(attempt.retryAfter / 60)} minute(s).`,
+      attempt.retryAfter,
     );
   }
   const result = await inTransaction(db, async (tx) => {
@@ -130,6 +132,11 @@ export async function redeemCode(
     >`
       select * from redeem_code(${hashCode(code, pepper)}, ${actor.userId}, ${randomUUID()}::uuid)`;
     if (!row) return null;
+    await giveBackAttempt(
+      tx,
+      buckets.map((b) => b.bucket),
+      attempt.windowStart,
+    );
     await checkLowBalances(tx, [row.account_id]);
     await recordAudit(tx, actor, {
       action: "account.redeem",
@@ -139,15 +146,9 @@ export async function redeemCode(
     });
     return row;
   });
-  if (!result) {
-    await recordFailure(
-      db,
-      buckets.map((b) => b.bucket),
-      limits.windowSeconds,
-    );
+  // A failed guess keeps the attempt it took.
+  if (!result)
     throw new AppError("invalid_code", "This code is not valid, has expired or has already been used.");
-  }
-  await clearBuckets(db, [`redeem:user:${actor.userId}`]);
   const account = (await getAccount(db, { id: result.account_id }))!;
   return { creditedMicros: result.amount_micros, account };
 }

@@ -12,6 +12,8 @@ import { insertUser, signIn } from "../helpers/users";
 process.env.REDEEM_MAX_ATTEMPTS_PER_USER = "3";
 process.env.REDEEM_MAX_ATTEMPTS_PER_IP = "6";
 process.env.TRUSTED_PROXY = "1";
+const WINDOW_SECONDS = 900;
+process.env.LOGIN_WINDOW_SECONDS = String(WINDOW_SECONDS);
 const { sql } = await createTestDatabase();
 let admin: string;
 
@@ -41,6 +43,23 @@ async function developer(ip = "10.9.0.1") {
   const use = async (code: string, from = ip) =>
     call((await redeem()).POST, { cookie, body: { code }, headers: { "x-forwarded-for": from } });
   return { userId, cookie, use };
+}
+
+/**
+ * Guesses are counted in fixed windows of the database's clock: a test whose attempts must share one window
+ * starts it with at least 30 s to spare (waiting for the next window if need be), whatever the time of day.
+ */
+async function awayFromWindowEdge() {
+  const [row] = await sql<{ left: number }[]>`
+    select ${WINDOW_SECONDS} - mod(extract(epoch from now())::numeric, ${WINDOW_SECONDS}) as left`;
+  const left = Number(row!.left);
+  if (left < 30) await new Promise((resolve) => setTimeout(resolve, left * 1000 + 100));
+}
+
+async function attempts(bucket: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select coalesce(sum(attempts), 0)::int as n from login_attempts where bucket = ${bucket}`;
+  return row!.n;
 }
 
 describe("redemption codes", () => {
@@ -102,6 +121,7 @@ describe("redemption codes", () => {
 
   it("throttle guessing per user and per address", async () => {
     const { codes } = await batch();
+    await awayFromWindowEdge();
     const dev = await developer("10.9.3.1");
     for (let i = 0; i < 3; i++) expect((await dev.use(`TG-GUESS-${i}AAA-BBBB-CCCC`)).status).toBe(422);
     const blocked = await dev.use(codes[0]!);
@@ -114,6 +134,76 @@ describe("redemption codes", () => {
     // From elsewhere the code is still good (it was never redeemed).
     const elsewhere = await developer("10.9.4.1");
     expect((await elsewhere.use(codes[0]!)).status).toBe(200);
+  });
+
+  it("50 concurrent wrong guesses by one user: exactly the limit (3) are evaluated, the rest are 429", async () => {
+    const dev = await developer("10.9.5.1");
+    await awayFromWindowEdge();
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => dev.use(`TG-RACE-${String(i).padStart(4, "0")}-BBBB-CCCC`)),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 422)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(47);
+    for (const r of results.filter((r) => r.status === 429)) {
+      expect(r.body.error.code).toBe("rate_limited");
+      expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
+    }
+    // A refused attempt counts in no bucket: the address took exactly the evaluated ones.
+    expect(await attempts(`redeem:user:${dev.userId}`)).toBe(3);
+    expect(await attempts("redeem:ip:10.9.5.1")).toBe(3);
+  });
+
+  it("concurrent guesses by many users from one address: exactly the address's limit (6) are evaluated", async () => {
+    const devs = await Promise.all(Array.from({ length: 5 }, () => developer("10.9.6.1")));
+    await awayFromWindowEdge();
+    const results = await Promise.all(
+      devs.flatMap((d, u) => Array.from({ length: 4 }, (_, i) => d.use(`TG-ADDR-${u}${i}AA-BBBB-CCCC`))),
+    );
+    expect(results.filter((r) => r.status === 422)).toHaveLength(6);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(14);
+    expect(await attempts("redeem:ip:10.9.6.1")).toBe(6);
+    // No user was charged an attempt the address refused: the users' counts add up to the address's.
+    const perUser = await Promise.all(devs.map((d) => attempts(`redeem:user:${d.userId}`)));
+    expect(perUser.reduce((a, b) => a + b, 0)).toBe(6);
+    for (const n of perUser) expect(n).toBeLessThanOrEqual(3);
+  });
+
+  it("a success does not clear the failures before it", async () => {
+    const { codes } = await batch({ count: 2 });
+    const dev = await developer("10.9.7.1");
+    await awayFromWindowEdge();
+    for (let i = 0; i < 2; i++) expect((await dev.use(`TG-MISS-${i}AAA-BBBB-CCCC`)).status).toBe(422);
+    const good = await dev.use(codes[0]!);
+    expect(good.status, JSON.stringify(good.body)).toBe(200);
+    // The two failures still count: one more wrong guess fills the user's three, and then even a good code waits.
+    expect(await attempts(`redeem:user:${dev.userId}`)).toBe(2);
+    expect((await dev.use("TG-MISS-2AAA-BBBB-CCCC")).status).toBe(422);
+    const blocked = await dev.use(codes[1]!);
+    expect(blocked.status).toBe(429);
+    expect((await accountOf(sql, dev.userId)).balance_micros).toBe(2_500_000n);
+    const [code] =
+      await sql`select redeemed_at from redemption_codes where prefix = ${codes[1]!.slice(0, 7)}`;
+    expect(code!.redeemed_at).toBeNull();
+  });
+
+  it("concurrent guesses with the right code among them: the code credits, the wrong ones stop at the limit", async () => {
+    const { codes } = await batch({ count: 1, amountMicros: 700_000 });
+    const dev = await developer("10.9.8.1");
+    await awayFromWindowEdge();
+    const guesses = Array.from({ length: 20 }, (_, i) => `TG-MIXD-${String(i).padStart(4, "0")}-BBBB-CCCC`);
+    guesses.splice(10, 0, codes[0]!);
+    const results = await Promise.all(guesses.map((g) => dev.use(g)));
+    const wrong = results.filter((_, i) => i !== 10);
+    const right = results[10]!;
+    // The right code is evaluated only if it got an attempt (a success gives its attempt back); either way no more
+    // than 3 wrong ones are.
+    expect(wrong.filter((r) => r.status === 422).length).toBeLessThanOrEqual(3);
+    expect([200, 429]).toContain(right.status);
+    const balance = (await accountOf(sql, dev.userId)).balance_micros;
+    expect(balance).toBe(right.status === 200 ? 700_000n : 0n);
+    expect(await attempts(`redeem:user:${dev.userId}`)).toBe(wrong.filter((r) => r.status === 422).length);
+    expect(await checkLedgerInvariants(sql)).toEqual([]);
   });
 
   it("bad batches are refused: zero amounts, too many codes, past expiry", async () => {
