@@ -2,6 +2,7 @@
 import type OpenAI from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
+import { clearOfMidnight } from "../helpers/clock";
 import { priceTokens } from "../helpers/price";
 import {
   addTestModels,
@@ -257,6 +258,8 @@ describe("billing through the gateway", () => {
 
 describe("the key usage API (an app reads its own key and account with its key)", () => {
   it("matches the ledger after real calls; another key's data is never visible", async () => {
+    // "Today's" spend and usage: the calls and the reads below in one UTC day.
+    await clearOfMidnight(ctx.sql, 20);
     const c = await customer(1_000_000n);
     const other = await customer(2_000_000n);
     const usages = [];

@@ -42,9 +42,8 @@ async function cron(pathname: string) {
   return { status: res.status, body: await res.json() };
 }
 
-/** Settles yesterday (UTC), the day the test's traffic is moved to: only an ended day is settled. */
-async function settleYesterday() {
-  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+/** Settles `yesterday` (UTC), the day the test's traffic is moved to: only an ended day is settled. */
+async function settleYesterday(yesterday: string) {
   const started = await cron(`/api/cron/settle?day=${yesterday}`);
   expect(started.status).toBe(201);
   for (let i = 0; i < 10; i++) {
@@ -115,10 +114,12 @@ describe("settlement through the gateway", () => {
 
     // 5. Settlement of the day, once it has ended (the traffic is moved to 23:00 UTC yesterday, well past the
     // grace period): the lost events come back from the gateway's outbox.
-    const lateYesterday = ctx.sql`(date_trunc('day', now() at time zone 'utc') - interval '1 hour') at time zone 'utc'`;
+    // "Yesterday" is read once: a run crossing midnight settles the day its traffic was moved to.
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const lateYesterday = `${yesterday}T23:00:00Z`;
     await ctx.sql`update holds set created_at = ${lateYesterday} where key_id = ${keyId}`;
     await ctx.sql`update usage_events set started_at = ${lateYesterday}, ended_at = ${lateYesterday} where key_id = ${keyId}`;
-    const runId = await settleYesterday();
+    const runId = await settleYesterday(yesterday);
     const holds = await ctx.sql`select call_id, status from holds where key_id = ${keyId}`;
     expect(holds.every((h) => h.status !== "open")).toBe(true);
     expect(holds).toHaveLength(7);
@@ -137,7 +138,7 @@ describe("settlement through the gateway", () => {
 
     // 6. A second run changes nothing.
     const balances = await ctx.sql`select id, balance_micros, held_micros from accounts order by id`;
-    const second = await settleYesterday();
+    const second = await settleYesterday(yesterday);
     expect(await ctx.sql`select id, balance_micros, held_micros from accounts order by id`).toEqual(balances);
     const [run2] =
       await ctx.sql`select holds_replayed, holds_released, holds_estimated from settlement_runs where id = ${second}`;
