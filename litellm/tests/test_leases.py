@@ -406,3 +406,32 @@ async def test_the_outbox_hands_the_platforms_answer_to_the_lease_book(tmp_path)
     assert await outbox.deliver_once() == 1
     assert answers == [{"inserted": 1, "leaseOverruns": [{"leaseId": "l1", "overrunMicros": 7}], "deficitKeyIds": [KEY_ID]}]
     await outbox.aclose()
+
+
+async def test_the_pre_call_hook_refuses_a_model_on_a_route_its_price_does_not_bill(tmp_path):
+    platform = Platform(1_000_000)
+    image = {**SMALL, "model": "fake-image", "kinds": ["image"], "worstCase": rates(0, 0)}
+    original = platform.handler
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = original(request)
+        if request.url.path.endswith("/leases") and response.status_code == 200:
+            body = json.loads(response.content)
+            body["prices"] = [{**SMALL, "kinds": ["chat"]}, image]
+            body["allowedModels"] = ["fake-small", "fake-image"]
+            return httpx.Response(200, json=body)
+        return response
+
+    s = settings()
+    outbox = Outbox(str(tmp_path / "o.db"), s.platform_url, "w" * 40, transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    client = PlatformClient(s, transport=httpx.MockTransport(handler))
+    billing = TollgateBilling(s, outbox, client, LeaseBook(client, s.lease))
+    data = {"model": "fake-image", "messages": [{"role": "user", "content": "draw a cat"}],
+            "litellm_call_id": "44444444-4444-4444-8444-444444444444"}
+    with pytest.raises(HTTPException) as raised:
+        await billing.async_pre_call_hook(lease_auth(), None, data, "acompletion")
+    assert raised.value.status_code == 403
+    assert raised.value.detail == (
+        "Model fake-image is not sold for chat calls: its price charges nothing for what this route reports."
+    )
+    assert outbox.find(KEY_ID, data["litellm_call_id"]) == []

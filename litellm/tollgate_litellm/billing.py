@@ -23,7 +23,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
 from .bounds import BadAudio, reservation_units
-from .leases import NO_UNITS, LeaseBook, LeaseRefused, ModelNotPriced, Units, shared_book
+from .leases import NO_UNITS, LeaseBook, LeaseRefused, ModelNotBilledHere, ModelNotPriced, Units, shared_book
 from .outbox import Outbox
 from .platform import PlatformClient, PlatformUnavailable
 from .settings import Settings
@@ -329,7 +329,7 @@ class TollgateBilling(CustomLogger):
         if self.settings.billing_mode == "lease" and auth_metadata.get("tollgate_billing") == "lease":
             draw = await self._draw(key_id, str(auth_metadata.get("tollgate_lease_epoch") or ""), call_id, models,
                                     int(prompt_tokens), None if max_tokens is None else int(max_tokens), int(choices),
-                                    units)
+                                    units, kind)
             state.update(leaseId=draw.lease_id, drawMicros=draw.micros, holdMicros=draw.micros,
                          availableMicros=draw.available + draw.remaining)
         else:
@@ -348,6 +348,7 @@ class TollgateBilling(CustomLogger):
                     "characters": units.characters,
                     "imageSize": units.image_size,
                     "imageQuality": units.image_quality,
+                    "kind": kind,
                 }
             )
             state.update(holdId=answer["holdId"], holdMicros=answer.get("amountMicros"),
@@ -381,10 +382,18 @@ class TollgateBilling(CustomLogger):
         return state if hmac.compare_digest(state["sig"], self._sign(state)) else None
 
     async def _draw(self, key_id: str, epoch: str, call_id: str, models: list[str], prompt: int,
-                    max_output: int | None, choices: int, units: Units = NO_UNITS):
+                    max_output: int | None, choices: int, units: Units = NO_UNITS, kind: str | None = None):
         """The call's worst case from this process's lease on the key: no platform round trip on a warm key."""
         try:
-            return await self.leases.draw(key_id, epoch, call_id, models, prompt, max_output, choices, units)
+            return await self.leases.draw(key_id, epoch, call_id, models, prompt, max_output, choices, units, kind)
+        except ModelNotBilledHere as error:
+            message = (
+                f"Model {error.model} is not sold for {error.kind} calls: its price charges nothing for what this "
+                "route reports." if error.model == models[0]
+                else f"Model {error.model} (a fallback of {models[0]}) is not sold for {error.kind} calls, so calls "
+                "that may reach it are not served."
+            )
+            raise _error(403, message, "permission_error") from error
         except ModelNotPriced as error:
             name = str(error)
             message = (
@@ -613,5 +622,8 @@ def handler() -> TollgateBilling:
         outbox = Outbox(default_outbox_path(), settings.platform_url, secret)
         client = PlatformClient(settings)
         book = shared_book(lambda: LeaseBook(client, settings.lease))
+        # The platform's answer to each delivery shrinks overrun leases and stops keys in deficit (clause 46).
+        if book is not None:
+            outbox.on_answer = book.settled
         _handler = TollgateBilling(settings, outbox, client, book)
     return _handler
