@@ -29,7 +29,7 @@ export function ensureNpmPackages(root) {
 }
 
 /** Installs Debian packages with apt-get (root, or sudo without a password); the index is refreshed first. */
-function aptInstall(label, ...packages) {
+export function aptInstall(label, ...packages) {
   timed(`Installing Debian ${label} (apt-get)`, () => {
     const sudo = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
     for (const args of [
