@@ -294,3 +294,287 @@ async def test_an_upstream_error_body_reaches_the_app_without_routing_details():
     assert res.status_code == 500
     assert res.json()["error"]["message"] == "boom."
     assert int(res.headers["content-length"]) == len(res.content)
+
+
+# -- LiteLLM's cost figure never reaches an app -----------------------------------------------------------------
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tollgate_litellm.gate import _CALL, note_call_id, strip_sse_cost, strip_usage_cost
+
+# What LiteLLM 1.102.4 sends: streamed chat's usage chunk, a Responses stream's last event, a Responses body.
+CHAT_USAGE_CHUNK = (
+    b'data: {"id":"chatcmpl-1","created":1,"model":"fake-small","object":"chat.completion.chunk","choices":[{"index":0,'
+    b'"delta":{}}],"usage":{"completion_tokens":8,"prompt_tokens":9,"total_tokens":17,"completion_tokens_details":'
+    b'{"reasoning_tokens":0},"cost":0.0000165}}\n\n'
+)
+RESPONSES_COMPLETED = (
+    b'data: {"type":"response.completed","response":{"id":"resp_1","tools":[{"type":"function","name":"quote",'
+    b'"parameters":{"properties":{"cost":{"type":"number"}}}}],"output":[{"content":[{"text":"the \\"cost\\": 3",'
+    b'"type":"output_text"}]}],"usage":{"input_tokens":8,"output_tokens":16,"total_tokens":24,"cost":0.000028}},'
+    b'"sequence_number":22}\n\n'
+)
+
+
+def test_usage_cost_is_cut_and_every_other_byte_is_kept():
+    assert strip_usage_cost(b'{"usage":{"prompt_tokens":1,"cost":0.5}}') == b'{"usage":{"prompt_tokens":1}}'
+    assert strip_usage_cost(b'{"usage": {"a": 1, "cost": null}}') == b'{"usage": {"a": 1}}'
+    assert strip_usage_cost(b'{"usage":{"cost":1,"a":2}}') == b'{"usage":{"a":2}}'
+    assert strip_usage_cost(b'{"usage":{"cost":1}}') == b'{"usage":{}}'
+    # A provider's own figures (OpenRouter: cost, cost_details; Perplexity: a breakdown object) go too.
+    assert (strip_usage_cost(b'{"usage":{"a":1,"cost":1,"cost_details":{"upstream_inference_cost":2},"b":0}}')
+            == b'{"usage":{"a":1,"b":0}}')
+    assert strip_usage_cost(b'{"usage":{"a":1,"cost":1,"cost_details":{}}}') == b'{"usage":{"a":1}}'
+    # "cost" anywhere else is the app's: a tool's parameter, text, a top-level field.
+    chunk = strip_sse_cost(RESPONSES_COMPLETED)
+    assert b'"properties":{"cost":{"type":"number"}}' in chunk and b'the \\"cost\\": 3' in chunk
+    assert b'"usage":{"input_tokens":8,"output_tokens":16,"total_tokens":24}},"sequence_number":22}\n\n' in chunk
+    assert strip_usage_cost(b'{"cost":5,"usage":{"p":3}}') == b'{"cost":5,"usage":{"p":3}}'
+    # Not JSON: left as it is.
+    for broken in (b'{"usage":{"cost":1}', b'{"usage":{"cost":1}}}', b'data: {"usage":{"cost":'):
+        assert strip_usage_cost(broken) == broken
+    # Nothing to cut: the very same object (no copy).
+    plain = b'{"usage":{"prompt_tokens":1}}'
+    assert strip_usage_cost(plain) is plain
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet='ab"\\c\u00e9\n', max_size=6) | st.sampled_from(["cost", '"cost":1', "usage"]),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["usage", "cost", "cost_details", "total_cost", "a", "b", "c\u00e9"]), inner,
+                      max_size=5),
+    max_leaves=30,
+)
+
+
+def _without_usage_cost(value, in_usage=False):
+    if isinstance(value, dict):
+        return {k: _without_usage_cost(v, k == "usage") for k, v in value.items() if not (in_usage and "cost" in k)}
+    if isinstance(value, list):
+        return [_without_usage_cost(v) for v in value]
+    return value
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json_values, st.sampled_from([(",", ":"), (", ", ": "), (" , ", " : ")]), st.booleans())
+def test_any_document_loses_exactly_its_usage_costs(value, separators, ascii_only):
+    raw = json.dumps({"usage": value} if not isinstance(value, dict) else value, separators=separators,
+                     ensure_ascii=ascii_only).encode()
+    out = strip_usage_cost(raw)
+    assert json.loads(out) == _without_usage_cost(json.loads(raw))
+    if out == raw:
+        assert _without_usage_cost(json.loads(raw)) == json.loads(raw)
+
+
+class Streamer:
+    """Stands in for LiteLLM's app answering with a body sent in the given pieces."""
+
+    def __init__(self, pieces, content_type=b"text/event-stream", status=200, length=False):
+        self.pieces, self.content_type, self.status, self.length = pieces, content_type, status, length
+
+    async def __call__(self, scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+        headers = [(b"content-type", self.content_type)]
+        if self.length:
+            headers.append((b"content-length", str(sum(len(p) for p in self.pieces)).encode()))
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        for i, piece in enumerate(self.pieces):
+            await send({"type": "http.response.body", "body": piece, "more_body": i < len(self.pieces) - 1})
+
+
+async def through_gate(app, key="tg_app", path=CHAT, body=None):
+    transport = httpx.ASGITransport(app=Gate(app, MASTER))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
+        return await c.post(path, json=body or BASE, headers={"authorization": f"Bearer {key}"})
+
+
+STREAM = (b'data: {"choices":[{"delta":{"content":"what does it cost?"}}]}\n\n' + CHAT_USAGE_CHUNK
+          + RESPONSES_COMPLETED + b"data: [DONE]\n\n")
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 64, 10_000])
+async def test_a_stream_split_anywhere_loses_usage_cost_and_nothing_else(size):
+    pieces = [STREAM[i:i + size] for i in range(0, len(STREAM), size)]
+    response = await through_gate(Streamer(pieces))
+    assert response.content == strip_sse_cost(STREAM)
+    assert b'"cost":0.0000165' not in response.content and b'"cost":0.000028' not in response.content
+    assert b'"content":"what does it cost?"' in response.content
+    assert b'"reasoning_tokens":0}}' in response.content and response.content.endswith(b"data: [DONE]\n\n")
+
+
+async def test_stream_messages_without_cost_pass_as_they_are():
+    sent = []
+    plain = [b'data: {"choices":[{"delta":{"content":"hi"}}]}\n\n', b"data: [DONE]\n\n"]
+
+    async def app(scope, receive, send):
+        await Streamer(plain)(scope, receive, send)
+
+    async def record(message):
+        sent.append(message)
+
+    gate = Gate(app, MASTER)
+    scope = {"type": "http", "method": "POST", "path": CHAT, "query_string": b"",
+             "headers": [(b"authorization", b"Bearer tg_app"), (b"content-type", b"application/json")]}
+    messages = iter([{"type": "http.request", "body": json.dumps(BASE).encode(), "more_body": False}])
+
+    async def receive():
+        return next(messages, {"type": "http.disconnect"})
+
+    await gate(scope, receive, record)
+    assert [m.get("body") for m in sent[1:]] == plain  # each message forwarded as it came
+
+
+async def test_a_json_body_loses_usage_cost_and_its_length_is_right():
+    body = json.dumps({"id": "resp_1", "usage": {"input_tokens": 8, "total_tokens": 24, "cost": None}}).encode()
+    response = await through_gate(Streamer([body[:9], body[9:]], b"application/json", length=True))
+    assert response.json() == {"id": "resp_1", "usage": {"input_tokens": 8, "total_tokens": 24}}
+    assert int(response.headers["content-length"]) == len(response.content)
+    # The master key (operators, the bare-LiteLLM benchmark) sees LiteLLM's answer as it is.
+    raw = await through_gate(Streamer([body], b"application/json", length=True), key=MASTER)
+    assert raw.content == body
+
+
+async def test_audio_passes_untouched():
+    audio = [b"ID3\x00cost\x01", b'"usage":{"cost":1}']
+    response = await through_gate(Streamer(audio, b"audio/mpeg"))
+    assert response.content == b"".join(audio)
+
+
+# -- GET /v1/models/{id} --------------------------------------------------------------------------------------------
+class Models:
+    """LiteLLM's model list for a key (or its refusal)."""
+
+    def __init__(self, status=200, models=("fake-small", "openai/gpt-x")):
+        self.status, self.models, self.reached = status, models, []
+
+    async def __call__(self, scope, receive, send):
+        self.reached.append((scope["method"], scope["path"], scope.get("query_string")))
+        if self.status == 200:
+            body = json.dumps({"data": [{"id": m, "object": "model", "created": 1677610602, "owned_by": "openai",
+                                         "max_input_tokens": 16384} for m in self.models], "object": "list"})
+        else:
+            body = json.dumps({"error": {"message": "Invalid API key.", "type": "auth_error", "param": None,
+                                         "code": str(self.status)}})
+        await send({"type": "http.response.start", "status": self.status,
+                    "headers": [(b"content-type", b"application/json"), (b"x-litellm-version", b"1.102.4")]})
+        await send({"type": "http.response.body", "body": body.encode()})
+
+
+async def get(app, path, key="tg_app"):
+    transport = httpx.ASGITransport(app=Gate(app, MASTER))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
+        return await c.get(path, headers={"authorization": f"Bearer {key}"})
+
+
+async def test_a_model_is_retrieved_from_the_key_s_own_list():
+    app = Models()
+    for path, model in (("/v1/models/fake-small", "fake-small"), ("/models/fake-small", "fake-small"),
+                        ("/v1/models/openai/gpt-x", "openai/gpt-x")):
+        response = await get(app, path)
+        assert response.status_code == 200
+        assert response.json() == {"id": model, "object": "model", "created": 1677610602, "owned_by": "openai"}
+    assert [p for _, p, _ in app.reached] == ["/v1/models", "/models", "/v1/models"]
+
+
+@pytest.mark.parametrize("path", ["/v1/models/fake-large", "/v1/models/fake small", "/v1/models/fake-small:x",
+                                  "/v1/models/%E2%9C%93", "/v1/models/fake-smal"])
+async def test_a_model_the_key_cannot_call_is_404_model_not_found(path):
+    response = await get(Models(), path)
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "model_not_found" and error["type"] == "invalid_request_error"
+
+
+async def test_a_refused_key_gets_the_list_s_refusal_and_the_list_loses_its_query():
+    response = await get(Models(status=401), "/v1/models/fake-small")
+    assert response.status_code == 401 and response.json()["error"]["message"] == "Invalid API key."
+    assert "x-litellm-version" not in response.headers
+    app = Models()
+    listing = await get(app, "/v1/models?include_metadata=true&fallback_type=general&scope=expand")
+    assert listing.status_code == 200 and app.reached == [("GET", "/v1/models", b"")]
+
+
+# -- an error never costs the client its connection, and carries the call id ---------------------------------------
+async def test_an_exception_after_the_answer_does_not_reach_the_server():
+    """Starlette's error middleware sends its 500 and raises again; uvicorn would then close the kept-alive
+    connection. The gate keeps the answer and stops the exception there."""
+    sent = []
+
+    async def failing(scope, receive, send):
+        await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"error": {"message": "Internal server error"}}'})
+        raise RuntimeError("No module named 'prisma'")
+
+    async def record(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/v1/models", "query_string": b"",
+             "headers": [(b"authorization", b"Bearer tg_app")]}
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    await Gate(failing, MASTER)(scope, receive, record)  # does not raise
+    assert sent[0]["status"] == 500 and not sent[-1].get("more_body")
+
+
+async def test_an_exception_before_any_answer_is_a_500_in_openai_s_shape_and_mid_stream_it_is_raised():
+    async def before(scope, receive, send):
+        raise RuntimeError("boom")
+
+    response = await through_gate(before)
+    assert response.status_code == 500 and response.json()["error"]["type"] == "server_error"
+
+    async def midway(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        await send({"type": "http.response.body", "body": b"data: {}\n\n", "more_body": True})
+        raise RuntimeError("cut")
+
+    with pytest.raises(RuntimeError):
+        await through_gate(midway)  # the server must drop a connection whose response was cut
+
+
+CALL_ID = "0b9f0c1e-7a34-4d2b-9a51-3c3e1f7d2a10"
+
+
+class AppKey:
+    metadata = {"tollgate_key_id": "k1"}
+
+
+class Failing:
+    """LiteLLM's completions/image/audio routes: the failure hook runs, then an error without a call id header."""
+
+    def __init__(self, data, auth=AppKey(), header=None):
+        self.data, self.auth, self.header = data, auth, header
+
+    async def __call__(self, scope, receive, send):
+        note_call_id(self.data, self.auth)  # what CallIdTap's failure hook does
+        headers = [(b"content-type", b"application/json")] + ([(b"x-litellm-call-id", self.header)] if self.header else [])
+        await send({"type": "http.response.start", "status": 500, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"error": {"message": "fake upstream: internal error"}}'})
+
+
+async def test_error_answers_carry_the_call_id_litellm_assigned():
+    response = await through_gate(Failing({"litellm_call_id": CALL_ID}))
+    assert response.status_code == 500 and response.headers["x-litellm-call-id"] == CALL_ID
+    # Chat's own header is kept, not doubled.
+    response = await through_gate(Failing({"litellm_call_id": CALL_ID}, header=b"c1"))
+    assert response.headers.get_list("x-litellm-call-id") == ["c1"]
+    # Not a uuid (it would be a header), or not an app key's call (an auth failure's throwaway id): none.
+    for failing in (Failing({"litellm_call_id": "x\r\nset-cookie: a"}), Failing({"litellm_call_id": CALL_ID}, None)):
+        assert "x-litellm-call-id" not in (await through_gate(failing)).headers
+    assert _CALL.get() is None  # the request's slot does not outlive it
+
+
+async def test_the_call_id_tap_is_a_litellm_callback_noting_the_failed_call():
+    from tollgate_litellm.gate import call_id_tap
+
+    tap, slot = call_id_tap(), {}
+    token = _CALL.set(slot)
+    try:
+        await tap.async_post_call_failure_hook({"litellm_call_id": CALL_ID}, RuntimeError("x"), AppKey())
+    finally:
+        _CALL.reset(token)
+    assert slot == {"call_id": CALL_ID}

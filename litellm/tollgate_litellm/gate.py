@@ -10,14 +10,21 @@ For every caller but the operator's master key:
   pricing, caching, logging and mock fields (`fallbacks`, `api_base`, `api_key`, `timeout`, `num_retries`,
   `extra_headers`, `metadata`, `mock_response`, `input_cost_per_token`, …) are refused with 400, as OpenAI
   refuses an unrecognized argument; the money-relevant values (`max_tokens`, `n`, `stream`) are type-checked;
-- responses lose the headers that reveal upstreams, deployments or provider cost, and error bodies lose the
-  routing LiteLLM writes into their messages (fallback groups, retries, model groups).
+- responses lose the headers that reveal upstreams, deployments or provider cost, error bodies lose the
+  routing LiteLLM writes into their messages (fallback groups, retries, model groups), and bodies and streams lose
+  LiteLLM's cost figure (`usage.cost`: its price, not Tollgate's charge);
+- error answers carry the call id LiteLLM assigned (`x-litellm-call-id`) on every route, as chat's already do;
+- `GET /v1/models/{id}` is answered from the key's own model list, as OpenAI answers it;
+- an exception that escapes LiteLLM after it answered does not reach the server (which would drop the kept-alive
+  connection, failing the client's next call).
 """
 
 from __future__ import annotations
 
+import contextvars
 import hmac
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,6 +38,8 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+logger = logging.getLogger("tollgate.gate")
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_INT32 = 2_147_483_647
@@ -190,8 +199,9 @@ APP_ROUTES: tuple[Route, ...] = (
     Route("POST", re.compile(r"^/(v1/)?images/generations$"), IMAGE_FIELDS, "image"),
     Route("POST", re.compile(r"^/(v1/)?audio/speech$"), SPEECH_FIELDS, "speech"),
     Route("POST", re.compile(r"^/(v1/)?audio/transcriptions$"), TRANSCRIPTION_FIELDS, "transcription", form=True),
-    Route("GET", re.compile(r"^/(v1/)?models$")),
-    Route("GET", re.compile(r"^/(v1/)?models/[A-Za-z0-9._:/-]{1,128}$")),
+    Route("GET", re.compile(r"^/(v1/)?models$"), kind="models"),
+    # Answered by the gate from the key's model list (the path itself never reaches LiteLLM): any model name.
+    Route("GET", re.compile(r"^/(v1/)?models/[^\x00-\x1f\x7f]{1,256}$"), kind="model"),
 )
 # Reachable without an app key: the liveness probe, and the plugin's own routes (gateway secret).
 OPEN_ROUTES: tuple[re.Pattern[str], ...] = (
@@ -513,6 +523,33 @@ class Gate:
             if (await receive())["type"] == "websocket.connect":
                 await send({"type": "websocket.close", "code": 1008, "reason": "not available with Tollgate keys"})
             return None
+        tracked = _Tracked(send)
+        call: dict[str, str] = {}
+        token = _CALL.set(call)
+        try:
+            await self._serve(scope, receive, tracked, headers, call)
+        except Exception:
+            # Starlette's error middleware answers an unhandled exception with a 500, then raises it again for the
+            # server to log; uvicorn then closes the connection, and the client's next call on its kept-alive
+            # connection fails. An answer that was sent in full keeps its connection: the exception is only logged.
+            # A response cut mid-way must drop the connection (re-raised); none sent yet: a 500 in OpenAI's shape.
+            if tracked.complete:
+                logger.exception("an exception escaped LiteLLM after its answer was sent (%s)", scope.get("path"))
+                return None
+            if tracked.started:
+                raise
+            logger.exception("an exception escaped LiteLLM before it answered (%s)", scope.get("path"))
+            await _respond(
+                tracked,
+                Refusal(500, "The gateway could not answer this request.", "server_error", "internal_error"),
+                call.get("call_id"),
+            )
+        finally:
+            _CALL.reset(token)
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, headers: list[tuple[str, str]], call: dict[str, str]
+    ) -> None:
         path, method = scope.get("path", ""), scope.get("method", "GET")
         if is_open(path):
             return await self.app(scope, receive, send)
@@ -526,6 +563,12 @@ class Gate:
                     403, f"{path} is not available with Tollgate API keys.", "permission_error", "route_not_allowed"
                 )
             check_headers(headers)
+            if route is not None and route.kind in ("models", "model"):
+                # The list's query parameters are LiteLLM's (fallback metadata, wildcard routes, admin scope): dropped.
+                listing = {**scope, "query_string": b""}
+                if route.kind == "model":
+                    return await self._retrieve_model(listing, receive, send, path)
+                return await self.app(listing, receive, _filtering(send, call))
             if route is not None and route.fields is not None:
                 if scope.get("query_string"):
                     raise bad_request("Query parameters are not accepted on this route.", None, "unknown_parameter")
@@ -544,7 +587,42 @@ class Gate:
                 receive = _replay(raw, receive)
         except Refusal as refusal:
             return await _respond(send, refusal)
-        await self.app(scope, receive, _filtering(send))
+        await self.app(scope, receive, _filtering(send, call))
+
+    async def _retrieve_model(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        """GET /v1/models/{id}, as OpenAI answers it: the model object if the key may call it (it is in the list
+        GET /v1/models gives this key), else 404 model_not_found. LiteLLM's own route for it refuses app keys as an
+        admin route (a 500 in 1.102.4), so the list is asked instead and this path never reaches LiteLLM."""
+        prefix, _, model = path.partition("/models/")
+        listing = {**scope, "path": f"{prefix}/models", "raw_path": f"{prefix}/models".encode()}
+        answer: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"], answer["headers"] = message.get("status", 200), list(message.get("headers") or [])
+            elif message["type"] == "http.response.body":
+                answer["body"] += message.get("body", b"")
+
+        await self.app(listing, receive, capture)
+        if answer["status"] != 200:
+            # The key's refusal (401, 403, 503…) as LiteLLM answered it, through the usual filters.
+            out = _filtering(send)
+            await out({"type": "http.response.start", "status": answer["status"], "headers": answer["headers"]})
+            return await out({"type": "http.response.body", "body": answer["body"]})
+        try:
+            entries = orjson.loads(answer["body"]).get("data") or []
+        except (orjson.JSONDecodeError, AttributeError):
+            entries = []
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("id") == model:
+                body = orjson.dumps({"id": model, "object": "model", "created": entry.get("created") or 0,
+                                     "owned_by": entry.get("owned_by") or "tollgate"})
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(body)).encode())]})
+                return await send({"type": "http.response.body", "body": body})
+        await _respond(send, Refusal(404, f"The model `{model}` does not exist or you do not have access to it.",
+                                     "invalid_request_error", "model_not_found"))
 
     async def _read_body(self, receive: Receive, limit: int) -> bytes:
         chunks: list[bytes] = []
@@ -560,6 +638,56 @@ class Gate:
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
+
+
+class _Tracked:
+    """The server's send, remembering whether a response started and whether it was sent in full."""
+
+    __slots__ = ("send", "started", "complete")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+        self.complete = False
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.started = True
+        elif kind == "http.response.body" and not message.get("more_body"):
+            self.complete = True
+        await self.send(message)
+
+
+# The request being answered: the call id LiteLLM (or the plugin) assigned to it, noted by CallIdTap when the call
+# fails, for the error answers LiteLLM sends without it (completions, images, speech, transcription).
+_CALL: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("tollgate_gate_call", default=None)
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def note_call_id(request_data: Any, user_api_key_dict: Any) -> None:
+    """Remembers a failed app-key call's id for its error answer (only a uuid: it becomes a header)."""
+    slot = _CALL.get()
+    if slot is None or not isinstance(request_data, dict):
+        return
+    metadata = getattr(user_api_key_dict, "metadata", None)
+    if not isinstance(metadata, dict) or not metadata.get("tollgate_key_id"):
+        return  # not an authenticated app key (an auth failure's request gets a throwaway id)
+    call_id = request_data.get("litellm_call_id")
+    if isinstance(call_id, str) and _UUID.match(call_id):
+        slot["call_id"] = call_id
+
+
+def call_id_tap() -> Any:
+    """A LiteLLM callback whose failure hook (awaited by every route before it raises its error) notes the call id."""
+    from litellm.integrations.custom_logger import CustomLogger
+
+    class CallIdTap(CustomLogger):
+        async def async_post_call_failure_hook(self, request_data, original_exception, user_api_key_dict,
+                                               traceback_str=None):
+            note_call_id(request_data, user_api_key_dict)
+
+    return CallIdTap()
 
 
 def _replay(raw: bytes, receive: Receive) -> Receive:
@@ -609,44 +737,209 @@ def _scrub_error_body(body: bytes) -> bytes:
     return body
 
 
-def _filtering(send: Send) -> Send:
-    """Response headers lose what reveals upstreams; an error's JSON body loses the routing LiteLLM writes into it
-    (buffered: error bodies are small; every other response streams through untouched)."""
+# LiteLLM's cost figure: a key naming a cost inside a `usage` object. LiteLLM 1.102.4 stamps `usage.cost` (its
+# price from config.yaml or its cost map, for a real provider the list price) on streamed chat's usage chunk
+# (main.py _stamp_streaming_usage_cost) and on the Responses API's response.completed/incomplete/failed events
+# (responses/streaming_iterator.py _stamp_responses_usage_cost), with no switch to turn it off
+# (`include_cost_in_streaming_usage` only governs a second injection, off by default); it keeps `"cost": null` in
+# Responses bodies and passes a provider's own usage.cost (OpenRouter, xAI, Perplexity: `cost`, `cost_details`)
+# into bodies and streams. An app pays Tollgate's charge (x-tollgate-* headers, the usage API), never this.
+_COST_KEY = re.compile(rb'"[A-Za-z0-9_]*cost[A-Za-z0-9_]*"\s*:')
+# JSON's strings (escapes included) and structural characters; numbers and literals lie between them.
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\],:]', re.DOTALL)
+_WHITESPACE = b" \t\r\n"
+
+
+def strip_usage_cost(doc: bytes) -> bytes:
+    """A JSON document without the cost members of its `usage` objects (at any depth), every other byte as it was.
+    Anything that does not scan as JSON is returned unchanged."""
+    if b"cost" not in doc or _COST_KEY.search(doc) is None:
+        return doc
+    cuts: list[tuple[int, int]] = []
+    # One frame per open container: None for an array; for an object a _Members.
+    stack: list[_Members | None] = []
+    expect_key = False
+    for match in _JSON_TOKEN.finditer(doc):
+        at = match.start()
+        char = doc[at]
+        if char == 0x22:  # a string: a key where one is expected, else a value
+            if expect_key:
+                frame = stack[-1]
+                assert frame is not None
+                frame.key, frame.key_at, expect_key = match.group(), at, False
+        elif char == 0x3A:  # :
+            continue
+        elif char == 0x7B:  # {
+            parent = stack[-1] if stack else None
+            stack.append(_Members(parent is not None and parent.key == b'"usage"'))
+            expect_key = True
+        elif char == 0x5B:  # [
+            stack.append(None)
+            expect_key = False
+        elif not stack:
+            return doc
+        else:
+            frame = stack[-1]
+            if char == 0x2C:  # ,
+                if frame is not None:
+                    frame.end_member(at)
+                    frame.comma, expect_key = at, True
+                continue
+            if (char == 0x7D) != (frame is not None):  # } closes an object, ] an array
+                return doc
+            if frame is not None:
+                frame.end_member(at)
+                frame.resolve(doc, at, cuts)
+            stack.pop()
+            expect_key = False
+    if stack or not cuts:
+        return doc
+    cuts.sort()
+    merged: list[list[int]] = []
+    for begin, end in cuts:
+        if merged and begin <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([begin, end])
+    parts, kept = [], 0
+    for begin, end in merged:
+        parts.append(doc[kept:begin])
+        kept = end
+    parts.append(doc[kept:])
+    return b"".join(parts)
+
+
+class _Members:
+    """An object being scanned: its current member, and (in a usage object) the cost members to cut."""
+
+    __slots__ = ("usage", "key", "key_at", "comma", "index", "last_kept", "costs")
+
+    def __init__(self, usage: bool) -> None:
+        self.usage = usage
+        self.key: bytes | None = None
+        self.key_at = -1
+        self.comma = -1  # the comma before the current member
+        self.index = 0
+        self.last_kept = -1
+        self.costs: list[tuple[int, int, int, int]] = []  # (index, key at, end, comma before)
+
+    def end_member(self, end: int) -> None:
+        if self.key is None:
+            return
+        if self.usage and b"cost" in self.key:
+            self.costs.append((self.index, self.key_at, end, self.comma))
+        else:
+            self.last_kept = self.index
+        self.index += 1
+        self.key = None
+
+    def resolve(self, doc: bytes, close: int, cuts: list[tuple[int, int]]) -> None:
+        """A cut member goes with the comma after it when a kept member follows, else with the comma before it (or
+        alone): the object stays valid JSON."""
+        for index, key_at, end, comma in self.costs:
+            if index < self.last_kept:
+                stop = end + 1
+                while stop < close and doc[stop] in _WHITESPACE:
+                    stop += 1
+                cuts.append((key_at, stop))
+            else:
+                cuts.append((comma if comma >= 0 else key_at, end))
+
+
+def strip_sse_cost(block: bytes) -> bytes:
+    """Whole lines of an event stream: each `data:` line's JSON without usage cost."""
+    if _COST_KEY.search(block) is None:
+        return block
+    lines = block.split(b"\n")
+    for i, line in enumerate(lines):
+        if line.startswith(b"data:") and b"cost" in line:
+            lines[i] = line[:5] + strip_usage_cost(line[5:])
+    return b"\n".join(lines)
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _filtering(send: Send, call: dict[str, str] | None = None) -> Send:
+    """Responses to app keys:
+    - headers lose what reveals upstreams (filter_response_headers); an error answer gets the call id LiteLLM
+      assigned when LiteLLM did not set it (noted by CallIdTap);
+    - an error's JSON body loses the routing LiteLLM writes into it (buffered: error bodies are small);
+    - a JSON body loses usage cost (held until complete, as LiteLLM sends it in one piece, to fix its length);
+    - an event stream loses usage cost line by line: a body message that ends a line and holds no "cost" passes as
+      it is; otherwise only whole lines are sent and the unfinished rest waits for the next message;
+    - anything else (audio) streams through untouched."""
     held: dict[str, Any] = {}
+    mode = ""
+    pending = b""
 
     async def filtered(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": filter_response_headers(list(message.get("headers") or []))}
-            headers = dict((k.decode("latin-1").lower(), v) for k, v in message["headers"])
-            if message.get("status", 200) >= 400 and headers.get("content-type", b"").startswith(b"application/json"):
-                held["start"], held["body"] = message, b""
+        nonlocal mode, pending
+        kind = message["type"]
+        if kind == "http.response.start":
+            headers = filter_response_headers(list(message.get("headers") or []))
+            status = message.get("status", 200)
+            content_type = (_header(headers, b"content-type") or b"").lower()
+            if status >= 400 and call and call.get("call_id") and _header(headers, b"x-litellm-call-id") is None:
+                headers.append((b"x-litellm-call-id", call["call_id"].encode()))
+            message = {**message, "headers": headers}
+            if content_type.startswith(b"application/json"):
+                mode = "error" if status >= 400 else "json"
+                held["start"], held["body"] = message, []
                 return
-        elif message["type"] == "http.response.body" and "start" in held:
-            held["body"] += message.get("body", b"")
-            if message.get("more_body"):
-                return
-            body = _scrub_error_body(held["body"])
-            start = held.pop("start")
-            start["headers"] = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"] + [
-                (b"content-length", str(len(body)).encode())
-            ]
-            await send(start)
-            await send({"type": "http.response.body", "body": body, "more_body": False})
+            if content_type.startswith(b"text/event-stream") and status < 400:
+                mode = "sse"
+                if _header(headers, b"content-length") is not None:  # lines may get shorter
+                    message["headers"] = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+            await send(message)
             return
-        await send(message)
+        if kind != "http.response.body" or not mode:
+            await send(message)
+            return
+        body = message.get("body", b"")
+        more = message.get("more_body", False)
+        if mode == "sse":
+            if not pending and body.endswith(b"\n") and b"cost" not in body:
+                await send(message)  # the fast path: whole lines, nothing to take out
+                return
+            data = pending + body if pending else body
+            if more:
+                cut = data.rfind(b"\n") + 1
+                data, pending = data[:cut], data[cut:]
+            else:
+                pending = b""
+            if b"cost" in data:
+                data = strip_sse_cost(data)
+            if data or not more:
+                await send({**message, "body": data})
+            return
+        held["body"].append(body)
+        if more:
+            return
+        raw = b"".join(held["body"])
+        out = _scrub_error_body(raw) if mode == "error" else strip_usage_cost(raw)
+        start = held.pop("start")
+        if out is not raw or mode == "error":
+            start["headers"] = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"] + [
+                (b"content-length", str(len(out)).encode())
+            ]
+        mode = ""
+        await send(start)
+        await send({"type": "http.response.body", "body": out, "more_body": False})
 
     return filtered
 
 
-async def _respond(send: Send, refusal: Refusal) -> None:
+async def _respond(send: Send, refusal: Refusal, call_id: str | None = None) -> None:
     body = refusal.body()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": refusal.status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if call_id:
+        headers.append((b"x-litellm-call-id", call_id.encode()))
+    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -660,4 +953,9 @@ def install(app: Any, master_key: str | None, max_audio: int = 25 * 1024 * 1024)
         return False
     stack = app.middleware_stack if app.middleware_stack is not None else app.build_middleware_stack()
     app.middleware_stack = Gate(stack, master_key, max_audio)
+    # Notes a failed call's id for its error answer (LiteLLM's completions, image and audio routes send none).
+    import litellm
+
+    if not any(type(c).__name__ == "CallIdTap" for c in litellm.callbacks):
+        litellm.callbacks.append(call_id_tap())
     return True
