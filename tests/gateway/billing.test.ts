@@ -25,6 +25,8 @@ const ctx = startGatewayStack(
 );
 const PRICE = { input: 500_000n, output: 1_500_000n }; // the demo price of fake-small (and the test models)
 const messages = [{ role: "user" as const, content: "How are calls billed?" }];
+/** The gateway's prompt bound of a chat body holding only these messages (bounds.py): compact JSON bytes + 16 + 4 each. */
+const promptBound = (m: unknown[]) => Buffer.byteLength(JSON.stringify({ messages: m })) + 16 + 4 * m.length;
 
 beforeAll(async () => {
   // The failure-injection models, in the catalog with the same price as fake-small.
@@ -61,6 +63,10 @@ describe("billing through the gateway", () => {
       { amount_micros: bigint }[]
     >`select amount_micros from holds where call_id = ${row!.call_id}`;
     expect(response.headers.get("x-tollgate-hold-micros")).toBe(String(hold!.amount_micros));
+    // What it reserved is the prompt's bound (the body's input bytes + 16 per request + 4 per message, bounds.py) and
+    // max_tokens, at the price book.
+    expect(hold!.amount_micros).toBe(priceTokens({ input: promptBound(messages), output: 40 }, PRICE));
+    expect(hold!.amount_micros).toBeGreaterThanOrEqual(expected);
     expect(response.headers.get("x-tollgate-available-micros")).toBe(
       String(1_000_000n - hold!.amount_micros),
     );

@@ -341,7 +341,7 @@ describe("bursts", () => {
   it("1,000 concurrent calls over two LiteLLM processes on a balance for 100: at most 100 served, the rest 402, never below zero", async () => {
     const second = await startSecondGateway(SECOND_PORT, `outbox-leases-b-${Date.now()}`);
     try {
-      // One call's worst case, as the gateway draws it (prompt as LiteLLM counts it + max_tokens).
+      // One call's worst case, as the gateway draws it (the prompt's bound + max_tokens).
       const probe = await customer(ctx, 1_000_000n);
       const { response } = await probe.client.chat.completions
         .create({ model: "fake-small", messages, max_tokens: 20 })

@@ -25,6 +25,8 @@ const ctx = startGatewayStack(
   },
 );
 const messages = [{ role: "user" as const, content: "What does the review say?" }];
+/** The gateway's prompt bound of a chat body holding only these messages (bounds.py): compact JSON bytes + 16 + 4 each. */
+const promptBound = (m: unknown[]) => Buffer.byteLength(JSON.stringify({ messages: m })) + 16 + 4 * m.length;
 const FUNDS = 1_000_000n;
 
 interface Price {
@@ -192,6 +194,7 @@ describe("routing is the operator's, and a call is charged at the price of the g
     );
     // The hold: the worst case of the dearest group the call could reach (fake-large), not of fake-dead.
     const [hold] = await holdsOf(c.id);
+    expect(hold!.prompt_tokens).toBe(promptBound(messages));
     expect(hold!.amount_micros).toBe(priceTokens({ input: hold!.prompt_tokens, output: 64 }, large));
     expect(hold!.amount_micros).toBeGreaterThanOrEqual(expected);
     expect(await balanceOf(ctx, c.accountId)).toEqual({ balance_micros: FUNDS - expected, held_micros: 0n });
@@ -227,6 +230,7 @@ describe("n > 1", () => {
     const [hold] = await holdsOf(c.id);
     const [row] = await usageRowsOf(ctx, c.id, 1);
     // The hold: prompt (as the gateway counted it) + 5 × 30 output tokens at fake-small's price.
+    expect(hold!.prompt_tokens).toBe(promptBound(messages));
     expect(hold!.amount_micros).toBe(priceTokens({ input: hold!.prompt_tokens, output: 5 * 30 }, small));
     expect(response.headers.get("x-tollgate-hold-micros")).toBe(String(hold!.amount_micros));
     expect(row!.completion_tokens).toBe(data.usage!.completion_tokens);
@@ -282,6 +286,7 @@ describe("what an app key sees, and the statuses it gets", () => {
     expect(big.status).toBe(200);
     const [hold] = await holdsOf(c.id);
     const small = prices["fake-small"]!;
+    expect(hold!.prompt_tokens).toBe(promptBound(messages));
     expect(hold!.amount_micros).toBe(
       priceTokens({ input: hold!.prompt_tokens, output: small.maxOutput }, small),
     );
