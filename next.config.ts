@@ -2,6 +2,9 @@ import type { NextConfig } from "next";
 import { STATIC_SECURITY_HEADERS } from "./lib/security/headers";
 
 const nextConfig: NextConfig = {
+  // A second build beside .next (NEXT_DIST_DIR, set for both `next build` and `next start`) lets one checkout test a
+  // change while another run still serves the first build. Unset in production.
+  distDir: process.env.NEXT_DIST_DIR || ".next",
   reactStrictMode: true,
   poweredByHeader: false,
   // Native and server-only packages stay out of the bundle.

@@ -18,6 +18,9 @@ interface Profile {
   classes?: boolean;
   /** Max input tokens (config.yaml's max_input_tokens): a longer prompt is refused with 400, as providers do. */
   contextWindow?: number;
+  /** Reports this many times the prompt it counted: a provider billing past what a request can hold (an anomaly the
+   *  gateway must catch: billing contract, clauses 45–46). */
+  overbill?: number;
 }
 
 const envNumber = (name: string): number | undefined =>
@@ -31,6 +34,7 @@ const PROFILES: Record<string, Profile> = {
   "fake-error-429": { ttftMs: 5, tokensPerSecond: 400, fail: "429" },
   "fake-timeout": { ttftMs: 5, tokensPerSecond: 400, fail: "timeout" },
   "fake-cut": { ttftMs: 10, tokensPerSecond: 200, fail: "cut" },
+  "fake-overbill": { ttftMs: 5, tokensPerSecond: 400, overbill: 1000 },
   "fake-flaky": { ttftMs: 5, tokensPerSecond: 400, fail: "flaky" },
   // A dead deployment: the gateway's config falls back from it to fake-large.
   "fake-dead": { ttftMs: 5, tokensPerSecond: 400, fail: "500" },
@@ -589,7 +593,11 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
   const promptTokens = countPromptTokens(body.messages, body.tools);
   if (tooLong(res, body.model, promptTokens)) return;
   const completion = choices.reduce((n, c) => n + c.length, 0);
-  const usage = usageOf(PROFILES[body.model], promptTokens, completion);
+  const usage = usageOf(
+    PROFILES[body.model],
+    promptTokens * (PROFILES[body.model]?.overbill ?? 1),
+    completion,
+  );
   const id = newId();
   const created = Math.floor(Date.now() / 1000);
   const perTokenMs = profile.tokensPerSecond > 0 ? 1000 / profile.tokensPerSecond : 0;

@@ -435,3 +435,42 @@ async def test_the_pre_call_hook_refuses_a_model_on_a_route_its_price_does_not_b
         "Model fake-image is not sold for chat calls: its price charges nothing for what this route reports."
     )
     assert outbox.find(KEY_ID, data["litellm_call_id"]) == []
+
+
+async def test_usage_worth_more_than_its_draw_retires_the_lease_at_once():
+    platform = Platform(1_000_000)
+    leases = book(platform)
+    draw = await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    lease = leases.leases[KEY_ID]
+    # What the upstream reported fits the draw: nothing happens.
+    assert not leases.reported(draw.lease_id, "fake-small", 100, 50, NO_UNITS, draw.micros)
+    assert KEY_ID in leases.leases
+    # It reported a prompt far past the call's bound: the lease goes back before another call draws from it.
+    assert leases.reported(draw.lease_id, "fake-small", 100_000, 50, NO_UNITS, draw.micros)
+    assert KEY_ID not in leases.leases and lease.retired
+    await asyncio.sleep(0)
+    await asyncio.gather(*leases._returns)
+    assert platform.returns[-1]["leaseId"] == lease.id
+    # An unknown lease or model is left alone.
+    assert not leases.reported("no-such-lease", "fake-small", 100_000, 50, NO_UNITS, 1)
+
+
+async def test_a_paused_key_draws_only_once_the_platform_has_seen_the_charge(tmp_path):
+    platform = Platform(1_000_000)
+    leases = book(platform, pause_seconds=5.0)
+    delivered = []
+
+    def webhook(request: httpx.Request) -> httpx.Response:
+        delivered.append(json.loads(request.content))
+        return httpx.Response(200, json={"inserted": 1})
+
+    outbox = Outbox(str(tmp_path / "o.db"), "http://platform.test", "w" * 40, transport=httpx.MockTransport(webhook))
+    outbox.append({"callId": "c1", "keyId": KEY_ID, "status": "success"})
+    leases.pause(KEY_ID, outbox.flushed())
+    waiting = asyncio.ensure_future(leases.draw(KEY_ID, "e1", "c2", ["fake-small"], 100, 50, 1))
+    await asyncio.sleep(0.05)
+    assert not waiting.done() and platform.grants == []  # nothing drawn before the charge is delivered
+    assert await outbox.deliver_once() == 1
+    draw = await asyncio.wait_for(waiting, 2)
+    assert draw.micros == CALL and len(delivered) == 1
+    await outbox.aclose()

@@ -526,6 +526,17 @@ class TollgateBilling(CustomLogger):
                 }
             )
             self.leases.finish(state["leaseId"], state["callId"])
+            # Usage worth more than the draw (the upstream billed past the call's bound): stop this lease now.
+            if state["leaseId"] and self.leases.reported(
+                state["leaseId"], slo.get("model_group") or state["model"], int(slo.get("prompt_tokens") or 0),
+                int(slo.get("completion_tokens") or 0), Units(images=int(units["images"] or 0),
+                                                              audio_ms=int(units["audioMs"] or 0),
+                                                              characters=int(units["characters"] or 0),
+                                                              image_size=units["imageSize"],
+                                                              image_quality=units["imageQuality"]),
+                int(state["drawMicros"])):
+                self.leases.pause(key_id, self.outbox.flushed())
+                self.outbox.deliver_now()
         except Exception:
             logger.exception("could not record a usage event")
 

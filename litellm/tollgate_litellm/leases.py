@@ -184,6 +184,8 @@ class LeaseBook:
         self._rate: dict[str, float] = {}  # key → micros per second, last full window
         self._task: asyncio.Task[None] | None = None
         self._returns: set[asyncio.Task[Any]] = set()
+        # Keys whose draws wait until the platform has seen a charge above a draw (clause 46): key → that moment.
+        self._paused: dict[str, asyncio.Future[Any]] = {}
         # Counted for the benchmark's "platform round trips per call" and the stats route.
         self.round_trips = 0
         self.draws = 0
@@ -204,6 +206,7 @@ class LeaseBook:
     ) -> Draw:
         """Reserves the call's worst case from the key's lease, refilling it (single-flight) when it does not fit."""
         self.start()
+        await self._unpaused(key_id)
         for _ in range(64):
             lease = self._live(key_id, epoch)
             if lease is not None and lease.returning:
@@ -238,6 +241,40 @@ class LeaseBook:
             lease = self.leases.get(str(key_id))
             if lease is not None:
                 self._retire(lease, "account in deficit")
+
+    def reported(self, lease_id: str | None, model: str, prompt: int, completion: int, units: Units, drawn: int) -> bool:
+        """A served call's usage, priced at the lease's worst-case rates (never below its charge): above what it drew,
+        the upstream billed more than the call's bound (clause 45), so this lease may be spent past its reservation on
+        the platform. It goes back at once and is not drawn from again; the caller delivers the event now, so the next
+        grant sees the charge (clause 46). True when that happened."""
+        lease = self._by_id.get(lease_id or "")
+        price = lease.prices.get(model) if lease is not None else None
+        if lease is None or price is None:
+            return False
+        bound = price_worst_case(price, max(0, prompt), max(0, completion), units)
+        if bound <= drawn:
+            return False
+        logger.warning("lease %s: a call drew %s µ$ and reported usage worth up to %s µ$; the lease goes back",
+                       lease.id, drawn, bound)
+        if not lease.retired:
+            self._retire(lease, "a call reported more than it drew")
+        return True
+
+    def pause(self, key_id: str, until: Awaitable[Any]) -> None:
+        """Draws for the key wait until `until` (the platform has settled a charge above a draw), at most
+        pause_seconds: the next grant then sees that charge, and an account in deficit is refused (clause 46)."""
+        self._paused[key_id] = asyncio.ensure_future(until)
+
+    async def _unpaused(self, key_id: str) -> None:
+        paused = self._paused.get(key_id)
+        if paused is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(paused), self.settings.pause_seconds)
+        except (asyncio.TimeoutError, Exception):
+            pass
+        if self._paused.get(key_id) is paused:
+            del self._paused[key_id]
 
     def finish(self, lease_id: str | None, call_id: str) -> None:
         """The call's usage event is in the outbox: its draw is now the platform's to settle."""

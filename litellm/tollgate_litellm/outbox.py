@@ -93,6 +93,9 @@ class Outbox:
         self.clock = clock
         # Told the platform's answer to each acknowledged batch (the lease book: overruns and deficits, clause 46).
         self.on_answer: Callable[[dict[str, Any]], None] | None = None
+        self._urgent = False
+        self._last_id = 0
+        self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("pragma journal_mode=wal")
@@ -110,6 +113,12 @@ class Outbox:
         # Operators pause delivery (e.g. during a platform migration); events keep accumulating durably.
         self.paused = False
 
+    def deliver_now(self) -> None:
+        """Delivery without the usual linger: an event the platform must see at once (a charge above its draw)."""
+        self._urgent = True
+        if self._wake is not None:
+            self._wake.set()
+
     # -- writing -------------------------------------------------------------------------------------------
     def append(self, event: dict[str, Any]) -> bool:
         """Stores an event durably; the same (key, call, status) twice is stored once. True if new."""
@@ -119,9 +128,35 @@ class Outbox:
                 "insert or ignore into events (dedup_key, key_id, call_id, body, created_at) values (?, ?, ?, ?, ?)",
                 (dedup, event["keyId"], event["callId"], json.dumps(event, separators=(",", ":")), self.clock()),
             )
+        if cur.rowcount == 1:
+            self._last_id = max(self._last_id, cur.lastrowid or 0)
         if self._wake is not None:
             self._wake.set()
         return cur.rowcount == 1
+
+    def flushed(self) -> asyncio.Future[None]:
+        """Completes once every event appended so far has been delivered (or set aside as dead)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._flush_waiters.append((self._last_id, future))
+        self._check_flushed()
+        return future
+
+    def _check_flushed(self) -> None:
+        if not self._flush_waiters:
+            return
+        with self._lock:
+            (pending,) = self._db.execute(
+                "select min(id) from events where delivered_at is null and dead_at is null"
+            ).fetchone()
+        waiting = []
+        for target, future in self._flush_waiters:
+            if future.done():
+                continue
+            if pending is None or pending > target:
+                future.set_result(None)
+            else:
+                waiting.append((target, future))
+        self._flush_waiters = waiting
 
     # -- reading -------------------------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
@@ -215,6 +250,7 @@ class Outbox:
             if status < 300:
                 self._mark(rows, "update events set delivered_at = ?, claimed_until = 0, last_error = null where id = ?")
                 self._answered(response)
+                self._check_flushed()
                 return len(rows)
             error = f"HTTP {status}: {response.text[:300]}"
         except httpx.HTTPError as e:
@@ -230,6 +266,7 @@ class Outbox:
                 error,
             )
             logger.error("usage event %s refused by the platform, set aside as dead: %s", rows[0][0], error)
+            self._check_flushed()
             return 0
         now = self.clock()
         with self._lock:
@@ -292,8 +329,9 @@ class Outbox:
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, self.next_due_in()))
-                if self.linger > 0:
+                if self.linger > 0 and not self._urgent:
                     await asyncio.sleep(self.linger)
+                self._urgent = False
             except asyncio.TimeoutError:
                 pass
 

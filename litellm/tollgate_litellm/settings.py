@@ -49,6 +49,9 @@ class LeaseSettings:
     margin_fraction: float = 0.2  # stop drawing this early before the platform's expiry…
     margin_max: float = 5.0  # …at most this many seconds early
     maintain_interval: float = 1.0
+    # After a call reported usage worth more than its draw, the key's draws wait for the platform to settle it (the
+    # outbox delivers at once), at most this long (clause 46).
+    pause_seconds: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,8 @@ export async function startTestStack({
   log?: (line: string) => void;
 }): Promise<TestStack> {
   const root = process.cwd();
-  if (!existsSync(path.join(root, ".next", "BUILD_ID"))) {
+  // NEXT_DIST_DIR (next.config.ts) names another build directory; `next start` below inherits it.
+  if (!existsSync(path.join(root, process.env.NEXT_DIST_DIR || ".next", "BUILD_ID"))) {
     throw new Error("No production build: run `npx next build` first (npm test does).");
   }
   let adminUrl = process.env.TEST_DATABASE_URL;
