@@ -63,6 +63,7 @@ export async function topUp(sql: Sql, adminId: string, accountId: string, amount
   });
 }
 
+/** A usage event started and ended at the real now, unless given: a test at simulated moments passes its own. */
 export function event(keyId: string, callId: string, overrides: Partial<UsageEvent> = {}): UsageEvent {
   const now = new Date().toISOString();
   return {
