@@ -370,6 +370,30 @@ async def test_success_hook_adds_the_hold_and_available_headers(tmp_path):
     assert response._hidden_params["additional_headers"] == {"x-tollgate-hold-micros": "80", "x-tollgate-available-micros": "920"}
 
 
+async def test_every_non_streaming_answer_gets_the_headers_whatever_its_shape(tmp_path):
+    """/v1/messages answers a plain dict (LiteLLM reads its "_hidden_params" key, then pops it); text completions keep
+    LiteLLM's HiddenParams model; images, speech and transcription run no success hook: the response-headers hook."""
+    from litellm.types.llms.base import HiddenParams
+
+    billing = make(tmp_path, lambda r: httpx.Response(200))
+    request = {"litellm_metadata": {STATE: signed(billing, holdMicros=80, availableMicros=920)}}
+    expected = {"x-tollgate-hold-micros": "80", "x-tollgate-available-micros": "920"}
+    message = {"type": "message", "usage": {"input_tokens": 3}}
+    await billing.async_post_call_success_hook(request, auth(), message)
+    assert message["_hidden_params"]["additional_headers"] == expected
+    completion = types.SimpleNamespace(_hidden_params=HiddenParams())
+    completion._hidden_params["additional_headers"] = {"x-ratelimit-remaining-requests": "9"}
+    await billing.async_post_call_success_hook(request, auth(), completion)
+    assert completion._hidden_params.model_dump()["additional_headers"] == {"x-ratelimit-remaining-requests": "9", **expected}
+    assert await billing.async_post_call_response_headers_hook(request, auth(), object()) == expected
+    # A failure (LiteLLM passes None) or a call without our state (the master key) gets none.
+    assert await billing.async_post_call_response_headers_hook(request, auth(), None) is None
+    assert await billing.async_post_call_response_headers_hook({"metadata": {}}, auth(), object()) is None
+    untouched = {"type": "message"}
+    await billing.async_post_call_success_hook({}, auth(), untouched)
+    assert untouched == {"type": "message"}
+
+
 async def test_state_planted_by_a_client_is_ignored(tmp_path):
     """A client's metadata.tollgate (the gate refuses metadata; this is the second line) reports nothing."""
     billing = make(tmp_path, lambda r: httpx.Response(200))

@@ -442,21 +442,47 @@ class TollgateBilling(CustomLogger):
         return {"leaseId": state["leaseId"], "drawMicros": state["drawMicros"]} if state["leaseId"] else {}
 
     # -- response headers: what the call reserved and what is left -----------------------------------------
-    async def async_post_call_success_hook(self, data: dict, user_api_key_dict: UserAPIKeyAuth, response: Any):
-        """Non-streaming responses carry x-tollgate-* headers an OpenAI client can read (with_raw_response)."""
+    def _tollgate_headers(self, data: Any) -> dict[str, str] | None:
         state = self._find_state(data)
         if not state:
+            return None
+        return {
+            "x-tollgate-hold-micros": str(state.get("holdMicros")),
+            "x-tollgate-available-micros": str(state.get("availableMicros")),
+        }
+
+    async def async_post_call_success_hook(self, data: dict, user_api_key_dict: UserAPIKeyAuth, response: Any):
+        """Non-streaming responses carry x-tollgate-* headers an OpenAI client can read (with_raw_response). The
+        routes of base_process_llm_request re-read the response's hidden params after this hook: a model object's
+        `_hidden_params` (a dict, or LiteLLM's HiddenParams for text completions) or, for /v1/messages, whose answer
+        is a plain dict, its `_hidden_params` key (LiteLLM pops it before sending)."""
+        headers = self._tollgate_headers(data)
+        if not headers:
             return response
         try:
-            hidden = getattr(response, "_hidden_params", None)
-            if isinstance(hidden, dict):
-                headers = hidden.setdefault("additional_headers", {}) or {}
-                hidden["additional_headers"] = headers
-                headers["x-tollgate-hold-micros"] = str(state.get("holdMicros"))
-                headers["x-tollgate-available-micros"] = str(state.get("availableMicros"))
+            if isinstance(response, dict):
+                hidden = response.get("_hidden_params")
+                if not isinstance(hidden, dict):
+                    hidden = response["_hidden_params"] = {}
+            else:
+                hidden = getattr(response, "_hidden_params", None)
+            if hidden is not None:
+                extra = hidden.get("additional_headers") or {}
+                extra.update(headers)
+                hidden["additional_headers"] = extra
         except Exception:
             logger.exception("could not add Tollgate headers")
         return response
+
+    async def async_post_call_response_headers_hook(
+        self, data: dict, user_api_key_dict: UserAPIKeyAuth, response: Any, request_headers: dict | None = None
+    ) -> dict[str, str] | None:
+        """The same headers on the routes that run no success hook or do not read its headers (images, speech,
+        transcription) and on streams; LiteLLM calls this with every served answer, and with None on a failure
+        (which gets none: nothing stays reserved)."""
+        if response is None:
+            return None
+        return self._tollgate_headers(data)
 
     # -- while streaming: remember what reached the client -------------------------------------------------
     async def async_post_call_streaming_iterator_hook(
