@@ -284,3 +284,12 @@ def test_the_bound_is_fast_enough_for_the_gateway_path():
         units("chat", body)
     assert (time.perf_counter() - started) / 1000 < 0.001  # well under a millisecond per call
     base64.b64decode(PNG)  # the fixture is a real image
+
+
+def test_a_body_too_deep_to_serialize_counts_the_context_window():
+    deep: list = []
+    for _ in range(3000):
+        deep = [deep]
+    body = {"messages": [{"role": "user", "content": [{"type": "text", "text": "x", "extra": deep}]}]}
+    assert units("chat", body, 16_384).prompt_tokens == 16_384
+    assert units("chat", body).prompt_tokens == 2_097_152

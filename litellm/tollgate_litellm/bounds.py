@@ -141,16 +141,27 @@ class BadAudio(ValueError):
     """A WAV whose header does not describe its data consistently: refused (400) before anything is reserved."""
 
 
+class Unmeasurable(ValueError):
+    """A body too deeply nested to serialize: its prompt is counted at the context window."""
+
+
 def _dumps(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
     except (TypeError, orjson.JSONEncodeError):
-        # Integers past 64 bits, lone surrogates, objects: the ASCII dump is never shorter than the UTF-8 one.
-        return json.dumps(value, default=str).encode()
+        # Integers past 64 bits, lone surrogates, objects, nesting past orjson's 254 levels: the ASCII dump is never
+        # shorter than the UTF-8 one.
+        try:
+            return json.dumps(value, default=str).encode()
+        except (RecursionError, ValueError, TypeError) as error:
+            raise Unmeasurable(str(error)) from error
 
 
 def _ascii_len(value: Any) -> int:
-    return len(json.dumps(value, default=str))
+    try:
+        return len(json.dumps(value, default=str))
+    except (RecursionError, ValueError, TypeError) as error:
+        raise Unmeasurable(str(error)) from error
 
 
 @dataclass
@@ -232,10 +243,13 @@ class PromptLimits:
 def body_prompt_bound(kind: str, data: dict, limits: PromptLimits) -> int:
     """The prompt bound of a chat, Responses or Messages call (module docstring)."""
     body = {k: data[k] for k in BODY_FIELDS[kind] if data.get(k) is not None}
-    raw = _dumps(body)
     walk = _Walk()
-    if any(marker in raw for marker in WALK_MARKERS):
-        walk.visit(body)
+    try:
+        raw = _dumps(body)
+        if any(marker in raw for marker in WALK_MARKERS):
+            walk.visit(body)
+    except (Unmeasurable, RecursionError):
+        return limits.context_window or limits.unbounded_tokens
     items = body.get("messages") if kind != "responses" else body.get("input")
     count = len(items) if isinstance(items, list) else 1
     tools = body.get("tools") or body.get("functions")
