@@ -4,11 +4,10 @@ import { AppError } from "@/lib/http/errors";
 import { verifyPassword } from "./password";
 import { createSession, type NewSession } from "./sessions";
 import {
-  assertLoginAllowed,
-  clearLoginFailures,
   issueDeviceCookie,
-  recordLoginFailure,
+  loginSucceeded,
   type ThrottleLimits,
+  takeLoginAttempt,
   verifyDeviceCookie,
 } from "./throttle";
 import type { Role } from "./types";
@@ -42,19 +41,17 @@ export async function login(
     ip: input.ip,
     deviceId: verifyDeviceCookie(input.deviceCookie, email, options.deviceSecret),
   };
-  await assertLoginAllowed(db, client, email, options.throttle);
+  // Counted before the password is checked: parallel guesses cannot outrun the limit.
+  const window = await takeLoginAttempt(db, client, email, options.throttle);
   const [user] = await db<
     { id: string; email: string; name: string; role: Role; status: string; password_hash: string | null }[]
   >`select id, email, name, role, status, password_hash from users where email = ${email}`;
   const ok = await verifyPassword(user?.password_hash, input.password);
-  if (!user || !ok) {
-    await recordLoginFailure(db, client, email, options.throttle);
-    throw new AppError("invalid_credentials", "Email or password is incorrect.");
-  }
+  if (!user || !ok) throw new AppError("invalid_credentials", "Email or password is incorrect.");
   if (user.status !== "active") {
     throw new AppError("account_suspended", "This account is suspended. Contact an administrator.");
   }
-  await clearLoginFailures(db, client, email, options.throttle);
+  await loginSucceeded(db, client, email, options.throttle, window);
   const session = await createSession(db, {
     userId: user.id,
     ttlHours: options.ttlHours,

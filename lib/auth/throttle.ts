@@ -5,8 +5,8 @@ import { secretsEqual } from "@/lib/http/secrets";
 import {
   type Bucket,
   clearBuckets,
-  fullBucket,
-  recordFailure,
+  giveBackAttempt,
+  takeAttempt,
   tooManyAttempts,
 } from "@/lib/security/attempts";
 
@@ -60,36 +60,43 @@ function buckets(client: LoginClient, email: string, limits: ThrottleLimits): Bu
   return list;
 }
 
-/** Refuses the attempt (429) when one of the client's buckets is full in the current window. */
-export async function assertLoginAllowed(db: Db, client: LoginClient, email: string, limits: ThrottleLimits) {
-  const full = await fullBucket(db, buckets(client, email, limits), limits.windowSeconds);
-  if (!full) return;
-  const wait = `Try again in ${Math.ceil(full.retryAfter / 60)} minute(s)`;
+/**
+ * Takes the attempt from every one of the client's buckets before the password is checked, all or none, so
+ * however many guesses race, at most each bucket's limit are evaluated in a window (429 for the rest). A failed
+ * guess keeps its attempt; a success gives it back (loginSucceeded). Returns the window the attempt counts in.
+ */
+export async function takeLoginAttempt(
+  db: Db,
+  client: LoginClient,
+  email: string,
+  limits: ThrottleLimits,
+): Promise<Date> {
+  const taken = await takeAttempt(db, buckets(client, email, limits), limits.windowSeconds);
+  if (taken.taken) return taken.windowStart;
+  const wait = `Try again in ${Math.ceil(taken.retryAfter / 60)} minute(s)`;
   throw tooManyAttempts(
-    full.bucket.bucket.startsWith("email:")
+    taken.bucket.bucket.startsWith("email:")
       ? `Too many failed sign-in attempts for this account from unrecognised devices. Sign in from a device you have used before, or ${wait.toLowerCase()}.`
       : `Too many failed sign-in attempts. ${wait}.`,
-    full.retryAfter,
-  );
-}
-
-export async function recordLoginFailure(db: Db, client: LoginClient, email: string, limits: ThrottleLimits) {
-  await recordFailure(
-    db,
-    buckets(client, email, limits).map((b) => b.bucket),
-    limits.windowSeconds,
+    taken.retryAfter,
   );
 }
 
 /**
- * A successful sign-in clears the client's own buckets. The global backstop is not cleared: the owner
- * signing in must not hand a distributed guesser a fresh allowance.
+ * A successful sign-in gives its attempt back and clears the client's own buckets. The global backstop keeps the
+ * failures before it: the owner signing in must not hand a distributed guesser a fresh allowance.
  */
-export async function clearLoginFailures(db: Db, client: LoginClient, email: string, limits: ThrottleLimits) {
+export async function loginSucceeded(
+  db: Db,
+  client: LoginClient,
+  email: string,
+  limits: ThrottleLimits,
+  windowStart: Date,
+) {
+  const names = buckets(client, email, limits).map((b) => b.bucket);
+  await giveBackAttempt(db, names, windowStart);
   await clearBuckets(
     db,
-    buckets(client, email, limits)
-      .map((b) => b.bucket)
-      .filter((b) => b.startsWith("pair:") || b.startsWith("device:")),
+    names.filter((b) => b.startsWith("pair:") || b.startsWith("device:")),
   );
 }

@@ -14,24 +14,6 @@ export interface Bucket {
 const windowStart = (db: Db, windowSeconds: number) =>
   db`to_timestamp(floor(extract(epoch from now()) / ${windowSeconds}) * ${windowSeconds})`;
 
-/** The first full bucket in the current window, with the seconds until it empties; null when none is. */
-export async function fullBucket(
-  db: Db,
-  buckets: Bucket[],
-  windowSeconds: number,
-): Promise<{ bucket: Bucket; retryAfter: number } | null> {
-  const rows = await db<{ bucket: string; attempts: number; retry_after: number }[]>`
-    select bucket, attempts,
-           ceil(extract(epoch from window_start + make_interval(secs => ${windowSeconds}) - now()))::int as retry_after
-    from login_attempts
-    where bucket in ${db(buckets.map((b) => b.bucket))} and window_start = ${windowStart(db, windowSeconds)}`;
-  for (const row of rows) {
-    const bucket = buckets.find((b) => b.bucket === row.bucket)!;
-    if (row.attempts >= bucket.limit) return { bucket, retryAfter: Math.max(1, row.retry_after) };
-  }
-  return null;
-}
-
 /** A full bucket met while taking an attempt: the transaction that took the others' attempts is rolled back. */
 class BucketFull extends Error {
   constructor(
@@ -100,17 +82,6 @@ export function tooManyAttempts(message: string, retryAfter: number): AppError {
     { retryAfterSeconds: retryAfter },
     { "retry-after": String(retryAfter) },
   );
-}
-
-/** Counts one failed attempt in each bucket (and drops windows that can no longer matter). */
-export async function recordFailure(db: Db, buckets: string[], windowSeconds: number): Promise<void> {
-  for (const bucket of buckets) {
-    await db`
-      insert into login_attempts (bucket, window_start, attempts)
-      values (${bucket}, ${windowStart(db, windowSeconds)}, 1)
-      on conflict (bucket, window_start) do update set attempts = login_attempts.attempts + 1`;
-  }
-  await db`delete from login_attempts where window_start < now() - make_interval(secs => ${windowSeconds * 2})`;
 }
 
 export async function clearBuckets(db: Db, buckets: string[]): Promise<void> {

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
+import { awayFromWindowEdge } from "../helpers/attempts";
 import { createTestDatabase } from "../helpers/db";
 import { call, sessionCookieFrom } from "../helpers/http";
 import { insertUser, PASSWORD, signIn } from "../helpers/users";
@@ -24,6 +25,9 @@ const deviceFrom = (res: { headers: Headers }) =>
 const me = async (cookie?: string) => call((await import("@/app/api/v1/me/route")).GET, { cookie });
 
 describe("local sign-in", () => {
+  // Each test's guesses share one throttle window (LOGIN_WINDOW_SECONDS, 900 by default).
+  beforeEach(() => awayFromWindowEdge(sql, 900), 40_000);
+
   it("issues an httpOnly SameSite=Lax session cookie and stores only the token's hash", async () => {
     await insertUser(sql, { email: "alice@example.com" });
     const res = await login("Alice@Example.com", PASSWORD);
@@ -59,6 +63,19 @@ describe("local sign-in", () => {
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.code).toBe("rate_limited");
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  it("parallel guesses cannot outrun the limit: each is counted before its password is checked", async () => {
+    await insertUser(sql, { email: "judy@example.com" });
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => login("judy@example.com", "wrong-password", "10.6.0.1")),
+    );
+    const statuses = answers.map((a) => a.status);
+    // Three guesses per (email, client) in a window are evaluated; the other 27 are refused unevaluated.
+    expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(27);
+    // The owner, from elsewhere, is not locked out by them.
+    expect((await login("judy@example.com", PASSWORD, "10.6.0.2")).status).toBe(200);
   });
 
   it("a guesser locks only its own (email, client) pair: the owner elsewhere still signs in", async () => {

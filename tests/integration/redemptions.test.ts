@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
+import { awayFromWindowEdge } from "../helpers/attempts";
 import { accountOf } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
@@ -43,17 +44,6 @@ async function developer(ip = "10.9.0.1") {
   const use = async (code: string, from = ip) =>
     call((await redeem()).POST, { cookie, body: { code }, headers: { "x-forwarded-for": from } });
   return { userId, cookie, use };
-}
-
-/**
- * Guesses are counted in fixed windows of the database's clock: a test whose attempts must share one window
- * starts it with at least 30 s to spare (waiting for the next window if need be), whatever the time of day.
- */
-async function awayFromWindowEdge() {
-  const [row] = await sql<{ left: number }[]>`
-    select ${WINDOW_SECONDS} - mod(extract(epoch from now())::numeric, ${WINDOW_SECONDS}) as left`;
-  const left = Number(row!.left);
-  if (left < 30) await new Promise((resolve) => setTimeout(resolve, left * 1000 + 100));
 }
 
 async function attempts(bucket: string): Promise<number> {
@@ -121,7 +111,7 @@ describe("redemption codes", () => {
 
   it("throttle guessing per user and per address", async () => {
     const { codes } = await batch();
-    await awayFromWindowEdge();
+    await awayFromWindowEdge(sql, WINDOW_SECONDS);
     const dev = await developer("10.9.3.1");
     for (let i = 0; i < 3; i++) expect((await dev.use(`TG-GUESS-${i}AAA-BBBB-CCCC`)).status).toBe(422);
     const blocked = await dev.use(codes[0]!);
@@ -138,7 +128,7 @@ describe("redemption codes", () => {
 
   it("50 concurrent wrong guesses by one user: exactly the limit (3) are evaluated, the rest are 429", async () => {
     const dev = await developer("10.9.5.1");
-    await awayFromWindowEdge();
+    await awayFromWindowEdge(sql, WINDOW_SECONDS);
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => dev.use(`TG-RACE-${String(i).padStart(4, "0")}-BBBB-CCCC`)),
     );
@@ -156,7 +146,7 @@ describe("redemption codes", () => {
 
   it("concurrent guesses by many users from one address: exactly the address's limit (6) are evaluated", async () => {
     const devs = await Promise.all(Array.from({ length: 5 }, () => developer("10.9.6.1")));
-    await awayFromWindowEdge();
+    await awayFromWindowEdge(sql, WINDOW_SECONDS);
     const results = await Promise.all(
       devs.flatMap((d, u) => Array.from({ length: 4 }, (_, i) => d.use(`TG-ADDR-${u}${i}AA-BBBB-CCCC`))),
     );
@@ -172,7 +162,7 @@ describe("redemption codes", () => {
   it("a success does not clear the failures before it", async () => {
     const { codes } = await batch({ count: 2 });
     const dev = await developer("10.9.7.1");
-    await awayFromWindowEdge();
+    await awayFromWindowEdge(sql, WINDOW_SECONDS);
     for (let i = 0; i < 2; i++) expect((await dev.use(`TG-MISS-${i}AAA-BBBB-CCCC`)).status).toBe(422);
     const good = await dev.use(codes[0]!);
     expect(good.status, JSON.stringify(good.body)).toBe(200);
@@ -190,7 +180,7 @@ describe("redemption codes", () => {
   it("concurrent guesses with the right code among them: the code credits, the wrong ones stop at the limit", async () => {
     const { codes } = await batch({ count: 1, amountMicros: 700_000 });
     const dev = await developer("10.9.8.1");
-    await awayFromWindowEdge();
+    await awayFromWindowEdge(sql, WINDOW_SECONDS);
     const guesses = Array.from({ length: 20 }, (_, i) => `TG-MIXD-${String(i).padStart(4, "0")}-BBBB-CCCC`);
     guesses.splice(10, 0, codes[0]!);
     const results = await Promise.all(guesses.map((g) => dev.use(g)));
