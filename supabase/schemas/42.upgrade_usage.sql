@@ -3,7 +3,8 @@
 -- one in force when it started, if none), the difference charged (or refunded) as one charge_adjustment
 -- transaction per call, and the balance and the budget counters of the call's own UTC day and month moved
 -- (clause 26; a call served from a lease counts in the lease's day). Events with a worse or equal outcome, or for calls not recorded, change nothing. Rows are locked
--- keys first, then accounts, in id order, as place_hold and settle_usage do. Returns how many calls changed.
+-- keys first, then accounts, in id order, as place_hold and settle_usage do. A new charge above the call's
+-- reservation (its draw, else its hold) is recorded as its overrun (clause 45). Returns how many calls changed.
 create or replace function public.upgrade_usage(p_events jsonb)
 returns integer
 language plpgsql as $$
@@ -28,6 +29,7 @@ begin
   ),
   target as (
     select u.id, u.key_id, u.call_id, u.account_id, u.status as old_status, u.revenue_micros as old_revenue,
+           coalesce(u.draw_micros, h.amount_micros, 0) as reserved,
            (coalesce(h.created_at, l.created_at, u.started_at) at time zone 'utc') as at_utc,
            i.status, i.prompt_tokens, i.completion_tokens, i.cached_tokens, i.ended_at, i.error_class,
            coalesce(i.cache_write_tokens, 0) as cache_write_tokens, coalesce(i.reasoning_tokens, 0) as reasoning_tokens,
@@ -58,7 +60,8 @@ begin
       prompt_tokens = t.prompt_tokens, completion_tokens = t.completion_tokens, cached_tokens = t.cached_tokens,
       cache_write_tokens = t.cache_write_tokens, reasoning_tokens = t.reasoning_tokens,
       ended_at = t.ended_at, error_class = t.error_class,
-      revenue_micros = t.revenue, cost_micros = t.cost, price_version_id = t.price_version_id
+      revenue_micros = t.revenue, cost_micros = t.cost, price_version_id = t.price_version_id,
+      overrun_micros = greatest(0, t.revenue - t.reserved)
     from target t where u.id = t.id
     returning u.id
   ),

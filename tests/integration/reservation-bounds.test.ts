@@ -161,6 +161,26 @@ describe("a charge above its reservation (clauses 45–46)", () => {
     expect(result.leaseOverruns).toEqual([]);
   });
 
+  it("a failure then a better outcome (clause 9): the new charge above the reservation is recorded too", async () => {
+    const c = await customer(1_000_000n);
+    const placed = await hold(c.keyId, "fake-small", "chat");
+    const [{ call_id: callId }] = (await sql<{ call_id: string }[]>`
+      select call_id from holds where id = ${placed.holdId}`) as [{ call_id: string }];
+    await settleUsage(sql, [
+      event(c.keyId, callId, { status: "failure", promptTokens: 0, completionTokens: 0 }),
+    ]);
+    const charge = priceTokens({ input: 3_000, output: 10 }, PRICE);
+    await settleUsage(sql, [event(c.keyId, callId, { promptTokens: 3_000, completionTokens: 10 })]);
+    const [row] = await sql<{ status: string; revenue_micros: bigint; overrun_micros: bigint }[]>`
+      select status, revenue_micros, overrun_micros from usage_events where call_id = ${callId}`;
+    expect(row).toEqual({
+      status: "success",
+      revenue_micros: charge,
+      overrun_micros: charge - placed.amountMicros,
+    });
+    expect(await checkLedgerInvariants(sql)).toEqual([]);
+  });
+
   it("an account left in deficit names its keys, changes their lease epoch and gets no lease money or hold", async () => {
     const pepper = "p".repeat(32);
     const c = await customer(0n);
