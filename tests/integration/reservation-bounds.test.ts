@@ -164,8 +164,8 @@ describe("a charge above its reservation (clauses 45–46)", () => {
   it("a failure then a better outcome (clause 9): the new charge above the reservation is recorded too", async () => {
     const c = await customer(1_000_000n);
     const placed = await hold(c.keyId, "fake-small", "chat");
-    const [{ call_id: callId }] = (await sql<{ call_id: string }[]>`
-      select call_id from holds where id = ${placed.holdId}`) as [{ call_id: string }];
+    const [holdRow] = await sql<{ call_id: string }[]>`select call_id from holds where id = ${placed.holdId}`;
+    const callId = holdRow!.call_id;
     await settleUsage(sql, [
       event(c.keyId, callId, { status: "failure", promptTokens: 0, completionTokens: 0 }),
     ]);
