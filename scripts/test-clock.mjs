@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run test:clock`: the pytest, unit and integration suites (the commands `npm test` runs) with the clock moved
 // by Debian's libfaketime to the last seconds of a month, of a year and of 29 February. Each suite starts at the
-// moment and the clock runs on, so it crosses a UTC midnight while it runs. Prints `N passed, N failed` per moment
+// moment and the clock runs on, so a suite running longer than ten seconds crosses a UTC midnight. Prints `N passed, N failed` per moment
 // and overall. Other moments: `npm run test:clock -- "2029-06-30 23:59:50"` (UTC); `-- --clocks`: the evidence only.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -197,7 +197,7 @@ async function main() {
       await suite(
         lib,
         moment,
-        "gateway plugin (pytest)",
+        "pytest (gateway plugin)",
         path.join(root, "litellm/.venv/bin/python"),
         ["-m", "pytest", "litellm/tests", "-c", "litellm/pytest.ini", `--junitxml=${dir}/pytest.xml`],
         `${dir}/pytest.xml`,
