@@ -91,6 +91,7 @@ describe("issue 22: a reservation is an upper bound of its charge", () => {
       expect(reservation(row)).toBeGreaterThanOrEqual(row.revenue_micros);
     }
     const final = await settledBalance(ctx, c.accountId);
+    console.log(`empty Responses items: ${ok} of 40 served, final balance ${final.balance_micros} µ$`);
     expect(final).toEqual({ balance_micros: 20_000n - 4_026n * BigInt(ok), held_micros: 0n });
     expect(final.balance_micros).toBeGreaterThanOrEqual(0n);
     expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
@@ -126,6 +127,7 @@ describe("issue 22: a reservation is an upper bound of its charge", () => {
       expect(reservation(row)).toBeGreaterThanOrEqual(row.revenue_micros);
     }
     const final = await settledBalance(ctx, c.accountId);
+    console.log(`500 tool results: ${ok} of 10 served, final balance ${final.balance_micros} µ$`);
     expect(final.held_micros).toBe(0n);
     expect(final.balance_micros).toBe(20_000n - seen.reduce((n, r) => n + r.revenue_micros, 0n));
     expect(final.balance_micros).toBeGreaterThanOrEqual(0n);
@@ -167,6 +169,28 @@ describe("issue 22: a reservation is an upper bound of its charge", () => {
       ],
     );
     for (const row of seen) expect(reservation(row)).toBeGreaterThanOrEqual(row.revenue_micros);
+  });
+
+  it("chat: the prompt's bound, and the larger of max_tokens and max_completion_tokens × n", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const messages = [
+      { role: "system" as const, content: "Be brief." },
+      { role: "user" as const, content: "How are calls billed?" },
+    ];
+    const { data, response } = await c.client.chat.completions
+      .create({ model: "fake-small", messages, max_tokens: 5, max_completion_tokens: 30, n: 2 })
+      .withResponse();
+    // {"messages":[…]} as compact JSON, + 16 per request + 4 per message; output 30 × 2 choices.
+    const bound = Buffer.byteLength(JSON.stringify({ messages })) + 16 + 4 * 2;
+    const drawn = priceTokens({ input: bound, output: 30 * 2 }, SMALL.price);
+    expect(response.headers.get("x-tollgate-hold-micros")).toBe(String(drawn));
+    await usageRowsOf(ctx, c.id, 1);
+    const [row] = await served(c.id);
+    expect(reservation(row!)).toBe(drawn);
+    expect(row!.revenue_micros).toBe(
+      priceTokens({ input: data.usage!.prompt_tokens, output: data.usage!.completion_tokens }, SMALL.price),
+    );
+    expect(reservation(row!)).toBeGreaterThanOrEqual(row!.revenue_micros);
   });
 
   it("transcription is measured on the server: a WAV whose header lies about its byte rate is refused with 400 before anything is reserved; a data chunk claiming more than it holds is as long as what it holds", async () => {
