@@ -87,6 +87,8 @@ async def test_a_plain_chat_request_passes_unchanged():
         ("model_list", []),
         ("litellm_metadata", {}),
         ("web_search_options", {}),
+        # Rejected predicted tokens are billed as output past the reserved cap.
+        ("prediction", {"type": "content", "content": "x " * 10_000}),
     ],
 )
 async def test_routing_pricing_and_logging_fields_are_refused_with_400(field, value):

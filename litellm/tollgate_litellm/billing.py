@@ -263,6 +263,27 @@ def reachable_models(model: str, router: Any) -> list[str]:
     return seen
 
 
+# The request field that caps a kind's output, as the provider reads it (LiteLLM maps max_tokens for models that want
+# max_completion_tokens). Kinds that bill no output tokens have none.
+OUTPUT_CAP_FIELDS = {"chat": "max_tokens", "completion": "max_tokens", "responses": "max_output_tokens",
+                     "messages": "max_tokens"}
+
+
+def _cap_output(kind: str, data: dict, reserved: Any) -> None:
+    """The output the provider may produce is never more than what was reserved for (clause 3): a call that names no
+    cap, or a larger one than the model's output limit in the catalog, is sent with the reserved cap — else a
+    provider whose own limit is higher than the catalog's would generate (and bill) past the reservation."""
+    field = OUTPUT_CAP_FIELDS.get(kind)
+    if field is None or not isinstance(reserved, int) or isinstance(reserved, bool) or reserved < 1:
+        return
+    if kind == "chat" and data.get("max_completion_tokens") is not None:
+        field = "max_completion_tokens"
+        data.pop("max_tokens", None)  # one cap, the one reserved for
+    asked = data.get(field)
+    if not isinstance(asked, int) or isinstance(asked, bool) or asked > reserved:
+        data[field] = reserved
+
+
 def _router() -> Any:
     try:
         from litellm.proxy.proxy_server import llm_router
@@ -332,6 +353,7 @@ class TollgateBilling(CustomLogger):
                                     units, kind)
             state.update(leaseId=draw.lease_id, drawMicros=draw.micros, holdMicros=draw.micros,
                          availableMicros=draw.available + draw.remaining)
+            reserved_output = self.leases.output_cap(draw.lease_id, model, max_tokens)
         else:
             answer = await self._place_hold(
                 {
@@ -353,6 +375,8 @@ class TollgateBilling(CustomLogger):
             )
             state.update(holdId=answer["holdId"], holdMicros=answer.get("amountMicros"),
                          availableMicros=answer.get("availableMicros"))
+            reserved_output = answer.get("maxOutputTokens")
+        _cap_output(kind, data, reserved_output)
         state["sig"] = self._sign(state)
         data.setdefault(_litellm_metadata_key(data), {})[STATE] = state
         return data

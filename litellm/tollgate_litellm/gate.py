@@ -44,7 +44,8 @@ logger = logging.getLogger("tollgate.gate")
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_INT32 = 2_147_483_647
 
-# OpenAI's chat completion parameters (and the provider-neutral sampling knobs LiteLLM maps), nothing else.
+# OpenAI's chat completion parameters (and the provider-neutral sampling knobs LiteLLM maps), nothing else. Not
+# `prediction`: its rejected tokens are billed as output past the cap a reservation is sized by (clause 3).
 CHAT_FIELDS = frozenset(
     {
         "model",
@@ -74,7 +75,6 @@ CHAT_FIELDS = frozenset(
         "reasoning_effort",
         "thinking",
         "verbosity",
-        "prediction",
         "store",
         "safety_identifier",
         "prompt_cache_key",

@@ -276,6 +276,15 @@ class LeaseBook:
         if self._paused.get(key_id) is paused:
             del self._paused[key_id]
 
+    def output_cap(self, lease_id: str, model: str, asked: int | None) -> int | None:
+        """The output a call drawn from this lease was reserved for, per choice: what it asked, at most the model's
+        output limit (None: the lease or its price is gone)."""
+        lease = self._by_id.get(lease_id)
+        price = lease.prices.get(model) if lease is not None else None
+        if price is None:
+            return None
+        return price.max_output_tokens if asked is None or asked < 0 else min(asked, price.max_output_tokens)
+
     def finish(self, lease_id: str | None, call_id: str) -> None:
         """The call's usage event is in the outbox: its draw is now the platform's to settle."""
         lease = self._by_id.get(lease_id or "")
