@@ -92,7 +92,11 @@ describe("a provider billing past the reservation", () => {
     expect(statuses.filter((s) => s !== 200 && s !== 402)).toEqual([]);
     const rows = await rowsOf(c.id, served);
     expect(rows).toHaveLength(served);
-    const maxCharge = rows.map((r) => r.revenue_micros).sort((a, b) => Number(a - b)).at(-1) ?? 0n;
+    const maxCharge =
+      rows
+        .map((r) => r.revenue_micros)
+        .sort((a, b) => Number(a - b))
+        .at(-1) ?? 0n;
     // Without the stop every call is served (48 × ~4,500 µ$ on 60,000). With it, the calls served are what the
     // balance covered plus at most the ones in flight when the deficit was found.
     const covered = Number(60_000n / maxCharge) + 1;
