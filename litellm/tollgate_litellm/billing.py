@@ -23,6 +23,7 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
 from .bounds import BadAudio, reservation_units
+from .contract import LITELLM_CALL_KINDS
 from .leases import NO_UNITS, LeaseBook, LeaseRefused, ModelNotBilledHere, ModelNotPriced, Units, shared_book
 from .outbox import Outbox
 from .platform import PlatformClient, PlatformUnavailable
@@ -30,25 +31,9 @@ from .settings import Settings
 
 logger = logging.getLogger("tollgate.billing")
 
-CHAT_CALL_TYPES = {"completion", "acompletion"}
-EMBEDDING_CALL_TYPES = {"embedding", "aembedding"}
-MESSAGES_CALL_TYPES = {"anthropic_messages"}
-RESPONSES_CALL_TYPES = {"responses", "aresponses"}
-# The call types LiteLLM's proxy passes to the pre-call hook for each billed route (proxy_server.py, 1.102.4).
-CALL_KINDS = {
-    **{t: "chat" for t in CHAT_CALL_TYPES},
-    **{t: "embedding" for t in EMBEDDING_CALL_TYPES},
-    **{t: "messages" for t in MESSAGES_CALL_TYPES},
-    **{t: "responses" for t in RESPONSES_CALL_TYPES},
-    "text_completion": "completion",
-    "atext_completion": "completion",
-    "image_generation": "image",
-    "aimage_generation": "image",
-    "speech": "speech",
-    "aspeech": "speech",
-    "transcription": "transcription",
-    "atranscription": "transcription",
-}
+# The call types LiteLLM's proxy passes to the pre-call hook for each billed route (proxy_server.py, 1.102.4), to
+# their call kind: the contract's table (lib/billing/contract.json).
+CALL_KINDS = LITELLM_CALL_KINDS
 
 
 # Streaming kinds whose client-cut streams LiteLLM does not log (no success, no failure event): the plugin reports them.

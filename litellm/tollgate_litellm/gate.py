@@ -33,6 +33,8 @@ from typing import Any
 import orjson
 from starlette.datastructures import Headers
 
+from .contract import CALL_KINDS, IMAGE_QUALITIES, IMAGE_SIZE
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -165,8 +167,6 @@ IMAGE_FIELDS = frozenset(
     }
 )
 MAX_IMAGES = 10
-IMAGE_SIZE = re.compile(r"^(auto|[0-9]{2,5}x[0-9]{2,5})$")
-IMAGE_QUALITIES = frozenset({"standard", "hd", "low", "medium", "high", "auto"})
 # OpenAI's text-to-speech parameters. The input is billed by its characters, known before the call.
 SPEECH_FIELDS = frozenset({"model", "input", "voice", "instructions", "response_format", "speed", "stream_format"})
 MAX_SPEECH_CHARACTERS = 4096
@@ -189,16 +189,24 @@ class Route:
     form: bool = False
 
 
+# The billed routes: one per call kind of the contract (lib/billing/contract.json), each with its path as LiteLLM
+# serves it and the body fields it takes. A kind the contract names and this table does not fails at import.
+BILLED_ROUTES: dict[str, tuple[re.Pattern[str], frozenset[str]]] = {
+    "chat": (re.compile(r"^/(v1/)?chat/completions$"), CHAT_FIELDS),
+    "embedding": (re.compile(r"^/(v1/)?embeddings$"), EMBEDDING_FIELDS),
+    "messages": (re.compile(r"^/v1/messages$"), MESSAGES_FIELDS),
+    "responses": (re.compile(r"^/(v1/)?responses$"), RESPONSES_FIELDS),
+    "completion": (re.compile(r"^/(v1/)?completions$"), COMPLETION_FIELDS),
+    "image": (re.compile(r"^/(v1/)?images/generations$"), IMAGE_FIELDS),
+    "speech": (re.compile(r"^/(v1/)?audio/speech$"), SPEECH_FIELDS),
+    "transcription": (re.compile(r"^/(v1/)?audio/transcriptions$"), TRANSCRIPTION_FIELDS),
+}
+if set(BILLED_ROUTES) != set(CALL_KINDS):
+    raise RuntimeError(f"gate routes {sorted(BILLED_ROUTES)} are not the contract's call kinds {sorted(CALL_KINDS)}")
+
 # What an app key may call. Each is billed by the plugin (or free and harmless, like the model list).
 APP_ROUTES: tuple[Route, ...] = (
-    Route("POST", re.compile(r"^/(v1/)?chat/completions$"), CHAT_FIELDS),
-    Route("POST", re.compile(r"^/(v1/)?embeddings$"), EMBEDDING_FIELDS, "embedding"),
-    Route("POST", re.compile(r"^/v1/messages$"), MESSAGES_FIELDS, "messages"),
-    Route("POST", re.compile(r"^/(v1/)?responses$"), RESPONSES_FIELDS, "responses"),
-    Route("POST", re.compile(r"^/(v1/)?completions$"), COMPLETION_FIELDS, "completion"),
-    Route("POST", re.compile(r"^/(v1/)?images/generations$"), IMAGE_FIELDS, "image"),
-    Route("POST", re.compile(r"^/(v1/)?audio/speech$"), SPEECH_FIELDS, "speech"),
-    Route("POST", re.compile(r"^/(v1/)?audio/transcriptions$"), TRANSCRIPTION_FIELDS, "transcription", form=True),
+    *(Route("POST", *BILLED_ROUTES[kind], kind, form=kind == "transcription") for kind in CALL_KINDS),
     Route("GET", re.compile(r"^/(v1/)?models$"), kind="models"),
     # Answered by the gate from the key's model list (the path itself never reaches LiteLLM): any model name.
     Route("GET", re.compile(r"^/(v1/)?models/[^\x00-\x1f\x7f]{1,256}$"), kind="model"),
@@ -374,7 +382,7 @@ def _check_image(body: dict) -> None:
         raise bad_request("prompt must be a non-empty string.", "prompt", "invalid_value")
     _integer(body, "n", 1, MAX_IMAGES)
     size = body.get("size")
-    if size is not None and (not isinstance(size, str) or not IMAGE_SIZE.match(size)):
+    if size is not None and (not isinstance(size, str) or not IMAGE_SIZE.fullmatch(size)):
         raise bad_request("size must be auto or WIDTHxHEIGHT, like 1024x1024.", "size", "invalid_value")
     quality = body.get("quality")
     if quality is not None and quality not in IMAGE_QUALITIES:

@@ -1,0 +1,32 @@
+"""
+The billing contract's shared names (lib/billing/contract.json, docs/adr/0014): the call kinds and the LiteLLM call
+types of each, the price units, the image sizes and qualities. Written once for SQL, TypeScript and Python; read
+here once, at import.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+
+def _contract_path() -> Path:
+    # lib/billing/contract.json above this package: the repository's root, or /app in the Docker image (Dockerfile).
+    for folder in Path(__file__).resolve().parents:
+        path = folder / "lib" / "billing" / "contract.json"
+        if path.is_file():
+            return path
+    raise RuntimeError(f"lib/billing/contract.json not found above {Path(__file__).parent}")
+
+
+CONTRACT: dict[str, Any] = json.loads(_contract_path().read_text(encoding="utf-8"))
+
+# The call kinds the gateway bills (usage_events.kind), in the contract's order.
+CALL_KINDS: tuple[str, ...] = tuple(k["kind"] for k in CONTRACT["callKinds"])
+# The call types LiteLLM's proxy passes to the pre-call hook for each billed route, to their kind.
+LITELLM_CALL_KINDS: dict[str, str] = {t: k["kind"] for k in CONTRACT["callKinds"] for t in k["litellmCallTypes"]}
+# Image sizes and qualities an app may ask for (image_rates_valid and zod accept the same); use fullmatch.
+IMAGE_SIZE = re.compile(CONTRACT["imageSizes"]["pattern"])
+IMAGE_QUALITIES = frozenset(CONTRACT["imageQualities"])
