@@ -1,6 +1,6 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import { seesCost } from "@/lib/billing/accounts";
+import { hideCost, ownerScope, seesCost, withMargin } from "@/lib/auth/visibility";
 import { decimalUsd } from "@/lib/billing/money";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
@@ -61,14 +61,6 @@ const rowColumns = (db: Db) => db`
   e.billing_status as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",
   e.error_class as "errorClass"`;
 
-function shaped(actor: Actor, row: RequestRow & { costMicros: bigint }): RequestRow {
-  if (!seesCost(actor)) {
-    const { costMicros: _cost, ...rest } = row;
-    return rest;
-  }
-  return { ...row, marginMicros: row.revenueMicros - row.costMicros };
-}
-
 /** The cursor is the last row's (started_at to the microsecond, id), base64url: opaque to clients. */
 function encodeCursor(startedAtMicros: string, id: string): string {
   return Buffer.from(`${startedAtMicros}:${id}`).toString("base64url");
@@ -109,7 +101,7 @@ export async function listRequests(
   const last = page.at(-1);
   const nextCursor = rows.length > q.limit && last ? encodeCursor(last.cursorMicros, last.id) : null;
   return {
-    items: page.map(({ cursorMicros: _c, ...row }) => shaped(actor, row)),
+    items: page.map(({ cursorMicros: _c, ...row }) => withMargin(actor, row)),
     nextCursor,
     range,
   };
@@ -162,7 +154,7 @@ export interface RequestDetail extends RequestRow {
 /** One call with what reserved its money (hold or lease), the ledger transaction that charged it, its price. */
 export async function requestDetail(db: Db, actor: Actor, id: string): Promise<RequestDetail> {
   if (!/^\d{1,19}$/.test(id)) throw notFound("The call");
-  const own = actor.kind === "user" && actor.role !== "admin" ? actor.userId : null;
+  const own = ownerScope(actor);
   const [row] = await db<(RequestDetail & { costMicros: bigint })[]>`
     select ${rowColumns(db)}, e.account_id::text as "accountId", e.received_at as "receivedAt",
            e.reported_cost_micros as "reportedCostMicros", e.draw_micros as "drawMicros",
@@ -195,17 +187,18 @@ export async function requestDetail(db: Db, actor: Actor, id: string): Promise<R
     where e.id = ${id}::bigint ${own ? db`and e.user_id = ${own}` : db``}`;
   if (!row) throw notFound("The call");
   const big = (v: unknown) => (v === null || v === undefined ? null : BigInt(v as string));
-  const detail: RequestDetail = {
-    ...(shaped(actor, row) as RequestDetail),
-    priceVersion: row.priceVersion && {
-      ...row.priceVersion,
-      inputPriceMicros: big(row.priceVersion.inputPriceMicros)!,
-      outputPriceMicros: big(row.priceVersion.outputPriceMicros)!,
-      cachedInputPriceMicros: big(row.priceVersion.cachedInputPriceMicros),
-      imageRateMicros: big(row.priceVersion.imageRateMicros),
-      inputCostMicros: big(row.priceVersion.inputCostMicros)!,
-      outputCostMicros: big(row.priceVersion.outputCostMicros)!,
-    },
+  const priceVersion = row.priceVersion && {
+    ...row.priceVersion,
+    inputPriceMicros: big(row.priceVersion.inputPriceMicros)!,
+    outputPriceMicros: big(row.priceVersion.outputPriceMicros)!,
+    cachedInputPriceMicros: big(row.priceVersion.cachedInputPriceMicros),
+    imageRateMicros: big(row.priceVersion.imageRateMicros),
+    inputCostMicros: big(row.priceVersion.inputCostMicros)!,
+    outputCostMicros: big(row.priceVersion.outputCostMicros)!,
+  };
+  return {
+    ...hideCost(actor, withMargin(actor, row), ["reportedCostMicros"]),
+    priceVersion: priceVersion && hideCost(actor, priceVersion, ["inputCostMicros", "outputCostMicros"]),
     hold: row.hold && { ...row.hold, amountMicros: big(row.hold.amountMicros)! },
     lease: row.lease && {
       ...row.lease,
@@ -219,14 +212,6 @@ export async function requestDetail(db: Db, actor: Actor, id: string): Promise<R
       events: Number(row.ledger.events),
     },
   };
-  if (!seesCost(actor)) {
-    delete detail.reportedCostMicros;
-    if (detail.priceVersion) {
-      delete detail.priceVersion.inputCostMicros;
-      delete detail.priceVersion.outputCostMicros;
-    }
-  }
-  return detail;
 }
 
 function csvField(value: string): string {

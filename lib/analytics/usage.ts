@@ -1,6 +1,6 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import { seesCost } from "@/lib/billing/accounts";
+import { isAdmin, ownerScope, withMargin } from "@/lib/auth/visibility";
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/http/errors";
 import type { AnalyticsQuery, UsageFilters } from "./schemas";
@@ -40,7 +40,7 @@ export function resolveRange(f: Pick<UsageFilters, "from" | "to">, now = new Dat
 
 /** The one WHERE clause of every usage read (`e` is usage_events). */
 export function usageWhere(db: Db, actor: Actor, f: UsageFilters, range: Range) {
-  const own = actor.kind === "user" && actor.role !== "admin" ? actor.userId : null;
+  const own = ownerScope(actor);
   const user = own ?? f.userId ?? null;
   const errorClass = f.error && f.error !== "any" ? f.error : null;
   return db`
@@ -73,8 +73,7 @@ function eventRows(db: Db, actor: Actor, f: UsageFilters, range: Range) {
  * status (the roll-up's dimensions). User, key and error-class views read the events by their indexes.
  */
 function rollsUp(actor: Actor, f: UsageFilters): boolean {
-  const own = actor.kind === "user" && actor.role !== "admin";
-  return !own && !f.userId && !f.keyId && !f.error;
+  return isAdmin(actor) && !f.userId && !f.keyId && !f.error;
 }
 
 /**
@@ -181,15 +180,6 @@ export interface BreakdownRow extends Measures {
   characters?: number;
 }
 
-/** Money columns for a viewer: revenue always; cost and margin for admins only. */
-function money<T extends { costMicros?: bigint; revenueMicros: bigint }>(actor: Actor, row: T): T {
-  if (!seesCost(actor)) {
-    const { costMicros: _cost, ...rest } = row;
-    return rest as T;
-  }
-  return { ...row, marginMicros: row.revenueMicros - (row.costMicros ?? 0n) };
-}
-
 const aggregates = (db: Db) => db`
   coalesce(sum(s.calls), 0)::int as calls,
   coalesce(sum(s.failures), 0)::int as failures,
@@ -209,7 +199,7 @@ export async function usageTotals(db: Db, actor: Actor, f: UsageFilters, range =
            (select count(*) from users u
             where exists (select 1 from usage_events e ${where} and e.user_id = u.id))::int as "activeUsers"
     from (${usageSource(db, actor, f, range)}) s`;
-  return money(actor, row!);
+  return withMargin(actor, row!);
 }
 
 export function defaultBucket(range: Range): "hour" | "day" {
@@ -243,7 +233,7 @@ export async function usageSeries(
            coalesce(agg."costMicros", 0)::bigint as "costMicros"
     from span left join agg on agg.at = span.at
     order by span.at`;
-  return rows.map((r) => money(actor, r));
+  return rows.map((r) => withMargin(actor, r));
 }
 
 /** Usage grouped by model, call kind, user or key over the range, biggest revenue first (at most `limit` rows). */
@@ -285,12 +275,12 @@ export async function usageBreakdown(
                    agg.failures, agg."tokensIn", agg."tokensOut", agg."revenueMicros", agg."costMicros"
             from agg join api_keys k on k.id = agg.key_id join users u on u.id = k.user_id
             order by agg."revenueMicros" desc, agg.calls desc`;
-  return rows.map((r) => money(actor, r));
+  return rows.map((r) => withMargin(actor, r));
 }
 
 /** The values the filter pickers offer: models, error classes and (admins) users and keys seen in the range. */
 export async function filterOptions(db: Db, actor: Actor, range: Range) {
-  const own = actor.kind === "user" && actor.role !== "admin" ? actor.userId : null;
+  const own = ownerScope(actor);
   const scope = db`where e.started_at >= ${range.from} and e.started_at < ${range.to} ${own ? db`and e.user_id = ${own}` : db``}`;
   const [models, errors, keys] = await Promise.all([
     db<

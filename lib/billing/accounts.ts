@@ -1,6 +1,7 @@
 import "server-only";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
+import { canManage, hideCost } from "@/lib/auth/visibility";
 import { containsPattern, type Db, inTransaction } from "@/lib/db/client";
 import { notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
@@ -10,8 +11,7 @@ import { type Account, accountColumns, accountSource, getAccount } from "./ledge
 export async function loadAccountFor(db: Db, actor: Actor, accountId: string): Promise<Account> {
   const account = await getAccount(db, { id: accountId });
   if (!account) throw notFound("Account");
-  if (actor.kind === "user" && actor.role !== "admin" && account.ownerUserId !== actor.userId)
-    throw notFound("Account");
+  if (!canManage(actor, account.ownerUserId)) throw notFound("Account");
   return account;
 }
 
@@ -70,16 +70,6 @@ export async function setAccountBudgets(
   });
 }
 
-/** Provider cost and margin are for admins only: every answer to anyone else leaves them out. */
-export function seesCost(actor: Actor): boolean {
-  return actor.kind !== "user" || actor.role === "admin";
-}
-
-function withoutCost<T extends { costMicros?: bigint }>(actor: Actor, rows: T[]): T[] {
-  if (seesCost(actor)) return rows;
-  return rows.map(({ costMicros: _cost, ...rest }) => rest as T);
-}
-
 export interface UsageRow {
   id: string;
   callId: string;
@@ -124,7 +114,7 @@ export async function listUsage(
       limit ${pageSize} offset ${(page - 1) * pageSize}`,
     db<{ n: bigint }[]>`select count(*) as n from usage_events where account_id = ${accountId}`,
   ]);
-  return { items: withoutCost(actor, items), total: Number(count!.n) };
+  return { items: items.map((row) => hideCost(actor, row, ["costMicros"])), total: Number(count!.n) };
 }
 
 export interface DailySpend {
@@ -176,7 +166,7 @@ export async function dailySpend(
            coalesce(r.estimated, l.estimated, 0)::bigint as "estimatedMicros"
     from span left join rolled r on r.day = span.day left join live l on l.day = span.day
     order by span.day`;
-  return withoutCost(actor, rows);
+  return rows.map((row) => hideCost(actor, row, ["costMicros"]));
 }
 
 export interface ModelUsage {

@@ -74,9 +74,31 @@ function budgetText(d: RefusalDetail): string {
   return parts.join(", ");
 }
 
-/** Maps place_hold's refusals (custom SQLSTATEs) to the error contract, with the amounts in the message. */
-export function refusal(error: PgError): AppError | null {
-  const detail: RefusalDetail = error.detail ? JSON.parse(error.detail) : {};
+/** A lease grant's refusal as the waiting call sees it: the process's lease covers part of it already. */
+export interface LeaseCall {
+  /** The waiting call's worst case (the grant asked only for what the lease lacks). */
+  callMicros: bigint;
+  /** What the process's lease still holds undrawn: available to the call, though held on the account. */
+  unusedMicros: bigint;
+}
+
+/** Sees a lease refusal's amounts from the waiting call: its whole worst case, the lease's unused part available. */
+function forCall(detail: RefusalDetail, lease: LeaseCall): RefusalDetail {
+  const shifted = { ...detail, neededMicros: lease.callMicros.toString() };
+  if (detail.availableMicros != null)
+    shifted.availableMicros = (micros(detail.availableMicros) + lease.unusedMicros).toString();
+  if (detail.heldMicros != null)
+    shifted.heldMicros = (micros(detail.heldMicros) - lease.unusedMicros).toString();
+  return shifted;
+}
+
+/**
+ * Maps the money functions' refusals (custom SQLSTATEs) to the error contract, with the amounts in the message:
+ * the one place a refusal's sentence is written, for holds and (with the waiting call) lease grants alike.
+ */
+export function refusal(error: PgError, lease?: LeaseCall): AppError | null {
+  const parsed: RefusalDetail = error.detail ? JSON.parse(error.detail) : {};
+  const detail = lease ? forCall(parsed, lease) : parsed;
   switch (error.code) {
     case "TG402": {
       const needed = micros(detail.neededMicros);

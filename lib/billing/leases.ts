@@ -14,6 +14,10 @@ export interface LeaseRequest {
   wantMicros: bigint;
   /** The least that is worth granting: the worst case of the call waiting for it (0: extend the validity only). */
   minMicros: bigint;
+  /** The worst case of the call waiting for this grant (a refusal names it; default minMicros). */
+  callMicros?: bigint;
+  /** What the process's lease still holds undrawn: available to the waiting call, so a refusal counts it so. */
+  unusedMicros?: bigint;
 }
 
 /** A model's price in force for a lease's draws: its sell token prices and output cap (shown), and the rates
@@ -75,7 +79,10 @@ export async function grantLease(
       from grant_lease(${req.leaseId}, ${req.keyId}, ${req.processId}, ${req.nonce}, ${req.wantMicros.toString()}::bigint,
                        ${req.minMicros.toString()}::bigint, ${ttlSeconds}) g`) as unknown as [typeof row];
   } catch (error) {
-    const mapped = refusal(error as PgError);
+    const mapped = refusal(error as PgError, {
+      callMicros: (req.callMicros ?? 0n) > req.minMicros ? req.callMicros! : req.minMicros,
+      unusedMicros: req.unusedMicros ?? 0n,
+    });
     if (mapped) throw mapped;
     throw error;
   }

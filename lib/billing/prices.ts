@@ -1,10 +1,10 @@
 import "server-only";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
+import { hideCost, seesCost } from "@/lib/auth/visibility";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, conflict, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
-import { seesCost } from "./accounts";
 
 /** A per-image rate for a size and/or quality (null: any), clause 43. */
 export interface ImageRate {
@@ -90,7 +90,6 @@ const COST_FIELDS = [
  * price_version_at's, the lookup holds and charges use.
  */
 export async function listPriceVersions(db: Db, actor: Actor, modelId?: string): Promise<PriceVersion[]> {
-  const admin = seesCost(actor);
   const rows = await db<(Omit<PriceVersion, "imageRates"> & { imageRates: StoredImageRate[] })[]>`
     select p.id, p.model_id as "modelId", m.public_name as model, p.effective_from as "effectiveFrom",
            p.input_cost_micros as "inputCostMicros", p.output_cost_micros as "outputCostMicros",
@@ -103,8 +102,8 @@ export async function listPriceVersions(db: Db, actor: Actor, modelId?: string):
     where (${modelId ?? null}::uuid is null or p.model_id = ${modelId ?? null})
     order by m.public_name, p.effective_from desc`;
   const versions = rows.map((v) => ({ ...v, imageRates: v.imageRates.map(fromStored) }));
-  if (admin) return versions;
-  return versions.filter((v) => v.current).map(sellOnly);
+  const visible = seesCost(actor) ? versions : versions.filter((v) => v.current);
+  return visible.map((v) => asSeenBy(actor, v));
 }
 
 /** How price_versions.image_rates keeps a rate (image_rates_valid checks its form; amounts ≤ $1,000, exact). */
@@ -133,12 +132,12 @@ function toStored(r: Required<ImageRate>): StoredImageRate {
   };
 }
 
-/** A price version without its provider costs (clause 25). */
-function sellOnly(version: PriceVersion): PriceVersion {
-  const sell: Partial<PriceVersion> = { ...version };
-  for (const field of COST_FIELDS) delete sell[field];
-  sell.imageRates = version.imageRates.map(({ costMicros: _cost, ...rate }) => rate);
-  return sell as PriceVersion;
+/** A price version as the actor may see it: provider costs (its image rates' too) for admins only, clause 25. */
+function asSeenBy(actor: Actor, version: PriceVersion): PriceVersion {
+  return {
+    ...hideCost(actor, version, COST_FIELDS),
+    imageRates: version.imageRates.map((rate) => hideCost(actor, rate, ["costMicros"])),
+  };
 }
 
 /**

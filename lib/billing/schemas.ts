@@ -170,6 +170,10 @@ export const leaseBody = z
     nonce: z.string().min(1).max(100),
     wantMicros: micros(),
     minMicros: micros(),
+    /** The worst case of the call waiting for the grant, and what the process's lease still holds undrawn: a
+     *  refusal names them (the platform writes the sentence). Absent: the shortfall (minMicros) and nothing. */
+    callMicros: micros().optional(),
+    unusedMicros: micros().optional(),
   })
   .refine((v) => v.wantMicros >= v.minMicros, {
     path: ["wantMicros"],

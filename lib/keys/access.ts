@@ -1,12 +1,13 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
+import { canManage } from "@/lib/auth/visibility";
 import type { Db } from "@/lib/db/client";
 import { AppError, forbidden, notFound } from "@/lib/http/errors";
 import type { ApiKey } from "./types";
 
 /** Admins act on any key; developers only on their own. */
 export function assertCanActFor(actor: Actor, userId: string): void {
-  if (actor.kind === "user" && actor.role !== "admin" && actor.userId !== userId) {
+  if (!canManage(actor, userId)) {
     throw forbidden("You can only manage your own keys.");
   }
 }

@@ -1,5 +1,6 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
+import { ownerScope } from "@/lib/auth/visibility";
 import { containsPattern, type Db } from "@/lib/db/client";
 import { keyColumns } from "./access";
 import type { ApiKey } from "./types";
@@ -18,7 +19,7 @@ export async function listKeys(
   actor: Actor,
   query: ListKeysQuery,
 ): Promise<{ items: ApiKey[]; total: number; page: number; pageSize: number }> {
-  const userId = actor.role === "admin" ? (query.userId ?? null) : actor.userId;
+  const userId = ownerScope(actor) ?? query.userId ?? null;
   const pattern = containsPattern(query.q);
   const where = db`
     where (${userId}::uuid is null or k.user_id = ${userId})

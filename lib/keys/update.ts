@@ -1,6 +1,7 @@
 import "server-only";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
+import { isAdmin } from "@/lib/auth/visibility";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { conflict, forbidden } from "@/lib/http/errors";
 import { assertModelsExist, loadKeyFor, selectKey } from "./access";
@@ -14,7 +15,7 @@ export async function updateKey(
   input: Partial<KeySettings> & Partial<KeyBudgets>,
 ): Promise<ApiKey> {
   const settingBudgets = input.dailyBudgetMicros !== undefined || input.monthlyBudgetMicros !== undefined;
-  if (settingBudgets && actor.kind === "user" && actor.role !== "admin") {
+  if (settingBudgets && !isAdmin(actor)) {
     throw forbidden("Only administrators set key budgets.");
   }
   return inTransaction(db, async (tx) => {

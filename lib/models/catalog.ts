@@ -1,6 +1,7 @@
 import "server-only";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
+import { isAdmin } from "@/lib/auth/visibility";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { conflict, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
@@ -13,7 +14,7 @@ const columns = (db: Db) => db`
 
 /** The catalog. Admins see all; a developer sees the enabled models their plan allows (what their keys can call). */
 export async function listModels(db: Db, actor: Actor): Promise<Model[]> {
-  const all = actor.kind !== "user" || actor.role === "admin";
+  const all = isAdmin(actor);
   return db<Model[]>`
     select ${columns(db)} from models
     where ${all}

@@ -76,7 +76,7 @@ class Platform:
         amount = max(0, min(body["wantMicros"], self.available, max(body["minMicros"], self.available // 2)))
         if amount < body["minMicros"]:
             return httpx.Response(402, json={"error": {
-                "code": "insufficient_balance", "message": "Insufficient balance",
+                "code": "insufficient_balance", "message": f"the platform's sentence for a call of {body.get('callMicros')}",
                 "neededMicros": body["minMicros"], "availableMicros": self.available, "balanceMicros": 10, "heldMicros": 0}})
         self.available -= amount
         self.reserved[body["leaseId"]] = self.reserved.get(body["leaseId"], 0) + amount
@@ -289,12 +289,16 @@ async def test_the_pre_call_hook_draws_and_the_event_names_the_lease_and_the_dra
     [event] = outbox.find(KEY_ID, call_id)
     assert event["leaseId"] == state["leaseId"] and event["drawMicros"] == state["drawMicros"]
     assert billing.leases.leases[KEY_ID].inflight == {}
-    # Out of money: 402 with the call's worst case and what is available, in dollars.
-    poor = TollgateBilling(s, outbox, client, LeaseBook(PlatformClient(s, transport=httpx.MockTransport(Platform(3).handler)), s.lease))
+    # Out of money: 402 in the platform's words, unchanged; the grant told it the call's worst case and the lease's rest.
+    broke = Platform(3)
+    poor = TollgateBilling(s, outbox, client, LeaseBook(PlatformClient(s, transport=httpx.MockTransport(broke.handler)), s.lease))
     with pytest.raises(HTTPException) as raised:
         await poor.async_pre_call_hook(lease_auth(), None, {**data, "litellm_call_id": "33333333-3333-4333-8333-333333333333"}, "acompletion")
     assert raised.value.status_code == 402
-    assert "Insufficient balance: this call may cost up to $0.000" in raised.value.detail
+    refused = broke.grants[-1]
+    assert refused["callMicros"] > refused["minMicros"] > 0 and refused["unusedMicros"] == 1  # the first grant's 1 µ$
+    assert refused["callMicros"] == refused["minMicros"] + refused["unusedMicros"]
+    assert raised.value.detail == f"the platform's sentence for a call of {refused['callMicros']}"
 
 
 VALID = {"valid": True, "key": {"id": KEY_ID, "prefix": "tg_x", "name": "k", "userId": "u", "userEmail": "d@x",

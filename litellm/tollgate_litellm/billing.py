@@ -183,15 +183,6 @@ def _error(status: int, message: str, error_type: str) -> HTTPException:
     return error
 
 
-def _usd(micros: Any) -> str:
-    """Micro-USD as the platform writes it: $0.000125, $1.50."""
-    value = int(micros or 0)
-    sign = "-" if value < 0 else ""
-    whole, frac = divmod(abs(value), 1_000_000)
-    digits = f"{frac:06d}".rstrip("0")
-    return f"{sign}${whole}.{digits.ljust(2, '0')}"
-
-
 # The platform's refusals as the app sees them: status and OpenAI error type.
 REFUSAL_TYPES = {
     401: "authentication_error",
@@ -410,17 +401,7 @@ class TollgateBilling(CustomLogger):
                 else f"Model {name} (a fallback of {models[0]}) has no price, so calls that may reach it are not served"
             )
             raise _error(403, message, "permission_error") from error
-        except LeaseRefused as error:
-            details = error.body  # the platform's error object: code, message and the amounts
-            if error.status == 402 and "availableMicros" in details:
-                lease = self.leases.leases.get(key_id)
-                cost = max(int(details.get("neededMicros") or 0), 0) + (lease.remaining if lease else 0)
-                message = (
-                    f"Insufficient balance: this call may cost up to {_usd(cost)}, but only "
-                    f"{_usd(int(details['availableMicros']) + (lease.remaining if lease else 0))} is available "
-                    f"(balance {_usd(details.get('balanceMicros'))}, the rest held by calls in progress). Top up to continue."
-                )
-                raise _refusal(402, message) from error
+        except LeaseRefused as error:  # the platform wrote the sentence (the grant carried the call and the lease)
             raise _refusal(error.status, error.message) from error
         except PlatformUnavailable as error:
             raise _error(503, UNAVAILABLE, "service_unavailable") from error

@@ -390,6 +390,9 @@ class LeaseBook:
             "nonce": uuid.uuid4().hex,
             "wantMicros": max(minimum, self._want(lease, cost, need)),
             "minMicros": minimum,
+            # What the platform's refusal names: the waiting call's worst case and what this lease still holds.
+            "callMicros": cost,
+            "unusedMicros": max(0, lease.remaining) if lease is not None else 0,
         }
         sent = self.clock()
         answer = await self._post_grant(body)
@@ -397,7 +400,7 @@ class LeaseBook:
             if lease is not None:
                 self._forget(lease)
             lease = None
-            body.update(leaseId=str(uuid.uuid4()), nonce=uuid.uuid4().hex, minMicros=0,
+            body.update(leaseId=str(uuid.uuid4()), nonce=uuid.uuid4().hex, minMicros=0, unusedMicros=0,
                         wantMicros=self._want(None, cost, need))
             answer = await self._post_grant(body)
             if answer is None:

@@ -1,0 +1,42 @@
+import type { Actor } from "./types";
+
+// Who sees what, written once: every read that carries provider cost and every owner check asks here.
+// Administrators and the platform acting for itself (system, gateway, cron) see and manage everything; a
+// developer sees and manages their own rows, and never provider cost or margin (billing contract, clause 25).
+
+/** Administrators and the platform itself: every user's rows, every action. */
+export function isAdmin(actor: Actor): boolean {
+  return actor.kind !== "user" || actor.role === "admin";
+}
+
+/** Provider cost and margin are for admins only: every answer to anyone else leaves them out. */
+export function seesCost(actor: Actor): boolean {
+  return isAdmin(actor);
+}
+
+/** Whether the actor may see and act on what a user owns: admins anything, a developer their own. */
+export function canManage(actor: Actor, ownerUserId: string | null): boolean {
+  return isAdmin(actor) || (ownerUserId !== null && actor.userId === ownerUserId);
+}
+
+/** The user a read is limited to: null for admins (every user's rows), the developer's own id otherwise. */
+export function ownerScope(actor: Actor): string | null {
+  return isAdmin(actor) ? null : actor.userId;
+}
+
+/** The row as the actor may see it: the named provider-cost fields left out for anyone who does not see cost. */
+export function hideCost<T extends object, K extends keyof T>(actor: Actor, row: T, fields: readonly K[]): T {
+  if (seesCost(actor)) return row;
+  const visible = { ...row };
+  for (const field of fields) delete visible[field];
+  return visible;
+}
+
+/** A money row as the actor may see it: cost and margin (revenue − cost) for admins, neither for anyone else. */
+export function withMargin<T extends { costMicros?: bigint; revenueMicros: bigint }>(
+  actor: Actor,
+  row: T,
+): T & { marginMicros?: bigint } {
+  if (!seesCost(actor)) return hideCost(actor, row, ["costMicros"]);
+  return { ...row, marginMicros: row.revenueMicros - (row.costMicros ?? 0n) };
+}
