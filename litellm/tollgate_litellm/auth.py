@@ -150,7 +150,8 @@ _authenticator: Authenticator | None = None
 def authenticator() -> Authenticator:
     global _authenticator
     if _authenticator is None:
-        _authenticator = Authenticator(Settings.from_env(), shared=SharedVerdicts.from_env())
+        settings = Settings.from_env()
+        _authenticator = Authenticator(settings, shared=SharedVerdicts.from_settings(settings))
     return _authenticator
 
 

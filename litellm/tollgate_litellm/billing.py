@@ -11,7 +11,6 @@ import json
 import hmac
 import logging
 import math
-import os
 import uuid
 from collections.abc import AsyncGenerator
 from datetime import datetime, timezone
@@ -635,18 +634,11 @@ class TollgateBilling(CustomLogger):
 _handler: TollgateBilling | None = None
 
 
-def default_outbox_path() -> str:
-    return os.environ.get("TOLLGATE_OUTBOX_PATH") or os.path.join(os.path.dirname(os.path.dirname(__file__)), ".outbox", "outbox.db")
-
-
 def handler() -> TollgateBilling:
     global _handler
     if _handler is None:
         settings = Settings.from_env()
-        secret = os.environ.get("TOLLGATE_WEBHOOK_SECRET", "")
-        if len(secret) < 32:
-            raise RuntimeError("TOLLGATE_WEBHOOK_SECRET is required (32+ characters, the platform's WEBHOOK_SECRET)")
-        outbox = Outbox(default_outbox_path(), settings.platform_url, secret)
+        outbox = Outbox(settings.outbox_path, settings.platform_url, settings.usage_webhook_secret())
         client = PlatformClient(settings)
         book = shared_book(lambda: LeaseBook(client, settings.lease))
         # The platform's answer to each delivery shrinks overrun leases and stops keys in deficit (clause 46).

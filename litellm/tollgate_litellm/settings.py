@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+# The durable outbox of usage events, next to the plugin package unless TOLLGATE_OUTBOX_PATH says otherwise.
+DEFAULT_OUTBOX_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".outbox", "outbox.db")
 
 
 def _float(name: str, default: float, low: float, high: float) -> float:
@@ -20,15 +22,24 @@ def _float(name: str, default: float, low: float, high: float) -> float:
     return value
 
 
-def _switch(name: str, default: bool) -> bool:
+ON = frozenset({"on", "1", "true", "yes"})
+OFF = frozenset({"off", "0", "false", "no"})
+
+
+def _flag(name: str, default: bool) -> bool:
+    """Every on/off setting: on, 1, true, yes or off, 0, false, no (any case); unset or empty is the default."""
     raw = os.environ.get(name, "").strip().lower()
     if raw == "":
         return default
-    if raw in ("on", "true", "1"):
+    if raw in ON:
         return True
-    if raw in ("off", "false", "0"):
+    if raw in OFF:
         return False
-    raise RuntimeError(f"{name} must be on or off, got {raw!r}")
+    raise RuntimeError(f"{name} must be on or off (on/1/true/yes, off/0/false/no), got {raw!r}")
+
+
+def _text(name: str) -> str | None:
+    return os.environ.get(name) or None
 
 
 def _mode(raw: str) -> str:
@@ -81,6 +92,21 @@ class Settings:
     # it (the largest context windows sold: 2,097,152).
     image_input_tokens: int = 48_169
     unbounded_input_tokens: int = 2_097_152
+    # Usage events are signed with this (the platform's WEBHOOK_SECRET) and kept in this SQLite file until delivered.
+    webhook_secret: str = ""
+    outbox_path: str = DEFAULT_OUTBOX_PATH
+    # Redis, when there is one (REDIS_HOST, as for LiteLLM's shared rate limits): replicas share auth answers through
+    # it unless TOLLGATE_AUTH_SHARED is off.
+    redis_host: str | None = None
+    redis_port: int = 6379
+    redis_password: str | None = None
+    auth_shared: bool = True
+
+    def usage_webhook_secret(self) -> str:
+        """The secret the billing hooks sign usage events with (key auth alone does not need it)."""
+        if len(self.webhook_secret) < 32:
+            raise RuntimeError("TOLLGATE_WEBHOOK_SECRET is required (32+ characters, the platform's WEBHOOK_SECRET)")
+        return self.webhook_secret
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -100,11 +126,17 @@ class Settings:
             platform_timeout=_float("TOLLGATE_PLATFORM_TIMEOUT", 3.0, 0.1, 30.0),
             cache_max_entries=int(_float("TOLLGATE_AUTH_CACHE_MAX", 10_000, 1, 10_000_000)),
             billing_mode=_mode(os.environ.get("TOLLGATE_BILLING_MODE", "lease")),
-            litellm_prometheus=_switch("TOLLGATE_LITELLM_PROMETHEUS", False),
+            litellm_prometheus=_flag("TOLLGATE_LITELLM_PROMETHEUS", False),
             max_audio_bytes=int(_float("TOLLGATE_MAX_AUDIO_BYTES", 25 * 1024 * 1024, 1024, 512 * 1024 * 1024)),
             max_audio_seconds=int(_float("TOLLGATE_MAX_AUDIO_SECONDS", 1500, 1, 86_400)),
             image_input_tokens=int(_float("TOLLGATE_IMAGE_INPUT_TOKENS", 48_169, 1, 10_000_000)),
             unbounded_input_tokens=int(_float("TOLLGATE_UNBOUNDED_INPUT_TOKENS", 2_097_152, 1, 100_000_000)),
+            webhook_secret=os.environ.get("TOLLGATE_WEBHOOK_SECRET", ""),
+            outbox_path=_text("TOLLGATE_OUTBOX_PATH") or DEFAULT_OUTBOX_PATH,
+            redis_host=_text("REDIS_HOST"),
+            redis_port=int(_float("REDIS_PORT", 6379, 1, 65_535)),
+            redis_password=_text("REDIS_PASSWORD"),
+            auth_shared=_flag("TOLLGATE_AUTH_SHARED", True),
             lease=LeaseSettings(
                 want_seconds=_float("TOLLGATE_LEASE_WANT_SECONDS", 10.0, 0.5, 300.0),
                 initial_micros=int(_float("TOLLGATE_LEASE_INITIAL_MICROS", 1_000_000, 1, 2**53 - 1)),

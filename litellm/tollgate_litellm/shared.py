@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import Any
+
+from .settings import Settings
 
 logger = logging.getLogger("tollgate.shared")
 
@@ -26,16 +27,16 @@ class SharedVerdicts:
         self.errors = 0
 
     @classmethod
-    def from_env(cls) -> "SharedVerdicts | None":
-        host = os.environ.get("REDIS_HOST")
-        if not host or os.environ.get("TOLLGATE_AUTH_SHARED", "true").lower() in ("0", "false", "no"):
+    def from_settings(cls, settings: Settings) -> "SharedVerdicts | None":
+        """None without Redis, or with TOLLGATE_AUTH_SHARED off."""
+        if not settings.redis_host or not settings.auth_shared:
             return None
         import redis.asyncio as redis  # LiteLLM's own dependency
 
         client = redis.Redis(
-            host=host,
-            port=int(os.environ.get("REDIS_PORT") or 6379),
-            password=os.environ.get("REDIS_PASSWORD") or None,
+            host=settings.redis_host,
+            port=settings.redis_port,
+            password=settings.redis_password,
             socket_timeout=0.2,
             socket_connect_timeout=0.2,
         )
