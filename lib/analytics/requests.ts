@@ -214,6 +214,12 @@ export async function requestDetail(db: Db, actor: Actor, id: string): Promise<R
   };
 }
 
+/** The CSV export's file name: the UTC days of its range. */
+export function exportFileName(f: UsageFilters): string {
+  const { from, to } = resolveRange(f);
+  return `tollgate-requests-${from.toISOString().slice(0, 10)}-to-${to.toISOString().slice(0, 10)}.csv`;
+}
+
 function csvField(value: string): string {
   // Quote what needs it; a leading = + - @ would be read as a formula by spreadsheets, so it is prefixed.
   const safe = /^[=+\-@\t\r]/.test(value) && !/^-?\d/.test(value) ? `'${value}` : value;

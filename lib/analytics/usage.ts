@@ -278,6 +278,18 @@ export async function usageBreakdown(
   return rows.map((r) => withMargin(actor, r));
 }
 
+/** Usage over a filtered range: totals, a per-hour or per-day series, and a breakdown. */
+export async function usageReport(db: Db, actor: Actor, q: AnalyticsQuery) {
+  const range = resolveRange(q);
+  const bucket = q.bucket ?? defaultBucket(range);
+  const [totals, series, breakdown] = await Promise.all([
+    usageTotals(db, actor, q, range),
+    usageSeries(db, actor, q, bucket, range),
+    usageBreakdown(db, actor, q, q.by, range),
+  ]);
+  return { range, bucket, by: q.by, totals, series, breakdown };
+}
+
 /** The values the filter pickers offer: models, error classes and (admins) users and keys seen in the range. */
 export async function filterOptions(db: Db, actor: Actor, range: Range) {
   const own = ownerScope(actor);

@@ -25,6 +25,17 @@ export function json(data: unknown, init: ResponseInit = {}): Response {
   return new Response(body, { ...init, headers });
 }
 
+/** A file download (e.g. a streamed CSV), never cached. */
+export function attachment(body: BodyInit, name: string, contentType: string): Response {
+  return new Response(body, {
+    headers: {
+      "content-type": contentType,
+      "content-disposition": `attachment; filename="${name}"`,
+      "cache-control": "no-store",
+    },
+  });
+}
+
 export function zodIssues(error: ZodError): FieldIssue[] {
   return error.issues.map((issue) => ({
     path: issue.path.map(String).join(".") || "(body)",

@@ -1,7 +1,14 @@
-import { exportAnswer } from "@/lib/analytics/handlers";
+import { exportFileName, exportRequests } from "@/lib/analytics/requests";
+import { usageFilters } from "@/lib/analytics/schemas";
+import { db } from "@/lib/db";
+import { parseQuery } from "@/lib/http/body";
 import { withSession } from "@/lib/http/handler";
+import { attachment } from "@/lib/http/respond";
 
 export const maxDuration = 300;
 
 /** The developer's own calls only (the analytics libraries scope a non-admin to their user; no provider cost). */
-export const GET = withSession({}, exportAnswer);
+export const GET = withSession({}, async ({ req, actor }) => {
+  const filters = parseQuery(req, usageFilters);
+  return attachment(exportRequests(db(), actor, filters), exportFileName(filters), "text/csv; charset=utf-8");
+});
