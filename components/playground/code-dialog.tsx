@@ -11,7 +11,7 @@ import {
   DialogTrigger,
 } from "@/components/ui/dialog";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
-import { type ChatSettings, type PlaygroundMessage, requestBody } from "./playground";
+import { type ChatSettings, type PlaygroundMessage, requestBody } from "./settings";
 
 /** The conversation so far as chat messages (system prompt first), as an app would send it. */
 function chatMessages(settings: ChatSettings, messages: PlaygroundMessage[], draft = "Hello!") {

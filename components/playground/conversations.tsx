@@ -10,7 +10,7 @@ import type { Json } from "@/lib/json";
 import type { Conversation, ConversationSummary } from "@/lib/playground/conversations";
 import { api } from "@/lib/ui/api";
 import { cn, utcTime } from "@/lib/utils";
-import type { ChatSettings, PlaygroundMessage } from "./playground";
+import type { ChatSettings, PlaygroundMessage } from "./settings";
 
 export type SavedConversation = Json<Conversation> & {
   settings: ChatSettings;

@@ -2,7 +2,7 @@
 
 import { useChat } from "@ai-sdk/react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { DefaultChatTransport, type UIMessage } from "ai";
+import { DefaultChatTransport } from "ai";
 import { Bot, Check, Copy, RotateCcw, Send, Square, Trash2, User, Wallet } from "lucide-react";
 import Link from "next/link";
 import { useEffect, useMemo, useRef, useState } from "react";
@@ -15,40 +15,12 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Field } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
-import type { TurnMetadata } from "@/lib/playground/chat";
 import { cn } from "@/lib/utils";
 import { CodeDialog } from "./code-dialog";
 import { ConversationList, useSaveConversation } from "./conversations";
+import { ErrorNotice } from "./error-notice";
 import { ANSWER_MARKDOWN } from "./markdown";
-
-export type PlaygroundMessage = UIMessage<TurnMetadata>;
-
-export interface ChatSettings {
-  model: string;
-  system: string;
-  temperature: string;
-  topP: string;
-  maxTokens: string;
-}
-
-export const DEFAULT_SETTINGS: ChatSettings = {
-  model: "",
-  system: "",
-  temperature: "0.7",
-  topP: "1",
-  maxTokens: "512",
-};
-
-/** The request body the chat route takes beside the messages. */
-export function requestBody(s: ChatSettings, model = s.model) {
-  return {
-    model,
-    system: s.system.trim() || undefined,
-    maxOutputTokens: Number(s.maxTokens) || undefined,
-    temperature: s.temperature === "" ? undefined : Number(s.temperature),
-    topP: s.topP === "" ? undefined : Number(s.topP),
-  };
-}
+import { type ChatSettings, DEFAULT_SETTINGS, type PlaygroundMessage, requestBody } from "./settings";
 
 /**
  * The chat models a developer may pick, with their sell price per million tokens: priced models billed by output
@@ -99,45 +71,6 @@ export function BalanceBadge() {
         <span className="text-xs text-muted-foreground">{usd(account.heldMicros)} held</span>
       ) : null}
     </Link>
-  );
-}
-
-/** A gateway refusal in words a developer can act on, from the chat route's error text ("Gateway 402: …"). */
-export function ErrorNotice({ message }: { message: string }) {
-  const status = Number(/Gateway (\d{3})/.exec(message)?.[1] ?? 0);
-  const detail = message.replace(/^Gateway \d{3}:\s*/, "");
-  return (
-    <div
-      role="alert"
-      className="rounded-md border border-destructive/40 bg-destructive/5 p-3 text-sm"
-      data-testid="chat-error"
-    >
-      {status === 402 ? (
-        <>
-          <strong>Out of balance.</strong> {detail}{" "}
-          <Link href="/account/billing" className="underline">
-            Top up on the balance page
-          </Link>
-          .
-        </>
-      ) : status === 429 ? (
-        <>
-          <strong>Limit reached.</strong> {detail} Wait a moment, or ask an admin for a higher limit.
-        </>
-      ) : status === 403 || status === 404 ? (
-        <>
-          <strong>Model unavailable.</strong> {detail} Pick another model.
-        </>
-      ) : status >= 500 ? (
-        <>
-          <strong>The provider failed.</strong> {detail} Nothing was charged; try again.
-        </>
-      ) : (
-        <>
-          <strong>The call failed.</strong> {detail || message}
-        </>
-      )}
-    </div>
   );
 }
 

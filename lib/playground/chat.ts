@@ -5,6 +5,7 @@ import type { Actor } from "@/lib/auth/types";
 import { config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
 import { playgroundKey } from "./key";
+import type { ChatFailure } from "./schemas";
 
 export interface PlaygroundRequest {
   messages: UIMessage[];
@@ -25,16 +26,26 @@ export interface TurnMetadata {
   totalMs: number;
 }
 
-/** What the gateway said, in a sentence the playground can show (its error body carries the reason). */
-export function gatewayErrorMessage(error: unknown): string {
+/** The failure code of a gateway HTTP status: what the playground tells a developer to do about it. */
+function failureCode(status: number | undefined): ChatFailure["code"] {
+  if (status === 402) return "insufficient_balance";
+  if (status === 429) return "rate_limited";
+  if (status === 403 || status === 404) return "model_unavailable";
+  if (status !== undefined && status >= 500) return "provider_failed";
+  return "failed";
+}
+
+/** What the gateway said, with its code, for the playground to show (the error body carries the reason). */
+export function chatFailureOf(error: unknown): ChatFailure {
   if (APICallError.isInstance(error)) {
+    let message = error.message;
     try {
       const body = JSON.parse(error.responseBody ?? "{}");
-      if (body?.error?.message) return `Gateway ${error.statusCode}: ${body.error.message}`;
+      if (body?.error?.message) message = body.error.message;
     } catch {}
-    return `Gateway ${error.statusCode ?? ""}: ${error.message}`.trim();
+    return { code: failureCode(error.statusCode), message };
   }
-  return error instanceof Error ? error.message : "The gateway call failed.";
+  return { code: "failed", message: error instanceof Error ? error.message : "The gateway call failed." };
 }
 
 /**
@@ -104,6 +115,6 @@ export async function playgroundChat(
       }
       return undefined;
     },
-    onError: gatewayErrorMessage,
+    onError: (error) => JSON.stringify(chatFailureOf(error)),
   });
 }

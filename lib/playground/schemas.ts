@@ -61,3 +61,26 @@ export const conversationPatch = z
   })
   .refine((v) => Object.keys(v).length > 0, "send title, settings and/or messages");
 export const conversationQuery = z.strictObject({ q: z.string().trim().max(200).optional() });
+
+/**
+ * Why a chat turn failed, as the playground shows it: a code the UI branches on (from the gateway's HTTP status)
+ * and the gateway's own words. The chat stream carries it as JSON in its error text (lib/playground/chat.ts).
+ */
+export const CHAT_FAILURES = [
+  "insufficient_balance",
+  "rate_limited",
+  "model_unavailable",
+  "provider_failed",
+  "failed",
+] as const;
+export const chatFailure = z.strictObject({ code: z.enum(CHAT_FAILURES), message: z.string() });
+export type ChatFailure = z.output<typeof chatFailure>;
+
+/** The failure a chat error carries; any other text (a refused request, a dropped connection) is a plain failure. */
+export function readChatFailure(text: string): ChatFailure {
+  try {
+    const parsed = chatFailure.safeParse(JSON.parse(text));
+    if (parsed.success) return parsed.data;
+  } catch {}
+  return { code: "failed", message: text };
+}
