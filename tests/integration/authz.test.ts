@@ -1,9 +1,14 @@
-// The authorization matrix: every route of the foundation × (anonymous, developer, admin) → expected status.
+// The authorization matrix: every route under app/api × (anonymous, developer, admin) → expected status. A test
+// below lists every route.ts and its methods, so a route added without a row here fails the suite.
+import { readdirSync } from "node:fs";
+import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db";
 import { type CallOptions, call } from "../helpers/http";
 import { insertUser, signIn } from "../helpers/users";
 
+// The scrape token is set so /api/metrics answers for what it is (a bearer check), not "metrics are off".
+process.env.METRICS_TOKEN = "authz-metrics-token-0123456789";
 const { sql } = await createTestDatabase();
 
 // "other" is another developer, reaching for the first developer's resources: never visible (404), never changed.
@@ -21,6 +26,7 @@ let devAccountId: string;
 let planId: string;
 let alertRuleIds: string[];
 let conversationIds: string[];
+let batchId: string;
 
 beforeAll(async () => {
   adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
@@ -77,6 +83,9 @@ beforeAll(async () => {
     insert into playground_conversations (user_id, title) values (${developerId}, 'read'), (${developerId}, 'patch'),
       (${developerId}, 'delete') returning id`;
   conversationIds = saved.map((r) => r.id);
+  const [batch] = await sql<{ id: string }[]>`
+    insert into redemption_batches (amount_micros, code_count, created_by) values (1000, 1, ${adminId}) returning id`;
+  batchId = batch!.id;
 });
 
 const users = () => import("@/app/api/v1/users/route");
@@ -118,6 +127,10 @@ const retryRoute = () => import("@/app/api/v1/settlement/queue/[id]/retry/route"
 const plan = () => import("@/app/api/v1/plans/[id]/route");
 const cronGrants = () => import("@/app/api/cron/grants/route");
 const redemptionBatches = () => import("@/app/api/v1/redemption-batches/route");
+const redemptionsRoute = () => import("@/app/api/v1/redemption-batches/[id]/redemptions/route");
+const loginRoute = () => import("@/app/api/auth/login/route");
+const metricsRoute = () => import("@/app/api/metrics/route");
+const stripeWebhook = () => import("@/app/api/webhooks/stripe/route");
 const redeemRoute = () => import("@/app/api/v1/redeem/route");
 const paymentsRoute = () => import("@/app/api/v1/payments/route");
 const myPaymentsRoute = () => import("@/app/api/v1/me/payments/route");
@@ -210,6 +223,19 @@ const cases: Case[] = [
     handler: audit,
     method: "GET",
     expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "POST /api/auth/login (an unknown email: a session changes nothing)",
+    handler: loginRoute,
+    method: "POST",
+    options: () => ({ body: { email: "nobody@example.com", password: "not-the-password" } }),
+    expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
+    name: "GET /api/metrics (a session is not the scrape token)",
+    handler: metricsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 401, admin: 401 },
   },
   {
     name: "POST /api/auth/logout",
@@ -453,6 +479,13 @@ const cases: Case[] = [
     expect: { anonymous: 401, developer: 401, admin: 401 },
   },
   {
+    name: "POST /api/webhooks/stripe (card top-ups off: its signature is tested in payments.test.ts)",
+    handler: stripeWebhook,
+    method: "POST",
+    options: () => ({ body: { type: "checkout.session.completed" } }),
+    expect: { anonymous: 404, developer: 404, admin: 404 },
+  },
+  {
     name: "GET /api/v1/settlement/runs",
     handler: runs,
     method: "GET",
@@ -515,6 +548,13 @@ const cases: Case[] = [
     method: "POST",
     options: () => ({ body: { amountMicros: "1000", count: 1 } }),
     expect: { anonymous: 401, developer: 403, admin: 201 },
+  },
+  {
+    name: "GET /api/v1/redemption-batches/:id/redemptions",
+    handler: redemptionsRoute,
+    method: "GET",
+    options: () => ({ params: { id: batchId } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
   },
   {
     name: "POST /api/v1/redeem (an unknown code)",
@@ -761,6 +801,52 @@ const cases: Case[] = [
     expect: { anonymous: 401, developer: 403, admin: 200 },
   },
 ];
+
+const API_DIR = path.join(import.meta.dirname, "../../app/api");
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/** Every route.ts under app/api, by its URL as the matrix names it (a [param] folder is `:param`). */
+function apiRoutes(): { url: string; file: string }[] {
+  return readdirSync(API_DIR, { recursive: true, encoding: "utf8" })
+    .filter((file) => path.basename(file) === "route.ts")
+    .map((file) => {
+      const segments = path
+        .dirname(file)
+        .split(path.sep)
+        .filter((s) => s !== "." && !/^\(.+\)$/.test(s))
+        .map((s) => s.replace(/^\[(.+)\]$/, ":$1"));
+      return { url: ["/api", ...segments].join("/"), file: path.join(API_DIR, file) };
+    })
+    .sort((a, b) => a.url.localeCompare(b.url));
+}
+
+/** "GET /api/v1/keys/:id (own key)" → "GET /api/v1/keys/:id". */
+const routeOf = (c: Case) => c.name.split(" ").slice(0, 2).join(" ");
+
+describe("the matrix covers app/api", () => {
+  it("has a row for every method of every route.ts under app/api, and every row calls the route it names", async () => {
+    const exported = new Map<string, unknown>();
+    for (const { url, file } of apiRoutes()) {
+      const mod = (await import(file)) as Record<string, unknown>;
+      for (const method of METHODS)
+        if (typeof mod[method] === "function") exported.set(`${method} ${url}`, mod[method]);
+    }
+    expect(exported.size).toBeGreaterThan(50);
+    const covered = new Set(cases.map(routeOf));
+    expect(
+      [...exported.keys()].filter((route) => !covered.has(route)),
+      "routes missing from the matrix",
+    ).toEqual([]);
+    expect(
+      cases.map(routeOf).filter((route) => !exported.has(route)),
+      "rows naming no route",
+    ).toEqual([]);
+    for (const c of cases) {
+      const handler = (await c.handler())[c.method];
+      expect(handler === exported.get(routeOf(c)), `${c.name} calls another route`).toBe(true);
+    }
+  });
+});
 
 describe("authorization matrix", () => {
   for (const c of cases) {
