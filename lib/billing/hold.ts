@@ -45,7 +45,7 @@ export interface PgError {
 
 /** place_hold's refusal detail: amounts as exact decimal strings (JSON numbers would round above 2^53). */
 interface RefusalDetail {
-  scope?: "key" | "account" | "plan";
+  scope?: "balance" | "key" | "account" | "plan";
   plan?: string;
   requestsPerDay?: number;
   dayRequests?: number;

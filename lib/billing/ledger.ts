@@ -51,17 +51,18 @@ export interface Account {
   ownLowBalanceMicros: bigint | null;
 }
 
-/** The columns of an Account (accounts a left join users u); usage counters read as zero once their window passed. */
+/** The columns of an Account (accounts a left join users u); usage counters read through window_used, the SQL rule
+ *  the money functions apply (zero once their UTC day or month has passed, at tollgate_now()). */
 export const accountColumns = (db: Db) => db`
   a.id, a.kind, a.owner_user_id as "ownerUserId", u.email as "ownerEmail",
   a.balance_micros as "balanceMicros", a.held_micros as "heldMicros",
   (select coalesce(sum(l.reserved_micros), 0) from leases l
    where l.account_id = a.id and l.status in ('open', 'closing'))::bigint as "leasedMicros",
   a.daily_budget_micros as "dailyBudgetMicros", a.monthly_budget_micros as "monthlyBudgetMicros",
-  case when a.budget_day = (now() at time zone 'utc')::date then a.day_used_micros else 0 end as "dayUsedMicros",
-  case when a.budget_month = date_trunc('month', now() at time zone 'utc')::date then a.month_used_micros else 0 end as "monthUsedMicros",
+  window_used(a.day_used_micros, a.budget_day, tollgate_now(), 'day') as "dayUsedMicros",
+  window_used(a.month_used_micros, a.budget_month, tollgate_now(), 'month') as "monthUsedMicros",
   p.name as "planName", p.requests_per_day as "requestsPerDay",
-  case when a.budget_day = (now() at time zone 'utc')::date then a.day_requests else 0 end as "dayRequests",
+  window_used(a.day_requests, a.budget_day, tollgate_now(), 'day')::int as "dayRequests",
   p.daily_budget_micros as "planDailyBudgetMicros", p.monthly_budget_micros as "planMonthlyBudgetMicros",
   coalesce(a.low_balance_micros, (select s.low_balance_micros from billing_settings s)) as "lowBalanceMicros",
   a.low_balance_micros as "ownLowBalanceMicros"`;

@@ -12,16 +12,15 @@ export function assertCanActFor(actor: Actor, userId: string): void {
   }
 }
 
-/** The columns of an ApiKey (api_keys k joined with users u). */
+/** The columns of an ApiKey (api_keys k joined with users u); spend counters read through window_used (SQL). */
 export const keyColumns = (db: Db) => db`
   k.id, k.user_id as "userId", u.email as "ownerEmail", k.name, k.prefix, k.status,
   k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
   k.expires_at as "expiresAt", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
   k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom", k.purpose,
   k.daily_budget_micros as "dailyBudgetMicros", k.monthly_budget_micros as "monthlyBudgetMicros",
-  case when k.budget_day = (now() at time zone 'utc')::date then k.day_used_micros else 0 end as "todaySpentMicros",
-  case when k.budget_month = date_trunc('month', now() at time zone 'utc')::date then k.month_used_micros else 0 end
-    as "monthSpentMicros",
+  window_used(k.day_used_micros, k.budget_day, tollgate_now(), 'day') as "todaySpentMicros",
+  window_used(k.month_used_micros, k.budget_month, tollgate_now(), 'month') as "monthSpentMicros",
   (select coalesce(sum(l.reserved_micros), 0) from leases l
    where l.key_id = k.id and l.status in ('open', 'closing'))::bigint as "leasedMicros"`;
 

@@ -19,8 +19,7 @@ create or replace function public.place_hold(
                 available_micros bigint)
 language plpgsql as $$
 declare
-  v_today date := (tollgate_now() at time zone 'utc')::date;
-  v_month date := date_trunc('month', tollgate_now() at time zone 'utc')::date;
+  v_now timestamptz := tollgate_now();
   v_key record;
   v_model record;
   v_price public.price_versions;
@@ -105,69 +104,54 @@ begin
     raise exception 'Call id % was already used with this key', p_call_id using errcode = 'TG409';
   end if;
 
+  -- The key's budgets, then the account's balance, budgets and the plan's requests per day (budget_room, window_used).
   update api_keys k set
-    budget_day = v_today,
-    day_used_micros = (case when k.budget_day = v_today then k.day_used_micros else 0 end) + v_amount,
-    budget_month = v_month,
-    month_used_micros = (case when k.budget_month = v_month then k.month_used_micros else 0 end) + v_amount
+    budget_day = budget_window(v_now, 'day'),
+    day_used_micros = window_used(k.day_used_micros, k.budget_day, v_now, 'day') + v_amount,
+    budget_month = budget_window(v_now, 'month'),
+    month_used_micros = window_used(k.month_used_micros, k.budget_month, v_now, 'month') + v_amount
   where k.id = p_key_id
-    and (k.daily_budget_micros is null
-         or (case when k.budget_day = v_today then k.day_used_micros else 0 end) + v_amount <= k.daily_budget_micros)
-    and (k.monthly_budget_micros is null
-         or (case when k.budget_month = v_month then k.month_used_micros else 0 end) + v_amount <= k.monthly_budget_micros);
+    and v_amount <= coalesce(budget_room(k.daily_budget_micros, k.day_used_micros, k.budget_day,
+                                         k.monthly_budget_micros, k.month_used_micros, k.budget_month, v_now), v_amount);
   if not found then
-    select k.daily_budget_micros, k.monthly_budget_micros,
-           case when k.budget_day = v_today then k.day_used_micros else 0 end as day_used,
-           case when k.budget_month = v_month then k.month_used_micros else 0 end as month_used
-    into v_existing from api_keys k where k.id = p_key_id;
-    raise exception 'key budget exceeded' using errcode = 'TG429', detail = json_build_object(
-      'scope', 'key', 'neededMicros', v_amount::text, 'dailyBudgetMicros', v_existing.daily_budget_micros::text,
-      'monthlyBudgetMicros', v_existing.monthly_budget_micros::text, 'dayUsedMicros', v_existing.day_used::text,
-      'monthUsedMicros', v_existing.month_used::text)::text;
+    perform refuse('key', v_amount, null, null, k.daily_budget_micros, k.day_used_micros, k.budget_day,
+                   k.monthly_budget_micros, k.month_used_micros, k.budget_month)
+    from api_keys k where k.id = p_key_id;
   end if;
 
   update accounts a set
     held_micros = a.held_micros + v_amount,
-    budget_day = v_today,
-    day_used_micros = (case when a.budget_day = v_today then a.day_used_micros else 0 end) + v_amount,
-    day_requests = (case when a.budget_day = v_today then a.day_requests else 0 end) + 1,
-    budget_month = v_month,
-    month_used_micros = (case when a.budget_month = v_month then a.month_used_micros else 0 end) + v_amount
+    budget_day = budget_window(v_now, 'day'),
+    day_used_micros = window_used(a.day_used_micros, a.budget_day, v_now, 'day') + v_amount,
+    day_requests = window_used(a.day_requests, a.budget_day, v_now, 'day') + 1,
+    budget_month = budget_window(v_now, 'month'),
+    month_used_micros = window_used(a.month_used_micros, a.budget_month, v_now, 'month') + v_amount
   from (select coalesce(a2.daily_budget_micros, p.daily_budget_micros) as daily_budget,
                coalesce(a2.monthly_budget_micros, p.monthly_budget_micros) as monthly_budget
         from accounts a2 left join plans p on p.id = v_key.plan_id where a2.id = v_key.account_id) b
   where a.id = v_key.account_id
     and a.balance_micros - a.held_micros >= v_amount
-    and (b.daily_budget is null
-         or (case when a.budget_day = v_today then a.day_used_micros else 0 end) + v_amount <= b.daily_budget)
-    and (b.monthly_budget is null
-         or (case when a.budget_month = v_month then a.month_used_micros else 0 end) + v_amount <= b.monthly_budget)
+    and v_amount <= coalesce(budget_room(b.daily_budget, a.day_used_micros, a.budget_day,
+                                         b.monthly_budget, a.month_used_micros, a.budget_month, v_now), v_amount)
     and (v_key.requests_per_day is null
-         or (case when a.budget_day = v_today then a.day_requests else 0 end) + 1 <= v_key.requests_per_day)
+         or window_used(a.day_requests, a.budget_day, v_now, 'day') + 1 <= v_key.requests_per_day)
   returning a.balance_micros - a.held_micros into v_available;
   if not found then
-    select a.balance_micros, a.held_micros,
+    select a.balance_micros, a.held_micros, a.day_used_micros, a.budget_day, a.month_used_micros, a.budget_month,
            coalesce(a.daily_budget_micros, p.daily_budget_micros) as daily_budget_micros,
            coalesce(a.monthly_budget_micros, p.monthly_budget_micros) as monthly_budget_micros,
-           case when a.budget_day = v_today then a.day_used_micros else 0 end as day_used,
-           case when a.budget_day = v_today then a.day_requests else 0 end as day_requests,
-           case when a.budget_month = v_month then a.month_used_micros else 0 end as month_used
+           window_used(a.day_requests, a.budget_day, v_now, 'day') as day_requests
     into v_account from accounts a left join plans p on p.id = v_key.plan_id where a.id = v_key.account_id;
     if v_key.requests_per_day is not null and v_account.day_requests + 1 > v_key.requests_per_day then
       raise exception 'plan request limit reached' using errcode = 'TG429', detail = json_build_object(
         'scope', 'plan', 'plan', v_key.plan_name, 'requestsPerDay', v_key.requests_per_day,
         'dayRequests', v_account.day_requests)::text;
     end if;
-    if v_account.balance_micros - v_account.held_micros < v_amount then
-      raise exception 'insufficient balance' using errcode = 'TG402', detail = json_build_object(
-        'neededMicros', v_amount::text, 'balanceMicros', v_account.balance_micros::text,
-        'heldMicros', v_account.held_micros::text,
-        'availableMicros', (v_account.balance_micros - v_account.held_micros)::text)::text;
-    end if;
-    raise exception 'account budget exceeded' using errcode = 'TG429', detail = json_build_object(
-      'scope', 'account', 'neededMicros', v_amount::text, 'dailyBudgetMicros', v_account.daily_budget_micros::text,
-      'monthlyBudgetMicros', v_account.monthly_budget_micros::text, 'dayUsedMicros', v_account.day_used::text,
-      'monthUsedMicros', v_account.month_used::text)::text;
+    perform refuse(case when v_account.balance_micros - v_account.held_micros < v_amount then 'balance'
+                        else 'account' end,
+                   v_amount, v_account.balance_micros, v_account.held_micros,
+                   v_account.daily_budget_micros, v_account.day_used_micros, v_account.budget_day,
+                   v_account.monthly_budget_micros, v_account.month_used_micros, v_account.budget_month);
   end if;
 
   return query select v_hold, v_amount, 'placed'::text, v_price.id, v_max_out, v_available;

@@ -101,7 +101,7 @@ begin
       select i.lease_id, sum(i.draw_micros)::bigint as drawn, sum(i.revenue_micros)::bigint as charged,
              count(*)::int as calls, sum(i.overrun_micros)::bigint as overrun,
              least(sum(greatest(i.draw_micros, i.revenue_micros)), l.reserved_micros)::bigint as released,
-             l.account_id, l.key_id, l.status, l.reserved_micros, (l.created_at at time zone 'utc') as created_utc
+             l.account_id, l.key_id, l.status, l.reserved_micros, l.created_at
       from ins i join leases l on l.id = i.lease_id
       group by i.lease_id, l.account_id, l.key_id, l.status, l.reserved_micros, l.created_at
     ),
@@ -122,7 +122,7 @@ begin
                          closed_at = tollgate_now(), close_reason = 'usage_event'
       from ins
       where h.id = ins.hold_id and h.status = 'open'
-      returning h.id, h.account_id, h.key_id, h.amount_micros, h.status, (h.created_at at time zone 'utc') as created_utc
+      returning h.id, h.account_id, h.key_id, h.amount_micros, h.status, h.created_at
     ),
     charged as (
       select * from ins where revenue_micros > 0
@@ -149,13 +149,13 @@ begin
     deltas as (
       select i.account_id, i.key_id, i.revenue_micros as delta,
              case when i.lease_id is not null and i.status <> 'failure' then 1 else 0 end as request_delta,
-             (coalesce(h.created_at, l.created_at, i.started_at) at time zone 'utc') as at_utc
+             coalesce(h.created_at, l.created_at, i.started_at) as reserved_at
       from ins i left join holds h on h.id = i.hold_id left join leases l on l.id = i.lease_id
       union all
-      select account_id, key_id, -amount_micros, case when status = 'released' then -1 else 0 end, created_utc
+      select account_id, key_id, -amount_micros, case when status = 'released' then -1 else 0 end, created_at
       from closed
       union all
-      select account_id, key_id, -released, 0, created_utc from lease_use
+      select account_id, key_id, -released, 0, created_at from lease_use
     ),
     per_account as (
       select account_id, sum(revenue) as revenue, sum(released) as released
@@ -172,23 +172,24 @@ begin
       update accounts a set
         balance_micros = a.balance_micros - p.revenue,
         held_micros = a.held_micros - p.released,
-        day_used_micros = greatest(0, a.day_used_micros + coalesce((
-          select sum(d.delta) from deltas d where d.account_id = a.id and d.at_utc::date = a.budget_day), 0)),
-        day_requests = greatest(0, a.day_requests + coalesce((
-          select sum(d.request_delta) from deltas d where d.account_id = a.id and d.at_utc::date = a.budget_day), 0)),
-        month_used_micros = greatest(0, a.month_used_micros + coalesce((
-          select sum(d.delta) from deltas d
-          where d.account_id = a.id and date_trunc('month', d.at_utc)::date = a.budget_month), 0))
+        day_used_micros = counter_moved(a.day_used_micros, (
+          select sum(window_used(d.delta, a.budget_day, d.reserved_at, 'day')) from deltas d where d.account_id = a.id)),
+        day_requests = counter_moved(a.day_requests, (
+          select sum(window_used(d.request_delta, a.budget_day, d.reserved_at, 'day'))
+          from deltas d where d.account_id = a.id)),
+        month_used_micros = counter_moved(a.month_used_micros, (
+          select sum(window_used(d.delta, a.budget_month, d.reserved_at, 'month'))
+          from deltas d where d.account_id = a.id))
       from per_account p where a.id = p.account_id
       returning a.owner_user_id, a.balance_micros - a.held_micros as available
     ),
     keys_updated as (
       update api_keys k set
-        day_used_micros = greatest(0, k.day_used_micros + coalesce((
-          select sum(d.delta) from deltas d where d.key_id = k.id and d.at_utc::date = k.budget_day), 0)),
-        month_used_micros = greatest(0, k.month_used_micros + coalesce((
-          select sum(d.delta) from deltas d
-          where d.key_id = k.id and date_trunc('month', d.at_utc)::date = k.budget_month), 0))
+        day_used_micros = counter_moved(k.day_used_micros, (
+          select sum(window_used(d.delta, k.budget_day, d.reserved_at, 'day')) from deltas d where d.key_id = k.id)),
+        month_used_micros = counter_moved(k.month_used_micros, (
+          select sum(window_used(d.delta, k.budget_month, d.reserved_at, 'month'))
+          from deltas d where d.key_id = k.id))
       where k.id in (select key_id from deltas)
       returning 1
     )

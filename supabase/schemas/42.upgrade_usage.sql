@@ -30,7 +30,7 @@ begin
   target as (
     select u.id, u.key_id, u.call_id, u.account_id, u.status as old_status, u.revenue_micros as old_revenue,
            coalesce(u.draw_micros, h.amount_micros, 0) as reserved,
-           (coalesce(h.created_at, l.created_at, u.started_at) at time zone 'utc') as at_utc,
+           coalesce(h.created_at, l.created_at, u.started_at) as reserved_at,
            i.status, i.prompt_tokens, i.completion_tokens, i.cached_tokens, i.ended_at, i.error_class,
            coalesce(i.cache_write_tokens, 0) as cache_write_tokens, coalesce(i.reasoning_tokens, 0) as reasoning_tokens,
            (pv.v).id as price_version_id,
@@ -87,24 +87,24 @@ begin
     update accounts a set
       balance_micros = a.balance_micros - coalesce((select sum(c.delta) from changed c where c.account_id = a.id), 0),
       -- A call first reported failed gave its request back: it served after all.
-      day_requests = a.day_requests + (select count(*) from target t
-                                        where t.account_id = a.id and t.old_status = 'failure'
-                                          and t.at_utc::date = a.budget_day)::int,
-      day_used_micros = greatest(0, a.day_used_micros + coalesce((
-        select sum(c.delta) from changed c where c.account_id = a.id and c.at_utc::date = a.budget_day), 0)),
-      month_used_micros = greatest(0, a.month_used_micros + coalesce((
-        select sum(c.delta) from changed c
-        where c.account_id = a.id and date_trunc('month', c.at_utc)::date = a.budget_month), 0))
+      day_requests = counter_moved(a.day_requests, (
+        select sum(window_used(1, a.budget_day, t.reserved_at, 'day')) from target t
+        where t.account_id = a.id and t.old_status = 'failure')),
+      day_used_micros = counter_moved(a.day_used_micros, (
+        select sum(window_used(c.delta, a.budget_day, c.reserved_at, 'day')) from changed c where c.account_id = a.id)),
+      month_used_micros = counter_moved(a.month_used_micros, (
+        select sum(window_used(c.delta, a.budget_month, c.reserved_at, 'month'))
+        from changed c where c.account_id = a.id))
     where a.id in (select account_id from changed union select account_id from target where old_status = 'failure')
     returning 1
   ),
   keys_updated as (
     update api_keys k set
-      day_used_micros = greatest(0, k.day_used_micros + coalesce((
-        select sum(c.delta) from changed c where c.key_id = k.id and c.at_utc::date = k.budget_day), 0)),
-      month_used_micros = greatest(0, k.month_used_micros + coalesce((
-        select sum(c.delta) from changed c
-        where c.key_id = k.id and date_trunc('month', c.at_utc)::date = k.budget_month), 0))
+      day_used_micros = counter_moved(k.day_used_micros, (
+        select sum(window_used(c.delta, k.budget_day, c.reserved_at, 'day')) from changed c where c.key_id = k.id)),
+      month_used_micros = counter_moved(k.month_used_micros, (
+        select sum(window_used(c.delta, k.budget_month, c.reserved_at, 'month'))
+        from changed c where c.key_id = k.id))
     where k.id in (select key_id from changed)
     returning 1
   )

@@ -17,16 +17,13 @@ language plpgsql as $$
 #variable_conflict use_column
 declare
   v_now timestamptz := tollgate_now();
-  v_today date := (tollgate_now() at time zone 'utc')::date;
-  v_month date := date_trunc('month', tollgate_now() at time zone 'utc')::date;
   v_expires timestamptz := least(tollgate_now() + make_interval(secs => p_ttl_seconds),
-                                 ((tollgate_now() at time zone 'utc')::date + 1)::timestamp at time zone 'utc');
+                                 (budget_window(tollgate_now(), 'day') + 1)::timestamp at time zone 'utc');
   v_key record;
   v_lease record;
   v_key_room bigint;
   v_grant bigint;
   v_available bigint;
-  v_account record;
 begin
   if p_want_micros is null or p_min_micros is null or p_min_micros < 0 or p_want_micros < p_min_micros
      or p_ttl_seconds is null or p_ttl_seconds < 1 then
@@ -35,11 +32,8 @@ begin
   -- The key's row first (as place_hold and settle_usage lock it): its budgets cannot move under the grant.
   select k.id, k.user_id, k.status, u.status as user_status, a.id as account_id, p.requests_per_day,
          p.id as plan_id,
-         least(case when k.daily_budget_micros is null then null
-                    else k.daily_budget_micros - case when k.budget_day = v_today then k.day_used_micros else 0 end end,
-               case when k.monthly_budget_micros is null then null
-                    else k.monthly_budget_micros - case when k.budget_month = v_month then k.month_used_micros else 0 end end)
-           as room
+         budget_room(k.daily_budget_micros, k.day_used_micros, k.budget_day,
+                     k.monthly_budget_micros, k.month_used_micros, k.budget_month, v_now) as room
   into v_key
   from api_keys k join users u on u.id = k.user_id join accounts a on a.owner_user_id = k.user_id
   left join plans p on p.id = u.plan_id
@@ -70,17 +64,15 @@ begin
       raise exception 'lease % is no longer open', p_lease_id using errcode = 'TG410';
     end if;
     -- A lease never outlives its UTC day: its extension keeps the day it was opened in.
-    v_expires := least(v_expires, ((v_lease.created_at at time zone 'utc')::date + 1)::timestamp at time zone 'utc');
+    v_expires := least(v_expires, (budget_window(v_lease.created_at, 'day') + 1)::timestamp at time zone 'utc');
   end if;
 
   with current_room as (
     select a.id,
            least(a.balance_micros - a.held_micros, v_key_room,
-                 coalesce(coalesce(a.daily_budget_micros, p.daily_budget_micros)
-                          - case when a.budget_day = v_today then a.day_used_micros else 0 end, 9007199254740991),
-                 coalesce(coalesce(a.monthly_budget_micros, p.monthly_budget_micros)
-                          - case when a.budget_month = v_month then a.month_used_micros else 0 end, 9007199254740991)
-           ) as room
+                 budget_room(coalesce(a.daily_budget_micros, p.daily_budget_micros), a.day_used_micros, a.budget_day,
+                             coalesce(a.monthly_budget_micros, p.monthly_budget_micros), a.month_used_micros,
+                             a.budget_month, v_now)) as room
     from accounts a left join plans p on p.id = v_key.plan_id
     where a.id = v_key.account_id
     for no key update of a
@@ -90,48 +82,33 @@ begin
   )
   update accounts a set
     held_micros = a.held_micros + s.amount,
-    budget_day = v_today,
-    day_used_micros = (case when a.budget_day = v_today then a.day_used_micros else 0 end) + s.amount,
-    budget_month = v_month,
-    month_used_micros = (case when a.budget_month = v_month then a.month_used_micros else 0 end) + s.amount
+    budget_day = budget_window(v_now, 'day'),
+    day_used_micros = window_used(a.day_used_micros, a.budget_day, v_now, 'day') + s.amount,
+    budget_month = budget_window(v_now, 'month'),
+    month_used_micros = window_used(a.month_used_micros, a.budget_month, v_now, 'month') + s.amount
   from sized s
   where a.id = s.id and s.amount >= p_min_micros
   returning s.amount, a.balance_micros - a.held_micros into v_grant, v_available;
 
   if v_grant is null then
-    select a.balance_micros, a.held_micros,
-           coalesce(a.daily_budget_micros, p.daily_budget_micros) as daily_budget_micros,
-           coalesce(a.monthly_budget_micros, p.monthly_budget_micros) as monthly_budget_micros,
-           case when a.budget_day = v_today then a.day_used_micros else 0 end as day_used,
-           case when a.budget_month = v_month then a.month_used_micros else 0 end as month_used
-    into v_account from accounts a left join plans p on p.id = v_key.plan_id where a.id = v_key.account_id;
-    if v_account.balance_micros - v_account.held_micros < p_min_micros then
-      raise exception 'insufficient balance' using errcode = 'TG402', detail = json_build_object(
-        'neededMicros', p_min_micros::text, 'balanceMicros', v_account.balance_micros::text,
-        'heldMicros', v_account.held_micros::text,
-        'availableMicros', (v_account.balance_micros - v_account.held_micros)::text)::text;
+    if v_key_room < p_min_micros
+       and (select a.balance_micros - a.held_micros >= p_min_micros from accounts a where a.id = v_key.account_id) then
+      perform refuse('key', p_min_micros, null, null, k.daily_budget_micros, k.day_used_micros, k.budget_day,
+                     k.monthly_budget_micros, k.month_used_micros, k.budget_month)
+      from api_keys k where k.id = p_key_id;
     end if;
-    if v_key_room < p_min_micros then
-      select k.daily_budget_micros, k.monthly_budget_micros,
-             case when k.budget_day = v_today then k.day_used_micros else 0 end as day_used,
-             case when k.budget_month = v_month then k.month_used_micros else 0 end as month_used
-      into v_account from api_keys k where k.id = p_key_id;
-      raise exception 'key budget exceeded' using errcode = 'TG429', detail = json_build_object(
-        'scope', 'key', 'neededMicros', p_min_micros::text, 'dailyBudgetMicros', v_account.daily_budget_micros::text,
-        'monthlyBudgetMicros', v_account.monthly_budget_micros::text, 'dayUsedMicros', v_account.day_used::text,
-        'monthUsedMicros', v_account.month_used::text)::text;
-    end if;
-    raise exception 'account budget exceeded' using errcode = 'TG429', detail = json_build_object(
-      'scope', 'account', 'neededMicros', p_min_micros::text, 'dailyBudgetMicros', v_account.daily_budget_micros::text,
-      'monthlyBudgetMicros', v_account.monthly_budget_micros::text, 'dayUsedMicros', v_account.day_used::text,
-      'monthUsedMicros', v_account.month_used::text)::text;
+    perform refuse(case when a.balance_micros - a.held_micros < p_min_micros then 'balance' else 'account' end,
+                   p_min_micros, a.balance_micros, a.held_micros,
+                   coalesce(a.daily_budget_micros, p.daily_budget_micros), a.day_used_micros, a.budget_day,
+                   coalesce(a.monthly_budget_micros, p.monthly_budget_micros), a.month_used_micros, a.budget_month)
+    from accounts a left join plans p on p.id = v_key.plan_id where a.id = v_key.account_id;
   end if;
 
   update api_keys k set
-    budget_day = v_today,
-    day_used_micros = (case when k.budget_day = v_today then k.day_used_micros else 0 end) + v_grant,
-    budget_month = v_month,
-    month_used_micros = (case when k.budget_month = v_month then k.month_used_micros else 0 end) + v_grant
+    budget_day = budget_window(v_now, 'day'),
+    day_used_micros = window_used(k.day_used_micros, k.budget_day, v_now, 'day') + v_grant,
+    budget_month = budget_window(v_now, 'month'),
+    month_used_micros = window_used(k.month_used_micros, k.budget_month, v_now, 'month') + v_grant
   where k.id = p_key_id;
 
   insert into leases as l (id, key_id, account_id, user_id, process_id, reserved_micros, granted_micros, grants,

@@ -14,8 +14,6 @@ language plpgsql as $$
 declare
   v_lease record;
   v_amount bigint;
-  v_day date;
-  v_month date;
   v_status text;
 begin
   if p_status not in ('closing', 'expired') then
@@ -33,8 +31,6 @@ begin
     return 0;
   end if;
   v_amount := least(greatest(coalesce(p_amount, 0), 0), v_lease.reserved_micros);
-  v_day := (v_lease.created_at at time zone 'utc')::date;
-  v_month := date_trunc('month', v_lease.created_at at time zone 'utc')::date;
   v_status := case when p_status = 'closing' and v_lease.reserved_micros = v_amount then 'closed' else p_status end;
   update leases l set
     reserved_micros = l.reserved_micros - v_amount,
@@ -47,13 +43,13 @@ begin
                       else l.expires_at end
   where l.id = p_lease_id;
   update api_keys k set
-    day_used_micros = greatest(0, k.day_used_micros - case when k.budget_day = v_day then v_amount else 0 end),
-    month_used_micros = greatest(0, k.month_used_micros - case when k.budget_month = v_month then v_amount else 0 end)
+    day_used_micros = counter_moved(k.day_used_micros, window_used(-v_amount, k.budget_day, v_lease.created_at, 'day')),
+    month_used_micros = counter_moved(k.month_used_micros, window_used(-v_amount, k.budget_month, v_lease.created_at, 'month'))
   where k.id = v_lease.key_id;
   update accounts a set
     held_micros = a.held_micros - v_amount,
-    day_used_micros = greatest(0, a.day_used_micros - case when a.budget_day = v_day then v_amount else 0 end),
-    month_used_micros = greatest(0, a.month_used_micros - case when a.budget_month = v_month then v_amount else 0 end)
+    day_used_micros = counter_moved(a.day_used_micros, window_used(-v_amount, a.budget_day, v_lease.created_at, 'day')),
+    month_used_micros = counter_moved(a.month_used_micros, window_used(-v_amount, a.budget_month, v_lease.created_at, 'month'))
   where a.id = v_lease.account_id;
   return v_amount;
 end;
