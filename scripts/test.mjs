@@ -102,6 +102,18 @@ async function main() {
 
   await check("lint (biome)", bin("biome"), ["ci", "."]);
   await check("types (tsc)", bin("tsc"), ["--noEmit"]);
+  // No import circles in the app's own code (type imports count: a circle of types is a circle of modules).
+  await check("import circles (madge)", bin("madge"), [
+    "--circular",
+    "--no-spinner",
+    "--extensions",
+    "ts,tsx",
+    "--ts-config",
+    "tsconfig.json",
+    "app",
+    "lib",
+    "components",
+  ]);
   await suite(
     "gateway plugin (pytest)",
     path.join(root, "litellm/.venv/bin/python"),
