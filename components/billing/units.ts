@@ -1,3 +1,4 @@
+import { PRICE_UNITS } from "@/lib/billing/contract";
 import type { PriceVersion } from "@/lib/billing/prices";
 import type { Json } from "@/lib/json";
 import { usd } from "./format";
@@ -6,9 +7,10 @@ export type Version = Json<PriceVersion>;
 type Rate = number | null | undefined;
 
 /**
- * What a price version may bill by (clause 41), with its cost and price fields. Tokens are priced per million;
- * images, audio seconds and requests each; characters per million. Optional units left blank fall back to the input
- * or output rate (cached, cache write, reasoning) or are not billed (0).
+ * What a price version may bill by (clause 41), with its cost and price fields: the billing contract's price units
+ * (lib/billing/contract.json). Tokens and characters are priced per million; images, audio seconds and requests
+ * each. Optional units left blank fall back to the input or output rate (cached, cache write, reasoning) or are not
+ * billed (0).
  */
 export interface UnitSpec {
   key: string;
@@ -20,80 +22,14 @@ export interface UnitSpec {
   blank?: string;
 }
 
-export const UNITS: readonly UnitSpec[] = [
-  {
-    key: "input",
-    label: "Input tokens",
-    per: "1M tokens",
-    cost: "inputCostMicros",
-    price: "inputPriceMicros",
-    required: true,
-  },
-  {
-    key: "output",
-    label: "Output tokens",
-    per: "1M tokens",
-    cost: "outputCostMicros",
-    price: "outputPriceMicros",
-    required: true,
-  },
-  {
-    key: "cached",
-    label: "Cached input (read)",
-    per: "1M tokens",
-    cost: "cachedInputCostMicros",
-    price: "cachedInputPriceMicros",
-    blank: "input rate",
-  },
-  {
-    key: "cacheWrite",
-    label: "Cache write",
-    per: "1M tokens",
-    cost: "cacheWriteCostMicros",
-    price: "cacheWritePriceMicros",
-    blank: "input rate",
-  },
-  {
-    key: "reasoning",
-    label: "Reasoning tokens",
-    per: "1M tokens",
-    cost: "reasoningCostMicros",
-    price: "reasoningPriceMicros",
-    blank: "output rate",
-  },
-  {
-    key: "image",
-    label: "Image",
-    per: "image",
-    cost: "imageCostMicros",
-    price: "imagePriceMicros",
-    blank: "0",
-  },
-  {
-    key: "audio",
-    label: "Audio in",
-    per: "second",
-    cost: "audioSecondCostMicros",
-    price: "audioSecondPriceMicros",
-    blank: "0",
-  },
-  {
-    key: "characters",
-    label: "Characters (speech)",
-    per: "1M characters",
-    cost: "characterCostMicros",
-    price: "characterPriceMicros",
-    blank: "0",
-  },
-  {
-    key: "request",
-    label: "Per request",
-    per: "request",
-    cost: "requestCostMicros",
-    price: "requestPriceMicros",
-    blank: "0",
-  },
-];
+export const UNITS: readonly UnitSpec[] = PRICE_UNITS.map((u) => ({
+  key: u.key,
+  label: u.label,
+  per: u.per,
+  cost: u.cost.field as keyof Version,
+  price: u.price.field as keyof Version,
+  ...(u.blank === "required" ? { required: true } : { blank: u.blank === "not billed" ? "0" : u.blank }),
+}));
 export type Unit = UnitSpec;
 export const TOKEN_UNITS = new Set<string>(["input", "output"]);
 

@@ -5,6 +5,7 @@ import { hideCost, seesCost } from "@/lib/auth/visibility";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, conflict, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
+import { PRICE_UNITS } from "./contract";
 
 /** A per-image rate for a size and/or quality (null: any), clause 43. */
 export interface ImageRate {
@@ -49,40 +50,18 @@ export interface PriceVersion {
 }
 
 export type PriceInput = { modelId: string; effectiveFrom: Date; note: string } & Required<
-  Pick<
-    PriceVersion,
-    | "inputCostMicros"
-    | "outputCostMicros"
-    | "cachedInputCostMicros"
-    | "inputPriceMicros"
-    | "outputPriceMicros"
-    | "cachedInputPriceMicros"
-    | UnitColumn
-  >
+  Pick<PriceVersion, UnitColumn>
 > & { imageRates: Required<ImageRate>[] };
 
-/** The price units beyond input, output and cached-input tokens (clause 41): [field, column] for price and cost. */
-const UNIT_COLUMNS = [
-  ["cacheWritePriceMicros", "cache_write_price_micros"],
-  ["reasoningPriceMicros", "reasoning_price_micros"],
-  ["imagePriceMicros", "image_price_micros"],
-  ["audioSecondPriceMicros", "audio_second_price_micros"],
-  ["characterPriceMicros", "character_price_micros"],
-  ["requestPriceMicros", "request_price_micros"],
-  ["cacheWriteCostMicros", "cache_write_cost_micros"],
-  ["reasoningCostMicros", "reasoning_cost_micros"],
-  ["imageCostMicros", "image_cost_micros"],
-  ["audioSecondCostMicros", "audio_second_cost_micros"],
-  ["characterCostMicros", "character_cost_micros"],
-  ["requestCostMicros", "request_cost_micros"],
-] as const;
-type UnitColumn = (typeof UNIT_COLUMNS)[number][0];
-const COST_FIELDS = [
-  "inputCostMicros",
-  "outputCostMicros",
-  "cachedInputCostMicros",
-  ...UNIT_COLUMNS.map(([field]) => field).filter((f) => f.endsWith("CostMicros")),
-] as const;
+/** Every price unit's [field, column], price then cost (the billing contract's price units, clause 41). */
+const UNIT_COLUMNS = PRICE_UNITS.flatMap((u) => [u.price, u.cost]).map(
+  ({ field, column }) => [field as UnitColumn, column] as const,
+);
+type UnitColumn = Exclude<
+  keyof PriceVersion,
+  "id" | "modelId" | "model" | "effectiveFrom" | "imageRates" | "note" | "createdAt" | "current"
+>;
+const COST_FIELDS = PRICE_UNITS.map((u) => u.cost.field as UnitColumn);
 
 /**
  * The price book as the actor may see it: admins every version of every model (newest first per model) with
@@ -92,9 +71,6 @@ const COST_FIELDS = [
 export async function listPriceVersions(db: Db, actor: Actor, modelId?: string): Promise<PriceVersion[]> {
   const rows = await db<(Omit<PriceVersion, "imageRates"> & { imageRates: StoredImageRate[] })[]>`
     select p.id, p.model_id as "modelId", m.public_name as model, p.effective_from as "effectiveFrom",
-           p.input_cost_micros as "inputCostMicros", p.output_cost_micros as "outputCostMicros",
-           p.cached_input_cost_micros as "cachedInputCostMicros", p.input_price_micros as "inputPriceMicros",
-           p.output_price_micros as "outputPriceMicros", p.cached_input_price_micros as "cachedInputPriceMicros",
            ${db.unsafe(UNIT_COLUMNS.map(([field, column]) => `p.${column} as "${field}"`).join(", "))},
            p.image_rates as "imageRates", p.note, p.created_at as "createdAt",
            p.id is not distinct from (select c.id from price_version_at(p.model_id, now()) c) as current
@@ -158,12 +134,6 @@ export async function addPriceVersion(db: Db, actor: Actor, input: PriceInput): 
       insert into price_versions ${tx({
         model_id: input.modelId,
         effective_from: input.effectiveFrom,
-        input_cost_micros: input.inputCostMicros,
-        output_cost_micros: input.outputCostMicros,
-        cached_input_cost_micros: input.cachedInputCostMicros,
-        input_price_micros: input.inputPriceMicros,
-        output_price_micros: input.outputPriceMicros,
-        cached_input_price_micros: input.cachedInputPriceMicros,
         ...Object.fromEntries(UNIT_COLUMNS.map(([field, column]) => [column, input[field]])),
         image_rates: tx.json(input.imageRates.map(toStored) as unknown as Parameters<typeof tx.json>[0]),
         note: input.note,

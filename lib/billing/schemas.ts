@@ -1,22 +1,12 @@
 import { z } from "zod";
 import { isoDateTime, pageQuery } from "@/lib/http/schemas";
 
-/** The kinds of call the gateway bills (usage_events.kind): the endpoint the app called. */
-export const CALL_KINDS = [
-  "chat",
-  "completion",
-  "embedding",
-  "image",
-  "transcription",
-  "speech",
-  "responses",
-  "messages",
-] as const;
+import { CALL_KINDS, IMAGE_QUALITIES, IMAGE_SIZE, IMAGE_SIZE_HINT, IMAGE_SIZE_MAX_LENGTH } from "./contract";
 
-/** Image sizes and qualities an app may ask for (the gateway's gate and image_rates_valid accept the same). */
-export const IMAGE_SIZE = /^(auto|[0-9]{2,5}x[0-9]{2,5})$/;
-export const IMAGE_QUALITIES = ["standard", "hd", "low", "medium", "high", "auto"] as const;
-const imageSize = z.string().max(11).regex(IMAGE_SIZE, 'WIDTHxHEIGHT (e.g. "1024x1024") or "auto"');
+// The call kinds and the image sizes and qualities come from the billing contract (contract.json, docs/adr/0014).
+export { CALL_KINDS, IMAGE_QUALITIES, IMAGE_SIZE };
+
+const imageSize = z.string().max(IMAGE_SIZE_MAX_LENGTH).regex(IMAGE_SIZE, IMAGE_SIZE_HINT);
 const imageQuality = z.enum(IMAGE_QUALITIES);
 
 /** The largest amount money fields accept: JSON numbers stay exact below 2^53, so no amount crosses it. */

@@ -1,0 +1,62 @@
+import { z } from "zod";
+import contractJson from "./contract.json";
+
+/**
+ * The billing contract's shared names (docs/adr/0014), typed: the call kinds, the price units and the image sizes
+ * and qualities. contract.json is their one author; the gateway plugin reads the same file, and
+ * tests/integration/contract.test.ts checks that the SQL agrees. Parsed once at import, so a malformed file fails
+ * at start, not at a call.
+ */
+const column = z.strictObject({ field: z.string().regex(/Micros$/), column: z.string().regex(/_micros$/) });
+
+const contractSchema = z.object({
+  callKinds: z
+    .array(
+      z.strictObject({
+        kind: z.string().regex(/^[a-z_]+$/),
+        /** The endpoint an app calls for it (the gate admits its /v1-less alias where LiteLLM serves one). */
+        route: z.string().regex(/^POST \/v1\//),
+        /** The call types LiteLLM passes the plugin's hooks for it. */
+        litellmCallTypes: z.array(z.string()).min(1),
+      }),
+    )
+    .min(1),
+  priceUnits: z
+    .array(
+      z.strictObject({
+        key: z.string(),
+        label: z.string(),
+        /** What a rate is per, as the price book shows it. */
+        per: z.string(),
+        /** Token and character rates are per million (bounded higher than the per-item rates). */
+        perMillion: z.boolean(),
+        price: column,
+        cost: column,
+        /** What a blank rate means: never blank, the input or output rate (a nullable column), or not billed (0). */
+        blank: z.enum(["required", "input rate", "output rate", "not billed"]),
+        /** price_units' parameters for the unit's count and rate. */
+        sql: z.strictObject({ count: z.string(), rate: z.string() }),
+        /** The call kinds a positive rate of this unit bills (clause 44's route ↔ unit; billed_kinds in SQL). */
+        bills: z.array(z.string()),
+      }),
+    )
+    .min(1),
+  imageSizes: z.strictObject({ pattern: z.string(), maxLength: z.number().int(), hint: z.string() }),
+  imageQualities: z.array(z.string()).min(1),
+});
+
+export const CONTRACT = contractSchema.parse(contractJson);
+
+export type PriceUnit = (typeof CONTRACT.priceUnits)[number];
+
+/** The kinds of call the gateway bills (usage_events.kind): the endpoint the app called. */
+export const CALL_KINDS = CONTRACT.callKinds.map((k) => k.kind) as [string, ...string[]];
+
+/** What a price version may bill by (clause 41), in the price book's order. */
+export const PRICE_UNITS: readonly PriceUnit[] = CONTRACT.priceUnits;
+
+/** Image sizes and qualities an app may ask for (the gate and image_rates_valid accept the same). */
+export const IMAGE_SIZE = new RegExp(CONTRACT.imageSizes.pattern);
+export const IMAGE_SIZE_MAX_LENGTH = CONTRACT.imageSizes.maxLength;
+export const IMAGE_SIZE_HINT = CONTRACT.imageSizes.hint;
+export const IMAGE_QUALITIES = CONTRACT.imageQualities as [string, ...string[]];
