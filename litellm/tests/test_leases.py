@@ -96,14 +96,22 @@ def book(platform, clock=None, **lease):
                      **({"clock": clock} if clock else {}))
 
 
+# What a call may be charged at most, on the numbers: the cases and rates tests/integration/price-units.test.ts asserts
+# of price_worst_case and worst_case_rates in SQL.
+WORST_CASE = json.loads((Path(__file__).parents[2] / "tests" / "fixtures" / "worst-case.json").read_text())
+
+
 def test_the_worst_case_is_the_sql_rule_for_the_dearest_reachable_model():
+    price = Price.from_platform({**SMALL, "worstCase": WORST_CASE["worstCaseRates"]})
+    for case in WORST_CASE["cases"]:  # each unit times its rate, rounded up once, as price_worst_case in SQL
+        units = Units(images=case["images"], audio_ms=case["audioMs"], characters=case["characters"])
+        assert price_worst_case(price, case["prompt"], case["output"], units) == case["micros"], case["_"]
     small = Price(500_000, 1_500_000, 4096)
-    assert price_tokens(100, 50, small) == 125  # ceil((100 × 0.5 + 50 × 1.5) µ$), as price_tokens in SQL
-    assert price_tokens(1, 1, small) == 2  # rounded up once
     prices = {"fake-small": small, "fake-large": Price(5_000_000, 15_000_000, 8192)}
     # n = 3 choices of 50 tokens, and a fallback to the dearer group
     assert worst_case(prices, ["fake-small", "fake-large"], 100, 50, 3) == (100 * 5_000_000 + 150 * 15_000_000 + 999_999) // 1_000_000
-    assert worst_case(prices, ["fake-small"], 10, None, 1) == price_tokens(10, 4096, small)
+    # no output cap named: the model's most
+    assert worst_case(prices, ["fake-small"], 10, None, 1) == price_worst_case(small, 10, 4096)
     with pytest.raises(ModelNotPriced):
         worst_case(prices, ["fake-small", "unpriced"], 10, 10, 1)
 
@@ -197,15 +205,11 @@ async def test_upkeep_extends_a_lease_in_use_and_returns_an_idle_one():
 
 
 def test_the_worst_case_of_every_unit_is_the_sql_rule_price_worst_case():
-    # The same counts as tests/integration/price-units.test.ts asserts of price_worst_case in SQL, at the rates its
-    # worst_case_rates resolves for that version (the cache-write rate for the prompt), its reasoning rate left out.
-    price = Price.from_platform({**SMALL, "worstCase": rates(
-        3_750_000, 15_000_000, characterMicros=15_000_000, audioSecondMicros=100, requestMicros=500,
-        images=[{"size": None, "quality": None, "micros": 40_000}])})
-    # 1,000 prompt tokens at the cache-write rate, 200 output, 2 images, 1.5 s of audio, 1,000 characters, the fee.
-    assert worst_case({"m": price}, ["m"], 1000, 200, 1, Units(images=2, audio_ms=1500, characters=1000)) == \
-        3750 + 3000 + 80_000 + 150 + 15_000 + 500
-    assert price_worst_case(Price(500_000, 1_500_000, 4096), 100, 50) == price_tokens(100, 50, Price(500_000, 1_500_000, 4096))
+    # A lease draw's bound (worst_case) on the fixture's cases, at the rates worst_case_rates resolves in SQL.
+    price = Price.from_platform({**SMALL, "worstCase": WORST_CASE["worstCaseRates"]})
+    for case in WORST_CASE["cases"]:
+        units = Units(images=case["images"], audio_ms=case["audioMs"], characters=case["characters"])
+        assert worst_case({"m": price}, ["m"], case["prompt"], case["output"], 1, units) == case["micros"], case["_"]
 
 
 # The image rate rule's cases, shared with tests/integration/price-units.test.ts (image_rate in SQL), looked up in

@@ -143,28 +143,35 @@ describe("units beyond tokens", () => {
 });
 
 describe("the worst case a hold reserves", () => {
+  // The cases and rates of tests/fixtures/worst-case.json, which litellm/tests/test_leases.py asserts of the gateway.
+  const WORST_CASE = JSON.parse(readFileSync("tests/fixtures/worst-case.json", "utf8")) as {
+    worstCaseRates: Record<string, unknown>;
+    cases: {
+      _: string;
+      prompt: number;
+      output: number;
+      images: number;
+      audioMs: number;
+      characters: number;
+      micros: number;
+    }[];
+  };
+
   it("is price_worst_case: the prompt at the dearer cache-write rate, the output cap at the dearer reasoning rate, every unit", async () => {
-    const [row] = await sql<{ micros: bigint }[]>`
-      select price_worst_case(pv, 1000, 200, 2, 1500, 1000, null, null) as micros
-      from models m cross join lateral price_version_at(m.id, now()) pv where m.public_name = 'units-model'`;
-    // 1,000 × $3.75 + 200 × $20 + 2 × $0.04 + 1.5 s × $0.0001 + 1,000 chars × $15/M + $0.0005
-    // (litellm/tests/test_leases.py asserts the gateway's mirror of this rule on the same numbers, without reasoning).
-    expect(row!.micros).toBe(3_750n + 4_000n + 80_000n + 150n + 15_000n + 500n);
+    for (const c of WORST_CASE.cases) {
+      const [row] = await sql<{ micros: bigint }[]>`
+        select price_worst_case(pv, ${c.prompt}, ${c.output}, ${c.images}, ${c.audioMs}, ${c.characters}, null, null) as micros
+        from models m cross join lateral price_version_at(m.id, now()) pv where m.public_name = 'units-model'`;
+      expect(row!.micros, c._).toBe(BigInt(c.micros));
+    }
   });
 
   it("worst_case_rates gives the gateway's lease draws price_worst_case's rates, resolved", async () => {
     const [row] = await sql<{ rates: unknown }[]>`
       select worst_case_rates(pv) as rates
       from models m cross join lateral price_version_at(m.id, now()) pv where m.public_name = 'units-model'`;
-    // The prompt at the dearer cache-write rate, the output at the dearer reasoning rate, the rest as priced.
-    expect(row!.rates).toEqual({
-      promptMicros: 3_750_000,
-      outputMicros: 20_000_000,
-      characterMicros: 15_000_000,
-      audioSecondMicros: 100,
-      requestMicros: 500,
-      images: [{ size: null, quality: null, micros: 40_000 }],
-    });
+    // The prompt at the dearer cache-write rate ($3.75), the output at the dearer reasoning rate ($20), the rest as priced.
+    expect(row!.rates).toEqual(WORST_CASE.worstCaseRates);
   });
 
   it("reserves n images, then the charge is what the upstream made", async () => {
