@@ -125,6 +125,38 @@ describe("granting a lease", () => {
     expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
   });
 
+  it("a refused top-up reads as the waiting call's refusal, in the hold's one sentence (the lease's unused rest available)", async () => {
+    const c = await customer(3n * CALL); // 375 µ$
+    const leaseId = randomUUID();
+    await grant(sql, c.keyId, 100n * CALL, CALL, { leaseId }); // 187
+    await grant(sql, c.keyId, 100n * CALL, CALL); // 125 more held: 63 available
+    // The process's lease holds 40 µ$ no call drew: the waiting call (125) asks for the 85 it lacks.
+    const refused = await grantLease(
+      sql,
+      {
+        leaseId,
+        keyId: c.keyId,
+        processId: "proc-1",
+        nonce: randomUUID(),
+        wantMicros: 85n,
+        minMicros: 85n,
+        callMicros: CALL,
+        unusedMicros: 40n,
+      },
+      { ttlSeconds: TTL },
+    ).catch((e) => e);
+    expect(refused).toMatchObject({ code: "insufficient_balance", status: 402 });
+    expect(refused.message).toBe(
+      "Insufficient balance: this call may cost up to $0.000125, but only $0.000103 is available (balance $0.000375, $0.000272 held by calls in progress). Top up to continue.",
+    );
+    expect(refused.details).toEqual({
+      neededMicros: CALL,
+      availableMicros: 103n,
+      balanceMicros: 375n,
+      heldMicros: 272n,
+    });
+  });
+
   it("never exceeds what the key's and the account's budgets leave; 429 when less than one call is left", async () => {
     const c = await customer(10_000_000n);
     await sql`update api_keys set daily_budget_micros = ${10n * CALL} where id = ${c.keyId}`;
