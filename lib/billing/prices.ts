@@ -1,4 +1,5 @@
 import "server-only";
+import type { z } from "zod";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
 import { hideCost, seesCost } from "@/lib/auth/visibility";
@@ -6,6 +7,7 @@ import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, conflict, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { PRICE_UNITS } from "./contract";
+import type { priceBody } from "./schemas";
 
 /** A per-image rate for a size and/or quality (null: any), clause 43. */
 export interface ImageRate {
@@ -16,31 +18,18 @@ export interface ImageRate {
   costMicros?: bigint;
 }
 
-export interface PriceVersion {
+/** A price version's rate per unit, price and cost (clause 41): priceBody's unit fields, which a test checks against
+ *  the billing contract's price units (contract.json). */
+type UnitRates = Omit<z.output<typeof priceBody>, "modelId" | "effectiveFrom" | "imageRates" | "note">;
+type UnitColumn = keyof UnitRates;
+type CostField = Extract<UnitColumn, `${string}CostMicros`>;
+
+/** A price version: every unit's sell price; its provider costs (*CostMicros) for admins only. */
+export interface PriceVersion extends Omit<UnitRates, CostField>, Partial<Pick<UnitRates, CostField>> {
   id: string;
   modelId: string;
   model: string;
   effectiveFrom: Date;
-  /** Provider cost: admins only. */
-  inputCostMicros?: bigint;
-  outputCostMicros?: bigint;
-  cachedInputCostMicros?: bigint | null;
-  inputPriceMicros: bigint;
-  outputPriceMicros: bigint;
-  cachedInputPriceMicros: bigint | null;
-  /** The other units' sell prices (their provider costs, *CostMicros, admins only). */
-  cacheWritePriceMicros: bigint | null;
-  reasoningPriceMicros: bigint | null;
-  imagePriceMicros: bigint;
-  audioSecondPriceMicros: bigint;
-  characterPriceMicros: bigint;
-  requestPriceMicros: bigint;
-  cacheWriteCostMicros?: bigint | null;
-  reasoningCostMicros?: bigint | null;
-  imageCostMicros?: bigint;
-  audioSecondCostMicros?: bigint;
-  characterCostMicros?: bigint;
-  requestCostMicros?: bigint;
   /** Images of particular sizes and qualities, priced apart from imagePriceMicros (every other image). */
   imageRates: ImageRate[];
   note: string;
@@ -49,18 +38,14 @@ export interface PriceVersion {
   current: boolean;
 }
 
-export type PriceInput = { modelId: string; effectiveFrom: Date; note: string } & Required<
-  Pick<PriceVersion, UnitColumn>
-> & { imageRates: Required<ImageRate>[] };
+export type PriceInput = { modelId: string; effectiveFrom: Date; note: string } & UnitRates & {
+    imageRates: Required<ImageRate>[];
+  };
 
-/** Every price unit's [field, column], price then cost (the billing contract's price units, clause 41). */
+/** Every price unit's [field, column], price then cost (the billing contract's price units). */
 const UNIT_COLUMNS = PRICE_UNITS.flatMap((u) => [u.price, u.cost]).map(
   ({ field, column }) => [field as UnitColumn, column] as const,
 );
-type UnitColumn = Exclude<
-  keyof PriceVersion,
-  "id" | "modelId" | "model" | "effectiveFrom" | "imageRates" | "note" | "createdAt" | "current"
->;
 const COST_FIELDS = PRICE_UNITS.map((u) => u.cost.field as UnitColumn);
 
 /**
