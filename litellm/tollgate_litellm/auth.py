@@ -16,8 +16,8 @@ from fastapi import Request
 from litellm.proxy._types import LitellmUserRoles, UserAPIKeyAuth
 
 from .cache import TTLCache
-from .errors import forbidden, unauthorized, unavailable
-from .gate import Refusal, find_route
+from .errors import GatewayError, forbidden, unauthorized, unavailable
+from .gate import find_route
 from .leases import shared_book
 from .platform import PlatformClient, PlatformUnavailable
 from .settings import Settings
@@ -53,7 +53,7 @@ class Authenticator:
         # The gate (gate.py) refuses these before LiteLLM runs; checked again here so auth never depends on it.
         try:
             route = find_route(method, path)
-        except Refusal:
+        except GatewayError:  # an app route's path with another method (405)
             route = None
         if route is None:
             raise forbidden(f"{path} is not available with Tollgate API keys.", code="route_not_allowed")

@@ -1,24 +1,74 @@
-"""Errors in OpenAI's shape, with messages a developer can act on."""
+"""
+Every error the gateway answers with, in one shape — OpenAI's: an HTTP status and
+`{"error": {"message", "type", "param", "code"}}`, with a message a developer can act on. Each place raises it as
+LiteLLM needs it there:
+- hooks raise a GatewayError as it is: an HTTPException whose `.type` and `.param` LiteLLM copies into its answer
+  (LiteLLM writes the status as `code`);
+- custom auth and the plugin's routes on LiteLLM's app raise `.as_proxy_exception()` (custom auth would turn any
+  HTTPException into an `auth_error`);
+- the gate, in front of LiteLLM, answers with `.body()` itself.
+"""
 
 from __future__ import annotations
 
+import json
+
+from fastapi import HTTPException
 from litellm.proxy._types import ProxyException
 
 
+class GatewayError(HTTPException):
+    # LiteLLM's Prometheus logger labels failures by exception class: refusals stay labelled as before.
+    prometheus_exception_class_name = "HTTPException"
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type: str,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code=status, detail=message, headers=headers)
+        self.message = message
+        self.type = type
+        self.param = param
+        # Not `.code`: LiteLLM reads an exception's `code` as its HTTP status.
+        self.openai_code = code
+
+    @property
+    def status(self) -> int:
+        return self.status_code
+
+    def body(self) -> bytes:
+        error = {"message": self.message, "type": self.type, "param": self.param, "code": self.openai_code}
+        return json.dumps({"error": error}).encode()
+
+    def as_proxy_exception(self) -> ProxyException:
+        return ProxyException(
+            message=self.message,
+            type=self.type,
+            param=self.param,
+            code=self.status_code,
+            headers=dict(self.headers) if self.headers else None,
+            openai_code=self.openai_code,
+        )
+
+
+def bad_request(message: str, param: str | None = None, code: str = "invalid_request") -> GatewayError:
+    return GatewayError(400, message, "invalid_request_error", code, param)
+
+
+# Custom auth's refusals (LiteLLM's custom-auth path keeps a ProxyException's type and code).
 def unauthorized(message: str, code: str = "invalid_api_key") -> ProxyException:
-    return ProxyException(message=message, type="authentication_error", param=None, code=401, openai_code=code)
+    return GatewayError(401, message, "authentication_error", code).as_proxy_exception()
 
 
 def forbidden(message: str, code: str = "permission_denied") -> ProxyException:
-    return ProxyException(message=message, type="permission_error", param=None, code=403, openai_code=code)
+    return GatewayError(403, message, "permission_error", code).as_proxy_exception()
 
 
 def unavailable(message: str) -> ProxyException:
-    return ProxyException(
-        message=message,
-        type="service_unavailable",
-        param=None,
-        code=503,
-        openai_code="platform_unavailable",
-        headers={"retry-after": "2"},
-    )
+    return GatewayError(503, message, "service_unavailable", "platform_unavailable",
+                        headers={"retry-after": "2"}).as_proxy_exception()

@@ -34,6 +34,7 @@ import orjson
 from starlette.datastructures import Headers
 
 from .contract import CALL_KINDS, IMAGE_QUALITIES, IMAGE_SIZE
+from .errors import GatewayError, bad_request
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -224,30 +225,13 @@ KEPT_LITELLM_HEADERS = frozenset(
 )
 
 
-class Refusal(Exception):
-    def __init__(self, status: int, message: str, error_type: str, code: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.error_type = error_type
-        self.code = code
-        self.param = param
-
-    def body(self) -> bytes:
-        error = {"message": self.message, "type": self.error_type, "param": self.param, "code": self.code}
-        return json.dumps({"error": error}).encode()
-
-
-def bad_request(message: str, param: str | None = None, code: str = "invalid_request") -> Refusal:
-    return Refusal(400, message, "invalid_request_error", code, param)
-
-
 def find_route(method: str, path: str) -> Route | None:
     """The app route this request is for (None: not one). A path that matches with another method is 405."""
     for route in APP_ROUTES:
         if route.pattern.match(path):
             if route.method != method:
-                raise Refusal(405, f"{method} {path} is not supported.", "invalid_request_error", "method_not_allowed")
+                raise GatewayError(405, f"{method} {path} is not supported.", "invalid_request_error",
+                                   "method_not_allowed")
             return route
     return None
 
@@ -261,14 +245,14 @@ def check_headers(headers: list[tuple[str, str]]) -> None:
     for name, _ in headers:
         if name.startswith("x-litellm-") or name.startswith("litellm"):
             if name == "x-litellm-call-id":
-                raise Refusal(
+                raise GatewayError(
                     403,
                     "The x-litellm-call-id header is not accepted: Tollgate assigns call ids.",
                     "permission_error",
                     "call_id_not_allowed",
                     name,
                 )
-            raise Refusal(
+            raise GatewayError(
                 403, f"The {name} header is not accepted by this gateway.", "permission_error", "header_not_allowed", name
             )
 
@@ -435,7 +419,7 @@ async def check_form(route: Route, raw: bytes, content_type: str, max_file: int)
                     raise bad_request(f"{name} must not be a file.", name, "invalid_value")
                 files += 1
                 if value.size is not None and value.size > max_file:
-                    raise Refusal(413, f"The audio file is larger than {max_file} bytes.", "invalid_request_error",
+                    raise GatewayError(413, f"The audio file is larger than {max_file} bytes.", "invalid_request_error",
                                   "file_too_large", "file")
             elif name == "file" or len(value) > 4096:
                 raise bad_request(f"{name} must be a short text field.", name, "invalid_value")
@@ -549,7 +533,7 @@ class Gate:
             logger.exception("an exception escaped LiteLLM before it answered (%s)", scope.get("path"))
             await _respond(
                 tracked,
-                Refusal(500, "The gateway could not answer this request.", "server_error", "internal_error"),
+                GatewayError(500, "The gateway could not answer this request.", "server_error", "internal_error"),
                 call.get("call_id"),
             )
         finally:
@@ -567,7 +551,7 @@ class Gate:
         try:
             route = None if preflight else find_route(method, path)
             if route is None and not preflight:
-                raise Refusal(
+                raise GatewayError(
                     403, f"{path} is not available with Tollgate API keys.", "permission_error", "route_not_allowed"
                 )
             check_headers(headers)
@@ -583,9 +567,10 @@ class Gate:
                 content_type = dict(headers).get("content-type", "")
                 wanted = "multipart/form-data" if route.form else "application/json"
                 if not content_type.lower().startswith(wanted):
-                    raise Refusal(415, f"Send the body as {wanted}.", "invalid_request_error", "unsupported_media_type")
+                    raise GatewayError(415, f"Send the body as {wanted}.", "invalid_request_error",
+                                       "unsupported_media_type")
                 if dict(headers).get("content-encoding", "identity").lower() != "identity":
-                    raise Refusal(415, "Compressed request bodies are not accepted.", "invalid_request_error", "unsupported_media_type")
+                    raise GatewayError(415, "Compressed request bodies are not accepted.", "invalid_request_error", "unsupported_media_type")
                 # A form carries the audio file (up to max_audio) beside its few short fields.
                 raw = await self._read_body(receive, self.max_audio + 64 * 1024 if route.form else self.max_body)
                 if route.form:
@@ -593,7 +578,7 @@ class Gate:
                 else:
                     check_body(route, parse_json(raw))
                 receive = _replay(raw, receive)
-        except Refusal as refusal:
+        except GatewayError as refusal:
             return await _respond(send, refusal)
         await self.app(scope, receive, _filtering(send, call))
 
@@ -629,7 +614,7 @@ class Gate:
                             "headers": [(b"content-type", b"application/json"),
                                         (b"content-length", str(len(body)).encode())]})
                 return await send({"type": "http.response.body", "body": body})
-        await _respond(send, Refusal(404, f"The model `{model}` does not exist or you do not have access to it.",
+        await _respond(send, GatewayError(404, f"The model `{model}` does not exist or you do not have access to it.",
                                      "invalid_request_error", "model_not_found"))
 
     async def _read_body(self, receive: Receive, limit: int) -> bytes:
@@ -638,11 +623,11 @@ class Gate:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise Refusal(400, "The client went away.", "invalid_request_error", "client_disconnected")
+                raise GatewayError(400, "The client went away.", "invalid_request_error", "client_disconnected")
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise Refusal(413, f"The request body is larger than {limit} bytes.", "invalid_request_error", "payload_too_large")
+                raise GatewayError(413, f"The request body is larger than {limit} bytes.", "invalid_request_error", "payload_too_large")
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
@@ -942,7 +927,7 @@ def _filtering(send: Send, call: dict[str, str] | None = None) -> Send:
     return filtered
 
 
-async def _respond(send: Send, refusal: Refusal, call_id: str | None = None) -> None:
+async def _respond(send: Send, refusal: GatewayError, call_id: str | None = None) -> None:
     body = refusal.body()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if call_id:

@@ -1,110 +1,96 @@
-"""Gateway-side routes of the plugin: outbox stats and replay, for the platform (gateway secret) and operators."""
+"""The plugin's own routes on LiteLLM's app (/tollgate/*): outbox, lease and auth stats, outbox control, metrics — for
+the platform (gateway secret) and operators (master key)."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from fastapi import Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import Depends, Query, Request
+from fastapi.responses import Response
 
+from .auth import authenticator
 from .billing import TollgateBilling
-from .gate import install as install_gate
+from .errors import GatewayError
+from .metrics import GatewayCollector, enable_litellm_prometheus, registry_for, render
+from .settings import Settings
 
 logger = logging.getLogger("tollgate.routes")
 
 
-def _authorized(request: Request, handler: TollgateBilling) -> bool:
-    presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip().encode()
-    allowed = [handler.settings.gateway_secret, handler.settings.master_key or ""]
-    return any(secret and hmac.compare_digest(presented, secret.encode()) for secret in allowed)
+def operator_only(settings: Settings) -> Callable[[Request], None]:
+    """A FastAPI dependency: the bearer must be the gateway secret or the master key (compared in constant time,
+    with both always compared)."""
+    secrets = [secret.encode() for secret in (settings.gateway_secret, settings.master_key) if secret]
+
+    def require_operator(request: Request) -> None:
+        presented = request.headers.get("authorization", "").removeprefix("Bearer ").strip().encode()
+        matches = [hmac.compare_digest(presented, secret) for secret in secrets]
+        if not any(matches):
+            raise GatewayError(401, "unauthorized", "auth_error").as_proxy_exception()
+
+    return require_operator
 
 
-def mount(handler: TollgateBilling) -> None:
-    """Adds the routes to LiteLLM's FastAPI app (it is imported during the proxy's startup) and starts delivery."""
-    try:
-        from litellm.proxy.proxy_server import app
-    except Exception:  # imported outside the proxy (tests)
-        return
-
-    async def stats(request: Request):
-        if not _authorized(request, handler):
-            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
-        return handler.outbox.stats()
-
-    async def events(request: Request, keyId: str = Query(...), callId: str = Query(...)):
-        if not _authorized(request, handler):
-            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
-        return {"events": handler.outbox.find(keyId, callId)}
-
-    async def pause(request: Request):
-        if not _authorized(request, handler):
-            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
-        handler.outbox.paused = True
-        return {"paused": True, **handler.outbox.stats()}
-
-    async def dead(request: Request, limit: int = Query(100, ge=1, le=1000)):
-        if not _authorized(request, handler):
-            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
-        return {"events": handler.outbox.dead(limit)}
-
-    async def requeue(request: Request):
-        if not _authorized(request, handler):
-            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
-        return {"requeued": handler.outbox.requeue_dead(), **handler.outbox.stats()}
-
-    async def resume(request: Request):
-        if not _authorized(request, handler):
-            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
-        handler.outbox.paused = False
-        if handler.outbox._wake is not None:
-            handler.outbox._wake.set()
-        return {"paused": False, **handler.outbox.stats()}
-
-    async def lease_stats(request: Request):
-        if not _authorized(request, handler):
-            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
-        return handler.leases.stats()
-
-    app.add_api_route("/tollgate/leases/stats", lease_stats, methods=["GET"], include_in_schema=False)
-
-    async def auth_stats(request: Request):
-        if not _authorized(request, handler):
-            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
-        from .auth import authenticator
-
-        return authenticator().stats()
-
-    app.add_api_route("/tollgate/auth/stats", auth_stats, methods=["GET"], include_in_schema=False)
-
-    from .auth import authenticator
-    from .metrics import GatewayCollector, enable_litellm_prometheus, registry_for, render
-
+def mount(app: Any, handler: TollgateBilling) -> None:
+    """Adds the routes to LiteLLM's app (the plugin is imported during the proxy's startup), starts delivering usage
+    events, and has the leases returned at shutdown."""
+    outbox, leases = handler.outbox, handler.leases
     if handler.settings.litellm_prometheus:
         enable_litellm_prometheus()
+    registry = registry_for(GatewayCollector(outbox, leases, authenticator))
 
-    registry = registry_for(GatewayCollector(handler.outbox, handler.leases, authenticator))
+    async def outbox_stats():
+        return outbox.stats()
 
-    async def metrics(request: Request):
-        if not _authorized(request, handler):
-            return JSONResponse({"error": {"message": "unauthorized", "type": "auth_error"}}, status_code=401)
+    async def outbox_events(keyId: str = Query(...), callId: str = Query(...)):
+        return {"events": outbox.find(keyId, callId)}
+
+    async def outbox_dead(limit: int = Query(100, ge=1, le=1000)):
+        return {"events": outbox.dead(limit)}
+
+    async def outbox_requeue():
+        return {"requeued": outbox.requeue_dead(), **outbox.stats()}
+
+    async def outbox_pause():
+        outbox.paused = True
+        return {"paused": True, **outbox.stats()}
+
+    async def outbox_resume():
+        outbox.paused = False
+        if outbox._wake is not None:
+            outbox._wake.set()
+        return {"paused": False, **outbox.stats()}
+
+    async def lease_stats():
+        return leases.stats()
+
+    async def auth_stats():
+        return authenticator().stats()
+
+    async def metrics():
         return Response(render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    app.add_api_route("/tollgate/metrics", metrics, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/tollgate/outbox/stats", stats, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/tollgate/outbox/pause", pause, methods=["POST"], include_in_schema=False)
-    app.add_api_route("/tollgate/outbox/resume", resume, methods=["POST"], include_in_schema=False)
-    app.add_api_route("/tollgate/outbox/events", events, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/tollgate/outbox/dead", dead, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/tollgate/outbox/requeue", requeue, methods=["POST"], include_in_schema=False)
+    operator = [Depends(operator_only(handler.settings))]
+    for method, path, endpoint in (
+        ("GET", "/tollgate/leases/stats", lease_stats),
+        ("GET", "/tollgate/auth/stats", auth_stats),
+        ("GET", "/tollgate/metrics", metrics),
+        ("GET", "/tollgate/outbox/stats", outbox_stats),
+        ("POST", "/tollgate/outbox/pause", outbox_pause),
+        ("POST", "/tollgate/outbox/resume", outbox_resume),
+        ("GET", "/tollgate/outbox/events", outbox_events),
+        ("GET", "/tollgate/outbox/dead", outbox_dead),
+        ("POST", "/tollgate/outbox/requeue", outbox_requeue),
+    ):
+        app.add_api_route(path, endpoint, methods=[method], dependencies=operator, include_in_schema=False)
     _return_leases_at_shutdown(handler)
-    # Every request passes the gate (gate.py) before LiteLLM sees it.
-    if install_gate(app, handler.settings.master_key, handler.settings.max_audio_bytes):
-        logger.info("request gate installed in front of LiteLLM")
     try:
         asyncio.get_running_loop()
-        handler.outbox.start()  # resume delivery of events left from before a restart
+        outbox.start()  # resume delivery of events left from before a restart
     except RuntimeError:
         logger.info("no running loop at import: outbox delivery starts with the first call")
 
