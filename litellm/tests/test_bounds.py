@@ -17,7 +17,7 @@ from litellm.responses.litellm_completion_transformation.transformation import L
 
 from tollgate_litellm import bounds
 from tollgate_litellm.bounds import PromptLimits, Reservation, reservation_units, wav_ms
-from tollgate_litellm.leases import Units
+from tollgate_litellm.pricing import Units
 from tollgate_litellm.settings import Settings
 
 # A 1×1 PNG, inline.

@@ -11,10 +11,11 @@ from litellm.proxy._types import UserAPIKeyAuth
 
 from tollgate_litellm.auth import Authenticator
 from tollgate_litellm.billing import STATE, TollgateBilling
-from tollgate_litellm.leases import (
-    LeaseBook,
+from tollgate_litellm.leases import LeaseBook, LeaseRefused
+from tollgate_litellm.outbox import Outbox
+from tollgate_litellm.platform import PlatformClient, PlatformUnavailable
+from tollgate_litellm.pricing import (
     NO_UNITS,
-    LeaseRefused,
     ModelNotBilledHere,
     ModelNotPriced,
     Price,
@@ -22,8 +23,6 @@ from tollgate_litellm.leases import (
     price_worst_case,
     worst_case,
 )
-from tollgate_litellm.outbox import Outbox
-from tollgate_litellm.platform import PlatformClient, PlatformUnavailable
 from tollgate_litellm.settings import LeaseSettings, Settings
 
 KEY_ID = "11111111-1111-4111-8111-111111111111"

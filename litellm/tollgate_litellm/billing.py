@@ -23,9 +23,10 @@ from litellm.proxy._types import UserAPIKeyAuth
 
 from .bounds import BadAudio, reservation_units
 from .contract import LITELLM_CALL_KINDS
-from .leases import NO_UNITS, LeaseBook, LeaseRefused, ModelNotBilledHere, ModelNotPriced, Units, shared_book
+from .leases import LeaseBook, LeaseRefused, shared_book
 from .outbox import Outbox
 from .platform import PlatformClient, PlatformUnavailable
+from .pricing import NO_UNITS, ModelNotBilledHere, ModelNotPriced, Units
 from .settings import Settings
 
 logger = logging.getLogger("tollgate.billing")

@@ -82,7 +82,7 @@ from typing import Any
 
 import orjson
 
-from .leases import NO_UNITS, Units
+from .pricing import NO_UNITS, Units
 from .settings import Settings
 
 logger = logging.getLogger("tollgate.bounds")

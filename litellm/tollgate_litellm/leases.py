@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .platform import PlatformClient, PlatformUnavailable, PlatformUnreachable
+from .pricing import NO_UNITS, ModelNotPriced, Price, Units, price_worst_case, worst_case
 from .settings import LeaseSettings
 
 logger = logging.getLogger("tollgate.leases")
@@ -34,101 +35,6 @@ class LeaseRefused(Exception):
         self.status = status
         self.message = message
         self.body = body or {}
-
-
-class ModelNotPriced(Exception):
-    """The call may reach a model the lease has no price for (or the key may not call it): 403."""
-
-
-class ModelNotBilledHere(Exception):
-    """The call may reach a model whose price charges nothing for this route's unit (billed_kinds, clause 44): 403."""
-
-    def __init__(self, model: str, kind: str) -> None:
-        super().__init__(model)
-        self.model = model
-        self.kind = kind
-
-
-@dataclass(frozen=True)
-class Price:
-    """A model's worst-case rates as the platform resolved them (worst_case_rates in SQL): which rate applies to
-    which unit is decided there; a draw here only multiplies and rounds (price_worst_case)."""
-
-    prompt_micros: int  # per million prompt tokens (the dearer of input and cache write)
-    output_micros: int  # per million output tokens (the dearer of output and reasoning)
-    max_output_tokens: int
-    character_micros: int = 0  # per million characters
-    audio_second_micros: int = 0  # per second of audio in
-    request_micros: int = 0  # per request
-    # Per image by (size, quality); None stands for a size or quality no row of the price names (or none asked).
-    images: tuple[tuple[str | None, str | None, int], ...] = ()
-    # The call kinds (routes) this price bills (billed_kinds in SQL); None: not told (every kind).
-    kinds: frozenset[str] | None = None
-    # A prompt is counted at most at the model's context window (a provider refuses a longer one); 0: not told.
-    context_window: int = 0
-
-    @classmethod
-    def from_platform(cls, p: dict[str, Any]) -> "Price":
-        w = p["worstCase"]
-        kinds = p.get("kinds")
-        return cls(int(w["promptMicros"]), int(w["outputMicros"]), int(p["maxOutputTokens"]),
-                   int(w["characterMicros"]), int(w["audioSecondMicros"]), int(w["requestMicros"]),
-                   tuple((i.get("size"), i.get("quality"), int(i["micros"])) for i in w.get("images") or ()),
-                   frozenset(kinds) if isinstance(kinds, list) else None, int(p.get("contextWindow") or 0))
-
-    def image_micros(self, size: str | None, quality: str | None) -> int:
-        """One lookup in the platform's table: a size or quality it does not list is its None entry."""
-        sizes = {s for s, _, _ in self.images}
-        qualities = {q for _, q, _ in self.images}
-        key = (size if size in sizes else None, quality if quality in qualities else None)
-        return next((micros for s, q, micros in self.images if (s, q) == key), 0)
-
-
-@dataclass(frozen=True)
-class Units:
-    """What a call asks for besides tokens: images (of a size and quality), audio length (ms), characters to speak."""
-
-    images: int = 0
-    audio_ms: int = 0
-    characters: int = 0
-    image_size: str | None = None
-    image_quality: str | None = None
-
-
-NO_UNITS = Units()
-
-
-def price_worst_case(price: Price, prompt: int, output: int, units: Units = NO_UNITS) -> int:
-    """price_worst_case in SQL (clause 42) at the rates the platform resolved: each unit times its rate, rounded up
-    once, as price_units rounds."""
-    total = (
-        prompt * price.prompt_micros
-        + output * price.output_micros
-        + units.characters * price.character_micros
-        + units.audio_ms * price.audio_second_micros * 1000
-        + (units.images * price.image_micros(units.image_size, units.image_quality) + price.request_micros) * 1_000_000
-    )
-    return (total + 999_999) // 1_000_000
-
-
-def worst_case(prices: dict[str, Price], models: list[str], prompt: int, max_output: int | None, choices: int,
-               units: Units = NO_UNITS, kind: str | None = None) -> int:
-    """The dearest of the models the call may reach (the requested one, then its fallbacks): clause 20 and 21. Each of
-    them must bill the call's kind (clause 44)."""
-    cost = 0
-    for name in models:
-        price = prices.get(name)
-        if price is None:
-            raise ModelNotPriced(name)
-        if kind is not None and price.kinds is not None and kind not in price.kinds:
-            raise ModelNotBilledHere(name, kind)
-        # None: the model's most (a chat call without max_tokens); 0: no output billed (embeddings). A negative cap
-        # is never trusted to lower the bound.
-        cap = price.max_output_tokens if max_output is None or max_output < 0 else max_output
-        out = min(cap, price.max_output_tokens) * max(1, choices)
-        counted = min(prompt, price.context_window) if price.context_window > 0 else prompt
-        cost = max(cost, price_worst_case(price, max(0, counted), out, units))
-    return cost
 
 
 @dataclass
