@@ -17,16 +17,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 import litellm
-from fastapi import HTTPException
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
-from .bounds import BadAudio, reservation_units
+from .bounds import BadAudio, Reservation, reservation_units
 from .contract import LITELLM_CALL_KINDS
+from .errors import GatewayError, platform_refusal, reservation_unavailable
 from .leases import LeaseBook, LeaseRefused, shared_book
 from .outbox import Outbox
 from .platform import PlatformClient, PlatformUnavailable
-from .pricing import NO_UNITS, ModelNotBilledHere, ModelNotPriced, Units
+from .pricing import ModelNotBilledHere, ModelNotPriced, Units
 from .settings import Settings
 
 logger = logging.getLogger("tollgate.billing")
@@ -177,30 +177,6 @@ def _key_id(auth: UserAPIKeyAuth | None) -> str | None:
     return metadata.get("tollgate_key_id")
 
 
-def _error(status: int, message: str, error_type: str) -> HTTPException:
-    error = HTTPException(status_code=status, detail=message)
-    error.type = error_type  # LiteLLM copies it into the OpenAI-shaped error body
-    return error
-
-
-# The platform's refusals as the app sees them: status and OpenAI error type.
-REFUSAL_TYPES = {
-    401: "authentication_error",
-    402: "insufficient_quota",
-    429: "budget_exceeded",
-    403: "permission_error",
-    409: "invalid_request_error",
-    400: "invalid_request_error",
-}
-UNAVAILABLE = "Tollgate could not reserve funds for this call right now, so it was not served. Retry shortly."
-
-
-def _refusal(status: int, message: str) -> HTTPException:
-    # A request the platform finds malformed is the client's 400; only an unreachable or failing platform is 503.
-    mapped = {401: 401, 402: 402, 429: 429, 403: 403, 409: 409, 400: 400, 422: 400}.get(status, 503)
-    return _error(mapped, message, REFUSAL_TYPES.get(mapped, "service_unavailable"))
-
-
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -260,6 +236,76 @@ def _cap_output(kind: str, data: dict, reserved: Any) -> None:
         data[field] = reserved
 
 
+def _call_id(kind: str, data: dict) -> str:
+    """The id LiteLLM assigned (the gate refuses a client's x-litellm-call-id header): the reservation is placed under
+    it and the usage event reports it, always the same value."""
+    call_id = data.get("litellm_call_id")
+    if call_id is None and kind in ASSIGNED_CALL_ID_KINDS:
+        # LiteLLM's image and audio routes assign no call id before the hooks: one is assigned here, and LiteLLM
+        # takes it from the request (its function setup reads litellm_call_id) for the call and its logging.
+        call_id = data["litellm_call_id"] = str(uuid.uuid4())
+    if not _valid_uuid(call_id):
+        raise GatewayError(400, "This request has no valid call id, so it cannot be billed and was not served.",
+                           "invalid_request_error")
+    return call_id
+
+
+def _bound(kind: str, data: dict, settings: Settings, models: list[str], router: Any) -> Reservation:
+    """The reservation's units: an upper bound of what the call can be charged, by kind (bounds.py)."""
+    try:
+        return reservation_units(kind, data, settings, models, router)
+    except BadAudio as error:
+        raise GatewayError(400, f"The audio file is a WAV that cannot be measured: {error}. Send a valid PCM WAV or "
+                                "another audio format.", "invalid_request_error") from error
+
+
+def _new_state(key_id: str, call_id: str, model: str, kind: str, bound: Reservation) -> dict:
+    """Our per-request state, kept (signed) in the request's LiteLLM metadata until the call's usage is reported."""
+    units = bound.units
+    return {
+        "keyId": key_id,
+        "callId": call_id,
+        "holdId": "",
+        "leaseId": "",
+        "drawMicros": 0,
+        "promptTokens": int(bound.prompt_tokens),
+        "model": model,
+        "kind": kind,
+        "images": units.images,
+        "audioMs": units.audio_ms,
+        "characters": units.characters,
+        "imageSize": units.image_size,
+        "imageQuality": units.image_quality,
+        "startedAt": _iso(None),
+        "delivered": [],
+    }
+
+
+def _count_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _hold_request(state: dict, models: list[str], bound: Reservation) -> dict:
+    """A per-call hold, priced by the platform for the dearest model the call may reach."""
+    units = bound.units
+    return {
+        "keyId": state["keyId"],
+        "callId": state["callId"],
+        "nonce": uuid.uuid4().hex,
+        "model": state["model"],
+        "fallbackModels": models[1:],
+        "promptTokens": int(bound.prompt_tokens),
+        "maxOutputTokens": _count_or_none(bound.max_output),
+        "choices": int(bound.choices),
+        "images": units.images,
+        "audioMs": units.audio_ms,
+        "characters": units.characters,
+        "imageSize": units.image_size,
+        "imageQuality": units.image_quality,
+        "kind": state["kind"],
+    }
+
+
 def _router() -> Any:
     try:
         from litellm.proxy.proxy_server import llm_router
@@ -280,82 +326,40 @@ class TollgateBilling(CustomLogger):
 
     # -- before the call -----------------------------------------------------------------------------------
     async def async_pre_call_hook(self, user_api_key_dict: UserAPIKeyAuth, cache: Any, data: dict, call_type: Any):
+        """A metered call's state (key, kind, call id), its bound (bounds.py), its reservation (a lease draw or a
+        platform hold), the output cap sent upstream, and the signed state kept in the request's metadata."""
         key_id = _key_id(user_api_key_dict)
         if key_id is None:
             return data  # the operator's master key: not metered
         kind = _call_kind(call_type)
         if kind is None:
-            raise _error(403, "This endpoint is not available with Tollgate keys.", "permission_error")
+            raise GatewayError(403, "This endpoint is not available with Tollgate keys.", "permission_error")
         self.outbox.start()
-        # The id LiteLLM assigned (the gate refuses a client's x-litellm-call-id header): it is what the hold
-        # is placed under and what the usage event reports, always the same value.
-        call_id = data.get("litellm_call_id")
-        if call_id is None and kind in ASSIGNED_CALL_ID_KINDS:
-            # LiteLLM's image and audio routes assign no call id before the hooks: one is assigned here, and LiteLLM
-            # takes it from the request (its function setup reads litellm_call_id) for the call and its logging.
-            call_id = data["litellm_call_id"] = str(uuid.uuid4())
-        if not _valid_uuid(call_id):
-            raise _error(400, "This request has no valid call id, so it cannot be billed and was not served.", "invalid_request_error")
+        call_id = _call_id(kind, data)
         model = data.get("model") or ""
-        models = reachable_models(model, self.router())
-        # The reservation's units: an upper bound of what the call can be charged, by kind (bounds.py).
-        try:
-            bound = reservation_units(kind, data, self.settings, models, self.router())
-        except BadAudio as error:
-            raise _error(400, f"The audio file is a WAV that cannot be measured: {error}. Send a valid PCM WAV or "
-                              "another audio format.", "invalid_request_error") from error
-        prompt_tokens, max_tokens, choices, units = bound.prompt_tokens, bound.max_output, bound.choices, bound.units
-        state = {
-            "keyId": key_id,
-            "callId": call_id,
-            "holdId": "",
-            "leaseId": "",
-            "drawMicros": 0,
-            "promptTokens": int(prompt_tokens),
-            "model": model,
-            "kind": kind,
-            "images": units.images,
-            "audioMs": units.audio_ms,
-            "characters": units.characters,
-            "imageSize": units.image_size,
-            "imageQuality": units.image_quality,
-            "startedAt": _iso(None),
-            "delivered": [],
-        }
-        auth_metadata = getattr(user_api_key_dict, "metadata", None) or {}
-        if self.settings.billing_mode == "lease" and auth_metadata.get("tollgate_billing") == "lease":
-            draw = await self._draw(key_id, str(auth_metadata.get("tollgate_lease_epoch") or ""), call_id, models,
-                                    int(prompt_tokens), None if max_tokens is None else int(max_tokens), int(choices),
-                                    units, kind)
-            state.update(leaseId=draw.lease_id, drawMicros=draw.micros, holdMicros=draw.micros,
-                         availableMicros=draw.available + draw.remaining)
-            reserved_output = self.leases.output_cap(draw.lease_id, model, max_tokens)
-        else:
-            answer = await self._place_hold(
-                {
-                    "keyId": key_id,
-                    "callId": call_id,
-                    "nonce": uuid.uuid4().hex,
-                    "model": model,
-                    "fallbackModels": models[1:],
-                    "promptTokens": int(prompt_tokens),
-                    "maxOutputTokens": None if max_tokens is None else int(max_tokens),
-                    "choices": int(choices),
-                    "images": units.images,
-                    "audioMs": units.audio_ms,
-                    "characters": units.characters,
-                    "imageSize": units.image_size,
-                    "imageQuality": units.image_quality,
-                    "kind": kind,
-                }
-            )
-            state.update(holdId=answer["holdId"], holdMicros=answer.get("amountMicros"),
-                         availableMicros=answer.get("availableMicros"))
-            reserved_output = answer.get("maxOutputTokens")
+        router = self.router()
+        models = reachable_models(model, router)
+        bound = _bound(kind, data, self.settings, models, router)
+        state = _new_state(key_id, call_id, model, kind, bound)
+        reserved_output = await self._reserve(state, user_api_key_dict, models, bound)
         _cap_output(kind, data, reserved_output)
         state["sig"] = self._sign(state)
         data.setdefault(_litellm_metadata_key(data), {})[STATE] = state
         return data
+
+    async def _reserve(self, state: dict, auth: UserAPIKeyAuth, models: list[str], bound: Reservation) -> Any:
+        """A draw from this process's lease on the key (lease billing), else a platform hold; noted in the state.
+        Returns the output per choice it was sized for (the cap sent upstream)."""
+        metadata = getattr(auth, "metadata", None) or {}
+        if self.settings.billing_mode == "lease" and metadata.get("tollgate_billing") == "lease":
+            draw = await self._draw(state, str(metadata.get("tollgate_lease_epoch") or ""), models, bound)
+            state.update(leaseId=draw.lease_id, drawMicros=draw.micros, holdMicros=draw.micros,
+                         availableMicros=draw.available + draw.remaining)
+            return self.leases.output_cap(draw.lease_id, state["model"], bound.max_output)
+        hold = await self._place_hold(_hold_request(state, models, bound))
+        state.update(holdId=hold["holdId"], holdMicros=hold.get("amountMicros"),
+                     availableMicros=hold.get("availableMicros"))
+        return hold.get("maxOutputTokens")
 
     def router(self) -> Any:
         return _router()
@@ -381,11 +385,12 @@ class TollgateBilling(CustomLogger):
             return None
         return state if hmac.compare_digest(state["sig"], self._sign(state)) else None
 
-    async def _draw(self, key_id: str, epoch: str, call_id: str, models: list[str], prompt: int,
-                    max_output: int | None, choices: int, units: Units = NO_UNITS, kind: str | None = None):
+    async def _draw(self, state: dict, epoch: str, models: list[str], bound: Reservation):
         """The call's worst case from this process's lease on the key: no platform round trip on a warm key."""
         try:
-            return await self.leases.draw(key_id, epoch, call_id, models, prompt, max_output, choices, units, kind)
+            return await self.leases.draw(state["keyId"], epoch, state["callId"], models, int(bound.prompt_tokens),
+                                          _count_or_none(bound.max_output), int(bound.choices), bound.units,
+                                          state["kind"])
         except ModelNotBilledHere as error:
             message = (
                 f"Model {error.model} is not sold for {error.kind} calls: its price charges nothing for what this "
@@ -393,18 +398,18 @@ class TollgateBilling(CustomLogger):
                 else f"Model {error.model} (a fallback of {models[0]}) is not sold for {error.kind} calls, so calls "
                 "that may reach it are not served."
             )
-            raise _error(403, message, "permission_error") from error
+            raise GatewayError(403, message, "permission_error") from error
         except ModelNotPriced as error:
             name = str(error)
             message = (
                 f"Model {models[0]} is not available to this key" if name == models[0]
                 else f"Model {name} (a fallback of {models[0]}) has no price, so calls that may reach it are not served"
             )
-            raise _error(403, message, "permission_error") from error
+            raise GatewayError(403, message, "permission_error") from error
         except LeaseRefused as error:  # the platform wrote the sentence (the grant carried the call and the lease)
-            raise _refusal(error.status, error.message) from error
+            raise platform_refusal(error.status, error.message) from error
         except PlatformUnavailable as error:
-            raise _error(503, UNAVAILABLE, "service_unavailable") from error
+            raise reservation_unavailable() from error
 
     async def _place_hold(self, request: dict) -> dict:
         # One retry with the same nonce: the platform answers a repeated hold with the same hold.
@@ -413,17 +418,18 @@ class TollgateBilling(CustomLogger):
                 response = await self.client.request("/api/internal/gateway/holds", request, request["callId"])
             except PlatformUnavailable as error:
                 if attempt == 2:
-                    raise _error(503, UNAVAILABLE, "service_unavailable") from error
+                    raise reservation_unavailable() from error
                 continue
             if response.status_code == 200:
                 return response.json()
             if response.status_code >= 500:
                 if attempt == 2:
-                    raise _error(503, UNAVAILABLE, "service_unavailable")
+                    raise reservation_unavailable()
                 continue
             body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
             err = body.get("error", {})
-            raise _refusal(response.status_code, err.get("message") or f"Refused by Tollgate (HTTP {response.status_code}).")
+            raise platform_refusal(response.status_code,
+                                   err.get("message") or f"Refused by Tollgate (HTTP {response.status_code}).")
         raise AssertionError("unreachable")
 
     @staticmethod

@@ -60,6 +60,33 @@ def bad_request(message: str, param: str | None = None, code: str = "invalid_req
     return GatewayError(400, message, "invalid_request_error", code, param)
 
 
+# The platform's refusals as the app sees them: the status (a request the platform finds malformed is the client's
+# 400; only an unreachable or failing platform is 503) and OpenAI's error type.
+PLATFORM_REFUSALS = {
+    401: (401, "authentication_error"),
+    402: (402, "insufficient_quota"),
+    429: (429, "budget_exceeded"),
+    403: (403, "permission_error"),
+    409: (409, "invalid_request_error"),
+    400: (400, "invalid_request_error"),
+    422: (400, "invalid_request_error"),
+}
+
+
+def platform_refusal(status: int, message: str) -> GatewayError:
+    """A hold or lease grant the platform refused, in the platform's own words."""
+    mapped, error_type = PLATFORM_REFUSALS.get(status, (503, "service_unavailable"))
+    return GatewayError(mapped, message, error_type)
+
+
+def reservation_unavailable() -> GatewayError:
+    return GatewayError(
+        503,
+        "Tollgate could not reserve funds for this call right now, so it was not served. Retry shortly.",
+        "service_unavailable",
+    )
+
+
 # Custom auth's refusals (LiteLLM's custom-auth path keeps a ProxyException's type and code).
 def unauthorized(message: str, code: str = "invalid_api_key") -> ProxyException:
     return GatewayError(401, message, "authentication_error", code).as_proxy_exception()
