@@ -1,3 +1,4 @@
+import { isAdmin } from "@/lib/auth/visibility";
 import { db } from "@/lib/db";
 import { parseJson, parseQuery } from "@/lib/http/body";
 import { withSession } from "@/lib/http/handler";
@@ -7,10 +8,10 @@ import { liveModelInfo } from "@/lib/models/live";
 import { createModelBody, modelsQuery } from "@/lib/models/schemas";
 
 /** The catalog; admins can ask for the gateway's live view beside it (?live=1, cached; ?live=fresh bypasses). */
-export const GET = withSession({}, async ({ req, actor, principal }) => {
+export const GET = withSession({}, async ({ req, actor }) => {
   const { live } = parseQuery(req, modelsQuery);
   const items = await listModels(db(), actor);
-  if (!live || live === "0" || principal.role !== "admin") return json({ items });
+  if (!live || live === "0" || !isAdmin(actor)) return json({ items });
   return json({ items, live: await liveModelInfo({ fresh: live === "fresh" }) });
 });
 
