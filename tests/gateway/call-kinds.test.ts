@@ -30,15 +30,20 @@ const ctx = startGatewayStack(
 const EMBED_PRICE = DEMO_MODELS.find((m) => m.name === "fake-embed")!.price;
 const SMALL_PRICE = DEMO_MODELS.find((m) => m.name === "fake-small")!.price;
 beforeAll(async () => {
-  await addTestModels(ctx, [
-    "fake-embed-error",
-    "fake-image-error",
-    "fake-tts-error",
-    "fake-whisper-error",
-    "fake-error-500",
-    "fake-instruct-slow",
-    "fake-instruct-error",
-  ]);
+  await addTestModels(
+    ctx,
+    [
+      "fake-embed-error",
+      "fake-image-error",
+      "fake-tts-error",
+      "fake-whisper-error",
+      "fake-error-500",
+      "fake-instruct-slow",
+      "fake-instruct-error",
+    ],
+    // Each failing model is sold by its healthy twin's unit (clause 44: a route is served only where it is billed).
+    { "fake-image-error": "fake-image", "fake-tts-error": "fake-tts", "fake-whisper-error": "fake-whisper" },
+  );
 });
 
 describe("embeddings", () => {

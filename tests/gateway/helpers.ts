@@ -174,9 +174,27 @@ export async function usageRowsOf(ctx: GatewayContext, keyId: string, count: num
 /** The gateway's base URL (without /v1), for its own routes. */
 export const gatewayBase = (ctx: GatewayContext) => ctx.stack.gatewayUrl!.replace(/\/v1$/, "");
 
-/** Puts the fake upstream's test models in the catalog at fake-small's demo price ($0.50 / $1.50 per million). */
-export async function addTestModels(ctx: GatewayContext, names: string[]) {
+/**
+ * Puts the fake upstream's test models in the catalog at fake-small's demo price ($0.50 / $1.50 per million), or,
+ * named in `like`, at the price in force of a demo model sold by another unit (a failing image model priced per
+ * image like fake-image: a model is served only on the routes its price bills, billing contract clause 44).
+ */
+export async function addTestModels(ctx: GatewayContext, names: string[], like: Record<string, string> = {}) {
   for (const name of names) {
+    const model = like[name];
+    if (model) {
+      await ctx.sql`
+        with m as (
+          insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
+          values (${name}, ${name}, 'fake', 16384, 4096) returning id
+        )
+        insert into price_versions
+        select (jsonb_populate_record(null::price_versions, to_jsonb(pv) || jsonb_build_object(
+          'id', gen_random_uuid(), 'model_id', m.id, 'effective_from', now() - interval '1 hour'))).*
+        from m, models src cross join lateral price_version_at(src.id, now()) pv
+        where src.public_name = ${model}`;
+      continue;
+    }
     await ctx.sql`
       with m as (
         insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
