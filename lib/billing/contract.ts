@@ -1,5 +1,5 @@
 import { z } from "zod";
-import contractJson from "./contract.json";
+import contractJson from "./contract.json" with { type: "json" };
 
 /**
  * The billing contract's shared names (docs/adr/0014), typed: the call kinds, the price units and the image sizes
