@@ -42,7 +42,6 @@ beforeAll(async () => {
       "fake-instruct-error",
     ],
     // Each failing model is sold by its healthy twin's unit (clause 44: a route is served only where it is billed).
-    { "fake-image-error": "fake-image", "fake-tts-error": "fake-tts", "fake-whisper-error": "fake-whisper" },
   );
 });
 

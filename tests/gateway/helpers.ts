@@ -174,12 +174,24 @@ export async function usageRowsOf(ctx: GatewayContext, keyId: string, count: num
 /** The gateway's base URL (without /v1), for its own routes. */
 export const gatewayBase = (ctx: GatewayContext) => ctx.stack.gatewayUrl!.replace(/\/v1$/, "");
 
+/** The fake upstream's failing models sold by another unit than tokens, each priced like its healthy twin. */
+const FAILING_TWINS: Record<string, string> = {
+  "fake-image-error": "fake-image",
+  "fake-tts-error": "fake-tts",
+  "fake-whisper-error": "fake-whisper",
+};
+
 /**
  * Puts the fake upstream's test models in the catalog at fake-small's demo price ($0.50 / $1.50 per million), or,
- * named in `like`, at the price in force of a demo model sold by another unit (a failing image model priced per
- * image like fake-image: a model is served only on the routes its price bills, billing contract clause 44).
+ * named in `like` (by default each failing model's healthy twin), at the price in force of a demo model sold by
+ * another unit (a failing image model priced per image like fake-image: a model is served only on the routes its
+ * price bills, billing contract clause 44).
  */
-export async function addTestModels(ctx: GatewayContext, names: string[], like: Record<string, string> = {}) {
+export async function addTestModels(
+  ctx: GatewayContext,
+  names: string[],
+  like: Record<string, string> = FAILING_TWINS,
+) {
   for (const name of names) {
     const model = like[name];
     if (model) {

@@ -338,7 +338,7 @@ describe("bursts", () => {
     expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
   });
 
-  it("1,000 concurrent calls over two LiteLLM processes on a balance for 100: at most 100 served, the rest 402, never below zero", async () => {
+  it("1,000 concurrent calls over two LiteLLM processes on a balance for 100 worst cases: the rest 402, every charge covered, never below zero", async () => {
     const second = await startSecondGateway(SECOND_PORT, `outbox-leases-b-${Date.now()}`);
     try {
       // One call's worst case, as the gateway draws it (the prompt's bound + max_tokens).
@@ -366,7 +366,9 @@ describe("bursts", () => {
       console.log(
         `1,000 over two processes on a balance for 100: ${served} served, the rest ${statuses.join("/")}`,
       );
-      expect(served).toBeLessThanOrEqual(100);
+      // More than 100 may be served: a call is charged less than its worst case, and each settlement gives the rest
+      // of its draw back to the account, where the next grant leases it again. What never happens is a charge the
+      // balance did not cover: every served call was paid for out of the 100 worst cases.
       expect(served).toBeGreaterThan(0);
       expect(statuses).toEqual([402]);
       expect(results.find((r) => r !== null)!.message).toMatch(
@@ -375,6 +377,10 @@ describe("bursts", () => {
       const rows = await usageRowsOf(ctx, c.id, served, 30_000);
       expect(rows).toHaveLength(served);
       const charged = rows.reduce((sum, r) => sum + r.revenue_micros, 0n);
+      expect(charged).toBeLessThanOrEqual(100n * worst);
+      expect(BigInt(served)).toBeLessThanOrEqual(
+        (100n * worst) / rows.reduce((m, r) => (r.revenue_micros < m ? r.revenue_micros : m), worst),
+      );
       const account = await settledBalance(ctx, c.accountId, 30_000);
       expect(account).toEqual({ balance_micros: 100n * worst - charged, held_micros: 0n });
       expect(account.balance_micros).toBeGreaterThanOrEqual(0n);
