@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:f
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { aptInstall, ensureLiteLLMVenv, ensureNpmPackages } from "./ensure.mjs";
+import { junitCount, readReport, vitestArgs, vitestCount } from "./reports.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
@@ -136,24 +137,6 @@ function aroundMidnight(report, from) {
   return `  test files run before ${new Date(midnight).toISOString()}: ${before}, across it: ${files.length - before - after}, after it: ${after}`;
 }
 
-const vitestCount = (r) => ({ passed: r.numPassedTests, failed: r.numFailedTests });
-const junitCount = (xml) => {
-  const attr = (name) =>
-    [...xml.matchAll(new RegExp(`<testsuite\\b[^>]*\\b${name}="(\\d+)"`, "g"))].reduce(
-      (n, m) => n + Number(m[1]),
-      0,
-    );
-  const failed = attr("failures") + attr("errors");
-  return { passed: attr("tests") - failed - attr("skipped"), failed };
-};
-const read = (file, parse) => {
-  try {
-    return parse(readFileSync(file, "utf8"));
-  } catch {
-    return null;
-  }
-};
-
 /** One suite under the moved clock, started at the moment itself; its counts from its report file. */
 async function suite(lib, moment, name, cmd, args, report, count) {
   const env = { ...baseEnv, ...movedClock(lib, moment) };
@@ -162,7 +145,7 @@ async function suite(lib, moment, name, cmd, args, report, count) {
   const from = await fakedNow(env);
   const { code } = await exec(cmd, args, env);
   const to = await fakedNow(env);
-  const counted = read(report, (text) => count(report.endsWith(".xml") ? text : JSON.parse(text)));
+  const counted = readReport(report, count);
   let { passed, failed } = counted ?? { passed: 0, failed: 0 };
   // A runner that crashed (or failed outside any test) still counts as a failure.
   if (code !== 0 && failed === 0) failed = 1;
@@ -184,14 +167,6 @@ async function main() {
   for (const moment of MOMENTS) {
     const dir = path.join("test-results", "clock", moment.replace(/[^0-9]/g, ""));
     mkdirSync(dir, { recursive: true });
-    const vitest = (project, report) => [
-      "run",
-      "--project",
-      project,
-      "--reporter=default",
-      "--reporter=json",
-      `--outputFile.json=${report}`,
-    ];
     const results = [];
     results.push(
       await suite(
@@ -212,7 +187,7 @@ async function main() {
           moment,
           `${project} (vitest)`,
           bin("vitest"),
-          vitest(project, report),
+          vitestArgs(project, report),
           report,
           vitestCount,
         ),

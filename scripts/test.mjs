@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm test`: installs what is missing, runs every suite, prints one closing `N passed, N failed` line.
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { markBuilt } from "./build-hash.mjs";
 import { ensureChromium, ensureLiteLLMVenv, ensureNpmPackages, ensureRedis } from "./ensure.mjs";
+import { junitCount, playwrightCount, readReport, vitestArgs, vitestCount } from "./reports.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
@@ -23,22 +24,6 @@ function exec(cmd, args, extraEnv = {}) {
     const child = spawn(cmd, args, { stdio: "inherit", env: { ...env, ...extraEnv } });
     child.on("exit", (code) => resolve(code ?? 1));
   });
-}
-
-function readText(file) {
-  try {
-    return readFileSync(file, "utf8");
-  } catch {
-    return null;
-  }
-}
-
-function readJson(file) {
-  try {
-    return JSON.parse(readFileSync(file, "utf8"));
-  } catch {
-    return null;
-  }
 }
 
 /** A stage that is one check (lint, types, build): passes or fails as a whole. */
@@ -61,8 +46,7 @@ async function suite(name, cmd, args, reportFile, count, extraEnv) {
   const started = Date.now();
   rmSync(reportFile, { force: true });
   const code = await exec(cmd, args, extraEnv);
-  const report = reportFile.endsWith(".xml") ? readText(reportFile) : readJson(reportFile);
-  let { passed, failed, skipped = 0 } = report ? count(report) : { passed: 0, failed: 0 };
+  let { passed, failed, skipped = 0 } = readReport(reportFile, count) ?? { passed: 0, failed: 0 };
   // A runner that crashed (or failed outside any test) still counts as a failure.
   if (code !== 0 && failed === 0) failed = 1;
   results.push({ name, passed, failed, skipped, seconds: (Date.now() - started) / 1000 });
@@ -71,27 +55,6 @@ async function suite(name, cmd, args, reportFile, count, extraEnv) {
 function banner(name) {
   console.log(`\n━━━ ${name} ${"━".repeat(Math.max(0, 60 - name.length))}`);
 }
-
-const vitestCount = (r) => ({
-  passed: r.numPassedTests,
-  failed: r.numFailedTests,
-  skipped: r.numPendingTests + r.numTodoTests,
-});
-const junitCount = (xml) => {
-  const attr = (name) =>
-    [...xml.matchAll(new RegExp(`<testsuite\\b[^>]*\\b${name}="(\\d+)"`, "g"))].reduce(
-      (n, m) => n + Number(m[1]),
-      0,
-    );
-  const failed = attr("failures") + attr("errors");
-  const skipped = attr("skipped");
-  return { passed: attr("tests") - failed - skipped, failed, skipped };
-};
-const playwrightCount = (r) => ({
-  passed: r.stats.expected + r.stats.flaky,
-  failed: r.stats.unexpected,
-  skipped: r.stats.skipped,
-});
 
 async function main() {
   const started = Date.now();
@@ -121,25 +84,17 @@ async function main() {
     "test-results/pytest.xml",
     junitCount,
   );
-  const vitest = (project, report) => [
-    "run",
-    "--project",
-    project,
-    "--reporter=default",
-    "--reporter=json",
-    `--outputFile.json=${report}`,
-  ];
   await suite(
     "unit (vitest)",
     bin("vitest"),
-    vitest("unit", "test-results/vitest-unit.json"),
+    vitestArgs("unit", "test-results/vitest-unit.json"),
     "test-results/vitest-unit.json",
     vitestCount,
   );
   await suite(
     "integration (vitest, real PostgreSQL)",
     bin("vitest"),
-    vitest("integration", "test-results/vitest-integration.json"),
+    vitestArgs("integration", "test-results/vitest-integration.json"),
     "test-results/vitest-integration.json",
     vitestCount,
   );
@@ -152,7 +107,7 @@ async function main() {
     await suite(
       "gateway (vitest: LiteLLM + plugin + platform, openai client)",
       bin("vitest"),
-      vitest("gateway", "test-results/vitest-gateway.json"),
+      vitestArgs("gateway", "test-results/vitest-gateway.json"),
       "test-results/vitest-gateway.json",
       vitestCount,
       { TEST_REDIS_HOST: redis.host, TEST_REDIS_PORT: String(redis.port) },

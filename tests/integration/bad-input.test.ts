@@ -275,6 +275,25 @@ interface InputCase {
   path?: string;
 }
 
+/** Each route (as its caller) with each query whose date lies outside 2000–2099: a 422 naming the field. */
+function datesOutOfRange(
+  routes: [string, InputCase["load"], Caller][],
+  queries: [string, "from" | "to"][],
+): InputCase[] {
+  return routes.flatMap(([route, load, as]) =>
+    queries.map(([query, path]) => ({
+      name: `${route}?${query}`,
+      load,
+      method: "GET" as const,
+      as,
+      options: () => ({ path: `/x?${query}` }),
+      status: 422,
+      code: "validation_failed",
+      path,
+    })),
+  );
+}
+
 const login = () => import("@/app/api/auth/login/route");
 const users = () => import("@/app/api/v1/users/route");
 const conversations = () => import("@/app/api/v1/playground/conversations/route");
@@ -459,7 +478,7 @@ const inputCases: InputCase[] = [
     path: "messages.0.parts.0.type",
   },
   // 4. Dates outside the years 2000–2099, on every route that takes them.
-  ...(
+  ...datesOutOfRange(
     [
       ["GET /api/v1/key/usage", () => import("@/app/api/v1/key/usage/route"), "app"],
       ["GET /api/v1/analytics/usage", () => import("@/app/api/v1/analytics/usage/route"), "admin"],
@@ -469,52 +488,25 @@ const inputCases: InputCase[] = [
       ["GET /api/v1/requests/export", () => import("@/app/api/v1/requests/export/route"), "admin"],
       ["GET /api/v1/me/requests/export", () => import("@/app/api/v1/me/requests/export/route"), "developer"],
       ["GET /api/v1/audit", () => import("@/app/api/v1/audit/route"), "admin"],
-    ] as const
-  ).flatMap(([route, load, as]) =>
-    (
-      [
-        ["from=0000-01-01", "from"],
-        ["to=9999-12-31", "to"],
-        ["from=1999-12-31&to=2000-01-02", "from"],
-        ["from=2099-12-01&to=2100-01-01", "to"],
-      ] as const
-    ).map(
-      ([query, path]): InputCase => ({
-        name: `${route}?${query}`,
-        load,
-        method: "GET",
-        as,
-        options: () => ({ path: `/x?${query}` }),
-        status: 422,
-        code: "validation_failed",
-        path,
-      }),
-    ),
-  ),
-  ...(
+    ],
     [
-      ["GET /api/v1/analytics/usage", () => import("@/app/api/v1/analytics/usage/route")],
-      ["GET /api/v1/requests/export", () => import("@/app/api/v1/requests/export/route")],
-    ] as const
-  ).flatMap(([route, load]) =>
-    (
-      [
-        ["from=0000-01-01T00:00:00Z", "from"],
-        ["to=9999-12-31T23:59:59Z", "to"],
-        ["to=2099-12-31T23:00:00-05:00", "to"],
-      ] as const
-    ).map(
-      ([query, path]): InputCase => ({
-        name: `${route}?${query}`,
-        load,
-        method: "GET",
-        as: "admin",
-        options: () => ({ path: `/x?${query}` }),
-        status: 422,
-        code: "validation_failed",
-        path,
-      }),
-    ),
+      ["from=0000-01-01", "from"],
+      ["to=9999-12-31", "to"],
+      ["from=1999-12-31&to=2000-01-02", "from"],
+      ["from=2099-12-01&to=2100-01-01", "to"],
+    ],
+  ),
+  // …and as instants, where a route takes them.
+  ...datesOutOfRange(
+    [
+      ["GET /api/v1/analytics/usage", () => import("@/app/api/v1/analytics/usage/route"), "admin"],
+      ["GET /api/v1/requests/export", () => import("@/app/api/v1/requests/export/route"), "admin"],
+    ],
+    [
+      ["from=0000-01-01T00:00:00Z", "from"],
+      ["to=9999-12-31T23:59:59Z", "to"],
+      ["to=2099-12-31T23:00:00-05:00", "to"],
+    ],
   ),
   {
     name: "create a key expiring in 9999",
