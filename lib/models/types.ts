@@ -13,13 +13,5 @@ export interface Model {
   updatedAt: Date;
 }
 
-export interface ModelInput {
-  publicName: string;
-  litellmModelGroup: string;
-  provider: string;
-  description: string;
-  contextWindow: number;
-  maxOutputTokens: number;
-  enabled: boolean;
-  free: boolean;
-}
+/** What an admin writes when adding or editing a model: the model without its id and timestamps. */
+export type ModelInput = Omit<Model, "id" | "createdAt" | "updatedAt">;

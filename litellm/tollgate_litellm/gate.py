@@ -47,17 +47,11 @@ logger = logging.getLogger("tollgate.gate")
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_INT32 = 2_147_483_647
 
-# OpenAI's chat completion parameters (and the provider-neutral sampling knobs LiteLLM maps), nothing else. Not
-# `prediction`: its rejected tokens are billed as output past the cap a reservation is sized by (clause 3).
-CHAT_FIELDS = frozenset(
+# The sampling and streaming parameters OpenAI's chat and legacy completions share.
+SAMPLING_FIELDS = frozenset(
     {
-        "model",
-        "messages",
-        "max_tokens",
-        "max_completion_tokens",
         "temperature",
         "top_p",
-        "top_k",
         "n",
         "stream",
         "stream_options",
@@ -66,15 +60,26 @@ CHAT_FIELDS = frozenset(
         "frequency_penalty",
         "logit_bias",
         "logprobs",
-        "top_logprobs",
+        "seed",
         "user",
+    }
+)
+# OpenAI's chat completion parameters (and the provider-neutral sampling knobs LiteLLM maps), nothing else. Not
+# `prediction`: its rejected tokens are billed as output past the cap a reservation is sized by (clause 3).
+CHAT_FIELDS = SAMPLING_FIELDS | frozenset(
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "max_completion_tokens",
+        "top_k",
+        "top_logprobs",
         "tools",
         "tool_choice",
         "parallel_tool_calls",
         "functions",
         "function_call",
         "response_format",
-        "seed",
         "reasoning_effort",
         "thinking",
         "verbosity",
@@ -127,28 +132,7 @@ MESSAGES_FIELDS = frozenset(
 
 
 # OpenAI's legacy completions parameters. best_of makes the provider generate (and bill) that many candidates.
-COMPLETION_FIELDS = frozenset(
-    {
-        "model",
-        "prompt",
-        "max_tokens",
-        "temperature",
-        "top_p",
-        "n",
-        "best_of",
-        "stream",
-        "stream_options",
-        "stop",
-        "presence_penalty",
-        "frequency_penalty",
-        "logit_bias",
-        "logprobs",
-        "echo",
-        "suffix",
-        "seed",
-        "user",
-    }
-)
+COMPLETION_FIELDS = SAMPLING_FIELDS | frozenset({"model", "prompt", "max_tokens", "best_of", "echo", "suffix"})
 MAX_COMPLETION_PROMPTS = 64
 # OpenAI's image generation parameters.
 IMAGE_FIELDS = frozenset(
