@@ -37,8 +37,12 @@ export interface Account {
   leasedMicros: bigint;
   dailyBudgetMicros: bigint | null;
   monthlyBudgetMicros: bigint | null;
+  /** What the account's budgets count in the UTC day and month: charges plus the reservations made then. */
   dayUsedMicros: bigint;
   monthUsedMicros: bigint;
+  /** What the account has been charged (settled calls only) in the UTC day and month; reservations are heldMicros. */
+  dayChargedMicros: bigint;
+  monthChargedMicros: bigint;
   /** The owner's plan, if any: its name, request allowance and budgets (used where the account has none). */
   planName: string | null;
   requestsPerDay: number | null;
@@ -52,7 +56,8 @@ export interface Account {
 }
 
 /** The columns of an Account (accounts a left join users u); usage counters read through window_used, the SQL rule
- *  the money functions apply (zero once their UTC day or month has passed, at tollgate_now()). */
+ *  the money functions apply (zero once their UTC day or month has passed, at tollgate_now()), charges through
+ *  window_charged (the counter less the window's live reservations). */
 export const accountColumns = (db: Db) => db`
   a.id, a.kind, a.owner_user_id as "ownerUserId", u.email as "ownerEmail",
   a.balance_micros as "balanceMicros", a.held_micros as "heldMicros",
@@ -61,6 +66,8 @@ export const accountColumns = (db: Db) => db`
   a.daily_budget_micros as "dailyBudgetMicros", a.monthly_budget_micros as "monthlyBudgetMicros",
   window_used(a.day_used_micros, a.budget_day, tollgate_now(), 'day') as "dayUsedMicros",
   window_used(a.month_used_micros, a.budget_month, tollgate_now(), 'month') as "monthUsedMicros",
+  window_charged(a.day_used_micros, a.budget_day, a.id, null, tollgate_now(), 'day') as "dayChargedMicros",
+  window_charged(a.month_used_micros, a.budget_month, a.id, null, tollgate_now(), 'month') as "monthChargedMicros",
   p.name as "planName", p.requests_per_day as "requestsPerDay",
   window_used(a.day_requests, a.budget_day, tollgate_now(), 'day')::int as "dayRequests",
   p.daily_budget_micros as "planDailyBudgetMicros", p.monthly_budget_micros as "planMonthlyBudgetMicros",

@@ -12,7 +12,8 @@ export function assertCanActFor(actor: Actor, userId: string): void {
   }
 }
 
-/** The columns of an ApiKey (api_keys k joined with users u); spend counters read through window_used (SQL). */
+/** The columns of an ApiKey (api_keys k joined with users u); budget counters read through window_used, charges
+ *  through window_charged (SQL: the counter less the window's live reservations). */
 export const keyColumns = (db: Db) => db`
   k.id, k.user_id as "userId", u.email as "ownerEmail", k.name, k.prefix, k.status,
   k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
@@ -21,6 +22,11 @@ export const keyColumns = (db: Db) => db`
   k.daily_budget_micros as "dailyBudgetMicros", k.monthly_budget_micros as "monthlyBudgetMicros",
   window_used(k.day_used_micros, k.budget_day, tollgate_now(), 'day') as "todaySpentMicros",
   window_used(k.month_used_micros, k.budget_month, tollgate_now(), 'month') as "monthSpentMicros",
+  window_charged(k.day_used_micros, k.budget_day, null, k.id, tollgate_now(), 'day') as "todayChargedMicros",
+  window_charged(k.month_used_micros, k.budget_month, null, k.id, tollgate_now(), 'month') as "monthChargedMicros",
+  ((select coalesce(sum(h.amount_micros), 0) from holds h where h.key_id = k.id and h.status = 'open')
+   + (select coalesce(sum(l.reserved_micros), 0) from leases l
+      where l.key_id = k.id and l.status in ('open', 'closing')))::bigint as "reservedMicros",
   (select coalesce(sum(l.reserved_micros), 0) from leases l
    where l.key_id = k.id and l.status in ('open', 'closing'))::bigint as "leasedMicros"`;
 

@@ -13,7 +13,10 @@ type VerifiedKey = Extract<KeyVerdict, { valid: true }>["key"];
 /**
  * What an app may learn about itself with its own key (`GET /api/v1/key`): the key's limits and budgets and what it
  * has used, and its account's balance, holds and budgets — never another key's or account's. Money in integer
- * micro-USD; "today" and "this month" are UTC, as budgets count them.
+ * micro-USD; "today" and "this month" are UTC, as budgets count them. Charges and reservations are separate figures:
+ * `todayChargedMicros`/`monthChargedMicros` are settled charges only, `reservedMicros` what calls in progress and
+ * leases hold now, and `todaySpentMicros`/`monthSpentMicros` what the budgets count (charges plus the reservations
+ * made in the window).
  */
 export interface KeyState {
   key: {
@@ -29,6 +32,9 @@ export interface KeyState {
     monthlyBudgetMicros: bigint | null;
     todaySpentMicros: bigint;
     monthSpentMicros: bigint;
+    todayChargedMicros: bigint;
+    monthChargedMicros: bigint;
+    reservedMicros: bigint;
   };
   account: {
     balanceMicros: bigint;
@@ -38,6 +44,9 @@ export interface KeyState {
     monthlyBudgetMicros: bigint | null;
     todaySpentMicros: bigint;
     monthSpentMicros: bigint;
+    todayChargedMicros: bigint;
+    monthChargedMicros: bigint;
+    reservedMicros: bigint;
     plan: string | null;
     requestsPerDay: number | null;
     requestsToday: number;
@@ -71,6 +80,9 @@ export async function keyState(db: Db, verdict: VerifiedKey): Promise<KeyState> 
       monthlyBudgetMicros: key.monthlyBudgetMicros,
       todaySpentMicros: key.todaySpentMicros,
       monthSpentMicros: key.monthSpentMicros,
+      todayChargedMicros: key.todayChargedMicros,
+      monthChargedMicros: key.monthChargedMicros,
+      reservedMicros: key.reservedMicros,
     },
     account: {
       balanceMicros: account.balanceMicros,
@@ -80,6 +92,9 @@ export async function keyState(db: Db, verdict: VerifiedKey): Promise<KeyState> 
       monthlyBudgetMicros: account.monthlyBudgetMicros ?? account.planMonthlyBudgetMicros,
       todaySpentMicros: account.dayUsedMicros,
       monthSpentMicros: account.monthUsedMicros,
+      todayChargedMicros: account.dayChargedMicros,
+      monthChargedMicros: account.monthChargedMicros,
+      reservedMicros: account.heldMicros,
       plan: account.planName,
       requestsPerDay: account.requestsPerDay,
       requestsToday: account.dayRequests,

@@ -15,9 +15,14 @@ export interface ApiKey {
   rotatedFrom: string | null;
   dailyBudgetMicros: bigint | null;
   monthlyBudgetMicros: bigint | null;
-  /** What this key has spent (and holds) in the UTC day and month, as its budgets count it. */
+  /** What this key's budgets count in the UTC day and month: its charges plus its reservations made then. */
   todaySpentMicros: bigint;
   monthSpentMicros: bigint;
+  /** What this key has been charged (settled calls only) in the UTC day and month. */
+  todayChargedMicros: bigint;
+  monthChargedMicros: bigint;
+  /** What this key's reservations hold right now: open holds of calls in progress and live leases. */
+  reservedMicros: bigint;
   /** What this key's live balance leases reserve right now (gateway processes spend it locally). */
   leasedMicros: bigint;
   /** app: issued to the user; playground: the playground's own key, managed by the platform (never shown). */
