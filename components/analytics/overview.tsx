@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { usd } from "@/components/billing/format";
+import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { QueryError } from "@/components/ui/data-table";
@@ -25,11 +25,11 @@ function Period({ title, t, testId }: { title: string; t: Totals; testId: string
       <CardContent className="grid grid-cols-2 gap-2 sm:grid-cols-4">
         <Figure label="Calls" value={int(t.calls)} testId={`${testId}-calls`} />
         <Figure label="Tokens" value={int(Number(t.tokensIn) + Number(t.tokensOut))} />
-        <Figure label="Revenue" value={usd(t.revenueMicros)} testId={`${testId}-revenue`} />
-        <Figure label="Provider cost" value={usd(t.costMicros)} testId={`${testId}-cost`} />
+        <Figure label="Revenue" value={<Money micros={t.revenueMicros} />} testId={`${testId}-revenue`} />
+        <Figure label="Provider cost" value={<Money micros={t.costMicros} />} testId={`${testId}-cost`} />
         <Figure
           label="Margin"
-          value={usd(t.marginMicros)}
+          value={<Money micros={t.marginMicros} />}
           hint={pct(Number(t.marginMicros ?? 0), Number(t.revenueMicros))}
           testId={`${testId}-margin`}
         />
@@ -58,7 +58,9 @@ function Top({ title, rows, href }: { title: string; rows: Overview["top"]["user
                 <Link className="truncate hover:underline" href={`${href}${encodeURIComponent(r.id)}`}>
                   {r.label}
                 </Link>
-                <span className="tabular-nums">{usd(r.revenueMicros)}</span>
+                <span className="tabular-nums">
+                  <Money micros={r.revenueMicros} />
+                </span>
               </li>
             ))}
           </ol>
@@ -162,8 +164,10 @@ export function OverviewPanel() {
                       {a.email}
                     </Link>
                     <span className="tabular-nums">
-                      {usd(a.availableMicros)}{" "}
-                      <span className="text-muted-foreground">/ {usd(a.thresholdMicros)}</span>
+                      <Money micros={a.availableMicros} />{" "}
+                      <span className="text-muted-foreground">
+                        / <Money micros={a.thresholdMicros} />
+                      </span>
                     </span>
                   </li>
                 ))}
@@ -179,11 +183,15 @@ export function OverviewPanel() {
           <CardContent className="grid gap-1 text-sm">
             <div className="flex justify-between">
               <span>{int(data.reserved.openHolds)} open holds</span>
-              <span className="tabular-nums">{usd(data.reserved.holdMicros)}</span>
+              <span className="tabular-nums">
+                <Money micros={data.reserved.holdMicros} />
+              </span>
             </div>
             <div className="flex justify-between">
               <span>{int(data.reserved.liveLeases)} live leases</span>
-              <span className="tabular-nums">{usd(data.reserved.leaseMicros)}</span>
+              <span className="tabular-nums">
+                <Money micros={data.reserved.leaseMicros} />
+              </span>
             </div>
           </CardContent>
         </Card>

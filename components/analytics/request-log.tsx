@@ -4,7 +4,8 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import { Download } from "lucide-react";
 import { useState } from "react";
-import { billedUnits, usd } from "@/components/billing/format";
+import { billedUnits, rate } from "@/components/billing/format";
+import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -68,7 +69,9 @@ const columns: ColumnDef<Row, unknown>[] = [
   },
   moneyColumn<Row>("revenue", "Revenue", (r) => (
     <div>
-      <div>{usd(r.revenueMicros)}</div>
+      <div>
+        <Money micros={r.revenueMicros} />
+      </div>
       <Badge
         variant={BILLING_VARIANT[r.billingStatus as keyof typeof BILLING_VARIANT] ?? "outline"}
         className="mt-0.5"
@@ -231,19 +234,27 @@ function RequestDrawer({ id, base, onClose }: { id: string | null; base: string;
             <section>
               <h3 className="mb-1 text-sm font-semibold">Money</h3>
               <Line label="Billing">{r.billingStatus}</Line>
-              <Line label="Revenue">{usd(r.revenueMicros)}</Line>
+              <Line label="Revenue">
+                <Money micros={r.revenueMicros} />
+              </Line>
               {r.costMicros !== undefined ? (
                 <>
-                  <Line label="Provider cost">{usd(r.costMicros)}</Line>
-                  <Line label="Margin">{usd(r.marginMicros)}</Line>
+                  <Line label="Provider cost">
+                    <Money micros={r.costMicros} />
+                  </Line>
+                  <Line label="Margin">
+                    <Money micros={r.marginMicros} />
+                  </Line>
                 </>
               ) : null}
               {r.reportedCostMicros !== undefined ? (
-                <Line label="LiteLLM's estimate">{usd(r.reportedCostMicros)}</Line>
+                <Line label="LiteLLM's estimate">
+                  <Money micros={r.reportedCostMicros} />
+                </Line>
               ) : null}
               <Line label="Price version">
                 {r.priceVersion
-                  ? `${usd(r.priceVersion.inputPriceMicros)} in / ${usd(r.priceVersion.outputPriceMicros)} out per 1M tokens${r.priceVersion.imageRateMicros === null ? "" : `, ${usd(r.priceVersion.imageRateMicros)} per image`}, from ${utcTime(r.priceVersion.effectiveFrom)}`
+                  ? `input ${rate(r.priceVersion.inputPriceMicros, "1M tokens")}, output ${rate(r.priceVersion.outputPriceMicros, "1M tokens")}${r.priceVersion.imageRateMicros === null ? "" : `, image ${rate(r.priceVersion.imageRateMicros, "image")}`}, from ${utcTime(r.priceVersion.effectiveFrom)}`
                   : "—"}
               </Line>
             </section>
@@ -255,7 +266,7 @@ function RequestDrawer({ id, base, onClose }: { id: string | null; base: string;
                     <span className="font-mono text-xs">{r.hold.id}</span>
                   </Line>
                   <Line label="Held">
-                    {usd(r.hold.amountMicros)} · {r.hold.status}
+                    <Money micros={r.hold.amountMicros} /> · {r.hold.status}
                     {r.hold.closeReason ? ` (${r.hold.closeReason})` : ""}
                   </Line>
                 </>
@@ -264,10 +275,12 @@ function RequestDrawer({ id, base, onClose }: { id: string | null; base: string;
                   <Line label="Lease">
                     <span className="font-mono text-xs">{r.lease.id}</span>
                   </Line>
-                  <Line label="Drawn for this call">{usd(r.drawMicros)}</Line>
+                  <Line label="Drawn for this call">
+                    <Money micros={r.drawMicros} />
+                  </Line>
                   <Line label="Lease">
-                    {r.lease.status} · granted {usd(r.lease.grantedMicros)}, charged{" "}
-                    {usd(r.lease.chargedMicros)} over {int(r.lease.calls)} calls
+                    {r.lease.status} · granted <Money micros={r.lease.grantedMicros} />, charged{" "}
+                    <Money micros={r.lease.chargedMicros} /> over {int(r.lease.calls)} calls
                   </Line>
                 </>
               ) : (
@@ -287,7 +300,7 @@ function RequestDrawer({ id, base, onClose }: { id: string | null; base: string;
                     {r.ledger.kind} · {utcTime(r.ledger.createdAt)}
                   </Line>
                   <Line label="Account entry">
-                    {usd(r.ledger.accountAmountMicros)} for {int(r.ledger.events)} call
+                    <Money micros={r.ledger.accountAmountMicros} /> for {int(r.ledger.events)} call
                     {r.ledger.events === 1 ? "" : "s"} settled together
                   </Line>
                 </>

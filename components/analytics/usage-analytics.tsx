@@ -13,7 +13,8 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
-import { billedUnits, moneyTick, moneyTooltip, usd } from "@/components/billing/format";
+import { billedUnits, moneyTick, moneyTooltip } from "@/components/billing/format";
+import { Money } from "@/components/billing/money";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { DataTable, QueryError } from "@/components/ui/data-table";
@@ -47,7 +48,7 @@ export function Figure({
   testId,
 }: {
   label: string;
-  value: string;
+  value: React.ReactNode;
   hint?: string;
   testId?: string;
 }) {
@@ -182,7 +183,7 @@ function breakdownColumns(by: By): ColumnDef<Breakdown, unknown>[] {
     moneyColumn<Breakdown>("cost", "Provider cost"),
     moneyColumn<Breakdown>("margin", "Margin", (r) => (
       <span>
-        {usd(r.marginMicros)}{" "}
+        <Money micros={r.marginMicros} />{" "}
         <span className="text-xs text-muted-foreground">
           {pct(Number(r.marginMicros ?? 0), Number(r.revenueMicros))}
         </span>
@@ -191,11 +192,11 @@ function breakdownColumns(by: By): ColumnDef<Breakdown, unknown>[] {
   ];
 }
 
-type Money = "revenue" | "cost" | "margin";
+type MoneyField = "revenue" | "cost" | "margin";
 
 /** A money column in micro-USD, sorted by amount: revenue, cost or margin (the ids developerColumns knows). */
-export function moneyColumn<T extends { [K in `${Money}Micros`]?: number | null }>(
-  id: Money,
+export function moneyColumn<T extends { [K in `${MoneyField}Micros`]?: number | null }>(
+  id: MoneyField,
   header: string,
   cell?: (row: T) => React.ReactNode,
 ): ColumnDef<T, unknown> {
@@ -205,7 +206,7 @@ export function moneyColumn<T extends { [K in `${Money}Micros`]?: number | null 
     accessorFn: (r) => Number(r[field] ?? 0),
     header,
     meta: { numeric: true },
-    cell: ({ row }) => (cell ? cell(row.original) : usd(row.original[field])),
+    cell: ({ row }) => (cell ? cell(row.original) : <Money micros={row.original[field]} />),
   };
 }
 
@@ -236,15 +237,19 @@ export function UsageAnalytics({ scope = "admin" }: { scope?: "admin" | "me" }) 
         <Figure label="Tokens in / out" value={t ? `${int(t.tokensIn)} / ${int(t.tokensOut)}` : "…"} />
         <Figure
           label={admin ? "Revenue" : "Charged"}
-          value={t ? usd(t.revenueMicros) : "…"}
+          value={t ? <Money micros={t.revenueMicros} /> : "…"}
           testId="total-revenue"
         />
         {admin ? (
           <>
-            <Figure label="Provider cost" value={t ? usd(t.costMicros) : "…"} testId="total-cost" />
+            <Figure
+              label="Provider cost"
+              value={t ? <Money micros={t.costMicros} /> : "…"}
+              testId="total-cost"
+            />
             <Figure
               label="Margin"
-              value={t ? usd(t.marginMicros) : "…"}
+              value={t ? <Money micros={t.marginMicros} /> : "…"}
               hint={t ? pct(Number(t.marginMicros ?? 0), Number(t.revenueMicros)) : undefined}
               testId="total-margin"
             />

@@ -4,13 +4,13 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Search } from "lucide-react";
 import Link from "next/link";
 import { useState } from "react";
+import { Money } from "@/components/billing/money";
 import { Card, CardContent } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { Pager, pageCount } from "@/components/ui/pager";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { api } from "@/lib/ui/api";
 import { cn } from "@/lib/utils";
-import { usd } from "./format";
 import type { AccountView } from "./queries";
 
 export function AccountsTable() {
@@ -45,10 +45,10 @@ export function AccountsTable() {
             <TableRow>
               <TableHead>Owner</TableHead>
               <TableHead className="text-right">Balance</TableHead>
-              <TableHead className="text-right">Held</TableHead>
+              <TableHead className="text-right">Reserved</TableHead>
               <TableHead className="text-right">Available</TableHead>
-              <TableHead className="text-right">Today</TableHead>
-              <TableHead className="text-right">This month</TableHead>
+              <TableHead className="text-right">Charged today</TableHead>
+              <TableHead className="text-right">Charged this month</TableHead>
             </TableRow>
           </TableHeader>
           <TableBody>
@@ -62,14 +62,20 @@ export function AccountsTable() {
                 <TableCell
                   className={cn("text-right tabular-nums", a.balanceMicros < 0 && "text-destructive")}
                 >
-                  {usd(a.balanceMicros)}
+                  <Money micros={a.balanceMicros} />
                 </TableCell>
-                <TableCell className="text-right tabular-nums">{usd(a.heldMicros)}</TableCell>
                 <TableCell className="text-right tabular-nums">
-                  {usd(a.balanceMicros - a.heldMicros)}
+                  <Money micros={a.heldMicros} />
                 </TableCell>
-                <TableCell className="text-right tabular-nums">{usd(a.dayUsedMicros)}</TableCell>
-                <TableCell className="text-right tabular-nums">{usd(a.monthUsedMicros)}</TableCell>
+                <TableCell className="text-right tabular-nums">
+                  <Money micros={a.balanceMicros - a.heldMicros} />
+                </TableCell>
+                <TableCell className="text-right tabular-nums">
+                  <Money micros={a.dayChargedMicros} />
+                </TableCell>
+                <TableCell className="text-right tabular-nums">
+                  <Money micros={a.monthChargedMicros} />
+                </TableCell>
               </TableRow>
             ))}
           </TableBody>

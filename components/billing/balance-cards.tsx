@@ -1,12 +1,13 @@
 "use client";
 
+import { Money } from "@/components/billing/money";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { cn } from "@/lib/utils";
-import { usd, usdShort } from "./format";
 import type { AccountView } from "./queries";
 
+/** A budget's use: what it counts is charges plus the reservations made in its window (clause 26). */
 function Meter({ used, budget }: { used: number; budget: number | null }) {
-  if (budget === null) return <p className="text-xs text-muted-foreground">No limit</p>;
+  if (budget === null) return <p className="text-xs text-muted-foreground">No budget</p>;
   const share = budget > 0 ? Math.min(1, used / budget) : 1;
   return (
     <div className="grid gap-1">
@@ -20,7 +21,7 @@ function Meter({ used, budget }: { used: number; budget: number | null }) {
         />
       </div>
       <p className="text-xs text-muted-foreground">
-        {usd(used)} of {usd(budget)}
+        <Money micros={used} /> of <Money micros={budget} /> budget (charges + reserved)
       </p>
     </div>
   );
@@ -36,8 +37,8 @@ export function BalanceCards({ account }: { account: AccountView }) {
           data-testid="low-balance"
           className="mb-4 rounded-lg border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100"
         >
-          Your available balance ({usd(available)}) is below {usd(account.lowBalanceMicros)}. Add funds or
-          redeem a code before calls are refused.
+          Your available balance (<Money micros={available} />) is below{" "}
+          <Money micros={account.lowBalanceMicros} />. Add funds or redeem a code before calls are refused.
         </div>
       ) : null}
       <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3 xl:grid-cols-5">
@@ -48,28 +49,26 @@ export function BalanceCards({ account }: { account: AccountView }) {
               data-testid="balance"
               className={cn("text-2xl tabular-nums", account.balanceMicros < 0 && "text-destructive")}
             >
-              {usdShort(account.balanceMicros)}
+              <Money micros={account.balanceMicros} />
             </CardTitle>
           </CardHeader>
-          <CardContent className="text-xs text-muted-foreground tabular-nums">
-            {usd(account.balanceMicros)}
+          <CardContent className="text-xs text-muted-foreground">
+            Available for new calls: <Money micros={available} className="tabular-nums" testId="available" />
           </CardContent>
         </Card>
         <Card>
           <CardHeader>
-            <CardDescription>Held for calls</CardDescription>
+            <CardDescription>Reserved</CardDescription>
             <CardTitle data-testid="held" className="text-2xl tabular-nums">
-              {usdShort(account.heldMicros)}
+              <Money micros={account.heldMicros} />
             </CardTitle>
           </CardHeader>
           <CardContent className="grid gap-0.5 text-xs text-muted-foreground">
             <span data-testid="held-split" className="tabular-nums">
-              {usd(account.heldMicros - account.leasedMicros)} by calls in progress,{" "}
-              {usd(account.leasedMicros)} by gateway leases
+              <Money micros={account.heldMicros - account.leasedMicros} /> by calls in progress,{" "}
+              <Money micros={account.leasedMicros} /> by gateway leases
             </span>
-            <span>
-              Available for new calls: <span className="tabular-nums">{usd(available)}</span>
-            </span>
+            <span>Set aside, not spent: what a call does not use comes back when it settles.</span>
           </CardContent>
         </Card>
         <Card>
@@ -92,10 +91,15 @@ export function BalanceCards({ account }: { account: AccountView }) {
         </Card>
         <Card>
           <CardHeader>
-            <CardDescription>Today (UTC)</CardDescription>
-            <CardTitle className="text-2xl tabular-nums">{usdShort(account.dayUsedMicros)}</CardTitle>
+            <CardDescription>Charged today (UTC)</CardDescription>
+            <CardTitle data-testid="day-charged" className="text-2xl tabular-nums">
+              <Money micros={account.dayChargedMicros} />
+            </CardTitle>
           </CardHeader>
-          <CardContent>
+          <CardContent className="grid gap-1">
+            <p className="text-xs text-muted-foreground tabular-nums" data-testid="day-reserved">
+              + <Money micros={account.dayUsedMicros - account.dayChargedMicros} /> reserved
+            </p>
             <Meter
               used={account.dayUsedMicros}
               budget={account.dailyBudgetMicros ?? account.planDailyBudgetMicros}
@@ -104,10 +108,15 @@ export function BalanceCards({ account }: { account: AccountView }) {
         </Card>
         <Card>
           <CardHeader>
-            <CardDescription>This month (UTC)</CardDescription>
-            <CardTitle className="text-2xl tabular-nums">{usdShort(account.monthUsedMicros)}</CardTitle>
+            <CardDescription>Charged this month (UTC)</CardDescription>
+            <CardTitle data-testid="month-charged" className="text-2xl tabular-nums">
+              <Money micros={account.monthChargedMicros} />
+            </CardTitle>
           </CardHeader>
-          <CardContent>
+          <CardContent className="grid gap-1">
+            <p className="text-xs text-muted-foreground tabular-nums" data-testid="month-reserved">
+              + <Money micros={account.monthUsedMicros - account.monthChargedMicros} /> reserved
+            </p>
             <Meter
               used={account.monthUsedMicros}
               budget={account.monthlyBudgetMicros ?? account.planMonthlyBudgetMicros}

@@ -7,6 +7,7 @@ import { Field, FormError } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
 import { toast } from "@/components/ui/sonner";
 import { parseUsd } from "@/lib/billing/money";
+import { usd } from "./format";
 import type { AccountView } from "./queries";
 import { useBudgets } from "./queries";
 
@@ -67,7 +68,7 @@ export function BudgetsForm({ account }: { account: AccountView }) {
           </Field>
           <Field
             id="budget-alert"
-            label={`Low-balance alert (USD; empty: ${(account.lowBalanceMicros / 1e6).toFixed(2)} default)`}
+            label={`Low-balance alert (USD; empty: ${usd(account.lowBalanceMicros)} default)`}
             error={bad(alert) ? "Not an amount" : null}
           >
             <Input

@@ -1,25 +1,20 @@
-import { formatMicros } from "@/lib/billing/money";
+import { displayMicros } from "@/lib/billing/money";
 
-/** Micro-USD from the API (a JSON number) as dollars, exact to the micro-dollar. */
-export const usd = (micros: number | string | null | undefined, opts?: { sign?: boolean }) =>
-  micros === null || micros === undefined ? "—" : formatMicros(BigInt(micros), opts);
+/**
+ * Micro-USD from the API (a JSON number) in the one money format of every page (displayMicros: "$5,000.00",
+ * "$0.0012"), as text: for toasts, options and chart tooltips. In markup, <Money> adds the exact amount on hover.
+ */
+export const usd = (micros: number | string | bigint | null | undefined, opts?: { sign?: boolean }) =>
+  micros === null || micros === undefined ? "—" : displayMicros(BigInt(micros), opts);
 
-/** Dollars with cents for headline figures; amounts under a cent keep their micro-dollars so they never read $0.00. */
-export const usdShort = (micros: number | string) => {
-  const value = Number(micros) / 1e6;
-  if (value !== 0 && Math.abs(value) < 0.01) return usd(micros);
-  return value.toLocaleString("en-US", {
-    style: "currency",
-    currency: "USD",
-    minimumFractionDigits: 2,
-    maximumFractionDigits: 4,
-  });
-};
+/** A rate in micro-USD per unit ("1M tokens", "image", "second"…) as "$3.00 / 1M tokens"; a zero rate is "free". */
+export const rate = (micros: number | string | bigint | null | undefined, per: string) =>
+  micros === null || micros === undefined ? "—" : BigInt(micros) === 0n ? "free" : `${usd(micros)} / ${per}`;
 
-/** Axis labels for dollar charts: micro-dollar precision under a cent. */
-export const moneyTick = (v: number) => (v === 0 ? "$0" : `$${v.toFixed(Math.abs(v) < 0.01 ? 6 : 2)}`);
+/** Axis labels for dollar charts (the series hold dollars): the page's money format. */
+export const moneyTick = (v: number) => (v === 0 ? "$0" : usd(Math.round(v * 1e6)));
 
-/** Tooltip values of dollar charts (the series hold dollars; shown exact). */
+/** Tooltip values of dollar charts (the series hold dollars). */
 export const moneyTooltip = (value: unknown, name: unknown): [string, string] => [
   usd(Math.round(Number(value) * 1e6)),
   String(name),

@@ -1,6 +1,7 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
+import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import {
@@ -16,7 +17,6 @@ import {
 import type { LeaseView } from "@/lib/billing/leases";
 import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
-import { usd } from "./format";
 
 const STATUS: Record<string, "default" | "secondary" | "outline" | "destructive"> = {
   open: "default",
@@ -43,7 +43,7 @@ export function LeasesTable({ accountId }: { accountId: string }) {
         <CardDescription>
           Slices of the balance reserved for gateway processes, which spend them call by call without asking
           the platform; calls are charged from their usage events. {live.length} live, reserving{" "}
-          {usd(live.reduce((sum, l) => sum + l.reservedMicros, 0))}. Times in UTC.
+          <Money micros={live.reduce((sum, l) => sum + l.reservedMicros, 0)} />. Times in UTC.
         </CardDescription>
       </CardHeader>
       <CardContent>
@@ -82,10 +82,18 @@ export function LeasesTable({ accountId }: { accountId: string }) {
                 <TableCell>
                   <Badge variant={STATUS[l.status] ?? "outline"}>{l.status}</Badge>
                 </TableCell>
-                <TableCell className="text-right tabular-nums">{usd(l.grantedMicros)}</TableCell>
-                <TableCell className="text-right tabular-nums">{usd(l.drawnMicros)}</TableCell>
-                <TableCell className="text-right tabular-nums">{usd(l.chargedMicros)}</TableCell>
-                <TableCell className="text-right font-medium tabular-nums">{usd(l.reservedMicros)}</TableCell>
+                <TableCell className="text-right tabular-nums">
+                  <Money micros={l.grantedMicros} />
+                </TableCell>
+                <TableCell className="text-right tabular-nums">
+                  <Money micros={l.drawnMicros} />
+                </TableCell>
+                <TableCell className="text-right tabular-nums">
+                  <Money micros={l.chargedMicros} />
+                </TableCell>
+                <TableCell className="text-right font-medium tabular-nums">
+                  <Money micros={l.reservedMicros} />
+                </TableCell>
                 <TableCell className="text-right tabular-nums">{l.calls.toLocaleString("en-US")}</TableCell>
                 <TableTimeCell iso={l.closedAt ?? l.expiresAt} />
               </TableRow>

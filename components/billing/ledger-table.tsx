@@ -1,6 +1,7 @@
 "use client";
 
 import { useState } from "react";
+import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Pager, pageCount } from "@/components/ui/pager";
@@ -15,7 +16,6 @@ import {
   TableTimeCell,
 } from "@/components/ui/table";
 import { cn } from "@/lib/utils";
-import { usd } from "./format";
 import { useLedger } from "./queries";
 
 export function LedgerTable({ accountId }: { accountId: string | undefined }) {
@@ -54,10 +54,10 @@ export function LedgerTable({ accountId }: { accountId: string | undefined }) {
                     e.amountMicros < 0 ? "text-foreground" : "text-success",
                   )}
                 >
-                  {usd(e.amountMicros, { sign: true })}
+                  <Money micros={e.amountMicros} sign />
                 </TableCell>
                 <TableCell className="text-right font-medium tabular-nums">
-                  {usd(e.runningBalanceMicros)}
+                  <Money micros={e.runningBalanceMicros} />
                 </TableCell>
               </TableRow>
             ))}

@@ -12,10 +12,11 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
+import { Money } from "@/components/billing/money";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { api } from "@/lib/ui/api";
-import { moneyTick, moneyTooltip, usd, usdShort } from "./format";
+import { moneyTick, moneyTooltip, usd } from "./format";
 
 interface Daily {
   day: string;
@@ -62,9 +63,9 @@ export function MarginsPanel() {
       <div className="grid gap-4 sm:grid-cols-4">
         {[
           ["Calls", totals.calls.toLocaleString("en-US")],
-          ["Revenue", usdShort(totals.revenue)],
-          ["Provider cost", usdShort(totals.cost)],
-          ["Margin", `${usdShort(totals.revenue - totals.cost)} (${pct(totals.revenue, totals.cost)})`],
+          ["Revenue", usd(totals.revenue)],
+          ["Provider cost", usd(totals.cost)],
+          ["Margin", `${usd(totals.revenue - totals.cost)} (${pct(totals.revenue, totals.cost)})`],
         ].map(([label, value]) => (
           <Card key={label}>
             <CardHeader>
@@ -122,8 +123,12 @@ export function MarginsPanel() {
                   <TableCell className="text-right tabular-nums">
                     {m.tokensIn.toLocaleString("en-US")} / {m.tokensOut.toLocaleString("en-US")}
                   </TableCell>
-                  <TableCell className="text-right tabular-nums">{usd(m.costMicros)}</TableCell>
-                  <TableCell className="text-right tabular-nums">{usd(m.revenueMicros)}</TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    <Money micros={m.costMicros} />
+                  </TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    <Money micros={m.revenueMicros} />
+                  </TableCell>
                   <TableCell className="text-right tabular-nums">
                     {pct(m.revenueMicros, m.costMicros)}
                   </TableCell>

@@ -24,9 +24,8 @@ import { parseUsd } from "@/lib/billing/money";
 import { IMAGE_QUALITIES, imageRatesBody } from "@/lib/billing/schemas";
 import { api, fieldErrors } from "@/lib/ui/api";
 import { utcTime } from "@/lib/utils";
-import { usd } from "./format";
 import { usePrices } from "./queries";
-import { extras, UNITS, type Unit, type Version } from "./units";
+import { priceLines, UNITS, type Unit, type Version } from "./units";
 
 /** A typical call, per unit: 1,000 input and 500 output tokens, an image, a minute of audio, 1,000 characters. */
 const TYPICAL: Record<string, number> = {
@@ -93,7 +92,17 @@ function sizeRowProblem(row: SizeRow): string | null {
   return field === "size" || field === "quality" ? `${field}: ${issue.message}` : issue.message;
 }
 
-const PER_M = "per 1M tokens";
+/** A version's rates, a line each ("input $3.00 / 1M tokens"); "—" when it prices nothing. */
+function Lines({ lines }: { lines: string[] }) {
+  if (!lines.length) return <>—</>;
+  return (
+    <>
+      {lines.map((line) => (
+        <div key={line}>{line}</div>
+      ))}
+    </>
+  );
+}
 
 export function PricesPanel() {
   const { data } = usePrices();
@@ -108,7 +117,7 @@ export function PricesPanel() {
         <CardHeader>
           <CardTitle>Prices in force</CardTitle>
           <CardDescription>
-            USD {PER_M} unless the unit says otherwise. Margin on a typical call of what the model bills by
+            USD, each rate per the unit it is sold by. Margin on a typical call of what the model bills by
             (1,000 input and 500 output tokens, an image, a minute of audio, 1,000 characters). A call is
             charged at the version in force when it started, rounded up once to the micro-dollar.
           </CardDescription>
@@ -118,9 +127,8 @@ export function PricesPanel() {
             <TableHeader>
               <TableRow>
                 <TableHead>Model</TableHead>
-                <TableHead className="text-right">Cost in / out</TableHead>
-                <TableHead className="text-right">Price in / out</TableHead>
-                <TableHead>Also billed by (price)</TableHead>
+                <TableHead>Sell price</TableHead>
+                <TableHead>Provider cost</TableHead>
                 <TableHead className="text-right">Margin</TableHead>
                 <TableHead>Since (UTC)</TableHead>
               </TableRow>
@@ -128,18 +136,12 @@ export function PricesPanel() {
             <TableBody>
               {current.map((v) => (
                 <TableRow key={v.id} data-testid={`price-row-${v.model}`}>
-                  <TableCell className="font-medium">{v.model}</TableCell>
-                  <TableCell className="text-right tabular-nums">
-                    {usd(v.inputCostMicros)} / {usd(v.outputCostMicros)}
+                  <TableCell className="align-top font-medium">{v.model}</TableCell>
+                  <TableCell className="min-w-44 whitespace-normal align-top text-xs tabular-nums">
+                    <Lines lines={priceLines(v, "price")} />
                   </TableCell>
-                  <TableCell className="text-right tabular-nums">
-                    {usd(v.inputPriceMicros)} / {usd(v.outputPriceMicros)}
-                  </TableCell>
-                  <TableCell className="min-w-44 whitespace-normal text-muted-foreground text-xs">
-                    {extras(v, "price").map((line) => (
-                      <div key={line}>{line}</div>
-                    ))}
-                    {extras(v, "price").length ? null : "—"}
+                  <TableCell className="min-w-44 whitespace-normal align-top text-muted-foreground text-xs tabular-nums">
+                    {v.inputCostMicros === undefined ? "—" : <Lines lines={priceLines(v, "cost")} />}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{margin(v)}</TableCell>
                   <TableCell className="text-muted-foreground">
@@ -164,7 +166,7 @@ export function PricesPanel() {
               <TableRow>
                 <TableHead>Model</TableHead>
                 <TableHead>Effective from (UTC)</TableHead>
-                <TableHead className="text-right">Price in / out</TableHead>
+                <TableHead>Sell price</TableHead>
                 <TableHead className="text-right">Margin</TableHead>
                 <TableHead>Note</TableHead>
                 <TableHead />
@@ -177,8 +179,8 @@ export function PricesPanel() {
                   <TableCell className="text-muted-foreground">
                     {utcTime(String(v.effectiveFrom)).slice(0, 16)}
                   </TableCell>
-                  <TableCell className="text-right tabular-nums">
-                    {usd(v.inputPriceMicros)} / {usd(v.outputPriceMicros)}
+                  <TableCell className="min-w-44 whitespace-normal text-xs tabular-nums">
+                    <Lines lines={priceLines(v, "price")} />
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{margin(v)}</TableCell>
                   <TableCell className="max-w-64 truncate">{v.note}</TableCell>

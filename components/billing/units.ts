@@ -1,7 +1,7 @@
 import { PRICE_UNITS } from "@/lib/billing/contract";
 import type { PriceVersion } from "@/lib/billing/prices";
 import type { Json } from "@/lib/json";
-import { usd } from "./format";
+import { rate } from "./format";
 
 export type Version = Json<PriceVersion>;
 type Rate = number | null | undefined;
@@ -33,8 +33,8 @@ export const UNITS: readonly UnitSpec[] = PRICE_UNITS.map((u) => ({
 export type Unit = UnitSpec;
 export const TOKEN_UNITS = new Set<string>(["input", "output"]);
 
-/** The units beyond input/output tokens a version prices, as "$0.04 / image" (sell price; cost for admins), then
- *  its images of particular sizes and qualities, as "image 1792x1024 hd $0.12 / image". */
+/** The units beyond input/output tokens a version prices, as "image $0.04 / image" (sell price; cost for admins),
+ *  then its images of particular sizes and qualities, as "image 1792x1024 hd $0.12 / image"; a zero rate is "free". */
 export function extras(v: Version, side: "price" | "cost"): string[] {
   return [
     ...UNITS.filter((u) => !TOKEN_UNITS.has(u.key))
@@ -42,22 +42,23 @@ export function extras(v: Version, side: "price" | "cost"): string[] {
         const rate = v[u[side]] as Rate;
         return rate !== null && rate !== undefined && (u.blank !== "0" || Number(rate) > 0);
       })
-      .map((u) => `${u.label.toLowerCase()} ${usd(v[u[side]] as number)} / ${u.per}`),
+      .map((u) => `${u.label.toLowerCase()} ${rate(v[u[side]] as number, u.per)}`),
     ...(v.imageRates ?? []).map(
       (r) =>
-        `image ${[r.size, r.quality].filter(Boolean).join(" ")} ${usd(side === "price" ? r.priceMicros : (r.costMicros ?? 0))} / image`,
+        `image ${[r.size, r.quality].filter(Boolean).join(" ")} ${rate(side === "price" ? r.priceMicros : (r.costMicros ?? 0), "image")}`,
     ),
   ];
 }
 
-/** Every rate a version sells at as lines to read: input and output tokens (where the model bills tokens), then
- *  the other units it prices. */
-export function priceLines(v: Version): string[] {
+/** Every rate a version sells at (or, side "cost", costs) as lines to read, each with its unit: input and output
+ *  tokens where the model bills tokens ("input $3.00 / 1M tokens"), then the other units it prices
+ *  ("image $0.04 / image", "audio in $0.0001 / second"); an image or speech model shows only what it is sold by. */
+export function priceLines(v: Version, side: "price" | "cost" = "price"): string[] {
   const tokens = Number(v.inputPriceMicros) > 0 || Number(v.outputPriceMicros) > 0;
+  const input = side === "price" ? v.inputPriceMicros : v.inputCostMicros;
+  const output = side === "price" ? v.outputPriceMicros : v.outputCostMicros;
   return [
-    ...(tokens
-      ? [`input ${usd(v.inputPriceMicros)} / 1M tokens`, `output ${usd(v.outputPriceMicros)} / 1M tokens`]
-      : []),
-    ...extras(v, "price"),
+    ...(tokens ? [`input ${rate(input, "1M tokens")}`, `output ${rate(output, "1M tokens")}`] : []),
+    ...extras(v, side),
   ];
 }

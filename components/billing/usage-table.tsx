@@ -1,6 +1,7 @@
 "use client";
 
 import { useState } from "react";
+import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Pager, pageCount } from "@/components/ui/pager";
@@ -14,7 +15,7 @@ import {
   TableRow,
   TableTimeCell,
 } from "@/components/ui/table";
-import { billedUnits, usd } from "./format";
+import { billedUnits } from "./format";
 import { useUsage } from "./queries";
 
 const STATUS_VARIANT = { exact: "success", estimated: "warning", waived: "secondary" } as const;
@@ -71,9 +72,13 @@ export function UsageTable({
                   </Badge>
                 </TableCell>
                 {showCost ? (
-                  <TableCell className="text-right tabular-nums">{usd(u.costMicros ?? 0)}</TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    <Money micros={u.costMicros ?? 0} />
+                  </TableCell>
                 ) : null}
-                <TableCell className="text-right font-medium tabular-nums">{usd(u.revenueMicros)}</TableCell>
+                <TableCell className="text-right font-medium tabular-nums">
+                  <Money micros={u.revenueMicros} />
+                </TableCell>
               </TableRow>
             ))}
           </TableBody>

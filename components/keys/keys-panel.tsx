@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { Search } from "lucide-react";
 import { useState } from "react";
-import { usd } from "@/components/billing/format";
+import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
@@ -156,17 +156,18 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                     <span
                       data-testid="key-spend"
                       className="mt-1 block text-xs text-muted-foreground tabular-nums"
-                      title="Budget use today and this month (UTC): charges plus what calls in progress and leases hold"
                     >
-                      {usd(key.todaySpentMicros)} today · {usd(key.monthSpentMicros)} month
+                      charged <Money micros={key.todayChargedMicros} /> today ·{" "}
+                      <Money micros={key.monthChargedMicros} /> this month (UTC)
                     </span>
-                    {key.leasedMicros > 0 ? (
+                    {key.reservedMicros > 0 ? (
                       <span
                         data-testid="key-leased"
                         className="mt-1 block text-xs text-muted-foreground tabular-nums"
-                        title="Reserved by gateway leases: spent call by call, the rest returned when idle"
+                        title="Set aside for calls in progress and gateway leases, not spent: what calls do not use comes back"
                       >
-                        {usd(key.leasedMicros)} leased
+                        <Money micros={key.reservedMicros} /> reserved
+                        {key.leasedMicros > 0 ? " (gateway lease)" : ""}
                       </span>
                     ) : null}
                   </TableCell>

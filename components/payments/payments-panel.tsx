@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useState } from "react";
-import { usd } from "@/components/billing/format";
+import { Money } from "@/components/billing/money";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Field, FormError } from "@/components/ui/form";
@@ -113,8 +113,8 @@ function SettingsForm({ settings }: { settings: SettingsView }) {
           <div className="md:col-span-5">
             <FormError message={save.error && !Object.keys(errors).length ? save.error.message : null} />
             <p className="text-xs text-muted-foreground">
-              Now: {usd(settings.topupMinMicros)} to {usd(settings.topupMaxMicros)}; low balance below{" "}
-              {usd(settings.lowBalanceMicros)}.
+              Now: <Money micros={settings.topupMinMicros} /> to <Money micros={settings.topupMaxMicros} />
+              {"; "}low balance below <Money micros={settings.lowBalanceMicros} />.
             </p>
           </div>
         </form>

@@ -1,6 +1,6 @@
 "use client";
 
-import { usd } from "@/components/billing/format";
+import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import {
   Table,
@@ -51,10 +51,14 @@ export function PaymentsTable({ items, admin }: { items: PaymentRow[] | undefine
                 {p.status.replace("_", " ")}
               </Badge>
             </TableCell>
-            <TableCell className="text-right tabular-nums">{usd(p.amountMicros)}</TableCell>
-            <TableCell className="text-right tabular-nums">{usd(p.paidMicros)}</TableCell>
             <TableCell className="text-right tabular-nums">
-              {p.refundedMicros ? usd(p.refundedMicros) : "—"}
+              <Money micros={p.amountMicros} />
+            </TableCell>
+            <TableCell className="text-right tabular-nums">
+              <Money micros={p.paidMicros} />
+            </TableCell>
+            <TableCell className="text-right tabular-nums">
+              {p.refundedMicros ? <Money micros={p.refundedMicros} /> : "—"}
             </TableCell>
             {admin ? (
               <TableCell

@@ -8,6 +8,7 @@ import Link from "next/link";
 import { useEffect, useMemo, useRef, useState } from "react";
 import ReactMarkdown from "react-markdown";
 import { usd } from "@/components/billing/format";
+import { Money } from "@/components/billing/money";
 import { useMyAccount, usePrices } from "@/components/billing/queries";
 import { useModels } from "@/components/keys/queries";
 import { Badge } from "@/components/ui/badge";
@@ -48,7 +49,7 @@ export function ModelOptions() {
     <>
       {chat.map(({ name, price }) => (
         <option key={name} value={name}>
-          {name} — {usd(price.inputPriceMicros)} / {usd(price.outputPriceMicros)} per 1M
+          {name} — {usd(price.inputPriceMicros)} in / {usd(price.outputPriceMicros)} out per 1M tokens
         </option>
       ))}
     </>
@@ -63,12 +64,14 @@ export function BalanceBadge() {
     <Link
       href="/account/billing"
       className="inline-flex items-center gap-2 rounded-md border px-3 py-1.5 text-sm hover:bg-muted"
-      title="Your balance; calls in progress and gateway leases hold part of it until they settle"
+      title="Your balance. Reserved: set aside for calls in progress and gateway leases (not spent); what a call does not use comes back when it settles"
     >
       <Wallet className="size-4" />
-      <span data-testid="playground-balance">{account ? usd(account.balanceMicros) : "…"}</span>
+      {account ? <Money micros={account.balanceMicros} testId="playground-balance" /> : "…"}
       {account && account.heldMicros > 0 ? (
-        <span className="text-xs text-muted-foreground">{usd(account.heldMicros)} held</span>
+        <span className="text-xs text-muted-foreground" data-testid="playground-reserved">
+          <Money micros={account.heldMicros} /> reserved, not spent
+        </span>
       ) : null}
     </Link>
   );
@@ -103,7 +106,7 @@ export function Charge({ callId }: { callId: string }) {
   if (!data) return <span data-testid="turn-cost">cost pending…</span>;
   return (
     <span data-testid="turn-cost" data-micros={data.chargedMicros}>
-      {usd(data.chargedMicros)}{" "}
+      <Money micros={data.chargedMicros} />{" "}
       <Badge variant={data.billingStatus === "exact" ? "secondary" : "warning"}>{data.billingStatus}</Badge>
     </span>
   );

@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Download, Ticket } from "lucide-react";
 import { useState } from "react";
-import { usd } from "@/components/billing/format";
+import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -80,7 +80,9 @@ export function CodesPanel() {
                 >
                   <TableTimeCell iso={b.createdAt} />
                   <TableCell>{b.note || <span className="text-muted-foreground">—</span>}</TableCell>
-                  <TableCell className="text-right tabular-nums">{usd(b.amountMicros)}</TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    <Money micros={b.amountMicros} />
+                  </TableCell>
                   <TableCell className="text-right tabular-nums">
                     {b.redeemedCount} / {b.codeCount}
                   </TableCell>

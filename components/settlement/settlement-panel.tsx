@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Play, RotateCcw } from "lucide-react";
 import { useState } from "react";
-import { usd } from "@/components/billing/format";
+import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -177,7 +177,9 @@ export function SettlementPanel() {
                     {r.holdsReplayed} / {r.holdsReleased} / {r.holdsEstimated}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{r.orphanEvents}</TableCell>
-                  <TableCell className="text-right tabular-nums">{usd(r.overageMicros)}</TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    <Money micros={r.overageMicros} />
+                  </TableCell>
                   <TableCell className="text-right tabular-nums">{r.varianceCount}</TableCell>
                 </TableRow>
               ))}
@@ -211,7 +213,9 @@ export function SettlementPanel() {
                     </TableCell>
                     <TableCell>{v.ownerEmail ?? "—"}</TableCell>
                     <TableCell className="font-mono text-xs">{v.callId ?? "—"}</TableCell>
-                    <TableCell className="text-right tabular-nums">{usd(v.amountMicros)}</TableCell>
+                    <TableCell className="text-right tabular-nums">
+                      <Money micros={v.amountMicros} />
+                    </TableCell>
                   </TableRow>
                 ))}
               </TableBody>

@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
+import { displayMicros, exactTitle } from "@/lib/billing/money";
 import { admin, developer, login, snap } from "./helpers";
 
 test("a developer's call is charged and shown; an admin adds funds and reads the ledger", async ({
@@ -30,7 +31,6 @@ test("a developer's call is charged and shown; an admin adds funds and reads the
   const charged = Math.ceil(
     (usage.prompt_tokens * 500_000 + usage.completion_tokens * 1_500_000) / 1_000_000,
   );
-  const expected = `$${((balanceBefore - charged) / 1e6).toFixed(6)}`;
   // The usage webhook lands within a second or so; then the page shows the call.
   await expect
     .poll(async () => (await (await dev.request.get(`/api/v1/accounts/${account.id}/usage`)).json()).total, {
@@ -43,8 +43,15 @@ test("a developer's call is charged and shown; an admin adds funds and reads the
   await expect(row).toContainText("fake-small");
   await expect(row).toContainText(`${usage.prompt_tokens} → ${usage.completion_tokens} tokens`);
   await expect(row).toContainText("exact");
-  await expect(row).toContainText(`$0.${String(charged).padStart(6, "0")}`);
-  await expect(dev.getByTestId("ledger-row").first()).toContainText(expected);
+  // Shown in the page's format ("$0.000047"), exact to the micro-dollar on hover.
+  await expect(row).toContainText(displayMicros(charged));
+  await expect(row.locator(`[data-micros="${charged}"]`).first()).toHaveAttribute(
+    "title",
+    exactTitle(charged),
+  );
+  const ledgerTop = dev.getByTestId("ledger-row").first();
+  await expect(ledgerTop).toContainText(displayMicros(balanceBefore - charged));
+  await expect(ledgerTop.locator(`[data-micros="${balanceBefore - charged}"]`)).toHaveCount(1);
   await snap(dev, "30-developer-billing");
 
   // The admin adds $10 with a reason.
@@ -59,8 +66,9 @@ test("a developer's call is charged and shown; an admin adds funds and reads the
   await adm.getByRole("button", { name: "Add funds" }).last().click();
   const top = adm.getByTestId("ledger-row").first();
   await expect(top).toContainText("Invoice 2026-001");
-  await expect(top).toContainText("+$10.000000");
-  await expect(top).toContainText(`$${((balanceBefore + 10_000_000 - charged) / 1e6).toFixed(6)}`);
+  await expect(top).toContainText("+$10.00");
+  await expect(top).toContainText(displayMicros(balanceBefore + 10_000_000 - charged));
+  await expect(top.locator(`[data-micros="${balanceBefore + 10_000_000 - charged}"]`)).toHaveCount(1);
   await snap(adm, "32-admin-account-ledger");
 
   await adm.getByRole("link", { name: "Price book" }).click();

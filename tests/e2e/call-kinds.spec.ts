@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import OpenAI, { toFile } from "openai";
-import { formatMicros } from "@/lib/billing/money";
+import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
 import { wav } from "../helpers/audio";
 import { admin, developer, fundedDeveloper, login, snap } from "./helpers";
@@ -65,7 +65,7 @@ test("the admin sees each kind of call, what it was billed by and its margin", a
   await expect(row("image")).toContainText("2 images");
   await expect(row("transcription")).toContainText("3 s audio");
   await expect(row("speech")).toContainText("23 characters");
-  for (const { kind, revenue } of byKind) await expect(row(kind)).toContainText(formatMicros(revenue));
+  for (const { kind, revenue } of byKind) await expect(row(kind)).toContainText(displayMicros(revenue));
   await snap(page, "70-analytics-by-kind");
 
   // The request log filtered to images: one call, billed by its two wide HD images at $0.12 each (the demo's rate
@@ -74,20 +74,23 @@ test("the admin sees each kind of call, what it was billed by and its margin", a
   const calls = page.getByTestId("request-row");
   await expect(calls).toHaveCount(1);
   await expect(calls.first()).toContainText("2 images");
-  await expect(calls.first()).toContainText("$0.240000");
+  await expect(calls.first()).toContainText("$0.24");
+  await expect(calls.first().locator('[data-micros="240000"]')).toHaveCount(1);
   await calls.first().click();
   await expect(page.getByRole("dialog")).toContainText("2 images (1792x1024 hd)");
-  await expect(page.getByRole("dialog")).toContainText("$0.120000 per image");
+  await expect(page.getByRole("dialog")).toContainText("image $0.12 / image");
   await snap(page, "71-request-image");
   await page.keyboard.press("Escape");
 
   // The price book: each model's units beside its token prices, and the form that prices them.
   await page.goto("/admin/prices");
-  await expect(page.getByTestId("price-row-fake-image")).toContainText("image $0.040000 / image");
+  await expect(page.getByTestId("price-row-fake-image")).toContainText("image $0.04 / image");
+  // An image model is shown by what it is sold by, never as token prices of zero.
+  await expect(page.getByTestId("price-row-fake-image")).not.toContainText("1M tokens");
   await expect(page.getByTestId("price-row-fake-whisper")).toContainText("/ second");
-  await expect(page.getByTestId("price-row-fake-cache")).toContainText("cache write $3.750000 / 1M tokens");
+  await expect(page.getByTestId("price-row-fake-cache")).toContainText("cache write $3.75 / 1M tokens");
   await snap(page, "72-price-book-units");
-  await expect(page.getByTestId("price-row-fake-image")).toContainText("image 1792x1024 hd $0.120000");
+  await expect(page.getByTestId("price-row-fake-image")).toContainText("image 1792x1024 hd $0.12 / image");
   await page.getByRole("button", { name: "New price version" }).click();
   await expect(page.getByLabel("Image, sell price per image")).toBeVisible();
 
@@ -137,16 +140,16 @@ test("a developer sees what each model they can call costs, per unit, and never 
   await login(page, developer().email, developer().password);
   await page.getByRole("link", { name: "Models & prices" }).click();
   await expect(page.getByRole("heading", { name: "Models & prices" })).toBeVisible();
-  await expect(page.getByTestId("model-price-fake-small")).toContainText("input $0.500000 / 1M tokens");
-  await expect(page.getByTestId("model-price-fake-small")).toContainText("output $1.500000 / 1M tokens");
+  await expect(page.getByTestId("model-price-fake-small")).toContainText("input $0.50 / 1M tokens");
+  await expect(page.getByTestId("model-price-fake-small")).toContainText("output $1.50 / 1M tokens");
   const image = page.getByTestId("model-price-fake-image");
-  await expect(image).toContainText("image $0.040000 / image");
-  await expect(image).toContainText("image 1792x1024 hd $0.120000 / image");
+  await expect(image).toContainText("image $0.04 / image");
+  await expect(image).toContainText("image 1792x1024 hd $0.12 / image");
   await expect(image).not.toContainText("1M tokens"); // billed by the image only
-  await expect(page.getByTestId("model-price-fake-whisper")).toContainText("audio in $0.000100 / second");
-  await expect(page.getByTestId("model-price-fake-cache")).toContainText("cache write $3.750000 / 1M tokens");
+  await expect(page.getByTestId("model-price-fake-whisper")).toContainText("audio in $0.0001 / second");
+  await expect(page.getByTestId("model-price-fake-cache")).toContainText("cache write $3.75 / 1M tokens");
   // The provider's cost of fake-small ($0.30 in) is nowhere on the page.
-  await expect(page.getByTestId("model-price-fake-small")).not.toContainText("$0.300000");
+  await expect(page.getByTestId("model-price-fake-small")).not.toContainText("$0.30");
   await expect(page.locator("main")).not.toContainText(/cost \$|margin/i);
   await snap(page, "74-models-and-prices");
   await page.getByLabel("Find a model").fill("whisper");

@@ -3,7 +3,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
-import { formatMicros } from "@/lib/billing/money";
+import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
 import { verifyWebhook } from "@/lib/http/webhook-signature";
 import { TEST_CRON_SECRET } from "../stack/start";
@@ -72,20 +72,20 @@ test("overview, analytics, request log, CSV export and a spend alert, as an admi
     where started_at >= (now() at time zone 'utc')::date::timestamp at time zone 'utc'`;
   await page.reload();
   await expect(page.getByTestId("overview-today-calls")).toContainText(today!.calls.toLocaleString("en-US"));
-  await expect(page.getByTestId("overview-today-revenue")).toContainText(formatMicros(today!.revenue));
+  await expect(page.getByTestId("overview-today-revenue")).toContainText(displayMicros(today!.revenue));
   await snap(page, "60-overview");
 
   // Analytics: this developer's calls; a model filter changes totals, chart and table alike, and lives in the URL.
   await page.goto(`/admin/analytics?userId=${user.id}`);
   await expect(page.getByTestId("total-calls")).toContainText("6");
-  await expect(page.getByTestId("total-revenue")).toContainText(formatMicros(all.revenue));
+  await expect(page.getByTestId("total-revenue")).toContainText(displayMicros(all.revenue));
   await expect(page.getByTestId("breakdown-row")).toHaveCount(3);
   const chartBefore = await page.getByTestId("usage-chart").innerHTML();
   await snap(page, "61-analytics");
   await page.getByLabel("Model").selectOption("fake-small");
   await expect(page).toHaveURL(/model=fake-small/);
   await expect(page.getByTestId("total-calls")).toContainText("4");
-  await expect(page.getByTestId("total-revenue")).toContainText(formatMicros(small.revenue));
+  await expect(page.getByTestId("total-revenue")).toContainText(displayMicros(small.revenue));
   await expect(page.getByTestId("breakdown-row")).toHaveCount(1);
   await expect.poll(() => page.getByTestId("usage-chart").innerHTML()).not.toBe(chartBefore);
   // Shared by its address: a reload keeps the view.

@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
+import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
 import { admin, fundedDeveloper, login, snap } from "./helpers";
 
@@ -27,15 +28,28 @@ test("an admin sees a pay-as-you-go key's balance lease: granted, calls charged,
   const row = page.getByTestId("lease-row").first();
   // The three calls' events land within a second or so; the table refreshes every 5 s.
   await expect(row).toContainText("open");
-  await expect(row).toContainText(`$0.${String(charged).padStart(6, "0")}`, { timeout: 20_000 });
+  await expect(row).toContainText(displayMicros(charged), { timeout: 20_000 });
+  await expect(row.locator(`[data-micros="${charged}"]`)).toHaveCount(1);
   await expect(row.locator("td").nth(7)).toHaveText("3");
   // The account's held amount is the lease's reservation, and the card says so.
-  await expect(page.getByTestId("held-split")).toContainText("$0.000000 by calls in progress");
+  await expect(page.getByTestId("held-split")).toContainText("$0.00 by calls in progress");
   await expect(page.getByTestId("held-split")).toContainText("by gateway leases");
+  // Charged today is the three calls only; what the lease still holds is reserved beside it, not spent.
+  await page.reload();
+  await expect(page.getByTestId("day-charged")).toHaveText(displayMicros(charged));
+  await expect(page.getByTestId("day-charged").locator("[data-micros]")).toHaveAttribute(
+    "data-micros",
+    String(charged),
+  );
+  await expect(page.getByTestId("day-reserved")).toContainText("reserved");
   await snap(page, "37-admin-account-leases");
 
   await page.goto("/admin/keys");
   await page.getByPlaceholder(/search/i).fill(email);
-  await expect(page.getByTestId("key-leased").first()).toContainText("leased");
+  // The key's charges today are the three calls; what its lease holds is said apart, as reserved.
+  await expect(page.getByTestId("key-spend").first()).toContainText(
+    `charged ${displayMicros(charged)} today`,
+  );
+  await expect(page.getByTestId("key-leased").first()).toContainText("reserved (gateway lease)");
   await snap(page, "38-admin-keys-leased");
 });

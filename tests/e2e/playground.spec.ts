@@ -1,5 +1,5 @@
 import { expect, type Page, test } from "@playwright/test";
-import { formatMicros } from "@/lib/billing/money";
+import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
 import { fundedDeveloper, login, snap } from "./helpers";
 
@@ -53,7 +53,7 @@ test("no key to paste: the answer streams, its cost is the ledger's, the balance
 }) => {
   test.setTimeout(90_000);
   const { sql, dev } = await signedIn(page, 5_000_000n);
-  await expect(page.getByTestId("playground-balance")).toContainText("$5.000000");
+  await expect(page.getByTestId("playground-balance")).toHaveText("$5.00");
   await page.getByLabel("Model").selectOption("fake-slow");
   await page.getByLabel("Max tokens").fill("16");
   await page.getByLabel("Message").fill("Tell me about gateways");
@@ -71,7 +71,11 @@ test("no key to paste: the answer streams, its cost is the ledger's, the balance
     from usage_events e where e.user_id = ${dev.userId}`;
   expect(row!.revenue).toBe(micros);
   expect(row!.entry).toBe(micros);
-  await expect(page.getByTestId("playground-balance")).toContainText(formatMicros(5_000_000n - micros));
+  await expect(page.getByTestId("playground-balance")).toHaveText(displayMicros(5_000_000n - micros));
+  await expect(page.getByTestId("playground-balance")).toHaveAttribute(
+    "data-micros",
+    String(5_000_000n - micros),
+  );
   await snap(page, "20-playground-reply");
 
   // Saved: after a reload it is in the list and opens with its messages and their costs.
@@ -206,7 +210,8 @@ test("a developer's own usage, calls and CSV: only their keys' calls, without pr
   await login(page, dev.email, PASSWORD);
   await page.getByRole("link", { name: "My usage" }).click();
   await expect(page.getByTestId("total-calls")).toContainText("3");
-  await expect(page.getByTestId("usage-totals")).toContainText(formatMicros(mine!.revenue));
+  await expect(page.getByTestId("usage-totals")).toContainText(displayMicros(mine!.revenue));
+  await expect(page.getByTestId("total-revenue").locator(`[data-micros="${mine!.revenue}"]`)).toHaveCount(1);
   await expect(page.getByTestId("usage-totals")).not.toContainText("Provider cost");
   await snap(page, "25-my-usage");
   await page.getByRole("link", { name: "My calls" }).click();
@@ -223,15 +228,16 @@ test("a developer's own usage, calls and CSV: only their keys' calls, without pr
   expect(csv[0]).not.toContain("cost_usd");
   expect(csv.slice(1).every((line) => line.includes(dev.email))).toBe(true);
   await snap(page, "26-my-calls");
-  // Their keys page shows each key's budget use today (charges plus what its lease holds), as budgets count it.
+  // Their keys page shows what each key was charged today — the three calls, not what its lease still reserves
+  // (the budget counter holds both).
   const [used] = await sql<
     { day_used_micros: bigint }[]
   >`select day_used_micros from api_keys where id = ${dev.keyId}`;
   expect(used!.day_used_micros).toBeGreaterThanOrEqual(mine!.revenue);
   await page.getByRole("link", { name: "My API keys" }).click();
-  await expect(page.getByTestId("key-row-my app").getByTestId("key-spend")).toContainText(
-    `${formatMicros(used!.day_used_micros)} today`,
-  );
+  const spend = page.getByTestId("key-row-my app").getByTestId("key-spend");
+  await expect(spend).toContainText(`charged ${displayMicros(mine!.revenue)} today`);
+  await expect(spend.locator("[data-micros]").first()).toHaveAttribute("data-micros", String(mine!.revenue));
   await sql.end();
 });
 

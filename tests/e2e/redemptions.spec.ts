@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { displayMicros, exactTitle } from "@/lib/billing/money";
 import { admin, developer, login, snap } from "./helpers";
 
 test("an admin hands out codes; a developer redeems one and sees the balance rise by exactly its amount", async ({
@@ -28,11 +29,13 @@ test("an admin hands out codes; a developer redeems one and sees the balance ris
   const before: number = (await (await dev.request.get("/api/v1/account")).json()).account.balanceMicros;
   await dev.getByLabel("Redemption code").fill(codes[0]!);
   await dev.getByRole("button", { name: "Redeem" }).click();
-  await expect(dev.getByText("$1.250000 added to your balance")).toBeVisible();
-  // The exact balance, to the micro-dollar, under the rounded headline.
-  await expect(
-    dev.getByText(`$${((before + 1_250_000) / 1e6).toFixed(6)}`, { exact: true }).first(),
-  ).toBeVisible();
+  await expect(dev.getByText("$1.25 added to your balance")).toBeVisible();
+  // The balance in the page's format, exact to the micro-dollar on hover.
+  await expect(dev.getByTestId("balance")).toHaveText(displayMicros(before + 1_250_000));
+  await expect(dev.getByTestId("balance").locator("[data-micros]")).toHaveAttribute(
+    "title",
+    exactTitle(before + 1_250_000),
+  );
   const after: number = (await (await dev.request.get("/api/v1/account")).json()).account.balanceMicros;
   expect(after - before).toBe(1_250_000);
   await snap(dev, "54-code-redeemed");
@@ -70,7 +73,7 @@ test("the payments page says when card top-ups are off and saves the top-up sett
   await adminPage.getByLabel("Minimum top-up").fill("10.00");
   await adminPage.getByLabel("Preset amounts").fill("10.00, 20.00");
   await adminPage.getByRole("button", { name: "Save" }).click();
-  await expect(adminPage.getByText("Now: $10.000000 to")).toBeVisible();
+  await expect(adminPage.getByText("Now: $10.00 to")).toBeVisible();
   await expect(adminPage.getByText("No card payments yet.")).toBeVisible();
   await snap(adminPage, "56-payments-admin");
   // Presets outside the bounds are refused with the field named.
