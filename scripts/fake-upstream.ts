@@ -42,7 +42,8 @@ const PROFILES: Record<string, Profile> = {
   "fake-embed": { ttftMs: 5, tokensPerSecond: 0, contextWindow: 8192 },
   "fake-embed-error": { ttftMs: 5, tokensPerSecond: 0, fail: "500" },
   // Legacy completions (POST /v1/completions): fake-instruct-slow streams slowly enough for a client to cut it.
-  "fake-instruct-slow": { ttftMs: 200, tokensPerSecond: 20 },
+  "fake-instruct": { ttftMs: 20, tokensPerSecond: 400, contextWindow: 4096 },
+  "fake-instruct-slow": { ttftMs: 200, tokensPerSecond: 20, contextWindow: 4096 },
   "fake-instruct-error": { ttftMs: 5, tokensPerSecond: 400, fail: "500" },
   // Chat whose usage splits the prompt into cached reads and cache writes and the completion into reasoning.
   "fake-cache": { ttftMs: 10, tokensPerSecond: 400, classes: true, contextWindow: 200000 },
@@ -220,6 +221,9 @@ function embeddings(res: ServerResponse, body: EmbeddingRequest) {
     Array.isArray(body.input) && body.input.length && typeof body.input[0] !== "number"
       ? body.input
       : [body.input];
+  // Each input is its own pass of the model: one longer than the window is refused, as providers do.
+  if (tooLong(res, body.model, Math.max(...(items as (string | number[])[]).map(countEmbeddingTokens))))
+    return;
   const tokens = countEmbeddingTokens(body.input);
   return sendJson(res, 200, {
     object: "list",
@@ -368,6 +372,8 @@ async function textCompletion(req: IncomingMessage, res: ServerResponse, body: C
   const profile = profileFor({ model: body.model, messages: [] }, req.headers);
   await sleep(profile.ttftMs);
   if (profile.fail === "500") return sendJson(res, 500, FAILED);
+  // Each prompt is its own pass of the model: one longer than the window is refused, as providers do.
+  if (tooLong(res, body.model, Math.max(...prompts.map(countEmbeddingTokens)))) return;
   const n = Math.max(1, body.n ?? 1);
   const generated = Math.max(n, body.best_of ?? 1);
   const texts: string[] = [];

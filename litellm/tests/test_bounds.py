@@ -92,6 +92,8 @@ def test_embeddings_and_completions_count_token_arrays_exactly_and_each_text_by_
 def test_images_speech_and_transcriptions_reserve_their_units():
     assert units("image", {"prompt": "a cat", "n": 3, "size": "1024x1024"}).units == Units(images=3, image_size="1024x1024")
     assert units("speech", {"input": "Hello, world."}).units == Units(characters=13)
+    # Voice instructions are read (and billed) by the provider too.
+    assert units("speech", {"input": "Hello, world.", "instructions": "Speak slowly."}).units == Units(characters=26)
     assert units("transcription", {"file": io.BytesIO(b"ID3 not a wav")}).units == Units(audio_ms=1_500_000)
 
 
@@ -112,6 +114,21 @@ def test_reservation_units_caps_at_the_largest_window_a_call_may_reach():
     assert reservation_units("responses", body, settings(), ["a", "c"], router).prompt_tokens > 60_000
 
 
+def test_a_configured_window_below_litellm_s_own_does_not_cap_the_bound():
+    """The provider bills up to its own window: an operator's smaller max_input_tokens must not lower the bound."""
+    class Router:
+        def get_model_list(self, model_name):
+            return [{"model_info": {"max_input_tokens": 1000}}]
+
+        def get_router_model_info(self, deployment, received_model_name):
+            return {"max_input_tokens": 8191}
+
+    bounds._WINDOWS.clear()
+    body = {"input": ["a " * 20_000]}
+    assert reservation_units("embedding", body, settings(), ["e"], Router()).prompt_tokens == 8191
+    bounds._WINDOWS.clear()
+
+
 def _wav(data: bytes, rate=16000, channels=1, bits=16, byte_rate=None, declared=None) -> io.BytesIO:
     align = channels * bits // 8
     fmt = b"".join(v.to_bytes(n, "little") for v, n in (
@@ -130,6 +147,37 @@ def test_a_wav_is_as_long_as_the_data_it_holds_and_an_inconsistent_header_is_ref
     with pytest.raises(bounds.BadAudio):
         wav_ms(_wav(b"\0" * 32000, rate=10))
     assert wav_ms(io.BytesIO(b"not a wav")) is None
+
+
+def _riff(*chunks: bytes) -> io.BytesIO:
+    body = b"WAVE" + b"".join(chunks)
+    return io.BytesIO(b"RIFF" + len(body).to_bytes(4, "little") + body)
+
+
+def _chunk(name: bytes, data: bytes) -> bytes:
+    return name + len(data).to_bytes(4, "little") + data + (b"\0" if len(data) % 2 else b"")
+
+
+def _fmt(encoding=1, rate=8000, channels=1, bits=8, sub: bytes = b"") -> bytes:
+    align = channels * bits // 8
+    return b"".join(v.to_bytes(n, "little") for v, n in (
+        (encoding, 2), (channels, 2), (rate, 4), (rate * align, 4), (align, 2), (bits, 2))) + sub
+
+
+def test_a_wav_whose_length_a_decoder_would_read_differently_is_not_measured_by_its_bytes():
+    data = _chunk(b"data", b"\0" * 8000)  # 1 s at 8 kHz, 8-bit mono
+    assert wav_ms(_riff(_chunk(b"fmt ", _fmt()), data)) == 1000
+    # Two fmt chunks: decoders read the first, so a second (here claiming 64 channels at 768 kHz) is refused.
+    with pytest.raises(bounds.BadAudio, match="more than one fmt"):
+        wav_ms(_riff(_chunk(b"fmt ", _fmt()), _chunk(b"fmt ", _fmt(rate=768_000, channels=64, bits=64)), data))
+    # WAVE_FORMAT_EXTENSIBLE is its sub-format: PCM is measured, anything else (here MP3's code 0x55) is not.
+    tail = bytes.fromhex("000000001000800000aa00389b71")
+    extension = (22).to_bytes(2, "little") + (8).to_bytes(2, "little") + (4).to_bytes(4, "little")
+    pcm = extension + (1).to_bytes(2, "little") + tail
+    mp3 = extension + (0x55).to_bytes(2, "little") + tail
+    assert wav_ms(_riff(_chunk(b"fmt ", _fmt(0xFFFE, sub=pcm)), data)) == 1000
+    assert wav_ms(_riff(_chunk(b"fmt ", _fmt(0xFFFE, sub=mp3)), data)) is None
+    assert wav_ms(_riff(_chunk(b"fmt ", _fmt(0xFFFE)), data)) is None  # no sub-format at all
 
 
 # -- properties ----------------------------------------------------------------------------------------------------
@@ -306,3 +354,25 @@ def test_the_output_sent_is_never_more_than_the_output_reserved():
     _cap_output("image", image, 4096)
     _cap_output("chat", chat := {"messages": []}, None)
     assert image == {"n": 2} and chat == {"messages": []}
+
+
+def test_an_estimated_stream_is_charged_at_most_what_it_could_have_been_billed():
+    """A stream without usage is charged LiteLLM's count of the streamed text, which can exceed the output the call
+    was sent with (all choices joined, another tokenizer): held to the reserved cap × choices; its prompt counted by
+    our tokenizer, token-id prompts by their length (LiteLLM's count leaves them out), never above the bound."""
+    from tollgate_litellm.billing import _estimated_tokens, _note_estimated_usage
+
+    bound = Reservation(prompt_tokens=70, max_output=1, choices=128)
+    body = {"prompt": [[1, 2, 3]] * 4, "max_tokens": 1, "n": 32, "stream": True}
+    state = {"model": "fake-instruct", "promptTokens": 70}
+    _note_estimated_usage(state, "completion", body, 1, bound)
+    assert state["outputTokens"] == 128 and state["estimatedPrompt"] == 12
+    assert _estimated_tokens(state, 0, 167) == (12, 128)
+    # Asked for usage: the provider reports it, and a report is charged as it is (clause 45 alarms a breach).
+    reported = {"model": "fake-instruct", "promptTokens": 70}
+    _note_estimated_usage(reported, "completion", {**body, "stream_options": {"include_usage": True}}, 1, bound)
+    assert "estimatedPrompt" not in reported
+    # Not streamed: no estimate either.
+    plain = {"model": "fake-small", "promptTokens": 70}
+    _note_estimated_usage(plain, "chat", {"messages": [], "max_tokens": 5}, 5, Reservation(70, 5, 1))
+    assert "estimatedPrompt" not in plain and plain["outputTokens"] == 5

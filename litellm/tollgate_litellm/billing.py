@@ -281,6 +281,40 @@ def _new_state(key_id: str, call_id: str, model: str, kind: str, bound: Reservat
     }
 
 
+def _usage_estimated(kind: str, data: dict) -> bool:
+    """A chat or legacy completion streamed without stream_options.include_usage: the provider sends no usage, and
+    LiteLLM counts the call's tokens itself from the streamed text (its tokenizer, all choices' text joined)."""
+    if kind not in ("chat", "completion") or data.get("stream") is not True:
+        return False
+    options = data.get("stream_options")
+    return not (isinstance(options, dict) and options.get("include_usage") is True)
+
+
+def _note_estimated_usage(state: dict, kind: str, data: dict, reserved_output: Any, bound: Reservation) -> None:
+    """What a call whose usage will be estimated (a stream without usage, a cut stream) can be charged at most: the
+    output it was sent with (the reserved cap × choices: the provider makes no more) and, for a stream without usage,
+    its prompt as our tokenizer counts it (token-id prompts by their length, which LiteLLM's count leaves out).
+    An estimate is a guess, not a provider's report: it is held to the reservation (clause 45)."""
+    if isinstance(reserved_output, int) and not isinstance(reserved_output, bool) and reserved_output > 0:
+        state["outputTokens"] = reserved_output * int(bound.choices)
+    if _usage_estimated(kind, data):
+        estimate = _prompt_estimate(kind, state["model"], data)
+        state["estimatedPrompt"] = int(bound.prompt_tokens) if estimate is None else min(estimate,
+                                                                                          int(bound.prompt_tokens))
+
+
+def _output_held(state: dict, completion: int) -> int:
+    """Estimated completion tokens, at most the output the call was sent with."""
+    cap = state.get("outputTokens")
+    return completion if not isinstance(cap, int) else min(completion, cap)
+
+
+def _estimated_tokens(state: dict, prompt: int, completion: int) -> tuple[int, int]:
+    """A stream without usage: LiteLLM's counts held to what the call could have been billed — the prompt as our
+    tokenizer counted it (never above its bound), the completion at most the output it was sent with."""
+    return min(max(prompt, int(state["estimatedPrompt"])), int(state["promptTokens"])), _output_held(state, completion)
+
+
 def _count_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
@@ -343,6 +377,7 @@ class TollgateBilling(CustomLogger):
         state = _new_state(key_id, call_id, model, kind, bound)
         reserved_output = await self._reserve(state, user_api_key_dict, models, bound)
         _cap_output(kind, data, reserved_output)
+        _note_estimated_usage(state, kind, data, reserved_output, bound)
         state["sig"] = self._sign(state)
         data.setdefault(_litellm_metadata_key(data), {})[STATE] = state
         return data
@@ -527,6 +562,10 @@ class TollgateBilling(CustomLogger):
                 logger.warning("LiteLLM reported call %s for the hold of call %s", kwargs.get("litellm_call_id"), state["callId"])
             disconnected = bool(litellm_metadata.get("client_disconnected") or metadata.get("client_disconnected"))
             units = self._reported_units(state, response_obj)
+            prompt_tokens = int(slo.get("prompt_tokens") or 0)
+            completion_tokens = int(slo.get("completion_tokens") or 0)
+            if "estimatedPrompt" in state:  # no usage from the provider: LiteLLM's count, held to the reservation
+                prompt_tokens, completion_tokens = _estimated_tokens(state, prompt_tokens, completion_tokens)
             self.outbox.append(
                 {
                     "callId": state["callId"],
@@ -536,8 +575,8 @@ class TollgateBilling(CustomLogger):
                     "status": "cut" if disconnected else "success",
                     "kind": state.get("kind") or "chat",
                     "stream": bool(slo.get("stream")),
-                    "promptTokens": int(slo.get("prompt_tokens") or 0),
-                    "completionTokens": int(slo.get("completion_tokens") or 0),
+                    "promptTokens": prompt_tokens,
+                    "completionTokens": completion_tokens,
                     **units,
                     "reportedCostMicros": max(0, round(float(slo.get("response_cost") or 0) * 1_000_000)),
                     "startedAt": _iso(start_time),
@@ -550,8 +589,8 @@ class TollgateBilling(CustomLogger):
             self.leases.finish(state["leaseId"], state["callId"])
             # Usage worth more than the draw (the upstream billed past the call's bound): stop this lease now.
             if state["leaseId"] and self.leases.reported(
-                state["leaseId"], slo.get("model_group") or state["model"], int(slo.get("prompt_tokens") or 0),
-                int(slo.get("completion_tokens") or 0), Units(images=int(units["images"] or 0),
+                state["leaseId"], slo.get("model_group") or state["model"], prompt_tokens,
+                completion_tokens, Units(images=int(units["images"] or 0),
                                                               audio_ms=int(units["audioMs"] or 0),
                                                               characters=int(units["characters"] or 0),
                                                               image_size=units["imageSize"],
@@ -612,9 +651,11 @@ class TollgateBilling(CustomLogger):
         reached the client, else a failure (charged nothing). Reported once; a later success outranks it."""
         delivered = "".join(state.get("delivered") or [])
         completion_tokens = litellm.token_counter(model=state["model"], text=delivered) if delivered else 0
-        # The prompt as LiteLLM's tokenizer counts it, never above the bound it was reserved for.
+        # The prompt as LiteLLM's tokenizer counts it, never above the bound it was reserved for; the text delivered
+        # counted, never above the output the call was sent with.
         estimate = _prompt_estimate(state.get("kind") or "chat", state["model"], data) if delivered else None
         prompt = state["promptTokens"] if estimate is None else min(estimate, state["promptTokens"])
+        completion_tokens = _output_held(state, completion_tokens)
         self.outbox.append(
             {
                 "callId": state["callId"],

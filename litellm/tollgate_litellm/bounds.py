@@ -328,7 +328,9 @@ def _image(data: dict, limits: PromptLimits, settings: Settings) -> Reservation:
 
 
 def _speech(data: dict, limits: PromptLimits, settings: Settings) -> Reservation:
-    return Reservation(0, 0, 1, Units(characters=len(str(data.get("input") or ""))))
+    """The characters the provider reads: the input, and the voice instructions it is billed for too."""
+    return Reservation(0, 0, 1, Units(characters=len(str(data.get("input") or ""))
+                                      + len(str(data.get("instructions") or ""))))
 
 
 def _transcription(data: dict, limits: PromptLimits, settings: Settings) -> Reservation:
@@ -367,17 +369,22 @@ def _group_window(router: Any, group: str) -> int | None:
     best = 0
     for deployment in deployments:
         info = deployment.get("model_info") or {}
-        window = info.get("max_input_tokens")
-        if not window:
-            try:
-                window = router.get_router_model_info(deployment=deployment, received_model_name=group).get(
-                    "max_input_tokens")
-            except Exception:
-                window = None
-        if not isinstance(window, int) or window <= 0:
+        # The larger of the operator's figure and LiteLLM's model map: a provider bills up to its own window, so a
+        # configured window below it must not cap the bound.
+        known = [w for w in (info.get("max_input_tokens"), _mapped_window(router, deployment, group))
+                 if isinstance(w, int) and not isinstance(w, bool) and w > 0]
+        if not known:
             return None
-        best = max(best, window)
+        best = max(best, *known)
     return best or None
+
+
+def _mapped_window(router: Any, deployment: dict, group: str) -> int | None:
+    """The deployment's max input tokens in LiteLLM's model map (None when the map does not know the model)."""
+    try:
+        return router.get_router_model_info(deployment=deployment, received_model_name=group).get("max_input_tokens")
+    except Exception:
+        return None
 
 
 def context_window(models: list[str], router: Any) -> int | None:
@@ -406,7 +413,10 @@ def context_window(models: list[str], router: Any) -> int | None:
 
 
 # -- transcription ------------------------------------------------------------------------------------------------
-PCM_FORMATS = frozenset({1, 3, 0xFFFE})  # PCM, IEEE float, WAVE_FORMAT_EXTENSIBLE
+PCM_FORMATS = frozenset({1, 3})  # PCM, IEEE float (WAVE_FORMAT_EXTENSIBLE counts as its sub-format)
+WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+# KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT are {0000000X-0000-0010-8000-00aa00389b71}: the format code, then this.
+KSDATAFORMAT_TAIL = bytes.fromhex("000000001000800000aa00389b71")
 
 
 def _read_all(file: Any, limit: int) -> bytes | None:
@@ -444,12 +454,19 @@ def wav_ms(file: Any, limit: int = 512 * 1024 * 1024) -> int | None:
         chunk, size = raw[at:at + 4], int.from_bytes(raw[at + 4:at + 8], "little")
         body = at + 8
         if chunk == b"fmt ":
+            if fmt is not None:  # decoders read the first; a second must not make the file look shorter
+                raise BadAudio("it has more than one fmt chunk")
             if size < 16 or body + 16 > len(raw):
                 raise BadAudio("its fmt chunk is truncated")
             f = raw[body:body + 16]
             fmt = (int.from_bytes(f[0:2], "little"), int.from_bytes(f[2:4], "little"),
                    int.from_bytes(f[4:8], "little"), int.from_bytes(f[8:12], "little"),
                    int.from_bytes(f[12:14], "little"), int.from_bytes(f[14:16], "little"))
+            if fmt[0] == WAVE_FORMAT_EXTENSIBLE:
+                # The real encoding is the sub-format GUID's: PCM or float, else not measurable by its bytes.
+                guid = raw[body + 24:body + 40] if size >= 40 and body + 40 <= len(raw) else b""
+                sub = int.from_bytes(guid[0:2], "little") if guid[2:] == KSDATAFORMAT_TAIL else None
+                fmt = (sub if sub in (1, 3) else -1, *fmt[1:])
         elif chunk == b"data":
             if fmt is None:
                 raise BadAudio("its data comes before its fmt chunk")

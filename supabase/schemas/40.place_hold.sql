@@ -61,7 +61,7 @@ begin
     raise exception 'images, audio and characters must not be negative' using errcode = 'TG422';
   end if;
   v_max_out := least(coalesce(p_max_output_tokens, v_model.max_output_tokens), v_model.max_output_tokens);
-  v_amount := price_worst_case(v_price, least(p_prompt_tokens, v_model.context_window), v_max_out::bigint * p_choices,
+  v_amount := price_worst_case(v_price, counted_prompt(p_prompt_tokens, v_model.context_window, p_kind), v_max_out::bigint * p_choices,
                                p_images, p_audio_ms,
                                p_characters, p_image_size, p_image_quality);
   -- A fallback the price book cannot price would serve the call free: refuse instead.
@@ -81,7 +81,7 @@ begin
         v_fallback.name, p_model, coalesce(p_kind, 'unknown') using errcode = 'TG403';
     end if;
     v_amount := greatest(v_amount, price_worst_case(
-      v_fallback.price, least(p_prompt_tokens, v_fallback.context_window),
+      v_fallback.price, counted_prompt(p_prompt_tokens, v_fallback.context_window, p_kind),
       least(coalesce(p_max_output_tokens, v_fallback.max_output_tokens), v_fallback.max_output_tokens)::bigint * p_choices,
       p_images, p_audio_ms, p_characters, p_image_size, p_image_quality));
   end loop;

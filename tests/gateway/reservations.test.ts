@@ -4,12 +4,12 @@
 // balance never goes below zero. Bounds: litellm/tollgate_litellm/bounds.py.
 import Anthropic from "@anthropic-ai/sdk";
 import { toFile } from "openai";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { DEMO_MODELS } from "@/lib/seed/demo";
 import { wav } from "../helpers/audio";
 import { priceTokens } from "../helpers/price";
-import { customer, failure, settledBalance, startGatewayStack, usageRowsOf } from "./helpers";
+import { addTestModels, customer, failure, settledBalance, startGatewayStack, usageRowsOf } from "./helpers";
 
 const ctx = startGatewayStack("gateway-reservations", {
   app: 3211,
@@ -18,6 +18,8 @@ const ctx = startGatewayStack("gateway-reservations", {
   upstream: 4131,
 });
 const SMALL = DEMO_MODELS.find((m) => m.name === "fake-small")!;
+const INSTRUCT = DEMO_MODELS.find((m) => m.name === "fake-instruct")!;
+beforeAll(() => addTestModels(ctx, ["fake-instruct-slow"]));
 const AUDIO_RATE = DEMO_MODELS.find((m) => m.name === "fake-whisper")!.units!.audio_second_price_micros!;
 
 interface Served {
@@ -223,5 +225,63 @@ describe("issue 22: a reservation is an upper bound of its charge", () => {
       balance_micros: 1_000_000n - AUDIO_RATE,
       held_micros: 0n,
     });
+  });
+
+  it("an embedding input or a completion prompt longer than the model's window is refused by the provider and charged nothing; within it, each is reserved at least its charge", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    // 50,000 words: reserved at the window (8,192 tokens), which is all the provider takes in one input.
+    const long = "a ".repeat(50_000);
+    const embed = await failure(c.client.embeddings.create({ model: "fake-embed", input: long }));
+    expect(embed?.status).toBe(400);
+    const complete = await failure(
+      c.client.completions.create({ model: "fake-instruct", prompt: long.slice(0, 40_000), max_tokens: 1 }),
+    );
+    expect(complete?.status).toBe(400);
+    // At the window's edge both are served, and each drew at least its charge.
+    await c.client.embeddings.create({
+      model: "fake-embed",
+      input: ["a ".repeat(8_000), "b ".repeat(8_000)],
+    });
+    await c.client.completions.create({ model: "fake-instruct", prompt: "a ".repeat(4_000), max_tokens: 1 });
+    await usageRowsOf(ctx, c.id, 4);
+    const seen = await served(c.id);
+    expect(seen.map((r) => r.status)).toEqual(["failure", "failure", "success", "success"]);
+    expect(seen.map((r) => r.revenue_micros).slice(0, 2)).toEqual([0n, 0n]);
+    expect(seen.map((r) => r.prompt_tokens).slice(2)).toEqual([16_000, 4_000]);
+    for (const row of seen) expect(reservation(row)).toBeGreaterThanOrEqual(row.revenue_micros);
+    expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
+  });
+
+  it("a stream without usage is charged LiteLLM's count held to what it was sent with: 128 one-token choices of token-id prompts, served and cut", async () => {
+    const c = await customer(ctx, 1_000_000n);
+    const body = {
+      model: "fake-instruct",
+      prompt: [[1], [2]],
+      max_tokens: 1,
+      n: 64,
+      best_of: 64,
+      stream: true as const,
+    };
+    const stream = await c.client.completions.create(body);
+    let chunks = 0;
+    for await (const _ of stream) chunks++;
+    expect(chunks).toBeGreaterThanOrEqual(128);
+    // The same on a slow model, cut by the client after a few chunks.
+    const slow = await c.client.completions.create({ ...body, model: "fake-instruct-slow" });
+    let read = 0;
+    for await (const _ of slow) if (++read === 20) break;
+    await usageRowsOf(ctx, c.id, 2);
+    const seen = await served(c.id);
+    expect(seen.map((r) => r.status)).toEqual(["success", "cut"]);
+    // 2 prompts × 64 choices × 1 token: never more, whatever a tokenizer makes of the joined text.
+    for (const row of seen) expect(row.completion_tokens).toBeLessThanOrEqual(128);
+    expect(seen[0]!.completion_tokens).toBeGreaterThan(0);
+    // The token-id prompts are counted by their length (LiteLLM's own count leaves them out).
+    expect(seen[0]!.prompt_tokens).toBe(2);
+    for (const row of seen) expect(reservation(row)).toBeGreaterThanOrEqual(row.revenue_micros);
+    expect(seen[0]!.revenue_micros).toBe(
+      priceTokens({ input: 2, output: seen[0]!.completion_tokens }, INSTRUCT.price),
+    );
+    expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
   });
 });
