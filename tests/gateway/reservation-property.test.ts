@@ -70,7 +70,14 @@ type Call =
       tools: boolean;
     }
   | { kind: "embedding"; input: string[] }
-  | { kind: "completion"; prompts: string[]; max?: number; n: number; bestOf: number }
+  | {
+      kind: "completion";
+      prompts: string[] | number[][];
+      max?: number;
+      n: number;
+      bestOf: number;
+      stream: boolean;
+    }
   | { kind: "image"; n: number }
   | { kind: "speech"; input: string }
   | { kind: "transcription"; wav: Buffer; liar: boolean };
@@ -128,16 +135,29 @@ const call: fc.Arbitrary<Call> = fc.oneof(
   fc.record({
     kind: fc.constant("embedding" as const),
     input: fc.array(
-      text.filter((t) => t.trim() !== ""),
+      fc.oneof(
+        text.filter((t) => t.trim() !== ""),
+        // Up to the window (8,192 tokens) each: every input is its own pass of the model, so their sum may pass it
+        // (one input past it is refused by the provider: reservations.test.ts).
+        fc.integer({ min: 1, max: 8_192 }).map((words) => "a ".repeat(words)),
+      ),
       { minLength: 1, maxLength: 8 },
     ),
   }),
   fc.record({
     kind: fc.constant("completion" as const),
-    prompts: fc.array(text, { minLength: 1, maxLength: 4 }),
+    prompts: fc.oneof(
+      fc.array(text, { minLength: 1, maxLength: 4 }),
+      fc.array(fc.array(fc.integer({ min: 0, max: 50_000 }), { minLength: 1, maxLength: 20 }), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+    ),
     max: maxTokens,
     n: fc.integer({ min: 1, max: 2 }),
     bestOf: fc.integer({ min: 2, max: 3 }),
+    // A stream without usage is charged LiteLLM's own count of the text (clause 8).
+    stream: fc.boolean(),
   }),
   fc.record({ kind: fc.constant("image" as const), n: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ kind: fc.constant("speech" as const), input: text.filter((t) => t.length > 0) }),
@@ -227,18 +247,26 @@ async function send(secret: string, c: Call): Promise<Outcome> {
     }
     case "embedding":
       return outcome(openai.embeddings.create({ model: "fake-embed", input: c.input }).withResponse());
-    case "completion":
+    case "completion": {
+      const body = {
+        model: "fake-instruct",
+        prompt: c.prompts.map((p) => (typeof p === "string" ? p || "." : p)) as string[] | number[][],
+        ...(c.max !== undefined ? { max_tokens: c.max } : {}),
+        n: c.n,
+        best_of: c.bestOf,
+      };
+      if (!c.stream) return outcome(openai.completions.create(body).withResponse());
+      // A stream asks n candidates (best_of = n: nothing to choose between) and no usage.
       return outcome(
         openai.completions
-          .create({
-            model: "fake-instruct",
-            prompt: c.prompts.map((p) => p || "."),
-            ...(c.max !== undefined ? { max_tokens: c.max } : {}),
-            n: c.n,
-            best_of: c.bestOf,
-          })
-          .withResponse(),
+          .create({ ...body, best_of: c.n, stream: true })
+          .withResponse()
+          .then(async ({ data, response }) => {
+            for await (const _ of data);
+            return { response };
+          }),
       );
+    }
     case "image":
       return outcome(openai.images.generate({ model: "fake-image", prompt: "a cat", n: c.n }).withResponse());
     case "speech":
