@@ -523,7 +523,7 @@ async function transcription(req: IncomingMessage, res: ServerResponse, raw: Buf
       error: { message: "model and file are required", type: "invalid_request_error" },
     });
   }
-  requests[model] = (requests[model] ?? 0) + 1;
+  countAttempt("/v1/audio/transcriptions", model);
   if (PROFILES[model]?.fail === "500") return sendJson(res, 500, FAILED);
   const seconds = wavSeconds(Buffer.from(await file.arrayBuffer()));
   if (seconds === null) {
@@ -675,14 +675,23 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
 }
 
 const requests: Record<string, number> = {};
+/** Requests received per route and model: tests count a call's attempts (its retries) at the provider. */
+const attempts: Record<string, Record<string, number>> = {};
+
+function countAttempt(route: string, model: string) {
+  requests[model] = (requests[model] ?? 0) + 1;
+  const perModel = attempts[route] ?? {};
+  attempts[route] = perModel;
+  perModel[model] = (perModel[model] ?? 0) + 1;
+}
 
 export function createFakeUpstream() {
   return createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (req.method === "GET" && (url.pathname === "/health" || url.pathname === "/"))
       return sendJson(res, 200, { ok: true });
-    // Chat requests received per model since start: tests read how often a deployment was tried.
-    if (req.method === "GET" && url.pathname === "/stats") return sendJson(res, 200, { requests });
+    // Requests received since start, per model and per route and model: tests read how often a deployment was tried.
+    if (req.method === "GET" && url.pathname === "/stats") return sendJson(res, 200, { requests, attempts });
     if (req.method === "GET" && url.pathname === "/v1/models") {
       return sendJson(res, 200, {
         object: "list",
@@ -714,7 +723,7 @@ export function createFakeUpstream() {
             error: { message: `body must be JSON with model and ${needs}`, type: "invalid_request_error" },
           });
         }
-        requests[body.model] = (requests[body.model] ?? 0) + 1;
+        countAttempt(path, body.model);
         Promise.resolve(answer(body)).catch(() => res.destroy());
       });
       return true;

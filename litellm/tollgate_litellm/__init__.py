@@ -13,5 +13,6 @@ tollgate_callbacks.py, which also installs the gate and mounts the routes):
 - outbox.py     usage events kept durably and delivered to the platform
 - platform.py   the platform's internal API client
 - errors.py     every error answer, in OpenAI's shape
+- retries.py    one retry policy, the router's: the provider SDK under each attempt tries once
 - routes.py     the operator's /tollgate/* routes; metrics.py their Prometheus scrape
 """
