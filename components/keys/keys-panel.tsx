@@ -45,7 +45,7 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
   const [filter, setFilter] = useState({ q: "", status: "", page: 1 });
   const [secret, setSecret] = useState<string | null>(null);
   const [pending, setPending] = useState<{ key: KeyRow; action: "revoke" | "rotate" } | null>(null);
-  const keys = useKeys(filter);
+  const keys = useKeys(filter, admin ? "/api/v1" : "/api/v1/me");
   const revoke = useRevokeKey();
   const rotate = useRotateKey();
   const users = useQuery({

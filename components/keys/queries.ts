@@ -10,13 +10,14 @@ import { api } from "@/lib/ui/api";
 export type KeyRow = Json<ApiKey>;
 export type ModelRow = Json<Model>;
 
-export function useKeys(filter: { q: string; status: string; page: number }) {
+/** Every user's keys for the admin page (/api/v1), the signed-in person's own for "My API keys" (/api/v1/me). */
+export function useKeys(filter: { q: string; status: string; page: number }, base: "/api/v1" | "/api/v1/me") {
   const params = new URLSearchParams({ page: String(filter.page), pageSize: "20" });
   if (filter.q) params.set("q", filter.q);
   if (filter.status) params.set("status", filter.status);
   return useQuery({
-    queryKey: ["keys", filter],
-    queryFn: () => api<{ items: KeyRow[]; total: number; pageSize: number }>(`/api/v1/keys?${params}`),
+    queryKey: ["keys", base, filter],
+    queryFn: () => api<{ items: KeyRow[]; total: number; pageSize: number }>(`${base}/keys?${params}`),
     placeholderData: keepPreviousData,
   });
 }

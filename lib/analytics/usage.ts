@@ -1,6 +1,6 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import { isAdmin, ownerScope, withMargin } from "@/lib/auth/visibility";
+import { ownerScope, withMargin } from "@/lib/auth/visibility";
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/http/errors";
 import type { AnalyticsQuery, UsageFilters } from "./schemas";
@@ -69,11 +69,11 @@ function eventRows(db: Db, actor: Actor, f: UsageFilters, range: Range) {
 }
 
 /**
- * Whether a view can read usage_hourly: admins' views filtered at most by model, call kind, outcome and billing
- * status (the roll-up's dimensions). User, key and error-class views read the events by their indexes.
+ * Whether a view can read usage_hourly (it has no user): platform-wide views filtered at most by model, call kind,
+ * outcome and billing status (the roll-up's dimensions). Own, user, key and error-class views read the events.
  */
 function rollsUp(actor: Actor, f: UsageFilters): boolean {
-  return isAdmin(actor) && !f.userId && !f.keyId && !f.error;
+  return ownerScope(actor) === null && !f.userId && !f.keyId && !f.error;
 }
 
 /**

@@ -21,6 +21,8 @@ export interface Actor {
   role?: Role;
   requestId?: string;
   ip?: string | null;
+  /** "own": a view of the actor's own rows ("My calls", "My usage", "My API keys"), whatever their role. */
+  view?: "own";
 }
 
 export const SESSION_COOKIE = "tg_session";

@@ -3,6 +3,8 @@ import type { Actor } from "./types";
 // Who sees what, written once: every read that carries provider cost and every owner check asks here.
 // Administrators and the platform acting for itself (system, gateway, cron) see and manage everything; a
 // developer sees and manages their own rows, and never provider cost or margin (billing contract, clause 25).
+// The developer area's "My …" pages read through ownView: the actor's own rows whatever the role, so an admin's
+// "My calls" are the admin's calls, not the platform's.
 
 /** Administrators and the platform itself: every user's rows, every action. */
 export function isAdmin(actor: Actor): boolean {
@@ -19,8 +21,18 @@ export function canManage(actor: Actor, ownerUserId: string | null): boolean {
   return isAdmin(actor) || (ownerUserId !== null && actor.userId === ownerUserId);
 }
 
-/** The user a read is limited to: null for admins (every user's rows), the developer's own id otherwise. */
+/** The actor as a view of their own rows: every read through it is limited to their user, admins' included. */
+export function ownView(actor: Actor): Actor {
+  if (actor.userId === null) throw new Error("A view of one's own rows needs a signed-in user.");
+  return { ...actor, view: "own" };
+}
+
+/**
+ * The user a read is limited to: the actor's own id in an own view or for a developer; null (every user's rows)
+ * for admins and the platform otherwise.
+ */
 export function ownerScope(actor: Actor): string | null {
+  if (actor.view === "own") return actor.userId;
   return isAdmin(actor) ? null : actor.userId;
 }
 

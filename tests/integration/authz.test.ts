@@ -152,6 +152,7 @@ const myOptionsRoute = () => import("@/app/api/v1/me/analytics/options/route");
 const myRequestsRoute = () => import("@/app/api/v1/me/requests/route");
 const myRequestRoute = () => import("@/app/api/v1/me/requests/[id]/route");
 const myExportRoute = () => import("@/app/api/v1/me/requests/export/route");
+const myKeysRoute = () => import("@/app/api/v1/me/keys/route");
 const conversationsRoute = () => import("@/app/api/v1/playground/conversations/route");
 const conversationRoute = () => import("@/app/api/v1/playground/conversations/[id]/route");
 const playgroundCallRoute = () => import("@/app/api/v1/playground/calls/[callId]/route");
@@ -673,7 +674,7 @@ const cases: Case[] = [
     method: "GET",
     expect: { anonymous: 401, developer: 403, admin: 200 },
   },
-  // The developer's own analytics and request log (scoped to their calls, without provider cost).
+  // One's own analytics and request log, whatever the role (scoped to their calls; provider cost for admins only).
   {
     name: "GET /api/v1/me/analytics/usage",
     handler: myAnalyticsRoute,
@@ -702,6 +703,13 @@ const cases: Case[] = [
   {
     name: "GET /api/v1/me/requests/export",
     handler: myExportRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  // "My API keys": one's own keys, whatever the role.
+  {
+    name: "GET /api/v1/me/keys",
+    handler: myKeysRoute,
     method: "GET",
     expect: { anonymous: 401, developer: 200, admin: 200 },
   },

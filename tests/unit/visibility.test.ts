@@ -1,7 +1,15 @@
 // Who sees what (lib/auth/visibility.ts): the one rule every read that carries provider cost and every owner check asks.
 import { describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/types";
-import { canManage, hideCost, isAdmin, ownerScope, seesCost, withMargin } from "@/lib/auth/visibility";
+import {
+  canManage,
+  hideCost,
+  isAdmin,
+  ownerScope,
+  ownView,
+  seesCost,
+  withMargin,
+} from "@/lib/auth/visibility";
 
 const DEV = "00000000-0000-4000-8000-000000000001";
 const OTHER = "00000000-0000-4000-8000-000000000002";
@@ -26,6 +34,17 @@ describe("visibility", () => {
     expect(canManage(dev, OTHER)).toBe(false);
     // A row no user owns (the system account) is an admin's only.
     expect(canManage(dev, null)).toBe(false);
+  });
+
+  it('an own view (the "My …" pages) is limited to the actor\'s user for every role; an admin keeps cost', () => {
+    expect(ownerScope(ownView(actors.admin!))).toBe(OTHER);
+    expect(ownerScope(ownView(actors.developer!))).toBe(DEV);
+    expect(seesCost(ownView(actors.admin!))).toBe(true);
+    expect(seesCost(ownView(actors.developer!))).toBe(false);
+    // The admin pages' reads are unchanged: every user's rows.
+    expect(ownerScope(actors.admin!)).toBeNull();
+    // No signed-in user, no own rows: never widened to everyone's.
+    expect(() => ownView(actors.system!)).toThrow();
   });
 
   it("leaves provider cost out of a developer's rows, and adds the margin to an admin's", () => {

@@ -1,11 +1,12 @@
 import { analyticsQuery } from "@/lib/analytics/schemas";
 import { usageReport } from "@/lib/analytics/usage";
+import { ownView } from "@/lib/auth/visibility";
 import { db } from "@/lib/db";
 import { parseQuery } from "@/lib/http/body";
 import { withSession } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
 
-/** The developer's own calls only (the analytics libraries scope a non-admin to their user; no provider cost). */
+/** The signed-in person's own calls only, whatever their role (ownView; provider cost for admins only). */
 export const GET = withSession({}, async ({ req, actor }) =>
-  json(await usageReport(db(), actor, parseQuery(req, analyticsQuery))),
+  json(await usageReport(db(), ownView(actor), parseQuery(req, analyticsQuery))),
 );

@@ -1,5 +1,6 @@
 import { exportFileName, exportRequests } from "@/lib/analytics/requests";
 import { usageFilters } from "@/lib/analytics/schemas";
+import { ownView } from "@/lib/auth/visibility";
 import { db } from "@/lib/db";
 import { parseQuery } from "@/lib/http/body";
 import { withSession } from "@/lib/http/handler";
@@ -7,8 +8,12 @@ import { attachment } from "@/lib/http/respond";
 
 export const maxDuration = 300;
 
-/** The developer's own calls only (the analytics libraries scope a non-admin to their user; no provider cost). */
+/** The signed-in person's own calls only, whatever their role (ownView; provider cost for admins only). */
 export const GET = withSession({}, async ({ req, actor }) => {
   const filters = parseQuery(req, usageFilters);
-  return attachment(exportRequests(db(), actor, filters), exportFileName(filters), "text/csv; charset=utf-8");
+  return attachment(
+    exportRequests(db(), ownView(actor), filters),
+    exportFileName(filters),
+    "text/csv; charset=utf-8",
+  );
 });
