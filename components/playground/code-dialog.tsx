@@ -11,7 +11,10 @@ import {
   DialogTrigger,
 } from "@/components/ui/dialog";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
+import { CopyButton } from "./copy-button";
 import { type ChatSettings, type PlaygroundMessage, requestBody } from "./settings";
+
+const LANGUAGE_NAMES = { curl: "curl", python: "Python", typescript: "TypeScript" } as const;
 
 /** The conversation so far as chat messages (system prompt first), as an app would send it. */
 function chatMessages(settings: ChatSettings, messages: PlaygroundMessage[], draft = "Hello!") {
@@ -95,7 +98,12 @@ export function CodeDialog({
           <Code2 /> View code
         </Button>
       </DialogTrigger>
-      <DialogContent className="sm:max-w-3xl">
+      {/* One column that may shrink below its code's width, the dialog within the viewport: long lines and long
+          conversations scroll inside their block, never past the dialog. */}
+      <DialogContent
+        className="max-h-[calc(100dvh-2rem)] grid-cols-[minmax(0,1fr)] grid-rows-[auto_minmax(0,1fr)] sm:max-w-3xl"
+        data-testid="code-dialog"
+      >
         <DialogHeader>
           <DialogTitle>This request in code</DialogTitle>
           <DialogDescription>
@@ -103,20 +111,26 @@ export function CodeDialog({
             key is never shown.
           </DialogDescription>
         </DialogHeader>
-        <Tabs defaultValue="curl">
+        <Tabs defaultValue="curl" className="min-h-0 min-w-0">
           <TabsList>
             <TabsTrigger value="curl">curl</TabsTrigger>
             <TabsTrigger value="python">Python</TabsTrigger>
             <TabsTrigger value="typescript">TypeScript</TabsTrigger>
           </TabsList>
           {(["curl", "python", "typescript"] as const).map((lang) => (
-            <TabsContent key={lang} value={lang}>
+            <TabsContent key={lang} value={lang} className="relative min-h-0 min-w-0">
               <pre
                 data-testid={`code-${lang}`}
-                className="max-h-96 overflow-auto rounded-md bg-muted p-3 font-mono text-xs"
+                className="h-full max-h-[min(24rem,60dvh)] overflow-auto rounded-md bg-muted p-3 pr-20 font-mono text-xs"
               >
                 {snippets[lang]}
               </pre>
+              <CopyButton
+                text={snippets[lang]}
+                label={`Copy ${LANGUAGE_NAMES[lang]} code`}
+                withText
+                className="absolute top-1.5 right-3 bg-background/80 backdrop-blur"
+              />
             </TabsContent>
           ))}
         </Tabs>

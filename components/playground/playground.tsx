@@ -3,58 +3,33 @@
 import { useChat } from "@ai-sdk/react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { DefaultChatTransport } from "ai";
-import { Bot, Check, Copy, RotateCcw, Send, Square, Trash2, User, Wallet } from "lucide-react";
+import { Bot, RotateCcw, Send, Square, Trash2, User, Wallet } from "lucide-react";
 import Link from "next/link";
 import { useEffect, useMemo, useRef, useState } from "react";
 import ReactMarkdown from "react-markdown";
-import { usd } from "@/components/billing/format";
 import { Money } from "@/components/billing/money";
-import { useMyAccount, usePrices } from "@/components/billing/queries";
-import { useModels } from "@/components/keys/queries";
+import { useMyAccount } from "@/components/billing/queries";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Field } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
+import type { Json } from "@/lib/json";
+import type { CallCharge } from "@/lib/playground/calls";
 import { cn } from "@/lib/utils";
 import { CodeDialog } from "./code-dialog";
 import { ConversationList, useSaveConversation } from "./conversations";
+import { CopyButton } from "./copy-button";
 import { ErrorNotice } from "./error-notice";
 import { ANSWER_MARKDOWN } from "./markdown";
-import { type ChatSettings, DEFAULT_SETTINGS, type PlaygroundMessage, requestBody } from "./settings";
-
-/**
- * The chat models a developer may pick, with their sell price per million tokens: priced models billed by output
- * tokens (embeddings, images, speech and transcription models are not chat models).
- */
-export function useChatModels() {
-  const models = useModels();
-  const prices = usePrices();
-  const chat = (models.data?.items ?? []).flatMap((m) => {
-    const p = prices.data?.items.find((v) => v.model === m.publicName && v.current);
-    const otherUnits =
-      p &&
-      (p.imagePriceMicros > 0 ||
-        p.imageRates.length > 0 ||
-        p.audioSecondPriceMicros > 0 ||
-        p.characterPriceMicros > 0);
-    return p && p.outputPriceMicros > 0 && !otherUnits ? [{ name: m.publicName, price: p }] : [];
-  });
-  return { chat, loaded: Boolean(models.data && prices.data) };
-}
-
-export function ModelOptions() {
-  const { chat } = useChatModels();
-  return (
-    <>
-      {chat.map(({ name, price }) => (
-        <option key={name} value={name}>
-          {name} — {usd(price.inputPriceMicros)} in / {usd(price.outputPriceMicros)} out per 1M tokens
-        </option>
-      ))}
-    </>
-  );
-}
+import { ModelOptions, ModelPrices, useDefaultModel, usePlaygroundModels } from "./models";
+import {
+  type ChatSettings,
+  DEFAULT_SETTINGS,
+  markStopped,
+  type PlaygroundMessage,
+  requestBody,
+} from "./settings";
 
 /** The live balance (the ledger's), refreshed after every answer; what calls in progress hold is said beside it. */
 export function BalanceBadge() {
@@ -77,33 +52,43 @@ export function BalanceBadge() {
   );
 }
 
-/** What a call was charged, from the ledger once the gateway's event has arrived (polled briefly). */
+type ChargeView = Json<CallCharge>;
+
+/** Polls for a call's charge: twice a second at first, then every 2 s; after two minutes it stops and says so. */
+const chargePollMs = (polls: number) => (polls < 20 ? 500 : polls < 70 ? 2000 : false);
+
+/**
+ * What a call was charged, from the ledger once the gateway's event has arrived: until then the endpoint answers
+ * 202 (pending), so waiting for it logs no failed request.
+ */
 export function Charge({ callId }: { callId: string }) {
   const qc = useQueryClient();
-  const { data } = useQuery({
+  const polls = useRef(0);
+  const { data, isFetching } = useQuery({
     queryKey: ["playground-call", callId],
     queryFn: async () => {
+      polls.current += 1;
       const res = await fetch(`/api/v1/playground/calls/${encodeURIComponent(callId)}`);
-      if (res.status === 404) return null;
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      return (
-        (await res.json()) as {
-          call: {
-            billingStatus: string;
-            chargedMicros: number;
-            promptTokens: number;
-            completionTokens: number;
-          };
-        }
-      ).call;
+      return ((await res.json()) as { call: ChargeView | null }).call;
     },
-    refetchInterval: (q) => (q.state.data ? false : 500),
+    refetchInterval: (q) => (q.state.data ? false : chargePollMs(polls.current)),
     staleTime: Number.POSITIVE_INFINITY,
   });
   useEffect(() => {
     if (data) qc.invalidateQueries({ queryKey: ["account", "me"] });
   }, [data, qc]);
-  if (!data) return <span data-testid="turn-cost">cost pending…</span>;
+  if (!data)
+    return chargePollMs(polls.current) === false && !isFetching ? (
+      <span data-testid="turn-cost">
+        cost not reported yet: see{" "}
+        <Link href="/account/requests" className="underline">
+          My calls
+        </Link>
+      </span>
+    ) : (
+      <span data-testid="turn-cost">cost pending…</span>
+    );
   return (
     <span data-testid="turn-cost" data-micros={data.chargedMicros}>
       <Money micros={data.chargedMicros} />{" "}
@@ -117,26 +102,6 @@ function textOf(m: PlaygroundMessage): string {
     .filter((p) => p.type === "text")
     .map((p) => p.text)
     .join("");
-}
-
-function CopyButton({ text }: { text: string }) {
-  const [done, setDone] = useState(false);
-  return (
-    <Button
-      type="button"
-      variant="ghost"
-      size="icon"
-      className="size-6"
-      aria-label="Copy answer"
-      onClick={async () => {
-        await navigator.clipboard?.writeText(text).catch(() => undefined);
-        setDone(true);
-        setTimeout(() => setDone(false), 1500);
-      }}
-    >
-      {done ? <Check className="size-3.5" /> : <Copy className="size-3.5" />}
-    </Button>
-  );
 }
 
 /** One message: the user's as typed, the model's as Markdown (never raw HTML), with its usage, cost and actions. */
@@ -178,8 +143,17 @@ export function MessageView({
             ) : null}
             {meta.firstTokenMs !== null ? <span>first token {meta.firstTokenMs} ms</span> : null}
             {meta.totalMs ? <span>{(meta.totalMs / 1000).toFixed(2)} s</span> : null}
+            {meta.stopped ? (
+              <Badge
+                variant="outline"
+                data-testid="turn-stopped"
+                title="You pressed Stop: the answer is cut short"
+              >
+                <Square className="size-3" /> stopped
+              </Badge>
+            ) : null}
             {meta.callId ? <Charge callId={meta.callId} /> : null}
-            <CopyButton text={text} />
+            <CopyButton text={text} label="Copy answer" />
             {onRegenerate ? (
               <Button
                 type="button"
@@ -212,7 +186,7 @@ export function SettingsFields({
   return (
     <>
       {withModel ? (
-        <Field id="pg-model" label="Model">
+        <Field id="pg-model" label="Model" hint={<ModelPrices model={settings.model} />}>
           <select
             id="pg-model"
             className="h-9 w-full min-w-0 rounded-md border border-input bg-transparent px-3 text-sm"
@@ -270,16 +244,6 @@ export function SettingsFields({
   );
 }
 
-/** The model picker's first choice once the catalog has loaded: fake-small's place is taken by the cheapest. */
-export function useDefaultModel(settings: ChatSettings, onChange: (s: ChatSettings) => void) {
-  const { chat } = useChatModels();
-  useEffect(() => {
-    if (settings.model || !chat.length) return;
-    const cheapest = [...chat].sort((a, b) => a.price.outputPriceMicros - b.price.outputPriceMicros)[0]!;
-    onChange({ ...settings, model: cheapest.name });
-  }, [chat, settings, onChange]);
-}
-
 export function Playground({ gatewayUrl }: { gatewayUrl: string }) {
   const [mode, setMode] = useState<"chat" | "compare">("chat");
   return (
@@ -315,14 +279,22 @@ function ChatMode({ gatewayUrl }: { gatewayUrl: string }) {
   // Read by onFinish, which the chat keeps from its first render.
   const latest = useRef({ settings, conversationId });
   latest.current = { settings, conversationId };
+  // Stop pressed, as opposed to an answer abandoned by starting or opening another chat.
+  const stopPressed = useRef(false);
   const { messages, sendMessage, regenerate, status, stop, error, setMessages, clearError } =
     useChat<PlaygroundMessage>({
       transport,
-      onFinish: ({ messages: all, isError }) => {
+      onFinish: ({ message, messages: all, isError, isAbort }) => {
         qc.invalidateQueries({ queryKey: ["account", "me"] });
-        if (isError) return;
+        if (isError || (isAbort && !stopPressed.current)) return;
+        let saved = all;
+        if (isAbort && message.role === "assistant") {
+          const stopped = markStopped(message, latest.current.settings.model);
+          saved = all.map((m) => (m.id === message.id ? stopped : m));
+          setMessages((current) => current.map((m) => (m.id === message.id ? stopped : m)));
+        }
         save.mutate(
-          { id: latest.current.conversationId, settings: latest.current.settings, messages: all },
+          { id: latest.current.conversationId, settings: latest.current.settings, messages: saved },
           { onSuccess: (c) => setConversationId(c.id) },
         );
       },
@@ -336,6 +308,7 @@ function ChatMode({ gatewayUrl }: { gatewayUrl: string }) {
   const send = (e: React.FormEvent) => {
     e.preventDefault();
     if (!input.trim() || !settings.model || busy) return;
+    stopPressed.current = false;
     sendMessage({ text: input }, { body: requestBody(settings) });
     setInput("");
   };
@@ -393,7 +366,10 @@ function ChatMode({ gatewayUrl }: { gatewayUrl: string }) {
                 message={m}
                 onRegenerate={
                   m === last && m.role === "assistant" && !busy
-                    ? () => regenerate({ body: requestBody(settings) })
+                    ? () => {
+                        stopPressed.current = false;
+                        regenerate({ body: requestBody(settings) });
+                      }
                     : undefined
                 }
               />
@@ -414,7 +390,15 @@ function ChatMode({ gatewayUrl }: { gatewayUrl: string }) {
               }}
             />
             {busy ? (
-              <Button type="button" variant="outline" onClick={stop} aria-label="Stop">
+              <Button
+                type="button"
+                variant="outline"
+                onClick={() => {
+                  stopPressed.current = true;
+                  stop();
+                }}
+                aria-label="Stop"
+              >
                 <Square /> Stop
               </Button>
             ) : (
@@ -446,15 +430,25 @@ function ComparePane({
 }) {
   const qc = useQueryClient();
   const transport = useMemo(() => new DefaultChatTransport({ api: "/api/v1/playground/chat" }), []);
+  const stopPressed = useRef(false);
+  // Read by onFinish, which the chat keeps from its first render.
+  const latestModel = useRef(model);
+  latestModel.current = model;
   const { messages, sendMessage, setMessages, status, error, stop } = useChat<PlaygroundMessage>({
     transport,
-    onFinish: () => qc.invalidateQueries({ queryKey: ["account", "me"] }),
+    onFinish: ({ message, isAbort }) => {
+      qc.invalidateQueries({ queryKey: ["account", "me"] });
+      if (!isAbort || !stopPressed.current || message.role !== "assistant") return;
+      const stopped = markStopped(message, latestModel.current);
+      setMessages((current) => current.map((m) => (m.id === message.id ? stopped : m)));
+    },
   });
   const sent = useRef(0);
   // biome-ignore lint/correctness/useExhaustiveDependencies: each new prompt (n) is sent once
   useEffect(() => {
     if (!prompt || prompt.n === sent.current || !model) return;
     sent.current = prompt.n;
+    stopPressed.current = false;
     setMessages([]);
     sendMessage({ text: prompt.text }, { body: requestBody(settings, model) });
   }, [prompt]);
@@ -478,7 +472,16 @@ function ComparePane({
         ) : null}
         {error ? <ErrorNotice message={error.message} /> : null}
         {status === "streaming" ? (
-          <Button type="button" size="sm" variant="outline" className="w-fit" onClick={stop}>
+          <Button
+            type="button"
+            size="sm"
+            variant="outline"
+            className="w-fit"
+            onClick={() => {
+              stopPressed.current = true;
+              stop();
+            }}
+          >
             <Square /> Stop
           </Button>
         ) : null}
@@ -489,12 +492,23 @@ function ComparePane({
 
 /** One prompt to two or three models side by side, each answer with its latency, tokens and cost. */
 function CompareMode() {
-  const { chat } = useChatModels();
+  const { models, defaultModel } = usePlaygroundModels();
   const [settings, setSettings] = useState<ChatSettings>(DEFAULT_SETTINGS);
   const [picked, setPicked] = useState<string[]>([]);
   const [input, setInput] = useState("");
   const [prompt, setPrompt] = useState<{ text: string; n: number } | null>(null);
-  const names = chat.map((m) => m.name);
+  // The default first, then the other chat models, legacy-completions models last.
+  const names = useMemo(
+    () =>
+      [...models]
+        .sort(
+          (a, b) =>
+            Number(b.name === defaultModel) - Number(a.name === defaultModel) ||
+            Number(a.api !== "chat") - Number(b.api !== "chat"),
+        )
+        .map((m) => m.name),
+    [models, defaultModel],
+  );
   useEffect(() => {
     if (!picked.length && names.length) setPicked(names.slice(0, Math.min(2, names.length)));
   }, [names, picked.length]);

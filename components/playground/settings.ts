@@ -31,3 +31,16 @@ export function requestBody(s: ChatSettings, model = s.model) {
     topP: s.topP === "" ? undefined : Number(s.topP),
   };
 }
+
+/** An answer the developer stopped, marked so (before its first token it has no metadata yet: made here). */
+export function markStopped(message: PlaygroundMessage, model: string): PlaygroundMessage {
+  const metadata = message.metadata ?? {
+    model,
+    callId: null,
+    inputTokens: null,
+    outputTokens: null,
+    firstTokenMs: null,
+    totalMs: 0,
+  };
+  return { ...message, metadata: { ...metadata, stopped: true } };
+}

@@ -24,6 +24,8 @@ export interface TurnMetadata {
   outputTokens: number | null;
   firstTokenMs: number | null;
   totalMs: number;
+  /** Set by the playground when the developer pressed Stop: the answer is cut short, its charge estimated. */
+  stopped?: boolean;
 }
 
 /** The failure code of a gateway HTTP status: what the playground tells a developer to do about it. */

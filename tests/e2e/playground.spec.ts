@@ -24,6 +24,27 @@ async function signedIn(page: Page, amountMicros: bigint) {
   return { sql, dev };
 }
 
+/**
+ * What the page logs as wrong: console errors, failed requests and responses of 400 or more (a favicon 404
+ * included). A request aborted by a navigation or by Stop (net::ERR_ABORTED: prefetches cut short by a reload, the
+ * stream Stop ends) is cancelled, not failed.
+ */
+function watchProblems(page: Page) {
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("requestfailed", (r) => {
+    if (r.failure()?.errorText !== "net::ERR_ABORTED")
+      problems.push(`failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()}: ${r.request().method()} ${r.url()}`);
+  });
+  return problems;
+}
+
 /** The distinct texts an answer shows while it streams, until its usage line says it is done. */
 async function paintsUntilDone(page: Page) {
   const seen = new Set<string>();
@@ -98,10 +119,108 @@ test("no key to paste: the answer streams, its cost is the ledger's, the balance
   await sql.end();
 });
 
+test("a chat model by default with its prices; a chat, its cost and the code dialog log no error; code is copyable and stays in its dialog", async ({
+  page,
+  context,
+}) => {
+  test.setTimeout(90_000);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+  const problems = watchProblems(page);
+  const { sql } = await signedIn(page, 5_000_000n);
+
+  // The default is the cheapest chat model (fake-small), not the legacy-completions fake-instruct sold at the same
+  // price; the picker says what each model costs, and puts legacy models apart.
+  const picker = page.getByLabel("Model");
+  await expect(picker).toHaveValue("fake-small");
+  await expect(picker.locator("option:checked")).toHaveText("fake-small — $0.50 / 1M in · $1.50 / 1M out");
+  await expect(picker.locator('optgroup[label="Chat models"] option[value="fake-large"]')).toHaveText(
+    "fake-large — $3.50 / 1M in · $15.00 / 1M out",
+  );
+  await expect(picker.locator('optgroup[label^="Legacy completions"] option')).toHaveText([
+    /^fake-instruct — /,
+  ]);
+  await expect(picker.locator('option[value="fake-embed"], option[value="fake-image"]')).toHaveCount(0);
+  const prices = page.getByTestId("model-prices");
+  await expect(prices).toHaveText("$0.50 in · $1.50 out per 1M tokens · 16,384-token context");
+  await expect(prices.locator('[data-micros="500000"]')).toHaveAttribute("title", /500,000 µ\$/);
+
+  // A chat with the default model: the answer, then its cost, polled for without a failed request. The system
+  // prompt is one long line, as real ones are: the code dialog must hold it.
+  await page
+    .getByLabel("System prompt")
+    .fill(`You are a careful assistant. ${"Answer briefly and cite the docs. ".repeat(12)}`);
+  await page.getByLabel("Max tokens").fill("12");
+  await page.getByLabel("Message").fill("Say hello");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page.getByTestId("turn-metadata").last()).toContainText("fake-small");
+  await expect(page.getByTestId("turn-metadata").last()).toContainText("out tokens", { timeout: 20_000 });
+  await expect(page.getByTestId("turn-cost").last()).toHaveAttribute("data-micros", /^\d+$/, {
+    timeout: 20_000,
+  });
+  await expect(page.getByTestId("turn-stopped")).toHaveCount(0);
+
+  await snap(page, "28-playground-default-model");
+
+  // The code dialog at 1280 px: inside the window, its code blocks inside it (long lines scroll in their block).
+  await page.getByRole("button", { name: "View code" }).click();
+  const dialog = page.getByTestId("code-dialog");
+  await expect(dialog).toBeVisible();
+  const within = await dialog.evaluate((el) => {
+    const box = el.getBoundingClientRect();
+    const outside = [...el.querySelectorAll("*")]
+      .map((child) => ({ child, r: child.getBoundingClientRect() }))
+      .filter(
+        ({ r }) =>
+          r.width > 0 &&
+          (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.bottom > box.bottom + 0.5),
+      )
+      .map(
+        ({ child }) =>
+          `${child.tagName} ${child.getAttribute("data-testid") ?? child.textContent?.slice(0, 30)}`,
+      );
+    return {
+      inWindow: box.left >= 0 && box.top >= 0 && box.right <= innerWidth && box.bottom <= innerHeight,
+      outside,
+      pageFits: document.documentElement.scrollWidth <= innerWidth,
+    };
+  });
+  expect(within).toEqual({ inWindow: true, outside: [], pageFits: true });
+  const curl = page.getByTestId("code-curl");
+  await expect(curl).toContainText('"model": "fake-small"');
+  const scrolls = await curl.evaluate((el) => el.scrollWidth > el.clientWidth);
+  expect(scrolls).toBe(true); // the system prompt's line is wider than the block: it scrolls inside
+  // What the window shows (a full-page capture would scroll the fixed dialog away from its overlay).
+  await page.screenshot({ path: "test-results/screens/29-playground-code-dialog.png" });
+
+  // Each block has its own copy button; it copies that block's text and says so.
+  const copyCurl = dialog.getByRole("button", { name: "Copy curl code" });
+  await copyCurl.click();
+  await expect(dialog.locator("button[data-copied]")).toHaveText("Copied");
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(await curl.textContent());
+  await page.getByRole("tab", { name: "Python" }).click();
+  await dialog.getByRole("button", { name: "Copy Python code" }).click();
+  const python = await page.evaluate(() => navigator.clipboard.readText());
+  expect(python).toBe(await page.getByTestId("code-python").textContent());
+  expect(python).toContain('model="fake-small"');
+  await page.keyboard.press("Escape");
+
+  // The favicon the browser asks for exists (no 404 on any page).
+  for (const icon of ["/favicon.ico", "/icon.svg"]) expect((await page.request.get(icon)).status()).toBe(200);
+  await expect(page.locator('head link[rel="icon"]').first()).toHaveAttribute(
+    "href",
+    /favicon\.ico|icon\.svg/,
+  );
+
+  expect(problems).toEqual([]);
+  await sql.end();
+});
+
 test("stop ends the upstream call; the charge is the estimated one for what was delivered", async ({
   page,
 }) => {
   test.setTimeout(90_000);
+  const problems = watchProblems(page);
   const { sql, dev } = await signedIn(page, 5_000_000n);
   await page.getByLabel("Model").selectOption("fake-slow");
   await page.getByLabel("Max tokens").fill("400");
@@ -126,7 +245,17 @@ test("stop ends the upstream call; the charge is the estimated one for what was 
   expect(row!.completion_tokens).toBeLessThan(47); // the fake model's full answer is 16–47 tokens: cut short
   await expect(page.getByTestId("turn-cost").last()).toContainText("estimated");
   await expect(page.getByTestId("turn-cost").last()).toHaveAttribute("data-micros", String(row!.revenue));
+  // The answer says it was stopped, and still does once the chat is saved and opened again.
+  await expect(page.getByTestId("turn-stopped")).toHaveCount(1);
+  await expect(page.getByTestId("turn-metadata").last().getByTestId("turn-stopped")).toHaveText("stopped");
   await snap(page, "23-playground-stopped");
+  await expect(page.getByTestId("conversation-title").first()).toHaveText("Write at length about metering");
+  await page.reload();
+  await page.getByTestId("conversation-title").first().click();
+  await expect(page.getByTestId("message-assistant")).toHaveCount(1);
+  await expect(page.getByTestId("turn-stopped")).toHaveCount(1);
+  // Stopping and waiting for the estimated charge logged no error.
+  expect(problems).toEqual([]);
   await sql.end();
 });
 

@@ -156,6 +156,7 @@ const myKeysRoute = () => import("@/app/api/v1/me/keys/route");
 const conversationsRoute = () => import("@/app/api/v1/playground/conversations/route");
 const conversationRoute = () => import("@/app/api/v1/playground/conversations/[id]/route");
 const playgroundCallRoute = () => import("@/app/api/v1/playground/calls/[callId]/route");
+const playgroundModelsRoute = () => import("@/app/api/v1/playground/models/route");
 const keyUsageRoute = () => import("@/app/api/v1/key/usage/route");
 
 interface Case {
@@ -754,11 +755,18 @@ const cases: Case[] = [
     expect: { anonymous: 401, developer: 204, admin: 404, other: 404 },
   },
   {
+    name: "GET /api/v1/playground/models",
+    handler: playgroundModelsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    // Pending (202, no call) reads the same as none of theirs: nothing about another user's call is revealed.
     name: "GET /api/v1/playground/calls/:callId (none of theirs)",
     handler: playgroundCallRoute,
     method: "GET",
     options: () => ({ params: { callId: "no-such-call" } }),
-    expect: { anonymous: 401, developer: 404, admin: 404 },
+    expect: { anonymous: 401, developer: 202, admin: 202 },
   },
   {
     name: "GET /api/v1/alerts",

@@ -1,0 +1,75 @@
+import "server-only";
+import type { Actor } from "@/lib/auth/types";
+import { listPriceVersions } from "@/lib/billing/prices";
+import type { Db } from "@/lib/db/client";
+import { listModels } from "@/lib/models/catalog";
+import { type LiveDeployment, liveModelInfo } from "@/lib/models/live";
+
+/** A model the playground offers, with its sell prices in force (micro-USD per million tokens). */
+export interface PlaygroundModel {
+  name: string;
+  description: string;
+  contextWindow: number;
+  inputPriceMicros: bigint;
+  outputPriceMicros: bigint;
+  /**
+   * How the gateway serves it: "chat" natively, or "completions" for a legacy-completions model (LiteLLM's
+   * text-completion providers) that the gateway adapts to chat.
+   */
+  api: "chat" | "completions";
+}
+
+/** A legacy-completions deployment: LiteLLM's text-completion providers (text-completion-openai/…, …-codestral). */
+const legacy = (d: LiveDeployment) =>
+  Boolean(d.provider?.startsWith("text-completion") || d.upstreamModel?.startsWith("text-completion"));
+
+/**
+ * The models the actor may chat with in the playground (the catalog their plan allows), in catalog order: those
+ * sold by the token (embedding, image, speech and transcription models are not chat models), each marked chat or
+ * legacy completions by the gateway's live model list (unknown to the gateway, or the gateway down: chat). The
+ * default is the cheapest chat model, the one added first among equals; a legacy model only when nothing else is.
+ */
+export async function playgroundModels(
+  db: Db,
+  actor: Actor,
+): Promise<{ items: PlaygroundModel[]; defaultModel: string | null }> {
+  const [models, prices, live] = await Promise.all([
+    listModels(db, actor),
+    listPriceVersions(db, actor),
+    liveModelInfo(),
+  ]);
+  const candidates = models.flatMap((m) => {
+    const p = prices.find((v) => v.modelId === m.id && v.current);
+    const otherUnits =
+      p &&
+      (p.imagePriceMicros > 0n ||
+        p.imageRates.length > 0 ||
+        p.audioSecondPriceMicros > 0n ||
+        p.characterPriceMicros > 0n);
+    if (!m.enabled || !p || p.outputPriceMicros <= 0n || otherUnits) return [];
+    const deployments = live.deployments.filter((d) => d.modelGroup === m.litellmModelGroup);
+    const api: PlaygroundModel["api"] =
+      deployments.length > 0 && deployments.every(legacy) ? "completions" : "chat";
+    return [
+      {
+        model: {
+          name: m.publicName,
+          description: m.description,
+          contextWindow: m.contextWindow,
+          inputPriceMicros: p.inputPriceMicros,
+          outputPriceMicros: p.outputPriceMicros,
+          api,
+        },
+        createdAt: m.createdAt,
+      },
+    ];
+  });
+  const preference = [...candidates].sort(
+    (a, b) =>
+      Number(a.model.api !== "chat") - Number(b.model.api !== "chat") ||
+      Number(a.model.outputPriceMicros - b.model.outputPriceMicros) ||
+      Number(a.model.inputPriceMicros - b.model.inputPriceMicros) ||
+      a.createdAt.getTime() - b.createdAt.getTime(),
+  );
+  return { items: candidates.map((c) => c.model), defaultModel: preference[0]?.model.name ?? null };
+}
