@@ -3,11 +3,13 @@
 // Same requests at fixed rates (40 and 100 req/s, open loop): straight to the fake upstream; bare LiteLLM
 // (master key, no plugin); LiteLLM + Tollgate auth with a warm cache and with a cold one (a new key per request);
 // and the billed paths: balance leases (the default) and per-call holds (the fallback). Then a burst of 1,000
-// concurrent calls on one key through bare LiteLLM, leases and holds. The upstream answers with no artificial
+// concurrent calls on one key through bare LiteLLM, leases and holds, and each path's capacity: the highest rate,
+// stepped up, at which p99 stays ≤ 100 ms with no errors. The upstream answers with no artificial
 // latency, so what is measured is the proxy path itself. Prints the figures and verdicts; rewrites its section
 // of docs/benchmarks.md.
 //
-//   npm run bench:gateway            (BENCH_REQUESTS, BENCH_RATES=40,100, BENCH_BURST=1000 to change the load)
+//   npm run bench:gateway            (BENCH_REQUESTS, BENCH_RATES=40,100, BENCH_BURST=1000,
+//                                     BENCH_CAPACITY_RATES=25,50,…,300, BENCH_CAPACITY_SECONDS=4 to change the load)
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createClient } from "@/lib/db/client";
@@ -62,6 +64,37 @@ async function measure(
     `p50 ${f1(summary.p50)} ms, p95 ${f1(summary.p95)} ms, p99 ${f1(summary.p99)} ms, errors ${summary.errors}`,
   );
   return summary;
+}
+
+const CAPACITY_RATES = (process.env.BENCH_CAPACITY_RATES ?? "25,50,75,100,125,150,200,250,300")
+  .split(",")
+  .map(Number);
+const CAPACITY_SECONDS = Number(process.env.BENCH_CAPACITY_SECONDS ?? 4);
+const CAPACITY_P99_MS = 100;
+
+interface Capacity {
+  /** The highest rate stepped up to at which p99 stayed ≤ CAPACITY_P99_MS with no errors (0: none). */
+  rate: number;
+  /** Each step: its rate, p99 and errors, up to and including the first that failed. */
+  steps: { rate: number; p99: number; errors: number }[];
+}
+
+/** Capacity of one path: open-loop steps of CAPACITY_SECONDS each at rising rates, until p99 or an error fails. */
+async function capacity(label: string, url: string, key: string): Promise<Capacity> {
+  process.stdout.write(`▸ capacity, ${label}: `);
+  for (let i = 0; i < 20; i++) await post(url, key).catch(() => false);
+  const steps: Capacity["steps"] = [];
+  let rate = 0;
+  for (const step of CAPACITY_RATES) {
+    const s = summarize(await openLoop(step * CAPACITY_SECONDS, step, () => post(url, key)));
+    steps.push({ rate: step, p99: s.p99, errors: s.errors });
+    process.stdout.write(`${step}/s p99 ${f1(s.p99)} ms${s.errors ? ` (${s.errors} errors)` : ""}; `);
+    if (s.p99 > CAPACITY_P99_MS || s.errors > 0) break;
+    rate = step;
+    await new Promise((r) => setTimeout(r, 1000)); // let queues drain between steps
+  }
+  console.log(`→ ${rate}/s`);
+  return { rate, steps };
 }
 
 /** BURST concurrent calls on one key: wall time, how many served, how many 503. */
@@ -261,6 +294,9 @@ async function main() {
       const tripsPerCall = (after.roundTrips - before.roundTrips) / (after.draws - before.draws);
       perRate.push({ rate, bare: bareAt, lease, hold, tripsPerCall });
     }
+    const capBare = await capacity("bare LiteLLM", "http://127.0.0.1:4201/v1", TEST_MASTER_KEY);
+    const capLease = await capacity("balance leases", stack.gatewayUrl!, warmKey);
+    const capHold = await capacity("per-call holds", "http://127.0.0.1:4203/v1", warmKey);
     const burstBare = await burst("bare LiteLLM", "http://127.0.0.1:4201/v1", TEST_MASTER_KEY);
     const burstLease = await burst("balance leases", stack.gatewayUrl!, warmKey);
     const burstHold = await burst("per-call holds", "http://127.0.0.1:4203/v1", warmKey);
@@ -306,6 +342,23 @@ async function main() {
           `| ${name} | ${b.served} | ${b.unavailable} | ${b.other} | ${f1(b.seconds)} | ${f2(b.seconds / burstBare.seconds)} |`,
       ),
     ].join("\n");
+    const capacityTable = [
+      `| path | capacity (req/s, p99 ≤ ${CAPACITY_P99_MS} ms, no errors) | ÷ bare | steps (rate: p99 ms) |`,
+      "|---|---:|---:|---|",
+      ...(
+        [
+          ["bare LiteLLM (master key)", capBare],
+          ["balance leases", capLease],
+          ["per-call holds", capHold],
+        ] as const
+      ).map(
+        ([name, c]) =>
+          `| ${name} | ${c.rate} | ${capBare.rate ? f2(c.rate / capBare.rate) : "—"} | ${c.steps
+            .map((st) => `${st.rate}: ${f1(st.p99)}${st.errors ? ` (${st.errors} errors)` : ""}`)
+            .join(", ")} |`,
+      ),
+    ].join("\n");
+    const capacityRatio = capBare.rate ? capLease.rate / capBare.rate : 0;
     const table = [
       "| path | p50 ms | p95 ms | p99 ms | errors | p50 ÷ bare |",
       "|---|---:|---:|---:|---:|---:|",
@@ -352,9 +405,19 @@ ${saturated.length ? `- At ${saturated.join(" and ")} req/s bare LiteLLM itself 
 ${burstTable}
 
 Target for leases: all ${BURST} served, no 503, wall time within 1.2× bare LiteLLM: **${yes(burstMet)}** (${f2(burstRatio)}×).
+
+### Capacity per process (same run)
+
+The highest open-loop rate, stepped up ${CAPACITY_RATES.join(", ")} req/s for ${CAPACITY_SECONDS} s each on one warm key, at which
+p99 stays ≤ ${CAPACITY_P99_MS} ms with no errors. One LiteLLM worker; the load generator, the platform and PostgreSQL
+share the same 2 cores, so the absolute figures are this machine's and the ratio to bare LiteLLM is the figure of merit.
+
+${capacityTable}
+
+Goal for leases: ≥ 0.9 × bare LiteLLM's capacity: **${yes(capacityRatio >= 0.9)}** (${f2(capacityRatio)}×).
 `;
     writeSection("gateway-overhead", md);
-    console.log(`\n${table}\n\n${rateTable}\n\n${burstTable}\n`);
+    console.log(`\n${table}\n\n${rateTable}\n\n${burstTable}\n\n${capacityTable}\n`);
     console.log(`warm-cache auth: ${signed(added(warm, "p50"))} ms p50 (target ≤ 2 ms): ${verdict}`);
     for (const r of perRate)
       console.log(
