@@ -18,6 +18,11 @@ const contractSchema = z.object({
         route: z.string().regex(/^POST \/v1\//),
         /** The call types LiteLLM passes the plugin's hooks for it. */
         litellmCallTypes: z.array(z.string()).min(1),
+        /**
+         * What the model's context window caps in a worst case: the whole call (one pass of the model), or each
+         * input or prompt on its own (embeddings, legacy completions: their sum may pass it). SQL counted_prompt.
+         */
+        windowCaps: z.enum(["call", "input"]),
       }),
     )
     .min(1),

@@ -1,13 +1,20 @@
 /** Micro-USD helpers. Money is always an integer number of micro-USD (1 USD = 1,000,000). */
 export const MICROS_PER_USD = 1_000_000n;
 
+/** An amount's sign, whole dollars and six-digit micro-dollar fraction, exactly. */
+function exactParts(micros: bigint | number): { negative: boolean; dollars: bigint; fraction: string } {
+  const value = BigInt(micros);
+  const abs = value < 0n ? -value : value;
+  return {
+    negative: value < 0n,
+    dollars: abs / MICROS_PER_USD,
+    fraction: (abs % MICROS_PER_USD).toString().padStart(6, "0"),
+  };
+}
+
 /** "$1,234.567891": exact to the micro-dollar, for messages (refusals, emails) and the hover of every amount shown. */
 export function formatMicros(micros: bigint | number, { sign = false }: { sign?: boolean } = {}): string {
-  const value = BigInt(micros);
-  const negative = value < 0n;
-  const abs = negative ? -value : value;
-  const dollars = abs / MICROS_PER_USD;
-  const fraction = (abs % MICROS_PER_USD).toString().padStart(6, "0");
+  const { negative, dollars, fraction } = exactParts(micros);
   const prefix = negative ? "-" : sign ? "+" : "";
   return `${prefix}$${dollars.toLocaleString("en-US")}.${fraction}`;
 }
@@ -46,9 +53,8 @@ export function exactTitle(micros: bigint | number): string {
 
 /** Exact decimal dollars without symbol or separators, for exports: 1234567 → "1.234567". */
 export function decimalUsd(micros: bigint): string {
-  const negative = micros < 0n;
-  const abs = negative ? -micros : micros;
-  return `${negative ? "-" : ""}${abs / MICROS_PER_USD}.${(abs % MICROS_PER_USD).toString().padStart(6, "0")}`;
+  const { negative, dollars, fraction } = exactParts(micros);
+  return `${negative ? "-" : ""}${dollars}.${fraction}`;
 }
 
 /** Parses "12.50" (USD) into micro-USD exactly, or null when it is not a plain decimal with ≤ 6 places. */

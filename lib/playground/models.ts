@@ -25,28 +25,28 @@ const legacy = (d: LiveDeployment) =>
 
 /**
  * The models the actor may chat with in the playground (the catalog their plan allows), in catalog order: those
- * sold by the token (embedding, image, speech and transcription models are not chat models), each marked chat or
- * legacy completions by the gateway's live model list (unknown to the gateway, or the gateway down: chat). The
+ * whose price in force bills chat and sells output (embedding, image, speech and transcription models are not chat
+ * models), each marked chat or legacy completions by the gateway's live model list (unknown to the gateway, or the
+ * gateway down: chat). The
  * default is the cheapest chat model, the one added first among equals; a legacy model only when nothing else is.
  */
 export async function playgroundModels(
   db: Db,
   actor: Actor,
 ): Promise<{ items: PlaygroundModel[]; defaultModel: string | null }> {
-  const [models, prices, live] = await Promise.all([
+  const [models, prices, live, chatSold] = await Promise.all([
     listModels(db, actor),
     listPriceVersions(db, actor),
     liveModelInfo(),
+    // Sold for chat by the price in force (billed_kinds, clause 44), with output to sell: not an embedding model.
+    db<{ id: string }[]>`
+      select m.id from models m cross join lateral price_version_at(m.id, tollgate_now()) pv
+      where 'chat' = any(billed_kinds(pv, false)) and pv.output_price_micros > 0`,
   ]);
+  const chat = new Set(chatSold.map((r) => r.id));
   const candidates = models.flatMap((m) => {
     const p = prices.find((v) => v.modelId === m.id && v.current);
-    const otherUnits =
-      p &&
-      (p.imagePriceMicros > 0n ||
-        p.imageRates.length > 0 ||
-        p.audioSecondPriceMicros > 0n ||
-        p.characterPriceMicros > 0n);
-    if (!m.enabled || !p || p.outputPriceMicros <= 0n || otherUnits) return [];
+    if (!m.enabled || !p || !chat.has(m.id)) return [];
     const deployments = live.deployments.filter((d) => d.modelGroup === m.litellmModelGroup);
     const api: PlaygroundModel["api"] =
       deployments.length > 0 && deployments.every(legacy) ? "completions" : "chat";

@@ -20,7 +20,7 @@ import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
-from .bounds import BadAudio, Reservation, reservation_units
+from .bounds import BadAudio, Reservation, reservation_units, separate_inputs
 from .contract import LITELLM_CALL_KINDS
 from .errors import GatewayError, platform_refusal, reservation_unavailable
 from .leases import LeaseBook, LeaseRefused, shared_book
@@ -102,9 +102,8 @@ def _text_of(value: Any) -> str:
 
 def _embedding_tokens(model: str, value: Any) -> int:
     """The input tokens an embeddings call is billed for at most: its texts counted, token-id arrays by length."""
-    items = value if isinstance(value, list) and value and not isinstance(value[0], int) else [value]
     total = 0
-    for item in items:
+    for item in separate_inputs(value):
         if isinstance(item, list):
             total += len(item)
         else:
@@ -175,10 +174,6 @@ def _iso(value: Any) -> str:
 def _key_id(auth: UserAPIKeyAuth | None) -> str | None:
     metadata = getattr(auth, "metadata", None) or {}
     return metadata.get("tollgate_key_id")
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _valid_uuid(value: Any) -> bool:
@@ -293,14 +288,13 @@ def _usage_estimated(kind: str, data: dict) -> bool:
 def _note_estimated_usage(state: dict, kind: str, data: dict, reserved_output: Any, bound: Reservation) -> None:
     """What a call whose usage will be estimated (a stream without usage, a cut stream) can be charged at most: the
     output it was sent with (the reserved cap × choices: the provider makes no more) and, for a stream without usage,
-    its prompt as our tokenizer counts it (token-id prompts by their length, which LiteLLM's count leaves out).
-    An estimate is a guess, not a provider's report: it is held to the reservation (clause 45)."""
+    the prompt tokens LiteLLM's count leaves out — a legacy completion's token-id prompts, exact by their length (no
+    tokenizer runs here: this is the pre-call path). An estimate is held to the reservation (clause 45)."""
     if isinstance(reserved_output, int) and not isinstance(reserved_output, bool) and reserved_output > 0:
         state["outputTokens"] = reserved_output * int(bound.choices)
     if _usage_estimated(kind, data):
-        estimate = _prompt_estimate(kind, state["model"], data)
-        state["estimatedPrompt"] = int(bound.prompt_tokens) if estimate is None else min(estimate,
-                                                                                          int(bound.prompt_tokens))
+        token_ids = separate_inputs(data.get("prompt")) if kind == "completion" else []
+        state["estimatedPrompt"] = sum(len(p) for p in token_ids if isinstance(p, list))
 
 
 def _output_held(state: dict, completion: int) -> int:
@@ -310,8 +304,8 @@ def _output_held(state: dict, completion: int) -> int:
 
 
 def _estimated_tokens(state: dict, prompt: int, completion: int) -> tuple[int, int]:
-    """A stream without usage: LiteLLM's counts held to what the call could have been billed — the prompt as our
-    tokenizer counted it (never above its bound), the completion at most the output it was sent with."""
+    """A stream without usage: LiteLLM's counts held to what the call could have been billed — the prompt at least its
+    token-id part and never above its bound, the completion at most the output it was sent with."""
     return min(max(prompt, int(state["estimatedPrompt"])), int(state["promptTokens"])), _output_held(state, completion)
 
 

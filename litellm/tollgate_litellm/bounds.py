@@ -275,7 +275,7 @@ def _text_bound(item: Any, limits: PromptLimits) -> int:
     return min(bound, limits.context_window) if limits.context_window else bound
 
 
-def _items(value: Any) -> list[Any]:
+def separate_inputs(value: Any) -> list[Any]:
     """A string, a token array, or a list of either: the separate inputs."""
     if isinstance(value, list) and value and not isinstance(value[0], int):
         return value
@@ -306,11 +306,11 @@ def _messages(data: dict, limits: PromptLimits, settings: Settings) -> Reservati
 
 
 def _embedding(data: dict, limits: PromptLimits, settings: Settings) -> Reservation:
-    return Reservation(sum(_text_bound(i, limits) for i in _items(data.get("input"))), 0, 1)
+    return Reservation(sum(_text_bound(i, limits) for i in separate_inputs(data.get("input"))), 0, 1)
 
 
 def _completion(data: dict, limits: PromptLimits, settings: Settings) -> Reservation:
-    prompts = _items(data.get("prompt"))
+    prompts = separate_inputs(data.get("prompt"))
     suffix = data.get("suffix")
     extra = len(str(suffix).encode("utf-8", "surrogatepass")) if suffix else 0
     prompt = sum(_text_bound(p, limits) + extra for p in prompts) + PER_REQUEST_TOKENS

@@ -27,6 +27,8 @@ CONTRACT: dict[str, Any] = json.loads(_contract_path().read_text(encoding="utf-8
 CALL_KINDS: tuple[str, ...] = tuple(k["kind"] for k in CONTRACT["callKinds"])
 # The call types LiteLLM's proxy passes to the pre-call hook for each billed route, to their kind.
 LITELLM_CALL_KINDS: dict[str, str] = {t: k["kind"] for k in CONTRACT["callKinds"] for t in k["litellmCallTypes"]}
+# The kinds whose context window caps each input or prompt on its own, not the whole call (SQL counted_prompt).
+WINDOW_PER_INPUT_KINDS: frozenset[str] = frozenset(k["kind"] for k in CONTRACT["callKinds"] if k["windowCaps"] == "input")
 # Image sizes and qualities an app may ask for (image_rates_valid and zod accept the same); use fullmatch.
 IMAGE_SIZE = re.compile(CONTRACT["imageSizes"]["pattern"])
 IMAGE_QUALITIES = frozenset(CONTRACT["imageQualities"])

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .contract import WINDOW_PER_INPUT_KINDS
+
 
 class ModelNotPriced(Exception):
     """The call may reach a model the lease has no price for (or the key may not call it): 403."""
@@ -85,10 +87,6 @@ def price_worst_case(price: Price, prompt: int, output: int, units: Units = NO_U
     return (total + 999_999) // 1_000_000
 
 
-# Calls that pass each of their inputs (embeddings) or prompts (legacy completions) through the model on its own.
-MULTI_PASS_KINDS = frozenset({"embedding", "completion"})
-
-
 def worst_case(prices: dict[str, Price], models: list[str], prompt: int, max_output: int | None, choices: int,
                units: Units = NO_UNITS, kind: str | None = None) -> int:
     """The dearest of the models the call may reach (the requested one, then its fallbacks): clause 20 and 21. Each of
@@ -104,9 +102,9 @@ def worst_case(prices: dict[str, Price], models: list[str], prompt: int, max_out
         # is never trusted to lower the bound.
         cap = price.max_output_tokens if max_output is None or max_output < 0 else max_output
         out = min(cap, price.max_output_tokens) * max(1, choices)
-        # One pass of the model is at most its window; embeddings and completions pass each input on its own, and
-        # their bound caps each (SQL counted_prompt).
-        one_pass = kind not in MULTI_PASS_KINDS and price.context_window > 0
+        # One pass of the model is at most its window; where the contract's kind caps each input on its own, the
+        # bound already caps each (SQL counted_prompt).
+        one_pass = kind not in WINDOW_PER_INPUT_KINDS and price.context_window > 0
         counted = min(prompt, price.context_window) if one_pass else prompt
         cost = max(cost, price_worst_case(price, max(0, counted), out, units))
     return cost

@@ -70,6 +70,13 @@ describe("the SQL agrees with the billing contract", () => {
     }
   });
 
+  it("counted_prompt caps a worst case's prompt at the window per call or per input, as each kind says", async () => {
+    for (const kind of CONTRACT.callKinds) {
+      const [row] = await sql<{ counted: string }[]>`select counted_prompt(100, 10, ${kind.kind}) as counted`;
+      expect(Number(row!.counted), kind.kind).toBe(kind.windowCaps === "input" ? 100 : 10);
+    }
+  });
+
   it("billed_kinds names the contract's call kinds, in its order, and bills each route by exactly the units the contract says", async () => {
     expect(await billedKinds({}, true)).toEqual(KINDS);
     expect(await billedKinds({})).toEqual([]);
