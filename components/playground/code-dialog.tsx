@@ -11,7 +11,7 @@ import {
   DialogTrigger,
 } from "@/components/ui/dialog";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
-import { CopyButton } from "./copy-button";
+import { CopyButton } from "@/components/ui/copy-button";
 import { type ChatSettings, type PlaygroundMessage, requestBody } from "./settings";
 
 const LANGUAGE_NAMES = { curl: "curl", python: "Python", typescript: "TypeScript" } as const;

@@ -19,7 +19,7 @@ import type { CallCharge } from "@/lib/playground/calls";
 import { cn } from "@/lib/utils";
 import { CodeDialog } from "./code-dialog";
 import { ConversationList, useSaveConversation } from "./conversations";
-import { CopyButton } from "./copy-button";
+import { CopyButton } from "@/components/ui/copy-button";
 import { ErrorNotice } from "./error-notice";
 import { ANSWER_MARKDOWN } from "./markdown";
 import { ModelOptions, ModelPrices, useDefaultModel, usePlaygroundModels } from "./models";
