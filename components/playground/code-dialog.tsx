@@ -2,6 +2,7 @@
 
 import { Code2 } from "lucide-react";
 import { Button } from "@/components/ui/button";
+import { CopyButton } from "@/components/ui/copy-button";
 import {
   Dialog,
   DialogContent,
@@ -11,7 +12,6 @@ import {
   DialogTrigger,
 } from "@/components/ui/dialog";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
-import { CopyButton } from "@/components/ui/copy-button";
 import { type ChatSettings, type PlaygroundMessage, requestBody } from "./settings";
 
 const LANGUAGE_NAMES = { curl: "curl", python: "Python", typescript: "TypeScript" } as const;

@@ -12,6 +12,7 @@ import { useMyAccount } from "@/components/billing/queries";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { CopyButton } from "@/components/ui/copy-button";
 import { Field } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
 import type { Json } from "@/lib/json";
@@ -19,7 +20,6 @@ import type { CallCharge } from "@/lib/playground/calls";
 import { cn } from "@/lib/utils";
 import { CodeDialog } from "./code-dialog";
 import { ConversationList, useSaveConversation } from "./conversations";
-import { CopyButton } from "@/components/ui/copy-button";
 import { ErrorNotice } from "./error-notice";
 import { ANSWER_MARKDOWN } from "./markdown";
 import { ModelOptions, ModelPrices, useDefaultModel, usePlaygroundModels } from "./models";
@@ -274,7 +274,7 @@ function ChatMode({ gatewayUrl }: { gatewayUrl: string }) {
   const [conversationId, setConversationId] = useState<string | null>(null);
   const save = useSaveConversation();
   const [input, setInput] = useState("");
-  const bottom = useRef<HTMLDivElement>(null);
+  const log = useRef<HTMLDivElement>(null);
   const transport = useMemo(() => new DefaultChatTransport({ api: "/api/v1/playground/chat" }), []);
   // Read by onFinish, which the chat keeps from its first render.
   const latest = useRef({ settings, conversationId });
@@ -299,9 +299,12 @@ function ChatMode({ gatewayUrl }: { gatewayUrl: string }) {
         );
       },
     });
+  // The log scrolls inside its card to its newest line; the page itself never moves (scrollIntoView would scroll
+  // every scrollable ancestor, the window too).
   // biome-ignore lint/correctness/useExhaustiveDependencies: scroll whenever the conversation grows
   useEffect(() => {
-    bottom.current?.scrollIntoView({ behavior: "smooth" });
+    const el = log.current;
+    if (el) el.scrollTo({ top: el.scrollHeight, behavior: "smooth" });
   }, [messages]);
 
   const busy = status === "submitted" || status === "streaming";
@@ -347,7 +350,7 @@ function ChatMode({ gatewayUrl }: { gatewayUrl: string }) {
           </CardContent>
         </Card>
       </div>
-      <Card className="flex min-h-[32rem] flex-col">
+      <Card className="flex min-h-[32rem] flex-col lg:h-[calc(100dvh-9rem)]">
         <CardHeader className="flex flex-row items-center justify-between gap-2">
           <CardTitle className="text-base">Chat</CardTitle>
           <div className="flex items-center gap-2">
@@ -355,8 +358,12 @@ function ChatMode({ gatewayUrl }: { gatewayUrl: string }) {
             <BalanceBadge />
           </div>
         </CardHeader>
-        <CardContent className="flex flex-1 flex-col gap-4">
-          <div className="flex flex-1 flex-col gap-4 overflow-y-auto" data-testid="chat-log">
+        <CardContent className="flex min-h-0 flex-1 flex-col gap-4">
+          <div
+            ref={log}
+            className="flex min-h-0 flex-1 flex-col gap-4 overflow-y-auto"
+            data-testid="chat-log"
+          >
             {messages.length === 0 ? (
               <p className="m-auto text-sm text-muted-foreground">Send a message to start.</p>
             ) : null}
@@ -375,7 +382,6 @@ function ChatMode({ gatewayUrl }: { gatewayUrl: string }) {
               />
             ))}
             {error ? <ErrorNotice message={error.message} /> : null}
-            <div ref={bottom} />
           </div>
           <form onSubmit={send} className="flex items-end gap-2">
             <textarea

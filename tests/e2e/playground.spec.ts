@@ -159,6 +159,8 @@ test("a chat model by default with its prices; a chat, its cost and the code dia
     timeout: 20_000,
   });
   await expect(page.getByTestId("turn-stopped")).toHaveCount(0);
+  // Sending scrolls the chat's own log to its newest line; the page stays where the person left it.
+  expect(await page.evaluate(() => window.scrollY)).toBe(0);
 
   await snap(page, "28-playground-default-model");
 
