@@ -104,3 +104,20 @@ export async function signOutSession(
     await recordAudit(tx, actor, { action: "session.revoke", targetType: "session", targetId: sessionId });
   });
 }
+
+/**
+ * "Sign out everywhere": a user ends every one of their sessions, the one asking included (it must sign in again);
+ * audit-logged with how many ended.
+ */
+export async function signOutEverywhere(db: Db, actor: Actor & { userId: string }): Promise<number> {
+  return inTransaction(db, async (tx) => {
+    const count = await revokeAllSessions(tx, actor.userId);
+    await recordAudit(tx, actor, {
+      action: "session.revoke_all",
+      targetType: "user",
+      targetId: actor.userId,
+      after: { sessionsSignedOut: count },
+    });
+    return count;
+  });
+}
