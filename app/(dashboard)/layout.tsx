@@ -1,4 +1,6 @@
 import { AlertBanner } from "@/components/analytics/alerts";
+import { CommandPalette } from "@/components/shell/command-palette";
+import { MobileNav } from "@/components/shell/mobile-nav";
 import { Sidebar } from "@/components/shell/sidebar";
 import { UserMenu } from "@/components/shell/user-menu";
 import { requireUser } from "@/lib/auth/current";
@@ -11,10 +13,14 @@ export default async function DashboardLayout({ children }: { children: React.Re
     <div className="flex min-h-screen">
       <Sidebar role={user.role} />
       <div className="flex min-w-0 flex-1 flex-col">
-        <header className="flex h-14 items-center justify-end gap-2 border-b px-6">
-          <UserMenu email={user.email} name={user.name} role={user.role} />
+        <header className="sticky top-0 z-40 flex h-14 items-center gap-2 border-b bg-background/95 px-3 backdrop-blur sm:px-6">
+          <MobileNav role={user.role} />
+          <div className="flex min-w-0 flex-1 items-center justify-end gap-2">
+            <CommandPalette role={user.role} />
+            <UserMenu email={user.email} name={user.name} role={user.role} />
+          </div>
         </header>
-        <main className="mx-auto w-full max-w-6xl flex-1 p-6">
+        <main className="mx-auto w-full max-w-screen-2xl min-w-0 flex-1 px-4 py-6 sm:px-6 lg:px-8">
           {user.role === "admin" ? <AlertBanner /> : null}
           {children}
         </main>

@@ -19,7 +19,8 @@ export interface NavItem {
     | "card"
     | "gauge"
     | "list"
-    | "bell";
+    | "bell"
+    | "home";
 }
 
 export interface NavSection {
@@ -60,6 +61,7 @@ export const NAV: NavSection[] = [
     title: "Account",
     roles: ["admin", "developer"],
     items: [
+      { href: "/home", label: "Home", icon: "home" },
       { href: "/account/billing", label: "Balance & usage", icon: "wallet" },
       { href: "/account/models", label: "Models & prices", icon: "tags" },
       { href: "/account/usage", label: "My usage", icon: "chart" },

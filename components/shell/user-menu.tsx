@@ -28,7 +28,7 @@ export function UserMenu({ email, name, role }: { email: string; name: string; r
           <span className="flex size-7 items-center justify-center rounded-full bg-primary/15 text-xs font-semibold text-primary">
             {(name || email).slice(0, 1).toUpperCase()}
           </span>
-          <span className="hidden text-sm sm:inline">{email}</span>
+          <span className="hidden max-w-48 truncate text-sm sm:inline lg:max-w-64">{email}</span>
         </Button>
       </DropdownMenuTrigger>
       <DropdownMenuContent align="end" className="w-60">
