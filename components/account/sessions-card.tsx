@@ -1,9 +1,12 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { LogOut } from "lucide-react";
+import { useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Confirm } from "@/components/ui/confirm";
 import { toast } from "@/components/ui/sonner";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { api } from "@/lib/ui/api";
@@ -37,15 +40,42 @@ export function SessionsCard() {
     },
     onError: (e) => toast.error(e.message),
   });
+  const [confirming, setConfirming] = useState(false);
+  const everywhere = useMutation({
+    mutationFn: () => api<{ sessionsSignedOut: number }>("/api/v1/me/sessions", { method: "DELETE" }),
+    // This browser is signed out too: start again at the sign-in page.
+    onSuccess: () => window.location.assign("/login"),
+    onError: (e) => {
+      setConfirming(false);
+      toast.error(e.message);
+    },
+  });
   return (
     <Card>
-      <CardHeader>
-        <CardTitle>Active sessions</CardTitle>
-        <CardDescription>
-          Browsers signed in to your account. Sign out any you do not recognise.
-        </CardDescription>
+      <CardHeader className="flex flex-row flex-wrap items-start justify-between gap-3">
+        <div className="grid gap-1.5">
+          <CardTitle>Active sessions</CardTitle>
+          <CardDescription>
+            Browsers signed in to your account. Sign out any you do not recognise.
+          </CardDescription>
+        </div>
+        <Button variant="outline" size="sm" onClick={() => setConfirming(true)}>
+          <LogOut /> Sign out everywhere
+        </Button>
       </CardHeader>
-      <CardContent>
+      <Confirm
+        open={confirming}
+        title="Sign out everywhere?"
+        description={`Every session of your account ends, this browser's included${
+          data ? ` (${data.items.length} in all)` : ""
+        }. You will sign in again with your password; your API keys keep working.`}
+        confirmLabel="Sign out everywhere"
+        destructive
+        pending={everywhere.isPending}
+        onConfirm={() => everywhere.mutate()}
+        onCancel={() => setConfirming(false)}
+      />
+      <CardContent className="overflow-x-auto">
         <Table>
           <TableHeader>
             <TableRow>

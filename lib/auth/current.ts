@@ -21,6 +21,7 @@ export async function requireUser(role?: Role): Promise<Principal> {
   return user;
 }
 
+/** Where a person lands after signing in: admins on the overview, developers on their home. */
 export function homeFor(user: Pick<Principal, "role">): string {
-  return user.role === "admin" ? "/admin" : "/account";
+  return user.role === "admin" ? "/admin" : "/home";
 }

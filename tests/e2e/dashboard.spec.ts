@@ -206,7 +206,7 @@ test("a developer cannot open the admin dashboard", async ({ page }) => {
   await login(page, developer().email, developer().password);
   for (const path of ["/admin", "/admin/analytics", "/admin/requests", "/admin/alerts"]) {
     await page.goto(path);
-    await expect(page).toHaveURL(/\/account/);
+    await expect(page).toHaveURL(/\/home$/);
   }
   for (const api of [
     "/api/v1/analytics/overview",

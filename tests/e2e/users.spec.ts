@@ -30,12 +30,14 @@ test("admin creates a developer and suspends them; the developer's next request 
   const devContext = await browser.newContext();
   const devPage = await devContext.newPage();
   await login(devPage, email, "e2e-password-123456");
-  await expect(devPage).toHaveURL(/\/account/);
+  await expect(devPage).toHaveURL(/\/home$/);
+  await expect(devPage.getByText(`Signed in as ${email}.`)).toBeVisible();
+  await devPage.goto("/account");
   await expect(devPage.getByTestId("profile-email")).toHaveText(email);
   await snap(devPage, "03-developer-account");
   // A developer never reaches admin pages or APIs.
   await devPage.goto("/admin/users");
-  await expect(devPage).toHaveURL(/\/account/);
+  await expect(devPage).toHaveURL(/\/home$/);
   expect((await devPage.request.get("/api/v1/users")).status()).toBe(403);
 
   // The admin suspends them.

@@ -1,17 +1,21 @@
 import type { Metadata } from "next";
+import { PasswordCard } from "@/components/account/password-card";
 import { SessionsCard } from "@/components/account/sessions-card";
 import { PageHeader } from "@/components/shell/page-header";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { requireUser } from "@/lib/auth/current";
 
-export const metadata: Metadata = { title: "Account" };
+export const metadata: Metadata = { title: "Profile & sessions" };
 
 export default async function AccountPage() {
   const user = await requireUser();
   return (
     <>
-      <PageHeader title="Account" description="Your profile and where you are signed in." />
+      <PageHeader
+        title="Profile & sessions"
+        description="Your profile, your password and where you are signed in."
+      />
       <div className="grid gap-6">
         <Card>
           <CardHeader>
@@ -32,7 +36,12 @@ export default async function AccountPage() {
             </dl>
           </CardContent>
         </Card>
-        {user.via === "local" ? <SessionsCard /> : null}
+        {user.via === "local" ? (
+          <>
+            <PasswordCard />
+            <SessionsCard />
+          </>
+        ) : null}
       </div>
     </>
   );
