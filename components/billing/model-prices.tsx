@@ -1,11 +1,15 @@
 "use client";
 
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
 import { useState } from "react";
-import { useModels } from "@/components/keys/queries";
+import type { CatalogRow } from "@/components/models/model-dialog";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { hasOutputTokens } from "@/lib/models/kinds";
+import { api } from "@/lib/ui/api";
 import { usePrices } from "./queries";
 import { priceLines } from "./units";
 
@@ -14,7 +18,10 @@ import { priceLines } from "./units";
  * cost reaches this page's API for a developer). The catalog is the caller's: enabled models their plan allows.
  */
 export function ModelPrices() {
-  const models = useModels();
+  const models = useQuery({
+    queryKey: ["models"],
+    queryFn: () => api<{ items: CatalogRow[] }>("/api/v1/models"),
+  });
   const prices = usePrices();
   const [q, setQ] = useState("");
   const rows = (models.data?.items ?? [])
@@ -51,14 +58,22 @@ export function ModelPrices() {
             {rows.map(({ model, price }) => (
               <TableRow key={model.id} data-testid={`model-price-${model.publicName}`}>
                 <TableCell className="align-top">
-                  <div className="font-medium font-mono text-sm">{model.publicName}</div>
+                  <Link
+                    href={`/account/models/${model.id}`}
+                    className="font-medium font-mono text-sm underline-offset-4 hover:underline"
+                  >
+                    {model.publicName}
+                  </Link>
                   <div className="max-w-md whitespace-normal text-muted-foreground text-xs">
                     {model.description}
                   </div>
                 </TableCell>
                 <TableCell className="text-right align-top tabular-nums">
-                  {model.contextWindow.toLocaleString("en-US")} ·{" "}
-                  {model.maxOutputTokens.toLocaleString("en-US")}
+                  {model.contextWindow.toLocaleString("en-US")}
+                  {/* A max output means nothing for a model that does not answer in tokens (embeddings, images, audio). */}
+                  {hasOutputTokens(model.kinds)
+                    ? ` · ${model.maxOutputTokens.toLocaleString("en-US")}`
+                    : " · —"}
                 </TableCell>
                 <TableCell className="align-top text-sm">
                   {price ? (

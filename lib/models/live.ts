@@ -8,6 +8,8 @@ export interface LiveDeployment {
   apiBase: string | null;
   maxInputTokens: number | null;
   maxOutputTokens: number | null;
+  /** LiteLLM's model_info.mode (chat, embedding, image_generation, audio_speech, …); null: LiteLLM's default, chat. */
+  mode: string | null;
   rpm: number | null;
   tpm: number | null;
 }
@@ -30,7 +32,12 @@ interface RawDeployment {
     tpm?: number;
     custom_llm_provider?: string;
   };
-  model_info?: { litellm_provider?: string; max_input_tokens?: number; max_output_tokens?: number };
+  model_info?: {
+    litellm_provider?: string;
+    max_input_tokens?: number;
+    max_output_tokens?: number;
+    mode?: string | null;
+  };
 }
 
 /**
@@ -61,6 +68,7 @@ export async function liveModelInfo({ fresh = false } = {}): Promise<LiveModelIn
         apiBase: d.litellm_params?.api_base ?? null,
         maxInputTokens: d.model_info?.max_input_tokens ?? null,
         maxOutputTokens: d.model_info?.max_output_tokens ?? null,
+        mode: d.model_info?.mode ?? null,
         rpm: d.litellm_params?.rpm ?? null,
         tpm: d.litellm_params?.tpm ?? null,
       })),
@@ -75,4 +83,17 @@ export async function liveModelInfo({ fresh = false } = {}): Promise<LiveModelIn
   }
   cache = { at: Date.now(), info };
   return info;
+}
+
+/**
+ * Whether the gateway serves a model group: "served", "not served" (it answered without it), or "unknown" (it could
+ * not be asked). A cached view without the group is asked again, so a group added to the gateway since is found.
+ */
+export async function gatewayServes(
+  group: string,
+): Promise<{ answer: "served" | "not served" | "unknown"; info: LiveModelInfo }> {
+  let info = await liveModelInfo();
+  const has = (i: LiveModelInfo) => i.deployments.some((d) => d.modelGroup === group);
+  if (!info.reachable || !has(info)) info = await liveModelInfo({ fresh: true });
+  return { answer: !info.reachable ? "unknown" : has(info) ? "served" : "not served", info };
 }

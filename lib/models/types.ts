@@ -15,3 +15,11 @@ export interface Model {
 
 /** What an admin writes when adding or editing a model: the model without its id and timestamps. */
 export type ModelInput = Omit<Model, "id" | "createdAt" | "updatedAt">;
+
+/**
+ * A catalog entry as pages read it: the model and the call kinds the gateway serves it for today — those its price in
+ * force bills (billed_kinds, clause 44; every kind when it is free on purpose), none while it has no price.
+ */
+export interface CatalogModel extends Model {
+  kinds: string[];
+}

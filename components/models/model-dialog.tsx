@@ -1,0 +1,460 @@
+"use client";
+
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useState } from "react";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import {
+  Dialog,
+  DialogContent,
+  DialogDescription,
+  DialogFooter,
+  DialogHeader,
+  DialogTitle,
+} from "@/components/ui/dialog";
+import { Field, FormError } from "@/components/ui/form";
+import { Input } from "@/components/ui/input";
+import type { Json } from "@/lib/json";
+import { hasOutputTokens, KIND_LABELS, kindsOfMode } from "@/lib/models/kinds";
+import type { LiveDeployment, LiveModelInfo } from "@/lib/models/live";
+import type { CatalogModel } from "@/lib/models/types";
+import { ApiError, api, fieldErrors } from "@/lib/ui/api";
+
+export type CatalogRow = Json<CatalogModel>;
+
+const selectClass = "h-9 w-full rounded-md border border-input bg-transparent px-3 text-sm";
+const textareaClass =
+  "min-h-16 w-full rounded-md border border-input bg-transparent px-3 py-2 text-sm shadow-xs outline-none focus-visible:border-ring focus-visible:ring-[3px] focus-visible:ring-ring/50";
+
+/** A whole number typed in a field, or null when it is not one (the API refuses it then; the form says so first). */
+const count = (text: string) => (/^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : null);
+
+function KindBadges({ kinds }: { kinds: string[] }) {
+  return (
+    <span className="flex flex-wrap gap-1">
+      {kinds.map((k) => (
+        <Badge key={k} variant="outline">
+          {KIND_LABELS[k] ?? k}
+        </Badge>
+      ))}
+    </span>
+  );
+}
+
+/**
+ * Adds a model: the admin picks a model group the gateway serves (its live model list) that the catalog does not
+ * list yet; limits and provider are filled in from the gateway's view of it. When the gateway cannot be reached,
+ * the dialog says so and takes a typed group only with the admin's explicit "save without the check" (the server
+ * refuses a group the gateway answers it does not serve, whatever the form sends).
+ */
+export function AddModelDialog({
+  open,
+  onOpenChange,
+  live,
+  catalog,
+}: {
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+  live: LiveModelInfo | undefined;
+  catalog: CatalogRow[];
+}) {
+  const qc = useQueryClient();
+  const [group, setGroup] = useState("");
+  const [provider, setProvider] = useState("");
+  const [contextWindow, setContextWindow] = useState("");
+  const [maxOutput, setMaxOutput] = useState("");
+  const [description, setDescription] = useState("");
+  const [enabled, setEnabled] = useState(true);
+  const [skipCheck, setSkipCheck] = useState(false);
+  const [added, setAdded] = useState<CatalogRow | null>(null);
+  const listed = new Set(catalog.map((m) => m.litellmModelGroup));
+  const groups = new Map<string, LiveDeployment>();
+  for (const d of live?.deployments ?? []) if (!groups.has(d.modelGroup)) groups.set(d.modelGroup, d);
+  const reachable = live?.reachable ?? true;
+  const deployment = groups.get(group);
+  const kinds = kindsOfMode(deployment?.mode);
+  const outputMeans = !deployment || hasOutputTokens(kinds);
+  const reset = () => {
+    setGroup("");
+    setProvider("");
+    setContextWindow("");
+    setMaxOutput("");
+    setDescription("");
+    setEnabled(true);
+    setSkipCheck(false);
+    setAdded(null);
+    add.reset();
+  };
+  const pick = (name: string) => {
+    setGroup(name);
+    const d = groups.get(name);
+    if (!d) return;
+    // The gateway's view of the deployment: its provider and limits, as LiteLLM knows them.
+    setProvider(d.provider ?? "");
+    setContextWindow(d.maxInputTokens ? String(d.maxInputTokens) : "");
+    setMaxOutput(d.maxOutputTokens ? String(d.maxOutputTokens) : "");
+  };
+  const add = useMutation({
+    mutationFn: (body: Record<string, unknown>) => api<{ model: CatalogRow }>("/api/v1/models", { body }),
+    onSuccess: ({ model }) => {
+      qc.invalidateQueries({ queryKey: ["models"] });
+      setAdded(model);
+    },
+  });
+  const errors = fieldErrors(add.error);
+  const unreachableAnswer = add.error instanceof ApiError && add.error.code === "unavailable";
+  const contextTokens = count(contextWindow);
+  const output = outputMeans ? count(maxOutput) : null;
+  const problems = {
+    group: group.trim() ? null : "choose a model group",
+    contextWindow: contextTokens ? null : "a whole number of tokens",
+    maxOutput: !outputMeans
+      ? null
+      : !output
+        ? "a whole number of tokens"
+        : contextTokens && output > contextTokens
+          ? "at most the context window"
+          : null,
+  };
+  const ready =
+    !problems.group &&
+    !problems.contextWindow &&
+    !problems.maxOutput &&
+    provider.trim() !== "" &&
+    (reachable || skipCheck);
+
+  return (
+    <Dialog
+      open={open}
+      onOpenChange={(next) => {
+        if (!next) reset();
+        onOpenChange(next);
+      }}
+    >
+      <DialogContent className="max-h-[92vh] overflow-y-auto sm:max-w-xl">
+        {added ? (
+          <div className="grid gap-4" data-testid="model-added">
+            <DialogHeader>
+              <DialogTitle>{added.publicName} is in the catalog</DialogTitle>
+              <DialogDescription>
+                Apps call it as <code className="font-mono">model: "{added.publicName}"</code>. Until it has a
+                price, the gateway refuses every call to it: set what it sells for in the price book.
+              </DialogDescription>
+            </DialogHeader>
+            <DialogFooter>
+              <Button variant="outline" onClick={() => onOpenChange(false)}>
+                Done
+              </Button>
+              <Button asChild>
+                <Link href={`/admin/prices?model=${added.id}`}>Set its price</Link>
+              </Button>
+            </DialogFooter>
+          </div>
+        ) : (
+          <form
+            className="grid gap-4"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (!ready) return;
+              add.mutate({
+                publicName: group.trim(),
+                litellmModelGroup: group.trim(),
+                provider: provider.trim(),
+                description: description.trim(),
+                contextWindow: contextTokens,
+                ...(outputMeans ? { maxOutputTokens: output } : {}),
+                enabled,
+                ...(skipCheck ? { skipGatewayCheck: true } : {}),
+              });
+            }}
+          >
+            <DialogHeader>
+              <DialogTitle>Add a model</DialogTitle>
+              <DialogDescription>
+                Sell a model group the LiteLLM gateway serves. Apps call it by the group's name.
+              </DialogDescription>
+            </DialogHeader>
+            <FormError
+              message={
+                add.error && !Object.keys(errors).length && !unreachableAnswer ? add.error.message : null
+              }
+            />
+            {!reachable || unreachableAnswer ? (
+              <div
+                role="alert"
+                data-testid="gateway-unreachable"
+                className="grid gap-2 rounded-md border border-warning/60 bg-warning/10 px-3 py-2 text-sm"
+              >
+                <p>
+                  The gateway cannot be reached
+                  {live?.error ? ` (${live.error})` : ""}, so Tollgate cannot check that it serves the group
+                  you type. A model the gateway does not serve fails every call.
+                </p>
+                <label className="flex items-center gap-2">
+                  <input
+                    type="checkbox"
+                    checked={skipCheck}
+                    onChange={(e) => setSkipCheck(e.target.checked)}
+                  />
+                  Save without checking the gateway
+                </label>
+              </div>
+            ) : null}
+            <Field
+              id="model-group"
+              label="LiteLLM model group"
+              error={errors.litellmModelGroup ?? errors.publicName}
+              hint={
+                reachable
+                  ? "The groups the gateway serves now (litellm/config.yaml); those already in the catalog are greyed out."
+                  : "As named in the gateway's litellm/config.yaml."
+              }
+            >
+              {reachable ? (
+                <select
+                  id="model-group"
+                  className={selectClass}
+                  value={group}
+                  onChange={(e) => pick(e.target.value)}
+                >
+                  <option value="">Choose…</option>
+                  {[...groups.keys()].sort().map((name) => (
+                    <option key={name} value={name} disabled={listed.has(name)}>
+                      {name}
+                      {listed.has(name) ? " (in the catalog)" : ""}
+                    </option>
+                  ))}
+                </select>
+              ) : (
+                <Input id="model-group" value={group} onChange={(e) => setGroup(e.target.value)} />
+              )}
+            </Field>
+            {deployment ? (
+              <div className="grid gap-1 text-sm" data-testid="model-group-info">
+                <span className="text-muted-foreground text-xs">At the gateway</span>
+                <span className="break-all font-mono text-xs">{deployment.upstreamModel}</span>
+                <span className="flex flex-wrap items-center gap-2 text-xs">
+                  Serves {kinds.length ? <KindBadges kinds={kinds} /> : "no kind Tollgate sells"}
+                  {deployment.mode ? (
+                    <span className="text-muted-foreground">(mode {deployment.mode})</span>
+                  ) : null}
+                </span>
+              </div>
+            ) : null}
+            <Field id="model-provider" label="Provider" error={errors.provider}>
+              <Input id="model-provider" value={provider} onChange={(e) => setProvider(e.target.value)} />
+            </Field>
+            <div className="grid gap-4 sm:grid-cols-2">
+              <Field
+                id="model-context"
+                label="Context window (tokens)"
+                error={errors.contextWindow ?? (contextWindow ? problems.contextWindow : null)}
+              >
+                <Input
+                  id="model-context"
+                  inputMode="numeric"
+                  value={contextWindow}
+                  onChange={(e) => setContextWindow(e.target.value)}
+                />
+              </Field>
+              {outputMeans ? (
+                <Field
+                  id="model-max-output"
+                  label="Max output (tokens)"
+                  error={errors.maxOutputTokens ?? (maxOutput ? problems.maxOutput : null)}
+                >
+                  <Input
+                    id="model-max-output"
+                    inputMode="numeric"
+                    value={maxOutput}
+                    onChange={(e) => setMaxOutput(e.target.value)}
+                  />
+                </Field>
+              ) : (
+                <p className="self-end pb-2 text-muted-foreground text-xs">
+                  No max output: this model does not answer in tokens.
+                </p>
+              )}
+            </div>
+            <Field id="model-description" label="Description (developers read it)" error={errors.description}>
+              <textarea
+                id="model-description"
+                className={textareaClass}
+                maxLength={500}
+                value={description}
+                onChange={(e) => setDescription(e.target.value)}
+              />
+            </Field>
+            <label className="flex items-center gap-2 text-sm">
+              <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
+              Enabled (callable once it has a price)
+            </label>
+            <DialogFooter>
+              <Button type="submit" disabled={!ready || add.isPending}>
+                Add model
+              </Button>
+            </DialogFooter>
+          </form>
+        )}
+      </DialogContent>
+    </Dialog>
+  );
+}
+
+/**
+ * Edits a model: what developers read and the limits reservations are sized by. The name and its group are fixed
+ * (keys, plans and past calls name it); a model without output tokens has no max output to set.
+ */
+export function EditModelDialog({
+  model,
+  mode,
+  onOpenChange,
+}: {
+  model: CatalogRow | null;
+  /** The gateway's mode for the model's group, for a model not priced yet (its kinds unknown). */
+  mode: string | null | undefined;
+  onOpenChange: (open: boolean) => void;
+}) {
+  return (
+    <Dialog open={model !== null} onOpenChange={onOpenChange}>
+      <DialogContent className="max-h-[92vh] overflow-y-auto sm:max-w-xl">
+        {model ? (
+          <EditForm key={model.id} model={model} mode={mode} onDone={() => onOpenChange(false)} />
+        ) : null}
+      </DialogContent>
+    </Dialog>
+  );
+}
+
+function EditForm({
+  model,
+  mode,
+  onDone,
+}: {
+  model: CatalogRow;
+  mode: string | null | undefined;
+  onDone: () => void;
+}) {
+  const qc = useQueryClient();
+  const [provider, setProvider] = useState(model.provider);
+  const [contextWindow, setContextWindow] = useState(String(model.contextWindow));
+  const [maxOutput, setMaxOutput] = useState(String(model.maxOutputTokens));
+  const [description, setDescription] = useState(model.description);
+  const [enabled, setEnabled] = useState(model.enabled);
+  const [free, setFree] = useState(model.free);
+  const kinds = model.kinds.length ? model.kinds : kindsOfMode(mode);
+  const outputMeans = hasOutputTokens(kinds);
+  const save = useMutation({
+    mutationFn: (body: Record<string, unknown>) =>
+      api<{ model: CatalogRow }>(`/api/v1/models/${model.id}`, { method: "PATCH", body }),
+    onSuccess: () => {
+      qc.invalidateQueries({ queryKey: ["models"] });
+      onDone();
+    },
+  });
+  const errors = fieldErrors(save.error);
+  const contextTokens = count(contextWindow);
+  const output = count(maxOutput);
+  const outputProblem = !outputMeans
+    ? null
+    : !output
+      ? "a whole number of tokens"
+      : contextTokens && output > contextTokens
+        ? "at most the context window"
+        : null;
+  const ready = contextTokens !== null && !outputProblem && provider.trim() !== "";
+  return (
+    <form
+      className="grid gap-4"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!ready || contextTokens === null) return;
+        const body: Record<string, unknown> = {};
+        if (provider.trim() !== model.provider) body.provider = provider.trim();
+        if (description.trim() !== model.description) body.description = description.trim();
+        if (contextTokens !== model.contextWindow) body.contextWindow = contextTokens;
+        // Without output tokens the window is the only bound: the max output follows it.
+        const nextOutput = outputMeans ? output : contextTokens;
+        if (nextOutput !== model.maxOutputTokens) body.maxOutputTokens = nextOutput;
+        if (enabled !== model.enabled) body.enabled = enabled;
+        if (free !== model.free) body.free = free;
+        if (Object.keys(body).length === 0) return onDone();
+        save.mutate(body);
+      }}
+    >
+      <DialogHeader>
+        <DialogTitle>Edit {model.publicName}</DialogTitle>
+        <DialogDescription>
+          LiteLLM model group <code className="font-mono">{model.litellmModelGroup}</code>; the name apps send
+          is fixed once the model exists.
+        </DialogDescription>
+      </DialogHeader>
+      <FormError message={save.error && !Object.keys(errors).length ? save.error.message : null} />
+      <div className="flex flex-wrap items-center gap-2 text-sm">
+        <span className="text-muted-foreground">Serves</span>
+        {kinds.length ? <KindBadges kinds={kinds} /> : <span>nothing yet</span>}
+        {model.kinds.length ? null : (
+          <span className="text-muted-foreground text-xs">(by the gateway's mode; no price yet)</span>
+        )}
+      </div>
+      <Field id="edit-provider" label="Provider" error={errors.provider}>
+        <Input id="edit-provider" value={provider} onChange={(e) => setProvider(e.target.value)} />
+      </Field>
+      <div className="grid gap-4 sm:grid-cols-2">
+        <Field
+          id="edit-context"
+          label="Context window (tokens)"
+          error={errors.contextWindow ?? (contextTokens ? null : "a whole number of tokens")}
+        >
+          <Input
+            id="edit-context"
+            inputMode="numeric"
+            value={contextWindow}
+            onChange={(e) => setContextWindow(e.target.value)}
+          />
+        </Field>
+        {outputMeans ? (
+          <Field
+            id="edit-max-output"
+            label="Max output (tokens)"
+            error={errors.maxOutputTokens ?? outputProblem}
+          >
+            <Input
+              id="edit-max-output"
+              inputMode="numeric"
+              value={maxOutput}
+              onChange={(e) => setMaxOutput(e.target.value)}
+            />
+          </Field>
+        ) : (
+          <p className="self-end pb-2 text-muted-foreground text-xs">
+            No max output: this model does not answer in tokens.
+          </p>
+        )}
+      </div>
+      <Field id="edit-description" label="Description (developers read it)" error={errors.description}>
+        <textarea
+          id="edit-description"
+          className={textareaClass}
+          maxLength={500}
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+        />
+      </Field>
+      <label className="flex items-center gap-2 text-sm">
+        <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
+        Enabled (a disabled model is refused at the gateway for every key)
+      </label>
+      <label className="flex items-center gap-2 text-sm">
+        <input type="checkbox" checked={free} onChange={(e) => setFree(e.target.checked)} />
+        Free on purpose (served on every route, even where its price charges nothing)
+      </label>
+      <DialogFooter>
+        <Button type="submit" disabled={!ready || save.isPending}>
+          Save
+        </Button>
+      </DialogFooter>
+    </form>
+  );
+}
