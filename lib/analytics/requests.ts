@@ -4,7 +4,7 @@ import { hideCost, ownerScope, seesCost, withMargin } from "@/lib/auth/visibilit
 import { decimalUsd } from "@/lib/billing/money";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
-import type { RequestLogQuery, UsageFilters } from "./schemas";
+import type { RequestExportQuery, RequestLogQuery } from "./schemas";
 import { type Range, resolveRange, usageWhere } from "./usage";
 
 // The request log: one row per call the gateway reported, newest first, paged by a (started_at, id) cursor so a
@@ -61,6 +61,24 @@ const rowColumns = (db: Db) => db`
   e.billing_status as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",
   e.error_class as "errorClass"`;
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The time range a log query reads: its filters' (default: the last 7 days), except that a call id search without
+ * from/to looks over the longest range the API serves (400 days), so a link to an older call still finds it.
+ */
+export function logRange(q: RequestExportQuery, now = new Date()): Range {
+  if (!q.callId || q.from || q.to) return resolveRange(q, now);
+  const to = new Date(now.getTime() + DAY_MS);
+  return { from: new Date(to.getTime() - 400 * DAY_MS), to };
+}
+
+/** Calls with this id, or (fewer than 36 characters) whose id starts with it; served by usage_events_call_id_idx. */
+function callIdWhere(db: Db, callId: string | undefined) {
+  if (!callId) return db``;
+  return callId.length === 36 ? db`and e.call_id = ${callId}` : db`and e.call_id like ${`${callId}%`}`;
+}
+
 /** The cursor is the last row's (started_at to the microsecond, id), base64url: opaque to clients. */
 function encodeCursor(startedAtMicros: string, id: string): string {
   return Buffer.from(`${startedAtMicros}:${id}`).toString("base64url");
@@ -81,7 +99,7 @@ export async function listRequests(
   actor: Actor,
   q: RequestLogQuery,
 ): Promise<{ items: RequestRow[]; nextCursor: string | null; range: Range }> {
-  const range = resolveRange(q);
+  const range = logRange(q);
   const after = q.cursor ? decodeCursor(q.cursor) : null;
   const rows = await db<(RequestRow & { costMicros: bigint; cursorMicros: string })[]>`
     select ${rowColumns(db)},
@@ -90,6 +108,7 @@ export async function listRequests(
     join api_keys k on k.id = e.key_id
     join users u on u.id = e.user_id
     ${usageWhere(db, actor, q, range)}
+    ${callIdWhere(db, q.callId)}
     ${
       after
         ? db`and (e.started_at, e.id) < (timestamptz 'epoch' + (${after.micros} || ' microseconds')::interval, ${after.id}::bigint)`
@@ -215,8 +234,8 @@ export async function requestDetail(db: Db, actor: Actor, id: string): Promise<R
 }
 
 /** The CSV export's file name: the UTC days of its range. */
-export function exportFileName(f: UsageFilters): string {
-  const { from, to } = resolveRange(f);
+export function exportFileName(f: RequestExportQuery): string {
+  const { from, to } = logRange(f);
   return `tollgate-requests-${from.toISOString().slice(0, 10)}-to-${to.toISOString().slice(0, 10)}.csv`;
 }
 
@@ -230,8 +249,8 @@ function csvField(value: string): string {
  * The filtered calls as CSV, newest first, streamed from a server-side cursor (constant memory for any number of
  * rows): UTC times, money as exact decimal dollars. Admins get cost and margin columns.
  */
-export function exportRequests(db: Db, actor: Actor, f: UsageFilters): ReadableStream<Uint8Array> {
-  const range = resolveRange(f);
+export function exportRequests(db: Db, actor: Actor, f: RequestExportQuery): ReadableStream<Uint8Array> {
+  const range = logRange(f);
   const admin = seesCost(actor);
   const header = [
     "started_at_utc",
@@ -273,6 +292,7 @@ export function exportRequests(db: Db, actor: Actor, f: UsageFilters): ReadableS
         join api_keys k on k.id = e.key_id
         join users u on u.id = e.user_id
         ${usageWhere(db, actor, f, range)}
+        ${callIdWhere(db, f.callId)}
         order by e.started_at desc, e.id desc`
         .cursor(1000)
         [Symbol.asyncIterator]();

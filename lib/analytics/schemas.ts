@@ -38,7 +38,19 @@ export const analyticsQuery = usageFilters.extend({
 });
 export type AnalyticsQuery = z.output<typeof analyticsQuery>;
 
+/**
+ * A call id to look for (the gateway's ids are UUIDs): the whole id, or its first 4 characters or more, dashes
+ * included as written; case does not matter.
+ */
+export const callIdSearch = z
+  .string()
+  .trim()
+  .regex(/^[0-9A-Fa-f][0-9A-Fa-f-]{3,35}$/, "a call id, or its first 4 characters or more (0-9, a-f, dashes)")
+  .transform((value) => value.toLowerCase());
+
 export const requestLogQuery = usageFilters.extend({
+  /** Calls whose id is this or starts with it; without from/to, over the longest range (400 days to now). */
+  callId: callIdSearch.optional(),
   /** Opaque: the nextCursor of the previous page. */
   cursor: z
     .string()
@@ -48,6 +60,10 @@ export const requestLogQuery = usageFilters.extend({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 export type RequestLogQuery = z.output<typeof requestLogQuery>;
+
+/** The CSV export of the request log: its filters and call id search, no paging. */
+export const requestExportQuery = usageFilters.extend({ callId: callIdSearch.optional() });
+export type RequestExportQuery = z.output<typeof requestExportQuery>;
 
 /** The filter keys, in the order the pages write them into URLs. */
 export const FILTER_KEYS = [

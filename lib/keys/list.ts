@@ -7,6 +7,7 @@ import type { ApiKey } from "./types";
 
 export interface ListKeysQuery {
   userId?: string;
+  keyId?: string;
   status?: "active" | "revoked";
   q?: string;
   page: number;
@@ -23,6 +24,7 @@ export async function listKeys(
   const pattern = containsPattern(query.q);
   const where = db`
     where (${userId}::uuid is null or k.user_id = ${userId})
+      and (${query.keyId ?? null}::uuid is null or k.id = ${query.keyId ?? null})
       and (${query.status ?? null}::text is null or k.status = ${query.status ?? null})
       and (${pattern}::text is null or k.name ilike ${pattern} or k.prefix ilike ${pattern} or u.email ilike ${pattern})`;
   const [items, [count]] = await Promise.all([

@@ -7,6 +7,8 @@ const limit = z.number().int().min(1).max(1_000_000_000).nullable();
 
 export const listKeysQuery = z.strictObject({
   userId: z.uuid().optional(),
+  /** One key (a link from a call to its key). */
+  keyId: z.uuid().optional(),
   status: z.enum(["active", "revoked"]).optional(),
   q: z.string().trim().max(200).optional(),
   page: z.coerce.number().int().min(1).max(100_000).default(1),
@@ -30,11 +32,12 @@ export const updateKeyBody = z
     rpmLimit: limit.optional(),
     tpmLimit: limit.optional(),
     expiresAt: isoDateTime().nullable().optional(),
-    /** Hard spend limits per UTC day / month in micro-USD (admins only; null removes). */
+    /** Hard spend limits per UTC day / month in micro-USD, charges plus reservations (null removes). */
     dailyBudgetMicros: micros().nullable().optional(),
     monthlyBudgetMicros: micros().nullable().optional(),
   })
   .refine((v) => Object.keys(v).length > 0, "send at least one field to change");
 
 export type CreateKeyBody = z.input<typeof createKeyBody>;
+export type UpdateKeyBody = z.input<typeof updateKeyBody>;
 export const gatewayAuthBody = z.strictObject({ key: z.string().min(1).max(512) });

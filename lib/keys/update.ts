@@ -1,22 +1,28 @@
 import "server-only";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
-import { isAdmin } from "@/lib/auth/visibility";
 import { type Db, inTransaction } from "@/lib/db/client";
-import { conflict, forbidden } from "@/lib/http/errors";
+import { AppError, conflict } from "@/lib/http/errors";
 import { assertModelsExist, loadKeyFor, selectKey } from "./access";
 import type { ApiKey, KeyBudgets, KeySettings } from "./types";
 
-/** Changes a key's name, model list, limits, expiry or (admins) budgets. Revoked keys stay as they were. */
+/**
+ * Changes a key's name, model list, limits, expiry or budgets: its owner or an admin (anyone else: 404). A key's
+ * budgets are its owner's spending limit on that key (a leaked key spends at most that); what an admin holds a
+ * developer to is the account's budgets and plan, which only admins change. Revoked keys stay as they were. The
+ * gateway follows within its auth cache TTL: budgets and models are in the lease epoch, so a lease granted under
+ * the old ones goes back at the key's next call and a new grant fits what the new budget leaves.
+ */
 export async function updateKey(
   db: Db,
   actor: Actor,
   id: string,
   input: Partial<KeySettings> & Partial<KeyBudgets>,
 ): Promise<ApiKey> {
-  const settingBudgets = input.dailyBudgetMicros !== undefined || input.monthlyBudgetMicros !== undefined;
-  if (settingBudgets && !isAdmin(actor)) {
-    throw forbidden("Only administrators set key budgets.");
+  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
+    throw new AppError("validation_failed", "Invalid request body: expiresAt: must be in the future", {
+      issues: [{ path: "expiresAt", message: "must be in the future" }],
+    });
   }
   return inTransaction(db, async (tx) => {
     const before = await loadKeyFor(tx, actor, id, { forUpdate: true });

@@ -9,6 +9,8 @@ export interface User {
   /** The plan the user is on (null: none), and its name. */
   planId: string | null;
   planName: string | null;
+  /** The user's own account (balance, ledger); null only while it is being created. */
+  accountId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -178,16 +178,25 @@ describe("API keys", () => {
 });
 
 describe("key budgets", () => {
-  it("only admins set them", async () => {
+  it("the key's owner and admins set them; nobody else", async () => {
     const { body } = await create(alice, { name: "budgeted" });
     const { PATCH } = await keyRoute();
+    await insertUser(sql, { email: "carol@example.com" });
+    const notCarols = await call(PATCH, {
+      method: "PATCH",
+      cookie: await signIn("carol@example.com"),
+      params: { id: body.key.id },
+      body: { dailyBudgetMicros: 5 },
+    });
+    expect(notCarols.status).toBe(404);
     const mine = await call(PATCH, {
       method: "PATCH",
       cookie: alice,
       params: { id: body.key.id },
       body: { dailyBudgetMicros: 5 },
     });
-    expect(mine.status).toBe(403);
+    expect(mine.status).toBe(200);
+    expect(mine.body.key).toMatchObject({ dailyBudgetMicros: 5 });
     const set = await call(PATCH, {
       method: "PATCH",
       cookie: admin,

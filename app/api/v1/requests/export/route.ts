@@ -1,5 +1,5 @@
 import { exportFileName, exportRequests } from "@/lib/analytics/requests";
-import { usageFilters } from "@/lib/analytics/schemas";
+import { requestExportQuery } from "@/lib/analytics/schemas";
 import { db } from "@/lib/db";
 import { parseQuery } from "@/lib/http/body";
 import { withSession } from "@/lib/http/handler";
@@ -9,6 +9,6 @@ export const maxDuration = 300;
 
 /** Exactly the filtered calls as CSV, streamed (admins). */
 export const GET = withSession({ role: "admin" }, async ({ req, actor }) => {
-  const filters = parseQuery(req, usageFilters);
+  const filters = parseQuery(req, requestExportQuery);
   return attachment(exportRequests(db(), actor, filters), exportFileName(filters), "text/csv; charset=utf-8");
 });

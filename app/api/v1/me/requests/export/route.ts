@@ -1,5 +1,5 @@
 import { exportFileName, exportRequests } from "@/lib/analytics/requests";
-import { usageFilters } from "@/lib/analytics/schemas";
+import { requestExportQuery } from "@/lib/analytics/schemas";
 import { ownView } from "@/lib/auth/visibility";
 import { db } from "@/lib/db";
 import { parseQuery } from "@/lib/http/body";
@@ -10,7 +10,7 @@ export const maxDuration = 300;
 
 /** The signed-in person's own calls only, whatever their role (ownView; provider cost for admins only). */
 export const GET = withSession({}, async ({ req, actor }) => {
-  const filters = parseQuery(req, usageFilters);
+  const filters = parseQuery(req, requestExportQuery);
   return attachment(
     exportRequests(db(), ownView(actor), filters),
     exportFileName(filters),
