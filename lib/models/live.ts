@@ -63,7 +63,11 @@ export async function liveModelInfo({ fresh = false } = {}): Promise<LiveModelIn
       fetchedAt: new Date().toISOString(),
       deployments: (body.data ?? []).map((d) => ({
         modelGroup: d.model_name ?? "",
-        provider: d.model_info?.litellm_provider ?? d.litellm_params?.custom_llm_provider ?? null,
+        // LiteLLM routes "openai/x" to the openai provider: the prefix names it when model_info does not.
+        provider:
+          d.model_info?.litellm_provider ??
+          d.litellm_params?.custom_llm_provider ??
+          (d.litellm_params?.model?.includes("/") ? d.litellm_params.model.split("/")[0]! : null),
         upstreamModel: d.litellm_params?.model ?? null,
         apiBase: d.litellm_params?.api_base ?? null,
         maxInputTokens: d.model_info?.max_input_tokens ?? null,
