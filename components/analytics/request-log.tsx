@@ -2,16 +2,20 @@
 
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
-import { Download } from "lucide-react";
-import { useState } from "react";
+import { Download, Search, X } from "lucide-react";
+import Link from "next/link";
+import { useEffect, useState } from "react";
 import { billedUnits, rate } from "@/components/billing/format";
 import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { CopyButton } from "@/components/ui/copy-button";
 import { DataTable, QueryError } from "@/components/ui/data-table";
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "@/components/ui/dialog";
+import { Input } from "@/components/ui/input";
 import type { RequestDetail, RequestRow } from "@/lib/analytics/requests";
+import { callIdSearch } from "@/lib/analytics/schemas";
 import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
 import { utcTime } from "@/lib/utils";
@@ -23,93 +27,252 @@ type Detail = Json<RequestDetail>;
 
 const BILLING_VARIANT = { exact: "default", estimated: "secondary", waived: "outline" } as const;
 
-const columns: ColumnDef<Row, unknown>[] = [
-  {
-    id: "startedAt",
-    accessorKey: "startedAt",
-    header: "Time (UTC)",
-    cell: ({ row }) => (
-      <span className="font-mono text-xs" title={utcTime(row.original.startedAt)}>
-        <span className="block">{utcTime(row.original.startedAt).slice(0, 10)}</span>
-        <span className="block">{utcTime(row.original.startedAt).slice(11)}</span>
-      </span>
-    ),
-  },
-  {
-    id: "user",
-    accessorKey: "userEmail",
-    header: "User · key",
-    cell: ({ row }) => (
-      <div className="max-w-40 truncate">
-        <div className="truncate">{row.original.userEmail}</div>
-        <div className="font-mono text-xs text-muted-foreground">{row.original.keyPrefix}</div>
-      </div>
-    ),
-  },
-  {
-    id: "model",
-    accessorKey: "model",
-    header: "Model · kind",
-    cell: ({ row }) => (
-      <div>
-        <div>{row.original.model}</div>
-        <div className="text-xs text-muted-foreground">
-          {row.original.kind}
-          {row.original.stream ? " · stream" : ""}
-        </div>
-      </div>
-    ),
-  },
-  {
-    id: "units",
-    accessorFn: (r) => r.promptTokens + r.completionTokens + r.images + r.audioMs + r.characters,
-    header: "Units",
-    meta: { numeric: true },
-    cell: ({ row }) => billedUnits(row.original),
-  },
-  moneyColumn<Row>("revenue", "Revenue", (r) => (
-    <div>
-      <div>
-        <Money micros={r.revenueMicros} />
-      </div>
-      <Badge
-        variant={BILLING_VARIANT[r.billingStatus as keyof typeof BILLING_VARIANT] ?? "outline"}
-        className="mt-0.5"
-      >
-        {r.billingStatus}
-      </Badge>
-    </div>
-  )),
-  moneyColumn<Row>("cost", "Cost"),
-  moneyColumn<Row>("margin", "Margin"),
-  {
-    id: "outcome",
-    accessorKey: "latencyMs",
-    header: "Outcome · latency",
-    cell: ({ row }) => (
-      <div className="max-w-36">
-        {row.original.errorClass ? (
-          <div className="truncate text-destructive">{row.original.errorClass}</div>
-        ) : (
-          <div className={row.original.status === "success" ? "" : "text-amber-600"}>
-            {row.original.status}
+/** A link inside a clickable row: it navigates, the row's drawer does not open. */
+function RowLink({
+  href,
+  label,
+  children,
+  className,
+}: {
+  href: string;
+  label: string;
+  children: React.ReactNode;
+  className?: string;
+}) {
+  return (
+    <Link
+      href={href}
+      aria-label={label}
+      title={label}
+      className={`block truncate underline-offset-2 hover:underline ${className ?? ""}`}
+      onClick={(e) => e.stopPropagation()}
+      onKeyDown={(e) => e.stopPropagation()}
+    >
+      {children}
+    </Link>
+  );
+}
+
+/** Where a call's key and user are: the admin's keys and users pages, or the developer's own keys. */
+export function callLinks(scope: "admin" | "me", r: { keyId: string; userId: string; userEmail: string }) {
+  return {
+    key: scope === "admin" ? `/admin/keys?keyId=${r.keyId}` : `/account/keys?keyId=${r.keyId}`,
+    user: `/admin/users?q=${encodeURIComponent(r.userEmail)}`,
+    userCalls: `/admin/requests?userId=${r.userId}`,
+  };
+}
+
+function columnsFor(scope: "admin" | "me"): ColumnDef<Row, unknown>[] {
+  return [
+    {
+      id: "startedAt",
+      accessorKey: "startedAt",
+      header: "Time (UTC)",
+      cell: ({ row }) => (
+        <span className="font-mono text-xs" title={utcTime(row.original.startedAt)}>
+          <span className="block">{utcTime(row.original.startedAt).slice(0, 10)}</span>
+          <span className="block">{utcTime(row.original.startedAt).slice(11)}</span>
+        </span>
+      ),
+    },
+    {
+      id: "user",
+      accessorKey: "userEmail",
+      header: "User · key",
+      cell: ({ row }) => {
+        const links = callLinks(scope, row.original);
+        return (
+          <div className="max-w-40">
+            <RowLink href={links.user} label={`User ${row.original.userEmail}`}>
+              {row.original.userEmail}
+            </RowLink>
+            <RowLink
+              href={links.key}
+              label={`Key ${row.original.keyPrefix} (${row.original.keyName})`}
+              className="font-mono text-xs text-muted-foreground"
+            >
+              {row.original.keyPrefix}
+            </RowLink>
           </div>
-        )}
+        );
+      },
+    },
+    {
+      id: "key",
+      accessorKey: "keyPrefix",
+      header: "Key",
+      cell: ({ row }) => (
+        <div className="max-w-32">
+          <RowLink
+            href={callLinks(scope, row.original).key}
+            label={`Key ${row.original.keyPrefix} (${row.original.keyName})`}
+          >
+            <span className="block truncate">{row.original.keyName}</span>
+            <span className="block font-mono text-xs text-muted-foreground">{row.original.keyPrefix}</span>
+          </RowLink>
+        </div>
+      ),
+    },
+    {
+      id: "model",
+      accessorKey: "model",
+      header: "Model · kind",
+      cell: ({ row }) => (
+        <div className="max-w-36">
+          <div className="truncate" title={row.original.model}>
+            {row.original.model}
+          </div>
+          <div className="text-xs text-muted-foreground">
+            {row.original.kind}
+            {row.original.stream ? " · stream" : ""}
+          </div>
+        </div>
+      ),
+    },
+    {
+      id: "units",
+      accessorFn: (r) => r.promptTokens + r.completionTokens + r.images + r.audioMs + r.characters,
+      header: "Units",
+      meta: { numeric: true },
+      cell: ({ row }) => (
+        <div className="ml-auto max-w-32 whitespace-normal">{billedUnits(row.original)}</div>
+      ),
+    },
+    moneyColumn<Row>("revenue", "Revenue", (r) => (
+      <div>
+        <div>
+          <Money micros={r.revenueMicros} />
+        </div>
+        <Badge
+          variant={BILLING_VARIANT[r.billingStatus as keyof typeof BILLING_VARIANT] ?? "outline"}
+          className="mt-0.5"
+        >
+          {r.billingStatus}
+        </Badge>
+      </div>
+    )),
+    // Admins: provider cost over margin in one column (developers see neither: developerColumns drops "cost").
+    moneyColumn<Row>("cost", "Cost · margin", (r) => (
+      <div>
+        <div>
+          <Money micros={r.costMicros} />
+        </div>
         <div className="text-xs text-muted-foreground">
-          {int(row.original.latencyMs)} ms
-          {row.original.ttftMs !== null ? ` · TTFT ${int(row.original.ttftMs)} ms` : ""}
+          <Money micros={r.marginMicros} />
         </div>
       </div>
-    ),
-  },
-];
+    )),
+    {
+      id: "outcome",
+      accessorKey: "latencyMs",
+      header: "Outcome",
+      cell: ({ row }) => (
+        <div className="max-w-32">
+          {row.original.errorClass ? (
+            <div className="truncate text-destructive" title={row.original.errorClass}>
+              {row.original.errorClass}
+            </div>
+          ) : (
+            <div className={row.original.status === "success" ? "" : "text-amber-600"}>
+              {row.original.status}
+            </div>
+          )}
+          <div
+            className="truncate text-xs text-muted-foreground"
+            title={`${int(row.original.latencyMs)} ms${row.original.ttftMs !== null ? `, first token after ${int(row.original.ttftMs)} ms` : ""}`}
+          >
+            {int(row.original.latencyMs)} ms
+            {row.original.ttftMs !== null ? ` · TTFT ${int(row.original.ttftMs)}` : ""}
+          </div>
+        </div>
+      ),
+    },
+  ];
+}
+
+const ADMIN_COLUMNS = columnsFor("admin").filter((c) => c.id !== "key");
+const MY_COLUMNS = developerColumns(columnsFor("me"), ["user"]);
+const EXTRA_KEYS = ["callId"] as const;
+
+/** The call id search: the whole id or its first characters, checked before it reaches the URL. */
+function CallIdSearch({
+  value,
+  onSearch,
+}: {
+  value: string | undefined;
+  onSearch: (id: string | undefined) => void;
+}) {
+  const [text, setText] = useState(value ?? "");
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => setText(value ?? ""), [value]);
+  return (
+    <form
+      className="grid gap-1"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!text.trim()) {
+          setError(null);
+          onSearch(undefined);
+          return;
+        }
+        const parsed = callIdSearch.safeParse(text);
+        if (!parsed.success) {
+          setError("Enter a call id, or its first 4 characters or more (0-9, a-f and dashes).");
+          return;
+        }
+        setError(null);
+        onSearch(parsed.data);
+      }}
+    >
+      <div className="flex flex-wrap items-center gap-2">
+        <div className="relative min-w-0 flex-1 basis-64">
+          <Search className="absolute top-2.5 left-2.5 size-4 text-muted-foreground" />
+          <Input
+            aria-label="Search by call id"
+            aria-invalid={error ? true : undefined}
+            aria-describedby={error ? "call-id-error" : undefined}
+            placeholder="Call id, or its first characters"
+            className="pl-8 font-mono"
+            value={text}
+            maxLength={36}
+            onChange={(e) => setText(e.target.value)}
+          />
+        </div>
+        <Button type="submit" variant="outline" size="sm">
+          Find call
+        </Button>
+        {value ? (
+          <Button
+            type="button"
+            variant="ghost"
+            size="sm"
+            onClick={() => {
+              setText("");
+              setError(null);
+              onSearch(undefined);
+            }}
+          >
+            <X /> Clear
+          </Button>
+        ) : null}
+      </div>
+      {error ? (
+        <p id="call-id-error" role="alert" className="text-sm text-destructive">
+          {error}
+        </p>
+      ) : null}
+    </form>
+  );
+}
 
 /** Every call, newest first, with the shared filters, cursor paging, a detail drawer and a CSV export. */
 export function RequestLog({ scope = "admin" }: { scope?: "admin" | "me" }) {
   const admin = scope === "admin";
   const base = admin ? "/api/v1" : "/api/v1/me";
-  const { filters, query, set } = useUrlFilters();
+  const { filters, query, set } = useUrlFilters(EXTRA_KEYS);
   const [open, setOpen] = useState<string | null>(null);
+  // ?callId= (a link from the command palette or a shared address): the call's drawer opens once it is found.
+  const [opened, setOpened] = useState<string | null>(null);
   const { data, error, isLoading, refetch, fetchNextPage, hasNextPage, isFetchingNextPage } =
     useInfiniteQuery({
       queryKey: ["requests", base, query],
@@ -123,15 +286,25 @@ export function RequestLog({ scope = "admin" }: { scope?: "admin" | "me" }) {
     });
   const rows = data?.pages.flatMap((p) => p.items) ?? [];
   const range = data?.pages[0]?.range;
+  const callId = filters.callId;
+  const found = callId && rows.length === 1 && rows[0]!.callId === callId ? rows[0]! : null;
+  useEffect(() => {
+    if (found && opened !== found.callId) {
+      setOpened(found.callId);
+      setOpen(found.id);
+    }
+  }, [found, opened]);
   return (
     <div className="grid gap-4">
       <FilterBar filters={filters} set={set} base={base} admin={admin} />
+      <CallIdSearch value={callId} onSearch={(id) => set({ callId: id })} />
       {error ? <QueryError error={error} retry={() => refetch()} /> : null}
       <Card>
         <CardHeader className="flex flex-row items-start justify-between gap-4">
           <div>
             <CardTitle>Calls</CardTitle>
             <CardDescription>
+              {callId ? `Calls whose id ${callId.length === 36 ? "is" : "starts with"} ${callId} · ` : ""}
               {range ? `${utcLabel(range.from)} → ${utcLabel(range.to)}` : "Loading…"} · newest first. Prompt
               and completion bodies are not stored: the log records what each call was and what it cost, never
               what it said.
@@ -145,13 +318,17 @@ export function RequestLog({ scope = "admin" }: { scope?: "admin" | "me" }) {
         </CardHeader>
         <CardContent className="grid gap-3">
           <DataTable
-            columns={admin ? columns : developerColumns(columns, ["user"])}
+            columns={admin ? ADMIN_COLUMNS : MY_COLUMNS}
             data={rows}
             loading={isLoading}
             rowTestId="request-row"
             rowKey={(r) => r.id}
             onRow={(r) => setOpen(r.id)}
-            empty="No calls match. Widen the range or clear a filter; every call an app makes with a Tollgate key shows here."
+            empty={
+              callId
+                ? `No call ${callId.length === 36 ? "with the id" : "whose id starts with"} ${callId}${admin ? "" : " among your calls"}. Check the id, or clear the search.`
+                : "No calls match. Widen the range or clear a filter; every call an app makes with a Tollgate key shows here."
+            }
           />
           <div className="flex items-center justify-between text-sm text-muted-foreground">
             <span>{rows.length ? `${int(rows.length)} calls shown` : ""}</span>
@@ -170,7 +347,7 @@ export function RequestLog({ scope = "admin" }: { scope?: "admin" | "me" }) {
           </div>
         </CardContent>
       </Card>
-      <RequestDrawer id={open} base={base} onClose={() => setOpen(null)} />
+      <RequestDrawer id={open} base={base} scope={scope} onClose={() => setOpen(null)} />
     </div>
   );
 }
@@ -184,7 +361,17 @@ function Line({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
-function RequestDrawer({ id, base, onClose }: { id: string | null; base: string; onClose: () => void }) {
+function RequestDrawer({
+  id,
+  base,
+  scope,
+  onClose,
+}: {
+  id: string | null;
+  base: string;
+  scope: "admin" | "me";
+  onClose: () => void;
+}) {
   const { data, error, isLoading } = useQuery({
     queryKey: ["request", base, id],
     queryFn: () => api<{ request: Detail }>(`${base}/requests/${id}`),
@@ -198,7 +385,15 @@ function RequestDrawer({ id, base, onClose }: { id: string | null; base: string;
         data-testid="request-drawer"
       >
         <DialogHeader>
-          <DialogTitle>Call {r ? r.callId : ""}</DialogTitle>
+          <DialogTitle className="flex min-w-0 items-center gap-1 pr-6">
+            <span className="min-w-0 [overflow-wrap:anywhere]">
+              Call{" "}
+              <span className="font-mono text-base" data-testid="drawer-call-id">
+                {r ? r.callId : ""}
+              </span>
+            </span>
+            {r ? <CopyButton text={r.callId} label="Copy call id" /> : null}
+          </DialogTitle>
           <DialogDescription>
             What it was, what reserved its money, and the ledger entry that charged it.
           </DialogDescription>
@@ -215,8 +410,48 @@ function RequestDrawer({ id, base, onClose }: { id: string | null; base: string;
                 {utcTime(r.endedAt)} · {int(r.latencyMs)} ms
               </Line>
               <Line label="User · key">
-                {r.userEmail} · <span className="font-mono">{r.keyPrefix}</span> ({r.keyName})
+                {scope === "admin" ? (
+                  <Link href={callLinks(scope, r).user} className="underline-offset-2 hover:underline">
+                    {r.userEmail}
+                  </Link>
+                ) : (
+                  r.userEmail
+                )}{" "}
+                ·{" "}
+                <Link href={callLinks(scope, r).key} className="underline-offset-2 hover:underline">
+                  <span className="font-mono">{r.keyPrefix}</span> ({r.keyName})
+                </Link>
               </Line>
+              {scope === "admin" ? (
+                <Line label="Links">
+                  <Link
+                    href={`/admin/accounts/${r.accountId}`}
+                    className="underline-offset-2 hover:underline"
+                  >
+                    Account
+                  </Link>
+                  {" · "}
+                  <Link href={callLinks(scope, r).userCalls} className="underline-offset-2 hover:underline">
+                    The user's calls
+                  </Link>
+                  {" · "}
+                  <Link
+                    href={`/admin/requests?keyId=${r.keyId}`}
+                    className="underline-offset-2 hover:underline"
+                  >
+                    The key's calls
+                  </Link>
+                </Line>
+              ) : (
+                <Line label="Links">
+                  <Link
+                    href={`/account/requests?keyId=${r.keyId}`}
+                    className="underline-offset-2 hover:underline"
+                  >
+                    This key's calls
+                  </Link>
+                </Line>
+              )}
               <Line label="Model">
                 {r.model} → {r.providerModel || "—"} · {r.kind}
                 {r.stream ? " · stream" : ""}

@@ -1,13 +1,16 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import { Search } from "lucide-react";
-import { useState } from "react";
+import { ChevronDown, ChevronRight, Pencil, Search, X } from "lucide-react";
+import Link from "next/link";
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { Fragment, useState } from "react";
 import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
 import { Confirm } from "@/components/ui/confirm";
+import { CopyButton } from "@/components/ui/copy-button";
 import { Input } from "@/components/ui/input";
 import { Pager, pageCount } from "@/components/ui/pager";
 import { toast } from "@/components/ui/sonner";
@@ -20,8 +23,10 @@ import {
   TableMessage,
   TableRow,
 } from "@/components/ui/table";
+import { UtcTime } from "@/components/ui/utc-time";
 import { api } from "@/lib/ui/api";
 import { CreateKeyDialog } from "./create-key-dialog";
+import { EditKeyDialog } from "./edit-key-dialog";
 import { type KeyRow, useKeys, useRevokeKey, useRotateKey } from "./queries";
 import { SecretDialog } from "./secret-dialog";
 
@@ -31,7 +36,7 @@ function ago(iso: string | null): string {
   if (s < 60) return "just now";
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
-  return new Date(iso).toLocaleDateString();
+  return new Date(iso).toISOString().slice(0, 10);
 }
 
 function statusOf(key: KeyRow): { label: string; variant: "success" | "destructive" | "warning" } {
@@ -41,11 +46,71 @@ function statusOf(key: KeyRow): { label: string; variant: "success" | "destructi
   return { label: "active", variant: "success" };
 }
 
+/** How much of a budget the key's counter (charges plus reservations in the window) has used, as a bar. */
+function BudgetMeter({
+  used,
+  budget,
+  label,
+  testId,
+}: {
+  used: number;
+  budget: number;
+  label: string;
+  testId: string;
+}) {
+  const percent = budget <= 0 ? 100 : Math.min(100, Math.round((used / budget) * 1000) / 10);
+  return (
+    <div
+      aria-hidden
+      data-testid={testId}
+      data-percent={percent}
+      title={`${label}: ${percent}% (charges plus reservations)`}
+      className="mt-0.5 mb-1 h-1 w-full max-w-40 overflow-hidden rounded bg-muted"
+    >
+      <div
+        className={
+          percent >= 100 ? "h-full bg-destructive" : percent >= 80 ? "h-full bg-warning" : "h-full bg-primary"
+        }
+        style={{ width: `${percent}%` }}
+      />
+    </div>
+  );
+}
+
+function Detail({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div className="grid min-w-0 gap-0.5">
+      <dt className="text-xs text-muted-foreground">{label}</dt>
+      <dd className="min-w-0 text-sm [overflow-wrap:anywhere]">{children}</dd>
+    </div>
+  );
+}
+
+/** The keys table's narrow filters from the page's address: one user's keys (?userId=) or one key (?keyId=). */
+function useUrlKeyFilter() {
+  const search = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
+  const uuid = (v: string | null) =>
+    v && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v) ? v : undefined;
+  return {
+    userId: uuid(search.get("userId")),
+    keyId: uuid(search.get("keyId")),
+    clear: () => router.replace(pathname, { scroll: false }),
+  };
+}
+
 export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: string }) {
+  const url = useUrlKeyFilter();
   const [filter, setFilter] = useState({ q: "", status: "", page: 1 });
   const [secret, setSecret] = useState<string | null>(null);
   const [pending, setPending] = useState<{ key: KeyRow; action: "revoke" | "rotate" } | null>(null);
-  const keys = useKeys(filter, admin ? "/api/v1" : "/api/v1/me");
+  const [editing, setEditing] = useState<KeyRow | null>(null);
+  const [expanded, setExpanded] = useState<string | null>(null);
+  const keys = useKeys(
+    { ...filter, userId: admin ? url.userId : undefined, keyId: url.keyId },
+    admin ? "/api/v1" : "/api/v1/me",
+  );
   const revoke = useRevokeKey();
   const rotate = useRotateKey();
   const users = useQuery({
@@ -55,6 +120,9 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
     enabled: admin,
   });
   const pages = pageCount(keys.data?.total, keys.data?.pageSize ?? 20);
+  const callsPath = admin ? "/admin/requests" : "/account/requests";
+  const narrowed = (admin && url.userId) || url.keyId;
+  const ownerEmail = keys.data?.items.find((k) => k.userId === url.userId)?.ownerEmail;
 
   const act = () => {
     if (!pending) return;
@@ -81,7 +149,7 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
     <Card>
       <CardContent className="grid gap-4">
         <div className="flex flex-wrap items-center gap-2">
-          <div className="relative min-w-64 flex-1">
+          <div className="relative min-w-0 flex-1 basis-56">
             <Search className="absolute top-2.5 left-2.5 size-4 text-muted-foreground" />
             <Input
               aria-label="Search keys"
@@ -103,103 +171,278 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
           </select>
           <CreateKeyDialog onCreated={setSecret} forUser={admin ? users.data?.items : undefined} />
         </div>
+        {narrowed ? (
+          <div
+            className="flex flex-wrap items-center gap-2 rounded-md border bg-muted/40 px-3 py-2 text-sm"
+            data-testid="keys-narrowed"
+          >
+            <span>{url.keyId ? "Showing one key." : `Showing the keys of ${ownerEmail ?? "one user"}.`}</span>
+            <Button variant="ghost" size="sm" onClick={url.clear}>
+              <X /> Show all keys
+            </Button>
+          </div>
+        ) : null}
         <Table>
           <TableHeader>
             <TableRow>
               <TableHead>{admin ? "Name · owner" : "Name"}</TableHead>
               <TableHead>Key</TableHead>
-              <TableHead>Models</TableHead>
-              <TableHead>Limits</TableHead>
-              <TableHead>Status</TableHead>
+              <TableHead>Spend · budget (UTC)</TableHead>
+              <TableHead>Models · limits</TableHead>
               <TableHead>Last used</TableHead>
               <TableHead className="text-right">Actions</TableHead>
             </TableRow>
           </TableHeader>
           <TableBody>
             {keys.data?.items.length === 0 ? (
-              <TableMessage colSpan={7}>No keys yet. Create one to call the gateway.</TableMessage>
+              <TableMessage colSpan={6}>
+                {narrowed || filter.q || filter.status
+                  ? "No keys match."
+                  : "No keys yet. Create one to call the gateway."}
+              </TableMessage>
             ) : null}
             {keys.data?.items.map((key) => {
               const status = statusOf(key);
+              const open = expanded === key.id;
+              const editable = key.status === "active" && key.purpose !== "playground";
               return (
-                <TableRow key={key.id} data-testid={`key-row-${key.name}`}>
-                  <TableCell className="max-w-56">
-                    <span className="block truncate font-medium">{key.name}</span>
-                    {key.purpose === "playground" ? (
+                <Fragment key={key.id}>
+                  <TableRow data-testid={`key-row-${key.name}`}>
+                    <TableCell className="max-w-52">
+                      <div className="flex min-w-0 items-center gap-2">
+                        <span className="truncate font-medium" title={key.name}>
+                          {key.name}
+                        </span>
+                        <Badge variant={status.variant}>{status.label}</Badge>
+                      </div>
+                      {key.purpose === "playground" ? (
+                        <span
+                          className="block text-xs text-muted-foreground"
+                          title="Managed by Tollgate for the playground: its secret is never shown. Revoke it and the playground makes a new one."
+                        >
+                          Playground · managed
+                        </span>
+                      ) : null}
+                      {admin ? (
+                        <Link
+                          href={`/admin/users?q=${encodeURIComponent(key.ownerEmail)}`}
+                          className="block truncate text-xs text-muted-foreground hover:text-foreground hover:underline"
+                          title={`${key.ownerEmail}: open in Users`}
+                        >
+                          {key.ownerEmail}
+                        </Link>
+                      ) : null}
+                    </TableCell>
+                    <TableCell className="whitespace-nowrap">
+                      <span className="font-mono text-xs">{key.prefix}…</span>
+                      <CopyButton text={key.prefix} label={`Copy prefix ${key.prefix}`} className="ml-1" />
+                    </TableCell>
+                    <TableCell className="min-w-44">
+                      <div data-testid="key-spend" className="text-xs tabular-nums">
+                        <span className="block">
+                          charged <Money micros={key.todayChargedMicros} /> today
+                          {key.dailyBudgetMicros !== null ? (
+                            <>
+                              {" "}
+                              · budget <Money micros={key.dailyBudgetMicros} testId="key-daily-budget" />
+                            </>
+                          ) : null}
+                        </span>
+                        {key.dailyBudgetMicros !== null ? (
+                          <BudgetMeter
+                            used={Number(key.todaySpentMicros)}
+                            budget={Number(key.dailyBudgetMicros)}
+                            label="Daily budget used"
+                            testId="key-daily-meter"
+                          />
+                        ) : null}
+                        <span className="block text-muted-foreground">
+                          <Money micros={key.monthChargedMicros} /> this month
+                          {key.monthlyBudgetMicros !== null ? (
+                            <>
+                              {" "}
+                              · budget <Money micros={key.monthlyBudgetMicros} testId="key-monthly-budget" />
+                            </>
+                          ) : null}
+                        </span>
+                        {key.monthlyBudgetMicros !== null ? (
+                          <BudgetMeter
+                            used={Number(key.monthSpentMicros)}
+                            budget={Number(key.monthlyBudgetMicros)}
+                            label="Monthly budget used"
+                            testId="key-monthly-meter"
+                          />
+                        ) : null}
+                      </div>
+                      {key.reservedMicros > 0 ? (
+                        <span
+                          data-testid="key-leased"
+                          className="block text-xs text-muted-foreground tabular-nums"
+                          title="Set aside for calls in progress and gateway leases, not spent: what calls do not use comes back"
+                        >
+                          <Money micros={key.reservedMicros} /> reserved
+                          {key.leasedMicros > 0 ? " (gateway lease)" : ""}
+                        </span>
+                      ) : null}
+                    </TableCell>
+                    <TableCell className="max-w-44 text-xs">
                       <span
-                        className="block text-xs text-muted-foreground"
-                        title="Managed by Tollgate for the playground: its secret is never shown. Revoke it and the playground makes a new one."
+                        className="block truncate"
+                        title={
+                          key.allowedModels.length
+                            ? key.allowedModels.join(", ")
+                            : "every model the plan allows"
+                        }
                       >
-                        Playground · managed
+                        {key.allowedModels.length ? (
+                          key.allowedModels.join(", ")
+                        ) : (
+                          <span className="text-muted-foreground">all models</span>
+                        )}
                       </span>
-                    ) : null}
-                    {admin ? (
-                      <span className="block truncate text-xs text-muted-foreground" title={key.ownerEmail}>
-                        {key.ownerEmail}
-                      </span>
-                    ) : null}
-                  </TableCell>
-                  <TableCell className="font-mono text-xs">{key.prefix}…</TableCell>
-                  <TableCell className="max-w-48 truncate text-xs">
-                    {key.allowedModels.length ? (
-                      key.allowedModels.join(", ")
-                    ) : (
-                      <span className="text-muted-foreground">all</span>
-                    )}
-                  </TableCell>
-                  <TableCell className="text-xs text-muted-foreground">
-                    {key.rpmLimit ? `${key.rpmLimit} rpm` : "—"} ·{" "}
-                    {key.tpmLimit ? `${key.tpmLimit} tpm` : "—"}
-                  </TableCell>
-                  <TableCell>
-                    <Badge variant={status.variant}>{status.label}</Badge>
-                    <span
-                      data-testid="key-spend"
-                      className="mt-1 block text-xs text-muted-foreground tabular-nums"
-                    >
-                      charged <Money micros={key.todayChargedMicros} /> today ·{" "}
-                      <Money micros={key.monthChargedMicros} /> this month (UTC)
-                    </span>
-                    {key.reservedMicros > 0 ? (
                       <span
-                        data-testid="key-leased"
-                        className="mt-1 block text-xs text-muted-foreground tabular-nums"
-                        title="Set aside for calls in progress and gateway leases, not spent: what calls do not use comes back"
+                        className="block whitespace-nowrap text-muted-foreground"
+                        data-testid="key-limits"
                       >
-                        <Money micros={key.reservedMicros} /> reserved
-                        {key.leasedMicros > 0 ? " (gateway lease)" : ""}
+                        {key.rpmLimit ? `${key.rpmLimit.toLocaleString("en-US")} rpm` : "—"} ·{" "}
+                        {key.tpmLimit ? `${key.tpmLimit.toLocaleString("en-US")} tpm` : "—"}
                       </span>
-                    ) : null}
-                  </TableCell>
-                  <TableCell className="text-muted-foreground">
-                    <span className="block">{ago(key.lastUsedAt)}</span>
-                    <span className="block font-mono text-xs" title="Created (UTC)">
-                      since {key.createdAt.slice(0, 10)}
-                    </span>
-                  </TableCell>
-                  <TableCell className="space-x-2 text-right">
-                    {key.status === "active" ? (
-                      <>
-                        {key.purpose === "playground" ? null : (
+                    </TableCell>
+                    <TableCell className="whitespace-nowrap text-muted-foreground">
+                      <span className="block">{ago(key.lastUsedAt)}</span>
+                      <Link
+                        href={`${callsPath}?keyId=${key.id}`}
+                        className="text-xs underline-offset-2 hover:text-foreground hover:underline"
+                      >
+                        Calls →
+                      </Link>
+                    </TableCell>
+                    <TableCell className="whitespace-nowrap text-right">
+                      <div className="inline-flex items-center gap-1">
+                        {editable ? (
+                          <Button size="sm" variant="outline" onClick={() => setEditing(key)}>
+                            <Pencil /> Edit
+                          </Button>
+                        ) : null}
+                        {key.status === "active" ? (
                           <Button
                             size="sm"
                             variant="outline"
-                            onClick={() => setPending({ key, action: "rotate" })}
+                            onClick={() => setPending({ key, action: "revoke" })}
                           >
-                            Rotate
+                            Revoke
                           </Button>
-                        )}
+                        ) : null}
                         <Button
-                          size="sm"
-                          variant="outline"
-                          onClick={() => setPending({ key, action: "revoke" })}
+                          size="icon"
+                          variant="ghost"
+                          className="size-8"
+                          aria-expanded={open}
+                          aria-label={`Details of ${key.name}`}
+                          onClick={() => setExpanded(open ? null : key.id)}
                         >
-                          Revoke
+                          {open ? <ChevronDown /> : <ChevronRight />}
                         </Button>
-                      </>
-                    ) : null}
-                  </TableCell>
-                </TableRow>
+                      </div>
+                    </TableCell>
+                  </TableRow>
+                  {open ? (
+                    <TableRow
+                      data-testid={`key-details-${key.name}`}
+                      className="bg-muted/30 hover:bg-muted/30"
+                    >
+                      <TableCell colSpan={6} className="whitespace-normal">
+                        <dl className="grid gap-3 py-1 sm:grid-cols-2 lg:grid-cols-4">
+                          <Detail label="Key id">
+                            <span className="font-mono text-xs">{key.id}</span>
+                            <CopyButton text={key.id} label="Copy key id" className="ml-1" />
+                          </Detail>
+                          <Detail label="Created · expires (UTC)">
+                            <UtcTime at={key.createdAt} /> ·{" "}
+                            {key.expiresAt ? <UtcTime at={key.expiresAt} /> : "never expires"}
+                          </Detail>
+                          <Detail label="Last used (UTC)">
+                            {key.lastUsedAt ? <UtcTime at={key.lastUsedAt} /> : "not yet"}
+                          </Detail>
+                          <Detail label="Links">
+                            <Link
+                              href={`${callsPath}?keyId=${key.id}`}
+                              className="underline-offset-2 hover:underline"
+                            >
+                              This key's calls
+                            </Link>
+                            {admin ? (
+                              <>
+                                {" · "}
+                                <Link
+                                  href={`/admin/keys?userId=${key.userId}`}
+                                  className="underline-offset-2 hover:underline"
+                                >
+                                  Owner's keys
+                                </Link>
+                                {" · "}
+                                <Link
+                                  href={`/admin/requests?userId=${key.userId}`}
+                                  className="underline-offset-2 hover:underline"
+                                >
+                                  Owner's calls
+                                </Link>
+                              </>
+                            ) : null}
+                          </Detail>
+                          <Detail label="Models">
+                            {key.allowedModels.length
+                              ? key.allowedModels.join(", ")
+                              : "every enabled model the plan allows"}
+                          </Detail>
+                          <Detail label="Limits">
+                            {key.rpmLimit
+                              ? `${key.rpmLimit.toLocaleString("en-US")} requests/min`
+                              : "plan's RPM"}
+                            {" · "}
+                            {key.tpmLimit
+                              ? `${key.tpmLimit.toLocaleString("en-US")} tokens/min`
+                              : "plan's TPM"}
+                          </Detail>
+                          <Detail label="Today (UTC)">
+                            charged <Money micros={key.todayChargedMicros} />; counted toward the budget{" "}
+                            <Money micros={key.todaySpentMicros} /> (with reservations) of{" "}
+                            {key.dailyBudgetMicros !== null ? (
+                              <Money micros={key.dailyBudgetMicros} />
+                            ) : (
+                              "no budget"
+                            )}
+                          </Detail>
+                          <Detail label="This month (UTC)">
+                            charged <Money micros={key.monthChargedMicros} />; counted{" "}
+                            <Money micros={key.monthSpentMicros} /> of{" "}
+                            {key.monthlyBudgetMicros !== null ? (
+                              <Money micros={key.monthlyBudgetMicros} />
+                            ) : (
+                              "no budget"
+                            )}
+                          </Detail>
+                          {key.rotatedFrom ? (
+                            <Detail label="Rotated from">
+                              <span className="font-mono text-xs">{key.rotatedFrom}</span>
+                            </Detail>
+                          ) : null}
+                          {editable ? (
+                            <Detail label="Secret">
+                              <Button
+                                size="sm"
+                                variant="outline"
+                                onClick={() => setPending({ key, action: "rotate" })}
+                              >
+                                Rotate
+                              </Button>
+                            </Detail>
+                          ) : null}
+                        </dl>
+                      </TableCell>
+                    </TableRow>
+                  ) : null}
+                </Fragment>
               );
             })}
           </TableBody>
@@ -223,6 +466,7 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
         onConfirm={act}
         onCancel={() => setPending(null)}
       />
+      {editing ? <EditKeyDialog key={editing.id} editing={editing} onClose={() => setEditing(null)} /> : null}
       <SecretDialog secret={secret} gatewayUrl={gatewayUrl} onClose={() => setSecret(null)} />
     </Card>
   );

@@ -2,7 +2,7 @@
 
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { Json } from "@/lib/json";
-import type { CreateKeyBody } from "@/lib/keys/schemas";
+import type { CreateKeyBody, UpdateKeyBody } from "@/lib/keys/schemas";
 import type { ApiKey } from "@/lib/keys/types";
 import type { Model } from "@/lib/models/types";
 import { api } from "@/lib/ui/api";
@@ -10,11 +10,22 @@ import { api } from "@/lib/ui/api";
 export type KeyRow = Json<ApiKey>;
 export type ModelRow = Json<Model>;
 
+export interface KeysFilter {
+  q: string;
+  status: string;
+  page: number;
+  /** From the page's URL (links from users and calls): one user's keys, or one key. */
+  userId?: string;
+  keyId?: string;
+}
+
 /** Every user's keys for the admin page (/api/v1), the signed-in person's own for "My API keys" (/api/v1/me). */
-export function useKeys(filter: { q: string; status: string; page: number }, base: "/api/v1" | "/api/v1/me") {
+export function useKeys(filter: KeysFilter, base: "/api/v1" | "/api/v1/me") {
   const params = new URLSearchParams({ page: String(filter.page), pageSize: "20" });
   if (filter.q) params.set("q", filter.q);
   if (filter.status) params.set("status", filter.status);
+  if (filter.userId) params.set("userId", filter.userId);
+  if (filter.keyId) params.set("keyId", filter.keyId);
   return useQuery({
     queryKey: ["keys", base, filter],
     queryFn: () => api<{ items: KeyRow[]; total: number; pageSize: number }>(`${base}/keys?${params}`),
@@ -33,6 +44,10 @@ function useKeyMutation<TVars>(fn: (vars: TVars) => Promise<{ key: KeyRow; secre
 
 export const useCreateKey = () =>
   useKeyMutation((body: CreateKeyBody) => api<{ key: KeyRow; secret: string }>("/api/v1/keys", { body }));
+export const useUpdateKey = () =>
+  useKeyMutation(({ id, body }: { id: string; body: UpdateKeyBody }) =>
+    api<{ key: KeyRow }>(`/api/v1/keys/${id}`, { method: "PATCH", body }),
+  );
 export const useRevokeKey = () =>
   useKeyMutation((id: string) => api<{ key: KeyRow }>(`/api/v1/keys/${id}`, { method: "DELETE" }));
 export const useRotateKey = () =>

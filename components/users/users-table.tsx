@@ -1,11 +1,14 @@
 "use client";
 
 import { Search } from "lucide-react";
+import Link from "next/link";
+import { useSearchParams } from "next/navigation";
 import { useEffect, useState } from "react";
 import { usePlans } from "@/components/plans/queries";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
+import { CopyButton } from "@/components/ui/copy-button";
 import { Input } from "@/components/ui/input";
 import { Pager, pageCount } from "@/components/ui/pager";
 import { Select, SelectContent, SelectItem, SelectTrigger, SelectValue } from "@/components/ui/select";
@@ -19,14 +22,19 @@ import {
   TableMessage,
   TableRow,
 } from "@/components/ui/table";
+import { UtcTime } from "@/components/ui/utc-time";
 import { type UserRow, type UsersFilter, useUpdateUser, useUsers } from "./queries";
 
 const ANY = "any";
 const NO_PLAN = "none";
 
+const linkClass = "underline-offset-2 hover:text-foreground hover:underline";
+
 export function UsersTable({ currentUserId }: { currentUserId: string }) {
-  const [search, setSearch] = useState("");
-  const [filter, setFilter] = useState<UsersFilter>({ q: "", role: "", status: "", page: 1 });
+  // ?q= from a link (a call's or a key's owner) starts the search there.
+  const initial = useSearchParams().get("q")?.slice(0, 200) ?? "";
+  const [search, setSearch] = useState(initial);
+  const [filter, setFilter] = useState<UsersFilter>({ q: initial, role: "", status: "", page: 1 });
   useEffect(() => {
     const t = setTimeout(() => setFilter((f) => (f.q === search ? f : { ...f, q: search, page: 1 })), 250);
     return () => clearTimeout(t);
@@ -94,27 +102,35 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
         <Table>
           <TableHeader>
             <TableRow>
-              <TableHead>Email</TableHead>
-              <TableHead>Name</TableHead>
+              <TableHead>User</TableHead>
               <TableHead>Role</TableHead>
-              <TableHead>Status</TableHead>
               <TableHead>Plan</TableHead>
-              <TableHead>Created</TableHead>
+              <TableHead>Status · since</TableHead>
+              <TableHead>Account · keys · calls</TableHead>
               <TableHead className="text-right">Actions</TableHead>
             </TableRow>
           </TableHeader>
           <TableBody>
             {isLoading ? (
-              <TableMessage colSpan={7}>Loading…</TableMessage>
+              <TableMessage colSpan={6}>Loading…</TableMessage>
             ) : data?.items.length === 0 ? (
-              <TableMessage colSpan={7}>No users match.</TableMessage>
+              <TableMessage colSpan={6}>No users match.</TableMessage>
             ) : (
               data?.items.map((user) => {
                 const self = user.id === currentUserId;
                 return (
                   <TableRow key={user.id} data-testid={`user-row-${user.email}`}>
-                    <TableCell className="font-medium">{user.email}</TableCell>
-                    <TableCell>{user.name || <span className="text-muted-foreground">—</span>}</TableCell>
+                    <TableCell className="max-w-60">
+                      <div className="flex min-w-0 items-center">
+                        <span className="truncate font-medium" title={user.email}>
+                          {user.email}
+                        </span>
+                        <CopyButton text={user.id} label={`Copy user id of ${user.email}`} className="ml-1" />
+                      </div>
+                      <span className="block truncate text-xs text-muted-foreground" title={user.name}>
+                        {user.name || "—"}
+                      </span>
+                    </TableCell>
                     <TableCell>
                       <Select
                         value={user.role}
@@ -123,7 +139,7 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
                           change(user, { role: role as UserRow["role"] }, `is now ${role}`)
                         }
                       >
-                        <SelectTrigger aria-label={`Role of ${user.email}`} className="h-8 w-32">
+                        <SelectTrigger aria-label={`Role of ${user.email}`} className="h-8 w-28">
                           <SelectValue />
                         </SelectTrigger>
                         <SelectContent>
@@ -131,11 +147,6 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
                           <SelectItem value="admin">Admin</SelectItem>
                         </SelectContent>
                       </Select>
-                    </TableCell>
-                    <TableCell>
-                      <Badge variant={user.status === "active" ? "success" : "destructive"}>
-                        {user.status}
-                      </Badge>
                     </TableCell>
                     <TableCell>
                       <Select
@@ -148,7 +159,7 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
                           change(user, { planId }, `is now on ${name}`);
                         }}
                       >
-                        <SelectTrigger aria-label={`Plan of ${user.email}`} className="h-8 w-40">
+                        <SelectTrigger aria-label={`Plan of ${user.email}`} className="h-8 w-36">
                           <SelectValue>{user.planName ?? "Pay as you go"}</SelectValue>
                         </SelectTrigger>
                         <SelectContent>
@@ -161,8 +172,40 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
                         </SelectContent>
                       </Select>
                     </TableCell>
-                    <TableCell className="text-muted-foreground">
-                      {new Date(user.createdAt).toLocaleDateString()}
+                    <TableCell className="whitespace-nowrap">
+                      <Badge variant={user.status === "active" ? "success" : "destructive"}>
+                        {user.status}
+                      </Badge>
+                      <UtcTime at={user.createdAt} day className="block text-xs text-muted-foreground" />
+                    </TableCell>
+                    <TableCell className="text-xs whitespace-nowrap text-muted-foreground">
+                      {user.accountId ? (
+                        <Link
+                          href={`/admin/accounts/${user.accountId}`}
+                          className={linkClass}
+                          aria-label={`Account of ${user.email}`}
+                        >
+                          Account
+                        </Link>
+                      ) : (
+                        "—"
+                      )}
+                      {" · "}
+                      <Link
+                        href={`/admin/keys?userId=${user.id}`}
+                        className={linkClass}
+                        aria-label={`Keys of ${user.email}`}
+                      >
+                        Keys
+                      </Link>
+                      {" · "}
+                      <Link
+                        href={`/admin/requests?userId=${user.id}`}
+                        className={linkClass}
+                        aria-label={`Calls of ${user.email}`}
+                      >
+                        Calls
+                      </Link>
                     </TableCell>
                     <TableCell className="text-right">
                       {self ? (

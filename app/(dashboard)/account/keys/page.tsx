@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { Suspense } from "react";
 import { KeysPanel } from "@/components/keys/keys-panel";
 import { PageHeader } from "@/components/shell/page-header";
 import { requireUser } from "@/lib/auth/current";
@@ -15,7 +16,9 @@ export default async function MyKeysPage() {
         title="API keys"
         description={`Your keys for the gateway at ${url}. A secret is shown once, when the key is created.`}
       />
-      <KeysPanel admin={false} gatewayUrl={url} />
+      <Suspense>
+        <KeysPanel admin={false} gatewayUrl={url} />
+      </Suspense>
     </>
   );
 }

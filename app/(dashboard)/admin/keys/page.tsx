@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { Suspense } from "react";
 import { KeysPanel } from "@/components/keys/keys-panel";
 import { PageHeader } from "@/components/shell/page-header";
 import { requireUser } from "@/lib/auth/current";
@@ -12,9 +13,11 @@ export default async function AdminKeysPage() {
     <>
       <PageHeader
         title="API keys"
-        description="Every key issued by Tollgate. Revoking or rotating takes effect at the gateway within seconds."
+        description="Every key issued by Tollgate, with its spend, budgets and limits. Edits, revocations and rotations take effect at the gateway within seconds."
       />
-      <KeysPanel admin gatewayUrl={gatewayPublicUrl()} />
+      <Suspense>
+        <KeysPanel admin gatewayUrl={gatewayPublicUrl()} />
+      </Suspense>
     </>
   );
 }

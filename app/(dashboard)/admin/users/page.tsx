@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { Suspense } from "react";
 import { PageHeader } from "@/components/shell/page-header";
 import { CreateUserDialog } from "@/components/users/create-user-dialog";
 import { UsersTable } from "@/components/users/users-table";
@@ -16,7 +17,9 @@ export default async function UsersPage() {
         description="Everyone who can sign in. Suspending a user ends their sessions at once."
         actions={<CreateUserDialog passwordRequired={config().AUTH_PROVIDER === "local"} />}
       />
-      <UsersTable currentUserId={user.userId} />
+      <Suspense>
+        <UsersTable currentUserId={user.userId} />
+      </Suspense>
     </>
   );
 }

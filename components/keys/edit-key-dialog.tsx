@@ -1,0 +1,237 @@
+"use client";
+
+import { useState } from "react";
+import { Button } from "@/components/ui/button";
+import {
+  Dialog,
+  DialogContent,
+  DialogDescription,
+  DialogFooter,
+  DialogHeader,
+  DialogTitle,
+} from "@/components/ui/dialog";
+import { Field, FormError } from "@/components/ui/form";
+import { Input } from "@/components/ui/input";
+import { toast } from "@/components/ui/sonner";
+import { decimalUsd, parseUsd } from "@/lib/billing/money";
+import type { UpdateKeyBody } from "@/lib/keys/schemas";
+import { fieldErrors } from "@/lib/ui/api";
+import { type KeyRow, useModels, useUpdateKey } from "./queries";
+
+/** A budget as the form shows it: exact dollars, trailing zeros past the cents dropped ("5.00", "0.0015"). */
+export function usdText(micros: number | string | bigint | null): string {
+  if (micros === null) return "";
+  const [dollars, fraction = ""] = decimalUsd(BigInt(micros)).split(".");
+  return `${dollars}.${fraction.replace(/0+$/, "").padEnd(2, "0")}`;
+}
+
+/** A typed amount in micro-USD (digits, exact), null for empty; "invalid" when it is not a plain amount ≥ 0. */
+function budgetMicros(text: string): bigint | null | "invalid" {
+  if (text.trim() === "") return null;
+  const micros = parseUsd(text);
+  return micros === null || micros < 0n ? "invalid" : micros;
+}
+
+function limitValue(text: string): number | null | "invalid" {
+  if (text.trim() === "") return null;
+  return /^\s*\d{1,10}\s*$/.test(text) && Number(text) >= 1 ? Number(text) : "invalid";
+}
+
+interface Form {
+  name: string;
+  models: string[];
+  rpm: string;
+  tpm: string;
+  expires: string;
+  daily: string;
+  monthly: string;
+}
+
+function formOf(key: KeyRow): Form {
+  return {
+    name: key.name,
+    models: key.allowedModels,
+    rpm: key.rpmLimit === null ? "" : String(key.rpmLimit),
+    tpm: key.tpmLimit === null ? "" : String(key.tpmLimit),
+    expires: key.expiresAt ? key.expiresAt.slice(0, 10) : "",
+    daily: usdText(key.dailyBudgetMicros),
+    monthly: usdText(key.monthlyBudgetMicros),
+  };
+}
+
+/**
+ * Edits a key after creation, prefilled with what it has: name, models, RPM/TPM limits, daily and monthly budgets
+ * (dollars typed, sent as exact micro-USD) and expiry. Only what changed is sent; the gateway follows within
+ * seconds.
+ */
+export function EditKeyDialog({ editing, onClose }: { editing: KeyRow; onClose: () => void }) {
+  const [form, setForm] = useState<Form>(() => formOf(editing));
+  const update = useUpdateKey();
+  const models = useModels();
+  const errors = fieldErrors(update.error);
+  const initial = formOf(editing);
+
+  const daily = budgetMicros(form.daily);
+  const monthly = budgetMicros(form.monthly);
+  const rpm = limitValue(form.rpm);
+  const tpm = limitValue(form.tpm);
+  const local = {
+    dailyBudgetMicros: daily === "invalid" ? "Enter dollars, e.g. 5 or 0.25 (at most 6 decimals)" : null,
+    monthlyBudgetMicros: monthly === "invalid" ? "Enter dollars, e.g. 50 or 12.5 (at most 6 decimals)" : null,
+    rpmLimit: rpm === "invalid" ? "A whole number of requests, 1 or more" : null,
+    tpmLimit: tpm === "invalid" ? "A whole number of tokens, 1 or more" : null,
+  };
+  const invalid = Object.values(local).some(Boolean);
+  const toggle = (name: string) =>
+    setForm({
+      ...form,
+      models: form.models.includes(name) ? form.models.filter((m) => m !== name) : [...form.models, name],
+    });
+
+  const submit = (e: React.FormEvent) => {
+    e.preventDefault();
+    if (invalid) return;
+    const body: UpdateKeyBody = {};
+    if (form.name !== initial.name) body.name = form.name;
+    const sameModels =
+      form.models.length === initial.models.length && form.models.every((m) => initial.models.includes(m));
+    if (!sameModels) body.allowedModels = form.models;
+    if (form.rpm !== initial.rpm) body.rpmLimit = rpm as number | null;
+    if (form.tpm !== initial.tpm) body.tpmLimit = tpm as number | null;
+    if (form.expires !== initial.expires)
+      body.expiresAt = form.expires ? new Date(`${form.expires}T23:59:59Z`).toISOString() : null;
+    if (daily !== budgetMicros(initial.daily)) body.dailyBudgetMicros = daily === null ? null : String(daily);
+    if (monthly !== budgetMicros(initial.monthly))
+      body.monthlyBudgetMicros = monthly === null ? null : String(monthly);
+    if (Object.keys(body).length === 0) {
+      onClose();
+      return;
+    }
+    update.mutate(
+      { id: editing.id, body },
+      {
+        onSuccess: ({ key }) => {
+          toast.success(`Saved ${key.name} (${key.prefix}…); the gateway applies it within seconds.`);
+          onClose();
+        },
+      },
+    );
+  };
+
+  const listed = models.data?.items.map((m) => m.publicName) ?? [];
+  // A model the key names that left the catalog listing still shows, so it can be unchecked.
+  const choices = [...listed, ...form.models.filter((m) => !listed.includes(m))];
+  return (
+    <Dialog open onOpenChange={(open) => (open ? null : onClose())}>
+      <DialogContent className="max-h-[90vh] overflow-y-auto sm:max-w-xl" data-testid="edit-key-dialog">
+        <form onSubmit={submit} className="grid gap-4" noValidate>
+          <DialogHeader>
+            <DialogTitle>Edit key {editing.prefix}…</DialogTitle>
+            <DialogDescription>
+              Changes reach the gateway within seconds; the secret stays the same.
+            </DialogDescription>
+          </DialogHeader>
+          <FormError message={update.error && !Object.keys(errors).length ? update.error.message : null} />
+          <Field id="edit-key-name" label="Name" error={errors.name}>
+            <Input
+              id="edit-key-name"
+              required
+              maxLength={100}
+              value={form.name}
+              onChange={(e) => setForm({ ...form, name: e.target.value })}
+            />
+          </Field>
+          <fieldset className="grid gap-2">
+            <legend className="mb-2 text-sm font-medium">Models</legend>
+            <p className="text-xs text-muted-foreground">
+              None checked means every enabled model the plan allows; a key can narrow its plan, not widen it.
+            </p>
+            <div className="flex flex-wrap gap-3">
+              {choices.map((name) => (
+                <label key={name} className="flex items-center gap-2 text-sm">
+                  <input type="checkbox" checked={form.models.includes(name)} onChange={() => toggle(name)} />
+                  {name}
+                </label>
+              ))}
+            </div>
+            {errors.allowedModels ? <p className="text-sm text-destructive">{errors.allowedModels}</p> : null}
+          </fieldset>
+          <div className="grid gap-3 sm:grid-cols-2">
+            <Field
+              id="edit-key-daily"
+              label="Daily budget (USD)"
+              error={local.dailyBudgetMicros ?? errors.dailyBudgetMicros}
+              hint="Charges plus reservations per UTC day. Empty: none."
+            >
+              <Input
+                id="edit-key-daily"
+                inputMode="decimal"
+                placeholder="no limit"
+                value={form.daily}
+                onChange={(e) => setForm({ ...form, daily: e.target.value })}
+              />
+            </Field>
+            <Field
+              id="edit-key-monthly"
+              label="Monthly budget (USD)"
+              error={local.monthlyBudgetMicros ?? errors.monthlyBudgetMicros}
+              hint="Per UTC month. Empty: none."
+            >
+              <Input
+                id="edit-key-monthly"
+                inputMode="decimal"
+                placeholder="no limit"
+                value={form.monthly}
+                onChange={(e) => setForm({ ...form, monthly: e.target.value })}
+              />
+            </Field>
+          </div>
+          <div className="grid gap-3 sm:grid-cols-3">
+            <Field
+              id="edit-key-rpm"
+              label="Requests / min"
+              error={local.rpmLimit ?? errors.rpmLimit}
+              hint="Empty: the plan's"
+            >
+              <Input
+                id="edit-key-rpm"
+                inputMode="numeric"
+                value={form.rpm}
+                onChange={(e) => setForm({ ...form, rpm: e.target.value })}
+              />
+            </Field>
+            <Field
+              id="edit-key-tpm"
+              label="Tokens / min"
+              error={local.tpmLimit ?? errors.tpmLimit}
+              hint="Empty: the plan's"
+            >
+              <Input
+                id="edit-key-tpm"
+                inputMode="numeric"
+                value={form.tpm}
+                onChange={(e) => setForm({ ...form, tpm: e.target.value })}
+              />
+            </Field>
+            <Field id="edit-key-expires" label="Expires (UTC)" error={errors.expiresAt} hint="Empty: never">
+              <Input
+                id="edit-key-expires"
+                type="date"
+                value={form.expires}
+                onChange={(e) => setForm({ ...form, expires: e.target.value })}
+              />
+            </Field>
+          </div>
+          <DialogFooter>
+            <Button type="button" variant="outline" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button type="submit" disabled={update.isPending || invalid}>
+              {update.isPending ? "Saving…" : "Save changes"}
+            </Button>
+          </DialogFooter>
+        </form>
+      </DialogContent>
+    </Dialog>
+  );
+}
