@@ -20,12 +20,14 @@ import {
   TableHeader,
   TableMessage,
   TableRow,
+  TableTimeCell,
+  TableTruncate,
 } from "@/components/ui/table";
+import { UtcTime } from "@/components/ui/utc-time";
 import type { AlertEpisode, AlertRule, AlertSettings } from "@/lib/analytics/alerts";
 import { parseUsd } from "@/lib/billing/money";
 import type { Json } from "@/lib/json";
 import { api, fieldErrors } from "@/lib/ui/api";
-import { utcTime } from "@/lib/utils";
 
 type Rule = Json<AlertRule>;
 type Episode = Json<AlertEpisode>;
@@ -234,7 +236,7 @@ function Rules() {
   });
   return (
     <Card>
-      <CardHeader className="flex flex-row items-start justify-between">
+      <CardHeader className="flex flex-row flex-wrap items-start justify-between gap-3">
         <div>
           <CardTitle>Rules</CardTitle>
           <CardDescription>
@@ -278,7 +280,11 @@ function Rules() {
                     </div>
                   </TableCell>
                   <TableCell>
-                    {r.scope === "platform" ? "whole platform" : (r.userEmail ?? r.keyLabel)}
+                    {r.scope === "platform" ? (
+                      "whole platform"
+                    ) : (
+                      <TableTruncate text={r.userEmail ?? r.keyLabel ?? ""} />
+                    )}
                   </TableCell>
                   <TableCell>{formatThreshold(r.metric, r.warnThreshold)}</TableCell>
                   <TableCell>{formatThreshold(r.metric, r.criticalThreshold)}</TableCell>
@@ -337,11 +343,11 @@ function Episodes() {
         <Table>
           <TableHeader>
             <TableRow>
-              <TableHead>Opened (UTC)</TableHead>
+              <TableHead>Opened</TableHead>
               <TableHead>Rule</TableHead>
               <TableHead>Severity</TableHead>
               <TableHead>Peak · now</TableHead>
-              <TableHead>Resolved (UTC)</TableHead>
+              <TableHead>Resolved</TableHead>
               <TableHead>Webhook</TableHead>
             </TableRow>
           </TableHeader>
@@ -353,10 +359,12 @@ function Episodes() {
             ) : (
               data.items.map((e) => (
                 <TableRow key={e.id} data-testid="alert-episode-row">
-                  <TableCell className="font-mono text-xs">{utcTime(e.openedAt)}</TableCell>
+                  <TableTimeCell iso={e.openedAt} />
                   <TableCell>
-                    {e.ruleName}
-                    {e.target ? <div className="text-xs text-muted-foreground">{e.target}</div> : null}
+                    <TableTruncate text={e.ruleName} />
+                    {e.target ? (
+                      <TableTruncate text={e.target} className="text-xs text-muted-foreground" />
+                    ) : null}
                   </TableCell>
                   <TableCell>
                     <Badge variant={e.peakSeverity === "critical" ? "destructive" : "secondary"}>
@@ -366,8 +374,8 @@ function Episodes() {
                   <TableCell className="tabular-nums">
                     {formatThreshold(e.metric, e.value)} · {formatThreshold(e.metric, e.lastValue)}
                   </TableCell>
-                  <TableCell className="font-mono text-xs">
-                    {e.clearedAt ? utcTime(e.clearedAt) : <Badge variant="destructive">open</Badge>}
+                  <TableCell className="text-xs text-muted-foreground">
+                    {e.clearedAt ? <UtcTime at={e.clearedAt} /> : <Badge variant="destructive">open</Badge>}
                   </TableCell>
                   <TableCell className="text-xs">
                     {e.deliveries.length
@@ -418,7 +426,7 @@ function Delivery() {
       </CardHeader>
       <CardContent className="grid gap-3">
         <form
-          className="flex items-end gap-2"
+          className="flex flex-wrap items-end gap-2"
           onSubmit={(e) => {
             e.preventDefault();
             save.mutate({ webhookUrl: (url ?? current?.webhookUrl ?? "").trim() || null });
@@ -460,7 +468,7 @@ function Delivery() {
 
 export function AlertsPanel() {
   return (
-    <div className="grid gap-4">
+    <div className="grid grid-cols-1 gap-4">
       <Episodes />
       <Rules />
       <Delivery />

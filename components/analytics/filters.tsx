@@ -70,13 +70,13 @@ function Picker({
   all?: string;
 }) {
   return (
-    <div className="grid gap-1">
+    <div className="grid min-w-0 gap-1">
       <Label htmlFor={id} className="text-xs text-muted-foreground">
         {label}
       </Label>
       <select
         id={id}
-        className="h-9 min-w-0 rounded-md border border-input bg-background px-2 text-sm"
+        className="h-9 w-full min-w-0 rounded-md border border-input bg-background px-2 text-sm"
         value={value ?? ""}
         onChange={(e) => onChange(e.target.value || undefined)}
       >
@@ -120,11 +120,11 @@ export function FilterBar({
   };
   const active = FILTER_KEYS.some((k) => filters[k]);
   return (
-    <div className="grid gap-3 rounded-lg border bg-card p-4" data-testid="filter-bar">
+    <div className="grid min-w-0 grid-cols-1 gap-3 rounded-lg border bg-card p-4" data-testid="filter-bar">
       <div className="flex flex-wrap items-end gap-2">
         <div className="grid gap-1">
           <span className="text-xs text-muted-foreground">Range (UTC)</span>
-          <div className="flex gap-1">
+          <div className="flex flex-wrap gap-1">
             {PRESETS.map((p) => (
               <Button key={p.label} type="button" variant="outline" size="sm" onClick={() => preset(p.days)}>
                 {p.label}

@@ -4,14 +4,16 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { Money } from "@/components/billing/money";
+import { ChartEmpty } from "@/components/charts/chart-empty";
+import { percentTick, seriesColor, tooltipStyle } from "@/components/charts/palette";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { QueryError } from "@/components/ui/data-table";
+import { UtcTime } from "@/components/ui/utc-time";
 import type { overview } from "@/lib/analytics/overview";
 import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
-import { utcTime } from "@/lib/utils";
-import { Figure, int, MoneyChart, pct } from "./usage-analytics";
+import { Figure, int, MoneyChart, NO_CALLS, pct } from "./usage-analytics";
 
 type Overview = Json<Awaited<ReturnType<typeof overview>>>;
 type Totals = Overview["today"];
@@ -52,13 +54,17 @@ function Top({ title, rows, href }: { title: string; rows: Overview["top"]["user
         {rows.length === 0 ? (
           <p className="text-sm text-muted-foreground">No calls yet.</p>
         ) : (
-          <ol className="grid gap-1 text-sm">
+          <ol className="grid grid-cols-1 gap-1 text-sm">
             {rows.map((r) => (
-              <li key={r.id} className="flex justify-between gap-2">
-                <Link className="truncate hover:underline" href={`${href}${encodeURIComponent(r.id)}`}>
+              <li key={r.id} className="flex min-w-0 items-baseline justify-between gap-3">
+                <Link
+                  className="min-w-0 truncate hover:underline"
+                  href={`${href}${encodeURIComponent(r.id)}`}
+                  title={r.label}
+                >
                   {r.label}
                 </Link>
-                <span className="tabular-nums">
+                <span className="shrink-0 tabular-nums">
                   <Money micros={r.revenueMicros} />
                 </span>
               </li>
@@ -87,17 +93,18 @@ export function OverviewPanel() {
       </div>
     );
   }
+  const hasCalls = data.hourly.some((p) => p.calls > 0);
   const errorRate = data.hourly.map((p) => ({
     at: p.at.slice(11, 16),
     rate: p.calls ? (p.failures / p.calls) * 100 : 0,
   }));
   return (
-    <div className="grid gap-4">
-      <div className="grid gap-4">
+    <div className="grid grid-cols-1 gap-4">
+      <div className="grid grid-cols-1 gap-4 2xl:grid-cols-2">
         <Period title="Today (UTC)" t={data.today} testId="overview-today" />
         <Period title="Last 30 days" t={data.last30Days} testId="overview-30d" />
       </div>
-      <div className="grid gap-4 lg:grid-cols-3">
+      <div className="grid grid-cols-1 gap-4 lg:grid-cols-3">
         <Card className="lg:col-span-2">
           <CardHeader>
             <CardTitle>Spend rate, last 24 hours</CardTitle>
@@ -115,20 +122,30 @@ export function OverviewPanel() {
             <CardDescription>Failed calls ÷ all calls per hour</CardDescription>
           </CardHeader>
           <CardContent>
-            <div style={{ height: 220 }}>
-              <ResponsiveContainer width="100%" height="100%">
-                <LineChart data={errorRate}>
-                  <CartesianGrid strokeDasharray="3 3" className="stroke-muted" />
-                  <XAxis dataKey="at" tick={{ fontSize: 11 }} minTickGap={24} />
-                  <YAxis tickFormatter={(v) => `${v}%`} tick={{ fontSize: 11 }} width={40} />
-                  <Tooltip
-                    formatter={(v) => [`${Number(v).toFixed(1)}%`, "errors"]}
-                    contentStyle={{ background: "var(--popover)", color: "var(--popover-foreground)" }}
-                  />
-                  <Line dataKey="rate" stroke="var(--destructive)" dot={false} />
-                </LineChart>
-              </ResponsiveContainer>
-            </div>
+            {hasCalls ? (
+              <div style={{ height: 220 }} data-testid="error-rate-chart">
+                <ResponsiveContainer width="100%" height="100%">
+                  <LineChart data={errorRate} margin={{ top: 8, right: 8 }}>
+                    <CartesianGrid strokeDasharray="3 3" className="stroke-muted" />
+                    <XAxis dataKey="at" tick={{ fontSize: 11 }} minTickGap={24} />
+                    <YAxis
+                      tickFormatter={percentTick}
+                      tick={{ fontSize: 11 }}
+                      width={48}
+                      domain={[0, (max: number) => Math.max(1, Math.ceil(max))]}
+                      allowDecimals={false}
+                    />
+                    <Tooltip
+                      formatter={(v) => [`${Number(v).toFixed(1)}%`, "error rate"]}
+                      contentStyle={tooltipStyle}
+                    />
+                    <Line dataKey="rate" name="error rate" stroke={seriesColor("errors")} dot={false} />
+                  </LineChart>
+                </ResponsiveContainer>
+              </div>
+            ) : (
+              <ChartEmpty height={220} {...NO_CALLS} />
+            )}
           </CardContent>
         </Card>
       </div>
@@ -140,12 +157,12 @@ export function OverviewPanel() {
           <MoneyChart points={data.daily} bucket="day" height={220} />
         </CardContent>
       </Card>
-      <div className="grid gap-4 lg:grid-cols-3">
+      <div className="grid grid-cols-1 gap-4 lg:grid-cols-3">
         <Top title="Top users" rows={data.top.users} href="/admin/analytics?by=user&userId=" />
         <Top title="Top keys" rows={data.top.keys} href="/admin/analytics?by=key&keyId=" />
         <Top title="Top models" rows={data.top.models} href="/admin/analytics?by=model&model=" />
       </div>
-      <div className="grid gap-4 lg:grid-cols-3">
+      <div className="grid grid-cols-1 gap-4 lg:grid-cols-3">
         <Card data-testid="overview-low">
           <CardHeader>
             <CardTitle className="text-base">Accounts running low</CardTitle>
@@ -157,13 +174,17 @@ export function OverviewPanel() {
                 None: every active account is above its threshold.
               </p>
             ) : (
-              <ul className="grid gap-1 text-sm">
+              <ul className="grid grid-cols-1 gap-1 text-sm">
                 {data.lowAccounts.map((a) => (
-                  <li key={a.accountId} className="flex justify-between gap-2">
-                    <Link className="truncate hover:underline" href={`/admin/accounts/${a.accountId}`}>
+                  <li key={a.accountId} className="flex min-w-0 items-baseline justify-between gap-3">
+                    <Link
+                      className="min-w-0 truncate hover:underline"
+                      href={`/admin/accounts/${a.accountId}`}
+                      title={a.email}
+                    >
                       {a.email}
                     </Link>
-                    <span className="tabular-nums">
+                    <span className="shrink-0 tabular-nums">
                       <Money micros={a.availableMicros} />{" "}
                       <span className="text-muted-foreground">
                         / <Money micros={a.thresholdMicros} />
@@ -181,15 +202,15 @@ export function OverviewPanel() {
             <CardDescription>Open call holds and live gateway leases</CardDescription>
           </CardHeader>
           <CardContent className="grid gap-1 text-sm">
-            <div className="flex justify-between">
+            <div className="flex justify-between gap-3">
               <span>{int(data.reserved.openHolds)} open holds</span>
-              <span className="tabular-nums">
+              <span className="shrink-0 tabular-nums">
                 <Money micros={data.reserved.holdMicros} />
               </span>
             </div>
-            <div className="flex justify-between">
+            <div className="flex justify-between gap-3">
               <span>{int(data.reserved.liveLeases)} live leases</span>
-              <span className="tabular-nums">
+              <span className="shrink-0 tabular-nums">
                 <Money micros={data.reserved.leaseMicros} />
               </span>
             </div>
@@ -226,7 +247,7 @@ export function OverviewPanel() {
         </Card>
       </div>
       <p className="text-xs text-muted-foreground">
-        All times UTC. Generated {utcTime(data.generatedAt)} UTC; refreshed every 30 s.
+        All times UTC. Generated <UtcTime at={data.generatedAt} />, refreshed every 30 s.
       </p>
     </div>
   );

@@ -15,12 +15,16 @@ import {
 } from "recharts";
 import { billedUnits, moneyTick, moneyTooltip } from "@/components/billing/format";
 import { Money } from "@/components/billing/money";
+import { ChartEmpty } from "@/components/charts/chart-empty";
+import { SERIES, seriesColor, tooltipStyle } from "@/components/charts/palette";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { DataTable, QueryError } from "@/components/ui/data-table";
+import { TableTruncate } from "@/components/ui/table";
 import type { BreakdownRow, SeriesPoint, UsageTotals } from "@/lib/analytics/usage";
 import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
+import { formatUtc } from "@/lib/utils";
 import { FilterBar, useUrlFilters } from "./filters";
 
 type Totals = Json<UsageTotals>;
@@ -39,7 +43,13 @@ interface UsageAnswer {
 export const pct = (part: number, whole: number) =>
   whole > 0 ? `${((part / whole) * 100).toFixed(1)}%` : "—";
 export const int = (n: number | string) => Number(n).toLocaleString("en-US");
-export const utcLabel = (iso: string) => `${iso.replace("T", " ").slice(0, 16)} UTC`;
+export const utcLabel = (iso: string) => formatUtc(iso);
+
+/** What an empty chart of calls says, and where to go to make one. */
+export const NO_CALLS = {
+  message: "No calls in this range — make a call with an API key.",
+  action: { href: "/account/keys", label: "Create or copy an API key" },
+};
 
 export function Figure({
   label,
@@ -53,9 +63,9 @@ export function Figure({
   testId?: string;
 }) {
   return (
-    <div className="rounded-lg border bg-card p-3" data-testid={testId}>
+    <div className="min-w-0 rounded-lg border bg-card p-3" data-testid={testId}>
       <div className="text-xs text-muted-foreground">{label}</div>
-      <div className="text-xl font-semibold tabular-nums">{value}</div>
+      <div className="text-xl font-semibold break-words tabular-nums">{value}</div>
       {hint ? <div className="text-xs text-muted-foreground">{hint}</div> : null}
     </div>
   );
@@ -81,6 +91,7 @@ export function MoneyChart({
     calls: p.calls,
     errors: p.failures,
   }));
+  if (!points.some((p) => p.calls > 0)) return <ChartEmpty height={height} {...NO_CALLS} />;
   return (
     <div style={{ height }} data-testid="usage-chart">
       <ResponsiveContainer width="100%" height="100%">
@@ -93,27 +104,51 @@ export function MoneyChart({
             orientation="right"
             tick={{ fontSize: 11 }}
             allowDecimals={false}
-            width={40}
+            width={48}
+            tickFormatter={(v: number) => int(v)}
           />
           <Tooltip
             formatter={(value, name) =>
-              name === "calls" || name === "errors"
-                ? [String(value), String(name)]
+              name === SERIES.calls.label || name === SERIES.errors.label
+                ? [int(Number(value)), String(name)]
                 : moneyTooltip(value, name)
             }
-            contentStyle={{ background: "var(--popover)", color: "var(--popover-foreground)" }}
+            contentStyle={tooltipStyle}
           />
           <Legend />
           <Bar
             yAxisId="usd"
             dataKey="revenue"
-            name={withCost ? "revenue" : "charged"}
-            fill="var(--chart-1)"
+            name={withCost ? SERIES.revenue.label : "Charged"}
+            fill={seriesColor("revenue")}
           />
-          {withCost ? <Bar yAxisId="usd" dataKey="cost" fill="var(--chart-2)" /> : null}
-          {withCost ? <Line yAxisId="usd" dataKey="margin" stroke="var(--chart-3)" dot={false} /> : null}
-          <Line yAxisId="calls" dataKey="calls" stroke="var(--chart-4)" dot={false} />
-          <Line yAxisId="calls" dataKey="errors" stroke="var(--destructive)" dot={false} />
+          {withCost ? (
+            <Bar yAxisId="usd" dataKey="cost" name={SERIES.cost.label} fill={seriesColor("cost")} />
+          ) : null}
+          {withCost ? (
+            <Line
+              yAxisId="usd"
+              dataKey="margin"
+              name={SERIES.margin.label}
+              stroke={seriesColor("margin")}
+              strokeWidth={2}
+              dot={false}
+            />
+          ) : null}
+          <Line
+            yAxisId="calls"
+            dataKey="calls"
+            name={SERIES.calls.label}
+            stroke={seriesColor("calls")}
+            dot={false}
+          />
+          <Line
+            yAxisId="calls"
+            dataKey="errors"
+            name={SERIES.errors.label}
+            stroke={seriesColor("errors")}
+            dot={false}
+          />
         </ComposedChart>
       </ResponsiveContainer>
     </div>
@@ -141,9 +176,9 @@ function breakdownColumns(by: By): ColumnDef<Breakdown, unknown>[] {
       header: BY_LABEL[by],
       cell: ({ row }) => (
         <div>
-          <div className="font-medium">{row.original.label}</div>
+          <TableTruncate text={row.original.label} className="font-medium" />
           {row.original.detail ? (
-            <div className="font-mono text-xs text-muted-foreground">{row.original.detail}</div>
+            <TableTruncate text={row.original.detail} className="font-mono text-xs text-muted-foreground" />
           ) : null}
         </div>
       ),
@@ -224,7 +259,7 @@ export function UsageAnalytics({ scope = "admin" }: { scope?: "admin" | "me" }) 
   });
   const t = data?.totals;
   return (
-    <div className="grid gap-4">
+    <div className="grid grid-cols-1 gap-4">
       <FilterBar filters={filters} set={set} base={base} admin={admin} />
       {error ? <QueryError error={error} retry={() => refetch()} /> : null}
       <div className="grid grid-cols-2 gap-3 md:grid-cols-4" data-testid="usage-totals">
@@ -260,7 +295,7 @@ export function UsageAnalytics({ scope = "admin" }: { scope?: "admin" | "me" }) 
         )}
       </div>
       <Card>
-        <CardHeader className="flex flex-row items-start justify-between gap-4">
+        <CardHeader className="flex flex-row flex-wrap items-start justify-between gap-4">
           <div>
             <CardTitle>
               {admin ? "Revenue, cost and margin" : "Spend"} per {data?.bucket ?? "…"}
@@ -290,17 +325,18 @@ export function UsageAnalytics({ scope = "admin" }: { scope?: "admin" | "me" }) 
           {isLoading ? (
             <div className="h-[260px] animate-pulse rounded-md bg-muted" />
           ) : data && data.totals.calls === 0 ? (
-            <div className="grid h-[260px] place-items-center text-center text-sm text-muted-foreground">
-              No calls in this range with these filters. Widen the range or clear a filter; calls appear here
-              as apps use their keys.
-            </div>
+            <ChartEmpty
+              height={260}
+              message="No calls in this range with these filters — widen the range, clear a filter, or make a call with an API key."
+              action={NO_CALLS.action}
+            />
           ) : (
             <MoneyChart points={data?.series ?? []} bucket={data?.bucket ?? "day"} withCost={admin} />
           )}
         </CardContent>
       </Card>
       <Card>
-        <CardHeader className="flex flex-row items-start justify-between gap-4">
+        <CardHeader className="flex flex-row flex-wrap items-start justify-between gap-4">
           <div>
             <CardTitle>By {BY_LABEL[by].toLowerCase()}</CardTitle>
             <CardDescription>Top 50 by revenue in the range; click a header to sort.</CardDescription>

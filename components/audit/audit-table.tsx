@@ -17,6 +17,7 @@ import {
   TableMessage,
   TableRow,
   TableTimeCell,
+  TableTruncate,
 } from "@/components/ui/table";
 import type { AuditRow as AuditEntry } from "@/lib/audit/list";
 import type { Json } from "@/lib/json";
@@ -67,7 +68,7 @@ export function AuditTable() {
   return (
     <Card>
       <CardContent className="grid gap-4">
-        <div className="grid gap-2 sm:grid-cols-2 lg:grid-cols-5">
+        <div className="grid grid-cols-1 gap-2 sm:grid-cols-2 lg:grid-cols-5">
           {FILTERS.map((f) => (
             <Field key={f.key} id={`audit-${f.key}`} label={f.label}>
               <Input
@@ -88,7 +89,7 @@ export function AuditTable() {
         <Table>
           <TableHeader>
             <TableRow>
-              <TableHead>When (UTC)</TableHead>
+              <TableHead>When</TableHead>
               <TableHead>Actor</TableHead>
               <TableHead>Action</TableHead>
               <TableHead>Target</TableHead>
@@ -106,19 +107,33 @@ export function AuditTable() {
               data?.items.map((row) => (
                 <Fragment key={row.id}>
                   <TableRow
-                    className="cursor-pointer"
+                    className="cursor-pointer focus-visible:bg-muted/60 focus-visible:outline-none"
+                    tabIndex={0}
+                    aria-expanded={open === row.id}
                     onClick={() => setOpen(open === row.id ? null : row.id)}
+                    onKeyDown={(e) => {
+                      if (e.key === "Enter" || e.key === " ") {
+                        e.preventDefault();
+                        setOpen(open === row.id ? null : row.id);
+                      }
+                    }}
                   >
                     <TableTimeCell iso={row.at} />
                     <TableCell>
-                      {row.actorEmail ?? <Badge variant="secondary">{row.actorKind}</Badge>}
+                      {row.actorEmail ? (
+                        <TableTruncate text={row.actorEmail} />
+                      ) : (
+                        <Badge variant="secondary">{row.actorKind}</Badge>
+                      )}
                     </TableCell>
                     <TableCell>
                       <Badge variant="outline">{row.action}</Badge>
                     </TableCell>
                     <TableCell className="font-mono text-xs">
-                      {row.targetType}
-                      {row.targetId ? `:${row.targetId.slice(0, 8)}` : ""}
+                      <span title={row.targetId ? `${row.targetType}:${row.targetId}` : row.targetType}>
+                        {row.targetType}
+                        {row.targetId ? `:${row.targetId.slice(0, 8)}` : ""}
+                      </span>
                     </TableCell>
                     <TableCell className="text-muted-foreground">{row.ip ?? "—"}</TableCell>
                   </TableRow>
@@ -147,7 +162,7 @@ export function AuditTable() {
 
 function Snapshot({ title, value }: { title: string; value: unknown }) {
   return (
-    <div className="grid gap-1">
+    <div className="grid min-w-0 gap-1">
       <div className="text-xs font-medium text-muted-foreground">{title}</div>
       <pre className="overflow-x-auto rounded-md border bg-background p-2 text-xs whitespace-pre-wrap">
         {value === null || value === undefined ? "—" : JSON.stringify(value, null, 2)}

@@ -55,7 +55,11 @@ export function AccountsTable() {
             {data?.items.map((a) => (
               <TableRow key={a.id} data-testid={`account-row-${a.ownerEmail}`}>
                 <TableCell>
-                  <Link className="font-medium text-primary hover:underline" href={`/admin/accounts/${a.id}`}>
+                  <Link
+                    className="block max-w-64 truncate font-medium text-primary hover:underline"
+                    href={`/admin/accounts/${a.id}`}
+                    title={a.ownerEmail ?? undefined}
+                  >
                     {a.ownerEmail}
                   </Link>
                 </TableCell>

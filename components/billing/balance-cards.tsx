@@ -41,7 +41,7 @@ export function BalanceCards({ account }: { account: AccountView }) {
           <Money micros={account.lowBalanceMicros} />. Add funds or redeem a code before calls are refused.
         </div>
       ) : null}
-      <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3 xl:grid-cols-5">
+      <div className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3 xl:grid-cols-5">
         <Card>
           <CardHeader>
             <CardDescription>Balance</CardDescription>
@@ -74,7 +74,11 @@ export function BalanceCards({ account }: { account: AccountView }) {
         <Card>
           <CardHeader>
             <CardDescription>Plan</CardDescription>
-            <CardTitle data-testid="plan" className="truncate text-xl leading-8">
+            <CardTitle
+              data-testid="plan"
+              className="truncate text-xl leading-8"
+              title={account.planName ?? "Pay as you go"}
+            >
               {account.planName ?? "Pay as you go"}
             </CardTitle>
           </CardHeader>

@@ -14,6 +14,7 @@ import {
   TableMessage,
   TableRow,
   TableTimeCell,
+  TableTruncate,
 } from "@/components/ui/table";
 import { cn } from "@/lib/utils";
 import { useLedger } from "./queries";
@@ -32,11 +33,11 @@ export function LedgerTable({ accountId }: { accountId: string | undefined }) {
         <Table>
           <TableHeader>
             <TableRow>
-              <TableHead>When (UTC)</TableHead>
+              <TableHead>When</TableHead>
               <TableHead>Kind</TableHead>
-              <TableHead>Reason</TableHead>
               <TableHead className="text-right">Amount</TableHead>
               <TableHead className="text-right">Balance after</TableHead>
+              <TableHead>Reason</TableHead>
             </TableRow>
           </TableHeader>
           <TableBody>
@@ -47,17 +48,19 @@ export function LedgerTable({ accountId }: { accountId: string | undefined }) {
                 <TableCell>
                   <Badge variant="outline">{e.kind}</Badge>
                 </TableCell>
-                <TableCell className="max-w-72 truncate">{e.reason}</TableCell>
                 <TableCell
                   className={cn(
                     "text-right tabular-nums",
-                    e.amountMicros < 0 ? "text-foreground" : "text-success",
+                    e.amountMicros < 0 ? "text-foreground" : "text-green-700 dark:text-green-400",
                   )}
                 >
                   <Money micros={e.amountMicros} sign />
                 </TableCell>
                 <TableCell className="text-right font-medium tabular-nums">
                   <Money micros={e.runningBalanceMicros} />
+                </TableCell>
+                <TableCell>
+                  <TableTruncate text={e.reason} className="max-w-80" />
                 </TableCell>
               </TableRow>
             ))}

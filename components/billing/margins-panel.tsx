@@ -12,9 +12,20 @@ import {
   XAxis,
   YAxis,
 } from "recharts";
+import { NO_CALLS } from "@/components/analytics/usage-analytics";
 import { Money } from "@/components/billing/money";
+import { ChartEmpty } from "@/components/charts/chart-empty";
+import { SERIES, seriesColor, tooltipStyle } from "@/components/charts/palette";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableRow,
+  TableTruncate,
+} from "@/components/ui/table";
 import { api } from "@/lib/ui/api";
 import { moneyTick, moneyTooltip, usd } from "./format";
 
@@ -59,8 +70,8 @@ export function MarginsPanel() {
     margin: (d.revenueMicros - d.costMicros) / 1e6,
   }));
   return (
-    <div className="grid gap-6">
-      <div className="grid gap-4 sm:grid-cols-4">
+    <div className="grid grid-cols-1 gap-6">
+      <div className="grid grid-cols-1 gap-4 sm:grid-cols-2 xl:grid-cols-4">
         {[
           ["Calls", totals.calls.toLocaleString("en-US")],
           ["Revenue", usd(totals.revenue)],
@@ -70,7 +81,7 @@ export function MarginsPanel() {
           <Card key={label}>
             <CardHeader>
               <CardDescription>{label}, last 30 days</CardDescription>
-              <CardTitle data-testid={`total-${label}`} className="text-2xl tabular-nums">
+              <CardTitle data-testid={`total-${label}`} className="text-2xl break-words tabular-nums">
                 {value}
               </CardTitle>
             </CardHeader>
@@ -84,19 +95,44 @@ export function MarginsPanel() {
             Settled days from the settlement's roll-ups; today and unsettled days live.
           </CardDescription>
         </CardHeader>
-        <CardContent className="h-72">
-          <ResponsiveContainer width="100%" height="100%">
-            <ComposedChart data={chart} margin={{ left: 8, right: 8 }}>
-              <CartesianGrid vertical={false} strokeDasharray="3 3" className="stroke-border" />
-              <XAxis dataKey="day" tickLine={false} axisLine={false} fontSize={11} interval={4} />
-              <YAxis tickLine={false} axisLine={false} fontSize={11} width={72} tickFormatter={moneyTick} />
-              <Tooltip formatter={moneyTooltip} />
-              <Legend />
-              <Bar dataKey="revenue" fill="var(--color-chart-1)" />
-              <Bar dataKey="cost" fill="var(--color-chart-4)" />
-              <Line dataKey="margin" stroke="var(--color-chart-2)" strokeWidth={2} dot={false} />
-            </ComposedChart>
-          </ResponsiveContainer>
+        <CardContent>
+          {data && totals.calls === 0 ? (
+            <ChartEmpty height={288} {...NO_CALLS} />
+          ) : (
+            <div className="h-72" data-testid="margins-chart">
+              <ResponsiveContainer width="100%" height="100%">
+                <ComposedChart data={chart} margin={{ left: 8, right: 8, top: 8 }}>
+                  <CartesianGrid vertical={false} strokeDasharray="3 3" className="stroke-border" />
+                  <XAxis
+                    dataKey="day"
+                    tickLine={false}
+                    axisLine={false}
+                    fontSize={11}
+                    interval="preserveStartEnd"
+                    minTickGap={16}
+                  />
+                  <YAxis
+                    tickLine={false}
+                    axisLine={false}
+                    fontSize={11}
+                    width={80}
+                    tickFormatter={moneyTick}
+                  />
+                  <Tooltip formatter={moneyTooltip} contentStyle={tooltipStyle} />
+                  <Legend />
+                  <Bar dataKey="revenue" name={SERIES.revenue.label} fill={seriesColor("revenue")} />
+                  <Bar dataKey="cost" name={SERIES.cost.label} fill={seriesColor("cost")} />
+                  <Line
+                    dataKey="margin"
+                    name={SERIES.margin.label}
+                    stroke={seriesColor("margin")}
+                    strokeWidth={2}
+                    dot={false}
+                  />
+                </ComposedChart>
+              </ResponsiveContainer>
+            </div>
+          )}
         </CardContent>
       </Card>
       <Card>
@@ -108,29 +144,31 @@ export function MarginsPanel() {
             <TableHeader>
               <TableRow>
                 <TableHead>Model</TableHead>
+                <TableHead className="text-right">Revenue</TableHead>
+                <TableHead className="text-right">Provider cost</TableHead>
+                <TableHead className="text-right">Margin</TableHead>
                 <TableHead className="text-right">Calls</TableHead>
                 <TableHead className="text-right">Tokens in / out</TableHead>
-                <TableHead className="text-right">Provider cost</TableHead>
-                <TableHead className="text-right">Revenue</TableHead>
-                <TableHead className="text-right">Margin</TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
               {data?.models.map((m) => (
                 <TableRow key={m.model} data-testid={`margin-row-${m.model}`}>
-                  <TableCell className="font-medium">{m.model}</TableCell>
-                  <TableCell className="text-right tabular-nums">{m.calls.toLocaleString("en-US")}</TableCell>
-                  <TableCell className="text-right tabular-nums">
-                    {m.tokensIn.toLocaleString("en-US")} / {m.tokensOut.toLocaleString("en-US")}
-                  </TableCell>
-                  <TableCell className="text-right tabular-nums">
-                    <Money micros={m.costMicros} />
+                  <TableCell className="font-medium">
+                    <TableTruncate text={m.model} />
                   </TableCell>
                   <TableCell className="text-right tabular-nums">
                     <Money micros={m.revenueMicros} />
                   </TableCell>
                   <TableCell className="text-right tabular-nums">
+                    <Money micros={m.costMicros} />
+                  </TableCell>
+                  <TableCell className="text-right tabular-nums">
                     {pct(m.revenueMicros, m.costMicros)}
+                  </TableCell>
+                  <TableCell className="text-right tabular-nums">{m.calls.toLocaleString("en-US")}</TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    {m.tokensIn.toLocaleString("en-US")} / {m.tokensOut.toLocaleString("en-US")}
                   </TableCell>
                 </TableRow>
               ))}

@@ -19,11 +19,19 @@ import {
 import { Field, FormError } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
 import { toast } from "@/components/ui/sonner";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableRow,
+  TableTruncate,
+} from "@/components/ui/table";
+import { UtcTime } from "@/components/ui/utc-time";
 import { parseUsd } from "@/lib/billing/money";
 import { IMAGE_QUALITIES, imageRatesBody } from "@/lib/billing/schemas";
 import { api, fieldErrors } from "@/lib/ui/api";
-import { utcTime } from "@/lib/utils";
 import { usePrices } from "./queries";
 import { priceLines, UNITS, type Unit, type Version } from "./units";
 
@@ -130,7 +138,7 @@ export function PricesPanel() {
                 <TableHead>Sell price</TableHead>
                 <TableHead>Provider cost</TableHead>
                 <TableHead className="text-right">Margin</TableHead>
-                <TableHead>Since (UTC)</TableHead>
+                <TableHead>Since</TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
@@ -144,8 +152,8 @@ export function PricesPanel() {
                     {v.inputCostMicros === undefined ? "—" : <Lines lines={priceLines(v, "cost")} />}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{margin(v)}</TableCell>
-                  <TableCell className="text-muted-foreground">
-                    {utcTime(String(v.effectiveFrom)).slice(0, 16)}
+                  <TableCell className="text-xs text-muted-foreground">
+                    <UtcTime at={String(v.effectiveFrom)} />
                   </TableCell>
                 </TableRow>
               ))}
@@ -165,7 +173,7 @@ export function PricesPanel() {
             <TableHeader>
               <TableRow>
                 <TableHead>Model</TableHead>
-                <TableHead>Effective from (UTC)</TableHead>
+                <TableHead>Effective from</TableHead>
                 <TableHead>Sell price</TableHead>
                 <TableHead className="text-right">Margin</TableHead>
                 <TableHead>Note</TableHead>
@@ -176,14 +184,14 @@ export function PricesPanel() {
               {versions.map((v) => (
                 <TableRow key={v.id}>
                   <TableCell>{v.model}</TableCell>
-                  <TableCell className="text-muted-foreground">
-                    {utcTime(String(v.effectiveFrom)).slice(0, 16)}
+                  <TableCell className="text-xs text-muted-foreground">
+                    <UtcTime at={String(v.effectiveFrom)} />
                   </TableCell>
                   <TableCell className="min-w-44 whitespace-normal text-xs tabular-nums">
                     <Lines lines={priceLines(v, "price")} />
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{margin(v)}</TableCell>
-                  <TableCell className="max-w-64 truncate">{v.note}</TableCell>
+                  <TableCell>{v.note ? <TableTruncate text={v.note} /> : null}</TableCell>
                   <TableCell>
                     {v.current ? (
                       <Badge variant="success">in force</Badge>

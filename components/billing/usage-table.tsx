@@ -43,13 +43,13 @@ export function UsageTable({
         <Table>
           <TableHeader>
             <TableRow>
-              <TableHead>When (UTC)</TableHead>
+              <TableHead>When</TableHead>
               <TableHead>Model</TableHead>
-              <TableHead>Key</TableHead>
-              <TableHead className="text-right">Billed by</TableHead>
-              <TableHead>Billing</TableHead>
-              {showCost ? <TableHead className="text-right">Provider cost</TableHead> : null}
               <TableHead className="text-right">Charged</TableHead>
+              {showCost ? <TableHead className="text-right">Provider cost</TableHead> : null}
+              <TableHead>Billing</TableHead>
+              <TableHead className="text-right">Billed by</TableHead>
+              <TableHead>Key</TableHead>
             </TableRow>
           </TableHeader>
           <TableBody>
@@ -64,21 +64,21 @@ export function UsageTable({
                     {u.stream ? " stream" : ""}
                   </span>
                 </TableCell>
-                <TableCell className="font-mono text-xs">{u.keyPrefix}…</TableCell>
-                <TableCell className="text-right tabular-nums">{billedUnits(u)}</TableCell>
-                <TableCell>
-                  <Badge variant={STATUS_VARIANT[u.billingStatus]} title={u.errorClass ?? undefined}>
-                    {u.billingStatus}
-                  </Badge>
+                <TableCell className="text-right font-medium tabular-nums">
+                  <Money micros={u.revenueMicros} />
                 </TableCell>
                 {showCost ? (
                   <TableCell className="text-right tabular-nums">
                     <Money micros={u.costMicros ?? 0} />
                   </TableCell>
                 ) : null}
-                <TableCell className="text-right font-medium tabular-nums">
-                  <Money micros={u.revenueMicros} />
+                <TableCell>
+                  <Badge variant={STATUS_VARIANT[u.billingStatus]} title={u.errorClass ?? undefined}>
+                    {u.billingStatus}
+                  </Badge>
                 </TableCell>
+                <TableCell className="text-right tabular-nums">{billedUnits(u)}</TableCell>
+                <TableCell className="font-mono text-xs">{u.keyPrefix}…</TableCell>
               </TableRow>
             ))}
           </TableBody>

@@ -18,7 +18,7 @@ export function PaymentsPanel() {
   const settings = useBillingSettings().data?.settings;
   const payments = usePayments("all");
   return (
-    <div className="grid gap-6">
+    <div className="grid grid-cols-1 gap-6">
       {settings ? <SettingsForm settings={settings} /> : null}
       <Card>
         <CardHeader>

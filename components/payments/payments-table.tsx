@@ -11,6 +11,7 @@ import {
   TableMessage,
   TableRow,
   TableTimeCell,
+  TableTruncate,
 } from "@/components/ui/table";
 import type { PaymentRow } from "./queries";
 
@@ -31,13 +32,13 @@ export function PaymentsTable({ items, admin }: { items: PaymentRow[] | undefine
     <Table>
       <TableHeader>
         <TableRow>
-          <TableHead>When (UTC)</TableHead>
+          <TableHead>When</TableHead>
           {admin ? <TableHead>Account</TableHead> : null}
-          <TableHead>Status</TableHead>
           <TableHead className="text-right">Amount</TableHead>
+          <TableHead>Status</TableHead>
           <TableHead className="text-right">Credited</TableHead>
           <TableHead className="text-right">Refunded</TableHead>
-          {admin ? <TableHead>Stripe</TableHead> : null}
+          {admin ? <TableHead>Stripe session</TableHead> : null}
         </TableRow>
       </TableHeader>
       <TableBody>
@@ -45,14 +46,18 @@ export function PaymentsTable({ items, admin }: { items: PaymentRow[] | undefine
         {items?.map((p) => (
           <TableRow key={p.id} data-testid="payment-row">
             <TableTimeCell iso={p.createdAt} />
-            {admin ? <TableCell>{p.userEmail}</TableCell> : null}
+            {admin ? (
+              <TableCell>
+                <TableTruncate text={p.userEmail ?? "—"} className="max-w-56" />
+              </TableCell>
+            ) : null}
+            <TableCell className="text-right tabular-nums">
+              <Money micros={p.amountMicros} />
+            </TableCell>
             <TableCell>
               <Badge variant={STATUS[p.status]} title={p.failureReason ?? undefined}>
                 {p.status.replace("_", " ")}
               </Badge>
-            </TableCell>
-            <TableCell className="text-right tabular-nums">
-              <Money micros={p.amountMicros} />
             </TableCell>
             <TableCell className="text-right tabular-nums">
               <Money micros={p.paidMicros} />
@@ -61,11 +66,13 @@ export function PaymentsTable({ items, admin }: { items: PaymentRow[] | undefine
               {p.refundedMicros ? <Money micros={p.refundedMicros} /> : "—"}
             </TableCell>
             {admin ? (
-              <TableCell
-                className="max-w-56 truncate font-mono text-xs"
-                title={p.stripePaymentIntentId ?? undefined}
-              >
-                {p.stripeSessionId}
+              <TableCell className="font-mono text-xs">
+                <TableTruncate
+                  text={`${p.stripeSessionId}${p.stripePaymentIntentId ? ` · ${p.stripePaymentIntentId}` : ""}`}
+                  className="max-w-40"
+                >
+                  {p.stripeSessionId}
+                </TableTruncate>
               </TableCell>
             ) : null}
           </TableRow>

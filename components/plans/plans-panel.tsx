@@ -27,6 +27,7 @@ import {
   TableHeader,
   TableMessage,
   TableRow,
+  TableTruncate,
 } from "@/components/ui/table";
 import { parseUsd } from "@/lib/billing/money";
 import { fieldErrors } from "@/lib/ui/api";
@@ -39,7 +40,7 @@ const money = (n: number | null) => (n === null ? none : usd(n));
 export function PlansPanel() {
   const { data, isLoading, error } = usePlans();
   return (
-    <div className="grid gap-6">
+    <div className="grid grid-cols-1 gap-6">
       <div className="flex justify-end">
         <PlanDialog />
       </div>
@@ -93,7 +94,11 @@ export function PlansPanel() {
                     {money(p.dailyBudgetMicros)} / {money(p.monthlyBudgetMicros)}
                   </TableCell>
                   <TableCell className="text-xs">
-                    {p.allowedModels.length ? p.allowedModels.join(", ") : "all"}
+                    {p.allowedModels.length ? (
+                      <TableTruncate text={p.allowedModels.join(", ")} className="max-w-48" />
+                    ) : (
+                      "all"
+                    )}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{money(p.monthlyGrantMicros)}</TableCell>
                   <TableCell className="text-right tabular-nums">{p.users}</TableCell>

@@ -27,7 +27,9 @@ import {
   TableMessage,
   TableRow,
   TableTimeCell,
+  TableTruncate,
 } from "@/components/ui/table";
+import { UtcTime } from "@/components/ui/utc-time";
 import { parseUsd } from "@/lib/billing/money";
 import type { Json } from "@/lib/json";
 import type { Redemption, RedemptionBatch } from "@/lib/redemptions/types";
@@ -42,7 +44,7 @@ export function CodesPanel() {
     queryFn: () => api<{ items: Batch[] }>("/api/v1/redemption-batches"),
   });
   return (
-    <div className="grid gap-6">
+    <div className="grid grid-cols-1 gap-6">
       <div className="flex justify-end">
         <NewBatchDialog />
       </div>
@@ -58,11 +60,11 @@ export function CodesPanel() {
           <Table>
             <TableHeader>
               <TableRow>
-                <TableHead>Created (UTC)</TableHead>
+                <TableHead>Created</TableHead>
                 <TableHead>Note</TableHead>
                 <TableHead className="text-right">Amount each</TableHead>
                 <TableHead className="text-right">Redeemed</TableHead>
-                <TableHead>Expires (UTC)</TableHead>
+                <TableHead>Expires</TableHead>
                 <TableHead>By</TableHead>
               </TableRow>
             </TableHeader>
@@ -75,11 +77,22 @@ export function CodesPanel() {
                 <TableRow
                   key={b.id}
                   data-testid={`batch-${b.note || b.id}`}
-                  className="cursor-pointer"
+                  className="cursor-pointer focus-visible:bg-muted/60 focus-visible:outline-none"
+                  tabIndex={0}
+                  aria-selected={b.id === selected}
                   onClick={() => setSelected(b.id === selected ? null : b.id)}
+                  onKeyDown={(e) => {
+                    if (e.key === "Enter") setSelected(b.id === selected ? null : b.id);
+                  }}
                 >
                   <TableTimeCell iso={b.createdAt} />
-                  <TableCell>{b.note || <span className="text-muted-foreground">—</span>}</TableCell>
+                  <TableCell>
+                    {b.note ? (
+                      <TableTruncate text={b.note} />
+                    ) : (
+                      <span className="text-muted-foreground">—</span>
+                    )}
+                  </TableCell>
                   <TableCell className="text-right tabular-nums">
                     <Money micros={b.amountMicros} />
                   </TableCell>
@@ -91,15 +104,15 @@ export function CodesPanel() {
                       new Date(b.expiresAt) < new Date() ? (
                         <Badge variant="secondary">expired</Badge>
                       ) : (
-                        <span className="font-mono text-xs">
-                          {b.expiresAt.slice(0, 16).replace("T", " ")}
-                        </span>
+                        <UtcTime at={b.expiresAt} className="text-xs text-muted-foreground" />
                       )
                     ) : (
                       <span className="text-muted-foreground">never</span>
                     )}
                   </TableCell>
-                  <TableCell className="text-xs">{b.createdByEmail}</TableCell>
+                  <TableCell className="text-xs">
+                    {b.createdByEmail ? <TableTruncate text={b.createdByEmail} /> : "—"}
+                  </TableCell>
                 </TableRow>
               ))}
             </TableBody>
@@ -125,7 +138,7 @@ function Redemptions({ batchId }: { batchId: string }) {
         <Table>
           <TableHeader>
             <TableRow>
-              <TableHead>When (UTC)</TableHead>
+              <TableHead>When</TableHead>
               <TableHead>Code</TableHead>
               <TableHead>Redeemed by</TableHead>
             </TableRow>
@@ -136,7 +149,7 @@ function Redemptions({ batchId }: { batchId: string }) {
               <TableRow key={`${r.prefix}-${r.redeemedAt}`}>
                 <TableTimeCell iso={r.redeemedAt} />
                 <TableCell className="font-mono text-xs">{r.prefix}…</TableCell>
-                <TableCell>{r.userEmail}</TableCell>
+                <TableCell>{r.userEmail ? <TableTruncate text={r.userEmail} /> : "—"}</TableCell>
               </TableRow>
             ))}
           </TableBody>

@@ -10,7 +10,15 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { FormError } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
 import { toast } from "@/components/ui/sonner";
-import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableRow,
+  TableTruncate,
+} from "@/components/ui/table";
 import type { Json } from "@/lib/json";
 import type { Job } from "@/lib/queue";
 import type { Variance as RunVariance, SettlementRun } from "@/lib/settlement/views";
@@ -61,8 +69,8 @@ export function SettlementPanel() {
   });
 
   return (
-    <div className="grid gap-6">
-      <div className="grid gap-4 md:grid-cols-[1fr_1fr]">
+    <div className="grid grid-cols-1 gap-6">
+      <div className="grid grid-cols-1 gap-4 md:grid-cols-2">
         <Card>
           <CardHeader>
             <CardTitle>Run settlement</CardTitle>
@@ -120,8 +128,8 @@ export function SettlementPanel() {
                   <TableRow key={j.id}>
                     <TableCell className="font-mono text-xs">#{j.id}</TableCell>
                     <TableCell>{j.name}</TableCell>
-                    <TableCell className="max-w-96 truncate text-xs text-destructive">
-                      {j.lastError}
+                    <TableCell className="text-xs text-destructive">
+                      <TableTruncate text={j.lastError ?? ""} className="max-w-96" />
                     </TableCell>
                     <TableCell className="text-right">
                       <Button size="sm" variant="outline" onClick={() => retry.mutate(j.id)}>
@@ -211,8 +219,10 @@ export function SettlementPanel() {
                     <TableCell>
                       <Badge variant="outline">{v.kind}</Badge>
                     </TableCell>
-                    <TableCell>{v.ownerEmail ?? "—"}</TableCell>
-                    <TableCell className="font-mono text-xs">{v.callId ?? "—"}</TableCell>
+                    <TableCell>{v.ownerEmail ? <TableTruncate text={v.ownerEmail} /> : "—"}</TableCell>
+                    <TableCell className="font-mono text-xs">
+                      {v.callId ? <TableTruncate text={v.callId} className="max-w-40" /> : "—"}
+                    </TableCell>
                     <TableCell className="text-right tabular-nums">
                       <Money micros={v.amountMicros} />
                     </TableCell>

@@ -14,6 +14,15 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@
 import { cn } from "@/lib/utils";
 
 /**
+ * What a column may say about itself: `numeric` right-aligns it (amounts, counts); `className` goes on its header
+ * and cells (e.g. "hidden lg:table-cell" for a column that only wide screens show).
+ */
+export interface ColumnMeta {
+  numeric?: boolean;
+  className?: string;
+}
+
+/**
  * A TanStack Table with sortable headers (buttons: Tab to a header, Enter or Space to sort), an optional row
  * action (click, or Enter on the focused row), loading skeleton rows and an empty state.
  */
@@ -45,6 +54,7 @@ export function DataTable<T>({
     getRowId: rowKey ? (row) => rowKey(row) : undefined,
   });
   const width = columns.length;
+  const metaOf = (def: ColumnDef<T, unknown>) => (def.meta ?? {}) as ColumnMeta;
   return (
     <Table>
       <TableHeader>
@@ -52,11 +62,11 @@ export function DataTable<T>({
           <TableRow key={group.id}>
             {group.headers.map((header) => {
               const sorted = header.column.getIsSorted();
-              const numeric = (header.column.columnDef.meta as { numeric?: boolean } | undefined)?.numeric;
+              const { numeric, className } = metaOf(header.column.columnDef);
               return (
                 <TableHead
                   key={header.id}
-                  className={cn(numeric && "text-right")}
+                  className={cn(numeric && "text-right", className)}
                   aria-sort={sorted === "asc" ? "ascending" : sorted === "desc" ? "descending" : undefined}
                 >
                   {header.isPlaceholder ? null : header.column.getCanSort() ? (
@@ -119,9 +129,9 @@ export function DataTable<T>({
               }
             >
               {row.getVisibleCells().map((cell) => {
-                const numeric = (cell.column.columnDef.meta as { numeric?: boolean } | undefined)?.numeric;
+                const { numeric, className } = metaOf(cell.column.columnDef);
                 return (
-                  <TableCell key={cell.id} className={cn(numeric && "text-right tabular-nums")}>
+                  <TableCell key={cell.id} className={cn(numeric && "text-right tabular-nums", className)}>
                     {flexRender(cell.column.columnDef.cell, cell.getContext())}
                   </TableCell>
                 );

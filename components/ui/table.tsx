@@ -1,11 +1,17 @@
 import type * as React from "react";
-import { cn, utcTime } from "@/lib/utils";
+import { TableScroller } from "@/components/ui/table-scroller";
+import { UtcTime } from "@/components/ui/utc-time";
+import { cn } from "@/lib/utils";
 
+/**
+ * A table that never widens its card or the page: past its box it scrolls sideways inside its own container
+ * (min-w-0 lets a flex or grid parent shrink it; the cards around tables are min-w-0 too).
+ */
 function Table({ className, ...props }: React.ComponentProps<"table">) {
   return (
-    <div data-slot="table-container" className="relative w-full overflow-x-auto">
+    <TableScroller>
       <table data-slot="table" className={cn("w-full caption-bottom text-sm", className)} {...props} />
-    </div>
+    </TableScroller>
   );
 }
 
@@ -73,9 +79,33 @@ function TableMessage({ colSpan, children }: { colSpan: number; children: React.
   );
 }
 
-/** An ISO timestamp shown as "YYYY-MM-DD HH:MM:SS" (UTC, as stored). */
+/** An instant in the console's one format ("2026-12-04 19:11 UTC"), the exact ISO instant on hover. */
 function TableTimeCell({ iso }: { iso: string }) {
-  return <TableCell className="font-mono text-xs">{utcTime(iso)}</TableCell>;
+  return (
+    <TableCell className="text-xs text-muted-foreground">
+      <UtcTime at={iso} />
+    </TableCell>
+  );
 }
 
-export { TableMessage, TableTimeCell };
+/**
+ * Long text in a cell (an email, an id, a key's name) cut with an ellipsis at `className`'s max width (16rem by
+ * default), the full value on hover: the columns after it stay in view.
+ */
+function TableTruncate({
+  text,
+  className,
+  children,
+}: {
+  text: string;
+  className?: string;
+  children?: React.ReactNode;
+}) {
+  return (
+    <span title={text} className={cn("block max-w-64 truncate", className)}>
+      {children ?? text}
+    </span>
+  );
+}
+
+export { TableMessage, TableTimeCell, TableTruncate };
