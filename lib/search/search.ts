@@ -1,4 +1,5 @@
 import "server-only";
+import { callIdSearch } from "@/lib/analytics/schemas";
 import type { Actor } from "@/lib/auth/types";
 import { isAdmin, ownerScope } from "@/lib/auth/visibility";
 import { containsPattern, type Db } from "@/lib/db/client";
@@ -7,9 +8,6 @@ import { type CallHit, type KeyHit, SEARCH_LIMIT, type SearchResults, type UserH
 // Prefix matches read a btree as a range [q, q || U+10FFFF): exact under the code-point collations our clusters
 // use (C.UTF-8 here and on Supabase); starts_with() keeps every answer a true prefix match whatever the collation.
 const TOP = String.fromCodePoint(0x10ffff);
-
-/** A call id fragment: what the gateway assigns (uuids) and what tests use; spaces or punctuation are no call id. */
-const CALL_ID_FRAGMENT = /^[A-Za-z0-9_.:-]{4,100}$/;
 
 /**
  * Users (admins only): email prefix through users_email_key, or a name or email containing the text (users is a
@@ -47,26 +45,23 @@ async function searchKeys(db: Db, owner: string | null, q: string): Promise<KeyH
 }
 
 /**
- * Calls by call id, exact or prefix. usage_events is the big table and its call id is indexed only after the key
- * (usage_events_key_call_key: key_id, call_id), so the search walks the keys in scope (a developer's through
- * api_keys_user_id_idx) and probes that index once per key, never scanning the events.
+ * Calls by call id, exact or by its first characters (the request log's callIdSearch: hex and dashes, lowercased),
+ * through usage_events_call_id_idx (text_pattern_ops, so the prefix is an index range in any collation); a
+ * developer's limited to their own.
  */
 async function searchCalls(db: Db, owner: string | null, q: string): Promise<CallHit[]> {
-  if (!CALL_ID_FRAGMENT.test(q)) return [];
+  const parsed = callIdSearch.safeParse(q);
+  if (!parsed.success) return [];
+  const callId = parsed.data;
   return db<CallHit[]>`
     select e.id::text as id, e.call_id as "callId", e.started_at as "startedAt", e.model_group as model,
            e.status, u.email as "userEmail", k.prefix as "keyPrefix"
-    from api_keys k
-    join users u on u.id = k.user_id
-    cross join lateral (
-      select x.id, x.call_id, x.started_at, x.model_group, x.status
-      from usage_events x
-      where x.key_id = k.id and x.call_id >= ${q} and x.call_id < ${q + TOP} and starts_with(x.call_id, ${q})
-      order by x.call_id
-      limit ${SEARCH_LIMIT}
-    ) e
-    where (${owner}::uuid is null or k.user_id = ${owner})
-    order by e.call_id = ${q} desc, e.started_at desc
+    from usage_events e
+    join api_keys k on k.id = e.key_id
+    join users u on u.id = e.user_id
+    where ${callId.length === 36 ? db`e.call_id = ${callId}` : db`e.call_id like ${`${callId}%`}`}
+      and (${owner}::uuid is null or e.user_id = ${owner})
+    order by e.started_at desc, e.id desc
     limit ${SEARCH_LIMIT}`;
 }
 
