@@ -2,6 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
+import { Fragment } from "react";
 import { billedUnits } from "@/components/billing/format";
 import { Money } from "@/components/billing/money";
 import { usePrices } from "@/components/billing/queries";
@@ -73,14 +74,16 @@ export function ModelPage({ model, gatewayUrl }: { model: CatalogRow; gatewayUrl
               </>
             ) : null}
             <dt className="text-muted-foreground">Serves</dt>
-            <dd className="grid gap-1" data-testid="model-endpoints">
+            <dd data-testid="model-endpoints">
               {model.kinds.length ? (
-                model.kinds.map((k) => (
-                  <span key={k} className="flex flex-wrap items-center gap-2">
-                    <Badge variant="outline">{KIND_LABELS[k] ?? k}</Badge>
-                    <code className="text-xs">{KIND_ROUTES.get(k)}</code>
-                  </span>
-                ))
+                <span className="grid grid-cols-[auto_minmax(0,1fr)] items-center gap-x-2 gap-y-1">
+                  {model.kinds.map((k) => (
+                    <Fragment key={k}>
+                      <Badge variant="outline">{KIND_LABELS[k] ?? k}</Badge>
+                      <code className="break-all text-xs">{KIND_ROUTES.get(k)}</code>
+                    </Fragment>
+                  ))}
+                </span>
               ) : (
                 <span className="text-muted-foreground">
                   Nothing yet: it has no price, so calls are refused.
@@ -134,18 +137,16 @@ export function ModelPage({ model, gatewayUrl }: { model: CatalogRow; gatewayUrl
               <TabsTrigger value="typescript">TypeScript</TabsTrigger>
             </TabsList>
             {(["curl", "python", "typescript"] as const).map((lang) => (
-              <TabsContent key={lang} value={lang} className="relative">
+              <TabsContent key={lang} value={lang} className="grid gap-1">
+                <div className="flex justify-end">
+                  <CopyButton text={snippets[lang]} label={`Copy the ${lang} example`} withText />
+                </div>
                 <pre
-                  className="max-w-full overflow-x-auto rounded-md bg-muted p-3 pr-10 font-mono text-xs"
+                  className="max-w-full overflow-x-auto rounded-md bg-muted p-3 font-mono text-xs"
                   data-testid={`snippet-${lang}`}
                 >
                   {snippets[lang]}
                 </pre>
-                <CopyButton
-                  text={snippets[lang]}
-                  label={`Copy the ${lang} example`}
-                  className="absolute top-2 right-2"
-                />
               </TabsContent>
             ))}
           </Tabs>
@@ -195,7 +196,7 @@ export function ModelPage({ model, gatewayUrl }: { model: CatalogRow; gatewayUrl
             <TableHeader>
               <TableRow>
                 <TableHead>When</TableHead>
-                <TableHead>Key</TableHead>
+                <TableHead className="hidden sm:table-cell">Key</TableHead>
                 <TableHead>Outcome</TableHead>
                 <TableHead className="hidden sm:table-cell">Used</TableHead>
                 <TableHead className="text-right">Charged</TableHead>
@@ -207,7 +208,7 @@ export function ModelPage({ model, gatewayUrl }: { model: CatalogRow; gatewayUrl
                   <TableCell>
                     <UtcTime at={r.startedAt} />
                   </TableCell>
-                  <TableCell className="max-w-40 truncate">{r.keyName}</TableCell>
+                  <TableCell className="hidden max-w-40 truncate sm:table-cell">{r.keyName}</TableCell>
                   <TableCell>
                     <Badge
                       variant={

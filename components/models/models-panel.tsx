@@ -110,11 +110,11 @@ export function ModelsPanel({ ttlSeconds }: { ttlSeconds: number }) {
                   <span className="sr-only">Details</span>
                 </TableHead>
                 <TableHead>Model</TableHead>
-                <TableHead>Serves</TableHead>
-                <TableHead className="text-right">Context</TableHead>
-                <TableHead className="text-right">Max output</TableHead>
-                <TableHead>At the gateway</TableHead>
-                <TableHead>Status</TableHead>
+                <TableHead className="hidden sm:table-cell">Serves</TableHead>
+                <TableHead className="hidden text-right md:table-cell">Context</TableHead>
+                <TableHead className="hidden text-right md:table-cell">Max output</TableHead>
+                <TableHead className="hidden 2xl:table-cell">At the gateway</TableHead>
+                <TableHead className="hidden sm:table-cell">Status</TableHead>
                 <TableHead>
                   <span className="sr-only">Actions</span>
                 </TableHead>
@@ -140,14 +140,19 @@ export function ModelsPanel({ ttlSeconds }: { ttlSeconds: number }) {
                         </Button>
                       </TableCell>
                       <TableCell>
-                        <div className="font-medium font-mono text-sm">{m.publicName}</div>
+                        <div className="break-all font-medium font-mono text-sm">{m.publicName}</div>
                         <div className="text-muted-foreground text-xs">{m.provider}</div>
                       </TableCell>
-                      <TableCell className="max-w-56">
+                      <TableCell className="hidden max-w-56 sm:table-cell">
                         <Kinds model={m} />
                       </TableCell>
-                      <TableCell className="text-right tabular-nums">{fmt.format(m.contextWindow)}</TableCell>
-                      <TableCell className="text-right tabular-nums" data-testid="max-output">
+                      <TableCell className="hidden text-right tabular-nums md:table-cell">
+                        {fmt.format(m.contextWindow)}
+                      </TableCell>
+                      <TableCell
+                        className="hidden text-right tabular-nums md:table-cell"
+                        data-testid="max-output"
+                      >
                         {hasOutputTokens(kindsOf(m)) ? (
                           fmt.format(m.maxOutputTokens)
                         ) : (
@@ -159,7 +164,7 @@ export function ModelsPanel({ ttlSeconds }: { ttlSeconds: number }) {
                           </span>
                         )}
                       </TableCell>
-                      <TableCell className="max-w-48 text-xs">
+                      <TableCell className="hidden max-w-48 text-xs 2xl:table-cell">
                         {deployments.length ? (
                           <span
                             className="block truncate font-mono"
@@ -174,12 +179,15 @@ export function ModelsPanel({ ttlSeconds }: { ttlSeconds: number }) {
                           <span className="text-muted-foreground">unknown</span>
                         )}
                       </TableCell>
-                      <TableCell>
+                      <TableCell className="hidden sm:table-cell">
                         <div className="flex flex-wrap gap-1">
                           <Badge variant={m.enabled ? "success" : "secondary"}>
                             {m.enabled ? "enabled" : "disabled"}
                           </Badge>
                           {m.free ? <Badge variant="warning">free</Badge> : null}
+                          {live?.reachable && !deployments.length ? (
+                            <Badge variant="warning">not served by the gateway</Badge>
+                          ) : null}
                         </div>
                       </TableCell>
                       <TableCell className="whitespace-nowrap text-right">
@@ -189,11 +197,12 @@ export function ModelsPanel({ ttlSeconds }: { ttlSeconds: number }) {
                           aria-label={`Edit ${m.publicName}`}
                           onClick={() => setEditing(m)}
                         >
-                          <Pencil /> Edit
+                          <Pencil /> <span className="hidden sm:inline">Edit</span>
                         </Button>
                         <Button
                           size="sm"
                           variant="outline"
+                          className="hidden sm:inline-flex"
                           onClick={() => toggle.mutate(m)}
                           disabled={toggle.isPending}
                         >
@@ -206,6 +215,29 @@ export function ModelsPanel({ ttlSeconds }: { ttlSeconds: number }) {
                         <TableCell />
                         <TableCell colSpan={7} className="whitespace-normal">
                           <dl className="grid gap-x-6 gap-y-1 text-sm sm:grid-cols-[10rem_1fr]">
+                            <dt className="text-muted-foreground sm:hidden">Serves</dt>
+                            <dd className="sm:hidden">
+                              <Kinds model={m} />
+                            </dd>
+                            <dt className="text-muted-foreground md:hidden">Context · max output</dt>
+                            <dd className="tabular-nums md:hidden">
+                              {fmt.format(m.contextWindow)} ·{" "}
+                              {hasOutputTokens(kindsOf(m)) ? fmt.format(m.maxOutputTokens) : "—"}
+                            </dd>
+                            <dt className="text-muted-foreground sm:hidden">Status</dt>
+                            <dd className="flex flex-wrap items-center gap-2 sm:hidden">
+                              {m.enabled ? "enabled" : "disabled"}
+                              {m.free ? " · free on purpose" : ""}
+                              {live?.reachable && !deployments.length ? " · not served by the gateway" : ""}
+                              <Button
+                                size="sm"
+                                variant="outline"
+                                onClick={() => toggle.mutate(m)}
+                                disabled={toggle.isPending}
+                              >
+                                {m.enabled ? "Disable" : "Enable"}
+                              </Button>
+                            </dd>
                             <dt className="text-muted-foreground">Description</dt>
                             <dd>{m.description || "—"}</dd>
                             <dt className="text-muted-foreground">LiteLLM group</dt>
@@ -256,7 +288,7 @@ export function ModelsPanel({ ttlSeconds }: { ttlSeconds: number }) {
               <TableHeader>
                 <TableRow>
                   <TableHead>Model group</TableHead>
-                  <TableHead>Upstream</TableHead>
+                  <TableHead className="hidden sm:table-cell">Upstream</TableHead>
                   <TableHead className="hidden lg:table-cell">API base</TableHead>
                   <TableHead>In catalog</TableHead>
                 </TableRow>
@@ -265,7 +297,9 @@ export function ModelsPanel({ ttlSeconds }: { ttlSeconds: number }) {
                 {live.deployments.map((d) => (
                   <TableRow key={`${d.modelGroup}-${d.upstreamModel}-${d.apiBase}`}>
                     <TableCell className="font-medium">{d.modelGroup}</TableCell>
-                    <TableCell className="max-w-56 truncate font-mono text-xs">{d.upstreamModel}</TableCell>
+                    <TableCell className="hidden max-w-56 truncate font-mono text-xs sm:table-cell">
+                      {d.upstreamModel}
+                    </TableCell>
                     <TableCell className="hidden max-w-64 truncate font-mono text-xs lg:table-cell">
                       {d.apiBase ?? "provider default"}
                     </TableCell>

@@ -17,6 +17,11 @@ async function fitsViewport(page: Page) {
     client: document.documentElement.clientWidth,
   }));
   expect(scroll).toBeLessThanOrEqual(client);
+  // And no table is wider than its card (a clipped cell would scroll inside it).
+  const tables = await page.evaluate(() =>
+    [...document.querySelectorAll("[data-slot=table-container]")].map((t) => t.scrollWidth - t.clientWidth),
+  );
+  expect(tables.every((overflow) => overflow <= 0)).toBe(true);
 }
 
 test("an admin adds a model the gateway serves, prices it, and a developer's call is charged exactly its price", async ({
@@ -83,6 +88,7 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
   await expect(row).toContainText("Text");
   await expect(row).toContainText("openai/fake-flaky");
   await expect(row.getByTestId("max-output")).toHaveText("4,096");
+  await fitsViewport(adm);
 
   // A developer's key calls it through the gateway.
   const password = "models-spec-password-1";
