@@ -197,7 +197,7 @@ export function ModelPage({ model, gatewayUrl }: { model: CatalogRow; gatewayUrl
               <TableRow>
                 <TableHead>When</TableHead>
                 <TableHead className="hidden sm:table-cell">Key</TableHead>
-                <TableHead>Outcome</TableHead>
+                <TableHead className="hidden sm:table-cell">Outcome</TableHead>
                 <TableHead className="hidden sm:table-cell">Used</TableHead>
                 <TableHead className="text-right">Charged</TableHead>
               </TableRow>
@@ -207,9 +207,10 @@ export function ModelPage({ model, gatewayUrl }: { model: CatalogRow; gatewayUrl
                 <TableRow key={r.id} data-testid="model-call">
                   <TableCell>
                     <UtcTime at={r.startedAt} />
+                    <span className="block text-muted-foreground text-xs sm:hidden">{r.status}</span>
                   </TableCell>
                   <TableCell className="hidden max-w-40 truncate sm:table-cell">{r.keyName}</TableCell>
-                  <TableCell>
+                  <TableCell className="hidden sm:table-cell">
                     <Badge
                       variant={
                         r.status === "success" ? "success" : r.status === "cut" ? "warning" : "secondary"
