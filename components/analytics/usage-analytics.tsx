@@ -168,6 +168,7 @@ export function developerColumns<T>(columns: ColumnDef<T, unknown>[], hidden: st
 const BY_LABEL = { model: "Model", kind: "Call kind", user: "User", key: "Key" } as const;
 type By = keyof typeof BY_LABEL;
 
+/** What each group was charged first (revenue, cost, margin), then its calls, errors and units. */
 function breakdownColumns(by: By): ColumnDef<Breakdown, unknown>[] {
   return [
     {
@@ -183,6 +184,16 @@ function breakdownColumns(by: By): ColumnDef<Breakdown, unknown>[] {
         </div>
       ),
     },
+    moneyColumn<Breakdown>("revenue", "Revenue"),
+    moneyColumn<Breakdown>("cost", "Provider cost"),
+    moneyColumn<Breakdown>("margin", "Margin", (r) => (
+      <span>
+        <Money micros={r.marginMicros} />{" "}
+        <span className="text-xs text-muted-foreground">
+          {pct(Number(r.marginMicros ?? 0), Number(r.revenueMicros))}
+        </span>
+      </span>
+    )),
     {
       id: "calls",
       accessorKey: "calls",
@@ -214,16 +225,6 @@ function breakdownColumns(by: By): ColumnDef<Breakdown, unknown>[] {
               characters: row.original.characters ?? 0,
             }),
     },
-    moneyColumn<Breakdown>("revenue", "Revenue"),
-    moneyColumn<Breakdown>("cost", "Provider cost"),
-    moneyColumn<Breakdown>("margin", "Margin", (r) => (
-      <span>
-        <Money micros={r.marginMicros} />{" "}
-        <span className="text-xs text-muted-foreground">
-          {pct(Number(r.marginMicros ?? 0), Number(r.revenueMicros))}
-        </span>
-      </span>
-    )),
   ];
 }
 

@@ -109,7 +109,7 @@ export function AuditTable() {
                   <TableRow
                     className="cursor-pointer focus-visible:bg-muted/60 focus-visible:outline-none"
                     tabIndex={0}
-                    aria-expanded={open === row.id}
+                    data-state={open === row.id ? "selected" : undefined}
                     onClick={() => setOpen(open === row.id ? null : row.id)}
                     onKeyDown={(e) => {
                       if (e.key === "Enter" || e.key === " ") {

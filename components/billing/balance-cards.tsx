@@ -74,11 +74,7 @@ export function BalanceCards({ account }: { account: AccountView }) {
         <Card>
           <CardHeader>
             <CardDescription>Plan</CardDescription>
-            <CardTitle
-              data-testid="plan"
-              className="truncate text-xl leading-8"
-              title={account.planName ?? "Pay as you go"}
-            >
+            <CardTitle data-testid="plan" className="text-xl leading-tight break-words">
               {account.planName ?? "Pay as you go"}
             </CardTitle>
           </CardHeader>

@@ -79,7 +79,7 @@ export function CodesPanel() {
                   data-testid={`batch-${b.note || b.id}`}
                   className="cursor-pointer focus-visible:bg-muted/60 focus-visible:outline-none"
                   tabIndex={0}
-                  aria-selected={b.id === selected}
+                  data-state={b.id === selected ? "selected" : undefined}
                   onClick={() => setSelected(b.id === selected ? null : b.id)}
                   onKeyDown={(e) => {
                     if (e.key === "Enter") setSelected(b.id === selected ? null : b.id);

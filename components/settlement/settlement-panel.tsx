@@ -16,6 +16,7 @@ import {
   TableCell,
   TableHead,
   TableHeader,
+  TableMessage,
   TableRow,
   TableTruncate,
 } from "@/components/ui/table";
@@ -81,7 +82,7 @@ export function SettlementPanel() {
           </CardHeader>
           <CardContent className="grid gap-3">
             <form
-              className="flex items-center gap-2"
+              className="flex flex-wrap items-center gap-2"
               onSubmit={(e) => {
                 e.preventDefault();
                 start.mutate();
@@ -163,6 +164,11 @@ export function SettlementPanel() {
               </TableRow>
             </TableHeader>
             <TableBody>
+              {runs.data?.items.length === 0 ? (
+                <TableMessage colSpan={8}>
+                  No runs yet: the cron settles each UTC day after midnight, or run a day above.
+                </TableMessage>
+              ) : null}
               {runs.data?.items.map((r) => (
                 <TableRow
                   key={r.id}
