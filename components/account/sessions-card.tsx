@@ -20,6 +20,9 @@ interface SessionRow {
   current: boolean;
 }
 
+/** "2026-12-04 23:10 UTC": one unambiguous form for every visitor. */
+const utc = (iso: string) => `${new Date(iso).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+
 function describeAgent(ua: string): string {
   const browser = /Firefox|Edg|Chrome|Safari/.exec(ua)?.[0]?.replace("Edg", "Edge") ?? "Unknown browser";
   const os = /Windows|Mac OS X|Linux|Android|iPhone/.exec(ua)?.[0]?.replace("Mac OS X", "macOS") ?? "";
@@ -80,8 +83,8 @@ export function SessionsCard() {
           <TableHeader>
             <TableRow>
               <TableHead>Device</TableHead>
-              <TableHead>IP</TableHead>
-              <TableHead>Signed in</TableHead>
+              <TableHead className="hidden sm:table-cell">IP</TableHead>
+              <TableHead className="hidden md:table-cell">Signed in</TableHead>
               <TableHead>Last active</TableHead>
               <TableHead />
             </TableRow>
@@ -89,16 +92,16 @@ export function SessionsCard() {
           <TableBody>
             {data?.items.map((s) => (
               <TableRow key={s.id}>
-                <TableCell>
+                <TableCell className="whitespace-normal">
                   {describeAgent(s.userAgent)}{" "}
                   {s.current ? <Badge variant="secondary">this browser</Badge> : null}
                 </TableCell>
-                <TableCell className="text-muted-foreground">{s.ip ?? "—"}</TableCell>
-                <TableCell className="text-muted-foreground">
-                  {new Date(s.createdAt).toLocaleString()}
+                <TableCell className="hidden text-muted-foreground sm:table-cell">{s.ip ?? "—"}</TableCell>
+                <TableCell className="hidden whitespace-nowrap text-muted-foreground tabular-nums md:table-cell">
+                  {utc(s.createdAt)}
                 </TableCell>
-                <TableCell className="text-muted-foreground">
-                  {new Date(s.lastSeenAt).toLocaleString()}
+                <TableCell className="whitespace-normal text-muted-foreground tabular-nums sm:whitespace-nowrap">
+                  {utc(s.lastSeenAt)}
                 </TableCell>
                 <TableCell className="text-right">
                   {s.current ? null : (

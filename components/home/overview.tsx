@@ -77,7 +77,9 @@ export function StatCards({ overview }: { overview: HomeOverview }) {
               ? "Nothing charged yet: no pace to measure."
               : burn.daysLeft === 0
                 ? "At this pace the available balance is used up today."
-                : `At this pace the available balance lasts about ${burn.daysLeft.toLocaleString("en-US")} day${burn.daysLeft === 1 ? "" : "s"}.`}
+                : burn.daysLeft > 365
+                  ? "At this pace the available balance lasts more than a year."
+                  : `At this pace the available balance lasts about ${burn.daysLeft.toLocaleString("en-US")} day${burn.daysLeft === 1 ? "" : "s"}.`}
           </span>
         </CardContent>
       </Card>
@@ -99,7 +101,7 @@ export function StatCards({ overview }: { overview: HomeOverview }) {
           )}
           <span>
             {account.requestsPerDay === null
-              ? `${account.dayRequests.toLocaleString("en-US")} requests today, no daily limit`
+              ? `${account.dayRequests.toLocaleString("en-US")} request${account.dayRequests === 1 ? "" : "s"} today, no daily limit`
               : `${account.dayRequests.toLocaleString("en-US")} of ${account.requestsPerDay.toLocaleString("en-US")} requests today (UTC)`}
           </span>
         </CardContent>
@@ -154,24 +156,30 @@ export function RecentCalls({ calls }: { calls: RequestRow[] }) {
                 <TableRow>
                   <TableHead>When</TableHead>
                   <TableHead>Model</TableHead>
-                  <TableHead className="hidden sm:table-cell">Usage</TableHead>
-                  <TableHead>Status</TableHead>
+                  <TableHead className="hidden md:table-cell">Usage</TableHead>
+                  <TableHead className="hidden sm:table-cell">Status</TableHead>
                   <TableHead className="text-right">Cost</TableHead>
                 </TableRow>
               </TableHeader>
               <TableBody>
                 {calls.map((c) => (
                   <TableRow key={c.id}>
-                    <TableCell className="whitespace-nowrap text-muted-foreground tabular-nums">
-                      {utc(c.startedAt)}
+                    <TableCell className="text-muted-foreground tabular-nums" title={utc(c.startedAt)}>
+                      <span className="block whitespace-nowrap sm:inline">
+                        {utc(c.startedAt).slice(0, 10)}
+                      </span>{" "}
+                      <span className="whitespace-nowrap">{utc(c.startedAt).slice(11)}</span>
                     </TableCell>
                     <TableCell className="max-w-48 truncate font-mono text-xs" title={c.model}>
                       {c.model}
+                      {c.status === "success" ? null : (
+                        <span className="block font-sans text-destructive sm:hidden">{c.status}</span>
+                      )}
                     </TableCell>
-                    <TableCell className="hidden text-muted-foreground sm:table-cell">
+                    <TableCell className="hidden text-muted-foreground md:table-cell">
                       {billedUnits(c)}
                     </TableCell>
-                    <TableCell>
+                    <TableCell className="hidden sm:table-cell">
                       <Badge variant={STATUS_VARIANT[c.status as keyof typeof STATUS_VARIANT] ?? "secondary"}>
                         {c.status}
                       </Badge>
@@ -201,7 +209,7 @@ const LINKS = [
 
 export function Shortcuts() {
   return (
-    <Card>
+    <Card className="self-start">
       <CardHeader>
         <CardTitle className="flex items-center gap-2">
           <BookOpen className="size-4" /> Go to

@@ -13,27 +13,32 @@ import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { KEY_VARIABLE, quickStartSnippets } from "./snippets";
 
 const LANGUAGES = [
-  { id: "curl", name: "curl" },
-  { id: "python", name: "Python" },
-  { id: "typescript", name: "TypeScript" },
+  { id: "curl", name: "curl", caption: "shell" },
+  { id: "python", name: "Python", caption: "pip install openai" },
+  { id: "typescript", name: "TypeScript", caption: "npm install openai" },
 ] as const;
 
-/** A code block whose text can be copied; long lines scroll inside the block, never the page. */
-function CodeBlock({ code, label, testId }: { code: string; label: string; testId: string }) {
+/** A code block with its copy button in a bar above it; long lines scroll inside the block, never the page. */
+function CodeBlock({
+  code,
+  caption,
+  label,
+  testId,
+}: {
+  code: string;
+  caption: string;
+  label: string;
+  testId: string;
+}) {
   return (
-    <div className="relative min-w-0">
-      <pre
-        data-testid={testId}
-        className="overflow-x-auto rounded-md border bg-muted p-3 pr-24 font-mono text-xs leading-relaxed"
-      >
+    <div className="min-w-0 overflow-hidden rounded-md border bg-muted">
+      <div className="flex items-center justify-between gap-2 border-b px-3 py-1">
+        <span className="text-xs text-muted-foreground">{caption}</span>
+        <CopyButton text={code} label={label} withText />
+      </div>
+      <pre data-testid={testId} className="overflow-x-auto p-3 font-mono text-xs leading-relaxed">
         {code}
       </pre>
-      <CopyButton
-        text={code}
-        label={label}
-        withText
-        className="absolute top-1.5 right-2 bg-background/80 backdrop-blur"
-      />
     </div>
   );
 }
@@ -109,7 +114,8 @@ export function QuickStart({
                 </span>
               </p>
               <CodeBlock
-                code={`export ${KEY_VARIABLE}="${apiKey.prefix}…"  # the whole secret`}
+                code={`export ${KEY_VARIABLE}="${apiKey.prefix}…"  # paste the key's whole secret here`}
+                caption="shell"
                 label="Copy export line"
                 testId="code-export"
               />
@@ -152,7 +158,12 @@ function Snippets({ gatewayUrl, model }: { gatewayUrl: string; model: string }) 
       </TabsList>
       {LANGUAGES.map((l) => (
         <TabsContent key={l.id} value={l.id} className="min-w-0">
-          <CodeBlock code={snippets[l.id]} label={`Copy ${l.name} code`} testId={`code-${l.id}`} />
+          <CodeBlock
+            code={snippets[l.id]}
+            caption={l.caption}
+            label={`Copy ${l.name} code`}
+            testId={`code-${l.id}`}
+          />
         </TabsContent>
       ))}
     </Tabs>

@@ -93,8 +93,13 @@ test("a developer's first sign-in lands on the home, which shows the balance and
     "data-micros",
     String(account!.balance),
   );
-  await expect(page.getByTestId("home-runway")).toContainText(
-    "At this pace the available balance lasts about",
+  // The burn rate is the last 7 days' charges over 7: one call of a few micro-dollars lasts a $5 balance for ages.
+  await expect(page.getByTestId("home-burn").locator("[data-micros]")).toHaveAttribute(
+    "data-micros",
+    String(usage!.revenue / 7n),
+  );
+  await expect(page.getByTestId("home-runway")).toHaveText(
+    "At this pace the available balance lasts more than a year.",
   );
   await page.getByRole("tab", { name: "Python" }).click();
   await expect(page.getByTestId("code-python")).toContainText('os.environ["TOLLGATE_API_KEY"]');
