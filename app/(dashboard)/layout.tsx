@@ -1,5 +1,7 @@
+import Link from "next/link";
 import { AlertBanner } from "@/components/analytics/alerts";
 import { CommandPalette } from "@/components/shell/command-palette";
+import { Logo } from "@/components/shell/logo";
 import { MobileNav } from "@/components/shell/mobile-nav";
 import { Sidebar } from "@/components/shell/sidebar";
 import { UserMenu } from "@/components/shell/user-menu";
@@ -15,6 +17,9 @@ export default async function DashboardLayout({ children }: { children: React.Re
       <div className="flex min-w-0 flex-1 flex-col">
         <header className="sticky top-0 z-40 flex h-14 items-center gap-2 border-b bg-background/95 px-3 backdrop-blur sm:px-6">
           <MobileNav role={user.role} />
+          <Link href="/" className="md:hidden" aria-label="Tollgate home">
+            <Logo />
+          </Link>
           <div className="flex min-w-0 flex-1 items-center justify-end gap-2">
             <CommandPalette role={user.role} />
             <UserMenu email={user.email} name={user.name} role={user.role} />

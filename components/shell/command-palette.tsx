@@ -29,7 +29,7 @@ export function resultHref(role: Role) {
   const admin = role === "admin";
   return {
     user: (u: Results["users"][number]) => (u.accountId ? `/admin/accounts/${u.accountId}` : "/admin/users"),
-    key: () => (admin ? "/admin/keys" : "/account/keys"),
+    key: (k: Results["keys"][number]) => `${admin ? "/admin/keys" : "/account/keys"}?keyId=${k.id}`,
     call: (c: Results["calls"][number]) =>
       `${admin ? "/admin/requests" : "/account/requests"}?callId=${encodeURIComponent(c.callId)}`,
   };
@@ -92,6 +92,17 @@ export function CommandPalette({ role }: { role: Role }) {
     router.push(to);
   };
 
+  // The highlighted row: the first one whenever the list changes (cmdk keeps a stale choice once search results
+  // replace the pages it had picked), so Enter opens the best match.
+  const first =
+    (shownPages[0] && `page:${shownPages[0].href}`) ||
+    (results?.users[0] && `user:${results.users[0].id}`) ||
+    (results?.keys[0] && `key:${results.keys[0].id}`) ||
+    (results?.calls[0] && `call:${results.calls[0].id}`) ||
+    "";
+  const [selected, setSelected] = useState(first);
+  useEffect(() => setSelected(first), [first]);
+
   const pending = searching && (isFetching || q !== text.trim());
   const nothing =
     shownPages.length === 0 &&
@@ -125,7 +136,13 @@ export function CommandPalette({ role }: { role: Role }) {
             ? "Pages, users, API keys and calls by call id."
             : "Pages, your API keys and your calls by call id."
         }
-        commandProps={{ shouldFilter: false, loop: true, label: "Search" }}
+        commandProps={{
+          shouldFilter: false,
+          loop: true,
+          label: "Search",
+          value: selected,
+          onValueChange: setSelected,
+        }}
       >
         <CommandInput
           value={text}
@@ -172,7 +189,7 @@ export function CommandPalette({ role }: { role: Role }) {
           {results && results.keys.length > 0 ? (
             <CommandGroup heading="API keys">
               {results.keys.map((k) => (
-                <CommandItem key={k.id} value={`key:${k.id}`} onSelect={() => go(href.key())}>
+                <CommandItem key={k.id} value={`key:${k.id}`} onSelect={() => go(href.key(k))}>
                   <KeyRound />
                   <span className="min-w-0 truncate">{k.name}</span>
                   <span className="shrink-0 font-mono text-xs text-muted-foreground">{k.prefix}…</span>
