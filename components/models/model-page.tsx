@@ -2,7 +2,6 @@
 
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { Fragment } from "react";
 import { billedUnits } from "@/components/billing/format";
 import { Money } from "@/components/billing/money";
 import { usePrices } from "@/components/billing/queries";
@@ -60,7 +59,7 @@ export function ModelPage({ model, gatewayUrl }: { model: CatalogRow; gatewayUrl
           <CardDescription>{model.description || "No description yet."}</CardDescription>
         </CardHeader>
         <CardContent>
-          <dl className="grid grid-cols-[9rem_minmax(0,1fr)] gap-y-2 text-sm">
+          <dl className="grid grid-cols-1 gap-y-1 text-sm sm:grid-cols-[9rem_minmax(0,1fr)] sm:gap-y-2 [&>dd]:mb-2 sm:[&>dd]:mb-0">
             <dt className="text-muted-foreground">Context window</dt>
             <dd className="tabular-nums" data-testid="model-context">
               {fmt.format(model.contextWindow)} tokens
@@ -76,14 +75,14 @@ export function ModelPage({ model, gatewayUrl }: { model: CatalogRow; gatewayUrl
             <dt className="text-muted-foreground">Serves</dt>
             <dd data-testid="model-endpoints">
               {model.kinds.length ? (
-                <span className="grid grid-cols-[auto_minmax(0,1fr)] items-center gap-x-2 gap-y-1">
+                <ul className="grid gap-1">
                   {model.kinds.map((k) => (
-                    <Fragment key={k}>
+                    <li key={k} className="flex flex-wrap items-center gap-x-2 gap-y-0.5">
                       <Badge variant="outline">{KIND_LABELS[k] ?? k}</Badge>
-                      <code className="break-all text-xs">{KIND_ROUTES.get(k)}</code>
-                    </Fragment>
+                      <code className="text-xs">{KIND_ROUTES.get(k)}</code>
+                    </li>
                   ))}
-                </span>
+                </ul>
               ) : (
                 <span className="text-muted-foreground">
                   Nothing yet: it has no price, so calls are refused.
