@@ -54,10 +54,13 @@ export async function login(
   await loginSucceeded(db, client, email, options.throttle, window);
   const session = await createSession(db, {
     userId: user.id,
+    passwordHash: user.password_hash,
     ttlHours: options.ttlHours,
     ip: input.ip,
     userAgent: input.userAgent,
   });
+  // The password changed (or the user was suspended) between the check and now: the old password signs no one in.
+  if (!session) throw new AppError("invalid_credentials", "Email or password is incorrect.");
   return {
     ...session,
     user: { id: user.id, email: user.email, name: user.name, role: user.role },

@@ -1,7 +1,7 @@
 import "server-only";
 import { recordAudit } from "@/lib/audit/record";
 import { type Db, inTransaction } from "@/lib/db/client";
-import { AppError, notFound } from "@/lib/http/errors";
+import { AppError, conflict, notFound } from "@/lib/http/errors";
 import { clearBuckets, giveBackAttempt, takeAttempt, tooManyAttempts } from "@/lib/security/attempts";
 import { hashPassword, verifyPassword } from "./password";
 import type { Actor } from "./types";
@@ -45,7 +45,18 @@ export async function changePassword(
   }
   const hash = await hashPassword(input.newPassword);
   const sessionsSignedOut = await inTransaction(db, async (tx) => {
-    await tx`update users set password_hash = ${hash} where id = ${actor.userId}`;
+    // Only over the password that was verified: of two changes checked against the same old password, the later
+    // one finds the hash moved and changes nothing. The row lock also orders this against sign-ins in flight
+    // (createSession): their sessions are either signed out below or never created.
+    const changed = await tx`
+      update users set password_hash = ${hash}
+      where id = ${actor.userId} and status = 'active' and password_hash = ${user.password_hash}
+      returning id`;
+    if (changed.length === 0) {
+      throw conflict(
+        "Your password was changed by another request meanwhile; nothing was changed. Sign in again.",
+      );
+    }
     const revoked = await tx`
       update sessions set revoked_at = now()
       where user_id = ${actor.userId} and revoked_at is null

@@ -15,22 +15,31 @@ export interface NewSession {
   expiresAt: Date;
 }
 
-/** Issues a session: the cookie carries 256 random bits; only their SHA-256 is stored. */
+/**
+ * Issues a session: the cookie carries 256 random bits; only their SHA-256 is stored. The session is created only
+ * while the user is active and their password is still the one the sign-in verified (`passwordHash`): the insert
+ * shares the user's row lock, so a sign-in that checked the old password while a password change ran either
+ * commits first (and the change signs its session out) or finds the new hash and creates nothing (null).
+ */
 export async function createSession(
   db: Db,
   {
     userId,
+    passwordHash,
     ttlHours,
     ip,
     userAgent,
-  }: { userId: string; ttlHours: number; ip: string | null; userAgent: string },
-): Promise<NewSession> {
+  }: { userId: string; passwordHash: string | null; ttlHours: number; ip: string | null; userAgent: string },
+): Promise<NewSession | null> {
   const token = randomBytes(32).toString("base64url");
   const [row] = await db<{ id: string; expires_at: Date }[]>`
     insert into sessions (user_id, token_hash, expires_at, ip, user_agent)
-    values (${userId}, ${hashToken(token)}, now() + make_interval(hours => ${ttlHours}), ${ip}, ${userAgent.slice(0, 400)})
+    select u.id, ${hashToken(token)}, now() + make_interval(hours => ${ttlHours}), ${ip}, ${userAgent.slice(0, 400)}
+    from users u
+    where u.id = ${userId} and u.status = 'active' and u.password_hash is not distinct from ${passwordHash}
+    for share
     returning id, expires_at`;
-  return { token, sessionId: row!.id, expiresAt: row!.expires_at };
+  return row ? { token, sessionId: row.id, expiresAt: row.expires_at } : null;
 }
 
 /** The active user behind a session token, or null when the token is unknown, revoked, expired or the user suspended. */

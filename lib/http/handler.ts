@@ -112,8 +112,10 @@ export function withSession(
   return route(async (ctx) => {
     const principal = await authenticate(ctx.req);
     if (!principal) throw unauthorized();
-    // A bearer token is never sent by a browser on its own; a cookie is (CSRF).
-    if (!bearer(ctx.req)) assertSameOriginMutation(ctx.req);
+    // A bearer token is never sent by a browser on its own; a cookie is (CSRF). Only Supabase sign-in reads a
+    // bearer token: with local sessions the cookie authenticated, whatever Authorization says, so Origin is checked.
+    const byBearer = config().AUTH_PROVIDER === "supabase" && bearer(ctx.req) !== null;
+    if (!byBearer) assertSameOriginMutation(ctx.req);
     if (options.role && principal.role !== options.role) throw forbidden();
     const actor: Actor = {
       userId: principal.userId,

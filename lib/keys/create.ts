@@ -6,9 +6,9 @@ import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError } from "@/lib/http/errors";
 import { assertCanActFor, assertModelsExist, selectKey } from "./access";
 import { generateKeySecret, hashKey, keyPrefix, managedKeySecret } from "./secret";
-import type { ApiKey, KeySettings } from "./types";
+import type { ApiKey, KeyBudgets, KeySettings } from "./types";
 
-export interface CreateKeyInput extends KeySettings {
+export interface CreateKeyInput extends KeySettings, Partial<KeyBudgets> {
   userId: string;
 }
 
@@ -46,10 +46,11 @@ export async function createKey(
     await assertModelsExist(tx, input.allowedModels);
     const [row] = await tx<{ id: string }[]>`
       insert into api_keys (id, user_id, name, prefix, key_hash, allowed_models, rpm_limit, tpm_limit, expires_at,
-                            created_by, rotated_from, purpose)
+                            daily_budget_micros, monthly_budget_micros, created_by, rotated_from, purpose)
       values (${id}, ${input.userId}, ${input.name}, ${keyPrefix(secret)}, ${hashKey(secret, pepper)},
               ${tx.array(input.allowedModels)}, ${input.rpmLimit}, ${input.tpmLimit}, ${input.expiresAt},
-              ${actor.userId}, ${rotatedFrom ?? null}, ${purpose})
+              ${input.dailyBudgetMicros ?? null}, ${input.monthlyBudgetMicros ?? null}, ${actor.userId},
+              ${rotatedFrom ?? null}, ${purpose})
       returning id`;
     const key = (await selectKey(tx, row!.id))!;
     await recordAudit(tx, actor, {

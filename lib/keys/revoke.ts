@@ -49,6 +49,9 @@ export async function rotateKey(
         rpmLimit: old.rpmLimit,
         tpmLimit: old.tpmLimit,
         expiresAt: old.expiresAt && old.expiresAt.getTime() > Date.now() ? old.expiresAt : null,
+        // A rotated key keeps its spending limits: rotating is what an owner does after a leak.
+        dailyBudgetMicros: old.dailyBudgetMicros,
+        monthlyBudgetMicros: old.monthlyBudgetMicros,
       },
       { pepper, rotatedFrom: old.id },
     );

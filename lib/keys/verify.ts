@@ -69,15 +69,17 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
            (k.expires_at is not null and k.expires_at <= now()) as expired,
            (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale_use,
            p.requests_per_day,
-           md5(concat_ws('|', k.status, u.status, k.allowed_models::text, k.daily_budget_micros, k.monthly_budget_micros,
-                         a.daily_budget_micros, a.monthly_budget_micros, p.id, p.allowed_models::text,
-                         p.daily_budget_micros, p.monthly_budget_micros, p.requests_per_day,
-                         -- An account in deficit stops every lease on it (clause 46).
-                         a.balance_micros < a.held_micros,
-                         (select string_agg(m.public_name || ':' || m.enabled || ':' || m.free || ':' || m.max_output_tokens
-                                            || ':' || m.context_window || ':' || pv.id,
-                                            ',' order by m.public_name)
-                          from models m cross join lateral price_version_at(m.id, now()) pv))) as lease_epoch
+           -- Every field keeps its place, null included (a jsonb array, not concat_ws or ||, which drop nulls): a
+           -- budget moved from daily to monthly, or from the key to the account, still changes the epoch.
+           md5(jsonb_build_array(k.status, u.status, k.allowed_models, k.daily_budget_micros, k.monthly_budget_micros,
+                                 a.daily_budget_micros, a.monthly_budget_micros, p.id, p.allowed_models,
+                                 p.daily_budget_micros, p.monthly_budget_micros, p.requests_per_day,
+                                 -- An account in deficit stops every lease on it (clause 46).
+                                 a.balance_micros < a.held_micros,
+                                 (select jsonb_agg(jsonb_build_array(m.public_name, m.enabled, m.free, m.max_output_tokens,
+                                                                     m.context_window, pv.id)
+                                                   order by m.public_name)
+                                  from models m cross join lateral price_version_at(m.id, now()) pv))::text) as lease_epoch
     from api_keys k join users u on u.id = k.user_id left join plans p on p.id = u.plan_id
     join accounts a on a.owner_user_id = k.user_id
     where k.key_hash = ${hashKey(secret, pepper)}`;

@@ -153,6 +153,8 @@ const myRequestsRoute = () => import("@/app/api/v1/me/requests/route");
 const myRequestRoute = () => import("@/app/api/v1/me/requests/[id]/route");
 const myExportRoute = () => import("@/app/api/v1/me/requests/export/route");
 const myKeysRoute = () => import("@/app/api/v1/me/keys/route");
+const passwordRoute = () => import("@/app/api/v1/me/password/route");
+const searchRoute = () => import("@/app/api/v1/search/route");
 const conversationsRoute = () => import("@/app/api/v1/playground/conversations/route");
 const conversationRoute = () => import("@/app/api/v1/playground/conversations/[id]/route");
 const playgroundCallRoute = () => import("@/app/api/v1/playground/calls/[callId]/route");
@@ -719,6 +721,22 @@ const cases: Case[] = [
     method: "GET",
     expect: { anonymous: 401, developer: 200, admin: 200 },
   },
+  // Password change: the caller's own password only (a wrong current password changes nothing).
+  {
+    name: "POST /api/v1/me/password (a wrong current password)",
+    handler: passwordRoute,
+    method: "POST",
+    options: () => ({ body: { currentPassword: "not-the-password-1", newPassword: "a-new-passphrase-42" } }),
+    expect: { anonymous: 401, developer: 403, admin: 403 },
+  },
+  // The command palette's search: what the caller may see.
+  {
+    name: "GET /api/v1/search",
+    handler: searchRoute,
+    method: "GET",
+    options: () => ({ path: "/api/v1/search?q=dev" }),
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
   // Saved playground conversations: one's own only.
   {
     name: "GET /api/v1/playground/conversations",
@@ -820,6 +838,13 @@ const cases: Case[] = [
     method: "PATCH",
     options: () => ({ body: { webhookUrl: "http://127.0.0.1:9/alerts" } }),
     expect: { anonymous: 401, developer: 403, admin: 200 },
+  }, // Sign out everywhere ends the caller's own sessions, this one included; last, and the
+  // caller signs in again after it.
+  {
+    name: "DELETE /api/v1/me/sessions (sign out everywhere, with a throwaway session)",
+    handler: sessions,
+    method: "DELETE",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
   },
 ];
 
@@ -869,6 +894,8 @@ describe("the matrix covers app/api", () => {
   });
 });
 
+const email = { admin: "admin@example.com", developer: "dev@example.com", other: "other-dev@example.com" };
+
 describe("authorization matrix", () => {
   for (const c of cases) {
     for (const who of ["anonymous", "developer", "other", "admin"] as const) {
@@ -876,16 +903,14 @@ describe("authorization matrix", () => {
       it(`${c.name} as ${who} → ${expected}`, async () => {
         const mod = await c.handler();
         const handler = mod[c.method] as Parameters<typeof call>[0];
-        // Logout ends the session it is called with: use a throwaway session for it.
+        // Logout and sign-out-everywhere end the sessions they are called with: use a throwaway session for them.
         const cookie =
-          c.name.includes("logout") && who !== "anonymous"
-            ? await signIn(
-                { admin: "admin@example.com", developer: "dev@example.com", other: "other-dev@example.com" }[
-                  who
-                ],
-              )
+          (c.name.includes("logout") || c.name.includes("throwaway session")) && who !== "anonymous"
+            ? await signIn(email[who])
             : cookies[who];
         const res = await call(handler, { method: c.method, ...c.options?.(), cookie });
+        if (c.name.includes("sign out everywhere") && who !== "anonymous")
+          cookies[who] = await signIn(email[who]);
         expect(res.status, JSON.stringify(res.body)).toBe(expected);
         if (res.status >= 400) {
           expect(res.body.error.code).toMatch(/^[a-z_]+$/);
