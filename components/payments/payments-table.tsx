@@ -25,17 +25,17 @@ const STATUS = {
   disputed: "destructive",
 } as const;
 
-/** Card top-ups; admins also see who paid and Stripe's ids. */
+/** Card top-ups, amount and status first (what a phone shows); admins also see who paid and Stripe's ids. */
 export function PaymentsTable({ items, admin }: { items: PaymentRow[] | undefined; admin: boolean }) {
   const columns = admin ? 7 : 5;
   return (
     <Table>
       <TableHeader>
         <TableRow>
-          <TableHead>When</TableHead>
-          {admin ? <TableHead>Account</TableHead> : null}
           <TableHead className="text-right">Amount</TableHead>
           <TableHead>Status</TableHead>
+          {admin ? <TableHead>Account</TableHead> : null}
+          <TableHead>When</TableHead>
           <TableHead className="text-right">Credited</TableHead>
           <TableHead className="text-right">Refunded</TableHead>
           {admin ? <TableHead>Stripe session</TableHead> : null}
@@ -45,12 +45,6 @@ export function PaymentsTable({ items, admin }: { items: PaymentRow[] | undefine
         {items?.length === 0 ? <TableMessage colSpan={columns}>No card payments yet.</TableMessage> : null}
         {items?.map((p) => (
           <TableRow key={p.id} data-testid="payment-row">
-            <TableTimeCell iso={p.createdAt} />
-            {admin ? (
-              <TableCell>
-                <TableTruncate text={p.userEmail ?? "—"} className="max-w-56" />
-              </TableCell>
-            ) : null}
             <TableCell className="text-right tabular-nums">
               <Money micros={p.amountMicros} />
             </TableCell>
@@ -59,6 +53,12 @@ export function PaymentsTable({ items, admin }: { items: PaymentRow[] | undefine
                 {p.status.replace("_", " ")}
               </Badge>
             </TableCell>
+            {admin ? (
+              <TableCell>
+                <TableTruncate text={p.userEmail ?? "—"} className="max-w-56" />
+              </TableCell>
+            ) : null}
+            <TableTimeCell iso={p.createdAt} />
             <TableCell className="text-right tabular-nums">
               <Money micros={p.paidMicros} />
             </TableCell>
