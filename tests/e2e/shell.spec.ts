@@ -137,11 +137,11 @@ test("Ctrl-K finds a real call by the first characters of its id, and Enter open
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(new RegExp(`/account/requests\\?callId=${callId}$`));
   await expect(palette).toBeHidden();
-  await expect(page.getByRole("heading", { name: "My calls" })).toBeVisible();
-  // The request log opens the call's details.
+  // The request log opens the call's details (the page behind is hidden from assistive tech while it is open).
   await expect(page.getByRole("dialog", { name: `Call ${callId}` })).toBeVisible();
   await snap(page, "shell-palette-landed");
   await page.keyboard.press("Escape");
+  await expect(page.getByRole("heading", { name: "My calls" })).toBeVisible();
 
   // The header's button opens it too, and Escape closes it.
   await page.getByRole("button", { name: "Search", exact: true }).click();
