@@ -231,7 +231,7 @@ function CallIdSearch({
             aria-label="Search by call id"
             aria-invalid={error ? true : undefined}
             aria-describedby={error ? "call-id-error" : undefined}
-            placeholder="Call id, or its first characters"
+            placeholder="Call id or its start"
             className="pl-8 font-mono"
             value={text}
             maxLength={36}

@@ -161,7 +161,7 @@ export function EditKeyDialog({ editing, onClose }: { editing: KeyRow; onClose: 
               id="edit-key-daily"
               label="Daily budget (USD)"
               error={local.dailyBudgetMicros ?? errors.dailyBudgetMicros}
-              hint="Charges plus reservations per UTC day. Empty: none."
+              hint="Per UTC day, reservations included. Empty: none."
             >
               <Input
                 id="edit-key-daily"
@@ -175,7 +175,7 @@ export function EditKeyDialog({ editing, onClose }: { editing: KeyRow; onClose: 
               id="edit-key-monthly"
               label="Monthly budget (USD)"
               error={local.monthlyBudgetMicros ?? errors.monthlyBudgetMicros}
-              hint="Per UTC month. Empty: none."
+              hint="Per UTC month, likewise. Empty: none."
             >
               <Input
                 id="edit-key-monthly"

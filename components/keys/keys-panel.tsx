@@ -186,16 +186,15 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
           <TableHeader>
             <TableRow>
               <TableHead>{admin ? "Name · owner" : "Name"}</TableHead>
-              <TableHead>Key</TableHead>
+              <TableHead>Key · last used</TableHead>
               <TableHead>Spend · budget (UTC)</TableHead>
               <TableHead>Models · limits</TableHead>
-              <TableHead>Last used</TableHead>
               <TableHead className="text-right">Actions</TableHead>
             </TableRow>
           </TableHeader>
           <TableBody>
             {keys.data?.items.length === 0 ? (
-              <TableMessage colSpan={6}>
+              <TableMessage colSpan={5}>
                 {narrowed || filter.q || filter.status
                   ? "No keys match."
                   : "No keys yet. Create one to call the gateway."}
@@ -236,8 +235,17 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                     <TableCell className="whitespace-nowrap">
                       <span className="font-mono text-xs">{key.prefix}…</span>
                       <CopyButton text={key.prefix} label={`Copy prefix ${key.prefix}`} className="ml-1" />
+                      <span className="block text-xs text-muted-foreground">
+                        {key.lastUsedAt ? `used ${ago(key.lastUsedAt)}` : "never used"} ·{" "}
+                        <Link
+                          href={`${callsPath}?keyId=${key.id}`}
+                          className="underline-offset-2 hover:text-foreground hover:underline"
+                        >
+                          calls
+                        </Link>
+                      </span>
                     </TableCell>
-                    <TableCell className="min-w-44">
+                    <TableCell className="min-w-44 max-w-60 whitespace-normal">
                       <div data-testid="key-spend" className="text-xs tabular-nums">
                         <span className="block">
                           charged <Money micros={key.todayChargedMicros} /> today
@@ -304,18 +312,10 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                         className="block whitespace-nowrap text-muted-foreground"
                         data-testid="key-limits"
                       >
-                        {key.rpmLimit ? `${key.rpmLimit.toLocaleString("en-US")} rpm` : "—"} ·{" "}
-                        {key.tpmLimit ? `${key.tpmLimit.toLocaleString("en-US")} tpm` : "—"}
+                        {key.rpmLimit || key.tpmLimit
+                          ? `${key.rpmLimit ? `${key.rpmLimit.toLocaleString("en-US")} rpm` : "—"} · ${key.tpmLimit ? `${key.tpmLimit.toLocaleString("en-US")} tpm` : "—"}`
+                          : "plan's limits"}
                       </span>
-                    </TableCell>
-                    <TableCell className="whitespace-nowrap text-muted-foreground">
-                      <span className="block">{ago(key.lastUsedAt)}</span>
-                      <Link
-                        href={`${callsPath}?keyId=${key.id}`}
-                        className="text-xs underline-offset-2 hover:text-foreground hover:underline"
-                      >
-                        Calls →
-                      </Link>
                     </TableCell>
                     <TableCell className="whitespace-nowrap text-right">
                       <div className="inline-flex items-center gap-1">
@@ -351,8 +351,9 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                       data-testid={`key-details-${key.name}`}
                       className="bg-muted/30 hover:bg-muted/30"
                     >
-                      <TableCell colSpan={6} className="whitespace-normal">
-                        <dl className="grid gap-3 py-1 sm:grid-cols-2 lg:grid-cols-4">
+                      <TableCell colSpan={5} className="whitespace-normal">
+                        {/* w-0 min-w-full: the details take the row's width and never widen the table. */}
+                        <dl className="grid w-0 min-w-full gap-3 py-1 sm:grid-cols-2 lg:grid-cols-4">
                           <Detail label="Key id">
                             <span className="font-mono text-xs">{key.id}</span>
                             <CopyButton text={key.id} label="Copy key id" className="ml-1" />
@@ -405,21 +406,21 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                               : "plan's TPM"}
                           </Detail>
                           <Detail label="Today (UTC)">
-                            charged <Money micros={key.todayChargedMicros} />; counted toward the budget{" "}
-                            <Money micros={key.todaySpentMicros} /> (with reservations) of{" "}
+                            charged <Money micros={key.todayChargedMicros} />; with reservations{" "}
+                            <Money micros={key.todaySpentMicros} /> of{" "}
                             {key.dailyBudgetMicros !== null ? (
                               <Money micros={key.dailyBudgetMicros} />
                             ) : (
-                              "no budget"
+                              "no daily budget"
                             )}
                           </Detail>
                           <Detail label="This month (UTC)">
-                            charged <Money micros={key.monthChargedMicros} />; counted{" "}
+                            charged <Money micros={key.monthChargedMicros} />; with reservations{" "}
                             <Money micros={key.monthSpentMicros} /> of{" "}
                             {key.monthlyBudgetMicros !== null ? (
                               <Money micros={key.monthlyBudgetMicros} />
                             ) : (
-                              "no budget"
+                              "no monthly budget"
                             )}
                           </Detail>
                           {key.rotatedFrom ? (

@@ -106,7 +106,7 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
               <TableHead>Role</TableHead>
               <TableHead>Plan</TableHead>
               <TableHead>Status · since</TableHead>
-              <TableHead>Account · keys · calls</TableHead>
+              <TableHead>Links</TableHead>
               <TableHead className="text-right">Actions</TableHead>
             </TableRow>
           </TableHeader>
