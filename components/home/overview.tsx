@@ -144,7 +144,7 @@ export function RecentCalls({ calls }: { calls: RequestRow[] }) {
         {calls.length === 0 ? (
           <p data-testid="home-no-calls" className="text-sm text-muted-foreground">
             No calls in the last 90 days. Make one with the quick start, or try a model in the{" "}
-            <Link href="/playground" className="text-primary underline-offset-4 hover:underline">
+            <Link href="/playground" className="text-primary underline underline-offset-4">
               playground
             </Link>
             .

@@ -36,7 +36,12 @@ function CodeBlock({
         <span className="text-xs text-muted-foreground">{caption}</span>
         <CopyButton text={code} label={label} withText />
       </div>
-      <pre data-testid={testId} className="overflow-x-auto p-3 font-mono text-xs leading-relaxed">
+      {/* A region a keyboard can focus, so it can scroll a line wider than the block (as TableScroller does). */}
+      <pre
+        data-testid={testId}
+        {...{ tabIndex: 0, role: "region", "aria-label": `${label.replace(/^Copy /, "")}` }}
+        className="overflow-x-auto p-3 font-mono text-xs leading-relaxed focus-visible:outline-2 focus-visible:outline-ring"
+      >
         {code}
       </pre>
     </div>
