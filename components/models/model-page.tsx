@@ -140,9 +140,12 @@ export function ModelPage({ model, gatewayUrl }: { model: CatalogRow; gatewayUrl
                 <div className="flex justify-end">
                   <CopyButton text={snippets[lang]} label={`Copy the ${lang} example`} withText />
                 </div>
+                {/* Focusable: a line wider than a phone scrolls, and keyboards must reach it too. */}
                 <pre
                   className="max-w-full overflow-x-auto rounded-md bg-muted p-3 font-mono text-xs"
                   data-testid={`snippet-${lang}`}
+                  // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling code block must take focus
+                  tabIndex={0}
                 >
                   {snippets[lang]}
                 </pre>

@@ -2,13 +2,30 @@
 // its first two attempts per prompt fail upstream, the router's retries serve it), prices it in the price book, a
 // developer's key calls it through the gateway with the `openai` SDK, the call is charged exactly the price, and the
 // developer's page for the model shows the call.
-import { expect, type Page, test } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+import { type Browser, expect, type Page, test } from "@playwright/test";
 import OpenAI from "openai";
 import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
 import { admin, fundedDeveloper, login, snap } from "./helpers";
 
 const GROUP = "fake-flaky";
+
+/** A page in a context of its own (axe needs one), at a viewport. */
+async function openPage(browser: Browser, width: number, height: number) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  return context.newPage();
+}
+
+/** Serious and critical accessibility violations inside one part of the page (its main content, a dialog): the shell is the shell tests' to check. */
+async function axeSerious(page: Page, include?: string): Promise<string[]> {
+  const builder = new AxeBuilder({ page });
+  if (include) builder.include(include);
+  const { violations } = await builder.analyze();
+  return violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(" | ")}`);
+}
 
 /** The page is no wider than its viewport (nothing pushes it sideways). */
 async function fitsViewport(page: Page) {
@@ -32,7 +49,7 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
   expect(await sql`select 1 from models where public_name = ${GROUP}`).toHaveLength(0);
 
   // Admin → Models: the catalog fits 1280 px, and limits show only where they mean something.
-  const adm = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const adm = await openPage(browser, 1280, 800);
   await login(adm, admin().email, admin().password);
   await adm.goto("/admin/models");
   await expect(adm.getByTestId("live-status")).toContainText("reachable");
@@ -42,6 +59,7 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
     await expect(adm.getByTestId(`model-row-${name}`).getByTestId("max-output")).toHaveText("—");
   }
   await fitsViewport(adm);
+  expect(await axeSerious(adm, "main")).toEqual([]);
   await snap(adm, "models-01-admin-catalog-1280");
 
   // Add model: the groups the gateway serves, those already sold greyed out.
@@ -55,6 +73,7 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
   await dialog.getByLabel("Context window (tokens)").fill("16384");
   await dialog.getByLabel("Max output (tokens)").fill("4096");
   await dialog.getByLabel("Description (developers read it)").fill("Retried upstream, billed once");
+  expect(await axeSerious(adm, "[role=dialog]")).toEqual([]);
   await snap(adm, "models-02-add-dialog");
   await dialog.getByRole("button", { name: "Add model" }).click();
   await expect(dialog.getByTestId("model-added")).toContainText(`${GROUP} is in the catalog`);
@@ -116,7 +135,7 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
     .toEqual([charged]);
 
   // The developer finds the model under Models & prices and its page shows the call and its charge.
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await openPage(browser, 1280, 800);
   await login(page, dev.email, password);
   await page.goto("/account/models");
   await page.getByRole("link", { name: GROUP, exact: true }).click();
@@ -135,6 +154,7 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
   await expect(call).toContainText(displayMicros(BigInt(charged)));
   await expect(page.getByTestId("model-usage-charged")).toHaveAttribute("data-micros", String(charged));
   await fitsViewport(page);
+  expect(await axeSerious(page, "main")).toEqual([]);
   await snap(page, "models-03-developer-model-page-1280");
 
   // On a phone both pages stay within the screen.
@@ -142,11 +162,13 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
   await page.reload();
   await expect(page.getByTestId("model-usage-calls")).toHaveText("1");
   await fitsViewport(page);
+  expect(await axeSerious(page, "main")).toEqual([]);
   await snap(page, "models-04-developer-model-page-390");
   await adm.setViewportSize({ width: 390, height: 844 });
   await adm.reload();
   await expect(adm.getByTestId(`model-row-${GROUP}`)).toBeVisible();
   await fitsViewport(adm);
+  expect(await axeSerious(adm, "main")).toEqual([]);
   await snap(adm, "models-05-admin-catalog-390");
 
   // The embedding model's page for developers shows no max output either.
@@ -157,8 +179,8 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
   await expect(page.getByTestId("model-endpoints")).not.toContainText("chat");
   await expect(page.getByTestId("model-max-output")).toHaveCount(0);
   await expect(page.getByTestId("snippet-curl")).toContainText("/embeddings");
-  await page.close();
-  await adm.close();
+  await page.context().close();
+  await adm.context().close();
   await sql.end();
 });
 
@@ -169,7 +191,7 @@ test("an admin edits a model: the catalog and the developer's page show the chan
     insert into models (public_name, litellm_model_group, provider, description, context_window, max_output_tokens)
     values ('fake-pair', 'fake-pair', 'openai', 'Two deployments', 16384, 4096)
     on conflict (public_name) do update set max_output_tokens = 4096 returning id`;
-  const adm = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const adm = await openPage(browser, 1280, 800);
   await login(adm, admin().email, admin().password);
   await adm.goto("/admin/models");
   await expect(adm.getByTestId("model-row-fake-pair")).toContainText("no price: refused");
@@ -201,6 +223,6 @@ test("an admin edits a model: the catalog and the developer's page show the chan
   await expect(adm.getByTestId("model-price")).toContainText("not priced yet");
   // Out of the catalog again: other specs' runs start from the seeded catalog.
   await sql`delete from models where id = ${model!.id}`;
-  await adm.close();
+  await adm.context().close();
   await sql.end();
 });
