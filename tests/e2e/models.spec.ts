@@ -138,6 +138,10 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
   const page = await openPage(browser, 1280, 800);
   await login(page, dev.email, password);
   await page.goto("/account/models");
+  // Limits only where they mean something: an embedding model has a window and no max output.
+  await expect(page.getByTestId("model-price-fake-embed")).toContainText("8,192 · —");
+  await expect(page.getByTestId(`model-price-${GROUP}`)).toContainText("16,384 · 4,096");
+  await snap(page, "models-08-models-and-prices");
   await page.getByRole("link", { name: GROUP, exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`/account/models/${added!.id}$`));
   await expect(page.getByRole("heading", { level: 1, name: GROUP })).toBeVisible();

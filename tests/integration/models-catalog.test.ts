@@ -284,3 +284,18 @@ describe("GET /api/v1/models", () => {
     expect(kinds["gw-chat"]).toEqual([]);
   });
 });
+
+describe("a model's page (getModel)", () => {
+  it("shows a developer an enabled model and hides a disabled one as if it did not exist", async () => {
+    const { getModel } = await import("@/lib/models/catalog");
+    const [dev] = await sql<{ id: string }[]>`select id from users where email = 'dev@example.com'`;
+    const [adm] = await sql<{ id: string }[]>`select id from users where email = 'admin@example.com'`;
+    const asDeveloper = { userId: dev!.id, kind: "user" as const, role: "developer" as const };
+    const asAdmin = { userId: adm!.id, kind: "user" as const, role: "admin" as const };
+    const [embed] = await sql<{ id: string }[]>`select id from models where public_name = 'gw-embed'`;
+    expect(await getModel(sql, asDeveloper, embed!.id)).toMatchObject({ publicName: "gw-embed" });
+    await sql`update models set enabled = false where id = ${embed!.id}`;
+    await expect(getModel(sql, asDeveloper, embed!.id)).rejects.toMatchObject({ code: "not_found" });
+    expect(await getModel(sql, asAdmin, embed!.id)).toMatchObject({ publicName: "gw-embed", enabled: false });
+  });
+});
