@@ -211,7 +211,9 @@ export function ModelPage({ model, gatewayUrl }: { model: CatalogRow; gatewayUrl
                     <UtcTime at={r.startedAt} />
                     <span className="block text-muted-foreground text-xs sm:hidden">{r.status}</span>
                   </TableCell>
-                  <TableCell className="hidden max-w-40 truncate sm:table-cell">{r.keyName}</TableCell>
+                  <TableCell className="hidden max-w-40 truncate sm:table-cell" title={r.keyName}>
+                    {r.keyName}
+                  </TableCell>
                   <TableCell className="hidden sm:table-cell">
                     <Badge
                       variant={

@@ -297,10 +297,16 @@ export function ModelsPanel({ ttlSeconds }: { ttlSeconds: number }) {
                 {live.deployments.map((d) => (
                   <TableRow key={`${d.modelGroup}-${d.upstreamModel}-${d.apiBase}`}>
                     <TableCell className="font-medium">{d.modelGroup}</TableCell>
-                    <TableCell className="hidden max-w-56 truncate font-mono text-xs sm:table-cell">
+                    <TableCell
+                      className="hidden max-w-56 truncate font-mono text-xs sm:table-cell"
+                      title={d.upstreamModel ?? ""}
+                    >
                       {d.upstreamModel}
                     </TableCell>
-                    <TableCell className="hidden max-w-64 truncate font-mono text-xs lg:table-cell">
+                    <TableCell
+                      className="hidden max-w-64 truncate font-mono text-xs lg:table-cell"
+                      title={d.apiBase ?? "provider default"}
+                    >
                       {d.apiBase ?? "provider default"}
                     </TableCell>
                     <TableCell>
