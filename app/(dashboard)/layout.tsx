@@ -15,7 +15,7 @@ export default async function DashboardLayout({ children }: { children: React.Re
     <div className="flex min-h-screen">
       <Sidebar role={user.role} />
       <div className="flex min-w-0 flex-1 flex-col">
-        <header className="sticky top-0 z-40 flex h-14 items-center gap-2 border-b bg-background/95 px-3 backdrop-blur sm:px-6">
+        <header className="sticky top-0 z-40 flex h-14 items-center gap-2 border-b bg-background px-3 sm:px-6">
           <MobileNav role={user.role} />
           <Link href="/" className="md:hidden" aria-label="Tollgate home">
             <Logo />

@@ -75,6 +75,18 @@ test("on a 390 px phone the header's menu opens the navigation in a sheet, and n
   await expect(page.getByRole("heading", { name: "API keys" })).toBeVisible();
   expect(await overflowX(page)).toBe(0);
   await snap(page, "shell-390-keys");
+
+  // The palette fits the phone too, opened from the header's search button.
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  const palette = page.getByRole("dialog", { name: "Search" });
+  await palette.getByRole("combobox").fill("calls");
+  await expect(palette.getByRole("option", { name: /My calls/ })).toBeVisible();
+  const box = (await palette.boundingBox())!;
+  expect(box.x).toBeGreaterThanOrEqual(0);
+  expect(box.x + box.width).toBeLessThanOrEqual(390);
+  await snap(page, "shell-390-palette");
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/account\/requests$/);
   await context.close();
 });
 
