@@ -27,7 +27,7 @@ type Detail = Json<RequestDetail>;
 
 const BILLING_VARIANT = { exact: "default", estimated: "secondary", waived: "outline" } as const;
 
-/** A link inside a clickable row: it navigates, the row's drawer does not open. */
+/** A link inside a clickable row: it navigates, the row's drawer does not open. Named by its text; label is its hover. */
 function RowLink({
   href,
   label,
@@ -42,7 +42,6 @@ function RowLink({
   return (
     <Link
       href={href}
-      aria-label={label}
       title={label}
       className={`block truncate underline-offset-2 hover:underline ${className ?? ""}`}
       onClick={(e) => e.stopPropagation()}

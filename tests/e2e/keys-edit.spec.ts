@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page, test } from "@playwright/test";
 import OpenAI from "openai";
 import { displayMicros } from "@/lib/billing/money";
@@ -21,6 +22,15 @@ async function expectTablesFit(page: Page) {
   }));
   expect(overflow.page).toBeLessThanOrEqual(0);
   for (const extra of overflow.tables) expect(extra).toBeLessThanOrEqual(0);
+}
+
+/** No serious or critical accessibility violation in the page's content (the header and sidebar are the shell's). */
+async function expectAccessible(page: Page) {
+  const { violations } = await new AxeBuilder({ page }).exclude("header").exclude("aside").analyze();
+  const serious = violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(" | ")}`);
+  expect(serious).toEqual([]);
 }
 
 async function refusal(call: Promise<unknown>) {
@@ -57,7 +67,8 @@ test("a developer lowers their key's daily budget below what a call needs, and t
   const BUDGET = 1_000;
   expect(await leased()).toBeGreaterThan(BUDGET * 10);
 
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
   await login(page, dev.email, PASSWORD);
   await page.goto("/account/keys");
   const row = page.getByTestId("key-row-budgeted app");
@@ -79,6 +90,7 @@ test("a developer lowers their key's daily budget below what a call needs, and t
   await dialog.getByLabel("Daily budget (USD)").fill("0.001");
   await dialog.getByLabel("Requests / min").fill("120");
   await snap(page, "keys-edit-01-dialog");
+  await expectAccessible(page);
   const saved = page.waitForResponse(
     (res) => res.url().includes(`/api/v1/keys/${dev.keyId}`) && res.request().method() === "PATCH",
   );
@@ -122,9 +134,17 @@ test("a developer lowers their key's daily budget below what a call needs, and t
   await expect(page.getByTestId("key-details-budgeted app")).toContainText("of $0.001");
   await snap(page, "keys-edit-02-budget-1280");
   await expectTablesFit(page);
+  await expectAccessible(page);
   await page.setViewportSize({ width: 390, height: 844 });
   await expect(row.getByTestId("key-daily-budget")).toBeVisible();
   await snap(page, "keys-edit-03-budget-390");
+  await expectAccessible(page);
+  // "My calls": each call links to the key that made it.
+  await page.goto(`/account/requests?keyId=${dev.keyId}`);
+  await expect(page.getByTestId("request-row")).toHaveCount(2, { timeout: 15_000 });
+  await expectAccessible(page);
+  await snap(page, "keys-edit-04-my-calls-390");
+  await context.close();
   await sql.end();
 });
 
@@ -164,6 +184,7 @@ test("an admin goes from a user to their account, keys and calls, and from a cal
   await expect(page.locator('[data-testid^="user-row-"]')).toHaveCount(1);
   await expectTablesFit(page);
   await snap(page, "keys-edit-10-users-1280");
+  await expectAccessible(page);
 
   await userRow.getByRole("link", { name: `Keys of ${dev.email}` }).click();
   await expect(page).toHaveURL(new RegExp(`/admin/keys\\?userId=${dev.userId}$`));
@@ -175,6 +196,7 @@ test("an admin goes from a user to their account, keys and calls, and from a cal
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(dev.secret.slice(0, 11));
   await expectTablesFit(page);
   await snap(page, "keys-edit-11-user-keys-1280");
+  await expectAccessible(page);
 
   await page.goBack();
   await userRow.getByRole("link", { name: `Calls of ${dev.email}` }).click();
@@ -183,18 +205,16 @@ test("an admin goes from a user to their account, keys and calls, and from a cal
   await expect(callRow).toHaveCount(1);
   await expectTablesFit(page);
   await snap(page, "keys-edit-12-user-calls-1280");
+  await expectAccessible(page);
 
   // From the call to its key.
-  await callRow.getByRole("link", { name: /^Key / }).click();
+  await callRow.getByRole("link", { name: dev.secret.slice(0, 11) }).click();
   await expect(page).toHaveURL(new RegExp(`/admin/keys\\?keyId=${dev.keyId}$`));
   await expect(page.getByTestId("keys-narrowed")).toContainText("Showing one key");
   await expect(page.getByTestId("key-row-linked app")).toBeVisible();
 
   await page.goBack();
-  await page
-    .getByTestId("request-row")
-    .getByRole("link", { name: `User ${dev.email}` })
-    .click();
+  await page.getByTestId("request-row").getByRole("link", { name: dev.email }).click();
   await expect(page).toHaveURL(/\/admin\/users\?q=/);
   await expect(page.getByTestId(`user-row-${dev.email}`)).toBeVisible();
   await page
@@ -210,6 +230,7 @@ test("an admin goes from a user to their account, keys and calls, and from a cal
   await drawer.getByRole("button", { name: "Copy call id" }).click();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(callId);
   await snap(page, "keys-edit-13-call-drawer-1280");
+  await expectAccessible(page);
   await page.keyboard.press("Escape");
 
   // The search box: the first characters find it; something that is not an id is said so, and not searched.
@@ -233,6 +254,7 @@ test("an admin goes from a user to their account, keys and calls, and from a cal
   await page.goto(`/admin/requests?userId=${dev.userId}`);
   await expect(page.getByTestId("request-row")).toHaveCount(1);
   await snap(page, "keys-edit-16-calls-390");
+  await expectAccessible(page);
   await context.close();
   await sql.end();
 });
