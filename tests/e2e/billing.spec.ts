@@ -1,14 +1,14 @@
 import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
 import { displayMicros, exactTitle } from "@/lib/billing/money";
-import { admin, developer, login, snap } from "./helpers";
+import { admin, developer, login, navLink, snap } from "./helpers";
 
 test("a developer's call is charged and shown; an admin adds funds and reads the ledger", async ({
   browser,
 }) => {
   const dev = await browser.newPage();
   await login(dev, developer().email, developer().password);
-  await dev.getByRole("link", { name: "Balance & usage" }).click();
+  await navLink(dev, "Balance & usage").click();
   await expect(dev.getByTestId("balance")).toBeVisible();
   // Other specs share this stack: work from the figures as they are now.
   const account = (await (await dev.request.get("/api/v1/account")).json()).account;
@@ -57,7 +57,7 @@ test("a developer's call is charged and shown; an admin adds funds and reads the
   // The admin adds $10 with a reason.
   const adm = await browser.newPage();
   await login(adm, admin().email, admin().password);
-  await adm.getByRole("link", { name: "Accounts" }).click();
+  await navLink(adm, "Accounts").click();
   await adm.getByRole("link", { name: developer().email }).click();
   await adm.getByRole("button", { name: "Add funds" }).click();
   await adm.getByLabel("Amount (USD)").fill("10");
@@ -71,11 +71,11 @@ test("a developer's call is charged and shown; an admin adds funds and reads the
   await expect(top.locator(`[data-micros="${balanceBefore + 10_000_000 - charged}"]`)).toHaveCount(1);
   await snap(adm, "32-admin-account-ledger");
 
-  await adm.getByRole("link", { name: "Price book" }).click();
+  await navLink(adm, "Price book").click();
   await expect(adm.getByTestId("price-row-fake-small")).toContainText("40.0%");
   await snap(adm, "33-price-book");
 
-  await adm.getByRole("link", { name: "Usage & margins" }).click();
+  await navLink(adm, "Usage & margins").click();
   await expect(adm.getByTestId("margin-row-fake-small")).toContainText("40.0%");
   await snap(adm, "34-usage-margins");
 });

@@ -3,7 +3,7 @@ import OpenAI, { toFile } from "openai";
 import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
 import { wav } from "../helpers/audio";
-import { admin, developer, fundedDeveloper, login, snap } from "./helpers";
+import { admin, developer, fundedDeveloper, login, navLink, snap } from "./helpers";
 
 // Every kind of call an app makes through the real gateway (chat, legacy completion, embeddings, image, speech,
 // transcription) shows up for the admin: the analytics breakdown by call kind with what each was billed by and its
@@ -138,7 +138,7 @@ test("a developer sees what each model they can call costs, per unit, and never 
 }) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await login(page, developer().email, developer().password);
-  await page.getByRole("link", { name: "Models & prices" }).click();
+  await navLink(page, "Models & prices").click();
   await expect(page.getByRole("heading", { name: "Models & prices" })).toBeVisible();
   await expect(page.getByTestId("model-price-fake-small")).toContainText("input $0.50 / 1M tokens");
   await expect(page.getByTestId("model-price-fake-small")).toContainText("output $1.50 / 1M tokens");

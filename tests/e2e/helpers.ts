@@ -64,3 +64,8 @@ export async function fundedDeveloper(
   );
   return { email, userId: user!.id, accountId: account!.id, keyId: key.id, secret };
 }
+
+/** A link of the sidebar's navigation (other links on a page may share its name, e.g. the developer home's). */
+export function navLink(page: Page, name: string) {
+  return page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true });
+}

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
-import { admin, developer, login, snap } from "./helpers";
+import { admin, developer, login, navLink, snap } from "./helpers";
 
 const gateway = () => process.env.E2E_GATEWAY_URL!;
 
@@ -11,7 +11,7 @@ test("a developer creates a key, copies the secret once, uses it, and revoking i
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   const page = await context.newPage();
   await login(page, developer().email, developer().password);
-  await page.getByRole("link", { name: "My API keys" }).click();
+  await navLink(page, "My API keys").click();
   await expect(page.getByRole("heading", { name: "API keys" })).toBeVisible();
 
   await page.getByRole("button", { name: "New key" }).click();

@@ -1,13 +1,13 @@
 import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
-import { admin, developer, login, snap } from "./helpers";
+import { admin, developer, login, navLink, snap } from "./helpers";
 
 test("an admin sees the tiers, moves a developer to Free; the developer's page and the gateway follow", async ({
   browser,
 }) => {
   const adminPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await login(adminPage, admin().email, admin().password);
-  await adminPage.getByRole("link", { name: "Plans" }).click();
+  await navLink(adminPage, "Plans").click();
   for (const name of ["Free", "Personal", "Professional", "Business"])
     await expect(adminPage.getByTestId(`plan-row-${name}`)).toBeVisible();
   await expect(adminPage.getByTestId("plan-row-Free")).toContainText("10");
@@ -15,7 +15,7 @@ test("an admin sees the tiers, moves a developer to Free; the developer's page a
   await snap(adminPage, "50-plans");
 
   // Move the demo developer to Free from the users table.
-  await adminPage.getByRole("link", { name: "Users" }).click();
+  await navLink(adminPage, "Users").click();
   const row = adminPage.getByTestId(`user-row-${developer().email}`);
   await row.getByRole("combobox", { name: `Plan of ${developer().email}` }).click();
   await adminPage.getByRole("option", { name: "Free" }).click();
@@ -24,7 +24,7 @@ test("an admin sees the tiers, moves a developer to Free; the developer's page a
 
   const dev = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await login(dev, developer().email, developer().password);
-  await dev.getByRole("link", { name: "Balance & usage" }).click();
+  await navLink(dev, "Balance & usage").click();
   await expect(dev.getByTestId("plan")).toHaveText("Free");
   const used = Number((await dev.getByTestId("plan-requests").textContent())!.split(" ")[0]);
   expect(used).toBeGreaterThanOrEqual(0);
