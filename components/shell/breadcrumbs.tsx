@@ -30,7 +30,7 @@ export function Breadcrumbs({ title, items }: { title: string; items?: Crumb[] }
             <Fragment key={`${crumb.href ?? ""}:${crumb.label}`}>
               <BreadcrumbItem>
                 {last ? (
-                  <BreadcrumbPage className="max-w-[60vw] sm:max-w-md">{crumb.label}</BreadcrumbPage>
+                  <BreadcrumbPage>{crumb.label}</BreadcrumbPage>
                 ) : crumb.href ? (
                   <BreadcrumbLink asChild>
                     <Link href={crumb.href}>{crumb.label}</Link>

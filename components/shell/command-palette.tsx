@@ -113,13 +113,14 @@ export function CommandPalette({ role }: { role: Role }) {
       <Button
         variant="outline"
         size="sm"
-        className="h-9 w-9 justify-start px-0 text-muted-foreground sm:w-56 sm:px-3 max-sm:justify-center"
+        className="h-9 w-9 justify-start px-0 text-muted-foreground max-sm:justify-center sm:w-56 sm:px-3"
         onClick={() => setOpen(true)}
-        aria-label="Search"
         aria-keyshortcuts="Control+K Meta+K"
       >
         <Search />
+        {/* The name is the visible text ("Search… Ctrl K"); on a phone, where only the icon shows, "Search". */}
         <span className="hidden sm:inline">Search…</span>
+        <span className="sr-only sm:hidden">Search</span>
         <kbd className="pointer-events-none ml-auto hidden rounded border bg-muted px-1.5 font-mono text-[10px] sm:inline">
           Ctrl K
         </kbd>

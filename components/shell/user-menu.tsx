@@ -24,11 +24,16 @@ export function UserMenu({ email, name, role }: { email: string; name: string; r
   return (
     <DropdownMenu>
       <DropdownMenuTrigger asChild>
-        <Button variant="ghost" className="gap-2" aria-label="User menu">
-          <span className="flex size-7 items-center justify-center rounded-full bg-primary/15 text-xs font-semibold text-primary">
+        <Button variant="ghost" className="gap-2" title={email}>
+          <span
+            aria-hidden="true"
+            className="flex size-7 items-center justify-center rounded-full bg-primary/15 text-xs font-semibold text-primary"
+          >
             {(name || email).slice(0, 1).toUpperCase()}
           </span>
+          {/* Named by what it shows (the email, from sm up) and what it is, so the name contains the visible text. */}
           <span className="hidden max-w-48 truncate text-sm sm:inline lg:max-w-64">{email}</span>
+          <span className="sr-only">User menu</span>
         </Button>
       </DropdownMenuTrigger>
       <DropdownMenuContent align="end" className="w-60">

@@ -30,7 +30,11 @@ function BreadcrumbLink({ asChild, className, ...props }: React.ComponentProps<"
 
 function BreadcrumbPage({ className, ...props }: React.ComponentProps<"span">) {
   return (
-    <span aria-current="page" className={cn("truncate font-normal text-foreground", className)} {...props} />
+    <span
+      aria-current="page"
+      className={cn("font-normal text-foreground [overflow-wrap:anywhere]", className)}
+      {...props}
+    />
   );
 }
 
