@@ -22,9 +22,9 @@ async function openPalette(page: Page) {
   return palette;
 }
 
-/** Serious or critical accessibility violations inside the open dialog (the sheet or the palette). */
-async function dialogViolations(page: Page): Promise<string[]> {
-  const { violations } = await new AxeBuilder({ page }).include("[role=dialog]").analyze();
+/** Serious or critical accessibility violations inside a part of the page (the header, the sheet, the palette). */
+async function violations(page: Page, selector = "[role=dialog]"): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).include(selector).analyze();
   return violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
     .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(" | ")}`);
@@ -62,7 +62,7 @@ test("on a 390 px phone the header's menu opens the navigation in a sheet, and n
     await page.keyboard.press("Tab");
     expect(await sheet.evaluate((el) => el.contains(document.activeElement))).toBe(true);
   }
-  expect(await dialogViolations(page)).toEqual([]);
+  expect(await violations(page)).toEqual([]);
   await snap(page, "shell-390-sheet");
   await page.keyboard.press("Escape");
   await expect(sheet).toBeHidden();
@@ -115,6 +115,7 @@ test("content uses wide screens and still fits at 1280×800", async ({ browser }
   expect(main.x).toBeGreaterThanOrEqual(240);
   expect(main.x + main.width).toBeLessThanOrEqual(1280);
   expect(await overflowX(page)).toBe(0);
+  expect(await violations(page, "header")).toEqual([]);
   await snap(page, "shell-1280-accounts");
   await context.close();
 });
@@ -147,7 +148,7 @@ test("Ctrl-K finds a real call by the first characters of its id, and Enter open
   const hit = palette.getByRole("option").filter({ hasText: callId });
   await expect(hit).toBeVisible();
   await expect(hit).toHaveAttribute("aria-selected", "true");
-  expect(await dialogViolations(page)).toEqual([]);
+  expect(await violations(page)).toEqual([]);
   await snap(page, "shell-palette-call");
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(new RegExp(`/account/requests\\?callId=${callId}$`));
@@ -214,7 +215,10 @@ test("a developer's palette finds none of an admin's keys; the admin's does, and
   await expect(page).toHaveURL(new RegExp(`/admin/accounts/${account!.id}$`));
   const crumbs = page.getByRole("navigation", { name: "Breadcrumb" });
   await expect(crumbs).toContainText("Admin");
-  await expect(crumbs.locator('[aria-current="page"]')).toHaveText(developer().email);
+  const current = crumbs.locator('[aria-current="page"]');
+  await expect(current).toHaveText(developer().email);
+  // Shown whole, not cut.
+  expect(await current.evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
   await snap(page, "shell-breadcrumbs-account");
   await crumbs.getByRole("link", { name: "Accounts" }).click();
   await expect(page).toHaveURL(/\/admin\/accounts$/);
