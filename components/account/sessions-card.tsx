@@ -10,6 +10,7 @@ import { Confirm } from "@/components/ui/confirm";
 import { toast } from "@/components/ui/sonner";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { api } from "@/lib/ui/api";
+import { formatUtc } from "@/lib/utils";
 
 interface SessionRow {
   id: string;
@@ -19,9 +20,6 @@ interface SessionRow {
   userAgent: string;
   current: boolean;
 }
-
-/** "2026-12-04 23:10 UTC": one unambiguous form for every visitor. */
-const utc = (iso: string) => `${new Date(iso).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 
 function describeAgent(ua: string): string {
   const browser = /Firefox|Edg|Chrome|Safari/.exec(ua)?.[0]?.replace("Edg", "Edge") ?? "Unknown browser";
@@ -98,10 +96,10 @@ export function SessionsCard() {
                 </TableCell>
                 <TableCell className="hidden text-muted-foreground sm:table-cell">{s.ip ?? "—"}</TableCell>
                 <TableCell className="hidden whitespace-nowrap text-muted-foreground tabular-nums md:table-cell">
-                  {utc(s.createdAt)}
+                  {formatUtc(s.createdAt)}
                 </TableCell>
                 <TableCell className="whitespace-normal text-muted-foreground tabular-nums sm:whitespace-nowrap">
-                  {utc(s.lastSeenAt)}
+                  {formatUtc(s.lastSeenAt)}
                 </TableCell>
                 <TableCell className="text-right">
                   {s.current ? null : (

@@ -9,10 +9,7 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@
 import type { RequestRow } from "@/lib/analytics/requests";
 import type { Account } from "@/lib/billing/ledger";
 import { BURN_DAYS, type HomeOverview } from "@/lib/home/overview";
-import { cn } from "@/lib/utils";
-
-/** "2026-12-04 23:10 UTC": one unambiguous form for every visitor. */
-const utc = (date: Date) => `${date.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+import { cn, formatUtc } from "@/lib/utils";
 
 /** The warning the billing page shows, with the way out: below the threshold, calls may soon be refused. */
 export function LowBalance({ account }: { account: Account }) {
@@ -164,11 +161,11 @@ export function RecentCalls({ calls }: { calls: RequestRow[] }) {
               <TableBody>
                 {calls.map((c) => (
                   <TableRow key={c.id}>
-                    <TableCell className="text-muted-foreground tabular-nums" title={utc(c.startedAt)}>
+                    <TableCell className="text-muted-foreground tabular-nums" title={formatUtc(c.startedAt)}>
                       <span className="block whitespace-nowrap sm:inline">
-                        {utc(c.startedAt).slice(0, 10)}
+                        {formatUtc(c.startedAt).slice(0, 10)}
                       </span>{" "}
-                      <span className="whitespace-nowrap">{utc(c.startedAt).slice(11)}</span>
+                      <span className="whitespace-nowrap">{formatUtc(c.startedAt).slice(11)}</span>
                     </TableCell>
                     <TableCell className="max-w-48 truncate font-mono text-xs" title={c.model}>
                       {c.model}

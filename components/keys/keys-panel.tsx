@@ -25,6 +25,7 @@ import {
 } from "@/components/ui/table";
 import { UtcTime } from "@/components/ui/utc-time";
 import { api } from "@/lib/ui/api";
+import { formatUtcDay } from "@/lib/utils";
 import { CreateKeyDialog } from "./create-key-dialog";
 import { EditKeyDialog } from "./edit-key-dialog";
 import { type KeyRow, useKeys, useRevokeKey, useRotateKey } from "./queries";
@@ -36,7 +37,7 @@ function ago(iso: string | null): string {
   if (s < 60) return "just now";
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
-  return new Date(iso).toISOString().slice(0, 10);
+  return formatUtcDay(iso);
 }
 
 function statusOf(key: KeyRow): { label: string; variant: "success" | "destructive" | "warning" } {

@@ -18,17 +18,6 @@ import { admin, developer, fundedDeveloper, login, snap } from "./helpers";
 // The pages come from the sidebar's NAV and from the app's dynamic routes (e.g. /admin/accounts/[id], reached by
 // the first link to one on its parent page), so a page added later is checked without editing this file.
 
-// Failing when this was written (2026-12-05), each in a file its owner is changing; the checks stay as they are:
-// - every page at 1280 and 1920, axe label-content-name-mismatch (serious): the header's search button
-//   (components/shell/command-palette.tsx: aria-label "Search", visible "Search… Ctrl K") and the user menu trigger
-//   (components/shell/user-menu.tsx: aria-label "User menu", visible the email). A name starting with the visible text fixes it.
-// - /admin/accounts/[id]: the breadcrumb's current page (components/ui/breadcrumb.tsx BreadcrumbPage) cuts a long
-//   email with an ellipsis and no title (596 px in 448 px at 1280, in 234 px at 390).
-// - /admin/models at 1280: LiteLLM group cells "text-completion-openai/fake-instruct-slow|-error" cut with an
-//   ellipsis and no title (320 and 327 px in 314 px) (components/models).
-// - /home (admin): axe link-in-text-block on the playground link, told apart from its sentence by colour only.
-// - /account/requests at 390 (developer): axe label-content-name-mismatch on an ".underline-offset-2" link (request log).
-
 const VIEWPORTS = [
   { width: 1280, height: 800 },
   { width: 1920, height: 1080 },
