@@ -1,5 +1,6 @@
 "use client";
 
+import { ChargedTodayCard, requestsOfLimit } from "@/components/billing/charged-today";
 import { Money } from "@/components/billing/money";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { cn } from "@/lib/utils";
@@ -83,29 +84,24 @@ export function BalanceCards({ account }: { account: AccountView }) {
               `${account.dayRequests} requests today, no daily limit`
             ) : (
               <span data-testid="plan-requests">
-                {account.dayRequests.toLocaleString("en-US")} of{" "}
-                {account.requestsPerDay.toLocaleString("en-US")} requests today (UTC)
+                {requestsOfLimit(account.dayRequests, account.requestsPerDay)}
               </span>
             )}
           </CardContent>
         </Card>
-        <Card>
-          <CardHeader>
-            <CardDescription>Charged today (UTC)</CardDescription>
-            <CardTitle data-testid="day-charged" className="text-2xl tabular-nums">
-              <Money micros={account.dayChargedMicros} />
-            </CardTitle>
-          </CardHeader>
-          <CardContent className="grid gap-1">
-            <p className="text-xs text-muted-foreground tabular-nums" data-testid="day-reserved">
-              + <Money micros={account.dayUsedMicros - account.dayChargedMicros} /> reserved
-            </p>
-            <Meter
-              used={account.dayUsedMicros}
-              budget={account.dailyBudgetMicros ?? account.planDailyBudgetMicros}
-            />
-          </CardContent>
-        </Card>
+        <ChargedTodayCard
+          micros={account.dayChargedMicros}
+          testId="day-charged"
+          contentClassName="grid gap-1"
+        >
+          <p className="text-xs text-muted-foreground tabular-nums" data-testid="day-reserved">
+            + <Money micros={account.dayUsedMicros - account.dayChargedMicros} /> reserved
+          </p>
+          <Meter
+            used={account.dayUsedMicros}
+            budget={account.dailyBudgetMicros ?? account.planDailyBudgetMicros}
+          />
+        </ChargedTodayCard>
         <Card>
           <CardHeader>
             <CardDescription>Charged this month (UTC)</CardDescription>

@@ -1,5 +1,6 @@
 import { BookOpen, ChartColumn, KeyRound, List, MessageSquare, Tags, Wallet } from "lucide-react";
 import Link from "next/link";
+import { ChargedTodayCard, requestsOfLimit } from "@/components/billing/charged-today";
 import { billedUnits } from "@/components/billing/format";
 import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
@@ -99,26 +100,22 @@ export function StatCards({ overview }: { overview: HomeOverview }) {
           <span>
             {account.requestsPerDay === null
               ? `${account.dayRequests.toLocaleString("en-US")} request${account.dayRequests === 1 ? "" : "s"} today, no daily limit`
-              : `${account.dayRequests.toLocaleString("en-US")} of ${account.requestsPerDay.toLocaleString("en-US")} requests today (UTC)`}
+              : requestsOfLimit(account.dayRequests, account.requestsPerDay)}
           </span>
         </CardContent>
       </Card>
-      <Card>
-        <CardHeader>
-          <CardDescription>Charged today (UTC)</CardDescription>
-          <CardTitle data-testid="home-today" className="text-2xl tabular-nums">
-            <Money micros={account.dayChargedMicros} />
-          </CardTitle>
-        </CardHeader>
-        <CardContent className="grid gap-1 text-xs text-muted-foreground tabular-nums">
-          <span>
-            <Money micros={account.monthChargedMicros} /> this month
-          </span>
-          <span>
-            <Money micros={account.heldMicros} /> reserved by calls and leases (not spent)
-          </span>
-        </CardContent>
-      </Card>
+      <ChargedTodayCard
+        micros={account.dayChargedMicros}
+        testId="home-today"
+        contentClassName="grid gap-1 text-xs text-muted-foreground tabular-nums"
+      >
+        <span>
+          <Money micros={account.monthChargedMicros} /> this month
+        </span>
+        <span>
+          <Money micros={account.heldMicros} /> reserved by calls and leases (not spent)
+        </span>
+      </ChargedTodayCard>
     </div>
   );
 }
