@@ -13,8 +13,8 @@ import {
   DialogTrigger,
 } from "@/components/ui/dialog";
 import { Field, FormError } from "@/components/ui/form";
-import { Input } from "@/components/ui/input";
 import { fieldErrors } from "@/lib/ui/api";
+import { expiresAtOf, KeyInput, ModelsFieldset, toggled } from "./key-fields";
 import { useCreateKey, useModels } from "./queries";
 
 const empty = { name: "", userEmail: "", models: [] as string[], rpm: "", tpm: "", expires: "" };
@@ -33,11 +33,7 @@ export function CreateKeyDialog({
   const create = useCreateKey();
   const models = useModels();
   const errors = fieldErrors(create.error);
-  const toggle = (name: string) =>
-    setForm((f) => ({
-      ...f,
-      models: f.models.includes(name) ? f.models.filter((m) => m !== name) : [...f.models, name],
-    }));
+  const toggle = (name: string) => setForm((f) => ({ ...f, models: toggled(f.models, name) }));
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
@@ -48,7 +44,7 @@ export function CreateKeyDialog({
         allowedModels: form.models,
         rpmLimit: form.rpm ? Number(form.rpm) : null,
         tpmLimit: form.tpm ? Number(form.tpm) : null,
-        expiresAt: form.expires ? new Date(`${form.expires}T23:59:59Z`).toISOString() : null,
+        expiresAt: expiresAtOf(form.expires),
       },
       {
         onSuccess: ({ secret }) => {
@@ -76,19 +72,15 @@ export function CreateKeyDialog({
             <DialogDescription>Apps send it as a Bearer token to the gateway.</DialogDescription>
           </DialogHeader>
           <FormError message={create.error && !Object.keys(errors).length ? create.error.message : null} />
-          <Field
+          <KeyInput
             id="key-name"
             label="Name"
             error={errors.name}
             hint="Where it is used, e.g. “staging backend”."
-          >
-            <Input
-              id="key-name"
-              required
-              value={form.name}
-              onChange={(e) => setForm({ ...form, name: e.target.value })}
-            />
-          </Field>
+            required
+            value={form.name}
+            onValue={(name) => setForm({ ...form, name })}
+          />
           {forUser ? (
             <Field id="key-owner" label="Owner">
               <select
@@ -106,53 +98,43 @@ export function CreateKeyDialog({
               </select>
             </Field>
           ) : null}
-          <fieldset className="grid gap-2">
-            <legend className="mb-2 text-sm font-medium">Models</legend>
-            <p className="text-xs text-muted-foreground">
-              None checked means every enabled model your plan allows; a key can narrow its plan, not widen
-              it.
-            </p>
-            <div className="flex flex-wrap gap-3">
-              {models.data?.items.map((m) => (
-                <label key={m.id} className="flex items-center gap-2 text-sm">
-                  <input
-                    type="checkbox"
-                    checked={form.models.includes(m.publicName)}
-                    onChange={() => toggle(m.publicName)}
-                  />
-                  {m.publicName}
-                </label>
-              ))}
-            </div>
-            {errors.allowedModels ? <p className="text-sm text-destructive">{errors.allowedModels}</p> : null}
-          </fieldset>
+          <ModelsFieldset
+            note="None checked means every enabled model your plan allows; a key can narrow its plan, not widen it."
+            choices={models.data?.items.map((m) => m.publicName) ?? []}
+            checked={form.models}
+            onToggle={toggle}
+            error={errors.allowedModels}
+          />
           <div className="grid grid-cols-3 gap-3">
-            <Field id="key-rpm" label="Requests / min" error={errors.rpmLimit} hint="Empty: the plan's">
-              <Input
-                id="key-rpm"
-                type="number"
-                min={1}
-                value={form.rpm}
-                onChange={(e) => setForm({ ...form, rpm: e.target.value })}
-              />
-            </Field>
-            <Field id="key-tpm" label="Tokens / min" error={errors.tpmLimit} hint="Empty: the plan's">
-              <Input
-                id="key-tpm"
-                type="number"
-                min={1}
-                value={form.tpm}
-                onChange={(e) => setForm({ ...form, tpm: e.target.value })}
-              />
-            </Field>
-            <Field id="key-expires" label="Expires (UTC)" error={errors.expiresAt} hint="Empty: never">
-              <Input
-                id="key-expires"
-                type="date"
-                value={form.expires}
-                onChange={(e) => setForm({ ...form, expires: e.target.value })}
-              />
-            </Field>
+            <KeyInput
+              id="key-rpm"
+              label="Requests / min"
+              error={errors.rpmLimit}
+              hint="Empty: the plan's"
+              type="number"
+              min={1}
+              value={form.rpm}
+              onValue={(rpm) => setForm({ ...form, rpm })}
+            />
+            <KeyInput
+              id="key-tpm"
+              label="Tokens / min"
+              error={errors.tpmLimit}
+              hint="Empty: the plan's"
+              type="number"
+              min={1}
+              value={form.tpm}
+              onValue={(tpm) => setForm({ ...form, tpm })}
+            />
+            <KeyInput
+              id="key-expires"
+              label="Expires (UTC)"
+              error={errors.expiresAt}
+              hint="Empty: never"
+              type="date"
+              value={form.expires}
+              onValue={(expires) => setForm({ ...form, expires })}
+            />
           </div>
           <DialogFooter>
             <Button type="submit" disabled={create.isPending}>

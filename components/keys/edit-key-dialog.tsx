@@ -10,12 +10,12 @@ import {
   DialogHeader,
   DialogTitle,
 } from "@/components/ui/dialog";
-import { Field, FormError } from "@/components/ui/form";
-import { Input } from "@/components/ui/input";
+import { FormError } from "@/components/ui/form";
 import { toast } from "@/components/ui/sonner";
 import { decimalUsd, parseUsd } from "@/lib/billing/money";
 import type { UpdateKeyBody } from "@/lib/keys/schemas";
 import { fieldErrors } from "@/lib/ui/api";
+import { expiresAtOf, KeyInput, ModelsFieldset, toggled } from "./key-fields";
 import { type KeyRow, useModels, useUpdateKey } from "./queries";
 
 /** A budget as the form shows it: exact dollars, trailing zeros past the cents dropped ("5.00", "0.0015"). */
@@ -82,11 +82,7 @@ export function EditKeyDialog({ editing, onClose }: { editing: KeyRow; onClose: 
     tpmLimit: tpm === "invalid" ? "A whole number of tokens, 1 or more" : null,
   };
   const invalid = Object.values(local).some(Boolean);
-  const toggle = (name: string) =>
-    setForm({
-      ...form,
-      models: form.models.includes(name) ? form.models.filter((m) => m !== name) : [...form.models, name],
-    });
+  const toggle = (name: string) => setForm({ ...form, models: toggled(form.models, name) });
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
@@ -98,8 +94,7 @@ export function EditKeyDialog({ editing, onClose }: { editing: KeyRow; onClose: 
     if (!sameModels) body.allowedModels = form.models;
     if (form.rpm !== initial.rpm) body.rpmLimit = rpm as number | null;
     if (form.tpm !== initial.tpm) body.tpmLimit = tpm as number | null;
-    if (form.expires !== initial.expires)
-      body.expiresAt = form.expires ? new Date(`${form.expires}T23:59:59Z`).toISOString() : null;
+    if (form.expires !== initial.expires) body.expiresAt = expiresAtOf(form.expires);
     if (daily !== budgetMicros(initial.daily)) body.dailyBudgetMicros = daily === null ? null : String(daily);
     if (monthly !== budgetMicros(initial.monthly))
       body.monthlyBudgetMicros = monthly === null ? null : String(monthly);
@@ -132,95 +127,72 @@ export function EditKeyDialog({ editing, onClose }: { editing: KeyRow; onClose: 
             </DialogDescription>
           </DialogHeader>
           <FormError message={update.error && !Object.keys(errors).length ? update.error.message : null} />
-          <Field id="edit-key-name" label="Name" error={errors.name}>
-            <Input
-              id="edit-key-name"
-              required
-              maxLength={100}
-              value={form.name}
-              onChange={(e) => setForm({ ...form, name: e.target.value })}
-            />
-          </Field>
-          <fieldset className="grid gap-2">
-            <legend className="mb-2 text-sm font-medium">Models</legend>
-            <p className="text-xs text-muted-foreground">
-              None checked means every enabled model the plan allows; a key can narrow its plan, not widen it.
-            </p>
-            <div className="flex flex-wrap gap-3">
-              {choices.map((name) => (
-                <label key={name} className="flex items-center gap-2 text-sm">
-                  <input type="checkbox" checked={form.models.includes(name)} onChange={() => toggle(name)} />
-                  {name}
-                </label>
-              ))}
-            </div>
-            {errors.allowedModels ? <p className="text-sm text-destructive">{errors.allowedModels}</p> : null}
-          </fieldset>
+          <KeyInput
+            id="edit-key-name"
+            label="Name"
+            error={errors.name}
+            required
+            maxLength={100}
+            value={form.name}
+            onValue={(name) => setForm({ ...form, name })}
+          />
+          <ModelsFieldset
+            note="None checked means every enabled model the plan allows; a key can narrow its plan, not widen it."
+            choices={choices}
+            checked={form.models}
+            onToggle={toggle}
+            error={errors.allowedModels}
+          />
           <div className="grid gap-3 sm:grid-cols-2">
-            <Field
+            <KeyInput
               id="edit-key-daily"
               label="Daily budget (USD)"
               error={local.dailyBudgetMicros ?? errors.dailyBudgetMicros}
               hint="Per UTC day, reservations included. Empty: none."
-            >
-              <Input
-                id="edit-key-daily"
-                inputMode="decimal"
-                placeholder="no limit"
-                value={form.daily}
-                onChange={(e) => setForm({ ...form, daily: e.target.value })}
-              />
-            </Field>
-            <Field
+              inputMode="decimal"
+              placeholder="no limit"
+              value={form.daily}
+              onValue={(daily) => setForm({ ...form, daily })}
+            />
+            <KeyInput
               id="edit-key-monthly"
               label="Monthly budget (USD)"
               error={local.monthlyBudgetMicros ?? errors.monthlyBudgetMicros}
               hint="Per UTC month, likewise. Empty: none."
-            >
-              <Input
-                id="edit-key-monthly"
-                inputMode="decimal"
-                placeholder="no limit"
-                value={form.monthly}
-                onChange={(e) => setForm({ ...form, monthly: e.target.value })}
-              />
-            </Field>
+              inputMode="decimal"
+              placeholder="no limit"
+              value={form.monthly}
+              onValue={(monthly) => setForm({ ...form, monthly })}
+            />
           </div>
           <div className="grid gap-3 sm:grid-cols-3">
-            <Field
+            <KeyInput
               id="edit-key-rpm"
               label="Requests / min"
               error={local.rpmLimit ?? errors.rpmLimit}
               hint="Empty: the plan's"
-            >
-              <Input
-                id="edit-key-rpm"
-                inputMode="numeric"
-                value={form.rpm}
-                onChange={(e) => setForm({ ...form, rpm: e.target.value })}
-              />
-            </Field>
-            <Field
+              inputMode="numeric"
+              value={form.rpm}
+              onValue={(rpm) => setForm({ ...form, rpm })}
+            />
+            <KeyInput
               id="edit-key-tpm"
               label="Tokens / min"
               error={local.tpmLimit ?? errors.tpmLimit}
               hint="Empty: the plan's"
-            >
-              <Input
-                id="edit-key-tpm"
-                inputMode="numeric"
-                value={form.tpm}
-                onChange={(e) => setForm({ ...form, tpm: e.target.value })}
-              />
-            </Field>
-            <Field id="edit-key-expires" label="Expires (UTC)" error={errors.expiresAt} hint="Empty: never">
-              <Input
-                id="edit-key-expires"
-                type="date"
-                value={form.expires}
-                onChange={(e) => setForm({ ...form, expires: e.target.value })}
-              />
-            </Field>
+              inputMode="numeric"
+              value={form.tpm}
+              onValue={(tpm) => setForm({ ...form, tpm })}
+            />
+            <KeyInput
+              id="edit-key-expires"
+              label="Expires (UTC)"
+              error={errors.expiresAt}
+              hint="Empty: never"
+              type="date"
+              value={form.expires}
+              onValue={(expires) => setForm({ ...form, expires })}
+            />
           </div>
           <DialogFooter>
             <Button type="button" variant="outline" onClick={onClose}>

@@ -1,0 +1,66 @@
+"use client";
+
+import type * as React from "react";
+import { Field } from "@/components/ui/form";
+import { Input } from "@/components/ui/input";
+
+/** The key's expiry as the API takes it: the end of the typed UTC day, null for none. */
+export const expiresAtOf = (day: string) => (day ? new Date(`${day}T23:59:59Z`).toISOString() : null);
+
+/** The model list with `name` checked or unchecked. */
+export const toggled = (models: string[], name: string) =>
+  models.includes(name) ? models.filter((m) => m !== name) : [...models, name];
+
+/** A labelled text input of the key forms (name, limits, budgets, expiry): the field's id names the input too. */
+export function KeyInput({
+  id,
+  label,
+  error,
+  hint,
+  onValue,
+  ...input
+}: {
+  id: string;
+  label: string;
+  error?: string | null;
+  hint?: string;
+  value: string;
+  onValue: (value: string) => void;
+} & Omit<React.ComponentProps<typeof Input>, "id" | "value" | "onChange">) {
+  return (
+    <Field id={id} label={label} error={error} hint={hint}>
+      <Input id={id} {...input} onChange={(e) => onValue(e.target.value)} />
+    </Field>
+  );
+}
+
+/** The models a key may call: one checkbox each; none checked means all the plan allows. */
+export function ModelsFieldset({
+  note,
+  choices,
+  checked,
+  onToggle,
+  error,
+}: {
+  note: string;
+  choices: string[];
+  checked: string[];
+  onToggle: (name: string) => void;
+  error?: string | null;
+}) {
+  return (
+    <fieldset className="grid gap-2">
+      <legend className="mb-2 text-sm font-medium">Models</legend>
+      <p className="text-xs text-muted-foreground">{note}</p>
+      <div className="flex flex-wrap gap-3">
+        {choices.map((name) => (
+          <label key={name} className="flex items-center gap-2 text-sm">
+            <input type="checkbox" checked={checked.includes(name)} onChange={() => onToggle(name)} />
+            {name}
+          </label>
+        ))}
+      </div>
+      {error ? <p className="text-sm text-destructive">{error}</p> : null}
+    </fieldset>
+  );
+}
