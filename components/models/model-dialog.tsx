@@ -30,6 +30,113 @@ const textareaClass =
 /** A whole number typed in a field, or null when it is not one (the API refuses it then; the form says so first). */
 const count = (text: string) => (/^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : null);
 
+/** What is wrong with the max output typed, null when nothing (or when the model has no output tokens to bound). */
+const maxOutputProblem = (outputMeans: boolean, output: number | null, contextTokens: number | null) =>
+  !outputMeans
+    ? null
+    : !output
+      ? "a whole number of tokens"
+      : contextTokens && output > contextTokens
+        ? "at most the context window"
+        : null;
+
+/**
+ * The fields the add and the edit dialogs share: provider, context window, max output (or why there is none),
+ * description and the enabled checkbox. `idPrefix` keeps each dialog's field ids ("model-…", "edit-…").
+ */
+function ModelFields({
+  idPrefix,
+  errors,
+  provider,
+  setProvider,
+  contextWindow,
+  setContextWindow,
+  contextError,
+  outputMeans,
+  maxOutput,
+  setMaxOutput,
+  outputError,
+  description,
+  setDescription,
+  enabled,
+  setEnabled,
+  enabledLabel,
+}: {
+  idPrefix: "model" | "edit";
+  errors: Record<string, string>;
+  provider: string;
+  setProvider: (value: string) => void;
+  contextWindow: string;
+  setContextWindow: (value: string) => void;
+  contextError: string | null;
+  outputMeans: boolean;
+  maxOutput: string;
+  setMaxOutput: (value: string) => void;
+  outputError: string | null;
+  description: string;
+  setDescription: (value: string) => void;
+  enabled: boolean;
+  setEnabled: (value: boolean) => void;
+  enabledLabel: string;
+}) {
+  return (
+    <>
+      <Field id={`${idPrefix}-provider`} label="Provider" error={errors.provider}>
+        <Input id={`${idPrefix}-provider`} value={provider} onChange={(e) => setProvider(e.target.value)} />
+      </Field>
+      <div className="grid gap-4 sm:grid-cols-2">
+        <Field
+          id={`${idPrefix}-context`}
+          label="Context window (tokens)"
+          error={errors.contextWindow ?? contextError}
+        >
+          <Input
+            id={`${idPrefix}-context`}
+            inputMode="numeric"
+            value={contextWindow}
+            onChange={(e) => setContextWindow(e.target.value)}
+          />
+        </Field>
+        {outputMeans ? (
+          <Field
+            id={`${idPrefix}-max-output`}
+            label="Max output (tokens)"
+            error={errors.maxOutputTokens ?? outputError}
+          >
+            <Input
+              id={`${idPrefix}-max-output`}
+              inputMode="numeric"
+              value={maxOutput}
+              onChange={(e) => setMaxOutput(e.target.value)}
+            />
+          </Field>
+        ) : (
+          <p className="self-end pb-2 text-muted-foreground text-xs">
+            No max output: this model does not answer in tokens.
+          </p>
+        )}
+      </div>
+      <Field
+        id={`${idPrefix}-description`}
+        label="Description (developers read it)"
+        error={errors.description}
+      >
+        <textarea
+          id={`${idPrefix}-description`}
+          className={textareaClass}
+          maxLength={500}
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+        />
+      </Field>
+      <label className="flex items-center gap-2 text-sm">
+        <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
+        {enabledLabel}
+      </label>
+    </>
+  );
+}
+
 function KindBadges({ kinds }: { kinds: string[] }) {
   return (
     <span className="flex flex-wrap gap-1">
@@ -109,13 +216,7 @@ export function AddModelDialog({
   const problems = {
     group: group.trim() ? null : "choose a model group",
     contextWindow: contextTokens ? null : "a whole number of tokens",
-    maxOutput: !outputMeans
-      ? null
-      : !output
-        ? "a whole number of tokens"
-        : contextTokens && output > contextTokens
-          ? "at most the context window"
-          : null,
+    maxOutput: maxOutputProblem(outputMeans, output, contextTokens),
   };
   const ready =
     !problems.group &&
@@ -242,54 +343,24 @@ export function AddModelDialog({
                 </span>
               </div>
             ) : null}
-            <Field id="model-provider" label="Provider" error={errors.provider}>
-              <Input id="model-provider" value={provider} onChange={(e) => setProvider(e.target.value)} />
-            </Field>
-            <div className="grid gap-4 sm:grid-cols-2">
-              <Field
-                id="model-context"
-                label="Context window (tokens)"
-                error={errors.contextWindow ?? (contextWindow ? problems.contextWindow : null)}
-              >
-                <Input
-                  id="model-context"
-                  inputMode="numeric"
-                  value={contextWindow}
-                  onChange={(e) => setContextWindow(e.target.value)}
-                />
-              </Field>
-              {outputMeans ? (
-                <Field
-                  id="model-max-output"
-                  label="Max output (tokens)"
-                  error={errors.maxOutputTokens ?? (maxOutput ? problems.maxOutput : null)}
-                >
-                  <Input
-                    id="model-max-output"
-                    inputMode="numeric"
-                    value={maxOutput}
-                    onChange={(e) => setMaxOutput(e.target.value)}
-                  />
-                </Field>
-              ) : (
-                <p className="self-end pb-2 text-muted-foreground text-xs">
-                  No max output: this model does not answer in tokens.
-                </p>
-              )}
-            </div>
-            <Field id="model-description" label="Description (developers read it)" error={errors.description}>
-              <textarea
-                id="model-description"
-                className={textareaClass}
-                maxLength={500}
-                value={description}
-                onChange={(e) => setDescription(e.target.value)}
-              />
-            </Field>
-            <label className="flex items-center gap-2 text-sm">
-              <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
-              Enabled (callable once it has a price)
-            </label>
+            <ModelFields
+              idPrefix="model"
+              errors={errors}
+              provider={provider}
+              setProvider={setProvider}
+              contextWindow={contextWindow}
+              setContextWindow={setContextWindow}
+              contextError={contextWindow ? problems.contextWindow : null}
+              outputMeans={outputMeans}
+              maxOutput={maxOutput}
+              setMaxOutput={setMaxOutput}
+              outputError={maxOutput ? problems.maxOutput : null}
+              description={description}
+              setDescription={setDescription}
+              enabled={enabled}
+              setEnabled={setEnabled}
+              enabledLabel="Enabled (callable once it has a price)"
+            />
             <DialogFooter>
               <Button type="submit" disabled={!ready || add.isPending}>
                 Add model
@@ -356,13 +427,7 @@ function EditForm({
   const errors = fieldErrors(save.error);
   const contextTokens = count(contextWindow);
   const output = count(maxOutput);
-  const outputProblem = !outputMeans
-    ? null
-    : !output
-      ? "a whole number of tokens"
-      : contextTokens && output > contextTokens
-        ? "at most the context window"
-        : null;
+  const outputProblem = maxOutputProblem(outputMeans, output, contextTokens);
   const ready = contextTokens !== null && !outputProblem && provider.trim() !== "";
   return (
     <form
@@ -398,54 +463,24 @@ function EditForm({
           <span className="text-muted-foreground text-xs">(by the gateway's mode; no price yet)</span>
         )}
       </div>
-      <Field id="edit-provider" label="Provider" error={errors.provider}>
-        <Input id="edit-provider" value={provider} onChange={(e) => setProvider(e.target.value)} />
-      </Field>
-      <div className="grid gap-4 sm:grid-cols-2">
-        <Field
-          id="edit-context"
-          label="Context window (tokens)"
-          error={errors.contextWindow ?? (contextTokens ? null : "a whole number of tokens")}
-        >
-          <Input
-            id="edit-context"
-            inputMode="numeric"
-            value={contextWindow}
-            onChange={(e) => setContextWindow(e.target.value)}
-          />
-        </Field>
-        {outputMeans ? (
-          <Field
-            id="edit-max-output"
-            label="Max output (tokens)"
-            error={errors.maxOutputTokens ?? outputProblem}
-          >
-            <Input
-              id="edit-max-output"
-              inputMode="numeric"
-              value={maxOutput}
-              onChange={(e) => setMaxOutput(e.target.value)}
-            />
-          </Field>
-        ) : (
-          <p className="self-end pb-2 text-muted-foreground text-xs">
-            No max output: this model does not answer in tokens.
-          </p>
-        )}
-      </div>
-      <Field id="edit-description" label="Description (developers read it)" error={errors.description}>
-        <textarea
-          id="edit-description"
-          className={textareaClass}
-          maxLength={500}
-          value={description}
-          onChange={(e) => setDescription(e.target.value)}
-        />
-      </Field>
-      <label className="flex items-center gap-2 text-sm">
-        <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
-        Enabled (a disabled model is refused at the gateway for every key)
-      </label>
+      <ModelFields
+        idPrefix="edit"
+        errors={errors}
+        provider={provider}
+        setProvider={setProvider}
+        contextWindow={contextWindow}
+        setContextWindow={setContextWindow}
+        contextError={contextTokens ? null : "a whole number of tokens"}
+        outputMeans={outputMeans}
+        maxOutput={maxOutput}
+        setMaxOutput={setMaxOutput}
+        outputError={outputProblem}
+        description={description}
+        setDescription={setDescription}
+        enabled={enabled}
+        setEnabled={setEnabled}
+        enabledLabel="Enabled (a disabled model is refused at the gateway for every key)"
+      />
       <label className="flex items-center gap-2 text-sm">
         <input type="checkbox" checked={free} onChange={(e) => setFree(e.target.checked)} />
         Free on purpose (served on every route, even where its price charges nothing)
