@@ -1,20 +1,18 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import {
-  Bar,
-  CartesianGrid,
-  ComposedChart,
-  Legend,
-  Line,
-  ResponsiveContainer,
-  Tooltip,
-  XAxis,
-  YAxis,
-} from "recharts";
+import { Bar, CartesianGrid, ComposedChart, Legend, Line, Tooltip, XAxis, YAxis } from "recharts";
 import { NO_CALLS } from "@/components/analytics/usage-analytics";
 import { Money } from "@/components/billing/money";
 import { ChartEmpty } from "@/components/charts/chart-empty";
+import {
+  DAY_CHART_MARGIN,
+  DAY_GRID,
+  DAY_X_AXIS,
+  DayChartFrame,
+  dayLabel,
+  MONEY_Y_AXIS,
+} from "@/components/charts/day-chart";
 import { SERIES, seriesColor, tooltipStyle } from "@/components/charts/palette";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import {
@@ -64,7 +62,7 @@ export function MarginsPanel() {
     { calls: 0, cost: 0, revenue: 0 },
   );
   const chart = daily.map((d) => ({
-    day: d.day.slice(5),
+    day: dayLabel(d.day),
     revenue: d.revenueMicros / 1e6,
     cost: d.costMicros / 1e6,
     margin: (d.revenueMicros - d.costMicros) / 1e6,
@@ -99,39 +97,24 @@ export function MarginsPanel() {
           {data && totals.calls === 0 ? (
             <ChartEmpty height={288} {...NO_CALLS} />
           ) : (
-            <div className="h-72" data-testid="margins-chart">
-              <ResponsiveContainer width="100%" height="100%">
-                <ComposedChart data={chart} margin={{ left: 8, right: 8, top: 8 }}>
-                  <CartesianGrid vertical={false} strokeDasharray="3 3" className="stroke-border" />
-                  <XAxis
-                    dataKey="day"
-                    tickLine={false}
-                    axisLine={false}
-                    fontSize={11}
-                    interval="preserveStartEnd"
-                    minTickGap={16}
-                  />
-                  <YAxis
-                    tickLine={false}
-                    axisLine={false}
-                    fontSize={11}
-                    width={80}
-                    tickFormatter={moneyTick}
-                  />
-                  <Tooltip formatter={moneyTooltip} contentStyle={tooltipStyle} />
-                  <Legend />
-                  <Bar dataKey="revenue" name={SERIES.revenue.label} fill={seriesColor("revenue")} />
-                  <Bar dataKey="cost" name={SERIES.cost.label} fill={seriesColor("cost")} />
-                  <Line
-                    dataKey="margin"
-                    name={SERIES.margin.label}
-                    stroke={seriesColor("margin")}
-                    strokeWidth={2}
-                    dot={false}
-                  />
-                </ComposedChart>
-              </ResponsiveContainer>
-            </div>
+            <DayChartFrame className="h-72" testId="margins-chart">
+              <ComposedChart data={chart} margin={DAY_CHART_MARGIN}>
+                <CartesianGrid {...DAY_GRID} />
+                <XAxis {...DAY_X_AXIS} />
+                <YAxis {...MONEY_Y_AXIS} tickFormatter={moneyTick} />
+                <Tooltip formatter={moneyTooltip} contentStyle={tooltipStyle} />
+                <Legend />
+                <Bar dataKey="revenue" name={SERIES.revenue.label} fill={seriesColor("revenue")} />
+                <Bar dataKey="cost" name={SERIES.cost.label} fill={seriesColor("cost")} />
+                <Line
+                  dataKey="margin"
+                  name={SERIES.margin.label}
+                  stroke={seriesColor("margin")}
+                  strokeWidth={2}
+                  dot={false}
+                />
+              </ComposedChart>
+            </DayChartFrame>
           )}
         </CardContent>
       </Card>
