@@ -1,8 +1,7 @@
 "use client";
 
-import { ChargedTodayCard, requestsOfLimit } from "@/components/billing/charged-today";
 import { Money } from "@/components/billing/money";
-import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { requestsOfLimit, StatCard } from "@/components/billing/stat-card";
 import { cn } from "@/lib/utils";
 import type { AccountView } from "./queries";
 
@@ -28,6 +27,37 @@ function Meter({ used, budget }: { used: number; budget: number | null }) {
   );
 }
 
+/** Charged in a UTC window (day or month), what calls still hold in it, and its budget's meter. */
+function ChargedCard({
+  label,
+  testId,
+  reservedTestId,
+  chargedMicros,
+  usedMicros,
+  budgetMicros,
+}: {
+  label: string;
+  testId: string;
+  reservedTestId: string;
+  chargedMicros: number;
+  usedMicros: number;
+  budgetMicros: number | null;
+}) {
+  return (
+    <StatCard
+      label={label}
+      value={<Money micros={chargedMicros} />}
+      testId={testId}
+      contentClassName="grid gap-1"
+    >
+      <p className="text-xs text-muted-foreground tabular-nums" data-testid={reservedTestId}>
+        + <Money micros={usedMicros - chargedMicros} /> reserved
+      </p>
+      <Meter used={usedMicros} budget={budgetMicros} />
+    </StatCard>
+  );
+}
+
 export function BalanceCards({ account }: { account: AccountView }) {
   const available = account.balanceMicros - account.heldMicros;
   return (
@@ -43,82 +73,58 @@ export function BalanceCards({ account }: { account: AccountView }) {
         </div>
       ) : null}
       <div className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3 xl:grid-cols-5">
-        <Card>
-          <CardHeader>
-            <CardDescription>Balance</CardDescription>
-            <CardTitle
-              data-testid="balance"
-              className={cn("text-2xl tabular-nums", account.balanceMicros < 0 && "text-destructive")}
-            >
-              <Money micros={account.balanceMicros} />
-            </CardTitle>
-          </CardHeader>
-          <CardContent className="text-xs text-muted-foreground">
-            Available for new calls: <Money micros={available} className="tabular-nums" testId="available" />
-          </CardContent>
-        </Card>
-        <Card>
-          <CardHeader>
-            <CardDescription>Reserved</CardDescription>
-            <CardTitle data-testid="held" className="text-2xl tabular-nums">
-              <Money micros={account.heldMicros} />
-            </CardTitle>
-          </CardHeader>
-          <CardContent className="grid gap-0.5 text-xs text-muted-foreground">
-            <span data-testid="held-split" className="tabular-nums">
-              <Money micros={account.heldMicros - account.leasedMicros} /> by calls in progress,{" "}
-              <Money micros={account.leasedMicros} /> by gateway leases
-            </span>
-            <span>Set aside, not spent: what a call does not use comes back when it settles.</span>
-          </CardContent>
-        </Card>
-        <Card>
-          <CardHeader>
-            <CardDescription>Plan</CardDescription>
-            <CardTitle data-testid="plan" className="text-xl leading-tight break-words">
-              {account.planName ?? "Pay as you go"}
-            </CardTitle>
-          </CardHeader>
-          <CardContent className="text-xs text-muted-foreground tabular-nums">
-            {account.requestsPerDay === null ? (
-              `${account.dayRequests} requests today, no daily limit`
-            ) : (
-              <span data-testid="plan-requests">
-                {requestsOfLimit(account.dayRequests, account.requestsPerDay)}
-              </span>
-            )}
-          </CardContent>
-        </Card>
-        <ChargedTodayCard
-          micros={account.dayChargedMicros}
-          testId="day-charged"
-          contentClassName="grid gap-1"
+        <StatCard
+          label="Balance"
+          value={<Money micros={account.balanceMicros} />}
+          testId="balance"
+          valueClassName={cn("text-2xl tabular-nums", account.balanceMicros < 0 && "text-destructive")}
+          contentClassName="text-xs text-muted-foreground"
         >
-          <p className="text-xs text-muted-foreground tabular-nums" data-testid="day-reserved">
-            + <Money micros={account.dayUsedMicros - account.dayChargedMicros} /> reserved
-          </p>
-          <Meter
-            used={account.dayUsedMicros}
-            budget={account.dailyBudgetMicros ?? account.planDailyBudgetMicros}
-          />
-        </ChargedTodayCard>
-        <Card>
-          <CardHeader>
-            <CardDescription>Charged this month (UTC)</CardDescription>
-            <CardTitle data-testid="month-charged" className="text-2xl tabular-nums">
-              <Money micros={account.monthChargedMicros} />
-            </CardTitle>
-          </CardHeader>
-          <CardContent className="grid gap-1">
-            <p className="text-xs text-muted-foreground tabular-nums" data-testid="month-reserved">
-              + <Money micros={account.monthUsedMicros - account.monthChargedMicros} /> reserved
-            </p>
-            <Meter
-              used={account.monthUsedMicros}
-              budget={account.monthlyBudgetMicros ?? account.planMonthlyBudgetMicros}
-            />
-          </CardContent>
-        </Card>
+          Available for new calls: <Money micros={available} className="tabular-nums" testId="available" />
+        </StatCard>
+        <StatCard
+          label="Reserved"
+          value={<Money micros={account.heldMicros} />}
+          testId="held"
+          contentClassName="grid gap-0.5 text-xs text-muted-foreground"
+        >
+          <span data-testid="held-split" className="tabular-nums">
+            <Money micros={account.heldMicros - account.leasedMicros} /> by calls in progress,{" "}
+            <Money micros={account.leasedMicros} /> by gateway leases
+          </span>
+          <span>Set aside, not spent: what a call does not use comes back when it settles.</span>
+        </StatCard>
+        <StatCard
+          label="Plan"
+          value={account.planName ?? "Pay as you go"}
+          testId="plan"
+          valueClassName="text-xl leading-tight break-words"
+          contentClassName="text-xs text-muted-foreground tabular-nums"
+        >
+          {account.requestsPerDay === null ? (
+            `${account.dayRequests} requests today, no daily limit`
+          ) : (
+            <span data-testid="plan-requests">
+              {requestsOfLimit(account.dayRequests, account.requestsPerDay)}
+            </span>
+          )}
+        </StatCard>
+        <ChargedCard
+          label="Charged today (UTC)"
+          testId="day-charged"
+          reservedTestId="day-reserved"
+          chargedMicros={account.dayChargedMicros}
+          usedMicros={account.dayUsedMicros}
+          budgetMicros={account.dailyBudgetMicros ?? account.planDailyBudgetMicros}
+        />
+        <ChargedCard
+          label="Charged this month (UTC)"
+          testId="month-charged"
+          reservedTestId="month-reserved"
+          chargedMicros={account.monthChargedMicros}
+          usedMicros={account.monthUsedMicros}
+          budgetMicros={account.monthlyBudgetMicros ?? account.planMonthlyBudgetMicros}
+        />
       </div>
     </>
   );

@@ -1,8 +1,8 @@
 import { BookOpen, ChartColumn, KeyRound, List, MessageSquare, Tags, Wallet } from "lucide-react";
 import Link from "next/link";
-import { ChargedTodayCard, requestsOfLimit } from "@/components/billing/charged-today";
 import { billedUnits } from "@/components/billing/format";
 import { Money } from "@/components/billing/money";
+import { requestsOfLimit, StatCard } from "@/components/billing/stat-card";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -39,73 +39,67 @@ export function StatCards({ overview }: { overview: HomeOverview }) {
   const available = account.balanceMicros - account.heldMicros;
   return (
     <div className="grid gap-4 sm:grid-cols-2 xl:grid-cols-4">
-      <Card>
-        <CardHeader>
-          <CardDescription>Balance</CardDescription>
-          <CardTitle
-            data-testid="home-balance"
-            className={cn("text-2xl tabular-nums", account.balanceMicros < 0n && "text-destructive")}
-          >
-            <Money micros={account.balanceMicros} />
-          </CardTitle>
-        </CardHeader>
-        <CardContent className="grid gap-1 text-xs text-muted-foreground">
-          <span>
-            Available for new calls: <Money micros={available} className="tabular-nums" />
-          </span>
-          <Link href="/account/billing" className="text-primary underline-offset-4 hover:underline">
-            Add funds or redeem a code
-          </Link>
-        </CardContent>
-      </Card>
-      <Card>
-        <CardHeader>
-          <CardDescription>Burn rate (last {BURN_DAYS} days, UTC)</CardDescription>
-          <CardTitle data-testid="home-burn" className="text-2xl tabular-nums">
+      <StatCard
+        label="Balance"
+        value={<Money micros={account.balanceMicros} />}
+        testId="home-balance"
+        valueClassName={cn("text-2xl tabular-nums", account.balanceMicros < 0n && "text-destructive")}
+        contentClassName="grid gap-1 text-xs text-muted-foreground"
+      >
+        <span>
+          Available for new calls: <Money micros={available} className="tabular-nums" />
+        </span>
+        <Link href="/account/billing" className="text-primary underline-offset-4 hover:underline">
+          Add funds or redeem a code
+        </Link>
+      </StatCard>
+      <StatCard
+        label={<>Burn rate (last {BURN_DAYS} days, UTC)</>}
+        value={
+          <>
             <Money micros={burn.averageDailyMicros} />
             <span className="text-sm font-normal text-muted-foreground"> / day</span>
-          </CardTitle>
-        </CardHeader>
-        <CardContent className="grid gap-1 text-xs text-muted-foreground">
-          <span>
-            <Money micros={burn.chargedMicros} /> charged in {BURN_DAYS} days
+          </>
+        }
+        testId="home-burn"
+        contentClassName="grid gap-1 text-xs text-muted-foreground"
+      >
+        <span>
+          <Money micros={burn.chargedMicros} /> charged in {BURN_DAYS} days
+        </span>
+        <span data-testid="home-runway">
+          {burn.daysLeft === null
+            ? "Nothing charged yet: no pace to measure."
+            : burn.daysLeft === 0
+              ? "At this pace the available balance is used up today."
+              : burn.daysLeft > 365
+                ? "At this pace the available balance lasts more than a year."
+                : `At this pace the available balance lasts about ${burn.daysLeft.toLocaleString("en-US")} day${burn.daysLeft === 1 ? "" : "s"}.`}
+        </span>
+      </StatCard>
+      <StatCard
+        label="Plan"
+        value={account.planName ?? "Pay as you go"}
+        testId="home-plan"
+        valueClassName="truncate text-xl leading-8"
+        contentClassName="grid gap-1 text-xs text-muted-foreground tabular-nums"
+      >
+        {grant ? (
+          <span data-testid="home-grant">
+            <Money micros={grant.monthlyGrantMicros} /> credit each month, next on {grant.nextGrantDay} (UTC)
           </span>
-          <span data-testid="home-runway">
-            {burn.daysLeft === null
-              ? "Nothing charged yet: no pace to measure."
-              : burn.daysLeft === 0
-                ? "At this pace the available balance is used up today."
-                : burn.daysLeft > 365
-                  ? "At this pace the available balance lasts more than a year."
-                  : `At this pace the available balance lasts about ${burn.daysLeft.toLocaleString("en-US")} day${burn.daysLeft === 1 ? "" : "s"}.`}
-          </span>
-        </CardContent>
-      </Card>
-      <Card>
-        <CardHeader>
-          <CardDescription>Plan</CardDescription>
-          <CardTitle data-testid="home-plan" className="truncate text-xl leading-8">
-            {account.planName ?? "Pay as you go"}
-          </CardTitle>
-        </CardHeader>
-        <CardContent className="grid gap-1 text-xs text-muted-foreground tabular-nums">
-          {grant ? (
-            <span data-testid="home-grant">
-              <Money micros={grant.monthlyGrantMicros} /> credit each month, next on {grant.nextGrantDay}{" "}
-              (UTC)
-            </span>
-          ) : account.planName ? null : (
-            <span>You pay for each call from your balance.</span>
-          )}
-          <span>
-            {account.requestsPerDay === null
-              ? `${account.dayRequests.toLocaleString("en-US")} request${account.dayRequests === 1 ? "" : "s"} today, no daily limit`
-              : requestsOfLimit(account.dayRequests, account.requestsPerDay)}
-          </span>
-        </CardContent>
-      </Card>
-      <ChargedTodayCard
-        micros={account.dayChargedMicros}
+        ) : account.planName ? null : (
+          <span>You pay for each call from your balance.</span>
+        )}
+        <span>
+          {account.requestsPerDay === null
+            ? `${account.dayRequests.toLocaleString("en-US")} request${account.dayRequests === 1 ? "" : "s"} today, no daily limit`
+            : requestsOfLimit(account.dayRequests, account.requestsPerDay)}
+        </span>
+      </StatCard>
+      <StatCard
+        label="Charged today (UTC)"
+        value={<Money micros={account.dayChargedMicros} />}
         testId="home-today"
         contentClassName="grid gap-1 text-xs text-muted-foreground tabular-nums"
       >
@@ -115,7 +109,7 @@ export function StatCards({ overview }: { overview: HomeOverview }) {
         <span>
           <Money micros={account.heldMicros} /> reserved by calls and leases (not spent)
         </span>
-      </ChargedTodayCard>
+      </StatCard>
     </div>
   );
 }

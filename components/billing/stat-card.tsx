@@ -1,29 +1,35 @@
 import type { ReactNode } from "react";
-import { Money } from "@/components/billing/money";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 
 /** "12 of 1,000 requests today (UTC)": an account's calls today against its plan's daily limit. */
 export const requestsOfLimit = (dayRequests: number, requestsPerDay: number) =>
   `${dayRequests.toLocaleString("en-US")} of ${requestsPerDay.toLocaleString("en-US")} requests today (UTC)`;
 
-/** The "Charged today (UTC)" card of the developer home and the billing page: the amount, then what each adds below. */
-export function ChargedTodayCard({
-  micros,
+/**
+ * One figure of the account cards on the developer home and the billing page: what it is, the figure (named by
+ * `testId`), then what it adds below.
+ */
+export function StatCard({
+  label,
+  value,
   testId,
+  valueClassName = "text-2xl tabular-nums",
   contentClassName,
   children,
 }: {
-  micros: number | string | bigint;
+  label: ReactNode;
+  value: ReactNode;
   testId: string;
+  valueClassName?: string;
   contentClassName: string;
   children: ReactNode;
 }) {
   return (
     <Card>
       <CardHeader>
-        <CardDescription>Charged today (UTC)</CardDescription>
-        <CardTitle data-testid={testId} className="text-2xl tabular-nums">
-          <Money micros={micros} />
+        <CardDescription>{label}</CardDescription>
+        <CardTitle data-testid={testId} className={valueClassName}>
+          {value}
         </CardTitle>
       </CardHeader>
       <CardContent className={contentClassName}>{children}</CardContent>
