@@ -14,7 +14,7 @@ import {
 } from "@/components/ui/dialog";
 import { Field, FormError } from "@/components/ui/form";
 import { fieldErrors } from "@/lib/ui/api";
-import { expiresAtOf, KeyInput, ModelsFieldset, toggled } from "./key-fields";
+import { expiresAtOf, KeyInput, LimitFields, ModelsFieldset, toggled } from "./key-fields";
 import { useCreateKey, useModels } from "./queries";
 
 const empty = { name: "", userEmail: "", models: [] as string[], rpm: "", tpm: "", expires: "" };
@@ -105,37 +105,14 @@ export function CreateKeyDialog({
             onToggle={toggle}
             error={errors.allowedModels}
           />
-          <div className="grid grid-cols-3 gap-3">
-            <KeyInput
-              id="key-rpm"
-              label="Requests / min"
-              error={errors.rpmLimit}
-              hint="Empty: the plan's"
-              type="number"
-              min={1}
-              value={form.rpm}
-              onValue={(rpm) => setForm({ ...form, rpm })}
-            />
-            <KeyInput
-              id="key-tpm"
-              label="Tokens / min"
-              error={errors.tpmLimit}
-              hint="Empty: the plan's"
-              type="number"
-              min={1}
-              value={form.tpm}
-              onValue={(tpm) => setForm({ ...form, tpm })}
-            />
-            <KeyInput
-              id="key-expires"
-              label="Expires (UTC)"
-              error={errors.expiresAt}
-              hint="Empty: never"
-              type="date"
-              value={form.expires}
-              onValue={(expires) => setForm({ ...form, expires })}
-            />
-          </div>
+          <LimitFields
+            idPrefix="key"
+            className="grid grid-cols-3 gap-3"
+            values={form}
+            onChange={(patch) => setForm({ ...form, ...patch })}
+            errors={{ rpm: errors.rpmLimit, tpm: errors.tpmLimit, expires: errors.expiresAt }}
+            countInput={{ type: "number", min: 1 }}
+          />
           <DialogFooter>
             <Button type="submit" disabled={create.isPending}>
               {create.isPending ? "Creating…" : "Create key"}

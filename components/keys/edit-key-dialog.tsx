@@ -15,7 +15,7 @@ import { toast } from "@/components/ui/sonner";
 import { decimalUsd, parseUsd } from "@/lib/billing/money";
 import type { UpdateKeyBody } from "@/lib/keys/schemas";
 import { fieldErrors } from "@/lib/ui/api";
-import { expiresAtOf, KeyInput, ModelsFieldset, toggled } from "./key-fields";
+import { expiresAtOf, KeyInput, LimitFields, ModelsFieldset, toggled } from "./key-fields";
 import { type KeyRow, useModels, useUpdateKey } from "./queries";
 
 /** A budget as the form shows it: exact dollars, trailing zeros past the cents dropped ("5.00", "0.0015"). */
@@ -165,35 +165,18 @@ export function EditKeyDialog({ editing, onClose }: { editing: KeyRow; onClose: 
               onValue={(monthly) => setForm({ ...form, monthly })}
             />
           </div>
-          <div className="grid gap-3 sm:grid-cols-3">
-            <KeyInput
-              id="edit-key-rpm"
-              label="Requests / min"
-              error={local.rpmLimit ?? errors.rpmLimit}
-              hint="Empty: the plan's"
-              inputMode="numeric"
-              value={form.rpm}
-              onValue={(rpm) => setForm({ ...form, rpm })}
-            />
-            <KeyInput
-              id="edit-key-tpm"
-              label="Tokens / min"
-              error={local.tpmLimit ?? errors.tpmLimit}
-              hint="Empty: the plan's"
-              inputMode="numeric"
-              value={form.tpm}
-              onValue={(tpm) => setForm({ ...form, tpm })}
-            />
-            <KeyInput
-              id="edit-key-expires"
-              label="Expires (UTC)"
-              error={errors.expiresAt}
-              hint="Empty: never"
-              type="date"
-              value={form.expires}
-              onValue={(expires) => setForm({ ...form, expires })}
-            />
-          </div>
+          <LimitFields
+            idPrefix="edit-key"
+            className="grid gap-3 sm:grid-cols-3"
+            values={form}
+            onChange={(patch) => setForm({ ...form, ...patch })}
+            errors={{
+              rpm: local.rpmLimit ?? errors.rpmLimit,
+              tpm: local.tpmLimit ?? errors.tpmLimit,
+              expires: errors.expiresAt,
+            }}
+            countInput={{ inputMode: "numeric" }}
+          />
           <DialogFooter>
             <Button type="button" variant="outline" onClick={onClose}>
               Cancel

@@ -64,3 +64,57 @@ export function ModelsFieldset({
     </fieldset>
   );
 }
+
+type Limits = { rpm: string; tpm: string; expires: string };
+
+/**
+ * A key's requests and tokens per minute (empty: the plan's) and its expiry (empty: never), side by side.
+ * `idPrefix` keeps each form's ids ("key-rpm", "edit-key-rpm"…); `countInput` is how the two counts are typed.
+ */
+export function LimitFields({
+  idPrefix,
+  className,
+  values,
+  onChange,
+  errors,
+  countInput,
+}: {
+  idPrefix: string;
+  className: string;
+  values: Limits;
+  onChange: (patch: Partial<Limits>) => void;
+  errors: { rpm?: string | null; tpm?: string | null; expires?: string | null };
+  countInput: Omit<React.ComponentProps<typeof Input>, "id" | "value" | "onChange">;
+}) {
+  return (
+    <div className={className}>
+      <KeyInput
+        id={`${idPrefix}-rpm`}
+        label="Requests / min"
+        error={errors.rpm}
+        hint="Empty: the plan's"
+        {...countInput}
+        value={values.rpm}
+        onValue={(rpm) => onChange({ rpm })}
+      />
+      <KeyInput
+        id={`${idPrefix}-tpm`}
+        label="Tokens / min"
+        error={errors.tpm}
+        hint="Empty: the plan's"
+        {...countInput}
+        value={values.tpm}
+        onValue={(tpm) => onChange({ tpm })}
+      />
+      <KeyInput
+        id={`${idPrefix}-expires`}
+        label="Expires (UTC)"
+        error={errors.expires}
+        hint="Empty: never"
+        type="date"
+        value={values.expires}
+        onValue={(expires) => onChange({ expires })}
+      />
+    </div>
+  );
+}
