@@ -47,6 +47,22 @@ interface Form {
   monthly: string;
 }
 
+/** The two budget fields: the form's field (and id), the body's, what the label and hint say. */
+const BUDGETS = [
+  {
+    field: "daily",
+    body: "dailyBudgetMicros",
+    label: "Daily budget (USD)",
+    hint: "Per UTC day, reservations included. Empty: none.",
+  },
+  {
+    field: "monthly",
+    body: "monthlyBudgetMicros",
+    label: "Monthly budget (USD)",
+    hint: "Per UTC month, likewise. Empty: none.",
+  },
+] as const;
+
 function formOf(key: KeyRow): Form {
   return {
     name: key.name,
@@ -144,26 +160,19 @@ export function EditKeyDialog({ editing, onClose }: { editing: KeyRow; onClose: 
             error={errors.allowedModels}
           />
           <div className="grid gap-3 sm:grid-cols-2">
-            <KeyInput
-              id="edit-key-daily"
-              label="Daily budget (USD)"
-              error={local.dailyBudgetMicros ?? errors.dailyBudgetMicros}
-              hint="Per UTC day, reservations included. Empty: none."
-              inputMode="decimal"
-              placeholder="no limit"
-              value={form.daily}
-              onValue={(daily) => setForm({ ...form, daily })}
-            />
-            <KeyInput
-              id="edit-key-monthly"
-              label="Monthly budget (USD)"
-              error={local.monthlyBudgetMicros ?? errors.monthlyBudgetMicros}
-              hint="Per UTC month, likewise. Empty: none."
-              inputMode="decimal"
-              placeholder="no limit"
-              value={form.monthly}
-              onValue={(monthly) => setForm({ ...form, monthly })}
-            />
+            {BUDGETS.map((b) => (
+              <KeyInput
+                key={b.field}
+                id={`edit-key-${b.field}`}
+                label={b.label}
+                error={local[b.body] ?? errors[b.body]}
+                hint={b.hint}
+                inputMode="decimal"
+                placeholder="no limit"
+                value={form[b.field]}
+                onValue={(value) => setForm({ ...form, [b.field]: value })}
+              />
+            ))}
           </div>
           <LimitFields
             idPrefix="edit-key"

@@ -67,6 +67,11 @@ export function ModelsFieldset({
 
 type Limits = { rpm: string; tpm: string; expires: string };
 
+const COUNTS = [
+  { field: "rpm", label: "Requests / min" },
+  { field: "tpm", label: "Tokens / min" },
+] as const;
+
 /**
  * A key's requests and tokens per minute (empty: the plan's) and its expiry (empty: never), side by side.
  * `idPrefix` keeps each form's ids ("key-rpm", "edit-key-rpm"…); `countInput` is how the two counts are typed.
@@ -88,24 +93,18 @@ export function LimitFields({
 }) {
   return (
     <div className={className}>
-      <KeyInput
-        id={`${idPrefix}-rpm`}
-        label="Requests / min"
-        error={errors.rpm}
-        hint="Empty: the plan's"
-        {...countInput}
-        value={values.rpm}
-        onValue={(rpm) => onChange({ rpm })}
-      />
-      <KeyInput
-        id={`${idPrefix}-tpm`}
-        label="Tokens / min"
-        error={errors.tpm}
-        hint="Empty: the plan's"
-        {...countInput}
-        value={values.tpm}
-        onValue={(tpm) => onChange({ tpm })}
-      />
+      {COUNTS.map((c) => (
+        <KeyInput
+          key={c.field}
+          id={`${idPrefix}-${c.field}`}
+          label={c.label}
+          error={errors[c.field]}
+          hint="Empty: the plan's"
+          {...countInput}
+          value={values[c.field]}
+          onValue={(value) => onChange({ [c.field]: value })}
+        />
+      ))}
       <KeyInput
         id={`${idPrefix}-expires`}
         label="Expires (UTC)"
