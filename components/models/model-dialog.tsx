@@ -40,45 +40,87 @@ const maxOutputProblem = (outputMeans: boolean, output: number | null, contextTo
         ? "at most the context window"
         : null;
 
+interface ModelFieldValues {
+  provider: string;
+  contextWindow: string;
+  maxOutput: string;
+  description: string;
+  enabled: boolean;
+}
+
+/** What the add dialog starts from (and returns to when closed). */
+const NEW_MODEL: ModelFieldValues = {
+  provider: "",
+  contextWindow: "",
+  maxOutput: "",
+  description: "",
+  enabled: true,
+};
+
+/** The state of the shared fields, from `initial`; `reset` puts it back. */
+function useModelFields(initial: ModelFieldValues) {
+  const [provider, setProvider] = useState(initial.provider);
+  const [contextWindow, setContextWindow] = useState(initial.contextWindow);
+  const [maxOutput, setMaxOutput] = useState(initial.maxOutput);
+  const [description, setDescription] = useState(initial.description);
+  const [enabled, setEnabled] = useState(initial.enabled);
+  const reset = () => {
+    setProvider(initial.provider);
+    setContextWindow(initial.contextWindow);
+    setMaxOutput(initial.maxOutput);
+    setDescription(initial.description);
+    setEnabled(initial.enabled);
+  };
+  return {
+    provider,
+    setProvider,
+    contextWindow,
+    setContextWindow,
+    maxOutput,
+    setMaxOutput,
+    description,
+    setDescription,
+    enabled,
+    setEnabled,
+    reset,
+  };
+}
+
+type ModelFieldState = ReturnType<typeof useModelFields>;
+
 /**
  * The fields the add and the edit dialogs share: provider, context window, max output (or why there is none),
  * description and the enabled checkbox. `idPrefix` keeps each dialog's field ids ("model-…", "edit-…").
  */
 function ModelFields({
   idPrefix,
+  fields,
   errors,
-  provider,
-  setProvider,
-  contextWindow,
-  setContextWindow,
   contextError,
   outputMeans,
-  maxOutput,
-  setMaxOutput,
   outputError,
-  description,
-  setDescription,
-  enabled,
-  setEnabled,
   enabledLabel,
 }: {
   idPrefix: "model" | "edit";
+  fields: ModelFieldState;
   errors: Record<string, string>;
-  provider: string;
-  setProvider: (value: string) => void;
-  contextWindow: string;
-  setContextWindow: (value: string) => void;
   contextError: string | null;
   outputMeans: boolean;
-  maxOutput: string;
-  setMaxOutput: (value: string) => void;
   outputError: string | null;
-  description: string;
-  setDescription: (value: string) => void;
-  enabled: boolean;
-  setEnabled: (value: boolean) => void;
   enabledLabel: string;
 }) {
+  const {
+    provider,
+    setProvider,
+    contextWindow,
+    setContextWindow,
+    maxOutput,
+    setMaxOutput,
+    description,
+    setDescription,
+    enabled,
+    setEnabled,
+  } = fields;
   return (
     <>
       <Field id={`${idPrefix}-provider`} label="Provider" error={errors.provider}>
@@ -168,11 +210,8 @@ export function AddModelDialog({
 }) {
   const qc = useQueryClient();
   const [group, setGroup] = useState("");
-  const [provider, setProvider] = useState("");
-  const [contextWindow, setContextWindow] = useState("");
-  const [maxOutput, setMaxOutput] = useState("");
-  const [description, setDescription] = useState("");
-  const [enabled, setEnabled] = useState(true);
+  const fields = useModelFields(NEW_MODEL);
+  const { provider, contextWindow, maxOutput, description, enabled } = fields;
   const [skipCheck, setSkipCheck] = useState(false);
   const [added, setAdded] = useState<CatalogRow | null>(null);
   const listed = new Set(catalog.map((m) => m.litellmModelGroup));
@@ -184,11 +223,7 @@ export function AddModelDialog({
   const outputMeans = !deployment || hasOutputTokens(kinds);
   const reset = () => {
     setGroup("");
-    setProvider("");
-    setContextWindow("");
-    setMaxOutput("");
-    setDescription("");
-    setEnabled(true);
+    fields.reset();
     setSkipCheck(false);
     setAdded(null);
     add.reset();
@@ -198,9 +233,9 @@ export function AddModelDialog({
     const d = groups.get(name);
     if (!d) return;
     // The gateway's view of the deployment: its provider and limits, as LiteLLM knows them.
-    setProvider(d.provider ?? "");
-    setContextWindow(d.maxInputTokens ? String(d.maxInputTokens) : "");
-    setMaxOutput(d.maxOutputTokens ? String(d.maxOutputTokens) : "");
+    fields.setProvider(d.provider ?? "");
+    fields.setContextWindow(d.maxInputTokens ? String(d.maxInputTokens) : "");
+    fields.setMaxOutput(d.maxOutputTokens ? String(d.maxOutputTokens) : "");
   };
   const add = useMutation({
     mutationFn: (body: Record<string, unknown>) => api<{ model: CatalogRow }>("/api/v1/models", { body }),
@@ -345,20 +380,11 @@ export function AddModelDialog({
             ) : null}
             <ModelFields
               idPrefix="model"
+              fields={fields}
               errors={errors}
-              provider={provider}
-              setProvider={setProvider}
-              contextWindow={contextWindow}
-              setContextWindow={setContextWindow}
               contextError={contextWindow ? problems.contextWindow : null}
               outputMeans={outputMeans}
-              maxOutput={maxOutput}
-              setMaxOutput={setMaxOutput}
               outputError={maxOutput ? problems.maxOutput : null}
-              description={description}
-              setDescription={setDescription}
-              enabled={enabled}
-              setEnabled={setEnabled}
               enabledLabel="Enabled (callable once it has a price)"
             />
             <DialogFooter>
@@ -408,11 +434,14 @@ function EditForm({
   onDone: () => void;
 }) {
   const qc = useQueryClient();
-  const [provider, setProvider] = useState(model.provider);
-  const [contextWindow, setContextWindow] = useState(String(model.contextWindow));
-  const [maxOutput, setMaxOutput] = useState(String(model.maxOutputTokens));
-  const [description, setDescription] = useState(model.description);
-  const [enabled, setEnabled] = useState(model.enabled);
+  const fields = useModelFields({
+    provider: model.provider,
+    contextWindow: String(model.contextWindow),
+    maxOutput: String(model.maxOutputTokens),
+    description: model.description,
+    enabled: model.enabled,
+  });
+  const { provider, contextWindow, maxOutput, description, enabled } = fields;
   const [free, setFree] = useState(model.free);
   const kinds = model.kinds.length ? model.kinds : kindsOfMode(mode);
   const outputMeans = hasOutputTokens(kinds);
@@ -465,20 +494,11 @@ function EditForm({
       </div>
       <ModelFields
         idPrefix="edit"
+        fields={fields}
         errors={errors}
-        provider={provider}
-        setProvider={setProvider}
-        contextWindow={contextWindow}
-        setContextWindow={setContextWindow}
         contextError={contextTokens ? null : "a whole number of tokens"}
         outputMeans={outputMeans}
-        maxOutput={maxOutput}
-        setMaxOutput={setMaxOutput}
         outputError={outputProblem}
-        description={description}
-        setDescription={setDescription}
-        enabled={enabled}
-        setEnabled={setEnabled}
         enabledLabel="Enabled (a disabled model is refused at the gateway for every key)"
       />
       <label className="flex items-center gap-2 text-sm">
