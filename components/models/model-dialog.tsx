@@ -109,22 +109,14 @@ function ModelFields({
   outputError: string | null;
   enabledLabel: string;
 }) {
-  const {
-    provider,
-    setProvider,
-    contextWindow,
-    setContextWindow,
-    maxOutput,
-    setMaxOutput,
-    description,
-    setDescription,
-    enabled,
-    setEnabled,
-  } = fields;
   return (
     <>
       <Field id={`${idPrefix}-provider`} label="Provider" error={errors.provider}>
-        <Input id={`${idPrefix}-provider`} value={provider} onChange={(e) => setProvider(e.target.value)} />
+        <Input
+          id={`${idPrefix}-provider`}
+          value={fields.provider}
+          onChange={(e) => fields.setProvider(e.target.value)}
+        />
       </Field>
       <div className="grid gap-4 sm:grid-cols-2">
         <Field
@@ -135,8 +127,8 @@ function ModelFields({
           <Input
             id={`${idPrefix}-context`}
             inputMode="numeric"
-            value={contextWindow}
-            onChange={(e) => setContextWindow(e.target.value)}
+            value={fields.contextWindow}
+            onChange={(e) => fields.setContextWindow(e.target.value)}
           />
         </Field>
         {outputMeans ? (
@@ -148,8 +140,8 @@ function ModelFields({
             <Input
               id={`${idPrefix}-max-output`}
               inputMode="numeric"
-              value={maxOutput}
-              onChange={(e) => setMaxOutput(e.target.value)}
+              value={fields.maxOutput}
+              onChange={(e) => fields.setMaxOutput(e.target.value)}
             />
           </Field>
         ) : (
@@ -167,12 +159,16 @@ function ModelFields({
           id={`${idPrefix}-description`}
           className={textareaClass}
           maxLength={500}
-          value={description}
-          onChange={(e) => setDescription(e.target.value)}
+          value={fields.description}
+          onChange={(e) => fields.setDescription(e.target.value)}
         />
       </Field>
       <label className="flex items-center gap-2 text-sm">
-        <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
+        <input
+          type="checkbox"
+          checked={fields.enabled}
+          onChange={(e) => fields.setEnabled(e.target.checked)}
+        />
         {enabledLabel}
       </label>
     </>
