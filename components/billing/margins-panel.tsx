@@ -5,14 +5,7 @@ import { Bar, CartesianGrid, ComposedChart, Legend, Line, Tooltip, XAxis, YAxis 
 import { NO_CALLS } from "@/components/analytics/usage-analytics";
 import { Money } from "@/components/billing/money";
 import { ChartEmpty } from "@/components/charts/chart-empty";
-import {
-  DAY_CHART_MARGIN,
-  DAY_GRID,
-  DAY_X_AXIS,
-  DayChartFrame,
-  dayLabel,
-  MONEY_Y_AXIS,
-} from "@/components/charts/day-chart";
+import { DayChartFrame, dayChart, dayLabel } from "@/components/charts/day-chart";
 import { SERIES, seriesColor, tooltipStyle } from "@/components/charts/palette";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import {
@@ -98,10 +91,10 @@ export function MarginsPanel() {
             <ChartEmpty height={288} {...NO_CALLS} />
           ) : (
             <DayChartFrame className="h-72" testId="margins-chart">
-              <ComposedChart data={chart} margin={DAY_CHART_MARGIN}>
-                <CartesianGrid {...DAY_GRID} />
-                <XAxis {...DAY_X_AXIS} />
-                <YAxis {...MONEY_Y_AXIS} tickFormatter={moneyTick} />
+              <ComposedChart data={chart} margin={dayChart.margin}>
+                <CartesianGrid {...dayChart.grid} />
+                <XAxis {...dayChart.xAxis} />
+                <YAxis {...dayChart.moneyYAxis} tickFormatter={moneyTick} />
                 <Tooltip formatter={moneyTooltip} contentStyle={tooltipStyle} />
                 <Legend />
                 <Bar dataKey="revenue" name={SERIES.revenue.label} fill={seriesColor("revenue")} />

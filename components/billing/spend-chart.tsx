@@ -3,14 +3,7 @@
 import { Bar, BarChart, CartesianGrid, Tooltip, XAxis, YAxis } from "recharts";
 import { NO_CALLS } from "@/components/analytics/usage-analytics";
 import { ChartEmpty } from "@/components/charts/chart-empty";
-import {
-  DAY_CHART_MARGIN,
-  DAY_GRID,
-  DAY_X_AXIS,
-  DayChartFrame,
-  dayLabel,
-  MONEY_Y_AXIS,
-} from "@/components/charts/day-chart";
+import { DayChartFrame, dayChart, dayLabel } from "@/components/charts/day-chart";
 import { seriesColor, tooltipStyle } from "@/components/charts/palette";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { moneyTick, moneyTooltip } from "./format";
@@ -37,10 +30,10 @@ export function SpendChart({ accountId }: { accountId: string | undefined }) {
           <ChartEmpty height={224} {...NO_CALLS} />
         ) : (
           <DayChartFrame className="h-56" testId="spend-chart">
-            <BarChart data={rows} margin={DAY_CHART_MARGIN}>
-              <CartesianGrid {...DAY_GRID} />
-              <XAxis {...DAY_X_AXIS} />
-              <YAxis {...MONEY_Y_AXIS} tickFormatter={moneyTick} />
+            <BarChart data={rows} margin={dayChart.margin}>
+              <CartesianGrid {...dayChart.grid} />
+              <XAxis {...dayChart.xAxis} />
+              <YAxis {...dayChart.moneyYAxis} tickFormatter={moneyTick} />
               <Tooltip
                 formatter={(value, name) => moneyTooltip(value, name === "exact" ? "charged" : "estimated")}
                 labelFormatter={(label) => `Day ${label}`}

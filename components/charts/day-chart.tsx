@@ -6,9 +6,6 @@ import { type CartesianGrid, ResponsiveContainer, type XAxis, type YAxis } from 
 /** A UTC day ("2026-03-14") as the x axis of the per-day charts shows it: "03-14". */
 export const dayLabel = (day: string) => day.slice(5);
 
-/** The plot's margin inside its box. */
-export const DAY_CHART_MARGIN = { left: 8, right: 8, top: 8 };
-
 /**
  * The frame and axes of the billing pages' per-day charts: a box of the given height (a Tailwind class) filled by
  * the chart. Recharts finds its axes among the chart's own children, so the axes are props to spread, not
@@ -33,14 +30,14 @@ export function DayChartFrame({
 }
 
 /** Horizontal grid lines only, dashed, in the border colour. */
-export const DAY_GRID: ComponentProps<typeof CartesianGrid> = {
+const grid: ComponentProps<typeof CartesianGrid> = {
   vertical: false,
   strokeDasharray: "3 3",
   className: "stroke-border",
 };
 
 /** The x axis: one tick per day label (rows keyed `day`), first and last always shown. */
-export const DAY_X_AXIS: ComponentProps<typeof XAxis> = {
+const xAxis: ComponentProps<typeof XAxis> = {
   dataKey: "day",
   tickLine: false,
   axisLine: false,
@@ -50,9 +47,12 @@ export const DAY_X_AXIS: ComponentProps<typeof XAxis> = {
 };
 
 /** The money y axis: wide enough for "$1,234.56". */
-export const MONEY_Y_AXIS: ComponentProps<typeof YAxis> = {
+const moneyYAxis: ComponentProps<typeof YAxis> = {
   tickLine: false,
   axisLine: false,
   fontSize: 11,
   width: 80,
 };
+
+/** The per-day charts' settings, to spread on their parts: the plot's margin in its box, grid, x axis, money y axis. */
+export const dayChart = { margin: { left: 8, right: 8, top: 8 }, grid, xAxis, moneyYAxis };
