@@ -1,7 +1,7 @@
 "use client";
 
 import { Money } from "@/components/billing/money";
-import { requestsOfLimit, StatCard } from "@/components/billing/stat-card";
+import { PlanCard, requestsOfLimit, StatCard } from "@/components/billing/stat-card";
 import { cn } from "@/lib/utils";
 import type { AccountView } from "./queries";
 
@@ -94,9 +94,8 @@ export function BalanceCards({ account }: { account: AccountView }) {
           </span>
           <span>Set aside, not spent: what a call does not use comes back when it settles.</span>
         </StatCard>
-        <StatCard
-          label="Plan"
-          value={account.planName ?? "Pay as you go"}
+        <PlanCard
+          planName={account.planName}
           testId="plan"
           valueClassName="text-xl leading-tight break-words"
           contentClassName="text-xs text-muted-foreground tabular-nums"
@@ -108,7 +107,7 @@ export function BalanceCards({ account }: { account: AccountView }) {
               {requestsOfLimit(account.dayRequests, account.requestsPerDay)}
             </span>
           )}
-        </StatCard>
+        </PlanCard>
         <ChargedCard
           label="Charged today (UTC)"
           testId="day-charged"

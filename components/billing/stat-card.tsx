@@ -5,6 +5,14 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 export const requestsOfLimit = (dayRequests: number, requestsPerDay: number) =>
   `${dayRequests.toLocaleString("en-US")} of ${requestsPerDay.toLocaleString("en-US")} requests today (UTC)`;
 
+/** The account's plan by name ("Pay as you go" without one), what it gives below. */
+export function PlanCard({
+  planName,
+  ...card
+}: { planName: string | null } & Omit<Parameters<typeof StatCard>[0], "label" | "value">) {
+  return <StatCard label="Plan" value={planName ?? "Pay as you go"} {...card} />;
+}
+
 /**
  * One figure of the account cards on the developer home and the billing page: what it is, the figure (named by
  * `testId`), then what it adds below.

@@ -2,7 +2,7 @@ import { BookOpen, ChartColumn, KeyRound, List, MessageSquare, Tags, Wallet } fr
 import Link from "next/link";
 import { billedUnits } from "@/components/billing/format";
 import { Money } from "@/components/billing/money";
-import { requestsOfLimit, StatCard } from "@/components/billing/stat-card";
+import { PlanCard, requestsOfLimit, StatCard } from "@/components/billing/stat-card";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -77,9 +77,8 @@ export function StatCards({ overview }: { overview: HomeOverview }) {
                 : `At this pace the available balance lasts about ${burn.daysLeft.toLocaleString("en-US")} day${burn.daysLeft === 1 ? "" : "s"}.`}
         </span>
       </StatCard>
-      <StatCard
-        label="Plan"
-        value={account.planName ?? "Pay as you go"}
+      <PlanCard
+        planName={account.planName}
         testId="home-plan"
         valueClassName="truncate text-xl leading-8"
         contentClassName="grid gap-1 text-xs text-muted-foreground tabular-nums"
@@ -96,7 +95,7 @@ export function StatCards({ overview }: { overview: HomeOverview }) {
             ? `${account.dayRequests.toLocaleString("en-US")} request${account.dayRequests === 1 ? "" : "s"} today, no daily limit`
             : requestsOfLimit(account.dayRequests, account.requestsPerDay)}
         </span>
-      </StatCard>
+      </PlanCard>
       <StatCard
         label="Charged today (UTC)"
         value={<Money micros={account.dayChargedMicros} />}
