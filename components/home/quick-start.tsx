@@ -10,7 +10,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy-button";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
-import { KEY_VARIABLE, quickStartSnippets } from "./snippets";
+import { KEY_VARIABLE, modelSnippets } from "@/lib/models/snippets";
 
 const LANGUAGES = [
   { id: "curl", name: "curl", caption: "shell" },
@@ -151,7 +151,7 @@ export function QuickStart({
 }
 
 function Snippets({ gatewayUrl, model }: { gatewayUrl: string; model: string }) {
-  const snippets = quickStartSnippets(gatewayUrl, model);
+  const snippets = modelSnippets(gatewayUrl, model, ["chat"]);
   return (
     <Tabs defaultValue="curl" className="min-w-0">
       <TabsList aria-label="Language">

@@ -1,7 +1,7 @@
 import { expect, type Page, test } from "@playwright/test";
 import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
-import { fundedDeveloper, login, snap } from "./helpers";
+import { fundedDeveloper, login, navLink, snap } from "./helpers";
 
 // The playground as a new developer meets it: no key to paste (the platform manages a playground key), answers
 // streamed through the real gateway, each with its cost from the ledger, the balance on the page dropping by exactly
@@ -152,6 +152,7 @@ test("a chat model by default with its prices; a chat, its cost and the code dia
     .fill(`You are a careful assistant. ${"Answer briefly and cite the docs. ".repeat(12)}`);
   await page.getByLabel("Max tokens").fill("12");
   await page.getByLabel("Message").fill("Say hello");
+  const scrolledBefore = await page.evaluate(() => window.scrollY);
   await page.getByRole("button", { name: "Send" }).click();
   await expect(page.getByTestId("turn-metadata").last()).toContainText("fake-small");
   await expect(page.getByTestId("turn-metadata").last()).toContainText("out tokens", { timeout: 20_000 });
@@ -160,7 +161,7 @@ test("a chat model by default with its prices; a chat, its cost and the code dia
   });
   await expect(page.getByTestId("turn-stopped")).toHaveCount(0);
   // Sending scrolls the chat's own log to its newest line; the page stays where the person left it.
-  expect(await page.evaluate(() => window.scrollY)).toBe(0);
+  expect(await page.evaluate(() => window.scrollY)).toBe(scrolledBefore);
 
   await snap(page, "28-playground-default-model");
 
@@ -339,13 +340,13 @@ test("a developer's own usage, calls and CSV: only their keys' calls, without pr
   const [mine] = await sql<{ revenue: bigint }[]>`
     select sum(revenue_micros)::bigint as revenue from usage_events where user_id = ${dev.userId}`;
   await login(page, dev.email, PASSWORD);
-  await page.getByRole("link", { name: "My usage" }).click();
+  await navLink(page, "My usage").click();
   await expect(page.getByTestId("total-calls")).toContainText("3");
   await expect(page.getByTestId("usage-totals")).toContainText(displayMicros(mine!.revenue));
   await expect(page.getByTestId("total-revenue").locator(`[data-micros="${mine!.revenue}"]`)).toHaveCount(1);
   await expect(page.getByTestId("usage-totals")).not.toContainText("Provider cost");
   await snap(page, "25-my-usage");
-  await page.getByRole("link", { name: "My calls" }).click();
+  await navLink(page, "My calls").click();
   await expect(page.getByTestId("request-row")).toHaveCount(3);
   const [download] = await Promise.all([
     page.waitForEvent("download"),
@@ -365,7 +366,7 @@ test("a developer's own usage, calls and CSV: only their keys' calls, without pr
     { day_used_micros: bigint }[]
   >`select day_used_micros from api_keys where id = ${dev.keyId}`;
   expect(used!.day_used_micros).toBeGreaterThanOrEqual(mine!.revenue);
-  await page.getByRole("link", { name: "My API keys" }).click();
+  await navLink(page, "My API keys").click();
   const spend = page.getByTestId("key-row-my app").getByTestId("key-spend");
   await expect(spend).toContainText(`charged ${displayMicros(mine!.revenue)} today`);
   await expect(spend.locator("[data-micros]").first()).toHaveAttribute("data-micros", String(mine!.revenue));

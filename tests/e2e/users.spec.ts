@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { admin, login, snap } from "./helpers";
+import { admin, login, navLink, snap } from "./helpers";
 
 test("admin creates a developer and suspends them; the developer's next request is refused", async ({
   browser,
@@ -10,16 +10,17 @@ test("admin creates a developer and suspends them; the developer's next request 
   await expect(page).toHaveURL(/\/admin$/);
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   await snap(page, "00-admin-home-overview");
-  await page.getByRole("link", { name: "Users" }).click();
+  await navLink(page, "Users").click();
   await expect(page.getByRole("heading", { name: "Users" })).toBeVisible();
   await snap(page, "01-users-list");
 
   // Create a developer through the dialog.
   const email = `e2e-dev-${Date.now()}@example.com`;
   await page.getByRole("button", { name: "New user" }).click();
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Name").fill("E2E Developer");
-  await page.getByLabel("Initial password").fill("e2e-password-123456");
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Email").fill(email);
+  await dialog.getByLabel("Name").fill("E2E Developer");
+  await dialog.getByLabel("Initial password").fill("e2e-password-123456");
   await snap(page, "02-create-user-dialog");
   await page.getByRole("button", { name: "Create user" }).click();
   const row = page.getByTestId(`user-row-${email}`);

