@@ -396,9 +396,10 @@ ${rateTable}
   \`place_hold\` statement before every call. Kept for comparison and for plans that count requests per day.
 
 ${saturated.length ? `- At ${saturated.join(" and ")} req/s bare LiteLLM itself is saturated on this machine (p50 far above its 40 req/s figure: one uvicorn worker sharing 2 cores with the load generator, the platform and PostgreSQL), so those rows measure queueing more than Tollgate's overhead; every path's extra CPU per call shows up there as queueing.\n` : ""}- Where the lease path's time goes (py-spy on the LiteLLM process at 40 req/s, one run): the process is ~85 % busy;
-  LiteLLM's own success-logging pipeline, which runs because a callback is registered (standard logging payload,
+  LiteLLM's own success-logging pipeline, which runs for every call at the pinned version, bare LiteLLM's too (standard logging payload,
   response cost), is the largest part (~15 %); Tollgate's hooks, the outbox append and its batched delivery take
-  ~8 %. The draw itself is a dictionary lookup and a subtraction.
+  ~8 %. The draw itself is a dictionary lookup and a subtraction. (docs/litellm-notes.md, "Usage without the
+  success-logging pipeline", shows from the pinned source that no hook choice skips that pipeline.)
 
 ### A burst of ${BURST} concurrent calls on one key (same run)
 
