@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
-import { createClient } from "@/lib/db/client";
 import { displayMicros, exactTitle } from "@/lib/billing/money";
+import { createClient } from "@/lib/db/client";
 import { admin, developer, login, navLink, snap } from "./helpers";
 
 test("an admin hands out codes; a developer redeems one and sees the balance rise by exactly its amount", async ({
