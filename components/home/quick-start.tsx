@@ -8,45 +8,8 @@ import { CreateKeyDialog } from "@/components/keys/create-key-dialog";
 import { SecretDialog } from "@/components/keys/secret-dialog";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { CopyButton } from "@/components/ui/copy-button";
-import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
+import { CodeBlock, CodeTabs } from "@/components/ui/code-tabs";
 import { KEY_VARIABLE, modelSnippets } from "@/lib/models/snippets";
-
-const LANGUAGES = [
-  { id: "curl", name: "curl", caption: "shell" },
-  { id: "python", name: "Python", caption: "pip install openai" },
-  { id: "typescript", name: "TypeScript", caption: "npm install openai" },
-] as const;
-
-/** A code block with its copy button in a bar above it; long lines scroll inside the block, never the page. */
-function CodeBlock({
-  code,
-  caption,
-  label,
-  testId,
-}: {
-  code: string;
-  caption: string;
-  label: string;
-  testId: string;
-}) {
-  return (
-    <div className="min-w-0 overflow-hidden rounded-md border bg-muted">
-      <div className="flex items-center justify-between gap-2 border-b px-3 py-1">
-        <span className="text-xs text-muted-foreground">{caption}</span>
-        <CopyButton text={code} label={label} withText />
-      </div>
-      {/* A region a keyboard can focus, so it can scroll a line wider than the block (as TableScroller does). */}
-      <pre
-        data-testid={testId}
-        {...{ tabIndex: 0, role: "region", "aria-label": `${label.replace(/^Copy /, "")}` }}
-        className="overflow-x-auto p-3 font-mono text-xs leading-relaxed focus-visible:outline-2 focus-visible:outline-ring"
-      >
-        {code}
-      </pre>
-    </div>
-  );
-}
 
 /**
  * The first call, ready to paste: with no key yet, a call to create one here (its secret shown once); with keys, the
@@ -151,26 +114,5 @@ export function QuickStart({
 }
 
 function Snippets({ gatewayUrl, model }: { gatewayUrl: string; model: string }) {
-  const snippets = modelSnippets(gatewayUrl, model, ["chat"]);
-  return (
-    <Tabs defaultValue="curl" className="min-w-0">
-      <TabsList aria-label="Language">
-        {LANGUAGES.map((l) => (
-          <TabsTrigger key={l.id} value={l.id}>
-            {l.name}
-          </TabsTrigger>
-        ))}
-      </TabsList>
-      {LANGUAGES.map((l) => (
-        <TabsContent key={l.id} value={l.id} className="min-w-0">
-          <CodeBlock
-            code={snippets[l.id]}
-            caption={l.caption}
-            label={`Copy ${l.name} code`}
-            testId={`code-${l.id}`}
-          />
-        </TabsContent>
-      ))}
-    </Tabs>
-  );
+  return <CodeTabs snippets={modelSnippets(gatewayUrl, model, ["chat"])} />;
 }

@@ -8,9 +8,9 @@ import { usePrices } from "@/components/billing/queries";
 import { priceLines } from "@/components/billing/units";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { CodeTabs } from "@/components/ui/code-tabs";
 import { CopyButton } from "@/components/ui/copy-button";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { UtcTime } from "@/components/ui/utc-time";
 import type { RequestRow } from "@/lib/analytics/requests";
 import type { UsageTotals } from "@/lib/analytics/usage";
@@ -129,29 +129,7 @@ export function ModelPage({ model, gatewayUrl }: { model: CatalogRow; gatewayUrl
           </CardDescription>
         </CardHeader>
         <CardContent>
-          <Tabs defaultValue="curl">
-            <TabsList>
-              <TabsTrigger value="curl">curl</TabsTrigger>
-              <TabsTrigger value="python">Python</TabsTrigger>
-              <TabsTrigger value="typescript">TypeScript</TabsTrigger>
-            </TabsList>
-            {(["curl", "python", "typescript"] as const).map((lang) => (
-              <TabsContent key={lang} value={lang} className="grid gap-1">
-                <div className="flex justify-end">
-                  <CopyButton text={snippets[lang]} label={`Copy the ${lang} example`} withText />
-                </div>
-                {/* Focusable: a line wider than a phone scrolls, and keyboards must reach it too. */}
-                <pre
-                  className="max-w-full overflow-x-auto rounded-md bg-muted p-3 font-mono text-xs"
-                  data-testid={`snippet-${lang}`}
-                  // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling code block must take focus
-                  tabIndex={0}
-                >
-                  {snippets[lang]}
-                </pre>
-              </TabsContent>
-            ))}
-          </Tabs>
+          <CodeTabs snippets={snippets} testIdPrefix="snippet" />
         </CardContent>
       </Card>
 

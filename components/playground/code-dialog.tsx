@@ -2,7 +2,7 @@
 
 import { Code2 } from "lucide-react";
 import { Button } from "@/components/ui/button";
-import { CopyButton } from "@/components/ui/copy-button";
+import { CodeTabs } from "@/components/ui/code-tabs";
 import {
   Dialog,
   DialogContent,
@@ -11,10 +11,7 @@ import {
   DialogTitle,
   DialogTrigger,
 } from "@/components/ui/dialog";
-import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { type ChatSettings, type PlaygroundMessage, requestBody } from "./settings";
-
-const LANGUAGE_NAMES = { curl: "curl", python: "Python", typescript: "TypeScript" } as const;
 
 /** The conversation so far as chat messages (system prompt first), as an app would send it. */
 function chatMessages(settings: ChatSettings, messages: PlaygroundMessage[], draft = "Hello!") {
@@ -111,29 +108,7 @@ export function CodeDialog({
             key is never shown.
           </DialogDescription>
         </DialogHeader>
-        <Tabs defaultValue="curl" className="min-h-0 min-w-0">
-          <TabsList>
-            <TabsTrigger value="curl">curl</TabsTrigger>
-            <TabsTrigger value="python">Python</TabsTrigger>
-            <TabsTrigger value="typescript">TypeScript</TabsTrigger>
-          </TabsList>
-          {(["curl", "python", "typescript"] as const).map((lang) => (
-            <TabsContent key={lang} value={lang} className="relative min-h-0 min-w-0">
-              <pre
-                data-testid={`code-${lang}`}
-                className="h-full max-h-[min(24rem,60dvh)] overflow-auto rounded-md bg-muted p-3 pr-20 font-mono text-xs"
-              >
-                {snippets[lang]}
-              </pre>
-              <CopyButton
-                text={snippets[lang]}
-                label={`Copy ${LANGUAGE_NAMES[lang]} code`}
-                withText
-                className="absolute top-1.5 right-3 bg-background/80 backdrop-blur"
-              />
-            </TabsContent>
-          ))}
-        </Tabs>
+        <CodeTabs snippets={snippets} className="min-h-0" codeClassName="max-h-[min(24rem,60dvh)]" />
       </DialogContent>
     </Dialog>
   );
