@@ -38,7 +38,8 @@ export default defineConfig({
           include: ["tests/gateway/**/*.test.ts"],
           environment: "node",
           setupFiles: ["tests/setup/env.ts"],
-          // Each file starts its own stack (PostgreSQL, next start, fake upstream, LiteLLM): one at a time.
+          // Each file starts its own stack (PostgreSQL, next start, fake upstream, LiteLLM) on its own ports: one at a
+          // time by default; `npm test` runs two at a time (--fileParallelism --maxWorkers=2).
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 180_000,

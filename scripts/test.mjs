@@ -107,7 +107,8 @@ async function main() {
     await suite(
       "gateway (vitest: LiteLLM + plugin + platform, openai client)",
       bin("vitest"),
-      vitestArgs("gateway", "test-results/vitest-gateway.json"),
+      // Two files at a time: each starts its own stack on its own ports (tests/unit/gateway-ports.test.ts).
+      [...vitestArgs("gateway", "test-results/vitest-gateway.json"), "--fileParallelism", "--maxWorkers=2"],
       "test-results/vitest-gateway.json",
       vitestCount,
       { TEST_REDIS_HOST: redis.host, TEST_REDIS_PORT: String(redis.port) },

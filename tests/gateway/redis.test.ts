@@ -36,7 +36,7 @@ describe.skipIf(!redisUp)(
       await second.start(
         liteLLMSpec({
           root: process.cwd(),
-          port: 4105,
+          port: 4109,
           platformUrl: ctx.stack.appUrl,
           gatewaySecret: TEST_GATEWAY_SECRET,
           webhookSecret: TEST_WEBHOOK_SECRET,
@@ -49,7 +49,7 @@ describe.skipIf(!redisUp)(
       const { secret } = await ctx.issueKey({ rpmLimit: 3 });
       const replicaA = ctx.client(secret);
       const { default: OpenAI } = await import("openai");
-      const replicaB = new OpenAI({ baseURL: "http://127.0.0.1:4105/v1", apiKey: secret, maxRetries: 0 });
+      const replicaB = new OpenAI({ baseURL: "http://127.0.0.1:4109/v1", apiKey: secret, maxRetries: 0 });
       const messages = [{ role: "user" as const, content: "count me" }];
       const call = (client: typeof replicaA) =>
         failure(client.chat.completions.create({ model: "fake-small", messages, max_tokens: 1 }));
@@ -75,14 +75,14 @@ describe.skipIf(!redisUp)(
       const { id, secret } = await ctx.issueKey();
       const { default: OpenAI } = await import("openai");
       const replicaA = ctx.client(secret);
-      const replicaB = new OpenAI({ baseURL: "http://127.0.0.1:4105/v1", apiKey: secret, maxRetries: 0 });
+      const replicaB = new OpenAI({ baseURL: "http://127.0.0.1:4109/v1", apiKey: secret, maxRetries: 0 });
       const messages = [{ role: "user" as const, content: "who am I" }];
       const call = (client: typeof replicaA) =>
         failure(client.chat.completions.create({ model: "fake-small", messages, max_tokens: 1 }));
-      const [a0, b0] = [await stats(4104), await stats(4105)];
+      const [a0, b0] = [await stats(4104), await stats(4109)];
       expect(await call(replicaA)).toBeNull();
       expect(await call(replicaB)).toBeNull();
-      const [a1, b1] = [await stats(4104), await stats(4105)];
+      const [a1, b1] = [await stats(4104), await stats(4109)];
       expect(a1.platformCalls - a0.platformCalls).toBe(1);
       expect(b1.platformCalls - b0.platformCalls).toBe(0);
       expect(b1.shared.hits - b0.shared.hits).toBe(1);

@@ -1,0 +1,25 @@
+// `npm test` runs the gateway files two at a time, each with its own stack: no two files may name the same port
+// (the platform 32xx, PostgreSQL 254xx, LiteLLM and the fake upstream 41xx).
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+
+const DIR = path.join(process.cwd(), "tests/gateway");
+const PORT = /\b(3[12]\d\d|25[4-5]\d\d|41\d\d)\b/g;
+
+describe("gateway test ports", () => {
+  it("are each named by one file only", () => {
+    const owners = new Map<string, string[]>();
+    const files = readdirSync(DIR).filter((f) => f.endsWith(".test.ts"));
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) {
+      for (const port of new Set(readFileSync(path.join(DIR, file), "utf8").match(PORT) ?? [])) {
+        owners.set(port, [...(owners.get(port) ?? []), file]);
+      }
+    }
+    const shared = [...owners]
+      .filter(([, files]) => files.length > 1)
+      .map(([port, files]) => `${port}: ${files.join(", ")}`);
+    expect(shared).toEqual([]);
+  });
+});
