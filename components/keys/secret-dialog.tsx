@@ -1,8 +1,9 @@
 "use client";
 
-import { Check, Copy, TriangleAlert } from "lucide-react";
-import { useState } from "react";
+import { TriangleAlert } from "lucide-react";
+import Link from "next/link";
 import { Button } from "@/components/ui/button";
+import { CopyButton } from "@/components/ui/copy-button";
 import {
   Dialog,
   DialogContent,
@@ -11,8 +12,12 @@ import {
   DialogHeader,
   DialogTitle,
 } from "@/components/ui/dialog";
+import { KEY_VARIABLE } from "@/lib/models/snippets";
 
-/** Shows a new key's secret, the only time it is ever visible, with a copy button and a usage example. */
+/**
+ * Shows a new key's secret, the only time it is ever visible, with a copy button, and how to use it: exported as
+ * $TOLLGATE_API_KEY, which every quick start (the home, a model's page) reads.
+ */
 export function SecretDialog({
   secret,
   gatewayUrl,
@@ -22,20 +27,11 @@ export function SecretDialog({
   gatewayUrl: string;
   onClose: () => void;
 }) {
-  const [copied, setCopied] = useState(false);
-  const copy = async () => {
-    if (!secret) return;
-    await navigator.clipboard.writeText(secret);
-    setCopied(true);
-  };
   return (
     <Dialog
       open={secret !== null}
       onOpenChange={(open) => {
-        if (!open) {
-          setCopied(false);
-          onClose();
-        }
+        if (!open) onClose();
       }}
     >
       <DialogContent className="sm:max-w-2xl">
@@ -53,15 +49,22 @@ export function SecretDialog({
           >
             {secret}
           </code>
-          <Button variant="outline" onClick={copy} aria-label="Copy key">
-            {copied ? <Check /> : <Copy />} {copied ? "Copied" : "Copy"}
-          </Button>
+          <CopyButton text={secret ?? ""} label="Copy key" withText />
         </div>
         <pre className="overflow-x-auto rounded-md border bg-muted/50 p-3 text-xs">
-          {`from openai import OpenAI
-client = OpenAI(base_url="${gatewayUrl}", api_key="${secret ? `${secret.slice(0, 11)}…` : ""}")
-client.chat.completions.create(model="fake-small", messages=[{"role": "user", "content": "Hello"}])`}
+          {`export ${KEY_VARIABLE}="${secret ? `${secret.slice(0, 11)}…` : ""}"  # the whole secret`}
         </pre>
+        <p className="text-muted-foreground text-xs">
+          Every quick start reads it from <code>${KEY_VARIABLE}</code>: see{" "}
+          <Link className="underline" href="/home">
+            Home
+          </Link>{" "}
+          or a model&apos;s page under{" "}
+          <Link className="underline" href="/account/models">
+            Models &amp; prices
+          </Link>
+          .
+        </p>
         <DialogFooter>
           <Button onClick={onClose}>Done</Button>
         </DialogFooter>

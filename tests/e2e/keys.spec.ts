@@ -25,7 +25,7 @@ test("a developer creates a key, copies the secret once, uses it, and revoking i
   await expect(shown).toHaveText(/^tg_/);
   const secret = (await shown.textContent())!.trim();
   await page.getByRole("button", { name: "Copy key" }).click();
-  await expect(page.getByRole("button", { name: "Copy key" })).toContainText("Copied");
+  await expect(page.getByRole("button", { name: "Copied" })).toContainText("Copied");
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
   await snap(page, "11-key-secret-shown-once");
   await page.getByRole("button", { name: "Done" }).click();
