@@ -90,11 +90,11 @@ def test_embeddings_and_completions_count_token_arrays_exactly_and_each_text_by_
 
 
 def test_images_speech_and_transcriptions_reserve_their_units():
-    assert units("image", {"prompt": "a cat", "n": 3, "size": "1024x1024"}).units == Units(images=3, image_size="1024x1024")
-    assert units("speech", {"input": "Hello, world."}).units == Units(characters=13)
+    assert units("image", {"prompt": "a cat", "n": 3, "size": "1024x1024"}).units == Units({"image": 3}, "1024x1024")
+    assert units("speech", {"input": "Hello, world."}).units == Units({"characters": 13})
     # Voice instructions are read (and billed) by the provider too.
-    assert units("speech", {"input": "Hello, world.", "instructions": "Speak slowly."}).units == Units(characters=26)
-    assert units("transcription", {"file": io.BytesIO(b"ID3 not a wav")}).units == Units(audio_ms=1_500_000)
+    assert units("speech", {"input": "Hello, world.", "instructions": "Speak slowly."}).units == Units({"characters": 26})
+    assert units("transcription", {"file": io.BytesIO(b"ID3 not a wav")}).units == Units({"audio": 1_500_000})
 
 
 def test_reservation_units_caps_at_the_largest_window_a_call_may_reach():

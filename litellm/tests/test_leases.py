@@ -11,6 +11,7 @@ from litellm.proxy._types import UserAPIKeyAuth
 
 from tollgate_litellm.auth import Authenticator
 from tollgate_litellm.billing import STATE, TollgateBilling
+from tollgate_litellm.contract import ALWAYS_UNITS, ASKED_UNITS
 from tollgate_litellm.leases import LeaseBook, LeaseRefused
 from tollgate_litellm.outbox import Outbox
 from tollgate_litellm.platform import PlatformClient, PlatformUnavailable
@@ -30,8 +31,8 @@ KEY_ID = "11111111-1111-4111-8111-111111111111"
 
 def rates(prompt: int, output: int, **more) -> dict:
     """A model's worst-case rates as the platform's grant answer carries them (worst_case_rates)."""
-    return {"promptMicros": prompt, "outputMicros": output, "characterMicros": 0, "audioSecondMicros": 0,
-            "requestMicros": 0, "images": [], **more}
+    return {"promptMicros": prompt, "outputMicros": output, "images": [],
+            "units": {u.key: 0 for u in (*ASKED_UNITS, *ALWAYS_UNITS)}, **more}
 
 
 SMALL = {"model": "fake-small", "priceVersionId": "v1", "inputPriceMicros": 500_000, "outputPriceMicros": 1_500_000,
@@ -103,7 +104,7 @@ WORST_CASE = json.loads((Path(__file__).parents[2] / "tests" / "fixtures" / "wor
 def test_the_worst_case_is_the_sql_rule_for_the_dearest_reachable_model():
     price = Price.from_platform({**SMALL, "worstCase": WORST_CASE["worstCaseRates"]})
     for case in WORST_CASE["cases"]:  # each unit times its rate, rounded up once, as price_worst_case in SQL
-        units = Units(images=case["images"], audio_ms=case["audioMs"], characters=case["characters"])
+        units = Units(case["units"])
         assert price_worst_case(price, case["prompt"], case["output"], units) == case["micros"], case["_"]
     small = Price(500_000, 1_500_000, 4096)
     prices = {"fake-small": small, "fake-large": Price(5_000_000, 15_000_000, 8192)}
@@ -207,7 +208,7 @@ def test_the_worst_case_of_every_unit_is_the_sql_rule_price_worst_case():
     # A lease draw's bound (worst_case) on the fixture's cases, at the rates worst_case_rates resolves in SQL.
     price = Price.from_platform({**SMALL, "worstCase": WORST_CASE["worstCaseRates"]})
     for case in WORST_CASE["cases"]:
-        units = Units(images=case["images"], audio_ms=case["audioMs"], characters=case["characters"])
+        units = Units(case["units"])
         assert worst_case({"m": price}, ["m"], case["prompt"], case["output"], 1, units) == case["micros"], case["_"]
 
 
@@ -223,10 +224,10 @@ def test_an_image_is_priced_at_the_sql_rule_image_rate(case):
 
 
 def test_a_draw_reserves_images_at_their_size_and_quality():
-    wide_hd = Units(images=3, image_size="1792x1024", image_quality="hd")
+    wide_hd = Units({"image": 3}, "1792x1024", "hd")
     # 3 wide HD images at $0.12, no tokens, no fee: the same as place_hold reserves for them.
     assert worst_case({"m": SIZED}, ["m"], 0, 0, 1, wide_hd) == 3 * 120_000
-    assert worst_case({"m": SIZED}, ["m"], 0, 0, 1, Units(images=3)) == 3 * 40_000
+    assert worst_case({"m": SIZED}, ["m"], 0, 0, 1, Units({"image": 3})) == 3 * 40_000
 
 
 async def test_an_idle_lease_is_kept_while_the_platform_refuses_connections_and_returned_once_it_is_back():
@@ -364,7 +365,7 @@ def test_a_model_is_drawn_for_only_on_the_routes_its_price_bills_and_prompts_sto
                                                                                         "micros": 40_000}])})
     small = Price.from_platform({**SMALL, "contextWindow": 1000, "kinds": ["chat", "responses", "messages"]})
     prices = {"fake-image": image, "fake-small": small}
-    assert worst_case(prices, ["fake-image"], 0, 0, 1, Units(images=2), "image") == 80_000
+    assert worst_case(prices, ["fake-image"], 0, 0, 1, Units({"image": 2}), "image") == 80_000
     # An image model through chat would be served for nothing: refused (clause 44), as is a fallback that is.
     with pytest.raises(ModelNotBilledHere):
         worst_case(prices, ["fake-image"], 10, 10, 1, NO_UNITS, "chat")

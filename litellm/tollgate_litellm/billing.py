@@ -20,13 +20,14 @@ import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
+from . import contract
 from .bounds import BadAudio, Reservation, reservation_units, separate_inputs
-from .contract import LITELLM_CALL_KINDS
+from .contract import LITELLM_CALL_KINDS, PriceUnit
 from .errors import GatewayError, platform_refusal, reservation_unavailable
 from .leases import LeaseBook, LeaseRefused, shared_book
 from .outbox import Outbox
 from .platform import PlatformClient, PlatformUnavailable
-from .pricing import ModelNotBilledHere, ModelNotPriced, Units
+from .pricing import IMAGE_UNIT, ModelNotBilledHere, ModelNotPriced, Units
 from .settings import Settings
 
 logger = logging.getLogger("tollgate.billing")
@@ -89,6 +90,45 @@ def _reported_audio_ms(response: Any) -> int | None:
         return max(0, math.ceil(float(seconds) * 1000)) if seconds is not None else None
     except (TypeError, ValueError):
         return None
+
+
+def _images_made(state: dict, response: Any, asked: int) -> int:
+    """The images the upstream made (an image call asks for n; a provider may make fewer)."""
+    data = getattr(response, "data", None)
+    return len(data) if isinstance(data, list) else 0
+
+
+def _audio_heard(state: dict, response: Any, asked: int) -> int:
+    """Reported by the provider, else the WAV header's, else the reservation's (the longest accepted)."""
+    audio_ms = _reported_audio_ms(response)
+    if audio_ms is None:
+        logger.warning("transcription %s: no length reported; charged %s ms", state["callId"], asked)
+        return asked
+    return audio_ms
+
+
+# Asked units the upstream's answer measures, on the kinds they bill; any other is reported as the call asked for it.
+MEASURED_UNITS = {IMAGE_UNIT: _images_made, "audio": _audio_heard}
+
+
+def _reported_count(unit: PriceUnit, state: dict, response: Any) -> int:
+    """An asked unit's count in the usage event, under its contract field name."""
+    asked = int(state.get(unit.field) or 0)
+    measure = MEASURED_UNITS.get(unit.key)
+    if measure is None:
+        return asked
+    return measure(state, response, asked) if state.get("kind") in unit.bills else 0
+
+
+def _asked_fields(units: Units) -> dict[str, int]:
+    """The asked units' counts under the contract's field names, as the hold request and the usage event carry them."""
+    return {u.field: units.count(u.key) for u in contract.ASKED_UNITS}
+
+
+def _event_units(fields: dict) -> Units:
+    """The asked units of a usage event (its contract field names), of the image size and quality it names."""
+    return Units({u.key: int(fields.get(u.field) or 0) for u in contract.ASKED_UNITS}, fields.get("imageSize"),
+                 fields.get("imageQuality"))
 
 
 def _text_of(value: Any) -> str:
@@ -266,9 +306,7 @@ def _new_state(key_id: str, call_id: str, model: str, kind: str, bound: Reservat
         "promptTokens": int(bound.prompt_tokens),
         "model": model,
         "kind": kind,
-        "images": units.images,
-        "audioMs": units.audio_ms,
-        "characters": units.characters,
+        **_asked_fields(units),
         "imageSize": units.image_size,
         "imageQuality": units.image_quality,
         "startedAt": _iso(None),
@@ -325,9 +363,7 @@ def _hold_request(state: dict, models: list[str], bound: Reservation) -> dict:
         "promptTokens": int(bound.prompt_tokens),
         "maxOutputTokens": _count_or_none(bound.max_output),
         "choices": int(bound.choices),
-        "images": units.images,
-        "audioMs": units.audio_ms,
-        "characters": units.characters,
+        **_asked_fields(units),
         "imageSize": units.image_size,
         "imageQuality": units.image_quality,
         "kind": state["kind"],
@@ -584,12 +620,7 @@ class TollgateBilling(CustomLogger):
             # Usage worth more than the draw (the upstream billed past the call's bound): stop this lease now.
             if state["leaseId"] and self.leases.reported(
                 state["leaseId"], slo.get("model_group") or state["model"], prompt_tokens,
-                completion_tokens, Units(images=int(units["images"] or 0),
-                                                              audio_ms=int(units["audioMs"] or 0),
-                                                              characters=int(units["characters"] or 0),
-                                                              image_size=units["imageSize"],
-                                                              image_quality=units["imageQuality"]),
-                int(state["drawMicros"])):
+                completion_tokens, _event_units(units), int(state["drawMicros"])):
                 self.leases.pause(key_id, self.outbox.flushed())
                 self.outbox.deliver_now()
         except Exception:
@@ -604,21 +635,11 @@ class TollgateBilling(CustomLogger):
         prompt_details = getattr(usage, "prompt_tokens_details", None)
         completion_details = getattr(usage, "completion_tokens_details", None)
         kind = state.get("kind")
-        audio_ms = 0
-        if kind == "transcription":
-            # Reported by the provider, else the WAV header's, else the reservation's (the longest accepted).
-            audio_ms = _reported_audio_ms(response)
-            if audio_ms is None:
-                audio_ms = int(state.get("audioMs") or 0)
-                logger.warning("transcription %s: no length reported; charged %s ms", state["callId"], audio_ms)
-        data = getattr(response, "data", None)
         return {
             "cachedTokens": int(getattr(prompt_details, "cached_tokens", 0) or 0),
             "cacheWriteTokens": int(getattr(prompt_details, "cache_write_tokens", 0) or 0),
             "reasoningTokens": int(getattr(completion_details, "reasoning_tokens", 0) or 0),
-            "images": len(data) if kind == "image" and isinstance(data, list) else 0,
-            "audioMs": audio_ms,
-            "characters": int(state.get("characters") or 0) if kind == "speech" else 0,
+            **{u.field: _reported_count(u, state, response) for u in contract.ASKED_UNITS},
             "imageSize": state.get("imageSize") if kind == "image" else None,
             "imageQuality": state.get("imageQuality") if kind == "image" else None,
         }

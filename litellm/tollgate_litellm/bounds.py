@@ -82,7 +82,7 @@ from typing import Any
 
 import orjson
 
-from .pricing import NO_UNITS, Units
+from .pricing import IMAGE_UNIT, NO_UNITS, Units
 from .settings import Settings
 
 logger = logging.getLogger("tollgate.bounds")
@@ -323,19 +323,19 @@ def _image(data: dict, limits: PromptLimits, settings: Settings) -> Reservation:
     prompt = str(data.get("prompt") or "")
     size, quality = data.get("size"), data.get("quality")
     return Reservation(len(prompt.encode("utf-8", "surrogatepass")) + PER_REQUEST_TOKENS, 0, 1, Units(
-        images=_positive(data.get("n")) or 1, image_size=size if isinstance(size, str) else None,
-        image_quality=quality if isinstance(quality, str) else None))
+        {IMAGE_UNIT: _positive(data.get("n")) or 1}, size if isinstance(size, str) else None,
+        quality if isinstance(quality, str) else None))
 
 
 def _speech(data: dict, limits: PromptLimits, settings: Settings) -> Reservation:
     """The characters the provider reads: the input, and the voice instructions it is billed for too."""
-    return Reservation(0, 0, 1, Units(characters=len(str(data.get("input") or ""))
-                                      + len(str(data.get("instructions") or ""))))
+    characters = len(str(data.get("input") or "")) + len(str(data.get("instructions") or ""))
+    return Reservation(0, 0, 1, Units({"characters": characters}))
 
 
 def _transcription(data: dict, limits: PromptLimits, settings: Settings) -> Reservation:
     measured = wav_ms(data.get("file"), settings.max_audio_bytes)
-    return Reservation(0, 0, 1, Units(audio_ms=settings.max_audio_seconds * 1000 if measured is None else measured))
+    return Reservation(0, 0, 1, Units({"audio": settings.max_audio_seconds * 1000 if measured is None else measured}))
 
 
 ESTIMATORS: dict[str, Callable[[dict, PromptLimits, Settings], Reservation]] = {

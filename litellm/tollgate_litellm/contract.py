@@ -1,13 +1,15 @@
 """
 The billing contract's shared names (lib/billing/contract.json, docs/adr/0014): the call kinds and the LiteLLM call
-types of each, the price units, the image sizes and qualities. Written once for SQL, TypeScript and Python; read
-here once, at import.
+types of each, the price units (what a reservation counts of each, and at what scale), the image sizes and qualities.
+Written once for SQL, TypeScript and Python; read here once, at import.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +34,28 @@ WINDOW_PER_INPUT_KINDS: frozenset[str] = frozenset(k["kind"] for k in CONTRACT["
 # Image sizes and qualities an app may ask for (image_rates_valid and zod accept the same); use fullmatch.
 IMAGE_SIZE = re.compile(CONTRACT["imageSizes"]["pattern"])
 IMAGE_QUALITIES = frozenset(CONTRACT["imageQualities"])
+
+
+@dataclass(frozen=True)
+class PriceUnit:
+    """A price unit as a reservation counts it (clause 42): count × rate × scale / 1,000,000 µ$, rounded up once over
+    the whole call."""
+
+    key: str
+    field: str | None  # the count's name on the hold request and the usage event; None: one per call (the fee)
+    scale: int  # 1 per million tokens or characters, 1000 per second counted in ms, 1,000,000 per image or request
+    reserve: str  # prompt, output, asked (what the call asks for) or always (once per call)
+    bills: frozenset[str]  # the call kinds it bills on its own (billed_kinds)
+
+
+def price_units(entries: Iterable[dict[str, Any]]) -> tuple[PriceUnit, ...]:
+    """The contract's priceUnits entries, in its order."""
+    return tuple(PriceUnit(u["key"], (u["count"] or {}).get("field"), int(u["scale"]), u["reserve"],
+                           frozenset(u["bills"])) for u in entries)
+
+
+PRICE_UNITS = price_units(CONTRACT["priceUnits"])
+# Reserved as the call asks for them (images, audio, characters), each at its own rate.
+ASKED_UNITS: tuple[PriceUnit, ...] = tuple(u for u in PRICE_UNITS if u.reserve == "asked")
+# Reserved once per call (the per-request fee).
+ALWAYS_UNITS: tuple[PriceUnit, ...] = tuple(u for u in PRICE_UNITS if u.reserve == "always")

@@ -6,10 +6,17 @@ rate applies to which unit is decided in SQL; this only multiplies and rounds, a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
+from . import contract
 from .contract import WINDOW_PER_INPUT_KINDS
+
+# The unit priced by the size and quality asked for (image_rate in SQL): its rate is a lookup in the price's image
+# table, not one number.
+IMAGE_UNIT = "image"
 
 
 class ModelNotPriced(Exception):
@@ -33,9 +40,9 @@ class Price:
     prompt_micros: int  # per million prompt tokens (the dearer of input and cache write)
     output_micros: int  # per million output tokens (the dearer of output and reasoning)
     max_output_tokens: int
-    character_micros: int = 0  # per million characters
-    audio_second_micros: int = 0  # per second of audio in
-    request_micros: int = 0  # per request
+    # The rate of each unit reserved as asked or once per call, by the contract's unit key (per million characters,
+    # per second of audio, per request…); an image's rate is looked up in `images` instead.
+    unit_micros: Mapping[str, int] = field(default_factory=dict)
     # Per image by (size, quality); None stands for a size or quality no row of the price names (or none asked).
     images: tuple[tuple[str | None, str | None, int], ...] = ()
     # The call kinds (routes) this price bills (billed_kinds in SQL); None: not told (every kind).
@@ -47,8 +54,9 @@ class Price:
     def from_platform(cls, p: dict[str, Any]) -> "Price":
         w = p["worstCase"]
         kinds = p.get("kinds")
-        return cls(int(w["promptMicros"]), int(w["outputMicros"]), int(p["maxOutputTokens"]),
-                   int(w["characterMicros"]), int(w["audioSecondMicros"]), int(w["requestMicros"]),
+        # Every asked and per-call unit's rate is required: a grant without one fails here, never draws it at 0.
+        rates = {u.key: int(w["units"][u.key]) for u in (*contract.ASKED_UNITS, *contract.ALWAYS_UNITS)}
+        return cls(int(w["promptMicros"]), int(w["outputMicros"]), int(p["maxOutputTokens"]), MappingProxyType(rates),
                    tuple((i.get("size"), i.get("quality"), int(i["micros"])) for i in w.get("images") or ()),
                    frozenset(kinds) if isinstance(kinds, list) else None, int(p.get("contextWindow") or 0))
 
@@ -59,16 +67,28 @@ class Price:
         key = (size if size in sizes else None, quality if quality in qualities else None)
         return next((micros for s, q, micros in self.images if (s, q) == key), 0)
 
+    def unit_rate(self, key: str, units: Units) -> int:
+        """A unit's rate for this call: an image's by the size and quality asked for, any other unit's one rate."""
+        if key == IMAGE_UNIT:
+            return self.image_micros(units.image_size, units.image_quality)
+        return self.unit_micros.get(key, 0)
+
 
 @dataclass(frozen=True)
 class Units:
-    """What a call asks for besides tokens: images (of a size and quality), audio length (ms), characters to speak."""
+    """What a call asks for besides tokens, by the contract's unit key (images, audio ms, characters to speak…), and
+    the size and quality of the images asked for."""
 
-    images: int = 0
-    audio_ms: int = 0
-    characters: int = 0
+    counts: Mapping[str, int] = field(default_factory=dict)
     image_size: str | None = None
     image_quality: str | None = None
+
+    def __post_init__(self) -> None:
+        # Zero counts are left out: a call asking for nothing of a unit equals one that does not name it.
+        object.__setattr__(self, "counts", MappingProxyType({k: int(n) for k, n in self.counts.items() if n}))
+
+    def count(self, key: str) -> int:
+        return self.counts.get(key, 0)
 
 
 NO_UNITS = Units()
@@ -80,9 +100,8 @@ def price_worst_case(price: Price, prompt: int, output: int, units: Units = NO_U
     total = (
         prompt * price.prompt_micros
         + output * price.output_micros
-        + units.characters * price.character_micros
-        + units.audio_ms * price.audio_second_micros * 1000
-        + (units.images * price.image_micros(units.image_size, units.image_quality) + price.request_micros) * 1_000_000
+        + sum(units.count(u.key) * price.unit_rate(u.key, units) * u.scale for u in contract.ASKED_UNITS)
+        + sum(price.unit_rate(u.key, units) * u.scale for u in contract.ALWAYS_UNITS)
     )
     return (total + 999_999) // 1_000_000
 
