@@ -14,7 +14,8 @@ const CREDENTIALS_FILE = path.join(process.cwd(), ".data", "demo-credentials.jso
 async function main() {
   const tasks = process.argv.slice(2);
   if (tasks[0] === "function-migration") {
-    const { file, sql } = functionMigration(tasks.slice(1));
+    const names = tasks.slice(1).filter((t) => t !== "--contract");
+    const { file, sql } = functionMigration(names, { contract: tasks.includes("--contract") });
     writeFileSync(path.join(MIGRATIONS_DIR, file), sql);
     console.log(`wrote supabase/migrations/${file}`);
     return;

@@ -39,8 +39,24 @@ const contractSchema = z.object({
         cost: column,
         /** What a blank rate means: never blank, the input or output rate (a nullable column), or not billed (0). */
         blank: z.enum(["required", "input rate", "output rate", "not billed"]),
-        /** price_units' parameters for the unit's count and rate. */
-        sql: z.strictObject({ count: z.string(), rate: z.string() }),
+        /**
+         * What counts the unit: the hold request's and usage event's field, usage_events' column, the largest count
+         * accepted. Null for the request fee (one per call).
+         */
+        count: z
+          .strictObject({
+            field: z.string().regex(/^[a-z][A-Za-z]*$/),
+            column: z.string().regex(/^[a-z_]+$/),
+            max: z.number().int().positive(),
+          })
+          .nullable(),
+        /** The charge's micro-USD multiplier: count × rate × scale / 1,000,000, rounded up once per call. */
+        scale: z.union([z.literal(1), z.literal(1000), z.literal(1_000_000)]),
+        /**
+         * How a reservation counts it: part of the prompt (at the dearest prompt rate), part of the output cap (at
+         * the dearest output rate), what the call asks for (images, audio length, characters), or one per call.
+         */
+        reserve: z.enum(["prompt", "output", "asked", "always"]),
         /** The call kinds a positive rate of this unit bills (clause 44's route ↔ unit; billed_kinds in SQL). */
         bills: z.array(z.string()),
       }),
@@ -59,6 +75,17 @@ export const CALL_KINDS = CONTRACT.callKinds.map((k) => k.kind) as [string, ...s
 
 /** What a price version may bill by (clause 41), in the price book's order. */
 export const PRICE_UNITS: readonly PriceUnit[] = CONTRACT.priceUnits;
+
+/** The units a call asks for besides tokens (images, audio length, characters): held and reported as counted. */
+export const ASKED_UNITS = PRICE_UNITS.filter(
+  (u): u is PriceUnit & { count: NonNullable<PriceUnit["count"]> } =>
+    u.reserve === "asked" && u.count !== null,
+);
+
+/** Every counted unit, tokens included: the usage event's count fields. */
+export const COUNTED_UNITS = PRICE_UNITS.filter(
+  (u): u is PriceUnit & { count: NonNullable<PriceUnit["count"]> } => u.count !== null,
+);
 
 /** Image sizes and qualities an app may ask for (the gate and image_rates_valid accept the same). */
 export const IMAGE_SIZE = new RegExp(CONTRACT.imageSizes.pattern);

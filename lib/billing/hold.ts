@@ -16,10 +16,11 @@ export interface HoldRequest {
   choices?: number;
   /** Operator-configured fallback groups the call may be served by: the hold covers the dearest. */
   fallbackModels?: string[];
-  /** Images asked for, the audio's length in ms (its cap when unknown), characters to speak: priced per unit. */
-  images?: number;
-  audioMs?: number;
-  characters?: number;
+  /**
+   * What the call asks for besides tokens, keyed by the contract's unit keys ('asked' units: image, audio in ms — its
+   * cap when unknown —, characters …): priced per unit. Absent: none.
+   */
+  units?: Record<string, number>;
   /** The size and quality the images are asked for (priced at their rate, clause 43; null: the default). */
   imageSize?: string | null;
   imageQuality?: string | null;
@@ -160,7 +161,7 @@ export async function placeHold(db: Db, req: HoldRequest): Promise<PlacedHold> {
       }[]
     >`select * from place_hold(${req.keyId}, ${req.callId}, ${req.nonce}, ${req.model}, ${req.promptTokens},
                                ${req.maxOutputTokens}, ${req.choices ?? 1}, ${db.array(req.fallbackModels ?? [])}::text[],
-                               ${req.images ?? 0}, ${req.audioMs ?? 0}, ${req.characters ?? 0},
+                               ${db.json(req.units ?? {})}::jsonb,
                                ${req.imageSize ?? null}, ${req.imageQuality ?? null}, ${req.kind ?? "chat"})`;
     return {
       holdId: row!.hold_id,

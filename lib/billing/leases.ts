@@ -33,9 +33,8 @@ export type LeasePrice = Pick<PriceVersion, "model" | "inputPriceMicros" | "outp
   worstCase: {
     promptMicros: number;
     outputMicros: number;
-    characterMicros: number;
-    audioSecondMicros: number;
-    requestMicros: number;
+    /** The rate of each unit a call asks for or pays per request, keyed by the contract's unit key (unscaled). */
+    units: Record<string, number>;
     images: { size: string | null; quality: string | null; micros: number }[];
   };
 };

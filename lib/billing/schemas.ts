@@ -1,7 +1,15 @@
 import { z } from "zod";
 import { isoDateTime, pageQuery } from "@/lib/http/schemas";
 
-import { CALL_KINDS, IMAGE_QUALITIES, IMAGE_SIZE, IMAGE_SIZE_HINT, IMAGE_SIZE_MAX_LENGTH } from "./contract";
+import {
+  ASKED_UNITS,
+  CALL_KINDS,
+  IMAGE_QUALITIES,
+  IMAGE_SIZE,
+  IMAGE_SIZE_HINT,
+  IMAGE_SIZE_MAX_LENGTH,
+  PRICE_UNITS,
+} from "./contract";
 
 // The call kinds and the image sizes and qualities come from the billing contract (contract.json, docs/adr/0014).
 export { CALL_KINDS, IMAGE_QUALITIES, IMAGE_SIZE };
@@ -75,6 +83,17 @@ export const imageRatesBody = z
     "each size and quality once",
   );
 
+/**
+ * The rates of every unit billed apart from tokens (the contract's units whose blank means "not billed": images,
+ * audio seconds, characters, the request fee …), price and cost, 0 when blank. Typed as no fields, like the asked
+ * counts: a unit added to the contract needs no edit here; the price book reads them through the contract's fields.
+ */
+const otherUnitRates = Object.fromEntries(
+  PRICE_UNITS.filter((u) => u.blank === "not billed").flatMap((u) =>
+    [u.cost.field, u.price.field].map((field) => [field, (u.perMillion ? perMillion : perUnit).default(0n)]),
+  ),
+) as Record<never, never>;
+
 export const priceBody = z.strictObject({
   modelId: z.uuid(),
   /** When the price takes effect (default: now). Versions are never edited; a later one supersedes. */
@@ -90,15 +109,8 @@ export const priceBody = z.strictObject({
   cacheWritePriceMicros: perMillion.nullable().default(null),
   reasoningCostMicros: perMillion.nullable().default(null),
   reasoningPriceMicros: perMillion.nullable().default(null),
-  /** Per image, per second of audio in, per million characters out, per request (0: not billed by it). */
-  imageCostMicros: perUnit.default(0n),
-  imagePriceMicros: perUnit.default(0n),
-  audioSecondCostMicros: perUnit.default(0n),
-  audioSecondPriceMicros: perUnit.default(0n),
-  characterCostMicros: perMillion.default(0n),
-  characterPriceMicros: perMillion.default(0n),
-  requestCostMicros: perUnit.default(0n),
-  requestPriceMicros: perUnit.default(0n),
+  /** Per image, per second of audio in, per million characters out, per request … (0: not billed by it). */
+  ...otherUnitRates,
   /** imagePriceMicros prices every image these rows do not. */
   imageRates: imageRatesBody.default([]),
   note: z.string().trim().max(500).default(""),
@@ -130,6 +142,28 @@ export const budgetsBody = z
   );
 
 // --- The gateway: holds and usage events ---
+
+/**
+ * A count field for each unit a call asks for besides tokens (the contract's 'asked' units: images, audioMs,
+ * characters …), 0 when absent, at most the contract's bound. Holds and usage events carry them under their own
+ * names; the money functions take them as one map (askedCounts). Typed as no fields: a unit added to the contract
+ * needs no edit here, and readers go through askedCounts.
+ */
+const askedCountFields = Object.fromEntries(
+  ASKED_UNITS.map((u) => [u.count.field, z.number().int().min(0).max(u.count.max).default(0)]),
+) as Record<never, never>;
+
+/** The asked units' counts of a hold request or usage event, keyed by the contract's unit keys (0 when absent). */
+export function askedCounts(body: object): Record<string, number> {
+  const fields = body as Record<string, unknown>;
+  return Object.fromEntries(
+    ASKED_UNITS.map((u) => {
+      const value = fields[u.count.field];
+      return [u.key, typeof value === "number" ? value : 0];
+    }),
+  );
+}
+
 export const holdBody = z.strictObject({
   keyId: z.uuid(),
   callId: z.string().min(1).max(200),
@@ -141,9 +175,7 @@ export const holdBody = z.strictObject({
   choices: z.number().int().min(1).max(128).default(1),
   fallbackModels: z.array(z.string().min(1).max(128)).max(16).default([]),
   /** Besides tokens, what the call asks for: images, the audio's length (its cap when unknown), characters. */
-  images: z.number().int().min(0).max(1_000).default(0),
-  audioMs: z.number().int().min(0).max(86_400_000).default(0),
-  characters: z.number().int().min(0).max(10_000_000).default(0),
+  ...askedCountFields,
   /** The size and quality an image call asked for (its images are priced at their rate; null: the default). */
   imageSize: imageSize.nullable().default(null),
   imageQuality: imageQuality.nullable().default(null),
@@ -201,12 +233,10 @@ export const usageEvent = z.strictObject({
   /** When a stream's first token reached the gateway (the request log's time to first token). */
   firstTokenAt: z.iso.datetime({ offset: true }).nullable().default(null),
   /** Units beside prompt/completion/cached tokens (clause 41): cache writes (part of the prompt), reasoning (part
-   *  of the completion), images made, audio in (ms) and characters spoken. */
+   *  of the completion), and what the call asked for (images made, audio in (ms), characters spoken …). */
   cacheWriteTokens: count.default(0),
   reasoningTokens: count.default(0),
-  images: z.number().int().min(0).max(1_000).default(0),
-  audioMs: z.number().int().min(0).max(86_400_000).default(0),
-  characters: z.number().int().min(0).max(10_000_000).default(0),
+  ...askedCountFields,
   imageSize: imageSize.nullable().default(null),
   imageQuality: imageQuality.nullable().default(null),
 });
@@ -217,16 +247,12 @@ export const usageBatch = z.strictObject({
 
 export type BudgetsBody = z.input<typeof budgetsBody>;
 
-type UnitField =
-  | "cacheWriteTokens"
-  | "reasoningTokens"
-  | "images"
-  | "audioMs"
-  | "characters"
-  | "imageSize"
-  | "imageQuality";
+type UnitField = "cacheWriteTokens" | "reasoningTokens" | "imageSize" | "imageQuality";
 
-/** One call as the gateway reports it (settlement's repairs carry no lease and no first-token time). */
+/**
+ * One call as the gateway reports it (settlement's repairs carry no lease and no first-token time). The asked units'
+ * counts (images, audioMs, characters …) are fields too, read through askedCounts.
+ */
 export type UsageEvent = Omit<
   z.output<typeof usageEvent>,
   "leaseId" | "drawMicros" | "firstTokenAt" | "kind" | UnitField
@@ -236,4 +262,5 @@ export type UsageEvent = Omit<
     leaseId?: string | null;
     drawMicros?: bigint | null;
     firstTokenAt?: string | null;
+    readonly [askedCount: string]: unknown;
   };

@@ -2,7 +2,7 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { checkLowBalances } from "./low-balance";
-import type { UsageEvent } from "./schemas";
+import { askedCounts, type UsageEvent } from "./schemas";
 
 export type { UsageEvent } from "./schemas";
 
@@ -50,19 +50,20 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     provider_model: e.providerModel,
     status: e.status,
     stream: e.stream,
-    prompt_tokens: e.promptTokens,
-    completion_tokens: e.completionTokens,
-    cached_tokens: e.cachedTokens,
+    // Every count keyed by the contract's unit key: settle_usage and upgrade_usage price them as one map.
+    units: {
+      input: e.promptTokens,
+      output: e.completionTokens,
+      cached: e.cachedTokens,
+      cacheWrite: e.cacheWriteTokens ?? 0,
+      reasoning: e.reasoningTokens ?? 0,
+      ...askedCounts(e),
+    },
     reported_cost_micros: e.reportedCostMicros,
     started_at: e.startedAt,
     ended_at: e.endedAt,
     first_token_at: e.firstTokenAt ?? null,
     kind: e.kind ?? "chat",
-    cache_write_tokens: e.cacheWriteTokens ?? 0,
-    reasoning_tokens: e.reasoningTokens ?? 0,
-    images: e.images ?? 0,
-    audio_ms: e.audioMs ?? 0,
-    characters: e.characters ?? 0,
     image_size: e.imageSize ?? null,
     image_quality: e.imageQuality ?? null,
     error_class: e.errorClass,

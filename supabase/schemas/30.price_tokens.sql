@@ -5,6 +5,6 @@ create or replace function public.price_tokens(
   p_input_price bigint, p_output_price bigint, p_cached_price bigint
 ) returns bigint
 language sql immutable parallel safe as $$
-  select price_units(p_input, p_output, p_cached, 0, 0, 0, 0, 0, 0,
-                     p_input_price, p_output_price, p_cached_price, null, null, 0, 0, 0, 0)
+  select price_units(jsonb_build_object('input', p_input, 'output', p_output, 'cached', p_cached),
+                     jsonb_build_object('input', p_input_price, 'output', p_output_price, 'cached', p_cached_price))
 $$;

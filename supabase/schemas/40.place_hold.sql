@@ -4,17 +4,16 @@
 -- The same (key, call id) with the same nonce returns the existing hold; with another nonce it is refused.
 -- The account's budgets are its own, else its owner's plan's; the plan's requests per day count every call held
 -- (a failed one is given back by settle_usage). The amount is the worst case over what the call may reach
--- (price_worst_case: n choices (p_choices) of the output cap, the images (at their size and quality), audio and
--- characters it asks for), priced
+-- (price_worst_case: n choices (p_choices) of the output cap, and what else it asks for (p_units, keyed by the
+-- contract's 'asked' unit keys: images, at their size and quality, the audio's length, characters)), priced
 -- by the requested model and by each operator-configured fallback group (p_fallback_models), whichever costs
 -- most, since a call is charged at the price of the group that served it (billing contract, clause 20). Each of them
 -- must bill the call's kind (p_kind, its route: billed_kinds, clause 44), else the call is refused (TG403). The prompt
 -- is counted at most at each model's context window (clause 3: a provider refuses a longer prompt).
 create or replace function public.place_hold(
   p_key_id uuid, p_call_id text, p_nonce text, p_model text, p_prompt_tokens integer, p_max_output_tokens integer,
-  p_choices integer, p_fallback_models text[], p_images integer default 0, p_audio_ms bigint default 0,
-  p_characters integer default 0, p_image_size text default null, p_image_quality text default null,
-  p_kind text default 'chat'
+  p_choices integer, p_fallback_models text[], p_units jsonb default '{}', p_image_size text default null,
+  p_image_quality text default null, p_kind text default 'chat'
 ) returns table (hold_id uuid, amount_micros bigint, outcome text, price_version_id uuid, max_output_tokens integer,
                 available_micros bigint)
 language plpgsql as $$
@@ -57,13 +56,19 @@ begin
   if p_choices is null or p_choices < 1 then
     raise exception 'choices must be at least 1' using errcode = 'TG422';
   end if;
-  if coalesce(p_images, -1) < 0 or coalesce(p_audio_ms, -1) < 0 or coalesce(p_characters, -1) < 0 then
-    raise exception 'images, audio and characters must not be negative' using errcode = 'TG422';
+  if jsonb_typeof(p_units) is distinct from 'object' or exists (
+       select 1 from jsonb_each(p_units) u
+       where jsonb_typeof(u.value) <> 'number' or u.value::text !~ '^[0-9]{1,15}$'
+          or not exists (select 1 from price_unit_contract d where d.key = u.key and d.reserve = 'asked')) then
+    raise exception 'units must map what a call asks for (%) to whole numbers',
+      (select string_agg(d.key, ', ' order by d.position) from price_unit_contract d where d.reserve = 'asked')
+      using errcode = 'TG422';
   end if;
   v_max_out := least(coalesce(p_max_output_tokens, v_model.max_output_tokens), v_model.max_output_tokens);
-  v_amount := price_worst_case(v_price, counted_prompt(p_prompt_tokens, v_model.context_window, p_kind), v_max_out::bigint * p_choices,
-                               p_images, p_audio_ms,
-                               p_characters, p_image_size, p_image_quality);
+  v_amount := price_worst_case(v_price, p_units || jsonb_build_object(
+                                 'input', counted_prompt(p_prompt_tokens, v_model.context_window, p_kind),
+                                 'output', v_max_out::bigint * p_choices),
+                               p_image_size, p_image_quality);
   -- A fallback the price book cannot price would serve the call free: refuse instead.
   for v_fallback in
     select f.name, m.id as model_id, m.max_output_tokens, m.context_window, m.free, pv as price
@@ -81,9 +86,11 @@ begin
         v_fallback.name, p_model, coalesce(p_kind, 'unknown') using errcode = 'TG403';
     end if;
     v_amount := greatest(v_amount, price_worst_case(
-      v_fallback.price, counted_prompt(p_prompt_tokens, v_fallback.context_window, p_kind),
-      least(coalesce(p_max_output_tokens, v_fallback.max_output_tokens), v_fallback.max_output_tokens)::bigint * p_choices,
-      p_images, p_audio_ms, p_characters, p_image_size, p_image_quality));
+      v_fallback.price, p_units || jsonb_build_object(
+        'input', counted_prompt(p_prompt_tokens, v_fallback.context_window, p_kind),
+        'output', least(coalesce(p_max_output_tokens, v_fallback.max_output_tokens),
+                        v_fallback.max_output_tokens)::bigint * p_choices),
+      p_image_size, p_image_quality));
   end loop;
 
   insert into holds as h (key_id, call_id, request_nonce, account_id, user_id, model_id, price_version_id,

@@ -34,37 +34,24 @@ begin
   return query
     with input as (
       -- One event per call: the best outcome in the batch (clause 9); worse ones change nothing.
+      -- units: the call's counts, keyed by the contract's unit keys (price_call prices them as given).
       select distinct on (e.key_id, e.call_id) * from jsonb_to_recordset(p_events) as e(
         call_id text, key_id uuid, model_group text, provider_model text, status text, stream boolean,
-        prompt_tokens integer, completion_tokens integer, cached_tokens integer, reported_cost_micros bigint,
-        started_at timestamptz, ended_at timestamptz, error_class text, lease_id uuid, draw_micros bigint,
-        first_token_at timestamptz, kind text, cache_write_tokens integer, reasoning_tokens integer, images integer,
-        audio_ms bigint, characters integer, image_size text, image_quality text)
+        units jsonb, reported_cost_micros bigint, started_at timestamptz, ended_at timestamptz, error_class text,
+        lease_id uuid, draw_micros bigint, first_token_at timestamptz, kind text, image_size text,
+        image_quality text)
       order by e.key_id, e.call_id, outcome_rank(e.status) desc
     ),
     enriched as (
-      select i.call_id, i.key_id, i.model_group, i.provider_model, i.status, i.stream, i.prompt_tokens,
-             i.completion_tokens, i.cached_tokens, i.reported_cost_micros, i.started_at, i.ended_at, i.error_class,
-             i.first_token_at, coalesce(i.kind, 'chat') as kind, coalesce(i.cache_write_tokens, 0) as cache_write_tokens,
-             coalesce(i.reasoning_tokens, 0) as reasoning_tokens, coalesce(i.images, 0) as images,
-             coalesce(i.audio_ms, 0) as audio_ms, coalesce(i.characters, 0) as characters, i.image_size,
-             i.image_quality, k.user_id, a.id as account_id, coalesce(m.id, h.model_id) as model_id,
+      select i.call_id, i.key_id, i.model_group, i.provider_model, i.status, i.stream, i.units,
+             i.reported_cost_micros, i.started_at, i.ended_at, i.error_class, i.first_token_at,
+             coalesce(i.kind, 'chat') as kind, i.image_size, i.image_quality, k.user_id, a.id as account_id, coalesce(m.id, h.model_id) as model_id,
              h.id as hold_id, h.status as hold_status, h.amount_micros as hold_amount, h.created_at as hold_created_at,
              -- A lease the event names is taken only if it is this key's (else the call is charged unreserved).
              l.id as lease_id, case when l.id is not null then greatest(coalesce(i.draw_micros, 0), 0) end as draw_micros,
-             pv.id as price_version_id,
-             case when i.status = 'failure' or pv.id is null then 0
-                  else price_call(pv, 'price', i.prompt_tokens, i.completion_tokens, i.cached_tokens,
-                                  coalesce(i.cache_write_tokens, 0), coalesce(i.reasoning_tokens, 0), coalesce(i.images, 0),
-                                  coalesce(i.audio_ms, 0), coalesce(i.characters, 0), i.image_size,
-                                  i.image_quality) end as revenue,
+             pv.id as price_version_id, pv,
              case when l.id is not null then greatest(coalesce(i.draw_micros, 0), 0) else h.amount_micros end
-               as reserved_micros,
-             case when i.status = 'failure' or pv.id is null then 0
-                  else price_call(pv, 'cost', i.prompt_tokens, i.completion_tokens, i.cached_tokens,
-                                  coalesce(i.cache_write_tokens, 0), coalesce(i.reasoning_tokens, 0), coalesce(i.images, 0),
-                                  coalesce(i.audio_ms, 0), coalesce(i.characters, 0), i.image_size,
-                                  i.image_quality) end as cost
+               as reserved_micros
       from input i
       join api_keys k on k.id = i.key_id
       join accounts a on a.owner_user_id = k.user_id
@@ -72,6 +59,20 @@ begin
       left join holds h on h.key_id = i.key_id and h.call_id = i.call_id
       left join leases l on l.id = i.lease_id and l.key_id = i.key_id
       left join lateral price_version_at(coalesce(m.id, h.model_id), coalesce(h.created_at, i.started_at)) pv on true
+    ),
+    -- Each price version's rates, resolved once for the batch.
+    rates as (
+      select distinct on (e.price_version_id) e.price_version_id, unit_rates(e.pv, 'price') as price,
+             unit_rates(e.pv, 'cost') as cost
+      from enriched e where e.price_version_id is not null
+    ),
+    priced as (
+      select e.*,
+             case when e.status = 'failure' or e.price_version_id is null then 0
+                  else price_call(e.pv, 'price', r.price, e.units, e.image_size, e.image_quality) end as revenue,
+             case when e.status = 'failure' or e.price_version_id is null then 0
+                  else price_call(e.pv, 'cost', r.cost, e.units, e.image_size, e.image_quality) end as cost
+      from enriched e left join rates r on r.price_version_id = e.price_version_id
     ),
     ins as (
       insert into usage_events (key_id, call_id, user_id, account_id, model_id, model_group, provider_model, status,
@@ -81,16 +82,20 @@ begin
                                 kind, cache_write_tokens, reasoning_tokens, images, audio_ms, characters, image_size,
                                 image_quality, overrun_micros)
       select key_id, call_id, user_id, account_id, model_id, model_group, coalesce(provider_model, ''), status,
-             coalesce(stream, false), prompt_tokens, completion_tokens, cached_tokens, coalesce(reported_cost_micros, 0),
+             coalesce(stream, false), coalesce((units->>'input')::integer, 0),
+             coalesce((units->>'output')::integer, 0), coalesce((units->>'cached')::integer, 0),
+             coalesce(reported_cost_micros, 0),
              started_at, ended_at, error_class,
              case status when 'success' then 'exact' when 'cut' then 'estimated' else 'waived' end,
              cost, revenue, price_version_id, hold_id, lease_id, draw_micros,
              case when revenue > 0 then p_txn end,
              -- When a stream's first token reached the gateway (time to first token = this − started_at).
              case when first_token_at >= started_at and first_token_at <= ended_at then first_token_at end,
-             kind, cache_write_tokens, reasoning_tokens, images, audio_ms, characters, image_size, image_quality,
+             kind, coalesce((units->>'cacheWrite')::integer, 0), coalesce((units->>'reasoning')::integer, 0),
+             coalesce((units->>'image')::integer, 0), coalesce((units->>'audio')::bigint, 0),
+             coalesce((units->>'characters')::integer, 0), image_size, image_quality,
              greatest(0, revenue - coalesce(reserved_micros, 0))
-      from enriched
+      from priced
       on conflict (key_id, call_id) do nothing
       returning key_id, call_id, account_id, revenue_micros, hold_id, lease_id, draw_micros, status, started_at,
                 overrun_micros

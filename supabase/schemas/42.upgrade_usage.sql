@@ -21,31 +21,35 @@ begin
                    on u.key_id = e.key_id and u.call_id = e.call_id)
   order by a.id for no key update;
   with input as (
-    select distinct on (e.key_id, e.call_id) * from jsonb_to_recordset(p_events) as e(
-      call_id text, key_id uuid, status text, prompt_tokens integer, completion_tokens integer,
-      cached_tokens integer, ended_at timestamptz, error_class text, cache_write_tokens integer,
-      reasoning_tokens integer)
+    -- The token counts a later attempt reports (the contract's 'prompt' and 'output' units, keyed by unit key);
+    -- what the call asked for (images at their size and quality, audio, characters) is its own, as first recorded.
+    select distinct on (e.key_id, e.call_id) e.call_id, e.key_id, e.status, e.ended_at, e.error_class,
+           (select coalesce(jsonb_object_agg(d.key, e.units->d.key), '{}')
+            from price_unit_contract d where d.reserve in ('prompt', 'output') and e.units ? d.key) as tokens
+    from jsonb_to_recordset(p_events) as e(call_id text, key_id uuid, status text, ended_at timestamptz,
+                                          error_class text, units jsonb)
     order by e.key_id, e.call_id, outcome_rank(e.status) desc
   ),
   target as (
     select u.id, u.key_id, u.call_id, u.account_id, u.status as old_status, u.revenue_micros as old_revenue,
            coalesce(u.draw_micros, h.amount_micros, 0) as reserved,
            coalesce(h.created_at, l.created_at, u.started_at) as reserved_at,
-           i.status, i.prompt_tokens, i.completion_tokens, i.cached_tokens, i.ended_at, i.error_class,
-           coalesce(i.cache_write_tokens, 0) as cache_write_tokens, coalesce(i.reasoning_tokens, 0) as reasoning_tokens,
+           i.status, coalesce((i.tokens->>'input')::integer, 0) as prompt_tokens,
+           coalesce((i.tokens->>'output')::integer, 0) as completion_tokens,
+           coalesce((i.tokens->>'cached')::integer, 0) as cached_tokens,
+           coalesce((i.tokens->>'cacheWrite')::integer, 0) as cache_write_tokens,
+           coalesce((i.tokens->>'reasoning')::integer, 0) as reasoning_tokens, i.ended_at, i.error_class,
            (pv.v).id as price_version_id,
-           -- The units a later attempt reports (tokens, cache and reasoning classes); images (their size and
-           -- quality), audio and characters are the call's own, as first recorded.
-           coalesce(price_call(pv.v, 'price', i.prompt_tokens, i.completion_tokens, i.cached_tokens,
-                               coalesce(i.cache_write_tokens, 0), coalesce(i.reasoning_tokens, 0), u.images,
-                               u.audio_ms, u.characters, u.image_size, u.image_quality), 0) as revenue,
-           coalesce(price_call(pv.v, 'cost', i.prompt_tokens, i.completion_tokens, i.cached_tokens,
-                               coalesce(i.cache_write_tokens, 0), coalesce(i.reasoning_tokens, 0), u.images,
-                               u.audio_ms, u.characters, u.image_size, u.image_quality), 0) as cost
+           coalesce(price_call(pv.v, 'price', unit_rates(pv.v, 'price'), asked.counts || i.tokens, u.image_size,
+                               u.image_quality), 0) as revenue,
+           coalesce(price_call(pv.v, 'cost', unit_rates(pv.v, 'cost'), asked.counts || i.tokens, u.image_size,
+                               u.image_quality), 0) as cost
     from input i
     join usage_events u on u.key_id = i.key_id and u.call_id = i.call_id
     left join holds h on h.id = u.hold_id
     left join leases l on l.id = u.lease_id
+    cross join lateral (select coalesce(jsonb_object_agg(d.key, to_jsonb(u)->d.count_column), '{}') as counts
+                        from price_unit_contract d where d.reserve = 'asked') asked
     left join lateral (
       select p as v from price_versions p where p.id = u.price_version_id
       union all

@@ -2,9 +2,18 @@
 // price unit's columns exist on price_versions with the type and blank the contract gives, price_units takes every
 // unit's count and rate, billed_kinds bills exactly the routes each unit's rate bills (clause 44), usage_events and
 // image_rates_valid accept exactly the contract's call kinds, image sizes and qualities; and zod reads the same.
+import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { CALL_KINDS, CONTRACT, IMAGE_QUALITIES, PRICE_UNITS, type PriceUnit } from "@/lib/billing/contract";
+import {
+  ASKED_UNITS,
+  CALL_KINDS,
+  CONTRACT,
+  IMAGE_QUALITIES,
+  PRICE_UNITS,
+  type PriceUnit,
+} from "@/lib/billing/contract";
 import { holdBody, priceBody } from "@/lib/billing/schemas";
+import { contractSql } from "@/lib/db/contract-sql";
 import { createTestDatabase } from "../helpers/db";
 
 const { sql } = await createTestDatabase();
@@ -43,31 +52,74 @@ describe("the SQL agrees with the billing contract", () => {
     expect(rateColumns.sort()).toEqual(PRICE_UNITS.flatMap((u) => [u.price.column, u.cost.column]).sort());
   });
 
-  it("price_units takes every unit's count and rate, and nothing else", async () => {
-    const [proc] = await sql<{ names: string[] }[]>`
-      select proargnames as names from pg_proc where proname = 'price_units' and pronamespace = 'public'::regnamespace`;
-    const names = proc!.names;
-    const counts = PRICE_UNITS.map((u) => u.sql.count);
-    const rates = PRICE_UNITS.map((u) => u.sql.rate);
-    expect([...names].sort()).toEqual([...counts, ...rates].sort());
-    // Each rate prices its own count: one unit of it at 1,000,000 micro-USD per unit (or per million) costs that.
-    for (const unit of PRICE_UNITS) {
-      const args = names.map((n) => {
-        if (n === unit.sql.rate) return 1_000_000;
-        if (n === unit.sql.count)
-          return unit.sql.count === "p_audio_ms" ? 1000 : unit.perMillion ? 1_000_000 : 1;
-        // The unit's container (input for cached/cache-write tokens, output for reasoning) counts the same tokens.
-        if (unit.blank === "input rate" && n === "p_input") return 1_000_000;
-        if (unit.blank === "output rate" && n === "p_output") return 1_000_000;
-        return 0;
-      });
-      const placeholders = names.map((_, i) => `$${i + 1}::bigint`).join(", ");
-      const [priced] = await sql.unsafe<{ charge: string }[]>(
-        `select price_units(${placeholders}) as charge`,
-        args,
-      );
-      expect(BigInt(priced!.charge), unit.key).toBe(1_000_000n);
+  it("price_unit_contract is the contract's price units, as the generated migration wrote them", async () => {
+    const rows = await sql<
+      {
+        key: string;
+        price_column: string;
+        cost_column: string;
+        count_column: string | null;
+        scale: string;
+        reserve: string;
+        bills: string[];
+      }[]
+    >`select key, price_column, cost_column, count_column, scale::text, reserve, bills
+      from price_unit_contract order by position`;
+    expect(rows).toEqual(
+      PRICE_UNITS.map((u) => ({
+        key: u.key,
+        price_column: u.price.column,
+        cost_column: u.cost.column,
+        count_column: u.count?.column ?? null,
+        scale: String(u.scale),
+        reserve: u.reserve,
+        bills: u.bills,
+      })),
+    );
+    // Every counted unit is recorded per call: its column on usage_events, a whole number, 0 by default.
+    const columns = await sql<{ name: string; type: string; initial: string | null }[]>`
+      select column_name as name, data_type as type, column_default as initial
+      from information_schema.columns where table_schema = 'public' and table_name = 'usage_events'`;
+    for (const unit of PRICE_UNITS.filter((u) => u.count)) {
+      const column = columns.find((c) => c.name === unit.count!.column);
+      expect(column, unit.key).toBeDefined();
+      expect(["integer", "bigint"], unit.key).toContain(column!.type);
+      expect(column!.initial, unit.key).toBe("0");
     }
+  });
+
+  it("price_units prices each unit's count at its rate and scale, one request included, rounded up once", async () => {
+    const price = async (counts: Record<string, number>, rates: Record<string, number | null>) => {
+      const [row] = await sql<{ charge: string }[]>`
+        select price_units(${sql.json(counts)}, ${sql.json(rates as never)})::text as charge`;
+      return BigInt(row!.charge);
+    };
+    for (const unit of PRICE_UNITS) {
+      // One unit of it at 1,000,000 micro-USD per its "per": a million tokens or characters, a second (1,000 ms of
+      // audio), an image, a request. Its container (input for cached/cache-write tokens, output for reasoning)
+      // counts the same tokens, at a rate of 0.
+      const one = unit.scale === 1 ? 1_000_000 : unit.scale === 1000 ? 1000 : 1;
+      const counts: Record<string, number> = { [unit.key]: one };
+      if (unit.blank === "input rate") counts.input = one;
+      if (unit.blank === "output rate") counts.output = one;
+      expect(await price(counts, { [unit.key]: 1_000_000 }), unit.key).toBe(1_000_000n);
+      // A rate alone charges nothing: the count decides.
+      expect(await price({}, { [unit.key]: 1_000_000 }), `${unit.key} without a count`).toBe(0n);
+    }
+    // Every unit together: the terms add up before the one rounding.
+    expect(
+      await price(
+        { input: 1, output: 1, image: 1, audio: 1, characters: 1, request: 1 },
+        {
+          input: 1,
+          output: 1,
+          image: 1,
+          audio: 1,
+          characters: 1,
+          request: 1,
+        },
+      ),
+    ).toBe(3n);
   });
 
   it("counted_prompt caps a worst case's prompt at the window per call or per input, as each kind says", async () => {
@@ -194,5 +246,120 @@ describe("the SQL agrees with the billing contract", () => {
       const { [field]: _left, ...rest } = required;
       expect(priceBody.safeParse({ modelId: crypto.randomUUID(), ...rest }).success, field).toBe(false);
     }
+  });
+});
+
+describe("a price unit added to the contract (docs/adr/0015)", () => {
+  // A unit no code names: per web search, as providers sell hosted search on the text routes. The contract's entry
+  // and the generated SQL (contractSql) are all it gets; every money function must price, hold and charge it.
+  const webSearch = {
+    key: "webSearch",
+    label: "Web searches",
+    per: "search",
+    perMillion: false,
+    price: { field: "webSearchPriceMicros", column: "web_search_price_micros" },
+    cost: { field: "webSearchCostMicros", column: "web_search_cost_micros" },
+    blank: "not billed",
+    count: { field: "webSearches", column: "web_searches", max: 100 },
+    scale: 1_000_000,
+    reserve: "asked",
+    bills: ["responses"],
+  } satisfies PriceUnit;
+  const ROLLBACK = new Error("rollback");
+
+  it("is priced, bills its route, goes to the gateway's rates, is held and charged with no money function edited", async () => {
+    const seen: Record<string, unknown> = {};
+    await sql
+      .begin(async (tx) => {
+        await tx.unsafe(contractSql([...PRICE_UNITS, webSearch]));
+        const [user] = await tx<{ id: string }[]>`
+          insert into users (email, role) values (${`${randomUUID()}@example.com`}, 'developer') returning id`;
+        const [account] = await tx<{ id: string }[]>`
+          update accounts set balance_micros = 1000000 where owner_user_id = ${user!.id} returning id`;
+        const [key] = await tx<{ id: string }[]>`
+          insert into api_keys (user_id, name, prefix, key_hash)
+          values (${user!.id}, 'contract', 'tg_contract', ${Buffer.from(randomUUID())}) returning id`;
+        const [model] = await tx<{ id: string }[]>`
+          insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
+          values ('searcher', 'searcher', 'fake', 16384, 100) returning id`;
+        // Sold only by the search: 1 cent each (cost half), tokens free.
+        await tx`
+          insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros,
+                                      input_price_micros, output_price_micros, web_search_price_micros,
+                                      web_search_cost_micros)
+          values (${model!.id}, now() - interval '1 hour', 0, 0, 0, 0, 10000, 5000)`;
+        const pv = tx`(select p from price_versions p where p.model_id = ${model!.id})`;
+        [seen.kinds] = (await tx`select billed_kinds(${pv}, false) as v`).map((r) => r.v);
+        [seen.price] = (
+          await tx`select price_call(${pv}, 'price', unit_rates(${pv}, 'price'), '{"input": 5, "webSearch": 3}', null,
+                                     null) as v`
+        ).map((r) => r.v);
+        [seen.cost] = (
+          await tx`select price_call(${pv}, 'cost', unit_rates(${pv}, 'cost'), '{"webSearch": 3}', null, null) as v`
+        ).map((r) => r.v);
+        [seen.rates] = (await tx`select worst_case_rates(${pv})->'units' as v`).map((r) => r.v);
+        const [hold] = await tx<{ amount_micros: bigint }[]>`
+          select amount_micros from place_hold(${key!.id}, 'call-1', 'n', 'searcher', 5, 10, 1, '{}',
+                                               '{"webSearch": 2}', null, null, 'responses')`;
+        seen.held = hold!.amount_micros;
+        const event = {
+          call_id: "call-1",
+          key_id: key!.id,
+          model_group: "searcher",
+          status: "success",
+          stream: false,
+          units: { input: 5, output: 10, webSearch: 2 },
+          started_at: new Date().toISOString(),
+          ended_at: new Date().toISOString(),
+          kind: "responses",
+        };
+        const [settled] = await tx<{ charged_micros: bigint }[]>`
+          select charged_micros from settle_usage(${tx.json([event] as never)}, ${randomUUID()}::uuid)`;
+        seen.charged = settled!.charged_micros;
+        const [after] = await tx<{ balance_micros: bigint; held_micros: bigint }[]>`
+          select balance_micros, held_micros from accounts where id = ${account!.id}`;
+        seen.account = after;
+        throw ROLLBACK;
+      })
+      .catch((error) => {
+        if (error !== ROLLBACK) throw error;
+      });
+    expect(seen).toEqual({
+      kinds: ["responses"],
+      price: 30_000n,
+      cost: 15_000n,
+      rates: { image: 0, audio: 0, characters: 0, request: 0, webSearch: 10_000 },
+      held: 20_000n,
+      charged: 20_000n,
+      account: { balance_micros: 980_000n, held_micros: 0n },
+    });
+  });
+
+  it("every unit a call asks for is recorded on its usage row as reported", async () => {
+    const [user] = await sql<{ id: string }[]>`
+      insert into users (email, role) values (${`${randomUUID()}@example.com`}, 'developer') returning id`;
+    const [key] = await sql<{ id: string }[]>`
+      insert into api_keys (user_id, name, prefix, key_hash)
+      values (${user!.id}, 'contract', 'tg_contract', ${Buffer.from(randomUUID())}) returning id`;
+    const units = Object.fromEntries(ASKED_UNITS.map((u, i) => [u.key, i + 2]));
+    const event = {
+      call_id: "asked",
+      key_id: key!.id,
+      model_group: "not-in-the-catalog",
+      status: "success",
+      stream: false,
+      units,
+      started_at: new Date().toISOString(),
+      ended_at: new Date().toISOString(),
+      kind: "chat",
+    };
+    await sql`select * from settle_usage(${sql.json([event] as never)}, ${randomUUID()}::uuid)`;
+    const [row] = await sql<Record<string, unknown>[]>`
+      select ${sql(ASKED_UNITS.map((u) => u.count.column))} from usage_events where key_id = ${key!.id}`;
+    expect(row).toEqual(
+      Object.fromEntries(
+        ASKED_UNITS.map((u, i) => [u.count.column, expect.toSatisfy((v) => Number(v) === i + 2)]),
+      ),
+    );
   });
 });

@@ -150,9 +150,7 @@ describe("the worst case a hold reserves", () => {
       _: string;
       prompt: number;
       output: number;
-      images: number;
-      audioMs: number;
-      characters: number;
+      units: Record<string, number>;
       micros: number;
     }[];
   };
@@ -160,7 +158,7 @@ describe("the worst case a hold reserves", () => {
   it("is price_worst_case: the prompt at the dearer cache-write rate, the output cap at the dearer reasoning rate, every unit", async () => {
     for (const c of WORST_CASE.cases) {
       const [row] = await sql<{ micros: bigint }[]>`
-        select price_worst_case(pv, ${c.prompt}, ${c.output}, ${c.images}, ${c.audioMs}, ${c.characters}, null, null) as micros
+        select price_worst_case(pv, ${sql.json({ ...c.units, input: c.prompt, output: c.output })}, null, null) as micros
         from models m cross join lateral price_version_at(m.id, now()) pv where m.public_name = 'units-model'`;
       expect(row!.micros, c._).toBe(BigInt(c.micros));
     }
@@ -184,7 +182,7 @@ describe("the worst case a hold reserves", () => {
       model: "units-model",
       promptTokens: 10,
       maxOutputTokens: 0,
-      images: 4,
+      units: { image: 4 },
     });
     expect(held.amountMicros).toBe((10n * 3_750_000n + 999_999n) / 1_000_000n + 4n * 40_000n + 500n);
     await settleUsage(sql, [
@@ -211,7 +209,7 @@ describe("the worst case a hold reserves", () => {
         model: "units-model",
         promptTokens: 1,
         maxOutputTokens: 0,
-        images: -1,
+        units: { image: -1 },
       }),
     ).rejects.toMatchObject({ code: "validation_failed" });
     const [row] = await sql<
@@ -341,7 +339,7 @@ describe("images priced by size and quality (clause 43)", () => {
       model: "sized-image",
       promptTokens: 0,
       maxOutputTokens: 0,
-      images: 3,
+      units: { image: 3 },
       kind: "image",
       ...asked,
     });

@@ -81,7 +81,7 @@ describe("route ↔ unit (clause 44)", () => {
     });
     await expect(hold(c.keyId, "fake-image", "embedding")).rejects.toMatchObject({ code: "forbidden" });
     const image = await hold(c.keyId, "fake-image", "image", {
-      images: 2,
+      units: { image: 2 },
       maxOutputTokens: 0,
       promptTokens: 0,
     });

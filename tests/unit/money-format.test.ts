@@ -89,7 +89,7 @@ describe("rates", () => {
     expect(rate(null, "image")).toBe("—");
   });
 
-  const version = (v: Partial<Version>) =>
+  const version = (v: Partial<Version> & Record<string, unknown>) =>
     ({
       inputPriceMicros: 0,
       outputPriceMicros: 0,
