@@ -56,10 +56,7 @@ begin
   if p_choices is null or p_choices < 1 then
     raise exception 'choices must be at least 1' using errcode = 'TG422';
   end if;
-  if jsonb_typeof(p_units) is distinct from 'object' or exists (
-       select 1 from jsonb_each(p_units) u
-       where jsonb_typeof(u.value) <> 'number' or u.value::text !~ '^[0-9]{1,15}$'
-          or not exists (select 1 from price_unit_contract d where d.key = u.key and d.reserve = 'asked')) then
+  if not coalesce(counts_valid(p_units, true), false) then
     raise exception 'units must map what a call asks for (%) to whole numbers',
       (select string_agg(d.key, ', ' order by d.position) from price_unit_contract d where d.reserve = 'asked')
       using errcode = 'TG422';

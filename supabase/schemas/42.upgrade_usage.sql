@@ -2,7 +2,8 @@
 -- then the success of a retry or fallback): re-priced by price_call at the version it was recorded with (the
 -- one in force when it started, if none), the difference charged (or refunded) as one charge_adjustment
 -- transaction per call, and the balance and the budget counters of the call's own UTC day and month moved
--- (clause 26; a call served from a lease counts in the lease's day). Events with a worse or equal outcome, or for calls not recorded, change nothing. Rows are locked
+-- (clause 26; a call served from a lease counts in the lease's day). What the call asked for (images, audio,
+-- characters) is the most any attempt reported, its image size and quality the first known. Events with a worse or equal outcome, or for calls not recorded, change nothing. Rows are locked
 -- keys first, then accounts, in id order, as place_hold and settle_usage do. A new charge above the call's
 -- reservation (its draw, else its hold) is recorded as its overrun (clause 45). Returns how many calls changed.
 create or replace function public.upgrade_usage(p_events jsonb)
@@ -12,6 +13,11 @@ language plpgsql as $$
 declare
   v_count integer;
 begin
+  if exists (select 1 from jsonb_array_elements(p_events) e
+             where e ? 'units' and not counts_valid(e->'units', false)) then
+    raise exception 'a usage event''s units must map the contract''s counted units to whole numbers'
+      using errcode = 'TG422';
+  end if;
   perform 1 from api_keys k
   where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e)
   order by k.id for no key update;
@@ -21,13 +27,13 @@ begin
                    on u.key_id = e.key_id and u.call_id = e.call_id)
   order by a.id for no key update;
   with input as (
-    -- The token counts a later attempt reports (the contract's 'prompt' and 'output' units, keyed by unit key);
-    -- what the call asked for (images at their size and quality, audio, characters) is its own, as first recorded.
-    select distinct on (e.key_id, e.call_id) e.call_id, e.key_id, e.status, e.ended_at, e.error_class,
+    -- The token counts a later attempt reports (the contract's 'prompt' and 'output' units, keyed by unit key).
+    select distinct on (e.key_id, e.call_id) e.call_id, e.key_id, e.status, e.ended_at, e.error_class, e.units,
+           e.image_size, e.image_quality,
            (select coalesce(jsonb_object_agg(d.key, e.units->d.key), '{}')
             from price_unit_contract d where d.reserve in ('prompt', 'output') and e.units ? d.key) as tokens
     from jsonb_to_recordset(p_events) as e(call_id text, key_id uuid, status text, ended_at timestamptz,
-                                          error_class text, units jsonb)
+                                          error_class text, units jsonb, image_size text, image_quality text)
     order by e.key_id, e.call_id, outcome_rank(e.status) desc
   ),
   target as (
@@ -39,16 +45,23 @@ begin
            coalesce((i.tokens->>'cached')::integer, 0) as cached_tokens,
            coalesce((i.tokens->>'cacheWrite')::integer, 0) as cache_write_tokens,
            coalesce((i.tokens->>'reasoning')::integer, 0) as reasoning_tokens, i.ended_at, i.error_class,
-           (pv.v).id as price_version_id,
-           coalesce(price_call(pv.v, 'price', unit_rates(pv.v, 'price'), asked.counts || i.tokens, u.image_size,
-                               u.image_quality), 0) as revenue,
-           coalesce(price_call(pv.v, 'cost', unit_rates(pv.v, 'cost'), asked.counts || i.tokens, u.image_size,
-                               u.image_quality), 0) as cost
+           (pv.v).id as price_version_id, asked.counts as asked,
+           coalesce(u.image_size, i.image_size) as image_size, coalesce(u.image_quality, i.image_quality) as image_quality,
+           coalesce(price_call(pv.v, 'price', unit_rates(pv.v, 'price'), asked.counts || i.tokens,
+                               coalesce(u.image_size, i.image_size), coalesce(u.image_quality, i.image_quality)), 0)
+             as revenue,
+           coalesce(price_call(pv.v, 'cost', unit_rates(pv.v, 'cost'), asked.counts || i.tokens,
+                               coalesce(u.image_size, i.image_size), coalesce(u.image_quality, i.image_quality)), 0)
+             as cost
     from input i
     join usage_events u on u.key_id = i.key_id and u.call_id = i.call_id
     left join holds h on h.id = u.hold_id
     left join leases l on l.id = u.lease_id
-    cross join lateral (select coalesce(jsonb_object_agg(d.key, to_jsonb(u)->d.count_column), '{}') as counts
+    -- What the call asked for (images, audio, characters): the most any of its attempts reported, so a success
+    -- after a failure that reported none is charged for what it made; an image size and quality as first known.
+    cross join lateral (select coalesce(jsonb_object_agg(d.key, greatest(coalesce((to_jsonb(u)->>d.count_column)::bigint, 0),
+                                                                         coalesce((i.units->>d.key)::bigint, 0))),
+                                        '{}') as counts
                         from price_unit_contract d where d.reserve = 'asked') asked
     left join lateral (
       select p as v from price_versions p where p.id = u.price_version_id
@@ -63,6 +76,9 @@ begin
       billing_status = case t.status when 'success' then 'exact' else 'estimated' end,
       prompt_tokens = t.prompt_tokens, completion_tokens = t.completion_tokens, cached_tokens = t.cached_tokens,
       cache_write_tokens = t.cache_write_tokens, reasoning_tokens = t.reasoning_tokens,
+      images = coalesce((t.asked->>'image')::integer, 0), audio_ms = coalesce((t.asked->>'audio')::bigint, 0),
+      characters = coalesce((t.asked->>'characters')::integer, 0), image_size = t.image_size,
+      image_quality = t.image_quality,
       ended_at = t.ended_at, error_class = t.error_class,
       revenue_micros = t.revenue, cost_micros = t.cost, price_version_id = t.price_version_id,
       overrun_micros = greatest(0, t.revenue - t.reserved)

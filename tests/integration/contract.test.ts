@@ -335,31 +335,84 @@ describe("a price unit added to the contract (docs/adr/0015)", () => {
     });
   });
 
-  it("every unit a call asks for is recorded on its usage row as reported", async () => {
+  it("every unit a call asks for is recorded on its usage row and charged, also when a success follows a failure", async () => {
     const [user] = await sql<{ id: string }[]>`
       insert into users (email, role) values (${`${randomUUID()}@example.com`}, 'developer') returning id`;
     const [key] = await sql<{ id: string }[]>`
       insert into api_keys (user_id, name, prefix, key_hash)
       values (${user!.id}, 'contract', 'tg_contract', ${Buffer.from(randomUUID())}) returning id`;
-    const units = Object.fromEntries(ASKED_UNITS.map((u, i) => [u.key, i + 2]));
-    const event = {
-      call_id: "asked",
+    // Every asked unit at 1 micro-USD per one of its "per": the charge is the counts, each at its scale.
+    const modelGroup = `asker-${randomUUID()}`;
+    const [model] = await sql<{ id: string }[]>`
+      insert into models (public_name, litellm_model_group, provider, context_window, max_output_tokens)
+      values (${modelGroup}, 'asker', 'fake', 16384, 100) returning id`;
+    await sql`
+      insert into price_versions ${sql({
+        model_id: model!.id,
+        effective_from: new Date(Date.now() - 3_600_000),
+        input_cost_micros: 0,
+        output_cost_micros: 0,
+        input_price_micros: 0,
+        output_price_micros: 0,
+        ...Object.fromEntries(ASKED_UNITS.map((u) => [u.price.column, 1])),
+      })}`;
+    const units = Object.fromEntries(ASKED_UNITS.map((u, i) => [u.key, 1000 * (i + 2)]));
+    // Rounded up once for the whole call.
+    const charge = Math.ceil(ASKED_UNITS.reduce((sum, u, i) => sum + 1000 * (i + 2) * u.scale, 0) / 1_000_000);
+    const event = (callId: string, status: string, counts: Record<string, number>) => ({
+      call_id: callId,
       key_id: key!.id,
-      model_group: "not-in-the-catalog",
-      status: "success",
+      model_group: modelGroup,
+      status,
       stream: false,
-      units,
+      units: { input: 0, output: 0, ...counts },
       started_at: new Date().toISOString(),
       ended_at: new Date().toISOString(),
       kind: "chat",
+    });
+    const settle = (e: object) => sql`
+      select * from settle_usage(${sql.json([e] as never)}, ${randomUUID()}::uuid)`;
+    const recorded = async (callId: string) => {
+      const [row] = await sql<Record<string, string>[]>`
+        select revenue_micros::text as revenue, ${sql(ASKED_UNITS.map((u) => u.count.column))}
+        from usage_events where key_id = ${key!.id} and call_id = ${callId}`;
+      return Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, Number(v)]));
     };
-    await sql`select * from settle_usage(${sql.json([event] as never)}, ${randomUUID()}::uuid)`;
-    const [row] = await sql<Record<string, unknown>[]>`
-      select ${sql(ASKED_UNITS.map((u) => u.count.column))} from usage_events where key_id = ${key!.id}`;
-    expect(row).toEqual(
-      Object.fromEntries(
-        ASKED_UNITS.map((u, i) => [u.count.column, expect.toSatisfy((v) => Number(v) === i + 2)]),
-      ),
-    );
+    const expected = {
+      revenue: charge,
+      ...Object.fromEntries(ASKED_UNITS.map((u, i) => [u.count.column, 1000 * (i + 2)])),
+    };
+    await settle(event("once", "success", units));
+    expect(await recorded("once")).toEqual(expected);
+    // A failed attempt reports none of them; the success that follows is charged for what it made.
+    await settle(event("retried", "failure", {}));
+    await sql`select upgrade_usage(${sql.json([event("retried", "success", units)] as never)})`;
+    expect(await recorded("retried")).toEqual(expected);
+  });
+
+  it("refuses a count map that is not the contract's units as whole numbers, in holds and in usage batches", async () => {
+    for (const units of [[], 5, "x", { input: 1.5 }, { input: -1 }, { input: "10" }, { bogus: 1 }]) {
+      const e = {
+        call_id: randomUUID(),
+        key_id: randomUUID(),
+        model_group: "m",
+        status: "success",
+        stream: false,
+        units,
+        started_at: new Date().toISOString(),
+        ended_at: new Date().toISOString(),
+      };
+      await expect(
+        sql`select * from settle_usage(${sql.json([e] as never)}, ${randomUUID()}::uuid)`,
+        JSON.stringify(units),
+      ).rejects.toMatchObject({ code: "TG422" });
+      await expect(sql`select upgrade_usage(${sql.json([e] as never)})`).rejects.toMatchObject({
+        code: "TG422",
+      });
+    }
+    const [row] = await sql<{ ok: boolean; asked: boolean }[]>`
+      select counts_valid('{"input": 5}', false) as ok, counts_valid('{"input": 5}', true) as asked`;
+    // A hold takes only what a call asks for: its prompt and output are its own parameters.
+    expect(row).toEqual({ ok: true, asked: false });
   });
 });

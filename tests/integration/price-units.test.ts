@@ -3,6 +3,7 @@
 // and a per-request fee; the worst case holds reserve; a failed call charges nothing; margins see each unit's cost.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { usageFilters } from "@/lib/analytics/schemas";
 import { usageBreakdown } from "@/lib/analytics/usage";
@@ -143,6 +144,66 @@ describe("units beyond tokens", () => {
 });
 
 describe("the worst case a hold reserves", () => {
+  it("prices a worst-case prompt token at the dearest of input, cache write and cached read", async () => {
+    const rate = async (r: Record<string, number | null>) => {
+      const [row] = await sql<{ v: number }[]>`
+        select worst_prompt_rate(jsonb_populate_record(null::price_versions, ${sql.json(r)}))::int as v`;
+      return row!.v;
+    };
+    const rates = { input_price_micros: 3, cache_write_price_micros: null, cached_input_price_micros: null };
+    expect(await rate(rates)).toBe(3);
+    expect(await rate({ ...rates, cache_write_price_micros: 5, cached_input_price_micros: 1 })).toBe(5);
+    // A price book may sell cached reads dearer than input: a prompt read whole from the cache is the worst case.
+    expect(await rate({ ...rates, cache_write_price_micros: 2, cached_input_price_micros: 7 })).toBe(7);
+  });
+
+  it("is never below the charge, whatever the token rates and however the tokens split into classes (generated)", async () => {
+    const rate = fc.integer({ min: 0, max: 50_000_000 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          input: rate,
+          output: rate,
+          cached: fc.option(rate),
+          cacheWrite: fc.option(rate),
+          reasoning: fc.option(rate),
+          request: fc.integer({ min: 0, max: 1_000_000 }),
+        }),
+        fc.record({
+          prompt: fc.integer({ min: 0, max: 200_000 }),
+          output: fc.integer({ min: 0, max: 100_000 }),
+          cached: fc.integer({ min: 0, max: 200_000 }),
+          cacheWrite: fc.integer({ min: 0, max: 200_000 }),
+          reasoning: fc.integer({ min: 0, max: 100_000 }),
+        }),
+        async (r, n) => {
+          const pv = {
+            input_price_micros: r.input,
+            output_price_micros: r.output,
+            cached_input_price_micros: r.cached,
+            cache_write_price_micros: r.cacheWrite,
+            reasoning_price_micros: r.reasoning,
+            request_price_micros: r.request,
+            image_rates: [],
+          };
+          const counts = {
+            input: n.prompt,
+            output: n.output,
+            cached: n.cached,
+            cacheWrite: n.cacheWrite,
+            reasoning: n.reasoning,
+          };
+          const [row] = await sql<{ charge: string; held: string }[]>`
+            select price_call(p, 'price', unit_rates(p, 'price'), ${sql.json(counts)}, null, null)::text as charge,
+                   price_worst_case(p, ${sql.json({ input: n.prompt, output: n.output })}, null, null)::text as held
+            from jsonb_populate_record(null::price_versions, ${sql.json(pv)}) p`;
+          expect(BigInt(row!.charge)).toBeLessThanOrEqual(BigInt(row!.held));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   // The cases and rates of tests/fixtures/worst-case.json, which litellm/tests/test_leases.py asserts of the gateway.
   const WORST_CASE = JSON.parse(readFileSync("tests/fixtures/worst-case.json", "utf8")) as {
     worstCaseRates: Record<string, unknown>;
