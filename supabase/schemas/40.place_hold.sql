@@ -109,15 +109,7 @@ begin
   end if;
 
   -- The key's budgets, then the account's balance, budgets and the plan's requests per day (budget_room, window_used).
-  update api_keys k set
-    budget_day = budget_window(v_now, 'day'),
-    day_used_micros = window_used(k.day_used_micros, k.budget_day, v_now, 'day') + v_amount,
-    budget_month = budget_window(v_now, 'month'),
-    month_used_micros = window_used(k.month_used_micros, k.budget_month, v_now, 'month') + v_amount
-  where k.id = p_key_id
-    and v_amount <= coalesce(budget_room(k.daily_budget_micros, k.day_used_micros, k.budget_day,
-                                         k.monthly_budget_micros, k.month_used_micros, k.budget_month, v_now), v_amount);
-  if not found then
+  if not reserve_on_key(p_key_id, v_amount, v_now, true) then
     perform refuse('key', v_amount, null, null, k.daily_budget_micros, k.day_used_micros, k.budget_day,
                    k.monthly_budget_micros, k.month_used_micros, k.budget_month)
     from api_keys k where k.id = p_key_id;

@@ -194,14 +194,8 @@ begin
       returning a.owner_user_id, a.balance_micros - a.held_micros as available
     ),
     keys_updated as (
-      update api_keys k set
-        day_used_micros = counter_moved(k.day_used_micros, (
-          select sum(window_used(d.delta, k.budget_day, d.reserved_at, 'day')) from deltas d where d.key_id = k.id)),
-        month_used_micros = counter_moved(k.month_used_micros, (
-          select sum(window_used(d.delta, k.budget_month, d.reserved_at, 'month'))
-          from deltas d where d.key_id = k.id))
-      where k.id in (select key_id from deltas)
-      returning 1
+      select move_key_windows(array_agg(d.key_id), array_agg(d.delta), array_agg(d.reserved_at)) as moved
+      from deltas d
     )
     select (select count(*)::int from ins),
            (select coalesce(sum(revenue_micros), 0)::bigint from ins),
@@ -214,7 +208,9 @@ begin
            (select coalesce(array_agg(k.id order by k.id), '{}')
             from accounts_updated au join api_keys k on k.user_id = au.owner_user_id
             where au.available < 0 and k.status = 'active')
+    -- keys_updated is a SELECT (move_key_windows updates the keys): only a value the statement reads makes it run.
     from (select (select count(*) from entries) + (select count(*) from accounts_updated)
-                 + (select count(*) from keys_updated) + (select count(*) from leases_updated) as touched) t;
+                 + (select sum(moved) from keys_updated) + (select count(*) from leases_updated) as touched) t
+    where t.touched >= 0;
 end;
 $$;

@@ -119,18 +119,14 @@ begin
     returning 1
   ),
   keys_updated as (
-    update api_keys k set
-      day_used_micros = counter_moved(k.day_used_micros, (
-        select sum(window_used(c.delta, k.budget_day, c.reserved_at, 'day')) from changed c where c.key_id = k.id)),
-      month_used_micros = counter_moved(k.month_used_micros, (
-        select sum(window_used(c.delta, k.budget_month, c.reserved_at, 'month'))
-        from changed c where c.key_id = k.id))
-    where k.id in (select key_id from changed)
-    returning 1
+    select move_key_windows(array_agg(c.key_id), array_agg(c.delta), array_agg(c.reserved_at)) as moved
+    from changed c
   )
   select (select count(*) from updated)::int into v_count
+  -- keys_updated is a SELECT (move_key_windows updates the keys): only a value the statement reads makes it run.
   from (select (select count(*) from entries) + (select count(*) from accounts_updated)
-               + (select count(*) from keys_updated) as touched) t;
+               + (select sum(moved) from keys_updated) as touched) t
+  where t.touched >= 0;
   return v_count;
 end;
 $$;

@@ -104,12 +104,7 @@ begin
     from accounts a left join plans p on p.id = v_key.plan_id where a.id = v_key.account_id;
   end if;
 
-  update api_keys k set
-    budget_day = budget_window(v_now, 'day'),
-    day_used_micros = window_used(k.day_used_micros, k.budget_day, v_now, 'day') + v_grant,
-    budget_month = budget_window(v_now, 'month'),
-    month_used_micros = window_used(k.month_used_micros, k.budget_month, v_now, 'month') + v_grant
-  where k.id = p_key_id;
+  perform reserve_on_key(p_key_id, v_grant, v_now, false);
 
   insert into leases as l (id, key_id, account_id, user_id, process_id, reserved_micros, granted_micros, grants,
                            last_nonce, last_granted_micros, created_at, expires_at)
