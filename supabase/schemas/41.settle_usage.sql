@@ -22,14 +22,7 @@ language plpgsql as $$
 declare
   v_accounts uuid[];
 begin
-  if exists (select 1 from jsonb_array_elements(p_events) e
-             where e ? 'units' and not counts_valid(e->'units', false)) then
-    raise exception 'a usage event''s units must map the contract''s counted units to whole numbers'
-      using errcode = 'TG422';
-  end if;
-  perform 1 from api_keys k
-  where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e)
-  order by k.id for no key update;
+  perform lock_usage_batch(p_events);
   select array_agg(distinct a.id) into v_accounts
   from api_keys k join accounts a on a.owner_user_id = k.user_id
   where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e);

@@ -13,14 +13,7 @@ language plpgsql as $$
 declare
   v_count integer;
 begin
-  if exists (select 1 from jsonb_array_elements(p_events) e
-             where e ? 'units' and not counts_valid(e->'units', false)) then
-    raise exception 'a usage event''s units must map the contract''s counted units to whole numbers'
-      using errcode = 'TG422';
-  end if;
-  perform 1 from api_keys k
-  where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e)
-  order by k.id for no key update;
+  perform lock_usage_batch(p_events);
   perform 1 from accounts a
   where a.id in (select u.account_id from usage_events u
                  join jsonb_to_recordset(p_events) as e(key_id uuid, call_id text)

@@ -1,0 +1,18 @@
+-- The start of every usage batch (settle_usage, upgrade_usage): refuses the batch if an event's count map is not the
+-- contract's units as whole numbers (counts_valid, TG422: priced as it stands it would charge nothing), then locks
+-- the batch's keys in id order, the first of the locks every money function takes in the same order (keys, then
+-- accounts, then leases), so batches, holds and grants never deadlock. FOR NO KEY UPDATE: it must not queue behind
+-- the KEY SHARE locks that inserting a hold takes.
+create or replace function public.lock_usage_batch(p_events jsonb) returns void
+language plpgsql as $$
+begin
+  if exists (select 1 from jsonb_array_elements(p_events) e
+             where e ? 'units' and not counts_valid(e->'units', false)) then
+    raise exception 'a usage event''s units must map the contract''s counted units to whole numbers'
+      using errcode = 'TG422';
+  end if;
+  perform 1 from api_keys k
+  where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e)
+  order by k.id for no key update;
+end;
+$$;
