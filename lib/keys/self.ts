@@ -6,6 +6,7 @@ import { getAccount } from "@/lib/billing/ledger";
 import type { Db } from "@/lib/db/client";
 import { notFound } from "@/lib/http/errors";
 import { selectKey } from "./access";
+import type { BudgetUse } from "./types";
 import type { KeyVerdict } from "./verify";
 
 type VerifiedKey = Extract<KeyVerdict, { valid: true }>["key"];
@@ -28,25 +29,11 @@ export interface KeyState {
     allowedModels: string[];
     rpmLimit: number | null;
     tpmLimit: number | null;
-    dailyBudgetMicros: bigint | null;
-    monthlyBudgetMicros: bigint | null;
-    todaySpentMicros: bigint;
-    monthSpentMicros: bigint;
-    todayChargedMicros: bigint;
-    monthChargedMicros: bigint;
-    reservedMicros: bigint;
-  };
-  account: {
+  } & BudgetUse;
+  account: BudgetUse & {
     balanceMicros: bigint;
     heldMicros: bigint;
     availableMicros: bigint;
-    dailyBudgetMicros: bigint | null;
-    monthlyBudgetMicros: bigint | null;
-    todaySpentMicros: bigint;
-    monthSpentMicros: bigint;
-    todayChargedMicros: bigint;
-    monthChargedMicros: bigint;
-    reservedMicros: bigint;
     plan: string | null;
     requestsPerDay: number | null;
     requestsToday: number;

@@ -1,4 +1,21 @@
-export interface ApiKey {
+/**
+ * A key's or account's budgets and what they count, in integer micro-USD; "today" and "this month" are UTC, as
+ * budgets count them. Charges and reservations are separate figures.
+ */
+export interface BudgetUse {
+  dailyBudgetMicros: bigint | null;
+  monthlyBudgetMicros: bigint | null;
+  /** What the budgets count in the UTC day and month: charges plus the reservations made then. */
+  todaySpentMicros: bigint;
+  monthSpentMicros: bigint;
+  /** What has been charged (settled calls only) in the UTC day and month. */
+  todayChargedMicros: bigint;
+  monthChargedMicros: bigint;
+  /** What reservations hold right now: open holds of calls in progress and live leases. */
+  reservedMicros: bigint;
+}
+
+export interface ApiKey extends BudgetUse {
   id: string;
   userId: string;
   ownerEmail: string;
@@ -13,16 +30,6 @@ export interface ApiKey {
   lastUsedAt: Date | null;
   revokedAt: Date | null;
   rotatedFrom: string | null;
-  dailyBudgetMicros: bigint | null;
-  monthlyBudgetMicros: bigint | null;
-  /** What this key's budgets count in the UTC day and month: its charges plus its reservations made then. */
-  todaySpentMicros: bigint;
-  monthSpentMicros: bigint;
-  /** What this key has been charged (settled calls only) in the UTC day and month. */
-  todayChargedMicros: bigint;
-  monthChargedMicros: bigint;
-  /** What this key's reservations hold right now: open holds of calls in progress and live leases. */
-  reservedMicros: bigint;
   /** What this key's live balance leases reserve right now (gateway processes spend it locally). */
   leasedMicros: bigint;
   /** app: issued to the user; playground: the playground's own key, managed by the platform (never shown). */

@@ -268,20 +268,7 @@ def check_body(route: Route, body: Any) -> None:
     user = body.get("user")
     if user is not None and (not isinstance(user, str) or len(user) > 512):
         raise bad_request("user must be a string of at most 512 characters.", "user", "invalid_value")
-    if route.kind == "embedding":
-        _check_embedding(body)
-    elif route.kind == "messages":
-        _check_messages(body)
-    elif route.kind == "responses":
-        _check_responses(body)
-    elif route.kind == "completion":
-        _check_completion(body)
-    elif route.kind == "image":
-        _check_image(body)
-    elif route.kind == "speech":
-        _check_speech(body)
-    else:
-        _check_chat(body)
+    _BODY_CHECKS[route.kind](body)
 
 
 def _check_chat(body: dict) -> None:
@@ -445,6 +432,21 @@ def _check_embedding(body: dict) -> None:
     if body.get("encoding_format") not in (None, "float", "base64"):
         raise bad_request("encoding_format must be float or base64.", "encoding_format", "invalid_value")
     _integer(body, "dimensions", 1, 65_536)
+
+
+# Each JSON route's own body checks, by call kind (transcription is a form, checked as one). The plugin fails at import
+# if a JSON kind of the contract has none.
+_BODY_CHECKS: dict[str, Any] = {
+    "chat": _check_chat,
+    "completion": _check_completion,
+    "responses": _check_responses,
+    "messages": _check_messages,
+    "embedding": _check_embedding,
+    "image": _check_image,
+    "speech": _check_speech,
+}
+if set(_BODY_CHECKS) != {kind for kind in CALL_KINDS if kind != "transcription"}:
+    raise RuntimeError(f"gate.py: body checks {sorted(_BODY_CHECKS)} differ from the contract's JSON kinds")
 
 
 def parse_json(raw: bytes) -> Any:
