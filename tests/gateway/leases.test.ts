@@ -309,13 +309,23 @@ describe("retries and fallbacks (router_settings: num_retries 2, fallbacks fake-
 });
 
 describe("bursts", () => {
-  it("1,000 concurrent calls on one key with ample balance: all served, no 503, a handful of platform round trips", async () => {
+  // What a burst must show is that every call is served (or refused with 402) and paid for exactly, not how fast: a
+  // client that waits as long as the slowest call of 1,000 takes on a slow 2-core machine, and a test timeout to
+  // match, so the figures stay in bench/ (docs/benchmarks.md) and never decide a test.
+  const BURST_MS = 240_000;
+  const patient = (secret: string, baseURL = ctx.stack.gatewayUrl) =>
+    new OpenAI({ baseURL, apiKey: secret, maxRetries: 0, timeout: BURST_MS - 30_000 });
+
+  it("1,000 concurrent calls on one key with ample balance: all served, no 503, a handful of platform round trips", {
+    timeout: BURST_MS,
+  }, async () => {
     const c = await customer(ctx, 100_000_000n);
+    const client = patient(c.secret);
     const before = await leaseStats();
     const started = Date.now();
     const results = await Promise.all(
       Array.from({ length: 1000 }, () =>
-        failure(c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 })),
+        failure(client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 })),
       ),
     );
     const seconds = (Date.now() - started) / 1000;
@@ -338,7 +348,9 @@ describe("bursts", () => {
     expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
   });
 
-  it("1,000 concurrent calls over two LiteLLM processes on a balance for 100 worst cases: the rest 402, every charge covered, never below zero", async () => {
+  it("1,000 concurrent calls over two LiteLLM processes on a balance for 100 worst cases: the rest 402, every charge covered, never below zero", {
+    timeout: BURST_MS,
+  }, async () => {
     const second = await startSecondGateway(SECOND_PORT, `outbox-leases-b-${Date.now()}`);
     try {
       // One call's worst case, as the gateway draws it (the prompt's bound + max_tokens).
@@ -348,17 +360,11 @@ describe("bursts", () => {
         .withResponse();
       const worst = BigInt(response.headers.get("x-tollgate-hold-micros")!);
       const c = await customer(ctx, 100n * worst);
-      const b = new OpenAI({
-        baseURL: `http://127.0.0.1:${SECOND_PORT}/v1`,
-        apiKey: c.secret,
-        maxRetries: 0,
-        timeout: 60_000,
-      });
+      const a = patient(c.secret);
+      const b = patient(c.secret, `http://127.0.0.1:${SECOND_PORT}/v1`);
       const results = await Promise.all(
         Array.from({ length: 1000 }, (_, i) =>
-          failure(
-            (i % 2 ? b : c.client).chat.completions.create({ model: "fake-small", messages, max_tokens: 20 }),
-          ),
+          failure((i % 2 ? b : a).chat.completions.create({ model: "fake-small", messages, max_tokens: 20 })),
         ),
       );
       const served = results.filter((r) => r === null).length;
