@@ -552,7 +552,7 @@ class Failing:
         self.data, self.auth, self.header = data, auth, header
 
     async def __call__(self, scope, receive, send):
-        note_call_id(self.data, self.auth)  # what CallIdTap's failure hook does
+        note_call_id(self.data, self.auth)  # what the billing callback's failure hook does
         headers = [(b"content-type", b"application/json")] + ([(b"x-litellm-call-id", self.header)] if self.header else [])
         await send({"type": "http.response.start", "status": 500, "headers": headers})
         await send({"type": "http.response.body", "body": b'{"error": {"message": "fake upstream: internal error"}}'})
@@ -570,13 +570,34 @@ async def test_error_answers_carry_the_call_id_litellm_assigned():
     assert _CALL.get() is None  # the request's slot does not outlive it
 
 
-async def test_the_call_id_tap_is_a_litellm_callback_noting_the_failed_call():
-    from tollgate_litellm.gate import call_id_tap
+async def test_the_billing_callbacks_failure_hook_notes_the_failed_call_and_is_the_only_tollgate_callback():
+    import litellm
 
-    tap, slot = call_id_tap(), {}
+    from tollgate_litellm.billing import TollgateBilling
+    from tollgate_litellm.gate import install
+
+    class Quiet(TollgateBilling):
+        def __init__(self):  # the hook under test needs no outbox, leases or platform
+            pass
+
+        def _find_state(self, request_data):
+            return None
+
+    slot = {}
     token = _CALL.set(slot)
     try:
-        await tap.async_post_call_failure_hook({"litellm_call_id": CALL_ID}, RuntimeError("x"), AppKey())
+        await Quiet().async_post_call_failure_hook({"litellm_call_id": CALL_ID}, RuntimeError("x"), AppKey())
     finally:
         _CALL.reset(token)
     assert slot == {"call_id": CALL_ID}
+    # The gate adds no callback of its own: LiteLLM runs every registered callback's hooks on every call.
+    before = list(litellm.callbacks)
+
+    class App:
+        middleware_stack = None
+
+        def build_middleware_stack(self):
+            return lambda scope, receive, send: None
+
+    install(App(), None)
+    assert litellm.callbacks == before

@@ -24,6 +24,7 @@ from . import contract
 from .bounds import BadAudio, Reservation, reservation_units, separate_inputs
 from .contract import LITELLM_CALL_KINDS, PriceUnit
 from .errors import GatewayError, platform_refusal, reservation_unavailable
+from .gate import note_call_id
 from .leases import LeaseBook, LeaseRefused, shared_book
 from .outbox import Outbox
 from .platform import PlatformClient, PlatformUnavailable
@@ -651,7 +652,10 @@ class TollgateBilling(CustomLogger):
         user_api_key_dict: UserAPIKeyAuth,
         traceback_str: str | None = None,
     ) -> None:
-        """The request's final failure. With output already streamed it is a cut stream, charged as estimated."""
+        """The request's final failure. With output already streamed it is a cut stream, charged as estimated. Every
+        route awaits this hook before it raises its error: the gate's error answer gets the call's id from here (one
+        callback, not a second one LiteLLM would run on every call)."""
+        note_call_id(request_data, user_api_key_dict)
         try:
             state = self._find_state(request_data)
             if state is None:

@@ -638,8 +638,8 @@ class _Tracked:
         await self.send(message)
 
 
-# The request being answered: the call id LiteLLM (or the plugin) assigned to it, noted by CallIdTap when the call
-# fails, for the error answers LiteLLM sends without it (completions, images, speech, transcription).
+# The request being answered: the call id LiteLLM (or the plugin) assigned to it, noted by the billing callback's
+# failure hook (TollgateBilling.async_post_call_failure_hook) when the call fails, for the error answers LiteLLM sends without it (completions, images, speech, transcription).
 _CALL: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("tollgate_gate_call", default=None)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -655,18 +655,6 @@ def note_call_id(request_data: Any, user_api_key_dict: Any) -> None:
     call_id = request_data.get("litellm_call_id")
     if isinstance(call_id, str) and _UUID.match(call_id):
         slot["call_id"] = call_id
-
-
-def call_id_tap() -> Any:
-    """A LiteLLM callback whose failure hook (awaited by every route before it raises its error) notes the call id."""
-    from litellm.integrations.custom_logger import CustomLogger
-
-    class CallIdTap(CustomLogger):
-        async def async_post_call_failure_hook(self, request_data, original_exception, user_api_key_dict,
-                                               traceback_str=None):
-            note_call_id(request_data, user_api_key_dict)
-
-    return CallIdTap()
 
 
 def _replay(raw: bytes, receive: Receive) -> Receive:
@@ -846,7 +834,7 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
 def _filtering(send: Send, call: dict[str, str] | None = None) -> Send:
     """Responses to app keys:
     - headers lose what reveals upstreams (filter_response_headers); an error answer gets the call id LiteLLM
-      assigned when LiteLLM did not set it (noted by CallIdTap);
+      assigned when LiteLLM did not set it (noted by the billing callback's failure hook);
     - an error's JSON body loses the routing LiteLLM writes into it (buffered: error bodies are small);
     - a JSON body loses usage cost (held until complete, as LiteLLM sends it in one piece, to fix its length);
     - an event stream loses usage cost line by line: a body message that ends a line and holds no "cost" passes as
@@ -932,9 +920,4 @@ def install(app: Any, master_key: str | None, max_audio: int = 25 * 1024 * 1024)
         return False
     stack = app.middleware_stack if app.middleware_stack is not None else app.build_middleware_stack()
     app.middleware_stack = Gate(stack, master_key, max_audio)
-    # Notes a failed call's id for its error answer (LiteLLM's completions, image and audio routes send none).
-    import litellm
-
-    if not any(type(c).__name__ == "CallIdTap" for c in litellm.callbacks):
-        litellm.callbacks.append(call_id_tap())
     return True
