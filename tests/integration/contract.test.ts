@@ -358,7 +358,9 @@ describe("a price unit added to the contract (docs/adr/0015)", () => {
       })}`;
     const units = Object.fromEntries(ASKED_UNITS.map((u, i) => [u.key, 1000 * (i + 2)]));
     // Rounded up once for the whole call.
-    const charge = Math.ceil(ASKED_UNITS.reduce((sum, u, i) => sum + 1000 * (i + 2) * u.scale, 0) / 1_000_000);
+    const charge = Math.ceil(
+      ASKED_UNITS.reduce((sum, u, i) => sum + 1000 * (i + 2) * u.scale, 0) / 1_000_000,
+    );
     const event = (callId: string, status: string, counts: Record<string, number>) => ({
       call_id: callId,
       key_id: key!.id,
