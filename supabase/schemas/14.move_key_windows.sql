@@ -4,16 +4,21 @@
 -- they have locked. How many keys moved.
 create or replace function public.move_key_windows(p_key_ids uuid[], p_deltas bigint[], p_at timestamptz[])
 returns integer
-language sql as $$
-  with moves as (select * from unnest(p_key_ids, p_deltas, p_at) as m(key_id, delta, reserved_at)),
-  moved as (
-    update api_keys k set
-      day_used_micros = counter_moved(k.day_used_micros, (
-        select sum(window_used(m.delta, k.budget_day, m.reserved_at, 'day')) from moves m where m.key_id = k.id)),
-      month_used_micros = counter_moved(k.month_used_micros, (
-        select sum(window_used(m.delta, k.budget_month, m.reserved_at, 'month')) from moves m where m.key_id = k.id))
-    where k.id in (select key_id from moves)
-    returning 1
-  )
-  select count(*)::int from moved
+language plpgsql as $$
+declare
+  v_moved integer;
+begin
+  update api_keys k set
+    day_used_micros = counter_moved(k.day_used_micros, m.day),
+    month_used_micros = counter_moved(k.month_used_micros, m.month)
+  from (select d.key_id,
+               sum(window_used(d.delta, w.budget_day, d.reserved_at, 'day')) as day,
+               sum(window_used(d.delta, w.budget_month, d.reserved_at, 'month')) as month
+        from unnest(p_key_ids, p_deltas, p_at) as d(key_id, delta, reserved_at)
+        join api_keys w on w.id = d.key_id
+        group by d.key_id) m
+  where k.id = m.key_id;
+  get diagnostics v_moved = row_count;
+  return v_moved;
+end;
 $$;

@@ -6,8 +6,8 @@
 create or replace function public.lock_usage_batch(p_events jsonb) returns void
 language plpgsql as $$
 begin
-  if exists (select 1 from jsonb_array_elements(p_events) e
-             where e ? 'units' and not counts_valid(e->'units', false)) then
+  if not counts_valid((select coalesce(jsonb_agg(e->'units'), '[]') from jsonb_array_elements(p_events) e
+                       where e ? 'units'), false) then
     raise exception 'a usage event''s units must map the contract''s counted units to whole numbers'
       using errcode = 'TG422';
   end if;

@@ -7,11 +7,14 @@
 create or replace function public.price_worst_case(
   pv public.price_versions, p_counts jsonb, p_image_size text, p_image_quality text
 ) returns bigint
-language sql immutable parallel safe as $$
-  select price_units((p_counts - array['cached', 'cacheWrite', 'reasoning']) || '{"request": 1}',
-                     unit_rates(pv, 'price')
-                     || jsonb_build_object('input', worst_prompt_rate(pv), 'output', worst_output_rate(pv))
-                     || case when coalesce((p_counts->>'image')::bigint, 0) > 0
-                             then jsonb_build_object('image', image_rate(pv, 'price', p_image_size, p_image_quality))
-                             else '{}' end)
+language plpgsql immutable parallel safe as $$
+declare
+  v_rates jsonb := unit_rates(pv, 'price')
+                   || jsonb_build_object('input', worst_prompt_rate(pv), 'output', worst_output_rate(pv));
+begin
+  if coalesce((p_counts->>'image')::bigint, 0) > 0 then
+    v_rates := v_rates || jsonb_build_object('image', image_rate(pv, 'price', p_image_size, p_image_quality));
+  end if;
+  return price_units((p_counts - array['cached', 'cacheWrite', 'reasoning']) || '{"request": 1}', v_rates);
+end;
 $$;

@@ -6,18 +6,21 @@
 -- they name and any other (null). A size or quality no row names is priced as null, so a call's image rate is one
 -- lookup in this table.
 create or replace function public.worst_case_rates(pv public.price_versions) returns jsonb
-language sql stable parallel safe as $$
-  select jsonb_build_object(
+language plpgsql stable parallel safe as $$
+declare
+  v_rates jsonb := unit_rates(pv, 'price');
+begin
+  return jsonb_build_object(
     'promptMicros', worst_prompt_rate(pv),
     'outputMicros', worst_output_rate(pv),
-    'units', (select jsonb_object_agg(r.key, r.value)
-              from jsonb_each(unit_rates(pv, 'price')) r
-              join price_unit_contract d on d.key = r.key and d.reserve in ('asked', 'always')),
+    'units', (select jsonb_object_agg(d.key, v_rates->d.key)
+              from price_unit_contract d where d.reserve in ('asked', 'always')),
     'images', (select jsonb_agg(jsonb_build_object('size', s.size, 'quality', q.quality,
                                                    'micros', image_rate(pv, 'price', s.size, q.quality))
                                 order by s.size nulls first, q.quality nulls first)
                from (select null::text as size
                      union select r->>'size' from jsonb_array_elements(pv.image_rates) r) s
                cross join (select null::text as quality
-                           union select r->>'quality' from jsonb_array_elements(pv.image_rates) r) q))
+                           union select r->>'quality' from jsonb_array_elements(pv.image_rates) r) q));
+end;
 $$;

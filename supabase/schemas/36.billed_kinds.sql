@@ -5,17 +5,21 @@
 -- (models.free). Otherwise a model sold by another unit (an image model through chat) would be served for nothing.
 -- A request fee alone bills no route. place_hold and the lease grant's prices take it from here.
 create or replace function public.billed_kinds(pv public.price_versions, p_free boolean) returns text[]
-language sql stable parallel safe as $$
-  select array(
+language plpgsql stable parallel safe as $$
+declare
+  v_rates jsonb := unit_rates(pv, 'price');
+  v_billed text[];
+begin
+  select array_agg(b.kind) into v_billed
+  from price_unit_contract d cross join unnest(d.bills) as b(kind)
+  where (v_rates->>d.key)::bigint > 0
+     or d.key = 'image' and exists (select 1 from jsonb_array_elements(coalesce(pv.image_rates, '[]'::jsonb)) i
+                                    where (i->>'price_micros')::bigint > 0);
+  return array(
     select k.kind
     from unnest(array['chat', 'completion', 'responses', 'messages', 'embedding', 'image', 'speech',
                       'transcription']) with ordinality as k(kind, n)
-    where p_free or k.kind = any(b.kinds)
-    order by k.n)
-  from (select array(
-          select unnest(d.bills)
-          from price_unit_contract d join jsonb_each_text(unit_rates(pv, 'price')) r on r.key = d.key
-          where r.value::bigint > 0
-             or d.key = 'image' and exists (select 1 from jsonb_array_elements(coalesce(pv.image_rates, '[]'::jsonb)) i
-                                            where (i->>'price_micros')::bigint > 0)) as kinds) b
+    where p_free or k.kind = any(v_billed)
+    order by k.n);
+end;
 $$;

@@ -56,7 +56,7 @@ begin
   if p_choices is null or p_choices < 1 then
     raise exception 'choices must be at least 1' using errcode = 'TG422';
   end if;
-  if not coalesce(counts_valid(p_units, true), false) then
+  if not coalesce(counts_valid(jsonb_build_array(p_units), true), false) then
     raise exception 'units must map what a call asks for (%) to whole numbers',
       (select string_agg(d.key, ', ' order by d.position) from price_unit_contract d where d.reserve = 'asked')
       using errcode = 'TG422';

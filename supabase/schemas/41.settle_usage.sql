@@ -60,9 +60,9 @@ begin
     ),
     -- Each price version's rates, resolved once for the batch.
     rates as (
-      select distinct on (e.price_version_id) e.price_version_id, unit_rates(e.pv, 'price') as price,
-             unit_rates(e.pv, 'cost') as cost
-      from enriched e where e.price_version_id is not null
+      select v.price_version_id, unit_rates(v.pv, 'price') as price, unit_rates(v.pv, 'cost') as cost
+      from (select distinct on (e.price_version_id) e.price_version_id, e.pv
+            from enriched e where e.price_version_id is not null) v
     ),
     priced as (
       select e.*,

@@ -413,7 +413,7 @@ describe("a price unit added to the contract (docs/adr/0015)", () => {
       });
     }
     const [row] = await sql<{ ok: boolean; asked: boolean }[]>`
-      select counts_valid('{"input": 5}', false) as ok, counts_valid('{"input": 5}', true) as asked`;
+      select counts_valid('[{"input": 5}]', false) as ok, counts_valid('[{"input": 5}]', true) as asked`;
     // A hold takes only what a call asks for: its prompt and output are its own parameters.
     expect(row).toEqual({ ok: true, asked: false });
   });
