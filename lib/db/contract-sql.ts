@@ -3,9 +3,9 @@ import { PRICE_UNITS } from "@/lib/billing/contract";
 // The SQL side of the billing contract's price units (lib/billing/contract.json, docs/adr/0015), generated: each
 // unit's price and cost columns on price_versions, its count column on usage_events, the table price_unit_contract
 // (what each unit bills, how it is reserved, where it is counted: billed_kinds, place_hold and upgrade_usage read it),
-// and two functions the charge calls per call, written out as plain expressions so they stay as fast as the
-// hand-written formula was: unit_rates (a price version's rates as one map) and unit_charge (the units billed apart
-// from tokens, each count × rate × scale). `npm run db:function-migration -- --contract …` puts this at the head of
+// and two functions the charge calls per call, every unit written out so they stay as fast as the hand-written
+// formula was: unit_rates (a price version's rates as one map; PL/pgSQL) and unit_charge (the units billed apart
+// from tokens, each count × rate × scale; a plain expression the planner inlines). `npm run db:function-migration -- --contract …` puts this at the head of
 // a generated migration; tests/integration/contract.test.ts and migrations.test.ts fail when a migrated database and
 // the contract disagree. Every statement is idempotent: a column that exists is left as it is.
 
