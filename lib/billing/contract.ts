@@ -76,16 +76,14 @@ export const CALL_KINDS = CONTRACT.callKinds.map((k) => k.kind) as [string, ...s
 /** What a price version may bill by (clause 41), in the price book's order. */
 export const PRICE_UNITS: readonly PriceUnit[] = CONTRACT.priceUnits;
 
-/** The units a call asks for besides tokens (images, audio length, characters): held and reported as counted. */
-export const ASKED_UNITS = PRICE_UNITS.filter(
-  (u): u is PriceUnit & { count: NonNullable<PriceUnit["count"]> } =>
-    u.reserve === "asked" && u.count !== null,
-);
+/** A unit with a count (every unit but the per-request fee). */
+export type CountedUnit = PriceUnit & { count: NonNullable<PriceUnit["count"]> };
 
 /** Every counted unit, tokens included: the usage event's count fields. */
-export const COUNTED_UNITS = PRICE_UNITS.filter(
-  (u): u is PriceUnit & { count: NonNullable<PriceUnit["count"]> } => u.count !== null,
-);
+export const COUNTED_UNITS = PRICE_UNITS.filter((u): u is CountedUnit => u.count !== null);
+
+/** The units a call asks for besides tokens (images, audio length, characters): held and reported as counted. */
+export const ASKED_UNITS = COUNTED_UNITS.filter((u) => u.reserve === "asked");
 
 /** Image sizes and qualities an app may ask for (the gate and image_rates_valid accept the same). */
 export const IMAGE_SIZE = new RegExp(CONTRACT.imageSizes.pattern);

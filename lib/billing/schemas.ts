@@ -4,6 +4,7 @@ import { isoDateTime, pageQuery } from "@/lib/http/schemas";
 import {
   ASKED_UNITS,
   CALL_KINDS,
+  type CountedUnit,
   IMAGE_QUALITIES,
   IMAGE_SIZE,
   IMAGE_SIZE_HINT,
@@ -146,18 +147,24 @@ export const budgetsBody = z
 /**
  * A count field for each unit a call asks for besides tokens (the contract's 'asked' units: images, audioMs,
  * characters …), 0 when absent, at most the contract's bound. Holds and usage events carry them under their own
- * names; the money functions take them as one map (askedCounts). Typed as no fields: a unit added to the contract
- * needs no edit here, and readers go through askedCounts.
+ * names; the money functions take them as one map (unitCounts). Typed as no fields: a unit added to the contract
+ * needs no edit here, and readers go through unitCounts.
  */
 const askedCountFields = Object.fromEntries(
   ASKED_UNITS.map((u) => [u.count.field, z.number().int().min(0).max(u.count.max).default(0)]),
 ) as Record<never, never>;
 
-/** The asked units' counts of a hold request or usage event, keyed by the contract's unit keys (0 when absent). */
-export function askedCounts(body: object): Record<string, number> {
+/**
+ * The counts a hold request or usage event carries, keyed by the contract's unit keys (0 when absent): the asked
+ * units' by default (a hold's), every counted unit's with COUNTED_UNITS (a usage event's: tokens too).
+ */
+export function unitCounts(
+  body: object,
+  units: readonly CountedUnit[] = ASKED_UNITS,
+): Record<string, number> {
   const fields = body as Record<string, unknown>;
   return Object.fromEntries(
-    ASKED_UNITS.map((u) => {
+    units.map((u) => {
       const value = fields[u.count.field];
       return [u.key, typeof value === "number" ? value : 0];
     }),
@@ -251,7 +258,7 @@ type UnitField = "cacheWriteTokens" | "reasoningTokens" | "imageSize" | "imageQu
 
 /**
  * One call as the gateway reports it (settlement's repairs carry no lease and no first-token time). The asked units'
- * counts (images, audioMs, characters …) are fields too, read through askedCounts.
+ * counts (images, audioMs, characters …) are fields too, read through unitCounts.
  */
 export type UsageEvent = Omit<
   z.output<typeof usageEvent>,

@@ -1,8 +1,9 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import { type Db, inTransaction } from "@/lib/db/client";
+import { COUNTED_UNITS } from "./contract";
 import { checkLowBalances } from "./low-balance";
-import { askedCounts, type UsageEvent } from "./schemas";
+import { type UsageEvent, unitCounts } from "./schemas";
 
 export type { UsageEvent } from "./schemas";
 
@@ -51,14 +52,7 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     status: e.status,
     stream: e.stream,
     // Every count keyed by the contract's unit key: settle_usage and upgrade_usage price them as one map.
-    units: {
-      input: e.promptTokens,
-      output: e.completionTokens,
-      cached: e.cachedTokens,
-      cacheWrite: e.cacheWriteTokens ?? 0,
-      reasoning: e.reasoningTokens ?? 0,
-      ...askedCounts(e),
-    },
+    units: unitCounts(e, COUNTED_UNITS),
     reported_cost_micros: e.reportedCostMicros,
     started_at: e.startedAt,
     ended_at: e.endedAt,

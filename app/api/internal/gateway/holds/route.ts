@@ -1,5 +1,5 @@
 import { placeHold } from "@/lib/billing/hold";
-import { askedCounts, holdBody } from "@/lib/billing/schemas";
+import { holdBody, unitCounts } from "@/lib/billing/schemas";
 import { db } from "@/lib/db";
 import { parseJson } from "@/lib/http/body";
 import { AppError } from "@/lib/http/errors";
@@ -11,7 +11,7 @@ import { metrics } from "@/lib/metrics/registry";
 export const POST = withGateway(async ({ req }) => {
   const input = await parseJson(req, holdBody, 8 * 1024);
   try {
-    const hold = await placeHold(db(), { ...input, units: askedCounts(input) });
+    const hold = await placeHold(db(), { ...input, units: unitCounts(input) });
     metrics().holds.inc({ outcome: hold.outcome });
     return json(hold);
   } catch (error) {
