@@ -8,13 +8,11 @@ create or replace function public.price_worst_case(
   pv public.price_versions, p_counts jsonb, p_image_size text, p_image_quality text
 ) returns bigint
 language plpgsql immutable parallel safe as $$
-declare
-  v_rates jsonb := unit_rates(pv, 'price')
-                   || jsonb_build_object('input', worst_prompt_rate(pv), 'output', worst_output_rate(pv));
 begin
-  if coalesce((p_counts->>'image')::bigint, 0) > 0 then
-    v_rates := v_rates || jsonb_build_object('image', image_rate(pv, 'price', p_image_size, p_image_quality));
-  end if;
-  return price_units((p_counts - array['cached', 'cacheWrite', 'reasoning']) || '{"request": 1}', v_rates);
+  -- price_call adds the request fee and the image rate for the size and quality asked.
+  return price_call(pv, 'price',
+                    unit_rates(pv, 'price')
+                    || jsonb_build_object('input', worst_prompt_rate(pv), 'output', worst_output_rate(pv)),
+                    p_counts - array['cached', 'cacheWrite', 'reasoning'], p_image_size, p_image_quality);
 end;
 $$;
