@@ -46,7 +46,7 @@ export interface PgError {
 
 /** place_hold's refusal detail: amounts as exact decimal strings (JSON numbers would round above 2^53). */
 interface RefusalDetail {
-  scope?: "balance" | "key" | "account" | "plan";
+  scope?: "balance" | "key" | "member" | "account" | "plan" | "seats";
   plan?: string;
   requestsPerDay?: number;
   dayRequests?: number;
@@ -102,6 +102,13 @@ export function refusal(error: PgError, lease?: LeaseCall): AppError | null {
   const detail = lease ? forCall(parsed, lease) : parsed;
   switch (error.code) {
     case "TG402": {
+      if (detail.scope === "seats") {
+        return new AppError(
+          "insufficient_balance",
+          `This organization's seat fees are unpaid (${formatMicros(micros(detail.neededMicros))} due), so its keys make no new calls. An owner or billing member can top up its balance to pay them and continue.`,
+          { scope: "seats", seatsDueMicros: micros(detail.neededMicros) },
+        );
+      }
       const needed = micros(detail.neededMicros);
       const available = micros(detail.availableMicros);
       return new AppError(
@@ -125,7 +132,7 @@ export function refusal(error: PgError, lease?: LeaseCall): AppError | null {
       }
       return new AppError(
         "budget_exceeded",
-        `${detail.scope === "key" ? "This key's" : "Your account's"} budget would be exceeded: this call may cost up to ${formatMicros(micros(detail.neededMicros))}; ${budgetText(detail)}.`,
+        `${detail.scope === "key" ? "This key's budget" : detail.scope === "member" ? "Your spending cap in this organization" : "Your account's budget"} would be exceeded: this call may cost up to ${formatMicros(micros(detail.neededMicros))}; ${budgetText(detail)}.`,
         { scope: detail.scope, neededMicros: micros(detail.neededMicros) },
       );
     case "TG409":

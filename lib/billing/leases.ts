@@ -86,12 +86,7 @@ export async function grantLease(
     throw error;
   }
   const [models, prices] = await Promise.all([
-    db<{ public_name: string }[]>`
-      select m.public_name from api_keys k join users u on u.id = k.user_id left join plans p on p.id = u.plan_id
-      join models m on m.enabled
-      where k.id = ${req.keyId}
-        and model_allowed(m.public_name, k.allowed_models, p.allowed_models)
-      order by m.public_name`,
+    db<{ public_name: string }[]>`select unnest(key_models(${req.keyId})) as public_name`,
     db<LeasePrice[]>`
       select m.public_name as model, pv.id as "priceVersionId", pv.input_price_micros as "inputPriceMicros",
              pv.output_price_micros as "outputPriceMicros", m.max_output_tokens as "maxOutputTokens",

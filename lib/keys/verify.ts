@@ -56,32 +56,41 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
       stale_use: boolean;
       requests_per_day: number | null;
       lease_epoch: string;
+      organization_id: string | null;
+      organization_name: string | null;
+      organization_status: string | null;
+      member_role: string | null;
     }[]
   >`
     select k.id, k.prefix, k.name, k.user_id, u.email, u.status as user_status, k.status,
            -- The narrower of the key's own limits and models and its owner's plan's: a key narrows its plan, never
            -- widens it (model_allowed; least() skips a null). Changes reach the gateway within its auth cache TTL.
-           array(select m.public_name from models m
-                 where m.enabled and model_allowed(m.public_name, k.allowed_models, p.allowed_models)
-                 order by m.public_name) as allowed_models,
+           key_models(k.id) as allowed_models,
            least(k.rpm_limit, p.rpm_limit) as rpm_limit, least(k.tpm_limit, p.tpm_limit) as tpm_limit,
            k.expires_at,
            (k.expires_at is not null and k.expires_at <= now()) as expired,
            (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale_use,
-           p.requests_per_day,
+           p.requests_per_day, a.organization_id, o.name as organization_name,
+           o.status as organization_status, om.role as member_role,
            -- Every field keeps its place, null included (a jsonb array, not concat_ws or ||, which drop nulls): a
            -- budget moved from daily to monthly, or from the key to the account, still changes the epoch.
            md5(jsonb_build_array(k.status, u.status, k.allowed_models, k.daily_budget_micros, k.monthly_budget_micros,
                                  a.daily_budget_micros, a.monthly_budget_micros, p.id, p.allowed_models,
                                  p.daily_budget_micros, p.monthly_budget_micros, p.requests_per_day,
+                                 -- An organization key: its account's models, the organization's state, the member's
+                                 -- role and caps, and seat fees due (a lease is sized by all of them).
+                                 a.allowed_models, o.status, om.role, om.daily_cap_micros, om.monthly_cap_micros,
+                                 a.seats_due_micros > 0,
                                  -- An account in deficit stops every lease on it (clause 46).
                                  a.balance_micros < a.held_micros,
                                  (select jsonb_agg(jsonb_build_array(m.public_name, m.enabled, m.free, m.max_output_tokens,
                                                                      m.context_window, pv.id)
                                                    order by m.public_name)
                                   from models m cross join lateral price_version_at(m.id, now()) pv))::text) as lease_epoch
-    from api_keys k join users u on u.id = k.user_id left join plans p on p.id = u.plan_id
-    join accounts a on a.owner_user_id = k.user_id
+    from api_keys k join users u on u.id = k.user_id join accounts a on a.id = k.account_id
+    left join plans p on p.id = plan_of(a.organization_id, a.plan_id, u.plan_id)
+    left join organizations o on o.id = a.organization_id
+    left join organization_members om on om.organization_id = a.organization_id and om.user_id = k.user_id
     where k.key_hash = ${hashKey(secret, pepper)}`;
   const shown = keyPrefix(secret);
   if (!row) return { valid: false, reason: "unknown", message: `Invalid API key ${shown}…: no such key.` };
@@ -93,6 +102,20 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
       valid: false,
       reason: "expired",
       message: `API key ${row.prefix}… expired at ${row.expires_at!.toISOString()}.`,
+    };
+  }
+  if (row.organization_id && row.organization_status !== "active") {
+    return {
+      valid: false,
+      reason: "owner_suspended",
+      message: `The organization ${row.organization_name} that owns API key ${row.prefix}… is suspended.`,
+    };
+  }
+  if (row.organization_id && (row.member_role == null || row.member_role === "billing")) {
+    return {
+      valid: false,
+      reason: "revoked",
+      message: `API key ${row.prefix}… belongs to someone who is no longer a member of ${row.organization_name} who may use its keys.`,
     };
   }
   if (row.user_status !== "active") {

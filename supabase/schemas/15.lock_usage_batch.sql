@@ -1,7 +1,7 @@
 -- The start of every usage batch (settle_usage, upgrade_usage): refuses the batch if an event's count map is not the
 -- contract's units as whole numbers (counts_valid, TG422: priced as it stands it would charge nothing), then locks
--- the batch's keys in id order, the first of the locks every money function takes in the same order (keys, then
--- accounts, then leases), so batches, holds and grants never deadlock. FOR NO KEY UPDATE: it must not queue behind
+-- the batch's keys in id order, then their organization members, the first of the locks every money function takes
+-- in the same order (keys, members, accounts, leases), so batches, holds and grants never deadlock. FOR NO KEY UPDATE: it must not queue behind
 -- the KEY SHARE locks that inserting a hold takes.
 create or replace function public.lock_usage_batch(p_events jsonb) returns void
 language plpgsql as $$
@@ -14,5 +14,11 @@ begin
   perform 1 from api_keys k
   where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e)
   order by k.id for no key update;
+  perform 1 from organization_members om
+  where (om.organization_id, om.user_id) in (
+    select a.organization_id, k.user_id from api_keys k join accounts a on a.id = k.account_id
+    where a.organization_id is not null
+      and k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e))
+  order by om.organization_id, om.user_id for no key update;
 end;
 $$;

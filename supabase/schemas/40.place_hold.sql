@@ -1,8 +1,10 @@
--- Places a hold for a call in one statement: the key's budgets, then the account's balance and budgets,
--- each checked in the same conditional UPDATE that reserves the amount (no read-then-write). A refusal
+-- Places a hold for a call in one statement: the key's budgets, then its organization member's caps (an
+-- organization key), then the account's balance and budgets, each checked in the same conditional UPDATE that
+-- reserves the amount (no read-then-write). The key spends from the account it names (its user's own or an
+-- organization's: key_spends refuses a key whose organization or membership no longer lets it spend). A refusal
 -- raises (SQLSTATE TG402 insufficient balance, TG429 budget) so nothing of the statement persists.
 -- The same (key, call id) with the same nonce returns the existing hold; with another nonce it is refused.
--- The account's budgets are its own, else its owner's plan's; the plan's requests per day count every call held
+-- The account's budgets are its own, else its plan's (plan_of); the plan's requests per day count every call held
 -- (a failed one is given back by settle_usage). The amount is the worst case over what the call may reach
 -- (price_worst_case: n choices (p_choices) of the output cap, and what else it asks for (p_units, keyed by the
 -- contract's 'asked' unit keys: images, at their size and quality, the audio's length, characters)), priced
@@ -31,18 +33,23 @@ declare
   v_fallback record;
 begin
   select k.id, k.user_id, k.status, a.id as account_id, k.allowed_models as key_models,
-         p.allowed_models as plan_models,
+         p.allowed_models as plan_models, a.allowed_models as account_models, a.organization_id,
+         a.seats_due_micros, o.status as organization_status, om.role as member_role,
          p.id as plan_id, p.name as plan_name, p.requests_per_day
   into v_key
-  from api_keys k join accounts a on a.owner_user_id = k.user_id
-  join users u on u.id = k.user_id left join plans p on p.id = u.plan_id
+  from api_keys k join accounts a on a.id = k.account_id join users u on u.id = k.user_id
+  left join plans p on p.id = plan_of(a.organization_id, a.plan_id, u.plan_id)
+  left join organizations o on o.id = a.organization_id
+  left join organization_members om on om.organization_id = a.organization_id and om.user_id = k.user_id
   where k.id = p_key_id;
   if not found or v_key.status <> 'active' then
     raise exception 'API key is not active' using errcode = 'TG401';
   end if;
+  perform key_spends(v_key.organization_id, v_key.organization_status, v_key.member_role, v_key.seats_due_micros);
   select m.id, m.max_output_tokens, m.enabled, m.free, m.context_window into v_model
   from models m where m.public_name = p_model;
-  if not found or not v_model.enabled or not model_allowed(p_model, v_key.key_models, v_key.plan_models) then
+  if not found or not v_model.enabled
+     or not model_allowed(p_model, v_key.key_models, v_key.plan_models, v_key.account_models) then
     raise exception 'Model % is not available to this key', p_model using errcode = 'TG403';
   end if;
   select pv.* into v_price from price_version_at(v_model.id, tollgate_now()) pv;
@@ -108,11 +115,16 @@ begin
     raise exception 'Call id % was already used with this key', p_call_id using errcode = 'TG409';
   end if;
 
-  -- The key's budgets, then the account's balance, budgets and the plan's requests per day (budget_room, window_used).
+  -- The key's budgets, then the member's caps, then the account's balance, budgets and the plan's requests per day (budget_room, window_used).
   if not reserve_on_key(p_key_id, v_amount, v_now, true) then
     perform refuse('key', v_amount, null, null, k.daily_budget_micros, k.day_used_micros, k.budget_day,
                    k.monthly_budget_micros, k.month_used_micros, k.budget_month)
     from api_keys k where k.id = p_key_id;
+  end if;
+  if not reserve_on_member(v_key.organization_id, v_key.user_id, v_amount, v_now, true) then
+    perform refuse('member', v_amount, null, null, m.daily_cap_micros, m.day_used_micros, m.budget_day,
+                   m.monthly_cap_micros, m.month_used_micros, m.budget_month)
+    from organization_members m where m.organization_id = v_key.organization_id and m.user_id = v_key.user_id;
   end if;
 
   update accounts a set

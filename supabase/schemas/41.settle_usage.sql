@@ -6,8 +6,8 @@
 -- the UTC day and month the call started in (clause 26: a window that has rolled over since is left alone). A call
 -- served from a lease (clauses 31–36) names it and its draw: the lease's reservation goes down by the draw (never
 -- below zero; a lease returned and fully settled closes), its money counts in the lease's UTC day, and a served
--- call counts one request of that day. Rows are locked keys first, then accounts, in id order, then leases (by
--- the UPDATE), the order every money function takes: no deadlock between holds, grants and batches.
+-- call counts one request of that day. Rows are locked keys first, then their organization members, then accounts,
+-- in id order, then leases (by the UPDATE), the order every money function takes: no deadlock between holds, grants and batches.
 -- A charge above its reservation (its draw, else its hold: clause 45) is an anomaly: the call records the excess
 -- (overrun_micros), and on a lease the excess comes off the lease's reservation first (the lease goes down by the
 -- larger of the draw and the charge), so it is paid from money already reserved; the batch answers which leases
@@ -24,7 +24,7 @@ declare
 begin
   perform lock_usage_batch(p_events);
   select array_agg(distinct a.id) into v_accounts
-  from api_keys k join accounts a on a.owner_user_id = k.user_id
+  from api_keys k join accounts a on a.id = k.account_id
   where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e);
   if cardinality(v_accounts) > 1 then
     perform 1 from accounts where id = any(v_accounts) order by id for no key update;
@@ -52,7 +52,7 @@ begin
                as reserved_micros
       from input i
       join api_keys k on k.id = i.key_id
-      join accounts a on a.owner_user_id = k.user_id
+      join accounts a on a.id = k.account_id
       left join models m on m.public_name = i.model_group
       left join holds h on h.key_id = i.key_id and h.call_id = i.call_id
       left join leases l on l.id = i.lease_id and l.key_id = i.key_id
@@ -184,7 +184,7 @@ begin
           select sum(window_used(d.delta, a.budget_month, d.reserved_at, 'month'))
           from deltas d where d.account_id = a.id))
       from per_account p where a.id = p.account_id
-      returning a.owner_user_id, a.balance_micros - a.held_micros as available
+      returning a.id, a.balance_micros - a.held_micros as available
     ),
     keys_updated as (
       select move_key_windows(array_agg(d.key_id), array_agg(d.delta), array_agg(d.reserved_at)) as moved
@@ -199,7 +199,7 @@ begin
                                       order by u.lease_id), '[]'::jsonb)
             from lease_use u where u.overrun > 0),
            (select coalesce(array_agg(k.id order by k.id), '{}')
-            from accounts_updated au join api_keys k on k.user_id = au.owner_user_id
+            from accounts_updated au join api_keys k on k.account_id = au.id
             where au.available < 0 and k.status = 'active')
     -- keys_updated is a SELECT (move_key_windows updates the keys): only a value the statement reads makes it run.
     from (select (select count(*) from entries) + (select count(*) from accounts_updated)

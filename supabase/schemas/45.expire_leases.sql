@@ -22,9 +22,13 @@ begin
     return query select 0, 0::bigint;
     return;
   end if;
-  -- Every key, then every account, in id order, before any lease: the order settle_usage takes (no deadlock).
+  -- Every key, then every member, then every account, in id order, before any lease: the order settle_usage takes (no deadlock).
   perform 1 from api_keys k where k.id in (select l.key_id from leases l where l.id = any(v_ids))
   order by k.id for no key update;
+  perform 1 from organization_members m
+  where (m.organization_id, m.user_id) in (select a.organization_id, l.user_id from leases l
+                                           join accounts a on a.id = l.account_id where l.id = any(v_ids))
+  order by m.organization_id, m.user_id for no key update;
   perform 1 from accounts a where a.id in (select l.account_id from leases l where l.id = any(v_ids))
   order by a.id for no key update;
   for v_lease in select unnest(v_ids) as id
