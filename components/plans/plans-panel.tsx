@@ -48,8 +48,9 @@ export function PlansPanel() {
         <CardHeader>
           <CardTitle>Plans</CardTitle>
           <CardDescription>
-            A user's keys inherit their plan's limits and models unless a key has its own. Requests per day
-            and budgets count per account in UTC days; changes reach the gateway within seconds.
+            A user's keys inherit their plan's limits and models unless a key has its own; an organization on
+            a plan pays its seat price per member and UTC month from its balance. Requests per day and budgets
+            count per account in UTC days; changes reach the gateway within seconds.
           </CardDescription>
         </CardHeader>
         <CardContent>
@@ -63,16 +64,17 @@ export function PlansPanel() {
                 <TableHead className="text-right">Budget / day, month</TableHead>
                 <TableHead>Models</TableHead>
                 <TableHead className="text-right">Monthly credit</TableHead>
-                <TableHead className="text-right">Users</TableHead>
+                <TableHead className="text-right">Seat / month</TableHead>
+                <TableHead className="text-right">Users / orgs</TableHead>
                 <TableHead className="text-right">
                   <span className="sr-only">Edit</span>
                 </TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
-              {isLoading ? <TableMessage colSpan={8}>Loading…</TableMessage> : null}
+              {isLoading ? <TableMessage colSpan={9}>Loading…</TableMessage> : null}
               {data?.items.length === 0 ? (
-                <TableMessage colSpan={8}>No plans yet: users pay as they go. Create one above.</TableMessage>
+                <TableMessage colSpan={9}>No plans yet: users pay as they go. Create one above.</TableMessage>
               ) : null}
               {data?.items.map((p) => (
                 <TableRow key={p.id} data-testid={`plan-row-${p.name}`}>
@@ -101,7 +103,12 @@ export function PlansPanel() {
                     )}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{money(p.monthlyGrantMicros)}</TableCell>
-                  <TableCell className="text-right tabular-nums">{p.users}</TableCell>
+                  <TableCell className="text-right tabular-nums" data-testid={`plan-seat-${p.name}`}>
+                    {money(p.seatPriceMicros)}
+                  </TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    {p.users} / {p.organizations}
+                  </TableCell>
                   <TableCell className="text-right">
                     <PlanDialog plan={p} />
                   </TableCell>
@@ -132,18 +139,28 @@ function PlanDialog({ plan }: { plan?: PlanRow }) {
     daily: usdText(plan?.dailyBudgetMicros ?? null),
     monthly: usdText(plan?.monthlyBudgetMicros ?? null),
     grant: usdText(plan?.monthlyGrantMicros ?? null),
+    seat: usdText(plan?.seatPriceMicros ?? null),
     models: plan?.allowedModels ?? [],
   };
   const [form, setForm] = useState(blank);
   const errors = fieldErrors(save.error);
   const int = (text: string) => (text.trim() === "" ? null : Number(text));
   const usdMicros = (text: string) => (text.trim() === "" ? null : parseUsd(text));
-  const moneyFields = [form.daily, form.monthly, form.grant].map(usdMicros);
+  const moneyTexts = [form.daily, form.monthly, form.grant, form.seat];
+  const moneyFields = moneyTexts.map(usdMicros);
   const ready =
-    form.name.trim() &&
-    [form.daily, form.monthly, form.grant].every((t, i) => t.trim() === "" || (moneyFields[i] ?? -1n) >= 0n);
+    form.name.trim() && moneyTexts.every((t, i) => t.trim() === "" || (moneyFields[i] ?? -1n) >= 0n);
   const text = (
-    key: "name" | "description" | "requestsPerDay" | "rpmLimit" | "tpmLimit" | "daily" | "monthly" | "grant",
+    key:
+      | "name"
+      | "description"
+      | "requestsPerDay"
+      | "rpmLimit"
+      | "tpmLimit"
+      | "daily"
+      | "monthly"
+      | "grant"
+      | "seat",
     label: string,
     error?: string,
     hint?: string,
@@ -190,6 +207,7 @@ function PlanDialog({ plan }: { plan?: PlanRow }) {
               dailyBudgetMicros: moneyFields[0]?.toString() ?? null,
               monthlyBudgetMicros: moneyFields[1]?.toString() ?? null,
               monthlyGrantMicros: moneyFields[2]?.toString() ?? null,
+              seatPriceMicros: moneyFields[3]?.toString() ?? null,
               allowedModels: form.models,
             };
             save.mutate(
@@ -217,6 +235,12 @@ function PlanDialog({ plan }: { plan?: PlanRow }) {
             {text("tpmLimit", "Tokens / min", errors.tpmLimit)}
             {text("daily", "Daily budget (USD)", errors.dailyBudgetMicros)}
             {text("monthly", "Monthly budget (USD)", errors.monthlyBudgetMicros)}
+            {text(
+              "seat",
+              "Seat price per month (USD)",
+              errors.seatPriceMicros,
+              "Organizations on this plan pay it per member each UTC month; a member who joins mid-month pays the days left.",
+            )}
           </div>
           <fieldset className="grid gap-2">
             <legend className="text-sm font-medium">Models (none checked: every model)</legend>

@@ -13,8 +13,9 @@ const planColumns = (db: Db) => db`
   p.id, p.name, p.description, p.requests_per_day as "requestsPerDay", p.rpm_limit as "rpmLimit",
   p.tpm_limit as "tpmLimit", p.daily_budget_micros as "dailyBudgetMicros",
   p.monthly_budget_micros as "monthlyBudgetMicros", p.allowed_models as "allowedModels",
-  p.monthly_grant_micros as "monthlyGrantMicros",
-  (select count(*)::int from users u where u.plan_id = p.id) as users`;
+  p.monthly_grant_micros as "monthlyGrantMicros", p.seat_price_micros as "seatPriceMicros",
+  (select count(*)::int from users u where u.plan_id = p.id) as users,
+  (select count(*)::int from accounts a where a.plan_id = p.id) as organizations`;
 
 /** Every plan, for admins (the plan of a user is shown to that user with their account). */
 export async function listPlans(db: Db, actor: Actor): Promise<Plan[]> {
@@ -44,10 +45,10 @@ export async function createPlan(db: Db, actor: Actor, input: PlanInput): Promis
       await assertModelsExist(tx, input.allowedModels);
       const [row] = await tx<{ id: string }[]>`
         insert into plans (name, description, requests_per_day, rpm_limit, tpm_limit, daily_budget_micros,
-                           monthly_budget_micros, allowed_models, monthly_grant_micros)
+                           monthly_budget_micros, allowed_models, monthly_grant_micros, seat_price_micros)
         values (${input.name}, ${input.description}, ${input.requestsPerDay}, ${input.rpmLimit}, ${input.tpmLimit},
                 ${input.dailyBudgetMicros}, ${input.monthlyBudgetMicros}, ${tx.array(input.allowedModels)},
-                ${input.monthlyGrantMicros})
+                ${input.monthlyGrantMicros}, ${input.seatPriceMicros})
         returning id`;
       const plan = (await getPlan(tx, row!.id))!;
       await recordAudit(tx, actor, {
@@ -61,7 +62,10 @@ export async function createPlan(db: Db, actor: Actor, input: PlanInput): Promis
   );
 }
 
-/** Changes a plan; every key of its users gets the new limits within the gateway's auth cache TTL. */
+/**
+ * Changes a plan; every key of its users and organizations gets the new limits within the gateway's auth cache TTL.
+ * A new seat price is charged from the next seat charged (the next month's, or a member's who joins).
+ */
 export async function updatePlan(db: Db, actor: Actor, id: string, input: Partial<PlanInput>): Promise<Plan> {
   assertAdmin(actor);
   return nameTaken(() =>
@@ -75,7 +79,8 @@ export async function updatePlan(db: Db, actor: Actor, id: string, input: Partia
         update plans set name = ${pick("name")}, description = ${pick("description")},
           requests_per_day = ${pick("requestsPerDay")}, rpm_limit = ${pick("rpmLimit")}, tpm_limit = ${pick("tpmLimit")},
           daily_budget_micros = ${pick("dailyBudgetMicros")}, monthly_budget_micros = ${pick("monthlyBudgetMicros")},
-          allowed_models = ${tx.array(pick("allowedModels"))}, monthly_grant_micros = ${pick("monthlyGrantMicros")}
+          allowed_models = ${tx.array(pick("allowedModels"))}, monthly_grant_micros = ${pick("monthlyGrantMicros")},
+          seat_price_micros = ${pick("seatPriceMicros")}
         where id = ${id}`;
       const after = (await getPlan(tx, id))!;
       await recordAudit(tx, actor, {

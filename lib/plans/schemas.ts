@@ -13,6 +13,8 @@ const fields = {
   monthlyBudgetMicros: micros().nullable(),
   allowedModels: z.array(z.string().min(1).max(128)).max(100),
   monthlyGrantMicros: micros().nullable(),
+  /** A seat's price per UTC month for organizations on the plan (null: no seat fee). */
+  seatPriceMicros: micros().nullable(),
 };
 
 export const createPlanBody = z.strictObject({
@@ -25,6 +27,7 @@ export const createPlanBody = z.strictObject({
   monthlyBudgetMicros: fields.monthlyBudgetMicros.default(null),
   allowedModels: fields.allowedModels.default([]),
   monthlyGrantMicros: fields.monthlyGrantMicros.default(null),
+  seatPriceMicros: fields.seatPriceMicros.default(null),
 });
 
 export const updatePlanBody = z

@@ -1,4 +1,4 @@
-/** A tier applied to users (supabase/migrations/20261124000500_plans.sql). Null limits mean none. */
+/** A tier applied to users and organizations (supabase/migrations/20261124000500_plans.sql). Null limits mean none. */
 export interface Plan {
   id: string;
   name: string;
@@ -10,6 +10,10 @@ export interface Plan {
   monthlyBudgetMicros: bigint | null;
   allowedModels: string[];
   monthlyGrantMicros: bigint | null;
+  /** A seat's price per UTC month, charged to an organization on the plan for each member (null: none). */
+  seatPriceMicros: bigint | null;
   /** How many users are on it. */
   users: number;
+  /** How many organizations are on it. */
+  organizations: number;
 }

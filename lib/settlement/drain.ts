@@ -11,6 +11,8 @@ import { LOW_BALANCE_JOB } from "@/lib/billing/low-balance";
 import type { Db } from "@/lib/db/client";
 import { log } from "@/lib/log";
 import { sendLowBalanceEmail } from "@/lib/notifications/low-balance";
+import { ORG_SEAT_JOIN_JOB, ORG_SEATS_MONTH_JOB, ORG_SEATS_RETRY_JOB } from "@/lib/orgs/jobs";
+import { chargeJoiningSeat, chargeSeatsForMonth, payDueSeats } from "@/lib/orgs/seats";
 import { archiveCompleted, claim, complete, fail, type Job } from "@/lib/queue";
 import type { Replay } from "./replay";
 import { CHUNK_JOB, type ChunkPayload, FINALIZE_JOB, finalizeRun, nudgeFinalize, runChunk } from "./run";
@@ -47,6 +49,12 @@ async function runJob(db: Db, job: Job, options: DrainOptions): Promise<unknown>
       return deliverAlert(db, job.payload as { deliveryId: string });
     case LOW_BALANCE_JOB:
       return sendLowBalanceEmail(db, job.payload as { accountId: string }, String(job.id));
+    case ORG_SEATS_MONTH_JOB:
+      return chargeSeatsForMonth(db, job.payload);
+    case ORG_SEAT_JOIN_JOB:
+      return chargeJoiningSeat(db, job.payload);
+    case ORG_SEATS_RETRY_JOB:
+      return payDueSeats(db, job.payload);
     default:
       throw new Error(`no handler for job ${job.name}`);
   }

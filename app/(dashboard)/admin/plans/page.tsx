@@ -9,7 +9,10 @@ export default async function PlansPage() {
   await requireUser("admin");
   return (
     <>
-      <PageHeader title="Plans" description="Tiers of limits, budgets and models, applied to users." />
+      <PageHeader
+        title="Plans"
+        description="Tiers of limits, budgets, models and seat prices, applied to users and organizations."
+      />
       <PlansPanel />
     </>
   );
