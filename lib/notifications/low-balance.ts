@@ -1,16 +1,9 @@
 import "server-only";
-import nodemailer, { type Transporter } from "nodemailer";
 import { getAccount } from "@/lib/billing/ledger";
 import { formatMicros } from "@/lib/billing/money";
 import { config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
-
-let transport: { url: string; mailer: Transporter } | undefined;
-
-function mailer(url: string): Transporter {
-  if (transport?.url !== url) transport = { url, mailer: nodemailer.createTransport(url) };
-  return transport.mailer;
-}
+import { mailer } from "./mail";
 
 /** The queue job: one email to the account's owner (SMTP_URL), logged in notifications; a failure retries. */
 export async function sendLowBalanceEmail(
