@@ -11,7 +11,13 @@ import { LOW_BALANCE_JOB } from "@/lib/billing/low-balance";
 import type { Db } from "@/lib/db/client";
 import { log } from "@/lib/log";
 import { sendLowBalanceEmail } from "@/lib/notifications/low-balance";
-import { ORG_SEAT_JOIN_JOB, ORG_SEATS_MONTH_JOB, ORG_SEATS_RETRY_JOB } from "@/lib/orgs/jobs";
+import { type InvitationEmailPayload, sendInvitationEmail } from "@/lib/notifications/org-invitation";
+import {
+  ORG_INVITE_EMAIL_JOB,
+  ORG_SEAT_JOIN_JOB,
+  ORG_SEATS_MONTH_JOB,
+  ORG_SEATS_RETRY_JOB,
+} from "@/lib/orgs/jobs";
 import { chargeJoiningSeat, chargeSeatsForMonth, payDueSeats } from "@/lib/orgs/seats";
 import { archiveCompleted, claim, complete, fail, type Job } from "@/lib/queue";
 import type { Replay } from "./replay";
@@ -55,6 +61,8 @@ async function runJob(db: Db, job: Job, options: DrainOptions): Promise<unknown>
       return chargeJoiningSeat(db, job.payload);
     case ORG_SEATS_RETRY_JOB:
       return payDueSeats(db, job.payload);
+    case ORG_INVITE_EMAIL_JOB:
+      return sendInvitationEmail(db, job.payload as unknown as InvitationEmailPayload, String(job.id));
     default:
       throw new Error(`no handler for job ${job.name}`);
   }
