@@ -1,8 +1,9 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import { canManage } from "@/lib/auth/visibility";
+import { canManage, isAdmin } from "@/lib/auth/visibility";
 import type { Db } from "@/lib/db/client";
 import { AppError, forbidden, notFound } from "@/lib/http/errors";
+import { type OrgRole, orgAllows } from "@/lib/orgs/access";
 import type { ApiKey } from "./types";
 
 /** Admins act on any key; developers only on their own. */
@@ -12,10 +13,11 @@ export function assertCanActFor(actor: Actor, userId: string): void {
   }
 }
 
-/** The columns of an ApiKey (api_keys k joined with users u); budget counters read through window_used, charges
- *  through window_charged (SQL: the counter less the window's live reservations). */
+/** The columns of an ApiKey (keySource); budget counters read through window_used, charges through window_charged
+ *  (SQL: the counter less the window's live reservations). */
 export const keyColumns = (db: Db) => db`
-  k.id, k.user_id as "userId", u.email as "ownerEmail", k.name, k.prefix, k.status,
+  k.id, k.user_id as "userId", u.email as "ownerEmail", k.account_id as "accountId",
+  ko.id as "organizationId", ko.slug as "organizationSlug", ko.name as "organizationName", k.name, k.prefix, k.status,
   k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
   k.expires_at as "expiresAt", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
   k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom", k.purpose,
@@ -30,16 +32,45 @@ export const keyColumns = (db: Db) => db`
   (select coalesce(sum(l.reserved_micros), 0) from leases l
    where l.key_id = k.id and l.status in ('open', 'closing'))::bigint as "leasedMicros"`;
 
+/** What keyColumns reads from: the key k, its maker u, the account ka it spends from and that account's organization
+ *  ko (none for a person's key). */
+export const keySource = (db: Db) => db`
+  api_keys k join users u on u.id = k.user_id join accounts ka on ka.id = k.account_id
+  left join organizations ko on ko.id = ka.organization_id`;
+
 export async function selectKey(db: Db, id: string, { forUpdate = false } = {}): Promise<ApiKey | null> {
   const [key] = await db<ApiKey[]>`
     select ${keyColumns(db)}
-    from api_keys k join users u on u.id = k.user_id
+    from ${keySource(db)}
     where k.id = ${id}
     ${forUpdate ? db`for update of k` : db``}`;
   return key ?? null;
 }
 
-/** The key, if the actor may act on it; otherwise 404 (a developer learns nothing about others' keys). */
+/**
+ * Whether the actor may see and act on the key: a platform admin any; a person's key its person; an organization's
+ * key its maker while still a member whose role holds keys (keys.own), and the organization's owners and admins
+ * (keys.manage). A removed member is nobody to the organization's keys.
+ */
+export async function mayActOnKey(
+  db: Db,
+  actor: Actor,
+  key: Pick<ApiKey, "userId" | "organizationId">,
+): Promise<boolean> {
+  if (!key.organizationId) return canManage(actor, key.userId);
+  if (isAdmin(actor) && actor.view !== "own") return true;
+  if (!actor.userId) return false;
+  const [member] = await db<{ role: OrgRole }[]>`
+    select role from organization_members
+    where organization_id = ${key.organizationId} and user_id = ${actor.userId}`;
+  if (!member) return false;
+  return (
+    orgAllows(member, "keys.manage", false) ||
+    (key.userId === actor.userId && orgAllows(member, "keys.own", false))
+  );
+}
+
+/** The key, if the actor may act on it (mayActOnKey); otherwise 404 (nothing is learnt about others' keys). */
 export async function loadKeyFor(
   db: Db,
   actor: Actor,
@@ -47,12 +78,7 @@ export async function loadKeyFor(
   options?: { forUpdate?: boolean },
 ): Promise<ApiKey> {
   const key = await selectKey(db, id, options);
-  if (!key) throw notFound("API key");
-  try {
-    assertCanActFor(actor, key.userId);
-  } catch {
-    throw notFound("API key");
-  }
+  if (!key || !(await mayActOnKey(db, actor, key))) throw notFound("API key");
   return key;
 }
 

@@ -44,6 +44,8 @@ export async function rotateKey(
       actor,
       {
         userId: old.userId,
+        // An organization's key stays the organization's, attributed to the same member.
+        organization: old.organizationId ?? undefined,
         name: old.name,
         allowedModels: old.allowedModels,
         rpmLimit: old.rpmLimit,

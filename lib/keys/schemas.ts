@@ -3,6 +3,15 @@ import { micros } from "@/lib/billing/schemas";
 import { isoDateTime } from "@/lib/http/schemas";
 
 const modelName = z.string().min(1).max(128);
+
+/** An organization as URLs name it: its slug (?org=<slug>, case does not matter) or its id. */
+export const organizationRef = z.union([
+  z.uuid(),
+  z
+    .string()
+    .max(40)
+    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?$/, "an organization's slug or id"),
+]);
 const limit = z.number().int().min(1).max(1_000_000_000).nullable();
 
 export const listKeysQuery = z.strictObject({
@@ -11,13 +20,18 @@ export const listKeysQuery = z.strictObject({
   keyId: z.uuid().optional(),
   status: z.enum(["active", "revoked"]).optional(),
   q: z.string().trim().max(200).optional(),
+  /** The keys of this organization the caller may see (its owners and admins: every member's). */
+  org: organizationRef.optional(),
   page: z.coerce.number().int().min(1).max(100_000).default(1),
   pageSize: z.coerce.number().int().min(1).max(100).default(20),
 });
 
 export const createKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
-  /** Admins may issue keys for another user; developers only for themselves. */
+  /**
+   * Admins may issue keys for another user, developers only for themselves; in an organization its owners and admins
+   * for any member who uses keys.
+   */
   userId: z.uuid().optional(),
   allowedModels: z.array(modelName).max(100).default([]),
   rpmLimit: limit.default(null),

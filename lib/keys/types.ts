@@ -17,8 +17,15 @@ export interface BudgetUse {
 
 export interface ApiKey extends BudgetUse {
   id: string;
+  /** The member who made it (an organization key) or the person whose key it is. */
   userId: string;
   ownerEmail: string;
+  /** The account it spends from: its user's own, or its organization's. */
+  accountId: string;
+  /** The organization whose account it spends from; null for a person's key. */
+  organizationId: string | null;
+  organizationSlug: string | null;
+  organizationName: string | null;
   name: string;
   prefix: string;
   status: "active" | "revoked";
