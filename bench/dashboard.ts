@@ -155,7 +155,7 @@ async function main() {
     const rssBefore = process.memoryUsage().rss;
     let peak = rssBefore;
     const started = performance.now();
-    const reader = exportRequests(sql, ADMIN, wide).getReader();
+    const reader = (await exportRequests(sql, ADMIN, wide)).getReader();
     let bytes = 0;
     let lines = 0;
     for (;;) {

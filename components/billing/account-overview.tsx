@@ -17,7 +17,7 @@ function Overview({ account, admin }: { account: AccountView; admin: boolean }) 
     <div className="grid grid-cols-1 gap-6">
       {admin ? (
         <div className="flex justify-end">
-          <CreditDialog accountId={account.id} email={account.ownerEmail} />
+          <CreditDialog accountId={account.id} email={account.ownerEmail ?? account.organizationName} />
         </div>
       ) : null}
       <BalanceCards account={account} />

@@ -53,14 +53,14 @@ export function AccountsTable() {
           </TableHeader>
           <TableBody>
             {data?.items.map((a) => (
-              <TableRow key={a.id} data-testid={`account-row-${a.ownerEmail}`}>
+              <TableRow key={a.id} data-testid={`account-row-${a.ownerEmail ?? a.organizationSlug}`}>
                 <TableCell>
                   <Link
                     className="block max-w-64 truncate font-medium text-primary hover:underline"
                     href={`/admin/accounts/${a.id}`}
-                    title={a.ownerEmail ?? undefined}
+                    title={a.ownerEmail ?? a.organizationName ?? undefined}
                   >
-                    {a.ownerEmail}
+                    {a.ownerEmail ?? `${a.organizationName} (organization)`}
                   </Link>
                 </TableCell>
                 <TableCell

@@ -4,12 +4,14 @@ import { hideCost, ownerScope, seesCost, withMargin } from "@/lib/auth/visibilit
 import { decimalUsd } from "@/lib/billing/money";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
+import { ORG_VERBS } from "@/lib/orgs/access";
 import type { RequestExportQuery, RequestLogQuery } from "./schemas";
-import { type Range, resolveRange, usageWhere } from "./usage";
+import { type Range, resolveRange, usageScope, usageWhere } from "./usage";
 
 // The request log: one row per call the gateway reported, newest first, paged by a (started_at, id) cursor so a
 // page costs the same on the millionth row as on the first (no OFFSET). Prompt and completion bodies are never
-// stored: the log holds what a call was, not what it said.
+// stored: the log holds what a call was, not what it said. Each call is attributed to its key, the user who made it
+// (the key's person, or the member who made an organization's key) and the organization it was charged to.
 
 export interface RequestRow {
   id: string;
@@ -21,6 +23,10 @@ export interface RequestRow {
   ttftMs: number | null;
   userId: string;
   userEmail: string;
+  /** The organization the call was charged to; null: its user's own account. */
+  organizationId: string | null;
+  organizationSlug: string | null;
+  organizationName: string | null;
   keyId: string;
   keyPrefix: string;
   keyName: string;
@@ -53,13 +59,19 @@ const rowColumns = (db: Db) => db`
   e.id::text as id, e.call_id as "callId", e.started_at as "startedAt", e.ended_at as "endedAt",
   greatest(0, round(extract(epoch from (e.ended_at - e.started_at)) * 1000))::int as "latencyMs",
   round(extract(epoch from (e.first_token_at - e.started_at)) * 1000)::int as "ttftMs",
-  e.user_id::text as "userId", u.email as "userEmail", e.key_id::text as "keyId", k.prefix as "keyPrefix",
+  e.user_id::text as "userId", u.email as "userEmail", o.id::text as "organizationId", o.slug as "organizationSlug",
+  o.name as "organizationName", e.key_id::text as "keyId", k.prefix as "keyPrefix",
   k.name as "keyName", e.model_group as model, e.provider_model as "providerModel", e.kind, e.status, e.stream,
   e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens", e.cached_tokens as "cachedTokens",
   e.cache_write_tokens as "cacheWriteTokens", e.reasoning_tokens as "reasoningTokens", e.images,
   e.image_size as "imageSize", e.image_quality as "imageQuality", e.audio_ms::int as "audioMs", e.characters,
   e.billing_status as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",
   e.error_class as "errorClass"`;
+
+/** What rowColumns reads from: the call e, its key k, its user u, and the organization o it was charged to. */
+const rowSource = (db: Db) => db`
+  usage_events e join api_keys k on k.id = e.key_id join users u on u.id = e.user_id
+  join accounts ea on ea.id = e.account_id left join organizations o on o.id = ea.organization_id`;
 
 const DAY_MS = 86_400_000;
 
@@ -101,13 +113,12 @@ export async function listRequests(
 ): Promise<{ items: RequestRow[]; nextCursor: string | null; range: Range }> {
   const range = logRange(q);
   const after = q.cursor ? decodeCursor(q.cursor) : null;
+  const f = await usageScope(db, actor, q);
   const rows = await db<(RequestRow & { costMicros: bigint; cursorMicros: string })[]>`
     select ${rowColumns(db)},
            (extract(epoch from e.started_at) * 1000000)::bigint::text as "cursorMicros"
-    from usage_events e
-    join api_keys k on k.id = e.key_id
-    join users u on u.id = e.user_id
-    ${usageWhere(db, actor, q, range)}
+    from ${rowSource(db)}
+    ${usageWhere(db, actor, f, range)}
     ${callIdWhere(db, q.callId)}
     ${
       after
@@ -170,7 +181,15 @@ export interface RequestDetail extends RequestRow {
   } | null;
 }
 
-/** One call with what reserved its money (hold or lease), the ledger transaction that charged it, its price. */
+/** Whether the call e was charged to an organization in which the user's role reads every member's usage. */
+const orgWide = (db: Db, userId: string) => db`
+  exists (select 1 from organization_members m where m.organization_id = ea.organization_id
+            and m.user_id = ${userId} and m.role = any(${db.array([...ORG_VERBS["usage.all"]])}::text[]))`;
+
+/**
+ * One call with what reserved its money (hold or lease), the ledger transaction that charged it, its price: to a
+ * developer (and in own views) their own calls and the calls of organizations whose usage their role reads.
+ */
 export async function requestDetail(db: Db, actor: Actor, id: string): Promise<RequestDetail> {
   if (!/^\d{1,19}$/.test(id)) throw notFound("The call");
   const own = ownerScope(actor);
@@ -196,14 +215,12 @@ export async function requestDetail(db: Db, actor: Actor, id: string): Promise<R
              'accountAmountMicros', (select coalesce(sum(le.amount_micros), 0)::text from ledger_entries le
                                      where le.transaction_id = t.id and le.account_id = e.account_id),
              'events', (select count(*) from usage_events x where x.ledger_transaction_id = t.id)) end as ledger
-    from usage_events e
-    join api_keys k on k.id = e.key_id
-    join users u on u.id = e.user_id
+    from ${rowSource(db)}
     left join price_versions p on p.id = e.price_version_id
     left join holds h on h.id = e.hold_id
     left join leases l on l.id = e.lease_id
     left join ledger_transactions t on t.id = e.ledger_transaction_id
-    where e.id = ${id}::bigint ${own ? db`and e.user_id = ${own}` : db``}`;
+    where e.id = ${id}::bigint ${own ? db`and (e.user_id = ${own} or ${orgWide(db, own)})` : db``}`;
   if (!row) throw notFound("The call");
   const big = (v: unknown) => (v === null || v === undefined ? null : BigInt(v as string));
   const priceVersion = row.priceVersion && {
@@ -247,10 +264,16 @@ function csvField(value: string): string {
 
 /**
  * The filtered calls as CSV, newest first, streamed from a server-side cursor (constant memory for any number of
- * rows): UTC times, money as exact decimal dollars. Admins get cost and margin columns.
+ * rows): UTC times, money as exact decimal dollars, each call's user and organization. Admins get cost and margin
+ * columns. Whose calls it holds is resolved before the stream starts, so a refusal is an error response, not a file.
  */
-export function exportRequests(db: Db, actor: Actor, f: RequestExportQuery): ReadableStream<Uint8Array> {
-  const range = logRange(f);
+export async function exportRequests(
+  db: Db,
+  actor: Actor,
+  query: RequestExportQuery,
+): Promise<ReadableStream<Uint8Array>> {
+  const range = logRange(query);
+  const f = await usageScope(db, actor, query);
   const admin = seesCost(actor);
   const header = [
     "started_at_utc",
@@ -259,6 +282,8 @@ export function exportRequests(db: Db, actor: Actor, f: RequestExportQuery): Rea
     "ttft_ms",
     "call_id",
     "user_email",
+    "organization",
+    "organization_slug",
     "key_prefix",
     "key_name",
     "model",
@@ -288,11 +313,9 @@ export function exportRequests(db: Db, actor: Actor, f: RequestExportQuery): Rea
       controller.enqueue(encoder.encode(`${header.join(",")}\r\n`));
       iterator = db<(RequestRow & { costMicros: bigint })[]>`
         select ${rowColumns(db)}
-        from usage_events e
-        join api_keys k on k.id = e.key_id
-        join users u on u.id = e.user_id
+        from ${rowSource(db)}
         ${usageWhere(db, actor, f, range)}
-        ${callIdWhere(db, f.callId)}
+        ${callIdWhere(db, query.callId)}
         order by e.started_at desc, e.id desc`
         .cursor(1000)
         [Symbol.asyncIterator]();
@@ -311,6 +334,8 @@ export function exportRequests(db: Db, actor: Actor, f: RequestExportQuery): Rea
           r.ttftMs === null ? "" : String(r.ttftMs),
           r.callId,
           r.userEmail,
+          r.organizationName ?? "",
+          r.organizationSlug ?? "",
           r.keyPrefix,
           r.keyName,
           r.model,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CALL_KINDS } from "@/lib/billing/schemas";
 import { utcDayOrDateTime } from "@/lib/http/schemas";
+import { organizationRef } from "@/lib/keys/schemas";
 
 // The usage filters the dashboard's analytics, request log and CSV export share (no server-only: the pages build
 // their URLs from the same schema). Every filter lives in the URL, so a view can be shared.
@@ -18,6 +19,8 @@ export const usageFilters = z.strictObject({
   /** End, exclusive for a date-time; a UTC day includes that whole day. Default: now. */
   to: instant.optional(),
   userId: z.uuid().optional(),
+  /** An organization (slug or id): the calls charged to it that the caller may see. */
+  org: organizationRef.optional(),
   keyId: z.uuid().optional(),
   model: z.string().trim().min(1).max(200).optional(),
   kind: z.enum(CALL_KINDS).optional(),
@@ -70,6 +73,7 @@ export const FILTER_KEYS = [
   "from",
   "to",
   "userId",
+  "org",
   "keyId",
   "model",
   "kind",

@@ -1,13 +1,14 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import { ownerScope, withMargin } from "@/lib/auth/visibility";
+import { isAdmin, ownerScope, withMargin } from "@/lib/auth/visibility";
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/http/errors";
+import { orgAllows, orgFor } from "@/lib/orgs/access";
 import type { AnalyticsQuery, UsageFilters } from "./schemas";
 
 // Usage analytics over usage_events: what the dashboard charts, tables and exports read. Every query takes the
-// same filters (schemas.ts) through one WHERE clause; developers only ever see their own calls, admins all.
-// Provider cost (and so margin) is for admins only.
+// same filters (schemas.ts) through one WHERE clause; developers only ever see their own calls (in an organization,
+// every member's when their role reads all its usage), admins all. Provider cost (and so margin) is for admins only.
 
 const DAY_MS = 86_400_000;
 const MAX_RANGE_DAYS = 400;
@@ -38,15 +39,58 @@ export function resolveRange(f: Pick<UsageFilters, "from" | "to">, now = new Dat
   return { from, to };
 }
 
-/** The one WHERE clause of every usage read (`e` is usage_events). */
-export function usageWhere(db: Db, actor: Actor, f: UsageFilters, range: Range) {
+/**
+ * Whose calls a read covers (a usage row carries the account charged, a person's own or an organization's, and the
+ * user who made the call: the key's person or member).
+ */
+export interface UsageScope {
+  /** Only this user's calls; null: every user's (the filters' userId may narrow it). */
+  userId: string | null;
+  /** Only calls charged to this account (an organization's); null: any account. */
+  accountId: string | null;
+  /** Only calls charged to userId's own account: a person's view outside any organization. */
+  personal: boolean;
+}
+
+/** Filters with the scope they were resolved to (usageScope); without one, the actor's default scope. */
+export type ScopedFilters = UsageFilters & { scope?: UsageScope };
+
+/**
+ * The scope of filters without an organization: admins every call; developers and own views ("My …") their calls on
+ * their own account (their organizations' calls are read with ?org=).
+ */
+function scopeOf(actor: Actor, f: ScopedFilters): UsageScope {
+  if (f.scope) return f.scope;
+  if (f.org) throw new Error("an organization filter is resolved by usageScope before it is read");
   const own = ownerScope(actor);
-  const user = own ?? f.userId ?? null;
+  return own
+    ? { userId: own, accountId: null, personal: true }
+    : { userId: null, accountId: null, personal: false };
+}
+
+/**
+ * The filters with their scope resolved: with an organization (slug or id; 404 to a non-member), its calls — every
+ * member's for platform admins and the roles that read all its usage (usage.all: owners, admins, billing), the
+ * actor's own for the others (own views included).
+ */
+export async function usageScope(db: Db, actor: Actor, f: UsageFilters): Promise<ScopedFilters> {
+  if (!f.org) return { ...f, scope: scopeOf(actor, f) };
+  const org = await orgFor(db, actor, f.org, "view");
+  const all = orgAllows(org, "usage.all", isAdmin(actor) && actor.view !== "own");
+  return { ...f, scope: { userId: all ? null : actor.userId, accountId: org.accountId, personal: false } };
+}
+
+/** The one WHERE clause of every usage read (`e` is usage_events). */
+export function usageWhere(db: Db, actor: Actor, f: ScopedFilters, range: Range) {
+  const scope = scopeOf(actor, f);
+  const user = scope.userId ?? f.userId ?? null;
   const errorClass = f.error && f.error !== "any" ? f.error : null;
   return db`
     where e.started_at >= ${range.from} and e.started_at < ${range.to}
       ${user ? db`and e.user_id = ${user}` : db``}
-      ${own && f.userId && f.userId !== own ? db`and false` : db``}
+      ${scope.userId && f.userId && f.userId !== scope.userId ? db`and false` : db``}
+      ${scope.accountId ? db`and e.account_id = ${scope.accountId}` : db``}
+      ${scope.personal ? db`and e.account_id = (select a.id from accounts a where a.owner_user_id = ${scope.userId})` : db``}
       ${f.keyId ? db`and e.key_id = ${f.keyId}` : db``}
       ${f.model ? db`and e.model_group = ${f.model}` : db``}
       ${f.kind ? db`and e.kind = ${f.kind}` : db``}
@@ -59,7 +103,7 @@ export function usageWhere(db: Db, actor: Actor, f: UsageFilters, range: Range) 
 const HOUR_MS = 3_600_000;
 
 /** The events of a range as the rows every view aggregates (one call each). */
-function eventRows(db: Db, actor: Actor, f: UsageFilters, range: Range) {
+function eventRows(db: Db, actor: Actor, f: ScopedFilters, range: Range) {
   return db`
     select date_trunc('hour', e.started_at at time zone 'utc') as at, e.model_group as model, e.user_id, e.key_id,
            1::bigint as calls, (e.status = 'failure')::int::bigint as failures, e.prompt_tokens::bigint as tokens_in,
@@ -69,11 +113,13 @@ function eventRows(db: Db, actor: Actor, f: UsageFilters, range: Range) {
 }
 
 /**
- * Whether a view can read usage_hourly (it has no user): platform-wide views filtered at most by model, call kind,
- * outcome and billing status (the roll-up's dimensions). Own, user, key and error-class views read the events.
+ * Whether a view can read usage_hourly (it has no user or account): platform-wide views filtered at most by model,
+ * call kind, outcome and billing status (the roll-up's dimensions). Own, user, organization, key and error-class
+ * views read the events.
  */
-function rollsUp(actor: Actor, f: UsageFilters): boolean {
-  return ownerScope(actor) === null && !f.userId && !f.keyId && !f.error;
+function rollsUp(actor: Actor, f: ScopedFilters): boolean {
+  const scope = scopeOf(actor, f);
+  return !scope.userId && !scope.accountId && !f.userId && !f.keyId && !f.error;
 }
 
 /**
@@ -82,7 +128,7 @@ function rollsUp(actor: Actor, f: UsageFilters): boolean {
  * hour), model, user_id and key_id (null from the roll-up), calls, failures, tokens_in, tokens_out, revenue, cost,
  * kind, images, audio_ms, characters.
  */
-export function usageSource(db: Db, actor: Actor, f: UsageFilters, range: Range) {
+export function usageSource(db: Db, actor: Actor, f: ScopedFilters, range: Range) {
   const raw = (r: Range) => eventRows(db, actor, f, r);
   if (!rollsUp(actor, f)) return raw(range);
   const first = new Date(Math.ceil(range.from.getTime() / HOUR_MS) * HOUR_MS);
@@ -103,7 +149,7 @@ export function usageSource(db: Db, actor: Actor, f: UsageFilters, range: Range)
     ${last < range.to ? db`union all ${raw({ from: last, to: range.to })}` : db``}`;
 }
 
-const ownerRollsUp = (actor: Actor, f: UsageFilters) => rollsUp(actor, f) && !f.kind && !f.status;
+const ownerRollsUp = (actor: Actor, f: ScopedFilters) => rollsUp(actor, f) && !f.kind && !f.status;
 
 /** The UTC days wholly inside the range whose daily settlement has completed (their usage_rollups are final). */
 async function settledDaysIn(db: Db, range: Range): Promise<string[]> {
@@ -122,7 +168,7 @@ async function settledDaysIn(db: Db, range: Range): Promise<string[]> {
  * account × key × model × billing-status sums; a failed call is a waived one), every other stretch of the range from
  * usage_events. Views filtered by user, key, call kind, outcome or error read the events only.
  */
-function ownerSource(db: Db, actor: Actor, f: UsageFilters, range: Range, settledDays: string[]) {
+function ownerSource(db: Db, actor: Actor, f: ScopedFilters, range: Range, settledDays: string[]) {
   const raw = (r: Range) => eventRows(db, actor, f, r);
   const settled = ownerRollsUp(actor, f) ? settledDays : [];
   if (!settled.length) return raw(range);
@@ -136,13 +182,14 @@ function ownerSource(db: Db, actor: Actor, f: UsageFilters, range: Range, settle
   }
   if (cursor < range.to) gaps.push({ from: cursor, to: range.to });
   return db`
-    select r.day::timestamp as at, r.model_group as model, a.owner_user_id as user_id, r.key_id,
+    select r.day::timestamp as at, r.model_group as model, k.user_id, r.key_id,
            r.requests::bigint as calls,
            case when r.billing_status = 'waived' then r.requests else 0 end::bigint as failures, r.tokens_in,
            r.tokens_out, r.revenue_micros as revenue, r.cost_micros as cost,
            -- The daily roll-up keeps no call kind or units: by-user and by-key views show money, calls and tokens.
            null::text as kind, 0::bigint as images, 0::bigint as audio_ms, 0::bigint as characters
-    from usage_rollups r join accounts a on a.id = r.account_id
+    -- A call's user is its key's (the person, or the member who made an organization's key), as on its usage row.
+    from usage_rollups r join api_keys k on k.id = r.key_id
     where r.day = any(${db.array(settled)}::date[])
       ${f.model ? db`and r.model_group = ${f.model}` : db``}
       ${f.billing ? db`and r.billing_status = ${f.billing}` : db``}
@@ -188,7 +235,7 @@ const aggregates = (db: Db) => db`
   coalesce(sum(s.revenue), 0)::bigint as "revenueMicros",
   coalesce(sum(s.cost), 0)::bigint as "costMicros"`;
 
-export async function usageTotals(db: Db, actor: Actor, f: UsageFilters, range = resolveRange(f)) {
+export async function usageTotals(db: Db, actor: Actor, f: ScopedFilters, range = resolveRange(f)) {
   // Keys and users that called in the range: probed key by key (and user by user) through their indexes, which
   // stays cheap however many events the range holds.
   const where = usageWhere(db, actor, f, range);
@@ -210,7 +257,7 @@ export function defaultBucket(range: Range): "hour" | "day" {
 export async function usageSeries(
   db: Db,
   actor: Actor,
-  f: UsageFilters,
+  f: ScopedFilters,
   bucket: "hour" | "day",
   range = resolveRange(f),
 ): Promise<SeriesPoint[]> {
@@ -240,7 +287,7 @@ export async function usageSeries(
 export async function usageBreakdown(
   db: Db,
   actor: Actor,
-  f: UsageFilters,
+  f: ScopedFilters,
   by: AnalyticsQuery["by"],
   range = resolveRange(f),
   limit = 50,
@@ -271,9 +318,11 @@ export async function usageBreakdown(
               select s.key_id, ${aggregates(db)} from (${src}) s
               group by s.key_id order by sum(s.revenue) desc, sum(s.calls) desc limit ${limit}
             )
-            select agg.key_id::text as id, k.name as label, k.prefix || ' · ' || u.email as detail, agg.calls,
+            select agg.key_id::text as id, k.name as label,
+                   k.prefix || ' · ' || u.email || coalesce(' · ' || o.name, '') as detail, agg.calls,
                    agg.failures, agg."tokensIn", agg."tokensOut", agg."revenueMicros", agg."costMicros"
             from agg join api_keys k on k.id = agg.key_id join users u on u.id = k.user_id
+            join accounts ka on ka.id = k.account_id left join organizations o on o.id = ka.organization_id
             order by agg."revenueMicros" desc, agg.calls desc`;
   return rows.map((r) => withMargin(actor, r));
 }
@@ -282,33 +331,45 @@ export async function usageBreakdown(
 export async function usageReport(db: Db, actor: Actor, q: AnalyticsQuery) {
   const range = resolveRange(q);
   const bucket = q.bucket ?? defaultBucket(range);
+  const f = await usageScope(db, actor, q);
   const [totals, series, breakdown] = await Promise.all([
-    usageTotals(db, actor, q, range),
-    usageSeries(db, actor, q, bucket, range),
-    usageBreakdown(db, actor, q, q.by, range),
+    usageTotals(db, actor, f, range),
+    usageSeries(db, actor, f, bucket, range),
+    usageBreakdown(db, actor, f, q.by, range),
   ]);
   return { range, bucket, by: q.by, totals, series, breakdown };
 }
 
-/** The values the filter pickers offer: models, error classes and (admins) users and keys seen in the range. */
-export async function filterOptions(db: Db, actor: Actor, range: Range) {
-  const own = ownerScope(actor);
-  const scope = db`where e.started_at >= ${range.from} and e.started_at < ${range.to} ${own ? db`and e.user_id = ${own}` : db``}`;
+/**
+ * The values the filter pickers offer over the calls the actor may see in the range (with an organization: its
+ * calls): models, error classes, keys, and the users whose calls they may see beside their own (admins every user;
+ * in an organization, to a role that reads all its usage, the people whose keys spend from it).
+ */
+export async function filterOptions(db: Db, actor: Actor, range: Range, org?: string) {
+  const f = await usageScope(db, actor, { org });
+  const scope = f.scope!;
+  const where = usageWhere(db, actor, f, range);
   const [models, errors, keys] = await Promise.all([
     db<
       { value: string }[]
-    >`select distinct e.model_group as value from usage_events e ${scope} order by 1 limit 200`,
+    >`select distinct e.model_group as value from usage_events e ${where} order by 1 limit 200`,
     db<{ value: string }[]>`
-      select distinct e.error_class as value from usage_events e ${scope} and e.error_class is not null order by 1 limit 100`,
+      select distinct e.error_class as value from usage_events e ${where} and e.error_class is not null order by 1 limit 100`,
     db<{ id: string; name: string; prefix: string; email: string }[]>`
-      select k.id::text as id, k.name, k.prefix, u.email from api_keys k join users u on u.id = k.user_id
-      ${own ? db`where k.user_id = ${own}` : db``}
+      select k.id::text as id, k.name, k.prefix, u.email
+      from api_keys k join users u on u.id = k.user_id join accounts ka on ka.id = k.account_id
+      where (${scope.userId}::uuid is null or k.user_id = ${scope.userId})
+        and (${scope.accountId}::uuid is null or k.account_id = ${scope.accountId})
+        and (not ${scope.personal} or ka.owner_user_id = k.user_id)
       order by u.email, k.created_at desc limit 500`,
   ]);
-  const users = own
+  const users = scope.userId
     ? []
     : await db<{ id: string; email: string }[]>`
-        select id::text as id, email from users order by email limit 500`;
+        select u.id::text as id, u.email from users u
+        where ${scope.accountId}::uuid is null
+           or exists (select 1 from api_keys k where k.user_id = u.id and k.account_id = ${scope.accountId})
+        order by u.email limit 500`;
   return {
     models: models.map((m) => m.value),
     errors: errors.map((e) => e.value),

@@ -22,17 +22,17 @@ export async function listAccounts(
 ): Promise<{ items: Account[]; total: number }> {
   assertAdmin(actor);
   const pattern = containsPattern(query.q);
-  const where = db`where a.kind <> 'system' and (${pattern}::text is null or u.email ilike ${pattern})`;
+  const where = db`
+    where a.kind <> 'system'
+      and (${pattern}::text is null or u.email ilike ${pattern} or o.name ilike ${pattern} or o.slug ilike ${pattern})`;
   const [items, [count]] = await Promise.all([
     db<Account[]>`
       select ${accountColumns(db)}
       from ${accountSource(db)}
       ${where}
-      order by u.email
+      order by coalesce(u.email, o.name), a.id
       limit ${query.pageSize} offset ${(query.page - 1) * query.pageSize}`,
-    db<
-      { n: bigint }[]
-    >`select count(*) as n from accounts a left join users u on u.id = a.owner_user_id ${where}`,
+    db<{ n: bigint }[]>`select count(*) as n from ${accountSource(db)} ${where}`,
   ]);
   return { items, total: Number(count!.n) };
 }

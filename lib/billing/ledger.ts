@@ -31,6 +31,10 @@ export interface Account {
   kind: string;
   ownerUserId: string | null;
   ownerEmail: string | null;
+  /** A team account's organization (its owner for display); null for a person's account. */
+  organizationId: string | null;
+  organizationSlug: string | null;
+  organizationName: string | null;
   balanceMicros: bigint;
   heldMicros: bigint;
   /** The part of heldMicros that live balance leases reserve (the rest: holds of calls in progress). */
@@ -43,7 +47,8 @@ export interface Account {
   /** What the account has been charged (settled calls only) in the UTC day and month; reservations are heldMicros. */
   dayChargedMicros: bigint;
   monthChargedMicros: bigint;
-  /** The owner's plan, if any: its name, request allowance and budgets (used where the account has none). */
+  /** The plan it spends under (a person's: their user's; an organization's: its own), if any: its name, request
+   *  allowance and budgets (used where the account has none). */
   planName: string | null;
   requestsPerDay: number | null;
   dayRequests: number;
@@ -59,7 +64,8 @@ export interface Account {
  *  the money functions apply (zero once their UTC day or month has passed, at tollgate_now()), charges through
  *  window_charged (the counter less the window's live reservations). */
 export const accountColumns = (db: Db) => db`
-  a.id, a.kind, a.owner_user_id as "ownerUserId", u.email as "ownerEmail",
+  a.id, a.kind, a.owner_user_id as "ownerUserId", u.email as "ownerEmail", o.id as "organizationId",
+  o.slug as "organizationSlug", o.name as "organizationName",
   a.balance_micros as "balanceMicros", a.held_micros as "heldMicros",
   (select coalesce(sum(l.reserved_micros), 0) from leases l
    where l.account_id = a.id and l.status in ('open', 'closing'))::bigint as "leasedMicros",
@@ -74,9 +80,10 @@ export const accountColumns = (db: Db) => db`
   coalesce(a.low_balance_micros, (select s.low_balance_micros from billing_settings s)) as "lowBalanceMicros",
   a.low_balance_micros as "ownLowBalanceMicros"`;
 
-/** What accountColumns reads from: accounts a, their owner u and the owner's plan p. */
+/** What accountColumns reads from: accounts a, their owner u (a person) or organization o, and their plan p. */
 export const accountSource = (db: Db) =>
-  db`accounts a left join users u on u.id = a.owner_user_id left join plans p on p.id = u.plan_id`;
+  db`accounts a left join users u on u.id = a.owner_user_id left join organizations o on o.id = a.organization_id
+     left join plans p on p.id = plan_of(a.organization_id, a.plan_id, u.plan_id)`;
 
 export async function getAccount(db: Db, where: { id?: string; userId?: string }): Promise<Account | null> {
   const [row] = await db<Account[]>`

@@ -15,7 +15,13 @@ export default async function AccountPage({ params }: { params: Promise<{ id: st
   if (!account) notFound();
   return (
     <>
-      <PageHeader title={account.ownerEmail ?? "Account"} description="Balance, budgets, calls and ledger." />
+      <PageHeader
+        title={
+          account.ownerEmail ??
+          (account.organizationName ? `${account.organizationName} (organization)` : "Account")
+        }
+        description="Balance, budgets, calls and ledger."
+      />
       <AdminAccount accountId={account.id} />
     </>
   );

@@ -7,6 +7,6 @@ import { json } from "@/lib/http/respond";
 
 /** What the filter pickers offer (admins). */
 export const GET = withSession({ role: "admin" }, async ({ req, actor }) => {
-  const q = parseQuery(req, usageFilters.pick({ from: true, to: true }));
-  return json(await filterOptions(db(), actor, resolveRange(q)));
+  const q = parseQuery(req, usageFilters.pick({ from: true, to: true, org: true }));
+  return json(await filterOptions(db(), actor, resolveRange(q), q.org));
 });

@@ -10,5 +10,9 @@ export const maxDuration = 300;
 /** Exactly the filtered calls as CSV, streamed (admins). */
 export const GET = withSession({ role: "admin" }, async ({ req, actor }) => {
   const filters = parseQuery(req, requestExportQuery);
-  return attachment(exportRequests(db(), actor, filters), exportFileName(filters), "text/csv; charset=utf-8");
+  return attachment(
+    await exportRequests(db(), actor, filters),
+    exportFileName(filters),
+    "text/csv; charset=utf-8",
+  );
 });

@@ -8,6 +8,6 @@ import { json } from "@/lib/http/respond";
 
 /** The signed-in person's own calls only, whatever their role (ownView; provider cost for admins only). */
 export const GET = withSession({}, async ({ req, actor }) => {
-  const q = parseQuery(req, usageFilters.pick({ from: true, to: true }));
-  return json(await filterOptions(db(), ownView(actor), resolveRange(q)));
+  const q = parseQuery(req, usageFilters.pick({ from: true, to: true, org: true }));
+  return json(await filterOptions(db(), ownView(actor), resolveRange(q), q.org));
 });

@@ -12,7 +12,7 @@ export const maxDuration = 300;
 export const GET = withSession({}, async ({ req, actor }) => {
   const filters = parseQuery(req, requestExportQuery);
   return attachment(
-    exportRequests(db(), ownView(actor), filters),
+    await exportRequests(db(), ownView(actor), filters),
     exportFileName(filters),
     "text/csv; charset=utf-8",
   );
