@@ -3,14 +3,18 @@ import { AlertBanner } from "@/components/analytics/alerts";
 import { CommandPalette } from "@/components/shell/command-palette";
 import { Logo } from "@/components/shell/logo";
 import { MobileNav } from "@/components/shell/mobile-nav";
+import { OrgSwitcher } from "@/components/shell/org-switcher";
 import { Sidebar } from "@/components/shell/sidebar";
 import { UserMenu } from "@/components/shell/user-menu";
 import { requireUser } from "@/lib/auth/current";
+import { db } from "@/lib/db";
+import { listMyOrgs } from "@/lib/orgs/read";
 
 export const dynamic = "force-dynamic";
 
 export default async function DashboardLayout({ children }: { children: React.ReactNode }) {
   const user = await requireUser();
+  const orgs = await listMyOrgs(db(), { userId: user.userId, kind: "user", role: user.role });
   return (
     <div className="flex min-h-screen">
       <Sidebar role={user.role} />
@@ -21,6 +25,7 @@ export default async function DashboardLayout({ children }: { children: React.Re
             <Logo />
           </Link>
           <div className="flex min-w-0 flex-1 items-center justify-end gap-2">
+            <OrgSwitcher orgs={orgs.map((o) => ({ slug: o.slug, name: o.name, role: o.role ?? "admin" }))} />
             <CommandPalette role={user.role} />
             <UserMenu email={user.email} name={user.name} role={user.role} />
           </div>

@@ -3,6 +3,7 @@
 import {
   Bell,
   Boxes,
+  Building2,
   ChartColumn,
   CreditCard,
   Gauge,
@@ -44,6 +45,7 @@ export const ICONS: Record<NavItem["icon"], React.ComponentType<{ className?: st
   list: List,
   bell: Bell,
   home: Home,
+  building: Building2,
 };
 
 /** The role's sections and pages, the current one marked; shared by the sidebar and the mobile sheet. */

@@ -20,7 +20,8 @@ export interface NavItem {
     | "gauge"
     | "list"
     | "bell"
-    | "home";
+    | "home"
+    | "building";
 }
 
 export interface NavSection {
@@ -41,6 +42,7 @@ export const NAV: NavSection[] = [
       { href: "/admin/alerts", label: "Alerts", icon: "bell" },
       { href: "/admin/usage", label: "Usage & margins", icon: "scale" },
       { href: "/admin/users", label: "Users", icon: "users" },
+      { href: "/admin/orgs", label: "Organizations", icon: "building" },
       { href: "/admin/plans", label: "Plans", icon: "layers" },
       { href: "/admin/keys", label: "API keys", icon: "key" },
       { href: "/admin/models", label: "Models", icon: "boxes" },
@@ -67,6 +69,7 @@ export const NAV: NavSection[] = [
       { href: "/account/usage", label: "My usage", icon: "chart" },
       { href: "/account/requests", label: "My calls", icon: "list" },
       { href: "/account/keys", label: "My API keys", icon: "key" },
+      { href: "/orgs", label: "Organizations", icon: "building" },
       { href: "/account", label: "Profile & sessions", icon: "user" },
     ],
   },

@@ -1,0 +1,28 @@
+import type { Metadata } from "next";
+import { OrgHeader } from "@/components/orgs/org-header";
+import { OrgOverview } from "@/components/orgs/overview";
+import { requireUser } from "@/lib/auth/current";
+import { db } from "@/lib/db";
+import { orgSpend } from "@/lib/orgs/overview";
+import { openOrgPage } from "../page-org";
+
+export const metadata: Metadata = { title: "Organization" };
+export const dynamic = "force-dynamic";
+
+/** An organization's overview: balance, what blocks calls, spend by member, key and model. */
+export default async function OrgOverviewPage({ params }: { params: Promise<{ slug: string }> }) {
+  const user = await requireUser();
+  const { page, actor } = await openOrgPage(user, (await params).slug);
+  const spend = await orgSpend(db(), actor, page);
+  return (
+    <>
+      <OrgHeader
+        org={page.org}
+        can={page.can}
+        tab="overview"
+        description="The organization's shared balance and where it went."
+      />
+      <OrgOverview page={page} spend={spend} />
+    </>
+  );
+}

@@ -1,0 +1,121 @@
+"use client";
+
+import { Building2, Check, ChevronsUpDown, LayoutGrid, Plus, User } from "lucide-react";
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { useState } from "react";
+import { CreateOrgDialog } from "@/components/orgs/create-org-dialog";
+import { Button } from "@/components/ui/button";
+import {
+  DropdownMenu,
+  DropdownMenuContent,
+  DropdownMenuItem,
+  DropdownMenuLabel,
+  DropdownMenuSeparator,
+  DropdownMenuTrigger,
+} from "@/components/ui/dropdown-menu";
+
+/** The developer pages that follow the switcher: the same page for the organization, named in the URL (?org=). */
+export const ORG_FOLLOWING_PAGES = ["/playground", "/account/keys", "/account/usage", "/account/requests"];
+
+export interface SwitcherOrg {
+  slug: string;
+  name: string;
+  role: string;
+}
+
+const follows = (pathname: string) => ORG_FOLLOWING_PAGES.includes(pathname);
+
+/** The organization a path is in: ?org= on a page that follows the switcher, or an /orgs/<slug> page. */
+function currentSlug(pathname: string, org: string | null): string | null {
+  if (follows(pathname)) return org?.toLowerCase() ?? null;
+  const match = /^\/orgs\/([^/]+)/.exec(pathname);
+  return match ? decodeURIComponent(match[1]!) : null;
+}
+
+/**
+ * Where choosing an organization (null: the person's own account) leads from the page one is on: a page that
+ * follows the switcher stays the same page for it; an organization's page becomes the same tab of the other one;
+ * any other page opens the organization's overview (Personal there leaves one where one is).
+ */
+export function switchTarget(pathname: string, slug: string | null): string | null {
+  if (follows(pathname)) return slug ? `${pathname}?org=${encodeURIComponent(slug)}` : pathname;
+  const tab = /^\/orgs\/[^/]+(\/[^/?#]*)?/.exec(pathname);
+  if (slug) return `/orgs/${encodeURIComponent(slug)}${tab?.[1] ?? ""}`;
+  return tab ? "/home" : null;
+}
+
+/**
+ * The header's organization switcher: "Personal" (the person's own account) and each organization they belong to
+ * with their role there, then every organization and "Create organization". What it shows is where the page is.
+ */
+export function OrgSwitcher({ orgs }: { orgs: SwitcherOrg[] }) {
+  const router = useRouter();
+  const pathname = usePathname();
+  const search = useSearchParams();
+  const [creating, setCreating] = useState(false);
+  const slug = currentSlug(pathname, search.get("org"));
+  const current = slug ? orgs.find((o) => o.slug === slug) : undefined;
+  const label = current?.name ?? (slug ? slug : "Personal");
+
+  const go = (target: string | null) => {
+    const href = switchTarget(pathname, target);
+    if (href) router.push(href);
+  };
+
+  return (
+    <>
+      <DropdownMenu>
+        <DropdownMenuTrigger asChild>
+          <Button
+            variant="outline"
+            className="min-w-0 max-w-40 gap-2 px-2 sm:max-w-56 sm:px-3"
+            data-testid="org-switcher"
+            title={`Spending as: ${label}`}
+          >
+            {current || slug ? (
+              <Building2 className="shrink-0" aria-hidden />
+            ) : (
+              <User className="shrink-0" aria-hidden />
+            )}
+            <span className="hidden min-w-0 truncate sm:inline">{label}</span>
+            <span className="sr-only sm:hidden">{label}</span>
+            <span className="sr-only">: switch organization</span>
+            <ChevronsUpDown className="shrink-0 opacity-60" aria-hidden />
+          </Button>
+        </DropdownMenuTrigger>
+        <DropdownMenuContent align="end" className="w-64">
+          <DropdownMenuLabel className="text-xs font-normal text-muted-foreground">
+            Spend from
+          </DropdownMenuLabel>
+          <DropdownMenuItem onSelect={() => go(null)} data-testid="org-switch-personal">
+            <User /> <span className="flex-1">Personal</span>
+            {slug ? null : <Check aria-label="current" />}
+          </DropdownMenuItem>
+          {orgs.map((o) => (
+            <DropdownMenuItem
+              key={o.slug}
+              onSelect={() => go(o.slug)}
+              data-testid={`org-switch-${o.slug}`}
+              title={`${o.name} (${o.role})`}
+            >
+              <Building2 />
+              <span className="grid min-w-0 flex-1">
+                <span className="truncate">{o.name}</span>
+                <span className="text-xs text-muted-foreground">{o.role}</span>
+              </span>
+              {o.slug === slug ? <Check aria-label="current" /> : null}
+            </DropdownMenuItem>
+          ))}
+          <DropdownMenuSeparator />
+          <DropdownMenuItem onSelect={() => router.push("/orgs")}>
+            <LayoutGrid /> All organizations
+          </DropdownMenuItem>
+          <DropdownMenuItem onSelect={() => setCreating(true)}>
+            <Plus /> Create organization
+          </DropdownMenuItem>
+        </DropdownMenuContent>
+      </DropdownMenu>
+      <CreateOrgDialog trigger={false} open={creating} onOpenChange={setCreating} />
+    </>
+  );
+}

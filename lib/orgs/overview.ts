@@ -1,0 +1,180 @@
+import "server-only";
+import type { Actor } from "@/lib/auth/types";
+import { isAdmin } from "@/lib/auth/visibility";
+import { accountLedger, type LedgerLine } from "@/lib/billing/ledger";
+import type { Db } from "@/lib/db/client";
+import { toJsonText } from "@/lib/http/respond";
+import type { Json } from "@/lib/json";
+import { type OrgContext, type OrgRole, orgAllows } from "./access";
+import { getOrg } from "./read";
+import type { Org } from "./types";
+
+// What the organization pages read (issue 25, ADR 0016): the switcher's list, an organization's account, its spend
+// by member, key and model, its members and pending invitations, its keys, ledger and seat charges, and the admin's
+// list. Reads only: every change goes through the /api/v1/orgs verbs. Each read asks orgFor first, so a non-member
+// learns nothing (404) and a role sees what ORG_VERBS gives it; "this month" and "today" are UTC at tollgate_now().
+
+/** A server value as a client component receives it from the API (money as exact numbers, dates as ISO text). */
+export const asJson = <T>(data: T): Json<T> => JSON.parse(toJsonText(data));
+
+/** What the actor may do in the organization, for pages to hide what a role may not use. */
+export interface OrgAbilities {
+  manageMembers: boolean;
+  manageKeys: boolean;
+  ownKeys: boolean;
+  seeAllUsage: boolean;
+  billing: boolean;
+  settings: boolean;
+  ownership: boolean;
+  /** A platform admin: may change the plan and the status. */
+  platformAdmin: boolean;
+}
+
+function abilitiesOf(ctx: Pick<OrgContext, "role">, actor: Actor): OrgAbilities {
+  const admin = isAdmin(actor) && actor.view !== "own";
+  return {
+    manageMembers: orgAllows(ctx, "members.manage", admin),
+    manageKeys: orgAllows(ctx, "keys.manage", admin),
+    ownKeys: orgAllows(ctx, "keys.own", admin),
+    seeAllUsage: orgAllows(ctx, "usage.all", admin),
+    billing: orgAllows(ctx, "billing", admin),
+    settings: orgAllows(ctx, "settings", admin),
+    ownership: orgAllows(ctx, "ownership", admin),
+    platformAdmin: admin,
+  };
+}
+
+/** An organization as its pages open it: the organization with its account, and what the actor may do in it. */
+export interface OrgPage {
+  org: Org;
+  can: OrgAbilities;
+}
+
+/** The organization by slug or id for a page, as orgFor allows it (404 to non-members). */
+export async function orgPage(db: Db, actor: Actor, ref: string): Promise<OrgPage> {
+  const org = await getOrg(db, actor, ref);
+  return { org, can: abilitiesOf(org, actor) };
+}
+
+export interface SpendByMember {
+  userId: string;
+  name: string | null;
+  email: string;
+  /** Null for someone who spent this month and has left since. */
+  role: OrgRole | null;
+  calls: number;
+  chargedMicros: bigint;
+}
+
+export interface SpendByKey {
+  keyId: string;
+  name: string;
+  prefix: string;
+  status: "active" | "revoked";
+  makerEmail: string;
+  calls: number;
+  chargedMicros: bigint;
+}
+
+export interface SpendByModel {
+  model: string;
+  calls: number;
+  chargedMicros: bigint;
+}
+
+export interface DaySpend {
+  day: string;
+  calls: number;
+  chargedMicros: bigint;
+}
+
+/** The overview's figures: spend this UTC month by member, key and model, and per UTC day over 30 days. */
+export interface OrgSpend {
+  /** Whether the figures cover every member (owner, admin, billing, platform admins) or the actor's own calls. */
+  scope: "all" | "own";
+  monthChargedMicros: bigint;
+  monthCalls: number;
+  byMember: SpendByMember[];
+  byKey: SpendByKey[];
+  byModel: SpendByModel[];
+  daily: DaySpend[];
+}
+
+/** The organization's spend as the actor may see it: everyone's with usage.all, otherwise only their own calls. */
+export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<OrgSpend> {
+  const accountId = page.org.account.id;
+  const only = page.can.seeAllUsage ? null : actor.userId;
+  const monthStart = db`(budget_window(tollgate_now(), 'month')::timestamp at time zone 'utc')`;
+  const mine = db`(${only}::uuid is null or e.user_id = ${only}::uuid)`;
+  const [byMember, byKey, byModel, daily] = await Promise.all([
+    db<SpendByMember[]>`
+      with spend as (
+        select e.user_id, count(*)::int as calls, sum(e.revenue_micros)::bigint as charged
+        from usage_events e
+        where e.account_id = ${accountId} and e.started_at >= ${monthStart} and ${mine}
+        group by e.user_id
+      ),
+      people as (
+        select m.user_id from organization_members m
+        where m.organization_id = ${page.org.id} and (${only}::uuid is null or m.user_id = ${only}::uuid)
+        union select user_id from spend
+      )
+      select p.user_id as "userId", nullif(u.name, '') as name, u.email, m.role,
+             coalesce(s.calls, 0)::int as calls, coalesce(s.charged, 0)::bigint as "chargedMicros"
+      from people p join users u on u.id = p.user_id
+      left join organization_members m on m.organization_id = ${page.org.id} and m.user_id = p.user_id
+      left join spend s on s.user_id = p.user_id
+      order by coalesce(s.charged, 0) desc, u.email`,
+    db<SpendByKey[]>`
+      select k.id as "keyId", k.name, k.prefix, k.status, u.email as "makerEmail",
+             count(*)::int as calls, sum(e.revenue_micros)::bigint as "chargedMicros"
+      from usage_events e join api_keys k on k.id = e.key_id join users u on u.id = k.user_id
+      where e.account_id = ${accountId} and e.started_at >= ${monthStart} and ${mine}
+      group by k.id, u.email
+      order by sum(e.revenue_micros) desc, k.name
+      limit 20`,
+    db<SpendByModel[]>`
+      select e.model_group as model, count(*)::int as calls, sum(e.revenue_micros)::bigint as "chargedMicros"
+      from usage_events e
+      where e.account_id = ${accountId} and e.started_at >= ${monthStart} and ${mine}
+      group by e.model_group
+      order by sum(e.revenue_micros) desc, e.model_group`,
+    db<DaySpend[]>`
+      with span as (
+        select d::date as day
+        from generate_series(budget_window(tollgate_now(), 'day') - 29, budget_window(tollgate_now(), 'day'),
+                             interval '1 day') d
+      ),
+      spend as (
+        select (e.started_at at time zone 'utc')::date as day, count(*)::int as calls,
+               sum(e.revenue_micros)::bigint as charged
+        from usage_events e
+        where e.account_id = ${accountId}
+          and e.started_at >= ((select min(day) from span)::timestamp at time zone 'utc') and ${mine}
+        group by 1
+      )
+      select to_char(span.day, 'YYYY-MM-DD') as day, coalesce(s.calls, 0)::int as calls,
+             coalesce(s.charged, 0)::bigint as "chargedMicros"
+      from span left join spend s on s.day = span.day
+      order by span.day`,
+  ]);
+  return {
+    scope: only === null ? "all" : "own",
+    monthChargedMicros: byModel.reduce((sum, m) => sum + m.chargedMicros, 0n),
+    monthCalls: byModel.reduce((sum, m) => sum + m.calls, 0),
+    byMember,
+    byKey,
+    byModel,
+    daily,
+  };
+}
+
+/** The organization's ledger, newest first, for those with the billing verb (owner, billing, platform admins). */
+export async function orgLedger(
+  db: Db,
+  page: OrgPage,
+  query: { page: number; pageSize: number },
+): Promise<{ items: LedgerLine[]; total: number } | null> {
+  if (!page.can.billing) return null;
+  return accountLedger(db, page.org.account.id, query);
+}
