@@ -8,7 +8,7 @@ import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, forbidden } from "@/lib/http/errors";
 import { enqueue } from "@/lib/queue";
 import { orgAllows, orgFor } from "./access";
-import { ORG_SEATS_MONTH_JOB } from "./jobs";
+import { ORG_SEATS_MONTH_JOB, ORG_SEATS_RETRY_JOB } from "./jobs";
 
 // Seat fees (ADR 0016, decision 7): an organization whose plan prices a seat (plans.seat_price_micros) pays it per
 // member and UTC month from its own account. The money rules are SQL functions, one each: charge_seat (once per
@@ -72,7 +72,8 @@ async function chargeSeat(db: Db, seat: SeatToCharge): Promise<SeatCharge | null
         status: row.status,
       },
     });
-    if (row.status === "paid") await checkLowBalances(tx, [seat.accountId]);
+    // Paying it may also have paid older fees due: either way the balance went down.
+    await checkLowBalances(tx, [seat.accountId]);
     return row;
   });
 }
@@ -217,6 +218,30 @@ export async function enqueueSeatMonth(db: Db): Promise<{ month: string; enqueue
   if (seen) return { month, enqueued: false };
   const { created } = await enqueue(db, ORG_SEATS_MONTH_JOB, { month }, { singletonKey, maxAttempts: 8 });
   return { month, enqueued: created };
+}
+
+/**
+ * The daily catch-up (app/api/cron/grants): a retry for every organization account with fees due whose available
+ * money now covers the oldest of them, whatever brought the money in (a credit enqueues its own: moneyCameIn in
+ * lib/billing/low-balance.ts; this catches what a call's hold released, or a path that enqueued none), unless one
+ * is waiting to start (one already running may have read the balance before this money, so it does not count).
+ * Returns how many were enqueued.
+ */
+export async function enqueueDueSeatRetries(db: Db): Promise<number> {
+  const accounts = await db<{ id: string }[]>`
+    select a.id from accounts a
+    where a.kind = 'team' and a.seats_due_micros > 0
+      and a.balance_micros - a.held_micros >= (
+        select c.amount_micros from seat_charges c
+        where c.organization_id = a.organization_id and c.status = 'due'
+        order by c.month, c.created_at, c.user_id limit 1)
+      and not exists (select 1 from queue_jobs q
+                      where q.name = ${ORG_SEATS_RETRY_JOB} and q.state in ('created', 'retry')
+                        and q.payload->>'accountId' = a.id::text)`;
+  for (const { id } of accounts) {
+    await enqueue(db, ORG_SEATS_RETRY_JOB, { accountId: id }, { maxAttempts: 8, backoffBaseMs: 5_000 });
+  }
+  return accounts.length;
 }
 
 export interface SeatChargeRow {

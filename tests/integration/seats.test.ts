@@ -15,7 +15,7 @@ import { chargeJoiningSeat, chargeSeatsForMonth, enqueueSeatMonth, payDueSeats }
 import { enqueue } from "@/lib/queue";
 import { drain } from "@/lib/settlement/drain";
 import { topUp } from "../helpers/billing";
-import { simulatedClock } from "../helpers/clock";
+import { clearOfMidnight, simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
 import { insertUser, signIn } from "../helpers/users";
@@ -214,6 +214,38 @@ describe("the month job", () => {
     expect(jobs.map((j) => j.state)).toEqual(["completed", "completed"]);
     expect(jobs[0]!.result).toMatchObject({ month: "2028-03-01", paid: expect.any(Number) });
     expect((await account(org.accountId)).balance).toBe(30_000_000n);
+    await expectInvariants();
+  });
+});
+
+describe("the daily cron (GET /api/cron/grants)", () => {
+  it("enqueues this UTC month's seat job once, and a retry for fees due that the balance now covers", async () => {
+    await clearOfMidnight(sql, 10);
+    const org = await organization({
+      balance: 1_000_000n,
+      members: [{ role: "owner", joinedAt: "2027-05-03T10:00:00Z" }],
+    });
+    await clock.at("2027-10-01T00:05:00Z", (db) => chargeSeatsForMonth(db, month("2027-10")));
+    expect(await account(org.accountId)).toMatchObject({ due: FEE });
+    await topUp(sql, adminId, org.accountId, FEE);
+    // As if the money had come in by a path that enqueued no retry (or a call's hold was released since).
+    await sql`delete from queue_jobs where name = ${ORG_SEATS_RETRY_JOB}`;
+    const cron = (await import("@/app/api/cron/grants/route")).GET;
+    const tick = () => call(cron, { headers: { authorization: `Bearer ${process.env.CRON_SECRET}` } });
+    const [now] = await sql<{ month: string }[]>`
+      select to_char(date_trunc('month', now() at time zone 'utc'), 'YYYY-MM-DD') as month`;
+    const first = await tick();
+    expect(first.status).toBe(200);
+    expect(first.body.seats).toMatchObject({ month: now!.month, enqueued: true });
+    expect(first.body.seats.retries).toBeGreaterThanOrEqual(1);
+    expect((await tick()).body.seats).toMatchObject({ month: now!.month, enqueued: false });
+    const retries = await sql`
+      select 1 from queue_jobs where name = ${ORG_SEATS_RETRY_JOB} and payload->>'accountId' = ${org.accountId}
+        and state in ('created', 'retry')`;
+    expect(retries).toHaveLength(1);
+    await sql`delete from queue_jobs where name = ${ORG_SEATS_MONTH_JOB}`;
+    await runDrain(sql);
+    expect(await account(org.accountId)).toEqual({ balance: 1_000_000n, held: 0n, due: 0n });
     await expectInvariants();
   });
 });
