@@ -1,8 +1,11 @@
 // The authorization matrix: every route under app/api × (anonymous, developer, admin) → expected status. A test
 // below lists every route.ts and its methods, so a route added without a row here fails the suite.
+import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { hashKey } from "@/lib/keys/secret";
+import type { OrgRole } from "@/lib/orgs/access";
 import { createTestDatabase } from "../helpers/db";
 import { type CallOptions, call } from "../helpers/http";
 import { insertUser, signIn } from "../helpers/users";
@@ -160,6 +163,17 @@ const conversationRoute = () => import("@/app/api/v1/playground/conversations/[i
 const playgroundCallRoute = () => import("@/app/api/v1/playground/calls/[callId]/route");
 const playgroundModelsRoute = () => import("@/app/api/v1/playground/models/route");
 const keyUsageRoute = () => import("@/app/api/v1/key/usage/route");
+const orgsRoute = () => import("@/app/api/v1/orgs/route");
+const orgRoute = () => import("@/app/api/v1/orgs/[org]/route");
+const orgMembersRoute = () => import("@/app/api/v1/orgs/[org]/members/route");
+const orgMemberRoute = () => import("@/app/api/v1/orgs/[org]/members/[userId]/route");
+const orgTransferRoute = () => import("@/app/api/v1/orgs/[org]/transfer/route");
+const orgInvitationsRoute = () => import("@/app/api/v1/orgs/[org]/invitations/route");
+const orgInvitationRoute = () => import("@/app/api/v1/orgs/[org]/invitations/[id]/route");
+const orgKeysRoute = () => import("@/app/api/v1/orgs/[org]/keys/route");
+const orgSeatsRoute = () => import("@/app/api/v1/orgs/[org]/seats/route");
+const invitationRoute = () => import("@/app/api/v1/invitations/[token]/route");
+const acceptRoute = () => import("@/app/api/v1/invitations/[token]/accept/route");
 
 interface Case {
   name: string;
@@ -838,6 +852,36 @@ const cases: Case[] = [
     method: "PATCH",
     options: () => ({ body: { webhookUrl: "http://127.0.0.1:9/alerts" } }),
     expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  // Organizations (issue 25): one's own list and creating one; the organization's own routes are in orgCases below.
+  {
+    name: "GET /api/v1/orgs",
+    handler: orgsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/orgs",
+    handler: orgsRoute,
+    method: "POST",
+    options: () => ({ body: { name: "Matrix org" } }),
+    expect: { anonymous: 401, developer: 201, admin: 201 },
+  },
+  {
+    // Holding the link is what shows an invitation, to whoever is signed in.
+    name: "GET /api/v1/invitations/:token",
+    handler: invitationRoute,
+    method: "GET",
+    options: () => ({ params: { token: readInvitationToken } }),
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    // An invitation for dev@example.com: only that user accepts it (403 to anyone else, nothing written).
+    name: "POST /api/v1/invitations/:token/accept (the developer's invitation)",
+    handler: acceptRoute,
+    method: "POST",
+    options: () => ({ params: { token: acceptTokens.shift()! } }),
+    expect: { anonymous: 401, developer: 201, other: 403, admin: 403 },
   }, // Sign out everywhere ends the caller's own sessions, this one included; last, and the
   // caller signs in again after it.
   {
@@ -845,6 +889,214 @@ const cases: Case[] = [
     handler: sessions,
     method: "DELETE",
     expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+];
+
+// --- Organizations (issue 25, ADR 0016 decision 9): every route of an organization × (anonymous, a member of
+// another organization, a member whose role lacks the verb, a member whose role has it, a platform admin), each call
+// against a fresh organization whose owner, admin, member and billing member are the same four users. A refusal writes
+// nothing: organizations, members, invitations, accounts, keys, the audit log and the queue read the same after it.
+
+const ORG_MEMBER_EMAILS: Record<OrgRole, string> = {
+  owner: "org-owner@example.com",
+  admin: "org-admin@example.com",
+  member: "org-member@example.com",
+  billing: "org-billing@example.com",
+};
+const OUTSIDER_EMAIL = "org-outsider@example.com";
+const orgUserIds = {} as Record<OrgRole | "outsider", string>;
+const orgCookies = {} as Record<OrgRole | "outsider", string>;
+let readInvitationToken: string;
+let acceptTokens: string[];
+
+interface MatrixOrg {
+  id: string;
+  slug: string;
+  accountId: string;
+}
+
+/** A fresh organization with the four role users as its owner, admin, member and billing member. */
+async function matrixOrg(members: Partial<Record<OrgRole, string>> = orgUserIds): Promise<MatrixOrg> {
+  const slug = `matrix-${randomBytes(5).toString("hex")}`;
+  const [org] = await sql<
+    { id: string }[]
+  >`insert into organizations (name, slug) values (${slug}, ${slug}) returning id`;
+  const [account] = await sql<{ id: string }[]>`
+    insert into accounts (kind, organization_id) values ('team', ${org!.id}) returning id`;
+  for (const [role, userId] of Object.entries(members)) {
+    if (role === "outsider") continue;
+    await sql`insert into organization_members (organization_id, user_id, role) values (${org!.id}, ${userId}, ${role})`;
+  }
+  return { id: org!.id, slug, accountId: account!.id };
+}
+
+/** A pending invitation of `email` to the organization; its token (as the email carries it). */
+async function matrixInvitation(orgId: string, email: string) {
+  const token = randomBytes(32).toString("base64url");
+  const [row] = await sql<{ id: string }[]>`
+    insert into organization_invitations (organization_id, email, role, token_hash, expires_at)
+    values (${orgId}, ${email}, 'member', ${hashKey(token, process.env.KEY_PEPPER!)}, now() + interval '7 days')
+    returning id`;
+  return { id: row!.id, token };
+}
+
+/** A new member (role member) of the organization: a target that a removal or transfer can use up. */
+async function extraMember(orgId: string) {
+  const userId = await insertUser(sql, { email: `extra-${randomBytes(5).toString("hex")}@example.com` });
+  await sql`insert into organization_members (organization_id, user_id, role) values (${orgId}, ${userId}, 'member')`;
+  return userId;
+}
+
+beforeAll(async () => {
+  for (const [role, address] of Object.entries(ORG_MEMBER_EMAILS)) {
+    orgUserIds[role as OrgRole] = await insertUser(sql, { email: address });
+    orgCookies[role as OrgRole] = await signIn(address);
+  }
+  orgUserIds.outsider = await insertUser(sql, { email: OUTSIDER_EMAIL });
+  orgCookies.outsider = await signIn(OUTSIDER_EMAIL);
+  // The outsider is a member (the owner) of an organization of their own, only not of the one they reach for.
+  await matrixOrg({ owner: orgUserIds.outsider });
+  readInvitationToken = (await matrixInvitation((await matrixOrg()).id, "someone@example.com")).token;
+  acceptTokens = [];
+  for (let i = 0; i < 4; i++)
+    acceptTokens.push((await matrixInvitation((await matrixOrg()).id, "dev@example.com")).token);
+});
+
+/** What a refused call must leave as it was. */
+async function orgFingerprint(): Promise<string> {
+  const [row] = await sql<{ f: string }[]>`
+    select md5(concat_ws('|',
+      (select string_agg(t::text, ',' order by t.id) from organizations t),
+      (select string_agg(t::text, ',' order by t.organization_id, t.user_id) from organization_members t),
+      (select string_agg(t::text, ',' order by t.id) from organization_invitations t),
+      (select string_agg(t::text, ',' order by t.id) from accounts t),
+      (select string_agg(t::text, ',' order by t.id) from api_keys t),
+      (select count(*) from audit_log)::text,
+      (select count(*) from queue_jobs)::text)) as f`;
+  return row!.f;
+}
+
+interface OrgCase {
+  name: string;
+  handler: () => Promise<Record<string, unknown>>;
+  method: "GET" | "POST" | "PATCH" | "DELETE";
+  /** The request against a fresh organization (params.org is its slug unless given). */
+  options?: (org: MatrixOrg) => Promise<CallOptions> | CallOptions;
+  /** A role whose verb allows the call, and its status. */
+  allowed: [OrgRole, number];
+  /** A role whose verb does not (403); none when every role may. */
+  without?: OrgRole;
+  admin: number;
+}
+
+const orgCases: OrgCase[] = [
+  {
+    name: "GET /api/v1/orgs/:org (every role may)",
+    handler: orgRoute,
+    method: "GET",
+    allowed: ["billing", 200],
+    admin: 200,
+  },
+  {
+    name: "PATCH /api/v1/orgs/:org (settings)",
+    handler: orgRoute,
+    method: "PATCH",
+    options: () => ({ body: { name: "Renamed", dailyBudgetMicros: 1_000_000 } }),
+    allowed: ["admin", 200],
+    without: "member",
+    admin: 200,
+  },
+  {
+    name: "GET /api/v1/orgs/:org/members (every role may)",
+    handler: orgMembersRoute,
+    method: "GET",
+    allowed: ["member", 200],
+    admin: 200,
+  },
+  {
+    name: "PATCH /api/v1/orgs/:org/members/:userId (a member's caps)",
+    handler: orgMemberRoute,
+    method: "PATCH",
+    options: (org) => ({
+      params: { org: org.slug, userId: orgUserIds.member },
+      body: { dailyCapMicros: 250_000 },
+    }),
+    allowed: ["admin", 200],
+    without: "billing",
+    admin: 200,
+  },
+  {
+    name: "DELETE /api/v1/orgs/:org/members/:userId (another member)",
+    handler: orgMemberRoute,
+    method: "DELETE",
+    options: async (org) => ({ params: { org: org.slug, userId: await extraMember(org.id) } }),
+    allowed: ["admin", 200],
+    without: "member",
+    admin: 200,
+  },
+  {
+    name: "POST /api/v1/orgs/:org/transfer",
+    handler: orgTransferRoute,
+    method: "POST",
+    options: async (org) => ({ body: { userId: await extraMember(org.id) } }),
+    allowed: ["owner", 200],
+    without: "admin",
+    admin: 200,
+  },
+  {
+    name: "GET /api/v1/orgs/:org/invitations",
+    handler: orgInvitationsRoute,
+    method: "GET",
+    allowed: ["admin", 200],
+    without: "member",
+    admin: 200,
+  },
+  {
+    name: "POST /api/v1/orgs/:org/invitations",
+    handler: orgInvitationsRoute,
+    method: "POST",
+    options: () => ({
+      body: { email: `invitee-${randomBytes(4).toString("hex")}@example.com`, role: "member" },
+    }),
+    allowed: ["admin", 201],
+    without: "billing",
+    admin: 201,
+  },
+  {
+    name: "DELETE /api/v1/orgs/:org/invitations/:id",
+    handler: orgInvitationRoute,
+    method: "DELETE",
+    options: async (org) => ({
+      params: { org: org.slug, id: (await matrixInvitation(org.id, "revoked@example.com")).id },
+    }),
+    allowed: ["owner", 200],
+    without: "member",
+    admin: 200,
+  },
+  {
+    name: "GET /api/v1/orgs/:org/keys (every role may: its own keys, or every member's)",
+    handler: orgKeysRoute,
+    method: "GET",
+    allowed: ["member", 200],
+    admin: 200,
+  },
+  {
+    // For the member themselves, or (platform admin) for that member.
+    name: "POST /api/v1/orgs/:org/keys",
+    handler: orgKeysRoute,
+    method: "POST",
+    options: () => ({ body: { name: "matrix org key", userId: orgUserIds.member } }),
+    allowed: ["member", 201],
+    without: "billing",
+    admin: 201,
+  },
+  {
+    name: "GET /api/v1/orgs/:org/seats",
+    handler: orgSeatsRoute,
+    method: "GET",
+    allowed: ["billing", 200],
+    without: "member",
+    admin: 200,
   },
 ];
 
@@ -867,7 +1119,7 @@ function apiRoutes(): { url: string; file: string }[] {
 }
 
 /** "GET /api/v1/keys/:id (own key)" → "GET /api/v1/keys/:id". */
-const routeOf = (c: Case) => c.name.split(" ").slice(0, 2).join(" ");
+const routeOf = (c: { name: string }) => c.name.split(" ").slice(0, 2).join(" ");
 
 describe("the matrix covers app/api", () => {
   it("has a row for every method of every route.ts under app/api, and every row calls the route it names", async () => {
@@ -878,16 +1130,17 @@ describe("the matrix covers app/api", () => {
         if (typeof mod[method] === "function") exported.set(`${method} ${url}`, mod[method]);
     }
     expect(exported.size).toBeGreaterThan(50);
-    const covered = new Set(cases.map(routeOf));
+    const rows = [...cases, ...orgCases];
+    const covered = new Set(rows.map(routeOf));
     expect(
       [...exported.keys()].filter((route) => !covered.has(route)),
       "routes missing from the matrix",
     ).toEqual([]);
     expect(
-      cases.map(routeOf).filter((route) => !exported.has(route)),
+      rows.map(routeOf).filter((route) => !exported.has(route)),
       "rows naming no route",
     ).toEqual([]);
-    for (const c of cases) {
+    for (const c of rows) {
       const handler = (await c.handler())[c.method];
       expect(handler === exported.get(routeOf(c)), `${c.name} calls another route`).toBe(true);
     }
@@ -947,5 +1200,57 @@ describe("authorization matrix", () => {
     expect(res.status).toBe(403);
     const [row] = await sql`select role from users where id = ${adminId}`;
     expect(row!.role).toBe("admin");
+  });
+});
+
+describe("organization authorization matrix", () => {
+  const callers = ["anonymous", "outsider", "without", "allowed", "admin"] as const;
+  for (const c of orgCases) {
+    for (const who of callers) {
+      if (who === "without" && !c.without) continue;
+      const expected = { anonymous: 401, outsider: 404, without: 403, allowed: c.allowed[1], admin: c.admin }[
+        who
+      ];
+      const label =
+        {
+          without: `${c.without} (without the role)`,
+          allowed: `${c.allowed[0]}`,
+          outsider: "a member of another organization",
+        }[who as string] ?? who;
+      it(`${c.name} as ${label} → ${expected}`, async () => {
+        const org = await matrixOrg();
+        const options = (await c.options?.(org)) ?? {};
+        const cookie = {
+          anonymous: undefined,
+          outsider: orgCookies.outsider,
+          without: c.without ? orgCookies[c.without] : undefined,
+          allowed: orgCookies[c.allowed[0]],
+          admin: cookies.admin,
+        }[who];
+        const before = await orgFingerprint();
+        const mod = await c.handler();
+        const res = await call(mod[c.method] as Parameters<typeof call>[0], {
+          method: c.method,
+          ...options,
+          params: { org: org.slug, ...options.params },
+          cookie,
+        });
+        expect(res.status, JSON.stringify(res.body)).toBe(expected);
+        if (res.status >= 400) {
+          expect(res.body.error.code).toMatch(/^[a-z_]+$/);
+          expect(await orgFingerprint(), "a refused call wrote something").toBe(before);
+        }
+      });
+    }
+  }
+
+  it("an accept by the wrong user writes nothing", async () => {
+    const org = await matrixOrg();
+    const { token } = await matrixInvitation(org.id, "dev@example.com");
+    const before = await orgFingerprint();
+    const { POST } = await acceptRoute();
+    const res = await call(POST, { method: "POST", params: { token }, cookie: orgCookies.outsider });
+    expect(res.status).toBe(403);
+    expect(await orgFingerprint()).toBe(before);
   });
 });
