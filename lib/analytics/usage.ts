@@ -61,7 +61,8 @@ export type ScopedFilters = UsageFilters & { scope?: UsageScope };
  */
 function scopeOf(actor: Actor, f: ScopedFilters): UsageScope {
   if (f.scope) return f.scope;
-  if (f.org) throw new Error("an organization filter is resolved by usageScope before it is read");
+  if (f.org !== undefined)
+    throw new Error("an organization filter is resolved by usageScope before it is read");
   const own = ownerScope(actor);
   return own
     ? { userId: own, accountId: null, personal: true }
@@ -74,7 +75,7 @@ function scopeOf(actor: Actor, f: ScopedFilters): UsageScope {
  * actor's own for the others (own views included).
  */
 export async function usageScope(db: Db, actor: Actor, f: UsageFilters): Promise<ScopedFilters> {
-  if (!f.org) return { ...f, scope: scopeOf(actor, f) };
+  if (f.org === undefined) return { ...f, scope: scopeOf(actor, f) };
   const org = await orgFor(db, actor, f.org, "view");
   const all = orgAllows(org, "usage.all", isAdmin(actor) && actor.view !== "own");
   return { ...f, scope: { userId: all ? null : actor.userId, accountId: org.accountId, personal: false } };

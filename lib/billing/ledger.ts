@@ -4,7 +4,7 @@ import type { Actor } from "@/lib/auth/types";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, conflict, notFound } from "@/lib/http/errors";
 import { assertAdmin } from "@/lib/users/assert-admin";
-import { checkLowBalances } from "./low-balance";
+import { checkLowBalances, moneyCameIn } from "./low-balance";
 import { formatMicros } from "./money";
 import { MAX_MICROS } from "./schemas";
 
@@ -141,8 +141,9 @@ export async function creditAccount(
       insert into ledger_entries (transaction_id, account_id, amount_micros)
       values (${txn.id}, ${input.accountId}, ${input.amountMicros}),
              (${txn.id}, (select id from accounts where code = ${SOURCE[input.kind]}), ${-input.amountMicros})`;
-    // A credit re-arms the low-balance notice; a negative adjustment may cross below the threshold.
-    await checkLowBalances(tx, [input.accountId]);
+    // A credit re-arms the low-balance notice (and pays due seat fees); a negative adjustment may cross below it.
+    if (input.amountMicros > 0n) await moneyCameIn(tx, input.accountId);
+    else await checkLowBalances(tx, [input.accountId]);
     const account = (await getAccount(tx, { id: input.accountId }))!;
     await recordAudit(tx, actor, {
       action: `account.${input.kind}`,

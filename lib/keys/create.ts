@@ -57,7 +57,7 @@ export async function createKey(
     purpose = "app",
   }: { pepper: string; rotatedFrom?: string; purpose?: "app" | "playground" },
 ): Promise<CreatedKey> {
-  if (!input.organization) assertCanActFor(actor, input.userId);
+  if (input.organization === undefined) assertCanActFor(actor, input.userId);
   if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
     throw new AppError("validation_failed", "Invalid request body: expiresAt: must be in the future", {
       issues: [{ path: "expiresAt", message: "must be in the future" }],
@@ -67,9 +67,10 @@ export async function createKey(
   const id = randomUUID();
   const secret = purpose === "playground" ? managedKeySecret(id, pepper) : generateKeySecret();
   return inTransaction(db, async (tx) => {
-    const accountId = input.organization
-      ? await organizationAccount(tx, actor, input.organization, input.userId)
-      : null;
+    const accountId =
+      input.organization !== undefined
+        ? await organizationAccount(tx, actor, input.organization, input.userId)
+        : null;
     const [owner] = await tx<{ status: string }[]>`select status from users where id = ${input.userId}`;
     if (!owner) throw new AppError("not_found", "User was not found.");
     if (owner.status !== "active")

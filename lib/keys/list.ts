@@ -23,7 +23,7 @@ export interface ListKeysQuery {
  * views) their personal keys, the ones spending from their own account; admins every key.
  */
 async function keyScope(db: Db, actor: Actor, query: ListKeysQuery) {
-  if (query.org) {
+  if (query.org !== undefined) {
     const org = await orgFor(db, actor, query.org, "view");
     const platformAdmin = isAdmin(actor) && actor.view !== "own";
     const all = actor.view !== "own" && orgAllows(org, "keys.manage", platformAdmin);

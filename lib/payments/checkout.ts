@@ -6,21 +6,26 @@ import { formatMicros } from "@/lib/billing/money";
 import { config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/http/errors";
+import { orgFor } from "@/lib/orgs/access";
 import { getBillingSettings } from "./settings";
 import { MICROS_PER_CENT, stripeClient } from "./stripe";
 
 /**
- * Starts a Stripe Checkout session for a top-up of the signed-in user's account. The amount here only opens
- * the session: the account is credited from Stripe's own event (lib/payments/webhook.ts), never from this.
+ * Starts a Stripe Checkout session for a top-up of the signed-in user's account, or (org: slug or id) of an
+ * organization's whose role tops it up (the billing verb: owners and billing members; 404 to non-members, 403 to
+ * other roles). The amount here only opens the session: the account is credited from Stripe's own event
+ * (lib/payments/webhook.ts), never from this.
  */
 export async function startCheckout(
   db: Db,
   actor: Actor & { userId: string },
   amountMicros: bigint,
+  { org }: { org?: string } = {},
 ): Promise<{ paymentId: string; url: string }> {
   const stripe = stripeClient();
   if (!stripe)
     throw new AppError("unavailable", "Top-ups by card are off on this deployment. Ask an administrator.");
+  const organization = org !== undefined ? await orgFor(db, actor, org, "billing") : null;
   const settings = await getBillingSettings(db);
   if (amountMicros < settings.topupMinMicros || amountMicros > settings.topupMaxMicros) {
     throw new AppError(
@@ -29,15 +34,21 @@ export async function startCheckout(
       { issues: [{ path: "amountMicros", message: "outside the allowed range" }] },
     );
   }
-  const account = await getAccount(db, { userId: actor.userId });
+  const account = await getAccount(
+    db,
+    organization ? { id: organization.accountId } : { userId: actor.userId },
+  );
   if (!account) throw new AppError("not_found", "Account was not found.");
-  const paymentId = randomUUID();
+  // The payer is the signed-in user: Stripe's receipt goes to them, also for an organization's top-up.
+  const [payer] = await db<{ email: string }[]>`select email from users where id = ${actor.userId}`;
   const appUrl = config().APP_URL.replace(/\/$/, "");
+  const returnTo = organization ? `${appUrl}/orgs/${organization.slug}` : `${appUrl}/account/billing`;
+  const paymentId = randomUUID();
   const session = await stripe.checkout.sessions.create(
     {
       mode: "payment",
       client_reference_id: account.id,
-      customer_email: account.ownerEmail ?? undefined,
+      customer_email: payer?.email,
       line_items: [
         {
           quantity: 1,
@@ -46,14 +57,14 @@ export async function startCheckout(
             unit_amount: Number(amountMicros / MICROS_PER_CENT),
             product_data: {
               name: "Tollgate credit",
-              description: `Prepaid balance for ${account.ownerEmail}`,
+              description: `Prepaid balance for ${organization ? organization.name : account.ownerEmail}`,
             },
           },
         },
       ],
       metadata: { paymentId, accountId: account.id, userId: actor.userId },
-      success_url: `${appUrl}/account/billing?payment=success`,
-      cancel_url: `${appUrl}/account/billing?payment=cancelled`,
+      success_url: `${returnTo}?payment=success`,
+      cancel_url: `${returnTo}?payment=cancelled`,
     },
     { idempotencyKey: `checkout:${paymentId}` },
   );

@@ -62,7 +62,8 @@ async function completed(tx: Tx, session: Stripe.Checkout.Session): Promise<bool
     select id, account_id, status, paid_micros, refunded_micros from payments
     where stripe_session_id = ${session.id} for update`;
   if (!payment) {
-    // The event can beat our own insert after creating the session: the session's metadata names the account.
+    // The event can beat our own insert after creating the session: the session's metadata names the account (the
+    // payer's own, or the organization's they topped up: paid money is credited even if their role changed since).
     const accountId = session.metadata?.accountId;
     const userId = session.metadata?.userId;
     if (!accountId || !userId) return false; // not one of ours
@@ -70,7 +71,7 @@ async function completed(tx: Tx, session: Stripe.Checkout.Session): Promise<bool
       insert into payments (id, account_id, user_id, stripe_session_id, amount_micros, currency)
       select coalesce(${session.metadata?.paymentId ?? null}::uuid, gen_random_uuid()), a.id, ${userId},
              ${session.id}, greatest(${BigInt(session.amount_total ?? 0) * MICROS_PER_CENT}, 1), ${session.currency ?? "usd"}
-      from accounts a where a.id = ${accountId} and a.owner_user_id = ${userId}
+      from accounts a where a.id = ${accountId} and (a.owner_user_id = ${userId} or a.kind = 'team')
       on conflict (stripe_session_id) do nothing
       returning id, account_id, status, paid_micros, refunded_micros`;
     if (!payment) return false;

@@ -20,7 +20,7 @@ export async function playgroundKeyFor(
   org?: string | null,
   { pepper = config().KEY_PEPPER }: { pepper?: string } = {},
 ) {
-  const organization = org ? await orgFor(db, actor, org, "spend") : null;
+  const organization = org != null ? await orgFor(db, actor, org, "spend") : null;
   const account = organization
     ? db`k.account_id = ${organization.accountId}`
     : db`k.account_id = (select a.id from accounts a where a.owner_user_id = ${actor.userId})`;

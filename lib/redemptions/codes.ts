@@ -3,10 +3,11 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
 import { type Account, getAccount } from "@/lib/billing/ledger";
-import { checkLowBalances } from "@/lib/billing/low-balance";
+import { moneyCameIn } from "@/lib/billing/low-balance";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { hashKey } from "@/lib/keys/secret";
+import { orgFor } from "@/lib/orgs/access";
 import { giveBackAttempt, takeAttempt, tooManyAttempts } from "@/lib/security/attempts";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import type { Redemption, RedemptionBatch } from "./types";
@@ -106,17 +107,24 @@ export interface RedeemLimits {
 }
 
 /**
- * Redeems a code for the signed-in user's account, in one statement (redeem_code). Guesses are limited per user
- * and per address (clause 29): an attempt is taken from both buckets atomically before the code is evaluated, so
- * however many race, at most the limit are evaluated in a window; past it every attempt is refused (429) until
- * the window ends. A success gives back its own attempt only: the failures before it stay counted.
+ * Redeems a code for the signed-in user's account, or (org: slug or id) an organization's whose role tops it up (the
+ * billing verb: owners and billing members; 404 to non-members, 403 to other roles, before any guess is counted), in
+ * one statement (redeem_code). Guesses are limited per user and per address (clause 29): an attempt is taken from
+ * both buckets atomically before the code is evaluated, so however many race, at most the limit are evaluated in a
+ * window; past it every attempt is refused (429) until the window ends. A success gives back its own attempt only:
+ * the failures before it stay counted.
  */
 export async function redeemCode(
   db: Db,
   actor: Actor & { userId: string },
   code: string,
-  { pepper, limits }: { pepper: string; limits: RedeemLimits },
+  { pepper, limits, org }: { pepper: string; limits: RedeemLimits; org?: string },
 ): Promise<{ creditedMicros: bigint; account: Account }> {
+  const accountId =
+    org !== undefined
+      ? (await orgFor(db, actor, org, "billing")).accountId
+      : (await db<{ id: string }[]>`select id from accounts where owner_user_id = ${actor.userId}`)[0]?.id;
+  if (!accountId) throw notFound("Account");
   const buckets = [{ bucket: `redeem:user:${actor.userId}`, limit: limits.perUser }];
   if (actor.ip) buckets.push({ bucket: `redeem:ip:${actor.ip}`, limit: limits.perIp });
   const attempt = await takeAttempt(db, buckets, limits.windowSeconds);
@@ -130,14 +138,14 @@ export async function redeemCode(
     const [row] = await tx<
       { code_id: string; account_id: string; amount_micros: bigint; batch_note: string }[]
     >`
-      select * from redeem_code(${hashCode(code, pepper)}, ${actor.userId}, ${randomUUID()}::uuid)`;
+      select * from redeem_code(${hashCode(code, pepper)}, ${actor.userId}, ${accountId}::uuid, ${randomUUID()}::uuid)`;
     if (!row) return null;
     await giveBackAttempt(
       tx,
       buckets.map((b) => b.bucket),
       attempt.windowStart,
     );
-    await checkLowBalances(tx, [row.account_id]);
+    await moneyCameIn(tx, row.account_id);
     await recordAudit(tx, actor, {
       action: "account.redeem",
       targetType: "account",

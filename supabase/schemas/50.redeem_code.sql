@@ -1,15 +1,16 @@
 -- Redeems a code in one statement: marks it redeemed (only if unredeemed and its batch has not expired), writes
--- a balanced `redemption` ledger transaction (the grants account pays), and credits the user's account — all or
--- nothing, so a code credits once, to one account, whoever races for it. Returns nothing when the code is
--- unknown, used or expired (the caller cannot tell which: no oracle for guessing).
-create or replace function public.redeem_code(p_code_hash bytea, p_user_id uuid, p_txn uuid)
+-- a balanced `redemption` ledger transaction (the grants account pays), and credits the target account — all or
+-- nothing, so a code credits once, to one account, whoever races for it. The target is the user's own account or an
+-- organization's (p_account_id; the caller checked that the user may top it up); p_user_id is who redeemed it.
+-- Returns nothing when the code is unknown, used or expired (the caller cannot tell which: no oracle for guessing).
+create or replace function public.redeem_code(p_code_hash bytea, p_user_id uuid, p_account_id uuid, p_txn uuid)
 returns table (code_id uuid, account_id uuid, amount_micros bigint, batch_note text)
 language sql as $$
   with target as (
     select c.id, b.amount_micros, b.note, a.id as account_id, c.prefix
     from redemption_codes c
     join redemption_batches b on b.id = c.batch_id
-    join accounts a on a.owner_user_id = p_user_id
+    join accounts a on a.id = p_account_id and a.kind in ('user', 'team')
     where c.code_hash = p_code_hash and c.redeemed_at is null
       and (b.expires_at is null or b.expires_at > tollgate_now())
       and a.balance_micros + b.amount_micros <= 9007199254740991
