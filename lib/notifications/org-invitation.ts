@@ -69,6 +69,8 @@ export async function sendInvitationEmail(
         `Accept the invitation: ${link}`,
         "",
         `Sign in as ${inv.email} to accept it. The link works once and expires on ${inv.expiresAt.toISOString().slice(0, 16).replace("T", " ")} UTC.`,
+        // Tollgate has no public sign-up: administrators create users (README, Sign-in).
+        `No Tollgate account yet? Ask a Tollgate administrator to create one for ${inv.email}, then open the link.`,
         "If you did not expect this invitation, ignore this email.",
       ].join("\n"),
     });
