@@ -17,17 +17,34 @@ import {
   TableTruncate,
 } from "@/components/ui/table";
 import { cn } from "@/lib/utils";
-import { useLedger } from "./queries";
+import { type LedgerView, useLedger } from "./queries";
 
 export function LedgerTable({ accountId }: { accountId: string | undefined }) {
   const [page, setPage] = useState(1);
   const { data } = useLedger(accountId, page);
-  const pages = pageCount(data?.total, 20);
+  return <LedgerCard items={data?.items} page={page} pages={pageCount(data?.total, 20)} onPage={setPage} />;
+}
+
+/** The ledger's card for entries read elsewhere (an organization's statement is read on its server page). */
+export function LedgerCard({
+  items,
+  page,
+  pages,
+  onPage,
+  description = "Every movement of money on the account, with the balance after it.",
+}: {
+  items: LedgerView[] | undefined;
+  page: number;
+  pages: number;
+  onPage: (page: number) => void;
+  description?: string;
+}) {
+  const data = items ? { items } : undefined;
   return (
     <Card>
       <CardHeader>
         <CardTitle>Ledger</CardTitle>
-        <CardDescription>Every movement of money on the account, with the balance after it.</CardDescription>
+        <CardDescription>{description}</CardDescription>
       </CardHeader>
       <CardContent className="grid gap-3">
         <Table>
@@ -67,7 +84,7 @@ export function LedgerTable({ accountId }: { accountId: string | undefined }) {
           </TableBody>
         </Table>
         <div className="flex justify-end">
-          <Pager page={page} pages={pages} onPage={setPage} />
+          <Pager page={page} pages={pages} onPage={onPage} />
         </div>
       </CardContent>
     </Card>

@@ -22,15 +22,18 @@ const empty = { name: "", userEmail: "", models: [] as string[], rpm: "", tpm: "
 export function CreateKeyDialog({
   onCreated,
   forUser,
+  org,
 }: {
   onCreated: (secret: string) => void;
   /** Admins can issue a key for another user by id. */
   forUser?: { id: string; email: string }[];
+  /** An organization's key (its slug and name): it spends from the organization's account within the maker's caps. */
+  org?: { slug: string; name: string };
 }) {
   const [open, setOpen] = useState(false);
   const [form, setForm] = useState(empty);
   const [ownerId, setOwnerId] = useState("");
-  const create = useCreateKey();
+  const create = useCreateKey(org?.slug);
   const models = useModels();
   const errors = fieldErrors(create.error);
   const toggle = (name: string) => setForm((f) => ({ ...f, models: toggled(f.models, name) }));
@@ -69,7 +72,11 @@ export function CreateKeyDialog({
         <form onSubmit={submit} className="grid gap-4">
           <DialogHeader>
             <DialogTitle>New API key</DialogTitle>
-            <DialogDescription>Apps send it as a Bearer token to the gateway.</DialogDescription>
+            <DialogDescription>
+              {org
+                ? `Apps send it as a Bearer token to the gateway; its calls are paid by ${org.name}, within your caps there.`
+                : "Apps send it as a Bearer token to the gateway."}
+            </DialogDescription>
           </DialogHeader>
           <FormError message={create.error && !Object.keys(errors).length ? create.error.message : null} />
           <KeyInput

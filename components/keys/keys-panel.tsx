@@ -101,7 +101,19 @@ function useUrlKeyFilter() {
   };
 }
 
-export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: string }) {
+export function KeysPanel({
+  admin,
+  gatewayUrl,
+  org,
+}: {
+  admin: boolean;
+  gatewayUrl: string;
+  /**
+   * An organization's keys (its slug and name): `everyone` lists them through the organization (every member's for
+   * its owners and admins, with who made each), otherwise the person's own keys of it ("My API keys" with ?org=).
+   */
+  org?: { slug: string; name: string; everyone: boolean };
+}) {
   const url = useUrlKeyFilter();
   const [filter, setFilter] = useState({ q: "", status: "", page: 1 });
   const [secret, setSecret] = useState<string | null>(null);
@@ -110,8 +122,10 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
   const [expanded, setExpanded] = useState<string | null>(null);
   const keys = useKeys(
     { ...filter, userId: admin ? url.userId : undefined, keyId: url.keyId },
-    admin ? "/api/v1" : "/api/v1/me",
+    admin ? "/api/v1" : org?.everyone ? `/api/v1/orgs/${encodeURIComponent(org.slug)}` : "/api/v1/me",
+    org && !org.everyone ? org.slug : undefined,
   );
+  const showMaker = admin || Boolean(org?.everyone);
   const revoke = useRevokeKey();
   const rotate = useRotateKey();
   const users = useQuery({
@@ -122,6 +136,8 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
   });
   const pages = pageCount(keys.data?.total, keys.data?.pageSize ?? 20);
   const callsPath = admin ? "/admin/requests" : "/account/requests";
+  const callsHref = (keyId: string) =>
+    `${callsPath}?${org ? `org=${encodeURIComponent(org.slug)}&` : ""}keyId=${keyId}`;
   const narrowed = (admin && url.userId) || url.keyId;
   const ownerEmail = keys.data?.items.find((k) => k.userId === url.userId)?.ownerEmail;
 
@@ -170,7 +186,11 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
             <option value="active">Active</option>
             <option value="revoked">Revoked</option>
           </select>
-          <CreateKeyDialog onCreated={setSecret} forUser={admin ? users.data?.items : undefined} />
+          <CreateKeyDialog
+            onCreated={setSecret}
+            forUser={admin ? users.data?.items : undefined}
+            org={org ? { slug: org.slug, name: org.name } : undefined}
+          />
         </div>
         {narrowed ? (
           <div
@@ -186,7 +206,7 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
         <Table>
           <TableHeader>
             <TableRow>
-              <TableHead>{admin ? "Name · owner" : "Name"}</TableHead>
+              <TableHead>{admin ? "Name · owner" : showMaker ? "Name · made by" : "Name"}</TableHead>
               <TableHead>Key · last used</TableHead>
               <TableHead>Spend · budget (UTC)</TableHead>
               <TableHead>Models · limits</TableHead>
@@ -198,7 +218,9 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
               <TableMessage colSpan={5}>
                 {narrowed || filter.q || filter.status
                   ? "No keys match."
-                  : "No keys yet. Create one to call the gateway."}
+                  : org
+                    ? `No keys of ${org.name} yet. Create one: its calls are paid by ${org.name}.`
+                    : "No keys yet. Create one to call the gateway."}
               </TableMessage>
             ) : null}
             {keys.data?.items.map((key) => {
@@ -231,6 +253,14 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                         >
                           {key.ownerEmail}
                         </Link>
+                      ) : showMaker ? (
+                        <span
+                          className="block truncate text-xs text-muted-foreground"
+                          title={`Made by ${key.ownerEmail}`}
+                          data-testid="key-maker"
+                        >
+                          {key.ownerEmail}
+                        </span>
                       ) : null}
                     </TableCell>
                     <TableCell className="whitespace-nowrap">
@@ -239,7 +269,7 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                       <span className="block text-xs text-muted-foreground">
                         {key.lastUsedAt ? `used ${ago(key.lastUsedAt)}` : "never used"} ·{" "}
                         <Link
-                          href={`${callsPath}?keyId=${key.id}`}
+                          href={callsHref(key.id)}
                           className="underline-offset-2 hover:text-foreground hover:underline"
                         >
                           calls
@@ -367,10 +397,7 @@ export function KeysPanel({ admin, gatewayUrl }: { admin: boolean; gatewayUrl: s
                             {key.lastUsedAt ? <UtcTime at={key.lastUsedAt} /> : "not yet"}
                           </Detail>
                           <Detail label="Links">
-                            <Link
-                              href={`${callsPath}?keyId=${key.id}`}
-                              className="underline-offset-2 hover:underline"
-                            >
+                            <Link href={callsHref(key.id)} className="underline-offset-2 hover:underline">
                               This key's calls
                             </Link>
                             {admin ? (

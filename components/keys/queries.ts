@@ -19,15 +19,24 @@ export interface KeysFilter {
   keyId?: string;
 }
 
-/** Every user's keys for the admin page (/api/v1), the signed-in person's own for "My API keys" (/api/v1/me). */
-export function useKeys(filter: KeysFilter, base: "/api/v1" | "/api/v1/me") {
+/**
+ * Every user's keys for the admin page (/api/v1), the signed-in person's own for "My API keys" (/api/v1/me), an
+ * organization's (/api/v1/orgs/<slug>: every member's for its owners and admins); `org` narrows /api/v1/me to the
+ * person's keys of that organization.
+ */
+export function useKeys(
+  filter: KeysFilter,
+  base: "/api/v1" | "/api/v1/me" | `/api/v1/orgs/${string}`,
+  org?: string,
+) {
   const params = new URLSearchParams({ page: String(filter.page), pageSize: "20" });
+  if (org) params.set("org", org);
   if (filter.q) params.set("q", filter.q);
   if (filter.status) params.set("status", filter.status);
   if (filter.userId) params.set("userId", filter.userId);
   if (filter.keyId) params.set("keyId", filter.keyId);
   return useQuery({
-    queryKey: ["keys", base, filter],
+    queryKey: ["keys", base, org ?? null, filter],
     queryFn: () => api<{ items: KeyRow[]; total: number; pageSize: number }>(`${base}/keys?${params}`),
     placeholderData: keepPreviousData,
   });
@@ -42,8 +51,14 @@ function useKeyMutation<TVars>(fn: (vars: TVars) => Promise<{ key: KeyRow; secre
   return useMutation({ mutationFn: fn, onSuccess: () => qc.invalidateQueries({ queryKey: ["keys"] }) });
 }
 
-export const useCreateKey = () =>
-  useKeyMutation((body: CreateKeyBody) => api<{ key: KeyRow; secret: string }>("/api/v1/keys", { body }));
+/** Creates a person's key, or with `org` (slug) a key that spends from that organization's account. */
+export const useCreateKey = (org?: string) =>
+  useKeyMutation((body: CreateKeyBody) =>
+    api<{ key: KeyRow; secret: string }>(
+      org ? `/api/v1/orgs/${encodeURIComponent(org)}/keys` : "/api/v1/keys",
+      { body },
+    ),
+  );
 export const useUpdateKey = () =>
   useKeyMutation(({ id, body }: { id: string; body: UpdateKeyBody }) =>
     api<{ key: KeyRow }>(`/api/v1/keys/${id}`, { method: "PATCH", body }),

@@ -10,11 +10,14 @@ import { parseUsd } from "@/lib/billing/money";
 import { PaymentsTable } from "./payments-table";
 import { useBillingSettings, useCheckout, usePayments } from "./queries";
 
-/** A developer tops up by card (Stripe Checkout) and sees their payments. */
-export function AddFundsCard() {
+/**
+ * A developer tops up by card (Stripe Checkout) and sees their payments; with `org`, the organization's balance is
+ * topped up instead (its payments show in its ledger).
+ */
+export function AddFundsCard({ org }: { org?: { slug: string; name: string } }) {
   const settings = useBillingSettings().data?.settings;
   const payments = usePayments("mine");
-  const checkout = useCheckout();
+  const checkout = useCheckout(org?.slug);
   const [custom, setCustom] = useState("");
   const amount = parseUsd(custom);
   const inRange =
@@ -28,7 +31,7 @@ export function AddFundsCard() {
         <CardTitle>Add funds</CardTitle>
         <CardDescription>
           {settings?.cardTopUps
-            ? `Pay by card with Stripe, from ${usd(settings.topupMinMicros)} to ${usd(settings.topupMaxMicros)}. The balance rises once Stripe confirms the payment.`
+            ? `Pay by card with Stripe, from ${usd(settings.topupMinMicros)} to ${usd(settings.topupMaxMicros)}. ${org ? `${org.name}'s` : "The"} balance rises once Stripe confirms the payment.`
             : "Top-ups by card are off on this deployment: ask an administrator, or redeem a code."}
         </CardDescription>
       </CardHeader>
@@ -65,7 +68,9 @@ export function AddFundsCard() {
             {checkout.error.message}
           </p>
         ) : null}
-        {payments.data?.items.length ? <PaymentsTable items={payments.data.items} admin={false} /> : null}
+        {!org && payments.data?.items.length ? (
+          <PaymentsTable items={payments.data.items} admin={false} />
+        ) : null}
       </CardContent>
     </Card>
   );

@@ -31,9 +31,13 @@ export function useSaveBillingSettings() {
   });
 }
 
-export const useCheckout = () =>
+/** A card top-up of the person's own account, or with `org` (slug) of that organization's. */
+export const useCheckout = (org?: string) =>
   useMutation({
     mutationFn: (amountMicros: string) =>
-      api<{ url: string }>("/api/v1/payments/checkout", { body: { amountMicros } }),
+      api<{ url: string }>(
+        org ? `/api/v1/orgs/${encodeURIComponent(org)}/checkout` : "/api/v1/payments/checkout",
+        { body: { amountMicros } },
+      ),
     onSuccess: ({ url }) => window.location.assign(url),
   });

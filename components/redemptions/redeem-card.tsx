@@ -2,6 +2,7 @@
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Ticket } from "lucide-react";
+import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { usd } from "@/components/billing/format";
 import { Button } from "@/components/ui/button";
@@ -10,18 +11,24 @@ import { Input } from "@/components/ui/input";
 import { toast } from "@/components/ui/sonner";
 import { api } from "@/lib/ui/api";
 
-/** A developer adds credit with a code an admin handed out. */
-export function RedeemCard() {
+/** A developer adds credit with a code an admin handed out; with `org`, to the organization's balance. */
+export function RedeemCard({ org }: { org?: { slug: string; name: string } }) {
   const qc = useQueryClient();
+  const router = useRouter();
   const [code, setCode] = useState("");
   const redeem = useMutation({
     mutationFn: (value: string) =>
-      api<{ creditedMicros: number }>("/api/v1/redeem", { body: { code: value } }),
+      api<{ creditedMicros: number }>(
+        org ? `/api/v1/orgs/${encodeURIComponent(org.slug)}/redeem` : "/api/v1/redeem",
+        { body: { code: value } },
+      ),
     onSuccess: ({ creditedMicros }) => {
-      toast.success(`${usd(creditedMicros)} added to your balance`);
+      toast.success(`${usd(creditedMicros)} added to ${org ? `${org.name}'s` : "your"} balance`);
       setCode("");
       qc.invalidateQueries({ queryKey: ["account"] });
       qc.invalidateQueries({ queryKey: ["ledger"] });
+      // An organization's billing page is read on the server.
+      if (org) router.refresh();
     },
   });
   return (
@@ -29,7 +36,7 @@ export function RedeemCard() {
       <CardHeader>
         <CardTitle>Redeem a code</CardTitle>
         <CardDescription>
-          A code from your administrator adds its amount to your balance, once.
+          A code from your administrator adds its amount to {org ? `${org.name}'s` : "your"} balance, once.
         </CardDescription>
       </CardHeader>
       <CardContent>
