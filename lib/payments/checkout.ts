@@ -22,10 +22,10 @@ export async function startCheckout(
   amountMicros: bigint,
   { org }: { org?: string } = {},
 ): Promise<{ paymentId: string; url: string }> {
+  const organization = org !== undefined ? await orgFor(db, actor, org, "billing") : null;
   const stripe = stripeClient();
   if (!stripe)
     throw new AppError("unavailable", "Top-ups by card are off on this deployment. Ask an administrator.");
-  const organization = org !== undefined ? await orgFor(db, actor, org, "billing") : null;
   const settings = await getBillingSettings(db);
   if (amountMicros < settings.topupMinMicros || amountMicros > settings.topupMaxMicros) {
     throw new AppError(

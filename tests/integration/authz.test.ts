@@ -171,6 +171,8 @@ const orgTransferRoute = () => import("@/app/api/v1/orgs/[org]/transfer/route");
 const orgInvitationsRoute = () => import("@/app/api/v1/orgs/[org]/invitations/route");
 const orgInvitationRoute = () => import("@/app/api/v1/orgs/[org]/invitations/[id]/route");
 const orgKeysRoute = () => import("@/app/api/v1/orgs/[org]/keys/route");
+const orgCheckoutRoute = () => import("@/app/api/v1/orgs/[org]/checkout/route");
+const orgRedeemRoute = () => import("@/app/api/v1/orgs/[org]/redeem/route");
 const orgSeatsRoute = () => import("@/app/api/v1/orgs/[org]/seats/route");
 const invitationRoute = () => import("@/app/api/v1/invitations/[token]/route");
 const acceptRoute = () => import("@/app/api/v1/invitations/[token]/accept/route");
@@ -1089,6 +1091,24 @@ const orgCases: OrgCase[] = [
     allowed: ["member", 201],
     without: "billing",
     admin: 201,
+  },
+  {
+    name: "POST /api/v1/orgs/:org/checkout (card top-ups off here)",
+    handler: orgCheckoutRoute,
+    method: "POST",
+    options: () => ({ body: { amountMicros: "10000000" } }),
+    allowed: ["billing", 503],
+    without: "admin",
+    admin: 503,
+  },
+  {
+    name: "POST /api/v1/orgs/:org/redeem (an unknown code)",
+    handler: orgRedeemRoute,
+    method: "POST",
+    options: () => ({ body: { code: "TG-0000-0000-0000-0000" } }),
+    allowed: ["owner", 422],
+    without: "member",
+    admin: 422,
   },
   {
     name: "GET /api/v1/orgs/:org/seats",
