@@ -180,9 +180,9 @@ export function OverviewPanel() {
                     <Link
                       className="min-w-0 truncate hover:underline"
                       href={`/admin/accounts/${a.accountId}`}
-                      title={a.email}
+                      title={a.label}
                     >
-                      {a.email}
+                      {a.label}
                     </Link>
                     <span className="shrink-0 tabular-nums">
                       <Money micros={a.availableMicros} />{" "}

@@ -43,17 +43,24 @@ export async function overview(db: Db, actor: Actor, now = new Date()) {
     db<
       {
         accountId: string;
-        email: string;
+        /** The person's email; null for an organization's account. */
+        email: string | null;
+        organizationName: string | null;
+        /** Whose account it is, for display: the person's email or the organization's name. */
+        label: string;
         availableMicros: bigint;
         thresholdMicros: bigint;
       }[]
     >`
-      select a.id::text as "accountId", u.email, a.balance_micros - a.held_micros as "availableMicros",
+      select a.id::text as "accountId", u.email, o.name as "organizationName",
+             coalesce(u.email, o.name || ' (organization)') as label,
+             a.balance_micros - a.held_micros as "availableMicros",
              coalesce(a.low_balance_micros, s.low_balance_micros) as "thresholdMicros"
-      from accounts a join users u on u.id = a.owner_user_id cross join billing_settings s
-      where a.kind = 'user' and u.status = 'active'
+      from accounts a left join users u on u.id = a.owner_user_id
+      left join organizations o on o.id = a.organization_id cross join billing_settings s
+      where a.kind in ('user', 'team') and coalesce(u.status, o.status) = 'active'
         and a.balance_micros - a.held_micros < coalesce(a.low_balance_micros, s.low_balance_micros)
-      order by a.balance_micros - a.held_micros asc, u.email
+      order by a.balance_micros - a.held_micros asc, label
       limit 10`,
     db<{ openHolds: number; holdMicros: bigint; liveLeases: number; leaseMicros: bigint }[]>`
       select (select count(*) from holds where status = 'open')::int as "openHolds",

@@ -45,6 +45,7 @@ export interface Variance {
   id: string;
   kind: string;
   accountId: string | null;
+  /** Whose account it is, for display: the person's email, or the organization's name for a team account. */
   ownerEmail: string | null;
   keyId: string | null;
   callId: string | null;
@@ -61,10 +62,11 @@ export async function getRun(
   const [run] = await db<SettlementRun[]>`select ${runColumns(db)} from settlement_runs where id = ${id}`;
   if (!run) throw notFound("Settlement run");
   const variances = await db<Variance[]>`
-    select v.id::text, v.kind, v.account_id as "accountId", u.email as "ownerEmail", v.key_id as "keyId",
+    select v.id::text, v.kind, v.account_id as "accountId", coalesce(u.email, o.name) as "ownerEmail", v.key_id as "keyId",
            v.call_id as "callId", v.amount_micros as "amountMicros", v.detail
     from settlement_variances v
     left join accounts a on a.id = v.account_id left join users u on u.id = a.owner_user_id
+    left join organizations o on o.id = a.organization_id
     where v.run_id = ${id} order by v.kind, v.id`;
   return { run, variances };
 }
