@@ -13,35 +13,12 @@ import {
   DropdownMenuSeparator,
   DropdownMenuTrigger,
 } from "@/components/ui/dropdown-menu";
-
-/** The developer pages that follow the switcher: the same page for the organization, named in the URL (?org=). */
-export const ORG_FOLLOWING_PAGES = ["/playground", "/account/keys", "/account/usage", "/account/requests"];
+import { currentOrgSlug, switchTarget } from "./org-switch";
 
 export interface SwitcherOrg {
   slug: string;
   name: string;
   role: string;
-}
-
-const follows = (pathname: string) => ORG_FOLLOWING_PAGES.includes(pathname);
-
-/** The organization a path is in: ?org= on a page that follows the switcher, or an /orgs/<slug> page. */
-function currentSlug(pathname: string, org: string | null): string | null {
-  if (follows(pathname)) return org?.toLowerCase() ?? null;
-  const match = /^\/orgs\/([^/]+)/.exec(pathname);
-  return match ? decodeURIComponent(match[1]!) : null;
-}
-
-/**
- * Where choosing an organization (null: the person's own account) leads from the page one is on: a page that
- * follows the switcher stays the same page for it; an organization's page becomes the same tab of the other one;
- * any other page opens the organization's overview (Personal there leaves one where one is).
- */
-export function switchTarget(pathname: string, slug: string | null): string | null {
-  if (follows(pathname)) return slug ? `${pathname}?org=${encodeURIComponent(slug)}` : pathname;
-  const tab = /^\/orgs\/[^/]+(\/[^/?#]*)?/.exec(pathname);
-  if (slug) return `/orgs/${encodeURIComponent(slug)}${tab?.[1] ?? ""}`;
-  return tab ? "/home" : null;
 }
 
 /**
@@ -53,7 +30,7 @@ export function OrgSwitcher({ orgs }: { orgs: SwitcherOrg[] }) {
   const pathname = usePathname();
   const search = useSearchParams();
   const [creating, setCreating] = useState(false);
-  const slug = currentSlug(pathname, search.get("org"));
+  const slug = currentOrgSlug(pathname, search.get("org"));
   const current = slug ? orgs.find((o) => o.slug === slug) : undefined;
   const label = current?.name ?? (slug ? slug : "Personal");
 

@@ -4,6 +4,7 @@ import { hashPassword } from "@/lib/auth/password";
 import { creditAccount, getAccount } from "@/lib/billing/ledger";
 import type { Sql } from "@/lib/db/client";
 import { generateKeySecret, hashKey, keyPrefix } from "@/lib/keys/secret";
+import { createOrg } from "@/lib/orgs/create";
 
 export interface DemoCredentials {
   admin: { email: string; password: string };
@@ -276,5 +277,44 @@ export async function seedDemo(
       values (${devRow!.id}, 'Demo key', ${keyPrefix(apiKey)}, ${hashKey(apiKey, pepper)})`;
     created.push(`key ${keyPrefix(apiKey)}…`);
   }
+  if (await seedDemoOrganization(sql, devRow!.id)) created.push(`organization ${DEMO_ORG.slug}`);
   return { admin, developer: { ...developer, apiKey }, created };
+}
+
+/** The demo organization: owned by the demo developer, with a capped teammate, funded. */
+export const DEMO_ORG = {
+  name: "Acme Labs",
+  slug: "acme",
+  balanceMicros: 20_000_000n,
+  teammate: { email: "teammate@tollgate.local", name: "Demo Teammate" },
+} as const;
+
+/**
+ * Acme Labs, once: the developer owns it (createOrg, as the UI does), a teammate without a password is a member
+ * capped at $1 a UTC day and $10 a month, and a grant funds it. Whether it was created now.
+ */
+async function seedDemoOrganization(sql: Sql, ownerId: string): Promise<boolean> {
+  const [exists] = await sql`select 1 from organizations where slug = ${DEMO_ORG.slug}`;
+  if (exists) return false;
+  const owner = { userId: ownerId, kind: "user" as const, role: "developer" as const };
+  const org = await createOrg(sql, owner, { name: DEMO_ORG.name, slug: DEMO_ORG.slug });
+  const [teammate] = await sql<{ id: string }[]>`
+    insert into users (email, name, role) values (${DEMO_ORG.teammate.email}, ${DEMO_ORG.teammate.name}, 'developer')
+    on conflict (email) do update set name = excluded.name returning id`;
+  await sql`
+    insert into organization_members (organization_id, user_id, role, daily_cap_micros, monthly_cap_micros, invited_by)
+    values (${org.id}, ${teammate!.id}, 'member', 1000000, 10000000, ${ownerId})
+    on conflict do nothing`;
+  await creditAccount(
+    sql,
+    { userId: null, kind: "system" },
+    {
+      accountId: org.account.id,
+      amountMicros: DEMO_ORG.balanceMicros,
+      kind: "grant",
+      reason: "Demo organization opening balance",
+      idempotencyKey: "demo-acme-opening-balance",
+    },
+  );
+  return true;
 }
