@@ -36,6 +36,7 @@ import { type PlanRow, usePlans, useSavePlan } from "./queries";
 const none = <span className="text-muted-foreground">—</span>;
 const count = (n: number | null) => (n === null ? none : n.toLocaleString("en-US"));
 const money = (n: number | null) => (n === null ? none : usd(n));
+const plural = (n: number, noun: string) => `${n.toLocaleString("en-US")} ${noun}${n === 1 ? "" : "s"}`;
 
 export function PlansPanel() {
   const { data, isLoading, error } = usePlans();
@@ -65,22 +66,24 @@ export function PlansPanel() {
                 <TableHead>Models</TableHead>
                 <TableHead className="text-right">Monthly credit</TableHead>
                 <TableHead className="text-right">Seat / month</TableHead>
-                <TableHead className="text-right">Users / orgs</TableHead>
                 <TableHead className="text-right">
                   <span className="sr-only">Edit</span>
                 </TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
-              {isLoading ? <TableMessage colSpan={9}>Loading…</TableMessage> : null}
+              {isLoading ? <TableMessage colSpan={8}>Loading…</TableMessage> : null}
               {data?.items.length === 0 ? (
-                <TableMessage colSpan={9}>No plans yet: users pay as they go. Create one above.</TableMessage>
+                <TableMessage colSpan={8}>No plans yet: users pay as they go. Create one above.</TableMessage>
               ) : null}
               {data?.items.map((p) => (
                 <TableRow key={p.id} data-testid={`plan-row-${p.name}`}>
                   <TableCell className="min-w-44 whitespace-normal">
                     <div className="font-medium">{p.name}</div>
                     <div className="text-xs text-muted-foreground">{p.description}</div>
+                    <div className="text-xs text-muted-foreground" data-testid={`plan-on-${p.name}`}>
+                      {plural(p.users, "user")} · {plural(p.organizations, "organization")}
+                    </div>
                   </TableCell>
                   <TableCell className="text-right tabular-nums">
                     {p.requestsPerDay === null ? (
@@ -105,9 +108,6 @@ export function PlansPanel() {
                   <TableCell className="text-right tabular-nums">{money(p.monthlyGrantMicros)}</TableCell>
                   <TableCell className="text-right tabular-nums" data-testid={`plan-seat-${p.name}`}>
                     {money(p.seatPriceMicros)}
-                  </TableCell>
-                  <TableCell className="text-right tabular-nums">
-                    {p.users} / {p.organizations}
                   </TableCell>
                   <TableCell className="text-right">
                     <PlanDialog plan={p} />
