@@ -77,7 +77,7 @@ function columnsFor(scope: "admin" | "me"): ColumnDef<Row, unknown>[] {
     {
       id: "user",
       accessorKey: "userEmail",
-      header: "User · key",
+      header: "User · key · organization",
       cell: ({ row }) => {
         const links = callLinks(scope, row.original);
         return (
@@ -92,6 +92,11 @@ function columnsFor(scope: "admin" | "me"): ColumnDef<Row, unknown>[] {
             >
               {row.original.keyPrefix}
             </RowLink>
+            {row.original.organizationName ? (
+              <span className="block truncate text-xs text-muted-foreground" title="Organization charged">
+                {row.original.organizationName}
+              </span>
+            ) : null}
           </div>
         );
       },
@@ -420,6 +425,9 @@ function RequestDrawer({
                 <Link href={callLinks(scope, r).key} className="underline-offset-2 hover:underline">
                   <span className="font-mono">{r.keyPrefix}</span> ({r.keyName})
                 </Link>
+              </Line>
+              <Line label="Charged to">
+                {r.organizationName ? `${r.organizationName} (organization)` : `${r.userEmail}'s own account`}
               </Line>
               {scope === "admin" ? (
                 <Line label="Links">
