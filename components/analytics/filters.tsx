@@ -107,6 +107,8 @@ export function FilterBar({
   const range = new URLSearchParams();
   if (filters.from) range.set("from", filters.from);
   if (filters.to) range.set("to", filters.to);
+  // The organization the page is in (the header's switcher) is a context, not a filter to clear.
+  if (filters.org) range.set("org", filters.org);
   const { data: options } = useQuery({
     queryKey: ["analytics-options", base, range.toString()],
     queryFn: () => api<Options>(`${base}/analytics/options?${range.toString()}`),
@@ -118,7 +120,7 @@ export function FilterBar({
       set({ from: `${new Date(now.getTime() - 86_400_000).toISOString().slice(0, 19)}Z`, to: undefined });
     else set({ from: utcDay(new Date(now.getTime() - (days - 1) * 86_400_000)), to: undefined });
   };
-  const active = FILTER_KEYS.some((k) => filters[k]);
+  const active = FILTER_KEYS.some((k) => k !== "org" && filters[k]);
   return (
     <div className="grid min-w-0 grid-cols-1 gap-3 rounded-lg border bg-card p-4" data-testid="filter-bar">
       <div className="flex flex-wrap items-end gap-2">
@@ -161,7 +163,9 @@ export function FilterBar({
             type="button"
             variant="ghost"
             size="sm"
-            onClick={() => set(Object.fromEntries(FILTER_KEYS.map((k) => [k, undefined])))}
+            onClick={() =>
+              set(Object.fromEntries(FILTER_KEYS.filter((k) => k !== "org").map((k) => [k, undefined])))
+            }
           >
             Clear filters
           </Button>

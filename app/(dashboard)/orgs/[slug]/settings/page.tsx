@@ -1,0 +1,71 @@
+import type { Metadata } from "next";
+import { OrgHeader } from "@/components/orgs/org-header";
+import { DangerZone, GeneralSettings, PlanSettings } from "@/components/orgs/settings-form";
+import { Card, CardContent } from "@/components/ui/card";
+import { requireUser } from "@/lib/auth/current";
+import { db } from "@/lib/db";
+import { listModels } from "@/lib/models/catalog";
+import { listMembers } from "@/lib/orgs/members";
+import { asJson } from "@/lib/orgs/overview";
+import { listPlans } from "@/lib/plans/manage";
+import { openOrgPage } from "../../page-org";
+
+export const metadata: Metadata = { title: "Organization settings" };
+export const dynamic = "force-dynamic";
+
+/** Name, budgets, models, the plan (platform admins change it) and, for the owner, the transfer of ownership. */
+export default async function OrgSettingsPage({ params }: { params: Promise<{ slug: string }> }) {
+  const user = await requireUser();
+  const { page, actor } = await openOrgPage(user, (await params).slug);
+  const { org, can } = page;
+  if (!can.settings) {
+    return (
+      <>
+        <OrgHeader org={org} can={can} tab="settings" title="Settings" />
+        <Card data-testid="org-settings-none">
+          <CardContent className="py-8 text-sm text-muted-foreground">
+            The settings of {org.name} are for its owner and admins.
+          </CardContent>
+        </Card>
+      </>
+    );
+  }
+  const [catalog, members, plans] = await Promise.all([
+    listModels(db(), { userId: null, kind: "system" }),
+    listMembers(db(), actor, org.id),
+    can.platformAdmin ? listPlans(db(), actor) : Promise.resolve(null),
+  ]);
+  // The models the organization may narrow to: the plan's, or every enabled model when the plan names none.
+  const planModels = org.account.planAllowedModels;
+  const models = catalog
+    .filter((m) => m.enabled && (planModels.length === 0 || planModels.includes(m.publicName)))
+    .map((m) => m.publicName);
+  const view = asJson(org);
+  return (
+    <>
+      <OrgHeader
+        org={org}
+        can={can}
+        tab="settings"
+        title="Settings"
+        description={`How ${org.name} spends: its budgets, models and plan.`}
+      />
+      <div className="grid grid-cols-1 gap-6">
+        <GeneralSettings org={view} models={models} />
+        <PlanSettings
+          org={view}
+          plans={
+            plans
+              ? plans.map((p) => ({ id: p.id, name: p.name, seatPriceMicros: asJson(p.seatPriceMicros) }))
+              : null
+          }
+        />
+        <DangerZone
+          org={view}
+          can={can}
+          members={members.map((m) => ({ userId: m.userId, email: m.email, role: m.role }))}
+        />
+      </div>
+    </>
+  );
+}
