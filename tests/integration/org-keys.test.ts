@@ -206,6 +206,23 @@ describe("organization keys", () => {
     expect((await patch(billing, carlas.key.id, { name: "taken" })).status).toBe(404);
     expect((await patch(outsider, carlas.key.id, { name: "taken" })).status).toBe(404);
     expect((await patch(carla, carlas.key.id, { name: "carla's" })).status).toBe(200);
+    // An admin rotates a member's key: the new one stays the organization's, attributed to the member.
+    const rotated = await call((await import("@/app/api/v1/keys/[id]/rotate/route")).POST, {
+      cookie: orgAdmin.cookie,
+      params: { id: owners.key.id },
+    });
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(201);
+    expect(rotated.body.key).toMatchObject({
+      accountId: acme.accountId,
+      userId: owner.id,
+      rotatedFrom: owners.key.id,
+    });
+    const revoked = await call((await keyRoute()).DELETE, {
+      method: "DELETE",
+      cookie: orgAdmin.cookie,
+      params: { id: rotated.body.key.id },
+    });
+    expect(revoked.body.key).toMatchObject({ status: "revoked" });
     // Removed from the organization, Carla is nobody to its keys, even her own.
     await sql`delete from organization_members where organization_id = ${acme.id} and user_id = ${carla.id}`;
     expect((await call(GET, { cookie: carla.cookie, params: { id: carlas.key.id } })).status).toBe(404);
