@@ -4,7 +4,7 @@ import { APICallError, convertToModelMessages, streamText, type UIMessage } from
 import type { Actor } from "@/lib/auth/types";
 import { config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
-import { playgroundKey } from "./key";
+import { playgroundKeyFor } from "./key";
 import type { ChatFailure } from "./schemas";
 
 export interface PlaygroundRequest {
@@ -14,6 +14,8 @@ export interface PlaygroundRequest {
   maxOutputTokens?: number;
   temperature?: number;
   topP?: number;
+  /** An organization (slug or id) whose account pays, within the developer's member caps; none: their own. */
+  org?: string;
 }
 
 /** What the playground shows under an answer; callId finds its charge in the ledger once the gateway reports it. */
@@ -63,7 +65,7 @@ export async function playgroundChat(
   signal?: AbortSignal,
 ): Promise<Response> {
   const cfg = config();
-  const key = await playgroundKey(db, actor, cfg.KEY_PEPPER);
+  const key = await playgroundKeyFor(db, actor, input.org, { pepper: cfg.KEY_PEPPER });
   let callId: string | null = null;
   const gateway = createOpenAICompatible({
     name: "tollgate",

@@ -53,8 +53,3 @@ export async function playgroundKeyFor(
   }
   throw new Error("unreachable");
 }
-
-/** The developer's playground key on their own account (playgroundKeyFor without an organization). */
-export function playgroundKey(db: Db, actor: Actor & { userId: string }, pepper: string) {
-  return playgroundKeyFor(db, actor, null, { pepper });
-}

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { organizationRef } from "@/lib/keys/schemas";
 
 /**
  * The UI message parts the playground writes and sends back (the ai SDK's text, reasoning and step boundaries);
@@ -27,6 +28,8 @@ export const playgroundChatBody = z.strictObject({
   maxOutputTokens: z.number().int().min(1).max(32_768).optional(),
   temperature: z.number().min(0).max(2).optional(),
   topP: z.number().min(0).max(1).optional(),
+  /** The organization (slug or id) whose account pays for the turn (a role that spends); none: one's own. */
+  org: organizationRef.optional(),
 });
 
 // Saved conversations: the chat UI's messages (checked for shape, bounded in count and size by the body limit).
