@@ -153,19 +153,30 @@ interface InvitationRow {
   /** The signed-in user's email, and whether they are a member already. */
   viewerEmail: string | null;
   alreadyMember: boolean;
+  /** Whether a user with the invited email exists. */
+  accountExists: boolean;
 }
 
-async function findInvitation(db: Db, actor: Actor, token: string, pepper: string) {
+/** The invitation a token names, or null; `lock` takes its row (for update) so its state holds to the commit. */
+export async function findInvitation(
+  db: Db,
+  actor: Actor,
+  token: string,
+  pepper: string,
+  { lock = false }: { lock?: boolean } = {},
+) {
   const [row] = await db<InvitationRow[]>`
     select i.id, i.organization_id as "organizationId", o.name as "organizationName", o.slug as "organizationSlug",
            i.email, i.role, ${stateOf(db)} as state, i.expires_at as "expiresAt", i.invited_by as "invitedBy",
            nullif(ib.name, '') as "invitedByName", ib.email as "invitedByEmail",
            (select v.email from users v where v.id = ${actor.userId}) as "viewerEmail",
            exists (select 1 from organization_members m
-                   where m.organization_id = i.organization_id and m.user_id = ${actor.userId}) as "alreadyMember"
+                   where m.organization_id = i.organization_id and m.user_id = ${actor.userId}) as "alreadyMember",
+           exists (select 1 from users e where e.email = i.email) as "accountExists"
     from organization_invitations i join organizations o on o.id = i.organization_id
     left join users ib on ib.id = i.invited_by
-    where i.token_hash = ${invitationHash(token, pepper)}`;
+    where i.token_hash = ${invitationHash(token, pepper)}
+    ${lock ? db`for update of i` : db``}`;
   return row ?? null;
 }
 
@@ -191,6 +202,8 @@ export async function getInvitation(
     invitedByEmail: row.invitedByEmail,
     forYou: row.viewerEmail === row.email,
     alreadyMember: row.alreadyMember,
+    // Only the invitee holds a pending link: it may tell them whether to sign in or sign up, and no one else.
+    accountExists: row.state === "pending" && row.accountExists,
   };
 }
 
@@ -199,6 +212,37 @@ const GONE: Record<Exclude<InvitationState, "pending">, string> = {
   revoked: "This invitation was revoked: ask the organization for a new one.",
   expired: "This invitation has expired: ask the organization for a new one.",
 };
+
+/** The 410 of a link that no longer works, naming why. */
+export const invitationGone = (state: Exclude<InvitationState, "pending">) =>
+  new AppError("gone", GONE[state], { state });
+
+/**
+ * Takes a found invitation for `userId` and makes them a member, in the caller's transaction: one conditional UPDATE
+ * takes the invitation if it is still pending — so of two concurrent takers one wins (410 naming the state for the
+ * other) — then the member is inserted (409 if already one) and their seat enqueued (ORG_SEAT_JOIN_JOB).
+ */
+export async function joinByInvitation(
+  tx: Db,
+  found: Pick<InvitationRow, "id" | "organizationId" | "organizationName" | "role" | "invitedBy">,
+  userId: string,
+): Promise<void> {
+  const [taken] = await tx<{ id: string }[]>`
+    update organization_invitations set accepted_at = tollgate_now(), accepted_by = ${userId}
+    where id = ${found.id} and accepted_at is null and revoked_at is null and expires_at > tollgate_now()
+    returning id`;
+  if (!taken) {
+    const [now] = await tx<{ state: InvitationState }[]>`
+      select ${stateOf(tx)} as state from organization_invitations i where i.id = ${found.id}`;
+    throw invitationGone(now!.state === "pending" ? "accepted" : now!.state);
+  }
+  const [joined] = await tx`
+    insert into organization_members (organization_id, user_id, role, invited_by)
+    values (${found.organizationId}, ${userId}, ${found.role}, ${found.invitedBy})
+    on conflict (organization_id, user_id) do nothing returning user_id`;
+  if (!joined) throw conflict(`You are already a member of ${found.organizationName}.`);
+  await enqueue(tx, ORG_SEAT_JOIN_JOB, { organizationId: found.organizationId, userId });
+}
 
 /**
  * Accepts an invitation as the signed-in user, whose email must be the invited one (403 otherwise, nothing
@@ -222,22 +266,7 @@ export async function acceptInvitation(
         `This invitation is for ${found.email}, and you are signed in as ${found.viewerEmail}: sign in as ${found.email} to accept it.`,
       );
     }
-    const [taken] = await tx<{ id: string }[]>`
-      update organization_invitations set accepted_at = tollgate_now(), accepted_by = ${userId}
-      where id = ${found.id} and accepted_at is null and revoked_at is null and expires_at > tollgate_now()
-      returning id`;
-    if (!taken) {
-      const [now] = await tx<{ state: InvitationState }[]>`
-        select ${stateOf(tx)} as state from organization_invitations i where i.id = ${found.id}`;
-      const state = now!.state === "pending" ? "accepted" : now!.state;
-      throw new AppError("gone", GONE[state], { state });
-    }
-    const [joined] = await tx`
-      insert into organization_members (organization_id, user_id, role, invited_by)
-      values (${found.organizationId}, ${userId}, ${found.role}, ${found.invitedBy})
-      on conflict (organization_id, user_id) do nothing returning user_id`;
-    if (!joined) throw conflict(`You are already a member of ${found.organizationName}.`);
-    await enqueue(tx, ORG_SEAT_JOIN_JOB, { organizationId: found.organizationId, userId });
+    await joinByInvitation(tx, found, userId);
     await recordAudit(tx, actor, {
       action: "org.invitation.accept",
       targetType: "organization",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { newPassword } from "@/lib/auth/schemas";
 import { micros } from "@/lib/billing/schemas";
 import { notFound } from "@/lib/http/errors";
 
@@ -83,6 +84,13 @@ export const createInvitationBody = z.strictObject({
 
 /** An invitation link's token: 32 random bytes, base64url (43 characters). */
 export const invitationToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+
+/** Sign-up by invitation (POST /api/auth/invitations/[token]/signup): the email is the invitation's, not sent. */
+export const invitationSignupBody = z.strictObject({
+  name: z.string().trim().min(1, "enter your name").max(120),
+  password: newPassword,
+});
+export type InvitationSignupBody = z.input<typeof invitationSignupBody>;
 
 export type CreateOrgBody = z.input<typeof createOrgBody>;
 export type UpdateOrgBody = z.input<typeof updateOrgBody>;

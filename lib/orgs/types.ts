@@ -121,4 +121,9 @@ export interface InvitationView {
   forYou: boolean;
   /** Whether the signed-in user already is a member of the organization. */
   alreadyMember: boolean;
+  /**
+   * Whether an account with the invited email exists (sign in to accept) or not (sign up by invitation). Answered
+   * only while the invitation is pending, to the holder of its link (false otherwise).
+   */
+  accountExists: boolean;
 }

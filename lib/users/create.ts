@@ -28,12 +28,25 @@ export async function createUser(
       issues: [{ path: "password", message: "required for local sign-in" }],
     });
   }
-  const email = input.email.trim().toLowerCase();
   const passwordHash = input.password ? await hashPassword(input.password) : null;
+  return insertUser(db, actor, { ...input, passwordHash });
+}
+
+/**
+ * The insert path of a new user (their personal account comes from the users trigger), audit-logged as user.create
+ * by `actor`; 409 when the email is taken. For callers that hashed the password already (sign-up by invitation,
+ * lib/orgs/invitation-signup.ts, hashes before it looks the invitation up); the caller checks the actor.
+ */
+export async function insertUser(
+  db: Db,
+  actor: Actor,
+  input: Omit<CreateUserInput, "password"> & { passwordHash: string | null },
+): Promise<User> {
+  const email = input.email.trim().toLowerCase();
   return inTransaction(db, async (tx) => {
     const [user] = await tx<User[]>`
       insert into users (email, name, role, password_hash)
-      values (${email}, ${input.name.trim()}, ${input.role}, ${passwordHash})
+      values (${email}, ${input.name.trim()}, ${input.role}, ${input.passwordHash})
       on conflict (email) do nothing
       returning ${userColumns(tx)}`;
     if (!user) throw conflict(`A user with email ${email} already exists.`);

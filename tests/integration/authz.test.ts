@@ -132,6 +132,7 @@ const cronGrants = () => import("@/app/api/cron/grants/route");
 const redemptionBatches = () => import("@/app/api/v1/redemption-batches/route");
 const redemptionsRoute = () => import("@/app/api/v1/redemption-batches/[id]/redemptions/route");
 const loginRoute = () => import("@/app/api/auth/login/route");
+const invitationSignupRoute = () => import("@/app/api/auth/invitations/[token]/signup/route");
 const metricsRoute = () => import("@/app/api/metrics/route");
 const stripeWebhook = () => import("@/app/api/webhooks/stripe/route");
 const redeemRoute = () => import("@/app/api/v1/redeem/route");
@@ -250,6 +251,17 @@ const cases: Case[] = [
     method: "POST",
     options: () => ({ body: { email: "nobody@example.com", password: "not-the-password" } }),
     expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
+    // Public like sign-in: the link is the credential, so an unknown one is 404 whoever calls.
+    name: "POST /api/auth/invitations/:token/signup (an unknown link: a session changes nothing)",
+    handler: invitationSignupRoute,
+    method: "POST",
+    options: () => ({
+      params: { token: "A".repeat(43) },
+      body: { name: "Nobody", password: "a-long-enough-password" },
+    }),
+    expect: { anonymous: 404, developer: 404, admin: 404 },
   },
   {
     name: "GET /api/metrics (a session is not the scrape token)",
