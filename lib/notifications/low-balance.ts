@@ -48,7 +48,7 @@ export async function sendLowBalanceEmail(
   }
   const appUrl = cfg.APP_URL.replace(/\/$/, "");
   const billing = account.organizationSlug
-    ? `${appUrl}/orgs/${account.organizationSlug}`
+    ? `${appUrl}/orgs/${account.organizationSlug}/billing`
     : `${appUrl}/account/billing`;
   const text = [
     org

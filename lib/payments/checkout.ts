@@ -42,7 +42,7 @@ export async function startCheckout(
   // The payer is the signed-in user: Stripe's receipt goes to them, also for an organization's top-up.
   const [payer] = await db<{ email: string }[]>`select email from users where id = ${actor.userId}`;
   const appUrl = config().APP_URL.replace(/\/$/, "");
-  const returnTo = organization ? `${appUrl}/orgs/${organization.slug}` : `${appUrl}/account/billing`;
+  const returnTo = organization ? `${appUrl}/orgs/${organization.slug}/billing` : `${appUrl}/account/billing`;
   const paymentId = randomUUID();
   const session = await stripe.checkout.sessions.create(
     {

@@ -478,6 +478,9 @@ describe("money in for an organization", () => {
     const session = fakeStripe.sessions.at(-1)!;
     expect(session.form.get("metadata[accountId]")).toBe(acme.accountId);
     expect(session.form.get("customer_email")).toBe(billing.email);
+    expect(session.form.get("success_url")).toMatch(
+      new RegExp(`/orgs/${acme.slug}/billing\\?payment=success$`),
+    );
     const before = await balanceOf(acme.accountId);
     const memberBefore = (await accountOf(sql, billing.id)).balance_micros;
     const completed = {
