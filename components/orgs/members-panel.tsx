@@ -1,6 +1,6 @@
 "use client";
 
-import { Crown, LogOut, MailPlus, Pencil, UserMinus } from "lucide-react";
+import { Crown, LogOut, MailPlus, MoreHorizontal, Pencil, UserMinus } from "lucide-react";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { usd } from "@/components/billing/format";
@@ -18,6 +18,12 @@ import {
   DialogTitle,
   DialogTrigger,
 } from "@/components/ui/dialog";
+import {
+  DropdownMenu,
+  DropdownMenuContent,
+  DropdownMenuItem,
+  DropdownMenuTrigger,
+} from "@/components/ui/dropdown-menu";
 import { Field, FormError } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
 import { toast } from "@/components/ui/sonner";
@@ -390,7 +396,9 @@ export function MembersPanel({
                 <TableHead>Today (UTC)</TableHead>
                 <TableHead>This month (UTC)</TableHead>
                 <TableHead>Joined</TableHead>
-                <TableHead className="text-right">Actions</TableHead>
+                <TableHead className="text-right">
+                  <span className="sr-only">Actions</span>
+                </TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
@@ -445,31 +453,41 @@ export function MembersPanel({
                       ) : null}
                     </TableCell>
                     <TableCell className="text-right">
-                      <div className="inline-flex flex-wrap justify-end gap-1">
-                        {managed ? (
-                          <>
-                            <Button size="sm" variant="outline" onClick={() => setEditing(m)}>
-                              <Pencil /> Caps
-                            </Button>
+                      {managed || (can.ownership && m.role !== "owner") ? (
+                        <DropdownMenu>
+                          <DropdownMenuTrigger asChild>
                             <Button
-                              size="sm"
-                              variant="outline"
-                              onClick={() => setPending({ kind: "remove", member: m })}
+                              size="icon"
+                              variant="ghost"
+                              className="size-8"
+                              aria-label={`Actions for ${m.email}`}
+                              data-testid="member-actions"
                             >
-                              <UserMinus /> Remove
+                              <MoreHorizontal />
                             </Button>
-                          </>
-                        ) : null}
-                        {can.ownership && m.role !== "owner" ? (
-                          <Button
-                            size="sm"
-                            variant="ghost"
-                            onClick={() => setPending({ kind: "transfer", member: m })}
-                          >
-                            <Crown /> Make owner
-                          </Button>
-                        ) : null}
-                      </div>
+                          </DropdownMenuTrigger>
+                          <DropdownMenuContent align="end">
+                            {managed ? (
+                              <DropdownMenuItem onSelect={() => setEditing(m)}>
+                                <Pencil /> Edit caps
+                              </DropdownMenuItem>
+                            ) : null}
+                            {can.ownership && m.role !== "owner" ? (
+                              <DropdownMenuItem onSelect={() => setPending({ kind: "transfer", member: m })}>
+                                <Crown /> Make owner
+                              </DropdownMenuItem>
+                            ) : null}
+                            {managed ? (
+                              <DropdownMenuItem
+                                variant="destructive"
+                                onSelect={() => setPending({ kind: "remove", member: m })}
+                              >
+                                <UserMinus /> Remove
+                              </DropdownMenuItem>
+                            ) : null}
+                          </DropdownMenuContent>
+                        </DropdownMenu>
+                      ) : null}
                     </TableCell>
                   </TableRow>
                 );

@@ -26,7 +26,7 @@ export default async function OrgMembersPage({ params }: { params: Promise<{ slu
         can={page.can}
         tab="members"
         title="Members"
-        description={`Who spends ${page.org.name}'s money, in what role, within which caps.`}
+        description="Who spends the organization's money, in what role, within which caps."
       />
       <MembersPanel
         org={page.org.slug}
