@@ -5,7 +5,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { DefaultChatTransport } from "ai";
 import { Bot, RotateCcw, Send, Square, Trash2, User, Wallet } from "lucide-react";
 import Link from "next/link";
-import { useEffect, useMemo, useRef, useState } from "react";
+import { createContext, useContext, useEffect, useMemo, useRef, useState } from "react";
 import ReactMarkdown from "react-markdown";
 import { Money } from "@/components/billing/money";
 import { useMyAccount } from "@/components/billing/queries";
@@ -17,6 +17,7 @@ import { Field } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
 import type { Json } from "@/lib/json";
 import type { CallCharge } from "@/lib/playground/calls";
+import { api } from "@/lib/ui/api";
 import { cn } from "@/lib/utils";
 import { CodeDialog } from "./code-dialog";
 import { ConversationList, useSaveConversation } from "./conversations";
@@ -31,15 +32,43 @@ import {
   requestBody,
 } from "./settings";
 
+/** The organization the playground spends from (the header's switcher, ?org=); null: the person's own account. */
+const PlaygroundOrg = createContext<{ slug: string; name: string } | null>(null);
+
+/** The chat route, with the organization that pays for each turn when the playground is in one. */
+function useChatTransport() {
+  const org = useContext(PlaygroundOrg);
+  return useMemo(
+    () =>
+      new DefaultChatTransport({ api: "/api/v1/playground/chat", body: org ? { org: org.slug } : undefined }),
+    [org],
+  );
+}
+
+/** The balance the playground spends: the organization's when it is in one. */
+function useSpentAccount() {
+  const org = useContext(PlaygroundOrg);
+  const mine = useMyAccount();
+  const theirs = useQuery({
+    queryKey: ["orgs", "playground", org?.slug],
+    queryFn: () =>
+      api<{ organization: { account: { balanceMicros: number; heldMicros: number } } }>(
+        `/api/v1/orgs/${encodeURIComponent(org!.slug)}`,
+      ),
+    enabled: org !== null,
+  });
+  return org ? theirs.data?.organization.account : mine.data?.account;
+}
+
 /** The live balance (the ledger's), refreshed after every answer; what calls in progress hold is said beside it. */
 export function BalanceBadge() {
-  const { data } = useMyAccount();
-  const account = data?.account;
+  const org = useContext(PlaygroundOrg);
+  const account = useSpentAccount();
   return (
     <Link
-      href="/account/billing"
+      href={org ? `/orgs/${org.slug}/billing` : "/account/billing"}
       className="inline-flex items-center gap-2 rounded-md border px-3 py-1.5 text-sm hover:bg-muted"
-      title="Your balance. Reserved: set aside for calls in progress and gateway leases (not spent); what a call does not use comes back when it settles"
+      title={`${org ? `${org.name}'s balance` : "Your balance"}. Reserved: set aside for calls in progress and gateway leases (not spent); what a call does not use comes back when it settles`}
     >
       <Wallet className="size-4" />
       {account ? <Money micros={account.balanceMicros} testId="playground-balance" /> : "…"}
@@ -76,7 +105,9 @@ export function Charge({ callId }: { callId: string }) {
     staleTime: Number.POSITIVE_INFINITY,
   });
   useEffect(() => {
-    if (data) qc.invalidateQueries({ queryKey: ["account", "me"] });
+    if (!data) return;
+    qc.invalidateQueries({ queryKey: ["account", "me"] });
+    qc.invalidateQueries({ queryKey: ["orgs", "playground"] });
   }, [data, qc]);
   if (!data)
     return chargePollMs(polls.current) === false && !isFetching ? (
@@ -244,26 +275,35 @@ export function SettingsFields({
   );
 }
 
-export function Playground({ gatewayUrl }: { gatewayUrl: string }) {
+export function Playground({
+  gatewayUrl,
+  org = null,
+}: {
+  gatewayUrl: string;
+  /** The organization whose account pays for the turns (its playground key, within the member's caps). */
+  org?: { slug: string; name: string } | null;
+}) {
   const [mode, setMode] = useState<"chat" | "compare">("chat");
   return (
-    <div className="grid gap-4">
-      <div className="flex gap-1" role="tablist" aria-label="Playground mode">
-        {(["chat", "compare"] as const).map((m) => (
-          <Button
-            key={m}
-            role="tab"
-            aria-selected={mode === m}
-            size="sm"
-            variant={mode === m ? "default" : "outline"}
-            onClick={() => setMode(m)}
-          >
-            {m === "chat" ? "Chat" : "Compare models"}
-          </Button>
-        ))}
+    <PlaygroundOrg.Provider value={org}>
+      <div className="grid gap-4">
+        <div className="flex gap-1" role="tablist" aria-label="Playground mode">
+          {(["chat", "compare"] as const).map((m) => (
+            <Button
+              key={m}
+              role="tab"
+              aria-selected={mode === m}
+              size="sm"
+              variant={mode === m ? "default" : "outline"}
+              onClick={() => setMode(m)}
+            >
+              {m === "chat" ? "Chat" : "Compare models"}
+            </Button>
+          ))}
+        </div>
+        {mode === "chat" ? <ChatMode gatewayUrl={gatewayUrl} /> : <CompareMode />}
       </div>
-      {mode === "chat" ? <ChatMode gatewayUrl={gatewayUrl} /> : <CompareMode />}
-    </div>
+    </PlaygroundOrg.Provider>
   );
 }
 
@@ -275,7 +315,7 @@ function ChatMode({ gatewayUrl }: { gatewayUrl: string }) {
   const save = useSaveConversation();
   const [input, setInput] = useState("");
   const log = useRef<HTMLDivElement>(null);
-  const transport = useMemo(() => new DefaultChatTransport({ api: "/api/v1/playground/chat" }), []);
+  const transport = useChatTransport();
   // Read by onFinish, which the chat keeps from its first render.
   const latest = useRef({ settings, conversationId });
   latest.current = { settings, conversationId };
@@ -286,6 +326,7 @@ function ChatMode({ gatewayUrl }: { gatewayUrl: string }) {
       transport,
       onFinish: ({ message, messages: all, isError, isAbort }) => {
         qc.invalidateQueries({ queryKey: ["account", "me"] });
+        qc.invalidateQueries({ queryKey: ["orgs", "playground"] });
         if (isError || (isAbort && !stopPressed.current)) return;
         let saved = all;
         if (isAbort && message.role === "assistant") {
@@ -435,7 +476,7 @@ function ComparePane({
   onModel: (model: string) => void;
 }) {
   const qc = useQueryClient();
-  const transport = useMemo(() => new DefaultChatTransport({ api: "/api/v1/playground/chat" }), []);
+  const transport = useChatTransport();
   const stopPressed = useRef(false);
   // Read by onFinish, which the chat keeps from its first render.
   const latestModel = useRef(model);
@@ -444,6 +485,7 @@ function ComparePane({
     transport,
     onFinish: ({ message, isAbort }) => {
       qc.invalidateQueries({ queryKey: ["account", "me"] });
+      qc.invalidateQueries({ queryKey: ["orgs", "playground"] });
       if (!isAbort || !stopPressed.current || message.role !== "assistant") return;
       const stopped = markStopped(message, latestModel.current);
       setMessages((current) => current.map((m) => (m.id === message.id ? stopped : m)));

@@ -1,12 +1,8 @@
 // Where the header's organization switcher is and leads (components/shell/org-switcher.tsx), as plain functions of
 // the path: the organization a page is in is in its address, /orgs/<slug>/… or ?org=<slug>.
 
-/**
- * The developer pages that follow the switcher: the same page for the organization, named in the URL (?org=). The
- * playground joins them when its chat route spends from an organization; until then choosing one there opens the
- * organization's own page.
- */
-export const ORG_FOLLOWING_PAGES = ["/account/keys", "/account/usage", "/account/requests"];
+/** The developer pages that follow the switcher: the same page for the organization, named in the URL (?org=). */
+export const ORG_FOLLOWING_PAGES = ["/playground", "/account/keys", "/account/usage", "/account/requests"];
 
 const follows = (pathname: string) => ORG_FOLLOWING_PAGES.includes(pathname);
 

@@ -23,7 +23,7 @@ export default async function OrganizationsPage() {
     <>
       <PageHeader
         title="Organizations"
-        description="Shared balances your team spends from, each member within their caps. Switch to one in the header to use its money in the playground and for keys."
+        description="Shared balances your team spends from, each member within their caps. Switch to one in the header to spend its money in the playground and with its keys."
         actions={<CreateOrgDialog />}
       />
       <OrgCards orgs={mine} />
