@@ -12,6 +12,7 @@ import { UtcTime } from "@/components/ui/utc-time";
 import type { Json } from "@/lib/json";
 import type { InvitationView } from "@/lib/orgs/types";
 import { api } from "@/lib/ui/api";
+import { InviteSignupForm } from "./invite-signup-form";
 import { useAcceptInvitation } from "./queries";
 
 type Invitation = Json<InvitationView>;
@@ -62,10 +63,13 @@ export function InviteCard({
   token,
   invitation,
   signedInAs,
+  signUp = false,
 }: {
   token: string;
   invitation: Invitation;
   signedInAs: string | null;
+  /** Whether accounts can be created here (local sign-in): then an invited email without one signs up. */
+  signUp?: boolean;
 }) {
   const router = useRouter();
   const accept = useAcceptInvitation(token);
@@ -91,8 +95,11 @@ export function InviteCard({
         <Link href={`/orgs/${org.slug}`}>Open {org.name}</Link>
       </Button>
     );
+  } else if (!signedInAs && signUp && !invitation.accountExists) {
+    body = `There is no Tollgate account for ${invitation.email} yet: create it to join ${org.name}.`;
+    action = <InviteSignupForm token={token} email={invitation.email} organization={org} />;
   } else if (!signedInAs) {
-    body = `Sign in as ${invitation.email} to accept it. No account with that email yet? Ask your Tollgate administrator to create one, then open this link again.`;
+    body = `Sign in as ${invitation.email} to accept it.${signUp ? "" : " No account with that email yet? Ask your Tollgate administrator to create one, then open this link again."}`;
     action = (
       <Button asChild>
         <Link href={`/login?next=${encodeURIComponent(next)}`}>Sign in as {invitation.email}</Link>

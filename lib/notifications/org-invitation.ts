@@ -69,8 +69,11 @@ export async function sendInvitationEmail(
         `Accept the invitation: ${link}`,
         "",
         `Sign in as ${inv.email} to accept it. The link works once and expires on ${inv.expiresAt.toISOString().slice(0, 16).replace("T", " ")} UTC.`,
-        // Tollgate has no public sign-up: administrators create users (README, Sign-in).
-        `No Tollgate account yet? Ask a Tollgate administrator to create one for ${inv.email}, then open the link.`,
+        // No public sign-up: with local sign-in the link creates the invited email's account (sign-up by
+        // invitation); with Supabase an administrator provisions users (README, Sign-in).
+        cfg.AUTH_PROVIDER === "local"
+          ? `No Tollgate account yet? Open the link to create one for ${inv.email}.`
+          : `No Tollgate account yet? Ask a Tollgate administrator to create one for ${inv.email}, then open the link.`,
         "If you did not expect this invitation, ignore this email.",
       ].join("\n"),
     });

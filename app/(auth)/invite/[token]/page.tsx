@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { InviteCard, InviteInvalid } from "@/components/orgs/invite-card";
 import { currentUser } from "@/lib/auth/current";
+import { config } from "@/lib/config";
 import { db } from "@/lib/db";
 import { AppError } from "@/lib/http/errors";
 import { getInvitation } from "@/lib/orgs/invitations";
@@ -27,5 +28,12 @@ export default async function InvitePage({ params }: { params: Promise<{ token: 
     throw error;
   });
   if (!invitation) return <InviteInvalid />;
-  return <InviteCard token={parsed.data} invitation={asJson(invitation)} signedInAs={user?.email ?? null} />;
+  return (
+    <InviteCard
+      token={parsed.data}
+      invitation={asJson(invitation)}
+      signedInAs={user?.email ?? null}
+      signUp={config().AUTH_PROVIDER === "local"}
+    />
+  );
 }
