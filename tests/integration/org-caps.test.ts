@@ -75,6 +75,13 @@ async function organization(
   return { id: org!.id, accountId: account!.id, members };
 }
 
+/** A refusal for money or a cap is an outcome of a generated step; anything else fails the test. */
+function refused(error: unknown): null {
+  const code = (error as { code?: string }).code;
+  if (code === "budget_exceeded" || code === "insufficient_balance") return null;
+  throw error;
+}
+
 const hold = (db: Db, keyId: string, callId = randomUUID() as string) =>
   placeHold(db, {
     keyId,
@@ -257,6 +264,8 @@ describe("generated holds and leases across midnight, month end, year end and 29
   for (const start of START_POINTS) {
     it(`keep every member within their caps from ${start}`, async () => {
       const local = simulatedClock(sql, start);
+      // What the generated steps did: the property must have placed holds and granted leases, not only refused.
+      const seen = { holds: 0, leases: 0 };
       await local.seedPrice(
         (await sql<{ id: string }[]>`select id from models where public_name = 'fake-small'`)[0]!.id,
       );
@@ -282,8 +291,9 @@ describe("generated holds and leases across midnight, month end, year end and 29
               const keyId = member.keyIds[ms % 2]!;
               if (s.kind === "hold") {
                 const callId = randomUUID();
-                const placed = await local.at(moment, (db) => hold(db, keyId, callId)).catch(() => null);
+                const placed = await local.at(moment, (db) => hold(db, keyId, callId)).catch(refused);
                 if (placed) {
+                  seen.holds++;
                   const output = Math.floor(MAX_OUT * s.outFraction);
                   await local.at(local.after(ms + 1000), (db) =>
                     settleUsage(db, [
@@ -307,14 +317,15 @@ describe("generated holds and leases across midnight, month end, year end and 29
                         keyId,
                         processId: "gen",
                         nonce: randomUUID(),
-                        wantMicros: 6 * WORST,
+                        wantMicros: 6n * WORST,
                         minMicros: WORST,
                       },
                       { ttlSeconds: 300 },
                     ),
                   )
-                  .catch(() => null);
+                  .catch(refused);
                 if (lease) {
+                  seen.leases++;
                   const calls = Math.min(s.draws, Number(lease.grantedMicros / WORST));
                   const events = Array.from({ length: calls }, () =>
                     event(keyId, randomUUID(), {
@@ -370,6 +381,8 @@ describe("generated holds and leases across midnight, month end, year end and 29
         ),
         { numRuns: 12, endOnFailure: true },
       );
+      expect(seen.holds).toBeGreaterThan(10);
+      expect(seen.leases).toBeGreaterThan(10);
     }, 120_000);
   }
 });
