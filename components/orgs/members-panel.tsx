@@ -92,7 +92,7 @@ function Spend({ member, window }: { member: Member; window: "today" | "month" }
   const cap = window === "today" ? member.dailyCapMicros : member.monthlyCapMicros;
   if (charged === undefined) return <span className="text-xs text-muted-foreground">—</span>;
   return (
-    <div className="grid min-w-36 text-xs tabular-nums" data-testid={`member-${window}`}>
+    <div className="grid min-w-32 text-xs tabular-nums" data-testid={`member-${window}`}>
       <span>
         <Money micros={charged} /> {window === "today" ? "today" : "this month"}
         {cap !== null && cap !== undefined ? (
@@ -407,8 +407,10 @@ export function MembersPanel({
                 return (
                   <TableRow key={m.userId} data-testid="member-row" data-email={m.email}>
                     <TableCell>
-                      <TableTruncate text={m.name || m.email} className="max-w-56 font-medium" />
-                      <TableTruncate text={m.email} className="max-w-56 text-xs text-muted-foreground" />
+                      <TableTruncate text={m.name || m.email} className="max-w-48 font-medium" />
+                      {m.name ? (
+                        <TableTruncate text={m.email} className="max-w-48 text-xs text-muted-foreground" />
+                      ) : null}
                     </TableCell>
                     <TableCell>
                       {managed ? (
@@ -446,11 +448,11 @@ export function MembersPanel({
                     <TableCell className="whitespace-normal">
                       <Spend member={m} window="month" />
                     </TableCell>
-                    <TableCell className="text-xs text-muted-foreground">
+                    <TableCell
+                      className="text-xs text-muted-foreground"
+                      title={m.invitedByEmail ? `Invited by ${m.invitedByEmail}` : undefined}
+                    >
                       <UtcTime at={m.joinedAt} day />
-                      {m.invitedByEmail ? (
-                        <TableTruncate text={`invited by ${m.invitedByEmail}`} className="max-w-44" />
-                      ) : null}
                     </TableCell>
                     <TableCell className="text-right">
                       {managed || (can.ownership && m.role !== "owner") ? (

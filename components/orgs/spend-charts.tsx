@@ -65,7 +65,14 @@ export function SpendBars({
       <ResponsiveContainer width="100%" height="100%">
         <BarChart data={data} layout="vertical" margin={{ left: 8, right: 16, top: 4, bottom: 4 }}>
           <CartesianGrid horizontal={false} strokeDasharray="3 3" className="stroke-border" />
-          <XAxis type="number" tickFormatter={moneyTick} fontSize={11} tickLine={false} axisLine={false} />
+          <XAxis
+            type="number"
+            tickFormatter={moneyTick}
+            fontSize={11}
+            tickLine={false}
+            axisLine={false}
+            minTickGap={24}
+          />
           <YAxis
             type="category"
             dataKey="label"

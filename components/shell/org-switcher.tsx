@@ -1,5 +1,6 @@
 "use client";
 
+import { useQuery } from "@tanstack/react-query";
 import { Building2, Check, ChevronsUpDown, LayoutGrid, Plus, User } from "lucide-react";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useState } from "react";
@@ -13,6 +14,7 @@ import {
   DropdownMenuSeparator,
   DropdownMenuTrigger,
 } from "@/components/ui/dropdown-menu";
+import { api } from "@/lib/ui/api";
 import { currentOrgSlug, switchTarget } from "./org-switch";
 
 export interface SwitcherOrg {
@@ -25,8 +27,19 @@ export interface SwitcherOrg {
  * The header's organization switcher: "Personal" (the person's own account) and each organization they belong to
  * with their role there, then every organization and "Create organization". What it shows is where the page is.
  */
-export function OrgSwitcher({ orgs }: { orgs: SwitcherOrg[] }) {
+export function OrgSwitcher({ orgs: initial }: { orgs: SwitcherOrg[] }) {
   const router = useRouter();
+  // Read by the layout on the server; kept current in the browser (a creation, an acceptance, a departure
+  // invalidates "orgs") without waiting for the layout to render again.
+  const { data: orgs = initial } = useQuery({
+    queryKey: ["orgs", "mine"],
+    queryFn: async () =>
+      (await api<{ items: { slug: string; name: string; role: string | null }[] }>("/api/v1/orgs")).items.map(
+        (o) => ({ slug: o.slug, name: o.name, role: o.role ?? "admin" }),
+      ),
+    initialData: initial,
+    staleTime: 30_000,
+  });
   const pathname = usePathname();
   const search = useSearchParams();
   const [creating, setCreating] = useState(false);

@@ -1,13 +1,47 @@
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { SMTPServer } from "smtp-server";
 import { startTestStack } from "../stack/start";
+
+/**
+ * A real SMTP server for the app's emails (invitations, low-balance notices): each message received is appended to
+ * test-results/e2e/mailbox.jsonl as { to, subject, raw }, which specs read (E2E_MAILBOX).
+ */
+async function startMailbox(path: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  writeFileSync(path, "");
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    onData(stream, session, callback) {
+      let raw = "";
+      stream.on("data", (chunk: Buffer) => {
+        raw += chunk.toString("utf8");
+      });
+      stream.on("end", () => {
+        const to = session.envelope.rcptTo.map((r) => r.address).join(",");
+        const subject = /^Subject: (.*)$/m.exec(raw)?.[1] ?? "";
+        appendFileSync(path, `${JSON.stringify({ to, subject, raw })}\n`);
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
+  const { port } = smtp.server.address() as { port: number };
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve) => smtp.close(() => resolve())),
+  };
+}
 
 export default async function globalSetup() {
   mkdirSync("test-results/e2e", { recursive: true });
+  const mailboxPath = "test-results/e2e/mailbox.jsonl";
+  const mailbox = await startMailbox(mailboxPath);
   const stack = await startTestStack({
     name: "e2e",
     appPort: Number(process.env.E2E_PORT ?? 3100),
     pgPort: Number(process.env.E2E_PG_PORT ?? 25430),
     gateway: { litellm: 4101, upstream: 4111, authCacheTtl: 2 },
+    appEnv: { SMTP_URL: mailbox.url },
     log: (line) => appendFileSync("test-results/e2e/stack.log", `${line}\n`),
   });
   // Workers inherit the environment: this is how tests learn the seeded logins.
@@ -18,5 +52,9 @@ export default async function globalSetup() {
   process.env.E2E_DEV_KEY = stack.credentials.developer.apiKey;
   process.env.E2E_DATABASE_URL = stack.databaseUrl;
   process.env.E2E_GATEWAY_URL = stack.gatewayUrl;
-  return stack.stop;
+  process.env.E2E_MAILBOX = mailboxPath;
+  return async () => {
+    await stack.stop();
+    await mailbox.stop();
+  };
 }
