@@ -2,14 +2,12 @@
 // their balance held in the LiteLLM process, charged exactly by usage events; bursts, two processes on a small
 // balance, revocation, a SIGKILLed process, the platform away for 30 s. Real PostgreSQL, next start, LiteLLM +
 // plugin, the fake upstream, the official openai client.
-import path from "node:path";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
-import { liteLLMSpec } from "@/scripts/stack/gateway";
-import { ProcessGroup, type Running } from "@/scripts/stack/processes";
+import { ProcessGroup } from "@/scripts/stack/processes";
 import { priceTokens } from "../helpers/price";
-import { TEST_CRON_SECRET, TEST_GATEWAY_SECRET, TEST_MASTER_KEY, TEST_WEBHOOK_SECRET } from "../stack/start";
+import { TEST_CRON_SECRET, TEST_MASTER_KEY } from "../stack/start";
 import {
   addTestModels,
   balanceOf,
@@ -20,6 +18,7 @@ import {
   startGatewayStack,
   usageRowsOf,
 } from "./helpers";
+import { startAnotherGateway, leaseStats as statsOf, stopGateway as stop } from "./processes";
 
 const ctx = startGatewayStack(
   "gateway-leases",
@@ -39,12 +38,7 @@ beforeAll(async () => {
   await addTestModels(ctx, ["fake-error-500", "fake-cut", "fake-flaky", "fake-dead", "fake-pair"]);
 });
 
-async function leaseStats(base = gatewayBase(ctx)) {
-  const res = await fetch(`${base}/tollgate/leases/stats`, {
-    headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
-  });
-  return (await res.json()) as { draws: number; roundTrips: number; refused: number; leases: number };
-}
+const leaseStats = (base = gatewayBase(ctx)) => statsOf(base);
 
 async function leasesOf(keyId: string) {
   return ctx.sql<
@@ -61,19 +55,10 @@ async function leasesOf(keyId: string) {
 }
 
 const startSecondGateway = (port: number, outbox: string, env: Record<string, string> = {}) =>
-  others.start({
-    ...liteLLMSpec({
-      root: process.cwd(),
-      port,
-      platformUrl: ctx.stack.appUrl,
-      gatewaySecret: TEST_GATEWAY_SECRET,
-      webhookSecret: TEST_WEBHOOK_SECRET,
-      outboxPath: path.join(process.cwd(), `.data/${outbox}.db`),
-      masterKey: TEST_MASTER_KEY,
-      upstreamUrl: ctx.stack.upstreamUrl!,
-      env: { TOLLGATE_AUTH_CACHE_TTL: "2", TOLLGATE_LEASE_IDLE_SECONDS: "1", ...env },
-    }),
-    name: `litellm-${port}`,
+  startAnotherGateway(ctx, others, {
+    port,
+    outbox,
+    env: { TOLLGATE_AUTH_CACHE_TTL: "2", TOLLGATE_LEASE_IDLE_SECONDS: "1", ...env },
   });
 
 describe("the lease path, call by call", () => {
@@ -396,15 +381,6 @@ describe("bursts", () => {
     }
   });
 });
-
-async function stop(run: Running, signal: NodeJS.Signals = "SIGTERM") {
-  if (run.child.exitCode === null && run.child.pid) {
-    try {
-      process.kill(-run.child.pid, signal);
-    } catch {}
-  }
-  await run.exited;
-}
 
 describe("revocation with a lease in hand", () => {
   it.each([
