@@ -237,3 +237,125 @@ test("an owner creates an organization, invites by email, and sees the invitee's
     await sql.end();
   }
 });
+
+test("owners manage members, caps, settings and ownership; a member sees only what their role may use", async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const sql = createClient({ url: process.env.E2E_DATABASE_URL!, max: 1 });
+  try {
+    const { createOrg } = await import("@/lib/orgs/create");
+    const { createInvitation } = await import("@/lib/orgs/invitations");
+    const person = (prefix: string) =>
+      fundedDeveloper(sql, { prefix, keyName: `${prefix} key`, amountMicros: 0n, password: PASSWORD });
+    const [owner, member, biller] = [
+      await person("mgmt-owner"),
+      await person("mgmt-member"),
+      await person("mgmt-biller"),
+    ];
+    const ownerActor = { userId: owner.userId, kind: "user" as const, role: "developer" as const };
+    const org = await createOrg(sql, ownerActor, { name: `Initech ${randomUUID().slice(0, 6)}` });
+    await sql`
+      insert into organization_members (organization_id, user_id, role, invited_by)
+      values (${org.id}, ${member.userId}, 'member', ${owner.userId}), (${org.id}, ${biller.userId}, 'billing', ${owner.userId})`;
+    const pendingEmail = `pending-${randomUUID().slice(0, 8)}@example.com`;
+    await createInvitation(
+      sql,
+      ownerActor,
+      org.slug,
+      { email: pendingEmail, role: "member" },
+      { pepper: TEST_KEY_PEPPER },
+    );
+
+    // A member: no invite, no actions on others, no billing or settings tab; the settings page says whose it is.
+    const memberContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const memberPage = await memberContext.newPage();
+    await login(memberPage, member.email, PASSWORD);
+    await memberPage.goto(`/orgs/${org.slug}/members`);
+    await expect(memberPage.getByTestId("member-row")).toHaveCount(3);
+    await expect(memberPage.getByRole("button", { name: "Invite member" })).toHaveCount(0);
+    await expect(memberPage.getByTestId("member-actions")).toHaveCount(0);
+    await expect(memberPage.getByTestId("invitations")).toHaveCount(0);
+    await expect(memberPage.getByRole("button", { name: "Leave" })).toBeVisible();
+    const tabs = memberPage.getByRole("navigation", { name: `${org.name} pages` });
+    await expect(tabs.getByRole("link")).toHaveText(["Overview", "Members", "Keys"]);
+    await snap(memberPage, "org-20-member-view");
+    await memberPage.goto(`/orgs/${org.slug}/settings`);
+    await expect(memberPage.getByTestId("org-settings-none")).toContainText("for its owner and admins");
+
+    // The owner sets the member's caps, makes the billing member a member, revokes the pending invitation.
+    const ownerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const ownerPage = await ownerContext.newPage();
+    await login(ownerPage, owner.email, PASSWORD);
+    await ownerPage.goto(`/orgs/${org.slug}/members`);
+    const memberRow = ownerPage.locator(`[data-testid=member-row][data-email="${member.email}"]`);
+    await memberRow.getByTestId("member-actions").click();
+    await ownerPage.getByRole("menuitem", { name: "Edit caps" }).click();
+    await ownerPage.getByLabel("Daily cap (USD)").fill("1.5");
+    await ownerPage.getByLabel("Monthly cap (USD)").fill("20");
+    await ownerPage.getByRole("button", { name: "Save caps" }).click();
+    await expect(memberRow.getByTestId("member-today")).toContainText("cap $1.50");
+    await expect(memberRow.getByTestId("member-month")).toContainText("cap $20.00");
+    const [caps] = await sql`
+      select daily_cap_micros, monthly_cap_micros from organization_members
+      where organization_id = ${org.id} and user_id = ${member.userId}`;
+    expect(caps).toEqual({ daily_cap_micros: 1_500_000n, monthly_cap_micros: 20_000_000n });
+
+    const billerRow = ownerPage.locator(`[data-testid=member-row][data-email="${biller.email}"]`);
+    await billerRow.getByLabel(`Role of ${biller.email}`).selectOption("member");
+    await expect(ownerPage.getByText(`${biller.email} is now member`)).toBeVisible();
+
+    const invitation = ownerPage.locator(`[data-testid=invitation-row][data-email="${pendingEmail}"]`);
+    await invitation.getByRole("button", { name: "Revoke" }).click();
+    await ownerPage.getByRole("button", { name: "Revoke invitation" }).click();
+    await expect(invitation).toHaveCount(0);
+    await snap(ownerPage, "org-21-owner-managed");
+
+    // Removing says the member's keys are revoked, and does it.
+    await billerRow.getByTestId("member-actions").click();
+    await ownerPage.getByRole("menuitem", { name: "Remove" }).click();
+    await expect(ownerPage.getByRole("dialog")).toContainText("their keys of it are revoked");
+    await ownerPage.getByRole("button", { name: "Remove member" }).click();
+    await expect(billerRow).toHaveCount(0);
+
+    // Settings: a daily budget, shown on the overview.
+    await ownerPage.getByRole("link", { name: "Settings", exact: true }).click();
+    await ownerPage.getByLabel("Daily budget (USD)").fill("10");
+    await ownerPage.getByRole("button", { name: "Save settings" }).click();
+    await expect(ownerPage.getByText("Settings saved")).toBeVisible();
+    await snap(ownerPage, "org-22-settings");
+    await ownerPage.getByRole("link", { name: "Overview", exact: true }).click();
+    await expect(ownerPage.getByTestId("org-day-charged").locator("..").locator("..")).toContainText(
+      "Budget $10.00",
+    );
+
+    // The owner hands the organization to the member and stays as an admin.
+    await ownerPage.getByRole("link", { name: "Settings", exact: true }).click();
+    await ownerPage.getByLabel("New owner").selectOption({ label: `${member.email} (member)` });
+    await ownerPage.getByRole("button", { name: "Transfer ownership" }).click();
+    await ownerPage.getByRole("dialog").getByRole("button", { name: "Transfer ownership" }).click();
+    await expect(ownerPage.getByTestId("org-role")).toContainText("admin");
+    await expect(ownerPage.getByTestId("danger-zone")).toHaveCount(0);
+    await memberPage.goto(`/orgs/${org.slug}`);
+    await expect(memberPage.getByTestId("org-role")).toContainText("owner");
+
+    // A platform admin suspends it; its members are told on its overview.
+    const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const adminPage = await adminContext.newPage();
+    await login(adminPage, process.env.E2E_ADMIN_EMAIL!, process.env.E2E_ADMIN_PASSWORD!);
+    // Admins have two "Organizations" items: theirs (Account) and every one (Admin).
+    await adminPage.getByRole("navigation", { name: "Main" }).locator('a[href="/admin/orgs"]').click();
+    await adminPage.getByRole("textbox", { name: "Search organizations" }).fill(org.slug);
+    await adminPage.getByTestId(`admin-org-row-${org.slug}`).getByRole("link", { name: org.name }).click();
+    await expect(adminPage).toHaveURL(new RegExp(`/admin/orgs/${org.id}$`));
+    await adminPage.getByRole("button", { name: "Suspend organization" }).click();
+    await adminPage.getByRole("dialog").getByRole("button", { name: "Suspend" }).click();
+    await expect(adminPage.getByTestId("org-status")).toContainText("Status: suspended");
+    await snap(adminPage, "org-23-admin-suspended");
+    await memberPage.reload();
+    await expect(memberPage.getByTestId("org-suspended")).toBeVisible();
+    await Promise.all([memberContext.close(), ownerContext.close(), adminContext.close()]);
+  } finally {
+    await sql.end();
+  }
+});
