@@ -35,8 +35,9 @@ async function organizationAccount(tx: Tx, actor: Actor, organization: string, u
     throw forbidden(`Only owners and admins of ${org.name} issue keys for another member.`);
   }
   if (org.status !== "active") throw conflict(`${org.name} is suspended: it cannot be issued keys.`);
+  // FOR SHARE: a removal of this member waits for the key to be made, then revokes it with the member's others.
   const [member] = await tx<{ role: OrgRole }[]>`
-    select role from organization_members where organization_id = ${org.id} and user_id = ${userId}`;
+    select role from organization_members where organization_id = ${org.id} and user_id = ${userId} for share`;
   if (!member || !orgAllows(member, "keys.own", false)) {
     throw conflict(`Keys of ${org.name} are issued to its members who use keys (not its billing members).`);
   }
