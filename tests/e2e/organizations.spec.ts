@@ -359,3 +359,68 @@ test("owners manage members, caps, settings and ownership; a member sees only wh
     await sql.end();
   }
 });
+
+test("the playground follows the switcher: a turn in an organization is paid by it, within the member's caps", async ({
+  browser,
+}) => {
+  test.setTimeout(90_000);
+  const sql = createClient({ url: process.env.E2E_DATABASE_URL!, max: 1 });
+  try {
+    const { createOrg } = await import("@/lib/orgs/create");
+    const { creditAccount } = await import("@/lib/billing/ledger");
+    const dev = await fundedDeveloper(sql, {
+      prefix: "org-playground",
+      keyName: "own key",
+      amountMicros: 2_000_000n,
+      password: PASSWORD,
+    });
+    const actor = { userId: dev.userId, kind: "user" as const, role: "developer" as const };
+    const org = await createOrg(sql, actor, { name: `Hooli ${randomUUID().slice(0, 6)}` });
+    await creditAccount(
+      sql,
+      { userId: null, kind: "system" },
+      {
+        accountId: org.account.id,
+        amountMicros: 4_000_000n,
+        kind: "grant",
+        reason: "e2e",
+        idempotencyKey: randomUUID(),
+      },
+    );
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await login(page, dev.email, PASSWORD);
+    await page.goto("/playground");
+    await expect(page.getByTestId("playground-balance")).toHaveText("$2.00");
+    await page.getByTestId("org-switcher").click();
+    await page.getByTestId(`org-switch-${org.slug}`).click();
+    await expect(page).toHaveURL(new RegExp(`/playground\\?org=${org.slug}$`));
+    await expect(page.getByRole("heading", { name: `Playground · ${org.name}` })).toBeVisible();
+    await expect(page.getByTestId("playground-balance")).toHaveText("$4.00");
+    await page.getByLabel("Model").selectOption("fake-small");
+    await page.getByLabel("Message").fill("Hello on the organization's money");
+    await page.getByRole("button", { name: "Send" }).click();
+    const cost = page.getByTestId("turn-cost").last();
+    await expect(cost).toHaveAttribute("data-micros", /^\d+$/, { timeout: 30_000 });
+    const micros = BigInt((await cost.getAttribute("data-micros"))!);
+    // The organization paid, through its own playground key attributed to the member; their own money did not move.
+    const [row] = await sql<{ account: string; purpose: string; revenue: bigint }[]>`
+      select e.account_id as account, k.purpose, e.revenue_micros as revenue
+      from usage_events e join api_keys k on k.id = e.key_id where e.user_id = ${dev.userId}`;
+    expect(row).toEqual({ account: org.account.id, purpose: "playground", revenue: micros });
+    await expect(page.getByTestId("playground-balance")).toHaveAttribute(
+      "data-micros",
+      String(4_000_000n - micros),
+    );
+    const [own] = await sql<{ balance: bigint }[]>`
+      select balance_micros as balance from accounts where id = ${dev.accountId}`;
+    expect(own!.balance).toBe(2_000_000n);
+    await snap(page, "org-30-playground");
+    // Personal again: the same page, the person's own balance.
+    await page.getByTestId("org-switcher").click();
+    await page.getByTestId("org-switch-personal").click();
+    await expect(page).toHaveURL(/\/playground$/);
+    await expect(page.getByTestId("playground-balance")).toHaveText("$2.00");
+  } finally {
+    await sql.end();
+  }
+});
