@@ -72,7 +72,8 @@ export function CreateOrgDialog({
           setSlugTouched(false);
           create.reset();
           if (onCreated) onCreated(organization.slug);
-          else router.push(`/orgs/${organization.slug}`);
+          // A platform admin who made it for someone lands on its admin page; its owner on its overview.
+          else router.push(forUser ? `/admin/orgs/${organization.id}` : `/orgs/${organization.slug}`);
         },
       },
     );
