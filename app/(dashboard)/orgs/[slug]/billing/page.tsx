@@ -54,7 +54,8 @@ export default async function OrgBillingPage({
             <AddFundsCard org={named} />
             <RedeemCard org={named} />
           </div>
-          <LowBalanceSettings org={asJson(org)} />
+          {/* Owners set it with the other settings; a billing member, who has no settings page, here. */}
+          {can.settings ? null : <LowBalanceSettings org={asJson(org)} />}
           <SeatChargesCard seats={seats} />
           <OrgLedger
             items={asJson(ledger.items)}

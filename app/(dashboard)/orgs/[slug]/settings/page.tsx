@@ -1,6 +1,11 @@
 import type { Metadata } from "next";
 import { OrgHeader } from "@/components/orgs/org-header";
-import { DangerZone, GeneralSettings, PlanSettings } from "@/components/orgs/settings-form";
+import {
+  DangerZone,
+  GeneralSettings,
+  LowBalanceSettings,
+  PlanSettings,
+} from "@/components/orgs/settings-form";
 import { Card, CardContent } from "@/components/ui/card";
 import { requireUser } from "@/lib/auth/current";
 import { db } from "@/lib/db";
@@ -52,6 +57,7 @@ export default async function OrgSettingsPage({ params }: { params: Promise<{ sl
       />
       <div className="grid grid-cols-1 gap-6">
         <GeneralSettings org={view} models={models} />
+        {can.billing ? <LowBalanceSettings org={view} /> : null}
         <PlanSettings
           org={view}
           plans={
