@@ -10,6 +10,7 @@ import type { Json } from "@/lib/json";
 import type { Conversation, ConversationSummary } from "@/lib/playground/conversations";
 import { api } from "@/lib/ui/api";
 import { cn, utcTime } from "@/lib/utils";
+import { orgQuery, usePlaygroundOrg } from "./org-context";
 import type { ChatSettings, PlaygroundMessage } from "./settings";
 
 export type SavedConversation = Json<Conversation> & {
@@ -17,9 +18,13 @@ export type SavedConversation = Json<Conversation> & {
   messages: PlaygroundMessage[];
 };
 
-/** Saves a conversation after each answer: created on the first one (titled by its first message), then updated. */
+/**
+ * Saves a conversation after each answer: created on the first one (titled by its first message), then updated; in
+ * an organization's playground it is kept there.
+ */
 export function useSaveConversation() {
   const qc = useQueryClient();
+  const org = usePlaygroundOrg();
   return useMutation({
     mutationFn: async (input: {
       id: string | null;
@@ -28,17 +33,20 @@ export function useSaveConversation() {
     }) => {
       if (input.id) {
         return (
-          await api<{ conversation: SavedConversation }>(`/api/v1/playground/conversations/${input.id}`, {
-            method: "PATCH",
-            body: { settings: input.settings, messages: input.messages },
-          })
+          await api<{ conversation: SavedConversation }>(
+            `/api/v1/playground/conversations/${input.id}${orgQuery(org)}`,
+            {
+              method: "PATCH",
+              body: { settings: input.settings, messages: input.messages },
+            },
+          )
         ).conversation;
       }
       const first = input.messages.find((m) => m.role === "user");
       const text = first?.parts.map((p) => (p.type === "text" ? p.text : "")).join("") ?? "";
       const title = text.trim().replace(/\s+/g, " ").slice(0, 60) || "New chat";
       return (
-        await api<{ conversation: SavedConversation }>("/api/v1/playground/conversations", {
+        await api<{ conversation: SavedConversation }>(`/api/v1/playground/conversations${orgQuery(org)}`, {
           body: { title, settings: input.settings, messages: input.messages },
         })
       ).conversation;
@@ -47,7 +55,7 @@ export function useSaveConversation() {
   });
 }
 
-/** The developer's saved conversations: search, open, rename, delete, start a new one. */
+/** The developer's saved conversations of this playground (theirs, or the organization's): search, open, rename, delete. */
 export function ConversationList({
   current,
   onOpen,
@@ -58,30 +66,32 @@ export function ConversationList({
   onNew: () => void;
 }) {
   const qc = useQueryClient();
+  const org = usePlaygroundOrg();
   const [q, setQ] = useState("");
   const [renaming, setRenaming] = useState<{ id: string; title: string } | null>(null);
   const list = useQuery({
-    queryKey: ["conversations", q],
+    queryKey: ["conversations", org?.slug ?? null, q],
     queryFn: () =>
       api<{ items: Json<ConversationSummary>[] }>(
-        `/api/v1/playground/conversations${q ? `?q=${encodeURIComponent(q)}` : ""}`,
+        `/api/v1/playground/conversations?${new URLSearchParams({ ...(q ? { q } : {}), ...(org ? { org: org.slug } : {}) })}`,
       ),
   });
   const open = useMutation({
     mutationFn: (id: string) =>
-      api<{ conversation: SavedConversation }>(`/api/v1/playground/conversations/${id}`),
+      api<{ conversation: SavedConversation }>(`/api/v1/playground/conversations/${id}${orgQuery(org)}`),
     onSuccess: ({ conversation }) => onOpen(conversation),
   });
   const rename = useMutation({
     mutationFn: ({ id, title }: { id: string; title: string }) =>
-      api(`/api/v1/playground/conversations/${id}`, { method: "PATCH", body: { title } }),
+      api(`/api/v1/playground/conversations/${id}${orgQuery(org)}`, { method: "PATCH", body: { title } }),
     onSuccess: () => {
       setRenaming(null);
       qc.invalidateQueries({ queryKey: ["conversations"] });
     },
   });
   const remove = useMutation({
-    mutationFn: (id: string) => api(`/api/v1/playground/conversations/${id}`, { method: "DELETE" }),
+    mutationFn: (id: string) =>
+      api(`/api/v1/playground/conversations/${id}${orgQuery(org)}`, { method: "DELETE" }),
     onSuccess: (_, id) => {
       if (id === current) onNew();
       qc.invalidateQueries({ queryKey: ["conversations"] });
@@ -105,7 +115,11 @@ export function ConversationList({
         <ul className="grid max-h-72 gap-1 overflow-y-auto" data-testid="conversation-list">
           {list.data?.items.length === 0 ? (
             <li className="py-2 text-xs text-muted-foreground">
-              {q ? "Nothing matches." : "Your chats are saved here after the first answer."}
+              {q
+                ? "Nothing matches."
+                : org
+                  ? `Your chats in ${org.name} are saved here after the first answer, apart from your own.`
+                  : "Your chats are saved here after the first answer."}
             </li>
           ) : null}
           {list.data?.items.map((c) => (

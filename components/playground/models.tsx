@@ -7,16 +7,23 @@ import { Money } from "@/components/billing/money";
 import type { Json } from "@/lib/json";
 import type { PlaygroundModel } from "@/lib/playground/models";
 import { api } from "@/lib/ui/api";
+import { orgQuery, usePlaygroundOrg } from "./org-context";
 import type { ChatSettings } from "./settings";
 
 export type PlaygroundModelView = Json<PlaygroundModel>;
 
-/** The models the playground offers (chat models and legacy completions), their prices, and the default pick. */
+/**
+ * The models the playground offers (chat models and legacy completions), their prices, and the default pick: in an
+ * organization, what its playground key may call.
+ */
 export function usePlaygroundModels() {
+  const org = usePlaygroundOrg();
   const { data } = useQuery({
-    queryKey: ["playground-models"],
+    queryKey: ["playground-models", org?.slug ?? null],
     queryFn: () =>
-      api<{ items: PlaygroundModelView[]; defaultModel: string | null }>("/api/v1/playground/models"),
+      api<{ items: PlaygroundModelView[]; defaultModel: string | null }>(
+        `/api/v1/playground/models${orgQuery(org)}`,
+      ),
     staleTime: 60_000,
   });
   return { models: data?.items ?? [], defaultModel: data?.defaultModel ?? null, loaded: Boolean(data) };

@@ -5,7 +5,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { DefaultChatTransport } from "ai";
 import { Bot, RotateCcw, Send, Square, Trash2, User, Wallet } from "lucide-react";
 import Link from "next/link";
-import { createContext, useContext, useEffect, useMemo, useRef, useState } from "react";
+import { useContext, useEffect, useMemo, useRef, useState } from "react";
 import ReactMarkdown from "react-markdown";
 import { Money } from "@/components/billing/money";
 import { useMyAccount } from "@/components/billing/queries";
@@ -24,6 +24,7 @@ import { ConversationList, useSaveConversation } from "./conversations";
 import { ErrorNotice } from "./error-notice";
 import { ANSWER_MARKDOWN } from "./markdown";
 import { ModelOptions, ModelPrices, useDefaultModel, usePlaygroundModels } from "./models";
+import { PlaygroundOrg } from "./org-context";
 import {
   type ChatSettings,
   DEFAULT_SETTINGS,
@@ -31,9 +32,6 @@ import {
   type PlaygroundMessage,
   requestBody,
 } from "./settings";
-
-/** The organization the playground spends from (the header's switcher, ?org=); null: the person's own account. */
-const PlaygroundOrg = createContext<{ slug: string; name: string } | null>(null);
 
 /** The chat route, with the organization that pays for each turn when the playground is in one. */
 function useChatTransport() {

@@ -4,6 +4,8 @@ import { listPriceVersions } from "@/lib/billing/prices";
 import type { Db } from "@/lib/db/client";
 import { listModels } from "@/lib/models/catalog";
 import { type LiveDeployment, liveModelInfo } from "@/lib/models/live";
+import type { CatalogModel } from "@/lib/models/types";
+import { orgFor } from "@/lib/orgs/access";
 
 /** A model the playground offers, with its sell prices in force (micro-USD per million tokens). */
 export interface PlaygroundModel {
@@ -23,8 +25,30 @@ export interface PlaygroundModel {
 const legacy = (d: LiveDeployment) =>
   Boolean(d.provider?.startsWith("text-completion") || d.upstreamModel?.startsWith("text-completion"));
 
+type OfferedModel = Pick<
+  CatalogModel,
+  "id" | "publicName" | "description" | "contextWindow" | "litellmModelGroup" | "enabled" | "createdAt"
+>;
+
 /**
- * The models the actor may chat with in the playground (the catalog their plan allows), in catalog order: those
+ * The enabled models an organization's playground key may call: key_models' rule (model_allowed over the plan
+ * plan_of picks, the organization's own list narrowing it) for a key with no list of its own, as the playground key
+ * is made. The same for every member and for a platform admin: the key, not the person, is what the gateway checks.
+ */
+function organizationModels(db: Db, accountId: string) {
+  return db<OfferedModel[]>`
+    select m.id, m.public_name as "publicName", m.description, m.context_window as "contextWindow",
+           m.litellm_model_group as "litellmModelGroup", m.enabled, m.created_at as "createdAt"
+    from accounts a
+    left join plans p on p.id = plan_of(a.organization_id, a.plan_id, null)
+    join models m on m.enabled and model_allowed(m.public_name, '{}', p.allowed_models, a.allowed_models)
+    where a.id = ${accountId}
+    order by m.public_name`;
+}
+
+/**
+ * The models the actor may chat with in the playground (the catalog their plan allows; in an organization, slug or
+ * id, what its playground key may call, for a role that uses it: 404 outsiders, 403 billing), in catalog order: those
  * whose price in force bills chat and sells output (embedding, image, speech and transcription models are not chat
  * models), each marked chat or legacy completions by the gateway's live model list (unknown to the gateway, or the
  * gateway down: chat). The
@@ -33,9 +57,11 @@ const legacy = (d: LiveDeployment) =>
 export async function playgroundModels(
   db: Db,
   actor: Actor,
+  org?: string | null,
 ): Promise<{ items: PlaygroundModel[]; defaultModel: string | null }> {
+  const organization = org != null ? await orgFor(db, actor, org, "spend") : null;
   const [models, prices, live, chatSold] = await Promise.all([
-    listModels(db, actor),
+    organization ? organizationModels(db, organization.accountId) : listModels(db, actor),
     listPriceVersions(db, actor),
     liveModelInfo(),
     // Sold for chat by the price in force (billed_kinds, clause 44), with output to sell: not an embedding model.

@@ -63,7 +63,14 @@ export const conversationPatch = z
     messages: savedMessages.optional(),
   })
   .refine((v) => Object.keys(v).length > 0, "send title, settings and/or messages");
-export const conversationQuery = z.strictObject({ q: z.string().trim().max(200).optional() });
+/** The playground whose conversations a request reads or writes: an organization's (slug or id), or one's own. */
+export const conversationScopeQuery = z.strictObject({ org: organizationRef.optional() });
+export const conversationQuery = z.strictObject({
+  q: z.string().trim().max(200).optional(),
+  org: organizationRef.optional(),
+});
+/** The models of the playground: an organization's (what its playground key may call), or one's own plan's. */
+export const playgroundModelsQuery = conversationScopeQuery;
 
 /**
  * Why a chat turn failed, as the playground shows it: a code the UI branches on (from the gateway's HTTP status)
