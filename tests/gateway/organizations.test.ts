@@ -281,7 +281,9 @@ describe("members' caps under 600 concurrent calls through two gateway processes
     const total = () => served(outcomes);
     const chargedOf = async (i: number) =>
       sum((await usageOf(org.accountId)).filter((r) => r.user_id === org.members[i]!.userId));
-    const at = async <T extends { name: string; t: (typeof targets)[number][number] }>(jobs: T[]) => {
+    const concurrently = async <T extends { name: string; t: (typeof targets)[number][number] }>(
+      jobs: T[],
+    ) => {
       const started = Date.now();
       const results = await Promise.all(jobs.map(({ name, t }) => callAs(name, t)));
       results.forEach(record);
@@ -298,7 +300,7 @@ describe("members' caps under 600 concurrent calls through two gateway processes
     // what A's and B's caps leave, so nothing runs dry; what is refused is refused by a cap, or by the balance while
     // the leases of the twelve key × process pairs hold it (ADR 0011's fair share: each grant takes at most half of
     // what is left, so a burst on a balance this small leases most of it out at once).
-    const burst = await at(spread([0, 1, 2], 50));
+    const burst = await concurrently(spread([0, 1, 2], 50));
     expect(burst.results).toHaveLength(600);
     const inBurst = Object.fromEntries(names.map((n) => [n, served(burst.results, n)]));
     console.log(
@@ -318,7 +320,7 @@ describe("members' caps under 600 concurrent calls through two gateway processes
 
     // 2. A and B against their caps, 200 at once (C quiet: what A's and B's caps leave is less than the balance, so
     // every refusal is a cap's), then one at a time until refused with everything settled.
-    const capped = await at(spread([1, 2], 25));
+    const capped = await concurrently(spread([1, 2], 25));
     console.log(
       `2. 200 concurrent calls on A's and B's keys in ${capped.seconds.toFixed(1)} s: served A ${served(capped.results, "A")}, B ${served(capped.results, "B")}`,
       ["A", "B"].map((n) => ({ member: n, refusals: refusals(capped.results, n) })),
@@ -342,7 +344,7 @@ describe("members' caps under 600 concurrent calls through two gateway processes
     expect(topB.filter((o) => o.status !== 200).every((o) => CAP_MONTH.test(o.message))).toBe(true);
 
     // 3. C alone runs the organization dry: 120 at once, then one at a time to the last call the balance covers.
-    const dry = await at(spread([0], 30));
+    const dry = await concurrently(spread([0], 30));
     console.log(
       `3. 120 concurrent calls on C's keys in ${dry.seconds.toFixed(1)} s: served ${served(dry.results, "C")}`,
       refusals(dry.results, "C"),
