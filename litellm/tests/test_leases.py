@@ -230,6 +230,37 @@ def test_a_draw_reserves_images_at_their_size_and_quality():
     assert worst_case({"m": SIZED}, ["m"], 0, 0, 1, Units({"image": 3})) == 3 * 40_000
 
 
+async def test_an_idle_return_never_goes_out_beside_a_grant_for_the_same_key():
+    """The upkeep schedules an idle return; before it runs, a call needs a top-up and its grant goes out. The return
+    waits for the grant (one platform request per key at a time), then sees the lease in use and keeps it, so no
+    grant's money is left on a returned lease."""
+    now = [0.0]
+    platform = Platform(300)
+    in_flight = [0, 0]  # now, most at once
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        in_flight[0] += 1
+        in_flight[1] = max(in_flight[1], in_flight[0])
+        try:
+            await asyncio.sleep(0.01)
+            return platform.handler(request)
+        finally:
+            in_flight[0] -= 1
+
+    s = settings(idle_seconds=5.0)
+    leases = LeaseBook(PlatformClient(s, transport=httpx.MockTransport(slow)), s.lease, clock=lambda: now[0])
+    await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)  # a first grant, most of it left after the call
+    lease = leases.leases[KEY_ID]
+    leases.finish(lease.id, "c1")
+    now[0] = 6.0
+    await leases.tick()  # idle: a return is scheduled, not yet running
+    await leases.draw(KEY_ID, "e1", "c2", ["fake-small"], 100, 50, 1)  # needs a top-up: its grant goes out first
+    await asyncio.gather(*leases._returns)
+    assert in_flight[1] == 1
+    assert platform.returns == [] and leases.leases[KEY_ID] is lease
+    assert platform.reserved[lease.id] == lease.granted  # the platform holds what the process believes it has
+
+
 async def test_an_idle_lease_is_kept_while_the_platform_refuses_connections_and_returned_once_it_is_back():
     now = [0.0]
     platform = Platform(1_000_000, ttl=60.0)

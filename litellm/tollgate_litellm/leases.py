@@ -268,7 +268,12 @@ class LeaseBook:
             await asyncio.gather(asyncio.shield(pending), return_exceptions=True)
 
     async def _single_flight(self, key_id: str, work: Callable[[], Awaitable[None]]) -> None:
-        """Runs work as the one platform request in flight for this key (concurrent callers wait on _refills)."""
+        """Runs work as the one platform request in flight for this key (concurrent callers wait on _refills). A
+        request already in flight for the key (a grant started after the upkeep scheduled a return or an extension)
+        is waited for first: a return sent beside a grant would give back only what the process knew was unused,
+        and the grant's money would stay reserved on a returned lease until it expired."""
+        while key_id in self._refills:
+            await self._after_pending(key_id)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._refills[key_id] = future
         try:
@@ -394,7 +399,7 @@ class LeaseBook:
             idle = now - lease.last_draw >= self.settings.idle_seconds
             if idle and not lease.inflight:
                 if now >= lease.next_return_at and lease.key_id not in self._refills:
-                    self._background(self._return_idle(lease))
+                    self._background(self._return_idle(lease, now))
                 continue
             if lease.deadline - now < lease.ttl / 2 and lease.key_id not in self._refills:
                 self._background(self._extend(lease))  # still in use, or calls in flight: keep it valid
@@ -421,14 +426,15 @@ class LeaseBook:
         except (PlatformUnavailable, LeaseRefused) as error:
             logger.warning("could not extend lease %s: %s", lease.id, error)
 
-    async def _return_idle(self, lease: Lease) -> None:
+    async def _return_idle(self, lease: Lease, looked_at: float) -> None:
         """An idle lease goes back to the platform, unless the platform cannot be reached: then the key keeps it,
         so a quiet key is still served from its lease through a platform outage (the platform expires it anyway).
         Only a refused connection keeps it: an answer that was lost may mean the platform already took it back."""
 
         async def give_back() -> None:
-            if lease.retired or lease.inflight or self.clock() - lease.last_draw < self.settings.idle_seconds:
-                return  # drawn from since the upkeep looked
+            if (lease.retired or lease.inflight or lease.last_grant_at > looked_at
+                    or self.clock() - lease.last_draw < self.settings.idle_seconds):
+                return  # drawn from or topped up since the upkeep looked: in use again
             lease.returning = True
             try:
                 response = await self._post_return(lease, "idle")
