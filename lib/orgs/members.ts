@@ -88,13 +88,16 @@ async function lockMember(
   ctx: OrgContext,
   userId: string,
 ): Promise<{ role: OrgRole; keyIds: string[] } | null> {
-  const keys = await tx<{ id: string }[]>`
+  const activeKeys = () => tx<{ id: string }[]>`
     select id from api_keys
     where account_id = ${ctx.accountId} and user_id = ${userId} and status = 'active'
     order by id for update`;
+  await activeKeys();
   const [member] = await tx<{ role: OrgRole }[]>`
     select role from organization_members where organization_id = ${ctx.id} and user_id = ${userId} for update`;
-  return member ? { role: member.role, keyIds: keys.map((k) => k.id) } : null;
+  // Read again under the member's lock: a key made meanwhile (createKey holds the member row while it makes one)
+  // is committed by now and is revoked with the others.
+  return member ? { role: member.role, keyIds: (await activeKeys()).map((k) => k.id) } : null;
 }
 
 /** Revokes the member's keys of the organization (lib/keys/revoke.ts: one audit entry per key). */

@@ -53,6 +53,7 @@ const invitationsRoute = () => import("@/app/api/v1/orgs/[org]/invitations/route
 const invitationRoute = () => import("@/app/api/v1/orgs/[org]/invitations/[id]/route");
 const inviteRoute = () => import("@/app/api/v1/invitations/[token]/route");
 const acceptRoute = () => import("@/app/api/v1/invitations/[token]/accept/route");
+const orgKeysRoute = () => import("@/app/api/v1/orgs/[org]/keys/route");
 
 type Handlers = Record<string, unknown>;
 const as =
@@ -419,6 +420,28 @@ describe("members", () => {
       await sql`select action from audit_log where target_id = ${org.id} and action like 'org.member.%' order by id`;
     expect(actions.map((a) => a.action)).toEqual(["org.member.remove", "org.member.leave"]);
     expect(await count("organization_members")).toBeGreaterThan(0);
+  });
+});
+
+describe("a key made while its member is removed", () => {
+  it("is revoked with the member's others, whichever commits first", async () => {
+    for (let round = 0; round < 6; round++) {
+      const org = await newOrg("ann");
+      await addMember(org.id, "eve");
+      await orgKey(org.account.id, "eve");
+      const [made, removed] = await Promise.all([
+        act("eve")(orgKeysRoute, "POST", { params: { org: org.slug }, body: { name: `raced ${round}` } }),
+        act("ann")(memberRoute, "DELETE", { params: { org: org.slug, userId: ids.eve! } }),
+      ]);
+      expect(removed.status, JSON.stringify(removed.body)).toBe(200);
+      // The key was made before the removal (then revoked with the rest) or refused after it (404 or 409, by when it
+      // looked): never left active.
+      expect([201, 404, 409]).toContain(made.status);
+      expect(
+        await sql`select id from api_keys where account_id = ${org.account.id} and user_id = ${ids.eve!}
+                  and status = 'active'`,
+      ).toEqual([]);
+    }
   });
 });
 
