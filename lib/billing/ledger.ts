@@ -179,7 +179,8 @@ export async function accountLedger(
         from ledger_entries e join ledger_transactions t on t.id = e.transaction_id
         where e.account_id = ${accountId}
       ) x
-      order by id desc
+      -- x.id, the entry's bigint: a bare "id" would sort the text output column ('998' after '1002').
+      order by x.id desc
       limit ${pageSize} offset ${(page - 1) * pageSize}`,
     db<{ n: bigint }[]>`select count(*) as n from ledger_entries where account_id = ${accountId}`,
   ]);
