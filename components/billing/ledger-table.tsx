@@ -19,6 +19,17 @@ import {
 import { cn } from "@/lib/utils";
 import { type LedgerView, useLedger } from "./queries";
 
+/** What each ledger transaction kind reads as (ledger_transactions.kind); an unknown kind shows as stored. */
+export const LEDGER_KIND_LABELS: Record<string, string> = {
+  topup: "Top-up",
+  grant: "Grant",
+  adjustment: "Adjustment",
+  charge: "Usage",
+  charge_adjustment: "Usage correction",
+  redemption: "Redemption code",
+  seat_fee: "Seat fee",
+};
+
 export function LedgerTable({ accountId }: { accountId: string | undefined }) {
   const [page, setPage] = useState(1);
   const { data } = useLedger(accountId, page);
@@ -63,7 +74,9 @@ export function LedgerCard({
               <TableRow key={e.id} data-testid="ledger-row">
                 <TableTimeCell iso={e.at} />
                 <TableCell>
-                  <Badge variant="outline">{e.kind}</Badge>
+                  <Badge variant="outline" data-kind={e.kind}>
+                    {LEDGER_KIND_LABELS[e.kind] ?? e.kind}
+                  </Badge>
                 </TableCell>
                 <TableCell
                   className={cn(
