@@ -61,8 +61,11 @@ export function route(fn: (ctx: RequestContext) => Promise<Response>): RouteHand
   return async (req, routeCtx) => {
     const requestId = requestIdOf(req);
     const started = performance.now();
+    let params: Record<string, string> = {};
+    // The path with its dynamic segments named, never their values (tokens, slugs): for metrics and logs.
+    const routeOf = () => routeLabel(new URL(req.url).pathname, params);
     const observe = (res: Response) => {
-      const labels = { route: routeLabel(new URL(req.url).pathname), method: req.method };
+      const labels = { route: routeOf(), method: req.method };
       const m = metrics();
       m.httpRequests.inc({ ...labels, status: String(res.status) });
       m.httpDuration.observe(labels, (performance.now() - started) / 1000);
@@ -70,7 +73,7 @@ export function route(fn: (ctx: RequestContext) => Promise<Response>): RouteHand
     };
     try {
       const raw = routeCtx?.params ? await routeCtx.params : {};
-      const params = Object.fromEntries(
+      params = Object.fromEntries(
         Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.join("/") : String(v)]),
       );
       const res = await fn({ req, requestId, ip: clientIp(req), params });
@@ -78,10 +81,7 @@ export function route(fn: (ctx: RequestContext) => Promise<Response>): RouteHand
       return observe(res);
     } catch (error) {
       if (error instanceof AppError) return observe(errorResponse(error, requestId));
-      log().error(
-        { err: error, requestId, method: req.method, path: new URL(req.url).pathname },
-        "unhandled error",
-      );
+      log().error({ err: error, requestId, method: req.method, route: routeOf() }, "unhandled error");
       return observe(
         errorResponse(
           new AppError(

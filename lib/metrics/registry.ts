@@ -108,8 +108,24 @@ export function metrics(): Metrics {
 }
 
 /** A route label without ids, so series stay few: uuids and numbers become :id. */
-export function routeLabel(pathname: string): string {
+export function routeLabel(pathname: string, params: Record<string, string | string[]> = {}): string {
+  // Each dynamic segment by its name in the route (/api/v1/invitations/:token/accept): a path's own values — an
+  // invitation token, an organization's slug — never become a label (a label is readable by whoever scrapes
+  // metrics, and each distinct one is a new series).
+  const names = new Map<string, string>();
+  for (const [name, value] of Object.entries(params)) {
+    for (const part of Array.isArray(value) ? value : value.split("/")) if (part) names.set(part, `:${name}`);
+  }
   return pathname
+    .split("/")
+    .map((segment) => {
+      let value = segment;
+      try {
+        value = decodeURIComponent(segment);
+      } catch {}
+      return names.get(value) ?? segment;
+    })
+    .join("/")
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, ":id")
     .replace(/\/\d+(?=\/|$)/g, "/:id");
 }

@@ -85,4 +85,26 @@ describe("/api/metrics", () => {
     expect(value(text, 'tollgate_open_holds{measure="count"}')).toBe(1);
     expect(value(text, "tollgate_process_cpu_seconds_total")).toBeGreaterThan(0);
   });
+
+  it("labels a route by its dynamic segments' names, never their values (invitation tokens, slugs)", async () => {
+    const cookie = await signIn("dev@example.com");
+    const token = "Zx9-secret_invitation_token_value_0123456789ab";
+    const invitation = (await import("@/app/api/v1/invitations/[token]/route")).GET;
+    const accept = (await import("@/app/api/v1/invitations/[token]/accept/route")).POST;
+    const org = (await import("@/app/api/v1/orgs/[org]/route")).GET;
+    await call(invitation, { cookie, path: `/api/v1/invitations/${token}`, params: { token } });
+    await call(accept, {
+      cookie,
+      method: "POST",
+      path: `/api/v1/invitations/${token}/accept`,
+      params: { token },
+    });
+    await call(org, { cookie, path: "/api/v1/orgs/acme-secret-slug", params: { org: "acme-secret-slug" } });
+    const text = (await scrape()).body as string;
+    expect(text).not.toContain(token);
+    expect(text).not.toContain("acme-secret-slug");
+    expect(text).toContain('route="/api/v1/invitations/:token",method="GET",status="404"');
+    expect(text).toContain('route="/api/v1/invitations/:token/accept",method="POST"');
+    expect(text).toContain('route="/api/v1/orgs/:org",method="GET",status="404"');
+  });
 });
