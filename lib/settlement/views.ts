@@ -76,7 +76,11 @@ export async function queueOverview(
   actor: Actor,
 ): Promise<{ stats: Record<string, number>; dead: Job[] }> {
   assertAdmin(actor);
-  return { stats: await queueStats(db), dead: await deadJobs(db) };
+  // A payload's secrets (an invitation's link token) are never shown, even to admins.
+  const dead = (await deadJobs(db)).map((job) =>
+    "token" in job.payload ? { ...job, payload: { ...job.payload, token: "[redacted]" } } : job,
+  );
+  return { stats: await queueStats(db), dead };
 }
 
 export async function retryDeadJob(db: Db, actor: Actor, id: string): Promise<void> {

@@ -23,6 +23,11 @@ const received: { to: string; subject: string; body: string }[] = [];
 const smtp = new SMTPServer({
   authOptional: true,
   disabledCommands: ["STARTTLS"],
+  // A mailbox that never accepts mail: its invitations fail at every attempt.
+  onRcptTo(address, _session, callback) {
+    if (address.address.startsWith("bounce")) return callback(new Error("550 mailbox unavailable"));
+    callback();
+  },
   onData(stream, session, callback) {
     let body = "";
     stream.on("data", (c: Buffer) => {
@@ -54,6 +59,7 @@ const invitationRoute = () => import("@/app/api/v1/orgs/[org]/invitations/[id]/r
 const inviteRoute = () => import("@/app/api/v1/invitations/[token]/route");
 const acceptRoute = () => import("@/app/api/v1/invitations/[token]/accept/route");
 const orgKeysRoute = () => import("@/app/api/v1/orgs/[org]/keys/route");
+const queueRoute = () => import("@/app/api/v1/settlement/queue/route");
 
 type Handlers = Record<string, unknown>;
 const as =
@@ -684,5 +690,35 @@ describe("invitations", () => {
     expect((await accept("ben", token)).status).toBe(410);
     const me = await act("ben")(orgRoute, "GET", { params: { org: org.slug } });
     expect(me.body.organization.role).toBe("admin");
+  });
+
+  it("that cannot be delivered die without their token, which no admin view shows either", async () => {
+    const org = await newOrg("ann", "Bounce Org");
+    const res = await act("ann")(invitationsRoute, "POST", {
+      params: { org: org.slug },
+      body: { email: "bounce@example.com", role: "member" },
+    });
+    expect(res.status).toBe(201);
+    const id = res.body.invitation.id as string;
+    // Each attempt fails at the SMTP server; run them all now rather than wait out the backoff.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const [job] = await sql<{ state: string }[]>`
+        select state from queue_jobs where payload->>'invitationId' = ${id}`;
+      if (job!.state === "dead") break;
+      await sql`update queue_jobs set run_after = now() where payload->>'invitationId' = ${id}`;
+      await runQueue();
+    }
+    const [job] = await sql<{ state: string; payload: Record<string, unknown> }[]>`
+      select state, payload from queue_jobs where payload->>'invitationId' = ${id}`;
+    expect(job).toEqual({ state: "dead", payload: { invitationId: id } });
+    const failed = await sql`select status from notifications where recipient = 'bounce@example.com'`;
+    expect(failed.length).toBeGreaterThan(1);
+    expect(failed.every((n) => n.status === "failed")).toBe(true);
+    // A job that died holding a token (before this rule) shows it to nobody.
+    await sql`update queue_jobs set payload = payload || '{"token":"leftover-token-value"}'
+              where payload->>'invitationId' = ${id}`;
+    const queue = await act("admin")(queueRoute, "GET");
+    expect(queue.status).toBe(200);
+    expect(JSON.stringify(queue.body)).not.toContain("leftover-token-value");
   });
 });
