@@ -226,6 +226,35 @@ describe("a member's keys at the gateway", () => {
     expect((await accountRow(org.accountId)).held).toBe(0n);
   });
 
+  it("keep a member's caps counted when they are removed and invited back the same day", async () => {
+    const org = await organization(100_000n, [{}, { daily: 4_000n }]);
+    const [, member] = org.members;
+    const moment = clock.after(14 * 3600_000);
+    const callId = randomUUID();
+    await clock.at(moment, (db) => hold(db, member!.keyIds[0]!, callId));
+    await clock.at(moment, (db) =>
+      settleUsage(db, [
+        event(member!.keyIds[0]!, callId, { completionTokens: MAX_OUT, startedAt: moment, endedAt: moment }),
+      ]),
+    );
+    await sql`delete from organization_members where organization_id = ${org.id} and user_id = ${member!.userId}`;
+    await clock.at(
+      moment,
+      (db) => db`
+      insert into organization_members (organization_id, user_id, role, daily_cap_micros)
+      values (${org.id}, ${member!.userId}, 'member', 4000)`,
+    );
+    // 1,550 charged today already: a second worst case of 1,550 fits the 4,000 cap, a third does not.
+    await clock.at(moment, async (db) => {
+      expect(await memberUsed(db, org.id, member!.userId)).toEqual({ day: WORST, month: WORST });
+    });
+    await clock.at(moment, (db) => hold(db, member!.keyIds[1]!));
+    await expect(clock.at(moment, (db) => hold(db, member!.keyIds[1]!))).rejects.toMatchObject({
+      code: "budget_exceeded",
+      details: { scope: "member" },
+    });
+  });
+
   it("refuse new calls with 402 while seat fees are due, and serve again once paid", async () => {
     const org = await organization(100_000n, [{}]);
     await sql`update accounts set seats_due_micros = 5000000 where id = ${org.accountId}`;
