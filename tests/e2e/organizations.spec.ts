@@ -414,12 +414,20 @@ test("the playground follows the switcher: a turn in an organization is paid by 
     const [own] = await sql<{ balance: bigint }[]>`
       select balance_micros as balance from accounts where id = ${dev.accountId}`;
     expect(own!.balance).toBe(2_000_000n);
+    // The chat is saved in the organization's playground.
+    const saved = page.getByTestId("conversation-list").getByTestId("conversation-title");
+    await expect(saved).toHaveText(["Hello on the organization's money"]);
     await snap(page, "org-30-playground");
-    // Personal again: the same page, the person's own balance.
+    // Personal again: the same page, the person's own balance, and the organization's chat is not among theirs.
     await page.getByTestId("org-switcher").click();
     await page.getByTestId("org-switch-personal").click();
     await expect(page).toHaveURL(/\/playground$/);
     await expect(page.getByTestId("playground-balance")).toHaveText("$2.00");
+    await expect(page.getByTestId("conversation-list")).toContainText("Your chats are saved here");
+    await expect(saved).toHaveCount(0);
+    const [conversation] = await sql<{ account: string | null }[]>`
+      select account_id as account from playground_conversations where user_id = ${dev.userId}`;
+    expect(conversation).toEqual({ account: org.account.id });
   } finally {
     await sql.end();
   }
