@@ -387,6 +387,8 @@ describe("members' caps under 600 concurrent calls through two gateway processes
     expect(account.balance_micros).toBeLessThan(WORST);
     expect(BigInt(counts.C!)).toBe(callsWithin(FUNDS - charged.A - charged.B)); // 256
     expect(account.held_micros).toBe(0n);
+    // Every lease went back from its process: none was left to the cron's expiry with money on it.
+    expect(swept).toEqual({ leases: 0, micros: 0n });
     expect(await checkLedgerInvariants(ctx.sql)).toEqual([]);
   });
 });
@@ -718,6 +720,7 @@ describe("a member removed mid-traffic", () => {
       select status, reserved_micros from leases where key_id = any(${removedKeys})`;
     expect(leases.every((l) => l.status === "closed" && l.reserved_micros === 0n)).toBe(true);
     expect(await memberWindows(ctx.sql, org.id, removed.userId)).toBeNull();
+    expect(swept).toEqual({ leases: 0, micros: 0n });
     expect(await checkLedgerInvariants(ctx.sql)).toEqual([]);
   });
 });
