@@ -113,7 +113,7 @@ export function refusal(error: PgError, lease?: LeaseCall): AppError | null {
       const available = micros(detail.availableMicros);
       return new AppError(
         "insufficient_balance",
-        `Insufficient balance: this call may cost up to ${formatMicros(needed)}, but only ${formatMicros(available)} is available (balance ${formatMicros(micros(detail.balanceMicros))}, ${formatMicros(micros(detail.heldMicros))} held by calls in progress). Top up to continue.`,
+        `Insufficient balance: this call may cost up to ${formatMicros(needed)}, but only ${formatMicros(available)} is available (balance ${formatMicros(micros(detail.balanceMicros))}, ${formatMicros(micros(detail.heldMicros))} reserved by calls in progress and gateway leases). Top up to continue.`,
         {
           neededMicros: needed,
           availableMicros: available,

@@ -228,7 +228,7 @@ const BALANCE = new RegExp(
  */
 function heldOut(message: string): boolean {
   const m =
-    /^402 Insufficient balance: this call may cost up to \$(\d+)\.(\d{6}), but only \$(\d+)\.(\d{6}) is available \(balance \$(\d+)\.(\d{6}), \$(\d+)\.(\d{6}) held by calls in progress\)/.exec(
+    /^402 Insufficient balance: this call may cost up to \$(\d+)\.(\d{6}), but only \$(\d+)\.(\d{6}) is available \(balance \$(\d+)\.(\d{6}), \$(\d+)\.(\d{6}) reserved by calls in progress and gateway leases\)/.exec(
       message,
     );
   if (!m) return false;

@@ -147,7 +147,7 @@ describe("granting a lease", () => {
     ).catch((e) => e);
     expect(refused).toMatchObject({ code: "insufficient_balance", status: 402 });
     expect(refused.message).toBe(
-      "Insufficient balance: this call may cost up to $0.000125, but only $0.000103 is available (balance $0.000375, $0.000272 held by calls in progress). Top up to continue.",
+      "Insufficient balance: this call may cost up to $0.000125, but only $0.000103 is available (balance $0.000375, $0.000272 reserved by calls in progress and gateway leases). Top up to continue.",
     );
     expect(refused.details).toEqual({
       neededMicros: CALL,
