@@ -24,6 +24,7 @@ import {
   TableRow,
 } from "@/components/ui/table";
 import { UtcTime } from "@/components/ui/utc-time";
+import { type KeyAction, mayOnOrgKey, type OrgKeyViewer } from "@/lib/keys/permits";
 import { api } from "@/lib/ui/api";
 import { formatUtcDay } from "@/lib/utils";
 import { CreateKeyDialog } from "./create-key-dialog";
@@ -112,7 +113,7 @@ export function KeysPanel({
    * An organization's keys (its slug and name): `everyone` lists them through the organization (every member's for
    * its owners and admins, with who made each), otherwise the person's own keys of it ("My API keys" with ?org=).
    */
-  org?: { slug: string; name: string; everyone: boolean };
+  org?: { slug: string; name: string; everyone: boolean; viewer?: OrgKeyViewer };
 }) {
   const url = useUrlKeyFilter();
   const [filter, setFilter] = useState({ q: "", status: "", page: 1 });
@@ -226,7 +227,12 @@ export function KeysPanel({
             {keys.data?.items.map((key) => {
               const status = statusOf(key);
               const open = expanded === key.id;
-              const editable = key.status === "active" && key.purpose !== "playground";
+              // What the organization lets the viewer do to this key (lib/keys/permits.ts): offer nothing else.
+              const may = (action: KeyAction) =>
+                !org?.viewer || !key.organizationId || mayOnOrgKey(org.viewer, key, action);
+              const revocable = key.status === "active" && may("change");
+              const editable = revocable && key.purpose !== "playground";
+              const rotatable = editable && may("rotate");
               return (
                 <Fragment key={key.id}>
                   <TableRow data-testid={`key-row-${key.name}`}>
@@ -355,7 +361,7 @@ export function KeysPanel({
                             <Pencil /> Edit
                           </Button>
                         ) : null}
-                        {key.status === "active" ? (
+                        {revocable ? (
                           <Button
                             size="sm"
                             variant="outline"
@@ -456,7 +462,7 @@ export function KeysPanel({
                               <span className="font-mono text-xs">{key.rotatedFrom}</span>
                             </Detail>
                           ) : null}
-                          {editable ? (
+                          {rotatable ? (
                             <Detail label="Secret">
                               <Button
                                 size="sm"

@@ -4,6 +4,7 @@ import { canManage, isAdmin } from "@/lib/auth/visibility";
 import type { Db } from "@/lib/db/client";
 import { AppError, forbidden, notFound } from "@/lib/http/errors";
 import { type OrgRole, orgAllows } from "@/lib/orgs/access";
+import { type KeyAction, mayOnOrgKey } from "./permits";
 import type { ApiKey } from "./types";
 
 /** Admins act on any key; developers only on their own. */
@@ -17,7 +18,8 @@ export function assertCanActFor(actor: Actor, userId: string): void {
  *  (SQL: the counter less the window's live reservations). */
 export const keyColumns = (db: Db) => db`
   k.id, k.user_id as "userId", u.email as "ownerEmail", k.account_id as "accountId",
-  ko.id as "organizationId", ko.slug as "organizationSlug", ko.name as "organizationName", k.name, k.prefix, k.status,
+  ko.id as "organizationId", ko.slug as "organizationSlug", ko.name as "organizationName", km.role as "makerRole",
+  k.name, k.prefix, k.status,
   k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
   k.expires_at as "expiresAt", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
   k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom", k.purpose,
@@ -32,11 +34,12 @@ export const keyColumns = (db: Db) => db`
   (select coalesce(sum(l.reserved_micros), 0) from leases l
    where l.key_id = k.id and l.status in ('open', 'closing'))::bigint as "leasedMicros"`;
 
-/** What keyColumns reads from: the key k, its maker u, the account ka it spends from and that account's organization
- *  ko (none for a person's key). */
+/** What keyColumns reads from: the key k, its maker u, the account ka it spends from, that account's organization
+ *  ko and the maker's membership km there (none for a person's key). */
 export const keySource = (db: Db) => db`
   api_keys k join users u on u.id = k.user_id join accounts ka on ka.id = k.account_id
-  left join organizations ko on ko.id = ka.organization_id`;
+  left join organizations ko on ko.id = ka.organization_id
+  left join organization_members km on km.organization_id = ko.id and km.user_id = k.user_id`;
 
 export async function selectKey(db: Db, id: string, { forUpdate = false } = {}): Promise<ApiKey | null> {
   const [key] = await db<ApiKey[]>`
@@ -48,37 +51,57 @@ export async function selectKey(db: Db, id: string, { forUpdate = false } = {}):
 }
 
 /**
- * Whether the actor may see and act on the key: a platform admin any; a person's key its person; an organization's
- * key its maker while still a member whose role holds keys (keys.own), and the organization's owners and admins
- * (keys.manage). A removed member is nobody to the organization's keys.
+ * Whether the actor may do `action` to the key: a platform admin anything; a person's key its person (and admins);
+ * an organization's key as lib/keys/permits.ts says (its maker while a member who holds keys, its owners and admins
+ * to view; a key of the owner or an admin changed by the owner or its maker; a rotation by its maker). A removed
+ * member is nobody to the organization's keys.
  */
 export async function mayActOnKey(
   db: Db,
   actor: Actor,
-  key: Pick<ApiKey, "userId" | "organizationId">,
+  key: Pick<ApiKey, "userId" | "organizationId" | "makerRole">,
+  action: KeyAction = "view",
 ): Promise<boolean> {
   if (!key.organizationId) return canManage(actor, key.userId);
-  if (isAdmin(actor) && actor.view !== "own") return true;
+  const platformAdmin = isAdmin(actor) && actor.view !== "own";
+  if (platformAdmin) return true;
   if (!actor.userId) return false;
   const [member] = await db<{ role: OrgRole }[]>`
     select role from organization_members
     where organization_id = ${key.organizationId} and user_id = ${actor.userId}`;
   if (!member) return false;
-  return (
-    orgAllows(member, "keys.manage", false) ||
-    (key.userId === actor.userId && orgAllows(member, "keys.own", false))
-  );
+  const viewer = {
+    userId: actor.userId,
+    platformAdmin,
+    owner: member.role === "owner",
+    manageKeys: orgAllows(member, "keys.manage", false),
+    ownKeys: orgAllows(member, "keys.own", false),
+  };
+  return mayOnOrgKey(viewer, key, action);
 }
 
-/** The key, if the actor may act on it (mayActOnKey); otherwise 404 (nothing is learnt about others' keys). */
+const REFUSED: Record<Exclude<KeyAction, "view">, (key: ApiKey) => string> = {
+  change: (key) =>
+    `Only the owner of ${key.organizationName} (or the member who made it) can change or revoke a key of its owner or an admin.`,
+  rotate: () =>
+    "Only the member who made this key can rotate it: a rotation hands out a new secret that spends as its maker.",
+};
+
+/**
+ * The key, if the actor may see it (mayActOnKey "view"; otherwise 404: nothing is learnt about others' keys) and do
+ * `action` to it (otherwise 403, naming who may).
+ */
 export async function loadKeyFor(
   db: Db,
   actor: Actor,
   id: string,
-  options?: { forUpdate?: boolean },
+  { forUpdate, action = "view" }: { forUpdate?: boolean; action?: KeyAction } = {},
 ): Promise<ApiKey> {
-  const key = await selectKey(db, id, options);
-  if (!key || !(await mayActOnKey(db, actor, key))) throw notFound("API key");
+  const key = await selectKey(db, id, { forUpdate });
+  if (!key || !(await mayActOnKey(db, actor, key, "view"))) throw notFound("API key");
+  if (action !== "view" && !(await mayActOnKey(db, actor, key, action))) {
+    throw forbidden(REFUSED[action](key));
+  }
   return key;
 }
 

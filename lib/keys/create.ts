@@ -25,14 +25,17 @@ export interface CreatedKey {
 
 /**
  * The account an organization's key spends from, if the actor may issue it for the user: the actor's role holds keys
- * (keys.own: not billing; platform admins pass), the key's user is a member whose role holds keys, and a key for
- * someone else is issued by a platform admin or the organization's owners and admins (keys.manage).
+ * (keys.own: not billing; platform admins pass), the key's user is a member whose role holds keys, and the key is
+ * the actor's own — a key spends as the member it is attributed to, within that member's caps, so only a platform
+ * admin makes one in another member's name (owners and admins manage members' keys: edit, revoke).
  */
 async function organizationAccount(tx: Tx, actor: Actor, organization: string, userId: string) {
   const org = await orgFor(tx, actor, organization, "keys.own");
   const platformAdmin = isAdmin(actor) && actor.view !== "own";
-  if (userId !== actor.userId && !orgAllows(org, "keys.manage", platformAdmin)) {
-    throw forbidden(`Only owners and admins of ${org.name} issue keys for another member.`);
+  if (userId !== actor.userId && !platformAdmin) {
+    throw forbidden(
+      `A key of ${org.name} is made by the member it spends as: ask them to make it (only a platform administrator makes one for another member).`,
+    );
   }
   if (org.status !== "active") throw conflict(`${org.name} is suspended: it cannot be issued keys.`);
   // FOR SHARE: a removal of this member waits for the key to be made, then revokes it with the member's others.

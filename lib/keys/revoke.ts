@@ -7,10 +7,13 @@ import { loadKeyFor, selectKey } from "./access";
 import { type CreatedKey, createKey } from "./create";
 import type { ApiKey } from "./types";
 
-/** Revokes a key (idempotent). The gateway stops accepting it within its auth cache TTL. */
+/**
+ * Revokes a key (idempotent). The gateway stops accepting it within its auth cache TTL. Who may: as for a change
+ * (lib/keys/permits.ts).
+ */
 export async function revokeKey(db: Db, actor: Actor, id: string): Promise<ApiKey> {
   return inTransaction(db, async (tx) => {
-    const before = await loadKeyFor(tx, actor, id, { forUpdate: true });
+    const before = await loadKeyFor(tx, actor, id, { forUpdate: true, action: "change" });
     if (before.status === "revoked") return before;
     await tx`update api_keys set status = 'revoked', revoked_at = now(), revoked_by = ${actor.userId} where id = ${id}`;
     const after = (await selectKey(tx, id))!;
@@ -25,7 +28,10 @@ export async function revokeKey(db: Db, actor: Actor, id: string): Promise<ApiKe
   });
 }
 
-/** A new secret with the same settings; the old key is revoked in the same transaction. */
+/**
+ * A new secret with the same settings; the old key is revoked in the same transaction. Only the key's maker (or a
+ * platform admin) rotates it: the new secret is returned, and it spends as its maker.
+ */
 export async function rotateKey(
   db: Db,
   actor: Actor,
@@ -33,7 +39,7 @@ export async function rotateKey(
   { pepper }: { pepper: string },
 ): Promise<CreatedKey> {
   return inTransaction(db, async (tx) => {
-    const old = await loadKeyFor(tx, actor, id, { forUpdate: true });
+    const old = await loadKeyFor(tx, actor, id, { forUpdate: true, action: "rotate" });
     if (old.status !== "active") throw conflict("Only an active key can be rotated.");
     if (old.purpose === "playground")
       throw conflict(

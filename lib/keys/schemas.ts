@@ -29,8 +29,8 @@ export const listKeysQuery = z.strictObject({
 export const createKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
   /**
-   * Admins may issue keys for another user, developers only for themselves; in an organization its owners and admins
-   * for any member who uses keys.
+   * Platform admins may issue keys for another user (in an organization: any member who uses keys); everyone else
+   * only for themselves.
    */
   userId: z.uuid().optional(),
   allowedModels: z.array(modelName).max(100).default([]),

@@ -1,3 +1,5 @@
+import type { OrgRole } from "@/lib/orgs/access";
+
 /**
  * A key's or account's budgets and what they count, in integer micro-USD; "today" and "this month" are UTC, as
  * budgets count them. Charges and reservations are separate figures.
@@ -26,6 +28,8 @@ export interface ApiKey extends BudgetUse {
   organizationId: string | null;
   organizationSlug: string | null;
   organizationName: string | null;
+  /** Its maker's role in that organization now (null: a person's key, or a maker no longer a member). */
+  makerRole: OrgRole | null;
   name: string;
   prefix: string;
   status: "active" | "revoked";

@@ -7,7 +7,8 @@ import { assertModelsExist, loadKeyFor, selectKey } from "./access";
 import type { ApiKey, KeyBudgets, KeySettings } from "./types";
 
 /**
- * Changes a key's name, model list, limits, expiry or budgets: its owner or an admin (anyone else: 404). A key's
+ * Changes a key's name, model list, limits, expiry or budgets: its owner or an admin (anyone else: 404); an
+ * organization's key as lib/keys/permits.ts says (a key of its owner or an admin: 403 to its other admins). A key's
  * budgets are its owner's spending limit on that key (a leaked key spends at most that); what an admin holds a
  * developer to is the account's budgets and plan, which only admins change. Revoked keys stay as they were. The
  * gateway follows within its auth cache TTL: budgets and models are in the lease epoch, so a lease granted under
@@ -25,7 +26,7 @@ export async function updateKey(
     });
   }
   return inTransaction(db, async (tx) => {
-    const before = await loadKeyFor(tx, actor, id, { forUpdate: true });
+    const before = await loadKeyFor(tx, actor, id, { forUpdate: true, action: "change" });
     if (before.status !== "active") throw conflict("A revoked key cannot be changed.");
     if (input.allowedModels) await assertModelsExist(tx, input.allowedModels);
     await tx`

@@ -19,7 +19,8 @@ export const ORG_VERBS = {
   spend: ["owner", "admin", "member"],
   /** Create and revoke one's own keys of the organization. */
   "keys.own": ["owner", "admin", "member"],
-  /** Every member's keys: list, edit, revoke. */
+  /** Every member's keys: list, edit, revoke (not make or rotate: lib/keys/permits.ts; the owner's and admins' keys
+   *  only by the owner). */
   "keys.manage": ["owner", "admin"],
   /** Invite, remove, change roles (not the owner's), set caps. */
   "members.manage": ["owner", "admin"],

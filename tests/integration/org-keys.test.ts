@@ -1,6 +1,7 @@
 // Organization keys, money in and attribution on real PostgreSQL (issue 25, ADR 0016): a member's key spends the
 // organization's money and each call names its key, member and organization in the request log, its CSV and
-// analytics; owners and admins manage every member's key, billing members make none, outsiders learn nothing; card
+// analytics; a key is made and rotated by the member it spends as, owners and admins manage members' keys (the owner's
+// and admins' only by the owner), billing members make none, outsiders learn nothing; card
 // top-ups (against a local fake of Stripe's API), redemption codes and admin credits land on the organization's
 // account in balanced ledger transactions; low-balance notices reach its owners and billing members only (a real
 // SMTP server started here); an app's key API hides the organization's balance from a plain member's key.
@@ -164,12 +165,16 @@ describe("organization keys", () => {
     expect((await createOrgKey(billing, acme.slug)).status).toBe(403);
     expect((await createOrgKey(outsider, acme.slug)).status).toBe(404);
     expect((await createOrgKey(member, "no-such-org")).status).toBe(404);
-    // A member cannot issue a key for someone else; an admin of the organization can (for a member who uses keys).
+    // A key spends as the member it names: nobody but a platform admin makes one in another member's name, and
+    // then only for a member who uses keys.
     expect((await createOrgKey(member, acme.slug, { userId: owner.id })).status).toBe(403);
-    expect((await createOrgKey(orgAdmin, acme.slug, { userId: billing.id })).status).toBe(409);
+    expect((await createOrgKey(orgAdmin, acme.slug, { userId: member.id })).status).toBe(403);
+    expect((await createOrgKey(owner, acme.slug, { userId: member.id })).status).toBe(403);
+    const platformAdmin = { ...owner, cookie: adminCookie };
+    expect((await createOrgKey(platformAdmin, acme.slug, { userId: billing.id })).status).toBe(409);
     const [after] = await sql<{ n: number }[]>`select count(*)::int as n from api_keys`;
     expect(after!.n).toBe(before!.n);
-    const issued = await orgKey(orgAdmin, acme.slug, { userId: member.id });
+    const issued = await orgKey(platformAdmin, acme.slug, { userId: member.id });
     expect(issued.key.userId).toBe(member.id);
   });
 
@@ -206,23 +211,27 @@ describe("organization keys", () => {
     expect((await patch(billing, carlas.key.id, { name: "taken" })).status).toBe(404);
     expect((await patch(outsider, carlas.key.id, { name: "taken" })).status).toBe(404);
     expect((await patch(carla, carlas.key.id, { name: "carla's" })).status).toBe(200);
-    // An admin rotates a member's key: the new one stays the organization's, attributed to the member.
-    const rotated = await call((await import("@/app/api/v1/keys/[id]/rotate/route")).POST, {
-      cookie: orgAdmin.cookie,
-      params: { id: owners.key.id },
-    });
+    // A rotation hands out a new secret: an admin rotates no one else's key (403); the owner rotates their own, and
+    // the new one stays the organization's, attributed to the owner.
+    const rotate = async (who: Person, id: string) =>
+      call((await import("@/app/api/v1/keys/[id]/rotate/route")).POST, {
+        cookie: who.cookie,
+        params: { id },
+      });
+    expect((await rotate(orgAdmin, owners.key.id)).status).toBe(403);
+    expect((await rotate(orgAdmin, carlas.key.id)).status).toBe(403);
+    const rotated = await rotate(owner, owners.key.id);
     expect(rotated.status, JSON.stringify(rotated.body)).toBe(201);
     expect(rotated.body.key).toMatchObject({
       accountId: acme.accountId,
       userId: owner.id,
       rotatedFrom: owners.key.id,
     });
-    const revoked = await call((await keyRoute()).DELETE, {
-      method: "DELETE",
-      cookie: orgAdmin.cookie,
-      params: { id: rotated.body.key.id },
-    });
-    expect(revoked.body.key).toMatchObject({ status: "revoked" });
+    // An admin revokes a member's key; the owner's key is the owner's to revoke (403 to an admin).
+    const revoke = async (who: Person, id: string) =>
+      call((await keyRoute()).DELETE, { method: "DELETE", cookie: who.cookie, params: { id } });
+    expect((await revoke(orgAdmin, rotated.body.key.id)).status).toBe(403);
+    expect((await revoke(owner, rotated.body.key.id)).body.key).toMatchObject({ status: "revoked" });
     // Removed from the organization, Carla is nobody to its keys, even her own.
     await sql`delete from organization_members where organization_id = ${acme.id} and user_id = ${carla.id}`;
     expect((await call(GET, { cookie: carla.cookie, params: { id: carlas.key.id } })).status).toBe(404);

@@ -33,7 +33,18 @@ export default async function OrgKeysPage({ params }: { params: Promise<{ slug: 
           <KeysPanel
             admin={false}
             gatewayUrl={gatewayPublicUrl()}
-            org={{ slug: org.slug, name: org.name, everyone: true }}
+            org={{
+              slug: org.slug,
+              name: org.name,
+              everyone: true,
+              viewer: {
+                userId: user.userId,
+                platformAdmin: can.platformAdmin,
+                owner: org.role === "owner",
+                manageKeys: can.manageKeys,
+                ownKeys: can.ownKeys,
+              },
+            }}
           />
         </Suspense>
       ) : (

@@ -15,8 +15,8 @@ export const GET = withSession({}, async ({ req, actor, params }) =>
 );
 
 /**
- * Issues a key that spends from the organization's account, attributed to the member who made it (or, issued by an
- * owner, admin or platform admin, to the member named by userId). The response carries the secret, shown only once.
+ * Issues a key that spends from the organization's account, attributed to the member who made it (or, issued by a
+ * platform admin, to the member named by userId). The response carries the secret, shown only once.
  */
 export const POST = withSession({}, async ({ req, actor, principal, params }) => {
   const input = await parseJson(req, createKeyBody);
