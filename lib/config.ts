@@ -60,6 +60,11 @@ const schema = z
     // Invalid redemption codes allowed per window, per user and per client address, before 429.
     REDEEM_MAX_ATTEMPTS_PER_USER: z.coerce.number().int().min(1).default(5),
     REDEEM_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).default(20),
+    // Organizations (lib/orgs/limits.ts): how many a developer may own (platform admins: no limit), and per
+    // organization the pending invitations and the invitations sent in any rolling hour.
+    ORG_MAX_OWNED_PER_USER: z.coerce.number().int().min(1).default(10),
+    ORG_MAX_PENDING_INVITATIONS: z.coerce.number().int().min(1).default(50),
+    ORG_MAX_INVITATIONS_PER_HOUR: z.coerce.number().int().min(1).default(20),
     NEXT_PUBLIC_SUPABASE_URL: z.url().optional(),
     NEXT_PUBLIC_SUPABASE_ANON_KEY: z.string().min(1).optional(),
     SUPABASE_JWT_SECRET: z.string().min(32).optional(),

@@ -541,10 +541,12 @@ function RequestDrawer({
                   <Line label="Kind · when">
                     {r.ledger.kind} · {utcTime(r.ledger.createdAt)}
                   </Line>
-                  <Line label="Account entry">
-                    <Money micros={r.ledger.accountAmountMicros} /> for {int(r.ledger.events)} call
-                    {r.ledger.events === 1 ? "" : "s"} settled together
-                  </Line>
+                  {r.ledger.accountAmountMicros !== undefined && r.ledger.events !== undefined ? (
+                    <Line label="Account entry">
+                      <Money micros={r.ledger.accountAmountMicros} /> for {int(r.ledger.events)} call
+                      {r.ledger.events === 1 ? "" : "s"} settled together
+                    </Line>
+                  ) : null}
                 </>
               ) : (
                 <p className="text-sm text-muted-foreground">

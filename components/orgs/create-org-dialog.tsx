@@ -16,7 +16,7 @@ import {
 import { Field, FormError } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
 import { toast } from "@/components/ui/sonner";
-import { ORG_SLUG, ORG_SLUG_HINT, slugFromName } from "@/lib/orgs/schemas";
+import { isOrgSlug, ORG_SLUG, ORG_SLUG_HINT, ORG_SLUG_NOT_ID_HINT, slugFromName } from "@/lib/orgs/schemas";
 import { fieldErrors } from "@/lib/ui/api";
 import { useCreateOrg } from "./queries";
 
@@ -54,7 +54,7 @@ export function CreateOrgDialog({
   const create = useCreateOrg();
   const errors = fieldErrors(create.error);
   const slug = slugTouched ? form.slug : slugFromName(form.name);
-  const slugValid = slug === "" || ORG_SLUG.test(slug);
+  const slugValid = slug === "" || isOrgSlug(slug);
 
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
@@ -111,7 +111,9 @@ export function CreateOrgDialog({
           <Field
             id="org-slug"
             label="Slug"
-            error={errors.slug ?? (slugValid ? null : ORG_SLUG_HINT)}
+            error={
+              errors.slug ?? (slugValid ? null : ORG_SLUG.test(slug) ? ORG_SLUG_NOT_ID_HINT : ORG_SLUG_HINT)
+            }
             hint={
               <>
                 In its addresses: <span className="font-mono">/orgs/{slug || "…"}</span> and{" "}

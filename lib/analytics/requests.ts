@@ -175,9 +175,13 @@ export interface RequestDetail extends RequestRow {
     id: string;
     kind: string;
     createdAt: Date;
-    /** This account's entry in the transaction (a batch's charges are summed per account). */
-    accountAmountMicros: bigint;
-    events: number;
+    /**
+     * This account's entry in the transaction (a batch's charges are summed per account) and how many of its calls
+     * that entry charged. Left out for an organization's call to a member whose role does not read every member's
+     * usage: the entry sums other members' calls.
+     */
+    accountAmountMicros?: bigint;
+    events?: number;
   } | null;
 }
 
@@ -193,6 +197,9 @@ const orgWide = (db: Db, userId: string) => db`
 export async function requestDetail(db: Db, actor: Actor, id: string): Promise<RequestDetail> {
   if (!/^\d{1,19}$/.test(id)) throw notFound("The call");
   const own = ownerScope(actor);
+  // The account's entry covers every call of that account in the batch: one's own account's, or an organization's
+  // to whoever reads all of its usage.
+  const seesEntry = own ? db`(ea.organization_id is null or ${orgWide(db, own)})` : db`true`;
   const [row] = await db<(RequestDetail & { costMicros: bigint })[]>`
     select ${rowColumns(db)}, e.account_id::text as "accountId", e.received_at as "receivedAt",
            e.reported_cost_micros as "reportedCostMicros", e.draw_micros as "drawMicros",
@@ -210,11 +217,14 @@ export async function requestDetail(db: Db, actor: Actor, id: string): Promise<R
              'id', l.id, 'status', l.status, 'grantedMicros', l.granted_micros::text, 'drawnMicros', l.drawn_micros::text,
              'chargedMicros', l.charged_micros::text, 'calls', l.calls, 'createdAt', l.created_at,
              'expiresAt', l.expires_at) end as lease,
-           case when t.id is null then null else json_build_object(
+           case when t.id is null then null
+                when ${seesEntry} then json_build_object(
              'id', t.id, 'kind', t.kind, 'createdAt', t.created_at,
              'accountAmountMicros', (select coalesce(sum(le.amount_micros), 0)::text from ledger_entries le
                                      where le.transaction_id = t.id and le.account_id = e.account_id),
-             'events', (select count(*) from usage_events x where x.ledger_transaction_id = t.id)) end as ledger
+             'events', (select count(*) from usage_events x
+                        where x.ledger_transaction_id = t.id and x.account_id = e.account_id))
+                else json_build_object('id', t.id, 'kind', t.kind, 'createdAt', t.created_at) end as ledger
     from ${rowSource(db)}
     left join price_versions p on p.id = e.price_version_id
     left join holds h on h.id = e.hold_id
@@ -242,11 +252,15 @@ export async function requestDetail(db: Db, actor: Actor, id: string): Promise<R
       drawnMicros: big(row.lease.drawnMicros)!,
       chargedMicros: big(row.lease.chargedMicros)!,
     },
-    ledger: row.ledger && {
-      ...row.ledger,
-      accountAmountMicros: big(row.ledger.accountAmountMicros)!,
-      events: Number(row.ledger.events),
-    },
+    ledger:
+      row.ledger &&
+      (row.ledger.accountAmountMicros === undefined
+        ? row.ledger
+        : {
+            ...row.ledger,
+            accountAmountMicros: big(row.ledger.accountAmountMicros)!,
+            events: Number(row.ledger.events),
+          }),
   };
 }
 

@@ -7,8 +7,9 @@ import { type Db, inTransaction, type Tx } from "@/lib/db/client";
 import { AppError, conflict, forbidden } from "@/lib/http/errors";
 import { enqueue } from "@/lib/queue";
 import { ORG_SEAT_JOIN_JOB } from "./jobs";
+import { assertMayOwnAnother } from "./limits";
 import { selectOrg } from "./read";
-import { slugFromName } from "./schemas";
+import { isOrgSlug, slugFromName } from "./schemas";
 import type { Org } from "./types";
 
 export interface CreateOrgInput {
@@ -17,12 +18,15 @@ export interface CreateOrgInput {
   ownerEmail?: string;
 }
 
-/** Slugs to try for a name, in order: the name's own, then with -2 … -9, then with a random suffix. */
+/**
+ * Slugs to try for a name, in order: the name's own, then with -2 … -9, then with a random suffix. Never one shaped
+ * like an id (isOrgSlug): a name that is a UUID starts at its -2.
+ */
 function slugCandidates(name: string): string[] {
   const base = slugFromName(name) || "org";
   const cut = (n: number) => base.slice(0, n).replace(/-+$/, "") || "org";
   const numbered = Array.from({ length: 8 }, (_, i) => `${cut(37)}-${i + 2}`);
-  return [base, ...numbered, `${cut(33)}-${randomBytes(3).toString("hex")}`];
+  return [base, ...numbered, `${cut(33)}-${randomBytes(3).toString("hex")}`].filter(isOrgSlug);
 }
 
 async function insertOrganization(tx: Tx, name: string, slug: string, createdBy: string | null) {
@@ -33,9 +37,10 @@ async function insertOrganization(tx: Tx, name: string, slug: string, createdBy:
 }
 
 /**
- * Creates an organization: the organizations row, its team account and its owner (the creator, or for a platform
- * admin the user named by ownerEmail), in one transaction; the owner's seat for the month is charged by the queue
- * (ORG_SEAT_JOIN_JOB, enqueued here, like a member who joins by invitation).
+ * Creates an organization: the organizations row, its team account on the owner's plan and its owner (the creator,
+ * or for a platform admin the user named by ownerEmail), in one transaction; a developer owns at most so many
+ * (lib/orgs/limits.ts). The owner's seat for the month is charged by the queue (ORG_SEAT_JOIN_JOB, enqueued here,
+ * like a member who joins by invitation).
  */
 export async function createOrg(db: Db, actor: Actor, input: CreateOrgInput): Promise<Org> {
   if (!actor.userId) throw forbidden("Organizations are created by a signed-in user.");
@@ -55,6 +60,7 @@ export async function createOrg(db: Db, actor: Actor, input: CreateOrgInput): Pr
         throw conflict(`${input.ownerEmail} is suspended and cannot own an organization.`);
       ownerId = owner.id;
     }
+    await assertMayOwnAnother(tx, actor, ownerId);
     let id: string | null = null;
     if (input.slug !== undefined) {
       id = await insertOrganization(tx, name, input.slug, actor.userId);
@@ -66,7 +72,11 @@ export async function createOrg(db: Db, actor: Actor, input: CreateOrgInput): Pr
       }
       if (!id) throw conflict("No free slug was found for this name: send one.");
     }
-    await tx`insert into accounts (kind, organization_id) values ('team', ${id})`;
+    // It starts on its owner's plan: a plan's models and limits are not escaped by spending through one's own
+    // organization. A platform admin may change it later (updateOrg).
+    await tx`
+      insert into accounts (kind, organization_id, plan_id)
+      values ('team', ${id}, (select plan_id from users where id = ${ownerId}))`;
     await tx`
       insert into organization_members (organization_id, user_id, role, invited_by)
       values (${id}, ${ownerId}, 'owner', ${ownerId === actor.userId ? null : actor.userId})`;

@@ -16,7 +16,7 @@ import { findInvitation, invitationGone, joinByInvitation } from "./invitations"
 // account, as a developer, with that email. Local sign-in only (Supabase users sign in through Supabase, then accept).
 
 export interface InvitationSignupLimits {
-  /** Failed sign-ups per client address (unknown addresses share one bucket) per window: probing tokens. */
+  /** Failed sign-ups per known client address per window: probing tokens (no bucket when the address is unknown). */
   perIp: number;
   /** Failed sign-ups per invitation token per window. */
   perToken: number;
@@ -31,18 +31,22 @@ export interface InvitationSignupResult extends NewSession {
 
 const EXISTS = "An account with this email exists: sign in to accept the invitation.";
 
-/** The throttle's buckets: never the token itself, only a hash of it that nothing else stores. */
+/**
+ * The throttle's buckets: never the token itself, only a hash of it that nothing else stores. A client address only
+ * when it is known (as sign-in's ip bucket, lib/auth/throttle.ts): behind no trusted proxy every client is unknown, and
+ * one shared bucket would let anyone lock every invitee out with a few guesses. Guessing stays hopeless without it:
+ * a token is 256 random bits, and each link has its own bucket.
+ */
 function buckets(ip: string | null, token: string, limits: InvitationSignupLimits): Bucket[] {
   const tokenId = createHash("sha256").update(`tollgate-invite-signup:${token}`).digest("base64url");
-  return [
-    { bucket: `invite-signup-ip:${ip ?? "unknown"}`, limit: limits.perIp },
-    { bucket: `invite-signup-token:${tokenId}`, limit: limits.perToken },
-  ];
+  const list: Bucket[] = [{ bucket: `invite-signup-token:${tokenId}`, limit: limits.perToken }];
+  if (ip) list.push({ bucket: `invite-signup-ip:${ip}`, limit: limits.perIp });
+  return list;
 }
 
 /**
  * Creates the invited email's account from a pending invitation and signs it in. Throttled like sign-in: an attempt
- * is taken from the client's and the token's buckets before anything is looked up (429 when either is full) and given
+ * is taken from the token's bucket (and the client's, when its address is known) before anything is looked up (429 when either is full) and given
  * back on success, so only failures count. The password is hashed before the invitation is looked up, so an unknown
  * token (404) costs what a known one does. Then, in one transaction, with the invitation's row locked: used, revoked
  * or expired → 410 naming which; an existing account with its email → 409 (sign in to accept); else the developer

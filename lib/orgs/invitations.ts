@@ -10,6 +10,7 @@ import { hashKey } from "@/lib/keys/secret";
 import { enqueue } from "@/lib/queue";
 import { type OrgRole, orgFor } from "./access";
 import { ORG_INVITE_EMAIL_JOB, ORG_SEAT_JOIN_JOB } from "./jobs";
+import { assertMayInvite } from "./limits";
 import type { InvitationState, InvitationView, OrgInvitation } from "./types";
 
 // Invitations (ADR 0016, decision 8): a random 32-byte token, shown only in the emailed link and stored as its keyed
@@ -38,9 +39,10 @@ const invitationColumns = (db: Db) => db`
 const platformAdmin = (actor: Actor) => isAdmin(actor) && actor.view !== "own";
 
 /**
- * Invites an email to the organization (members.manage; only the owner invites an admin). Refused with 409 if the
- * email already belongs to a member or has a pending invitation (revoke it to invite again); an expired one is closed
- * first. The email goes out through the queue (ORG_INVITE_EMAIL_JOB, enqueued in this transaction): the token lives
+ * Invites an email to the organization (members.manage; only the owner invites an admin). Refused with 409 while the
+ * organization is suspended, and if the email already belongs to a member or has a pending invitation (revoke it to
+ * invite again; an expired one is closed first); past the organization's invitation limits (lib/orgs/limits.ts) 409
+ * or 429. The email goes out through the queue (ORG_INVITE_EMAIL_JOB, enqueued in this transaction): the token lives
  * only in that job's payload until the email is sent, and in the email.
  */
 export async function createInvitation(
@@ -56,6 +58,7 @@ export async function createInvitation(
     if (input.role === "admin" && ctx.role !== "owner" && !platformAdmin(actor)) {
       throw forbidden(`Only the owner of ${ctx.name} can invite an admin.`);
     }
+    if (ctx.status !== "active") throw suspendedOrg(ctx.name);
     const [member] = await tx`
       select 1 from organization_members m join users u on u.id = m.user_id
       where m.organization_id = ${ctx.id} and u.email = ${email}`;
@@ -65,11 +68,13 @@ export async function createInvitation(
       update organization_invitations set revoked_at = tollgate_now()
       where organization_id = ${ctx.id} and email = ${email} and accepted_at is null and revoked_at is null
         and expires_at <= tollgate_now()`;
+    await assertMayInvite(tx, actor, ctx);
     const token = randomBytes(32).toString("base64url");
     const [row] = await tx<{ id: string }[]>`
-      insert into organization_invitations (organization_id, email, role, token_hash, invited_by, expires_at)
+      insert into organization_invitations (organization_id, email, role, token_hash, invited_by, expires_at,
+                                            created_at)
       values (${ctx.id}, ${email}, ${input.role}, ${invitationHash(token, pepper)}, ${actor.userId},
-              tollgate_now() + make_interval(days => ${INVITATION_DAYS}))
+              tollgate_now() + make_interval(days => ${INVITATION_DAYS}), tollgate_now())
       on conflict (organization_id, email) where accepted_at is null and revoked_at is null do nothing
       returning id`;
     if (!row) {
@@ -213,6 +218,10 @@ const GONE: Record<Exclude<InvitationState, "pending">, string> = {
   expired: "This invitation has expired: ask the organization for a new one.",
 };
 
+/** The 409 of an organization that takes no members while it is suspended. */
+export const suspendedOrg = (name: string) =>
+  conflict(`${name} is suspended: it takes no new members until a platform administrator reinstates it.`);
+
 /** The 410 of a link that no longer works, naming why. */
 export const invitationGone = (state: Exclude<InvitationState, "pending">) =>
   new AppError("gone", GONE[state], { state });
@@ -220,7 +229,9 @@ export const invitationGone = (state: Exclude<InvitationState, "pending">) =>
 /**
  * Takes a found invitation for `userId` and makes them a member, in the caller's transaction: one conditional UPDATE
  * takes the invitation if it is still pending — so of two concurrent takers one wins (410 naming the state for the
- * other) — then the member is inserted (409 if already one) and their seat enqueued (ORG_SEAT_JOIN_JOB).
+ * other) — then a suspended organization takes nobody (409, the caller's transaction undone; its row is read for
+ * share, after the invitation's as createInvitation locks them, so a suspension and a join wait for each other), the
+ * member is inserted (409 if already one) and their seat enqueued (ORG_SEAT_JOIN_JOB).
  */
 export async function joinByInvitation(
   tx: Db,
@@ -236,6 +247,9 @@ export async function joinByInvitation(
       select ${stateOf(tx)} as state from organization_invitations i where i.id = ${found.id}`;
     throw invitationGone(now!.state === "pending" ? "accepted" : now!.state);
   }
+  const [org] = await tx<{ status: string }[]>`
+    select status from organizations where id = ${found.organizationId} for share`;
+  if (org?.status !== "active") throw suspendedOrg(found.organizationName);
   const [joined] = await tx`
     insert into organization_members (organization_id, user_id, role, invited_by)
     values (${found.organizationId}, ${userId}, ${found.role}, ${found.invitedBy})
@@ -248,7 +262,7 @@ export async function joinByInvitation(
  * Accepts an invitation as the signed-in user, whose email must be the invited one (403 otherwise, nothing
  * written). One conditional UPDATE takes the invitation if it is still pending — so of two concurrent accepts one
  * wins — and the member is inserted, and their seat enqueued (ORG_SEAT_JOIN_JOB), in the same transaction. A used,
- * revoked or expired link is 410, naming which.
+ * revoked or expired link is 410, naming which; a suspended organization's 409.
  */
 export async function acceptInvitation(
   db: Db,

@@ -6,6 +6,7 @@ import { type Db, inTransaction, type Tx } from "@/lib/db/client";
 import { conflict, forbidden, notFound } from "@/lib/http/errors";
 import { revokeKey } from "@/lib/keys/revoke";
 import { type OrgContext, type OrgRole, orgAllows, orgFor } from "./access";
+import { assertMayOwnAnother } from "./limits";
 import type { OrgMember } from "./types";
 
 // Members of an organization: their list with caps and spend, a change of role or caps, removal (and leaving).
@@ -217,7 +218,8 @@ export async function removeMember(
  * Hands the organization to another member (ownership: the owner, or a platform admin). The organization row is
  * locked first, so concurrent transfers run one after the other and the second is judged against the new owner;
  * the old owner becomes an admin, then the target the owner (two statements in one transaction: the one-owner
- * index is checked row by row, so the order matters).
+ * index is checked row by row, so the order matters). A developer who owns as many organizations as one may
+ * (lib/orgs/limits.ts) is not handed another (409).
  */
 export async function transferOwnership(
   db: Db,
@@ -239,6 +241,7 @@ export async function transferOwnership(
     if (!target) throw notFound("Member");
     if (!owner) throw conflict(`${ctx.name} has no owner to transfer from.`);
     if (target.role === "owner") throw conflict("That member already owns the organization.");
+    await assertMayOwnAnother(tx, actor, targetUserId);
     await tx`
       update organization_members set role = 'admin'
       where organization_id = ${ctx.id} and user_id = ${owner.user_id} and role = 'owner'`;

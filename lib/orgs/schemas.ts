@@ -10,7 +10,24 @@ export const ORG_SLUG = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 export const ORG_SLUG_HINT =
   "1–40 lower-case letters, digits and dashes, starting and ending with a letter or digit";
 
-export const orgSlug = z.string().trim().toLowerCase().regex(ORG_SLUG, ORG_SLUG_HINT);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const ORG_SLUG_NOT_ID_HINT = "must not be shaped like an id (a UUID)";
+
+/**
+ * Whether a (lower-case) value may be a slug: the pattern, and not shaped like an id — a path segment shaped like one
+ * names the organization with that id (orgFor), so such a slug would let one organization answer to another's id
+ * (organizations_slug_not_uuid in the table).
+ */
+export function isOrgSlug(value: string): boolean {
+  return ORG_SLUG.test(value) && !UUID.test(value);
+}
+
+export const orgSlug = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(ORG_SLUG, ORG_SLUG_HINT)
+  .refine((value) => !UUID.test(value), ORG_SLUG_NOT_ID_HINT);
 const orgName = z.string().trim().min(1).max(100);
 const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
 const modelName = z.string().min(1).max(128);
@@ -96,8 +113,6 @@ export type CreateOrgBody = z.input<typeof createOrgBody>;
 export type UpdateOrgBody = z.input<typeof updateOrgBody>;
 export type UpdateMemberBody = z.input<typeof updateMemberBody>;
 export type CreateInvitationBody = z.input<typeof createInvitationBody>;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Whether a path segment can name an organization (its slug, any case, or its id); anything else is no organization. */
 export function isOrgRef(value: string | undefined): value is string {

@@ -8,7 +8,7 @@ import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, forbidden } from "@/lib/http/errors";
 import { enqueue } from "@/lib/queue";
 import { orgAllows, orgFor } from "./access";
-import { ORG_SEATS_MONTH_JOB, ORG_SEATS_RETRY_JOB } from "./jobs";
+import { ORG_SEAT_JOIN_JOB, ORG_SEATS_MONTH_JOB, ORG_SEATS_RETRY_JOB } from "./jobs";
 
 // Seat fees (ADR 0016, decision 7): an organization whose plan prices a seat (plans.seat_price_micros) pays it per
 // member and UTC month from its own account. The money rules are SQL functions, one each: charge_seat (once per
@@ -210,14 +210,46 @@ export async function payDueSeats(
  * one catches up. Should the queue's archive have dropped the finished job, a second run charges nobody again.
  */
 export async function enqueueSeatMonth(db: Db): Promise<{ month: string; enqueued: boolean }> {
+  const month = await currentSeatMonth(db);
+  const [seen] = await db`select 1 from queue_jobs where singleton_key = ${seatMonthKey(month)} limit 1`;
+  if (seen) return { month, enqueued: false };
+  const { created } = await enqueueMonthJob(db, month);
+  return { month, enqueued: created };
+}
+
+/** The current UTC month by tollgate_now(), YYYY-MM-01. */
+async function currentSeatMonth(db: Db): Promise<string> {
   const [row] = await db<{ month: string }[]>`
     select to_char(date_trunc('month', tollgate_now() at time zone 'utc'), 'YYYY-MM-DD') as month`;
-  const month = row!.month;
-  const singletonKey = `${ORG_SEATS_MONTH_JOB}:${month}`;
-  const [seen] = await db`select 1 from queue_jobs where singleton_key = ${singletonKey} limit 1`;
-  if (seen) return { month, enqueued: false };
-  const { created } = await enqueue(db, ORG_SEATS_MONTH_JOB, { month }, { singletonKey, maxAttempts: 8 });
-  return { month, enqueued: created };
+  return row!.month;
+}
+
+/** One month job of a month at a time, whoever enqueues it (the cron, a reinstatement). */
+const seatMonthKey = (month: string) => `${ORG_SEATS_MONTH_JOB}:${month}`;
+const enqueueMonthJob = (db: Db, month: string) =>
+  enqueue(db, ORG_SEATS_MONTH_JOB, { month }, { singletonKey: seatMonthKey(month), maxAttempts: 8 });
+
+/**
+ * When a suspended organization is reinstated (lib/orgs/update.ts, in its transaction): the seats of the current UTC
+ * month its suspension skipped. The month job again (it skips suspended organizations; a second run charges nobody
+ * twice), and the join job of each member who joined this month and has no seat charge for it: the month job leaves a
+ * month's joiners to the join job, which charges nothing while the organization is suspended (a join job that ran
+ * then, for a member who joined just before the suspension or on an invitation accepted as it began). Months wholly
+ * suspended are not charged. Returns the members whose join job was enqueued.
+ */
+export async function enqueueSeatsAfterReinstatement(db: Db, organizationId: string): Promise<string[]> {
+  const month = await currentSeatMonth(db);
+  await enqueueMonthJob(db, month);
+  const joiners = await db<{ userId: string }[]>`
+    select m.user_id as "userId" from organization_members m
+    where m.organization_id = ${organizationId}
+      and m.joined_at >= (${month}::date::timestamp at time zone 'utc')
+      and not exists (select 1 from seat_charges c
+                      where c.organization_id = m.organization_id and c.user_id = m.user_id
+                        and c.month = ${month}::date)
+    order by m.joined_at, m.user_id`;
+  for (const { userId } of joiners) await enqueue(db, ORG_SEAT_JOIN_JOB, { organizationId, userId });
+  return joiners.map((j) => j.userId);
 }
 
 /**

@@ -7,6 +7,7 @@ import { AppError, forbidden } from "@/lib/http/errors";
 import { assertModelsExist } from "@/lib/keys/access";
 import { type OrgVerb, orgAllows, orgFor } from "./access";
 import { selectOrg } from "./read";
+import { enqueueSeatsAfterReinstatement } from "./seats";
 import type { Org } from "./types";
 
 export interface UpdateOrgInput {
@@ -32,8 +33,9 @@ const keep = <T>(value: T | undefined, current: T): T => (value === undefined ? 
 
 /**
  * Changes an organization's settings: name, budgets and models (settings verb), low-balance threshold (billing
- * verb), plan and status (platform admins). One transaction, audited. Budgets, models, plan and status are in the
- * gateway's lease epoch (lib/keys/verify.ts), so a lease sized under the old ones is dropped within the auth TTL.
+ * verb), plan and status (platform admins; a reinstatement enqueues the month's seats its suspension skipped). One
+ * transaction, audited. Budgets, models, plan and status are in the gateway's lease epoch (lib/keys/verify.ts), so a
+ * lease sized under the old ones is dropped within the auth TTL.
  */
 export async function updateOrg(db: Db, actor: Actor, ref: string, input: UpdateOrgInput): Promise<Org> {
   return inTransaction(db, async (tx) => {
@@ -70,6 +72,10 @@ export async function updateOrg(db: Db, actor: Actor, ref: string, input: Update
         low_balance_micros = ${keep(input.lowBalanceMicros, account.ownLowBalanceMicros)},
         plan_id = ${keep(input.planId, account.planId)}
       where id = ${account.id}`;
+    // Reinstated: the seats its suspension skipped this month are charged by the queue.
+    if (before.status === "suspended" && input.status === "active") {
+      await enqueueSeatsAfterReinstatement(tx, ctx.id);
+    }
     const after = (await selectOrg(tx, ctx.id, actor.userId))!;
     await recordAudit(tx, actor, {
       action: "org.update",

@@ -18,6 +18,8 @@ import { insertUser, signIn } from "../helpers/users";
 process.env.TRUSTED_PROXY = "1";
 process.env.LOGIN_MAX_ATTEMPTS_PER_IP = "6";
 process.env.LOGIN_MAX_ATTEMPTS_PER_EMAIL = "4";
+// One owner makes an organization per test here, more than a developer may own (that limit: org-security.test.ts).
+process.env.ORG_MAX_OWNED_PER_USER = "100";
 const { sql } = await createTestDatabase();
 const PEPPER = process.env.KEY_PEPPER!;
 const DAY_MS = 86_400_000;

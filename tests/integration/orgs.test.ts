@@ -46,6 +46,8 @@ const smtp = new SMTPServer({
 });
 await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
 process.env.SMTP_URL = `smtp://127.0.0.1:${(smtp.server.address() as { port: number }).port}`;
+// Ann owns an organization per test here, more than a developer may (that limit: org-security.test.ts).
+process.env.ORG_MAX_OWNED_PER_USER = "100";
 const { sql } = await createTestDatabase();
 const PEPPER = process.env.KEY_PEPPER!;
 
