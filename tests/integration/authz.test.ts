@@ -1130,6 +1130,58 @@ const orgCases: OrgCase[] = [
     without: "member",
     admin: 200,
   },
+  // The developer views that follow the organization switcher (?org=<slug>): "My …" views, so a platform admin who is
+  // not a member gets 404 there (their own view), and the organization's pages instead.
+  {
+    name: "GET /api/v1/me/keys with ?org=:org (a billing member's list is empty: they hold no keys)",
+    handler: myKeysRoute,
+    method: "GET",
+    options: (org) => ({ path: `/api/v1/me/keys?org=${org.slug}` }),
+    allowed: ["member", 200],
+    admin: 404,
+  },
+  {
+    name: "GET /api/v1/me/requests with ?org=:org (every role may: members their own calls)",
+    handler: myRequestsRoute,
+    method: "GET",
+    options: (org) => ({ path: `/api/v1/me/requests?org=${org.slug}` }),
+    allowed: ["member", 200],
+    admin: 404,
+  },
+  {
+    name: "GET /api/v1/me/requests/export with ?org=:org",
+    handler: myExportRoute,
+    method: "GET",
+    options: (org) => ({ path: `/api/v1/me/requests/export?org=${org.slug}` }),
+    allowed: ["billing", 200],
+    admin: 404,
+  },
+  {
+    name: "GET /api/v1/me/analytics/usage with ?org=:org",
+    handler: myAnalyticsRoute,
+    method: "GET",
+    options: (org) => ({ path: `/api/v1/me/analytics/usage?org=${org.slug}` }),
+    allowed: ["owner", 200],
+    admin: 404,
+  },
+  {
+    name: "GET /api/v1/playground/models with ?org=:org",
+    handler: playgroundModelsRoute,
+    method: "GET",
+    options: (org) => ({ path: `/api/v1/playground/models?org=${org.slug}` }),
+    allowed: ["member", 200],
+    without: "billing",
+    admin: 200,
+  },
+  {
+    name: "GET /api/v1/playground/conversations with ?org=:org",
+    handler: conversationsRoute,
+    method: "GET",
+    options: (org) => ({ path: `/api/v1/playground/conversations?org=${org.slug}` }),
+    allowed: ["member", 200],
+    without: "billing",
+    admin: 200,
+  },
 ];
 
 const API_DIR = path.join(import.meta.dirname, "../../app/api");
