@@ -97,7 +97,9 @@ export async function updatePlan(db: Db, actor: Actor, id: string, input: Partia
 
 /**
  * Credits each account whose owner's plan has a monthly grant, once per UTC month (idempotency key per account
- * and month), as a `grant` in the ledger. Run daily by the cron; a second run in a month changes nothing.
+ * and month), as a `grant` in the ledger. Run daily by the cron; a second run in a month changes nothing. People's
+ * accounts only: an organization starts on its owner's plan, so granting to organizations' accounts would let one
+ * developer multiply the credit by creating organizations.
  */
 export async function grantMonthlyCredits(
   db: Db,

@@ -214,5 +214,17 @@ describe("plans", () => {
       `${p.name} plan: monthly credit for 2026-11`,
       `${p.name} plan: monthly credit for 2026-12`,
     ]);
+    // An organization on the same plan (as one starts on its owner's) gets no credit: creating organizations does
+    // not multiply a plan's monthly grant.
+    const [org] = await sql<{ id: string }[]>`
+      insert into organizations (name, slug) values ('Grant Org', 'grant-org') returning id`;
+    const [team] = await sql<{ id: string }[]>`
+      insert into accounts (kind, organization_id, plan_id) values ('team', ${org!.id}, ${p.id}) returning id`;
+    await sql`insert into organization_members (organization_id, user_id, role) values (${org!.id}, ${u.userId}, 'owner')`;
+    await grantMonthlyCredits(sql, system, new Date("2027-01-01T00:10:00Z"));
+    expect((await accountOf(sql, u.userId)).balance_micros).toBe(before + 750_000n);
+    const [teamAccount] = await sql<{ balance_micros: bigint }[]>`
+      select balance_micros from accounts where id = ${team!.id}`;
+    expect(teamAccount!.balance_micros).toBe(0n);
   });
 });
