@@ -1,38 +1,18 @@
 // Low-balance notices on real PostgreSQL, through the queue, to a real SMTP server started here (smtp-server):
 // one email per crossing below the threshold, re-armed by a top-up, retried when SMTP fails, every send logged.
 import { randomUUID } from "node:crypto";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { settleUsage } from "@/lib/billing/settle";
 import { drain } from "@/lib/settlement/drain";
 import { accountOf, event, insertKey, seedPricedModel, topUp } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
+import { startMailbox } from "../helpers/mailbox";
 import { insertUser, signIn } from "../helpers/users";
 
-const received: { to: string; subject: string; body: string }[] = [];
-let refuse = false;
-const smtp = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ["STARTTLS"],
-  onData(stream, session, callback) {
-    let body = "";
-    stream.on("data", (c: Buffer) => {
-      body += c.toString("utf8");
-    });
-    stream.on("end", () => {
-      if (refuse) return callback(new Error("mailbox unavailable"));
-      received.push({
-        to: session.envelope.rcptTo.map((r) => r.address).join(","),
-        subject: /^Subject: (.*)$/m.exec(body)?.[1] ?? "",
-        body,
-      });
-      callback();
-    });
-  },
-});
-await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
-process.env.SMTP_URL = `smtp://127.0.0.1:${(smtp.server.address() as { port: number }).port}`;
+const mailbox = await startMailbox();
+const received = mailbox.received;
+process.env.SMTP_URL = mailbox.url;
 const { sql } = await createTestDatabase();
 let adminId: string;
 
@@ -42,7 +22,7 @@ beforeAll(async () => {
   // Alerts below $1.00 (the default threshold).
   await sql`update billing_settings set low_balance_micros = 1000000`;
 });
-afterAll(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
+afterAll(() => mailbox.close());
 
 const runQueue = () =>
   drain(sql, { budgetMs: 5_000, replay: async () => [], policy: "release", graceMinutes: 60 });
@@ -88,14 +68,14 @@ describe("low-balance notices", () => {
 
   it("retries through the queue when SMTP refuses, and logs each attempt", async () => {
     const d = await developer(1_200_000n);
-    refuse = true;
+    mailbox.refuseAll(true);
     await spend(d.keyId, 400_000);
     await runQueue();
     expect(received.filter((m) => m.to === d.email)).toHaveLength(0);
     const [job] =
       await sql`select state, attempts from queue_jobs where name = 'notify.low_balance' and payload->>'accountId' = ${d.accountId}`;
     expect(job).toMatchObject({ state: "retry", attempts: 1 });
-    refuse = false;
+    mailbox.refuseAll(false);
     await sql`update queue_jobs set run_after = now() where name = 'notify.low_balance' and state = 'retry'`;
     await runQueue();
     expect(received.filter((m) => m.to === d.email)).toHaveLength(1);

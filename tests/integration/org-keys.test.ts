@@ -6,7 +6,6 @@
 // account in balanced ledger transactions; low-balance notices reach its owners and billing members only (a real
 // SMTP server started here); an app's key API hides the organization's balance from a plain member's key.
 import { randomBytes, randomUUID } from "node:crypto";
-import { SMTPServer } from "smtp-server";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
@@ -20,29 +19,13 @@ import { clearOfMidnight } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { type FakeStripe, startFakeStripe } from "../helpers/fake-stripe";
 import { call } from "../helpers/http";
+import { startMailbox } from "../helpers/mailbox";
 import { insertUser, signIn } from "../helpers/users";
 
 // A real SMTP server that keeps what it receives.
-const received: { to: string; subject: string }[] = [];
-const smtp = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ["STARTTLS"],
-  onData(stream, session, callback) {
-    let body = "";
-    stream.on("data", (c: Buffer) => {
-      body += c.toString("utf8");
-    });
-    stream.on("end", () => {
-      received.push({
-        to: session.envelope.rcptTo.map((r) => r.address).join(","),
-        subject: /^Subject: (.*)$/m.exec(body)?.[1] ?? "",
-      });
-      callback();
-    });
-  },
-});
-await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
-process.env.SMTP_URL = `smtp://127.0.0.1:${(smtp.server.address() as { port: number }).port}`;
+const mailbox = await startMailbox();
+const received = mailbox.received;
+process.env.SMTP_URL = mailbox.url;
 const WEBHOOK_SECRET = "whsec_test_tollgate_org_keys_0123456789";
 const fakeStripe: FakeStripe = await startFakeStripe();
 process.env.STRIPE_SECRET_KEY = "sk_test_tollgate_fake";
@@ -52,7 +35,7 @@ const { sql } = await createTestDatabase();
 const stripe = new Stripe("sk_test_unused");
 afterAll(async () => {
   await fakeStripe.close();
-  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await mailbox.close();
 });
 
 const orgKeysRoute = () => import("@/app/api/v1/orgs/[org]/keys/route");

@@ -4,7 +4,6 @@
 // (hashed single-use tokens: wrong email 403, used / revoked / expired 410, two concurrent accepts make one member),
 // and the invitation email received by a real SMTP server (smtp-server) with a link that works once.
 import { randomUUID } from "node:crypto";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { placeHold } from "@/lib/billing/hold";
 import { settleUsage } from "@/lib/billing/settle";
@@ -17,35 +16,13 @@ import { event, seedPricedModel, topUp } from "../helpers/billing";
 import { clearOfMidnight, simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { type CallOptions, call } from "../helpers/http";
+import { startMailbox } from "../helpers/mailbox";
 import { insertUser, signIn } from "../helpers/users";
 
-const received: { to: string; subject: string; body: string }[] = [];
-const smtp = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ["STARTTLS"],
-  // A mailbox that never accepts mail: its invitations fail at every attempt.
-  onRcptTo(address, _session, callback) {
-    if (address.address.startsWith("bounce")) return callback(new Error("550 mailbox unavailable"));
-    callback();
-  },
-  onData(stream, session, callback) {
-    let body = "";
-    stream.on("data", (c: Buffer) => {
-      body += c.toString("utf8");
-    });
-    stream.on("end", () => {
-      received.push({
-        to: session.envelope.rcptTo.map((r) => r.address).join(","),
-        subject: /^Subject: (.*)$/m.exec(body)?.[1] ?? "",
-        // Quoted-printable soft line breaks joined, so a long link reads as one line.
-        body: body.replace(/=\r?\n/g, ""),
-      });
-      callback();
-    });
-  },
-});
-await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
-process.env.SMTP_URL = `smtp://127.0.0.1:${(smtp.server.address() as { port: number }).port}`;
+// A mailbox that never accepts mail ("bounce…"): its invitations fail at every attempt.
+const mailbox = await startMailbox({ refuse: (address) => address.startsWith("bounce") });
+const received = mailbox.received;
+process.env.SMTP_URL = mailbox.url;
 // Ann owns an organization per test here, more than a developer may (that limit: org-security.test.ts).
 process.env.ORG_MAX_OWNED_PER_USER = "100";
 const { sql } = await createTestDatabase();
@@ -90,7 +67,7 @@ beforeAll(async () => {
   }
   await seedPricedModel(sql);
 });
-afterAll(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
+afterAll(() => mailbox.close());
 
 const runQueue = () =>
   drain(sql, { budgetMs: 5_000, replay: async () => [], policy: "release", graceMinutes: 60 });
