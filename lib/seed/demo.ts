@@ -290,14 +290,20 @@ export const DEMO_ORG = {
 } as const;
 
 /**
- * Acme Labs, once: the developer owns it (createOrg, as the UI does), a teammate without a password is a member
+ * Acme Labs, once: the developer owns it (createOrg), a teammate without a password is a member
  * capped at $1 a UTC day and $10 a month, and a grant funds it. Whether it was created now.
  */
 async function seedDemoOrganization(sql: Sql, ownerId: string): Promise<boolean> {
   const [exists] = await sql`select 1 from organizations where slug = ${DEMO_ORG.slug}`;
   if (exists) return false;
-  const owner = { userId: ownerId, kind: "user" as const, role: "developer" as const };
-  const org = await createOrg(sql, owner, { name: DEMO_ORG.name, slug: DEMO_ORG.slug });
+  // Made by the platform for the developer (as an admin's "create for a user" does): the seed runs outside the app,
+  // where a developer's own creation would read the app's settings for its abuse limits.
+  const [owner] = await sql<{ email: string }[]>`select email from users where id = ${ownerId}`;
+  const org = await createOrg(
+    sql,
+    { userId: null, kind: "system" },
+    { name: DEMO_ORG.name, slug: DEMO_ORG.slug, ownerEmail: owner!.email },
+  );
   const [teammate] = await sql<{ id: string }[]>`
     insert into users (email, name, role) values (${DEMO_ORG.teammate.email}, ${DEMO_ORG.teammate.name}, 'developer')
     on conflict (email) do update set name = excluded.name returning id`;
