@@ -296,12 +296,13 @@ export const DEMO_ORG = {
 async function seedDemoOrganization(sql: Sql, ownerId: string): Promise<boolean> {
   const [exists] = await sql`select 1 from organizations where slug = ${DEMO_ORG.slug}`;
   if (exists) return false;
-  // Made by the platform for the developer (as an admin's "create for a user" does): the seed runs outside the app,
-  // where a developer's own creation would read the app's settings for its abuse limits.
+  // Made by the demo admin for the developer (an admin's "create for a user"): the seed runs outside the app, where a
+  // developer's own creation would read the app's settings for its abuse limits.
   const [owner] = await sql<{ email: string }[]>`select email from users where id = ${ownerId}`;
+  const [admin] = await sql<{ id: string }[]>`select id from users where email = ${DEMO_ADMIN_EMAIL}`;
   const org = await createOrg(
     sql,
-    { userId: null, kind: "system" },
+    { userId: admin!.id, kind: "user", role: "admin" },
     { name: DEMO_ORG.name, slug: DEMO_ORG.slug, ownerEmail: owner!.email },
   );
   const [teammate] = await sql<{ id: string }[]>`
