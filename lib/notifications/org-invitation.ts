@@ -79,12 +79,8 @@ export async function sendInvitationEmail(
     });
   } catch (error) {
     await log("failed", (error as Error).message.slice(0, 500));
-    // The last attempt: the job dies with this failure and must not keep a usable link (a dead job stays in the
-    // queue); the inviter sees the failed send and invites again.
-    if (jobId) {
-      await db`update queue_jobs set payload = payload - 'token'
-               where id = ${jobId}::bigint and attempts >= max_attempts`;
-    }
+    // Retried with the token; a job that dies drops it (lib/queue: a dead job keeps no payload token), and the
+    // inviter sees the failed send and invites again.
     throw error;
   }
   await log("sent");

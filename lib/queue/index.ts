@@ -1,6 +1,7 @@
 import "server-only";
 // Tollgate's Postgres job queue: states, priorities, run-after, retries with exponential backoff and jitter,
-// dead letters, leases that expire when a worker dies, singleton (dedup) keys, enqueue inside the caller's
+// dead letters (a dead job keeps no payload `token`: a secret a job carries, such as an invitation link's, lives only
+// while the job may still run), leases that expire when a worker dies, singleton (dedup) keys, enqueue inside the caller's
 // transaction, and archival. Claimed in one statement with FOR UPDATE SKIP LOCKED. See docs/adr/0005.
 import type { Db } from "@/lib/db/client";
 
@@ -71,6 +72,7 @@ export async function reapExpired(db: Db): Promise<number> {
     update queue_jobs set
       state = case when attempts >= max_attempts then 'dead' else 'retry' end,
       completed_at = case when attempts >= max_attempts then now() end,
+      payload = case when attempts >= max_attempts then payload - 'token' else payload end,
       locked_by = null, lease_expires_at = null, last_error = coalesce(last_error, 'lease expired')
     where state = 'active' and lease_expires_at < now()
     returning id`;
@@ -135,6 +137,7 @@ export async function fail(db: Db, id: string, worker: string, error: unknown): 
   await db`
     update queue_jobs set
       state = ${dead ? "dead" : "retry"},
+      payload = ${dead ? db`payload - 'token'` : db`payload`},
       run_after = now() + make_interval(secs => ${delay / 1000}),
       lease_expires_at = null, locked_by = null, last_error = ${message},
       completed_at = ${dead ? db`now()` : null}

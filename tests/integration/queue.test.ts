@@ -10,6 +10,7 @@ import {
   enqueue,
   fail,
   queueStats,
+  reapExpired,
   retryDead,
 } from "@/lib/queue";
 import { createTestDatabase } from "../helpers/db";
@@ -94,6 +95,37 @@ describe("queue", () => {
     // An admin puts it back.
     expect(await retryDead(sql, job.id)).toBe(true);
     expect(await claim(sql, { names: ["flaky"], worker: "w" })).toHaveLength(1);
+  });
+
+  it("a job that dies, by its last failure or by a last lease running out, keeps no payload token", async () => {
+    const { job: failing } = await enqueue(
+      sql,
+      "secret-fail",
+      { token: "s3cret-a", id: 1 },
+      { maxAttempts: 1 },
+    );
+    await claim(sql, { names: ["secret-fail"], worker: "w" });
+    expect(await fail(sql, failing.id, "w", "smtp down")).toBe("dead");
+    const { job: vanished } = await enqueue(
+      sql,
+      "secret-lease",
+      { token: "s3cret-b", id: 2 },
+      { maxAttempts: 1 },
+    );
+    await claim(sql, { names: ["secret-lease"], worker: "dies", leaseSeconds: 1 });
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await reapExpired(sql)).toBeGreaterThanOrEqual(1);
+    const { job: retried } = await enqueue(sql, "secret-retry", { token: "s3cret-c" }, { maxAttempts: 2 });
+    await claim(sql, { names: ["secret-retry"], worker: "w" });
+    expect(await fail(sql, retried.id, "w", "once")).toBe("retry");
+    const rows = await sql<{ id: string; state: string; payload: unknown }[]>`
+      select id::text, state, payload from queue_jobs where id in (${failing.id}, ${vanished.id}, ${retried.id})
+      order by id`;
+    expect(rows.map((r) => [r.state, r.payload])).toEqual([
+      ["dead", { id: 1 }],
+      ["dead", { id: 2 }],
+      ["retry", { token: "s3cret-c" }], // it may still run: the token stays
+    ]);
   });
 
   it("backoff doubles per attempt within ±50% jitter", () => {
