@@ -2,6 +2,7 @@ import "server-only";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
 import { isAdmin } from "@/lib/auth/visibility";
+import { formatMicros } from "@/lib/billing/money";
 import { type Db, inTransaction, type Tx } from "@/lib/db/client";
 import { conflict, forbidden, notFound } from "@/lib/http/errors";
 import { revokeKey } from "@/lib/keys/revoke";
@@ -113,6 +114,33 @@ function assertMayTouchAdmin(ctx: OrgContext, actor: Actor, what: string): void 
   }
 }
 
+/**
+ * An admin whom the owner capped gives no member more room than their own (else they would spend past their cap
+ * through a member they invited): each cap the admin has, the member's must be set and at most it. The owner and
+ * platform admins are not held to it. (A member invited by such an admin starts within their caps: member_joins.)
+ */
+async function assertWithinOwnCaps(
+  tx: Tx,
+  ctx: OrgContext,
+  actor: Actor,
+  caps: { daily: bigint | null; monthly: bigint | null },
+): Promise<void> {
+  if (ctx.role !== "admin" || platformAdmin(actor)) return;
+  const [own] = await tx<{ daily: bigint | null; monthly: bigint | null }[]>`
+    select daily_cap_micros as daily, monthly_cap_micros as monthly from organization_members
+    where organization_id = ${ctx.id} and user_id = ${actor.userId}`;
+  for (const [window, mine, theirs] of [
+    ["daily", own?.daily ?? null, caps.daily],
+    ["monthly", own?.monthly ?? null, caps.monthly],
+  ] as const) {
+    if (mine !== null && (theirs === null || theirs > mine)) {
+      throw forbidden(
+        `Your own ${window} cap in ${ctx.name} is ${formatMicros(mine)}: a member's ${window} cap you set must be at most that. The owner can set more.`,
+      );
+    }
+  }
+}
+
 export interface UpdateMemberInput {
   role?: Exclude<OrgRole, "owner">;
   dailyCapMicros?: bigint | null;
@@ -145,6 +173,10 @@ export async function updateMember(
     if (locked.role === "admin") assertMayTouchAdmin(ctx, actor, "change an admin");
     if (input.role === "admin" && locked.role !== "admin") assertMayTouchAdmin(ctx, actor, "make an admin");
     const before = (await selectMember(tx, ctx, userId))!;
+    await assertWithinOwnCaps(tx, ctx, actor, {
+      daily: input.dailyCapMicros !== undefined ? input.dailyCapMicros : before.dailyCapMicros,
+      monthly: input.monthlyCapMicros !== undefined ? input.monthlyCapMicros : before.monthlyCapMicros,
+    });
     const revoking = input.role === "billing" && locked.role !== "billing";
     if (revoking) await revokeOrgKeys(tx, actor, locked.keyIds);
     await tx`

@@ -1,22 +1,44 @@
--- A member's cap windows start from what they were already charged in the organization this UTC day and month
--- (ADR 0016): removing a member deletes their row, so without this a member removed and invited back the same day
--- would start their caps again at zero. Counted from their calls' usage rows on the organization's account (in the
--- window the call started in); a call still in flight at the removal is counted when it settles. Trigger on
--- organization_members inserts.
+-- A member's cap windows start from what the member already counts against them in the organization this UTC day and
+-- month (ADR 0016): removing a member deletes their row, so without this a member removed and invited back the same
+-- day would start their caps again at zero. The windows count, as a member's counters always do (clause 26), the
+-- charges of their calls on the organization's account in the window (by when the call started) plus their live
+-- reservations made in it (open holds, what open or closing leases still reserve): when such a call settles,
+-- settlement moves the counter by its charge less its reservation, so the reservation must already be in it. A member
+-- invited by an admin whom the owner capped starts within that admin's caps (an admin cannot give a newcomer more room
+-- than their own: lib/orgs/members.ts holds cap changes to the same rule). Trigger on organization_members inserts.
 create or replace function public.member_joins() returns trigger
 language plpgsql as $$
 declare
   v_now timestamptz := tollgate_now();
+  v_inviter record;
 begin
+  select m.daily_cap_micros, m.monthly_cap_micros into v_inviter
+  from organization_members m
+  where m.organization_id = new.organization_id and m.user_id = new.invited_by and m.role = 'admin';
+  if found then
+    new.daily_cap_micros := least(new.daily_cap_micros, v_inviter.daily_cap_micros);
+    new.monthly_cap_micros := least(new.monthly_cap_micros, v_inviter.monthly_cap_micros);
+  end if;
   new.budget_day := budget_window(v_now, 'day');
   new.budget_month := budget_window(v_now, 'month');
-  select coalesce(sum(u.revenue_micros) filter (where budget_window(u.started_at, 'day') = new.budget_day), 0),
-         coalesce(sum(u.revenue_micros), 0)
+  with counted(amount_micros, at) as (
+    select u.revenue_micros, u.started_at
+    from usage_events u join accounts a on a.id = u.account_id
+    where a.organization_id = new.organization_id and u.user_id = new.user_id
+      and u.started_at >= new.budget_month::timestamp at time zone 'utc'
+    union all
+    select h.amount_micros, h.created_at
+    from holds h join accounts a on a.id = h.account_id
+    where a.organization_id = new.organization_id and h.user_id = new.user_id and h.status = 'open'
+    union all
+    select l.reserved_micros, l.created_at
+    from leases l join accounts a on a.id = l.account_id
+    where a.organization_id = new.organization_id and l.user_id = new.user_id and l.status in ('open', 'closing')
+  )
+  select coalesce(sum(c.amount_micros) filter (where budget_window(c.at, 'day') = new.budget_day), 0),
+         coalesce(sum(c.amount_micros) filter (where budget_window(c.at, 'month') = new.budget_month), 0)
   into new.day_used_micros, new.month_used_micros
-  from usage_events u join accounts a on a.id = u.account_id
-  where a.organization_id = new.organization_id and u.user_id = new.user_id
-    and u.started_at >= new.budget_month::timestamp at time zone 'utc'
-    and u.started_at < (new.budget_month + interval '1 month')::timestamp at time zone 'utc';
+  from counted c;
   return new;
 end;
 $$;

@@ -255,6 +255,44 @@ describe("a member's keys at the gateway", () => {
     });
   });
 
+  it("keep counting the calls a member had in flight when removed, once they are invited back and those settle", async () => {
+    const org = await organization(100_000n, [{}, { daily: 4_000n }]);
+    const [, member] = org.members;
+    const moment = clock.after(15 * 3600_000);
+    const calls = [randomUUID(), randomUUID()];
+    for (const callId of calls) await clock.at(moment, (db) => hold(db, member!.keyIds[0]!, callId));
+    await sql`delete from organization_members where organization_id = ${org.id} and user_id = ${member!.userId}`;
+    await clock.at(
+      moment,
+      (db) => db`
+      insert into organization_members (organization_id, user_id, role, daily_cap_micros)
+      values (${org.id}, ${member!.userId}, 'member', 4000)`,
+    );
+    // The two holds (3,100) count at once, and still after they settle at their worst case: no third call fits 4,000.
+    await clock.at(moment, async (db) => {
+      expect((await memberUsed(db, org.id, member!.userId)).day).toBe(2n * WORST);
+    });
+    await clock.at(moment, (db) =>
+      settleUsage(
+        db,
+        calls.map((callId) =>
+          event(member!.keyIds[0]!, callId, {
+            completionTokens: MAX_OUT,
+            startedAt: moment,
+            endedAt: moment,
+          }),
+        ),
+      ),
+    );
+    await clock.at(moment, async (db) => {
+      expect((await memberUsed(db, org.id, member!.userId)).day).toBe(2n * WORST);
+    });
+    await expect(clock.at(moment, (db) => hold(db, member!.keyIds[1]!))).rejects.toMatchObject({
+      code: "budget_exceeded",
+      details: { scope: "member" },
+    });
+  });
+
   it("refuse new calls with 402 while seat fees are due, and serve again once paid", async () => {
     const org = await organization(100_000n, [{}]);
     await sql`update accounts set seats_due_micros = 5000000 where id = ${org.accountId}`;

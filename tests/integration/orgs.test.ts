@@ -408,6 +408,35 @@ describe("members", () => {
   });
 });
 
+describe("an admin the owner capped", () => {
+  it("gives no member more room than their own caps, and members they invite start within them", async () => {
+    const org = await newOrg("ann");
+    await addMember(org.id, "cat", "admin");
+    await addMember(org.id, "eve");
+    await sql`update organization_members set daily_cap_micros = 1000 where organization_id = ${org.id}
+              and user_id = ${ids.cat!}`;
+    const patch = (body: Record<string, unknown>, who: Person = "cat") =>
+      act(who)(memberRoute, "PATCH", { params: { org: org.slug, userId: ids.eve! }, body });
+    const above = await patch({ dailyCapMicros: 5000 });
+    expect(above.status).toBe(403);
+    expect(above.body.error.message).toContain("at most that");
+    expect((await patch({ dailyCapMicros: null })).status).toBe(403);
+    // A monthly cap alone leaves the daily one unset: above the admin's daily cap too.
+    expect((await patch({ monthlyCapMicros: 500 })).status).toBe(403);
+    const within = await patch({ dailyCapMicros: 900 });
+    expect(within.status, JSON.stringify(within.body)).toBe(200);
+    expect(within.body.member.dailyCapMicros).toBe(900);
+    // The owner is not held to it.
+    expect((await patch({ dailyCapMicros: 50_000 }, "ann")).status).toBe(200);
+    // Someone the capped admin brings in starts within the admin's caps.
+    await sql`insert into organization_members (organization_id, user_id, role, invited_by)
+              values (${org.id}, ${ids.fay!}, 'member', ${ids.cat!})`;
+    const [fay] = await sql`select daily_cap_micros, monthly_cap_micros from organization_members
+                            where organization_id = ${org.id} and user_id = ${ids.fay!}`;
+    expect(fay).toEqual({ daily_cap_micros: 1000n, monthly_cap_micros: null });
+  });
+});
+
 describe("a key made while its member is removed", () => {
   it("is revoked with the member's others, whichever commits first", async () => {
     for (let round = 0; round < 6; round++) {
