@@ -53,6 +53,10 @@ export default async function globalSetup() {
   process.env.E2E_DATABASE_URL = stack.databaseUrl;
   process.env.E2E_GATEWAY_URL = stack.gatewayUrl;
   process.env.E2E_MAILBOX = mailboxPath;
+  // Specs that call the app's domain verbs directly (making an organization or an invitation as a fixture) read the
+  // app's settings as the app does: the same secrets, limits and SMTP server (the runner keeps its own NODE_ENV).
+  const { NODE_ENV: _appNodeEnv, ...appSettings } = stack.appEnv;
+  Object.assign(process.env, appSettings);
   return async () => {
     await stack.stop();
     await mailbox.stop();

@@ -18,6 +18,8 @@ export interface TestStack {
   outboxPath?: string;
   databaseUrl: string;
   credentials: DemoCredentials;
+  /** The app's environment (its settings and secrets), for a test process that calls the app's domain verbs itself. */
+  appEnv: Record<string, string>;
   /** Takes the control plane down (the gateway keeps running) and brings it back. */
   stopApp: () => Promise<void>;
   startApp: () => Promise<void>;
@@ -153,6 +155,7 @@ export async function startTestStack({
     outboxPath: gateway ? outboxPath : undefined,
     databaseUrl,
     credentials,
+    appEnv: appSpec.env as Record<string, string>,
     stopApp: () => group.stopProcess("app"),
     startApp: async () => {
       await group.start(appSpec);
