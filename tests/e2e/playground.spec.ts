@@ -46,27 +46,27 @@ function watchProblems(page: Page) {
 }
 
 /** The distinct texts an answer shows while it streams, until its usage line says it is done. */
-async function paintsUntilDone(page: Page) {
-  const seen = new Set<string>();
-  for (let i = 0; i < 400; i++) {
-    const reply = page.getByTestId("message-assistant").last();
-    if (await reply.count()) seen.add(((await reply.textContent()) ?? "").trim());
-    if (
-      (
-        await page
-          .getByTestId("turn-metadata")
-          .last()
-          .textContent()
-          .then(
-            (t) => t ?? "",
-            () => "",
-          )
-      ).includes("out tokens")
-    )
-      break;
-    await page.waitForTimeout(25);
-  }
-  return [...seen].filter(Boolean);
+/**
+ * Records, in the page itself, each distinct text the newest assistant message shows as the answer streams in (a
+ * MutationObserver: every rendered change, however busy the machine running the test is), until the turn's metadata
+ * says it is done; returns them. Call before sending.
+ */
+async function watchPaints(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __paints: string[] };
+    w.__paints = [];
+    const before = document.querySelectorAll('[data-testid="message-assistant"]').length;
+    new MutationObserver(() => {
+      const replies = document.querySelectorAll('[data-testid="message-assistant"]');
+      if (replies.length <= before) return;
+      const text = (replies[replies.length - 1]?.textContent ?? "").trim();
+      if (text && w.__paints[w.__paints.length - 1] !== text) w.__paints.push(text);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  return async () => {
+    await expect(page.getByTestId("turn-metadata").last()).toContainText("out tokens", { timeout: 30_000 });
+    return page.evaluate(() => (window as unknown as { __paints: string[] }).__paints);
+  };
 }
 
 test("no key to paste: the answer streams, its cost is the ledger's, the balance drops by it, the chat is saved", async ({
@@ -78,8 +78,9 @@ test("no key to paste: the answer streams, its cost is the ledger's, the balance
   await page.getByLabel("Model").selectOption("fake-slow");
   await page.getByLabel("Max tokens").fill("16");
   await page.getByLabel("Message").fill("Tell me about gateways");
+  const paintsUntilDone = await watchPaints(page);
   await page.getByRole("button", { name: "Send" }).click();
-  const paints = await paintsUntilDone(page);
+  const paints = await paintsUntilDone();
   expect(paints.length).toBeGreaterThan(2); // streamed token by token, not painted once at the end
   const cost = page.getByTestId("turn-cost").last();
   await expect(cost).toHaveAttribute("data-micros", /^\d+$/);
