@@ -17,35 +17,24 @@ import type { OrgMember } from "./types";
 /**
  * The columns of an OrgMember (memberSource: organization_members m, users u, inviter ib, reservations r).
  * Spent: the cap counters as the caps count them (window_used: charges plus the window's reservations). Charged: the
- * counter less the member's live reservations made in that window (open holds, open or closing leases on the
- * organization's account) — window_charged's rule (supabase/schemas/12.window_charged.sql) for a member.
+ * counter less the member's live reservations made in that window (member_reserved) — window_charged's rule for a
+ * member.
  */
 const memberColumns = (db: Db) => db`
   m.user_id as "userId", u.name, u.email, m.role,
   m.daily_cap_micros as "dailyCapMicros", m.monthly_cap_micros as "monthlyCapMicros",
   window_used(m.day_used_micros, m.budget_day, tollgate_now(), 'day') as "todaySpentMicros",
   window_used(m.month_used_micros, m.budget_month, tollgate_now(), 'month') as "monthSpentMicros",
-  greatest(0, window_used(m.day_used_micros, m.budget_day, tollgate_now(), 'day')
-              - coalesce(r.day_reserved, 0))::bigint as "todayChargedMicros",
-  greatest(0, window_used(m.month_used_micros, m.budget_month, tollgate_now(), 'month')
-              - coalesce(r.month_reserved, 0))::bigint as "monthChargedMicros",
-  coalesce(r.reserved, 0)::bigint as "reservedMicros",
+  greatest(0, window_used(m.day_used_micros, m.budget_day, tollgate_now(), 'day') - r.day_reserved)::bigint
+    as "todayChargedMicros",
+  greatest(0, window_used(m.month_used_micros, m.budget_month, tollgate_now(), 'month') - r.month_reserved)::bigint
+    as "monthChargedMicros",
+  r.reserved as "reservedMicros",
   m.joined_at as "joinedAt", ib.email as "invitedByEmail"`;
 
 const memberSource = (db: Db, accountId: string) => db`
   organization_members m join users u on u.id = m.user_id left join users ib on ib.id = m.invited_by
-  left join lateral (
-    select sum(x.amount) as reserved,
-           sum(x.amount) filter (where budget_window(x.at, 'day') = budget_window(tollgate_now(), 'day'))
-             as day_reserved,
-           sum(x.amount) filter (where budget_window(x.at, 'month') = budget_window(tollgate_now(), 'month'))
-             as month_reserved
-    from (select h.amount_micros as amount, h.created_at as at from holds h
-          where h.account_id = ${accountId} and h.user_id = m.user_id and h.status = 'open'
-          union all
-          select l.reserved_micros, l.created_at from leases l
-          where l.account_id = ${accountId} and l.user_id = m.user_id and l.status in ('open', 'closing')) x
-  ) r on true`;
+  left join lateral member_reserved(${accountId}, m.user_id, tollgate_now()) r on true`;
 
 const ROLE_ORDER = (db: Db) =>
   db`case m.role when 'owner' then 0 when 'admin' then 1 when 'member' then 2 else 3 end`;

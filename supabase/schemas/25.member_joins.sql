@@ -2,7 +2,7 @@
 -- month (ADR 0016): removing a member deletes their row, so without this a member removed and invited back the same
 -- day would start their caps again at zero. The windows count, as a member's counters always do (clause 26), the
 -- charges of their calls on the organization's account in the window (by when the call started) plus their live
--- reservations made in it (open holds, what open or closing leases still reserve): when such a call settles,
+-- reservations made in it (member_reserved): when such a call settles,
 -- settlement moves the counter by its charge less its reservation, so the reservation must already be in it. A member
 -- invited by an admin whom the owner capped starts within that admin's caps (an admin cannot give a newcomer more room
 -- than their own: lib/orgs/members.ts holds cap changes to the same rule). Trigger on organization_members inserts.
@@ -21,24 +21,17 @@ begin
   end if;
   new.budget_day := budget_window(v_now, 'day');
   new.budget_month := budget_window(v_now, 'month');
-  with counted(amount_micros, at) as (
-    select u.revenue_micros, u.started_at
-    from usage_events u join accounts a on a.id = u.account_id
-    where a.organization_id = new.organization_id and u.user_id = new.user_id
-      and u.started_at >= new.budget_month::timestamp at time zone 'utc'
-    union all
-    select h.amount_micros, h.created_at
-    from holds h join accounts a on a.id = h.account_id
-    where a.organization_id = new.organization_id and h.user_id = new.user_id and h.status = 'open'
-    union all
-    select l.reserved_micros, l.created_at
-    from leases l join accounts a on a.id = l.account_id
-    where a.organization_id = new.organization_id and l.user_id = new.user_id and l.status in ('open', 'closing')
-  )
-  select coalesce(sum(c.amount_micros) filter (where budget_window(c.at, 'day') = new.budget_day), 0),
-         coalesce(sum(c.amount_micros) filter (where budget_window(c.at, 'month') = new.budget_month), 0)
+  select coalesce(sum(u.revenue_micros) filter (where budget_window(u.started_at, 'day') = new.budget_day), 0)
+           + r.day_reserved,
+         coalesce(sum(u.revenue_micros), 0) + r.month_reserved
   into new.day_used_micros, new.month_used_micros
-  from counted c;
+  from accounts a cross join member_reserved(a.id, new.user_id, v_now) r
+  left join usage_events u on u.account_id = a.id and u.user_id = new.user_id
+    and u.started_at >= new.budget_month::timestamp at time zone 'utc'
+  where a.organization_id = new.organization_id
+  group by r.day_reserved, r.month_reserved;
+  new.day_used_micros := coalesce(new.day_used_micros, 0);  -- no account yet: nothing counted
+  new.month_used_micros := coalesce(new.month_used_micros, 0);
   return new;
 end;
 $$;
