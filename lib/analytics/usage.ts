@@ -1,6 +1,6 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import { isAdmin, ownerScope, withMargin } from "@/lib/auth/visibility";
+import { actsAsPlatformAdmin, ownerScope, withMargin } from "@/lib/auth/visibility";
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/http/errors";
 import { orgAllows, orgFor } from "@/lib/orgs/access";
@@ -77,7 +77,7 @@ function scopeOf(actor: Actor, f: ScopedFilters): UsageScope {
 export async function usageScope(db: Db, actor: Actor, f: UsageFilters): Promise<ScopedFilters> {
   if (f.org === undefined) return { ...f, scope: scopeOf(actor, f) };
   const org = await orgFor(db, actor, f.org, "view");
-  const all = orgAllows(org, "usage.all", isAdmin(actor) && actor.view !== "own");
+  const all = orgAllows(org, "usage.all", actsAsPlatformAdmin(actor));
   return { ...f, scope: { userId: all ? null : actor.userId, accountId: org.accountId, personal: false } };
 }
 

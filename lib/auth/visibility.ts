@@ -11,6 +11,14 @@ export function isAdmin(actor: Actor): boolean {
   return actor.kind !== "user" || actor.role === "admin";
 }
 
+/**
+ * An administrator acting as the platform, not viewing their own rows ("My …"): may act in any organization and on
+ * anyone's keys. In an own view an admin is a person like any other.
+ */
+export function actsAsPlatformAdmin(actor: Actor): boolean {
+  return isAdmin(actor) && actor.view !== "own";
+}
+
 /** Provider cost and margin are for admins only: every answer to anyone else leaves them out. */
 export function seesCost(actor: Actor): boolean {
   return isAdmin(actor);

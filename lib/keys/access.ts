@@ -1,6 +1,6 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import { canManage, isAdmin } from "@/lib/auth/visibility";
+import { actsAsPlatformAdmin, canManage } from "@/lib/auth/visibility";
 import type { Db } from "@/lib/db/client";
 import { AppError, forbidden, notFound } from "@/lib/http/errors";
 import { type OrgRole, orgAllows } from "@/lib/orgs/access";
@@ -63,7 +63,7 @@ export async function mayActOnKey(
   action: KeyAction = "view",
 ): Promise<boolean> {
   if (!key.organizationId) return canManage(actor, key.userId);
-  const platformAdmin = isAdmin(actor) && actor.view !== "own";
+  const platformAdmin = actsAsPlatformAdmin(actor);
   if (platformAdmin) return true;
   if (!actor.userId) return false;
   const [member] = await db<{ role: OrgRole }[]>`

@@ -2,7 +2,7 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
-import { isAdmin } from "@/lib/auth/visibility";
+import { actsAsPlatformAdmin } from "@/lib/auth/visibility";
 import { type Db, inTransaction, type Tx } from "@/lib/db/client";
 import { AppError, conflict, forbidden } from "@/lib/http/errors";
 import { type OrgRole, orgAllows, orgFor } from "@/lib/orgs/access";
@@ -31,7 +31,7 @@ export interface CreatedKey {
  */
 async function organizationAccount(tx: Tx, actor: Actor, organization: string, userId: string) {
   const org = await orgFor(tx, actor, organization, "keys.own");
-  const platformAdmin = isAdmin(actor) && actor.view !== "own";
+  const platformAdmin = actsAsPlatformAdmin(actor);
   if (userId !== actor.userId && !platformAdmin) {
     throw forbidden(
       `A key of ${org.name} is made by the member it spends as: ask them to make it (only a platform administrator makes one for another member).`,

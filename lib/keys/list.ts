@@ -1,6 +1,6 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import { isAdmin, ownerScope } from "@/lib/auth/visibility";
+import { actsAsPlatformAdmin, ownerScope } from "@/lib/auth/visibility";
 import { containsPattern, type Db } from "@/lib/db/client";
 import { orgAllows, orgFor } from "@/lib/orgs/access";
 import { keyColumns, keySource } from "./access";
@@ -25,7 +25,7 @@ export interface ListKeysQuery {
 async function keyScope(db: Db, actor: Actor, query: ListKeysQuery) {
   if (query.org !== undefined) {
     const org = await orgFor(db, actor, query.org, "view");
-    const platformAdmin = isAdmin(actor) && actor.view !== "own";
+    const platformAdmin = actsAsPlatformAdmin(actor);
     const all = actor.view !== "own" && orgAllows(org, "keys.manage", platformAdmin);
     return {
       userId: all ? (query.userId ?? null) : actor.userId,

@@ -1,6 +1,6 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import { isAdmin } from "@/lib/auth/visibility";
+import { actsAsPlatformAdmin } from "@/lib/auth/visibility";
 import type { Db } from "@/lib/db/client";
 import { forbidden, notFound } from "@/lib/http/errors";
 
@@ -62,7 +62,7 @@ export async function orgFor(db: Db, actor: Actor, ref: string, verb: OrgVerb): 
     from organizations o join accounts a on a.organization_id = o.id
     left join organization_members m on m.organization_id = o.id and m.user_id = ${actor.userId}
     where ${byId ? db`o.id = ${ref}::uuid` : db`o.slug = ${ref.toLowerCase()}`}`;
-  const admin = isAdmin(actor) && actor.view !== "own";
+  const admin = actsAsPlatformAdmin(actor);
   if (!row || (row.role === null && !admin)) throw notFound("Organization");
   if (!orgAllows(row, verb, admin)) {
     throw forbidden(`Your role in ${row.name} (${row.role}) does not allow this.`);

@@ -2,7 +2,7 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
-import { isAdmin } from "@/lib/auth/visibility";
+import { actsAsPlatformAdmin } from "@/lib/auth/visibility";
 import { config } from "@/lib/config";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, conflict, forbidden, notFound } from "@/lib/http/errors";
@@ -36,8 +36,6 @@ const invitationColumns = (db: Db) => db`
   i.id, i.email, i.role, ${stateOf(db)} as state, i.expires_at as "expiresAt", i.created_at as "createdAt",
   ib.email as "invitedByEmail", nullif(ib.name, '') as "invitedByName"`;
 
-const platformAdmin = (actor: Actor) => isAdmin(actor) && actor.view !== "own";
-
 /**
  * Invites an email to the organization (members.manage; only the owner invites an admin). Refused with 409 while the
  * organization is suspended, and if the email already belongs to a member or has a pending invitation (revoke it to
@@ -55,7 +53,7 @@ export async function createInvitation(
   const email = input.email.trim().toLowerCase();
   return inTransaction(db, async (tx) => {
     const ctx = await orgFor(tx, actor, ref, "members.manage");
-    if (input.role === "admin" && ctx.role !== "owner" && !platformAdmin(actor)) {
+    if (input.role === "admin" && ctx.role !== "owner" && !actsAsPlatformAdmin(actor)) {
       throw forbidden(`Only the owner of ${ctx.name} can invite an admin.`);
     }
     if (ctx.status !== "active") throw suspendedOrg(ctx.name);

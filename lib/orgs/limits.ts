@@ -1,6 +1,6 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import { isAdmin } from "@/lib/auth/visibility";
+import { actsAsPlatformAdmin } from "@/lib/auth/visibility";
 import { config } from "@/lib/config";
 import type { Tx } from "@/lib/db/client";
 import { conflict } from "@/lib/http/errors";
@@ -10,14 +10,12 @@ import { tooManyAttempts } from "@/lib/security/attempts";
 // Without them any developer could make organizations without end (an account factory) and send invitation emails
 // without end, each naming an organization the sender chose. Platform admins are not limited.
 
-const platformAdmin = (actor: Actor) => isAdmin(actor) && actor.view !== "own";
-
 /**
  * Before `ownerId` becomes the owner of one more organization (created, or handed over): a developer owns at most
  * ORG_MAX_OWNED_PER_USER (409 beyond). Locks the user's row, so owners made at the same moment count each other.
  */
 export async function assertMayOwnAnother(tx: Tx, actor: Actor, ownerId: string): Promise<void> {
-  if (platformAdmin(actor)) return;
+  if (actsAsPlatformAdmin(actor)) return;
   const limit = config().ORG_MAX_OWNED_PER_USER;
   await tx`select 1 from users where id = ${ownerId} for no key update`;
   const [row] = await tx<{ owned: number }[]>`
@@ -41,7 +39,7 @@ export async function assertMayInvite(
   actor: Actor,
   org: { id: string; name: string },
 ): Promise<void> {
-  if (platformAdmin(actor)) return;
+  if (actsAsPlatformAdmin(actor)) return;
   const { ORG_MAX_PENDING_INVITATIONS: maxPending, ORG_MAX_INVITATIONS_PER_HOUR: perHour } = config();
   await tx`select 1 from organizations where id = ${org.id} for no key update`;
   const [pending] = await tx<{ n: number }[]>`

@@ -1,7 +1,7 @@
 import "server-only";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
-import { isAdmin } from "@/lib/auth/visibility";
+import { actsAsPlatformAdmin } from "@/lib/auth/visibility";
 import { formatMicros } from "@/lib/billing/money";
 import { type Db, inTransaction, type Tx } from "@/lib/db/client";
 import { conflict, forbidden, notFound } from "@/lib/http/errors";
@@ -49,8 +49,6 @@ function visibleTo(ctx: OrgContext, actor: Actor, admin: boolean) {
   };
 }
 
-const platformAdmin = (actor: Actor) => isAdmin(actor) && actor.view !== "own";
-
 /** The organization's members, owner first, with caps and spend where the actor may see them. */
 export async function listMembers(db: Db, actor: Actor, ref: string): Promise<OrgMember[]> {
   const ctx = await orgFor(db, actor, ref, "view");
@@ -59,7 +57,7 @@ export async function listMembers(db: Db, actor: Actor, ref: string): Promise<Or
     from ${memberSource(db, ctx.accountId)}
     where m.organization_id = ${ctx.id}
     order by ${ROLE_ORDER(db)}, lower(u.email)`;
-  return rows.map(visibleTo(ctx, actor, platformAdmin(actor)));
+  return rows.map(visibleTo(ctx, actor, actsAsPlatformAdmin(actor)));
 }
 
 async function selectMember(db: Db, ctx: OrgContext, userId: string): Promise<OrgMember | null> {
@@ -98,7 +96,7 @@ async function revokeOrgKeys(tx: Tx, actor: Actor, keyIds: string[]): Promise<vo
 
 /** Only the owner (or a platform admin) touches an admin, or makes one. */
 function assertMayTouchAdmin(ctx: OrgContext, actor: Actor, what: string): void {
-  if (ctx.role !== "owner" && !platformAdmin(actor)) {
+  if (ctx.role !== "owner" && !actsAsPlatformAdmin(actor)) {
     throw forbidden(`Only the owner of ${ctx.name} can ${what}.`);
   }
 }
@@ -114,7 +112,7 @@ async function assertWithinOwnCaps(
   actor: Actor,
   caps: { daily: bigint | null; monthly: bigint | null },
 ): Promise<void> {
-  if (ctx.role !== "admin" || platformAdmin(actor)) return;
+  if (ctx.role !== "admin" || actsAsPlatformAdmin(actor)) return;
   const [own] = await tx<{ daily: bigint | null; monthly: bigint | null }[]>`
     select daily_cap_micros as daily, monthly_cap_micros as monthly from organization_members
     where organization_id = ${ctx.id} and user_id = ${actor.userId}`;
@@ -155,7 +153,7 @@ export async function updateMember(
       if (input.role !== undefined) {
         throw conflict("The owner's role changes only by a transfer of ownership (POST …/transfer).");
       }
-      if (userId !== actor.userId && !platformAdmin(actor)) {
+      if (userId !== actor.userId && !actsAsPlatformAdmin(actor)) {
         throw forbidden(`Only the owner of ${ctx.name} sets the owner's caps.`);
       }
     }

@@ -1,6 +1,6 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import { isAdmin } from "@/lib/auth/visibility";
+import { actsAsPlatformAdmin } from "@/lib/auth/visibility";
 import { accountLedger, type LedgerLine } from "@/lib/billing/ledger";
 import type { Db } from "@/lib/db/client";
 import { toJsonText } from "@/lib/http/respond";
@@ -31,7 +31,7 @@ export interface OrgAbilities {
 }
 
 function abilitiesOf(ctx: Pick<OrgContext, "role">, actor: Actor): OrgAbilities {
-  const admin = isAdmin(actor) && actor.view !== "own";
+  const admin = actsAsPlatformAdmin(actor);
   return {
     manageMembers: orgAllows(ctx, "members.manage", admin),
     manageKeys: orgAllows(ctx, "keys.manage", admin),

@@ -2,7 +2,7 @@ import "server-only";
 import { z } from "zod";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
-import { isAdmin } from "@/lib/auth/visibility";
+import { actsAsPlatformAdmin } from "@/lib/auth/visibility";
 import { checkLowBalances } from "@/lib/billing/low-balance";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, forbidden } from "@/lib/http/errors";
@@ -309,7 +309,7 @@ export async function listSeatCharges(
   { page, pageSize, month }: { page: number; pageSize: number; month?: string },
 ): Promise<SeatCharges> {
   const org = await orgFor(db, actor, orgRef, "view");
-  const admin = isAdmin(actor) && actor.view !== "own";
+  const admin = actsAsPlatformAdmin(actor);
   if (!orgAllows(org, "billing", admin) && !orgAllows(org, "settings", admin)) {
     throw forbidden(`Your role in ${org.name} (${org.role}) does not allow seeing its seat fees.`);
   }

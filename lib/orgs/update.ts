@@ -1,7 +1,7 @@
 import "server-only";
 import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
-import { isAdmin } from "@/lib/auth/visibility";
+import { actsAsPlatformAdmin } from "@/lib/auth/visibility";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, forbidden } from "@/lib/http/errors";
 import { assertModelsExist } from "@/lib/keys/access";
@@ -40,7 +40,7 @@ const keep = <T>(value: T | undefined, current: T): T => (value === undefined ? 
 export async function updateOrg(db: Db, actor: Actor, ref: string, input: UpdateOrgInput): Promise<Org> {
   return inTransaction(db, async (tx) => {
     const ctx = await orgFor(tx, actor, ref, "view");
-    const admin = isAdmin(actor) && actor.view !== "own";
+    const admin = actsAsPlatformAdmin(actor);
     if ((input.planId !== undefined || input.status !== undefined) && !admin) {
       throw forbidden("Only platform administrators change an organization's plan or status.");
     }
