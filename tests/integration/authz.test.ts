@@ -176,6 +176,10 @@ const orgCheckoutRoute = () => import("@/app/api/v1/orgs/[org]/checkout/route");
 const orgRedeemRoute = () => import("@/app/api/v1/orgs/[org]/redeem/route");
 const orgSeatsRoute = () => import("@/app/api/v1/orgs/[org]/seats/route");
 const invitationRoute = () => import("@/app/api/v1/invitations/[token]/route");
+const userExportRoute = () => import("@/app/api/v1/users/[id]/export/route");
+const userEraseRoute = () => import("@/app/api/v1/users/[id]/erase/route");
+const meExportRoute = () => import("@/app/api/v1/me/export/route");
+const orgExportRoute = () => import("@/app/api/v1/orgs/[org]/export/route");
 const acceptRoute = () => import("@/app/api/v1/invitations/[token]/accept/route");
 
 interface Case {
@@ -238,6 +242,27 @@ const cases: Case[] = [
     method: "PATCH",
     options: () => ({ params: { id: developerId }, body: { name: "Renamed" } }),
     expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  // GDPR: admins export anyone and erase (a developer who is not a platform admin neither); everyone exports their own.
+  {
+    name: "GET /api/v1/users/:id/export",
+    handler: userExportRoute,
+    method: "GET",
+    options: () => ({ params: { id: developerId } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/users/:id/erase (a mistyped confirmation: nothing erased)",
+    handler: userEraseRoute,
+    method: "POST",
+    options: () => ({ params: { id: developerId }, body: { confirmEmail: "not-them@example.com" } }),
+    expect: { anonymous: 401, developer: 403, admin: 422 },
+  },
+  {
+    name: "GET /api/v1/me/export",
+    handler: meExportRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
   },
   {
     name: "GET /api/v1/audit",
@@ -1046,6 +1071,14 @@ const orgCases: OrgCase[] = [
     options: async (org) => ({ params: { org: org.slug, userId: await extraMember(org.id) } }),
     allowed: ["admin", 200],
     without: "member",
+    admin: 200,
+  },
+  {
+    name: "GET /api/v1/orgs/:org/export",
+    handler: orgExportRoute,
+    method: "GET",
+    allowed: ["owner", 200],
+    without: "admin",
     admin: 200,
   },
   {

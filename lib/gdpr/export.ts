@@ -1,0 +1,259 @@
+import "server-only";
+import { recordAudit } from "@/lib/audit/record";
+import type { Actor } from "@/lib/auth/types";
+import { actsAsPlatformAdmin } from "@/lib/auth/visibility";
+import type { Db } from "@/lib/db/client";
+import { forbidden, notFound } from "@/lib/http/errors";
+import { toJsonText } from "@/lib/http/respond";
+import { orgFor } from "@/lib/orgs/access";
+
+// Data export (GDPR art. 15 and 20): a person's own data, or an organization's, as one JSON document. The small
+// sections are read before the download starts (so a refusal is an error response, not a file); usage, ledger
+// entries, conversations, notifications and audit entries are streamed from server-side cursors, a batch at a
+// time, so memory stays bounded for any number of calls. Never a key hash, password hash, session or invitation
+// token; no provider cost (clause 25: money the platform pays is not the customer's data).
+
+const BATCH = 500;
+
+export interface DataExport {
+  fileName: string;
+  stream: ReadableStream<Uint8Array>;
+}
+
+type Section = [name: string, rows: () => AsyncIterable<readonly unknown[]>];
+
+/** The document: the head's fields, then each streamed section as an array, written batch by batch. */
+async function* documentText(head: Record<string, unknown>, sections: Section[]): AsyncGenerator<string> {
+  yield toJsonText(head).slice(0, -1);
+  for (const [name, rows] of sections) {
+    yield `,${JSON.stringify(name)}:[`;
+    let first = true;
+    for await (const batch of rows()) {
+      if (!batch.length) continue;
+      yield `${first ? "" : ","}${batch.map((row) => toJsonText(row)).join(",")}`;
+      first = false;
+    }
+    yield "]";
+  }
+  yield "}\n";
+}
+
+function streamOf(chunks: AsyncGenerator<string>): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await chunks.next();
+      if (next.done) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+    async cancel() {
+      // Ends the generator, which closes the cursor it is reading.
+      await chunks.return(undefined);
+    },
+  });
+}
+
+/** One usage row as exported: the call's ids, units and charge (what the customer paid), no provider cost. */
+const usageColumns = (db: Db) => db`
+  e.id, e.call_id as "callId", e.key_id as "keyId", e.user_id as "userId", e.account_id as "accountId",
+  e.model_group as model, e.provider_model as "providerModel", e.kind, e.status, e.stream,
+  e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens", e.cached_tokens as "cachedTokens",
+  e.cache_write_tokens as "cacheWriteTokens", e.reasoning_tokens as "reasoningTokens", e.images,
+  e.image_size as "imageSize", e.image_quality as "imageQuality", e.audio_ms as "audioMs", e.characters,
+  e.billing_status as "billingStatus", e.revenue_micros as "chargeMicros",
+  e.ledger_transaction_id as "ledgerTransactionId", e.error_class as "errorClass",
+  e.started_at as "startedAt", e.ended_at as "endedAt", e.received_at as "receivedAt"`;
+
+const ledgerColumns = (db: Db) => db`
+  le.id, le.transaction_id as "transactionId", le.account_id as "accountId", le.amount_micros as "amountMicros",
+  lt.kind, lt.reason, le.created_at as "createdAt"`;
+
+const keyColumns = (db: Db) => db`
+  k.id, k.prefix, k.name, k.status, k.purpose, k.user_id as "userId", k.account_id as "accountId",
+  k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
+  k.daily_budget_micros as "dailyBudgetMicros", k.monthly_budget_micros as "monthlyBudgetMicros",
+  k.created_at as "createdAt", k.expires_at as "expiresAt", k.revoked_at as "revokedAt",
+  k.last_used_at as "lastUsedAt", k.rotated_from as "rotatedFrom"`;
+
+const paymentColumns = (db: Db) => db`
+  p.id, p.account_id as "accountId", p.user_id as "userId", p.amount_micros as "amountMicros",
+  p.paid_micros as "paidMicros", p.refunded_micros as "refundedMicros", p.currency, p.status,
+  p.failure_reason as "failureReason", p.stripe_session_id as "stripeSessionId",
+  p.created_at as "createdAt", p.completed_at as "completedAt"`;
+
+const invitationColumns = (db: Db) => db`
+  i.id, i.organization_id as "organizationId", o.name as "organizationName", i.email, i.role,
+  i.invited_by as "invitedBy", i.created_at as "createdAt", i.expires_at as "expiresAt",
+  i.accepted_at as "acceptedAt", i.revoked_at as "revokedAt"`;
+
+const auditColumns = (db: Db) => db`
+  a.id, a.at, a.actor_id as "actorId", a.actor_kind as "actorKind", a.action, a.target_type as "targetType",
+  a.target_id as "targetId", a.before, a.after, a.ip`;
+
+/**
+ * A person's data (profile, account, memberships, sessions, keys, invitations, payments; then usage, ledger entries,
+ * playground conversations, notifications and audit entries by or about them): the person themselves, or a
+ * platform admin. Audited as user.exported.
+ */
+export async function exportUserData(db: Db, actor: Actor, userId: string): Promise<DataExport> {
+  if (actor.userId !== userId && !actsAsPlatformAdmin(actor)) {
+    throw forbidden("You can export your own data only.");
+  }
+  const [profile] = await db<{ id: string; email: string }[]>`
+    select u.id, u.email, u.name, u.role, u.status, p.name as plan, u.created_at as "createdAt",
+           u.updated_at as "updatedAt", (u.password_hash is not null) as "hasPassword",
+           (u.auth_user_id is not null) as "linkedToSupabase"
+    from users u left join plans p on p.id = u.plan_id
+    where u.id = ${userId}`;
+  if (!profile) throw notFound("User");
+  const [account] = await db<{ id: string }[]>`
+    select id, balance_micros as "balanceMicros", held_micros as "heldMicros",
+           daily_budget_micros as "dailyBudgetMicros", monthly_budget_micros as "monthlyBudgetMicros",
+           low_balance_micros as "lowBalanceMicros", created_at as "createdAt"
+    from accounts where owner_user_id = ${userId}`;
+  const memberships = await db`
+    select o.id as "organizationId", o.name, o.slug, m.role, m.daily_cap_micros as "dailyCapMicros",
+           m.monthly_cap_micros as "monthlyCapMicros", m.joined_at as "joinedAt"
+    from organization_members m join organizations o on o.id = m.organization_id
+    where m.user_id = ${userId} order by m.joined_at`;
+  const sessions = await db`
+    select id, created_at as "createdAt", last_seen_at as "lastSeenAt", expires_at as "expiresAt",
+           revoked_at as "revokedAt", ip, user_agent as "userAgent"
+    from sessions where user_id = ${userId} order by created_at`;
+  const keys =
+    await db`select ${keyColumns(db)} from api_keys k where k.user_id = ${userId} order by k.created_at`;
+  const invitations = await db`
+    select ${invitationColumns(db)}
+    from organization_invitations i join organizations o on o.id = i.organization_id
+    where i.email = ${profile.email} or i.invited_by = ${userId} order by i.created_at`;
+  const payments = await db`
+    select ${paymentColumns(db)} from payments p
+    where p.user_id = ${userId} or p.account_id = ${account?.id ?? null} order by p.created_at`;
+
+  await recordAudit(db, actor, { action: "user.exported", targetType: "user", targetId: userId });
+
+  const head = {
+    format: "tollgate.user-export",
+    version: 1,
+    exportedAt: new Date().toISOString(),
+    moneyUnit: "micro-USD (1 USD = 1,000,000)",
+    profile,
+    account: account ?? null,
+    memberships,
+    sessions,
+    keys,
+    invitations,
+    payments,
+  };
+  const sections: Section[] = [
+    [
+      "usage",
+      () =>
+        db`select ${usageColumns(db)} from usage_events e where e.user_id = ${userId}
+           order by e.started_at, e.id`.cursor(BATCH),
+    ],
+    [
+      "ledgerEntries",
+      () =>
+        db`select ${ledgerColumns(db)}
+           from ledger_entries le join ledger_transactions lt on lt.id = le.transaction_id
+           where le.account_id = ${account?.id ?? null} order by le.id`.cursor(BATCH),
+    ],
+    [
+      "playgroundConversations",
+      () =>
+        db`select id, account_id as "accountId", title, settings, messages, created_at as "createdAt",
+                  updated_at as "updatedAt"
+           from playground_conversations where user_id = ${userId} order by created_at`.cursor(50),
+    ],
+    [
+      "notifications",
+      () =>
+        db`select id, kind, recipient, subject, status, created_at as "createdAt"
+           from notifications where lower(recipient) = ${profile.email} order by id`.cursor(BATCH),
+    ],
+    [
+      "audit",
+      () =>
+        db`select ${auditColumns(db)} from audit_log a
+           where a.actor_id = ${userId} or (a.target_type = 'user' and a.target_id = ${userId}::text)
+           order by a.id`.cursor(BATCH),
+    ],
+  ];
+  return { fileName: `tollgate-export-user-${userId}.json`, stream: streamOf(documentText(head, sections)) };
+}
+
+/**
+ * An organization's data (organization, account, members, keys, invitations, payments, seat charges; then usage,
+ * ledger entries and the audit entries about it): its owner, or a platform admin. Audited as organization.exported.
+ */
+export async function exportOrgData(db: Db, actor: Actor, ref: string): Promise<DataExport> {
+  const ctx = await orgFor(db, actor, ref, "ownership");
+  const [organization] = await db`
+    select o.id, o.name, o.slug, o.status, o.created_by as "createdBy", o.created_at as "createdAt",
+           a.id as "accountId", a.balance_micros as "balanceMicros", a.held_micros as "heldMicros",
+           a.daily_budget_micros as "dailyBudgetMicros", a.monthly_budget_micros as "monthlyBudgetMicros",
+           a.allowed_models as "allowedModels", p.name as plan
+    from organizations o join accounts a on a.organization_id = o.id left join plans p on p.id = a.plan_id
+    where o.id = ${ctx.id}`;
+  const members = await db`
+    select m.user_id as "userId", u.email, u.name, m.role, m.daily_cap_micros as "dailyCapMicros",
+           m.monthly_cap_micros as "monthlyCapMicros", m.invited_by as "invitedBy", m.joined_at as "joinedAt"
+    from organization_members m join users u on u.id = m.user_id
+    where m.organization_id = ${ctx.id} order by m.joined_at`;
+  const keys = await db`
+    select ${keyColumns(db)} from api_keys k where k.account_id = ${ctx.accountId} order by k.created_at`;
+  const invitations = await db`
+    select ${invitationColumns(db)}
+    from organization_invitations i join organizations o on o.id = i.organization_id
+    where i.organization_id = ${ctx.id} order by i.created_at`;
+  const payments = await db`
+    select ${paymentColumns(db)} from payments p where p.account_id = ${ctx.accountId} order by p.created_at`;
+  const seatCharges = await db`
+    select user_id as "userId", month, amount_micros as "amountMicros", status,
+           ledger_transaction_id as "ledgerTransactionId", created_at as "createdAt", paid_at as "paidAt"
+    from seat_charges where organization_id = ${ctx.id} order by month, user_id`;
+
+  await recordAudit(db, actor, {
+    action: "organization.exported",
+    targetType: "organization",
+    targetId: ctx.id,
+  });
+
+  const head = {
+    format: "tollgate.organization-export",
+    version: 1,
+    exportedAt: new Date().toISOString(),
+    moneyUnit: "micro-USD (1 USD = 1,000,000)",
+    organization,
+    members,
+    keys,
+    invitations,
+    payments,
+    seatCharges,
+  };
+  const sections: Section[] = [
+    [
+      "usage",
+      () =>
+        db`select ${usageColumns(db)} from usage_events e where e.account_id = ${ctx.accountId}
+           order by e.started_at, e.id`.cursor(BATCH),
+    ],
+    [
+      "ledgerEntries",
+      () =>
+        db`select ${ledgerColumns(db)}
+           from ledger_entries le join ledger_transactions lt on lt.id = le.transaction_id
+           where le.account_id = ${ctx.accountId} order by le.id`.cursor(BATCH),
+    ],
+    [
+      "audit",
+      () =>
+        db`select ${auditColumns(db)} from audit_log a
+           where a.target_type = 'organization' and a.target_id = ${ctx.id}::text order by a.id`.cursor(
+          BATCH,
+        ),
+    ],
+  ];
+  return { fileName: `tollgate-export-org-${ctx.slug}.json`, stream: streamOf(documentText(head, sections)) };
+}
