@@ -28,6 +28,8 @@ export const ORG_VERBS = {
   "usage.all": ["owner", "admin", "billing"],
   /** Top up, redeem codes, see payments and statements, set the low-balance threshold. */
   billing: ["owner", "billing"],
+  /** Monthly statements and receipts (every member's spend, as usage.all). */
+  statements: ["owner", "admin", "billing"],
   /** Rename, models, budgets: the organization's settings. */
   settings: ["owner", "admin"],
   /** Hand the organization to another member; delete it. */

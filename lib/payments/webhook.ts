@@ -46,7 +46,11 @@ export async function handleStripeEvent(
                  where stripe_session_id = ${event.data.object.id} and status = 'pending'`;
         return { handled: true, duplicate: false };
       }
+      case "charge.succeeded":
+      case "charge.updated":
+        return { handled: await receiptUrl(tx, event.data.object), duplicate: false };
       case "charge.refunded":
+        await receiptUrl(tx, event.data.object);
         return { handled: await refunded(tx, event.data.object), duplicate: false };
       case "charge.dispute.closed":
         return { handled: await disputeClosed(tx, event.data.object), duplicate: false };
@@ -140,6 +144,15 @@ async function takeBack(
     targetId: payment.id,
     after: { amountMicros: amount, reason },
   });
+  return true;
+}
+
+/** Keeps Stripe's own receipt link of a card payment (the Charge's receipt_url), which our receipt shows. */
+async function receiptUrl(tx: Tx, charge: Stripe.Charge): Promise<boolean> {
+  const url = charge.receipt_url;
+  if (!url || !url.startsWith("https://") || url.length > 2000) return false;
+  const payment = await paymentByIntent(tx, idOf(charge.payment_intent), `charge ${charge.id}`);
+  await tx`update payments set stripe_receipt_url = ${url} where id = ${payment.id}`;
   return true;
 }
 

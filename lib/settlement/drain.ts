@@ -20,6 +20,7 @@ import {
 } from "@/lib/orgs/jobs";
 import { chargeJoiningSeat, chargeSeatsForMonth, payDueSeats } from "@/lib/orgs/seats";
 import { archiveCompleted, claim, complete, fail, type Job } from "@/lib/queue";
+import { runStatementClose, STATEMENTS_CLOSE_JOB } from "@/lib/statements/close";
 import type { Replay } from "./replay";
 import { CHUNK_JOB, type ChunkPayload, FINALIZE_JOB, finalizeRun, nudgeFinalize, runChunk } from "./run";
 
@@ -61,6 +62,8 @@ async function runJob(db: Db, job: Job, options: DrainOptions): Promise<unknown>
       return chargeJoiningSeat(db, job.payload);
     case ORG_SEATS_RETRY_JOB:
       return payDueSeats(db, job.payload);
+    case STATEMENTS_CLOSE_JOB:
+      return runStatementClose(db, job.payload);
     case ORG_INVITE_EMAIL_JOB:
       return sendInvitationEmail(db, job.payload as unknown as InvitationEmailPayload, String(job.id));
     default:

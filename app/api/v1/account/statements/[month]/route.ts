@@ -1,0 +1,8 @@
+import { db } from "@/lib/db";
+import { withSession } from "@/lib/http/handler";
+import { statementResponse } from "@/lib/statements/http";
+
+/** A month's statement of the signed-in person's account (?format=csv|pdf for a download). */
+export const GET = withSession({}, async ({ req, params, actor }) =>
+  statementResponse(db(), actor, { kind: "own" }, req, params.month),
+);
