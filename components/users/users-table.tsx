@@ -23,10 +23,14 @@ import {
   TableRow,
 } from "@/components/ui/table";
 import { UtcTime } from "@/components/ui/utc-time";
+import { EraseUserDialog } from "./erase-user-dialog";
 import { type UserRow, type UsersFilter, useUpdateUser, useUsers } from "./queries";
 
 const ANY = "any";
 const NO_PLAN = "none";
+
+/** An erased user keeps their row under a pseudonym (lib/gdpr/erase.ts): nothing more to do with them. */
+const erased = (user: UserRow) => user.email === `erased-${user.id}@invalid`;
 
 const linkClass = "underline-offset-2 hover:text-foreground hover:underline";
 
@@ -208,27 +212,46 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
                       </Link>
                     </TableCell>
                     <TableCell className="text-right">
-                      {self ? (
-                        <span className="text-xs text-muted-foreground">you</span>
-                      ) : user.status === "active" ? (
-                        <Button
-                          size="sm"
-                          variant="outline"
-                          disabled={update.isPending}
-                          onClick={() => change(user, { status: "suspended" }, "suspended")}
-                        >
-                          Suspend
-                        </Button>
-                      ) : (
-                        <Button
-                          size="sm"
-                          variant="outline"
-                          disabled={update.isPending}
-                          onClick={() => change(user, { status: "active" }, "reactivated")}
-                        >
-                          Reactivate
-                        </Button>
-                      )}
+                      <div className="flex items-center justify-end gap-1.5">
+                        {erased(user) ? (
+                          <Badge variant="secondary">erased</Badge>
+                        ) : (
+                          <Button
+                            asChild
+                            size="sm"
+                            variant="ghost"
+                            aria-label={`Export data of ${user.email}`}
+                          >
+                            <a href={`/api/v1/users/${user.id}/export`} download>
+                              Export
+                            </a>
+                          </Button>
+                        )}
+                        {self ? (
+                          <span className="text-xs text-muted-foreground">you</span>
+                        ) : erased(user) ? null : user.status === "active" ? (
+                          <Button
+                            size="sm"
+                            variant="outline"
+                            disabled={update.isPending}
+                            onClick={() => change(user, { status: "suspended" }, "suspended")}
+                          >
+                            Suspend
+                          </Button>
+                        ) : (
+                          <Button
+                            size="sm"
+                            variant="outline"
+                            disabled={update.isPending}
+                            onClick={() => change(user, { status: "active" }, "reactivated")}
+                          >
+                            Reactivate
+                          </Button>
+                        )}
+                        {!self && user.role !== "admin" && !erased(user) ? (
+                          <EraseUserDialog user={user} />
+                        ) : null}
+                      </div>
                     </TableCell>
                   </TableRow>
                 );

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { PasswordCard } from "@/components/account/password-card";
 import { SessionsCard } from "@/components/account/sessions-card";
+import { ExportCard } from "@/components/gdpr/export-card";
 import { PageHeader } from "@/components/shell/page-header";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
@@ -42,6 +43,12 @@ export default async function AccountPage() {
             <SessionsCard />
           </>
         ) : null}
+        <ExportCard
+          title="Your data"
+          description="Everything Tollgate holds about you, as one JSON file: profile, organizations, keys (never their secrets), calls with their charges, ledger entries, payments, invitations, conversations and audit entries."
+          href="/api/v1/me/export"
+          label="Export my data"
+        />
       </div>
     </>
   );

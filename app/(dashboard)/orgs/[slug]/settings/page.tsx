@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { ExportCard } from "@/components/gdpr/export-card";
 import { OrgHeader } from "@/components/orgs/org-header";
 import {
   DangerZone,
@@ -66,6 +67,14 @@ export default async function OrgSettingsPage({ params }: { params: Promise<{ sl
               : null
           }
         />
+        {can.ownership ? (
+          <ExportCard
+            title="Organization data"
+            description={`Everything Tollgate holds about ${org.name}, as one JSON file: members, keys (never their secrets), calls with their charges, ledger entries, payments, seat charges, invitations and audit entries.`}
+            href={`/api/v1/orgs/${org.slug}/export`}
+            label="Export organization data"
+          />
+        ) : null}
         <DangerZone
           org={view}
           can={can}
