@@ -74,6 +74,11 @@ const schema = z
     // Usage webhooks from the gateway are HMAC-SHA256 signed with this (the gateway's TOLLGATE_WEBHOOK_SECRET).
     WEBHOOK_SECRET: secret("WEBHOOK_SECRET"),
     WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
+    // Encrypts customer webhook endpoints' signing secrets at rest (lib/webhooks/secret.ts); when unset, a key
+    // derived from KEY_PEPPER (HKDF) does. Changing it makes the stored secrets unreadable: rotate them after.
+    WEBHOOK_ENDPOINT_KEY: unsetIfEmpty(
+      z.string().min(32, "WEBHOOK_ENDPOINT_KEY must be at least 32 characters"),
+    ),
     LITELLM_URL: z.url().default("http://127.0.0.1:4000"),
     LITELLM_MASTER_KEY: z.string().min(16).optional(),
     // The gateway address apps use (shown on key pages); defaults to LITELLM_URL + /v1.

@@ -2,6 +2,7 @@ import "server-only";
 import type { Db } from "@/lib/db/client";
 import { ORG_SEATS_RETRY_JOB } from "@/lib/orgs/jobs";
 import { enqueue } from "@/lib/queue";
+import { emitBalancesLow } from "@/lib/webhooks/emit";
 
 export const LOW_BALANCE_JOB = "notify.low_balance";
 
@@ -41,6 +42,11 @@ export async function checkLowBalances(
   for (const { id } of crossed) {
     await enqueue(db, LOW_BALANCE_JOB, { accountId: id }, { maxAttempts: 8, backoffBaseMs: 5_000 });
   }
+  // balance.low to the accounts' webhook endpoints, with the same once-per-episode rule.
+  await emitBalancesLow(
+    db,
+    crossed.map((r) => r.id),
+  );
   return crossed.map((r) => r.id);
 }
 

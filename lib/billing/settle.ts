@@ -1,6 +1,7 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import { type Db, inTransaction } from "@/lib/db/client";
+import { emitCallsCharged } from "@/lib/webhooks/emit";
 import { COUNTED_UNITS } from "./contract";
 import { checkLowBalances } from "./low-balance";
 import { type UsageEvent, unitCounts } from "./schemas";
@@ -66,6 +67,7 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     draw_micros: e.drawMicros == null ? null : Number(e.drawMicros),
   }));
   const calls = new Set(events.map((e) => `${e.keyId}\u0000${e.callId}`)).size;
+  const txnId = randomUUID();
   return inTransaction(db, async (tx) => {
     const [row] = await tx<
       {
@@ -78,7 +80,7 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
         deficit_key_ids: string[];
       }[]
     >`
-      select * from settle_usage(${tx.json(payload)}::jsonb, ${randomUUID()}::uuid)`;
+      select * from settle_usage(${tx.json(payload)}::jsonb, ${txnId}::uuid)`;
     const inserted = row!.inserted_count;
     const unknownKeys = row!.unknown_key_events;
     // Only a batch with calls already recorded can hold an upgrade.
@@ -86,6 +88,9 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
       inserted + unknownKeys < calls
         ? (await tx<{ n: number }[]>`select upgrade_usage(${tx.json(payload)}::jsonb) as n`)[0]!.n
         : 0;
+    // call.charged to the accounts' webhook endpoints, in this transaction: never lost, never for an uncharged call.
+    if (row!.charged_micros > 0n || upgraded > 0)
+      await emitCallsCharged(tx, { txnId, calls: events.map((e) => ({ keyId: e.keyId, callId: e.callId })) });
     // Charges lower balances: an account that fell below its alert threshold is told once (queued here).
     await checkLowBalances(tx, [], { keyIds: [...new Set(events.map((e) => e.keyId))] });
     return {

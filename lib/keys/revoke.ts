@@ -3,6 +3,7 @@ import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { conflict } from "@/lib/http/errors";
+import { emitEvent } from "@/lib/webhooks/emit";
 import { loadKeyFor, selectKey } from "./access";
 import { type CreatedKey, createKey } from "./create";
 import type { ApiKey } from "./types";
@@ -17,6 +18,20 @@ export async function revokeKey(db: Db, actor: Actor, id: string): Promise<ApiKe
     if (before.status === "revoked") return before;
     await tx`update api_keys set status = 'revoked', revoked_at = now(), revoked_by = ${actor.userId} where id = ${id}`;
     const after = (await selectKey(tx, id))!;
+    await emitEvent(tx, {
+      accountId: after.accountId,
+      type: "key.revoked",
+      payload: {
+        key: { id: after.id, name: after.name, prefix: after.prefix },
+        member: { userId: after.userId },
+        organization: after.organizationId
+          ? { id: after.organizationId, slug: after.organizationSlug, name: after.organizationName }
+          : null,
+        revokedAt: after.revokedAt,
+        revokedBy: actor.userId,
+      },
+      dedupKey: `key.revoked:${id}`,
+    });
     await recordAudit(tx, actor, {
       action: "key.revoke",
       targetType: "api_key",

@@ -30,6 +30,8 @@ export const ORG_VERBS = {
   billing: ["owner", "billing"],
   /** Monthly statements and receipts (every member's spend, as usage.all). */
   statements: ["owner", "admin", "billing"],
+  /** Usage webhooks: endpoints, their secrets, deliveries, resends and replays (lib/webhooks). */
+  webhooks: ["owner", "admin"],
   /** Rename, models, budgets: the organization's settings. */
   settings: ["owner", "admin"],
   /** Hand the organization to another member; delete it. */

@@ -5,6 +5,7 @@ import type { Actor } from "@/lib/auth/types";
 import { creditAccount } from "@/lib/billing/ledger";
 import { type Db, inTransaction, type Tx } from "@/lib/db/client";
 import { AppError } from "@/lib/http/errors";
+import { emitEvent } from "@/lib/webhooks/emit";
 import { MICROS_PER_CENT } from "./stripe";
 
 const SYSTEM: Actor = { userId: null, kind: "system" };
@@ -99,6 +100,17 @@ async function completed(tx: Tx, session: Stripe.Checkout.Session): Promise<bool
     update payments set status = 'paid', paid_micros = ${paidMicros}, completed_at = now(),
                         stripe_payment_intent_id = ${idOf(session.payment_intent)}
     where id = ${payment.id}`;
+  await emitEvent(tx, {
+    accountId: payment.account_id,
+    type: "topup.succeeded",
+    payload: {
+      paymentId: payment.id,
+      accountId: payment.account_id,
+      amountMicros: Number(paidMicros),
+      currency: "usd",
+    },
+    dedupKey: `topup.succeeded:${payment.id}`,
+  });
   return true;
 }
 

@@ -12,6 +12,7 @@ import type { Db } from "@/lib/db/client";
 import { log } from "@/lib/log";
 import { sendLowBalanceEmail } from "@/lib/notifications/low-balance";
 import { type InvitationEmailPayload, sendInvitationEmail } from "@/lib/notifications/org-invitation";
+import { sendWebhookDisabledEmail } from "@/lib/notifications/webhook-disabled";
 import {
   ORG_INVITE_EMAIL_JOB,
   ORG_SEAT_JOIN_JOB,
@@ -21,6 +22,8 @@ import {
 import { chargeJoiningSeat, chargeSeatsForMonth, payDueSeats } from "@/lib/orgs/seats";
 import { archiveCompleted, claim, complete, fail, type Job } from "@/lib/queue";
 import { runStatementClose, STATEMENTS_CLOSE_JOB } from "@/lib/statements/close";
+import { deliverEndpoint, WEBHOOK_DISABLED_JOB } from "@/lib/webhooks/deliver";
+import { WEBHOOK_DELIVER_JOB } from "@/lib/webhooks/emit";
 import type { Replay } from "./replay";
 import { CHUNK_JOB, type ChunkPayload, FINALIZE_JOB, finalizeRun, nudgeFinalize, runChunk } from "./run";
 
@@ -64,6 +67,10 @@ async function runJob(db: Db, job: Job, options: DrainOptions): Promise<unknown>
       return payDueSeats(db, job.payload);
     case STATEMENTS_CLOSE_JOB:
       return runStatementClose(db, job.payload);
+    case WEBHOOK_DELIVER_JOB:
+      return deliverEndpoint(db, (job.payload as { endpointId: string }).endpointId);
+    case WEBHOOK_DISABLED_JOB:
+      return sendWebhookDisabledEmail(db, job.payload as { endpointId: string }, String(job.id));
     case ORG_INVITE_EMAIL_JOB:
       return sendInvitationEmail(db, job.payload as unknown as InvitationEmailPayload, String(job.id));
     default:

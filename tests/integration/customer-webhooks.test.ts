@@ -1,0 +1,670 @@
+// Customer usage webhooks on real PostgreSQL (issue 28): who may manage an organization's and a person's endpoints
+// (the access matrix, nothing written by a refusal), bad input refused with nothing written, the SSRF guard in
+// production mode at registration and at delivery (private, loopback, link-local, CGNAT, unique-local addresses, a
+// name resolving to loopback, a redirect never followed), call.charged written in the charge's transaction and
+// verified with the Standard Webhooks reference library (npm, and PyPI in a throwaway venv), a rotated secret signing
+// beside the new one for 24 hours, the retry schedule on the injected clock until the endpoint is switched off and its
+// owners told (mail and notifications), a resend keeping its webhook-id, a replay of a time range, batches in call
+// order. Receivers are plain local HTTP servers.
+import { execFileSync } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { settleUsage } from "@/lib/billing/settle";
+import { config } from "@/lib/config";
+import { revokeKey } from "@/lib/keys/revoke";
+import { drain } from "@/lib/settlement/drain";
+import { deliverEndpoint, retryDelayMs, WEBHOOK_GIVE_UP_MS } from "@/lib/webhooks/deliver";
+import { createEndpoint, rotateEndpointSecret } from "@/lib/webhooks/endpoints";
+import { event, seedPricedModel } from "../helpers/billing";
+import { simulatedClock } from "../helpers/clock";
+import { createTestDatabase } from "../helpers/db";
+import { call } from "../helpers/http";
+import { startMailbox } from "../helpers/mailbox";
+import { fundAccount, issueOrgKey } from "../helpers/orgs";
+import { insertUser, signIn } from "../helpers/users";
+import { type Receiver, startReceiver } from "../helpers/webhook-receiver";
+
+const mailbox = await startMailbox();
+process.env.SMTP_URL = mailbox.url;
+const { sql } = await createTestDatabase();
+const PRODUCTION = { policy: { production: true } };
+
+const listRoute = () => import("@/app/api/v1/webhooks/route");
+const oneRoute = () => import("@/app/api/v1/webhooks/[id]/route");
+const rotateRoute = () => import("@/app/api/v1/webhooks/[id]/rotate/route");
+const deliveriesRoute = () => import("@/app/api/v1/webhooks/[id]/deliveries/route");
+const resendRoute = () => import("@/app/api/v1/webhooks/[id]/deliveries/[deliveryId]/resend/route");
+const replayRoute = () => import("@/app/api/v1/webhooks/[id]/replay/route");
+
+type Person = { id: string; email: string; cookie: string };
+const actorOf = (p: Person) => ({ userId: p.id, kind: "user" as const, role: "developer" as const });
+let owner: Person;
+let orgAdmin: Person;
+let member: Person;
+let billing: Person;
+let outsider: Person;
+let platformAdmin: Person;
+let acme: { id: string; slug: string; accountId: string };
+let receiver: Receiver;
+let other: Receiver;
+
+async function person(label: string, role = "developer"): Promise<Person> {
+  const email = `${label}-${randomBytes(4).toString("hex")}@example.com`;
+  const id = await insertUser(sql, { email, role });
+  return { id, email, cookie: await signIn(email) };
+}
+
+beforeAll(async () => {
+  owner = await person("owner");
+  orgAdmin = await person("admin");
+  member = await person("member");
+  billing = await person("billing");
+  outsider = await person("outsider");
+  platformAdmin = await person("platform", "admin");
+  const slug = `acme-${randomBytes(3).toString("hex")}`;
+  const [org] = await sql<{ id: string }[]>`
+    insert into organizations (name, slug, created_by) values ('Acme', ${slug}, ${owner.id}) returning id`;
+  const [account] = await sql<{ id: string }[]>`
+    insert into accounts (kind, organization_id) values ('team', ${org!.id}) returning id`;
+  for (const [who, role] of [
+    [owner, "owner"],
+    [orgAdmin, "admin"],
+    [member, "member"],
+    [billing, "billing"],
+  ] as const)
+    await sql`insert into organization_members (organization_id, user_id, role) values (${org!.id}, ${who.id}, ${role})`;
+  acme = { id: org!.id, slug, accountId: account!.id };
+  await fundAccount(sql, acme.accountId, 100_000_000n);
+  await seedPricedModel(sql);
+  receiver = await startReceiver();
+  other = await startReceiver();
+});
+afterAll(async () => {
+  await receiver?.close();
+  await other?.close();
+  await mailbox.close();
+});
+
+const counts = async () => {
+  const [row] = await sql<{ endpoints: number; deliveries: number; audit: number }[]>`
+    select (select count(*)::int from webhook_endpoints) as endpoints,
+           (select count(*)::int from webhook_deliveries) as deliveries,
+           (select count(*)::int from audit_log where action like 'webhook.%') as audit`;
+  return row!;
+};
+
+async function orgEndpoint(who: Person, body: Record<string, unknown>) {
+  const { POST } = await listRoute();
+  return call(POST, { path: `/api/v1/webhooks?org=${acme.slug}`, cookie: who.cookie, body });
+}
+
+/** A charged call on the key, settled through settleUsage as the gateway's webhook does. */
+async function charge(keyId: string, startedAt: string, overrides: Record<string, unknown> = {}) {
+  const callId = `call-${randomUUID()}`;
+  await settleUsage(sql, [event(keyId, callId, { startedAt, endedAt: startedAt, ...overrides })]);
+  return callId;
+}
+
+describe("access", () => {
+  it("lets an organization's owners and admins manage its endpoints, no one else; refusals write nothing", async () => {
+    const created = await orgEndpoint(owner, { url: receiver.url, eventTypes: ["call.charged"] });
+    expect(created.status).toBe(201);
+    expect(created.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    const id = created.body.endpoint.id as string;
+    const { GET } = await listRoute();
+    const one = await oneRoute();
+    const before = await counts();
+    const table: [Person, string, number][] = [
+      [orgAdmin, "list", 200],
+      [member, "list", 403],
+      [billing, "list", 403],
+      [outsider, "list", 404],
+      [platformAdmin, "list", 200],
+      [member, "create", 403],
+      [billing, "create", 403],
+      [outsider, "create", 404],
+      [member, "get", 403],
+      [outsider, "get", 404],
+      [outsider, "patch", 404],
+      [member, "patch", 403],
+      [outsider, "delete", 404],
+      [member, "rotate", 403],
+      [outsider, "rotate", 404],
+      [outsider, "deliveries", 404],
+      [outsider, "replay", 404],
+    ];
+    for (const [who, verb, status] of table) {
+      const params = { id };
+      const res =
+        verb === "list"
+          ? await call(GET, { path: `/api/v1/webhooks?org=${acme.slug}`, cookie: who.cookie })
+          : verb === "create"
+            ? await orgEndpoint(who, { url: receiver.url, eventTypes: ["call.charged"] })
+            : verb === "get"
+              ? await call(one.GET, { cookie: who.cookie, params })
+              : verb === "patch"
+                ? await call(one.PATCH, {
+                    method: "PATCH",
+                    cookie: who.cookie,
+                    params,
+                    body: { enabled: false },
+                  })
+                : verb === "delete"
+                  ? await call(one.DELETE, { method: "DELETE", cookie: who.cookie, params })
+                  : verb === "rotate"
+                    ? await call((await rotateRoute()).POST, { method: "POST", cookie: who.cookie, params })
+                    : verb === "deliveries"
+                      ? await call((await deliveriesRoute()).GET, { cookie: who.cookie, params })
+                      : await call((await replayRoute()).POST, {
+                          cookie: who.cookie,
+                          params,
+                          body: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" },
+                        });
+      expect([who.email.split("-")[0], verb, res.status]).toEqual([who.email.split("-")[0], verb, status]);
+      if (status >= 400) expect(res.body.error.code).toBe(status === 404 ? "not_found" : "forbidden");
+    }
+    expect(await counts()).toEqual(before);
+    // The organization's admin manages it; a person's own endpoint is invisible to another developer.
+    const patched = await call(one.PATCH, {
+      method: "PATCH",
+      cookie: orgAdmin.cookie,
+      params: { id },
+      body: { description: "ops" },
+    });
+    expect(patched.status).toBe(200);
+    const mine = await call((await listRoute()).POST, {
+      cookie: outsider.cookie,
+      body: { url: other.url, eventTypes: ["key.revoked"] },
+    });
+    expect(mine.status).toBe(201);
+    const peek = await call(one.GET, { cookie: owner.cookie, params: { id: mine.body.endpoint.id } });
+    expect(peek.status).toBe(404);
+    const ownList = await call(GET, { path: "/api/v1/webhooks", cookie: owner.cookie });
+    expect(ownList.body.endpoints).toEqual([]);
+    // Secrets are never in a listing or the audit log.
+    const listed = await call(GET, { path: `/api/v1/webhooks?org=${acme.slug}`, cookie: owner.cookie });
+    expect(JSON.stringify(listed.body)).not.toContain("whsec_");
+    const audit = await sql`select before, after from audit_log where action like 'webhook.%'`;
+    expect(JSON.stringify(audit)).not.toContain("whsec_");
+    await call(one.DELETE, { method: "DELETE", cookie: owner.cookie, params: { id } });
+    await call(one.DELETE, {
+      method: "DELETE",
+      cookie: outsider.cookie,
+      params: { id: mine.body.endpoint.id },
+    });
+  });
+
+  it("refuses bad input with 4xx and writes nothing", async () => {
+    const before = await counts();
+    const bad: Record<string, unknown>[] = [
+      { url: receiver.url, eventTypes: [] },
+      { url: receiver.url, eventTypes: ["call.refunded"] },
+      { url: receiver.url, eventTypes: ["call.charged", "call.charged"] },
+      { url: receiver.url, eventTypes: ["call.charged"], batchMax: 0 },
+      { url: receiver.url, eventTypes: ["call.charged"], batchMax: 101 },
+      { url: receiver.url, eventTypes: ["call.charged"], timeoutMs: 60_000 },
+      { url: receiver.url, eventTypes: ["call.charged"], secret: "whsec_mine" },
+      { url: "ftp://example.com/hook", eventTypes: ["call.charged"] },
+      { url: "http://example.com/hook", eventTypes: ["call.charged"] },
+      { url: "https://user:pass@example.com/hook", eventTypes: ["call.charged"] },
+      { url: "not a url", eventTypes: ["call.charged"] },
+    ];
+    for (const body of bad) {
+      const res = await orgEndpoint(owner, body);
+      expect([JSON.stringify(body), res.status]).toEqual([JSON.stringify(body), 422]);
+      expect(res.body.error.code).toBe("validation_failed");
+    }
+    const { POST } = await listRoute();
+    expect(
+      (await call(POST, { path: `/api/v1/webhooks?org=${acme.slug}`, cookie: owner.cookie, raw: "{" }))
+        .status,
+    ).toBe(400);
+    const ok = await orgEndpoint(owner, { url: receiver.url, eventTypes: ["call.charged"] });
+    const id = ok.body.endpoint.id;
+    const after = await counts();
+    const replay = await call((await replayRoute()).POST, {
+      cookie: owner.cookie,
+      params: { id },
+      body: { from: "2026-01-02T00:00:00Z", to: "2026-01-01T00:00:00Z" },
+    });
+    expect(replay.status).toBe(422);
+    const resend = await call((await resendRoute()).POST, {
+      method: "POST",
+      cookie: owner.cookie,
+      params: { id, deliveryId: "999999" },
+    });
+    expect(resend.status).toBe(404);
+    const patch = await call((await oneRoute()).PATCH, {
+      method: "PATCH",
+      cookie: owner.cookie,
+      params: { id },
+      body: {},
+    });
+    expect(patch.status).toBe(422);
+    expect(await counts()).toEqual(after);
+    expect(after.endpoints).toBe(before.endpoints + 1);
+    await call((await oneRoute()).DELETE, { method: "DELETE", cookie: owner.cookie, params: { id } });
+  });
+});
+
+describe("SSRF guard in production mode", () => {
+  it("refuses private, loopback, link-local, CGNAT and unique-local targets at registration", async () => {
+    const before = await counts();
+    for (const url of [
+      "https://127.0.0.1/hook",
+      "https://10.1.2.3/hook",
+      "https://192.168.1.10/hook",
+      "https://172.16.0.5/hook",
+      "https://169.254.169.254/latest/meta-data",
+      "https://100.64.0.1/hook",
+      "https://0.0.0.0/hook",
+      "https://[::1]/hook",
+      "https://[fe80::1]/hook",
+      "https://[fc00::1]/hook",
+      "https://[::ffff:127.0.0.1]/hook",
+      "https://localhost/hook",
+      `http://127.0.0.1:${receiver.port}/hooks`,
+      "http://localhost/hook",
+    ]) {
+      await expect(
+        createEndpoint(
+          sql,
+          actorOf(owner),
+          { org: acme.slug },
+          { url, eventTypes: ["call.charged"] },
+          PRODUCTION,
+        ),
+        url,
+      ).rejects.toMatchObject({ code: "validation_failed" });
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it("refuses them again at delivery (a literal address, a name resolving to loopback) and follows no redirect", async () => {
+    // Registered outside production (a local receiver), then delivered under production rules: refused, nothing sent.
+    const key = await issueOrgKey(sql, {
+      accountId: acme.accountId,
+      userId: owner.id,
+      pepper: config().KEY_PEPPER,
+    });
+    const literal = await createEndpoint(
+      sql,
+      actorOf(owner),
+      { org: acme.slug },
+      { url: `https://127.0.0.1:${receiver.port}/hooks`, eventTypes: ["call.charged"] },
+    );
+    const named = await createEndpoint(
+      sql,
+      actorOf(owner),
+      { org: acme.slug },
+      {
+        url: `https://localhost:${receiver.port}/named`,
+        eventTypes: ["call.charged"],
+      },
+    );
+    receiver.received.length = 0;
+    await charge(key.id, new Date().toISOString());
+    for (const e of [literal, named]) {
+      const summary = await deliverEndpoint(sql, e.endpoint.id, PRODUCTION);
+      expect(summary).toMatchObject({ requests: 1, delivered: 0, failed: 1 });
+    }
+    expect(receiver.received).toEqual([]);
+    const attempts = await sql<{ error: string; status_code: number | null }[]>`
+      select error, status_code from webhook_attempts where endpoint_id in ${sql([literal.endpoint.id, named.endpoint.id])}
+      order by id`;
+    expect(attempts.map((a) => a.status_code)).toEqual([null, null]);
+    expect(attempts[0]!.error).toMatch(/127\.0\.0\.1.*refused/);
+    expect(attempts[1]!.error).toMatch(/refused: localhost resolves to (127\.0\.0\.1|::1)/);
+
+    // A 302 to the metadata address or to another local server is a failed attempt; the redirect is not followed.
+    const redirecting = await createEndpoint(
+      sql,
+      actorOf(owner),
+      { org: acme.slug },
+      { url: other.url, eventTypes: ["call.charged"] },
+    );
+    await charge(key.id, new Date().toISOString());
+    other.received.length = 0;
+    receiver.received.length = 0;
+    for (const location of ["http://169.254.169.254/latest/meta-data/", receiver.url]) {
+      other.answer = () => ({ status: 302, headers: { location } });
+      await sql`update webhook_endpoints set next_attempt_at = null where id = ${redirecting.endpoint.id}`;
+      const summary = await deliverEndpoint(sql, redirecting.endpoint.id);
+      expect(summary).toMatchObject({ requests: 1, delivered: 0, failed: 1 });
+    }
+    expect(other.received.length).toBe(2);
+    expect(receiver.received).toEqual([]);
+    const [last] = await sql<{ status_code: number; ok: boolean; error: string }[]>`
+      select status_code, ok, error from webhook_attempts where endpoint_id = ${redirecting.endpoint.id} order by id desc limit 1`;
+    expect(last).toEqual({ status_code: 302, ok: false, error: "redirect not followed" });
+    other.answer = () => ({ status: 200, body: "ok" });
+    for (const e of [literal, named, redirecting])
+      await sql`delete from webhook_endpoints where id = ${e.endpoint.id}`;
+  });
+});
+
+/** Python's reference library (PyPI standardwebhooks) in a venv of its own, made once under node_modules/.cache. */
+function pythonVerifier(): string | null {
+  const venv = path.join(process.cwd(), "node_modules/.cache/tollgate-standardwebhooks-py");
+  const python = path.join(venv, "bin/python");
+  try {
+    if (!existsSync(path.join(venv, ".ready"))) {
+      execFileSync("python3", ["-m", "venv", venv], { stdio: "ignore" });
+      execFileSync(path.join(venv, "bin/pip"), ["install", "-q", "standardwebhooks==1.3.0"], {
+        stdio: "ignore",
+        timeout: 120_000,
+      });
+      execFileSync("touch", [path.join(venv, ".ready")]);
+    }
+    return python;
+  } catch {
+    return null;
+  }
+}
+
+function verifyInPython(
+  python: string,
+  secret: string,
+  headers: Record<string, string>,
+  body: string,
+): unknown {
+  const script = [
+    "import json, sys",
+    "from standardwebhooks.webhooks import Webhook",
+    "d = json.load(sys.stdin)",
+    "print(json.dumps(Webhook(d['secret']).verify(d['body'], d['headers'])))",
+  ].join("\n");
+  const out = execFileSync(python, ["-c", script], {
+    input: JSON.stringify({
+      secret,
+      body,
+      headers: {
+        "webhook-id": headers["webhook-id"],
+        "webhook-timestamp": headers["webhook-timestamp"],
+        "webhook-signature": headers["webhook-signature"],
+      },
+    }),
+  });
+  return JSON.parse(out.toString());
+}
+
+describe("call.charged", () => {
+  it("is written in the charge's transaction, signed, and verified by the reference libraries (npm and PyPI)", async () => {
+    const key = await issueOrgKey(sql, {
+      accountId: acme.accountId,
+      userId: member.id,
+      pepper: config().KEY_PEPPER,
+      name: "ci key",
+    });
+    const { endpoint, secret } = await createEndpoint(
+      sql,
+      actorOf(orgAdmin),
+      { org: acme.slug },
+      {
+        url: receiver.url,
+        eventTypes: ["call.charged", "key.revoked"],
+      },
+    );
+    receiver.received.length = 0;
+    const startedAt = new Date(Date.now() - 5_000).toISOString();
+    const callId = await charge(key.id, startedAt, { promptTokens: 1000, completionTokens: 200 });
+    // A failed call is charged nothing and reported to no one.
+    await charge(key.id, startedAt, {
+      status: "failure",
+      errorClass: "APIError",
+      promptTokens: 0,
+      completionTokens: 0,
+    });
+    await drain(sql, {
+      budgetMs: 5_000,
+      replay: async () => null,
+      policy: "release",
+      graceMinutes: 60,
+    } as never);
+    expect(receiver.received.length).toBe(1);
+    const got = receiver.received[0]!;
+    const verified = new Webhook(secret).verify(got.body, got.headers) as any;
+    const [usage] = await sql<
+      { revenue_micros: bigint; ledger_transaction_id: string; price_version_id: string }[]
+    >`
+      select revenue_micros, ledger_transaction_id, price_version_id from usage_events where call_id = ${callId}`;
+    expect(verified).toMatchObject({
+      type: "call.charged",
+      timestamp: startedAt,
+      data: {
+        callId,
+        key: { id: key.id, name: "ci key" },
+        member: { userId: member.id },
+        organization: { id: acme.id, slug: acme.slug, name: "Acme" },
+        model: "fake-small",
+        kind: "chat",
+        units: { input: 1000, output: 200, cached: 0 },
+        priceVersionId: usage!.price_version_id,
+        chargeMicros: Number(usage!.revenue_micros),
+        billingStatus: "exact",
+        ledgerTransactionId: usage!.ledger_transaction_id,
+        startedAt,
+      },
+    });
+    expect(Number(usage!.revenue_micros)).toBe(800);
+    expect(got.headers["webhook-id"]).toBe(verified.id);
+    expect(got.body).not.toMatch(/cost/i);
+    // Tampering fails verification; another secret too.
+    expect(() => new Webhook(secret).verify(got.body.replace('"chat"', '"chas"'), got.headers)).toThrow();
+    expect(() =>
+      new Webhook(`whsec_${randomBytes(32).toString("base64")}`).verify(got.body, got.headers),
+    ).toThrow();
+    const python = pythonVerifier();
+    if (python) expect(verifyInPython(python, secret, got.headers, got.body)).toEqual(JSON.parse(got.body));
+    else console.warn("python standardwebhooks unavailable: verified with the npm reference library only");
+
+    // key.revoked reaches the same endpoint.
+    await revokeKey(sql, actorOf(owner), key.id);
+    await deliverEndpoint(sql, endpoint.id);
+    const revoked = new Webhook(secret).verify(
+      receiver.received[1]!.body,
+      receiver.received[1]!.headers,
+    ) as any;
+    expect(revoked).toMatchObject({
+      type: "key.revoked",
+      data: { key: { id: key.id }, member: { userId: member.id } },
+    });
+    // A settled batch sent again writes no second event.
+    const [counted] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from webhook_events where payload->>'callId' = ${callId}`;
+    expect(counted!.n).toBe(1);
+    await sql`delete from webhook_endpoints where id = ${endpoint.id}`;
+  });
+
+  it("keeps the previous secret signing beside a rotated one for 24 hours", async () => {
+    const clock = simulatedClock(sql, "2026-04-01T00:00:00Z");
+    const key = await issueOrgKey(sql, {
+      accountId: acme.accountId,
+      userId: owner.id,
+      pepper: config().KEY_PEPPER,
+    });
+    const { endpoint, secret: first } = await createEndpoint(
+      sql,
+      actorOf(owner),
+      { org: acme.slug },
+      { url: receiver.url, eventTypes: ["call.charged"] },
+    );
+    const rotated = await clock.at(clock.after(0), (tx) =>
+      rotateEndpointSecret(tx, actorOf(owner), endpoint.id),
+    );
+    expect(rotated.secret).not.toBe(first);
+    expect(rotated.endpoint.previousSecretExpiresAt).toEqual(new Date("2026-04-02T00:00:00Z"));
+    receiver.received.length = 0;
+    await charge(key.id, new Date().toISOString());
+    await clock.at(clock.after(23 * 3_600_000), (tx) => deliverEndpoint(tx, endpoint.id));
+    const during = receiver.received[0]!;
+    expect(during.headers["webhook-signature"]!.split(" ")).toHaveLength(2);
+    expect(new Webhook(first).verify(during.body, during.headers)).toBeTruthy();
+    expect(new Webhook(rotated.secret).verify(during.body, during.headers)).toBeTruthy();
+    await charge(key.id, new Date().toISOString());
+    await clock.at(clock.after(24 * 3_600_000 + 1_000), (tx) => deliverEndpoint(tx, endpoint.id));
+    const afterOverlap = receiver.received[1]!;
+    expect(afterOverlap.headers["webhook-signature"]!.split(" ")).toHaveLength(1);
+    expect(new Webhook(rotated.secret).verify(afterOverlap.body, afterOverlap.headers)).toBeTruthy();
+    expect(() => new Webhook(first).verify(afterOverlap.body, afterOverlap.headers)).toThrow();
+    // Through the route, the new secret is shown once.
+    const res = await call((await rotateRoute()).POST, {
+      method: "POST",
+      cookie: owner.cookie,
+      params: { id: endpoint.id },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.secret).toMatch(/^whsec_/);
+    await sql`delete from webhook_endpoints where id = ${endpoint.id}`;
+  });
+});
+
+describe("delivery", () => {
+  it("retries on the backoff schedule for 3 days, then switches the endpoint off and tells its owners", async () => {
+    const clock = simulatedClock(sql, "2026-05-01T00:00:00Z");
+    const key = await issueOrgKey(sql, {
+      accountId: acme.accountId,
+      userId: owner.id,
+      pepper: config().KEY_PEPPER,
+    });
+    const { endpoint } = await createEndpoint(
+      sql,
+      actorOf(owner),
+      { org: acme.slug },
+      { url: other.url, eventTypes: ["call.charged"] },
+    );
+    other.received.length = 0;
+    other.answer = () => ({ status: 500, body: "down for maintenance" });
+    await charge(key.id, new Date().toISOString());
+    let t = 0;
+    let attempts = 0;
+    const schedule: number[] = [];
+    for (;;) {
+      const summary = await clock.at(clock.after(t), (tx) => deliverEndpoint(tx, endpoint.id));
+      expect(summary.requests).toBe(1);
+      attempts++;
+      if (summary.disabled) break;
+      // A moment before the next attempt is due: nothing is sent.
+      const wait = retryDelayMs(attempts);
+      schedule.push(wait);
+      const early = await clock.at(clock.after(t + wait - 1_000), (tx) => deliverEndpoint(tx, endpoint.id));
+      expect(early.requests).toBe(0);
+      t += wait;
+      expect(attempts).toBeLessThan(40);
+    }
+    expect(schedule.slice(0, 4)).toEqual([5_000, 20_000, 80_000, 320_000]);
+    expect(Math.max(...schedule)).toBe(12 * 3_600_000);
+    expect(t).toBeGreaterThanOrEqual(WEBHOOK_GIVE_UP_MS);
+    expect(t - schedule.at(-1)!).toBeLessThan(WEBHOOK_GIVE_UP_MS);
+    expect(other.received.length).toBe(attempts);
+    // Every attempt carried the same webhook-id: receivers deduplicate.
+    expect(new Set(other.received.map((r) => r.headers["webhook-id"])).size).toBe(1);
+    const [state] = await sql<{ enabled: boolean; disabled_reason: string; status: string }[]>`
+      select w.enabled, w.disabled_reason, d.status from webhook_endpoints w join webhook_deliveries d on d.endpoint_id = w.id
+      where w.id = ${endpoint.id}`;
+    expect(state).toMatchObject({ enabled: false, status: "failed" });
+    expect(state!.disabled_reason).toMatch(/failed for 3 days/);
+    const log = await sql<{ status_code: number; response_excerpt: string; latency_ms: number }[]>`
+      select status_code, response_excerpt, latency_ms from webhook_attempts where endpoint_id = ${endpoint.id}`;
+    expect(
+      log.every(
+        (a) => a.status_code === 500 && a.response_excerpt === "down for maintenance" && a.latency_ms >= 0,
+      ),
+    ).toBe(true);
+    // The owners are told: the owner and the admin (who manage webhooks), by mail and in notifications.
+    mailbox.received.length = 0;
+    await drain(sql, {
+      budgetMs: 5_000,
+      replay: async () => null,
+      policy: "release",
+      graceMinutes: 60,
+    } as never);
+    const notes = await sql<{ recipient: string; status: string }[]>`
+      select recipient, status from notifications where kind = 'webhook_disabled' and account_id = ${acme.accountId}
+      order by recipient`;
+    expect(notes).toEqual(
+      [owner.email, orgAdmin.email].sort().map((recipient) => ({ recipient, status: "sent" })),
+    );
+    expect(mailbox.received.map((m) => m.to).sort()).toEqual([owner.email, orgAdmin.email].sort());
+    other.answer = () => ({ status: 200, body: "ok" });
+    await sql`delete from webhook_endpoints where id = ${endpoint.id}`;
+  });
+
+  it("sends batches in call order, resends one delivery with its webhook-id, replays a time range", async () => {
+    const key = await issueOrgKey(sql, {
+      accountId: acme.accountId,
+      userId: owner.id,
+      pepper: config().KEY_PEPPER,
+    });
+    const created = await orgEndpoint(owner, {
+      url: receiver.url,
+      eventTypes: ["call.charged"],
+      batchMax: 3,
+    });
+    const id = created.body.endpoint.id;
+    const secret = created.body.secret;
+    receiver.received.length = 0;
+    const base = Date.now() - 3_600_000;
+    // Five calls settled out of their call order.
+    const offsets = [4, 1, 3, 0, 2];
+    const calls: Record<number, string> = {};
+    for (const o of offsets) calls[o] = await charge(key.id, new Date(base + o * 60_000).toISOString());
+    await deliverEndpoint(sql, id);
+    expect(receiver.received.length).toBe(2);
+    const batches = receiver.received.map((r) => new Webhook(secret).verify(r.body, r.headers) as any[]);
+    expect(batches.map((b) => b.length)).toEqual([3, 2]);
+    expect(batches.flat().map((e) => e.data.callId)).toEqual([0, 1, 2, 3, 4].map((o) => calls[o]));
+
+    // Resend the third call's delivery: the same webhook-id (the event's id) is sent again.
+    const log = await call((await deliveriesRoute()).GET, { cookie: owner.cookie, params: { id } });
+    expect(log.status).toBe(200);
+    expect(log.body.attempts).toHaveLength(2);
+    expect(log.body.attempts[0]).toMatchObject({
+      ok: true,
+      statusCode: 200,
+      responseExcerpt: "ok",
+      deliveries: 2,
+    });
+    const third = log.body.deliveries.find((d: any) => d.messageId === batches[0]![2].id);
+    expect(third).toMatchObject({ status: "delivered", attempts: 1, origin: "event" });
+    const resent = await call((await resendRoute()).POST, {
+      method: "POST",
+      cookie: owner.cookie,
+      params: { id, deliveryId: third.id },
+    });
+    expect(resent.status).toBe(201);
+    await deliverEndpoint(sql, id);
+    const again = new Webhook(secret).verify(
+      receiver.received[2]!.body,
+      receiver.received[2]!.headers,
+    ) as any[];
+    expect(again.map((e) => e.id)).toEqual([batches[0]![2].id]);
+
+    // Replay [minute 1, minute 3): calls 1 and 2, in order, as new deliveries.
+    const replay = await call((await replayRoute()).POST, {
+      cookie: owner.cookie,
+      params: { id },
+      body: { from: new Date(base + 60_000).toISOString(), to: new Date(base + 3 * 60_000).toISOString() },
+    });
+    expect(replay.status).toBe(201);
+    expect(replay.body).toEqual({ created: 2 });
+    await deliverEndpoint(sql, id);
+    const replayed = new Webhook(secret).verify(
+      receiver.received[3]!.body,
+      receiver.received[3]!.headers,
+    ) as any[];
+    expect(replayed.map((e) => e.data.callId)).toEqual([calls[1], calls[2]]);
+    const origins = await sql<{ origin: string; n: number }[]>`
+      select origin, count(*)::int as n from webhook_deliveries where endpoint_id = ${id} and status = 'delivered'
+      group by origin order by origin`;
+    expect(origins).toEqual([
+      { origin: "event", n: 5 },
+      { origin: "replay", n: 2 },
+      { origin: "resend", n: 1 },
+    ]);
+  });
+});
