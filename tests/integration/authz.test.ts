@@ -182,6 +182,32 @@ const meExportRoute = () => import("@/app/api/v1/me/export/route");
 const orgExportRoute = () => import("@/app/api/v1/orgs/[org]/export/route");
 const acceptRoute = () => import("@/app/api/v1/invitations/[token]/accept/route");
 
+// Customer webhooks (issue 28): the developer's own endpoint (another developer: 404), one per caller of DELETE.
+const webhooksRoute = () => import("@/app/api/v1/webhooks/route");
+const webhookRoute = () => import("@/app/api/v1/webhooks/[id]/route");
+const webhookRotateRoute = () => import("@/app/api/v1/webhooks/[id]/rotate/route");
+const webhookDeliveriesRoute = () => import("@/app/api/v1/webhooks/[id]/deliveries/route");
+const webhookResendRoute = () => import("@/app/api/v1/webhooks/[id]/deliveries/[deliveryId]/resend/route");
+const webhookReplayRoute = () => import("@/app/api/v1/webhooks/[id]/replay/route");
+let webhookId: string;
+let webhookDeleteIds: string[];
+let webhookDeliveryId: string;
+beforeAll(async () => {
+  const { sealSecret } = await import("@/lib/webhooks/secret");
+  const endpoints = await sql<{ id: string }[]>`
+    insert into webhook_endpoints (account_id, url, event_types, secret_ciphertext)
+    select ${devAccountId}, 'https://hooks.example.com/' || n, '{call.charged}', ${sealSecret("whsec_authz")}
+    from generate_series(1, 5) n returning id::text as id`;
+  [webhookId, ...webhookDeleteIds] = endpoints.map((e) => e.id) as [string, ...string[]];
+  const [event] = await sql<{ id: string }[]>`
+    insert into webhook_events (account_id, type, occurred_at, payload, dedup_key)
+    values (${devAccountId}, 'call.charged', now(), '{}', 'authz') returning id::text as id`;
+  const [delivery] = await sql<{ id: string }[]>`
+    insert into webhook_deliveries (endpoint_id, event_id, occurred_at, status)
+    values (${webhookId}, ${event!.id}, now(), 'delivered') returning id::text as id`;
+  webhookDeliveryId = delivery!.id;
+});
+
 interface Case {
   name: string;
   handler: () => Promise<Record<string, unknown>>;
@@ -333,6 +359,71 @@ const cases: Case[] = [
     method: "POST",
     options: () => ({ params: { id: rotateKeyIds.shift()! } }),
     expect: { anonymous: 401, developer: 201, admin: 201, other: 404 },
+  },
+  {
+    name: "GET /api/v1/webhooks",
+    handler: webhooksRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/webhooks",
+    handler: webhooksRoute,
+    method: "POST",
+    options: () => ({ body: { url: "https://hooks.example.com/new", eventTypes: ["call.charged"] } }),
+    expect: { anonymous: 401, developer: 201, admin: 201 },
+  },
+  {
+    name: "GET /api/v1/webhooks/:id (own endpoint)",
+    handler: webhookRoute,
+    method: "GET",
+    options: () => ({ params: { id: webhookId } }),
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
+  },
+  {
+    name: "PATCH /api/v1/webhooks/:id (own endpoint)",
+    handler: webhookRoute,
+    method: "PATCH",
+    options: () => ({ params: { id: webhookId }, body: { description: "renamed" } }),
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
+  },
+  {
+    name: "DELETE /api/v1/webhooks/:id (own endpoint)",
+    handler: webhookRoute,
+    method: "DELETE",
+    options: () => ({ params: { id: webhookDeleteIds.shift()! } }),
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
+  },
+  {
+    name: "GET /api/v1/webhooks/:id/deliveries (own endpoint)",
+    handler: webhookDeliveriesRoute,
+    method: "GET",
+    options: () => ({ params: { id: webhookId } }),
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
+  },
+  {
+    name: "POST /api/v1/webhooks/:id/deliveries/:deliveryId/resend (own endpoint)",
+    handler: webhookResendRoute,
+    method: "POST",
+    options: () => ({ params: { id: webhookId, deliveryId: webhookDeliveryId } }),
+    expect: { anonymous: 401, developer: 201, admin: 201, other: 404 },
+  },
+  {
+    name: "POST /api/v1/webhooks/:id/replay (own endpoint)",
+    handler: webhookReplayRoute,
+    method: "POST",
+    options: () => ({
+      params: { id: webhookId },
+      body: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" },
+    }),
+    expect: { anonymous: 401, developer: 201, admin: 201, other: 404 },
+  },
+  {
+    name: "POST /api/v1/webhooks/:id/rotate (own endpoint)",
+    handler: webhookRotateRoute,
+    method: "POST",
+    options: () => ({ params: { id: webhookId } }),
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
   },
   {
     name: "GET /api/v1/models",
