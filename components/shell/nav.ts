@@ -69,6 +69,7 @@ export const NAV: NavSection[] = [
       { href: "/account/usage", label: "My usage", icon: "chart" },
       { href: "/account/requests", label: "My calls", icon: "list" },
       { href: "/account/keys", label: "My API keys", icon: "key" },
+      { href: "/account/webhooks", label: "Usage webhooks", icon: "bell" },
       { href: "/orgs", label: "Organizations", icon: "building" },
       { href: "/account", label: "Profile & sessions", icon: "user" },
     ],
