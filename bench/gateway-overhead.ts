@@ -1,7 +1,7 @@
 // bench/gateway-overhead: what Tollgate adds to a call through LiteLLM, path by path, each judged by its target.
 //
 // Same requests at fixed rates (40 and 100 req/s, open loop): straight to the fake upstream; bare LiteLLM
-// (master key, no plugin); LiteLLM + Tollgate auth with a warm cache and with a cold one (a new key per request);
+// (the same config without Tollgate, master key); LiteLLM + Tollgate auth with a warm cache and with a cold one (a new key per request);
 // and the billed paths: balance leases (the default) and per-call holds (the fallback). Then a burst of 1,000
 // concurrent calls on one key through bare LiteLLM, leases and holds, and each path's capacity: the highest rate,
 // stepped up, at which p99 stays ≤ 100 ms with no errors. The upstream answers with no artificial
@@ -10,19 +10,16 @@
 //
 //   npm run bench:gateway            (BENCH_REQUESTS, BENCH_RATES=40,100, BENCH_BURST=1000,
 //                                     BENCH_CAPACITY_RATES=25,50,…,300, BENCH_CAPACITY_SECONDS=4 to change the load)
-import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createClient } from "@/lib/db/client";
-import { createKey } from "@/lib/keys/create";
 import { liteLLMSpec } from "@/scripts/stack/gateway";
 import { ProcessGroup } from "@/scripts/stack/processes";
 import {
   startTestStack,
   TEST_GATEWAY_SECRET,
-  TEST_KEY_PEPPER,
   TEST_MASTER_KEY,
   TEST_WEBHOOK_SECRET,
 } from "@/tests/stack/start";
+import { benchDeveloper, derivedConfig } from "./gateway-setup";
 import { f1, f2, machine, openLoop, type Summary, summarize, writeSection } from "./lib";
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
@@ -140,14 +137,7 @@ async function main() {
   const bare = new ProcessGroup();
   try {
     // The same gateway with Tollgate's auth but without the billing hooks, to separate the two costs.
-    const authOnly = path.join(root, "litellm/.config.auth-only.yaml");
-    writeFileSync(
-      authOnly,
-      readFileSync(path.join(root, "litellm/config.yaml"), "utf8").replace(
-        /^\s*callbacks: \[tollgate_callbacks\.handler\]\n/m,
-        "",
-      ),
-    );
+    const authOnly = derivedConfig(root, "auth-only");
     process.stdout.write("▸ starting LiteLLM with Tollgate auth only (no billing hooks)… ");
     await bare.start(
       liteLLMSpec({
@@ -164,7 +154,7 @@ async function main() {
       }),
     );
     console.log("ready");
-    process.stdout.write("▸ starting bare LiteLLM (no plugin)… ");
+    process.stdout.write("▸ starting bare LiteLLM (the same config without Tollgate)… ");
     await bare.start(
       liteLLMSpec({
         root,
@@ -175,7 +165,7 @@ async function main() {
         outboxPath: path.join(root, ".data/outbox-bench-bare.db"),
         masterKey: TEST_MASTER_KEY,
         upstreamUrl: stack.upstreamUrl!,
-        config: path.join(root, "bench/litellm-bare.yaml"),
+        config: derivedConfig(root, "bare"),
       }),
     );
     console.log("ready");
@@ -212,39 +202,14 @@ async function main() {
     );
     console.log("ready");
 
-    const sql = createClient({ url: stack.databaseUrl, max: 4 });
-    const [dev] = await sql<{ id: string }[]>`select id from users where role = 'developer' limit 1`;
-    // Pay as you go: the seeded plan's RPM and requests per day would refuse a benchmark's load.
-    await sql`update users set plan_id = null where id = ${dev!.id}`;
-    const issue = async () =>
-      (
-        await createKey(
-          sql,
-          { userId: null, kind: "system" },
-          {
-            userId: dev!.id,
-            name: "bench",
-            allowedModels: [],
-            rpmLimit: null,
-            tpmLimit: null,
-            expiresAt: null,
-          },
-          { pepper: TEST_KEY_PEPPER },
-        )
-      ).secret;
+    const developer = await benchDeveloper(stack.databaseUrl, "bench-gateway");
+    const issue = developer.issue;
     const warmKey = await issue();
     process.stdout.write(`▸ issuing ${REQUESTS + 20} keys for the cold-cache run… `);
     const coldKeys: string[] = [];
     for (let i = 0; i < REQUESTS + 20; i++) coldKeys.push(await issue());
-    // Enough balance for every billed request of the run.
-    await sql`
-      with t as (insert into ledger_transactions (kind, idempotency_key, reason) values ('grant', 'bench-gateway', 'bench') returning id),
-      a as (select id from accounts where owner_user_id = ${dev!.id})
-      insert into ledger_entries (transaction_id, account_id, amount_micros)
-      select t.id, a.id, 1000000000 from t, a union all select t.id, (select id from accounts where code = 'grants'), -1000000000 from t`;
-    await sql`update accounts set balance_micros = balance_micros + 1000000000 where owner_user_id = ${dev!.id}`;
     console.log("done");
-    await sql.end();
+    await developer.end();
 
     const upstream = await measure("fake upstream (direct)", stack.upstreamUrl!, () => "none");
     const bareRun = await measure(

@@ -15,4 +15,5 @@ tollgate_callbacks.py, which also installs the gate and mounts the routes):
 - errors.py     every error answer, in OpenAI's shape
 - retries.py    one retry policy, the router's: the provider SDK under each attempt tries once
 - routes.py     the operator's /tollgate/* routes; metrics.py their Prometheus scrape
+- imports.py    optional modules LiteLLM imports on every request, looked for once
 """

@@ -63,20 +63,34 @@ def _delivered_text(chunk: Any) -> str:
                     continue
         return "".join(texts)
     get = chunk.get if isinstance(chunk, dict) else (lambda name, default=None: getattr(chunk, name, default))
-    kind = get("type")
-    if kind == "response.output_text.delta":
-        return str(get("delta") or "")
-    if kind == "content_block_delta":
-        delta = get("delta") or {}
-        text = delta.get("text") if isinstance(delta, dict) else getattr(delta, "text", None)
-        return str(text or "")
+    # Chat and legacy completion chunks first: they are most of what streams, and asking a pydantic chunk for a
+    # field it lacks ("type") costs an exception inside pydantic.
+    choices = get("choices")
+    if not choices:
+        kind = get("type")
+        if kind == "response.output_text.delta":
+            return str(get("delta") or "")
+        if kind == "content_block_delta":
+            delta = get("delta") or {}
+            text = delta.get("text") if isinstance(delta, dict) else getattr(delta, "text", None)
+            return str(text or "")
+        return ""
     texts = []
-    for choice in get("choices") or []:
+    for choice in choices:
         delta = getattr(choice, "delta", None) if not isinstance(choice, dict) else choice.get("delta")
         content = (delta.get("content") if isinstance(delta, dict) else getattr(delta, "content", None)) if delta else None
         text = choice.get("text") if isinstance(choice, dict) else getattr(choice, "text", None)
         texts.append(str(content or text or ""))
     return "".join(texts)
+
+
+def _delivered_texts(chunks: list[Any]):
+    """The text each chunk a stream delivered carries (one that cannot be read delivered none)."""
+    for chunk in chunks:
+        try:
+            yield _delivered_text(chunk)
+        except Exception:
+            continue
 
 
 def _reported_audio_ms(response: Any) -> int | None:
@@ -555,14 +569,15 @@ class TollgateBilling(CustomLogger):
         try:
             async for chunk in response:
                 if state is not None:
-                    try:
-                        text = _delivered_text(chunk)
-                        if text:
-                            state["delivered"].append(text)
-                            if "firstTokenAt" not in state:
+                    # Each chunk is kept as it is; its text is read only if the stream ends unfinished (a cut is charged
+                    # for the text delivered), except until the first text passes, for the first token's time.
+                    state["delivered"].append(chunk)
+                    if "firstTokenAt" not in state:
+                        try:
+                            if _delivered_text(chunk):
                                 state["firstTokenAt"] = _iso(None)
-                    except Exception:
-                        pass
+                        except Exception:
+                            pass
                 yield chunk
             completed = True
         finally:
@@ -668,7 +683,7 @@ class TollgateBilling(CustomLogger):
     def _record_unfinished(self, state: dict, stream: bool, error_class: str, data: Any = None) -> None:
         """A call that did not finish: a cut stream (estimated: the prompt and the text delivered) when output
         reached the client, else a failure (charged nothing). Reported once; a later success outranks it."""
-        delivered = "".join(state.get("delivered") or [])
+        delivered = "".join(_delivered_texts(state.get("delivered") or []))
         completion_tokens = litellm.token_counter(model=state["model"], text=delivered) if delivered else 0
         # The prompt as LiteLLM's tokenizer counts it, never above the bound it was reserved for; the text delivered
         # counted, never above the output the call was sent with.

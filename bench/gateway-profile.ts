@@ -1,0 +1,266 @@
+// bench/gateway-profile: where a LiteLLM process spends its CPU per call, bare and with Tollgate, at the same rate.
+//
+// Starts the test stack (PostgreSQL, the platform, the fake upstream, LiteLLM + Tollgate), a bare LiteLLM (the same
+// config without Tollgate, master key) and one with Tollgate's auth only, then drives the same non-streaming calls at a
+// fixed open-loop rate through each, in interleaved rounds. CPU milliseconds per call come from /proc (the figure
+// capacity follows); in the last round py-spy samples each process for the functions with the most time. Flame graphs stay out of the repository (BENCH_PROFILE_DIR keeps the
+// raw stacks, default .data/profiles). Rewrites its section of docs/benchmarks.md.
+//
+//   npm run bench:profile            (BENCH_PROFILE_RATE=40, BENCH_PROFILE_SECONDS=15, BENCH_PROFILE_ROUNDS=3)
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { liteLLMSpec } from "@/scripts/stack/gateway";
+import { ProcessGroup } from "@/scripts/stack/processes";
+import {
+  startTestStack,
+  TEST_GATEWAY_SECRET,
+  TEST_MASTER_KEY,
+  TEST_WEBHOOK_SECRET,
+} from "@/tests/stack/start";
+import { benchDeveloper, derivedConfig } from "./gateway-setup";
+import { f1, f2, machine, openLoop, summarize, writeSection } from "./lib";
+
+const RATE = Number(process.env.BENCH_PROFILE_RATE ?? 40);
+const SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 15);
+const SAMPLE_HZ = 200;
+const ROUNDS = Number(process.env.BENCH_PROFILE_ROUNDS ?? 3);
+const root = process.cwd();
+const outDir = path.resolve(process.env.BENCH_PROFILE_DIR ?? ".data/profiles");
+const pySpy = path.join(root, "litellm/.venv/bin/py-spy");
+const body = JSON.stringify({
+  model: "fake-small",
+  messages: [{ role: "user", content: "ping" }],
+  max_tokens: 4,
+});
+
+async function post(url: string, key: string): Promise<boolean> {
+  const res = await fetch(`${url}/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body,
+  });
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+/** CPU seconds a process has used so far, all its threads (user + system, from /proc). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime (fields 14 and 15)
+}
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+/** The pid listening on a TCP port (the uvicorn process LiteLLM runs in, with one worker). */
+function pidOnPort(port: number): number {
+  const out = execFileSync("ss", ["-Hltnp", `sport = :${port}`], { encoding: "utf8" });
+  const pid = /pid=(\d+)/.exec(out)?.[1];
+  if (!pid) throw new Error(`nothing listens on port ${port}`);
+  return Number(pid);
+}
+
+interface Run {
+  calls: number;
+  errors: number;
+  p50: number;
+  p99: number;
+  /** The process's CPU time (every thread, user + system) over the calls it served. */
+  cpuMsPerCall: number;
+}
+
+interface Profile {
+  label: string;
+  /** One per round; rounds interleave the paths, so a busy moment on the machine falls on all of them. */
+  runs: Run[];
+  /** The least CPU per call over the rounds: the path's cost with the least interference from the machine. */
+  cpuMsPerCall: number;
+  /** From the last round, sampled by py-spy: function → samples in which it was on the stack (once per stack). */
+  inclusive: Map<string, number>;
+  /** Samples py-spy took of running Python (idle threads left out). */
+  busySamples: number;
+  /** Samples whose stack went through Tollgate's plugin. */
+  tollgateSamples: number;
+}
+
+/** A frame as py-spy's raw format writes it: `function (path/to/file.py:line)` → `function (file.py)`. */
+function frameName(frame: string): string {
+  const m = /^(.*) \((.*?):\d+\)$/.exec(frame.trim());
+  if (!m) return frame.trim();
+  const file = m[2]!.replace(/^.*\/site-packages\//, "").replace(/^.*\/litellm\/(tollgate_)/, "$1");
+  return `${m[1]} (${file})`;
+}
+
+/** RATE calls a second for SECONDS on one path, its CPU time read before and after; py-spy samples it if asked. */
+async function run(profile: Profile, url: string, key: string, port: number, spy: boolean): Promise<void> {
+  process.stdout.write(`▸ ${profile.label}: warm-up… `);
+  for (let i = 0; i < 40; i++) await post(url, key).catch(() => false);
+  const pid = pidOnPort(port);
+  const file = path.join(outDir, `${profile.label.replace(/\W+/g, "-")}.txt`);
+  let exited: Promise<number> | null = null;
+  let spyErr = "";
+  if (spy) {
+    const child = spawn(
+      pySpy,
+      ["record", "--pid", String(pid), "--rate", String(SAMPLE_HZ), "--duration", String(SECONDS + 1)].concat(
+        ["--format", "raw", "--nonblocking", "--output", file],
+      ),
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    child.stderr.on("data", (d) => {
+      spyErr += d;
+    });
+    exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? 1)));
+    await new Promise((r) => setTimeout(r, 500)); // py-spy attaches
+  }
+  process.stdout.write(`${RATE * SECONDS} calls at ${RATE}/s${spy ? " under py-spy" : ""}… `);
+  const cpuBefore = cpuSeconds(pid);
+  const summary = summarize(await openLoop(RATE * SECONDS, RATE, () => post(url, key)));
+  const cpuMsPerCall = ((cpuSeconds(pid) - cpuBefore) * 1000) / summary.n;
+  profile.runs.push({
+    calls: summary.n,
+    errors: summary.errors,
+    p50: summary.p50,
+    p99: summary.p99,
+    cpuMsPerCall,
+  });
+  profile.cpuMsPerCall = Math.min(...profile.runs.map((r) => r.cpuMsPerCall));
+  console.log(`p50 ${f1(summary.p50)} ms, p99 ${f1(summary.p99)} ms, ${f2(cpuMsPerCall)} CPU ms per call`);
+  if (!exited) return;
+  if ((await exited) !== 0) throw new Error(`py-spy failed: ${spyErr}`);
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const cut = line.lastIndexOf(" ");
+    if (cut < 0) continue;
+    const count = Number(line.slice(cut + 1));
+    if (!Number.isFinite(count)) continue;
+    const frames = line.slice(0, cut).split(";");
+    profile.busySamples += count;
+    if (frames.some((f) => f.includes("tollgate_"))) profile.tollgateSamples += count;
+    for (const name of new Set(frames.map(frameName)))
+      profile.inclusive.set(name, (profile.inclusive.get(name) ?? 0) + count);
+  }
+}
+
+const newProfile = (label: string): Profile => ({
+  label,
+  runs: [],
+  cpuMsPerCall: Number.POSITIVE_INFINITY,
+  inclusive: new Map(),
+  busySamples: 0,
+  tollgateSamples: 0,
+});
+
+/** The functions with the most inclusive time, leaving out the event loop's and the server's outer frames. */
+function top(p: Profile, n: number, only?: (name: string) => boolean): [string, number][] {
+  const outer = /^(<module>|run|run_forever|_run_once|_run|main|run_server|serve|__call__|app|wrapped_app)\b/;
+  return [...p.inclusive.entries()]
+    .filter(([name]) => !outer.test(name) && (!only || only(name)))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n);
+}
+
+async function main() {
+  console.log(`Tollgate gateway profile — ${machine()}`);
+  mkdirSync(outDir, { recursive: true });
+  process.stdout.write("▸ starting PostgreSQL, the platform, the fake upstream and LiteLLM + plugin… ");
+  const stack = await startTestStack({
+    name: "bench-profile",
+    appPort: 3320,
+    pgPort: 25453,
+    gateway: { litellm: 4220, upstream: 4230, authCacheTtl: 5 },
+    upstreamEnv: { FAKE_TTFT_MS: "0", FAKE_TPS: "0" },
+  });
+  console.log("ready");
+  const others = new ProcessGroup();
+  const gateway = (port: number, config: string) =>
+    liteLLMSpec({
+      root,
+      port,
+      platformUrl: stack.appUrl,
+      gatewaySecret: TEST_GATEWAY_SECRET,
+      webhookSecret: TEST_WEBHOOK_SECRET,
+      outboxPath: path.join(root, `.data/outbox-profile-${port}.db`),
+      masterKey: TEST_MASTER_KEY,
+      upstreamUrl: stack.upstreamUrl!,
+      config,
+      env: { TOLLGATE_AUTH_CACHE_TTL: "5" },
+    });
+  try {
+    process.stdout.write(
+      "▸ starting bare LiteLLM (the same config without Tollgate) and LiteLLM + Tollgate auth only… ",
+    );
+    await others.start(gateway(4225, derivedConfig(root, "bare")));
+    await others.start(gateway(4226, derivedConfig(root, "auth-only")));
+    console.log("ready");
+    const developer = await benchDeveloper(stack.databaseUrl, "bench-profile");
+    const key = await developer.issue();
+    await developer.end();
+
+    const bare = newProfile("bare LiteLLM");
+    const auth = newProfile("Tollgate auth only");
+    const lease = newProfile("balance leases");
+    for (let round = 1; round <= ROUNDS; round++) {
+      console.log(`round ${round} of ${ROUNDS}`);
+      const spy = round === ROUNDS;
+      await run(bare, "http://127.0.0.1:4225/v1", TEST_MASTER_KEY, 4225, spy);
+      await run(auth, "http://127.0.0.1:4226/v1", key, 4226, spy);
+      await run(lease, stack.gatewayUrl!, key, 4220, spy);
+    }
+    const pct = (p: Profile, samples: number) => `${f1((100 * samples) / p.busySamples)} %`;
+    const ms = (p: Profile, samples: number) => f2((samples / p.busySamples) * p.cpuMsPerCall);
+    const topTable = (p: Profile, n: number, only?: (name: string) => boolean) =>
+      [
+        "| function (file) | CPU ms per call | share of busy time |",
+        "|---|---:|---:|",
+        ...top(p, n, only).map(
+          ([name, s]) => `| \`${name.replace(/\|/g, "\\|")}\` | ${ms(p, s)} | ${pct(p, s)} |`,
+        ),
+      ].join("\n");
+    const rows = [bare, auth, lease]
+      .map(
+        (p) =>
+          `| ${p.label} | ${p.runs.map((r) => f2(r.cpuMsPerCall)).join(", ")} | **${f2(p.cpuMsPerCall)}** | ${f2(p.cpuMsPerCall / bare.cpuMsPerCall)} | ${f1(p.runs.at(-1)!.p50)} | ${f1(p.runs.at(-1)!.p99)} | ${p.runs.reduce((n, r) => n + r.errors, 0)} | ${p.tollgateSamples ? `${ms(p, p.tollgateSamples)} ms (${pct(p, p.tollgateSamples)})` : "—"} |`,
+      )
+      .join("\n");
+    const md = `## Gateway CPU per call (bench/gateway-profile.ts)
+
+Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine()}. Each path takes ${RATE} non-streaming \`fake-small\`
+calls a second for ${SECONDS} s, in ${ROUNDS} interleaved rounds; CPU per call is the LiteLLM process's CPU time (all threads, user
++ system, from /proc) over the calls it served — what sets capacity, since one worker saturates when calls per second ×
+CPU per call reaches one core. The least of the rounds is the figure (the one least disturbed by the rest of the
+machine). The bare baseline is the same \`litellm/config.yaml\` with Tollgate taken out (same models and router
+settings), called with the master key. In the last round py-spy samples each process at ${SAMPLE_HZ} Hz for where the
+time goes.
+
+| path | CPU ms per call, each round | least | ÷ bare | p50 ms | p99 ms | errors | in Tollgate's frames (last round) |
+|---|---|---:|---:|---:|---:|---:|---:|
+${rows}
+
+Tollgate's auth adds **${f2(auth.cpuMsPerCall - bare.cpuMsPerCall)} CPU ms per call**; its billing (leases, usage events, the
+outbox) **${f2(lease.cpuMsPerCall - auth.cpuMsPerCall)} ms** more. "In Tollgate's frames" counts samples whose stack runs
+through the plugin (the gate wraps every app-key request, so its frames include what LiteLLM does beneath it).
+
+**Balance leases, Tollgate's own functions by inclusive time (last round):**
+
+${topTable(lease, 14, (name) => name.includes("tollgate_") && !/^(__call__|_serve) \(tollgate_litellm\/gate/.test(name))}
+
+**Balance leases, the top functions by inclusive time (last round):**
+
+${topTable(lease, 16)}
+
+**Bare LiteLLM, the top functions by inclusive time (last round):**
+
+${topTable(bare, 12)}
+`;
+    writeSection("gateway-profile", md);
+    console.log(`\n${md}`);
+  } finally {
+    await others.stop();
+    await stack.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+// What the gateway benchmarks share: a developer on pay as you go with a large balance, and keys that spend from it;
+// the gateway's config with Tollgate taken out, for the baselines.
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { createClient } from "@/lib/db/client";
+import { createKey } from "@/lib/keys/create";
+import { TEST_KEY_PEPPER } from "@/tests/stack/start";
+
+/**
+ * The seeded developer, moved to pay as you go (the seeded plan's RPM and requests per day would refuse a benchmark's
+ * load) and granted $1,000 through the ledger; `issue()` makes a key of theirs with no limits.
+ */
+export async function benchDeveloper(databaseUrl: string, grantKey: string) {
+  const sql = createClient({ url: databaseUrl, max: 4 });
+  const [dev] = await sql<{ id: string }[]>`select id from users where role = 'developer' limit 1`;
+  await sql`update users set plan_id = null where id = ${dev!.id}`;
+  await sql`
+    with t as (insert into ledger_transactions (kind, idempotency_key, reason) values ('grant', ${grantKey}, 'bench') returning id),
+    a as (select id from accounts where owner_user_id = ${dev!.id})
+    insert into ledger_entries (transaction_id, account_id, amount_micros)
+    select t.id, a.id, 1000000000 from t, a union all select t.id, (select id from accounts where code = 'grants'), -1000000000 from t`;
+  await sql`update accounts set balance_micros = balance_micros + 1000000000 where owner_user_id = ${dev!.id}`;
+  const issue = async () =>
+    (
+      await createKey(
+        sql,
+        { userId: null, kind: "system" },
+        {
+          userId: dev!.id,
+          name: "bench",
+          allowedModels: [],
+          rpmLimit: null,
+          tpmLimit: null,
+          expiresAt: null,
+        },
+        { pepper: TEST_KEY_PEPPER },
+      )
+    ).secret;
+  return { issue, end: () => sql.end() };
+}
+
+/**
+ * The gateway's own config.yaml with Tollgate taken out, so a comparison differs by Tollgate alone (same models,
+ * same router settings): "bare" drops the plugin entirely (custom auth and billing callbacks; calls use the master
+ * key), "auth-only" keeps Tollgate's custom auth (and with it the gate) but not the billing callbacks.
+ */
+export function derivedConfig(root: string, kind: "bare" | "auth-only"): string {
+  const source = readFileSync(path.join(root, "litellm/config.yaml"), "utf8");
+  let text = source.replace(/^\s*callbacks: \[tollgate_callbacks\.handler\]\n/m, "");
+  if (kind === "bare")
+    text = text
+      .replace(/^\s*custom_auth: .*\n/m, "")
+      .replace(/^\s*custom_auth_run_common_checks: .*\n/m, "")
+      .replace(/^\s*enable_post_custom_auth_checks: .*\n/m, "");
+  if (text === source || (kind === "bare" && /tollgate_/.test(text.replace(/^\s*#.*$/gm, ""))))
+    throw new Error("litellm/config.yaml changed shape: derivedConfig no longer takes Tollgate out");
+  const file = path.join(root, `litellm/.config.${kind}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
