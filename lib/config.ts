@@ -79,6 +79,9 @@ const schema = z
     WEBHOOK_ENDPOINT_KEY: unsetIfEmpty(
       z.string().min(32, "WEBHOOK_ENDPOINT_KEY must be at least 32 characters"),
     ),
+    // Lets customer webhooks reach private and loopback addresses (and plain http://localhost) under NODE_ENV
+    // production: for local stacks and tests that run `next start`; refused on Vercel (lib/webhooks/ssrf.ts).
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: bool,
     LITELLM_URL: z.url().default("http://127.0.0.1:4000"),
     LITELLM_MASTER_KEY: z.string().min(16).optional(),
     // The gateway address apps use (shown on key pages); defaults to LITELLM_URL + /v1.
@@ -121,6 +124,12 @@ const schema = z
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {
+    if (env.WEBHOOK_ALLOW_PRIVATE_TARGETS && env.VERCEL)
+      ctx.addIssue({
+        code: "custom",
+        path: ["WEBHOOK_ALLOW_PRIVATE_TARGETS"],
+        message: "WEBHOOK_ALLOW_PRIVATE_TARGETS is for local stacks and tests, never on Vercel",
+      });
     if (env.AUTH_PROVIDER === "supabase") {
       for (const key of ["NEXT_PUBLIC_SUPABASE_URL", "NEXT_PUBLIC_SUPABASE_ANON_KEY"] as const) {
         if (!env[key])

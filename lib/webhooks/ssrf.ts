@@ -9,15 +9,19 @@ import { AppError } from "@/lib/http/errors";
 // Where customer webhooks may go (issue 28). In production only HTTPS to public unicast addresses: every address a
 // host resolves to must be one, checked when the endpoint is registered and again at each connection (the agent
 // connects to the address it checked, so a DNS answer that changes in between, rebinding, cannot reach inside).
-// Redirects are never followed (a 3xx is a failed attempt). Outside production, http://localhost and 127.0.0.1 are
-// allowed too, for local receivers.
+// Redirects are never followed (a 3xx is a failed attempt). Outside production (or with WEBHOOK_ALLOW_PRIVATE_TARGETS,
+// for local stacks that run `next start`), http://localhost and 127.0.0.1 are allowed too, for local receivers.
 
 export interface NetPolicy {
   /** Production rules (public HTTPS only); default: NODE_ENV is production. */
   production: boolean;
 }
 
-export const defaultNetPolicy = (): NetPolicy => ({ production: config().NODE_ENV === "production" });
+/** Production rules under NODE_ENV production, unless a local stack or test allows private targets. */
+export const defaultNetPolicy = (): NetPolicy => {
+  const cfg = config();
+  return { production: cfg.NODE_ENV === "production" && !cfg.WEBHOOK_ALLOW_PRIVATE_TARGETS };
+};
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 

@@ -472,11 +472,36 @@ describe("call.charged", () => {
       type: "key.revoked",
       data: { key: { id: key.id }, member: { userId: member.id } },
     });
-    // A settled batch sent again writes no second event.
-    const [counted] = await sql<
-      { n: number }[]
-    >`select count(*)::int as n from webhook_events where payload->>'callId' = ${callId}`;
-    expect(counted!.n).toBe(1);
+    // A settled batch sent again (the gateway redelivers) writes no second event.
+    await settleUsage(sql, [
+      event(key.id, callId, { startedAt, endedAt: startedAt, promptTokens: 1000, completionTokens: 200 }),
+    ]);
+    const eventsOf = async (id: string) =>
+      sql<
+        { payload: any }[]
+      >`select payload from webhook_events where payload->>'callId' = ${id} order by created_at`;
+    expect(await eventsOf(callId)).toHaveLength(1);
+    // A call first reported failed, then succeeded (a retry): charged by the upgrade, reported once, with that
+    // adjustment's ledger transaction.
+    const retried = await issueOrgKey(sql, {
+      accountId: acme.accountId,
+      userId: member.id,
+      pepper: config().KEY_PEPPER,
+    });
+    const upgradedCall = await charge(retried.id, startedAt, {
+      status: "failure",
+      errorClass: "APIError",
+      promptTokens: 0,
+      completionTokens: 0,
+    });
+    expect(await eventsOf(upgradedCall)).toHaveLength(0);
+    await settleUsage(sql, [event(retried.id, upgradedCall, { startedAt, endedAt: startedAt })]);
+    const upgraded = await eventsOf(upgradedCall);
+    const [adjustment] = await sql<{ id: string }[]>`
+      select id from ledger_transactions where idempotency_key = ${`charge-upgrade:${retried.id}:${upgradedCall}:success`}`;
+    expect(upgraded.map((e) => e.payload)).toMatchObject([
+      { revision: "upgrade", chargeMicros: 125, billingStatus: "exact", ledgerTransactionId: adjustment!.id },
+    ]);
     await sql`delete from webhook_endpoints where id = ${endpoint.id}`;
   });
 
