@@ -49,6 +49,7 @@ export function AccountsTable() {
               <TableHead className="text-right">Available</TableHead>
               <TableHead className="text-right">Charged today</TableHead>
               <TableHead className="text-right">Charged this month</TableHead>
+              <TableHead>Statements</TableHead>
             </TableRow>
           </TableHeader>
           <TableBody>
@@ -79,6 +80,11 @@ export function AccountsTable() {
                 </TableCell>
                 <TableCell className="text-right tabular-nums">
                   <Money micros={a.monthChargedMicros} />
+                </TableCell>
+                <TableCell>
+                  <Link className="text-primary hover:underline" href={`/admin/accounts/${a.id}/statements`}>
+                    Statements
+                  </Link>
                 </TableCell>
               </TableRow>
             ))}

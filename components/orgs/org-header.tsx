@@ -6,13 +6,15 @@ import type { OrgAbilities } from "@/lib/orgs/overview";
 import type { Org } from "@/lib/orgs/types";
 import { cn } from "@/lib/utils";
 
-export type OrgTab = "overview" | "members" | "keys" | "billing" | "webhooks" | "settings";
+export type OrgTab = "overview" | "members" | "keys" | "billing" | "statements" | "webhooks" | "settings";
 
 const TABS: { tab: OrgTab; label: string; path: string; shown: (can: OrgAbilities) => boolean }[] = [
   { tab: "overview", label: "Overview", path: "", shown: () => true },
   { tab: "members", label: "Members", path: "/members", shown: () => true },
   { tab: "keys", label: "Keys", path: "/keys", shown: (can) => can.ownKeys },
   { tab: "billing", label: "Billing", path: "/billing", shown: (can) => can.billing },
+  // Statements: owners, admins and billing members (ORG_VERBS.statements, the same roles as usage.all).
+  { tab: "statements", label: "Statements", path: "/statements", shown: (can) => can.seeAllUsage },
   // Webhooks: owners and admins (ORG_VERBS.webhooks, the same roles as settings).
   { tab: "webhooks", label: "Webhooks", path: "/webhooks", shown: (can) => can.settings },
   { tab: "settings", label: "Settings", path: "/settings", shown: (can) => can.settings },

@@ -51,6 +51,7 @@ export const NAV: NavSection[] = [
       { href: "/admin/payments", label: "Payments", icon: "card" },
       { href: "/admin/codes", label: "Redemption codes", icon: "ticket" },
       { href: "/admin/settlement", label: "Settlement", icon: "scale" },
+      { href: "/admin/settings", label: "Operator settings", icon: "building" },
       { href: "/admin/audit", label: "Audit log", icon: "scroll" },
     ],
   },
@@ -65,6 +66,7 @@ export const NAV: NavSection[] = [
     items: [
       { href: "/home", label: "Home", icon: "home" },
       { href: "/account/billing", label: "Balance & usage", icon: "wallet" },
+      { href: "/account/statements", label: "Statements", icon: "scroll" },
       { href: "/account/models", label: "Models & prices", icon: "tags" },
       { href: "/account/usage", label: "My usage", icon: "chart" },
       { href: "/account/requests", label: "My calls", icon: "list" },

@@ -16,6 +16,7 @@ export function currentOrgSlug(pathname: string, org: string | null): string | n
 /** A person's page and its organization counterpart (a tab of /orgs/<slug>), for switching between them. */
 const COUNTERPARTS: [personal: string, tab: string][] = [
   ["/account/billing", "/billing"],
+  ["/account/statements", "/statements"],
   ["/home", ""],
 ];
 

@@ -1,7 +1,9 @@
 import type { Metadata } from "next";
+import Link from "next/link";
 import { notFound } from "next/navigation";
 import { AdminAccount } from "@/components/billing/account-overview";
 import { PageHeader } from "@/components/shell/page-header";
+import { buttonVariants } from "@/components/ui/button";
 import { requireUser } from "@/lib/auth/current";
 import { getAccount } from "@/lib/billing/ledger";
 import { db } from "@/lib/db";
@@ -21,6 +23,14 @@ export default async function AccountPage({ params }: { params: Promise<{ id: st
           (account.organizationName ? `${account.organizationName} (organization)` : "Account")
         }
         description="Balance, budgets, calls and ledger."
+        actions={
+          <Link
+            className={buttonVariants({ variant: "outline", size: "sm" })}
+            href={`/admin/accounts/${account.id}/statements`}
+          >
+            Statements
+          </Link>
+        }
       />
       <AdminAccount accountId={account.id} />
     </>
