@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { creditAccount } from "@/lib/billing/ledger";
 import { hashKey } from "@/lib/keys/secret";
 import type { OrgRole } from "@/lib/orgs/access";
 import { createTestDatabase } from "../helpers/db";
@@ -140,6 +141,14 @@ const paymentsRoute = () => import("@/app/api/v1/payments/route");
 const myPaymentsRoute = () => import("@/app/api/v1/me/payments/route");
 const checkoutRoute = () => import("@/app/api/v1/payments/checkout/route");
 const billingSettings = () => import("@/app/api/v1/billing-settings/route");
+const myStatementsRoute = () => import("@/app/api/v1/account/statements/route");
+const myStatementRoute = () => import("@/app/api/v1/account/statements/[month]/route");
+const accountStatementsRoute = () => import("@/app/api/v1/accounts/[id]/statements/route");
+const accountStatementRoute = () => import("@/app/api/v1/accounts/[id]/statements/[month]/route");
+const operatorSettingsRoute = () => import("@/app/api/v1/operator-settings/route");
+const receiptRoute = () => import("@/app/api/v1/receipts/[number]/route");
+const orgStatementsRoute = () => import("@/app/api/v1/orgs/[org]/statements/route");
+const orgStatementRoute = () => import("@/app/api/v1/orgs/[org]/statements/[month]/route");
 const overviewRoute = () => import("@/app/api/v1/analytics/overview/route");
 const analyticsRoute = () => import("@/app/api/v1/analytics/usage/route");
 const optionsRoute = () => import("@/app/api/v1/analytics/options/route");
@@ -206,6 +215,25 @@ beforeAll(async () => {
     insert into webhook_deliveries (endpoint_id, event_id, occurred_at, status)
     values (${webhookId}, ${event!.id}, now(), 'delivered') returning id::text as id`;
   webhookDeliveryId = delivery!.id;
+});
+
+/** The receipt of a credit to the developer's account (every credit gets one, lib/statements). */
+let devReceipt: string;
+beforeAll(async () => {
+  await creditAccount(
+    sql,
+    { userId: null, kind: "system" },
+    {
+      accountId: devAccountId,
+      amountMicros: 1_000_000n,
+      kind: "grant",
+      reason: "authz",
+      idempotencyKey: "authz-receipt",
+    },
+  );
+  const [row] = await sql<{ label: string }[]>`
+    select label from receipts where account_id = ${devAccountId} order by number desc limit 1`;
+  devReceipt = row!.label;
 });
 
 interface Case {
@@ -749,6 +777,53 @@ const cases: Case[] = [
     expect: { anonymous: 401, developer: 403, admin: 200 },
   },
   {
+    name: "GET /api/v1/account/statements",
+    handler: myStatementsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/account/statements/:month",
+    handler: myStatementRoute,
+    method: "GET",
+    options: () => ({ params: { month: "2026-01" } }),
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/accounts/:id/statements (developer's own)",
+    handler: accountStatementsRoute,
+    method: "GET",
+    options: () => ({ params: { id: devAccountId } }),
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
+  },
+  {
+    name: "GET /api/v1/accounts/:id/statements/:month (developer's own)",
+    handler: accountStatementRoute,
+    method: "GET",
+    options: () => ({ params: { id: devAccountId, month: "2026-01" } }),
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
+  },
+  {
+    name: "GET /api/v1/receipts/:number (the developer's)",
+    handler: receiptRoute,
+    method: "GET",
+    options: () => ({ params: { number: devReceipt } }),
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
+  },
+  {
+    name: "GET /api/v1/operator-settings",
+    handler: operatorSettingsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "PATCH /api/v1/operator-settings",
+    handler: operatorSettingsRoute,
+    method: "PATCH",
+    options: () => ({ body: { legalName: "Tollgate Ltd", address: "1 Main St\nTown" } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
     name: "GET /api/cron/grants (no cron secret)",
     handler: cronGrants,
     method: "GET",
@@ -1245,6 +1320,23 @@ const orgCases: OrgCase[] = [
     allowed: ["owner", 422],
     without: "member",
     admin: 422,
+  },
+  {
+    name: "GET /api/v1/orgs/:org/statements",
+    handler: orgStatementsRoute,
+    method: "GET",
+    allowed: ["billing", 200],
+    without: "member",
+    admin: 200,
+  },
+  {
+    name: "GET /api/v1/orgs/:org/statements/:month",
+    handler: orgStatementRoute,
+    method: "GET",
+    options: (org) => ({ params: { org: org.slug, month: "2026-01" } }),
+    allowed: ["admin", 200],
+    without: "member",
+    admin: 200,
   },
   {
     name: "GET /api/v1/orgs/:org/seats",

@@ -528,6 +528,48 @@ describe("who reads statements and receipts", () => {
   });
 });
 
+describe("operator settings", () => {
+  it("are changed by admins only, audited with before and after; bad input is refused with 422 and writes nothing", async () => {
+    const { PATCH, GET } = await import("@/app/api/v1/operator-settings/route");
+    const before = (await call(GET, { cookie: people.platform.cookie })).body.settings;
+    const bad = [
+      { legalName: "x".repeat(201) },
+      { contactEmail: "not an email" },
+      { footer: 42 },
+      { legalName: "Fine", unknown: true },
+      {},
+    ];
+    for (const body of bad) {
+      const res = await call(PATCH, { cookie: people.platform.cookie, method: "PATCH", body });
+      expect(res.status, JSON.stringify(body)).toBe(422);
+      expect(res.body.error.code).toBe("validation_failed");
+    }
+    expect(
+      (await call(PATCH, { cookie: people.owner.cookie, method: "PATCH", body: { footer: "x" } })).status,
+    ).toBe(403);
+    expect((await call(GET, { cookie: people.platform.cookie })).body.settings).toEqual(before);
+    const ok = await call(PATCH, {
+      cookie: people.platform.cookie,
+      method: "PATCH",
+      body: { contactEmail: "Billing@Tollgate.Example", footer: "Thank you." },
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.body.settings).toMatchObject({
+      contactEmail: "billing@tollgate.example",
+      legalName: "Tollgate Test Ltd",
+    });
+    const [audit] = await sql<
+      { actor_id: string; before: { contactEmail: string }; after: { contactEmail: string } }[]
+    >`
+      select actor_id, before, after from audit_log where action = 'operator.settings' order by id desc limit 1`;
+    expect(audit).toMatchObject({
+      actor_id: adminId,
+      before: { contactEmail: "" },
+      after: { contactEmail: "billing@tollgate.example" },
+    });
+  });
+});
+
 describe("the statement PDF", () => {
   it("prints the closing balance the ledger has at the month's end, and the statement's number", async () => {
     const text = await pdfText(await fetchPdf({ org: org.slug, month: "2026-01" }));
