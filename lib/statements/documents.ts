@@ -107,7 +107,14 @@ class Writer {
   row(label: string, amount: string, { bold = false, detail = "" } = {}) {
     this.room(14);
     const font = bold ? this.bold : this.font;
-    this.page.drawText(printable(label), { x: 50, y: this.y, size: 10, font });
+    // A label never runs into the detail or amount column: cut to fit, with an ellipsis.
+    const room = detail ? 270 : 400;
+    let text = printable(label);
+    if (font.widthOfTextAtSize(text, 10) > room) {
+      while (text.length > 1 && font.widthOfTextAtSize(`${text}...`, 10) > room) text = text.slice(0, -1);
+      text = `${text}...`;
+    }
+    this.page.drawText(text, { x: 50, y: this.y, size: 10, font });
     if (detail) this.page.drawText(printable(detail), { x: 330, y: this.y, size: 9, font: this.font });
     const width = font.widthOfTextAtSize(amount, 10);
     this.page.drawText(amount, { x: 545 - width, y: this.y, size: 10, font });
@@ -195,7 +202,7 @@ export async function statementPdf(s: Statement, operator: OperatorSettings, now
   w.text("Adjustments", { bold: true, size: 11 });
   if (!s.adjustments.length) w.text("None", { size: 9 });
   for (const a of s.adjustments) {
-    w.row(`${day(a.at)}  ${a.description}`.slice(0, 60), formatMicros(a.amountMicros, { sign: true }), {
+    w.row(`${day(a.at)}  ${a.description}`, formatMicros(a.amountMicros, { sign: true }), {
       detail: a.originalMonth ? `for ${a.originalMonth}` : "",
     });
   }
