@@ -23,8 +23,8 @@ import {
   TableRow,
 } from "@/components/ui/table";
 import { UtcTime } from "@/components/ui/utc-time";
-import { EraseUserDialog } from "./erase-user-dialog";
 import { type UserRow, type UsersFilter, useUpdateUser, useUsers } from "./queries";
+import { UserDataMenu } from "./user-data-menu";
 
 const ANY = "any";
 const NO_PLAN = "none";
@@ -124,7 +124,7 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
                 const self = user.id === currentUserId;
                 return (
                   <TableRow key={user.id} data-testid={`user-row-${user.email}`}>
-                    <TableCell className="max-w-60">
+                    <TableCell className="max-w-52">
                       <div className="flex min-w-0 items-center">
                         <span className="truncate font-medium" title={user.email}>
                           {user.email}
@@ -212,24 +212,12 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
                       </Link>
                     </TableCell>
                     <TableCell className="text-right">
-                      <div className="flex items-center justify-end gap-1.5">
-                        {erased(user) ? (
-                          <Badge variant="secondary">erased</Badge>
-                        ) : (
-                          <Button
-                            asChild
-                            size="sm"
-                            variant="ghost"
-                            aria-label={`Export data of ${user.email}`}
-                          >
-                            <a href={`/api/v1/users/${user.id}/export`} download>
-                              Export
-                            </a>
-                          </Button>
-                        )}
+                      <div className="flex items-center justify-end gap-1">
                         {self ? (
                           <span className="text-xs text-muted-foreground">you</span>
-                        ) : erased(user) ? null : user.status === "active" ? (
+                        ) : erased(user) ? (
+                          <Badge variant="secondary">erased</Badge>
+                        ) : user.status === "active" ? (
                           <Button
                             size="sm"
                             variant="outline"
@@ -248,9 +236,10 @@ export function UsersTable({ currentUserId }: { currentUserId: string }) {
                             Reactivate
                           </Button>
                         )}
-                        {!self && user.role !== "admin" && !erased(user) ? (
-                          <EraseUserDialog user={user} />
-                        ) : null}
+                        <UserDataMenu
+                          user={user}
+                          erasable={!self && user.role !== "admin" && !erased(user)}
+                        />
                       </div>
                     </TableCell>
                   </TableRow>

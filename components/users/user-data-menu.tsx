@@ -1,6 +1,7 @@
 "use client";
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { Download, MoreHorizontal, UserX } from "lucide-react";
 import { useState } from "react";
 import { Button } from "@/components/ui/button";
 import {
@@ -11,6 +12,12 @@ import {
   DialogHeader,
   DialogTitle,
 } from "@/components/ui/dialog";
+import {
+  DropdownMenu,
+  DropdownMenuContent,
+  DropdownMenuItem,
+  DropdownMenuTrigger,
+} from "@/components/ui/dropdown-menu";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { toast } from "@/components/ui/sonner";
@@ -18,8 +25,11 @@ import type { ErasureResult } from "@/lib/gdpr/schemas";
 import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
 
-/** Erase… on a user's row: the admin types the user's email to confirm; the server checks it again. */
-export function EraseUserDialog({ user }: { user: { id: string; email: string } }) {
+/**
+ * A user's data on their row (GDPR): Export (a JSON download) and, for a developer not yet erased, Erase…, where the
+ * admin types the user's email to confirm (the server checks it again).
+ */
+export function UserDataMenu({ user, erasable }: { user: { id: string; email: string }; erasable: boolean }) {
   const [open, setOpen] = useState(false);
   const [typed, setTyped] = useState("");
   const qc = useQueryClient();
@@ -38,18 +48,31 @@ export function EraseUserDialog({ user }: { user: { id: string; email: string } 
   const matches = typed.trim().toLowerCase() === user.email;
   return (
     <>
-      <Button
-        size="sm"
-        variant="outline"
-        className="text-destructive"
-        aria-label={`Erase ${user.email}`}
-        onClick={() => {
-          setTyped("");
-          setOpen(true);
-        }}
-      >
-        Erase…
-      </Button>
+      <DropdownMenu>
+        <DropdownMenuTrigger asChild>
+          <Button size="icon" variant="ghost" className="size-8" aria-label={`Data of ${user.email}`}>
+            <MoreHorizontal />
+          </Button>
+        </DropdownMenuTrigger>
+        <DropdownMenuContent align="end">
+          <DropdownMenuItem asChild>
+            <a href={`/api/v1/users/${user.id}/export`} download>
+              <Download /> Export data
+            </a>
+          </DropdownMenuItem>
+          {erasable ? (
+            <DropdownMenuItem
+              variant="destructive"
+              onSelect={() => {
+                setTyped("");
+                setOpen(true);
+              }}
+            >
+              <UserX /> Erase…
+            </DropdownMenuItem>
+          ) : null}
+        </DropdownMenuContent>
+      </DropdownMenu>
       <Dialog open={open} onOpenChange={setOpen}>
         <DialogContent>
           <DialogHeader>
