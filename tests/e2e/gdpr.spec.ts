@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
 import { createClient } from "@/lib/db/client";
-import { admin, fundedDeveloper, login, snap } from "./helpers";
+import { admin, developer, fundedDeveloper, login, snap } from "./helpers";
 
 const PASSWORD = "gdpr-e2e-password-123456";
 
@@ -83,4 +83,22 @@ test("a developer exports their own data; an admin erases a developer", async ({
   } finally {
     await sql.end();
   }
+});
+
+test("an organization's owner exports it from its settings", async ({ browser }) => {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  await login(page, developer().email, developer().password);
+  await page.goto("/orgs/acme/settings");
+  const link = page.getByRole("link", { name: "Export organization data" });
+  await expect(link).toBeVisible();
+  await snap(page, "gdpr-05-org-settings-export");
+  const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+  expect(download.suggestedFilename()).toBe("tollgate-export-org-acme.json");
+  const text = readFileSync((await download.path())!, "utf8");
+  const doc = JSON.parse(text);
+  expect(doc.organization).toMatchObject({ slug: "acme", name: "Acme Labs" });
+  expect(doc.members.map((m: { email: string }) => m.email)).toContain(developer().email);
+  expect(text).not.toContain("$argon2");
+  await context.close();
 });
