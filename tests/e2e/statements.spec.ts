@@ -186,6 +186,11 @@ test("the owner opens last month's closed statement, its PDF prints the ledger's
     await expect(page.getByTestId("charges-by-model")).toContainText(model);
     await expect(page.getByTestId("charges-by-member")).toContainText("stmt-owner");
     await snap(page, "statements-org-month");
+    // On a phone the statement fits its window (its tables scroll inside their cards).
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await snap(page, "statements-org-month-390");
+    await page.setViewportSize({ width: 1280, height: 900 });
 
     // 3. Its PDF: the closing balance printed is the ledger's.
     const [download] = await Promise.all([
