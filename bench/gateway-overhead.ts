@@ -269,7 +269,7 @@ async function main() {
 
     const rows: [string, Summary][] = [
       ["fake upstream, direct", upstream],
-      ["bare LiteLLM (master key, no plugin)", bareRun],
+      ["bare LiteLLM (same config without Tollgate, master key)", bareRun],
       ["LiteLLM + Tollgate auth, warm cache", warm],
       ["LiteLLM + Tollgate auth, cold cache (platform asked every request)", cold],
       ["LiteLLM + Tollgate billing, balance leases (drawn in memory)", billed],
@@ -339,6 +339,7 @@ async function main() {
 Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine()}. ${REQUESTS} requests per path at a fixed
 ${RATE} req/s (open loop), non-streaming \`fake-small\`, 4 output tokens, upstream with no artificial latency.
 LiteLLM 1.102.4 with one uvicorn worker; the platform is \`next start\` on embedded PostgreSQL, all on one machine.
+Bare LiteLLM runs \`litellm/config.yaml\` with Tollgate taken out (same models and router settings), called with the master key.
 
 ${table}
 
@@ -360,11 +361,7 @@ ${rateTable}
 - **Per-call holds** (\`TOLLGATE_BILLING_MODE=hold\`, the fallback): an HTTP call to the platform and one
   \`place_hold\` statement before every call. Kept for comparison and for plans that count requests per day.
 
-${saturated.length ? `- At ${saturated.join(" and ")} req/s bare LiteLLM itself is saturated on this machine (p50 far above its 40 req/s figure: one uvicorn worker sharing 2 cores with the load generator, the platform and PostgreSQL), so those rows measure queueing more than Tollgate's overhead; every path's extra CPU per call shows up there as queueing.\n` : ""}- Where the lease path's time goes (py-spy on the LiteLLM process at 40 req/s, one run): the process is ~85 % busy;
-  LiteLLM's own success-logging pipeline, which runs for every call at the pinned version, bare LiteLLM's too (standard logging payload,
-  response cost), is the largest part (~15 %); Tollgate's hooks, the outbox append and its batched delivery take
-  ~8 %. The draw itself is a dictionary lookup and a subtraction. (docs/litellm-notes.md, "Usage without the
-  success-logging pipeline", shows from the pinned source that no hook choice skips that pipeline.)
+${saturated.length ? `- At ${saturated.join(" and ")} req/s bare LiteLLM itself is saturated on this machine (p50 far above its 40 req/s figure: one uvicorn worker sharing 2 cores with the load generator, the platform and PostgreSQL), so those rows measure queueing more than Tollgate's overhead; every path's extra CPU per call shows up there as queueing.\n` : ""}- Where each path's CPU goes: the next section (\`npm run bench:profile\`), CPU per call from /proc and py-spy's top functions.
 
 ### A burst of ${BURST} concurrent calls on one key (same run)
 

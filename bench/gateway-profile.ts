@@ -6,9 +6,12 @@
 // capacity follows); in the last round py-spy samples each process for the functions with the most time. Flame graphs stay out of the repository (BENCH_PROFILE_DIR keeps the
 // raw stacks, default .data/profiles). Rewrites its section of docs/benchmarks.md.
 //
-//   npm run bench:profile            (BENCH_PROFILE_RATE=40, BENCH_PROFILE_SECONDS=15, BENCH_PROFILE_ROUNDS=3)
+//   npm run bench:profile            (BENCH_PROFILE_RATE=40, BENCH_PROFILE_SECONDS=15, BENCH_PROFILE_ROUNDS=3,
+//                                     BENCH_PROFILE_BEFORE=<git revision>: also the lease path with that revision's
+//                                     plugin, in the same rounds, for a same-run before and after)
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { liteLLMSpec } from "@/scripts/stack/gateway";
 import { ProcessGroup } from "@/scripts/stack/processes";
@@ -25,6 +28,7 @@ const RATE = Number(process.env.BENCH_PROFILE_RATE ?? 40);
 const SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 15);
 const SAMPLE_HZ = 200;
 const ROUNDS = Number(process.env.BENCH_PROFILE_ROUNDS ?? 3);
+const BEFORE = process.env.BENCH_PROFILE_BEFORE;
 const root = process.cwd();
 const outDir = path.resolve(process.env.BENCH_PROFILE_DIR ?? ".data/profiles");
 const pySpy = path.join(root, "litellm/.venv/bin/py-spy");
@@ -42,6 +46,20 @@ async function post(url: string, key: string): Promise<boolean> {
   });
   await res.arrayBuffer();
   return res.ok;
+}
+
+/**
+ * Another revision's gateway files (litellm/ and the billing contract) in a temporary root sharing this checkout's
+ * venv: what the plugin was before a change, run beside it.
+ */
+function checkoutOf(revision: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "tollgate-before-"));
+  execFileSync("sh", [
+    "-c",
+    `git archive ${JSON.stringify(revision)} litellm lib/billing | tar -x -C ${JSON.stringify(dir)}`,
+  ]);
+  symlinkSync(path.join(root, "litellm/.venv"), path.join(dir, "litellm/.venv"));
+  return dir;
 }
 
 /** CPU seconds a process has used so far, all its threads (user + system, from /proc). */
@@ -172,9 +190,9 @@ async function main() {
   });
   console.log("ready");
   const others = new ProcessGroup();
-  const gateway = (port: number, config: string) =>
+  const gateway = (port: number, config?: string, from = root) =>
     liteLLMSpec({
-      root,
+      root: from,
       port,
       platformUrl: stack.appUrl,
       gatewaySecret: TEST_GATEWAY_SECRET,
@@ -192,6 +210,12 @@ async function main() {
     await others.start(gateway(4225, derivedConfig(root, "bare")));
     await others.start(gateway(4226, derivedConfig(root, "auth-only")));
     console.log("ready");
+    const beforeRoot = BEFORE ? checkoutOf(BEFORE) : null;
+    if (beforeRoot) {
+      process.stdout.write(`▸ starting LiteLLM + Tollgate as of ${BEFORE}… `);
+      await others.start(gateway(4227, undefined, beforeRoot));
+      console.log("ready");
+    }
     const developer = await benchDeveloper(stack.databaseUrl, "bench-profile");
     const key = await developer.issue();
     await developer.end();
@@ -199,12 +223,14 @@ async function main() {
     const bare = newProfile("bare LiteLLM");
     const auth = newProfile("Tollgate auth only");
     const lease = newProfile("balance leases");
+    const before = beforeRoot ? newProfile(`balance leases, plugin as of ${BEFORE}`) : null;
     for (let round = 1; round <= ROUNDS; round++) {
       console.log(`round ${round} of ${ROUNDS}`);
       const spy = round === ROUNDS;
       await run(bare, "http://127.0.0.1:4225/v1", TEST_MASTER_KEY, 4225, spy);
       await run(auth, "http://127.0.0.1:4226/v1", key, 4226, spy);
       await run(lease, stack.gatewayUrl!, key, 4220, spy);
+      if (before) await run(before, "http://127.0.0.1:4227/v1", key, 4227, spy);
     }
     const pct = (p: Profile, samples: number) => `${f1((100 * samples) / p.busySamples)} %`;
     const ms = (p: Profile, samples: number) => f2((samples / p.busySamples) * p.cpuMsPerCall);
@@ -216,7 +242,7 @@ async function main() {
           ([name, s]) => `| \`${name.replace(/\|/g, "\\|")}\` | ${ms(p, s)} | ${pct(p, s)} |`,
         ),
       ].join("\n");
-    const rows = [bare, auth, lease]
+    const rows = [bare, auth, lease, ...(before ? [before] : [])]
       .map(
         (p) =>
           `| ${p.label} | ${p.runs.map((r) => f2(r.cpuMsPerCall)).join(", ")} | **${f2(p.cpuMsPerCall)}** | ${f2(p.cpuMsPerCall / bare.cpuMsPerCall)} | ${f1(p.runs.at(-1)!.p50)} | ${f1(p.runs.at(-1)!.p99)} | ${p.runs.reduce((n, r) => n + r.errors, 0)} | ${p.tollgateSamples ? `${ms(p, p.tollgateSamples)} ms (${pct(p, p.tollgateSamples)})` : "—"} |`,
@@ -240,7 +266,7 @@ Tollgate's auth adds **${f2(auth.cpuMsPerCall - bare.cpuMsPerCall)} CPU ms per c
 outbox) **${f2(lease.cpuMsPerCall - auth.cpuMsPerCall)} ms** more. "In Tollgate's frames" counts samples whose stack runs
 through the plugin (the gate wraps every app-key request, so its frames include what LiteLLM does beneath it).
 
-**Balance leases, Tollgate's own functions by inclusive time (last round):**
+${before ? `Before and after, same rounds: the lease path takes **${f2(before.cpuMsPerCall)} → ${f2(lease.cpuMsPerCall)} CPU ms per call** (${f2(before.cpuMsPerCall / bare.cpuMsPerCall)}× → ${f2(lease.cpuMsPerCall / bare.cpuMsPerCall)}× bare).\n\n**Balance leases as of ${BEFORE}, Tollgate's own functions by inclusive time (last round):**\n\n${topTable(before, 10, (name) => name.includes("tollgate_") && !/^(__call__|_serve) \(tollgate_litellm\/gate/.test(name))}\n\n` : ""}**Balance leases, Tollgate's own functions by inclusive time (last round):**
 
 ${topTable(lease, 14, (name) => name.includes("tollgate_") && !/^(__call__|_serve) \(tollgate_litellm\/gate/.test(name))}
 
@@ -254,6 +280,7 @@ ${topTable(bare, 12)}
 `;
     writeSection("gateway-profile", md);
     console.log(`\n${md}`);
+    if (beforeRoot) rmSync(beforeRoot, { recursive: true, force: true });
   } finally {
     await others.stop();
     await stack.stop();

@@ -43,7 +43,7 @@ async def test_events_are_delivered_in_one_signed_batch(tmp_path):
     platform = Platform()
     outbox = make(tmp_path, platform)
     for i in range(3):
-        assert outbox.append(event(f"c{i}"))
+        assert outbox.append(event(f"c{i}")).result()
     assert await outbox.deliver_once() == 3
     request = platform.batches[0]
     body = request.content
@@ -57,9 +57,9 @@ async def test_events_are_delivered_in_one_signed_batch(tmp_path):
 
 async def test_the_same_event_is_stored_once(tmp_path):
     outbox = make(tmp_path, Platform())
-    assert outbox.append(event("dup"))
-    assert not outbox.append(event("dup"))
-    assert outbox.append(event("dup", status="failure"))  # another outcome of the same call is kept
+    assert outbox.append(event("dup")).result()
+    assert not outbox.append(event("dup")).result()
+    assert outbox.append(event("dup", status="failure")).result()  # another outcome of the same call is kept
     assert outbox.stats()["total"] == 2
 
 
@@ -180,3 +180,40 @@ async def test_a_platform_outage_is_retried_not_dead(tmp_path):
     outbox.append(event("a"))
     assert await outbox.deliver_once() == 0
     assert outbox.stats()["dead"] == 0 and outbox.stats()["retrying"] == 1
+
+
+async def test_appends_never_wait_for_the_file_and_those_queued_together_are_committed_together(tmp_path):
+    import asyncio
+    import threading
+
+    outbox = make(tmp_path, Platform())
+    commits = []
+    outbox._db.set_trace_callback(lambda sql: commits.append(sql) if sql.strip().lower() == "commit" else None)
+    busy = threading.Event()
+    outbox._io.submit(busy.wait)  # the file is busy: a checkpoint's fsync, a slow disk
+    stored = [outbox.append(event(f"g{i}")) for i in range(50)]
+    await asyncio.sleep(0.05)  # the event loop runs on while nothing is stored yet
+    assert not any(f.done() for f in stored)
+    busy.set()
+    assert await asyncio.wrap_future(stored[-1]) is True
+    assert all(f.result() for f in stored)
+    assert len(commits) == 1  # fifty events, one transaction
+    assert outbox.stats()["pending"] == 50
+    await outbox.aclose()
+
+
+async def test_flushed_waits_for_an_append_still_queued(tmp_path):
+    import asyncio
+    import threading
+
+    outbox = make(tmp_path, Platform())
+    busy = threading.Event()
+    outbox._io.submit(busy.wait)
+    outbox.append(event("queued"))
+    flushed = outbox.flushed()
+    busy.set()
+    await asyncio.sleep(0.05)
+    assert not flushed.done()  # stored, not yet delivered
+    assert await outbox.deliver_once() == 1
+    await asyncio.wait_for(flushed, 1)
+    await outbox.aclose()

@@ -6,6 +6,7 @@ written to the durable outbox and delivered to the platform. Wired in config.yam
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import hmac
@@ -612,7 +613,9 @@ class TollgateBilling(CustomLogger):
             completion_tokens = int(slo.get("completion_tokens") or 0)
             if "estimatedPrompt" in state:  # no usage from the provider: LiteLLM's count, held to the reservation
                 prompt_tokens, completion_tokens = _estimated_tokens(state, prompt_tokens, completion_tokens)
-            self.outbox.append(
+            # Stored by the outbox's next group commit, off the event loop; awaited, so the event is durable before
+            # the draw is finished (and before flushed() below is asked for).
+            stored = self.outbox.append(
                 {
                     "callId": state["callId"],
                     "keyId": key_id,
@@ -632,6 +635,7 @@ class TollgateBilling(CustomLogger):
                     **self._reservation(state),
                 }
             )
+            await asyncio.wrap_future(stored)
             self.leases.finish(state["leaseId"], state["callId"])
             # Usage worth more than the draw (the upstream billed past the call's bound): stop this lease now.
             if state["leaseId"] and self.leases.reported(

@@ -7,11 +7,18 @@ the platform's settlement can ask for one again (replay).
 An event the platform refuses for its content (400/413/422) must not hold back the others: a refused batch is
 split in halves and resent until the refused event stands alone, which is then set aside as dead (kept, with
 the platform's answer, listed for the operator, requeued by hand once the cause is fixed).
+
+Nothing here touches SQLite on the event loop. One thread owns the file: appends made while it writes are committed
+together in the next transaction (group commit), a WAL checkpoint's fsync stalls that thread and no request, and the
+delivery loop's claims and marks run there too, in order after every append before them. `append` returns when the
+event is queued with a future that completes once it is committed; the billing hook awaits it before it finishes the
+call's draw, so an event is durable before the call's accounting moves on, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import hmac
 import json
@@ -96,7 +103,13 @@ class Outbox:
         self._urgent = False
         self._last_id = 0
         self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
-        self._lock = threading.Lock()
+        # The one thread that reads and writes the file, in submission order; appends waiting for it, as rows with
+        # the futures their callers hold, and the write job that will take them.
+        self._io = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="tollgate-outbox")
+        self._pending_lock = threading.Lock()
+        self._pending: list[tuple[tuple[Any, ...], concurrent.futures.Future[bool]]] = []
+        self._writing: concurrent.futures.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("pragma journal_mode=wal")
         # NORMAL in WAL mode survives a process crash (not a power cut) and keeps appends cheap.
@@ -120,34 +133,83 @@ class Outbox:
             self._wake.set()
 
     # -- writing -------------------------------------------------------------------------------------------
-    def append(self, event: dict[str, Any]) -> bool:
-        """Stores an event durably; the same (key, call, status) twice is stored once. True if new."""
+    def append(self, event: dict[str, Any]) -> concurrent.futures.Future[bool]:
+        """Queues an event for the next group commit. The future completes once it is stored durably: True if new,
+        False if the same (key, call, status) was stored before."""
         dedup = f"{event['keyId']}:{event['callId']}:{event['status']}"
-        with self._lock:
-            cur = self._db.execute(
-                "insert or ignore into events (dedup_key, key_id, call_id, body, created_at) values (?, ?, ?, ?, ?)",
-                (dedup, event["keyId"], event["callId"], json.dumps(event, separators=(",", ":")), self.clock()),
-            )
-        if cur.rowcount == 1:
-            self._last_id = max(self._last_id, cur.lastrowid or 0)
-        if self._wake is not None:
-            self._wake.set()
-        return cur.rowcount == 1
+        row = (dedup, event["keyId"], event["callId"], json.dumps(event, separators=(",", ":")), self.clock())
+        stored: concurrent.futures.Future[bool] = concurrent.futures.Future()
+        with self._pending_lock:
+            self._pending.append((row, stored))
+            if self._writing is None:
+                self._writing = self._io.submit(self._write_pending)
+        return stored
+
+    def _write_pending(self) -> None:
+        """(I/O thread) Commits every queued append in one transaction, then tells each caller and the delivery loop."""
+        with self._pending_lock:
+            batch, self._pending, self._writing = self._pending, [], None
+        results: list[bool] = []
+        try:
+            self._db.execute("begin immediate")
+            for row, _ in batch:
+                cur = self._db.execute(
+                    "insert or ignore into events (dedup_key, key_id, call_id, body, created_at) values (?, ?, ?, ?, ?)",
+                    row,
+                )
+                results.append(cur.rowcount == 1)
+                if cur.rowcount == 1:
+                    self._last_id = max(self._last_id, cur.lastrowid or 0)
+            self._db.execute("commit")
+        except BaseException as error:
+            if self._db.in_transaction:
+                self._db.execute("rollback")
+            for _, stored in batch:
+                stored.set_exception(error)
+            logger.exception("could not store %d usage events", len(batch))
+            return
+        for (_, stored), new in zip(batch, results):
+            stored.set_result(new)
+        self._wake_loop()
+
+    def _wake_loop(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
+
+    def _run_io(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Runs fn on the I/O thread after every append queued before it, and waits (for operators' reads and tests)."""
+        return self._io.submit(fn, *args).result()
+
+    async def _in_io(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """The same without blocking the event loop (the delivery loop)."""
+        return await asyncio.get_running_loop().run_in_executor(self._io, fn, *args)
 
     def flushed(self) -> asyncio.Future[None]:
         """Completes once every event appended so far has been delivered (or set aside as dead)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._flush_waiters.append((self._last_id, future))
-        self._check_flushed()
+
+        async def watch() -> None:
+            # The newest id once every append queued so far is committed (the I/O thread runs jobs in order).
+            target = await self._in_io(lambda: self._last_id)
+            self._flush_waiters.append((target, future))
+            await self._check_flushed()
+
+        task = asyncio.ensure_future(watch())
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
         return future
 
-    def _check_flushed(self) -> None:
+    def _first_pending(self) -> int | None:
+        (pending,) = self._db.execute(
+            "select min(id) from events where delivered_at is null and dead_at is null"
+        ).fetchone()
+        return pending
+
+    async def _check_flushed(self) -> None:
         if not self._flush_waiters:
             return
-        with self._lock:
-            (pending,) = self._db.execute(
-                "select min(id) from events where delivered_at is null and dead_at is null"
-            ).fetchone()
+        # Every append queued before this point is committed first (same thread, in order).
+        pending = await self._in_io(self._first_pending)
         waiting = []
         for target, future in self._flush_waiters:
             if future.done():
@@ -160,43 +222,49 @@ class Outbox:
 
     # -- reading -------------------------------------------------------------------------------------------
     def stats(self) -> dict[str, int]:
-        with self._lock:
-            pending, delivered, total, retrying, dead = self._db.execute(
-                "select count(*) filter (where delivered_at is null and dead_at is null),"
-                " count(*) filter (where delivered_at is not null), count(*),"
-                " count(*) filter (where delivered_at is null and dead_at is null and attempts > 0),"
-                " count(*) filter (where dead_at is not null) from events"
-            ).fetchone()
+        return self._run_io(self._stats)
+
+    def _stats(self) -> dict[str, int]:
+        pending, delivered, total, retrying, dead = self._db.execute(
+            "select count(*) filter (where delivered_at is null and dead_at is null),"
+            " count(*) filter (where delivered_at is not null), count(*),"
+            " count(*) filter (where delivered_at is null and dead_at is null and attempts > 0),"
+            " count(*) filter (where dead_at is not null) from events"
+        ).fetchone()
         return {"pending": pending, "delivered": delivered, "total": total, "retrying": retrying, "dead": dead}
 
     def dead(self, limit: int = 100) -> list[dict[str, Any]]:
         """Events the platform refused for their content, newest first, with its answer (for the operator)."""
-        with self._lock:
-            rows = self._db.execute(
-                "select id, body, dead_at, attempts, last_error from events where dead_at is not null"
-                " order by id desc limit ?",
-                (limit,),
-            ).fetchall()
+        return self._run_io(self._dead, limit)
+
+    def _dead(self, limit: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "select id, body, dead_at, attempts, last_error from events where dead_at is not null"
+            " order by id desc limit ?",
+            (limit,),
+        ).fetchall()
         return [
             {"id": r[0], "event": json.loads(r[1]), "deadAt": r[2], "attempts": r[3], "lastError": r[4]} for r in rows
         ]
 
     def requeue_dead(self) -> int:
         """Puts every dead event back in line (after the cause was fixed on the platform)."""
-        with self._lock:
-            cur = self._db.execute(
+        count = self._run_io(
+            lambda: self._db.execute(
                 "update events set dead_at = null, attempts = 0, next_attempt_at = 0 where dead_at is not null"
-            )
+            ).rowcount
+        )
         if self._wake is not None:
             self._wake.set()
-        return cur.rowcount
+        return count
 
     def find(self, key_id: str, call_id: str) -> list[dict[str, Any]]:
-        """Every event stored for a call (for the platform's replay during settlement)."""
-        with self._lock:
-            rows = self._db.execute(
+        """Every event stored for a call (for the platform's replay during settlement), appends queued before included."""
+        rows = self._run_io(
+            lambda: self._db.execute(
                 "select body from events where key_id = ? and call_id = ? order by id", (key_id, call_id)
             ).fetchall()
+        )
         return [json.loads(r[0]) for r in rows]
 
     # -- delivery ------------------------------------------------------------------------------------------
@@ -205,33 +273,33 @@ class Outbox:
         if self._task is not None and not self._task.done():
             return
         self._wake = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="tollgate-outbox")
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="tollgate-outbox")
 
     def _claim(self) -> list[tuple[int, str, int]]:
         now = self.clock()
-        with self._lock:
-            self._db.execute("begin immediate")
-            try:
-                rows = self._db.execute(
-                    "select id, body, attempts from events where delivered_at is null and dead_at is null"
-                    " and next_attempt_at <= ? and claimed_until <= ? order by id limit ?",
-                    (now, now, self.batch_size),
-                ).fetchall()
-                if rows:
-                    self._db.executemany(
-                        "update events set claimed_until = ? where id = ?", [(now + 60, r[0]) for r in rows]
-                    )
-                self._db.execute("commit")
-            except BaseException:
-                self._db.execute("rollback")
-                raise
+        self._db.execute("begin immediate")
+        try:
+            rows = self._db.execute(
+                "select id, body, attempts from events where delivered_at is null and dead_at is null"
+                " and next_attempt_at <= ? and claimed_until <= ? order by id limit ?",
+                (now, now, self.batch_size),
+            ).fetchall()
+            if rows:
+                self._db.executemany(
+                    "update events set claimed_until = ? where id = ?", [(now + 60, r[0]) for r in rows]
+                )
+            self._db.execute("commit")
+        except BaseException:
+            self._db.execute("rollback")
+            raise
         return rows
 
     async def deliver_once(self) -> int:
         """Sends one batch; returns how many events the platform acknowledged."""
         if self.paused:
             return 0
-        rows = self._claim()
+        rows = await self._in_io(self._claim)
         if not rows:
             return 0
         return await self._deliver(rows)
@@ -248,9 +316,9 @@ class Outbox:
             )
             status = response.status_code
             if status < 300:
-                self._mark(rows, "update events set delivered_at = ?, claimed_until = 0, last_error = null where id = ?")
+                await self._mark(rows, "update events set delivered_at = ?, claimed_until = 0, last_error = null where id = ?")
                 self._answered(response)
-                self._check_flushed()
+                await self._check_flushed()
                 return len(rows)
             error = f"HTTP {status}: {response.text[:300]}"
         except httpx.HTTPError as e:
@@ -260,20 +328,20 @@ class Outbox:
                 # Somewhere in the batch is an event the platform refuses: halve until it stands alone.
                 middle = len(rows) // 2
                 return await self._deliver(rows[:middle]) + await self._deliver(rows[middle:])
-            self._mark(
+            await self._mark(
                 rows,
                 "update events set dead_at = ?, attempts = attempts + 1, claimed_until = 0, last_error = ? where id = ?",
                 error,
             )
             logger.error("usage event %s refused by the platform, set aside as dead: %s", rows[0][0], error)
-            self._check_flushed()
+            await self._check_flushed()
             return 0
         now = self.clock()
-        with self._lock:
-            self._db.executemany(
-                "update events set attempts = attempts + 1, next_attempt_at = ?, claimed_until = 0, last_error = ? where id = ?",
-                [(now + backoff_seconds(r[2] + 1), error, r[0]) for r in rows],
-            )
+        await self._in_io(
+            self._db.executemany,
+            "update events set attempts = attempts + 1, next_attempt_at = ?, claimed_until = 0, last_error = ? where id = ?",
+            [(now + backoff_seconds(r[2] + 1), error, r[0]) for r in rows],
+        )
         logger.warning("usage delivery failed for %d events, will retry: %s", len(rows), error)
         return 0
 
@@ -291,25 +359,24 @@ class Outbox:
             except Exception:
                 logger.exception("could not apply the platform's answer to a usage delivery")
 
-    def _mark(self, rows: list[tuple[int, str, int]], statement: str, error: str | None = None) -> None:
+    async def _mark(self, rows: list[tuple[int, str, int]], statement: str, error: str | None = None) -> None:
         now = self.clock()
         params = [(now, r[0]) if error is None else (now, error, r[0]) for r in rows]
-        with self._lock:
-            self._db.executemany(statement, params)
+        await self._in_io(self._db.executemany, statement, params)
+
+    def _purge(self) -> int:
+        return self._db.execute(
+            "delete from events where delivered_at is not null and delivered_at < ?",
+            (self.clock() - self.retention_seconds,),
+        ).rowcount
 
     def purge(self) -> int:
-        with self._lock:
-            cur = self._db.execute(
-                "delete from events where delivered_at is not null and delivered_at < ?",
-                (self.clock() - self.retention_seconds,),
-            )
-        return cur.rowcount
+        return self._run_io(self._purge)
 
-    def next_due_in(self) -> float:
-        with self._lock:
-            row = self._db.execute(
-                "select min(next_attempt_at) from events where delivered_at is null and dead_at is null"
-            ).fetchone()
+    def _next_due_in(self) -> float:
+        row = self._db.execute(
+            "select min(next_attempt_at) from events where delivered_at is null and dead_at is null"
+        ).fetchone()
         if row[0] is None:
             return self.idle_interval
         return max(0.0, min(self.idle_interval, row[0] - self.clock()))
@@ -322,21 +389,27 @@ class Outbox:
                 while await self.deliver_once():
                     pass
                 if self.clock() - last_purge > 600:
-                    self.purge()
+                    await self._in_io(self._purge)
                     last_purge = self.clock()
             except Exception:  # a broken batch must never stop delivery
                 logger.exception("outbox delivery loop error")
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, self.next_due_in()))
+                due_in = await self._in_io(self._next_due_in)
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, due_in))
                 if self.linger > 0 and not self._urgent:
                     await asyncio.sleep(self.linger)
                 self._urgent = False
             except asyncio.TimeoutError:
                 pass
 
+    def next_due_in(self) -> float:
+        return self._run_io(self._next_due_in)
+
     async def aclose(self) -> None:
         if self._task:
             self._task.cancel()
         await self._client.aclose()
-        self._db.close()
+        # Queued appends are committed before the file closes.
+        await self._in_io(self._db.close)
+        self._io.shutdown(wait=True)
