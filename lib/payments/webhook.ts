@@ -162,7 +162,7 @@ async function takeBack(
 /** Keeps Stripe's own receipt link of a card payment (the Charge's receipt_url), which our receipt shows. */
 async function receiptUrl(tx: Tx, charge: Stripe.Charge): Promise<boolean> {
   const url = charge.receipt_url;
-  if (!url || !url.startsWith("https://") || url.length > 2000) return false;
+  if (!url?.startsWith("https://") || url.length > 2000) return false;
   const payment = await paymentByIntent(tx, idOf(charge.payment_intent), `charge ${charge.id}`);
   await tx`update payments set stripe_receipt_url = ${url} where id = ${payment.id}`;
   return true;
