@@ -90,15 +90,20 @@ export async function closeMonth(db: Db, actor: Actor, month: string): Promise<C
 export async function enqueueStatementClosings(db: Db): Promise<{ enqueued: string[] }> {
   const due = await db<{ month: string }[]>`
     with first as (
-      select date_trunc('month', min(created_at) at time zone 'utc')::date as m from ledger_transactions
+      select date_trunc('month', min(created_at) at time zone 'utc')::date as first_month from ledger_transactions
+    ),
+    months as (
+      select s.m::date as m
+      from first, generate_series(first.first_month,
+                                  date_trunc('month', tollgate_now() at time zone 'utc')::date - interval '1 month',
+                                  interval '1 month') as s(m)
+      where first.first_month is not null
     )
     select to_char(m, 'YYYY-MM') as month
-    from first, generate_series(first.m, date_trunc('month', tollgate_now() at time zone 'utc')::date - interval '1 month',
-                                interval '1 month') as m
-    where first.m is not null
-      and not exists (select 1 from statement_months s where s.month = m::date)
+    from months
+    where not exists (select 1 from statement_months sm where sm.month = months.m)
       and exists (select 1 from settlement_runs r where r.status = 'completed'
-                  and r.day = (m + interval '1 month' - interval '1 day')::date)
+                  and r.day = (months.m + interval '1 month' - interval '1 day')::date)
     order by m`;
   const enqueued: string[] = [];
   for (const { month } of due) {

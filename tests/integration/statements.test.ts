@@ -421,6 +421,26 @@ describe("January's statement of an organization", () => {
     });
     const numbers = await sql<{ number: bigint }[]>`select number from statements order by number`;
     expect(numbers.map((n) => n.number)).toEqual([1n, 2n, 3n, 4n]);
+    // The daily cron's part: a month is enqueued for closing only once its last day's settlement has completed, and
+    // the queue closes it, numbering on.
+    const { enqueueStatementClosings } = await import("@/lib/statements/close");
+    expect(await clock.at("2026-04-02T00:05:00Z", (db) => enqueueStatementClosings(db))).toEqual({
+      enqueued: [],
+    });
+    await settleDay("2026-03-31");
+    expect(await clock.at("2026-04-02T00:05:00Z", (db) => enqueueStatementClosings(db))).toEqual({
+      enqueued: ["2026-03"],
+    });
+    await drain(sql, { budgetMs: 20_000, replay: async () => [], policy: "release", graceMinutes: 0 });
+    const [march] = await sql<
+      { statements: number }[]
+    >`select statements from statement_months where month = '2026-03-01'`;
+    expect(march?.statements).toBe(2);
+    expect(await clock.at("2026-04-03T00:05:00Z", (db) => enqueueStatementClosings(db))).toEqual({
+      enqueued: [],
+    });
+    const all = await sql<{ number: bigint }[]>`select number from statements order by number`;
+    expect(all.map((n) => n.number)).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
     const receipts = await sql<{ number: bigint }[]>`select number from receipts order by number`;
     expect(receipts.map((r) => Number(r.number))).toEqual(receipts.map((_, i) => i + 1));
   });
