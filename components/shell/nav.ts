@@ -49,6 +49,7 @@ export const NAV: NavSection[] = [
       { href: "/admin/accounts", label: "Accounts", icon: "wallet" },
       { href: "/admin/prices", label: "Price book", icon: "tags" },
       { href: "/admin/payments", label: "Payments", icon: "card" },
+      { href: "/admin/webhooks", label: "Customer webhooks", icon: "bell" },
       { href: "/admin/codes", label: "Redemption codes", icon: "ticket" },
       { href: "/admin/settlement", label: "Settlement", icon: "scale" },
       { href: "/admin/settings", label: "Operator settings", icon: "building" },

@@ -46,6 +46,8 @@ export function WebhooksPanel({ org }: { org: string | null }) {
   const endpoints = useQuery({
     queryKey: ["webhooks", org],
     queryFn: () => api<{ endpoints: EndpointRow[] }>(`/api/v1/webhooks${query}`),
+    // Pending counts and failure states move as the queue sends.
+    refetchInterval: 5_000,
   });
   const [secret, setSecret] = useState<{ title: string; value: string } | null>(null);
   const [adding, setAdding] = useState(false);
@@ -176,7 +178,12 @@ function EndpointRowView({
   return (
     <TableRow data-testid="endpoint-row" data-state={selected ? "selected" : undefined}>
       <TableCell>
-        <button type="button" className="text-left underline-offset-2 hover:underline" onClick={onSelect}>
+        <button
+          type="button"
+          className="text-left underline underline-offset-2"
+          title="Show this endpoint's deliveries"
+          onClick={onSelect}
+        >
           <TableTruncate text={e.url} className="max-w-80 font-mono text-xs" />
         </button>
         {e.description ? <div className="text-xs text-muted-foreground">{e.description}</div> : null}
@@ -216,9 +223,6 @@ function EndpointRowView({
       <TableCell className="text-right tabular-nums">{e.pending}</TableCell>
       <TableCell>
         <div className="flex justify-end gap-1">
-          <Button size="sm" variant="outline" onClick={onSelect}>
-            Deliveries
-          </Button>
           <Button size="sm" variant="outline" disabled={toggle.isPending} onClick={() => toggle.mutate()}>
             {e.enabled ? "Disable" : "Enable"}
           </Button>
@@ -410,9 +414,9 @@ function Deliveries({ endpoint }: { endpoint: EndpointRow }) {
     <Card>
       <CardHeader>
         <CardTitle>Deliveries</CardTitle>
-        <CardDescription className="break-all">
-          To <span className="font-mono">{endpoint.url}</span>. A failed delivery is retried with backoff for
-          3 days, then the endpoint is switched off and you are told.
+        <CardDescription>
+          To <span className="font-mono break-all">{endpoint.url}</span>. A failed delivery is retried with
+          backoff for 3 days, then the endpoint is switched off and you are told.
         </CardDescription>
       </CardHeader>
       <CardContent className="grid gap-6">

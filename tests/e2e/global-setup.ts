@@ -41,7 +41,8 @@ export default async function globalSetup() {
     appPort: Number(process.env.E2E_PORT ?? 3100),
     pgPort: Number(process.env.E2E_PG_PORT ?? 25430),
     gateway: { litellm: 4101, upstream: 4111, authCacheTtl: 2 },
-    appEnv: { SMTP_URL: mailbox.url },
+    // Usage webhooks may reach the specs' local receivers (plain HTTP on 127.0.0.1) although next start runs production.
+    appEnv: { SMTP_URL: mailbox.url, WEBHOOK_ALLOW_PRIVATE_TARGETS: "true" },
     log: (line) => appendFileSync("test-results/e2e/stack.log", `${line}\n`),
   });
   // Workers inherit the environment: this is how tests learn the seeded logins.
