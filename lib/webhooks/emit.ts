@@ -67,7 +67,7 @@ export async function emitCallsCharged(
         'model', u.model_group,
         'kind', u.kind,
         'status', u.status,
-        'units', (select jsonb_object_agg(d.key, coalesce((to_jsonb(u) ->> d.count_column)::bigint, 0) order by d.position)
+        'units', (select jsonb_object_agg(d.key, coalesce((r.usage ->> d.count_column)::bigint, 0) order by d.position)
                   from price_unit_contract d),
         'priceVersionId', u.price_version_id,
         'chargeMicros', u.revenue_micros,
@@ -81,6 +81,8 @@ export async function emitCallsCharged(
       as b(key_id, call_id)
     join usage_events u on u.key_id = b.key_id and u.call_id = b.call_id
     join api_keys k on k.id = u.key_id
+    -- The row as JSON once (offset 0 keeps it from being inlined into each unit's look-up).
+    cross join lateral (select to_jsonb(u) as usage offset 0) r
     join accounts a on a.id = u.account_id
     left join organizations o on o.id = a.organization_id
     left join ledger_transactions t
