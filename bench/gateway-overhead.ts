@@ -9,7 +9,10 @@
 // of docs/benchmarks.md.
 //
 //   npm run bench:gateway            (BENCH_REQUESTS, BENCH_RATES=40,100, BENCH_BURST=1000,
-//                                     BENCH_CAPACITY_RATES=25,50,…,300, BENCH_CAPACITY_SECONDS=4 to change the load)
+//                                     BENCH_CAPACITY_RATES=25,50,…,300, BENCH_CAPACITY_SECONDS=4 to change the load;
+//                                     BENCH_BEFORE=<git revision>: also that revision's plugin on the lease path, for
+//                                     same-run before and after rows)
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { liteLLMSpec } from "@/scripts/stack/gateway";
 import { ProcessGroup } from "@/scripts/stack/processes";
@@ -19,13 +22,14 @@ import {
   TEST_MASTER_KEY,
   TEST_WEBHOOK_SECRET,
 } from "@/tests/stack/start";
-import { benchDeveloper, derivedConfig } from "./gateway-setup";
+import { benchDeveloper, checkoutOf, derivedConfig } from "./gateway-setup";
 import { f1, f2, machine, openLoop, type Summary, summarize, writeSection } from "./lib";
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
 const RATES = (process.env.BENCH_RATES ?? "40,100").split(",").map(Number);
 const RATE = RATES[0]!;
 const BURST = Number(process.env.BENCH_BURST ?? 1000);
+const BEFORE = process.env.BENCH_BEFORE;
 const root = process.cwd();
 const body = JSON.stringify({
   model: "fake-small",
@@ -201,6 +205,26 @@ async function main() {
       }),
     );
     console.log("ready");
+    // The lease path with another revision's plugin (BENCH_BEFORE), beside this one: before and after in one run.
+    const beforeRoot = BEFORE ? checkoutOf(root, BEFORE) : null;
+    const beforeUrl = "http://127.0.0.1:4205/v1";
+    if (beforeRoot) {
+      process.stdout.write(`▸ starting LiteLLM + Tollgate leases as of ${BEFORE}… `);
+      await bare.start(
+        liteLLMSpec({
+          root: beforeRoot,
+          port: 4205,
+          platformUrl: stack.appUrl,
+          gatewaySecret: TEST_GATEWAY_SECRET,
+          webhookSecret: TEST_WEBHOOK_SECRET,
+          outboxPath: path.join(root, `.data/outbox-bench-before-${Date.now()}.db`),
+          masterKey: TEST_MASTER_KEY,
+          upstreamUrl: stack.upstreamUrl!,
+          env: { TOLLGATE_AUTH_CACHE_TTL: "5" },
+        }),
+      );
+      console.log("ready");
+    }
 
     const developer = await benchDeveloper(stack.databaseUrl, "bench-gateway");
     const issue = developer.issue;
@@ -226,8 +250,14 @@ async function main() {
     );
     const leaseBase = stack.gatewayUrl!.replace(/\/v1$/, "");
     let prom: Summary | null = null;
-    const perRate: { rate: number; bare: Summary; lease: Summary; hold: Summary; tripsPerCall: number }[] =
-      [];
+    const perRate: {
+      rate: number;
+      bare: Summary;
+      lease: Summary;
+      hold: Summary;
+      tripsPerCall: number;
+      before: Summary | null;
+    }[] = [];
     for (const rate of RATES) {
       const bareAt =
         rate === RATE
@@ -257,13 +287,20 @@ async function main() {
       );
       // Warm-up included: every platform round trip the lease path made for these calls (grants, top-ups, returns).
       const tripsPerCall = (after.roundTrips - before.roundTrips) / (after.draws - before.draws);
-      perRate.push({ rate, bare: bareAt, lease, hold, tripsPerCall });
+      const asBefore = beforeRoot
+        ? await measure(`balance leases as of ${BEFORE}`, beforeUrl, () => warmKey, rate)
+        : null;
+      perRate.push({ rate, bare: bareAt, lease, hold, tripsPerCall, before: asBefore });
     }
     const capBare = await capacity("bare LiteLLM", "http://127.0.0.1:4201/v1", TEST_MASTER_KEY);
     const capLease = await capacity("balance leases", stack.gatewayUrl!, warmKey);
+    const capBefore = beforeRoot
+      ? await capacity(`balance leases as of ${BEFORE}`, beforeUrl, warmKey)
+      : null;
     const capHold = await capacity("per-call holds", "http://127.0.0.1:4203/v1", warmKey);
     const burstBare = await burst("bare LiteLLM", "http://127.0.0.1:4201/v1", TEST_MASTER_KEY);
     const burstLease = await burst("balance leases", stack.gatewayUrl!, warmKey);
+    const burstBefore = beforeRoot ? await burst(`balance leases as of ${BEFORE}`, beforeUrl, warmKey) : null;
     const burstHold = await burst("per-call holds", "http://127.0.0.1:4203/v1", warmKey);
     const billed = perRate[0]!.lease;
 
@@ -285,6 +322,11 @@ async function main() {
         `| ${r.rate}/s | bare LiteLLM | ${f1(r.bare.p50)} | ${f1(r.bare.p99)} | — | — | ${r.bare.errors}/${r.bare.n} | — |`,
         `| ${r.rate}/s | balance leases | ${f1(r.lease.p50)} | ${f1(r.lease.p99)} | ${signed(over(r.lease, r.bare, "p50"))} | ${signed(over(r.lease, r.bare, "p99"))} | ${r.lease.errors}/${r.lease.n} | ${r.tripsPerCall.toFixed(4)} |`,
         `| ${r.rate}/s | per-call holds | ${f1(r.hold.p50)} | ${f1(r.hold.p99)} | ${signed(over(r.hold, r.bare, "p50"))} | ${signed(over(r.hold, r.bare, "p99"))} | ${r.hold.errors}/${r.hold.n} | 1 |`,
+        ...(r.before
+          ? [
+              `| ${r.rate}/s | balance leases, plugin as of ${BEFORE} | ${f1(r.before.p50)} | ${f1(r.before.p99)} | ${signed(over(r.before, r.bare, "p50"))} | ${signed(over(r.before, r.bare, "p99"))} | ${r.before.errors}/${r.before.n} | — |`,
+            ]
+          : []),
       ]),
     ].join("\n");
     const saturated = perRate.filter((r) => r.bare.p50 > 5 * bareRun.p50).map((r) => r.rate);
@@ -300,6 +342,7 @@ async function main() {
         [
           ["bare LiteLLM (master key)", burstBare],
           ["balance leases", burstLease],
+          ...(burstBefore ? [[`balance leases, plugin as of ${BEFORE}`, burstBefore] as const] : []),
           ["per-call holds", burstHold],
         ] as const
       ).map(
@@ -314,6 +357,7 @@ async function main() {
         [
           ["bare LiteLLM (master key)", capBare],
           ["balance leases", capLease],
+          ...(capBefore ? [[`balance leases, plugin as of ${BEFORE}`, capBefore] as const] : []),
           ["per-call holds", capHold],
         ] as const
       ).map(
@@ -391,6 +435,7 @@ Goal for leases: ≥ 0.9 × bare LiteLLM's capacity: **${yes(capacityRatio >= 0.
       `burst of ${BURST}: leases all served, no 503, ≤ 1.2× bare (${f2(burstRatio)}×): ${yes(burstMet)}`,
     );
     console.log("written to docs/benchmarks.md");
+    if (beforeRoot) rmSync(beforeRoot, { recursive: true, force: true });
   } finally {
     await bare.stop();
     await stack.stop();

@@ -10,8 +10,7 @@
 //                                     BENCH_PROFILE_BEFORE=<git revision>: also the lease path with that revision's
 //                                     plugin, in the same rounds, for a same-run before and after)
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { liteLLMSpec } from "@/scripts/stack/gateway";
 import { ProcessGroup } from "@/scripts/stack/processes";
@@ -21,7 +20,7 @@ import {
   TEST_MASTER_KEY,
   TEST_WEBHOOK_SECRET,
 } from "@/tests/stack/start";
-import { benchDeveloper, derivedConfig } from "./gateway-setup";
+import { benchDeveloper, checkoutOf, derivedConfig } from "./gateway-setup";
 import { f1, f2, machine, openLoop, summarize, writeSection } from "./lib";
 
 const RATE = Number(process.env.BENCH_PROFILE_RATE ?? 40);
@@ -46,20 +45,6 @@ async function post(url: string, key: string): Promise<boolean> {
   });
   await res.arrayBuffer();
   return res.ok;
-}
-
-/**
- * Another revision's gateway files (litellm/ and the billing contract) in a temporary root sharing this checkout's
- * venv: what the plugin was before a change, run beside it.
- */
-function checkoutOf(revision: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "tollgate-before-"));
-  execFileSync("sh", [
-    "-c",
-    `git archive ${JSON.stringify(revision)} litellm lib/billing | tar -x -C ${JSON.stringify(dir)}`,
-  ]);
-  symlinkSync(path.join(root, "litellm/.venv"), path.join(dir, "litellm/.venv"));
-  return dir;
 }
 
 /** CPU seconds a process has used so far, all its threads (user + system, from /proc). */
@@ -210,7 +195,7 @@ async function main() {
     await others.start(gateway(4225, derivedConfig(root, "bare")));
     await others.start(gateway(4226, derivedConfig(root, "auth-only")));
     console.log("ready");
-    const beforeRoot = BEFORE ? checkoutOf(BEFORE) : null;
+    const beforeRoot = BEFORE ? checkoutOf(root, BEFORE) : null;
     if (beforeRoot) {
       process.stdout.write(`▸ starting LiteLLM + Tollgate as of ${BEFORE}… `);
       await others.start(gateway(4227, undefined, beforeRoot));

@@ -1,6 +1,8 @@
 // What the gateway benchmarks share: a developer on pay as you go with a large balance, and keys that spend from it;
 // the gateway's config with Tollgate taken out, for the baselines.
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { createClient } from "@/lib/db/client";
 import { createKey } from "@/lib/keys/create";
@@ -57,4 +59,18 @@ export function derivedConfig(root: string, kind: "bare" | "auth-only"): string 
   const file = path.join(root, `litellm/.config.${kind}.yaml`);
   writeFileSync(file, text);
   return file;
+}
+
+/**
+ * Another revision's gateway files (litellm/ and the billing contract) in a temporary root sharing this checkout's
+ * venv: what the plugin was before a change, run beside it.
+ */
+export function checkoutOf(root: string, revision: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "tollgate-before-"));
+  execFileSync("sh", [
+    "-c",
+    `git archive ${JSON.stringify(revision)} litellm lib/billing | tar -x -C ${JSON.stringify(dir)}`,
+  ]);
+  symlinkSync(path.join(root, "litellm/.venv"), path.join(dir, "litellm/.venv"));
+  return dir;
 }
