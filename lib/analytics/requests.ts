@@ -85,7 +85,7 @@ export function logRange(q: RequestExportQuery, now = new Date()): Range {
   return { from: new Date(to.getTime() - 400 * DAY_MS), to };
 }
 
-/** Calls with this id, or (fewer than 36 characters) whose id starts with it; served by usage_events_call_id_idx. */
+/** Calls with this id, or (fewer than 36 characters) whose id starts with it; served by usage_events_call_key. */
 function callIdWhere(db: Db, callId: string | undefined) {
   if (!callId) return db``;
   return callId.length === 36 ? db`and e.call_id = ${callId}` : db`and e.call_id like ${`${callId}%`}`;

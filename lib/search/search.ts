@@ -46,7 +46,7 @@ async function searchKeys(db: Db, owner: string | null, q: string): Promise<KeyH
 
 /**
  * Calls by call id, exact or by its first characters (the request log's callIdSearch: hex and dashes, lowercased),
- * through usage_events_call_id_idx (text_pattern_ops, so the prefix is an index range in any collation); a
+ * through usage_events_call_key (call_id text_pattern_ops first, so the prefix is an index range in any collation); a
  * developer's limited to their own.
  */
 async function searchCalls(db: Db, owner: string | null, q: string): Promise<CallHit[]> {

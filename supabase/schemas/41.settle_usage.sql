@@ -79,7 +79,9 @@ begin
                                 price_version_id, hold_id, lease_id, draw_micros, ledger_transaction_id, first_token_at,
                                 kind, cache_write_tokens, reasoning_tokens, images, audio_ms, characters, image_size,
                                 image_quality, overrun_micros)
-      select key_id, call_id, user_id, account_id, model_id, model_group, coalesce(provider_model, ''), status,
+      -- model_id only when no price version names the model (price_versions.model_id says it otherwise): a lean row.
+      select key_id, call_id, user_id, account_id, case when price_version_id is null then model_id end, model_group,
+             coalesce(provider_model, ''), status,
              coalesce(stream, false), coalesce((units->>'input')::integer, 0),
              coalesce((units->>'output')::integer, 0), coalesce((units->>'cached')::integer, 0),
              coalesce(reported_cost_micros, 0),

@@ -1,0 +1,177 @@
+// The indexes usage_events keeps (supabase/migrations/20261205110000_usage_events_lean.sql) are the ones its read
+// paths need: on a table of 60,000 calls over a week, the request log's first page and a deep cursor page (an
+// admin's, a developer's own, an organization's), the per-key usage API and the call id search each reach
+// usage_events through an index, never a sequential scan. The plans are the real queries' own, as the library
+// sends them (auto_explain on this connection), so dropping an index one of them needs fails here.
+import { randomUUID } from "node:crypto";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listRequests } from "@/lib/analytics/requests";
+import { requestLogQuery } from "@/lib/analytics/schemas";
+import type { Actor } from "@/lib/auth/types";
+import { settleUsage } from "@/lib/billing/settle";
+import type { Sql } from "@/lib/db/client";
+import { keyUsage } from "@/lib/keys/self";
+import { search } from "@/lib/search/search";
+import { event, insertKey, seedPricedModel } from "../helpers/billing";
+import { createTestDatabase } from "../helpers/db";
+import { insertUser } from "../helpers/users";
+
+const { sql, url } = await createTestDatabase();
+
+const USERS = 40;
+const CALLS = 60_000;
+const DAY_MS = 86_400_000;
+
+const users: string[] = [];
+const keys: string[] = [];
+let adminId = "";
+let orgAccount = "";
+
+/** One connection whose every statement's plan comes back as a notice (auto_explain), collected per read path. */
+let plans: string[] = [];
+let explained: Sql;
+
+beforeAll(async () => {
+  adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
+  await seedPricedModel(sql);
+  for (let i = 0; i < USERS; i++) {
+    const id = await insertUser(sql, { email: `dev-${i}@example.com`, role: "developer" });
+    users.push(id);
+    keys.push(await insertKey(sql, id), await insertKey(sql, id));
+  }
+  // An organization whose account the last user's second key spends from.
+  const [org] = await sql<{ id: string }[]>`
+    insert into organizations (name, slug) values ('Index Org', 'index-org') returning id`;
+  const [account] = await sql<{ id: string }[]>`
+    insert into accounts (kind, organization_id) values ('team', ${org!.id}) returning id`;
+  orgAccount = account!.id;
+  await sql`insert into organization_members (organization_id, user_id, role) values (${org!.id}, ${users.at(-1)!}, 'owner')`;
+  await sql`update api_keys set account_id = ${orgAccount} where id = ${keys.at(-1)!}`;
+  // A few calls through the real settle path (unpriced: no balance needed), then the week's bulk as the rows
+  // settle_usage writes for unreserved free calls, spread over every key and the last 7 days.
+  await settleUsage(
+    sql,
+    keys.slice(0, 4).map((k) => event(k, randomUUID())),
+  );
+  await sql`
+    insert into usage_events (key_id, call_id, user_id, account_id, model_group, provider_model, status, stream,
+                              prompt_tokens, completion_tokens, started_at, ended_at, billing_status, kind)
+    select k.id, gen_random_uuid()::text, k.user_id, k.account_id, 'fake-small', 'openai/fake-small',
+           case when g % 50 = 0 then 'failure' else 'success' end, g % 2 = 0, 100 + g % 900, 50 + g % 400,
+           now() - (g * interval '7 days' / ${CALLS}), now() - (g * interval '7 days' / ${CALLS}) + interval '2 s',
+           case when g % 50 = 0 then 'waived' else 'exact' end, 'chat'
+    from generate_series(1, ${CALLS}) g
+    join lateral (select id, user_id, account_id from api_keys where id = (${sql.array(keys)}::uuid[])[1 + g % ${keys.length}]) k on true`;
+  await sql`analyze usage_events`;
+  explained = postgres(url, {
+    max: 1,
+    onnotice: (n) => {
+      if (n.message?.includes("Query Text")) plans.push(n.message);
+    },
+    connection: { TimeZone: "UTC" },
+    types: { bigint: postgres.BigInt },
+  }) as unknown as Sql;
+  await explained`load 'auto_explain'`;
+  await explained`set auto_explain.log_min_duration = 0`;
+  await explained`set auto_explain.log_level = notice`;
+}, 120_000);
+
+afterAll(async () => {
+  await explained?.end();
+});
+
+/** The plans of the statements `run` sends that read usage_events. */
+async function plansOf(run: (db: Sql) => Promise<unknown>): Promise<string[]> {
+  plans = [];
+  await run(explained);
+  return plans.filter((p) => p.includes("usage_events"));
+}
+
+function expectIndexed(found: string[], index: string) {
+  expect(found.length).toBeGreaterThan(0);
+  for (const plan of found) expect(plan).not.toMatch(/Seq Scan on usage_events/);
+  expect(found.join("\n")).toContain(index);
+}
+
+const admin = (): Actor => ({ userId: adminId, kind: "user", role: "admin" });
+const developer = (i: number): Actor => ({ userId: users[i]!, kind: "user", role: "developer" });
+const week = () => ({ from: new Date(Date.now() - 7 * DAY_MS).toISOString(), to: new Date().toISOString() });
+
+describe("usage_events read paths at 60,000 calls", () => {
+  it("the request log's first page and a deep cursor page (an admin's) read the (started_at, id) index", async () => {
+    const first = await plansOf((db) =>
+      listRequests(db, admin(), requestLogQuery.parse({ ...week(), limit: 50 })),
+    );
+    expectIndexed(first, "usage_events_started_id_idx");
+    const [deep] = await sql<{ micros: string; id: string }[]>`
+      select (extract(epoch from started_at) * 1000000)::bigint::text as micros, id::text from usage_events
+      order by started_at desc, id desc offset 40000 limit 1`;
+    const cursor = Buffer.from(`${deep!.micros}:${deep!.id}`).toString("base64url");
+    let page: Awaited<ReturnType<typeof listRequests>> | undefined;
+    const deepPlans = await plansOf(async (db) => {
+      page = await listRequests(db, admin(), requestLogQuery.parse({ ...week(), limit: 50, cursor }));
+    });
+    expect(page!.items).toHaveLength(50);
+    expect(page!.items.map((r) => r.id)).not.toContain(deep!.id);
+    expect(BigInt(page!.items[0]!.startedAt.getTime()) * 1000n).toBeLessThanOrEqual(BigInt(deep!.micros));
+    expectIndexed(deepPlans, "usage_events_started_id_idx");
+  });
+
+  it("a developer's own request log and an admin's filtered by that developer read an index", async () => {
+    let items = 0;
+    const own = await plansOf(async (db) => {
+      items = (await listRequests(db, developer(3), requestLogQuery.parse({ ...week(), limit: 50 }))).items
+        .length;
+    });
+    expect(items).toBe(50);
+    expectIndexed(own, "Index Scan");
+    const filtered = await plansOf(async (db) => {
+      const q = requestLogQuery.parse({ ...week(), limit: 50, userId: users[3] });
+      items = (await listRequests(db, admin(), q)).items.length;
+    });
+    expect(items).toBe(50);
+    expectIndexed(filtered, "usage_events_user_idx");
+  });
+
+  it("an organization's request log reads the (account_id, started_at) index", async () => {
+    const owner = developer(USERS - 1);
+    let items = 0;
+    const found = await plansOf(async (db) => {
+      items = (
+        await listRequests(db, owner, requestLogQuery.parse({ ...week(), limit: 50, org: "index-org" }))
+      ).items.length;
+    });
+    expect(items).toBe(50);
+    expectIndexed(found, "usage_events_account_idx");
+  });
+
+  it("the per-key usage API (GET /api/v1/key/usage) reads one key's calls through an index", async () => {
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    let calls = 0;
+    const found = await plansOf(async (db) => {
+      const usage = await keyUsage(
+        db,
+        { id: keys[6]!, userId: users[3]! } as Parameters<typeof keyUsage>[1],
+        day(Date.now() - 8 * DAY_MS),
+        day(Date.now()),
+      );
+      calls = usage.totals.calls;
+    });
+    expect(calls).toBeGreaterThan(600);
+    for (const plan of found) expect(plan).not.toMatch(/Seq Scan on usage_events/);
+    expect(found.join("\n")).toMatch(/usage_events_key_idx|usage_events_user_idx/);
+  });
+
+  it("a call id and a call id prefix are found through the (call_id, key_id) unique index", async () => {
+    const [one] = await sql<{ call_id: string }[]>`select call_id from usage_events order by id desc limit 1`;
+    for (const q of [one!.call_id, one!.call_id.slice(0, 8)]) {
+      let hits = 0;
+      const found = await plansOf(async (db) => {
+        hits = (await search(db, admin(), q)).calls.length;
+      });
+      expect(hits).toBeGreaterThanOrEqual(1);
+      expectIndexed(found, "usage_events_call_key");
+    }
+  });
+});
