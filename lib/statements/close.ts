@@ -5,7 +5,7 @@ import { AppError, conflict } from "@/lib/http/errors";
 import { enqueue } from "@/lib/queue";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { computeStatement, monthBounds } from "./compute";
-import { linesToJson } from "./read";
+import { snapshotToJson } from "./read";
 
 /** Closes every account's statement of a UTC month (payload { month: "YYYY-MM" }). */
 export const STATEMENTS_CLOSE_JOB = "statements.close";
@@ -69,7 +69,7 @@ export async function closeMonth(db: Db, actor: Actor, month: string): Promise<C
                                 seat_fees_micros, adjustments_micros, closing_micros, lines)
         values (${id}, ${`${month}-01`}::date, ${n!.number}, ${label}, ${s.openingMicros}, ${s.creditsMicros},
                 ${s.chargesMicros}, ${s.seatFeesMicros}, ${s.adjustmentsMicros}, ${s.closingMicros},
-                ${tx.json(linesToJson(lines) as never)})`;
+                ${tx.json(snapshotToJson(lines) as never)})`;
       labels.push(label);
     }
     await tx`insert into statement_months (month, statements) values (${`${month}-01`}::date, ${labels.length})`;

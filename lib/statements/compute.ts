@@ -1,5 +1,5 @@
 import "server-only";
-import type { Db } from "@/lib/db/client";
+import type { Db, Tx } from "@/lib/db/client";
 import { notFound } from "@/lib/http/errors";
 import {
   type AdjustmentLine,
@@ -52,6 +52,9 @@ interface CallRow {
   amountMicros: bigint;
 }
 
+/** The id of the group of a charge no call explains (never expected; it keeps the statement equal to the ledger). */
+export const UNATTRIBUTED = "unattributed";
+
 export interface AccountHolder {
   accountId: string;
   holder: string;
@@ -73,6 +76,18 @@ export async function accountHolder(db: Db, accountId: string): Promise<AccountH
  * (lib/statements/close.ts); a closed month is read from its snapshot.
  */
 export async function computeStatement(db: Db, accountId: string, month: string): Promise<Statement> {
+  // Every read from one snapshot: on separate snapshots a batch settling in between is seen by one query and not the
+  // next (a charge without its calls: "Unattributed", or lines that do not close at the ledger). Inside a caller's
+  // transaction (closing a month) its snapshot rules; that month has ended, so nothing settles into it.
+  if ("begin" in db) {
+    return (await db.begin("isolation level repeatable read read only", (tx) =>
+      statementAt(tx, accountId, month),
+    )) as Statement;
+  }
+  return statementAt(db, accountId, month);
+}
+
+async function statementAt(db: Tx, accountId: string, month: string): Promise<Statement> {
   const holder = await accountHolder(db, accountId);
   const { start, end } = monthBounds(month);
   const [[opening], [ledgerClosing], entries, calls, seats] = await Promise.all([
@@ -127,8 +142,8 @@ export async function computeStatement(db: Db, accountId: string, month: string)
       from parts p join usage_events u on u.id = p.usage_id
       join api_keys k on k.id = u.key_id join users us on us.id = u.user_id
       where p.amount <> 0`,
-    db<{ txnId: string; member: string; seatMonth: string }[]>`
-      select c.ledger_transaction_id as "txnId", coalesce(nullif(u.name, ''), u.email) as member,
+    db<{ txnId: string; userId: string; member: string; seatMonth: string }[]>`
+      select c.ledger_transaction_id as "txnId", c.user_id as "userId", coalesce(nullif(u.name, ''), u.email) as member,
              to_char(c.month, 'YYYY-MM') as "seatMonth"
       from seat_charges c join users u on u.id = c.user_id
       join ledger_transactions t on t.id = c.ledger_transaction_id
@@ -172,9 +187,9 @@ export async function computeStatement(db: Db, accountId: string, month: string)
         monthCalls.push({
           txnId: e.txnId,
           usageId: "",
-          keyId: "unattributed",
+          keyId: UNATTRIBUTED,
           keyName: "Unattributed",
-          userId: "unattributed",
+          userId: UNATTRIBUTED,
           member: "Unattributed",
           model: "Unattributed",
           callMonth: month,
@@ -185,6 +200,7 @@ export async function computeStatement(db: Db, accountId: string, month: string)
       const seat = seatByTxn.get(e.txnId);
       seatFees.push({
         at: e.at,
+        userId: seat?.userId ?? null,
         member: seat?.member ?? "a member",
         seatMonth: seat?.seatMonth ?? month,
         amountMicros: e.amountMicros,
@@ -286,13 +302,16 @@ function withCalls(
     if (r.usageId) g.usageIds.add(r.usageId);
     groups.set(key, g);
   }
-  return [...groups.values()]
-    .map(({ usageIds, ...g }) => ({ ...g, calls: usageIds.size }))
-    .sort((a, b) =>
-      a.amountMicros === b.amountMicros
-        ? a.label.localeCompare(b.label)
-        : a.amountMicros < b.amountMicros
-          ? -1
-          : 1,
-    );
+  return sortGroups([...groups.values()].map(({ usageIds, ...g }) => ({ ...g, calls: usageIds.size })));
+}
+
+/** Charge groups dearest first (amounts are negative), then by label. */
+export function sortGroups(groups: ChargeGroup[]): ChargeGroup[] {
+  return groups.sort((a, b) =>
+    a.amountMicros === b.amountMicros
+      ? a.label.localeCompare(b.label)
+      : a.amountMicros < b.amountMicros
+        ? -1
+        : 1,
+  );
 }

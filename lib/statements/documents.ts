@@ -9,8 +9,9 @@ import { CREDIT_METHOD_LABEL, type OperatorSettings, type Receipt, type Statemen
 // they are the same bytes every time.
 
 function csvField(value: string): string {
-  // A leading = + - @ would be read as a formula by spreadsheets (a number's minus is left alone).
-  const safe = /^[=+\-@\t\r]/.test(value) && !/^-?\d/.test(value) ? `'${value}` : value;
+  // A leading = + - @ would be read as a formula by spreadsheets; only a whole number keeps its minus (a name such as
+  // -1+HYPERLINK(...) starts like one and is a formula).
+  const safe = /^[=+\-@\t\r]/.test(value) && !/^-?\d+(\.\d+)?$/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 

@@ -4,8 +4,8 @@ import { actsAsPlatformAdmin } from "@/lib/auth/visibility";
 import type { Db } from "@/lib/db/client";
 import { notFound } from "@/lib/http/errors";
 import { orgFor } from "@/lib/orgs/access";
-import { accountHolder, computeStatement, monthBounds } from "./compute";
-import type { Statement, StatementLines, StatementSummary } from "./schemas";
+import { accountHolder, computeStatement, monthBounds, sortGroups, UNATTRIBUTED } from "./compute";
+import type { ChargeGroup, Statement, StatementLines, StatementSummary } from "./schemas";
 
 /**
  * Whose statements: the actor's own account ("own"), an organization's (by slug or id; owner, admin and billing
@@ -61,6 +61,60 @@ export function linesFromJson(value: unknown): StatementLines {
   ) as StatementLines;
 }
 
+/**
+ * A closed statement's lines as stored (snapshot version 2): keys, members and seat holders by id only, their labels
+ * read when the statement is shown, so that the append-only table holds no name a person gave or has (an erased
+ * person's key and member lines then read as their pseudonym). Snapshots without a version (1) stored the labels
+ * themselves and are read as stored.
+ */
+export const SNAPSHOT_VERSION = 2;
+
+export function snapshotToJson(lines: StatementLines & { calls: number }): unknown {
+  const byId = (groups: ChargeGroup[]) =>
+    groups.map(({ label, ...g }) => (g.id === UNATTRIBUTED ? { ...g, label } : g));
+  return linesToJson({
+    ...lines,
+    version: SNAPSHOT_VERSION,
+    chargesByKey: byId(lines.chargesByKey),
+    chargesByMember: byId(lines.chargesByMember),
+    seatFees: lines.seatFees.map(({ member, ...f }) => (f.userId ? f : { ...f, member })),
+  } as unknown as StatementLines);
+}
+
+/** A version 2 snapshot's key and member labels, as the keys and people are named now. */
+async function withLabels(db: Db, lines: StatementLines): Promise<StatementLines> {
+  const keyIds = lines.chargesByKey.map((g) => g.id).filter((id) => id !== UNATTRIBUTED);
+  const userIds = [
+    ...lines.chargesByMember.map((g) => g.id).filter((id) => id !== UNATTRIBUTED),
+    ...lines.seatFees.flatMap((f) => (f.userId ? [f.userId] : [])),
+  ];
+  const [keys, users] = await Promise.all([
+    keyIds.length
+      ? db<{ id: string; label: string }[]>`
+          select id::text, name || ' (' || prefix || '…)' as label from api_keys
+          where id::text = any(${db.array(keyIds)}::text[])`
+      : [],
+    userIds.length
+      ? db<{ id: string; label: string }[]>`
+          select id::text, coalesce(nullif(name, ''), email) as label from users
+          where id::text = any(${db.array(userIds)}::text[])`
+      : [],
+  ]);
+  const keyLabel = new Map(keys.map((k) => [k.id, k.label]));
+  const userLabel = new Map(users.map((u) => [u.id, u.label]));
+  const labelled = (groups: ChargeGroup[], labels: Map<string, string>, missing: string) =>
+    sortGroups(groups.map((g) => ({ ...g, label: g.label ?? labels.get(g.id) ?? missing })));
+  return {
+    ...lines,
+    chargesByKey: labelled(lines.chargesByKey, keyLabel, "A deleted key"),
+    chargesByMember: labelled(lines.chargesByMember, userLabel, "A former member"),
+    seatFees: lines.seatFees.map((f) => ({
+      ...f,
+      member: f.member ?? (f.userId && userLabel.get(f.userId)) ?? "a member",
+    })),
+  };
+}
+
 interface StatementRow {
   month: string;
   label: string;
@@ -87,7 +141,9 @@ export async function readStatement(db: Db, accountId: string, month: string): P
     return computeStatement(db, accountId, month);
   }
   const { lines, label, ...totals } = row;
-  const parsed = linesFromJson(lines) as StatementLines & { calls?: number };
+  const stored = linesFromJson(lines) as StatementLines & { calls?: number; version?: number };
+  const { version, ...rest } = stored;
+  const parsed = version === SNAPSHOT_VERSION ? { ...rest, ...(await withLabels(db, rest)) } : rest;
   const { start, end } = monthBounds(month);
   return {
     ...(await accountHolder(db, accountId)),

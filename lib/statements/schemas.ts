@@ -76,6 +76,8 @@ export interface ChargeGroup {
 
 export interface SeatFeeLine {
   at: Date;
+  /** The member's user id (a closed statement stores it and reads the name when shown). */
+  userId?: string | null;
   member: string;
   /** The seat's month, YYYY-MM. */
   seatMonth: string;

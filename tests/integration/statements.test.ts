@@ -700,3 +700,161 @@ describe("generated ledger histories across a year end and 29 February", () => {
     );
   }, 240_000);
 });
+
+describe("names in statements", () => {
+  const formula = { id: "", slug: "formula-org", accountId: "" };
+  const KEY_NAME = '-1+HYPERLINK("https://evil.example/steal")';
+  const MEMBER_NAME = '-2+HYPERLINK("https://evil.example/member")';
+  let ownerCookie = "";
+  let memberId = "";
+  let memberKey = "";
+  const june = (moment: string) => `2026-06-${moment}Z`;
+
+  beforeAll(async () => {
+    const ownerId = await insertUser(sql, { email: "formula-owner@example.com" });
+    ownerCookie = await signIn("formula-owner@example.com");
+    memberId = await insertUser(sql, { email: "formula-member@example.com" });
+    await sql`update users set name = ${MEMBER_NAME} where id = ${memberId}`;
+    Object.assign(formula, await makeOrg("Formula Org", formula.slug, ownerId));
+    await member(formula.id, ownerId, "owner");
+    await member(formula.id, memberId, "member");
+    memberKey = (
+      await issueOrgKey(sql, {
+        accountId: formula.accountId,
+        userId: memberId,
+        pepper: PEPPER,
+        name: KEY_NAME,
+      })
+    ).id;
+    await clock.at(june("01T09:00:00"), (db) =>
+      creditAccount(db, ADMIN_ACTOR(adminId), {
+        accountId: formula.accountId,
+        amountMicros: 500_000_000n,
+        kind: "topup",
+        reason: "June funding",
+        idempotencyKey: "formula-topup",
+      }),
+    );
+    await settleAt(june("10T12:00:05"), [
+      event(memberKey, callId(), {
+        modelGroup: "stmt-small",
+        startedAt: june("10T12:00:00"),
+        endedAt: june("10T12:00:02"),
+      }),
+    ]);
+  });
+
+  it("a key or member named like a formula is a quoted text in the CSV, while amounts keep their minus", async () => {
+    const { GET } = await statementRoute();
+    const res = await call(GET, {
+      cookie: ownerCookie,
+      params: { org: formula.slug, month: "2026-06" },
+      path: "/?format=csv",
+    });
+    expect(res.status).toBe(200);
+    const lines = String(res.body).split(/\r?\n/);
+    const byKey = lines.find((l) => l.startsWith("charges_by_key"))!;
+    const byMember = lines.find((l) => l.startsWith("charges_by_member"))!;
+    expect(byKey).toContain(`"'${KEY_NAME.replaceAll('"', '""')}`);
+    expect(byMember).toContain(`"'${MEMBER_NAME.replaceAll('"', '""')}"`);
+    // The amounts are numbers a spreadsheet sums: negative, not quoted.
+    expect(byKey).toMatch(/,-0\.\d{6},-\d+$/);
+  });
+
+  it("the current month's statement, read while calls settle, never fails and always equals the ledger", async () => {
+    const august = (moment: string) => `2026-08-${moment}Z`;
+    const shape = {
+      modelGroup: "stmt-small",
+      startedAt: august("15T12:00:00"),
+      endedAt: august("15T12:00:01"),
+    };
+    await settleAt(august("15T12:00:02"), [event(memberKey, callId(), shape)]);
+    const [one] = await sql<{ micros: bigint }[]>`
+      select revenue_micros as micros from usage_events where key_id = ${memberKey} and started_at = ${shape.startedAt}`;
+    let stop = false;
+    let settled = 1;
+    const settler = (async () => {
+      while (!stop) {
+        await settleAt(august("15T12:00:02"), [
+          event(memberKey, callId(), shape),
+          event(memberKey, callId(), shape),
+        ]);
+        settled += 2;
+      }
+    })();
+    const failures: string[] = [];
+    let reads = 0;
+    const { GET } = await statementRoute();
+    try {
+      for (let i = 0; i < 120; i++) {
+        try {
+          const s = await computeStatement(sql, formula.accountId, "2026-08");
+          expectBalanced(s);
+          if (s.chargesByKey.some((g) => g.id === "unattributed")) failures.push("unattributed charges");
+          // Every call read is charged in full in the same read: n calls, n times one call's charge.
+          expect(s.chargesMicros).toBe(-one!.micros * BigInt(s.calls));
+          reads++;
+        } catch (e) {
+          failures.push((e as Error).message);
+        }
+        if (i % 4 === 0) {
+          const res = await call(GET, {
+            cookie: ownerCookie,
+            params: { org: formula.slug, month: "2026-08" },
+          });
+          if (res.status !== 200) failures.push(`HTTP ${res.status}`);
+        }
+      }
+    } finally {
+      stop = true;
+      await settler;
+    }
+    expect(failures).toEqual([]);
+    expect(reads).toBe(120);
+    expect(settled).toBeGreaterThan(10);
+    const last = await computeStatement(sql, formula.accountId, "2026-08");
+    expect(last.calls).toBe(settled);
+    expect(last.closingMicros).toBe(await ledgerSum(formula.accountId, "2026-09-01T00:00:00Z"));
+  });
+
+  it("a closed statement stores keys and members by id and shows them as they are named now", async () => {
+    await settleDay("2026-06-30");
+    await clock.at("2026-07-01T01:00:00Z", (db) => closeMonth(db, SYSTEM, "2026-06"));
+    const [row] = await sql<{ lines: string }[]>`
+      select lines::text from statements where account_id = ${formula.accountId} and month = '2026-06-01'`;
+    expect(row!.lines).not.toContain("HYPERLINK");
+    expect(row!.lines).not.toContain("formula-member@example.com");
+    const closed = await readStatement(sql, formula.accountId, "2026-06");
+    expect(closed.status).toBe("closed");
+    expect(closed.chargesByKey.map((g) => g.label)).toEqual([expect.stringContaining(KEY_NAME)]);
+    expect(closed.chargesByMember.map((g) => g.label)).toEqual([MEMBER_NAME]);
+    // Renamed (or erased), the person and the key read as they are now; the amounts are the snapshot's.
+    await sql`update users set name = 'Renamed Member' where id = ${memberId}`;
+    await sql`update api_keys set name = 'renamed key' where id = ${memberKey}`;
+    const again = await readStatement(sql, formula.accountId, "2026-06");
+    expect(again.chargesByKey.map((g) => g.label)).toEqual([expect.stringMatching(/^renamed key \(/)]);
+    expect(again.chargesByMember.map((g) => g.label)).toEqual(["Renamed Member"]);
+    expect(again.chargesMicros).toBe(closed.chargesMicros);
+    expect(again.closingMicros).toBe(closed.closingMicros);
+  });
+
+  it("a statement closed before snapshots had a version reads its stored labels as they were", async () => {
+    const lines = {
+      credits: [],
+      chargesByModel: [{ id: "stmt-small", label: "stmt-small", calls: 1, amountMicros: "-5" }],
+      chargesByKey: [{ id: memberKey, label: "Old key label (sk-old…)", calls: 1, amountMicros: "-5" }],
+      chargesByMember: [{ id: memberId, label: "Old member label", calls: 1, amountMicros: "-5" }],
+      seatFees: [],
+      adjustments: [],
+      calls: 1,
+    };
+    await sql`
+      insert into statements (account_id, month, number, label, opening_micros, credits_micros, charges_micros,
+                              seat_fees_micros, adjustments_micros, closing_micros, lines)
+      values (${formula.accountId}, '2025-01-01', 990001, 'ST-2025-990001', 10, 0, -5, 0, 0, 5, ${sql.json(lines)})`;
+    const old = await readStatement(sql, formula.accountId, "2025-01");
+    expect(old.chargesByKey.map((g) => g.label)).toEqual(["Old key label (sk-old…)"]);
+    expect(old.chargesByMember.map((g) => g.label)).toEqual(["Old member label"]);
+    expect(old.chargesMicros).toBe(-5n);
+  });
+});
