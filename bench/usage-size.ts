@@ -402,7 +402,10 @@ ${f1(lean.orderHeap)} B/event (average tuple ${f1(lean.orderTuple)} B); and a le
 one-byte codes, billing_status and model_id left out as they repeat the status and the price version, zero counts as
 null) — ${f1(lean.shapeHeap)} B/event (average tuple ${f1(lean.shapeTuple)} B).
 
-BEFORE_NOTE
+Before the lean cut (supabase/migrations/20261205110000_usage_events_lean.sql and settle_usage storing model_id only
+without a price version), the same bench on commit a5d0302 the same day: heap 389.9 B/event, 11 indexes 528.1 B/event
+(the (key_id, call_id) constraint 102.9, the call id index 78.6, user 68.6, account 68.4, key 67.5, model 63.0,
+(started_at, id) 42.4, primary key 22.6, lease 12.3, failures 1.7, overrun 0.0) — **918.2 B/event all in**, 753.3 compacted.
 
 The read paths at this size (\`EXPLAIN ANALYZE\`):
 
