@@ -9,6 +9,18 @@ import { type CreatedKey, createKey } from "./create";
 import type { ApiKey } from "./types";
 
 /**
+ * Who revoked a key, as its customer is told (key.revoked): its organization (a member, the key's maker included) or
+ * its owner (a person's own key), else the platform. Never a user id: platform staff stay unnamed.
+ */
+async function revokedBy(db: Db, actor: Actor, key: ApiKey): Promise<"organization" | "owner" | "platform"> {
+  if (!actor.userId) return "platform";
+  if (!key.organizationId) return actor.userId === key.userId ? "owner" : "platform";
+  const [member] = await db`
+    select 1 from organization_members where organization_id = ${key.organizationId} and user_id = ${actor.userId}`;
+  return member ? "organization" : "platform";
+}
+
+/**
  * Revokes a key (idempotent). The gateway stops accepting it within its auth cache TTL. Who may: as for a change
  * (lib/keys/permits.ts).
  */
@@ -28,7 +40,7 @@ export async function revokeKey(db: Db, actor: Actor, id: string): Promise<ApiKe
           ? { id: after.organizationId, slug: after.organizationSlug, name: after.organizationName }
           : null,
         revokedAt: after.revokedAt,
-        revokedBy: actor.userId,
+        revokedBy: await revokedBy(tx, actor, after),
       },
       dedupKey: `key.revoked:${id}`,
     });

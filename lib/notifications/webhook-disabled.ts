@@ -11,7 +11,7 @@ import { mailer } from "./mail";
  */
 export async function sendWebhookDisabledEmail(
   db: Db,
-  payload: { endpointId: string },
+  payload: { endpointId: string; cause?: "failures" | "maker" },
   jobId?: string,
 ): Promise<unknown> {
   const [endpoint] = await db<
@@ -49,10 +49,19 @@ export async function sendWebhookDisabledEmail(
     : `${appUrl}/account/webhooks`;
   const subject = `Tollgate switched off a webhook endpoint${endpoint.orgName ? ` of ${endpoint.orgName}` : ""}`;
   const text = [
-    `Deliveries to ${endpoint.url} kept failing, so Tollgate switched the endpoint off.`,
-    endpoint.reason ?? "",
-    "",
-    `Fix the receiver, switch the endpoint on and replay what it missed: ${page}`,
+    ...(payload.cause === "maker"
+      ? [
+          `Tollgate switched off the endpoint ${endpoint.url}: the member who made it no longer manages webhooks here.`,
+          endpoint.reason ?? "",
+          "",
+          `If the receiver is still yours, switch the endpoint on (and rotate its secret): ${page}`,
+        ]
+      : [
+          `Deliveries to ${endpoint.url} kept failing, so Tollgate switched the endpoint off.`,
+          endpoint.reason ?? "",
+          "",
+          `Fix the receiver, switch the endpoint on and replay what it missed: ${page}`,
+        ]),
   ].join("\n");
   const note = (recipient: string, status: "sent" | "failed" | "skipped", error: string | null = null) => db`
     insert into notifications (account_id, kind, recipient, subject, status, error, job_id)

@@ -6,7 +6,8 @@ import { formatMicros } from "@/lib/billing/money";
 import { type Db, inTransaction, type Tx } from "@/lib/db/client";
 import { conflict, forbidden, notFound } from "@/lib/http/errors";
 import { revokeKey } from "@/lib/keys/revoke";
-import { type OrgContext, type OrgRole, orgAllows, orgFor } from "./access";
+import { disableEndpointsMadeBy } from "@/lib/webhooks/endpoints";
+import { ORG_VERBS, type OrgContext, type OrgRole, orgAllows, orgFor } from "./access";
 import { assertMayOwnAnother } from "./limits";
 import type { OrgMember } from "./types";
 
@@ -166,6 +167,13 @@ export async function updateMember(
     });
     const revoking = input.role === "billing" && locked.role !== "billing";
     if (revoking) await revokeOrgKeys(tx, actor, locked.keyIds);
+    // Demoted below the roles that manage webhooks: the endpoints they made stop receiving the members' calls.
+    if (input.role !== undefined && !(ORG_VERBS.webhooks as readonly OrgRole[]).includes(input.role))
+      await disableEndpointsMadeBy(tx, actor, {
+        accountId: ctx.accountId,
+        userId,
+        reason: `Switched off: the member who made it is no longer an admin of ${ctx.name}.`,
+      });
     await tx`
       update organization_members set
         role = ${input.role ?? locked.role},
@@ -221,6 +229,12 @@ export async function removeMember(
     }
     if (locked.role === "admin" && !leaving) assertMayTouchAdmin(ctx, actor, "remove an admin");
     await revokeOrgKeys(tx, actor, locked.keyIds);
+    // Whoever leaves stops receiving the members' calls through the endpoints they made.
+    await disableEndpointsMadeBy(tx, actor, {
+      accountId: ctx.accountId,
+      userId,
+      reason: `Switched off: the member who made it left ${ctx.name}.`,
+    });
     await tx`delete from organization_members where organization_id = ${ctx.id} and user_id = ${userId}`;
     await recordAudit(tx, actor, {
       action: leaving ? "org.member.leave" : "org.member.remove",

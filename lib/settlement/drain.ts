@@ -47,7 +47,7 @@ export interface DrainSummary {
   archived: number;
 }
 
-async function runJob(db: Db, job: Job, options: DrainOptions): Promise<unknown> {
+async function runJob(db: Db, job: Job, options: DrainOptions, deadline: number): Promise<unknown> {
   switch (job.name) {
     case CHUNK_JOB:
       return runChunk(db, job.payload as ChunkPayload, options);
@@ -68,7 +68,9 @@ async function runJob(db: Db, job: Job, options: DrainOptions): Promise<unknown>
     case STATEMENTS_CLOSE_JOB:
       return runStatementClose(db, job.payload);
     case WEBHOOK_DELIVER_JOB:
-      return deliverEndpoint(db, (job.payload as { endpointId: string }).endpointId);
+      // A customer's slow receiver must not hold the drain past its budget: the sender stops before a request that
+      // could outlast it, and the cron's sweep schedules what is left.
+      return deliverEndpoint(db, (job.payload as { endpointId: string }).endpointId, { deadline });
     case WEBHOOK_DISABLED_JOB:
       return sendWebhookDisabledEmail(db, job.payload as { endpointId: string }, String(job.id));
     case ORG_INVITE_EMAIL_JOB:
@@ -106,7 +108,7 @@ export async function drain(db: Db, options: DrainOptions): Promise<DrainSummary
     for (const job of jobs) {
       summary.byName[job.name] = (summary.byName[job.name] ?? 0) + 1;
       try {
-        const result = await runJob(db, job, options);
+        const result = await runJob(db, job, options, started + options.budgetMs);
         await complete(db, job.id, worker, result);
         summary.completed++;
         // A finished chunk makes its run's finalize job due now instead of at its next backoff.

@@ -1,4 +1,5 @@
 import "server-only";
+import { randomUUID } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { request } from "undici";
 import type { Db } from "@/lib/db/client";
@@ -14,11 +15,20 @@ import { assertDeliverable, defaultNetPolicy, deliveryAgent, type NetPolicy } fr
 // event keeps its webhook-id across attempts, so receivers deduplicate (at least once). A failure holds the endpoint's
 // line (order is kept) until the next attempt, backing off from 5 s to 12 h; after 3 days of failures the endpoint is
 // switched off and its owners told. Times are tollgate_now() (the platform clock a test can stand at).
+//
+// A run is bounded: it stops before a request that could outlast the caller's deadline (the drain's time budget),
+// and its claim on the endpoint (sending_until, sending_token) lasts as long as the run can, is renewed before each
+// request, and is cleared only by its holder, so two senders never share an endpoint's line.
 
 export const WEBHOOK_DISABLED_JOB = "webhooks.disabled.notify";
 /** How long an endpoint may fail before it is switched off. */
 export const WEBHOOK_GIVE_UP_MS = 3 * 86_400_000;
 const EXCERPT_BYTES = 1024;
+/** Beyond the run's longest length, how long a claim lasts (database time between requests). */
+const CLAIM_MARGIN_MS = 60_000;
+
+/** Text Postgres can store: NUL bytes (which a text column refuses) removed. */
+const storable = (text: string) => text.replaceAll("\u0000", "");
 
 /** The wait after the nth failure in a row: 5 s × 4^(n−1), at most 12 h (5 s, 20 s, 80 s, … about 13 tries in 3 days). */
 export function retryDelayMs(failures: number): number {
@@ -100,7 +110,9 @@ async function post(
       if (size >= EXCERPT_BYTES) break;
     }
     res.body.destroy();
-    const excerpt = Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8").slice(0, EXCERPT_BYTES);
+    const excerpt = storable(
+      Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString("utf8").slice(0, EXCERPT_BYTES),
+    );
     const ok = res.statusCode >= 200 && res.statusCode < 300;
     return outcome({
       ok,
@@ -119,15 +131,29 @@ async function post(
       err.name === "TimeoutError" || code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
         ? `no answer within ${timeoutMs} ms`
         : (err.cause?.message ?? err.message);
-    return outcome({ ok: false, statusCode: null, excerpt: null, error: message.slice(0, 500) });
+    return outcome({ ok: false, statusCode: null, excerpt: null, error: storable(message).slice(0, 500) });
   }
 }
 
-async function claimEndpoint(db: Db, endpointId: string): Promise<Endpoint | null> {
+/**
+ * How long a claim holds: the run's longest length (maxRequests requests of the endpoint's timeout, or up to the
+ * deadline, whichever comes first) and a margin, as a SQL interval over the endpoint row `w`.
+ */
+const claimLength = (db: Db, maxRequests: number, deadline: number | undefined) => {
+  const leftMs = deadline === undefined ? null : Math.max(0, deadline - Date.now());
+  return db`make_interval(secs => (least(${maxRequests}::bigint * w.timeout_ms, ${leftMs}::bigint) + ${CLAIM_MARGIN_MS}) / 1000.0)`;
+};
+
+async function claimEndpoint(
+  db: Db,
+  endpointId: string,
+  token: string,
+  length: ReturnType<typeof claimLength>,
+): Promise<Endpoint | null> {
   const [row] = await db<
     (Omit<Endpoint, "secret" | "previousSecret"> & { sealed: string; previous: string | null })[]
   >`
-    update webhook_endpoints w set sending_until = tollgate_now() + interval '2 minutes'
+    update webhook_endpoints w set sending_until = tollgate_now() + ${length}, sending_token = ${token}
     where w.id = ${endpointId} and w.enabled
       and (w.sending_until is null or w.sending_until < tollgate_now())
       and (w.next_attempt_at is null or w.next_attempt_at <= tollgate_now())
@@ -147,22 +173,46 @@ export interface DeliverSummary {
   disabled: boolean;
   /** Why nothing was sent: the endpoint is off, busy or waiting for its next attempt. */
   skipped?: string;
+  /** Why the run ended with deliveries left: the time budget, or another sender took the claim. */
+  stopped?: string;
 }
 
 /**
- * Sends what the endpoint has pending until nothing is left, an attempt fails, or `maxRequests` were made. Safe to
- * run twice at once: the endpoint is claimed (sending_until), so one sender keeps its order.
+ * Sends what the endpoint has pending until nothing is left, an attempt fails, `maxRequests` were made, or the next
+ * request could outlast `deadline` (epoch ms; the rest waits for the next run). Safe to run twice at once: the
+ * endpoint is claimed with a token (sending_until, sending_token) renewed before each request; a sender whose claim
+ * another took stops, and only the holder clears it.
  */
 export async function deliverEndpoint(
   db: Db,
   endpointId: string,
-  { policy = defaultNetPolicy(), maxRequests = 50 }: { policy?: NetPolicy; maxRequests?: number } = {},
+  {
+    policy = defaultNetPolicy(),
+    maxRequests = 50,
+    deadline,
+  }: { policy?: NetPolicy; maxRequests?: number; deadline?: number } = {},
 ): Promise<DeliverSummary> {
   const summary: DeliverSummary = { requests: 0, delivered: 0, failed: 0, disabled: false };
-  const endpoint = await claimEndpoint(db, endpointId);
+  const token = randomUUID();
+  const endpoint = await claimEndpoint(db, endpointId, token, claimLength(db, maxRequests, deadline));
   if (!endpoint) return { ...summary, skipped: "off, busy or waiting" };
   try {
     while (summary.requests < maxRequests) {
+      if (deadline !== undefined && deadline - Date.now() < endpoint.timeoutMs) {
+        summary.stopped = "time budget";
+        break;
+      }
+      if (summary.requests > 0) {
+        const [held] = await db`
+          update webhook_endpoints w
+          set sending_until = tollgate_now() + ${claimLength(db, maxRequests - summary.requests, deadline)}
+          where w.id = ${endpoint.id} and w.sending_token = ${token}
+          returning 1`;
+        if (!held) {
+          summary.stopped = "claim taken over";
+          break;
+        }
+      }
       const batch = await db<Pending[]>`
         select d.id::text as "deliveryId", e.id::text as "eventId", e.type, e.occurred_at as "occurredAt", e.payload
         from webhook_deliveries d join webhook_events e on e.id = d.event_id
@@ -193,17 +243,22 @@ export async function deliverEndpoint(
       );
       summary.requests++;
       const deliveryIds = batch.map((b) => b.deliveryId);
-      await db`
-        insert into webhook_attempts (endpoint_id, delivery_ids, attempted_at, ok, status_code, latency_ms,
-                                      response_excerpt, error)
-        values (${endpoint.id}, ${db.array(deliveryIds)}::bigint[], tollgate_now(), ${outcome.ok}, ${outcome.statusCode},
-                ${outcome.latencyMs}, ${outcome.excerpt}, ${outcome.error})`;
+      // The outcome first: a log row that cannot be written must not leave the deliveries to be sent again at once.
       await db`
         update webhook_deliveries set attempts = attempts + 1, last_status = ${outcome.statusCode},
           last_error = ${outcome.error},
           status = case when ${outcome.ok} then 'delivered' else status end,
           delivered_at = case when ${outcome.ok} then tollgate_now() end
         where id = any(${db.array(deliveryIds)}::bigint[])`;
+      try {
+        await db`
+          insert into webhook_attempts (endpoint_id, delivery_ids, attempted_at, ok, status_code, latency_ms,
+                                        response_excerpt, error)
+          values (${endpoint.id}, ${db.array(deliveryIds)}::bigint[], tollgate_now(), ${outcome.ok},
+                  ${outcome.statusCode}, ${outcome.latencyMs}, ${outcome.excerpt}, ${outcome.error})`;
+      } catch (error) {
+        log().warn({ err: error, endpointId: endpoint.id }, "customer webhook attempt not logged");
+      }
       if (outcome.ok) {
         summary.delivered += batch.length;
         await db`
@@ -216,7 +271,9 @@ export async function deliverEndpoint(
       break;
     }
   } finally {
-    await db`update webhook_endpoints set sending_until = null where id = ${endpoint.id}`;
+    await db`
+      update webhook_endpoints set sending_until = null, sending_token = null
+      where id = ${endpoint.id} and sending_token = ${token}`;
   }
   return summary;
 }

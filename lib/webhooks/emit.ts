@@ -42,7 +42,9 @@ async function fanOut(db: Db, eventIds: string[]): Promise<void> {
  * call.charged for every call of a settled batch that was charged in it: new calls charged by the batch's ledger
  * transaction, and calls re-priced by an upgrade (a failure or a cut stream later reported as a success), each named
  * with the ledger transaction that moved its money. Call it in the settling transaction, after settle_usage and
- * upgrade_usage. Provider cost is never in it.
+ * upgrade_usage. Provider cost is never in it. `chargeMicros` is the call's total charge; `ledgerAmountMicros` what
+ * this event's ledger transaction took for it (an upgrade's difference) and `previousChargeMicros` the total before:
+ * a call's events' ledger amounts add up to its charge.
  */
 export async function emitCallsCharged(
   db: Db,
@@ -71,6 +73,8 @@ export async function emitCallsCharged(
                   from price_unit_contract d),
         'priceVersionId', u.price_version_id,
         'chargeMicros', u.revenue_micros,
+        'previousChargeMicros', u.revenue_micros - coalesce(m.moved, u.revenue_micros),
+        'ledgerAmountMicros', coalesce(m.moved, u.revenue_micros),
         'billingStatus', u.billing_status,
         'ledgerTransactionId', coalesce(t.id, u.ledger_transaction_id),
         'revision', case when t.id is null then 'charge' else 'upgrade' end,
@@ -88,6 +92,9 @@ export async function emitCallsCharged(
     left join ledger_transactions t
       on u.ledger_transaction_id is distinct from ${txnId}::uuid
       and t.idempotency_key = 'charge-upgrade:' || u.key_id || ':' || u.call_id || ':' || u.status
+    -- What the upgrade's transaction (one per call) took from the account: the difference, not the new total.
+    left join lateral (select -sum(le.amount_micros) as moved from ledger_entries le
+                       where le.transaction_id = t.id and le.account_id = u.account_id) m on t.id is not null
     where u.revenue_micros > 0 and (u.ledger_transaction_id = ${txnId}::uuid or t.id is not null)
       and exists (select 1 from webhook_endpoints w where w.account_id = u.account_id and 'call.charged' = any(w.event_types))
     on conflict (dedup_key) do nothing

@@ -5,7 +5,10 @@ import { actsAsPlatformAdmin } from "@/lib/auth/visibility";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { orgFor } from "@/lib/orgs/access";
+import { enqueue } from "@/lib/queue";
+import { takeAttempt, tooManyAttempts } from "@/lib/security/attempts";
 import { assertAdmin } from "@/lib/users/assert-admin";
+import { WEBHOOK_DISABLED_JOB } from "./deliver";
 import { enqueueDelivery } from "./emit";
 import type { CreateEndpointBody, UpdateEndpointBody, WebhookEventType } from "./schemas";
 import { createEndpointBody, updateEndpointBody } from "./schemas";
@@ -271,7 +274,40 @@ export async function listDeliveries(
   return { endpoint, deliveries, attempts };
 }
 
-/** Sends one delivery's event again, as a new delivery with the same webhook-id (receivers deduplicate by it). */
+/** Deliveries an endpoint may have waiting: a replay or resend beyond it is refused (409). */
+export const MAX_PENDING_PER_ENDPOINT = 10_000;
+/** Replays and resends of one endpoint per minute (429 beyond). */
+export const MANUAL_SENDS_PER_MINUTE = 10;
+
+/** A replay or resend taken from the endpoint's minute; 429 with Retry-After when its minute is spent. */
+async function takeManualSend(db: Db, endpointId: string): Promise<void> {
+  const taken = await takeAttempt(
+    db,
+    [{ bucket: `webhook.manual:${endpointId}`, limit: MANUAL_SENDS_PER_MINUTE }],
+    60,
+  );
+  if (!taken.taken)
+    throw tooManyAttempts(
+      `At most ${MANUAL_SENDS_PER_MINUTE} replays and resends a minute per endpoint: try again in ${taken.retryAfter} s.`,
+      taken.retryAfter,
+    );
+}
+
+/** Refuses (and so rolls back) what would leave the endpoint more than its bound of waiting deliveries. */
+async function assertPendingBound(db: Db, endpointId: string): Promise<void> {
+  const [row] = await db<{ n: number }[]>`
+    select count(*)::int as n from webhook_deliveries where endpoint_id = ${endpointId} and status = 'pending'`;
+  if (row!.n > MAX_PENDING_PER_ENDPOINT)
+    throw new AppError(
+      "conflict",
+      `An endpoint has at most ${MAX_PENDING_PER_ENDPOINT} deliveries waiting: let them go out (or narrow the range) first.`,
+    );
+}
+
+/**
+ * Sends one delivery's event again, as a new delivery with the same webhook-id (receivers deduplicate by it). An
+ * event already waiting on the endpoint is not queued twice: that delivery is the answer.
+ */
 export async function resendDelivery(
   db: Db,
   actor: Actor,
@@ -281,12 +317,23 @@ export async function resendDelivery(
   return inTransaction(db, async (tx) => {
     const endpoint = await endpointFor(tx, actor, id);
     if (!/^\d{1,18}$/.test(deliveryId)) throw notFound("The delivery");
-    const [row] = await tx<{ id: string }[]>`
+    const [source] = await tx<{ eventId: string }[]>`
+      select event_id::text as "eventId" from webhook_deliveries where id = ${deliveryId}::bigint and endpoint_id = ${id}`;
+    if (!source) throw notFound("The delivery");
+    await takeManualSend(db, id);
+    const [inserted] = await tx<{ id: string }[]>`
       insert into webhook_deliveries (endpoint_id, event_id, occurred_at, origin)
       select d.endpoint_id, d.event_id, d.occurred_at, 'resend' from webhook_deliveries d
       where d.id = ${deliveryId}::bigint and d.endpoint_id = ${id}
+      on conflict do nothing
       returning id::text as id`;
+    const [row] = inserted
+      ? [inserted]
+      : await tx<{ id: string }[]>`
+          select id::text as id from webhook_deliveries
+          where endpoint_id = ${id} and event_id = ${source.eventId}::uuid and status = 'pending'`;
     if (!row) throw notFound("The delivery");
+    await assertPendingBound(tx, id);
     if (endpoint.enabled) await enqueueDelivery(tx, id);
     await recordAudit(tx, actor, {
       action: "webhook.resend",
@@ -314,6 +361,7 @@ export async function replayRange(
 ): Promise<{ created: number }> {
   return inTransaction(db, async (tx) => {
     const endpoint = await endpointFor(tx, actor, id, true);
+    await takeManualSend(db, id);
     const [count] = await tx<{ n: number }[]>`
       select count(*)::int as n from webhook_events e
       where e.account_id = ${endpoint.accountId} and e.occurred_at >= ${from} and e.occurred_at < ${to}
@@ -332,7 +380,10 @@ export async function replayRange(
       where e.account_id = ${endpoint.accountId} and e.occurred_at >= ${from} and e.occurred_at < ${to}
         and e.type = any(${tx.array(endpoint.eventTypes)}::text[])
       order by e.occurred_at, e.id
+      -- An event already waiting on the endpoint is not queued again (webhook_deliveries_pending_once).
+      on conflict do nothing
       returning id`;
+    await assertPendingBound(tx, id);
     if (rows.length && endpoint.enabled) await enqueueDelivery(tx, id);
     await recordAudit(tx, actor, {
       action: "webhook.replay",
@@ -342,4 +393,36 @@ export async function replayRange(
     });
     return { created: rows.length };
   });
+}
+
+/**
+ * A member who no longer manages the organization's webhooks (removed, left, or demoted below admin): the enabled
+ * endpoints they made on its account are switched off in the caller's transaction, each audited, and the
+ * organization's owners and admins told (the webhooks.disabled.notify job). Another admin can switch one back on.
+ */
+export async function disableEndpointsMadeBy(
+  db: Db,
+  actor: Actor,
+  { accountId, userId, reason }: { accountId: string; userId: string; reason: string },
+): Promise<string[]> {
+  const rows = await db<{ id: string; url: string; description: string }[]>`
+    update webhook_endpoints set enabled = false, disabled_reason = ${reason}, next_attempt_at = null
+    where account_id = ${accountId} and created_by = ${userId} and enabled
+    returning id::text as id, url, description`;
+  for (const row of rows) {
+    await recordAudit(db, actor, {
+      action: "webhook.disable",
+      targetType: "webhook_endpoint",
+      targetId: row.id,
+      before: { enabled: true, createdBy: userId },
+      after: { enabled: false, disabledReason: reason },
+    });
+    await enqueue(
+      db,
+      WEBHOOK_DISABLED_JOB,
+      { endpointId: row.id, cause: "maker" },
+      { maxAttempts: 8, backoffBaseMs: 5_000 },
+    );
+  }
+  return rows.map((r) => r.id);
 }

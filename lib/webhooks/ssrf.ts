@@ -25,10 +25,18 @@ export const defaultNetPolicy = (): NetPolicy => {
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
-/** Whether an address is public unicast (ipaddr.js's range "unicast"; IPv4-mapped IPv6 read as IPv4). */
+/** ::/96, the deprecated IPv4-compatible IPv6 addresses (::127.0.0.1): ipaddr.js calls them unicast. */
+const IPV4_COMPATIBLE = ipaddr.parseCIDR("::/96");
+
+/**
+ * Whether an address is public unicast (ipaddr.js's range "unicast"; IPv4-mapped IPv6 read as IPv4), and not an
+ * IPv4-compatible IPv6 address (some stacks route ::a.b.c.d to a.b.c.d).
+ */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
-  return ipaddr.process(address).range() === "unicast";
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).match(IPV4_COMPATIBLE)) return false;
+  return parsed.range() === "unicast";
 }
 
 const refused = (message: string) =>
@@ -56,6 +64,13 @@ function bareHost(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, "");
 }
 
+/**
+ * The one refusal for a host: whether it resolves, and to what, is not told (an answer naming internal DNS results
+ * would map the platform's network for whoever registers names).
+ */
+const notPublic = (host: string) =>
+  refused(`The host ${host} must resolve to public addresses only: refused.`);
+
 /** Resolves every address of a host; throws when any is not public (production only). */
 export async function assertPublicTarget(url: URL, policy: NetPolicy): Promise<void> {
   if (!policy.production) return;
@@ -64,14 +79,10 @@ export async function assertPublicTarget(url: URL, policy: NetPolicy): Promise<v
     ? [host]
     : await new Promise<string[]>((resolve, reject) =>
         dnsLookup(host, { all: true, verbatim: true }, (err, list) =>
-          err ? reject(refused(`The host ${host} does not resolve.`)) : resolve(list.map((a) => a.address)),
+          err ? reject(notPublic(host)) : resolve(list.map((a) => a.address)),
         ),
       );
-  const bad = addresses.find((a) => !isPublicAddress(a));
-  if (bad !== undefined || !addresses.length)
-    throw refused(
-      `The host ${host} resolves to ${bad ?? "nothing"}, a private or reserved address: refused.`,
-    );
+  if (!addresses.length || addresses.some((a) => !isPublicAddress(a))) throw notPublic(host);
 }
 
 /** Checks a URL for registration: its form, then where it resolves. Returns the normalized text. */
@@ -95,10 +106,10 @@ function guardedLookup(
 ) {
   dnsLookup(hostname, { ...options, all: true, verbatim: true }, (err, list) => {
     if (err) return callback(err, []);
-    const bad = list.find((a) => !isPublicAddress(a.address));
-    if (bad || !list.length) {
+    if (!list.length || list.some((a) => !isPublicAddress(a.address))) {
+      // The delivery log names the host, never what it resolved to.
       const error = new Error(
-        `refused: ${hostname} resolves to ${bad?.address ?? "nothing"}`,
+        `refused: ${hostname} does not resolve to public addresses only`,
       ) as NodeJS.ErrnoException;
       error.code = "ETOLLGATE_SSRF";
       return callback(error, []);

@@ -9,6 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
+import { createServer } from "node:http";
 import path from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -317,7 +318,8 @@ describe("SSRF guard in production mode", () => {
       order by id`;
     expect(attempts.map((a) => a.status_code)).toEqual([null, null]);
     expect(attempts[0]!.error).toMatch(/127\.0\.0\.1.*refused/);
-    expect(attempts[1]!.error).toMatch(/refused: localhost resolves to (127\.0\.0\.1|::1)/);
+    // The log names the host, never what it resolved to.
+    expect(attempts[1]!.error).toBe("refused: localhost does not resolve to public addresses only");
 
     // A 302 to the metadata address or to another local server is a failed attempt; the redirect is not followed.
     const redirecting = await createEndpoint(
@@ -418,9 +420,10 @@ describe("call.charged", () => {
       promptTokens: 0,
       completionTokens: 0,
     });
+    // A budget with room for a request of the endpoint's 10 s timeout (a shorter one sends nothing: it waits).
     await drain(sql, {
-      budgetMs: 5_000,
-      replay: async () => null,
+      budgetMs: 15_000,
+      replay: async () => [],
       policy: "release",
       graceMinutes: 60,
     } as never);
@@ -604,7 +607,7 @@ describe("delivery", () => {
     mailbox.received.length = 0;
     await drain(sql, {
       budgetMs: 5_000,
-      replay: async () => null,
+      replay: async () => [],
       policy: "release",
       graceMinutes: 60,
     } as never);
@@ -691,5 +694,332 @@ describe("delivery", () => {
       { origin: "replay", n: 2 },
       { origin: "resend", n: 1 },
     ]);
+  });
+});
+
+// Review findings: what a customer (or the platform) would notice when a receiver misbehaves, two senders race, a
+// replay is repeated, a call is upgraded, an admin leaves, or a guard's refusal says too much.
+describe("under stress", () => {
+  /** A fresh organization (its own account, so the 10-endpoint limit of acme is not reached), funded, with a key. */
+  async function freshOrg(roles: [Person, string][] = []) {
+    const boss = await person("boss");
+    const slug = `org-${randomBytes(3).toString("hex")}`;
+    const [org] = await sql<{ id: string }[]>`
+      insert into organizations (name, slug, created_by) values ('Stress', ${slug}, ${boss.id}) returning id`;
+    const [account] = await sql<{ id: string }[]>`
+      insert into accounts (kind, organization_id) values ('team', ${org!.id}) returning id`;
+    for (const [who, role] of [[boss, "owner"] as [Person, string], ...roles])
+      await sql`insert into organization_members (organization_id, user_id, role) values (${org!.id}, ${who.id}, ${role})`;
+    await fundAccount(sql, account!.id, 100_000_000n);
+    const key = await issueOrgKey(sql, {
+      accountId: account!.id,
+      userId: boss.id,
+      pepper: config().KEY_PEPPER,
+    });
+    return { id: org!.id, slug, accountId: account!.id, boss, keyId: key.id };
+  }
+
+  /** A receiver that answers `status` with `body` after `delayMs`, keeping each webhook-id it got. */
+  async function slowReceiver(delayMs: number, body = "ok") {
+    const ids: string[] = [];
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        ids.push(String(req.headers["webhook-id"]));
+        setTimeout(() => {
+          res.writeHead(200, { "content-type": "text/plain" });
+          res.end(body);
+        }, delayMs);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as { port: number };
+    return {
+      url: `http://127.0.0.1:${port}/hooks`,
+      ids,
+      close: () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    };
+  }
+
+  const minuteAgo = () => new Date(Date.now() - 60_000).toISOString();
+
+  it("a receiver answering with a NUL byte gets the event once, and the attempt is logged without the byte", async () => {
+    const org = await freshOrg();
+    const rx = await slowReceiver(0, "ok\u0000done");
+    const { endpoint } = await createEndpoint(
+      sql,
+      actorOf(org.boss),
+      { org: org.slug },
+      {
+        url: rx.url,
+        eventTypes: ["call.charged"],
+      },
+    );
+    await charge(org.keyId, minuteAgo());
+    for (let i = 0; i < 3; i++) await deliverEndpoint(sql, endpoint.id).catch(() => null);
+    expect(rx.ids).toHaveLength(1);
+    const [state] = await sql<{ status: string; attempts: number }[]>`
+      select status, attempts from webhook_deliveries where endpoint_id = ${endpoint.id}`;
+    expect(state).toEqual({ status: "delivered", attempts: 1 });
+    const [attempt] = await sql<{ excerpt: string }[]>`
+      select response_excerpt as excerpt from webhook_attempts where endpoint_id = ${endpoint.id}`;
+    expect(attempt!.excerpt).toBe("okdone");
+    await rx.close();
+  });
+
+  it("a slow receiver does not hold the drain past its time budget; a later drain with time delivers", async () => {
+    const org = await freshOrg();
+    const rx = await slowReceiver(1_500);
+    await createEndpoint(
+      sql,
+      actorOf(org.boss),
+      { org: org.slug },
+      {
+        url: rx.url,
+        eventTypes: ["call.charged"],
+        timeoutMs: 2_000,
+      },
+    );
+    for (let i = 0; i < 4; i++) await charge(org.keyId, minuteAgo());
+    const drainOptions = { replay: async () => [], policy: "release" as const, graceMinutes: 60 };
+    const started = Date.now();
+    await drain(sql, { ...drainOptions, budgetMs: 3_000 });
+    // The budget allows one request (3 s left ≥ the 2 s timeout), not a second (1.5 s left).
+    expect(Date.now() - started).toBeLessThan(4_500);
+    expect(rx.ids).toHaveLength(1);
+    // The cron's sweep schedules the rest; a drain with time sends it.
+    const { scheduleWebhookDeliveries } = await import("@/lib/webhooks/deliver");
+    expect(await scheduleWebhookDeliveries(sql)).toBeGreaterThanOrEqual(1);
+    await drain(sql, { ...drainOptions, budgetMs: 60_000 });
+    expect(rx.ids).toHaveLength(4);
+    await rx.close();
+  });
+
+  it("a second sender during a long run sends nothing; a sender that lost its claim stops and leaves the new one's", async () => {
+    const org = await freshOrg();
+    const rx = await slowReceiver(600);
+    const { endpoint } = await createEndpoint(
+      sql,
+      actorOf(org.boss),
+      { org: org.slug },
+      {
+        url: rx.url,
+        eventTypes: ["call.charged"],
+        timeoutMs: 30_000,
+      },
+    );
+    for (let i = 0; i < 3; i++) await charge(org.keyId, minuteAgo());
+    // A run of 50 requests of up to 30 s each: two and a half minutes into it, the first sender still holds the line.
+    const first = deliverEndpoint(sql, endpoint.id);
+    await new Promise((r) => setTimeout(r, 200));
+    await sql`update webhook_endpoints set sending_until = sending_until - interval '150 seconds' where id = ${endpoint.id}`;
+    const second = await deliverEndpoint(sql, endpoint.id);
+    expect(second.skipped).toBeDefined();
+    expect(await first).toMatchObject({ requests: 3, delivered: 3 });
+    expect(new Set(rx.ids).size).toBe(3);
+    expect(rx.ids).toHaveLength(3);
+
+    // Its claim taken over by another sender (lapsed and claimed again): the first stops after its request in flight
+    // and does not clear the other's claim.
+    for (let i = 0; i < 3; i++) await charge(org.keyId, minuteAgo());
+    const stale = deliverEndpoint(sql, endpoint.id);
+    await new Promise((r) => setTimeout(r, 200));
+    await sql`
+      update webhook_endpoints set sending_until = tollgate_now() + interval '10 minutes', sending_token = gen_random_uuid()
+      where id = ${endpoint.id}`;
+    expect(await stale).toMatchObject({ requests: 1, delivered: 1 });
+    const [claim] = await sql<{ held: boolean }[]>`
+      select sending_until > tollgate_now() as held from webhook_endpoints where id = ${endpoint.id}`;
+    expect(claim!.held).toBe(true);
+    expect(rx.ids).toHaveLength(4);
+    await rx.close();
+  });
+
+  it("replaying the same range again queues nothing twice; resending a pending event is the same delivery; too many are refused with 429", async () => {
+    const org = await freshOrg();
+    const rx = await slowReceiver(0);
+    const { endpoint } = await createEndpoint(
+      sql,
+      actorOf(org.boss),
+      { org: org.slug },
+      {
+        url: rx.url,
+        eventTypes: ["call.charged"],
+      },
+    );
+    for (let i = 0; i < 3; i++) await charge(org.keyId, minuteAgo());
+    // Switched off: everything stays pending.
+    await sql`update webhook_endpoints set enabled = false where id = ${endpoint.id}`;
+    const from = new Date(Date.now() - 30 * 86_400_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const statuses: number[] = [];
+    let created = 0;
+    for (let i = 0; i < 12; i++) {
+      const res = await call((await replayRoute()).POST, {
+        cookie: org.boss.cookie,
+        params: { id: endpoint.id },
+        body: { from, to },
+      });
+      statuses.push(res.status);
+      if (res.status === 201) created += res.body.created;
+      else expect(res.body.error.code).toBe("rate_limited");
+    }
+    expect(created).toBe(0);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    const [pending] = await sql<{ n: number; events: number }[]>`
+      select count(*)::int as n, count(distinct event_id)::int as events
+      from webhook_deliveries where endpoint_id = ${endpoint.id} and status = 'pending'`;
+    expect(pending).toEqual({ n: 3, events: 3 });
+    const [one] = await sql<{ id: string }[]>`
+      select id::text as id from webhook_deliveries where endpoint_id = ${endpoint.id} order by id limit 1`;
+    const resent = await call((await resendRoute()).POST, {
+      method: "POST",
+      cookie: org.boss.cookie,
+      params: { id: endpoint.id, deliveryId: one!.id },
+    });
+    expect([201, 429]).toContain(resent.status);
+    const [after] = await sql<{ n: number }[]>`
+      select count(*)::int as n from webhook_deliveries where endpoint_id = ${endpoint.id} and status = 'pending'`;
+    expect(after!.n).toBe(3);
+    await rx.close();
+  });
+
+  it("a call upgraded from cut to success: its events' ledger amounts add up to the usage row and to what the ledger took", async () => {
+    const org = await freshOrg();
+    const rx = await slowReceiver(0);
+    const { endpoint } = await createEndpoint(
+      sql,
+      actorOf(org.boss),
+      { org: org.slug },
+      {
+        url: rx.url,
+        eventTypes: ["call.charged"],
+      },
+    );
+    const callId = `call-${randomUUID()}`;
+    const at = minuteAgo();
+    const base = { stream: true, startedAt: at, endedAt: at };
+    await settleUsage(sql, [event(org.keyId, callId, { ...base, status: "cut", completionTokens: 20 })]);
+    await settleUsage(sql, [event(org.keyId, callId, { ...base, status: "success", completionTokens: 50 })]);
+    const events = await sql<{ payload: Record<string, any> }[]>`
+      select payload from webhook_events where payload->>'callId' = ${callId} order by created_at`;
+    expect(events.map((e) => e.payload.revision)).toEqual(["charge", "upgrade"]);
+    const [usage] = await sql<{ revenue: string }[]>`
+      select revenue_micros::text as revenue from usage_events where call_id = ${callId}`;
+    const [first, upgrade] = events.map((e) => e.payload);
+    expect(first).toMatchObject({ previousChargeMicros: 0, ledgerAmountMicros: first!.chargeMicros });
+    expect(upgrade!.chargeMicros).toBe(Number(usage!.revenue));
+    expect(upgrade!.previousChargeMicros).toBe(first!.chargeMicros);
+    expect(upgrade!.ledgerAmountMicros).toBe(upgrade!.chargeMicros - first!.chargeMicros);
+    const summed = events.reduce((s, e) => s + e.payload.ledgerAmountMicros, 0);
+    expect(summed).toBe(Number(usage!.revenue));
+    // The first event's transaction is its batch's; the upgrade's moved exactly its amount from the account.
+    const [adjusted] = await sql<{ moved: string }[]>`
+      select (-sum(amount_micros))::text as moved from ledger_entries
+      where account_id = ${org.accountId} and transaction_id = ${upgrade!.ledgerTransactionId}::uuid`;
+    expect(Number(adjusted!.moved)).toBe(upgrade!.ledgerAmountMicros);
+    await sql`delete from webhook_endpoints where id = ${endpoint.id}`;
+    await rx.close();
+  });
+
+  it("an admin removed or demoted loses the endpoints they made: switched off, audited, the owners told", async () => {
+    const leaving = await person("leaving-admin");
+    const demoted = await person("demoted-admin");
+    const org = await freshOrg([
+      [leaving, "admin"],
+      [demoted, "admin"],
+    ]);
+    const rx = await slowReceiver(0);
+    const made = async (who: Person) =>
+      (
+        await createEndpoint(
+          sql,
+          actorOf(who),
+          { org: org.slug },
+          {
+            url: rx.url,
+            eventTypes: ["call.charged", "key.revoked"],
+          },
+        )
+      ).endpoint.id;
+    const leavingEndpoint = await made(leaving);
+    const demotedEndpoint = await made(demoted);
+    const bossEndpoint = await made(org.boss);
+    const { removeMember, updateMember } = await import("@/lib/orgs/members");
+    await removeMember(sql, actorOf(org.boss), org.id, leaving.id);
+    await updateMember(sql, actorOf(org.boss), org.id, demoted.id, { role: "member" });
+    await charge(org.keyId, minuteAgo());
+    for (const id of [leavingEndpoint, demotedEndpoint]) {
+      await deliverEndpoint(sql, id);
+      const [row] = await sql<{ enabled: boolean; reason: string }[]>`
+        select enabled, disabled_reason as reason from webhook_endpoints where id = ${id}`;
+      expect(row!.enabled).toBe(false);
+      expect(row!.reason).toMatch(/no longer an admin|left/i);
+      const [audit] = await sql<{ n: number }[]>`
+        select count(*)::int as n from audit_log where action = 'webhook.disable' and target_id = ${id}`;
+      expect(audit!.n).toBe(1);
+    }
+    await deliverEndpoint(sql, bossEndpoint);
+    // Only the owner's endpoint got the call.
+    expect(rx.ids).toHaveLength(1);
+    await drain(sql, { replay: async () => [], policy: "release", graceMinutes: 60, budgetMs: 10_000 });
+    const notices = await sql<{ recipient: string; subject: string }[]>`
+      select recipient, subject from notifications where kind = 'webhook_disabled' and account_id = ${org.accountId}`;
+    expect(notices.map((n) => n.recipient)).toEqual([org.boss.email, org.boss.email]);
+    await rx.close();
+  });
+
+  it("a refused target is named without what it resolves to; an IPv4-compatible address (::/96) is refused", async () => {
+    const org = await freshOrg();
+    const err = await createEndpoint(
+      sql,
+      actorOf(org.boss),
+      { org: org.slug },
+      { url: "https://localhost/hook", eventTypes: ["call.charged"] },
+      PRODUCTION,
+    ).catch((e) => e as Error);
+    expect(err).toMatchObject({ code: "validation_failed" });
+    expect((err as Error).message).not.toMatch(/127\.0\.0\.1|::1/);
+    for (const url of ["https://[::127.0.0.1]/hook", "https://[::a00:1]/hook", "https://[::]/hook"])
+      await expect(
+        createEndpoint(
+          sql,
+          actorOf(org.boss),
+          { org: org.slug },
+          { url, eventTypes: ["call.charged"] },
+          PRODUCTION,
+        ),
+      ).rejects.toMatchObject({ code: "validation_failed" });
+  });
+
+  it("key.revoked says who revoked the key (its organization or the platform), never a platform admin's id", async () => {
+    const org = await freshOrg();
+    const rx = await slowReceiver(0);
+    const { endpoint } = await createEndpoint(
+      sql,
+      actorOf(org.boss),
+      { org: org.slug },
+      {
+        url: rx.url,
+        eventTypes: ["key.revoked"],
+      },
+    );
+    const other = await issueOrgKey(sql, {
+      accountId: org.accountId,
+      userId: org.boss.id,
+      pepper: config().KEY_PEPPER,
+    });
+    await revokeKey(sql, actorOf(org.boss), org.keyId);
+    await revokeKey(sql, { userId: platformAdmin.id, kind: "user", role: "admin" }, other.id);
+    const payloads = await sql<{ payload: Record<string, any> }[]>`
+      select payload from webhook_events where account_id = ${org.accountId} and type = 'key.revoked' order by created_at`;
+    expect(payloads.map((p) => p.payload.revokedBy)).toEqual(["organization", "platform"]);
+    expect(JSON.stringify(payloads)).not.toContain(platformAdmin.id);
+    await sql`delete from webhook_endpoints where id = ${endpoint.id}`;
+    await rx.close();
   });
 });
