@@ -126,14 +126,16 @@ export async function eraseUser(
 
     const [active] = await tx<{ n: number }[]>`
       select count(*)::int as n from api_keys where user_id = ${person.id} and status = 'active'`;
-    const memberships = await endMemberships(tx, actor, person);
-
-    // Keys: revoked (the gateway refuses them within its auth TTL), rows kept for the ledger and usage joins; the
-    // names the person typed may say who they are, so they go (in the audit entries too, below).
-    const keys = await tx<{ id: string; name: string; status: string }[]>`
-      select id, name, status from api_keys where user_id = ${person.id} order by id for update`;
-    for (const key of keys) if (key.status === "active") await revokeKey(tx, actor, key.id);
+    // Keys: the names the person typed may say who they are, so they go first (in the audit entries too, below):
+    // revoking writes a key.revoked event with the key's name for the account's webhook endpoints. Then revoked (the
+    // gateway refuses them within its auth TTL) here or with the memberships; rows kept for ledger and usage joins.
+    const keys = await tx<{ id: string; name: string; accountId: string }[]>`
+      select id, name, account_id as "accountId" from api_keys where user_id = ${person.id} order by id for update`;
     await tx`update api_keys set name = 'Erased user''s key ' || prefix where user_id = ${person.id}`;
+    const memberships = await endMemberships(tx, actor, person);
+    const stillActive = await tx<{ id: string }[]>`
+      select id from api_keys where user_id = ${person.id} and status = 'active' order by id`;
+    for (const key of stillActive) await revokeKey(tx, actor, key.id);
 
     const sessions = await tx`delete from sessions where user_id = ${person.id}`;
     await tx`
@@ -172,13 +174,49 @@ export async function eraseUser(
       where position(${person.email} in lower(payload::text)) > 0
          or position(${person.email} in lower(coalesce(last_error, ''))) > 0`;
 
+    // Webhooks. The person's own account's endpoints (their URL and description are theirs) go with their events,
+    // deliveries and attempts (no other account's endpoint receives that account's events). The accounts their keys
+    // spent from keep their endpoints and events, without the person's key names, names and address; so do the
+    // answers their receivers gave and the descriptions of endpoints the person added there.
+    if (person.accountId) {
+      await tx`delete from webhook_events where account_id = ${person.accountId}`;
+      await tx`delete from webhook_endpoints where account_id = ${person.accountId}`;
+    }
+    const keyIds = keys.map((k) => k.id);
+    const keyAccounts = [...new Set(keys.map((k) => k.accountId))];
+    await tx`
+      update webhook_events
+      set payload = erase_jsonb(payload, ${person.email}, ${tx.array(names)}::text[], ${pseudonym}, ${tx.array(keyNames)}::text[])
+      where account_id = any(${tx.array(keyAccounts)}::uuid[])
+        and ((payload -> 'key' ->> 'id') = any(${tx.array(keyIds)}::text[])
+             or (payload -> 'member' ->> 'userId') = ${person.id}::text
+             or position(${person.email} in lower(payload::text)) > 0)`;
+    await tx`
+      update webhook_attempts
+      set response_excerpt = erase_text(response_excerpt, ${person.email}, ${tx.array([...names, ...keyNames])}::text[], ${pseudonym}),
+          error = erase_text(error, ${person.email}, ${tx.array([...names, ...keyNames])}::text[], ${pseudonym})
+      where endpoint_id in (select id from webhook_endpoints where account_id = any(${tx.array(keyAccounts)}::uuid[]))
+        and (erase_text(response_excerpt, ${person.email}, ${tx.array([...names, ...keyNames])}::text[], ${pseudonym})
+               is distinct from response_excerpt
+             or erase_text(error, ${person.email}, ${tx.array([...names, ...keyNames])}::text[], ${pseudonym})
+               is distinct from error)`;
+    await tx`
+      update webhook_endpoints
+      set description = erase_text(description, ${person.email}, ${tx.array([...names, ...keyNames])}::text[], ${pseudonym})
+      where created_by = ${person.id} or position(${person.email} in lower(description)) > 0`;
+
     // The audit log keeps what happened; the personal fields of the entries by or about the person are
     // pseudonymized (the one change audit_erasure_only lets through, in this transaction only).
+    // Their address also as a URL carries it (an endpoint's ?to=name%40example.com).
+    const urlEmail = encodeURIComponent(person.email);
+    const scrubbed = (column: string) => tx`
+      erase_jsonb(erase_jsonb(${tx(column)}, ${person.email}, ${tx.array(names)}::text[], ${pseudonym}, ${tx.array(keyNames)}::text[]),
+                  ${urlEmail}, '{}'::text[], ${pseudonym}, '{}'::text[])`;
     await tx`select set_config('tollgate.erasing', 'on', true)`;
     const audited = await tx`
       update audit_log set
-        before = erase_jsonb(before, ${person.email}, ${tx.array(names)}::text[], ${pseudonym}, ${tx.array(keyNames)}::text[]),
-        after = erase_jsonb(after, ${person.email}, ${tx.array(names)}::text[], ${pseudonym}, ${tx.array(keyNames)}::text[]),
+        before = ${scrubbed("before")},
+        after = ${scrubbed("after")},
         ip = case when actor_id = ${person.id} then null else ip end
       where actor_id = ${person.id}
          or (target_type = 'user' and target_id = ${person.id}::text)

@@ -6,6 +6,8 @@ import type { Db } from "@/lib/db/client";
 import { forbidden, notFound } from "@/lib/http/errors";
 import { toJsonText } from "@/lib/http/respond";
 import { orgFor } from "@/lib/orgs/access";
+import { readStatement } from "@/lib/statements/read";
+import type { Statement } from "@/lib/statements/schemas";
 
 // Data export (GDPR art. 15 and 20): a person's own data, or an organization's, as one JSON document. The small
 // sections are read before the download starts (so a refusal is an error response, not a file); usage, ledger
@@ -86,9 +88,35 @@ const invitationColumns = (db: Db) => db`
   i.invited_by as "invitedBy", i.created_at as "createdAt", i.expires_at as "expiresAt",
   i.accepted_at as "acceptedAt", i.revoked_at as "revokedAt"`;
 
-const auditColumns = (db: Db) => db`
+/**
+ * An audit entry as exported. The address it was made from is the actor's personal data: a person's export carries it
+ * only for what they did themselves (never the address of an admin who acted on them), an organization's never (its
+ * members' addresses are theirs, not the organization's).
+ */
+const auditColumns = (db: Db, ipOf: string | null) => db`
   a.id, a.at, a.actor_id as "actorId", a.actor_kind as "actorKind", a.action, a.target_type as "targetType",
-  a.target_id as "targetId", a.before, a.after, a.ip`;
+  a.target_id as "targetId", a.before, a.after,
+  case when ${ipOf}::uuid is not null and a.actor_id = ${ipOf}::uuid then a.ip end as ip`;
+
+/** A webhook endpoint as exported: where it sends and what, never its signing secrets. */
+const endpointColumns = (db: Db) => db`
+  w.id, w.account_id as "accountId", w.url, w.description, w.event_types as "eventTypes", w.enabled,
+  w.disabled_reason as "disabledReason", w.batch_max as "batchMax", w.timeout_ms as "timeoutMs",
+  w.created_by as "createdBy", w.created_at as "createdAt", w.updated_at as "updatedAt"`;
+
+const receiptColumns = (db: Db) => db`
+  r.label, r.number, r.transaction_id as "transactionId", r.account_id as "accountId", r.amount_micros as "amountMicros",
+  r.kind, r.created_at as "createdAt"`;
+
+/** An account's closed statements, each as its page shows it (lines and totals), oldest first. */
+async function closedStatements(db: Db, accountId: string | null): Promise<Statement[]> {
+  if (!accountId) return [];
+  const months = await db<{ month: string }[]>`
+    select to_char(month, 'YYYY-MM') as month from statements where account_id = ${accountId} order by month`;
+  const statements: Statement[] = [];
+  for (const { month } of months) statements.push(await readStatement(db, accountId, month));
+  return statements;
+}
 
 /**
  * A person's data (profile, account, memberships, sessions, keys, invitations, payments; then usage, ledger entries,
@@ -129,6 +157,12 @@ export async function exportUserData(db: Db, actor: Actor, userId: string): Prom
   const payments = await db`
     select ${paymentColumns(db)} from payments p
     where p.user_id = ${userId} or p.account_id = ${account?.id ?? null} order by p.created_at`;
+  const webhookEndpoints = await db`
+    select ${endpointColumns(db)} from webhook_endpoints w
+    where w.account_id = ${account?.id ?? null} or w.created_by = ${userId} order by w.created_at, w.id`;
+  const receipts = await db`
+    select ${receiptColumns(db)} from receipts r where r.account_id = ${account?.id ?? null} order by r.number`;
+  const statements = await closedStatements(db, account?.id ?? null);
 
   await recordAudit(db, actor, { action: "user.exported", targetType: "user", targetId: userId });
 
@@ -144,6 +178,9 @@ export async function exportUserData(db: Db, actor: Actor, userId: string): Prom
     keys,
     invitations,
     payments,
+    webhookEndpoints,
+    statements,
+    receipts,
   };
   const sections: Section[] = [
     [
@@ -175,7 +212,7 @@ export async function exportUserData(db: Db, actor: Actor, userId: string): Prom
     [
       "audit",
       () =>
-        db`select ${auditColumns(db)} from audit_log a
+        db`select ${auditColumns(db, userId)} from audit_log a
            where a.actor_id = ${userId} or (a.target_type = 'user' and a.target_id = ${userId}::text)
            order by a.id`.cursor(BATCH),
     ],
@@ -213,6 +250,12 @@ export async function exportOrgData(db: Db, actor: Actor, ref: string): Promise<
     select user_id as "userId", month, amount_micros as "amountMicros", status,
            ledger_transaction_id as "ledgerTransactionId", created_at as "createdAt", paid_at as "paidAt"
     from seat_charges where organization_id = ${ctx.id} order by month, user_id`;
+  const webhookEndpoints = await db`
+    select ${endpointColumns(db)} from webhook_endpoints w where w.account_id = ${ctx.accountId}
+    order by w.created_at, w.id`;
+  const receipts = await db`
+    select ${receiptColumns(db)} from receipts r where r.account_id = ${ctx.accountId} order by r.number`;
+  const statements = await closedStatements(db, ctx.accountId);
 
   await recordAudit(db, actor, {
     action: "organization.exported",
@@ -231,6 +274,9 @@ export async function exportOrgData(db: Db, actor: Actor, ref: string): Promise<
     invitations,
     payments,
     seatCharges,
+    webhookEndpoints,
+    statements,
+    receipts,
   };
   const sections: Section[] = [
     [
@@ -249,7 +295,7 @@ export async function exportOrgData(db: Db, actor: Actor, ref: string): Promise<
     [
       "audit",
       () =>
-        db`select ${auditColumns(db)} from audit_log a
+        db`select ${auditColumns(db, null)} from audit_log a
            where a.target_type = 'organization' and a.target_id = ${ctx.id}::text order by a.id`.cursor(
           BATCH,
         ),

@@ -7,15 +7,23 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Actor } from "@/lib/auth/types";
-import { checkLedgerInvariants } from "@/lib/billing/ledger";
+import { checkLedgerInvariants, creditAccount } from "@/lib/billing/ledger";
+import { settleUsage } from "@/lib/billing/settle";
 import { signWebhook } from "@/lib/http/webhook-signature";
 import { createKey } from "@/lib/keys/create";
 import { createInvitation } from "@/lib/orgs/invitations";
-import { accountOf, event, seedPricedModel, topUp } from "../helpers/billing";
+import { drain } from "@/lib/settlement/drain";
+import { startSettlement } from "@/lib/settlement/run";
+import { closeMonth } from "@/lib/statements/close";
+import { readStatement } from "@/lib/statements/read";
+import { createEndpoint } from "@/lib/webhooks/endpoints";
+import { ADMIN_ACTOR, accountOf, event, SYSTEM, seedPricedModel, topUp } from "../helpers/billing";
+import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
-import { createTestOrganization } from "../helpers/orgs";
+import { createTestOrganization, issueOrgKey } from "../helpers/orgs";
 import { insertUser, PASSWORD, signIn } from "../helpers/users";
+import { startReceiver } from "../helpers/webhook-receiver";
 
 const { sql } = await createTestDatabase();
 const PEPPER = process.env.KEY_PEPPER!;
@@ -501,4 +509,207 @@ describe("a large export", () => {
     // Bounded: the export holds a batch at a time, not the file.
     expect(heapGrowthMb).toBeLessThan(bytes / 1e6 / 4);
   }, 120_000);
+});
+
+describe("webhooks, statements and addresses", () => {
+  // Ivy: a personal endpoint she described with her name and address, a member of an organization whose endpoint
+  // hears her calls and her keys' revocation (its receiver answers with her name), January closed with both accounts'
+  // statements naming her keys and her; audit entries made from her address and from an admin's.
+  const IVY = { email: `ivy.marsh-${tag}@example.com`, name: `Ivy Marshwood${tag}` };
+  const ADMIN_IP = "203.0.113.9";
+  const IVY_IP = "198.51.100.7";
+  const OWNER_IP = "192.0.2.44";
+  const ivy = { id: "", cookie: "", accountId: "", personalKey: "", orgKey: "" };
+  const team = { id: "", slug: `ivy-team-${tag}`, accountId: "", ownerCookie: "", endpointId: "" };
+  const signingSecrets: string[] = [];
+
+  beforeAll(async () => {
+    const clock = simulatedClock(sql, "2026-01-01T00:00:00Z");
+    await clock.seedPricedModel("fake-small");
+    ivy.id = await insertUser(sql, { email: IVY.email });
+    await sql`update users set name = ${IVY.name} where id = ${ivy.id}`;
+    ivy.cookie = await signIn(IVY.email);
+    ivy.accountId = (await accountOf(sql, ivy.id)).id;
+    const ownerEmail = `ivy-owner-${tag}@example.com`;
+    const ownerId = await insertUser(sql, { email: ownerEmail });
+    team.ownerCookie = await signIn(ownerEmail);
+    const [o] = await sql<{ id: string }[]>`
+      insert into organizations (name, slug, created_by) values ('Ivy Team', ${team.slug}, ${ownerId}) returning id`;
+    team.id = o!.id;
+    const [a] = await sql<{ id: string }[]>`
+      insert into accounts (kind, organization_id) values ('team', ${team.id}) returning id`;
+    team.accountId = a!.id;
+    await sql`insert into organization_members (organization_id, user_id, role)
+              values (${team.id}, ${ownerId}, 'owner'), (${team.id}, ${ivy.id}, 'member')`;
+    for (const accountId of [ivy.accountId, team.accountId]) {
+      await clock.at("2026-01-02T00:00:00Z", (db) =>
+        creditAccount(db, ADMIN_ACTOR(adminId), {
+          accountId,
+          amountMicros: 10_000_000n,
+          kind: "topup",
+          reason: "funding",
+          idempotencyKey: randomUUID(),
+        }),
+      );
+    }
+    const receiver = await startReceiver();
+    receiver.answer = () => ({ status: 200, body: `thanks, ${IVY.name}` });
+    try {
+      const developer = actorOf(ivy.id);
+      const personal = await createEndpoint(
+        sql,
+        developer,
+        {},
+        {
+          url: `${receiver.url}?to=${encodeURIComponent(IVY.email)}`,
+          description: `${IVY.name}'s receiver`,
+          eventTypes: ["call.charged", "key.revoked"],
+        },
+      );
+      const { endpoint, secret } = await createEndpoint(
+        sql,
+        actorOf(ownerId),
+        { org: team.id },
+        {
+          url: receiver.url,
+          eventTypes: ["call.charged", "key.revoked"],
+        },
+      );
+      team.endpointId = endpoint.id;
+      signingSecrets.push(personal.secret, secret);
+      ivy.personalKey = (
+        await issueOrgKey(sql, {
+          accountId: ivy.accountId,
+          userId: ivy.id,
+          pepper: PEPPER,
+          name: `${IVY.name} laptop`,
+        })
+      ).id;
+      ivy.orgKey = (
+        await issueOrgKey(sql, {
+          accountId: team.accountId,
+          userId: ivy.id,
+          pepper: PEPPER,
+          name: `${IVY.name} batch`,
+        })
+      ).id;
+      for (const key of [ivy.personalKey, ivy.orgKey]) {
+        await clock.at("2026-01-10T12:00:00Z", (db) =>
+          settleUsage(db, [
+            event(key, `call-${randomUUID()}`, {
+              startedAt: "2026-01-10T11:59:00Z",
+              endedAt: "2026-01-10T11:59:30Z",
+            }),
+          ]),
+        );
+      }
+      await startSettlement(sql, SYSTEM, { day: "2026-01-31", trigger: "manual", chunkAccounts: 50 });
+      await drain(sql, { budgetMs: 20_000, replay: async () => [], policy: "release", graceMinutes: 0 });
+      await clock.at("2026-02-01T01:00:00Z", (db) => closeMonth(db, SYSTEM, "2026-01"));
+    } finally {
+      await receiver.close();
+    }
+    await sql`
+      insert into audit_log (actor_id, actor_kind, action, target_type, target_id, ip)
+      values (${adminId}, 'user', 'user.update', 'user', ${ivy.id}, ${ADMIN_IP}),
+             (${ivy.id}, 'user', 'key.create', 'api_key', ${ivy.personalKey}, ${IVY_IP}),
+             (${ownerId}, 'user', 'org.update', 'organization', ${team.id}, ${OWNER_IP})`;
+  });
+
+  it("a person's export carries the address of what they did only, an organization's none", async () => {
+    const mine = await call((await meExportRoute()).GET, { cookie: ivy.cookie });
+    expect(mine.status).toBe(200);
+    const ips = (doc: { audit: { actorId: string; ip: string | null }[] }) =>
+      doc.audit.filter((a) => a.ip !== null).map((a) => a.ip);
+    expect(mine.body.audit.some((a: { actorId: string }) => a.actorId === adminId)).toBe(true);
+    expect(ips(mine.body)).toEqual([IVY_IP]);
+    const byAdmin = await call((await userExportRoute()).GET, { cookie: admin, params: { id: ivy.id } });
+    expect(ips(byAdmin.body)).toEqual([IVY_IP]);
+    const theirs = await call((await orgExportRoute()).GET, {
+      cookie: team.ownerCookie,
+      params: { org: team.slug },
+    });
+    expect(theirs.status).toBe(200);
+    expect(theirs.body.audit.some((a: { action: string }) => a.action === "org.update")).toBe(true);
+    expect(ips(theirs.body)).toEqual([]);
+    expect(JSON.stringify(theirs.body)).not.toContain(OWNER_IP);
+  });
+
+  it("the exports carry the webhook endpoints (never their secrets), the closed statements and the receipts", async () => {
+    const mine = (await call((await meExportRoute()).GET, { cookie: ivy.cookie })).body;
+    expect(mine.webhookEndpoints).toHaveLength(1);
+    expect(mine.webhookEndpoints[0]).toMatchObject({ description: `${IVY.name}'s receiver`, enabled: true });
+    expect(mine.statements.map((s: { number: string; month: string }) => s.month)).toEqual(["2026-01"]);
+    expect(mine.statements[0].number).toMatch(/^ST-2026-\d{6}$/);
+    expect(mine.statements[0].chargesByKey[0].label).toContain(`${IVY.name} laptop`);
+    expect(mine.receipts).toHaveLength(1);
+    expect(mine.receipts[0]).toMatchObject({
+      label: expect.stringMatching(/^RC-2026-/),
+      amountMicros: 10_000_000,
+    });
+    const theirs = (
+      await call((await orgExportRoute()).GET, { cookie: team.ownerCookie, params: { org: team.slug } })
+    ).body;
+    expect(theirs.webhookEndpoints.map((w: { id: string }) => w.id)).toEqual([team.endpointId]);
+    expect(theirs.statements).toHaveLength(1);
+    expect(theirs.statements[0].chargesByMember[0].label).toBe(IVY.name);
+    expect(theirs.receipts).toHaveLength(1);
+    const secrets = await sql<{ s: string }[]>`
+      select secret_ciphertext as s from webhook_endpoints where account_id in (${ivy.accountId}, ${team.accountId})`;
+    expect(secrets).toHaveLength(2);
+    for (const endpoint of [...mine.webhookEndpoints, ...theirs.webhookEndpoints]) {
+      expect(Object.keys(endpoint).filter((k) => /secret/i.test(k))).toEqual([]);
+    }
+    for (const text of [JSON.stringify(mine), JSON.stringify(theirs)]) {
+      for (const secret of [...secrets.map((r) => r.s), ...signingSecrets])
+        expect(text).not.toContain(secret);
+    }
+  });
+
+  it("erasure leaves her name and address in no webhook or statement row, plain or URL-encoded", async () => {
+    const needles = [IVY.email, IVY.name, encodeURIComponent(IVY.email)];
+    const before = await Promise.all(needles.map((n) => rowsHolding(n)));
+    // Before: in the events' payloads (key names), the answers of the organization's receiver, her endpoint's URL.
+    expect(before[1]).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^webhook_events\.payload /),
+        expect.stringMatching(/^webhook_attempts\.response_excerpt /),
+        expect.stringMatching(/^webhook_endpoints\.description /),
+      ]),
+    );
+    expect(before[2]).toEqual(expect.arrayContaining([expect.stringMatching(/^webhook_endpoints\.url /)]));
+    const { POST } = await eraseRoute();
+    const res = await call(POST, {
+      cookie: admin,
+      params: { id: ivy.id },
+      body: { confirmEmail: IVY.email },
+    });
+    expect(res.status).toBe(200);
+    for (const needle of needles)
+      expect({ needle, rows: await rowsHolding(needle) }).toEqual({ needle, rows: [] });
+
+    // Her own endpoint is gone with its events; the organization's stays and heard her key revoked, under its pseudonym.
+    expect(await sql`select 1 from webhook_endpoints where account_id = ${ivy.accountId}`).toHaveLength(0);
+    expect(await sql`select 1 from webhook_events where account_id = ${ivy.accountId}`).toHaveLength(0);
+    const [endpoint] = await sql`select enabled from webhook_endpoints where id = ${team.endpointId}`;
+    expect(endpoint).toBeTruthy();
+    const [revoked] = await sql<{ payload: { key: { id: string; name: string } } }[]>`
+      select payload from webhook_events where account_id = ${team.accountId} and type = 'key.revoked'`;
+    expect(revoked!.payload.key).toMatchObject({
+      id: ivy.orgKey,
+      name: expect.stringMatching(/^Erased user's key /),
+    });
+    const charged = await sql<{ payload: { key: { name: string } } }[]>`
+      select payload from webhook_events where account_id = ${team.accountId} and type = 'call.charged'`;
+    expect(charged.length).toBeGreaterThan(0);
+    for (const { payload } of charged) expect(payload.key.name).not.toContain(IVY.name);
+
+    // The closed statements keep their amounts and name her by her pseudonym.
+    const statement = await readStatement(sql, team.accountId, "2026-01");
+    expect(statement.chargesByMember.map((g) => g.label)).toEqual([`erased-${ivy.id}@invalid`]);
+    expect(statement.chargesByKey.map((g) => g.label)).toEqual([
+      expect.stringMatching(/^Erased user's key /),
+    ]);
+    expect(statement.chargesMicros).toBeLessThan(0n);
+  });
 });
