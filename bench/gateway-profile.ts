@@ -20,7 +20,15 @@ import {
   TEST_MASTER_KEY,
   TEST_WEBHOOK_SECRET,
 } from "@/tests/stack/start";
-import { benchDeveloper, checkoutOf, derivedConfig } from "./gateway-setup";
+import {
+  benchDeveloper,
+  checkoutOf,
+  derivedConfig,
+  PIN,
+  pidOnPort,
+  pinBenchmark,
+  pinGateways,
+} from "./gateway-setup";
 import { f1, f2, machine, openLoop, summarize, writeSection } from "./lib";
 
 const RATE = Number(process.env.BENCH_PROFILE_RATE ?? 40);
@@ -54,14 +62,6 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime (fields 14 and 15)
 }
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
-
-/** The pid listening on a TCP port (the uvicorn process LiteLLM runs in, with one worker). */
-function pidOnPort(port: number): number {
-  const out = execFileSync("ss", ["-Hltnp", `sport = :${port}`], { encoding: "utf8" });
-  const pid = /pid=(\d+)/.exec(out)?.[1];
-  if (!pid) throw new Error(`nothing listens on port ${port}`);
-  return Number(pid);
-}
 
 interface Run {
   calls: number;
@@ -164,6 +164,7 @@ function top(p: Profile, n: number, only?: (name: string) => boolean): [string, 
 
 async function main() {
   console.log(`Tollgate gateway profile — ${machine()}`);
+  pinBenchmark();
   mkdirSync(outDir, { recursive: true });
   process.stdout.write("▸ starting PostgreSQL, the platform, the fake upstream and LiteLLM + plugin… ");
   const stack = await startTestStack({
@@ -201,6 +202,7 @@ async function main() {
       await others.start(gateway(4227, undefined, beforeRoot));
       console.log("ready");
     }
+    pinGateways([4220, 4225, 4226, ...(beforeRoot ? [4227] : [])]);
     const developer = await benchDeveloper(stack.databaseUrl, "bench-profile");
     const key = await developer.issue();
     await developer.end();
@@ -240,7 +242,7 @@ calls a second for ${SECONDS} s, in ${ROUNDS} interleaved rounds; CPU per call i
 + system, from /proc) over the calls it served — what sets capacity, since one worker saturates when calls per second ×
 CPU per call reaches one core. The least of the rounds is the figure (the one least disturbed by the rest of the
 machine). The bare baseline is the same \`litellm/config.yaml\` with Tollgate taken out (same models and router
-settings), called with the master key. In the last round py-spy samples each process at ${SAMPLE_HZ} Hz for where the
+settings), called with the master key.${PIN ? " Each LiteLLM process runs on CPU 1, everything else on CPU 0 (taskset)." : ""} In the last round py-spy samples each process at ${SAMPLE_HZ} Hz for where the
 time goes.
 
 | path | CPU ms per call, each round | least | ÷ bare | p50 ms | p99 ms | errors | in Tollgate's frames (last round) |

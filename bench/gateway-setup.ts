@@ -74,3 +74,29 @@ export function checkoutOf(root: string, revision: string): string {
   symlinkSync(path.join(root, "litellm/.venv"), path.join(dir, "litellm/.venv"));
   return dir;
 }
+
+/** The pid listening on a TCP port (the uvicorn process LiteLLM runs in, with one worker). */
+export function pidOnPort(port: number): number {
+  const out = execFileSync("ss", ["-Hltnp", `sport = :${port}`], { encoding: "utf8" });
+  const pid = /pid=(\d+)/.exec(out)?.[1];
+  if (!pid) throw new Error(`nothing listens on port ${port}`);
+  return Number(pid);
+}
+
+/**
+ * A gateway process's capacity is its own core's: with BENCH_PIN (default on with 2 or more CPUs) the benchmark and
+ * everything it starts (load generator, fake upstream, platform, PostgreSQL) run on CPU 0 and each LiteLLM process on
+ * CPU 1, so the platform's work (in production on Vercel and Supabase) does not take the gateway's CPU. Call
+ * pinBenchmark() before starting anything and pinGateways(ports) once they listen.
+ */
+export const PIN = process.env.BENCH_PIN ? process.env.BENCH_PIN !== "0" : os.availableParallelism() >= 2;
+
+export function pinBenchmark(): void {
+  if (PIN) execFileSync("taskset", ["-a", "-p", "-c", "0", String(process.pid)], { stdio: "ignore" });
+}
+
+export function pinGateways(ports: number[]): void {
+  if (!PIN) return;
+  for (const port of ports)
+    execFileSync("taskset", ["-a", "-p", "-c", "1", String(pidOnPort(port))], { stdio: "ignore" });
+}
