@@ -888,6 +888,45 @@ describe("under stress", () => {
     await rx.close();
   });
 
+  it("an endpoint with 10,000 deliveries waiting takes no replay: 409, nothing queued", async () => {
+    const org = await freshOrg();
+    const { endpoint } = await createEndpoint(
+      sql,
+      actorOf(org.boss),
+      { org: org.slug },
+      {
+        url: "http://127.0.0.1:9/hooks",
+        eventTypes: ["call.charged"],
+      },
+    );
+    await sql`update webhook_endpoints set enabled = false where id = ${endpoint.id}`;
+    // A long outage's backlog, 40 days back (outside the replayed range).
+    await sql`
+      with e as (
+        insert into webhook_events (account_id, type, occurred_at, payload, dedup_key)
+        select ${org.accountId}, 'call.charged', now() - interval '40 days' + make_interval(secs => i), '{}'::jsonb,
+               'backlog:' || ${endpoint.id} || ':' || i
+        from generate_series(1, 10000) i
+        returning id, occurred_at)
+      insert into webhook_deliveries (endpoint_id, event_id, occurred_at) select ${endpoint.id}, id, occurred_at from e`;
+    await charge(org.keyId, minuteAgo());
+    const res = await call((await replayRoute()).POST, {
+      cookie: org.boss.cookie,
+      params: { id: endpoint.id },
+      body: {
+        from: new Date(Date.now() - 86_400_000).toISOString(),
+        to: new Date(Date.now() + 60_000).toISOString(),
+      },
+    });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe("conflict");
+    const [pending] = await sql<{ n: number }[]>`
+      select count(*)::int as n from webhook_deliveries where endpoint_id = ${endpoint.id} and status = 'pending'`;
+    expect(pending!.n).toBe(10_000);
+    await sql`delete from webhook_endpoints where id = ${endpoint.id}`;
+    await sql`delete from webhook_events where dedup_key like ${`backlog:${endpoint.id}:%`}`;
+  });
+
   it("a call upgraded from cut to success: its events' ledger amounts add up to the usage row and to what the ledger took", async () => {
     const org = await freshOrg();
     const rx = await slowReceiver(0);
