@@ -13,16 +13,17 @@
 //                                     BENCH_BEFORE=<git revision>: also that revision's plugin on the lease path, for
 //                                     same-run before and after rows)
 import { rmSync } from "node:fs";
-import path from "node:path";
-import { liteLLMSpec } from "@/scripts/stack/gateway";
 import { ProcessGroup } from "@/scripts/stack/processes";
+import { startTestStack, TEST_MASTER_KEY } from "@/tests/stack/start";
 import {
-  startTestStack,
-  TEST_GATEWAY_SECRET,
-  TEST_MASTER_KEY,
-  TEST_WEBHOOK_SECRET,
-} from "@/tests/stack/start";
-import { benchDeveloper, checkoutOf, derivedConfig, PIN, pinBenchmark, pinGateways } from "./gateway-setup";
+  benchDeveloper,
+  benchGateway,
+  checkoutOf,
+  derivedConfig,
+  PIN,
+  pinBenchmark,
+  pinGateways,
+} from "./gateway-setup";
 import { f1, f2, machine, openLoop, type Summary, summarize, writeSection } from "./lib";
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
@@ -144,86 +145,25 @@ async function main() {
     // The same gateway with Tollgate's auth but without the billing hooks, to separate the two costs.
     const authOnly = derivedConfig(root, "auth-only");
     process.stdout.write("▸ starting LiteLLM with Tollgate auth only (no billing hooks)… ");
-    await bare.start(
-      liteLLMSpec({
-        root,
-        port: 4202,
-        platformUrl: stack.appUrl,
-        gatewaySecret: TEST_GATEWAY_SECRET,
-        webhookSecret: TEST_WEBHOOK_SECRET,
-        outboxPath: path.join(root, ".data/outbox-bench-auth.db"),
-        masterKey: TEST_MASTER_KEY,
-        upstreamUrl: stack.upstreamUrl!,
-        config: authOnly,
-        env: { TOLLGATE_AUTH_CACHE_TTL: "5" },
-      }),
-    );
+    await bare.start(benchGateway(stack, { root, port: 4202, config: authOnly }));
     console.log("ready");
     process.stdout.write("▸ starting bare LiteLLM (the same config without Tollgate)… ");
-    await bare.start(
-      liteLLMSpec({
-        root,
-        port: 4201,
-        platformUrl: stack.appUrl,
-        gatewaySecret: TEST_GATEWAY_SECRET,
-        webhookSecret: TEST_WEBHOOK_SECRET,
-        outboxPath: path.join(root, ".data/outbox-bench-bare.db"),
-        masterKey: TEST_MASTER_KEY,
-        upstreamUrl: stack.upstreamUrl!,
-        config: derivedConfig(root, "bare"),
-      }),
-    );
+    await bare.start(benchGateway(stack, { root, port: 4201, config: derivedConfig(root, "bare") }));
     console.log("ready");
     process.stdout.write(
       "▸ starting LiteLLM + Tollgate billing with per-call holds (TOLLGATE_BILLING_MODE=hold)… ",
     );
-    await bare.start(
-      liteLLMSpec({
-        root,
-        port: 4203,
-        platformUrl: stack.appUrl,
-        gatewaySecret: TEST_GATEWAY_SECRET,
-        webhookSecret: TEST_WEBHOOK_SECRET,
-        outboxPath: path.join(root, `.data/outbox-bench-holds-${Date.now()}.db`),
-        masterKey: TEST_MASTER_KEY,
-        upstreamUrl: stack.upstreamUrl!,
-        env: { TOLLGATE_AUTH_CACHE_TTL: "5", TOLLGATE_BILLING_MODE: "hold" },
-      }),
-    );
+    await bare.start(benchGateway(stack, { root, port: 4203, env: { TOLLGATE_BILLING_MODE: "hold" } }));
     console.log("ready");
     process.stdout.write("▸ starting LiteLLM + Tollgate leases with LiteLLM's Prometheus logger… ");
-    await bare.start(
-      liteLLMSpec({
-        root,
-        port: 4204,
-        platformUrl: stack.appUrl,
-        gatewaySecret: TEST_GATEWAY_SECRET,
-        webhookSecret: TEST_WEBHOOK_SECRET,
-        outboxPath: path.join(root, `.data/outbox-bench-prom-${Date.now()}.db`),
-        masterKey: TEST_MASTER_KEY,
-        upstreamUrl: stack.upstreamUrl!,
-        env: { TOLLGATE_AUTH_CACHE_TTL: "5", TOLLGATE_LITELLM_PROMETHEUS: "on" },
-      }),
-    );
+    await bare.start(benchGateway(stack, { root, port: 4204, env: { TOLLGATE_LITELLM_PROMETHEUS: "on" } }));
     console.log("ready");
     // The lease path with another revision's plugin (BENCH_BEFORE), beside this one: before and after in one run.
     const beforeRoot = BEFORE ? checkoutOf(root, BEFORE) : null;
     const beforeUrl = "http://127.0.0.1:4205/v1";
     if (beforeRoot) {
       process.stdout.write(`▸ starting LiteLLM + Tollgate leases as of ${BEFORE}… `);
-      await bare.start(
-        liteLLMSpec({
-          root: beforeRoot,
-          port: 4205,
-          platformUrl: stack.appUrl,
-          gatewaySecret: TEST_GATEWAY_SECRET,
-          webhookSecret: TEST_WEBHOOK_SECRET,
-          outboxPath: path.join(root, `.data/outbox-bench-before-${Date.now()}.db`),
-          masterKey: TEST_MASTER_KEY,
-          upstreamUrl: stack.upstreamUrl!,
-          env: { TOLLGATE_AUTH_CACHE_TTL: "5" },
-        }),
-      );
+      await bare.start(benchGateway(stack, { root, port: 4205, from: beforeRoot }));
       console.log("ready");
     }
 

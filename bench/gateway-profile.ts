@@ -12,16 +12,11 @@
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { liteLLMSpec } from "@/scripts/stack/gateway";
 import { ProcessGroup } from "@/scripts/stack/processes";
-import {
-  startTestStack,
-  TEST_GATEWAY_SECRET,
-  TEST_MASTER_KEY,
-  TEST_WEBHOOK_SECRET,
-} from "@/tests/stack/start";
+import { startTestStack, TEST_MASTER_KEY } from "@/tests/stack/start";
 import {
   benchDeveloper,
+  benchGateway,
   checkoutOf,
   derivedConfig,
   PIN,
@@ -177,18 +172,7 @@ async function main() {
   console.log("ready");
   const others = new ProcessGroup();
   const gateway = (port: number, config?: string, from = root) =>
-    liteLLMSpec({
-      root: from,
-      port,
-      platformUrl: stack.appUrl,
-      gatewaySecret: TEST_GATEWAY_SECRET,
-      webhookSecret: TEST_WEBHOOK_SECRET,
-      outboxPath: path.join(root, `.data/outbox-profile-${port}.db`),
-      masterKey: TEST_MASTER_KEY,
-      upstreamUrl: stack.upstreamUrl!,
-      config,
-      env: { TOLLGATE_AUTH_CACHE_TTL: "5" },
-    });
+    benchGateway(stack, { root, port, config, from });
   try {
     process.stdout.write(
       "▸ starting bare LiteLLM (the same config without Tollgate) and LiteLLM + Tollgate auth only… ",

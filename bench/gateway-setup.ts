@@ -6,7 +6,14 @@ import os from "node:os";
 import path from "node:path";
 import { createClient } from "@/lib/db/client";
 import { createKey } from "@/lib/keys/create";
-import { TEST_KEY_PEPPER } from "@/tests/stack/start";
+import { liteLLMSpec } from "@/scripts/stack/gateway";
+import {
+  TEST_GATEWAY_SECRET,
+  TEST_KEY_PEPPER,
+  TEST_MASTER_KEY,
+  TEST_WEBHOOK_SECRET,
+  type TestStack,
+} from "@/tests/stack/start";
 
 /**
  * The seeded developer, moved to pay as you go (the seeded plan's RPM and requests per day would refuse a benchmark's
@@ -99,4 +106,26 @@ export function pinGateways(ports: number[]): void {
   if (!PIN) return;
   for (const port of ports)
     execFileSync("taskset", ["-a", "-p", "-c", "1", String(pidOnPort(port))], { stdio: "ignore" });
+}
+
+/**
+ * Another LiteLLM process beside the test stack's, against the same platform and fake upstream: `config` (default the
+ * gateway's own), from `from` (default this checkout; an older revision from checkoutOf), with its own outbox.
+ */
+export function benchGateway(
+  stack: TestStack,
+  o: { root: string; port: number; config?: string; from?: string; env?: Record<string, string> },
+) {
+  return liteLLMSpec({
+    root: o.from ?? o.root,
+    port: o.port,
+    platformUrl: stack.appUrl,
+    gatewaySecret: TEST_GATEWAY_SECRET,
+    webhookSecret: TEST_WEBHOOK_SECRET,
+    outboxPath: path.join(o.root, `.data/outbox-bench-${o.port}-${Date.now()}.db`),
+    masterKey: TEST_MASTER_KEY,
+    upstreamUrl: stack.upstreamUrl!,
+    config: o.config,
+    env: { TOLLGATE_AUTH_CACHE_TTL: "5", ...o.env },
+  });
 }
