@@ -352,6 +352,7 @@ describe("erasure", () => {
     expect(await rowsHolding(ERIN.email)).toEqual([]);
     expect(await rowsHolding(ERIN.name)).toEqual([]);
     expect(await rowsHolding(ERIN.email.split("@")[0]!)).toEqual([]);
+    expect(await rowsHolding(encodeURIComponent(ERIN.email))).toEqual([]);
 
     // Money: every balance, every ledger sum, the ledger's rows and the usage amounts as they were.
     const after = await money();
