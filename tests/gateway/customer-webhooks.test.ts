@@ -145,6 +145,9 @@ describe("call.charged through the gateway", () => {
         data: {
           callId: u.call_id,
           chargeMicros: Number(u.revenue_micros),
+          // A first charge: its ledger transaction took the whole charge, nothing was charged before.
+          ledgerAmountMicros: Number(u.revenue_micros),
+          previousChargeMicros: 0,
           ledgerTransactionId: u.ledger_transaction_id,
           billingStatus: "exact",
           model: "fake-small",
