@@ -333,12 +333,12 @@ async def test_failure_after_delivered_text_is_a_cut_stream_otherwise_a_failure(
 
     messages = [{"role": "user", "content": "say hello to the whole wide world please"}]
     counted = litellm.token_counter(model="fake-small", messages=messages)
-    state = signed(billing, delivered=[text_chunk("hello"), text_chunk(" world")], promptTokens=60)
+    state = signed(billing, chunks=[text_chunk("hello"), text_chunk(" world")], promptTokens=60)
     request = {"metadata": {STATE: state}, "stream": True, "messages": messages}
     await billing.async_post_call_failure_hook(request, RuntimeError("cut"), auth())
     await billing.async_post_call_failure_hook({"metadata": {STATE: signed(billing, callId="c2")}}, RuntimeError("500"), auth())
     # A cut stream's prompt is estimated with LiteLLM's tokenizer, never above the bound it was reserved for.
-    bounded = signed(billing, callId="c3", delivered=[text_chunk("hello")], promptTokens=5)
+    bounded = signed(billing, callId="c3", delivered=["hello"], promptTokens=5)
     await billing.async_post_call_failure_hook({"metadata": {STATE: bounded}, "stream": True, "messages": messages},
                                                RuntimeError("cut"), auth())
     events = [*billing.outbox.find(KEY_ID, "c1"), *billing.outbox.find(KEY_ID, "c2"), *billing.outbox.find(KEY_ID, "c3")]

@@ -47,3 +47,14 @@ def test_the_gateway_lacks_what_litellm_looks_for_on_every_request_and_its_calle
 
     with pytest.raises(ModuleNotFoundError, match="halted"):
         _is_exception_related_to_db(ValueError("no database"))
+
+
+def test_a_module_that_breaks_on_import_is_marked_too_and_the_gateway_still_starts(tmp_path, restore_modules):
+    (tmp_path / "tollgate_absent_module.py").write_text("raise AttributeError('a broken optional SDK')\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        sys.modules.pop("tollgate_absent_module", None)
+        importlib.invalidate_caches()
+        assert install(("tollgate_absent_module",)) == ["tollgate_absent_module"]
+    finally:
+        sys.path.remove(str(tmp_path))

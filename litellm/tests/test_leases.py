@@ -323,6 +323,8 @@ async def test_the_pre_call_hook_draws_and_the_event_names_the_lease_and_the_dra
     await billing.async_post_call_failure_hook(out, RuntimeError("upstream 500"), lease_auth())
     [event] = outbox.find(KEY_ID, call_id)
     assert event["leaseId"] == state["leaseId"] and event["drawMicros"] == state["drawMicros"]
+    assert call_id in billing.leases.leases[KEY_ID].inflight  # finished once its event is committed, on the loop:
+    await asyncio.sleep(0)  # the commit has happened (find ran after it); its callback runs on the next turn
     assert billing.leases.leases[KEY_ID].inflight == {}
     # Out of money: 402 in the platform's words, unchanged; the grant told it the call's worst case and the lease's rest.
     broke = Platform(3)

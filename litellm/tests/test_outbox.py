@@ -217,3 +217,102 @@ async def test_flushed_waits_for_an_append_still_queued(tmp_path):
     assert await outbox.deliver_once() == 1
     await asyncio.wait_for(flushed, 1)
     await outbox.aclose()
+
+
+async def test_a_caller_that_stops_waiting_keeps_no_other_caller_waiting(tmp_path):
+    import asyncio
+    import threading
+
+    outbox = make(tmp_path, Platform())
+    busy = threading.Event()
+    outbox._io.submit(busy.wait)
+    stored = [outbox.append(event(f"g{i}")) for i in range(3)]
+    waiters = [asyncio.ensure_future(asyncio.wrap_future(f)) for f in stored]
+    await asyncio.sleep(0)
+    waiters[0].cancel()  # as LiteLLM's logging worker cancels a callback past its timeout
+    await asyncio.sleep(0)
+    busy.set()
+    assert await asyncio.wait_for(asyncio.gather(*waiters[1:]), 5) == [True, True]
+    assert [e["callId"] for c in ("g0", "g1", "g2") for e in outbox.find(event(c)["keyId"], c)] == ["g0", "g1", "g2"]
+    await outbox.aclose()
+
+
+async def test_a_commit_that_fails_for_a_moment_is_tried_again(tmp_path):
+    import threading
+
+    outbox = make(tmp_path, Platform())
+    busy = threading.Event()
+    outbox._io.submit(busy.wait)
+    stored = outbox.append(event("retried"))
+    outbox._db.execute("pragma query_only = 1")  # a full disk, a read-only remount: writes fail
+    threading.Timer(0.1, lambda: outbox._db.execute("pragma query_only = 0")).start()
+    busy.set()
+    assert stored.result(timeout=5) is True
+    assert outbox.stats()["pending"] == 1
+    await outbox.aclose()
+
+
+async def test_a_read_from_a_callback_on_the_io_thread_does_not_wedge_the_outbox(tmp_path):
+    outbox = make(tmp_path, Platform())
+    seen = {}
+    stored = outbox.append(event("a"))
+    stored.add_done_callback(lambda f: seen.setdefault("stats", outbox.stats()))
+    assert stored.result(timeout=5) is True
+    assert outbox.append(event("b")).result(timeout=5) is True
+    assert seen["stats"]["total"] >= 1
+    await outbox.aclose()
+
+
+async def test_after_aclose_an_append_is_refused_at_once_and_delivery_does_not_start_again(tmp_path):
+    import asyncio
+    import threading
+
+    outbox = make(tmp_path, Platform())
+    outbox.start()
+    busy = threading.Event()
+    outbox._io.submit(busy.wait)
+    queued = outbox.append(event("before"))
+    closing = asyncio.create_task(outbox.aclose())
+    await asyncio.sleep(0.05)
+    late = outbox.append(event("during"))
+    busy.set()
+    await closing
+    assert queued.result(timeout=5) is True  # queued before close: committed
+    assert isinstance(late.exception(timeout=5), RuntimeError)  # refused, never left waiting
+    outbox.start()
+    assert outbox._task is None or outbox._task.done()
+
+
+async def test_the_operator_routes_read_the_outbox_without_holding_the_event_loop(tmp_path, monkeypatch):
+    import asyncio
+    import threading
+
+    from fastapi import FastAPI
+
+    from tollgate_litellm.billing import TollgateBilling
+    from tollgate_litellm.platform import PlatformClient
+    from tollgate_litellm.routes import mount
+    from tollgate_litellm.settings import Settings
+
+    secret = "s" * 40
+    monkeypatch.setenv("TOLLGATE_URL", "http://platform.test")
+    monkeypatch.setenv("TOLLGATE_GATEWAY_SECRET", secret)
+    settings = Settings("http://platform.test", secret, "sk-master", 5.0, 2.0, 1.0, 100)
+    outbox = make(tmp_path, Platform())
+    app = FastAPI()
+    mount(app, TollgateBilling(settings, outbox, PlatformClient(settings)))
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw.test")
+    headers = {"authorization": f"Bearer {secret}"}
+    for path in ("/tollgate/outbox/stats", "/tollgate/metrics"):
+        busy = threading.Event()
+        outbox._io.submit(busy.wait)  # the file is busy (another worker's lock, a checkpoint)
+        safety = threading.Timer(5, busy.set)
+        safety.start()
+        answer = asyncio.ensure_future(client.get(path, headers=headers))
+        for _ in range(5):
+            await asyncio.sleep(0.01)  # the loop keeps turning while the route waits for the file
+        assert not answer.done(), path
+        busy.set()
+        safety.cancel()
+        assert (await answer).status_code == 200
+    await outbox.aclose()

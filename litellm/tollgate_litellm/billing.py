@@ -13,7 +13,7 @@ import hmac
 import logging
 import math
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -570,15 +570,21 @@ class TollgateBilling(CustomLogger):
         try:
             async for chunk in response:
                 if state is not None:
-                    # Each chunk is kept as it is; its text is read only if the stream ends unfinished (a cut is charged
-                    # for the text delivered), except until the first text passes, for the first token's time.
-                    state["delivered"].append(chunk)
-                    if "firstTokenAt" not in state:
-                        try:
-                            if _delivered_text(chunk):
-                                state["firstTokenAt"] = _iso(None)
-                        except Exception:
-                            pass
+                    # A chat chunk is kept as it is (LiteLLM's stream wrapper keeps the same objects): its text is read
+                    # only if the stream ends unfinished, and until the first text passes (the first token's time).
+                    # Other routes' chunks are objects nothing else keeps, many times their text: their text is kept.
+                    try:
+                        if state.get("kind", "chat") == "chat":
+                            state.setdefault("chunks", []).append(chunk)
+                            text = _delivered_text(chunk) if "firstTokenAt" not in state else ""
+                        else:
+                            text = _delivered_text(chunk)
+                            if text:
+                                state["delivered"].append(text)
+                        if text and "firstTokenAt" not in state:
+                            state["firstTokenAt"] = _iso(None)
+                    except Exception:
+                        pass
                 yield chunk
             completed = True
         finally:
@@ -613,8 +619,7 @@ class TollgateBilling(CustomLogger):
             completion_tokens = int(slo.get("completion_tokens") or 0)
             if "estimatedPrompt" in state:  # no usage from the provider: LiteLLM's count, held to the reservation
                 prompt_tokens, completion_tokens = _estimated_tokens(state, prompt_tokens, completion_tokens)
-            # Stored by the outbox's next group commit, off the event loop; awaited, so the event is durable before
-            # the draw is finished (and before flushed() below is asked for).
+            # Stored by the outbox's next group commit, off the event loop; the draw is finished once it is durable.
             stored = self.outbox.append(
                 {
                     "callId": state["callId"],
@@ -635,16 +640,43 @@ class TollgateBilling(CustomLogger):
                     **self._reservation(state),
                 }
             )
-            await asyncio.wrap_future(stored)
-            self.leases.finish(state["leaseId"], state["callId"])
-            # Usage worth more than the draw (the upstream billed past the call's bound): stop this lease now.
-            if state["leaseId"] and self.leases.reported(
-                state["leaseId"], slo.get("model_group") or state["model"], prompt_tokens,
-                completion_tokens, _event_units(units), int(state["drawMicros"])):
-                self.leases.pause(key_id, self.outbox.flushed())
-                self.outbox.deliver_now()
+            model_group = slo.get("model_group") or state["model"]
+
+            def overrun() -> None:
+                # Usage worth more than the draw (the upstream billed past the call's bound): stop this lease now.
+                if state["leaseId"] and self.leases.reported(
+                    state["leaseId"], model_group, prompt_tokens, completion_tokens, _event_units(units),
+                    int(state["drawMicros"])):
+                    self.leases.pause(key_id, self.outbox.flushed())
+                    self.outbox.deliver_now()
+
+            self._when_stored(stored, state, overrun)
         except Exception:
             logger.exception("could not record a usage event")
+
+    def _when_stored(self, stored: Any, state: dict, then: Callable[[], None] | None = None) -> None:
+        """Finishes the call's draw once its usage event is committed, on the event loop, whatever became of the hook
+        that appended it (LiteLLM's logging worker cancels a callback that outlasts its timeout, and this must not
+        depend on it): the event is durable before the call's accounting moves on, and `then` (the overrun check,
+        which asks for flushed()) sees it stored. An event that could not be stored (logged by the outbox with its
+        call) still finishes its draw, so the lease is not held by it forever."""
+        loop = asyncio.get_running_loop()
+
+        def committed(future: Any) -> None:
+            self.leases.finish(state["leaseId"], state["callId"])
+            if then is not None and not future.cancelled() and future.exception() is None:
+                try:
+                    then()
+                except Exception:
+                    logger.exception("could not check call %s against its draw", state["callId"])
+
+        def done(future: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(committed, future)
+            except RuntimeError:  # the loop is gone (the interpreter exiting): finish here
+                committed(future)
+
+        stored.add_done_callback(done)
 
     def _reported_units(self, state: dict, response: Any) -> dict[str, int | str | None]:
         """What the call is billed by besides prompt and completion tokens, as the upstream reported it: cached reads
@@ -687,14 +719,14 @@ class TollgateBilling(CustomLogger):
     def _record_unfinished(self, state: dict, stream: bool, error_class: str, data: Any = None) -> None:
         """A call that did not finish: a cut stream (estimated: the prompt and the text delivered) when output
         reached the client, else a failure (charged nothing). Reported once; a later success outranks it."""
-        delivered = "".join(_delivered_texts(state.get("delivered") or []))
+        delivered = "".join(state.get("delivered") or []) + "".join(_delivered_texts(state.get("chunks") or []))
         completion_tokens = litellm.token_counter(model=state["model"], text=delivered) if delivered else 0
         # The prompt as LiteLLM's tokenizer counts it, never above the bound it was reserved for; the text delivered
         # counted, never above the output the call was sent with.
         estimate = _prompt_estimate(state.get("kind") or "chat", state["model"], data) if delivered else None
         prompt = state["promptTokens"] if estimate is None else min(estimate, state["promptTokens"])
         completion_tokens = _output_held(state, completion_tokens)
-        self.outbox.append(
+        stored = self.outbox.append(
             {
                 "callId": state["callId"],
                 "keyId": state["keyId"],
@@ -714,7 +746,7 @@ class TollgateBilling(CustomLogger):
                 **self._reservation(state),
             }
         )
-        self.leases.finish(state["leaseId"], state["callId"])
+        self._when_stored(stored, state)
 
 
 _handler: TollgateBilling | None = None

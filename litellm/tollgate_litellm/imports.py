@@ -33,7 +33,7 @@ def install(modules: tuple[str, ...] = OPTIONAL_MODULES) -> list[str]:
             continue
         try:
             importlib.import_module(name)
-        except ImportError:
+        except Exception:  # absent, or present but broken (LiteLLM's callers catch any exception per request)
             sys.modules[name] = None  # type: ignore[assignment]
             marked.append(name)
     return marked

@@ -28,7 +28,8 @@ class GatewayCollector:
         self.auth = auth
 
     def collect(self) -> Iterator[Metric]:
-        outbox = self.outbox.stats()
+        # The snapshot the metrics route just read off the event loop; a scrape from elsewhere reads it itself.
+        outbox = getattr(self.outbox, "last_stats", None) or self.outbox.stats()
         events = GaugeMetricFamily(
             "tollgate_gateway_outbox_events", "Usage events in the durable outbox, by state", labels=["state"]
         )

@@ -105,7 +105,12 @@ class Outbox:
         self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
         # The one thread that reads and writes the file, in submission order; appends waiting for it, as rows with
         # the futures their callers hold, and the write job that will take them.
-        self._io = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="tollgate-outbox")
+        self._io_thread: int | None = None
+        self._io = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="tollgate-outbox", initializer=self._on_io_thread
+        )
+        self._closed = False
+        self.last_stats: dict[str, int] | None = None
         self._pending_lock = threading.Lock()
         self._pending: list[tuple[tuple[Any, ...], concurrent.futures.Future[bool]]] = []
         self._writing: concurrent.futures.Future[None] | None = None
@@ -126,6 +131,9 @@ class Outbox:
         # Operators pause delivery (e.g. during a platform migration); events keep accumulating durably.
         self.paused = False
 
+    def _on_io_thread(self) -> None:
+        self._io_thread = threading.get_ident()
+
     def deliver_now(self) -> None:
         """Delivery without the usual linger: an event the platform must see at once (a charge above its draw)."""
         self._urgent = True
@@ -135,23 +143,67 @@ class Outbox:
     # -- writing -------------------------------------------------------------------------------------------
     def append(self, event: dict[str, Any]) -> concurrent.futures.Future[bool]:
         """Queues an event for the next group commit. The future completes once it is stored durably: True if new,
-        False if the same (key, call, status) was stored before."""
+        False if the same (key, call, status) was stored before; with the error if it could not be stored. Once the
+        I/O thread is gone (the interpreter is exiting: LiteLLM's logging worker runs its last callbacks from atexit)
+        the event is written at once on the caller's thread."""
         dedup = f"{event['keyId']}:{event['callId']}:{event['status']}"
         row = (dedup, event["keyId"], event["callId"], json.dumps(event, separators=(",", ":")), self.clock())
         stored: concurrent.futures.Future[bool] = concurrent.futures.Future()
         with self._pending_lock:
+            if self._closed:
+                stored.set_exception(RuntimeError("the outbox is closed"))
+                logger.error("usage event for call %s not stored: the outbox is closed", event["callId"])
+                return stored
             self._pending.append((row, stored))
-            if self._writing is None:
+            if self._writing is not None:
+                return stored
+            try:
                 self._writing = self._io.submit(self._write_pending)
+                return stored
+            except RuntimeError:  # the executor is shut down: no thread will take it
+                pass
+        self._write_pending()
         return stored
 
     def _write_pending(self) -> None:
-        """(I/O thread) Commits every queued append in one transaction, then tells each caller and the delivery loop."""
+        """(I/O thread) Commits every queued append in one transaction, then tells each caller and the delivery loop.
+        A failed commit is tried again a few times (a busy file, a full disk cleared); each caller is told in the end,
+        whatever happens, and a lost event is logged with its call."""
         with self._pending_lock:
             batch, self._pending, self._writing = self._pending, [], None
+        if not batch:
+            return
         results: list[bool] = []
+        error: BaseException | None = None
         try:
-            self._db.execute("begin immediate")
+            for delay in (0.05, 0.25, 1.0, None):
+                try:
+                    results = self._insert(batch)
+                    error = None
+                    break
+                except Exception as failed:  # noqa: BLE001 — told to every caller below
+                    error = failed
+                    if delay is None:
+                        break
+                    time.sleep(delay)
+        finally:
+            for index, (row, stored) in enumerate(batch):
+                if stored.done():  # a caller that gave up waiting (cancelled): the row is stored all the same
+                    continue
+                if error is not None or index >= len(results):
+                    stored.set_exception(error or RuntimeError("not stored"))
+                else:
+                    stored.set_result(results[index])
+            if error is not None:
+                logger.error("could not store %d usage events (calls %s): %s", len(batch),
+                             ", ".join(row[2] for row, _ in batch), error)
+            self._wake_loop()
+
+    def _insert(self, batch: list[tuple[tuple[Any, ...], concurrent.futures.Future[bool]]]) -> list[bool]:
+        results: list[bool] = []
+        last_id = self._last_id
+        self._db.execute("begin immediate")
+        try:
             for row, _ in batch:
                 cur = self._db.execute(
                     "insert or ignore into events (dedup_key, key_id, call_id, body, created_at) values (?, ?, ?, ?, ?)",
@@ -159,26 +211,31 @@ class Outbox:
                 )
                 results.append(cur.rowcount == 1)
                 if cur.rowcount == 1:
-                    self._last_id = max(self._last_id, cur.lastrowid or 0)
+                    last_id = max(last_id, cur.lastrowid or 0)
             self._db.execute("commit")
-        except BaseException as error:
-            if self._db.in_transaction:
-                self._db.execute("rollback")
-            for _, stored in batch:
-                stored.set_exception(error)
-            logger.exception("could not store %d usage events", len(batch))
-            return
-        for (_, stored), new in zip(batch, results):
-            stored.set_result(new)
-        self._wake_loop()
+        except BaseException:
+            try:
+                if self._db.in_transaction:
+                    self._db.execute("rollback")
+            except sqlite3.Error:
+                pass
+            raise
+        self._last_id = last_id
+        return results
 
     def _wake_loop(self) -> None:
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(wake.set)
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
 
     def _run_io(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Runs fn on the I/O thread after every append queued before it, and waits (for operators' reads and tests)."""
+        """Runs fn on the I/O thread after every append queued before it, and waits (tests, shutdown). On the I/O
+        thread itself (a callback of an append's future) it runs at once, never waiting for its own queue."""
+        if threading.get_ident() == self._io_thread:
+            return fn(*args)
         return self._io.submit(fn, *args).result()
 
     async def _in_io(self, fn: Callable[..., Any], *args: Any) -> Any:
@@ -224,6 +281,12 @@ class Outbox:
     def stats(self) -> dict[str, int]:
         return self._run_io(self._stats)
 
+    async def stats_async(self) -> dict[str, int]:
+        """The counts without blocking the event loop (the operator's routes and the metrics scrape); kept as
+        `last_stats` for the Prometheus collector, which cannot await."""
+        self.last_stats = await self._in_io(self._stats)
+        return self.last_stats
+
     def _stats(self) -> dict[str, int]:
         pending, delivered, total, retrying, dead = self._db.execute(
             "select count(*) filter (where delivered_at is null and dead_at is null),"
@@ -237,6 +300,9 @@ class Outbox:
         """Events the platform refused for their content, newest first, with its answer (for the operator)."""
         return self._run_io(self._dead, limit)
 
+    async def dead_async(self, limit: int = 100) -> list[dict[str, Any]]:
+        return await self._in_io(self._dead, limit)
+
     def _dead(self, limit: int) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "select id, body, dead_at, attempts, last_error from events where dead_at is not null"
@@ -247,30 +313,41 @@ class Outbox:
             {"id": r[0], "event": json.loads(r[1]), "deadAt": r[2], "attempts": r[3], "lastError": r[4]} for r in rows
         ]
 
+    def _requeue_dead(self) -> int:
+        return self._db.execute(
+            "update events set dead_at = null, attempts = 0, next_attempt_at = 0 where dead_at is not null"
+        ).rowcount
+
     def requeue_dead(self) -> int:
         """Puts every dead event back in line (after the cause was fixed on the platform)."""
-        count = self._run_io(
-            lambda: self._db.execute(
-                "update events set dead_at = null, attempts = 0, next_attempt_at = 0 where dead_at is not null"
-            ).rowcount
-        )
+        count = self._run_io(self._requeue_dead)
         if self._wake is not None:
             self._wake.set()
         return count
 
+    async def requeue_dead_async(self) -> int:
+        count = await self._in_io(self._requeue_dead)
+        if self._wake is not None:
+            self._wake.set()
+        return count
+
+    def _find(self, key_id: str, call_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "select body from events where key_id = ? and call_id = ? order by id", (key_id, call_id)
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
     def find(self, key_id: str, call_id: str) -> list[dict[str, Any]]:
         """Every event stored for a call (for the platform's replay during settlement), appends queued before included."""
-        rows = self._run_io(
-            lambda: self._db.execute(
-                "select body from events where key_id = ? and call_id = ? order by id", (key_id, call_id)
-            ).fetchall()
-        )
-        return [json.loads(r[0]) for r in rows]
+        return self._run_io(self._find, key_id, call_id)
+
+    async def find_async(self, key_id: str, call_id: str) -> list[dict[str, Any]]:
+        return await self._in_io(self._find, key_id, call_id)
 
     # -- delivery ------------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Starts the delivery loop on the running event loop (idempotent)."""
-        if self._task is not None and not self._task.done():
+        """Starts the delivery loop on the running event loop (idempotent; not after aclose)."""
+        if self._closed or (self._task is not None and not self._task.done()):
             return
         self._wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
@@ -407,9 +484,16 @@ class Outbox:
         return self._run_io(self._next_due_in)
 
     async def aclose(self) -> None:
+        """Stops delivery, commits what is queued, closes the file. Appends after this are refused (logged)."""
+        with self._pending_lock:
+            self._closed = True
         if self._task:
             self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 — stopping it is all that matters here
+                pass
         await self._client.aclose()
-        # Queued appends are committed before the file closes.
+        await self._in_io(self._write_pending)  # whatever was queued before the flag
         await self._in_io(self._db.close)
         self._io.shutdown(wait=True)

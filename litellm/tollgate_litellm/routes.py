@@ -44,26 +44,26 @@ def mount(app: Any, handler: TollgateBilling) -> None:
     registry = registry_for(GatewayCollector(outbox, leases, authenticator))
 
     async def outbox_stats():
-        return outbox.stats()
+        return await outbox.stats_async()
 
     async def outbox_events(keyId: str = Query(...), callId: str = Query(...)):
-        return {"events": outbox.find(keyId, callId)}
+        return {"events": await outbox.find_async(keyId, callId)}
 
     async def outbox_dead(limit: int = Query(100, ge=1, le=1000)):
-        return {"events": outbox.dead(limit)}
+        return {"events": await outbox.dead_async(limit)}
 
     async def outbox_requeue():
-        return {"requeued": outbox.requeue_dead(), **outbox.stats()}
+        return {"requeued": await outbox.requeue_dead_async(), **(await outbox.stats_async())}
 
     async def outbox_pause():
         outbox.paused = True
-        return {"paused": True, **outbox.stats()}
+        return {"paused": True, **(await outbox.stats_async())}
 
     async def outbox_resume():
         outbox.paused = False
         if outbox._wake is not None:
             outbox._wake.set()
-        return {"paused": False, **outbox.stats()}
+        return {"paused": False, **(await outbox.stats_async())}
 
     async def lease_stats():
         return leases.stats()
@@ -72,6 +72,7 @@ def mount(app: Any, handler: TollgateBilling) -> None:
         return authenticator().stats()
 
     async def metrics():
+        await outbox.stats_async()  # read off the event loop; the collector renders this snapshot
         return Response(render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     operator = [Depends(operator_only(handler.settings))]
