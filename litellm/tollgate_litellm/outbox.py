@@ -11,8 +11,8 @@ the platform's answer, listed for the operator, requeued by hand once the cause 
 Nothing here touches SQLite on the event loop. One thread owns the file: appends made while it writes are committed
 together in the next transaction (group commit), a WAL checkpoint's fsync stalls that thread and no request, and the
 delivery loop's claims and marks run there too, in order after every append before them. `append` returns when the
-event is queued with a future that completes once it is committed; the billing hook awaits it before it finishes the
-call's draw, so an event is durable before the call's accounting moves on, as before.
+event is queued with a future that completes once it is committed; the billing hooks finish the call's draw from that
+future's callback, so an event is durable before the call's accounting moves on, whatever becomes of the hook.
 """
 
 from __future__ import annotations
