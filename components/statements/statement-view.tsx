@@ -1,4 +1,5 @@
 import Link from "next/link";
+import type { ReactNode } from "react";
 import { Badge } from "@/components/ui/badge";
 import { buttonVariants } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -53,6 +54,37 @@ function Groups({ title, groups, testId }: { title: string; groups: ChargeGroup[
         </TableBody>
       </Table>
     </div>
+  );
+}
+
+/** A section's lines: its columns (the last, an amount, to the right), a line for none, then the rows. */
+function Lines({
+  columns,
+  empty,
+  count,
+  children,
+}: {
+  columns: string[];
+  empty: string;
+  count: number;
+  children: ReactNode;
+}) {
+  return (
+    <Table>
+      <TableHeader>
+        <TableRow>
+          {columns.map((column, i) => (
+            <TableHead key={column} className={i === columns.length - 1 ? "text-right" : undefined}>
+              {column}
+            </TableHead>
+          ))}
+        </TableRow>
+      </TableHeader>
+      <TableBody>
+        {count === 0 ? <TableMessage colSpan={columns.length}>{empty}</TableMessage> : null}
+        {children}
+      </TableBody>
+    </Table>
   );
 }
 
@@ -128,51 +160,41 @@ export function StatementView({ statement: s, apiPath }: { statement: Statement;
           <CardDescription>Money added this month, each with its receipt.</CardDescription>
         </CardHeader>
         <CardContent>
-          <Table>
-            <TableHeader>
-              <TableRow>
-                <TableHead>Date (UTC)</TableHead>
-                <TableHead>Method</TableHead>
-                <TableHead>Description</TableHead>
-                <TableHead>Receipt</TableHead>
-                <TableHead className="text-right">Amount</TableHead>
+          <Lines
+            columns={["Date (UTC)", "Method", "Description", "Receipt", "Amount"]}
+            empty="No credits this month."
+            count={s.credits.length}
+          >
+            {s.credits.map((c) => (
+              <TableRow
+                key={`${c.receipt ?? ""}:${c.at.toISOString()}:${c.amountMicros}`}
+                data-testid="statement-credit"
+              >
+                <TableCell>
+                  <UtcTime at={c.at} />
+                </TableCell>
+                <TableCell>{CREDIT_METHOD_LABEL[c.method]}</TableCell>
+                <TableCell className="max-w-72 truncate" title={c.description}>
+                  {c.description}
+                </TableCell>
+                <TableCell>
+                  {c.receipt ? (
+                    <Link
+                      className="font-mono text-xs underline-offset-4 hover:underline"
+                      href={`/receipts/${c.receipt}`}
+                    >
+                      {c.receipt}
+                    </Link>
+                  ) : (
+                    "—"
+                  )}
+                </TableCell>
+                <TableCell className="text-right">
+                  <ExactMoney micros={c.amountMicros} sign />
+                </TableCell>
               </TableRow>
-            </TableHeader>
-            <TableBody>
-              {s.credits.length === 0 ? (
-                <TableMessage colSpan={5}>No credits this month.</TableMessage>
-              ) : null}
-              {s.credits.map((c) => (
-                <TableRow
-                  key={`${c.receipt ?? ""}:${c.at.toISOString()}:${c.amountMicros}`}
-                  data-testid="statement-credit"
-                >
-                  <TableCell>
-                    <UtcTime at={c.at} />
-                  </TableCell>
-                  <TableCell>{CREDIT_METHOD_LABEL[c.method]}</TableCell>
-                  <TableCell className="max-w-72 truncate" title={c.description}>
-                    {c.description}
-                  </TableCell>
-                  <TableCell>
-                    {c.receipt ? (
-                      <Link
-                        className="font-mono text-xs underline-offset-4 hover:underline"
-                        href={`/receipts/${c.receipt}`}
-                      >
-                        {c.receipt}
-                      </Link>
-                    ) : (
-                      "—"
-                    )}
-                  </TableCell>
-                  <TableCell className="text-right">
-                    <ExactMoney micros={c.amountMicros} sign />
-                  </TableCell>
-                </TableRow>
-              ))}
-            </TableBody>
-          </Table>
+            ))}
+          </Lines>
           <Total label="Total credits" micros={s.creditsMicros} testId="statement-credits-total" />
         </CardContent>
       </Card>
@@ -203,33 +225,24 @@ export function StatementView({ statement: s, apiPath }: { statement: Statement;
             <CardTitle>Seat fees</CardTitle>
           </CardHeader>
           <CardContent>
-            <Table>
-              <TableHeader>
-                <TableRow>
-                  <TableHead>Paid (UTC)</TableHead>
-                  <TableHead>Member</TableHead>
-                  <TableHead>Seat month</TableHead>
-                  <TableHead className="text-right">Fee</TableHead>
+            <Lines
+              columns={["Paid (UTC)", "Member", "Seat month", "Fee"]}
+              empty="No seat fees this month."
+              count={s.seatFees.length}
+            >
+              {s.seatFees.map((f) => (
+                <TableRow key={`${f.member}:${f.seatMonth}:${f.at.toISOString()}`}>
+                  <TableCell>
+                    <UtcTime at={f.at} />
+                  </TableCell>
+                  <TableCell>{f.member}</TableCell>
+                  <TableCell className="tabular-nums">{f.seatMonth}</TableCell>
+                  <TableCell className="text-right">
+                    <ExactMoney micros={f.amountMicros} />
+                  </TableCell>
                 </TableRow>
-              </TableHeader>
-              <TableBody>
-                {s.seatFees.length === 0 ? (
-                  <TableMessage colSpan={4}>No seat fees this month.</TableMessage>
-                ) : null}
-                {s.seatFees.map((f) => (
-                  <TableRow key={`${f.member}:${f.seatMonth}:${f.at.toISOString()}`}>
-                    <TableCell>
-                      <UtcTime at={f.at} />
-                    </TableCell>
-                    <TableCell>{f.member}</TableCell>
-                    <TableCell className="tabular-nums">{f.seatMonth}</TableCell>
-                    <TableCell className="text-right">
-                      <ExactMoney micros={f.amountMicros} />
-                    </TableCell>
-                  </TableRow>
-                ))}
-              </TableBody>
-            </Table>
+              ))}
+            </Lines>
             <Total label="Total seat fees" micros={s.seatFeesMicros} testId="statement-seat-fees-total" />
           </CardContent>
         </Card>
@@ -244,38 +257,29 @@ export function StatementView({ statement: s, apiPath }: { statement: Statement;
           </CardDescription>
         </CardHeader>
         <CardContent>
-          <Table>
-            <TableHeader>
-              <TableRow>
-                <TableHead>Date (UTC)</TableHead>
-                <TableHead>Description</TableHead>
-                <TableHead>For</TableHead>
-                <TableHead className="text-right">Amount</TableHead>
+          <Lines
+            columns={["Date (UTC)", "Description", "For", "Amount"]}
+            empty="No adjustments this month."
+            count={s.adjustments.length}
+          >
+            {s.adjustments.map((a) => (
+              <TableRow
+                key={`${a.kind}:${a.originalMonth}:${a.at.toISOString()}:${a.amountMicros}`}
+                data-testid="statement-adjustment"
+              >
+                <TableCell>
+                  <UtcTime at={a.at} />
+                </TableCell>
+                <TableCell className="max-w-96 truncate" title={a.description}>
+                  {a.description}
+                </TableCell>
+                <TableCell className="tabular-nums">{a.originalMonth ?? "—"}</TableCell>
+                <TableCell className="text-right">
+                  <ExactMoney micros={a.amountMicros} sign />
+                </TableCell>
               </TableRow>
-            </TableHeader>
-            <TableBody>
-              {s.adjustments.length === 0 ? (
-                <TableMessage colSpan={4}>No adjustments this month.</TableMessage>
-              ) : null}
-              {s.adjustments.map((a) => (
-                <TableRow
-                  key={`${a.kind}:${a.originalMonth}:${a.at.toISOString()}:${a.amountMicros}`}
-                  data-testid="statement-adjustment"
-                >
-                  <TableCell>
-                    <UtcTime at={a.at} />
-                  </TableCell>
-                  <TableCell className="max-w-96 truncate" title={a.description}>
-                    {a.description}
-                  </TableCell>
-                  <TableCell className="tabular-nums">{a.originalMonth ?? "—"}</TableCell>
-                  <TableCell className="text-right">
-                    <ExactMoney micros={a.amountMicros} sign />
-                  </TableCell>
-                </TableRow>
-              ))}
-            </TableBody>
-          </Table>
+            ))}
+          </Lines>
           <Total
             label="Total adjustments"
             micros={s.adjustmentsMicros}
