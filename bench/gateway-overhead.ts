@@ -14,7 +14,7 @@
 //                                     same-run before and after rows)
 import { rmSync } from "node:fs";
 import { ProcessGroup } from "@/scripts/stack/processes";
-import { startTestStack, TEST_MASTER_KEY } from "@/tests/stack/start";
+import { TEST_MASTER_KEY } from "@/tests/stack/start";
 import {
   benchDeveloper,
   benchGateway,
@@ -23,6 +23,7 @@ import {
   PIN,
   pinBenchmark,
   pinGateways,
+  startBenchStack,
 } from "./gateway-setup";
 import { f1, f2, machine, openLoop, type Summary, summarize, writeSection } from "./lib";
 
@@ -131,15 +132,12 @@ async function leaseStats(base: string) {
 async function main() {
   console.log(`Tollgate gateway overhead — ${machine()}`);
   pinBenchmark();
-  process.stdout.write("▸ starting PostgreSQL, the platform, the fake upstream and LiteLLM + plugin… ");
-  const stack = await startTestStack({
-    name: "bench-gateway",
-    appPort: 3300,
-    pgPort: 25433,
-    gateway: { litellm: 4200, upstream: 4210, authCacheTtl: 5 },
-    upstreamEnv: { FAKE_TTFT_MS: "0", FAKE_TPS: "0" },
+  const stack = await startBenchStack("bench-gateway", {
+    app: 3300,
+    pg: 25433,
+    litellm: 4200,
+    upstream: 4210,
   });
-  console.log("ready");
   const bare = new ProcessGroup();
   try {
     // The same gateway with Tollgate's auth but without the billing hooks, to separate the two costs.

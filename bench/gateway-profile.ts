@@ -13,7 +13,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { ProcessGroup } from "@/scripts/stack/processes";
-import { startTestStack, TEST_MASTER_KEY } from "@/tests/stack/start";
+import { TEST_MASTER_KEY } from "@/tests/stack/start";
 import {
   benchDeveloper,
   benchGateway,
@@ -23,6 +23,7 @@ import {
   pidOnPort,
   pinBenchmark,
   pinGateways,
+  startBenchStack,
 } from "./gateway-setup";
 import { f1, f2, machine, openLoop, summarize, writeSection } from "./lib";
 
@@ -161,15 +162,12 @@ async function main() {
   console.log(`Tollgate gateway profile — ${machine()}`);
   pinBenchmark();
   mkdirSync(outDir, { recursive: true });
-  process.stdout.write("▸ starting PostgreSQL, the platform, the fake upstream and LiteLLM + plugin… ");
-  const stack = await startTestStack({
-    name: "bench-profile",
-    appPort: 3320,
-    pgPort: 25453,
-    gateway: { litellm: 4220, upstream: 4230, authCacheTtl: 5 },
-    upstreamEnv: { FAKE_TTFT_MS: "0", FAKE_TPS: "0" },
+  const stack = await startBenchStack("bench-profile", {
+    app: 3320,
+    pg: 25453,
+    litellm: 4220,
+    upstream: 4230,
   });
-  console.log("ready");
   const others = new ProcessGroup();
   const gateway = (port: number, config?: string, from = root) =>
     benchGateway(stack, { root, port, config, from });

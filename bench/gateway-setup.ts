@@ -8,6 +8,7 @@ import { createClient } from "@/lib/db/client";
 import { createKey } from "@/lib/keys/create";
 import { liteLLMSpec } from "@/scripts/stack/gateway";
 import {
+  startTestStack,
   TEST_GATEWAY_SECRET,
   TEST_KEY_PEPPER,
   TEST_MASTER_KEY,
@@ -128,4 +129,24 @@ export function benchGateway(
     config: o.config,
     env: { TOLLGATE_AUTH_CACHE_TTL: "5", ...o.env },
   });
+}
+
+/**
+ * The test stack a gateway benchmark runs against (PostgreSQL, the platform, the fake upstream answering at once, and
+ * LiteLLM + Tollgate on `litellm`), with progress on stdout.
+ */
+export async function startBenchStack(
+  name: string,
+  ports: { app: number; pg: number; litellm: number; upstream: number },
+): Promise<TestStack> {
+  process.stdout.write("▸ starting PostgreSQL, the platform, the fake upstream and LiteLLM + plugin… ");
+  const stack = await startTestStack({
+    name,
+    appPort: ports.app,
+    pgPort: ports.pg,
+    gateway: { litellm: ports.litellm, upstream: ports.upstream, authCacheTtl: 5 },
+    upstreamEnv: { FAKE_TTFT_MS: "0", FAKE_TPS: "0" },
+  });
+  console.log("ready");
+  return stack;
 }
