@@ -162,14 +162,14 @@ async def test_a_refused_event_goes_dead_and_the_rest_of_its_batch_is_delivered(
     # Halving isolates it in a few requests, not one per event.
     assert platform.requests <= 1 + 2 * 4
     assert outbox.stats() == {"pending": 0, "delivered": 15, "total": 16, "retrying": 0, "dead": 1}
-    [dead] = outbox.dead()
+    [dead] = await outbox.dead_async()
     assert dead["event"]["callId"] == "c5" and "HTTP 422" in dead["lastError"]
     # Later batches are not held back by it.
     outbox.append(event("c16"))
     assert await outbox.deliver_once() == 1
     # Once the platform accepts it, the operator requeues it and it is delivered.
     platform.poison.clear()
-    assert outbox.requeue_dead() == 1
+    assert await outbox.requeue_dead_async() == 1
     assert await outbox.deliver_once() == 1
     assert outbox.stats()["dead"] == 0 and outbox.stats()["delivered"] == 17
 

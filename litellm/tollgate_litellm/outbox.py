@@ -296,11 +296,8 @@ class Outbox:
         ).fetchone()
         return {"pending": pending, "delivered": delivered, "total": total, "retrying": retrying, "dead": dead}
 
-    def dead(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Events the platform refused for their content, newest first, with its answer (for the operator)."""
-        return self._run_io(self._dead, limit)
-
     async def dead_async(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Events the platform refused for their content, newest first, with its answer (for the operator)."""
         return await self._in_io(self._dead, limit)
 
     def _dead(self, limit: int) -> list[dict[str, Any]]:
@@ -318,14 +315,8 @@ class Outbox:
             "update events set dead_at = null, attempts = 0, next_attempt_at = 0 where dead_at is not null"
         ).rowcount
 
-    def requeue_dead(self) -> int:
-        """Puts every dead event back in line (after the cause was fixed on the platform)."""
-        count = self._run_io(self._requeue_dead)
-        if self._wake is not None:
-            self._wake.set()
-        return count
-
     async def requeue_dead_async(self) -> int:
+        """Puts every dead event back in line (after the cause was fixed on the platform)."""
         count = await self._in_io(self._requeue_dead)
         if self._wake is not None:
             self._wake.set()
@@ -479,9 +470,6 @@ class Outbox:
                 self._urgent = False
             except asyncio.TimeoutError:
                 pass
-
-    def next_due_in(self) -> float:
-        return self._run_io(self._next_due_in)
 
     async def aclose(self) -> None:
         """Stops delivery, commits what is queued, closes the file. Appends after this are refused (logged)."""
