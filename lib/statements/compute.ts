@@ -152,7 +152,11 @@ async function statementAt(db: Tx, accountId: string, month: string): Promise<St
   ]);
 
   const callsByTxn = new Map<string, CallRow[]>();
-  for (const c of calls) callsByTxn.set(c.txnId, [...(callsByTxn.get(c.txnId) ?? []), c]);
+  for (const c of calls) {
+    const same = callsByTxn.get(c.txnId);
+    if (same) same.push(c);
+    else callsByTxn.set(c.txnId, [c]);
+  }
   const seatByTxn = new Map(seats.map((s) => [s.txnId, s]));
 
   const credits: CreditLine[] = [];
