@@ -2,6 +2,7 @@ import "server-only";
 import type { Actor } from "@/lib/auth/types";
 import { hideCost, ownerScope, seesCost, withMargin } from "@/lib/auth/visibility";
 import { decimalUsd } from "@/lib/billing/money";
+import { csvField } from "@/lib/csv";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { ORG_VERBS } from "@/lib/orgs/access";
@@ -268,12 +269,6 @@ export async function requestDetail(db: Db, actor: Actor, id: string): Promise<R
 export function exportFileName(f: RequestExportQuery): string {
   const { from, to } = logRange(f);
   return `tollgate-requests-${from.toISOString().slice(0, 10)}-to-${to.toISOString().slice(0, 10)}.csv`;
-}
-
-function csvField(value: string): string {
-  // Quote what needs it; a leading = + - @ would be read as a formula by spreadsheets, so it is prefixed.
-  const safe = /^[=+\-@\t\r]/.test(value) && !/^-?\d/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 /**

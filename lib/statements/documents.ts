@@ -1,19 +1,13 @@
 import "server-only";
 import { PDFDocument, type PDFFont, type PDFPage, rgb, StandardFonts } from "pdf-lib";
 import { decimalUsd, formatMicros } from "@/lib/billing/money";
+import { csvField } from "@/lib/csv";
 import { monthName } from "./compute";
 import { CREDIT_METHOD_LABEL, type OperatorSettings, type Receipt, type Statement } from "./schemas";
 
 // A statement as CSV and PDF, a receipt as PDF: the customer's documents, so exact amounts (to the micro-dollar) and
 // never provider cost. A closed statement's documents are made from its snapshot only, dated at its closing, so
 // they are the same bytes every time.
-
-function csvField(value: string): string {
-  // A leading = + - @ would be read as a formula by spreadsheets; only a whole number keeps its minus (a name such as
-  // -1+HYPERLINK(...) starts like one and is a formula).
-  const safe = /^[=+\-@\t\r]/.test(value) && !/^-?\d+(\.\d+)?$/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
 
 const day = (at: Date) => at.toISOString().slice(0, 10);
 
