@@ -122,8 +122,8 @@ async function statementAt(db: Tx, accountId: string, month: string): Promise<St
                  select sum(e2.amount_micros) from ledger_transactions t2
                  join ledger_entries e2 on e2.transaction_id = t2.id and e2.account_id = u.account_id
                  where t2.kind = 'charge_adjustment'
-                   and t2.idempotency_key in ('charge-upgrade:' || u.key_id || ':' || u.call_id || ':success',
-                                              'charge-upgrade:' || u.key_id || ':' || u.call_id || ':cut')), 0))::bigint
+                   and t2.idempotency_key in (charge_upgrade_key(u.key_id, u.call_id, 'success'),
+                                              charge_upgrade_key(u.key_id, u.call_id, 'cut'))), 0))::bigint
                  as amount
         from usage_events u
         where u.account_id = ${accountId} and u.ledger_transaction_id in (select id from month_txns where kind = 'charge')
@@ -132,8 +132,8 @@ async function statementAt(db: Tx, accountId: string, month: string): Promise<St
         from month_txns t
         join ledger_entries e on e.transaction_id = t.id and e.account_id = ${accountId}
         join usage_events u on u.account_id = ${accountId}
-          and t.idempotency_key in ('charge-upgrade:' || u.key_id || ':' || u.call_id || ':success',
-                                    'charge-upgrade:' || u.key_id || ':' || u.call_id || ':cut')
+          and t.idempotency_key in (charge_upgrade_key(u.key_id, u.call_id, 'success'),
+                                    charge_upgrade_key(u.key_id, u.call_id, 'cut'))
         where t.kind = 'charge_adjustment'
       )
       select p.txn_id as "txnId", u.id::text as "usageId", u.key_id as "keyId", k.name || ' (' || k.prefix || '…)' as "keyName",

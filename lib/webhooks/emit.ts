@@ -91,7 +91,7 @@ export async function emitCallsCharged(
     left join organizations o on o.id = a.organization_id
     left join ledger_transactions t
       on u.ledger_transaction_id is distinct from ${txnId}::uuid
-      and t.idempotency_key = 'charge-upgrade:' || u.key_id || ':' || u.call_id || ':' || u.status
+      and t.idempotency_key = charge_upgrade_key(u.key_id, u.call_id, u.status)
     -- What the upgrade's transaction (one per call) took from the account: the difference, not the new total.
     left join lateral (select -sum(le.amount_micros) as moved from ledger_entries le
                        where le.transaction_id = t.id and le.account_id = u.account_id) m on t.id is not null

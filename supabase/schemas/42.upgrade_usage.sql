@@ -83,7 +83,7 @@ begin
   ),
   txns as (
     insert into ledger_transactions (kind, idempotency_key, reason)
-    select 'charge_adjustment', 'charge-upgrade:' || c.key_id || ':' || c.call_id || ':' || c.status,
+    select 'charge_adjustment', charge_upgrade_key(c.key_id, c.call_id, c.status),
            'call ' || c.call_id || ': ' || c.old_status || ' → ' || c.status
     from changed c
     returning id, idempotency_key
@@ -91,7 +91,7 @@ begin
   entries as (
     insert into ledger_entries (transaction_id, account_id, amount_micros)
     select x.id, e.account_id, e.amount from changed c
-    join txns x on x.idempotency_key = 'charge-upgrade:' || c.key_id || ':' || c.call_id || ':' || c.status
+    join txns x on x.idempotency_key = charge_upgrade_key(c.key_id, c.call_id, c.status)
     cross join lateral (values (c.account_id, -c.delta), ((select id from accounts where code = 'revenue'), c.delta))
       as e(account_id, amount)
     returning 1
