@@ -64,6 +64,7 @@ const contractSchema = z.object({
     .min(1),
   imageSizes: z.strictObject({ pattern: z.string(), maxLength: z.number().int(), hint: z.string() }),
   imageQualities: z.array(z.string()).min(1),
+  piiCategories: z.array(z.string().regex(/^[a-z_]+$/)).min(1),
 });
 
 export const CONTRACT = contractSchema.parse(contractJson);
@@ -90,3 +91,7 @@ export const IMAGE_SIZE = new RegExp(CONTRACT.imageSizes.pattern);
 export const IMAGE_SIZE_MAX_LENGTH = CONTRACT.imageSizes.maxLength;
 export const IMAGE_SIZE_HINT = CONTRACT.imageSizes.hint;
 export const IMAGE_QUALITIES = CONTRACT.imageQualities as [string, ...string[]];
+
+/** What the gateway's guardrails detect (tollgate_litellm/guard.py): an account's pii_policy and a row's pii_masked
+ *  are keyed by these. */
+export const PII_CATEGORIES = CONTRACT.piiCategories as [string, ...string[]];

@@ -9,6 +9,7 @@ import {
   IMAGE_SIZE,
   IMAGE_SIZE_HINT,
   IMAGE_SIZE_MAX_LENGTH,
+  PII_CATEGORIES,
   PRICE_UNITS,
 } from "./contract";
 
@@ -246,6 +247,12 @@ export const usageEvent = z.strictObject({
   ...askedCountFields,
   imageSize: imageSize.nullable().default(null),
   imageQuality: imageQuality.nullable().default(null),
+  /** Answered from the response cache (clause 60): charged the model's cache-hit share, no provider cost. */
+  cacheHit: z.boolean().default(false),
+  /** How many values of each PII category the guardrails masked in what the call sent (never the values). */
+  piiMasked: z.partialRecord(z.enum(PII_CATEGORIES), count).default({}),
+  /** The prompt-injection heuristic's score of what the call sent, 0–100 (gateways before scoring send none). */
+  safetyScore: z.number().int().min(0).max(100).nullable().default(null),
 });
 
 export const usageBatch = z.strictObject({
@@ -255,6 +262,8 @@ export const usageBatch = z.strictObject({
 export type BudgetsBody = z.input<typeof budgetsBody>;
 
 type UnitField = "cacheWriteTokens" | "reasoningTokens" | "imageSize" | "imageQuality";
+/** What the gateway observed of the call besides its units (settlement's repairs know none of it). */
+type GuardField = "cacheHit" | "piiMasked" | "safetyScore";
 
 /**
  * One call as the gateway reports it (settlement's repairs carry no lease and no first-token time). The asked units'
@@ -262,9 +271,9 @@ type UnitField = "cacheWriteTokens" | "reasoningTokens" | "imageSize" | "imageQu
  */
 export type UsageEvent = Omit<
   z.output<typeof usageEvent>,
-  "leaseId" | "drawMicros" | "firstTokenAt" | "kind" | UnitField
+  "leaseId" | "drawMicros" | "firstTokenAt" | "kind" | UnitField | GuardField
 > &
-  Partial<Pick<z.output<typeof usageEvent>, UnitField>> & {
+  Partial<Pick<z.output<typeof usageEvent>, UnitField | GuardField>> & {
     kind?: z.output<typeof usageEvent>["kind"];
     leaseId?: string | null;
     drawMicros?: bigint | null;

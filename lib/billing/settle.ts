@@ -65,6 +65,9 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     lease_id: e.leaseId ?? null,
     // A JSON number: draws are bounded by MAX_MICROS, so they stay exact.
     draw_micros: e.drawMicros == null ? null : Number(e.drawMicros),
+    cache_hit: e.cacheHit ?? false,
+    pii: e.piiMasked ?? {},
+    safety_score: e.safetyScore ?? null,
   }));
   const calls = new Set(events.map((e) => `${e.keyId}\u0000${e.callId}`)).size;
   const txnId = randomUUID();

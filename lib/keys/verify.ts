@@ -23,9 +23,20 @@ export type KeyVerdict =
          * under another epoch.
          */
         leaseEpoch: string;
+        /** What the gateway applies to the key's calls, as its account's owner set it (issue 30). */
+        policy: KeyPolicy;
       };
     }
   | { valid: false; reason: "unknown" | "revoked" | "expired" | "owner_suspended"; message: string };
+
+export interface KeyPolicy {
+  /** The account the calls are paid from: the response cache's namespace, so no tenant reads another's answers. */
+  accountId: string;
+  /** Off (null) unless the account keeps answers and the key has not opted out. */
+  responseCache: { ttlSeconds: number; maxTemperature: number } | null;
+  /** PII category → what the guardrails do with it; a category absent is off. */
+  pii: Record<string, "mask" | "block">;
+}
 
 /**
  * The gateway's question "may this key call?", answered from the database. The lookup is by keyed hash, so
@@ -60,6 +71,11 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
       organization_name: string | null;
       organization_status: string | null;
       member_role: string | null;
+      account_id: string;
+      response_cache_ttl_seconds: number | null;
+      response_cache_max_temperature: number;
+      pii_policy: Record<string, "mask" | "block">;
+      key_response_cache: boolean;
     }[]
   >`
     select k.id, k.prefix, k.name, k.user_id, u.email, u.status as user_status, k.status,
@@ -71,7 +87,9 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
            (k.expires_at is not null and k.expires_at <= now()) as expired,
            (k.last_used_at is null or k.last_used_at < now() - interval '1 minute') as stale_use,
            p.requests_per_day, a.organization_id, o.name as organization_name,
-           o.status as organization_status, om.role as member_role,
+           o.status as organization_status, om.role as member_role, a.id as account_id,
+           a.response_cache_ttl_seconds, a.response_cache_max_temperature::float8 as response_cache_max_temperature,
+           a.pii_policy, k.response_cache as key_response_cache,
            -- Every field keeps its place, null included (a jsonb array, not concat_ws or ||, which drop nulls): a
            -- budget moved from daily to monthly, or from the key to the account, still changes the epoch.
            md5(jsonb_build_array(k.status, u.status, k.allowed_models, k.daily_budget_micros, k.monthly_budget_micros,
@@ -141,6 +159,17 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
       expiresAt: row.expires_at?.toISOString() ?? null,
       billing: row.requests_per_day == null ? "lease" : "hold",
       leaseEpoch: row.lease_epoch,
+      policy: {
+        accountId: row.account_id,
+        responseCache:
+          row.response_cache_ttl_seconds != null && row.key_response_cache
+            ? {
+                ttlSeconds: row.response_cache_ttl_seconds,
+                maxTemperature: row.response_cache_max_temperature,
+              }
+            : null,
+        pii: row.pii_policy,
+      },
     },
   };
 }

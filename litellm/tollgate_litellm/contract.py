@@ -34,6 +34,8 @@ WINDOW_PER_INPUT_KINDS: frozenset[str] = frozenset(k["kind"] for k in CONTRACT["
 # Image sizes and qualities an app may ask for (image_rates_valid and zod accept the same); use fullmatch.
 IMAGE_SIZE = re.compile(CONTRACT["imageSizes"]["pattern"])
 IMAGE_QUALITIES = frozenset(CONTRACT["imageQualities"])
+# What the guardrails detect (guard.py); an account's PII policy and a usage row's counts are keyed by these.
+PII_CATEGORIES: tuple[str, ...] = tuple(CONTRACT["piiCategories"])
 
 
 @dataclass(frozen=True)

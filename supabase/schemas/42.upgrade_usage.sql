@@ -5,7 +5,8 @@
 -- (clause 26; a call served from a lease counts in the lease's day). What the call asked for (images, audio,
 -- characters) is the most any attempt reported, its image size and quality the first known. Events with a worse or equal outcome, or for calls not recorded, change nothing. Rows are locked
 -- keys first, then accounts, in id order, as place_hold and settle_usage do. A new charge above the call's
--- reservation (its draw, else its hold) is recorded as its overrun (clause 45). Returns how many calls changed.
+-- reservation (its draw, else its hold) is recorded as its overrun (clause 45). A success answered from the response
+-- cache is charged cache_hit_charge of its price and costs nothing (clause 60). Returns how many calls changed.
 create or replace function public.upgrade_usage(p_events jsonb)
 returns integer
 language plpgsql as $$
@@ -22,11 +23,12 @@ begin
   with input as (
     -- The token counts a later attempt reports (the contract's 'prompt' and 'output' units, keyed by unit key).
     select distinct on (e.key_id, e.call_id) e.call_id, e.key_id, e.status, e.ended_at, e.error_class, e.units,
-           e.image_size, e.image_quality,
+           e.image_size, e.image_quality, coalesce(e.cache_hit, false) and e.status = 'success' as cache_hit,
            (select coalesce(jsonb_object_agg(d.key, e.units->d.key), '{}')
             from price_unit_contract d where d.reserve in ('prompt', 'output') and e.units ? d.key) as tokens
     from jsonb_to_recordset(p_events) as e(call_id text, key_id uuid, status text, ended_at timestamptz,
-                                          error_class text, units jsonb, image_size text, image_quality text)
+                                          error_class text, units jsonb, image_size text, image_quality text,
+                                          cache_hit boolean)
     order by e.key_id, e.call_id, outcome_rank(e.status) desc
   ),
   target as (
@@ -40,12 +42,14 @@ begin
            coalesce((i.tokens->>'reasoning')::integer, 0) as reasoning_tokens, i.ended_at, i.error_class,
            (pv.v).id as price_version_id, asked.counts as asked,
            coalesce(u.image_size, i.image_size) as image_size, coalesce(u.image_quality, i.image_quality) as image_quality,
-           coalesce(price_call(pv.v, 'price', unit_rates(pv.v, 'price'), asked.counts || i.tokens,
-                               coalesce(u.image_size, i.image_size), coalesce(u.image_quality, i.image_quality)), 0)
+           i.cache_hit, list_price.revenue as full_revenue,
+           case when i.cache_hit then cache_hit_charge(list_price.revenue, (pv.v).cache_hit_bps) else list_price.revenue end
              as revenue,
-           coalesce(price_call(pv.v, 'cost', unit_rates(pv.v, 'cost'), asked.counts || i.tokens,
-                               coalesce(u.image_size, i.image_size), coalesce(u.image_quality, i.image_quality)), 0)
-             as cost
+           -- An answer from the response cache costs the operator nothing (clause 60).
+           case when i.cache_hit then 0
+                else coalesce(price_call(pv.v, 'cost', unit_rates(pv.v, 'cost'), asked.counts || i.tokens,
+                                         coalesce(u.image_size, i.image_size), coalesce(u.image_quality, i.image_quality)), 0)
+           end as cost
     from input i
     join usage_events u on u.key_id = i.key_id and u.call_id = i.call_id
     left join holds h on h.id = u.hold_id
@@ -61,6 +65,11 @@ begin
       union all
       select a as v from price_version_at(u.model_id, u.started_at) a where u.price_version_id is null
     ) pv on true
+    cross join lateral (
+      select coalesce(price_call(pv.v, 'price', unit_rates(pv.v, 'price'), asked.counts || i.tokens,
+                                 coalesce(u.image_size, i.image_size), coalesce(u.image_quality, i.image_quality)), 0)
+               as revenue
+    ) list_price
     where outcome_rank(i.status) > outcome_rank(u.status)
   ),
   updated as (
@@ -74,7 +83,8 @@ begin
       image_quality = t.image_quality,
       ended_at = t.ended_at, error_class = t.error_class,
       revenue_micros = t.revenue, cost_micros = t.cost, price_version_id = t.price_version_id,
-      overrun_micros = greatest(0, t.revenue - t.reserved)
+      overrun_micros = greatest(0, t.revenue - t.reserved),
+      cache_hit = t.cache_hit, cache_saved_micros = case when t.cache_hit then t.full_revenue - t.revenue end
     from target t where u.id = t.id
     returning u.id
   ),

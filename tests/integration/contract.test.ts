@@ -1,7 +1,8 @@
 // The SQL agrees with the billing contract (lib/billing/contract.json, docs/adr/0014), on a migrated database: every
 // price unit's columns exist on price_versions with the type and blank the contract gives, price_units takes every
 // unit's count and rate, billed_kinds bills exactly the routes each unit's rate bills (clause 44), usage_events and
-// image_rates_valid accept exactly the contract's call kinds, image sizes and qualities; and zod reads the same.
+// image_rates_valid accept exactly the contract's call kinds, image sizes and qualities, an account's PII policy its
+// PII categories; and zod reads the same.
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
@@ -189,6 +190,29 @@ describe("the SQL agrees with the billing contract", () => {
     for (const quality of CONTRACT.imageQualities) expect(await valid(null, quality), quality).toBe(true);
     for (const quality of ["ultra", "HD", "", "standard "])
       expect(await valid(null, quality), quality).toBe(false);
+  });
+
+  it("an account's PII policy takes exactly the contract's categories, each masked or blocked", async () => {
+    const accepts = async (policy: unknown) => {
+      try {
+        await sql.begin(async (tx) => {
+          await tx`update accounts set pii_policy = ${sql.json(policy as never)}::jsonb
+                   where id = (select id from accounts order by id limit 1)`;
+          throw new Error("rollback");
+        });
+      } catch (error) {
+        return (error as Error).message === "rollback";
+      }
+      return true;
+    };
+    for (const category of CONTRACT.piiCategories) {
+      expect(await accepts({ [category]: "mask" }), category).toBe(true);
+      expect(await accepts({ [category]: "block" }), category).toBe(true);
+      expect(await accepts({ [category]: "off" }), `${category}: off`).toBe(false);
+    }
+    expect(await accepts(Object.fromEntries(CONTRACT.piiCategories.map((c) => [c, "mask"])))).toBe(true);
+    for (const policy of [{ passport: "mask" }, { email: true }, ["email"], { email: "MASK" }])
+      expect(await accepts(policy), JSON.stringify(policy)).toBe(false);
   });
 
   it("zod takes the same kinds, sizes, qualities and unit fields", () => {
