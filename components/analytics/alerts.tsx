@@ -25,6 +25,7 @@ import {
 } from "@/components/ui/table";
 import { UtcTime } from "@/components/ui/utc-time";
 import type { AlertEpisode, AlertRule, AlertSettings } from "@/lib/analytics/alerts";
+import { FLAGGED_SAFETY_SCORE } from "@/lib/analytics/schemas";
 import { parseUsd } from "@/lib/billing/money";
 import type { Json } from "@/lib/json";
 import { api, fieldErrors } from "@/lib/ui/api";
@@ -47,7 +48,11 @@ const METRIC_LABELS: Record<Metric, string> = {
   spend_rate: "spend rate",
   error_rate: "error rate",
   overrun: "charges above their reservation",
+  unsafe_rate: `calls flagged unsafe (safety score ≥ ${FLAGGED_SAFETY_SCORE})`,
 };
+
+/** The measures given as a percentage of the window's calls (basis points on the wire). */
+const RATE_METRICS = new Set<Metric>(["error_rate", "unsafe_rate"]);
 
 const useEpisodes = (state: "open" | "all") =>
   useQuery({
@@ -100,7 +105,7 @@ function RuleForm({ onDone }: { onDone: () => void }) {
     mutationFn: () => {
       const threshold = (text: string) => {
         if (!text.trim()) return null;
-        if (metric !== "error_rate") {
+        if (!RATE_METRICS.has(metric)) {
           const micros = parseUsd(text);
           return micros === null ? text : micros.toString();
         }
@@ -131,7 +136,9 @@ function RuleForm({ onDone }: { onDone: () => void }) {
       ? "USD per hour"
       : metric === "overrun"
         ? "USD charged above reservations"
-        : "% of calls failed";
+        : metric === "unsafe_rate"
+          ? "% of calls flagged"
+          : "% of calls failed";
   return (
     <form
       className="grid gap-3 rounded-md border p-4"
@@ -159,6 +166,7 @@ function RuleForm({ onDone }: { onDone: () => void }) {
             <option value="spend_rate">Spend rate</option>
             <option value="error_rate">Error rate</option>
             <option value="overrun">Charges above reservation</option>
+            <option value="unsafe_rate">Unsafe rate (flagged calls)</option>
           </select>
         </Field>
         <Field id="rule-scope" label="Watch" error={errors.userId ?? errors.keyId}>
@@ -274,8 +282,8 @@ function Rules() {
                   <TableCell>
                     <div className="font-medium">{r.name}</div>
                     <div className="text-xs text-muted-foreground">
-                      {r.metric === "error_rate"
-                        ? `error rate, from ${r.minCalls} calls`
+                      {RATE_METRICS.has(r.metric)
+                        ? `${METRIC_LABELS[r.metric]}, from ${r.minCalls} calls`
                         : METRIC_LABELS[r.metric]}
                     </div>
                   </TableCell>

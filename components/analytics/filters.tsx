@@ -6,10 +6,17 @@ import { useMemo } from "react";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
-import { BILLING_STATUSES, CALL_KINDS, CALL_STATUSES, FILTER_KEYS } from "@/lib/analytics/schemas";
+import {
+  BILLING_STATUSES,
+  CALL_KINDS,
+  CALL_STATUSES,
+  FILTER_KEYS,
+  FLAGGED_SAFETY_SCORE,
+  LOG_FILTER_KEYS,
+} from "@/lib/analytics/schemas";
 import { api } from "@/lib/ui/api";
 
-export type FilterKey = (typeof FILTER_KEYS)[number];
+export type FilterKey = (typeof FILTER_KEYS)[number] | (typeof LOG_FILTER_KEYS)[number];
 export type Filters = Partial<Record<FilterKey, string>>;
 
 /** The filters in the URL (the one source of truth: a view can be shared by its address). */
@@ -97,12 +104,15 @@ export function FilterBar({
   set,
   base = "/api/v1",
   admin = true,
+  log = false,
 }: {
   filters: Filters;
   set: (patch: Filters) => void;
   /** /api/v1 for the admin's whole platform, /api/v1/me for a developer's own calls. */
   base?: string;
   admin?: boolean;
+  /** The request log's own filters besides the shared ones: cache hits and safety score. */
+  log?: boolean;
 }) {
   const range = new URLSearchParams();
   if (filters.from) range.set("from", filters.from);
@@ -120,7 +130,8 @@ export function FilterBar({
       set({ from: `${new Date(now.getTime() - 86_400_000).toISOString().slice(0, 19)}Z`, to: undefined });
     else set({ from: utcDay(new Date(now.getTime() - (days - 1) * 86_400_000)), to: undefined });
   };
-  const active = FILTER_KEYS.some((k) => k !== "org" && filters[k]);
+  const keys: FilterKey[] = [...FILTER_KEYS.filter((k) => k !== "org"), ...(log ? LOG_FILTER_KEYS : [])];
+  const active = keys.some((k) => filters[k]);
   return (
     <div className="grid min-w-0 grid-cols-1 gap-3 rounded-lg border bg-card p-4" data-testid="filter-bar">
       <div className="flex flex-wrap items-end gap-2">
@@ -163,9 +174,7 @@ export function FilterBar({
             type="button"
             variant="ghost"
             size="sm"
-            onClick={() =>
-              set(Object.fromEntries(FILTER_KEYS.filter((k) => k !== "org").map((k) => [k, undefined])))
-            }
+            onClick={() => set(Object.fromEntries(keys.map((k) => [k, undefined])))}
           >
             Clear filters
           </Button>
@@ -229,6 +238,33 @@ export function FilterBar({
             ...(options?.errors ?? []).map((e) => ({ value: e, label: e })),
           ]}
         />
+        {log ? (
+          <>
+            <Picker
+              id="filter-cache"
+              label="Response cache"
+              value={filters.cacheHit}
+              onChange={(v) => set({ cacheHit: v })}
+              options={[
+                { value: "true", label: "cache hits" },
+                { value: "false", label: "not from the cache" },
+              ]}
+            />
+            <Picker
+              id="filter-safety"
+              label="Safety score"
+              value={filters.minSafetyScore}
+              onChange={(v) => set({ minSafetyScore: v })}
+              all="Any"
+              options={[
+                { value: String(FLAGGED_SAFETY_SCORE), label: `flagged (≥ ${FLAGGED_SAFETY_SCORE})` },
+                { value: "25", label: "≥ 25" },
+                { value: "75", label: "≥ 75" },
+                { value: "1", label: "any signal (≥ 1)" },
+              ]}
+            />
+          </>
+        ) : null}
       </div>
     </div>
   );

@@ -15,7 +15,7 @@ import { DataTable, QueryError } from "@/components/ui/data-table";
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { Input } from "@/components/ui/input";
 import type { RequestDetail, RequestRow } from "@/lib/analytics/requests";
-import { callIdSearch } from "@/lib/analytics/schemas";
+import { callIdSearch, FLAGGED_SAFETY_SCORE, LOG_FILTER_KEYS, piiSummary } from "@/lib/analytics/schemas";
 import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
 import { utcTime } from "@/lib/utils";
@@ -26,6 +26,46 @@ type Row = Json<RequestRow>;
 type Detail = Json<RequestDetail>;
 
 const BILLING_VARIANT = { exact: "default", estimated: "secondary", waived: "outline" } as const;
+
+/** A call's safety score as a badge: flagged (red) from FLAGGED_SAFETY_SCORE, amber from half of it, else quiet. */
+export function SafetyBadge({ score }: { score: number | null }) {
+  if (score === null) return null;
+  const flagged = score >= FLAGGED_SAFETY_SCORE;
+  const variant = flagged ? "destructive" : score >= FLAGGED_SAFETY_SCORE / 2 ? "warning" : "outline";
+  return (
+    <Badge
+      variant={variant}
+      data-testid="safety-badge"
+      title={`Prompt-injection heuristic score ${score} of 100${flagged ? `: flagged (≥ ${FLAGGED_SAFETY_SCORE})` : ""}`}
+    >
+      {flagged ? "flagged " : "safety "}
+      {score}
+    </Badge>
+  );
+}
+
+/** What the gateway observed of a call besides its units: a cache hit, the PII it masked, its safety score. */
+function Signals({ r }: { r: Pick<Row, "cacheHit" | "piiMasked" | "safetyScore"> }) {
+  const pii = piiSummary(r.piiMasked);
+  if (!r.cacheHit && !pii && r.safetyScore === null) return <span className="text-muted-foreground">—</span>;
+  return (
+    <div className="grid max-w-36 justify-items-start gap-0.5 whitespace-normal">
+      <div className="flex flex-wrap gap-1">
+        {r.cacheHit ? (
+          <Badge variant="success" data-testid="cache-badge" title="Answered from the response cache">
+            cache
+          </Badge>
+        ) : null}
+        <SafetyBadge score={r.safetyScore} />
+      </div>
+      {pii ? (
+        <span className="text-xs text-muted-foreground" data-testid="pii-masked" title="PII values masked">
+          {pii}
+        </span>
+      ) : null}
+    </div>
+  );
+}
 
 /** A link inside a clickable row: it navigates, the row's drawer does not open. Named by its text; label is its hover. */
 function RowLink({
@@ -167,6 +207,12 @@ function columnsFor(scope: "admin" | "me"): ColumnDef<Row, unknown>[] {
       </div>
     )),
     {
+      id: "signals",
+      accessorFn: (r) => r.safetyScore ?? -1,
+      header: "Cache · guard",
+      cell: ({ row }) => <Signals r={row.original} />,
+    },
+    {
       id: "outcome",
       accessorKey: "latencyMs",
       header: "Outcome",
@@ -196,7 +242,7 @@ function columnsFor(scope: "admin" | "me"): ColumnDef<Row, unknown>[] {
 
 const ADMIN_COLUMNS = columnsFor("admin").filter((c) => c.id !== "key");
 const MY_COLUMNS = developerColumns(columnsFor("me"), ["user"]);
-const EXTRA_KEYS = ["callId"] as const;
+const EXTRA_KEYS = ["callId", ...LOG_FILTER_KEYS] as const;
 
 /** The call id search: the whole id or its first characters, checked before it reaches the URL. */
 function CallIdSearch({
@@ -300,7 +346,7 @@ export function RequestLog({ scope = "admin" }: { scope?: "admin" | "me" }) {
   }, [found, opened]);
   return (
     <div className="grid gap-4">
-      <FilterBar filters={filters} set={set} base={base} admin={admin} />
+      <FilterBar filters={filters} set={set} base={base} admin={admin} log />
       <CallIdSearch value={callId} onSearch={(id) => set({ callId: id })} />
       {error ? <QueryError error={error} retry={() => refetch()} /> : null}
       <Card>
@@ -472,6 +518,19 @@ function RequestDrawer({
                 write) → {int(r.completionTokens)} out ({int(r.reasoningTokens)} reasoning)
               </Line>
               {r.images || r.audioMs || r.characters ? <Line label="Billed by">{billedUnits(r)}</Line> : null}
+              <Line label="Response cache">
+                {r.cacheHit ? (
+                  <>
+                    answered from the cache · saved <Money micros={r.cacheSavedMicros} />
+                  </>
+                ) : (
+                  "not from the cache"
+                )}
+              </Line>
+              <Line label="PII masked">{piiSummary(r.piiMasked) || "none"}</Line>
+              <Line label="Safety score">
+                {r.safetyScore === null ? "not scored" : <SafetyBadge score={r.safetyScore} />}
+              </Line>
             </section>
             <section>
               <h3 className="mb-1 text-sm font-semibold">Money</h3>

@@ -48,3 +48,18 @@ export function billedUnits(r: {
     );
   return parts.join(" · ");
 }
+
+/** Basis points as a percentage to read: 1000 → "10 %", 1250 → "12.5 %", 1 → "0.01 %". */
+export const bpsPercent = (bps: number | string) =>
+  `${(Number(bps) / 100).toFixed(2).replace(/\.?0+$/, "")} %`;
+
+/**
+ * A percentage as the form takes it (0–100, at most two decimals, "%" optional) in basis points, or null when the
+ * text is not one: "10" → 1000, "12.5 %" → 1250, "0.01" → 1. Exact: digits are shifted, never multiplied as floats.
+ */
+export function parsePercentBps(text: string): number | null {
+  const m = /^(\d{1,3})(?:[.,](\d{1,2}))?\s*%?$/.exec(text.trim());
+  if (!m) return null;
+  const bps = Number(m[1]) * 100 + Number((m[2] ?? "").padEnd(2, "0"));
+  return bps <= 10_000 ? bps : null;
+}

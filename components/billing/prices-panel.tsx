@@ -32,6 +32,7 @@ import { UtcTime } from "@/components/ui/utc-time";
 import { parseUsd } from "@/lib/billing/money";
 import { IMAGE_QUALITIES, imageRatesBody } from "@/lib/billing/schemas";
 import { api, fieldErrors } from "@/lib/ui/api";
+import { bpsPercent, parsePercentBps } from "./format";
 import { usePrices } from "./queries";
 import { priceLines, UNITS, type Unit, type Version } from "./units";
 
@@ -127,7 +128,8 @@ export function PricesPanel() {
           <CardDescription>
             USD, each rate per the unit it is sold by. Margin on a typical call of what the model bills by
             (1,000 input and 500 output tokens, an image, a minute of audio, 1,000 characters). A call is
-            charged at the version in force when it started, rounded up once to the micro-dollar.
+            charged at the version in force when it started, rounded up once to the micro-dollar. Cache hit:
+            what an answer from the response cache is charged, as a share of the same call's price.
           </CardDescription>
         </CardHeader>
         <CardContent>
@@ -138,6 +140,7 @@ export function PricesPanel() {
                 <TableHead>Sell price</TableHead>
                 <TableHead>Provider cost</TableHead>
                 <TableHead className="text-right">Margin</TableHead>
+                <TableHead className="text-right">Cache hit</TableHead>
                 <TableHead>Since</TableHead>
               </TableRow>
             </TableHeader>
@@ -152,6 +155,9 @@ export function PricesPanel() {
                     {v.inputCostMicros === undefined ? "—" : <Lines lines={priceLines(v, "cost")} />}
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{margin(v)}</TableCell>
+                  <TableCell className="text-right tabular-nums" data-testid="price-cache-hit">
+                    {bpsPercent(v.cacheHitBps)}
+                  </TableCell>
                   <TableCell className="text-xs text-muted-foreground">
                     <UtcTime at={String(v.effectiveFrom)} />
                   </TableCell>
@@ -176,6 +182,7 @@ export function PricesPanel() {
                 <TableHead>Effective from</TableHead>
                 <TableHead>Sell price</TableHead>
                 <TableHead className="text-right">Margin</TableHead>
+                <TableHead className="text-right">Cache hit</TableHead>
                 <TableHead>Note</TableHead>
                 <TableHead />
               </TableRow>
@@ -191,6 +198,7 @@ export function PricesPanel() {
                     <Lines lines={priceLines(v, "price")} />
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{margin(v)}</TableCell>
+                  <TableCell className="text-right tabular-nums">{bpsPercent(v.cacheHitBps)}</TableCell>
                   <TableCell>{v.note ? <TableTruncate text={v.note} /> : null}</TableCell>
                   <TableCell>
                     {v.current ? (
@@ -218,6 +226,9 @@ function AddPriceDialog() {
   const [modelId, setModelId] = useState("");
   const [from, setFrom] = useState("");
   const [note, setNote] = useState("");
+  // The cache-hit price as a percentage of the call's price (100: full price, the default).
+  const [cacheHit, setCacheHit] = useState("100");
+  const cacheHitBps = parsePercentBps(cacheHit);
   // Dollar text per unit and side ("" = blank).
   const [rates, setRates] = useState<Record<string, string>>({});
   const [sizes, setSizes] = useState<SizeRow[]>([]);
@@ -231,6 +242,7 @@ function AddPriceDialog() {
       setOpen(false);
       setRates({});
       setSizes([]);
+      setCacheHit("100");
     },
   });
   const errors = fieldErrors(add.error);
@@ -250,7 +262,7 @@ function AddPriceDialog() {
   const duplicate = checkedRates.success
     ? null
     : (checkedRates.error.issues.find((i) => i.path.length === 0)?.message ?? null);
-  const ready = modelId && invalid.length === 0 && checkedRates.success;
+  const ready = modelId && invalid.length === 0 && checkedRates.success && cacheHitBps !== null;
   return (
     <Dialog open={open} onOpenChange={setOpen}>
       <DialogTrigger asChild>
@@ -278,6 +290,7 @@ function AddPriceDialog() {
               }
             }
             body.imageRates = sizes.map(rateBody);
+            body.cacheHitBps = cacheHitBps;
             add.mutate(body);
           }}
         >
@@ -365,6 +378,37 @@ function AddPriceDialog() {
               </Button>
             </div>
           </fieldset>
+          <Field
+            id="price-cache-hit"
+            label="Cache-hit price (% of the call's price)"
+            error={
+              errors.cacheHitBps ??
+              (cacheHitBps === null ? "a percentage from 0 to 100, at most two decimals" : undefined)
+            }
+            hint="What a call answered from the response cache is charged: this share of what the same call served by the provider would cost, rounded up once. 100 %: full price; 0 %: free."
+          >
+            <div className="flex flex-wrap items-center gap-2">
+              <Input
+                id="price-cache-hit"
+                className="w-28"
+                inputMode="decimal"
+                value={cacheHit}
+                onChange={(e) => setCacheHit(e.target.value)}
+              />
+              <span className="text-muted-foreground text-sm">%</span>
+              {["0", "10", "100"].map((preset) => (
+                <Button
+                  key={preset}
+                  type="button"
+                  size="sm"
+                  variant={cacheHit.trim() === preset ? "secondary" : "outline"}
+                  onClick={() => setCacheHit(preset)}
+                >
+                  {preset} %
+                </Button>
+              ))}
+            </div>
+          </Field>
           <Field id="price-from" label="Effective from (local time, optional)" error={errors.effectiveFrom}>
             <Input
               id="price-from"

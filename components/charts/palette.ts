@@ -9,6 +9,9 @@ export const SERIES = {
   margin: { label: "Margin", color: "var(--chart-2)" },
   calls: { label: "Calls", color: "var(--chart-5)" },
   errors: { label: "Errors", color: "var(--chart-4)" },
+  /** Response-cache hits (calls, so the calls hue, lighter where drawn beside calls) and the money they saved. */
+  hits: { label: "Cache hits", color: "var(--chart-5)" },
+  saved: { label: "Saved by the cache", color: "var(--success)" },
 } as const;
 
 export type Series = keyof typeof SERIES;

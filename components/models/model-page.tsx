@@ -2,7 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
-import { billedUnits } from "@/components/billing/format";
+import { billedUnits, bpsPercent } from "@/components/billing/format";
 import { Money } from "@/components/billing/money";
 import { usePrices } from "@/components/billing/queries";
 import { priceLines } from "@/components/billing/units";
@@ -109,6 +109,9 @@ export function ModelPage({ model, gatewayUrl }: { model: CatalogRow; gatewayUrl
               {priceLines(price).map((line) => (
                 <li key={line}>{line}</li>
               ))}
+              <li className="text-muted-foreground" data-testid="model-cache-hit-price">
+                Answers from the response cache: {bpsPercent(price.cacheHitBps)} of the price
+              </li>
             </ul>
           ) : (
             <Badge variant="secondary">not priced yet: calls are refused</Badge>

@@ -8,7 +8,7 @@ import { SIGNATURE_HEADER, signWebhook } from "@/lib/http/webhook-signature";
 import { log } from "@/lib/log";
 import { enqueue } from "@/lib/queue";
 import { assertAdmin } from "@/lib/users/assert-admin";
-import type { ALERT_METRICS, AlertRuleBody, AlertRulePatch } from "./schemas";
+import { type ALERT_METRICS, type AlertRuleBody, type AlertRulePatch, FLAGGED_SAFETY_SCORE } from "./schemas";
 
 // Spend-rate and error-rate alerts (docs/adr/0012). A cron tick enqueues one evaluation job; the job measures
 // every enabled rule over its window in one statement and moves each rule's episode: opened when a threshold is
@@ -251,7 +251,9 @@ export interface EvaluationSummary {
 /**
  * Measures every enabled rule over its window ending `now` and moves its episode. Spend rate is what the calls in
  * the window were charged, scaled to an hour (micro-USD/hour); error rate is failed ÷ all calls in basis points,
- * 0 below the rule's minimum number of calls; overrun is the micro-USD charged above their calls' reservations. One transaction; rules are locked so two evaluations cannot race.
+ * 0 below the rule's minimum number of calls; unsafe rate is flagged ÷ all calls in basis points (flagged: a safety
+ * score of at least FLAGGED_SAFETY_SCORE), 0 below the minimum too; overrun is the micro-USD charged above their
+ * calls' reservations. One transaction; rules are locked so two evaluations cannot race.
  */
 export async function evaluateAlerts(db: Db, now = new Date()): Promise<EvaluationSummary> {
   return inTransaction(db, async (tx) => {
@@ -262,12 +264,14 @@ export async function evaluateAlerts(db: Db, now = new Date()): Promise<Evaluati
       select r.id::text as id, r.metric, r.warn_threshold as warn, r.critical_threshold as critical,
              case when r.metric = 'spend_rate' then (v.revenue * 60 / r.window_minutes)::bigint
                   when r.metric = 'overrun' then v.overrun::bigint
-                  when v.calls >= r.min_calls then (v.failures * 10000 / v.calls)::bigint
-                  else 0::bigint end as value,
+                  when v.calls < r.min_calls then 0::bigint
+                  when r.metric = 'unsafe_rate' then (v.flagged * 10000 / v.calls)::bigint
+                  else (v.failures * 10000 / v.calls)::bigint end as value,
              ep.id::text as "episodeId", ep.severity as "episodeSeverity", ep.peak_severity as peak
       from rules r
       cross join lateral (
         select count(*) as calls, count(*) filter (where e.status = 'failure') as failures,
+               count(*) filter (where e.safety_score >= ${FLAGGED_SAFETY_SCORE}) as flagged,
                coalesce(sum(e.revenue_micros), 0) as revenue, coalesce(sum(e.overrun_micros), 0) as overrun
         from usage_events e
         where e.started_at >= ${now}::timestamptz - make_interval(mins => r.window_minutes)

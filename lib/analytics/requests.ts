@@ -6,7 +6,7 @@ import { csvField } from "@/lib/csv";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { ORG_VERBS } from "@/lib/orgs/access";
-import type { RequestExportQuery, RequestLogQuery } from "./schemas";
+import { piiSummary, type RequestExportQuery, type RequestLogQuery } from "./schemas";
 import { type Range, resolveRange, usageScope, usageWhere } from "./usage";
 
 // The request log: one row per call the gateway reported, newest first, paged by a (started_at, id) cursor so a
@@ -54,6 +54,14 @@ export interface RequestRow {
   costMicros?: bigint;
   marginMicros?: bigint;
   errorClass: string | null;
+  /** Answered from the response cache (clause 60): charged the model's cache-hit share, no provider cost. */
+  cacheHit: boolean;
+  /** On a hit, what the customer did not pay: the full price minus the hit's charge; null otherwise. */
+  cacheSavedMicros: bigint | null;
+  /** PII category → how many values the guardrails masked in what the call sent; null when none. */
+  piiMasked: Record<string, number> | null;
+  /** The prompt-injection heuristic's score, 0–100 (flagged from FLAGGED_SAFETY_SCORE); null when not scored. */
+  safetyScore: number | null;
 }
 
 const rowColumns = (db: Db) => db`
@@ -67,7 +75,8 @@ const rowColumns = (db: Db) => db`
   e.cache_write_tokens as "cacheWriteTokens", e.reasoning_tokens as "reasoningTokens", e.images,
   e.image_size as "imageSize", e.image_quality as "imageQuality", e.audio_ms::int as "audioMs", e.characters,
   e.billing_status as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",
-  e.error_class as "errorClass"`;
+  e.error_class as "errorClass", e.cache_hit as "cacheHit", e.cache_saved_micros as "cacheSavedMicros",
+  e.pii_masked as "piiMasked", e.safety_score as "safetyScore"`;
 
 /** What rowColumns reads from: the call e, its key k, its user u, and the organization o it was charged to. */
 const rowSource = (db: Db) => db`
@@ -84,6 +93,13 @@ export function logRange(q: RequestExportQuery, now = new Date()): Range {
   if (!q.callId || q.from || q.to) return resolveRange(q, now);
   const to = new Date(now.getTime() + DAY_MS);
   return { from: new Date(to.getTime() - 400 * DAY_MS), to };
+}
+
+/** The log's own filters: answered from the cache or not, and a safety score at least so high (unscored calls out). */
+function signalWhere(db: Db, q: Pick<RequestExportQuery, "cacheHit" | "minSafetyScore">) {
+  return db`
+    ${q.cacheHit ? db`and e.cache_hit = ${q.cacheHit === "true"}` : db``}
+    ${q.minSafetyScore !== undefined ? db`and e.safety_score >= ${q.minSafetyScore}` : db``}`;
 }
 
 /** Calls with this id, or (fewer than 36 characters) whose id starts with it; served by usage_events_call_key. */
@@ -120,6 +136,7 @@ export async function listRequests(
            (extract(epoch from e.started_at) * 1000000)::bigint::text as "cursorMicros"
     from ${rowSource(db)}
     ${usageWhere(db, actor, f, range)}
+    ${signalWhere(db, q)}
     ${callIdWhere(db, q.callId)}
     ${
       after
@@ -314,6 +331,10 @@ export async function exportRequests(
     "revenue_usd",
     ...(admin ? ["cost_usd", "margin_usd"] : []),
     "error_class",
+    "cache_hit",
+    "cache_saved_usd",
+    "pii_masked",
+    "safety_score",
   ];
   const encoder = new TextEncoder();
   let iterator: AsyncIterator<(RequestRow & { costMicros: bigint })[]> | null = null;
@@ -324,6 +345,7 @@ export async function exportRequests(
         select ${rowColumns(db)}
         from ${rowSource(db)}
         ${usageWhere(db, actor, f, range)}
+        ${signalWhere(db, query)}
         ${callIdWhere(db, query.callId)}
         order by e.started_at desc, e.id desc`
         .cursor(1000)
@@ -366,6 +388,10 @@ export async function exportRequests(
           decimalUsd(r.revenueMicros),
           ...(admin ? [decimalUsd(r.costMicros), decimalUsd(r.revenueMicros - r.costMicros)] : []),
           r.errorClass ?? "",
+          String(r.cacheHit),
+          r.cacheSavedMicros === null ? "" : decimalUsd(r.cacheSavedMicros),
+          piiSummary(r.piiMasked),
+          r.safetyScore === null ? "" : String(r.safetyScore),
         ]
           .map(csvField)
           .join(","),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PII_CATEGORIES } from "@/lib/billing/contract";
 import { CALL_KINDS } from "@/lib/billing/schemas";
 import { utcDayOrDateTime } from "@/lib/http/schemas";
 import { organizationRef } from "@/lib/keys/schemas";
@@ -51,7 +52,38 @@ export const callIdSearch = z
   .regex(/^[0-9A-Fa-f][0-9A-Fa-f-]{3,35}$/, "a call id, or its first 4 characters or more (0-9, a-f, dashes)")
   .transform((value) => value.toLowerCase());
 
+/**
+ * The safety score (the gateway's prompt-injection heuristic, 0–100) at or above which a call is flagged: the request
+ * log's badge and the unsafe_rate alert both count from here.
+ */
+export const FLAGGED_SAFETY_SCORE = 50;
+
+/** What the request log (and its export) can filter besides the usage filters: the call's cache and safety signals. */
+const callSignalFilters = {
+  /** Calls answered from the response cache (true) or not (false). */
+  cacheHit: z.enum(["true", "false"]).optional(),
+  /** Calls whose safety score is at least this (calls never scored are left out). */
+  minSafetyScore: z
+    .string()
+    .regex(/^\d{1,3}$/, "a whole number from 0 to 100")
+    .transform(Number)
+    .pipe(z.int().min(0).max(100))
+    .optional(),
+};
+
+/** A row's masked PII counts as one line to read: "email ×2, card ×1" (categories in the contract's order); "" none. */
+export function piiSummary(masked: Record<string, number> | null): string {
+  if (!masked) return "";
+  return PII_CATEGORIES.filter((c) => (masked[c] ?? 0) > 0)
+    .map((c) => `${c} ×${masked[c]}`)
+    .join(", ");
+}
+
+/** The request log's own filter keys, after FILTER_KEYS in its URLs. */
+export const LOG_FILTER_KEYS = ["cacheHit", "minSafetyScore"] as const;
+
 export const requestLogQuery = usageFilters.extend({
+  ...callSignalFilters,
   /** Calls whose id is this or starts with it; without from/to, over the longest range (400 days to now). */
   callId: callIdSearch.optional(),
   /** Opaque: the nextCursor of the previous page. */
@@ -65,7 +97,10 @@ export const requestLogQuery = usageFilters.extend({
 export type RequestLogQuery = z.output<typeof requestLogQuery>;
 
 /** The CSV export of the request log: its filters and call id search, no paging. */
-export const requestExportQuery = usageFilters.extend({ callId: callIdSearch.optional() });
+export const requestExportQuery = usageFilters.extend({
+  ...callSignalFilters,
+  callId: callIdSearch.optional(),
+});
 export type RequestExportQuery = z.output<typeof requestExportQuery>;
 
 /** The filter keys, in the order the pages write them into URLs. */
@@ -85,10 +120,14 @@ export const FILTER_KEYS = [
 // --- Spend and error-rate alerts ---
 
 // overrun: micro-USD charged above their calls' reservations in the window (clause 45; any is an anomaly).
-export const ALERT_METRICS = ["spend_rate", "error_rate", "overrun"] as const;
+// unsafe_rate: basis points of the window's calls whose safety score is at least FLAGGED_SAFETY_SCORE.
+export const ALERT_METRICS = ["spend_rate", "error_rate", "overrun", "unsafe_rate"] as const;
 export const ALERT_SCOPES = ["platform", "user", "key"] as const;
 
-/** A threshold: micro-USD per hour for spend rate, basis points (1 % = 100) for error rate, micro-USD for overrun. */
+/**
+ * A threshold: micro-USD per hour for spend rate, basis points (1 % = 100) for error rate and unsafe rate, micro-USD
+ * for overrun.
+ */
 const threshold = z
   .union([
     z.int(),
@@ -137,7 +176,10 @@ function checkRule(
   const critical = rule.criticalThreshold ?? null;
   if (warn !== null && critical !== null && warn > critical)
     ctx.addIssue({ code: "custom", path: ["criticalThreshold"], message: "at least the warning threshold" });
-  if (rule.metric === "error_rate" && ((warn ?? 0n) > 10_000n || (critical ?? 0n) > 10_000n))
+  if (
+    (rule.metric === "error_rate" || rule.metric === "unsafe_rate") &&
+    ((warn ?? 0n) > 10_000n || (critical ?? 0n) > 10_000n)
+  )
     ctx.addIssue({ code: "custom", path: ["warnThreshold"], message: "basis points: at most 10000 (100 %)" });
 }
 

@@ -118,7 +118,7 @@ function eventRows(db: Db, actor: Actor, f: ScopedFilters, range: Range) {
  * call kind, outcome and billing status (the roll-up's dimensions). Own, user, organization, key and error-class
  * views read the events.
  */
-function rollsUp(actor: Actor, f: ScopedFilters): boolean {
+export function rollsUp(actor: Actor, f: ScopedFilters): boolean {
   const scope = scopeOf(actor, f);
   return !scope.userId && !scope.accountId && !f.userId && !f.keyId && !f.error;
 }

@@ -20,7 +20,10 @@ export interface ImageRate {
 
 /** A price version's rate per unit, price and cost (clause 41): priceBody's unit fields, which a test checks against
  *  the billing contract's price units (contract.json). */
-type UnitRates = Omit<z.output<typeof priceBody>, "modelId" | "effectiveFrom" | "imageRates" | "note">;
+type UnitRates = Omit<
+  z.output<typeof priceBody>,
+  "modelId" | "effectiveFrom" | "imageRates" | "note" | "cacheHitBps"
+>;
 type UnitColumn = keyof UnitRates;
 type CostField = Extract<UnitColumn, `${string}CostMicros`>;
 
@@ -32,13 +35,20 @@ export interface PriceVersion extends Omit<UnitRates, CostField>, Partial<Pick<U
   effectiveFrom: Date;
   /** Images of particular sizes and qualities, priced apart from imagePriceMicros (every other image). */
   imageRates: ImageRate[];
+  /** A response-cache hit's charge as basis points of the same call's price (cache_hit_charge, clause 60). */
+  cacheHitBps: number;
   note: string;
   createdAt: Date;
   /** Whether this is the version a call starting now would use. */
   current: boolean;
 }
 
-export type PriceInput = { modelId: string; effectiveFrom: Date; note: string } & UnitRates & {
+export type PriceInput = {
+  modelId: string;
+  effectiveFrom: Date;
+  note: string;
+  cacheHitBps: number;
+} & UnitRates & {
     imageRates: Required<ImageRate>[];
   };
 
@@ -57,7 +67,7 @@ export async function listPriceVersions(db: Db, actor: Actor, modelId?: string):
   const rows = await db<(Omit<PriceVersion, "imageRates"> & { imageRates: StoredImageRate[] })[]>`
     select p.id, p.model_id as "modelId", m.public_name as model, p.effective_from as "effectiveFrom",
            ${db.unsafe(UNIT_COLUMNS.map(([field, column]) => `p.${column} as "${field}"`).join(", "))},
-           p.image_rates as "imageRates", p.note, p.created_at as "createdAt",
+           p.image_rates as "imageRates", p.cache_hit_bps as "cacheHitBps", p.note, p.created_at as "createdAt",
            p.id is not distinct from (select c.id from price_version_at(p.model_id, now()) c) as current
     from price_versions p join models m on m.id = p.model_id
     where (${modelId ?? null}::uuid is null or p.model_id = ${modelId ?? null})
@@ -121,6 +131,7 @@ export async function addPriceVersion(db: Db, actor: Actor, input: PriceInput): 
         effective_from: input.effectiveFrom,
         ...Object.fromEntries(UNIT_COLUMNS.map(([field, column]) => [column, input[field]])),
         image_rates: tx.json(input.imageRates.map(toStored) as unknown as Parameters<typeof tx.json>[0]),
+        cache_hit_bps: input.cacheHitBps,
         note: input.note,
         created_by: actor.userId,
       })}

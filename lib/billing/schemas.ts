@@ -115,6 +115,9 @@ export const priceBody = z.strictObject({
   ...otherUnitRates,
   /** imagePriceMicros prices every image these rows do not. */
   imageRates: imageRatesBody.default([]),
+  /** What a call answered from the response cache is charged, in basis points of the same call's price (clause 60):
+   *  10,000 (the default) the full price, 1,000 a tenth, 0 free. A JSON integer, never coerced. */
+  cacheHitBps: z.int().min(0).max(10_000).default(10_000),
   note: z.string().trim().max(500).default(""),
 });
 

@@ -27,7 +27,8 @@ const catalogColumns = (db: Db) => db`
   m.id, m.public_name as "publicName", m.litellm_model_group as "litellmModelGroup", m.provider, m.description,
   m.context_window as "contextWindow", m.max_output_tokens as "maxOutputTokens", m.enabled, m.free,
   m.created_at as "createdAt", m.updated_at as "updatedAt",
-  coalesce((select billed_kinds(pv, m.free) from price_version_at(m.id, tollgate_now()) pv), '{}') as kinds`;
+  coalesce((select billed_kinds(pv, m.free) from price_version_at(m.id, tollgate_now()) pv), '{}') as kinds,
+  (select pv.cache_hit_bps from price_version_at(m.id, tollgate_now()) pv) as "cacheHitBps"`;
 
 /** The catalog. Admins see all; a developer sees the enabled models their plan allows (what their keys can call). */
 export async function listModels(db: Db, actor: Actor): Promise<CatalogModel[]> {

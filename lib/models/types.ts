@@ -22,4 +22,7 @@ export type ModelInput = Omit<Model, "id" | "createdAt" | "updatedAt">;
  */
 export interface CatalogModel extends Model {
   kinds: string[];
+  /** What an answer from the response cache is charged, in basis points of the call's price (price in force;
+   *  null while unpriced), clause 60. */
+  cacheHitBps: number | null;
 }

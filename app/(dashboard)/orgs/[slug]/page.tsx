@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { CacheLine } from "@/components/analytics/cache-section";
 import { OrgHeader } from "@/components/orgs/org-header";
 import { OrgOverview } from "@/components/orgs/overview";
 import { requireUser } from "@/lib/auth/current";
@@ -23,6 +24,13 @@ export default async function OrgOverviewPage({ params }: { params: Promise<{ sl
         description="The organization's shared balance and where it went."
       />
       <OrgOverview page={page} spend={spend} />
+      <div className="mt-4">
+        <CacheLine
+          base="/api/v1/me"
+          filters={{ org: page.org.slug }}
+          label={`Response cache, last 7 days (${page.can.seeAllUsage ? "every member's calls" : "your calls"})`}
+        />
+      </div>
     </>
   );
 }
