@@ -45,6 +45,7 @@ interface Form {
   expires: string;
   daily: string;
   monthly: string;
+  responseCache: boolean;
 }
 
 /** The two budget fields: the form's field (and id), the body's, what the label and hint say. */
@@ -72,6 +73,7 @@ function formOf(key: KeyRow): Form {
     expires: key.expiresAt ? key.expiresAt.slice(0, 10) : "",
     daily: usdText(key.dailyBudgetMicros),
     monthly: usdText(key.monthlyBudgetMicros),
+    responseCache: key.responseCache,
   };
 }
 
@@ -114,6 +116,7 @@ export function EditKeyDialog({ editing, onClose }: { editing: KeyRow; onClose: 
     if (daily !== budgetMicros(initial.daily)) body.dailyBudgetMicros = daily === null ? null : String(daily);
     if (monthly !== budgetMicros(initial.monthly))
       body.monthlyBudgetMicros = monthly === null ? null : String(monthly);
+    if (form.responseCache !== initial.responseCache) body.responseCache = form.responseCache;
     if (Object.keys(body).length === 0) {
       onClose();
       return;
@@ -186,6 +189,22 @@ export function EditKeyDialog({ editing, onClose }: { editing: KeyRow; onClose: 
             }}
             countInput={{ inputMode: "numeric" }}
           />
+          <fieldset className="grid gap-1">
+            <legend className="text-sm font-medium">Response cache</legend>
+            <label className="flex items-center gap-2 text-sm">
+              <input
+                type="checkbox"
+                data-testid="edit-key-response-cache"
+                checked={form.responseCache}
+                onChange={(e) => setForm({ ...form, responseCache: e.target.checked })}
+              />
+              Use the account's response cache
+            </label>
+            <p className="text-xs text-muted-foreground">
+              When the account keeps answers (Guardrails &amp; cache), this key's repeated calls may be
+              answered from it at the model's cache-hit price. Unchecked: its calls always go to the provider.
+            </p>
+          </fieldset>
           <DialogFooter>
             <Button type="button" variant="outline" onClick={onClose}>
               Cancel

@@ -21,7 +21,7 @@ export const keyColumns = (db: Db) => db`
   ko.id as "organizationId", ko.slug as "organizationSlug", ko.name as "organizationName", km.role as "makerRole",
   k.name, k.prefix, k.status,
   k.allowed_models as "allowedModels", k.rpm_limit as "rpmLimit", k.tpm_limit as "tpmLimit",
-  k.expires_at as "expiresAt", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
+  k.expires_at as "expiresAt", k.response_cache as "responseCache", k.created_at as "createdAt", k.last_used_at as "lastUsedAt",
   k.revoked_at as "revokedAt", k.rotated_from as "rotatedFrom", k.purpose,
   k.daily_budget_micros as "dailyBudgetMicros", k.monthly_budget_micros as "monthlyBudgetMicros",
   window_used(k.day_used_micros, k.budget_day, tollgate_now(), 'day') as "todaySpentMicros",

@@ -49,6 +49,8 @@ export const updateKeyBody = z
     /** Hard spend limits per UTC day / month in micro-USD, charges plus reservations (null removes). */
     dailyBudgetMicros: micros().nullable().optional(),
     monthlyBudgetMicros: micros().nullable().optional(),
+    /** false: the key stays out of its account's response cache (its answers neither kept nor served from it). */
+    responseCache: z.boolean().optional(),
   })
   .refine((v) => Object.keys(v).length > 0, "send at least one field to change");
 

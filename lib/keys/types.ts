@@ -37,6 +37,8 @@ export interface ApiKey extends BudgetUse {
   rpmLimit: number | null;
   tpmLimit: number | null;
   expiresAt: Date | null;
+  /** false: the key opted out of its account's response cache. */
+  responseCache: boolean;
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;

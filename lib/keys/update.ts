@@ -7,18 +7,19 @@ import { assertModelsExist, loadKeyFor, selectKey } from "./access";
 import type { ApiKey, KeyBudgets, KeySettings } from "./types";
 
 /**
- * Changes a key's name, model list, limits, expiry or budgets: its owner or an admin (anyone else: 404); an
- * organization's key as lib/keys/permits.ts says (a key of its owner or an admin: 403 to its other admins). A key's
- * budgets are its owner's spending limit on that key (a leaked key spends at most that); what an admin holds a
- * developer to is the account's budgets and plan, which only admins change. Revoked keys stay as they were. The
- * gateway follows within its auth cache TTL: budgets and models are in the lease epoch, so a lease granted under
- * the old ones goes back at the key's next call and a new grant fits what the new budget leaves.
+ * Changes a key's name, model list, limits, expiry, budgets or its use of the account's response cache: its owner
+ * or an admin (anyone else: 404); an organization's key as lib/keys/permits.ts says (a key of its owner or an
+ * admin: 403 to its other admins). A key's budgets are its owner's spending limit on that key (a leaked key spends
+ * at most that); what an admin holds a developer to is the account's budgets and plan, which only admins change.
+ * Revoked keys stay as they were. The gateway follows within its auth cache TTL: budgets and models are in the
+ * lease epoch, so a lease granted under the old ones goes back at the key's next call and a new grant fits what the
+ * new budget leaves.
  */
 export async function updateKey(
   db: Db,
   actor: Actor,
   id: string,
-  input: Partial<KeySettings> & Partial<KeyBudgets>,
+  input: Partial<KeySettings> & Partial<KeyBudgets> & { responseCache?: boolean },
 ): Promise<ApiKey> {
   if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
     throw new AppError("validation_failed", "Invalid request body: expiresAt: must be in the future", {
@@ -36,6 +37,7 @@ export async function updateKey(
         rpm_limit = ${input.rpmLimit !== undefined ? input.rpmLimit : before.rpmLimit},
         tpm_limit = ${input.tpmLimit !== undefined ? input.tpmLimit : before.tpmLimit},
         expires_at = ${input.expiresAt !== undefined ? input.expiresAt : before.expiresAt},
+        response_cache = ${input.responseCache ?? before.responseCache},
         daily_budget_micros = ${input.dailyBudgetMicros !== undefined ? input.dailyBudgetMicros : before.dailyBudgetMicros},
         monthly_budget_micros = ${input.monthlyBudgetMicros !== undefined ? input.monthlyBudgetMicros : before.monthlyBudgetMicros}
       where id = ${id}`;

@@ -32,6 +32,9 @@ export const ORG_VERBS = {
   statements: ["owner", "admin", "billing"],
   /** Usage webhooks: endpoints, their secrets, deliveries, resends and replays (lib/webhooks). */
   webhooks: ["owner", "admin"],
+  /** The response cache and PII guardrails (lib/policies; every member sees them through view). Platform admins
+   *  read them but do not change them: lib/policies/read.ts asks orgAllows without the admin override. */
+  policies: ["owner", "admin"],
   /** Rename, models, budgets: the organization's settings. */
   settings: ["owner", "admin"],
   /** Hand the organization to another member; delete it. */
