@@ -143,6 +143,8 @@ const checkoutRoute = () => import("@/app/api/v1/payments/checkout/route");
 const billingSettings = () => import("@/app/api/v1/billing-settings/route");
 const myStatementsRoute = () => import("@/app/api/v1/account/statements/route");
 const myStatementRoute = () => import("@/app/api/v1/account/statements/[month]/route");
+const myPolicyRoute = () => import("@/app/api/v1/account/policy/route");
+const orgPolicyRoute = () => import("@/app/api/v1/orgs/[org]/policy/route");
 const accountStatementsRoute = () => import("@/app/api/v1/accounts/[id]/statements/route");
 const accountStatementRoute = () => import("@/app/api/v1/accounts/[id]/statements/[month]/route");
 const operatorSettingsRoute = () => import("@/app/api/v1/operator-settings/route");
@@ -777,6 +779,19 @@ const cases: Case[] = [
     expect: { anonymous: 401, developer: 403, admin: 200 },
   },
   {
+    name: "GET /api/v1/account/policy",
+    handler: myPolicyRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "PATCH /api/v1/account/policy",
+    handler: myPolicyRoute,
+    method: "PATCH",
+    options: () => ({ body: { pii: { email: "mask" } } }),
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
     name: "GET /api/v1/account/statements",
     handler: myStatementsRoute,
     method: "GET",
@@ -1201,6 +1216,23 @@ const orgCases: OrgCase[] = [
     method: "GET",
     allowed: ["billing", 200],
     admin: 200,
+  },
+  {
+    name: "GET /api/v1/orgs/:org/policy (every role may)",
+    handler: orgPolicyRoute,
+    method: "GET",
+    allowed: ["billing", 200],
+    admin: 200,
+  },
+  {
+    // Platform admins read it but do not change it: the organization's choice.
+    name: "PATCH /api/v1/orgs/:org/policy (policies)",
+    handler: orgPolicyRoute,
+    method: "PATCH",
+    options: () => ({ body: { responseCache: { enabled: true, ttlSeconds: 3600 }, pii: { email: "mask" } } }),
+    allowed: ["admin", 200],
+    without: "member",
+    admin: 403,
   },
   {
     name: "PATCH /api/v1/orgs/:org (settings)",
