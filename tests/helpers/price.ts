@@ -12,3 +12,11 @@ export function priceTokens(
     input * price.input + cached * (price.cachedInput ?? price.input) + BigInt(tokens.output) * price.output;
   return (total + 999_999n) / 1_000_000n;
 }
+
+/**
+ * What a call answered from the response cache is charged (clause 60): the full price of the same call × the
+ * model's cache-hit share in basis points, rounded up once.
+ */
+export function cacheHitCharge(fullMicros: bigint, bps: number): bigint {
+  return (fullMicros * BigInt(bps) + 9_999n) / 10_000n;
+}
