@@ -163,6 +163,8 @@ const alertRuleRoute = () => import("@/app/api/v1/alerts/rules/[id]/route");
 const alertSettingsRoute = () => import("@/app/api/v1/alerts/settings/route");
 const keySelfRoute = () => import("@/app/api/v1/key/route");
 const myAnalyticsRoute = () => import("@/app/api/v1/me/analytics/usage/route");
+const cacheAnalyticsRoute = () => import("@/app/api/v1/analytics/cache/route");
+const myCacheAnalyticsRoute = () => import("@/app/api/v1/me/analytics/cache/route");
 const myOptionsRoute = () => import("@/app/api/v1/me/analytics/options/route");
 const myRequestsRoute = () => import("@/app/api/v1/me/requests/route");
 const myRequestRoute = () => import("@/app/api/v1/me/requests/[id]/route");
@@ -892,6 +894,12 @@ const cases: Case[] = [
     expect: { anonymous: 401, developer: 403, admin: 200 },
   },
   {
+    name: "GET /api/v1/analytics/cache",
+    handler: cacheAnalyticsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
     name: "GET /api/v1/analytics/options",
     handler: optionsRoute,
     method: "GET",
@@ -920,6 +928,12 @@ const cases: Case[] = [
   {
     name: "GET /api/v1/me/analytics/usage",
     handler: myAnalyticsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/me/analytics/cache",
+    handler: myCacheAnalyticsRoute,
     method: "GET",
     expect: { anonymous: 401, developer: 200, admin: 200 },
   },
@@ -1409,6 +1423,14 @@ const orgCases: OrgCase[] = [
     handler: myAnalyticsRoute,
     method: "GET",
     options: (org) => ({ path: `/api/v1/me/analytics/usage?org=${org.slug}` }),
+    allowed: ["owner", 200],
+    admin: 404,
+  },
+  {
+    name: "GET /api/v1/me/analytics/cache with ?org=:org",
+    handler: myCacheAnalyticsRoute,
+    method: "GET",
+    options: (org) => ({ path: `/api/v1/me/analytics/cache?org=${org.slug}` }),
     allowed: ["owner", 200],
     admin: 404,
   },
