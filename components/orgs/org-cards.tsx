@@ -17,6 +17,7 @@ function links(org: OrgSummary) {
     { href: `${base}/billing`, label: "Billing", shown: orgAllows(org, "billing", admin) },
     { href: `${base}/statements`, label: "Statements", shown: orgAllows(org, "statements", admin) },
     { href: `${base}/webhooks`, label: "Webhooks", shown: orgAllows(org, "webhooks", admin) },
+    { href: `${base}/guardrails`, label: "Guardrails & cache", shown: true },
     { href: `${base}/settings`, label: "Settings", shown: orgAllows(org, "settings", admin) },
   ].filter((l) => l.shown);
 }

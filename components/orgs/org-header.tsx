@@ -6,7 +6,15 @@ import type { OrgAbilities } from "@/lib/orgs/overview";
 import type { Org } from "@/lib/orgs/types";
 import { cn } from "@/lib/utils";
 
-export type OrgTab = "overview" | "members" | "keys" | "billing" | "statements" | "webhooks" | "settings";
+export type OrgTab =
+  | "overview"
+  | "members"
+  | "keys"
+  | "billing"
+  | "statements"
+  | "webhooks"
+  | "guardrails"
+  | "settings";
 
 const TABS: { tab: OrgTab; label: string; path: string; shown: (can: OrgAbilities) => boolean }[] = [
   { tab: "overview", label: "Overview", path: "", shown: () => true },
@@ -17,6 +25,8 @@ const TABS: { tab: OrgTab; label: string; path: string; shown: (can: OrgAbilitie
   { tab: "statements", label: "Statements", path: "/statements", shown: (can) => can.seeAllUsage },
   // Webhooks: owners and admins (ORG_VERBS.webhooks, the same roles as settings).
   { tab: "webhooks", label: "Webhooks", path: "/webhooks", shown: (can) => can.settings },
+  // Guardrails & cache: every member sees them (read-only unless owner or admin: ORG_VERBS.policies).
+  { tab: "guardrails", label: "Guardrails & cache", path: "/guardrails", shown: () => true },
   { tab: "settings", label: "Settings", path: "/settings", shown: (can) => can.settings },
 ];
 

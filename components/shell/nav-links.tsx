@@ -14,6 +14,7 @@ import {
   MessageSquare,
   Scale,
   ScrollText,
+  ShieldCheck,
   Tags,
   Ticket,
   User,
@@ -46,6 +47,7 @@ export const ICONS: Record<NavItem["icon"], React.ComponentType<{ className?: st
   bell: Bell,
   home: Home,
   building: Building2,
+  shield: ShieldCheck,
 };
 
 /** The role's sections and pages, the current one marked; shared by the sidebar and the mobile sheet. */
