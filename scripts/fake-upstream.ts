@@ -678,6 +678,16 @@ const requests: Record<string, number> = {};
 /** Requests received per route and model: tests count a call's attempts (its retries) at the provider. */
 const attempts: Record<string, Record<string, number>> = {};
 
+/** The last bodies received (route and raw text), newest last: tests check what reached the provider (the PII
+ *  guardrails' masking). Bounded: the oldest go first. */
+const RECEIVED_MAX = 200;
+const received: { route: string; body: string }[] = [];
+
+function remember(route: string, body: string) {
+  received.push({ route, body });
+  if (received.length > RECEIVED_MAX) received.splice(0, received.length - RECEIVED_MAX);
+}
+
 function countAttempt(route: string, model: string) {
   requests[model] = (requests[model] ?? 0) + 1;
   const perModel = attempts[route] ?? {};
@@ -692,6 +702,11 @@ export function createFakeUpstream() {
       return sendJson(res, 200, { ok: true });
     // Requests received since start, per model and per route and model: tests read how often a deployment was tried.
     if (req.method === "GET" && url.pathname === "/stats") return sendJson(res, 200, { requests, attempts });
+    // What reached the provider, body by body (DELETE forgets it).
+    if (url.pathname === "/received") {
+      if (req.method === "DELETE") received.length = 0;
+      return sendJson(res, 200, { received });
+    }
     if (req.method === "GET" && url.pathname === "/v1/models") {
       return sendJson(res, 200, {
         object: "list",
@@ -715,8 +730,10 @@ export function createFakeUpstream() {
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         let body: T;
+        const raw = Buffer.concat(chunks).toString("utf8");
+        remember(path, raw);
         try {
-          body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+          body = JSON.parse(raw);
           if (!body || typeof body.model !== "string" || !valid(body)) throw new Error("bad body");
         } catch {
           return sendJson(res, 400, {

@@ -140,6 +140,8 @@ def to_user_api_key_auth(fingerprint: str, key: dict[str, Any]) -> UserAPIKeyAut
             # lease or hold (plans counting requests per day are billed per call), and the epoch a lease must match.
             "tollgate_billing": key.get("billing") or "hold",
             "tollgate_lease_epoch": key.get("leaseEpoch") or "",
+            # The account's policies for its calls: the response cache and the PII guardrails (billing.py).
+            "tollgate_policy": key.get("policy") or {},
         },
     )
 

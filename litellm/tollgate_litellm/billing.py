@@ -21,7 +21,7 @@ import litellm
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
-from . import contract
+from . import contract, response_cache
 from .bounds import BadAudio, Reservation, reservation_units, separate_inputs
 from .contract import LITELLM_CALL_KINDS, PriceUnit
 from .errors import GatewayError, platform_refusal, reservation_unavailable
@@ -367,6 +367,12 @@ def _count_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+def _observed(state: dict) -> dict:
+    """What the guardrails saw of the call (counts of PII masked per category, the prompt-injection score): reported
+    with its usage, never the values themselves."""
+    return {"piiMasked": dict(state.get("pii") or {}), "safetyScore": state.get("safetyScore")}
+
+
 def _hold_request(state: dict, models: list[str], bound: Reservation) -> dict:
     """A per-call hold, priced by the platform for the dearest model the call may reach."""
     units = bound.units
@@ -415,6 +421,7 @@ class TollgateBilling(CustomLogger):
         if kind is None:
             raise GatewayError(403, "This endpoint is not available with Tollgate keys.", "permission_error")
         self.outbox.start()
+        policy = (getattr(user_api_key_dict, "metadata", None) or {}).get("tollgate_policy") or {}
         call_id = _call_id(kind, data)
         model = data.get("model") or ""
         router = self.router()
@@ -423,6 +430,8 @@ class TollgateBilling(CustomLogger):
         state = _new_state(key_id, call_id, model, kind, bound)
         reserved_output = await self._reserve(state, user_api_key_dict, models, bound)
         _cap_output(kind, data, reserved_output)
+        # After the cap: the cache key is the request as it goes upstream.
+        response_cache.mark(kind, data, policy)
         _note_estimated_usage(state, kind, data, reserved_output, bound)
         state["sig"] = self._sign(state)
         data.setdefault(_litellm_metadata_key(data), {})[STATE] = state
@@ -637,7 +646,10 @@ class TollgateBilling(CustomLogger):
                     "endedAt": _iso(end_time),
                     "firstTokenAt": _first_token(state, kwargs, bool(slo.get("stream"))),
                     "errorClass": "ClientDisconnected" if disconnected else None,
+                    # Answered from the response cache: charged the model's cache-hit share (clause 60).
+                    "cacheHit": bool(slo.get("cache_hit")) and not disconnected,
                     **self._reservation(state),
+                    **_observed(state),
                 }
             )
             model_group = slo.get("model_group") or state["model"]
@@ -744,6 +756,7 @@ class TollgateBilling(CustomLogger):
                 "firstTokenAt": state.get("firstTokenAt"),
                 "errorClass": error_class,
                 **self._reservation(state),
+                **_observed(state),
             }
         )
         self._when_stored(stored, state)
@@ -763,4 +776,5 @@ def handler() -> TollgateBilling:
         if book is not None:
             outbox.on_answer = book.settled
         _handler = TollgateBilling(settings, outbox, client, book)
+        response_cache.install(settings)
     return _handler

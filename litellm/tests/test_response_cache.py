@@ -1,0 +1,64 @@
+"""The response cache's mark (tollgate_litellm/response_cache.py, docs/adr/0021): which requests LiteLLM's cache may
+answer, under whose namespace, for how long."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tollgate_litellm.response_cache import cacheable, mark
+
+ACCOUNT = "6f1c1d7e-2d35-4f43-9a57-0c5e5a9b2f10"
+POLICY = {"accountId": ACCOUNT, "responseCache": {"ttlSeconds": 3600, "maxTemperature": 0}, "pii": {}}
+
+
+def chat(**extra):
+    return {"model": "fake-small", "messages": [{"role": "user", "content": "hi"}], "temperature": 0, **extra}
+
+
+def test_a_deterministic_chat_is_marked_under_its_account_with_the_owners_ttl():
+    assert cacheable("chat", chat(), POLICY) == {
+        "use-cache": True, "ttl": 3600, "s-maxage": 3600, "namespace": f"tollgate:{ACCOUNT}"}
+
+
+def test_two_accounts_never_share_a_namespace():
+    other = {**POLICY, "accountId": "0b7c3f55-65a4-4b7e-8d0f-8a1f8f6d2c11"}
+    assert cacheable("chat", chat(), POLICY)["namespace"] != cacheable("chat", chat(), other)["namespace"]
+
+
+def test_streams_other_kinds_and_warm_requests_are_not_marked():
+    assert cacheable("chat", chat(stream=True), POLICY) is None
+    for kind in ("embedding", "responses", "messages", "image", "speech", "transcription"):
+        assert cacheable(kind, chat(), POLICY) is None, kind
+    assert cacheable("chat", chat(temperature=0.2), POLICY) is None
+    unset = chat()
+    del unset["temperature"]  # the provider's default, 1
+    assert cacheable("chat", unset, POLICY) is None
+    warm = {**POLICY, "responseCache": {"ttlSeconds": 60, "maxTemperature": 1}}
+    assert cacheable("chat", unset, warm) is not None
+    assert cacheable("completion", {"prompt": "x", "temperature": 1}, warm) is not None
+
+
+def test_no_policy_or_a_malformed_one_marks_nothing():
+    for policy in (None, {}, {"accountId": ACCOUNT, "responseCache": None}, {"responseCache": POLICY["responseCache"]},
+                   {**POLICY, "responseCache": {"ttlSeconds": True, "maxTemperature": 0}},
+                   {**POLICY, "responseCache": {"ttlSeconds": 0, "maxTemperature": 0}},
+                   {**POLICY, "responseCache": {"ttlSeconds": 60, "maxTemperature": "1"}}):
+        assert cacheable("chat", chat(), policy) is None, policy
+    assert cacheable("chat", chat(temperature="0"), POLICY) is None
+    assert cacheable("chat", chat(temperature=True), POLICY) is None
+
+
+def test_mark_replaces_any_cache_control_already_on_the_request():
+    planted = chat(cache={"use-cache": True, "namespace": "tollgate:someone-else", "ttl": 10**9})
+    assert mark("chat", planted, POLICY) is True
+    assert planted["cache"]["namespace"] == f"tollgate:{ACCOUNT}" and planted["cache"]["ttl"] == 3600
+    refused = chat(stream=True, cache={"use-cache": True, "namespace": "tollgate:someone-else"})
+    assert mark("chat", refused, POLICY) is False
+    assert "cache" not in refused
+
+
+@given(temperature=st.floats(min_value=0, max_value=2, allow_nan=False), limit=st.floats(min_value=0, max_value=2))
+def test_marked_exactly_when_the_temperature_is_within_the_owners_limit(temperature, limit):
+    policy = {**POLICY, "responseCache": {"ttlSeconds": 60, "maxTemperature": limit}}
+    assert (cacheable("chat", chat(temperature=temperature), policy) is not None) == (temperature <= limit)

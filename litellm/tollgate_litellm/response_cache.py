@@ -1,0 +1,95 @@
+"""
+The response cache (issue 30, billing contract clause 60): LiteLLM's own exact cache, on Redis when the gateway has
+one (REDIS_HOST, shared by every replica), else in this process's memory. It is opt-in per request
+(`CacheMode.default_off`): only a request the pre-call hook marks reads or writes it, and a client cannot mark one
+(the gate refuses a body's `cache` and `metadata`, which LiteLLM would read).
+
+The hook marks a request when the key's account keeps answers (its owner's policy, in the auth answer) and the request
+is deterministic enough for the owner: chat or legacy completions, not streamed, with a temperature at most
+the owner's limit (no temperature is the provider's default, 1). The mark carries:
+- the namespace `tollgate:<account id>`, which LiteLLM prefixes to the cache key: one tenant never reads another's
+  answers, whatever their requests;
+- the owner's TTL, both as the entry's lifetime and as the oldest entry a read accepts (`s-maxage`), so shortening it
+  takes effect at once.
+A hit still reserves its worst case before LiteLLM looks in the cache (the hook runs first), and is charged the model's
+cache-hit share of its price (cache_hit_charge), never more than the provider's answer would have been.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import litellm
+from litellm.caching.caching import Cache, CacheMode, LiteLLMCacheType
+
+from .settings import Settings
+
+logger = logging.getLogger("tollgate.cache")
+
+# The call kinds whose answers are kept, and LiteLLM's call types for them (the cache ignores every other type). Not
+# embeddings: LiteLLM caches each input of a list on its own and serves a list that partly hits by calling the
+# provider for the rest, a mix one call's hit price cannot bill honestly (docs/adr/0021).
+CACHED_KINDS = frozenset({"chat", "completion"})
+CACHED_CALL_TYPES = ["acompletion", "completion", "atext_completion", "text_completion"]
+# What a request without a temperature runs at (OpenAI's and most providers' default).
+DEFAULT_TEMPERATURE = 1.0
+# Entries kept in one process's memory when there is no Redis (least recently used beyond it go first).
+MEMORY_ENTRIES = 10_000
+
+
+def install(settings: Settings) -> Cache:
+    """LiteLLM's cache for the whole process, opt-in per request. Called once, when the plugin loads."""
+    if settings.redis_host:
+        cache = Cache(type=LiteLLMCacheType.REDIS, mode=CacheMode.default_off, host=settings.redis_host,
+                      port=str(settings.redis_port), password=settings.redis_password,
+                      supported_call_types=list(CACHED_CALL_TYPES))
+    else:
+        cache = Cache(type=LiteLLMCacheType.LOCAL, mode=CacheMode.default_off,
+                      supported_call_types=list(CACHED_CALL_TYPES))
+        memory = getattr(cache, "cache", None)
+        if memory is not None and hasattr(memory, "max_size_in_memory"):
+            memory.max_size_in_memory = MEMORY_ENTRIES
+    litellm.cache = cache
+    return cache
+
+
+def _temperature(data: dict) -> float | None:
+    value = data.get("temperature", DEFAULT_TEMPERATURE)
+    if value is None:
+        return DEFAULT_TEMPERATURE
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def cacheable(kind: str, data: dict, policy: Any) -> dict | None:
+    """The cache control to put on the request (LiteLLM's `cache` parameter), or None: not cached. `policy` is the
+    auth answer's `policy` (accountId, responseCache: {ttlSeconds, maxTemperature} or null)."""
+    if not isinstance(policy, dict):
+        return None
+    rules = policy.get("responseCache")
+    account = policy.get("accountId")
+    if not isinstance(rules, dict) or not isinstance(account, str) or not account:
+        return None
+    if kind not in CACHED_KINDS or data.get("stream"):
+        return None
+    ttl = rules.get("ttlSeconds")
+    limit = rules.get("maxTemperature")
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
+        return None
+    temperature = _temperature(data)
+    if temperature is None or not isinstance(limit, (int, float)) or temperature > float(limit):
+        return None
+    return {"use-cache": True, "ttl": ttl, "s-maxage": ttl, "namespace": f"tollgate:{account}"}
+
+
+def mark(kind: str, data: dict, policy: Any) -> bool:
+    """Marks the request for the cache when the account's policy allows it; True if marked. A `cache` already on the
+    request (only the gate could have let one through, and it does not) is replaced, never merged."""
+    control = cacheable(kind, data, policy)
+    if control is None:
+        data.pop("cache", None)
+        return False
+    data["cache"] = control
+    return True
