@@ -13,7 +13,8 @@ is computed on every call. Pure: no LiteLLM call, no I/O but the rules file read
   `input_file` parts, Messages `document` blocks (and video/audio parts of any kind). Images are allowed: text inside
   an image is not checked (there is no OCR here), which is stated in the README;
 - finds the candidates of every category in every text, keeps non-overlapping ones by priority (secret > card > iban >
-  email > ip > gov_id > phone, then earliest, then longest); a kept value of a "block" category, or a "block" candidate
+  email > ip > gov_id > phone, then earliest, then longest; a candidate wholly inside a longer one yields to it, so an
+  IBAN's digits are never taken for a card); a kept value of a "block" category, or a "block" candidate
   overlapping a kept "mask" value, refuses the call (400 pii_blocked, naming the category, never the value) before
   anything is changed; otherwise each kept value of a "mask" category is replaced by a placeholder that is stable per
   value within the call (`[EMAIL_1]`, `[EMAIL_2]`, `[CARD_1]`…), in place, and counted.
@@ -120,7 +121,11 @@ def _card(m: re.Match[str]) -> Span | None:
     # 6 Discover/UnionPay/Maestro: ids, millisecond timestamps and phone numbers starting 0, 1, 7-9 are not cards),
     # Luhn-valid (a random number passes one time in ten).
     digits = m.group().replace(" ", "").replace("-", "")
-    return m.span() if luhn(digits) else None
+    if luhn(digits):
+        return m.span()
+    if len(digits) == 19 and m.group(1) and luhn(digits[:16]):  # 4-4-4-4 followed by a separate 3-digit number
+        return (m.start(), m.start() + 19)
+    return None
 
 
 # ISO 13616 IBAN lengths by country (SWIFT's registry): a candidate must have its country's exact length.
@@ -281,7 +286,7 @@ def _regex_finder(pattern: str, check: Callable[[re.Match[str]], Span | None] | 
 EMAIL_AT = re.compile(
     # From the '@' (a literal: scanned fast): a dotted domain of LDH labels and an alphabetic TLD, not followed by
     # more of a name or another '@'.
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}+[A-Za-z]{2,24}(?![A-Za-z0-9@-]|\.[A-Za-z0-9])")
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9@-]|\.[A-Za-z0-9])")
 EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 
 
