@@ -26,6 +26,7 @@ from .bounds import BadAudio, Reservation, reservation_units, separate_inputs
 from .contract import LITELLM_CALL_KINDS, PriceUnit
 from .errors import GatewayError, platform_refusal, reservation_unavailable
 from .gate import note_call_id
+from .guard import guard_request
 from .leases import LeaseBook, LeaseRefused, shared_book
 from .outbox import Outbox
 from .platform import PlatformClient, PlatformUnavailable
@@ -422,12 +423,16 @@ class TollgateBilling(CustomLogger):
             raise GatewayError(403, "This endpoint is not available with Tollgate keys.", "permission_error")
         self.outbox.start()
         policy = (getattr(user_api_key_dict, "metadata", None) or {}).get("tollgate_policy") or {}
+        # The guardrails first (guard.py): a refusal (400) comes before any money is reserved, and the bound below is
+        # the body as it will be sent, masked.
+        observed = guard_request(kind, data, policy.get("pii") or {})
         call_id = _call_id(kind, data)
         model = data.get("model") or ""
         router = self.router()
         models = reachable_models(model, router)
         bound = _bound(kind, data, self.settings, models, router)
         state = _new_state(key_id, call_id, model, kind, bound)
+        state.update(pii=observed.pii_counts, safetyScore=observed.safety_score)
         reserved_output = await self._reserve(state, user_api_key_dict, models, bound)
         _cap_output(kind, data, reserved_output)
         # After the cap: the cache key is the request as it goes upstream.
