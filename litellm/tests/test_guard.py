@@ -64,6 +64,8 @@ def test_all_fifty_values_in_one_text_are_each_masked_and_counted():
     "4111 1111 1111 1112",  # 16 digits failing Luhn
     "4111111111111112",
     "1234567812345670",  # Luhn-valid but no issuer starts with 1 (ids, ms timestamps)
+    "20261124000500", "4111111111111111111111",  # a Luhn-valid stamp outside the issuers' ranges; too long
+    "127.0.0.1", "0.0.0.0", "::1",  # loopback and unspecified addresses name no one
     "1733400000000",  # a millisecond timestamp
     "DE89 3704 0044 0532 0130 01",  # IBAN with a wrong check (mod-97 fails)
     "GB82WEST12345698765431",
@@ -420,10 +422,16 @@ def _luhn_complete(prefix: str) -> str:
     return next(prefix + str(d) for d in range(10) if guard.luhn(prefix + str(d)))
 
 
+# Issuer prefixes and the lengths they use (Visa, Mastercard, Amex, Diners, JCB, Discover, UnionPay, Maestro).
+ISSUERS = [("4", (13, 16, 19)), ("51", (16,)), ("55", (16,)), ("2221", (16,)), ("2720", (16,)), ("34", (15,)),
+           ("37", (15,)), ("36", (14, 16)), ("3528", (16, 19)), ("6011", (16, 19)), ("62", (16, 19)), ("6759", (13, 19))]
+
+
 @st.composite
 def cards(draw):
-    length = draw(st.integers(13, 19))
-    body = draw(st.sampled_from("23456")) + draw(st.text("0123456789", min_size=length - 2, max_size=length - 2))
+    prefix, lengths = draw(st.sampled_from(ISSUERS))
+    length = draw(st.sampled_from(lengths))
+    body = prefix + draw(st.text("0123456789", min_size=length - 1 - len(prefix), max_size=length - 1 - len(prefix)))
     number = _luhn_complete(body)
     if length == 16 and draw(st.booleans()):
         sep = draw(st.sampled_from(" -"))
@@ -452,15 +460,35 @@ def emails(draw):
 
 
 @st.composite
-def ssns(draw):
-    area = draw(st.integers(1, 899).filter(lambda a: a != 666))
-    return f"{area:03d}-{draw(st.integers(1, 99)):02d}-{draw(st.integers(1, 9999)):04d}"
+def gov_ids(draw):
+    if draw(st.booleans()):  # US SSN, outside the never-issued ranges
+        area = draw(st.integers(1, 899).filter(lambda a: a != 666))
+        return f"{area:03d}-{draw(st.integers(1, 99)):02d}-{draw(st.integers(1, 9999)):04d}"
+    prefix = draw(st.from_regex(r"[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]", fullmatch=True).filter(
+        lambda p: p not in guard.NINO_BAD_PREFIXES))  # UK NINO
+    digits = draw(st.text("0123456789", min_size=6, max_size=6))
+    sep = draw(st.sampled_from(["", " "]))
+    return sep.join([prefix, digits[:2], digits[2:4], digits[4:], draw(st.sampled_from("ABCD"))])
+
+
+@st.composite
+def phones(draw):
+    if draw(st.booleans()):  # E.164, compact or spaced
+        digits = draw(st.sampled_from("123456789")) + draw(st.text("0123456789", min_size=9, max_size=13))
+        if draw(st.booleans()):
+            return "+" + digits
+        return f"+{digits[:2]} {digits[2:5]} {digits[5:8]} {digits[8:]}"
+    area, exchange = draw(st.integers(200, 999)), draw(st.integers(200, 999))
+    line = draw(st.integers(0, 9999))
+    return draw(st.sampled_from(["({a}) {e}-{l:04d}", "{a}-{e}-{l:04d}", "{a}.{e}.{l:04d}"])).format(
+        a=area, e=exchange, l=line)
 
 
 @st.composite
 def ips(draw):
     if draw(st.booleans()):
-        return str(guard.ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1))))
+        value = guard.ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1)))
+        return "192.0.2.1" if value.is_loopback or value.is_unspecified else str(value)
     groups = draw(st.lists(st.integers(0, 0xFFFF), min_size=8, max_size=8))
     value = str(guard.ipaddress.IPv6Address(int("".join(f"{g:04x}" for g in groups), 16)))
     # Addresses as they are written: groups with digits (the detector does not take "a::b" for one).
@@ -479,7 +507,8 @@ JWT_HEADER = _b64url(b'{"alg":"HS256","typ":"JWT"}')
 def secrets(draw):
     def text(alphabet, size):
         return draw(st.text(alphabet, min_size=size, max_size=size))
-    kind = draw(st.sampled_from(["openai", "anthropic", "aws", "github", "slack", "stripe", "google", "tollgate", "jwt"]))
+    kind = draw(st.sampled_from(["openai", "anthropic", "aws", "github", "slack", "stripe", "google", "tollgate", "jwt",
+                                 "pem"]))
     if kind == "openai":
         return "sk-proj-" + text(ALNUM, 30) + "a1"
     if kind == "anthropic":
@@ -496,11 +525,15 @@ def secrets(draw):
         return "AIza" + text(ALNUM + "_-", 35)
     if kind == "tollgate":
         return "tg_" + text(ALNUM + "_-", 40)
+    if kind == "pem":
+        lines = [text(ALNUM + "+/", 64) for _ in range(draw(st.integers(1, 4)))]
+        return "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END RSA PRIVATE KEY-----"
     payload = json.dumps({"sub": text(ALNUM, 8)}).encode()
     return f"{JWT_HEADER}.{_b64url(payload)}.{text(ALNUM + '_-', 43)}"
 
 
-VALUES = {"email": emails(), "card": cards(), "iban": ibans(), "gov_id": ssns(), "ip": ips(), "secret": secrets()}
+VALUES = {"email": emails(), "card": cards(), "iban": ibans(), "gov_id": gov_ids(), "ip": ips(), "secret": secrets(),
+          "phone": phones()}
 VALUE = st.one_of(*(st.tuples(st.just(c), s) for c, s in VALUES.items()))
 
 
@@ -509,11 +542,17 @@ def texts_with_values(draw):
     """A text of filler words with generated values inserted between them; the values and their categories."""
     words = draw(st.lists(FILLER, min_size=1, max_size=8))
     inserted = draw(st.lists(VALUE, min_size=0, max_size=5))
-    parts = list(words)
+    parts: list[tuple[str | None, str]] = [(None, w) for w in words]
     for category, value in inserted:
         at = draw(st.integers(0, len(parts)))
-        parts[at:at] = [value, draw(FILLER)]
-    return " ".join(parts), inserted
+        parts[at:at] = [(category, value), (None, draw(FILLER))]
+    # Values may sit side by side, but a phone number next to another number would read as one longer number.
+    spaced = []
+    for category, value in parts:
+        if spaced and category is not None and spaced[-1][0] is not None and "phone" in (category, spaced[-1][0]):
+            spaced.append((None, draw(FILLER)))
+        spaced.append((category, value))
+    return " ".join(value for _, value in spaced), inserted
 
 
 @st.composite

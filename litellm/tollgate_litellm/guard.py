@@ -116,15 +116,30 @@ def luhn(number: str) -> bool:
     return (sum(digits[-1::-2]) + sum(LUHN_DOUBLED[d] for d in digits[-2::-2])) % 10 == 0
 
 
+def issuer_length_ok(digits: str) -> bool:
+    """The number's length is one its issuer range uses (ISO/IEC 7812 ranges of the card networks): ids, millisecond
+    timestamps, 20261124000500-style stamps and phone numbers starting 0, 1, 7-9 or outside these ranges are not cards."""
+    n, first = len(digits), digits[0]
+    if first == "4":  # Visa
+        return n in (13, 16, 19)
+    if first == "2":  # Mastercard 2221-2720
+        return n == 16 and 2221 <= int(digits[:4]) <= 2720
+    if first == "3":
+        if digits[:2] in ("34", "37"):  # American Express
+            return n == 15
+        if digits[:2] in ("36", "38", "39") or "300" <= digits[:3] <= "305":  # Diners Club
+            return 14 <= n <= 19
+        return digits[:2] == "35" and 16 <= n <= 19  # JCB
+    return first in "56" and 13 <= n <= 19  # Mastercard 51-55, Maestro 50/56-69, Discover 6011/64/65, UnionPay 62
+
+
 def _card(m: re.Match[str]) -> Span | None:
-    # 13–19 digits, a first digit of an issuer range (2 Mastercard, 3 Amex/Diners/JCB, 4 Visa, 5 Mastercard/Maestro,
-    # 6 Discover/UnionPay/Maestro: ids, millisecond timestamps and phone numbers starting 0, 1, 7-9 are not cards),
-    # Luhn-valid (a random number passes one time in ten).
+    # An issuer's range and length, and Luhn-valid (a random number passes one time in ten).
     digits = m.group().replace(" ", "").replace("-", "")
-    if luhn(digits):
+    if issuer_length_ok(digits) and luhn(digits):
         return m.span()
-    if len(digits) == 19 and m.group(1) and luhn(digits[:16]):  # 4-4-4-4 followed by a separate 3-digit number
-        return (m.start(), m.start() + 19)
+    if len(digits) == 19 and m.group(1) and issuer_length_ok(digits[:16]) and luhn(digits[:16]):
+        return (m.start(), m.start() + 19)  # 4-4-4-4 followed by a separate 3-digit number
     return None
 
 
@@ -205,10 +220,11 @@ def _dni(m: re.Match[str]) -> Span | None:
 
 def _ipv4(m: re.Match[str]) -> Span | None:
     try:
-        ipaddress.IPv4Address(m.group())  # each octet 0–255, no leading zeros (so not 01.02.20.24)
+        address = ipaddress.IPv4Address(m.group())  # each octet 0–255, no leading zeros (so not 01.02.20.24)
     except ValueError:
         return None
-    return m.span()
+    # Loopback and unspecified addresses (127.0.0.1, 0.0.0.0) name no one: code snippets keep them.
+    return None if address.is_loopback or address.is_unspecified else m.span()
 
 
 def _ipv6(m: re.Match[str]) -> Span | None:
@@ -217,10 +233,10 @@ def _ipv6(m: re.Match[str]) -> Span | None:
     if sum(1 for g in re.split(r"[:.]", value) if g) < 2 or not any(c.isdigit() for c in value):
         return None
     try:
-        ipaddress.IPv6Address(value)
+        address = ipaddress.IPv6Address(value)
     except ValueError:
         return None
-    return m.span()
+    return None if address.is_loopback or address.is_unspecified else m.span()
 
 
 def _phone_groups(m: re.Match[str], low: int, high: int) -> Span | None:
