@@ -81,7 +81,12 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
     select k.id, k.prefix, k.name, k.user_id, u.email, u.status as user_status, k.status,
            -- The narrower of the key's own limits and models and its owner's plan's: a key narrows its plan, never
            -- widens it (model_allowed; least() skips a null). Changes reach the gateway within its auth cache TTL.
-           key_models(k.id) as allowed_models,
+           -- …and the enabled virtual models with a candidate among them (routing, issue 29): LiteLLM checks the name
+           -- sent against this list before the gateway picks the candidate.
+           km.models || coalesce((select array_agg(v.name order by v.name) from virtual_models v
+                                  where v.enabled and exists (select 1 from virtual_model_candidates c
+                                                              where c.virtual_model_id = v.id and c.model = any(km.models))),
+                                 '{}') as allowed_models,
            least(k.rpm_limit, p.rpm_limit) as rpm_limit, least(k.tpm_limit, p.tpm_limit) as tpm_limit,
            k.expires_at,
            (k.expires_at is not null and k.expires_at <= now()) as expired,
@@ -104,8 +109,17 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
                                  (select jsonb_agg(jsonb_build_array(m.public_name, m.enabled, m.free, m.max_output_tokens,
                                                                      m.context_window, pv.id)
                                                    order by m.public_name)
-                                  from models m cross join lateral price_version_at(m.id, now()) pv))::text) as lease_epoch
+                                  from models m cross join lateral price_version_at(m.id, now()) pv),
+                                 -- Routing definitions: a virtual model's candidates are what its calls are reserved for.
+                                 (select jsonb_agg(jsonb_build_array(v.name, v.enabled, v.updated_at,
+                                                                     (select jsonb_agg(jsonb_build_array(c.model, c.quality)
+                                                                                       order by c.model)
+                                                                      from virtual_model_candidates c
+                                                                      where c.virtual_model_id = v.id))
+                                                   order by v.name)
+                                  from virtual_models v))::text) as lease_epoch
     from api_keys k join users u on u.id = k.user_id join accounts a on a.id = k.account_id
+    cross join lateral (select key_models(k.id) as models) km
     left join plans p on p.id = plan_of(a.organization_id, a.plan_id, u.plan_id)
     left join organizations o on o.id = a.organization_id
     left join organization_members om on om.organization_id = a.organization_id and om.user_id = k.user_id
