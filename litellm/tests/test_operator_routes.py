@@ -17,7 +17,7 @@ MASTER = "sk-master-key"
 PATHS = [("GET", "/tollgate/outbox/stats"), ("GET", "/tollgate/leases/stats"), ("GET", "/tollgate/metrics"),
          ("GET", "/tollgate/outbox/dead"), ("POST", "/tollgate/outbox/requeue"), ("GET", "/tollgate/auth/stats"),
          ("GET", "/tollgate/outbox/events?keyId=k&callId=c"), ("POST", "/tollgate/outbox/pause"),
-         ("POST", "/tollgate/outbox/resume")]
+         ("POST", "/tollgate/outbox/resume"), ("GET", "/tollgate/routing/health")]
 
 
 @pytest.fixture

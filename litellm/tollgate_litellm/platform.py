@@ -50,6 +50,19 @@ class PlatformClient:
             raise PlatformUnavailable(f"platform refused the request on {path}: {data}")
         return data
 
+    async def get(self, path: str) -> dict[str, Any]:
+        """A GET of an internal route (the routing definitions); errors as post's."""
+        try:
+            response = await self._client.get(path)
+        except httpx.HTTPError as error:
+            raise _unavailable(error) from error
+        if response.status_code >= 400:
+            raise PlatformUnavailable(f"platform answered HTTP {response.status_code} on {path}")
+        try:
+            return response.json()
+        except ValueError as error:
+            raise PlatformUnavailable(f"platform answered non-JSON on {path}") from error
+
     async def request(self, path: str, body: dict[str, Any], request_id: str | None = None) -> httpx.Response:
         """A raw POST for callers that map the platform's statuses themselves (network errors: PlatformUnavailable).
         request_id (the call id) becomes the platform's request id, so one call reads the same in both logs."""

@@ -1,5 +1,5 @@
-"""The plugin's own routes on LiteLLM's app (/tollgate/*): outbox, lease and auth stats, outbox control, metrics — for
-the platform (gateway secret) and operators (master key)."""
+"""The plugin's own routes on LiteLLM's app (/tollgate/*): outbox, lease, auth and routing health stats, outbox control,
+metrics — for the platform (gateway secret) and operators (master key)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,12 @@ def mount(app: Any, handler: TollgateBilling) -> None:
     async def auth_stats():
         return authenticator().stats()
 
+    async def routing_health():
+        # Which model groups this process rests now (routing's breaker), for Admin → Model health.
+        routing = handler.routing
+        return {"windowSeconds": routing.settings.window_seconds, "cooldownSeconds": routing.settings.cooldown_seconds,
+                "models": routing.health.snapshot()}
+
     async def metrics():
         await outbox.stats_async()  # read off the event loop; the collector renders this snapshot
         return Response(render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -79,6 +85,7 @@ def mount(app: Any, handler: TollgateBilling) -> None:
     for method, path, endpoint in (
         ("GET", "/tollgate/leases/stats", lease_stats),
         ("GET", "/tollgate/auth/stats", auth_stats),
+        ("GET", "/tollgate/routing/health", routing_health),
         ("GET", "/tollgate/metrics", metrics),
         ("GET", "/tollgate/outbox/stats", outbox_stats),
         ("POST", "/tollgate/outbox/pause", outbox_pause),

@@ -66,6 +66,31 @@ class LeaseSettings:
 
 
 @dataclass(frozen=True)
+class RoutingSettings:
+    """Routing's health window and circuit breaker, and how long the gateway keeps the routing definitions (routing.py)."""
+
+    window_seconds: float = 300.0  # health (latency, errors) over the calls that ended this recently
+    error_rate: float = 0.5  # a model rests when more than this share of its calls in the window failed…
+    min_calls: int = 10  # …out of at least this many
+    consecutive_failures: int = 3  # …or after this many failures in a row
+    cooldown_seconds: float = 30.0  # then gets one trial call after this long (a success closes the breaker)
+    explore_calls: int = 2  # fastest/balanced: calls a model with no measured latency gets before it is compared
+    ttl_seconds: float = 30.0  # the definitions are read from the platform at most this often
+
+    @classmethod
+    def from_env(cls) -> "RoutingSettings":
+        return cls(
+            window_seconds=_float("TOLLGATE_ROUTING_WINDOW_SECONDS", 300.0, 1.0, 86_400.0),
+            error_rate=_float("TOLLGATE_ROUTING_ERROR_RATE", 0.5, 0.0, 1.0),
+            min_calls=int(_float("TOLLGATE_ROUTING_MIN_CALLS", 10, 1, 100_000)),
+            consecutive_failures=int(_float("TOLLGATE_ROUTING_FAILURES", 3, 1, 1000)),
+            cooldown_seconds=_float("TOLLGATE_ROUTING_COOLDOWN_SECONDS", 30.0, 0.1, 86_400.0),
+            explore_calls=int(_float("TOLLGATE_ROUTING_EXPLORE_CALLS", 2, 0, 100)),
+            ttl_seconds=_float("TOLLGATE_ROUTING_TTL_SECONDS", 30.0, 0.1, 3600.0),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     platform_url: str
     gateway_secret: str
@@ -77,6 +102,7 @@ class Settings:
     # lease: warm keys spend a lease in memory (docs/adr/0011); hold: one platform hold per call (the fallback).
     billing_mode: str = "lease"
     lease: LeaseSettings = field(default_factory=LeaseSettings)
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
     # LiteLLM's own Prometheus logger (requests, tokens, latency, deployment health and cooldowns per model group),
     # served with Tollgate's gauges on /tollgate/metrics. Off by default: it costs CPU on every call (measured in
     # docs/benchmarks.md); operators who scrape it switch it on.
@@ -137,6 +163,7 @@ class Settings:
             redis_port=int(_float("REDIS_PORT", 6379, 1, 65_535)),
             redis_password=_text("REDIS_PASSWORD"),
             auth_shared=_flag("TOLLGATE_AUTH_SHARED", True),
+            routing=RoutingSettings.from_env(),
             lease=LeaseSettings(
                 want_seconds=_float("TOLLGATE_LEASE_WANT_SECONDS", 10.0, 0.5, 300.0),
                 initial_micros=int(_float("TOLLGATE_LEASE_INITIAL_MICROS", 1_000_000, 1, 2**53 - 1)),
