@@ -31,6 +31,7 @@ from .leases import LeaseBook, LeaseRefused, shared_book
 from .outbox import Outbox
 from .platform import PlatformClient, PlatformUnavailable
 from .pricing import IMAGE_UNIT, ModelNotBilledHere, ModelNotPriced, Units
+from .routing import Routing
 from .settings import Settings
 
 logger = logging.getLogger("tollgate.billing")
@@ -410,6 +411,7 @@ class TollgateBilling(CustomLogger):
         self.outbox = outbox
         self.client = client or PlatformClient(settings)
         self.leases = leases or LeaseBook(self.client, settings.lease)
+        self.routing = Routing(settings.routing, lambda: self.client.get("/api/internal/gateway/routing"))
 
     # -- before the call -----------------------------------------------------------------------------------
     async def async_pre_call_hook(self, user_api_key_dict: UserAPIKeyAuth, cache: Any, data: dict, call_type: Any):
@@ -429,7 +431,13 @@ class TollgateBilling(CustomLogger):
         call_id = _call_id(kind, data)
         model = data.get("model") or ""
         router = self.router()
+        # A virtual model (routing.py) is sent to its choice, and reserved for every candidate the key may call.
+        routed = await self.routing.route(model, getattr(user_api_key_dict, "models", None))
+        if routed is not None:
+            model = data["model"] = routed.model
         models = reachable_models(model, router)
+        for other in routed.candidates if routed is not None else ():
+            models += [m for m in reachable_models(other, router) if m not in models]
         bound = _bound(kind, data, self.settings, models, router)
         state = _new_state(key_id, call_id, model, kind, bound)
         state.update(pii=observed.pii_counts, safetyScore=observed.safety_score)
@@ -540,6 +548,7 @@ class TollgateBilling(CustomLogger):
         return {
             "x-tollgate-hold-micros": str(state.get("holdMicros")),
             "x-tollgate-available-micros": str(state.get("availableMicros")),
+            "x-tollgate-model": str(state.get("model")),  # the group it was sent to (routing's choice)
         }
 
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: UserAPIKeyAuth, response: Any):
@@ -560,6 +569,8 @@ class TollgateBilling(CustomLogger):
             if hidden is not None:
                 extra = hidden.get("additional_headers") or {}
                 extra.update(headers)
+                if extra.get("x-litellm-model-group"):  # the group that served (a fallback's, if one did)
+                    extra["x-tollgate-model"] = extra["x-litellm-model-group"]
                 hidden["additional_headers"] = extra
         except Exception:
             logger.exception("could not add Tollgate headers")
@@ -658,6 +669,7 @@ class TollgateBilling(CustomLogger):
                 }
             )
             model_group = slo.get("model_group") or state["model"]
+            self.routing.succeeded(model_group, start_time, end_time, bool(slo.get("cache_hit")))
 
             def overrun() -> None:
                 # Usage worth more than the draw (the upstream billed past the call's bound): stop this lease now.
@@ -728,6 +740,7 @@ class TollgateBilling(CustomLogger):
             state = self._find_state(request_data)
             if state is None:
                 return  # refused before a hold was placed: nothing to release
+            self.routing.failed(state["model"], original_exception)
             self._record_unfinished(state, bool(request_data.get("stream")), type(original_exception).__name__,
                                     request_data)
         except Exception:
