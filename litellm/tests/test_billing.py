@@ -374,7 +374,11 @@ async def test_success_hook_adds_the_hold_and_available_headers(tmp_path):
     response = types.SimpleNamespace(_hidden_params={})
     request = {"metadata": {STATE: signed(billing, holdMicros=80, availableMicros=920)}}
     await billing.async_post_call_success_hook(request, auth(), response)
-    assert response._hidden_params["additional_headers"] == {"x-tollgate-hold-micros": "80", "x-tollgate-available-micros": "920"}
+    assert response._hidden_params["additional_headers"] == {"x-tollgate-hold-micros": "80", "x-tollgate-available-micros": "920", "x-tollgate-model": "fake-small"}
+    # The group that served names the model when LiteLLM says it (a fallback's group, not the one it was sent to).
+    served = types.SimpleNamespace(_hidden_params={"additional_headers": {"x-litellm-model-group": "fake-large"}})
+    await billing.async_post_call_success_hook(request, auth(), served)
+    assert served._hidden_params["additional_headers"]["x-tollgate-model"] == "fake-large"
 
 
 async def test_every_non_streaming_answer_gets_the_headers_whatever_its_shape(tmp_path):
@@ -384,7 +388,7 @@ async def test_every_non_streaming_answer_gets_the_headers_whatever_its_shape(tm
 
     billing = make(tmp_path, lambda r: httpx.Response(200))
     request = {"litellm_metadata": {STATE: signed(billing, holdMicros=80, availableMicros=920)}}
-    expected = {"x-tollgate-hold-micros": "80", "x-tollgate-available-micros": "920"}
+    expected = {"x-tollgate-hold-micros": "80", "x-tollgate-available-micros": "920", "x-tollgate-model": "fake-small"}
     message = {"type": "message", "usage": {"input_tokens": 3}}
     await billing.async_post_call_success_hook(request, auth(), message)
     assert message["_hidden_params"]["additional_headers"] == expected
