@@ -14,6 +14,8 @@
 -- shrank by how much, and which keys' accounts it left in deficit (available below zero), so the gateway stops
 -- drawing for them at once (clause 46). A call answered from the response cache is charged cache_hit_charge of its
 -- full price and costs nothing (clause 60); its row keeps what the customer saved, its PII counts and safety score.
+-- A call served with the owner's own provider credentials (credential 'byok', clause 61) is charged the plan's BYOK
+-- fee, byok_fee_bps of its full price rounded up once (the same share arithmetic as a cache hit), and costs nothing.
 -- FOR NO KEY UPDATE, not FOR UPDATE: it must not queue behind the KEY SHARE locks that inserting a hold takes.
 create or replace function public.settle_usage(p_events jsonb, p_txn uuid)
 returns table (inserted_count integer, charged_micros bigint, unknown_key_events integer, overrun_calls integer,
@@ -38,7 +40,7 @@ begin
         call_id text, key_id uuid, model_group text, provider_model text, status text, stream boolean,
         units jsonb, reported_cost_micros bigint, started_at timestamptz, ended_at timestamptz, error_class text,
         lease_id uuid, draw_micros bigint, first_token_at timestamptz, kind text, image_size text,
-        image_quality text, cache_hit boolean, pii jsonb, safety_score smallint)
+        image_quality text, cache_hit boolean, pii jsonb, safety_score smallint, credential text)
       order by e.key_id, e.call_id, outcome_rank(e.status) desc
     ),
     enriched as (
@@ -47,7 +49,9 @@ begin
              coalesce(i.kind, 'chat') as kind, i.image_size, i.image_quality,
              -- Only a served call can have been answered from the response cache.
              coalesce(i.cache_hit, false) and i.status = 'success' as cache_hit,
-             case when i.pii <> '{}'::jsonb then i.pii end as pii_masked, i.safety_score, k.user_id, a.id as account_id, coalesce(m.id, h.model_id) as model_id,
+             case when i.pii <> '{}'::jsonb then i.pii end as pii_masked, i.safety_score,
+             coalesce(i.credential, 'platform') as credential,
+             k.user_id, a.id as account_id, coalesce(m.id, h.model_id) as model_id,
              h.id as hold_id, h.status as hold_status, h.amount_micros as hold_amount, h.created_at as hold_created_at,
              -- A lease the event names is taken only if it is this key's (else the call is charged unreserved).
              l.id as lease_id, case when l.id is not null then greatest(coalesce(i.draw_micros, 0), 0) end as draw_micros,
@@ -73,14 +77,16 @@ begin
              case when e.status = 'failure' or e.price_version_id is null then 0
                   else price_call(e.pv, 'price', r.price, e.units, e.image_size, e.image_quality) end as full_revenue,
              -- An answer from the response cache costs the operator nothing at the provider.
-             case when e.status = 'failure' or e.price_version_id is null or e.cache_hit then 0
+             case when e.status = 'failure' or e.price_version_id is null or e.cache_hit or e.credential = 'byok' then 0
                   else price_call(e.pv, 'cost', r.cost, e.units, e.image_size, e.image_quality) end as cost
       from enriched e left join rates r on r.price_version_id = e.price_version_id
     ),
     -- A cache hit is charged the model's cache-hit share of the full price (clause 60).
     priced as (
       select f.*,
-             case when f.cache_hit then cache_hit_charge(f.full_revenue, (f.pv).cache_hit_bps) else f.full_revenue end
+             case when f.cache_hit then cache_hit_charge(f.full_revenue, (f.pv).cache_hit_bps)
+                  when f.credential = 'byok' then cache_hit_charge(f.full_revenue, byok_fee_bps(f.account_id))
+                  else f.full_revenue end
                as revenue
       from full_priced f
     ),
@@ -90,7 +96,8 @@ begin
                                 started_at, ended_at, error_class, billing_status, cost_micros, revenue_micros,
                                 price_version_id, hold_id, lease_id, draw_micros, ledger_transaction_id, first_token_at,
                                 kind, cache_write_tokens, reasoning_tokens, images, audio_ms, characters, image_size,
-                                image_quality, overrun_micros, cache_hit, cache_saved_micros, pii_masked, safety_score)
+                                image_quality, overrun_micros, cache_hit, cache_saved_micros, pii_masked, safety_score,
+                                credential)
       -- model_id only when no price version names the model (price_versions.model_id says it otherwise): a lean row.
       select key_id, call_id, user_id, account_id, case when price_version_id is null then model_id end, model_group,
              coalesce(provider_model, ''), status,
@@ -107,7 +114,7 @@ begin
              coalesce((units->>'image')::integer, 0), coalesce((units->>'audio')::bigint, 0),
              coalesce((units->>'characters')::integer, 0), image_size, image_quality,
              greatest(0, revenue - coalesce(reserved_micros, 0)),
-             cache_hit, case when cache_hit then full_revenue - revenue end, pii_masked, safety_score
+             cache_hit, case when cache_hit then full_revenue - revenue end, pii_masked, safety_score, credential
       from priced
       on conflict (key_id, call_id) do nothing
       returning key_id, call_id, account_id, revenue_micros, hold_id, lease_id, draw_micros, status, started_at,
