@@ -6,7 +6,8 @@
 -- characters) is the most any attempt reported, its image size and quality the first known. Events with a worse or equal outcome, or for calls not recorded, change nothing. Rows are locked
 -- keys first, then accounts, in id order, as place_hold and settle_usage do. A new charge above the call's
 -- reservation (its draw, else its hold) is recorded as its overrun (clause 45). A success answered from the response
--- cache is charged cache_hit_charge of its price and costs nothing (clause 60). Returns how many calls changed.
+-- cache is charged cache_hit_charge of its price and costs nothing (clause 60); a call the owner's own credentials
+-- served (its row's credential 'byok') the plan's BYOK fee, at no cost (clause 61). Returns how many calls changed.
 create or replace function public.upgrade_usage(p_events jsonb)
 returns integer
 language plpgsql as $$
@@ -43,10 +44,12 @@ begin
            (pv.v).id as price_version_id, asked.counts as asked,
            coalesce(u.image_size, i.image_size) as image_size, coalesce(u.image_quality, i.image_quality) as image_quality,
            i.cache_hit, list_price.revenue as full_revenue,
-           case when i.cache_hit then cache_hit_charge(list_price.revenue, (pv.v).cache_hit_bps) else list_price.revenue end
+           case when i.cache_hit then cache_hit_charge(list_price.revenue, (pv.v).cache_hit_bps)
+                when u.credential = 'byok' then cache_hit_charge(list_price.revenue, byok_fee_bps(u.account_id))
+                else list_price.revenue end
              as revenue,
            -- An answer from the response cache costs the operator nothing (clause 60).
-           case when i.cache_hit then 0
+           case when i.cache_hit or u.credential = 'byok' then 0
                 else coalesce(price_call(pv.v, 'cost', unit_rates(pv.v, 'cost'), asked.counts || i.tokens,
                                          coalesce(u.image_size, i.image_size), coalesce(u.image_quality, i.image_quality)), 0)
            end as cost
