@@ -256,6 +256,10 @@ export const usageEvent = z.strictObject({
   piiMasked: z.partialRecord(z.enum(PII_CATEGORIES), count).default({}),
   /** The prompt-injection heuristic's score of what the call sent, 0–100 (gateways before scoring send none). */
   safetyScore: z.number().int().min(0).max(100).nullable().default(null),
+  /** Whose provider credentials served the call (clause 61): the platform's (the price book) or the owner's own
+   *  (charged the plan's BYOK fee); byok events name the credential (never its secret), so a refusal marks it. */
+  credential: z.enum(["platform", "byok"]).default("platform"),
+  credentialId: z.uuid().nullable().default(null),
 });
 
 export const usageBatch = z.strictObject({
@@ -266,7 +270,7 @@ export type BudgetsBody = z.input<typeof budgetsBody>;
 
 type UnitField = "cacheWriteTokens" | "reasoningTokens" | "imageSize" | "imageQuality";
 /** What the gateway observed of the call besides its units (settlement's repairs know none of it). */
-type GuardField = "cacheHit" | "piiMasked" | "safetyScore";
+type GuardField = "cacheHit" | "piiMasked" | "safetyScore" | "credential" | "credentialId";
 
 /**
  * One call as the gateway reports it (settlement's repairs carry no lease and no first-token time). The asked units'
