@@ -675,6 +675,8 @@ async function chat(req: IncomingMessage, res: ServerResponse, body: ChatRequest
 }
 
 const requests: Record<string, number> = {};
+/** The customer keys (byok-…) this provider accepts, and how many requests each authorized. */
+const byokServed: Record<string, number> = {};
 /** Requests received per route and model: tests count a call's attempts (its retries) at the provider. */
 const attempts: Record<string, Record<string, number>> = {};
 
@@ -706,6 +708,36 @@ export function createFakeUpstream() {
     if (url.pathname === "/received") {
       if (req.method === "DELETE") received.length = 0;
       return sendJson(res, 200, { received });
+    }
+    // BYOK: a customer's own provider keys look like `byok-…`. Tests register the ones that are valid (POST /byok-keys
+    // {key}); any other byok- key is refused with 401 as a provider would, and each call a valid one authorized is
+    // counted under it (GET /byok-keys: served per key). Every other key (the platform's) is accepted as before.
+    if (url.pathname === "/byok-keys") {
+      if (req.method === "POST") {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+          const key = String(JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}").key ?? "");
+          if (key.startsWith("byok-")) byokServed[key] ??= 0;
+          sendJson(res, 200, { keys: Object.keys(byokServed).length });
+        });
+        return;
+      }
+      if (req.method === "DELETE") for (const key of Object.keys(byokServed)) delete byokServed[key];
+      return sendJson(res, 200, { served: byokServed });
+    }
+    const bearer =
+      (req.headers.authorization ?? "").replace(/^Bearer\s+/i, "") || String(req.headers["api-key"] ?? "");
+    if (bearer.startsWith("byok-") && url.pathname.startsWith("/v1/")) {
+      if (!(bearer in byokServed))
+        return sendJson(res, 401, {
+          error: {
+            message: "Incorrect API key provided.",
+            type: "invalid_request_error",
+            code: "invalid_api_key",
+          },
+        });
+      byokServed[bearer] = (byokServed[bearer] ?? 0) + 1;
     }
     if (req.method === "GET" && url.pathname === "/v1/models") {
       return sendJson(res, 200, {
