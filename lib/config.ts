@@ -82,6 +82,48 @@ const schema = z
     // Lets customer webhooks reach private and loopback addresses (and plain http://localhost) under NODE_ENV
     // production: for local stacks and tests that run `next start`; refused on Vercel (lib/webhooks/ssrf.ts).
     WEBHOOK_ALLOW_PRIVATE_TARGETS: bool,
+    // Envelope keys of stored provider credentials (BYOK, lib/providers/crypto.ts): comma-separated id:base64 of 32
+    // bytes; the first seals, every one opens (rotation: put the new key first, run `npm run credentials:rotate`,
+    // then drop the old). Unset: one key derived from KEY_PEPPER, id p0.
+    PROVIDER_KEYS: unsetIfEmpty(
+      z
+        .string()
+        .transform((v) =>
+          v
+            .split(",")
+            .map((part) => part.trim())
+            .filter(Boolean)
+            .map((part) => {
+              const at = part.indexOf(":");
+              return { id: at > 0 ? part.slice(0, at) : "", key: part.slice(at + 1) };
+            }),
+        )
+        .pipe(
+          z
+            .array(
+              z.object({
+                id: z
+                  .string()
+                  .regex(
+                    /^[A-Za-z0-9_-]{1,32}$/,
+                    "each PROVIDER_KEYS entry is id:base64 (id: letters, digits, _ or -)",
+                  ),
+                key: z
+                  .string()
+                  .refine(
+                    (b) => Buffer.from(b, "base64").length === 32,
+                    "each PROVIDER_KEYS key must be 32 bytes (base64)",
+                  )
+                  .transform((b) => Buffer.from(b, "base64")),
+              }),
+            )
+            .min(1)
+            .refine(
+              (keys) => new Set(keys.map((k) => k.id)).size === keys.length,
+              "PROVIDER_KEYS ids must differ",
+            ),
+        ),
+    ),
     LITELLM_URL: z.url().default("http://127.0.0.1:4000"),
     LITELLM_MASTER_KEY: z.string().min(16).optional(),
     // The gateway address apps use (shown on key pages); defaults to LITELLM_URL + /v1.

@@ -1,6 +1,7 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import { type Db, inTransaction } from "@/lib/db/client";
+import { markRefusedCredentials } from "@/lib/providers/refused";
 import { emitCallsCharged } from "@/lib/webhooks/emit";
 import { COUNTED_UNITS } from "./contract";
 import { checkLowBalances } from "./low-balance";
@@ -68,6 +69,7 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     cache_hit: e.cacheHit ?? false,
     pii: e.piiMasked ?? {},
     safety_score: e.safetyScore ?? null,
+    credential: e.credential ?? "platform",
   }));
   const calls = new Set(events.map((e) => `${e.keyId}\u0000${e.callId}`)).size;
   const txnId = randomUUID();
@@ -94,6 +96,8 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     // call.charged to the accounts' webhook endpoints, in this transaction: never lost, never for an uncharged call.
     if (row!.charged_micros > 0n || upgraded > 0)
       await emitCallsCharged(tx, { txnId, calls: events.map((e) => ({ keyId: e.keyId, callId: e.callId })) });
+    // A BYOK call its provider refused for the stored key marks that key invalid (clause 61).
+    await markRefusedCredentials(tx, events);
     // Charges lower balances: an account that fell below its alert threshold is told once (queued here).
     await checkLowBalances(tx, [], { keyIds: [...new Set(events.map((e) => e.keyId))] });
     return {

@@ -35,6 +35,9 @@ export const ORG_VERBS = {
   /** The response cache and PII guardrails (lib/policies; every member sees them through view). Platform admins
    *  read them but do not change them: lib/policies/read.ts asks orgAllows without the admin override. */
   policies: ["owner", "admin"],
+  /** Provider keys (BYOK, lib/providers): store, test, delete, and the platform-fallback choice; members see them
+   *  masked through view. */
+  credentials: ["owner", "admin"],
   /** Rename, models, budgets: the organization's settings. */
   settings: ["owner", "admin"],
   /** Hand the organization to another member; delete it. */

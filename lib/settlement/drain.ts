@@ -20,6 +20,7 @@ import {
   ORG_SEATS_RETRY_JOB,
 } from "@/lib/orgs/jobs";
 import { chargeJoiningSeat, chargeSeatsForMonth, payDueSeats } from "@/lib/orgs/seats";
+import { ROTATE_CREDENTIALS_JOB, rotateCredentials } from "@/lib/providers/rotate";
 import { archiveCompleted, claim, complete, fail, type Job } from "@/lib/queue";
 import { runStatementClose, STATEMENTS_CLOSE_JOB } from "@/lib/statements/close";
 import { deliverEndpoint, WEBHOOK_DISABLED_JOB } from "@/lib/webhooks/deliver";
@@ -75,6 +76,8 @@ async function runJob(db: Db, job: Job, options: DrainOptions, deadline: number)
       return sendWebhookDisabledEmail(db, job.payload as { endpointId: string }, String(job.id));
     case ORG_INVITE_EMAIL_JOB:
       return sendInvitationEmail(db, job.payload as unknown as InvitationEmailPayload, String(job.id));
+    case ROTATE_CREDENTIALS_JOB:
+      return rotateCredentials(db);
     default:
       throw new Error(`no handler for job ${job.name}`);
   }
