@@ -319,11 +319,18 @@ export function completionTokens(req: ChatRequest, choice = 0): string[] {
   return Array.from({ length }, (_, i) => WORDS[(digest[i % digest.length]! + i) % WORDS.length]!);
 }
 
+/** Failures switched on per model by POST /control {model, fail} (fail null: the model's own behaviour again). */
+const failOverrides = new Map<string, Profile["fail"]>();
+
 function profileFor(req: ChatRequest, headers: IncomingMessage["headers"]): Profile {
   const base = PROFILES[req.model] ?? PROFILES["fake-small"]!;
   const header = (name: string) => (typeof headers[name] === "string" ? Number(headers[name]) : undefined);
   const fail =
-    typeof headers["x-fake-fail"] === "string" ? (headers["x-fake-fail"] as Profile["fail"]) : base.fail;
+    typeof headers["x-fake-fail"] === "string"
+      ? (headers["x-fake-fail"] as Profile["fail"])
+      : failOverrides.has(req.model)
+        ? failOverrides.get(req.model)
+        : base.fail;
   return {
     ttftMs: header("x-fake-ttft-ms") ?? envNumber("FAKE_TTFT_MS") ?? base.ttftMs,
     tokensPerSecond: header("x-fake-tps") ?? envNumber("FAKE_TPS") ?? base.tokensPerSecond,
@@ -738,6 +745,19 @@ export function createFakeUpstream() {
           },
         });
       byokServed[bearer] = (byokServed[bearer] ?? 0) + 1;
+    }
+    // A model that fails, then recovers (routing's tests): POST /control {model, fail: "500" | "429" | … | null}.
+    if (req.method === "POST" && url.pathname === "/control") {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const { model, fail } = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+        if (typeof model !== "string") return sendJson(res, 400, { error: { message: "model is required" } });
+        if (fail == null) failOverrides.delete(model);
+        else failOverrides.set(model, String(fail) as Profile["fail"]);
+        sendJson(res, 200, { overrides: Object.fromEntries(failOverrides) });
+      });
+      return;
     }
     if (req.method === "GET" && url.pathname === "/v1/models") {
       return sendJson(res, 200, {
