@@ -147,7 +147,7 @@ export function CacheSection({ filters }: { filters: Filters }) {
             testId="cache-hit-rate"
           />
           <Figure
-            label="Saved by customers"
+            label="Saved for customers"
             value={t ? <Money micros={t.savedMicros} /> : "…"}
             testId="cache-saved-total"
           />
@@ -167,7 +167,7 @@ export function CacheSection({ filters }: { filters: Filters }) {
         ) : (
           <CacheChart days={data?.daily ?? []} />
         )}
-        <div className="grid min-w-0 gap-4 xl:grid-cols-2">
+        <div className="grid min-w-0 gap-4 2xl:grid-cols-2">
           <div className="min-w-0">
             <h3 className="mb-2 text-sm font-semibold">By model</h3>
             <Table data-testid="cache-by-model">

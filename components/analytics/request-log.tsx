@@ -44,12 +44,12 @@ export function SafetyBadge({ score }: { score: number | null }) {
   );
 }
 
-/** What the gateway observed of a call besides its units: a cache hit, the PII it masked, its safety score. */
+/** What the gateway observed of a call besides its units (under its outcome): a cache hit, PII masked, safety score. */
 function Signals({ r }: { r: Pick<Row, "cacheHit" | "piiMasked" | "safetyScore"> }) {
   const pii = piiSummary(r.piiMasked);
-  if (!r.cacheHit && !pii && r.safetyScore === null) return <span className="text-muted-foreground">—</span>;
+  if (!r.cacheHit && !pii && r.safetyScore === null) return null;
   return (
-    <div className="grid max-w-36 justify-items-start gap-0.5 whitespace-normal">
+    <div className="mt-1 grid max-w-32 justify-items-start gap-0.5 whitespace-normal">
       <div className="flex flex-wrap gap-1">
         {r.cacheHit ? (
           <Badge variant="success" data-testid="cache-badge" title="Answered from the response cache">
@@ -207,12 +207,6 @@ function columnsFor(scope: "admin" | "me"): ColumnDef<Row, unknown>[] {
       </div>
     )),
     {
-      id: "signals",
-      accessorFn: (r) => r.safetyScore ?? -1,
-      header: "Cache · guard",
-      cell: ({ row }) => <Signals r={row.original} />,
-    },
-    {
       id: "outcome",
       accessorKey: "latencyMs",
       header: "Outcome",
@@ -234,6 +228,7 @@ function columnsFor(scope: "admin" | "me"): ColumnDef<Row, unknown>[] {
             {int(row.original.latencyMs)} ms
             {row.original.ttftMs !== null ? ` · TTFT ${int(row.original.ttftMs)}` : ""}
           </div>
+          <Signals r={row.original} />
         </div>
       ),
     },
