@@ -47,6 +47,7 @@ export const NAV: NavSection[] = [
       { href: "/admin/plans", label: "Plans", icon: "layers" },
       { href: "/admin/keys", label: "API keys", icon: "key" },
       { href: "/admin/models", label: "Models", icon: "boxes" },
+      { href: "/admin/model-health", label: "Model health", icon: "gauge" },
       { href: "/admin/accounts", label: "Accounts", icon: "wallet" },
       { href: "/admin/prices", label: "Price book", icon: "tags" },
       { href: "/admin/payments", label: "Payments", icon: "card" },

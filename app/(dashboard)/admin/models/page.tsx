@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { ModelsPanel } from "@/components/models/models-panel";
+import { RoutingPanel } from "@/components/routing/routing-panel";
 import { PageHeader } from "@/components/shell/page-header";
 import { requireUser } from "@/lib/auth/current";
 import { config } from "@/lib/config";
@@ -12,6 +13,9 @@ export default async function ModelsPage() {
     <>
       <PageHeader title="Models" description="The catalog beside what the LiteLLM gateway serves live." />
       <ModelsPanel ttlSeconds={config().MODEL_INFO_TTL_SECONDS} />
+      <div className="mt-6">
+        <RoutingPanel />
+      </div>
     </>
   );
 }
