@@ -129,6 +129,10 @@ const sessionRoute = () => import("@/app/api/v1/me/sessions/[id]/route");
 const runRoute = () => import("@/app/api/v1/settlement/runs/[id]/route");
 const retryRoute = () => import("@/app/api/v1/settlement/queue/[id]/retry/route");
 const plan = () => import("@/app/api/v1/plans/[id]/route");
+const routingRoute = () => import("@/app/api/v1/routing/route");
+const virtualModelRoute = () => import("@/app/api/v1/routing/[id]/route");
+const modelHealthRoute = () => import("@/app/api/v1/model-health/route");
+const gatewayRouting = () => import("@/app/api/internal/gateway/routing/route");
 const cronGrants = () => import("@/app/api/cron/grants/route");
 const redemptionBatches = () => import("@/app/api/v1/redemption-batches/route");
 const redemptionsRoute = () => import("@/app/api/v1/redemption-batches/[id]/redemptions/route");
@@ -698,6 +702,45 @@ const cases: Case[] = [
   {
     name: "GET /api/cron/drain (no cron secret)",
     handler: cronDrain,
+    method: "GET",
+    expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  // Routing (issue 29): admins define virtual models and read model health; the gateway reads the definitions.
+  {
+    name: "GET /api/v1/routing",
+    handler: routingRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/routing",
+    handler: routingRoute,
+    method: "POST",
+    options: () => ({
+      body: {
+        name: `auto:${Math.random().toString(36).slice(2)}`,
+        strategy: "quality",
+        candidates: [{ model: "fake-small", quality: 50 }],
+      },
+    }),
+    expect: { anonymous: 401, developer: 403, admin: 201 },
+  },
+  {
+    name: "PATCH /api/v1/routing/:id (no such virtual model)",
+    handler: virtualModelRoute,
+    method: "PATCH",
+    options: () => ({ params: { id: "00000000-0000-4000-8000-000000000029" }, body: { enabled: false } }),
+    expect: { anonymous: 401, developer: 403, admin: 404 },
+  },
+  {
+    name: "GET /api/v1/model-health",
+    handler: modelHealthRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "GET /api/internal/gateway/routing (no gateway secret)",
+    handler: gatewayRouting,
     method: "GET",
     expect: { anonymous: 401, developer: 401, admin: 401 },
   },
