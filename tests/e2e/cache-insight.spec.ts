@@ -26,7 +26,8 @@ test("the Response cache section and the request log's cache, PII and safety sig
     insert into price_versions (model_id, effective_from, input_cost_micros, output_cost_micros, input_price_micros,
                                 output_price_micros, cache_hit_bps)
     values (${row!.id}, '2026-03-01T00:00:00Z', 2000000, 10000000, 3000000, 15000000, 1000)`;
-  const dev = await fundedDeveloper(sql, { prefix: "cache", keyName: "cached app" });
+  const password = "cache-insight-password-1";
+  const dev = await fundedDeveloper(sql, { prefix: "cache", keyName: "cached app", password });
   const calls = [
     { id: "h1", at: `${DAY1}T10:00:00Z`, prompt: 1000, completion: 300, cacheHit: true, safetyScore: 5 },
     { id: "h2", at: `${DAY1}T11:00:00Z`, prompt: 2000, completion: 500, cacheHit: true, safetyScore: null },
@@ -122,5 +123,18 @@ test("the Response cache section and the request log's cache, PII and safety sig
   await page.getByRole("button", { name: "10 %", exact: true }).click();
   await expect(page.getByLabel("Cache-hit price (% of the call's price)")).toHaveValue("10");
   await snap(page, "cache-05-price-form");
+
+  // The developer: their own hits and savings on their usage page, and the model's cache-hit price on its page.
+  const mine = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await login(mine, dev.email, password);
+  await mine.goto(`/account/usage?from=${DAY1}&to=${DAY2}`);
+  await expect(mine.getByTestId("cache-line")).toContainText("3 of 5 calls (60.0%)");
+  await expect(mine.getByTestId("cache-saved")).toHaveText(displayMicros(saved!.micros));
+  await snap(mine, "cache-06-my-usage");
+  await mine.goto(`/account/models/${row!.id}`);
+  await expect(mine.getByTestId("model-cache-hit-price")).toHaveText(
+    "Answers from the response cache: 10 % of the price",
+  );
+  await snap(mine, "cache-07-model-page");
   await sql.end();
 });
