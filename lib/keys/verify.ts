@@ -25,6 +25,9 @@ export type KeyVerdict =
         leaseEpoch: string;
         /** What the gateway applies to the key's calls, as its account's owner set it (issue 30). */
         policy: KeyPolicy;
+        /** Whether the key's owners use their own provider keys (BYOK): the gateway then asks which serve its calls
+         *  (POST /api/internal/gateway/credentials; the secrets never travel in this answer, which Redis may share). */
+        byok: boolean;
       };
     }
   | { valid: false; reason: "unknown" | "revoked" | "expired" | "owner_suspended"; message: string };
@@ -76,6 +79,7 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
       response_cache_max_temperature: number;
       pii_policy: Record<string, "mask" | "block">;
       key_response_cache: boolean;
+      byok: boolean;
     }[]
   >`
     select k.id, k.prefix, k.name, k.user_id, u.email, u.status as user_status, k.status,
@@ -95,6 +99,10 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
            o.status as organization_status, om.role as member_role, a.id as account_id,
            a.response_cache_ttl_seconds, a.response_cache_max_temperature::float8 as response_cache_max_temperature,
            a.pii_policy, k.response_cache as key_response_cache,
+           (a.byok_fallback is not null or exists (
+              select 1 from provider_credentials c
+              where (c.scope = 'key' and c.key_id = k.id) or (c.scope = 'member' and c.user_id = k.user_id)
+                 or (c.scope = 'organization' and c.organization_id = a.organization_id))) as byok,
            -- Every field keeps its place, null included (a jsonb array, not concat_ws or ||, which drop nulls): a
            -- budget moved from daily to monthly, or from the key to the account, still changes the epoch.
            md5(jsonb_build_array(k.status, u.status, k.allowed_models, k.daily_budget_micros, k.monthly_budget_micros,
@@ -184,6 +192,7 @@ export async function verifyKey(db: Db, secret: string, pepper: string): Promise
             : null,
         pii: row.pii_policy,
       },
+      byok: row.byok,
     },
   };
 }
