@@ -24,6 +24,7 @@ from litellm.proxy._types import UserAPIKeyAuth
 from . import contract, response_cache
 from .bounds import BadAudio, Reservation, reservation_units, separate_inputs
 from .contract import LITELLM_CALL_KINDS, PriceUnit
+from . import credentials as byok
 from .errors import GatewayError, platform_refusal, reservation_unavailable
 from .gate import note_call_id
 from .guard import guard_request
@@ -372,7 +373,9 @@ def _count_or_none(value: Any) -> int | None:
 def _observed(state: dict) -> dict:
     """What the guardrails saw of the call (counts of PII masked per category, the prompt-injection score): reported
     with its usage, never the values themselves."""
-    return {"piiMasked": dict(state.get("pii") or {}), "safetyScore": state.get("safetyScore")}
+    return {"piiMasked": dict(state.get("pii") or {}), "safetyScore": state.get("safetyScore"),
+            # Whose provider credentials served it (credentials.py): the owner's are billed the BYOK fee (clause 61).
+            "credential": state.get("credential") or "platform", "credentialId": state.get("credentialId")}
 
 
 def _hold_request(state: dict, models: list[str], bound: Reservation) -> dict:
@@ -412,6 +415,7 @@ class TollgateBilling(CustomLogger):
         self.client = client or PlatformClient(settings)
         self.leases = leases or LeaseBook(self.client, settings.lease)
         self.routing = Routing(settings.routing, lambda: self.client.get("/api/internal/gateway/routing"))
+        self.credentials = byok.CredentialBook(settings, self.client)
 
     # -- before the call -----------------------------------------------------------------------------------
     async def async_pre_call_hook(self, user_api_key_dict: UserAPIKeyAuth, cache: Any, data: dict, call_type: Any):
@@ -438,9 +442,14 @@ class TollgateBilling(CustomLogger):
         models = reachable_models(model, router)
         for other in routed.candidates if routed is not None else ():
             models += [m for m in reachable_models(other, router) if m not in models]
+        # Whose provider credentials serve it (BYOK): a refusal comes before anything is reserved.
+        choice = await self.credentials.choose(key_id, model, models, router) if (
+            getattr(user_api_key_dict, "metadata", None) or {}).get("tollgate_byok") else byok.PLATFORM
         bound = _bound(kind, data, self.settings, models, router)
         state = _new_state(key_id, call_id, model, kind, bound)
         state.update(pii=observed.pii_counts, safetyScore=observed.safety_score)
+        if choice.byok:  # the class and the credential's id, never its secret
+            state.update(credential="byok", credentialId=(choice.credential or {}).get("id"))
         reserved_output = await self._reserve(state, user_api_key_dict, models, bound)
         _cap_output(kind, data, reserved_output)
         # After the cap: the cache key is the request as it goes upstream.
@@ -448,6 +457,7 @@ class TollgateBilling(CustomLogger):
         _note_estimated_usage(state, kind, data, reserved_output, bound)
         state["sig"] = self._sign(state)
         data.setdefault(_litellm_metadata_key(data), {})[STATE] = state
+        byok.apply(choice, data)  # last: the secret is in the request only, never in the state or its events
         return data
 
     async def _reserve(self, state: dict, auth: UserAPIKeyAuth, models: list[str], bound: Reservation) -> Any:
@@ -731,7 +741,7 @@ class TollgateBilling(CustomLogger):
         original_exception: Exception,
         user_api_key_dict: UserAPIKeyAuth,
         traceback_str: str | None = None,
-    ) -> None:
+    ) -> GatewayError | None:
         """The request's final failure. With output already streamed it is a cut stream, charged as estimated. Every
         route awaits this hook before it raises its error: the gate's error answer gets the call's id from here (one
         callback, not a second one LiteLLM would run on every call)."""
@@ -740,6 +750,12 @@ class TollgateBilling(CustomLogger):
             state = self._find_state(request_data)
             if state is None:
                 return  # refused before a hold was placed: nothing to release
+            if state.get("credential") == "byok" and byok.refused_by_provider(original_exception):
+                # The owner's key was refused (not the model's health): a free failure whose answer says so; the
+                # platform marks the credential invalid when the event arrives.
+                self._record_unfinished(state, bool(request_data.get("stream")), type(original_exception).__name__,
+                                        request_data)
+                return byok.refused_error(int(getattr(original_exception, "status_code", 401)))
             self.routing.failed(state["model"], original_exception)
             self._record_unfinished(state, bool(request_data.get("stream")), type(original_exception).__name__,
                                     request_data)
