@@ -142,6 +142,8 @@ def to_user_api_key_auth(fingerprint: str, key: dict[str, Any]) -> UserAPIKeyAut
             "tollgate_lease_epoch": key.get("leaseEpoch") or "",
             # The account's policies for its calls: the response cache and the PII guardrails (billing.py).
             "tollgate_policy": key.get("policy") or {},
+            # The owners use their own provider keys: the pre-call hook asks which serve the call (credentials.py).
+            "tollgate_byok": bool(key.get("byok")),
         },
     )
 

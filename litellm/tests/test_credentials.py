@@ -1,0 +1,165 @@
+"""BYOK in the gateway (credentials.py): which credentials serve a call, a refusal before anything is reserved, the
+owner's secret sent upstream in the request only (never in the call's state, its usage event or the hold request),
+and a provider's refusal of the owner's key answered as such and reported free with the credential's id."""
+
+import json
+import types
+
+import httpx
+import pytest
+from litellm.proxy._types import UserAPIKeyAuth
+
+from tollgate_litellm import credentials as byok
+from tollgate_litellm.billing import STATE, TollgateBilling
+from tollgate_litellm.errors import GatewayError
+from tollgate_litellm.outbox import Outbox
+from tollgate_litellm.platform import PlatformClient
+from tollgate_litellm.settings import Settings
+
+KEY_ID = "11111111-1111-4111-8111-111111111111"
+CALL_ID = "22222222-2222-4222-8222-222222222222"
+CRED_ID = "33333333-3333-4333-8333-333333333333"
+SECRET = "byok-secret-0123456789abcdef"
+
+
+def settings():
+    return Settings("http://platform.test", "s" * 40, None, 5.0, 2.0, 1.0, 100)
+
+
+def router(*deployments):
+    return types.SimpleNamespace(
+        model_list=[{"model_name": name, "litellm_params": {"model": model}} for name, model in deployments],
+        fallbacks=[],
+    )
+
+
+ROUTER = router(("fake-small", "openai/fake-small"), ("claude", "anthropic/claude-x"), ("mixed", "openai/a"),
+                ("mixed", "anthropic/b"), ("vllm", "hosted_vllm/llama"))
+
+
+def answer(credentials=None, missing="platform"):
+    return {"credentials": credentials or {}, "missing": missing}
+
+
+def openai_credential(**extra):
+    return {"id": CRED_ID, "scope": "member", "apiKey": SECRET, "apiBase": None, "apiVersion": None, **extra}
+
+
+def book(handler):
+    s = settings()
+    return byok.CredentialBook(s, PlatformClient(s, transport=httpx.MockTransport(handler)))
+
+
+def replying(body, seen=None):
+    def handler(request):
+        if seen is not None:
+            seen.append((request.url.path, json.loads(request.content)))
+        return httpx.Response(200, json=body)
+    return handler
+
+
+async def test_the_owners_credential_serves_its_providers_calls_and_is_asked_once_per_ttl():
+    seen = []
+    b = book(replying(answer({"openai": openai_credential()}), seen))
+    choice = await b.choose(KEY_ID, "fake-small", ["fake-small"], ROUTER)
+    assert choice.byok and choice.kind == "openai"
+    await b.choose(KEY_ID, "fake-small", ["fake-small"], ROUTER)
+    assert seen == [("/api/internal/gateway/credentials", {"keyId": KEY_ID})]
+    data = {"model": "fake-small"}
+    byok.apply(choice, data)
+    assert data == {"model": "fake-small", "api_key": SECRET}  # the deployment's base stays
+
+
+async def test_a_provider_without_a_credential_falls_back_or_is_refused_as_the_owner_chose():
+    allowed = book(replying(answer({"openai": openai_credential()}, "platform")))
+    assert not (await allowed.choose(KEY_ID, "claude", ["claude"], ROUTER)).byok
+    refusing = book(replying(answer({"openai": openai_credential()}, "refuse")))
+    with pytest.raises(GatewayError) as refused:
+        await refusing.choose(KEY_ID, "claude", ["claude"], ROUTER)
+    assert refused.value.status == 403 and "Provider keys" in refused.value.message
+    # No credential at all but refusing (the owner deleted theirs): refused too.
+    with pytest.raises(GatewayError):
+        await book(replying(answer({}, "refuse"))).choose(KEY_ID, "fake-small", ["fake-small"], ROUTER)
+
+
+async def test_a_call_that_may_reach_two_providers_never_carries_the_owners_key():
+    b = book(replying(answer({"openai": openai_credential(), "anthropic": openai_credential()}, "platform")))
+    assert not (await b.choose(KEY_ID, "mixed", ["mixed"], ROUTER)).byok
+    assert not (await b.choose(KEY_ID, "fake-small", ["fake-small", "claude"], ROUTER)).byok
+
+
+async def test_an_openai_compatible_credential_brings_its_base_and_azure_its_version():
+    compatible = {"id": CRED_ID, "scope": "key", "apiKey": SECRET, "apiBase": "https://vllm.example/v1", "apiVersion": None}
+    choice = await book(replying(answer({"openai_compatible": compatible}))).choose(KEY_ID, "vllm", ["vllm"], ROUTER)
+    data = {}
+    byok.apply(choice, data)
+    assert data == {"api_key": SECRET, "api_base": "https://vllm.example/v1"}
+    azure = {"id": CRED_ID, "scope": "key", "apiKey": SECRET, "apiBase": "https://x.openai.azure.com", "apiVersion": "2024-10-21"}
+    data = {}
+    byok.apply(byok.Choice(azure, "azure"), data)
+    assert data == {"api_key": SECRET, "api_base": "https://x.openai.azure.com", "api_version": "2024-10-21"}
+
+
+def billing_with(tmp_path, credentials_answer, seen):
+    s = settings()
+
+    def handler(request):
+        body = json.loads(request.content)
+        seen.append((request.url.path, body))
+        if request.url.path == "/api/internal/gateway/credentials":
+            return httpx.Response(200, json=credentials_answer)
+        return httpx.Response(200, json={"holdId": "h1", "amountMicros": 80, "availableMicros": 920, "outcome": "placed"})
+
+    outbox = Outbox(str(tmp_path / "o.db"), s.platform_url, "w" * 40, transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    billing = TollgateBilling(s, outbox, PlatformClient(s, transport=httpx.MockTransport(handler)))
+    billing.router = lambda: ROUTER
+    return billing, outbox
+
+
+def auth(flag=True):
+    return UserAPIKeyAuth(api_key="tg-x", metadata={"tollgate_key_id": KEY_ID, "tollgate_byok": flag})
+
+
+def request_data():
+    return {"model": "fake-small", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5,
+            "litellm_call_id": CALL_ID}
+
+
+async def test_the_pre_call_hook_sends_the_secret_upstream_only(tmp_path):
+    seen = []
+    billing, _ = billing_with(tmp_path, answer({"openai": openai_credential()}), seen)
+    out = await billing.async_pre_call_hook(auth(), None, request_data(), "acompletion")
+    assert out["api_key"] == SECRET
+    state = out["metadata"][STATE]
+    assert state["credential"] == "byok" and state["credentialId"] == CRED_ID
+    assert SECRET not in json.dumps(out["metadata"])
+    assert SECRET not in json.dumps([body for _, body in seen])
+    # A key whose owners use no provider keys: no question asked, the platform's credentials serve.
+    seen.clear()
+    out = await billing.async_pre_call_hook(auth(False), None, request_data(), "acompletion")
+    assert "api_key" not in out and [path for path, _ in seen] == ["/api/internal/gateway/holds"]
+
+
+async def test_a_refusal_reserves_nothing(tmp_path):
+    seen = []
+    billing, _ = billing_with(tmp_path, answer({}, "refuse"), seen)
+    with pytest.raises(GatewayError):
+        await billing.async_pre_call_hook(auth(), None, request_data(), "acompletion")
+    assert [path for path, _ in seen] == ["/api/internal/gateway/credentials"]
+
+
+async def test_the_providers_refusal_of_the_owners_key_is_answered_as_such_and_reported_free(tmp_path):
+    import litellm
+
+    seen = []
+    billing, outbox = billing_with(tmp_path, answer({"openai": openai_credential()}), seen)
+    out = await billing.async_pre_call_hook(auth(), None, request_data(), "acompletion")
+    error = litellm.AuthenticationError(message="Incorrect API key provided", llm_provider="openai", model="fake-small")
+    replaced = await billing.async_post_call_failure_hook(out, error, auth())
+    assert isinstance(replaced, GatewayError) and replaced.status == 401
+    assert "stored provider key" in replaced.message and "not charged" in replaced.message
+    events = await outbox.find_async(KEY_ID, CALL_ID)
+    assert [(e["status"], e["credential"], e["credentialId"], e["errorClass"]) for e in events] == [
+        ("failure", "byok", CRED_ID, "AuthenticationError")]
+    assert SECRET not in json.dumps(events)
+    # A platform-served call's failure is LiteLLM's own answer, unchanged.

@@ -1,0 +1,153 @@
+"""
+Bring your own provider key (BYOK, issue 29): which provider credentials serve a key's call.
+
+The platform answers per key (POST /api/internal/gateway/credentials: the resolved credential per provider, key →
+member → organization, and whether a provider with none falls back to the platform's credentials or is refused).
+The answer stays in this process's memory for the auth TTL: never in Redis (shared.py holds auth answers only), a
+log line, a metric label, the request's metadata (LiteLLM logs it) or the outbox. The pre-call hook decides before
+anything is reserved (a refusal reserves nothing) and sets data["api_key"] (and api_base / api_version) last, after
+the reservation: LiteLLM's router passes a request's api_key over the deployment's and builds a client for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from .cache import TTLCache
+from .errors import GatewayError, unavailable
+from .platform import PlatformClient, PlatformUnavailable
+from .settings import Settings
+
+logger = logging.getLogger("tollgate.credentials")
+
+# LiteLLM's provider of a deployment → the credential kinds that may serve it, in order.
+PROVIDER_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "openai": ("openai", "openai_compatible"),
+    "text-completion-openai": ("openai", "openai_compatible"),
+    "azure": ("azure",),
+    "azure_text": ("azure",),
+    "anthropic": ("anthropic",),
+    "gemini": ("gemini",),
+    "hosted_vllm": ("openai_compatible",),
+    "openai_like": ("openai_compatible",),
+    "ollama": ("openai_compatible",),
+    "ollama_chat": ("openai_compatible",),
+}
+# Credential kinds whose own base URL replaces the deployment's.
+OWN_BASE = frozenset({"azure", "openai_compatible"})
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What serves a call: the platform's credentials (credential None), or one of the owner's."""
+
+    credential: dict[str, Any] | None = None
+    kind: str = ""
+
+    @property
+    def byok(self) -> bool:
+        return self.credential is not None
+
+
+PLATFORM = Choice()
+
+
+def deployment_provider(router: Any, model_group: str) -> str | None:
+    """The LiteLLM provider of every deployment of a model group (None when they differ or none is known)."""
+    import litellm
+
+    providers: set[str] = set()
+    for deployment in getattr(router, "model_list", None) or []:
+        if not isinstance(deployment, dict) or deployment.get("model_name") != model_group:
+            continue
+        params = deployment.get("litellm_params") or {}
+        try:
+            _, provider, _, _ = litellm.get_llm_provider(
+                model=str(params.get("model") or ""), custom_llm_provider=params.get("custom_llm_provider"))
+        except Exception:
+            return None
+        providers.add(str(provider))
+    return providers.pop() if len(providers) == 1 else None
+
+
+def call_provider(router: Any, models: list[str]) -> str | None:
+    """The one provider every model the call may reach (itself and its fallbacks) is served by, else None: an owner's
+    key is never sent to another provider's fallback."""
+    providers = {deployment_provider(router, model) for model in models}
+    return providers.pop() if len(providers) == 1 else None
+
+
+class CredentialBook:
+    def __init__(self, settings: Settings, client: PlatformClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.cache: TTLCache[dict[str, Any]] = TTLCache(settings.cache_max_entries)
+        self.platform_calls = 0
+
+    async def answer(self, key_id: str) -> dict[str, Any]:
+        return await self.cache.get_or_load(key_id, lambda: self._load(key_id))
+
+    async def _load(self, key_id: str) -> tuple[dict[str, Any], float]:
+        try:
+            self.platform_calls += 1
+            answer = await self.client.post("/api/internal/gateway/credentials", {"keyId": key_id})
+        except PlatformUnavailable as error:
+            last = self.cache.stale(key_id)
+            if last is not None:  # as the auth answer: the last one serves while the platform is away
+                return last, min(1.0, self.settings.auth_cache_ttl)
+            logger.warning("platform unavailable during a credentials check: %s", type(error).__name__)
+            raise unavailable("Tollgate could not look up this key's provider credentials right now. Retry shortly.") from error
+        return answer, self.settings.auth_cache_ttl
+
+    async def choose(self, key_id: str, model: str, models: list[str], router: Any) -> Choice:
+        """The credentials that serve this call, or a 403 (before anything is reserved) when the owner refuses the
+        platform's and has none usable for its provider."""
+        answer = await self.answer(key_id)
+        credentials = answer.get("credentials") or {}
+        refuse = answer.get("missing") == "refuse"
+        if not credentials and not refuse:
+            return PLATFORM
+        provider = call_provider(router, models)
+        for kind in PROVIDER_CREDENTIALS.get(provider or "", ()):
+            credential = credentials.get(kind)
+            if isinstance(credential, dict) and credential.get("apiKey"):
+                return Choice(credential, kind)
+        if not refuse:
+            return PLATFORM
+        raise GatewayError(
+            403,
+            f"This key's owner serves calls with their own provider keys only, and has no usable key for the provider "
+            f"of {model!r}. Add one under Provider keys (or allow the platform's keys there); nothing was charged.",
+            "permission_error",
+            code="provider_key_missing",
+        )
+
+
+def apply(choice: Choice, data: dict) -> None:
+    """Sends the call with the owner's credential (the last step of the pre-call hook, after the reservation)."""
+    if not choice.byok:
+        return
+    credential = choice.credential or {}
+    data["api_key"] = credential["apiKey"]
+    if choice.kind in OWN_BASE and credential.get("apiBase"):
+        data["api_base"] = credential["apiBase"]
+    if choice.kind == "azure" and credential.get("apiVersion"):
+        data["api_version"] = credential["apiVersion"]
+
+
+def refused_by_provider(error: Exception) -> bool:
+    """The provider refused the credential itself (401/403), not the request."""
+    status = getattr(error, "status_code", None)
+    return status in (401, 403) and not isinstance(error, GatewayError)
+
+
+def refused_error(status: int) -> GatewayError:
+    return GatewayError(
+        status,
+        "The provider refused the stored provider key for this call: it is marked invalid under Provider keys. Replace "
+        "or re-test it there. This call was not charged.",
+        "authentication_error",
+        code="provider_key_refused",
+    )
