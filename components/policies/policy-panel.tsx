@@ -136,7 +136,7 @@ function PolicyForm({ scope, view }: { scope: PolicyScope; view: PolicyView }) {
             same request again from them, for the time chosen: only to this account's keys, never to another
             account's. A repeat answered from the cache is charged the model's cache-hit price, shown on its
             price page (
-            <Link href="/account/models" className="text-primary hover:underline">
+            <Link href="/account/models" className="text-primary underline underline-offset-2">
               Models &amp; prices
             </Link>
             ), and reaches no provider. A key can stay out of it in its edit form.
