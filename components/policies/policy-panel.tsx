@@ -131,9 +131,9 @@ function PolicyForm({ scope, view }: { scope: PolicyScope; view: PolicyView }) {
         <CardHeader>
           <CardTitle>Response cache</CardTitle>
           <CardDescription>
-            When it is on, Tollgate keeps the answers to non-streamed chat, completion and embedding calls
-            whose temperature is at most the maximum below (a call that sets none counts as 1) and answers the
-            same request again from them, for the time chosen: only to this account's keys, never to another
+            When it is on, Tollgate keeps the answers to non-streamed chat and completion calls whose
+            temperature is at most the maximum below (a call that sets none counts as 1) and answers the same
+            request again from them, for the time chosen: only to this account's keys, never to another
             account's. A repeat answered from the cache is charged the model's cache-hit price, shown on its
             price page (
             <Link href="/account/models" className="text-primary underline underline-offset-2">
