@@ -26,6 +26,8 @@ export interface GatewayContext {
     settings?: Partial<KeySettings> & { userId?: string },
   ) => Promise<{ id: string; secret: string }>;
   client: (apiKey: string) => OpenAI;
+  /** Adds a secret the run's logs must never contain (a customer's provider key, …). */
+  addSecret: (secret: string) => void;
 }
 
 /** Starts the whole stack for this file (real PostgreSQL, next start, fake upstream, LiteLLM + plugin). */
@@ -46,6 +48,7 @@ export function startGatewayStack(
     TEST_CRON_SECRET,
   ];
   const logFile = `test-results/gateway/${name}.log`;
+  ctx.addSecret = (secret) => secrets.push(secret);
   beforeAll(async () => {
     mkdirSync("test-results/gateway", { recursive: true });
     ctx.stack = await startTestStack({
