@@ -14,6 +14,7 @@ export type OrgTab =
   | "statements"
   | "webhooks"
   | "guardrails"
+  | "provider-keys"
   | "settings";
 
 const TABS: { tab: OrgTab; label: string; path: string; shown: (can: OrgAbilities) => boolean }[] = [
@@ -27,6 +28,8 @@ const TABS: { tab: OrgTab; label: string; path: string; shown: (can: OrgAbilitie
   { tab: "webhooks", label: "Webhooks", path: "/webhooks", shown: (can) => can.settings },
   // Guardrails & cache: every member sees them (read-only unless owner or admin: ORG_VERBS.policies).
   { tab: "guardrails", label: "Guardrails & cache", path: "/guardrails", shown: () => true },
+  // Provider keys (BYOK): every member sees them masked; owners and admins change them.
+  { tab: "provider-keys", label: "Provider keys", path: "/provider-keys", shown: () => true },
   { tab: "settings", label: "Settings", path: "/settings", shown: (can) => can.settings },
 ];
 

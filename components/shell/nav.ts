@@ -75,6 +75,7 @@ export const NAV: NavSection[] = [
       { href: "/account/requests", label: "My calls", icon: "list" },
       { href: "/account/keys", label: "My API keys", icon: "key" },
       { href: "/account/webhooks", label: "Usage webhooks", icon: "bell" },
+      { href: "/account/provider-keys", label: "Provider keys", icon: "key" },
       { href: "/account/guardrails", label: "Guardrails & cache", icon: "shield" },
       { href: "/orgs", label: "Organizations", icon: "building" },
       { href: "/account", label: "Profile & sessions", icon: "user" },
