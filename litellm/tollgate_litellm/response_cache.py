@@ -7,8 +7,9 @@ one (REDIS_HOST, shared by every replica), else in this process's memory. It is 
 The hook marks a request when the key's account keeps answers (its owner's policy, in the auth answer) and the request
 is deterministic enough for the owner: chat or legacy completions, not streamed, with a temperature at most
 the owner's limit (no temperature is the provider's default, 1). The mark carries:
-- the namespace `tollgate:<account id>`, which LiteLLM prefixes to the cache key: one tenant never reads another's
-  answers, whatever their requests;
+- the namespace `tollgate:<account id>:<digest of the request as sent>`, which LiteLLM prefixes to the cache key: one
+  tenant never reads another's answers, whatever their requests, and within a tenant only the very same request
+  (request_digest) is answered from the cache;
 - the owner's TTL, both as the entry's lifetime and as the oldest entry a read accepts (`s-maxage`), so shortening it
   takes effect at once.
 A hit still reserves its worst case before LiteLLM looks in the cache (the hook runs first), and is charged the model's
@@ -17,12 +18,15 @@ cache-hit share of its price (cache_hit_charge), never more than the provider's 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
 import litellm
+import orjson
 from litellm.caching.caching import Cache, CacheMode, LiteLLMCacheType
 
+from .gate import BILLED_ROUTES
 from .settings import Settings
 
 logger = logging.getLogger("tollgate.cache")
@@ -81,7 +85,18 @@ def cacheable(kind: str, data: dict, policy: Any) -> dict | None:
     temperature = _temperature(data)
     if temperature is None or not isinstance(limit, (int, float)) or temperature > float(limit):
         return None
-    return {"use-cache": True, "ttl": ttl, "s-maxage": ttl, "namespace": f"tollgate:{account}"}
+    namespace = f"tollgate:{account}:{request_digest(kind, data)}"
+    return {"use-cache": True, "ttl": ttl, "s-maxage": ttl, "namespace": namespace}
+
+
+def request_digest(kind: str, data: dict) -> str:
+    """A digest of the request as it goes upstream: every field the gate admits for its route, canonical JSON (sorted
+    keys). LiteLLM's own key joins `param: value` pairs with no separator in the client's field order, so a string field
+    can swallow the fields after it and two different requests (n 8 and n 1) share a key; with this digest in the
+    namespace they never do, and a hit is always the answer to the same request, reserved the same."""
+    fields = BILLED_ROUTES[kind][1]
+    sent = {name: data[name] for name in fields if name in data}
+    return hashlib.sha256(orjson.dumps(sent, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
 
 
 def mark(kind: str, data: dict, policy: Any) -> bool:

@@ -163,6 +163,21 @@ describe("the response cache", () => {
     expect(await providerCalls("fake-small")).toBe(before + 8);
   });
 
+  it("answers only the very same request: fields that would run together in LiteLLM's key never share an answer", async () => {
+    const client = ctx.client(a.members[0]!.keys[0]!.secret);
+    const before = await providerCalls("fake-small");
+    // LiteLLM's key joins "param: value" pairs with no separator: without Tollgate's digest these two collide, and
+    // the n = 1, max_tokens = 1 call got the n = 8 answer, charged above what it reserved.
+    const wide = ask("Collide?", { user: "a", n: 8, max_tokens: 40, stop: "Xn: 1max_tokens: 1stop: z" });
+    const narrow = ask("Collide?", { user: "an: 8max_tokens: 40stop: X", n: 1, max_tokens: 1, stop: "z" });
+    await client.chat.completions.create(wide);
+    const res = await client.chat.completions.create(narrow).withResponse();
+    expect(await providerCalls("fake-small")).toBe(before + 2);
+    expect(res.data.choices).toHaveLength(1);
+    const row = await rowOf(a.members[0]!.keys[0]!.id, res.response.headers.get("x-litellm-call-id")!);
+    expect(row.cache_hit).toBe(false);
+  });
+
   it("caches legacy completions too, and never embeddings (a list can partly hit)", async () => {
     const key = b.members[0]!.keys[0]!;
     const client = ctx.client(key.secret);
