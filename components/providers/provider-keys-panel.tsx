@@ -75,16 +75,15 @@ export function ProviderKeysPanel({
                 <TableHead>Provider</TableHead>
                 <TableHead>Label</TableHead>
                 <TableHead>Key</TableHead>
-                <TableHead>Base URL</TableHead>
                 <TableHead>Status</TableHead>
                 <TableHead>Last checked</TableHead>
                 <TableHead />
               </TableRow>
             </TableHeader>
             <TableBody>
-              {list.isLoading ? <TableMessage colSpan={7}>Loading…</TableMessage> : null}
+              {list.isLoading ? <TableMessage colSpan={6}>Loading…</TableMessage> : null}
               {list.data && !rows.length ? (
-                <TableMessage colSpan={7}>
+                <TableMessage colSpan={6}>
                   No provider keys: calls are served with Tollgate&apos;s own, billed at the price book.
                 </TableMessage>
               ) : null}
@@ -150,12 +149,18 @@ function CredentialRow({
   });
   return (
     <TableRow data-testid={`provider-key-${row.provider}`}>
-      <TableCell className="font-medium">{PROVIDERS[row.provider as Provider] ?? row.provider}</TableCell>
+      <TableCell>
+        <div className="grid gap-0.5">
+          <span className="font-medium">
+            {(PROVIDERS[row.provider as Provider] ?? row.provider).replace(/ \(.*\)$/, "")}
+          </span>
+          {row.apiBase ? (
+            <TableTruncate text={row.apiBase} className="max-w-56 font-mono text-xs text-muted-foreground" />
+          ) : null}
+        </div>
+      </TableCell>
       <TableCell>{row.label || <span className="text-muted-foreground">—</span>}</TableCell>
       <TableCell className="font-mono text-xs">{row.masked}</TableCell>
-      <TableCell>
-        {row.apiBase ? <TableTruncate text={row.apiBase} className="max-w-48 font-mono text-xs" /> : "—"}
-      </TableCell>
       <TableCell>
         <div className="grid gap-1">
           <Badge variant={row.status === "active" ? "success" : "destructive"}>{row.status}</Badge>
