@@ -251,6 +251,16 @@ export function FilterBar({
               ]}
             />
             <Picker
+              id="filter-credential"
+              label="Provider key"
+              value={filters.credential}
+              onChange={(v) => set({ credential: v })}
+              options={[
+                { value: "platform", label: "Tollgate's keys" },
+                { value: "byok", label: "own keys (BYOK)" },
+              ]}
+            />
+            <Picker
               id="filter-safety"
               label="Safety score"
               value={filters.minSafetyScore}

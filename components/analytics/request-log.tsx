@@ -45,9 +45,10 @@ export function SafetyBadge({ score }: { score: number | null }) {
 }
 
 /** What the gateway observed of a call besides its units (under its outcome): a cache hit, PII masked, safety score. */
-function Signals({ r }: { r: Pick<Row, "cacheHit" | "piiMasked" | "safetyScore"> }) {
+function Signals({ r }: { r: Pick<Row, "cacheHit" | "piiMasked" | "safetyScore" | "credential"> }) {
   const pii = piiSummary(r.piiMasked);
-  if (!r.cacheHit && !pii && r.safetyScore === null) return null;
+  const byok = r.credential === "byok";
+  if (!r.cacheHit && !pii && r.safetyScore === null && !byok) return null;
   return (
     <div className="mt-1 grid max-w-32 justify-items-start gap-0.5 whitespace-normal">
       <div className="flex flex-wrap gap-1">
@@ -57,6 +58,15 @@ function Signals({ r }: { r: Pick<Row, "cacheHit" | "piiMasked" | "safetyScore">
           </Badge>
         ) : null}
         <SafetyBadge score={r.safetyScore} />
+        {byok ? (
+          <Badge
+            variant="outline"
+            data-testid="byok-badge"
+            title="Served with the owner's own provider key: charged the plan's BYOK fee"
+          >
+            BYOK
+          </Badge>
+        ) : null}
       </div>
       {pii ? (
         <span className="text-xs text-muted-foreground" data-testid="pii-masked" title="PII values masked">
@@ -521,6 +531,11 @@ function RequestDrawer({
                 ) : (
                   "not from the cache"
                 )}
+              </Line>
+              <Line label="Provider key">
+                {r.credential === "byok"
+                  ? "the owner's own (BYOK): charged the plan's platform fee, the provider bills them"
+                  : "Tollgate's"}
               </Line>
               <Line label="PII masked">{piiSummary(r.piiMasked) || "none"}</Line>
               <Line label="Safety score">

@@ -62,6 +62,8 @@ export interface RequestRow {
   piiMasked: Record<string, number> | null;
   /** The prompt-injection heuristic's score, 0–100 (flagged from FLAGGED_SAFETY_SCORE); null when not scored. */
   safetyScore: number | null;
+  /** Whose provider credentials served it: the platform's, or the owner's own (BYOK: charged the plan's fee). */
+  credential: "platform" | "byok";
 }
 
 const rowColumns = (db: Db) => db`
@@ -76,7 +78,7 @@ const rowColumns = (db: Db) => db`
   e.image_size as "imageSize", e.image_quality as "imageQuality", e.audio_ms::int as "audioMs", e.characters,
   e.billing_status as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",
   e.error_class as "errorClass", e.cache_hit as "cacheHit", e.cache_saved_micros as "cacheSavedMicros",
-  e.pii_masked as "piiMasked", e.safety_score as "safetyScore"`;
+  e.pii_masked as "piiMasked", e.safety_score as "safetyScore", e.credential`;
 
 /** What rowColumns reads from: the call e, its key k, its user u, and the organization o it was charged to. */
 const rowSource = (db: Db) => db`
@@ -96,9 +98,10 @@ export function logRange(q: RequestExportQuery, now = new Date()): Range {
 }
 
 /** The log's own filters: answered from the cache or not, and a safety score at least so high (unscored calls out). */
-function signalWhere(db: Db, q: Pick<RequestExportQuery, "cacheHit" | "minSafetyScore">) {
+function signalWhere(db: Db, q: Pick<RequestExportQuery, "cacheHit" | "minSafetyScore" | "credential">) {
   return db`
     ${q.cacheHit ? db`and e.cache_hit = ${q.cacheHit === "true"}` : db``}
+    ${q.credential ? db`and e.credential = ${q.credential}` : db``}
     ${q.minSafetyScore !== undefined ? db`and e.safety_score >= ${q.minSafetyScore}` : db``}`;
 }
 
@@ -331,6 +334,7 @@ export async function exportRequests(
     "revenue_usd",
     ...(admin ? ["cost_usd", "margin_usd"] : []),
     "error_class",
+    "credential",
     "cache_hit",
     "cache_saved_usd",
     "pii_masked",
@@ -388,6 +392,7 @@ export async function exportRequests(
           decimalUsd(r.revenueMicros),
           ...(admin ? [decimalUsd(r.costMicros), decimalUsd(r.revenueMicros - r.costMicros)] : []),
           r.errorClass ?? "",
+          r.credential,
           String(r.cacheHit),
           r.cacheSavedMicros === null ? "" : decimalUsd(r.cacheSavedMicros),
           piiSummary(r.piiMasked),

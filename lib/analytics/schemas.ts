@@ -62,6 +62,8 @@ export const FLAGGED_SAFETY_SCORE = 50;
 const callSignalFilters = {
   /** Calls answered from the response cache (true) or not (false). */
   cacheHit: z.enum(["true", "false"]).optional(),
+  /** Calls served with the platform's provider credentials or the owner's own (BYOK, clause 61). */
+  credential: z.enum(["platform", "byok"]).optional(),
   /** Calls whose safety score is at least this (calls never scored are left out). */
   minSafetyScore: z
     .string()
@@ -80,7 +82,7 @@ export function piiSummary(masked: Record<string, number> | null): string {
 }
 
 /** The request log's own filter keys, after FILTER_KEYS in its URLs. */
-export const LOG_FILTER_KEYS = ["cacheHit", "minSafetyScore"] as const;
+export const LOG_FILTER_KEYS = ["cacheHit", "minSafetyScore", "credential"] as const;
 
 export const requestLogQuery = usageFilters.extend({
   ...callSignalFilters,

@@ -440,6 +440,22 @@ describe("BYOK billing", () => {
       )[0]!.b;
       expect(before - after).toBe(fee);
     }
+    // The request log says which credentials served each call, and filters by it (the owner's own view).
+    const { GET } = await import("@/app/api/v1/me/requests/route");
+    const byokCalls = await call(GET, { path: "/api/v1/me/requests?credential=byok", cookie: dev.cookie });
+    expect(byokCalls.status).toBe(200);
+    expect(byokCalls.body.items).toHaveLength(7);
+    expect(new Set(byokCalls.body.items.map((r: { credential: string }) => r.credential))).toEqual(
+      new Set(["byok"]),
+    );
+    const platformCalls = await call(GET, {
+      path: "/api/v1/me/requests?credential=platform",
+      cookie: dev.cookie,
+    });
+    expect(platformCalls.body.items.map((r: { callId: string }) => r.callId)).toEqual([platformCall]);
+    expect(
+      (await call(GET, { path: "/api/v1/me/requests?credential=other", cookie: dev.cookie })).status,
+    ).toBe(422);
   });
 
   it("a BYOK call the provider refused is free and marks its credential invalid", async () => {
