@@ -4,30 +4,37 @@ request is masked or refused per category as the account's PII policy says, and 
 is computed on every call. Pure: no LiteLLM call, no I/O but the rules file read once at import.
 
 `guard_request(kind, data, pii_policy)`:
-- collects every text the call sends (per kind, below), leaving identifiers (role, type, id, call_id, tool_call_id,
-  tool_use_id, model, name), base64 payloads (image data, audio data, file data) and URLs alone;
-- scores the original texts against safety_rules.json (always, whatever the policy);
+- collects every string of every field gate.py admits for the kind's route, at any depth, as text (READ_FIELDS), but
+  for a small deny-list: per kind the top-level fields that are enumerations or the model's name (STRUCTURAL_FIELDS,
+  each with its reason), and at any depth `role`, `type`, `detail`, `media_type`, `mime_type`, `status` — each left
+  alone only while its value looks like an enumeration (one token of letters, digits and _.:/+-), and base64 payloads
+  (a `data:…;base64,` URL anywhere; `data`, `file_data`, `b64_json`, `encrypted_content`, `signature` when their value
+  is base64). So names, ids (`tool_call_id`, `call_id`), URLs, tool descriptions and JSON schemas, `stop`, `user` are
+  text and masked too: a masked name or id the provider then refuses is a failed call, which is free. Keys of objects
+  are not read. LiteLLM's own keys in the hook's body (metadata, its copy of the request) are not the client's: not read;
+- scores the original texts against safety_rules.json (always, whatever the policy), reading the first and the last
+  64 KB of the call's texts joined (SAFETY_WINDOW), so the score's cost is bounded whatever the body's size;
 - with every category off, changes and refuses nothing;
 - with a category on (mask or block), refuses (400 pii_unscannable) a part it cannot read, so cannot check: token-id
   inputs (embedding `input`, completion `prompt` as integer arrays), chat `file` and `input_audio` parts, Responses
-  `input_file` parts, Messages `document` blocks (and video/audio parts of any kind). Images are allowed: text inside
-  an image is not checked (there is no OCR here), which is stated in the README;
-- finds the candidates of every category in every text, keeps non-overlapping ones by priority (secret > card > iban >
-  email > ip > gov_id > phone, then earliest, then longest; a candidate wholly inside a longer one yields to it, so an
-  IBAN's digits are never taken for a card); a kept value of a "block" category, or a "block" candidate
-  overlapping a kept "mask" value, refuses the call (400 pii_blocked, naming the category, never the value) before
-  anything is changed; otherwise each kept value of a "mask" category is replaced by a placeholder that is stable per
-  value within the call (`[EMAIL_1]`, `[EMAIL_2]`, `[CARD_1]`…), in place, and counted.
-
-Texts, per kind: chat `messages` (string content, text parts, tool results, assistant tool-call `arguments`, any other
-string a message carries that is not an identifier); Responses `input` (a string or items: message content strings and
-text parts, `function_call` arguments, `function_call_output` output) and `instructions`; Messages `system` (a string
-or text blocks) and `messages` content (text blocks, `tool_result` content, `tool_use` input: every string value of it,
-recursively; its keys are left as they are); embedding `input`; completion `prompt` and `suffix`; image `prompt`; speech
-`input` and `instructions`; transcription `prompt` (the form's `file` is left alone).
+  `input_file` parts, Messages `document` blocks (and video/audio parts of any kind). Images are allowed: their payload
+  is skipped and text inside an image is not checked (there is no OCR here), which is stated in the README;
+- finds the candidates of every category in a normalised copy of the texts (each character NFKC-normalised, every
+  decimal digit of any script made its ASCII digit, format characters such as zero-width spaces and bidi controls
+  removed; the detectors read ASCII digits only), each mapped back to its original characters; keeps non-overlapping
+  ones by priority (secret > card > iban > email > ip > gov_id > phone, then earliest, then longest; a candidate wholly
+  inside a longer one yields to it, so an IBAN's digits are never taken for a card); a kept value of a "block"
+  category, or a "block" candidate overlapping a kept "mask" value, refuses the call (400 pii_blocked, naming the
+  category, never the value) before anything is changed; otherwise each kept value of a "mask" category is replaced,
+  over its original characters, by a placeholder that is stable per value within the call (`[EMAIL_1]`, `[EMAIL_2]`,
+  `[CARD_1]`…; a full-width spelling and an ASCII one are the same value), in place, and counted;
+- raises nothing but GatewayError (400) on any body. Its work is linear in the body's size (bench/guard.py measures
+  it on hostile inputs); billing.py runs it in a worker thread when a body's texts are large.
 
 Not covered (stated in the README): values spelled to evade a pattern ("john at example dot com"), values split across
-two texts, values written with JSON escapes inside a JSON-encoded `arguments` string, text inside images.
+two texts, values written with JSON escapes inside a JSON-encoded `arguments` string, text inside images, object keys
+(a JSON schema's property names, a tool input's keys), and an injection in the middle of a call whose texts are larger
+than 128 KB (only the first and last 64 KB are scored).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -43,6 +51,7 @@ from typing import Any
 
 from . import contract
 from .errors import GatewayError
+from .gate import BILLED_ROUTES
 
 PII_CATEGORIES: tuple[str, ...] = contract.PII_CATEGORIES
 ACTIONS = frozenset({"off", "mask", "block"})
@@ -55,31 +64,48 @@ NAMES = {"email": "an email address", "phone": "a phone number", "card": "a paym
          "iban": "an IBAN", "gov_id": "a government id number", "ip": "an IP address",
          "secret": "a secret (an API key, token or private key)"}
 
-# What the texts of each kind are read from.
-TEXT_FIELDS = {
-    "chat": ("messages",),
-    "responses": ("input", "instructions"),
-    "messages": ("system", "messages"),
-    "embedding": ("input",),
-    "completion": ("prompt", "suffix"),
-    "image": ("prompt",),
-    "speech": ("input", "instructions"),
-    "transcription": ("prompt",),
+# What the texts of each kind are read from: every field gate.py admits for the kind's route, every string in it at any
+# depth, but for the structural fields below and base64 payloads. The body LiteLLM hands the hook also holds its own
+# keys (metadata, the proxy's copy of the request, call ids): those are not the client's and are not read.
+READ_FIELDS: dict[str, frozenset[str]] = {kind: fields for kind, (_, fields) in BILLED_ROUTES.items()}
+MODEL = "the model's name: routed by the gateway, never sent as written"
+# Per kind, the fields gate.py admits whose values are enumerations or names the gateway reads, and why. Each is left
+# alone only while its value looks like one (ENUM_LIKE: one token of letters, digits and _.:/+-); any other value in
+# it (a sentence, an email) is read as text.
+STRUCTURAL_FIELDS: dict[str, dict[str, str]] = {
+    "chat": {"model": MODEL, "reasoning_effort": "an enumeration (minimal, low, medium, high)",
+             "verbosity": "an enumeration (low, medium, high)"},
+    "responses": {"model": MODEL, "truncation": "an enumeration (auto, disabled)"},
+    "messages": {"model": MODEL},
+    "embedding": {"model": MODEL, "encoding_format": "float or base64 (gate.py)"},
+    "completion": {"model": MODEL},
+    "image": {"model": MODEL, "size": "auto or WIDTHxHEIGHT (gate.py)", "quality": "an enumeration (gate.py)",
+              "style": "an enumeration (vivid, natural)", "response_format": "an enumeration (url, b64_json)",
+              "background": "an enumeration (transparent, opaque, auto)",
+              "output_format": "an enumeration (png, jpeg, webp)", "moderation": "an enumeration (auto, low)"},
+    "speech": {"model": MODEL, "voice": "a voice's name", "response_format": "an audio format (mp3, opus, wav…)",
+               "stream_format": "an enumeration (audio, sse)"},
+    "transcription": {"model": MODEL, "file": "the audio upload (gate.py refuses a text value)",
+                      "language": "an ISO-639-1 code", "response_format": "an enumeration (json, text, srt, vtt…)",
+                      "timestamp_granularities[]": "an enumeration (word, segment)",
+                      "include[]": "an enumeration (logprobs)"},
 }
-if set(TEXT_FIELDS) != set(contract.CALL_KINDS):
-    raise RuntimeError(f"guard.py: text fields for {sorted(TEXT_FIELDS)}, contract kinds {sorted(contract.CALL_KINDS)}")
+if set(READ_FIELDS) != set(contract.CALL_KINDS) or set(STRUCTURAL_FIELDS) != set(contract.CALL_KINDS):
+    raise RuntimeError("guard.py: the fields read must cover exactly the contract's call kinds")
+if any(not set(fields) <= READ_FIELDS[kind] for kind, fields in STRUCTURAL_FIELDS.items()):
+    raise RuntimeError("guard.py: a structural field gate.py does not admit")
+# Keys, at any depth of a message, item, tool or part, whose values are enumerations (left alone while ENUM_LIKE).
+STRUCTURAL_KEYS = frozenset({"role", "type", "detail", "media_type", "mime_type", "status"})
+ENUM_LIKE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,255}", re.ASCII)
+# Base64 payloads: a data: URL anywhere, and these keys' values when they are base64 (image, audio and file data,
+# generated images, encrypted reasoning, thinking signatures). Any other value under these keys is read as text.
+PAYLOAD_KEYS = frozenset({"data", "file_data", "b64_json", "encrypted_content", "signature"})
+BASE64_LIKE = re.compile(r"[A-Za-z0-9+/=_\s-]*", re.ASCII)
+DATA_URL = re.compile(r"data:[A-Za-z0-9.+/-]{0,100}(?:;[A-Za-z0-9.+-]{1,40}=[A-Za-z0-9.+-]{1,100}){0,4};base64,"
+                      r"[A-Za-z0-9+/=_\s-]*", re.ASCII)
 # Kinds whose field may be token ids instead of text (a token array or an array of them).
 TOKEN_FIELDS = {("embedding", "input"), ("completion", "prompt")}
-
-# Keys whose values are identifiers, opaque payloads or URLs, not text (outside a tool's own input, where every
-# string is the app's data).
-NOT_TEXT_KEYS = frozenset({
-    "role", "type", "id", "call_id", "tool_call_id", "tool_use_id", "model", "name", "url", "image_url", "data",
-    "file_data", "file_id", "file_url", "filename", "media_type", "mime_type", "format", "detail", "cache_control",
-    "signature", "encrypted_content", "status", "index",
-})
-# Parts sent as media: images are allowed (not checked), the others refused when a category is on.
-IMAGE_TYPES = frozenset({"image_url", "input_image", "image", "computer_screenshot"})
+# Parts that cannot be read as text: refused when a category is on (images are allowed: their payload is skipped).
 UNSCANNABLE_TYPES = frozenset({
     "file", "input_file", "document", "input_audio", "audio", "video", "video_url", "input_video", "container_upload",
 })
@@ -104,8 +130,12 @@ class Candidate:
     category: str
 
 
+NOT_DIGIT = re.compile(r"[^0-9]")
+
+
 def _digits(value: str) -> str:
-    return "".join(c for c in value if c.isdigit())
+    """The ASCII digits of a value found in the normalised text (every detector reads ASCII digits only)."""
+    return NOT_DIGIT.sub("", value)
 
 
 LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
@@ -230,7 +260,7 @@ def _ipv4(m: re.Match[str]) -> Span | None:
 def _ipv6(m: re.Match[str]) -> Span | None:
     value = m.group()
     # Two non-empty groups and a digit at least: "::", "a::b", "dead::beef" are not taken for addresses.
-    if sum(1 for g in re.split(r"[:.]", value) if g) < 2 or not any(c.isdigit() for c in value):
+    if sum(1 for g in re.split(r"[:.]", value) if g) < 2 or not any("0" <= c <= "9" for c in value):
         return None
     try:
         address = ipaddress.IPv6Address(value)
@@ -258,8 +288,8 @@ def _phone_groups(m: re.Match[str], low: int, high: int) -> Span | None:
     return (start, best)
 
 
-DIGIT_RUN = re.compile(r"\d+")
-DATE_LIKE = re.compile(r"0\d[./-][01]\d[./-](?:19|20)\d\d")
+DIGIT_RUN = re.compile(r"[0-9]+")
+DATE_LIKE = re.compile(r"0[0-9][./-][01][0-9][./-](?:19|20)[0-9][0-9]")
 
 
 def _e164(m: re.Match[str]) -> Span | None:
@@ -275,13 +305,14 @@ def _national(m: re.Match[str]) -> Span | None:
 def _has_letter_and_digit(m: re.Match[str]) -> Span | None:
     # sk-…: a key mixes letters and digits; a slug ("sk-learn-is-a-python-library") has no digit.
     body = m.group()[3:]
-    return m.span() if any(c.isdigit() for c in body) and any(c.isalpha() for c in body) else None
+    return m.span() if any("0" <= c <= "9" for c in body) and any(c.isalpha() for c in body) else None
 
 
 def _regex_finder(pattern: str, check: Callable[[re.Match[str]], Span | None] | None = None,
-                  needs: str | None = None, flags: int = 0) -> Callable[[str], Iterator[Span]]:
+                  needs: str | None = None, flags: int = re.ASCII) -> Callable[[str], Iterator[Span]]:
     """Candidates of one pattern. A match its check trims resumes the search where the value ended (the word after an
-    IBAN may hold the next one); a match its check rejects resumes one character later."""
+    IBAN may hold the next one); a match its check rejects resumes one character later. re.ASCII: \\d is [0-9] and \\w
+    [A-Za-z0-9_], so a value's digits are always ASCII (other scripts' digits are made ASCII by the normalisation)."""
     search = re.compile(pattern, flags).search
 
     def find(text: str) -> Iterator[Span]:
@@ -321,6 +352,36 @@ def _emails(text: str) -> Iterator[Span]:
         yield (start, m.end())
 
 
+PEM_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]{1,16} ){0,3}PRIVATE KEY-----")
+PEM_END = re.compile(r"-----END (?:[A-Z0-9]{1,16} ){0,3}PRIVATE KEY-----")
+PEM_BODY = re.compile(r"[A-Za-z0-9+/=\s\\:,-]{0,200000}+", re.ASCII)
+PEM_MAX = 200_000
+
+
+def _pem_keys(text: str) -> Iterator[Span]:
+    """PEM private keys, the whole block: a BEGIN line to the first END line after it (within 200,000 characters, in
+    the same text), else to the end of its base64 (a block cut before its END line). Linear: every END line is found
+    once and each BEGIN paired with the next one by bisection (a lazy regex from each BEGIN rescans the rest of the
+    text for every header, quadratic in the number of headers)."""
+    if "PRIVATE KEY" not in text:
+        return
+    ends = [(m.start(), m.end()) for m in PEM_END.finditer(text)]
+    end_starts = [start for start, _ in ends]
+    nuls = [m.start() for m in re.finditer("\x00", text)] if "\x00" in text else []
+    at = 0
+    while (m := PEM_BEGIN.search(text, at)) is not None:
+        i = bisect_left(end_starts, m.end())
+        end = None
+        if i < len(ends) and ends[i][0] - m.end() <= PEM_MAX:
+            j = bisect_left(nuls, m.end())
+            if j == len(nuls) or nuls[j] > ends[i][0]:
+                end = ends[i][1]
+        if end is None:
+            end = PEM_BODY.match(text, m.end()).end()
+        yield (m.start(), end)
+        at = end
+
+
 @dataclass(frozen=True)
 class Detector:
     category: str
@@ -335,9 +396,7 @@ CARD_PATTERN = (r"[2-6](?<![A-Za-z0-9][2-6])(?:\d{12,18}|\d{3}([ -])\d{4}\1\d{4}
 DETECTORS: tuple[Detector, ...] = (
     # -- secrets (before everything: a key's characters can look like any other category)
     # PEM private keys, the whole block (a block cut before its END line: to the end of its base64).
-    Detector("secret", _regex_finder(
-        r"-----BEGIN (?:[A-Z0-9]{1,16} ){0,3}PRIVATE KEY-----(?:[^\x00]{0,200000}?-----END (?:[A-Z0-9]{1,16} ){0,3}"
-        r"PRIVATE KEY-----|[A-Za-z0-9+/=\s\\:,-]{0,200000}+)", needs="PRIVATE KEY")),
+    Detector("secret", _pem_keys),
     # OpenAI sk-…, sk-proj-…, Anthropic sk-ant-…: 20+ key characters with letters and digits.
     Detector("secret", _regex_finder(r"sk-(?<!" + NOT_WORD + r"sk-)[A-Za-z0-9_-]{20,400}+(?![A-Za-z0-9_-])",
                                      _has_letter_and_digit, "sk-")),
@@ -403,28 +462,124 @@ if {d.category for d in DETECTORS} != set(PII_CATEGORIES) or set(PRIORITY) != se
     raise RuntimeError("guard.py: detectors and priorities must cover exactly the contract's PII categories")
 
 
-def find_candidates_in(texts: list[str]) -> list[list[Candidate]]:
-    """Every candidate value of every category in each text (overlapping ones included). The texts are scanned joined
-    by NULs, one pass per pattern (thousands of short texts cost one scan, not thousands of calls); no pattern matches
-    across a NUL, so each candidate lies inside one text."""
+# -- normalisation: detection reads an NFKC copy without format characters ----------------------------------------
+# Full-width digits and '＠', a zero-width space inside an email, Arabic-Indic digits: the detectors read a copy where
+# each character is NFKC-normalised, every decimal digit of any script is its ASCII digit, and format characters
+# (Unicode category Cf: zero-width spaces and joiners, bidi controls, soft hyphens, tags) are removed. A value found
+# there is masked over its original characters. The table is built on the first text that is not ASCII.
+_FOLD: dict[int, str | None] | None = None
+_NONLINEAR: re.Pattern[str] | None = None
+
+
+def _char_class(codepoints: list[int]) -> str:
+    ranges = []
+    for cp in codepoints:
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+
+def _fold_table() -> tuple[dict[int, str | None], re.Pattern[str]]:
+    """str.translate's table (codepoint -> its replacement, None to remove) and a pattern of runs of the characters
+    whose replacement is not one character (removed or expanded: the offsets after them shift)."""
+    global _FOLD, _NONLINEAR
+    if _FOLD is None or _NONLINEAR is None:
+        fold: dict[int, str | None] = {}
+        for cp in (*range(0x80, 0x30000), *range(0xE0000, 0xE1000)):
+            c = chr(cp)
+            if unicodedata.category(c) == "Cf":
+                fold[cp] = None
+                continue
+            digit = unicodedata.decimal(c, None)
+            if digit is not None:
+                fold[cp] = str(digit)
+                continue
+            n = unicodedata.normalize("NFKC", c)
+            if n != c:
+                n = "".join(str(unicodedata.decimal(d)) if unicodedata.decimal(d, None) is not None else d
+                            for d in n if unicodedata.category(d) != "Cf")
+                fold[cp] = n
+        nonlinear = [cp for cp, n in fold.items() if n is None or len(n) != 1]
+        _FOLD, _NONLINEAR = fold, re.compile(f"[{_char_class(nonlinear)}]+")
+    return _FOLD, _NONLINEAR
+
+
+@dataclass
+class Folded:
+    """The normalised copy of a text and the way back: runs of removed or expanded characters (their offsets in the
+    copy and in the original); between runs the two advance together."""
+
+    text: str
+    run_starts: list[int] = field(default_factory=list)  # in the copy
+    run_ends: list[int] = field(default_factory=list)  # in the copy
+    orig_starts: list[int] = field(default_factory=list)
+    orig_ends: list[int] = field(default_factory=list)
+
+    def original_span(self, start: int, end: int) -> Span:
+        """The original characters a span of the copy was read from: a start or end inside an expanded character
+        takes all of it; removed characters inside the span are in it."""
+        return self._original(start, False), self._original(end - 1, True)
+
+    def _original(self, at: int, end: bool) -> int:
+        i = bisect_right(self.run_starts, at) - 1  # run starts increase strictly: a linear character separates runs
+        if i < 0:
+            return at + 1 if end else at
+        if at < self.run_ends[i]:
+            return self.orig_ends[i] if end else self.orig_starts[i]
+        offset = self.orig_ends[i] + (at - self.run_ends[i])
+        return offset + 1 if end else offset
+
+
+def fold(text: str) -> Folded:
+    """The detectors' copy of a text (ASCII text is its own copy)."""
+    if text.isascii():
+        return Folded(text)
+    table, nonlinear = _fold_table()
+    folded = Folded(text.translate(table))
+    shift = 0  # copy offset minus original offset, after the runs so far
+    for m in nonlinear.finditer(text):
+        start, end = m.span()
+        length = len(m.group().translate(table))
+        folded.run_starts.append(start + shift)
+        folded.run_ends.append(start + shift + length)
+        folded.orig_starts.append(start)
+        folded.orig_ends.append(end)
+        shift += length - (end - start)
+    return folded
+
+
+def fold_value(value: str) -> str:
+    return value if value.isascii() else value.translate(_fold_table()[0])
+
+
+def find_candidates_in(texts: list[str]) -> dict[int, list[Candidate]]:
+    """Every candidate value of every category in each text (overlapping ones included), by the text's index, in the
+    texts' own offsets. The texts are scanned joined by NULs and normalised (fold), one pass per pattern (thousands of
+    short texts cost one scan, not thousands of calls); no pattern matches across a NUL, so each candidate lies inside
+    one text."""
     joined = "\x00".join(texts)
+    folded = fold(joined)
     starts = []
     at = 0
     for text in texts:
         starts.append(at)
         at += len(text) + 1
-    found: list[list[Candidate]] = [[] for _ in texts]
+    found: dict[int, list[Candidate]] = {}
     for detector in DETECTORS:
-        for start, end in detector.find(joined):
+        for start, end in detector.find(folded.text):
+            if folded.run_starts:
+                start, end = folded.original_span(start, end)
             i = bisect_right(starts, start) - 1
             base = starts[i]
             if end <= base + len(texts[i]):
-                found[i].append(Candidate(start - base, end - base, detector.category))
+                found.setdefault(i, []).append(Candidate(start - base, end - base, detector.category))
     return found
 
 
 def find_candidates(text: str) -> list[Candidate]:
-    return find_candidates_in([text])[0]
+    return find_candidates_in([text]).get(0, [])
 
 
 def _contained(candidates: list[Candidate]) -> set[int]:
@@ -467,6 +622,7 @@ def resolve(candidates: list[Candidate]) -> list[Candidate]:
 
 def _normalized(category: str, value: str) -> str:
     """What makes two spellings the same value (one placeholder): digits of numbers, case of emails and IBANs."""
+    value = fold_value(value)
     if category in ("card", "phone"):
         return _digits(value)
     if category == "iban":
@@ -477,36 +633,45 @@ def _normalized(category: str, value: str) -> str:
 
 
 # -- the texts a call sends ---------------------------------------------------------------------------------------
-@dataclass
-class Slot:
-    """A string in the body: holder[key] is the text; path names it in messages (messages[2].content[0].text)."""
-
-    holder: Any
-    key: Any
-    path: tuple[Any, ...]
-
-    @property
-    def text(self) -> str:
-        return self.holder[self.key]
+# A path is linked (its parent path, its key): (None, "messages") -> ((None, "messages"), 2) -> … , flattened only for a
+# refusal's message, so a body of a million parts costs no million tuples of its depth.
+Path_ = tuple[Any, Any] | None
 
 
-@dataclass
-class Texts:
-    slots: list[Slot] = field(default_factory=list)
-    unscannable: list[tuple[tuple[Any, ...], str]] = field(default_factory=list)
+def _path_parts(path: Path_) -> list[Any]:
+    parts = []
+    while path is not None:
+        path, key = path
+        parts.append(key)
+    return parts[::-1]
 
 
-def _path(path: tuple[Any, ...]) -> str:
+def _path(path: Path_) -> str:
     out = ""
-    for part in path:
+    for part in _path_parts(path):
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-def _walk(node: Any, holder: Any, key: Any, path: tuple[Any, ...], texts: Texts, free: bool, depth: int) -> None:
-    """Collects the strings of a body part. `free`: inside a tool's own input, where every string is the app's data."""
+@dataclass
+class Texts:
+    # (holder, key, path): holder[key] is a text.
+    slots: list[tuple[Any, Any, Path_]] = field(default_factory=list)
+    unscannable: list[tuple[Path_, str]] = field(default_factory=list)
+
+
+def _is_payload(key: Any, value: str, free: bool) -> bool:
+    if value.startswith("data:") and DATA_URL.fullmatch(value):
+        return True
+    return not free and key in PAYLOAD_KEYS and BASE64_LIKE.fullmatch(value) is not None
+
+
+def _walk(node: Any, holder: Any, key: Any, path: Path_, texts: Texts, free: bool, depth: int) -> None:
+    """Collects every string of a body part but enumerations and payloads. `free`: inside a tool's own input, where
+    every string is the app's data, whatever its key."""
     if isinstance(node, str):
-        texts.slots.append(Slot(holder, key, path))
+        if not _is_payload(key, node, free):
+            texts.slots.append((holder, key, path))
         return
     if depth > MAX_DEPTH:
         texts.unscannable.append((path, "deeply nested"))
@@ -514,27 +679,20 @@ def _walk(node: Any, holder: Any, key: Any, path: tuple[Any, ...], texts: Texts,
     if isinstance(node, list):
         for i, item in enumerate(node):
             if isinstance(item, (str, list, dict)):
-                _walk(item, node, i, path + (i,), texts, free, depth + 1)
+                _walk(item, node, i, (path, i), texts, free, depth + 1)
         return
     if not isinstance(node, dict):
         return
-    if free:
-        for k, value in node.items():
-            if isinstance(value, (str, list, dict)):
-                _walk(value, node, k, path + (k,), texts, True, depth + 1)
-        return
-    kind = node.get("type")
-    if isinstance(kind, str):
-        if kind in IMAGE_TYPES:
-            return
-        if kind in UNSCANNABLE_TYPES:
-            texts.unscannable.append((path, kind))
-            return
+    kind = None if free else node.get("type")
+    if isinstance(kind, str) and kind in UNSCANNABLE_TYPES:
+        texts.unscannable.append((path, kind))  # refused when a category is on; its strings still count for the score
     for k, value in node.items():
-        if k in NOT_TEXT_KEYS or not isinstance(value, (str, list, dict)):
+        if isinstance(value, str):
+            if not free and k in STRUCTURAL_KEYS and ENUM_LIKE.fullmatch(value):
+                continue
+        elif not isinstance(value, (list, dict)):
             continue
-        free_input = k == "input" and kind in FREE_INPUT_TYPES
-        _walk(value, node, k, path + (k,), texts, free_input, depth + 1)
+        _walk(value, node, k, (path, k), texts, free or (k == "input" and kind in FREE_INPUT_TYPES), depth + 1)
 
 
 def _is_tokens(value: Any) -> bool:
@@ -544,19 +702,22 @@ def _is_tokens(value: Any) -> bool:
 def collect_texts(kind: str, data: dict) -> Texts:
     """Every text the call sends, and the parts that cannot be read as text."""
     texts = Texts()
-    for name in TEXT_FIELDS[kind]:
-        value = data.get(name)
-        if value is None:
+    structural = STRUCTURAL_FIELDS[kind]
+    read = READ_FIELDS[kind]
+    for name, value in data.items():
+        if name not in read or value is None:
+            continue
+        if isinstance(value, str) and name in structural and ENUM_LIKE.fullmatch(value):
             continue
         if (kind, name) in TOKEN_FIELDS and isinstance(value, list):
             if _is_tokens(value):
-                texts.unscannable.append(((name,), "token ids"))
+                texts.unscannable.append(((None, name), "token ids"))
                 continue
             for i, item in enumerate(value):
                 if _is_tokens(item):
-                    texts.unscannable.append(((name, i), "token ids"))
+                    texts.unscannable.append((((None, name), i), "token ids"))
         if isinstance(value, (str, list, dict)):
-            _walk(value, data, name, (name,), texts, False, 0)
+            _walk(value, data, name, (None, name), texts, False, 0)
     return texts
 
 
@@ -597,10 +758,18 @@ SAFETY_RULES = load_rules(Path(__file__).with_name("safety_rules.json"))
 TEXT_SEPARATOR = "\n\x00\n"
 
 
+# The score reads the first and the last 64 KB of a call's texts (joined in the order they are sent): its cost is
+# bounded whatever the body's size. An injection in the middle of a larger call is not scored (the README says so).
+SAFETY_WINDOW = 64 * 1024
+
+
 def safety_matches(texts: list[str]) -> list[SafetyRule]:
-    """The rules the texts match, each once: one search per rule over all texts, lower-cased, joined; a rule whose
-    keywords none of them holds is not searched."""
-    joined = TEXT_SEPARATOR.join(texts).lower()
+    """The rules the texts match, each once: one search per rule over the texts joined, lower-cased, bounded to their
+    first and last SAFETY_WINDOW characters; a rule whose keywords none of them holds is not searched."""
+    joined = TEXT_SEPARATOR.join(texts)
+    if len(joined) > 2 * SAFETY_WINDOW:
+        joined = joined[:SAFETY_WINDOW] + TEXT_SEPARATOR + joined[-SAFETY_WINDOW:]
+    joined = joined.lower()
     ascii_only = joined.isascii()
     matched = []
     for rule in SAFETY_RULES:
@@ -638,31 +807,27 @@ def _actions(pii_policy: dict[str, str]) -> dict[str, str]:
     return on
 
 
-def _iter_texts(slots: list[Slot]) -> Iterator[str]:
-    for slot in slots:
-        yield slot.text
-
-
 def guard_request(kind: str, data: dict, pii_policy: dict[str, str]) -> GuardResult:
-    """Scores the call, then masks or refuses its personal data per the policy (module docstring). Mutates `data`."""
+    """Scores the call, then masks or refuses its personal data per the policy (module docstring). Mutates `data`.
+    Raises nothing but GatewayError on any body (and ValueError on a policy the platform would not send)."""
     actions = _actions(pii_policy)
     texts = collect_texts(kind, data)
-    originals = list(_iter_texts(texts.slots))
+    originals = [holder[key] for holder, key, _ in texts.slots]
     score = safety_score(originals)
     if not actions:
         return GuardResult({}, score)
     if texts.unscannable:
         path, part = texts.unscannable[0]
+        name = _path_parts(path)[0]
         raise GatewayError(
             400,
             f"This account's data protection policy checks every text a call sends, and {_path(path)} ({part}) "
             "cannot be read as text. Send it as text, or ask the account's owner to turn the PII guardrails off.",
-            "invalid_request_error", code="pii_unscannable", param=str(path[0]))
+            "invalid_request_error", code="pii_unscannable", param=str(name))
     # Detection first, everywhere, so a refusal leaves the body as it came.
-    plans: list[tuple[Slot, list[Candidate]]] = []
-    for slot, candidates in zip(texts.slots, find_candidates_in(originals)):
-        if not candidates:
-            continue
+    plans: list[tuple[tuple[Any, Any, Path_], list[Candidate]]] = []
+    for index, candidates in sorted(find_candidates_in(originals).items()):
+        slot = texts.slots[index]
         kept = [c for c in resolve(candidates) if c.category in actions]
         masked = [c for c in kept if actions[c.category] == "mask"]
         blocked = next((c for c in kept if actions[c.category] == "block"), None)
@@ -673,16 +838,16 @@ def guard_request(kind: str, data: dict, pii_policy: dict[str, str]) -> GuardRes
         if blocked is not None:
             raise GatewayError(
                 400,
-                f"{_path(slot.path)} contains {NAMES[blocked.category]}, which this account's data protection policy "
+                f"{_path(slot[2])} contains {NAMES[blocked.category]}, which this account's data protection policy "
                 f"does not allow to be sent (category {blocked.category}). Remove it and retry.",
-                "invalid_request_error", code="pii_blocked", param=str(slot.path[0]))
+                "invalid_request_error", code="pii_blocked", param=str(_path_parts(slot[2])[0]))
         if masked:
             plans.append((slot, masked))
     counts: dict[str, int] = {}
     placeholders: dict[tuple[str, str], str] = {}
     numbers: dict[str, int] = {}
-    for slot, masked in plans:
-        text = slot.text
+    for (holder, key, _), masked in plans:
+        text = holder[key]
         out = []
         at = 0
         for c in masked:
@@ -697,5 +862,5 @@ def guard_request(kind: str, data: dict, pii_policy: dict[str, str]) -> GuardRes
             at = c.end
             counts[c.category] = counts.get(c.category, 0) + 1
         out.append(text[at:])
-        slot.holder[slot.key] = "".join(out)
+        holder[key] = "".join(out)
     return GuardResult(counts, score)
