@@ -36,6 +36,8 @@ import { type PlanRow, usePlans, useSavePlan } from "./queries";
 const none = <span className="text-muted-foreground">—</span>;
 const count = (n: number | null) => (n === null ? none : n.toLocaleString("en-US"));
 const money = (n: number | null) => (n === null ? none : usd(n));
+/** Basis points as a percentage: 500 → "5 %", 250 → "2.5 %". */
+const bpsPercent = (bps: number) => `${(bps / 100).toLocaleString("en-US", { maximumFractionDigits: 2 })} %`;
 const plural = (n: number, noun: string) => `${n.toLocaleString("en-US")} ${noun}${n === 1 ? "" : "s"}`;
 
 export function PlansPanel() {
@@ -66,15 +68,16 @@ export function PlansPanel() {
                 <TableHead>Models</TableHead>
                 <TableHead className="text-right">Monthly credit</TableHead>
                 <TableHead className="text-right">Seat / month</TableHead>
+                <TableHead className="text-right">BYOK fee</TableHead>
                 <TableHead className="text-right">
                   <span className="sr-only">Edit</span>
                 </TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
-              {isLoading ? <TableMessage colSpan={8}>Loading…</TableMessage> : null}
+              {isLoading ? <TableMessage colSpan={9}>Loading…</TableMessage> : null}
               {data?.items.length === 0 ? (
-                <TableMessage colSpan={8}>No plans yet: users pay as they go. Create one above.</TableMessage>
+                <TableMessage colSpan={9}>No plans yet: users pay as they go. Create one above.</TableMessage>
               ) : null}
               {data?.items.map((p) => (
                 <TableRow key={p.id} data-testid={`plan-row-${p.name}`}>
@@ -109,6 +112,9 @@ export function PlansPanel() {
                   <TableCell className="text-right tabular-nums" data-testid={`plan-seat-${p.name}`}>
                     {money(p.seatPriceMicros)}
                   </TableCell>
+                  <TableCell className="text-right tabular-nums" data-testid={`plan-byok-${p.name}`}>
+                    {bpsPercent(p.byokFeeBps)}
+                  </TableCell>
                   <TableCell className="text-right">
                     <PlanDialog plan={p} />
                   </TableCell>
@@ -140,6 +146,7 @@ function PlanDialog({ plan }: { plan?: PlanRow }) {
     monthly: usdText(plan?.monthlyBudgetMicros ?? null),
     grant: usdText(plan?.monthlyGrantMicros ?? null),
     seat: usdText(plan?.seatPriceMicros ?? null),
+    byok: String(plan?.byokFeeBps ?? 500),
     models: plan?.allowedModels ?? [],
   };
   const [form, setForm] = useState(blank);
@@ -160,7 +167,8 @@ function PlanDialog({ plan }: { plan?: PlanRow }) {
       | "daily"
       | "monthly"
       | "grant"
-      | "seat",
+      | "seat"
+      | "byok",
     label: string,
     error?: string,
     hint?: string,
@@ -208,6 +216,7 @@ function PlanDialog({ plan }: { plan?: PlanRow }) {
               monthlyBudgetMicros: moneyFields[1]?.toString() ?? null,
               monthlyGrantMicros: moneyFields[2]?.toString() ?? null,
               seatPriceMicros: moneyFields[3]?.toString() ?? null,
+              byokFeeBps: Number(form.byok),
               allowedModels: form.models,
             };
             save.mutate(
@@ -240,6 +249,12 @@ function PlanDialog({ plan }: { plan?: PlanRow }) {
               "Seat price per month (USD)",
               errors.seatPriceMicros,
               "Organizations on this plan pay it per member each UTC month; a member who joins mid-month pays the days left.",
+            )}
+            {text(
+              "byok",
+              "BYOK fee (basis points)",
+              errors.byokFeeBps,
+              "Charged instead of the token price on calls served with the owner's own provider key: 500 = 5 % of the price-book price, rounded up per call.",
             )}
           </div>
           <fieldset className="grid gap-2">

@@ -69,6 +69,15 @@ export function ProviderKeysPanel({
           </CardDescription>
         </CardHeader>
         <CardContent className="grid gap-4">
+          {list.data ? (
+            <p className="text-sm" data-testid="byok-fee">
+              Platform fee on calls served with these keys:{" "}
+              <strong>
+                {(list.data.byokFeeBps / 100).toLocaleString("en-US", { maximumFractionDigits: 2 })} %
+              </strong>{" "}
+              of the price-book price, rounded up per call; the provider bills the tokens to you.
+            </p>
+          ) : null}
           <Table>
             <TableHeader>
               <TableRow>

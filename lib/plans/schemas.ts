@@ -15,6 +15,9 @@ const fields = {
   monthlyGrantMicros: micros().nullable(),
   /** A seat's price per UTC month for organizations on the plan (null: no seat fee). */
   seatPriceMicros: micros().nullable(),
+  /** The BYOK platform fee (clause 61): basis points of the price book's price of a call served with the owner's own
+   *  provider key, 0–10,000 (500 = 5 %), rounded up once per call. A JSON integer, never coerced. */
+  byokFeeBps: z.int().min(0).max(10_000),
 };
 
 export const createPlanBody = z.strictObject({
@@ -28,6 +31,7 @@ export const createPlanBody = z.strictObject({
   allowedModels: fields.allowedModels.default([]),
   monthlyGrantMicros: fields.monthlyGrantMicros.default(null),
   seatPriceMicros: fields.seatPriceMicros.default(null),
+  byokFeeBps: fields.byokFeeBps.default(500),
 });
 
 export const updatePlanBody = z

@@ -12,6 +12,8 @@ export interface Plan {
   monthlyGrantMicros: bigint | null;
   /** A seat's price per UTC month, charged to an organization on the plan for each member (null: none). */
   seatPriceMicros: bigint | null;
+  /** The BYOK fee: basis points of the price-book price of a call served with the owner's own provider key. */
+  byokFeeBps: number;
   /** How many users are on it. */
   users: number;
   /** How many organizations are on it. */

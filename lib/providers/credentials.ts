@@ -82,6 +82,8 @@ export interface CredentialList {
   /** Whether calls without a usable credential of their own are served with the platform's (else refused); null
    *  while the account has never stored one (the platform's serve). */
   allowPlatformFallback: boolean | null;
+  /** The owner's plan's BYOK fee: basis points of the price-book price of each call served with their keys. */
+  byokFeeBps: number;
 }
 
 export async function listCredentials(
@@ -92,9 +94,13 @@ export async function listCredentials(
   const owner = await credentialOwner(db, actor, query);
   const rows = await db<Row[]>`
     select ${columns(db)} from provider_credentials c where ${ownedBy(db, owner)} order by c.provider, c.created_at`;
-  const [account] = await db<{ fallback: boolean | null }[]>`
-    select byok_fallback as fallback from accounts where id = ${owner.accountId}`;
-  return { credentials: rows.map(shown), allowPlatformFallback: account?.fallback ?? null };
+  const [account] = await db<{ fallback: boolean | null; feeBps: number }[]>`
+    select byok_fallback as fallback, byok_fee_bps(id) as "feeBps" from accounts where id = ${owner.accountId}`;
+  return {
+    credentials: rows.map(shown),
+    allowPlatformFallback: account?.fallback ?? null,
+    byokFeeBps: account?.feeBps ?? 500,
+  };
 }
 
 async function credentialFor(db: Db, actor: Actor, id: string, change: boolean) {

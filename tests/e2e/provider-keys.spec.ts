@@ -23,6 +23,8 @@ test("a developer stores, tests and sees their provider keys masked", async ({ p
   await page.goto("/account/provider-keys");
   await expect(page.getByRole("heading", { name: "Provider keys" })).toBeVisible();
   await expect(page.getByText("No provider keys")).toBeVisible();
+  // No plan: the default fee, 5 % of the price-book price.
+  await expect(page.getByTestId("byok-fee")).toContainText("5 %");
 
   await page.getByLabel("Provider").selectOption("openai_compatible");
   await page.getByLabel("Label (optional)").fill("fake upstream");

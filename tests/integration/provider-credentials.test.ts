@@ -483,3 +483,27 @@ describe("BYOK billing", () => {
     expect(c!.last_error).toContain("refused this key");
   });
 });
+
+describe("the plan's BYOK fee", () => {
+  it("is set by admins in basis points (0–10,000, default 500) and shown with the owner's provider keys", async () => {
+    const { POST } = await import("@/app/api/v1/plans/route");
+    const name = `byok-plan-${randomBytes(3).toString("hex")}`;
+    const created = await call(POST, { cookie: platformAdmin.cookie, body: { name, byokFeeBps: 250 } });
+    expect(created.status).toBe(201);
+    expect(created.body.plan.byokFeeBps).toBe(250);
+    const defaulted = await call(POST, { cookie: platformAdmin.cookie, body: { name: `${name}-d` } });
+    expect(defaulted.body.plan.byokFeeBps).toBe(500);
+    for (const byokFeeBps of [-1, 10_001, 2.5, "500"])
+      expect(
+        (await call(POST, { cookie: platformAdmin.cookie, body: { name: `${name}-x`, byokFeeBps } })).status,
+      ).toBe(422);
+    const planId = created.body.plan.id;
+    const dev = await person("feeshown");
+    await sql`update users set plan_id = ${planId} where id = ${dev.id}`;
+    const listed = await call((await listRoute()).GET, {
+      path: "/api/v1/provider-credentials",
+      cookie: dev.cookie,
+    });
+    expect(listed.body.byokFeeBps).toBe(250);
+  });
+});
