@@ -47,6 +47,8 @@ interface CallRow {
   member: string;
   userId: string;
   model: string;
+  /** Whose provider key served the call: the owner's own (BYOK) calls are their own model lines, charged the fee. */
+  credential: "platform" | "byok";
   callMonth: string;
   /** Negative: what this entry took for the call. */
   amountMicros: bigint;
@@ -138,7 +140,7 @@ async function statementAt(db: Tx, accountId: string, month: string): Promise<St
       )
       select p.txn_id as "txnId", u.id::text as "usageId", u.key_id as "keyId", k.name || ' (' || k.prefix || '…)' as "keyName",
              u.user_id as "userId", coalesce(nullif(us.name, ''), us.email) as member, u.model_group as model,
-             to_char(u.started_at at time zone 'utc', 'YYYY-MM') as "callMonth", p.amount as "amountMicros"
+             u.credential, to_char(u.started_at at time zone 'utc', 'YYYY-MM') as "callMonth", p.amount as "amountMicros"
       from parts p join usage_events u on u.id = p.usage_id
       join api_keys k on k.id = u.key_id join users us on us.id = u.user_id
       where p.amount <> 0`,
@@ -196,6 +198,7 @@ async function statementAt(db: Tx, accountId: string, month: string): Promise<St
           userId: UNATTRIBUTED,
           member: "Unattributed",
           model: "Unattributed",
+          credential: "platform",
           callMonth: month,
           amountMicros: e.amountMicros - attributed,
         });
@@ -240,8 +243,8 @@ async function statementAt(db: Tx, accountId: string, month: string): Promise<St
     credits,
     chargesByModel: withCalls(
       monthCalls,
-      (r) => r.model,
-      (r) => r.model,
+      (r) => (r.credential === "byok" ? `${r.model} (byok)` : r.model),
+      (r) => (r.credential === "byok" ? `${r.model} · own provider key (BYOK fee)` : r.model),
     ),
     chargesByKey: withCalls(
       monthCalls,

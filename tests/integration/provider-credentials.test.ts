@@ -507,3 +507,28 @@ describe("the plan's BYOK fee", () => {
     expect(listed.body.byokFeeBps).toBe(250);
   });
 });
+
+describe("statements", () => {
+  it("show BYOK calls as their own model lines, charged the fee", async () => {
+    const { computeStatement } = await import("@/lib/statements/compute");
+    const dev = await person("stmt");
+    const [account] = await sql<{ id: string }[]>`select id from accounts where owner_user_id = ${dev.id}`;
+    await fundAccount(sql, account!.id, 100_000_000n);
+    const keyId = await insertKey(sql, dev.id);
+    const units = { promptTokens: 12_345, completionTokens: 6_789 };
+    await settleUsage(sql, [event(keyId, `call-${randomUUID()}`, units)]);
+    await settleUsage(sql, [event(keyId, `call-${randomUUID()}`, { ...units, credential: "byok" })]);
+    await settleUsage(sql, [event(keyId, `call-${randomUUID()}`, { ...units, credential: "byok" })]);
+    const [now] = await sql<
+      { month: string }[]
+    >`select to_char(now() at time zone 'utc', 'YYYY-MM') as month`;
+    const statement = await computeStatement(sql, account!.id, now!.month);
+    const lines = statement.chargesByModel.map((l) => [l.label, l.calls, l.amountMicros]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        ["fake-small", 1, -16_356n],
+        ["fake-small · own provider key (BYOK fee)", 2, -2n * 818n],
+      ]),
+    );
+  });
+});
