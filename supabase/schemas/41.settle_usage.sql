@@ -14,7 +14,7 @@
 -- shrank by how much, and which keys' accounts it left in deficit (available below zero), so the gateway stops
 -- drawing for them at once (clause 46). A call answered from the response cache is charged cache_hit_charge of its
 -- full price and costs nothing (clause 60); its row keeps what the customer saved, its PII counts and safety score.
--- A call served with the owner's own provider credentials (credential 'byok', clause 61) is charged the plan's BYOK
+-- A call served with the owner's own provider credentials (credential 'byok', clause 62) is charged the plan's BYOK
 -- fee, byok_fee_bps of its full price rounded up once (the same share arithmetic as a cache hit), and costs nothing.
 -- FOR NO KEY UPDATE, not FOR UPDATE: it must not queue behind the KEY SHARE locks that inserting a hold takes.
 create or replace function public.settle_usage(p_events jsonb, p_txn uuid)
