@@ -256,7 +256,7 @@ export const usageEvent = z.strictObject({
   piiMasked: z.partialRecord(z.enum(PII_CATEGORIES), count).default({}),
   /** The prompt-injection heuristic's score of what the call sent, 0–100 (gateways before scoring send none). */
   safetyScore: z.number().int().min(0).max(100).nullable().default(null),
-  /** Whose provider credentials served the call (clause 61): the platform's (the price book) or the owner's own
+  /** Whose provider credentials served the call (clause 62): the platform's (the price book) or the owner's own
    *  (charged the plan's BYOK fee); byok events name the credential (never its secret), so a refusal marks it. */
   credential: z.enum(["platform", "byok"]).default("platform"),
   credentialId: z.uuid().nullable().default(null),
