@@ -62,7 +62,7 @@ export const FLAGGED_SAFETY_SCORE = 50;
 const callSignalFilters = {
   /** Calls answered from the response cache (true) or not (false). */
   cacheHit: z.enum(["true", "false"]).optional(),
-  /** Calls served with the platform's provider credentials or the owner's own (BYOK, clause 61). */
+  /** Calls served with the platform's provider credentials or the owner's own (BYOK, clause 62). */
   credential: z.enum(["platform", "byok"]).optional(),
   /** Calls whose safety score is at least this (calls never scored are left out). */
   minSafetyScore: z

@@ -96,7 +96,7 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     // call.charged to the accounts' webhook endpoints, in this transaction: never lost, never for an uncharged call.
     if (row!.charged_micros > 0n || upgraded > 0)
       await emitCallsCharged(tx, { txnId, calls: events.map((e) => ({ keyId: e.keyId, callId: e.callId })) });
-    // A BYOK call its provider refused for the stored key marks that key invalid (clause 61).
+    // A BYOK call its provider refused for the stored key marks that key invalid (clause 62).
     await markRefusedCredentials(tx, events);
     // Charges lower balances: an account that fell below its alert threshold is told once (queued here).
     await checkLowBalances(tx, [], { keyIds: [...new Set(events.map((e) => e.keyId))] });

@@ -15,7 +15,7 @@ const fields = {
   monthlyGrantMicros: micros().nullable(),
   /** A seat's price per UTC month for organizations on the plan (null: no seat fee). */
   seatPriceMicros: micros().nullable(),
-  /** The BYOK platform fee (clause 61): basis points of the price book's price of a call served with the owner's own
+  /** The BYOK platform fee (clause 62): basis points of the price book's price of a call served with the owner's own
    *  provider key, 0–10,000 (500 = 5 %), rounded up once per call. A JSON integer, never coerced. */
   byokFeeBps: z.int().min(0).max(10_000),
 };

@@ -7,7 +7,7 @@
 -- keys first, then accounts, in id order, as place_hold and settle_usage do. A new charge above the call's
 -- reservation (its draw, else its hold) is recorded as its overrun (clause 45). A success answered from the response
 -- cache is charged cache_hit_charge of its price and costs nothing (clause 60); a call the owner's own credentials
--- served (its row's credential 'byok') the plan's BYOK fee, at no cost (clause 61). Returns how many calls changed.
+-- served (its row's credential 'byok') the plan's BYOK fee, at no cost (clause 62). Returns how many calls changed.
 create or replace function public.upgrade_usage(p_events jsonb)
 returns integer
 language plpgsql as $$
