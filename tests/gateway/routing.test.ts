@@ -10,7 +10,8 @@ import { priceTokens } from "../helpers/price";
 import { TEST_GATEWAY_SECRET } from "../stack/start";
 import { customer, failure, startGatewayStack } from "./helpers";
 
-const COOLDOWN_SECONDS = 3;
+// Long enough that a failing model gets few trial calls during a test's run, short enough to wait for.
+const COOLDOWN_SECONDS = 8;
 const ctx = startGatewayStack(
   "gateway-routing",
   { app: 3260, pg: 25640, litellm: 4221, upstream: 4231 },
@@ -58,6 +59,11 @@ beforeAll(async () => {
   await defineVirtual("auto:cheapest", "cheapest", [
     ["fake-large", 90],
     ["fake-error-500", 70],
+    ["fake-small", 50],
+  ]);
+  // Two models that never fail: its choice does not depend on when a resting model's cool-down ends.
+  await defineVirtual("auto:healthy", "cheapest", [
+    ["fake-large", 90],
     ["fake-small", 50],
   ]);
   await defineVirtual("auto:quality", "quality", [
@@ -189,14 +195,19 @@ describe("routing through the gateway", () => {
     const served = await calls(dev.client, "auto:cheapest", 60);
     const counts = share(served);
     console.log("auto:cheapest, calls per model:", JSON.stringify(counts));
-    // fake-error-500 (cheapest) fails and rests; fake-small (the cheapest healthy) serves; fake-large never.
+    // fake-error-500 (cheapest) fails and rests (a trial call after each cool-down fails again); every call served
+    // went to fake-small, the cheapest healthy one; fake-large never.
     expect(counts["fake-large"] ?? 0).toBe(0);
-    expect(counts["fake-small"] ?? 0).toBeGreaterThanOrEqual(54);
-    await expectChargedAtServed(dev.id, served);
+    expect((counts["fake-small"] ?? 0) + (counts.failed ?? 0)).toBe(60);
+    expect(counts["fake-small"] ?? 0).toBeGreaterThanOrEqual(50);
+    const rows = await expectChargedAtServed(dev.id, served);
+    expect(rows.filter((r) => r.status === "failure").every((r) => r.model_group === "fake-error-500")).toBe(
+      true,
+    );
     // A stream names its model too.
     const stream = await dev.client.chat.completions
       .create({
-        model: "auto:cheapest",
+        model: "auto:healthy",
         messages: [{ role: "user", content: "stream" }],
         max_tokens: 8,
         stream: true,
@@ -230,7 +241,7 @@ describe("routing through the gateway", () => {
     await expectChargedAtServed(dev.id, after);
   });
 
-  it("refuses a virtual model to a key that may call none of its candidates", async () => {
+  it("refuses a virtual model to a key that may call none of its candidates, and lists it to keys that may", async () => {
     const dev = await customer(ctx, 1_000_000n);
     const narrow = await ctx.issueKey({ userId: dev.userId, allowedModels: ["fake-slow"] });
     const refused = await failure(
@@ -241,5 +252,13 @@ describe("routing through the gateway", () => {
       }),
     );
     expect(refused?.status).toBe(403);
+    // The model list names a virtual model to the keys that may call one of its candidates (auto:fastest has fake-slow).
+    expect((await ctx.client(narrow.secret).models.list()).data.map((m) => m.id)).toEqual([
+      "fake-slow",
+      "auto:fastest",
+    ]);
+    const listed = (await dev.client.models.list()).data.map((m) => m.id);
+    expect(listed).toEqual(expect.arrayContaining(["auto:quality", "auto:fastest", "auto:cheapest"]));
+    expect((await dev.client.models.retrieve("auto:quality")).id).toBe("auto:quality");
   });
 });
