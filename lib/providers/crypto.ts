@@ -12,11 +12,15 @@ export interface EnvelopeKey {
   key: Buffer;
 }
 
-/** The envelope keys, the sealing one first. */
+/** The envelope keys, the sealing one first; the key derived from KEY_PEPPER (p0) always opens, so moving from it to
+ *  PROVIDER_KEYS needs only a rotation. */
 export function envelopeKeys(cfg: Config = config()): EnvelopeKey[] {
-  if (cfg.PROVIDER_KEYS?.length) return cfg.PROVIDER_KEYS;
-  const derived = hkdfSync("sha256", cfg.KEY_PEPPER, "tollgate", "provider credentials v1", 32);
-  return [{ id: "p0", key: Buffer.from(derived) }];
+  const derived = {
+    id: "p0",
+    key: Buffer.from(hkdfSync("sha256", cfg.KEY_PEPPER, "tollgate", "provider credentials v1", 32)),
+  };
+  const listed = cfg.PROVIDER_KEYS ?? [];
+  return listed.some((k) => k.id === "p0") ? listed : [...listed, derived];
 }
 
 /** The key id a sealed credential names (rotation re-seals those not named by the first key). */

@@ -4,6 +4,7 @@
 // matrix; refusals write nothing), base URLs refused in production mode, resolution key → member → organization with
 // the owner's fallback choice, the Test button against a local provider, a refused BYOK call marking its credential
 // invalid, and the BYOK fee charged exactly: ceil(full price × byok_fee_bps / 10,000), at no provider cost.
+import { execFileSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,7 +20,7 @@ import { call } from "../helpers/http";
 import { fundAccount, issueOrgKey } from "../helpers/orgs";
 import { insertUser, signIn } from "../helpers/users";
 
-const { sql } = await createTestDatabase();
+const { sql, url: dbUrl } = await createTestDatabase();
 const PRODUCTION = { policy: { production: true } };
 
 const listRoute = () => import("@/app/api/v1/provider-credentials/route");
@@ -148,6 +149,30 @@ describe("encryption", () => {
     await sql`delete from provider_credentials where id = any(${ids}::uuid[])`;
   });
 
+  it("npm run credentials:rotate moves every credential off the derived key onto PROVIDER_KEYS' first", async () => {
+    const secret = secretOf("cli");
+    const stored = await createCredential(sql, actorOf(outsider), {}, { provider: "anthropic", secret });
+    const [before] = await sql<{ sealed: string }[]>`
+      select secret_sealed as sealed from provider_credentials where id = ${stored.id}`;
+    expect(before!.sealed.startsWith("p0:")).toBe(true);
+    const next = { id: "k9", key: randomBytes(32) };
+    const out = execFileSync("npm", ["run", "-s", "credentials:rotate"], {
+      env: { ...process.env, DATABASE_URL: dbUrl, PROVIDER_KEYS: `k9:${next.key.toString("base64")}` },
+      encoding: "utf8",
+    });
+    expect(out).toMatch(/provider credentials: [1-9]\d* re-sealed with key k9/);
+    expect(out).not.toContain(secret);
+    const [after] = await sql<{ sealed: string }[]>`
+      select secret_sealed as sealed from provider_credentials where id = ${stored.id}`;
+    expect(after!.sealed.startsWith("k9:v1.")).toBe(true);
+    expect(openCredential(after!.sealed, [next])).toBe(secret);
+    await call((await oneRoute()).DELETE, {
+      method: "DELETE",
+      cookie: outsider.cookie,
+      params: { id: stored.id },
+    });
+  });
+
   it("reads PROVIDER_KEYS as id:base64 pairs, the first sealing, and refuses malformed ones", () => {
     const base = {
       DATABASE_URL: "postgres://x@localhost/x",
@@ -160,7 +185,7 @@ describe("encryption", () => {
     const a = randomBytes(32).toString("base64");
     const b = randomBytes(32).toString("base64");
     const cfg = parseConfig({ ...base, PROVIDER_KEYS: `k2:${b}, k1:${a}` });
-    expect(envelopeKeys(cfg).map((k) => k.id)).toEqual(["k2", "k1"]);
+    expect(envelopeKeys(cfg).map((k) => k.id)).toEqual(["k2", "k1", "p0"]);
     expect(envelopeKeys(parseConfig(base)).map((k) => k.id)).toEqual(["p0"]);
     expect(() => parseConfig({ ...base, PROVIDER_KEYS: `k1:${randomBytes(16).toString("base64")}` })).toThrow(
       /32 bytes/,
