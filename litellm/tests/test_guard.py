@@ -807,3 +807,29 @@ def test_the_guard_returns_or_refuses_with_a_400_on_any_body(kind, body):
             assert error.status == 400 and error.openai_code in ("pii_blocked", "pii_unscannable")
         else:
             assert 0 <= result.safety_score <= 100
+
+
+def test_a_large_call_is_guarded_in_a_worker_thread_and_a_small_one_inline(monkeypatch):
+    import asyncio
+    import threading
+
+    threads = []
+    real = guard.guard_request
+
+    def spy(kind, data, policy):
+        threads.append(threading.get_ident())
+        return real(kind, data, policy)
+
+    monkeypatch.setattr(guard, "guard_request", spy)
+    loop_thread = threading.get_ident()
+    small = chat(f"hi {EMAIL}")
+    large = chat("bread " * 12_000 + EMAIL)  # 72 KB
+    many = {"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "x"}] * 5000}]}
+    for body in (small, large, many):
+        result = asyncio.run(guard.guard_call("chat", body, {"email": "mask"}))
+        assert result.pii_counts == ({"email": 1} if body is not many else {})
+    assert threads[0] == loop_thread and threads[1] != loop_thread and threads[2] != loop_thread
+    assert EMAIL not in json.dumps(large)
+    # LiteLLM's own keys are not the client's texts: not counted.
+    assert not guard.texts_larger_than("chat", {"model": "m", "metadata": {"n": "x" * 100_000}, "messages": HI},
+                                       guard.INLINE_LIMIT)
