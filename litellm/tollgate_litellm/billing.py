@@ -27,7 +27,7 @@ from .contract import LITELLM_CALL_KINDS, PriceUnit
 from . import credentials as byok
 from .errors import GatewayError, platform_refusal, reservation_unavailable
 from .gate import note_call_id
-from .guard import guard_request
+from .guard import guard_call
 from .leases import LeaseBook, LeaseRefused, shared_book
 from .outbox import Outbox
 from .platform import PlatformClient, PlatformUnavailable
@@ -430,8 +430,8 @@ class TollgateBilling(CustomLogger):
         self.outbox.start()
         policy = (getattr(user_api_key_dict, "metadata", None) or {}).get("tollgate_policy") or {}
         # The guardrails first (guard.py): a refusal (400) comes before any money is reserved, and the bound below is
-        # the body as it will be sent, masked.
-        observed = guard_request(kind, data, policy.get("pii") or {})
+        # the body as it will be sent, masked. A large body is scanned in a worker thread, a small one inline.
+        observed = await guard_call(kind, data, policy.get("pii") or {})
         call_id = _call_id(kind, data)
         model = data.get("model") or ""
         router = self.router()
