@@ -110,15 +110,18 @@ async function credentialFor(db: Db, actor: Actor, id: string, change: boolean) 
     from provider_credentials c where c.id = ${id}`;
   if (!row) throw notFound("The provider key");
   const { userId, orgId, ...credential } = row;
+  if (credential.scope === "member") {
+    // A person's own: theirs and platform admins' only (a person's credentials are nobody else's business).
+    if (userId !== actor.userId && !actsAsPlatformAdmin(actor)) throw notFound("The provider key");
+    return shown(credential);
+  }
   try {
-    const owner = await credentialOwner(
+    await credentialOwner(
       db,
       actor,
       { keyId: credential.keyId ?? undefined, org: orgId ?? undefined },
       { change },
     );
-    if (owner.scope === "member" && owner.userId !== userId && !actsAsPlatformAdmin(actor))
-      throw notFound("x");
   } catch (error) {
     if (error instanceof AppError && error.code === "forbidden") throw error;
     throw notFound("The provider key");

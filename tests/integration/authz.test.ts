@@ -225,6 +225,40 @@ beforeAll(async () => {
   webhookDeliveryId = delivery!.id;
 });
 
+// Provider keys (BYOK, issue 29): the developer's own (another developer: 404), one per caller of DELETE; the Test
+// call goes to a closed local port (refused at once: a recorded error, not a refusal of the key).
+const credentialsRoute = () => import("@/app/api/v1/provider-credentials/route");
+const credentialRoute = () => import("@/app/api/v1/provider-credentials/[id]/route");
+const credentialTestRoute = () => import("@/app/api/v1/provider-credentials/[id]/test/route");
+const credentialFallbackRoute = () => import("@/app/api/v1/provider-credentials/fallback/route");
+const gatewayCredentials = () => import("@/app/api/internal/gateway/credentials/route");
+let credentialId: string;
+let credentialDeleteIds: string[];
+beforeAll(async () => {
+  const { sealCredential } = await import("@/lib/providers/crypto");
+  const rows = await sql<{ id: string }[]>`
+    insert into provider_credentials (scope, key_id, provider, api_base, secret_sealed, secret_hint)
+    values ('key', ${devKeyId}, 'openai_compatible', 'http://127.0.0.1:9/v1', ${sealCredential("byok-authz-test")}, 'test')
+    returning id::text as id`;
+  credentialId = rows[0]!.id;
+  const others = [];
+  for (const provider of ["openai", "anthropic", "gemini"])
+    others.push(
+      ...(await sql<{ id: string }[]>`
+        insert into provider_credentials (scope, user_id, provider, secret_sealed, secret_hint)
+        values ('member', ${developerId}, ${provider}, ${sealCredential("byok-authz")}, 'uthz')
+        returning id::text as id`),
+    );
+  for (const provider of ["openai", "anthropic"])
+    others.push(
+      ...(await sql<{ id: string }[]>`
+        insert into provider_credentials (scope, key_id, provider, secret_sealed, secret_hint)
+        values ('key', ${devKeyId}, ${provider}, ${sealCredential("byok-authz")}, 'uthz')
+        returning id::text as id`),
+    );
+  credentialDeleteIds = others.map((r) => r.id);
+});
+
 /** The receipt of a credit to the developer's account (every credit gets one, lib/statements). */
 let devReceipt: string;
 beforeAll(async () => {
@@ -247,7 +281,7 @@ beforeAll(async () => {
 interface Case {
   name: string;
   handler: () => Promise<Record<string, unknown>>;
-  method: "GET" | "POST" | "PATCH" | "DELETE";
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
   options?: () => CallOptions;
   /** Another developer gets what the developer gets, unless the route reaches the developer's own resource. */
   expect: Record<Exclude<Who, "other">, number> & { other?: number };
@@ -395,6 +429,49 @@ const cases: Case[] = [
     method: "POST",
     options: () => ({ params: { id: rotateKeyIds.shift()! } }),
     expect: { anonymous: 401, developer: 201, admin: 201, other: 404 },
+  },
+  {
+    name: "GET /api/v1/provider-credentials",
+    handler: credentialsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/provider-credentials",
+    handler: credentialsRoute,
+    method: "POST",
+    options: () => ({
+      body: { provider: "azure", secret: "byok-authz-new", apiBase: "https://x.openai.azure.com" },
+    }),
+    expect: { anonymous: 401, developer: 201, admin: 201 },
+  },
+  {
+    name: "DELETE /api/v1/provider-credentials/:id (own key)",
+    handler: credentialRoute,
+    method: "DELETE",
+    options: () => ({ params: { id: credentialDeleteIds.shift()! } }),
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
+  },
+  {
+    name: "POST /api/v1/provider-credentials/:id/test (own key's)",
+    handler: credentialTestRoute,
+    method: "POST",
+    options: () => ({ params: { id: credentialId } }),
+    expect: { anonymous: 401, developer: 200, admin: 200, other: 404 },
+  },
+  {
+    name: "PUT /api/v1/provider-credentials/fallback",
+    handler: credentialFallbackRoute,
+    method: "PUT",
+    options: () => ({ body: { allowPlatformFallback: true } }),
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "POST /api/internal/gateway/credentials (no gateway secret)",
+    handler: gatewayCredentials,
+    method: "POST",
+    options: () => ({ body: { keyId: devKeyId } }),
+    expect: { anonymous: 401, developer: 401, admin: 401 },
   },
   {
     name: "GET /api/v1/webhooks",
@@ -1256,7 +1333,7 @@ async function orgFingerprint(): Promise<string> {
 interface OrgCase {
   name: string;
   handler: () => Promise<Record<string, unknown>>;
-  method: "GET" | "POST" | "PATCH" | "DELETE";
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
   /** The request against a fresh organization (params.org is its slug unless given). */
   options?: (org: MatrixOrg) => Promise<CallOptions> | CallOptions;
   /** A role whose verb allows the call, and its status. */
