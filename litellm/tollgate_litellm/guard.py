@@ -48,7 +48,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import contract
 from .errors import GatewayError
@@ -124,8 +124,7 @@ MAX_DEPTH = 256
 Span = tuple[int, int]
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):  # a tuple: a hostile text yields hundreds of thousands of them
     start: int
     end: int
     category: str
@@ -552,7 +551,7 @@ def fold(text: str) -> Folded:
 
 
 def fold_value(value: str) -> str:
-    return value if value.isascii() else value.translate(_fold_table()[0])
+    return value if value.isascii() else value.translate(_FOLD if _FOLD is not None else _fold_table()[0])
 
 
 def find_candidates_in(texts: list[str]) -> dict[int, list[Candidate]]:
@@ -568,6 +567,10 @@ def find_candidates_in(texts: list[str]) -> dict[int, list[Candidate]]:
         starts.append(at)
         at += len(text) + 1
     found: dict[int, list[Candidate]] = {}
+    if len(texts) == 1:
+        candidates = [Candidate(*(folded.original_span(*span) if folded.run_starts else span), detector.category)
+                      for detector in DETECTORS for span in detector.find(folded.text)]
+        return {0: candidates} if candidates else {}
     for detector in DETECTORS:
         for start, end in detector.find(folded.text):
             if folded.run_starts:
