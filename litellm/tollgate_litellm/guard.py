@@ -97,7 +97,17 @@ if any(not set(fields) <= READ_FIELDS[kind] for kind, fields in STRUCTURAL_FIELD
     raise RuntimeError("guard.py: a structural field gate.py does not admit")
 # Keys, at any depth of a message, item, tool or part, whose values are enumerations (left alone while ENUM_LIKE).
 STRUCTURAL_KEYS = frozenset({"role", "type", "detail", "media_type", "mime_type", "status"})
-ENUM_LIKE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,255}", re.ASCII)
+ENUM_LIKE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]*", re.ASCII)
+_ENUMS: dict[str, bool] = {}  # the answers for values seen (a body of a million parts repeats "text" a million times)
+
+
+def _enum_like(value: str) -> bool:
+    known = _ENUMS.get(value)
+    if known is None:
+        known = len(value) <= 256 and ENUM_LIKE.fullmatch(value) is not None
+        if len(_ENUMS) < 4096:
+            _ENUMS[value] = known
+    return known
 # Base64 payloads: a data: URL anywhere, and these keys' values when they are base64 (image, audio and file data,
 # generated images, encrypted reasoning, thinking signatures). Any other value under these keys is read as text.
 PAYLOAD_KEYS = frozenset({"data", "file_data", "b64_json", "encrypted_content", "signature"})
@@ -672,7 +682,8 @@ def _is_payload(key: Any, value: str, free: bool) -> bool:
 
 def _walk(node: Any, holder: Any, key: Any, path: Path_, texts: Texts, free: bool, depth: int) -> None:
     """Collects every string of a body part but enumerations and payloads. `free`: inside a tool's own input, where
-    every string is the app's data, whatever its key."""
+    every string is the app's data, whatever its key. Strings are handled in the loops (no call per string: a body
+    can hold a million parts)."""
     if isinstance(node, str):
         if not _is_payload(key, node, free):
             texts.slots.append((holder, key, path))
@@ -680,9 +691,13 @@ def _walk(node: Any, holder: Any, key: Any, path: Path_, texts: Texts, free: boo
     if depth > MAX_DEPTH:
         texts.unscannable.append((path, "deeply nested"))
         return
+    slots = texts.slots
     if isinstance(node, list):
         for i, item in enumerate(node):
-            if isinstance(item, (str, list, dict)):
+            if isinstance(item, str):
+                if not item.startswith("data:") or not DATA_URL.fullmatch(item):
+                    slots.append((node, i, (path, i)))
+            elif isinstance(item, (list, dict)):
                 _walk(item, node, i, (path, i), texts, free, depth + 1)
         return
     if not isinstance(node, dict):
@@ -694,11 +709,12 @@ def _walk(node: Any, holder: Any, key: Any, path: Path_, texts: Texts, free: boo
         texts.unscannable.append((path, kind))  # refused when a category is on; its strings still count for the score
     for k, value in node.items():
         if isinstance(value, str):
-            if not free and k in STRUCTURAL_KEYS and ENUM_LIKE.fullmatch(value):
+            if not free and k in STRUCTURAL_KEYS and _enum_like(value):
                 continue
-        elif not isinstance(value, (list, dict)):
-            continue
-        _walk(value, node, k, (path, k), texts, free or (k == "input" and kind in FREE_INPUT_TYPES), depth + 1)
+            if not _is_payload(k, value, free):
+                slots.append((node, k, (path, k)))
+        elif isinstance(value, (list, dict)):
+            _walk(value, node, k, (path, k), texts, free or (k == "input" and kind in FREE_INPUT_TYPES), depth + 1)
 
 
 def _is_tokens(value: Any) -> bool:
@@ -713,7 +729,7 @@ def collect_texts(kind: str, data: dict) -> Texts:
     for name, value in data.items():
         if name not in read or value is None:
             continue
-        if isinstance(value, str) and name in structural and ENUM_LIKE.fullmatch(value):
+        if isinstance(value, str) and name in structural and _enum_like(value):
             continue
         if (kind, name) in TOKEN_FIELDS and isinstance(value, list):
             if _is_tokens(value):
