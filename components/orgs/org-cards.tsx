@@ -18,6 +18,7 @@ function links(org: OrgSummary) {
     { href: `${base}/statements`, label: "Statements", shown: orgAllows(org, "statements", admin) },
     { href: `${base}/webhooks`, label: "Webhooks", shown: orgAllows(org, "webhooks", admin) },
     { href: `${base}/guardrails`, label: "Guardrails & cache", shown: true },
+    { href: `${base}/provider-keys`, label: "Provider keys", shown: true },
     { href: `${base}/settings`, label: "Settings", shown: orgAllows(org, "settings", admin) },
   ].filter((l) => l.shown);
 }
