@@ -1,5 +1,8 @@
 import "server-only";
-import type { Db } from "@/lib/db/client";
+import { recordAudit } from "@/lib/audit/record";
+import type { Actor } from "@/lib/auth/types";
+import { type Db, inTransaction } from "@/lib/db/client";
+import { assertAdmin } from "@/lib/users/assert-admin";
 import { assertPublicTarget, defaultNetPolicy, type NetPolicy, parseEndpointUrl } from "@/lib/webhooks/ssrf";
 
 // Where a stored credential may send calls (azure, openai_compatible): the customer webhooks' rule (lib/webhooks/
@@ -30,4 +33,25 @@ export async function checkProviderBase(
   const url = parseEndpointUrl(text, policy);
   await assertPublicTarget(url, policy);
   return url.toString().replace(/\/$/, "");
+}
+
+/** Admins set the hosts provider base URLs may name besides public https ones; audited with before and after. */
+export async function setAllowedProviderHosts(
+  db: Db,
+  actor: Actor,
+  hosts: string[],
+): Promise<{ hosts: string[] }> {
+  assertAdmin(actor);
+  const wanted = [...new Set(hosts.map((h) => h.trim().toLowerCase()))].sort();
+  return inTransaction(db, async (tx) => {
+    const before = await allowedProviderHosts(tx);
+    await tx`update operator_settings set provider_allowed_hosts = ${tx.array(wanted)}::text[]`;
+    await recordAudit(tx, actor, {
+      action: "operator.provider_hosts",
+      targetType: "operator_settings",
+      before: { hosts: before },
+      after: { hosts: wanted },
+    });
+    return { hosts: wanted };
+  });
 }

@@ -82,3 +82,17 @@ export interface ProviderCredential {
 
 /** The gateway's question: the resolved credentials of one key. */
 export const gatewayCredentialsBody = z.strictObject({ keyId: z.uuid() });
+
+/** Hosts (names or addresses, no scheme or port) provider base URLs may name besides public https ones (admins). */
+export const allowedHostsBody = z.strictObject({
+  hosts: z
+    .array(
+      z
+        .string()
+        .trim()
+        .min(1)
+        .max(253)
+        .regex(/^[A-Za-z0-9.:-]+$/, "a host name or address, without scheme, port or path"),
+    )
+    .max(50),
+});

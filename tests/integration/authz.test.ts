@@ -232,6 +232,7 @@ const credentialRoute = () => import("@/app/api/v1/provider-credentials/[id]/rou
 const credentialTestRoute = () => import("@/app/api/v1/provider-credentials/[id]/test/route");
 const credentialFallbackRoute = () => import("@/app/api/v1/provider-credentials/fallback/route");
 const gatewayCredentials = () => import("@/app/api/internal/gateway/credentials/route");
+const allowedHostsRoute = () => import("@/app/api/v1/provider-credentials/allowed-hosts/route");
 let credentialId: string;
 let credentialDeleteIds: string[];
 beforeAll(async () => {
@@ -465,6 +466,19 @@ const cases: Case[] = [
     method: "PUT",
     options: () => ({ body: { allowPlatformFallback: true } }),
     expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/provider-credentials/allowed-hosts",
+    handler: allowedHostsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "PUT /api/v1/provider-credentials/allowed-hosts",
+    handler: allowedHostsRoute,
+    method: "PUT",
+    options: () => ({ body: { hosts: [] } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
   },
   {
     name: "POST /api/internal/gateway/credentials (no gateway secret)",

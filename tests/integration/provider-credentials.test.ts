@@ -309,7 +309,21 @@ describe("access", () => {
         ),
       ).rejects.toMatchObject({ code: "validation_failed" });
     }
-    await sql`update operator_settings set provider_allowed_hosts = '{vllm.internal}'`;
+    const hostsRoute = await import("@/app/api/v1/provider-credentials/allowed-hosts/route");
+    const put = (who: Person, body: unknown) =>
+      call(hostsRoute.PUT, {
+        method: "PUT",
+        path: "/api/v1/provider-credentials/allowed-hosts",
+        cookie: who.cookie,
+        body,
+      });
+    expect((await put(owner, { hosts: ["vllm.internal"] })).status).toBe(403);
+    expect((await put(platformAdmin, { hosts: ["http://vllm.internal"] })).status).toBe(422);
+    const set = await put(platformAdmin, { hosts: ["VLLM.internal"] });
+    expect(set.body).toEqual({ hosts: ["vllm.internal"] });
+    const [audited] = await sql<{ after: { hosts: string[] } }[]>`
+      select after from audit_log where action = 'operator.provider_hosts' order by id desc limit 1`;
+    expect(audited!.after.hosts).toEqual(["vllm.internal"]);
     const allowed = await createCredential(
       sql,
       actorOf(outsider),
