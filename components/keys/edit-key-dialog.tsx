@@ -1,6 +1,7 @@
 "use client";
 
 import { useState } from "react";
+import { ProviderKeysPanel } from "@/components/providers/provider-keys-panel";
 import { Button } from "@/components/ui/button";
 import {
   Dialog,
@@ -214,6 +215,13 @@ export function EditKeyDialog({ editing, onClose }: { editing: KeyRow; onClose: 
             </Button>
           </DialogFooter>
         </form>
+        <section className="grid gap-2 border-t pt-4" data-testid="edit-key-provider-keys">
+          <h3 className="text-sm font-medium">Provider keys pinned to this key</h3>
+          <p className="text-xs text-muted-foreground">
+            A provider key stored here serves this key's calls before your own and your organization's (BYOK).
+          </p>
+          <ProviderKeysPanel org={null} keyId={editing.id} canChange />
+        </section>
       </DialogContent>
     </Dialog>
   );

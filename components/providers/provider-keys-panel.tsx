@@ -56,12 +56,16 @@ export function ProviderKeysPanel({
     onError: (e) => toast.error((e as Error).message),
   });
   const rows = list.data?.credentials ?? [];
+  // Inside a key's edit dialog: fewer columns, so the row's actions stay in view.
+  const compact = Boolean(keyId);
   const allow = list.data?.allowPlatformFallback ?? null;
   return (
     <div className="grid gap-6" data-testid="provider-keys">
       <Card>
         <CardHeader>
-          <CardTitle>Your provider keys</CardTitle>
+          <CardTitle>
+            {keyId ? "This key's provider keys" : org ? "Provider keys" : "Your provider keys"}
+          </CardTitle>
           <CardDescription>
             Calls to a provider you hold a key for are sent with it: the provider bills you, and Tollgate
             charges its platform fee (a share of the price-book price, shown on your plan). Keys are encrypted
@@ -82,22 +86,28 @@ export function ProviderKeysPanel({
             <TableHeader>
               <TableRow>
                 <TableHead>Provider</TableHead>
-                <TableHead>Label</TableHead>
+                {compact ? null : <TableHead>Label</TableHead>}
                 <TableHead>Key</TableHead>
                 <TableHead>Status</TableHead>
-                <TableHead>Last checked</TableHead>
+                {compact ? null : <TableHead>Last checked</TableHead>}
                 <TableHead />
               </TableRow>
             </TableHeader>
             <TableBody>
-              {list.isLoading ? <TableMessage colSpan={6}>Loading…</TableMessage> : null}
+              {list.isLoading ? <TableMessage colSpan={compact ? 4 : 6}>Loading…</TableMessage> : null}
               {list.data && !rows.length ? (
-                <TableMessage colSpan={6}>
+                <TableMessage colSpan={compact ? 4 : 6}>
                   No provider keys: calls are served with Tollgate&apos;s own, billed at the price book.
                 </TableMessage>
               ) : null}
               {rows.map((row) => (
-                <CredentialRow key={row.id} row={row} canChange={canChange} onChanged={refresh} />
+                <CredentialRow
+                  key={row.id}
+                  row={row}
+                  canChange={canChange}
+                  compact={compact}
+                  onChanged={refresh}
+                />
               ))}
             </TableBody>
           </Table>
@@ -133,10 +143,12 @@ export function ProviderKeysPanel({
 function CredentialRow({
   row,
   canChange,
+  compact,
   onChanged,
 }: {
   row: Row;
   canChange: boolean;
+  compact: boolean;
   onChanged: () => void;
 }) {
   const [confirm, setConfirm] = useState(false);
@@ -168,7 +180,9 @@ function CredentialRow({
           ) : null}
         </div>
       </TableCell>
-      <TableCell>{row.label || <span className="text-muted-foreground">—</span>}</TableCell>
+      {compact ? null : (
+        <TableCell>{row.label || <span className="text-muted-foreground">—</span>}</TableCell>
+      )}
       <TableCell className="font-mono text-xs">{row.masked}</TableCell>
       <TableCell>
         <div className="grid gap-1">
@@ -176,7 +190,7 @@ function CredentialRow({
           {row.lastError ? <span className="text-xs text-muted-foreground">{row.lastError}</span> : null}
         </div>
       </TableCell>
-      {row.lastCheckedAt ? (
+      {compact ? null : row.lastCheckedAt ? (
         <TableTimeCell iso={row.lastCheckedAt} />
       ) : (
         <TableCell className="text-xs text-muted-foreground">never</TableCell>
@@ -251,7 +265,7 @@ function AddCredential({ query, onCreated }: { query: string; onCreated: () => v
             <Label htmlFor="byok-provider">Provider</Label>
             <select
               id="byok-provider"
-              className="h-9 rounded-md border border-input bg-transparent px-3 text-sm"
+              className="h-9 w-full min-w-0 rounded-md border border-input bg-transparent px-3 text-sm"
               value={provider}
               onChange={(e) => setProvider(e.target.value as Provider)}
             >

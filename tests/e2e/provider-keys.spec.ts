@@ -66,5 +66,28 @@ test("a developer stores, tests and sees their provider keys masked", async ({ p
     .boundingBox();
   expect(del!.x + del!.width).toBeLessThanOrEqual(card!.x + card!.width);
   await snap(page, "provider-keys");
+
+  // A key's edit pins a provider key to it (scope key), shown masked in the dialog.
+  const pinned = `byok-pin-${randomBytes(12).toString("hex")}`;
+  await page.goto("/account/keys");
+  await page.getByTestId("key-row-byok app").getByRole("button", { name: "Edit" }).click();
+  const dialog = page.getByTestId("edit-key-dialog");
+  const section = dialog.getByTestId("edit-key-provider-keys");
+  await expect(section.getByText("This key's provider keys")).toBeVisible();
+  await section.getByLabel("Provider").selectOption("anthropic");
+  await section.getByLabel("API key").fill(pinned);
+  await section.getByTestId("store-provider-key").click();
+  await expect(section.getByTestId("provider-key-anthropic")).toContainText(`sk-ant-…${pinned.slice(-4)}`);
+  expect(await page.content()).not.toContain(pinned);
+  const [pin] = await sql<{ scope: string }[]>`
+    select scope from provider_credentials where key_id = ${dev.keyId} and provider = 'anthropic'`;
+  expect(pin).toEqual({ scope: "key" });
+  const box = await section
+    .getByTestId("provider-key-anthropic")
+    .getByRole("button", { name: "Delete" })
+    .boundingBox();
+  const frame = await section.boundingBox();
+  expect(box!.x + box!.width).toBeLessThanOrEqual(frame!.x + frame!.width);
+  await snap(page, "provider-keys-pinned");
   await sql.end();
 });
