@@ -374,7 +374,7 @@ def _observed(state: dict) -> dict:
     """What the guardrails saw of the call (counts of PII masked per category, the prompt-injection score): reported
     with its usage, never the values themselves."""
     return {"piiMasked": dict(state.get("pii") or {}), "safetyScore": state.get("safetyScore"),
-            # Whose provider credentials served it (credentials.py): the owner's are billed the BYOK fee (clause 61).
+            # Whose provider credentials served it (credentials.py): the owner's are billed the BYOK fee (clause 62).
             "credential": state.get("credential") or "platform", "credentialId": state.get("credentialId")}
 
 
