@@ -9,8 +9,8 @@ export const SERIES = {
   margin: { label: "Margin", color: "var(--chart-2)" },
   calls: { label: "Calls", color: "var(--chart-5)" },
   errors: { label: "Errors", color: "var(--chart-4)" },
-  /** Response-cache hits (calls, so the calls hue, lighter where drawn beside calls) and the money they saved. */
-  hits: { label: "Cache hits", color: "var(--chart-5)" },
+  /** Response-cache hits and the money they saved: colours of their own, so no chart reads a hit as a call. */
+  hits: { label: "Cache hits", color: "var(--primary)" },
   saved: { label: "Saved by the cache", color: "var(--success)" },
 } as const;
 

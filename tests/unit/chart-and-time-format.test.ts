@@ -16,7 +16,7 @@ describe("the console's one date format", () => {
 });
 
 describe("charts", () => {
-  it("give revenue, cost, margin, calls and errors a colour each", () => {
+  it("give revenue, cost, margin, calls, errors, cache hits and savings a colour each", () => {
     const colours = Object.values(SERIES).map((s) => s.color);
     expect(new Set(colours).size).toBe(colours.length);
   });
