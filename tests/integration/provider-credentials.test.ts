@@ -15,6 +15,7 @@ import { createCredential } from "@/lib/providers/credentials";
 import { envelopeKeys, openCredential, sealCredential } from "@/lib/providers/crypto";
 import { rotateCredentials } from "@/lib/providers/rotate";
 import { event, insertKey, seedPricedModel } from "../helpers/billing";
+import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
 import { fundAccount, issueOrgKey } from "../helpers/orgs";
@@ -555,13 +556,17 @@ describe("statements", () => {
     await fundAccount(sql, account!.id, 100_000_000n);
     const keyId = await insertKey(sql, dev.id);
     const units = { promptTokens: 12_345, completionTokens: 6_789 };
-    await settleUsage(sql, [event(keyId, `call-${randomUUID()}`, units)]);
-    await settleUsage(sql, [event(keyId, `call-${randomUUID()}`, { ...units, credential: "byok" })]);
-    await settleUsage(sql, [event(keyId, `call-${randomUUID()}`, { ...units, credential: "byok" })]);
-    const [now] = await sql<
-      { month: string }[]
-    >`select to_char(now() at time zone 'utc', 'YYYY-MM') as month`;
-    const statement = await computeStatement(sql, account!.id, now!.month);
+    // The three charges land at one moment (tollgate_now), so they are in one statement month whatever the date,
+    // even at a month's last instant.
+    const moment = new Date().toISOString();
+    const clock = simulatedClock(sql, moment);
+    await clock.at(moment, (db) => settleUsage(db, [event(keyId, `call-${randomUUID()}`, units)]));
+    for (let i = 0; i < 2; i++) {
+      await clock.at(moment, (db) =>
+        settleUsage(db, [event(keyId, `call-${randomUUID()}`, { ...units, credential: "byok" })]),
+      );
+    }
+    const statement = await computeStatement(sql, account!.id, moment.slice(0, 7));
     const lines = statement.chargesByModel.map((l) => [l.label, l.calls, l.amountMicros]);
     expect(lines).toEqual(
       expect.arrayContaining([
