@@ -144,6 +144,11 @@ export async function eraseUser(
          or starts_with(bucket, ${`pair:${person.email}|`})`;
     const invitations = await tx`delete from organization_invitations where email = ${person.email}`;
     const conversations = await tx`delete from playground_conversations where user_id = ${person.id}`;
+    // Their own provider keys (theirs, and those pinned to their keys) go; an organization's they stored stays, its
+    // label without their name (scrubbed with the other texts below).
+    await tx`
+      delete from provider_credentials
+      where user_id = ${person.id} or key_id in (select id from api_keys where user_id = ${person.id})`;
     // Alert rules watching this person or their keys watch nobody now; their names may name them.
     await tx`
       delete from alert_rules
@@ -204,6 +209,10 @@ export async function eraseUser(
       update webhook_endpoints
       set description = erase_text(description, ${person.email}, ${tx.array([...names, ...keyNames])}::text[], ${pseudonym})
       where created_by = ${person.id} or position(${person.email} in lower(description)) > 0`;
+    await tx`
+      update provider_credentials
+      set label = erase_text(label, ${person.email}, ${tx.array([...names, ...keyNames])}::text[], ${pseudonym})
+      where created_by = ${person.id} or position(${person.email} in lower(label)) > 0`;
 
     // The audit log keeps what happened; the personal fields of the entries by or about the person are
     // pseudonymized (the one change audit_erasure_only lets through, in this transaction only).

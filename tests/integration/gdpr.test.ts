@@ -174,6 +174,18 @@ beforeAll(async () => {
     event(erinOrgKey.id, callIds[2]!, { promptTokens: 1000 }),
   ]);
 
+  // Her own provider key (member scope), one pinned to her personal key, and an organization's key she stored:
+  // labels that name her (the sealed secrets are opaque here: erasure never needs to open them).
+  await sql`
+    insert into provider_credentials (scope, user_id, provider, label, secret_sealed, secret_hint, created_by)
+    values ('member', ${erinId}, 'openai', ${`${ERIN.name} personal OpenAI`}, 'p0:v1.x.y.z', '6789', ${erinId})`;
+  await sql`
+    insert into provider_credentials (scope, key_id, provider, label, secret_sealed, secret_hint, created_by)
+    values ('key', ${erinKey.id}, 'anthropic', 'laptop', 'p0:v1.x.y.z', '4321', ${erinId})`;
+  await sql`
+    insert into provider_credentials (scope, organization_id, provider, label, secret_sealed, secret_hint, created_by)
+    values ('organization', ${org.id}, 'gemini', ${`Team Gemini (set up by ${ERIN.name})`}, 'p0:v1.x.y.z', '1111', ${erinId})`;
+
   // A playground conversation with her words, and a notification to her address naming her.
   await sql`
     insert into playground_conversations (user_id, title, settings, messages)
@@ -373,6 +385,11 @@ describe("erasure", () => {
     expect(await sql`select 1 from sessions where user_id = ${erinId}`).toHaveLength(0);
     expect(await sql`select 1 from organization_members where user_id = ${erinId}`).toHaveLength(0);
     expect(await sql`select 1 from playground_conversations where user_id = ${erinId}`).toHaveLength(0);
+    // Her own provider keys are gone; the organization's stays, its label without her name.
+    expect(
+      await sql`select scope from provider_credentials where user_id = ${erinId} or key_id = ${erinKey.id}`,
+    ).toHaveLength(0);
+    expect(await sql`select 1 from provider_credentials where organization_id = ${org.id}`).toHaveLength(1);
     // Her audit entries keep what happened and when, without her address.
     const [renamed] = await sql`select actor_id, action, before, after from audit_log
       where action = 'user.update' and target_id = ${erinId}`;
