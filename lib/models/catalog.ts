@@ -91,6 +91,12 @@ export async function createModel(db: Db, actor: Actor, input: CreateModelBody):
   // No output tokens (embeddings, images, audio): the window is the only bound, so it is the output's too.
   const maxOutputTokens = fields.maxOutputTokens ?? fields.contextWindow;
   return inTransaction(db, async (tx) => {
+    // A virtual model (routing) already answers to this name: the gateway would route it, never serve the model.
+    const [virtual] = await tx`select 1 from virtual_models where name = ${fields.publicName}`;
+    if (virtual)
+      throw conflict(
+        `${fields.publicName} is a virtual model's name (Admin → Models → Routing): choose another.`,
+      );
     const [model] = await tx<Model[]>`
       insert into models (public_name, litellm_model_group, provider, description, context_window, max_output_tokens, enabled,
                           free)

@@ -79,6 +79,25 @@ describe("virtual models (admin API)", () => {
       { model: "fake-small", quality: 60 },
     ]);
     expect((await create(body)).status).toBe(409);
+    // Nor can a real model take a virtual model's name later: the gateway would route it, never serve it.
+    const { createModel } = await import("@/lib/models/catalog");
+    await expect(
+      createModel(
+        sql,
+        { userId: adminId, kind: "user", role: "admin" },
+        {
+          publicName: "auto:cheapest",
+          litellmModelGroup: "fake-small",
+          provider: "openai",
+          description: "",
+          contextWindow: 16384,
+          maxOutputTokens: 4096,
+          enabled: true,
+          free: false,
+          skipGatewayCheck: true,
+        },
+      ),
+    ).rejects.toThrow(/virtual model's name/);
 
     const patched = await call((await one()).PATCH, {
       method: "PATCH",
