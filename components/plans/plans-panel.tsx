@@ -31,13 +31,12 @@ import {
 } from "@/components/ui/table";
 import { parseUsd } from "@/lib/billing/money";
 import { fieldErrors } from "@/lib/ui/api";
+import { byokFee } from "./fee";
 import { type PlanRow, usePlans, useSavePlan } from "./queries";
 
 const none = <span className="text-muted-foreground">—</span>;
 const count = (n: number | null) => (n === null ? none : n.toLocaleString("en-US"));
 const money = (n: number | null) => (n === null ? none : usd(n));
-/** Basis points as a percentage: 500 → "5 %", 250 → "2.5 %". */
-const bpsPercent = (bps: number) => `${(bps / 100).toLocaleString("en-US", { maximumFractionDigits: 2 })} %`;
 const plural = (n: number, noun: string) => `${n.toLocaleString("en-US")} ${noun}${n === 1 ? "" : "s"}`;
 
 export function PlansPanel() {
@@ -113,7 +112,7 @@ export function PlansPanel() {
                     {money(p.seatPriceMicros)}
                   </TableCell>
                   <TableCell className="text-right tabular-nums" data-testid={`plan-byok-${p.name}`}>
-                    {bpsPercent(p.byokFeeBps)}
+                    {byokFee(p.byokFeeBps, p.byokFeeRequestMicros)}
                   </TableCell>
                   <TableCell className="text-right">
                     <PlanDialog plan={p} />
@@ -147,6 +146,7 @@ function PlanDialog({ plan }: { plan?: PlanRow }) {
     grant: usdText(plan?.monthlyGrantMicros ?? null),
     seat: usdText(plan?.seatPriceMicros ?? null),
     byok: String(plan?.byokFeeBps ?? 500),
+    byokRequest: usdText(plan?.byokFeeRequestMicros ?? 0),
     models: plan?.allowedModels ?? [],
   };
   const [form, setForm] = useState(blank);
@@ -154,9 +154,12 @@ function PlanDialog({ plan }: { plan?: PlanRow }) {
   const int = (text: string) => (text.trim() === "" ? null : Number(text));
   const usdMicros = (text: string) => (text.trim() === "" ? null : parseUsd(text));
   const moneyTexts = [form.daily, form.monthly, form.grant, form.seat];
+  const byokRequestMicros = form.byokRequest.trim() === "" ? 0n : parseUsd(form.byokRequest);
   const moneyFields = moneyTexts.map(usdMicros);
   const ready =
-    form.name.trim() && moneyTexts.every((t, i) => t.trim() === "" || (moneyFields[i] ?? -1n) >= 0n);
+    form.name.trim() &&
+    moneyTexts.every((t, i) => t.trim() === "" || (moneyFields[i] ?? -1n) >= 0n) &&
+    (byokRequestMicros ?? -1n) >= 0n;
   const text = (
     key:
       | "name"
@@ -168,7 +171,8 @@ function PlanDialog({ plan }: { plan?: PlanRow }) {
       | "monthly"
       | "grant"
       | "seat"
-      | "byok",
+      | "byok"
+      | "byokRequest",
     label: string,
     error?: string,
     hint?: string,
@@ -217,6 +221,7 @@ function PlanDialog({ plan }: { plan?: PlanRow }) {
               monthlyGrantMicros: moneyFields[2]?.toString() ?? null,
               seatPriceMicros: moneyFields[3]?.toString() ?? null,
               byokFeeBps: Number(form.byok),
+              byokFeeRequestMicros: Number(byokRequestMicros ?? 0n),
               allowedModels: form.models,
             };
             save.mutate(
@@ -255,6 +260,12 @@ function PlanDialog({ plan }: { plan?: PlanRow }) {
               "BYOK fee (basis points)",
               errors.byokFeeBps,
               "Charged instead of the token price on calls served with the owner's own provider key: 500 = 5 % of the price-book price, rounded up per call.",
+            )}
+            {text(
+              "byokRequest",
+              "BYOK fee per call (USD)",
+              errors.byokFeeRequestMicros,
+              "Added to the share above on each BYOK call; together never more than the call's price-book price.",
             )}
           </div>
           <fieldset className="grid gap-2">

@@ -2,6 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { byokFee } from "@/components/plans/fee";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -76,10 +77,10 @@ export function ProviderKeysPanel({
           {list.data ? (
             <p className="text-sm" data-testid="byok-fee">
               Platform fee on calls served with these keys:{" "}
-              <strong>
-                {(list.data.byokFeeBps / 100).toLocaleString("en-US", { maximumFractionDigits: 2 })} %
-              </strong>{" "}
-              of the price-book price, rounded up per call; the provider bills the tokens to you.
+              <strong>{byokFee(list.data.byokFeeBps, list.data.byokFeeRequestMicros)}</strong>
+              {list.data.byokFeeBps ? " of the price-book price, rounded up per call" : ""}
+              {list.data.byokFeeRequestMicros ? ", never more than the price-book price" : ""}; the provider
+              bills the tokens to you.
             </p>
           ) : null}
           <Table>

@@ -14,7 +14,7 @@ const planColumns = (db: Db) => db`
   p.tpm_limit as "tpmLimit", p.daily_budget_micros as "dailyBudgetMicros",
   p.monthly_budget_micros as "monthlyBudgetMicros", p.allowed_models as "allowedModels",
   p.monthly_grant_micros as "monthlyGrantMicros", p.seat_price_micros as "seatPriceMicros",
-  p.byok_fee_bps as "byokFeeBps",
+  p.byok_fee_bps as "byokFeeBps", p.byok_fee_request_micros as "byokFeeRequestMicros",
   (select count(*)::int from users u where u.plan_id = p.id) as users,
   (select count(*)::int from accounts a where a.plan_id = p.id) as organizations`;
 
@@ -47,10 +47,11 @@ export async function createPlan(db: Db, actor: Actor, input: PlanInput): Promis
       const [row] = await tx<{ id: string }[]>`
         insert into plans (name, description, requests_per_day, rpm_limit, tpm_limit, daily_budget_micros,
                            monthly_budget_micros, allowed_models, monthly_grant_micros, seat_price_micros,
-                           byok_fee_bps)
+                           byok_fee_bps, byok_fee_request_micros)
         values (${input.name}, ${input.description}, ${input.requestsPerDay}, ${input.rpmLimit}, ${input.tpmLimit},
                 ${input.dailyBudgetMicros}, ${input.monthlyBudgetMicros}, ${tx.array(input.allowedModels)},
-                ${input.monthlyGrantMicros}, ${input.seatPriceMicros}, ${input.byokFeeBps})
+                ${input.monthlyGrantMicros}, ${input.seatPriceMicros}, ${input.byokFeeBps},
+                ${input.byokFeeRequestMicros})
         returning id`;
       const plan = (await getPlan(tx, row!.id))!;
       await recordAudit(tx, actor, {
@@ -82,7 +83,8 @@ export async function updatePlan(db: Db, actor: Actor, id: string, input: Partia
           requests_per_day = ${pick("requestsPerDay")}, rpm_limit = ${pick("rpmLimit")}, tpm_limit = ${pick("tpmLimit")},
           daily_budget_micros = ${pick("dailyBudgetMicros")}, monthly_budget_micros = ${pick("monthlyBudgetMicros")},
           allowed_models = ${tx.array(pick("allowedModels"))}, monthly_grant_micros = ${pick("monthlyGrantMicros")},
-          seat_price_micros = ${pick("seatPriceMicros")}, byok_fee_bps = ${pick("byokFeeBps")}
+          seat_price_micros = ${pick("seatPriceMicros")}, byok_fee_bps = ${pick("byokFeeBps")},
+          byok_fee_request_micros = ${pick("byokFeeRequestMicros")}
         where id = ${id}`;
       const after = (await getPlan(tx, id))!;
       await recordAudit(tx, actor, {

@@ -18,6 +18,13 @@ const fields = {
   /** The BYOK platform fee (clause 62): basis points of the price book's price of a call served with the owner's own
    *  provider key, 0–10,000 (500 = 5 %), rounded up once per call. A JSON integer, never coerced. */
   byokFeeBps: z.int().min(0).max(10_000),
+  /** The BYOK fee's per-request part in micro-USD (up to $1,000), added to the share above; the sum is capped at the
+   *  call's full price (byok_charge). A JSON integer, never coerced (not even a string of digits), as byokFeeBps. */
+  byokFeeRequestMicros: z
+    .int({ error: "must be an integer number of micro-USD" })
+    .min(0)
+    .max(1_000_000_000)
+    .transform((n) => BigInt(n)),
 };
 
 export const createPlanBody = z.strictObject({
@@ -32,6 +39,7 @@ export const createPlanBody = z.strictObject({
   monthlyGrantMicros: fields.monthlyGrantMicros.default(null),
   seatPriceMicros: fields.seatPriceMicros.default(null),
   byokFeeBps: fields.byokFeeBps.default(500),
+  byokFeeRequestMicros: fields.byokFeeRequestMicros.default(0n),
 });
 
 export const updatePlanBody = z

@@ -14,6 +14,8 @@ export interface Plan {
   seatPriceMicros: bigint | null;
   /** The BYOK fee: basis points of the price-book price of a call served with the owner's own provider key. */
   byokFeeBps: number;
+  /** The BYOK fee's per-request part (micro-USD), added to the share; the sum never exceeds the call's full price. */
+  byokFeeRequestMicros: bigint;
   /** How many users are on it. */
   users: number;
   /** How many organizations are on it. */

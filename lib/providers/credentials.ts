@@ -84,6 +84,8 @@ export interface CredentialList {
   allowPlatformFallback: boolean | null;
   /** The owner's plan's BYOK fee: basis points of the price-book price of each call served with their keys. */
   byokFeeBps: number;
+  /** The fee's per-request part (micro-USD), added to the share; never more than the call's price in all. */
+  byokFeeRequestMicros: bigint;
 }
 
 export async function listCredentials(
@@ -94,12 +96,15 @@ export async function listCredentials(
   const owner = await credentialOwner(db, actor, query);
   const rows = await db<Row[]>`
     select ${columns(db)} from provider_credentials c where ${ownedBy(db, owner)} order by c.provider, c.created_at`;
-  const [account] = await db<{ fallback: boolean | null; feeBps: number }[]>`
-    select byok_fallback as fallback, byok_fee_bps(id) as "feeBps" from accounts where id = ${owner.accountId}`;
+  const [account] = await db<{ fallback: boolean | null; feeBps: number; feeRequestMicros: bigint }[]>`
+    select byok_fallback as fallback, byok_fee_bps(id) as "feeBps",
+           byok_fee_request_micros(id) as "feeRequestMicros"
+    from accounts where id = ${owner.accountId}`;
   return {
     credentials: rows.map(shown),
     allowPlatformFallback: account?.fallback ?? null,
     byokFeeBps: account?.feeBps ?? 500,
+    byokFeeRequestMicros: account?.feeRequestMicros ?? 0n,
   };
 }
 

@@ -15,7 +15,8 @@
 -- drawing for them at once (clause 46). A call answered from the response cache is charged cache_hit_charge of its
 -- full price and costs nothing (clause 60); its row keeps what the customer saved, its PII counts and safety score.
 -- A call served with the owner's own provider credentials (credential 'byok', clause 62) is charged the plan's BYOK
--- fee, byok_fee_bps of its full price rounded up once (the same share arithmetic as a cache hit), and costs nothing.
+-- fee, byok_charge of its full price (the plan's share rounded up once plus its per-request fee, at most the full
+-- price), and costs nothing.
 -- FOR NO KEY UPDATE, not FOR UPDATE: it must not queue behind the KEY SHARE locks that inserting a hold takes.
 create or replace function public.settle_usage(p_events jsonb, p_txn uuid)
 returns table (inserted_count integer, charged_micros bigint, unknown_key_events integer, overrun_calls integer,
@@ -85,7 +86,7 @@ begin
     priced as (
       select f.*,
              case when f.cache_hit then cache_hit_charge(f.full_revenue, (f.pv).cache_hit_bps)
-                  when f.credential = 'byok' then cache_hit_charge(f.full_revenue, byok_fee_bps(f.account_id))
+                  when f.credential = 'byok' then byok_charge(f.full_revenue, f.account_id)
                   else f.full_revenue end
                as revenue
       from full_priced f

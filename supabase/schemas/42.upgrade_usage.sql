@@ -7,7 +7,7 @@
 -- keys first, then accounts, in id order, as place_hold and settle_usage do. A new charge above the call's
 -- reservation (its draw, else its hold) is recorded as its overrun (clause 45). A success answered from the response
 -- cache is charged cache_hit_charge of its price and costs nothing (clause 60); a call the owner's own credentials
--- served (its row's credential 'byok') the plan's BYOK fee, at no cost (clause 62). Returns how many calls changed.
+-- served (its row's credential 'byok') byok_charge: the plan's BYOK fee, at no cost (clause 62). Returns how many calls changed.
 create or replace function public.upgrade_usage(p_events jsonb)
 returns integer
 language plpgsql as $$
@@ -45,7 +45,7 @@ begin
            coalesce(u.image_size, i.image_size) as image_size, coalesce(u.image_quality, i.image_quality) as image_quality,
            i.cache_hit, list_price.revenue as full_revenue,
            case when i.cache_hit then cache_hit_charge(list_price.revenue, (pv.v).cache_hit_bps)
-                when u.credential = 'byok' then cache_hit_charge(list_price.revenue, byok_fee_bps(u.account_id))
+                when u.credential = 'byok' then byok_charge(list_price.revenue, u.account_id)
                 else list_price.revenue end
              as revenue,
            -- An answer from the response cache costs the operator nothing (clause 60).

@@ -1,5 +1,6 @@
 -- Adds usage events (p_added) to usage_hourly and takes others out (p_removed): their counts, tokens, other units
--- (images, audio ms, characters), money and response-cache hits and savings, per
+-- (images, audio ms, characters), money, response-cache hits and savings, and the calls served with the owner's own
+-- provider credentials (credential 'byok') and what they were charged, per
 -- UTC hour × model group × call kind × outcome × billing status, in one upsert. Rows are upserted in key order, so
 -- concurrent batches lock the hours they share in the same order. Called by the roll_up_usage triggers only.
 create or replace function public.roll_up_usage_delta(p_added public.usage_events[], p_removed public.usage_events[])
@@ -9,19 +10,23 @@ set search_path = public
 as $$
   insert into usage_hourly as h (hour, model_group, kind, status, billing_status, calls, errors, tokens_in, tokens_out,
                                  images, audio_ms, characters, revenue_micros, cost_micros, cache_hits,
-                                 cache_saved_micros)
+                                 cache_saved_micros, byok_calls, byok_revenue_micros)
   select hour, model_group, kind, status, billing_status, sum(calls), sum(errors), sum(tokens_in), sum(tokens_out),
-         sum(images), sum(audio_ms), sum(characters), sum(revenue), sum(cost), sum(cache_hits), sum(cache_saved)
+         sum(images), sum(audio_ms), sum(characters), sum(revenue), sum(cost), sum(cache_hits), sum(cache_saved),
+         sum(byok_calls), sum(byok_revenue)
   from (
     select date_trunc('hour', e.started_at at time zone 'utc') as hour, e.model_group, e.kind, e.status,
            e.billing_status, 1 as calls, (e.error_class is not null)::int as errors, e.prompt_tokens as tokens_in,
            e.completion_tokens as tokens_out, e.images, e.audio_ms, e.characters, e.revenue_micros as revenue,
-           e.cost_micros as cost, e.cache_hit::int as cache_hits, coalesce(e.cache_saved_micros, 0) as cache_saved
+           e.cost_micros as cost, e.cache_hit::int as cache_hits, coalesce(e.cache_saved_micros, 0) as cache_saved,
+           (e.credential = 'byok')::int as byok_calls,
+           case when e.credential = 'byok' then e.revenue_micros else 0 end as byok_revenue
     from unnest(p_added) e
     union all
     select date_trunc('hour', e.started_at at time zone 'utc'), e.model_group, e.kind, e.status, e.billing_status,
            -1, -(e.error_class is not null)::int, -e.prompt_tokens, -e.completion_tokens, -e.images, -e.audio_ms,
-           -e.characters, -e.revenue_micros, -e.cost_micros, -e.cache_hit::int, -coalesce(e.cache_saved_micros, 0)
+           -e.characters, -e.revenue_micros, -e.cost_micros, -e.cache_hit::int, -coalesce(e.cache_saved_micros, 0),
+           -(e.credential = 'byok')::int, -case when e.credential = 'byok' then e.revenue_micros else 0 end
     from unnest(p_removed) e
   ) d
   group by hour, model_group, kind, status, billing_status
@@ -37,5 +42,7 @@ as $$
     revenue_micros = h.revenue_micros + excluded.revenue_micros,
     cost_micros = h.cost_micros + excluded.cost_micros,
     cache_hits = h.cache_hits + excluded.cache_hits,
-    cache_saved_micros = h.cache_saved_micros + excluded.cache_saved_micros;
+    cache_saved_micros = h.cache_saved_micros + excluded.cache_saved_micros,
+    byok_calls = h.byok_calls + excluded.byok_calls,
+    byok_revenue_micros = h.byok_revenue_micros + excluded.byok_revenue_micros;
 $$;
