@@ -25,6 +25,7 @@ import type { BreakdownRow, SeriesPoint, UsageTotals } from "@/lib/analytics/usa
 import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
 import { formatUtc } from "@/lib/utils";
+import { ByokLine, ByokSection } from "./byok-section";
 import { CacheLine, CacheSection } from "./cache-section";
 import { FilterBar, useUrlFilters } from "./filters";
 
@@ -297,6 +298,7 @@ export function UsageAnalytics({ scope = "admin" }: { scope?: "admin" | "me" }) 
         )}
       </div>
       {admin ? null : <CacheLine base={base} filters={filters} />}
+      {admin ? null : <ByokLine base={base} filters={filters} />}
       <Card>
         <CardHeader className="flex flex-row flex-wrap items-start justify-between gap-4">
           <div>
@@ -371,6 +373,7 @@ export function UsageAnalytics({ scope = "admin" }: { scope?: "admin" | "me" }) 
         </CardContent>
       </Card>
       {admin ? <CacheSection filters={filters} /> : null}
+      {admin ? <ByokSection filters={filters} /> : null}
       <p className="text-xs text-muted-foreground">
         {admin
           ? "Money is exact to the micro-dollar: revenue is what accounts were charged, provider cost what the price book says the provider charges for the same calls."

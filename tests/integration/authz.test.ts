@@ -169,6 +169,8 @@ const keySelfRoute = () => import("@/app/api/v1/key/route");
 const myAnalyticsRoute = () => import("@/app/api/v1/me/analytics/usage/route");
 const cacheAnalyticsRoute = () => import("@/app/api/v1/analytics/cache/route");
 const myCacheAnalyticsRoute = () => import("@/app/api/v1/me/analytics/cache/route");
+const byokAnalyticsRoute = () => import("@/app/api/v1/analytics/byok/route");
+const myByokAnalyticsRoute = () => import("@/app/api/v1/me/analytics/byok/route");
 const myOptionsRoute = () => import("@/app/api/v1/me/analytics/options/route");
 const myRequestsRoute = () => import("@/app/api/v1/me/requests/route");
 const myRequestRoute = () => import("@/app/api/v1/me/requests/[id]/route");
@@ -1034,6 +1036,12 @@ const cases: Case[] = [
     expect: { anonymous: 401, developer: 403, admin: 200 },
   },
   {
+    name: "GET /api/v1/analytics/byok",
+    handler: byokAnalyticsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
     name: "GET /api/v1/analytics/options",
     handler: optionsRoute,
     method: "GET",
@@ -1068,6 +1076,12 @@ const cases: Case[] = [
   {
     name: "GET /api/v1/me/analytics/cache",
     handler: myCacheAnalyticsRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 200, admin: 200 },
+  },
+  {
+    name: "GET /api/v1/me/analytics/byok",
+    handler: myByokAnalyticsRoute,
     method: "GET",
     expect: { anonymous: 401, developer: 200, admin: 200 },
   },
@@ -1565,6 +1579,14 @@ const orgCases: OrgCase[] = [
     handler: myCacheAnalyticsRoute,
     method: "GET",
     options: (org) => ({ path: `/api/v1/me/analytics/cache?org=${org.slug}` }),
+    allowed: ["owner", 200],
+    admin: 404,
+  },
+  {
+    name: "GET /api/v1/me/analytics/byok with ?org=:org",
+    handler: myByokAnalyticsRoute,
+    method: "GET",
+    options: (org) => ({ path: `/api/v1/me/analytics/byok?org=${org.slug}` }),
     allowed: ["owner", 200],
     admin: 404,
   },

@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { ByokLine } from "@/components/analytics/byok-section";
 import { CacheLine } from "@/components/analytics/cache-section";
 import { OrgHeader } from "@/components/orgs/org-header";
 import { OrgOverview } from "@/components/orgs/overview";
@@ -29,6 +30,11 @@ export default async function OrgOverviewPage({ params }: { params: Promise<{ sl
           base="/api/v1/me"
           filters={{ org: page.org.slug }}
           label={`Response cache, last 7 days (${page.can.seeAllUsage ? "every member's calls" : "your calls"})`}
+        />
+        <ByokLine
+          base="/api/v1/me"
+          filters={{ org: page.org.slug }}
+          label={`Own provider keys (BYOK), last 7 days (${page.can.seeAllUsage ? "every member's calls" : "your calls"})`}
         />
       </div>
     </>
