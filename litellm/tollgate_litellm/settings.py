@@ -127,6 +127,11 @@ class Settings:
     redis_port: int = 6379
     redis_password: str | None = None
     auth_shared: bool = True
+    # BYOK (credentials.py): an owner's own base URL (openai_compatible, azure) serves calls only when an admin allowed
+    # its host (the platform's rule for base URLs in production); off only on local stacks and tests.
+    byok_strict_hosts: bool = True
+    # Tests only: base URLs that count as the official one of every provider (the fake upstream); empty in production.
+    byok_official_bases: tuple[str, ...] = ()
 
     def usage_webhook_secret(self) -> str:
         """The secret the billing hooks sign usage events with (key auth alone does not need it)."""
@@ -163,6 +168,9 @@ class Settings:
             redis_port=int(_float("REDIS_PORT", 6379, 1, 65_535)),
             redis_password=_text("REDIS_PASSWORD"),
             auth_shared=_flag("TOLLGATE_AUTH_SHARED", True),
+            byok_strict_hosts=_flag("TOLLGATE_BYOK_STRICT_HOSTS", True),
+            byok_official_bases=tuple(
+                b.strip().rstrip("/") for b in os.environ.get("TOLLGATE_BYOK_TEST_OFFICIAL_BASES", "").split(",") if b.strip()),
             routing=RoutingSettings.from_env(),
             lease=LeaseSettings(
                 want_seconds=_float("TOLLGATE_LEASE_WANT_SECONDS", 10.0, 0.5, 300.0),
