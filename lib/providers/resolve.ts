@@ -1,6 +1,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
 import { log } from "@/lib/log";
+import { allowedProviderHosts } from "./base-url";
 import { openCredential } from "./crypto";
 import type { Provider } from "./schemas";
 
@@ -15,6 +16,8 @@ export interface ResolvedCredential {
   apiKey: string;
   apiBase: string | null;
   apiVersion: string | null;
+  /** apiBase's host is one an admin allowed (Admin → Operator): in production the gateway calls no other own base. */
+  hostAllowed: boolean;
 }
 
 export interface KeyCredentials {
@@ -47,6 +50,7 @@ export async function resolveKeyCredentials(db: Db, keyId: string): Promise<KeyC
     where k.id = ${keyId} and c.status = 'active'
     order by c.provider, case c.scope when 'key' then 0 when 'member' then 1 else 2 end`;
   const credentials: KeyCredentials["credentials"] = {};
+  const allowedHosts = rows.some((row) => row.apiBase) ? await allowedProviderHosts(db) : [];
   for (const row of rows) {
     try {
       credentials[row.provider] = {
@@ -55,6 +59,7 @@ export async function resolveKeyCredentials(db: Db, keyId: string): Promise<KeyC
         apiKey: openCredential(row.sealed),
         apiBase: row.apiBase,
         apiVersion: row.apiVersion,
+        hostAllowed: allowedHosts.includes(hostOf(row.apiBase)),
       };
     } catch (error) {
       // An envelope key removed too early: the credential is skipped (as if missing), and the operator told.
@@ -62,4 +67,12 @@ export async function resolveKeyCredentials(db: Db, keyId: string): Promise<KeyC
     }
   }
   return { credentials, missing: key.fallback === false ? "refuse" : "platform" };
+}
+
+function hostOf(base: string | null): string {
+  try {
+    return base ? new URL(base).hostname.toLowerCase() : "";
+  } catch {
+    return "";
+  }
 }
