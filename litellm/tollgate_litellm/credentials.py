@@ -11,9 +11,12 @@ the reservation: LiteLLM's router passes a request's api_key over the deployment
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from .cache import TTLCache
 from .errors import GatewayError, unavailable
@@ -37,6 +40,13 @@ PROVIDER_CREDENTIALS: dict[str, tuple[str, ...]] = {
 }
 # Credential kinds whose own base URL replaces the deployment's.
 OWN_BASE = frozenset({"azure", "openai_compatible"})
+# A vendor's key goes to its own API only: a deployment with another api_base (openai/… at api.deepseek.com) is not
+# served with it (issue 29's review).
+OFFICIAL_HOSTS: dict[str, str] = {
+    "openai": "api.openai.com",
+    "anthropic": "api.anthropic.com",
+    "gemini": "generativelanguage.googleapis.com",
+}
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,29 @@ def deployment_provider(router: Any, model_group: str) -> str | None:
             return None
         providers.add(str(provider))
     return providers.pop() if len(providers) == 1 else None
+
+
+def _deployment_bases(router: Any, models: list[str]) -> list[str | None]:
+    """The api_base of every deployment the call may reach (None: the provider's default)."""
+    bases: list[str | None] = []
+    for deployment in getattr(router, "model_list", None) or []:
+        if not isinstance(deployment, dict) or deployment.get("model_name") not in models:
+            continue
+        base = (deployment.get("litellm_params") or {}).get("api_base") or None
+        if isinstance(base, str) and base.startswith("os.environ/"):
+            base = os.environ.get(base.removeprefix("os.environ/")) or None
+        bases.append(base)
+    return bases
+
+
+def official_base(kind: str, base: str | None, extra: tuple[str, ...] = ()) -> bool:
+    """A deployment's base is the credential's vendor's own API (or none: LiteLLM's default for it)."""
+    if base is None:
+        return True
+    if base.rstrip("/") in extra:
+        return True
+    parts = urlsplit(base)
+    return parts.scheme == "https" and (parts.hostname or "").lower() == OFFICIAL_HOSTS.get(kind)
 
 
 def call_provider(router: Any, models: list[str]) -> str | None:
@@ -112,8 +145,15 @@ class CredentialBook:
         provider = call_provider(router, models)
         for kind in PROVIDER_CREDENTIALS.get(provider or "", ()):
             credential = credentials.get(kind)
-            if isinstance(credential, dict) and credential.get("apiKey"):
-                return Choice(credential, kind)
+            if not (isinstance(credential, dict) and credential.get("apiKey")):
+                continue
+            if kind in OWN_BASE and credential.get("apiBase"):
+                self._check_host(credential, model)
+            elif kind in OFFICIAL_HOSTS and not all(
+                    official_base(kind, base, self.settings.byok_official_bases)
+                    for base in _deployment_bases(router, models)):
+                continue  # the deployment is another vendor's API: never sent this vendor's key
+            return Choice(credential, kind)
         if not refuse:
             return PLATFORM
         raise GatewayError(
@@ -122,6 +162,21 @@ class CredentialBook:
             f"of {model!r}. Add one under Provider keys (or allow the platform's keys there); nothing was charged.",
             "permission_error",
             code="provider_key_missing",
+        )
+
+
+    def _check_host(self, credential: dict, model: str) -> None:
+        """In production an own base URL is called only at a host an admin allowed (the platform's answer says so): a
+        base checked when stored can redirect or resolve elsewhere by call time. A refusal reserves nothing."""
+        if not self.settings.byok_strict_hosts or credential.get("hostAllowed") is True:
+            return
+        raise GatewayError(
+            403,
+            f"This key's provider key for {model!r} names its own base URL, and its host is not one an admin allowed "
+            f"(Admin → Operator → provider hosts). Ask an admin to allow it, or remove that provider key; nothing was "
+            f"charged.",
+            "permission_error",
+            code="provider_host_not_allowed",
         )
 
 
@@ -141,6 +196,54 @@ def refused_by_provider(error: Exception) -> bool:
     """The provider refused the credential itself (401/403), not the request."""
     status = getattr(error, "status_code", None)
     return status in (401, 403) and not isinstance(error, GatewayError)
+
+
+def upstream_error(error: Exception) -> GatewayError | None:
+    """A BYOK call's upstream failure, answered with a fixed message naming its status: the body an owner's server
+    sent (or a redirect it led to) is never echoed to the caller."""
+    if isinstance(error, GatewayError):
+        return None
+    status = getattr(error, "status_code", None)
+    status = status if isinstance(status, int) and 400 <= status <= 599 else 502
+    return GatewayError(
+        status,
+        f"The provider behind this key's own provider key answered with status {status}. Its answer is not shown. This "
+        f"call was not charged.",
+        "api_error" if status >= 500 else "invalid_request_error",
+        code="provider_error",
+    )
+
+
+# LiteLLM's router takes a request's api_key / api_base as "client-side credentials" and, in
+# Router._handle_clientside_credential, upserts a deployment carrying them into the model group for every later call
+# (docs/litellm-notes.md). Tollgate lets that method build the per-call deployment but never add it to the router.
+_CLIENTSIDE_CALL: contextvars.ContextVar[bool] = contextvars.ContextVar("tollgate_clientside_call", default=False)
+
+
+def install_router_guard() -> None:
+    """Once, at plugin load: the per-call deployment of a BYOK call is never added to the shared router."""
+    from litellm.router import Router
+
+    if getattr(Router._handle_clientside_credential, "_tollgate_guard", False):
+        return
+    handle_original = Router._handle_clientside_credential
+    upsert_original = Router.upsert_deployment
+
+    def handle_clientside_credential(self: Any, *args: Any, **kwargs: Any) -> Any:
+        token = _CLIENTSIDE_CALL.set(True)
+        try:
+            return handle_original(self, *args, **kwargs)
+        finally:
+            _CLIENTSIDE_CALL.reset(token)
+
+    def upsert_deployment(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _CLIENTSIDE_CALL.get():
+            return None  # the per-call deployment serves this call only
+        return upsert_original(self, *args, **kwargs)
+
+    handle_clientside_credential._tollgate_guard = True  # type: ignore[attr-defined]
+    Router._handle_clientside_credential = handle_clientside_credential  # type: ignore[method-assign]
+    Router.upsert_deployment = upsert_deployment  # type: ignore[method-assign]
 
 
 def refused_error(status: int) -> GatewayError:
