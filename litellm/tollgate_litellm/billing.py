@@ -139,6 +139,10 @@ def _reported_count(unit: PriceUnit, state: dict, response: Any) -> int:
     return measure(state, response, asked) if state.get("kind") in unit.bills else 0
 
 
+def _nonnegative(count: Any) -> Any:
+    return max(0, count) if isinstance(count, int) else count
+
+
 def _asked_fields(units: Units) -> dict[str, int]:
     """The asked units' counts under the contract's field names, as the hold request and the usage event carry them."""
     return {u.field: units.count(u.key) for u in contract.ASKED_UNITS}
@@ -452,8 +456,10 @@ class TollgateBilling(CustomLogger):
             state.update(credential="byok", credentialId=(choice.credential or {}).get("id"))
         reserved_output = await self._reserve(state, user_api_key_dict, models, bound)
         _cap_output(kind, data, reserved_output)
-        # After the cap: the cache key is the request as it goes upstream.
-        response_cache.mark(kind, data, policy)
+        # After the cap: the cache key is the request as it goes upstream. A BYOK call is never cached: an owner's own
+        # server must not answer the organization's later calls.
+        if not choice.byok:
+            response_cache.mark(kind, data, policy)
         _note_estimated_usage(state, kind, data, reserved_output, bound)
         state["sig"] = self._sign(state)
         data.setdefault(_litellm_metadata_key(data), {})[STATE] = state
@@ -650,8 +656,9 @@ class TollgateBilling(CustomLogger):
                 logger.warning("LiteLLM reported call %s for the hold of call %s", kwargs.get("litellm_call_id"), state["callId"])
             disconnected = bool(litellm_metadata.get("client_disconnected") or metadata.get("client_disconnected"))
             units = self._reported_units(state, response_obj)
-            prompt_tokens = int(slo.get("prompt_tokens") or 0)
-            completion_tokens = int(slo.get("completion_tokens") or 0)
+            # Never below zero: an owner's own server reports what it likes, and the platform refuses negative counts.
+            prompt_tokens = max(0, int(slo.get("prompt_tokens") or 0))
+            completion_tokens = max(0, int(slo.get("completion_tokens") or 0))
             if "estimatedPrompt" in state:  # no usage from the provider: LiteLLM's count, held to the reservation
                 prompt_tokens, completion_tokens = _estimated_tokens(state, prompt_tokens, completion_tokens)
             # Stored by the outbox's next group commit, off the event loop; the draw is finished once it is durable.
@@ -679,7 +686,8 @@ class TollgateBilling(CustomLogger):
                 }
             )
             model_group = slo.get("model_group") or state["model"]
-            self.routing.succeeded(model_group, start_time, end_time, bool(slo.get("cache_hit")))
+            if state.get("credential") != "byok":  # the shared routing health hears the platform's credentials only
+                self.routing.succeeded(model_group, start_time, end_time, bool(slo.get("cache_hit")))
 
             def overrun() -> None:
                 # Usage worth more than the draw (the upstream billed past the call's bound): stop this lease now.
@@ -727,10 +735,10 @@ class TollgateBilling(CustomLogger):
         completion_details = getattr(usage, "completion_tokens_details", None)
         kind = state.get("kind")
         return {
-            "cachedTokens": int(getattr(prompt_details, "cached_tokens", 0) or 0),
-            "cacheWriteTokens": int(getattr(prompt_details, "cache_write_tokens", 0) or 0),
-            "reasoningTokens": int(getattr(completion_details, "reasoning_tokens", 0) or 0),
-            **{u.field: _reported_count(u, state, response) for u in contract.ASKED_UNITS},
+            "cachedTokens": max(0, int(getattr(prompt_details, "cached_tokens", 0) or 0)),
+            "cacheWriteTokens": max(0, int(getattr(prompt_details, "cache_write_tokens", 0) or 0)),
+            "reasoningTokens": max(0, int(getattr(completion_details, "reasoning_tokens", 0) or 0)),
+            **{u.field: _nonnegative(_reported_count(u, state, response)) for u in contract.ASKED_UNITS},
             "imageSize": state.get("imageSize") if kind == "image" else None,
             "imageQuality": state.get("imageQuality") if kind == "image" else None,
         }
@@ -756,6 +764,11 @@ class TollgateBilling(CustomLogger):
                 self._record_unfinished(state, bool(request_data.get("stream")), type(original_exception).__name__,
                                         request_data)
                 return byok.refused_error(int(getattr(original_exception, "status_code", 401)))
+            if state.get("credential") == "byok":
+                # An owner's own server neither rests nor revives a shared model, and what it sent is not echoed.
+                self._record_unfinished(state, bool(request_data.get("stream")), type(original_exception).__name__,
+                                        request_data)
+                return byok.upstream_error(original_exception)
             self.routing.failed(state["model"], original_exception)
             self._record_unfinished(state, bool(request_data.get("stream")), type(original_exception).__name__,
                                     request_data)
@@ -811,4 +824,5 @@ def handler() -> TollgateBilling:
             outbox.on_answer = book.settled
         _handler = TollgateBilling(settings, outbox, client, book)
         response_cache.install(settings)
+        byok.install_router_guard()
     return _handler
