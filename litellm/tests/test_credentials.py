@@ -89,7 +89,8 @@ async def test_a_call_that_may_reach_two_providers_never_carries_the_owners_key(
 
 
 async def test_an_openai_compatible_credential_brings_its_base_and_azure_its_version():
-    compatible = {"id": CRED_ID, "scope": "key", "apiKey": SECRET, "apiBase": "https://vllm.example/v1", "apiVersion": None}
+    compatible = {"id": CRED_ID, "scope": "key", "apiKey": SECRET, "apiBase": "https://vllm.example/v1", "apiVersion": None,
+                  "hostAllowed": True}
     choice = await book(replying(answer({"openai_compatible": compatible}))).choose(KEY_ID, "vllm", ["vllm"], ROUTER)
     data = {}
     byok.apply(choice, data)
@@ -163,3 +164,150 @@ async def test_the_providers_refusal_of_the_owners_key_is_answered_as_such_and_r
         ("failure", "byok", CRED_ID, "AuthenticationError")]
     assert SECRET not in json.dumps(events)
     # A platform-served call's failure is LiteLLM's own answer, unchanged.
+
+
+# -- issue 29's review -----------------------------------------------------------------------------------------------
+
+def test_a_call_with_its_own_api_key_adds_no_deployment_to_the_router():
+    """LiteLLM's router upserts a request's api_key/api_base as a deployment of the shared group (other tenants'
+    calls were balanced onto it); with the guard installed the per-call deployment serves that call only."""
+    import asyncio
+
+    from litellm import Router
+    from litellm.types.router import Deployment
+
+    byok.install_router_guard()
+    byok.install_router_guard()  # once: a second load wraps nothing twice
+    shared = Router(model_list=[{"model_name": "fake-small", "litellm_params": {
+        "model": "openai/fake-small", "api_key": "platform-key", "api_base": "https://platform.example/v1"}}])
+    before = [d["model_info"]["id"] for d in shared.model_list]
+    answer = asyncio.run(shared.acompletion(model="fake-small", messages=[{"role": "user", "content": "hi"}],
+                                            api_key=SECRET, api_base="https://owner.example/v1", mock_response="ok"))
+    assert answer.choices[0].message.content == "ok"
+    assert [d["model_info"]["id"] for d in shared.model_list] == before
+    assert SECRET not in json.dumps(shared.model_list, default=str)
+    # The router's own upserts (an admin adding a model) still work.
+    shared.upsert_deployment(Deployment(model_name="fake-large", litellm_params={"model": "openai/fake-large"}))
+    assert len(shared.model_list) == 2
+
+
+def router_with_bases(*deployments):
+    return types.SimpleNamespace(fallbacks=[], model_list=[
+        {"model_name": name, "litellm_params": {"model": model, **({"api_base": base} if base else {})}}
+        for name, model, base in deployments])
+
+
+async def test_an_owners_vendor_key_goes_to_that_vendors_api_only():
+    bases = router_with_bases(("deepseek", "openai/deepseek-chat", "https://api.deepseek.com/v1"),
+                              ("gpt", "openai/gpt-4o", None), ("gpt-official", "openai/gpt-4o", "https://api.openai.com/v1"),
+                              ("claude", "anthropic/claude-x", "https://proxy.example/anthropic"))
+    b = book(replying(answer({"openai": openai_credential(), "anthropic": openai_credential()})))
+    assert not (await b.choose(KEY_ID, "deepseek", ["deepseek"], bases)).byok  # the platform's key serves it
+    assert not (await b.choose(KEY_ID, "claude", ["claude"], bases)).byok
+    assert (await b.choose(KEY_ID, "gpt", ["gpt"], bases)).kind == "openai"
+    assert (await b.choose(KEY_ID, "gpt-official", ["gpt-official"], bases)).kind == "openai"
+    refusing = book(replying(answer({"openai": openai_credential()}, "refuse")))
+    with pytest.raises(GatewayError) as refused:
+        await refusing.choose(KEY_ID, "deepseek", ["deepseek"], bases)
+    assert refused.value.status_code == 403
+    # An openai_compatible key brings its own base: it may serve an openai/ deployment anywhere.
+    compatible = {"id": CRED_ID, "scope": "key", "apiKey": SECRET, "apiBase": "https://vllm.example/v1", "hostAllowed": True}
+    assert (await book(replying(answer({"openai_compatible": compatible}))).choose(
+        KEY_ID, "deepseek", ["deepseek"], bases)).kind == "openai_compatible"
+    # Tests list the fake upstream as an official base; production lists none.
+    test_settings = Settings("http://platform.test", "s" * 40, None, 5.0, 2.0, 1.0, 100,
+                             byok_official_bases=("https://api.deepseek.com/v1",))
+    lenient = byok.CredentialBook(test_settings, PlatformClient(test_settings, transport=httpx.MockTransport(
+        replying(answer({"openai": openai_credential()})))))
+    assert (await lenient.choose(KEY_ID, "deepseek", ["deepseek"], bases)).kind == "openai"
+
+
+async def test_an_own_base_is_called_only_at_a_host_an_admin_allowed():
+    own = {"id": CRED_ID, "scope": "key", "apiKey": SECRET, "apiBase": "https://rebinding.example/v1", "apiVersion": None}
+    for credential in (own, {**own, "hostAllowed": False}):
+        with pytest.raises(GatewayError) as refused:
+            await book(replying(answer({"openai_compatible": credential}))).choose(KEY_ID, "vllm", ["vllm"], ROUTER)
+        assert refused.value.status_code == 403 and refused.value.openai_code == "provider_host_not_allowed"
+    allowed = await book(replying(answer({"openai_compatible": {**own, "hostAllowed": True}}))).choose(
+        KEY_ID, "vllm", ["vllm"], ROUTER)
+    assert allowed.kind == "openai_compatible"
+    local = Settings("http://platform.test", "s" * 40, None, 5.0, 2.0, 1.0, 100, byok_strict_hosts=False)
+    lenient = byok.CredentialBook(local, PlatformClient(local, transport=httpx.MockTransport(
+        replying(answer({"openai_compatible": own})))))
+    assert (await lenient.choose(KEY_ID, "vllm", ["vllm"], ROUTER)).kind == "openai_compatible"
+
+
+async def test_a_host_refusal_reserves_nothing(tmp_path):
+    seen = []
+    own = {"id": CRED_ID, "scope": "key", "apiKey": SECRET, "apiBase": "http://169.254.169.254/v1", "apiVersion": None}
+    billing, _ = billing_with(tmp_path, answer({"openai_compatible": own}), seen)
+    with pytest.raises(GatewayError):
+        await billing.async_pre_call_hook(auth(), None, {**request_data(), "model": "vllm"}, "acompletion")
+    assert [path for path, _ in seen] == ["/api/internal/gateway/credentials"]
+
+
+async def test_an_owners_server_error_body_is_never_echoed_and_feeds_no_shared_health(tmp_path):
+    import litellm
+
+    seen = []
+    billing, outbox = billing_with(tmp_path, answer({"openai": openai_credential()}), seen)
+    heard = []
+    billing.routing.failed = lambda model, error: heard.append(("failed", model))
+    billing.routing.succeeded = lambda model, *a, **k: heard.append(("succeeded", model))
+    out = await billing.async_pre_call_hook(auth(), None, request_data(), "acompletion")
+    error = litellm.InternalServerError(message="AccessKeyId=INTERNAL-METADATA", llm_provider="openai", model="fake-small")
+    replaced = await billing.async_post_call_failure_hook(out, error, auth())
+    assert isinstance(replaced, GatewayError) and replaced.status_code == 500
+    assert "INTERNAL-METADATA" not in replaced.message and "500" in replaced.message
+    [event] = await outbox.find_async(KEY_ID, CALL_ID)
+    assert (event["status"], event["credential"]) == ("failure", "byok")
+    # Its success does not revive a resting model for everyone either.
+    await billing.async_log_success_event(success_kwargs(out, prompt=3, completion=4), types.SimpleNamespace(
+        usage=types.SimpleNamespace(prompt_tokens_details=None)), None, None)
+    assert heard == []
+    # A platform-served call feeds the health as before.
+    platform = await billing.async_pre_call_hook(auth(False), None, {**request_data(), "litellm_call_id": OTHER_CALL},
+                                                 "acompletion")
+    await billing.async_post_call_failure_hook(platform, error, auth(False))
+    assert heard == [("failed", "fake-small")]
+
+
+OTHER_CALL = "44444444-4444-4444-8444-444444444444"
+
+
+def success_kwargs(out, prompt, completion):
+    state = out["metadata"][STATE]
+    return {
+        "litellm_call_id": state["callId"],
+        "litellm_params": {"metadata": out["metadata"]},
+        "standard_logging_object": {
+            "model_group": "fake-small", "prompt_tokens": prompt, "completion_tokens": completion,
+            "metadata": {"user_api_key_auth_metadata": {"tollgate_key_id": KEY_ID}},
+        },
+    }
+
+
+async def test_a_byok_call_is_never_marked_for_the_response_cache(tmp_path):
+    seen = []
+    billing, _ = billing_with(tmp_path, answer({"openai": openai_credential()}), seen)
+    policy = {"accountId": "acct-1", "responseCache": {"ttlSeconds": 3600, "maxTemperature": 1}}
+    key = UserAPIKeyAuth(api_key="tg-x", metadata={"tollgate_key_id": KEY_ID, "tollgate_byok": True, "tollgate_policy": policy})
+    out = await billing.async_pre_call_hook(key, None, {**request_data(), "temperature": 0}, "acompletion")
+    assert out["api_key"] == SECRET and "cache" not in out
+    platform = UserAPIKeyAuth(api_key="tg-x", metadata={"tollgate_key_id": KEY_ID, "tollgate_policy": policy})
+    out = await billing.async_pre_call_hook(platform, None, {**request_data(), "temperature": 0,
+                                                              "litellm_call_id": OTHER_CALL}, "acompletion")
+    assert out["cache"]["use-cache"] is True
+
+
+async def test_negative_reported_usage_is_reported_as_zero(tmp_path):
+    seen = []
+    billing, outbox = billing_with(tmp_path, answer({"openai": openai_credential()}), seen)
+    out = await billing.async_pre_call_hook(auth(), None, request_data(), "acompletion")
+    details = types.SimpleNamespace(cached_tokens=-50, cache_write_tokens=-1)
+    await billing.async_log_success_event(success_kwargs(out, prompt=-1000, completion=-7), types.SimpleNamespace(
+        usage=types.SimpleNamespace(prompt_tokens_details=details, completion_tokens_details=types.SimpleNamespace(
+            reasoning_tokens=-3))), None, None)
+    [event] = await outbox.find_async(KEY_ID, CALL_ID)
+    assert [event[f] for f in ("promptTokens", "completionTokens", "cachedTokens", "cacheWriteTokens",
+                               "reasoningTokens")] == [0, 0, 0, 0, 0]
