@@ -7,6 +7,8 @@
 //   is marked invalid.
 // - Deleting the key: the next call is refused (403, nothing reserved) while the owner refuses the platform's keys,
 //   and served by the platform (billed at the price book) once the owner allows it.
+// - A BYOK call adds nothing to LiteLLM's router (it upserts a request's api_key as a deployment of the shared group):
+//   another developer's calls to the same model never reach the owner's key, and the deployment count is unchanged.
 // - No stored key appears in any log of the run (the harness's scan), in either metrics endpoint, or in the
 //   gateway's outbox file.
 import { randomBytes } from "node:crypto";
@@ -20,17 +22,31 @@ const METRICS_TOKEN = `metrics-${randomBytes(12).toString("hex")}`;
 const PROVIDER_KEYS = `t1:${randomBytes(32).toString("base64")}`;
 process.env.PROVIDER_KEYS = PROVIDER_KEYS;
 const AUTH_TTL_MS = 2_000;
+const UPSTREAM_PORT = 4251;
 const ctx = startGatewayStack(
   "gateway-byok",
-  { app: 3270, pg: 25650, litellm: 4241, upstream: 4251 },
+  { app: 3270, pg: 25650, litellm: 4241, upstream: UPSTREAM_PORT },
   { METRICS_TOKEN, PROVIDER_KEYS },
-  { TOLLGATE_LEASE_IDLE_SECONDS: "1", TOLLGATE_LITELLM_PROMETHEUS: "on" },
+  {
+    TOLLGATE_LEASE_IDLE_SECONDS: "1",
+    TOLLGATE_LITELLM_PROMETHEUS: "on",
+    // The test stack only: the fake upstream stands for OpenAI's API, and its loopback base needs no admin allowance.
+    TOLLGATE_BYOK_TEST_OFFICIAL_BASES: `http://127.0.0.1:${UPSTREAM_PORT}/v1`,
+    TOLLGATE_BYOK_STRICT_HOSTS: "off",
+  },
 );
 
 const upstream = () => ctx.stack.upstreamUrl!.replace(/\/v1$/, "");
 async function servedBy(): Promise<Record<string, number>> {
   return ((await (await fetch(`${upstream()}/byok-keys`)).json()) as { served: Record<string, number> })
     .served;
+}
+/** The deployments LiteLLM's router holds (its /model/info lists every one). */
+async function deploymentCount(): Promise<number> {
+  const info = (await (
+    await fetch(`${gatewayBase(ctx)}/model/info`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })
+  ).json()) as { data: unknown[] };
+  return info.data.length;
 }
 async function acceptAtProvider(key: string) {
   await fetch(`${upstream()}/byok-keys`, { method: "POST", body: JSON.stringify({ key }) });
@@ -71,6 +87,7 @@ const refusedSecret = `byok-dead-${randomBytes(16).toString("hex")}`;
 let alice: Awaited<ReturnType<typeof customer>>;
 let bob: Awaited<ReturnType<typeof customer>>;
 let aliceCredentialId: string;
+let deploymentsAtStart: number;
 
 beforeAll(async () => {
   ctx.addSecret(secretA);
@@ -87,6 +104,7 @@ beforeAll(async () => {
     { provider: "openai", secret: secretA },
   );
   aliceCredentialId = credential.id;
+  deploymentsAtStart = await deploymentCount();
 });
 
 describe("a developer's own provider key", () => {
@@ -118,6 +136,19 @@ describe("a developer's own provider key", () => {
       expect(r.revenue_micros).toBe(fullPrice(r));
       expect(r.cost_micros).toBeGreaterThan(0n);
     }
+  });
+
+  it("adds nothing to the shared router: another developer's calls never reach the owner's key", async () => {
+    const before = (await servedBy())[secretA];
+    expect(before).toBeGreaterThan(0); // alice's calls above went out with her key
+    for (let i = 0; i < 20; i++)
+      expect(
+        await failure(bob.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 })),
+      ).toBeNull();
+    expect((await servedBy())[secretA]).toBe(before);
+    expect(await deploymentCount()).toBe(deploymentsAtStart);
+    const bobRows = await rowsOf(bob.id, 22);
+    expect(bobRows.filter((r) => r.credential !== "platform")).toEqual([]);
   });
 
   it("a key the provider refuses fails the call free, says so, and marks the credential invalid", async () => {
