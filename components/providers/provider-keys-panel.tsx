@@ -31,6 +31,16 @@ type ListJson = Json<CredentialList>;
 type Row = ListJson["credentials"][number];
 
 /** Provider keys (BYOK) of a person (org null), an organization, or one key (keyId): masked, tested, deleted. */
+/** How the plan's BYOK fee is counted (clause 62): the share rounded up, the cap by the price with a per-call part. */
+const feeTerms = (bps: number, requestMicros: number) =>
+  [
+    bps > 0 ? "the percentage of the price-book price, rounded up per call" : null,
+    requestMicros > 0 ? "never more than the call's price-book price" : null,
+    bps === 0 && requestMicros === 0 ? "calls are free of platform fees" : null,
+  ]
+    .filter(Boolean)
+    .join("; ");
+
 export function ProviderKeysPanel({
   org,
   keyId,
@@ -77,10 +87,9 @@ export function ProviderKeysPanel({
           {list.data ? (
             <p className="text-sm" data-testid="byok-fee">
               Platform fee on calls served with these keys:{" "}
-              <strong>{byokFee(list.data.byokFeeBps, list.data.byokFeeRequestMicros)}</strong>
-              {list.data.byokFeeBps ? " of the price-book price, rounded up per call" : ""}
-              {list.data.byokFeeRequestMicros ? ", never more than the price-book price" : ""}; the provider
-              bills the tokens to you.
+              <strong>{byokFee(list.data.byokFeeBps, list.data.byokFeeRequestMicros)}</strong> (
+              {feeTerms(list.data.byokFeeBps, list.data.byokFeeRequestMicros)}); the provider bills the tokens
+              to you.
             </p>
           ) : null}
           <Table>
