@@ -19,12 +19,8 @@ const fields = {
    *  provider key, 0–10,000 (500 = 5 %), rounded up once per call. A JSON integer, never coerced. */
   byokFeeBps: z.int().min(0).max(10_000),
   /** The BYOK fee's per-request part in micro-USD (up to $1,000), added to the share above; the sum is capped at the
-   *  call's full price (byok_charge). A JSON integer, never coerced (not even a string of digits), as byokFeeBps. */
-  byokFeeRequestMicros: z
-    .int({ error: "must be an integer number of micro-USD" })
-    .min(0)
-    .max(1_000_000_000)
-    .transform((n) => BigInt(n)),
+   *  call's full price (byok_charge). Money, so read as every money field is (clause 24: micros()). */
+  byokFeeRequestMicros: micros({ max: 1_000_000_000n }),
 };
 
 export const createPlanBody = z.strictObject({

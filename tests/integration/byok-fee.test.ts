@@ -1,7 +1,7 @@
 // The BYOK fee's per-request part and BYOK in analytics (issue 29, billing contract clause 62), on real PostgreSQL:
 // a call served with the owner's own provider key is charged least(full, ⌈full × bps / 10,000⌉ + request fee) of
 // the owner's plan (byok_charge), at no provider cost, on the numbers for several fees, the cap by the full price
-// included; the plan's byokFeeRequestMicros is a JSON integer of micro-USD (bad ones 422, nothing written); the
+// included; the plan's byokFeeRequestMicros is money as every money field is (clause 24: bad ones 422, nothing written); the
 // roll-up's byok_calls and byok_revenue_micros equal the sums over usage_events after settlement and after an
 // upgrade (failure → success); the analytics' BYOK figures (admin per model, a developer's own) equal a sum
 // computed here. The calls stand at fixed moments in April 2026 (a simulated clock): nothing depends on today.
@@ -326,7 +326,7 @@ describe("usage_hourly's BYOK columns", () => {
 });
 
 describe("the plan's BYOK request fee", () => {
-  it("is a JSON integer of micro-USD: stored, shown to the owner, and bad values refused with nothing written", async () => {
+  it("is money (an integer or digits): stored, shown to the owner, and bad values refused with nothing written", async () => {
     const { POST } = await import("@/app/api/v1/plans/route");
     const { PATCH } = await import("@/app/api/v1/plans/[id]/route");
     const created = await call(POST, {
@@ -340,7 +340,8 @@ describe("the plan's BYOK request fee", () => {
     const planId = created.body.plan.id;
     const count = async () => (await sql<{ n: number }[]>`select count(*)::int as n from plans`)[0]!.n;
     const plansBefore = await count();
-    for (const bad of [-1, "100", 1.5, 2 ** 53, null]) {
+    // Money as clause 24 reads it: a JSON integer or a string of digits ("100" is 100 µ$), nothing else.
+    for (const bad of [-1, "0x10", "1e3", 1.5, 1_000_000_001, 2 ** 53, null]) {
       const res = await call(POST, { cookie: admin, body: { name: "bad-fee", byokFeeRequestMicros: bad } });
       expect([bad, res.status, res.body.error?.code]).toEqual([bad, 422, "validation_failed"]);
       const patched = await call(PATCH, {
@@ -375,6 +376,13 @@ describe("the plan's BYOK request fee", () => {
     const [audit] = await sql<{ after: { byokFeeRequestMicros: unknown } }[]>`
       select after from audit_log where action = 'plan.update' and target_id = ${planId} order by id desc limit 1`;
     expect(Number(audit!.after.byokFeeRequestMicros)).toBe(0);
+    // A string of digits is money too (clause 24).
+    const digits = await call(PATCH, {
+      cookie: admin,
+      params: { id: planId },
+      body: { byokFeeRequestMicros: "100" },
+    });
+    expect(digits.body.plan.byokFeeRequestMicros).toBe(100);
   });
 });
 
