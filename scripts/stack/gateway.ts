@@ -59,6 +59,10 @@ export function liteLLMSpec(o: LiteLLMOptions): ProcessSpec {
       TOLLGATE_OUTBOX_PATH: o.outboxPath,
       LITELLM_MASTER_KEY: o.masterKey,
       FAKE_UPSTREAM_URL: o.upstreamUrl,
+      // A local stack is never production: owners' own base URLs may be private (as the platform allows outside
+      // production), and the fake upstream stands in for the vendors' official APIs (README, Provider keys).
+      TOLLGATE_BYOK_STRICT_HOSTS: "off",
+      TOLLGATE_BYOK_TEST_OFFICIAL_BASES: o.upstreamUrl,
       // LiteLLM's DB mode needs binaries that cannot be installed here; Tollgate keeps keys and spend.
       DATABASE_URL: undefined,
       ...o.env,
