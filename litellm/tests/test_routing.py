@@ -103,6 +103,34 @@ def test_fastest_explores_unmeasured_models_then_picks_the_lowest_p50():
     assert health.p50_ms("fake-small") == 100.0
 
 
+def test_fastest_picks_by_time_to_first_token_for_a_stream_and_by_latency_otherwise():
+    # SMALL writes long answers (1 s in all) but starts at once (50 ms); SLOW answers in 300 ms but starts late
+    # (200 ms): a stream's user waits for the first token, any other call for the whole answer.
+    health = book()
+    for _ in range(3):
+        health.sent(SMALL.model)
+        health.succeeded(SMALL.model, 1000, 50)
+        health.sent(SLOW.model)
+        health.succeeded(SLOW.model, 300, 200)
+    fastest = vm("fastest", SMALL, SLOW)
+    assert choose(fastest, None, health).model == SLOW.model
+    assert choose(fastest, None, health, stream=True).model == SMALL.model
+    # A model that has not streamed in the window is compared by its latency.
+    other = book()
+    measure(other, SMALL.model, 1000, 1000)
+    measure(other, SLOW.model, 300, 300)
+    assert choose(fastest, None, other, stream=True).model == SLOW.model
+
+
+def test_routing_measures_first_tokens_from_iso_strings():
+    routing = Routing(SETTINGS, fetch=lambda: None, clock=Clock())
+    routing.succeeded("fake-small", 100.0, 101.5, first_token="1970-01-01T00:01:40.250000+00:00")
+    assert routing.health.p50_ms("fake-small") == 1500.0
+    assert routing.health.p50_ms("fake-small", first_token=True) == 250.0
+    routing.succeeded("fake-large", 100.0, 101.0, cache_hit=True)
+    assert routing.health.p50_ms("fake-large") is None
+
+
 def test_fastest_counts_calls_in_flight_as_exploring():
     health = book()
     routed = vm("fastest", SLOW, SMALL)

@@ -440,7 +440,7 @@ class TollgateBilling(CustomLogger):
         model = data.get("model") or ""
         router = self.router()
         # A virtual model (routing.py) is sent to its choice, and reserved for every candidate the key may call.
-        routed = await self.routing.route(model, getattr(user_api_key_dict, "models", None))
+        routed = await self.routing.route(model, getattr(user_api_key_dict, "models", None), bool(data.get("stream")))
         if routed is not None:
             model = data["model"] = routed.model
         models = reachable_models(model, router)
@@ -687,7 +687,8 @@ class TollgateBilling(CustomLogger):
             )
             model_group = slo.get("model_group") or state["model"]
             if state.get("credential") != "byok":  # the shared routing health hears the platform's credentials only
-                self.routing.succeeded(model_group, start_time, end_time, bool(slo.get("cache_hit")))
+                self.routing.succeeded(model_group, start_time, end_time, bool(slo.get("cache_hit")),
+                                       _first_token(state, kwargs, bool(slo.get("stream"))))
 
             def overrun() -> None:
                 # Usage worth more than the draw (the upstream billed past the call's bound): stop this lease now.

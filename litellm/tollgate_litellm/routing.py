@@ -86,7 +86,7 @@ CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
 @dataclass
 class ModelHealth:
-    # (when, ok, latency ms or None) of the calls that ended within the window, oldest first.
+    # (when, ok, latency ms or None, first token ms or None) of the calls that ended within the window, oldest first.
     samples: deque = field(default_factory=deque)
     consecutive_failures: int = 0
     state: str = CLOSED
@@ -132,13 +132,15 @@ class HealthBook:
     def resting(self, model: str) -> bool:
         return not self.selectable(model)
 
-    def p50_ms(self, model: str) -> float | None:
-        """The median latency of the model's successful calls in the window; None when none was measured."""
+    def p50_ms(self, model: str, first_token: bool = False) -> float | None:
+        """The median latency (or, with first_token, time to first token, which only streams measure) of the model's
+        successful calls in the window; None when none was measured."""
         health = self._models.get(model)
         if health is None:
             return None
         self._trim(health, self.clock())
-        latencies = sorted(s[2] for s in health.samples if s[1] and s[2] is not None)
+        column = 3 if first_token else 2
+        latencies = sorted(s[column] for s in health.samples if s[1] and s[column] is not None)
         if not latencies:
             return None
         middle = len(latencies) // 2
@@ -165,7 +167,7 @@ class HealthBook:
                                           or now - health.trial_since >= self.settings.cooldown_seconds):
             health.trial_since = now
 
-    def succeeded(self, model: str, latency_ms: float | None) -> None:
+    def succeeded(self, model: str, latency_ms: float | None, first_token_ms: float | None = None) -> None:
         health = self._get(model)
         now = self.clock()
         self._ended(health)
@@ -174,7 +176,7 @@ class HealthBook:
             health.samples.clear()
             health.state, health.trial_since, health.open_until = CLOSED, None, 0.0
         health.consecutive_failures = 0
-        health.samples.append((now, True, latency_ms))
+        health.samples.append((now, True, latency_ms, first_token_ms))
         self._trim(health, now)
 
     def failed(self, model: str) -> None:
@@ -182,7 +184,7 @@ class HealthBook:
         now = self.clock()
         self._ended(health)
         health.consecutive_failures += 1
-        health.samples.append((now, False, None))
+        health.samples.append((now, False, None, None))
         self._trim(health, now)
         if health.state == HALF_OPEN:
             self._open(health, now)  # the trial failed: rest again
@@ -238,9 +240,19 @@ def callable_candidates(virtual: VirtualModel, allowed: Iterable[str] | None) ->
     return [c for c in virtual.candidates if names is None or c.model in names]
 
 
-def _speeds(candidates: list[Candidate], health: HealthBook) -> dict[str, float]:
+def _speed_p50(health: HealthBook, model: str, stream: bool) -> float | None:
+    """What "fast" means for this call: for a stream, the time to its first token (what its user waits for), while
+    this model has streamed in the window; else the whole call's latency."""
+    if stream:
+        first_token = health.p50_ms(model, first_token=True)
+        if first_token is not None:
+            return first_token
+    return health.p50_ms(model)
+
+
+def _speeds(candidates: list[Candidate], health: HealthBook, stream: bool = False) -> dict[str, float]:
     """Speed 0–10: 10 × the fastest measured p50 ÷ the model's own p50 (10 for the fastest); 5 when unmeasured."""
-    p50s = {c.model: health.p50_ms(c.model) for c in candidates}
+    p50s = {c.model: _speed_p50(health, c.model, stream) for c in candidates}
     measured = [v for v in p50s.values() if v is not None and v > 0]
     best = min(measured) if measured else None
     return {m: (10.0 * best / v if best is not None and v is not None and v > 0 else 5.0) for m, v in p50s.items()}
@@ -254,9 +266,10 @@ def balanced_score(candidate: Candidate, speed: float) -> float:
     return (candidate.quality / 10) * 2 + speed - math.log10(cost_usd) * 2
 
 
-def choose(virtual: VirtualModel, allowed: Iterable[str] | None, health: HealthBook) -> Candidate | None:
+def choose(virtual: VirtualModel, allowed: Iterable[str] | None, health: HealthBook,
+           stream: bool = False) -> Candidate | None:
     """The candidate a call is sent to: among those the key may call that are not resting, by the strategy. None when
-    the key may call none of them or every one rests."""
+    the key may call none of them or every one rests. Speed is time to first token for a stream, latency otherwise."""
     ready = [c for c in callable_candidates(virtual, allowed) if health.selectable(c.model)]
     if not ready:
         return None
@@ -271,10 +284,10 @@ def choose(virtual: VirtualModel, allowed: Iterable[str] | None, health: HealthB
         return unmeasured[0]
     if strategy == "fastest":
         def latency(c: Candidate) -> float:
-            p50 = health.p50_ms(c.model)
+            p50 = _speed_p50(health, c.model, stream)
             return math.inf if p50 is None else p50
         return min(ready, key=lambda c: (latency(c), c.cost_micros, c.model))
-    speeds = _speeds(ready, health)
+    speeds = _speeds(ready, health, stream)
     return max(ready, key=lambda c: (balanced_score(c, speeds[c.model]), -c.cost_micros, c.model))
 
 
@@ -314,7 +327,7 @@ class Routing:
                 await asyncio.shield(self._refreshing)
         return self._definitions or {}
 
-    async def route(self, model: str, allowed: Iterable[str] | None) -> Routed | None:
+    async def route(self, model: str, allowed: Iterable[str] | None, stream: bool = False) -> Routed | None:
         """None for a real model; for a virtual one, the choice (noted as sent) and the candidates the key may call.
         Refuses (503) when every candidate the key may call rests."""
         virtual = (await self.definitions()).get(model)
@@ -324,7 +337,7 @@ class Routing:
         candidates = callable_candidates(virtual, allowed_list)
         if not candidates:
             raise GatewayError(403, f"This key may call none of the models {model} routes to.", "permission_error")
-        chosen = choose(virtual, allowed_list, self.health)
+        chosen = choose(virtual, allowed_list, self.health, stream)
         if chosen is None:
             raise GatewayError(503, f"Every model {model} routes to is resting after errors; try again shortly.",
                                "service_unavailable")
@@ -332,11 +345,20 @@ class Routing:
         return Routed(model, chosen.model, tuple(c.model for c in candidates))
 
     # -- what the billing hooks report ----------------------------------------------------------------------
-    def succeeded(self, model: str, start: Any, end: Any, cache_hit: bool = False) -> None:
+    def succeeded(self, model: str, start: Any, end: Any, cache_hit: bool = False, first_token: Any = None) -> None:
+        """A served call: its latency, and for a stream the time to its first token (`first_token`: a datetime or an
+        ISO string), both from its start. An answer from the response cache measures no model."""
         if not model:
             return
-        latency = None if cache_hit else _ms_between(start, end)
-        self.health.succeeded(model, latency)
+        if cache_hit:
+            self.health.succeeded(model, None)
+            return
+        if isinstance(first_token, str):
+            try:
+                first_token = datetime.fromisoformat(first_token.replace("Z", "+00:00"))
+            except ValueError:
+                first_token = None
+        self.health.succeeded(model, _ms_between(start, end), _ms_between(start, first_token) if first_token else None)
 
     def failed(self, model: str, error: BaseException) -> None:
         """A provider-side failure (5xx, 429, timeouts, connection errors) counts against the model; a request the
