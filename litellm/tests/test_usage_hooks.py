@@ -62,6 +62,32 @@ async def test_a_hook_cancelled_at_the_logging_workers_timeout_still_finishes_it
     await outbox.aclose()
 
 
+async def test_an_overrun_stops_its_lease_and_pauses_the_key_before_its_event_is_committed(tmp_path):
+    # Found under load: the check waited for the outbox's commit, and calls started meanwhile drew from the lease of
+    # an account already in deficit (clause 46). The usage is known when the hook runs: the lease stops then.
+    platform = Platform(1_000_000)
+    leases = book(platform, idle_seconds=0.0)
+    s = settings()
+    outbox = Outbox(str(tmp_path / "p.db"), s.platform_url, "w" * 40,
+                    transport=httpx.MockTransport(lambda r: httpx.Response(200, json={})))
+    billing = TollgateBilling(s, outbox, PlatformClient(s, transport=httpx.MockTransport(platform.handler)), leases)
+    draw = await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    lease = leases.leases[KEY_ID]
+    busy = threading.Event()
+    outbox._io.submit(busy.wait)  # the outbox's file is slow: nothing commits until it is set
+    await billing.async_log_success_event(success_kwargs(billing, "c1", draw, 100_000), USAGE, None, None)
+    assert lease.retired  # before any commit
+    assert KEY_ID in leases._paused and not leases._paused[KEY_ID].done()
+    assert "c1" in lease.inflight  # its draw finishes once the event is durable
+    busy.set()
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if "c1" not in lease.inflight:
+            break
+    assert "c1" not in lease.inflight and len(outbox.find(KEY_ID, "c1")) == 1
+    await outbox.aclose()
+
+
 async def test_a_legacy_completion_stream_keeps_its_text_and_a_chat_stream_its_chunks(tmp_path):
     import litellm
 

@@ -690,24 +690,25 @@ class TollgateBilling(CustomLogger):
                 self.routing.succeeded(model_group, start_time, end_time, bool(slo.get("cache_hit")),
                                        _first_token(state, kwargs, bool(slo.get("stream"))))
 
-            def overrun() -> None:
-                # Usage worth more than the draw (the upstream billed past the call's bound): stop this lease now.
-                if state["leaseId"] and self.leases.reported(
-                    state["leaseId"], model_group, prompt_tokens, completion_tokens, _event_units(units),
-                    int(state["drawMicros"])):
-                    self.leases.pause(key_id, self.outbox.flushed())
-                    self.outbox.deliver_now()
-
-            self._when_stored(stored, state, overrun)
+            # Usage worth more than the draw (the upstream billed past the call's bound): this lease stops now, not
+            # once the event is committed, and the key's draws wait until the platform has settled it (flushed()
+            # counts this append: the outbox's I/O thread runs its jobs in order). Waiting for the commit let a
+            # loaded gateway serve a whole further round of calls into an account already in deficit (clause 46).
+            if state["leaseId"] and self.leases.reported(
+                state["leaseId"], model_group, prompt_tokens, completion_tokens, _event_units(units),
+                int(state["drawMicros"])):
+                self.leases.pause(key_id, self.outbox.flushed())
+                self.outbox.deliver_now()
+            self._when_stored(stored, state)
         except Exception:
             logger.exception("could not record a usage event")
 
     def _when_stored(self, stored: Any, state: dict, then: Callable[[], None] | None = None) -> None:
         """Finishes the call's draw once its usage event is committed, on the event loop, whatever became of the hook
         that appended it (LiteLLM's logging worker cancels a callback that outlasts its timeout, and this must not
-        depend on it): the event is durable before the call's accounting moves on, and `then` (the overrun check,
-        which asks for flushed()) sees it stored. An event that could not be stored (logged by the outbox with its
-        call) still finishes its draw, so the lease is not held by it forever."""
+        depend on it): the event is durable before the call's accounting moves on, and `then` sees it stored. An event
+        that could not be stored (logged by the outbox with its call) still finishes its draw, so the lease is not held
+        by it forever."""
         loop = asyncio.get_running_loop()
 
         def committed(future: Any) -> None:
