@@ -18,8 +18,8 @@ import type { ByokReport } from "@/lib/analytics/byok";
 import { FILTER_KEYS } from "@/lib/analytics/schemas";
 import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
+import { Figure, int, pct } from "./figures";
 import type { Filters } from "./filters";
-import { Figure, int, pct } from "./usage-analytics";
 
 type Report = Json<ByokReport>;
 

@@ -23,8 +23,8 @@ import type { CacheMeasures, CacheReport } from "@/lib/analytics/cache";
 import { FILTER_KEYS } from "@/lib/analytics/schemas";
 import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
+import { Figure, int, pct } from "./figures";
 import type { Filters } from "./filters";
-import { Figure, int, pct } from "./usage-analytics";
 
 type Report = Json<CacheReport>;
 

@@ -27,6 +27,7 @@ import { api } from "@/lib/ui/api";
 import { formatUtc } from "@/lib/utils";
 import { ByokLine, ByokSection } from "./byok-section";
 import { CacheLine, CacheSection } from "./cache-section";
+import { Figure, int, pct } from "./figures";
 import { FilterBar, useUrlFilters } from "./filters";
 
 type Totals = Json<UsageTotals>;
@@ -42,9 +43,8 @@ interface UsageAnswer {
   breakdown: Breakdown[];
 }
 
-export const pct = (part: number, whole: number) =>
-  whole > 0 ? `${((part / whole) * 100).toFixed(1)}%` : "—";
-export const int = (n: number | string) => Number(n).toLocaleString("en-US");
+// The figures' formatting lives in ./figures (the cache and BYOK sections use it too, and this file renders them).
+export { Figure, int, pct };
 export const utcLabel = (iso: string) => formatUtc(iso);
 
 /** What an empty chart of calls says, and where to go to make one. */
@@ -52,26 +52,6 @@ export const NO_CALLS = {
   message: "No calls in this range — make a call with an API key.",
   action: { href: "/account/keys", label: "Create or copy an API key" },
 };
-
-export function Figure({
-  label,
-  value,
-  hint,
-  testId,
-}: {
-  label: string;
-  value: React.ReactNode;
-  hint?: string;
-  testId?: string;
-}) {
-  return (
-    <div className="min-w-0 rounded-lg border bg-card p-3" data-testid={testId}>
-      <div className="text-xs text-muted-foreground">{label}</div>
-      <div className="text-xl font-semibold break-words tabular-nums">{value}</div>
-      {hint ? <div className="text-xs text-muted-foreground">{hint}</div> : null}
-    </div>
-  );
-}
 
 export function MoneyChart({
   points,

@@ -62,9 +62,9 @@ export function RoutingPanel() {
           <TableHeader>
             <TableRow>
               <TableHead>Virtual model</TableHead>
-              <TableHead>Strategy</TableHead>
+              <TableHead className="hidden md:table-cell">Strategy</TableHead>
               <TableHead>Candidates (quality score)</TableHead>
-              <TableHead>Status</TableHead>
+              <TableHead className="hidden md:table-cell">Status</TableHead>
               <TableHead className="text-right">
                 <span className="sr-only">Edit</span>
               </TableHead>
@@ -77,13 +77,17 @@ export function RoutingPanel() {
             ) : null}
             {data?.items.map((v) => (
               <TableRow key={v.id} data-testid={`virtual-row-${v.name}`}>
-                <TableCell className="min-w-40 whitespace-normal">
-                  <div className="font-mono font-medium">{v.name}</div>
+                <TableCell className="min-w-28 whitespace-normal">
+                  <div className="font-mono font-medium break-all">{v.name}</div>
+                  {/* On a phone the strategy and status columns fold in here. */}
+                  <div className="text-xs text-muted-foreground md:hidden">
+                    {v.strategy} · {v.enabled ? "enabled" : "disabled"}
+                  </div>
                   {v.description ? (
                     <div className="text-xs text-muted-foreground">{v.description}</div>
                   ) : null}
                 </TableCell>
-                <TableCell>
+                <TableCell className="hidden md:table-cell">
                   <Badge variant="secondary">{v.strategy}</Badge>
                 </TableCell>
                 <TableCell className="whitespace-normal">
@@ -95,7 +99,7 @@ export function RoutingPanel() {
                     ))}
                   </div>
                 </TableCell>
-                <TableCell>
+                <TableCell className="hidden md:table-cell">
                   {v.enabled ? <Badge>enabled</Badge> : <Badge variant="secondary">disabled</Badge>}
                 </TableCell>
                 <TableCell className="text-right">

@@ -267,7 +267,8 @@ test("owners manage members, caps, settings and ownership; a member sees only wh
       { pepper: TEST_KEY_PEPPER },
     );
 
-    // A member: no invite, no actions on others, no billing or settings tab; the settings page says whose it is.
+    // A member: no invite, no actions on others, no billing or settings tab (the guardrails and provider keys they
+    // are subject to, read-only); the settings page says whose it is.
     const memberContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const memberPage = await memberContext.newPage();
     await login(memberPage, member.email, PASSWORD);
@@ -278,7 +279,13 @@ test("owners manage members, caps, settings and ownership; a member sees only wh
     await expect(memberPage.getByTestId("invitations")).toHaveCount(0);
     await expect(memberPage.getByRole("button", { name: "Leave" })).toBeVisible();
     const tabs = memberPage.getByRole("navigation", { name: `${org.name} pages` });
-    await expect(tabs.getByRole("link")).toHaveText(["Overview", "Members", "Keys"]);
+    await expect(tabs.getByRole("link")).toHaveText([
+      "Overview",
+      "Members",
+      "Keys",
+      "Guardrails & cache",
+      "Provider keys",
+    ]);
     await snap(memberPage, "org-20-member-view");
     await memberPage.goto(`/orgs/${org.slug}/settings`);
     await expect(memberPage.getByTestId("org-settings-none")).toContainText("for its owner and admins");

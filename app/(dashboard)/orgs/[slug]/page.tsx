@@ -16,6 +16,9 @@ export default async function OrgOverviewPage({ params }: { params: Promise<{ sl
   const user = await requireUser();
   const { page, actor } = await openOrgPage(user, (await params).slug);
   const spend = await orgSpend(db(), actor, page);
+  // A platform admin reads any organization through the platform's analytics (they need not be a member); everyone
+  // else through their own view of it (what their role may see).
+  const analytics = user.role === "admin" ? "/api/v1" : "/api/v1/me";
   return (
     <>
       <OrgHeader
@@ -27,12 +30,12 @@ export default async function OrgOverviewPage({ params }: { params: Promise<{ sl
       <OrgOverview page={page} spend={spend} />
       <div className="mt-4">
         <CacheLine
-          base="/api/v1/me"
+          base={analytics}
           filters={{ org: page.org.slug }}
           label={`Response cache, last 7 days (${page.can.seeAllUsage ? "every member's calls" : "your calls"})`}
         />
         <ByokLine
-          base="/api/v1/me"
+          base={analytics}
           filters={{ org: page.org.slug }}
           label={`Own provider keys (BYOK), last 7 days (${page.can.seeAllUsage ? "every member's calls" : "your calls"})`}
         />
