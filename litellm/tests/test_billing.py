@@ -452,3 +452,19 @@ def test_the_text_a_stream_delivers_is_read_from_every_streaming_route():
     assert _delivered_text(sse) == "Claude"
     assert _delivered_text({"type": "content_block_delta", "delta": {"type": "text_delta", "text": "says"}}) == "says"
     assert _delivered_text(b"event: ping\ndata: {}\n\n") == ""
+
+
+def test_usage_an_upstream_reports_past_any_count_is_held_to_what_an_event_may_carry():
+    """Found by review: an owner's server answering duration 1e999 (infinite) or a huge or negative token count
+    made the usage event fail (OverflowError) or be refused by the platform: the served call was never billed."""
+    import types
+
+    from tollgate_litellm.billing import MAX_COUNTS, _reported, _reported_audio_ms
+
+    assert _reported_audio_ms(types.SimpleNamespace(usage=None, duration=float("inf"))) is None
+    assert _reported_audio_ms(types.SimpleNamespace(usage=None, duration=float("nan"))) is None
+    assert _reported_audio_ms(types.SimpleNamespace(usage=None, duration=1.5)) == 1500
+    assert _reported(float("inf")) == 0 and _reported(-5) == 0 and _reported("x") == 0 and _reported(None) == 0
+    assert _reported(10**15, "promptTokens") == MAX_COUNTS["promptTokens"] == 100_000_000
+    assert _reported(10**9, "audioMs") == MAX_COUNTS["audioMs"]
+    assert _reported(41.9, "completionTokens") == 41

@@ -67,7 +67,7 @@ async def test_the_owners_credential_serves_its_providers_calls_and_is_asked_onc
     assert seen == [("/api/internal/gateway/credentials", {"keyId": KEY_ID})]
     data = {"model": "fake-small"}
     byok.apply(choice, data)
-    assert data == {"model": "fake-small", "api_key": SECRET}  # the deployment's base stays
+    assert sent(data) == {"model": "fake-small", "api_key": SECRET}  # the deployment's base stays
 
 
 async def test_a_provider_without_a_credential_falls_back_or_is_refused_as_the_owner_chose():
@@ -94,11 +94,11 @@ async def test_an_openai_compatible_credential_brings_its_base_and_azure_its_ver
     choice = await book(replying(answer({"openai_compatible": compatible}))).choose(KEY_ID, "vllm", ["vllm"], ROUTER)
     data = {}
     byok.apply(choice, data)
-    assert data == {"api_key": SECRET, "api_base": "https://vllm.example/v1"}
+    assert sent(data) == {"api_key": SECRET, "api_base": "https://vllm.example/v1"}
     azure = {"id": CRED_ID, "scope": "key", "apiKey": SECRET, "apiBase": "https://x.openai.azure.com", "apiVersion": "2024-10-21"}
     data = {}
     byok.apply(byok.Choice(azure, "azure"), data)
-    assert data == {"api_key": SECRET, "api_base": "https://x.openai.azure.com", "api_version": "2024-10-21"}
+    assert sent(data) == {"api_key": SECRET, "api_base": "https://x.openai.azure.com", "api_version": "2024-10-21"}
 
 
 def billing_with(tmp_path, credentials_answer, seen):
@@ -311,3 +311,61 @@ async def test_negative_reported_usage_is_reported_as_zero(tmp_path):
     [event] = await outbox.find_async(KEY_ID, CALL_ID)
     assert [event[f] for f in ("promptTokens", "completionTokens", "cachedTokens", "cacheWriteTokens",
                                "reasoningTokens")] == [0, 0, 0, 0, 0]
+
+
+def sent(data: dict) -> dict:
+    """What a request sets (the deployment's own parameters apply.py clears are None: LiteLLM then sends none)."""
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_nothing_of_the_platforms_deployment_goes_with_the_owners_key():
+    """Found by review: LiteLLM's router sends a deployment's organization, extra headers and body (and Azure AD
+    tokens) with a request's own api_key, to the owner's base. A real Router against two local servers."""
+    import asyncio
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from litellm import Router
+
+    seen: list = []
+
+    class Upstream(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            seen.append({"port": self.server.server_address[1], "headers": dict(self.headers),
+                         "body": json.loads(body or b"{}")})
+            out = json.dumps({"id": "x", "object": "chat.completion", "created": 1, "model": "m",
+                              "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
+                                           "finish_reason": "stop"}],
+                              "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args):
+            pass
+
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), Upstream) for _ in range(2)]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    platform_base, own_base = (f"http://127.0.0.1:{s.server_address[1]}/v1" for s in servers)
+    byok.install_router_guard()
+    router = Router(model_list=[{"model_name": "gpt", "litellm_params": {
+        "model": "openai/gpt-4o", "api_key": "platform-key", "api_base": platform_base,
+        "organization": "org-PLATFORM", "extra_headers": {"X-Platform-Secret": "psecret"},
+        "extra_body": {"platform_body": "pb"}}}], num_retries=0)
+    data = {"model": "gpt", "messages": [{"role": "user", "content": "hi"}]}
+    byok.apply(byok.Choice({"id": "c1", "apiKey": "owner-key", "apiBase": own_base}, "openai_compatible"), data)
+    try:
+        asyncio.run(router.acompletion(**data))
+    finally:
+        for server in servers:
+            server.shutdown()
+    assert [s["port"] for s in seen] == [servers[1].server_address[1]]
+    headers = {k.lower(): v for k, v in seen[0]["headers"].items()}
+    assert headers["authorization"] == "Bearer owner-key"
+    assert "openai-organization" not in headers and "x-platform-secret" not in headers
+    assert "platform_body" not in seen[0]["body"]

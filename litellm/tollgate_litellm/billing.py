@@ -106,9 +106,11 @@ def _reported_audio_ms(response: Any) -> int | None:
     if seconds is None:
         seconds = getattr(response, "duration", None)
     try:
-        return max(0, math.ceil(float(seconds) * 1000)) if seconds is not None else None
+        milliseconds = float(seconds) * 1000 if seconds is not None else None
     except (TypeError, ValueError):
         return None
+    # An infinite or NaN length (valid JSON as 1e999) is no report: the call is billed for what it asked.
+    return max(0, math.ceil(milliseconds)) if milliseconds is not None and math.isfinite(milliseconds) else None
 
 
 def _images_made(state: dict, response: Any, asked: int) -> int:
@@ -139,8 +141,26 @@ def _reported_count(unit: PriceUnit, state: dict, response: Any) -> int:
     return measure(state, response, asked) if state.get("kind") in unit.bills else 0
 
 
-def _nonnegative(count: Any) -> Any:
-    return max(0, count) if isinstance(count, int) else count
+# The most of one unit a usage event may carry (lib/billing/contract.json's count.max: the platform's schema refuses
+# more). Usage a provider reports past it (an owner's own server can report anything) is held to it, never made an
+# event the platform refuses, which would leave the call unbilled.
+MAX_COUNTS = {u["count"]["field"]: int(u["count"]["max"]) for u in contract.CONTRACT["priceUnits"] if u.get("count")}
+
+
+def _reported(value: Any, field: str = "promptTokens") -> int:
+    """A count as reported upstream, as an event may carry it: a finite integer from 0 to the unit's maximum (a
+    negative, infinite or unreadable one is 0)."""
+    try:
+        number = float(value or 0)
+    except (TypeError, ValueError):
+        return 0
+    if not math.isfinite(number) or number <= 0:
+        return 0
+    return min(int(number), MAX_COUNTS.get(field, MAX_COUNTS["promptTokens"]))
+
+
+def _nonnegative(count: Any, field: str = "promptTokens") -> Any:
+    return _reported(count, field) if isinstance(count, (int, float)) else count
 
 
 def _asked_fields(units: Units) -> dict[str, int]:
@@ -657,8 +677,8 @@ class TollgateBilling(CustomLogger):
             disconnected = bool(litellm_metadata.get("client_disconnected") or metadata.get("client_disconnected"))
             units = self._reported_units(state, response_obj)
             # Never below zero: an owner's own server reports what it likes, and the platform refuses negative counts.
-            prompt_tokens = max(0, int(slo.get("prompt_tokens") or 0))
-            completion_tokens = max(0, int(slo.get("completion_tokens") or 0))
+            prompt_tokens = _reported(slo.get("prompt_tokens"), "promptTokens")
+            completion_tokens = _reported(slo.get("completion_tokens"), "completionTokens")
             if "estimatedPrompt" in state:  # no usage from the provider: LiteLLM's count, held to the reservation
                 prompt_tokens, completion_tokens = _estimated_tokens(state, prompt_tokens, completion_tokens)
             # Stored by the outbox's next group commit, off the event loop; the draw is finished once it is durable.
@@ -737,10 +757,10 @@ class TollgateBilling(CustomLogger):
         completion_details = getattr(usage, "completion_tokens_details", None)
         kind = state.get("kind")
         return {
-            "cachedTokens": max(0, int(getattr(prompt_details, "cached_tokens", 0) or 0)),
-            "cacheWriteTokens": max(0, int(getattr(prompt_details, "cache_write_tokens", 0) or 0)),
-            "reasoningTokens": max(0, int(getattr(completion_details, "reasoning_tokens", 0) or 0)),
-            **{u.field: _nonnegative(_reported_count(u, state, response)) for u in contract.ASKED_UNITS},
+            "cachedTokens": _reported(getattr(prompt_details, "cached_tokens", 0), "cachedTokens"),
+            "cacheWriteTokens": _reported(getattr(prompt_details, "cache_write_tokens", 0), "cacheWriteTokens"),
+            "reasoningTokens": _reported(getattr(completion_details, "reasoning_tokens", 0), "reasoningTokens"),
+            **{u.field: _nonnegative(_reported_count(u, state, response), u.field) for u in contract.ASKED_UNITS},
             "imageSize": state.get("imageSize") if kind == "image" else None,
             "imageQuality": state.get("imageQuality") if kind == "image" else None,
         }

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from litellm.router_utils.clientside_credential_handler import (
+    _ADMIN_CONFIG_FIELDS_TO_CLEAR_ON_BASE_OVERRIDE as ADMIN_FIELDS,
+)
+
 from .cache import TTLCache
 from .errors import GatewayError, unavailable
 from .platform import PlatformClient, PlatformUnavailable
@@ -185,6 +189,13 @@ def apply(choice: Choice, data: dict) -> None:
     if not choice.byok:
         return
     credential = choice.credential or {}
+    # Nothing of the platform's deployment goes with the owner's credential: LiteLLM's router sends the deployment's
+    # own parameters (organization, extra headers and body, Azure AD tokens, cloud credentials…) with a request's
+    # api_key unless the request sets them; every one is set to nothing here (LiteLLM's own list of them, plus the
+    # client headers it does not name).
+    for field in (*ADMIN_FIELDS, "default_headers", "headers"):
+        if field not in ("api_key", "api_base", "base_url", "api_version"):
+            data[field] = None
     data["api_key"] = credential["apiKey"]
     if choice.kind in OWN_BASE and credential.get("apiBase"):
         data["api_base"] = credential["apiBase"]
