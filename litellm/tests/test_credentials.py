@@ -369,3 +369,17 @@ def test_nothing_of_the_platforms_deployment_goes_with_the_owners_key():
     assert headers["authorization"] == "Bearer owner-key"
     assert "openai-organization" not in headers and "x-platform-secret" not in headers
     assert "platform_body" not in seen[0]["body"]
+
+
+def test_a_vendor_key_follows_where_litellm_would_really_send_the_call(monkeypatch):
+    """Found by review: a deployment named by base_url, or one with no base while the gateway's environment moves
+    the vendor's default, took the owner's OpenAI key to another server."""
+    class FakeRouter:
+        model_list = [{"model_name": "by-base-url", "litellm_params": {"model": "openai/m", "base_url": "https://other.example/v1"}},
+                      {"model_name": "default", "litellm_params": {"model": "openai/gpt-4o"}}]
+
+    assert byok._deployment_bases(FakeRouter(), ["by-base-url"]) == ["https://other.example/v1"]
+    assert byok._deployment_bases(FakeRouter(), ["default"]) == [None]
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://proxy.example/v1")
+    assert byok._deployment_bases(FakeRouter(), ["default"]) == ["https://proxy.example/v1"]
+    assert not byok.official_base("openai", "https://proxy.example/v1")

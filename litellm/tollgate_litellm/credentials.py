@@ -92,11 +92,34 @@ def _deployment_bases(router: Any, models: list[str]) -> list[str | None]:
     for deployment in getattr(router, "model_list", None) or []:
         if not isinstance(deployment, dict) or deployment.get("model_name") not in models:
             continue
-        base = (deployment.get("litellm_params") or {}).get("api_base") or None
+        params = deployment.get("litellm_params") or {}
+        base = params.get("api_base") or params.get("base_url") or None
         if isinstance(base, str) and base.startswith("os.environ/"):
             base = os.environ.get(base.removeprefix("os.environ/")) or None
+        if base is None:
+            # No base of its own: LiteLLM's default, which the gateway's environment or litellm.api_base may move
+            # off the vendor's API (found by review: an owner's OpenAI key then went to that server).
+            base = _default_base(str(params.get("model") or "").split("/", 1)[0])
         bases.append(base)
     return bases
+
+
+# Where LiteLLM sends a provider's calls when a deployment names no base (besides litellm.api_base).
+DEFAULT_BASE_ENV = {"openai": ("OPENAI_BASE_URL", "OPENAI_API_BASE"), "text-completion-openai": ("OPENAI_BASE_URL",
+                    "OPENAI_API_BASE"), "anthropic": ("ANTHROPIC_API_BASE", "ANTHROPIC_BASE_URL"),
+                    "gemini": ("GEMINI_API_BASE",)}
+
+
+def _default_base(provider: str) -> str | None:
+    import litellm
+
+    configured = getattr(litellm, "api_base", None)
+    if configured:
+        return str(configured)
+    for name in DEFAULT_BASE_ENV.get(provider, ()):
+        if os.environ.get(name):
+            return os.environ[name]
+    return None
 
 
 def official_base(kind: str, base: str | None, extra: tuple[str, ...] = ()) -> bool:
