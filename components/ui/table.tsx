@@ -72,7 +72,7 @@ export { Table, TableBody, TableCaption, TableCell, TableHead, TableHeader, Tabl
 function TableMessage({ colSpan, children }: { colSpan: number; children: React.ReactNode }) {
   return (
     <TableRow>
-      <TableCell colSpan={colSpan} className="text-muted-foreground">
+      <TableCell colSpan={colSpan} className="whitespace-normal text-muted-foreground">
         {children}
       </TableCell>
     </TableRow>
