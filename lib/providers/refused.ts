@@ -2,11 +2,13 @@ import "server-only";
 import type { UsageEvent } from "@/lib/billing/schemas";
 import type { Db } from "@/lib/db/client";
 
-// A BYOK call the provider refused for its credential (401/403: LiteLLM's AuthenticationError or
-// PermissionDeniedError) is a failure, free as every failure; the credential that served it is marked invalid, so the
-// next resolution skips it (the gateway sees that within its auth TTL) and its owner sees why.
+// A BYOK call the provider refused for its credential (401: LiteLLM's AuthenticationError) is a failure, free as
+// every failure; the credential that served it is marked invalid, so the next resolution skips it (the gateway sees
+// that within its auth TTL) and its owner sees why. A 403 (PermissionDeniedError) is free too but marks nothing: a
+// valid key is refused a model its project may not use, and any member could otherwise switch an organization's key
+// off for everyone by asking for one (review finding).
 
-const AUTH_ERRORS = /AuthenticationError|PermissionDeniedError/;
+const AUTH_ERRORS = /^AuthenticationError$/;
 
 export async function markRefusedCredentials(db: Db, events: UsageEvent[]): Promise<number> {
   const refused = events.filter(

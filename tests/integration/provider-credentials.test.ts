@@ -521,6 +521,23 @@ describe("BYOK billing", () => {
       select status, last_error from provider_credentials where id = ${cred.body.credential.id}`;
     expect(c).toMatchObject({ status: "invalid" });
     expect(c!.last_error).toContain("refused this key");
+
+    // A 403 (a valid key refused a model its project may not use) is free and marks nothing: any member could
+    // otherwise switch an organization's key off for everyone.
+    const other = await store(dev, "", { provider: "anthropic", secret: secretOf("fine") });
+    await settleUsage(sql, [
+      event(keyId, `call-${randomUUID()}`, {
+        status: "failure",
+        promptTokens: 0,
+        completionTokens: 0,
+        errorClass: "PermissionDeniedError",
+        credential: "byok",
+        credentialId: other.body.credential.id,
+      }),
+    ]);
+    const [kept] = await sql<{ status: string }[]>`
+      select status from provider_credentials where id = ${other.body.credential.id}`;
+    expect(kept!.status).toBe("active");
   });
 });
 
