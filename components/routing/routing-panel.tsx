@@ -63,7 +63,7 @@ export function RoutingPanel() {
             <TableRow>
               <TableHead>Virtual model</TableHead>
               <TableHead className="hidden md:table-cell">Strategy</TableHead>
-              <TableHead>Candidates (quality score)</TableHead>
+              <TableHead className="whitespace-normal">Candidates (quality score)</TableHead>
               <TableHead className="hidden md:table-cell">Status</TableHead>
               <TableHead className="text-right">
                 <span className="sr-only">Edit</span>
