@@ -97,9 +97,8 @@ export async function listCredentials(
   const rows = await db<Row[]>`
     select ${columns(db)} from provider_credentials c where ${ownedBy(db, owner)} order by c.provider, c.created_at`;
   const [account] = await db<{ fallback: boolean | null; feeBps: number; feeRequestMicros: bigint }[]>`
-    select byok_fallback as fallback, byok_fee_bps(id) as "feeBps",
-           byok_fee_request_micros(id) as "feeRequestMicros"
-    from accounts where id = ${owner.accountId}`;
+    select byok_fallback as fallback, f.fee_bps as "feeBps", f.fee_request_micros as "feeRequestMicros"
+    from accounts cross join lateral byok_fees(accounts.id) f where accounts.id = ${owner.accountId}`;
   return {
     credentials: rows.map(shown),
     allowPlatformFallback: account?.fallback ?? null,
