@@ -152,6 +152,10 @@ const orgPolicyRoute = () => import("@/app/api/v1/orgs/[org]/policy/route");
 const accountStatementsRoute = () => import("@/app/api/v1/accounts/[id]/statements/route");
 const accountStatementRoute = () => import("@/app/api/v1/accounts/[id]/statements/[month]/route");
 const operatorSettingsRoute = () => import("@/app/api/v1/operator-settings/route");
+const retentionRoute = () => import("@/app/api/v1/retention/route");
+const retentionRunRoute = () => import("@/app/api/v1/retention/run/route");
+const orgRetentionRoute = () => import("@/app/api/v1/orgs/[org]/retention/route");
+const cronRetention = () => import("@/app/api/cron/retention/route");
 const receiptRoute = () => import("@/app/api/v1/receipts/[number]/route");
 const orgStatementsRoute = () => import("@/app/api/v1/orgs/[org]/statements/route");
 const orgStatementRoute = () => import("@/app/api/v1/orgs/[org]/statements/[month]/route");
@@ -977,6 +981,32 @@ const cases: Case[] = [
     expect: { anonymous: 401, developer: 403, admin: 200 },
   },
   {
+    name: "GET /api/v1/retention",
+    handler: retentionRoute,
+    method: "GET",
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "PATCH /api/v1/retention",
+    handler: retentionRoute,
+    method: "PATCH",
+    options: () => ({ body: { playgroundDays: 30 } }),
+    expect: { anonymous: 401, developer: 403, admin: 200 },
+  },
+  {
+    name: "POST /api/v1/retention/run",
+    handler: retentionRunRoute,
+    method: "POST",
+    options: () => ({ body: {} }),
+    expect: { anonymous: 401, developer: 403, admin: 201 },
+  },
+  {
+    name: "GET /api/cron/retention (no cron secret)",
+    handler: cronRetention,
+    method: "GET",
+    expect: { anonymous: 401, developer: 401, admin: 401 },
+  },
+  {
     name: "GET /api/cron/grants (no cron secret)",
     handler: cronGrants,
     method: "GET",
@@ -1384,6 +1414,22 @@ const orgCases: OrgCase[] = [
     handler: orgPolicyRoute,
     method: "GET",
     allowed: ["billing", 200],
+    admin: 200,
+  },
+  {
+    name: "GET /api/v1/orgs/:org/retention (every role may)",
+    handler: orgRetentionRoute,
+    method: "GET",
+    allowed: ["billing", 200],
+    admin: 200,
+  },
+  {
+    name: "PATCH /api/v1/orgs/:org/retention (settings)",
+    handler: orgRetentionRoute,
+    method: "PATCH",
+    options: () => ({ body: { playgroundDays: 10 } }),
+    allowed: ["admin", 200],
+    without: "member",
     admin: 200,
   },
   {
