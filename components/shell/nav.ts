@@ -55,6 +55,7 @@ export const NAV: NavSection[] = [
       { href: "/admin/codes", label: "Redemption codes", icon: "ticket" },
       { href: "/admin/settlement", label: "Settlement", icon: "scale" },
       { href: "/admin/settings", label: "Operator settings", icon: "building" },
+      { href: "/admin/settings/retention", label: "Data retention", icon: "layers" },
       { href: "/admin/audit", label: "Audit log", icon: "scroll" },
     ],
   },

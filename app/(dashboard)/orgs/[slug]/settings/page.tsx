@@ -7,6 +7,7 @@ import {
   LowBalanceSettings,
   PlanSettings,
 } from "@/components/orgs/settings-form";
+import { OrgRetentionSettings } from "@/components/retention/org-retention-form";
 import { Card, CardContent } from "@/components/ui/card";
 import { requireUser } from "@/lib/auth/current";
 import { db } from "@/lib/db";
@@ -14,6 +15,7 @@ import { listModels } from "@/lib/models/catalog";
 import { listMembers } from "@/lib/orgs/members";
 import { asJson } from "@/lib/orgs/overview";
 import { listPlans } from "@/lib/plans/manage";
+import { getOrgRetention } from "@/lib/retention/policy";
 import { openOrgPage } from "../../page-org";
 
 export const metadata: Metadata = { title: "Organization settings" };
@@ -36,10 +38,11 @@ export default async function OrgSettingsPage({ params }: { params: Promise<{ sl
       </>
     );
   }
-  const [catalog, members, plans] = await Promise.all([
+  const [catalog, members, plans, retention] = await Promise.all([
     listModels(db(), { userId: null, kind: "system" }),
     listMembers(db(), actor, org.id),
     can.platformAdmin ? listPlans(db(), actor) : Promise.resolve(null),
+    getOrgRetention(db(), actor, org.slug),
   ]);
   // The models the organization may narrow to: the plan's, or every enabled model when the plan names none.
   const planModels = org.account.planAllowedModels;
@@ -67,6 +70,7 @@ export default async function OrgSettingsPage({ params }: { params: Promise<{ sl
               : null
           }
         />
+        <OrgRetentionSettings slug={org.slug} retention={asJson(retention)} />
         {can.ownership ? (
           <ExportCard
             title="Organization data"
