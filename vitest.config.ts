@@ -34,6 +34,35 @@ export default defineConfig({
       {
         resolve: { alias },
         test: {
+          // The files whose code depends on connection state (ingest, leases, settlement and the queue's locks,
+          // sessions, erasure, the test clock) again, through PgBouncer in transaction mode with a pool of 3 server
+          // connections and no prepared statements, as production reaches Supabase's transaction pooler
+          // (tests/setup/database.ts, docs/adr/0023).
+          name: "pooled",
+          include: [
+            "tests/pooled/**/*.test.ts",
+            ...[
+              "webhook",
+              "leases",
+              "settlement",
+              "queue",
+              "auth",
+              "password-change-race",
+              "gdpr",
+              "seats",
+            ].map((f) => `tests/integration/${f}.test.ts`),
+          ],
+          environment: "node",
+          globalSetup: ["tests/setup/database.ts"],
+          setupFiles: ["tests/setup/env.ts"],
+          env: { DATABASE_PREPARE: "false" },
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
           name: "gateway",
           include: ["tests/gateway/**/*.test.ts"],
           environment: "node",

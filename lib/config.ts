@@ -32,7 +32,8 @@ const schema = z
     DATABASE_URL: z
       .string({ error: "DATABASE_URL is required (npm run up sets it for the local stack)" })
       .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL"),
-    // postgres.js must not use prepared statements behind a transaction pooler (Supabase port 6543).
+    // false behind a transaction pooler (Supabase port 6543): postgres.js then neither prepares statements nor
+    // pipelines queries (lib/db/client.ts, docs/adr/0023).
     DATABASE_PREPARE: bool.default(true),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
     AUTH_PROVIDER: z.enum(["local", "supabase"]).default("local"),

@@ -128,3 +128,12 @@ export async function ensureRedis() {
   console.log(`✓ Redis for the tests on 127.0.0.1:${port}`);
   return { host: "127.0.0.1", port, stop: () => child.kill("SIGTERM") };
 }
+
+/**
+ * Debian's pgbouncer for the integration files run through a transaction pooler (`npm test`'s "pooled" stage,
+ * tests/setup/pgbouncer.ts starts it): installed with apt-get when missing. Only the tests need it; `npm run up` never.
+ */
+export function ensurePgBouncer() {
+  const paths = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/usr/local/bin/pgbouncer"];
+  if (!paths.some((p) => existsSync(p))) aptInstall("pgbouncer", "pgbouncer");
+}

@@ -5,7 +5,13 @@ import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { markBuilt } from "./build-hash.mjs";
-import { ensureChromium, ensureLiteLLMVenv, ensureNpmPackages, ensureRedis } from "./ensure.mjs";
+import {
+  ensureChromium,
+  ensureLiteLLMVenv,
+  ensureNpmPackages,
+  ensurePgBouncer,
+  ensureRedis,
+} from "./ensure.mjs";
 import { junitCount, playwrightCount, readReport, vitestArgs, vitestCount } from "./reports.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -98,6 +104,22 @@ async function main() {
     "test-results/vitest-integration.json",
     vitestCount,
   );
+  // The files that depend on connection state again, through PgBouncer in transaction mode (as production reaches
+  // Supabase's transaction pooler), without prepared statements or pipelining: vitest.config.ts, project "pooled".
+  const pooled = "integration through PgBouncer (transaction mode)";
+  try {
+    ensurePgBouncer();
+    await suite(
+      pooled,
+      bin("vitest"),
+      vitestArgs("pooled", "test-results/vitest-pooled.json"),
+      "test-results/vitest-pooled.json",
+      vitestCount,
+    );
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    results.push({ name: pooled, passed: 0, failed: 1, seconds: 0 });
+  }
   const built = await check("build (next build)", bin("next"), ["build"]);
   // `npm run up` serves this same build while the sources do not change.
   if (built) markBuilt(root);

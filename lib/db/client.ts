@@ -11,6 +11,12 @@ export type Db = Sql | Tx;
 export interface ClientOptions {
   url: string;
   max?: number;
+  /**
+   * false behind a transaction pooler (Supabase's port 6543, PgBouncer's pool_mode=transaction): no named prepared
+   * statements (a statement prepared on one server connection is gone on the next) and no pipelining (a query sent
+   * before the previous one's ReadyForQuery is answered on a server connection the pooler has already given to another
+   * client: its reply never comes and the client hangs). docs/adr/0023.
+   */
   prepare?: boolean;
   /** Name shown in pg_stat_activity. */
   applicationName?: string;
@@ -23,9 +29,12 @@ export function createClient({
   prepare = true,
   applicationName = "tollgate",
 }: ClientOptions): Sql {
-  return postgres(url, {
+  const sql: Sql = postgres(url, {
     max,
     prepare,
+    // postgres.js writes a query onto a busy connection without waiting for the one before (pipelining, up to 100
+    // queued); behind a transaction pooler each query waits for the answer to the one before.
+    ...({ max_pipeline: prepare ? 100 : 0 } as object),
     idle_timeout: 30,
     connect_timeout: 10,
     onnotice: () => {},
@@ -35,6 +44,57 @@ export function createClient({
       bigint: postgres.BigInt,
     },
   });
+  if (!prepare) sql.begin = beginOnReserved(sql) as Sql["begin"];
+  return sql;
+}
+
+type TxBody = (tx: Tx) => unknown;
+
+/**
+ * sql.begin for a client that does not pipeline (max_pipeline 0): postgres.js 3.4 reserves a transaction's connection
+ * only when the BEGIN it wrote may be followed by more (porsager/postgres#1210), so with max_pipeline 0 every begin
+ * fails with UNSAFE_TRANSACTION. This one reserves a connection first (sql.reserve), then runs BEGIN, the body and
+ * COMMIT (or ROLLBACK) on it, with savepoints as postgres.js names them; the connection goes back to the pool after.
+ */
+function beginOnReserved(sql: Sql) {
+  return async (optionsOrFn: string | TxBody, maybeFn?: TxBody): Promise<unknown> => {
+    const options = typeof optionsOrFn === "string" ? optionsOrFn : "";
+    const fn = (typeof optionsOrFn === "function" ? optionsOrFn : maybeFn)!;
+    const reserved = await sql.reserve();
+    let savepoints = 0;
+    const run = async (body: TxBody, tx: Tx) => {
+      const x = body(tx);
+      return Array.isArray(x) ? Promise.all(x) : x;
+    };
+    const tx = Object.assign(reserved, {
+      savepoint: async (nameOrFn: string | TxBody, bodyFn?: TxBody) => {
+        const body = (typeof nameOrFn === "function" ? nameOrFn : bodyFn)!;
+        const name = `s${savepoints++}${typeof nameOrFn === "string" ? `_${nameOrFn}` : ""}`;
+        await reserved`savepoint ${reserved(name)}`;
+        try {
+          return await run(body, tx);
+        } catch (error) {
+          await reserved`rollback to ${reserved(name)}`;
+          throw error;
+        }
+      },
+    }) as unknown as Tx;
+    try {
+      await reserved.unsafe(`begin ${options.replace(/[^a-z ]/gi, "")}`);
+      let result: unknown;
+      try {
+        result = await run(fn, tx);
+      } catch (error) {
+        // A connection that broke meanwhile is closed by postgres.js: the body's error is the one to report.
+        await reserved`rollback`.catch(() => undefined);
+        throw error;
+      }
+      await reserved`commit`;
+      return result;
+    } finally {
+      reserved.release();
+    }
+  };
 }
 
 /** Runs fn in a transaction, or in a savepoint when db already is one. */

@@ -17,7 +17,7 @@ import { call } from "../helpers/http";
 import { priceTokens } from "../helpers/price";
 import { insertUser } from "../helpers/users";
 
-const { sql, url } = await createTestDatabase();
+const { sql, url, prepare } = await createTestDatabase();
 const TTL = 60;
 let adminId: string;
 let modelId: string;
@@ -400,7 +400,7 @@ describe("a lease across UTC midnight", () => {
 describe("under concurrency", () => {
   it("100 concurrent grants, holds and settlements on one account: never more reserved than the balance", async () => {
     const c = await customer(100n * CALL);
-    const pool = createClient({ url, max: 16 });
+    const pool = createClient({ url, max: 16, prepare });
     try {
       const leases: GrantedLease[] = [];
       const results = await Promise.allSettled(

@@ -15,7 +15,7 @@ import {
 } from "@/lib/queue";
 import { createTestDatabase } from "../helpers/db";
 
-const { sql, url } = await createTestDatabase();
+const { sql, url, prepare } = await createTestDatabase();
 
 async function state(id: string) {
   const [row] = await sql`select state, attempts, run_after, last_error from queue_jobs where id = ${id}`;
@@ -27,7 +27,7 @@ describe("queue", () => {
     await sql`delete from queue_jobs`;
     const total = 300;
     for (let i = 0; i < total; i++) await enqueue(sql, "parallel", { i });
-    const pool = createClient({ url, max: 8 });
+    const pool = createClient({ url, max: 8, prepare });
     const ran: number[] = [];
     try {
       await Promise.all(

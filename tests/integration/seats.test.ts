@@ -20,7 +20,7 @@ import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
 import { insertUser, signIn } from "../helpers/users";
 
-const { sql, url } = await createTestDatabase();
+const { sql, url, prepare } = await createTestDatabase();
 const clock = simulatedClock(sql, "2027-05-01T00:00:00Z");
 let adminId: string;
 
@@ -134,7 +134,7 @@ describe("the month job", () => {
     const moment = "2027-07-01T00:05:00Z";
     // Two runs at once, each in its own transaction and connection: the account lock makes the second wait and
     // find every seat charged.
-    const pool = createClient({ url, max: 4, applicationName: "seats-month" });
+    const pool = createClient({ url, max: 4, prepare, applicationName: "seats-month" });
     let runs: Awaited<ReturnType<typeof chargeSeatsForMonth>>[];
     try {
       runs = await Promise.all(

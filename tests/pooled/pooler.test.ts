@@ -1,0 +1,198 @@
+// The "pooled" project's own proof: its clients really reach PostgreSQL through PgBouncer in transaction mode (a few
+// server connections shared by many clients, counted by PgBouncer's admin console), which is why nothing in Tollgate
+// may keep state on a connection between transactions; and the money paths hold under concurrency through it.
+import { randomUUID } from "node:crypto";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { checkLedgerInvariants } from "@/lib/billing/ledger";
+import { createClient, inTransaction } from "@/lib/db/client";
+import { signWebhook } from "@/lib/http/webhook-signature";
+import { accountOf, event, insertKey, seedPricedModel, topUp } from "../helpers/billing";
+import { createTestDatabase } from "../helpers/db";
+import { call } from "../helpers/http";
+import { insertUser } from "../helpers/users";
+
+const pooledUrl = inject("pooledDatabaseUrl");
+if (!pooledUrl) throw new Error("tests/pooled run in the pooled project only (vitest --project pooled)");
+const { sql, url } = await createTestDatabase();
+const database = new URL(url).pathname.slice(1);
+const POOL_SIZE = 3;
+
+/** PgBouncer's admin console (the virtual database "pgbouncer"): simple protocol only, no type lookups. */
+const console_ = (() => {
+  const admin = new URL(pooledUrl);
+  admin.pathname = "/pgbouncer";
+  return postgres(admin.toString(), { max: 1, fetch_types: false, prepare: false, onnotice: () => {} });
+})();
+afterAll(() => console_.end());
+
+/** Fails instead of hanging: a lost answer behind a pooler never arrives. */
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function pool() {
+  const rows = (await console_.unsafe("show pools").simple()) as unknown as Record<string, unknown>[];
+  return rows.find((r) => r.database === database && r.pool_mode !== undefined) as
+    | Record<string, string | number>
+    | undefined;
+}
+
+describe("through PgBouncer (transaction mode)", () => {
+  it("twelve clients share at most three server connections, and PgBouncer counts them", async () => {
+    const many = createClient({ url, max: 12, prepare: false });
+    try {
+      const pids = await Promise.all(
+        Array.from(
+          { length: 12 },
+          async () => (await many<{ pid: number }[]>`select pg_backend_pid() as pid, pg_sleep(0.2)`)[0]!.pid,
+        ),
+      );
+      expect(new Set(pids).size).toBeLessThanOrEqual(POOL_SIZE);
+      const clients = (await console_.unsafe("show clients").simple()) as unknown as {
+        database: string;
+      }[];
+      expect(clients.filter((c) => c.database === database).length).toBeGreaterThanOrEqual(12);
+    } finally {
+      await many.end();
+    }
+    const row = await pool();
+    expect(row).toBeDefined();
+    expect(row!.pool_mode).toBe("transaction");
+    const servers = ["sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login"].reduce(
+      (n, k) => n + Number(row![k] ?? 0),
+      0,
+    );
+    expect(servers).toBeGreaterThan(0);
+    expect(servers).toBeLessThanOrEqual(POOL_SIZE);
+  });
+
+  it("a session-level setting made by one client is seen by another: nothing may rely on one", async () => {
+    const a = createClient({ url, max: 1, prepare: false });
+    const b = createClient({ url, max: 1, prepare: false });
+    try {
+      const [mine] = await a<{ pid: number }[]>`
+        select pg_backend_pid() as pid, set_config('tollgate.now', '2001-02-03T04:05:06Z', false)`;
+      // PgBouncer hands the server connection a released last to the next client: b lands on a's.
+      const [theirs] = await b<
+        { pid: number; at: Date }[]
+      >`select pg_backend_pid() as pid, tollgate_now() as at`;
+      expect(theirs!.pid).toBe(mine!.pid);
+      expect(theirs!.at.toISOString()).toBe("2001-02-03T04:05:06.000Z");
+      // A transaction-local setting (what the test clock and erasure use) ends with its transaction.
+      await b`select set_config('tollgate.now', '', false)`;
+      await a.begin(async (tx) => {
+        await tx`select set_config('tollgate.now', '2001-02-03T04:05:06Z', true)`;
+      });
+      const [after] = await b<{ at: Date }[]>`select tollgate_now() as at`;
+      expect(Math.abs(after!.at.getTime() - Date.now())).toBeLessThan(60_000);
+    } finally {
+      await a`select set_config('tollgate.now', '', false)`;
+      await a.end();
+      await b.end();
+    }
+  });
+
+  it("queries sent at once on one connection all get their answers (no pipelining behind the pooler)", async () => {
+    // postgres.js pipelines a query without parameters behind a busy one; PgBouncer hands the server connection to
+    // another client at the first ReadyForQuery, and the later answers never come (porsager/postgres#970).
+    const one = createClient({ url, max: 1, prepare: false });
+    try {
+      // As grantLease asks: one query without parameters, others with, at once (Promise.all).
+      const answers = await within(
+        5_000,
+        Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            i % 2 ? one<{ n: number }[]>`select ${i}::int as n` : one<{ n: number }[]>`select 0 as n`,
+          ),
+        ),
+      );
+      expect(answers.map((r) => r[0]!.n)).toEqual([0, 1, 0, 3, 0, 5]);
+    } finally {
+      await one.end({ timeout: 1 });
+    }
+  });
+
+  it("transactions and savepoints hold one server connection each, concurrently, on a small client pool", async () => {
+    const few = createClient({ url, max: 4, prepare: false });
+    try {
+      await few`create table if not exists pooled_tx (n int primary key)`;
+      const results = await within(
+        20_000,
+        Promise.allSettled(
+          Array.from({ length: 24 }, (_, n) =>
+            few.begin(async (tx) => {
+              const [{ pid }] = (await tx`select pg_backend_pid() as pid`) as unknown as [{ pid: number }];
+              await tx`insert into pooled_tx values (${n})`;
+              await tx`select pg_sleep(0.02)`;
+              // A failing savepoint rolls back only itself: the transaction goes on, on the same server connection.
+              await inTransaction(tx, async (sp) => {
+                await sp`insert into pooled_tx values (${1000 + n})`;
+                throw new Error("undo the savepoint");
+              }).catch(() => undefined);
+              const [{ again }] = (await tx`select pg_backend_pid() as again`) as unknown as [
+                { again: number },
+              ];
+              expect(again).toBe(pid);
+              if (n % 6 === 5) throw new Error("roll this one back");
+              return n;
+            }),
+          ),
+        ),
+      );
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(20);
+      const rows = await few<{ n: number }[]>`select n from pooled_tx order by n`;
+      expect(rows.map((r) => r.n)).toEqual(
+        Array.from({ length: 24 }, (_, n) => n).filter((n) => n % 6 !== 5),
+      );
+      // Nothing was left open on a server connection the pool hands to others.
+      const [open] = await sql<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and state like 'idle in transaction%'`;
+      expect(open!.n).toBe(0);
+    } finally {
+      await few.end({ timeout: 1 });
+    }
+  });
+
+  describe("webhook ingest under concurrency", () => {
+    let keyId: string;
+    let userId: string;
+    beforeAll(async () => {
+      const adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
+      userId = await insertUser(sql, { email: "dev@example.com" });
+      await seedPricedModel(sql);
+      await topUp(sql, adminId, (await accountOf(sql, userId)).id, 10_000_000n);
+      keyId = await insertKey(sql, userId);
+    });
+
+    it("16 signed batches, each sent twice at once, settle every call exactly once", async () => {
+      const { POST } = await import("@/app/api/webhooks/litellm/route");
+      const batches = Array.from({ length: 16 }, () =>
+        JSON.stringify({ events: Array.from({ length: 5 }, () => event(keyId, randomUUID())) }),
+      );
+      const answers = await Promise.all(
+        [...batches, ...batches].map((body) =>
+          call(POST, {
+            raw: body,
+            headers: { "x-tollgate-signature": signWebhook(process.env.WEBHOOK_SECRET!, body) },
+          }),
+        ),
+      );
+      expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+      const inserted = answers.reduce((n, r) => n + Number(r.body.inserted), 0);
+      expect(inserted).toBe(80);
+      const [counts] = await sql<{ usage: number }[]>`select count(*)::int as usage from usage_events`;
+      expect(counts!.usage).toBe(80);
+      const account = await accountOf(sql, userId);
+      expect(account.balance_micros).toBe(10_000_000n - 80n * 125n);
+      expect(await checkLedgerInvariants(sql, account.id)).toEqual([]);
+    });
+  });
+});
