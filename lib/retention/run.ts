@@ -68,6 +68,8 @@ export interface RetentionSummary {
   /** Time spent detaching and dropping partitions (catalog work, no scan). */
   dropMs: number;
   refused: { day: string; reason: RefusalReason }[];
+  /** The deadline came first: a follow-up job was queued to go on where this run stopped. */
+  continued: boolean;
 }
 
 interface Partition {
@@ -129,7 +131,7 @@ async function refuse(
   db: Db,
   runId: string,
   verdict: DayVerdict,
-  partition: string,
+  partition: string | undefined,
   summary: RetentionSummary,
 ) {
   const reason = verdict.reason ?? "failed";
@@ -143,93 +145,107 @@ async function refuse(
 }
 
 /**
- * Drops one partition whose every day is past retention: verified first, then detached and dropped. Without a
- * default partition and outside a transaction, DETACH … CONCURRENTLY (no lock that stops the table's readers and
- * writers), then the detached rows are checked again (a row that arrived between the check and the detach is in
- * them) and the partition is attached back if anything changed. Otherwise one transaction: the partition locked
- * against writes, checked, detached, dropped.
+ * The lock-free path (no default partition, not in a transaction): the partition's days checked, DETACH …
+ * CONCURRENTLY (no lock that stops the table's readers and writers), the detached rows checked again (a row that
+ * arrived between the check and the detach is in them) and the partition attached back if anything changed; else
+ * dropped.
  */
-async function dropPartition(
-  db: Db,
-  runId: string,
-  p: Partition,
-  concurrently: boolean,
-  lockTimeoutMs: number,
-  summary: RetentionSummary,
-): Promise<void> {
+async function dropPartition(db: Db, runId: string, p: Partition, summary: RetentionSummary): Promise<void> {
   const days = daysOf(p);
   let started = performance.now();
-  if (concurrently) {
-    const verdicts: DayVerdict[] = [];
-    for (const day of days) verdicts.push(await verifyDay(db, day));
-    summary.verifyMs += performance.now() - started;
-    const bad = verdicts.find((v) => !v.ok);
-    if (bad) return refuse(db, runId, bad, p.name, summary);
-    started = performance.now();
-    await db`alter table usage_events detach partition ${db(p.name)} concurrently`;
-    summary.dropMs += performance.now() - started;
-    started = performance.now();
-    const again: DayVerdict[] = [];
-    for (const day of days) again.push(await verifyDay(db, day, p.name));
-    summary.verifyMs += performance.now() - started;
-    started = performance.now();
-    const late = again.find((v) => !v.ok);
-    if (late) {
-      // Put it back as it was: DETACH CONCURRENTLY left a CHECK constraint equal to the bound, so no scan.
-      // DDL takes no parameters: the name was quoted by the catalog's own quote_ident, the bounds are Date ISO strings.
-      const [q] = await db<{ ident: string }[]>`select quote_ident(${p.name}) as ident`;
-      await db.unsafe(
-        `alter table usage_events attach partition ${q!.ident} for values from ('${p.from_at!.toISOString()}') to ('${p.to_at!.toISOString()}')`,
-      );
-      return refuse(db, runId, { ...late, reason: "late_rows" }, p.name, summary);
-    }
-    const rows = again.reduce((n, v) => n + Number(v.detail.rows ?? 0), 0);
-    await inTransaction(db, async (tx) => {
-      await tx`drop table ${tx(p.name)}`;
-      await tx`delete from retention_trimmed_usage where day in ${tx(days)}`;
-      for (const v of again)
-        await record(tx, runId, v.day, "dropped", {
-          partition: p.name,
-          rows: Number(v.detail.rows ?? 0),
-          bytes: days.length === 1 ? p.bytes : 0n,
-          detail: { ...v.detail, concurrently: true, bytes: p.bytes.toString() },
-        });
-    });
-    summary.partitionsDropped++;
-    summary.detailRowsDropped += rows;
-    summary.bytesDropped += Number(p.bytes);
-    summary.dropMs += performance.now() - started;
-    return;
+  const verdicts: DayVerdict[] = [];
+  for (const day of days) verdicts.push(await verifyDay(db, day));
+  summary.verifyMs += performance.now() - started;
+  const bad = verdicts.find((v) => !v.ok);
+  if (bad) return refuse(db, runId, bad, p.name, summary);
+  started = performance.now();
+  await db`alter table usage_events detach partition ${db(p.name)} concurrently`;
+  summary.dropMs += performance.now() - started;
+  started = performance.now();
+  const again: DayVerdict[] = [];
+  for (const day of days) again.push(await verifyDay(db, day, p.name));
+  summary.verifyMs += performance.now() - started;
+  started = performance.now();
+  const late = again.find((v) => !v.ok);
+  if (late) {
+    // Put it back as it was: DETACH CONCURRENTLY left a CHECK constraint equal to the bound, so no scan.
+    // DDL takes no parameters: the name was quoted by the catalog's own quote_ident, the bounds are Date ISO strings.
+    const [q] = await db<{ ident: string }[]>`select quote_ident(${p.name}) as ident`;
+    await db.unsafe(
+      `alter table usage_events attach partition ${q!.ident} for values from ('${p.from_at!.toISOString()}') to ('${p.to_at!.toISOString()}')`,
+    );
+    return refuse(db, runId, { ...late, reason: "late_rows" }, p.name, summary);
   }
-  const outcome = await inTransaction(db, async (tx) => {
-    await tx`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`;
-    // Writers to the day wait (or the lock times out and the day waits for the next run) while it is checked.
-    await tx`lock table ${tx(p.name)} in share mode`;
-    const checking = performance.now();
-    const verdicts: DayVerdict[] = [];
-    for (const day of days) verdicts.push(await verifyDay(tx, day));
-    summary.verifyMs += performance.now() - checking;
-    const bad = verdicts.find((v) => !v.ok);
-    if (bad) return { bad };
-    const dropping = performance.now();
-    await tx`alter table usage_events detach partition ${tx(p.name)}`;
+  const rows = again.reduce((n, v) => n + Number(v.detail.rows ?? 0), 0);
+  await inTransaction(db, async (tx) => {
     await tx`drop table ${tx(p.name)}`;
     await tx`delete from retention_trimmed_usage where day in ${tx(days)}`;
-    for (const v of verdicts)
+    for (const v of again)
       await record(tx, runId, v.day, "dropped", {
         partition: p.name,
         rows: Number(v.detail.rows ?? 0),
         bytes: days.length === 1 ? p.bytes : 0n,
-        detail: { ...v.detail, concurrently: false, bytes: p.bytes.toString() },
+        detail: { ...v.detail, concurrently: true, bytes: p.bytes.toString() },
       });
-    return { rows: verdicts.reduce((n, v) => n + Number(v.detail.rows ?? 0), 0), dropping };
   });
-  if ("bad" in outcome) return refuse(db, runId, outcome.bad!, p.name, summary);
   summary.partitionsDropped++;
-  summary.detailRowsDropped += outcome.rows;
+  summary.detailRowsDropped += rows;
   summary.bytesDropped += Number(p.bytes);
-  // Detach, drop and the records, to the commit (the lock and the check before it are counted apart).
+  summary.dropMs += performance.now() - started;
+}
+
+/**
+ * The plain path (a default partition exists, or the caller's transaction): the expired partitions in one
+ * transaction. lock_timeout bounds every wait; the partitions are locked against writes (SHARE: their readers go on),
+ * each day checked, the ones that verify detached (a brief ACCESS EXCLUSIVE on usage_events: catalog work, no scan)
+ * and dropped in one statement, with their records, in one commit. A day that does not verify stays attached and is
+ * refused after the commit.
+ */
+async function dropTogether(
+  db: Db,
+  runId: string,
+  parts: Partition[],
+  lockTimeoutMs: number,
+  summary: RetentionSummary,
+): Promise<void> {
+  const outcome = await inTransaction(db, async (tx) => {
+    await tx`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`;
+    await tx`lock table ${tx(parts.map((p) => p.name))} in share mode`;
+    const checking = performance.now();
+    const good: { p: Partition; verdicts: DayVerdict[] }[] = [];
+    const bad: { p: Partition; verdict: DayVerdict }[] = [];
+    for (const p of parts) {
+      const verdicts: DayVerdict[] = [];
+      for (const day of daysOf(p)) verdicts.push(await verifyDay(tx, day));
+      const refused = verdicts.find((v) => !v.ok);
+      if (refused) bad.push({ p, verdict: refused });
+      else good.push({ p, verdicts });
+    }
+    summary.verifyMs += performance.now() - checking;
+    const dropping = performance.now();
+    if (good.length) {
+      for (const { p } of good) await tx`alter table usage_events detach partition ${tx(p.name)}`;
+      await tx`drop table ${tx(good.map(({ p }) => p.name))}`;
+      await tx`delete from retention_trimmed_usage where day in ${tx(good.flatMap(({ p }) => daysOf(p)))}`;
+      for (const { p, verdicts } of good)
+        for (const v of verdicts)
+          await record(tx, runId, v.day, "dropped", {
+            partition: p.name,
+            rows: Number(v.detail.rows ?? 0),
+            bytes: verdicts.length === 1 ? p.bytes : 0n,
+            detail: { ...v.detail, concurrently: false, bytes: p.bytes.toString() },
+          });
+    }
+    return { good, bad, dropping };
+  });
+  // Detach, drop and the records, to the commit (the lock and the checks before them are counted apart).
   summary.dropMs += performance.now() - outcome.dropping;
+  for (const { p, verdicts } of outcome.good) {
+    summary.partitionsDropped++;
+    summary.detailRowsDropped += verdicts.reduce((n, v) => n + Number(v.detail.rows ?? 0), 0);
+    summary.bytesDropped += Number(p.bytes);
+  }
+  for (const { p, verdict } of outcome.bad) await refuse(db, runId, verdict, p.name, summary);
 }
 
 /**
@@ -272,7 +288,7 @@ async function trimOrganizations(
         // Recorded once per day (a day past the platform's cutoff was already refused with its partition).
         if (day >= platformCutoff && !refusedDays.has(day)) {
           refusedDays.add(day);
-          await refuse(db, runId, verdict, "", summary);
+          await refuse(db, runId, verdict, undefined, summary);
         }
         continue;
       }
@@ -368,6 +384,7 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
     verifyMs: 0,
     dropMs: 0,
     refused: [],
+    continued: false,
   };
   try {
     const partitions = await db<Partition[]>`
@@ -376,21 +393,33 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
     const concurrently = !hasDefault && !isTransaction(db);
     const cutoffAt = Date.parse(`${detailCutoff}T00:00:00Z`);
     const verdicts = new Map<string, DayVerdict>();
-    for (const p of partitions) {
+    const expired = partitions.filter(
+      (p) => !p.is_default && p.from_at && p.to_at && p.to_at.getTime() <= cutoffAt,
+    );
+    // At most a month per transaction: a backlog leaves in month-sized steps.
+    const step = concurrently ? 1 : 31;
+    for (let i = 0; i < expired.length; i += step) {
       if (Date.now() > deadline) break;
-      if (p.is_default || !p.from_at || !p.to_at || p.to_at.getTime() > cutoffAt) continue;
+      const parts = expired.slice(i, i + step);
       try {
-        await dropPartition(db, runId, p, concurrently, options.lockTimeoutMs ?? 5000, summary);
+        if (concurrently) await dropPartition(db, runId, parts[0]!, summary);
+        else await dropTogether(db, runId, parts, options.lockTimeoutMs ?? 5000, summary);
       } catch (error) {
-        // A lock that timed out, a concurrent drop: the day stays and the next run tries again.
+        // A lock that timed out, a concurrent drop: the days stay and the next run tries again.
         const message = error instanceof Error ? error.message : String(error);
-        await refuse(
-          db,
-          runId,
-          { day: utcDayOf(p.from_at), ok: false, reason: "failed", detail: { error: message.slice(0, 500) } },
-          p.name,
-          summary,
-        );
+        for (const p of parts)
+          await refuse(
+            db,
+            runId,
+            {
+              day: utcDayOf(p.from_at!),
+              ok: false,
+              reason: "failed",
+              detail: { error: message.slice(0, 500) },
+            },
+            p.name,
+            summary,
+          );
       }
     }
     // The claims of calls whose day is gone (usage_calls, when it exists): after the drops, in bounded batches.
@@ -443,6 +472,21 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
         conversations_deleted = ${summary.conversationsDeleted},
         duration_ms = ${Math.round(performance.now() - started)}
       where id = ${runId}`;
+    // A backlog (a first run, a long organization trim) goes on in the next drain, not the next day.
+    if (Date.now() > deadline) {
+      await enqueue(
+        db,
+        RETENTION_JOB,
+        { after: runId },
+        {
+          singletonKey: `${RETENTION_JOB}:after:${runId}`,
+          delaySeconds: 60,
+          maxAttempts: 5,
+          backoffBaseMs: 60_000,
+        },
+      );
+      summary.continued = true;
+    }
     return summary;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -159,7 +159,10 @@ function buildApp(next: string, env: Record<string, string | undefined>): Promis
   });
 }
 
-/** Calls /api/cron/drain every 15 s, and /api/cron/settle and /api/cron/grants at start and whenever the UTC day changes. */
+/**
+ * Calls /api/cron/drain every 15 s, and /api/cron/settle, /api/cron/grants and /api/cron/retention at start and
+ * whenever the UTC day changes.
+ */
 function startTicker(appUrl: string, secret: string, say: (line: string) => void) {
   const hit = async (path: string) => {
     try {
@@ -178,6 +181,7 @@ function startTicker(appUrl: string, secret: string, say: (line: string) => void
       settledFor = today;
       await hit("/api/cron/settle");
       await hit("/api/cron/grants");
+      await hit("/api/cron/retention");
     }
     await hit("/api/cron/drain");
   };
