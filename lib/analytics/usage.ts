@@ -194,7 +194,10 @@ function ownerSource(db: Db, actor: Actor, f: ScopedFilters, range: Range, settl
     where r.day = any(${db.array(settled)}::date[])
       ${f.model ? db`and r.model_group = ${f.model}` : db``}
       ${f.billing ? db`and r.billing_status = ${f.billing}` : db``}
-    ${gaps.map((g) => db`union all ${raw(g)}`)}`;
+    ${
+      // No gap (every day of the range settled): an empty list would be sent as a parameter, a syntax error.
+      gaps.length ? gaps.map((g) => db`union all ${raw(g)}`) : db``
+    }`;
 }
 
 /** What every total, point and row of the analytics measures. */
@@ -300,8 +303,10 @@ export async function usageBreakdown(
   const rows = hourly
     ? await db<(BreakdownRow & { costMicros: bigint })[]>`
           select ${dimension} as id, ${dimension} as label, null as detail, ${aggregates(db)},
-                 coalesce(sum(s.images), 0)::int as images, coalesce(sum(s.audio_ms), 0)::int as "audioMs",
-                 coalesce(sum(s.characters), 0)::int as characters
+                 -- float8, not int: a month of audio milliseconds or characters passes 2^31 (sim:day's 20,000
+                 -- calls a day did); a JSON-safe number stays exact below 2^53.
+                 coalesce(sum(s.images), 0)::float8 as images, coalesce(sum(s.audio_ms), 0)::float8 as "audioMs",
+                 coalesce(sum(s.characters), 0)::float8 as characters
           from (${src}) s
           group by ${dimension} order by sum(s.revenue) desc, sum(s.calls) desc limit ${limit}`
     : by === "user"
