@@ -22,6 +22,7 @@ import {
 import { chargeJoiningSeat, chargeSeatsForMonth, payDueSeats } from "@/lib/orgs/seats";
 import { ROTATE_CREDENTIALS_JOB, rotateCredentials } from "@/lib/providers/rotate";
 import { archiveCompleted, claim, complete, fail, type Job } from "@/lib/queue";
+import { RETENTION_JOB, runRetention } from "@/lib/retention/run";
 import { runStatementClose, STATEMENTS_CLOSE_JOB } from "@/lib/statements/close";
 import { deliverEndpoint, WEBHOOK_DISABLED_JOB } from "@/lib/webhooks/deliver";
 import { WEBHOOK_DELIVER_JOB } from "@/lib/webhooks/emit";
@@ -78,6 +79,9 @@ async function runJob(db: Db, job: Job, options: DrainOptions, deadline: number)
       return sendInvitationEmail(db, job.payload as unknown as InvitationEmailPayload, String(job.id));
     case ROTATE_CREDENTIALS_JOB:
       return rotateCredentials(db);
+    case RETENTION_JOB:
+      // What the budget leaves undone (a long first trim) the next day's job continues.
+      return runRetention(db, { trigger: "cron", deadline });
     default:
       throw new Error(`no handler for job ${job.name}`);
   }

@@ -205,18 +205,27 @@ export async function runChunk(
       and a.id between ${fromAccount}::uuid and ${toAccount}::uuid
     on conflict do nothing`;
 
-  // (4) Roll-up of the day for these accounts, recomputed whole.
+  // (4) Roll-up of the day for these accounts, recomputed whole (with what retention trimmed from it).
   const rolled = await inTransaction(db, async (tx) => {
     await tx`delete from usage_rollups where day = ${day} and account_id between ${fromAccount}::uuid and ${toAccount}::uuid`;
     const rows = await tx<{ events: number }[]>`
       with ins as (
         insert into usage_rollups (day, account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out, cost_micros, revenue_micros)
-        select ${day}::date, account_id, key_id, model_group, billing_status, count(*), sum(prompt_tokens), sum(completion_tokens),
-               sum(cost_micros), sum(revenue_micros)
-        from usage_events
-        where account_id between ${fromAccount}::uuid and ${toAccount}::uuid
-          and started_at >= ${day}::date::timestamp at time zone 'utc'
-          and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+        select ${day}::date, account_id, key_id, model_group, billing_status, sum(calls), sum(tokens_in), sum(tokens_out),
+               sum(cost), sum(revenue)
+        from (
+          select account_id, key_id, model_group, billing_status, 1 as calls, prompt_tokens as tokens_in,
+                 completion_tokens as tokens_out, cost_micros as cost, revenue_micros as revenue
+          from usage_events
+          where account_id between ${fromAccount}::uuid and ${toAccount}::uuid
+            and started_at >= ${day}::date::timestamp at time zone 'utc'
+            and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+          union all
+          -- Calls an organization's shorter retention already removed from the detail still count (docs/adr/0022).
+          select account_id, key_id, model_group, billing_status, calls, tokens_in, tokens_out, cost_micros, revenue_micros
+          from retention_trimmed_usage
+          where day = ${day}::date and account_id between ${fromAccount}::uuid and ${toAccount}::uuid
+        ) d
         group by account_id, key_id, model_group, billing_status
         returning requests
       )
