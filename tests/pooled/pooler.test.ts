@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { createClient, inTransaction } from "@/lib/db/client";
 import { signWebhook } from "@/lib/http/webhook-signature";
-import { accountOf, event, insertKey, seedPricedModel, topUp } from "../helpers/billing";
+import { accountOf, event, insertKey, SYSTEM, seedPricedModel, topUp } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
 import { insertUser } from "../helpers/users";
@@ -159,6 +159,26 @@ describe("through PgBouncer (transaction mode)", () => {
     } finally {
       await few.end({ timeout: 1 });
     }
+  });
+
+  it("eight concurrent starts of one day's settlement start it once (a transaction's advisory lock)", async () => {
+    const { startSettlement, previousUtcDay } = await import("@/lib/settlement/run");
+    const { db } = await import("@/lib/db");
+    const day = previousUtcDay();
+    const starts = await Promise.allSettled(
+      Array.from({ length: 8 }, () =>
+        startSettlement(db(), SYSTEM, { day, trigger: "manual", chunkAccounts: 100 }),
+      ),
+    );
+    const started = starts.filter((r) => r.status === "fulfilled" && r.value.started);
+    expect(started).toHaveLength(1);
+    for (const r of starts) {
+      if (r.status === "rejected") expect((r.reason as { code?: string }).code).toBe("conflict");
+    }
+    const [runs] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from settlement_runs where day = ${day}`;
+    expect(runs!.n).toBe(1);
   });
 
   describe("webhook ingest under concurrency", () => {

@@ -58,7 +58,7 @@ export default async function setup(project: TestProject) {
   if (pooled) {
     bouncer = await startPgBouncer({
       upstreamUrl: adminUrl,
-      port: Number(process.env.TEST_PGBOUNCER_PORT ?? 25439),
+      port: Number(process.env.TEST_PGBOUNCER_PORT ?? Number(process.env.TEST_PG_PORT ?? 25429) + 10),
       poolSize: 3,
     });
   }
