@@ -197,9 +197,9 @@ async function dropPartition(db: Db, runId: string, p: Partition, summary: Reten
 /**
  * The plain path (a default partition exists, or the caller's transaction): the expired partitions in one
  * transaction. lock_timeout bounds every wait; the partitions are locked against writes (SHARE: their readers go on),
- * each day checked, the ones that verify detached (a brief ACCESS EXCLUSIVE on usage_events: catalog work, no scan)
- * and dropped in one statement, with their records, in one commit. A day that does not verify stays attached and is
- * refused after the commit.
+ * each day checked, the ones that verify dropped out of usage_events in one statement (a brief ACCESS EXCLUSIVE on
+ * usage_events and its default partition: catalog work, no scan), with their records, in one commit. A day that does
+ * not verify stays and is refused after the commit.
  */
 async function dropTogether(
   db: Db,
@@ -224,7 +224,9 @@ async function dropTogether(
     summary.verifyMs += performance.now() - checking;
     const dropping = performance.now();
     if (good.length) {
-      for (const { p } of good) await tx`alter table usage_events detach partition ${tx(p.name)}`;
+      // DROP of a partition detaches it as it goes. An explicit DETACH first would turn each partition's foreign keys
+      // into standalone ones: triggers added on (and locks taken of) leases and ledger_transactions, blocking the
+      // ledger's writers until the commit, only for the next statement to remove them again (ADR 0022).
       await tx`drop table ${tx(good.map(({ p }) => p.name))}`;
       await tx`delete from retention_trimmed_usage where day in ${tx(good.flatMap(({ p }) => daysOf(p)))}`;
       for (const { p, verdicts } of good)
