@@ -66,7 +66,6 @@ export function OrgRetentionSettings({ slug, retention }: { slug: string; retent
                 type="number"
                 inputMode="numeric"
                 min={1}
-                max={platform.usageDetailDays}
                 placeholder={String(platform.usageDetailDays)}
                 value={form.usageDetailDays}
                 disabled={!retention.canChange}
@@ -84,7 +83,6 @@ export function OrgRetentionSettings({ slug, retention }: { slug: string; retent
                 type="number"
                 inputMode="numeric"
                 min={1}
-                max={platform.playgroundDays}
                 placeholder={String(platform.playgroundDays)}
                 value={form.playgroundDays}
                 disabled={!retention.canChange}

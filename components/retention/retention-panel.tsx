@@ -177,6 +177,7 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
     onError: (e) => toast.error(e.message),
   });
   const days = overview.partitions;
+  const today = overview.asOf.slice(0, 10);
   return (
     <div className="grid min-w-0 grid-cols-1 gap-6">
       <PolicyForm settings={overview.settings} />
@@ -197,34 +198,56 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
                   <TableHead>Day</TableHead>
                   <TableHead className="text-right">Rows (est.)</TableHead>
                   <TableHead className="text-right">Size</TableHead>
-                  <TableHead>Settlement</TableHead>
-                  <TableHead>Check</TableHead>
-                  <TableHead>Leaves on</TableHead>
+                  <TableHead className="hidden sm:table-cell">Settlement</TableHead>
+                  <TableHead className="hidden sm:table-cell">Check</TableHead>
+                  <TableHead className="hidden sm:table-cell">Leaves on</TableHead>
                 </TableRow>
               </TableHeader>
               <TableBody>
                 {days.length === 0 ? <TableMessage colSpan={6}>No partitions.</TableMessage> : null}
-                {days.map((p) => (
-                  <TableRow key={p.name} data-day={p.day ?? "default"}>
-                    <TableCell className="font-medium tabular-nums">
-                      {p.isDefault ? (
-                        <span title={p.name}>Default (any day)</span>
-                      ) : (
+                {days.map((p) => {
+                  const leaves = p.dropsOn ? (
+                    <span className="tabular-nums">
+                      {p.dropsOn}
+                      {p.dropsOn <= today ? " (due)" : ""}
+                    </span>
+                  ) : (
+                    "moved out daily"
+                  );
+                  return (
+                    <TableRow key={p.name} data-day={p.day ?? "default"}>
+                      <TableCell className="font-medium tabular-nums">
                         <span title={p.name}>
-                          {p.day}
+                          {p.isDefault ? "Default (any day)" : p.day}
                           {p.days > 1 ? ` +${p.days - 1} d` : ""}
                         </span>
-                      )}
-                    </TableCell>
-                    <TableCell className="text-right tabular-nums">
-                      {p.estimatedRows.toLocaleString("en-US")}
-                    </TableCell>
-                    <TableCell className="text-right tabular-nums">{formatBytes(p.bytes)}</TableCell>
-                    <TableCell>{p.isDefault ? "—" : <SettlementBadge state={p.settlement} />}</TableCell>
-                    <TableCell>{p.isDefault ? "—" : <CheckBadge check={p.lastCheck} />}</TableCell>
-                    <TableCell className="tabular-nums">{p.dropsOn ?? "moved out daily"}</TableCell>
-                  </TableRow>
-                ))}
+                        {/* On a phone the state folds under the day instead of three more columns. */}
+                        {p.isDefault ? null : (
+                          <div className="mt-1 flex flex-wrap gap-1 font-normal sm:hidden">
+                            <SettlementBadge state={p.settlement} />
+                            <CheckBadge check={p.lastCheck} />
+                            <span className="text-xs text-muted-foreground">leaves {leaves}</span>
+                          </div>
+                        )}
+                      </TableCell>
+                      <TableCell className="text-right tabular-nums">
+                        {p.estimatedRows === null ? (
+                          <span title="Not analyzed yet">—</span>
+                        ) : (
+                          p.estimatedRows.toLocaleString("en-US")
+                        )}
+                      </TableCell>
+                      <TableCell className="text-right tabular-nums">{formatBytes(p.bytes)}</TableCell>
+                      <TableCell className="hidden sm:table-cell">
+                        {p.isDefault ? "—" : <SettlementBadge state={p.settlement} />}
+                      </TableCell>
+                      <TableCell className="hidden sm:table-cell">
+                        {p.isDefault ? "—" : <CheckBadge check={p.lastCheck} />}
+                      </TableCell>
+                      <TableCell className="hidden sm:table-cell">{leaves}</TableCell>
+                    </TableRow>
+                  );
+                })}
               </TableBody>
             </Table>
           </TableScroller>
@@ -250,8 +273,8 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
                 <TableRow>
                   <TableHead>Started</TableHead>
                   <TableHead>Status</TableHead>
-                  <TableHead className="text-right">Dropped</TableHead>
-                  <TableHead className="text-right">Trimmed</TableHead>
+                  <TableHead className="hidden text-right sm:table-cell">Dropped</TableHead>
+                  <TableHead className="hidden text-right sm:table-cell">Trimmed</TableHead>
                   <TableHead>Refused</TableHead>
                 </TableRow>
               </TableHeader>
@@ -275,13 +298,17 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
                           {r.status}
                         </Badge>
                       </TableCell>
-                      <TableCell className="text-right tabular-nums">
+                      <TableCell className="hidden text-right tabular-nums sm:table-cell">
                         {r.partitionsDropped} d · {formatBytes(r.bytesDropped)}
                       </TableCell>
-                      <TableCell className="text-right tabular-nums">
+                      <TableCell className="hidden text-right tabular-nums sm:table-cell">
                         {r.orgRowsTrimmed.toLocaleString("en-US")} rows
                       </TableCell>
                       <TableCell className="max-w-80 whitespace-normal text-xs">
+                        <div className="mb-1 text-muted-foreground sm:hidden">
+                          dropped {r.partitionsDropped} d · {formatBytes(r.bytesDropped)}, trimmed{" "}
+                          {r.orgRowsTrimmed.toLocaleString("en-US")} rows
+                        </div>
                         {refused.length === 0
                           ? "none"
                           : refused.map((a) => (

@@ -14,8 +14,9 @@ export interface PartitionDay {
   day: string | null;
   /** Days in its range (1 for a daily partition). */
   days: number;
-  /** The planner's estimate (pg_class.reltuples): counting a 10M-row day exactly is not worth a page load. */
-  estimatedRows: number;
+  /** The planner's estimate (pg_class.reltuples): counting a 10M-row day exactly is not worth a page load. Null
+   *  until the partition is first analyzed. */
+  estimatedRows: number | null;
   bytes: number;
   /** The day's last settlement: completed, running, or none yet. */
   settlement: "completed" | "running" | "failed" | "none";
@@ -71,14 +72,17 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
       from_at: Date | null;
       to_at: Date | null;
       bytes: bigint;
-      estimated_rows: bigint;
+      estimated_rows: bigint | null;
       settlement: string | null;
       check_at: Date | null;
       check_action: string | null;
       check_reason: string | null;
     }[]
   >`
-    select p.name, p.is_default, p.from_at, p.to_at, p.bytes, p.estimated_rows, s.status as settlement,
+    select p.name, p.is_default, p.from_at, p.to_at, p.bytes,
+           (select case when c.reltuples >= 0 then c.reltuples::bigint end from pg_class c where c.oid = p.partition)
+             as estimated_rows,
+           s.status as settlement,
            c.created_at as check_at, c.action as check_action, c.reason as check_reason
     from usage_partitions() p
     left join lateral (
@@ -98,7 +102,7 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
       isDefault: r.is_default,
       day,
       days,
-      estimatedRows: Number(r.estimated_rows),
+      estimatedRows: r.estimated_rows === null ? null : Number(r.estimated_rows),
       bytes: Number(r.bytes),
       settlement: (r.settlement as PartitionDay["settlement"] | null) ?? "none",
       lastCheck: r.check_at
