@@ -8,7 +8,13 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
-  workers: 1,
+  // The flows share one stack's state and run one at a time, in file order; the every-page sweep only reads, so
+  // it runs after them on two workers (one spec of ~60 pages was half the browser stage's time).
+  workers: 2,
+  projects: [
+    { name: "flows", testIgnore: /every-page\.spec\.ts$/, workers: 1 },
+    { name: "pages", testMatch: /every-page\.spec\.ts$/, fullyParallel: true, dependencies: ["flows"] },
+  ],
   retries: process.env.CI ? 1 : 0,
   reporter: [["list"], ["json", { outputFile: "test-results/e2e/results.json" }]],
   globalSetup: "./tests/e2e/global-setup.ts",

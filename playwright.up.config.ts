@@ -11,6 +11,8 @@ export default defineConfig({
   outputDir: "test-results/up",
   timeout: 120_000,
   retries: 0,
+  workers: 1,
+  projects: [{ name: "up" }],
   reporter: [["list"], ["json", { outputFile: "test-results/up/results.json" }]],
   globalSetup: "./tests/up/global-setup.ts",
   use: { ...base.use, baseURL: `http://localhost:${UP_PORT}` },

@@ -57,6 +57,16 @@ function pagesOf(role: Role): { route: string; parent?: string }[] {
 
 /** Calls, a failure, a long email, a low balance and a card payment: once per run (a retried worker finds them). */
 async function seedWideData(sql: Sql) {
+  // Both workers of the sweep come here: one seeds, the other waits for it (a session lock on this one connection).
+  await sql`select pg_advisory_lock(hashtext('e2e every-page wide data'))`;
+  try {
+    await seedWideDataOnce(sql);
+  } finally {
+    await sql`select pg_advisory_unlock(hashtext('e2e every-page wide data'))`;
+  }
+}
+
+async function seedWideDataOnce(sql: Sql) {
   const [done] = await sql`select 1 from users where email like ${`${LONG_PREFIX}%`}`;
   if (done) return;
   const [failing] = await sql<{ id: string }[]>`
