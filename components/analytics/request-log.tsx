@@ -325,7 +325,8 @@ export function RequestLog({ scope = "admin" }: { scope?: "admin" | "me" }) {
   const admin = scope === "admin";
   const base = admin ? "/api/v1" : "/api/v1/me";
   const { filters, query, set } = useUrlFilters(EXTRA_KEYS);
-  const [open, setOpen] = useState<string | null>(null);
+  // The call opened in the drawer: its id and its UTC day (the detail then reads one daily partition).
+  const [open, setOpen] = useState<{ id: string; day: string } | null>(null);
   // ?callId= (a link from the command palette or a shared address): the call's drawer opens once it is found.
   const [opened, setOpened] = useState<string | null>(null);
   const { data, error, isLoading, refetch, fetchNextPage, hasNextPage, isFetchingNextPage } =
@@ -346,7 +347,7 @@ export function RequestLog({ scope = "admin" }: { scope?: "admin" | "me" }) {
   useEffect(() => {
     if (found && opened !== found.callId) {
       setOpened(found.callId);
-      setOpen(found.id);
+      setOpen({ id: found.id, day: found.startedAt.slice(0, 10) });
     }
   }, [found, opened]);
   return (
@@ -378,7 +379,7 @@ export function RequestLog({ scope = "admin" }: { scope?: "admin" | "me" }) {
             loading={isLoading}
             rowTestId="request-row"
             rowKey={(r) => r.id}
-            onRow={(r) => setOpen(r.id)}
+            onRow={(r) => setOpen({ id: r.id, day: r.startedAt.slice(0, 10) })}
             empty={
               callId
                 ? `No call ${callId.length === 36 ? "with the id" : "whose id starts with"} ${callId}${admin ? "" : " among your calls"}. Check the id, or clear the search.`
@@ -402,7 +403,13 @@ export function RequestLog({ scope = "admin" }: { scope?: "admin" | "me" }) {
           </div>
         </CardContent>
       </Card>
-      <RequestDrawer id={open} base={base} scope={scope} onClose={() => setOpen(null)} />
+      <RequestDrawer
+        id={open?.id ?? null}
+        day={open?.day ?? null}
+        base={base}
+        scope={scope}
+        onClose={() => setOpen(null)}
+      />
     </div>
   );
 }
@@ -418,18 +425,20 @@ function Line({ label, children }: { label: string; children: React.ReactNode })
 
 function RequestDrawer({
   id,
+  day,
   base,
   scope,
   onClose,
 }: {
   id: string | null;
+  day: string | null;
   base: string;
   scope: "admin" | "me";
   onClose: () => void;
 }) {
   const { data, error, isLoading } = useQuery({
-    queryKey: ["request", base, id],
-    queryFn: () => api<{ request: Detail }>(`${base}/requests/${id}`),
+    queryKey: ["request", base, id, day],
+    queryFn: () => api<{ request: Detail }>(`${base}/requests/${id}${day ? `?day=${day}` : ""}`),
     enabled: Boolean(id),
   });
   const r = data?.request;

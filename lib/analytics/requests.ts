@@ -105,10 +105,14 @@ function signalWhere(db: Db, q: Pick<RequestExportQuery, "cacheHit" | "minSafety
     ${q.minSafetyScore !== undefined ? db`and e.safety_score >= ${q.minSafetyScore}` : db``}`;
 }
 
-/** Calls with this id, or (fewer than 36 characters) whose id starts with it; served by usage_events_call_key. */
+/**
+ * Calls with this id, or (fewer than 36 characters) whose id starts with it: found in usage_calls (its
+ * usage_calls_call_key index), whose started_at leads each to the one partition of usage_events its row is in.
+ */
 function callIdWhere(db: Db, callId: string | undefined) {
   if (!callId) return db``;
-  return callId.length === 36 ? db`and e.call_id = ${callId}` : db`and e.call_id like ${`${callId}%`}`;
+  const match = callId.length === 36 ? db`c.call_id = ${callId}` : db`c.call_id like ${`${callId}%`}`;
+  return db`and (e.key_id, e.started_at, e.call_id) in (select c.key_id, c.started_at, c.call_id from usage_calls c where ${match})`;
 }
 
 /** The cursor is the last row's (started_at to the microsecond, id), base64url: opaque to clients. */
@@ -213,9 +217,10 @@ const orgWide = (db: Db, userId: string) => db`
 
 /**
  * One call with what reserved its money (hold or lease), the ledger transaction that charged it, its price: to a
- * developer (and in own views) their own calls and the calls of organizations whose usage their role reads.
+ * developer (and in own views) their own calls and the calls of organizations whose usage their role reads. With
+ * the call's UTC day (the request log passes it) only that day's partition of usage_events is read.
  */
-export async function requestDetail(db: Db, actor: Actor, id: string): Promise<RequestDetail> {
+export async function requestDetail(db: Db, actor: Actor, id: string, day?: string): Promise<RequestDetail> {
   if (!/^\d{1,19}$/.test(id)) throw notFound("The call");
   const own = ownerScope(actor);
   // The account's entry covers every call of that account in the batch: one's own account's, or an organization's
@@ -251,7 +256,13 @@ export async function requestDetail(db: Db, actor: Actor, id: string): Promise<R
     left join holds h on h.id = e.hold_id
     left join leases l on l.id = e.lease_id
     left join ledger_transactions t on t.id = e.ledger_transaction_id
-    where e.id = ${id}::bigint ${own ? db`and (e.user_id = ${own} or ${orgWide(db, own)})` : db``}`;
+    where e.id = ${id}::bigint ${own ? db`and (e.user_id = ${own} or ${orgWide(db, own)})` : db``}
+    ${
+      day
+        ? db`and e.started_at >= ${day}::date::timestamp at time zone 'utc'
+             and e.started_at < (${day}::date + 1)::timestamp at time zone 'utc'`
+        : db``
+    }`;
   if (!row) throw notFound("The call");
   const big = (v: unknown) => (v === null || v === undefined ? null : BigInt(v as string));
   const priceVersion = row.priceVersion && {

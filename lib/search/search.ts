@@ -46,8 +46,8 @@ async function searchKeys(db: Db, owner: string | null, q: string): Promise<KeyH
 
 /**
  * Calls by call id, exact or by its first characters (the request log's callIdSearch: hex and dashes, lowercased),
- * through usage_events_call_key (call_id text_pattern_ops first, so the prefix is an index range in any collation); a
- * developer's limited to their own.
+ * through usage_calls_call_key (call_id text_pattern_ops first, so the prefix is an index range in any collation), each
+ * call's started_at there reaching the one partition of usage_events its row is in; a developer's limited to their own.
  */
 async function searchCalls(db: Db, owner: string | null, q: string): Promise<CallHit[]> {
   const parsed = callIdSearch.safeParse(q);
@@ -56,10 +56,11 @@ async function searchCalls(db: Db, owner: string | null, q: string): Promise<Cal
   return db<CallHit[]>`
     select e.id::text as id, e.call_id as "callId", e.started_at as "startedAt", e.model_group as model,
            e.status, u.email as "userEmail", k.prefix as "keyPrefix"
-    from usage_events e
+    from usage_calls c
+    join usage_events e on e.key_id = c.key_id and e.started_at = c.started_at and e.call_id = c.call_id
     join api_keys k on k.id = e.key_id
     join users u on u.id = e.user_id
-    where ${callId.length === 36 ? db`e.call_id = ${callId}` : db`e.call_id like ${`${callId}%`}`}
+    where ${callId.length === 36 ? db`c.call_id = ${callId}` : db`c.call_id like ${`${callId}%`}`}
       and (${owner}::uuid is null or e.user_id = ${owner})
     order by e.started_at desc, e.id desc
     limit ${SEARCH_LIMIT}`;

@@ -24,6 +24,7 @@ import { ROTATE_CREDENTIALS_JOB, rotateCredentials } from "@/lib/providers/rotat
 import { archiveCompleted, claim, complete, fail, type Job } from "@/lib/queue";
 import { RETENTION_JOB, runRetention } from "@/lib/retention/run";
 import { runStatementClose, STATEMENTS_CLOSE_JOB } from "@/lib/statements/close";
+import { ensureUsagePartitions, USAGE_PARTITIONS_JOB } from "@/lib/usage/partitions";
 import { deliverEndpoint, WEBHOOK_DISABLED_JOB } from "@/lib/webhooks/deliver";
 import { WEBHOOK_DELIVER_JOB } from "@/lib/webhooks/emit";
 import type { Replay } from "./replay";
@@ -82,6 +83,8 @@ async function runJob(db: Db, job: Job, options: DrainOptions, deadline: number)
     case RETENTION_JOB:
       // What the budget leaves undone (a long first trim) the next day's job continues.
       return runRetention(db, { trigger: "cron", deadline });
+    case USAGE_PARTITIONS_JOB:
+      return ensureUsagePartitions(db);
     default:
       throw new Error(`no handler for job ${job.name}`);
   }

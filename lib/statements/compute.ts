@@ -119,7 +119,7 @@ async function statementAt(db: Tx, accountId: string, month: string): Promise<St
           and exists (select 1 from ledger_entries e where e.transaction_id = t.id and e.account_id = ${accountId})
       ),
       parts as (
-        select u.ledger_transaction_id as txn_id, u.id as usage_id,
+        select u.ledger_transaction_id as txn_id, u.id as usage_id, u.started_at as usage_started_at,
                -(u.revenue_micros + coalesce((
                  select sum(e2.amount_micros) from ledger_transactions t2
                  join ledger_entries e2 on e2.transaction_id = t2.id and e2.account_id = u.account_id
@@ -130,7 +130,7 @@ async function statementAt(db: Tx, accountId: string, month: string): Promise<St
         from usage_events u
         where u.account_id = ${accountId} and u.ledger_transaction_id in (select id from month_txns where kind = 'charge')
         union all
-        select t.id, u.id, e.amount_micros
+        select t.id, u.id, u.started_at, e.amount_micros
         from month_txns t
         join ledger_entries e on e.transaction_id = t.id and e.account_id = ${accountId}
         join usage_events u on u.account_id = ${accountId}
@@ -141,7 +141,8 @@ async function statementAt(db: Tx, accountId: string, month: string): Promise<St
       select p.txn_id as "txnId", u.id::text as "usageId", u.key_id as "keyId", k.name || ' (' || k.prefix || '…)' as "keyName",
              u.user_id as "userId", coalesce(nullif(us.name, ''), us.email) as member, u.model_group as model,
              u.credential, to_char(u.started_at at time zone 'utc', 'YYYY-MM') as "callMonth", p.amount as "amountMicros"
-      from parts p join usage_events u on u.id = p.usage_id
+      -- By the whole primary key (id, started_at): one partition of usage_events per call.
+      from parts p join usage_events u on u.id = p.usage_id and u.started_at = p.usage_started_at
       join api_keys k on k.id = u.key_id join users us on us.id = u.user_id
       where p.amount <> 0`,
     db<{ txnId: string; userId: string; member: string; seatMonth: string }[]>`

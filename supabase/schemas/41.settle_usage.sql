@@ -1,5 +1,6 @@
 -- Settles a batch of usage events in one statement (called by lib/billing/settle.ts; the contract's
--- clauses 1, 6–12, 20): a usage row per new (key, call id), each charged at the price of the model group that
+-- clauses 1, 6–12, 20): a usage row per new (key, call id) (claimed in usage_calls, so exactly once across the
+-- daily partitions of usage_events), each charged at the price of the model group that
 -- served it (a fallback included), in the version in force when its hold was placed (else when the call
 -- started; a group missing from the catalog is priced as the model the hold was for), the unspent rest released, one balanced ledger
 -- transaction for the batch (an entry per account), and the accounts' and keys' usage counters, each moved in
@@ -91,6 +92,14 @@ begin
                as revenue
       from full_priced f
     ),
+    -- Each call is claimed once in usage_calls, whatever started_at a replay carries (docs/adr/0020): only a claim
+    -- won here is recorded and charged, so a second event of a call (a replay, a concurrent batch) changes nothing.
+    claimed as (
+      insert into usage_calls (call_id, key_id, started_at)
+      select call_id, key_id, started_at from priced
+      on conflict (key_id, call_id) do nothing
+      returning call_id, key_id
+    ),
     ins as (
       insert into usage_events (key_id, call_id, user_id, account_id, model_id, model_group, provider_model, status,
                                 stream, prompt_tokens, completion_tokens, cached_tokens, reported_cost_micros,
@@ -116,8 +125,8 @@ begin
              coalesce((units->>'characters')::integer, 0), image_size, image_quality,
              greatest(0, revenue - coalesce(reserved_micros, 0)),
              cache_hit, case when cache_hit then full_revenue - revenue end, pii_masked, safety_score, credential
-      from priced
-      on conflict (key_id, call_id) do nothing
+      from priced p
+      where exists (select 1 from claimed c where c.key_id = p.key_id and c.call_id = p.call_id)
       returning key_id, call_id, account_id, revenue_micros, hold_id, lease_id, draw_micros, status, started_at,
                 overrun_micros
     ),

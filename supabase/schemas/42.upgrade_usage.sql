@@ -17,9 +17,9 @@ declare
 begin
   perform lock_usage_batch(p_events);
   perform 1 from accounts a
-  where a.id in (select u.account_id from usage_events u
-                 join jsonb_to_recordset(p_events) as e(key_id uuid, call_id text)
-                   on u.key_id = e.key_id and u.call_id = e.call_id)
+  where a.id in (select u.account_id from jsonb_to_recordset(p_events) as e(key_id uuid, call_id text)
+                 join usage_calls c on c.key_id = e.key_id and c.call_id = e.call_id
+                 join usage_events u on u.key_id = c.key_id and u.started_at = c.started_at and u.call_id = c.call_id)
   order by a.id for no key update;
   with input as (
     -- The token counts a later attempt reports (the contract's 'prompt' and 'output' units, keyed by unit key).
@@ -33,7 +33,7 @@ begin
     order by e.key_id, e.call_id, outcome_rank(e.status) desc
   ),
   target as (
-    select u.id, u.key_id, u.call_id, u.account_id, u.status as old_status, u.revenue_micros as old_revenue,
+    select u.id, u.started_at, u.key_id, u.call_id, u.account_id, u.status as old_status, u.revenue_micros as old_revenue,
            coalesce(u.draw_micros, h.amount_micros, 0) as reserved,
            coalesce(h.created_at, l.created_at, u.started_at) as reserved_at,
            i.status, coalesce((i.tokens->>'input')::integer, 0) as prompt_tokens,
@@ -54,7 +54,9 @@ begin
                                          coalesce(u.image_size, i.image_size), coalesce(u.image_quality, i.image_quality)), 0)
            end as cost
     from input i
-    join usage_events u on u.key_id = i.key_id and u.call_id = i.call_id
+    -- The call's claim names its started_at: the look-up reaches one partition.
+    join usage_calls c on c.key_id = i.key_id and c.call_id = i.call_id
+    join usage_events u on u.key_id = c.key_id and u.started_at = c.started_at and u.call_id = c.call_id
     left join holds h on h.id = u.hold_id
     left join leases l on l.id = u.lease_id
     -- What the call asked for (images, audio, characters): the most any of its attempts reported, so a success
@@ -88,7 +90,7 @@ begin
       revenue_micros = t.revenue, cost_micros = t.cost, price_version_id = t.price_version_id,
       overrun_micros = greatest(0, t.revenue - t.reserved),
       cache_hit = t.cache_hit, cache_saved_micros = case when t.cache_hit then t.full_revenue - t.revenue end
-    from target t where u.id = t.id
+    from target t where u.id = t.id and u.started_at = t.started_at
     returning u.id
   ),
   changed as (

@@ -6,12 +6,13 @@
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listRequests } from "@/lib/analytics/requests";
+import { listRequests, requestDetail } from "@/lib/analytics/requests";
 import { requestLogQuery } from "@/lib/analytics/schemas";
 import type { Actor } from "@/lib/auth/types";
 import { settleUsage } from "@/lib/billing/settle";
 import type { Sql } from "@/lib/db/client";
 import { keyUsage } from "@/lib/keys/self";
+import { callCharge } from "@/lib/playground/calls";
 import { search } from "@/lib/search/search";
 import { event, insertKey, seedPricedModel } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
@@ -54,6 +55,8 @@ beforeAll(async () => {
     sql,
     keys.slice(0, 4).map((k) => event(k, randomUUID())),
   );
+  // The week's daily partitions, as the usage.partitions job keeps them.
+  await sql`select * from ensure_usage_partitions(current_date - 8, current_date + 1)`;
   await sql`
     insert into usage_events (key_id, call_id, user_id, account_id, model_group, provider_model, status, stream,
                               prompt_tokens, completion_tokens, started_at, ended_at, billing_status, kind)
@@ -63,7 +66,11 @@ beforeAll(async () => {
            case when g % 50 = 0 then 'waived' else 'exact' end, 'chat'
     from generate_series(1, ${CALLS}) g
     join lateral (select id, user_id, account_id from api_keys where id = (${sql.array(keys)}::uuid[])[1 + g % ${keys.length}]) k on true`;
+  // Each call's claim, as settle_usage writes it (the call id search and every look-up by call read it).
+  await sql`insert into usage_calls (call_id, key_id, started_at)
+            select call_id, key_id, started_at from usage_events on conflict do nothing`;
   await sql`analyze usage_events`;
+  await sql`analyze usage_calls`;
   explained = postgres(url, {
     max: 1,
     onnotice: (n) => {
@@ -75,6 +82,9 @@ beforeAll(async () => {
   await explained`load 'auto_explain'`;
   await explained`set auto_explain.log_min_duration = 0`;
   await explained`set auto_explain.log_level = notice`;
+  // Executed plans: a partition pruned at run time (a nested loop's parameter) shows "never executed".
+  await explained`set auto_explain.log_analyze = on`;
+  await explained`set auto_explain.log_timing = off`;
 }, 120_000);
 
 afterAll(async () => {
@@ -88,10 +98,47 @@ async function plansOf(run: (db: Sql) => Promise<unknown>): Promise<string[]> {
   return plans.filter((p) => p.includes("usage_events"));
 }
 
+/** A sequential scan of usage_events or of a partition with rows (an empty partition's costs under 1: 0.00..0.01). */
+const SEQ_SCAN = /Seq Scan on usage_events\w*(?: \w+)? +\(cost=(?!0\.\d\d\.\.0\.\d\d )/;
+
+/** A partition's index as PostgreSQL names it from the parent's: usage_events_pYYYYMMDD_<columns>_idx. */
+const PARTITION_INDEX: Record<string, RegExp> = {
+  usage_events_started_id_idx: /usage_events_p\d{8}_started_at_id_idx/,
+  usage_events_user_idx: /usage_events_p\d{8}_user_id_started_at_idx/,
+  usage_events_account_idx: /usage_events_p\d{8}_account_id_started_at_idx/,
+  usage_events_key_idx: /usage_events_p\d{8}_key_id_started_at_idx/,
+};
+
 function expectIndexed(found: string[], index: string) {
   expect(found.length).toBeGreaterThan(0);
-  for (const plan of found) expect(plan).not.toMatch(/Seq Scan on usage_events/);
-  expect(found.join("\n")).toContain(index);
+  for (const plan of found) expect(plan).not.toMatch(SEQ_SCAN);
+  const joined = found.join("\n");
+  if (PARTITION_INDEX[index]) expect(joined).toMatch(PARTITION_INDEX[index]!);
+  else expect(joined).toContain(index);
+}
+
+/**
+ * The UTC days of the partitions a plan read (executed: pruned at plan time they are absent, at run time "never
+ * executed"); the default partition as "default".
+ */
+function partitionsRead(plans: string[]): string[] {
+  const days = new Set<string>();
+  for (const plan of plans) {
+    for (const line of plan.split("\n")) {
+      const m = / on usage_events_(p(\d{8})|default)\b/.exec(line);
+      if (!m || line.includes("never executed")) continue;
+      days.add(m[2] ? `${m[2].slice(0, 4)}-${m[2].slice(4, 6)}-${m[2].slice(6, 8)}` : "default");
+    }
+  }
+  return [...days].sort();
+}
+
+/** Fails when a plan read a partition outside [from, to] (UTC days) or the default partition. */
+function expectPruned(plans: string[], from: string, to: string) {
+  const read = partitionsRead(plans);
+  expect(read.length).toBeGreaterThan(0);
+  const outside = read.filter((d) => d === "default" || d < from.slice(0, 10) || d > to.slice(0, 10));
+  expect(outside).toEqual([]);
 }
 
 const admin = (): Actor => ({ userId: adminId, kind: "user", role: "admin" });
@@ -104,6 +151,7 @@ describe("usage_events read paths at 60,000 calls", () => {
       listRequests(db, admin(), requestLogQuery.parse({ ...week(), limit: 50 })),
     );
     expectIndexed(first, "usage_events_started_id_idx");
+    expectPruned(first, week().from, week().to);
     const [deep] = await sql<{ micros: string; id: string }[]>`
       select (extract(epoch from started_at) * 1000000)::bigint::text as micros, id::text from usage_events
       order by started_at desc, id desc offset 40000 limit 1`;
@@ -116,6 +164,7 @@ describe("usage_events read paths at 60,000 calls", () => {
     expect(page!.items.map((r) => r.id)).not.toContain(deep!.id);
     expect(BigInt(page!.items[0]!.startedAt.getTime()) * 1000n).toBeLessThanOrEqual(BigInt(deep!.micros));
     expectIndexed(deepPlans, "usage_events_started_id_idx");
+    expectPruned(deepPlans, week().from, week().to);
   });
 
   it("a developer's own request log and an admin's filtered by that developer read an index", async () => {
@@ -126,12 +175,14 @@ describe("usage_events read paths at 60,000 calls", () => {
     });
     expect(items).toBe(50);
     expectIndexed(own, "Index Scan");
+    expectPruned(own, week().from, week().to);
     const filtered = await plansOf(async (db) => {
       const q = requestLogQuery.parse({ ...week(), limit: 50, userId: users[3] });
       items = (await listRequests(db, admin(), q)).items.length;
     });
     expect(items).toBe(50);
     expectIndexed(filtered, "usage_events_user_idx");
+    expectPruned(filtered, week().from, week().to);
   });
 
   it("an organization's request log reads the (account_id, started_at) index", async () => {
@@ -144,6 +195,7 @@ describe("usage_events read paths at 60,000 calls", () => {
     });
     expect(items).toBe(50);
     expectIndexed(found, "usage_events_account_idx");
+    expectPruned(found, week().from, week().to);
   });
 
   it("the per-key usage API (GET /api/v1/key/usage) reads one key's calls through an index", async () => {
@@ -159,19 +211,45 @@ describe("usage_events read paths at 60,000 calls", () => {
       calls = usage.totals.calls;
     });
     expect(calls).toBeGreaterThan(600);
-    for (const plan of found) expect(plan).not.toMatch(/Seq Scan on usage_events/);
-    expect(found.join("\n")).toMatch(/usage_events_key_idx|usage_events_user_idx/);
+    for (const plan of found) expect(plan).not.toMatch(SEQ_SCAN);
+    expect(found.join("\n")).toMatch(/usage_events_p\d{8}_(key|user)_id_started_at_idx/);
+    expectPruned(found, day(Date.now() - 8 * DAY_MS), day(Date.now()));
   });
 
-  it("a call id and a call id prefix are found through the (call_id, key_id) unique index", async () => {
-    const [one] = await sql<{ call_id: string }[]>`select call_id from usage_events order by id desc limit 1`;
+  it("a call id and a call id prefix are found through usage_calls, each reaching only its call's partition", async () => {
+    const [one] = await sql<{ call_id: string; day: string }[]>`
+      select call_id, to_char(started_at at time zone 'utc', 'YYYY-MM-DD') as day
+      from usage_events order by id desc limit 1`;
     for (const q of [one!.call_id, one!.call_id.slice(0, 8)]) {
       let hits = 0;
       const found = await plansOf(async (db) => {
         hits = (await search(db, admin(), q)).calls.length;
       });
       expect(hits).toBeGreaterThanOrEqual(1);
-      expectIndexed(found, "usage_events_call_key");
+      expectIndexed(found, "usage_calls_call_key");
+      // A prefix of 8 hex digits may match another call: its partition is read too, never the others.
+      const read = partitionsRead(found);
+      expect(read).toContain(one!.day);
+      expect(read.length).toBeLessThanOrEqual(q.length === 36 ? 1 : 2);
     }
+  });
+
+  it("a call's detail with its day, and a call's charge by its id, read that day's partition only", async () => {
+    const [one] = await sql<{ id: string; call_id: string; user_id: string; day: string }[]>`
+      select id::text, call_id, user_id::text, to_char(started_at at time zone 'utc', 'YYYY-MM-DD') as day
+      from usage_events order by started_at limit 1 offset 30000`;
+    let found = "";
+    const detail = await plansOf(async (db) => {
+      found = (await requestDetail(db, admin(), one!.id, one!.day)).callId;
+    });
+    expect(found).toBe(one!.call_id);
+    expect(detail.join("\n")).toMatch(/usage_events_p\d{8}_pkey/);
+    expect(partitionsRead(detail)).toEqual([one!.day]);
+    let charged: unknown = null;
+    const charge = await plansOf(async (db) => {
+      charged = await callCharge(db, one!.user_id, one!.call_id);
+    });
+    expect(charged).not.toBeNull();
+    expect(partitionsRead(charge)).toEqual([one!.day]);
   });
 });

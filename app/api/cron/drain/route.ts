@@ -5,6 +5,7 @@ import { withCron } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
 import { settlementOptions } from "@/lib/settlement/deps";
 import { drain } from "@/lib/settlement/drain";
+import { scheduleUsagePartitions } from "@/lib/usage/partitions";
 import { scheduleWebhookDeliveries } from "@/lib/webhooks/deliver";
 
 export const maxDuration = 60;
@@ -14,11 +15,13 @@ const BUDGET_MS = 40_000;
 /**
  * Frequent (vercel.json): releases what leases past their validity still reserve (a vanished gateway process's
  * slice goes back to the balance), enqueues this tick's alert evaluation, then claims and runs queued jobs until
- * the time budget, and reports.
+ * the time budget, and reports. Each tick also enqueues the upkeep of usage_events' daily partitions.
  */
 export const GET = withCron(async () => {
   const leases = await expireLeases(db());
   await scheduleAlertEvaluation(db());
+  // usage_events' daily partitions, a week ahead; an event parked in the default partition moves to its day's.
+  await scheduleUsagePartitions(db());
   // Customer webhook endpoints whose retry is due (or whose new events arrived while their job ran).
   await scheduleWebhookDeliveries(db());
   const drained = await drain(db(), { ...settlementOptions(), budgetMs: BUDGET_MS });

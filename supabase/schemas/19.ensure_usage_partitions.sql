@@ -1,0 +1,49 @@
+-- Makes sure usage_events has its daily partition (usage_events_pYYYYMMDD, [D 00:00 UTC, D+1 00:00 UTC)) for every
+-- UTC day from p_from to p_to, and for every day an event in usage_events_default belongs to (a late replay, clock
+-- skew), whose rows move into their new partition. Idempotent, and safe under concurrency: callers take turns on a
+-- transaction-scoped advisory lock, and a day's partition is built beside the table and attached (SHARE UPDATE
+-- EXCLUSIVE on usage_events: settlement's inserts and every read go on), with usage_events_default locked against
+-- new rows only while its rows of that day move. Moved rows leave a partition and enter one without passing through
+-- usage_events, so the roll-ups (its statement triggers) are unchanged. Run by the queue's usage.partitions job on
+-- every drain tick (lib/usage/partitions.ts) and by the migration. Returns the partitions created and the rows moved.
+create or replace function public.ensure_usage_partitions(p_from date, p_to date)
+returns table (partitions_created integer, rows_moved bigint)
+language plpgsql
+set search_path = public
+as $$
+declare
+  v_day date;
+  v_name text;
+  v_created integer := 0;
+  v_moved bigint := 0;
+  v_count bigint;
+begin
+  if p_from is null or p_to is null or p_to < p_from or p_to - p_from > 366 then
+    raise exception 'ensure_usage_partitions: a range of at most 366 days, from before to' using errcode = '22023';
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('tollgate.usage_events.partitions', 0));
+  -- usage_events_default is locked against writes while its rows are read and moved (reads go on).
+  lock table usage_events_default in share row exclusive mode;
+  for v_day in
+    select d::date from generate_series(p_from, p_to, interval '1 day') d
+    union
+    select distinct (started_at at time zone 'utc')::date from usage_events_default
+    order by 1
+  loop
+    v_name := 'usage_events_p' || to_char(v_day, 'YYYYMMDD');
+    continue when to_regclass(format('public.%I', v_name)) is not null;
+    execute format('create table public.%I (like public.usage_events including defaults including constraints)', v_name);
+    execute format('alter table public.%I enable row level security', v_name);
+    execute format(
+      'with moved as (delete from public.usage_events_default where started_at >= %L and started_at < %L returning *)
+       insert into public.%I select * from moved',
+      v_day::timestamp at time zone 'utc', (v_day + 1)::timestamp at time zone 'utc', v_name);
+    get diagnostics v_count = row_count;
+    v_moved := v_moved + v_count;
+    execute format('alter table public.usage_events attach partition public.%I for values from (%L) to (%L)',
+                   v_name, v_day::timestamp at time zone 'utc', (v_day + 1)::timestamp at time zone 'utc');
+    v_created := v_created + 1;
+  end loop;
+  return query select v_created, v_moved;
+end;
+$$;
