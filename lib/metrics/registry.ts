@@ -19,6 +19,7 @@ interface Metrics {
   openHolds: Gauge<"measure">;
   openLeases: Gauge<"measure">;
   lastSettlement: Gauge<"measure">;
+  lastRetention: Gauge<"measure">;
 }
 
 function create(): Metrics {
@@ -94,6 +95,12 @@ function create(): Metrics {
     lastSettlement: new Gauge({
       name: "tollgate_last_settlement",
       help: "The last finished settlement run: its duration in seconds and its day as a Unix time (read when scraped)",
+      labelNames: ["measure"],
+      registers: [registry],
+    }),
+    lastRetention: new Gauge({
+      name: "tollgate_last_retention",
+      help: "The last finished retention run: days it refused to drop (alert on > 0), partitions it dropped, and when it finished as a Unix time (read when scraped)",
       labelNames: ["measure"],
       registers: [registry],
     }),

@@ -5,7 +5,7 @@ import { metrics } from "./registry";
 /** Reads the database-backed gauges, then renders every metric in Prometheus' text format. */
 export async function scrape(db: Db): Promise<{ contentType: string; body: string }> {
   const m = metrics();
-  const [jobs, [holds], [leases], [run]] = await Promise.all([
+  const [jobs, [holds], [leases], [run], [retention]] = await Promise.all([
     db<{ state: string; n: number }[]>`select state, count(*)::int as n from queue_jobs group by state`,
     db<{ n: number; micros: bigint }[]>`
       select count(*)::int as n, coalesce(sum(amount_micros), 0)::bigint as micros from holds where status = 'open'`,
@@ -16,6 +16,10 @@ export async function scrape(db: Db): Promise<{ contentType: string; body: strin
       select extract(epoch from finished_at - started_at)::float8 as seconds,
              extract(epoch from day::timestamp at time zone 'utc')::float8 as day
       from settlement_runs where finished_at is not null order by finished_at desc limit 1`,
+    db<{ refused: number; dropped: number; finished: number }[]>`
+      select days_refused as refused, partitions_dropped as dropped,
+             extract(epoch from finished_at)::float8 as finished
+      from retention_runs where finished_at is not null order by finished_at desc limit 1`,
   ]);
   m.queueJobs.reset();
   for (const state of ["created", "active", "retry", "completed", "dead"])
@@ -27,6 +31,11 @@ export async function scrape(db: Db): Promise<{ contentType: string; body: strin
   if (run?.seconds != null) {
     m.lastSettlement.set({ measure: "duration_seconds" }, run.seconds);
     m.lastSettlement.set({ measure: "day_unixtime" }, run.day ?? 0);
+  }
+  if (retention) {
+    m.lastRetention.set({ measure: "days_refused" }, retention.refused);
+    m.lastRetention.set({ measure: "partitions_dropped" }, retention.dropped);
+    m.lastRetention.set({ measure: "finished_unixtime" }, retention.finished);
   }
   return { contentType: m.registry.contentType, body: await m.registry.metrics() };
 }
