@@ -25,18 +25,37 @@ const env = {
   ...(tty ? {} : { NO_COLOR: "1", FORCE_COLOR: "0" }),
 };
 
-function exec(cmd, args, extraEnv = {}) {
+/**
+ * Runs a command. Stages that run beside others (`lane`) keep their output and print it whole when they end, under
+ * their banner, so the log reads one stage at a time; the others print as they go.
+ */
+function exec(name, cmd, args, extraEnv = {}, lane = false) {
+  if (!lane) banner(name);
+  else console.log(`▸ ${name} started`);
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: "inherit", env: { ...env, ...extraEnv } });
-    child.on("exit", (code) => resolve(code ?? 1));
+    const child = spawn(cmd, args, {
+      stdio: lane ? ["ignore", "pipe", "pipe"] : "inherit",
+      env: { ...env, ...extraEnv },
+    });
+    const chunks = [];
+    if (lane) {
+      child.stdout.on("data", (c) => chunks.push(c));
+      child.stderr.on("data", (c) => chunks.push(c));
+    }
+    child.on("close", (code) => {
+      if (lane) {
+        banner(name);
+        process.stdout.write(Buffer.concat(chunks));
+      }
+      resolve(code ?? 1);
+    });
   });
 }
 
 /** A stage that is one check (lint, types, build): passes or fails as a whole. */
-async function check(name, cmd, args, extraEnv) {
-  banner(name);
+async function check(name, cmd, args, { env: extraEnv, lane } = {}) {
   const started = Date.now();
-  const code = await exec(cmd, args, extraEnv);
+  const code = await exec(name, cmd, args, extraEnv, lane);
   results.push({
     name,
     passed: code === 0 ? 1 : 0,
@@ -47,11 +66,10 @@ async function check(name, cmd, args, extraEnv) {
 }
 
 /** A stage that runs a test suite and reports its own counts in a JSON file. */
-async function suite(name, cmd, args, reportFile, count, extraEnv) {
-  banner(name);
+async function suite(name, cmd, args, reportFile, count, { env: extraEnv, lane } = {}) {
   const started = Date.now();
   rmSync(reportFile, { force: true });
-  const code = await exec(cmd, args, extraEnv);
+  const code = await exec(name, cmd, args, extraEnv, lane);
   let { passed, failed, skipped = 0 } = readReport(reportFile, count) ?? { passed: 0, failed: 0 };
   // A runner that crashed (or failed outside any test) still counts as a failure.
   if (code !== 0 && failed === 0) failed = 1;
@@ -67,61 +85,86 @@ async function main() {
   ensureNpmPackages(root);
   ensureChromium(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium");
   ensureLiteLLMVenv(root);
-  mkdirSync("test-results", { recursive: true });
-
-  await check("lint (biome)", bin("biome"), ["ci", "."]);
-  await check("types (tsc)", bin("tsc"), ["--noEmit"]);
-  // No import circles in the app's own code (type imports count: a circle of types is a circle of modules).
-  await check("import circles (madge)", bin("madge"), [
-    "--circular",
-    "--no-spinner",
-    "--extensions",
-    "ts,tsx",
-    "--ts-config",
-    "tsconfig.json",
-    "app",
-    "lib",
-    "components",
-  ]);
-  await suite(
-    "gateway plugin (pytest)",
-    path.join(root, "litellm/.venv/bin/python"),
-    ["-m", "pytest", "litellm/tests", "-c", "litellm/pytest.ini", "--junitxml=test-results/pytest.xml"],
-    "test-results/pytest.xml",
-    junitCount,
-  );
-  await suite(
-    "unit (vitest)",
-    bin("vitest"),
-    vitestArgs("unit", "test-results/vitest-unit.json"),
-    "test-results/vitest-unit.json",
-    vitestCount,
-  );
-  await suite(
-    "integration (vitest, real PostgreSQL)",
-    bin("vitest"),
-    vitestArgs("integration", "test-results/vitest-integration.json"),
-    "test-results/vitest-integration.json",
-    vitestCount,
-  );
-  // The files that depend on connection state again, through PgBouncer in transaction mode (as production reaches
-  // Supabase's transaction pooler), without prepared statements or pipelining: vitest.config.ts, project "pooled".
-  const pooled = "integration through PgBouncer (transaction mode)";
+  // Installed before the lanes start: apt-get runs synchronously and would hold up the other lanes' output.
+  let pgBouncerMissing = null;
   try {
     ensurePgBouncer();
+  } catch (error) {
+    pgBouncerMissing = error instanceof Error ? error.message : String(error);
+  }
+  mkdirSync("test-results", { recursive: true });
+
+  // Until the build is done, three lanes run side by side (no one of them keeps both cores busy): the static checks
+  // then the build; the database suites; the plugin's and the unit tests. The build starts once the checks have
+  // read tsconfig.json (next build rewrites it).
+  const lane = true;
+  const checksThenBuild = (async () => {
+    await check("lint (biome)", bin("biome"), ["ci", "--colors=off", "."], { lane });
+    await check("types (tsc)", bin("tsc"), ["--noEmit"], { lane });
+    // No import circles in the app's own code (type imports count: a circle of types is a circle of modules).
+    await check(
+      "import circles (madge)",
+      bin("madge"),
+      [
+        "--circular",
+        "--no-spinner",
+        "--extensions",
+        "ts,tsx",
+        "--ts-config",
+        "tsconfig.json",
+        "app",
+        "lib",
+        "components",
+      ],
+      { lane },
+    );
+    return check("build (next build)", bin("next"), ["build"], { lane });
+  })();
+  const database = (async () => {
+    await suite(
+      "integration (vitest, real PostgreSQL)",
+      bin("vitest"),
+      vitestArgs("integration", "test-results/vitest-integration.json"),
+      "test-results/vitest-integration.json",
+      vitestCount,
+      { lane },
+    );
+    // The files that depend on connection state again, through PgBouncer in transaction mode (as production reaches
+    // Supabase's transaction pooler), without prepared statements or pipelining: vitest.config.ts, project "pooled".
+    const pooled = "integration through PgBouncer (transaction mode)";
+    if (pgBouncerMissing) {
+      console.error(pgBouncerMissing);
+      results.push({ name: pooled, passed: 0, failed: 1, seconds: 0 });
+      return;
+    }
     await suite(
       pooled,
       bin("vitest"),
       vitestArgs("pooled", "test-results/vitest-pooled.json"),
       "test-results/vitest-pooled.json",
       vitestCount,
+      { lane },
     );
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : error);
-    results.push({ name: pooled, passed: 0, failed: 1, seconds: 0 });
-  }
-  const built = await check("build (next build)", bin("next"), ["build"]);
-  // `npm run up` serves this same build while the sources do not change.
+  })();
+  const plugin = (async () => {
+    await suite(
+      "gateway plugin (pytest)",
+      path.join(root, "litellm/.venv/bin/python"),
+      ["-m", "pytest", "litellm/tests", "-c", "litellm/pytest.ini", "--junitxml=test-results/pytest.xml"],
+      "test-results/pytest.xml",
+      junitCount,
+      { lane },
+    );
+    await suite(
+      "unit (vitest)",
+      bin("vitest"),
+      vitestArgs("unit", "test-results/vitest-unit.json"),
+      "test-results/vitest-unit.json",
+      vitestCount,
+      { lane },
+    );
+  })();
+  const [built] = await Promise.all([checksThenBuild, database, plugin]);
   if (built) markBuilt(root);
   if (built) {
     // Two gateway replicas share limits through Redis: the test always runs, against a Redis started if need be.
@@ -133,7 +176,7 @@ async function main() {
       [...vitestArgs("gateway", "test-results/vitest-gateway.json"), "--fileParallelism", "--maxWorkers=2"],
       "test-results/vitest-gateway.json",
       vitestCount,
-      { TEST_REDIS_HOST: redis.host, TEST_REDIS_PORT: String(redis.port) },
+      { env: { TEST_REDIS_HOST: redis.host, TEST_REDIS_PORT: String(redis.port) } },
     );
     redis.stop();
     await suite(
@@ -143,7 +186,7 @@ async function main() {
       "test-results/e2e/results.json",
       playwrightCount,
       // The stack it starts imports server-only lib modules, as the server does.
-      { NODE_OPTIONS: "--conditions=react-server" },
+      { env: { NODE_OPTIONS: "--conditions=react-server" } },
     );
     // The same browser against the stack `npm run up` starts (its own ports): every page, no self-reloads.
     await suite(
@@ -152,7 +195,7 @@ async function main() {
       ["test", "-c", "playwright.up.config.ts"],
       "test-results/up/results.json",
       playwrightCount,
-      { NODE_OPTIONS: "--conditions=react-server" },
+      { env: { NODE_OPTIONS: "--conditions=react-server" } },
     );
   } else {
     for (const name of ["gateway", "browser (playwright + chromium)", "browser against `npm run up`"])
