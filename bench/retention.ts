@@ -188,10 +188,11 @@ async function main() {
       `| rows of the month left | ${remaining!.n} |`,
       `| ledger, daily roll-ups unchanged; ledger = balances | ${unchanged ? "yes" : "**no**"} |`,
       "",
-      "Dropping is catalog work: its time does not grow with the rows of a day, and it leaves no dead tuples in the " +
-        "table (the files are unlinked). What grows with a day's rows is the check against the roll-ups, one scan " +
-        "of the day, under the partitions' SHARE lock (their readers go on); the parent's ACCESS EXCLUSIVE lock is held " +
-        "only for the drop figure.",
+      "Dropping reads and writes no row and leaves no dead tuple: catalog entries and the partitions' files " +
+        "removed at the commit (the same 30 partitions at 500 rows a day drop in about a tenth of the time: the " +
+        "cost follows the files' size, not a scan). The check against the roll-ups is one scan of each day, under " +
+        "the partitions' SHARE lock (their readers go on); the parent's ACCESS EXCLUSIVE lock is held only for the " +
+        "drop figure.",
     ];
     writeSection("retention", lines.join("\n"));
     console.log("▸ wrote docs/benchmarks.md (bench:retention)");
