@@ -132,10 +132,13 @@ describe("through PgBouncer (transaction mode)", () => {
               await tx`insert into pooled_tx values (${n})`;
               await tx`select pg_sleep(0.02)`;
               // A failing savepoint rolls back only itself: the transaction goes on, on the same server connection.
+              let inner = 0;
               await inTransaction(tx, async (sp) => {
+                [{ inner }] = (await sp`select pg_backend_pid() as inner`) as unknown as [{ inner: number }];
                 await sp`insert into pooled_tx values (${1000 + n})`;
                 throw new Error("undo the savepoint");
               }).catch(() => undefined);
+              expect(inner).toBe(pid);
               const [{ again }] = (await tx`select pg_backend_pid() as again`) as unknown as [
                 { again: number },
               ];
