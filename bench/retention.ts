@@ -189,8 +189,7 @@ async function main() {
       `| ledger, daily roll-ups unchanged; ledger = balances | ${unchanged ? "yes" : "**no**"} |`,
       "",
       "Dropping reads and writes no row and leaves no dead tuple: catalog entries and the partitions' files " +
-        "removed at the commit (the same 30 partitions at 500 rows a day drop in about a tenth of the time: the " +
-        "cost follows the files' size, not a scan). The check against the roll-ups is one scan of each day, under " +
+        "removed at the commit. The check against the roll-ups is one scan of each day, under " +
         "the partitions' SHARE lock (their readers go on); the parent's ACCESS EXCLUSIVE lock is held only for the " +
         "drop figure.",
     ];

@@ -17,7 +17,6 @@ import {
   TableHeader,
   TableMessage,
   TableRow,
-  TableTimeCell,
 } from "@/components/ui/table";
 import { TableScroller } from "@/components/ui/table-scroller";
 import { UtcTime } from "@/components/ui/utc-time";
@@ -196,7 +195,7 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
               <TableHeader>
                 <TableRow>
                   <TableHead>Day</TableHead>
-                  <TableHead className="text-right">Rows (est.)</TableHead>
+                  <TableHead className="hidden text-right sm:table-cell">Rows (est.)</TableHead>
                   <TableHead className="text-right">Size</TableHead>
                   <TableHead className="hidden sm:table-cell">Settlement</TableHead>
                   <TableHead className="hidden sm:table-cell">Check</TableHead>
@@ -226,11 +225,14 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
                           <div className="mt-1 flex flex-wrap gap-1 font-normal sm:hidden">
                             <SettlementBadge state={p.settlement} />
                             <CheckBadge check={p.lastCheck} />
-                            <span className="text-xs text-muted-foreground">leaves {leaves}</span>
+                            <span className="text-xs text-muted-foreground">
+                              ≈ {p.estimatedRows === null ? "—" : p.estimatedRows.toLocaleString("en-US")}{" "}
+                              rows · leaves {leaves}
+                            </span>
                           </div>
                         )}
                       </TableCell>
-                      <TableCell className="text-right tabular-nums">
+                      <TableCell className="hidden text-right tabular-nums sm:table-cell">
                         {p.estimatedRows === null ? (
                           <span title="Not analyzed yet">—</span>
                         ) : (
@@ -271,7 +273,7 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
             <Table data-testid="retention-runs">
               <TableHeader>
                 <TableRow>
-                  <TableHead>Started</TableHead>
+                  <TableHead className="hidden sm:table-cell">Started</TableHead>
                   <TableHead>Status</TableHead>
                   <TableHead className="hidden text-right sm:table-cell">Dropped</TableHead>
                   <TableHead className="hidden text-right sm:table-cell">Trimmed</TableHead>
@@ -284,8 +286,13 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
                   const refused = r.actions.filter((a) => a.action === "refused");
                   return (
                     <TableRow key={r.id} data-run={r.id}>
-                      <TableTimeCell iso={r.startedAt} />
+                      <TableCell className="hidden text-xs text-muted-foreground sm:table-cell">
+                        <UtcTime at={r.startedAt} />
+                      </TableCell>
                       <TableCell>
+                        <div className="mb-1 text-xs text-muted-foreground sm:hidden">
+                          <UtcTime at={r.startedAt} />
+                        </div>
                         <Badge
                           variant={
                             r.status === "completed"
