@@ -130,6 +130,13 @@ function decodeCursor(cursor: string): { micros: string; id: string } {
   return { micros: m[1]!, id: m[2]! };
 }
 
+/** Calls after `after` in the log's order (newest first): the keyset of the request log and of its CSV export. */
+function olderThan(db: Db, after: { micros: string; id: string } | null) {
+  return after
+    ? db`and (e.started_at, e.id) < (timestamptz 'epoch' + (${after.micros} || ' microseconds')::interval, ${after.id}::bigint)`
+    : db``;
+}
+
 export async function listRequests(
   db: Db,
   actor: Actor,
@@ -145,11 +152,7 @@ export async function listRequests(
     ${usageWhere(db, actor, f, range)}
     ${signalWhere(db, q)}
     ${callIdWhere(db, q.callId)}
-    ${
-      after
-        ? db`and (e.started_at, e.id) < (timestamptz 'epoch' + (${after.micros} || ' microseconds')::interval, ${after.id}::bigint)`
-        : db``
-    }
+    ${olderThan(db, after)}
     order by e.started_at desc, e.id desc
     limit ${q.limit + 1}`;
   const page = rows.slice(0, q.limit);
@@ -302,10 +305,15 @@ export function exportFileName(f: RequestExportQuery): string {
   return `tollgate-requests-${from.toISOString().slice(0, 10)}-to-${to.toISOString().slice(0, 10)}.csv`;
 }
 
+const EXPORT_PAGE = 1000;
+
 /**
- * The filtered calls as CSV, newest first, streamed from a server-side cursor (constant memory for any number of
- * rows): UTC times, money as exact decimal dollars, each call's user and organization. Admins get cost and margin
- * columns. Whose calls it holds is resolved before the stream starts, so a refusal is an error response, not a file.
+ * The filtered calls as CSV, newest first, streamed a page of EXPORT_PAGE rows at a time (constant memory for any
+ * number of rows): UTC times, money as exact decimal dollars, each call's user and organization. Admins get cost and
+ * margin columns. Whose calls it holds is resolved before the stream starts, so a refusal is an error response, not a
+ * file. Each page is its own query after the last row of the one before (the request log's keyset), never a cursor
+ * held open while the client reads: behind a transaction pooler a download that stops reading would pin one of its
+ * few server connections until the function times out (docs/adr/0023).
  */
 export async function exportRequests(
   db: Db,
@@ -352,27 +360,29 @@ export async function exportRequests(
     "safety_score",
   ];
   const encoder = new TextEncoder();
-  let iterator: AsyncIterator<(RequestRow & { costMicros: bigint })[]> | null = null;
+  let after: { micros: string; id: string } | null = null;
   return new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(`${header.join(",")}\r\n`));
-      iterator = db<(RequestRow & { costMicros: bigint })[]>`
-        select ${rowColumns(db)}
+    },
+    async pull(controller) {
+      const page = await db<(RequestRow & { costMicros: bigint; cursorMicros: string })[]>`
+        select ${rowColumns(db)},
+               (extract(epoch from e.started_at) * 1000000)::bigint::text as "cursorMicros"
         from ${rowSource(db)}
         ${usageWhere(db, actor, f, range)}
         ${signalWhere(db, query)}
         ${callIdWhere(db, query.callId)}
-        order by e.started_at desc, e.id desc`
-        .cursor(1000)
-        [Symbol.asyncIterator]();
-    },
-    async pull(controller) {
-      const next = await iterator!.next();
-      if (next.done) {
+        ${olderThan(db, after)}
+        order by e.started_at desc, e.id desc
+        limit ${EXPORT_PAGE}`;
+      const last = page.at(-1);
+      if (!last) {
         controller.close();
         return;
       }
-      const lines = next.value.map((r) =>
+      after = { micros: last.cursorMicros, id: last.id };
+      const lines = page.map((r) =>
         [
           r.startedAt.toISOString(),
           r.endedAt.toISOString(),
@@ -413,9 +423,7 @@ export async function exportRequests(
           .join(","),
       );
       controller.enqueue(encoder.encode(`${lines.join("\r\n")}\r\n`));
-    },
-    async cancel() {
-      await iterator?.return?.();
+      if (page.length < EXPORT_PAGE) controller.close();
     },
   });
 }

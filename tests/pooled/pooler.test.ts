@@ -184,6 +184,48 @@ describe("through PgBouncer (transaction mode)", () => {
     expect(runs!.n).toBe(1);
   });
 
+  it("CSV downloads that stop reading hold no server connection: others' queries still answer", async () => {
+    const { exportRequests } = await import("@/lib/analytics/requests");
+    const { requestExportQuery } = await import("@/lib/analytics/schemas");
+    const { settleUsage } = await import("@/lib/billing/settle");
+    const adminId = await insertUser(sql, { email: "exporter-admin@example.com", role: "admin" });
+    const userId = await insertUser(sql, { email: "exporter@example.com" });
+    await seedPricedModel(sql);
+    await topUp(sql, adminId, (await accountOf(sql, userId)).id, 100_000_000n);
+    const keyId = await insertKey(sql, userId);
+    await settleUsage(
+      sql,
+      Array.from({ length: 2500 }, () => event(keyId, randomUUID())),
+    );
+    const actor = { userId, kind: "user" as const, role: "developer" as const };
+    const app = createClient({ url, max: POOL_SIZE, prepare: false });
+    const other = createClient({ url, max: 1, prepare: false });
+    try {
+      // As many downloads as the pooler has server connections read their header and first page, then stall.
+      const readers = [];
+      for (let i = 0; i < POOL_SIZE; i++) {
+        const reader = (await exportRequests(app, actor, requestExportQuery.parse({}))).getReader();
+        await reader.read();
+        await reader.read();
+        readers.push(reader);
+      }
+      const [answer] = await within(5_000, other<{ ok: number }[]>`select 1 as ok`);
+      expect(answer!.ok).toBe(1);
+      // A download that goes on reads every call once, newest first, across its pages.
+      let text = "";
+      const decoder = new TextDecoder();
+      for (let chunk = await readers[0]!.read(); !chunk.done; chunk = await readers[0]!.read())
+        text += decoder.decode(chunk.value);
+      for (const r of readers.slice(1)) await r.cancel();
+      const rows = text.split("\r\n").filter(Boolean);
+      // The first page (1,000 calls) was read before the stall; the rest follow, each call once.
+      expect(rows).toHaveLength(1500);
+    } finally {
+      await other.end({ timeout: 1 });
+      await app.end({ timeout: 1 });
+    }
+  });
+
   describe("webhook ingest under concurrency", () => {
     let keyId: string;
     let userId: string;
@@ -211,7 +253,9 @@ describe("through PgBouncer (transaction mode)", () => {
       expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
       const inserted = answers.reduce((n, r) => n + Number(r.body.inserted), 0);
       expect(inserted).toBe(80);
-      const [counts] = await sql<{ usage: number }[]>`select count(*)::int as usage from usage_events`;
+      const [counts] = await sql<
+        { usage: number }[]
+      >`select count(*)::int as usage from usage_events where key_id = ${keyId}`;
       expect(counts!.usage).toBe(80);
       const account = await accountOf(sql, userId);
       expect(account.balance_micros).toBe(10_000_000n - 80n * 125n);
