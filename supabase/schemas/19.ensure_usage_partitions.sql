@@ -3,9 +3,10 @@
 -- skew), whose rows move into their new partition. Idempotent, and safe under concurrency: callers take turns on a
 -- transaction-scoped advisory lock, and a day's partition is built beside the table and attached (SHARE UPDATE
 -- EXCLUSIVE on usage_events: settlement's inserts and every read go on), with usage_events_default locked against
--- new rows only while its rows of that day move. Moved rows leave a partition and enter one without passing through
+-- new rows (not reads) until the caller commits, so none arrives there between a day's move and its attach. Moved rows leave a partition and enter one without passing through
 -- usage_events, so the roll-ups (its statement triggers) are unchanged. Run by the queue's usage.partitions job on
--- every drain tick (lib/usage/partitions.ts) and by the migration. Returns the partitions created and the rows moved.
+-- every drain tick (lib/usage/partitions.ts) and by the migration; it waits at most 5 s for a lock (lock_timeout, for
+-- the rest of the caller's transaction). Returns the partitions created and the rows moved.
 create or replace function public.ensure_usage_partitions(p_from date, p_to date)
 returns table (partitions_created integer, rows_moved bigint)
 language plpgsql
@@ -22,6 +23,9 @@ begin
     raise exception 'ensure_usage_partitions: a range of at most 366 days, from before to' using errcode = '22023';
   end if;
   perform pg_advisory_xact_lock(hashtextextended('tollgate.usage_events.partitions', 0));
+  -- Attaching waits for the reads of usage_events_default in flight, and every read arriving after it would queue
+  -- behind it: past a few seconds the job gives up and its retry (or the next tick) tries again, days ahead of need.
+  perform set_config('lock_timeout', '5s', true);
   -- usage_events_default is locked against writes while its rows are read and moved (reads go on).
   lock table usage_events_default in share row exclusive mode;
   for v_day in

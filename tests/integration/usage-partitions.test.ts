@@ -110,6 +110,18 @@ describe("usage_events' daily partitions", () => {
     expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
   });
 
+  it("two upkeep jobs at once create each missing day once, and neither fails", async () => {
+    const runs = await Promise.all(
+      [0, 1, 2].map(() => at("2029-06-01T00:00:00.000Z", (db) => ensureUsagePartitions(db))),
+    );
+    // Yesterday to 7 days ahead: 9 days, created by whichever ran first.
+    expect(runs.map((r) => r.partitionsCreated).sort()).toEqual([0, 0, 9]);
+    const [n] = await sql<{ n: number }[]>`
+      select count(*)::int as n from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = 'public.usage_events'::regclass and c.relname between 'usage_events_p20290531' and 'usage_events_p20290608'`;
+    expect(n!.n).toBe(9);
+  });
+
   it("charges a call started at 23:59:59.999 once: replayed after midnight and upgraded with another started_at", async () => {
     await at("2027-12-31T12:00:00.000Z", (db) => ensureUsagePartitions(db));
     const c = await customer("year-end@example.com");
