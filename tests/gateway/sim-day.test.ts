@@ -63,8 +63,8 @@ describe("sim:day, scaled down", () => {
           expect(row).toEqual({
             status: e.status,
             kind: e.kind,
-            lease: keyClass(e.keyIndex) === "lease",
-            hold: keyClass(e.keyIndex) === "hold",
+            lease: keyClass(e.keyIndex, KEYS) === "lease",
+            hold: keyClass(e.keyIndex, KEYS) === "hold",
           });
         }
         // Charged once: the charges in the ledger are the usage rows' revenue, to the micro-dollar.
