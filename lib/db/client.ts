@@ -49,12 +49,16 @@ export function createClient({
 }
 
 type TxBody = (tx: Tx) => unknown;
+/** What a transaction or a savepoint saw fail first. */
+type Failed = { error?: unknown; seen: boolean };
 
 /**
  * sql.begin for a client that does not pipeline (max_pipeline 0): postgres.js 3.4 reserves a transaction's connection
  * only when the BEGIN it wrote may be followed by more (porsager/postgres#1210), so with max_pipeline 0 every begin
  * fails with UNSAFE_TRANSACTION. This one reserves a connection first (sql.reserve), then runs BEGIN, the body and
  * COMMIT (or ROLLBACK) on it, with savepoints as postgres.js names them; the connection goes back to the pool after.
+ * It keeps postgres.js's own begin's rule: a query of the transaction (or savepoint) that failed fails it, even when
+ * the body caught that error — else a COMMIT of the aborted transaction would quietly roll back and resolve.
  */
 function beginOnReserved(sql: Sql) {
   return async (optionsOrFn: string | TxBody, maybeFn?: TxBody): Promise<unknown> => {
@@ -62,34 +66,66 @@ function beginOnReserved(sql: Sql) {
     const fn = (typeof optionsOrFn === "function" ? optionsOrFn : maybeFn)!;
     const reserved = await sql.reserve();
     let savepoints = 0;
-    const run = async (body: TxBody, tx: Tx) => {
-      const x = body(tx);
-      return Array.isArray(x) ? Promise.all(x) : x;
+    // A query is watched when it runs (awaited), not when built: a fragment nested in another query never runs alone.
+    const watch = <Q extends PromiseLike<unknown>>(query: Q, failed: Failed): Q => {
+      const then = query.then.bind(query);
+      // biome-ignore lint/suspicious/noThenProperty: the query stays the thenable it is; only its failure is noted.
+      Object.defineProperty(query, "then", {
+        value: (ok?: (v: unknown) => unknown, ko?: (e: unknown) => unknown) =>
+          then(ok, (error: unknown) => {
+            if (!failed.seen) Object.assign(failed, { error, seen: true });
+            if (ko) return ko(error);
+            throw error;
+          }),
+      });
+      return query;
     };
-    const tx = Object.assign(reserved, {
-      savepoint: async (nameOrFn: string | TxBody, bodyFn?: TxBody) => {
-        const body = (typeof nameOrFn === "function" ? nameOrFn : bodyFn)!;
-        const name = `s${savepoints++}${typeof nameOrFn === "string" ? `_${nameOrFn}` : ""}`;
-        await reserved`savepoint ${reserved(name)}`;
-        try {
-          return await run(body, tx);
-        } catch (error) {
-          await reserved`rollback to ${reserved(name)}`;
-          throw error;
-        }
-      },
-    }) as unknown as Tx;
+    const scoped = (failed: Failed): Tx =>
+      new Proxy(reserved, {
+        apply(target, thisArg, args) {
+          const out = Reflect.apply(target, thisArg, args);
+          const tagged = Array.isArray(args[0]) && "raw" in (args[0] as object);
+          return tagged ? watch(out as PromiseLike<unknown>, failed) : out;
+        },
+        get(target, prop, receiver) {
+          if (prop === "savepoint") return savepoint;
+          if (prop === "unsafe")
+            return (...args: Parameters<Sql["unsafe"]>) => watch(target.unsafe(...args), failed);
+          return Reflect.get(target, prop, receiver);
+        },
+      }) as unknown as Tx;
+    const run = async (body: TxBody): Promise<unknown> => {
+      const failed: Failed = { seen: false };
+      const x = body(scoped(failed));
+      const result = await (Array.isArray(x) ? Promise.all(x) : x);
+      if (failed.seen) throw failed.error;
+      return result;
+    };
+    async function savepoint(nameOrFn: string | TxBody, bodyFn?: TxBody) {
+      const body = (typeof nameOrFn === "function" ? nameOrFn : bodyFn)!;
+      const name = `s${savepoints++}${typeof nameOrFn === "string" ? `_${nameOrFn}` : ""}`;
+      await reserved`savepoint ${reserved(name)}`;
+      try {
+        return await run(body);
+      } catch (error) {
+        await reserved`rollback to ${reserved(name)}`;
+        throw error;
+      }
+    }
     try {
       await reserved.unsafe(`begin ${options.replace(/[^a-z ]/gi, "")}`);
       let result: unknown;
       try {
-        result = await run(fn, tx);
+        result = await run(fn);
       } catch (error) {
         // A connection that broke meanwhile is closed by postgres.js: the body's error is the one to report.
         await reserved`rollback`.catch(() => undefined);
         throw error;
       }
-      await reserved`commit`;
+      // PostgreSQL answers a COMMIT of an aborted transaction with ROLLBACK, not an error.
+      const done = await reserved`commit`;
+      if (done.command !== "COMMIT")
+        throw new Error(`the transaction ended with ${done.command}, not COMMIT`);
       return result;
     } finally {
       reserved.release();

@@ -1,0 +1,113 @@
+// Behind a transaction pooler (DATABASE_PREPARE=false) createClient replaces sql.begin with its own, on a reserved
+// connection (docs/adr/0023). It must keep postgres.js's begin's rule: a query of the transaction that failed fails
+// it, even when the body caught the error; else COMMIT of the aborted transaction is answered ROLLBACK (no error) and
+// the call resolves as if its writes were kept. Both clients here reach the same database directly: only begin differs.
+import { afterAll, describe, expect, it } from "vitest";
+import { createClient } from "@/lib/db/client";
+import { createTestDatabase } from "../helpers/db";
+
+const { sql, url } = await createTestDatabase();
+const direct = createClient({ url, max: 2, prepare: true });
+const pooled = createClient({ url, max: 2, prepare: false });
+afterAll(async () => {
+  await direct.end({ timeout: 1 });
+  await pooled.end({ timeout: 1 });
+});
+
+await sql`create table begin_tx (id text primary key, note text)`;
+
+async function rows(prefix: string) {
+  return (await sql<{ id: string }[]>`select id from begin_tx where id like ${`${prefix}%`} order by id`).map(
+    (r) => r.id,
+  );
+}
+
+/** A body that writes, then swallows a failing statement (a unique violation it "handles") and returns. */
+const swallowing = (prefix: string) => async (tx: typeof sql) => {
+  await tx`insert into begin_tx values (${`${prefix}-a`}, 'written first')`;
+  await tx`insert into begin_tx values (${`${prefix}-a`}, 'duplicate')`.catch(() => "handled");
+  return "done";
+};
+
+describe("beginOnReserved keeps postgres.js begin's semantics", () => {
+  it("direct (postgres.js begin): a caught failing statement still fails the transaction, loudly", async () => {
+    await expect(direct.begin(swallowing("direct") as never)).rejects.toMatchObject({ code: "23505" });
+    expect(await rows("direct")).toEqual([]);
+  });
+
+  it("behind the pooler: the same body fails with the statement's own error, and nothing is kept", async () => {
+    await expect(pooled.begin(swallowing("pooled") as never)).rejects.toMatchObject({ code: "23505" });
+    expect(await rows("pooled")).toEqual([]);
+  });
+
+  it("behind the pooler: a savepoint whose body caught its own failure is rolled back, not left aborting the transaction", async () => {
+    const body = async (tx: typeof sql) => {
+      await tx`insert into begin_tx values ('sp-outer', 'kept')`;
+      await (tx as unknown as { savepoint: (f: (t: typeof sql) => Promise<unknown>) => Promise<unknown> })
+        .savepoint(async (sp) => {
+          await sp`insert into begin_tx values ('sp-outer', 'duplicate')`.catch(() => "handled");
+        })
+        .catch(() => "savepoint failed");
+      await tx`insert into begin_tx values ('sp-after', 'also kept')`;
+      return "done";
+    };
+    // postgres.js: the savepoint rolls back to itself and throws; the outer transaction goes on and commits both.
+    await sql`delete from begin_tx where id like 'sp-%'`;
+    await direct.begin(body as never);
+    expect(await rows("sp-")).toEqual(["sp-after", "sp-outer"]);
+    await sql`delete from begin_tx where id like 'sp-%'`;
+    // The pooled client does the same (a savepoint left aborted would fail 'sp-after' with 25P02).
+    await pooled.begin(body as never);
+    expect(await rows("sp-")).toEqual(["sp-after", "sp-outer"]);
+  });
+
+  it("an array of queries, nested savepoints, a thrown string and a failing COMMIT each end cleanly", async () => {
+    // A body returning an array of queries: all run in the transaction.
+    const pair = (await pooled.begin(
+      (tx) =>
+        [
+          tx`insert into begin_tx values ('arr-1', '')`,
+          tx`insert into begin_tx values ('arr-2', '')`,
+        ] as never,
+    )) as unknown[];
+    expect(pair).toHaveLength(2);
+    expect(await rows("arr-")).toEqual(["arr-1", "arr-2"]);
+    // Nested savepoints: the inner one fails alone, the outer keeps its row.
+    await pooled.begin(async (tx) => {
+      const t = tx as unknown as { savepoint: (f: (t: typeof sql) => Promise<unknown>) => Promise<unknown> };
+      await t.savepoint(async (a) => {
+        await a`insert into begin_tx values ('nest-outer', '')`;
+        const ta = a as unknown as typeof t;
+        await ta
+          .savepoint(async (b) => {
+            await b`insert into begin_tx values ('nest-inner', '')`;
+            throw "not an Error";
+          })
+          .catch(() => undefined);
+      });
+    });
+    expect(await rows("nest-")).toEqual(["nest-outer"]);
+    // A thrown non-Error rolls back and is rethrown as it was.
+    await expect(
+      pooled.begin(async (tx) => {
+        await tx`insert into begin_tx values ('str-1', '')`;
+        throw "plain string";
+      }),
+    ).rejects.toBe("plain string");
+    expect(await rows("str-")).toEqual([]);
+    // A COMMIT that fails (a deferred constraint): rejected, nothing kept, the connection usable after.
+    await sql`create table if not exists begin_def (id int primary key deferrable initially deferred)`;
+    await expect(
+      pooled.begin(async (tx) => {
+        await tx`insert into begin_def values (1), (1)`;
+      }),
+    ).rejects.toMatchObject({ code: "23505" });
+    const [state] = await pooled<{ s: string }[]>`select 'ok' as s`;
+    expect(state!.s).toBe("ok");
+    // No server connection left idle in a transaction.
+    const [open] = await sql<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and state like 'idle in transaction%'`;
+    expect(open!.n).toBe(0);
+  });
+});
