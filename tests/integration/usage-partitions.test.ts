@@ -8,7 +8,8 @@ import { placeHold } from "@/lib/billing/hold";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
 import type { Db } from "@/lib/db/client";
-import { ensureUsagePartitions } from "@/lib/usage/partitions";
+import { drain } from "@/lib/settlement/drain";
+import { ensureUsagePartitions, scheduleUsagePartitions } from "@/lib/usage/partitions";
 import { accountOf, event, insertKey, PRICE, topUp } from "../helpers/billing";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
@@ -70,10 +71,11 @@ async function hourlyTotals() {
 describe("usage_events' daily partitions", () => {
   it("keeps an event whose day has no partition yet, and the job moves it to its new day's partition", async () => {
     const c = await customer("no-partition@example.com");
-    // Far ahead of every partition the template made (clock skew) and far behind (a late replay).
+    // Ahead of every partition the template made (a gateway's clock up to a day ahead: settle_usage charges nothing
+    // later, usage-claims-horizon.test.ts) and behind (a late replay).
     const skewed = event(c.keyId, "skewed", {
-      startedAt: "2031-07-04T12:00:00.000Z",
-      endedAt: "2031-07-04T12:00:01.000Z",
+      startedAt: "2027-11-30T02:00:00.000Z",
+      endedAt: "2027-11-30T02:00:01.000Z",
     });
     const late = event(c.keyId, "late", {
       startedAt: "2027-11-29T08:00:00.000Z",
@@ -89,11 +91,11 @@ describe("usage_events' daily partitions", () => {
     const upkeep = await at("2027-11-29T09:00:01.000Z", (db) => ensureUsagePartitions(db));
     expect(upkeep.rowsMoved).toBe(2);
     expect(await partitionsOf(c.keyId)).toEqual({
-      skewed: "usage_events_p20310704",
+      skewed: "usage_events_p20271130",
       late: "usage_events_p20271129",
     });
-    expect(await bounds("usage_events_p20310704")).toBe(
-      "FOR VALUES FROM ('2031-07-04 00:00:00+00') TO ('2031-07-05 00:00:00+00')",
+    expect(await bounds("usage_events_p20271130")).toBe(
+      "FOR VALUES FROM ('2027-11-30 00:00:00+00') TO ('2027-12-01 00:00:00+00')",
     );
     // The days ahead exist too, and the roll-ups did not count the move.
     expect(await bounds("usage_events_p20271206")).not.toBeNull();
@@ -108,6 +110,25 @@ describe("usage_events' daily partitions", () => {
     >`select count(*)::int as n from usage_events where key_id = ${c.keyId}`;
     expect(n!.n).toBe(2);
     expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
+  });
+
+  it("runs as the queue's usage.partitions job, which the drain tick enqueues", async () => {
+    // Two ticks enqueue one job; the drain runs it standing at a simulated moment.
+    await scheduleUsagePartitions(sql);
+    await scheduleUsagePartitions(sql);
+    const [queued] = await sql<{ n: number }[]>`
+      select count(*)::int as n from queue_jobs where name = 'usage.partitions' and state = 'created'`;
+    expect(queued!.n).toBe(1);
+    const summary = await at("2030-03-10T12:00:00.000Z", (db) =>
+      drain(db, { replay: async () => [], policy: "release", graceMinutes: 60, budgetMs: 10_000 }),
+    );
+    expect(summary.byName["usage.partitions"]).toBe(1);
+    const [job] = await sql<{ state: string; result: { partitionsCreated: number } }[]>`
+      select state, result from queue_jobs where name = 'usage.partitions'`;
+    expect(job).toMatchObject({ state: "completed", result: { partitionsCreated: 9 } });
+    expect(await bounds("usage_events_p20300317")).toBe(
+      "FOR VALUES FROM ('2030-03-17 00:00:00+00') TO ('2030-03-18 00:00:00+00')",
+    );
   });
 
   it("two upkeep jobs at once create each missing day once, and neither fails", async () => {
