@@ -39,7 +39,8 @@ export function OrgRetentionSettings({ slug, retention }: { slug: string; retent
           Each call's detail is kept {effective.usageDetailDays} days and playground conversations{" "}
           {effective.playgroundDays} days after their last change. Leave a field empty for the platform's (
           {platform.usageDetailDays} and {platform.playgroundDays} days); you may keep less, never more. Daily
-          totals, charges and statements are kept whatever you choose.
+          totals and charges are kept whatever you choose; a day's detail leaves no sooner than 7 days after
+          it and only once its month's statements are closed, so they keep their breakdown by member and key.
         </CardDescription>
       </CardHeader>
       <CardContent>

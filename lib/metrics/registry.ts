@@ -100,7 +100,7 @@ function create(): Metrics {
     }),
     lastRetention: new Gauge({
       name: "tollgate_last_retention",
-      help: "The last finished retention run: days it refused to drop (alert on > 0), partitions it dropped, and when it finished as a Unix time (read when scraped)",
+      help: "The last finished retention run: days it refused to drop (alert on > 0), partitions it dropped, when it finished as a Unix time, and failed (1 when it failed: its refused days are then at least the last completed run's) (read when scraped)",
       labelNames: ["measure"],
       registers: [registry],
     }),

@@ -16,10 +16,15 @@ export async function scrape(db: Db): Promise<{ contentType: string; body: strin
       select extract(epoch from finished_at - started_at)::float8 as seconds,
              extract(epoch from day::timestamp at time zone 'utc')::float8 as day
       from settlement_runs where finished_at is not null order by finished_at desc limit 1`,
-    db<{ refused: number; dropped: number; finished: number }[]>`
-      select days_refused as refused, partitions_dropped as dropped,
-             extract(epoch from finished_at)::float8 as finished
-      from retention_runs where finished_at is not null order by finished_at desc limit 1`,
+    // A failed run says so, and keeps the refusals of the last completed run it did not get past (it may have
+    // failed before looking at those days: 0 would clear the alert while they are still there).
+    db<{ refused: number; dropped: number; finished: number; failed: number }[]>`
+      select greatest(r.days_refused, case when r.status = 'failed' then coalesce((
+               select c.days_refused from retention_runs c where c.status = 'completed'
+               order by c.finished_at desc limit 1), 0) else 0 end) as refused,
+             r.partitions_dropped as dropped, extract(epoch from r.finished_at)::float8 as finished,
+             (r.status = 'failed')::int as failed
+      from retention_runs r where r.finished_at is not null order by r.finished_at desc limit 1`,
   ]);
   m.queueJobs.reset();
   for (const state of ["created", "active", "retry", "completed", "dead"])
@@ -36,6 +41,7 @@ export async function scrape(db: Db): Promise<{ contentType: string; body: strin
     m.lastRetention.set({ measure: "days_refused" }, retention.refused);
     m.lastRetention.set({ measure: "partitions_dropped" }, retention.dropped);
     m.lastRetention.set({ measure: "finished_unixtime" }, retention.finished);
+    m.lastRetention.set({ measure: "failed" }, retention.failed);
   }
   return { contentType: m.registry.contentType, body: await m.registry.metrics() };
 }

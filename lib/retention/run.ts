@@ -83,18 +83,39 @@ interface Partition {
 /** Whether `db` is a transaction (postgres.js TransactionSql): DETACH … CONCURRENTLY cannot run in one. */
 const isTransaction = (db: Db) => !("begin" in db);
 
+/** A partition bound postgres.js could not read (a BC day, a year past JavaScript's dates) is an Invalid Date. */
+const validDate = (d: Date | null): d is Date => d instanceof Date && !Number.isNaN(d.getTime());
+
+/** How long one attempt at the drop's ACCESS EXCLUSIVE lock on usage_events may wait (every writer queues behind it). */
+export const DROP_LOCK_WAIT_MS = 150;
+/** Days the idempotency claims (usage_calls) outlive the platform's detail: replays and late reports stay refused. */
+export const CLAIM_MARGIN_DAYS = 7;
+/** The gateway's replay window: no organization trim reaches a day this recent (an upgrade of a trimmed call). */
+export const REPLAY_WINDOW_DAYS = 7;
+
+/**
+ * A day's settlement as retention sees it: a run of the day still running (a new settlement of it whose chunks are
+ * recomputing the roll-ups) refuses it even after an earlier run completed; else a completed run is needed.
+ */
+async function settlementOf(db: Db, day: string): Promise<DayVerdict | { finishedAt: Date | null }> {
+  const [run] = await db<{ running: boolean; finished_at: Date | null; completed: boolean }[]>`
+    select bool_or(status = 'running') as running, bool_or(status = 'completed') as completed,
+           max(finished_at) filter (where status = 'completed') as finished_at
+    from settlement_runs where day = ${day}`;
+  if (run?.running) return { day, ok: false, reason: "settlement_running", detail: {} };
+  if (!run?.completed) return { day, ok: false, reason: "not_settled", detail: {} };
+  return { finishedAt: run.finished_at };
+}
+
 /** A day may leave only when its settlement has run and its detail equals its roll-ups (and trims), exactly. */
 export async function verifyDay(db: Db, day: string, extra?: string): Promise<DayVerdict> {
-  const [run] = await db<{ status: string; finished_at: Date | null }[]>`
-    select status, finished_at from settlement_runs where day = ${day}
-    order by (status = 'completed') desc, started_at desc limit 1`;
-  if (!run) return { day, ok: false, reason: "not_settled", detail: {} };
-  if (run.status !== "completed") return { day, ok: false, reason: "settlement_running", detail: {} };
+  const settled = await settlementOf(db, day);
+  if ("ok" in settled) return settled;
   const checks = await db<{ grain: string; groups: bigint; mismatched: bigint; detail_rows: bigint }[]>`
     select grain, groups, mismatched, detail_rows from retention_day_check(${day}::date, ${extra ?? null}::regclass)`;
   const detail: Record<string, unknown> = {
     rows: Number(checks[0]?.detail_rows ?? 0),
-    settledAt: run.finished_at?.toISOString() ?? null,
+    settledAt: settled.finishedAt?.toISOString() ?? null,
   };
   for (const c of checks) detail[c.grain] = { groups: Number(c.groups), mismatched: Number(c.mismatched) };
   const ok = checks.every((c) => c.mismatched === 0n);
@@ -145,14 +166,47 @@ async function refuse(
 }
 
 /**
+ * Keeps what a partition held as sums (retention_trimmed_usage, at the grain of both roll-ups) before it is dropped,
+ * in the dropping transaction: the day's detail plus what retention removed equals its roll-ups forever, so a new
+ * settlement of the day (a late call made its partition again, an admin re-running it) rebuilds the same roll-ups.
+ */
+async function keepSums(tx: Db, table: string) {
+  await tx`
+    insert into retention_trimmed_usage as t (day, hour, account_id, key_id, model_group, kind, status,
+                                              billing_status, calls, errors, tokens_in, tokens_out, cost_micros,
+                                              revenue_micros)
+    select (started_at at time zone 'utc')::date, date_trunc('hour', started_at at time zone 'utc'), account_id,
+           key_id, model_group, kind, status, billing_status, count(*), count(error_class), sum(prompt_tokens),
+           sum(completion_tokens), sum(cost_micros), sum(revenue_micros)
+    from ${tx(table)} group by 1, 2, 3, 4, 5, 6, 7, 8
+    on conflict (day, hour, account_id, key_id, model_group, kind, status, billing_status) do update set
+      calls = t.calls + excluded.calls, errors = t.errors + excluded.errors,
+      tokens_in = t.tokens_in + excluded.tokens_in, tokens_out = t.tokens_out + excluded.tokens_out,
+      cost_micros = t.cost_micros + excluded.cost_micros, revenue_micros = t.revenue_micros + excluded.revenue_micros`;
+}
+
+/** The first verdict that refuses a day of the partition, checking only the settlements (no scan, no lock). */
+async function settlementRefusal(db: Db, days: string[]): Promise<DayVerdict | undefined> {
+  for (const day of days) {
+    const settled = await settlementOf(db, day);
+    if ("ok" in settled) return settled;
+  }
+  return undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
  * The lock-free path (no default partition, not in a transaction): the partition's days checked, DETACH …
  * CONCURRENTLY (no lock that stops the table's readers and writers), the detached rows checked again (a row that
  * arrived between the check and the detach is in them) and the partition attached back if anything changed; else
- * dropped.
+ * its sums kept and it is dropped.
  */
 async function dropPartition(db: Db, runId: string, p: Partition, summary: RetentionSummary): Promise<void> {
   const days = daysOf(p);
   let started = performance.now();
+  const early = await settlementRefusal(db, days);
+  if (early) return refuse(db, runId, early, p.name, summary);
   const verdicts: DayVerdict[] = [];
   for (const day of days) verdicts.push(await verifyDay(db, day));
   summary.verifyMs += performance.now() - started;
@@ -178,14 +232,14 @@ async function dropPartition(db: Db, runId: string, p: Partition, summary: Reten
   }
   const rows = again.reduce((n, v) => n + Number(v.detail.rows ?? 0), 0);
   await inTransaction(db, async (tx) => {
+    await keepSums(tx, p.name);
     await tx`drop table ${tx(p.name)}`;
-    await tx`delete from retention_trimmed_usage where day in ${tx(days)}`;
     for (const v of again)
       await record(tx, runId, v.day, "dropped", {
         partition: p.name,
         rows: Number(v.detail.rows ?? 0),
         bytes: days.length === 1 ? p.bytes : 0n,
-        detail: { ...v.detail, concurrently: true, bytes: p.bytes.toString() },
+        detail: { ...v.detail, concurrently: true, sumsKept: true, bytes: p.bytes.toString() },
       });
   });
   summary.partitionsDropped++;
@@ -195,65 +249,80 @@ async function dropPartition(db: Db, runId: string, p: Partition, summary: Reten
 }
 
 /**
- * The plain path (a default partition exists, or the caller's transaction): the expired partitions in one
- * transaction. lock_timeout bounds every wait; the partitions are locked against writes (SHARE: their readers go on),
- * each day checked, the ones that verify dropped out of usage_events in one statement (a brief ACCESS EXCLUSIVE on
- * usage_events and its default partition: catalog work, no scan), with their records, in one commit. A day that does
- * not verify stays and is refused after the commit.
+ * The plain path (a default partition exists, or the caller's transaction): one partition per transaction. Its days'
+ * settlements are checked first (no lock); then the partition alone is locked against writes (SHARE: its readers go
+ * on), its days checked against the roll-ups, its sums kept and it is dropped out of usage_events. The DROP needs a
+ * brief ACCESS EXCLUSIVE on usage_events (and its default partition) — catalog work, no scan — but waiting for it
+ * behind a long read would queue every writer (settle_usage) behind the waiting request: each attempt waits at most
+ * DROP_LOCK_WAIT_MS, then lets the writers through and tries again, up to `lockBudgetMs`; if the lock never comes
+ * the day is refused ("failed") and the next run tries again.
  */
-async function dropTogether(
+async function dropLocked(
   db: Db,
   runId: string,
-  parts: Partition[],
-  lockTimeoutMs: number,
+  p: Partition,
+  lockBudgetMs: number,
   summary: RetentionSummary,
 ): Promise<void> {
+  const days = daysOf(p);
+  const early = await settlementRefusal(db, days);
+  if (early) return refuse(db, runId, early, p.name, summary);
   const outcome = await inTransaction(db, async (tx) => {
-    await tx`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`;
-    await tx`lock table ${tx(parts.map((p) => p.name))} in share mode`;
+    const [saved] = await tx<{ lt: string }[]>`select current_setting('lock_timeout') as lt`;
+    await tx`select set_config('lock_timeout', ${`${Math.max(DROP_LOCK_WAIT_MS, lockBudgetMs)}ms`}, true)`;
+    await tx`lock table ${tx(p.name)} in share mode`;
     const checking = performance.now();
-    const good: { p: Partition; verdicts: DayVerdict[] }[] = [];
-    const bad: { p: Partition; verdict: DayVerdict }[] = [];
-    for (const p of parts) {
-      const verdicts: DayVerdict[] = [];
-      for (const day of daysOf(p)) verdicts.push(await verifyDay(tx, day));
-      const refused = verdicts.find((v) => !v.ok);
-      if (refused) bad.push({ p, verdict: refused });
-      else good.push({ p, verdicts });
-    }
+    const verdicts: DayVerdict[] = [];
+    for (const day of days) verdicts.push(await verifyDay(tx, day));
     summary.verifyMs += performance.now() - checking;
+    const bad = verdicts.find((v) => !v.ok);
+    if (bad) return { bad };
     const dropping = performance.now();
-    if (good.length) {
-      // DROP of a partition detaches it as it goes. An explicit DETACH first would turn each partition's foreign keys
-      // into standalone ones: triggers added on (and locks taken of) leases and ledger_transactions, blocking the
-      // ledger's writers until the commit, only for the next statement to remove them again (ADR 0022).
-      await tx`drop table ${tx(good.map(({ p }) => p.name))}`;
-      await tx`delete from retention_trimmed_usage where day in ${tx(good.flatMap(({ p }) => daysOf(p)))}`;
-      for (const { p, verdicts } of good)
-        for (const v of verdicts)
-          await record(tx, runId, v.day, "dropped", {
-            partition: p.name,
-            rows: Number(v.detail.rows ?? 0),
-            bytes: verdicts.length === 1 ? p.bytes : 0n,
-            detail: { ...v.detail, concurrently: false, bytes: p.bytes.toString() },
-          });
+    await keepSums(tx, p.name);
+    await tx`select set_config('lock_timeout', ${`${DROP_LOCK_WAIT_MS}ms`}, true)`;
+    const attempts = Math.max(1, Math.ceil(lockBudgetMs / (2 * DROP_LOCK_WAIT_MS)));
+    let dropped = false;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < attempts && !dropped; attempt++) {
+      if (attempt > 0) await sleep(DROP_LOCK_WAIT_MS);
+      try {
+        // DROP of a partition detaches it as it goes. An explicit DETACH first would turn each partition's foreign
+        // keys into standalone ones: triggers added on (and locks taken of) leases and ledger_transactions, blocking
+        // the ledger's writers until the commit, only for the next statement to remove them again (ADR 0022).
+        await inTransaction(tx, (s) => s`drop table ${s(p.name)}`);
+        dropped = true;
+      } catch (error) {
+        if ((error as { code?: string }).code !== "55P03") throw error; // lock_not_available
+        lastError = error;
+      }
     }
-    return { good, bad, dropping };
+    await tx`select set_config('lock_timeout', ${saved!.lt}, true)`;
+    if (!dropped) throw lastError;
+    for (const v of verdicts)
+      await record(tx, runId, v.day, "dropped", {
+        partition: p.name,
+        rows: Number(v.detail.rows ?? 0),
+        bytes: verdicts.length === 1 ? p.bytes : 0n,
+        detail: { ...v.detail, concurrently: false, sumsKept: true, bytes: p.bytes.toString() },
+      });
+    return { verdicts, dropping };
   });
-  // Detach, drop and the records, to the commit (the lock and the checks before them are counted apart).
+  if ("bad" in outcome) return refuse(db, runId, outcome.bad!, p.name, summary);
+  // The sums, the drop and the records, to the commit (the lock and the checks before them are counted apart).
   summary.dropMs += performance.now() - outcome.dropping;
-  for (const { p, verdicts } of outcome.good) {
-    summary.partitionsDropped++;
-    summary.detailRowsDropped += verdicts.reduce((n, v) => n + Number(v.detail.rows ?? 0), 0);
-    summary.bytesDropped += Number(p.bytes);
-  }
-  for (const { p, verdict } of outcome.bad) await refuse(db, runId, verdict, p.name, summary);
+  summary.partitionsDropped++;
+  summary.detailRowsDropped += outcome.verdicts.reduce((n, v) => n + Number(v.detail.rows ?? 0), 0);
+  summary.bytesDropped += Number(p.bytes);
 }
 
 /**
  * An organization's rows of closed days before its own cutoff, in bounded batches on the account index, each batch
  * one statement that also adds the removed rows' sums to retention_trimmed_usage (so the day still verifies against
- * its roll-ups). Only days that verify are trimmed: an unsettled or disagreeing day keeps everything.
+ * its roll-ups). Only days that verify are trimmed: an unsettled or disagreeing day keeps everything. Whatever the
+ * organization's days, a day is trimmed only once its month's statements are closed (an open month's statement
+ * breaks its charges down by member and key from the detail, and closing snapshots that breakdown) and never within
+ * the gateway's replay window (REPLAY_WINDOW_DAYS: a failure's later success upgrades the call's row, which must be
+ * there to be charged).
  */
 async function trimOrganizations(
   db: Db,
@@ -272,8 +341,15 @@ async function trimOrganizations(
     where r.usage_detail_days is not null and r.usage_detail_days < s.usage_detail_days
     order by a.id`;
   const refusedDays = new Set<string>();
+  const closed = new Set(
+    (await db<{ month: string }[]>`select to_char(month, 'YYYY-MM') as month from statement_months`).map(
+      (m) => m.month,
+    ),
+  );
+  const windowCutoff = addUtcDays(asOfDay, -REPLAY_WINDOW_DAYS);
   for (const org of orgs) {
-    const cutoff = addUtcDays(asOfDay, -org.days);
+    const own = addUtcDays(asOfDay, -org.days);
+    const cutoff = [own, windowCutoff].sort()[0]!; // UTC days (YYYY-MM-DD) sort as strings
     const [first] = await db<{ day: string | null }[]>`
       select to_char(min(started_at) at time zone 'utc', 'YYYY-MM-DD') as day
       from usage_events where account_id = ${org.account_id} and started_at < ${cutoff}::date::timestamp at time zone 'utc'`;
@@ -281,6 +357,7 @@ async function trimOrganizations(
     // Days before the platform's cutoff leave with their partitions; those still here are trimmed too.
     for (let day = first.day; day < cutoff; day = addUtcDays(day, 1)) {
       if (Date.now() > deadline) return;
+      if (!closed.has(day.slice(0, 7))) continue;
       let verdict = verdicts.get(day);
       if (!verdict) {
         verdict = await verifyDay(db, day);
@@ -367,6 +444,10 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
   const settings = await getRetentionSettings(db);
   const asOfDay = utcDayOf(asOf);
   const detailCutoff = addUtcDays(asOfDay, -settings.usageDetailDays);
+  // A run cut off mid-way (its process gone, the job's lease expired) stays `running`: closed as failed by the next.
+  await db`
+    update retention_runs set status = 'failed', finished_at = now(), error = 'abandoned: did not finish'
+    where status = 'running' and started_at < now() - interval '1 hour'`;
   const [run] = await db<{ id: string }[]>`
     insert into retention_runs (trigger, as_of) values (${options.trigger ?? "manual"}, ${asOf}) returning id`;
   const runId = run!.id;
@@ -395,46 +476,63 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
     const concurrently = !hasDefault && !isTransaction(db);
     const cutoffAt = Date.parse(`${detailCutoff}T00:00:00Z`);
     const verdicts = new Map<string, DayVerdict>();
-    const expired = partitions.filter(
-      (p) => !p.is_default && p.from_at && p.to_at && p.to_at.getTime() <= cutoffAt,
-    );
-    // At most a month per transaction: a backlog leaves in month-sized steps.
-    const step = concurrently ? 1 : 31;
-    for (let i = 0; i < expired.length; i += step) {
+    // A partition whose bounds postgres.js cannot read (a BC day) is skipped, never thrown on.
+    const bounded = partitions.filter((p) => !p.is_default && validDate(p.from_at) && validDate(p.to_at));
+    const expired = bounded.filter((p) => p.to_at!.getTime() <= cutoffAt);
+    // One partition per transaction, the deadline looked at before each: a backlog leaves over several runs, and a
+    // run stopped in the middle has committed every partition it dropped.
+    const gone = new Set<string>();
+    for (const p of expired) {
       if (Date.now() > deadline) break;
-      const parts = expired.slice(i, i + step);
+      const before = summary.partitionsDropped;
       try {
-        if (concurrently) await dropPartition(db, runId, parts[0]!, summary);
-        else await dropTogether(db, runId, parts, options.lockTimeoutMs ?? 5000, summary);
+        if (concurrently) await dropPartition(db, runId, p, summary);
+        else await dropLocked(db, runId, p, options.lockTimeoutMs ?? 1000, summary);
       } catch (error) {
-        // A lock that timed out, a concurrent drop: the days stay and the next run tries again.
+        // A lock that never came, a concurrent drop: the days stay and the next run tries again.
         const message = error instanceof Error ? error.message : String(error);
-        for (const p of parts)
-          await refuse(
-            db,
-            runId,
-            {
-              day: utcDayOf(p.from_at!),
-              ok: false,
-              reason: "failed",
-              detail: { error: message.slice(0, 500) },
-            },
-            p.name,
-            summary,
-          );
+        await refuse(
+          db,
+          runId,
+          {
+            day: utcDayOf(p.from_at!),
+            ok: false,
+            reason: "failed",
+            detail: { error: message.slice(0, 500) },
+          },
+          p.name,
+          summary,
+        );
       }
+      if (summary.partitionsDropped > before) gone.add(p.name);
     }
-    // The claims of calls whose day is gone (usage_calls, when it exists): after the drops, in bounded batches.
-    const [claims] = await db<
-      { exists: boolean }[]
-    >`select to_regclass('public.usage_calls') is not null as exists`;
-    if (claims!.exists) {
+    // The idempotency claims (usage_calls) of calls whose partition was dropped, kept CLAIM_MARGIN_DAYS past the
+    // detail: the claims horizon moves first (its own short transaction; settle_usage counts an event before it as
+    // expired instead of charging it), then only claims before it go, in bounded batches, and never those of a day
+    // whose partition is still here (a refused day; an organization's trimmed calls keep theirs to the horizon).
+    const claimsCutoff = addUtcDays(detailCutoff, -CLAIM_MARGIN_DAYS);
+    const [claims] = await db<{ horizon: boolean }[]>`
+      select to_regclass('public.usage_calls') is not null
+         and to_regprocedure('public.advance_usage_claims_horizon(timestamptz)') is not null as horizon`;
+    if (claims!.horizon && Date.now() <= deadline) {
+      const kept = bounded.filter(
+        (p) => !gone.has(p.name) && p.from_at!.getTime() < Date.parse(`${claimsCutoff}T00:00:00Z`),
+      );
+      const [horizon] = await inTransaction(
+        db,
+        (tx) => tx<{ kept_from: Date }[]>`
+        select advance_usage_claims_horizon(${claimsCutoff}::date::timestamp at time zone 'utc') as kept_from`,
+      );
+      const keptFrom = horizon!.kept_from;
       summary.callsPruned = await deleteInBatches(deadline, batch, async () => {
         const rows = await db`
           delete from usage_calls where ctid = any(array(
-            select ctid from usage_calls where started_at < ${detailCutoff}::date::timestamp at time zone 'utc'
-              and not exists (select 1 from usage_events u where u.key_id = usage_calls.key_id
-                              and u.call_id = usage_calls.call_id and u.started_at = usage_calls.started_at)
+            select c.ctid from usage_calls c where c.started_at < ${keptFrom}
+              and not exists (select 1 from unnest(${kept.map((p) => p.from_at!)}::timestamptz[],
+                                                   ${kept.map((p) => p.to_at!)}::timestamptz[]) k(f, t)
+                              where c.started_at >= k.f and c.started_at < k.t)
+              and not exists (select 1 from usage_events u where u.key_id = c.key_id
+                              and u.call_id = c.call_id and u.started_at = c.started_at)
             limit ${batch}))
           returning 1`;
         return rows.length;
@@ -442,7 +540,15 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
     }
     await trimOrganizations(db, runId, asOfDay, detailCutoff, batch, deadline, verdicts, summary);
 
-    const hourlyCutoff = addUtcDays(asOfDay, -settings.hourlyRollupDays);
+    // Hourly roll-ups past their policy, but never of a day whose detail is still here (a refused day: its check
+    // compares the detail with them, so without them it would never verify and never leave).
+    const policyCutoff = addUtcDays(asOfDay, -settings.hourlyRollupDays);
+    const [oldest] = await db<{ from_at: Date | null }[]>`
+      select min(from_at) as from_at from usage_partitions() where not is_default and from_at > '2000-01-01'`;
+    const oldestDay = validDate(oldest?.from_at ?? null) ? utcDayOf(oldest!.from_at!) : policyCutoff;
+    // Nor before the claims horizon: until then a late call may make a dropped day's partition again, and that day
+    // verifies against its hourly roll-ups.
+    const hourlyCutoff = [policyCutoff, oldestDay, claimsCutoff].sort()[0]!;
     summary.hourlyRowsDeleted = await deleteInBatches(deadline, batch, async () => {
       const rows = await db`
         delete from usage_hourly where (hour, model_group, kind, status, billing_status) in (
@@ -494,6 +600,9 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
     const message = error instanceof Error ? error.message : String(error);
     await db`
       update retention_runs set status = 'failed', finished_at = now(), error = ${message.slice(0, 2000)},
+        partitions_dropped = ${summary.partitionsDropped}, days_refused = ${summary.daysRefused},
+        detail_rows_dropped = ${summary.detailRowsDropped}, bytes_dropped = ${summary.bytesDropped},
+        org_rows_trimmed = ${summary.orgRowsTrimmed}, hourly_rows_deleted = ${summary.hourlyRowsDeleted},
         duration_ms = ${Math.round(performance.now() - started)}
       where id = ${runId}`;
     throw error;
@@ -501,11 +610,15 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
 }
 
 /** The daily cron's part: one retention job per UTC day (singleton), run by the drain. */
-export async function scheduleRetention(db: Db, day: string): Promise<{ jobId: string; created: boolean }> {
+export async function scheduleRetention(
+  db: Db,
+  day: string,
+  trigger: "cron" | "manual" = "cron",
+): Promise<{ jobId: string; created: boolean }> {
   const { job, created } = await enqueue(
     db,
     RETENTION_JOB,
-    { day },
+    { day, trigger },
     { singletonKey: `${RETENTION_JOB}:${day}`, maxAttempts: 5, backoffBaseMs: 60_000 },
   );
   return { jobId: job.id, created };

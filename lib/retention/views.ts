@@ -93,7 +93,12 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
       where a.day = (p.from_at at time zone 'utc')::date and a.account_id is null
       order by created_at desc limit 1) c on true
     order by p.from_at desc nulls first`;
-  const partitions: PartitionDay[] = rows.map((r) => {
+  // A partition whose bounds postgres.js could not read (a BC day: Invalid Date) is left out, never thrown on.
+  const readable = rows.filter(
+    (r) =>
+      (!r.from_at || !Number.isNaN(r.from_at.getTime())) && (!r.to_at || !Number.isNaN(r.to_at.getTime())),
+  );
+  const partitions: PartitionDay[] = readable.map((r) => {
     const day = r.from_at ? utcDayOf(r.from_at) : null;
     const days =
       r.from_at && r.to_at ? Math.round((r.to_at.getTime() - r.from_at.getTime()) / 86_400_000) : 0;

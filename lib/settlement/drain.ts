@@ -82,7 +82,11 @@ async function runJob(db: Db, job: Job, options: DrainOptions, deadline: number)
       return rotateCredentials(db);
     case RETENTION_JOB:
       // What the budget leaves undone (a long first trim) the next day's job continues.
-      return runRetention(db, { trigger: "cron", deadline });
+      return runRetention(db, {
+        // The admin's "Run now" (POST /api/v1/retention/run) is recorded as manual, the daily cron's as cron.
+        trigger: (job.payload as { trigger?: string }).trigger === "manual" ? "manual" : "cron",
+        deadline,
+      });
     case USAGE_PARTITIONS_JOB:
       return ensureUsagePartitions(db);
     default:

@@ -207,9 +207,26 @@ export async function runChunk(
       and a.id between ${fromAccount}::uuid and ${toAccount}::uuid
     on conflict do nothing`;
 
-  // (4) Roll-up of the day for these accounts, recomputed whole (with what retention trimmed from it).
+  // (4) Roll-up of the day for these accounts, recomputed whole from its detail plus what retention removed from it
+  // (an organization's trims and, since the drop keeps them, a dropped partition's sums: docs/adr/0022). Only the
+  // accounts it recomputes lose their rows: an account of the range with neither detail nor removed sums that day
+  // keeps its roll-ups. A day dropped before the drop kept its sums is not rebuilt at all (its roll-ups are all that
+  // is left of it).
   const rolled = await inTransaction(db, async (tx) => {
-    await tx`delete from usage_rollups where day = ${day} and account_id between ${fromAccount}::uuid and ${toAccount}::uuid`;
+    const [legacy] = await tx<{ dropped: boolean }[]>`
+      select exists (select 1 from retention_actions where day = ${day}::date and action = 'dropped'
+                     and not coalesce((detail->>'sumsKept')::boolean, false)) as dropped`;
+    if (legacy!.dropped) return 0;
+    await tx`
+      delete from usage_rollups where day = ${day} and account_id between ${fromAccount}::uuid and ${toAccount}::uuid
+        and account_id in (
+          select account_id from usage_events
+          where account_id between ${fromAccount}::uuid and ${toAccount}::uuid
+            and started_at >= ${day}::date::timestamp at time zone 'utc'
+            and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+          union
+          select account_id from retention_trimmed_usage
+          where day = ${day}::date and account_id between ${fromAccount}::uuid and ${toAccount}::uuid)`;
     const rows = await tx<{ events: number }[]>`
       with ins as (
         insert into usage_rollups (day, account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out, cost_micros, revenue_micros)

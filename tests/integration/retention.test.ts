@@ -234,9 +234,14 @@ describe("retention of usage detail", () => {
     await sql`
       insert into organization_retention (organization_id, usage_detail_days) values (${org.id}, 2)`;
     const before = await books();
-
-    // Two days later the organization's day is past its own policy (not the platform's): batches of 3 rows.
-    const summary = await runAt("2027-01-23T04:00:00Z", { batch: 3 });
+    // Two days later the organization's day is past its own policy, but within the gateway's replay window and in a
+    // month whose statements are open: nothing goes (tests/integration/retention-review.test.ts).
+    expect((await runAt("2027-01-23T04:00:00Z", { batch: 3 })).orgRowsTrimmed).toBe(0);
+    // The platform keeps a month here, January is closed: a week later the organization's rows go, in batches of 3.
+    await sql`update retention_settings set usage_detail_days = 30`;
+    await sql`insert into statement_months (month, statements) values ('2027-01-01', 0)`;
+    const summary = await runAt("2027-01-28T04:00:00Z", { batch: 3 });
+    await sql`update retention_settings set usage_detail_days = 7`;
     expect(summary.orgRowsTrimmed).toBe(10);
     expect(await partitionExists(name)).toBe(true);
     const left = await sql<{ account_id: string; n: number }[]>`
@@ -253,10 +258,14 @@ describe("retention of usage detail", () => {
     await settleDay(day);
     expect(await books()).toEqual(before);
     expect((await verifyDay(sql, day)).ok).toBe(true);
-    const later = await runAt("2027-01-28T04:00:00Z");
+    const later = await runAt("2027-01-28T05:00:00Z");
     expect(later.refused.filter((r) => r.day === day)).toEqual([]);
     expect(await partitionExists(name)).toBe(false);
-    expect(await sql`select * from retention_trimmed_usage where day = ${day}`).toEqual([]);
+    // The dropped partition's sums join the trimmed ones: all 14 calls, so settling the day again changes nothing.
+    const [kept] = await sql<{ calls: number }[]>`
+      select sum(calls)::int as calls from retention_trimmed_usage where day = ${day}`;
+    expect(kept!.calls).toBe(14);
+    await settleDay(day);
     expect(await books()).toEqual(before);
   });
 });

@@ -11,7 +11,7 @@ import { runRetentionBody } from "@/lib/retention/schemas";
 export const POST = withSession({ role: "admin" }, async ({ req, actor }) => {
   await parseJson(req, runRetentionBody);
   const scheduled = await inTransaction(db(), async (tx) => {
-    const result = await scheduleRetention(tx, utcDayOf(new Date()));
+    const result = await scheduleRetention(tx, utcDayOf(new Date()), "manual");
     await recordAudit(tx, actor, {
       action: "retention.run",
       targetType: "queue_job",

@@ -1,0 +1,417 @@
+// Retention after the outside review of ADR 0022 (docs/adr/0022-usage-retention.md): a dropped day's sums are kept, so
+// settling it again (an admin, a late call that made its partition again) rebuilds the same roll-ups and never wipes
+// another account's; a day being settled again is not verified; a replay of a dropped day's call is not charged again
+// (its claim outlives the detail); the drop never makes today's calls queue behind a long read; the drain's budget is
+// kept per partition; a refused day keeps its hourly roll-ups; an organization's trim waits for the month's statements
+// and the gateway's replay window; a BC partition is skipped; a failed run keeps the refused-days alert and a run cut
+// off mid-way is closed. Every moment is simulated: nothing depends on today's date.
+import { randomUUID } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { checkLedgerInvariants } from "@/lib/billing/ledger";
+import { settleUsage } from "@/lib/billing/settle";
+import { config } from "@/lib/config";
+import { createClient, type Db } from "@/lib/db/client";
+import { runRetention, verifyDay } from "@/lib/retention/run";
+import { finalizeRun, runChunk } from "@/lib/settlement/run";
+import { ADMIN_ACTOR, accountOf, event, insertKey, topUp } from "../helpers/billing";
+import { simulatedClock } from "../helpers/clock";
+import { createTestDatabase } from "../helpers/db";
+import { createTestOrganization } from "../helpers/orgs";
+import { insertUser } from "../helpers/users";
+
+const { sql, url, prepare } = await createTestDatabase();
+const clock = simulatedClock(sql, "2027-01-01T00:00:00Z");
+let adminId: string;
+
+const ALL = {
+  fromAccount: "00000000-0000-0000-0000-000000000000",
+  toAccount: "ffffffff-ffff-ffff-ffff-ffffffffffff",
+};
+
+beforeAll(async () => {
+  adminId = await insertUser(sql, { email: `admin-${randomUUID()}@example.com`, role: "admin" });
+  await clock.seedPricedModel();
+  await sql`update retention_settings set usage_detail_days = 7, hourly_rollup_days = 30, playground_days = 30`;
+  // The partitions the migrations made ahead of the real clock's day are empty: settled, they verify and leave.
+  const ahead = await sql<{ day: string }[]>`
+    select to_char(from_at at time zone 'utc', 'YYYY-MM-DD') as day from usage_partitions()
+    where not is_default and from_at < ${clock.start}`;
+  for (const { day } of ahead) await settleDay(day);
+});
+
+async function partitionFor(day: string) {
+  const name = `usage_events_p${day.replaceAll("-", "")}`;
+  const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString();
+  // DDL takes no parameters: the bounds are ISO moments this function made.
+  await sql.unsafe(
+    `create table if not exists public.${name} partition of usage_events for values from ('${day}T00:00:00Z') to ('${next}')`,
+  );
+  return name;
+}
+
+const partitionExists = async (name: string) => {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from pg_inherits where inhparent = 'usage_events'::regclass
+      and inhrelid = to_regclass(${`public.${name}`})`;
+  return row!.n === 1;
+};
+
+async function customer() {
+  const userId = await insertUser(sql, { email: `${randomUUID()}@example.com` });
+  const account = await accountOf(sql, userId);
+  await topUp(sql, adminId, account.id, 10_000_000n);
+  return { userId, accountId: account.id, keyId: await insertKey(sql, userId) };
+}
+
+/** `count` calls on a key at `day`'s `hour`, settled through settle_usage; returns their events. */
+async function callsOn(day: string, keyId: string, count: number, hour = 13) {
+  const at = `${day}T${String(hour).padStart(2, "0")}:00:00.000Z`;
+  const events = Array.from({ length: count }, (_, i) =>
+    event(keyId, `${day}-${randomUUID()}`, { startedAt: at, endedAt: at, completionTokens: 10 + i }),
+  );
+  await clock.at(at, (tx) => settleUsage(tx, events));
+  return events;
+}
+
+/** A settlement of the day as its queue jobs run it: one chunk over `range`, then the finalize. */
+async function settleDay(day: string, range = ALL) {
+  const [run] = await sql<{ id: string }[]>`
+    insert into settlement_runs (day, trigger, jobs_total) values (${day}, 'manual', 1) returning id`;
+  await runChunk(
+    sql,
+    { runId: run!.id, day, ...range },
+    { replay: async () => [], policy: "release", graceMinutes: 60 },
+  );
+  expect((await finalizeRun(sql, run!.id)).completed).toBe(true);
+}
+
+const rollups = (day: string) => sql`
+  select account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out, cost_micros, revenue_micros
+  from usage_rollups where day = ${day} order by account_id, key_id, model_group, billing_status`;
+
+const balance = async (accountId: string) =>
+  (await sql<{ b: bigint }[]>`select balance_micros as b from accounts where id = ${accountId}`)[0]!.b;
+
+const runAt = (moment: string, options: Parameters<typeof runRetention>[1] = {}) =>
+  clock.at(moment, (tx: Db) => runRetention(tx, options));
+
+describe("a dropped day settled again", () => {
+  it("keeps its roll-ups whatever the range, and adds a late call to them", async () => {
+    const day = "2027-01-02";
+    const name = await partitionFor(day);
+    // Three accounts; the middle one (by id) has no late call, the two others do.
+    const people = (await Promise.all([customer(), customer(), customer()])).sort((a, b) =>
+      a.accountId.localeCompare(b.accountId),
+    );
+    for (const p of people) await callsOn(day, p.keyId, 3);
+    await settleDay(day);
+    const settled = await rollups(day);
+    expect(settled.length).toBe(3);
+
+    await runAt("2027-01-10T04:00:00Z");
+    expect(await partitionExists(name)).toBe(false);
+    expect(await rollups(day)).toEqual(settled);
+    // An admin settles the dropped day again (the Settlement page, /api/cron/settle?day=): nothing changes.
+    await settleDay(day);
+    expect(await rollups(day)).toEqual(settled);
+
+    // A late call for the first and the last account: the partition job makes the day again; startSettlement's
+    // chunk covers min..max of the accounts with usage that day, the middle one included.
+    await partitionFor(day);
+    const [first, middle, last] = people;
+    const late = [...(await callsOn(day, first!.keyId, 1, 22)), ...(await callsOn(day, last!.keyId, 1, 22))];
+    expect((await verifyDay(sql, day)).reason).toBe("rollups_disagree");
+    await settleDay(day, { fromAccount: first!.accountId, toAccount: last!.accountId });
+    const after = await rollups(day);
+    const requests = (id: string) =>
+      after.filter((r) => r.account_id === id).reduce((n, r) => n + Number(r.requests), 0);
+    expect([requests(first!.accountId), requests(middle!.accountId), requests(last!.accountId)]).toEqual([
+      4, 3, 4,
+    ]);
+    expect(after.find((r) => r.account_id === middle!.accountId)).toEqual(
+      settled.find((r) => r.account_id === middle!.accountId),
+    );
+    const [lateRevenue] = await sql<{ sum: bigint }[]>`
+      select sum(revenue_micros)::bigint as sum from usage_events
+      where call_id in ${sql(late.map((e) => e.callId))}`;
+    const total = (rows: typeof settled) => rows.reduce((n, r) => n + BigInt(r.revenue_micros), 0n);
+    expect(total(after)).toBe(total(settled) + lateRevenue!.sum);
+    // The day verifies again and leaves again, its sums kept once more.
+    expect((await verifyDay(sql, day)).ok).toBe(true);
+    await runAt("2027-01-10T05:00:00Z");
+    expect(await partitionExists(name)).toBe(false);
+    await settleDay(day);
+    expect(await rollups(day)).toEqual(after);
+  });
+
+  it("is not verified while a new settlement of it is running", async () => {
+    const day = "2027-01-03";
+    await partitionFor(day);
+    await settleDay(day);
+    expect((await verifyDay(sql, day)).ok).toBe(true);
+    const [run] = await sql<{ id: string }[]>`
+      insert into settlement_runs (day, trigger, jobs_total) values (${day}, 'manual', 2) returning id`;
+    expect(await verifyDay(sql, day)).toMatchObject({ ok: false, reason: "settlement_running" });
+    await sql`update settlement_runs set status = 'completed', finished_at = now() where id = ${run!.id}`;
+  });
+});
+
+describe("a call replayed after its day left", () => {
+  it("is not charged again: its claim outlives the detail", async () => {
+    const day = "2027-01-04";
+    await partitionFor(day);
+    const c = await customer();
+    const [call] = await callsOn(day, c.keyId, 1);
+    const charged = await balance(c.accountId);
+    await settleDay(day);
+    const summary = await runAt("2027-01-12T04:00:00Z");
+    expect(summary.refused.filter((r) => r.day === day)).toEqual([]);
+    expect(summary.callsPruned).toBe(0);
+    const replay = await clock.at("2027-01-13T09:00:00Z", (tx) => settleUsage(tx, [call!]));
+    expect(replay.inserted).toBe(0);
+    expect(await balance(c.accountId)).toBe(charged);
+    expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
+  });
+});
+
+describe("the drop and today's calls", () => {
+  it("while a long read of usage_events is open, the drop gives way instead of making ingest wait", async () => {
+    const day = "2027-01-05";
+    const name = await partitionFor(day);
+    await partitionFor("2027-01-14");
+    const c = await customer();
+    await callsOn(day, c.keyId, 1);
+    await settleDay(day);
+    const reader = createClient({ url, max: 1, prepare });
+    const ingest = createClient({ url, max: 1, prepare });
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      // An analytics page's read (any read of the parent holds ACCESS SHARE on it to its end).
+      const reading = reader.begin(async (r) => {
+        await r`select count(*) from usage_events where started_at >= '2027-01-01'`;
+        await held;
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      const retention = runAt("2027-01-14T04:00:00Z", { lockTimeoutMs: 1500 });
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = performance.now();
+      await ingest.begin(async (tx) => {
+        await tx`select set_config('tollgate.now', '2027-01-14T04:00:01Z', true)`;
+        await settleUsage(tx, [
+          event(c.keyId, `now-${randomUUID()}`, {
+            startedAt: "2027-01-14T04:00:00.000Z",
+            endedAt: "2027-01-14T04:00:01.000Z",
+          }),
+        ]);
+      });
+      const ingestMs = performance.now() - t0;
+      const summary = await retention;
+      release();
+      await reading;
+      expect(ingestMs).toBeLessThan(DROP_WAIT_BOUND_MS);
+      // The lock never came within its budget: the day is refused as failed, kept, and the next run drops it.
+      expect(summary.refused).toContainEqual({ day, reason: "failed" });
+      expect(await partitionExists(name)).toBe(true);
+      await runAt("2027-01-14T05:00:00Z");
+      expect(await partitionExists(name)).toBe(false);
+    } finally {
+      await reader.end();
+      await ingest.end();
+    }
+  });
+});
+
+/** A writer waits at most one attempt at the drop's lock (DROP_LOCK_WAIT_MS), plus its own work. */
+const DROP_WAIT_BOUND_MS = 400;
+
+describe("the drain's budget", () => {
+  it("is looked at before each partition, each committed on its own", async () => {
+    const days = ["2027-01-20", "2027-01-21", "2027-01-22", "2027-01-23", "2027-01-24", "2027-01-25"];
+    const c = await customer();
+    for (const day of days) await partitionFor(day);
+    await callsOn(days[0]!, c.keyId, 50);
+    // The same calls on the other days, 1,500 a day (as a backlog looks to the first run after a deploy).
+    const [cols] = await sql<{ list: string }[]>`
+      select string_agg(quote_ident(column_name), ', ' order by ordinal_position) as list
+      from information_schema.columns where table_schema = 'public' and table_name = 'usage_events'
+        and column_name not in ('id', 'started_at', 'ended_at', 'call_id')`;
+    const first = `usage_events_p${days[0]!.replaceAll("-", "")}`;
+    for (let i = 1; i < days.length; i++)
+      // Built SQL: the column list comes from the catalog, the offsets are this loop's integers.
+      await sql.unsafe(
+        `insert into usage_events (${cols!.list}, started_at, ended_at, call_id)
+         select ${cols!.list}, started_at + interval '${i} days', ended_at + interval '${i} days', call_id || '-${i}-' || g
+         from ${first} cross join generate_series(1, 30) g`,
+      );
+
+    for (const day of days) await settleDay(day);
+    const t0 = performance.now();
+    expect((await verifyDay(sql, days[2]!)).ok).toBe(true);
+    const oneDay = performance.now() - t0;
+    // A budget worth about two days' checks: the run stops after about two partitions, each committed.
+    const budget = Math.max(40, 2 * oneDay);
+    const summary = await clock.at("2027-02-02T04:00:00Z", (tx: Db) =>
+      runRetention(tx, { deadline: Date.now() + budget }),
+    );
+    expect(summary.continued).toBe(true);
+    expect(summary.partitionsDropped).toBeLessThan(days.length - 1);
+    await sql`delete from queue_jobs where singleton_key = ${`retention.run:after:${summary.runId}`}`;
+    await runAt("2027-02-02T05:00:00Z");
+    for (const day of days)
+      expect(await partitionExists(`usage_events_p${day.replaceAll("-", "")}`)).toBe(false);
+  });
+
+  it("a run cut off mid-way is closed as failed by the next; a failed run keeps the refused-days alert", async () => {
+    const [stale] = await sql<{ id: string }[]>`
+      insert into retention_runs (trigger, as_of, started_at) values ('cron', now(), now() - interval '2 hours')
+      returning id`;
+    const day = "2027-01-09";
+    await partitionFor(day);
+    const c = await customer();
+    await callsOn(day, c.keyId, 1);
+    const refused = await runAt("2027-01-17T04:00:00Z");
+    expect(refused.refused).toContainEqual({ day, reason: "not_settled" });
+    expect(await sql`select status, error from retention_runs where id = ${stale!.id}`).toEqual([
+      { status: "failed", error: "abandoned: did not finish" },
+    ]);
+    // A later run that failed before it got to the refused day: the alert stays, and says the run failed.
+    await sql`
+      insert into retention_runs (trigger, as_of, status, started_at, finished_at, error)
+      values ('cron', now(), 'failed', now() + interval '1 minute', now() + interval '2 minutes', 'boom')`;
+    const { scrape } = await import("@/lib/metrics/scrape");
+    const body = (await scrape(sql)).body;
+    expect(body).toContain('tollgate_last_retention{measure="days_refused"} 1');
+    expect(body).toContain('tollgate_last_retention{measure="failed"} 1');
+    await sql`delete from retention_runs where status = 'failed' and error = 'boom'`;
+    await settleDay(day);
+  });
+
+  it("the admin's Run now is recorded as manual", async () => {
+    const { scheduleRetention } = await import("@/lib/retention/run");
+    const { jobId } = await scheduleRetention(sql, "2027-01-18", "manual");
+    const [job] = await sql`select payload from queue_jobs where id = ${jobId}`;
+    expect(job!.payload).toMatchObject({ trigger: "manual" });
+    await sql`delete from queue_jobs where id = ${jobId}`;
+  });
+});
+
+describe("a refused day's hourly roll-ups", () => {
+  it("stay while its detail waits, so it verifies and leaves once settled", async () => {
+    const day = "2027-01-11";
+    const name = await partitionFor(day);
+    const c = await customer();
+    await callsOn(day, c.keyId, 3);
+    const hourly = async () =>
+      (
+        await sql<{ n: number }[]>`
+          select coalesce(sum(calls), 0)::int as n from usage_hourly
+          where hour >= ${day}::timestamp and hour < ${day}::timestamp + interval '1 day'`
+      )[0]!.n;
+    const before = await hourly();
+    expect(before).toBeGreaterThanOrEqual(3);
+    // Past the hourly policy too (30 days), still unsettled: refused, and its hourly roll-ups kept.
+    const first = await runAt("2027-02-12T04:00:00Z");
+    expect(first.refused).toContainEqual({ day, reason: "not_settled" });
+    expect(await hourly()).toBe(before);
+    await settleDay(day);
+    const second = await runAt("2027-02-13T04:00:00Z");
+    expect(second.refused.filter((r) => r.day === day)).toEqual([]);
+    expect(await partitionExists(name)).toBe(false);
+  });
+});
+
+describe("an organization's shorter policy", () => {
+  it("trims nothing within the replay window nor before its month's statements are closed", async () => {
+    const day = "2027-03-03";
+    const name = await partitionFor(day);
+    const org = await createTestOrganization(sql, {
+      pepper: config().KEY_PEPPER,
+      balanceMicros: 10_000_000n,
+      members: [{ role: "owner" }],
+    });
+    const keyId = org.members[0]!.keys[0]!.id;
+    const callId = `upg-${randomUUID()}`;
+    // A failure late in the day; its success is reported later (the gateway's replay of the call).
+    await clock.at(`${day}T23:59:31Z`, (tx) =>
+      settleUsage(tx, [
+        event(keyId, callId, {
+          status: "failure",
+          errorClass: "Timeout",
+          promptTokens: 0,
+          completionTokens: 0,
+          startedAt: `${day}T23:59:00.000Z`,
+          endedAt: `${day}T23:59:30.000Z`,
+        }),
+      ]),
+    );
+    await callsOn(day, keyId, 2, 9);
+    await settleDay(day);
+    await sql`update retention_settings set usage_detail_days = 60, hourly_rollup_days = 60`;
+    try {
+      await sql`insert into organization_retention (organization_id, usage_detail_days) values (${org.id}, 1)`;
+      const { computeStatement } = await import("@/lib/statements/compute");
+      const statement = await computeStatement(sql, org.accountId, "2027-03");
+      expect(statement.chargesByMember.map((g) => g.label)).not.toContain("Unattributed");
+
+      // Past the organization's day but within the replay window: kept, and the success is charged.
+      expect((await runAt("2027-03-05T00:10:00Z")).orgRowsTrimmed).toBe(0);
+      const before = await balance(org.accountId);
+      const r = await clock.at("2027-03-05T00:11:00Z", (tx) =>
+        settleUsage(tx, [
+          event(keyId, callId, { startedAt: `${day}T23:59:05.000Z`, endedAt: `${day}T23:59:35.000Z` }),
+        ]),
+      );
+      expect(r.upgraded).toBe(1);
+      expect(await balance(org.accountId)).toBeLessThan(before);
+      await settleDay(day);
+
+      // Past the replay window, March's statements still open: kept, the statement's breakdown intact.
+      expect((await runAt("2027-03-20T04:00:00Z")).orgRowsTrimmed).toBe(0);
+      const open = await computeStatement(sql, org.accountId, "2027-03");
+      expect(open.chargesByMember.map((g) => g.label)).toEqual(statement.chargesByMember.map((g) => g.label));
+      expect(open.chargesByKey.map((g) => g.label)).not.toContain("Unattributed");
+
+      // March closed: the organization's rows of the day go, its sums kept; the day still verifies.
+      await sql`insert into statement_months (month, statements) values ('2027-03-01', 0)`;
+      expect((await runAt("2027-04-02T04:00:00Z")).orgRowsTrimmed).toBe(3);
+      const [left] = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(name)}`;
+      expect(left!.n).toBe(0);
+      expect((await verifyDay(sql, day)).ok).toBe(true);
+      // Its claims stay (a replay of a trimmed call is still refused).
+      const [claims] = await sql<{ n: number }[]>`
+        select count(*)::int as n from usage_calls where key_id = ${keyId}`;
+      expect(claims!.n).toBe(3);
+    } finally {
+      await sql`update retention_settings set usage_detail_days = 7, hourly_rollup_days = 30`;
+    }
+  });
+});
+
+describe("a partition whose bounds JavaScript cannot read", () => {
+  it("is skipped by the job and the admin page, which go on with the other days", async () => {
+    await sql.unsafe(
+      `create table public.usage_events_bc partition of usage_events for values from ('0002-01-01 00:00:00+00 BC') to ('0001-01-01 00:00:00+00 BC')`,
+    );
+    try {
+      const day = "2027-04-05";
+      const name = await partitionFor(day);
+      const c = await customer();
+      await callsOn(day, c.keyId, 1);
+      await settleDay(day);
+      const { retentionOverview } = await import("@/lib/retention/views");
+      const overview = await clock.at("2027-04-13T03:00:00Z", (tx) =>
+        retentionOverview(tx, ADMIN_ACTOR(adminId)),
+      );
+      expect(overview.partitions.some((p) => p.name === name)).toBe(true);
+      const summary = await runAt("2027-04-13T04:00:00Z");
+      expect(summary.refused.filter((r) => r.day === day)).toEqual([]);
+      expect(await partitionExists(name)).toBe(false);
+      expect(await partitionExists("usage_events_bc")).toBe(true);
+    } finally {
+      await sql`drop table if exists usage_events_bc`;
+    }
+  });
+});
