@@ -528,8 +528,8 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
         const rows = await db`
           delete from usage_calls where ctid = any(array(
             select c.ctid from usage_calls c where c.started_at < ${keptFrom}
-              and not exists (select 1 from unnest(${kept.map((p) => p.from_at!)}::timestamptz[],
-                                                   ${kept.map((p) => p.to_at!)}::timestamptz[]) k(f, t)
+              and not exists (select 1 from unnest(${kept.map((p) => p.from_at!.toISOString())}::timestamptz[],
+                                                   ${kept.map((p) => p.to_at!.toISOString())}::timestamptz[]) k(f, t)
                               where c.started_at >= k.f and c.started_at < k.t)
               and not exists (select 1 from usage_events u where u.key_id = c.key_id
                               and u.call_id = c.call_id and u.started_at = c.started_at)

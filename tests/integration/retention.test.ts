@@ -327,12 +327,13 @@ describe("hourly roll-ups and playground conversations", () => {
 
 describe("a run past its time budget", () => {
   it("stops where it is and queues a follow-up job for the rest", async () => {
-    const day = "2027-03-01";
+    // After the month ends' runs: retention moves the claims horizon forward, and settle_usage takes no call before it.
+    const day = "2028-04-03";
     const name = await partitionFor(day);
     const c = await customer();
     await callsOn(day, c.keyId, 2);
     await settleDay(day);
-    const late = await clock.at("2027-03-20T04:00:00Z", (tx) => runRetention(tx, { deadline: 0 }));
+    const late = await clock.at("2028-04-22T04:00:00Z", (tx) => runRetention(tx, { deadline: 0 }));
     expect(late.continued).toBe(true);
     expect(late.partitionsDropped).toBe(0);
     expect(await partitionExists(name)).toBe(true);
@@ -340,7 +341,7 @@ describe("a run past its time budget", () => {
       select name, state from queue_jobs where singleton_key = ${`retention.run:after:${late.runId}`}`;
     expect(job).toEqual({ name: "retention.run", state: "created" });
     await sql`delete from queue_jobs where singleton_key = ${`retention.run:after:${late.runId}`}`;
-    await runAt("2027-03-20T04:00:00Z");
+    await runAt("2028-04-22T04:00:00Z");
     expect(await partitionExists(name)).toBe(false);
   });
 });
@@ -351,14 +352,14 @@ describe("without a default partition", () => {
     await sql`update retention_settings set hourly_rollup_days = 3650`;
     const [fallback] = await sql<{ name: string }[]>`select name from usage_partitions() where is_default`;
     if (fallback) await sql`alter table usage_events detach partition ${sql(fallback.name)}`;
-    const day = "2027-04-01";
+    const day = "2028-05-01";
     const name = await partitionFor(day);
     const c = await customer();
     await callsOn(day, c.keyId, 3);
     await settleDay(day);
     const before = await books();
     // Outside a transaction (DETACH … CONCURRENTLY cannot run in one), standing at an explicit moment.
-    const summary = await runRetention(sql, { asOf: new Date("2027-04-20T04:00:00Z") });
+    const summary = await runRetention(sql, { asOf: new Date("2028-05-20T04:00:00Z") });
     expect(summary.refused).toEqual([]);
     expect(await partitionExists(name)).toBe(false);
     expect(await sql`select to_regclass(${`public.${name}`}) as r`).toEqual([{ r: null }]);
