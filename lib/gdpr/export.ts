@@ -11,8 +11,10 @@ import type { Statement } from "@/lib/statements/schemas";
 
 // Data export (GDPR art. 15 and 20): a person's own data, or an organization's, as one JSON document. The small
 // sections are read before the download starts (so a refusal is an error response, not a file); usage, ledger
-// entries, conversations, notifications and audit entries are streamed from server-side cursors, a batch at a
-// time, so memory stays bounded for any number of calls. Never a key hash, password hash, session or invitation
+// entries, conversations, notifications and audit entries are streamed a page at a time, each page one query after
+// the last row of the one before (never a server-side cursor held open while the client reads: behind a transaction
+// pooler a download that stalls would pin one of its few server connections, docs/adr/0023), so memory stays
+// bounded for any number of calls. Never a key hash, password hash, session or invitation
 // token; no provider cost (clause 25: money the platform pays is not the customer's data).
 
 const BATCH = 500;
@@ -23,6 +25,36 @@ export interface DataExport {
 }
 
 type Section = [name: string, rows: () => AsyncIterable<readonly unknown[]>];
+
+type Row = Record<string, unknown>;
+
+/**
+ * A section's rows, page by page: `page(after)` reads up to `size` rows after the last row of the page before (null
+ * for the first); a short page is the last. `pageKey`, a column only the paging reads, is left out of the rows.
+ */
+async function* pages(size: number, page: (after: Row | null) => Promise<readonly Row[]>) {
+  let after: Row | null = null;
+  for (;;) {
+    const rows = await page(after);
+    if (rows.length) yield rows.map(({ pageKey: _key, ...row }) => row);
+    if (rows.length < size) return;
+    after = rows.at(-1)!;
+  }
+}
+
+/** A timestamp to the microsecond, as the paging key of rows ordered by it (a JS Date keeps milliseconds only). */
+const micros = (db: Db, column: string) =>
+  db`(extract(epoch from ${db.unsafe(column)}) * 1000000)::bigint::text as "pageKey"`;
+
+/** Rows after `after` by (timestamp, id), the timestamp read back from its pageKey. */
+const afterTimeAndId = (db: Db, column: string, idColumn: string, idType: string, after: Row | null) =>
+  after
+    ? db`and (${db.unsafe(column)}, ${db.unsafe(idColumn)}) > (timestamptz 'epoch' + (${String(after.pageKey)} || ' microseconds')::interval, ${String(after.id)}::${db.unsafe(idType)})`
+    : db``;
+
+/** Rows after `after` by id (a bigint identity). */
+const afterId = (db: Db, idColumn: string, after: Row | null) =>
+  after ? db`and ${db.unsafe(idColumn)} > ${String(after.id)}::bigint` : db``;
 
 /** The document: the head's fields, then each streamed section as an array, written batch by batch. */
 async function* documentText(head: Record<string, unknown>, sections: Section[]): AsyncGenerator<string> {
@@ -49,7 +81,6 @@ function streamOf(chunks: AsyncGenerator<string>): ReadableStream<Uint8Array> {
       else controller.enqueue(encoder.encode(next.value));
     },
     async cancel() {
-      // Ends the generator, which closes the cursor it is reading.
       await chunks.return(undefined);
     },
   });
@@ -186,35 +217,63 @@ export async function exportUserData(db: Db, actor: Actor, userId: string): Prom
     [
       "usage",
       () =>
-        db`select ${usageColumns(db)} from usage_events e where e.user_id = ${userId}
-           order by e.started_at, e.id`.cursor(BATCH),
+        pages(
+          BATCH,
+          (after) =>
+            db<Row[]>`select ${usageColumns(db)}, ${micros(db, "e.started_at")} from usage_events e
+               where e.user_id = ${userId} ${afterTimeAndId(db, "e.started_at", "e.id", "bigint", after)}
+               order by e.started_at, e.id limit ${BATCH}`,
+        ),
     ],
     [
       "ledgerEntries",
       () =>
-        db`select ${ledgerColumns(db)}
-           from ledger_entries le join ledger_transactions lt on lt.id = le.transaction_id
-           where le.account_id = ${account?.id ?? null} order by le.id`.cursor(BATCH),
+        pages(
+          BATCH,
+          (after) =>
+            db<Row[]>`select ${ledgerColumns(db)}
+               from ledger_entries le join ledger_transactions lt on lt.id = le.transaction_id
+               where le.account_id = ${account?.id ?? null} ${afterId(db, "le.id", after)}
+               order by le.id limit ${BATCH}`,
+        ),
     ],
     [
       "playgroundConversations",
       () =>
-        db`select id, account_id as "accountId", title, settings, messages, created_at as "createdAt",
-                  updated_at as "updatedAt"
-           from playground_conversations where user_id = ${userId} order by created_at`.cursor(50),
+        pages(
+          50,
+          (after) =>
+            db<
+              Row[]
+            >`select id, account_id as "accountId", title, settings, messages, created_at as "createdAt",
+                      updated_at as "updatedAt", ${micros(db, "created_at")}
+               from playground_conversations
+               where user_id = ${userId} ${afterTimeAndId(db, "created_at", "id", "uuid", after)}
+               order by created_at, id limit 50`,
+        ),
     ],
     [
       "notifications",
       () =>
-        db`select id, kind, recipient, subject, status, created_at as "createdAt"
-           from notifications where lower(recipient) = ${profile.email} order by id`.cursor(BATCH),
+        pages(
+          BATCH,
+          (after) =>
+            db<Row[]>`select id, kind, recipient, subject, status, created_at as "createdAt"
+               from notifications where lower(recipient) = ${profile.email} ${afterId(db, "id", after)}
+               order by id limit ${BATCH}`,
+        ),
     ],
     [
       "audit",
       () =>
-        db`select ${auditColumns(db, userId)} from audit_log a
-           where a.actor_id = ${userId} or (a.target_type = 'user' and a.target_id = ${userId}::text)
-           order by a.id`.cursor(BATCH),
+        pages(
+          BATCH,
+          (after) =>
+            db<Row[]>`select ${auditColumns(db, userId)} from audit_log a
+               where (a.actor_id = ${userId} or (a.target_type = 'user' and a.target_id = ${userId}::text))
+                 ${afterId(db, "a.id", after)}
+               order by a.id limit ${BATCH}`,
+        ),
     ],
   ];
   return { fileName: `tollgate-export-user-${userId}.json`, stream: streamOf(documentText(head, sections)) };
@@ -282,22 +341,35 @@ export async function exportOrgData(db: Db, actor: Actor, ref: string): Promise<
     [
       "usage",
       () =>
-        db`select ${usageColumns(db)} from usage_events e where e.account_id = ${ctx.accountId}
-           order by e.started_at, e.id`.cursor(BATCH),
+        pages(
+          BATCH,
+          (after) =>
+            db<Row[]>`select ${usageColumns(db)}, ${micros(db, "e.started_at")} from usage_events e
+               where e.account_id = ${ctx.accountId} ${afterTimeAndId(db, "e.started_at", "e.id", "bigint", after)}
+               order by e.started_at, e.id limit ${BATCH}`,
+        ),
     ],
     [
       "ledgerEntries",
       () =>
-        db`select ${ledgerColumns(db)}
-           from ledger_entries le join ledger_transactions lt on lt.id = le.transaction_id
-           where le.account_id = ${ctx.accountId} order by le.id`.cursor(BATCH),
+        pages(
+          BATCH,
+          (after) =>
+            db<Row[]>`select ${ledgerColumns(db)}
+               from ledger_entries le join ledger_transactions lt on lt.id = le.transaction_id
+               where le.account_id = ${ctx.accountId} ${afterId(db, "le.id", after)}
+               order by le.id limit ${BATCH}`,
+        ),
     ],
     [
       "audit",
       () =>
-        db`select ${auditColumns(db, null)} from audit_log a
-           where a.target_type = 'organization' and a.target_id = ${ctx.id}::text order by a.id`.cursor(
+        pages(
           BATCH,
+          (after) =>
+            db<Row[]>`select ${auditColumns(db, null)} from audit_log a
+               where a.target_type = 'organization' and a.target_id = ${ctx.id}::text ${afterId(db, "a.id", after)}
+               order by a.id limit ${BATCH}`,
         ),
     ],
   ];

@@ -226,6 +226,57 @@ describe("through PgBouncer (transaction mode)", () => {
     }
   });
 
+  it("a person's data exports that stop reading hold no server connection; one read through has every row once", async () => {
+    const { exportUserData } = await import("@/lib/gdpr/export");
+    const { settleUsage } = await import("@/lib/billing/settle");
+    const adminId = await insertUser(sql, { email: "gdpr-admin@example.com", role: "admin" });
+    const userId = await insertUser(sql, { email: "gdpr-exporter@example.com" });
+    await seedPricedModel(sql);
+    await topUp(sql, adminId, (await accountOf(sql, userId)).id, 100_000_000n);
+    const keyId = await insertKey(sql, userId);
+    await settleUsage(
+      sql,
+      Array.from({ length: 1200 }, () => event(keyId, randomUUID())),
+    );
+    // More conversations than a page (50), several at one moment: the paging key is (created_at, id).
+    await sql`
+      insert into playground_conversations (user_id, title, created_at)
+      select ${userId}, 'chat ' || g, timestamptz '2026-01-01T00:00:00Z' + make_interval(secs => g / 4)
+      from generate_series(1, 120) g`;
+    const actor = { userId, kind: "user" as const, role: "developer" as const };
+    const app = createClient({ url, max: POOL_SIZE, prepare: false });
+    const other = createClient({ url, max: 1, prepare: false });
+    try {
+      const readers = [];
+      for (let i = 0; i < POOL_SIZE; i++) {
+        const reader = (await exportUserData(app, actor, userId)).stream.getReader();
+        // The head, the usage section's opening and its first page: the export is in the middle of its usage.
+        for (let c = 0; c < 3; c++) await reader.read();
+        readers.push(reader);
+      }
+      const [answer] = await within(5_000, other<{ ok: number }[]>`select 1 as ok`);
+      expect(answer!.ok).toBe(1);
+      for (const r of readers) await r.cancel();
+      const reader = (await exportUserData(app, actor, userId)).stream.getReader();
+      let text = "";
+      const decoder = new TextDecoder();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+        text += decoder.decode(chunk.value, { stream: true });
+      const doc = JSON.parse(text) as {
+        usage: { id: string; callId: string }[];
+        playgroundConversations: { id: string; pageKey?: string }[];
+      };
+      expect(doc.usage).toHaveLength(1200);
+      expect(new Set(doc.usage.map((u) => u.callId)).size).toBe(1200);
+      expect(doc.playgroundConversations).toHaveLength(120);
+      expect(new Set(doc.playgroundConversations.map((c) => c.id)).size).toBe(120);
+      expect(doc.playgroundConversations.some((c) => "pageKey" in c)).toBe(false);
+    } finally {
+      await other.end({ timeout: 1 });
+      await app.end({ timeout: 1 });
+    }
+  });
+
   describe("webhook ingest under concurrency", () => {
     let keyId: string;
     let userId: string;
