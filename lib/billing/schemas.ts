@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isoDateTime, pageQuery } from "@/lib/http/schemas";
+import { isoDateTime, isoDateTimeText, pageQuery } from "@/lib/http/schemas";
 
 import {
   ASKED_UNITS,
@@ -233,8 +233,9 @@ export const usageEvent = z.strictObject({
   completionTokens: count,
   cachedTokens: count.default(0),
   reportedCostMicros: z.number().int().min(0).max(1e15).default(0),
-  startedAt: z.iso.datetime({ offset: true }),
-  endedAt: z.iso.datetime({ offset: true }),
+  /** In the years 2000–2099 (UTC), as every moment the API takes: a year-1 startedAt once made a BC partition. */
+  startedAt: isoDateTimeText(),
+  endedAt: isoDateTimeText(),
   errorClass: z.string().max(200).nullable().default(null),
   /** The lease the call was served from, and its draw (its worst case, reserved by the gateway). */
   leaseId: z.uuid().nullable().default(null),
@@ -242,7 +243,7 @@ export const usageEvent = z.strictObject({
   /** The endpoint the app called (chat by default: gateways before call kinds send none). */
   kind: z.enum(CALL_KINDS).default("chat"),
   /** When a stream's first token reached the gateway (the request log's time to first token). */
-  firstTokenAt: z.iso.datetime({ offset: true }).nullable().default(null),
+  firstTokenAt: isoDateTimeText().nullable().default(null),
   /** Units beside prompt/completion/cached tokens (clause 41): cache writes (part of the prompt), reasoning (part
    *  of the completion), and what the call asked for (images made, audio in (ms), characters spoken …). */
   cacheWriteTokens: count.default(0),

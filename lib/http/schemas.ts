@@ -23,6 +23,10 @@ function instantMs(value: string): number {
   return Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value);
 }
 
+/** An ISO 8601 date-time with an offset in the bounds, kept as the text it was sent as. */
+export const isoDateTimeText = () =>
+  z.iso.datetime({ offset: true }).refine((value) => inBounds(instantMs(value)), boundsMessage);
+
 /** An ISO 8601 date-time with an offset, parsed to a Date (UTC inside). */
 export const isoDateTime = () =>
   z.iso

@@ -18,16 +18,27 @@
 -- A call served with the owner's own provider credentials (credential 'byok', clause 62) is charged the plan's BYOK
 -- fee, byok_charge of its full price (the plan's share rounded up once plus its per-request fee, at most the full
 -- price), and costs nothing.
+-- An event started before the claims horizon (usage_claims_horizon: retention removes older claims, so a replay of such
+-- a call would find none), or more than a day after tollgate_now() (a skewed or forged clock), is neither recorded nor
+-- charged: the batch counts it (expired_events, when its call has no claim: one with a claim is a replay or an upgrade as
+-- any other) and goes on. No statement here reads usage_events: an insert locks only the partition it lands in, so a
+-- batch never waits for retention dropping an old day's partition.
 -- FOR NO KEY UPDATE, not FOR UPDATE: it must not queue behind the KEY SHARE locks that inserting a hold takes.
 create or replace function public.settle_usage(p_events jsonb, p_txn uuid)
 returns table (inserted_count integer, charged_micros bigint, unknown_key_events integer, overrun_calls integer,
-               overrun_micros bigint, lease_overruns jsonb, deficit_key_ids uuid[])
+               overrun_micros bigint, lease_overruns jsonb, deficit_key_ids uuid[],
+               expired_events integer)
 language plpgsql as $$
 #variable_conflict use_column
 declare
   v_accounts uuid[];
+  v_kept_from timestamptz;
+  v_latest timestamptz := tollgate_now() + interval '1 day';
 begin
   perform lock_usage_batch(p_events);
+  -- Shared to the commit: retention's advance_usage_claims_horizon waits for this batch before any claim goes.
+  perform pg_advisory_xact_lock_shared(hashtextextended('tollgate.usage_calls.horizon', 0));
+  select h.kept_from into v_kept_from from usage_claims_horizon h;
   select array_agg(distinct a.id) into v_accounts
   from api_keys k join accounts a on a.id = k.account_id
   where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e);
@@ -97,6 +108,7 @@ begin
     claimed as (
       insert into usage_calls (call_id, key_id, started_at)
       select call_id, key_id, started_at from priced
+      where started_at >= v_kept_from and started_at <= v_latest
       on conflict (key_id, call_id) do nothing
       returning call_id, key_id
     ),
@@ -232,7 +244,13 @@ begin
             from lease_use u where u.overrun > 0),
            (select coalesce(array_agg(k.id order by k.id), '{}')
             from accounts_updated au join api_keys k on k.account_id = au.id
-            where au.available < 0 and k.status = 'active')
+            where au.available < 0 and k.status = 'active'),
+           -- Outside the horizon with no claim: a call this batch would have charged as new (one with a claim is a
+           -- replay or an upgrade, as any other). Scalar look-ups: an index probe per event, never a join over
+           -- usage_calls or usage_events.
+           (select count(*)::int from priced p
+            where not (p.started_at >= v_kept_from and p.started_at <= v_latest)
+              and (select c.started_at from usage_calls c where c.key_id = p.key_id and c.call_id = p.call_id) is null)
     -- keys_updated is a SELECT (move_key_windows updates the keys): only a value the statement reads makes it run.
     from (select (select count(*) from entries) + (select count(*) from accounts_updated)
                  + (select sum(moved) from keys_updated) + (select count(*) from leases_updated) as touched) t

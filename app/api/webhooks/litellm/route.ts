@@ -18,7 +18,7 @@ export const POST = withWebhook({ limitBytes: 8 * 1024 * 1024 }, async ({ body }
   const { events } = parseJsonText(body, usageBatch);
   const result = await settleUsage(db(), events);
   const m = metrics();
-  for (const key of ["inserted", "duplicates", "upgraded", "unknownKeys"] as const)
+  for (const key of ["inserted", "duplicates", "upgraded", "unknownKeys", "expired", "trimmed"] as const)
     if (result[key]) m.usageEvents.inc({ result: key }, result[key]);
   if (result.overrunCalls) {
     m.reservationOverruns.inc(result.overrunCalls);
