@@ -1,12 +1,13 @@
 -- Makes sure usage_events has its daily partition (usage_events_pYYYYMMDD, [D 00:00 UTC, D+1 00:00 UTC)) for every
--- UTC day from p_from to p_to, and for every day an event in usage_events_default belongs to (a late replay, clock
--- skew), whose rows move into their new partition. Idempotent, and safe under concurrency: callers take turns on a
+-- UTC day from p_from to p_to, and for the first 31 days the events in usage_events_default belong to (a late replay,
+-- clock skew), whose rows move into their new partition. Idempotent, and safe under concurrency: callers take turns on a
 -- transaction-scoped advisory lock, and a day's partition is built beside the table and attached (SHARE UPDATE
 -- EXCLUSIVE on usage_events: settlement's inserts and every read go on), with usage_events_default locked against
 -- new rows (not reads) until the caller commits, so none arrives there between a day's move and its attach. Moved rows leave a partition and enter one without passing through
 -- usage_events, so the roll-ups (its statement triggers) are unchanged. Run by the queue's usage.partitions job on
 -- every drain tick (lib/usage/partitions.ts) and by the migration; it waits at most 5 s for a lock (lock_timeout, for
--- the rest of the caller's transaction). Returns the partitions created and the rows moved.
+-- the rest of the caller's transaction). No foreign key leads out of usage_events, so attaching locks neither leases nor
+-- ledger_transactions. Returns the partitions created and the rows moved.
 create or replace function public.ensure_usage_partitions(p_from date, p_to date)
 returns table (partitions_created integer, rows_moved bigint)
 language plpgsql
@@ -28,10 +29,13 @@ begin
   perform set_config('lock_timeout', '5s', true);
   -- usage_events_default is locked against writes while its rows are read and moved (reads go on).
   lock table usage_events_default in share row exclusive mode;
+  -- At most 31 days of usage_events_default per run (it holds the default partition locked to its commit); the next
+  -- tick takes the rest. settle_usage records no event before the claims horizon nor more than a day ahead, so
+  -- such days are few.
   for v_day in
     select d::date from generate_series(p_from, p_to, interval '1 day') d
     union
-    select distinct (started_at at time zone 'utc')::date from usage_events_default
+    (select distinct (started_at at time zone 'utc')::date from usage_events_default order by 1 limit 31)
     order by 1
   loop
     v_name := 'usage_events_p' || to_char(v_day, 'YYYYMMDD');

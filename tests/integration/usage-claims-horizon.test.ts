@@ -11,6 +11,7 @@ import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { usageEvent } from "@/lib/billing/schemas";
 import { settleUsage } from "@/lib/billing/settle";
 import { createClient } from "@/lib/db/client";
+import { ensureUsagePartitions } from "@/lib/usage/partitions";
 import { accountOf, event, insertKey, topUp } from "../helpers/billing";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
@@ -174,7 +175,30 @@ describe("the claims horizon", () => {
   });
 });
 
-describe("the partition job's locks", () => {
+describe("the partition job", () => {
+  it("moves at most 31 days out of usage_events_default per run; the next run takes the rest", async () => {
+    const c = await customer();
+    // 35 calls of 35 days without a partition after the claims horizon (late replays), the latest 27 days before now.
+    const events = Array.from({ length: 35 }, (_, i) => {
+      const startedAt = new Date(Date.parse("2027-03-10T12:00:00Z") + i * 86_400_000).toISOString();
+      return event(c.keyId, `late-${i}-${randomUUID()}`, { startedAt, endedAt: startedAt });
+    });
+    expect((await at("2027-05-10T01:00:00Z", (db) => settleUsage(db, events))).inserted).toBe(35);
+    const inDefault = async () => {
+      const [row] = await sql<{ n: number }[]>`
+        select count(*)::int as n from usage_events_default where key_id = ${c.keyId}`;
+      return row!.n;
+    };
+    expect(await inDefault()).toBe(35);
+    const first = await at("2027-05-10T01:01:00Z", (db) => ensureUsagePartitions(db));
+    // Yesterday to 7 days ahead, and the first 31 days of the default partition.
+    expect(first.partitionsCreated).toBe(9 + 31);
+    expect(await inDefault()).toBe(4);
+    const second = await at("2027-05-10T01:02:00Z", (db) => ensureUsagePartitions(db));
+    expect(second).toEqual({ partitionsCreated: 4, rowsMoved: 4 });
+    expect(await inDefault()).toBe(0);
+  });
+
   it("creating a day's partition locks neither leases nor ledger_transactions", async () => {
     const other = createClient({ url, max: 1, prepare });
     try {
