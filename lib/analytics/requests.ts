@@ -68,8 +68,8 @@ export interface RequestRow {
 
 const rowColumns = (db: Db) => db`
   e.id::text as id, e.call_id as "callId", e.started_at as "startedAt", e.ended_at as "endedAt",
-  greatest(0, round(extract(epoch from (e.ended_at - e.started_at)) * 1000))::int as "latencyMs",
-  round(extract(epoch from (e.first_token_at - e.started_at)) * 1000)::int as "ttftMs",
+  greatest(0, round(extract(epoch from (e.ended_at - e.started_at)) * 1000))::float8 as "latencyMs",
+  round(extract(epoch from (e.first_token_at - e.started_at)) * 1000)::float8 as "ttftMs",
   e.user_id::text as "userId", u.email as "userEmail", o.id::text as "organizationId", o.slug as "organizationSlug",
   o.name as "organizationName", e.key_id::text as "keyId", k.prefix as "keyPrefix",
   k.name as "keyName", e.model_group as model, e.provider_model as "providerModel", e.kind, e.status, e.stream,
