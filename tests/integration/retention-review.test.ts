@@ -421,3 +421,39 @@ describe("a partition whose bounds JavaScript cannot read", () => {
     }
   });
 });
+
+// Last: the claims horizon only moves forward, and settle_usage takes no call before it.
+describe("the claims of dropped days", () => {
+  it("leave 7 days past the detail, after the claims horizon; a replay then is counted as expired, not charged", async () => {
+    const day = "2027-05-03";
+    const refusedDay = "2027-05-02";
+    await partitionFor(day);
+    const refusedName = await partitionFor(refusedDay);
+    const c = await customer();
+    const [call] = await callsOn(day, c.keyId, 1);
+    const [unsettled] = await callsOn(refusedDay, c.keyId, 1);
+    await settleDay(day);
+    const claimOf = async (callId: string) =>
+      (await sql<{ n: number }[]>`select count(*)::int as n from usage_calls where call_id = ${callId}`)[0]!
+        .n;
+
+    // Dropped a week after; its claim stays for 7 more days.
+    await runAt("2027-05-11T04:00:00Z");
+    expect(await claimOf(call!.callId)).toBe(1);
+    const charged = await balance(c.accountId);
+    const summary = await runAt("2027-05-18T04:00:00Z");
+    expect(summary.callsPruned).toBeGreaterThanOrEqual(1);
+    expect(await claimOf(call!.callId)).toBe(0);
+    const [horizon] = await sql<{ kept_from: Date }[]>`select kept_from from usage_claims_horizon`;
+    expect(horizon!.kept_from.toISOString()).toBe("2027-05-04T00:00:00.000Z");
+    // The refused day's partition is still here: its claim stays whatever the horizon.
+    expect(await partitionExists(refusedName)).toBe(true);
+    expect(await claimOf(unsettled!.callId)).toBe(1);
+
+    const replay = await clock.at("2027-05-18T05:00:00Z", (tx) => settleUsage(tx, [call!]));
+    expect(replay).toMatchObject({ inserted: 0, expired: 1 });
+    expect(await balance(c.accountId)).toBe(charged);
+    expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
+    await settleDay(refusedDay);
+  });
+});
