@@ -551,10 +551,12 @@ async function post(appUrl: string, body: string, stats: Stats): Promise<BatchAn
       });
       const text = await res.text();
       if (res.ok) return JSON.parse(text) as BatchAnswer;
-      if (res.status < 500 || attempt >= 8)
-        throw new Error(`webhook answered ${res.status}: ${text.slice(0, 500)}`);
+      const refused = new Error(`webhook answered ${res.status}: ${text.slice(0, 500)}`);
+      // A 4xx is the batch's own fault: sending it again would get the same answer.
+      if (res.status < 500) throw Object.assign(refused, { final: true });
+      if (attempt >= 8) throw refused;
     } catch (error) {
-      if (attempt >= 8) throw error;
+      if (attempt >= 8 || (error as { final?: boolean }).final) throw error;
     }
     stats.retries++;
     await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
@@ -840,7 +842,11 @@ export async function runSimDay(
         });
       const t0 = performance.now();
       const started = (await cron(`/api/cron/settle?day=${o.day}`)) as { runId: string; chunks: number };
+      // Bounded: a chunk job that died would leave the run running for ever.
+      const giveUpAt = Date.now() + 3_600_000;
       for (;;) {
+        if (Date.now() > giveUpAt)
+          throw new Error(`the settlement of ${o.day} did not complete within an hour`);
         const drained = (await cron("/api/cron/drain")) as { claimed: number };
         // Nothing runnable now (a job waits out its retry backoff): wait as the next cron tick would, shorter.
         if (drained.claimed === 0) await new Promise((r) => setTimeout(r, 1000));
