@@ -166,9 +166,10 @@ async function main() {
       `${machine()}; embedded PostgreSQL 15. ${DAYS} daily partitions of ${ROWS_PER_DAY.toLocaleString("en-US")} rows ` +
         `(${rows.toLocaleString("en-US")} in all, ${ACCOUNTS} accounts, four models, 2 % failures), each day settled ` +
         "(daily roll-ups, a completed run), then one retention run standing 100 days later (lib/retention/run.ts). " +
-        "usage_events has a default partition, so DETACH … CONCURRENTLY is refused: the month's partitions are " +
-        "locked against writes (SHARE), checked, and dropped out of usage_events in one DROP TABLE, in one " +
-        "transaction (a plain DETACH first would lock leases and ledger_transactions against the ledger's writers).",
+        "usage_events has a default partition, so DETACH … CONCURRENTLY is refused: each partition goes in its own " +
+        "transaction, locked against writes (SHARE), its days checked, then dropped out of usage_events by DROP TABLE " +
+        "(the parent's ACCESS EXCLUSIVE lock tried 150 ms at a time; a plain DETACH first would lock leases and " +
+        "ledger_transactions against the ledger's writers).",
       "",
       "| measure | value |",
       "|---|---|",
@@ -188,8 +189,9 @@ async function main() {
       `| rows of the month left | ${remaining!.n} |`,
       `| ledger, daily roll-ups unchanged; ledger = balances | ${unchanged ? "yes" : "**no**"} |`,
       "",
-      "Dropping reads and writes no row and leaves no dead tuple: catalog entries and the partitions' files " +
-        "removed at the commit. The check against the roll-ups is one scan of each day, under " +
+      "The drop figure is each partition's transaction from its check to its commit: its rows' sums kept in " +
+        "retention_trimmed_usage (one aggregate scan of the partition), the DROP TABLE (catalog entries and files; no " +
+        "dead tuple) and the records. The check against the roll-ups is one scan of each day, under " +
         "the partitions' SHARE lock (their readers go on); the parent's ACCESS EXCLUSIVE lock is held only for the " +
         "drop figure.",
     ];
