@@ -3,9 +3,9 @@
 // configuration lives in a temporary folder, removed when it stops. scripts/test.mjs installs `pgbouncer` when missing.
 import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { reachable } from "../../scripts/ensure.mjs";
 
 export interface PgBouncerOptions {
   /** The PostgreSQL it pools, as a postgres:// URL (its host, port, user and password are used). */
@@ -32,21 +32,7 @@ export function pgbouncerBinary(): string {
   return found;
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.createConnection({ host: "127.0.0.1", port });
-    socket.setTimeout(500);
-    socket.on("connect", () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.on("error", () => resolve(false));
-    socket.on("timeout", () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
+const accepts = (port: number) => reachable("127.0.0.1", port);
 
 /** pgbouncer.ini's quoting of a userlist entry: "name" "password", a double quote doubled. */
 const quoted = (s: string) => `"${s.replaceAll('"', '""')}"`;
