@@ -279,6 +279,15 @@ async function dropLocked(
     if (bad) return { bad };
     const dropping = performance.now();
     await keepSums(tx, p.name);
+    // The records before the DROP (they roll back with it if the lock never comes): from the DROP to the commit
+    // usage_events is held ACCESS EXCLUSIVE, so nothing else is done in between.
+    for (const v of verdicts)
+      await record(tx, runId, v.day, "dropped", {
+        partition: p.name,
+        rows: Number(v.detail.rows ?? 0),
+        bytes: verdicts.length === 1 ? p.bytes : 0n,
+        detail: { ...v.detail, concurrently: false, sumsKept: true, bytes: p.bytes.toString() },
+      });
     await tx`select set_config('lock_timeout', ${`${DROP_LOCK_WAIT_MS}ms`}, true)`;
     const attempts = Math.max(1, Math.ceil(lockBudgetMs / (2 * DROP_LOCK_WAIT_MS)));
     let dropped = false;
@@ -298,13 +307,6 @@ async function dropLocked(
     }
     await tx`select set_config('lock_timeout', ${saved!.lt}, true)`;
     if (!dropped) throw lastError;
-    for (const v of verdicts)
-      await record(tx, runId, v.day, "dropped", {
-        partition: p.name,
-        rows: Number(v.detail.rows ?? 0),
-        bytes: verdicts.length === 1 ? p.bytes : 0n,
-        detail: { ...v.detail, concurrently: false, sumsKept: true, bytes: p.bytes.toString() },
-      });
     return { verdicts, dropping };
   });
   if ("bad" in outcome) return refuse(db, runId, outcome.bad!, p.name, summary);
