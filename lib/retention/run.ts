@@ -517,15 +517,14 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
       select to_regclass('public.usage_calls') is not null
          and to_regprocedure('public.advance_usage_claims_horizon(timestamptz)') is not null as horizon`;
     if (claims!.horizon && Date.now() <= deadline) {
-      const kept = bounded.filter(
-        (p) => !gone.has(p.name) && p.from_at!.getTime() < Date.parse(`${claimsCutoff}T00:00:00Z`),
-      );
       const [horizon] = await inTransaction(
         db,
         (tx) => tx<{ kept_from: Date }[]>`
         select advance_usage_claims_horizon(${claimsCutoff}::date::timestamp at time zone 'utc') as kept_from`,
       );
       const keptFrom = horizon!.kept_from;
+      // The partitions still here before the horizon (refused days; the horizon may stand past this run's cutoff).
+      const kept = bounded.filter((p) => !gone.has(p.name) && p.from_at!.getTime() < keptFrom.getTime());
       summary.callsPruned = await deleteInBatches(deadline, batch, async () => {
         const rows = await db`
           delete from usage_calls where ctid = any(array(
@@ -535,6 +534,22 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
                               where c.started_at >= k.f and c.started_at < k.t)
               and not exists (select 1 from usage_events u where u.key_id = c.key_id
                               and u.call_id = c.call_id and u.started_at = c.started_at)
+            limit ${batch}))
+          returning 1`;
+        return rows.length;
+      });
+      // The sums kept of dropped days the horizon has passed (the whole day before it): no call of theirs is recorded
+      // any more, so settlement never rebuilds their roll-ups (final, lib/settlement/run.ts) and the sums go too;
+      // never those of a day whose partition is still here (they are part of its check).
+      await deleteInBatches(deadline, batch, async () => {
+        const rows = await db`
+          delete from retention_trimmed_usage where ctid = any(array(
+            select t.ctid from retention_trimmed_usage t
+            where (t.day + 1)::timestamp at time zone 'utc' <= ${keptFrom}
+              and not exists (select 1 from unnest(${kept.map((p) => p.from_at!.toISOString())}::timestamptz[],
+                                                   ${kept.map((p) => p.to_at!.toISOString())}::timestamptz[]) k(f, t)
+                              where t.day::timestamp at time zone 'utc' >= k.f
+                                and t.day::timestamp at time zone 'utc' < k.t)
             limit ${batch}))
           returning 1`;
         return rows.length;

@@ -210,13 +210,19 @@ export async function runChunk(
   // (4) Roll-up of the day for these accounts, recomputed whole from its detail plus what retention removed from it
   // (an organization's trims and, since the drop keeps them, a dropped partition's sums: docs/adr/0022). Only the
   // accounts it recomputes lose their rows: an account of the range with neither detail nor removed sums that day
-  // keeps its roll-ups. A day dropped before the drop kept its sums is not rebuilt at all (its roll-ups are all that
-  // is left of it).
+  // keeps its roll-ups. A day whose roll-ups are final is not rebuilt at all: its detail is gone and either it was
+  // dropped before the drop kept its sums, or the claims horizon has passed its end (settle_usage records no call of
+  // it any more, and retention no longer keeps its sums).
   const rolled = await inTransaction(db, async (tx) => {
-    const [legacy] = await tx<{ dropped: boolean }[]>`
-      select exists (select 1 from retention_actions where day = ${day}::date and action = 'dropped'
-                     and not coalesce((detail->>'sumsKept')::boolean, false)) as dropped`;
-    if (legacy!.dropped) return 0;
+    const [state] = await tx<{ final: boolean }[]>`
+      select not exists (select 1 from usage_events
+                         where started_at >= ${day}::date::timestamp at time zone 'utc'
+                           and started_at < (${day}::date + 1)::timestamp at time zone 'utc')
+             and (exists (select 1 from retention_actions where day = ${day}::date and action = 'dropped'
+                          and not coalesce((detail->>'sumsKept')::boolean, false))
+                  or coalesce((select kept_from from usage_claims_horizon)
+                              >= (${day}::date + 1)::timestamp at time zone 'utc', false)) as final`;
+    if (state!.final) return 0;
     await tx`
       delete from usage_rollups where day = ${day} and account_id between ${fromAccount}::uuid and ${toAccount}::uuid
         and account_id in (

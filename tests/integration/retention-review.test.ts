@@ -424,7 +424,7 @@ describe("a partition whose bounds JavaScript cannot read", () => {
 
 // Last: the claims horizon only moves forward, and settle_usage takes no call before it.
 describe("the claims of dropped days", () => {
-  it("leave 7 days past the detail, after the claims horizon; a replay then is counted as expired, not charged", async () => {
+  it("leave 7 days past the detail, after the claims horizon, with the day's kept sums; a replay then is counted as expired, not charged", async () => {
     const day = "2027-05-03";
     const refusedDay = "2027-05-02";
     await partitionFor(day);
@@ -449,6 +449,14 @@ describe("the claims of dropped days", () => {
     // The refused day's partition is still here: its claim stays whatever the horizon.
     expect(await partitionExists(refusedName)).toBe(true);
     expect(await claimOf(unsettled!.callId)).toBe(1);
+
+    // The day's kept sums went with its claims: no call of it is recorded any more, so its roll-ups are final and a
+    // new settlement of it leaves them as they are.
+    expect(await sql`select day from retention_trimmed_usage where day = ${day}`).toEqual([]);
+    const final = await rollups(day);
+    expect(final.length).toBe(1);
+    await settleDay(day);
+    expect(await rollups(day)).toEqual(final);
 
     const replay = await clock.at("2027-05-18T05:00:00Z", (tx) => settleUsage(tx, [call!]));
     expect(replay).toMatchObject({ inserted: 0, expired: 1 });
