@@ -225,7 +225,7 @@ describe("the drop and today's calls", () => {
 });
 
 /** A writer waits at most one attempt at the drop's lock (DROP_LOCK_WAIT_MS), plus its own work. */
-const DROP_WAIT_BOUND_MS = 400;
+const DROP_WAIT_BOUND_MS = 600;
 
 describe("the drain's budget", () => {
   it("a run cut off mid-way is closed as failed by the next; a failed run keeps the refused-days alert", async () => {
