@@ -517,10 +517,19 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
       select to_regclass('public.usage_calls') is not null
          and to_regprocedure('public.advance_usage_claims_horizon(timestamptz)') is not null as horizon`;
     if (claims!.horizon && Date.now() <= deadline) {
+      // Never past a day whose calls may still be recorded: a partition still here (a refused, unsettled day), a
+      // late call waiting in the default partition, or an open hold (the event that closes it must not be expired).
+      const [still] = await db<{ at: Date | null }[]>`
+        select least(
+          (select min(from_at) from usage_partitions() where not is_default and from_at > '2000-01-01'),
+          (select min(started_at) from usage_events_default),
+          (select min(created_at) from holds where status = 'open')) as at`;
+      const stillDay = validDate(still?.at ?? null) ? utcDayOf(still!.at!) : claimsCutoff;
+      const horizonDay = [claimsCutoff, stillDay].sort()[0]!;
       const [horizon] = await inTransaction(
         db,
         (tx) => tx<{ kept_from: Date }[]>`
-        select advance_usage_claims_horizon(${claimsCutoff}::date::timestamp at time zone 'utc') as kept_from`,
+        select advance_usage_claims_horizon(${horizonDay}::date::timestamp at time zone 'utc') as kept_from`,
       );
       const keptFrom = horizon!.kept_from;
       // The partitions still here before the horizon (refused days; the horizon may stand past this run's cutoff).
@@ -528,7 +537,10 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
       summary.callsPruned = await deleteInBatches(deadline, batch, async () => {
         const rows = await db`
           delete from usage_calls where ctid = any(array(
-            select c.ctid from usage_calls c where c.started_at < ${keptFrom}
+            select c.ctid from usage_calls c
+            -- A call's later event (its success after a failure) may start up to a day after its claim's start, past
+            -- the horizon, where it is charged unless its claim is found: claims stay a day longer.
+            where c.started_at < ${keptFrom}::timestamptz - interval '1 day'
               and not exists (select 1 from unnest(${kept.map((p) => p.from_at!.toISOString())}::timestamptz[],
                                                    ${kept.map((p) => p.to_at!.toISOString())}::timestamptz[]) k(f, t)
                               where c.started_at >= k.f and c.started_at < k.t)
@@ -546,6 +558,11 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
           delete from retention_trimmed_usage where ctid = any(array(
             select t.ctid from retention_trimmed_usage t
             where (t.day + 1)::timestamp at time zone 'utc' <= ${keptFrom}
+              -- Nor a day with detail here now (a late call in the default partition, a day made again): settling
+              -- it again rebuilds its roll-ups from that detail and these sums.
+              and not exists (select 1 from usage_events u
+                              where u.started_at >= t.day::timestamp at time zone 'utc'
+                                and u.started_at < (t.day + 1)::timestamp at time zone 'utc')
               and not exists (select 1 from unnest(${kept.map((p) => p.from_at!.toISOString())}::timestamptz[],
                                                    ${kept.map((p) => p.to_at!.toISOString())}::timestamptz[]) k(f, t)
                               where t.day::timestamp at time zone 'utc' >= k.f

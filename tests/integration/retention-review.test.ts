@@ -424,7 +424,7 @@ describe("a partition whose bounds JavaScript cannot read", () => {
 
 // Last: the claims horizon only moves forward, and settle_usage takes no call before it.
 describe("the claims of dropped days", () => {
-  it("leave 7 days past the detail, after the claims horizon, with the day's kept sums; a replay then is counted as expired, not charged", async () => {
+  it("leave 7 days past the detail (a day more for a call's later event), after the claims horizon, which an unsettled day still here holds back; a replay then is counted as expired, not charged", async () => {
     const day = "2027-05-03";
     const refusedDay = "2027-05-02";
     await partitionFor(day);
@@ -433,22 +433,39 @@ describe("the claims of dropped days", () => {
     const [call] = await callsOn(day, c.keyId, 1);
     const [unsettled] = await callsOn(refusedDay, c.keyId, 1);
     await settleDay(day);
+    // Earlier cases' days still here are settled, so they leave: only this case's refused day holds the horizon back.
+    const earlier = await sql<{ day: string }[]>`
+      select to_char(from_at at time zone 'utc', 'YYYY-MM-DD') as day from usage_partitions()
+      where not is_default and from_at > '2000-01-01' and from_at < ${`${refusedDay}T00:00:00Z`}`;
+    for (const { day: d } of earlier) await settleDay(d);
     const claimOf = async (callId: string) =>
       (await sql<{ n: number }[]>`select count(*)::int as n from usage_calls where call_id = ${callId}`)[0]!
         .n;
+    const horizon = async () =>
+      (
+        await sql<{ kept_from: Date }[]>`select kept_from from usage_claims_horizon`
+      )[0]!.kept_from.toISOString();
 
     // Dropped a week after; its claim stays for 7 more days.
     await runAt("2027-05-11T04:00:00Z");
     expect(await claimOf(call!.callId)).toBe(1);
     const charged = await balance(c.accountId);
-    const summary = await runAt("2027-05-18T04:00:00Z");
-    expect(summary.callsPruned).toBeGreaterThanOrEqual(1);
-    expect(await claimOf(call!.callId)).toBe(0);
-    const [horizon] = await sql<{ kept_from: Date }[]>`select kept_from from usage_claims_horizon`;
-    expect(horizon!.kept_from.toISOString()).toBe("2027-05-04T00:00:00.000Z");
-    // The refused day's partition is still here: its claim stays whatever the horizon.
+    // The unsettled day is refused and still here: the horizon stops at its start, so its calls (and a replay of
+    // any call after it) are still recorded and charged once; no claim after it goes.
+    await runAt("2027-05-18T04:00:00Z");
     expect(await partitionExists(refusedName)).toBe(true);
+    expect(await horizon()).toBe("2027-05-02T00:00:00.000Z");
+    expect(await claimOf(call!.callId)).toBe(1);
     expect(await claimOf(unsettled!.callId)).toBe(1);
+    // Settled, it leaves at the next run; the horizon moves to 7 days past the detail, and the claims of calls
+    // started a day before it go.
+    await settleDay(refusedDay);
+    const summary = await runAt("2027-05-19T04:00:00Z");
+    expect(await partitionExists(refusedName)).toBe(false);
+    expect(await horizon()).toBe("2027-05-05T00:00:00.000Z");
+    expect(summary.callsPruned).toBeGreaterThanOrEqual(2);
+    expect(await claimOf(call!.callId)).toBe(0);
+    expect(await claimOf(unsettled!.callId)).toBe(0);
 
     // The day's kept sums went with its claims: no call of it is recorded any more, so its roll-ups are final and a
     // new settlement of it leaves them as they are.
@@ -458,10 +475,9 @@ describe("the claims of dropped days", () => {
     await settleDay(day);
     expect(await rollups(day)).toEqual(final);
 
-    const replay = await clock.at("2027-05-18T05:00:00Z", (tx) => settleUsage(tx, [call!]));
+    const replay = await clock.at("2027-05-19T05:00:00Z", (tx) => settleUsage(tx, [call!]));
     expect(replay).toMatchObject({ inserted: 0, expired: 1 });
     expect(await balance(c.accountId)).toBe(charged);
     expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
-    await settleDay(refusedDay);
   });
 });
