@@ -5,68 +5,25 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { settleUsage } from "@/lib/billing/settle";
-import type { Db } from "@/lib/db/client";
-import { runRetention, verifyDay } from "@/lib/retention/run";
-import { finalizeRun, runChunk } from "@/lib/settlement/run";
+import { verifyDay } from "@/lib/retention/run";
 import { ensureUsagePartitions } from "@/lib/usage/partitions";
-import { accountOf, event, insertKey, topUp } from "../helpers/billing";
+import { event } from "../helpers/billing";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
-import { insertUser } from "../helpers/users";
+import { retentionFixture } from "../helpers/retention";
 
 const { sql } = await createTestDatabase();
 const clock = simulatedClock(sql, "2027-01-01T00:00:00Z");
-let adminId: string;
-const ALL = {
-  fromAccount: "00000000-0000-0000-0000-000000000000",
-  toAccount: "ffffffff-ffff-ffff-ffff-ffffffffffff",
-};
-// Real now() is before the simulated days: a grace of minus 400 days makes every simulated hold "stale", as real
-// time passing would.
+// Holds placed at simulated moments are stale for settlement whatever the real clock says.
 const GRACE = -400 * 24 * 60;
+const fixture = retentionFixture(sql, clock);
+const { partitionFor, customer, runAt } = fixture;
+const settleDay = (day: string) => fixture.settleDay(day, { graceMinutes: GRACE });
 
 beforeAll(async () => {
-  adminId = await insertUser(sql, { email: `admin-${randomUUID()}@example.com`, role: "admin" });
-  await clock.seedPricedModel();
-  await sql`update retention_settings set usage_detail_days = 7, hourly_rollup_days = 30, playground_days = 30`;
-  const ahead = await sql<{ day: string }[]>`
-    select to_char(from_at at time zone 'utc', 'YYYY-MM-DD') as day from usage_partitions()
-    where not is_default and from_at < ${clock.start}`;
-  for (const { day } of ahead) await settleDay(day);
+  await fixture.setUp();
 });
 
-async function partitionFor(day: string) {
-  const name = `usage_events_p${day.replaceAll("-", "")}`;
-  const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString();
-  await sql.unsafe(
-    `create table if not exists public.${name} partition of usage_events for values from ('${day}T00:00:00Z') to ('${next}')`,
-  );
-  return name;
-}
-
-async function customer() {
-  const userId = await insertUser(sql, { email: `${randomUUID()}@example.com` });
-  const account = await accountOf(sql, userId);
-  await topUp(sql, adminId, account.id, 10_000_000n);
-  return { userId, accountId: account.id, keyId: await insertKey(sql, userId) };
-}
-
-async function settleDay(
-  day: string,
-  replay: (keyId: string, callId: string) => Promise<never[] | ReturnType<typeof event>[]> = async () => [],
-) {
-  const [run] = await sql<{ id: string }[]>`
-    insert into settlement_runs (day, trigger, jobs_total) values (${day}, 'manual', 1) returning id`;
-  const counts = await runChunk(
-    sql,
-    { runId: run!.id, day, ...ALL },
-    { replay: replay as never, policy: "release", graceMinutes: GRACE },
-  );
-  expect((await finalizeRun(sql, run!.id)).completed).toBe(true);
-  return counts;
-}
-
-const runAt = (moment: string) => clock.at(moment, (tx: Db) => runRetention(tx, {}));
 const acct = async (id: string) =>
   (
     await sql<{ balance: bigint; held: bigint }[]>`

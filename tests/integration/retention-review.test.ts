@@ -12,56 +12,22 @@ import { settleUsage } from "@/lib/billing/settle";
 import { config } from "@/lib/config";
 import { createClient, type Db } from "@/lib/db/client";
 import { runRetention, verifyDay } from "@/lib/retention/run";
-import { finalizeRun, runChunk } from "@/lib/settlement/run";
-import { ADMIN_ACTOR, accountOf, event, insertKey, topUp } from "../helpers/billing";
+import { ADMIN_ACTOR, event } from "../helpers/billing";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { createTestOrganization } from "../helpers/orgs";
-import { insertUser } from "../helpers/users";
+import { retentionFixture } from "../helpers/retention";
 
 const { sql, url, prepare } = await createTestDatabase();
 const clock = simulatedClock(sql, "2027-01-01T00:00:00Z");
 let adminId: string;
 
-const ALL = {
-  fromAccount: "00000000-0000-0000-0000-000000000000",
-  toAccount: "ffffffff-ffff-ffff-ffff-ffffffffffff",
-};
+const fixture = retentionFixture(sql, clock);
+const { partitionFor, partitionExists, customer, settleDay, runAt } = fixture;
 
 beforeAll(async () => {
-  adminId = await insertUser(sql, { email: `admin-${randomUUID()}@example.com`, role: "admin" });
-  await clock.seedPricedModel();
-  await sql`update retention_settings set usage_detail_days = 7, hourly_rollup_days = 30, playground_days = 30`;
-  // The partitions the migrations made ahead of the real clock's day are empty: settled, they verify and leave.
-  const ahead = await sql<{ day: string }[]>`
-    select to_char(from_at at time zone 'utc', 'YYYY-MM-DD') as day from usage_partitions()
-    where not is_default and from_at < ${clock.start}`;
-  for (const { day } of ahead) await settleDay(day);
+  adminId = await fixture.setUp();
 });
-
-async function partitionFor(day: string) {
-  const name = `usage_events_p${day.replaceAll("-", "")}`;
-  const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString();
-  // DDL takes no parameters: the bounds are ISO moments this function made.
-  await sql.unsafe(
-    `create table if not exists public.${name} partition of usage_events for values from ('${day}T00:00:00Z') to ('${next}')`,
-  );
-  return name;
-}
-
-const partitionExists = async (name: string) => {
-  const [row] = await sql<{ n: number }[]>`
-    select count(*)::int as n from pg_inherits where inhparent = 'usage_events'::regclass
-      and inhrelid = to_regclass(${`public.${name}`})`;
-  return row!.n === 1;
-};
-
-async function customer() {
-  const userId = await insertUser(sql, { email: `${randomUUID()}@example.com` });
-  const account = await accountOf(sql, userId);
-  await topUp(sql, adminId, account.id, 10_000_000n);
-  return { userId, accountId: account.id, keyId: await insertKey(sql, userId) };
-}
 
 /** `count` calls on a key at `day`'s `hour`, settled through settle_usage; returns their events. */
 async function callsOn(day: string, keyId: string, count: number, hour = 13) {
@@ -73,27 +39,12 @@ async function callsOn(day: string, keyId: string, count: number, hour = 13) {
   return events;
 }
 
-/** A settlement of the day as its queue jobs run it: one chunk over `range`, then the finalize. */
-async function settleDay(day: string, range = ALL) {
-  const [run] = await sql<{ id: string }[]>`
-    insert into settlement_runs (day, trigger, jobs_total) values (${day}, 'manual', 1) returning id`;
-  await runChunk(
-    sql,
-    { runId: run!.id, day, ...range },
-    { replay: async () => [], policy: "release", graceMinutes: 60 },
-  );
-  expect((await finalizeRun(sql, run!.id)).completed).toBe(true);
-}
-
 const rollups = (day: string) => sql`
   select account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out, cost_micros, revenue_micros
   from usage_rollups where day = ${day} order by account_id, key_id, model_group, billing_status`;
 
 const balance = async (accountId: string) =>
   (await sql<{ b: bigint }[]>`select balance_micros as b from accounts where id = ${accountId}`)[0]!.b;
-
-const runAt = (moment: string, options: Parameters<typeof runRetention>[1] = {}) =>
-  clock.at(moment, (tx: Db) => runRetention(tx, options));
 
 describe("a dropped day settled again", () => {
   it("keeps its roll-ups whatever the range, and adds a late call to them", async () => {
@@ -121,7 +72,7 @@ describe("a dropped day settled again", () => {
     const [first, middle, last] = people;
     const late = [...(await callsOn(day, first!.keyId, 1, 22)), ...(await callsOn(day, last!.keyId, 1, 22))];
     expect((await verifyDay(sql, day)).reason).toBe("rollups_disagree");
-    await settleDay(day, { fromAccount: first!.accountId, toAccount: last!.accountId });
+    await settleDay(day, { range: { fromAccount: first!.accountId, toAccount: last!.accountId } });
     const after = await rollups(day);
     const requests = (id: string) =>
       after.filter((r) => r.account_id === id).reduce((n, r) => n + Number(r.requests), 0);

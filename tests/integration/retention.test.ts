@@ -10,55 +10,25 @@ import { settleUsage } from "@/lib/billing/settle";
 import { config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
 import { runRetention, verifyDay } from "@/lib/retention/run";
-import { finalizeRun, runChunk } from "@/lib/settlement/run";
-import { accountOf, event, insertKey, topUp } from "../helpers/billing";
+import { event } from "../helpers/billing";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
 import { createTestOrganization } from "../helpers/orgs";
-import { insertUser, signIn } from "../helpers/users";
+import { retentionFixture } from "../helpers/retention";
+import { signIn } from "../helpers/users";
 
 const { sql } = await createTestDatabase();
 const clock = simulatedClock(sql, "2027-01-01T00:00:00Z");
 const ADMIN_EMAIL = `admin-${randomUUID()}@example.com`;
 let adminId: string;
 
+const fixture = retentionFixture(sql, clock);
+const { partitionFor, partitionExists, customer, settleDay } = fixture;
+
 beforeAll(async () => {
-  adminId = await insertUser(sql, { email: ADMIN_EMAIL, role: "admin" });
-  await clock.seedPricedModel();
-  // The shortest platform policy, so the simulated days expire a week after they happened.
-  await sql`update retention_settings set usage_detail_days = 7, hourly_rollup_days = 30, playground_days = 30`;
-  // The partitions the migrations made ahead of the real clock's day are empty: settled, they verify and leave.
-  const ahead = await sql<{ day: string }[]>`
-    select to_char(from_at at time zone 'utc', 'YYYY-MM-DD') as day from usage_partitions()
-    where not is_default and from_at < ${clock.start}`;
-  for (const { day } of ahead) await settleDay(day);
+  adminId = await fixture.setUp(ADMIN_EMAIL);
 });
-
-/** A daily partition of usage_events for the UTC day (as the partition job makes them: [D, D+1)). */
-async function partitionFor(day: string) {
-  const name = `usage_events_p${day.replaceAll("-", "")}`;
-  const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString();
-  // DDL takes no parameters: the bounds are ISO moments this function made.
-  await sql.unsafe(
-    `create table if not exists public.${name} partition of usage_events for values from ('${day}T00:00:00Z') to ('${next}')`,
-  );
-  return name;
-}
-
-const partitionExists = async (name: string) => {
-  const [row] = await sql<{ n: number }[]>`
-    select count(*)::int as n from pg_inherits where inhparent = 'usage_events'::regclass
-      and inhrelid = to_regclass(${`public.${name}`})`;
-  return row!.n === 1;
-};
-
-async function customer() {
-  const userId = await insertUser(sql, { email: `${randomUUID()}@example.com` });
-  const account = await accountOf(sql, userId);
-  await topUp(sql, adminId, account.id, 10_000_000n);
-  return { userId, accountId: account.id, keyId: await insertKey(sql, userId) };
-}
 
 /** Calls on a key at a simulated moment of `day`, settled through the real path (settle_usage). */
 async function callsOn(day: string, keyId: string, count: number, hour = 13) {
@@ -79,23 +49,6 @@ async function callsOn(day: string, keyId: string, count: number, hour = 13) {
 }
 
 /** The day's settlement as the queue runs it: one chunk over every account, then the finalize. */
-async function settleDay(day: string) {
-  const [run] = await sql<{ id: string }[]>`
-    insert into settlement_runs (day, trigger, jobs_total) values (${day}, 'manual', 1) returning id`;
-  await runChunk(
-    sql,
-    {
-      runId: run!.id,
-      day,
-      fromAccount: "00000000-0000-0000-0000-000000000000",
-      toAccount: "ffffffff-ffff-ffff-ffff-ffffffffffff",
-    },
-    { replay: async () => [], policy: "release", graceMinutes: 60 },
-  );
-  const done = await finalizeRun(sql, run!.id);
-  expect(done.completed).toBe(true);
-}
-
 /** Everything retention must never change: balances, the ledger, daily roll-ups, and the hourly ones it keeps. */
 async function books() {
   return {

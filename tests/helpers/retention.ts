@@ -1,0 +1,86 @@
+// What the retention tests share: a clock in 2027 with the platform's shortest detail (7 days), the partitions made
+// ahead of the real clock settled (so they verify and leave), daily partitions made as the partition job makes them,
+// funded customers, and a day's settlement as its queue jobs run it (one chunk over every account, then the finalize).
+import { randomUUID } from "node:crypto";
+import { expect } from "vitest";
+import type { UsageEvent } from "@/lib/billing/schemas";
+import type { Db, Sql } from "@/lib/db/client";
+import { runRetention } from "@/lib/retention/run";
+import { finalizeRun, runChunk } from "@/lib/settlement/run";
+import { accountOf, insertKey, topUp } from "./billing";
+import type { SimulatedClock } from "./clock";
+import { insertUser } from "./users";
+
+export const ALL_ACCOUNTS = {
+  fromAccount: "00000000-0000-0000-0000-000000000000",
+  toAccount: "ffffffff-ffff-ffff-ffff-ffffffffffff",
+};
+
+export interface SettleDayOptions {
+  range?: { fromAccount: string; toAccount: string };
+  /** The gateway's outbox as settlement asks it for a hold's events. */
+  replay?: (keyId: string, callId: string) => Promise<UsageEvent[]>;
+  graceMinutes?: number;
+}
+
+export function retentionFixture(sql: Sql, clock: SimulatedClock) {
+  let adminId = "";
+
+  /** A daily partition of usage_events for the UTC day (as the partition job makes them: [D, D+1)). */
+  async function partitionFor(day: string) {
+    const name = `usage_events_p${day.replaceAll("-", "")}`;
+    const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString();
+    // DDL takes no parameters: the bounds are ISO moments this function made.
+    await sql.unsafe(
+      `create table if not exists public.${name} partition of usage_events for values from ('${day}T00:00:00Z') to ('${next}')`,
+    );
+    return name;
+  }
+
+  const partitionExists = async (name: string) => {
+    const [row] = await sql<{ n: number }[]>`
+      select count(*)::int as n from pg_inherits where inhparent = 'usage_events'::regclass
+        and inhrelid = to_regclass(${`public.${name}`})`;
+    return row!.n === 1;
+  };
+
+  async function customer() {
+    const userId = await insertUser(sql, { email: `${randomUUID()}@example.com` });
+    const account = await accountOf(sql, userId);
+    await topUp(sql, adminId, account.id, 10_000_000n);
+    return { userId, accountId: account.id, keyId: await insertKey(sql, userId) };
+  }
+
+  async function settleDay(
+    day: string,
+    { range = ALL_ACCOUNTS, replay, graceMinutes = 60 }: SettleDayOptions = {},
+  ) {
+    const [run] = await sql<{ id: string }[]>`
+      insert into settlement_runs (day, trigger, jobs_total) values (${day}, 'manual', 1) returning id`;
+    const counts = await runChunk(
+      sql,
+      { runId: run!.id, day, ...range },
+      { replay: replay ?? (async () => []), policy: "release", graceMinutes },
+    );
+    expect((await finalizeRun(sql, run!.id)).completed).toBe(true);
+    return counts;
+  }
+
+  /** Before the file's tests: an admin, the price book, the shortest policy, the partitions made ahead settled. */
+  async function setUp(adminEmail = `admin-${randomUUID()}@example.com`) {
+    adminId = await insertUser(sql, { email: adminEmail, role: "admin" });
+    await clock.seedPricedModel();
+    await sql`update retention_settings set usage_detail_days = 7, hourly_rollup_days = 30, playground_days = 30`;
+    const ahead = await sql<{ day: string }[]>`
+      select to_char(from_at at time zone 'utc', 'YYYY-MM-DD') as day from usage_partitions()
+      where not is_default and from_at < ${clock.start}`;
+    for (const { day } of ahead) await settleDay(day);
+    return adminId;
+  }
+
+  /** A retention run standing at a simulated moment (in the clock's transaction). */
+  const runAt = (moment: string, options: Parameters<typeof runRetention>[1] = {}) =>
+    clock.at(moment, (tx: Db) => runRetention(tx, options));
+
+  return { setUp, partitionFor, partitionExists, customer, settleDay, runAt };
+}
