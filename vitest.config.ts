@@ -68,7 +68,7 @@ export default defineConfig({
           environment: "node",
           setupFiles: ["tests/setup/env.ts"],
           // Each file starts its own stack (PostgreSQL, next start, fake upstream, LiteLLM) on its own ports: one at a
-          // time by default; `npm test` runs two at a time (--fileParallelism --maxWorkers=2).
+          // time by default; `npm test` runs three at a time (--fileParallelism --maxWorkers=3).
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 180_000,

@@ -1,4 +1,4 @@
-// `npm test` runs the gateway files two at a time, each with its own stack: no two files may name the same port
+// `npm test` runs the gateway files three at a time, each with its own stack: no two files may name the same port
 // (the platform 32xx, PostgreSQL 254xx, LiteLLM and the fake upstream 41xx).
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
