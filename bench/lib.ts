@@ -88,14 +88,18 @@ export function writeSection(name: string, markdown: string, file = "docs/benchm
  * A freshly created, migrated database on an embedded PostgreSQL 15 with default durability (benchmarks
  * measure durable commits). stop() ends the connection and the server.
  */
-export async function freshBenchDatabase(name: string, maxConnections: number) {
+export async function freshBenchDatabase(
+  name: string,
+  maxConnections: number,
+  { dir = ".data/pg-bench", port = 25434 }: { dir?: string; port?: number } = {},
+) {
   const { createClient } = await import("@/lib/db/client");
   const { startEmbeddedPostgres } = await import("@/lib/db/embedded");
   const { migrate } = await import("@/lib/db/migrate");
   process.stdout.write("▸ starting a fresh embedded PostgreSQL (default durability)… ");
   const pg = await startEmbeddedPostgres({
-    dir: path.resolve(".data/pg-bench"),
-    port: Number(process.env.BENCH_PG_PORT ?? 25434),
+    dir: path.resolve(dir),
+    port: Number(process.env.BENCH_PG_PORT ?? port),
   });
   const admin = createClient({ url: pg.url(), max: 1 });
   await admin`drop database if exists ${admin(name)} with (force)`;

@@ -1,48 +1,12 @@
-// bench/retention: dropping a month of usage detail (30 daily partitions) by the retention job, and what it leaves.
-//
-// A fresh embedded PostgreSQL 15 (its own data folder and port: BENCH_PG_PORT, default 25711), migrated. 30 daily
-// partitions of usage_events for a month long past, each with RETENTION_ROWS_PER_DAY rows (default 20,000) written
-// with one INSERT … SELECT per day (the roll-up triggers keep usage_hourly as settle_usage's inserts do), each day
-// settled (usage_rollups as the settlement's chunk computes them, a completed run), plus today's partitions the
-// migrations made, which stay. Then one retention run standing 100 days after the month: the time to check the 30
-// days against their roll-ups, the time to detach and drop them, the whole run; the sizes of usage_events (every
-// partition and index), of the database and of each table the run writes to, before and after; dead tuples left.
-//   npm run bench:retention
-import path from "node:path";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import type { Sql } from "@/lib/db/client";
 import { runRetention } from "@/lib/retention/run";
-import { f1, machine, writeSection } from "./lib";
+import { f1, freshBenchDatabase, machine, writeSection } from "./lib";
 
 const ROWS_PER_DAY = Number(process.env.RETENTION_ROWS_PER_DAY ?? 20_000);
 const MONTH = "2026-01-01";
 const DAYS = Number(process.env.RETENTION_DAYS ?? 30);
 const ACCOUNTS = 200;
-
-async function freshDatabase(name: string) {
-  const { createClient } = await import("@/lib/db/client");
-  const { startEmbeddedPostgres } = await import("@/lib/db/embedded");
-  const { migrate } = await import("@/lib/db/migrate");
-  process.stdout.write("▸ starting a fresh embedded PostgreSQL… ");
-  const pg = await startEmbeddedPostgres({
-    dir: path.resolve(".data/pg-bench-retention"),
-    port: Number(process.env.BENCH_PG_PORT ?? 25711),
-  });
-  const admin = createClient({ url: pg.url(), max: 1 });
-  await admin`drop database if exists ${admin(name)} with (force)`;
-  await admin`create database ${admin(name)}`;
-  await admin.end();
-  const sql = createClient({ url: pg.url(name), max: 2 });
-  await migrate(sql);
-  console.log("ready");
-  return {
-    sql,
-    stop: async () => {
-      await sql.end();
-      await pg.stop();
-    },
-  };
-}
 
 const dayAt = (i: number) => new Date(Date.parse(`${MONTH}T00:00:00Z`) + i * 86_400_000).toISOString();
 
@@ -80,7 +44,10 @@ async function sizes(sql: Sql) {
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
 async function main() {
-  const { sql, stop } = await freshDatabase("tollgate_bench_retention");
+  const { sql, stop } = await freshBenchDatabase("tollgate_bench_retention", 2, {
+    dir: ".data/pg-bench-retention",
+    port: 25711,
+  });
   try {
     const hasCalls = (await sql`select to_regclass('public.usage_calls') is not null as ok`)[0]!
       .ok as boolean;

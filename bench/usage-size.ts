@@ -8,13 +8,12 @@
 // It also EXPLAINs the request log's first and deep cursor pages and the per-key usage at that size.
 //   npm run bench:usage-size
 import { randomUUID } from "node:crypto";
-import path from "node:path";
 import { placeHold } from "@/lib/billing/hold";
 import { grantLease } from "@/lib/billing/leases";
 import { checkLedgerInvariants, creditAccount } from "@/lib/billing/ledger";
 import { settleUsage, type UsageEvent } from "@/lib/billing/settle";
 import type { Sql } from "@/lib/db/client";
-import { f1, machine, writeSection } from "./lib";
+import { f1, freshBenchDatabase, machine, writeSection } from "./lib";
 
 const N = Number(process.env.USAGE_EVENTS ?? 200_000);
 const BATCH = 1000;
@@ -31,31 +30,11 @@ const MODELS = [
   { group: "text-embedding-3-small", provider: "openai/text-embedding-3-small", share: 10 },
 ] as const;
 
+/** The bench's database, with the daily partitions its calls start in (as the usage.partitions job keeps them). */
 async function freshDatabase(name: string) {
-  const { createClient } = await import("@/lib/db/client");
-  const { startEmbeddedPostgres } = await import("@/lib/db/embedded");
-  const { migrate } = await import("@/lib/db/migrate");
-  process.stdout.write("▸ starting a fresh embedded PostgreSQL… ");
-  const pg = await startEmbeddedPostgres({
-    dir: path.resolve(".data/pg-bench-usage-size"),
-    port: Number(process.env.BENCH_PG_PORT ?? 26011),
-  });
-  const admin = createClient({ url: pg.url(), max: 1 });
-  await admin`drop database if exists ${admin(name)} with (force)`;
-  await admin`create database ${admin(name)}`;
-  await admin.end();
-  const sql = createClient({ url: pg.url(name), max: 4 });
-  await migrate(sql);
-  // The days the bench's calls start in have their daily partitions, as the usage.partitions job keeps them.
-  await sql`select * from ensure_usage_partitions(current_date - ${DAYS + 1}::int, current_date + 1)`;
-  console.log("ready");
-  return {
-    sql,
-    stop: async () => {
-      await sql.end();
-      await pg.stop();
-    },
-  };
+  const bench = await freshBenchDatabase(name, 4, { dir: ".data/pg-bench-usage-size", port: 26011 });
+  await bench.sql`select * from ensure_usage_partitions(current_date - ${DAYS + 1}::int, current_date + 1)`;
+  return bench;
 }
 
 interface Key {
