@@ -48,6 +48,8 @@ export interface RetentionOptions {
   deadline?: number;
   /** Lock wait for a plain DETACH before the day is refused and left to the next run. */
   lockTimeoutMs?: number;
+  /** At most one look at how far the claims horizon may go per this many minutes (default HORIZON_EVERY_MINUTES). */
+  horizonEveryMinutes?: number;
 }
 
 export interface RetentionSummary {
@@ -80,7 +82,15 @@ interface Partition {
   bytes: bigint;
 }
 
-/** Whether `db` is a transaction (postgres.js TransactionSql): DETACH … CONCURRENTLY cannot run in one. */
+/** Thrown when runRetention is given a transaction: it runs its own, one per partition (pass the pool). */
+export class RetentionInTransactionError extends Error {
+  constructor() {
+    super("runRetention runs its own transactions, one per partition: pass the pool, not a transaction");
+    this.name = "RetentionInTransactionError";
+  }
+}
+
+/** Whether `db` is a transaction (postgres.js TransactionSql). */
 const isTransaction = (db: Db) => !("begin" in db);
 
 /** A partition bound postgres.js could not read (a BC day, a year past JavaScript's dates) is an Invalid Date. */
@@ -90,6 +100,9 @@ const validDate = (d: Date | null): d is Date => d instanceof Date && !Number.is
 export const DROP_LOCK_WAIT_MS = 150;
 /** Days the idempotency claims (usage_calls) outlive the platform's detail: replays and late reports stay refused. */
 export const CLAIM_MARGIN_DAYS = 7;
+/** How often (of the runs' moments) retention looks how far the claims horizon may go (each look reads the default
+ *  partition and the open holds): a run continued by the drain within it leaves the horizon where it is. */
+export const HORIZON_EVERY_MINUTES = 15;
 /** The gateway's replay window: no organization trim reaches a day this recent (an upgrade of a trimmed call). */
 export const REPLAY_WINDOW_DAYS = 7;
 
@@ -166,47 +179,107 @@ async function refuse(
 }
 
 /**
- * Keeps what a partition held as sums (retention_trimmed_usage, at the grain of both roll-ups) before it is dropped,
- * in the dropping transaction: the day's detail plus what retention removed equals its roll-ups forever, so a new
- * settlement of the day (a late call made its partition again, an admin re-running it) rebuilds the same roll-ups.
+ * One scan of a partition (retention_partition_check): its days compared with both roll-ups (with what retention
+ * already trimmed from them) and, when every day agrees and `keep`, its rows' sums added to retention_trimmed_usage in
+ * the same statement, at the grain of both roll-ups: the day's detail plus what retention removed equals its roll-ups
+ * forever, so a new settlement of the day (a late call made its partition again, an admin re-running it) rebuilds the
+ * same roll-ups. The caller holds the partition against writes to its DROP, so the sums are those of the rows dropped.
  */
-async function keepSums(tx: Db, table: string) {
-  await tx`
-    insert into retention_trimmed_usage as t (day, hour, account_id, key_id, model_group, kind, status,
-                                              billing_status, calls, errors, tokens_in, tokens_out, cost_micros,
-                                              revenue_micros)
-    select (started_at at time zone 'utc')::date, date_trunc('hour', started_at at time zone 'utc'), account_id,
-           key_id, model_group, kind, status, billing_status, count(*), count(error_class), sum(prompt_tokens),
-           sum(completion_tokens), sum(cost_micros), sum(revenue_micros)
-    from ${tx(table)} group by 1, 2, 3, 4, 5, 6, 7, 8
-    on conflict (day, hour, account_id, key_id, model_group, kind, status, billing_status) do update set
-      calls = t.calls + excluded.calls, errors = t.errors + excluded.errors,
-      tokens_in = t.tokens_in + excluded.tokens_in, tokens_out = t.tokens_out + excluded.tokens_out,
-      cost_micros = t.cost_micros + excluded.cost_micros, revenue_micros = t.revenue_micros + excluded.revenue_micros`;
+async function checkPartition(
+  tx: Db,
+  table: string,
+  days: string[],
+  settledAt: Map<string, Date | null>,
+  keep: boolean,
+): Promise<DayVerdict[]> {
+  const checks = await tx<
+    { day: string; grain: string; groups: bigint; mismatched: bigint; detail_rows: bigint }[]
+  >`
+    select to_char(day, 'YYYY-MM-DD') as day, grain, groups, mismatched, detail_rows
+    from retention_partition_check(${table}::regclass, ${days}::date[], ${keep})`;
+  type Check = (typeof checks)[number];
+  const byDay = new Map<string, Check[]>();
+  for (const c of checks) byDay.set(c.day, [...(byDay.get(c.day) ?? []), c]);
+  return [...byDay].map(([day, rows]) => {
+    const detail: Record<string, unknown> = {
+      rows: Number(rows[0]?.detail_rows ?? 0),
+      settledAt: settledAt.get(day)?.toISOString() ?? null,
+    };
+    for (const c of rows) detail[c.grain] = { groups: Number(c.groups), mismatched: Number(c.mismatched) };
+    const ok = rows.every((c) => c.mismatched === 0n);
+    return ok ? { day, ok, detail } : { day, ok, reason: "rollups_disagree" as const, detail };
+  });
 }
 
-/** The first verdict that refuses a day of the partition, checking only the settlements (no scan, no lock). */
-async function settlementRefusal(db: Db, days: string[]): Promise<DayVerdict | undefined> {
+/**
+ * The days' settlements (no scan, no lock): the first verdict that refuses a day of the partition, else when each
+ * day's settlement finished.
+ */
+async function settlementsOf(
+  db: Db,
+  days: string[],
+): Promise<{ refusal?: DayVerdict; settledAt: Map<string, Date | null> }> {
+  const settledAt = new Map<string, Date | null>();
   for (const day of days) {
     const settled = await settlementOf(db, day);
-    if ("ok" in settled) return settled;
+    if ("ok" in settled) return { refusal: settled, settledAt };
+    settledAt.set(day, settled.finishedAt);
   }
-  return undefined;
+  return { settledAt };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How often the drop's transaction looks for a writer waiting on the partition it holds (giveWay). */
+export const GIVE_WAY_POLL_MS = 25;
+
 /**
- * The lock-free path (no default partition, not in a transaction): the partition's days checked, DETACH …
- * CONCURRENTLY (no lock that stops the table's readers and writers), the detached rows checked again (a row that
- * arrived between the check and the detach is in them) and the partition attached back if anything changed; else
- * its sums kept and it is dropped.
+ * While the drop's transaction (backend `pid`, begun at `began`) holds a partition locked against writes, a request
+ * waiting for a lock on that partition — a late call's insert, which has its key rows (and usage_events) locked by
+ * then — cancels the transaction's statement within GIVE_WAY_POLL_MS: the writer goes on, the day is refused for this
+ * run (late_rows) and the next run checks it with the new row. So ingest never waits for a day's check, and the DROP
+ * (which needs usage_events, held by that writer) is never left waiting for a lock it cannot get. Polled from the
+ * pool (another connection); `stop` before the commit.
+ */
+function giveWay(db: Db, partition: number, pid: number, began: string) {
+  let stopped = false;
+  let gaveWay = false;
+  void (async () => {
+    while (!stopped) {
+      await sleep(GIVE_WAY_POLL_MS);
+      if (stopped) return;
+      try {
+        const [row] = await db<{ cancelled: boolean }[]>`
+          select pg_cancel_backend(a.pid) as cancelled from pg_stat_activity a
+          where a.pid = ${pid} and a.xact_start::text = ${began} and a.state = 'active'
+            and exists (select 1 from pg_locks l
+                        where l.locktype = 'relation' and l.relation = ${partition}::oid and not l.granted
+                          and l.pid <> ${pid})`;
+        if (row?.cancelled && !stopped) gaveWay = true;
+      } catch {
+        return; // The pool is closing: the transaction ends on its own.
+      }
+    }
+  })();
+  return {
+    stop: () => {
+      stopped = true;
+    },
+    gaveWay: () => gaveWay,
+  };
+}
+
+/**
+ * The lock-free path (no default partition): the partition's days checked, DETACH … CONCURRENTLY (no lock that stops
+ * the table's readers and writers), then in the dropping transaction the detached rows checked again and their sums
+ * kept in one scan (a row that arrived between the first check and the detach is in them) and the partition attached
+ * back if anything changed; else it is dropped.
  */
 async function dropPartition(db: Db, runId: string, p: Partition, summary: RetentionSummary): Promise<void> {
   const days = daysOf(p);
   let started = performance.now();
-  const early = await settlementRefusal(db, days);
-  if (early) return refuse(db, runId, early, p.name, summary);
+  const { refusal, settledAt } = await settlementsOf(db, days);
+  if (refusal) return refuse(db, runId, refusal, p.name, summary);
   const verdicts: DayVerdict[] = [];
   for (const day of days) verdicts.push(await verifyDay(db, day));
   summary.verifyMs += performance.now() - started;
@@ -215,47 +288,48 @@ async function dropPartition(db: Db, runId: string, p: Partition, summary: Reten
   started = performance.now();
   await db`alter table usage_events detach partition ${db(p.name)} concurrently`;
   summary.dropMs += performance.now() - started;
-  started = performance.now();
-  const again: DayVerdict[] = [];
-  for (const day of days) again.push(await verifyDay(db, day, p.name));
-  summary.verifyMs += performance.now() - started;
-  started = performance.now();
-  const late = again.find((v) => !v.ok);
-  if (late) {
+  const outcome = await inTransaction(db, async (tx) => {
+    const checking = performance.now();
+    const again = await checkPartition(tx, p.name, days, settledAt, true);
+    summary.verifyMs += performance.now() - checking;
+    const late = again.find((v) => !v.ok);
+    if (late) return { late };
+    const dropping = performance.now();
+    await tx`drop table ${tx(p.name)}`;
+    for (const v of again)
+      await record(tx, runId, v.day, "dropped", {
+        partition: p.name,
+        rows: Number(v.detail.rows ?? 0),
+        bytes: again.length === 1 ? p.bytes : 0n,
+        detail: { ...v.detail, concurrently: true, sumsKept: true, bytes: p.bytes.toString() },
+      });
+    return { again, dropping };
+  });
+  if ("late" in outcome) {
     // Put it back as it was: DETACH CONCURRENTLY left a CHECK constraint equal to the bound, so no scan.
     // DDL takes no parameters: the name was quoted by the catalog's own quote_ident, the bounds are Date ISO strings.
     const [q] = await db<{ ident: string }[]>`select quote_ident(${p.name}) as ident`;
     await db.unsafe(
       `alter table usage_events attach partition ${q!.ident} for values from ('${p.from_at!.toISOString()}') to ('${p.to_at!.toISOString()}')`,
     );
-    return refuse(db, runId, { ...late, reason: "late_rows" }, p.name, summary);
+    return refuse(db, runId, { ...outcome.late!, reason: "late_rows" }, p.name, summary);
   }
-  const rows = again.reduce((n, v) => n + Number(v.detail.rows ?? 0), 0);
-  await inTransaction(db, async (tx) => {
-    await keepSums(tx, p.name);
-    await tx`drop table ${tx(p.name)}`;
-    for (const v of again)
-      await record(tx, runId, v.day, "dropped", {
-        partition: p.name,
-        rows: Number(v.detail.rows ?? 0),
-        bytes: days.length === 1 ? p.bytes : 0n,
-        detail: { ...v.detail, concurrently: true, sumsKept: true, bytes: p.bytes.toString() },
-      });
-  });
   summary.partitionsDropped++;
-  summary.detailRowsDropped += rows;
+  summary.detailRowsDropped += outcome.again!.reduce((n, v) => n + Number(v.detail.rows ?? 0), 0);
   summary.bytesDropped += Number(p.bytes);
-  summary.dropMs += performance.now() - started;
+  summary.dropMs += performance.now() - outcome.dropping!;
 }
 
 /**
- * The plain path (a default partition exists, or the caller's transaction): one partition per transaction. Its days'
- * settlements are checked first (no lock); then the partition alone is locked against writes (SHARE: its readers go
- * on), its days checked against the roll-ups, its sums kept and it is dropped out of usage_events. The DROP needs a
- * brief ACCESS EXCLUSIVE on usage_events (and its default partition) — catalog work, no scan — but waiting for it
- * behind a long read would queue every writer (settle_usage) behind the waiting request: each attempt waits at most
- * DROP_LOCK_WAIT_MS, then lets the writers through and tries again, up to `lockBudgetMs`; if the lock never comes
- * the day is refused ("failed") and the next run tries again.
+ * The plain path (a default partition exists): one partition per transaction. Its days' settlements are checked
+ * first (no lock); then the partition alone is locked against writes (SHARE: its readers go on), and one scan of it
+ * compares its days with both roll-ups and keeps its rows' sums (retention_partition_check). What is left under the
+ * lock is the records and the DROP, which needs a brief ACCESS EXCLUSIVE on usage_events (and its default partition) —
+ * catalog work, no scan. A writer that comes to the partition meanwhile (a late call) is not kept waiting: the
+ * transaction gives way to it (giveWay) and the day is refused for this run. Waiting for the ACCESS EXCLUSIVE behind a
+ * long read would queue every writer (settle_usage) behind the waiting request: each attempt waits at most
+ * DROP_LOCK_WAIT_MS, then lets the writers through and tries again, up to `lockBudgetMs`; if the lock never comes the
+ * day is refused ("failed") and the next run tries again.
  */
 async function dropLocked(
   db: Db,
@@ -265,56 +339,75 @@ async function dropLocked(
   summary: RetentionSummary,
 ): Promise<void> {
   const days = daysOf(p);
-  const early = await settlementRefusal(db, days);
-  if (early) return refuse(db, runId, early, p.name, summary);
-  const outcome = await inTransaction(db, async (tx) => {
-    const [saved] = await tx<{ lt: string }[]>`select current_setting('lock_timeout') as lt`;
-    await tx`select set_config('lock_timeout', ${`${Math.max(DROP_LOCK_WAIT_MS, lockBudgetMs)}ms`}, true)`;
-    await tx`lock table ${tx(p.name)} in share mode`;
-    const checking = performance.now();
-    const verdicts: DayVerdict[] = [];
-    for (const day of days) verdicts.push(await verifyDay(tx, day));
-    summary.verifyMs += performance.now() - checking;
-    const bad = verdicts.find((v) => !v.ok);
-    if (bad) return { bad };
-    const dropping = performance.now();
-    await keepSums(tx, p.name);
-    // The records before the DROP (they roll back with it if the lock never comes): from the DROP to the commit
-    // usage_events is held ACCESS EXCLUSIVE, so nothing else is done in between.
-    for (const v of verdicts)
-      await record(tx, runId, v.day, "dropped", {
-        partition: p.name,
-        rows: Number(v.detail.rows ?? 0),
-        bytes: verdicts.length === 1 ? p.bytes : 0n,
-        detail: { ...v.detail, concurrently: false, sumsKept: true, bytes: p.bytes.toString() },
-      });
-    await tx`select set_config('lock_timeout', ${`${DROP_LOCK_WAIT_MS}ms`}, true)`;
-    const attempts = Math.max(1, Math.ceil(lockBudgetMs / (2 * DROP_LOCK_WAIT_MS)));
-    let dropped = false;
-    let lastError: unknown;
-    for (let attempt = 0; attempt < attempts && !dropped; attempt++) {
-      if (attempt > 0) await sleep(DROP_LOCK_WAIT_MS);
-      try {
-        // DROP of a partition detaches it as it goes. An explicit DETACH first would turn each partition's foreign
-        // keys into standalone ones: triggers added on (and locks taken of) leases and ledger_transactions, blocking
-        // the ledger's writers until the commit, only for the next statement to remove them again (ADR 0022).
-        await inTransaction(tx, (s) => s`drop table ${s(p.name)}`);
-        dropped = true;
-      } catch (error) {
-        if ((error as { code?: string }).code !== "55P03") throw error; // lock_not_available
-        lastError = error;
+  const { refusal, settledAt } = await settlementsOf(db, days);
+  if (refusal) return refuse(db, runId, refusal, p.name, summary);
+  let watch: ReturnType<typeof giveWay> | undefined;
+  try {
+    const outcome = await inTransaction(db, async (tx) => {
+      const [me] = await tx<{ pid: number; began: string; oid: number }[]>`
+        select pg_backend_pid() as pid, now()::text as began,
+               to_regclass(quote_ident(${p.name}))::oid::int8::float8 as oid`;
+      watch = giveWay(db, me!.oid, me!.pid, me!.began);
+      const [saved] = await tx<{ lt: string }[]>`select current_setting('lock_timeout') as lt`;
+      await tx`select set_config('lock_timeout', ${`${Math.max(DROP_LOCK_WAIT_MS, lockBudgetMs)}ms`}, true)`;
+      await tx`lock table ${tx(p.name)} in share mode`;
+      const checking = performance.now();
+      const verdicts = await checkPartition(tx, p.name, days, settledAt, true);
+      summary.verifyMs += performance.now() - checking;
+      const bad = verdicts.find((v) => !v.ok);
+      if (bad) return { bad };
+      const dropping = performance.now();
+      // The records before the DROP (they roll back with it if the lock never comes): from the DROP to the commit
+      // usage_events is held ACCESS EXCLUSIVE, so nothing else is done in between.
+      for (const v of verdicts)
+        await record(tx, runId, v.day, "dropped", {
+          partition: p.name,
+          rows: Number(v.detail.rows ?? 0),
+          bytes: verdicts.length === 1 ? p.bytes : 0n,
+          detail: { ...v.detail, concurrently: false, sumsKept: true, bytes: p.bytes.toString() },
+        });
+      await tx`select set_config('lock_timeout', ${`${DROP_LOCK_WAIT_MS}ms`}, true)`;
+      const attempts = Math.max(1, Math.ceil(lockBudgetMs / (2 * DROP_LOCK_WAIT_MS)));
+      let dropped = false;
+      let lastError: unknown;
+      for (let attempt = 0; attempt < attempts && !dropped; attempt++) {
+        if (attempt > 0) await sleep(DROP_LOCK_WAIT_MS);
+        try {
+          // DROP of a partition detaches it as it goes. An explicit DETACH first would turn each partition's foreign
+          // keys into standalone ones: triggers added on (and locks taken of) leases and ledger_transactions, blocking
+          // the ledger's writers until the commit, only for the next statement to remove them again (ADR 0022).
+          await inTransaction(tx, (s) => s`drop table ${s(p.name)}`);
+          dropped = true;
+        } catch (error) {
+          if ((error as { code?: string }).code !== "55P03") throw error; // lock_not_available
+          lastError = error;
+        }
       }
-    }
-    await tx`select set_config('lock_timeout', ${saved!.lt}, true)`;
-    if (!dropped) throw lastError;
-    return { verdicts, dropping };
-  });
-  if ("bad" in outcome) return refuse(db, runId, outcome.bad!, p.name, summary);
-  // The sums, the drop and the records, to the commit (the lock and the checks before them are counted apart).
-  summary.dropMs += performance.now() - outcome.dropping;
-  summary.partitionsDropped++;
-  summary.detailRowsDropped += outcome.verdicts.reduce((n, v) => n + Number(v.detail.rows ?? 0), 0);
-  summary.bytesDropped += Number(p.bytes);
+      await tx`select set_config('lock_timeout', ${saved!.lt}, true)`;
+      if (!dropped) throw lastError;
+      watch.stop();
+      return { verdicts, dropping };
+    });
+    if ("bad" in outcome) return refuse(db, runId, outcome.bad!, p.name, summary);
+    // The records and the drop, to the commit (the lock and the check with its sums are counted apart).
+    summary.dropMs += performance.now() - outcome.dropping!;
+    summary.partitionsDropped++;
+    summary.detailRowsDropped += outcome.verdicts!.reduce((n, v) => n + Number(v.detail.rows ?? 0), 0);
+    summary.bytesDropped += Number(p.bytes);
+  } catch (error) {
+    // Gave way to a writer of the day: nothing of this partition was kept; the next run checks it with the new row.
+    if (watch?.gaveWay() && (error as { code?: string }).code === "57014")
+      return refuse(
+        db,
+        runId,
+        { day: days[0]!, ok: false, reason: "late_rows", detail: { gaveWayToWriter: true } },
+        p.name,
+        summary,
+      );
+    throw error;
+  } finally {
+    watch?.stop();
+  }
 }
 
 /**
@@ -438,6 +531,10 @@ async function deleteInBatches(
  * decision (retention_runs, retention_actions).
  */
 export async function runRetention(db: Sql | Db, options: RetentionOptions = {}): Promise<RetentionSummary> {
+  // Each partition leaves in its own transaction, committed before the next. Inside a caller's transaction every
+  // drop's ACCESS EXCLUSIVE on usage_events would be held to the caller's commit (each writer waiting on it, and one
+  // waiting on a partition the run holds deadlocking with the next drop), and the run could not give way to writers.
+  if (isTransaction(db)) throw new RetentionInTransactionError();
   const batch = options.batch ?? 5000;
   const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
   const [clock] = await db<{ now: Date }[]>`select tollgate_now() as now`;
@@ -475,7 +572,7 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
     const partitions = await db<Partition[]>`
       select name, is_default, from_at, to_at, bytes from usage_partitions()`;
     const hasDefault = partitions.some((p) => p.is_default);
-    const concurrently = !hasDefault && !isTransaction(db);
+    const concurrently = !hasDefault;
     const cutoffAt = Date.parse(`${detailCutoff}T00:00:00Z`);
     const verdicts = new Map<string, DayVerdict>();
     // A partition whose bounds postgres.js cannot read (a BC day) is skipped, never thrown on.
@@ -515,22 +612,16 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
     const claimsCutoff = addUtcDays(detailCutoff, -CLAIM_MARGIN_DAYS);
     const [claims] = await db<{ horizon: boolean }[]>`
       select to_regclass('public.usage_calls') is not null
-         and to_regprocedure('public.advance_usage_claims_horizon(timestamptz)') is not null as horizon`;
+         and to_regprocedure('public.advance_usage_claims_horizon_every(timestamptz, timestamptz, interval)')
+             is not null as horizon`;
     if (claims!.horizon && Date.now() <= deadline) {
-      // Never past a day whose calls may still be recorded: a partition still here (a refused, unsettled day), a
-      // late call waiting in the default partition, or an open hold (the event that closes it must not be expired).
-      const [still] = await db<{ at: Date | null }[]>`
-        select least(
-          (select min(from_at) from usage_partitions() where not is_default and from_at > '2000-01-01'),
-          (select min(started_at) from usage_events_default),
-          (select min(created_at) from holds where status = 'open')) as at`;
-      const stillDay = validDate(still?.at ?? null) ? utcDayOf(still!.at!) : claimsCutoff;
-      const horizonDay = [claimsCutoff, stillDay].sort()[0]!;
-      const [horizon] = await inTransaction(
-        db,
-        (tx) => tx<{ kept_from: Date }[]>`
-        select advance_usage_claims_horizon(${horizonDay}::date::timestamp at time zone 'utc') as kept_from`,
-      );
+      // Never past a day whose calls may still be recorded (usage_claims_horizon_bound: a partition still here, a late
+      // call waiting in the default partition, an open hold), and looked at most once per HORIZON_EVERY_MINUTES of
+      // the run's moment (each look reads those three): a statement of its own, so its advisory lock is brief.
+      const [horizon] = await db<{ kept_from: Date }[]>`
+        select advance_usage_claims_horizon_every(${claimsCutoff}::date::timestamp at time zone 'utc', ${asOf},
+                                                  make_interval(mins => ${options.horizonEveryMinutes ?? HORIZON_EVERY_MINUTES}))
+          as kept_from`;
       const keptFrom = horizon!.kept_from;
       // The partitions still here before the horizon (refused days; the horizon may stand past this run's cutoff).
       const kept = bounded.filter((p) => !gone.has(p.name) && p.from_at!.getTime() < keptFrom.getTime());

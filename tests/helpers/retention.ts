@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "vitest";
 import type { UsageEvent } from "@/lib/billing/schemas";
-import type { Db, Sql } from "@/lib/db/client";
+import type { Sql } from "@/lib/db/client";
 import { runRetention } from "@/lib/retention/run";
 import { finalizeRun, runChunk } from "@/lib/settlement/run";
 import { accountOf, insertKey, topUp } from "./billing";
@@ -78,9 +78,9 @@ export function retentionFixture(sql: Sql, clock: SimulatedClock) {
     return adminId;
   }
 
-  /** A retention run standing at a simulated moment (in the clock's transaction). */
+  /** A retention run standing at a simulated moment (its own transactions: it refuses a caller's). */
   const runAt = (moment: string, options: Parameters<typeof runRetention>[1] = {}) =>
-    clock.at(moment, (tx: Db) => runRetention(tx, options));
+    runRetention(sql, { asOf: new Date(moment), ...options });
 
   return { setUp, partitionFor, partitionExists, customer, settleDay, runAt };
 }

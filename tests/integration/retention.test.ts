@@ -8,7 +8,6 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
 import { config } from "@/lib/config";
-import type { Db } from "@/lib/db/client";
 import { runRetention, verifyDay } from "@/lib/retention/run";
 import { event } from "../helpers/billing";
 import { simulatedClock } from "../helpers/clock";
@@ -64,7 +63,7 @@ async function books() {
 }
 
 const runAt = (moment: string, options: { batch?: number } = {}) =>
-  clock.at(moment, (tx: Db) => runRetention(tx, options));
+  runRetention(sql, { asOf: new Date(moment), ...options });
 
 describe("retention of usage detail", () => {
   it("refuses to drop an unsettled day, and records why", async () => {
@@ -286,7 +285,7 @@ describe("a run past its time budget", () => {
     const c = await customer();
     await callsOn(day, c.keyId, 2);
     await settleDay(day);
-    const late = await clock.at("2028-04-22T04:00:00Z", (tx) => runRetention(tx, { deadline: 0 }));
+    const late = await runRetention(sql, { asOf: new Date("2028-04-22T04:00:00Z"), deadline: 0 });
     expect(late.continued).toBe(true);
     expect(late.partitionsDropped).toBe(0);
     expect(await partitionExists(name)).toBe(true);
