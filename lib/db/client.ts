@@ -91,6 +91,9 @@ function beginOnReserved(sql: Sql) {
           if (prop === "savepoint") return savepoint;
           if (prop === "unsafe")
             return (...args: Parameters<Sql["unsafe"]>) => watch(target.unsafe(...args), failed);
+          // A query read from a file fails the transaction as any other.
+          if (prop === "file")
+            return (...args: Parameters<Sql["file"]>) => watch(target.file(...args), failed);
           return Reflect.get(target, prop, receiver);
         },
       }) as unknown as Tx;
