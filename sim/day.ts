@@ -31,7 +31,7 @@ import { resolveRange, usageBreakdown, usageSeries, usageTotals } from "@/lib/an
 import type { Actor } from "@/lib/auth/types";
 import { returnLease } from "@/lib/billing/leases";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
-import { createClient, type Sql } from "@/lib/db/client";
+import { createClient, type Db, type Sql } from "@/lib/db/client";
 import { startEmbeddedPostgres } from "@/lib/db/embedded";
 import { migrate } from "@/lib/db/migrate";
 import { SIGNATURE_HEADER, signWebhook } from "@/lib/http/webhook-signature";
@@ -914,11 +914,34 @@ async function synthesizeRollups(sql: Sql, day: string, days: number) {
       await tx`update sim_daily set day = day - 1`;
       await tx`insert into usage_rollups select * from sim_daily on conflict do nothing`;
     }
+    await copyOwnerDays(tx, day, days);
   });
   await sql`
     insert into settlement_runs (day, status, trigger, started_at, finished_at)
     select ${day}::date - d, 'completed', 'cron', now(), now() from generate_series(1, ${days}) d
     where not exists (select 1 from settlement_runs s where s.day = ${day}::date - d)`;
+}
+
+/**
+ * The per-day owner roll-ups (usage_owner_days) of the `days` days before `day` as copies of the day's, and the
+ * owners' activity bits for those days (what roll_up_owner_days would have kept had their calls been ingested).
+ */
+export async function copyOwnerDays(tx: Db, day: string, days: number) {
+  await tx`
+    insert into usage_owner_days (owner_kind, owner_id, day, calls, failures, tokens_in, tokens_out, revenue_micros,
+                                  cost_micros)
+    select o.owner_kind, o.owner_id, ${day}::date - d, o.calls, o.failures, o.tokens_in, o.tokens_out, o.revenue_micros,
+           o.cost_micros
+    from usage_owner_days o cross join generate_series(1, ${days}::int) d
+    where o.day = ${day}::date
+    on conflict do nothing`;
+  await tx`
+    insert into usage_owner_activity as a (owner_kind, period, owner_id, days)
+    select owner_kind, (day - date '1970-01-01') >> 5, owner_id, bit_or(1::bigint << ((day - date '1970-01-01') & 31))
+    from usage_owner_days
+    where day >= ${day}::date - ${days}::int and day < ${day}::date
+    group by 1, 2, 3
+    on conflict (owner_kind, period, owner_id) do update set days = a.days | excluded.days`;
 }
 
 async function dashboardReads(sql: Sql, o: SimDayOptions): Promise<ReadFigure[]> {

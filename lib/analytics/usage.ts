@@ -123,9 +123,26 @@ export function rollsUp(actor: Actor, f: ScopedFilters): boolean {
   return !scope.userId && !scope.accountId && !f.userId && !f.keyId && !f.error;
 }
 
+const utc = (d: Date) => d.toISOString().slice(0, 19).replace("T", " ");
+const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+
+/**
+ * True when the detail of [to, end) — the rest of the hour or day a range ends in — holds no call and that day lost
+ * nothing to retention: the roll-up row of the whole hour or day then sums exactly the calls of the range's part of it
+ * (a partial piece at a range's end, usually the present, reads one roll-up row instead of its events). Evaluated in
+ * the statement that reads the roll-up, so both see the same snapshot.
+ */
+function restIsEmpty(db: Db, to: Date, end: Date) {
+  const day = utcDay(to);
+  return db`(not exists (select 1 from usage_events x where x.started_at >= ${to} and x.started_at < ${end})
+             and not exists (select 1 from retention_actions ra where ra.day = ${day}::date)
+             and not exists (select 1 from retention_trimmed_usage t where t.day = ${day}::date))`;
+}
+
 /**
  * The rows a view aggregates, one per (UTC hour, model) piece: whole hours inside the range from usage_hourly, the
- * partial hours at its edges (and every view usage_hourly cannot answer) from usage_events. Columns: at (the UTC
+ * partial hours at its edges (and every view usage_hourly cannot answer) from usage_events — the last hour from
+ * usage_hourly too when nothing in it starts at or after the range's end (restIsEmpty). Columns: at (the UTC
  * hour), model, user_id and key_id (null from the roll-up), calls, failures, tokens_in, tokens_out, revenue, cost,
  * kind, images, audio_ms, characters.
  */
@@ -135,19 +152,62 @@ export function usageSource(db: Db, actor: Actor, f: ScopedFilters, range: Range
   const first = new Date(Math.ceil(range.from.getTime() / HOUR_MS) * HOUR_MS);
   const last = new Date(Math.floor(range.to.getTime() / HOUR_MS) * HOUR_MS);
   if (first >= last) return raw(range);
-  const utc = (d: Date) => d.toISOString().slice(0, 19).replace("T", " ");
+  const lastEnd = new Date(last.getTime() + HOUR_MS);
+  const clean = last < range.to ? restIsEmpty(db, range.to, lastEnd) : null;
   return db`
     select h.hour as at, h.model_group as model, null::uuid as user_id, null::uuid as key_id, h.calls,
            case when h.status = 'failure' then h.calls else 0 end as failures, h.tokens_in, h.tokens_out,
            h.revenue_micros as revenue, h.cost_micros as cost, h.kind, h.images, h.audio_ms, h.characters
     from usage_hourly h
-    where h.hour >= ${utc(first)}::timestamp and h.hour < ${utc(last)}::timestamp
+    where h.hour >= ${utc(first)}::timestamp
+      and h.hour < ${clean ? db`case when ${clean} then ${utc(lastEnd)}::timestamp else ${utc(last)}::timestamp end` : db`${utc(last)}::timestamp`}
       ${f.model ? db`and h.model_group = ${f.model}` : db``}
       ${f.kind ? db`and h.kind = ${f.kind}` : db``}
       ${f.status ? db`and h.status = ${f.status}` : db``}
       ${f.billing ? db`and h.billing_status = ${f.billing}` : db``}
     ${range.from < first ? db`union all ${raw({ from: range.from, to: first })}` : db``}
-    ${last < range.to ? db`union all ${raw({ from: last, to: range.to })}` : db``}`;
+    ${clean ? db`union all select * from (${raw({ from: last, to: range.to })}) edge where not ${clean}` : db``}`;
+}
+
+/**
+ * Whether a platform-wide view can read the per-day owner roll-ups (usage_owner_days, usage_owner_activity): no
+ * scope and no filter (they keep no model, call kind, outcome or billing status).
+ */
+const ownerDaysServe = (actor: Actor, f: ScopedFilters) =>
+  rollsUp(actor, f) && !f.model && !f.kind && !f.status && !f.billing;
+
+interface WholeDays {
+  first: string;
+  last: string;
+  /** The range ends inside `last`: the per-day rows serve only if nothing in the day starts at or after its end. */
+  clean: ReturnType<typeof restIsEmpty> | null;
+}
+
+/** The UTC days a range covers as whole days: it starts at a midnight; it ends at one, or inside its last day. */
+function wholeDays(db: Db, range: Range): WholeDays | null {
+  if (range.from.getTime() % DAY_MS !== 0) return null;
+  const endsAtMidnight = range.to.getTime() % DAY_MS === 0;
+  const lastDay = new Date(
+    endsAtMidnight ? range.to.getTime() - DAY_MS : Math.floor(range.to.getTime() / DAY_MS) * DAY_MS,
+  );
+  if (lastDay < range.from) return null;
+  return {
+    first: utcDay(range.from),
+    last: utcDay(lastDay),
+    clean: endsAtMidnight ? null : restIsEmpty(db, range.to, new Date(lastDay.getTime() + DAY_MS)),
+  };
+}
+
+/** Keys or users with a call on any of the days: the owners whose activity bits meet the days' mask. */
+function activeOwners(db: Db, kind: "key" | "user", days: WholeDays) {
+  return db`(select count(*) from (
+      select a.owner_id from usage_owner_activity a
+      cross join lateral (select greatest(${days.first}::date - date '1970-01-01', a.period * 32) - a.period * 32 as lo,
+                                 least(${days.last}::date - date '1970-01-01', a.period * 32 + 31) - a.period * 32 as hi) b
+      where a.owner_kind = ${kind}
+        and a.period between (${days.first}::date - date '1970-01-01') >> 5 and (${days.last}::date - date '1970-01-01') >> 5
+        and a.days & (((1::bigint << (b.hi - b.lo + 1)) - 1) << b.lo) <> 0
+      group by a.owner_id) active)::int`;
 }
 
 const ownerRollsUp = (actor: Actor, f: ScopedFilters) => rollsUp(actor, f) && !f.kind && !f.status;
@@ -240,15 +300,23 @@ const aggregates = (db: Db) => db`
   coalesce(sum(s.cost), 0)::bigint as "costMicros"`;
 
 export async function usageTotals(db: Db, actor: Actor, f: ScopedFilters, range = resolveRange(f)) {
-  // Keys and users that called in the range: probed key by key (and user by user) through their indexes, which
-  // stays cheap however many events the range holds.
+  // Keys and users that called in the range: for a platform-wide view of whole days, counted from the days' activity
+  // bits; otherwise probed key by key (and user by user) through the events' indexes.
   const where = usageWhere(db, actor, f, range);
+  const probed = {
+    keys: db`(select count(*) from api_keys k
+              where exists (select 1 from usage_events e ${where} and e.key_id = k.id))::int`,
+    users: db`(select count(*) from users u
+               where exists (select 1 from usage_events e ${where} and e.user_id = u.id))::int`,
+  };
+  const days = ownerDaysServe(actor, f) ? wholeDays(db, range) : null;
+  const active = (kind: "key" | "user") => {
+    if (!days) return probed[`${kind}s`];
+    if (!days.clean) return activeOwners(db, kind, days);
+    return db`case when ${days.clean} then ${activeOwners(db, kind, days)} else ${probed[`${kind}s`]} end`;
+  };
   const [row] = await db<(UsageTotals & { costMicros: bigint })[]>`
-    select ${aggregates(db)},
-           (select count(*) from api_keys k
-            where exists (select 1 from usage_events e ${where} and e.key_id = k.id))::int as "activeKeys",
-           (select count(*) from users u
-            where exists (select 1 from usage_events e ${where} and e.user_id = u.id))::int as "activeUsers"
+    select ${aggregates(db)}, ${active("key")} as "activeKeys", ${active("user")} as "activeUsers"
     from (${usageSource(db, actor, f, range)}) s`;
   return withMargin(actor, row!);
 }
@@ -287,6 +355,73 @@ export async function usageSeries(
   return rows.map((r) => withMargin(actor, r));
 }
 
+type OwnerRow = BreakdownRow & { costMicros: bigint };
+
+/**
+ * The `limit` biggest keys or users (revenue, then calls) over whole days, exact, from usage_owner_days: the
+ * candidates are each day's `perDay` biggest owners (usage_owner_days_top_idx) and their sums over the days are exact
+ * (the primary key). An owner outside every day's candidates has at most, each day, that day's perDay-th revenue:
+ * their sum is the bound. When the limit-th candidate's revenue exceeds the bound (or no day had perDay owners, so
+ * every owner is a candidate), no other owner can rank among them; otherwise it tries again with more candidates per
+ * day, then gives up (null: the caller reads the sums of every owner). Null too when the range ends inside a day
+ * that has calls at or after its end.
+ */
+async function topOwners(
+  db: Db,
+  kind: "key" | "user",
+  days: WholeDays,
+  limit: number,
+): Promise<OwnerRow[] | null> {
+  for (let perDay = Math.max(2 * limit, 20); perDay <= 2_560; perDay *= 8) {
+    const rows = await db<(Partial<OwnerRow> & { bound: bigint; fullDays: number; clean: boolean })[]>`
+      with days as (
+        select d::date as day from generate_series(${days.first}::date, ${days.last}::date, interval '1 day') d
+      ),
+      candidates as (
+        select distinct t.owner_id from days d cross join lateral (
+          select o.owner_id from usage_owner_days o where o.owner_kind = ${kind} and o.day = d.day
+          order by o.revenue_micros desc, o.calls desc limit ${perDay}) t
+      ),
+      bound as (
+        select coalesce(sum(b.revenue_micros), 0)::bigint as micros, count(*)::int as full_days
+        from days d cross join lateral (
+          select o.revenue_micros from usage_owner_days o where o.owner_kind = ${kind} and o.day = d.day
+          order by o.revenue_micros desc, o.calls desc offset ${perDay - 1} limit 1) b
+      ),
+      agg as (
+        select o.owner_id, coalesce(sum(o.calls), 0)::int as calls, coalesce(sum(o.failures), 0)::int as failures,
+               coalesce(sum(o.tokens_in), 0)::bigint as "tokensIn", coalesce(sum(o.tokens_out), 0)::bigint as "tokensOut",
+               coalesce(sum(o.revenue_micros), 0)::bigint as "revenueMicros",
+               coalesce(sum(o.cost_micros), 0)::bigint as "costMicros"
+        from usage_owner_days o
+        where o.owner_kind = ${kind} and o.owner_id in (select owner_id from candidates)
+          and o.day between ${days.first}::date and ${days.last}::date
+        group by o.owner_id
+        order by sum(o.revenue_micros) desc, sum(o.calls) desc
+        limit ${limit}
+      )
+      select agg.owner_id::text as id,
+             ${kind === "user" ? db`u.email as label, nullif(u.name, '') as detail` : db`k.name as label, k.prefix || ' · ' || u.email || coalesce(' · ' || og.name, '') as detail`},
+             agg.calls, agg.failures, agg."tokensIn", agg."tokensOut", agg."revenueMicros", agg."costMicros",
+             bound.micros as bound, bound.full_days as "fullDays", ${days.clean ?? db`true`} as clean
+      from bound left join agg on true
+      ${
+        kind === "user"
+          ? db`left join users u on u.id = agg.owner_id`
+          : db`left join api_keys k on k.id = agg.owner_id left join users u on u.id = k.user_id
+               left join accounts ka on ka.id = k.account_id left join organizations og on og.id = ka.organization_id`
+      }
+      order by agg."revenueMicros" desc, agg.calls desc`;
+    if (!rows[0]!.clean) return null;
+    const found = rows
+      .filter((r) => r.id != null)
+      .map(({ bound: _b, fullDays: _f, clean: _c, ...r }) => r as OwnerRow);
+    const last = found[limit - 1];
+    if (rows[0]!.fullDays === 0 || (last && last.revenueMicros > rows[0]!.bound)) return found;
+  }
+  return null;
+}
+
 /** Usage grouped by model, call kind, user or key over the range, biggest revenue first (at most `limit` rows). */
 export async function usageBreakdown(
   db: Db,
@@ -297,6 +432,11 @@ export async function usageBreakdown(
   limit = 50,
 ): Promise<BreakdownRow[]> {
   const hourly = by === "model" || by === "kind";
+  const days = !hourly && ownerDaysServe(actor, f) ? wholeDays(db, range) : null;
+  if (days) {
+    const top = await topOwners(db, by === "user" ? "user" : "key", days, limit);
+    if (top) return top.map((r) => withMargin(actor, r));
+  }
   const settled = !hourly && ownerRollsUp(actor, f) ? await settledDaysIn(db, range) : [];
   const src = hourly ? usageSource(db, actor, f, range) : ownerSource(db, actor, f, range, settled);
   const dimension = by === "kind" ? db`s.kind` : db`s.model`;

@@ -562,6 +562,27 @@ describe("the hourly roll-up (usage_hourly)", () => {
       union all
       (select 'extra', * from rolled except select 'extra', * from raw)`;
     expect(diff).toEqual([]);
+    // So do the per-day owner roll-ups, per UTC day and key or user (the upgrade moved the call's money and outcome).
+    const owners = await sql`
+      with raw as (
+        select owner_kind, owner_id, day, count(*)::bigint as calls,
+               count(*) filter (where status = 'failure')::bigint as failures, sum(prompt_tokens)::bigint as tokens_in,
+               sum(completion_tokens)::bigint as tokens_out, sum(revenue_micros)::bigint as revenue_micros,
+               sum(cost_micros)::bigint as cost_micros
+        from (select 'key' as owner_kind, key_id as owner_id, (started_at at time zone 'utc')::date as day, *
+              from usage_events
+              union all
+              select 'user', user_id, (started_at at time zone 'utc')::date, * from usage_events) e
+        group by 1, 2, 3
+      ),
+      kept as (
+        select owner_kind, owner_id, day, calls, failures, tokens_in, tokens_out, revenue_micros, cost_micros
+        from usage_owner_days
+      )
+      (select 'missing' as side, * from raw except select 'missing', * from kept)
+      union all
+      (select 'extra', * from kept except select 'extra', * from raw)`;
+    expect(owners).toEqual([]);
     // The same view read through the roll-up (whole hours) and through the events (a user filter) agrees.
     const all = await get(`/api/v1/analytics/usage?${wide}&model=fake-small&by=user`);
     const perUser = await Promise.all(
@@ -608,10 +629,19 @@ describe("by-user and by-key views over settled days", () => {
       select sum(revenue_micros)::bigint as revenue from usage_events where key_id = ${aliceKey}
       and started_at >= ${new Date(MIDNIGHT.getTime() - 3 * 86_400_000)}`;
     expect(BigInt(byKey(after)[aliceKey]![1]!)).toBe(raw!.revenue);
-    // And the settled day is read from the roll-up (not the events): a mark on the roll-up row shows through.
+    // And the settled day is read from the roll-up (not the events) when filtered by billing status or model: a mark
+    // on the roll-up row shows through.
+    const filtered = await get(`/api/v1/analytics/usage?${range}&by=key&billing=exact`);
     await sql`update usage_rollups set requests = requests + 1000 where day = ${yesterday} and key_id = ${aliceKey}`;
-    const marked = await get(`/api/v1/analytics/usage?${range}&by=key`);
-    expect(byKey(marked)[aliceKey]![0]).toBe(byKey(after)[aliceKey]![0]! + 1000);
+    const marked = await get(`/api/v1/analytics/usage?${range}&by=key&billing=exact`);
+    expect(byKey(marked)[aliceKey]![0]).toBe(byKey(filtered)[aliceKey]![0]! + 1000);
     await sql`update usage_rollups set requests = requests - 1000 where day = ${yesterday} and key_id = ${aliceKey}`;
+    // Unfiltered, every whole day is read from the per-day owner roll-up the triggers keep (docs/adr/0024).
+    await sql`update usage_owner_days set calls = calls + 1000
+              where owner_kind = 'key' and day = ${yesterday} and owner_id = ${aliceKey}`;
+    const kept = await get(`/api/v1/analytics/usage?${range}&by=key`);
+    expect(byKey(kept)[aliceKey]![0]).toBe(byKey(after)[aliceKey]![0]! + 1000);
+    await sql`update usage_owner_days set calls = calls - 1000
+              where owner_kind = 'key' and day = ${yesterday} and owner_id = ${aliceKey}`;
   });
 });
