@@ -202,6 +202,90 @@ async def test_appends_never_wait_for_the_file_and_those_queued_together_are_com
     await outbox.aclose()
 
 
+async def test_an_append_on_the_event_loop_is_committed_at_once_without_a_thread(tmp_path):
+    import asyncio
+
+    platform = Platform()
+    outbox = make(tmp_path, platform, linger=0)
+    outbox.start()
+    handoffs = []
+    submit = outbox._io.submit
+    outbox._io.submit = lambda *a, **k: handoffs.append(a[0]) or submit(*a, **k)
+    stored = [outbox.append(event(f"d{i}")) for i in range(20)]
+    # Committed before append returned: no thread took it, nothing is queued.
+    assert all(f.done() and f.result() is True for f in stored) and handoffs == []
+    assert outbox.append(event("d3")).result() is False  # the same call and status: stored once
+    # It woke delivery: the platform gets them without another append.
+    for _ in range(100):
+        if platform.batches:
+            break
+        await asyncio.sleep(0.01)
+    assert sorted(e["callId"] for r in platform.batches for e in json.loads(r.content)["events"]) == sorted(
+        f"d{i}" for i in range(20)
+    )
+    # A reopened outbox (a restart) holds them all.
+    await outbox.aclose()
+    again = make(tmp_path, Platform())
+    assert again.stats() == {"pending": 0, "delivered": 20, "total": 20, "retrying": 0, "dead": 0}
+    await again.aclose()
+
+
+async def test_an_append_on_the_loop_while_the_io_thread_writes_is_queued_behind_it_in_order(tmp_path):
+    import asyncio
+    import threading
+
+    outbox = make(tmp_path, Platform(), linger=0)
+    outbox.start()
+    outbox.paused = True
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_file():  # the I/O thread in a write transaction (a claim, a mark, a slow commit)
+        outbox._db.execute("begin immediate")
+        locked.set()
+        release.wait()
+        outbox._db.execute("commit")
+
+    outbox._io.submit(hold_the_file)
+    locked.wait(5)
+    started = asyncio.get_running_loop().time()
+    first = outbox.append(event("q0"))
+    second = outbox.append(event("q1"))  # behind the queued one, never ahead of it
+    assert asyncio.get_running_loop().time() - started < 0.5  # no lock waited for on the loop
+    assert not first.done() and not second.done()
+    flushed = outbox.flushed()
+    release.set()
+    assert await asyncio.wait_for(asyncio.wrap_future(second), 5) is True and first.result() is True
+    third = outbox.append(event("q2"))  # the file is free again: at once
+    assert third.done() and third.result() is True
+    ids = outbox._run_io(lambda: outbox._db.execute("select call_id from events order by id").fetchall())
+    assert [r[0] for r in ids] == ["q0", "q1", "q2"]
+    # flushed() taken while q0 and q1 were queued waits for their delivery, not just their commit.
+    await asyncio.sleep(0.05)
+    assert not flushed.done()
+    outbox.paused = False
+    assert await outbox.deliver_once() == 3
+    await asyncio.wait_for(flushed, 1)
+    await outbox.aclose()
+
+
+async def test_the_loops_appends_leave_checkpoints_to_the_io_thread(tmp_path):
+    import os
+
+    outbox = make(tmp_path, Platform(), linger=0)
+    outbox.start()
+    outbox.paused = True  # nothing delivered: no claim or mark commits on the I/O thread
+    database = tmp_path / "outbox.db"
+    before = os.path.getsize(database)
+    for i in range(1100):  # past SQLite's automatic checkpoint (1,000 pages of WAL)
+        assert outbox.append({**event(f"w{i}"), "pad": "x" * 4000}).result() is True
+    # The loop's connection never copied the WAL back (that write and its fsync would have stalled the loop)…
+    assert os.path.getsize(database) == before
+    outbox._run_io(outbox._next_due_in)  # …a round of the delivery loop on the I/O thread does
+    assert os.path.getsize(database) > 4_000_000
+    assert outbox.stats()["pending"] == 1100
+    await outbox.aclose()
+
+
 async def test_flushed_waits_for_an_append_still_queued(tmp_path):
     import asyncio
     import threading

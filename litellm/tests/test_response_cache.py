@@ -72,7 +72,41 @@ def test_mark_replaces_any_cache_control_already_on_the_request():
     assert "cache" not in refused
 
 
+def test_a_request_not_marked_keeps_litellms_cache_handler_out_and_a_marked_one_lets_it_in():
+    refused = chat(stream=True, caching=True)  # `caching` true would make LiteLLM read and write its cache
+    assert mark("chat", refused, POLICY) is False
+    assert refused["caching"] is False and "cache" not in refused
+    marked = chat(caching=False)
+    assert mark("chat", marked, POLICY) is True
+    assert "caching" not in marked and marked["cache"]["use-cache"] is True
+
+
 @given(temperature=st.floats(min_value=0, max_value=2, allow_nan=False), limit=st.floats(min_value=0, max_value=2))
 def test_marked_exactly_when_the_temperature_is_within_the_owners_limit(temperature, limit):
     policy = {**POLICY, "responseCache": {"ttlSeconds": 60, "maxTemperature": limit}}
     assert (cacheable("chat", chat(temperature=temperature), policy) is not None) == (temperature <= limit)
+
+
+def test_installing_the_cache_leaves_no_sync_success_callback_to_hand_every_call_to_a_thread():
+    import datetime
+
+    import litellm
+    from litellm.litellm_core_utils.litellm_logging import Logging
+
+    from tollgate_litellm.response_cache import install
+    from tollgate_litellm.settings import Settings
+
+    saved = (litellm.cache, list(litellm.success_callback), list(litellm.input_callback),
+             list(litellm._async_success_callback))
+    try:
+        install(Settings("http://platform.test", "s" * 40, None, 5.0, 2.0, 1.0, 100))
+        assert litellm.cache is not None and litellm.cache.mode == "default_off"
+        assert "cache" not in litellm.success_callback and "cache" not in litellm.input_callback
+        call = Logging(model="fake-small", messages=[], stream=False, call_type="acompletion",
+                       start_time=datetime.datetime.now(), litellm_call_id="c1", function_id="f1")
+        # What LiteLLM asks before submitting its sync success handler to a thread after every async call.
+        assert call._should_run_sync_callbacks_for_async_calls() is False
+    finally:
+        litellm.cache = saved[0]
+        litellm.success_callback[:], litellm.input_callback[:] = saved[1], saved[2]
+        litellm._async_success_callback[:] = saved[3]

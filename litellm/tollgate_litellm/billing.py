@@ -478,7 +478,9 @@ class TollgateBilling(CustomLogger):
         _cap_output(kind, data, reserved_output)
         # After the cap: the cache key is the request as it goes upstream. A BYOK call is never cached: an owner's own
         # server must not answer the organization's later calls.
-        if not choice.byok:
+        if choice.byok:
+            response_cache.skip(data)
+        else:
             response_cache.mark(kind, data, policy)
         _note_estimated_usage(state, kind, data, reserved_output, bound)
         state["sig"] = self._sign(state)
@@ -739,9 +741,18 @@ class TollgateBilling(CustomLogger):
                 except Exception:
                     logger.exception("could not check call %s against its draw", state["callId"])
 
+        def on_loop() -> bool:
+            try:
+                return asyncio.get_running_loop() is loop
+            except RuntimeError:
+                return False
+
         def done(future: Any) -> None:
             try:
-                loop.call_soon_threadsafe(committed, future)
+                if on_loop():  # committed on the loop itself (the outbox's direct append): no wake-up needed
+                    loop.call_soon(committed, future)
+                else:
+                    loop.call_soon_threadsafe(committed, future)
             except RuntimeError:  # the loop is gone (the interpreter exiting): finish here
                 committed(future)
 

@@ -8,11 +8,16 @@ An event the platform refuses for its content (400/413/422) must not hold back t
 split in halves and resent until the refused event stands alone, which is then set aside as dead (kept, with
 the platform's answer, listed for the operator, requeued by hand once the cause is fixed).
 
-Nothing here touches SQLite on the event loop. One thread owns the file: appends made while it writes are committed
-together in the next transaction (group commit), a WAL checkpoint's fsync stalls that thread and no request, and the
-delivery loop's claims and marks run there too, in order after every append before them. `append` returns when the
-event is queued with a future that completes once it is committed; the billing hooks finish the call's draw from that
-future's callback, so an event is durable before the call's accounting moves on, whatever becomes of the hook.
+Nothing here waits for the file on the event loop. An append made on the loop while the file is free is one INSERT
+committed at once on the loop's own connection: a WAL append with no fsync (synchronous=normal) and no checkpoint
+(that connection never checkpoints), tens of microseconds, no lock waited for (busy timeout 0). A thread handoff per
+call cost more CPU than the write itself (docs/adr/0024). Everything else belongs to one I/O thread: an append that
+finds the file busy (the I/O thread writing) or comes from another thread is queued there, and appends queued while it
+writes are committed together in the next transaction (group commit); the WAL checkpoints and their fsync, and the
+delivery loop's claims and marks, run there too, so a slow disk stalls that thread and no request. `append` returns a
+future that completes once the event is committed (at once on the loop's path); the billing hooks finish the call's
+draw from that future's callback, so an event is durable before the call's accounting moves on, whatever becomes of
+the hook.
 """
 
 from __future__ import annotations
@@ -124,6 +129,11 @@ class Outbox:
         if DEAD_COLUMN not in columns:
             self._db.execute(f"alter table events add column {DEAD_COLUMN} real")
         self._db.executescript(PENDING_INDEX)
+        # The event loop's connection (appends only, under _pending_lock): never waits for a lock, never checkpoints.
+        self._direct = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
+        self._direct.execute("pragma synchronous=normal")
+        self._direct.execute("pragma wal_autocheckpoint=0")
+        self._loop_thread: int | None = None
         self._client = httpx.AsyncClient(base_url=platform_url, timeout=httpx.Timeout(10.0), transport=transport)
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -154,6 +164,16 @@ class Outbox:
                 stored.set_exception(RuntimeError("the outbox is closed"))
                 logger.error("usage event for call %s not stored: the outbox is closed", event["callId"])
                 return stored
+            if not self._pending and self._writing is None and threading.get_ident() == self._loop_thread:
+                try:
+                    new = self._insert_direct(row)
+                except sqlite3.OperationalError:  # the file is busy (the I/O thread writes): queued behind it
+                    pass
+                else:
+                    stored.set_result(new)
+                    if new and self._wake is not None:
+                        self._wake.set()
+                    return stored
             self._pending.append((row, stored))
             if self._writing is not None:
                 return stored
@@ -164,6 +184,16 @@ class Outbox:
                 pass
         self._write_pending()
         return stored
+
+    def _insert_direct(self, row: tuple[Any, ...]) -> bool:
+        """(Event loop, under _pending_lock) One event, committed by its own statement; raises if the file is busy."""
+        cur = self._direct.execute(
+            "insert or ignore into events (dedup_key, key_id, call_id, body, created_at) values (?, ?, ?, ?, ?)", row
+        )
+        if cur.rowcount != 1:
+            return False
+        self._last_id = max(self._last_id, cur.lastrowid or 0)
+        return True
 
     def _write_pending(self) -> None:
         """(I/O thread) Commits every queued append in one transaction, then tells each caller and the delivery loop.
@@ -220,7 +250,8 @@ class Outbox:
             except sqlite3.Error:
                 pass
             raise
-        self._last_id = last_id
+        with self._pending_lock:  # the loop's appends raise it too: it only grows
+            self._last_id = max(self._last_id, last_id)
         return results
 
     def _wake_loop(self) -> None:
@@ -342,6 +373,7 @@ class Outbox:
             return
         self._wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._task = self._loop.create_task(self._run(), name="tollgate-outbox")
 
     def _claim(self) -> list[tuple[int, str, int]]:
@@ -442,6 +474,8 @@ class Outbox:
         return self._run_io(self._purge)
 
     def _next_due_in(self) -> float:
+        # The loop's appends never checkpoint: the WAL is folded back here, each round, off the event loop.
+        self._db.execute("pragma wal_checkpoint(passive)")
         row = self._db.execute(
             "select min(next_attempt_at) from events where delivered_at is null and dead_at is null"
         ).fetchone()
@@ -475,6 +509,8 @@ class Outbox:
         """Stops delivery, commits what is queued, closes the file. Appends after this are refused (logged)."""
         with self._pending_lock:
             self._closed = True
+            self._loop_thread = None
+            self._direct.close()
         if self._task:
             self._task.cancel()
             try:
