@@ -31,7 +31,6 @@ returns table (inserted_count integer, charged_micros bigint, unknown_key_events
 language plpgsql as $$
 #variable_conflict use_column
 declare
-  v_accounts uuid[];
   v_kept_from timestamptz;
   v_latest timestamptz := tollgate_now() + interval '1 day';
 begin
@@ -39,12 +38,11 @@ begin
   -- Shared to the commit: retention's advance_usage_claims_horizon waits for this batch before any claim goes.
   perform pg_advisory_xact_lock_shared(hashtextextended('tollgate.usage_calls.horizon', 0));
   select h.kept_from into v_kept_from from usage_claims_horizon h;
-  select array_agg(distinct a.id) into v_accounts
-  from api_keys k join accounts a on a.id = k.account_id
-  where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e);
-  if cardinality(v_accounts) > 1 then
-    perform 1 from accounts where id = any(v_accounts) order by id for no key update;
-  end if;
+  -- The batch's accounts, in id order, before the statement below reads them (its counters read their windows).
+  perform 1 from accounts a
+  where a.id in (select k.account_id from api_keys k
+                 where k.id in (select (e->>'key_id')::uuid from jsonb_array_elements(p_events) e))
+  order by a.id for no key update;
   return query
     with input as (
       -- One event per call: the best outcome in the batch (clause 9); worse ones change nothing.
@@ -191,42 +189,36 @@ begin
       returning 1
     ),
     -- Each counter delta with the UTC moment its money was reserved (its hold's or its lease's, else the call's
-    -- own start). A failed call gives its request back to the plan's daily count (request_delta); a call served
-    -- from a lease counts its request when it is settled.
+    -- own start), and what it charged or released. A failed call gives its request back to the plan's daily count
+    -- (request_delta); a call served from a lease counts its request when it is settled.
     deltas as (
-      select i.account_id, i.key_id, i.revenue_micros as delta,
+      select i.account_id, i.key_id, i.revenue_micros as delta, i.revenue_micros as charged, 0::bigint as released,
              case when i.lease_id is not null and i.status <> 'failure' then 1 else 0 end as request_delta,
              coalesce(h.created_at, l.created_at, i.started_at) as reserved_at
       from ins i left join holds h on h.id = i.hold_id left join leases l on l.id = i.lease_id
       union all
-      select account_id, key_id, -amount_micros, case when status = 'released' then -1 else 0 end, created_at
+      select account_id, key_id, -amount_micros, 0, amount_micros, case when status = 'released' then -1 else 0 end,
+             created_at
       from closed
       union all
-      select account_id, key_id, -released, 0, created_at from lease_use
+      select account_id, key_id, -released, 0, released, 0, created_at from lease_use
     ),
+    -- One row per account: its charges, its releases and each counter's move in the account's own windows.
     per_account as (
-      select account_id, sum(revenue) as revenue, sum(released) as released
-      from (
-        select account_id, revenue_micros as revenue, 0::bigint as released from ins
-        union all
-        select account_id, 0, amount_micros from closed
-        union all
-        select account_id, 0, released from lease_use
-      ) x
-      group by account_id
+      select d.account_id, sum(d.charged) as revenue, sum(d.released) as released,
+             sum(window_used(d.delta, a.budget_day, d.reserved_at, 'day')) as day_used,
+             sum(window_used(d.request_delta, a.budget_day, d.reserved_at, 'day')) as day_requests,
+             sum(window_used(d.delta, a.budget_month, d.reserved_at, 'month')) as month_used
+      from deltas d join accounts a on a.id = d.account_id
+      group by d.account_id
     ),
     accounts_updated as (
       update accounts a set
         balance_micros = a.balance_micros - p.revenue,
         held_micros = a.held_micros - p.released,
-        day_used_micros = counter_moved(a.day_used_micros, (
-          select sum(window_used(d.delta, a.budget_day, d.reserved_at, 'day')) from deltas d where d.account_id = a.id)),
-        day_requests = counter_moved(a.day_requests, (
-          select sum(window_used(d.request_delta, a.budget_day, d.reserved_at, 'day'))
-          from deltas d where d.account_id = a.id)),
-        month_used_micros = counter_moved(a.month_used_micros, (
-          select sum(window_used(d.delta, a.budget_month, d.reserved_at, 'month'))
-          from deltas d where d.account_id = a.id))
+        day_used_micros = counter_moved(a.day_used_micros, p.day_used),
+        day_requests = counter_moved(a.day_requests, p.day_requests),
+        month_used_micros = counter_moved(a.month_used_micros, p.month_used)
       from per_account p where a.id = p.account_id
       returning a.id, a.balance_micros - a.held_micros as available
     ),
