@@ -11,7 +11,7 @@ the platform's answer, listed for the operator, requeued by hand once the cause 
 Nothing here waits for the file on the event loop. An append made on the loop while the file is free is one INSERT
 committed at once on the loop's own connection: a WAL append with no fsync (synchronous=normal) and no checkpoint
 (that connection never checkpoints), tens of microseconds, no lock waited for (busy timeout 0). A thread handoff per
-call cost more CPU than the write itself (docs/adr/0024). Everything else belongs to one I/O thread: an append that
+call cost more CPU than the write itself (docs/adr/0025). Everything else belongs to one I/O thread: an append that
 finds the file busy (the I/O thread writing) or comes from another thread is queued there, and appends queued while it
 writes are committed together in the next transaction (group commit); the WAL checkpoints and their fsync, and the
 delivery loop's claims and marks, run there too, so a slow disk stalls that thread and no request. `append` returns a
@@ -63,6 +63,10 @@ PENDING_INDEX = """
 drop index if exists events_pending;
 create index if not exists events_pending_live on events (next_attempt_at) where delivered_at is null and dead_at is null;
 """
+
+# The loop's appends folded back from the WAL into the database file by the I/O thread past this many (SQLite's own
+# automatic checkpoint, which the loop's connection does not run, is at 1,000 pages: about 2,000 ordinary events).
+CHECKPOINT_APPENDS = 1000
 
 # Statuses that refuse the content of a batch (as opposed to the platform being down, busy or misconfigured).
 CONTENT_REFUSALS = frozenset({400, 413, 422})
@@ -134,6 +138,9 @@ class Outbox:
         self._direct.execute("pragma synchronous=normal")
         self._direct.execute("pragma wal_autocheckpoint=0")
         self._loop_thread: int | None = None
+        # Appends committed on the loop since the I/O thread last checkpointed, and when it did.
+        self._unfolded = 0
+        self._folded_at = time.monotonic()
         self._client = httpx.AsyncClient(base_url=platform_url, timeout=httpx.Timeout(10.0), transport=transport)
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -193,6 +200,7 @@ class Outbox:
         if cur.rowcount != 1:
             return False
         self._last_id = max(self._last_id, cur.lastrowid or 0)
+        self._unfolded += 1
         return True
 
     def _write_pending(self) -> None:
@@ -474,8 +482,14 @@ class Outbox:
         return self._run_io(self._purge)
 
     def _next_due_in(self) -> float:
-        # The loop's appends never checkpoint: the WAL is folded back here, each round, off the event loop.
-        self._db.execute("pragma wal_checkpoint(passive)")
+        # The loop's appends never checkpoint: the WAL is folded back here, off the event loop, once it holds
+        # CHECKPOINT_APPENDS of them or a minute has passed (each checkpoint copies pages and fsyncs: not every round).
+        with self._pending_lock:
+            due = self._unfolded >= CHECKPOINT_APPENDS or (self._unfolded > 0 and time.monotonic() - self._folded_at > 60)
+            if due:
+                self._unfolded, self._folded_at = 0, time.monotonic()
+        if due:
+            self._db.execute("pragma wal_checkpoint(passive)")
         row = self._db.execute(
             "select min(next_attempt_at) from events where delivered_at is null and dead_at is null"
         ).fetchone()
