@@ -56,6 +56,12 @@ begin
     ),
     enriched as (
       select i.call_id, i.key_id, i.model_group, i.provider_model, i.status, i.stream, i.units,
+             -- The token counts, read once: priced (token_charge) and recorded from here.
+             coalesce((i.units->>'input')::bigint, 0) as input_tokens,
+             coalesce((i.units->>'output')::bigint, 0) as output_tokens,
+             coalesce((i.units->>'cached')::bigint, 0) as cached_tokens,
+             coalesce((i.units->>'cacheWrite')::bigint, 0) as cache_write_tokens,
+             coalesce((i.units->>'reasoning')::bigint, 0) as reasoning_tokens,
              i.reported_cost_micros, i.started_at, i.ended_at, i.error_class, i.first_token_at,
              coalesce(i.kind, 'chat') as kind, i.image_size, i.image_quality,
              -- Only a served call can have been answered from the response cache.
@@ -77,19 +83,32 @@ begin
       left join leases l on l.id = i.lease_id and l.key_id = i.key_id
       left join lateral price_version_at(coalesce(m.id, h.model_id), coalesce(h.created_at, i.started_at)) pv on true
     ),
-    -- Each price version's rates, resolved once for the batch.
+    -- Each price version's rates, resolved once for the batch (its token rates read out of them once too).
     rates as (
-      select v.price_version_id, unit_rates(v.pv, 'price') as price, unit_rates(v.pv, 'cost') as cost
-      from (select distinct on (e.price_version_id) e.price_version_id, e.pv
-            from enriched e where e.price_version_id is not null) v
+      select x.price_version_id, x.price, x.cost,
+             (x.price->>'input')::bigint as price_input, (x.price->>'output')::bigint as price_output,
+             (x.price->>'cached')::bigint as price_cached, (x.price->>'cacheWrite')::bigint as price_cache_write,
+             (x.price->>'reasoning')::bigint as price_reasoning,
+             (x.cost->>'input')::bigint as cost_input, (x.cost->>'output')::bigint as cost_output,
+             (x.cost->>'cached')::bigint as cost_cached, (x.cost->>'cacheWrite')::bigint as cost_cache_write,
+             (x.cost->>'reasoning')::bigint as cost_reasoning
+      from (select v.price_version_id, unit_rates(v.pv, 'price') as price, unit_rates(v.pv, 'cost') as cost
+            from (select distinct on (e.price_version_id) e.price_version_id, e.pv
+                  from enriched e where e.price_version_id is not null) v) x
     ),
     full_priced as (
       select e.*,
              case when e.status = 'failure' or e.price_version_id is null then 0
-                  else price_call(e.pv, 'price', r.price, e.units, e.image_size, e.image_quality) end as full_revenue,
+                  else price_call(e.pv, 'price', r.price, e.units, e.image_size, e.image_quality,
+                                  token_charge(e.input_tokens, e.output_tokens, e.cached_tokens, e.cache_write_tokens,
+                                               e.reasoning_tokens, r.price_input, r.price_output, r.price_cached,
+                                               r.price_cache_write, r.price_reasoning)) end as full_revenue,
              -- An answer from the response cache costs the operator nothing at the provider.
              case when e.status = 'failure' or e.price_version_id is null or e.cache_hit or e.credential = 'byok' then 0
-                  else price_call(e.pv, 'cost', r.cost, e.units, e.image_size, e.image_quality) end as cost
+                  else price_call(e.pv, 'cost', r.cost, e.units, e.image_size, e.image_quality,
+                                  token_charge(e.input_tokens, e.output_tokens, e.cached_tokens, e.cache_write_tokens,
+                                               e.reasoning_tokens, r.cost_input, r.cost_output, r.cost_cached,
+                                               r.cost_cache_write, r.cost_reasoning)) end as cost
       from enriched e left join rates r on r.price_version_id = e.price_version_id
     ),
     -- A cache hit is charged the model's cache-hit share of the full price (clause 60).
@@ -121,8 +140,7 @@ begin
       -- model_id only when no price version names the model (price_versions.model_id says it otherwise): a lean row.
       select key_id, call_id, user_id, account_id, case when price_version_id is null then model_id end, model_group,
              coalesce(provider_model, ''), status,
-             coalesce(stream, false), coalesce((units->>'input')::integer, 0),
-             coalesce((units->>'output')::integer, 0), coalesce((units->>'cached')::integer, 0),
+             coalesce(stream, false), input_tokens::integer, output_tokens::integer, cached_tokens::integer,
              coalesce(reported_cost_micros, 0),
              started_at, ended_at, error_class,
              case status when 'success' then 'exact' when 'cut' then 'estimated' else 'waived' end,
@@ -130,7 +148,7 @@ begin
              case when revenue > 0 then p_txn end,
              -- When a stream's first token reached the gateway (time to first token = this − started_at).
              case when first_token_at >= started_at and first_token_at <= ended_at then first_token_at end,
-             kind, coalesce((units->>'cacheWrite')::integer, 0), coalesce((units->>'reasoning')::integer, 0),
+             kind, cache_write_tokens::integer, reasoning_tokens::integer,
              coalesce((units->>'image')::integer, 0), coalesce((units->>'audio')::bigint, 0),
              coalesce((units->>'characters')::integer, 0), image_size, image_quality,
              greatest(0, revenue - coalesce(reserved_micros, 0)),
