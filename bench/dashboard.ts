@@ -287,6 +287,41 @@ async function main() {
       ),
     ];
 
+    // The overview's parts alone (what its one round of parallel queries waits for).
+    const midnight = new Date(Date.parse(`${DAY}T00:00:00Z`));
+    const monthRange = { from: new Date(midnight.getTime() - 29 * DAY_MS), to: dayEnd };
+    const todayRange = { from: midnight, to: dayEnd };
+    const parts: { name: string; p50: number }[] = [];
+    for (const [name, fn] of [
+      ["totals today", () => usageTotals(sql, ADMIN, {}, todayRange)],
+      ["totals 30 days", () => usageTotals(sql, ADMIN, {}, monthRange)],
+      [
+        "24 h series",
+        () => usageSeries(sql, ADMIN, {}, "hour", { from: new Date(dayEnd.getTime() - DAY_MS), to: dayEnd }),
+      ],
+      ["30-day series", () => usageSeries(sql, ADMIN, {}, "day", monthRange)],
+      ["top users", () => usageBreakdown(sql, ADMIN, {}, "user", monthRange, 5)],
+      ["top keys", () => usageBreakdown(sql, ADMIN, {}, "key", monthRange, 5)],
+      ["top models", () => usageBreakdown(sql, ADMIN, {}, "model", monthRange, 5)],
+    ] as const) {
+      await fn();
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now();
+        await fn();
+        times.push(performance.now() - t);
+      }
+      parts.push({
+        name,
+        p50: percentile(
+          times.sort((a, b) => a - b),
+          50,
+        ),
+      });
+    }
+    const partsLine = parts.map((p) => `${p.name} ${f1(p.p50)} ms`).join(", ");
+    console.log(`  overview parts alone (p50 of 5): ${partsLine}`);
+
     // The tops the pages showed, against a direct aggregate of the roll-ups the settlement wrote (usage_rollups: the
     // day's detail, and its copies).
     const check = await step(
@@ -319,6 +354,39 @@ async function main() {
     );
     console.log(`  ${JSON.stringify(check)}`);
 
+    // What the triggers add to a webhook batch: roll_up_owner_days beside roll_up_usage_delta, each on 20 batches of
+    // 1,000 of the day's calls (consecutive, as a batch carries them; their rows of the day already there), each call
+    // its own transaction as a batch's is. The reads are done: the roll-ups count these calls twice from here.
+    const perBatch = await step("the roll-up triggers' functions on batches of 1,000 calls", async () => {
+      const batches = 20;
+      await sql`create table b_batches as
+                select n, array_agg(e::usage_events) as rows
+                from (select e, (row_number() over (order by started_at) - 1) / 1000 as n
+                      from usage_events e offset ${Math.floor(EVENTS / 3)} limit ${batches * 1000}) x
+                group by n`;
+      const median = async (fn: (n: number) => Promise<unknown>) => {
+        const times: number[] = [];
+        for (let n = 0; n < batches; n++) {
+          const t = performance.now();
+          await fn(n);
+          times.push(performance.now() - t);
+        }
+        return percentile(
+          times.sort((a, b) => a - b),
+          50,
+        );
+      };
+      return {
+        hourly: await median(
+          (n) => sql`select roll_up_usage_delta(rows, '{}') from b_batches where n = ${n}`,
+        ),
+        owners: await median((n) => sql`select roll_up_owner_days(rows, '{}') from b_batches where n = ${n}`),
+      };
+    });
+    console.log(
+      `  per 1,000-call batch: usage_hourly ${f1(perBatch.hourly)} ms, owner days ${f1(perBatch.owners)} ms`,
+    );
+
     const table = [
       "| read | p50 | p95 | goal |",
       "|---|---:|---:|---|",
@@ -338,6 +406,10 @@ functions the pages call; the overview reads the day as today (${dayEnd.toISOStr
 
 ${table}
 
+- The overview's parts alone (p50 of 5; the page runs them in parallel): ${partsLine}.
+- What a webhook batch of 1,000 calls pays in its statement trigger (median of 20 batches, each its own transaction, on rows of
+  the day already there):
+  roll_up_usage_delta (usage_hourly) ${f1(perBatch.hourly)} ms, roll_up_owner_days (the per-day owner roll-ups, docs/adr/0024) ${f1(perBatch.owners)} ms.
 - The overview's 30-day tops equal a direct aggregate of usage_rollups: users ${check.users ? "yes" : "NO"}, keys ${check.keys ? "yes" : "NO"};
   active over 30 days: ${fmt(check.activeKeys)} keys, ${fmt(check.activeUsers)} users.
 `;

@@ -935,11 +935,15 @@ export async function copyOwnerDays(tx: Db, day: string, days: number) {
     from usage_owner_days o cross join generate_series(1, ${days}::int) d
     where o.day = ${day}::date
     on conflict do nothing`;
+  // As roll_up_owner_days sets them: day d's bit in its own period's row (32 + d % 32) and in the next's (d % 32).
   await tx`
     insert into usage_owner_activity as a (owner_kind, period, owner_id, days)
-    select owner_kind, (day - date '1970-01-01') >> 5, owner_id, bit_or(1::bigint << ((day - date '1970-01-01') & 31))
-    from usage_owner_days
-    where day >= ${day}::date - ${days}::int and day < ${day}::date
+    select o.owner_kind, b.period, o.owner_id, bit_or(b.bit)
+    from usage_owner_days o
+    cross join lateral (select o.day - date '1970-01-01' as d) e
+    cross join lateral (values (e.d >> 5, 1::bigint << (32 + (e.d & 31))), ((e.d >> 5) + 1, 1::bigint << (e.d & 31)))
+      as b(period, bit)
+    where o.day >= ${day}::date - ${days}::int and o.day < ${day}::date
     group by 1, 2, 3
     on conflict (owner_kind, period, owner_id) do update set days = a.days | excluded.days`;
 }

@@ -198,15 +198,29 @@ function wholeDays(db: Db, range: Range): WholeDays | null {
   };
 }
 
-/** Keys or users with a call on any of the days: the owners whose activity bits meet the days' mask. */
+/**
+ * Keys or users with a call on any of the days, from their activity bits. A period's row holds its own 32 days and the
+ * 32 before (bits 32–63 and 0–31), so a range of up to 33 days is one row per owner: those whose bits meet its mask.
+ * A longer range reads each period's own bits and counts owners once.
+ */
 function activeOwners(db: Db, kind: "key" | "user", days: WholeDays) {
+  const epochDay = (d: string) => Date.parse(`${d}T00:00:00Z`) / DAY_MS;
+  const first = epochDay(days.first);
+  const last = epochDay(days.last);
+  const period = Math.floor(last / 32);
+  const base = 32 * (period - 1);
+  // Bits lo..hi set (hi ≤ 63: shifting -1 avoids a shift by 64).
+  const mask = (lo: ReturnType<Db>, hi: ReturnType<Db>) =>
+    db`((-1::bigint << ${lo}) & ~((-1::bigint << ${hi}) << 1))`;
+  if (first >= base) {
+    return db`(select count(*) from usage_owner_activity a
+               where a.owner_kind = ${kind} and a.period = ${period}::int
+                 and a.days & ${mask(db`${first - base}::int`, db`${last - base}::int`)} <> 0)::int`;
+  }
   return db`(select count(*) from (
       select a.owner_id from usage_owner_activity a
-      cross join lateral (select greatest(${days.first}::date - date '1970-01-01', a.period * 32) - a.period * 32 as lo,
-                                 least(${days.last}::date - date '1970-01-01', a.period * 32 + 31) - a.period * 32 as hi) b
-      where a.owner_kind = ${kind}
-        and a.period between (${days.first}::date - date '1970-01-01') >> 5 and (${days.last}::date - date '1970-01-01') >> 5
-        and a.days & (((1::bigint << (b.hi - b.lo + 1)) - 1) << b.lo) <> 0
+      where a.owner_kind = ${kind} and a.period between ${Math.floor(first / 32)}::int and ${period}::int
+        and a.days & ${mask(db`greatest(${first}::int - 32 * a.period, 0) + 32`, db`least(${last}::int - 32 * a.period, 31) + 32`)} <> 0
       group by a.owner_id) active)::int`;
 }
 

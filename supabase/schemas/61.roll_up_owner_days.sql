@@ -1,6 +1,6 @@
 -- Adds usage events (p_added) to usage_owner_days and takes others out (p_removed): per UTC day × key and per UTC day
 -- × user (the call's user, as on its usage row), the calls, failed calls (status 'failure'), tokens and money, in one
--- upsert; a (day, owner) row made by it sets the owner's bit for that day in usage_owner_activity (who was active on
+-- upsert; a (day, owner) row made by it sets the owner's bits for that day in usage_owner_activity (who was active on
 -- which days: distinct keys and users over a range are counted there, docs/adr/0024). Rows are upserted in key order,
 -- so concurrent batches lock the rows they share in the same order. Called by the roll_up_usage triggers only.
 create or replace function public.roll_up_owner_days(p_added public.usage_events[], p_removed public.usage_events[])
@@ -42,11 +42,14 @@ as $$
     -- xmax is 0 on a row this statement inserted (not one it updated).
     returning o.owner_kind, o.owner_id, o.day, o.xmax = 0 as made
   )
+  -- Day d (counted from 1970-01-01) is bit 32 + d % 32 of its own period's row (d / 32) and bit d % 32 of the next's.
   insert into usage_owner_activity as a (owner_kind, period, owner_id, days)
-  select owner_kind, (day - date '1970-01-01') >> 5, owner_id,
-         bit_or(1::bigint << ((day - date '1970-01-01') & 31))
-  from upserted
-  where made
+  select u.owner_kind, b.period, u.owner_id, bit_or(b.bit)
+  from upserted u
+  cross join lateral (values ((u.day - date '1970-01-01') >> 5, 1::bigint << (32 + ((u.day - date '1970-01-01') & 31))),
+                             (((u.day - date '1970-01-01') >> 5) + 1, 1::bigint << ((u.day - date '1970-01-01') & 31)))
+    as b(period, bit)
+  where u.made
   group by 1, 2, 3
   order by 1, 2, 3
   on conflict (owner_kind, period, owner_id) do update set days = a.days | excluded.days;

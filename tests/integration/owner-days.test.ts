@@ -79,6 +79,12 @@ beforeAll(async () => {
     { key: 3, id: "at-midnight", at: at(D[1], "00:00:00"), revenue: 9 },
     { key: 5, id: "upgraded", at: at(D[2], "23:00:00"), revenue: 0, status: "failure", prompt: 40 },
   ]);
+  // Later calls, in the next two 32-day periods of the activity bits (days counted from 1970-01-01).
+  await insert([
+    { key: 10, id: "later-1", at: at("2026-10-20", "08:00:00"), revenue: 5 },
+    { key: 11, id: "later-2", at: at("2026-11-25", "08:00:00"), revenue: 5 },
+    { key: 10, id: "later-3", at: at("2026-11-25", "09:00:00"), revenue: 5 },
+  ]);
   await sql`
     update usage_events set status = 'success', billing_status = 'exact', error_class = null, revenue_micros = 55,
                             cost_micros = 20, completion_tokens = 60
@@ -127,12 +133,17 @@ describe("usage_owner_days and usage_owner_activity", () => {
       (select 'extra', * from kept except select 'extra', * from raw)`;
     expect(diff).toEqual([]);
     const activity = await sql`
-      with raw as (
-        select owner_kind, (day - date '1970-01-01') >> 5 as period, owner_id,
-               bit_or(1::bigint << ((day - date '1970-01-01') & 31)) as days
-        from (select distinct 'key' as owner_kind, key_id as owner_id, (started_at at time zone 'utc')::date as day from usage_events
-              union
-              select 'user', user_id, (started_at at time zone 'utc')::date from usage_events) e
+      with active as (
+        select distinct 'key' as owner_kind, key_id as owner_id, (started_at at time zone 'utc')::date - date '1970-01-01' as d
+        from usage_events
+        union
+        select 'user', user_id, (started_at at time zone 'utc')::date - date '1970-01-01' from usage_events
+      ),
+      raw as (
+        -- A day's bit in its own period's row (32 + d % 32) and in the next period's (d % 32).
+        select owner_kind, period, owner_id, bit_or(bit) as days
+        from active cross join lateral (values (d / 32, 1::bigint << (32 + d % 32)), (d / 32 + 1, 1::bigint << (d % 32)))
+          as b(period, bit)
         group by 1, 2, 3
       )
       (select * from raw except select owner_kind, period, owner_id, days from usage_owner_activity)
@@ -177,6 +188,13 @@ describe("usage_owner_days and usage_owner_activity", () => {
       // Ending inside a day, calls after the end (the events are read) and none after it (the day's bits are).
       [at(D[0], "00:00:00"), at(D[2], "12:00:00")],
       [at(D[0], "00:00:00"), at(D[2], "23:30:00")],
+      [at(D[0], "00:00:00"), at(D[1], "00:00:00")],
+      // Across a period's end (one row per owner), and longer than 33 days (each period's own days, owners once).
+      [at(D[1], "00:00:00"), at("2026-10-21", "00:00:00")],
+      [at(D[0], "00:00:00"), at("2026-11-26", "00:00:00")],
+      [at("2026-10-20", "00:00:00"), at("2026-11-26", "00:00:00")],
+      [at("2026-10-21", "00:00:00"), at("2026-11-26", "00:00:00")],
+      [at("2026-11-25", "00:00:00"), at("2026-11-26", "00:00:00")],
     ];
     for (const [from, to] of cases) {
       const totals = await usageTotals(sql, SYSTEM, { from: from.toISOString() }, { from, to });
