@@ -131,6 +131,34 @@ describe("a hold placed before midnight and settled after it", () => {
   });
 });
 
+describe("one batch with calls of two days on one key", () => {
+  it("moves each day's counters by its own calls: yesterday's leave today's alone, today's count today", async () => {
+    const c = await customer("two-days@example.com");
+    const x = await at("2026-11-26T23:59:59.900Z", (db) => hold(db, c.keyId, "before-midnight"));
+    const y = await at("2026-11-27T00:00:00.500Z", (db) => hold(db, c.keyId, "after-midnight"));
+    // Both calls settle in one batch: settle_usage sums a key's deltas per UTC day before it moves the counters.
+    await at("2026-11-27T00:00:01Z", (db) =>
+      settleUsage(db, [
+        event(c.keyId, "before-midnight", { completionTokens: 30, startedAt: "2026-11-26T23:59:59.900Z" }),
+        event(c.keyId, "after-midnight", { completionTokens: 60, startedAt: "2026-11-27T00:00:00.500Z" }),
+      ]),
+    );
+    const before = priceTokens({ input: 100, output: 30 }, PRICE);
+    const after = priceTokens({ input: 100, output: 60 }, PRICE);
+    expect(before).not.toBe(x.amountMicros);
+    expect(after).not.toBe(y.amountMicros);
+    expect(await counters(c.accountId, c.keyId)).toMatchObject({
+      a_day: "2026-11-27",
+      a_day_used: after,
+      k_day: "2026-11-27",
+      k_day_used: after,
+      a_month_used: before + after,
+      k_month_used: before + after,
+    });
+    expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
+  });
+});
+
 describe("a hold placed before a month's end and settled after it", () => {
   it("counts in the month it started: the new month's counters stay exact", async () => {
     const c = await customer("monthend@example.com");
