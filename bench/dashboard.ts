@@ -360,9 +360,10 @@ async function main() {
     const perBatch = await step("the roll-up triggers' functions on batches of 1,000 calls", async () => {
       const batches = 20;
       await sql`create table b_batches as
-                select n, array_agg(e::usage_events) as rows
-                from (select e, (row_number() over (order by started_at) - 1) / 1000 as n
-                      from usage_events e offset ${Math.floor(EVENTS / 3)} limit ${batches * 1000}) x
+                select n, array_agg(u) as rows
+                from (select b.u, (row_number() over (order by (b.u).started_at) - 1) / 1000 as n
+                      from (select u from usage_events u order by u.started_at
+                            offset ${Math.floor(EVENTS / 3)} limit ${batches * 1000}) b) x
                 group by n`;
       const median = async (fn: (n: number) => Promise<unknown>) => {
         const times: number[] = [];
