@@ -75,29 +75,116 @@ const CAPACITY_RATES = (process.env.BENCH_CAPACITY_RATES ?? "25,50,75,100,125,15
 const CAPACITY_SECONDS = Number(process.env.BENCH_CAPACITY_SECONDS ?? 4);
 const CAPACITY_P99_MS = 100;
 
-interface Capacity {
-  /** The highest rate stepped up to at which p99 stayed ≤ CAPACITY_P99_MS with no errors (0: none). */
-  rate: number;
-  /** Each step: its rate, p99 and errors, up to and including the first that failed. */
-  steps: { rate: number; p99: number; errors: number }[];
+/** Rounds in which interleaved paths take turns (the order rotated each round); a busy moment on this shared
+ * machine then falls on every path instead of on whichever ran at the time. */
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 3);
+
+interface BenchPath {
+  label: string;
+  url: string;
+  key: string;
 }
 
-/** Capacity of one path: open-loop steps of CAPACITY_SECONDS each at rising rates, until p99 or an error fails. */
-async function capacity(label: string, url: string, key: string): Promise<Capacity> {
-  process.stdout.write(`▸ capacity, ${label}: `);
-  for (let i = 0; i < 20; i++) await post(url, key).catch(() => false);
-  const steps: Capacity["steps"] = [];
-  let rate = 0;
-  for (const step of CAPACITY_RATES) {
-    const s = summarize(await openLoop(step * CAPACITY_SECONDS, step, () => post(url, key)));
-    steps.push({ rate: step, p99: s.p99, errors: s.errors });
-    process.stdout.write(`${step}/s p99 ${f1(s.p99)} ms${s.errors ? ` (${s.errors} errors)` : ""}; `);
-    if (s.p99 > CAPACITY_P99_MS || s.errors > 0) break;
-    rate = step;
-    await new Promise((r) => setTimeout(r, 1000)); // let queues drain between steps
+/** Each path's calls in TRIALS interleaved rounds at the same rate; each path's samples pooled into one summary. */
+async function interleaved(paths: BenchPath[], requests: number, rate: number): Promise<Summary[]> {
+  const samples = paths.map(() => [] as Awaited<ReturnType<typeof openLoop>>);
+  for (const path of paths) for (let w = 0; w < 20; w++) await post(path.url, path.key).catch(() => false);
+  const share = Math.ceil(requests / TRIALS);
+  for (let t = 0; t < TRIALS; t++) {
+    for (let k = 0; k < paths.length; k++) {
+      const at = (k + t) % paths.length;
+      const path = paths[at]!;
+      process.stdout.write(`▸ ${path.label}, ${share} at ${rate}/s (round ${t + 1}/${TRIALS})… `);
+      const got = await openLoop(share, rate, () => post(path.url, path.key));
+      const s = summarize(got);
+      console.log(`p50 ${f1(s.p50)} ms, p99 ${f1(s.p99)} ms, errors ${s.errors}`);
+      samples[at]!.push(...got);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
-  console.log(`→ ${rate}/s`);
-  return { rate, steps };
+  return samples.map((got) => summarize(got));
+}
+
+interface Capacity {
+  /** The highest rate stepped up to at which the median p99 of its rounds stayed ≤ CAPACITY_P99_MS, no errors (0: none). */
+  rate: number;
+  /** Each step: its rate, the median p99 of its rounds, each round's p99 and the errors, up to the first that failed. */
+  steps: { rate: number; p99: number; rounds: number[]; errors: number }[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** Between a path's last passing step and its first failing one, finer steps of this many req/s. */
+const CAPACITY_FINE = Number(process.env.BENCH_CAPACITY_FINE ?? 5);
+
+/**
+ * Capacity of each path: open-loop steps of CAPACITY_SECONDS at rising rates, the paths still standing taking turns
+ * at each stage for TRIALS rounds; a path passes a rate when the median p99 of its rounds is ≤ CAPACITY_P99_MS and no
+ * call failed, and drops out at the first rate it fails. Then each path that failed a step is stepped again from its
+ * last pass in CAPACITY_FINE req/s (coarse steps alone put a path that saturates just under a step a whole step down).
+ */
+async function capacities(paths: BenchPath[]): Promise<Capacity[]> {
+  const result: Capacity[] = paths.map(() => ({ rate: 0, steps: [] }));
+  for (const path of paths) for (let w = 0; w < 20; w++) await post(path.url, path.key).catch(() => false);
+  /** One stage: each path given a rate runs it TRIALS times, taking turns; returns the paths that passed. */
+  async function stage(rates: Map<number, number>): Promise<Set<number>> {
+    const order = [...rates.keys()];
+    const rounds = new Map(order.map((i) => [i, { p99: [] as number[], errors: 0 }]));
+    for (let t = 0; t < TRIALS; t++) {
+      for (let k = 0; k < order.length; k++) {
+        const i = order[(k + t) % order.length]!;
+        const rate = rates.get(i)!;
+        const s = summarize(
+          await openLoop(rate * CAPACITY_SECONDS, rate, () => post(paths[i]!.url, paths[i]!.key)),
+        );
+        rounds.get(i)!.p99.push(s.p99);
+        rounds.get(i)!.errors += s.errors;
+        await new Promise((r) => setTimeout(r, 1000)); // let queues drain between runs
+      }
+    }
+    const passed = new Set<number>();
+    const line: string[] = [];
+    for (const i of order) {
+      const r = rounds.get(i)!;
+      const p99 = median(r.p99);
+      const rate = rates.get(i)!;
+      result[i]!.steps.push({ rate, p99, rounds: r.p99, errors: r.errors });
+      const ok = p99 <= CAPACITY_P99_MS && r.errors === 0;
+      if (ok) {
+        result[i]!.rate = rate;
+        passed.add(i);
+      }
+      line.push(
+        `${paths[i]!.label} at ${rate}/s p99 ${f1(p99)} ms${r.errors ? ` (${r.errors} errors)` : ""}${ok ? "" : " ✗"}`,
+      );
+    }
+    console.log(`▸ capacity: ${line.join("; ")}`);
+    return passed;
+  }
+  let standing = new Set(paths.keys());
+  const failedAt = new Map<number, number>();
+  for (const step of CAPACITY_RATES) {
+    if (!standing.size) break;
+    const passed = await stage(new Map([...standing].map((i) => [i, step])));
+    for (const i of standing) if (!passed.has(i)) failedAt.set(i, step);
+    standing = passed;
+  }
+  // Finer steps between each path's last pass and its first failure.
+  let refining = new Set(failedAt.keys());
+  while (refining.size) {
+    const rates = new Map<number, number>();
+    for (const i of refining) {
+      const rate = result[i]!.rate + CAPACITY_FINE;
+      if (rate < failedAt.get(i)!) rates.set(i, rate);
+    }
+    if (!rates.size) break;
+    refining = await stage(rates);
+  }
+  for (const r of result) r.steps.sort((a, b) => a.rate - b.rate);
+  return result;
 }
 
 /** BURST concurrent calls on one key: wall time, how many served, how many 503. */
@@ -176,20 +263,17 @@ async function main() {
     await developer.end();
 
     const upstream = await measure("fake upstream (direct)", stack.upstreamUrl!, () => "none");
-    const bareRun = await measure(
-      "bare LiteLLM (master key, no plugin)",
-      "http://127.0.0.1:4201/v1",
-      () => TEST_MASTER_KEY,
-    );
     const auth = "http://127.0.0.1:4202/v1";
-    const warm = await measure("LiteLLM + Tollgate auth only, warm cache", auth, () => warmKey);
+    // Set by the first rate's interleaved rounds below.
+    let bareRun = upstream;
+    let warm = upstream;
     const cold = await measure(
       "LiteLLM + Tollgate auth only, cold cache",
       auth,
       (i) => coldKeys[i < 0 ? REQUESTS - 1 - i : i]!,
     );
     const leaseBase = stack.gatewayUrl!.replace(/\/v1$/, "");
-    let prom: Summary | null = null;
+    let prom = upstream;
     const perRate: {
       rate: number;
       bare: Summary;
@@ -198,50 +282,64 @@ async function main() {
       tripsPerCall: number;
       before: Summary | null;
     }[] = [];
+    const barePath = { label: "bare LiteLLM", url: "http://127.0.0.1:4201/v1", key: TEST_MASTER_KEY };
+    const leasePath = { label: "balance leases", url: stack.gatewayUrl!, key: warmKey };
+    const holdPath = { label: "per-call holds", url: "http://127.0.0.1:4203/v1", key: warmKey };
+    const promPath = {
+      label: "balance leases, Prometheus on",
+      url: "http://127.0.0.1:4204/v1",
+      key: warmKey,
+    };
+    const beforePath = beforeRoot
+      ? [{ label: `balance leases as of ${BEFORE}`, url: beforeUrl, key: warmKey }]
+      : [];
     for (const rate of RATES) {
-      const bareAt =
-        rate === RATE
-          ? bareRun
-          : await measure("bare LiteLLM", "http://127.0.0.1:4201/v1", () => TEST_MASTER_KEY, rate);
+      // Round trips on a warm key, from the lease path alone for REQUESTS calls at this rate (in the rounds below it
+      // idles while the other paths take their turns, and an idle lease is given back: what the idle setting is for).
       const before = await leaseStats(leaseBase);
-      const lease = await measure(
-        "LiteLLM + Tollgate billing, balance leases",
-        stack.gatewayUrl!,
-        () => warmKey,
-        rate,
-      );
+      await openLoop(REQUESTS, rate, () => post(leasePath.url, leasePath.key));
       const after = await leaseStats(leaseBase);
-      // Right after the lease path, under the same conditions: the same with LiteLLM's Prometheus logger on.
-      if (rate === RATE) {
-        prom = await measure(
-          "LiteLLM + Tollgate billing, balance leases, LiteLLM's Prometheus logger on",
-          "http://127.0.0.1:4204/v1",
-          () => warmKey,
-        );
-      }
-      const hold = await measure(
-        "LiteLLM + Tollgate billing, per-call holds",
-        "http://127.0.0.1:4203/v1",
-        () => warmKey,
-        rate,
-      );
       // Warm-up included: every platform round trip the lease path made for these calls (grants, top-ups, returns).
       const tripsPerCall = (after.roundTrips - before.roundTrips) / (after.draws - before.draws);
-      const asBefore = beforeRoot
-        ? await measure(`balance leases as of ${BEFORE}`, beforeUrl, () => warmKey, rate)
-        : null;
-      perRate.push({ rate, bare: bareAt, lease, hold, tripsPerCall, before: asBefore });
+      // At the first rate the auth-only path and the Prometheus variant take their turns too (the headline table).
+      const paths = [barePath, leasePath, holdPath, ...beforePath];
+      if (rate === RATE) paths.push({ label: "Tollgate auth only", url: auth, key: warmKey }, promPath);
+      const got = await interleaved(paths, REQUESTS, rate);
+      const [bareAt, lease, hold] = got as [Summary, Summary, Summary];
+      if (rate === RATE) {
+        bareRun = bareAt;
+        warm = got[paths.length - 2]!;
+        prom = got[paths.length - 1]!;
+      }
+      perRate.push({ rate, bare: bareAt, lease, hold, tripsPerCall, before: beforeRoot ? got[3]! : null });
     }
-    const capBare = await capacity("bare LiteLLM", "http://127.0.0.1:4201/v1", TEST_MASTER_KEY);
-    const capLease = await capacity("balance leases", stack.gatewayUrl!, warmKey);
-    const capBefore = beforeRoot
-      ? await capacity(`balance leases as of ${BEFORE}`, beforeUrl, warmKey)
-      : null;
-    const capHold = await capacity("per-call holds", "http://127.0.0.1:4203/v1", warmKey);
-    const burstBare = await burst("bare LiteLLM", "http://127.0.0.1:4201/v1", TEST_MASTER_KEY);
-    const burstLease = await burst("balance leases", stack.gatewayUrl!, warmKey);
-    const burstBefore = beforeRoot ? await burst(`balance leases as of ${BEFORE}`, beforeUrl, warmKey) : null;
-    const burstHold = await burst("per-call holds", "http://127.0.0.1:4203/v1", warmKey);
+    const caps = await capacities([barePath, leasePath, ...beforePath, holdPath]);
+    const [capBare, capLease] = caps as [Capacity, Capacity];
+    const capBefore = beforeRoot ? caps[2]! : null;
+    const capHold = caps[caps.length - 1]!;
+    // Bursts in rounds too (bare, leases and the revision before take turns); the holds' burst once (it takes ~50 s).
+    const bursts = new Map<string, number[]>();
+    let burstOf = new Map<string, Awaited<ReturnType<typeof burst>>>();
+    for (let t = 0; t < TRIALS; t++) {
+      const order = [barePath, leasePath, ...beforePath];
+      for (let k = 0; k < order.length; k++) {
+        const path = order[(k + t) % order.length]!;
+        const b = await burst(path.label, path.url, path.key);
+        bursts.set(path.label, [...(bursts.get(path.label) ?? []), b.seconds]);
+        const seen = burstOf.get(path.label);
+        burstOf.set(path.label, {
+          seconds: 0,
+          served: Math.min(seen?.served ?? BURST, b.served),
+          unavailable: Math.max(seen?.unavailable ?? 0, b.unavailable),
+          other: Math.max(seen?.other ?? 0, b.other),
+        });
+      }
+    }
+    burstOf = new Map([...burstOf].map(([k, v]) => [k, { ...v, seconds: median(bursts.get(k)!) }]));
+    const burstBare = burstOf.get(barePath.label)!;
+    const burstLease = burstOf.get(leasePath.label)!;
+    const burstBefore = beforeRoot ? burstOf.get(beforePath[0]!.label)! : null;
+    const burstHold = await burst("per-call holds", holdPath.url, holdPath.key);
     const billed = perRate[0]!.lease;
 
     const rows: [string, Summary][] = [
@@ -303,7 +401,10 @@ async function main() {
       ).map(
         ([name, c]) =>
           `| ${name} | ${c.rate} | ${capBare.rate ? f2(c.rate / capBare.rate) : "—"} | ${c.steps
-            .map((st) => `${st.rate}: ${f1(st.p99)}${st.errors ? ` (${st.errors} errors)` : ""}`)
+            .map(
+              (st) =>
+                `${st.rate}: ${f1(st.p99)} (${st.rounds.map(f1).join("/")})${st.errors ? ` ${st.errors} errors` : ""}`,
+            )
             .join(", ")} |`,
       ),
     ].join("\n");
@@ -321,7 +422,7 @@ async function main() {
     const md = `## Gateway overhead (bench/gateway-overhead.ts)
 
 Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine()}. ${REQUESTS} requests per path at a fixed
-${RATE} req/s (open loop), non-streaming \`fake-small\`, 4 output tokens, upstream with no artificial latency.
+${RATE} req/s (open loop; the paths take turns in ${TRIALS} rounds, each path's samples pooled), non-streaming \`fake-small\`, 4 output tokens, upstream with no artificial latency.
 LiteLLM 1.102.4 with one uvicorn worker; the platform is \`next start\` on embedded PostgreSQL, all on one machine${PIN ? ": each LiteLLM process on CPU 1, the load generator, the fake upstream, the platform and PostgreSQL on CPU 0 (taskset; the platform runs on Vercel and Supabase in production, not on the gateway's cores)" : ""}.
 Bare LiteLLM runs \`litellm/config.yaml\` with Tollgate taken out (same models and router settings), called with the master key.
 
@@ -331,7 +432,7 @@ ${table}
 - Cold cache (every request verified by the platform over HTTP + one indexed Postgres lookup): ${signed(added(cold, "p50"))} ms p50, ${signed(added(cold, "p99"))} ms p99.
 - LiteLLM itself adds ${f1(bareRun.p50 - upstream.p50)} ms p50 over calling the upstream directly.
 - LiteLLM's own Prometheus logger (\`TOLLGATE_LITELLM_PROMETHEUS=on\`, served on \`/tollgate/metrics\`; off by
-  default) costs ${signed(prom!.p50 - billed.p50)} ms p50, ${signed(prom!.p99 - billed.p99)} ms p99 on the lease path at ${RATE} req/s (measured right after
+  default) costs ${signed(prom.p50 - billed.p50)} ms p50, ${signed(prom.p99 - billed.p99)} ms p99 on the lease path at ${RATE} req/s (measured right after
   the lease path, same run).
 
 ### Billed paths at ${RATES.join(" and ")} req/s (same run)
@@ -349,14 +450,21 @@ ${saturated.length ? `- At ${saturated.join(" and ")} req/s bare LiteLLM itself 
 
 ### A burst of ${BURST} concurrent calls on one key (same run)
 
+Bare LiteLLM, the lease path${BEFORE ? " and the lease path before" : ""} take turns for ${TRIALS} rounds; the wall time is each
+path's median (${[barePath, leasePath, ...beforePath].map((p) => `${p.label}: ${bursts.get(p.label)!.map(f1).join(", ")} s`).join("; ")}), the served and 503 counts its
+worst round. The per-call holds' burst runs once.
+
 ${burstTable}
 
 Target for leases: all ${BURST} served, no 503, wall time within 1.1× bare LiteLLM: **${yes(burstMet)}** (${f2(burstRatio)}×).
 
 ### Capacity per process (same run)
 
-The highest open-loop rate, stepped up ${CAPACITY_RATES.join(", ")} req/s for ${CAPACITY_SECONDS} s each on one warm key, at which
-p99 stays ≤ ${CAPACITY_P99_MS} ms with no errors. One LiteLLM worker${PIN ? " on a core of its own" : "; the load generator, the platform and PostgreSQL share its cores"}; the absolute
+The highest open-loop rate, stepped up ${CAPACITY_RATES.join(", ")} req/s on one warm key, at which
+p99 stays ≤ ${CAPACITY_P99_MS} ms with no errors. At each rate the paths still standing take turns for ${TRIALS} rounds of
+${CAPACITY_SECONDS} s (the order rotated each round, so a busy moment on this shared machine falls on each of them); a
+path passes a rate when the median of its rounds' p99 does and none of its calls failed. A path that fails a step is
+then stepped up again from its last pass in ${CAPACITY_FINE} req/s, the same way. Steps: the median p99 in ms (each round's). One LiteLLM worker${PIN ? " on a core of its own" : "; the load generator, the platform and PostgreSQL share its cores"}; the absolute
 figures are this machine's, and the ratio to bare LiteLLM is the figure of merit.
 
 ${capacityTable}
