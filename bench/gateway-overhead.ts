@@ -299,7 +299,7 @@ async function main() {
       const before = await leaseStats(leaseBase);
       await openLoop(REQUESTS, rate, () => post(leasePath.url, leasePath.key));
       const after = await leaseStats(leaseBase);
-      // Warm-up included: every platform round trip the lease path made for these calls (grants, top-ups, returns).
+      // Every platform round trip the lease path made for them (grants, top-ups, extensions, returns).
       const tripsPerCall = (after.roundTrips - before.roundTrips) / (after.draws - before.draws);
       // At the first rate the auth-only path and the Prometheus variant take their turns too (the headline table).
       const paths = [barePath, leasePath, holdPath, ...beforePath];
