@@ -975,7 +975,7 @@ async function dashboardReads(sql: Sql, o: SimDayOptions): Promise<ReadFigure[]>
         ]),
     ],
     [
-      "analytics, 30 days by user (settled days' roll-ups)",
+      "analytics, 30 days by user (per-day owner roll-ups)",
       () => usageBreakdown(sql, SYSTEM, wide, "user", month),
     ],
     ["request log, first page (50)", () => listRequests(sql, SYSTEM, { ...wide, limit: 50 })],
