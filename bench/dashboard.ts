@@ -248,12 +248,16 @@ async function main() {
       synthesizeDays(sql, DAY, ROLLUP_DAYS),
     );
     await step("vacuum analyze", () => sql`vacuum analyze`);
-    const [sizes] = await sql<{ events: number; rollups: number; hourly: number }[]>`
+    const [sizes] = await sql<
+      { events: number; rollups: number; hourly: number; ownerRows: number; mb: Record<string, number> }[]
+    >`
       select (select count(*) from usage_events)::int as events, (select count(*) from usage_rollups)::int as rollups,
-             (select count(*) from usage_hourly)::int as hourly`;
-    console.log(
-      `  usage_events ${fmt(sizes!.events)}, usage_rollups ${fmt(sizes!.rollups)}, usage_hourly ${fmt(sizes!.hourly)} rows`,
-    );
+             (select count(*) from usage_hourly)::int as hourly,
+             (select count(*) from usage_owner_days)::int as "ownerRows",
+             (select jsonb_object_agg(t, round(pg_total_relation_size(t::regclass) / 1048576.0))
+              from unnest(array['usage_rollups', 'usage_hourly', 'usage_owner_days', 'usage_owner_activity']) t) as mb`;
+    const sizeLine = `usage_rollups ${fmt(sizes!.rollups)} rows (${fmt(sizes!.mb.usage_rollups!)} MB), usage_hourly ${fmt(sizes!.hourly)} rows (${fmt(sizes!.mb.usage_hourly!)} MB), usage_owner_days ${fmt(sizes!.ownerRows)} rows (${fmt(sizes!.mb.usage_owner_days!)} MB), usage_owner_activity ${fmt(sizes!.mb.usage_owner_activity!)} MB`;
+    console.log(`  usage_events ${fmt(sizes!.events)} rows; ${sizeLine}`);
 
     const dayEnd = new Date(Date.parse(`${DAY}T00:00:00Z`) + DAY_MS - 1000);
     const from = new Date(Date.parse(`${DAY}T00:00:00Z`) - ROLLUP_DAYS * DAY_MS).toISOString().slice(0, 10);
@@ -407,6 +411,7 @@ functions the pages call; the overview reads the day as today (${dayEnd.toISOStr
 
 ${table}
 
+- The roll-ups of the 30 days (tables with their indexes): ${sizeLine}.
 - The overview's parts alone (p50 of 5; the page runs them in parallel): ${partsLine}.
 - What a webhook batch of 1,000 calls pays in its statement trigger (median of 20 batches, each its own transaction, on rows of
   the day already there):
