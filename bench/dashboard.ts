@@ -12,7 +12,7 @@
 //   npm run bench:dashboard          (BENCH_EVENTS, BENCH_READS, BENCH_PG_PORT for the database's port; BENCH_DOCS=0
 //                                     prints without writing docs/benchmarks.md)
 import { overview } from "@/lib/analytics/overview";
-import { listRequests } from "@/lib/analytics/requests";
+import { exportRequests, listRequests } from "@/lib/analytics/requests";
 import { resolveRange, usageBreakdown, usageSeries, usageTotals } from "@/lib/analytics/usage";
 import type { Actor } from "@/lib/auth/types";
 import type { Sql } from "@/lib/db/client";
@@ -268,6 +268,15 @@ async function main() {
       from usage_events order by started_at desc, id desc offset ${Math.floor(EVENTS / 2)} limit 1`;
     const deepCursor = Buffer.from(`${deep!.micros}:${deep!.id}`).toString("base64url");
 
+    // The busiest key and its user (a narrow view's worst case), over the day's last 7 days.
+    const [someKey] = await sql<{ id: string; user_id: string }[]>`
+      select k.id::text as id, k.user_id::text as user_id from usage_owner_days o join api_keys k on k.id = o.owner_id
+      where o.owner_kind = 'key' and o.day = ${DAY}::date order by o.calls desc limit 1`;
+    const week = {
+      from: new Date(dayEnd.getTime() - 7 * DAY_MS).toISOString(),
+      to: DAY,
+      userId: someKey!.user_id,
+    };
     console.log(`▸ reads (p50/p95 of ${READS} after a warm-up)`);
     const rows = [
       await timed(
@@ -285,11 +294,52 @@ async function main() {
         usageBreakdown(sql, ADMIN, wide, "user", month),
       ),
       await timed("analytics, 30 days by key (top 50)", () => usageBreakdown(sql, ADMIN, wide, "key", month)),
+      await timed("analytics, one user over 7 days (totals + hourly series + by key)", () => {
+        const r = resolveRange(week);
+        return Promise.all([
+          usageTotals(sql, ADMIN, week, r),
+          usageSeries(sql, ADMIN, week, "hour", r),
+          usageBreakdown(sql, ADMIN, week, "key", r),
+        ]);
+      }),
       await timed("request log, first page (50)", () => listRequests(sql, ADMIN, { ...wide, limit: 50 })),
+      await timed("request log, one key's first page", () =>
+        listRequests(sql, ADMIN, { ...wide, keyId: someKey!.id, limit: 50 }),
+      ),
+      await timed("request log, failures only, first page", () =>
+        listRequests(sql, ADMIN, { ...wide, status: "failure", limit: 50 }),
+      ),
       await timed(`request log, a page ${fmt(EVENTS / 2)} rows deep (cursor)`, () =>
         listRequests(sql, ADMIN, { ...wide, limit: 50, cursor: deepCursor }),
       ),
     ];
+
+    // The CSV export of the day (every call): rows/s and the process's memory (constant memory is the point).
+    const csv = await step("CSV export of the day", async () => {
+      global.gc?.();
+      const rssBefore = process.memoryUsage().rss;
+      let peak = rssBefore;
+      const started = performance.now();
+      const reader = (await exportRequests(sql, ADMIN, wide)).getReader();
+      let bytes = 0;
+      let lines = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        bytes += value.byteLength;
+        for (const b of value) if (b === 10) lines++;
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }
+      return {
+        rows: lines - 1,
+        mb: bytes / 2 ** 20,
+        seconds: (performance.now() - started) / 1000,
+        rssBefore,
+        peak,
+      };
+    });
+    const csvLine = `${fmt(csv.rows)} rows (${f1(csv.mb)} MB) in ${f1(csv.seconds)} s (${fmt(csv.rows / csv.seconds)} rows/s), streamed from a server-side cursor; RSS ${f1(csv.rssBefore / 2 ** 20)} MB → peak ${f1(csv.peak / 2 ** 20)} MB`;
+    console.log(`  ${csvLine}`);
 
     // The overview's parts alone (what its one round of parallel queries waits for).
     const midnight = new Date(Date.parse(`${DAY}T00:00:00Z`));
@@ -412,6 +462,7 @@ functions the pages call; the overview reads the day as today (${dayEnd.toISOStr
 ${table}
 
 - The roll-ups of the 30 days (tables with their indexes): ${sizeLine}.
+- CSV export of the day: ${csvLine}.
 - The overview's parts alone (p50 of 5; the page runs them in parallel): ${partsLine}.
 - What a webhook batch of 1,000 calls pays in its statement trigger (median of 20 batches, each its own transaction, on rows of
   the day already there):
