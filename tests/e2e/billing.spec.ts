@@ -1,13 +1,13 @@
 import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
 import { displayMicros, exactTitle } from "@/lib/billing/money";
-import { admin, developer, login, navLink, snap } from "./helpers";
+import { developer, navLink, signedInAs, snap } from "./helpers";
 
 test("a developer's call is charged and shown; an admin adds funds and reads the ledger", async ({
   browser,
 }) => {
   const dev = await browser.newPage();
-  await login(dev, developer().email, developer().password);
+  await signedInAs(dev, "developer");
   await navLink(dev, "Balance & usage").click();
   await expect(dev.getByTestId("balance")).toBeVisible();
   // Other specs share this stack: work from the figures as they are now.
@@ -56,9 +56,12 @@ test("a developer's call is charged and shown; an admin adds funds and reads the
 
   // The admin adds $10 with a reason.
   const adm = await browser.newPage();
-  await login(adm, admin().email, admin().password);
+  await signedInAs(adm, "admin");
   await navLink(adm, "Accounts").click();
+  // The overview the admin lands on links the same email (its top users): click it on the accounts page only.
+  await expect(adm).toHaveURL(/\/admin\/accounts$/);
   await adm.getByRole("link", { name: developer().email }).click();
+  await expect(adm).toHaveURL(/\/admin\/accounts\/[^/?#]+$/);
   await adm.getByRole("button", { name: "Add funds" }).click();
   await adm.getByLabel("Amount (USD)").fill("10");
   await adm.getByLabel("Reason").fill("Invoice 2026-001");

@@ -3,7 +3,7 @@ import { expect, test } from "@playwright/test";
 import { displayMicros } from "@/lib/billing/money";
 import { settleUsage } from "@/lib/billing/settle";
 import { createClient } from "@/lib/db/client";
-import { admin, fundedDeveloper, login, snap } from "./helpers";
+import { fundedDeveloper, signedInAs, signIn, snap } from "./helpers";
 
 // The BYOK fee's per-request part and BYOK in analytics (issue 29, clause 62) as people see them: a developer on a
 // plan charging 5 % + $0.0002 per BYOK call, two of their three calls on fixed April 2026 days served with their own
@@ -66,7 +66,7 @@ test("the BYOK fee with its per-call part, and BYOK calls in analytics", async (
   expect(charged!.micros).toBe(fees);
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(page, admin().email, admin().password);
+  await signedInAs(page, "admin");
   const noOverflow = async () =>
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
 
@@ -91,8 +91,7 @@ test("the BYOK fee with its per-call part, and BYOK calls in analytics", async (
   await snap(page, "byok-02-analytics");
 
   const mine = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(mine, dev.email, password);
-  await mine.goto(`/account/usage?from=${DAY1}&to=${DAY2}`);
+  await signIn(mine, dev.email, password, `/account/usage?from=${DAY1}&to=${DAY2}`);
   await expect(mine.getByTestId("byok-line")).toContainText("2 of 3 calls (66.7%)");
   await expect(mine.getByTestId("byok-fees")).toHaveText(displayMicros(fees));
   await snap(mine, "byok-03-my-usage");

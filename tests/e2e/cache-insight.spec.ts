@@ -3,7 +3,7 @@ import { expect, test } from "@playwright/test";
 import { displayMicros } from "@/lib/billing/money";
 import { settleUsage } from "@/lib/billing/settle";
 import { createClient } from "@/lib/db/client";
-import { admin, fundedDeveloper, login, snap } from "./helpers";
+import { fundedDeveloper, signedInAs, signIn, snap } from "./helpers";
 
 // The response cache and guardrails as an admin sees them: a developer's calls on fixed March 2026 days (hits of a
 // model whose cache-hit price is 10 %, masked PII, safety scores either side of the flag line), settled as the
@@ -70,7 +70,7 @@ test("the Response cache section and the request log's cache, PII and safety sig
   expect(saved!.micros).toBeGreaterThan(0n);
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(page, admin().email, admin().password);
+  await signedInAs(page, "admin");
   const noOverflow = async () =>
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
 
@@ -126,8 +126,7 @@ test("the Response cache section and the request log's cache, PII and safety sig
 
   // The developer: their own hits and savings on their usage page, and the model's cache-hit price on its page.
   const mine = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(mine, dev.email, password);
-  await mine.goto(`/account/usage?from=${DAY1}&to=${DAY2}`);
+  await signIn(mine, dev.email, password, `/account/usage?from=${DAY1}&to=${DAY2}`);
   await expect(mine.getByTestId("cache-line")).toContainText("3 of 5 calls (60.0%)");
   await expect(mine.getByTestId("cache-saved")).toHaveText(displayMicros(saved!.micros));
   await snap(mine, "cache-06-my-usage");

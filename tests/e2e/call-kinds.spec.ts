@@ -3,7 +3,7 @@ import OpenAI, { toFile } from "openai";
 import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
 import { wav } from "../helpers/audio";
-import { admin, developer, fundedDeveloper, login, navLink, snap } from "./helpers";
+import { fundedDeveloper, navLink, signedInAs, snap } from "./helpers";
 
 // Every kind of call an app makes through the real gateway (chat, legacy completion, embeddings, image, speech,
 // transcription) shows up for the admin: the analytics breakdown by call kind with what each was billed by and its
@@ -54,10 +54,9 @@ test("the admin sees each kind of call, what it was billed by and its margin", a
   ]);
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(page, admin().email, admin().password);
 
   // Analytics grouped by call kind, this developer's calls: a row per kind with its units and money.
-  await page.goto(`/admin/analytics?userId=${dev.userId}&by=kind`);
+  await signedInAs(page, "admin", `/admin/analytics?userId=${dev.userId}&by=kind`);
   await expect(page.getByText("By call kind")).toBeVisible();
   const rows = page.getByTestId("breakdown-row");
   await expect(rows).toHaveCount(6);
@@ -137,7 +136,7 @@ test("a developer sees what each model they can call costs, per unit, and never 
   browser,
 }) => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(page, developer().email, developer().password);
+  await signedInAs(page, "developer");
   await navLink(page, "Models & prices").click();
   await expect(page.getByRole("heading", { name: "Models & prices" })).toBeVisible();
   await expect(page.getByTestId("model-price-fake-small")).toContainText("input $0.50 / 1M tokens");

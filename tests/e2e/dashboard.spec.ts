@@ -7,7 +7,7 @@ import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
 import { verifyWebhook } from "@/lib/http/webhook-signature";
 import { TEST_CRON_SECRET } from "../stack/start";
-import { admin, developer, fundedDeveloper, login, snap } from "./helpers";
+import { fundedDeveloper, signedInAs, snap } from "./helpers";
 
 // The admin dashboard with data made through the real gateway: a fresh developer's calls (two models, one failure)
 // are found by filters in analytics, the request log and its CSV; a spend rule on their key fires once, shows the
@@ -63,7 +63,7 @@ test("overview, analytics, request log, CSV export and a spend alert, as an admi
   expect(all.revenue).toBeGreaterThan(small.revenue);
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(page, admin().email, admin().password);
+  await signedInAs(page, "admin");
   await expect(page).toHaveURL(/\/admin$/);
 
   // Overview: today's figures equal the database's, to the micro-dollar.
@@ -203,7 +203,7 @@ test("overview, analytics, request log, CSV export and a spend alert, as an admi
 });
 
 test("a developer cannot open the admin dashboard", async ({ page }) => {
-  await login(page, developer().email, developer().password);
+  await signedInAs(page, "developer");
   for (const path of ["/admin", "/admin/analytics", "/admin/requests", "/admin/alerts"]) {
     await page.goto(path);
     await expect(page).toHaveURL(/\/home$/);

@@ -9,7 +9,7 @@ import { NAV } from "@/components/shell/nav";
 import type { Role } from "@/lib/auth/types";
 import { createClient, type Sql } from "@/lib/db/client";
 import { handleStripeEvent } from "@/lib/payments/webhook";
-import { admin, developer, fundedDeveloper, login, snap } from "./helpers";
+import { fundedDeveloper, signedInAs, snap } from "./helpers";
 
 // Every page of both roles, at a laptop, a wide screen and a phone, with the data that makes tables wide (a long
 // email, a $5,000 card payment, calls through the real gateway, a failed call): no page wider than its window, no
@@ -217,8 +217,7 @@ for (const role of ["admin", "developer"] as const) {
       await sql.end();
       context = await browser.newContext({ viewport: VIEWPORTS[0] });
       page = await context.newPage();
-      const who = role === "admin" ? admin() : developer();
-      await login(page, who.email, who.password);
+      await signedInAs(page, role);
       w = watch(page);
     });
 

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
 import { createClient } from "@/lib/db/client";
-import { admin, developer, fundedDeveloper, login, snap } from "./helpers";
+import { developer, fundedDeveloper, signedInAs, signIn, snap } from "./helpers";
 
 const PASSWORD = "gdpr-e2e-password-123456";
 
@@ -17,8 +17,7 @@ test("a developer exports their own data; an admin erases a developer", async ({
     });
     const devContext = await browser.newContext({ acceptDownloads: true });
     const devPage = await devContext.newPage();
-    await login(devPage, dev.email, PASSWORD);
-    await devPage.goto("/account");
+    await signIn(devPage, dev.email, PASSWORD, "/account");
     const exportLink = devPage.getByRole("link", { name: "Export my data" });
     await expect(exportLink).toBeVisible();
     await snap(devPage, "gdpr-01-account-export");
@@ -42,8 +41,7 @@ test("a developer exports their own data; an admin erases a developer", async ({
     });
     const adminContext = await browser.newContext();
     const page = await adminContext.newPage();
-    await login(page, admin().email, admin().password);
-    await page.goto(`/admin/users?q=${encodeURIComponent(victim.email)}`);
+    await signedInAs(page, "admin", `/admin/users?q=${encodeURIComponent(victim.email)}`);
     const row = page.getByTestId(`user-row-${victim.email}`);
     await expect(row).toBeVisible();
     await snap(page, "gdpr-02-users-row-actions");
@@ -88,8 +86,7 @@ test("a developer exports their own data; an admin erases a developer", async ({
 test("an organization's owner exports it from its settings", async ({ browser }) => {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
-  await login(page, developer().email, developer().password);
-  await page.goto("/orgs/acme/settings");
+  await signedInAs(page, "developer", "/orgs/acme/settings");
   const link = page.getByRole("link", { name: "Export organization data" });
   await expect(link).toBeVisible();
   await snap(page, "gdpr-05-org-settings-export");

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { expect, type Page, test } from "@playwright/test";
 import { createClient, type Sql } from "@/lib/db/client";
-import { fundedDeveloper, login, navLink, snap } from "./helpers";
+import { fundedDeveloper, navLink, signIn, snap } from "./helpers";
 
 const PASSWORD = "guardrails-e2e-password";
 
@@ -60,8 +60,7 @@ test("an owner sets the organization's guardrails and cache, a member sees them 
     // 1. The owner opens the organization's tab, turns on the cache for an hour and masks email addresses.
     const ownerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const ownerPage = await ownerContext.newPage();
-    await login(ownerPage, owner.email, PASSWORD);
-    await ownerPage.goto(`/orgs/${org.slug}`);
+    await signIn(ownerPage, owner.email, PASSWORD, `/orgs/${org.slug}`);
     await ownerPage
       .getByRole("navigation", { name: `${org.name} pages` })
       .getByRole("link", { name: "Guardrails & cache" })
@@ -92,8 +91,7 @@ test("an owner sets the organization's guardrails and cache, a member sees them 
     // 2. A plain member sees the same policy, read-only, and who changes it.
     const memberContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const memberPage = await memberContext.newPage();
-    await login(memberPage, member.email, PASSWORD);
-    await memberPage.goto(`/orgs/${org.slug}`);
+    await signIn(memberPage, member.email, PASSWORD, `/orgs/${org.slug}`);
     await memberPage
       .getByRole("navigation", { name: `${org.name} pages` })
       .getByRole("link", { name: "Guardrails & cache" })

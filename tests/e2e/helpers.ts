@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { expect, type Page } from "@playwright/test";
 import { hashPassword } from "@/lib/auth/password";
 import { creditAccount } from "@/lib/billing/ledger";
@@ -20,6 +21,37 @@ export async function login(page: Page, email: string, password: string) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).not.toHaveURL(/\/login/);
+}
+
+/** Where global setup saves the seeded admin's and developer's signed-in browser state (cookies). */
+export const sessionStatePath = (role: "admin" | "developer") => `test-results/e2e/.auth/${role}.json`;
+
+/**
+ * Signs the page's browser in as the seeded admin or developer with the session global setup opened for that role
+ * (one sign-in per role and run, through /api/auth/login), then opens "/" as the sign-in form's redirect does: the
+ * page ends on the role's home, as after login(), or on `to`. For specs that are not about signing in; each sign-out or
+ * password change of a seeded role signs in with login() (its own session) so the shared one lives on.
+ */
+export async function signedInAs(page: Page, role: "admin" | "developer", to = "/") {
+  const { cookies } = JSON.parse(readFileSync(sessionStatePath(role), "utf8"));
+  await page.context().addCookies(cookies);
+  await page.goto(to);
+  await expect(page).not.toHaveURL(/\/login/);
+}
+
+/**
+ * Signs in with the request the sign-in form sends (POST /api/auth/login, its session cookie landing in the page's
+ * browser) and opens `to` ("/" goes to the person's home, as the form does): for specs that are not about the form,
+ * which login() fills.
+ */
+export async function signIn(page: Page, email: string, password: string, to = "/") {
+  const res = await page.request.post("/api/auth/login", {
+    headers: { origin: process.env.E2E_APP_URL! },
+    data: { email, password },
+  });
+  expect(res.status(), `signing in ${email}`).toBe(200);
+  await page.goto(to);
   await expect(page).not.toHaveURL(/\/login/);
 }
 

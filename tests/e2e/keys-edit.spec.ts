@@ -3,7 +3,7 @@ import { expect, type Page, test } from "@playwright/test";
 import OpenAI from "openai";
 import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
-import { admin, fundedDeveloper, login, snap } from "./helpers";
+import { fundedDeveloper, signedInAs, signIn, snap } from "./helpers";
 
 // Issue 26's "edit a key's budget and see a call refused by it", and the links between users, keys and calls.
 
@@ -69,8 +69,7 @@ test("a developer lowers their key's daily budget below what a call needs, and t
 
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
-  await login(page, dev.email, PASSWORD);
-  await page.goto("/account/keys");
+  await signIn(page, dev.email, PASSWORD, "/account/keys");
   const row = page.getByTestId("key-row-budgeted app");
   await expect(row.getByTestId("key-spend")).toContainText(`charged ${displayMicros(charged)} today`, {
     timeout: 15_000,
@@ -175,10 +174,9 @@ test("an admin goes from a user to their account, keys and calls, and from a cal
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   const page = await context.newPage();
-  await login(page, admin().email, admin().password);
 
   // Users: the table fits at 1280 px; a user's row links to their account, keys and calls.
-  await page.goto(`/admin/users?q=${encodeURIComponent(dev.email)}`);
+  await signedInAs(page, "admin", `/admin/users?q=${encodeURIComponent(dev.email)}`);
   const userRow = page.getByTestId(`user-row-${dev.email}`);
   await expect(userRow).toBeVisible();
   await expect(page.locator('[data-testid^="user-row-"]')).toHaveCount(1);

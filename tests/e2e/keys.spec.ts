@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
-import { admin, developer, login, navLink, snap } from "./helpers";
+import { developer, navLink, signedInAs, snap } from "./helpers";
 
 const gateway = () => process.env.E2E_GATEWAY_URL!;
 
@@ -10,7 +10,7 @@ test("a developer creates a key, copies the secret once, uses it, and revoking i
   const context = await browser.newContext();
   await context.grantPermissions(["clipboard-read", "clipboard-write"]);
   const page = await context.newPage();
-  await login(page, developer().email, developer().password);
+  await signedInAs(page, "developer");
   await navLink(page, "My API keys").click();
   await expect(page.getByRole("heading", { name: "API keys" })).toBeVisible();
 
@@ -74,7 +74,7 @@ test("a developer creates a key, copies the secret once, uses it, and revoking i
 });
 
 test("admins see every key and the model catalog beside the live gateway", async ({ page }) => {
-  await login(page, admin().email, admin().password);
+  await signedInAs(page, "admin");
   await page.getByRole("link", { name: "API keys" }).first().click();
   await expect(page).toHaveURL(/\/admin\/keys/);
   await expect(page.getByText(developer().email).first()).toBeVisible();

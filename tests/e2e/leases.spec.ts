@@ -2,7 +2,7 @@ import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
 import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
-import { admin, fundedDeveloper, login, snap } from "./helpers";
+import { fundedDeveloper, signedInAs, snap } from "./helpers";
 
 test("an admin sees a pay-as-you-go key's balance lease: granted, calls charged, reserved, and held split", async ({
   browser,
@@ -12,7 +12,7 @@ test("an admin sees a pay-as-you-go key's balance lease: granted, calls charged,
   const { email, accountId, secret } = await fundedDeveloper(sql, { prefix: "lease", keyName: "batch job" });
   await sql.end();
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(page, admin().email, admin().password);
+  await signedInAs(page, "admin");
   const client = new OpenAI({ baseURL: process.env.E2E_GATEWAY_URL, apiKey: secret, maxRetries: 0 });
   let charged = 0;
   for (let i = 0; i < 3; i++) {

@@ -7,7 +7,7 @@ import { type Browser, expect, type Page, test } from "@playwright/test";
 import OpenAI from "openai";
 import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
-import { admin, fundedDeveloper, login, snap } from "./helpers";
+import { fundedDeveloper, signedInAs, signIn, snap } from "./helpers";
 
 const GROUP = "fake-flaky";
 
@@ -53,8 +53,7 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
 
   // Admin → Models: the catalog fits 1280 px, and limits show only where they mean something.
   const adm = await openPage(browser, 1280, 800);
-  await login(adm, admin().email, admin().password);
-  await adm.goto("/admin/models");
+  await signedInAs(adm, "admin", "/admin/models");
   await expect(adm.getByTestId("live-status")).toContainText("reachable");
   await expect(adm.getByTestId("model-row-fake-small").getByTestId("max-output")).toHaveText("4,096");
   // An embedding, image or speech model answers in no tokens: no "Max output 1".
@@ -139,8 +138,7 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
 
   // The developer finds the model under Models & prices and its page shows the call and its charge.
   const page = await openPage(browser, 1280, 800);
-  await login(page, dev.email, password);
-  await page.goto("/account/models");
+  await signIn(page, dev.email, password, "/account/models");
   // Limits only where they mean something: an embedding model has a window and no max output.
   await expect(page.getByTestId("model-price-fake-embed")).toContainText("8,192 · —");
   await expect(page.getByTestId(`model-price-${GROUP}`)).toContainText("16,384 · 4,096");
@@ -199,8 +197,7 @@ test("an admin edits a model: the catalog and the developer's page show the chan
     values ('fake-pair', 'fake-pair', 'openai', 'Two deployments', 16384, 4096)
     on conflict (public_name) do update set max_output_tokens = 4096 returning id`;
   const adm = await openPage(browser, 1280, 800);
-  await login(adm, admin().email, admin().password);
-  await adm.goto("/admin/models");
+  await signedInAs(adm, "admin", "/admin/models");
   await expect(adm.getByTestId("model-row-fake-pair")).toContainText("no price: refused");
   await adm.getByRole("button", { name: "Edit fake-pair" }).click();
   const dialog = adm.getByRole("dialog");

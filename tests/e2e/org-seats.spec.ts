@@ -12,7 +12,7 @@ import { displayMicros } from "@/lib/billing/money";
 import { createClient, type Sql } from "@/lib/db/client";
 import { enqueue } from "@/lib/queue";
 import { TEST_CRON_SECRET, TEST_KEY_PEPPER } from "../stack/start";
-import { admin, fundedDeveloper, login, navLink, snap } from "./helpers";
+import { fundedDeveloper, navLink, signedInAs, signIn, snap } from "./helpers";
 
 const PASSWORD = "org-seats-e2e-password";
 const SEAT_MICROS = 7_310_000n; // $7.31 a seat a month: a share of it rounds on every month length
@@ -103,7 +103,7 @@ test("a plan's seat price is charged through the queue: a joining member prorate
     // 1. A platform admin creates a plan with a seat price on /admin/plans.
     const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const adminPage = await adminContext.newPage();
-    await login(adminPage, admin().email, admin().password);
+    await signedInAs(adminPage, "admin");
     await navLink(adminPage, "Plans").click();
     const planName = `Seats ${randomUUID().slice(0, 6)}`;
     await adminPage.getByRole("button", { name: "New plan" }).click();
@@ -180,8 +180,7 @@ test("a plan's seat price is charged through the queue: a joining member prorate
     // 5. The owner reads them on the organization's billing page: the seat charges and the ledger.
     const ownerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const ownerPage = await ownerContext.newPage();
-    await login(ownerPage, owner.email, PASSWORD);
-    await ownerPage.goto(`/orgs/${org.slug}/billing`);
+    await signIn(ownerPage, owner.email, PASSWORD, `/orgs/${org.slug}/billing`);
     const seats = ownerPage.getByTestId("seat-charges");
     await expect(seats).toContainText(`The ${planName} plan charges $7.31 a member a month`);
     await expect(seats.getByTestId("seat-row")).toHaveCount(2);

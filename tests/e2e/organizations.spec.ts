@@ -12,7 +12,7 @@ import { createClient } from "@/lib/db/client";
 import { slugFromName } from "@/lib/orgs/schemas";
 import { createBatch } from "@/lib/redemptions/codes";
 import { TEST_CRON_SECRET, TEST_KEY_PEPPER } from "../stack/start";
-import { fundedDeveloper, login, navLink, snap } from "./helpers";
+import { fundedDeveloper, navLink, signedInAs, signIn, snap } from "./helpers";
 
 const PASSWORD = "organizations-e2e-password";
 
@@ -91,7 +91,7 @@ test("an owner creates an organization, invites by email, and sees the invitee's
     // 1. The owner creates the organization from the Organizations page: the slug follows the name.
     const ownerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const ownerPage = await ownerContext.newPage();
-    await login(ownerPage, owner.email, PASSWORD);
+    await signIn(ownerPage, owner.email, PASSWORD);
     await navLink(ownerPage, "Organizations").click();
     await expect(ownerPage.getByTestId("orgs-empty")).toContainText("You are not in an organization yet.");
     const name = `Globex Research ${randomUUID().slice(0, 6)}`;
@@ -271,8 +271,7 @@ test("owners manage members, caps, settings and ownership; a member sees only wh
     // are subject to, read-only); the settings page says whose it is.
     const memberContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const memberPage = await memberContext.newPage();
-    await login(memberPage, member.email, PASSWORD);
-    await memberPage.goto(`/orgs/${org.slug}/members`);
+    await signIn(memberPage, member.email, PASSWORD, `/orgs/${org.slug}/members`);
     await expect(memberPage.getByTestId("member-row")).toHaveCount(3);
     await expect(memberPage.getByRole("button", { name: "Invite member" })).toHaveCount(0);
     await expect(memberPage.getByTestId("member-actions")).toHaveCount(0);
@@ -293,8 +292,7 @@ test("owners manage members, caps, settings and ownership; a member sees only wh
     // The owner sets the member's caps, makes the billing member a member, revokes the pending invitation.
     const ownerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const ownerPage = await ownerContext.newPage();
-    await login(ownerPage, owner.email, PASSWORD);
-    await ownerPage.goto(`/orgs/${org.slug}/members`);
+    await signIn(ownerPage, owner.email, PASSWORD, `/orgs/${org.slug}/members`);
     const memberRow = ownerPage.locator(`[data-testid=member-row][data-email="${member.email}"]`);
     await memberRow.getByTestId("member-actions").click();
     await ownerPage.getByRole("menuitem", { name: "Edit caps" }).click();
@@ -349,7 +347,7 @@ test("owners manage members, caps, settings and ownership; a member sees only wh
     // A platform admin suspends it; its members are told on its overview.
     const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const adminPage = await adminContext.newPage();
-    await login(adminPage, process.env.E2E_ADMIN_EMAIL!, process.env.E2E_ADMIN_PASSWORD!);
+    await signedInAs(adminPage, "admin");
     // Admins have two "Organizations" items: theirs (Account) and every one (Admin).
     await adminPage.getByRole("navigation", { name: "Main" }).locator('a[href="/admin/orgs"]').click();
     await adminPage.getByRole("textbox", { name: "Search organizations" }).fill(org.slug);
@@ -395,8 +393,7 @@ test("the playground follows the switcher: a turn in an organization is paid by 
       },
     );
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    await login(page, dev.email, PASSWORD);
-    await page.goto("/playground");
+    await signIn(page, dev.email, PASSWORD, "/playground");
     await expect(page.getByTestId("playground-balance")).toHaveText("$2.00");
     await page.getByTestId("org-switcher").click();
     await page.getByTestId(`org-switch-${org.slug}`).click();

@@ -1,12 +1,12 @@
 import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
-import { admin, developer, login, navLink, snap } from "./helpers";
+import { developer, navLink, signedInAs, snap } from "./helpers";
 
 test("an admin sees the tiers, moves a developer to Free; the developer's page and the gateway follow", async ({
   browser,
 }) => {
   const adminPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(adminPage, admin().email, admin().password);
+  await signedInAs(adminPage, "admin");
   await navLink(adminPage, "Plans").click();
   for (const name of ["Free", "Personal", "Professional", "Business"])
     await expect(adminPage.getByTestId(`plan-row-${name}`)).toBeVisible();
@@ -25,7 +25,7 @@ test("an admin sees the tiers, moves a developer to Free; the developer's page a
   await snap(adminPage, "51-user-plan");
 
   const dev = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(dev, developer().email, developer().password);
+  await signedInAs(dev, "developer");
   await navLink(dev, "Balance & usage").click();
   await expect(dev.getByTestId("plan")).toHaveText("Free");
   const used = Number((await dev.getByTestId("plan-requests").textContent())!.split(" ")[0]);

@@ -1,7 +1,7 @@
 import { expect, type Page, test } from "@playwright/test";
 import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
-import { fundedDeveloper, login, navLink, snap } from "./helpers";
+import { fundedDeveloper, navLink, signIn, snap } from "./helpers";
 
 // The playground as a new developer meets it: no key to paste (the platform manages a playground key), answers
 // streamed through the real gateway, each with its cost from the ledger, the balance on the page dropping by exactly
@@ -19,8 +19,7 @@ async function signedIn(page: Page, amountMicros: bigint) {
     amountMicros,
     password: PASSWORD,
   });
-  await login(page, dev.email, PASSWORD);
-  await page.goto("/playground");
+  await signIn(page, dev.email, PASSWORD, "/playground");
   return { sql, dev };
 }
 
@@ -340,7 +339,7 @@ test("a developer's own usage, calls and CSV: only their keys' calls, without pr
     .toBe(5);
   const [mine] = await sql<{ revenue: bigint }[]>`
     select sum(revenue_micros)::bigint as revenue from usage_events where user_id = ${dev.userId}`;
-  await login(page, dev.email, PASSWORD);
+  await signIn(page, dev.email, PASSWORD);
   await navLink(page, "My usage").click();
   await expect(page.getByTestId("total-calls")).toContainText("3");
   await expect(page.getByTestId("usage-totals")).toContainText(displayMicros(mine!.revenue));

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { expect, test } from "@playwright/test";
 import { createClient } from "@/lib/db/client";
-import { fundedDeveloper, login, snap } from "./helpers";
+import { fundedDeveloper, signIn, snap } from "./helpers";
 
 // Account → Provider keys (BYOK, issue 29) in a browser: a developer stores an OpenAI-compatible key for the fake
 // upstream (which accepts it once told about it), tests it (the platform calls the provider: active), is told a second
@@ -19,8 +19,7 @@ test("a developer stores, tests and sees their provider keys masked", async ({ p
   const refusedSecret = `byok-bad-${randomBytes(12).toString("hex")}`;
 
   await page.setViewportSize({ width: 1280, height: 900 });
-  await login(page, dev.email, password);
-  await page.goto("/account/provider-keys");
+  await signIn(page, dev.email, password, "/account/provider-keys");
   await expect(page.getByRole("heading", { name: "Provider keys" })).toBeVisible();
   await expect(page.getByText("No provider keys")).toBeVisible();
   // No plan: the default fee, 5 % of the price-book price.

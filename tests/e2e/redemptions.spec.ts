@@ -1,13 +1,13 @@
 import { expect, test } from "@playwright/test";
 import { displayMicros, exactTitle } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
-import { admin, developer, login, navLink, snap } from "./helpers";
+import { navLink, signedInAs, snap } from "./helpers";
 
 test("an admin hands out codes; a developer redeems one and sees the balance rise by exactly its amount", async ({
   browser,
 }) => {
   const adminPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(adminPage, admin().email, admin().password);
+  await signedInAs(adminPage, "admin");
   await navLink(adminPage, "Redemption codes").click();
   await adminPage.getByRole("button", { name: "New batch" }).click();
   await adminPage.getByLabel("Amount each (USD)").fill("1.25");
@@ -24,7 +24,7 @@ test("an admin hands out codes; a developer redeems one and sees the balance ris
   await expect(adminPage.getByTestId(`batch-${note}`)).toContainText("0 / 2");
 
   const dev = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(dev, developer().email, developer().password);
+  await signedInAs(dev, "developer");
   await navLink(dev, "Balance & usage").click();
   await expect(dev.getByTestId("balance")).toBeVisible();
   const before: number = (await (await dev.request.get("/api/v1/account")).json()).account.balanceMicros;
@@ -68,7 +68,7 @@ test("the payments page says when card top-ups are off and saves the top-up sett
   browser,
 }) => {
   const adminPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(adminPage, admin().email, admin().password);
+  await signedInAs(adminPage, "admin");
   await navLink(adminPage, "Payments").click();
   await expect(adminPage.getByText("Card top-ups are off")).toBeVisible();
   await adminPage.getByLabel("Minimum top-up").fill("10.00");
@@ -88,7 +88,7 @@ test("the payments page says when card top-ups are off and saves the top-up sett
   await expect(adminPage.getByText("between the minimum and the maximum")).toBeVisible();
 
   const dev = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  await login(dev, developer().email, developer().password);
+  await signedInAs(dev, "developer");
   await navLink(dev, "Balance & usage").click();
   await expect(dev.getByText("Top-ups by card are off on this deployment")).toBeVisible();
   await snap(dev, "57-add-funds-off");

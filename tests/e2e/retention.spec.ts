@@ -11,7 +11,7 @@ import { createClient, type Sql } from "@/lib/db/client";
 import { runRetention } from "@/lib/retention/run";
 import { finalizeRun, runChunk } from "@/lib/settlement/run";
 import { event, seedPricedModel } from "../helpers/billing";
-import { admin, fundedDeveloper, login, navLink, snap } from "./helpers";
+import { fundedDeveloper, navLink, signedInAs, signIn, snap } from "./helpers";
 
 const PASSWORD = "retention-e2e-password";
 const DAY_MS = 86_400_000;
@@ -119,7 +119,7 @@ test("admins see what is kept and for how long; an organization keeps less than 
     ]) {
       const context = await browser.newContext({ viewport });
       const page = await context.newPage();
-      await login(page, admin().email, admin().password);
+      await signedInAs(page, "admin");
       if (viewport.width >= 1024) await navLink(page, "Data retention").click();
       else await page.goto("/admin/settings/retention");
       await expect(page.getByRole("heading", { name: "Data retention" })).toBeVisible();
@@ -144,8 +144,7 @@ test("admins see what is kept and for how long; an organization keeps less than 
     // The admin shortens conversations; a policy whose roll-ups would die before the detail is refused.
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
-    await login(page, admin().email, admin().password);
-    await page.goto("/admin/settings/retention");
+    await signedInAs(page, "admin", "/admin/settings/retention");
     await page.getByLabel("Hourly roll-ups").fill("60");
     await page.getByRole("button", { name: "Save policy" }).click();
     await expect(page.getByText("must be at least usageDetailDays")).toBeVisible();
@@ -163,8 +162,7 @@ test("admins see what is kept and for how long; an organization keeps less than 
     ]) {
       const ownerContext = await browser.newContext({ viewport });
       const ownerPage = await ownerContext.newPage();
-      await login(ownerPage, owner.email, PASSWORD);
-      await ownerPage.goto(`/orgs/${org.slug}/settings`);
+      await signIn(ownerPage, owner.email, PASSWORD, `/orgs/${org.slug}/settings`);
       const section = ownerPage.getByTestId("org-retention");
       if (viewport.width >= 1024) {
         await expect(section).toContainText("kept 90 days");

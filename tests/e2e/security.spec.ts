@@ -2,7 +2,7 @@
 // requests with the victim's cookie, framing the dashboard, and guessing passwords behind spoofed addresses.
 import { createServer, type Server } from "node:http";
 import { expect, type Page, test } from "@playwright/test";
-import { developer, login, snap } from "./helpers";
+import { developer, login, signedInAs, snap } from "./helpers";
 
 const ATTACKER_PORT = 3199;
 let attacker: Server;
@@ -29,7 +29,7 @@ test("a same-site page cannot rotate, revoke or create a signed-in developer's k
   page,
   baseURL,
 }) => {
-  await login(page, developer().email, developer().password);
+  await signedInAs(page, "developer");
   const created = await page.evaluate(async () => {
     const res = await fetch("/api/v1/keys", {
       method: "POST",

@@ -1,9 +1,9 @@
 import { expect, test } from "@playwright/test";
 import { TEST_CRON_SECRET } from "../stack/start";
-import { admin, login, navLink, snap } from "./helpers";
+import { navLink, signedInAs, snap } from "./helpers";
 
 test("an admin runs the settlement of a day and reads its run", async ({ page }) => {
-  await login(page, admin().email, admin().password);
+  await signedInAs(page, "admin");
   await navLink(page, "Settlement").click();
   await expect(page.getByRole("heading", { name: "Settlement" })).toBeVisible();
   const day = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);

@@ -5,7 +5,7 @@ import OpenAI from "openai";
 import { createClient } from "@/lib/db/client";
 import { createKey } from "@/lib/keys/create";
 import { TEST_KEY_PEPPER } from "../stack/start";
-import { admin, developer, login, snap } from "./helpers";
+import { admin, developer, signedInAs, snap } from "./helpers";
 
 // The dashboard's shell: navigation on a phone (a sheet), wide screens used, the command palette finding a real
 // call and scoped to the person, breadcrumbs back from a nested page.
@@ -39,8 +39,7 @@ test("on a 390 px phone the header's menu opens the navigation in a sheet, and n
 }) => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await context.newPage();
-  await login(page, developer().email, developer().password);
-  await page.goto("/account/billing");
+  await signedInAs(page, "developer", "/account/billing");
   await expect(page.getByRole("heading", { name: "Balance & usage" })).toBeVisible();
   // The sidebar is hidden; the header keeps the menu, search and user menu inside the window.
   await expect(page.getByRole("navigation", { name: "Main" })).toBeHidden();
@@ -96,8 +95,7 @@ test("on a 390 px phone the header's menu opens the navigation in a sheet, and n
 test("content uses wide screens and still fits at 1280×800", async ({ browser }) => {
   const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
   const page = await context.newPage();
-  await login(page, admin().email, admin().password);
-  await page.goto("/admin/requests");
+  await signedInAs(page, "admin", "/admin/requests");
   await expect(page.getByRole("heading", { name: "Request log" })).toBeVisible();
   await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
   await expect(page.getByRole("button", { name: "Open navigation" })).toBeHidden();
@@ -141,7 +139,7 @@ test("Ctrl-K finds a real call by the first characters of its id, and Enter open
   await sql.end();
 
   await page.setViewportSize({ width: 1280, height: 800 });
-  await login(page, developer().email, developer().password);
+  await signedInAs(page, "developer");
   const palette = await openPalette(page);
   await expect(palette.getByRole("option", { name: /My calls/ })).toBeVisible();
   await palette.getByRole("combobox").fill(callId.slice(0, 8));
@@ -187,7 +185,7 @@ test("a developer's palette finds none of an admin's keys; the admin's does, and
 
   const devContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const dev = await devContext.newPage();
-  await login(dev, developer().email, developer().password);
+  await signedInAs(dev, "developer");
   const devPalette = await openPalette(dev);
   await devPalette.getByRole("combobox").fill(name);
   await expect(devPalette.getByText(`Nothing matches “${name}”.`)).toBeVisible();
@@ -197,7 +195,7 @@ test("a developer's palette finds none of an admin's keys; the admin's does, and
 
   const adminContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await adminContext.newPage();
-  await login(page, admin().email, admin().password);
+  await signedInAs(page, "admin");
   const palette = await openPalette(page);
   await palette.getByRole("combobox").fill(name);
   await expect(palette.getByRole("option").filter({ hasText: name })).toBeVisible();

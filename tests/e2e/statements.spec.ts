@@ -17,7 +17,7 @@ import { event, seedPricedModel } from "../helpers/billing";
 import { issueOrgKey } from "../helpers/orgs";
 import { pdfText } from "../helpers/pdf";
 import { TEST_CRON_SECRET, TEST_KEY_PEPPER } from "../stack/start";
-import { admin, fundedDeveloper, login, navLink, snap } from "./helpers";
+import { admin, fundedDeveloper, navLink, signedInAs, signIn, snap } from "./helpers";
 
 const PASSWORD = "statements-e2e-password";
 const SYSTEM = { userId: null, kind: "system" as const };
@@ -151,7 +151,7 @@ test("the owner opens last month's closed statement, its PDF prints the ledger's
     // 1. An admin sets what statements and receipts print.
     const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const adminPage = await adminContext.newPage();
-    await login(adminPage, admin().email, admin().password);
+    await signedInAs(adminPage, "admin");
     await navLink(adminPage, "Operator settings").click();
     const legalName = `Tollgate Billing ${randomUUID().slice(0, 4)} Ltd`;
     await adminPage.getByLabel("Legal name").fill(legalName);
@@ -171,8 +171,7 @@ test("the owner opens last month's closed statement, its PDF prints the ledger's
       acceptDownloads: true,
     });
     const page = await context.newPage();
-    await login(page, owner.email, PASSWORD);
-    await page.goto(`/orgs/${org.slug}`);
+    await signIn(page, owner.email, PASSWORD, `/orgs/${org.slug}`);
     await page.locator("main").getByRole("link", { name: "Statements", exact: true }).first().click();
     await expect(page).toHaveURL(new RegExp(`/orgs/${org.slug}/statements$`));
     const row = page.locator(`[data-testid=statement-row][data-month="${month}"]`);

@@ -1,12 +1,12 @@
 import { expect, test } from "@playwright/test";
-import { admin, login, navLink, snap } from "./helpers";
+import { admin, login, navLink, signedInAs, snap } from "./helpers";
 
 test("admin creates a developer and suspends them; the developer's next request is refused", async ({
   browser,
 }) => {
   const adminContext = await browser.newContext();
   const page = await adminContext.newPage();
-  await login(page, admin().email, admin().password);
+  await signedInAs(page, "admin");
   await expect(page).toHaveURL(/\/admin$/);
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   await snap(page, "00-admin-home-overview");

@@ -12,7 +12,7 @@ import { event } from "../helpers/billing";
 import { issueOrgKey } from "../helpers/orgs";
 import { startReceiver } from "../helpers/webhook-receiver";
 import { TEST_CRON_SECRET, TEST_KEY_PEPPER } from "../stack/start";
-import { fundedDeveloper, login, snap } from "./helpers";
+import { fundedDeveloper, signIn, snap } from "./helpers";
 
 const PASSWORD = "webhooks-e2e-password";
 
@@ -67,8 +67,7 @@ test("the owner adds an endpoint, sees its deliveries and resends one", async ({
       pepper: TEST_KEY_PEPPER,
     });
 
-    await login(page, owner.email, PASSWORD);
-    await page.goto(`/orgs/${org.slug}`);
+    await signIn(page, owner.email, PASSWORD, `/orgs/${org.slug}`);
     await page
       .getByRole("navigation", { name: `${orgName} pages` })
       .getByRole("link", { name: "Webhooks" })
