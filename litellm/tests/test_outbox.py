@@ -286,6 +286,66 @@ async def test_the_loops_appends_leave_checkpoints_to_the_io_thread(tmp_path):
     await outbox.aclose()
 
 
+async def test_an_append_on_the_loop_never_overtakes_a_batch_the_io_thread_is_committing(tmp_path):
+    import asyncio
+    import sqlite3
+
+    outbox = make(tmp_path, Platform(), linger=0)
+    outbox.start()
+    outbox.paused = True
+    real, tries = outbox._insert, []
+
+    def flaky(batch):  # the group commit's first try fails (a busy file, a full disk cleared): it sleeps, then retries
+        tries.append(len(batch))
+        if len(tries) == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return real(batch)
+
+    outbox._insert = flaky
+    first = await asyncio.to_thread(outbox.append, event("first"))  # from another thread: queued
+    while not tries:
+        await asyncio.sleep(0.001)
+    second = outbox.append(event("second"))  # on the loop, during the retry's sleep: queued behind it
+    assert not second.done()
+    assert await asyncio.wait_for(asyncio.wrap_future(second), 5) is True and first.result() is True
+    ids = outbox._run_io(lambda: outbox._db.execute("select call_id from events order by id").fetchall())
+    assert [r[0] for r in ids] == ["first", "second"]
+    await outbox.aclose()
+
+
+async def test_the_wal_stays_bounded_under_steady_appends_while_delivery_is_paused(tmp_path):
+    import asyncio
+    import os
+
+    outbox = make(tmp_path, Platform(), linger=0, idle_interval=0.05)
+    outbox.start()
+    outbox.paused = True  # an operator's pause, or the platform down: no claim or mark commits for hours
+    wal, peak = tmp_path / "outbox.db-wal", 0
+    for i in range(1500):  # each append writes its row's and indexes' pages: ~25 KB of WAL
+        assert outbox.append({**event(f"s{i}"), "pad": "x" * 900}).result() is True
+        if i % 5 == 0:
+            await asyncio.sleep(0.002)  # the delivery loop's rounds run between calls
+            peak = max(peak, os.path.getsize(wal) if wal.exists() else 0)
+    # Started over at ~4 MB, cut back to 8 MB (a PASSIVE checkpoint under steady appends let it grow past 30 MB).
+    assert peak < 12 * 1024 * 1024, peak
+    assert outbox.stats()["pending"] == 1500
+    await outbox.aclose()
+
+
+async def test_aclose_returns_when_its_cancel_lands_as_the_delivery_loop_wakes(tmp_path):
+    import asyncio
+
+    outbox = make(tmp_path, Platform(), linger=0)
+    outbox.start()
+    outbox.paused = True
+    await asyncio.sleep(0.05)  # the delivery loop waits on its wake
+    outbox.append(event("last"))  # sets the wake
+    await asyncio.sleep(0)  # the wake's inner wait completes; the loop has not resumed yet
+    closing = asyncio.ensure_future(outbox.aclose())
+    done, _ = await asyncio.wait({closing}, timeout=5)  # wait_for swallowed that cancel once, and this waited for ever
+    assert done
+
+
 async def test_flushed_waits_for_an_append_still_queued(tmp_path):
     import asyncio
     import threading

@@ -64,9 +64,10 @@ drop index if exists events_pending;
 create index if not exists events_pending_live on events (next_attempt_at) where delivered_at is null and dead_at is null;
 """
 
-# The loop's appends folded back from the WAL into the database file by the I/O thread past this many (SQLite's own
-# automatic checkpoint, which the loop's connection does not run, is at 1,000 pages: about 2,000 ordinary events).
-CHECKPOINT_APPENDS = 1000
+# The WAL folded back into the database file and started over by the I/O thread once it is this large (an
+# autocommitted append writes its row's and its indexes' pages, ~25 KB of WAL; SQLite's own automatic checkpoint,
+# which the loop's connection does not run, is at 1,000 pages). The file itself is cut back to twice that.
+WAL_RESTART_BYTES = 4 * 1024 * 1024
 
 # Statuses that refuse the content of a batch (as opposed to the platform being down, busy or misconfigured).
 CONTENT_REFUSALS = frozenset({400, 413, 422})
@@ -133,14 +134,16 @@ class Outbox:
         if DEAD_COLUMN not in columns:
             self._db.execute(f"alter table events add column {DEAD_COLUMN} real")
         self._db.executescript(PENDING_INDEX)
+        self._db.execute(f"pragma journal_size_limit={2 * WAL_RESTART_BYTES}")
+        self._wal_path = f"{path}-wal"
         # The event loop's connection (appends only, under _pending_lock): never waits for a lock, never checkpoints.
         self._direct = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
         self._direct.execute("pragma synchronous=normal")
         self._direct.execute("pragma wal_autocheckpoint=0")
+        self._direct.execute(f"pragma journal_size_limit={2 * WAL_RESTART_BYTES}")
         self._loop_thread: int | None = None
-        # Appends committed on the loop since the I/O thread last checkpointed, and when it did.
-        self._unfolded = 0
-        self._folded_at = time.monotonic()
+        # The I/O thread has taken a batch and not yet committed it (nothing goes direct meanwhile: order is kept).
+        self._committing = False
         self._client = httpx.AsyncClient(base_url=platform_url, timeout=httpx.Timeout(10.0), transport=transport)
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -171,7 +174,8 @@ class Outbox:
                 stored.set_exception(RuntimeError("the outbox is closed"))
                 logger.error("usage event for call %s not stored: the outbox is closed", event["callId"])
                 return stored
-            if not self._pending and self._writing is None and threading.get_ident() == self._loop_thread:
+            if (not self._pending and self._writing is None and not self._committing
+                    and threading.get_ident() == self._loop_thread):
                 try:
                     new = self._insert_direct(row)
                 except sqlite3.OperationalError:  # the file is busy (the I/O thread writes): queued behind it
@@ -200,7 +204,6 @@ class Outbox:
         if cur.rowcount != 1:
             return False
         self._last_id = max(self._last_id, cur.lastrowid or 0)
-        self._unfolded += 1
         return True
 
     def _write_pending(self) -> None:
@@ -209,6 +212,7 @@ class Outbox:
         whatever happens, and a lost event is logged with its call."""
         with self._pending_lock:
             batch, self._pending, self._writing = self._pending, [], None
+            self._committing = bool(batch)
         if not batch:
             return
         results: list[bool] = []
@@ -225,6 +229,8 @@ class Outbox:
                         break
                     time.sleep(delay)
         finally:
+            with self._pending_lock:
+                self._committing = False
             for index, (row, stored) in enumerate(batch):
                 if stored.done():  # a caller that gave up waiting (cancelled): the row is stored all the same
                     continue
@@ -385,6 +391,7 @@ class Outbox:
         self._task = self._loop.create_task(self._run(), name="tollgate-outbox")
 
     def _claim(self) -> list[tuple[int, str, int]]:
+        self._fold()
         now = self.clock()
         self._db.execute("begin immediate")
         try:
@@ -481,15 +488,20 @@ class Outbox:
     def purge(self) -> int:
         return self._run_io(self._purge)
 
+    def _fold(self) -> None:
+        """(I/O thread) The loop's appends never checkpoint. Here, once the WAL passes WAL_RESTART_BYTES, it is copied
+        back and started over (RESTART: a PASSIVE checkpoint under steady appends never reaches the WAL's end, and only
+        one that does lets it start over, so the file would only grow). RESTART holds the writer lock while it runs:
+        an append on the loop meanwhile finds the file busy and is queued here, behind it."""
+        try:
+            size = os.path.getsize(self._wal_path)
+        except OSError:
+            return
+        if size > WAL_RESTART_BYTES:
+            self._db.execute("pragma wal_checkpoint(restart)")
+
     def _next_due_in(self) -> float:
-        # The loop's appends never checkpoint: the WAL is folded back here, off the event loop, once it holds
-        # CHECKPOINT_APPENDS of them or a minute has passed (each checkpoint copies pages and fsyncs: not every round).
-        with self._pending_lock:
-            due = self._unfolded >= CHECKPOINT_APPENDS or (self._unfolded > 0 and time.monotonic() - self._folded_at > 60)
-            if due:
-                self._unfolded, self._folded_at = 0, time.monotonic()
-        if due:
-            self._db.execute("pragma wal_checkpoint(passive)")
+        self._fold()
         row = self._db.execute(
             "select min(next_attempt_at) from events where delivered_at is null and dead_at is null"
         ).fetchone()
@@ -500,7 +512,9 @@ class Outbox:
     async def _run(self) -> None:
         assert self._wake is not None
         last_purge = 0.0
-        while True:
+        # Not `while True`: a cancellation that lands as the wake fires is swallowed by wait_for (Python 3.11), and
+        # aclose would wait for this loop for ever.
+        while not self._closed:
             try:
                 while await self.deliver_once():
                     pass
