@@ -62,6 +62,8 @@ export interface RetentionSummary {
   bytesDropped: number;
   orgRowsTrimmed: number;
   hourlyRowsDeleted: number;
+  /** The dashboard's per-day owner roll-ups (usage_owner_days and usage_owner_activity rows) past the same cutoff. */
+  ownerRowsDeleted: number;
   conversationsDeleted: number;
   /** Idempotency claims (usage_calls) of the dropped days, removed after their partitions. */
   callsPruned: number;
@@ -561,6 +563,7 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
     bytesDropped: 0,
     orgRowsTrimmed: 0,
     hourlyRowsDeleted: 0,
+    ownerRowsDeleted: 0,
     conversationsDeleted: 0,
     callsPruned: 0,
     verifyMs: 0,
@@ -682,6 +685,24 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
         returning 1`;
       return rows.length;
     });
+    // The dashboard's per-day owner roll-ups (docs/adr/0024) go with the hourly ones, past the same cutoff: a day's
+    // rows, and an activity row once every day its bits cover (its period's 32 and the 32 before) is before it.
+    const cutoffDayNumber = Math.floor(Date.parse(`${hourlyCutoff}T00:00:00Z`) / 86_400_000);
+    summary.ownerRowsDeleted = await deleteInBatches(deadline, batch, async () => {
+      const rows = await db`
+        delete from usage_owner_days where (owner_kind, owner_id, day) in (
+          select owner_kind, owner_id, day from usage_owner_days where day < ${hourlyCutoff}::date limit ${batch})
+        returning 1`;
+      return rows.length;
+    });
+    summary.ownerRowsDeleted += await deleteInBatches(deadline, batch, async () => {
+      const rows = await db`
+        delete from usage_owner_activity where (owner_kind, period, owner_id) in (
+          select owner_kind, period, owner_id from usage_owner_activity
+          where (period + 1) * 32 <= ${cutoffDayNumber} limit ${batch})
+        returning 1`;
+      return rows.length;
+    });
     // A conversation leaves after its account's days without a change: an organization's own (never longer than the
     // platform's), else the platform's.
     summary.conversationsDeleted = await deleteInBatches(deadline, batch, async () => {
@@ -702,6 +723,7 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
         partitions_dropped = ${summary.partitionsDropped}, days_refused = ${summary.daysRefused},
         detail_rows_dropped = ${summary.detailRowsDropped}, bytes_dropped = ${summary.bytesDropped},
         org_rows_trimmed = ${summary.orgRowsTrimmed}, hourly_rows_deleted = ${summary.hourlyRowsDeleted},
+        owner_rows_deleted = ${summary.ownerRowsDeleted},
         conversations_deleted = ${summary.conversationsDeleted},
         duration_ms = ${Math.round(performance.now() - started)}
       where id = ${runId}`;
@@ -728,6 +750,7 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
         partitions_dropped = ${summary.partitionsDropped}, days_refused = ${summary.daysRefused},
         detail_rows_dropped = ${summary.detailRowsDropped}, bytes_dropped = ${summary.bytesDropped},
         org_rows_trimmed = ${summary.orgRowsTrimmed}, hourly_rows_deleted = ${summary.hourlyRowsDeleted},
+        owner_rows_deleted = ${summary.ownerRowsDeleted},
         duration_ms = ${Math.round(performance.now() - started)}
       where id = ${runId}`;
     throw error;

@@ -39,6 +39,7 @@ export interface RetentionRunView {
   bytesDropped: number;
   orgRowsTrimmed: number;
   hourlyRowsDeleted: number;
+  ownerRowsDeleted: number;
   conversationsDeleted: number;
   error: string | null;
   actions: { day: string; action: string; partition: string | null; rows: number; reason: string | null }[];
@@ -121,6 +122,7 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
            partitions_dropped as "partitionsDropped", days_refused as "daysRefused",
            detail_rows_dropped::float8 as "detailRowsDropped", bytes_dropped::float8 as "bytesDropped",
            org_rows_trimmed::float8 as "orgRowsTrimmed", hourly_rows_deleted::float8 as "hourlyRowsDeleted",
+           owner_rows_deleted::float8 as "ownerRowsDeleted",
            conversations_deleted::float8 as "conversationsDeleted", error
     from retention_runs order by started_at desc limit ${runLimit}`;
   const actions = runs.length

@@ -265,9 +265,32 @@ describe("hourly roll-ups and playground conversations", () => {
         (${person.userId}, null, 'recent personal', '2027-02-01T00:00:00Z'),
         (${owner}, ${org.accountId}, 'org, 10 days old', '2027-02-05T00:00:00Z'),
         (${owner}, ${org.accountId}, 'org, 2 days old', '2027-02-13T00:00:00Z')`;
+    // The dashboard's per-day owner roll-ups: an old day's rows and an activity row all of whose days are old go;
+    // a recent day's, and the activity row of the recent period, stay.
+    await sql`
+      insert into usage_owner_days (owner_kind, owner_id, day, calls) values
+        ('user', ${person.userId}, '2026-11-20', 3), ('key', ${person.keyId}, '2026-11-20', 3),
+        ('user', ${person.userId}, '2027-02-14', 1)`;
+    const recentPeriod = Math.floor(Date.parse("2027-02-14T00:00:00Z") / 86_400_000 / 32);
+    await sql`
+      insert into usage_owner_activity (owner_kind, period, owner_id, days) values
+        ('user', 600, ${person.userId}, 1), ('user', ${recentPeriod}, ${person.userId}, 1)`;
     // Triggers stamp updated_at on update only: the rows keep the moments given.
     const summary = await runAt("2027-02-15T04:00:00Z", { batch: 3 });
     expect(summary.hourlyRowsDeleted).toBe(10);
+    expect(summary.ownerRowsDeleted).toBe(3);
+    expect(
+      await sql`select owner_kind, to_char(day, 'YYYY-MM-DD') as day from usage_owner_days
+                where owner_id in (${person.userId}, ${person.keyId}) order by day`,
+    ).toEqual([{ owner_kind: "user", day: "2027-02-14" }]);
+    expect(
+      await sql`select period from usage_owner_activity where owner_id = ${person.userId}`.then((r) =>
+        r.map((x) => x.period),
+      ),
+    ).toEqual([recentPeriod]);
+    const [run] =
+      await sql`select owner_rows_deleted::int as n from retention_runs where id = ${summary.runId}`;
+    expect(run!.n).toBe(3);
     expect(await sql`select count(*)::int as n from usage_hourly where model_group = 'old-model'`).toEqual([
       { n: 0 },
     ]);
