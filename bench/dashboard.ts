@@ -16,7 +16,7 @@ import { exportRequests, listRequests } from "@/lib/analytics/requests";
 import { resolveRange, usageBreakdown, usageSeries, usageTotals } from "@/lib/analytics/usage";
 import type { Actor } from "@/lib/auth/types";
 import type { Sql } from "@/lib/db/client";
-import { copyOwnerDays, MODELS, SIM_DAY } from "@/sim/day";
+import { MODELS, SIM_DAY, synthesizeRollups } from "@/sim/day";
 import { f1, freshBenchDatabase, machine, percentile, writeSection } from "./lib";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -188,26 +188,6 @@ async function settleDay(sql: Sql) {
     values (${DAY}::date, 'completed', 'cron', now(), now())`;
 }
 
-/** The 29 days before as the dashboard would find them after a month of such days (copies of the day's roll-ups). */
-export async function synthesizeDays(sql: Sql, day: string, days: number) {
-  await sql.begin(async (tx) => {
-    await tx`create temp table b_hourly on commit drop as
-             select * from usage_hourly where hour >= ${day}::date and hour < ${day}::date + 1`;
-    await tx`create temp table b_daily on commit drop as select * from usage_rollups where day = ${day}::date`;
-    for (let d = 1; d <= days; d++) {
-      await tx`update b_hourly set hour = hour - interval '1 day'`;
-      await tx`insert into usage_hourly select * from b_hourly on conflict do nothing`;
-      await tx`update b_daily set day = day - 1`;
-      await tx`insert into usage_rollups select * from b_daily on conflict do nothing`;
-    }
-    await copyOwnerDays(tx, day, days);
-    await tx`
-      insert into settlement_runs (day, status, trigger, started_at, finished_at)
-      select ${day}::date - d, 'completed', 'cron', now(), now() from generate_series(1, ${days}) d
-      where not exists (select 1 from settlement_runs s where s.day = ${day}::date - d)`;
-  });
-}
-
 async function timed(name: string, fn: () => Promise<unknown>) {
   await fn(); // warm-up
   const times: number[] = [];
@@ -245,7 +225,7 @@ async function main() {
     );
     await step("the day's usage_rollups (the settlement's roll-up statement)", () => settleDay(sql));
     await step(`synthesizing ${ROLLUP_DAYS} more days of roll-ups`, () =>
-      synthesizeDays(sql, DAY, ROLLUP_DAYS),
+      synthesizeRollups(sql, DAY, ROLLUP_DAYS),
     );
     await step("vacuum analyze", () => sql`vacuum analyze`);
     const [sizes] = await sql<

@@ -900,8 +900,12 @@ export async function runSimDay(
   }
 }
 
-/** The days before the simulated one as the dashboard would find them after a month of such days. */
-async function synthesizeRollups(sql: Sql, day: string, days: number) {
+/**
+ * The days before the simulated one as the dashboard would find them after a month of such days: copies of the day's
+ * roll-ups (hourly, daily per account × key, per-day owner), a day earlier each time, each day marked settled. Also
+ * bench/dashboard.ts's month.
+ */
+export async function synthesizeRollups(sql: Sql, day: string, days: number) {
   if (days <= 0) return;
   // Copies of the day's rows, a day earlier each time (whatever columns the roll-ups have grown).
   await sql.begin(async (tx) => {
