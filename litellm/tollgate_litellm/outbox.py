@@ -178,7 +178,7 @@ class Outbox:
                     and threading.get_ident() == self._loop_thread):
                 try:
                     new = self._insert_direct(row)
-                except sqlite3.OperationalError:  # the file is busy (the I/O thread writes): queued behind it
+                except sqlite3.Error:  # the file is busy (the I/O thread writes), or failing: queued, retried there
                     pass
                 else:
                     stored.set_result(new)

@@ -57,8 +57,9 @@ def install(settings: Settings) -> Cache:
     litellm.cache = cache
     # Cache() registers the string "cache" as an input and a success callback. No logging handler of the pinned
     # LiteLLM acts on that name (reads and writes happen in its caching handler), but a name in the sync success list
-    # makes every async call hand LiteLLM's whole sync success handler to a thread: ~1 ms of CPU a call, a third of
-    # the gap to bare LiteLLM (docs/benchmarks.md). The async list keeps it (its handler runs for the billing hooks).
+    # makes every async call hand LiteLLM's whole sync success handler to a thread, the largest item between the lease
+    # path and Tollgate's auth alone in py-spy's diff (docs/adr/0025). The async list keeps it (its handler runs for
+    # the billing hooks).
     for callbacks in (litellm.success_callback, litellm.input_callback):
         while "cache" in callbacks:
             callbacks.remove("cache")
