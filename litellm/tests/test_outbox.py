@@ -215,9 +215,9 @@ async def test_an_append_on_the_event_loop_is_committed_at_once_without_a_thread
     # Committed before append returned: no thread took it, nothing is queued.
     assert all(f.done() and f.result() is True for f in stored) and handoffs == []
     assert outbox.append(event("d3")).result() is False  # the same call and status: stored once
-    # It woke delivery: the platform gets them without another append.
-    for _ in range(100):
-        if platform.batches:
+    # It woke delivery: the platform gets them, and they are marked delivered, without another append.
+    for _ in range(500):
+        if (await outbox.stats_async())["delivered"] == 20:
             break
         await asyncio.sleep(0.01)
     assert sorted(e["callId"] for r in platform.batches for e in json.loads(r.content)["events"]) == sorted(
