@@ -57,17 +57,31 @@ export async function settleUsage(db: Db, events: UsageEvent[]): Promise<SettleR
     };
   const payload = eventPayload(events);
   const calls = new Set(events.map((e) => `${e.keyId}\u0000${e.callId}`)).size;
-  // A batch's own transaction (db is a pool) is tried again when the partition job attached the day of one of its
-  // events while the batch waited to write it into usage_events_default (the insert fails the default partition's new
-  // constraint and nothing of the batch is kept); the next try routes it into the new partition. Inside a caller's
-  // transaction the error goes up: the webhook answers 500 and the gateway's outbox sends the batch again.
+  // A batch's own transaction (db is a pool) is tried again, whole (nothing of a failed try is kept, and a batch is
+  // idempotent), when:
+  // - the partition job attached the day of one of its events while the batch waited to write it into
+  //   usage_events_default (the insert fails the default partition's new constraint); the next try routes it into
+  //   the new partition;
+  // - PostgreSQL broke a deadlock by ending it: two batches with no key or account in common can still meet on the
+  //   roll-ups they both upsert (a user's per-day row when the user has keys in both, an hour's row), taking them in
+  //   a different order across their settle and upgrade statements.
+  // Inside a caller's transaction the error goes up: the webhook answers 500 and the gateway's outbox sends the
+  // batch again.
   for (let attempt = 1; ; attempt++) {
     try {
       return await settleOnce(db, events, payload, calls);
     } catch (error) {
-      if (!("begin" in db) || attempt >= 3 || !isDefaultPartitionRace(error)) throw error;
+      if (!("begin" in db) || attempt >= 4 || !(isDefaultPartitionRace(error) || isDeadlock(error)))
+        throw error;
+      if (isDeadlock(error)) await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
     }
   }
+}
+
+/** postgres.js's error when PostgreSQL ended the transaction to break a deadlock (or a serialization failure). */
+function isDeadlock(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === "40P01" || code === "40001";
 }
 
 /** postgres.js's error when a row routed to usage_events_default no longer fits it (a day attached meanwhile). */
