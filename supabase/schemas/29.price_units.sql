@@ -4,23 +4,11 @@
 -- the output count (as LiteLLM reports them), so each token is priced once, at its class's rate (a null rate: the
 -- input or output rate); counts are clamped so no class exceeds what contains it. Every other unit (images, audio in
 -- ms, characters, the request fee: the contract's 'asked' and 'always' units) is its count × its rate × its scale
--- (unit_charge, generated from the contract). PL/pgSQL so each count and rate is read from its map once.
+-- (unit_charge, generated from the contract).
 create or replace function public.price_units(p_counts jsonb, p_rates jsonb) returns bigint
 language plpgsql immutable parallel safe as $$
-declare
-  v_input bigint := coalesce((p_counts->>'input')::bigint, 0);
-  v_output bigint := coalesce((p_counts->>'output')::bigint, 0);
-  v_cached bigint := coalesce((p_counts->>'cached')::bigint, 0);
-  v_written bigint := coalesce((p_counts->>'cacheWrite')::bigint, 0);
-  v_reasoning bigint := coalesce((p_counts->>'reasoning')::bigint, 0);
-  v_input_rate bigint := (p_rates->>'input')::bigint;
-  v_output_rate bigint := (p_rates->>'output')::bigint;
-  v_cached_rate bigint := (p_rates->>'cached')::bigint;
-  v_written_rate bigint := (p_rates->>'cacheWrite')::bigint;
-  v_reasoning_rate bigint := (p_rates->>'reasoning')::bigint;
 begin
-  return price_units(p_counts, p_rates, token_charge(v_input, v_output, v_cached, v_written, v_reasoning, v_input_rate,
-                                                     v_output_rate, v_cached_rate, v_written_rate, v_reasoning_rate));
+  return price_units(p_counts, p_rates, token_charge(p_counts, p_rates));
 end;
 $$;
 

@@ -8,21 +8,9 @@ create or replace function public.price_call(
   pv public.price_versions, p_side text, p_rates jsonb, p_counts jsonb, p_image_size text, p_image_quality text
 ) returns bigint
 language plpgsql immutable parallel safe as $$
-declare
-  v_input bigint := coalesce((p_counts->>'input')::bigint, 0);
-  v_output bigint := coalesce((p_counts->>'output')::bigint, 0);
-  v_cached bigint := coalesce((p_counts->>'cached')::bigint, 0);
-  v_written bigint := coalesce((p_counts->>'cacheWrite')::bigint, 0);
-  v_reasoning bigint := coalesce((p_counts->>'reasoning')::bigint, 0);
-  v_input_rate bigint := (p_rates->>'input')::bigint;
-  v_output_rate bigint := (p_rates->>'output')::bigint;
-  v_cached_rate bigint := (p_rates->>'cached')::bigint;
-  v_written_rate bigint := (p_rates->>'cacheWrite')::bigint;
-  v_reasoning_rate bigint := (p_rates->>'reasoning')::bigint;
 begin
   return price_call(pv, p_side, p_rates, p_counts, p_image_size, p_image_quality,
-                    token_charge(v_input, v_output, v_cached, v_written, v_reasoning, v_input_rate, v_output_rate,
-                                 v_cached_rate, v_written_rate, v_reasoning_rate));
+                    token_charge(p_counts, p_rates));
 end;
 $$;
 
