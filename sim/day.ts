@@ -729,6 +729,10 @@ export async function runSimDay(
       o.log(`▸ resuming from ${cpFile}: window ${cp.nextWindow}, ${fmt(cp.stats.sent)} events sent`);
     }
     const state = cp;
+    // The simulated day's partition, as the queue's usage.partitions job makes each day's a week ahead in production
+    // (the day is in the past here, so no tick made it): without it the day's calls would land in
+    // usage_events_default, and the settlement's drain ticks would first move them all into their partition.
+    await sql`select * from ensure_usage_partitions(${o.day}::date, ${o.day}::date)`;
     const keyRows = await sql<{ key_index: number; key_id: string; lease_id: string | null }[]>`
       select key_index, key_id::text, lease_id::text from sim_keys order by key_index`;
     const keyIds = keyRows.map((k) => k.key_id);

@@ -32,6 +32,12 @@ type DeadJob = Json<Job>;
 
 const STATUS = { running: "warning", completed: "success", failed: "destructive" } as const;
 
+/** An aggregated variance's call count (orphans are reported per account: docs/adr/0026). */
+function callsOf(detail: unknown): number | null {
+  const calls = (detail as { calls?: unknown } | null)?.calls;
+  return typeof calls === "number" ? calls : null;
+}
+
 export function SettlementPanel() {
   const qc = useQueryClient();
   const [selected, setSelected] = useState<string | null>(null);
@@ -206,7 +212,11 @@ export function SettlementPanel() {
           <CardHeader>
             <CardTitle>Variances of {detail.data.run.day}</CardTitle>
             <CardDescription>
-              {detail.data.variances.length} discrepancies, each repaired or reported.
+              {detail.data.run.varianceCount} discrepancies, each repaired or reported
+              {detail.data.run.varianceCount > detail.data.variances.length
+                ? ` (${detail.data.variances.length} shown, each kind's largest first)`
+                : ""}
+              .
             </CardDescription>
           </CardHeader>
           <CardContent>
@@ -227,7 +237,13 @@ export function SettlementPanel() {
                     </TableCell>
                     <TableCell>{v.ownerEmail ? <TableTruncate text={v.ownerEmail} /> : "—"}</TableCell>
                     <TableCell className="font-mono text-xs">
-                      {v.callId ? <TableTruncate text={v.callId} className="max-w-40" /> : "—"}
+                      {v.callId ? (
+                        <TableTruncate text={v.callId} className="max-w-40" />
+                      ) : callsOf(v.detail) ? (
+                        `${callsOf(v.detail)} calls`
+                      ) : (
+                        "—"
+                      )}
                     </TableCell>
                     <TableCell className="text-right tabular-nums">
                       <Money micros={v.amountMicros} />

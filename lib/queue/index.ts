@@ -119,6 +119,24 @@ export async function complete(db: Db, id: string, worker: string, result: unkno
   return rows.length > 0;
 }
 
+/**
+ * Hands claimed jobs back unrun (only by the worker that holds them), as they were before the claim: due now, the
+ * attempt not counted. A drain whose time ran out releases the rest of its batch rather than start a job it may not
+ * finish before its function is cut.
+ */
+export async function release(db: Db, ids: string[], worker: string): Promise<number> {
+  if (!ids.length) return 0;
+  const rows = await db`
+    update queue_jobs set
+      state = case when attempts > 1 then 'retry' else 'created' end,
+      attempts = attempts - 1,
+      started_at = case when attempts > 1 then started_at end,
+      run_after = now(), lease_expires_at = null, locked_by = null
+    where id in ${db(ids)} and state = 'active' and locked_by = ${worker}
+    returning id`;
+  return rows.length;
+}
+
 /** Backoff before the next attempt: base × 2^(attempts−1), ±50% jitter, capped at an hour. */
 export function backoffMs(attempts: number, baseMs: number, random = Math.random): number {
   const step = Math.min(3_600_000, baseMs * 2 ** Math.max(0, attempts - 1));

@@ -21,7 +21,7 @@ import {
 } from "@/lib/orgs/jobs";
 import { chargeJoiningSeat, chargeSeatsForMonth, payDueSeats } from "@/lib/orgs/seats";
 import { ROTATE_CREDENTIALS_JOB, rotateCredentials } from "@/lib/providers/rotate";
-import { archiveCompleted, claim, complete, fail, type Job } from "@/lib/queue";
+import { archiveCompleted, claim, complete, fail, type Job, release } from "@/lib/queue";
 import { RETENTION_JOB, runRetention } from "@/lib/retention/run";
 import { runStatementClose, STATEMENTS_CLOSE_JOB } from "@/lib/statements/close";
 import { ensureUsagePartitions, USAGE_PARTITIONS_JOB } from "@/lib/usage/partitions";
@@ -48,6 +48,8 @@ export interface DrainSummary {
   byName: Record<string, number>;
   elapsedMs: number;
   archived: number;
+  /** Claimed jobs handed back unrun when the budget ran out. */
+  released: number;
 }
 
 async function runJob(db: Db, job: Job, options: DrainOptions, deadline: number): Promise<unknown> {
@@ -110,6 +112,7 @@ export async function drain(db: Db, options: DrainOptions): Promise<DrainSummary
     byName: {},
     elapsedMs: 0,
     archived: 0,
+    released: 0,
   };
   while (Date.now() - started < options.budgetMs) {
     const jobs = await claim(db, {
@@ -119,7 +122,17 @@ export async function drain(db: Db, options: DrainOptions): Promise<DrainSummary
     });
     if (!jobs.length) break;
     summary.claimed += jobs.length;
-    for (const job of jobs) {
+    for (const [index, job] of jobs.entries()) {
+      // Out of time with jobs of the batch not started: they go back to the queue for the next tick, unrun.
+      if (index > 0 && Date.now() - started >= options.budgetMs) {
+        summary.released = await release(
+          db,
+          jobs.slice(index).map((j) => j.id),
+          worker,
+        );
+        summary.claimed -= jobs.length - index;
+        break;
+      }
       summary.byName[job.name] = (summary.byName[job.name] ?? 0) + 1;
       try {
         const result = await runJob(db, job, options, started + options.budgetMs);

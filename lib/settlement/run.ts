@@ -103,8 +103,9 @@ export interface ChunkOptions {
 }
 
 /**
- * Settles one range of accounts for a run. Every step is idempotent: repaired holds are no longer open,
- * variances are recorded once, and the roll-up of the day is recomputed whole.
+ * Settles one range of accounts for a run: its stale holds and its overdrawn accounts. Every step is idempotent:
+ * repaired holds are no longer open and variances are recorded once. The day's roll-up and its orphans are the
+ * finalize job's (finalizeRun), once every chunk is done: each reads the whole day in one pass.
  */
 export async function runChunk(
   db: Db,
@@ -112,7 +113,7 @@ export async function runChunk(
   options: ChunkOptions,
 ): Promise<Record<string, number>> {
   const { runId, day, fromAccount, toAccount } = payload;
-  const counts = { holdsExamined: 0, replayed: 0, released: 0, estimated: 0, orphans: 0, eventsExamined: 0 };
+  const counts = { holdsExamined: 0, replayed: 0, released: 0, estimated: 0 };
 
   // (1) Holds past the grace period with no usage event: the gateway's outbox, else the policy.
   const stale = await db<
@@ -185,21 +186,7 @@ export async function runChunk(
     else counts.released++;
   }
 
-  // (2) Orphans the other way: usage of the day that had no hold nor lease (charged without a reservation).
-  const orphans = await db`
-    insert into settlement_variances (run_id, kind, account_id, key_id, call_id, amount_micros, detail)
-    select ${runId}, 'orphan_event', u.account_id, u.key_id, u.call_id, u.revenue_micros,
-           jsonb_build_object('billingStatus', u.billing_status)
-    from usage_events u
-    where u.hold_id is null and u.lease_id is null and u.account_id between ${fromAccount}::uuid and ${toAccount}::uuid
-      and u.started_at >= ${day}::date::timestamp at time zone 'utc'
-      and u.started_at < (${day}::date + 1)::timestamp at time zone 'utc'
-      and not exists (select 1 from settlement_variances v where v.kind in ('replayed_event', 'released_waived', 'charged_estimate')
-                      and v.key_id = u.key_id and v.call_id = u.call_id)
-    on conflict do nothing returning 1`;
-  counts.orphans = orphans.length;
-
-  // (3) Overage: accounts charged beyond their balance (a charge above its hold).
+  // (2) Overage: accounts charged beyond their balance (a charge above its hold).
   await db`
     insert into settlement_variances (run_id, kind, account_id, amount_micros, detail)
     select ${runId}, 'overage', a.id, -a.balance_micros, jsonb_build_object('balanceMicros', a.balance_micros)
@@ -207,67 +194,13 @@ export async function runChunk(
       and a.id between ${fromAccount}::uuid and ${toAccount}::uuid
     on conflict do nothing`;
 
-  // (4) Roll-up of the day for these accounts, recomputed whole from its detail plus what retention removed from it
-  // (an organization's trims and, since the drop keeps them, a dropped partition's sums: docs/adr/0022). Only the
-  // accounts it recomputes lose their rows: an account of the range with neither detail nor removed sums that day
-  // keeps its roll-ups. A day whose roll-ups are final is not rebuilt at all: its detail is gone and either it was
-  // dropped before the drop kept its sums, or the claims horizon has passed its end (settle_usage records no call of
-  // it any more, and retention no longer keeps its sums).
-  const rolled = await inTransaction(db, async (tx) => {
-    const [state] = await tx<{ final: boolean }[]>`
-      select not exists (select 1 from usage_events
-                         where started_at >= ${day}::date::timestamp at time zone 'utc'
-                           and started_at < (${day}::date + 1)::timestamp at time zone 'utc')
-             and (exists (select 1 from retention_actions where day = ${day}::date and action = 'dropped'
-                          and not coalesce((detail->>'sumsKept')::boolean, false))
-                  or coalesce((select kept_from from usage_claims_horizon)
-                              >= (${day}::date + 1)::timestamp at time zone 'utc', false)) as final`;
-    if (state!.final) return 0;
-    await tx`
-      delete from usage_rollups where day = ${day} and account_id between ${fromAccount}::uuid and ${toAccount}::uuid
-        and account_id in (
-          select account_id from usage_events
-          where account_id between ${fromAccount}::uuid and ${toAccount}::uuid
-            and started_at >= ${day}::date::timestamp at time zone 'utc'
-            and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
-          union
-          select account_id from retention_trimmed_usage
-          where day = ${day}::date and account_id between ${fromAccount}::uuid and ${toAccount}::uuid)`;
-    const rows = await tx<{ events: number }[]>`
-      with ins as (
-        insert into usage_rollups (day, account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out, cost_micros, revenue_micros)
-        select ${day}::date, account_id, key_id, model_group, billing_status, sum(calls), sum(tokens_in), sum(tokens_out),
-               sum(cost), sum(revenue)
-        from (
-          select account_id, key_id, model_group, billing_status, 1 as calls, prompt_tokens as tokens_in,
-                 completion_tokens as tokens_out, cost_micros as cost, revenue_micros as revenue
-          from usage_events
-          where account_id between ${fromAccount}::uuid and ${toAccount}::uuid
-            and started_at >= ${day}::date::timestamp at time zone 'utc'
-            and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
-          union all
-          -- Calls an organization's shorter retention already removed from the detail still count (docs/adr/0022).
-          select account_id, key_id, model_group, billing_status, calls, tokens_in, tokens_out, cost_micros, revenue_micros
-          from retention_trimmed_usage
-          where day = ${day}::date and account_id between ${fromAccount}::uuid and ${toAccount}::uuid
-        ) d
-        group by account_id, key_id, model_group, billing_status
-        returning requests
-      )
-      select coalesce(sum(requests), 0)::int as events from ins`;
-    return rows[0]!.events;
-  });
-  counts.eventsExamined = rolled;
-
   await db`
     update settlement_runs set
       jobs_done = jobs_done + 1,
-      events_examined = events_examined + ${counts.eventsExamined},
       holds_examined = holds_examined + ${counts.holdsExamined},
       holds_replayed = holds_replayed + ${counts.replayed},
       holds_released = holds_released + ${counts.released},
-      holds_estimated = holds_estimated + ${counts.estimated},
-      orphan_events = orphan_events + ${counts.orphans}
+      holds_estimated = holds_estimated + ${counts.estimated}
     where id = ${runId}`;
   return counts;
 }
@@ -285,12 +218,95 @@ export class ChunksPending extends Error {
   }
 }
 
-/** Closes a run once all its chunks are done: the ledger invariants and the variance totals. */
+/**
+ * The day's roll-up (usage_rollups), recomputed whole from its detail plus what retention removed from it (an
+ * organization's trims and, since the drop keeps them, a dropped partition's sums: docs/adr/0022), in one statement
+ * over the day. Only the accounts it recomputes lose their rows: an account with neither detail nor removed sums that
+ * day keeps its roll-ups. A day whose roll-ups are final is not rebuilt at all: its detail is gone and either it was
+ * dropped before the drop kept its sums, or the claims horizon has passed its end (settle_usage records no call of
+ * it any more, and retention no longer keeps its sums). Returns the calls rolled up (null: the day is final).
+ *
+ * Whole-day, not per chunk of accounts: a chunk's accounts have their calls spread over the whole day's partition,
+ * so per-chunk scans read the partition once per chunk (docs/adr/0026).
+ */
+async function rollUpDay(db: Db, day: string): Promise<number | null> {
+  return inTransaction(db, async (tx) => {
+    const [state] = await tx<{ final: boolean }[]>`
+      select not exists (select 1 from usage_events
+                         where started_at >= ${day}::date::timestamp at time zone 'utc'
+                           and started_at < (${day}::date + 1)::timestamp at time zone 'utc')
+             and (exists (select 1 from retention_actions where day = ${day}::date and action = 'dropped'
+                          and not coalesce((detail->>'sumsKept')::boolean, false))
+                  or coalesce((select kept_from from usage_claims_horizon)
+                              >= (${day}::date + 1)::timestamp at time zone 'utc', false)) as final`;
+    if (state!.final) return null;
+    await tx`
+      delete from usage_rollups where day = ${day} and account_id in (
+        select account_id from usage_events
+        where started_at >= ${day}::date::timestamp at time zone 'utc'
+          and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+        union
+        select account_id from retention_trimmed_usage where day = ${day}::date)`;
+    const rows = await tx<{ events: number }[]>`
+      with ins as (
+        insert into usage_rollups (day, account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out, cost_micros, revenue_micros)
+        select ${day}::date, account_id, key_id, model_group, billing_status, sum(calls), sum(tokens_in), sum(tokens_out),
+               sum(cost), sum(revenue)
+        from (
+          select account_id, key_id, model_group, billing_status, 1 as calls, prompt_tokens as tokens_in,
+                 completion_tokens as tokens_out, cost_micros as cost, revenue_micros as revenue
+          from usage_events
+          where started_at >= ${day}::date::timestamp at time zone 'utc'
+            and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+          union all
+          -- Calls an organization's shorter retention already removed from the detail still count (docs/adr/0022).
+          select account_id, key_id, model_group, billing_status, calls, tokens_in, tokens_out, cost_micros, revenue_micros
+          from retention_trimmed_usage
+          where day = ${day}::date
+        ) d
+        group by account_id, key_id, model_group, billing_status
+        returning requests
+      )
+      select coalesce(sum(requests), 0)::int as events from ins`;
+    return rows[0]!.events;
+  });
+}
+
+/**
+ * Orphans the other way: the day's calls charged with neither a hold nor a lease (a gateway that reserved nothing),
+ * one variance per account — its calls, those charged on an estimate, their revenue — not one per call: at ten
+ * million calls a day a row per call is a table no one reads. A call the chunks repaired (replayed, released or
+ * charged on an estimate) is not an orphan.
+ */
+async function recordOrphans(db: Db, runId: string, day: string): Promise<void> {
+  await db`
+    insert into settlement_variances (run_id, kind, account_id, amount_micros, detail)
+    select ${runId}, 'orphan_event', u.account_id, sum(u.revenue_micros),
+           jsonb_build_object('calls', count(*), 'estimatedCalls', count(*) filter (where u.billing_status = 'estimated'))
+    from usage_events u
+    where u.hold_id is null and u.lease_id is null
+      and u.started_at >= ${day}::date::timestamp at time zone 'utc'
+      and u.started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+      and not exists (select 1 from settlement_variances v where v.kind in ('replayed_event', 'released_waived', 'charged_estimate')
+                      and v.key_id = u.key_id and v.call_id = u.call_id)
+    group by u.account_id
+    on conflict do nothing`;
+}
+
+/**
+ * Closes a run once all its chunks are done: the day's roll-up and orphans, the ledger invariants and the variance
+ * totals. Idempotent: a finalize that runs again recomputes the roll-up and records nothing twice.
+ */
 export async function finalizeRun(db: Db, runId: string): Promise<Record<string, unknown>> {
   const [pending] = await db<{ n: number }[]>`
     select count(*)::int as n from queue_jobs
     where name = ${CHUNK_JOB} and payload->>'runId' = ${runId} and state <> 'completed'`;
   if (pending!.n > 0) throw new ChunksPending(pending!.n);
+  const [open] = await db<{ day: string }[]>`
+    select to_char(day, 'YYYY-MM-DD') as day from settlement_runs where id = ${runId} and status = 'running'`;
+  if (!open) return { runId, completed: false, invariantViolations: 0 };
+  const rolled = await rollUpDay(db, open.day);
+  await recordOrphans(db, runId, open.day);
   const violations = await checkLedgerInvariants(db);
   for (const v of violations) {
     await db`
@@ -303,6 +319,9 @@ export async function finalizeRun(db: Db, runId: string): Promise<Record<string,
     update settlement_runs r set
       status = 'completed', finished_at = now(), jobs_done = jobs_done + 1,
       invariant_violations = ${violations.length},
+      events_examined = ${rolled ?? 0},
+      orphan_events = coalesce((select sum((detail->>'calls')::int) from settlement_variances
+                                where run_id = r.id and kind = 'orphan_event'), 0),
       overage_micros = coalesce((select sum(amount_micros) from settlement_variances where run_id = r.id and kind = 'overage'), 0),
       variance_count = (select count(*) from settlement_variances where run_id = r.id),
       variance_micros = coalesce((select sum(abs(amount_micros)) from settlement_variances where run_id = r.id), 0)

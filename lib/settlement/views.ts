@@ -53,6 +53,9 @@ export interface Variance {
   detail: unknown;
 }
 
+/** A run's variances on its page: the largest of each kind first, at most this many (the run counts them all). */
+export const VARIANCES_SHOWN = 500;
+
 export async function getRun(
   db: Db,
   actor: Actor,
@@ -67,7 +70,7 @@ export async function getRun(
     from settlement_variances v
     left join accounts a on a.id = v.account_id left join users u on u.id = a.owner_user_id
     left join organizations o on o.id = a.organization_id
-    where v.run_id = ${id} order by v.kind, v.id`;
+    where v.run_id = ${id} order by v.kind, abs(v.amount_micros) desc, v.id limit ${VARIANCES_SHOWN}`;
   return { run, variances };
 }
 

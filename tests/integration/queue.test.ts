@@ -11,6 +11,7 @@ import {
   fail,
   queueStats,
   reapExpired,
+  release,
   retryDead,
 } from "@/lib/queue";
 import { createTestDatabase } from "../helpers/db";
@@ -126,6 +127,47 @@ describe("queue", () => {
       ["dead", { id: 2 }],
       ["retry", { token: "s3cret-c" }], // it may still run: the token stays
     ]);
+  });
+
+  it("a released job is back as it was before its claim, and only its worker can release it", async () => {
+    await sql`delete from queue_jobs`;
+    const fresh = (await enqueue(sql, "release-fresh", {})).job.id;
+    const again = (await enqueue(sql, "release-again", {}, { maxAttempts: 5, backoffBaseMs: 1 })).job.id;
+    // `again` failed once already: it is claimed on its second attempt.
+    const [first] = await claim(sql, { names: ["release-again"], worker: "w1" });
+    await fail(sql, first!.id, "w1", new Error("boom"));
+    await sql`update queue_jobs set run_after = now() where id = ${again}`;
+    const [before] = await sql`select started_at from queue_jobs where id = ${again}`;
+    const claimed = await claim(sql, { names: ["release-fresh", "release-again"], batch: 2, worker: "w2" });
+    expect(claimed.map((j) => j.id).sort()).toEqual([fresh, again].sort());
+    expect(await release(sql, [fresh, again], "someone-else")).toBe(0);
+    expect(await release(sql, [fresh, again], "w2")).toBe(2);
+    const rows = await sql`
+      select id::text, state, attempts, started_at, locked_by, lease_expires_at, run_after <= now() as due
+      from queue_jobs where id in (${fresh}, ${again}) order by id`;
+    expect(rows.find((r) => r.id === String(fresh))).toMatchObject({
+      state: "created",
+      attempts: 0,
+      started_at: null,
+      locked_by: null,
+      lease_expires_at: null,
+      due: true,
+    });
+    expect(rows.find((r) => r.id === String(again))).toMatchObject({
+      state: "retry",
+      attempts: 1,
+      started_at: before!.started_at,
+      locked_by: null,
+      due: true,
+    });
+    // Released, each is claimed again at once, on the attempt it would have had.
+    const reclaimed = await claim(sql, { names: ["release-fresh", "release-again"], batch: 2, worker: "w3" });
+    expect(reclaimed.map((j) => [j.id, j.attempts]).sort()).toEqual(
+      [
+        [fresh, 1],
+        [again, 2],
+      ].sort(),
+    );
   });
 
   it("backoff doubles per attempt within ±50% jitter", () => {

@@ -107,15 +107,23 @@ describe("daily settlement", () => {
       holds_replayed: 1,
       holds_released: 1,
       invariant_violations: 0,
+      orphan_events: 1,
+      events_examined: 4,
     });
     const variances =
-      await sql`select kind, call_id, amount_micros from settlement_variances where run_id = ${first.runId} order by kind, call_id`;
+      await sql`select kind, call_id, account_id, amount_micros, detail from settlement_variances where run_id = ${first.runId} order by kind, call_id`;
     expect(variances.map((v) => [v.kind, v.call_id])).toEqual([
-      ["orphan_event", "c1"],
+      ["orphan_event", null],
       ["overage", null],
       ["released_waived", "b1"],
       ["replayed_event", "a2"],
     ]);
+    // The orphan is reported on its account, with its calls and their revenue: c1, 100 × 0.5 + 50 × 1.5.
+    expect(variances[0]).toMatchObject({
+      account_id: c.accountId,
+      amount_micros: 125n,
+      detail: { calls: 1, estimatedCalls: 0 },
+    });
     const rollups =
       await sql`select account_id, requests, revenue_micros from usage_rollups where day = ${yesterday} order by revenue_micros`;
     expect(rollups.reduce((n, r) => n + Number(r.requests), 0)).toBe(4);
@@ -144,6 +152,95 @@ describe("daily settlement", () => {
     const [run2] =
       await sql`select holds_replayed, holds_released, holds_estimated from settlement_runs where id = ${second.runId}`;
     expect(run2).toEqual({ holds_replayed: 0, holds_released: 0, holds_estimated: 0 });
+  });
+
+  it("reports a day's orphans once per account — their calls, the estimated ones, their revenue — whatever the chunks", async () => {
+    const f = await customer();
+    const g = await customer();
+    const fSecondKey = await insertKey(sql, f.userId);
+    // f: three calls with no reservation over two keys, one of them charged on an estimate; g: one; and one of g's
+    // calls held and delivered (not an orphan).
+    await settleUsage(sql, [
+      yesterdayEvent(f.keyId, "f1"),
+      yesterdayEvent(fSecondKey, "f2", { completionTokens: 10 }),
+      yesterdayEvent(fSecondKey, "f3", { status: "cut" }),
+      yesterdayEvent(g.keyId, "g1"),
+    ]);
+    await holdYesterday(g.keyId, "g2");
+    await settleUsage(sql, [yesterdayEvent(g.keyId, "g2")]);
+    const { runId } = await settle(new Map());
+    const orphans = await sql<{ account_id: string; amount_micros: bigint; detail: unknown }[]>`
+      select account_id, amount_micros, detail from settlement_variances
+      where run_id = ${runId} and kind = 'orphan_event' and account_id in (${f.accountId}, ${g.accountId})`;
+    const revenue = async (calls: string[]) =>
+      (
+        await sql<
+          { r: bigint }[]
+        >`select sum(revenue_micros)::bigint as r from usage_events where call_id in ${sql(calls)}`
+      )[0]!.r;
+    const estimated = await sql<{ call_id: string }[]>`
+      select call_id from usage_events where call_id in ('f1', 'f2', 'f3') and billing_status = 'estimated'`;
+    expect(
+      orphans.sort((x, y) => (x.account_id === f.accountId ? -1 : y.account_id === f.accountId ? 1 : 0)),
+    ).toEqual([
+      {
+        account_id: f.accountId,
+        amount_micros: await revenue(["f1", "f2", "f3"]),
+        detail: { calls: 3, estimatedCalls: estimated.length },
+      },
+      {
+        account_id: g.accountId,
+        amount_micros: await revenue(["g1"]),
+        detail: { calls: 1, estimatedCalls: 0 },
+      },
+    ]);
+    // Settled again, the day reports the same orphans under the new run, once each.
+    const again = await settle(new Map());
+    const [counts] = await sql<{ rows: number; calls: number }[]>`
+      select count(*)::int as rows, sum((detail->>'calls')::int)::int as calls from settlement_variances
+      where run_id = ${again.runId} and kind = 'orphan_event' and account_id in (${f.accountId}, ${g.accountId})`;
+    expect(counts).toEqual({ rows: 2, calls: 4 });
+  });
+
+  it("a drain out of time hands the rest of its batch back unrun; the next tick finishes the run", async () => {
+    const h = await customer();
+    await holdYesterday(h.keyId, "h1");
+    const started = await startSettlement(
+      sql,
+      { userId: adminId, kind: "user", role: "admin" },
+      { day: yesterday, trigger: "manual", chunkAccounts: 100_000 },
+    );
+    expect(started.chunks).toBe(1);
+    // The one chunk asks the gateway's outbox about h1 and outlasts the budget: the finalize claimed beside it waits.
+    const slow = await drain(sql, {
+      budgetMs: 100,
+      batch: 2,
+      policy: "release",
+      graceMinutes: 60,
+      replay: async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        return [];
+      },
+    });
+    expect(slow).toMatchObject({ claimed: 1, completed: 1, released: 1 });
+    const [finalize] = await sql`
+      select state, attempts, started_at, locked_by from queue_jobs
+      where name = 'settlement.finalize' and payload->>'runId' = ${started.runId}`;
+    expect(finalize).toEqual({ state: "created", attempts: 0, started_at: null, locked_by: null });
+    const [running] = await sql`select status from settlement_runs where id = ${started.runId}`;
+    expect(running!.status).toBe("running");
+    const next = await drain(sql, {
+      budgetMs: 20_000,
+      policy: "release",
+      graceMinutes: 60,
+      replay: async () => [],
+    });
+    expect(next.released).toBe(0);
+    const [done] =
+      await sql`select status, jobs_done, jobs_total from settlement_runs where id = ${started.runId}`;
+    expect(done).toEqual({ status: "completed", jobs_done: 2, jobs_total: 2 });
+    const [h1] = await sql`select status from holds where call_id = 'h1'`;
+    expect(h1!.status).toBe("released");
   });
 
   it("with the estimate policy, a hold with no event anywhere is charged as estimated", async () => {
