@@ -214,7 +214,7 @@ export function SettlementPanel() {
             <CardDescription>
               {detail.data.run.varianceCount} discrepancies, each repaired or reported
               {detail.data.run.varianceCount > detail.data.variances.length
-                ? ` (${detail.data.variances.length} shown, each kind's largest first)`
+                ? ` (${detail.data.variances.length} shown: each kind's largest)`
                 : ""}
               .
             </CardDescription>

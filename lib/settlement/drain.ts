@@ -28,7 +28,18 @@ import { ensureUsagePartitions, USAGE_PARTITIONS_JOB } from "@/lib/usage/partiti
 import { deliverEndpoint, WEBHOOK_DISABLED_JOB } from "@/lib/webhooks/deliver";
 import { WEBHOOK_DELIVER_JOB } from "@/lib/webhooks/emit";
 import type { Replay } from "./replay";
-import { CHUNK_JOB, type ChunkPayload, FINALIZE_JOB, finalizeRun, nudgeFinalize, runChunk } from "./run";
+import {
+  abandonStalledRuns,
+  CHUNK_JOB,
+  type ChunkPayload,
+  FINALIZE_JOB,
+  finalizeRun,
+  nudgeFinalize,
+  runChunk,
+} from "./run";
+
+/** A settlement's finalize starts only this early in a drain (ms): the rest of the function's 60 s is its own. */
+const FINALIZE_START_MS = 5_000;
 
 export interface DrainOptions {
   /** Stop claiming when this much time has passed (well inside the function's maxDuration). */
@@ -37,6 +48,8 @@ export interface DrainOptions {
   policy: "release" | "estimate";
   graceMinutes: number;
   batch?: number;
+  /** How far into the drain a settlement's finalize may still start (default FINALIZE_START_MS). */
+  finalizeStartMs?: number;
 }
 
 export interface DrainSummary {
@@ -114,7 +127,7 @@ export async function drain(db: Db, options: DrainOptions): Promise<DrainSummary
     archived: 0,
     released: 0,
   };
-  while (Date.now() - started < options.budgetMs) {
+  claiming: while (Date.now() - started < options.budgetMs) {
     const jobs = await claim(db, {
       worker,
       batch: options.batch ?? 4,
@@ -123,15 +136,21 @@ export async function drain(db: Db, options: DrainOptions): Promise<DrainSummary
     if (!jobs.length) break;
     summary.claimed += jobs.length;
     for (const [index, job] of jobs.entries()) {
-      // Out of time with jobs of the batch not started: they go back to the queue for the next tick, unrun.
-      if (index > 0 && Date.now() - started >= options.budgetMs) {
+      // Out of time with jobs of the batch not started: they go back to the queue for the next tick, unrun. So does a
+      // settlement's finalize claimed late in a tick: it reads the whole day (~27 s at 10M calls, docs/adr/0026) and
+      // starts only while the function has most of its maxDuration ahead.
+      const elapsed = Date.now() - started;
+      if (
+        (index > 0 && elapsed >= options.budgetMs) ||
+        (job.name === FINALIZE_JOB && elapsed > (options.finalizeStartMs ?? FINALIZE_START_MS))
+      ) {
         summary.released = await release(
           db,
           jobs.slice(index).map((j) => j.id),
           worker,
         );
         summary.claimed -= jobs.length - index;
-        break;
+        break claiming;
       }
       summary.byName[job.name] = (summary.byName[job.name] ?? 0) + 1;
       try {
@@ -144,6 +163,10 @@ export async function drain(db: Db, options: DrainOptions): Promise<DrainSummary
         const state = await fail(db, job.id, worker, error);
         if (state === "dead") {
           summary.dead++;
+          // A settlement job out of attempts ends its run as failed: the day can be settled again.
+          if (job.name === CHUNK_JOB || job.name === FINALIZE_JOB) {
+            await abandonStalledRuns(db, { runId: (job.payload as { runId: string }).runId });
+          }
           if (job.name === ALERT_DELIVER_JOB) {
             await markDeliveryFailed(db, (job.payload as { deliveryId: string }).deliveryId);
           }

@@ -11,6 +11,32 @@ import type { Replay } from "./replay";
 export const CHUNK_JOB = "settlement.chunk";
 export const FINALIZE_JOB = "settlement.finalize";
 
+/**
+ * The finalize's whole-day statements end by themselves past this (seconds): a cron function cut at its maxDuration
+ * (60 s) must not leave one running, or its transaction holding the day's roll-up rows. Its retry starts over.
+ */
+const HEAVY_STATEMENT_TIMEOUT_S = 55;
+
+/**
+ * Marks a day's running settlement failed when none of its jobs can still run (each completed or dead: a chunk or the
+ * finalize out of attempts, by failures or by leases that ran out). Otherwise the run would stay `running` for good:
+ * the day could not be settled again, retention would refuse it, and its month's statements would wait for it.
+ * `runId` narrows it to one run. Returns the runs marked.
+ */
+export async function abandonStalledRuns(db: Db, where: { day?: string; runId?: string }): Promise<number> {
+  const rows = await db`
+    update settlement_runs r set status = 'failed', finished_at = now(),
+      error = 'abandoned: its jobs ended without completing it'
+    where r.status = 'running'
+      ${where.day ? db`and r.day = ${where.day}` : db``}
+      ${where.runId ? db`and r.id = ${where.runId}` : db``}
+      and not exists (select 1 from queue_jobs q
+                      where q.name in (${CHUNK_JOB}, ${FINALIZE_JOB}) and q.payload->>'runId' = r.id::text
+                        and q.state in ('created', 'active', 'retry'))
+    returning r.id`;
+  return rows.length;
+}
+
 export interface ChunkPayload extends Record<string, unknown> {
   runId: string;
   day: string;
@@ -44,6 +70,7 @@ export async function startSettlement(
     const [lock] = await tx<
       { ok: boolean }[]
     >`select pg_try_advisory_xact_lock(hashtext(${`settlement:${day}`})) as ok`;
+    if (lock!.ok) await abandonStalledRuns(tx, { day });
     const [running] = await tx<
       { id: string }[]
     >`select id from settlement_runs where day = ${day} and status = 'running'`;
@@ -231,6 +258,7 @@ export class ChunksPending extends Error {
  */
 async function rollUpDay(db: Db, day: string): Promise<number | null> {
   return inTransaction(db, async (tx) => {
+    await tx`select set_config('statement_timeout', ${`${HEAVY_STATEMENT_TIMEOUT_S}s`}, true)`;
     const [state] = await tx<{ final: boolean }[]>`
       select not exists (select 1 from usage_events
                          where started_at >= ${day}::date::timestamp at time zone 'utc'
@@ -279,18 +307,22 @@ async function rollUpDay(db: Db, day: string): Promise<number | null> {
  * charged on an estimate) is not an orphan.
  */
 async function recordOrphans(db: Db, runId: string, day: string): Promise<void> {
-  await db`
-    insert into settlement_variances (run_id, kind, account_id, amount_micros, detail)
-    select ${runId}, 'orphan_event', u.account_id, sum(u.revenue_micros),
-           jsonb_build_object('calls', count(*), 'estimatedCalls', count(*) filter (where u.billing_status = 'estimated'))
-    from usage_events u
-    where u.hold_id is null and u.lease_id is null
-      and u.started_at >= ${day}::date::timestamp at time zone 'utc'
-      and u.started_at < (${day}::date + 1)::timestamp at time zone 'utc'
-      and not exists (select 1 from settlement_variances v where v.kind in ('replayed_event', 'released_waived', 'charged_estimate')
-                      and v.key_id = u.key_id and v.call_id = u.call_id)
-    group by u.account_id
-    on conflict do nothing`;
+  await inTransaction(db, async (tx) => {
+    await tx`select set_config('statement_timeout', ${`${HEAVY_STATEMENT_TIMEOUT_S}s`}, true)`;
+    // Recomputed whole, as the roll-up is: a finalize retried after a late orphan call reports it too.
+    await tx`delete from settlement_variances where run_id = ${runId} and kind = 'orphan_event'`;
+    await tx`
+      insert into settlement_variances (run_id, kind, account_id, amount_micros, detail)
+      select ${runId}, 'orphan_event', u.account_id, sum(u.revenue_micros),
+             jsonb_build_object('calls', count(*), 'estimatedCalls', count(*) filter (where u.billing_status = 'estimated'))
+      from usage_events u
+      where u.hold_id is null and u.lease_id is null
+        and u.started_at >= ${day}::date::timestamp at time zone 'utc'
+        and u.started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+        and not exists (select 1 from settlement_variances v where v.kind in ('replayed_event', 'released_waived', 'charged_estimate')
+                        and v.key_id = u.key_id and v.call_id = u.call_id)
+      group by u.account_id`;
+  });
 }
 
 /**

@@ -53,8 +53,8 @@ export interface Variance {
   detail: unknown;
 }
 
-/** A run's variances on its page: the largest of each kind first, at most this many (the run counts them all). */
-export const VARIANCES_SHOWN = 500;
+/** A run's variances on its page: each kind's largest, at most this many a kind (the run counts them all). */
+export const VARIANCES_SHOWN_PER_KIND = 100;
 
 export async function getRun(
   db: Db,
@@ -64,13 +64,18 @@ export async function getRun(
   assertAdmin(actor);
   const [run] = await db<SettlementRun[]>`select ${runColumns(db)} from settlement_runs where id = ${id}`;
   if (!run) throw notFound("Settlement run");
+  // Each kind's largest, so that thousands of one kind (orphans at scale) never hide another; invariant violations all.
   const variances = await db<Variance[]>`
     select v.id::text, v.kind, v.account_id as "accountId", coalesce(u.email, o.name) as "ownerEmail", v.key_id as "keyId",
            v.call_id as "callId", v.amount_micros as "amountMicros", v.detail
-    from settlement_variances v
+    from (
+      select *, row_number() over (partition by kind order by abs(amount_micros) desc, id) as rank
+      from settlement_variances where run_id = ${id}
+    ) v
     left join accounts a on a.id = v.account_id left join users u on u.id = a.owner_user_id
     left join organizations o on o.id = a.organization_id
-    where v.run_id = ${id} order by v.kind, abs(v.amount_micros) desc, v.id limit ${VARIANCES_SHOWN}`;
+    where v.rank <= ${VARIANCES_SHOWN_PER_KIND} or v.kind = 'invariant'
+    order by v.kind, abs(v.amount_micros) desc, v.id`;
   return { run, variances };
 }
 

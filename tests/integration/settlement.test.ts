@@ -7,6 +7,7 @@ import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage, type UsageEvent } from "@/lib/billing/settle";
 import { drain } from "@/lib/settlement/drain";
 import { previousUtcDay, startSettlement } from "@/lib/settlement/run";
+import { getRun } from "@/lib/settlement/views";
 import { accountOf, event, insertKey, seedPricedModel, topUp } from "../helpers/billing";
 import { clearOfMidnight } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
@@ -241,6 +242,128 @@ describe("daily settlement", () => {
     expect(done).toEqual({ status: "completed", jobs_done: 2, jobs_total: 2 });
     const [h1] = await sql`select status from holds where call_id = 'h1'`;
     expect(h1!.status).toBe("released");
+  });
+
+  it("a finalize claimed late in a drain waits for the next tick instead of starting", async () => {
+    const k = await customer();
+    await holdYesterday(k.keyId, "k1");
+    const started = await startSettlement(
+      sql,
+      { userId: adminId, kind: "user", role: "admin" },
+      { day: yesterday, trigger: "manual", chunkAccounts: 100_000 },
+    );
+    const options = { policy: "release" as const, graceMinutes: 60 };
+    // Budget to spare, but the chunk took 300 ms and a finalize may start only in the first 100 ms.
+    const first = await drain(sql, {
+      ...options,
+      budgetMs: 20_000,
+      batch: 2,
+      finalizeStartMs: 100,
+      replay: async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        return [];
+      },
+    });
+    expect(first).toMatchObject({ completed: 1, released: 1 });
+    const [waiting] = await sql`
+      select state, attempts from queue_jobs where name = 'settlement.finalize' and payload->>'runId' = ${started.runId}`;
+    expect(waiting).toEqual({ state: "created", attempts: 0 });
+    const next = await drain(sql, {
+      ...options,
+      budgetMs: 20_000,
+      finalizeStartMs: 100,
+      replay: async () => [],
+    });
+    expect(next.released).toBe(0);
+    const [run] = await sql`select status from settlement_runs where id = ${started.runId}`;
+    expect(run!.status).toBe("completed");
+  });
+
+  it("a finalize retried after a failure reports the orphans as they are then, not as they were", async () => {
+    const m = await customer();
+    await settleUsage(sql, [yesterdayEvent(m.keyId, "m1")]);
+    // The first finalize records the orphans, then fails as it completes the run.
+    await sql`
+      create or replace function public.test_refuse_completion() returns trigger language plpgsql as $$
+      begin raise exception 'refused for the test'; end $$`;
+    await sql`
+      create trigger refuse_completion before update of status on settlement_runs
+      for each row when (new.status = 'completed') execute function public.test_refuse_completion()`;
+    let runId: string;
+    try {
+      runId = (await settle(new Map())).runId;
+      const [run] = await sql`select status from settlement_runs where id = ${runId}`;
+      expect(run!.status).toBe("running");
+      const [early] = await sql`
+        select detail from settlement_variances where run_id = ${runId} and kind = 'orphan_event' and account_id = ${m.accountId}`;
+      expect(early!.detail).toEqual({ calls: 1, estimatedCalls: 0 });
+    } finally {
+      await sql`drop trigger refuse_completion on settlement_runs`;
+      await sql`drop function public.test_refuse_completion()`;
+    }
+    // A late call of the day arrives before the retry.
+    await settleUsage(sql, [yesterdayEvent(m.keyId, "m2")]);
+    await sql`update queue_jobs set run_after = now() where payload->>'runId' = ${runId} and state = 'retry'`;
+    await drain(sql, { budgetMs: 20_000, policy: "release", graceMinutes: 60, replay: async () => [] });
+    const [run] = await sql`select status, orphan_events from settlement_runs where id = ${runId}`;
+    expect(run!.status).toBe("completed");
+    const [orphan] = await sql`
+      select amount_micros, detail from settlement_variances
+      where run_id = ${runId} and kind = 'orphan_event' and account_id = ${m.accountId}`;
+    const [revenue] = await sql`
+      select sum(revenue_micros)::bigint as r from usage_events where call_id in ('m1', 'm2')`;
+    expect(orphan).toEqual({ amount_micros: revenue!.r, detail: { calls: 2, estimatedCalls: 0 } });
+  });
+
+  it("a run whose finalize is out of attempts ends failed, and the day can be settled again", async () => {
+    await customer();
+    await sql`
+      create or replace function public.test_refuse_completion() returns trigger language plpgsql as $$
+      begin raise exception 'refused for the test'; end $$`;
+    await sql`
+      create trigger refuse_completion before update of status on settlement_runs
+      for each row when (new.status = 'completed') execute function public.test_refuse_completion()`;
+    let first: Awaited<ReturnType<typeof settle>>;
+    try {
+      const started = await startSettlement(
+        sql,
+        { userId: adminId, kind: "user", role: "admin" },
+        { day: yesterday, trigger: "manual", chunkAccounts: 100_000 },
+      );
+      await sql`update queue_jobs set max_attempts = 1 where payload->>'runId' = ${started.runId}`;
+      const summary = await drain(sql, {
+        budgetMs: 20_000,
+        policy: "release",
+        graceMinutes: 60,
+        replay: async () => [],
+      });
+      first = { ...started, summary };
+    } finally {
+      await sql`drop trigger refuse_completion on settlement_runs`;
+      await sql`drop function public.test_refuse_completion()`;
+    }
+    expect(first.summary.dead).toBe(1);
+    const [run] = await sql`select status, error from settlement_runs where id = ${first.runId}`;
+    expect(run).toEqual({ status: "failed", error: "abandoned: its jobs ended without completing it" });
+    const again = await settle(new Map());
+    expect(again.started).toBe(true);
+    const [done] = await sql`select status from settlement_runs where id = ${again.runId}`;
+    expect(done!.status).toBe("completed");
+  });
+
+  it("a run's page lists each kind's largest variances, so many of one kind hide no other", async () => {
+    const { runId } = await settle(new Map());
+    await sql`
+      insert into settlement_variances (run_id, kind, call_id, amount_micros)
+      select ${runId}, 'charged_estimate', 'many-' || i, i from generate_series(1, 150) i`;
+    await sql`insert into settlement_variances (run_id, kind, amount_micros) values (${runId}, 'invariant', 7)`;
+    const { variances } = await getRun(sql, { userId: adminId, kind: "user", role: "admin" }, runId);
+    const estimates = variances.filter((v) => v.kind === "charged_estimate");
+    expect(estimates.length).toBe(100);
+    expect(estimates[0]!.amountMicros).toBe(150n);
+    expect(estimates.at(-1)!.amountMicros).toBe(51n);
+    expect(variances.filter((v) => v.kind === "invariant").length).toBe(1);
+    expect(new Set(variances.map((v) => v.kind)).size).toBeGreaterThan(2); // the run's own orphans and overage too
   });
 
   it("with the estimate policy, a hold with no event anywhere is charged as estimated", async () => {

@@ -98,8 +98,18 @@ async function plansOf(run: (db: Sql) => Promise<unknown>): Promise<string[]> {
   return plans.filter((p) => p.includes("usage_events"));
 }
 
-/** A sequential scan of usage_events or of a partition with rows (an empty partition's costs under 1: 0.00..0.01). */
-const SEQ_SCAN = /Seq Scan on usage_events\w*(?: \w+)? +\(cost=(?!0\.\d\d\.\.0\.\d\d )/;
+/**
+ * The sequential scans of usage_events or of its partitions that read a partition of any size. A partition whose whole
+ * read costs under SMALL_PARTITION_COST (about 2,000 rows) may be read whole: that is the cheaper plan, and the week's
+ * edge days hold a slice whose size follows the time of day the test runs (a quarter of an hour's calls at 23:45 UTC).
+ * Every full day holds ~8,500 calls (cost in the hundreds).
+ */
+const SMALL_PARTITION_COST = 100;
+function bigSeqScans(plan: string): string[] {
+  return [...plan.matchAll(/Seq Scan on usage_events\w*(?: \w+)? +\(cost=[\d.]+\.\.([\d.]+) /g)]
+    .filter((m) => Number(m[1]) >= SMALL_PARTITION_COST)
+    .map((m) => m[0]);
+}
 
 /** A partition's index as PostgreSQL names it from the parent's: usage_events_pYYYYMMDD_<columns>_idx. */
 const PARTITION_INDEX: Record<string, RegExp> = {
@@ -111,7 +121,7 @@ const PARTITION_INDEX: Record<string, RegExp> = {
 
 function expectIndexed(found: string[], index: string) {
   expect(found.length).toBeGreaterThan(0);
-  for (const plan of found) expect(plan).not.toMatch(SEQ_SCAN);
+  for (const plan of found) expect(bigSeqScans(plan)).toEqual([]);
   const joined = found.join("\n");
   if (PARTITION_INDEX[index]) expect(joined).toMatch(PARTITION_INDEX[index]!);
   else expect(joined).toContain(index);
@@ -211,7 +221,7 @@ describe("usage_events read paths at 60,000 calls", () => {
       calls = usage.totals.calls;
     });
     expect(calls).toBeGreaterThan(600);
-    for (const plan of found) expect(plan).not.toMatch(SEQ_SCAN);
+    for (const plan of found) expect(bigSeqScans(plan)).toEqual([]);
     expect(found.join("\n")).toMatch(/usage_events_p\d{8}_(key|user)_id_started_at_idx/);
     expectPruned(found, day(Date.now() - 8 * DAY_MS), day(Date.now()));
   });
