@@ -64,6 +64,39 @@ async function settle(outbox: Map<string, UsageEvent[]>, policy: "release" | "es
   return { ...result, summary };
 }
 
+/** A customer with a stale hold yesterday, and a settlement of yesterday in one chunk (plus its finalize). */
+async function oneChunkRun(callId: string) {
+  const who = await customer();
+  await holdYesterday(who.keyId, callId);
+  return startSettlement(
+    sql,
+    { userId: adminId, kind: "user", role: "admin" },
+    { day: yesterday, trigger: "manual", chunkAccounts: 100_000 },
+  );
+}
+
+/** The gateway's outbox, asked about a hold, taking 300 ms to answer that it has nothing. */
+const slowReplay = async () => {
+  await new Promise((r) => setTimeout(r, 300));
+  return [];
+};
+
+/** Runs `fn` while every settlement run refuses to be marked completed (its finalize fails at the last step). */
+async function refusingCompletion<T>(fn: () => Promise<T>): Promise<T> {
+  await sql`
+    create or replace function public.test_refuse_completion() returns trigger language plpgsql as $$
+    begin raise exception 'refused for the test'; end $$`;
+  await sql`
+    create trigger refuse_completion before update of status on settlement_runs
+    for each row when (new.status = 'completed') execute function public.test_refuse_completion()`;
+  try {
+    return await fn();
+  } finally {
+    await sql`drop trigger refuse_completion on settlement_runs`;
+    await sql`drop function public.test_refuse_completion()`;
+  }
+}
+
 describe("daily settlement", () => {
   it("repairs every stale hold, reports each repair, keeps the books, and a second run changes nothing", async () => {
     const a = await customer();
@@ -204,13 +237,7 @@ describe("daily settlement", () => {
   });
 
   it("a drain out of time hands the rest of its batch back unrun; the next tick finishes the run", async () => {
-    const h = await customer();
-    await holdYesterday(h.keyId, "h1");
-    const started = await startSettlement(
-      sql,
-      { userId: adminId, kind: "user", role: "admin" },
-      { day: yesterday, trigger: "manual", chunkAccounts: 100_000 },
-    );
+    const started = await oneChunkRun("h1");
     expect(started.chunks).toBe(1);
     // The one chunk asks the gateway's outbox about h1 and outlasts the budget: the finalize claimed beside it waits.
     const slow = await drain(sql, {
@@ -218,10 +245,7 @@ describe("daily settlement", () => {
       batch: 2,
       policy: "release",
       graceMinutes: 60,
-      replay: async () => {
-        await new Promise((r) => setTimeout(r, 300));
-        return [];
-      },
+      replay: slowReplay,
     });
     expect(slow).toMatchObject({ claimed: 1, completed: 1, released: 1 });
     const [finalize] = await sql`
@@ -245,13 +269,7 @@ describe("daily settlement", () => {
   });
 
   it("a finalize claimed late in a drain waits for the next tick instead of starting", async () => {
-    const k = await customer();
-    await holdYesterday(k.keyId, "k1");
-    const started = await startSettlement(
-      sql,
-      { userId: adminId, kind: "user", role: "admin" },
-      { day: yesterday, trigger: "manual", chunkAccounts: 100_000 },
-    );
+    const started = await oneChunkRun("k1");
     const options = { policy: "release" as const, graceMinutes: 60 };
     // Budget to spare, but the chunk took 300 ms and a finalize may start only in the first 100 ms.
     const first = await drain(sql, {
@@ -259,10 +277,7 @@ describe("daily settlement", () => {
       budgetMs: 20_000,
       batch: 2,
       finalizeStartMs: 100,
-      replay: async () => {
-        await new Promise((r) => setTimeout(r, 300));
-        return [];
-      },
+      replay: slowReplay,
     });
     expect(first).toMatchObject({ completed: 1, released: 1 });
     const [waiting] = await sql`
@@ -283,24 +298,12 @@ describe("daily settlement", () => {
     const m = await customer();
     await settleUsage(sql, [yesterdayEvent(m.keyId, "m1")]);
     // The first finalize records the orphans, then fails as it completes the run.
-    await sql`
-      create or replace function public.test_refuse_completion() returns trigger language plpgsql as $$
-      begin raise exception 'refused for the test'; end $$`;
-    await sql`
-      create trigger refuse_completion before update of status on settlement_runs
-      for each row when (new.status = 'completed') execute function public.test_refuse_completion()`;
-    let runId: string;
-    try {
-      runId = (await settle(new Map())).runId;
-      const [run] = await sql`select status from settlement_runs where id = ${runId}`;
-      expect(run!.status).toBe("running");
-      const [early] = await sql`
-        select detail from settlement_variances where run_id = ${runId} and kind = 'orphan_event' and account_id = ${m.accountId}`;
-      expect(early!.detail).toEqual({ calls: 1, estimatedCalls: 0 });
-    } finally {
-      await sql`drop trigger refuse_completion on settlement_runs`;
-      await sql`drop function public.test_refuse_completion()`;
-    }
+    const { runId } = await refusingCompletion(() => settle(new Map()));
+    const [running] = await sql`select status from settlement_runs where id = ${runId}`;
+    expect(running!.status).toBe("running");
+    const [early] = await sql`
+      select detail from settlement_variances where run_id = ${runId} and kind = 'orphan_event' and account_id = ${m.accountId}`;
+    expect(early!.detail).toEqual({ calls: 1, estimatedCalls: 0 });
     // A late call of the day arrives before the retry.
     await settleUsage(sql, [yesterdayEvent(m.keyId, "m2")]);
     await sql`update queue_jobs set run_after = now() where payload->>'runId' = ${runId} and state = 'retry'`;
@@ -317,14 +320,7 @@ describe("daily settlement", () => {
 
   it("a run whose finalize is out of attempts ends failed, and the day can be settled again", async () => {
     await customer();
-    await sql`
-      create or replace function public.test_refuse_completion() returns trigger language plpgsql as $$
-      begin raise exception 'refused for the test'; end $$`;
-    await sql`
-      create trigger refuse_completion before update of status on settlement_runs
-      for each row when (new.status = 'completed') execute function public.test_refuse_completion()`;
-    let first: Awaited<ReturnType<typeof settle>>;
-    try {
+    const first = await refusingCompletion(async () => {
       const started = await startSettlement(
         sql,
         { userId: adminId, kind: "user", role: "admin" },
@@ -337,11 +333,8 @@ describe("daily settlement", () => {
         graceMinutes: 60,
         replay: async () => [],
       });
-      first = { ...started, summary };
-    } finally {
-      await sql`drop trigger refuse_completion on settlement_runs`;
-      await sql`drop function public.test_refuse_completion()`;
-    }
+      return { ...started, summary };
+    });
     expect(first.summary.dead).toBe(1);
     const [run] = await sql`select status, error from settlement_runs where id = ${first.runId}`;
     expect(run).toEqual({ status: "failed", error: "abandoned: its jobs ended without completing it" });
