@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { creditAccount } from "@/lib/billing/ledger";
 import type { UsageEvent } from "@/lib/billing/settle";
 import type { Sql } from "@/lib/db/client";
+import { insertUser } from "./users";
 
 export const SYSTEM = { userId: null, kind: "system" as const };
 export const ADMIN_ACTOR = (userId: string) => ({ userId, kind: "user" as const, role: "admin" as const });
@@ -82,4 +83,18 @@ export function event(keyId: string, callId: string, overrides: Partial<UsageEve
     errorClass: null,
     ...overrides,
   };
+}
+
+/** A developer (`email`) with a key, their account funded by `adminId` with `micros` through the ledger. */
+export async function fundedCustomer(
+  sql: Sql,
+  adminId: string,
+  email: string,
+  micros = 10_000_000n,
+): Promise<{ userId: string; keyId: string; accountId: string }> {
+  const userId = await insertUser(sql, { email });
+  const keyId = await insertKey(sql, userId);
+  const account = await accountOf(sql, userId);
+  await topUp(sql, adminId, account.id, micros);
+  return { userId, keyId, accountId: account.id };
 }

@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
 import { inTransaction } from "@/lib/db/client";
-import { accountOf, event, insertKey, seedPricedModel, topUp } from "../helpers/billing";
+import { event, fundedCustomer, seedPricedModel } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
 import { insertUser } from "../helpers/users";
 
@@ -35,13 +35,7 @@ afterEach(async () => {
   await sql`update test_deadlock_budget set failures = 0`;
 });
 
-async function customer(email: string) {
-  const userId = await insertUser(sql, { email });
-  const keyId = await insertKey(sql, userId);
-  const account = await accountOf(sql, userId);
-  await topUp(sql, adminId, account.id, 10_000_000n);
-  return { keyId, accountId: account.id };
-}
+const customer = (email: string) => fundedCustomer(sql, adminId, email);
 
 /** Makes the next `n` tries fail with 40P01; returns a reader of how many tries ran since. */
 async function deadlocks(n: number) {

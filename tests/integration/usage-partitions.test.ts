@@ -10,7 +10,7 @@ import { settleUsage } from "@/lib/billing/settle";
 import type { Db } from "@/lib/db/client";
 import { drain } from "@/lib/settlement/drain";
 import { ensureUsagePartitions, scheduleUsagePartitions } from "@/lib/usage/partitions";
-import { accountOf, event, insertKey, PRICE, topUp } from "../helpers/billing";
+import { event, fundedCustomer, PRICE } from "../helpers/billing";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { priceTokens } from "../helpers/price";
@@ -22,13 +22,7 @@ const at = clock.at;
 const adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
 await clock.seedPricedModel();
 
-async function customer(email: string) {
-  const userId = await insertUser(sql, { email });
-  const keyId = await insertKey(sql, userId);
-  const account = await accountOf(sql, userId);
-  await topUp(sql, adminId, account.id, 10_000_000n);
-  return { keyId, accountId: account.id };
-}
+const customer = (email: string) => fundedCustomer(sql, adminId, email);
 
 const hold = (db: Db, keyId: string, callId: string) =>
   placeHold(db, {
