@@ -163,10 +163,11 @@ export async function fail(db: Db, id: string, worker: string, error: unknown): 
   return dead ? "dead" : "retry";
 }
 
-/** Puts a dead job back in line with fresh attempts (an admin action). */
+/** Puts a dead job back in line with fresh attempts (an admin action): its attempts start over, and so does its
+ * started_at, which the next claim sets (so a claim of it released unrun leaves it as the admin put it back). */
 export async function retryDead(db: Db, id: string): Promise<boolean> {
   const rows = await db`
-    update queue_jobs set state = 'retry', attempts = 0, run_after = now(), completed_at = null
+    update queue_jobs set state = 'retry', attempts = 0, run_after = now(), completed_at = null, started_at = null
     where id = ${id} and state = 'dead' returning id`;
   return rows.length > 0;
 }

@@ -168,6 +168,22 @@ describe("queue", () => {
         [again, 2],
       ].sort(),
     );
+    // A dead job an admin put back starts over: claimed and released unrun, it has no start and no attempt.
+    const dead = (await enqueue(sql, "release-dead", {}, { maxAttempts: 1 })).job.id;
+    await claim(sql, { names: ["release-dead"], worker: "w4" });
+    expect(await fail(sql, dead, "w4", "boom")).toBe("dead");
+    const [retried] = await sql<{ at: Date }[]>`select clock_timestamp() as at`;
+    expect(await retryDead(sql, dead)).toBe(true);
+    await claim(sql, { names: ["release-dead"], worker: "w5" });
+    // Started by this claim, not when it first ran before it died.
+    const [running] = await sql`select started_at >= ${retried!.at} as fresh from queue_jobs where id = ${dead}`;
+    expect(running!.fresh).toBe(true);
+    expect(await release(sql, [dead], "w5")).toBe(1);
+    expect((await sql`select attempts, started_at from queue_jobs where id = ${dead}`)[0]).toEqual({
+      attempts: 0,
+      started_at: null,
+    });
+    expect((await claim(sql, { names: ["release-dead"], worker: "w6" }))[0]?.attempts).toBe(1);
   });
 
   it("backoff doubles per attempt within ±50% jitter", () => {
