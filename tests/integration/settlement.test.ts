@@ -359,6 +359,33 @@ describe("daily settlement", () => {
     expect(new Set(variances.map((v) => v.kind)).size).toBeGreaterThan(2); // the run's own orphans and overage too
   });
 
+  it("reports each unbalanced ledger transaction apart", async () => {
+    // Two transactions a faulty writer left unbalanced (one entry each, to a system account: no balance moves).
+    const broken = await sql<{ id: string }[]>`
+      with t as (
+        insert into ledger_transactions (kind, idempotency_key, reason)
+        select 'adjustment', 'test-unbalanced-' || i, 'test' from generate_series(1, 2) i returning id)
+      insert into ledger_entries (transaction_id, account_id, amount_micros)
+      select t.id, (select id from accounts where code = 'adjustments'), 5 from t
+      returning transaction_id::text as id`;
+    try {
+      const { runId } = await settle(new Map());
+      const rows = await sql<{ id: string; amount: bigint }[]>`
+        select detail->>'id' as id, amount_micros as amount from settlement_variances
+        where run_id = ${runId} and kind = 'invariant' and detail->>'check' = 'unbalanced_transaction' order by 1`;
+      expect(rows).toEqual(
+        broken.map((b) => ({ id: b.id, amount: 5n })).sort((x, y) => x.id.localeCompare(y.id)),
+      );
+      const [run] = await sql`select invariant_violations from settlement_runs where id = ${runId}`;
+      expect(run!.invariant_violations).toBe(2);
+    } finally {
+      // Balanced again, for the tests after this one.
+      await sql`
+        insert into ledger_entries (transaction_id, account_id, amount_micros)
+        select id::uuid, (select id from accounts where code = 'adjustments'), -5 from unnest(${broken.map((b) => b.id)}::text[]) id`;
+    }
+  });
+
   it("with the estimate policy, a hold with no event anywhere is charged as estimated", async () => {
     const d = await customer();
     await holdYesterday(d.keyId, "d1");
