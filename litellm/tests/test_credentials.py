@@ -293,7 +293,7 @@ async def test_a_byok_call_is_never_marked_for_the_response_cache(tmp_path):
     policy = {"accountId": "acct-1", "responseCache": {"ttlSeconds": 3600, "maxTemperature": 1}}
     key = UserAPIKeyAuth(api_key="tg-x", metadata={"tollgate_key_id": KEY_ID, "tollgate_byok": True, "tollgate_policy": policy})
     out = await billing.async_pre_call_hook(key, None, {**request_data(), "temperature": 0}, "acompletion")
-    assert out["api_key"] == SECRET and "cache" not in out
+    assert out["api_key"] == SECRET and out["cache"] == {"no-store": True} and out["caching"] is False
     platform = UserAPIKeyAuth(api_key="tg-x", metadata={"tollgate_key_id": KEY_ID, "tollgate_policy": policy})
     out = await billing.async_pre_call_hook(platform, None, {**request_data(), "temperature": 0,
                                                               "litellm_call_id": OTHER_CALL}, "acompletion")

@@ -69,16 +69,16 @@ def test_mark_replaces_any_cache_control_already_on_the_request():
     assert planted["cache"]["namespace"].startswith(f"tollgate:{ACCOUNT}:") and planted["cache"]["ttl"] == 3600
     refused = chat(stream=True, cache={"use-cache": True, "namespace": "tollgate:someone-else"})
     assert mark("chat", refused, POLICY) is False
-    assert "cache" not in refused
+    assert refused["cache"] == {"no-store": True}
 
 
 def test_a_request_not_marked_keeps_litellms_cache_handler_out_and_a_marked_one_lets_it_in():
     refused = chat(stream=True, caching=True)  # `caching` true would make LiteLLM read and write its cache
     assert mark("chat", refused, POLICY) is False
-    assert refused["caching"] is False and "cache" not in refused
+    assert refused["caching"] is False and refused["cache"] == {"no-store": True}
     marked = chat(caching=False)
     assert mark("chat", marked, POLICY) is True
-    assert "caching" not in marked and marked["cache"]["use-cache"] is True
+    assert marked["caching"] is True and marked["cache"]["use-cache"] is True
 
 
 @given(temperature=st.floats(min_value=0, max_value=2, allow_nan=False), limit=st.floats(min_value=0, max_value=2))
@@ -87,26 +87,33 @@ def test_marked_exactly_when_the_temperature_is_within_the_owners_limit(temperat
     assert (cacheable("chat", chat(temperature=temperature), policy) is not None) == (temperature <= limit)
 
 
-def test_installing_the_cache_leaves_no_sync_success_callback_to_hand_every_call_to_a_thread():
+def test_installing_the_cache_leaves_no_sync_success_callback_to_hand_every_call_to_a_thread_and_litellm_gets_it_at_the_first_marked_call():
     import datetime
 
     import litellm
     from litellm.litellm_core_utils.litellm_logging import Logging
 
+    from tollgate_litellm import response_cache
     from tollgate_litellm.response_cache import install
     from tollgate_litellm.settings import Settings
 
     saved = (litellm.cache, list(litellm.success_callback), list(litellm.input_callback),
              list(litellm._async_success_callback))
     try:
-        install(Settings("http://platform.test", "s" * 40, None, 5.0, 2.0, 1.0, 100))
-        assert litellm.cache is not None and litellm.cache.mode == "default_off"
+        litellm.cache = object()  # another cache, installed before: dropped
+        installed = install(Settings("http://platform.test", "s" * 40, None, 5.0, 2.0, 1.0, 100))
+        assert installed.mode == "default_off"
+        # Until a request is marked LiteLLM has no cache, so its caching handler skips every call's answer.
+        assert litellm.cache is None
+        assert mark("chat", chat(stream=True), POLICY) is False and litellm.cache is None
+        assert mark("chat", chat(), POLICY) is True and litellm.cache is installed
         assert "cache" not in litellm.success_callback and "cache" not in litellm.input_callback
         call = Logging(model="fake-small", messages=[], stream=False, call_type="acompletion",
                        start_time=datetime.datetime.now(), litellm_call_id="c1", function_id="f1")
         # What LiteLLM asks before submitting its sync success handler to a thread after every async call.
         assert call._should_run_sync_callbacks_for_async_calls() is False
     finally:
+        response_cache._installed = None
         litellm.cache = saved[0]
         litellm.success_callback[:], litellm.input_callback[:] = saved[1], saved[2]
         litellm._async_success_callback[:] = saved[3]

@@ -41,9 +41,20 @@ DEFAULT_TEMPERATURE = 1.0
 # Entries kept in one process's memory when there is no Redis (least recently used beyond it go first).
 MEMORY_ENTRIES = 10_000
 
+# The cache install() built, handed to LiteLLM by the first request marked for it (_activate).
+_installed: Cache | None = None
+
 
 def install(settings: Settings) -> Cache:
-    """LiteLLM's cache for the whole process, opt-in per request. Called once, when the plugin loads."""
+    """LiteLLM's cache for the whole process, opt-in per request. Called once, when the plugin loads.
+
+    Built here, given to LiteLLM (`litellm.cache`) only when the first request is marked for it. While `litellm.cache`
+    is set, LiteLLM's caching handler works on every call after the answer, marked or not: it copies the call's
+    arguments, reads the function's signature and dumps the whole response to JSON before the cache's own mode check
+    drops the write (about 0.2 ms of CPU a call in py-spy's diff of the lease path, docs/benchmarks.md). A gateway
+    none of whose accounts keeps answers never pays it. Any other cache found installed is dropped: one that is not
+    opt-in per request would answer one tenant with another's responses."""
+    global _installed
     if settings.redis_host:
         cache = Cache(type=LiteLLMCacheType.REDIS, mode=CacheMode.default_off, host=settings.redis_host,
                       port=str(settings.redis_port), password=settings.redis_password,
@@ -54,7 +65,8 @@ def install(settings: Settings) -> Cache:
         memory = getattr(cache, "cache", None)
         if memory is not None and hasattr(memory, "max_size_in_memory"):
             memory.max_size_in_memory = MEMORY_ENTRIES
-    litellm.cache = cache
+    _installed = cache
+    litellm.cache = None
     # Cache() registers the string "cache" as an input and a success callback. No logging handler of the pinned
     # LiteLLM acts on that name (reads and writes happen in its caching handler), but a name in the sync success list
     # makes every async call hand LiteLLM's whole sync success handler to a thread, the largest item between the lease
@@ -107,6 +119,12 @@ def request_digest(kind: str, data: dict) -> str:
     return hashlib.sha256(orjson.dumps(sent, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
 
 
+def _activate() -> None:
+    """(Event loop, pre-call hook) Hands the cache to LiteLLM before the call that needs it reads it."""
+    if litellm.cache is None and _installed is not None:
+        litellm.cache = _installed
+
+
 def mark(kind: str, data: dict, policy: Any) -> bool:
     """Marks the request for the cache when the account's policy allows it; True if marked. A `cache` already on the
     request (only the gate could have let one through, and it does not) is replaced, never merged."""
@@ -114,13 +132,17 @@ def mark(kind: str, data: dict, policy: Any) -> bool:
     if control is None:
         skip(data)
         return False
-    data.pop("caching", None)
+    # Said outright: LiteLLM's router passes `caching` as whether a cache was installed when it was built, and
+    # before the first marked request none is (install).
+    data["caching"] = True
     data["cache"] = control
+    _activate()
     return True
 
 
 def skip(data: dict) -> None:
-    """Keeps the request out of the cache, and LiteLLM's cache handler out of the call: with `caching` false it neither
-    builds a cache key nor looks one up or stores the answer (about 0.1 ms of CPU a call, for nothing)."""
-    data.pop("cache", None)
+    """Keeps the request out of the cache, and LiteLLM's cache handler out of the call as far as it can be once the
+    cache is installed: with `caching` false it neither builds a cache key nor looks one up; `no-store` spares the
+    answer's JSON dump and the write task whose mode check would drop it."""
+    data["cache"] = {"no-store": True}
     data["caching"] = False
