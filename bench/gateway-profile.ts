@@ -10,7 +10,7 @@
 //                                     BENCH_PROFILE_BEFORE=<git revision>: also the lease path with that revision's
 //                                     plugin, in the same rounds, for a same-run before and after)
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { ProcessGroup } from "@/scripts/stack/processes";
 import { TEST_MASTER_KEY } from "@/tests/stack/start";
@@ -51,11 +51,27 @@ async function post(url: string, key: string): Promise<boolean> {
   return res.ok;
 }
 
-/** CPU seconds a process has used so far, all its threads (user + system, from /proc). */
-function cpuSeconds(pid: number): number {
+/** CPU seconds a process has used so far, all its threads (user + system, from /proc), and the system part. */
+function cpuSeconds(pid: number): { total: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime (fields 14 and 15)
+  const user = Number(fields[11]) / CLOCK_TICKS; // utime, stime (fields 14 and 15)
+  const system = Number(fields[12]) / CLOCK_TICKS;
+  return { total: user + system, system };
+}
+
+/** Context switches of every thread the process has now (voluntary: it waited; involuntary: it was preempted). */
+function contextSwitches(pid: number): number {
+  let n = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, "utf8");
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return n;
 }
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
@@ -66,6 +82,10 @@ interface Run {
   p99: number;
   /** The process's CPU time (every thread, user + system) over the calls it served. */
   cpuMsPerCall: number;
+  /** The kernel's part of it. */
+  systemMsPerCall: number;
+  /** Context switches of its threads per call (threads that ended during the run are not counted). */
+  switchesPerCall: number;
 }
 
 interface Profile {
@@ -114,17 +134,25 @@ async function run(profile: Profile, url: string, key: string, port: number, spy
   }
   process.stdout.write(`${RATE * SECONDS} calls at ${RATE}/s${spy ? " under py-spy" : ""}… `);
   const cpuBefore = cpuSeconds(pid);
+  const switchesBefore = contextSwitches(pid);
   const summary = summarize(await openLoop(RATE * SECONDS, RATE, () => post(url, key)));
-  const cpuMsPerCall = ((cpuSeconds(pid) - cpuBefore) * 1000) / summary.n;
+  const cpuAfter = cpuSeconds(pid);
+  const cpuMsPerCall = ((cpuAfter.total - cpuBefore.total) * 1000) / summary.n;
+  const systemMsPerCall = ((cpuAfter.system - cpuBefore.system) * 1000) / summary.n;
+  const switchesPerCall = (contextSwitches(pid) - switchesBefore) / summary.n;
   profile.runs.push({
     calls: summary.n,
     errors: summary.errors,
     p50: summary.p50,
     p99: summary.p99,
     cpuMsPerCall,
+    systemMsPerCall,
+    switchesPerCall,
   });
   profile.cpuMsPerCall = Math.min(...profile.runs.map((r) => r.cpuMsPerCall));
-  console.log(`p50 ${f1(summary.p50)} ms, p99 ${f1(summary.p99)} ms, ${f2(cpuMsPerCall)} CPU ms per call`);
+  console.log(
+    `p50 ${f1(summary.p50)} ms, p99 ${f1(summary.p99)} ms, ${f2(cpuMsPerCall)} CPU ms per call (system ${f2(systemMsPerCall)}), ${f1(switchesPerCall)} context switches per call`,
+  );
   if (!exited) return;
   if ((await exited) !== 0) throw new Error(`py-spy failed: ${spyErr}`);
   for (const line of readFileSync(file, "utf8").split("\n")) {
@@ -211,10 +239,11 @@ async function main() {
           ([name, s]) => `| \`${name.replace(/\|/g, "\\|")}\` | ${ms(p, s)} | ${pct(p, s)} |`,
         ),
       ].join("\n");
+    const least = (p: Profile) => p.runs.reduce((a, b) => (b.cpuMsPerCall < a.cpuMsPerCall ? b : a));
     const rows = [bare, auth, lease, ...(before ? [before] : [])]
       .map(
         (p) =>
-          `| ${p.label} | ${p.runs.map((r) => f2(r.cpuMsPerCall)).join(", ")} | **${f2(p.cpuMsPerCall)}** | ${f2(p.cpuMsPerCall / bare.cpuMsPerCall)} | ${f1(p.runs.at(-1)!.p50)} | ${f1(p.runs.at(-1)!.p99)} | ${p.runs.reduce((n, r) => n + r.errors, 0)} | ${p.tollgateSamples ? `${ms(p, p.tollgateSamples)} ms (${pct(p, p.tollgateSamples)})` : "—"} |`,
+          `| ${p.label} | ${p.runs.map((r) => f2(r.cpuMsPerCall)).join(", ")} | **${f2(p.cpuMsPerCall)}** | ${f2(p.cpuMsPerCall / bare.cpuMsPerCall)} | ${f2(least(p).systemMsPerCall)} | ${f1(least(p).switchesPerCall)} | ${f1(p.runs.at(-1)!.p50)} | ${f1(p.runs.at(-1)!.p99)} | ${p.runs.reduce((n, r) => n + r.errors, 0)} | ${p.tollgateSamples ? `${ms(p, p.tollgateSamples)} ms (${pct(p, p.tollgateSamples)})` : "—"} |`,
       )
       .join("\n");
     const md = `## Gateway CPU per call (bench/gateway-profile.ts)
@@ -227,8 +256,8 @@ machine). The bare baseline is the same \`litellm/config.yaml\` with Tollgate ta
 settings), called with the master key.${PIN ? " Each LiteLLM process runs on CPU 1, everything else on CPU 0 (taskset)." : ""} In the last round py-spy samples each process at ${SAMPLE_HZ} Hz for where the
 time goes.
 
-| path | CPU ms per call, each round | least | ÷ bare | p50 ms | p99 ms | errors | in Tollgate's frames (last round) |
-|---|---|---:|---:|---:|---:|---:|---:|
+| path | CPU ms per call, each round | least | ÷ bare | system ms per call (least round's) | context switches per call (least round's) | p50 ms | p99 ms | errors | in Tollgate's frames (last round) |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows}
 
 Tollgate's auth adds **${f2(auth.cpuMsPerCall - bare.cpuMsPerCall)} CPU ms per call**; its billing (leases, usage events, the
