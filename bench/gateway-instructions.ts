@@ -25,6 +25,7 @@ import {
   checkoutOf,
   derivedConfig,
   pidOnPort,
+  ping,
   startBenchStack,
 } from "./gateway-setup";
 import { f1, f2, machine, writeSection } from "./lib";
@@ -36,23 +37,6 @@ const SETTLE_MS = 1000;
 const BEFORE = process.env.BENCH_INSTR_BEFORE;
 const root = process.cwd();
 const outDir = path.resolve(".data/callgrind");
-const body = JSON.stringify({
-  model: "fake-small",
-  messages: [{ role: "user", content: "ping" }],
-  max_tokens: 4,
-});
-
-async function call(url: string, key: string): Promise<boolean> {
-  const res = await fetch(`${url}/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body,
-    signal: AbortSignal.timeout(120_000),
-  });
-  await res.arrayBuffer();
-  return res.ok;
-}
-
 async function operator(url: string, route: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${url}${route}`, {
     method: route.endsWith("stats") ? "GET" : "POST",
@@ -124,7 +108,8 @@ async function measure(p: Path): Promise<void> {
   const pid = pidOnPort(p.port);
   const label = p.label.replace(/\W+/g, "-");
   process.stdout.write(`▸ ${p.label}: warm-up… `);
-  for (let i = 0; i < 2; i++) await Promise.all(Array.from({ length: GROUP }, () => call(url, p.key())));
+  for (let i = 0; i < 2; i++)
+    await Promise.all(Array.from({ length: GROUP }, () => ping(url, p.key(), 120_000)));
   if (p.outbox) await sleep(3000); // the warm-up's events delivered
   callgrind("--instr=on", pid);
   // What the process executes with nothing to do (LiteLLM's and Tollgate's timers), per millisecond: a window lasts
@@ -150,7 +135,7 @@ async function measure(p: Path): Promise<void> {
     // still does after the answers (its success handlers run behind them).
     const w = await window(async () => {
       const ok = await Promise.all(
-        Array.from({ length: GROUP }, () => call(url, p.key()).catch(() => false)),
+        Array.from({ length: GROUP }, () => ping(url, p.key(), 120_000).catch(() => false)),
       );
       calls += ok.length;
       errors += ok.filter((x) => !x).length;
@@ -225,11 +210,11 @@ async function main() {
       },
     };
   };
+  const beforeRoot = BEFORE ? checkoutOf(root, BEFORE) : null;
   try {
     const developer = await benchDeveloper(stack.databaseUrl, "bench-instructions");
     const key = await developer.issue();
     await developer.end();
-    const beforeRoot = BEFORE ? checkoutOf(root, BEFORE) : null;
     const path_ = (label: string, port: number, billed: boolean, config?: string, from = root) => {
       const spec = valgrind(label, port, config, from);
       return {
@@ -296,6 +281,7 @@ delivery) adds **${f1((100 * (total(leases) - total(auth))) / total(bare))} %** 
   } finally {
     await others.stop();
     await stack.stop();
+    if (beforeRoot) rmSync(beforeRoot, { recursive: true, force: true });
   }
 }
 

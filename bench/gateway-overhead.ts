@@ -23,6 +23,8 @@ import {
   PIN,
   pinBenchmark,
   pinGateways,
+  ping,
+  pingStatus,
   startBenchStack,
 } from "./gateway-setup";
 import { f1, f2, machine, openLoop, type Summary, summarize, writeSection } from "./lib";
@@ -33,25 +35,8 @@ const RATE = RATES[0]!;
 const BURST = Number(process.env.BENCH_BURST ?? 1000);
 const BEFORE = process.env.BENCH_BEFORE;
 const root = process.cwd();
-const body = JSON.stringify({
-  model: "fake-small",
-  messages: [{ role: "user", content: "ping" }],
-  max_tokens: 4,
-});
-
 /** A difference in ms with its sign: +1.2, −0.4. */
 const signed = (ms: number) => (ms < 0 ? `−${f1(-ms)}` : `+${f1(ms)}`);
-
-async function post(url: string, key: string): Promise<boolean> {
-  // Node's fetch keeps connections alive, as an app's HTTP client would.
-  const res = await fetch(`${url}/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body,
-  });
-  await res.arrayBuffer();
-  return res.ok;
-}
 
 async function measure(
   label: string,
@@ -60,9 +45,9 @@ async function measure(
   rate = RATE,
 ): Promise<Summary> {
   process.stdout.write(`▸ ${label}: warm-up… `);
-  for (let i = 0; i < 20; i++) await post(url, keyFor(-1 - i)).catch(() => false);
+  for (let i = 0; i < 20; i++) await ping(url, keyFor(-1 - i)).catch(() => false);
   process.stdout.write(`${REQUESTS} requests at ${rate}/s… `);
-  const summary = summarize(await openLoop(REQUESTS, rate, (i) => post(url, keyFor(i))));
+  const summary = summarize(await openLoop(REQUESTS, rate, (i) => ping(url, keyFor(i))));
   console.log(
     `p50 ${f1(summary.p50)} ms, p95 ${f1(summary.p95)} ms, p99 ${f1(summary.p99)} ms, errors ${summary.errors}`,
   );
@@ -88,14 +73,14 @@ interface BenchPath {
 /** Each path's calls in TRIALS interleaved rounds at the same rate; each path's samples pooled into one summary. */
 async function interleaved(paths: BenchPath[], requests: number, rate: number): Promise<Summary[]> {
   const samples = paths.map(() => [] as Awaited<ReturnType<typeof openLoop>>);
-  for (const path of paths) for (let w = 0; w < 20; w++) await post(path.url, path.key).catch(() => false);
+  for (const path of paths) for (let w = 0; w < 20; w++) await ping(path.url, path.key).catch(() => false);
   const share = Math.ceil(requests / TRIALS);
   for (let t = 0; t < TRIALS; t++) {
     for (let k = 0; k < paths.length; k++) {
       const at = (k + t) % paths.length;
       const path = paths[at]!;
       process.stdout.write(`▸ ${path.label}, ${share} at ${rate}/s (round ${t + 1}/${TRIALS})… `);
-      const got = await openLoop(share, rate, () => post(path.url, path.key));
+      const got = await openLoop(share, rate, () => ping(path.url, path.key));
       const s = summarize(got);
       console.log(`p50 ${f1(s.p50)} ms, p99 ${f1(s.p99)} ms, errors ${s.errors}`);
       samples[at]!.push(...got);
@@ -128,7 +113,7 @@ const CAPACITY_FINE = Number(process.env.BENCH_CAPACITY_FINE ?? 5);
  */
 async function capacities(paths: BenchPath[]): Promise<Capacity[]> {
   const result: Capacity[] = paths.map(() => ({ rate: 0, steps: [] }));
-  for (const path of paths) for (let w = 0; w < 20; w++) await post(path.url, path.key).catch(() => false);
+  for (const path of paths) for (let w = 0; w < 20; w++) await ping(path.url, path.key).catch(() => false);
   /** One stage: each path given a rate runs it TRIALS times, taking turns; returns the paths that passed. */
   async function stage(rates: Map<number, number>): Promise<Set<number>> {
     const order = [...rates.keys()];
@@ -138,7 +123,7 @@ async function capacities(paths: BenchPath[]): Promise<Capacity[]> {
         const i = order[(k + t) % order.length]!;
         const rate = rates.get(i)!;
         const s = summarize(
-          await openLoop(rate * CAPACITY_SECONDS, rate, () => post(paths[i]!.url, paths[i]!.key)),
+          await openLoop(rate * CAPACITY_SECONDS, rate, () => ping(paths[i]!.url, paths[i]!.key)),
         );
         rounds.get(i)!.p99.push(s.p99);
         rounds.get(i)!.errors += s.errors;
@@ -192,15 +177,7 @@ async function burst(label: string, url: string, key: string) {
   process.stdout.write(`▸ burst of ${BURST} concurrent calls, ${label}… `);
   const started = performance.now();
   const statuses = await Promise.all(
-    Array.from({ length: BURST }, async () => {
-      const res = await fetch(`${url}/chat/completions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body,
-      }).catch(() => null);
-      await res?.arrayBuffer();
-      return res?.status ?? 0;
-    }),
+    Array.from({ length: BURST }, () => pingStatus(url, key).catch(() => 0)),
   );
   const seconds = (performance.now() - started) / 1000;
   const served = statuses.filter((s) => s === 200).length;
@@ -297,7 +274,7 @@ async function main() {
       // Round trips on a warm key, from the lease path alone for REQUESTS calls at this rate (in the rounds below it
       // idles while the other paths take their turns, and an idle lease is given back: what the idle setting is for).
       const before = await leaseStats(leaseBase);
-      await openLoop(REQUESTS, rate, () => post(leasePath.url, leasePath.key));
+      await openLoop(REQUESTS, rate, () => ping(leasePath.url, leasePath.key));
       const after = await leaseStats(leaseBase);
       // Every platform round trip the lease path made for them (grants, top-ups, extensions, returns).
       const tripsPerCall = (after.roundTrips - before.roundTrips) / (after.draws - before.draws);

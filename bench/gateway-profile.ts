@@ -23,6 +23,7 @@ import {
   pidOnPort,
   pinBenchmark,
   pinGateways,
+  ping,
   startBenchStack,
 } from "./gateway-setup";
 import { f1, f2, machine, openLoop, summarize, writeSection } from "./lib";
@@ -35,22 +36,6 @@ const BEFORE = process.env.BENCH_PROFILE_BEFORE;
 const root = process.cwd();
 const outDir = path.resolve(process.env.BENCH_PROFILE_DIR ?? ".data/profiles");
 const pySpy = path.join(root, "litellm/.venv/bin/py-spy");
-const body = JSON.stringify({
-  model: "fake-small",
-  messages: [{ role: "user", content: "ping" }],
-  max_tokens: 4,
-});
-
-async function post(url: string, key: string): Promise<boolean> {
-  const res = await fetch(`${url}/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body,
-  });
-  await res.arrayBuffer();
-  return res.ok;
-}
-
 /** CPU seconds a process has used so far, all its threads (user + system, from /proc), and the system part. */
 function cpuSeconds(pid: number): { total: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -113,7 +98,7 @@ function frameName(frame: string): string {
 /** RATE calls a second for SECONDS on one path, its CPU time read before and after; py-spy samples it if asked. */
 async function run(profile: Profile, url: string, key: string, port: number, spy: boolean): Promise<void> {
   process.stdout.write(`▸ ${profile.label}: warm-up… `);
-  for (let i = 0; i < 40; i++) await post(url, key).catch(() => false);
+  for (let i = 0; i < 40; i++) await ping(url, key).catch(() => false);
   const pid = pidOnPort(port);
   const file = path.join(outDir, `${profile.label.replace(/\W+/g, "-")}.txt`);
   let exited: Promise<number> | null = null;
@@ -135,7 +120,7 @@ async function run(profile: Profile, url: string, key: string, port: number, spy
   process.stdout.write(`${RATE * SECONDS} calls at ${RATE}/s${spy ? " under py-spy" : ""}… `);
   const cpuBefore = cpuSeconds(pid);
   const switchesBefore = contextSwitches(pid);
-  const summary = summarize(await openLoop(RATE * SECONDS, RATE, () => post(url, key)));
+  const summary = summarize(await openLoop(RATE * SECONDS, RATE, () => ping(url, key)));
   const cpuAfter = cpuSeconds(pid);
   const cpuMsPerCall = ((cpuAfter.total - cpuBefore.total) * 1000) / summary.n;
   const systemMsPerCall = ((cpuAfter.system - cpuBefore.system) * 1000) / summary.n;

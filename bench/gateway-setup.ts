@@ -150,3 +150,29 @@ export async function startBenchStack(
   console.log("ready");
   return stack;
 }
+
+/** The call every gateway benchmark makes: non-streaming `fake-small`, 4 output tokens. */
+const PING = JSON.stringify({
+  model: "fake-small",
+  messages: [{ role: "user", content: "ping" }],
+  max_tokens: 4,
+});
+
+/** One chat call through a gateway (`url` ends in /v1): its HTTP status. Node's fetch keeps connections alive, as an
+ * app's HTTP client would. */
+export async function pingStatus(url: string, key: string, timeoutMs?: number): Promise<number> {
+  const res = await fetch(`${url}/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: PING,
+    signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined,
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** The same, true when it answered 2xx. */
+export async function ping(url: string, key: string, timeoutMs?: number): Promise<boolean> {
+  const status = await pingStatus(url, key, timeoutMs);
+  return status >= 200 && status < 300;
+}

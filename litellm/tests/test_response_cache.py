@@ -103,17 +103,25 @@ def test_installing_the_cache_leaves_no_sync_success_callback_to_hand_every_call
         litellm.cache = object()  # another cache, installed before: dropped
         installed = install(Settings("http://platform.test", "s" * 40, None, 5.0, 2.0, 1.0, 100))
         assert installed.mode == "default_off"
-        # Until a request is marked LiteLLM has no cache, so its caching handler skips every call's answer.
+        # Until a request is marked LiteLLM has no cache, so its caching handler skips every call's answer; one set
+        # meanwhile is dropped by the next call.
         assert litellm.cache is None
+        litellm.cache = object()
         assert mark("chat", chat(stream=True), POLICY) is False and litellm.cache is None
         assert mark("chat", chat(), POLICY) is True and litellm.cache is installed
+        # A cache set after the plugin loaded (LiteLLM's router makes a default-on one when the operator sets
+        # cache_responses) is Tollgate's again at the next call, marked or not, its sync callback gone.
+        litellm.cache = object()
+        litellm.success_callback.append("cache")
+        assert mark("chat", chat(stream=True), POLICY) is False and litellm.cache is installed
+        assert "cache" not in litellm.success_callback
         assert "cache" not in litellm.success_callback and "cache" not in litellm.input_callback
         call = Logging(model="fake-small", messages=[], stream=False, call_type="acompletion",
                        start_time=datetime.datetime.now(), litellm_call_id="c1", function_id="f1")
         # What LiteLLM asks before submitting its sync success handler to a thread after every async call.
         assert call._should_run_sync_callbacks_for_async_calls() is False
     finally:
-        response_cache._installed = None
+        response_cache._installed, response_cache._active = None, False
         litellm.cache = saved[0]
         litellm.success_callback[:], litellm.input_callback[:] = saved[1], saved[2]
         litellm._async_success_callback[:] = saved[3]

@@ -51,10 +51,10 @@ def install(settings: Settings) -> Cache:
     Built here, given to LiteLLM (`litellm.cache`) only when the first request is marked for it. While `litellm.cache`
     is set, LiteLLM's caching handler works on every call after the answer, marked or not: it copies the call's
     arguments, reads the function's signature and dumps the whole response to JSON before the cache's own mode check
-    drops the write (about 0.2 ms of CPU a call in py-spy's diff of the lease path, docs/benchmarks.md). A gateway
-    none of whose accounts keeps answers never pays it. Any other cache found installed is dropped: one that is not
-    opt-in per request would answer one tenant with another's responses."""
-    global _installed
+    drops the write (about 2 % of a call's instructions, `npm run bench:instructions`). A gateway none of whose
+    accounts keeps answers never pays it. Any other cache, installed before this or after, is replaced by the next
+    call's pre-call hook (_own_cache)."""
+    global _installed, _active
     if settings.redis_host:
         cache = Cache(type=LiteLLMCacheType.REDIS, mode=CacheMode.default_off, host=settings.redis_host,
                       port=str(settings.redis_port), password=settings.redis_password,
@@ -65,17 +65,21 @@ def install(settings: Settings) -> Cache:
         memory = getattr(cache, "cache", None)
         if memory is not None and hasattr(memory, "max_size_in_memory"):
             memory.max_size_in_memory = MEMORY_ENTRIES
-    _installed = cache
+    _installed, _active = cache, False
     litellm.cache = None
     # Cache() registers the string "cache" as an input and a success callback. No logging handler of the pinned
     # LiteLLM acts on that name (reads and writes happen in its caching handler), but a name in the sync success list
     # makes every async call hand LiteLLM's whole sync success handler to a thread, the largest item between the lease
     # path and Tollgate's auth alone in py-spy's diff (docs/adr/0025). The async list keeps it (its handler runs for
     # the billing hooks).
+    _drop_sync_callbacks()
+    return cache
+
+
+def _drop_sync_callbacks() -> None:
     for callbacks in (litellm.success_callback, litellm.input_callback):
         while "cache" in callbacks:
             callbacks.remove("cache")
-    return cache
 
 
 def _temperature(data: dict) -> float | None:
@@ -119,10 +123,25 @@ def request_digest(kind: str, data: dict) -> str:
     return hashlib.sha256(orjson.dumps(sent, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
 
 
-def _activate() -> None:
-    """(Event loop, pre-call hook) Hands the cache to LiteLLM before the call that needs it reads it."""
-    if litellm.cache is None and _installed is not None:
-        litellm.cache = _installed
+# Whether a request was ever marked: from then on LiteLLM keeps Tollgate's cache.
+_active = False
+
+
+def _own_cache(marked: bool) -> None:
+    """(Event loop, pre-call hook, every call) LiteLLM's cache is Tollgate's, or none before the first marked request.
+    Handed over before the call that needs it reads it. A cache installed after the plugin loaded is replaced: LiteLLM's
+    router builds a default-on cache of its own when the operator sets `cache_responses` and finds none installed,
+    which would lose the shared Redis and the memory limit and bring back the sync success callback install() removes."""
+    global _active
+    if marked:
+        _active = True
+    current = litellm.cache
+    if current is _installed or (current is None and not _active) or _installed is None:
+        return
+    if current is not None:
+        logger.warning("a response cache installed outside Tollgate was replaced by Tollgate's")
+        _drop_sync_callbacks()
+    litellm.cache = _installed if _active else None
 
 
 def mark(kind: str, data: dict, policy: Any) -> bool:
@@ -136,7 +155,7 @@ def mark(kind: str, data: dict, policy: Any) -> bool:
     # before the first marked request none is (install).
     data["caching"] = True
     data["cache"] = control
-    _activate()
+    _own_cache(True)
     return True
 
 
@@ -146,3 +165,4 @@ def skip(data: dict) -> None:
     answer's JSON dump and the write task whose mode check would drop it."""
     data["cache"] = {"no-store": True}
     data["caching"] = False
+    _own_cache(False)
