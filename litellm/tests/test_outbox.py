@@ -346,6 +346,25 @@ async def test_aclose_returns_when_its_cancel_lands_as_the_delivery_loop_wakes(t
     assert done
 
 
+async def test_the_delivery_loop_ends_when_cancelled_as_it_wakes(tmp_path):
+    """The event loop closing (a worker stopping, a test's loop torn down) cancels the delivery task without aclose.
+    A cancel that lands as the wake fires is swallowed by wait_for (Python 3.11); the loop must still end, or the
+    loop's close waits for it for ever."""
+    import asyncio
+
+    outbox = make(tmp_path, Platform(), linger=0)
+    outbox.start()
+    outbox.paused = True
+    await asyncio.sleep(0.05)  # the delivery loop waits on its wake
+    outbox.append(event("last"))  # sets the wake
+    await asyncio.sleep(0)  # the wake's inner wait completes; the loop has not resumed yet
+    task = outbox._task
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert done and task.cancelled()
+    await outbox.aclose()
+
+
 async def test_flushed_waits_for_an_append_still_queued(tmp_path):
     import asyncio
     import threading

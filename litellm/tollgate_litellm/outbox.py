@@ -527,6 +527,12 @@ class Outbox:
             try:
                 due_in = await self._in_io(self._next_due_in)
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, due_in))
+                # A cancel that landed as the wake fired was swallowed by wait_for (Python 3.11) but is still asked
+                # for: a plain cancel (the event loop closing, not aclose) must end this loop too, or the loop's
+                # close waits for it for ever.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError
                 if self.linger > 0 and not self._urgent:
                     await asyncio.sleep(self.linger)
                 self._urgent = False
