@@ -25,6 +25,11 @@ const env = {
   ...(tty ? {} : { NO_COLOR: "1", FORCE_COLOR: "0" }),
 };
 
+/** The longest a stage may run (the browser stage, the longest, takes about 11 minutes on 2 cores): one that hangs
+ * (a test's teardown waiting for ever) is stopped and counted failed, and the other stages still report, instead of
+ * the whole run ending at CI's limit with nothing printed. */
+const STAGE_LIMIT_MS = Number(process.env.TEST_STAGE_LIMIT_MINUTES ?? 30) * 60_000;
+
 /**
  * Runs a command. Stages that run beside others (`lane`) keep their output and print it whole when they end, under
  * their banner, so the log reads one stage at a time; the others print as they go.
@@ -42,12 +47,24 @@ function exec(name, cmd, args, extraEnv = {}, lane = false) {
       child.stdout.on("data", (c) => chunks.push(c));
       child.stderr.on("data", (c) => chunks.push(c));
     }
+    let stopped = false;
+    const limit = setTimeout(() => {
+      stopped = true;
+      chunks.push(
+        Buffer.from(`\n✗ ${name}: still running after ${STAGE_LIMIT_MS / 60_000} minutes, stopped\n`),
+      );
+      if (!lane)
+        console.error(`\n✗ ${name}: still running after ${STAGE_LIMIT_MS / 60_000} minutes, stopped`);
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+    }, STAGE_LIMIT_MS);
     child.on("close", (code) => {
+      clearTimeout(limit);
       if (lane) {
         banner(name);
         process.stdout.write(Buffer.concat(chunks));
       }
-      resolve(code ?? 1);
+      resolve(stopped ? 1 : (code ?? 1));
     });
   });
 }
