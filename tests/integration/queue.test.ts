@@ -176,7 +176,8 @@ describe("queue", () => {
     expect(await retryDead(sql, dead)).toBe(true);
     await claim(sql, { names: ["release-dead"], worker: "w5" });
     // Started by this claim, not when it first ran before it died.
-    const [running] = await sql`select started_at >= ${retried!.at} as fresh from queue_jobs where id = ${dead}`;
+    const [running] =
+      await sql`select started_at >= ${retried!.at} as fresh from queue_jobs where id = ${dead}`;
     expect(running!.fresh).toBe(true);
     expect(await release(sql, [dead], "w5")).toBe(1);
     expect((await sql`select attempts, started_at from queue_jobs where id = ${dead}`)[0]).toEqual({
