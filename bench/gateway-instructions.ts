@@ -12,7 +12,7 @@
 // cache entry expiring every few calls would count platform round trips the native gateway does not make).
 // Rewrites its section of docs/benchmarks.md.
 //
-//   npm run bench:instructions      (BENCH_INSTR_GROUPS=8, BENCH_INSTR_GROUP=20,
+//   npm run bench:instructions      (BENCH_INSTR_GROUPS=12, BENCH_INSTR_GROUP=20,
 //                                    BENCH_INSTR_BEFORE=<git revision>: also the lease path with that revision's plugin)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -30,13 +30,14 @@ import {
 } from "./gateway-setup";
 import { f1, f2, machine, writeSection } from "./lib";
 
-const GROUPS = Number(process.env.BENCH_INSTR_GROUPS ?? 8);
+const GROUPS = Number(process.env.BENCH_INSTR_GROUPS ?? 12);
 const GROUP = Number(process.env.BENCH_INSTR_GROUP ?? 20);
 /** How long a group's window stays open after its last answer (and delivery), in ms. */
 const SETTLE_MS = 1000;
 const BEFORE = process.env.BENCH_INSTR_BEFORE;
 const root = process.cwd();
 const outDir = path.resolve(".data/callgrind");
+
 async function operator(url: string, route: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${url}${route}`, {
     method: route.endsWith("stats") ? "GET" : "POST",

@@ -332,7 +332,9 @@ async def test_the_wal_stays_bounded_under_steady_appends_while_delivery_is_paus
     await outbox.aclose()
 
 
-async def test_aclose_returns_when_its_cancel_lands_as_the_delivery_loop_wakes(tmp_path):
+async def waking(tmp_path):
+    """An outbox whose delivery loop is at the moment its wake fires: the wake's inner wait has completed and the loop
+    has not resumed yet. A cancel that lands now is swallowed by wait_for (Python 3.11)."""
     import asyncio
 
     outbox = make(tmp_path, Platform(), linger=0)
@@ -340,7 +342,14 @@ async def test_aclose_returns_when_its_cancel_lands_as_the_delivery_loop_wakes(t
     outbox.paused = True
     await asyncio.sleep(0.05)  # the delivery loop waits on its wake
     outbox.append(event("last"))  # sets the wake
-    await asyncio.sleep(0)  # the wake's inner wait completes; the loop has not resumed yet
+    await asyncio.sleep(0)
+    return outbox
+
+
+async def test_aclose_returns_when_its_cancel_lands_as_the_delivery_loop_wakes(tmp_path):
+    import asyncio
+
+    outbox = await waking(tmp_path)
     closing = asyncio.ensure_future(outbox.aclose())
     done, _ = await asyncio.wait({closing}, timeout=5)  # wait_for swallowed that cancel once, and this waited for ever
     assert done
@@ -352,12 +361,7 @@ async def test_the_delivery_loop_ends_when_cancelled_as_it_wakes(tmp_path):
     loop's close waits for it for ever."""
     import asyncio
 
-    outbox = make(tmp_path, Platform(), linger=0)
-    outbox.start()
-    outbox.paused = True
-    await asyncio.sleep(0.05)  # the delivery loop waits on its wake
-    outbox.append(event("last"))  # sets the wake
-    await asyncio.sleep(0)  # the wake's inner wait completes; the loop has not resumed yet
+    outbox = await waking(tmp_path)
     task = outbox._task
     task.cancel()
     done, _ = await asyncio.wait({task}, timeout=5)
