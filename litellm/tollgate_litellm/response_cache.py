@@ -41,8 +41,10 @@ DEFAULT_TEMPERATURE = 1.0
 # Entries kept in one process's memory when there is no Redis (least recently used beyond it go first).
 MEMORY_ENTRIES = 10_000
 
-# The cache install() built, handed to LiteLLM by the first request marked for it (_activate).
+# The cache install() built, handed to LiteLLM by the first request marked for it (_own_cache), and whether a request
+# was ever marked: from then on LiteLLM keeps Tollgate's cache.
 _installed: Cache | None = None
+_active = False
 
 
 def install(settings: Settings) -> Cache:
@@ -121,10 +123,6 @@ def request_digest(kind: str, data: dict) -> str:
     fields = BILLED_ROUTES[kind][1]
     sent = {name: data[name] for name in fields if name in data}
     return hashlib.sha256(orjson.dumps(sent, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
-
-
-# Whether a request was ever marked: from then on LiteLLM keeps Tollgate's cache.
-_active = False
 
 
 def _own_cache(marked: bool) -> None:
