@@ -45,19 +45,24 @@ function cpuSeconds(pid: number): { total: number; system: number } {
   return { total: user + system, system };
 }
 
-/** Context switches of every thread the process has now (voluntary: it waited; involuntary: it was preempted). */
-function contextSwitches(pid: number): number {
-  let n = 0;
+/** Context switches of each thread the process has now (voluntary: it waited; involuntary: it was preempted): the
+ * main thread (the event loop) apart from the others (Python 3.11 gives its threads no OS name to tell them by). */
+function contextSwitches(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
   for (const task of readdirSync(`/proc/${pid}/task`)) {
     try {
       const status = readFileSync(`/proc/${pid}/task/${task}/status`, "utf8");
+      const name = task === String(pid) ? "event loop" : "other threads";
+      let n = 0;
       for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
+      byName.set(name, (byName.get(name) ?? 0) + n);
     } catch {
       // the thread ended between the listing and the read
     }
   }
-  return n;
+  return byName;
 }
+
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
 interface Run {
@@ -71,6 +76,8 @@ interface Run {
   systemMsPerCall: number;
   /** Context switches of its threads per call (threads that ended during the run are not counted). */
   switchesPerCall: number;
+  /** The same by thread name. */
+  switchesByThread: Map<string, number>;
 }
 
 interface Profile {
@@ -124,7 +131,10 @@ async function run(profile: Profile, url: string, key: string, port: number, spy
   const cpuAfter = cpuSeconds(pid);
   const cpuMsPerCall = ((cpuAfter.total - cpuBefore.total) * 1000) / summary.n;
   const systemMsPerCall = ((cpuAfter.system - cpuBefore.system) * 1000) / summary.n;
-  const switchesPerCall = (contextSwitches(pid) - switchesBefore) / summary.n;
+  const switchesByThread = new Map<string, number>();
+  for (const [name, n] of contextSwitches(pid))
+    switchesByThread.set(name, (n - (switchesBefore.get(name) ?? 0)) / summary.n);
+  const switchesPerCall = [...switchesByThread.values()].reduce((a, b) => a + b, 0);
   profile.runs.push({
     calls: summary.n,
     errors: summary.errors,
@@ -133,6 +143,7 @@ async function run(profile: Profile, url: string, key: string, port: number, spy
     cpuMsPerCall,
     systemMsPerCall,
     switchesPerCall,
+    switchesByThread,
   });
   profile.cpuMsPerCall = Math.min(...profile.runs.map((r) => r.cpuMsPerCall));
   console.log(
@@ -225,6 +236,16 @@ async function main() {
         ),
       ].join("\n");
     const least = (p: Profile) => p.runs.reduce((a, b) => (b.cpuMsPerCall < a.cpuMsPerCall ? b : a));
+    const threadRows = [bare, auth, lease, ...(before ? [before] : [])]
+      .map(
+        (p) =>
+          `| ${p.label} | ${[...least(p).switchesByThread]
+            .filter(([, n]) => n >= 0.05)
+            .sort((a, b) => b[1] - a[1])
+            .map(([name, n]) => `${name} ${f1(n)}`)
+            .join(", ")} |`,
+      )
+      .join("\n");
     const rows = [bare, auth, lease, ...(before ? [before] : [])]
       .map(
         (p) =>
@@ -244,6 +265,13 @@ time goes.
 | path | CPU ms per call, each round | least | ÷ bare | system ms per call (least round's) | context switches per call (least round's) | p50 ms | p99 ms | errors | in Tollgate's frames (last round) |
 |---|---|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows}
+
+Context switches per call by thread (the least round's): the event loop's, and those of every other thread together
+(LiteLLM's executor, which runs each call's \`completion\`, the outbox's I/O thread, the logging and HTTP pools).
+
+| path | by thread |
+|---|---|
+${threadRows}
 
 Tollgate's auth adds **${f2(auth.cpuMsPerCall - bare.cpuMsPerCall)} CPU ms per call**; its billing (leases, usage events, the
 outbox) **${f2(lease.cpuMsPerCall - auth.cpuMsPerCall)} ms** more. "In Tollgate's frames" counts samples whose stack runs
