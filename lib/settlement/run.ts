@@ -17,6 +17,18 @@ export const FINALIZE_JOB = "settlement.finalize";
  */
 const HEAVY_STATEMENT_TIMEOUT_S = 55;
 
+/** A transaction whose statements read the whole day: each ends by itself past HEAVY_STATEMENT_TIMEOUT_S. */
+function dayWideTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+  return inTransaction(db, async (tx) => {
+    await tx`select set_config('statement_timeout', ${`${HEAVY_STATEMENT_TIMEOUT_S}s`}, true)`;
+    return fn(tx);
+  });
+}
+
+/** `started_at` within the UTC day (the usage_events partition of that day, pruned). */
+const startedOn = (db: Db, day: string) =>
+  db`started_at >= ${day}::date::timestamp at time zone 'utc' and started_at < (${day}::date + 1)::timestamp at time zone 'utc'`;
+
 /**
  * Marks a day's running settlement failed when none of its jobs can still run (each completed or dead: a chunk or the
  * finalize out of attempts, by failures or by leases that ran out). Otherwise the run would stay `running` for good:
@@ -87,8 +99,7 @@ export async function startSettlement(
         where status = 'open' and created_at < (${day}::date + 1)::timestamp at time zone 'utc'
         union
         select distinct account_id from usage_events
-        where started_at >= ${day}::date::timestamp at time zone 'utc'
-          and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+        where ${startedOn(tx, day)}
       ),
       numbered as (select account_id, (row_number() over (order by account_id) - 1) / ${chunkAccounts} as chunk from active)
       select min(account_id::text) as from_id, max(account_id::text) as to_id from numbered group by chunk order by 1`;
@@ -257,12 +268,10 @@ export class ChunksPending extends Error {
  * so per-chunk scans read the partition once per chunk (docs/adr/0026).
  */
 async function rollUpDay(db: Db, day: string): Promise<number | null> {
-  return inTransaction(db, async (tx) => {
-    await tx`select set_config('statement_timeout', ${`${HEAVY_STATEMENT_TIMEOUT_S}s`}, true)`;
+  return dayWideTransaction(db, async (tx) => {
     const [state] = await tx<{ final: boolean }[]>`
       select not exists (select 1 from usage_events
-                         where started_at >= ${day}::date::timestamp at time zone 'utc'
-                           and started_at < (${day}::date + 1)::timestamp at time zone 'utc')
+                         where ${startedOn(tx, day)})
              and (exists (select 1 from retention_actions where day = ${day}::date and action = 'dropped'
                           and not coalesce((detail->>'sumsKept')::boolean, false))
                   or coalesce((select kept_from from usage_claims_horizon)
@@ -271,8 +280,7 @@ async function rollUpDay(db: Db, day: string): Promise<number | null> {
     await tx`
       delete from usage_rollups where day = ${day} and account_id in (
         select account_id from usage_events
-        where started_at >= ${day}::date::timestamp at time zone 'utc'
-          and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+        where ${startedOn(tx, day)}
         union
         select account_id from retention_trimmed_usage where day = ${day}::date)`;
     const rows = await tx<{ events: number }[]>`
@@ -284,8 +292,7 @@ async function rollUpDay(db: Db, day: string): Promise<number | null> {
           select account_id, key_id, model_group, billing_status, 1 as calls, prompt_tokens as tokens_in,
                  completion_tokens as tokens_out, cost_micros as cost, revenue_micros as revenue
           from usage_events
-          where started_at >= ${day}::date::timestamp at time zone 'utc'
-            and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+          where ${startedOn(tx, day)}
           union all
           -- Calls an organization's shorter retention already removed from the detail still count (docs/adr/0022).
           select account_id, key_id, model_group, billing_status, calls, tokens_in, tokens_out, cost_micros, revenue_micros
@@ -307,8 +314,7 @@ async function rollUpDay(db: Db, day: string): Promise<number | null> {
  * charged on an estimate) is not an orphan.
  */
 async function recordOrphans(db: Db, runId: string, day: string): Promise<void> {
-  await inTransaction(db, async (tx) => {
-    await tx`select set_config('statement_timeout', ${`${HEAVY_STATEMENT_TIMEOUT_S}s`}, true)`;
+  await dayWideTransaction(db, async (tx) => {
     // Recomputed whole, as the roll-up is: a finalize retried after a late orphan call reports it too.
     await tx`delete from settlement_variances where run_id = ${runId} and kind = 'orphan_event'`;
     await tx`
@@ -317,8 +323,7 @@ async function recordOrphans(db: Db, runId: string, day: string): Promise<void> 
              jsonb_build_object('calls', count(*), 'estimatedCalls', count(*) filter (where u.billing_status = 'estimated'))
       from usage_events u
       where u.hold_id is null and u.lease_id is null
-        and u.started_at >= ${day}::date::timestamp at time zone 'utc'
-        and u.started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+        and ${startedOn(tx, day)}
         and not exists (select 1 from settlement_variances v where v.kind in ('replayed_event', 'released_waived', 'charged_estimate')
                         and v.key_id = u.key_id and v.call_id = u.call_id)
       group by u.account_id`;
