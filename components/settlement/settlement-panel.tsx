@@ -32,10 +32,12 @@ type DeadJob = Json<Job>;
 
 const STATUS = { running: "warning", completed: "success", failed: "destructive" } as const;
 
-/** An aggregated variance's call count (orphans are reported per account: docs/adr/0026). */
-function callsOf(detail: unknown): number | null {
+/** What a variance is about: its call, or an aggregated variance's call count (orphans are reported per account:
+ * docs/adr/0026). */
+function callCell(callId: string | null, detail: unknown) {
+  if (callId) return <TableTruncate text={callId} className="max-w-40" />;
   const calls = (detail as { calls?: unknown } | null)?.calls;
-  return typeof calls === "number" ? calls : null;
+  return typeof calls === "number" && calls > 0 ? `${calls} calls` : "—";
 }
 
 export function SettlementPanel() {
@@ -236,15 +238,7 @@ export function SettlementPanel() {
                       <Badge variant="outline">{v.kind}</Badge>
                     </TableCell>
                     <TableCell>{v.ownerEmail ? <TableTruncate text={v.ownerEmail} /> : "—"}</TableCell>
-                    <TableCell className="font-mono text-xs">
-                      {v.callId ? (
-                        <TableTruncate text={v.callId} className="max-w-40" />
-                      ) : callsOf(v.detail) ? (
-                        `${callsOf(v.detail)} calls`
-                      ) : (
-                        "—"
-                      )}
-                    </TableCell>
+                    <TableCell className="font-mono text-xs">{callCell(v.callId, v.detail)}</TableCell>
                     <TableCell className="text-right tabular-nums">
                       <Money micros={v.amountMicros} />
                     </TableCell>
