@@ -63,6 +63,9 @@ function contextSwitches(pid: number): Map<string, number> {
   return byName;
 }
 
+/** A run's context switches per call, all its threads. */
+const switchesOf = (run: Pick<Run, "switchesByThread">) =>
+  [...run.switchesByThread.values()].reduce((a, b) => a + b, 0);
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
 interface Run {
@@ -74,9 +77,8 @@ interface Run {
   cpuMsPerCall: number;
   /** The kernel's part of it. */
   systemMsPerCall: number;
-  /** Context switches of its threads per call (threads that ended during the run are not counted). */
-  switchesPerCall: number;
-  /** The same by thread name. */
+  /** Context switches per call of the event loop and of the other threads (threads that ended during the run are not
+   * counted). */
   switchesByThread: Map<string, number>;
 }
 
@@ -134,7 +136,6 @@ async function run(profile: Profile, url: string, key: string, port: number, spy
   const switchesByThread = new Map<string, number>();
   for (const [name, n] of contextSwitches(pid))
     switchesByThread.set(name, (n - (switchesBefore.get(name) ?? 0)) / summary.n);
-  const switchesPerCall = [...switchesByThread.values()].reduce((a, b) => a + b, 0);
   profile.runs.push({
     calls: summary.n,
     errors: summary.errors,
@@ -142,12 +143,11 @@ async function run(profile: Profile, url: string, key: string, port: number, spy
     p99: summary.p99,
     cpuMsPerCall,
     systemMsPerCall,
-    switchesPerCall,
     switchesByThread,
   });
   profile.cpuMsPerCall = Math.min(...profile.runs.map((r) => r.cpuMsPerCall));
   console.log(
-    `p50 ${f1(summary.p50)} ms, p99 ${f1(summary.p99)} ms, ${f2(cpuMsPerCall)} CPU ms per call (system ${f2(systemMsPerCall)}), ${f1(switchesPerCall)} context switches per call`,
+    `p50 ${f1(summary.p50)} ms, p99 ${f1(summary.p99)} ms, ${f2(cpuMsPerCall)} CPU ms per call (system ${f2(systemMsPerCall)}), ${f1(switchesOf({ switchesByThread }))} context switches per call`,
   );
   if (!exited) return;
   if ((await exited) !== 0) throw new Error(`py-spy failed: ${spyErr}`);
@@ -249,7 +249,7 @@ async function main() {
     const rows = [bare, auth, lease, ...(before ? [before] : [])]
       .map(
         (p) =>
-          `| ${p.label} | ${p.runs.map((r) => f2(r.cpuMsPerCall)).join(", ")} | **${f2(p.cpuMsPerCall)}** | ${f2(p.cpuMsPerCall / bare.cpuMsPerCall)} | ${f2(least(p).systemMsPerCall)} | ${f1(least(p).switchesPerCall)} | ${f1(p.runs.at(-1)!.p50)} | ${f1(p.runs.at(-1)!.p99)} | ${p.runs.reduce((n, r) => n + r.errors, 0)} | ${p.tollgateSamples ? `${ms(p, p.tollgateSamples)} ms (${pct(p, p.tollgateSamples)})` : "—"} |`,
+          `| ${p.label} | ${p.runs.map((r) => f2(r.cpuMsPerCall)).join(", ")} | **${f2(p.cpuMsPerCall)}** | ${f2(p.cpuMsPerCall / bare.cpuMsPerCall)} | ${f2(least(p).systemMsPerCall)} | ${f1(switchesOf(least(p)))} | ${f1(p.runs.at(-1)!.p50)} | ${f1(p.runs.at(-1)!.p99)} | ${p.runs.reduce((n, r) => n + r.errors, 0)} | ${p.tollgateSamples ? `${ms(p, p.tollgateSamples)} ms (${pct(p, p.tollgateSamples)})` : "—"} |`,
       )
       .join("\n");
     const md = `## Gateway CPU per call (bench/gateway-profile.ts)
