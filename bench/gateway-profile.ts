@@ -45,22 +45,34 @@ function cpuSeconds(pid: number): { total: number; system: number } {
   return { total: user + system, system };
 }
 
-/** Context switches of each thread the process has now (voluntary: it waited; involuntary: it was preempted): the
- * main thread (the event loop) apart from the others (Python 3.11 gives its threads no OS name to tell them by). */
+/** Context switches of each thread the process has now, by thread id (voluntary: it waited; involuntary: it was
+ * preempted). */
 function contextSwitches(pid: number): Map<string, number> {
-  const byName = new Map<string, number>();
+  const byThread = new Map<string, number>();
   for (const task of readdirSync(`/proc/${pid}/task`)) {
     try {
       const status = readFileSync(`/proc/${pid}/task/${task}/status`, "utf8");
-      const name = task === String(pid) ? "event loop" : "other threads";
       let n = 0;
       for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) n += Number(m[1]);
-      byName.set(name, (byName.get(name) ?? 0) + n);
+      byThread.set(task, n);
     } catch {
       // the thread ended between the listing and the read
     }
   }
-  return byName;
+  return byThread;
+}
+
+/** Each thread's Python name, by thread id, from py-spy's dump (Python 3.11 gives its threads no OS name); a pool's
+ * threads under the pool's name (`ThreadPoolExecutor-0_3` → `ThreadPoolExecutor-0`), the main thread as the event
+ * loop. A thread Python does not know (a library's own) is "not Python". */
+function threadNames(pid: number): Map<string, string> {
+  const names = new Map<string, string>();
+  const dump = execFileSync(pySpy, ["dump", "--pid", String(pid), "--nonblocking"], { encoding: "utf8" });
+  for (const m of dump.matchAll(/^Thread (\d+) \([^)]*\): "(.*)"$/gm)) {
+    const name = m[2] === "MainThread" ? "event loop" : m[2]!.replace(/_\d+$/, "");
+    names.set(m[1]!, name);
+  }
+  return names;
 }
 
 /** A run's context switches per call, all its threads. */
@@ -77,8 +89,7 @@ interface Run {
   cpuMsPerCall: number;
   /** The kernel's part of it. */
   systemMsPerCall: number;
-  /** Context switches per call of the event loop and of the other threads (threads that ended during the run are not
-   * counted). */
+  /** Context switches per call by thread name (threads that ended during the run are not counted). */
   switchesByThread: Map<string, number>;
 }
 
@@ -133,9 +144,13 @@ async function run(profile: Profile, url: string, key: string, port: number, spy
   const cpuAfter = cpuSeconds(pid);
   const cpuMsPerCall = ((cpuAfter.total - cpuBefore.total) * 1000) / summary.n;
   const systemMsPerCall = ((cpuAfter.system - cpuBefore.system) * 1000) / summary.n;
+  const names = threadNames(pid);
   const switchesByThread = new Map<string, number>();
-  for (const [name, n] of contextSwitches(pid))
-    switchesByThread.set(name, (n - (switchesBefore.get(name) ?? 0)) / summary.n);
+  for (const [task, n] of contextSwitches(pid)) {
+    const name = names.get(task) ?? "not Python";
+    const calls = (n - (switchesBefore.get(task) ?? 0)) / summary.n;
+    switchesByThread.set(name, (switchesByThread.get(name) ?? 0) + calls);
+  }
   profile.runs.push({
     calls: summary.n,
     errors: summary.errors,
@@ -266,8 +281,9 @@ time goes.
 |---|---|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows}
 
-Context switches per call by thread (the least round's): the event loop's, and those of every other thread together
-(LiteLLM's executor, which runs each call's \`completion\`, the outbox's I/O thread, the logging and HTTP pools).
+Context switches per call by thread (the least round's), each thread named as Python names it (py-spy's dump; a
+pool's threads together): the event loop, LiteLLM's executor (\`ThreadPoolExecutor-N\`, which runs each call's
+\`completion\`), the outbox's I/O thread (\`tollgate-outbox\`), the logging and HTTP pools.
 
 | path | by thread |
 |---|---|
