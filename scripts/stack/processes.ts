@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { connect } from "node:net";
 import { createInterface } from "node:readline";
 
 export interface ProcessSpec {
@@ -38,6 +39,20 @@ export async function waitFor(
   throw new Error(`${what} was not ready after ${Math.round(timeoutMs / 1000)}s`);
 }
 
+/** Whether something accepts connections on host:port now. */
+export function listening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
 export const httpOk = (url: string) => async () => {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
   return res.ok;
@@ -49,6 +64,13 @@ export class ProcessGroup {
   private stopping = false;
 
   async start(spec: ProcessSpec): Promise<Running> {
+    // A process left listening on the port (an earlier run killed without its stack) would answer the readiness
+    // check while the new one fails to bind: the stack would run against the old one.
+    if (spec.ready && "url" in spec.ready) {
+      const { hostname, port } = new URL(spec.ready.url);
+      if (await listening(hostname, Number(port)))
+        throw new Error(`${spec.name}: port ${port} is already in use (a process left from an earlier run?)`);
+    }
     const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env };
     // An undefined value in spec.env removes the variable (e.g. DATABASE_URL for LiteLLM).
     for (const [name, value] of Object.entries(spec.env ?? {})) if (value === undefined) delete env[name];
