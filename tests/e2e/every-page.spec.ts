@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import AxeBuilder from "@axe-core/playwright";
 import { type BrowserContext, expect, type Page, test } from "@playwright/test";
 import OpenAI from "openai";
 import type Stripe from "stripe";
@@ -9,7 +8,7 @@ import { NAV } from "@/components/shell/nav";
 import type { Role } from "@/lib/auth/types";
 import { createClient, type Sql } from "@/lib/db/client";
 import { handleStripeEvent } from "@/lib/payments/webhook";
-import { fundedDeveloper, signedInAs, snap } from "./helpers";
+import { fundedDeveloper, seriousViolations, signedInAs, snap } from "./helpers";
 
 // Every page of both roles, at a laptop, a wide screen and a phone, with the data that makes tables wide (a long
 // email, a $5,000 card payment, calls through the real gateway, a failed call): no page wider than its window, no
@@ -189,19 +188,6 @@ async function relaidOut(page: Page) {
   );
 }
 
-async function axe(page: Page): Promise<string[]> {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  return violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map(
-      (v) =>
-        `axe ${v.impact} ${v.id}: ${v.nodes
-          .slice(0, 4)
-          .map((n) => n.target.join(" "))
-          .join(" | ")}${v.nodes.length > 4 ? ` (+${v.nodes.length - 4})` : ""}`,
-    );
-}
-
 const slug = (route: string) => route.replace(/^\//, "").replace(/[/[\]]+/g, "-") || "home";
 
 for (const role of ["admin", "developer"] as const) {
@@ -267,7 +253,7 @@ for (const role of ["admin", "developer"] as const) {
           }
           await snap(page, `every-${role}-${slug(route)}-${viewport.width}`);
           for (const p of spills) failures.push(`${size} ${p}`);
-          for (const p of await axe(page)) failures.push(`${size} ${p}`);
+          for (const p of await seriousViolations(page)) failures.push(`${size} ${p}`);
         }
         for (const p of w.problems) failures.push(`loading ${p}`);
         expect([...new Set(failures)], `${role} ${url}`).toEqual([]);

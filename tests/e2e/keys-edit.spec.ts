@@ -1,9 +1,8 @@
-import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page, test } from "@playwright/test";
 import OpenAI from "openai";
 import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
-import { fundedDeveloper, signedInAs, signIn, snap } from "./helpers";
+import { fundedDeveloper, seriousViolations, signedInAs, signIn, snap } from "./helpers";
 
 // Issue 26's "edit a key's budget and see a call refused by it", and the links between users, keys and calls.
 
@@ -26,11 +25,7 @@ async function expectTablesFit(page: Page) {
 
 /** No serious or critical accessibility violation in the page's content (the header and sidebar are the shell's). */
 async function expectAccessible(page: Page) {
-  const { violations } = await new AxeBuilder({ page }).exclude("header").exclude("aside").analyze();
-  const serious = violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(" | ")}`);
-  expect(serious).toEqual([]);
+  expect(await seriousViolations(page, { exclude: ["header", "aside"] })).toEqual([]);
 }
 
 async function refusal(call: Promise<unknown>) {

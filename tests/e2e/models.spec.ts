@@ -2,12 +2,11 @@
 // its first two attempts per prompt fail upstream, the router's retries serve it), prices it in the price book, a
 // developer's key calls it through the gateway with the `openai` SDK, the call is charged exactly the price, and the
 // developer's page for the model shows the call.
-import AxeBuilder from "@axe-core/playwright";
 import { type Browser, expect, type Page, test } from "@playwright/test";
 import OpenAI from "openai";
 import { displayMicros } from "@/lib/billing/money";
 import { createClient } from "@/lib/db/client";
-import { fundedDeveloper, signedInAs, signIn, snap } from "./helpers";
+import { fundedDeveloper, seriousViolations, signedInAs, signIn, snap } from "./helpers";
 
 const GROUP = "fake-flaky";
 
@@ -15,16 +14,6 @@ const GROUP = "fake-flaky";
 async function openPage(browser: Browser, width: number, height: number) {
   const context = await browser.newContext({ viewport: { width, height } });
   return context.newPage();
-}
-
-/** Serious and critical accessibility violations inside one part of the page (its main content, a dialog): the shell is the shell tests' to check. */
-async function axeSerious(page: Page, include?: string): Promise<string[]> {
-  const builder = new AxeBuilder({ page });
-  if (include) builder.include(include);
-  const { violations } = await builder.analyze();
-  return violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(" | ")}`);
 }
 
 /** The page is no wider than its viewport (nothing pushes it sideways). */
@@ -61,7 +50,7 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
     await expect(adm.getByTestId(`model-row-${name}`).getByTestId("max-output")).toHaveText("—");
   }
   await fitsViewport(adm);
-  expect(await axeSerious(adm, "main")).toEqual([]);
+  expect(await seriousViolations(adm, { include: "main" })).toEqual([]);
   await snap(adm, "models-01-admin-catalog-1280");
 
   // Add model: the groups the gateway serves, those already sold greyed out.
@@ -75,7 +64,7 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
   await dialog.getByLabel("Context window (tokens)").fill("16384");
   await dialog.getByLabel("Max output (tokens)").fill("4096");
   await dialog.getByLabel("Description (developers read it)").fill("Retried upstream, billed once");
-  expect(await axeSerious(adm, "[role=dialog]")).toEqual([]);
+  expect(await seriousViolations(adm, { include: "[role=dialog]" })).toEqual([]);
   await snap(adm, "models-02-add-dialog");
   await dialog.getByRole("button", { name: "Add model" }).click();
   await expect(dialog.getByTestId("model-added")).toContainText(`${GROUP} is in the catalog`);
@@ -159,7 +148,7 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
   await expect(call).toContainText(displayMicros(BigInt(charged)));
   await expect(page.getByTestId("model-usage-charged")).toHaveAttribute("data-micros", String(charged));
   await fitsViewport(page);
-  expect(await axeSerious(page, "main")).toEqual([]);
+  expect(await seriousViolations(page, { include: "main" })).toEqual([]);
   await snap(page, "models-03-developer-model-page-1280");
 
   // On a phone both pages stay within the screen.
@@ -167,13 +156,13 @@ test("an admin adds a model the gateway serves, prices it, and a developer's cal
   await page.reload();
   await expect(page.getByTestId("model-usage-calls")).toHaveText("1");
   await fitsViewport(page);
-  expect(await axeSerious(page, "main")).toEqual([]);
+  expect(await seriousViolations(page, { include: "main" })).toEqual([]);
   await snap(page, "models-04-developer-model-page-390");
   await adm.setViewportSize({ width: 390, height: 844 });
   await adm.reload();
   await expect(adm.getByTestId(`model-row-${GROUP}`)).toBeVisible();
   await fitsViewport(adm);
-  expect(await axeSerious(adm, "main")).toEqual([]);
+  expect(await seriousViolations(adm, { include: "main" })).toEqual([]);
   await snap(adm, "models-05-admin-catalog-390");
 
   // The embedding model's page for developers shows no max output either.

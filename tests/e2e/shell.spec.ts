@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
-import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page, test } from "@playwright/test";
 import OpenAI from "openai";
 import { createClient } from "@/lib/db/client";
 import { createKey } from "@/lib/keys/create";
 import { TEST_KEY_PEPPER } from "../stack/start";
-import { admin, developer, signedInAs, snap } from "./helpers";
+import { admin, developer, seriousViolations, signedInAs, snap } from "./helpers";
 
 // The dashboard's shell: navigation on a phone (a sheet), wide screens used, the command palette finding a real
 // call and scoped to the person, breadcrumbs back from a nested page.
@@ -23,12 +22,7 @@ async function openPalette(page: Page) {
 }
 
 /** Serious or critical accessibility violations inside a part of the page (the header, the sheet, the palette). */
-async function violations(page: Page, selector = "[role=dialog]"): Promise<string[]> {
-  const { violations } = await new AxeBuilder({ page }).include(selector).analyze();
-  return violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(" | ")}`);
-}
+const violations = (page: Page, selector = "[role=dialog]") => seriousViolations(page, { include: selector });
 
 /** How much wider the page is than the window (0: no horizontal scroll). */
 const overflowX = (page: Page) =>
