@@ -108,7 +108,7 @@ export function QuickStart({
           </ol>
         )}
       </CardContent>
-      <SecretDialog secret={secret} gatewayUrl={gatewayUrl} onClose={() => setSecret(null)} />
+      <SecretDialog secret={secret} onClose={() => setSecret(null)} />
     </Card>
   );
 }

@@ -104,11 +104,9 @@ function useUrlKeyFilter() {
 
 export function KeysPanel({
   admin,
-  gatewayUrl,
   org,
 }: {
   admin: boolean;
-  gatewayUrl: string;
   /**
    * An organization's keys (its slug and name): `everyone` lists them through the organization (every member's for
    * its owners and admins, with who made each), otherwise the person's own keys of it ("My API keys" with ?org=).
@@ -502,7 +500,7 @@ export function KeysPanel({
         onCancel={() => setPending(null)}
       />
       {editing ? <EditKeyDialog key={editing.id} editing={editing} onClose={() => setEditing(null)} /> : null}
-      <SecretDialog secret={secret} gatewayUrl={gatewayUrl} onClose={() => setSecret(null)} />
+      <SecretDialog secret={secret} onClose={() => setSecret(null)} />
     </Card>
   );
 }

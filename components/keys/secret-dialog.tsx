@@ -18,15 +18,7 @@ import { KEY_VARIABLE } from "@/lib/models/snippets";
  * Shows a new key's secret, the only time it is ever visible, with a copy button, and how to use it: exported as
  * $TOLLGATE_API_KEY, which every quick start (the home, a model's page) reads.
  */
-export function SecretDialog({
-  secret,
-  gatewayUrl,
-  onClose,
-}: {
-  secret: string | null;
-  gatewayUrl: string;
-  onClose: () => void;
-}) {
+export function SecretDialog({ secret, onClose }: { secret: string | null; onClose: () => void }) {
   return (
     <Dialog
       open={secret !== null}

@@ -370,6 +370,7 @@ describe("bursts", () => {
       const charged = rows.reduce((sum, r) => sum + r.revenue_micros, 0n);
       expect(charged).toBeLessThanOrEqual(100n * worst);
       expect(BigInt(served)).toBeLessThanOrEqual(
+        // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min takes numbers)
         (100n * worst) / rows.reduce((m, r) => (r.revenue_micros < m ? r.revenue_micros : m), worst),
       );
       const account = await settledBalance(ctx, c.accountId, 30_000);

@@ -23,7 +23,7 @@ export default async function MyKeysPage({ searchParams }: { searchParams: Promi
           description={`Your keys for the gateway at ${url}. A secret is shown once, when the key is created.`}
         />
         <Suspense>
-          <KeysPanel admin={false} gatewayUrl={url} />
+          <KeysPanel admin={false} />
         </Suspense>
       </>
     );
@@ -38,11 +38,7 @@ export default async function MyKeysPage({ searchParams }: { searchParams: Promi
       />
       {can.ownKeys ? (
         <Suspense>
-          <KeysPanel
-            admin={false}
-            gatewayUrl={url}
-            org={{ slug: org.slug, name: org.name, everyone: false }}
-          />
+          <KeysPanel admin={false} org={{ slug: org.slug, name: org.name, everyone: false }} />
         </Suspense>
       ) : (
         <Card data-testid="org-keys-none">

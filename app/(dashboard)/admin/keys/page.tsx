@@ -3,7 +3,6 @@ import { Suspense } from "react";
 import { KeysPanel } from "@/components/keys/keys-panel";
 import { PageHeader } from "@/components/shell/page-header";
 import { requireUser } from "@/lib/auth/current";
-import { gatewayPublicUrl } from "@/lib/config";
 
 export const metadata: Metadata = { title: "All API keys" };
 
@@ -16,7 +15,7 @@ export default async function AdminKeysPage() {
         description="Every key issued by Tollgate, with its spend, budgets and limits. Edits, revocations and rotations take effect at the gateway within seconds."
       />
       <Suspense>
-        <KeysPanel admin gatewayUrl={gatewayPublicUrl()} />
+        <KeysPanel admin />
       </Suspense>
     </>
   );

@@ -4,7 +4,6 @@ import { KeysPanel } from "@/components/keys/keys-panel";
 import { OrgHeader } from "@/components/orgs/org-header";
 import { Card, CardContent } from "@/components/ui/card";
 import { requireUser } from "@/lib/auth/current";
-import { gatewayPublicUrl } from "@/lib/config";
 import { openOrgPage } from "../../page-org";
 
 export const metadata: Metadata = { title: "Organization keys" };
@@ -32,7 +31,6 @@ export default async function OrgKeysPage({ params }: { params: Promise<{ slug: 
         <Suspense>
           <KeysPanel
             admin={false}
-            gatewayUrl={gatewayPublicUrl()}
             org={{
               slug: org.slug,
               name: org.name,
