@@ -280,8 +280,18 @@ async def test_the_loops_appends_leave_checkpoints_to_the_io_thread(tmp_path):
         assert outbox.append({**event(f"w{i}"), "pad": "x" * 4000}).result() is True
     # The loop's connection never copied the WAL back (that write and its fsync would have stalled the loop)…
     assert os.path.getsize(database) == before
-    outbox._run_io(outbox._next_due_in)  # …a round of the delivery loop on the I/O thread does
+    await outbox._step(outbox._next_due_in)  # …a round of the delivery loop does, on the I/O thread: the loop hands
+    # it the round once the WAL is due to start over
     assert os.path.getsize(database) > 4_000_000
+    # …and the WAL file is cut back, so the next rounds are the loop's again (a file left at its size kept every round
+    # on the I/O thread, each running the whole checkpoint again).
+    assert os.path.getsize(f"{database}-wal") == 0
+    hops = []
+    submit = outbox._io.submit
+    outbox._io.submit = lambda fn, *a, **k: hops.append(fn) or submit(fn, *a, **k)
+    for _ in range(3):
+        await outbox._step(outbox._next_due_in)
+    assert hops == []
     assert outbox.stats()["pending"] == 1100
     await outbox.aclose()
 
@@ -482,4 +492,74 @@ async def test_the_operator_routes_read_the_outbox_without_holding_the_event_loo
         busy.set()
         safety.cancel()
         assert (await answer).status_code == 200
+    await outbox.aclose()
+
+
+async def test_a_delivery_round_runs_on_the_loops_connection_without_a_thread_hop(tmp_path):
+    """The usual round (claim, post, mark, the next due time) takes no turn of the I/O thread: each hop there wakes a
+    thread and then the loop, per round, on the gateway's busiest path."""
+    import asyncio
+
+    platform = Platform()
+    outbox = make(tmp_path, platform, linger=0)
+    outbox.start()
+    outbox.paused = True
+    for i in range(5):
+        assert outbox.append(event(f"r{i}")).result() is True
+    hops = []
+    submit = outbox._io.submit
+
+    def counted(fn, *args, **kwargs):
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return submit(fn, *args, **kwargs)
+
+    outbox._io.submit = counted
+    outbox.paused = False
+    outbox.deliver_now()
+    for _ in range(100):
+        if outbox._run_io(outbox._stats)["delivered"] == 5:
+            break
+        await asyncio.sleep(0.02)
+    hops_in_rounds = [h for h in hops if h not in ("_stats", "_purge")]  # the test's reads; a purge every 10 min
+    assert outbox._run_io(outbox._stats)["delivered"] == 5
+    assert [json.loads(b.content)["events"][0]["callId"] for b in platform.batches] == ["r0"]
+    assert hops_in_rounds == []
+    await outbox.aclose()
+
+
+async def test_a_claim_while_the_io_thread_holds_the_file_waits_there_instead(tmp_path):
+    """The loop's connection never waits for a lock: a round that finds the file busy is handed to the I/O thread,
+    which takes it once the file is free, and nothing is delivered twice or lost."""
+    import asyncio
+    import threading
+
+    platform = Platform()
+    outbox = make(tmp_path, platform, linger=0)
+    outbox.start()
+    outbox.paused = True
+    for i in range(3):
+        assert outbox.append(event(f"b{i}")).result() is True
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_file():
+        outbox._db.execute("begin immediate")
+        locked.set()
+        release.wait()
+        outbox._db.execute("commit")
+
+    outbox._io.submit(hold_the_file)
+    locked.wait(5)
+    started = asyncio.get_running_loop().time()
+    outbox.paused = False
+    outbox.deliver_now()
+    await asyncio.sleep(0.2)
+    assert asyncio.get_running_loop().time() - started < 0.5  # the loop went on
+    assert platform.batches == []  # the round waits on the I/O thread, behind the held file
+    release.set()
+    for _ in range(100):
+        if outbox.stats()["delivered"] == 3:
+            break
+        await asyncio.sleep(0.02)
+    assert [[e["callId"] for e in json.loads(b.content)["events"]] for b in platform.batches] == [["b0", "b1", "b2"]]
+    assert outbox.stats() == {"pending": 0, "delivered": 3, "total": 3, "retrying": 0, "dead": 0}
     await outbox.aclose()

@@ -64,9 +64,10 @@ drop index if exists events_pending;
 create index if not exists events_pending_live on events (next_attempt_at) where delivered_at is null and dead_at is null;
 """
 
-# The WAL folded back into the database file and started over by the I/O thread once it is this large (an
+# The WAL folded back into the database file and cut to nothing by the I/O thread once it is this large (an
 # autocommitted append writes its row's and its indexes' pages, ~25 KB of WAL; SQLite's own automatic checkpoint,
-# which the loop's connection does not run, is at 1,000 pages). The file itself is cut back to twice that.
+# which the loop's connection does not run, is at 1,000 pages). journal_size_limit, twice that, bounds the file when a
+# checkpoint cannot finish (a reader in the way).
 WAL_RESTART_BYTES = 4 * 1024 * 1024
 
 # Statuses that refuse the content of a batch (as opposed to the platform being down, busy or misconfigured).
@@ -390,31 +391,65 @@ class Outbox:
         self._loop_thread = threading.get_ident()
         self._task = self._loop.create_task(self._run(), name="tollgate-outbox")
 
-    def _claim(self) -> list[tuple[int, str, int]]:
-        self._fold()
+    def _claim(self, db: sqlite3.Connection) -> list[tuple[int, str, int]]:
         now = self.clock()
-        self._db.execute("begin immediate")
+        db.execute("begin immediate")
         try:
-            rows = self._db.execute(
+            rows = db.execute(
                 "select id, body, attempts from events where delivered_at is null and dead_at is null"
                 " and next_attempt_at <= ? and claimed_until <= ? order by id limit ?",
                 (now, now, self.batch_size),
             ).fetchall()
             if rows:
-                self._db.executemany(
-                    "update events set claimed_until = ? where id = ?", [(now + 60, r[0]) for r in rows]
-                )
-            self._db.execute("commit")
+                db.executemany("update events set claimed_until = ? where id = ?", [(now + 60, r[0]) for r in rows])
+            db.execute("commit")
         except BaseException:
-            self._db.execute("rollback")
+            if db.in_transaction:
+                db.execute("rollback")
             raise
         return rows
+
+    @staticmethod
+    def _update(db: sqlite3.Connection, statement: str, params: list[tuple[Any, ...]]) -> None:
+        """One statement for many rows, committed once (not once per row)."""
+        db.execute("begin immediate")
+        try:
+            db.executemany(statement, params)
+            db.execute("commit")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("rollback")
+            raise
+
+    def _wal_due(self) -> bool:
+        try:
+            return os.path.getsize(self._wal_path) > WAL_RESTART_BYTES
+        except OSError:
+            return False
+
+    def _folded_then(self, step: Callable[[sqlite3.Connection], Any]) -> Any:
+        """(I/O thread) A delivery step, after starting the WAL over if it is due."""
+        self._fold()
+        return step(self._db)
+
+    async def _step(self, step: Callable[[sqlite3.Connection], Any]) -> Any:
+        """A delivery round's statements (claim, mark, next due time): on the event loop's own connection when the
+        file takes them at once, the usual case, so a round costs no thread hop and no wake-up of the loop; on the I/O
+        thread when the file is busy (its connection holds the write lock: a queued commit, a restart of the WAL), or
+        when the WAL is due to start over, which only that thread does (a checkpoint can fsync)."""
+        if threading.get_ident() == self._loop_thread and not self._wal_due():
+            with self._pending_lock:
+                try:
+                    return step(self._direct)
+                except sqlite3.OperationalError:  # busy (the loop's connection never waits): the I/O thread's turn
+                    pass
+        return await self._in_io(self._folded_then, step)
 
     async def deliver_once(self) -> int:
         """Sends one batch; returns how many events the platform acknowledged."""
         if self.paused:
             return 0
-        rows = await self._in_io(self._claim)
+        rows = await self._step(self._claim)
         if not rows:
             return 0
         return await self._deliver(rows)
@@ -452,11 +487,12 @@ class Outbox:
             await self._check_flushed()
             return 0
         now = self.clock()
-        await self._in_io(
-            self._db.executemany,
+        params = [(now + backoff_seconds(r[2] + 1), error, r[0]) for r in rows]
+        await self._step(lambda db: self._update(
+            db,
             "update events set attempts = attempts + 1, next_attempt_at = ?, claimed_until = 0, last_error = ? where id = ?",
-            [(now + backoff_seconds(r[2] + 1), error, r[0]) for r in rows],
-        )
+            params,
+        ))
         logger.warning("usage delivery failed for %d events, will retry: %s", len(rows), error)
         return 0
 
@@ -477,7 +513,7 @@ class Outbox:
     async def _mark(self, rows: list[tuple[int, str, int]], statement: str, error: str | None = None) -> None:
         now = self.clock()
         params = [(now, r[0]) if error is None else (now, error, r[0]) for r in rows]
-        await self._in_io(self._db.executemany, statement, params)
+        await self._step(lambda db: self._update(db, statement, params))
 
     def _purge(self) -> int:
         return self._db.execute(
@@ -489,20 +525,21 @@ class Outbox:
         return self._run_io(self._purge)
 
     def _fold(self) -> None:
-        """(I/O thread) The loop's appends never checkpoint. Here, once the WAL passes WAL_RESTART_BYTES, it is copied
-        back and started over (RESTART: a PASSIVE checkpoint under steady appends never reaches the WAL's end, and only
-        one that does lets it start over, so the file would only grow). RESTART holds the writer lock while it runs:
-        an append on the loop meanwhile finds the file busy and is queued here, behind it."""
+        """(I/O thread) The loop's appends never checkpoint. Here, once the WAL file passes WAL_RESTART_BYTES, it is
+        copied back and cut to nothing (TRUNCATE: a PASSIVE checkpoint under steady appends never reaches the WAL's end,
+        and only one that does lets it start over, so the file would only grow). Not RESTART, which starts the WAL over
+        but leaves the file its size: the size this reads stayed above the mark, and every delivery round after the
+        first 4 MB ran a whole checkpoint again, with its fsync, on this thread. The checkpoint holds the writer lock
+        while it runs: an append on the loop meanwhile finds the file busy and is queued here, behind it."""
         try:
             size = os.path.getsize(self._wal_path)
         except OSError:
             return
         if size > WAL_RESTART_BYTES:
-            self._db.execute("pragma wal_checkpoint(restart)")
+            self._db.execute("pragma wal_checkpoint(truncate)")
 
-    def _next_due_in(self) -> float:
-        self._fold()
-        row = self._db.execute(
+    def _next_due_in(self, db: sqlite3.Connection) -> float:
+        row = db.execute(
             "select min(next_attempt_at) from events where delivered_at is null and dead_at is null"
         ).fetchone()
         if row[0] is None:
@@ -525,7 +562,7 @@ class Outbox:
                 logger.exception("outbox delivery loop error")
             self._wake.clear()
             try:
-                due_in = await self._in_io(self._next_due_in)
+                due_in = await self._step(self._next_due_in)
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, due_in))
                 # A cancel that landed as the wake fired was swallowed by wait_for (Python 3.11) but is still asked
                 # for: a plain cancel (the event loop closing, not aclose) must end this loop too, or the loop's
