@@ -17,11 +17,15 @@ import { fundedDeveloper, seriousViolations, signedInAs, snap } from "./helpers"
 // The pages come from the sidebar's NAV and from the app's dynamic routes (e.g. /admin/accounts/[id], reached by
 // the first link to one on its parent page), so a page added later is checked without editing this file.
 
+// Each page is checked for fit at every size, and by axe at the desktop and the phone sizes: the wide desktop has the
+// same DOM and colours as 1280 px (only the layout widens), where the phone's differs (the navigation in a sheet,
+// stacked cards). axe was most of the sweep's time.
 const VIEWPORTS = [
   { width: 1280, height: 800 },
   { width: 1920, height: 1080 },
   { width: 390, height: 844 },
 ] as const;
+const AXE_WIDTHS = new Set<number>([1280, 390]);
 
 const LONG_PREFIX = "layout-check-with-a-rather-long-email-address-of-someone";
 
@@ -212,7 +216,7 @@ for (const role of ["admin", "developer"] as const) {
     });
 
     for (const { route, parent } of pagesOf(role)) {
-      test(`${route} fits, loads cleanly and passes axe at 1280, 1920 and 390 px`, async () => {
+      test(`${route} fits at 1280, 1920 and 390 px, loads cleanly and passes axe at 1280 and 390 px`, async () => {
         test.setTimeout(90_000);
         let url = route;
         if (parent) {
@@ -253,7 +257,8 @@ for (const role of ["admin", "developer"] as const) {
           }
           await snap(page, `every-${role}-${slug(route)}-${viewport.width}`);
           for (const p of spills) failures.push(`${size} ${p}`);
-          for (const p of await seriousViolations(page)) failures.push(`${size} ${p}`);
+          if (AXE_WIDTHS.has(viewport.width))
+            for (const p of await seriousViolations(page)) failures.push(`${size} ${p}`);
         }
         for (const p of w.problems) failures.push(`loading ${p}`);
         expect([...new Set(failures)], `${role} ${url}`).toEqual([]);

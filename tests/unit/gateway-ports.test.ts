@@ -1,19 +1,23 @@
-// `npm test` runs the gateway files three at a time, each with its own stack: no two files may name the same port
-// (the platform 32xx, PostgreSQL 254xx, LiteLLM and the fake upstream 41xx).
+// `npm test` runs the gateway files three at a time, each with its own stack, beside the browser against `npm run up`
+// (tests/up): no two of them may name the same port (the platform 32xx and 34xx, PostgreSQL 254xx, LiteLLM and the
+// fake upstream 41xx and 44xx).
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 
 const DIR = path.join(process.cwd(), "tests/gateway");
-const PORT = /\b(3[12]\d\d|25[4-5]\d\d|41\d\d)\b/g;
+const PORT = /\b(3[1-4]\d\d|25[4-5]\d\d|4[14]\d\d)\b/g;
 
 describe("gateway test ports", () => {
   it("are each named by one file only", () => {
     const owners = new Map<string, string[]>();
-    const files = readdirSync(DIR).filter((f) => f.endsWith(".test.ts"));
+    const files = readdirSync(DIR)
+      .filter((f) => f.endsWith(".test.ts"))
+      .map((f) => path.join("tests/gateway", f));
     expect(files.length).toBeGreaterThan(5);
+    files.push("tests/up/global-setup.ts", "playwright.up.config.ts");
     for (const file of files) {
-      for (const port of new Set(readFileSync(path.join(DIR, file), "utf8").match(PORT) ?? [])) {
+      for (const port of new Set(readFileSync(path.join(process.cwd(), file), "utf8").match(PORT) ?? [])) {
         owners.set(port, [...(owners.get(port) ?? []), file]);
       }
     }
