@@ -38,6 +38,55 @@ def make(tmp_path, platform: Platform, clock=None, **kw) -> Outbox:
         **kw,
     )
 
+def hold_the_file(outbox: Outbox):
+    """Puts the I/O thread in a write transaction (a claim, a mark, a slow commit) until the returned event is set."""
+    import threading
+
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        outbox._db.execute("begin immediate")
+        locked.set()
+        release.wait()
+        outbox._db.execute("commit")
+
+    outbox._io.submit(hold)
+    assert locked.wait(5)
+    return release
+
+
+def io_jobs(outbox: Outbox) -> list[str]:
+    """The names of the jobs handed to the outbox's I/O thread from now on."""
+    jobs: list[str] = []
+    submit = outbox._io.submit
+
+    def counted(fn, *args, **kwargs):
+        jobs.append(getattr(fn, "__name__", repr(fn)))
+        return submit(fn, *args, **kwargs)
+
+    outbox._io.submit = counted
+    return jobs
+
+def paused_with(tmp_path, platform: Platform, calls: list[str]) -> Outbox:
+    """A started outbox holding these calls' events, delivery paused."""
+    outbox = make(tmp_path, platform, linger=0)
+    outbox.start()
+    outbox.paused = True
+    for call in calls:
+        assert outbox.append(event(call)).result() is True
+    return outbox
+
+
+async def until_delivered(outbox: Outbox, n: int) -> None:
+    import asyncio
+
+    for _ in range(100):
+        if outbox._run_io(outbox._stats)["delivered"] == n:
+            return
+        await asyncio.sleep(0.02)
+
+
+
 
 async def test_events_are_delivered_in_one_signed_batch(tmp_path):
     platform = Platform()
@@ -232,21 +281,11 @@ async def test_an_append_on_the_event_loop_is_committed_at_once_without_a_thread
 
 async def test_an_append_on_the_loop_while_the_io_thread_writes_is_queued_behind_it_in_order(tmp_path):
     import asyncio
-    import threading
 
     outbox = make(tmp_path, Platform(), linger=0)
     outbox.start()
     outbox.paused = True
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_file():  # the I/O thread in a write transaction (a claim, a mark, a slow commit)
-        outbox._db.execute("begin immediate")
-        locked.set()
-        release.wait()
-        outbox._db.execute("commit")
-
-    outbox._io.submit(hold_the_file)
-    locked.wait(5)
+    release = hold_the_file(outbox)
     started = asyncio.get_running_loop().time()
     first = outbox.append(event("q0"))
     second = outbox.append(event("q1"))  # behind the queued one, never ahead of it
@@ -286,9 +325,7 @@ async def test_the_loops_appends_leave_checkpoints_to_the_io_thread(tmp_path):
     # …and the WAL file is cut back, so the next rounds are the loop's again (a file left at its size kept every round
     # on the I/O thread, each running the whole checkpoint again).
     assert os.path.getsize(f"{database}-wal") == 0
-    hops = []
-    submit = outbox._io.submit
-    outbox._io.submit = lambda fn, *a, **k: hops.append(fn) or submit(fn, *a, **k)
+    hops = io_jobs(outbox)
     for _ in range(3):
         await outbox._step(outbox._next_due_in)
     assert hops == []
@@ -498,28 +535,12 @@ async def test_the_operator_routes_read_the_outbox_without_holding_the_event_loo
 async def test_a_delivery_round_runs_on_the_loops_connection_without_a_thread_hop(tmp_path):
     """The usual round (claim, post, mark, the next due time) takes no turn of the I/O thread: each hop there wakes a
     thread and then the loop, per round, on the gateway's busiest path."""
-    import asyncio
-
     platform = Platform()
-    outbox = make(tmp_path, platform, linger=0)
-    outbox.start()
-    outbox.paused = True
-    for i in range(5):
-        assert outbox.append(event(f"r{i}")).result() is True
-    hops = []
-    submit = outbox._io.submit
-
-    def counted(fn, *args, **kwargs):
-        hops.append(getattr(fn, "__name__", repr(fn)))
-        return submit(fn, *args, **kwargs)
-
-    outbox._io.submit = counted
+    outbox = paused_with(tmp_path, platform, [f"r{i}" for i in range(5)])
+    hops = io_jobs(outbox)
     outbox.paused = False
     outbox.deliver_now()
-    for _ in range(100):
-        if outbox._run_io(outbox._stats)["delivered"] == 5:
-            break
-        await asyncio.sleep(0.02)
+    await until_delivered(outbox, 5)
     hops_in_rounds = [h for h in hops if h not in ("_stats", "_purge")]  # the test's reads; a purge every 10 min
     assert outbox._run_io(outbox._stats)["delivered"] == 5
     assert [json.loads(b.content)["events"][0]["callId"] for b in platform.batches] == ["r0"]
@@ -531,24 +552,10 @@ async def test_a_claim_while_the_io_thread_holds_the_file_waits_there_instead(tm
     """The loop's connection never waits for a lock: a round that finds the file busy is handed to the I/O thread,
     which takes it once the file is free, and nothing is delivered twice or lost."""
     import asyncio
-    import threading
 
     platform = Platform()
-    outbox = make(tmp_path, platform, linger=0)
-    outbox.start()
-    outbox.paused = True
-    for i in range(3):
-        assert outbox.append(event(f"b{i}")).result() is True
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_file():
-        outbox._db.execute("begin immediate")
-        locked.set()
-        release.wait()
-        outbox._db.execute("commit")
-
-    outbox._io.submit(hold_the_file)
-    locked.wait(5)
+    outbox = paused_with(tmp_path, platform, ["b0", "b1", "b2"])
+    release = hold_the_file(outbox)
     started = asyncio.get_running_loop().time()
     outbox.paused = False
     outbox.deliver_now()
@@ -556,10 +563,7 @@ async def test_a_claim_while_the_io_thread_holds_the_file_waits_there_instead(tm
     assert asyncio.get_running_loop().time() - started < 0.5  # the loop went on
     assert platform.batches == []  # the round waits on the I/O thread, behind the held file
     release.set()
-    for _ in range(100):
-        if outbox.stats()["delivered"] == 3:
-            break
-        await asyncio.sleep(0.02)
+    await until_delivered(outbox, 3)
     assert [[e["callId"] for e in json.loads(b.content)["events"]] for b in platform.batches] == [["b0", "b1", "b2"]]
     assert outbox.stats() == {"pending": 0, "delivered": 3, "total": 3, "retrying": 0, "dead": 0}
     await outbox.aclose()
