@@ -324,7 +324,7 @@ async def test_the_loops_appends_leave_checkpoints_to_the_io_thread(tmp_path):
     assert os.path.getsize(database) > 4_000_000
     # …and the WAL file is cut back, so the next rounds are the loop's again (a file left at its size kept every round
     # on the I/O thread, each running the whole checkpoint again).
-    assert os.path.getsize(f"{database}-wal") == 0
+    assert os.path.getsize(f"{database}-wal") < 65_536  # the header and one page, written by the I/O thread
     hops = io_jobs(outbox)
     for _ in range(3):
         await outbox._step(outbox._next_due_in)
@@ -566,4 +566,37 @@ async def test_a_claim_while_the_io_thread_holds_the_file_waits_there_instead(tm
     await until_delivered(outbox, 3)
     assert [[e["callId"] for e in json.loads(b.content)["events"]] for b in platform.batches] == [["b0", "b1", "b2"]]
     assert outbox.stats() == {"pending": 0, "delivered": 3, "total": 3, "retrying": 0, "dead": 0}
+    await outbox.aclose()
+
+
+async def test_the_claim_reads_live_events_by_index_not_through_the_delivered_ones(tmp_path):
+    """Delivered events are kept for days, with the lowest ids: a claim that read the table in id order went through
+    all of them (116 ms with 300,000 kept), on the event loop."""
+    outbox = make(tmp_path, Platform())
+    plan = outbox._run_io(lambda: outbox._db.execute(
+        "explain query plan select id, body, attempts from events where delivered_at is null and dead_at is null"
+        " and next_attempt_at <= ? and claimed_until <= ? order by id limit ?", (0, 0, 500)).fetchall())
+    details = " ".join(row[-1] for row in plan)
+    assert "INDEX events_live_id" in details, details  # the live events' own index, not the table in id order
+    await outbox.aclose()
+
+
+async def test_a_step_that_leaves_the_loops_connection_in_a_transaction_is_rolled_back(tmp_path):
+    """A commit and its rollback both failing must not leave the loop's connection inside a transaction: every
+    append after it would say "stored" for a row no commit wrote."""
+    import sqlite3
+
+    outbox = paused_with(tmp_path, Platform(), [])
+
+    def failing_on_the_loop(db):
+        if db is outbox._direct:
+            db.execute("begin immediate")
+            raise sqlite3.OperationalError("disk I/O error")  # and no rollback
+        return "on the I/O thread"
+
+    assert await outbox._step(failing_on_the_loop) == "on the I/O thread"
+    assert not outbox._direct.in_transaction
+    assert outbox.append(event("after")).result() is True
+    rows = outbox._run_io(lambda: outbox._db.execute("select call_id from events").fetchall())
+    assert rows == [("after",)]  # committed: the I/O thread's connection sees it
     await outbox.aclose()
