@@ -463,7 +463,7 @@ class Outbox:
     async def _step(self, step: Callable[[sqlite3.Connection], Any]) -> Any:
         """A delivery round's statements (claim, mark, next due time): on the event loop's own connection when the
         file takes them at once, the usual case, so a round costs no thread hop and no wake-up of the loop; on the I/O
-        thread when the file is busy (its connection holds the write lock: a queued commit, a restart of the WAL), or
+        thread when the file is busy (its connection holds the write lock: a queued commit, a checkpoint), or
         when the WAL is due to start over, which only that thread does (a checkpoint can fsync)."""
         if threading.get_ident() == self._loop_thread and not self._wal_due():
             with self._pending_lock:
