@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { connect } from "node:net";
 import { createInterface } from "node:readline";
+import { reachable } from "../ensure.mjs";
 
 export interface ProcessSpec {
   name: string;
@@ -39,20 +39,6 @@ export async function waitFor(
   throw new Error(`${what} was not ready after ${Math.round(timeoutMs / 1000)}s`);
 }
 
-/** Whether something accepts connections on host:port now. */
-export function listening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
-
 export const httpOk = (url: string) => async () => {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
   return res.ok;
@@ -68,7 +54,7 @@ export class ProcessGroup {
     // check while the new one fails to bind: the stack would run against the old one.
     if (spec.ready && "url" in spec.ready) {
       const { hostname, port } = new URL(spec.ready.url);
-      if (await listening(hostname, Number(port)))
+      if (await reachable(hostname, Number(port)))
         throw new Error(`${spec.name}: port ${port} is already in use (a process left from an earlier run?)`);
     }
     const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env };
