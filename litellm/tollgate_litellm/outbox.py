@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import hashlib
 import hmac
 import json
@@ -33,7 +34,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -77,6 +78,23 @@ WAL_RESTART_BYTES = 4 * 1024 * 1024
 
 # Statuses that refuse the content of a batch (as opposed to the platform being down, busy or misconfigured).
 CONTENT_REFUSALS = frozenset({400, 413, 422})
+
+
+@contextlib.contextmanager
+def write_transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT, rolled back on any error. A rollback that fails too does not hide the error; the
+    connection's owner settles it (the loop's connection: Outbox._settle_direct)."""
+    db.execute("begin immediate")
+    try:
+        yield db
+        db.execute("commit")
+    except BaseException:
+        try:
+            if db.in_transaction:
+                db.execute("rollback")
+        except sqlite3.Error:
+            pass
+        raise
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -275,8 +293,7 @@ class Outbox:
     def _insert(self, batch: list[tuple[tuple[Any, ...], concurrent.futures.Future[bool]]]) -> list[bool]:
         results: list[bool] = []
         last_id = self._last_id
-        self._db.execute("begin immediate")
-        try:
+        with write_transaction(self._db):
             for row, _ in batch:
                 cur = self._db.execute(
                     "insert or ignore into events (dedup_key, key_id, call_id, body, created_at) values (?, ?, ?, ?, ?)",
@@ -285,14 +302,6 @@ class Outbox:
                 results.append(cur.rowcount == 1)
                 if cur.rowcount == 1:
                     last_id = max(last_id, cur.lastrowid or 0)
-            self._db.execute("commit")
-        except BaseException:
-            try:
-                if self._db.in_transaction:
-                    self._db.execute("rollback")
-            except sqlite3.Error:
-                pass
-            raise
         with self._pending_lock:  # the loop's appends raise it too: it only grows
             self._last_id = max(self._last_id, last_id)
         return results
@@ -421,8 +430,7 @@ class Outbox:
 
     def _claim(self, db: sqlite3.Connection) -> list[tuple[int, str, int]]:
         now = self.clock()
-        db.execute("begin immediate")
-        try:
+        with write_transaction(db):
             rows = db.execute(
                 "select id, body, attempts from events where delivered_at is null and dead_at is null"
                 " and next_attempt_at <= ? and claimed_until <= ? order by id limit ?",
@@ -430,24 +438,13 @@ class Outbox:
             ).fetchall()
             if rows:
                 db.executemany("update events set claimed_until = ? where id = ?", [(now + 60, r[0]) for r in rows])
-            db.execute("commit")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("rollback")
-            raise
         return rows
 
     @staticmethod
     def _update(db: sqlite3.Connection, statement: str, params: list[tuple[Any, ...]]) -> None:
         """One statement for many rows, committed once (not once per row)."""
-        db.execute("begin immediate")
-        try:
+        with write_transaction(db):
             db.executemany(statement, params)
-            db.execute("commit")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("rollback")
-            raise
 
     def _wal_due(self) -> bool:
         try:
@@ -561,11 +558,7 @@ class Outbox:
         but leaves the file its size: the size this reads stayed above the mark, and every delivery round after the
         first 4 MB ran a whole checkpoint again, with its fsync, on this thread. The checkpoint holds the writer lock
         while it runs: an append on the loop meanwhile finds the file busy and is queued here, behind it."""
-        try:
-            size = os.path.getsize(self._wal_path)
-        except OSError:
-            return
-        if size > WAL_RESTART_BYTES:
+        if self._wal_due():
             self._db.execute("pragma wal_checkpoint(truncate)")
             # The first write to a WAL started over writes its header and syncs it, whatever `synchronous` says: done
             # here, on this thread, so the loop's next append or claim does not wait for that sync.
