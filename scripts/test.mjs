@@ -93,6 +93,21 @@ async function suite(name, cmd, args, reportFile, count, { env: extraEnv, lane }
   results.push({ name, passed, failed, skipped, seconds: (Date.now() - started) / 1000 });
 }
 
+/** Something a stage needs, installed or started up front: its value, or why it is missing. */
+async function prerequisite(make) {
+  try {
+    return { value: await make(), missing: null };
+  } catch (error) {
+    return { value: null, missing: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** A stage that could not run counts as one failure, with the reason printed. */
+function notRun(name, reason) {
+  if (reason) console.error(reason);
+  results.push({ name, passed: 0, failed: 1, seconds: 0 });
+}
+
 function banner(name) {
   console.log(`\n━━━ ${name} ${"━".repeat(Math.max(0, 60 - name.length))}`);
 }
@@ -103,21 +118,10 @@ async function main() {
   ensureChromium(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium");
   ensureLiteLLMVenv(root);
   // Installed before the lanes start: apt-get runs synchronously and would hold up the other lanes' output.
-  let pgBouncerMissing = null;
-  try {
-    ensurePgBouncer();
-  } catch (error) {
-    pgBouncerMissing = error instanceof Error ? error.message : String(error);
-  }
+  const pgBouncer = await prerequisite(ensurePgBouncer);
   // Two gateway replicas share limits through Redis: the gateway files always run, against a Redis started if need
   // be (here, before the lanes, for the same reason).
-  let redis = null;
-  let redisMissing = null;
-  try {
-    redis = await ensureRedis();
-  } catch (error) {
-    redisMissing = error instanceof Error ? error.message : String(error);
-  }
+  const redis = await prerequisite(ensureRedis);
   mkdirSync("test-results", { recursive: true });
 
   // Until the build is done, three lanes run side by side (no one of them keeps both cores busy): the static checks
@@ -158,11 +162,7 @@ async function main() {
     // The files that depend on connection state again, through PgBouncer in transaction mode (as production reaches
     // Supabase's transaction pooler), without prepared statements or pipelining: vitest.config.ts, project "pooled".
     const pooled = "integration through PgBouncer (transaction mode)";
-    if (pgBouncerMissing) {
-      console.error(pgBouncerMissing);
-      results.push({ name: pooled, passed: 0, failed: 1, seconds: 0 });
-      return;
-    }
+    if (pgBouncer.missing) return notRun(pooled, pgBouncer.missing);
     await suite(
       pooled,
       bin("vitest"),
@@ -201,11 +201,7 @@ async function main() {
     afterBuild.push(
       (async () => {
         const gateway = "gateway (vitest: LiteLLM + plugin + platform, openai client)";
-        if (!redis) {
-          console.error(redisMissing);
-          results.push({ name: gateway, passed: 0, failed: 1, seconds: 0 });
-          return;
-        }
+        if (redis.missing) return notRun(gateway, redis.missing);
         await suite(
           gateway,
           bin("vitest"),
@@ -218,7 +214,7 @@ async function main() {
           ],
           "test-results/vitest-gateway.json",
           vitestCount,
-          { lane, env: { TEST_REDIS_HOST: redis.host, TEST_REDIS_PORT: String(redis.port) } },
+          { lane, env: { TEST_REDIS_HOST: redis.value.host, TEST_REDIS_PORT: String(redis.value.port) } },
         );
       })(),
       // The same browser against the stack `npm run up` starts (its own ports): every page, no self-reloads.
@@ -233,7 +229,7 @@ async function main() {
     );
   }
   await Promise.all([database, plugin, ...afterBuild]);
-  redis?.stop();
+  redis.value?.stop();
   if (built) {
     await suite(
       "browser (playwright + chromium)",
@@ -246,7 +242,7 @@ async function main() {
     );
   } else {
     for (const name of ["gateway", "browser (playwright + chromium)", "browser against `npm run up`"])
-      results.push({ name, passed: 0, failed: 1, seconds: 0 });
+      notRun(name);
   }
 
   console.log("\n━━━ summary ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━");
