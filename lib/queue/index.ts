@@ -122,13 +122,14 @@ export async function complete(db: Db, id: string, worker: string, result: unkno
 /**
  * Hands claimed jobs back unrun (only by the worker that holds them), as they were before the claim: due now, the
  * attempt not counted. A drain whose time ran out releases the rest of its batch rather than start a job it may not
- * finish before its function is cut.
+ * finish before its function is cut. A job was 'retry' before its claim when it had an attempt already, or when an
+ * admin put it back from the dead (attempts 0, its last error kept); a job never run has no error.
  */
 export async function release(db: Db, ids: string[], worker: string): Promise<number> {
   if (!ids.length) return 0;
   const rows = await db`
     update queue_jobs set
-      state = case when attempts > 1 then 'retry' else 'created' end,
+      state = case when attempts > 1 or last_error is not null then 'retry' else 'created' end,
       attempts = attempts - 1,
       started_at = case when attempts > 1 then started_at end,
       run_after = now(), lease_expires_at = null, locked_by = null

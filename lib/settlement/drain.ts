@@ -65,49 +65,79 @@ export interface DrainSummary {
   released: number;
 }
 
-async function runJob(db: Db, job: Job, options: DrainOptions, deadline: number): Promise<unknown> {
-  switch (job.name) {
-    case CHUNK_JOB:
-      return runChunk(db, job.payload as ChunkPayload, options);
-    case FINALIZE_JOB:
-      return finalizeRun(db, (job.payload as { runId: string }).runId);
-    case ALERT_EVALUATE_JOB:
-      return evaluateAlerts(db);
-    case ALERT_DELIVER_JOB:
-      return deliverAlert(db, job.payload as { deliveryId: string });
-    case LOW_BALANCE_JOB:
-      return sendLowBalanceEmail(db, job.payload as { accountId: string }, String(job.id));
-    case ORG_SEATS_MONTH_JOB:
-      return chargeSeatsForMonth(db, job.payload);
-    case ORG_SEAT_JOIN_JOB:
-      return chargeJoiningSeat(db, job.payload);
-    case ORG_SEATS_RETRY_JOB:
-      return payDueSeats(db, job.payload);
-    case STATEMENTS_CLOSE_JOB:
-      return runStatementClose(db, job.payload);
-    case WEBHOOK_DELIVER_JOB:
-      // A customer's slow receiver must not hold the drain past its budget: the sender stops before a request that
-      // could outlast it, and the cron's sweep schedules what is left.
-      return deliverEndpoint(db, (job.payload as { endpointId: string }).endpointId, { deadline });
-    case WEBHOOK_DISABLED_JOB:
-      return sendWebhookDisabledEmail(db, job.payload as { endpointId: string }, String(job.id));
-    case ORG_INVITE_EMAIL_JOB:
-      return sendInvitationEmail(db, job.payload as unknown as InvitationEmailPayload, String(job.id));
-    case ROTATE_CREDENTIALS_JOB:
-      return rotateCredentials(db);
-    case RETENTION_JOB:
-      // What the budget leaves undone (a long first trim) the next day's job continues.
-      return runRetention(db, {
+/** What a drain needs to know of a job kind: how to run it, and what its own rules are. */
+interface JobKind {
+  run(db: Db, job: Job, options: DrainOptions, deadline: number): Promise<unknown>;
+  /** How far into a drain (ms) it may still start; later, it goes back to the queue unrun for the next tick. */
+  startsWithinMs?(options: DrainOptions): number;
+  /** After it completed. */
+  done?(db: Db, job: Job): Promise<unknown>;
+  /** After its last attempt failed. */
+  dead?(db: Db, job: Job): Promise<unknown>;
+}
+
+const runId = (job: Job) => (job.payload as { runId: string }).runId;
+/** A settlement job out of attempts ends its run as failed: the day can be settled again. */
+const abandonRun = (db: Db, job: Job) => abandonStalledRuns(db, { runId: runId(job) });
+
+const KINDS: Record<string, JobKind> = {
+  [CHUNK_JOB]: {
+    run: (db, job, options) => runChunk(db, job.payload as ChunkPayload, options),
+    // A finished chunk makes its run's finalize job due now instead of at its next backoff.
+    done: (db, job) => nudgeFinalize(db, runId(job)),
+    dead: abandonRun,
+  },
+  [FINALIZE_JOB]: {
+    run: (db, job) => finalizeRun(db, runId(job)),
+    // It reads the whole day (~27 s at 10M calls, docs/adr/0026): it starts only while the function has most of its
+    // maxDuration ahead.
+    startsWithinMs: (options) => options.finalizeStartMs ?? FINALIZE_START_MS,
+    dead: abandonRun,
+  },
+  [ALERT_EVALUATE_JOB]: { run: (db) => evaluateAlerts(db) },
+  [ALERT_DELIVER_JOB]: {
+    run: (db, job) => deliverAlert(db, job.payload as { deliveryId: string }),
+    dead: (db, job) => markDeliveryFailed(db, (job.payload as { deliveryId: string }).deliveryId),
+  },
+  [LOW_BALANCE_JOB]: {
+    run: (db, job) => sendLowBalanceEmail(db, job.payload as { accountId: string }, String(job.id)),
+  },
+  [ORG_SEATS_MONTH_JOB]: { run: (db, job) => chargeSeatsForMonth(db, job.payload) },
+  [ORG_SEAT_JOIN_JOB]: { run: (db, job) => chargeJoiningSeat(db, job.payload) },
+  [ORG_SEATS_RETRY_JOB]: { run: (db, job) => payDueSeats(db, job.payload) },
+  [STATEMENTS_CLOSE_JOB]: { run: (db, job) => runStatementClose(db, job.payload) },
+  [WEBHOOK_DELIVER_JOB]: {
+    // A customer's slow receiver must not hold the drain past its budget: the sender stops before a request that
+    // could outlast it, and the cron's sweep schedules what is left.
+    run: (db, job, _options, deadline) =>
+      deliverEndpoint(db, (job.payload as { endpointId: string }).endpointId, { deadline }),
+  },
+  [WEBHOOK_DISABLED_JOB]: {
+    run: (db, job) => sendWebhookDisabledEmail(db, job.payload as { endpointId: string }, String(job.id)),
+  },
+  [ORG_INVITE_EMAIL_JOB]: {
+    run: (db, job) =>
+      sendInvitationEmail(db, job.payload as unknown as InvitationEmailPayload, String(job.id)),
+  },
+  [ROTATE_CREDENTIALS_JOB]: { run: (db) => rotateCredentials(db) },
+  [RETENTION_JOB]: {
+    // What the budget leaves undone (a long first trim) the next day's job continues.
+    run: (db, job, _options, deadline) =>
+      runRetention(db, {
         // The admin's "Run now" (POST /api/v1/retention/run) is recorded as manual, the daily cron's as cron.
         trigger: (job.payload as { trigger?: string }).trigger === "manual" ? "manual" : "cron",
         deadline,
-      });
-    case USAGE_PARTITIONS_JOB:
-      return ensureUsagePartitions(db);
-    default:
-      throw new Error(`no handler for job ${job.name}`);
-  }
-}
+      }),
+  },
+  [USAGE_PARTITIONS_JOB]: { run: (db) => ensureUsagePartitions(db) },
+};
+
+/** A job with no kind fails (and dies after its attempts), so a job enqueued by a newer release is not lost. */
+const UNKNOWN: JobKind = {
+  run: async (_db, job) => {
+    throw new Error(`no handler for job ${job.name}`);
+  },
+};
 
 /**
  * Claims and runs jobs until the queue is empty or the time budget is spent. Safe to run concurrently:
@@ -136,14 +166,12 @@ export async function drain(db: Db, options: DrainOptions): Promise<DrainSummary
     if (!jobs.length) break;
     summary.claimed += jobs.length;
     for (const [index, job] of jobs.entries()) {
-      // Out of time with jobs of the batch not started: they go back to the queue for the next tick, unrun. So does a
-      // settlement's finalize claimed late in a tick: it reads the whole day (~27 s at 10M calls, docs/adr/0026) and
-      // starts only while the function has most of its maxDuration ahead.
+      const kind = KINDS[job.name] ?? UNKNOWN;
+      // Out of time with jobs of the batch not started, or a job claimed later in the tick than its kind may start:
+      // they go back to the queue for the next tick, unrun.
       const elapsed = Date.now() - started;
-      if (
-        (index > 0 && elapsed >= options.budgetMs) ||
-        (job.name === FINALIZE_JOB && elapsed > (options.finalizeStartMs ?? FINALIZE_START_MS))
-      ) {
+      const late = kind.startsWithinMs !== undefined && elapsed > kind.startsWithinMs(options);
+      if ((index > 0 && elapsed >= options.budgetMs) || late) {
         summary.released = await release(
           db,
           jobs.slice(index).map((j) => j.id),
@@ -154,22 +182,15 @@ export async function drain(db: Db, options: DrainOptions): Promise<DrainSummary
       }
       summary.byName[job.name] = (summary.byName[job.name] ?? 0) + 1;
       try {
-        const result = await runJob(db, job, options, started + options.budgetMs);
+        const result = await kind.run(db, job, options, started + options.budgetMs);
         await complete(db, job.id, worker, result);
         summary.completed++;
-        // A finished chunk makes its run's finalize job due now instead of at its next backoff.
-        if (job.name === CHUNK_JOB) await nudgeFinalize(db, (job.payload as ChunkPayload).runId);
+        await kind.done?.(db, job);
       } catch (error) {
         const state = await fail(db, job.id, worker, error);
         if (state === "dead") {
           summary.dead++;
-          // A settlement job out of attempts ends its run as failed: the day can be settled again.
-          if (job.name === CHUNK_JOB || job.name === FINALIZE_JOB) {
-            await abandonStalledRuns(db, { runId: (job.payload as { runId: string }).runId });
-          }
-          if (job.name === ALERT_DELIVER_JOB) {
-            await markDeliveryFailed(db, (job.payload as { deliveryId: string }).deliveryId);
-          }
+          await kind.dead?.(db, job);
           log().error({ err: error, job: job.id, name: job.name }, "job is dead after its last attempt");
         } else summary.retried++;
       }

@@ -501,6 +501,18 @@ describe("spend alerts", () => {
     expect(open.body.items).toHaveLength(1);
     expect(open.body.items[0]).toMatchObject({ ruleName: "Alice's key", severity: "critical" });
     expect((await call(GET, { cookie: developer, path: "/api/v1/alerts" })).status).toBe(403);
+
+    // The receiver is down for good: the new episode's notice runs out of attempts and shows as failed, not pending.
+    failNext = 1_000;
+    await sql`update queue_jobs set max_attempts = 2 where name = 'alerts.deliver' and state = 'created'`;
+    await drainNow();
+    await sql`update queue_jobs set run_after = now() where name = 'alerts.deliver' and state = 'retry'`;
+    await drainNow();
+    failNext = 0;
+    const failed = await call(GET, { cookie: admin, path: "/api/v1/alerts?state=open" });
+    expect(failed.body.items[0].deliveries).toEqual([
+      { event: "opened", status: "failed", attempts: 2, lastError: "answered 500" },
+    ]);
   });
 
   it("refuses rules that make no sense, writing nothing", async () => {

@@ -180,7 +180,8 @@ describe("queue", () => {
       await sql`select started_at >= ${retried!.at} as fresh from queue_jobs where id = ${dead}`;
     expect(running!.fresh).toBe(true);
     expect(await release(sql, [dead], "w5")).toBe(1);
-    expect((await sql`select attempts, started_at from queue_jobs where id = ${dead}`)[0]).toEqual({
+    expect((await sql`select state, attempts, started_at from queue_jobs where id = ${dead}`)[0]).toEqual({
+      state: "retry",
       attempts: 0,
       started_at: null,
     });
