@@ -106,9 +106,25 @@ export async function failure(
     await promise;
     return null;
   } catch (error) {
+    if (error instanceof OpenAI.APIConnectionError)
+      return { status: 0, message: `${error.message} ${causes(error)}` };
     if (error instanceof OpenAI.APIError) return { status: error.status ?? 0, message: error.message };
     throw error;
   }
+}
+
+/** A connection error's causes, innermost last (`fetch failed` ← `other side closed` / ECONNRESET …), for the report. */
+function causes(error: unknown): string {
+  const chain: string[] = [];
+  for (
+    let e = (error as { cause?: unknown }).cause;
+    e && chain.length < 5;
+    e = (e as { cause?: unknown }).cause
+  ) {
+    const { code, message } = e as { code?: string; message?: string };
+    chain.push([code, message].filter(Boolean).join(" "));
+  }
+  return `(${chain.join(" ← ")})`;
 }
 
 /** A new developer with a balance (micro-USD) and a key, calling through the gateway with the openai client. */
