@@ -246,7 +246,7 @@ export const GIVE_WAY_POLL_MS = 25;
 function giveWay(db: Db, partition: number, pid: number, began: string) {
   let stopped = false;
   let gaveWay = false;
-  void (async () => {
+  const polling = (async () => {
     while (!stopped) {
       await sleep(GIVE_WAY_POLL_MS);
       if (stopped) return;
@@ -257,15 +257,17 @@ function giveWay(db: Db, partition: number, pid: number, began: string) {
             and exists (select 1 from pg_locks l
                         where l.locktype = 'relation' and l.relation = ${partition}::oid and not l.granted
                           and l.pid <> ${pid})`;
-        if (row?.cancelled && !stopped) gaveWay = true;
+        if (row?.cancelled) gaveWay = true;
       } catch {
         return; // The pool is closing: the transaction ends on its own.
       }
     }
   })();
   return {
+    /** Stops polling; resolves once a poll in flight has answered (so gaveWay() counts a cancel it sent). */
     stop: () => {
       stopped = true;
+      return polling;
     },
     gaveWay: () => gaveWay,
   };
@@ -387,7 +389,7 @@ async function dropLocked(
       }
       await tx`select set_config('lock_timeout', ${saved!.lt}, true)`;
       if (!dropped) throw lastError;
-      watch.stop();
+      void watch.stop();
       return { verdicts, dropping };
     });
     if ("bad" in outcome) return refuse(db, runId, outcome.bad!, p.name, summary);
@@ -398,6 +400,8 @@ async function dropLocked(
     summary.bytesDropped += Number(p.bytes);
   } catch (error) {
     // Gave way to a writer of the day: nothing of this partition was kept; the next run checks it with the new row.
+    // The cancel's error can reach this transaction before the poll that sent it has its answer: wait for that answer.
+    if (watch && (error as { code?: string }).code === "57014") await watch.stop();
     if (watch?.gaveWay() && (error as { code?: string }).code === "57014")
       return refuse(
         db,
@@ -408,7 +412,7 @@ async function dropLocked(
       );
     throw error;
   } finally {
-    watch?.stop();
+    void watch?.stop();
   }
 }
 
