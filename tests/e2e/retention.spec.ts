@@ -84,7 +84,7 @@ test("admins see what is kept and for how long; an organization keeps less than 
     }
     // The settled day's settlement, as its queue jobs run it (one chunk over every account, then the finalize).
     const [run] = await sql<{ id: string }[]>`
-      insert into settlement_runs (day, trigger, jobs_total) values (${settled}, 'manual', 1) returning id`;
+      insert into settlement_runs (day, trigger, jobs_total) values (${settled}, 'manual', 2) returning id`;
     await runChunk(
       sql,
       {

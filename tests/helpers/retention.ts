@@ -56,7 +56,7 @@ export function retentionFixture(sql: Sql, clock: SimulatedClock) {
     { range = ALL_ACCOUNTS, replay, graceMinutes = 60 }: SettleDayOptions = {},
   ) {
     const [run] = await sql<{ id: string }[]>`
-      insert into settlement_runs (day, trigger, jobs_total) values (${day}, 'manual', 1) returning id`;
+      insert into settlement_runs (day, trigger, jobs_total) values (${day}, 'manual', 2) returning id`;
     const counts = await runChunk(
       sql,
       { runId: run!.id, day, ...range },
