@@ -35,11 +35,12 @@ type Episode = Json<AlertEpisode>;
 
 type Metric = Rule["metric"];
 
-/** A threshold as people read it: dollars per hour, dollars charged above reservations, or a percentage. */
+/** A threshold as people read it: dollars per hour, dollars charged above reservations, or a percentage. The
+ * rule's metric says which (an overrun's amount is plain dollars: "over" is the banner's word for the threshold). */
 export function formatThreshold(metric: string, value: number | string | null) {
   if (value === null) return "—";
   if (metric === "spend_rate") return `${usd(value)}/h`;
-  if (metric === "overrun") return `${usd(value)} over`;
+  if (metric === "overrun") return usd(value);
   return `${(Number(value) / 100).toFixed(2)} %`;
 }
 
