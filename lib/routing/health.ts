@@ -5,6 +5,9 @@ import type { Db } from "@/lib/db/client";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type GatewayHealth, gatewayHealthAnswer, type ModelHealthRow } from "./schemas";
 
+/** The error class of a call the gateway reports failed because its hold could not be placed (billing.py). */
+export const RESERVATION_UNAVAILABLE = "ReservationUnavailable";
+
 /**
  * Per model group over the last `hours` before `now`: calls, failures (status failure; a cut stream served), error
  * rate, p50/p95 latency (started → ended) and p50/p95 time to first token (streams that reported one). A range scan of
@@ -34,6 +37,8 @@ export async function modelHealth(db: Db, actor: Actor, now: Date, hours: number
              filter (where first_token_at is not null) as ttft_p95
     from usage_events
     where started_at > ${now}::timestamptz - make_interval(hours => ${hours}) and started_at <= ${now}
+      -- A call the gateway could not reserve for never reached a model: the platform's trouble, not the model's.
+      and error_class is distinct from ${RESERVATION_UNAVAILABLE}
     group by model_group
     order by model_group`;
   const ms = (v: number | null) => (v == null ? null : Math.round(Number(v)));

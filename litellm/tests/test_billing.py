@@ -308,6 +308,38 @@ async def test_platform_trouble_is_503_after_one_retry_with_the_same_nonce(tmp_p
     assert len(nonces) == 2 and nonces[0] == nonces[1]
 
 
+@pytest.mark.parametrize(
+    "answer, reported",
+    [
+        # A timeout or a server error may have placed the hold after the gateway stopped waiting: the call is
+        # reported failed, so its event releases that hold (and refuses a later one) when it is delivered.
+        (httpx.ReadTimeout("slow"), True),
+        (httpx.Response(503, json={}), True),
+        # No connection: the request never left, there is no hold to release and nothing to report.
+        (httpx.ConnectError("refused"), False),
+    ],
+)
+async def test_a_hold_that_may_have_been_placed_unanswered_is_reported_as_a_failed_call(tmp_path, answer, reported):
+    def handler(request):
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    billing = make(tmp_path, handler)
+    with pytest.raises(HTTPException) as raised:
+        await billing.async_pre_call_hook(auth(), None, data(), "acompletion")
+    assert raised.value.status_code == 503
+    events = billing.outbox.find(KEY_ID, CALL_ID)
+    if not reported:
+        assert events == []
+        return
+    assert len(events) == 1
+    event = events[0]
+    assert (event["status"], event["errorClass"], event["modelGroup"], event["promptTokens"], event["completionTokens"]) == (
+        "failure", "ReservationUnavailable", "fake-small", 0, 0)
+    assert "leaseId" not in event and "drawMicros" not in event
+
+
 async def test_master_key_calls_are_not_metered(tmp_path):
     billing = make(tmp_path, lambda r: pytest.fail("no hold for the operator"))
     out = await billing.async_pre_call_hook(UserAPIKeyAuth(api_key="sk-master"), None, data(), "acompletion")

@@ -30,7 +30,7 @@ from .gate import note_call_id
 from .guard import guard_call
 from .leases import LeaseBook, LeaseRefused, shared_book
 from .outbox import Outbox
-from .platform import PlatformClient, PlatformUnavailable
+from .platform import PlatformClient, PlatformUnavailable, PlatformUnreachable
 from .pricing import IMAGE_UNIT, ModelNotBilledHere, ModelNotPriced, Units
 from .routing import Routing
 from .settings import Settings
@@ -497,7 +497,7 @@ class TollgateBilling(CustomLogger):
             state.update(leaseId=draw.lease_id, drawMicros=draw.micros, holdMicros=draw.micros,
                          availableMicros=draw.available + draw.remaining)
             return self.leases.output_cap(draw.lease_id, state["model"], bound.max_output)
-        hold = await self._place_hold(_hold_request(state, models, bound))
+        hold = await self._place_hold(_hold_request(state, models, bound), state)
         state.update(holdId=hold["holdId"], holdMicros=hold.get("amountMicros"),
                      availableMicros=hold.get("availableMicros"))
         return hold.get("maxOutputTokens")
@@ -552,26 +552,35 @@ class TollgateBilling(CustomLogger):
         except PlatformUnavailable as error:
             raise reservation_unavailable() from error
 
-    async def _place_hold(self, request: dict) -> dict:
-        # One retry with the same nonce: the platform answers a repeated hold with the same hold.
-        for attempt in (1, 2):
+    async def _place_hold(self, request: dict, state: dict) -> dict:
+        """The platform's hold for the call, or its refusal. One retry with the same nonce: the platform answers a
+        repeated hold with the same hold. When neither attempt got an answer and one may have reached the platform (a
+        timeout, a dropped answer, a server error), the hold may be placed after this gateway stopped waiting for it:
+        the call is reported failed (charged nothing), and its event, once delivered, releases that hold and keeps
+        any later one from being placed (place_hold refuses a settled call), instead of the day's settlement."""
+        reached = False
+        cause: Exception | None = None
+        for _ in (1, 2):
             try:
                 response = await self.client.request("/api/internal/gateway/holds", request, request["callId"])
+            except PlatformUnreachable as error:  # no connection: the request never left
+                cause = error
+                continue
             except PlatformUnavailable as error:
-                if attempt == 2:
-                    raise reservation_unavailable() from error
+                reached, cause = True, error
                 continue
             if response.status_code == 200:
                 return response.json()
             if response.status_code >= 500:
-                if attempt == 2:
-                    raise reservation_unavailable()
+                reached = True
                 continue
             body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
             err = body.get("error", {})
             raise platform_refusal(response.status_code,
                                    err.get("message") or f"Refused by Tollgate (HTTP {response.status_code}).")
-        raise AssertionError("unreachable")
+        if reached:
+            self._record_unfinished(state, False, "ReservationUnavailable")
+        raise reservation_unavailable() from cause
 
     @staticmethod
     def _reservation(state: dict) -> dict:

@@ -3,7 +3,8 @@
 -- reserves the amount (no read-then-write). The key spends from the account it names (its user's own or an
 -- organization's: key_spends refuses a key whose organization or membership no longer lets it spend). A refusal
 -- raises (SQLSTATE TG402 insufficient balance, TG429 budget) so nothing of the statement persists.
--- The same (key, call id) with the same nonce returns the existing hold; with another nonce it is refused.
+-- The same (key, call id) with the same nonce returns the existing hold; with another nonce it is refused, and so
+-- is a call whose usage was already settled.
 -- The account's budgets are its own, else its plan's (plan_of); the plan's requests per day count every call held
 -- (a failed one is given back by settle_usage). The amount is the worst case over what the call may reach
 -- (price_worst_case: n choices (p_choices) of the output cap, and what else it asks for (p_units, keyed by the
@@ -97,6 +98,11 @@ begin
       p_image_size, p_image_quality));
   end loop;
 
+  -- A call already settled holds nothing: its gateway reported it failed when it stopped waiting for this very hold
+  -- (a timeout), and nothing but the day's settlement would release a hold placed after that.
+  if exists (select 1 from usage_calls c where c.call_id = p_call_id and c.key_id = p_key_id) then
+    raise exception 'Call id % was already settled', p_call_id using errcode = 'TG409';
+  end if;
   insert into holds as h (key_id, call_id, request_nonce, account_id, user_id, model_id, price_version_id,
                           prompt_tokens, max_output_tokens, amount_micros, created_at)
   values (p_key_id, p_call_id, p_nonce, v_key.account_id, v_key.user_id, v_model.id, v_price.id,

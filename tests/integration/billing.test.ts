@@ -145,6 +145,30 @@ describe("holds and charges", () => {
     await expectInvariants();
   });
 
+  it("a hold the gateway stopped waiting for is released by the call's failure, and one placed after it is refused", async () => {
+    const c = await newCustomer(1_000_000n);
+    // Placed, but its answer never reached the gateway (a timeout): the gateway answered 503 and reported the call
+    // failed. The event releases the hold, charges nothing, and gives the request back.
+    await hold(c.keyId, "gave-up-1");
+    expect((await accountOf(sql, c.userId)).held_micros).toBeGreaterThan(0n);
+    const unavailable = {
+      status: "failure" as const,
+      promptTokens: 0,
+      completionTokens: 0,
+      errorClass: "ReservationUnavailable",
+    };
+    await settleUsage(sql, [event(c.keyId, "gave-up-1", unavailable)]);
+    expect(await accountOf(sql, c.userId)).toMatchObject({ balance_micros: 1_000_000n, held_micros: 0n });
+    const [h] = await sql`select status from holds where call_id = 'gave-up-1'`;
+    expect(h!.status).toBe("released");
+    // The platform was slower still: the failure was settled before the hold request was served. It places nothing.
+    await settleUsage(sql, [event(c.keyId, "gave-up-2", unavailable)]);
+    await expect(hold(c.keyId, "gave-up-2")).rejects.toMatchObject({ code: "conflict" });
+    expect(await accountOf(sql, c.userId)).toMatchObject({ balance_micros: 1_000_000n, held_micros: 0n });
+    expect(await sql`select 1 from holds where call_id = 'gave-up-2'`).toHaveLength(0);
+    await expectInvariants();
+  });
+
   it("a cut stream is charged for what was delivered, marked estimated", async () => {
     const c = await newCustomer(1_000_000n);
     await hold(c.keyId, "cut-1");

@@ -263,16 +263,19 @@ describe("model health from usage", () => {
       // 4 successes of 100, 200, 300, 400 ms (the first with a 50 ms first token) and one failure, 10 minutes ago
       ...[100, 200, 300, 400].map((ms, i) => ({ ms, status: "success", ttft: i === 0 ? 50 : null })),
       { ms: 5, status: "failure", ttft: null },
+      // A call the gateway could not reserve for never reached the model: not the model's failure.
+      { ms: 3000, status: "failure", ttft: null, error: "ReservationUnavailable" },
     ];
     for (const [i, r] of rows.entries()) {
       const started = new Date(at.getTime() - 10 * 60_000 + i);
       await sql`
         insert into usage_events (key_id, call_id, user_id, account_id, model_group, status, prompt_tokens,
                                   completion_tokens, cost_micros, revenue_micros, started_at, ended_at,
-                                  first_token_at, billing_status)
+                                  first_token_at, billing_status, error_class)
         values (${key!.id}, ${randomUUID()}, ${userId}, ${key!.account_id}, 'fake-health', ${r.status}, 1, 1, 0, 0,
                 ${started}, ${new Date(started.getTime() + r.ms)},
-                ${r.ttft == null ? null : new Date(started.getTime() + r.ttft)}, 'exact')`;
+                ${r.ttft == null ? null : new Date(started.getTime() + r.ttft)}, 'exact',
+                ${"error" in r ? r.error : null})`;
     }
     const [hour] = (await modelHealth(sql, ADMIN_ACTOR(adminId), at, 1)).filter(
       (r) => r.modelGroup === "fake-health",
