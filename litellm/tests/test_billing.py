@@ -1,5 +1,6 @@
 """The billing hooks: the hold before a call (and its refusals), the events after it, the response headers."""
 
+import asyncio
 import io
 import json
 import types
@@ -10,6 +11,7 @@ import pytest
 from fastapi import HTTPException
 from litellm.proxy._types import UserAPIKeyAuth
 
+from tollgate_litellm import billing as billing_module
 from tollgate_litellm.billing import STATE, TollgateBilling, reachable_models
 from tollgate_litellm.outbox import Outbox
 from tollgate_litellm.platform import PlatformClient
@@ -315,8 +317,11 @@ async def test_platform_trouble_is_503_after_one_retry_with_the_same_nonce(tmp_p
         # reported failed, so its event releases that hold (and refuses a later one) when it is delivered.
         (httpx.ReadTimeout("slow"), True),
         (httpx.Response(503, json={}), True),
-        # No connection: the request never left, there is no hold to release and nothing to report.
+        # No connection (refused, timed out, or none free in the pool): the request never left, there is no hold to
+        # release and nothing to report.
         (httpx.ConnectError("refused"), False),
+        (httpx.ConnectTimeout("slow connect"), False),
+        (httpx.PoolTimeout("no free connection"), False),
     ],
 )
 async def test_a_hold_that_may_have_been_placed_unanswered_is_reported_as_a_failed_call(tmp_path, answer, reported):
@@ -338,6 +343,39 @@ async def test_a_hold_that_may_have_been_placed_unanswered_is_reported_as_a_fail
     assert (event["status"], event["errorClass"], event["modelGroup"], event["promptTokens"], event["completionTokens"]) == (
         "failure", "ReservationUnavailable", "fake-small", 0, 0)
     assert "leaseId" not in event and "drawMicros" not in event
+
+
+async def test_a_call_abandoned_while_its_hold_is_on_the_way_is_reported_as_a_failed_call(tmp_path):
+    asked = asyncio.Event()
+
+    async def handler(request):
+        if request.url.path != "/api/internal/gateway/holds":
+            return httpx.Response(200, json={})
+        asked.set()
+        await asyncio.sleep(30)  # the platform is slow; the call is cancelled meanwhile
+        return httpx.Response(200, json={})
+
+    billing = make(tmp_path, handler)
+    hook = asyncio.create_task(billing.async_pre_call_hook(auth(), None, data(), "acompletion"))
+    await asyncio.wait_for(asked.wait(), 5)
+    hook.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await hook
+    [event] = billing.outbox.find(KEY_ID, CALL_ID)
+    assert (event["status"], event["errorClass"]) == ("failure", "ReservationUnavailable")
+
+
+async def test_a_call_reserved_then_not_served_gives_its_reservation_back(tmp_path, monkeypatch):
+    billing = make(tmp_path, lambda r: httpx.Response(200, json={"holdId": "h1", "amountMicros": 10, "outcome": "placed"}))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug after the hold")
+
+    monkeypatch.setattr(billing_module.response_cache, "mark", broken)
+    with pytest.raises(RuntimeError):
+        await billing.async_pre_call_hook(auth(), None, data(), "acompletion")
+    [event] = billing.outbox.find(KEY_ID, CALL_ID)
+    assert (event["status"], event["errorClass"], event["completionTokens"]) == ("failure", "NotServed", 0)
 
 
 async def test_master_key_calls_are_not_metered(tmp_path):

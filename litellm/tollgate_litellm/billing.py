@@ -475,16 +475,22 @@ class TollgateBilling(CustomLogger):
         if choice.byok:  # the class and the credential's id, never its secret
             state.update(credential="byok", credentialId=(choice.credential or {}).get("id"))
         reserved_output = await self._reserve(state, user_api_key_dict, models, bound)
-        _cap_output(kind, data, reserved_output)
-        # After the cap: the cache key is the request as it goes upstream. A BYOK call is never cached: an owner's own
-        # server must not answer the organization's later calls.
-        if choice.byok:
-            response_cache.skip(data)
-        else:
-            response_cache.mark(kind, data, policy)
-        _note_estimated_usage(state, kind, data, reserved_output, bound)
-        state["sig"] = self._sign(state)
-        data.setdefault(_litellm_metadata_key(data), {})[STATE] = state
+        try:
+            _cap_output(kind, data, reserved_output)
+            # After the cap: the cache key is the request as it goes upstream. A BYOK call is never cached: an owner's
+            # own server must not answer the organization's later calls.
+            if choice.byok:
+                response_cache.skip(data)
+            else:
+                response_cache.mark(kind, data, policy)
+            _note_estimated_usage(state, kind, data, reserved_output, bound)
+            state["sig"] = self._sign(state)
+            data.setdefault(_litellm_metadata_key(data), {})[STATE] = state
+        except BaseException:
+            # Reserved but not to be served, and no state for the failure hook to find: the call is reported failed
+            # (charged nothing), which gives its hold or its draw back.
+            self._record_unfinished(state, False, "NotServed")
+            raise
         byok.apply(choice, data)  # last: the secret is in the request only, never in the state or its events
         return data
 
@@ -569,6 +575,9 @@ class TollgateBilling(CustomLogger):
             except PlatformUnavailable as error:
                 reached, cause = True, error
                 continue
+            except asyncio.CancelledError:  # the call is abandoned while its hold may be on its way
+                self._record_unfinished(state, False, "ReservationUnavailable")
+                raise
             if response.status_code == 200:
                 return response.json()
             if response.status_code >= 500:

@@ -18,8 +18,10 @@ class PlatformUnreachable(PlatformUnavailable):
 
 
 def _unavailable(error: httpx.HTTPError) -> PlatformUnavailable:
-    # A refused or failed connect never sent the request; a timeout or a dropped answer may have been acted on.
-    kind = PlatformUnreachable if isinstance(error, httpx.ConnectError) else PlatformUnavailable
+    # A refused, failed or timed-out connect, or no free connection in the pool, never sent the request; a timeout
+    # waiting for the answer, or a dropped answer, may have been acted on.
+    never_sent = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    kind = PlatformUnreachable if isinstance(error, never_sent) else PlatformUnavailable
     return kind(type(error).__name__)
 
 

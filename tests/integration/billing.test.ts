@@ -169,6 +169,48 @@ describe("holds and charges", () => {
     await expectInvariants();
   });
 
+  it("a hold asked for while its call's failure is being settled is refused, not left open", async () => {
+    const c = await newCustomer(1_000_000n);
+    const unavailable = {
+      status: "failure" as const,
+      promptTokens: 0,
+      completionTokens: 0,
+      errorClass: "ReservationUnavailable",
+    };
+    const batch = createClient({ url, max: 1 });
+    try {
+      let commit!: () => void;
+      const held = new Promise<void>((r) => {
+        commit = r;
+      });
+      // The failure's batch has claimed the call and holds the key, not yet committed, when the hold request comes.
+      const settling = batch.begin(async (tx) => {
+        await settleUsage(tx, [event(c.keyId, "gave-up-3", unavailable)]);
+        await held;
+      });
+      for (let i = 0; i < 200; i++) {
+        const [claimed] = await sql`
+          select count(*)::int as n from pg_locks l join pg_class t on t.oid = l.relation
+          where t.relname = 'usage_calls' and l.granted and l.pid <> pg_backend_pid()`;
+        if (claimed!.n > 0) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const asking = hold(c.keyId, "gave-up-3").then(
+        () => "placed",
+        (e: { code?: string }) => e.code,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      commit();
+      await settling;
+      expect(await asking).toBe("conflict");
+    } finally {
+      await batch.end();
+    }
+    expect(await accountOf(sql, c.userId)).toMatchObject({ balance_micros: 1_000_000n, held_micros: 0n });
+    expect(await sql`select 1 from holds where call_id = 'gave-up-3' and status = 'open'`).toHaveLength(0);
+    await expectInvariants();
+  });
+
   it("a cut stream is charged for what was delivered, marked estimated", async () => {
     const c = await newCustomer(1_000_000n);
     await hold(c.keyId, "cut-1");
