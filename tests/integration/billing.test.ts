@@ -79,6 +79,14 @@ describe("top-ups", () => {
   });
 });
 
+/** What the gateway reports of a call whose hold request got no answer (billing.py, `_place_hold`). */
+const UNAVAILABLE = {
+  status: "failure" as const,
+  promptTokens: 0,
+  completionTokens: 0,
+  errorClass: "ReservationUnavailable",
+};
+
 describe("holds and charges", () => {
   it("hold = worst case at the price in force; charge = price book × reported tokens, rounded up once", async () => {
     const c = await newCustomer(1_000_000n);
@@ -151,18 +159,12 @@ describe("holds and charges", () => {
     // failed. The event releases the hold, charges nothing, and gives the request back.
     await hold(c.keyId, "gave-up-1");
     expect((await accountOf(sql, c.userId)).held_micros).toBeGreaterThan(0n);
-    const unavailable = {
-      status: "failure" as const,
-      promptTokens: 0,
-      completionTokens: 0,
-      errorClass: "ReservationUnavailable",
-    };
-    await settleUsage(sql, [event(c.keyId, "gave-up-1", unavailable)]);
+    await settleUsage(sql, [event(c.keyId, "gave-up-1", UNAVAILABLE)]);
     expect(await accountOf(sql, c.userId)).toMatchObject({ balance_micros: 1_000_000n, held_micros: 0n });
     const [h] = await sql`select status from holds where call_id = 'gave-up-1'`;
     expect(h!.status).toBe("released");
     // The platform was slower still: the failure was settled before the hold request was served. It places nothing.
-    await settleUsage(sql, [event(c.keyId, "gave-up-2", unavailable)]);
+    await settleUsage(sql, [event(c.keyId, "gave-up-2", UNAVAILABLE)]);
     await expect(hold(c.keyId, "gave-up-2")).rejects.toMatchObject({ code: "conflict" });
     expect(await accountOf(sql, c.userId)).toMatchObject({ balance_micros: 1_000_000n, held_micros: 0n });
     expect(await sql`select 1 from holds where call_id = 'gave-up-2'`).toHaveLength(0);
@@ -171,12 +173,6 @@ describe("holds and charges", () => {
 
   it("a hold asked for while its call's failure is being settled is refused, not left open", async () => {
     const c = await newCustomer(1_000_000n);
-    const unavailable = {
-      status: "failure" as const,
-      promptTokens: 0,
-      completionTokens: 0,
-      errorClass: "ReservationUnavailable",
-    };
     const batch = createClient({ url, max: 1 });
     try {
       let commit!: () => void;
@@ -185,7 +181,7 @@ describe("holds and charges", () => {
       });
       // The failure's batch has claimed the call and holds the key, not yet committed, when the hold request comes.
       const settling = batch.begin(async (tx) => {
-        await settleUsage(tx, [event(c.keyId, "gave-up-3", unavailable)]);
+        await settleUsage(tx, [event(c.keyId, "gave-up-3", UNAVAILABLE)]);
         await held;
       });
       for (let i = 0; i < 200; i++) {
