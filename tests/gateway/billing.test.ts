@@ -260,6 +260,58 @@ describe("billing through the gateway", () => {
     expect(account.held_micros).toBe(0n);
     expect(account.balance_micros).toBe(1_000_000n - rows.reduce((s, r) => s + r.revenue_micros, 0n));
   });
+
+  it("a hold the platform places after the gateway stopped waiting is released by the call's failure, not the next day's settlement", async () => {
+    const c = await customer(1_000_000n);
+    // Served once first: the key is verified and its last use recorded, so only the hold waits below.
+    await c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 8 });
+    const [served] = await usageRows(c.id, 1);
+    // The key's row is held by a slow transaction: place_hold waits for it past the gateway's timeout (3 s, twice).
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((r) => {
+      locked = r;
+    });
+    const slow = ctx.sql.begin(async (tx) => {
+      await tx`select 1 from api_keys where id = ${c.id} for update`;
+      locked();
+      await held;
+    });
+    let refused: Awaited<ReturnType<typeof failure>>;
+    try {
+      await lockTaken;
+      refused = await failure(
+        c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 8 }),
+      );
+    } finally {
+      release();
+      await slow;
+    }
+    expect(refused?.status).toBe(503);
+    // The gateway reported the call failed; once that event is settled nothing of the call is held or charged,
+    // whichever of the late hold and the event the platform took first.
+    const rows = await usageRows(c.id, 2);
+    const failed = rows.find((r) => r.call_id !== served!.call_id)!;
+    expect(failed).toMatchObject({ status: "failure", revenue_micros: 0n });
+    const deadline = Date.now() + 15_000;
+    let account = await balance(c.accountId);
+    while (account.held_micros !== 0n && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      account = await balance(c.accountId);
+    }
+    expect(account).toEqual({ balance_micros: 1_000_000n - served!.revenue_micros, held_micros: 0n });
+    const holds = await ctx.sql<
+      { status: string }[]
+    >`select status from holds where call_id = ${failed.call_id}`;
+    expect(holds.every((h) => h.status === "released")).toBe(true);
+    const [error] = await ctx.sql<{ error_class: string }[]>`
+      select error_class from usage_events where call_id = ${failed.call_id}`;
+    expect(error!.error_class).toBe("ReservationUnavailable");
+    expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
+  });
 });
 
 describe("the key usage API (an app reads its own key and account with its key)", () => {
