@@ -5,8 +5,11 @@ import type { Db } from "@/lib/db/client";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type GatewayHealth, gatewayHealthAnswer, type ModelHealthRow } from "./schemas";
 
-/** The error class of a call the gateway reports failed because its hold could not be placed (billing.py). */
-export const RESERVATION_UNAVAILABLE = "ReservationUnavailable";
+/**
+ * The error classes of calls the gateway reports failed before they were sent to any model (billing.py): its hold
+ * got no answer from the platform, or it failed inside the gateway after its reservation.
+ */
+export const NOT_SENT_ERRORS = ["ReservationUnavailable", "NotServed"];
 
 /**
  * Per model group over the last `hours` before `now`: calls, failures (status failure; a cut stream served), error
@@ -37,8 +40,8 @@ export async function modelHealth(db: Db, actor: Actor, now: Date, hours: number
              filter (where first_token_at is not null) as ttft_p95
     from usage_events
     where started_at > ${now}::timestamptz - make_interval(hours => ${hours}) and started_at <= ${now}
-      -- A call the gateway could not reserve for never reached a model: the platform's trouble, not the model's.
-      and error_class is distinct from ${RESERVATION_UNAVAILABLE}
+      -- A call the gateway never sent reached no model: the platform's or the gateway's trouble, not the model's.
+      and (error_class is null or error_class <> all(${NOT_SENT_ERRORS}))
     group by model_group
     order by model_group`;
   const ms = (v: number | null) => (v == null ? null : Math.round(Number(v)));

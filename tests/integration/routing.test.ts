@@ -263,8 +263,10 @@ describe("model health from usage", () => {
       // 4 successes of 100, 200, 300, 400 ms (the first with a 50 ms first token) and one failure, 10 minutes ago
       ...[100, 200, 300, 400].map((ms, i) => ({ ms, status: "success", ttft: i === 0 ? 50 : null })),
       { ms: 5, status: "failure", ttft: null },
-      // A call the gateway could not reserve for never reached the model: not the model's failure.
+      // Calls the gateway never sent (no answer to their hold; a failure inside the gateway) reached no model: not
+      // the model's failures.
       { ms: 3000, status: "failure", ttft: null, error: "ReservationUnavailable" },
+      { ms: 1, status: "failure", ttft: null, error: "NotServed" },
     ];
     for (const [i, r] of rows.entries()) {
       const started = new Date(at.getTime() - 10 * 60_000 + i);
