@@ -62,6 +62,14 @@ test("a developer lowers their key's daily budget below what a call needs, and t
   const BUDGET = 1_000;
   expect(await leased()).toBeGreaterThan(BUDGET * 10);
 
+  // The keys page reads the key's spend when it opens: open it once the gateway's usage event has been settled (the
+  // outbox delivers within a second or so; a loaded machine takes longer).
+  for (let waited = 0; waited < 20_000; waited += 100) {
+    const [settled] = await sql<{ n: number }[]>`
+      select count(*)::int as n from usage_events where key_id = ${dev.keyId}`;
+    if (settled!.n > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   await signIn(page, dev.email, PASSWORD, "/account/keys");
