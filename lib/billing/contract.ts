@@ -65,6 +65,7 @@ const contractSchema = z.object({
   imageSizes: z.strictObject({ pattern: z.string(), maxLength: z.number().int(), hint: z.string() }),
   imageQualities: z.array(z.string()).min(1),
   piiCategories: z.array(z.string().regex(/^[a-z_]+$/)).min(1),
+  notSentErrors: z.strictObject({ reservationUnavailable: z.string().min(1), notServed: z.string().min(1) }),
 });
 
 export const CONTRACT = contractSchema.parse(contractJson);
@@ -95,3 +96,6 @@ export const IMAGE_QUALITIES = CONTRACT.imageQualities as [string, ...string[]];
 /** What the gateway's guardrails detect (tollgate_litellm/guard.py): an account's pii_policy and a row's pii_masked
  *  are keyed by these. */
 export const PII_CATEGORIES = CONTRACT.piiCategories as [string, ...string[]];
+
+/** The error classes of calls the gateway reports failed before it sent them to any model (clause 64). */
+export const NOT_SENT_ERRORS = Object.values(CONTRACT.notSentErrors);

@@ -1,15 +1,10 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
+import { NOT_SENT_ERRORS } from "@/lib/billing/contract";
 import { config } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type GatewayHealth, gatewayHealthAnswer, type ModelHealthRow } from "./schemas";
-
-/**
- * The error classes of calls the gateway reports failed before they were sent to any model (billing.py): its hold
- * got no answer from the platform, or it failed inside the gateway after its reservation.
- */
-export const NOT_SENT_ERRORS = ["ReservationUnavailable", "NotServed"];
 
 /**
  * Per model group over the last `hours` before `now`: calls, failures (status failure; a cut stream served), error

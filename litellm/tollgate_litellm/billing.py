@@ -489,7 +489,7 @@ class TollgateBilling(CustomLogger):
         except BaseException:
             # Reserved but not to be served, and no state for the failure hook to find: the call is reported failed
             # (charged nothing), which gives its hold or its draw back.
-            self._record_unfinished(state, False, "NotServed")
+            self._record_unfinished(state, False, contract.NOT_SERVED)
             raise
         byok.apply(choice, data)  # last: the secret is in the request only, never in the state or its events
         return data
@@ -576,7 +576,7 @@ class TollgateBilling(CustomLogger):
                 reached, cause = True, error
                 continue
             except asyncio.CancelledError:  # the call is abandoned while its hold may be on its way
-                self._record_unfinished(state, False, "ReservationUnavailable")
+                self._record_unfinished(state, False, contract.RESERVATION_UNAVAILABLE)
                 raise
             if response.status_code == 200:
                 return response.json()
@@ -588,7 +588,7 @@ class TollgateBilling(CustomLogger):
             raise platform_refusal(response.status_code,
                                    err.get("message") or f"Refused by Tollgate (HTTP {response.status_code}).")
         if reached:
-            self._record_unfinished(state, False, "ReservationUnavailable")
+            self._record_unfinished(state, False, contract.RESERVATION_UNAVAILABLE)
         raise reservation_unavailable() from cause
 
     @staticmethod

@@ -36,6 +36,10 @@ IMAGE_SIZE = re.compile(CONTRACT["imageSizes"]["pattern"])
 IMAGE_QUALITIES = frozenset(CONTRACT["imageQualities"])
 # What the guardrails detect (guard.py); an account's PII policy and a usage row's counts are keyed by these.
 PII_CATEGORIES: tuple[str, ...] = tuple(CONTRACT["piiCategories"])
+# The error classes of calls reported failed before they were sent to any model (clause 64): the hold got no answer,
+# or the gateway failed after reserving. Model health leaves them out.
+RESERVATION_UNAVAILABLE: str = CONTRACT["notSentErrors"]["reservationUnavailable"]
+NOT_SERVED: str = CONTRACT["notSentErrors"]["notServed"]
 
 
 @dataclass(frozen=True)
