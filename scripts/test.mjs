@@ -108,6 +108,11 @@ function notRun(name, reason) {
   results.push({ name, passed: 0, failed: 1, seconds: 0 });
 }
 
+// The stages that need the build, named once: run, or counted as not run when the build failed.
+const GATEWAY = "gateway (vitest: LiteLLM + plugin + platform, openai client)";
+const BROWSER = "browser (playwright + chromium)";
+const BROWSER_UP = "browser against `npm run up` (playwright + chromium)";
+
 function banner(name) {
   console.log(`\n━━━ ${name} ${"━".repeat(Math.max(0, 60 - name.length))}`);
 }
@@ -200,10 +205,9 @@ async function main() {
     markBuilt(root);
     afterBuild.push(
       (async () => {
-        const gateway = "gateway (vitest: LiteLLM + plugin + platform, openai client)";
-        if (redis.missing) return notRun(gateway, redis.missing);
+        if (redis.missing) return notRun(GATEWAY, redis.missing);
         await suite(
-          gateway,
+          GATEWAY,
           bin("vitest"),
           // Three files at a time, each its own stack on its own ports (tests/unit/gateway-ports.test.ts): their
           // stacks wait on calls much of the time, so a third overlaps (409 → 291 s on 2 cores, all 130 passing, twice).
@@ -219,7 +223,7 @@ async function main() {
       })(),
       // The same browser against the stack `npm run up` starts (its own ports): every page, no self-reloads.
       suite(
-        "browser against `npm run up` (playwright + chromium)",
+        BROWSER_UP,
         bin("playwright"),
         ["test", "-c", "playwright.up.config.ts"],
         "test-results/up/results.json",
@@ -232,7 +236,7 @@ async function main() {
   redis.value?.stop();
   if (built) {
     await suite(
-      "browser (playwright + chromium)",
+      BROWSER,
       bin("playwright"),
       ["test"],
       "test-results/e2e/results.json",
@@ -241,8 +245,7 @@ async function main() {
       { env: { NODE_OPTIONS: "--conditions=react-server" } },
     );
   } else {
-    for (const name of ["gateway", "browser (playwright + chromium)", "browser against `npm run up`"])
-      notRun(name);
+    for (const name of [GATEWAY, BROWSER, BROWSER_UP]) notRun(name);
   }
 
   console.log("\n━━━ summary ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━");
