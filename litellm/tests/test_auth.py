@@ -196,3 +196,125 @@ def test_settings_bound_the_cache_ttl(monkeypatch):
     monkeypatch.setenv("TOLLGATE_GATEWAY_SECRET", "short")
     with pytest.raises(RuntimeError, match="TOLLGATE_GATEWAY_SECRET"):
         Settings.from_env()
+
+
+class SlowLoad:
+    """A load the test releases: how many began, and what each answers."""
+
+    def __init__(self):
+        self.started = 0
+        self.answers: list[asyncio.Future] = []
+
+    async def __call__(self):
+        self.started += 1
+        answer = asyncio.get_running_loop().create_future()
+        self.answers.append(answer)
+        return await answer
+
+
+async def test_a_hit_in_the_last_fifth_of_the_ttl_is_served_at_once_and_reloads_once_in_the_background():
+    now = [0.0]
+    cache = TTLCache(10, clock=lambda: now[0], refresh_ahead=0.2)
+    load = SlowLoad()
+    cache.put("k", "old", 5)
+    now[0] = 3.99
+    assert await cache.get_or_load("k", load) == "old"
+    assert load.started == 0
+    now[0] = 4.0
+    # Served without waiting for the load it starts (the load never answers until the test says so).
+    assert await asyncio.wait_for(cache.get_or_load("k", load), 0.5) == "old"
+    await asyncio.sleep(0)
+    assert load.started == 1
+    now[0] = 4.5
+    assert await asyncio.wait_for(cache.get_or_load("k", load), 0.5) == "old"
+    await asyncio.sleep(0)
+    assert load.started == 1  # one reload per key
+    load.answers[0].set_result(("new", 5))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    now[0] = 6.0  # past the old entry's expiry: the new one (put at 4.5) serves, nobody waits
+    assert await asyncio.wait_for(cache.get_or_load("k", load), 0.5) == "new"
+    assert (cache.misses, cache.refreshes, load.started) == (0, 1, 1)
+
+
+async def test_a_failed_reload_leaves_the_entry_to_expire_at_its_time_then_the_caller_loads():
+    now = [0.0]
+    cache = TTLCache(10, clock=lambda: now[0], refresh_ahead=0.2)
+    cache.put("k", "old", 5)
+    now[0] = 4.2
+
+    async def failing():
+        raise RuntimeError("platform away")
+
+    assert await cache.get_or_load("k", failing) == "old"
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    now[0] = 4.99
+    assert cache.get("k") == "old"
+    now[0] = 5.0  # never served past its TTL
+    assert cache.get("k") is None
+    with pytest.raises(RuntimeError):
+        await cache.get_or_load("k", failing)
+
+    async def fine():
+        return "fresh", 5
+
+    assert await cache.get_or_load("k", fine) == "fresh"
+
+
+async def test_a_caller_finding_the_entry_expired_while_its_reload_runs_shares_that_reload():
+    now = [0.0]
+    cache = TTLCache(10, clock=lambda: now[0], refresh_ahead=0.2)
+    load = SlowLoad()
+    cache.put("k", "old", 5)
+    now[0] = 4.5
+    assert await cache.get_or_load("k", load) == "old"
+    await asyncio.sleep(0)
+    now[0] = 5.5
+    waiting = asyncio.ensure_future(cache.get_or_load("k", load))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    load.answers[0].set_result(("new", 5))
+    assert await waiting == "new"
+    assert load.started == 1
+
+
+async def test_without_refresh_ahead_a_hit_never_reloads():
+    now = [0.0]
+    cache = TTLCache(10, clock=lambda: now[0])
+    load = SlowLoad()
+    cache.put("k", "v", 5)
+    now[0] = 4.99
+    assert await cache.get_or_load("k", load) == "v"
+    await asyncio.sleep(0)
+    assert load.started == 0
+
+
+async def test_a_key_in_steady_use_is_reverified_ahead_and_a_revocation_still_lands_within_the_ttl():
+    platform = Platform()
+    auth = make(platform)
+    now = [0.0]
+    auth.cache._clock = lambda: now[0]
+    await auth.authenticate("/v1/chat/completions", KEY)
+    for t in (1.0, 2.0, 3.0, 4.0):
+        now[0] = t
+        await auth.authenticate("/v1/chat/completions", KEY)
+    assert len(platform.calls) == 1
+    now[0] = 4.1  # the last second of the 5 s TTL: answered from the cache, re-verified behind the call
+    await auth.authenticate("/v1/chat/completions", KEY)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(platform.calls) == 2
+    # Revoked on the platform: the next reload (in the last second of the answer put at 4.1) refuses the key, and the
+    # call after it is refused, before the answer it replaced would have expired (9.1).
+    platform.answer = {"valid": False, "reason": "revoked", "message": "API key tg_x… revoked."}
+    now[0] = 8.2
+    await auth.authenticate("/v1/chat/completions", KEY)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(platform.calls) == 3
+    now[0] = 8.3
+    with pytest.raises(ProxyException) as raised:
+        await auth.authenticate("/v1/chat/completions", KEY)
+    assert raised.value.openai_code == "api_key_revoked"
+    assert auth.stats()["localMisses"] == 1 and auth.stats()["refreshes"] == 2

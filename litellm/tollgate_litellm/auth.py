@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import Request
 from litellm.proxy._types import LitellmUserRoles, UserAPIKeyAuth
 
-from .cache import TTLCache
+from .cache import REFRESH_AHEAD, TTLCache
 from .errors import GatewayError, forbidden, unauthorized, unavailable
 from .gate import find_route
 from .leases import shared_book
@@ -40,7 +40,7 @@ class Authenticator:
     ) -> None:
         self.settings = settings
         self.client = client or PlatformClient(settings)
-        self.cache: TTLCache[dict[str, Any]] = TTLCache(settings.cache_max_entries)
+        self.cache: TTLCache[dict[str, Any]] = TTLCache(settings.cache_max_entries, refresh_ahead=REFRESH_AHEAD)
         # Replicas share answers through Redis when there is one (REDIS_HOST), bounded by the same TTL.
         self.shared = shared
         self.platform_calls = 0
@@ -71,7 +71,9 @@ class Authenticator:
         last_key_id = (last or {}).get("key", {}).get("id") if (last or {}).get("valid") else None
         if self.shared is not None:
             stored = await self.shared.get(fingerprint)
-            if stored is not None:
+            # One with no more left than the refresh window would be due again at once: the platform is asked instead
+            # (and its answer stored for the other replicas).
+            if stored is not None and stored[1] > self.settings.auth_cache_ttl * REFRESH_AHEAD:
                 verdict, left = stored
                 self._retire_if_refused(last_key_id, verdict)
                 return verdict, left
@@ -107,6 +109,9 @@ class Authenticator:
         return {
             "platformCalls": self.platform_calls,
             "localHits": self.cache.hits,
+            # Calls that waited for an answer (none cached, or it expired), and reloads begun ahead of expiry.
+            "localMisses": self.cache.misses,
+            "refreshes": self.cache.refreshes,
             "shared": self.shared.stats() if self.shared is not None else None,
         }
 

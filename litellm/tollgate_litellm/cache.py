@@ -1,8 +1,10 @@
-"""A small TTL cache with single-flight loading, so a burst on a cold key makes one platform call."""
+"""A small TTL cache with single-flight loading, so a burst on a cold key makes one platform call, and refresh ahead of
+expiry, so a key in steady use never waits for one."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -10,21 +12,36 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+logger = logging.getLogger("tollgate.cache")
+
+# The platform's answers about a key (auth, provider credentials) are reloaded in the last fifth of their TTL: at most
+# 5 s, so a second ahead, which is many round trips to the platform.
+REFRESH_AHEAD = 0.2
+
 
 class TTLCache(Generic[T]):
-    def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self._entries: OrderedDict[str, tuple[float, T]] = OrderedDict()
+    def __init__(
+        self, max_entries: int, clock: Callable[[], float] = time.monotonic, *, refresh_ahead: float = 0.0
+    ) -> None:
+        """refresh_ahead: the last share of an entry's TTL in which a hit is still served from the cache but starts a
+        reload in the background (one per key), so the calls of a key in use do not wait for the load at each expiry.
+        An entry is never served past its TTL: what a reload would refuse (a revoked key) is refused no later than
+        without it, and sooner when the reload comes back first."""
+        self._entries: OrderedDict[str, tuple[float, float, T]] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[T]] = {}
+        self._refreshing: set[asyncio.Task[None]] = set()
         self._max = max_entries
         self._clock = clock
+        self._refresh_ahead = min(max(refresh_ahead, 0.0), 1.0)
         self.hits = 0
         self.misses = 0
+        self.refreshes = 0
 
     def get(self, key: str) -> T | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        expires, value = entry
+        expires, _, value = entry
         if self._clock() >= expires:
             return None  # kept (bounded by max_entries) for stale(): see Authenticator
         return value
@@ -32,12 +49,13 @@ class TTLCache(Generic[T]):
     def stale(self, key: str) -> T | None:
         """The last value, expired or not (for when the source cannot be asked)."""
         entry = self._entries.get(key)
-        return entry[1] if entry is not None else None
+        return entry[2] if entry is not None else None
 
     def put(self, key: str, value: T, ttl: float) -> None:
         if ttl <= 0:
             return
-        self._entries[key] = (self._clock() + ttl, value)
+        now = self._clock()
+        self._entries[key] = (now + ttl, now + ttl * (1 - self._refresh_ahead), value)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
@@ -47,16 +65,28 @@ class TTLCache(Generic[T]):
 
     async def get_or_load(self, key: str, load: Callable[[], Awaitable[tuple[T, float]]]) -> T:
         """Cached value, or the result of load() (value, ttl) shared by every concurrent caller."""
-        cached = self.get(key)
-        if cached is not None:
-            self.hits += 1
-            return cached
+        entry = self._entries.get(key)
+        if entry is not None:
+            expires, refresh_at, value = entry
+            now = self._clock()
+            if now < expires:
+                self.hits += 1
+                if now >= refresh_at and key not in self._inflight:
+                    self._refresh(key, load)
+                return value
         self.misses += 1
         pending = self._inflight.get(key)
-        if pending is not None:
+        if pending is not None:  # a load in flight, in the foreground or a refresh: its answer is this caller's too
             return await asyncio.shield(pending)
+        return await self._load(key, load, self._claim(key))
+
+    def _claim(self, key: str) -> asyncio.Future[T]:
+        """The future a load of key answers, registered at once: a caller after this joins it, even before it runs."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
+        return future
+
+    async def _load(self, key: str, load: Callable[[], Awaitable[tuple[T, float]]], future: asyncio.Future[T]) -> T:
         try:
             value, ttl = await load()
             self.put(key, value, ttl)
@@ -69,3 +99,28 @@ class TTLCache(Generic[T]):
             raise
         finally:
             del self._inflight[key]
+
+    def _refresh(self, key: str, load: Callable[[], Awaitable[tuple[T, float]]]) -> None:
+        """Reloads key in the background. A failed reload leaves the entry as it was, to expire at its time; the
+        caller that next finds it expired loads it in the foreground, with that load's own answer to a failure."""
+        self.refreshes += 1
+        future = self._claim(key)
+
+        async def run() -> None:
+            try:
+                await self._load(key, load, future)
+            except Exception as error:  # noqa: BLE001 — the entry expires as it would have without the refresh
+                logger.info("background refresh of a cached answer failed: %s", type(error).__name__)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._refreshing.discard(task)
+            # Cancelled before it ran (the loop closing): nobody may wait on its future for ever.
+            if not future.done():
+                future.cancel()
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+
+        task = asyncio.get_running_loop().create_task(run())
+        # The loop keeps only weak references to tasks: held here until done.
+        self._refreshing.add(task)
+        task.add_done_callback(done)

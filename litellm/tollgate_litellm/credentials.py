@@ -22,7 +22,7 @@ from litellm.router_utils.clientside_credential_handler import (
     _ADMIN_CONFIG_FIELDS_TO_CLEAR_ON_BASE_OVERRIDE as ADMIN_FIELDS,
 )
 
-from .cache import TTLCache
+from .cache import REFRESH_AHEAD, TTLCache
 from .errors import GatewayError, unavailable
 from .platform import PlatformClient, PlatformUnavailable
 from .settings import Settings
@@ -143,7 +143,7 @@ class CredentialBook:
     def __init__(self, settings: Settings, client: PlatformClient) -> None:
         self.settings = settings
         self.client = client
-        self.cache: TTLCache[dict[str, Any]] = TTLCache(settings.cache_max_entries)
+        self.cache: TTLCache[dict[str, Any]] = TTLCache(settings.cache_max_entries, refresh_ahead=REFRESH_AHEAD)
         self.platform_calls = 0
 
     async def answer(self, key_id: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 // with the official openai client as apps do.
 import { describe, expect, it } from "vitest";
 import { countPromptTokens } from "@/scripts/fake-upstream";
-import { failure, MASTER_KEY, startGatewayStack } from "./helpers";
+import { failure, gatewayBase, MASTER_KEY, startGatewayStack } from "./helpers";
 
 const ctx = startGatewayStack("gateway-auth", { app: 3200, pg: 25431, litellm: 4100, upstream: 4110 });
 const messages = [{ role: "user" as const, content: "Say something about gateways" }];
@@ -57,6 +57,34 @@ describe("gateway key auth", () => {
     expect(refused?.status).toBe(401);
     expect(refused?.message).toMatch(/revoked/);
     expect(elapsed).toBeLessThanOrEqual(2000 + 1000); // TTL is 2 s in this stack (≤ 5 s in production)
+  });
+
+  it("a key in steady use never waits for the platform after its first call: its answer is re-verified ahead of expiry", async () => {
+    const stats = async () =>
+      (await (
+        await fetch(`${gatewayBase(ctx)}/tollgate/auth/stats`, {
+          headers: { authorization: `Bearer ${MASTER_KEY}` },
+        })
+      ).json()) as { platformCalls: number; localMisses: number; refreshes: number };
+    const { secret } = await ctx.issueKey();
+    const client = ctx.client(secret);
+    const before = await stats();
+    // A call every 250 ms for 5 s: two and a half of this stack's 2 s auth TTLs.
+    const started = Date.now();
+    let calls = 0;
+    while (Date.now() - started < 5000 && calls < 40) {
+      expect(
+        await failure(client.chat.completions.create({ model: "fake-small", messages, max_tokens: 1 })),
+      ).toBeNull();
+      calls++;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const after = await stats();
+    // Only the first call waited for the platform's answer; the answer was renewed behind later calls, each
+    // renewal one platform request, so a key in use is still checked every TTL (what a revocation relies on).
+    expect(after.localMisses - before.localMisses).toBe(1);
+    expect(after.refreshes - before.refreshes).toBeGreaterThanOrEqual(2);
+    expect(after.platformCalls - before.platformCalls).toBe(1 + (after.refreshes - before.refreshes));
   });
 
   it("an unknown key and a missing key get 401 with a message a developer understands", async () => {
