@@ -223,7 +223,12 @@ async function main() {
       await others.start(gateway(4227, undefined, beforeRoot));
       console.log("ready");
     }
-    pinGateways([4220, 4225, 4226, ...(beforeRoot ? [4227] : [])]);
+    // The lease path is started here like the others, not the test stack's own gateway (4220): two gateways of the same
+    // code differed by up to 0.4 CPU ms per call between those two roles.
+    process.stdout.write("▸ starting LiteLLM + Tollgate (balance leases)… ");
+    await others.start(gateway(4228));
+    console.log("ready");
+    pinGateways([4220, 4225, 4226, 4228, ...(beforeRoot ? [4227] : [])]);
     const developer = await benchDeveloper(stack.databaseUrl, "bench-profile");
     const key = await developer.issue();
     await developer.end();
@@ -235,10 +240,19 @@ async function main() {
     for (let round = 1; round <= ROUNDS; round++) {
       console.log(`round ${round} of ${ROUNDS}`);
       const spy = round === ROUNDS;
-      await run(bare, "http://127.0.0.1:4225/v1", TEST_MASTER_KEY, 4225, spy);
-      await run(auth, "http://127.0.0.1:4226/v1", key, 4226, spy);
-      await run(lease, stack.gatewayUrl!, key, 4220, spy);
-      if (before) await run(before, "http://127.0.0.1:4227/v1", key, 4227, spy);
+      // The order rotates each round, so no path always runs in the same slot (after the same other path).
+      const turns: [Profile, string, string, number][] = [
+        [bare, "http://127.0.0.1:4225/v1", TEST_MASTER_KEY, 4225],
+        [auth, "http://127.0.0.1:4226/v1", key, 4226],
+        [lease, "http://127.0.0.1:4228/v1", key, 4228],
+        ...(before
+          ? [[before, "http://127.0.0.1:4227/v1", key, 4227] as [Profile, string, string, number]]
+          : []),
+      ];
+      for (let k = 0; k < turns.length; k++) {
+        const [profile, url, turnKey, port] = turns[(k + round - 1) % turns.length]!;
+        await run(profile, url, turnKey, port, spy);
+      }
     }
     const pct = (p: Profile, samples: number) => `${f1((100 * samples) / p.busySamples)} %`;
     const ms = (p: Profile, samples: number) => f2((samples / p.busySamples) * p.cpuMsPerCall);
