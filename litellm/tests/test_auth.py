@@ -212,11 +212,17 @@ class SlowLoad:
         return await answer
 
 
-async def test_a_hit_in_the_last_fifth_of_the_ttl_is_served_at_once_and_reloads_once_in_the_background():
+def clocked_cache(refresh_ahead=0.2):
+    """A cache on a clock the test moves, holding "old" under "k" for 5 s from 0."""
     now = [0.0]
-    cache = TTLCache(10, clock=lambda: now[0], refresh_ahead=0.2)
-    load = SlowLoad()
+    cache = TTLCache(10, clock=lambda: now[0], refresh_ahead=refresh_ahead)
     cache.put("k", "old", 5)
+    return now, cache
+
+
+async def test_a_hit_in_the_last_fifth_of_the_ttl_is_served_at_once_and_reloads_once_in_the_background():
+    now, cache = clocked_cache()
+    load = SlowLoad()
     now[0] = 3.99
     assert await cache.get_or_load("k", load) == "old"
     assert load.started == 0
@@ -238,9 +244,7 @@ async def test_a_hit_in_the_last_fifth_of_the_ttl_is_served_at_once_and_reloads_
 
 
 async def test_a_failed_reload_leaves_the_entry_to_expire_at_its_time_then_the_caller_loads():
-    now = [0.0]
-    cache = TTLCache(10, clock=lambda: now[0], refresh_ahead=0.2)
-    cache.put("k", "old", 5)
+    now, cache = clocked_cache()
     now[0] = 4.2
 
     async def failing():
@@ -263,10 +267,8 @@ async def test_a_failed_reload_leaves_the_entry_to_expire_at_its_time_then_the_c
 
 
 async def test_a_caller_finding_the_entry_expired_while_its_reload_runs_shares_that_reload():
-    now = [0.0]
-    cache = TTLCache(10, clock=lambda: now[0], refresh_ahead=0.2)
+    now, cache = clocked_cache()
     load = SlowLoad()
-    cache.put("k", "old", 5)
     now[0] = 4.5
     assert await cache.get_or_load("k", load) == "old"
     await asyncio.sleep(0)
@@ -280,12 +282,10 @@ async def test_a_caller_finding_the_entry_expired_while_its_reload_runs_shares_t
 
 
 async def test_without_refresh_ahead_a_hit_never_reloads():
-    now = [0.0]
-    cache = TTLCache(10, clock=lambda: now[0])
+    now, cache = clocked_cache(refresh_ahead=0.0)
     load = SlowLoad()
-    cache.put("k", "v", 5)
     now[0] = 4.99
-    assert await cache.get_or_load("k", load) == "v"
+    assert await cache.get_or_load("k", load) == "old"
     await asyncio.sleep(0)
     assert load.started == 0
 
