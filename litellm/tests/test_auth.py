@@ -318,3 +318,90 @@ async def test_a_key_in_steady_use_is_reverified_ahead_and_a_revocation_still_la
         await auth.authenticate("/v1/chat/completions", KEY)
     assert raised.value.openai_code == "api_key_revoked"
     assert auth.stats()["localMisses"] == 1 and auth.stats()["refreshes"] == 2
+
+
+class SharedStore:
+    """What another replica stored in Redis: one answer and the seconds it has left."""
+
+    def __init__(self):
+        self.entry = None
+        self.puts = []
+
+    async def get(self, fingerprint):
+        return self.entry
+
+    async def put(self, fingerprint, verdict, ttl):
+        self.puts.append((verdict, ttl))
+
+    def stats(self):
+        return {}
+
+
+class LeaseBook:
+    def __init__(self):
+        self.retired = []
+
+    def has_live_lease(self, key_id):
+        return key_id not in self.retired
+
+    def retire_key(self, key_id, reason):
+        self.retired.append(key_id)
+
+
+def with_shared(platform: Platform, monkeypatch):
+    s = settings()
+    shared = SharedStore()
+    auth = Authenticator(s, PlatformClient(s, transport=httpx.MockTransport(platform.handler)), shared=shared)
+    now = [0.0]
+    auth.cache._clock = lambda: now[0]
+    book = LeaseBook()
+    monkeypatch.setattr("tollgate_litellm.auth.shared_book", lambda: book)
+    return auth, shared, book, now
+
+
+REVOKED = {"valid": False, "reason": "revoked", "message": "API key tg_x… revoked."}
+
+
+async def test_a_refusal_another_replica_shared_is_taken_however_little_it_has_left_even_with_the_platform_down(
+    monkeypatch,
+):
+    platform = Platform()
+    auth, shared, book, now = with_shared(platform, monkeypatch)
+    await auth.authenticate("/v1/chat/completions", KEY)  # valid here, with a live lease
+    # Revoked; another replica learned it and shared the refusal; then the platform went down.
+    platform.answer = httpx.ConnectError("platform down")
+    shared.entry = (REVOKED, 0.3)
+    now[0] = 5.0
+    with pytest.raises(ProxyException) as raised:
+        await auth.authenticate("/v1/chat/completions", KEY)
+    assert raised.value.openai_code == "api_key_revoked"
+    assert book.retired == ["k1"]  # the lease goes back, not served on while the platform is away
+
+
+async def test_a_valid_shared_answer_near_its_end_is_renewed_from_the_platform_and_still_serves_if_it_is_down(
+    monkeypatch,
+):
+    platform = Platform()
+    auth, shared, book, now = with_shared(platform, monkeypatch)
+    shared.entry = (VALID, 0.5)  # within the refresh window: taken, it would be due again at once
+    await auth.authenticate("/v1/chat/completions", KEY)
+    assert len(platform.calls) == 1 and shared.puts == [(VALID, 5.0)]
+    # The platform down and no lease here: the shared answer's last half second still holds.
+    auth.cache.clear()
+    book.retired.append("k1")
+    platform.answer = httpx.ConnectError("platform down")
+    auth_ok = await auth.authenticate("/v1/chat/completions", KEY)
+    assert auth_ok.metadata["tollgate_key_id"] == "k1"
+
+
+async def test_a_refusal_is_not_reloaded_ahead_of_its_expiry():
+    platform = Platform(REVOKED)
+    auth = make(platform)
+    now = [0.0]
+    auth.cache._clock = lambda: now[0]
+    for t in (0.0, 1.7, 1.9):
+        now[0] = t
+        with pytest.raises(ProxyException):
+            await auth.authenticate("/v1/chat/completions", KEY)
+        await asyncio.sleep(0)
+    assert len(platform.calls) == 1 and auth.stats()["refreshes"] == 0

@@ -40,7 +40,10 @@ class Authenticator:
     ) -> None:
         self.settings = settings
         self.client = client or PlatformClient(settings)
-        self.cache: TTLCache[dict[str, Any]] = TTLCache(settings.cache_max_entries, refresh_ahead=REFRESH_AHEAD)
+        # Valid answers are reloaded ahead of expiry (no call of a key in use waits for the platform); refusals are not.
+        self.cache: TTLCache[dict[str, Any]] = TTLCache(
+            settings.cache_max_entries, refresh_ahead=REFRESH_AHEAD, refreshable=lambda verdict: bool(verdict.get("valid"))
+        )
         # Replicas share answers through Redis when there is one (REDIS_HOST), bounded by the same TTL.
         self.shared = shared
         self.platform_calls = 0
@@ -69,11 +72,15 @@ class Authenticator:
     async def _load(self, api_key: str, fingerprint: str) -> tuple[dict[str, Any], float]:
         last = self.cache.stale(fingerprint)
         last_key_id = (last or {}).get("key", {}).get("id") if (last or {}).get("valid") else None
+        stored: tuple[dict[str, Any], float] | None = None
         if self.shared is not None:
             stored = await self.shared.get(fingerprint)
-            # One with no more left than the refresh window would be due again at once: the platform is asked instead
-            # (and its answer stored for the other replicas).
-            if stored is not None and stored[1] > self.settings.auth_cache_ttl * REFRESH_AHEAD:
+            # A valid one with no more left than the refresh window would be due again at once: the platform is asked
+            # instead (and its answer stored for the other replicas). A refusal is always taken: another replica
+            # learned the key may no longer spend, and the platform may be the part that is down.
+            if stored is not None and (
+                not stored[0].get("valid") or stored[1] > self.settings.auth_cache_ttl * REFRESH_AHEAD
+            ):
                 verdict, left = stored
                 self._retire_if_refused(last_key_id, verdict)
                 return verdict, left
@@ -81,6 +88,9 @@ class Authenticator:
             self.platform_calls += 1
             verdict = await self.client.verify_key(api_key)
         except PlatformUnavailable as error:
+            # A shared answer passed over above for its short time left still holds for that time.
+            if stored is not None:
+                return stored
             # Bounded availability (clause 37): a warm key whose lease is still valid here keeps being served on
             # its last answer until the lease is spent or lapses; everything else fails closed.
             book = shared_book()

@@ -21,18 +21,26 @@ REFRESH_AHEAD = 0.2
 
 class TTLCache(Generic[T]):
     def __init__(
-        self, max_entries: int, clock: Callable[[], float] = time.monotonic, *, refresh_ahead: float = 0.0
+        self,
+        max_entries: int,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        refresh_ahead: float = 0.0,
+        refreshable: Callable[[T], bool] | None = None,
     ) -> None:
         """refresh_ahead: the last share of an entry's TTL in which a hit is still served from the cache but starts a
-        reload in the background (one per key), so the calls of a key in use do not wait for the load at each expiry.
-        An entry is never served past its TTL: what a reload would refuse (a revoked key) is refused no later than
-        without it, and sooner when the reload comes back first."""
+        reload in the background (one per key), so the calls of a key in use do not wait for the load at each expiry;
+        only for values `refreshable` accepts (default all: a refusal gains nothing from it). An entry is never served
+        past its TTL, so what the source stops accepting (a revoked key) is refused within the TTL plus one load's
+        time of the change, the bound without refresh. Within that bound a given change can land later than without
+        it (a reload answered just before the change starts a new TTL) or sooner (the next reload comes first)."""
         self._entries: OrderedDict[str, tuple[float, float, T]] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[T]] = {}
         self._refreshing: set[asyncio.Task[None]] = set()
         self._max = max_entries
         self._clock = clock
         self._refresh_ahead = min(max(refresh_ahead, 0.0), 1.0)
+        self._refreshable = refreshable
         self.hits = 0
         self.misses = 0
         self.refreshes = 0
@@ -55,7 +63,8 @@ class TTLCache(Generic[T]):
         if ttl <= 0:
             return
         now = self._clock()
-        self._entries[key] = (now + ttl, now + ttl * (1 - self._refresh_ahead), value)
+        ahead = self._refresh_ahead if self._refreshable is None or self._refreshable(value) else 0.0
+        self._entries[key] = (now + ttl, now + ttl * (1 - ahead), value)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
