@@ -10,6 +10,7 @@ import {
   failure,
   MASTER_KEY,
   customer as makeCustomer,
+  settledBalance,
   startGatewayStack,
   usageRowsOf,
 } from "./helpers";
@@ -93,7 +94,7 @@ describe("billing through the gateway", () => {
     expect(await balance(c.accountId)).toEqual({ balance_micros: 1_000_000n - expected, held_micros: 0n });
   });
 
-  it("200 concurrent calls on a balance that covers 20: at most 20 served, the rest 402, never below zero", async () => {
+  it("200 concurrent calls on a balance that covers 20: at most 20 served, the rest 402 (or 503 to retry when a hold is not answered in time), never below zero", async () => {
     // Learn what one such call costs (the same prompt always gets the same answer), then fund twenty of them.
     const probe = await customer(1_000_000n);
     await probe.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 100 });
@@ -107,16 +108,33 @@ describe("billing through the gateway", () => {
     );
     const served = results.filter((r) => r === null).length;
     const refused = results.filter((r) => r?.status === 402);
+    // A hold the platform did not answer within the gateway's two 3 s tries (200 at once on a loaded machine) is
+    // a 503 to retry, reported failed and charged nothing (contract clause 64). Nothing else may happen to a call
+    // (a failure names its status and message).
+    const unavailable = results.filter((r) => r?.status === 503);
+    expect(
+      results
+        .filter(
+          (r) => r && r.status !== 402 && !(r.status === 503 && /could not reserve funds/.test(r.message)),
+        )
+        .map((r) => `${r!.status} ${r!.message}`),
+    ).toEqual([]);
     expect(served).toBeGreaterThan(0);
     expect(served).toBeLessThanOrEqual(20);
-    expect(refused).toHaveLength(200 - served);
+    expect(refused.length).toBeGreaterThan(0);
     expect(refused[0]!.message).toMatch(/Insufficient balance/);
-    const rows = await usageRows(c.id, served);
-    expect(rows).toHaveLength(served);
-    const after = await balance(c.accountId);
+    // Nothing stays held: a served call's hold goes with its charge, and a late hold of a call reported failed is
+    // released when that report is settled.
+    const after = await settledBalance(ctx, c.accountId);
     expect(after.held_micros).toBe(0n);
-    expect(after.balance_micros).toBeGreaterThanOrEqual(0n);
-    expect(rows.every((r) => r.revenue_micros === perCall)).toBe(true);
+    const rows = await usageRows(c.id, served);
+    const charged = rows.filter((r) => r.status === "success");
+    expect(charged).toHaveLength(served);
+    expect(charged.every((r) => r.revenue_micros === perCall)).toBe(true);
+    // The 503s reported failed (not all need be: one whose hold request never left the gateway has nothing to report).
+    const reported = rows.filter((r) => r.status !== "success");
+    expect(reported.every((r) => r.status === "failure" && r.revenue_micros === 0n)).toBe(true);
+    expect(reported.length).toBeLessThanOrEqual(unavailable.length);
     expect(after.balance_micros).toBe(20n * perCall - BigInt(served) * perCall);
     expect(await checkLedgerInvariants(ctx.sql)).toEqual([]);
   });
