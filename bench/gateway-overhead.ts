@@ -15,6 +15,7 @@
 //                                     same-run before and after rows)
 import { rmSync } from "node:fs";
 import { ProcessGroup } from "@/scripts/stack/processes";
+import { leaseStats } from "@/tests/gateway/processes";
 import { TEST_MASTER_KEY } from "@/tests/stack/start";
 import {
   benchDeveloper,
@@ -28,7 +29,7 @@ import {
   pingStatus,
   startBenchStack,
 } from "./gateway-setup";
-import { f1, f2, machine, openLoop, type Summary, summarize, writeSection } from "./lib";
+import { f1, f2, machine, openLoop, type Summary, summarize, turnOrder, writeSection } from "./lib";
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
 const RATES = (process.env.BENCH_RATES ?? "40,100").split(",").map(Number);
@@ -92,8 +93,7 @@ async function interleaved(paths: BenchPath[], requests: number, rate: number): 
   for (const path of paths) for (let w = 0; w < 20; w++) await ping(path.url, path.key).catch(() => false);
   const share = Math.ceil(requests / TRIALS);
   for (let t = 0; t < TRIALS; t++) {
-    for (let k = 0; k < paths.length; k++) {
-      const at = (k + t) % paths.length;
+    for (const at of turnOrder(paths.length, t)) {
       const path = paths[at]!;
       await warmTurn(path);
       process.stdout.write(`▸ ${path.label}, ${share} at ${rate}/s (round ${t + 1}/${TRIALS})… `);
@@ -136,8 +136,8 @@ async function capacities(paths: BenchPath[]): Promise<Capacity[]> {
     const order = [...rates.keys()];
     const rounds = new Map(order.map((i) => [i, { p99: [] as number[], errors: 0 }]));
     for (let t = 0; t < TRIALS; t++) {
-      for (let k = 0; k < order.length; k++) {
-        const i = order[(k + t) % order.length]!;
+      for (const k of turnOrder(order.length, t)) {
+        const i = order[k]!;
         const rate = rates.get(i)!;
         await warmTurn(paths[i]!);
         const s = summarize(
@@ -215,8 +215,7 @@ async function afterIdle(paths: BenchPath[]): Promise<number[][]> {
     process.stdout.write(`▸ the first call after ${IDLE_SECONDS} s idle (round ${t + 1}/${IDLE_ROUNDS})… `);
     await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
     const line: string[] = [];
-    for (let k = 0; k < paths.length; k++) {
-      const at = (k + t) % paths.length;
+    for (const at of turnOrder(paths.length, t)) {
       const started = performance.now();
       const ok = await ping(paths[at]!.url, paths[at]!.key).catch(() => false);
       const took = performance.now() - started;
@@ -226,13 +225,6 @@ async function afterIdle(paths: BenchPath[]): Promise<number[][]> {
     console.log(line.join(", "));
   }
   return ms;
-}
-
-async function leaseStats(base: string) {
-  const res = await fetch(`${base}/tollgate/leases/stats`, {
-    headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
-  });
-  return (await res.json()) as { draws: number; roundTrips: number };
 }
 
 async function main() {
@@ -346,8 +338,8 @@ async function main() {
     let burstOf = new Map<string, Awaited<ReturnType<typeof burst>>>();
     for (let t = 0; t < BURST_ROUNDS; t++) {
       const order = [barePath, leasePath, ...beforePath];
-      for (let k = 0; k < order.length; k++) {
-        const path = order[(k + t) % order.length]!;
+      for (const k of turnOrder(order.length, t)) {
+        const path = order[k]!;
         await warmTurn(path);
         const b = await burst(path.label, path.url, path.key);
         bursts.set(path.label, [...(bursts.get(path.label) ?? []), b.seconds]);

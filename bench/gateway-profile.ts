@@ -26,7 +26,7 @@ import {
   ping,
   startBenchStack,
 } from "./gateway-setup";
-import { f1, f2, machine, openLoop, summarize, writeSection } from "./lib";
+import { f1, f2, machine, openLoop, summarize, turnOrder, writeSection } from "./lib";
 
 const RATE = Number(process.env.BENCH_PROFILE_RATE ?? 40);
 const SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 15);
@@ -237,20 +237,19 @@ async function main() {
     const auth = newProfile("Tollgate auth only");
     const lease = newProfile("balance leases");
     const before = beforeRoot ? newProfile(`balance leases, plugin as of ${BEFORE}`) : null;
+    const turns: [Profile, string, string, number][] = [
+      [bare, "http://127.0.0.1:4225/v1", TEST_MASTER_KEY, 4225],
+      [auth, "http://127.0.0.1:4226/v1", key, 4226],
+      [lease, "http://127.0.0.1:4228/v1", key, 4228],
+      ...(before
+        ? [[before, "http://127.0.0.1:4227/v1", key, 4227] as [Profile, string, string, number]]
+        : []),
+    ];
     for (let round = 1; round <= ROUNDS; round++) {
       console.log(`round ${round} of ${ROUNDS}`);
       const spy = round === ROUNDS;
-      // The order rotates each round, so no path always runs in the same slot (after the same other path).
-      const turns: [Profile, string, string, number][] = [
-        [bare, "http://127.0.0.1:4225/v1", TEST_MASTER_KEY, 4225],
-        [auth, "http://127.0.0.1:4226/v1", key, 4226],
-        [lease, "http://127.0.0.1:4228/v1", key, 4228],
-        ...(before
-          ? [[before, "http://127.0.0.1:4227/v1", key, 4227] as [Profile, string, string, number]]
-          : []),
-      ];
-      for (let k = 0; k < turns.length; k++) {
-        const [profile, url, turnKey, port] = turns[(k + round - 1) % turns.length]!;
+      for (const k of turnOrder(turns.length, round - 1)) {
+        const [profile, url, turnKey, port] = turns[k]!;
         await run(profile, url, turnKey, port, spy);
       }
     }

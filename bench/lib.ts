@@ -31,6 +31,12 @@ export async function openLoop(
   return Promise.all(pending);
 }
 
+/** The order n paths take their turns in a round: rotated by one each round, so none always runs in the same slot
+ * (after the same other path, or first after a pause). */
+export function turnOrder(n: number, round: number): number[] {
+  return Array.from({ length: n }, (_, k) => (k + round) % n);
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { countPromptTokens } from "@/scripts/fake-upstream";
 import { failure, gatewayBase, MASTER_KEY, startGatewayStack } from "./helpers";
+import { authStats } from "./processes";
 
 const ctx = startGatewayStack("gateway-auth", { app: 3200, pg: 25431, litellm: 4100, upstream: 4110 });
 const messages = [{ role: "user" as const, content: "Say something about gateways" }];
@@ -60,12 +61,7 @@ describe("gateway key auth", () => {
   });
 
   it("a key in steady use never waits for the platform after its first call: its answer is re-verified ahead of expiry", async () => {
-    const stats = async () =>
-      (await (
-        await fetch(`${gatewayBase(ctx)}/tollgate/auth/stats`, {
-          headers: { authorization: `Bearer ${MASTER_KEY}` },
-        })
-      ).json()) as { platformCalls: number; localMisses: number; refreshes: number };
+    const stats = () => authStats(gatewayBase(ctx));
     const { secret } = await ctx.issueKey();
     const client = ctx.client(secret);
     const before = await stats();

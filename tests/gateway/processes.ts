@@ -46,3 +46,17 @@ export async function leaseStats(base: string) {
   });
   return (await res.json()) as { draws: number; roundTrips: number; refused: number; leases: number };
 }
+
+/** A gateway process's key-check counters (GET /tollgate/auth/stats, operator only): platform requests, calls that
+ * waited for an answer, reloads ahead of expiry, and the answers shared through Redis. */
+export async function authStats(base: string) {
+  const res = await fetch(`${base}/tollgate/auth/stats`, {
+    headers: { authorization: `Bearer ${TEST_MASTER_KEY}` },
+  });
+  return (await res.json()) as {
+    platformCalls: number;
+    localMisses: number;
+    refreshes: number;
+    shared: { hits: number; misses: number; errors: number } | null;
+  };
+}

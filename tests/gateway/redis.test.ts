@@ -8,6 +8,7 @@ import { ProcessGroup } from "@/scripts/stack/processes";
 import { reachable } from "../../scripts/ensure.mjs";
 import { TEST_GATEWAY_SECRET, TEST_MASTER_KEY, TEST_WEBHOOK_SECRET } from "../stack/start";
 import { failure, startGatewayStack } from "./helpers";
+import { authStats } from "./processes";
 
 const REDIS = {
   REDIS_HOST: process.env.TEST_REDIS_HOST ?? "127.0.0.1",
@@ -66,12 +67,7 @@ describe.skipIf(!redisUp)(
     });
 
     it("share auth answers: a key one replica verified is not asked of the platform by the other; a revocation reaches both", async () => {
-      const auth = { authorization: `Bearer ${TEST_MASTER_KEY}` };
-      const stats = async (port: number) =>
-        (await (await fetch(`http://127.0.0.1:${port}/tollgate/auth/stats`, { headers: auth })).json()) as {
-          platformCalls: number;
-          shared: { hits: number; misses: number; errors: number };
-        };
+      const stats = (port: number) => authStats(`http://127.0.0.1:${port}`);
       const { id, secret } = await ctx.issueKey();
       const { default: OpenAI } = await import("openai");
       const replicaA = ctx.client(secret);
@@ -85,8 +81,8 @@ describe.skipIf(!redisUp)(
       const [a1, b1] = [await stats(4104), await stats(4109)];
       expect(a1.platformCalls - a0.platformCalls).toBe(1);
       expect(b1.platformCalls - b0.platformCalls).toBe(0);
-      expect(b1.shared.hits - b0.shared.hits).toBe(1);
-      expect(b1.shared.errors).toBe(0);
+      expect(b1.shared!.hits - b0.shared!.hits).toBe(1);
+      expect(b1.shared!.errors).toBe(0);
       // Revoked: both replicas refuse within the auth TTL (the shared entry expires with the answer it holds).
       await ctx.sql`update api_keys set status = 'revoked', revoked_at = now() where id = ${id}`;
       const revoked = Date.now();
