@@ -50,6 +50,7 @@ export default defineConfig({
               "password-change-race",
               "gdpr",
               "seats",
+              "usage-compaction",
             ].map((f) => `tests/integration/${f}.test.ts`),
           ],
           environment: "node",

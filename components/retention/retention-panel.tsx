@@ -185,7 +185,7 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
           <CardTitle>Usage partitions</CardTitle>
           <CardDescription>
             {overview.partitioned
-              ? `One partition per UTC day, ${formatBytes(overview.totalBytes)} in all. A day leaves whole, on the date shown, only once its settlement has run and its detail equals its roll-ups; otherwise it stays and the run says why.`
+              ? `One partition per UTC day, ${formatBytes(overview.totalBytes)} in all. Two days after a day ends its indexes are rebuilt packed (compacted). A day leaves whole, on the date shown, only once its settlement has run and its detail equals its roll-ups; otherwise it stays and the run says why.`
               : "Usage detail is not partitioned yet: nothing leaves by day until it is."}
           </CardDescription>
         </CardHeader>
@@ -239,7 +239,18 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
                           p.estimatedRows.toLocaleString("en-US")
                         )}
                       </TableCell>
-                      <TableCell className="text-right tabular-nums">{formatBytes(p.bytes)}</TableCell>
+                      <TableCell className="text-right tabular-nums">
+                        {formatBytes(p.bytes)}
+                        {p.compacted ? (
+                          <div
+                            className="text-xs text-muted-foreground"
+                            title={`${p.compacted.indexes} of ${p.compacted.of} indexes rebuilt packed once the day closed`}
+                          >
+                            compacted
+                            {p.compacted.savedBytes > 0 ? ` −${formatBytes(p.compacted.savedBytes)}` : ""}
+                          </div>
+                        ) : null}
+                      </TableCell>
                       <TableCell className="hidden sm:table-cell">
                         {p.isDefault ? "—" : <SettlementBadge state={p.settlement} />}
                       </TableCell>

@@ -24,6 +24,8 @@ export interface PartitionDay {
   lastCheck: { at: Date; ok: boolean; reason: string | null } | null;
   /** The first UTC day whose retention run drops it (the day after its last kept day). */
   dropsOn: string | null;
+  /** Its indexes rebuilt packed once the day closed (docs/adr/0027), and the bytes that saved; null until then. */
+  compacted: { indexes: number; of: number; savedBytes: number } | null;
 }
 
 export interface RetentionRunView {
@@ -78,9 +80,13 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
       check_at: Date | null;
       check_action: string | null;
       check_reason: string | null;
+      compacted_indexes: number;
+      index_count: number;
+      saved_bytes: number;
     }[]
   >`
     select p.name, p.is_default, p.from_at, p.to_at, p.bytes,
+           k.compacted_indexes, k.index_count, k.saved_bytes,
            (select case when c.reltuples >= 0 then c.reltuples::bigint end from pg_class c where c.oid = p.partition)
              as estimated_rows,
            s.status as settlement,
@@ -93,6 +99,11 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
       select created_at, action, reason from retention_actions a
       where a.day = (p.from_at at time zone 'utc')::date and a.account_id is null
       order by created_at desc limit 1) c on true
+    cross join lateral (
+      select count(uc.index_oid)::int as compacted_indexes, count(*)::int as index_count,
+             coalesce(sum(uc.bytes_before - uc.bytes_after), 0)::float8 as saved_bytes
+      from pg_index x left join usage_compactions uc on uc.index_oid = x.indexrelid
+      where x.indrelid = p.partition and x.indisvalid) k
     order by p.from_at desc nulls first`;
   // A partition whose bounds postgres.js could not read (a BC day: Invalid Date) is left out, never thrown on.
   const readable = rows.filter(
@@ -115,6 +126,9 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
         ? { at: r.check_at, ok: r.check_action !== "refused", reason: r.check_reason }
         : null,
       dropsOn: day ? addUtcDays(day, Math.max(days, 1) - 1 + settings.usageDetailDays + 1) : null,
+      compacted: r.compacted_indexes
+        ? { indexes: r.compacted_indexes, of: r.index_count, savedBytes: r.saved_bytes }
+        : null,
     };
   });
   const runs = await db<Omit<RetentionRunView, "actions">[]>`

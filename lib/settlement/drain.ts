@@ -24,6 +24,7 @@ import { ROTATE_CREDENTIALS_JOB, rotateCredentials } from "@/lib/providers/rotat
 import { archiveCompleted, claim, complete, fail, type Job, release } from "@/lib/queue";
 import { RETENTION_JOB, runRetention } from "@/lib/retention/run";
 import { runStatementClose, STATEMENTS_CLOSE_JOB } from "@/lib/statements/close";
+import { COMPACT_START_MS, compactUsagePartitions, USAGE_COMPACT_JOB } from "@/lib/usage/compact";
 import { ensureUsagePartitions, USAGE_PARTITIONS_JOB } from "@/lib/usage/partitions";
 import { deliverEndpoint, WEBHOOK_DISABLED_JOB } from "@/lib/webhooks/deliver";
 import { WEBHOOK_DELIVER_JOB } from "@/lib/webhooks/emit";
@@ -130,6 +131,12 @@ const KINDS: Record<string, JobKind> = {
       }),
   },
   [USAGE_PARTITIONS_JOB]: { run: (db) => ensureUsagePartitions(db) },
+  [USAGE_COMPACT_JOB]: {
+    // One index after another while the budget lasts (~1 s per million rows), started only while the function has
+    // most of its maxDuration ahead; what is left the next tick's job goes on with.
+    run: (db, _job, _options, deadline) => compactUsagePartitions(db, { deadline }),
+    startsWithinMs: () => COMPACT_START_MS,
+  },
 };
 
 /** A job with no kind fails (and dies after its attempts), so a job enqueued by a newer release is not lost. */

@@ -10,6 +10,7 @@ import { settleUsage } from "@/lib/billing/settle";
 import { createClient, type Sql } from "@/lib/db/client";
 import { runRetention } from "@/lib/retention/run";
 import { finalizeRun, runChunk } from "@/lib/settlement/run";
+import { compactUsagePartitions } from "@/lib/usage/compact";
 import { event, seedPricedModel } from "../helpers/billing";
 import { fundedDeveloper, navLink, signedInAs, signIn, snap } from "./helpers";
 
@@ -52,7 +53,9 @@ test("admins see what is kept and for how long; an organization keeps less than 
     const today = Date.parse(`${dayOf(clock!.ms)}T00:00:00Z`);
     const settled = dayOf(today - 120 * DAY_MS);
     const unsettled = dayOf(today - 121 * DAY_MS);
-    for (const day of [settled, unsettled]) {
+    // A closed day well inside the 90 days: the compaction job rebuilds its indexes packed (docs/adr/0027).
+    const closed = dayOf(today - 60 * DAY_MS);
+    for (const day of [settled, unsettled, closed]) {
       const name = `usage_events_p${day.replaceAll("-", "")}`;
       const next = new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString();
       // DDL takes no parameters: the bounds are ISO moments made here.
@@ -67,7 +70,7 @@ test("admins see what is kept and for how long; an organization keeps less than 
       keyName: "old calls",
       password: PASSWORD,
     });
-    for (const day of [settled, unsettled]) {
+    for (const day of [settled, unsettled, closed]) {
       const moment = `${day}T12:00:00.000Z`;
       await at(sql, moment, (tx) =>
         settleUsage(
@@ -98,6 +101,8 @@ test("admins see what is kept and for how long; an organization keeps less than 
     await finalizeRun(sql, run!.id);
     const summary = await runRetention(sql, { trigger: "cron" });
     expect(summary.refused).toContainEqual({ day: unsettled, reason: "not_settled" });
+    const compaction = await compactUsagePartitions(sql);
+    expect(compaction.compacted.map((c) => c.day)).toContain(closed);
 
     // The organization and its owner, for the organization's own policy.
     const owner = await fundedDeveloper(sql, {
@@ -132,6 +137,7 @@ test("admins see what is kept and for how long; an organization keeps less than 
       await expect(refusedRow).toContainText("not settled");
       await expect(refusedRow).toContainText("refused: not settled yet");
       await expect(refusedRow).toContainText(dayOf(Date.parse(`${unsettled}T00:00:00Z`) + 91 * DAY_MS));
+      await expect(partitions.locator(`[data-day="${closed}"]`)).toContainText("compacted");
       const runRow = page.getByTestId("retention-runs").locator(`[data-run="${summary.runId}"]`);
       await expect(runRow).toContainText("completed");
       await expect(runRow).toContainText(`${unsettled}: not settled yet`);

@@ -5,6 +5,7 @@ import { withCron } from "@/lib/http/handler";
 import { json } from "@/lib/http/respond";
 import { settlementOptions } from "@/lib/settlement/deps";
 import { drain } from "@/lib/settlement/drain";
+import { scheduleUsageCompaction } from "@/lib/usage/compact";
 import { scheduleUsagePartitions } from "@/lib/usage/partitions";
 import { scheduleWebhookDeliveries } from "@/lib/webhooks/deliver";
 
@@ -22,6 +23,8 @@ export const GET = withCron(async () => {
   await scheduleAlertEvaluation(db());
   // usage_events' daily partitions, a week ahead; an event parked in the default partition moves to its day's.
   await scheduleUsagePartitions(db());
+  // A closed day's indexes rebuilt packed (docs/adr/0027), when one waits.
+  await scheduleUsageCompaction(db());
   // Customer webhook endpoints whose retry is due (or whose new events arrived while their job ran).
   await scheduleWebhookDeliveries(db());
   const drained = await drain(db(), { ...settlementOptions(), budgetMs: BUDGET_MS });
