@@ -185,7 +185,7 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
           <CardTitle>Usage partitions</CardTitle>
           <CardDescription>
             {overview.partitioned
-              ? `One partition per UTC day, ${formatBytes(overview.totalBytes)} in all. Two days after a day ends its indexes are rebuilt packed (compacted). A day leaves whole, on the date shown, only once its settlement has run and its detail equals its roll-ups; otherwise it stays and the run says why.`
+              ? `One partition per UTC day, ${formatBytes(overview.totalBytes)} in all. Two days after a day ends its indexes are rebuilt packed${overview.compaction.days ? ` (${overview.compaction.days} ${overview.compaction.days === 1 ? "day" : "days"} compacted, ${formatBytes(overview.compaction.bytesBefore - overview.compaction.bytesAfter)} saved)` : ""}. A day leaves whole, on the date shown, only once its settlement has run and its detail equals its roll-ups; otherwise it stays and the run says why.`
               : "Usage detail is not partitioned yet: nothing leaves by day until it is."}
           </CardDescription>
         </CardHeader>

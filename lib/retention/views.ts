@@ -1,6 +1,7 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
 import type { Db } from "@/lib/db/client";
+import { compactionTotals } from "@/lib/usage/compact";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { getRetentionSettings } from "./policy";
 import { addUtcDays, utcDayOf } from "./run";
@@ -53,6 +54,8 @@ export interface RetentionOverview {
   partitioned: boolean;
   partitions: PartitionDay[];
   totalBytes: number;
+  /** Closed days compacted (docs/adr/0027) among those kept: indexes rebuilt, and their bytes before and after. */
+  compaction: { indexes: number; days: number; bytesBefore: number; bytesAfter: number };
   runs: RetentionRunView[];
   organizations: {
     slug: string;
@@ -168,6 +171,7 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
     partitioned: partitioned?.ok ?? false,
     partitions,
     totalBytes: partitions.reduce((n, p) => n + p.bytes, 0),
+    compaction: await compactionTotals(db),
     runs: runs.map((r) => ({
       ...r,
       actions: actions.filter((a) => a.run_id === r.id).map(({ run_id: _r, ...a }) => a),

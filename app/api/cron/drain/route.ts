@@ -24,7 +24,7 @@ export const GET = withCron(async () => {
   // usage_events' daily partitions, a week ahead; an event parked in the default partition moves to its day's.
   await scheduleUsagePartitions(db());
   // A closed day's indexes rebuilt packed (docs/adr/0027), when one waits.
-  await scheduleUsageCompaction(db());
+  await scheduleUsageCompaction(db(), { budgetMs: BUDGET_MS });
   // Customer webhook endpoints whose retry is due (or whose new events arrived while their job ran).
   await scheduleWebhookDeliveries(db());
   const drained = await drain(db(), { ...settlementOptions(), budgetMs: BUDGET_MS });
