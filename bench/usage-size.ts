@@ -16,6 +16,7 @@ import { checkLedgerInvariants, creditAccount } from "@/lib/billing/ledger";
 import { settleUsage, type UsageEvent } from "@/lib/billing/settle";
 import type { Sql } from "@/lib/db/client";
 import { compactUsagePartitions } from "@/lib/usage/compact";
+import { callIdAt } from "../tests/helpers/call-ids";
 import { f1, freshBenchDatabase, machine, writeSection } from "./lib";
 
 const N = Number(process.env.USAGE_EVENTS ?? 200_000);
@@ -156,7 +157,7 @@ function event(
   const output = status === "failure" || embedding ? 0 : Math.floor(20 + random() ** 2 * 1500);
   const viaHold = random() < 0.03;
   return {
-    callId: randomUUID(),
+    callId: callIdAt(startedAt),
     keyId: key.id,
     modelGroup: model.group,
     providerModel: model.provider,
@@ -225,9 +226,10 @@ async function sizes(sql: Sql): Promise<Sizes> {
 /** The plans of the read paths that must stay on an index at size (the request log's pages, a key's usage). */
 async function plans(sql: Sql) {
   const [s] = await sql<
-    { user_id: string; key_id: string; account_id: string; micros: string; id: string }[]
+    { user_id: string; key_id: string; account_id: string; micros: string; id: string; call_id: string }[]
   >`
-    select user_id, key_id, account_id, (extract(epoch from started_at) * 1000000)::bigint::text as micros, id::text
+    select user_id, key_id, account_id, (extract(epoch from started_at) * 1000000)::bigint::text as micros, id::text,
+           call_id
     from usage_events order by started_at desc, id desc offset ${Math.floor(N / 4)} limit 1`;
   const week = "e.started_at >= now() - interval '8 days' and e.started_at < now() + interval '1 day'";
   const page = "order by e.started_at desc, e.id desc limit 51";
@@ -242,7 +244,7 @@ async function plans(sql: Sql) {
     ["request log, one key", `where ${week} and e.key_id = '${s!.key_id}' ${page}`],
     [
       "call id prefix search (through usage_calls)",
-      `where (e.key_id, e.started_at, e.call_id) in (select c.key_id, c.started_at, c.call_id from usage_calls c where c.call_id like '3f2a%') ${page}`,
+      `where (e.key_id, e.started_at, e.call_id) in (select c.key_id, c.started_at, c.call_id from usage_calls c where c.call_id like '${s!.call_id.slice(0, 8)}%') ${page}`,
     ],
   ];
   const out: { name: string; plan: string }[] = [];
@@ -428,7 +430,10 @@ without a price version), the same bench on commit a5d0302 the same day: heap 38
 After the lean cut and before partitioning (one table, the (call_id, key_id) unique index in it; ADR 0020): heap
 372 B/event, 8 indexes 370 B/event — **742 B/event all in**, 627 compacted. Partitioning moved the idempotency key
 to \`usage_calls\` (its heap is the difference: a call's claim, kept apart so a replay or an upgrade with another
-started_at is never charged twice; ADR 0020).
+started_at is never charged twice; ADR 0020). Since docs/adr/0028 the calls carry ids as the gateway makes them (UUIDv7, the call's
+millisecond first) and settle_usage claims a batch's calls in call id order, so the claims fill the index's right edge:
+\`usage_calls_call_key\` 77.4 B/event on 2026-12-06 (13:11Z), against 100.4 with random (v4) ids (12:33Z, commit
+ec03903) and 101.1 with v7 ids claimed in each batch's key order (the run between).
 
 The read paths at this size (\`EXPLAIN ANALYZE\`):
 

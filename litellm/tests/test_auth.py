@@ -405,3 +405,24 @@ async def test_a_refusal_is_not_reloaded_ahead_of_its_expiry():
             await auth.authenticate("/v1/chat/completions", KEY)
         await asyncio.sleep(0)
     assert len(platform.calls) == 1 and auth.stats()["refreshes"] == 0
+
+
+async def test_the_call_id_header_is_accepted_only_as_the_gate_assigned_it():
+    from starlette.datastructures import Headers
+
+    from tollgate_litellm.ids import new_call_id
+
+    mine = new_call_id()
+    ok = await make(Platform()).authenticate("/v1/chat/completions", KEY, Headers({"x-litellm-call-id": mine}), assigned_call_id=mine)
+    assert ok.api_key == key_fingerprint(KEY)
+    refused = [
+        (Headers({"x-litellm-call-id": mine}), None),  # not through the gate: the client's own
+        (Headers({"x-litellm-call-id": new_call_id()}), mine),  # another value than the gate's
+        (Headers(raw=[(b"x-litellm-call-id", mine.encode()), (b"x-litellm-call-id", b"c2")]), mine),  # a second one
+    ]
+    for headers, assigned in refused:
+        platform = Platform()
+        with pytest.raises(ProxyException) as raised:
+            await make(platform).authenticate("/v1/chat/completions", KEY, headers, assigned_call_id=assigned)
+        assert raised.value.code == "403" and raised.value.openai_code == "call_id_not_allowed"
+        assert platform.calls == []

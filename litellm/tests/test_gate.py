@@ -1,11 +1,14 @@
 """The front door: what an app key may send (routes, headers, body fields) and what responses may reveal."""
 
 import json
+import re
+import time
 
 import httpx
 import pytest
 
-from tollgate_litellm.gate import Gate, filter_response_headers
+from tollgate_litellm.gate import ASSIGNED_CALL_ID, Gate, filter_response_headers
+from tollgate_litellm.ids import call_id_ms
 
 MASTER = "sk-master-key-0123456789"
 CHAT = "/v1/chat/completions"
@@ -17,8 +20,10 @@ class Inner:
 
     def __init__(self):
         self.bodies = []
+        self.scopes = []
 
     async def __call__(self, scope, receive, send):
+        self.scopes.append(scope)
         body = b""
         while True:
             message = await receive()
@@ -601,3 +606,32 @@ async def test_the_billing_callbacks_failure_hook_notes_the_failed_call_and_is_t
 
     install(App(), None)
     assert litellm.callbacks == before
+
+
+V7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+async def test_a_billed_call_reaches_litellm_with_a_time_ordered_call_id_the_gate_chose():
+    before = time.time_ns() // 1_000_000
+    inner, response = await post(BASE)
+    after = time.time_ns() // 1_000_000
+    assert response.status_code == 200
+    scope = inner.scopes[0]
+    ids = [v.decode() for k, v in scope["headers"] if k.lower() == b"x-litellm-call-id"]
+    # One header, a UUIDv7 made during the call: LiteLLM takes its call id from it (billing's idempotency key).
+    assert len(ids) == 1 and V7.match(ids[0])
+    assert before <= call_id_ms(ids[0]) <= after
+    # Recorded beside it for auth.py, which accepts this header value only.
+    assert scope[ASSIGNED_CALL_ID] == ids[0]
+    time.sleep(0.002)
+    later, _ = await post(BASE)
+    second = later.scopes[0][ASSIGNED_CALL_ID]
+    assert second != ids[0] and second > ids[0]
+
+
+async def test_the_model_list_gets_no_call_id():
+    inner, c = client()
+    async with c:
+        await c.get("/v1/models", headers={"authorization": "Bearer tg_app"})
+    assert ASSIGNED_CALL_ID not in inner.scopes[0]
+    assert all(k.lower() != b"x-litellm-call-id" for k, _ in inner.scopes[0]["headers"])

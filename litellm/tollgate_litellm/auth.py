@@ -17,7 +17,7 @@ from litellm.proxy._types import LitellmUserRoles, UserAPIKeyAuth
 
 from .cache import REFRESH_AHEAD, TTLCache
 from .errors import GatewayError, forbidden, unauthorized, unavailable
-from .gate import find_route
+from .gate import ASSIGNED_CALL_ID, find_route
 from .leases import shared_book
 from .platform import PlatformClient, PlatformUnavailable
 from .settings import Settings
@@ -27,6 +27,11 @@ logger = logging.getLogger("tollgate.auth")
 
 # LiteLLM treats an empty model list as "all models": a key whose models are all disabled gets this instead.
 NO_MODELS = "tollgate:no-model-enabled"
+
+
+def _values(headers: Any, name: str) -> list[str]:
+    """Every value of a header (Starlette's Headers keep repeats; a plain mapping has one)."""
+    return list(headers.getlist(name)) if hasattr(headers, "getlist") else [headers[name]]
 
 
 def key_fingerprint(key: str) -> str:
@@ -48,7 +53,9 @@ class Authenticator:
         self.shared = shared
         self.platform_calls = 0
 
-    async def authenticate(self, path: str, api_key: str | None, headers: Any = None, method: str = "POST") -> UserAPIKeyAuth:
+    async def authenticate(
+        self, path: str, api_key: str | None, headers: Any = None, method: str = "POST", assigned_call_id: str | None = None
+    ) -> UserAPIKeyAuth:
         if not api_key:
             raise unauthorized("Missing API key. Send it as 'Authorization: Bearer tg_…'.", code="missing_api_key")
         if self.settings.master_key and hmac.compare_digest(api_key.encode(), self.settings.master_key.encode()):
@@ -61,7 +68,10 @@ class Authenticator:
         if route is None:
             raise forbidden(f"{path} is not available with Tollgate API keys.", code="route_not_allowed")
         # The call id is billing's idempotency key: the gateway assigns it, clients may not choose it (empty or not).
-        if headers is not None and "x-litellm-call-id" in headers:
+        # The one header accepted is the gate's own (gate.assign_call_id: its value is in the request's scope).
+        if headers is not None and "x-litellm-call-id" in headers and (
+            assigned_call_id is None or _values(headers, "x-litellm-call-id") != [assigned_call_id]
+        ):
             raise forbidden("The x-litellm-call-id header is not accepted: Tollgate assigns call ids.", code="call_id_not_allowed")
         fingerprint = key_fingerprint(api_key)
         verdict = await self.cache.get_or_load(fingerprint, lambda: self._load(api_key, fingerprint))
@@ -176,4 +186,6 @@ def authenticator() -> Authenticator:
 
 async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
     """The function LiteLLM calls (keep this name and signature)."""
-    return await authenticator().authenticate(request.url.path, api_key, request.headers, request.method)
+    return await authenticator().authenticate(
+        request.url.path, api_key, request.headers, request.method, assigned_call_id=request.scope.get(ASSIGNED_CALL_ID)
+    )

@@ -24,6 +24,7 @@ from litellm.proxy._types import UserAPIKeyAuth
 from . import contract, response_cache
 from .bounds import BadAudio, Reservation, reservation_units, separate_inputs
 from .contract import LITELLM_CALL_KINDS, PriceUnit
+from .ids import new_call_id
 from . import credentials as byok
 from .errors import GatewayError, platform_refusal, reservation_unavailable
 from .gate import note_call_id
@@ -321,7 +322,7 @@ def _call_id(kind: str, data: dict) -> str:
     if call_id is None and kind in ASSIGNED_CALL_ID_KINDS:
         # LiteLLM's image and audio routes assign no call id before the hooks: one is assigned here, and LiteLLM
         # takes it from the request (its function setup reads litellm_call_id) for the call and its logging.
-        call_id = data["litellm_call_id"] = str(uuid.uuid4())
+        call_id = data["litellm_call_id"] = new_call_id()
     if not _valid_uuid(call_id):
         raise GatewayError(400, "This request has no valid call id, so it cannot be billed and was not served.",
                            "invalid_request_error")

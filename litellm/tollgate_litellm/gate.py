@@ -35,6 +35,7 @@ from starlette.datastructures import Headers
 
 from .contract import CALL_KINDS, IMAGE_QUALITIES, IMAGE_SIZE
 from .errors import GatewayError, bad_request
+from .ids import new_call_id
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -239,6 +240,18 @@ def check_headers(headers: list[tuple[str, str]]) -> None:
             raise GatewayError(
                 403, f"The {name} header is not accepted by this gateway.", "permission_error", "header_not_allowed", name
             )
+
+
+# The scope key under which the gate records the call id it assigned (auth.py accepts that header value only).
+ASSIGNED_CALL_ID = "tollgate.call_id"
+
+
+def assign_call_id(scope: Scope) -> Scope:
+    """A billed call's id, chosen here (a client's x-litellm-call-id was refused above): a UUIDv7 (ids.py), handed to
+    LiteLLM as the header it takes its call id from, and recorded in the scope so auth.py knows the header is ours."""
+    call_id = new_call_id()
+    return {**scope, "headers": [*(scope.get("headers") or []), (b"x-litellm-call-id", call_id.encode())],
+            ASSIGNED_CALL_ID: call_id}
 
 
 def _integer(body: dict, field: str, low: int, high: int) -> None:
@@ -566,6 +579,8 @@ class Gate:
                 receive = _replay(raw, receive)
         except GatewayError as refusal:
             return await _respond(send, refusal)
+        if route is not None and route.fields is not None:
+            scope = assign_call_id(scope)
         await self.app(scope, receive, _filtering(send, call))
 
     async def _retrieve_model(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:

@@ -122,10 +122,13 @@ begin
     ),
     -- Each call is claimed once in usage_calls, whatever started_at a replay carries (docs/adr/0020): only a claim
     -- won here is recorded and charged, so a second event of a call (a replay, a concurrent batch) changes nothing.
+    -- In call id order: the gateway's ids are time-ordered (UUIDv7, docs/adr/0028), so a batch's claims fill the
+    -- index's right edge page after page instead of splitting its pages at random.
     claimed as (
       insert into usage_calls (call_id, key_id, started_at)
       select call_id, key_id, started_at from priced
       where started_at >= v_kept_from and started_at <= v_latest
+      order by call_id, key_id
       on conflict (key_id, call_id) do nothing
       returning call_id, key_id
     ),

@@ -690,3 +690,32 @@ describe("a stream the client cuts short", () => {
     });
   });
 });
+
+describe("call ids", () => {
+  it("every call of every kind above got a UUIDv7 the gateway made when the call arrived", async () => {
+    // After every describe above in this file: each kind's calls, served, failed and cut, are recorded.
+    const rows = await ctx.sql<{ call_id: string; kind: string; started_ms: number }[]>`
+      select call_id, kind, (extract(epoch from started_at) * 1000)::float8 as started_ms from usage_events`;
+    expect(new Set(rows.map((r) => r.kind))).toEqual(
+      new Set([
+        "embedding",
+        "messages",
+        "responses",
+        "completion",
+        "image",
+        "speech",
+        "transcription",
+        "chat",
+      ]),
+    );
+    for (const r of rows) {
+      // Version 7, RFC 9562's variant: the claims index (usage_calls) takes them in time order (docs/adr/0028).
+      expect(r.call_id, r.kind).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+      const madeMs = Number.parseInt(r.call_id.replaceAll("-", "").slice(0, 12), 16);
+      // Made as the call arrived: within a few seconds of when the gateway says the call started.
+      expect(Math.abs(madeMs - r.started_ms), `${r.kind} ${r.call_id}`).toBeLessThan(5_000);
+    }
+  });
+});
