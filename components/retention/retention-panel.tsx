@@ -45,6 +45,13 @@ const REASONS: Record<string, string> = {
   failed: "could not be detached (lock or error)",
 };
 
+/** " (N days compacted, X saved)" when closed days kept were compacted; the saving only when there is one. */
+function compactedNote(c: Json<RetentionOverview>["compaction"]): string {
+  if (!c.days) return "";
+  const saved = c.bytesBefore - c.bytesAfter;
+  return ` (${c.days} ${c.days === 1 ? "day" : "days"} compacted${saved > 0 ? `, ${formatBytes(saved)} saved` : ""})`;
+}
+
 function SettlementBadge({ state }: { state: PartitionDay["settlement"] }) {
   if (state === "completed") return <Badge variant="success">settled</Badge>;
   if (state === "none") return <Badge variant="outline">not settled</Badge>;
@@ -185,7 +192,7 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
           <CardTitle>Usage partitions</CardTitle>
           <CardDescription>
             {overview.partitioned
-              ? `One partition per UTC day, ${formatBytes(overview.totalBytes)} in all. Two days after a day ends its indexes are rebuilt packed${overview.compaction.days ? ` (${overview.compaction.days} ${overview.compaction.days === 1 ? "day" : "days"} compacted, ${formatBytes(overview.compaction.bytesBefore - overview.compaction.bytesAfter)} saved)` : ""}. A day leaves whole, on the date shown, only once its settlement has run and its detail equals its roll-ups; otherwise it stays and the run says why.`
+              ? `One partition per UTC day, ${formatBytes(overview.totalBytes)} in all. Two days after a day ends its indexes are rebuilt packed${compactedNote(overview.compaction)}. A day leaves whole, on the date shown, only once its settlement has run and its detail equals its roll-ups; otherwise it stays and the run says why.`
               : "Usage detail is not partitioned yet: nothing leaves by day until it is."}
           </CardDescription>
         </CardHeader>
