@@ -15,7 +15,13 @@ import { DataTable, QueryError } from "@/components/ui/data-table";
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { Input } from "@/components/ui/input";
 import type { RequestDetail, RequestRow } from "@/lib/analytics/requests";
-import { callIdSearch, FLAGGED_SAFETY_SCORE, LOG_FILTER_KEYS, piiSummary } from "@/lib/analytics/schemas";
+import {
+  CALL_ID_PREFIX_MIN,
+  callIdSearch,
+  FLAGGED_SAFETY_SCORE,
+  LOG_FILTER_KEYS,
+  piiSummary,
+} from "@/lib/analytics/schemas";
 import type { Json } from "@/lib/json";
 import { api } from "@/lib/ui/api";
 import { utcTime } from "@/lib/utils";
@@ -272,7 +278,9 @@ function CallIdSearch({
         }
         const parsed = callIdSearch.safeParse(text);
         if (!parsed.success) {
-          setError("Enter a call id, or its first 4 characters or more (0-9, a-f and dashes).");
+          setError(
+            `Enter a call id, or its first ${CALL_ID_PREFIX_MIN} characters or more (0-9, a-f and dashes).`,
+          );
           return;
         }
         setError(null);

@@ -43,13 +43,19 @@ export const analyticsQuery = usageFilters.extend({
 export type AnalyticsQuery = z.output<typeof analyticsQuery>;
 
 /**
- * A call id to look for (the gateway's ids are UUIDs): the whole id, or its first 4 characters or more, dashes
- * included as written; case does not matter.
+ * A call id to look for (the gateway's ids are UUIDs): the whole id, or its first 13 characters or more, dashes
+ * included as written; case does not matter. The gateway's ids are UUIDv7 (docs/adr/0028): their first 13 characters
+ * are the millisecond the call arrived, so a shorter prefix names a stretch of time (4 characters: 50 days of every
+ * account's calls), which the claims index would read whole for each search.
  */
+export const CALL_ID_PREFIX_MIN = 13;
 export const callIdSearch = z
   .string()
   .trim()
-  .regex(/^[0-9A-Fa-f][0-9A-Fa-f-]{3,35}$/, "a call id, or its first 4 characters or more (0-9, a-f, dashes)")
+  .regex(
+    new RegExp(`^[0-9A-Fa-f][0-9A-Fa-f-]{${CALL_ID_PREFIX_MIN - 1},35}$`),
+    `a call id, or its first ${CALL_ID_PREFIX_MIN} characters or more (0-9, a-f, dashes)`,
+  )
   .transform((value) => value.toLowerCase());
 
 /**

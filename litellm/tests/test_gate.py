@@ -629,6 +629,13 @@ async def test_a_billed_call_reaches_litellm_with_a_time_ordered_call_id_the_gat
     assert second != ids[0] and second > ids[0]
 
 
+async def test_image_and_audio_calls_get_their_id_from_billing_not_a_header_litellm_would_not_read():
+    inner, response = await post({"model": "fake-image", "prompt": "a lighthouse"}, path="/v1/images/generations")
+    assert response.status_code == 200
+    assert ASSIGNED_CALL_ID not in inner.scopes[0]
+    assert all(k.lower() != b"x-litellm-call-id" for k, _ in inner.scopes[0]["headers"])
+
+
 async def test_the_model_list_gets_no_call_id():
     inner, c = client()
     async with c:

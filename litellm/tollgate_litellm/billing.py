@@ -27,7 +27,7 @@ from .contract import LITELLM_CALL_KINDS, PriceUnit
 from .ids import new_call_id
 from . import credentials as byok
 from .errors import GatewayError, platform_refusal, reservation_unavailable
-from .gate import note_call_id
+from .gate import HOOK_ASSIGNED_CALL_ID_KINDS, note_call_id
 from .guard import guard_call
 from .leases import LeaseBook, LeaseRefused, shared_book
 from .outbox import Outbox
@@ -45,9 +45,6 @@ CALL_KINDS = LITELLM_CALL_KINDS
 
 # Streaming kinds whose client-cut streams LiteLLM does not log (no success, no failure event): the plugin reports them.
 UNLOGGED_CUT_KINDS = frozenset({"responses", "messages", "completion"})
-# Kinds whose proxy route calls the hooks before assigning litellm_call_id (images, speech, transcription).
-ASSIGNED_CALL_ID_KINDS = frozenset({"image", "speech", "transcription"})
-
 
 def _call_kind(call_type: Any) -> str | None:
     return CALL_KINDS.get(str(call_type))
@@ -319,7 +316,7 @@ def _call_id(kind: str, data: dict) -> str:
     """The id LiteLLM assigned (the gate refuses a client's x-litellm-call-id header): the reservation is placed under
     it and the usage event reports it, always the same value."""
     call_id = data.get("litellm_call_id")
-    if call_id is None and kind in ASSIGNED_CALL_ID_KINDS:
+    if call_id is None and kind in HOOK_ASSIGNED_CALL_ID_KINDS:
         # LiteLLM's image and audio routes assign no call id before the hooks: one is assigned here, and LiteLLM
         # takes it from the request (its function setup reads litellm_call_id) for the call and its logging.
         call_id = data["litellm_call_id"] = new_call_id()

@@ -190,6 +190,10 @@ BILLED_ROUTES: dict[str, tuple[re.Pattern[str], frozenset[str]]] = {
 if set(BILLED_ROUTES) != set(CALL_KINDS):
     raise RuntimeError(f"gate routes {sorted(BILLED_ROUTES)} are not the contract's call kinds {sorted(CALL_KINDS)}")
 
+# Kinds whose LiteLLM route takes no call id from the x-litellm-call-id header and runs the hooks before it assigns one
+# (images, speech, transcription): billing.py assigns theirs, so the gate adds no header to them.
+HOOK_ASSIGNED_CALL_ID_KINDS = frozenset({"image", "speech", "transcription"})
+
 # What an app key may call. Each is billed by the plugin (or free and harmless, like the model list).
 APP_ROUTES: tuple[Route, ...] = (
     *(Route("POST", *BILLED_ROUTES[kind], kind, form=kind == "transcription") for kind in CALL_KINDS),
@@ -579,7 +583,7 @@ class Gate:
                 receive = _replay(raw, receive)
         except GatewayError as refusal:
             return await _respond(send, refusal)
-        if route is not None and route.fields is not None:
+        if route is not None and route.fields is not None and route.kind not in HOOK_ASSIGNED_CALL_ID_KINDS:
             scope = assign_call_id(scope)
         await self.app(scope, receive, _filtering(send, call))
 

@@ -241,9 +241,9 @@ test("an admin goes from a user to their account, keys and calls, and from a cal
   await page.getByRole("button", { name: "Find call" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "Enter a call id" })).toBeVisible();
   await expect(page).toHaveURL(/\/admin\/requests$/);
-  await search.fill(callId.slice(0, 8).toUpperCase());
+  await search.fill(callId.slice(0, 13).toUpperCase());
   await page.getByRole("button", { name: "Find call" }).click();
-  await expect(page).toHaveURL(new RegExp(`callId=${callId.slice(0, 8)}`));
+  await expect(page).toHaveURL(new RegExp(`callId=${callId.slice(0, 13)}`));
   await expect(page.getByTestId("request-row").filter({ hasText: dev.email })).toHaveCount(1);
   await expectTablesFit(page);
   await snap(page, "keys-edit-14-call-search-1280");

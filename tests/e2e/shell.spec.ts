@@ -136,7 +136,7 @@ test("Ctrl-K finds a real call by the first characters of its id, and Enter open
   await signedInAs(page, "developer");
   const palette = await openPalette(page);
   await expect(palette.getByRole("option", { name: /My calls/ })).toBeVisible();
-  await palette.getByRole("combobox").fill(callId.slice(0, 8));
+  await palette.getByRole("combobox").fill(callId.slice(0, 13));
   const hit = palette.getByRole("option").filter({ hasText: callId });
   await expect(hit).toBeVisible();
   await expect(hit).toHaveAttribute("aria-selected", "true");

@@ -81,7 +81,7 @@ async function found(who: Who, q: string) {
 
 describe("a developer's palette", () => {
   it("finds their own call by its exact id and by its first characters", async () => {
-    for (const q of [calls.alice, calls.alice.slice(0, 8)]) {
+    for (const q of [calls.alice, calls.alice.slice(0, 13)]) {
       const hits = await found("alice", q);
       expect(hits.calls.map((c) => c.callId)).toEqual([calls.alice]);
       expect(hits.calls[0]!.userEmail).toBe("alice@example.com");
@@ -90,7 +90,7 @@ describe("a developer's palette", () => {
 
   it("finds none of another person's calls, even by the exact id", async () => {
     for (const who of ["bob", "admin"] as const) {
-      for (const q of [calls[who], calls[who].slice(0, 8)]) {
+      for (const q of [calls[who], calls[who].slice(0, 13)]) {
         expect((await found("alice", q)).calls).toEqual([]);
       }
     }
@@ -112,7 +112,7 @@ describe("a developer's palette", () => {
 
 describe("an admin's palette", () => {
   it("finds anyone's call, key and user, with the user's account", async () => {
-    const byCall = await found("admin", calls.bob.slice(0, 10));
+    const byCall = await found("admin", calls.bob.slice(0, 13));
     expect(byCall.calls.map((c) => c.callId)).toEqual([calls.bob]);
     expect(byCall.calls[0]!.userEmail).toBe("bob@example.com");
     expect((await found("admin", prefixes.bob)).keys.map((k) => k.id)).toEqual([keys.bob]);
