@@ -244,7 +244,7 @@ async function plans(sql: Sql) {
     ["request log, one key", `where ${week} and e.key_id = '${s!.key_id}' ${page}`],
     [
       "call id prefix search (through usage_calls)",
-      `where (e.key_id, e.started_at, e.call_id) in (select c.key_id, c.started_at, c.call_id from usage_calls c where c.call_id like '${s!.call_id.slice(0, 8)}%') ${page}`,
+      `where (e.key_id, e.started_at, e.call_id) in (select c.key_id, c.started_at, c.call_id from usage_calls c where c.call_id like '${s!.call_id.slice(0, 13)}%') ${page}`,
     ],
   ];
   const out: { name: string; plan: string }[] = [];
