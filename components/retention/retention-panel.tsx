@@ -254,7 +254,9 @@ export function RetentionPanel({ overview }: { overview: Json<RetentionOverview>
                             title={`${p.compacted.indexes} of ${p.compacted.of} indexes rebuilt packed once the day closed`}
                           >
                             compacted
-                            {p.compacted.savedBytes > 0 ? ` −${formatBytes(p.compacted.savedBytes)}` : ""}
+                            {p.compacted.bytesBefore > p.compacted.bytesAfter
+                              ? ` −${formatBytes(p.compacted.bytesBefore - p.compacted.bytesAfter)}`
+                              : ""}
                           </div>
                         ) : null}
                       </TableCell>

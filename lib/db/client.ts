@@ -136,6 +136,12 @@ function beginOnReserved(sql: Sql) {
   };
 }
 
+/** The platform's clock (tollgate_now(): the database's now, or the moment a test's transaction stands at). */
+export async function platformNow(db: Db): Promise<Date> {
+  const [row] = await db<{ now: Date }[]>`select tollgate_now() as now`;
+  return row!.now;
+}
+
 /** Runs fn in a transaction, or in a savepoint when db already is one. */
 export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   if ("begin" in db) return (await db.begin((tx) => fn(tx))) as T;

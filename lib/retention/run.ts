@@ -1,6 +1,6 @@
 import "server-only";
 import type { Db, Sql } from "@/lib/db/client";
-import { inTransaction } from "@/lib/db/client";
+import { inTransaction, platformNow } from "@/lib/db/client";
 import { log } from "@/lib/log";
 import { enqueue } from "@/lib/queue";
 import { getRetentionSettings } from "./policy";
@@ -543,8 +543,7 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
   if (isTransaction(db)) throw new RetentionInTransactionError();
   const batch = options.batch ?? 5000;
   const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
-  const [clock] = await db<{ now: Date }[]>`select tollgate_now() as now`;
-  const now = clock!.now;
+  const now = await platformNow(db);
   const asOf = options.asOf ?? now;
   const settings = await getRetentionSettings(db);
   const asOfDay = utcDayOf(asOf);

@@ -1,7 +1,6 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
-import type { Db } from "@/lib/db/client";
-import { compactionTotals } from "@/lib/usage/compact";
+import { type Db, platformNow } from "@/lib/db/client";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { getRetentionSettings } from "./policy";
 import { addUtcDays, utcDayOf } from "./run";
@@ -25,8 +24,8 @@ export interface PartitionDay {
   lastCheck: { at: Date; ok: boolean; reason: string | null } | null;
   /** The first UTC day whose retention run drops it (the day after its last kept day). */
   dropsOn: string | null;
-  /** Its indexes rebuilt packed once the day closed (docs/adr/0027), and the bytes that saved; null until then. */
-  compacted: { indexes: number; of: number; savedBytes: number } | null;
+  /** Its indexes rebuilt packed once the day closed (docs/adr/0027), their bytes before and after; null until then. */
+  compacted: { indexes: number; of: number; bytesBefore: number; bytesAfter: number } | null;
 }
 
 export interface RetentionRunView {
@@ -54,7 +53,7 @@ export interface RetentionOverview {
   partitioned: boolean;
   partitions: PartitionDay[];
   totalBytes: number;
-  /** Closed days compacted (docs/adr/0027) among those kept: indexes rebuilt, and their bytes before and after. */
+  /** The partitions' compaction summed: days and indexes rebuilt packed, their bytes before and after. */
   compaction: { indexes: number; days: number; bytesBefore: number; bytesAfter: number };
   runs: RetentionRunView[];
   organizations: {
@@ -69,8 +68,7 @@ export interface RetentionOverview {
 export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Promise<RetentionOverview> {
   assertAdmin(actor);
   const settings = await getRetentionSettings(db);
-  const [clock] = await db<{ now: Date }[]>`select tollgate_now() as now`;
-  const now = clock!.now;
+  const now = await platformNow(db);
   const rows = await db<
     {
       name: string;
@@ -85,11 +83,12 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
       check_reason: string | null;
       compacted_indexes: number;
       index_count: number;
-      saved_bytes: number;
+      bytes_before: number;
+      bytes_after: number;
     }[]
   >`
     select p.name, p.is_default, p.from_at, p.to_at, p.bytes,
-           k.compacted_indexes, k.index_count, k.saved_bytes,
+           k.compacted_indexes, k.index_count, k.bytes_before, k.bytes_after,
            (select case when c.reltuples >= 0 then c.reltuples::bigint end from pg_class c where c.oid = p.partition)
              as estimated_rows,
            s.status as settlement,
@@ -102,10 +101,13 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
       select created_at, action, reason from retention_actions a
       where a.day = (p.from_at at time zone 'utc')::date and a.account_id is null
       order by created_at desc limit 1) c on true
+    -- An index is compacted while its current relation is the one recorded (lib/usage/compact.ts).
     cross join lateral (
       select count(uc.index_oid)::int as compacted_indexes, count(*)::int as index_count,
-             coalesce(sum(uc.bytes_before - uc.bytes_after), 0)::float8 as saved_bytes
-      from pg_index x left join usage_compactions uc on uc.index_oid = x.indexrelid
+             coalesce(sum(uc.bytes_before), 0)::float8 as bytes_before,
+             coalesce(sum(uc.bytes_after), 0)::float8 as bytes_after
+      from pg_index x join pg_class ic on ic.oid = x.indexrelid
+      left join usage_compactions uc on uc.index_oid = ic.oid and uc.index_name = ic.relname
       where x.indrelid = p.partition and x.indisvalid) k
     order by p.from_at desc nulls first`;
   // A partition whose bounds postgres.js could not read (a BC day: Invalid Date) is left out, never thrown on.
@@ -130,7 +132,12 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
         : null,
       dropsOn: day ? addUtcDays(day, Math.max(days, 1) - 1 + settings.usageDetailDays + 1) : null,
       compacted: r.compacted_indexes
-        ? { indexes: r.compacted_indexes, of: r.index_count, savedBytes: r.saved_bytes }
+        ? {
+            indexes: r.compacted_indexes,
+            of: r.index_count,
+            bytesBefore: r.bytes_before,
+            bytesAfter: r.bytes_after,
+          }
         : null,
     };
   });
@@ -171,7 +178,18 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
     partitioned: partitioned?.ok ?? false,
     partitions,
     totalBytes: partitions.reduce((n, p) => n + p.bytes, 0),
-    compaction: await compactionTotals(db),
+    compaction: partitions.reduce(
+      (sum, p) =>
+        p.compacted
+          ? {
+              indexes: sum.indexes + p.compacted.indexes,
+              days: sum.days + 1,
+              bytesBefore: sum.bytesBefore + p.compacted.bytesBefore,
+              bytesAfter: sum.bytesAfter + p.compacted.bytesAfter,
+            }
+          : sum,
+      { indexes: 0, days: 0, bytesBefore: 0, bytesAfter: 0 },
+    ),
     runs: runs.map((r) => ({
       ...r,
       actions: actions.filter((a) => a.run_id === r.id).map(({ run_id: _r, ...a }) => a),

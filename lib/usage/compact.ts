@@ -1,5 +1,5 @@
 import "server-only";
-import type { Db, Sql } from "@/lib/db/client";
+import { type Db, platformNow, type Sql } from "@/lib/db/client";
 import { log } from "@/lib/log";
 import { enqueue } from "@/lib/queue";
 import { getRetentionSettings } from "@/lib/retention/policy";
@@ -69,10 +69,6 @@ export class CompactionInTransactionError extends Error {
   }
 }
 
-async function clockOf(db: Db, asOf?: Date): Promise<Date> {
-  return asOf ?? (await db<{ now: Date }[]>`select tollgate_now() as now`)[0]!.now;
-}
-
 /** This database's rebuild time per MB of heap plus index, from its last rebuilds that took long enough to say. */
 async function msPerMb(db: Db): Promise<number> {
   const [row] = await db<{ rate: number | null; n: number }[]>`
@@ -92,7 +88,6 @@ export async function compactionTargets(db: Db, asOf: Date): Promise<CompactionT
   const today = utcDayOf(asOf);
   const from = addUtcDays(today, -settings.usageDetailDays + BEFORE_RETENTION_DAYS);
   const to = addUtcDays(today, -CLOSED_AFTER_DAYS);
-  const rate = await msPerMb(db);
   const rows = await db<
     { index: string; partition: string; day: string; oid: number; bytes: string; heap_bytes: string }[]
   >`
@@ -111,21 +106,22 @@ export async function compactionTargets(db: Db, asOf: Date): Promise<CompactionT
                       where c.index_name = ic.relname and c.index_oid = ic.oid)
       and not exists (select 1 from pg_stat_progress_create_index b where b.relid = p.partition)
     order by p.day desc, ic.relname`;
-  return rows
-    .filter((r) => PLAIN_NAME.test(r.index) && PLAIN_NAME.test(r.partition))
-    .map((r) => {
-      const bytes = Number(r.bytes);
-      const heapBytes = Number(r.heap_bytes);
-      return {
-        index: r.index,
-        partition: r.partition,
-        day: r.day,
-        oid: Number(r.oid),
-        bytes,
-        heapBytes,
-        estimateMs: Math.ceil(((heapBytes + bytes) / 1_048_576) * rate),
-      };
-    });
+  const plain = rows.filter((r) => PLAIN_NAME.test(r.index) && PLAIN_NAME.test(r.partition));
+  // The rate from earlier rebuilds is read only when there is something to estimate (most drain ticks have nothing).
+  const rate = plain.length ? await msPerMb(db) : DEFAULT_MS_PER_MB;
+  return plain.map((r) => {
+    const bytes = Number(r.bytes);
+    const heapBytes = Number(r.heap_bytes);
+    return {
+      index: r.index,
+      partition: r.partition,
+      day: r.day,
+      oid: Number(r.oid),
+      bytes,
+      heapBytes,
+      estimateMs: Math.ceil(((heapBytes + bytes) / 1_048_576) * rate),
+    };
+  });
 }
 
 /**
@@ -204,7 +200,7 @@ export async function compactUsagePartitions(
   }: { asOf?: Date; deadline?: number; cancelGraceMs?: number } = {},
 ): Promise<CompactionSummary> {
   if (!("begin" in db)) throw new CompactionInTransactionError();
-  const at = await clockOf(db, asOf);
+  const at = asOf ?? (await platformNow(db));
   const summary: CompactionSummary = {
     compacted: [],
     recovered: 0,
@@ -248,12 +244,12 @@ export async function compactUsagePartitions(
       break;
     }
     const ms = Math.round(performance.now() - started);
-    const [after] = await db<{ oid: number; bytes: string }[]>`
+    const [after] = await db<{ bytes: string }[]>`
       update usage_compactions c
       set index_oid = ic.oid, bytes_after = pg_relation_size(ic.oid), duration_ms = ${ms}, compacted_at = now()
       from pg_class ic
       where c.index_name = ${target.index} and ic.relname = c.index_name and ic.relnamespace = 'public'::regnamespace
-      returning ic.oid::int8 as oid, c.bytes_after::text as bytes`;
+      returning c.bytes_after::text as bytes`;
     summary.compacted.push({
       index: target.index,
       day: target.day,
@@ -285,7 +281,7 @@ export async function scheduleUsageCompaction(
   db: Db,
   { asOf, budgetMs }: { asOf?: Date; budgetMs: number },
 ): Promise<boolean> {
-  const targets = await compactionTargets(db, await clockOf(db, asOf));
+  const targets = await compactionTargets(db, asOf ?? (await platformNow(db)));
   if (!targets.some((t) => t.estimateMs <= budgetMs - COMPACT_START_MS)) {
     const large = targets[0];
     if (large)
@@ -297,24 +293,4 @@ export async function scheduleUsageCompaction(
   }
   await enqueue(db, USAGE_COMPACT_JOB, {}, { singletonKey: USAGE_COMPACT_JOB, maxAttempts: 3 });
   return true;
-}
-
-/** What compaction has saved on the days still kept, for the admins' retention page. */
-export async function compactionTotals(db: Db): Promise<{
-  indexes: number;
-  days: number;
-  bytesBefore: number;
-  bytesAfter: number;
-}> {
-  const [row] = await db<{ indexes: number; days: number; bytes_before: string; bytes_after: string }[]>`
-    select count(*)::int as indexes, count(distinct c.day)::int as days,
-           coalesce(sum(c.bytes_before), 0)::text as bytes_before, coalesce(sum(c.bytes_after), 0)::text as bytes_after
-    from usage_compactions c join pg_class ic on ic.oid = c.index_oid and ic.relname = c.index_name
-    where c.compacted_at is not null`;
-  return {
-    indexes: row!.indexes,
-    days: row!.days,
-    bytesBefore: Number(row!.bytes_before),
-    bytesAfter: Number(row!.bytes_after),
-  };
 }

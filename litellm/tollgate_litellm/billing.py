@@ -313,8 +313,9 @@ def _cap_output(kind: str, data: dict, reserved: Any) -> None:
 
 
 def _call_id(kind: str, data: dict) -> str:
-    """The id LiteLLM assigned (the gate refuses a client's x-litellm-call-id header): the reservation is placed under
-    it and the usage event reports it, always the same value."""
+    """The call's id, a UUIDv7 the gateway made (gate.assign_call_id, or below for the kinds whose route reads no
+    header; a client's x-litellm-call-id is refused): the reservation is placed under it and the usage event reports
+    it, always the same value."""
     call_id = data.get("litellm_call_id")
     if call_id is None and kind in HOOK_ASSIGNED_CALL_ID_KINDS:
         # LiteLLM's image and audio routes assign no call id before the hooks: one is assigned here, and LiteLLM
