@@ -63,9 +63,14 @@ describe("queue", () => {
 
   it("a crashed worker's job is claimed again after its lease expires", async () => {
     const { job } = await enqueue(sql, "lease", {});
-    const [first] = await claim(sql, { names: ["lease"], worker: "dies", leaseSeconds: 1 });
-    expect(first!.id).toBe(job.id);
-    expect(await claim(sql, { names: ["lease"], worker: "other" })).toHaveLength(0);
+    // Within the lease, by construction rather than by speed: `other` claims in a transaction whose now() (its start)
+    // comes before the lease was even taken, however slow this host is.
+    await sql.begin(async (tx) => {
+      await tx`select now()`;
+      const [first] = await claim(sql, { names: ["lease"], worker: "dies", leaseSeconds: 1 });
+      expect(first!.id).toBe(job.id);
+      expect(await claim(tx, { names: ["lease"], worker: "other" })).toHaveLength(0);
+    });
     await new Promise((r) => setTimeout(r, 1100));
     const [again] = await claim(sql, { names: ["lease"], worker: "other" });
     expect(again).toMatchObject({ id: job.id, attempts: 2 });
@@ -76,15 +81,27 @@ describe("queue", () => {
 
   it("retries with exponential backoff and jitter, then goes dead after max attempts", async () => {
     const { job } = await enqueue(sql, "flaky", {}, { maxAttempts: 3, backoffBaseMs: 200 });
-    const before = Date.now();
     await claim(sql, { names: ["flaky"], worker: "w" });
-    expect(await fail(sql, job.id, "w", new Error("boom 1"))).toBe("retry");
-    const s1 = await state(job.id);
-    const delay1 = new Date(s1.run_after).getTime() - before;
-    expect(delay1).toBeGreaterThanOrEqual(100 - 50);
-    expect(delay1).toBeLessThanOrEqual(300 + 200);
+    // Not due before its backoff, by construction rather than by speed: the claim runs in a transaction whose now()
+    // (its start) precedes the failure, so it stands before run_after however slow this host is (the suite once
+    // failed here when a loaded CI host took longer than the 100 ms backoff between the failure and a later claim).
+    // The failure runs in a transaction of its own, whose now() is the one its backoff counts from.
+    const s1 = await sql.begin(async (tx) => {
+      await tx`select now()`;
+      const failedAt = await sql.begin(async (f) => {
+        const [row] = await f<{ at: Date }[]>`select now() as at`;
+        expect(await fail(f, job.id, "w", new Error("boom 1"))).toBe("retry");
+        return row!.at.getTime();
+      });
+      expect(await claim(tx, { names: ["flaky"], worker: "w" })).toHaveLength(0); // not due yet
+      const failed = await state(job.id);
+      // base 200 ms on the first attempt, ±50%
+      const delay = new Date(failed.run_after).getTime() - failedAt;
+      expect(delay).toBeGreaterThanOrEqual(100);
+      expect(delay).toBeLessThanOrEqual(300);
+      return failed;
+    });
     expect(s1).toMatchObject({ state: "retry", attempts: 1, last_error: "boom 1" });
-    expect(await claim(sql, { names: ["flaky"], worker: "w" })).toHaveLength(0); // not due yet
     await new Promise((r) => setTimeout(r, 320));
     await claim(sql, { names: ["flaky"], worker: "w" });
     expect(await fail(sql, job.id, "w", "boom 2")).toBe("retry");
