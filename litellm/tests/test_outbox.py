@@ -55,6 +55,18 @@ def hold_the_file(outbox: Outbox):
     return release
 
 
+async def started_quietly(outbox: Outbox) -> None:
+    """Starts delivery, paused, and waits for its first round's purge of old rows: a write on the I/O thread that
+    would otherwise land wherever the loop first yields, e.g. between a test's released file and an append it expects
+    to be committed at once (which then finds the file busy and is queued: correct, but not what the test is about)."""
+    import asyncio
+
+    outbox.start()
+    outbox.paused = True
+    await asyncio.sleep(0)  # the delivery task runs up to its purge, handed to the I/O thread
+    await outbox._in_io(lambda: None)  # queued behind that purge
+
+
 def io_jobs(outbox: Outbox) -> list[str]:
     """The names of the jobs handed to the outbox's I/O thread from now on."""
     jobs: list[str] = []
@@ -283,8 +295,7 @@ async def test_an_append_on_the_loop_while_the_io_thread_writes_is_queued_behind
     import asyncio
 
     outbox = make(tmp_path, Platform(), linger=0)
-    outbox.start()
-    outbox.paused = True
+    await started_quietly(outbox)
     release = hold_the_file(outbox)
     started = asyncio.get_running_loop().time()
     first = outbox.append(event("q0"))
@@ -337,15 +348,18 @@ async def test_an_append_on_the_loop_never_overtakes_a_batch_the_io_thread_is_co
     import asyncio
     import sqlite3
 
+    import threading
+
     outbox = make(tmp_path, Platform(), linger=0)
-    outbox.start()
-    outbox.paused = True
-    real, tries = outbox._insert, []
+    await started_quietly(outbox)
+    real, tries, appended = outbox._insert, [], threading.Event()
 
     def flaky(batch):  # the group commit's first try fails (a busy file, a full disk cleared): it sleeps, then retries
         tries.append(len(batch))
         if len(tries) == 1:
             raise sqlite3.OperationalError("database is locked")
+        # The retry waits for the loop's append below, whatever the host's speed (the 50 ms sleep alone did not).
+        assert appended.wait(5)
         return real(batch)
 
     outbox._insert = flaky
@@ -353,6 +367,7 @@ async def test_an_append_on_the_loop_never_overtakes_a_batch_the_io_thread_is_co
     while not tries:
         await asyncio.sleep(0.001)
     second = outbox.append(event("second"))  # on the loop, during the retry's sleep: queued behind it
+    appended.set()
     assert not second.done()
     assert await asyncio.wait_for(asyncio.wrap_future(second), 5) is True and first.result() is True
     ids = outbox._run_io(lambda: outbox._db.execute("select call_id from events order by id").fetchall())

@@ -100,13 +100,13 @@ describe("the lease path, call by call", () => {
       balance_micros: 1_000_000n - expected,
       held_micros: 0n,
     });
-    const [lease] = await leasesOf(c.id);
-    expect(lease).toMatchObject({
-      status: "closed",
-      charged_micros: expected,
-      calls: 2,
-      reserved_micros: 0n,
-    });
+    // One lease served both calls, or two when this host took longer than the stack's idle second between them:
+    // either way every lease went back, charged what the calls cost, and holds nothing.
+    const leases = await leasesOf(c.id);
+    expect(leases.length).toBeGreaterThanOrEqual(1);
+    expect(leases.every((l) => l.status === "closed" && l.reserved_micros === 0n)).toBe(true);
+    expect(leases.reduce((n, l) => n + l.charged_micros, 0n)).toBe(expected);
+    expect(leases.reduce((n, l) => n + l.calls, 0)).toBe(2);
     const after = await leaseStats();
     expect(after.draws - before.draws).toBe(2);
     expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
@@ -403,20 +403,24 @@ describe("revocation with a lease in hand", () => {
     expect((await leasesOf(c.id))[0]).toMatchObject({ status: "open" });
     await revoke(ctx.sql, c);
     const changed = Date.now();
-    let refusedAfter = -1;
-    while (Date.now() - changed < 8_000) {
+    let refused = false;
+    let lastServedSent = 0; // when the last call the gateway still served was sent (a slow host sends the next late)
+    while (Date.now() - changed < 10_000) {
+      const sent = Date.now() - changed;
       const result = await failure(
         c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 5 }),
       );
       if (result?.status === 401) {
-        refusedAfter = Date.now() - changed;
+        refused = true;
         break;
       }
+      expect(result).toBeNull();
+      lastServedSent = sent;
       await new Promise((r) => setTimeout(r, 100));
     }
-    // The stack's auth cache TTL is 2 s (production: 5 s); a served call counts against it.
-    expect(refusedAfter).toBeGreaterThanOrEqual(0);
-    expect(refusedAfter).toBeLessThan(2_000 + 1_000);
+    // The stack's auth cache TTL is 2 s (production: 5 s), plus the platform's answer to the last re-verification.
+    expect(refused).toBe(true);
+    expect(lastServedSent).toBeLessThan(2_000 + 1_000);
     const account = await settledBalance(ctx, c.accountId);
     expect(account.held_micros).toBe(0n);
     expect((await leasesOf(c.id)).every((l) => l.status === "closed")).toBe(true);

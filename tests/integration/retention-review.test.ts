@@ -141,12 +141,18 @@ describe("the drop and today's calls", () => {
         release = r;
       });
       // An analytics page's read (any read of the parent holds ACCESS SHARE on it to its end).
+      let reads!: () => void;
+      const readHolds = new Promise<void>((r) => {
+        reads = r;
+      });
       const reading = reader.begin(async (r) => {
         await r`select count(*) from usage_events where started_at >= '2027-01-01'`;
+        reads();
         await held;
       });
-      await new Promise((r) => setTimeout(r, 200));
-      const retention = runAt("2027-01-14T04:00:00Z", { lockTimeoutMs: 1500 });
+      await readHolds;
+      await ingest`select 1`; // connected before the ingest is timed
+      const retention = runAt("2027-01-14T04:00:00Z", { lockTimeoutMs: 4000 });
       await new Promise((r) => setTimeout(r, 300));
       const t0 = performance.now();
       await ingest.begin(async (tx) => {
@@ -175,8 +181,11 @@ describe("the drop and today's calls", () => {
   });
 });
 
-/** A writer waits at most one attempt at the drop's lock (DROP_LOCK_WAIT_MS), plus its own work. */
-const DROP_WAIT_BOUND_MS = 600;
+/**
+ * A writer waits at most one attempt at the drop's lock (DROP_LOCK_WAIT_MS), plus its own work on a loaded machine:
+ * well under the run's lock budget (4 s), which a writer queued behind the whole wait would take.
+ */
+const DROP_WAIT_BOUND_MS = 1500;
 
 describe("the drain's budget", () => {
   it("a run cut off mid-way is closed as failed by the next; a failed run keeps the refused-days alert", async () => {
@@ -227,16 +236,22 @@ describe("the drain's budget", () => {
       release = r;
     });
     const [, second, ...rest] = days.map((d) => `usage_events_p${d.replaceAll("-", "")}`);
+    let locked!: () => void;
+    const lockHeld = new Promise<void>((r) => {
+      locked = r;
+    });
     const writing = writer.begin(async (w) => {
       await w`lock table ${w(second!)} in row exclusive mode`;
+      locked();
       await held;
     });
     try {
-      await new Promise((r) => setTimeout(r, 100));
+      await lockHeld;
+      // The deadline leaves the first day ample time on a slow host, and passes while the second waits for its lock.
       const summary = await runRetention(sql, {
         asOf: new Date("2027-02-02T04:00:00Z"),
-        deadline: Date.now() + 400,
-        lockTimeoutMs: 1500,
+        deadline: Date.now() + 3000,
+        lockTimeoutMs: 5000,
       });
       // The first day left (its own commit); the second is refused; the rest wait for the follow-up run.
       expect(await partitionExists(`usage_events_p${days[0]!.replaceAll("-", "")}`)).toBe(false);

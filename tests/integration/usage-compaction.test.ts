@@ -203,13 +203,14 @@ describe("compacting closed days of usage_events", () => {
     try {
       await reader`begin isolation level repeatable read`;
       await reader`select count(*) from accounts`;
-      const waiting = compactUsagePartitions(sql, { asOf, deadline: Date.now() + 1_500, cancelGraceMs: 500 });
-      await new Promise((r) => setTimeout(r, 700));
+      // The deadline leaves the checks below ample time on a slow host; the rebuild is cancelled a second after it.
+      const waiting = compactUsagePartitions(sql, { asOf, deadline: Date.now() + 4_000, cancelGraceMs: 1_000 });
       // Meanwhile: the running rebuild's copy is invalid and attached to nothing, as a leftover is, but it is in use.
-      const copies = await sql<{ name: string }[]>`
+      const copies = () => sql<{ name: string }[]>`
         select ic.relname::text as name from pg_index x join pg_class ic on ic.oid = x.indexrelid
         where x.indrelid = 'public.usage_events_p20280301'::regclass and not x.indisvalid`;
-      expect(copies.map((c) => c.name)).toEqual([expect.stringMatching(/_ccnew$/)]);
+      for (let i = 0; i < 200 && !(await copies()).length; i++) await new Promise((r) => setTimeout(r, 20));
+      expect((await copies()).map((c) => c.name)).toEqual([expect.stringMatching(/_ccnew$/)]);
       const meanwhile = await compactUsagePartitions(sql, { asOf, deadline: Date.now() });
       expect(meanwhile.leftoversDropped).toBe(0);
       expect((await compactionTargets(sql, asOf)).filter((t) => t.day === "2028-03-01")).toEqual([]);

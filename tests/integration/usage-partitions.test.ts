@@ -82,12 +82,23 @@ describe("usage_events' daily partitions", () => {
       late: "usage_events_default",
     });
     const hourly = await hourlyTotals();
+    const rows = () => sql`select * from usage_events where key_id = ${c.keyId} order by call_id`;
+    const before = await rows();
     const upkeep = await at("2027-11-29T09:00:01.000Z", (db) => ensureUsagePartitions(db));
     expect(upkeep.rowsMoved).toBe(2);
     expect(await partitionsOf(c.keyId)).toEqual({
       skewed: "usage_events_p20271130",
       late: "usage_events_p20271129",
     });
+    // Moved whole, every column in its place: a new partition orders its columns to pack a row (docs/adr/0029), and
+    // its rows read through usage_events as they were; each takes fewer bytes than in usage_events' own order.
+    expect(await rows()).toEqual(before);
+    const sizes = await sql<{ call_id: string; packed: number; parent_order: number }[]>`
+      select p.call_id, pg_column_size(p.*) as packed, pg_column_size(u.*) as parent_order
+      from usage_events_p20271130 p join usage_events u on u.id = p.id and u.started_at = p.started_at
+      where p.key_id = ${c.keyId}`;
+    expect(sizes).toHaveLength(1);
+    expect(sizes[0]!.parent_order - sizes[0]!.packed).toBeGreaterThanOrEqual(16); // 20 bytes for this one
     expect(await bounds("usage_events_p20271130")).toBe(
       "FOR VALUES FROM ('2027-11-30 00:00:00+00') TO ('2027-12-01 00:00:00+00')",
     );
