@@ -8,6 +8,11 @@
 -- every drain tick (lib/usage/partitions.ts) and by the migration; it waits at most 5 s for a lock (lock_timeout, for
 -- the rest of the caller's transaction). No foreign key leads out of usage_events, so attaching locks neither leases nor
 -- ledger_transactions. Returns the partitions created and the rows moved.
+-- A new partition's columns are usage_events' in the order that packs a row without alignment padding (docs/adr/0029):
+-- 8-byte columns first, then 16-byte uuids, 4-, 2- and 1-byte ones, then the variable-length ones, each group in
+-- usage_events' order, with usage_events' NOT NULLs, defaults and checks (which attaching requires). Rows routed
+-- through usage_events are mapped to it by column name; a settled call's row takes about 16 bytes less than in
+-- usage_events' order.
 create or replace function public.ensure_usage_partitions(p_from date, p_to date)
 returns table (partitions_created integer, rows_moved bigint)
 language plpgsql
@@ -19,6 +24,8 @@ declare
   v_created integer := 0;
   v_moved bigint := 0;
   v_count bigint;
+  v_columns text;
+  v_names text;
 begin
   if p_from is null or p_to is null or p_to < p_from or p_to - p_from > 366 then
     raise exception 'ensure_usage_partitions: a range of at most 366 days, from before to' using errcode = '22023';
@@ -40,12 +47,34 @@ begin
   loop
     v_name := 'usage_events_p' || to_char(v_day, 'YYYYMMDD');
     continue when to_regclass(format('public.%I', v_name)) is not null;
-    execute format('create table public.%I (like public.usage_events including defaults including constraints)', v_name);
+    if v_columns is null then
+      select string_agg(format('%I %s%s%s%s', a.attname, format_type(a.atttypid, a.atttypmod),
+                               case when a.attcollation <> t.typcollation
+                                    then format(' collate %s', a.attcollation::regcollation) else '' end,
+                               case when a.attnotnull then ' not null' else '' end,
+                               coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')),
+                        ', ' order by case when t.typlen = -1 or t.typlen = -2 then 5
+                                           when t.typalign = 'd' then 0 when t.typlen = 16 then 1
+                                           when t.typalign = 'i' then 2 when t.typalign = 's' then 3 else 4 end,
+                                      a.attnum),
+             string_agg(format('%I', a.attname), ', ' order by a.attnum)
+        into v_columns, v_names
+        from pg_attribute a
+        join pg_type t on t.oid = a.atttypid
+        left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum and a.attgenerated = ''
+       where a.attrelid = 'public.usage_events'::regclass and a.attnum > 0 and not a.attisdropped;
+      select v_columns || coalesce(string_agg(format(', constraint %I %s', c.conname, pg_get_constraintdef(c.oid)),
+                                              '' order by c.conname), '')
+        into v_columns
+        from pg_constraint c
+       where c.conrelid = 'public.usage_events'::regclass and c.contype = 'c';
+    end if;
+    execute format('create table public.%I (%s)', v_name, v_columns);
     execute format('alter table public.%I enable row level security', v_name);
     execute format(
       'with moved as (delete from public.usage_events_default where started_at >= %L and started_at < %L returning *)
-       insert into public.%I select * from moved',
-      v_day::timestamp at time zone 'utc', (v_day + 1)::timestamp at time zone 'utc', v_name);
+       insert into public.%I (%s) select %s from moved',
+      v_day::timestamp at time zone 'utc', (v_day + 1)::timestamp at time zone 'utc', v_name, v_names, v_names);
     get diagnostics v_count = row_count;
     v_moved := v_moved + v_count;
     execute format('alter table public.usage_events attach partition public.%I for values from (%L) to (%L)',
