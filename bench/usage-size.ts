@@ -195,13 +195,23 @@ interface Sizes {
  * which is part of what an event costs.
  */
 async function sizes(sql: Sql): Promise<Sizes> {
-  const [t] = await sql<{ rows: bigint; heap: bigint; toast: bigint; total: bigint; avg_tuple: number }[]>`
+  const [t] = await sql<{ rows: bigint; heap: bigint; toast: bigint; total: bigint }[]>`
     select (select count(*) from usage_events) as rows,
            sum(pg_relation_size(p.relid)) as heap,
            sum(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0)) as toast,
-           sum(pg_total_relation_size(p.relid)) + pg_total_relation_size('usage_calls') as total,
-           (select avg(pg_column_size(u.*))::float8 from usage_events u) as avg_tuple
+           sum(pg_total_relation_size(p.relid)) + pg_total_relation_size('usage_calls') as total
     from pg_partition_tree('usage_events') p join pg_class c on c.oid = p.relid where p.isleaf`;
+  // Each tuple as its partition stores it (a partition's columns may be ordered apart from usage_events': ADR 0029).
+  const leaves = await sql<{ name: string }[]>`
+    select relid::regclass::text as name from pg_partition_tree('usage_events') where isleaf`;
+  let tupleBytes = 0;
+  let tuples = 0;
+  for (const { name } of leaves) {
+    const [r] = await sql<{ bytes: number; n: number }[]>`
+      select coalesce(sum(pg_column_size(p.*)), 0)::float8 as bytes, count(*)::float8 as n from ${sql(name)} p`;
+    tupleBytes += r!.bytes;
+    tuples += r!.n;
+  }
   const indexes = await sql<{ name: string; bytes: bigint; def: string }[]>`
     select i.indexrelid::regclass::text as name,
            (select sum(pg_relation_size(t.relid)) from pg_partition_tree(i.indexrelid) t where t.isleaf) as bytes,
@@ -218,7 +228,7 @@ async function sizes(sql: Sql): Promise<Sizes> {
     heap: Number(t!.heap),
     toast: Number(t!.toast),
     total: Number(t!.total),
-    avgTuple: t!.avg_tuple,
+    avgTuple: tuples ? tupleBytes / tuples : 0,
     indexes: indexes.map((i) => ({ name: i.name, bytes: Number(i.bytes), def: i.def })),
   };
 }
@@ -233,6 +243,8 @@ async function plans(sql: Sql) {
     from usage_events order by started_at desc, id desc offset ${Math.floor(N / 4)} limit 1`;
   const week = "e.started_at >= now() - interval '8 days' and e.started_at < now() + interval '1 day'";
   const page = "order by e.started_at desc, e.id desc limit 51";
+  // The UTC day of the call looked up by id (the request log's link carries it).
+  const day = `(date_trunc('day', (timestamptz 'epoch' + '${s!.micros} microseconds'::interval) at time zone 'utc') at time zone 'utc')`;
   const queries: [string, string][] = [
     ["request log, first page (admin)", `where ${week} ${page}`],
     [
@@ -242,6 +254,11 @@ async function plans(sql: Sql) {
     ["request log, a developer's own", `where ${week} and e.user_id = '${s!.user_id}' ${page}`],
     ["request log, an organization's", `where ${week} and e.account_id = '${s!.account_id}' ${page}`],
     ["request log, one key", `where ${week} and e.key_id = '${s!.key_id}' ${page}`],
+    [
+      "a call's page by its id, with its day",
+      `where e.id = ${s!.id} and e.started_at >= ${day} and e.started_at < ${day} + interval '1 day'`,
+    ],
+    ["a call's page by its id alone (a link without its day)", `where e.id = ${s!.id}`],
     [
       "call id prefix search (through usage_calls)",
       `where (e.key_id, e.started_at, e.call_id) in (select c.key_id, c.started_at, c.call_id from usage_calls c where c.call_id like '${s!.call_id.slice(0, 13)}%') ${page}`,
@@ -256,9 +273,10 @@ async function plans(sql: Sql) {
     const scans = lines
       .filter((l) => !l.includes("never executed"))
       .map((l) =>
-        /(Index Only Scan|Index Scan|Bitmap Index Scan|Seq Scan)(?: Backward)?(?: using (\S+))? on/.exec(l),
+        /(Index Only Scan|Index Scan|Seq Scan)(?: Backward)?(?: using (\S+))? on|(Bitmap Index Scan) on (\S+)/.exec(l),
       )
       .filter((m) => m)
+      .map((m) => (m![3] ? [m![0], m![3], m![4]] : m))
       // A partition's index by its parent's shape: usage_events_pYYYYMMDD_… → usage_events_p*_…
       .map((m) => `${m![1]}${m![2] ? ` ${m![2].replace(/_p\d{8}_/, "_p*_")}` : ""}`);
     const partitions = new Set(

@@ -100,6 +100,7 @@ export async function compactionTargets(db: Db, asOf: Date): Promise<CompactionT
     join pg_class t on t.oid = p.partition and t.relnamespace = 'public'::regnamespace
     join pg_index x on x.indrelid = p.partition
     join pg_class ic on ic.oid = x.indexrelid
+    join pg_am am on am.oid = ic.relam and am.amname = 'btree' -- a BRIN index is packed as it is built
     where p.day between ${from}::date and ${to}::date
       and x.indisvalid and x.indisready
       and not exists (select 1 from usage_compactions c

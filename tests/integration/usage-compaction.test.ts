@@ -55,6 +55,7 @@ async function indexesOf(day: string) {
     select ic.relname::text as name, pg_relation_size(ic.oid)::int as bytes, ic.reloptions as options,
            x.indisvalid as valid, i.inhparent::regclass::text as parent
     from pg_index x join pg_class ic on ic.oid = x.indexrelid
+    join pg_am am on am.oid = ic.relam and am.amname = 'btree' -- compaction's; the BRIN index on id is packed as built
     left join pg_inherits i on i.inhrelid = ic.oid
     where x.indrelid = ${`public.${partitionOf(day)}`}::regclass
     order by 1`;
