@@ -78,8 +78,8 @@ async function main() {
         from generate_series(0, ${ROWS_PER_DAY - 1}) g`;
       if (hasCalls) {
         await sql`
-          insert into usage_calls (call_id, key_id, started_at)
-          select call_id, key_id, started_at from usage_events where started_at >= ${from} and started_at < ${to}`;
+          insert into usage_calls (call_key, key_id, started_at)
+          select call_key(call_id), key_id, started_at from usage_events where started_at >= ${from} and started_at < ${to}`;
       }
       const [run] = await sql<{ id: string }[]>`
         insert into settlement_runs (day, trigger, status, finished_at) values (${from.slice(0, 10)}, 'cron', 'completed', now())

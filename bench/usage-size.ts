@@ -10,6 +10,8 @@
 // lib/config's defaults (quiet logs, placeholder secrets): the compaction job logs its summary.
 import "../tests/setup/env";
 import { randomUUID } from "node:crypto";
+import { uuidPrefixRange } from "@/lib/analytics/call-key";
+import { CALL_ID_PREFIX_MIN } from "@/lib/analytics/schemas";
 import { placeHold } from "@/lib/billing/hold";
 import { grantLease } from "@/lib/billing/leases";
 import { checkLedgerInvariants, creditAccount } from "@/lib/billing/ledger";
@@ -218,7 +220,7 @@ async function sizes(sql: Sql): Promise<Sizes> {
            pg_get_indexdef(i.indexrelid) as def
     from pg_index i where i.indrelid = 'usage_events'::regclass
     union all
-    select 'usage_calls (heap)', pg_relation_size('usage_calls'), 'the claims: call_id, key_id, started_at'
+    select 'usage_calls (heap)', pg_relation_size('usage_calls'), 'the claims: call_key, key_id, started_at'
     union all
     select i.indexrelid::regclass::text, pg_relation_size(i.indexrelid), pg_get_indexdef(i.indexrelid)
     from pg_index i where i.indrelid = 'usage_calls'::regclass
@@ -243,6 +245,8 @@ async function plans(sql: Sql) {
     from usage_events order by started_at desc, id desc offset ${Math.floor(N / 4)} limit 1`;
   const week = "e.started_at >= now() - interval '8 days' and e.started_at < now() + interval '1 day'";
   const page = "order by e.started_at desc, e.id desc limit 51";
+  const prefix = s!.call_id.slice(0, CALL_ID_PREFIX_MIN);
+  const range = uuidPrefixRange(prefix)!;
   // The UTC day of the call looked up by id (the request log's link carries it).
   const day = `(date_trunc('day', (timestamptz 'epoch' + '${s!.micros} microseconds'::interval) at time zone 'utc') at time zone 'utc')`;
   const queries: [string, string][] = [
@@ -261,7 +265,8 @@ async function plans(sql: Sql) {
     ["a call's page by its id alone (a link without its day)", `where e.id = ${s!.id}`],
     [
       "call id prefix search (through usage_calls)",
-      `where (e.key_id, e.started_at, e.call_id) in (select c.key_id, c.started_at, c.call_id from usage_calls c where c.call_id like '${s!.call_id.slice(0, 13)}%') ${page}`,
+      // As lib/analytics/call-key.ts asks it: the range of keys that begin with the prefix, the id matched on the row.
+      `where e.call_id like '${prefix}%' and (e.key_id, e.started_at) in (select c.key_id, c.started_at from usage_calls c where c.call_key between '${range[0]}'::uuid and '${range[1]}'::uuid) ${page}`,
     ],
   ];
   const out: { name: string; plan: string }[] = [];
@@ -273,7 +278,9 @@ async function plans(sql: Sql) {
     const scans = lines
       .filter((l) => !l.includes("never executed"))
       .map((l) =>
-        /(Index Only Scan|Index Scan|Seq Scan)(?: Backward)?(?: using (\S+))? on|(Bitmap Index Scan) on (\S+)/.exec(l),
+        /(Index Only Scan|Index Scan|Seq Scan)(?: Backward)?(?: using (\S+))? on|(Bitmap Index Scan) on (\S+)/.exec(
+          l,
+        ),
       )
       .filter((m) => m)
       .map((m) => (m![3] ? [m![0], m![3], m![4]] : m))
@@ -436,7 +443,8 @@ for thousands of keys split): ${compaction.compacted.length} indexes in ${f1(com
 ${f1(perRow(packedIndexes))} B/event, **${f1(perRow(packed.total))} B/event all in**
 (${packed.indexes.map((i) => `${i.name.replace(/^usage_events_/, "")} ${f1(perRow(i.bytes))}`).join(", ")}).
 
-The same rows in a table created anew (heap only): columns ordered by alignment, no padding —
+The same rows in a table created anew (heap only; the columns the table had when this comparison was first made, without
+cache_hit, cache_saved_micros, pii_masked, safety_score and credential): columns ordered by alignment, no padding —
 ${f1(lean.orderHeap)} B/event (average tuple ${f1(lean.orderTuple)} B); and a leaner shape besides (call_id as uuid, status and kind as
 one-byte codes, billing_status and model_id left out as they repeat the status and the price version, zero counts as
 null) — ${f1(lean.shapeHeap)} B/event (average tuple ${f1(lean.shapeTuple)} B).
@@ -452,6 +460,11 @@ started_at is never charged twice; ADR 0020). Since docs/adr/0028 the calls carr
 millisecond first) and settle_usage claims a batch's calls in call id order, so the claims fill the index's right edge:
 \`usage_calls_call_key\` 77.4 B/event on 2026-12-06 (13:11Z), against 100.4 with random (v4) ids (12:33Z, commit
 ec03903) and 101.1 with v7 ids claimed in each batch's key order (the run between).
+Then, the same afternoon on this host: a new day's partition orders its columns to pack a row (docs/adr/0029: stored
+tuple 368.2 → 352.1 B, heap 388.1 → 370.3 B), usage_events keeps no primary key (docs/adr/0030: the (id, started_at)
+btree, 32.6 B as inserted, for a BRIN index on id), and a call's claim is keyed by its id as a uuid (docs/adr/0031: the
+claim's row 93.1 → 68.3 B, its index 77.4 → 49.7 B). All in, as inserted: 815.5 → 796.6 → 767.7 → 715.5 B per event;
+once compacted: 735.0 → 717.2 → 691.8 → 639.1 B.
 
 The read paths at this size (\`EXPLAIN ANALYZE\`):
 

@@ -6,6 +6,7 @@ import { csvField } from "@/lib/csv";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { ORG_VERBS } from "@/lib/orgs/access";
+import { callIdMatching, claimsMatching } from "./call-key";
 import { piiSummary, type RequestExportQuery, type RequestLogQuery } from "./schemas";
 import { type Range, resolveRange, usageScope, usageWhere } from "./usage";
 
@@ -107,12 +108,13 @@ function signalWhere(db: Db, q: Pick<RequestExportQuery, "cacheHit" | "minSafety
 
 /**
  * Calls with this id, or (fewer than 36 characters) whose id starts with it: found in usage_calls (its
- * usage_calls_call_key index), whose started_at leads each to the one partition of usage_events its row is in.
+ * usage_calls_call_key index, lib/analytics/call-key.ts), whose started_at leads each to the one partition of
+ * usage_events its row is in.
  */
 function callIdWhere(db: Db, callId: string | undefined) {
   if (!callId) return db``;
-  const match = callId.length === 36 ? db`c.call_id = ${callId}` : db`c.call_id like ${`${callId}%`}`;
-  return db`and (e.key_id, e.started_at, e.call_id) in (select c.key_id, c.started_at, c.call_id from usage_calls c where ${match})`;
+  return db`and ${callIdMatching(db, callId)}
+            and (e.key_id, e.started_at) in (select c.key_id, c.started_at from usage_calls c where ${claimsMatching(db, callId)})`;
 }
 
 /** The cursor is the last row's (started_at to the microsecond, id), base64url: opaque to clients. */

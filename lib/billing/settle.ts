@@ -129,9 +129,9 @@ async function settleOnce(
         select count(*)::int as n
         from (select distinct e.key_id, e.call_id
               from jsonb_to_recordset(${tx.json(payload)}::jsonb) as e(key_id uuid, call_id text)) e
-        join usage_calls c on c.key_id = e.key_id and c.call_id = e.call_id
+        join usage_calls c on c.key_id = e.key_id and c.call_key = call_key(e.call_id)
         where (select 1 from usage_events u
-               where u.key_id = c.key_id and u.started_at = c.started_at and u.call_id = c.call_id limit 1) is null`;
+               where u.key_id = c.key_id and u.started_at = c.started_at and u.call_id = e.call_id limit 1) is null`;
       trimmed = gone!.n;
     }
     // Not charged, never silent (the webhook's answer and the settlement's replay variance carry the counts too).

@@ -25,8 +25,8 @@ export async function callCharge(db: Db, userId: string, callId: string): Promis
            e.ledger_transaction_id::text as "ledgerTransactionId"
     from usage_calls c
     -- The call's claim names its started_at: the row is read from one partition of usage_events.
-    join usage_events e on e.key_id = c.key_id and e.started_at = c.started_at and e.call_id = c.call_id
-    where c.call_id = ${callId} and c.key_id in (select k.id from api_keys k where k.user_id = ${userId})
+    join usage_events e on e.key_id = c.key_id and e.started_at = c.started_at and e.call_id = ${callId}
+    where c.call_key = call_key(${callId}) and c.key_id in (select k.id from api_keys k where k.user_id = ${userId})
     limit 1`;
   return row ?? null;
 }

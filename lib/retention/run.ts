@@ -642,7 +642,7 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
                                                    ${kept.map((p) => p.to_at!.toISOString())}::timestamptz[]) k(f, t)
                               where c.started_at >= k.f and c.started_at < k.t)
               and not exists (select 1 from usage_events u where u.key_id = c.key_id
-                              and u.call_id = c.call_id and u.started_at = c.started_at)
+                              and call_key(u.call_id) = c.call_key and u.started_at = c.started_at)
             limit ${batch}))
           returning 1`;
         return rows.length;

@@ -1,4 +1,5 @@
 import "server-only";
+import { callIdMatching, claimsMatching } from "@/lib/analytics/call-key";
 import { callIdSearch } from "@/lib/analytics/schemas";
 import type { Actor } from "@/lib/auth/types";
 import { isAdmin, ownerScope } from "@/lib/auth/visibility";
@@ -46,7 +47,7 @@ async function searchKeys(db: Db, owner: string | null, q: string): Promise<KeyH
 
 /**
  * Calls by call id, exact or by its first characters (the request log's callIdSearch: hex and dashes, lowercased),
- * through usage_calls_call_key (call_id text_pattern_ops first, so the prefix is an index range in any collation), each
+ * through usage_calls_call_key (the id as a uuid first, so a prefix is a range of keys: lib/analytics/call-key.ts), each
  * call's started_at there reaching the one partition of usage_events its row is in; a developer's limited to their own.
  */
 async function searchCalls(db: Db, owner: string | null, q: string): Promise<CallHit[]> {
@@ -57,10 +58,10 @@ async function searchCalls(db: Db, owner: string | null, q: string): Promise<Cal
     select e.id::text as id, e.call_id as "callId", e.started_at as "startedAt", e.model_group as model,
            e.status, u.email as "userEmail", k.prefix as "keyPrefix"
     from usage_calls c
-    join usage_events e on e.key_id = c.key_id and e.started_at = c.started_at and e.call_id = c.call_id
+    join usage_events e on e.key_id = c.key_id and e.started_at = c.started_at and ${callIdMatching(db, callId)}
     join api_keys k on k.id = e.key_id
     join users u on u.id = e.user_id
-    where ${callId.length === 36 ? db`c.call_id = ${callId}` : db`c.call_id like ${`${callId}%`}`}
+    where ${claimsMatching(db, callId)}
       and (${owner}::uuid is null or e.user_id = ${owner})
     order by e.started_at desc, e.id desc
     limit ${SEARCH_LIMIT}`;

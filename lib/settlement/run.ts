@@ -211,8 +211,8 @@ export async function runChunk(
       await settleUsage(tx, toSettle);
       const [usage] = await tx<{ revenue_micros: bigint }[]>`
         select u.revenue_micros from usage_calls c
-        join usage_events u on u.key_id = c.key_id and u.started_at = c.started_at and u.call_id = c.call_id
-        where c.key_id = ${hold.key_id} and c.call_id = ${hold.call_id}`;
+        join usage_events u on u.key_id = c.key_id and u.started_at = c.started_at and u.call_id = ${hold.call_id}
+        where c.key_id = ${hold.key_id} and c.call_key = call_key(${hold.call_id})`;
       await tx`
         insert into settlement_variances (run_id, kind, account_id, key_id, call_id, amount_micros, detail)
         values (${runId}, ${kind}, ${hold.account_id}, ${hold.key_id}, ${hold.call_id}, ${usage?.revenue_micros ?? 0n},

@@ -47,15 +47,18 @@ begin
     with input as (
       -- One event per call: the best outcome in the batch (clause 9); worse ones change nothing.
       -- units: the call's counts, keyed by the contract's unit keys (price_call prices them as given).
-      select distinct on (e.key_id, e.call_id) * from jsonb_to_recordset(p_events) as e(
+      -- A call is its key and call_key (call id as a uuid, docs/adr/0031), as its claim in usage_calls is: computed
+      -- once an event.
+      select distinct on (e.key_id, k.call_key) * from jsonb_to_recordset(p_events) as e(
         call_id text, key_id uuid, model_group text, provider_model text, status text, stream boolean,
         units jsonb, reported_cost_micros bigint, started_at timestamptz, ended_at timestamptz, error_class text,
         lease_id uuid, draw_micros bigint, first_token_at timestamptz, kind text, image_size text,
         image_quality text, cache_hit boolean, pii jsonb, safety_score smallint, credential text)
-      order by e.key_id, e.call_id, outcome_rank(e.status) desc
+      cross join lateral (select call_key(e.call_id) as call_key) k
+      order by e.key_id, k.call_key, outcome_rank(e.status) desc
     ),
     enriched as (
-      select i.call_id, i.key_id, i.model_group, i.provider_model, i.status, i.stream, i.units,
+      select i.call_id, i.call_key, i.key_id, i.model_group, i.provider_model, i.status, i.stream, i.units,
              -- The token counts, read once: priced (token_charge) and recorded from here.
              coalesce((i.units->>'input')::bigint, 0) as input_tokens,
              coalesce((i.units->>'output')::bigint, 0) as output_tokens,
@@ -125,12 +128,12 @@ begin
     -- In call id order: the gateway's ids are time-ordered (UUIDv7, docs/adr/0028), so a batch's claims fill the
     -- index's right edge page after page instead of splitting its pages at random.
     claimed as (
-      insert into usage_calls (call_id, key_id, started_at)
-      select call_id, key_id, started_at from priced
+      insert into usage_calls (call_key, key_id, started_at)
+      select call_key, key_id, started_at from priced
       where started_at >= v_kept_from and started_at <= v_latest
-      order by call_id, key_id
-      on conflict (key_id, call_id) do nothing
-      returning call_id, key_id
+      order by call_key, key_id
+      on conflict (call_key, key_id) do nothing
+      returning call_key, key_id
     ),
     ins as (
       insert into usage_events (key_id, call_id, user_id, account_id, model_id, model_group, provider_model, status,
@@ -157,7 +160,7 @@ begin
              greatest(0, revenue - coalesce(reserved_micros, 0)),
              cache_hit, case when cache_hit then full_revenue - revenue end, pii_masked, safety_score, credential
       from priced p
-      where exists (select 1 from claimed c where c.key_id = p.key_id and c.call_id = p.call_id)
+      where exists (select 1 from claimed c where c.key_id = p.key_id and c.call_key = p.call_key)
       returning key_id, call_id, account_id, revenue_micros, hold_id, lease_id, draw_micros, status, started_at,
                 overrun_micros
     ),
@@ -266,7 +269,7 @@ begin
            -- usage_calls or usage_events.
            (select count(*)::int from priced p
             where not (p.started_at >= v_kept_from and p.started_at <= v_latest)
-              and (select c.started_at from usage_calls c where c.key_id = p.key_id and c.call_id = p.call_id) is null)
+              and (select c.started_at from usage_calls c where c.key_id = p.key_id and c.call_key = p.call_key) is null)
     -- keys_updated is a SELECT (move_key_windows updates the keys): only a value the statement reads makes it run.
     from (select (select count(*) from entries) + (select count(*) from accounts_updated)
                  + (select sum(moved) from keys_updated) + (select count(*) from leases_updated) as touched) t

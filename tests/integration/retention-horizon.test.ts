@@ -112,7 +112,7 @@ describe("the claims horizon and late events", () => {
     const [_h] = await sql<{ kept_from: Date }[]>`select kept_from from usage_claims_horizon`;
     const [_claim] = await sql<
       { n: number }[]
-    >`select count(*)::int as n from usage_calls where call_id = ${callId}`;
+    >`select count(*)::int as n from usage_calls where call_key = call_key(${callId})`;
     // The outbox replays the success (same event, same started_at).
     const replay = await clock.at("2027-02-16T09:00:00Z", (tx) => settleUsage(tx, [success]));
     expect(replay.chargedMicros).toBe(0n);

@@ -57,7 +57,7 @@ async function removeClaimsBefore(moment: string): Promise<string> {
   const [row] = await sql<{ kept_from: Date }[]>`select advance_usage_claims_horizon(${moment}) as kept_from`;
   await sql`
     delete from usage_calls c where c.started_at < ${row!.kept_from} and not exists (
-      select 1 from usage_events u where u.key_id = c.key_id and u.started_at = c.started_at and u.call_id = c.call_id)`;
+      select 1 from usage_events u where u.key_id = c.key_id and u.started_at = c.started_at and call_key(u.call_id) = c.call_key)`;
   return row!.kept_from.toISOString();
 }
 

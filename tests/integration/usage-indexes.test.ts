@@ -67,8 +67,8 @@ beforeAll(async () => {
     from generate_series(1, ${CALLS}) g
     join lateral (select id, user_id, account_id from api_keys where id = (${sql.array(keys)}::uuid[])[1 + g % ${keys.length}]) k on true`;
   // Each call's claim, as settle_usage writes it (the call id search and every look-up by call read it).
-  await sql`insert into usage_calls (call_id, key_id, started_at)
-            select call_id, key_id, started_at from usage_events on conflict do nothing`;
+  await sql`insert into usage_calls (call_key, key_id, started_at)
+            select call_key(call_id), key_id, started_at from usage_events on conflict do nothing`;
   // As autovacuum leaves a day behind it: the BRIN index on id summarized (its autosummarize asks for each range as it
   // fills), statistics current.
   await sql`vacuum analyze usage_events`;
