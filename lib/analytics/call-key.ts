@@ -21,12 +21,14 @@ export function uuidPrefixRange(prefix: string): [string, string] | null {
 
 /**
  * The claims of calls with this id (36 characters) or whose id begins with it (a lowercase callIdSearch), for a
- * query over `usage_calls c`; nothing when no UUID begins with it.
+ * query over `usage_calls c`: a shorter text may also be a whole id that is not a UUID (keyed by its hash).
  */
 export function claimsMatching(db: Db, callId: string) {
   if (callId.length === 36) return db`c.call_key = call_key(${callId})`;
   const range = uuidPrefixRange(callId);
-  return range ? db`c.call_key between ${range[0]}::uuid and ${range[1]}::uuid` : db`false`;
+  return range
+    ? db`(c.call_key between ${range[0]}::uuid and ${range[1]}::uuid or c.call_key = call_key(${callId}))`
+    : db`c.call_key = call_key(${callId})`;
 }
 
 /** The same condition on the call's own id, for its usage_events row `e`. */

@@ -58,7 +58,8 @@ async function searchCalls(db: Db, owner: string | null, q: string): Promise<Cal
     select e.id::text as id, e.call_id as "callId", e.started_at as "startedAt", e.model_group as model,
            e.status, u.email as "userEmail", k.prefix as "keyPrefix"
     from usage_calls c
-    join usage_events e on e.key_id = c.key_id and e.started_at = c.started_at and ${callIdMatching(db, callId)}
+    join usage_events e on e.key_id = c.key_id and e.started_at = c.started_at and c.call_key = call_key(e.call_id)
+                       and ${callIdMatching(db, callId)}
     join api_keys k on k.id = e.key_id
     join users u on u.id = e.user_id
     where ${claimsMatching(db, callId)}

@@ -10,6 +10,7 @@ import { requestLogQuery } from "@/lib/analytics/schemas";
 import { placeHold } from "@/lib/billing/hold";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
+import { search } from "@/lib/search/search";
 import { event, fundedCustomer, seedPricedModel } from "../helpers/billing";
 import { callIdAt } from "../helpers/call-ids";
 import { createTestDatabase } from "../helpers/db";
@@ -27,7 +28,30 @@ describe("call keys", () => {
              call_key('call-1')::text as text, md5('call-1')::uuid::text as md5`;
     expect(row!.own).toBe(v7);
     expect(row!.upper).not.toBe(v7); // another spelling is another id
-    expect(row!.text).toBe(row!.md5);
+    // Any other text: its MD5 with the version digit 0, which no UUID keyed as itself has.
+    expect(row!.text).toBe(`${row!.md5.slice(0, 14)}0${row!.md5.slice(15)}`);
+  });
+
+  it("keep the two kinds of key apart: the UUID spelled as another id's MD5 is another call", async () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `call-${i}-${randomUUID()}`);
+    const rows = await sql<{ a: string; b: string; b_text: string; zero: string; zero_key: string }[]>`
+      select call_key(a)::text as a, call_key(md5(a)::uuid::text)::text as b, md5(a)::uuid::text as b_text,
+             z as zero, call_key(z)::text as zero_key
+      from unnest(${ids}::text[]) a,
+           lateral (select overlay(md5(a)::uuid::text placing '0' from 15 for 1) as z) v`;
+    for (const r of rows) {
+      expect(r.a).not.toBe(r.b);
+      // A canonical UUID with version digit 0 is keyed by its hash too, never as itself.
+      expect(r.zero_key).not.toBe(r.zero);
+      expect(r.zero_key.slice(14, 15)).toBe("0");
+      if (r.b_text.slice(14, 15) !== "0") expect(r.b).toBe(r.b_text);
+    }
+    const c = await fundedCustomer(sql, adminId, "spaces@example.com");
+    const a = ids[0]!;
+    const [row] = await sql<{ b: string }[]>`select md5(${a})::uuid::text as b`;
+    const settled = await settleUsage(sql, [event(c.keyId, a), event(c.keyId, row!.b)]);
+    expect(settled.inserted).toBe(2);
+    expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
   });
 
   it("charges each call once whatever its id looks like, across replays and in parallel batches", async () => {
@@ -62,20 +86,28 @@ describe("call keys", () => {
 
   it("finds a UUID call by its whole id or its first 13+ characters, and nothing for a prefix no UUID has", async () => {
     const c = await fundedCustomer(sql, adminId, "search@example.com");
-    const target = callIdAt(Date.now() - 5000);
-    const neighbour = callIdAt(Date.now() - 5000); // the same millisecond: the same first 13 characters
-    await settleUsage(sql, [event(c.keyId, target), event(c.keyId, neighbour), event(c.keyId, "not-a-uuid")]);
+    const ms = Date.now() - 5000;
+    const [target, neighbour, third] = [callIdAt(ms), callIdAt(ms), callIdAt(ms)]; // the same first 13 characters
+    const at = new Date(ms).toISOString(); // and the same start, as calls of one key at once may have
+    const shortId = "0123456789abcdef"; // not a UUID, searched by its whole value
+    await settleUsage(sql, [
+      ...[target, neighbour, third, shortId].map((id) => event(c.keyId, id, { startedAt: at, endedAt: at })),
+      event(c.keyId, "not-a-uuid"),
+    ]);
     const admin = { userId: adminId, kind: "user" as const, role: "admin" as const };
     const range = { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() };
     const found = async (callId: string) =>
       (await listRequests(sql, admin, requestLogQuery.parse({ ...range, callId, limit: 50 }))).items
         .map((r) => r.callId)
         .sort();
+    const all = [target, neighbour, third].sort();
     expect(await found(target)).toEqual([target]);
-    expect(await found(target.slice(0, 13))).toEqual([target, neighbour].sort());
-    expect(await found(target.slice(0, 20))).toEqual(
-      [target, neighbour].filter((id) => id.startsWith(target.slice(0, 20))).sort(),
-    );
+    expect(await found(target.slice(0, 13))).toEqual(all);
+    expect(await found(target.slice(0, 20))).toEqual(all.filter((id) => id.startsWith(target.slice(0, 20))));
+    expect(await found(shortId)).toEqual([shortId]);
+    // The palette's search: each call once, though the three share a key, a start and a prefix.
+    const palette = await search(sql, admin, target.slice(0, 13));
+    expect(palette.calls.map((h) => h.callId).sort()).toEqual(all);
     expect(uuidPrefixRange(target.slice(0, 13))).toEqual([
       `${target.slice(0, 13)}-0000-0000-000000000000`,
       `${target.slice(0, 13)}-ffff-ffff-ffffffffffff`,

@@ -2,6 +2,11 @@
 -- text (docs/adr/0031): the claim's row and its unique index each shrink by about a quarter. The table is made anew
 -- in key order (a column dropped in place would keep its bytes in every row until each is rewritten), then swapped in;
 -- settle_usage, upgrade_usage and place_hold follow in the next migration. Nothing else refers to the table.
+-- Claims are locked against writes first (reads go on): a batch settling meanwhile waits for the swap, so no claim it
+-- makes can be left behind in the table dropped. One that arrives between this migration's commit and the next's finds
+-- no call_id column and fails, and is tried again (the gateway's outbox resends a batch; a hold's caller is answered
+-- 503 and retries): a few milliseconds of a deploy.
+lock table public.usage_calls in exclusive mode;
 create table public.usage_calls_keyed (
   call_key uuid not null,
   key_id uuid not null,
