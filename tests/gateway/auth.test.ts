@@ -72,7 +72,8 @@ describe("gateway key auth", () => {
     const { secret } = await ctx.issueKey();
     const client = ctx.client(secret);
     const before = await stats();
-    const call = () => failure(client.chat.completions.create({ model: "fake-small", messages, max_tokens: 1 }));
+    const call = () =>
+      failure(client.chat.completions.create({ model: "fake-small", messages, max_tokens: 1 }));
     expect(await call()).toBeNull(); // the first call waits for the platform's answer
     // Then a call sent every 100 ms for 5 s (two and a half of this stack's 2 s auth TTLs), each sent on schedule
     // whether or not the one before has come back: so some fall in the last fifth (0.4 s) of every answer's life,

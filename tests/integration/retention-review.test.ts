@@ -407,8 +407,11 @@ describe("the claims of dropped days", () => {
       where not is_default and from_at > '2000-01-01' and from_at < ${`${refusedDay}T00:00:00Z`}`;
     for (const { day: d } of earlier) await settleDay(d);
     const claimOf = async (callId: string) =>
-      (await sql<{ n: number }[]>`select count(*)::int as n from usage_calls where call_key = call_key(${callId})`)[0]!
-        .n;
+      (
+        await sql<
+          { n: number }[]
+        >`select count(*)::int as n from usage_calls where call_key = call_key(${callId})`
+      )[0]!.n;
     const horizon = async () =>
       (
         await sql<{ kept_from: Date }[]>`select kept_from from usage_claims_horizon`

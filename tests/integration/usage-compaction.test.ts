@@ -205,7 +205,11 @@ describe("compacting closed days of usage_events", () => {
       await reader`begin isolation level repeatable read`;
       await reader`select count(*) from accounts`;
       // The deadline leaves the checks below ample time on a slow host; the rebuild is cancelled a second after it.
-      const waiting = compactUsagePartitions(sql, { asOf, deadline: Date.now() + 4_000, cancelGraceMs: 1_000 });
+      const waiting = compactUsagePartitions(sql, {
+        asOf,
+        deadline: Date.now() + 4_000,
+        cancelGraceMs: 1_000,
+      });
       // Meanwhile: the running rebuild's copy is invalid and attached to nothing, as a leftover is, but it is in use.
       const copies = () => sql<{ name: string }[]>`
         select ic.relname::text as name from pg_index x join pg_class ic on ic.oid = x.indexrelid
