@@ -1,6 +1,7 @@
 import "server-only";
 import type { Actor } from "@/lib/auth/types";
 import { type Db, platformNow } from "@/lib/db/client";
+import { rebuiltByCompaction } from "@/lib/usage/compact";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { getRetentionSettings } from "./policy";
 import { addUtcDays, utcDayOf } from "./run";
@@ -101,14 +102,15 @@ export async function retentionOverview(db: Db, actor: Actor, runLimit = 10): Pr
       select created_at, action, reason from retention_actions a
       where a.day = (p.from_at at time zone 'utc')::date and a.account_id is null
       order by created_at desc limit 1) c on true
-    -- An index is compacted while its current relation is the one recorded (lib/usage/compact.ts).
+    -- Of the indexes compaction rebuilds, those compacted: their current relation is the one recorded
+    -- (lib/usage/compact.ts).
     cross join lateral (
       select count(uc.index_oid)::int as compacted_indexes, count(*)::int as index_count,
              coalesce(sum(uc.bytes_before), 0)::float8 as bytes_before,
              coalesce(sum(uc.bytes_after), 0)::float8 as bytes_after
       from pg_index x join pg_class ic on ic.oid = x.indexrelid
       left join usage_compactions uc on uc.index_oid = ic.oid and uc.index_name = ic.relname
-      where x.indrelid = p.partition and x.indisvalid) k
+      where x.indrelid = p.partition and x.indisvalid and ${rebuiltByCompaction(db)}) k
     order by p.from_at desc nulls first`;
   // A partition whose bounds postgres.js could not read (a BC day: Invalid Date) is left out, never thrown on.
   const readable = rows.filter(

@@ -69,6 +69,13 @@ export class CompactionInTransactionError extends Error {
   }
 }
 
+/**
+ * The indexes compaction rebuilds, for a query with the index's pg_class row as `ic`: the btrees (a BRIN index, such as
+ * usage_events_id_brin, is as small as it gets when built and takes no fillfactor: docs/adr/0030).
+ */
+export const rebuiltByCompaction = (db: Db) =>
+  db`exists (select 1 from pg_am am where am.oid = ic.relam and am.amname = 'btree')`;
+
 /** This database's rebuild time per MB of heap plus index, from its last rebuilds that took long enough to say. */
 async function msPerMb(db: Db): Promise<number> {
   const [row] = await db<{ rate: number | null; n: number }[]>`
@@ -100,8 +107,7 @@ export async function compactionTargets(db: Db, asOf: Date): Promise<CompactionT
     join pg_class t on t.oid = p.partition and t.relnamespace = 'public'::regnamespace
     join pg_index x on x.indrelid = p.partition
     join pg_class ic on ic.oid = x.indexrelid
-    join pg_am am on am.oid = ic.relam and am.amname = 'btree' -- a BRIN index is packed as it is built
-    where p.day between ${from}::date and ${to}::date
+    where p.day between ${from}::date and ${to}::date and ${rebuiltByCompaction(db)}
       and x.indisvalid and x.indisready
       and not exists (select 1 from usage_compactions c
                       where c.index_name = ic.relname and c.index_oid = ic.oid)
