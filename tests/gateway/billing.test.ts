@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { clearOfMidnight } from "../helpers/clock";
 import { priceTokens } from "../helpers/price";
+import { signal } from "../helpers/signal";
 import {
   addTestModels,
   balanceOf,
@@ -285,14 +286,8 @@ describe("billing through the gateway", () => {
     await c.client.chat.completions.create({ model: "fake-small", messages, max_tokens: 8 });
     const [served] = await usageRows(c.id, 1);
     // The key's row is held by a slow transaction: place_hold waits for it past the gateway's timeout (3 s, twice).
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let locked!: () => void;
-    const lockTaken = new Promise<void>((r) => {
-      locked = r;
-    });
+    const { promise: held, fire: release } = signal();
+    const { promise: lockTaken, fire: locked } = signal();
     const slow = ctx.sql.begin(async (tx) => {
       await tx`select 1 from api_keys where id = ${c.id} for update`;
       locked();

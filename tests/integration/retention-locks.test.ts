@@ -11,6 +11,7 @@ import { event } from "../helpers/billing";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { retentionFixture } from "../helpers/retention";
+import { signal } from "../helpers/signal";
 
 const { sql, url, prepare } = await createTestDatabase();
 const clock = simulatedClock(sql, "2027-06-01T00:00:00Z");
@@ -97,14 +98,8 @@ describe("a late call of a day the run holds", () => {
     // Something the check reads is held (a slow check, as a 10M-call day's scan is): the run holds the partition SHARE
     // the while.
     const blocker = createClient({ url, max: 1, prepare });
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    let locked!: () => void;
-    const lockHeld = new Promise<void>((r) => {
-      locked = r;
-    });
+    const { promise: held, fire: release } = signal();
+    const { promise: lockHeld, fire: locked } = signal();
     const blocking = blocker.begin(async (b) => {
       await b`lock table retention_trimmed_usage in access exclusive mode`;
       locked();
@@ -150,15 +145,9 @@ describe("a late call of a day the run holds", () => {
     await runAt("2027-06-10T04:00:00Z");
     expect(await partitionExists(name)).toBe(true);
     const reader = createClient({ url, max: 1, prepare });
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
+    const { promise: held, fire: release } = signal();
     // An analytics page's read of the parent: the DROP's ACCESS EXCLUSIVE never comes while it lasts.
-    let reads!: () => void;
-    const readHolds = new Promise<void>((r) => {
-      reads = r;
-    });
+    const { promise: readHolds, fire: reads } = signal();
     const reading = reader.begin(async (r) => {
       await r`select count(*) from usage_events where started_at >= '2027-06-01'`;
       reads();

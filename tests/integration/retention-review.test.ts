@@ -17,6 +17,7 @@ import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { createTestOrganization } from "../helpers/orgs";
 import { retentionFixture } from "../helpers/retention";
+import { signal } from "../helpers/signal";
 
 const { sql, url, prepare } = await createTestDatabase();
 const clock = simulatedClock(sql, "2027-01-01T00:00:00Z");
@@ -136,15 +137,9 @@ describe("the drop and today's calls", () => {
     const reader = createClient({ url, max: 1, prepare });
     const ingest = createClient({ url, max: 1, prepare });
     try {
-      let release!: () => void;
-      const held = new Promise<void>((r) => {
-        release = r;
-      });
+      const { promise: held, fire: release } = signal();
       // An analytics page's read (any read of the parent holds ACCESS SHARE on it to its end).
-      let reads!: () => void;
-      const readHolds = new Promise<void>((r) => {
-        reads = r;
-      });
+      const { promise: readHolds, fire: reads } = signal();
       const reading = reader.begin(async (r) => {
         await r`select count(*) from usage_events where started_at >= '2027-01-01'`;
         reads();
@@ -231,15 +226,9 @@ describe("the drain's budget", () => {
     }
     // A late write to the second day holds its lock: checking that day waits for it, past the run's deadline.
     const writer = createClient({ url, max: 1, prepare });
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
+    const { promise: held, fire: release } = signal();
     const [, second, ...rest] = days.map((d) => `usage_events_p${d.replaceAll("-", "")}`);
-    let locked!: () => void;
-    const lockHeld = new Promise<void>((r) => {
-      locked = r;
-    });
+    const { promise: lockHeld, fire: locked } = signal();
     const writing = writer.begin(async (w) => {
       await w`lock table ${w(second!)} in row exclusive mode`;
       locked();

@@ -7,6 +7,7 @@ import { createClient } from "@/lib/db/client";
 import { computeStatement } from "@/lib/statements/compute";
 import { accountOf } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
+import { signal } from "../helpers/signal";
 import { insertUser } from "../helpers/users";
 
 const { sql, url, prepare } = await createTestDatabase();
@@ -31,10 +32,7 @@ describe("a statement's calls", () => {
       `create table public.usage_events_p20300101 partition of usage_events
          for values from ('2030-01-01T00:00:00Z') to ('2030-01-02T00:00:00Z')`,
     );
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
+    const { promise: held, fire: release } = signal();
     const holding = holder.begin(async (h) => {
       await h`lock table usage_events_p20300101 in access exclusive mode`;
       await held;
