@@ -23,10 +23,10 @@ export async function callCharge(db: Db, userId: string, callId: string): Promis
            e.completion_tokens as "completionTokens", e.revenue_micros as "chargedMicros",
            round(extract(epoch from (e.first_token_at - e.started_at)) * 1000)::int as "ttftMs",
            e.ledger_transaction_id::text as "ledgerTransactionId"
-    from usage_calls c
-    -- The call's claim names its started_at: the row is read from one partition of usage_events.
-    join usage_events e on e.key_id = c.key_id and e.started_at = c.started_at and e.call_id = ${callId}
-    where c.call_key = call_key(${callId}) and c.key_id in (select k.id from api_keys k where k.user_id = ${userId})
+    from api_keys k
+    -- The call's row through its claim (usage_call): one partition of usage_events.
+    join lateral usage_call(k.id, ${callId}) e on true
+    where k.user_id = ${userId}
     limit 1`;
   return row ?? null;
 }

@@ -210,9 +210,7 @@ export async function runChunk(
     await inTransaction(db, async (tx) => {
       await settleUsage(tx, toSettle);
       const [usage] = await tx<{ revenue_micros: bigint }[]>`
-        select u.revenue_micros from usage_calls c
-        join usage_events u on u.key_id = c.key_id and u.started_at = c.started_at and u.call_id = ${hold.call_id}
-        where c.key_id = ${hold.key_id} and c.call_key = call_key(${hold.call_id})`;
+        select u.revenue_micros from usage_call(${hold.key_id}, ${hold.call_id}) u`;
       await tx`
         insert into settlement_variances (run_id, kind, account_id, key_id, call_id, amount_micros, detail)
         values (${runId}, ${kind}, ${hold.account_id}, ${hold.key_id}, ${hold.call_id}, ${usage?.revenue_micros ?? 0n},

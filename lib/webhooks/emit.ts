@@ -83,9 +83,8 @@ export async function emitCallsCharged(
       'call.charged:' || u.key_id || ':' || u.call_id || ':' || coalesce(t.id, u.ledger_transaction_id)
     from unnest(${db.array(calls.map((c) => c.keyId))}::uuid[], ${db.array(calls.map((c) => c.callId))}::text[])
       as b(key_id, call_id)
-    -- The call's claim names its started_at: each look-up reaches one partition of usage_events.
-    join usage_calls c on c.key_id = b.key_id and c.call_key = call_key(b.call_id)
-    join usage_events u on u.key_id = c.key_id and u.started_at = c.started_at and u.call_id = b.call_id
+    -- Each call's row through its claim (usage_call): one partition of usage_events a look-up.
+    join lateral usage_call(b.key_id, b.call_id) u on true
     join api_keys k on k.id = u.key_id
     -- The row as JSON once (offset 0 keeps it from being inlined into each unit's look-up).
     cross join lateral (select to_jsonb(u) as usage offset 0) r

@@ -18,8 +18,7 @@ begin
   perform lock_usage_batch(p_events);
   perform 1 from accounts a
   where a.id in (select u.account_id from jsonb_to_recordset(p_events) as e(key_id uuid, call_id text)
-                 join usage_calls c on c.key_id = e.key_id and c.call_key = call_key(e.call_id)
-                 join usage_events u on u.key_id = c.key_id and u.started_at = c.started_at and u.call_id = e.call_id)
+                 join lateral usage_call(e.key_id, e.call_id) u on true)
   order by a.id for no key update;
   with input as (
     -- The token counts a later attempt reports (the contract's 'prompt' and 'output' units, keyed by unit key).
@@ -54,9 +53,8 @@ begin
                                          coalesce(u.image_size, i.image_size), coalesce(u.image_quality, i.image_quality)), 0)
            end as cost
     from input i
-    -- The call's claim names its started_at: the look-up reaches one partition.
-    join usage_calls c on c.key_id = i.key_id and c.call_key = call_key(i.call_id)
-    join usage_events u on u.key_id = c.key_id and u.started_at = c.started_at and u.call_id = i.call_id
+    -- The call's row (usage_call: through its claim, one partition).
+    join lateral usage_call(i.key_id, i.call_id) u on true
     left join holds h on h.id = u.hold_id
     left join leases l on l.id = u.lease_id
     -- What the call asked for (images, audio, characters): the most any of its attempts reported, so a success
