@@ -17,6 +17,7 @@ import { grantLease, returnLease } from "@/lib/billing/leases";
 import { checkLedgerInvariants, creditAccount } from "@/lib/billing/ledger";
 import { settleUsage, type UsageEvent } from "@/lib/billing/settle";
 import type { Sql } from "@/lib/db/client";
+import { callIdAt } from "../tests/helpers/call-ids";
 import { f1, f2, freshBenchDatabase, machine, writeSection } from "./lib";
 
 const ACCOUNTS = 100;
@@ -60,9 +61,11 @@ async function setup(sql: Sql) {
 }
 
 function events(keys: string[], n: number): UsageEvent[] {
-  const now = new Date().toISOString();
+  const ms = Date.now();
+  const now = new Date(ms).toISOString();
   return Array.from({ length: n }, (_, i) => ({
-    callId: randomUUID(),
+    // As the gateway makes them (a UUIDv7 of the call's millisecond, docs/adr/0028): each claimed by its row.
+    callId: callIdAt(ms),
     keyId: keys[i % keys.length]!,
     modelGroup: "bench-model",
     providerModel: "openai/bench-model",
@@ -111,7 +114,7 @@ async function latency(sql: Sql, keyId: string, n = 300) {
   let hold = 0;
   let settle = 0;
   for (let i = 0; i < n; i++) {
-    const callId = randomUUID();
+    const callId = callIdAt(Date.now());
     const t0 = performance.now();
     await placeHold(sql, {
       keyId,
@@ -139,7 +142,7 @@ async function hotAccount(sql: Sql, keyId: string, seconds: number) {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < deadline) {
-        const callId = randomUUID();
+        const callId = callIdAt(Date.now());
         await placeHold(sql, {
           keyId,
           callId,

@@ -10,7 +10,7 @@
 // lib/config's defaults (quiet logs, placeholder secrets): the compaction job logs its summary.
 import "../tests/setup/env";
 import { randomUUID } from "node:crypto";
-import { uuidPrefixRange } from "@/lib/analytics/call-key";
+import { uuidPrefixRange, v7PrefixDay } from "@/lib/analytics/call-key";
 import { CALL_ID_PREFIX_MIN } from "@/lib/analytics/schemas";
 import { placeHold } from "@/lib/billing/hold";
 import { grantLease } from "@/lib/billing/leases";
@@ -220,6 +220,13 @@ async function sizes(sql: Sql): Promise<Sizes> {
            pg_get_indexdef(i.indexrelid) as def
     from pg_index i where i.indrelid = 'usage_events'::regclass
     union all
+    -- Each partition's own call key index (a UUIDv7 call's claim, docs/adr/0032), summed.
+    select 'usage_events_p*_call_key_idx', coalesce(sum(pg_relation_size(x.indexrelid)), 0),
+           'unique (call_key(call_id), key_id) on each partition'
+    from pg_partition_tree('usage_events') t join pg_index x on x.indrelid = t.relid
+    join pg_class ic on ic.oid = x.indexrelid
+    where t.isleaf and ic.relname = t.relid::regclass::text || '_call_key_idx'
+    union all
     select 'usage_calls (heap)', pg_relation_size('usage_calls'), 'the claims: call_key, key_id, started_at'
     union all
     select i.indexrelid::regclass::text, pg_relation_size(i.indexrelid), pg_get_indexdef(i.indexrelid)
@@ -247,6 +254,7 @@ async function plans(sql: Sql) {
   const page = "order by e.started_at desc, e.id desc limit 51";
   const prefix = s!.call_id.slice(0, CALL_ID_PREFIX_MIN);
   const range = uuidPrefixRange(prefix)!;
+  const v7Day = v7PrefixDay(prefix);
   // The UTC day of the call looked up by id (the request log's link carries it).
   const day = `(date_trunc('day', (timestamptz 'epoch' + '${s!.micros} microseconds'::interval) at time zone 'utc') at time zone 'utc')`;
   const queries: [string, string][] = [
@@ -264,9 +272,17 @@ async function plans(sql: Sql) {
     ],
     ["a call's page by its id alone (a link without its day)", `where e.id = ${s!.id}`],
     [
-      "call id prefix search (through usage_calls)",
-      // As lib/analytics/call-key.ts asks it: the range of keys that begin with the prefix, the id matched on the row.
-      `where e.call_id like '${prefix}%' and (e.key_id, e.started_at) in (select c.key_id, c.started_at from usage_calls c where c.call_key between '${range[0]}'::uuid and '${range[1]}'::uuid) ${page}`,
+      "call id prefix search (a claim in usage_calls, or the row's own partition index for a UUIDv7)",
+      // As lib/analytics/call-key.ts asks it (callsMatching): the range of keys that begin with the prefix, in
+      // usage_calls and in the partition of the day a UUIDv7 prefix names; the id matched on the row.
+      `where e.call_id like '${prefix}%' and (e.key_id, e.started_at, call_key(e.call_id)) in (
+         select c.key_id, c.started_at, c.call_key from usage_calls c
+         where c.call_key between '${range[0]}'::uuid and '${range[1]}'::uuid
+         union all
+         select v.key_id, v.started_at, call_key(v.call_id) from usage_events v
+         where v.started_at >= '${v7Day![0]}' and v.started_at < '${v7Day![1]}'
+           and call_key(v.call_id) between '${range[0]}'::uuid and '${range[1]}'::uuid
+           and not exists (select 1 from usage_calls c where c.key_id = v.key_id and c.call_key = call_key(v.call_id))) ${page}`,
     ],
   ];
   const out: { name: string; plan: string }[] = [];
@@ -425,8 +441,9 @@ ${DAYS} days: ${keys.length} keys (${PERSONS} persons' and ${ORGS} organizations
 3 % under per-call holds, ${MODELS.length} models, chat / responses / messages / completion / embedding calls, 60 % of chat calls
 streamed, 2 % failures and 2 % cut streams, token counts as the gateway reports them. Then \`VACUUM ANALYZE\`.
 \`usage_events\` is partitioned by UTC day (docs/adr/0020): each index row below is the parent's index summed over
-its daily partitions; each call's claim in \`usage_calls\` (settle_usage's idempotency key and the call id search)
-is counted too.
+its daily partitions, and each partition's own call key index (a UUIDv7 call's claim, its row: docs/adr/0032) summed
+too; \`usage_calls\` (the claims of calls whose ids are not UUIDv7s; none here, as the gateway makes every id) is
+counted too.
 
 | part | size | bytes per event |
 |---|---:|---:|

@@ -173,7 +173,21 @@ export interface SimEvent {
   maxOutputTokens: number;
 }
 
-export const callIdOf = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`;
+/**
+ * Call i's id as the gateway makes one (a UUIDv7 of the call's millisecond, docs/adr/0028: each call claimed by its
+ * row in its day's partition, docs/adr/0032), its random bits the call's index: the same for every run, and read back
+ * by the outbox the simulator answers for (callIndexOf).
+ */
+export const callIdOf = (i: number, startMs: number) => {
+  const ms = startMs.toString(16).padStart(12, "0");
+  return `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7000-8000-${i.toString(16).padStart(12, "0")}`;
+};
+
+/** The index of a call whose id callIdOf made, or -1. */
+export const callIndexOf = (callId: string) => {
+  const m = /^[0-9a-f]{8}-[0-9a-f]{4}-7000-8000-([0-9a-f]{12})$/.exec(callId);
+  return m ? Number.parseInt(m[1]!, 16) : -1;
+};
 
 /** Event i of a day of `total` calls over `keys` keys: a pure function of its arguments. */
 export function simEvent(i: number, total: number, keys: number, day: string): SimEvent {
@@ -242,7 +256,7 @@ export function simEvent(i: number, total: number, keys: number, day: string): S
     Math.ceil(audioMs / 1000) * (m.audioSecond ?? 0) +
     1;
   return {
-    callId: callIdOf(i),
+    callId: callIdOf(i, start),
     keyIndex,
     modelGroup: model.name,
     providerModel: `fake/${model.name}`,
@@ -580,8 +594,7 @@ function outboxReplay(o: SimDayOptions, keyIds: string[], leaseIds: (string | nu
     }
     const callId = url.searchParams.get("callId") ?? "";
     const k = byId.get(url.searchParams.get("keyId") ?? "");
-    const m = /^00000000-0000-4000-8000-([0-9a-f]{12})$/.exec(callId);
-    const i = m ? Number.parseInt(m[1]!, 16) : -1;
+    const i = callIndexOf(callId);
     const events: ReturnType<typeof wire>[] = [];
     const lost = /^lost-(\d+)$/.exec(callId);
     if (k !== undefined && lost && Number(lost[1]) === k) {

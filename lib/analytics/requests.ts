@@ -6,7 +6,7 @@ import { csvField } from "@/lib/csv";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { ORG_VERBS } from "@/lib/orgs/access";
-import { callIdMatching, claimsMatching } from "./call-key";
+import { callIdMatching, callsMatching } from "./call-key";
 import { piiSummary, type RequestExportQuery, type RequestLogQuery } from "./schemas";
 import { type Range, resolveRange, usageScope, usageWhere } from "./usage";
 
@@ -107,14 +107,14 @@ function signalWhere(db: Db, q: Pick<RequestExportQuery, "cacheHit" | "minSafety
 }
 
 /**
- * Calls with this id, or (fewer than 36 characters) whose id starts with it: found in usage_calls (its
- * usage_calls_call_key index, lib/analytics/call-key.ts), whose started_at leads each to the one partition of
- * usage_events its row is in.
+ * Calls with this id, or (fewer than 36 characters) whose id starts with it: found by their key (a claim in usage_calls,
+ * or a UUIDv7 call's own partition index: callsMatching, lib/analytics/call-key.ts), whose started_at leads each to the
+ * one partition of usage_events its row is in.
  */
 function callIdWhere(db: Db, callId: string | undefined) {
   if (!callId) return db``;
   return db`and ${callIdMatching(db, callId)}
-            and (e.key_id, e.started_at) in (select c.key_id, c.started_at from usage_calls c where ${claimsMatching(db, callId)})`;
+            and (e.key_id, e.started_at, call_key(e.call_id)) in (select * from ${callsMatching(db, callId)} c)`;
 }
 
 /** The cursor is the last row's (started_at to the microsecond, id), base64url: opaque to clients. */

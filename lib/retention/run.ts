@@ -137,6 +137,24 @@ export async function verifyDay(db: Db, day: string, extra?: string): Promise<Da
   return ok ? { day, ok, detail } : { day, ok, reason: "rollups_disagree", detail };
 }
 
+/**
+ * Closes a partition's UTC days before it is dropped (close_usage_days, docs/adr/0032): from its commit settle_usage
+ * records no UUIDv7 call of them. Returns the days it closed (not those closed before).
+ */
+async function closeDays(db: Db, days: string[]): Promise<string[]> {
+  if (!days.length) return [];
+  const rows = await db<{ day: string }[]>`
+    select to_char(d, 'YYYY-MM-DD') as day from close_usage_days(${days}::date[]) d`;
+  return rows.map((r) => r.day);
+}
+
+/** In the drop's own transaction: its days stay closed for good (a late call that makes the day again changes nothing). */
+async function markDropped(tx: Db, days: string[]) {
+  await tx`
+    insert into usage_closed_days (day, dropped) select d, true from unnest(${days}::date[]) d
+    on conflict (day) do update set dropped = true`;
+}
+
 function daysOf(p: Partition): string[] {
   const days: string[] = [];
   for (let d = utcDayOf(p.from_at!); d < utcDayOf(p.to_at!); d = addUtcDays(d, 1)) days.push(d);
@@ -299,6 +317,7 @@ async function dropPartition(db: Db, runId: string, p: Partition, summary: Reten
     const late = again.find((v) => !v.ok);
     if (late) return { late };
     const dropping = performance.now();
+    await markDropped(tx, days);
     await tx`drop table ${tx(p.name)}`;
     for (const v of again)
       await record(tx, runId, v.day, "dropped", {
@@ -363,6 +382,7 @@ async function dropLocked(
       const dropping = performance.now();
       // The records before the DROP (they roll back with it if the lock never comes): from the DROP to the commit
       // usage_events is held ACCESS EXCLUSIVE, so nothing else is done in between.
+      await markDropped(tx, days);
       for (const v of verdicts)
         await record(tx, runId, v.day, "dropped", {
           partition: p.name,
@@ -474,17 +494,38 @@ async function trimOrganizations(
       }
       let removed = 0;
       for (;;) {
-        const [gone] = await db<{ n: number }[]>`
+        // The batch's keys first, as settle_usage locks them (lock_usage_batch): a batch settling a replay of a call
+        // trimmed here waits for this commit, then finds the claim left behind, not a row being deleted (docs/adr/0032).
+        const [gone] = await inTransaction(db, async (tx) => {
+          const keys = await tx<{ id: string }[]>`
+            select id from api_keys where id in (
+              select key_id from usage_events
+              where account_id = ${org.account_id}
+                and started_at >= ${day}::date::timestamp at time zone 'utc'
+                and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+              limit ${batch})
+            order by id for no key update`;
+          if (!keys.length) return [{ n: 0 }];
+          return tx<{ n: number }[]>`
           with doomed as (
             select id, started_at from usage_events
             where account_id = ${org.account_id}
               and started_at >= ${day}::date::timestamp at time zone 'utc'
               and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
+              and key_id = any(${keys.map((k) => k.id)}::uuid[])
             limit ${batch}
           ),
           gone as (
             delete from usage_events u using doomed d where u.id = d.id and u.started_at = d.started_at
             returning u.*
+          ),
+          -- A UUIDv7 call is claimed by its row (docs/adr/0032): its claim is left in usage_calls as the row goes, so
+          -- a replay or an upgrade of it is still known and charges nothing (counted as trimmed, as any other).
+          claims_kept as (
+            insert into usage_calls (call_key, key_id, started_at)
+            select call_key(call_id), key_id, started_at from gone where call_time(call_id) is not null
+            order by 1, 2
+            on conflict (call_key, key_id) do nothing
           ),
           summed as (
             insert into retention_trimmed_usage as t (day, hour, account_id, key_id, model_group, kind, status,
@@ -501,8 +542,10 @@ async function trimOrganizations(
               revenue_micros = t.revenue_micros + excluded.revenue_micros
           )
           select count(*)::int as n from gone`;
+        });
         removed += gone!.n;
-        if (gone!.n < batch || Date.now() > deadline) break;
+        // A batch holds the rows of the keys it locked: a short one does not say the day is done; an empty one does.
+        if (gone!.n === 0 || Date.now() > deadline) break;
       }
       if (removed > 0) {
         summary.orgRowsTrimmed += removed;
@@ -587,9 +630,15 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
     // One partition per transaction, the deadline looked at before each: a backlog leaves over several runs, and a
     // run stopped in the middle has committed every partition it dropped.
     const gone = new Set<string>();
+    // A day a run closed and did not drop (a run cut off between the two) is open again: its partition is still here.
+    await db`delete from usage_closed_days where not dropped`;
     for (const p of expired) {
       if (Date.now() > deadline) break;
       const before = summary.partitionsDropped;
+      // A UUIDv7 call's claim is its row (docs/adr/0032): its days are closed first (their own short transaction,
+      // under the lock settle_usage holds shared to each batch's commit), so no call of them is recorded again once
+      // the partition goes; the drop's transaction marks them dropped, and a day not dropped is opened again below.
+      const closed = await closeDays(db, daysOf(p));
       try {
         if (concurrently) await dropPartition(db, runId, p, summary);
         else await dropLocked(db, runId, p, options.lockTimeoutMs ?? 1000, summary);
@@ -610,6 +659,8 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
         );
       }
       if (summary.partitionsDropped > before) gone.add(p.name);
+      else if (closed.length)
+        await db`delete from usage_closed_days where day = any(${closed}::date[]) and not dropped`;
     }
     // The idempotency claims (usage_calls) of calls whose partition was dropped, kept CLAIM_MARGIN_DAYS past the
     // detail: the claims horizon moves first (its own short transaction; settle_usage counts an event before it as

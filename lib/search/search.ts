@@ -1,5 +1,5 @@
 import "server-only";
-import { callIdMatching, claimsMatching } from "@/lib/analytics/call-key";
+import { callIdMatching, callsMatching } from "@/lib/analytics/call-key";
 import { callIdSearch } from "@/lib/analytics/schemas";
 import type { Actor } from "@/lib/auth/types";
 import { isAdmin, ownerScope } from "@/lib/auth/visibility";
@@ -47,8 +47,8 @@ async function searchKeys(db: Db, owner: string | null, q: string): Promise<KeyH
 
 /**
  * Calls by call id, exact or by its first characters (the request log's callIdSearch: hex and dashes, lowercased),
- * through usage_calls_call_key (the id as a uuid first, so a prefix is a range of keys: lib/analytics/call-key.ts), each
- * call's started_at there reaching the one partition of usage_events its row is in; a developer's limited to their own.
+ * by their key (the id as a uuid, so a prefix is a range of keys: callsMatching, lib/analytics/call-key.ts), each
+ * call's started_at reaching the one partition of usage_events its row is in; a developer's limited to their own.
  */
 async function searchCalls(db: Db, owner: string | null, q: string): Promise<CallHit[]> {
   const parsed = callIdSearch.safeParse(q);
@@ -57,13 +57,17 @@ async function searchCalls(db: Db, owner: string | null, q: string): Promise<Cal
   return db<CallHit[]>`
     select e.id::text as id, e.call_id as "callId", e.started_at as "startedAt", e.model_group as model,
            e.status, u.email as "userEmail", k.prefix as "keyPrefix"
-    from usage_calls c
-    join usage_events e on e.key_id = c.key_id and e.started_at = c.started_at and c.call_key = call_key(e.call_id)
-                       and ${callIdMatching(db, callId)}
+    from ${callsMatching(db, callId)} c
+    -- Each call's row read in the one partition of its started_at (offset 0: a subquery per call, pruned at run time,
+    -- rather than the call id probed in every partition's call key index).
+    cross join lateral (
+      select * from usage_events e
+      where e.key_id = c.key_id and e.started_at = c.started_at and c.call_key = call_key(e.call_id)
+        and ${callIdMatching(db, callId)}
+      offset 0) e
     join api_keys k on k.id = e.key_id
     join users u on u.id = e.user_id
-    where ${claimsMatching(db, callId)}
-      and (${owner}::uuid is null or e.user_id = ${owner})
+    where (${owner}::uuid is null or e.user_id = ${owner})
     order by e.started_at desc, e.id desc
     limit ${SEARCH_LIMIT}`;
 }

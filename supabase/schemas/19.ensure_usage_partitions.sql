@@ -12,7 +12,8 @@
 -- 8-byte columns first, then 16-byte uuids, 4-, 2- and 1-byte ones, then the variable-length ones, each group in
 -- usage_events' order, with usage_events' NOT NULLs, defaults and checks (which attaching requires). Rows routed
 -- through usage_events are mapped to it by column name; a settled call's row takes about 16 bytes less than in
--- usage_events' order.
+-- usage_events' order. Each partition has a unique index of its own on (call_key(call_id), key_id), which the parent
+-- cannot have (its unique indexes must contain started_at): a call's key in its day (docs/adr/0032).
 create or replace function public.ensure_usage_partitions(p_from date, p_to date)
 returns table (partitions_created integer, rows_moved bigint)
 language plpgsql
@@ -26,6 +27,7 @@ declare
   v_count bigint;
   v_columns text;
   v_names text;
+  v_index oid;
 begin
   if p_from is null or p_to is null or p_to < p_from or p_to - p_from > 366 then
     raise exception 'ensure_usage_partitions: a range of at most 366 days, from before to' using errcode = '22023';
@@ -71,6 +73,9 @@ begin
     end if;
     execute format('create table public.%I (%s)', v_name, v_columns);
     execute format('alter table public.%I enable row level security', v_name);
+    -- A call's idempotency key in its day (docs/adr/0032): settle_usage's ON CONFLICT arbiter for UUIDv7 calls, which
+    -- always land in the partition of the day their id names; made before the moved rows arrive, so they meet it.
+    execute format('create unique index %I on public.%I (call_key(call_id), key_id)', v_name || '_call_key_idx', v_name);
     execute format(
       'with moved as (delete from public.usage_events_default where started_at >= %L and started_at < %L returning *)
        insert into public.%I (%s) select %s from moved',
@@ -80,6 +85,29 @@ begin
     execute format('alter table public.usage_events attach partition public.%I for values from (%L) to (%L)',
                    v_name, v_day::timestamp at time zone 'utc', (v_day + 1)::timestamp at time zone 'utc');
     v_created := v_created + 1;
+  end loop;
+  -- A partition made another way (by hand, restored from a backup) that may take a row claim (the default partition,
+  -- a day from usage_claims_horizon.rows_from) is given its call key index too, or a valid one in place of an index of
+  -- that name that is not (a build cut off). One whose rows repeat a call cannot have it: it is left as it is, with a
+  -- warning, and the days to come are still made.
+  for v_name, v_index in
+    select c.relname, x.indexrelid from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    cross join lateral (select pg_get_expr(c.relpartbound, c.oid) as expr) b
+    left join lateral (select regexp_match(b.expr, ' TO \(''([^'']*)''\)$') as m) r on true
+    left join pg_class ic on ic.relname = c.relname || '_call_key_idx' and ic.relnamespace = c.relnamespace
+    left join pg_index x on x.indexrelid = ic.oid and x.indrelid = c.oid
+    where i.inhparent = 'public.usage_events'::regclass
+      and (b.expr = 'DEFAULT' or r.m is null or r.m[1]::timestamptz > (select rows_from from usage_claims_horizon))
+      and (x.indexrelid is null or not (x.indisvalid and x.indisunique))
+  loop
+    begin
+      if v_index is not null then
+        execute format('drop index public.%I', v_name || '_call_key_idx');
+      end if;
+      execute format('create unique index %I on public.%I (call_key(call_id), key_id)', v_name || '_call_key_idx', v_name);
+    exception when unique_violation or duplicate_table then
+      raise warning 'ensure_usage_partitions: no call key index made for % (%)', v_name, sqlerrm;
+    end;
   end loop;
   return query select v_created, v_moved;
 end;

@@ -101,9 +101,10 @@ begin
   -- A call already settled holds nothing: its gateway reported it failed when it stopped waiting for this very hold
   -- (a timeout), and no later usage event would release a hold placed after that. The key's row first (the lock
   -- reserve_on_key takes below, and settle_usage takes first): a batch settling the call meanwhile has committed its
-  -- claim before the check reads, or sees this hold and releases it.
+  -- claim (a UUIDv7 call's row in its day, docs/adr/0032) before the check reads, or sees this hold and releases it.
   perform 1 from api_keys k where k.id = p_key_id for no key update;
-  if exists (select 1 from usage_calls c where c.call_key = call_key(p_call_id) and c.key_id = p_key_id) then
+  if exists (select 1 from usage_calls c where c.call_key = call_key(p_call_id) and c.key_id = p_key_id)
+     or exists (select 1 from usage_call(p_key_id, p_call_id)) then
     raise exception 'Call id % was already settled', p_call_id using errcode = 'TG409';
   end if;
   insert into holds as h (key_id, call_id, request_nonce, account_id, user_id, model_id, price_version_id,

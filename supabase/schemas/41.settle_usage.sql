@@ -1,6 +1,6 @@
 -- Settles a batch of usage events in one statement (called by lib/billing/settle.ts; the contract's
--- clauses 1, 6–12, 20): a usage row per new (key, call id) (claimed in usage_calls, so exactly once across the
--- daily partitions of usage_events), each charged at the price of the model group that
+-- clauses 1, 6–12, 20): a usage row per new (key, call id) (exactly once across the daily partitions of usage_events:
+-- claimed by its row in its id's day for a UUIDv7, else in usage_calls), each charged at the price of the model group that
 -- served it (a fallback included), in the version in force when its hold was placed (else when the call
 -- started; a group missing from the catalog is priced as the model the hold was for), the unspent rest released, one balanced ledger
 -- transaction for the batch (an entry per account), and the accounts' and keys' usage counters, each moved in
@@ -20,9 +20,11 @@
 -- price), and costs nothing.
 -- An event started before the claims horizon (usage_claims_horizon: retention removes older claims, so a replay of such
 -- a call would find none), or more than a day after tollgate_now() (a skewed or forged clock), is neither recorded nor
--- charged: the batch counts it (expired_events, when its call has no claim: one with a claim is a replay or an upgrade as
--- any other) and goes on. No statement here reads usage_events: an insert locks only the partition it lands in, so a
--- batch never waits for retention dropping an old day's partition.
+-- charged, nor a UUIDv7 call of a day retention has closed (usage_closed_days: its claim was its row, dropped with the
+-- day's partition): the batch counts it (expired_events, when its call has no claim in usage_calls: one with a claim is a replay
+-- or an upgrade as any other; a UUIDv7 call's replay outside them is counted too, its row not looked for) and goes on.
+-- No statement here reads usage_events: an insert locks only the partition it lands in (its ON CONFLICT arbiter is that
+-- partition's own index), so a batch never waits for retention dropping an old day's partition.
 -- FOR NO KEY UPDATE, not FOR UPDATE: it must not queue behind the KEY SHARE locks that inserting a hold takes.
 create or replace function public.settle_usage(p_events jsonb, p_txn uuid)
 returns table (inserted_count integer, charged_micros bigint, unknown_key_events integer, overrun_calls integer,
@@ -33,11 +35,16 @@ language plpgsql as $$
 declare
   v_kept_from timestamptz;
   v_latest timestamptz := tollgate_now() + interval '1 day';
+  v_rows_from timestamptz;
+  v_closed date[];
 begin
   perform lock_usage_batch(p_events);
   -- Shared to the commit: retention's advance_usage_claims_horizon waits for this batch before any claim goes.
   perform pg_advisory_xact_lock_shared(hashtextextended('tollgate.usage_calls.horizon', 0));
-  select h.kept_from into v_kept_from from usage_claims_horizon h;
+  select h.kept_from, h.rows_from into v_kept_from, v_rows_from from usage_claims_horizon h;
+  -- The days retention is dropping or has dropped (close_usage_days, under the same lock): a UUIDv7 call of one is not
+  -- recorded, its claim (its row) gone or going with the day's partition.
+  v_closed := array(select d.day from usage_closed_days d where d.day >= (v_kept_from at time zone 'utc')::date);
   -- The batch's accounts, in id order, before the statement below reads them (its counters read their windows).
   perform 1 from accounts a
   where a.id in (select k.account_id from api_keys k
@@ -47,25 +54,34 @@ begin
     with input as (
       -- One event per call: the best outcome in the batch (clause 9); worse ones change nothing.
       -- units: the call's counts, keyed by the contract's unit keys (price_call prices them as given).
-      -- A call is its key and call_key (call id as a uuid, docs/adr/0031), as its claim in usage_calls is: computed
-      -- once an event.
-      select distinct on (e.key_id, k.call_key) * from jsonb_to_recordset(p_events) as e(
+      -- A call is its key and call_key (call id as a uuid, docs/adr/0031): computed once an event. A UUIDv7 call
+      -- (call_time: the moment its id names, from usage_claims_horizon.rows_from on) is claimed by its row in the
+      -- partition of its id's UTC day (docs/adr/0032): recorded at its reported start, unless that falls on another UTC
+      -- day (a failure reported at 23:59:59.999 and its retry's success at 00:00:00.004), then at its id's moment; so
+      -- every report of the call meets the same partition. Any other call keeps its claim in usage_calls.
+      select distinct on (e.key_id, ids.call_key) * from jsonb_to_recordset(p_events) as e(
         call_id text, key_id uuid, model_group text, provider_model text, status text, stream boolean,
         units jsonb, reported_cost_micros bigint, started_at timestamptz, ended_at timestamptz, error_class text,
         lease_id uuid, draw_micros bigint, first_token_at timestamptz, kind text, image_size text,
         image_quality text, cache_hit boolean, pii jsonb, safety_score smallint, credential text)
-      cross join lateral (select call_key(e.call_id) as call_key) k
-      order by e.key_id, k.call_key, outcome_rank(e.status) desc
+      cross join lateral (select call_key(e.call_id) as call_key, call_time(e.call_id) as id_time) ids
+      cross join lateral (select case when ids.id_time >= v_rows_from then ids.id_time end as call_time) k
+      cross join lateral (
+        select case when k.call_time is not null
+                         and date_trunc('day', e.started_at at time zone 'utc')
+                             <> date_trunc('day', k.call_time at time zone 'utc')
+                    then k.call_time else e.started_at end as recorded_at) r
+      order by e.key_id, ids.call_key, outcome_rank(e.status) desc
     ),
     enriched as (
-      select i.call_id, i.call_key, i.key_id, i.model_group, i.provider_model, i.status, i.stream, i.units,
+      select i.call_id, i.call_key, i.call_time, i.key_id, i.model_group, i.provider_model, i.status, i.stream, i.units,
              -- The token counts, read once: priced (token_charge) and recorded from here.
              coalesce((i.units->>'input')::bigint, 0) as input_tokens,
              coalesce((i.units->>'output')::bigint, 0) as output_tokens,
              coalesce((i.units->>'cached')::bigint, 0) as cached_tokens,
              coalesce((i.units->>'cacheWrite')::bigint, 0) as cache_write_tokens,
              coalesce((i.units->>'reasoning')::bigint, 0) as reasoning_tokens,
-             i.reported_cost_micros, i.started_at, i.ended_at, i.error_class, i.first_token_at,
+             i.reported_cost_micros, i.recorded_at as started_at, i.ended_at, i.error_class, i.first_token_at,
              coalesce(i.kind, 'chat') as kind, i.image_size, i.image_quality,
              -- Only a served call can have been answered from the response cache.
              coalesce(i.cache_hit, false) and i.status = 'success' as cache_hit,
@@ -84,7 +100,7 @@ begin
       left join models m on m.public_name = i.model_group
       left join holds h on h.key_id = i.key_id and h.call_id = i.call_id
       left join leases l on l.id = i.lease_id and l.key_id = i.key_id
-      left join lateral price_version_at(coalesce(m.id, h.model_id), coalesce(h.created_at, i.started_at)) pv on true
+      left join lateral price_version_at(coalesce(m.id, h.model_id), coalesce(h.created_at, i.recorded_at)) pv on true
     ),
     -- Each price version's rates, resolved once for the batch (its token rates read out of them once too).
     rates as (
@@ -123,14 +139,13 @@ begin
                as revenue
       from full_priced f
     ),
-    -- Each call is claimed once in usage_calls, whatever started_at a replay carries (docs/adr/0020): only a claim
-    -- won here is recorded and charged, so a second event of a call (a replay, a concurrent batch) changes nothing.
-    -- In call id order: the gateway's ids are time-ordered (UUIDv7, docs/adr/0028), so a batch's claims fill the
-    -- index's right edge page after page instead of splitting its pages at random.
+    -- A call whose id names no moment (not a UUIDv7) is claimed once in usage_calls, whatever started_at a replay
+    -- carries (docs/adr/0020): only a claim won here is recorded and charged, so a second event of the call (a replay,
+    -- a concurrent batch) changes nothing. In call id order, so claims of ordered ids fill the index's right edge.
     claimed as (
       insert into usage_calls (call_key, key_id, started_at)
       select call_key, key_id, started_at from priced
-      where started_at >= v_kept_from and started_at <= v_latest
+      where call_time is null and started_at >= v_kept_from and started_at <= v_latest
       order by call_key, key_id
       on conflict (call_key, key_id) do nothing
       returning call_key, key_id
@@ -160,7 +175,16 @@ begin
              greatest(0, revenue - coalesce(reserved_micros, 0)),
              cache_hit, case when cache_hit then full_revenue - revenue end, pii_masked, safety_score, credential
       from priced p
-      where exists (select 1 from claimed c where c.key_id = p.key_id and c.call_key = p.call_key)
+      where (p.call_time is null and exists (select 1 from claimed c where c.key_id = p.key_id and c.call_key = p.call_key))
+         -- A UUIDv7 call is claimed by its row (docs/adr/0032): the unique index (call_key(call_id), key_id) of the
+         -- partition of its id's day is the ON CONFLICT arbiter, so a replay or a concurrent batch's copy records
+         -- nothing. Unless it has a claim in usage_calls: settled before that (its row maybe on another day), or
+         -- trimmed by an organization's retention (its claim left behind).
+         or (p.call_time is not null and p.started_at >= v_kept_from and p.started_at <= v_latest
+             and not (p.started_at at time zone 'utc')::date = any(v_closed)
+             and not exists (select 1 from usage_calls c where c.key_id = p.key_id and c.call_key = p.call_key))
+      order by p.call_key, p.key_id
+      on conflict do nothing
       returning key_id, call_id, account_id, revenue_micros, hold_id, lease_id, draw_micros, status, started_at,
                 overrun_micros
     ),
@@ -268,7 +292,8 @@ begin
            -- replay or an upgrade, as any other). Scalar look-ups: an index probe per event, never a join over
            -- usage_calls or usage_events.
            (select count(*)::int from priced p
-            where not (p.started_at >= v_kept_from and p.started_at <= v_latest)
+            where (not (p.started_at >= v_kept_from and p.started_at <= v_latest)
+                   or (p.call_time is not null and (p.started_at at time zone 'utc')::date = any(v_closed)))
               and (select c.started_at from usage_calls c where c.key_id = p.key_id and c.call_key = p.call_key) is null)
     -- keys_updated is a SELECT (move_key_windows updates the keys): only a value the statement reads makes it run.
     from (select (select count(*) from entries) + (select count(*) from accounts_updated)

@@ -12,6 +12,7 @@ import { runRetention } from "@/lib/retention/run";
 import { finalizeRun, runChunk } from "@/lib/settlement/run";
 import { compactUsagePartitions } from "@/lib/usage/compact";
 import { event, seedPricedModel } from "../helpers/billing";
+import { dayPartition } from "../helpers/partitions";
 import { fundedDeveloper, navLink, signedInAs, signIn, snap } from "./helpers";
 
 const PASSWORD = "retention-e2e-password";
@@ -56,12 +57,7 @@ test("admins see what is kept and for how long; an organization keeps less than 
     // A closed day well inside the 90 days: the compaction job rebuilds its indexes packed (docs/adr/0027).
     const closed = dayOf(today - 60 * DAY_MS);
     for (const day of [settled, unsettled, closed]) {
-      const name = `usage_events_p${day.replaceAll("-", "")}`;
-      const next = new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString();
-      // DDL takes no parameters: the bounds are ISO moments made here.
-      await sql.unsafe(
-        `create table if not exists public.${name} partition of usage_events for values from ('${day}T00:00:00Z') to ('${next}')`,
-      );
+      await dayPartition(sql, day);
     }
     const model = `ret-e2e-${randomUUID().slice(0, 6)}`;
     await seedPricedModel(sql, model, undefined, 4096, { effectiveFrom: new Date(today - 200 * DAY_MS) });

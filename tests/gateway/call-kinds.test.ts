@@ -692,7 +692,7 @@ describe("a stream the client cuts short", () => {
 });
 
 describe("call ids", () => {
-  it("every call of every kind above got a UUIDv7 the gateway made when the call arrived", async () => {
+  it("every call of every kind above got a UUIDv7 the gateway made when the call arrived, and is claimed by its row", async () => {
     // After every describe above in this file: each kind's calls, served, failed and cut, are recorded.
     const rows = await ctx.sql<{ call_id: string; kind: string; started_ms: number }[]>`
       select call_id, kind, (extract(epoch from started_at) * 1000)::float8 as started_ms from usage_events`;
@@ -708,8 +708,11 @@ describe("call ids", () => {
         "chat",
       ]),
     );
+    // Each call's claim is its row, in the partition of the day its id names (docs/adr/0032): none in usage_calls.
+    const [claims] = await ctx.sql<{ n: number }[]>`select count(*)::int as n from usage_calls`;
+    expect(claims!.n).toBe(0);
     for (const r of rows) {
-      // Version 7, RFC 9562's variant: the claims index (usage_calls) takes them in time order (docs/adr/0028).
+      // Version 7, RFC 9562's variant: each day's call key index takes them in time order (docs/adr/0028).
       expect(r.call_id, r.kind).toMatch(
         /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
       );

@@ -10,7 +10,7 @@ import { listRequests } from "@/lib/analytics/requests";
 import { resolveRange, usageTotals } from "@/lib/analytics/usage";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import type { Sql } from "@/lib/db/client";
-import { callIdOf, keyClass, runSimDay, SIM_DAY, type SimDayResult, simEvent } from "@/sim/day";
+import { keyClass, runSimDay, SIM_DAY, type SimDayResult, simEvent } from "@/sim/day";
 
 const EVENTS = 20_000;
 const KEYS = 2_000;
@@ -59,7 +59,7 @@ describe("sim:day, scaled down", () => {
           const e = simEvent(i, EVENTS, KEYS, SIM_DAY);
           const [row] = await sql<{ status: string; kind: string; lease: boolean; hold: boolean }[]>`
             select status, kind, lease_id is not null as lease, hold_id is not null as hold
-            from usage_events where call_id = ${callIdOf(i)}`;
+            from usage_events where call_id = ${e.callId}`;
           expect(row).toEqual({
             status: e.status,
             kind: e.kind,

@@ -9,6 +9,7 @@ import { runRetention } from "@/lib/retention/run";
 import { finalizeRun, runChunk } from "@/lib/settlement/run";
 import { accountOf, insertKey, topUp } from "./billing";
 import type { SimulatedClock } from "./clock";
+import { dayPartition } from "./partitions";
 import { insertUser } from "./users";
 
 export const ALL_ACCOUNTS = {
@@ -27,15 +28,7 @@ export function retentionFixture(sql: Sql, clock: SimulatedClock) {
   let adminId = "";
 
   /** A daily partition of usage_events for the UTC day (as the partition job makes them: [D, D+1)). */
-  async function partitionFor(day: string) {
-    const name = `usage_events_p${day.replaceAll("-", "")}`;
-    const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString();
-    // DDL takes no parameters: the bounds are ISO moments this function made.
-    await sql.unsafe(
-      `create table if not exists public.${name} partition of usage_events for values from ('${day}T00:00:00Z') to ('${next}')`,
-    );
-    return name;
-  }
+  const partitionFor = (day: string) => dayPartition(sql, day);
 
   const partitionExists = async (name: string) => {
     const [row] = await sql<{ n: number }[]>`

@@ -13,6 +13,7 @@ import { config } from "@/lib/config";
 import { createClient } from "@/lib/db/client";
 import { runRetention, verifyDay } from "@/lib/retention/run";
 import { ADMIN_ACTOR, event } from "../helpers/billing";
+import { callIdAt } from "../helpers/call-ids";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
 import { createTestOrganization } from "../helpers/orgs";
@@ -30,11 +31,18 @@ beforeAll(async () => {
   adminId = await fixture.setUp();
 });
 
-/** `count` calls on a key at `day`'s `hour`, settled through settle_usage; returns their events. */
-async function callsOn(day: string, keyId: string, count: number, hour = 13) {
+/**
+ * `count` calls on a key at `day`'s `hour`, settled through settle_usage; returns their events. Their ids are text
+ * (claimed in usage_calls), or UUIDv7s as the gateway makes them (`v7`: each claimed by its row, docs/adr/0032).
+ */
+async function callsOn(day: string, keyId: string, count: number, hour = 13, ids: "text" | "v7" = "text") {
   const at = `${day}T${String(hour).padStart(2, "0")}:00:00.000Z`;
   const events = Array.from({ length: count }, (_, i) =>
-    event(keyId, `${day}-${randomUUID()}`, { startedAt: at, endedAt: at, completionTokens: 10 + i }),
+    event(keyId, ids === "v7" ? callIdAt(Date.parse(at)) : `${day}-${randomUUID()}`, {
+      startedAt: at,
+      endedAt: at,
+      completionTokens: 10 + i,
+    }),
   );
   await clock.at(at, (tx) => settleUsage(tx, events));
   return events;
@@ -310,7 +318,7 @@ describe("an organization's shorter policy", () => {
         }),
       ]),
     );
-    await callsOn(day, keyId, 2, 9);
+    const trimmedCalls = await callsOn(day, keyId, 2, 9, "v7");
     await settleDay(day);
     await sql`update retention_settings set usage_detail_days = 60, hourly_rollup_days = 60`;
     try {
@@ -337,16 +345,55 @@ describe("an organization's shorter policy", () => {
       expect(open.chargesByMember.map((g) => g.label)).toEqual(statement.chargesByMember.map((g) => g.label));
       expect(open.chargesByKey.map((g) => g.label)).not.toContain("Unattributed");
 
-      // March closed: the organization's rows of the day go, its sums kept; the day still verifies.
+      // March closed: the organization's rows of the day go, its sums kept; the day still verifies. A replay of the
+      // trimmed calls arriving while the trim's transaction is open (held here at its sums' insert, its rows deleted)
+      // waits for it on the calls' key, then finds the claims left behind: never recorded nor charged again.
       await sql`insert into statement_months (month, statements) values ('2027-03-01', 0)`;
-      expect((await runAt("2027-04-02T04:00:00Z")).orgRowsTrimmed).toBe(3);
+      await sql`
+        create function test_trim_pause() returns trigger language plpgsql as $$
+        begin perform pg_advisory_xact_lock_shared(4242); return null; end $$`;
+      await sql`create trigger test_trim_pause after insert on retention_trimmed_usage
+                for each statement execute function test_trim_pause()`;
+      const holder = await sql.reserve();
+      await holder`select pg_advisory_lock(4242)`;
+      const waiting = async (n: number) => {
+        const giveUpAt = Date.now() + 10_000;
+        for (;;) {
+          const [w] = await sql<{ n: number }[]>`select count(*)::int as n from pg_locks where not granted`;
+          if (w!.n >= n) return;
+          if (Date.now() > giveUpAt) throw new Error(`fewer than ${n} lock waits within 10 s`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      const beforeRace = await balance(org.accountId);
+      let trimmedRun: Promise<{ orgRowsTrimmed: number }>;
+      let racing: Promise<{ inserted: number; trimmed: number }>;
+      try {
+        trimmedRun = runAt("2027-04-02T04:00:00Z");
+        await waiting(1); // the trim, at its sums
+        racing = clock.at("2027-04-02T04:00:01Z", (tx) => settleUsage(tx, trimmedCalls));
+        await waiting(2); // and the replay, behind it
+      } finally {
+        await holder`select pg_advisory_unlock(4242)`;
+        holder.release();
+      }
+      expect((await trimmedRun!).orgRowsTrimmed).toBe(3);
+      expect(await racing!).toMatchObject({ inserted: 0, trimmed: 2 });
+      expect(await balance(org.accountId)).toBe(beforeRace);
+      await sql`drop trigger test_trim_pause on retention_trimmed_usage`;
+      await sql`drop function test_trim_pause()`;
       const [left] = await sql<{ n: number }[]>`select count(*)::int as n from ${sql(name)}`;
       expect(left!.n).toBe(0);
       expect((await verifyDay(sql, day)).ok).toBe(true);
-      // Its claims stay (a replay of a trimmed call is still refused).
+      // Its claims stay, a UUIDv7 call's left behind by its row (docs/adr/0032): a replay of a trimmed call changes
+      // nothing and is counted as trimmed.
       const [claims] = await sql<{ n: number }[]>`
         select count(*)::int as n from usage_calls where key_id = ${keyId}`;
       expect(claims!.n).toBe(3);
+      const trimmedBalance = await balance(org.accountId);
+      const replay = await clock.at("2027-04-02T05:00:00Z", (tx) => settleUsage(tx, trimmedCalls));
+      expect(replay).toMatchObject({ inserted: 0, trimmed: 2 });
+      expect(await balance(org.accountId)).toBe(trimmedBalance);
     } finally {
       await sql`update retention_settings set usage_detail_days = 7, hourly_rollup_days = 30`;
     }
@@ -439,5 +486,98 @@ describe("the claims of dropped days", () => {
     expect(replay).toMatchObject({ inserted: 0, expired: 1 });
     expect(await balance(c.accountId)).toBe(charged);
     expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
+  });
+});
+
+// After the claims horizon's tests (their runs stand in June, past every day above): a UUIDv7 call is claimed by its
+// row (docs/adr/0032), so its day is closed before its partition goes.
+describe("the days a run closes", () => {
+  it("is not charged again when its id is a UUIDv7: its day is closed before its partition (its claim) goes", async () => {
+    const day = "2027-06-05";
+    const refusedDay = "2027-06-06";
+    await partitionFor(day);
+    await partitionFor(refusedDay);
+    const c = await customer();
+    const [call] = await callsOn(day, c.keyId, 1, 13, "v7");
+    const [late] = await callsOn(refusedDay, c.keyId, 1, 13, "v7");
+    const charged = await balance(c.accountId);
+    await settleDay(day); // refusedDay is left unsettled: retention refuses it and it stays
+    const summary = await runAt("2027-06-14T04:00:00Z");
+    expect(await partitionExists(`usage_events_p${day.replaceAll("-", "")}`)).toBe(false);
+    expect(summary.refused.map((r) => r.day)).toContain(refusedDay);
+    const closedDays = await sql<{ day: string }[]>`
+      select to_char(day, 'YYYY-MM-DD') as day from usage_closed_days where day between ${day} and ${refusedDay}`;
+    expect(closedDays.map((d) => d.day)).toEqual([day]);
+    // The dropped day's call: counted as expired, recorded nowhere (not in the default partition), charged nothing.
+    const replay = await clock.at("2027-06-14T09:00:00Z", (tx) => settleUsage(tx, [call!]));
+    expect(replay).toMatchObject({ inserted: 0, expired: 1 });
+    const [again] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from usage_events where call_id = ${call!.callId}`;
+    expect(again!.n).toBe(0);
+    // The refused day stays open: its call's replay is known by its row, a new call of it still recorded.
+    const lateReplay = await clock.at("2027-06-14T09:00:01Z", (tx) => settleUsage(tx, [late!]));
+    expect(lateReplay).toMatchObject({ inserted: 0, expired: 0 });
+    const [fresh] = await callsOn(refusedDay, c.keyId, 1, 14, "v7");
+    expect(await balance(c.accountId)).toBeLessThan(charged);
+    const [n] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from usage_events where call_id = ${fresh!.callId}`;
+    expect(n!.n).toBe(1);
+    await settleDay(refusedDay);
+    expect(await checkLedgerInvariants(sql, c.accountId)).toEqual([]);
+  });
+  it("are every day of a partition that spans several: no UUIDv7 call of any of them is recorded again", async () => {
+    const [first, second] = ["2027-06-20", "2027-06-21"];
+    await sql.unsafe(
+      `create table public.usage_events_p20270620_2 partition of usage_events for values from ('${first}T00:00:00Z') to ('2027-06-22T00:00:00Z')`,
+    );
+    await sql.unsafe(
+      "create unique index usage_events_p20270620_2_call_key_idx on public.usage_events_p20270620_2 (call_key(call_id), key_id)",
+    );
+    const c = await customer();
+    const calls = [
+      ...(await callsOn(first, c.keyId, 1, 13, "v7")),
+      ...(await callsOn(second, c.keyId, 1, 13, "v7")),
+    ];
+    await settleDay(first);
+    await settleDay(second);
+    const charged = await balance(c.accountId);
+    await runAt("2027-06-30T04:00:00Z");
+    expect(await partitionExists("usage_events_p20270620_2")).toBe(false);
+    const replay = await clock.at("2027-06-30T09:00:00Z", (tx) => settleUsage(tx, calls));
+    expect(replay).toMatchObject({ inserted: 0, expired: 2 });
+    expect(await balance(c.accountId)).toBe(charged);
+    const closed = await sql<{ day: string; dropped: boolean }[]>`
+      select to_char(day, 'YYYY-MM-DD') as day, dropped from usage_closed_days where day in (${first}, ${second})
+      order by day`;
+    expect(closed).toEqual([
+      { day: first, dropped: true },
+      { day: second, dropped: true },
+    ]);
+  });
+
+  it("are open again when the run that closed them stopped before the drop, and the next refuses the day", async () => {
+    const day = "2027-06-23";
+    await partitionFor(day);
+    const c = await customer();
+    await callsOn(day, c.keyId, 1, 9, "v7");
+    // A run cut off between closing the day and dropping its partition (its process gone).
+    await sql`select close_usage_days(array[${day}::date])`;
+    // The next run finds the day unsettled: refused, and open again, so its calls are still recorded and charged.
+    const summary = await runAt("2027-07-01T04:00:00Z");
+    expect(summary.refused.map((r) => r.day)).toContain(day);
+    const [open] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from usage_closed_days where day = ${day}`;
+    expect(open!.n).toBe(0);
+    const before = await balance(c.accountId);
+    const [late] = await callsOn(day, c.keyId, 1, 10, "v7");
+    expect(await balance(c.accountId)).toBeLessThan(before);
+    const [row] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from usage_events where call_id = ${late!.callId}`;
+    expect(row!.n).toBe(1);
+    await settleDay(day);
   });
 });

@@ -15,6 +15,7 @@ import { ensureUsagePartitions } from "@/lib/usage/partitions";
 import { accountOf, event, insertKey, topUp } from "../helpers/billing";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
+import { dayPartition } from "../helpers/partitions";
 import { insertUser } from "../helpers/users";
 
 const { sql, url, prepare } = await createTestDatabase();
@@ -30,14 +31,7 @@ async function customer() {
   return { accountId: account.id, keyId: await insertKey(sql, userId) };
 }
 
-async function partitionFor(day: string): Promise<string> {
-  const name = `usage_events_p${day.replaceAll("-", "")}`;
-  const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString();
-  await sql.unsafe(
-    `create table public.${name} partition of usage_events for values from ('${day}T00:00:00Z') to ('${next}')`,
-  );
-  return name;
-}
+const partitionFor = (day: string) => dayPartition(sql, day);
 
 async function balance(accountId: string): Promise<bigint> {
   const [row] = await sql<{ b: bigint }[]>`select balance_micros as b from accounts where id = ${accountId}`;
