@@ -482,6 +482,11 @@ tuple 368.2 → 352.1 B, heap 388.1 → 370.3 B), usage_events keeps no primary 
 btree, 32.6 B as inserted, for a BRIN index on id), and a call's claim is keyed by its id as a uuid (docs/adr/0031: the
 claim's row 93.1 → 68.3 B, its index 77.4 → 49.7 B). All in, as inserted: 815.5 → 796.6 → 767.7 → 715.5 B per event;
 once compacted: 735.0 → 717.2 → 691.8 → 639.1 B.
+Then (2026-12-06 18:49Z, on another host of the same size: bytes do not depend on it) a UUIDv7 call's claim is its row (docs/adr/0032): no row in \`usage_calls\`, and each
+partition's own unique index on (call_key(call_id), key_id) in place of the claims' index (45.8 B once compacted, where the
+claim took 68.3 + 49.7 B): **715.3 → 663.5 B per event as inserted, 639.2 → 569.4 B once compacted**. As inserted, the
+(started_at, id) index took 57.3 B against 43.3: a batch's rows now arrive in call id order, newest last, each at its
+leftmost page (the index is descending); compaction packs it the same (29.5 B).
 
 The read paths at this size (\`EXPLAIN ANALYZE\`):
 
