@@ -64,13 +64,16 @@ begin
         units jsonb, reported_cost_micros bigint, started_at timestamptz, ended_at timestamptz, error_class text,
         lease_id uuid, draw_micros bigint, first_token_at timestamptz, kind text, image_size text,
         image_quality text, cache_hit boolean, pii jsonb, safety_score smallint, credential text)
-      cross join lateral (select call_key(e.call_id) as call_key, call_time(e.call_id) as id_time) ids
-      cross join lateral (select case when ids.id_time >= v_rows_from then ids.id_time end as call_time) k
-      cross join lateral (
-        select case when k.call_time is not null
-                         and date_trunc('day', e.started_at at time zone 'utc')
-                             <> date_trunc('day', k.call_time at time zone 'utc')
-                    then k.call_time else e.started_at end as recorded_at) r
+      -- Each computed once an event (offset 0: a lateral the planner would otherwise flatten into every reference).
+      cross join lateral (select call_key(e.call_id) as call_key offset 0) ids
+      cross join lateral (select t.call_time,
+                                 case when t.call_time is not null
+                                           and date_trunc('day', e.started_at at time zone 'utc')
+                                               <> date_trunc('day', t.call_time at time zone 'utc')
+                                      then t.call_time else e.started_at end as recorded_at
+                          from (select case when call_key_time(ids.call_key) >= v_rows_from
+                                            then call_key_time(ids.call_key) end as call_time offset 0) t
+                          offset 0) k
       order by e.key_id, ids.call_key, outcome_rank(e.status) desc
     ),
     enriched as (

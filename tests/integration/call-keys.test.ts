@@ -30,6 +30,17 @@ describe("call keys", () => {
     expect(row!.upper).not.toBe(v7); // another spelling is another id
     // Any other text: its MD5 with the version digit 0, which no UUID keyed as itself has.
     expect(row!.text).toBe(`${row!.md5.slice(0, 14)}0${row!.md5.slice(15)}`);
+    // The moment an id names (docs/adr/0032): a canonical lowercase UUIDv7's millisecond, and nothing for any other id.
+    const v4 = randomUUID();
+    const [t] = await sql<{ v7: Date | null; upper: Date | null; v4: Date | null; text: Date | null }[]>`
+      select call_time(${v7}) as v7, call_time(${v7.toUpperCase()}) as upper, call_time(${v4}) as v4,
+             call_time('call-1') as text`;
+    expect(t).toEqual({
+      v7: new Date(Date.UTC(2028, 1, 29, 23, 59, 59, 999)),
+      upper: null,
+      v4: null,
+      text: null,
+    });
   });
 
   it("keep the two kinds of key apart: the UUID spelled as another id's MD5 is another call", async () => {
