@@ -305,6 +305,15 @@ After, the writes are most of it: usage_events' row and its seven indexes (≈ 9
 WAL; then pricing (≈ 6 ms), the batch's parse at about 375 bytes per event and the joins (≈ 6 ms), the key, member and
 account locks with the count check (≈ 4 ms).
 
+Since docs/adr/0032 (2026-12-06) the events carry ids as the gateway makes them (UUIDv7s) and each call is claimed by its
+row: no usage_calls insert, but the insert into usage_events arbitrates \`ON CONFLICT\` on its day's call key index.
+Measured that evening on this host: 1000-event batches through \`settleUsage\`, the function before and after taking
+turns in one database, 62–65 ms before and 71–72 ms after a batch (the arbitration ≈ 4.5 ms); this bench on the commit
+before, twice the same hour: 16,386 and 16,550 events/s at 1000 (ratios 0.16 and 0.17). Profiled after (\`auto_explain\`,
+nested statements, one batch): the statement's plan 40 ms — the batch read and keys ≈ 6, the joins ≈ 4, pricing ≈ 6, the
+usage_events insert ≈ 14, the ledger, leases, holds and counters the rest — then its roll-up triggers ≈ 10 ms and the
+key and member counters ≈ 1.5 ms; before it, the key locks and the count check ≈ 4 ms.
+
 The same batches of 1000 with the roll-up trigger (\`usage_events_roll_up_insert\`: \`usage_hourly\`, docs/adr/0012, and
 the per-day owner roll-ups) disabled:
 ${Math.round(unrolled.ours).toLocaleString("en-US")} events/s; with it, ${f2(results[1000]!.ours / unrolled.ours)}× that (same run).
