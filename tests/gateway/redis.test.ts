@@ -83,20 +83,29 @@ describe.skipIf(!redisUp)(
       expect(b1.platformCalls - b0.platformCalls).toBe(0);
       expect(b1.shared!.hits - b0.shared!.hits).toBe(1);
       expect(b1.shared!.errors).toBe(0);
-      // Revoked: both replicas refuse within the auth TTL (the shared entry expires with the answer it holds).
+      // Revoked: both replicas refuse within the auth TTL (the shared entry expires with the answer it holds). Judged
+      // by when the last call either replica served was sent, not by when a refusal came back: a slow call on a
+      // loaded host delays the next one, never the moment the key stopped being served.
       await ctx.sql`update api_keys set status = 'revoked', revoked_at = now() where id = ${id}`;
       const revoked = Date.now();
-      let both = -1;
+      let both = false;
+      let lastServed = 0;
       while (Date.now() - revoked < 10_000) {
-        const [a, b] = [await call(replicaA), await call(replicaB)];
-        if (a?.status === 401 && b?.status === 401) {
-          both = Date.now() - revoked;
+        const statuses: (number | undefined)[] = [];
+        for (const replica of [replicaA, replicaB]) {
+          const sent = Date.now() - revoked;
+          const r = await call(replica);
+          if (r?.status !== 401) lastServed = Math.max(lastServed, sent);
+          statuses.push(r?.status);
+        }
+        if (statuses.every((s) => s === 401)) {
+          both = true;
           break;
         }
         await new Promise((r) => setTimeout(r, 200));
       }
-      expect(both).toBeGreaterThanOrEqual(0);
-      expect(both).toBeLessThan(5_000 + 1_000);
+      expect(both).toBe(true);
+      expect(lastServed).toBeLessThan(5_000 + 1_000);
     });
   },
 );
