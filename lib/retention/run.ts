@@ -148,11 +148,33 @@ async function closeDays(db: Db, days: string[]): Promise<string[]> {
   return rows.map((r) => r.day);
 }
 
-/** In the drop's own transaction: its days stay closed for good (a late call that makes the day again changes nothing). */
-async function markDropped(tx: Db, days: string[]) {
-  await tx`
-    insert into usage_closed_days (day, dropped) select d, true from unnest(${days}::date[]) d
-    on conflict (day) do update set dropped = true`;
+/**
+ * In the drop's own transaction, before its check: each of the partition's days must still be closed. Another run (two
+ * at once: a job and its continuation) may have opened a day again after this run closed it, and a batch may then have
+ * recorded a call of it that this drop would take with it; then the drop is abandoned (the day is refused, the next run
+ * tries again). The rows are locked to the commit, so no run opens a day meanwhile. Returns the refusal, or null.
+ */
+async function stillClosed(tx: Db, p: Partition): Promise<DayVerdict | null> {
+  const days = daysTouched(p);
+  const closed = await tx<{ day: string }[]>`
+    select to_char(day, 'YYYY-MM-DD') as day from usage_closed_days where day = any(${days}::date[]) for update`;
+  return closed.length === days.length
+    ? null
+    : { day: days[0]!, ok: false, reason: "failed", detail: { reopenedByAnotherRun: true } };
+}
+
+/** With the DROP, in its transaction: the partition's days stay closed for good (a late call of another kind that makes
+ *  a day's partition again changes nothing). */
+async function markDropped(tx: Db, p: Partition) {
+  await tx`update usage_closed_days set dropped = true where day = any(${daysTouched(p)}::date[])`;
+}
+
+/** Every UTC day a partition's range touches, a part of one too (its days as settle_usage closes them). */
+function daysTouched(p: Partition): string[] {
+  const days: string[] = [];
+  for (let d = utcDayOf(p.from_at!); Date.parse(`${d}T00:00:00Z`) < p.to_at!.getTime(); d = addUtcDays(d, 1))
+    days.push(d);
+  return days;
 }
 
 function daysOf(p: Partition): string[] {
@@ -311,13 +333,15 @@ async function dropPartition(db: Db, runId: string, p: Partition, summary: Reten
   await db`alter table usage_events detach partition ${db(p.name)} concurrently`;
   summary.dropMs += performance.now() - started;
   const outcome = await inTransaction(db, async (tx) => {
+    const reopened = await stillClosed(tx, p);
+    if (reopened) return { late: reopened };
     const checking = performance.now();
     const again = await checkPartition(tx, p.name, days, settledAt, true);
     summary.verifyMs += performance.now() - checking;
     const late = again.find((v) => !v.ok);
     if (late) return { late };
     const dropping = performance.now();
-    await markDropped(tx, days);
+    await markDropped(tx, p);
     await tx`drop table ${tx(p.name)}`;
     for (const v of again)
       await record(tx, runId, v.day, "dropped", {
@@ -335,7 +359,13 @@ async function dropPartition(db: Db, runId: string, p: Partition, summary: Reten
     await db.unsafe(
       `alter table usage_events attach partition ${q!.ident} for values from ('${p.from_at!.toISOString()}') to ('${p.to_at!.toISOString()}')`,
     );
-    return refuse(db, runId, { ...outcome.late!, reason: "late_rows" }, p.name, summary);
+    return refuse(
+      db,
+      runId,
+      { ...outcome.late!, reason: outcome.late!.reason === "failed" ? "failed" : "late_rows" },
+      p.name,
+      summary,
+    );
   }
   summary.partitionsDropped++;
   summary.detailRowsDropped += outcome.again!.reduce((n, v) => n + Number(v.detail.rows ?? 0), 0);
@@ -374,6 +404,8 @@ async function dropLocked(
       const [saved] = await tx<{ lt: string }[]>`select current_setting('lock_timeout') as lt`;
       await tx`select set_config('lock_timeout', ${`${Math.max(DROP_LOCK_WAIT_MS, lockBudgetMs)}ms`}, true)`;
       await tx`lock table ${tx(p.name)} in share mode`;
+      const reopened = await stillClosed(tx, p);
+      if (reopened) return { bad: reopened };
       const checking = performance.now();
       const verdicts = await checkPartition(tx, p.name, days, settledAt, true);
       summary.verifyMs += performance.now() - checking;
@@ -382,7 +414,7 @@ async function dropLocked(
       const dropping = performance.now();
       // The records before the DROP (they roll back with it if the lock never comes): from the DROP to the commit
       // usage_events is held ACCESS EXCLUSIVE, so nothing else is done in between.
-      await markDropped(tx, days);
+      await markDropped(tx, p);
       for (const v of verdicts)
         await record(tx, runId, v.day, "dropped", {
           partition: p.name,
@@ -638,8 +670,9 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
       // A UUIDv7 call's claim is its row (docs/adr/0032): its days are closed first (their own short transaction,
       // under the lock settle_usage holds shared to each batch's commit), so no call of them is recorded again once
       // the partition goes; the drop's transaction marks them dropped, and a day not dropped is opened again below.
-      const closed = await closeDays(db, daysOf(p));
+      let closed: string[] = [];
       try {
+        closed = await closeDays(db, daysTouched(p));
         if (concurrently) await dropPartition(db, runId, p, summary);
         else await dropLocked(db, runId, p, options.lockTimeoutMs ?? 1000, summary);
       } catch (error) {

@@ -27,7 +27,6 @@ declare
   v_count bigint;
   v_columns text;
   v_names text;
-  v_index oid;
 begin
   if p_from is null or p_to is null or p_to < p_from or p_to - p_from > 366 then
     raise exception 'ensure_usage_partitions: a range of at most 366 days, from before to' using errcode = '22023';
@@ -75,7 +74,7 @@ begin
     execute format('alter table public.%I enable row level security', v_name);
     -- A call's idempotency key in its day (docs/adr/0032): settle_usage's ON CONFLICT arbiter for UUIDv7 calls, which
     -- always land in the partition of the day their id names; made before the moved rows arrive, so they meet it.
-    execute format('create unique index %I on public.%I (call_key(call_id), key_id)', v_name || '_call_key_idx', v_name);
+    perform make_call_key_index(v_name);
     execute format(
       'with moved as (delete from public.usage_events_default where started_at >= %L and started_at < %L returning *)
        insert into public.%I (%s) select %s from moved',
@@ -87,26 +86,21 @@ begin
     v_created := v_created + 1;
   end loop;
   -- A partition made another way (by hand, restored from a backup) that may take a row claim (the default partition,
-  -- a day from usage_claims_horizon.rows_from) is given its call key index too, or a valid one in place of an index of
-  -- that name that is not (a build cut off). One whose rows repeat a call cannot have it: it is left as it is, with a
-  -- warning, and the days to come are still made.
-  for v_name, v_index in
-    select c.relname, x.indexrelid from pg_inherits i join pg_class c on c.oid = i.inhrelid
+  -- a day from usage_claims_horizon.rows_from) is given its call key index too: judged by the index itself (unique,
+  -- valid, on (call_key(call_id), key_id), whatever its name), not by a name another table may hold. One whose rows
+  -- repeat a call cannot have it: it is left as it is, with a warning, and the days to come are still made.
+  for v_name in
+    select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
     cross join lateral (select pg_get_expr(c.relpartbound, c.oid) as expr) b
     left join lateral (select regexp_match(b.expr, ' TO \(''([^'']*)''\)$') as m) r on true
-    left join pg_class ic on ic.relname = c.relname || '_call_key_idx' and ic.relnamespace = c.relnamespace
-    left join pg_index x on x.indexrelid = ic.oid and x.indrelid = c.oid
     where i.inhparent = 'public.usage_events'::regclass
       and (b.expr = 'DEFAULT' or r.m is null or r.m[1]::timestamptz > (select rows_from from usage_claims_horizon))
-      and (x.indexrelid is null or not (x.indisvalid and x.indisunique))
+      and not has_call_key_index(c.oid)
   loop
     begin
-      if v_index is not null then
-        execute format('drop index public.%I', v_name || '_call_key_idx');
-      end if;
-      execute format('create unique index %I on public.%I (call_key(call_id), key_id)', v_name || '_call_key_idx', v_name);
-    exception when unique_violation or duplicate_table then
-      raise warning 'ensure_usage_partitions: no call key index made for % (%)', v_name, sqlerrm;
+      perform make_call_key_index(v_name);
+    exception when unique_violation then
+      raise warning 'ensure_usage_partitions: % repeats a call; no call key index made for it', v_name;
     end;
   end loop;
   return query select v_created, v_moved;

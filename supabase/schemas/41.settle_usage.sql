@@ -20,7 +20,7 @@
 -- price), and costs nothing.
 -- An event started before the claims horizon (usage_claims_horizon: retention removes older claims, so a replay of such
 -- a call would find none), or more than a day after tollgate_now() (a skewed or forged clock), is neither recorded nor
--- charged, nor a UUIDv7 call of a day retention has closed (usage_closed_days: its claim was its row, dropped with the
+-- charged, nor a UUIDv7 call of a day retention has dropped (usage_closed_days: its claim was its row, dropped with the
 -- day's partition): the batch counts it (expired_events, when its call has no claim in usage_calls: one with a claim is a replay
 -- or an upgrade as any other; a UUIDv7 call's replay outside them is counted too, its row not looked for) and goes on.
 -- No statement here reads usage_events: an insert locks only the partition it lands in (its ON CONFLICT arbiter is that
@@ -36,15 +36,27 @@ declare
   v_kept_from timestamptz;
   v_latest timestamptz := tollgate_now() + interval '1 day';
   v_rows_from timestamptz;
-  v_closed date[];
+  v_dropped date[];
+  v_closing date[];
 begin
   perform lock_usage_batch(p_events);
   -- Shared to the commit: retention's advance_usage_claims_horizon waits for this batch before any claim goes.
   perform pg_advisory_xact_lock_shared(hashtextextended('tollgate.usage_calls.horizon', 0));
   select h.kept_from, h.rows_from into v_kept_from, v_rows_from from usage_claims_horizon h;
-  -- The days retention is dropping or has dropped (close_usage_days, under the same lock): a UUIDv7 call of one is not
-  -- recorded, its claim (its row) gone or going with the day's partition.
-  v_closed := array(select d.day from usage_closed_days d where d.day >= (v_kept_from at time zone 'utc')::date);
+  -- The days retention has dropped (close_usage_days, under the same lock, then the drop): a UUIDv7 call of one is not
+  -- recorded, its claim (its row) gone with the day's partition. A day being dropped (closed, not yet dropped) may yet
+  -- be kept: a batch with a UUIDv7 call of it is refused whole, to be sent again (the webhook answers 500 and the
+  -- outbox retries), rather than guess. A v7 call's day is always its id's day (below).
+  v_dropped := array(select d.day from usage_closed_days d
+                     where d.dropped and d.day >= (v_kept_from at time zone 'utc')::date);
+  v_closing := array(select d.day from usage_closed_days d where not d.dropped);
+  if cardinality(v_closing) > 0 and exists (
+       select 1 from jsonb_to_recordset(p_events) as e(call_id text)
+       cross join lateral (select call_key_time(call_key(e.call_id)) as t offset 0) k
+       where k.t >= v_rows_from and (k.t at time zone 'utc')::date = any(v_closing)) then
+    raise exception 'usage of a day retention is dropping: send the batch again'
+      using errcode = 'TG503', detail = array_to_string(v_closing, ',');
+  end if;
   -- The batch's accounts, in id order, before the statement below reads them (its counters read their windows).
   perform 1 from accounts a
   where a.id in (select k.account_id from api_keys k
@@ -184,7 +196,7 @@ begin
          -- nothing. Unless it has a claim in usage_calls: settled before that (its row maybe on another day), or
          -- trimmed by an organization's retention (its claim left behind).
          or (p.call_time is not null and p.started_at >= v_kept_from and p.started_at <= v_latest
-             and not (p.started_at at time zone 'utc')::date = any(v_closed)
+             and not (p.started_at at time zone 'utc')::date = any(v_dropped)
              and not exists (select 1 from usage_calls c where c.key_id = p.key_id and c.call_key = p.call_key))
       order by p.call_key, p.key_id
       on conflict do nothing
@@ -296,7 +308,7 @@ begin
            -- usage_calls or usage_events.
            (select count(*)::int from priced p
             where (not (p.started_at >= v_kept_from and p.started_at <= v_latest)
-                   or (p.call_time is not null and (p.started_at at time zone 'utc')::date = any(v_closed)))
+                   or (p.call_time is not null and (p.started_at at time zone 'utc')::date = any(v_dropped)))
               and (select c.started_at from usage_calls c where c.key_id = p.key_id and c.call_key = p.call_key) is null)
     -- keys_updated is a SELECT (move_key_windows updates the keys): only a value the statement reads makes it run.
     from (select (select count(*) from entries) + (select count(*) from accounts_updated)

@@ -557,6 +557,69 @@ describe("the days a run closes", () => {
     ]);
   });
 
+  it("are every UTC day its range touches, the part of one too", async () => {
+    await sql.unsafe(
+      "create table public.usage_events_p20270625_half partition of usage_events for values from ('2027-06-25T00:00:00Z') to ('2027-06-26T12:00:00Z')",
+    );
+    await sql.unsafe(
+      "create unique index usage_events_p20270625_half_call_key_idx on public.usage_events_p20270625_half (call_key(call_id), key_id)",
+    );
+    const c = await customer();
+    const calls = [
+      ...(await callsOn("2027-06-25", c.keyId, 1, 10, "v7")),
+      ...(await callsOn("2027-06-26", c.keyId, 1, 6, "v7")),
+    ];
+    await settleDay("2027-06-25");
+    await settleDay("2027-06-26");
+    const charged = await balance(c.accountId);
+    await runAt("2027-07-05T04:00:00Z");
+    expect(await partitionExists("usage_events_p20270625_half")).toBe(false);
+    const replay = await clock.at("2027-07-05T09:00:00Z", (tx) => settleUsage(tx, calls));
+    expect(replay).toMatchObject({ inserted: 0, expired: 2 });
+    expect(await balance(c.accountId)).toBe(charged);
+  });
+
+  it("are dropped only if still closed: a day another run opened again meanwhile is refused, its calls kept", async () => {
+    const day = "2027-06-27";
+    const name = await partitionFor(day);
+    const c = await customer();
+    const [call] = await callsOn(day, c.keyId, 1, 13, "v7");
+    await settleDay(day);
+    const charged = await balance(c.accountId);
+    // A writer holds the partition: the run, its day closed, waits for its lock.
+    const blocker = await sql.reserve();
+    await blocker`begin`;
+    await blocker`lock table ${blocker(name)} in row exclusive mode`;
+    let run: ReturnType<typeof runAt>;
+    try {
+      run = runAt("2027-07-06T04:00:00Z", { lockTimeoutMs: 4000 });
+      const giveUpAt = Date.now() + 10_000;
+      for (;;) {
+        const [w] = await sql<{ n: number }[]>`
+          select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation
+          where not l.granted and c.relname = ${name}`;
+        if (w!.n > 0) break;
+        if (Date.now() > giveUpAt) throw new Error("the run did not wait for the partition");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // Another run opens the day again (its start opens the days no run dropped).
+      await sql`delete from usage_closed_days where day = ${day} and not dropped`;
+    } finally {
+      await blocker`commit`;
+      blocker.release();
+    }
+    const summary = await run!;
+    expect(summary.refused).toContainEqual(expect.objectContaining({ day, reason: "failed" }));
+    expect(await partitionExists(name)).toBe(true);
+    // The call's row is still here: its replay is known by it and charges nothing.
+    const replay = await clock.at("2027-07-06T09:00:00Z", (tx) => settleUsage(tx, [call!]));
+    expect(replay).toMatchObject({ inserted: 0, expired: 0 });
+    expect(await balance(c.accountId)).toBe(charged);
+    // The next run drops it.
+    await runAt("2027-07-06T05:00:00Z");
+    expect(await partitionExists(name)).toBe(false);
+  });
+
   it("are open again when the run that closed them stopped before the drop, and the next refuses the day", async () => {
     const day = "2027-06-23";
     await partitionFor(day);

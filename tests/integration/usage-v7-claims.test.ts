@@ -261,11 +261,10 @@ describe("a UUIDv7 call's claim is its row in its id's day", () => {
       );
       return "usage_events_p20310320";
     });
+    // Judged by the index itself (unique, valid, on (call_key(call_id), key_id)), whatever its name.
     const missing = () => sql<{ relname: string }[]>`
       select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
-      where i.inhparent = 'usage_events'::regclass
-        and not exists (select 1 from pg_index x join pg_class ic on ic.oid = x.indexrelid
-                        where x.indrelid = c.oid and x.indisunique and ic.relname = c.relname || '_call_key_idx')`;
+      where i.inhparent = 'usage_events'::regclass and not has_call_key_index(c.oid) order by 1`;
     expect((await missing()).map((r) => r.relname)).toEqual([name]);
     await at("2031-03-01T00:01:00.000Z", (db) => ensureUsagePartitions(db));
     expect(await missing()).toEqual([]);
@@ -288,6 +287,42 @@ describe("a UUIDv7 call's claim is its row in its id's day", () => {
     const made = await at("2031-04-20T00:00:00.000Z", (db) => ensureUsagePartitions(db));
     expect(made.partitionsCreated).toBeGreaterThan(0);
     expect((await missing()).map((r) => r.relname)).toEqual(["usage_events_p20310410"]);
+    await sql`drop table usage_events_p20310410`;
+
+    // A partition detached and renamed keeps its index's name; the partition made again under its old name (a
+    // restore) is still given an index, under a name PostgreSQL picks, and a call in it is charged once.
+    await sql`alter table usage_events detach partition usage_events_p20310421`;
+    await sql`alter table usage_events_p20310421 rename to usage_events_p20310421_old`;
+    await sql.unsafe(
+      "create table public.usage_events_p20310421 partition of usage_events for values from ('2031-04-21T00:00:00Z') to ('2031-04-22T00:00:00Z')",
+    );
+    expect((await missing()).map((r) => r.relname)).toEqual(["usage_events_p20310421"]);
+    await at("2031-04-20T00:01:00.000Z", (db) => ensureUsagePartitions(db));
+    expect(await missing()).toEqual([]);
+    const id = callIdAt(Date.parse("2031-04-21T10:00:00.000Z"));
+    const once = success(c.keyId, id, "2031-04-21T10:00:00.001Z");
+    for (let i = 0; i < 2; i++) await at("2031-04-21T10:01:00.000Z", (db) => settleUsage(db, [once]));
+    const [n] = await sql<{ n: number }[]>`select count(*)::int as n from usage_events where call_id = ${id}`;
+    expect(n!.n).toBe(1);
+  });
+
+  it("refuses a batch with a call of a day retention is dropping, to be sent again once the day is kept or gone", async () => {
+    await at("2032-06-01T00:00:00.000Z", (db) => ensureUsagePartitions(db));
+    const c = await customer();
+    const id = callIdAt(Date.parse("2032-06-01T08:00:00.000Z"));
+    const batch = [
+      success(c.keyId, id, "2032-06-01T08:00:00.002Z"),
+      success(c.keyId, "other-call", "2032-06-01T08:00:00Z"),
+    ];
+    // Retention closed the day and has not dropped it yet (it may still refuse it): the whole batch is refused.
+    await sql`select close_usage_days(array['2032-06-01'::date])`;
+    await expect(at("2032-06-01T09:00:00.000Z", (db) => settleUsage(db, batch))).rejects.toMatchObject({
+      code: "TG503",
+    });
+    expect(await rowsOf(c.keyId)).toEqual([]);
+    // Kept (the run refused the partition and opened the day again): the batch sent again is recorded.
+    await sql`delete from usage_closed_days where day = '2032-06-01' and not dropped`;
+    expect((await at("2032-06-01T09:00:01.000Z", (db) => settleUsage(db, batch))).inserted).toBe(2);
   });
 
   it("charges every call exactly once at its best outcome, whatever reports, starts, batches and races (generated)", async () => {
