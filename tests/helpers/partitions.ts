@@ -12,8 +12,7 @@ export async function dayPartition(sql: Sql, day: string): Promise<string> {
   await sql.unsafe(
     `create table if not exists public.${name} partition of usage_events for values from ('${day}T00:00:00Z') to ('${next}')`,
   );
-  await sql.unsafe(
-    `create unique index if not exists ${name}_call_key_idx on public.${name} (call_key(call_id), key_id)`,
-  );
+  await sql`
+    select make_call_key_index(${name}) where not has_call_key_index(to_regclass(${`public.${name}`})::oid)`;
   return name;
 }
