@@ -46,6 +46,9 @@ export function liteLLMSpec(o: LiteLLMOptions): ProcessSpec {
       "127.0.0.1",
       "--port",
       String(o.port),
+      // Idle connections kept longer than clients keep theirs (litellm/Dockerfile says why).
+      "--keepalive_timeout",
+      "75",
     ],
     cwd: dir,
     env: {

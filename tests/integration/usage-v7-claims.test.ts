@@ -410,5 +410,5 @@ describe("a UUIDv7 call's claim is its row in its id's day", () => {
       ),
       { numRuns: 25, seed: 20261206 },
     );
-  });
+  }, 180_000); // 25 runs of up to 8 calls, each batch up to 3 times at once: ~17 s alone, several times that in a full suite
 });
