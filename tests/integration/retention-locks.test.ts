@@ -10,6 +10,7 @@ import { RetentionInTransactionError, runRetention } from "@/lib/retention/run";
 import { event } from "../helpers/billing";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
+import { untilLockWaited } from "../helpers/locks";
 import { retentionFixture } from "../helpers/retention";
 import { signal } from "../helpers/signal";
 
@@ -62,23 +63,6 @@ async function lateCall(keyId: string, day: string, now: string): Promise<number
 }
 
 /**
- * Resolves once some session waits for a lock on `relation` (of `mode`, if given): the run has reached the step the
- * test means to interrupt. Waiting for the state, not for a fixed time: on a loaded machine the run's earlier steps
- * take longer. Bounded (10 s).
- */
-async function untilLockWaited(relation: string, mode?: string): Promise<void> {
-  const giveUpAt = Date.now() + 10_000;
-  for (;;) {
-    const [w] = await sql<{ n: number }[]>`
-      select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation
-      where not l.granted and c.relname = ${relation} ${mode ? sql`and l.mode = ${mode}` : sql``}`;
-    if (w!.n > 0) return;
-    if (Date.now() > giveUpAt) throw new Error(`no session waited for a lock on ${relation} within 10 s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/**
  * A late call's wait, at most: the run's poll for waiting writers plus the call's own work on a loaded machine; well
  * under the budgets (3 and 4 s) a run that did not give way would make it wait.
  */
@@ -109,7 +93,7 @@ describe("a late call of a day the run holds", () => {
       await lockHeld;
       const retention = runAt("2027-06-10T04:00:00Z");
       // The run's check of the day waits for the held table, the day's partition held SHARE meanwhile.
-      await untilLockWaited("retention_trimmed_usage");
+      await untilLockWaited(sql, { relation: "retention_trimmed_usage" });
       const releaseLater = setTimeout(release, 3000);
       const waited = await lateCall(c.keyId, day, "2027-06-10T04:00:01Z");
       clearTimeout(releaseLater);
@@ -157,7 +141,7 @@ describe("a late call of a day the run holds", () => {
       await readHolds;
       const retention = runAt("2027-06-11T04:00:00Z", { lockTimeoutMs: 4000 });
       // The DROP's ACCESS EXCLUSIVE request waits behind the read.
-      await untilLockWaited("usage_events", "AccessExclusiveLock");
+      await untilLockWaited(sql, { relation: "usage_events", mode: "AccessExclusiveLock" });
       const waited = await lateCall(c.keyId, day, "2027-06-11T04:00:01Z");
       const summary = await retention;
       expect(waited).toBeLessThan(LATE_CALL_BOUND_MS);

@@ -16,6 +16,7 @@ import { ADMIN_ACTOR, event } from "../helpers/billing";
 import { callIdAt } from "../helpers/call-ids";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
+import { untilLockWaited } from "../helpers/locks";
 import { createTestOrganization } from "../helpers/orgs";
 import { retentionFixture } from "../helpers/retention";
 import { signal } from "../helpers/signal";
@@ -356,23 +357,14 @@ describe("an organization's shorter policy", () => {
                 for each statement execute function test_trim_pause()`;
       const holder = await sql.reserve();
       await holder`select pg_advisory_lock(4242)`;
-      const waiting = async (n: number) => {
-        const giveUpAt = Date.now() + 10_000;
-        for (;;) {
-          const [w] = await sql<{ n: number }[]>`select count(*)::int as n from pg_locks where not granted`;
-          if (w!.n >= n) return;
-          if (Date.now() > giveUpAt) throw new Error(`fewer than ${n} lock waits within 10 s`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      };
       const beforeRace = await balance(org.accountId);
       let trimmedRun: Promise<{ orgRowsTrimmed: number }>;
       let racing: Promise<{ inserted: number; trimmed: number }>;
       try {
         trimmedRun = runAt("2027-04-02T04:00:00Z");
-        await waiting(1); // the trim, at its sums
+        await untilLockWaited(sql, { atLeast: 1 }); // the trim, at its sums
         racing = clock.at("2027-04-02T04:00:01Z", (tx) => settleUsage(tx, trimmedCalls));
-        await waiting(2); // and the replay, behind it
+        await untilLockWaited(sql, { atLeast: 2 }); // and the replay, behind it
       } finally {
         await holder`select pg_advisory_unlock(4242)`;
         holder.release();
@@ -593,15 +585,7 @@ describe("the days a run closes", () => {
     let run: ReturnType<typeof runAt>;
     try {
       run = runAt("2027-07-06T04:00:00Z", { lockTimeoutMs: 4000 });
-      const giveUpAt = Date.now() + 10_000;
-      for (;;) {
-        const [w] = await sql<{ n: number }[]>`
-          select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation
-          where not l.granted and c.relname = ${name}`;
-        if (w!.n > 0) break;
-        if (Date.now() > giveUpAt) throw new Error("the run did not wait for the partition");
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await untilLockWaited(sql, { relation: name });
       // Another run opens the day again (its start opens the days no run dropped).
       await sql`delete from usage_closed_days where day = ${day} and not dropped`;
     } finally {
