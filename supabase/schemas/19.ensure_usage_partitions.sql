@@ -90,12 +90,9 @@ begin
   -- valid, on (call_key(call_id), key_id), whatever its name), not by a name another table may hold. One whose rows
   -- repeat a call cannot have it: it is left as it is, with a warning, and the days to come are still made.
   for v_name in
-    select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
-    cross join lateral (select pg_get_expr(c.relpartbound, c.oid) as expr) b
-    left join lateral (select regexp_match(b.expr, ' TO \(''([^'']*)''\)$') as m) r on true
-    where i.inhparent = 'public.usage_events'::regclass
-      and (b.expr = 'DEFAULT' or r.m is null or r.m[1]::timestamptz > (select rows_from from usage_claims_horizon))
-      and not has_call_key_index(c.oid)
+    select p.name from usage_partitions() p
+    where (p.is_default or p.to_at is null or p.to_at > (select rows_from from usage_claims_horizon))
+      and not has_call_key_index(p.partition)
   loop
     begin
       perform make_call_key_index(v_name);

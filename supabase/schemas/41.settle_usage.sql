@@ -83,8 +83,8 @@ begin
                                            and date_trunc('day', e.started_at at time zone 'utc')
                                                <> date_trunc('day', t.call_time at time zone 'utc')
                                       then t.call_time else e.started_at end as recorded_at
-                          from (select case when call_key_time(ids.call_key) >= v_rows_from
-                                            then call_key_time(ids.call_key) end as call_time offset 0) t
+                          from (select case when m.at >= v_rows_from then m.at end as call_time
+                                from (select call_key_time(ids.call_key) as at offset 0) m offset 0) t
                           offset 0) k
       order by e.key_id, ids.call_key, outcome_rank(e.status) desc
     ),
