@@ -6,6 +6,7 @@ import { csvField } from "@/lib/csv";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { ORG_VERBS } from "@/lib/orgs/access";
+import { usageCounts } from "@/lib/usage/columns";
 import { callIdMatching, callsMatching } from "./call-key";
 import { piiSummary, type RequestExportQuery, type RequestLogQuery } from "./schemas";
 import { type Range, resolveRange, usageScope, usageWhere } from "./usage";
@@ -74,9 +75,8 @@ const rowColumns = (db: Db) => db`
   e.user_id::text as "userId", u.email as "userEmail", o.id::text as "organizationId", o.slug as "organizationSlug",
   o.name as "organizationName", e.key_id::text as "keyId", k.prefix as "keyPrefix",
   k.name as "keyName", e.model_group as model, e.provider_model as "providerModel", e.kind, e.status, e.stream,
-  e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens", e.cached_tokens as "cachedTokens",
-  e.cache_write_tokens as "cacheWriteTokens", e.reasoning_tokens as "reasoningTokens", e.images,
-  e.image_size as "imageSize", e.image_quality as "imageQuality", e.audio_ms::int as "audioMs", e.characters,
+  e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens",
+  ${usageCounts(db, "e")}, e.image_size as "imageSize", e.image_quality as "imageQuality",
   e.billing_status as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",
   e.error_class as "errorClass", e.cache_hit as "cacheHit", e.cache_saved_micros as "cacheSavedMicros",
   e.pii_masked as "piiMasked", e.safety_score as "safetyScore", e.credential`;
@@ -233,7 +233,7 @@ export async function requestDetail(db: Db, actor: Actor, id: string, day?: stri
   const seesEntry = own ? db`(ea.organization_id is null or ${orgWide(db, own)})` : db`true`;
   const [row] = await db<(RequestDetail & { costMicros: bigint })[]>`
     select ${rowColumns(db)}, e.account_id::text as "accountId", e.received_at as "receivedAt",
-           e.reported_cost_micros as "reportedCostMicros", e.draw_micros as "drawMicros",
+           coalesce(e.reported_cost_micros, 0) as "reportedCostMicros", e.draw_micros as "drawMicros",
            case when p.id is null then null else json_build_object(
              'id', p.id, 'effectiveFrom', p.effective_from, 'inputPriceMicros', p.input_price_micros::text,
              'outputPriceMicros', p.output_price_micros::text, 'cachedInputPriceMicros', p.cached_input_price_micros::text,

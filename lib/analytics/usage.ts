@@ -109,7 +109,8 @@ function eventRows(db: Db, actor: Actor, f: ScopedFilters, range: Range) {
     select date_trunc('hour', e.started_at at time zone 'utc') as at, e.model_group as model, e.user_id, e.key_id,
            1::bigint as calls, (e.status = 'failure')::int::bigint as failures, e.prompt_tokens::bigint as tokens_in,
            e.completion_tokens::bigint as tokens_out, e.revenue_micros as revenue, e.cost_micros as cost, e.kind,
-           e.images::bigint as images, e.audio_ms, e.characters::bigint as characters
+           coalesce(e.images, 0)::bigint as images, coalesce(e.audio_ms, 0) as audio_ms,
+           coalesce(e.characters, 0)::bigint as characters
     from usage_events e ${usageWhere(db, actor, f, range)}`;
 }
 

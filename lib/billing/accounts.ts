@@ -4,6 +4,7 @@ import type { Actor } from "@/lib/auth/types";
 import { canManage, hideCost } from "@/lib/auth/visibility";
 import { containsPattern, type Db, inTransaction } from "@/lib/db/client";
 import { notFound } from "@/lib/http/errors";
+import { usageUnits } from "@/lib/usage/columns";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type Account, accountColumns, accountSource, getAccount } from "./ledger";
 
@@ -104,9 +105,8 @@ export async function listUsage(
     db<UsageRow[]>`
       select u.id::text, u.call_id as "callId", k.prefix as "keyPrefix", u.model_group as model, u.status,
              u.billing_status as "billingStatus", u.stream, u.prompt_tokens as "promptTokens",
-             u.completion_tokens as "completionTokens", u.kind, u.images, u.image_size as "imageSize",
-             u.image_quality as "imageQuality", u.audio_ms::int as "audioMs",
-             u.characters, u.cost_micros as "costMicros",
+             u.completion_tokens as "completionTokens", u.kind, ${usageUnits(db, "u")}, u.image_size as "imageSize",
+             u.image_quality as "imageQuality", u.cost_micros as "costMicros",
              u.revenue_micros as "revenueMicros", u.started_at as "startedAt", u.error_class as "errorClass"
       from usage_events u join api_keys k on k.id = u.key_id
       where u.account_id = ${accountId}

@@ -8,6 +8,7 @@ import { toJsonText } from "@/lib/http/respond";
 import { orgFor } from "@/lib/orgs/access";
 import { readStatement } from "@/lib/statements/read";
 import type { Statement } from "@/lib/statements/schemas";
+import { usageCounts } from "@/lib/usage/columns";
 
 // Data export (GDPR art. 15 and 20): a person's own data, or an organization's, as one JSON document. The small
 // sections are read before the download starts (so a refusal is an error response, not a file); usage, ledger
@@ -90,9 +91,8 @@ function streamOf(chunks: AsyncGenerator<string>): ReadableStream<Uint8Array> {
 const usageColumns = (db: Db) => db`
   e.id, e.call_id as "callId", e.key_id as "keyId", e.user_id as "userId", e.account_id as "accountId",
   e.model_group as model, e.provider_model as "providerModel", e.kind, e.status, e.stream,
-  e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens", e.cached_tokens as "cachedTokens",
-  e.cache_write_tokens as "cacheWriteTokens", e.reasoning_tokens as "reasoningTokens", e.images,
-  e.image_size as "imageSize", e.image_quality as "imageQuality", e.audio_ms as "audioMs", e.characters,
+  e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens", ${usageCounts(db, "e")},
+  e.image_size as "imageSize", e.image_quality as "imageQuality",
   e.billing_status as "billingStatus", e.revenue_micros as "chargeMicros",
   e.ledger_transaction_id as "ledgerTransactionId", e.error_class as "errorClass",
   e.started_at as "startedAt", e.ended_at as "endedAt", e.received_at as "receivedAt"`;

@@ -176,18 +176,19 @@ begin
       -- model_id only when no price version names the model (price_versions.model_id says it otherwise): a lean row.
       select key_id, call_id, user_id, account_id, case when price_version_id is null then model_id end, model_group,
              coalesce(provider_model, ''), status,
-             coalesce(stream, false), input_tokens::integer, output_tokens::integer, cached_tokens::integer,
-             coalesce(reported_cost_micros, 0),
+             coalesce(stream, false), input_tokens::integer, output_tokens::integer,
+             -- A zero count is stored as null (docs/adr/0033): every reader takes null for 0.
+             nullif(cached_tokens, 0)::integer, nullif(reported_cost_micros, 0),
              started_at, ended_at, error_class,
              case status when 'success' then 'exact' when 'cut' then 'estimated' else 'waived' end,
              cost, revenue, price_version_id, hold_id, lease_id, draw_micros,
              case when revenue > 0 then p_txn end,
              -- When a stream's first token reached the gateway (time to first token = this − started_at).
              case when first_token_at >= started_at and first_token_at <= ended_at then first_token_at end,
-             kind, cache_write_tokens::integer, reasoning_tokens::integer,
-             coalesce((units->>'image')::integer, 0), coalesce((units->>'audio')::bigint, 0),
-             coalesce((units->>'characters')::integer, 0), image_size, image_quality,
-             greatest(0, revenue - coalesce(reserved_micros, 0)),
+             kind, nullif(cache_write_tokens, 0)::integer, nullif(reasoning_tokens, 0)::integer,
+             nullif((units->>'image')::integer, 0), nullif((units->>'audio')::bigint, 0),
+             nullif((units->>'characters')::integer, 0), image_size, image_quality,
+             nullif(greatest(0, revenue - coalesce(reserved_micros, 0)), 0),
              cache_hit, case when cache_hit then full_revenue - revenue end, pii_masked, safety_score, credential
       from priced p
       where (p.call_time is null and exists (select 1 from claimed c where c.key_id = p.key_id and c.call_key = p.call_key))
@@ -207,7 +208,7 @@ begin
     -- comes off it too (clause 46).
     lease_use as (
       select i.lease_id, sum(i.draw_micros)::bigint as drawn, sum(i.revenue_micros)::bigint as charged,
-             count(*)::int as calls, sum(i.overrun_micros)::bigint as overrun,
+             count(*)::int as calls, coalesce(sum(i.overrun_micros), 0)::bigint as overrun,
              least(sum(greatest(i.draw_micros, i.revenue_micros)), l.reserved_micros)::bigint as released,
              l.account_id, l.key_id, l.status, l.reserved_micros, l.created_at
       from ins i join leases l on l.id = i.lease_id

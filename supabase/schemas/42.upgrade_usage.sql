@@ -79,14 +79,16 @@ begin
     update usage_events u set
       status = t.status,
       billing_status = case t.status when 'success' then 'exact' else 'estimated' end,
-      prompt_tokens = t.prompt_tokens, completion_tokens = t.completion_tokens, cached_tokens = t.cached_tokens,
-      cache_write_tokens = t.cache_write_tokens, reasoning_tokens = t.reasoning_tokens,
-      images = coalesce((t.asked->>'image')::integer, 0), audio_ms = coalesce((t.asked->>'audio')::bigint, 0),
-      characters = coalesce((t.asked->>'characters')::integer, 0), image_size = t.image_size,
+      -- A zero count is stored as null (docs/adr/0033).
+      prompt_tokens = t.prompt_tokens, completion_tokens = t.completion_tokens,
+      cached_tokens = nullif(t.cached_tokens, 0), cache_write_tokens = nullif(t.cache_write_tokens, 0),
+      reasoning_tokens = nullif(t.reasoning_tokens, 0),
+      images = nullif((t.asked->>'image')::integer, 0), audio_ms = nullif((t.asked->>'audio')::bigint, 0),
+      characters = nullif((t.asked->>'characters')::integer, 0), image_size = t.image_size,
       image_quality = t.image_quality,
       ended_at = t.ended_at, error_class = t.error_class,
       revenue_micros = t.revenue, cost_micros = t.cost, price_version_id = t.price_version_id,
-      overrun_micros = greatest(0, t.revenue - t.reserved),
+      overrun_micros = nullif(greatest(0, t.revenue - t.reserved), 0),
       cache_hit = t.cache_hit, cache_saved_micros = case when t.cache_hit then t.full_revenue - t.revenue end
     from target t where u.id = t.id and u.started_at = t.started_at
     returning u.id

@@ -308,6 +308,7 @@ describe("the Responses API (/v1/responses, the official openai client)", () => 
 
 const demo = (name: string) => DEMO_MODELS.find((m) => m.name === name)!;
 
+/** Each row's kind, outcome and units (a zero count is stored as null, docs/adr/0033: read as 0). */
 async function unitsOf(keyId: string, count: number) {
   await usageRowsOf(ctx, keyId, count);
   return ctx.sql<
@@ -320,7 +321,8 @@ async function unitsOf(keyId: string, count: number) {
       characters: number;
       revenue_micros: bigint;
     }[]
-  >`select kind, status, billing_status, images, audio_ms, characters, revenue_micros
+  >`select kind, status, billing_status, coalesce(images, 0) as images, coalesce(audio_ms, 0) as audio_ms,
+           coalesce(characters, 0) as characters, revenue_micros
     from usage_events where key_id = ${keyId} order by started_at, id`;
 }
 
@@ -567,7 +569,9 @@ describe("token classes (a prompt-caching reasoning model)", () => {
         reasoning_tokens: number;
         revenue_micros: bigint;
       }[]
-    >`select cached_tokens, cache_write_tokens, reasoning_tokens, revenue_micros from usage_events where key_id = ${c.id}`;
+    >`select coalesce(cached_tokens, 0) as cached_tokens, coalesce(cache_write_tokens, 0) as cache_write_tokens,
+              coalesce(reasoning_tokens, 0) as reasoning_tokens, revenue_micros
+       from usage_events where key_id = ${c.id}`;
     expect(row).toEqual({
       cached_tokens: cached,
       cache_write_tokens: written,

@@ -77,15 +77,18 @@ describe("the SQL agrees with the billing contract", () => {
         bills: u.bills,
       })),
     );
-    // Every counted unit is recorded per call: its column on usage_events, a whole number, 0 by default.
-    const columns = await sql<{ name: string; type: string; initial: string | null }[]>`
-      select column_name as name, data_type as type, column_default as initial
+    // Every counted unit is recorded per call: its column on usage_events, a whole number; a row that leaves it out
+    // reads as none: 0 by default for prompt and completion tokens, null for the others (a zero count is stored as
+    // null, docs/adr/0033).
+    const columns = await sql<{ name: string; type: string; initial: string | null; nullable: string }[]>`
+      select column_name as name, data_type as type, column_default as initial, is_nullable as nullable
       from information_schema.columns where table_schema = 'public' and table_name = 'usage_events'`;
     for (const unit of PRICE_UNITS.filter((u) => u.count)) {
       const column = columns.find((c) => c.name === unit.count!.column);
       expect(column, unit.key).toBeDefined();
       expect(["integer", "bigint"], unit.key).toContain(column!.type);
-      expect(column!.initial, unit.key).toBe("0");
+      const always = ["prompt_tokens", "completion_tokens"].includes(column!.name);
+      expect([column!.initial, column!.nullable], unit.key).toEqual(always ? ["0", "NO"] : [null, "YES"]);
     }
   });
 

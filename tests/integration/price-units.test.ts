@@ -296,8 +296,10 @@ describe("the usage views by call kind", () => {
         ...at,
       }),
     ]);
+    // A zero count is stored as null (docs/adr/0033): the events' sums read it as 0, as the roll-up does.
     const fromEvents = await sql`
-      select kind, sum(images)::int as images, sum(audio_ms)::bigint as audio_ms, sum(characters)::int as characters,
+      select kind, coalesce(sum(images), 0)::int as images, coalesce(sum(audio_ms), 0)::bigint as audio_ms,
+             coalesce(sum(characters), 0)::int as characters,
              sum(revenue_micros)::bigint as revenue
       from usage_events group by kind order by kind`;
     const fromHourly = await sql`
@@ -316,8 +318,9 @@ describe("the usage views by call kind", () => {
         characters: number;
         revenueMicros: bigint;
       }[]
-    >`select kind as id, count(*)::int as calls, sum(images)::int as images, sum(audio_ms)::int as "audioMs",
-             sum(characters)::int as characters, sum(revenue_micros)::bigint as "revenueMicros"
+    >`select kind as id, count(*)::int as calls, coalesce(sum(images), 0)::int as images,
+             coalesce(sum(audio_ms), 0)::int as "audioMs", coalesce(sum(characters), 0)::int as characters,
+             sum(revenue_micros)::bigint as "revenueMicros"
       from usage_events where started_at >= now() - interval '7 days' group by kind`;
     expect(
       rows
