@@ -462,9 +462,9 @@ ${f1(perRow(packedIndexes))} B/event, **${f1(perRow(packed.total))} B/event all 
 
 The same rows in a table created anew (heap only; the columns the table had when this comparison was first made, without
 cache_hit, cache_saved_micros, pii_masked, safety_score and credential): columns ordered by alignment, no padding —
-${f1(lean.orderHeap)} B/event (average tuple ${f1(lean.orderTuple)} B); and a leaner shape besides (call_id as uuid, status and kind as
-one-byte codes, billing_status and model_id left out as they repeat the status and the price version, zero counts as
-null) — ${f1(lean.shapeHeap)} B/event (average tuple ${f1(lean.shapeTuple)} B).
+${f1(lean.orderHeap)} B/event (average tuple ${f1(lean.orderTuple)} B; zero counts are null in both since docs/adr/0033); and a
+leaner shape besides (call_id as uuid, status and kind as one-byte codes, billing_status and model_id left out as they
+repeat the status and the price version) — ${f1(lean.shapeHeap)} B/event (average tuple ${f1(lean.shapeTuple)} B).
 
 Before the lean cut (supabase/migrations/20261205110000_usage_events_lean.sql and settle_usage storing model_id only
 without a price version), the same bench on commit a5d0302 the same day: heap 389.9 B/event, 11 indexes 528.1 B/event

@@ -32,7 +32,7 @@ const HOUR_MS = 3_600_000;
 /** The events of a range as (UTC hour, model) pieces: calls, BYOK calls and their charges. */
 function eventPieces(db: Db, actor: Actor, f: ScopedFilters, range: Range) {
   return db`
-    select e.model_group as model, 1::bigint as calls, (e.credential = 'byok')::int::bigint as byok_calls,
+    select e.model_group as model, 1::bigint as calls, (e.credential is not distinct from 'byok')::int::bigint as byok_calls,
            case when e.credential = 'byok' then e.revenue_micros else 0 end as byok_revenue
     from usage_events e ${usageWhere(db, actor, f, range)}`;
 }

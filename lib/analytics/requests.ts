@@ -6,7 +6,7 @@ import { csvField } from "@/lib/csv";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { ORG_VERBS } from "@/lib/orgs/access";
-import { usageCounts } from "@/lib/usage/columns";
+import { usageCounts, usageCredential } from "@/lib/usage/columns";
 import { callIdMatching, callsMatching } from "./call-key";
 import { piiSummary, type RequestExportQuery, type RequestLogQuery } from "./schemas";
 import { type Range, resolveRange, usageScope, usageWhere } from "./usage";
@@ -79,7 +79,8 @@ const rowColumns = (db: Db) => db`
   ${usageCounts(db, "e")}, e.image_size as "imageSize", e.image_quality as "imageQuality",
   e.billing_status as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",
   e.error_class as "errorClass", e.cache_hit as "cacheHit", e.cache_saved_micros as "cacheSavedMicros",
-  e.pii_masked as "piiMasked", e.safety_score as "safetyScore", e.credential`;
+  e.pii_masked as "piiMasked", e.safety_score as "safetyScore",
+  ${usageCredential(db, "e")} as credential`;
 
 /** What rowColumns reads from: the call e, its key k, its user u, and the organization o it was charged to. */
 const rowSource = (db: Db) => db`
@@ -102,7 +103,7 @@ export function logRange(q: RequestExportQuery, now = new Date()): Range {
 function signalWhere(db: Db, q: Pick<RequestExportQuery, "cacheHit" | "minSafetyScore" | "credential">) {
   return db`
     ${q.cacheHit ? db`and e.cache_hit = ${q.cacheHit === "true"}` : db``}
-    ${q.credential ? db`and e.credential = ${q.credential}` : db``}
+    ${q.credential ? db`and ${usageCredential(db, "e")} = ${q.credential}` : db``}
     ${q.minSafetyScore !== undefined ? db`and e.safety_score >= ${q.minSafetyScore}` : db``}`;
 }
 

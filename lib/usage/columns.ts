@@ -1,8 +1,12 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
 
-// A usage row stores a zero count as null (docs/adr/0033: a null costs a bit of the row's null bitmap, a zero 4 or 8
-// bytes); rows written before that keep their zeros. Every reader of a row's counts reads them here, as numbers.
+// A usage row stores a zero count, and the platform's credential, as null (docs/adr/0033: a null costs a bit of the
+// row's null bitmap, a zero 4 or 8 bytes, 'platform' 9); rows written before that keep theirs. Every reader of a row's
+// counts and credential reads them here.
+
+/** Whose provider credentials served the call `e`: 'byok' (the owner's own) is stored; the platform's as null. */
+export const usageCredential = (db: Db, e: string) => db`coalesce(${db(e)}.credential, 'platform')`;
 
 /** The units besides tokens of the usage row `e`: images, audioMs, characters (0 for none). */
 export const usageUnits = (db: Db, e: string) => db`

@@ -177,7 +177,8 @@ begin
       select key_id, call_id, user_id, account_id, case when price_version_id is null then model_id end, model_group,
              coalesce(provider_model, ''), status,
              coalesce(stream, false), input_tokens::integer, output_tokens::integer,
-             -- A zero count is stored as null (docs/adr/0033): every reader takes null for 0.
+             -- A zero count, and the platform's credential, are stored as null (docs/adr/0033): readers take null for 0
+             -- and for 'platform'.
              nullif(cached_tokens, 0)::integer, nullif(reported_cost_micros, 0),
              started_at, ended_at, error_class,
              case status when 'success' then 'exact' when 'cut' then 'estimated' else 'waived' end,
@@ -189,7 +190,8 @@ begin
              nullif((units->>'image')::integer, 0), nullif((units->>'audio')::bigint, 0),
              nullif((units->>'characters')::integer, 0), image_size, image_quality,
              nullif(greatest(0, revenue - coalesce(reserved_micros, 0)), 0),
-             cache_hit, case when cache_hit then full_revenue - revenue end, pii_masked, safety_score, credential
+             cache_hit, case when cache_hit then full_revenue - revenue end, pii_masked, safety_score,
+             nullif(credential, 'platform')
       from priced p
       where (p.call_time is null and exists (select 1 from claimed c where c.key_id = p.key_id and c.call_key = p.call_key))
          -- A UUIDv7 call is claimed by its row (docs/adr/0032): the unique index (call_key(call_id), key_id) of the

@@ -20,14 +20,15 @@ as $$
            e.completion_tokens as tokens_out, coalesce(e.images, 0) as images, coalesce(e.audio_ms, 0) as audio_ms,
            coalesce(e.characters, 0) as characters, e.revenue_micros as revenue,
            e.cost_micros as cost, e.cache_hit::int as cache_hits, coalesce(e.cache_saved_micros, 0) as cache_saved,
-           (e.credential = 'byok')::int as byok_calls,
+           (e.credential is not distinct from 'byok')::int as byok_calls,
            case when e.credential = 'byok' then e.revenue_micros else 0 end as byok_revenue
     from unnest(p_added) e
     union all
     select date_trunc('hour', e.started_at at time zone 'utc'), e.model_group, e.kind, e.status, e.billing_status,
            -1, -(e.error_class is not null)::int, -e.prompt_tokens, -e.completion_tokens, -coalesce(e.images, 0),
            -coalesce(e.audio_ms, 0), -coalesce(e.characters, 0), -e.revenue_micros, -e.cost_micros, -e.cache_hit::int, -coalesce(e.cache_saved_micros, 0),
-           -(e.credential = 'byok')::int, -case when e.credential = 'byok' then e.revenue_micros else 0 end
+           -(e.credential is not distinct from 'byok')::int,
+           -case when e.credential = 'byok' then e.revenue_micros else 0 end
     from unnest(p_removed) e
   ) d
   group by hour, model_group, kind, status, billing_status

@@ -69,7 +69,7 @@ async function rowsOf(keyId: string, count: number, timeoutMs = 15_000): Promise
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const rows = await ctx.sql<Row[]>`
-      select call_id, status, credential, prompt_tokens, completion_tokens, revenue_micros, cost_micros
+      select call_id, status, coalesce(credential, 'platform') as credential, prompt_tokens, completion_tokens, revenue_micros, cost_micros
       from usage_events where key_id = ${keyId} order by id`;
     if (rows.length >= count || Date.now() > deadline) return rows;
     await wait(100);

@@ -277,7 +277,8 @@ afterAll(async () => {
 describe("byok_charge", () => {
   it("charges least(full, ⌈full × bps / 10,000⌉ + request fee) of the owner's plan, at no provider cost", async () => {
     const rows = await sql<{ call_id: string; revenue: bigint; cost: bigint; credential: string }[]>`
-      select call_id, revenue_micros as revenue, cost_micros as cost, credential from usage_events`;
+      -- The platform's credential is stored as null (docs/adr/0033).
+      select call_id, revenue_micros as revenue, cost_micros as cost, coalesce(credential, 'platform') as credential from usage_events`;
     const byId = new Map(rows.map((r) => [r.call_id, r]));
     for (const c of CALLS) {
       const row = byId.get(c.id)!;

@@ -455,8 +455,10 @@ describe("BYOK billing", () => {
     const units = { promptTokens: 12_345, completionTokens: 6_789 };
     const platformCall = `call-${randomUUID()}`;
     await settleUsage(sql, [event(keyId, platformCall, units)]);
+    // The platform's credential is stored as null (docs/adr/0033), read as 'platform'.
     const [full] = await sql<{ revenue: bigint; cost: bigint; credential: string }[]>`
-      select revenue_micros as revenue, cost_micros as cost, credential from usage_events where call_id = ${platformCall}`;
+      select revenue_micros as revenue, cost_micros as cost, coalesce(credential, 'platform') as credential
+      from usage_events where call_id = ${platformCall}`;
     expect(full!.credential).toBe("platform");
     expect(full!.revenue).toBe(16_356n);
     // No plan: the default 5 %.
@@ -472,7 +474,8 @@ describe("BYOK billing", () => {
       const callId = `call-${randomUUID()}`;
       await settleUsage(sql, [event(keyId, callId, { ...units, credential: "byok", credentialId: null })]);
       const [row] = await sql<{ revenue: bigint; cost: bigint; credential: string }[]>`
-        select revenue_micros as revenue, cost_micros as cost, credential from usage_events where call_id = ${callId}`;
+        select revenue_micros as revenue, cost_micros as cost, coalesce(credential, 'platform') as credential
+        from usage_events where call_id = ${callId}`;
       const fee = (full!.revenue * BigInt(bps ?? 500) + 9_999n) / 10_000n;
       expect([bps, row!.revenue, row!.cost, row!.credential]).toEqual([bps, fee, 0n, "byok"]);
       const after = (

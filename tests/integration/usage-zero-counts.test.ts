@@ -1,6 +1,6 @@
-// A usage row stores a zero count as null (docs/adr/0033): the bytes a call takes go down, and nothing anyone reads
-// changes — the request log, a call's detail, an account's usage, the roll-ups and the lease's counters read a null
-// count as 0, beside rows written with zeros before the change.
+// A usage row stores a zero count, and the platform's credential, as null (docs/adr/0033): the bytes a call takes go
+// down, and nothing anyone reads changes — the request log (and its credential filter), a call's detail, an account's
+// usage, the roll-ups and the lease's counters read null as 0 or 'platform', beside rows written before the change.
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { listRequests, requestDetail } from "@/lib/analytics/requests";
@@ -31,8 +31,10 @@ const COUNTS = [
 ] as const;
 
 async function stored(callId: string) {
-  const [row] = await sql<Record<(typeof COUNTS)[number] | "size", number | bigint | null>[]>`
-    select ${sql(COUNTS as unknown as string[])}, pg_column_size(e.*) as size from usage_events e
+  const [row] = await sql<
+    Record<(typeof COUNTS)[number] | "credential" | "size", number | bigint | string | null>[]
+  >`
+    select ${sql(COUNTS as unknown as string[])}, credential, pg_column_size(e.*) as size from usage_events e
     where call_id = ${callId}`;
   return row!;
 }
@@ -65,7 +67,7 @@ const shown = (r: {
 }) => [r.cachedTokens, r.cacheWriteTokens, r.reasoningTokens, r.images, r.audioMs, r.characters];
 
 describe("zero counts stored as null", () => {
-  it("a call with no cache, reasoning or units stores none of them, and reads as zeros like a row written before", async () => {
+  it("a platform call with no cache, reasoning or units stores none of them, and reads like a row written before", async () => {
     const c = await fundedCustomer(sql, adminId, "zeros@example.com");
     const served = await servedFromLease(c.keyId);
     const now = Date.now() - 60_000;
@@ -75,6 +77,8 @@ describe("zero counts stored as null", () => {
       event(c.keyId, lean, { ...served, startedAt: at, endedAt: at }),
       event(c.keyId, cached, {
         ...served,
+        credential: "byok",
+        credentialId: null,
         startedAt: at,
         endedAt: at,
         cachedTokens: 40,
@@ -83,29 +87,41 @@ describe("zero counts stored as null", () => {
       }),
     ]);
     const row = await stored(lean);
-    expect(COUNTS.map((k) => row[k])).toEqual(COUNTS.map(() => null));
+    expect([...COUNTS, "credential" as const].map((k) => row[k])).toEqual([...COUNTS, 0].map(() => null));
     const other = await stored(cached);
-    expect([other.cached_tokens, other.reasoning_tokens, other.reported_cost_micros, other.images]).toEqual([
-      40,
-      7,
-      9n,
-      null,
-    ]);
+    expect([
+      other.cached_tokens,
+      other.reasoning_tokens,
+      other.reported_cost_micros,
+      other.images,
+      other.credential,
+    ]).toEqual([40, 7, 9n, null, "byok"]);
 
     const admin = ADMIN_ACTOR(adminId);
     const range = {
       from: new Date(now - 3_600_000).toISOString(),
       to: new Date(now + 3_600_000).toISOString(),
     };
-    const log = async () =>
-      (await listRequests(sql, admin, requestLogQuery.parse({ ...range, keyId: c.keyId, limit: 50 }))).items;
+    const log = async (credential?: "platform" | "byok") =>
+      (
+        await listRequests(
+          sql,
+          admin,
+          requestLogQuery.parse({ ...range, keyId: c.keyId, credential, limit: 50 }),
+        )
+      ).items;
     const before = await log();
-    expect(before.map((r) => [r.callId, ...shown(r)]).sort()).toEqual(
+    expect(before.map((r) => [r.callId, r.credential, ...shown(r)]).sort()).toEqual(
       [
-        [lean, 0, 0, 0, 0, 0, 0],
-        [cached, 40, 0, 7, 0, 0, 0],
+        [lean, "platform", 0, 0, 0, 0, 0, 0],
+        [cached, "byok", 40, 0, 7, 0, 0, 0],
       ].sort(),
     );
+    const byCredential = async () => [
+      (await log("platform")).map((r) => r.callId),
+      (await log("byok")).map((r) => r.callId),
+    ];
+    expect(await byCredential()).toEqual([[lean], [cached]]);
     const leanRow = before.find((r) => r.callId === lean)!;
     const detail = await requestDetail(sql, admin, leanRow.id, at.slice(0, 10));
     expect([...shown(detail), detail.reportedCostMicros]).toEqual([0, 0, 0, 0, 0, 0, 0n]);
@@ -117,12 +133,14 @@ describe("zero counts stored as null", () => {
       ].sort(),
     );
 
-    // The same call as a row written before the change (its zeros stored): 8 bytes for each bigint, 4 for each
-    // integer more; everything read from it the same.
-    await sql`update usage_events set ${sql(Object.fromEntries(COUNTS.map((k) => [k, 0])))} where call_id = ${lean}`;
+    // The same call as a row written before the change (its zeros and 'platform' stored): 8 bytes for each bigint,
+    // 4 for each integer and 9 for 'platform' more; everything read from it the same.
+    await sql`update usage_events set ${sql({ ...Object.fromEntries(COUNTS.map((k) => [k, 0])), credential: "platform" })}
+              where call_id = ${lean}`;
     const zeros = await stored(lean);
-    expect(Number(zeros.size) - Number(row.size)).toBeGreaterThanOrEqual(5 * 4 + 3 * 8);
+    expect(Number(zeros.size) - Number(row.size)).toBeGreaterThanOrEqual(5 * 4 + 3 * 8 + 9);
     expect(await log()).toEqual(before);
+    expect(await byCredential()).toEqual([[lean], [cached]]);
     expect(await requestDetail(sql, admin, leanRow.id, at.slice(0, 10))).toEqual(detail);
     expect(await checkLedgerInvariants(sql)).toEqual([]);
   });
