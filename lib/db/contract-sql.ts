@@ -73,7 +73,8 @@ export function contractSql(units = PRICE_UNITS): string {
   const counts = units.flatMap((u) =>
     u.count
       ? [
-          `  add column if not exists ${ident(u.count.column)} bigint not null default 0 ` +
+          // Nullable, no default: a zero count is stored as null (docs/adr/0033).
+          `  add column if not exists ${ident(u.count.column)} bigint ` +
             `constraint usage_events_${u.count.column}_check check (${u.count.column} >= 0)`,
         ]
       : [],

@@ -100,6 +100,19 @@ begin
       raise warning 'ensure_usage_partitions: % repeats a call; no call key index made for it', v_name;
     end;
   end loop;
+  -- A partition with a NOT NULL usage_events no longer has (one detached before a count allowed null, docs/adr/0033,
+  -- and attached back; one restored from a backup) would refuse every batch with a call of its day: it is given the
+  -- parent's. A catalog change, only where one differs.
+  for v_name, v_names in
+    select p.name, string_agg(format('alter column %I drop not null', a.attname), ', ' order by a.attnum)
+    from usage_partitions() p
+    join pg_attribute a on a.attrelid = p.partition and a.attnum > 0 and not a.attisdropped and a.attnotnull
+    join pg_attribute u on u.attrelid = 'public.usage_events'::regclass and u.attname = a.attname
+                       and not u.attisdropped and not u.attnotnull
+    group by p.name
+  loop
+    execute format('alter table public.%I %s', v_name, v_names);
+  end loop;
   return query select v_created, v_moved;
 end;
 $$;

@@ -9,9 +9,11 @@ import { listUsage } from "@/lib/billing/accounts";
 import { grantLease } from "@/lib/billing/leases";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
+import { ensureUsagePartitions } from "@/lib/usage/partitions";
 import { ADMIN_ACTOR, event, fundedCustomer, seedPricedModel } from "../helpers/billing";
 import { callIdAt } from "../helpers/call-ids";
 import { createTestDatabase } from "../helpers/db";
+import { dayPartition } from "../helpers/partitions";
 import { insertUser } from "../helpers/users";
 
 const { sql } = await createTestDatabase();
@@ -196,5 +198,24 @@ describe("zero counts stored as null", () => {
     expect((await stored(over)).overrun_micros).toBe(25n);
     expect(await counters()).toEqual([{ overrun_micros: 25n }]);
     expect(await checkLedgerInvariants(sql)).toEqual([]);
+  });
+
+  it("a partition with the NOT NULLs of before (detached, then attached back) is given usage_events' by the partition job", async () => {
+    const c = await fundedCustomer(sql, adminId, "reattached@example.com");
+    const served = await servedFromLease(c.keyId);
+    const day = new Date(Date.now() - 4 * 86_400_000).toISOString().slice(0, 10);
+    const name = await dayPartition(sql, day);
+    await sql.unsafe(
+      `alter table ${name} alter column cached_tokens set not null, alter column credential set not null`,
+    );
+    const at = `${day}T12:00:00.000Z`;
+    const call = (id: string) =>
+      settleUsage(sql, [event(c.keyId, id, { ...served, startedAt: at, endedAt: at })]);
+    await expect(call(callIdAt(Date.parse(at)))).rejects.toMatchObject({ code: "23502" });
+    await ensureUsagePartitions(sql);
+    const id = callIdAt(Date.parse(at) + 1);
+    expect((await call(id)).inserted).toBe(1);
+    const row = await stored(id);
+    expect([row.cached_tokens, row.credential]).toEqual([null, null]);
   });
 });
