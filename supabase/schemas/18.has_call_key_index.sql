@@ -1,7 +1,5 @@
--- Whether a partition of usage_events has its call key index (docs/adr/0032, 0034): a valid unique index with no
--- predicate on exactly (call_key(call_id)), as make_call_key_index makes it since docs/adr/0034, or on
--- (call_key(call_id), key_id), as it made it before (a partition that held rows then keeps that one: a build would hold
--- its writes); whatever its name (another table may hold the usual one). Either is settle_usage's arbiter.
+-- Whether a partition of usage_events has its call key index (docs/adr/0032): a valid unique index on exactly
+-- (call_key(call_id), key_id), with no predicate, whatever its name (another table may hold the usual one).
 create or replace function public.has_call_key_index(p_partition oid) returns boolean
 language sql stable
 set search_path = public, pg_catalog
@@ -9,9 +7,7 @@ as $$
   select exists (
     select 1 from pg_index x
     where x.indrelid = p_partition and x.indisunique and x.indisvalid and x.indpred is null
-      and x.indkey[0] = 0 and pg_get_expr(x.indexprs, x.indrelid) = 'call_key(call_id)'
-      and (x.indnkeyatts = 1
-           or (x.indnkeyatts = 2
-               and x.indkey[1] = (select a.attnum from pg_attribute a
-                                  where a.attrelid = p_partition and a.attname = 'key_id'))))
+      and x.indnkeyatts = 2 and x.indkey[0] = 0
+      and x.indkey[1] = (select a.attnum from pg_attribute a where a.attrelid = p_partition and a.attname = 'key_id')
+      and pg_get_expr(x.indexprs, x.indrelid) = 'call_key(call_id)')
 $$;

@@ -12,8 +12,8 @@
 -- 8-byte columns first, then 16-byte uuids, 4-, 2- and 1-byte ones, then the variable-length ones, each group in
 -- usage_events' order, with usage_events' NOT NULLs, defaults and checks (which attaching requires). Rows routed
 -- through usage_events are mapped to it by column name; a settled call's row takes about 16 bytes less than in
--- usage_events' order. Each partition has a unique index of its own on (call_key(call_id)) (docs/adr/0034), which the
--- parent cannot have (its unique indexes must contain started_at): a call's key in its day (docs/adr/0032).
+-- usage_events' order. Each partition has a unique index of its own on (call_key(call_id), key_id), which the parent
+-- cannot have (its unique indexes must contain started_at): a call's key in its day (docs/adr/0032).
 create or replace function public.ensure_usage_partitions(p_from date, p_to date)
 returns table (partitions_created integer, rows_moved bigint)
 language plpgsql
@@ -86,10 +86,9 @@ begin
     v_created := v_created + 1;
   end loop;
   -- A partition made another way (by hand, restored from a backup) that may take a row claim (the default partition,
-  -- a day from usage_claims_horizon.rows_from) is given its call key index too: judged by the index itself
-  -- (has_call_key_index: unique, valid, on (call_key(call_id)), or on (call_key(call_id), key_id) as made before
-  -- docs/adr/0034), not by a name another table may hold. One whose rows repeat a call cannot have it: it is left as
-  -- it is, with a warning, and the days to come are still made.
+  -- a day from usage_claims_horizon.rows_from) is given its call key index too: judged by the index itself (unique,
+  -- valid, on (call_key(call_id), key_id), whatever its name), not by a name another table may hold. One whose rows
+  -- repeat a call cannot have it: it is left as it is, with a warning, and the days to come are still made.
   for v_name in
     select p.name from usage_partitions() p
     where (p.is_default or p.to_at is null or p.to_at > (select rows_from from usage_claims_horizon))

@@ -5,7 +5,7 @@
 --   docs/adr/0032 took effect, usage_claims_horizon.rows_from; a trimmed call's claim, left by retention): the claim
 --   names its started_at.
 -- - A UUIDv7 call without one: its row is in the partition of the UTC day its id names (call_day), found by that
---   partition's unique index on (call_key(call_id)) (docs/adr/0034), its key then checked.
+--   partition's unique index on (call_key(call_id), key_id).
 -- An inlined set-returning SQL function (stable, one SELECT): a caller's `join lateral usage_call(k, c) u on true`
 -- plans as the joins written out, each partition pruned at run time.
 create or replace function public.usage_call(p_key_id uuid, p_call_id text) returns setof public.usage_events

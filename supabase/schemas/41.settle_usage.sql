@@ -1,6 +1,6 @@
 -- Settles a batch of usage events in one statement (called by lib/billing/settle.ts; the contract's
 -- clauses 1, 6–12, 20): a usage row per new (key, call id) (exactly once across the daily partitions of usage_events:
--- claimed by its row in its id's day for a UUIDv7, one per id: docs/adr/0034; else in usage_calls), each charged at the price of the model group that
+-- claimed by its row in its id's day for a UUIDv7, else in usage_calls), each charged at the price of the model group that
 -- served it (a fallback included), in the version in force when its hold was placed (else when the call
 -- started; a group missing from the catalog is priced as the model the hold was for), the unspent rest released, one balanced ledger
 -- transaction for the batch (an entry per account), and the accounts' and keys' usage counters, each moved in
@@ -194,11 +194,10 @@ begin
              nullif(credential, 'platform')
       from priced p
       where (p.call_time is null and exists (select 1 from claimed c where c.key_id = p.key_id and c.call_key = p.call_key))
-         -- A UUIDv7 call is claimed by its row (docs/adr/0032): the unique index (call_key(call_id)) of the
+         -- A UUIDv7 call is claimed by its row (docs/adr/0032): the unique index (call_key(call_id), key_id) of the
          -- partition of its id's day is the ON CONFLICT arbiter, so a replay or a concurrent batch's copy records
-         -- nothing; nor does its id reported under another key (the gate made it for one call, docs/adr/0034). Unless
-         -- it has a claim in usage_calls: settled before that (its row maybe on another day), or trimmed by an
-         -- organization's retention (its claim left behind).
+         -- nothing. Unless it has a claim in usage_calls: settled before that (its row maybe on another day), or
+         -- trimmed by an organization's retention (its claim left behind).
          or (p.call_time is not null and p.started_at >= v_kept_from and p.started_at <= v_latest
              and not (p.started_at at time zone 'utc')::date = any(v_dropped)
              and not exists (select 1 from usage_calls c where c.key_id = p.key_id and c.call_key = p.call_key))

@@ -261,8 +261,7 @@ describe("a UUIDv7 call's claim is its row in its id's day", () => {
       );
       return "usage_events_p20310320";
     });
-    // Judged by the index itself (unique, valid, on (call_key(call_id)), or (call_key(call_id), key_id) as before
-    // docs/adr/0034), whatever its name.
+    // Judged by the index itself (unique, valid, on (call_key(call_id), key_id)), whatever its name.
     const missing = () => sql<{ relname: string }[]>`
       select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
       where i.inhparent = 'usage_events'::regclass and not has_call_key_index(c.oid) order by 1`;
@@ -412,61 +411,4 @@ describe("a UUIDv7 call's claim is its row in its id's day", () => {
       { numRuns: 25, seed: 20261206 },
     );
   }, 180_000); // 25 runs of up to 8 calls, each batch up to 3 times at once: ~17 s alone, several times that in a full suite
-});
-
-describe("a UUIDv7 call id names one call, whatever key reports it (docs/adr/0034)", () => {
-  it("records and charges an id once: the same id under another key, alone or in the same batch, changes nothing", async () => {
-    await at("2034-03-01T00:00:00.000Z", (db) => ensureUsagePartitions(db));
-    const [a, b] = [await customer(), await customer()];
-    const [startA, startB] = [await balance(a.accountId), await balance(b.accountId)];
-    const t = "2034-03-01T10:00:00.000Z";
-    const [first, second] = [callIdAt(Date.parse(t)), callIdAt(Date.parse(t) + 1)];
-    const one = await at(t, (db) => settleUsage(db, [success(a.keyId, first, t)]));
-    expect(one.inserted).toBe(1);
-    const again = await at(t, (db) => settleUsage(db, [success(b.keyId, first, t)]));
-    expect([again.inserted, again.duplicates]).toEqual([0, 1]);
-    const both = await at(t, (db) =>
-      settleUsage(db, [success(a.keyId, second, t), success(b.keyId, second, t)]),
-    );
-    expect([both.inserted, both.duplicates]).toEqual([1, 1]);
-    const rows = await sql<{ call_id: string; key_id: string }[]>`
-      select call_id, key_id from usage_events where call_id in (${first}, ${second}) order by call_id`;
-    expect(rows).toHaveLength(2);
-    expect(rows[0]).toEqual({ call_id: first, key_id: a.keyId });
-    const charged = priceTokens({ input: 100, output: 40 }, { input: PRICE.input, output: PRICE.output });
-    const spentA = startA - (await balance(a.accountId));
-    const spentB = startB - (await balance(b.accountId));
-    expect(spentA + spentB).toBe(2n * charged);
-    expect(spentA).toBeGreaterThanOrEqual(charged);
-    expect(await checkLedgerInvariants(sql)).toEqual([]);
-  });
-
-  it("a partition holding rows keeps its index on (call key, key) from before: still the arbiter, per key", async () => {
-    const day = "2034-03-10";
-    const name = `usage_events_p${day.replaceAll("-", "")}`;
-    await sql.unsafe(
-      `create table public.${name} partition of usage_events for values from ('${day}T00:00:00Z') to ('2034-03-11T00:00:00Z')`,
-    );
-    await sql.unsafe(
-      `create unique index ${name}_call_key_idx on public.${name} (call_key(call_id), key_id)`,
-    );
-    const [has] = await sql<{ has: boolean }[]>`select has_call_key_index(${name}::regclass::oid) as has`;
-    expect(has!.has).toBe(true);
-    // The job leaves it as it is.
-    await at(`${day}T00:00:01.000Z`, (db) => ensureUsagePartitions(db));
-    const [def] = await sql<{ def: string }[]>`
-      select pg_get_indexdef(x.indexrelid) as def from pg_index x where x.indrelid = ${name}::regclass and x.indisunique`;
-    expect(def!.def).toContain("(call_key(call_id), key_id)");
-    const [a, b] = [await customer(), await customer()];
-    const t = `${day}T10:00:00.000Z`;
-    const id = callIdAt(Date.parse(t));
-    expect((await at(t, (db) => settleUsage(db, [success(a.keyId, id, t)]))).inserted).toBe(1);
-    expect(
-      (await at(t, (db) => settleUsage(db, [success(a.keyId, id, t), failure(a.keyId, id, t)]))).inserted,
-    ).toBe(0);
-    // Before docs/adr/0034 an id was unique per key: another key's report of it is recorded there.
-    expect((await at(t, (db) => settleUsage(db, [success(b.keyId, id, t)]))).inserted).toBe(1);
-    expect(await rowsOf(a.keyId)).toHaveLength(1);
-    expect(await checkLedgerInvariants(sql)).toEqual([]);
-  });
 });
