@@ -487,6 +487,12 @@ partition's own unique index on (call_key(call_id), key_id) in place of the clai
 claim took 68.3 + 49.7 B): **715.3 → 663.5 B per event as inserted, 639.2 → 569.4 B once compacted**. As inserted, the
 (started_at, id) index took 57.3 B against 43.3: a batch's rows now arrive in call id order, newest last, each at its
 leftmost page (the index is descending); compaction packs it the same (29.5 B).
+Then (2026-12-06 21:35Z) a zero count and the platform's credential are stored as null (docs/adr/0033): stored tuple
+352.1 → 308.2 B, heap 372.7 → 325.6 B: **663.5 → 617.7 B per event as inserted, 569.4 → 522.3 B once compacted**. A
+partition call key index on the call key alone (one uuid where two were) measured 32.6 B as inserted and 506.0 B all in
+once compacted the same evening; an outside review reproduced four defects in it (the index arbitrated ids claimed in
+\`usage_calls\` too, a hold another key took for a recorded id stayed open, the partition job jammed on the default
+partition's old index, a repaired partition could be left without an arbiter) and it was reverted.
 
 The read paths at this size (\`EXPLAIN ANALYZE\`):
 
