@@ -314,6 +314,10 @@ nested statements, one batch): the statement's plan 40 ms — the batch read and
 usage_events insert ≈ 14, the ledger, leases, holds and counters the rest — then its roll-up triggers ≈ 10 ms and the
 key and member counters ≈ 1.5 ms; before it, the key locks and the count check ≈ 4 ms.
 
+Since docs/adr/0033 (2026-12-06) the insert stores eight zero counts and the platform's credential as null
+(\`nullif\` per column); the run above (23:13Z, an AMD host) measured 0.13 at 1000, against 0.14 at 19:00Z on an Intel
+host before it: within what a change of host moves.
+
 The same batches of 1000 with the roll-up trigger (\`usage_events_roll_up_insert\`: \`usage_hourly\`, docs/adr/0012, and
 the per-day owner roll-ups) disabled:
 ${Math.round(unrolled.ours).toLocaleString("en-US")} events/s; with it, ${f2(results[1000]!.ours / unrolled.ours)}× that (same run).
