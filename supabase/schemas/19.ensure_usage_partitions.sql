@@ -102,14 +102,15 @@ begin
   end loop;
   -- A partition with a NOT NULL usage_events no longer has (one detached before a count allowed null, docs/adr/0033,
   -- and attached back; one restored from a backup) would refuse every batch with a call of its day: it is given the
-  -- parent's. A catalog change, only where one differs.
+  -- parent's. A catalog change, only where one differs (the partitions from pg_inherits: no bounds or sizes needed).
   for v_name, v_names in
-    select p.name, string_agg(format('alter column %I drop not null', a.attname), ', ' order by a.attnum)
-    from usage_partitions() p
-    join pg_attribute a on a.attrelid = p.partition and a.attnum > 0 and not a.attisdropped and a.attnotnull
-    join pg_attribute u on u.attrelid = 'public.usage_events'::regclass and u.attname = a.attname
-                       and not u.attisdropped and not u.attnotnull
-    group by p.name
+    select c.relname, string_agg(format('alter column %I drop not null', a.attname), ', ' order by a.attnum)
+    from pg_inherits i
+    join pg_class c on c.oid = i.inhrelid
+    join pg_attribute a on a.attrelid = i.inhrelid and a.attnum > 0 and not a.attisdropped and a.attnotnull
+    join pg_attribute u on u.attrelid = i.inhparent and u.attname = a.attname and not u.attisdropped and not u.attnotnull
+    where i.inhparent = 'public.usage_events'::regclass
+    group by c.relname
   loop
     execute format('alter table public.%I %s', v_name, v_names);
   end loop;

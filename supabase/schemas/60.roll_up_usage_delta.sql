@@ -15,21 +15,17 @@ as $$
          sum(images), sum(audio_ms), sum(characters), sum(revenue), sum(cost), sum(cache_hits), sum(cache_saved),
          sum(byok_calls), sum(byok_revenue)
   from (
+    -- Each event once, signed: +1 added, -1 taken out.
     select date_trunc('hour', e.started_at at time zone 'utc') as hour, e.model_group, e.kind, e.status,
-           e.billing_status, 1 as calls, (e.error_class is not null)::int as errors, e.prompt_tokens as tokens_in,
-           e.completion_tokens as tokens_out, coalesce(e.images, 0) as images, coalesce(e.audio_ms, 0) as audio_ms,
-           coalesce(e.characters, 0) as characters, e.revenue_micros as revenue,
-           e.cost_micros as cost, e.cache_hit::int as cache_hits, coalesce(e.cache_saved_micros, 0) as cache_saved,
-           (e.credential is not distinct from 'byok')::int as byok_calls,
-           case when e.credential = 'byok' then e.revenue_micros else 0 end as byok_revenue
-    from unnest(p_added) e
-    union all
-    select date_trunc('hour', e.started_at at time zone 'utc'), e.model_group, e.kind, e.status, e.billing_status,
-           -1, -(e.error_class is not null)::int, -e.prompt_tokens, -e.completion_tokens, -coalesce(e.images, 0),
-           -coalesce(e.audio_ms, 0), -coalesce(e.characters, 0), -e.revenue_micros, -e.cost_micros, -e.cache_hit::int, -coalesce(e.cache_saved_micros, 0),
-           -(e.credential is not distinct from 'byok')::int,
-           -case when e.credential = 'byok' then e.revenue_micros else 0 end
-    from unnest(p_removed) e
+           e.billing_status, e.sign as calls, e.sign * (e.error_class is not null)::int as errors,
+           e.sign * e.prompt_tokens as tokens_in, e.sign * e.completion_tokens as tokens_out,
+           e.sign * coalesce(e.images, 0) as images, e.sign * coalesce(e.audio_ms, 0) as audio_ms,
+           e.sign * coalesce(e.characters, 0) as characters, e.sign * e.revenue_micros as revenue,
+           e.sign * e.cost_micros as cost, e.sign * e.cache_hit::int as cache_hits,
+           e.sign * coalesce(e.cache_saved_micros, 0) as cache_saved,
+           e.sign * (e.credential is not distinct from 'byok')::int as byok_calls,
+           e.sign * case when e.credential = 'byok' then e.revenue_micros else 0 end as byok_revenue
+    from (select *, 1 as sign from unnest(p_added) union all select *, -1 from unnest(p_removed)) e
   ) d
   group by hour, model_group, kind, status, billing_status
   order by hour, model_group, kind, status, billing_status
