@@ -144,15 +144,17 @@ async def test_missing_key_is_401_without_asking_the_platform():
 
 
 @pytest.mark.parametrize(
-    "answer,status",
+    "answer,status,asked",
     [
-        (httpx.ConnectError("refused"), 200),
-        (httpx.ReadTimeout("slow"), 200),
-        ({"error": {"code": "internal"}}, 500),
-        ({"error": {"code": "unauthorized"}}, 401),  # wrong gateway secret: an outage, not a bad key
+        (httpx.ConnectError("refused"), 200, 1),
+        # A check that timed out is asked once more (it changes nothing); a second timeout fails closed.
+        (httpx.ReadTimeout("slow"), 200, 2),
+        (httpx.ConnectTimeout("late"), 200, 2),
+        ({"error": {"code": "internal"}}, 500, 1),
+        ({"error": {"code": "unauthorized"}}, 401, 1),  # wrong gateway secret: an outage, not a bad key
     ],
 )
-async def test_platform_trouble_fails_closed_with_503_and_is_not_cached(answer, status):
+async def test_platform_trouble_fails_closed_with_503_and_is_not_cached(answer, status, asked):
     platform = Platform(answer, status)
     auth = make(platform)
     for _ in range(2):
@@ -160,6 +162,25 @@ async def test_platform_trouble_fails_closed_with_503_and_is_not_cached(answer, 
             await auth.authenticate("/v1/chat/completions", KEY)
         assert raised.value.code == "503"
         assert "not served" in raised.value.message
+    assert len(platform.calls) == 2 * asked
+
+
+@pytest.mark.parametrize("late", [httpx.ConnectTimeout("late"), httpx.PoolTimeout("no connection"), httpx.ReadTimeout("slow")])
+async def test_a_check_that_timed_out_is_asked_once_more_and_every_caller_waiting_on_it_is_served(late):
+    platform = Platform()
+    answers = [late]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        platform.calls.append(request)
+        if answers:
+            raise answers.pop()
+        return httpx.Response(200, json=VALID)
+
+    s = settings()
+    auth = Authenticator(s, PlatformClient(s, transport=httpx.MockTransport(handler)))
+    # A burst on a cold key: every call waits on the one check, and its second try serves them all.
+    served = await asyncio.gather(*(auth.authenticate("/v1/chat/completions", KEY) for _ in range(50)))
+    assert {a.user_id for a in served} == {"u1"}
     assert len(platform.calls) == 2
 
 

@@ -75,7 +75,18 @@ class PlatformClient:
             raise _unavailable(error) from error
 
     async def verify_key(self, key: str) -> dict[str, Any]:
-        return await self.post("/api/internal/gateway/auth", {"key": key})
+        # A key check changes nothing, so one that timed out is asked once more. Under a burst of new connections on a
+        # cold key, this process's own event loop can be what was late: a fresh run of `npm test` on a loaded 2-core host
+        # saw a connect to the platform time out while 1,000 calls arrived at once, and all 1,000, waiting on that one
+        # check, were refused. By the second try those calls are parked on it and the loop is free. A refused
+        # connection or an error answer is not asked again: the platform is down or failing, and the caller fails
+        # closed at once.
+        try:
+            return await self.post("/api/internal/gateway/auth", {"key": key})
+        except PlatformUnavailable as error:
+            if not isinstance(error.__cause__, httpx.TimeoutException):
+                raise
+            return await self.post("/api/internal/gateway/auth", {"key": key})
 
     async def aclose(self) -> None:
         await self._client.aclose()
