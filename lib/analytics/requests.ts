@@ -6,7 +6,7 @@ import { csvField } from "@/lib/csv";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { ORG_VERBS } from "@/lib/orgs/access";
-import { usageCounts, usageCredential } from "@/lib/usage/columns";
+import { usageCounts, usageCredential, usageProviderModel } from "@/lib/usage/columns";
 import { callIdMatching, callsMatching } from "./call-key";
 import { piiSummary, type RequestExportQuery, type RequestLogQuery } from "./schemas";
 import { type Range, resolveRange, usageScope, usageWhere } from "./usage";
@@ -74,7 +74,7 @@ const rowColumns = (db: Db) => db`
   round(extract(epoch from (e.first_token_at - e.started_at)) * 1000)::float8 as "ttftMs",
   e.user_id::text as "userId", u.email as "userEmail", o.id::text as "organizationId", o.slug as "organizationSlug",
   o.name as "organizationName", e.key_id::text as "keyId", k.prefix as "keyPrefix",
-  k.name as "keyName", e.model_group as model, e.provider_model as "providerModel", e.kind, e.status, e.stream,
+  k.name as "keyName", e.model_group as model, ${usageProviderModel(db, "e")} as "providerModel", e.kind, e.status, e.stream,
   e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens",
   ${usageCounts(db, "e")}, e.image_size as "imageSize", e.image_quality as "imageQuality",
   e.billing_status as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",

@@ -8,7 +8,7 @@ import { toJsonText } from "@/lib/http/respond";
 import { orgFor } from "@/lib/orgs/access";
 import { readStatement } from "@/lib/statements/read";
 import type { Statement } from "@/lib/statements/schemas";
-import { usageCounts } from "@/lib/usage/columns";
+import { usageCounts, usageProviderModel } from "@/lib/usage/columns";
 
 // Data export (GDPR art. 15 and 20): a person's own data, or an organization's, as one JSON document. The small
 // sections are read before the download starts (so a refusal is an error response, not a file); usage, ledger
@@ -90,7 +90,7 @@ function streamOf(chunks: AsyncGenerator<string>): ReadableStream<Uint8Array> {
 /** One usage row as exported: the call's ids, units and charge (what the customer paid), no provider cost. */
 const usageColumns = (db: Db) => db`
   e.id, e.call_id as "callId", e.key_id as "keyId", e.user_id as "userId", e.account_id as "accountId",
-  e.model_group as model, e.provider_model as "providerModel", e.kind, e.status, e.stream,
+  e.model_group as model, ${usageProviderModel(db, "e")} as "providerModel", e.kind, e.status, e.stream,
   e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens", ${usageCounts(db, "e")},
   e.image_size as "imageSize", e.image_quality as "imageQuality",
   e.billing_status as "billingStatus", e.revenue_micros as "chargeMicros",

@@ -2,11 +2,16 @@ import "server-only";
 import type { Db } from "@/lib/db/client";
 
 // A usage row stores a zero count, and the platform's credential, as null (docs/adr/0033: a null costs a bit of the
-// row's null bitmap, a zero 4 or 8 bytes, 'platform' 9); rows written before that keep theirs. Every reader of a row's
-// counts and credential reads them here.
+// row's null bitmap, a zero 4 or 8 bytes, 'platform' 9), and the deployment that served it by an id into
+// provider_models (docs/adr/0035); rows written before keep their zeros, 'platform' and the deployment's text. Every
+// reader of a row's counts, credential and deployment reads them here.
 
 /** Whose provider credentials served the call `e`: 'byok' (the owner's own) is stored; the platform's as null. */
 export const usageCredential = (db: Db, e: string) => db`coalesce(${db(e)}.credential, 'platform')`;
+
+/** The deployment that served the call `e` (LiteLLM's model name; '' when the gateway reported none). */
+export const usageProviderModel = (db: Db, e: string) => db`coalesce(
+  (select pm.name from provider_models pm where pm.id = ${db(e)}.provider_model_id), ${db(e)}.provider_model, '')`;
 
 /** The units besides tokens of the usage row `e`: images, audioMs, characters (0 for none). */
 export const usageUnits = (db: Db, e: string) => db`

@@ -88,6 +88,24 @@ begin
                           offset 0) k
       order by e.key_id, ids.call_key, outcome_rank(e.status) desc
     ),
+    -- The deployments the batch names (docs/adr/0035): a row stores the name's id. A name new to provider_models is
+    -- added here; one another batch added after this statement's snapshot is not seen (its insert does nothing here),
+    -- and the rows of this batch keep that name as text (readers take either).
+    provider_names as (
+      select distinct i.provider_model as pm_name from input i where i.provider_model <> ''
+    ),
+    provider_added as (
+      insert into provider_models (name)
+      select n.pm_name from provider_names n
+      where not exists (select 1 from provider_models pm where pm.name = n.pm_name)
+      on conflict (name) do nothing
+      returning id as pm_id, name as pm_name
+    ),
+    provider_ids as (
+      select pm.id as pm_id, pm.name as pm_name from provider_models pm join provider_names n on n.pm_name = pm.name
+      union all
+      select pm_id, pm_name from provider_added
+    ),
     enriched as (
       select i.call_id, i.call_key, i.call_time, i.key_id, i.model_group, i.provider_model, i.status, i.stream, i.units,
              -- The token counts, read once: priced (token_charge) and recorded from here.
@@ -166,7 +184,8 @@ begin
       returning call_key, key_id
     ),
     ins as (
-      insert into usage_events (key_id, call_id, user_id, account_id, model_id, model_group, provider_model, status,
+      insert into usage_events (key_id, call_id, user_id, account_id, model_id, model_group, provider_model_id,
+                                provider_model, status,
                                 stream, prompt_tokens, completion_tokens, cached_tokens, reported_cost_micros,
                                 started_at, ended_at, error_class, billing_status, cost_micros, revenue_micros,
                                 price_version_id, hold_id, lease_id, draw_micros, ledger_transaction_id, first_token_at,
@@ -175,7 +194,7 @@ begin
                                 credential)
       -- model_id only when no price version names the model (price_versions.model_id says it otherwise): a lean row.
       select key_id, call_id, user_id, account_id, case when price_version_id is null then model_id end, model_group,
-             coalesce(provider_model, ''), status,
+             pm.pm_id, case when pm.pm_id is null then nullif(provider_model, '') end, status,
              coalesce(stream, false), input_tokens::integer, output_tokens::integer,
              -- A zero count, and the platform's credential, are stored as null (docs/adr/0033): readers take null for 0
              -- and for 'platform'.
@@ -192,7 +211,7 @@ begin
              nullif(greatest(0, revenue - coalesce(reserved_micros, 0)), 0),
              cache_hit, case when cache_hit then full_revenue - revenue end, pii_masked, safety_score,
              nullif(credential, 'platform')
-      from priced p
+      from priced p left join provider_ids pm on pm.pm_name = p.provider_model
       where (p.call_time is null and exists (select 1 from claimed c where c.key_id = p.key_id and c.call_key = p.call_key))
          -- A UUIDv7 call is claimed by its row (docs/adr/0032): the unique index (call_key(call_id), key_id) of the
          -- partition of its id's day is the ON CONFLICT arbiter, so a replay or a concurrent batch's copy records
