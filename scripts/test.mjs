@@ -5,13 +5,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { markBuilt } from "./build-hash.mjs";
-import {
-  ensureChromium,
-  ensureLiteLLMVenv,
-  ensureNpmPackages,
-  ensurePgBouncer,
-  ensureRedis,
-} from "./ensure.mjs";
+import { ensurePgBouncer, ensureRedis, installBeside, reachable } from "./ensure.mjs";
 import { junitCount, playwrightCount, readReport, vitestArgs, vitestCount } from "./reports.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -119,14 +113,25 @@ function banner(name) {
 
 async function main() {
   const started = Date.now();
-  ensureNpmPackages(root);
-  ensureChromium(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium");
-  ensureLiteLLMVenv(root);
-  // Installed before the lanes start: apt-get runs synchronously and would hold up the other lanes' output.
-  const pgBouncer = await prerequisite(ensurePgBouncer);
+  // The npm packages, the gateway's venv and Debian's packages install at once; each stage waits for what it needs
+  // (the venv: the plugin's tests and the gateway files; chromium: the browser; pgbouncer: the pooled files).
+  const installs = installBeside(root, {
+    chromium: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    redis: !(await reachable("127.0.0.1", 6379)),
+  });
+  await installs.npm;
+  const venv = prerequisite(() => installs.venv);
+  const browser = prerequisite(() => installs.debian);
+  const pgBouncer = prerequisite(async () => {
+    await installs.debian;
+    ensurePgBouncer();
+  });
   // Two gateway replicas share limits through Redis: the gateway files always run, against a Redis started if need
-  // be (here, before the lanes, for the same reason).
-  const redis = await prerequisite(ensureRedis);
+  // be (the machine's own on 6379, else Debian's redis-server on a port of this run).
+  const redis = prerequisite(async () => {
+    await installs.debian;
+    return ensureRedis();
+  });
   mkdirSync("test-results", { recursive: true });
 
   // Until the build is done, three lanes run side by side (no one of them keeps both cores busy): the static checks
@@ -167,7 +172,8 @@ async function main() {
     // The files that depend on connection state again, through PgBouncer in transaction mode (as production reaches
     // Supabase's transaction pooler), without prepared statements or pipelining: vitest.config.ts, project "pooled".
     const pooled = "integration through PgBouncer (transaction mode)";
-    if (pgBouncer.missing) return notRun(pooled, pgBouncer.missing);
+    const { missing } = await pgBouncer;
+    if (missing) return notRun(pooled, missing);
     await suite(
       pooled,
       bin("vitest"),
@@ -178,14 +184,18 @@ async function main() {
     );
   })();
   const plugin = (async () => {
-    await suite(
-      "gateway plugin (pytest)",
-      path.join(root, "litellm/.venv/bin/python"),
-      ["-m", "pytest", "litellm/tests", "-c", "litellm/pytest.ini", "--junitxml=test-results/pytest.xml"],
-      "test-results/pytest.xml",
-      junitCount,
-      { lane },
-    );
+    const PYTEST = "gateway plugin (pytest)";
+    const { missing } = await venv;
+    if (missing) notRun(PYTEST, missing);
+    else
+      await suite(
+        PYTEST,
+        path.join(root, "litellm/.venv/bin/python"),
+        ["-m", "pytest", "litellm/tests", "-c", "litellm/pytest.ini", "--junitxml=test-results/pytest.xml"],
+        "test-results/pytest.xml",
+        junitCount,
+        { lane },
+      );
     await suite(
       "unit (vitest)",
       bin("vitest"),
@@ -205,7 +215,9 @@ async function main() {
     markBuilt(root);
     afterBuild.push(
       (async () => {
-        if (redis.missing) return notRun(GATEWAY, redis.missing);
+        const missing = (await venv).missing ?? (await redis).missing;
+        if (missing) return notRun(GATEWAY, missing);
+        const { value: redisAt } = await redis;
         await suite(
           GATEWAY,
           bin("vitest"),
@@ -218,35 +230,48 @@ async function main() {
           ],
           "test-results/vitest-gateway.json",
           vitestCount,
-          { lane, env: { TEST_REDIS_HOST: redis.value.host, TEST_REDIS_PORT: String(redis.value.port) } },
+          { lane, env: { TEST_REDIS_HOST: redisAt.host, TEST_REDIS_PORT: String(redisAt.port) } },
         );
       })(),
       // The same browser against the stack `npm run up` starts (its own ports): every page, no self-reloads.
-      suite(
-        BROWSER_UP,
-        bin("playwright"),
-        ["test", "-c", "playwright.up.config.ts"],
-        "test-results/up/results.json",
-        playwrightCount,
-        { lane, env: { NODE_OPTIONS: "--conditions=react-server" } },
-      ),
+      (async () => {
+        const missing = (await browser).missing ?? (await venv).missing;
+        if (missing) return notRun(BROWSER_UP, missing);
+        await suite(
+          BROWSER_UP,
+          bin("playwright"),
+          ["test", "-c", "playwright.up.config.ts"],
+          "test-results/up/results.json",
+          playwrightCount,
+          { lane, env: { NODE_OPTIONS: "--conditions=react-server" } },
+        );
+      })(),
     );
   }
-  await Promise.all([database, plugin, ...afterBuild]);
-  redis.value?.stop();
+  // The browser suite, the longest stage (about 13 minutes on a loaded 2-core host: its flows one at a time, then
+  // every page on two workers), starts once the database suites are done, beside the gateway files' tail, instead of
+  // after them (its stack's ports are its own: tests/unit/gateway-ports.test.ts).
+  await Promise.all([database, plugin]);
   if (built) {
-    await suite(
-      BROWSER,
-      bin("playwright"),
-      ["test"],
-      "test-results/e2e/results.json",
-      playwrightCount,
-      // The stack it starts imports server-only lib modules, as the server does.
-      { env: { NODE_OPTIONS: "--conditions=react-server" } },
-    );
+    const missing = (await browser).missing ?? (await venv).missing;
+    if (missing) notRun(BROWSER, missing);
+    else
+      afterBuild.push(
+        suite(
+          BROWSER,
+          bin("playwright"),
+          ["test"],
+          "test-results/e2e/results.json",
+          playwrightCount,
+          // The stack it starts imports server-only lib modules, as the server does.
+          { lane, env: { NODE_OPTIONS: "--conditions=react-server" } },
+        ),
+      );
   } else {
     for (const name of [GATEWAY, BROWSER, BROWSER_UP]) notRun(name);
   }
+  await Promise.all(afterBuild);
+  (await redis).value?.stop();
 
   console.log("\n━━━ summary ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━");
   for (const r of results) {

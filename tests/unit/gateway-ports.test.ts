@@ -1,5 +1,5 @@
 // `npm test` runs the gateway files three at a time, each with its own stack, beside the browser against `npm run up`
-// (tests/up): no two of them may name the same port (the platform 32xx and 34xx, PostgreSQL 254xx, LiteLLM and the
+// (tests/up) and the browser suite (tests/e2e): no two of them may name the same port (the platform 32xx and 34xx, PostgreSQL 254xx, LiteLLM and the
 // fake upstream 41xx and 44xx).
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -15,7 +15,12 @@ describe("gateway test ports", () => {
       .filter((f) => f.endsWith(".test.ts"))
       .map((f) => path.join("tests/gateway", f));
     expect(files.length).toBeGreaterThan(5);
-    files.push("tests/up/global-setup.ts", "playwright.up.config.ts");
+    files.push(
+      "tests/up/global-setup.ts",
+      "playwright.up.config.ts",
+      // The browser suite's stack (playwright.config.ts names its app port again).
+      "tests/e2e/global-setup.ts",
+    );
     for (const file of files) {
       for (const port of new Set(readFileSync(path.join(process.cwd(), file), "utf8").match(PORT) ?? [])) {
         owners.set(port, [...(owners.get(port) ?? []), file]);

@@ -7,8 +7,17 @@ import { login, snap } from "../e2e/helpers";
 // reloads itself, as Fast Refresh's full reloads did, asks for its document again; same-document URL updates such
 // as filters written into the address are not reloads and do not count).
 
+const pagesOf = (role: "admin" | "developer") =>
+  NAV.filter((s) => s.roles.includes(role)).flatMap((s) => s.items.map((i) => i.href));
+
+/**
+ * A test's time: a minute for signing in, and 10 s a page (its 2 s on the page and its load). A flat 2 minutes ran out
+ * on a loaded host at the admin's closing screenshot, every page visited; the figure grows with the pages.
+ */
+const timeFor = (role: "admin" | "developer") => 60_000 + pagesOf(role).length * 10_000;
+
 async function visitEach(page: Page, role: "admin" | "developer", settleMs: number) {
-  const hrefs = NAV.filter((s) => s.roles.includes(role)).flatMap((s) => s.items.map((i) => i.href));
+  const hrefs = pagesOf(role);
   let navigations = 0;
   page.on("request", (request) => {
     if (request.isNavigationRequest() && request.frame() === page.mainFrame()) navigations++;
@@ -25,6 +34,7 @@ async function visitEach(page: Page, role: "admin" | "developer", settleMs: numb
 }
 
 test("as the admin: every page opens from the production build and none reloads itself", async ({ page }) => {
+  test.setTimeout(timeFor("admin"));
   await login(page, process.env.UP_ADMIN_EMAIL!, process.env.UP_ADMIN_PASSWORD!);
   await expect(page).toHaveURL(/\/admin$/);
   const counts = await visitEach(page, "admin", 2_000);
@@ -36,6 +46,7 @@ test("as the admin: every page opens from the production build and none reloads 
 });
 
 test("as the developer: every page opens and none reloads itself", async ({ page }) => {
+  test.setTimeout(timeFor("developer"));
   await login(page, process.env.UP_DEV_EMAIL!, process.env.UP_DEV_PASSWORD!);
   const counts = await visitEach(page, "developer", 2_000);
   for (const [href, n] of Object.entries(counts))
