@@ -325,7 +325,8 @@ async function whatIf(sql: Sql) {
     create table lean_order as
     select id, started_at, ended_at, received_at, first_token_at, reported_cost_micros, cost_micros, revenue_micros,
            draw_micros, overrun_micros, audio_ms, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens,
-           reasoning_tokens, images, characters, key_id, user_id, account_id, model_id, price_version_id, hold_id,
+           reasoning_tokens, images, characters, provider_model_id, key_id, user_id, account_id, model_id,
+           price_version_id, hold_id,
            ledger_transaction_id, lease_id, stream, call_id, model_group, provider_model, status, billing_status, kind,
            error_class, image_size, image_quality
     from usage_events`;
@@ -335,7 +336,8 @@ async function whatIf(sql: Sql) {
            cost_micros, revenue_micros, draw_micros, nullif(overrun_micros, 0) as overrun_micros,
            nullif(audio_ms, 0) as audio_ms, prompt_tokens, completion_tokens, nullif(cached_tokens, 0) as cached_tokens,
            nullif(cache_write_tokens, 0) as cache_write_tokens, nullif(reasoning_tokens, 0) as reasoning_tokens,
-           nullif(images, 0) as images, nullif(characters, 0) as characters, call_id::uuid as call_id, key_id, user_id,
+           nullif(images, 0) as images, nullif(characters, 0) as characters, provider_model_id,
+           call_id::uuid as call_id, key_id, user_id,
            account_id, price_version_id, hold_id, ledger_transaction_id, lease_id, stream,
            (case status when 'success' then 0 when 'cut' then 1 else 2 end)::"char" as status,
            (case kind when 'chat' then 0 when 'completion' then 1 when 'embedding' then 2 when 'image' then 3
