@@ -72,19 +72,22 @@ function npmPackagesCurrent(root) {
 /**
  * What `npm test` installs, all at once (on a fresh machine they took 60 s, 74 s and 28 s one after the other): the npm
  * packages, the gateway's venv, and Debian's packages the machine lacks (chromium, pgbouncer, redis-server when nothing
- * answers on 6379) in one apt-get. Each promise settles when its part is there; a failed part rejects only its own.
+ * answers on 6379) in one apt-get; `npm run up` the first two (apt: false). Each promise settles when its part is
+ * there; a failed part rejects only its own.
  */
-export function installBeside(root, { chromium = "/usr/bin/chromium", redis = false } = {}) {
+export function installBeside(root, { chromium = "/usr/bin/chromium", redis = false, apt = true } = {}) {
   const npm = npmPackagesCurrent(root)
     ? Promise.resolve()
     : runBeside(NPM_LABEL, [["npm", NPM_INSTALL, { cwd: root }]]);
   const plan = venvPlan(root);
   const venv = plan ? runBeside(VENV_LABEL, plan) : Promise.resolve();
-  const debian = [
-    !existsSync(chromium) && "chromium",
-    !PGBOUNCER.some((p) => existsSync(p)) && "pgbouncer",
-    redis && !redisServer() && "redis-server",
-  ].filter(Boolean);
+  const debian = !apt
+    ? []
+    : [
+        !existsSync(chromium) && "chromium",
+        !PGBOUNCER.some((p) => existsSync(p)) && "pgbouncer",
+        redis && !redisServer() && "redis-server",
+      ].filter(Boolean);
   const packages = debian.length
     ? runBeside(`Installing Debian ${debian.join(", ")} (apt-get)`, aptSteps(debian))
     : Promise.resolve();
