@@ -90,7 +90,9 @@ begin
     ),
     -- The deployments the batch names (docs/adr/0035): a row stores the name's id. A name new to provider_models is
     -- added here; one another batch added after this statement's snapshot is not seen (its insert does nothing here),
-    -- and the rows of this batch keep that name as text (readers take either).
+    -- and the rows of this batch keep that name as text (readers take either). New names go in in name order: an
+    -- insert meeting another batch's uncommitted name waits for that batch, so two batches bringing the same new names
+    -- in different orders would wait on each other (a deadlock an outside review reproduced); in one order they never do.
     provider_names as (
       select distinct i.provider_model as pm_name from input i where i.provider_model <> ''
     ),
@@ -98,6 +100,7 @@ begin
       insert into provider_models (name)
       select n.pm_name from provider_names n
       where not exists (select 1 from provider_models pm where pm.name = n.pm_name)
+      order by n.pm_name
       on conflict (name) do nothing
       returning id as pm_id, name as pm_name
     ),

@@ -105,6 +105,67 @@ describe("a usage row's deployment, by id", () => {
     expect(await checkLedgerInvariants(sql)).toEqual([]);
   });
 
+  it("a batch adds its new names in name order, so two batches bringing the same new names never wait on each other in a cycle", async () => {
+    const c = await fundedCustomer(sql, adminId, "order@example.com");
+    const tag = Date.now();
+    const fresh = Array.from(
+      { length: 24 },
+      (_, i) => `${["openai", "azure", "anthropic", "vertex_ai"][i % 4]}/m-${tag}-${(i * 7919) % 97}`,
+    );
+    const shuffled = [...fresh].sort(() => Math.random() - 0.5);
+    const now = Date.now() - 20_000;
+    await settleUsage(
+      sql,
+      shuffled.map((name, i) => event(c.keyId, callIdAt(now + i), { providerModel: name })),
+    );
+    const added = await sql<{ name: string }[]>`
+      select name from provider_models where name like ${`%-${tag}-%`} order by id`;
+    expect(added.map((r) => r.name)).toEqual([...fresh].sort());
+
+    // The sequence an outside review found deadlocking: a third session holds one new name uncommitted; batch Q (three
+    // new names) and batch P (two of them) each add what they can and wait on it; it goes away. Both batches settle.
+    const [p, q] = [
+      await fundedCustomer(sql, adminId, "p@example.com"),
+      await fundedCustomer(sql, adminId, "q@example.com"),
+    ];
+    const [gpt, claude, dep] = [`openai/gpt-${tag}`, `anthropic/claude-${tag}`, `azure/dep-${tag}`];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let holding = false;
+    const holder = sql
+      .begin(async (tx) => {
+        await tx`insert into provider_models (name) values (${gpt})`;
+        holding = true;
+        await held;
+        throw new Error("rolled back");
+      })
+      .catch((e: Error) => e.message);
+    await expect.poll(() => holding).toBe(true);
+    const waiting = async () =>
+      (
+        await sql`select 1 from pg_stat_activity
+                  where wait_event_type = 'Lock' and query like '%settle_usage%'`
+      ).length;
+    const batchQ = settleUsage(sql, [
+      event(q.keyId, callIdAt(now + 100), { providerModel: gpt }),
+      event(q.keyId, callIdAt(now + 101), { providerModel: claude }),
+      event(q.keyId, callIdAt(now + 102), { providerModel: dep }),
+    ]);
+    await expect.poll(waiting, { timeout: 10_000 }).toBe(1);
+    const batchP = settleUsage(sql, [
+      event(p.keyId, callIdAt(now + 200), { providerModel: claude }),
+      event(p.keyId, callIdAt(now + 201), { providerModel: gpt }),
+    ]);
+    await expect.poll(waiting, { timeout: 10_000 }).toBe(2);
+    release();
+    expect(await holder).toBe("rolled back");
+    expect([(await batchQ).inserted, (await batchP).inserted]).toEqual([3, 2]);
+    for (const name of [gpt, claude, dep]) expect((await names(name)).length).toBe(1);
+    expect(await checkLedgerInvariants(sql)).toEqual([]);
+  });
+
   it("a name two batches bring at once is stored once; the batch that did not add it keeps it as text", async () => {
     const first = await fundedCustomer(sql, adminId, "first@example.com");
     const second = await fundedCustomer(sql, adminId, "second@example.com");
@@ -117,11 +178,14 @@ describe("a usage row's deployment, by id", () => {
     });
     // The first batch adds the name and holds its transaction open; the second, on another connection, reaches the
     // name's insert and waits on the first's uncommitted row.
+    let added = false;
     const firstBatch = sql.begin(async (tx) => {
       await settleUsage(tx, [event(first.keyId, a, { providerModel: deployment })]);
+      added = true;
       await held;
     });
-    await expect.poll(async () => (await names(deployment)).length).toBe(0);
+    await expect.poll(() => added).toBe(true);
+    expect(await names(deployment)).toHaveLength(0);
     const secondBatch = settleUsage(sql, [event(second.keyId, b, { providerModel: deployment })]);
     await expect
       .poll(
