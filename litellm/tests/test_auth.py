@@ -150,6 +150,9 @@ async def test_missing_key_is_401_without_asking_the_platform():
         # A check that timed out is asked once more (it changes nothing); a second timeout fails closed.
         (httpx.ReadTimeout("slow"), 200, 2),
         (httpx.ConnectTimeout("late"), 200, 2),
+        # So is one whose kept-alive connection the platform closed as it was reused.
+        (httpx.ReadError("connection reset"), 200, 2),
+        (httpx.RemoteProtocolError("server disconnected"), 200, 2),
         ({"error": {"code": "internal"}}, 500, 1),
         ({"error": {"code": "unauthorized"}}, 401, 1),  # wrong gateway secret: an outage, not a bad key
     ],
@@ -165,7 +168,15 @@ async def test_platform_trouble_fails_closed_with_503_and_is_not_cached(answer, 
     assert len(platform.calls) == 2 * asked
 
 
-@pytest.mark.parametrize("late", [httpx.ConnectTimeout("late"), httpx.PoolTimeout("no connection"), httpx.ReadTimeout("slow")])
+@pytest.mark.parametrize(
+    "late",
+    [
+        httpx.ConnectTimeout("late"),
+        httpx.PoolTimeout("no connection"),
+        httpx.ReadTimeout("slow"),
+        httpx.ReadError("connection reset"),
+    ],
+)
 async def test_a_check_that_timed_out_is_asked_once_more_and_every_caller_waiting_on_it_is_served(late):
     platform = Platform()
     answers = [late]

@@ -75,16 +75,20 @@ class PlatformClient:
             raise _unavailable(error) from error
 
     async def verify_key(self, key: str) -> dict[str, Any]:
-        # A key check changes nothing, so one that timed out is asked once more. Under a burst of new connections on a
-        # cold key, this process's own event loop can be what was late: a fresh run of `npm test` on a loaded 2-core host
-        # saw a connect to the platform time out while 1,000 calls arrived at once, and all 1,000, waiting on that one
-        # check, were refused. By the second try those calls are parked on it and the loop is free. A refused
-        # connection or an error answer is not asked again: the platform is down or failing, and the caller fails
-        # closed at once.
+        # A key check changes nothing, so one that timed out or lost its connection is asked once more:
+        # - under a burst of new connections on a cold key, this process's own event loop can be what was late: a fresh
+        #   run of `npm test` on a loaded 2-core host saw a connect to the platform time out while 1,000 calls arrived
+        #   at once, and all 1,000, waiting on that one check, were refused. By the second try those calls are parked
+        #   on it and the loop is free;
+        # - a kept-alive connection the platform closed as it was reused (its idle timeout and the pool's race) drops
+        #   the request (ReadError, RemoteProtocolError): the next run saw that refuse a burst too.
+        # A refused connection or an error answer is not asked again: the platform is down or failing, and the caller
+        # fails closed at once.
         try:
             return await self.post("/api/internal/gateway/auth", {"key": key})
         except PlatformUnavailable as error:
-            if not isinstance(error.__cause__, httpx.TimeoutException):
+            cause = error.__cause__
+            if not isinstance(cause, httpx.TransportError) or isinstance(cause, httpx.ConnectError):
                 raise
             return await self.post("/api/internal/gateway/auth", {"key": key})
 
