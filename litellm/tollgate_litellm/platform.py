@@ -32,7 +32,11 @@ class PlatformClient:
             base_url=settings.platform_url,
             timeout=httpx.Timeout(settings.platform_timeout),
             headers={"authorization": f"Bearer {settings.gateway_secret}", "user-agent": "tollgate-litellm"},
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            # An idle connection is dropped after 4 s, before the platform closes it: Node's HTTP server (`next
+            # start`, self-hosted) closes one idle for 5 s, httpx's default keeps one 5 s, and a request sent on a
+            # connection as the server closes it is lost (a hold or a lease grant then fails as if the platform were
+            # down). Load balancers in front of a hosted platform keep theirs longer (60 s and more).
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=4.0),
             transport=transport,
         )
 
