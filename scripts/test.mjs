@@ -248,30 +248,27 @@ async function main() {
       })(),
     );
   }
-  // The browser suite, the longest stage (about 13 minutes on a loaded 2-core host: its flows one at a time, then
-  // every page on two workers), starts once the database suites are done, beside the gateway files' tail, instead of
-  // after them (its stack's ports are its own: tests/unit/gateway-ports.test.ts).
-  await Promise.all([database, plugin]);
+  // The browser suite, the longest stage (13 to 15 minutes on a loaded 2-core host: its flows one at a time, then every
+  // page on two workers), runs alone at the end. Started beside the gateway files' tail it won a minute at most, and
+  // their bursts are the tests a loaded host makes flaky.
+  await Promise.all([database, plugin, ...afterBuild]);
+  (await redis).value?.stop();
   if (built) {
     const missing = (await browser).missing ?? (await venv).missing;
     if (missing) notRun(BROWSER, missing);
     else
-      afterBuild.push(
-        suite(
-          BROWSER,
-          bin("playwright"),
-          ["test"],
-          "test-results/e2e/results.json",
-          playwrightCount,
-          // The stack it starts imports server-only lib modules, as the server does.
-          { lane, env: { NODE_OPTIONS: "--conditions=react-server" } },
-        ),
+      await suite(
+        BROWSER,
+        bin("playwright"),
+        ["test"],
+        "test-results/e2e/results.json",
+        playwrightCount,
+        // The stack it starts imports server-only lib modules, as the server does.
+        { env: { NODE_OPTIONS: "--conditions=react-server" } },
       );
   } else {
     for (const name of [GATEWAY, BROWSER, BROWSER_UP]) notRun(name);
   }
-  await Promise.all(afterBuild);
-  (await redis).value?.stop();
 
   console.log("\n━━━ summary ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━");
   for (const r of results) {
