@@ -495,6 +495,9 @@ partition call key index on the call key alone (one uuid where two were) measure
 once compacted the same evening; an outside review reproduced four defects in it (the index arbitrated ids claimed in
 \`usage_calls\` too, a hold another key took for a recorded id stayed open, the partition job jammed on the default
 partition's old index, a repaired partition could be left without an arbiter) and it was reverted.
+Then (2026-12-07 01:59Z) a row names its deployment by a 4-byte id into \`provider_models\` instead of its text
+(docs/adr/0035; the names here are 24 to 34 characters): stored tuple 308.2 → 282.7 B, heap 325.6 → 294.0 B:
+**617.7 → 587.0 B per event as inserted, 522.3 → 490.7 B once compacted**.
 
 The read paths at this size (\`EXPLAIN ANALYZE\`):
 
