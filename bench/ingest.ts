@@ -315,8 +315,13 @@ usage_events insert ≈ 14, the ledger, leases, holds and counters the rest — 
 key and member counters ≈ 1.5 ms; before it, the key locks and the count check ≈ 4 ms.
 
 Since docs/adr/0033 (2026-12-06) the insert stores eight zero counts and the platform's credential as null
-(\`nullif\` per column); the run above (23:13Z, an AMD host) measured 0.13 at 1000, against 0.14 at 19:00Z on an Intel
+(\`nullif\` per column); that evening's run (23:13Z, an AMD host) measured 0.13 at 1000, against 0.14 at 19:00Z on an Intel
 host before it: within what a change of host moves.
+
+Since docs/adr/0035 (2026-12-07) settle_usage's statement also adds a batch's new deployment names to \`provider_models\`
+and reads their ids (a distinct over the batch's names and a probe per name). The run above (02:03Z) measured **0.14 at
+1000**, as before. Its absolute figures are half those of 23:13Z, the plain insert's (46,593 against 97,925 events/s)
+as much as settle's: the host was that much slower, and a full \`npm test\` on it took 1592 s that night.
 
 The same batches of 1000 with the roll-up trigger (\`usage_events_roll_up_insert\`: \`usage_hourly\`, docs/adr/0012, and
 the per-day owner roll-ups) disabled:
