@@ -48,19 +48,11 @@ function runBeside(label, steps) {
   })();
 }
 
-/**
- * npm install when node_modules is missing or older than package-lock.json. Not `npm ci`: the lock records
- * only this platform's optional binaries (as the registry serves them), which `npm ci` rejects as out of sync.
- */
-export function ensureNpmPackages(root) {
-  if (npmPackagesCurrent(root)) return;
-  timed(NPM_LABEL, () => {
-    const r = run("npm", NPM_INSTALL, { cwd: root });
-    if (r.status !== 0) throw new Error("npm install failed (see above)");
-  });
-}
-
 const NPM_LABEL = "Installing npm packages";
+/**
+ * npm install, run when node_modules is missing or older than package-lock.json. Not `npm ci`: the lock records only
+ * this platform's optional binaries (as the registry serves them), which `npm ci` rejects as out of sync.
+ */
 const NPM_INSTALL = ["install", "--no-audit", "--no-fund", "--loglevel=error"];
 
 function npmPackagesCurrent(root) {
@@ -72,8 +64,9 @@ function npmPackagesCurrent(root) {
 /**
  * What `npm test` installs, all at once (on a fresh machine they took 60 s, 74 s and 28 s one after the other): the npm
  * packages, the gateway's venv, and Debian's packages the machine lacks (chromium, pgbouncer, redis-server when nothing
- * answers on 6379) in one apt-get; `npm run up` the first two (apt: false). Each promise settles when its part is
- * there; a failed part rejects only its own.
+ * answers on 6379) in one apt-get; `npm run up` and `npm run test:clock` the first two (apt: false). Each promise settles when its part is
+ * there; a failed part rejects only its own. Debian's chromium is the browser tests' (Playwright's own browser download
+ * cannot work offline).
  */
 export function installBeside(root, { chromium = "/usr/bin/chromium", redis = false, apt = true } = {}) {
   const npm = npmPackagesCurrent(root)
@@ -120,31 +113,10 @@ function aptSteps(packages) {
   });
 }
 
-/** Debian's chromium for the browser tests (Playwright's own browser download cannot work offline). */
-export function ensureChromium(executable = "/usr/bin/chromium") {
-  if (!existsSync(executable)) aptInstall("chromium", "chromium");
-}
-
 /**
  * The gateway's Python venv (litellm/.venv) with LiteLLM pinned in litellm/requirements*.txt. Cached: a stamp
  * holds the hash of the requirements, so a second run skips pip entirely.
  */
-export function ensureLiteLLMVenv(root) {
-  const plan = venvPlan(root);
-  if (!plan) return;
-  timed(VENV_LABEL, () => {
-    for (const step of plan) {
-      if (typeof step === "function") {
-        step();
-        continue;
-      }
-      const [cmd, args, opts] = step;
-      const r = run(cmd, args, opts);
-      if (r.status !== 0) throw new Error(`${[cmd, ...args].join(" ")} failed (see above)`);
-    }
-  });
-}
-
 const VENV_LABEL = "Installing the LiteLLM gateway venv (pip, pinned; a few minutes the first time)";
 
 /** The steps that make the venv current (commands as [command, args, options], then its stamp), or null when current. */

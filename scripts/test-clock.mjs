@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { aptInstall, ensureLiteLLMVenv, ensureNpmPackages } from "./ensure.mjs";
+import { aptInstall, installBeside } from "./ensure.mjs";
 import { junitCount, readReport, vitestArgs, vitestCount } from "./reports.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -156,8 +156,9 @@ async function suite(lib, moment, name, cmd, args, report, count) {
 }
 
 async function main() {
-  ensureNpmPackages(root);
-  ensureLiteLLMVenv(root);
+  const installs = installBeside(root, { apt: false });
+  await installs.npm;
+  await installs.venv;
   const lib = ensureFaketime();
   console.log(`libfaketime: ${lib}`);
   await showClocks({ ...baseEnv, ...movedClock(lib, MOMENTS[0]) });

@@ -8,6 +8,7 @@ import { requestExportQuery, requestLogQuery } from "@/lib/analytics/schemas";
 import type { Actor } from "@/lib/auth/types";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
+import type { Tx } from "@/lib/db/client";
 import { exportUserData } from "@/lib/gdpr/export";
 import { ADMIN_ACTOR, event, fundedCustomer, seedPricedModel } from "../helpers/billing";
 import { callIdAt } from "../helpers/call-ids";
@@ -27,6 +28,39 @@ async function stored(callId: string) {
 }
 
 const names = (name: string) => sql<{ id: number }[]>`select id from provider_models where name = ${name}`;
+
+/** How many settle_usage statements are waiting on a lock (another transaction's uncommitted name). */
+const batchesWaiting = async () =>
+  (await sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%settle_usage%'`)
+    .length;
+
+/**
+ * Runs `work` in a transaction held open once it is done, until `release()`; then the transaction commits, or rolls
+ * back when `rollback` is set. Resolves once the work is done.
+ */
+async function heldOpen(work: (tx: Tx) => Promise<unknown>, rollback = false) {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let opened!: () => void;
+  const ready = new Promise<void>((resolve) => {
+    opened = resolve;
+  });
+  const done = sql
+    .begin(async (tx) => {
+      await work(tx);
+      opened();
+      await held;
+      if (rollback) throw new Error("rolled back");
+    })
+    .then(
+      () => "committed",
+      (e: Error) => e.message,
+    );
+  await ready;
+  return { release, done };
+}
 
 async function readAll(stream: ReadableStream<Uint8Array>) {
   const reader = stream.getReader();
@@ -129,38 +163,20 @@ describe("a usage row's deployment, by id", () => {
       await fundedCustomer(sql, adminId, "q@example.com"),
     ];
     const [gpt, claude, dep] = [`openai/gpt-${tag}`, `anthropic/claude-${tag}`, `azure/dep-${tag}`];
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let holding = false;
-    const holder = sql
-      .begin(async (tx) => {
-        await tx`insert into provider_models (name) values (${gpt})`;
-        holding = true;
-        await held;
-        throw new Error("rolled back");
-      })
-      .catch((e: Error) => e.message);
-    await expect.poll(() => holding).toBe(true);
-    const waiting = async () =>
-      (
-        await sql`select 1 from pg_stat_activity
-                  where wait_event_type = 'Lock' and query like '%settle_usage%'`
-      ).length;
+    const holder = await heldOpen((tx) => tx`insert into provider_models (name) values (${gpt})`, true);
     const batchQ = settleUsage(sql, [
       event(q.keyId, callIdAt(now + 100), { providerModel: gpt }),
       event(q.keyId, callIdAt(now + 101), { providerModel: claude }),
       event(q.keyId, callIdAt(now + 102), { providerModel: dep }),
     ]);
-    await expect.poll(waiting, { timeout: 10_000 }).toBe(1);
+    await expect.poll(batchesWaiting, { timeout: 10_000 }).toBe(1);
     const batchP = settleUsage(sql, [
       event(p.keyId, callIdAt(now + 200), { providerModel: claude }),
       event(p.keyId, callIdAt(now + 201), { providerModel: gpt }),
     ]);
-    await expect.poll(waiting, { timeout: 10_000 }).toBe(2);
-    release();
-    expect(await holder).toBe("rolled back");
+    await expect.poll(batchesWaiting, { timeout: 10_000 }).toBe(2);
+    holder.release();
+    expect(await holder.done).toBe("rolled back");
     expect([(await batchQ).inserted, (await batchP).inserted]).toEqual([3, 2]);
     for (const name of [gpt, claude, dep]) expect((await names(name)).length).toBe(1);
     expect(await checkLedgerInvariants(sql)).toEqual([]);
@@ -172,33 +188,16 @@ describe("a usage row's deployment, by id", () => {
     const deployment = `vertex_ai/gemini-2.5-flash-${Date.now()}`;
     const now = Date.now() - 30_000;
     const [a, b] = [callIdAt(now), callIdAt(now + 1)];
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
     // The first batch adds the name and holds its transaction open; the second, on another connection, reaches the
     // name's insert and waits on the first's uncommitted row.
-    let added = false;
-    const firstBatch = sql.begin(async (tx) => {
-      await settleUsage(tx, [event(first.keyId, a, { providerModel: deployment })]);
-      added = true;
-      await held;
-    });
-    await expect.poll(() => added).toBe(true);
+    const firstBatch = await heldOpen((tx) =>
+      settleUsage(tx, [event(first.keyId, a, { providerModel: deployment })]),
+    );
     expect(await names(deployment)).toHaveLength(0);
     const secondBatch = settleUsage(sql, [event(second.keyId, b, { providerModel: deployment })]);
-    await expect
-      .poll(
-        async () =>
-          (
-            await sql`select 1 from pg_stat_activity
-                      where wait_event_type = 'Lock' and query like '%settle_usage%'`
-          ).length,
-        { timeout: 10_000 },
-      )
-      .toBe(1);
-    release();
-    await firstBatch;
+    await expect.poll(batchesWaiting, { timeout: 10_000 }).toBe(1);
+    firstBatch.release();
+    expect(await firstBatch.done).toBe("committed");
     expect((await secondBatch).inserted).toBe(1);
     const [name] = await names(deployment);
     expect((await names(deployment)).length).toBe(1);
