@@ -83,9 +83,9 @@ test("a developer's call is charged and shown; an admin adds funds and reads the
   await navLink(adm, "Usage & margins").click();
   const margin = adm.getByTestId("margin-row-fake-small");
   await expect(margin).toBeVisible();
-  const [revenue, cost] = (await margin.locator("[data-micros]").evaluateAll((cells) =>
-    cells.map((c) => Number(c.getAttribute("data-micros"))),
-  )) as [number, number];
+  const [revenue, cost] = (await margin
+    .locator("[data-micros]")
+    .evaluateAll((cells) => cells.map((c) => Number(c.getAttribute("data-micros"))))) as [number, number];
   expect(revenue).toBeGreaterThan(cost);
   await expect(margin).toContainText(`${(((revenue - cost) / revenue) * 100).toFixed(1)}%`);
   await snap(adm, "34-usage-margins");

@@ -73,9 +73,12 @@ test("overview, analytics, request log, CSV export and a spend alert, as an admi
       select count(*)::int as calls, coalesce(sum(revenue_micros), 0)::bigint as revenue from usage_events
       where started_at >= (now() at time zone 'utc')::date::timestamp at time zone 'utc'`;
     await page.reload();
-    await expect(page.getByTestId("overview-today-calls")).toContainText(today!.calls.toLocaleString("en-US"), {
-      timeout: 5_000,
-    });
+    await expect(page.getByTestId("overview-today-calls")).toContainText(
+      today!.calls.toLocaleString("en-US"),
+      {
+        timeout: 5_000,
+      },
+    );
     await expect(page.getByTestId("overview-today-revenue")).toContainText(displayMicros(today!.revenue), {
       timeout: 1_000,
     });
