@@ -204,6 +204,25 @@ async def test_upkeep_extends_a_lease_in_use_and_returns_an_idle_one():
     assert KEY_ID not in leases.leases
 
 
+async def test_a_lease_just_granted_is_not_idle_before_its_calls_draw():
+    """A burst's grant completes and the upkeep runs before the waiting calls draw (a loaded event loop): the lease
+    was granted just now, so it is kept for them, not given back as idle (each give-back made them wait for a new
+    grant from scratch)."""
+    now = [1000.0]
+    platform = Platform(1_000_000, ttl=60.0)
+    leases = book(platform, clock=lambda: now[0], idle_seconds=1.0)
+    await leases._refill(KEY_ID, "e1", 0, 0)  # the grant a cold key's first call starts; no call has drawn yet
+    lease = leases.leases[KEY_ID]
+    now[0] = 1000.5
+    await leases.tick()
+    await asyncio.gather(*leases._returns)
+    assert platform.returns == [] and leases.leases[KEY_ID] is lease
+    now[0] = 1001.5  # a second without a draw since the grant: idle now
+    await leases.tick()
+    await asyncio.gather(*leases._returns)
+    assert [r["leaseId"] for r in platform.returns] == [lease.id]
+
+
 def test_the_worst_case_of_every_unit_is_the_sql_rule_price_worst_case():
     # A lease draw's bound (worst_case) on the fixture's cases, at the rates worst_case_rates resolves in SQL.
     price = Price.from_platform({**SMALL, "worstCase": WORST_CASE["worstCaseRates"]})

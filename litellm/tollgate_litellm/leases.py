@@ -58,6 +58,11 @@ class Lease:
     next_return_at: float = 0.0  # an idle return the platform could not be reached for is tried again then
 
     @property
+    def used_at(self) -> float:
+        """When it was last drawn from or granted money: a lease granted for calls that have not drawn yet is not idle."""
+        return max(self.last_draw, self.last_grant_at)
+
+    @property
     def remaining(self) -> int:
         return self.granted - self.drawn
 
@@ -113,7 +118,13 @@ class LeaseBook:
         """Reserves the call's worst case from the key's lease, refilling it (single-flight) when it does not fit."""
         self.start()
         await self._unpaused(key_id)
-        for _ in range(64):
+        # Each round waits for a grant (or a return) in flight for the key. A burst on a cold key on a loaded host may
+        # need many: the wait is bounded by time (the call's own client waits longer), and by a round count far above
+        # any real burst's, so a process that could never fit the call does not spin.
+        given_up = time.monotonic() + self.settings.draw_wait_seconds
+        for _ in range(1024):
+            if time.monotonic() > given_up:
+                break
             lease = self._live(key_id, epoch)
             if lease is not None and lease.returning:
                 await self._after_pending(key_id)  # kept (platform unreachable) or gone: look again
@@ -396,7 +407,7 @@ class LeaseBook:
         for lease in list(self.leases.values()):
             if lease.retired:
                 continue
-            idle = now - lease.last_draw >= self.settings.idle_seconds
+            idle = now - lease.used_at >= self.settings.idle_seconds
             if idle and not lease.inflight:
                 if now >= lease.next_return_at and lease.key_id not in self._refills:
                     self._background(self._return_idle(lease, now))
@@ -433,7 +444,7 @@ class LeaseBook:
 
         async def give_back() -> None:
             if (lease.retired or lease.inflight or lease.last_grant_at > looked_at
-                    or self.clock() - lease.last_draw < self.settings.idle_seconds):
+                    or self.clock() - lease.used_at < self.settings.idle_seconds):
                 return  # drawn from or topped up since the upkeep looked: in use again
             lease.returning = True
             try:

@@ -63,6 +63,9 @@ class LeaseSettings:
     # After a call reported usage worth more than its draw, the key's draws wait for the platform to settle it (the
     # outbox delivers at once), at most this long (clause 46).
     pause_seconds: float = 5.0
+    # A call waits at most this long for its key's lease to fit it (grants in flight for a burst on a cold key) before
+    # its 503.
+    draw_wait_seconds: float = 20.0
 
 
 @dataclass(frozen=True)
