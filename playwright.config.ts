@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import { BROWSER_PATH } from "./scripts/ensure.mjs";
 
 export const E2E_PORT = Number(process.env.E2E_PORT ?? 3100);
 
@@ -52,7 +53,7 @@ export default defineConfig({
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      executablePath: BROWSER_PATH,
       args: [
         "--no-sandbox",
         "--disable-gpu",

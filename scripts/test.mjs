@@ -114,9 +114,9 @@ function banner(name) {
 async function main() {
   const started = Date.now();
   // The npm packages, the gateway's venv and Debian's packages install at once; each stage waits for what it needs
-  // (the venv: the plugin's tests and the gateway files; chromium: the browser; pgbouncer: the pooled files).
+  // (the venv: the plugin's tests and the gateway files; chromium's headless shell: the browser; pgbouncer: the pooled
+  // files).
   const installs = installBeside(root, {
-    chromium: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     redis: !(await reachable("127.0.0.1", 6379)),
   });
   await installs.npm;

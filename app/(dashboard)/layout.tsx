@@ -1,4 +1,3 @@
-import Link from "next/link";
 import { AlertBanner } from "@/components/analytics/alerts";
 import { CommandPalette } from "@/components/shell/command-palette";
 import { Logo } from "@/components/shell/logo";
@@ -6,6 +5,7 @@ import { MobileNav } from "@/components/shell/mobile-nav";
 import { OrgSwitcher } from "@/components/shell/org-switcher";
 import { Sidebar } from "@/components/shell/sidebar";
 import { UserMenu } from "@/components/shell/user-menu";
+import Link from "@/components/ui/link";
 import { requireUser } from "@/lib/auth/current";
 import { db } from "@/lib/db";
 import { listMyOrgs } from "@/lib/orgs/read";

@@ -2,7 +2,6 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Trash2, TriangleAlert } from "lucide-react";
-import Link from "next/link";
 import { useState } from "react";
 import { usd } from "@/components/billing/format";
 import { Badge } from "@/components/ui/badge";
@@ -11,6 +10,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { QueryError } from "@/components/ui/data-table";
 import { Field, FormError } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
+import Link from "@/components/ui/link";
 import { toast } from "@/components/ui/sonner";
 import {
   Table,

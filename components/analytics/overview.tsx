@@ -1,7 +1,6 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { Money } from "@/components/billing/money";
 import { ChartEmpty } from "@/components/charts/chart-empty";
@@ -9,6 +8,7 @@ import { percentTick, seriesColor, tooltipStyle } from "@/components/charts/pale
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { QueryError } from "@/components/ui/data-table";
+import Link from "@/components/ui/link";
 import { UtcTime } from "@/components/ui/utc-time";
 import type { overview } from "@/lib/analytics/overview";
 import type { Json } from "@/lib/json";

@@ -3,7 +3,6 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import type { ColumnDef } from "@tanstack/react-table";
 import { Download, Search, X } from "lucide-react";
-import Link from "next/link";
 import { useEffect, useState } from "react";
 import { billedUnits, rate } from "@/components/billing/format";
 import { Money } from "@/components/billing/money";
@@ -14,6 +13,7 @@ import { CopyButton } from "@/components/ui/copy-button";
 import { DataTable, QueryError } from "@/components/ui/data-table";
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { Input } from "@/components/ui/input";
+import Link from "@/components/ui/link";
 import type { RequestDetail, RequestRow } from "@/lib/analytics/requests";
 import {
   CALL_ID_PREFIX_MIN,

@@ -1,4 +1,4 @@
-import Link from "next/link";
+import Link from "@/components/ui/link";
 
 /**
  * What a chart shows when its range has no data: what happened and what to do, instead of bare axes. Its box

@@ -1,11 +1,11 @@
 import { BookOpen, ChartColumn, KeyRound, List, MessageSquare, Tags, Wallet } from "lucide-react";
-import Link from "next/link";
 import { billedUnits } from "@/components/billing/format";
 import { Money } from "@/components/billing/money";
 import { PlanCard, requestsOfLimit, StatCard } from "@/components/billing/stat-card";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import Link from "@/components/ui/link";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import type { RequestRow } from "@/lib/analytics/requests";
 import type { Account } from "@/lib/billing/ledger";

@@ -1,7 +1,6 @@
 "use client";
 
 import { KeyRound } from "lucide-react";
-import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { CreateKeyDialog } from "@/components/keys/create-key-dialog";
@@ -9,6 +8,7 @@ import { SecretDialog } from "@/components/keys/secret-dialog";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { CodeBlock, CodeTabs } from "@/components/ui/code-tabs";
+import Link from "@/components/ui/link";
 import { KEY_VARIABLE, modelSnippets } from "@/lib/models/snippets";
 
 /**

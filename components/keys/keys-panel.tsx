@@ -2,7 +2,6 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { ChevronDown, ChevronRight, Pencil, Search, X } from "lucide-react";
-import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { Fragment, useState } from "react";
 import { Money } from "@/components/billing/money";
@@ -12,6 +11,7 @@ import { Card, CardContent } from "@/components/ui/card";
 import { Confirm } from "@/components/ui/confirm";
 import { CopyButton } from "@/components/ui/copy-button";
 import { Input } from "@/components/ui/input";
+import Link from "@/components/ui/link";
 import { Pager, pageCount } from "@/components/ui/pager";
 import { toast } from "@/components/ui/sonner";
 import {

@@ -1,7 +1,6 @@
 "use client";
 
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import Link from "next/link";
 import { useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -15,6 +14,7 @@ import {
 } from "@/components/ui/dialog";
 import { Field, FormError } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
+import Link from "@/components/ui/link";
 import type { Json } from "@/lib/json";
 import { hasOutputTokens, KIND_LABELS, kindsOfMode } from "@/lib/models/kinds";
 import type { LiveDeployment, LiveModelInfo } from "@/lib/models/live";

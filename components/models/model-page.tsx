@@ -1,7 +1,6 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
 import { billedUnits, bpsPercent } from "@/components/billing/format";
 import { Money } from "@/components/billing/money";
 import { usePrices } from "@/components/billing/queries";
@@ -10,6 +9,7 @@ import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { CodeTabs } from "@/components/ui/code-tabs";
 import { CopyButton } from "@/components/ui/copy-button";
+import Link from "@/components/ui/link";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { UtcTime } from "@/components/ui/utc-time";
 import type { RequestRow } from "@/lib/analytics/requests";

@@ -2,13 +2,13 @@
 
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { Search } from "lucide-react";
-import Link from "next/link";
 import { useState } from "react";
 import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent } from "@/components/ui/card";
 import { QueryError } from "@/components/ui/data-table";
 import { Input } from "@/components/ui/input";
+import Link from "@/components/ui/link";
 import { Pager, pageCount } from "@/components/ui/pager";
 import {
   Table,

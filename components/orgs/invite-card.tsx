@@ -1,12 +1,12 @@
 "use client";
 
 import { Building2 } from "lucide-react";
-import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { Logo } from "@/components/shell/logo";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "@/components/ui/card";
 import { FormError } from "@/components/ui/form";
+import Link from "@/components/ui/link";
 import { toast } from "@/components/ui/sonner";
 import { UtcTime } from "@/components/ui/utc-time";
 import type { Json } from "@/lib/json";

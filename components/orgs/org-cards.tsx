@@ -1,8 +1,8 @@
 import { Building2 } from "lucide-react";
-import Link from "next/link";
 import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import Link from "@/components/ui/link";
 import { orgAllows } from "@/lib/orgs/access";
 import type { OrgSummary } from "@/lib/orgs/types";
 import { cn } from "@/lib/utils";

@@ -1,7 +1,7 @@
-import Link from "next/link";
 import { PageHeader } from "@/components/shell/page-header";
 import { Badge } from "@/components/ui/badge";
 import { CopyButton } from "@/components/ui/copy-button";
+import Link from "@/components/ui/link";
 import type { OrgAbilities } from "@/lib/orgs/overview";
 import type { Org } from "@/lib/orgs/types";
 import { cn } from "@/lib/utils";

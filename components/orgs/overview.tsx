@@ -1,9 +1,9 @@
-import Link from "next/link";
 import { Money } from "@/components/billing/money";
 import { StatCard } from "@/components/billing/stat-card";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import Link from "@/components/ui/link";
 import {
   Table,
   TableBody,

@@ -1,4 +1,4 @@
-import Link from "next/link";
+import Link from "@/components/ui/link";
 import { readChatFailure } from "@/lib/playground/schemas";
 
 /** A failed chat turn in words a developer can act on, by the failure's code (lib/playground/schemas.ts). */

@@ -4,7 +4,6 @@ import { useChat } from "@ai-sdk/react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { DefaultChatTransport } from "ai";
 import { Bot, RotateCcw, Send, Square, Trash2, User, Wallet } from "lucide-react";
-import Link from "next/link";
 import { useContext, useEffect, useMemo, useRef, useState } from "react";
 import ReactMarkdown from "react-markdown";
 import { Money } from "@/components/billing/money";
@@ -15,6 +14,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { CopyButton } from "@/components/ui/copy-button";
 import { Field } from "@/components/ui/form";
 import { Input } from "@/components/ui/input";
+import Link from "@/components/ui/link";
 import type { Json } from "@/lib/json";
 import type { CallCharge } from "@/lib/playground/calls";
 import { api } from "@/lib/ui/api";

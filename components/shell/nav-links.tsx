@@ -21,8 +21,8 @@ import {
   Users,
   Wallet,
 } from "lucide-react";
-import Link from "next/link";
 import { usePathname } from "next/navigation";
+import Link from "@/components/ui/link";
 import type { Role } from "@/lib/auth/types";
 import { cn } from "@/lib/utils";
 import type { NavItem } from "./nav";

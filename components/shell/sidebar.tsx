@@ -1,4 +1,4 @@
-import Link from "next/link";
+import Link from "@/components/ui/link";
 import type { Role } from "@/lib/auth/types";
 import { Logo } from "./logo";
 import { NavLinks } from "./nav-links";

@@ -1,7 +1,6 @@
 "use client";
 
 import { LogOut, Monitor, Moon, Sun, User } from "lucide-react";
-import Link from "next/link";
 import { useTheme } from "next-themes";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -13,6 +12,7 @@ import {
   DropdownMenuSeparator,
   DropdownMenuTrigger,
 } from "@/components/ui/dropdown-menu";
+import Link from "@/components/ui/link";
 import { api } from "@/lib/ui/api";
 
 export function UserMenu({ email, name, role }: { email: string; name: string; role: string }) {

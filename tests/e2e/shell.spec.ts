@@ -4,7 +4,7 @@ import OpenAI from "openai";
 import { createClient } from "@/lib/db/client";
 import { createKey } from "@/lib/keys/create";
 import { TEST_KEY_PEPPER } from "../stack/start";
-import { admin, developer, seriousViolations, signedInAs, snap } from "./helpers";
+import { admin, developer, navLink, seriousViolations, signedInAs, snap } from "./helpers";
 
 // The dashboard's shell: navigation on a phone (a sheet), wide screens used, the command palette finding a real
 // call and scoped to the person, breadcrumbs back from a nested page.
@@ -218,4 +218,31 @@ test("a developer's palette finds none of an admin's keys; the admin's does, and
   // A page that is a nav item has no trail: the sidebar says where one is.
   await expect(page.getByRole("navigation", { name: "Breadcrumb" })).toHaveCount(0);
   await adminContext.close();
+});
+
+test("a page asks the server for no other route on load; pointing at a link prefetches it, and following it does not reload", async ({
+  page,
+}) => {
+  const prefetched: string[] = [];
+  page.on("request", (request) => {
+    if (request.headers()["next-router-prefetch"]) prefetched.push(new URL(request.url()).pathname);
+  });
+  let documents = 0;
+  page.on("request", (request) => {
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) documents++;
+  });
+  // The users list: the sidebar's ~20 links and a link a row, each rendered per request on the server.
+  await signedInAs(page, "admin", "/admin/users");
+  await expect(page.getByRole("heading", { name: "Users" })).toBeVisible();
+  await page.waitForLoadState("networkidle");
+  await page.waitForTimeout(1_000);
+  expect(prefetched).toEqual([]);
+  const settlement = navLink(page, "Settlement");
+  await settlement.hover();
+  await expect.poll(() => prefetched).toContain("/admin/settlement");
+  const before = documents;
+  await settlement.click();
+  await expect(page.getByRole("heading", { name: "Settlement" })).toBeVisible();
+  expect(documents).toBe(before);
+  expect(prefetched.filter((p) => p !== "/admin/settlement")).toEqual([]);
 });

@@ -1,9 +1,9 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { Suspense } from "react";
 import { KeysPanel } from "@/components/keys/keys-panel";
 import { PageHeader } from "@/components/shell/page-header";
 import { Card, CardContent } from "@/components/ui/card";
+import Link from "@/components/ui/link";
 import { requireUser } from "@/lib/auth/current";
 import { gatewayPublicUrl } from "@/lib/config";
 import { openOrgPage } from "../../orgs/page-org";

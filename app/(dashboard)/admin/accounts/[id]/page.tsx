@@ -1,9 +1,9 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { notFound } from "next/navigation";
 import { AdminAccount } from "@/components/billing/account-overview";
 import { PageHeader } from "@/components/shell/page-header";
 import { buttonVariants } from "@/components/ui/button";
+import Link from "@/components/ui/link";
 import { requireUser } from "@/lib/auth/current";
 import { getAccount } from "@/lib/billing/ledger";
 import { db } from "@/lib/db";

@@ -1,5 +1,4 @@
 import type { Metadata } from "next";
-import Link from "next/link";
 import { notFound } from "next/navigation";
 import { OrgStatusControl } from "@/components/orgs/admin-controls";
 import { OrgHeader } from "@/components/orgs/org-header";
@@ -7,6 +6,7 @@ import { OrgOverview } from "@/components/orgs/overview";
 import { PlanSettings } from "@/components/orgs/settings-form";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { CopyButton } from "@/components/ui/copy-button";
+import Link from "@/components/ui/link";
 import { requireUser } from "@/lib/auth/current";
 import type { Actor } from "@/lib/auth/types";
 import { db } from "@/lib/db";
