@@ -223,6 +223,55 @@ async def test_a_lease_just_granted_is_not_idle_before_its_calls_draw():
     assert [r["leaseId"] for r in platform.returns] == [lease.id]
 
 
+async def test_calls_waiting_for_a_grant_when_a_pause_is_set_wait_for_the_charge_it_waits_for():
+    """A burst waits on a top-up; meanwhile a call reports more than it drew: its lease goes back and the key's draws
+    pause until the platform has that charge. The waiting calls, woken by the top-up, pause too: no new grant goes out
+    before the charge is in (clause 46), however long they have been waiting."""
+    platform = Platform(1_000_000_000)
+    gate = asyncio.Event()
+
+    async def held(request: httpx.Request) -> httpx.Response:
+        if len(platform.grants) >= 1:  # the first grant is answered; the top-up waits for the gate
+            await gate.wait()
+        return platform.handler(request)
+
+    s = settings(max_micros=CALL, min_calls=1)  # each grant fits one call: every call after the first waits
+    leases = LeaseBook(PlatformClient(s, transport=httpx.MockTransport(held)), s.lease)
+    first = await leases.draw(KEY_ID, "e1", "c0", ["fake-small"], 100, 50, 1)
+    waiting = [asyncio.ensure_future(leases.draw(KEY_ID, "e1", f"c{i}", ["fake-small"], 100, 50, 1))
+               for i in range(1, 6)]
+    await asyncio.sleep(0.05)  # they wait on the top-up
+    assert leases.reported(first.lease_id, "fake-small", 100_000, 50, NO_UNITS, first.micros)
+    charged = asyncio.get_running_loop().create_future()
+    leases.pause(KEY_ID, charged)
+    gate.set()  # the top-up the first call started is answered; the calls wake up
+    await asyncio.sleep(0.2)
+    assert len(platform.grants) == 2 and not any(w.done() for w in waiting)
+    charged.set_result(None)  # the platform has the charge: the calls go on
+    assert len(await asyncio.gather(*waiting)) == 5
+
+
+async def test_a_call_that_never_fits_gets_its_503_after_the_wait():
+    """A platform that answers every grant with nothing (grant_lease never does; a broken proxy might): the call
+    gives up after draw_wait_seconds on the book's clock, not after a fixed count of rounds."""
+    now = [0.0]
+
+    def tick() -> float:
+        now[0] += 1.0
+        return now[0]
+
+    def nothing(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        return httpx.Response(200, json={"leaseId": body["leaseId"], "grantedMicros": 0, "ttlSeconds": 60,
+                                         "availableMicros": 0, "allowedModels": ["fake-small"], "prices": [SMALL]})
+
+    s = settings(draw_wait_seconds=10.0)
+    leases = LeaseBook(PlatformClient(s, transport=httpx.MockTransport(nothing)), s.lease, clock=tick)
+    with pytest.raises(PlatformUnavailable, match="did not keep up"):
+        await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    assert leases.round_trips < 20
+
+
 def test_the_worst_case_of_every_unit_is_the_sql_rule_price_worst_case():
     # A lease draw's bound (worst_case) on the fixture's cases, at the rates worst_case_rates resolves in SQL.
     price = Price.from_platform({**SMALL, "worstCase": WORST_CASE["worstCaseRates"]})

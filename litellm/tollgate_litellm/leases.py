@@ -117,13 +117,15 @@ class LeaseBook:
     ) -> Draw:
         """Reserves the call's worst case from the key's lease, refilling it (single-flight) when it does not fit."""
         self.start()
-        await self._unpaused(key_id)
         # Each round waits for a grant (or a return) in flight for the key. A burst on a cold key on a loaded host may
         # need many: the wait is bounded by time (the call's own client waits longer), and by a round count far above
         # any real burst's, so a process that could never fit the call does not spin.
-        given_up = time.monotonic() + self.settings.draw_wait_seconds
+        given_up = self.clock() + self.settings.draw_wait_seconds
         for _ in range(1024):
-            if time.monotonic() > given_up:
+            # A pause set while this call waited (a call reported more than it drew) holds it too: the next grant
+            # must see that charge first (clause 46).
+            await self._unpaused(key_id)
+            if self.clock() > given_up:
                 break
             lease = self._live(key_id, epoch)
             if lease is not None and lease.returning:
@@ -245,8 +247,23 @@ class LeaseBook:
         # Refill ahead: when what is left would not last ~2 s at the recent rate (or two more calls).
         low_water = max(2 * cost, int(self._rate.get(lease.key_id, 0.0) * 2))
         if lease.remaining < low_water and lease.key_id not in self._refills:
-            self._background(self._refill(lease.key_id, lease.epoch, 0, cost))
+            self._background(self._refill_ahead(lease, cost))
         return Draw(lease.id, cost, lease.remaining, lease.available)
+
+    async def _refill_ahead(self, lease: Lease, cost: int) -> None:
+        """Tops this lease up before a call needs it; nothing if a grant is already on its way for the key, and
+        nothing if by then the lease was given back or the key's draws are paused (clause 46): the next call starts
+        a new lease itself, after the pause."""
+        if lease.key_id in self._refills:
+            return
+
+        async def top_up() -> None:
+            paused = self._paused.get(lease.key_id)
+            if lease.retired or self.leases.get(lease.key_id) is not lease or (paused is not None and not paused.done()):
+                return
+            await self._grant(lease.key_id, lease.epoch, 0, cost, renew=False)
+
+        await self._single_flight(lease.key_id, top_up)
 
     # -- grants --------------------------------------------------------------------------------------------
     def _want(self, lease: Lease | None, cost: int, need: int) -> int:
@@ -298,7 +315,10 @@ class LeaseBook:
             if self._refills.get(key_id) is future:
                 del self._refills[key_id]
 
-    async def _grant(self, key_id: str, epoch: str, need: int, cost: int) -> None:
+    async def _grant(self, key_id: str, epoch: str, need: int, cost: int, renew: bool = True) -> None:
+        """A grant for the key's lease (a new one if it has none). A top-up the platform answers as closed starts a new
+        lease for the calls waiting, unless `renew` is off (a top-up ahead of need) or this process gave the lease back
+        meanwhile: then the next call starts one itself, after any pause."""
         lease = self.leases.get(key_id)
         if lease is not None and (lease.retired or lease.epoch != epoch):
             lease = None
@@ -319,8 +339,11 @@ class LeaseBook:
         sent = self.clock()
         answer = await self._post_grant(body)
         if answer is None:  # the lease closed under us (expired on the platform): start a new one
+            given_back = lease is not None and lease.retired
             if lease is not None:
                 self._forget(lease)
+            if given_back or not renew:
+                return
             lease = None
             body.update(leaseId=str(uuid.uuid4()), nonce=uuid.uuid4().hex, minMicros=0, unusedMicros=0,
                         wantMicros=self._want(None, cost, need))

@@ -180,5 +180,6 @@ class Settings:
                 initial_micros=int(_float("TOLLGATE_LEASE_INITIAL_MICROS", 1_000_000, 1, 2**53 - 1)),
                 max_micros=int(_float("TOLLGATE_LEASE_MAX_MICROS", 50_000_000, 1, 2**53 - 1)),
                 idle_seconds=_float("TOLLGATE_LEASE_IDLE_SECONDS", 15.0, 0.5, 3600.0),
+                draw_wait_seconds=_float("TOLLGATE_LEASE_DRAW_WAIT_SECONDS", 20.0, 1.0, 300.0),
             ),
         )
