@@ -251,6 +251,38 @@ async def test_calls_waiting_for_a_grant_when_a_pause_is_set_wait_for_the_charge
     assert len(await asyncio.gather(*waiting)) == 5
 
 
+async def test_a_call_waiting_on_a_refused_top_up_ahead_of_need_is_answered_on_its_own_amounts():
+    """The lease holds one call's worth after a draw, so a top-up goes out ahead of need; the balance has nothing more
+    and it is refused. A call that then does not fit, waiting on that top-up, is refused on its own request: what it
+    needs and what the lease holds now (nothing), not the top-up's figures, sent while the lease still held a call."""
+    asked: list[dict] = []
+    gate = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        asked.append(body)
+        if len(asked) == 1:
+            return httpx.Response(200, json={"leaseId": body["leaseId"], "grantedMicros": 3 * CALL, "ttlSeconds": 60,
+                                             "availableMicros": 0, "allowedModels": ["fake-small"], "prices": [SMALL]})
+        await gate.wait()
+        return httpx.Response(402, json={"error": {"code": "insufficient_balance", "message": "no money",
+                                                   "neededMicros": body["callMicros"], "unusedMicros": body["unusedMicros"]}})
+
+    s = settings()
+    leases = LeaseBook(PlatformClient(s, transport=httpx.MockTransport(handler)), s.lease)
+    for i in range(3):  # the second leaves one call's worth: the top-up ahead of need goes out (held at the gate)
+        await leases.draw(KEY_ID, "e1", f"c{i}", ["fake-small"], 100, 50, 1)
+        await asyncio.sleep(0.01)
+    waiting = asyncio.ensure_future(leases.draw(KEY_ID, "e1", "c3", ["fake-small"], 100, 50, 1))
+    await asyncio.sleep(0.05)
+    assert [a["minMicros"] for a in asked] == [0, 1] and asked[1]["unusedMicros"] == CALL
+    gate.set()
+    with pytest.raises(LeaseRefused) as refused:
+        await waiting
+    assert refused.value.body["unusedMicros"] == 0 and refused.value.body["neededMicros"] == CALL
+    assert asked[-1]["minMicros"] == CALL
+
+
 async def test_a_call_that_never_fits_gets_its_503_after_the_wait():
     """A platform that answers every grant with nothing (grant_lease never does; a broken proxy might): the call
     gives up after draw_wait_seconds on the book's clock, not after a fixed count of rounds."""

@@ -261,7 +261,13 @@ class LeaseBook:
             paused = self._paused.get(lease.key_id)
             if lease.retired or self.leases.get(lease.key_id) is not lease or (paused is not None and not paused.done()):
                 return
-            await self._grant(lease.key_id, lease.epoch, 0, cost, renew=False)
+            try:
+                await self._grant(lease.key_id, lease.epoch, 0, cost, renew=False)
+            except LeaseRefused as error:
+                # No call needed this grant: a call waiting on it that does not fit asks for itself and is answered
+                # on its own amounts (this refusal's named what the lease held when it was sent, maybe above the
+                # waiting call's worst case).
+                logger.info("top-up ahead of need for lease %s refused: %s", lease.id, error.message)
 
         await self._single_flight(lease.key_id, top_up)
 

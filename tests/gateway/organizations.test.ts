@@ -310,7 +310,7 @@ describe("members' caps under 600 concurrent calls through two gateway processes
     expect(burst.results.filter((o) => o.status !== 200 && o.status !== 429 && o.status !== 402)).toEqual([]);
     for (const o of burst.results.filter((x) => x.status !== 200)) {
       if (o.status === 429) expect(o.message).toMatch(o.member === "A" ? CAP_DAY : CAP_MONTH);
-      else expect(heldOut(o.message)).toBe(true);
+      else expect(heldOut(o.message), o.message).toBe(true);
     }
     let account = await settled(org.accountId, total());
     expect(account).toMatchObject({ rows: total(), held_micros: 0n });
