@@ -92,18 +92,21 @@ async function ingest(sql: Sql, keys: string[], batchSize: number, total: number
   return { ours, ceiling, shaped };
 }
 
-/** A plain batched INSERT … SELECT FROM jsonb_to_recordset of the same kind of rows into a table, events/s. */
+/**
+ * A plain batched INSERT … SELECT FROM jsonb_to_recordset of the same kind of rows into a table, events/s. The rows are
+ * what usage_events stores: the deployment by its id (docs/adr/0035), as a plain insert that knew the catalog would.
+ */
 async function plainInsert(sql: Sql, table: string, keys: string[], batchSize: number, count: number) {
   const raw = Array.from({ length: count }, () => events(keys, batchSize));
   const t0 = performance.now();
   for (const batch of raw) {
     await sql`
-      insert into ${sql(table)} (key_id, call_id, user_id, account_id, model_group, provider_model, status, stream,
+      insert into ${sql(table)} (key_id, call_id, user_id, account_id, model_group, provider_model_id, status, stream,
                              prompt_tokens, completion_tokens, started_at, ended_at, billing_status)
-      select e.key_id, e.call_id, e.key_id, e.key_id, e.model_group, e.provider_model, e.status, e.stream,
+      select e.key_id, e.call_id, e.key_id, e.key_id, e.model_group, e.provider_model_id, e.status, e.stream,
              e.prompt_tokens, e.completion_tokens, e.started_at, e.ended_at, 'exact'
-      from jsonb_to_recordset(${sql.json(batch.map((b) => ({ key_id: b.keyId, call_id: b.callId, model_group: b.modelGroup, provider_model: b.providerModel, status: b.status, stream: b.stream, prompt_tokens: b.promptTokens, completion_tokens: b.completionTokens, started_at: b.startedAt, ended_at: b.endedAt })))}::jsonb)
-        as e(key_id uuid, call_id text, model_group text, provider_model text, status text, stream boolean,
+      from jsonb_to_recordset(${sql.json(batch.map((b) => ({ key_id: b.keyId, call_id: b.callId, model_group: b.modelGroup, provider_model_id: 1, status: b.status, stream: b.stream, prompt_tokens: b.promptTokens, completion_tokens: b.completionTokens, started_at: b.startedAt, ended_at: b.endedAt })))}::jsonb)
+        as e(key_id uuid, call_id text, model_group text, provider_model_id integer, status text, stream boolean,
              prompt_tokens integer, completion_tokens integer, started_at timestamptz, ended_at timestamptz)`;
   }
   return (raw.length * batchSize) / ((performance.now() - t0) / 1000);
@@ -319,9 +322,10 @@ Since docs/adr/0033 (2026-12-06) the insert stores eight zero counts and the pla
 host before it: within what a change of host moves.
 
 Since docs/adr/0035 (2026-12-07) settle_usage's statement also adds a batch's new deployment names to \`provider_models\`
-and reads their ids (a distinct over the batch's names and a probe per name). The run above (02:03Z) measured **0.14 at
-1000**, as before. Its absolute figures are half those of 23:13Z, the plain insert's (46,593 against 97,925 events/s)
-as much as settle's: the host was that much slower, and a full \`npm test\` on it took 1592 s that night.
+and reads their ids (a distinct over the batch's names and a probe per name). Its first run (02:03Z) measured **0.14
+at 1000**, as before; that host ran at half the speed of 23:13Z's, the plain insert's (46,593 against 97,925 events/s)
+as much as settle's. Since 05:39Z the plain insert writes the deployment as an id too, as usage_events stores it (it
+wrote the name's text, which flattered the ratio a little); that run, on another host, measured **0.17 at 1000**.
 
 The same batches of 1000 with the roll-up trigger (\`usage_events_roll_up_insert\`: \`usage_hourly\`, docs/adr/0012, and
 the per-day owner roll-ups) disabled:
