@@ -29,7 +29,7 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   fullyParallel: false,
   // The flows share one stack, each file's tests one after another. They run in two lanes side by side, one file at a
-  // time in each, in file order (the browser, the app and the gateway left a core idle much of the time with one):
+  // time in each, in file order (docs/adr/0036):
   // lane B holds every spec that changes the catalog (models, prices, virtual models: every key's lease epoch), runs
   // the queue (/api/cron/drain), or closes days (retention), and the two that watch one lease serve several calls;
   // lane A holds the specs that use the seeded developer and its key, and specs that only touch their own users. A

@@ -76,7 +76,7 @@ const BROWSER_PACKAGE = "chromium-headless-shell";
  * redis-server when nothing answers on 6379) in one apt-get; `npm run up` and `npm run test:clock` the first two (apt:
  * false). Each promise settles when its part is there; a failed part rejects only its own.
  */
-export function installBeside(root, { browser = true, redis = false, apt = true } = {}) {
+export function installBeside(root, { redis = false, apt = true } = {}) {
   const npm = npmPackagesCurrent(root)
     ? Promise.resolve()
     : runBeside(NPM_LABEL, [["npm", NPM_INSTALL, { cwd: root }]]);
@@ -85,7 +85,7 @@ export function installBeside(root, { browser = true, redis = false, apt = true 
   const debian = !apt
     ? []
     : [
-        browser && !process.env.CHROMIUM_PATH && !existsSync(BROWSER_PATH) && BROWSER_PACKAGE,
+        !process.env.CHROMIUM_PATH && !existsSync(BROWSER_PATH) && BROWSER_PACKAGE,
         !PGBOUNCER.some((p) => existsSync(p)) && "pgbouncer",
         redis && !redisServer() && "redis-server",
       ].filter(Boolean);

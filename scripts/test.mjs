@@ -19,7 +19,7 @@ const env = {
   ...(tty ? {} : { NO_COLOR: "1", FORCE_COLOR: "0" }),
 };
 
-/** The longest a stage may run (the browser stage, the longest, takes about 11 minutes on 2 cores): one that hangs
+/** The longest a stage may run (the browser stage, the longest, takes 6 to 8 minutes on 2 cores): one that hangs
  * (a test's teardown waiting for ever) is stopped and counted failed, and the other stages still report, instead of
  * the whole run ending at CI's limit with nothing printed. */
 const STAGE_LIMIT_MS = Number(process.env.TEST_STAGE_LIMIT_MINUTES ?? 30) * 60_000;
@@ -248,8 +248,8 @@ async function main() {
       })(),
     );
   }
-  // The browser suite, the longest stage (13 to 15 minutes on a loaded 2-core host: its flows one at a time, then every
-  // page on two workers), runs alone at the end. Started beside the gateway files' tail it won a minute at most, and
+  // The browser suite, the longest stage (6 to 8 minutes on 2 cores: its flows in two lanes, then every page on two
+  // workers), runs alone at the end. Started beside the gateway files' tail it won a minute at most, and
   // their bursts are the tests a loaded host makes flaky.
   await Promise.all([database, plugin, ...afterBuild]);
   (await redis).value?.stop();
