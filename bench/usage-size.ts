@@ -263,7 +263,12 @@ async function plans(sql: Sql) {
       "request log, page 1,000 by cursor (admin)",
       `where ${week} and (e.started_at, e.id) < (timestamptz 'epoch' + '${s!.micros} microseconds'::interval, ${s!.id}) ${page}`,
     ],
-    ["request log, a developer's own", `where ${week} and e.user_id = '${s!.user_id}' ${page}`],
+    // As lib/analytics/requests.ts reads a user's log (docs/adr/0037): key by key, each key's page through its index.
+    [
+      "request log, a developer's own",
+      `from unnest(array(select uk.id from api_keys uk where uk.user_id = '${s!.user_id}')) uk(id)
+       cross join lateral (select e.* from usage_events e where ${week} and e.key_id = uk.id ${page}) e ${page}`,
+    ],
     ["request log, an organization's", `where ${week} and e.account_id = '${s!.account_id}' ${page}`],
     ["request log, one key", `where ${week} and e.key_id = '${s!.key_id}' ${page}`],
     [
@@ -288,7 +293,7 @@ async function plans(sql: Sql) {
   const out: { name: string; plan: string }[] = [];
   for (const [name, where] of queries) {
     const rows = await sql.unsafe<{ "QUERY PLAN": string }[]>(
-      `explain (analyze, costs off, timing off, summary on) select e.id from usage_events e ${where}`,
+      `explain (analyze, costs off, timing off, summary on) select e.id from ${where.startsWith("from ") ? where.slice(5) : `usage_events e ${where}`}`,
     );
     const lines = rows.map((r) => r["QUERY PLAN"]);
     const scans = lines

@@ -6,10 +6,10 @@ import { csvField } from "@/lib/csv";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { ORG_VERBS } from "@/lib/orgs/access";
-import { usageCounts, usageCredential, usageProviderModel } from "@/lib/usage/columns";
+import { usageCounts, usageCredential, usageProviderModel, userKeys } from "@/lib/usage/columns";
 import { callIdMatching, callsMatching } from "./call-key";
 import { piiSummary, type RequestExportQuery, type RequestLogQuery } from "./schemas";
-import { type Range, resolveRange, usageScope, usageWhere } from "./usage";
+import { type Range, resolveRange, type ScopedFilters, usageScope, usageUser, usageWhere } from "./usage";
 
 // The request log: one row per call the gateway reported, newest first, paged by a (started_at, id) cursor so a
 // page costs the same on the millionth row as on the first (no OFFSET). Prompt and completion bodies are never
@@ -83,8 +83,8 @@ const rowColumns = (db: Db) => db`
   ${usageCredential(db, "e")} as credential`;
 
 /** What rowColumns reads from: the call e, its key k, its user u, and the organization o it was charged to. */
-const rowSource = (db: Db) => db`
-  usage_events e join api_keys k on k.id = e.key_id join users u on u.id = e.user_id
+const rowSource = (db: Db, events = db`usage_events e`) => db`
+  ${events} join api_keys k on k.id = e.key_id join users u on u.id = e.user_id
   join accounts ea on ea.id = e.account_id left join organizations o on o.id = ea.organization_id`;
 
 const DAY_MS = 86_400_000;
@@ -140,6 +140,42 @@ function olderThan(db: Db, after: { micros: string; id: string } | null) {
     : db``;
 }
 
+/**
+ * The `limit` calls after `after` in the log's order, with their columns and cursor: the request log's page and the
+ * CSV export's. A user's log (their own, a member's in an organization, an admin's filtered by a user) is read key by
+ * key (docs/adr/0037): each of the user's keys gives its newest calls past the cursor through usage_events_key_idx, in
+ * order and at most `limit` of them, and the page is the newest `limit` of those. So a page costs at most keys × limit
+ * index reads, however many calls the user made, where one scan of the keys' calls would sort them all.
+ */
+function logPage(
+  db: Db,
+  actor: Actor,
+  f: ScopedFilters,
+  range: Range,
+  q: RequestExportQuery,
+  after: { micros: string; id: string } | null,
+  limit: number,
+) {
+  const user = usageUser(actor, f);
+  const filters = db`
+    ${usageWhere(db, actor, f, range)}
+    ${signalWhere(db, q)}
+    ${callIdWhere(db, q.callId)}
+    ${olderThan(db, after)}`;
+  const events = user
+    ? db`(select e.* from unnest(${userKeys(db, user)}) uk(id)
+          cross join lateral (select e.* from usage_events e ${filters} and e.key_id = uk.id
+                              order by e.started_at desc, e.id desc limit ${limit}) e) e`
+    : db`usage_events e`;
+  return db<(RequestRow & { costMicros: bigint; cursorMicros: string })[]>`
+    select ${rowColumns(db)},
+           (extract(epoch from e.started_at) * 1000000)::bigint::text as "cursorMicros"
+    from ${rowSource(db, events)}
+    ${user ? db`` : filters}
+    order by e.started_at desc, e.id desc
+    limit ${limit}`;
+}
+
 export async function listRequests(
   db: Db,
   actor: Actor,
@@ -148,16 +184,7 @@ export async function listRequests(
   const range = logRange(q);
   const after = q.cursor ? decodeCursor(q.cursor) : null;
   const f = await usageScope(db, actor, q);
-  const rows = await db<(RequestRow & { costMicros: bigint; cursorMicros: string })[]>`
-    select ${rowColumns(db)},
-           (extract(epoch from e.started_at) * 1000000)::bigint::text as "cursorMicros"
-    from ${rowSource(db)}
-    ${usageWhere(db, actor, f, range)}
-    ${signalWhere(db, q)}
-    ${callIdWhere(db, q.callId)}
-    ${olderThan(db, after)}
-    order by e.started_at desc, e.id desc
-    limit ${q.limit + 1}`;
+  const rows = await logPage(db, actor, f, range, q, after, q.limit + 1);
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);
   const nextCursor = rows.length > q.limit && last ? encodeCursor(last.cursorMicros, last.id) : null;
@@ -369,16 +396,7 @@ export async function exportRequests(
       controller.enqueue(encoder.encode(`${header.join(",")}\r\n`));
     },
     async pull(controller) {
-      const page = await db<(RequestRow & { costMicros: bigint; cursorMicros: string })[]>`
-        select ${rowColumns(db)},
-               (extract(epoch from e.started_at) * 1000000)::bigint::text as "cursorMicros"
-        from ${rowSource(db)}
-        ${usageWhere(db, actor, f, range)}
-        ${signalWhere(db, query)}
-        ${callIdWhere(db, query.callId)}
-        ${olderThan(db, after)}
-        order by e.started_at desc, e.id desc
-        limit ${EXPORT_PAGE}`;
+      const page = await logPage(db, actor, f, range, query, after, EXPORT_PAGE);
       const last = page.at(-1);
       if (!last) {
         controller.close();

@@ -4,6 +4,7 @@ import { actsAsPlatformAdmin, ownerScope, withMargin } from "@/lib/auth/visibili
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/http/errors";
 import { orgAllows, orgFor } from "@/lib/orgs/access";
+import { userKeys } from "@/lib/usage/columns";
 import type { AnalyticsQuery, UsageFilters } from "./schemas";
 
 // Usage analytics over usage_events: what the dashboard charts, tables and exports read. Every query takes the
@@ -81,14 +82,20 @@ export async function usageScope(db: Db, actor: Actor, f: UsageFilters): Promise
   return { ...f, scope: { userId: all ? null : actor.userId, accountId: org.accountId, personal: false } };
 }
 
+/** The user a read is narrowed to, by its scope or by its filters; null: every user's calls. */
+export function usageUser(actor: Actor, f: ScopedFilters): string | null {
+  const scope = scopeOf(actor, f);
+  return scope.userId ?? f.userId ?? null;
+}
+
 /** The one WHERE clause of every usage read (`e` is usage_events). */
 export function usageWhere(db: Db, actor: Actor, f: ScopedFilters, range: Range) {
   const scope = scopeOf(actor, f);
-  const user = scope.userId ?? f.userId ?? null;
+  const user = usageUser(actor, f);
   const errorClass = f.error && f.error !== "any" ? f.error : null;
   return db`
     where e.started_at >= ${range.from} and e.started_at < ${range.to}
-      ${user ? db`and e.user_id = ${user}` : db``}
+      ${user ? db`and e.key_id = any(${userKeys(db, user)})` : db``}
       ${scope.userId && f.userId && f.userId !== scope.userId ? db`and false` : db``}
       ${scope.accountId ? db`and e.account_id = ${scope.accountId}` : db``}
       ${scope.personal ? db`and e.account_id = (select a.id from accounts a where a.owner_user_id = ${scope.userId})` : db``}
@@ -321,8 +328,9 @@ export async function usageTotals(db: Db, actor: Actor, f: ScopedFilters, range 
   const probed = {
     keys: db`(select count(*) from api_keys k
               where exists (select 1 from usage_events e ${where} and e.key_id = k.id))::int`,
-    users: db`(select count(*) from users u
-               where exists (select 1 from usage_events e ${where} and e.user_id = u.id))::int`,
+    // A key's user never changes (docs/adr/0037): the users who called are the users of the keys that did.
+    users: db`(select count(distinct k.user_id) from api_keys k
+               where exists (select 1 from usage_events e ${where} and e.key_id = k.id))::int`,
   };
   const days = ownerDaysServe(actor, f) ? wholeDays(db, range) : null;
   const active = (kind: "key" | "user") => {

@@ -8,7 +8,7 @@ import { toJsonText } from "@/lib/http/respond";
 import { orgFor } from "@/lib/orgs/access";
 import { readStatement } from "@/lib/statements/read";
 import type { Statement } from "@/lib/statements/schemas";
-import { usageCounts, usageProviderModel } from "@/lib/usage/columns";
+import { usageCounts, usageProviderModel, userKeys } from "@/lib/usage/columns";
 
 // Data export (GDPR art. 15 and 20): a person's own data, or an organization's, as one JSON document. The small
 // sections are read before the download starts (so a refusal is an error response, not a file); usage, ledger
@@ -220,8 +220,14 @@ export async function exportUserData(db: Db, actor: Actor, userId: string): Prom
         pages(
           BATCH,
           (after) =>
-            db<Row[]>`select ${usageColumns(db)}, ${micros(db, "e.started_at")} from usage_events e
-               where e.user_id = ${userId} ${afterTimeAndId(db, "e.started_at", "e.id", "bigint", after)}
+            // Key by key (docs/adr/0037: no index on user_id; a key's user never changes), each key's next BATCH
+            // calls through its index, the page the first BATCH of those.
+            db<Row[]>`select ${usageColumns(db)}, ${micros(db, "e.started_at")}
+               from unnest(${userKeys(db, userId)}) uk(id)
+               cross join lateral (
+                 select * from usage_events e
+                 where e.key_id = uk.id ${afterTimeAndId(db, "e.started_at", "e.id", "bigint", after)}
+                 order by e.started_at, e.id limit ${BATCH}) e
                order by e.started_at, e.id limit ${BATCH}`,
         ),
     ],

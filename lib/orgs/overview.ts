@@ -5,6 +5,7 @@ import { accountLedger, type LedgerLine } from "@/lib/billing/ledger";
 import type { Db } from "@/lib/db/client";
 import { toJsonText } from "@/lib/http/respond";
 import type { Json } from "@/lib/json";
+import { userKeys } from "@/lib/usage/columns";
 import { type OrgContext, type OrgRole, orgAllows } from "./access";
 import { getOrg } from "./read";
 import type { Org } from "./types";
@@ -105,7 +106,8 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
   const accountId = page.org.account.id;
   const only = page.can.seeAllUsage ? null : actor.userId;
   const monthStart = db`(budget_window(tollgate_now(), 'month')::timestamp at time zone 'utc')`;
-  const mine = db`(${only}::uuid is null or e.user_id = ${only}::uuid)`;
+  // A member's own calls are their keys' (docs/adr/0037: no index on user_id; a key's user never changes).
+  const mine = only ? db`e.key_id = any(${userKeys(db, only)})` : db`true`;
   const [byMember, byKey, byModel, daily] = await Promise.all([
     db<SpendByMember[]>`
       with spend as (

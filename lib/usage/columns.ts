@@ -22,3 +22,11 @@ export const usageUnits = (db: Db, e: string) => db`
 export const usageCounts = (db: Db, e: string) => db`
   coalesce(${db(e)}.cached_tokens, 0) as "cachedTokens", coalesce(${db(e)}.cache_write_tokens, 0) as "cacheWriteTokens",
   coalesce(${db(e)}.reasoning_tokens, 0) as "reasoningTokens", ${usageUnits(db, e)}`;
+
+/**
+ * The ids of a user's keys, as a uuid[] read once per statement (an InitPlan). usage_events has no index on user_id
+ * (docs/adr/0037): a key's user never changes (api_keys_owner_fixed), so a user's calls are the calls of their keys,
+ * each key's read through usage_events_key_idx.
+ */
+export const userKeys = (db: Db, user: string) =>
+  db`array(select uk.id from api_keys uk where uk.user_id = ${user}::uuid)`;

@@ -26,7 +26,11 @@ begin
          coalesce(sum(u.revenue_micros), 0) + r.month_reserved
   into new.day_used_micros, new.month_used_micros
   from accounts a cross join member_reserved(a.id, new.user_id, v_now) r
-  left join usage_events u on u.account_id = a.id and u.user_id = new.user_id
+  -- The member's calls on the account are those of their keys in it (a key's user and account never change: docs/adr/0037),
+  -- each key's read through usage_events_key_idx.
+  left join usage_events u on u.key_id = any(array(select k.id from api_keys k
+                                                   where k.account_id = a.id and k.user_id = new.user_id))
+    and u.account_id = a.id and u.user_id = new.user_id
     and u.started_at >= new.budget_month::timestamp at time zone 'utc'
   where a.organization_id = new.organization_id
   group by r.day_reserved, r.month_reserved;

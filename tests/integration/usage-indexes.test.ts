@@ -36,19 +36,25 @@ let explained: Sql;
 beforeAll(async () => {
   adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
   await seedPricedModel(sql);
-  for (let i = 0; i < USERS; i++) {
-    const id = await insertUser(sql, { email: `dev-${i}@example.com`, role: "developer" });
-    users.push(id);
-    keys.push(await insertKey(sql, id), await insertKey(sql, id));
-  }
   // An organization whose account the last user's second key spends from.
   const [org] = await sql<{ id: string }[]>`
     insert into organizations (name, slug) values ('Index Org', 'index-org') returning id`;
   const [account] = await sql<{ id: string }[]>`
     insert into accounts (kind, organization_id) values ('team', ${org!.id}) returning id`;
   orgAccount = account!.id;
-  await sql`insert into organization_members (organization_id, user_id, role) values (${org!.id}, ${users.at(-1)!}, 'owner')`;
-  await sql`update api_keys set account_id = ${orgAccount} where id = ${keys.at(-1)!}`;
+  for (let i = 0; i < USERS; i++) {
+    const id = await insertUser(sql, { email: `dev-${i}@example.com`, role: "developer" });
+    users.push(id);
+    keys.push(await insertKey(sql, id));
+    if (i < USERS - 1) keys.push(await insertKey(sql, id));
+    else {
+      await sql`insert into organization_members (organization_id, user_id, role) values (${org!.id}, ${id}, 'owner')`;
+      const [orgKey] = await sql<{ id: string }[]>`
+        insert into api_keys (user_id, account_id, name, prefix, key_hash)
+        values (${id}, ${orgAccount}, 'org key', 'tg_test', ${Buffer.from(randomUUID())}) returning id`;
+      keys.push(orgKey!.id);
+    }
+  }
   // A few calls through the real settle path (unpriced: no balance needed), then the week's bulk as the rows
   // settle_usage writes for unreserved free calls, spread over every key and the last 7 days.
   await settleUsage(
@@ -188,13 +194,37 @@ describe("usage_events read paths at 60,000 calls", () => {
     expect(items).toBe(50);
     expectIndexed(own, "Index Scan");
     expectPruned(own, week().from, week().to);
+    // usage_events has no user index (docs/adr/0037): a user's log is read key by key, each key through its index.
+    let pages: Awaited<ReturnType<typeof listRequests>>[] = [];
     const filtered = await plansOf(async (db) => {
       const q = requestLogQuery.parse({ ...week(), limit: 50, userId: users[3] });
-      items = (await listRequests(db, admin(), q)).items.length;
+      const first = await listRequests(db, admin(), q);
+      const second = await listRequests(db, admin(), { ...q, cursor: first.nextCursor! });
+      pages = [first, second];
     });
-    expect(items).toBe(50);
-    expectIndexed(filtered, "usage_events_user_idx");
+    expectIndexed(filtered, "usage_events_key_idx");
     expectPruned(filtered, week().from, week().to);
+    // The pages are the user's calls in the log's order, both keys' interleaved, the second after the first's cursor.
+    const expected = await sql<{ id: string }[]>`
+      select id::text from usage_events
+      where user_id = ${users[3]!} and started_at >= ${week().from} and started_at < ${week().to}
+      order by started_at desc, id desc limit 100`;
+    expect(pages.flatMap((p) => p.items.map((r) => r.id))).toEqual(expected.map((r) => r.id));
+    expect(new Set(pages.flatMap((p) => p.items.map((r) => r.keyId)))).toEqual(new Set([keys[6], keys[7]]));
+  });
+
+  it("a key's user and account never change: the key by key reads depend on it", async () => {
+    await expect(sql`update api_keys set user_id = ${users[4]!} where id = ${keys[6]!}`).rejects.toThrow(
+      /never change/,
+    );
+    await expect(sql`update api_keys set account_id = ${orgAccount} where id = ${keys[6]!}`).rejects.toThrow(
+      /never change/,
+    );
+    // Other columns change as before.
+    await sql`update api_keys set name = 'renamed' where id = ${keys[6]!}`;
+    const [row] = await sql<{ user_id: string; name: string }[]>`
+      select user_id::text, name from api_keys where id = ${keys[6]!}`;
+    expect(row).toEqual({ user_id: users[3], name: "renamed" });
   });
 
   it("an organization's request log reads the (account_id, started_at) index", async () => {
