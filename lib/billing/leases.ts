@@ -50,7 +50,8 @@ export interface GrantedLease {
   availableMicros: bigint;
   /** The models the key may call (enabled and allowed). */
   allowedModels: string[];
-  /** The price in force now of every priced model (fallback groups included), for the gateway's draws. */
+  /** The price in force when the lease was granted of every priced model (fallback groups included), for the gateway's
+   *  draws: its calls are charged at those versions (docs/adr/0038). */
   prices: LeasePrice[];
 }
 
@@ -92,7 +93,10 @@ export async function grantLease(
              pv.output_price_micros as "outputPriceMicros", m.max_output_tokens as "maxOutputTokens",
              m.context_window as "contextWindow", billed_kinds(pv, m.free) as kinds,
              worst_case_rates(pv) as "worstCase"
-      from models m cross join lateral price_version_at(m.id, tollgate_now()) pv
+      -- At the lease's own moment: its calls are charged at the versions in force then (docs/adr/0038), and a version
+      -- made after the grant's price book lock cannot take effect at or before it.
+      from models m
+      cross join lateral price_version_at(m.id, (select l.created_at from leases l where l.id = ${row.lease_id})) pv
       order by m.public_name`,
   ]);
   return {

@@ -113,7 +113,10 @@ function asSeenBy(actor: Actor, version: PriceVersion): PriceVersion {
 
 /**
  * Adds a price version. Versions are never edited: a new one supersedes from its effective time, which may
- * not be in the past (calls already priced keep their version).
+ * not be in the past (calls already priced keep their version). It holds the price book's lock (lock_price_book) and
+ * takes effect no earlier than the moment it holds it: a time up to a minute past (a client's clock), or none, is
+ * taken as that moment. A hold or lease is charged at the versions in force at its own moment, and one made before
+ * this version could not see it, so the version must not reach back over it (docs/adr/0038).
  */
 export async function addPriceVersion(db: Db, actor: Actor, input: PriceInput): Promise<PriceVersion> {
   assertAdmin(actor);
@@ -125,10 +128,13 @@ export async function addPriceVersion(db: Db, actor: Actor, input: PriceInput): 
   return inTransaction(db, async (tx) => {
     const [model] = await tx`select id from models where id = ${input.modelId}`;
     if (!model) throw notFound("Model");
+    const [at] = await tx<{ effectiveFrom: Date }[]>`
+      select lock_price_book(true),
+             greatest(${input.effectiveFrom}::timestamptz, clock_timestamp()) as "effectiveFrom"`;
     const [row] = await tx<{ id: string }[]>`
       insert into price_versions ${tx({
         model_id: input.modelId,
-        effective_from: input.effectiveFrom,
+        effective_from: at!.effectiveFrom,
         ...Object.fromEntries(UNIT_COLUMNS.map(([field, column]) => [column, input[field]])),
         image_rates: tx.json(input.imageRates.map(toStored) as unknown as Parameters<typeof tx.json>[0]),
         cache_hit_bps: input.cacheHitBps,

@@ -33,6 +33,8 @@ declare
   v_available bigint;
   v_fallback record;
 begin
+  -- Prices are read at v_now: no version made meanwhile may take effect at or before it (docs/adr/0038).
+  perform lock_price_book(false);
   select k.id, k.user_id, k.status, a.id as account_id, k.allowed_models as key_models,
          p.allowed_models as plan_models, a.allowed_models as account_models, a.organization_id,
          a.seats_due_micros, o.status as organization_status, om.role as member_role,

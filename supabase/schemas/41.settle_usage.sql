@@ -1,8 +1,8 @@
 -- Settles a batch of usage events in one statement (called by lib/billing/settle.ts; the contract's
 -- clauses 1, 6–12, 20): a usage row per new (key, call id) (exactly once across the daily partitions of usage_events:
 -- claimed by its row in its id's day for a UUIDv7, else in usage_calls), each charged at the price of the model group that
--- served it (a fallback included), in the version in force when its hold was placed (else when the call
--- started; a group missing from the catalog is priced as the model the hold was for), the unspent rest released, one balanced ledger
+-- served it (a fallback included), in the version in force when its hold was placed or its lease granted (else when
+-- the call started; a group missing from the catalog is priced as the model the hold was for), the unspent rest released, one balanced ledger
 -- transaction for the batch (an entry per account), and the accounts' and keys' usage counters, each moved in
 -- the UTC day and month the call started in (clause 26: a window that has rolled over since is left alone). A call
 -- served from a lease (clauses 31–36) names it and its draw: the lease's reservation goes down by the draw (never
@@ -136,7 +136,9 @@ begin
       left join models m on m.public_name = i.model_group
       left join holds h on h.key_id = i.key_id and h.call_id = i.call_id
       left join leases l on l.id = i.lease_id and l.key_id = i.key_id
-      left join lateral price_version_at(coalesce(m.id, h.model_id), coalesce(h.created_at, i.recorded_at)) pv on true
+      -- Priced at the reservation's moment: a hold's, else the lease's (its draws were priced at the versions in force
+      -- when it was granted: docs/adr/0038), else the call's start.
+      left join lateral price_version_at(coalesce(m.id, h.model_id), coalesce(h.created_at, l.created_at, i.recorded_at)) pv on true
     ),
     -- Each price version's rates, resolved once for the batch (its token rates read out of them once too).
     rates as (

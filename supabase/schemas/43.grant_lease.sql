@@ -28,6 +28,9 @@ declare
   v_grant bigint;
   v_available bigint;
 begin
+  -- The grant's answer prices the lease's draws at its created_at (lib/billing/leases.ts), and settle_usage charges
+  -- its calls at that moment: no version made meanwhile may take effect at or before it (docs/adr/0038).
+  perform lock_price_book(false);
   if p_want_micros is null or p_min_micros is null or p_min_micros < 0 or p_want_micros < p_min_micros
      or p_ttl_seconds is null or p_ttl_seconds < 1 then
     raise exception 'want ≥ min ≥ 0 micro-USD and a positive validity are required' using errcode = 'TG422';
