@@ -3,11 +3,14 @@
 // @anthropic-ai/sdk clients. For every served call, its reservation (the lease draw) is at least its charge. Then the
 // same generator, 8 at a time, on a small balance: the ledger invariant holds and the balance never goes below zero
 // (every charge is covered by its draw, so the in-flight bound of an overrun is 0).
+import { randomUUID } from "node:crypto";
 import Anthropic from "@anthropic-ai/sdk";
 import fc from "fast-check";
 import { toFile } from "openai";
 import { describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
+import { addPriceVersion } from "@/lib/billing/prices";
+import { priceBody } from "@/lib/billing/schemas";
 import { balanceOf, customer, failure, settledBalance, startGatewayStack } from "./helpers";
 
 const ctx = startGatewayStack("gateway-reservation-property", {
@@ -370,6 +373,85 @@ describe("reservation ≥ charge, for random requests of every kind through the 
     // Every charge was covered by its reservation: the in-flight bound of an overrun is 0.
     expect(lowest).toBeGreaterThanOrEqual(0n);
     expect(final.balance_micros).toBeGreaterThanOrEqual(0n);
+    expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
+  }, 120_000);
+
+  // Last in the file: it changes fake-small's price for this stack.
+  it("prices rise while calls flow on a lease: each call is charged at most its draw, at the prices it drew at", async () => {
+    const c = await customer(ctx, 500_000_000n);
+    const [admin] = await ctx.sql<{ id: string }[]>`
+      insert into users (email, role) values (${`${randomUUID()}@example.com`}, 'admin') returning id`;
+    const [model] = await ctx.sql<{ id: string; input: bigint; output: bigint }[]>`
+      select m.id, pv.input_price_micros as input, pv.output_price_micros as output
+      from models m cross join lateral price_version_at(m.id, now()) pv where m.public_name = 'fake-small'`;
+    const chat: Call = {
+      kind: "chat",
+      model: "fake-small",
+      messages: [{ role: "user", content: "hi" }],
+      max: 4,
+      n: 1,
+      tools: false,
+    };
+    const results: Outcome[] = [];
+    let running = true;
+    // Six calls at a time for as long as the prices move (at most 1,200 calls).
+    const traffic = (async () => {
+      while (running && results.length < 1_200) {
+        results.push(...(await Promise.all(Array.from({ length: 6 }, () => send(c.secret, chat)))));
+      }
+    })();
+    // Three rises, each to ten times the last (a draw is a worst case, often a few times the charge), 1.5 s apart: the gateway's auth answer (2 s here) carries the new
+    // epoch only after each, so calls that start after a rise draw from the lease of the prices before it.
+    for (let i = 1n; i <= 3n; i++) {
+      await new Promise((r) => setTimeout(r, 1_500));
+      await addPriceVersion(
+        ctx.sql,
+        { userId: admin!.id, kind: "user", role: "admin" },
+        {
+          ...priceBody.parse({
+            modelId: model!.id,
+            inputCostMicros: 1,
+            outputCostMicros: 1,
+            inputPriceMicros: Number(model!.input * 10n ** i),
+            outputPriceMicros: Number(model!.output * 10n ** i),
+          }),
+          effectiveFrom: new Date(),
+        },
+      );
+    }
+    await new Promise((r) => setTimeout(r, 3_000));
+    running = false;
+    await traffic;
+    const served = results.filter((r) => r.status === 200);
+    expect(served.length).toBeGreaterThan(50);
+    const read = () =>
+      ctx.sql<(Row & { version: string; lease_created: Date })[]>`
+        select u.call_id, u.status, u.revenue_micros, u.draw_micros as reservation, u.price_version_id::text as version,
+               l.created_at as lease_created
+        from usage_events u join leases l on l.id = u.lease_id where u.key_id = ${c.id}`;
+    // Every served call's usage arrives from the gateway's outbox.
+    await expect.poll(async () => (await read()).length, { timeout: 30_000 }).toBe(served.length);
+    const rows = await read();
+    expect(rows.map((row) => row.call_id).sort()).toEqual(served.map((r) => r.callId).sort());
+    expect(rows.filter((row) => row.reservation < row.revenue_micros)).toEqual([]);
+    for (const row of rows) {
+      // Charged at the version in force when its lease was granted.
+      const [atLease] = await ctx.sql<{ id: string }[]>`
+        select id::text from price_version_at(${model!.id}, ${row.lease_created})`;
+      expect(row.version).toBe(atLease!.id);
+    }
+    const [late] = await ctx.sql<{ n: number }[]>`
+      select count(*)::int as n from usage_events u join leases l on l.id = u.lease_id
+      where u.key_id = ${c.id}
+        and (select id from price_version_at(${model!.id}, u.started_at)) <> (select id from price_version_at(${model!.id}, l.created_at))`;
+    const versions = new Set(rows.map((r) => r.version)).size;
+    console.log(
+      `price rises under traffic: ${served.length} served, ${versions} versions charged, ${late!.n} started after a rise on an older lease`,
+    );
+    // The rises reached the calls: a later lease was granted (and charged) at a newer version, and calls that started
+    // after a rise drew from a lease granted before it (the case the rule is about).
+    expect(versions).toBeGreaterThanOrEqual(2);
+    expect(late!.n).toBeGreaterThan(0);
     expect(await checkLedgerInvariants(ctx.sql, c.accountId)).toEqual([]);
   }, 120_000);
 });
