@@ -147,7 +147,7 @@ async function statementAt(db: Tx, accountId: string, month: string): Promise<St
       select p.txn_id as "txnId", u.id::text as "usageId", u.key_id as "keyId", k.name || ' (' || k.prefix || '…)' as "keyName",
              u.user_id as "userId", coalesce(nullif(us.name, ''), us.email) as member, u.model_group as model,
              ${usageCredential(db, "u")} as credential, to_char(u.started_at at time zone 'utc', 'YYYY-MM') as "callMonth", p.amount as "amountMicros"
-      -- By (started_at, id), usage_events_started_id_idx: one partition of usage_events per call.
+      -- By (started_at, id), usage_events_started_idx: one partition of usage_events per call.
       from parts p join usage_events u on u.id = p.usage_id and u.started_at = p.usage_started_at
         and u.started_at < ${callsBefore}
       join api_keys k on k.id = u.key_id join users us on us.id = u.user_id
