@@ -111,6 +111,27 @@ function asSeenBy(actor: Actor, version: PriceVersion): PriceVersion {
   };
 }
 
+const PRICE_BOOK_TRIES = 250;
+const PRICE_BOOK_PAUSE_MS = 20;
+
+/**
+ * Takes the price book's lock exclusively for the transaction (lock_price_book). It only tries, every 20 ms for about
+ * 5 s: a request that waited in PostgreSQL's queue would queue every new hold and lease grant behind it for as long
+ * as the holds in flight take, and one may be waiting for its key's row. Refused with 503 if the holds and grants in
+ * flight never leave it free.
+ */
+async function takePriceBook(tx: Db) {
+  for (let i = 0; i < PRICE_BOOK_TRIES; i++) {
+    const [row] = await tx<{ ok: boolean }[]>`select lock_price_book(true) as ok`;
+    if (row!.ok) return;
+    await new Promise((r) => setTimeout(r, PRICE_BOOK_PAUSE_MS));
+  }
+  throw new AppError(
+    "unavailable",
+    "Calls are being reserved at every moment; the price was not added. Try again.",
+  );
+}
+
 /**
  * Adds a price version. Versions are never edited: a new one supersedes from its effective time, which may
  * not be in the past (calls already priced keep their version). It holds the price book's lock (lock_price_book) and
@@ -128,9 +149,10 @@ export async function addPriceVersion(db: Db, actor: Actor, input: PriceInput): 
   return inTransaction(db, async (tx) => {
     const [model] = await tx`select id from models where id = ${input.modelId}`;
     if (!model) throw notFound("Model");
+    await takePriceBook(tx);
+    // Read once the lock is held (a statement of its own: the lock's moment comes first).
     const [at] = await tx<{ effectiveFrom: Date }[]>`
-      select lock_price_book(true),
-             greatest(${input.effectiveFrom}::timestamptz, clock_timestamp()) as "effectiveFrom"`;
+      select greatest(${input.effectiveFrom}::timestamptz, clock_timestamp()) as "effectiveFrom"`;
     const [row] = await tx<{ id: string }[]>`
       insert into price_versions ${tx({
         model_id: input.modelId,

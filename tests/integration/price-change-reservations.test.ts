@@ -217,3 +217,76 @@ describe("a price change never reaches back over a reservation", () => {
     expect(row.overrun).toBeNull();
   });
 });
+
+describe("a price change never stalls the platform's reservations", () => {
+  it("while a hold waits for its key's row (holding the price book shared), other holds and grants go on and the price waits", async () => {
+    const a = { input: 1_000_000n, output: 3_000_000n };
+    const blocked = await setup(a);
+    const other = await setup(a);
+    const third = await setup(a);
+    const hold = (m: typeof blocked) =>
+      placeHold(sql, {
+        keyId: m.keyId,
+        callId: randomUUID(),
+        nonce: randomUUID(),
+        model: m.name,
+        promptTokens: 10,
+        maxOutputTokens: 10,
+      });
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    // A transaction holds the key's row (an erasure does, while it scans the audit log), until released.
+    const blocker = sql.begin(async (tx) => {
+      await tx`select 1 from api_keys where id = ${blocked.keyId} for update`;
+      await released;
+    });
+    await expect
+      .poll(
+        async () =>
+          (await sql`select 1 from api_keys where id = ${blocked.keyId} for update skip locked`).length,
+      )
+      .toBe(0);
+    const waiting = hold(blocked);
+    // The hold has taken the price book shared and waits for the row.
+    await expect
+      .poll(
+        async () =>
+          (
+            await sql<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%place_hold%'`
+          )[0]!.n,
+      )
+      .toBe(1);
+    const adding = addVersion(sql, other.modelId, { input: 2_000_000n, output: 6_000_000n }, new Date());
+    // Meanwhile a hold and a lease grant on other accounts are served, before the blocker lets go.
+    const done = await Promise.race([
+      Promise.all([
+        hold(other),
+        grantLease(
+          sql,
+          {
+            leaseId: randomUUID(),
+            keyId: third.keyId,
+            processId: "p",
+            nonce: randomUUID(),
+            wantMicros: 1_000_000n,
+            minMicros: 0n,
+          },
+          { ttlSeconds: 60 },
+        ),
+      ]).then(() => "served"),
+      new Promise((r) => setTimeout(() => r("stalled"), 10_000)),
+    ]);
+    expect(done).toBe("served");
+    release();
+    await blocker;
+    await waiting;
+    // The price waited for the book and took effect after the hold that had it.
+    const version = await adding;
+    const [held] = await sql<{ created_at: Date }[]>`
+      select created_at from holds where key_id = ${blocked.keyId} order by created_at desc limit 1`;
+    expect(version.effectiveFrom.getTime()).toBeGreaterThan(held!.created_at.getTime());
+  });
+});

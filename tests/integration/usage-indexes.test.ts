@@ -121,7 +121,6 @@ function bigSeqScans(plan: string): string[] {
 
 /** A partition's index as PostgreSQL names it from the parent's: usage_events_pYYYYMMDD_<columns>_idx. */
 const PARTITION_INDEX: Record<string, RegExp> = {
-  usage_events_started_idx: /usage_events_p\d{8}_started_at_idx/,
   usage_events_account_idx: /usage_events_p\d{8}_account_id_started_at_idx/,
   usage_events_key_idx: /usage_events_p\d{8}_key_id_started_at_idx/,
 };
@@ -132,6 +131,24 @@ function expectIndexed(found: string[], index: string) {
   const joined = found.join("\n");
   if (PARTITION_INDEX[index]) expect(joined).toMatch(PARTITION_INDEX[index]!);
   else expect(joined).toContain(index);
+}
+
+/**
+ * Fails unless a plan scanned one of the partition indexes attached to the parent index `parent`. Their names are
+ * PostgreSQL's and not unique by shape: the partial failures and overrun indexes are on started_at too, so the time
+ * index of a partition may be named usage_events_pYYYYMMDD_started_at_idx, …_idx1 or …_idx2.
+ */
+async function expectIndexedBy(found: string[], parent: string) {
+  expect(found.length).toBeGreaterThan(0);
+  for (const plan of found) expect(bigSeqScans(plan)).toEqual([]);
+  const children = await sql<{ name: string }[]>`
+    select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    where i.inhparent = ${parent}::regclass`;
+  expect(children.length).toBeGreaterThan(0);
+  const scanned = [...found.join("\n").matchAll(/Index (?:Only )?Scan(?: Backward)? using (\S+) on/g)].map(
+    (m) => m[1],
+  );
+  expect(scanned.filter((name) => children.some((c) => c.name === name)).length).toBeGreaterThan(0);
 }
 
 /**
@@ -167,11 +184,11 @@ describe("usage_events read paths at 60,000 calls", () => {
     const first = await plansOf((db) =>
       listRequests(db, admin(), requestLogQuery.parse({ ...week(), limit: 50 })),
     );
-    expectIndexed(first, "usage_events_started_idx");
+    await expectIndexedBy(first, "usage_events_started_idx");
     expectPruned(first, week().from, week().to);
     const [deep] = await sql<{ micros: string; id: string }[]>`
-      select (extract(epoch from started_at) * 1000000)::bigint::text as micros, id::text from usage_events
-      order by started_at desc, id desc offset 40000 limit 1`;
+      select (extract(epoch from e.started_at) * 1000000)::bigint::text as micros, e.id::text as id from usage_events e
+      order by e.started_at desc, e.id desc offset 40000 limit 1`;
     const cursor = Buffer.from(`${deep!.micros}:${deep!.id}`).toString("base64url");
     let page: Awaited<ReturnType<typeof listRequests>> | undefined;
     const deepPlans = await plansOf(async (db) => {
@@ -180,7 +197,7 @@ describe("usage_events read paths at 60,000 calls", () => {
     expect(page!.items).toHaveLength(50);
     expect(page!.items.map((r) => r.id)).not.toContain(deep!.id);
     expect(BigInt(page!.items[0]!.startedAt.getTime()) * 1000n).toBeLessThanOrEqual(BigInt(deep!.micros));
-    expectIndexed(deepPlans, "usage_events_started_idx");
+    await expectIndexedBy(deepPlans, "usage_events_started_idx");
     expectPruned(deepPlans, week().from, week().to);
   });
 
@@ -205,9 +222,9 @@ describe("usage_events read paths at 60,000 calls", () => {
     expectPruned(filtered, week().from, week().to);
     // The pages are the user's calls in the log's order, both keys' interleaved, the second after the first's cursor.
     const expected = await sql<{ id: string }[]>`
-      select id::text from usage_events
-      where user_id = ${users[3]!} and started_at >= ${week().from} and started_at < ${week().to}
-      order by started_at desc, id desc limit 100`;
+      select e.id::text from usage_events e
+      where e.user_id = ${users[3]!} and e.started_at >= ${week().from} and e.started_at < ${week().to}
+      order by e.started_at desc, e.id desc limit 100`;
     expect(pages.flatMap((p) => p.items.map((r) => r.id))).toEqual(expected.map((r) => r.id));
     expect(new Set(pages.flatMap((p) => p.items.map((r) => r.keyId)))).toEqual(new Set([keys[6], keys[7]]));
   });
