@@ -163,7 +163,7 @@ function logPage(
     ${callIdWhere(db, q.callId)}
     ${olderThan(db, after)}`;
   const events = user
-    ? db`(select e.* from unnest(${userKeys(db, user)}) uk(id)
+    ? db`(select e.* from unnest(${userKeys(db, user, range)}) uk(id)
           cross join lateral (select e.* from usage_events e ${filters} and e.key_id = uk.id
                               order by e.started_at desc, e.id desc limit ${limit}) e) e`
     : db`usage_events e`;

@@ -95,7 +95,7 @@ export function usageWhere(db: Db, actor: Actor, f: ScopedFilters, range: Range)
   const errorClass = f.error && f.error !== "any" ? f.error : null;
   return db`
     where e.started_at >= ${range.from} and e.started_at < ${range.to}
-      ${user ? db`and e.key_id = any(${userKeys(db, user)})` : db``}
+      ${user ? db`and e.key_id = any(${userKeys(db, user, range)})` : db``}
       ${scope.userId && f.userId && f.userId !== scope.userId ? db`and false` : db``}
       ${scope.accountId ? db`and e.account_id = ${scope.accountId}` : db``}
       ${scope.personal ? db`and e.account_id = (select a.id from accounts a where a.owner_user_id = ${scope.userId})` : db``}

@@ -8,7 +8,7 @@ import { toJsonText } from "@/lib/http/respond";
 import { orgFor } from "@/lib/orgs/access";
 import { readStatement } from "@/lib/statements/read";
 import type { Statement } from "@/lib/statements/schemas";
-import { usageCounts, usageProviderModel, userKeys } from "@/lib/usage/columns";
+import { usageCounts, usageProviderModel } from "@/lib/usage/columns";
 
 // Data export (GDPR art. 15 and 20): a person's own data, or an organization's, as one JSON document. The small
 // sections are read before the download starts (so a refusal is an error response, not a file); usage, ledger
@@ -52,6 +52,35 @@ const afterTimeAndId = (db: Db, column: string, idColumn: string, idType: string
   after
     ? db`and (${db.unsafe(column)}, ${db.unsafe(idColumn)}) > (timestamptz 'epoch' + (${String(after.pageKey)} || ' microseconds')::interval, ${String(after.id)}::${db.unsafe(idType)})`
     : db``;
+
+/**
+ * A user's calls, oldest first, BATCH at a time: day by day over the UTC days they called on (usage_owner_days, kept
+ * with every insert: docs/adr/0024), each day's calls key by key in that day's partition (docs/adr/0037: no index on
+ * user_id; a key's user never changes), each of the day's keys giving its next BATCH calls through its index and the
+ * page the first BATCH of those. A page costs per key that called that day, not per key or partition ever made.
+ */
+async function* userUsage(db: Db, userId: string) {
+  const days = await db<{ day: string }[]>`
+    select day::text as day from usage_owner_days where owner_kind = 'user' and owner_id = ${userId} order by day`;
+  for (const { day } of days) {
+    const from = db`${day}::date::timestamp at time zone 'utc'`;
+    const to = db`(${day}::date + 1)::timestamp at time zone 'utc'`;
+    yield* pages(
+      BATCH,
+      (after) =>
+        db<Row[]>`select ${usageColumns(db)}, ${micros(db, "e.started_at")}
+          from unnest(array(select uk.id from api_keys uk where uk.user_id = ${userId}
+                              and exists (select 1 from usage_owner_days od where od.owner_kind = 'key'
+                                            and od.owner_id = uk.id and od.day = ${day}::date))) uk(id)
+          cross join lateral (
+            select * from usage_events e
+            where e.key_id = uk.id and e.started_at >= ${from} and e.started_at < ${to}
+              ${afterTimeAndId(db, "e.started_at", "e.id", "bigint", after)}
+            order by e.started_at, e.id limit ${BATCH}) e
+          order by e.started_at, e.id limit ${BATCH}`,
+    );
+  }
+}
 
 /** Rows after `after` by id (a bigint identity). */
 const afterId = (db: Db, idColumn: string, after: Row | null) =>
@@ -214,23 +243,7 @@ export async function exportUserData(db: Db, actor: Actor, userId: string): Prom
     receipts,
   };
   const sections: Section[] = [
-    [
-      "usage",
-      () =>
-        pages(
-          BATCH,
-          (after) =>
-            // Key by key (docs/adr/0037: no index on user_id; a key's user never changes), each key's next BATCH
-            // calls through its index, the page the first BATCH of those.
-            db<Row[]>`select ${usageColumns(db)}, ${micros(db, "e.started_at")}
-               from unnest(${userKeys(db, userId)}) uk(id)
-               cross join lateral (
-                 select * from usage_events e
-                 where e.key_id = uk.id ${afterTimeAndId(db, "e.started_at", "e.id", "bigint", after)}
-                 order by e.started_at, e.id limit ${BATCH}) e
-               order by e.started_at, e.id limit ${BATCH}`,
-        ),
-    ],
+    ["usage", () => userUsage(db, userId)],
     [
       "ledgerEntries",
       () =>

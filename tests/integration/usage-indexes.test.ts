@@ -229,6 +229,23 @@ describe("usage_events read paths at 60,000 calls", () => {
     expect(new Set(pages.flatMap((p) => p.items.map((r) => r.keyId)))).toEqual(new Set([keys[6], keys[7]]));
   });
 
+  it("a user's log is read through the keys that called in its range only, not every key they ever made", async () => {
+    // 60 keys more for the developer, none of which ever called (made and revoked by a script, say).
+    for (let i = 0; i < 60; i++) await insertKey(sql, users[3]!);
+    let items = 0;
+    const found = await plansOf(async (db) => {
+      items = (
+        await listRequests(db, admin(), requestLogQuery.parse({ ...week(), limit: 50, userId: users[3] }))
+      ).items.length;
+    });
+    expect(items).toBe(50);
+    // The page's key by key read went over the two keys that called this week.
+    const walked = [...found.join("\n").matchAll(/Function Scan on unnest uk .*?actual rows=(\d+)/g)].map(
+      (m) => m[1],
+    );
+    expect(walked).toEqual(["2"]);
+  });
+
   it("a key's user and account never change: the key by key reads depend on it", async () => {
     await expect(sql`update api_keys set user_id = ${users[4]!} where id = ${keys[6]!}`).rejects.toThrow(
       /never change/,
