@@ -527,6 +527,38 @@ describe("a large export", () => {
     // Bounded: the export holds a batch at a time, not the file.
     expect(heapGrowthMb).toBeLessThan(bytes / 1e6 / 4);
   }, 120_000);
+
+  it("exports a user's calls over several UTC days oldest first, both keys' interleaved, no one else's", async () => {
+    // 1,300 calls an hour apart from 2031-02-27 (past 29 February of no year: 2031 is not a leap year), alternating
+    // between the user's two keys, with another user's calls at the same moments: the export pages (500 a batch) cross
+    // days and keys.
+    const userId = await insertUser(sql, { email: `days-${tag}@example.com` });
+    const otherId = await insertUser(sql, { email: `days-other-${tag}@example.com` });
+    const keyOf = async (owner: string, name: string) =>
+      (
+        await createKey(
+          sql,
+          actorOf(owner),
+          { userId: owner, name, allowedModels: [], rpmLimit: null, tpmLimit: null, expiresAt: null },
+          { pepper: PEPPER },
+        )
+      ).key.id;
+    const keys = [await keyOf(userId, "a"), await keyOf(userId, "b"), await keyOf(otherId, "c")];
+    await sql`
+      insert into usage_events (key_id, call_id, user_id, account_id, model_group, provider_model, status, stream,
+                                prompt_tokens, completion_tokens, started_at, ended_at, billing_status)
+      select k.id, 'days-' || k.name || '-' || g, k.user_id, k.account_id, 'fake-small', 'openai/fake-small',
+             'success', false, 10, 5, timestamptz '2031-02-27T00:30:00Z' + make_interval(hours => g),
+             timestamptz '2031-02-27T00:30:00Z' + make_interval(hours => g), 'exact'
+      from generate_series(0, 1299) g
+      join api_keys k on k.id = any(${sql.array(keys)}::uuid[]) and (k.user_id <> ${userId} or (k.name = 'a') = (g % 2 = 0))`;
+    const { exportUserData } = await import("@/lib/gdpr/export");
+    const { db } = await import("@/lib/db");
+    const { stream } = await exportUserData(db(), actorOf(userId), userId);
+    const doc = JSON.parse(await new Response(stream).text());
+    const ids = doc.usage.map((u: { callId: string }) => u.callId);
+    expect(ids).toEqual(Array.from({ length: 1300 }, (_, g) => `days-${g % 2 === 0 ? "a" : "b"}-${g}`));
+  }, 60_000);
 });
 
 describe("webhooks, statements and addresses", () => {
