@@ -361,6 +361,41 @@ async def test_an_idle_return_never_goes_out_beside_a_grant_for_the_same_key():
     assert platform.reserved[lease.id] == lease.granted  # the platform holds what the process believes it has
 
 
+async def test_a_lease_retired_while_its_top_up_is_in_flight_gives_the_top_up_back_too():
+    """A call needs a top-up; while its grant is in flight the key is revoked and its lease goes back. The platform
+    answers the grant first (the lease was still open when it arrived), so the return must count the top-up as unused:
+    it waits for the grant in flight, and nothing of the retired lease stays reserved until it expires."""
+    platform = Platform(10**12)
+    in_flight = [0]
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        in_flight[0] += 1
+        try:
+            await asyncio.sleep(0.01)
+            return platform.handler(request)
+        finally:
+            in_flight[0] -= 1
+
+    s = settings()
+    leases = LeaseBook(PlatformClient(s, transport=httpx.MockTransport(slow)), s.lease)
+    await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    old = leases.leases[KEY_ID]
+    leases.finish(old.id, "c1")
+    drawn = old.drawn  # the first call's draw: the platform's to settle from its usage event
+    # A call far larger than what the lease has left: its draw asks for a top-up of this lease.
+    big = asyncio.ensure_future(leases.draw(KEY_ID, "e1", "c2", ["fake-small"], old.remaining * 1000, 50, 1))
+    while in_flight[0] == 0:
+        await asyncio.sleep(0)
+    assert platform.grants[-1]["leaseId"] == old.id  # the top-up is on its way
+    leases.retire_key(KEY_ID, "revoked")
+    await big
+    await asyncio.gather(*leases._returns)
+    assert platform.returns[0]["leaseId"] == old.id
+    assert len([g for g in platform.grants if g["leaseId"] == old.id]) == 2  # the first grant and the top-up
+    # The first grant's rest and the top-up went back; only the first call's draw stays, for its charge.
+    assert platform.reserved[old.id] == drawn
+
+
 async def test_an_idle_lease_is_kept_while_the_platform_refuses_connections_and_returned_once_it_is_back():
     now = [0.0]
     platform = Platform(1_000_000, ttl=60.0)

@@ -522,6 +522,10 @@ class LeaseBook:
             del self.leases[lease.key_id]
 
     async def _return(self, lease: Lease, reason: str) -> None:
+        # A grant in flight for the key (a top-up of this lease) is answered first: the platform may have granted it
+        # before this return arrives, and what it granted must be counted unused here or it stays reserved on the
+        # returned lease until that expires.
+        await self._after_pending(lease.key_id)
         for attempt in range(3):
             try:
                 if (await self._post_return(lease, reason)).status_code < 500:
