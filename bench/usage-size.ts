@@ -503,6 +503,10 @@ partition's old index, a repaired partition could be left without an arbiter) an
 Then (2026-12-07 01:59Z) a row names its deployment by a 4-byte id into \`provider_models\` instead of its text
 (docs/adr/0035; the names here are 24 to 34 characters): stored tuple 308.2 → 282.7 B, heap 325.6 → 294.0 B:
 **617.7 → 587.0 B per event as inserted, 522.3 → 490.7 B once compacted**.
+Then (2026-12-07 06:37Z) usage_events keeps no user index: a user's calls are read through their keys, whose user never
+changes (docs/adr/0037): **587.0 → 525.6 B per event as inserted, 490.7 → 453.2 B once compacted**. Then (07:05Z) its
+time index holds started_at alone, not (started_at, id) (docs/adr/0039; 57.2 → 41.2 B as inserted):
+**525.6 → 510.2 B per event as inserted, 453.2 → 445.1 B once compacted**.
 
 The read paths at this size (\`EXPLAIN ANALYZE\`):
 
