@@ -396,6 +396,34 @@ async def test_a_lease_retired_while_its_top_up_is_in_flight_gives_the_top_up_ba
     assert platform.reserved[old.id] == drawn
 
 
+async def test_a_burst_whose_grant_connect_timed_out_asks_again_and_is_served():
+    """A burst on a cold key waits on one grant; its connect times out twice (the process's own event loop was busy
+    taking the burst's connections). The waiting calls ask again while their wait lasts and are served, each drawn once;
+    a refused connection still fails them at once (the platform is down)."""
+    platform = Platform(10**12)
+    timeouts = [2]
+
+    async def flaky(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)
+        if request.url.path.endswith("/leases") and timeouts[0] > 0:
+            timeouts[0] -= 1
+            raise httpx.ConnectTimeout("connect timed out")
+        return platform.handler(request)
+
+    s = settings()
+    leases = LeaseBook(PlatformClient(s, transport=httpx.MockTransport(flaky)), s.lease)
+    draws = await asyncio.gather(*(leases.draw(KEY_ID, "e1", f"c{i}", ["fake-small"], 100, 50, 1) for i in range(20)))
+    assert len({d.lease_id for d in draws}) == 1 and timeouts == [0]
+    assert leases.leases[KEY_ID].drawn == sum(d.micros for d in draws)
+
+    refused = LeaseBook(PlatformClient(s, transport=httpx.MockTransport(
+        lambda request: (_ for _ in ()).throw(httpx.ConnectError("refused")))), s.lease)
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(PlatformUnavailable):
+        await refused.draw(KEY_ID, "e1", "c0", ["fake-small"], 100, 50, 1)
+    assert asyncio.get_running_loop().time() - started < 1.0
+
+
 async def test_an_idle_lease_is_kept_while_the_platform_refuses_connections_and_returned_once_it_is_back():
     now = [0.0]
     platform = Platform(1_000_000, ttl=60.0)

@@ -19,12 +19,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from .platform import PlatformClient, PlatformUnavailable, PlatformUnreachable
 from .pricing import NO_UNITS, ModelNotPriced, Price, Units, price_worst_case, worst_case
 from .settings import LeaseSettings
 
 logger = logging.getLogger("tollgate.leases")
 
+
+
+def _connect_timed_out(error: PlatformUnavailable) -> bool:
+    """The platform request was never sent because its connect timed out or the pool had no connection in time."""
+    return isinstance(error.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
 class LeaseRefused(Exception):
@@ -140,7 +147,17 @@ class LeaseBook:
                 need = cost - lease.remaining
             else:
                 cost, need = 0, 0
-            await self._refill(key_id, epoch, need, cost)
+            try:
+                await self._refill(key_id, epoch, need, cost)
+            except PlatformUnreachable as error:
+                # A grant whose connect timed out (or found no free connection) was never sent: on a loaded host it is
+                # this process's own event loop, busy taking a burst's connections, that was late. The waiting calls
+                # ask again while their wait lasts (the grant already tried twice). A refused connection is the
+                # platform down: the call fails closed at once.
+                if not _connect_timed_out(error) or self.clock() + self.settings.grant_retry_pause > given_up:
+                    raise
+                logger.warning("a lease grant for key %s could not connect in time; the waiting calls ask again", key_id)
+                await asyncio.sleep(self.settings.grant_retry_pause)
         raise PlatformUnavailable("lease refills did not keep up")
 
     def settled(self, answer: dict[str, Any]) -> None:
