@@ -326,6 +326,9 @@ and reads their ids (a distinct over the batch's names and a probe per name). It
 at 1000**, as before; that host ran at half the speed of 23:13Z's, the plain insert's (46,593 against 97,925 events/s)
 as much as settle's. Since 05:39Z the plain insert writes the deployment as an id too, as usage_events stores it (it
 wrote the name's text, which flattered the ratio a little); that run, on another host, measured **0.17 at 1000**.
+Since docs/adr/0037 and 0039 (2026-12-07) a settled call writes one index entry fewer (no user index) and a smaller
+time index entry; two runs at 07:50Z and 07:51Z, on a third host, measured **0.17 and 0.15 at 1000** (0.23 and 0.22
+of the insert into usage_events' shape, which lost the same index): the two inserts gained alike.
 
 The same batches of 1000 with the roll-up trigger (\`usage_events_roll_up_insert\`: \`usage_hourly\`, docs/adr/0012, and
 the per-day owner roll-ups) disabled:

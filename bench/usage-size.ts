@@ -266,7 +266,9 @@ async function plans(sql: Sql) {
     // As lib/analytics/requests.ts reads a user's log (docs/adr/0037): key by key, each key's page through its index.
     [
       "request log, a developer's own",
-      `from unnest(array(select uk.id from api_keys uk where uk.user_id = '${s!.user_id}')) uk(id)
+      `from unnest(array(select uk.id from api_keys uk where uk.user_id = '${s!.user_id}'
+                           and exists (select 1 from usage_owner_days od where od.owner_kind = 'key' and od.owner_id = uk.id
+                                         and od.day >= (now() - interval '8 days')::date and od.day <= (now() + interval '1 day')::date))) uk(id)
        cross join lateral (select e.* from usage_events e where ${week} and e.key_id = uk.id ${page}) e ${page}`,
     ],
     ["request log, an organization's", `where ${week} and e.account_id = '${s!.account_id}' ${page}`],
