@@ -424,6 +424,92 @@ async def test_a_burst_whose_grant_connect_timed_out_asks_again_and_is_served():
     assert asyncio.get_running_loop().time() - started < 1.0
 
 
+async def test_a_changed_epoch_returns_the_old_lease_before_the_new_one_is_sized():
+    """From an outside review: a return that waited for any grant in flight for its key held the old lease's money
+    while the retiring draw's new lease was sized, and that lease's top-up was refused with 402 though the key's
+    balance covered the call. A return waits only for a top-up of its own lease."""
+    platform = Platform(1_000_000)
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.01)
+        return platform.handler(request)
+
+    s = settings()
+    leases = LeaseBook(PlatformClient(s, transport=httpx.MockTransport(slow)), s.lease)
+    first = await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 800_000, 0, 1)  # most of a half-balance lease
+    leases.finish(first.lease_id, "c1")
+    await asyncio.gather(*leases._returns)
+    second = await leases.draw(KEY_ID, "e2", "c2", ["fake-small"], 600_000, 0, 1)  # fits what the key has unspent
+    assert second.lease_id != first.lease_id
+    await asyncio.gather(*leases._returns)
+    assert platform.returns[0]["leaseId"] == first.lease_id
+
+
+async def test_at_shutdown_a_return_does_not_wait_for_a_slow_top_up():
+    """From an outside review: at shutdown (a few seconds for every return) a return waiting behind a slow top-up was
+    cancelled before it was sent, and the whole lease stayed reserved until it expired. Shutdown returns go at once."""
+    platform = Platform(10**9)
+    slow_grants = [False]
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/leases") and slow_grants[0]:
+            await asyncio.sleep(0.6)
+        return platform.handler(request)
+
+    s = settings()
+    leases = LeaseBook(PlatformClient(s, transport=httpx.MockTransport(handler)), s.lease)
+    first = await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    leases.finish(first.lease_id, "c1")
+    slow_grants[0] = True
+    big = asyncio.ensure_future(
+        leases.draw(KEY_ID, "e1", "c2", ["fake-small"], leases.leases[KEY_ID].remaining * 1000, 50, 1))
+    await asyncio.sleep(0.05)  # its top-up is in flight
+    await asyncio.wait_for(leases.return_all(), timeout=0.5)
+    assert [r["leaseId"] for r in platform.returns] == [first.lease_id]
+    big.cancel()
+    await asyncio.gather(big, return_exceptions=True)
+
+
+async def test_a_platform_that_drops_connections_fails_a_waiting_call_after_one_more_round():
+    """From an outside review: a platform that drops connections (down behind a firewall, or frozen with its accept
+    queue full) gives connect timeouts, not refusals; the waiting calls ask once more, not for their whole wait."""
+    posts: list[str] = []
+
+    async def blackhole(request: httpx.Request) -> httpx.Response:
+        posts.append(request.url.path)
+        await asyncio.sleep(0)
+        raise httpx.ConnectTimeout("SYN dropped")
+
+    s = settings()
+    leases = LeaseBook(PlatformClient(s, transport=httpx.MockTransport(blackhole)), s.lease)
+    with pytest.raises(PlatformUnavailable):
+        await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    assert len(posts) == 4  # two rounds of a grant's two tries
+
+
+async def test_a_grant_that_may_have_reached_the_platform_is_not_asked_again_with_a_new_nonce():
+    """From an outside review: the first try reached the platform (granted, its answer lost), the second's connect
+    timed out. That grant was maybe made: asking again would reserve a second lease beside one this process never
+    learned of, so the call fails closed instead."""
+    platform = Platform(10_000_000)
+    script = ["applied-then-lost", "connect-timeout"]
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)
+        if request.url.path.endswith("/leases") and script:
+            if script.pop(0) == "applied-then-lost":
+                platform.handler(request)
+                raise httpx.ReadTimeout("answer lost")
+            raise httpx.ConnectTimeout("connect timed out")
+        return platform.handler(request)
+
+    s = settings()
+    leases = LeaseBook(PlatformClient(s, transport=httpx.MockTransport(handler)), s.lease)
+    with pytest.raises(PlatformUnavailable):
+        await leases.draw(KEY_ID, "e1", "c1", ["fake-small"], 100, 50, 1)
+    assert len({g["leaseId"] for g in platform.grants}) == 1
+
+
 async def test_an_idle_lease_is_kept_while_the_platform_refuses_connections_and_returned_once_it_is_back():
     now = [0.0]
     platform = Platform(1_000_000, ttl=60.0)

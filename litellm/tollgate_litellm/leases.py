@@ -29,9 +29,13 @@ logger = logging.getLogger("tollgate.leases")
 
 
 
+# How long a lease's return waits for a top-up of it in flight before it goes out anyway.
+TOP_UP_WAIT_SECONDS = 2.0
+
+
 def _connect_timed_out(error: PlatformUnavailable) -> bool:
-    """The platform request was never sent because its connect timed out or the pool had no connection in time."""
-    return isinstance(error.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout))
+    """The platform request was never sent because its connect timed out (PlatformUnreachable from httpx's error)."""
+    return isinstance(error.__cause__, httpx.ConnectTimeout)
 
 
 class LeaseRefused(Exception):
@@ -96,6 +100,8 @@ class LeaseBook:
         self.process_id = process_id or f"gw-{uuid.uuid4()}"
         self.leases: dict[str, Lease] = {}
         self._refills: dict[str, asyncio.Future[None]] = {}
+        # lease id → the grant in flight that tops that lease up (its key's single-flight future)
+        self._topups: dict[str, asyncio.Future[None]] = {}
         self._waiting: dict[str, int] = {}
         self._by_id: dict[str, Lease] = {}
         self._rates: dict[str, tuple[float, int]] = {}  # key → (window start, drawn in window)
@@ -128,6 +134,7 @@ class LeaseBook:
         # need many: the wait is bounded by time (the call's own client waits longer), and by a round count far above
         # any real burst's, so a process that could never fit the call does not spin.
         given_up = self.clock() + self.settings.draw_wait_seconds
+        asked_again = False
         for _ in range(1024):
             # A pause set while this call waited (a call reported more than it drew) holds it too: the next grant
             # must see that charge first (clause 46).
@@ -150,12 +157,14 @@ class LeaseBook:
             try:
                 await self._refill(key_id, epoch, need, cost)
             except PlatformUnreachable as error:
-                # A grant whose connect timed out (or found no free connection) was never sent: on a loaded host it is
-                # this process's own event loop, busy taking a burst's connections, that was late. The waiting calls
-                # ask again while their wait lasts (the grant already tried twice). A refused connection is the
-                # platform down: the call fails closed at once.
-                if not _connect_timed_out(error) or self.clock() + self.settings.grant_retry_pause > given_up:
+                # A grant whose two connects both timed out was never sent: on a loaded host it is this process's own
+                # event loop, busy taking a burst's connections, that was late. Each waiting call asks once more (one
+                # more round: a platform that drops connections, down or frozen, fails a call in about twice its two
+                # connect timeouts, not in its whole wait). A refused connection is the platform down, and no free
+                # connection in the pool is this process overloaded: the call fails closed at once.
+                if asked_again or not _connect_timed_out(error) or self.clock() + self.settings.grant_retry_pause > given_up:
                     raise
+                asked_again = True
                 logger.warning("a lease grant for key %s could not connect in time; the waiting calls ask again", key_id)
                 await asyncio.sleep(self.settings.grant_retry_pause)
         raise PlatformUnavailable("lease refills did not keep up")
@@ -360,7 +369,14 @@ class LeaseBook:
             "unusedMicros": max(0, lease.remaining) if lease is not None else 0,
         }
         sent = self.clock()
-        answer = await self._post_grant(body)
+        topping = self._refills.get(key_id) if lease is not None else None
+        if topping is not None:
+            self._topups[lease.id] = topping
+        try:
+            answer = await self._post_grant(body)
+        finally:
+            if topping is not None and self._topups.get(lease.id) is topping:
+                del self._topups[lease.id]
         if answer is None:  # the lease closed under us (expired on the platform): start a new one
             given_back = lease is not None and lease.retired
             if lease is not None:
@@ -406,19 +422,26 @@ class LeaseBook:
 
     async def _post_grant(self, body: dict[str, Any]) -> dict[str, Any] | None:
         """The platform's answer, None if the lease is closed (409), LeaseRefused for a refusal."""
+        maybe_sent = False  # a first try that may have reached the platform: the grant may have been made
         for attempt in (1, 2):  # one retry with the same nonce: a repeated grant is answered, not doubled
             self.round_trips += 1
             try:
                 response = await self.client.request("/api/internal/gateway/leases", body)
-            except PlatformUnavailable:
+            except PlatformUnavailable as error:
                 if attempt == 2:
+                    if maybe_sent and isinstance(error, PlatformUnreachable):
+                        # Not "never sent": the first try may have been granted. Its caller must not ask again with a
+                        # new nonce (a second reservation beside one this process never learned of).
+                        raise PlatformUnavailable("a lease grant may have reached the platform") from error
                     raise
+                maybe_sent = not isinstance(error, PlatformUnreachable)
                 continue
             if response.status_code == 200:
                 return response.json()
             if response.status_code >= 500 or response.status_code == 404:
                 if attempt == 2:
                     raise PlatformUnavailable(f"lease grant answered HTTP {response.status_code}")
+                maybe_sent = True
                 continue
             try:
                 data = response.json()
@@ -525,24 +548,32 @@ class LeaseBook:
         if lease is not None:
             self._retire(lease, reason)
 
-    def _retire(self, lease: Lease, reason: str) -> None:
+    def _retire(self, lease: Lease, reason: str, wait: bool = True) -> None:
         if lease.retired:
             return
         lease.retired = True
         if self.leases.get(lease.key_id) is lease:
             del self.leases[lease.key_id]
-        self._background(self._return(lease, reason))
+        self._background(self._return(lease, reason, wait))
 
     def _forget(self, lease: Lease) -> None:
         lease.retired = True
         if self.leases.get(lease.key_id) is lease:
             del self.leases[lease.key_id]
 
-    async def _return(self, lease: Lease, reason: str) -> None:
-        # A grant in flight for the key (a top-up of this lease) is answered first: the platform may have granted it
-        # before this return arrives, and what it granted must be counted unused here or it stays reserved on the
-        # returned lease until that expires.
-        await self._after_pending(lease.key_id)
+    async def _return(self, lease: Lease, reason: str, wait: bool = True) -> None:
+        # A top-up of this lease in flight is answered first (for at most TOP_UP_WAIT_SECONDS): the platform may have
+        # granted it before this return arrives, and what it granted must be counted unused here or it stays reserved on
+        # the returned lease until that expires. Only a top-up of this lease: the key's next lease, whose grant a
+        # retiring draw starts at once, must be sized with this one's money already back. Not at shutdown, whose
+        # returns have a few seconds in all.
+        topping = self._topups.get(lease.id) if wait else None
+        if topping is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(topping), TOP_UP_WAIT_SECONDS)
+            except BaseException as error:  # its outcome is the grant's caller's; a timeout sends the return anyway
+                if isinstance(error, asyncio.CancelledError) and not topping.cancelled():
+                    raise
         for attempt in range(3):
             try:
                 if (await self._post_return(lease, reason)).status_code < 500:
@@ -559,7 +590,7 @@ class LeaseBook:
     async def return_all(self) -> None:
         """At shutdown: every lease back to the platform (their in-flight share stays reserved there)."""
         for lease in list(self.leases.values()):
-            self._retire(lease, "shutdown")
+            self._retire(lease, "shutdown", wait=False)
         if self._returns:
             await asyncio.gather(*self._returns, return_exceptions=True)
 

@@ -66,7 +66,7 @@ class LeaseSettings:
     # A call waits at most this long for its key's lease to fit it (grants in flight for a burst on a cold key) before
     # its 503.
     draw_wait_seconds: float = 20.0
-    # After a grant whose connect timed out, the waiting calls ask again this much later (within draw_wait_seconds).
+    # After a grant whose connects timed out, the waiting calls ask once more this much later (within draw_wait_seconds).
     grant_retry_pause: float = 0.25
 
 
