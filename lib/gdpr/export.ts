@@ -8,7 +8,7 @@ import { toJsonText } from "@/lib/http/respond";
 import { orgFor } from "@/lib/orgs/access";
 import { readStatement } from "@/lib/statements/read";
 import type { Statement } from "@/lib/statements/schemas";
-import { usageCounts, usageProviderModel } from "@/lib/usage/columns";
+import { usageCounts, usageProviderModel, userKeys } from "@/lib/usage/columns";
 
 // Data export (GDPR art. 15 and 20): a person's own data, or an organization's, as one JSON document. The small
 // sections are read before the download starts (so a refusal is an error response, not a file); usage, ledger
@@ -63,15 +63,13 @@ async function* userUsage(db: Db, userId: string) {
   const days = await db<{ day: string }[]>`
     select day::text as day from usage_owner_days where owner_kind = 'user' and owner_id = ${userId} order by day`;
   for (const { day } of days) {
-    const from = db`${day}::date::timestamp at time zone 'utc'`;
-    const to = db`(${day}::date + 1)::timestamp at time zone 'utc'`;
+    const from = new Date(`${day}T00:00:00Z`);
+    const to = new Date(from.getTime() + 86_400_000);
     yield* pages(
       BATCH,
       (after) =>
         db<Row[]>`select ${usageColumns(db)}, ${micros(db, "e.started_at")}
-          from unnest(array(select uk.id from api_keys uk where uk.user_id = ${userId}
-                              and exists (select 1 from usage_owner_days od where od.owner_kind = 'key'
-                                            and od.owner_id = uk.id and od.day = ${day}::date))) uk(id)
+          from unnest(${userKeys(db, userId, { from, to })}) uk(id)
           cross join lateral (
             select * from usage_events e
             where e.key_id = uk.id and e.started_at >= ${from} and e.started_at < ${to}

@@ -26,14 +26,14 @@ export const usageCounts = (db: Db, e: string) => db`
 /**
  * The ids of a user's keys, as a uuid[] read once per statement (an InitPlan). usage_events has no index on user_id
  * (docs/adr/0037): a key's user never changes (api_keys_owner_fixed), so a user's calls are the calls of their keys,
- * each key's read through usage_events_key_idx. With a range, only the keys that made a call on one of its UTC days,
- * by usage_owner_days (kept with every insert, in its statement: docs/adr/0024), so a read costs per key that called
- * then, not per key the user ever made.
+ * each key's read through usage_events_key_idx. With a range ([from, to)), only the keys that made a call on one of its
+ * UTC days by usage_owner_days (kept with every insert, in its statement: docs/adr/0024), so a read costs per key that
+ * called then, not per key the user ever made.
  */
 export const userKeys = (db: Db, user: string, range?: { from: Date; to: Date }) =>
   range
     ? db`array(select uk.id from api_keys uk where uk.user_id = ${user}::uuid
                and exists (select 1 from usage_owner_days od where od.owner_kind = 'key' and od.owner_id = uk.id
                              and od.day >= (${range.from}::timestamptz at time zone 'utc')::date
-                             and od.day <= (${range.to}::timestamptz at time zone 'utc')::date))`
+                             and od.day <= (${range.to}::timestamptz at time zone 'utc' - interval '1 microsecond')::date))`
     : db`array(select uk.id from api_keys uk where uk.user_id = ${user}::uuid)`;

@@ -19,9 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from .platform import PlatformClient, PlatformUnavailable, PlatformUnreachable
+from .platform import PlatformClient, PlatformUnavailable, PlatformUnreachable, connect_timed_out
 from .pricing import NO_UNITS, ModelNotPriced, Price, Units, price_worst_case, worst_case
 from .settings import LeaseSettings
 
@@ -31,11 +29,6 @@ logger = logging.getLogger("tollgate.leases")
 
 # How long a lease's return waits for a top-up of it in flight before it goes out anyway.
 TOP_UP_WAIT_SECONDS = 2.0
-
-
-def _connect_timed_out(error: PlatformUnavailable) -> bool:
-    """The platform request was never sent because its connect timed out (PlatformUnreachable from httpx's error)."""
-    return isinstance(error.__cause__, httpx.ConnectTimeout)
 
 
 class LeaseRefused(Exception):
@@ -67,6 +60,7 @@ class Lease:
     retired: bool = False
     returning: bool = False  # an idle return is in flight: draws wait for its outcome
     next_return_at: float = 0.0  # an idle return the platform could not be reached for is tried again then
+    topping: asyncio.Future[None] | None = None  # a grant in flight that tops this lease up (its key's single flight)
 
     @property
     def used_at(self) -> float:
@@ -100,8 +94,6 @@ class LeaseBook:
         self.process_id = process_id or f"gw-{uuid.uuid4()}"
         self.leases: dict[str, Lease] = {}
         self._refills: dict[str, asyncio.Future[None]] = {}
-        # lease id → the grant in flight that tops that lease up (its key's single-flight future)
-        self._topups: dict[str, asyncio.Future[None]] = {}
         self._waiting: dict[str, int] = {}
         self._by_id: dict[str, Lease] = {}
         self._rates: dict[str, tuple[float, int]] = {}  # key → (window start, drawn in window)
@@ -162,7 +154,7 @@ class LeaseBook:
                 # more round: a platform that drops connections, down or frozen, fails a call in about twice its two
                 # connect timeouts, not in its whole wait). A refused connection is the platform down, and no free
                 # connection in the pool is this process overloaded: the call fails closed at once.
-                if asked_again or not _connect_timed_out(error) or self.clock() + self.settings.grant_retry_pause > given_up:
+                if asked_again or not connect_timed_out(error) or self.clock() + self.settings.grant_retry_pause > given_up:
                     raise
                 asked_again = True
                 logger.warning("a lease grant for key %s could not connect in time; the waiting calls ask again", key_id)
@@ -369,14 +361,14 @@ class LeaseBook:
             "unusedMicros": max(0, lease.remaining) if lease is not None else 0,
         }
         sent = self.clock()
-        topping = self._refills.get(key_id) if lease is not None else None
-        if topping is not None:
-            self._topups[lease.id] = topping
+        topped = lease
+        if topped is not None:
+            topped.topping = self._refills.get(key_id)
         try:
             answer = await self._post_grant(body)
         finally:
-            if topping is not None and self._topups.get(lease.id) is topping:
-                del self._topups[lease.id]
+            if topped is not None:
+                topped.topping = None
         if answer is None:  # the lease closed under us (expired on the platform): start a new one
             given_back = lease is not None and lease.retired
             if lease is not None:
@@ -567,7 +559,7 @@ class LeaseBook:
         # the returned lease until that expires. Only a top-up of this lease: the key's next lease, whose grant a
         # retiring draw starts at once, must be sized with this one's money already back. Not at shutdown, whose
         # returns have a few seconds in all.
-        topping = self._topups.get(lease.id) if wait else None
+        topping = lease.topping if wait else None
         if topping is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(topping), TOP_UP_WAIT_SECONDS)

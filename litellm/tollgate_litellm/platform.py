@@ -25,6 +25,12 @@ def _unavailable(error: httpx.HTTPError) -> PlatformUnavailable:
     return kind(type(error).__name__)
 
 
+def connect_timed_out(error: PlatformUnavailable) -> bool:
+    """The request was never sent because its connect timed out: not a refusal (the platform down) and not a full pool
+    (this process overloaded), but a connect that was late, which a loaded host's own event loop can make."""
+    return isinstance(error, PlatformUnreachable) and isinstance(error.__cause__, httpx.ConnectTimeout)
+
+
 class PlatformClient:
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
