@@ -155,10 +155,10 @@ async function insertCalls(sql: Sql, first: number, last: number) {
              case when c.kind = 'speech' then 50 + floor(c.ut * 4951)::int else 0 end as characters
       from c
     )
-    insert into usage_events (key_id, call_id, user_id, account_id, model_group, kind, status, prompt_tokens,
+    insert into usage_events (key_id, call_id, account_id, org, model_group, kind, status, prompt_tokens,
                               completion_tokens, images, audio_ms, characters, started_at, ended_at, billing_status,
                               cost_micros, revenue_micros, error_class)
-    select k.key_id, 'bench-' || e.g, k.user_id, k.account_id, e.model, e.kind,
+    select k.key_id, 'bench-' || e.g, k.account_id, ka.org, e.model, e.kind,
            case when e.failed then 'failure' else 'success' end, e.prompt, e.completion,
            case when e.failed then 0 else e.images end, case when e.failed then 0 else e.audio_ms end,
            case when e.failed then 0 else e.characters end, e.started_at, e.started_at + interval '800 milliseconds',
@@ -166,6 +166,7 @@ async function insertCalls(sql: Sql, first: number, last: number) {
            case when e.failed then 0 else x.price * 6 / 10 end, case when e.failed then 0 else x.price end,
            case when e.failed then 'RateLimitError' end
     from e join bench_keys k on k.key_index = e.key_index join p on p.name = e.model
+    cross join lateral (select true as org from accounts a where a.id = k.account_id and a.kind = 'team') ka
     cross join lateral (
       select (e.prompt * p.input + e.completion * p.output + 999999) / 1000000 + e.images * p.image
              + (e.characters * p.characters + 999999) / 1000000 + ((e.audio_ms + 999) / 1000) * p."audioSecond" as price

@@ -61,11 +61,11 @@ async function main() {
         `create table ${name} partition of usage_events for values from ('${from}') to ('${to}')`,
       );
       await sql`
-        insert into usage_events (key_id, call_id, user_id, account_id, model_group, provider_model, status,
+        insert into usage_events (key_id, call_id, account_id, model_group, provider_model, status,
                                   prompt_tokens, completion_tokens, started_at, ended_at, error_class,
                                   billing_status, cost_micros, revenue_micros)
         select md5('key' || (g % ${ACCOUNTS * 3}))::uuid, md5(${from} || g)::uuid::text,
-               md5('user' || (g % ${ACCOUNTS * 3}))::uuid, md5('acct' || (g % ${ACCOUNTS}))::uuid,
+               md5('acct' || (g % ${ACCOUNTS}))::uuid,
                (array['gpt-4o-mini', 'gpt-4o', 'claude-sonnet-4', 'gemini-2.5-flash'])[1 + g % 4],
                'openai/x', case when g % 50 = 0 then 'failure' else 'success' end,
                100 + g % 900, 10 + g % 400,

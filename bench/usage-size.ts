@@ -247,9 +247,10 @@ async function plans(sql: Sql) {
   const [s] = await sql<
     { user_id: string; key_id: string; account_id: string; micros: string; id: string; call_id: string }[]
   >`
-    select user_id, key_id, account_id, (extract(epoch from started_at) * 1000000)::bigint::text as micros, id::text,
-           call_id
-    from usage_events order by started_at desc, id desc offset ${Math.floor(N / 4)} limit 1`;
+    select (select k.user_id from api_keys k where k.id = e.key_id) as user_id, key_id,
+           (select o.account_id from usage_events o where o.org limit 1) as account_id,
+           (extract(epoch from started_at) * 1000000)::bigint::text as micros, id::text, call_id
+    from usage_events e where e.org is null order by started_at desc, id desc offset ${Math.floor(N / 4)} limit 1`;
   const week = "e.started_at >= now() - interval '8 days' and e.started_at < now() + interval '1 day'";
   const page = "order by e.started_at desc, e.id desc limit 51";
   const prefix = s!.call_id.slice(0, CALL_ID_PREFIX_MIN);
@@ -267,11 +268,16 @@ async function plans(sql: Sql) {
     [
       "request log, a developer's own",
       `from unnest(array(select uk.id from api_keys uk where uk.user_id = '${s!.user_id}'
+                           and uk.account_id = (select a.id from accounts a where a.owner_user_id = '${s!.user_id}')
                            and exists (select 1 from usage_owner_days od where od.owner_kind = 'key' and od.owner_id = uk.id
                                          and od.day >= (now() - interval '8 days')::date and od.day <= (now() + interval '1 day')::date))) uk(id)
        cross join lateral (select e.* from usage_events e where ${week} and e.key_id = uk.id ${page}) e ${page}`,
     ],
-    ["request log, an organization's", `where ${week} and e.account_id = '${s!.account_id}' ${page}`],
+    // As lib/usage/columns.ts reads an organization's calls (orgRows): its account index holds them only.
+    [
+      "request log, an organization's",
+      `where ${week} and e.org and e.account_id = '${s!.account_id}' ${page}`,
+    ],
     ["request log, one key", `where ${week} and e.key_id = '${s!.key_id}' ${page}`],
     [
       "a call's page by its id, with its day",
@@ -332,7 +338,8 @@ async function whatIf(sql: Sql) {
     create table lean_order as
     select id, started_at, ended_at, received_at, first_token_at, reported_cost_micros, cost_micros, revenue_micros,
            draw_micros, overrun_micros, audio_ms, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens,
-           reasoning_tokens, images, characters, provider_model_id, key_id, user_id, account_id, model_id,
+           reasoning_tokens, images, characters, provider_model_id, key_id,
+           (select k.user_id from api_keys k where k.id = usage_events.key_id) as user_id, account_id, model_id,
            price_version_id, hold_id,
            ledger_transaction_id, lease_id, stream, call_id, model_group, provider_model, status, billing_status, kind,
            error_class, image_size, image_quality
@@ -344,7 +351,7 @@ async function whatIf(sql: Sql) {
            nullif(audio_ms, 0) as audio_ms, prompt_tokens, completion_tokens, nullif(cached_tokens, 0) as cached_tokens,
            nullif(cache_write_tokens, 0) as cache_write_tokens, nullif(reasoning_tokens, 0) as reasoning_tokens,
            nullif(images, 0) as images, nullif(characters, 0) as characters, provider_model_id,
-           call_id::uuid as call_id, key_id, user_id,
+           call_id::uuid as call_id, key_id, (select k.user_id from api_keys k where k.id = usage_events.key_id) as user_id,
            account_id, price_version_id, hold_id, ledger_transaction_id, lease_id, stream,
            (case status when 'success' then 0 when 'cut' then 1 else 2 end)::"char" as status,
            (case kind when 'chat' then 0 when 'completion' then 1 when 'embedding' then 2 when 'image' then 3

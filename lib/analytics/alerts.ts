@@ -276,7 +276,9 @@ export async function evaluateAlerts(db: Db, now = new Date()): Promise<Evaluati
         from usage_events e
         where e.started_at >= ${now}::timestamptz - make_interval(mins => r.window_minutes)
           and e.started_at < ${now}::timestamptz
-          and (r.scope = 'platform' or (r.scope = 'user' and e.user_id = r.user_id)
+          -- A user's calls are their keys' (docs/adr/0037; a row does not store its user: docs/adr/0040).
+          and (r.scope = 'platform'
+               or (r.scope = 'user' and e.key_id = any(array(select uk.id from api_keys uk where uk.user_id = r.user_id)))
                or (r.scope = 'key' and e.key_id = r.key_id))
       ) v
       left join alert_episodes ep on ep.rule_id = r.id and ep.cleared_at is null`;

@@ -6,10 +6,18 @@ import { csvField } from "@/lib/csv";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { ORG_VERBS } from "@/lib/orgs/access";
-import { usageCounts, usageCredential, usageProviderModel, userKeys } from "@/lib/usage/columns";
+import { accountRows, usageCounts, usageCredential, usageProviderModel } from "@/lib/usage/columns";
 import { callIdMatching, callsMatching } from "./call-key";
 import { piiSummary, type RequestExportQuery, type RequestLogQuery } from "./schemas";
-import { type Range, resolveRange, type ScopedFilters, usageScope, usageUser, usageWhere } from "./usage";
+import {
+  type Range,
+  resolveRange,
+  type ScopedFilters,
+  usageScope,
+  usageUser,
+  usageUserKeys,
+  usageWhere,
+} from "./usage";
 
 // The request log: one row per call the gateway reported, newest first, paged by a (started_at, id) cursor so a
 // page costs the same on the millionth row as on the first (no OFFSET). Prompt and completion bodies are never
@@ -72,7 +80,7 @@ const rowColumns = (db: Db) => db`
   e.id::text as id, e.call_id as "callId", e.started_at as "startedAt", e.ended_at as "endedAt",
   greatest(0, round(extract(epoch from (e.ended_at - e.started_at)) * 1000))::float8 as "latencyMs",
   round(extract(epoch from (e.first_token_at - e.started_at)) * 1000)::float8 as "ttftMs",
-  e.user_id::text as "userId", u.email as "userEmail", o.id::text as "organizationId", o.slug as "organizationSlug",
+  k.user_id::text as "userId", u.email as "userEmail", o.id::text as "organizationId", o.slug as "organizationSlug",
   o.name as "organizationName", e.key_id::text as "keyId", k.prefix as "keyPrefix",
   k.name as "keyName", e.model_group as model, ${usageProviderModel(db, "e")} as "providerModel", e.kind, e.status, e.stream,
   e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens",
@@ -82,9 +90,12 @@ const rowColumns = (db: Db) => db`
   e.pii_masked as "piiMasked", e.safety_score as "safetyScore",
   ${usageCredential(db, "e")} as credential`;
 
-/** What rowColumns reads from: the call e, its key k, its user u, and the organization o it was charged to. */
+/**
+ * What rowColumns reads from: the call e, its key k, its user u (the key's: a key's user never changes, docs/adr/0037),
+ * and the organization o it was charged to.
+ */
 const rowSource = (db: Db, events = db`usage_events e`) => db`
-  ${events} join api_keys k on k.id = e.key_id join users u on u.id = e.user_id
+  ${events} join api_keys k on k.id = e.key_id join users u on u.id = k.user_id
   join accounts ea on ea.id = e.account_id left join organizations o on o.id = ea.organization_id`;
 
 const DAY_MS = 86_400_000;
@@ -163,7 +174,7 @@ function logPage(
     ${callIdWhere(db, q.callId)}
     ${olderThan(db, after)}`;
   const events = user
-    ? db`(select e.* from unnest(${userKeys(db, user, range)}) uk(id)
+    ? db`(select e.* from unnest(${usageUserKeys(db, actor, f, user, range)}) uk(id)
           cross join lateral (select e.* from usage_events e ${filters} and e.key_id = uk.id
                               order by e.started_at desc, e.id desc limit ${limit}) e) e`
     : db`usage_events e`;
@@ -282,14 +293,14 @@ export async function requestDetail(db: Db, actor: Actor, id: string, day?: stri
              'accountAmountMicros', (select coalesce(sum(le.amount_micros), 0)::text from ledger_entries le
                                      where le.transaction_id = t.id and le.account_id = e.account_id),
              'events', (select count(*) from usage_events x
-                        where x.ledger_transaction_id = t.id and x.account_id = e.account_id))
+                        where x.ledger_transaction_id = t.id and ${accountRows(db, "x", db`e.account_id`)}))
                 else json_build_object('id', t.id, 'kind', t.kind, 'createdAt', t.created_at) end as ledger
     from ${rowSource(db)}
     left join price_versions p on p.id = e.price_version_id
     left join holds h on h.id = e.hold_id
     left join leases l on l.id = e.lease_id
     left join ledger_transactions t on t.id = e.ledger_transaction_id
-    where e.id = ${id}::bigint ${own ? db`and (e.user_id = ${own} or ${orgWide(db, own)})` : db``}
+    where e.id = ${id}::bigint ${own ? db`and (k.user_id = ${own} or ${orgWide(db, own)})` : db``}
     ${
       day
         ? db`and e.started_at >= ${day}::date::timestamp at time zone 'utc'

@@ -4,7 +4,7 @@ import { actsAsPlatformAdmin, ownerScope, withMargin } from "@/lib/auth/visibili
 import type { Db } from "@/lib/db/client";
 import { AppError } from "@/lib/http/errors";
 import { orgAllows, orgFor } from "@/lib/orgs/access";
-import { userKeys } from "@/lib/usage/columns";
+import { orgRows, PERSONAL, userKeys } from "@/lib/usage/columns";
 import type { AnalyticsQuery, UsageFilters } from "./schemas";
 
 // Usage analytics over usage_events: what the dashboard charts, tables and exports read. Every query takes the
@@ -47,7 +47,7 @@ export function resolveRange(f: Pick<UsageFilters, "from" | "to">, now = new Dat
 export interface UsageScope {
   /** Only this user's calls; null: every user's (the filters' userId may narrow it). */
   userId: string | null;
-  /** Only calls charged to this account (an organization's); null: any account. */
+  /** Only calls charged to this account (an organization's: a team account); null: any account. */
   accountId: string | null;
   /** Only calls charged to userId's own account: a person's view outside any organization. */
   personal: boolean;
@@ -88,6 +88,18 @@ export function usageUser(actor: Actor, f: ScopedFilters): string | null {
   return scope.userId ?? f.userId ?? null;
 }
 
+/**
+ * The keys of the user a read is narrowed to (usageUser) whose calls it covers, as userKeys gives them: in a person's
+ * own view their own account's keys, in an organization's its keys, else all of them.
+ */
+export function usageUserKeys(db: Db, actor: Actor, f: ScopedFilters, user: string, range: Range) {
+  const scope = scopeOf(actor, f);
+  return userKeys(db, user, {
+    range,
+    account: scope.personal ? PERSONAL : (scope.accountId ?? undefined),
+  });
+}
+
 /** The one WHERE clause of every usage read (`e` is usage_events). */
 export function usageWhere(db: Db, actor: Actor, f: ScopedFilters, range: Range) {
   const scope = scopeOf(actor, f);
@@ -95,10 +107,9 @@ export function usageWhere(db: Db, actor: Actor, f: ScopedFilters, range: Range)
   const errorClass = f.error && f.error !== "any" ? f.error : null;
   return db`
     where e.started_at >= ${range.from} and e.started_at < ${range.to}
-      ${user ? db`and e.key_id = any(${userKeys(db, user, range)})` : db``}
+      ${user ? db`and e.key_id = any(${usageUserKeys(db, actor, f, user, range)})` : db``}
       ${scope.userId && f.userId && f.userId !== scope.userId ? db`and false` : db``}
-      ${scope.accountId ? db`and e.account_id = ${scope.accountId}` : db``}
-      ${scope.personal ? db`and e.account_id = (select a.id from accounts a where a.owner_user_id = ${scope.userId})` : db``}
+      ${scope.accountId ? db`and ${orgRows(db, "e", scope.accountId)}` : db``}
       ${f.keyId ? db`and e.key_id = ${f.keyId}` : db``}
       ${f.model ? db`and e.model_group = ${f.model}` : db``}
       ${f.kind ? db`and e.kind = ${f.kind}` : db``}
@@ -113,7 +124,7 @@ const HOUR_MS = 3_600_000;
 /** The events of a range as the rows every view aggregates (one call each). */
 function eventRows(db: Db, actor: Actor, f: ScopedFilters, range: Range) {
   return db`
-    select date_trunc('hour', e.started_at at time zone 'utc') as at, e.model_group as model, e.user_id, e.key_id,
+    select date_trunc('hour', e.started_at at time zone 'utc') as at, e.model_group as model, e.key_id,
            1::bigint as calls, (e.status = 'failure')::int::bigint as failures, e.prompt_tokens::bigint as tokens_in,
            e.completion_tokens::bigint as tokens_out, e.revenue_micros as revenue, e.cost_micros as cost, e.kind,
            coalesce(e.images, 0)::bigint as images, coalesce(e.audio_ms, 0) as audio_ms,
@@ -151,7 +162,7 @@ function restIsEmpty(db: Db, to: Date, end: Date) {
  * The rows a view aggregates, one per (UTC hour, model) piece: whole hours inside the range from usage_hourly, the
  * partial hours at its edges (and every view usage_hourly cannot answer) from usage_events — the last hour from
  * usage_hourly too when nothing in it starts at or after the range's end (restIsEmpty). Columns: at (the UTC
- * hour), model, user_id and key_id (null from the roll-up), calls, failures, tokens_in, tokens_out, revenue, cost,
+ * hour), model, key_id (null from the roll-up), calls, failures, tokens_in, tokens_out, revenue, cost,
  * kind, images, audio_ms, characters.
  */
 export function usageSource(db: Db, actor: Actor, f: ScopedFilters, range: Range) {
@@ -163,7 +174,7 @@ export function usageSource(db: Db, actor: Actor, f: ScopedFilters, range: Range
   const lastEnd = new Date(last.getTime() + HOUR_MS);
   const clean = last < range.to ? restIsEmpty(db, range.to, lastEnd) : null;
   return db`
-    select h.hour as at, h.model_group as model, null::uuid as user_id, null::uuid as key_id, h.calls,
+    select h.hour as at, h.model_group as model, null::uuid as key_id, h.calls,
            case when h.status = 'failure' then h.calls else 0 end as failures, h.tokens_in, h.tokens_out,
            h.revenue_micros as revenue, h.cost_micros as cost, h.kind, h.images, h.audio_ms, h.characters
     from usage_hourly h
@@ -265,14 +276,13 @@ function ownerSource(db: Db, actor: Actor, f: ScopedFilters, range: Range, settl
   }
   if (cursor < range.to) gaps.push({ from: cursor, to: range.to });
   return db`
-    select r.day::timestamp as at, r.model_group as model, k.user_id, r.key_id,
+    select r.day::timestamp as at, r.model_group as model, r.key_id,
            r.requests::bigint as calls,
            case when r.billing_status = 'waived' then r.requests else 0 end::bigint as failures, r.tokens_in,
            r.tokens_out, r.revenue_micros as revenue, r.cost_micros as cost,
            -- The daily roll-up keeps no call kind or units: by-user and by-key views show money, calls and tokens.
            null::text as kind, 0::bigint as images, 0::bigint as audio_ms, 0::bigint as characters
-    -- A call's user is its key's (the person, or the member who made an organization's key), as on its usage row.
-    from usage_rollups r join api_keys k on k.id = r.key_id
+    from usage_rollups r
     where r.day = any(${db.array(settled)}::date[])
       ${f.model ? db`and r.model_group = ${f.model}` : db``}
       ${f.billing ? db`and r.billing_status = ${f.billing}` : db``}
@@ -475,8 +485,10 @@ export async function usageBreakdown(
     : by === "user"
       ? await db<(BreakdownRow & { costMicros: bigint })[]>`
             with agg as (
-              select s.user_id, ${aggregates(db)} from (${src}) s
-              group by s.user_id order by sum(s.revenue) desc, sum(s.calls) desc limit ${limit}
+              -- A call's user is its key's (the person, or the member who made an organization's key): a key's user
+              -- never changes (docs/adr/0037), and a usage row does not store it (docs/adr/0040).
+              select k.user_id, ${aggregates(db)} from (${src}) s join api_keys k on k.id = s.key_id
+              group by k.user_id order by sum(s.revenue) desc, sum(s.calls) desc limit ${limit}
             )
             select agg.user_id::text as id, u.email as label, nullif(u.name, '') as detail, agg.calls, agg.failures,
                    agg."tokensIn", agg."tokensOut", agg."revenueMicros", agg."costMicros"

@@ -4,7 +4,7 @@ import type { Actor } from "@/lib/auth/types";
 import { canManage, hideCost } from "@/lib/auth/visibility";
 import { containsPattern, type Db, inTransaction } from "@/lib/db/client";
 import { notFound } from "@/lib/http/errors";
-import { usageUnits } from "@/lib/usage/columns";
+import { accountRows, usageUnits } from "@/lib/usage/columns";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type Account, accountColumns, accountSource, getAccount } from "./ledger";
 
@@ -109,10 +109,12 @@ export async function listUsage(
              u.image_quality as "imageQuality", u.cost_micros as "costMicros",
              u.revenue_micros as "revenueMicros", u.started_at as "startedAt", u.error_class as "errorClass"
       from usage_events u join api_keys k on k.id = u.key_id
-      where u.account_id = ${accountId}
+      where ${accountRows(db, "u", db`${accountId}::uuid`)}
       order by u.started_at desc, u.id desc
       limit ${pageSize} offset ${(page - 1) * pageSize}`,
-    db<{ n: bigint }[]>`select count(*) as n from usage_events where account_id = ${accountId}`,
+    db<
+      { n: bigint }[]
+    >`select count(*) as n from usage_events u where ${accountRows(db, "u", db`${accountId}::uuid`)}`,
   ]);
   return { items: items.map((row) => hideCost(actor, row, ["costMicros"])), total: Number(count!.n) };
 }
@@ -151,12 +153,13 @@ export async function dailySpend(
       group by day
     ),
     live as (
-      select (started_at at time zone 'utc')::date as day, count(*) as calls, sum(cost_micros) as cost,
-             sum(revenue_micros) as revenue, sum(revenue_micros) filter (where billing_status = 'estimated') as estimated
-      from usage_events
-      where started_at >= (select min(day) from span)::timestamp at time zone 'utc'
-        and (${accountId}::uuid is null or account_id = ${accountId})
-        and (started_at at time zone 'utc')::date not in (select day from settled)
+      select (e.started_at at time zone 'utc')::date as day, count(*) as calls, sum(e.cost_micros) as cost,
+             sum(e.revenue_micros) as revenue,
+             sum(e.revenue_micros) filter (where e.billing_status = 'estimated') as estimated
+      from usage_events e
+      where e.started_at >= (select min(day) from span)::timestamp at time zone 'utc'
+        ${accountId ? db`and ${accountRows(db, "e", db`${accountId}::uuid`)}` : db``}
+        and (e.started_at at time zone 'utc')::date not in (select day from settled)
       group by 1
     )
     select to_char(span.day, 'YYYY-MM-DD') as day,

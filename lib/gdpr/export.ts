@@ -8,7 +8,7 @@ import { toJsonText } from "@/lib/http/respond";
 import { orgFor } from "@/lib/orgs/access";
 import { readStatement } from "@/lib/statements/read";
 import type { Statement } from "@/lib/statements/schemas";
-import { usageCounts, usageProviderModel, userKeys } from "@/lib/usage/columns";
+import { orgRows, usageCounts, usageProviderModel, userKeys } from "@/lib/usage/columns";
 
 // Data export (GDPR art. 15 and 20): a person's own data, or an organization's, as one JSON document. The small
 // sections are read before the download starts (so a refusal is an error response, not a file); usage, ledger
@@ -69,7 +69,7 @@ async function* userUsage(db: Db, userId: string) {
       BATCH,
       (after) =>
         db<Row[]>`select ${usageColumns(db)}, ${micros(db, "e.started_at")}
-          from unnest(${userKeys(db, userId, { from, to })}) uk(id)
+          from unnest(${userKeys(db, userId, { range: { from, to } })}) uk(id)
           cross join lateral (
             select * from usage_events e
             where e.key_id = uk.id and e.started_at >= ${from} and e.started_at < ${to}
@@ -116,7 +116,9 @@ function streamOf(chunks: AsyncGenerator<string>): ReadableStream<Uint8Array> {
 
 /** One usage row as exported: the call's ids, units and charge (what the customer paid), no provider cost. */
 const usageColumns = (db: Db) => db`
-  e.id, e.call_id as "callId", e.key_id as "keyId", e.user_id as "userId", e.account_id as "accountId",
+  e.id, e.call_id as "callId", e.key_id as "keyId",
+  -- The key's user: a key's user never changes (docs/adr/0037) and a row does not store it (docs/adr/0040).
+  (select ku.user_id from api_keys ku where ku.id = e.key_id) as "userId", e.account_id as "accountId",
   e.model_group as model, ${usageProviderModel(db, "e")} as "providerModel", e.kind, e.status, e.stream,
   e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens", ${usageCounts(db, "e")},
   e.image_size as "imageSize", e.image_quality as "imageQuality",
@@ -362,7 +364,7 @@ export async function exportOrgData(db: Db, actor: Actor, ref: string): Promise<
           BATCH,
           (after) =>
             db<Row[]>`select ${usageColumns(db)}, ${micros(db, "e.started_at")} from usage_events e
-               where e.account_id = ${ctx.accountId} ${afterTimeAndId(db, "e.started_at", "e.id", "bigint", after)}
+               where ${orgRows(db, "e", ctx.accountId)} ${afterTimeAndId(db, "e.started_at", "e.id", "bigint", after)}
                order by e.started_at, e.id limit ${BATCH}`,
         ),
     ],

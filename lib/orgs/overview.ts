@@ -5,7 +5,7 @@ import { accountLedger, type LedgerLine } from "@/lib/billing/ledger";
 import type { Db } from "@/lib/db/client";
 import { toJsonText } from "@/lib/http/respond";
 import type { Json } from "@/lib/json";
-import { userKeys } from "@/lib/usage/columns";
+import { orgRows, userKeys } from "@/lib/usage/columns";
 import { type OrgContext, type OrgRole, orgAllows } from "./access";
 import { getOrg } from "./read";
 import type { Org } from "./types";
@@ -106,15 +106,17 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
   const accountId = page.org.account.id;
   const only = page.can.seeAllUsage ? null : actor.userId;
   const monthStart = db`(budget_window(tollgate_now(), 'month')::timestamp at time zone 'utc')`;
-  // A member's own calls are their keys' (docs/adr/0037: no index on user_id; a key's user never changes).
-  const mine = only ? db`e.key_id = any(${userKeys(db, only)})` : db`true`;
+  // A member's own calls are their keys' in the organization (docs/adr/0037: a key's user never changes); the
+  // organization's calls are read through its account index (docs/adr/0040).
+  const mine = only ? db`e.key_id = any(${userKeys(db, only, { account: accountId })})` : db`true`;
+  const its = orgRows(db, "e", accountId);
   const [byMember, byKey, byModel, daily] = await Promise.all([
     db<SpendByMember[]>`
       with spend as (
-        select e.user_id, count(*)::int as calls, sum(e.revenue_micros)::bigint as charged
-        from usage_events e
-        where e.account_id = ${accountId} and e.started_at >= ${monthStart} and ${mine}
-        group by e.user_id
+        select k.user_id, count(*)::int as calls, sum(e.revenue_micros)::bigint as charged
+        from usage_events e join api_keys k on k.id = e.key_id
+        where ${its} and e.started_at >= ${monthStart} and ${mine}
+        group by k.user_id
       ),
       people as (
         select m.user_id from organization_members m
@@ -131,14 +133,14 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
       select k.id as "keyId", k.name, k.prefix, k.status, u.email as "makerEmail",
              count(*)::int as calls, sum(e.revenue_micros)::bigint as "chargedMicros"
       from usage_events e join api_keys k on k.id = e.key_id join users u on u.id = k.user_id
-      where e.account_id = ${accountId} and e.started_at >= ${monthStart} and ${mine}
+      where ${its} and e.started_at >= ${monthStart} and ${mine}
       group by k.id, u.email
       order by sum(e.revenue_micros) desc, k.name
       limit 20`,
     db<SpendByModel[]>`
       select e.model_group as model, count(*)::int as calls, sum(e.revenue_micros)::bigint as "chargedMicros"
       from usage_events e
-      where e.account_id = ${accountId} and e.started_at >= ${monthStart} and ${mine}
+      where ${its} and e.started_at >= ${monthStart} and ${mine}
       group by e.model_group
       order by sum(e.revenue_micros) desc, e.model_group`,
     db<DaySpend[]>`
@@ -151,7 +153,7 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
         select (e.started_at at time zone 'utc')::date as day, count(*)::int as calls,
                sum(e.revenue_micros)::bigint as charged
         from usage_events e
-        where e.account_id = ${accountId}
+        where ${its}
           and e.started_at >= ((select min(day) from span)::timestamp at time zone 'utc') and ${mine}
         group by 1
       )

@@ -3,6 +3,7 @@ import type { Db, Sql } from "@/lib/db/client";
 import { inTransaction, platformNow } from "@/lib/db/client";
 import { log } from "@/lib/log";
 import { enqueue } from "@/lib/queue";
+import { orgRows } from "@/lib/usage/columns";
 import { getRetentionSettings } from "./policy";
 
 // The daily retention job (docs/adr/0022-usage-retention.md). Usage detail past the platform's retention leaves by
@@ -505,7 +506,8 @@ async function trimOrganizations(
     const cutoff = [own, windowCutoff].sort()[0]!; // UTC days (YYYY-MM-DD) sort as strings
     const [first] = await db<{ day: string | null }[]>`
       select to_char(min(started_at) at time zone 'utc', 'YYYY-MM-DD') as day
-      from usage_events where account_id = ${org.account_id} and started_at < ${cutoff}::date::timestamp at time zone 'utc'`;
+      from usage_events e
+      where ${orgRows(db, "e", org.account_id)} and e.started_at < ${cutoff}::date::timestamp at time zone 'utc'`;
     if (!first?.day) continue;
     // Days before the platform's cutoff leave with their partitions; those still here are trimmed too.
     for (let day = first.day; day < cutoff; day = addUtcDays(day, 1)) {
@@ -531,8 +533,8 @@ async function trimOrganizations(
         const [gone] = await inTransaction(db, async (tx) => {
           const keys = await tx<{ id: string }[]>`
             select id from api_keys where id in (
-              select key_id from usage_events
-              where account_id = ${org.account_id}
+              select e.key_id from usage_events e
+              where ${orgRows(tx, "e", org.account_id)}
                 and started_at >= ${day}::date::timestamp at time zone 'utc'
                 and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
               limit ${batch})
@@ -540,8 +542,8 @@ async function trimOrganizations(
           if (!keys.length) return [{ n: 0 }];
           return tx<{ n: number }[]>`
           with doomed as (
-            select id, started_at from usage_events
-            where account_id = ${org.account_id}
+            select e.id, e.started_at from usage_events e
+            where ${orgRows(tx, "e", org.account_id)}
               and started_at >= ${day}::date::timestamp at time zone 'utc'
               and started_at < (${day}::date + 1)::timestamp at time zone 'utc'
               and key_id = any(${keys.map((k) => k.id)}::uuid[])

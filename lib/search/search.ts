@@ -66,8 +66,8 @@ async function searchCalls(db: Db, owner: string | null, q: string): Promise<Cal
         and ${callIdMatching(db, callId)}
       offset 0) e
     join api_keys k on k.id = e.key_id
-    join users u on u.id = e.user_id
-    where (${owner}::uuid is null or e.user_id = ${owner})
+    join users u on u.id = k.user_id
+    where (${owner}::uuid is null or k.user_id = ${owner})
     order by e.started_at desc, e.id desc
     limit ${SEARCH_LIMIT}`;
 }

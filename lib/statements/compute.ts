@@ -1,7 +1,7 @@
 import "server-only";
 import type { Db, Tx } from "@/lib/db/client";
 import { notFound } from "@/lib/http/errors";
-import { usageCredential } from "@/lib/usage/columns";
+import { accountRows, usageCredential } from "@/lib/usage/columns";
 import {
   type AdjustmentLine,
   type ChargeGroup,
@@ -133,24 +133,24 @@ async function statementAt(db: Tx, accountId: string, month: string): Promise<St
                                               charge_upgrade_key(u.key_id, u.call_id, 'cut'))), 0))::bigint
                  as amount
         from usage_events u
-        where u.account_id = ${accountId} and u.started_at < ${callsBefore}
+        where ${accountRows(db, "u", db`${accountId}::uuid`)} and u.started_at < ${callsBefore}
           and u.ledger_transaction_id in (select id from month_txns where kind = 'charge')
         union all
         select t.id, u.id, u.started_at, e.amount_micros
         from month_txns t
         join ledger_entries e on e.transaction_id = t.id and e.account_id = ${accountId}
-        join usage_events u on u.account_id = ${accountId} and u.started_at < ${callsBefore}
+        join usage_events u on ${accountRows(db, "u", db`${accountId}::uuid`)} and u.started_at < ${callsBefore}
           and t.idempotency_key in (charge_upgrade_key(u.key_id, u.call_id, 'success'),
                                     charge_upgrade_key(u.key_id, u.call_id, 'cut'))
         where t.kind = 'charge_adjustment'
       )
       select p.txn_id as "txnId", u.id::text as "usageId", u.key_id as "keyId", k.name || ' (' || k.prefix || '…)' as "keyName",
-             u.user_id as "userId", coalesce(nullif(us.name, ''), us.email) as member, u.model_group as model,
+             k.user_id as "userId", coalesce(nullif(us.name, ''), us.email) as member, u.model_group as model,
              ${usageCredential(db, "u")} as credential, to_char(u.started_at at time zone 'utc', 'YYYY-MM') as "callMonth", p.amount as "amountMicros"
       -- By (started_at, id), usage_events_started_idx: one partition of usage_events per call.
       from parts p join usage_events u on u.id = p.usage_id and u.started_at = p.usage_started_at
         and u.started_at < ${callsBefore}
-      join api_keys k on k.id = u.key_id join users us on us.id = u.user_id
+      join api_keys k on k.id = u.key_id join users us on us.id = k.user_id
       where p.amount <> 0`,
     db<{ txnId: string; userId: string; member: string; seatMonth: string }[]>`
       select c.ledger_transaction_id as "txnId", c.user_id as "userId", coalesce(nullif(u.name, ''), u.email) as member,

@@ -23,17 +23,51 @@ export const usageCounts = (db: Db, e: string) => db`
   coalesce(${db(e)}.cached_tokens, 0) as "cachedTokens", coalesce(${db(e)}.cache_write_tokens, 0) as "cacheWriteTokens",
   coalesce(${db(e)}.reasoning_tokens, 0) as "reasoningTokens", ${usageUnits(db, e)}`;
 
+/** userKeys' account for a user's own (personal) account. */
+export const PERSONAL = "personal";
+
 /**
  * The ids of a user's keys, as a uuid[] read once per statement (an InitPlan). usage_events has no index on user_id
- * (docs/adr/0037): a key's user never changes (api_keys_owner_fixed), so a user's calls are the calls of their keys,
- * each key's read through usage_events_key_idx. With a range ([from, to)), only the keys that made a call on one of its
- * UTC days by usage_owner_days (kept with every insert, in its statement: docs/adr/0024), so a read costs per key that
- * called then, not per key the user ever made.
+ * and no user column (docs/adr/0037, 0040): a key's user never changes (api_keys_owner_fixed), so a user's calls are the
+ * calls of their keys, each key's read through usage_events_key_idx. With a range ([from, to)), only the keys that
+ * made a call on one of its UTC days by usage_owner_days (kept with every insert, in its statement: docs/adr/0024), so
+ * a read costs per key that called then, not per key the user ever made. With an account, only the user's keys that
+ * spend from it ('personal': their own account's).
  */
-export const userKeys = (db: Db, user: string, range?: { from: Date; to: Date }) =>
-  range
-    ? db`array(select uk.id from api_keys uk where uk.user_id = ${user}::uuid
-               and exists (select 1 from usage_owner_days od where od.owner_kind = 'key' and od.owner_id = uk.id
-                             and od.day >= (${range.from}::timestamptz at time zone 'utc')::date
-                             and od.day <= (${range.to}::timestamptz at time zone 'utc' - interval '1 microsecond')::date))`
-    : db`array(select uk.id from api_keys uk where uk.user_id = ${user}::uuid)`;
+export const userKeys = (
+  db: Db,
+  user: string,
+  { range, account }: { range?: { from: Date; to: Date }; account?: string } = {},
+) => db`array(select uk.id from api_keys uk where uk.user_id = ${user}::uuid
+  ${
+    account === PERSONAL
+      ? db`and uk.account_id = (select a.id from accounts a where a.owner_user_id = ${user}::uuid)`
+      : account
+        ? db`and uk.account_id = ${account}::uuid`
+        : db``
+  }
+  ${
+    range
+      ? db`and exists (select 1 from usage_owner_days od where od.owner_kind = 'key' and od.owner_id = uk.id
+                         and od.day >= (${range.from}::timestamptz at time zone 'utc')::date
+                         and od.day <= (${range.to}::timestamptz at time zone 'utc' - interval '1 microsecond')::date)`
+      : db``
+  })`;
+
+/**
+ * The calls `e` charged to an organization's account, through its account index (usage_events_org_account_idx holds an
+ * organization's rows only, marked `org` when recorded: docs/adr/0040). accountId must be an organization's (a team
+ * account's); any other account's calls are accountRows'.
+ */
+export const orgRows = (db: Db, e: string, accountId: string) =>
+  db`(${db(e)}.org and ${db(e)}.account_id = ${accountId}::uuid)`;
+
+/**
+ * The calls `e` charged to an account of any kind (`account`: its id as SQL, a parameter or a column; docs/adr/0040): an
+ * organization's through its account index, a person's through the keys of their account (the account index holds
+ * no person's rows). For reads that aggregate (a bitmap of either index); an ordered page reads key by key (userKeys).
+ */
+export const accountRows = (db: Db, e: string, account: ReturnType<Db>) =>
+  db`((${db(e)}.org and ${db(e)}.account_id = ${account})
+      or ${db(e)}.key_id = any(array(select ak.id from api_keys ak join accounts aa on aa.id = ak.account_id
+                                     where ak.account_id = ${account} and aa.kind <> 'team')))`;

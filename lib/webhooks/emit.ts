@@ -63,7 +63,7 @@ export async function emitCallsCharged(
       jsonb_build_object(
         'callId', u.call_id,
         'key', jsonb_build_object('id', k.id, 'name', k.name, 'prefix', k.prefix),
-        'member', jsonb_build_object('userId', u.user_id),
+        'member', jsonb_build_object('userId', k.user_id),
         'organization', case when o.id is null then null
                              else jsonb_build_object('id', o.id, 'slug', o.slug, 'name', o.name) end,
         'model', u.model_group,

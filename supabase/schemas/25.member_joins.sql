@@ -30,7 +30,6 @@ begin
   -- each key's read through usage_events_key_idx.
   left join usage_events u on u.key_id = any(array(select k.id from api_keys k
                                                    where k.account_id = a.id and k.user_id = new.user_id))
-    and u.account_id = a.id and u.user_id = new.user_id
     and u.started_at >= new.budget_month::timestamp at time zone 'utc'
   where a.organization_id = new.organization_id
   group by r.day_reserved, r.month_reserved;

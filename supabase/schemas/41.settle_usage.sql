@@ -123,7 +123,10 @@ begin
              coalesce(i.cache_hit, false) and i.status = 'success' as cache_hit,
              case when i.pii <> '{}'::jsonb then i.pii end as pii_masked, i.safety_score,
              coalesce(i.credential, 'platform') as credential,
-             k.user_id, a.id as account_id, coalesce(m.id, h.model_id) as model_id,
+             -- An organization's call is marked (its account's index holds those only: docs/adr/0040); a row's user is
+             -- its key's, not stored (a key's user never changes: docs/adr/0037).
+             a.id as account_id, case when a.kind = 'team' then true end as org,
+             coalesce(m.id, h.model_id) as model_id,
              h.id as hold_id, h.status as hold_status, h.amount_micros as hold_amount, h.created_at as hold_created_at,
              -- A lease the event names is taken only if it is this key's (else the call is charged unreserved).
              l.id as lease_id, case when l.id is not null then greatest(coalesce(i.draw_micros, 0), 0) end as draw_micros,
@@ -189,7 +192,7 @@ begin
       returning call_key, key_id
     ),
     ins as (
-      insert into usage_events (key_id, call_id, user_id, account_id, model_id, model_group, provider_model_id,
+      insert into usage_events (key_id, call_id, account_id, org, model_id, model_group, provider_model_id,
                                 provider_model, status,
                                 stream, prompt_tokens, completion_tokens, cached_tokens, reported_cost_micros,
                                 started_at, ended_at, error_class, billing_status, cost_micros, revenue_micros,
@@ -198,7 +201,7 @@ begin
                                 image_quality, overrun_micros, cache_hit, cache_saved_micros, pii_masked, safety_score,
                                 credential)
       -- model_id only when no price version names the model (price_versions.model_id says it otherwise): a lean row.
-      select key_id, call_id, user_id, account_id, case when price_version_id is null then model_id end, model_group,
+      select key_id, call_id, account_id, org, case when price_version_id is null then model_id end, model_group,
              pm.pm_id, case when pm.pm_id is null then nullif(provider_model, '') end, status,
              coalesce(stream, false), input_tokens::integer, output_tokens::integer,
              -- A zero count, and the platform's credential, are stored as null (docs/adr/0033): readers take null for 0

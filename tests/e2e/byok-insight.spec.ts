@@ -62,7 +62,7 @@ test("the BYOK fee with its per-call part, and BYOK calls in analytics", async (
   const fees = 6_944n + 200n + 675n + 200n;
   const [charged] = await sql<{ micros: bigint }[]>`
     select coalesce(sum(revenue_micros), 0)::bigint as micros from usage_events
-    where user_id = ${dev.userId} and credential = 'byok'`;
+    where key_id in (select id from api_keys where user_id = ${dev.userId}) and credential = 'byok'`;
   expect(charged!.micros).toBe(fees);
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

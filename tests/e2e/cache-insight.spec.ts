@@ -66,7 +66,7 @@ test("the Response cache section and the request log's cache, PII and safety sig
     ]);
   }
   const [saved] = await sql<{ micros: bigint }[]>`
-    select coalesce(sum(cache_saved_micros), 0)::bigint as micros from usage_events where user_id = ${dev.userId}`;
+    select coalesce(sum(cache_saved_micros), 0)::bigint as micros from usage_events where key_id in (select id from api_keys where user_id = ${dev.userId})`;
   expect(saved!.micros).toBeGreaterThan(0n);
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

@@ -37,12 +37,14 @@ test("the admin sees each kind of call, what it was billed by and its margin", a
   await expect
     .poll(
       async () =>
-        (await sql`select count(*)::int as n from usage_events where user_id = ${dev.userId}`)[0]!.n,
+        (
+          await sql`select count(*)::int as n from usage_events where key_id in (select id from api_keys where user_id = ${dev.userId})`
+        )[0]!.n,
       { timeout: 20_000 },
     )
     .toBe(6);
   const byKind = await sql<{ kind: string; revenue: bigint }[]>`
-    select kind, sum(revenue_micros)::bigint as revenue from usage_events where user_id = ${dev.userId}
+    select kind, sum(revenue_micros)::bigint as revenue from usage_events where key_id in (select id from api_keys where user_id = ${dev.userId})
     group by kind order by kind`;
   expect(byKind.map((r) => r.kind)).toEqual([
     "chat",

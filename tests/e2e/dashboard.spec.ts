@@ -46,7 +46,10 @@ test("overview, analytics, request log, CSV export and a spend alert, as an admi
   // The events arrive through the signed webhook within a second or so.
   await expect
     .poll(
-      async () => (await sql`select count(*)::int as n from usage_events where user_id = ${user.id}`)[0]!.n,
+      async () =>
+        (
+          await sql`select count(*)::int as n from usage_events where key_id in (select id from api_keys where user_id = ${user.id})`
+        )[0]!.n,
       {
         timeout: 20_000,
       },
@@ -56,7 +59,7 @@ test("overview, analytics, request log, CSV export and a spend alert, as an admi
     (
       await sql<{ calls: number; revenue: bigint }[]>`
         select count(*)::int as calls, coalesce(sum(revenue_micros), 0)::bigint as revenue
-        from usage_events where user_id = ${user.id} and ${where}`
+        from usage_events where key_id in (select id from api_keys where user_id = ${user.id}) and ${where}`
     )[0]!;
   const all = await sums();
   const small = await sums(sql`model_group = 'fake-small'`);

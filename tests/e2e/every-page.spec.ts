@@ -114,7 +114,9 @@ async function seedWideDataOnce(sql: Sql) {
   await expect
     .poll(
       async () =>
-        (await sql`select count(*)::int as n from usage_events where user_id = ${wide.userId}`)[0]!.n,
+        (
+          await sql`select count(*)::int as n from usage_events where key_id in (select id from api_keys where user_id = ${wide.userId})`
+        )[0]!.n,
       { timeout: 30_000 },
     )
     .toBe(5);

@@ -177,7 +177,7 @@ test("an owner creates an organization, invites by email, and sees the invitee's
       .poll(
         async () => {
           const [row] = await sql<{ revenue: bigint; account: string; user: string }[]>`
-            select e.revenue_micros as revenue, e.account_id as account, e.user_id as "user"
+            select e.revenue_micros as revenue, e.account_id as account, k.user_id as "user"
             from usage_events e join api_keys k on k.id = e.key_id
             where k.prefix = ${secret.slice(0, 11)}`;
           if (!row) return null;
@@ -409,7 +409,7 @@ test("the playground follows the switcher: a turn in an organization is paid by 
     // The organization paid, through its own playground key attributed to the member; their own money did not move.
     const [row] = await sql<{ account: string; purpose: string; revenue: bigint }[]>`
       select e.account_id as account, k.purpose, e.revenue_micros as revenue
-      from usage_events e join api_keys k on k.id = e.key_id where e.user_id = ${dev.userId}`;
+      from usage_events e join api_keys k on k.id = e.key_id where e.key_id in (select id from api_keys where user_id = ${dev.userId})`;
     expect(row).toEqual({ account: org.account.id, purpose: "playground", revenue: micros });
     await expect(page.getByTestId("playground-balance")).toHaveAttribute(
       "data-micros",

@@ -89,7 +89,7 @@ test("no key to paste: the answer streams, its cost is the ledger's, the balance
     select e.revenue_micros as revenue,
            (select -sum(le.amount_micros) from ledger_entries le
             where le.transaction_id = e.ledger_transaction_id and le.account_id = e.account_id)::bigint as entry
-    from usage_events e where e.user_id = ${dev.userId}`;
+    from usage_events e where e.key_id in (select id from api_keys where user_id = ${dev.userId})`;
   expect(row!.revenue).toBe(micros);
   expect(row!.entry).toBe(micros);
   await expect(page.getByTestId("playground-balance")).toHaveText(displayMicros(5_000_000n - micros));
@@ -235,14 +235,16 @@ test("stop ends the upstream call; the charge is the estimated one for what was 
   await expect
     .poll(
       async () =>
-        (await sql`select count(*)::int as n from usage_events where user_id = ${dev.userId}`)[0]!.n,
+        (
+          await sql`select count(*)::int as n from usage_events where key_id in (select id from api_keys where user_id = ${dev.userId})`
+        )[0]!.n,
       {
         timeout: 20_000,
       },
     )
     .toBe(1);
   const [row] = await sql<{ billing_status: string; revenue: bigint; completion_tokens: number }[]>`
-    select billing_status, revenue_micros as revenue, completion_tokens from usage_events where user_id = ${dev.userId}`;
+    select billing_status, revenue_micros as revenue, completion_tokens from usage_events where key_id in (select id from api_keys where user_id = ${dev.userId})`;
   expect(row!.billing_status).toBe("estimated");
   expect(row!.revenue).toBeGreaterThan(0n);
   expect(row!.completion_tokens).toBeLessThan(47); // the fake model's full answer is 16–47 tokens: cut short
@@ -277,7 +279,7 @@ test("with a zero balance the playground says 402 and where to top up; nothing i
   await snap(page, "21-playground-402");
   const [row] = await sql<{ n: number; charged: bigint }[]>`
     select count(*)::int as n, coalesce(sum(revenue_micros), 0)::bigint as charged from usage_events
-    where user_id = ${dev.userId}`;
+    where key_id in (select id from api_keys where user_id = ${dev.userId})`;
   expect(row).toEqual({ n: 0, charged: 0n });
   const [account] = await sql<{ balance_micros: bigint; held_micros: bigint }[]>`
     select balance_micros, held_micros from accounts where id = ${dev.accountId}`;
@@ -332,13 +334,13 @@ test("a developer's own usage, calls and CSV: only their keys' calls, without pr
     .poll(
       async () =>
         (
-          await sql`select count(*)::int as n from usage_events where user_id in (${dev.userId}, ${stranger.userId})`
+          await sql`select count(*)::int as n from usage_events where key_id in (select id from api_keys where user_id in (${dev.userId}, ${stranger.userId}))`
         )[0]!.n,
       { timeout: 20_000 },
     )
     .toBe(5);
   const [mine] = await sql<{ revenue: bigint }[]>`
-    select sum(revenue_micros)::bigint as revenue from usage_events where user_id = ${dev.userId}`;
+    select sum(revenue_micros)::bigint as revenue from usage_events where key_id in (select id from api_keys where user_id = ${dev.userId})`;
   await signIn(page, dev.email, PASSWORD);
   await navLink(page, "My usage").click();
   await expect(page.getByTestId("total-calls")).toContainText("3");
@@ -395,14 +397,16 @@ test("an upstream failure is said inline, with nothing charged", async ({ page }
   await expect
     .poll(
       async () =>
-        (await sql`select count(*)::int as n from usage_events where user_id = ${dev.userId}`)[0]!.n,
+        (
+          await sql`select count(*)::int as n from usage_events where key_id in (select id from api_keys where user_id = ${dev.userId})`
+        )[0]!.n,
       {
         timeout: 20_000,
       },
     )
     .toBe(1);
   const [row] = await sql<{ billing_status: string; revenue: bigint }[]>`
-    select billing_status, revenue_micros as revenue from usage_events where user_id = ${dev.userId}`;
+    select billing_status, revenue_micros as revenue from usage_events where key_id in (select id from api_keys where user_id = ${dev.userId})`;
   expect(row).toEqual({ billing_status: "waived", revenue: 0n });
   await snap(page, "27-playground-upstream-failure");
   await sql.end();

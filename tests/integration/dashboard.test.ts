@@ -584,7 +584,8 @@ describe("the hourly roll-up (usage_hourly)", () => {
         from (select 'key' as owner_kind, key_id as owner_id, (started_at at time zone 'utc')::date as day, *
               from usage_events
               union all
-              select 'user', user_id, (started_at at time zone 'utc')::date, * from usage_events) e
+              select 'user', k.user_id, (u.started_at at time zone 'utc')::date, u.*
+              from usage_events u join api_keys k on k.id = u.key_id) e
         group by 1, 2, 3
       ),
       kept as (

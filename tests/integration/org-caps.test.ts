@@ -435,7 +435,8 @@ describe("generated holds and leases across midnight, month end, year end and 29
                            where budget_window(coalesce(h.created_at, l.created_at, u.started_at), 'month')
                                  = budget_window(tollgate_now(), 'month')), 0)::bigint as month
                   from usage_events u left join holds h on h.id = u.hold_id left join leases l on l.id = u.lease_id
-                  where u.account_id = ${org.accountId} and u.user_id = ${m.userId}`;
+                  where u.account_id = ${org.accountId}
+                    and u.key_id in (select id from api_keys where user_id = ${m.userId})`;
                 expect(await memberUsed(db, org.id, m.userId)).toEqual(charged);
               }
             });

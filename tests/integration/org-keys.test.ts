@@ -137,9 +137,11 @@ describe("organization keys", () => {
     await settleUsage(sql, [event(key.id, callId)]); // 100 in, 50 out: 125 micro-USD
     expect(await balanceOf(acme.accountId)).toBe(before - 125n);
     expect((await accountOf(sql, member.id)).balance_micros).toBe(personal.balance_micros);
-    const [row] =
-      await sql`select user_id, account_id, revenue_micros from usage_events where call_id = ${callId}`;
-    expect(row).toEqual({ user_id: member.id, account_id: acme.accountId, revenue_micros: 125n });
+    // The row is the organization's (marked for its account index: docs/adr/0040); its user is its key's.
+    const [row] = await sql`
+      select k.user_id, e.account_id, e.org, e.revenue_micros
+      from usage_events e join api_keys k on k.id = e.key_id where e.call_id = ${callId}`;
+    expect(row).toEqual({ user_id: member.id, account_id: acme.accountId, org: true, revenue_micros: 125n });
     expect(await checkLedgerInvariants(sql)).toEqual([]);
   });
 
@@ -349,9 +351,9 @@ describe("attribution", () => {
       res.body.breakdown.map((r: { label: string; revenueMicros: number }) => [r.label, r.revenueMicros]),
     );
     const [spent] = await sql<{ m: bigint; o: bigint }[]>`
-      select sum(revenue_micros) filter (where user_id = ${member.id})::bigint as m,
-             sum(revenue_micros) filter (where user_id = ${owner.id})::bigint as o
-      from usage_events where account_id = ${acme.accountId}`;
+      select sum(e.revenue_micros) filter (where k.user_id = ${member.id})::bigint as m,
+             sum(e.revenue_micros) filter (where k.user_id = ${owner.id})::bigint as o
+      from usage_events e join api_keys k on k.id = e.key_id where e.account_id = ${acme.accountId}`;
     expect(byUser[member.email]).toBe(Number(spent!.m));
     expect(byUser[owner.email]).toBe(Number(spent!.o));
     expect(res.body.totals.revenueMicros).toBe(Number(spent!.m + spent!.o));

@@ -38,16 +38,16 @@ async function insertKey(userId: string, accountId: string, name: string) {
 
 async function insertCall(
   keyId: string,
-  userId: string,
   accountId: string,
   model: string,
   startedAt: string,
   revenueMicros: bigint,
 ) {
   await sql`
-    insert into usage_events (key_id, call_id, user_id, account_id, model_group, status, started_at, ended_at,
+    insert into usage_events (key_id, call_id, account_id, org, model_group, status, started_at, ended_at,
                               billing_status, revenue_micros, cost_micros)
-    values (${keyId}, ${randomBytes(8).toString("hex")}, ${userId}, ${accountId}, ${model}, 'success',
+    values (${keyId}, ${randomBytes(8).toString("hex")}, ${accountId},
+            (select true from accounts a where a.id = ${accountId} and a.kind = 'team'), ${model}, 'success',
             ${startedAt}, ${startedAt}, 'exact', ${revenueMicros}, 0)`;
 }
 
@@ -66,13 +66,13 @@ beforeAll(async () => {
   memberKey = await insertKey(member, orgAccount, "member's script");
   const [personal] = await sql<{ id: string }[]>`select id from accounts where owner_user_id = ${owner}`;
   const personalKey = await insertKey(owner, personal!.id, "owner's own");
-  await insertCall(ownerKey, owner, orgAccount, "fake-small", "2026-03-01T00:10:00Z", 1_500n);
-  await insertCall(memberKey, member, orgAccount, "fake-large", "2026-03-01T00:20:00Z", 2_500n);
-  await insertCall(memberKey, member, orgAccount, "fake-small", "2026-03-01T00:25:00Z", 500n);
+  await insertCall(ownerKey, orgAccount, "fake-small", "2026-03-01T00:10:00Z", 1_500n);
+  await insertCall(memberKey, orgAccount, "fake-large", "2026-03-01T00:20:00Z", 2_500n);
+  await insertCall(memberKey, orgAccount, "fake-small", "2026-03-01T00:25:00Z", 500n);
   // Last month: in the 30-day chart, not in this month's figures.
-  await insertCall(memberKey, member, orgAccount, "fake-small", "2026-02-27T12:00:00Z", 700n);
+  await insertCall(memberKey, orgAccount, "fake-small", "2026-02-27T12:00:00Z", 700n);
   // The owner's own account: never the organization's.
-  await insertCall(personalKey, owner, personal!.id, "fake-small", "2026-03-01T00:15:00Z", 9_999n);
+  await insertCall(personalKey, personal!.id, "fake-small", "2026-03-01T00:15:00Z", 9_999n);
 });
 
 describe("an organization's overview", () => {
@@ -132,7 +132,7 @@ describe("an organization's overview", () => {
 
   it("counts the month again from zero once a new UTC month starts", async () => {
     // A call in the last second of March, read at the first instant of April.
-    await insertCall(memberKey, member, orgAccount, "fake-small", "2026-03-31T23:59:59Z", 800n);
+    await insertCall(memberKey, orgAccount, "fake-small", "2026-03-31T23:59:59Z", 800n);
     const april = await clock.at("2026-04-01T00:00:00Z", async (db) =>
       orgSpend(db, actor(owner), await orgPage(db, actor(owner), "initech")),
     );

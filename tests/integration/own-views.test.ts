@@ -77,7 +77,7 @@ async function get(route: keyof typeof routes, who: Who, path = "/", options: Ca
 
 async function eventIdsOf(who: Who): Promise<string[]> {
   const rows = await sql<{ id: string }[]>`
-    select id::text as id from usage_events where user_id = ${ids[who]} order by id`;
+    select id::text as id from usage_events where key_id in (select id from api_keys where user_id = ${ids[who]}) order by id`;
   return rows.map((r) => r.id);
 }
 
@@ -125,7 +125,7 @@ describe.each(["admin", "alice"] as const)("the %s's own views", (who) => {
     expect(usage.body.series.reduce((s: number, p: { calls: number }) => s + p.calls, 0)).toBe(CALLS[who]);
     expect(usage.body.breakdown.map((r: { id: string }) => r.id)).toEqual([keys[who]]);
     const [charged] = await sql<{ total: bigint }[]>`
-      select coalesce(sum(revenue_micros), 0)::bigint as total from usage_events where user_id = ${ids[who]}`;
+      select coalesce(sum(revenue_micros), 0)::bigint as total from usage_events where key_id in (select id from api_keys where user_id = ${ids[who]})`;
     expect(BigInt(usage.body.totals.revenueMicros)).toBe(charged!.total);
     const options = await get("myOptions", who);
     expect(options.body.keys.map((k: { id: string }) => k.id)).toEqual([keys[who]]);

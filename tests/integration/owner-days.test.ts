@@ -25,10 +25,10 @@ let keyIds: string[] = [];
 
 async function insert(calls: Call[]) {
   await sql`
-    insert into usage_events (key_id, call_id, user_id, account_id, model_group, status, prompt_tokens,
+    insert into usage_events (key_id, call_id, account_id, model_group, status, prompt_tokens,
                               completion_tokens, started_at, ended_at, billing_status, cost_micros, revenue_micros,
                               error_class)
-    select k.id, c.id, k.user_id, k.account_id, 'fake-small', c.status, c.prompt, 10, c.at, c.at, 
+    select k.id, c.id, k.account_id, 'fake-small', c.status, c.prompt, 10, c.at, c.at, 
            case when c.status = 'failure' then 'waived' else 'exact' end, c.revenue / 2, c.revenue,
            case when c.status = 'failure' then 'Timeout' end
     from jsonb_to_recordset(${sql.json(
@@ -94,10 +94,10 @@ beforeAll(async () => {
 /** What usage_events says, per key or user, over [from, to). */
 async function direct(by: "key" | "user", from: Date, to: Date, limit: number) {
   return sql<{ id: string; calls: number; failures: number; revenueMicros: bigint; tokensIn: bigint }[]>`
-    select ${by === "key" ? sql`key_id` : sql`user_id`}::text as id, count(*)::int as calls,
-           count(*) filter (where status = 'failure')::int as failures, sum(revenue_micros)::bigint as "revenueMicros",
-           sum(prompt_tokens)::bigint as "tokensIn"
-    from usage_events where started_at >= ${from} and started_at < ${to}
+    select ${by === "key" ? sql`e.key_id` : sql`k.user_id`}::text as id, count(*)::int as calls,
+           count(*) filter (where e.status = 'failure')::int as failures,
+           sum(e.revenue_micros)::bigint as "revenueMicros", sum(e.prompt_tokens)::bigint as "tokensIn"
+    from usage_events e join api_keys k on k.id = e.key_id where e.started_at >= ${from} and e.started_at < ${to}
     group by 1 order by sum(revenue_micros) desc, count(*) desc, 1 limit ${limit}`;
 }
 
@@ -121,7 +121,8 @@ describe("usage_owner_days and usage_owner_activity", () => {
                sum(revenue_micros)::bigint as revenue_micros, sum(cost_micros)::bigint as cost_micros
         from (select 'key' as owner_kind, key_id as owner_id, (started_at at time zone 'utc')::date as day, * from usage_events
               union all
-              select 'user', user_id, (started_at at time zone 'utc')::date, * from usage_events) e
+              select 'user', k.user_id, (u.started_at at time zone 'utc')::date, u.*
+              from usage_events u join api_keys k on k.id = u.key_id) e
         group by 1, 2, 3
       ),
       kept as (
@@ -137,7 +138,8 @@ describe("usage_owner_days and usage_owner_activity", () => {
         select distinct 'key' as owner_kind, key_id as owner_id, (started_at at time zone 'utc')::date - date '1970-01-01' as d
         from usage_events
         union
-        select 'user', user_id, (started_at at time zone 'utc')::date - date '1970-01-01' from usage_events
+        select 'user', k.user_id, (u.started_at at time zone 'utc')::date - date '1970-01-01'
+        from usage_events u join api_keys k on k.id = u.key_id
       ),
       raw as (
         -- A day's bit in its own period's row (32 + d % 32) and in the next period's (d % 32).
@@ -178,8 +180,9 @@ describe("usage_owner_days and usage_owner_activity", () => {
   it("counts active keys and users over the range as the events do", async () => {
     const count = async (from: Date, to: Date) => {
       const [row] = await sql<{ keys: number; users: number }[]>`
-        select count(distinct key_id)::int as keys, count(distinct user_id)::int as users from usage_events
-        where started_at >= ${from} and started_at < ${to}`;
+        select count(distinct u.key_id)::int as keys, count(distinct k.user_id)::int as users
+        from usage_events u join api_keys k on k.id = u.key_id
+        where u.started_at >= ${from} and u.started_at < ${to}`;
       return { activeKeys: row!.keys, activeUsers: row!.users };
     };
     const cases: [Date, Date][] = [

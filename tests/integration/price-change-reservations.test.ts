@@ -260,7 +260,10 @@ describe("a price change never stalls the platform's reservations", () => {
       )
       .toBe(1);
     const adding = addVersion(sql, other.modelId, { input: 2_000_000n, output: 6_000_000n }, new Date());
-    // Meanwhile a hold and a lease grant on other accounts are served, before the blocker lets go.
+    adding.catch(() => undefined); // awaited below; a failing run reports the stall, not this too
+    // Meanwhile a hold and a lease grant on other accounts are served, before the blocker lets go (a stall lasts until
+    // it does: the bound only keeps a failing run from waiting for ever; the blocker goes whatever happens, so the
+    // file's teardown is not left waiting for its connection).
     const done = await Promise.race([
       Promise.all([
         hold(other),
@@ -278,9 +281,8 @@ describe("a price change never stalls the platform's reservations", () => {
         ),
       ]).then(() => "served"),
       new Promise((r) => setTimeout(() => r("stalled"), 10_000)),
-    ]);
+    ]).finally(release);
     expect(done).toBe("served");
-    release();
     await blocker;
     await waiting;
     // The price waited for the book and took effect after the hold that had it.

@@ -271,10 +271,10 @@ describe("model health from usage", () => {
     for (const [i, r] of rows.entries()) {
       const started = new Date(at.getTime() - 10 * 60_000 + i);
       await sql`
-        insert into usage_events (key_id, call_id, user_id, account_id, model_group, status, prompt_tokens,
+        insert into usage_events (key_id, call_id, account_id, model_group, status, prompt_tokens,
                                   completion_tokens, cost_micros, revenue_micros, started_at, ended_at,
                                   first_token_at, billing_status, error_class)
-        values (${key!.id}, ${randomUUID()}, ${userId}, ${key!.account_id}, 'fake-health', ${r.status}, 1, 1, 0, 0,
+        values (${key!.id}, ${randomUUID()}, ${key!.account_id}, 'fake-health', ${r.status}, 1, 1, 0, 0,
                 ${started}, ${new Date(started.getTime() + r.ms)},
                 ${r.ttft == null ? null : new Date(started.getTime() + r.ttft)}, 'exact',
                 ${"error" in r ? r.error : null})`;

@@ -312,10 +312,11 @@ describe("January's statement of an organization", () => {
       [...s.chargesByKey].sort((a, b) => a.id.localeCompare(b.id)).map((g) => [g.id, g.amountMicros]),
     ).toEqual(byKey.map((r) => [r.id, r.total]));
     const byMember = await sql<{ id: string; total: bigint }[]>`
-      select user_id::text as id, -sum(revenue_micros)::bigint as total from usage_events
-      where account_id = ${org.accountId} and started_at < '2026-02-01T00:00:00Z' and revenue_micros > 0
+      select k.user_id::text as id, -sum(revenue_micros)::bigint as total
+      from usage_events join api_keys k on k.id = usage_events.key_id
+      where usage_events.account_id = ${org.accountId} and started_at < '2026-02-01T00:00:00Z' and revenue_micros > 0
         and ${januarysCharge}
-      group by user_id order by user_id`;
+      group by k.user_id order by k.user_id`;
     expect(byMember).toHaveLength(2);
     expect(
       [...s.chargesByMember].sort((a, b) => a.id.localeCompare(b.id)).map((g) => [g.id, g.amountMicros]),

@@ -64,14 +64,16 @@ beforeAll(async () => {
   // The week's daily partitions, as the usage.partitions job keeps them.
   await sql`select * from ensure_usage_partitions(current_date - 8, current_date + 1)`;
   await sql`
-    insert into usage_events (key_id, call_id, user_id, account_id, model_group, provider_model, status, stream,
+    insert into usage_events (key_id, call_id, account_id, org, model_group, provider_model, status, stream,
                               prompt_tokens, completion_tokens, started_at, ended_at, billing_status, kind)
-    select k.id, gen_random_uuid()::text, k.user_id, k.account_id, 'fake-small', 'openai/fake-small',
+    select k.id, gen_random_uuid()::text, k.account_id, k.org, 'fake-small', 'openai/fake-small',
            case when g % 50 = 0 then 'failure' else 'success' end, g % 2 = 0, 100 + g % 900, 50 + g % 400,
            now() - (g * interval '7 days' / ${CALLS}), now() - (g * interval '7 days' / ${CALLS}) + interval '2 s',
            case when g % 50 = 0 then 'waived' else 'exact' end, 'chat'
     from generate_series(1, ${CALLS}) g
-    join lateral (select id, user_id, account_id from api_keys where id = (${sql.array(keys)}::uuid[])[1 + g % ${keys.length}]) k on true`;
+    join lateral (select ak.id, ak.account_id, case when a.kind = 'team' then true end as org
+                  from api_keys ak join accounts a on a.id = ak.account_id
+                  where ak.id = (${sql.array(keys)}::uuid[])[1 + g % ${keys.length}]) k on true`;
   // Each call's claim, as settle_usage writes it (the call id search and every look-up by call read it).
   await sql`insert into usage_calls (call_key, key_id, started_at)
             select call_key(call_id), key_id, started_at from usage_events on conflict do nothing`;
@@ -121,7 +123,7 @@ function bigSeqScans(plan: string): string[] {
 
 /** A partition's index as PostgreSQL names it from the parent's: usage_events_pYYYYMMDD_<columns>_idx. */
 const PARTITION_INDEX: Record<string, RegExp> = {
-  usage_events_account_idx: /usage_events_p\d{8}_account_id_started_at_idx/,
+  usage_events_org_account_idx: /usage_events_p\d{8}_account_id_started_at_idx/,
   usage_events_key_idx: /usage_events_p\d{8}_key_id_started_at_idx/,
 };
 
@@ -223,7 +225,7 @@ describe("usage_events read paths at 60,000 calls", () => {
     // The pages are the user's calls in the log's order, both keys' interleaved, the second after the first's cursor.
     const expected = await sql<{ id: string }[]>`
       select e.id::text from usage_events e
-      where e.user_id = ${users[3]!} and e.started_at >= ${week().from} and e.started_at < ${week().to}
+      where e.key_id in (select id from api_keys where user_id = ${users[3]!}) and e.started_at >= ${week().from} and e.started_at < ${week().to}
       order by e.started_at desc, e.id desc limit 100`;
     expect(pages.flatMap((p) => p.items.map((r) => r.id))).toEqual(expected.map((r) => r.id));
     expect(new Set(pages.flatMap((p) => p.items.map((r) => r.keyId)))).toEqual(new Set([keys[6], keys[7]]));
@@ -260,17 +262,49 @@ describe("usage_events read paths at 60,000 calls", () => {
     expect(row).toEqual({ user_id: users[3], name: "renamed" });
   });
 
-  it("an organization's request log reads the (account_id, started_at) index", async () => {
+  it("an organization's request log reads the (account_id, started_at) index, which holds organizations' calls only", async () => {
     const owner = developer(USERS - 1);
-    let items = 0;
+    let pages: Awaited<ReturnType<typeof listRequests>>[] = [];
     const found = await plansOf(async (db) => {
-      items = (
-        await listRequests(db, owner, requestLogQuery.parse({ ...week(), limit: 50, org: "index-org" }))
-      ).items.length;
+      const q = requestLogQuery.parse({ ...week(), limit: 50, org: "index-org" });
+      const first = await listRequests(db, owner, q);
+      pages = [first, await listRequests(db, owner, { ...q, cursor: first.nextCursor! })];
     });
-    expect(items).toBe(50);
-    expectIndexed(found, "usage_events_account_idx");
+    expectIndexed(found, "usage_events_org_account_idx");
     expectPruned(found, week().from, week().to);
+    // The pages are the organization's calls in the log's order, by a read that does not use the index.
+    const expected = await sql<{ id: string }[]>`
+      select e.id::text from usage_events e
+      where e.key_id in (select id from api_keys where account_id = ${orgAccount})
+        and e.started_at >= ${week().from} and e.started_at < ${week().to}
+      order by e.started_at desc, e.id desc limit 100`;
+    expect(expected).toHaveLength(100);
+    expect(pages.flatMap((p) => p.items.map((r) => r.id))).toEqual(expected.map((r) => r.id));
+    // docs/adr/0040: the index holds the organization's rows and no person's; every row says which it is.
+    const [entries] = await sql<{ indexed: number; org: number; persons: number; unmarked: number }[]>`
+      select (select count(*) from usage_events where org)::int as indexed,
+             (select count(*) from usage_events e join accounts a on a.id = e.account_id where a.kind = 'team')::int as org,
+             (select count(*) from usage_events e join accounts a on a.id = e.account_id
+              where a.kind = 'user' and e.org is not null)::int as persons,
+             (select count(*) from usage_events e join accounts a on a.id = e.account_id
+              where a.kind = 'team' and e.org is not true)::int as unmarked`;
+    expect(entries).toEqual({ indexed: entries!.org, org: entries!.org, persons: 0, unmarked: 0 });
+    expect(entries!.org).toBeGreaterThan(600);
+    const [index] = await sql<{ def: string }[]>`
+      select pg_get_indexdef('usage_events_org_account_idx'::regclass) as def`;
+    expect(index!.def).toMatch(/\(account_id, started_at DESC\) WHERE org$/);
+  });
+
+  it("an account's kind never changes: the organization index depends on it", async () => {
+    await expect(sql`update accounts set kind = 'user' where id = ${orgAccount}`).rejects.toThrow(
+      /never changes/,
+    );
+    const [personal] = await sql<
+      { id: string }[]
+    >`select id from accounts where owner_user_id = ${users[0]!}`;
+    await expect(
+      sql`update accounts set kind = 'team', owner_user_id = null where id = ${personal!.id}`,
+    ).rejects.toThrow(/never changes/);
   });
 
   it("the per-key usage API (GET /api/v1/key/usage) reads one key's calls through an index", async () => {
@@ -312,8 +346,8 @@ describe("usage_events read paths at 60,000 calls", () => {
 
   it("a call's detail with its day, and a call's charge by its id, read that day's partition only", async () => {
     const [one] = await sql<{ id: string; call_id: string; user_id: string; day: string }[]>`
-      select id::text, call_id, user_id::text, to_char(started_at at time zone 'utc', 'YYYY-MM-DD') as day
-      from usage_events order by started_at limit 1 offset 30000`;
+      select e.id::text, e.call_id, k.user_id::text, to_char(e.started_at at time zone 'utc', 'YYYY-MM-DD') as day
+      from usage_events e join api_keys k on k.id = e.key_id order by started_at limit 1 offset 30000`;
     let found = "";
     const detail = await plansOf(async (db) => {
       found = (await requestDetail(db, admin(), one!.id, one!.day)).callId;
