@@ -4,7 +4,7 @@ import type { Actor } from "@/lib/auth/types";
 import { canManage, hideCost } from "@/lib/auth/visibility";
 import { containsPattern, type Db, inTransaction } from "@/lib/db/client";
 import { notFound } from "@/lib/http/errors";
-import { accountRows, usageUnits } from "@/lib/usage/columns";
+import { accountRows, orgRows, usageUnits } from "@/lib/usage/columns";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type Account, accountColumns, accountSource, getAccount } from "./ledger";
 
@@ -94,13 +94,27 @@ export interface UsageRow {
   errorClass: string | null;
 }
 
-/** Recent calls of an account (who may see it is checked by the caller with loadAccountFor). */
+/**
+ * Recent calls of an account (who may see it is checked by the caller with loadAccountFor), newest first. An
+ * organization's page is read in order through its account index; a person's key by key, each of the account's keys
+ * giving its newest calls up to the page's end through its index (docs/adr/0040: the account index holds no person's
+ * calls, and one read of both indexes could not be read in order: it walked every call on the platform by time).
+ */
 export async function listUsage(
   db: Db,
   actor: Actor,
   accountId: string,
   { page, pageSize }: { page: number; pageSize: number },
 ): Promise<{ items: UsageRow[]; total: number }> {
+  const offset = (page - 1) * pageSize;
+  const [account] = await db<{ kind: string }[]>`select kind from accounts where id = ${accountId}`;
+  const calls =
+    account?.kind === "team"
+      ? db`(select e.* from usage_events e where ${orgRows(db, "e", accountId)}
+            order by e.started_at desc, e.id desc limit ${offset + pageSize}) u`
+      : db`(select e.* from unnest(array(select ak.id from api_keys ak where ak.account_id = ${accountId})) ak(id)
+            cross join lateral (select e.* from usage_events e where e.key_id = ak.id
+                                order by e.started_at desc, e.id desc limit ${offset + pageSize}) e) u`;
   const [items, [count]] = await Promise.all([
     db<UsageRow[]>`
       select u.id::text, u.call_id as "callId", k.prefix as "keyPrefix", u.model_group as model, u.status,
@@ -108,10 +122,9 @@ export async function listUsage(
              u.completion_tokens as "completionTokens", u.kind, ${usageUnits(db, "u")}, u.image_size as "imageSize",
              u.image_quality as "imageQuality", u.cost_micros as "costMicros",
              u.revenue_micros as "revenueMicros", u.started_at as "startedAt", u.error_class as "errorClass"
-      from usage_events u join api_keys k on k.id = u.key_id
-      where ${accountRows(db, "u", db`${accountId}::uuid`)}
+      from ${calls} join api_keys k on k.id = u.key_id
       order by u.started_at desc, u.id desc
-      limit ${pageSize} offset ${(page - 1) * pageSize}`,
+      limit ${pageSize} offset ${offset}`,
     db<
       { n: bigint }[]
     >`select count(*) as n from usage_events u where ${accountRows(db, "u", db`${accountId}::uuid`)}`,

@@ -8,12 +8,17 @@
 create trigger accounts_kind_fixed before update of kind on public.accounts
   for each row execute function public.account_kind_fixed();
 
-alter table public.usage_events add column org boolean;
+-- true or null, never false (a reader asks `org`, and the index holds the true ones).
+alter table public.usage_events add column org boolean constraint usage_events_org_check check (org);
 
--- The rows recorded before: an organization's account's rows are marked (an account is 'team' from its making).
+-- The rows recorded before: an organization's account's rows are marked (an account is 'team' from its making). The
+-- roll-ups do not change (no count or amount moves), so their update trigger is off for it: it would gather every
+-- marked row, old and new, into two arrays in one statement (past about 5 million rows more than an array holds).
+alter table public.usage_events disable trigger usage_events_roll_up_update;
 update public.usage_events e set org = true
 from public.accounts a
 where a.id = e.account_id and a.kind = 'team';
+alter table public.usage_events enable trigger usage_events_roll_up_update;
 
 -- Every daily partition's index goes with the parent's.
 drop index public.usage_events_account_idx;

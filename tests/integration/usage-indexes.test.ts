@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listRequests, requestDetail } from "@/lib/analytics/requests";
 import { requestLogQuery } from "@/lib/analytics/schemas";
 import type { Actor } from "@/lib/auth/types";
+import { listUsage } from "@/lib/billing/accounts";
 import { settleUsage } from "@/lib/billing/settle";
 import type { Sql } from "@/lib/db/client";
 import { keyUsage } from "@/lib/keys/self";
@@ -293,6 +294,40 @@ describe("usage_events read paths at 60,000 calls", () => {
     const [index] = await sql<{ def: string }[]>`
       select pg_get_indexdef('usage_events_org_account_idx'::regclass) as def`;
     expect(index!.def).toMatch(/\(account_id, started_at DESC\) WHERE org$/);
+  });
+
+  it("the admins' account page reads a person's calls key by key and an organization's through its index", async () => {
+    const [personal] = await sql<
+      { id: string }[]
+    >`select id from accounts where owner_user_id = ${users[3]!}`;
+    for (const [account, index] of [
+      [personal!.id, "usage_events_key_idx"],
+      [orgAccount, "usage_events_org_account_idx"],
+    ] as const) {
+      let pages: Awaited<ReturnType<typeof listUsage>>[] = [];
+      const found = await plansOf(async (db) => {
+        pages = [
+          await listUsage(db, admin(), account, { page: 1, pageSize: 25 }),
+          await listUsage(db, admin(), account, { page: 2, pageSize: 25 }),
+        ];
+      });
+      const rows = found.filter((p) => !p.includes("count(*)"));
+      expectIndexed(rows, index);
+      // Not a walk of every call on the platform by time, filtered down to the account's (60,000 calls here).
+      const removed = [...rows.join("\n").matchAll(/Rows Removed by Filter: (\d+)/g)].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
+      expect(removed).toBeLessThan(2_000);
+      const expected = await sql<{ id: string }[]>`
+        select e.id::text from usage_events e where e.key_id in (select id from api_keys where account_id = ${account})
+        order by e.started_at desc, e.id desc limit 50`;
+      expect(pages.flatMap((p) => p.items.map((r) => r.id))).toEqual(expected.map((r) => r.id));
+      const [all] = await sql<{ n: number }[]>`
+        select count(*)::int as n from usage_events e
+        where e.key_id in (select id from api_keys where account_id = ${account})`;
+      expect(pages[0]!.total).toBe(all!.n);
+    }
   });
 
   it("an account's kind never changes: the organization index depends on it", async () => {
