@@ -12,12 +12,13 @@ import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { addPriceVersion } from "@/lib/billing/prices";
 import { priceBody } from "@/lib/billing/schemas";
 import { settleUsage } from "@/lib/billing/settle";
+import { createClient } from "@/lib/db/client";
 import { ADMIN_ACTOR, accountOf, event, insertKey, seedPricedModel, topUp } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
 import { priceTokens } from "../helpers/price";
 import { insertUser } from "../helpers/users";
 
-const { sql } = await createTestDatabase();
+const { sql, url, prepare } = await createTestDatabase();
 let adminId: string;
 
 beforeAll(async () => {
@@ -255,34 +256,53 @@ describe("a price change never stalls the platform's reservations", () => {
         async () =>
           (
             await sql<{ n: number }[]>`
-        select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%place_hold%'`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock' and query like '%place_hold%'`
           )[0]!.n,
       )
       .toBe(1);
     const adding = addVersion(sql, other.modelId, { input: 2_000_000n, output: 6_000_000n }, new Date());
     adding.catch(() => undefined); // awaited below; a failing run reports the stall, not this too
     // Meanwhile a hold and a lease grant on other accounts are served, before the blocker lets go (a stall lasts until
-    // it does: the bound only keeps a failing run from waiting for ever; the blocker goes whatever happens, so the
-    // file's teardown is not left waiting for its connection).
-    const done = await Promise.race([
-      Promise.all([
-        hold(other),
-        grantLease(
-          sql,
-          {
-            leaseId: randomUUID(),
-            keyId: third.keyId,
-            processId: "p",
-            nonce: randomUUID(),
-            wantMicros: 1_000_000n,
-            minMicros: 0n,
-          },
-          { ttlSeconds: 60 },
-        ),
-      ]).then(() => "served"),
-      new Promise((r) => setTimeout(() => r("stalled"), 10_000)),
-    ]).finally(release);
-    expect(done).toBe("served");
+    // it does: the bound only keeps a failing run from waiting for ever).
+    let done: unknown;
+    let waits: readonly unknown[] = [];
+    try {
+      done = await Promise.race([
+        Promise.all([
+          hold(other),
+          grantLease(
+            sql,
+            {
+              leaseId: randomUUID(),
+              keyId: third.keyId,
+              processId: "p",
+              nonce: randomUUID(),
+              wantMicros: 1_000_000n,
+              minMicros: 0n,
+            },
+            { ttlSeconds: 60 },
+          ),
+        ]).then(() => "served"),
+        new Promise((r) => setTimeout(() => r("stalled"), 10_000)),
+      ]);
+      if (done !== "served") {
+        // What waited on what (this database's sessions), on a connection of its own: the pool may be all waiting.
+        const look = createClient({ url, max: 1, prepare });
+        try {
+          waits = await look`
+            select pid, state, wait_event_type || ':' || wait_event as wait, pg_blocking_pids(pid) as blockers,
+                   left(regexp_replace(query, '\s+', ' ', 'g'), 200) as query
+            from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+        } finally {
+          await look.end();
+        }
+      }
+    } finally {
+      // The blocker goes whatever happens: a failing run must not leave the file's teardown waiting for ever.
+      release();
+    }
+    expect(done, JSON.stringify(waits)).toBe("served");
     await blocker;
     await waiting;
     // The price waited for the book and took effect after the hold that had it.
