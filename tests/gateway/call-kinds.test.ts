@@ -721,8 +721,10 @@ describe("call ids", () => {
         /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
       );
       const madeMs = Number.parseInt(r.call_id.replaceAll("-", "").slice(0, 12), 16);
-      // Made as the call arrived: within a few seconds of when the gateway says the call started.
-      expect(Math.abs(madeMs - r.started_ms), `${r.kind} ${r.call_id}`).toBeLessThan(5_000);
+      // Made as the call arrived: within seconds of when the gateway says the call started (not a client's id, nor
+      // one made at another moment). 30 s, not 5: on a loaded 2-core host (three gateway stacks, the npm run up
+      // stack beside them) a streamed message's start was reported 5.3 s from its id's moment.
+      expect(Math.abs(madeMs - r.started_ms), `${r.kind} ${r.call_id}`).toBeLessThan(30_000);
     }
   });
 });
