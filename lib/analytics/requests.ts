@@ -6,7 +6,7 @@ import { csvField } from "@/lib/csv";
 import type { Db } from "@/lib/db/client";
 import { AppError, notFound } from "@/lib/http/errors";
 import { ORG_VERBS } from "@/lib/orgs/access";
-import { accountRows, usageCounts, usageCredential, usageProviderModel } from "@/lib/usage/columns";
+import { accountRows, keyByKey, usageCounts, usageCredential, usageProviderModel } from "@/lib/usage/columns";
 import { callIdMatching, callsMatching } from "./call-key";
 import { piiSummary, type RequestExportQuery, type RequestLogQuery } from "./schemas";
 import {
@@ -174,9 +174,7 @@ function logPage(
     ${callIdWhere(db, q.callId)}
     ${olderThan(db, after)}`;
   const events = user
-    ? db`(select e.* from unnest(${usageUserKeys(db, actor, f, user, range)}) uk(id)
-          cross join lateral (select e.* from usage_events e ${filters} and e.key_id = uk.id
-                              order by e.started_at desc, e.id desc limit ${limit}) e) e`
+    ? keyByKey(db, usageUserKeys(db, actor, f, user, range), limit, "e", filters)
     : db`usage_events e`;
   return db<(RequestRow & { costMicros: bigint; cursorMicros: string })[]>`
     select ${rowColumns(db)},

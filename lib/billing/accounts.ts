@@ -4,7 +4,7 @@ import type { Actor } from "@/lib/auth/types";
 import { canManage, hideCost } from "@/lib/auth/visibility";
 import { containsPattern, type Db, inTransaction } from "@/lib/db/client";
 import { notFound } from "@/lib/http/errors";
-import { accountRows, orgRows, usageUnits } from "@/lib/usage/columns";
+import { accountRows, keyByKey, orgRows, usageUnits } from "@/lib/usage/columns";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type Account, accountColumns, accountSource, getAccount } from "./ledger";
 
@@ -112,9 +112,12 @@ export async function listUsage(
     account?.kind === "team"
       ? db`(select e.* from usage_events e where ${orgRows(db, "e", accountId)}
             order by e.started_at desc, e.id desc limit ${offset + pageSize}) u`
-      : db`(select e.* from unnest(array(select ak.id from api_keys ak where ak.account_id = ${accountId})) ak(id)
-            cross join lateral (select e.* from usage_events e where e.key_id = ak.id
-                                order by e.started_at desc, e.id desc limit ${offset + pageSize}) e) u`;
+      : keyByKey(
+          db,
+          db`array(select ak.id from api_keys ak where ak.account_id = ${accountId})`,
+          offset + pageSize,
+          "u",
+        );
   const [items, [count]] = await Promise.all([
     db<UsageRow[]>`
       select u.id::text, u.call_id as "callId", k.prefix as "keyPrefix", u.model_group as model, u.status,

@@ -1,5 +1,9 @@
 import "server-only";
+import type { PendingQuery, Row } from "postgres";
 import type { Db } from "@/lib/db/client";
+
+/** A piece of SQL to interpolate (a fragment, not a query to run alone). */
+type Fragment = PendingQuery<Row[]>;
 
 // A usage row stores a zero count, and the platform's credential, as null (docs/adr/0033: a null costs a bit of the
 // row's null bitmap, a zero 4 or 8 bytes, 'platform' 9), and the deployment that served it by an id into
@@ -71,3 +75,19 @@ export const accountRows = (db: Db, e: string, account: ReturnType<Db>) =>
   db`((${db(e)}.org and ${db(e)}.account_id = ${account})
       or ${db(e)}.key_id = any(array(select ak.id from api_keys ak join accounts aa on aa.id = ak.account_id
                                      where ak.account_id = ${account} and aa.kind <> 'team')))`;
+
+/**
+ * The newest `limit` calls of each of `keys` (a uuid[]) that pass `where` (a WHERE clause on `e`), each key's through
+ * usage_events_key_idx in the log's order: a page of several keys' calls is the first `limit` of these (docs/adr/0037),
+ * so it costs keys × limit index reads however many calls the keys made. Aliased as `alias`.
+ */
+export const keyByKey = (
+  db: Db,
+  keys: Fragment,
+  limit: number,
+  alias: string,
+  where: Fragment = db`where true`,
+) =>
+  db`(select e.* from unnest(${keys}) uk(id)
+      cross join lateral (select e.* from usage_events e ${where} and e.key_id = uk.id
+                          order by e.started_at desc, e.id desc limit ${limit}) e) ${db(alias)}`;
