@@ -20,13 +20,17 @@ import {
 } from "./helpers";
 import { startAnotherGateway, leaseStats as statsOf, stopGateway as stop } from "./processes";
 
+const DRAW_WAIT = { TOLLGATE_LEASE_DRAW_WAIT_SECONDS: "120" };
 const ctx = startGatewayStack(
   "gateway-leases",
   { app: 3205, pg: 25438, litellm: 4106, upstream: 4116 },
   // A grant is valid 90 s: a warm key outlives a 30 s platform outage on its lease.
   { LEASE_TTL_SECONDS: "90", LEASE_INFLIGHT_KEEP_SECONDS: "60" },
-  // LiteLLM's own Prometheus logger on (off by default), so the metrics test sees its series.
-  { TOLLGATE_LEASE_IDLE_SECONDS: "1", TOLLGATE_LITELLM_PROMETHEUS: "on" },
+  // LiteLLM's own Prometheus logger on (off by default), so the metrics test sees its series. A call waits up to
+  // 120 s for its lease to be refilled (20 s by default; then 503, the designed answer to an overloaded gateway):
+  // the bursts below judge what a call is answered about money, and on a loaded 2-core host the 1,000 calls on a
+  // balance for 100 take longer than 20 s to learn it is spent (each round of refunds waits for a settlement).
+  { TOLLGATE_LEASE_IDLE_SECONDS: "1", TOLLGATE_LITELLM_PROMETHEUS: "on", ...DRAW_WAIT },
 );
 const PRICE = { input: 500_000n, output: 1_500_000n }; // fake-small and the failure models
 const messages = [{ role: "user" as const, content: "How do leases work?" }];
@@ -58,7 +62,7 @@ const startSecondGateway = (port: number, outbox: string, env: Record<string, st
   startAnotherGateway(ctx, others, {
     port,
     outbox,
-    env: { TOLLGATE_AUTH_CACHE_TTL: "2", TOLLGATE_LEASE_IDLE_SECONDS: "1", ...env },
+    env: { TOLLGATE_AUTH_CACHE_TTL: "2", TOLLGATE_LEASE_IDLE_SECONDS: "1", ...DRAW_WAIT, ...env },
   });
 
 describe("the lease path, call by call", () => {
