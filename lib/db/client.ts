@@ -13,9 +13,8 @@ export interface ClientOptions {
   max?: number;
   /**
    * false behind a transaction pooler (Supabase's port 6543, PgBouncer's pool_mode=transaction): no named prepared
-   * statements (a statement prepared on one server connection is gone on the next) and no pipelining (a query sent
-   * before the previous one's ReadyForQuery is answered on a server connection the pooler has already given to another
-   * client: its reply never comes and the client hangs). docs/adr/0023.
+   * statements (a statement prepared on one server connection is gone on the next). docs/adr/0023. No client
+   * pipelines (docs/adr/0041).
    */
   prepare?: boolean;
   /** Name shown in pg_stat_activity. */
@@ -32,9 +31,11 @@ export function createClient({
   const sql: Sql = postgres(url, {
     max,
     prepare,
-    // postgres.js writes a query onto a busy connection without waiting for the one before (pipelining, up to 100
-    // queued); behind a transaction pooler each query waits for the answer to the one before.
-    ...({ max_pipeline: prepare ? 100 : 0 } as object),
+    // No pipelining (docs/adr/0041): postgres.js would write a query onto a busy connection when none is idle, and
+    // a query written behind a statement waiting on a row lock (a hold waiting for its key's row while a batch settles
+    // it) waits as long as that lock is held, for an unrelated request. A query waits for a connection of its own.
+    // Behind a transaction pooler its reply could also never come (docs/adr/0023).
+    ...({ max_pipeline: 0 } as object),
     idle_timeout: 30,
     connect_timeout: 10,
     onnotice: () => {},
@@ -44,7 +45,7 @@ export function createClient({
       bigint: postgres.BigInt,
     },
   });
-  if (!prepare) sql.begin = beginOnReserved(sql) as Sql["begin"];
+  sql.begin = beginOnReserved(sql) as Sql["begin"];
   return sql;
 }
 
@@ -53,7 +54,7 @@ type TxBody = (tx: Tx) => unknown;
 type Failed = { error?: unknown; seen: boolean };
 
 /**
- * sql.begin for a client that does not pipeline (max_pipeline 0): postgres.js 3.4 reserves a transaction's connection
+ * sql.begin for a client that does not pipeline (max_pipeline 0, every client: docs/adr/0041): postgres.js 3.4 reserves a transaction's connection
  * only when the BEGIN it wrote may be followed by more (porsager/postgres#1210), so with max_pipeline 0 every begin
  * fails with UNSAFE_TRANSACTION. This one reserves a connection first (sql.reserve), then runs BEGIN, the body and
  * COMMIT (or ROLLBACK) on it, with savepoints as postgres.js names them; the connection goes back to the pool after.

@@ -1,15 +1,19 @@
-// Behind a transaction pooler (DATABASE_PREPARE=false) createClient replaces sql.begin with its own, on a reserved
-// connection (docs/adr/0023). It must keep postgres.js's begin's rule: a query of the transaction that failed fails
-// it, even when the body caught the error; else COMMIT of the aborted transaction is answered ROLLBACK (no error) and
-// the call resolves as if its writes were kept. Both clients here reach the same database directly: only begin differs.
+// createClient replaces sql.begin with its own, on a reserved connection (docs/adr/0023; every client since
+// docs/adr/0041, which turned pipelining off). It must keep postgres.js's begin's rule: a query of the transaction that
+// failed fails it, even when the body caught the error; else COMMIT of the aborted transaction is answered ROLLBACK
+// (no error) and the call resolves as if its writes were kept. postgres.js's own client (`reference`, pipelining on)
+// is the oracle; all reach the same database directly: only begin differs.
+import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { createClient } from "@/lib/db/client";
 import { createTestDatabase } from "../helpers/db";
 
 const { sql, url } = await createTestDatabase();
+const reference = postgres(url, { max: 2, onnotice: () => {} });
 const direct = createClient({ url, max: 2, prepare: true });
 const pooled = createClient({ url, max: 2, prepare: false });
 afterAll(async () => {
+  await reference.end({ timeout: 1 });
   await direct.end({ timeout: 1 });
   await pooled.end({ timeout: 1 });
 });
@@ -30,7 +34,12 @@ const swallowing = (prefix: string) => async (tx: typeof sql) => {
 };
 
 describe("beginOnReserved keeps postgres.js begin's semantics", () => {
-  it("direct (postgres.js begin): a caught failing statement still fails the transaction, loudly", async () => {
+  it("postgres.js's own begin: a caught failing statement still fails the transaction, loudly", async () => {
+    await expect(reference.begin(swallowing("reference") as never)).rejects.toMatchObject({ code: "23505" });
+    expect(await rows("reference")).toEqual([]);
+  });
+
+  it("direct connections: the same body fails with the statement's own error, and nothing is kept", async () => {
     await expect(direct.begin(swallowing("direct") as never)).rejects.toMatchObject({ code: "23505" });
     expect(await rows("direct")).toEqual([]);
   });
@@ -53,7 +62,7 @@ describe("beginOnReserved keeps postgres.js begin's semantics", () => {
     };
     // postgres.js: the savepoint rolls back to itself and throws; the outer transaction goes on and commits both.
     await sql`delete from begin_tx where id like 'sp-%'`;
-    await direct.begin(body as never);
+    await reference.begin(body as never);
     expect(await rows("sp-")).toEqual(["sp-after", "sp-outer"]);
     await sql`delete from begin_tx where id like 'sp-%'`;
     // The pooled client does the same (a savepoint left aborted would fail 'sp-after' with 25P02).
