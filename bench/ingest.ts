@@ -329,6 +329,9 @@ wrote the name's text, which flattered the ratio a little); that run, on another
 Since docs/adr/0037 and 0039 (2026-12-07) a settled call writes one index entry fewer (no user index) and a smaller
 time index entry; two runs at 07:50Z and 07:51Z, on a third host, measured **0.17 and 0.15 at 1000** (0.23 and 0.22
 of the insert into usage_events' shape, which lost the same index): the two inserts gained alike.
+Since docs/adr/0041 and 0042 (2026-12-07) no client pipelines (a query waits for a connection of its own) and
+usage_events' btree indexes are ascending in time; the run above (12:56Z) measured **0.17 at 1000** (0.22 of the insert
+into usage_events' shape, which has the same indexes), and hold + settle on one account as before.
 
 The same batches of 1000 with the roll-up trigger (\`usage_events_roll_up_insert\`: \`usage_hourly\`, docs/adr/0012, and
 the per-day owner roll-ups) disabled:

@@ -521,6 +521,11 @@ its key's (docs/adr/0040): **510.2 → 445.5 B per event as inserted, 445.1 → 
 282.1 B; the account index 37.5 → 3.4 B compacted). In this mix 6 % of the calls are organizations' (a quarter of the
 keys, all persons', make three quarters of the calls): an organization's call still takes the index's 37.5 B, so a mix of
 organizations' calls only would take about 435 B once compacted.
+Then (12:54Z) the btree indexes are ascending in time (docs/adr/0042): a call arriving newest last lands on the rightmost
+page of the time index, which PostgreSQL splits leaving the old page full, where in a descending index it landed on the
+leftmost and every split left two half-full pages: the time index 41.2 → 23.4 B as inserted, **445.5 → 427.0 B per
+event as inserted**, 399.2 B once compacted as before. The key index stays 57.7 B as inserted: a key's newest call lands
+inside the index, not at its right edge, and those pages split in the middle in either order.
 
 The read paths at this size (\`EXPLAIN ANALYZE\`):
 

@@ -9,7 +9,7 @@ import { type GatewayHealth, gatewayHealthAnswer, type ModelHealthRow } from "./
 /**
  * Per model group over the last `hours` before `now`: calls, failures (status failure; a cut stream served), error
  * rate, p50/p95 latency (started → ended) and p50/p95 time to first token (streams that reported one). A range scan of
- * usage_events_started_idx (started_at desc): no read by model without a time range.
+ * usage_events_started_idx (started_at): no read by model without a time range.
  */
 export async function modelHealth(db: Db, actor: Actor, now: Date, hours: number): Promise<ModelHealthRow[]> {
   assertAdmin(actor);

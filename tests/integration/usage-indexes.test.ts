@@ -293,7 +293,22 @@ describe("usage_events read paths at 60,000 calls", () => {
     expect(entries!.org).toBeGreaterThan(600);
     const [index] = await sql<{ def: string }[]>`
       select pg_get_indexdef('usage_events_org_account_idx'::regclass) as def`;
-    expect(index!.def).toMatch(/\(account_id, started_at DESC\) WHERE org$/);
+    expect(index!.def).toMatch(/\(account_id, started_at\) WHERE org$/);
+  });
+
+  it("every btree index of usage_events is ascending in time, so calls arriving newest last fill its pages (docs/adr/0042)", async () => {
+    const defs = await sql<{ name: string; def: string }[]>`
+      select indexrelid::regclass::text as name, pg_get_indexdef(indexrelid) as def from pg_index
+      where indrelid = 'usage_events'::regclass and pg_get_indexdef(indexrelid) like '%USING btree%'
+      order by 1`;
+    expect(defs.map((d) => d.name)).toEqual([
+      "usage_events_failures_idx",
+      "usage_events_key_idx",
+      "usage_events_org_account_idx",
+      "usage_events_overrun_idx",
+      "usage_events_started_idx",
+    ]);
+    for (const { def } of defs) expect(def).not.toMatch(/DESC/);
   });
 
   it("the admins' account page reads a person's calls key by key and an organization's through its index", async () => {
