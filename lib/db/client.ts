@@ -50,16 +50,39 @@ export function createClient({
 }
 
 type TxBody = (tx: Tx) => unknown;
-/** What a transaction or a savepoint saw fail first. */
+/** What a transaction or a savepoint saw fail first, and whether its connection was lost. */
 type Failed = { error?: unknown; seen: boolean };
 
 /**
- * sql.begin for a client that does not pipeline (max_pipeline 0, every client: docs/adr/0041): postgres.js 3.4 reserves a transaction's connection
- * only when the BEGIN it wrote may be followed by more (porsager/postgres#1210), so with max_pipeline 0 every begin
- * fails with UNSAFE_TRANSACTION. This one reserves a connection first (sql.reserve), then runs BEGIN, the body and
- * COMMIT (or ROLLBACK) on it, with savepoints as postgres.js names them; the connection goes back to the pool after.
- * It keeps postgres.js's own begin's rule: a query of the transaction (or savepoint) that failed fails it, even when
- * the body caught that error — else a COMMIT of the aborted transaction would quietly roll back and resolve.
+ * An error that says the transaction's connection is gone: postgres.js's own (the socket closed or was destroyed),
+ * the socket's, or the server's shutdown or termination of the backend (class 57P, FATAL).
+ */
+export function connectionLost(error: unknown): boolean {
+  if (!error || typeof error !== "object") return false;
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  return (
+    (typeof code === "string" &&
+      (/^CONNECTION_(CLOSED|DESTROYED|ENDED)$/.test(code) ||
+        /^(ECONNRESET|EPIPE|ETIMEDOUT)$/.test(code) ||
+        /^57P0[1-3]$/.test(code))) ||
+    severity === "FATAL"
+  );
+}
+
+/**
+ * sql.begin for a client that does not pipeline (max_pipeline 0, every client: docs/adr/0041): postgres.js 3.4 reserves a
+ * transaction's connection only when the BEGIN it wrote may be followed by more (porsager/postgres#1210), so with
+ * max_pipeline 0 every begin fails with UNSAFE_TRANSACTION. This one reserves a connection first (sql.reserve), then
+ * runs BEGIN, the body and COMMIT (or ROLLBACK) on it, with savepoints as postgres.js names them; the connection goes
+ * back to the pool after. It keeps postgres.js's own begin's rules:
+ * - a query of the transaction (or savepoint) that failed fails it, even when the body caught that error (else a COMMIT
+ *   of the aborted transaction would quietly roll back and resolve), with that query's error;
+ * - a query started (`.execute()`) and never awaited is watched too: its failure fails the transaction, never an
+ *   unhandled rejection;
+ * - a savepoint may be a tagged query (tx.savepoint`...`).
+ * A transaction whose connection was lost (a query failed with connectionLost) sends no ROLLBACK and does not give the
+ * connection back: postgres.js has already moved it to its closed connections, which it reconnects when needed; given
+ * back, the dead connection would be handed to the next query (an outside review reproduced both hangs).
  */
 function beginOnReserved(sql: Sql) {
   return async (optionsOrFn: string | TxBody, maybeFn?: TxBody): Promise<unknown> => {
@@ -67,18 +90,38 @@ function beginOnReserved(sql: Sql) {
     const fn = (typeof optionsOrFn === "function" ? optionsOrFn : maybeFn)!;
     const reserved = await sql.reserve();
     let savepoints = 0;
-    // A query is watched when it runs (awaited), not when built: a fragment nested in another query never runs alone.
+    let lost = false;
+    const noteLost = (error: unknown) => {
+      if (connectionLost(error)) lost = true;
+    };
+    const note = (failed: Failed, error: unknown) => {
+      noteLost(error);
+      if (!failed.seen) Object.assign(failed, { error, seen: true });
+    };
+    // A query is watched when it runs (awaited, or started with execute), not when built: a fragment nested in another
+    // query never runs alone.
     const watch = <Q extends PromiseLike<unknown>>(query: Q, failed: Failed): Q => {
       const then = query.then.bind(query);
       // biome-ignore lint/suspicious/noThenProperty: the query stays the thenable it is; only its failure is noted.
       Object.defineProperty(query, "then", {
         value: (ok?: (v: unknown) => unknown, ko?: (e: unknown) => unknown) =>
           then(ok, (error: unknown) => {
-            if (!failed.seen) Object.assign(failed, { error, seen: true });
+            note(failed, error);
             if (ko) return ko(error);
             throw error;
           }),
       });
+      const started = query as unknown as { execute?: () => unknown };
+      if (typeof started.execute === "function") {
+        const execute = started.execute.bind(query);
+        Object.defineProperty(query, "execute", {
+          value: () => {
+            const out = execute();
+            then(undefined, (error: unknown) => note(failed, error));
+            return out;
+          },
+        });
+      }
       return query;
     };
     const scoped = (failed: Failed): Tx =>
@@ -100,19 +143,31 @@ function beginOnReserved(sql: Sql) {
       }) as unknown as Tx;
     const run = async (body: TxBody): Promise<unknown> => {
       const failed: Failed = { seen: false };
-      const x = body(scoped(failed));
-      const result = await (Array.isArray(x) ? Promise.all(x) : x);
-      if (failed.seen) throw failed.error;
-      return result;
+      try {
+        const x = body(scoped(failed));
+        const result = await (Array.isArray(x) ? Promise.all(x) : x);
+        if (failed.seen) throw failed.error;
+        return result;
+      } catch (error) {
+        // A body that caught a failure and went on sees its next query refused (25P02): the first failure is the
+        // transaction's error, as postgres.js reports it.
+        const code = (error as { code?: unknown } | null)?.code;
+        throw code === "25P02" && failed.seen ? failed.error : error;
+      }
     };
-    async function savepoint(nameOrFn: string | TxBody, bodyFn?: TxBody) {
-      const body = (typeof nameOrFn === "function" ? nameOrFn : bodyFn)!;
+    async function savepoint(nameOrFn: string | TemplateStringsArray | TxBody, ...rest: unknown[]) {
+      if (Array.isArray(nameOrFn) && "raw" in (nameOrFn as object)) {
+        const strings = nameOrFn as TemplateStringsArray;
+        return savepoint((sp) => (sp as unknown as Sql)(strings, ...(rest as never[])));
+      }
+      const body = (typeof nameOrFn === "function" ? nameOrFn : rest[0]) as TxBody;
       const name = `s${savepoints++}${typeof nameOrFn === "string" ? `_${nameOrFn}` : ""}`;
       await reserved`savepoint ${reserved(name)}`;
       try {
         return await run(body);
       } catch (error) {
-        await reserved`rollback to ${reserved(name)}`;
+        noteLost(error);
+        if (!lost) await reserved`rollback to ${reserved(name)}`;
         throw error;
       }
     }
@@ -122,17 +177,24 @@ function beginOnReserved(sql: Sql) {
       try {
         result = await run(fn);
       } catch (error) {
+        noteLost(error);
         // A connection that broke meanwhile is closed by postgres.js: the body's error is the one to report.
-        await reserved`rollback`.catch(() => undefined);
+        if (!lost) await reserved`rollback`.catch(noteLost);
         throw error;
       }
       // PostgreSQL answers a COMMIT of an aborted transaction with ROLLBACK, not an error.
-      const done = await reserved`commit`;
+      const done = await reserved`commit`.catch((error: unknown) => {
+        noteLost(error);
+        throw error;
+      });
       if (done.command !== "COMMIT")
         throw new Error(`the transaction ended with ${done.command}, not COMMIT`);
       return result;
+    } catch (error) {
+      noteLost(error);
+      throw error;
     } finally {
-      reserved.release();
+      if (!lost) reserved.release();
     }
   };
 }
