@@ -202,7 +202,9 @@ describe.each([
   it("a savepoint written as a tagged query runs in the transaction", async () => {
     const id = `tagged-${Math.random().toString(36).slice(2)}`;
     await client().begin(async (tx) => {
-      const t = tx as unknown as { savepoint: (s: TemplateStringsArray, ...v: unknown[]) => Promise<unknown> };
+      const t = tx as unknown as {
+        savepoint: (s: TemplateStringsArray, ...v: unknown[]) => Promise<unknown>;
+      };
       await t.savepoint`insert into begin_tx values (${id}, 'in a savepoint')`;
     });
     expect(await rows(id)).toEqual([id]);
