@@ -90,10 +90,17 @@ function beginOnReserved(sql: Sql) {
     const fn = (typeof optionsOrFn === "function" ? optionsOrFn : maybeFn)!;
     const reserved = await sql.reserve();
     let savepoints = 0;
+    // Only the transaction's own statements tell that its connection is lost: an error the body throws for another
+    // reason (a socket of its own reset) must not keep the connection from its ROLLBACK and the pool.
     let lost = false;
     const noteLost = (error: unknown) => {
       if (connectionLost(error)) lost = true;
     };
+    const own = <T>(query: PromiseLike<T>): Promise<T> =>
+      Promise.resolve(query).catch((error: unknown) => {
+        noteLost(error);
+        throw error;
+      });
     const note = (failed: Failed, error: unknown) => {
       noteLost(error);
       if (!failed.seen) Object.assign(failed, { error, seen: true });
@@ -162,37 +169,29 @@ function beginOnReserved(sql: Sql) {
       }
       const body = (typeof nameOrFn === "function" ? nameOrFn : rest[0]) as TxBody;
       const name = `s${savepoints++}${typeof nameOrFn === "string" ? `_${nameOrFn}` : ""}`;
-      await reserved`savepoint ${reserved(name)}`;
+      await own(reserved`savepoint ${reserved(name)}`);
       try {
         return await run(body);
       } catch (error) {
-        noteLost(error);
-        if (!lost) await reserved`rollback to ${reserved(name)}`;
+        if (!lost) await own(reserved`rollback to ${reserved(name)}`);
         throw error;
       }
     }
     try {
-      await reserved.unsafe(`begin ${options.replace(/[^a-z ]/gi, "")}`);
+      await own(reserved.unsafe(`begin ${options.replace(/[^a-z ]/gi, "")}`));
       let result: unknown;
       try {
         result = await run(fn);
       } catch (error) {
-        noteLost(error);
         // A connection that broke meanwhile is closed by postgres.js: the body's error is the one to report.
-        if (!lost) await reserved`rollback`.catch(noteLost);
+        if (!lost) await own(reserved`rollback`).catch(() => undefined);
         throw error;
       }
       // PostgreSQL answers a COMMIT of an aborted transaction with ROLLBACK, not an error.
-      const done = await reserved`commit`.catch((error: unknown) => {
-        noteLost(error);
-        throw error;
-      });
+      const done = await own(reserved`commit`);
       if (done.command !== "COMMIT")
         throw new Error(`the transaction ended with ${done.command}, not COMMIT`);
       return result;
-    } catch (error) {
-      noteLost(error);
-      throw error;
     } finally {
       if (!lost) reserved.release();
     }

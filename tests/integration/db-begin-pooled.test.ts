@@ -167,6 +167,28 @@ describe.each([
     expect(again).toBe("ok");
   });
 
+  it("a body failing with an error of its own that looks like a lost connection (a reset socket) still rolls back and gives its connection back", async () => {
+    const c = client();
+    const id = `reset-${Math.random().toString(36).slice(2)}`;
+    const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+    for (let i = 0; i < 3; i++)
+      await expect(
+        c.begin(async (tx) => {
+          await tx`insert into begin_tx values (${`${id}-${i}`}, 'rolled back')`;
+          throw reset;
+        }),
+      ).rejects.toBe(reset);
+    expect(await rows(id)).toEqual([]);
+    // Three transactions on a pool of two: each gave its connection back, none is left open on the server.
+    const [open] = await sql<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and state like 'idle in transaction%'`;
+    expect(open!.n).toBe(0);
+    expect(
+      await Promise.race([c.begin(async (tx) => (await tx`select 1 as one`)[0]!.one), sleep(5_000)]),
+    ).toBe(1);
+  });
+
   it("a body that caught a failing statement and went on fails with that statement's error, not the refusal after it", async () => {
     const body = async (tx: typeof sql) => {
       const id = `caught-${Math.random().toString(36).slice(2)}`;
