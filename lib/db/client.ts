@@ -21,6 +21,9 @@ export interface ClientOptions {
   applicationName?: string;
 }
 
+/** How long a client's end() waits for running queries before it closes their connections. */
+const END_TIMEOUT_SECONDS = 10;
+
 /** Builds a postgres.js client with Tollgate's conventions: bigint as JS bigint, quiet notices, UTC. */
 export function createClient({
   url,
@@ -46,6 +49,11 @@ export function createClient({
     },
   });
   sql.begin = beginOnReserved(sql) as Sql["begin"];
+  // end() waits for running queries at most END_TIMEOUT_SECONDS unless told otherwise: a transaction's reserved
+  // connection never ends on its own (docs/adr/0041), so an end() asked while one runs would wait for ever.
+  const end = sql.end.bind(sql);
+  sql.end = ((options?: { timeout?: number }) =>
+    end(options ?? { timeout: END_TIMEOUT_SECONDS })) as Sql["end"];
   return sql;
 }
 

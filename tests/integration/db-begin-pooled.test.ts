@@ -232,3 +232,19 @@ describe.each([
     expect(await rows(id)).toEqual([id]);
   });
 });
+
+describe("ending a client", () => {
+  it("end() asked while a transaction runs lets it finish, then ends within its timeout (it waited for ever: the reserved connection never ended)", async () => {
+    const c = createClient({ url, max: 2 });
+    const id = `ending-${Math.random().toString(36).slice(2)}`;
+    const tx = c.begin(async (t) => {
+      await t`select pg_sleep(0.3)`;
+      await t`insert into begin_tx values (${id}, 'committed before the end')`;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const ended = await Promise.race([c.end().then(() => "ended"), sleep(20_000)]);
+    expect(ended).toBe("ended");
+    await tx;
+    expect(await rows(id)).toEqual([id]);
+  });
+});
