@@ -58,23 +58,25 @@ export function createClient({
 }
 
 type TxBody = (tx: Tx) => unknown;
-/** What a transaction or a savepoint saw fail first, and whether its connection was lost. */
+/** What a transaction or a savepoint saw fail first. */
 type Failed = { error?: unknown; seen: boolean };
 
+/** The socket errors that end a connection (a reset, a broken pipe, a timed-out or unreachable peer, TLS). */
+const SOCKET_GONE =
+  /^(ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNABORTED|ERR_SSL_\w+|ERR_TLS_\w+)$/;
+
 /**
- * An error that says the transaction's connection is gone: postgres.js's own (the socket closed or was destroyed),
- * the socket's, or the server's shutdown or termination of the backend (class 57P, FATAL).
+ * Whether an error of a transaction's own statement says its connection is gone: postgres.js's own (the socket closed,
+ * was destroyed or ended), a socket's (a system call's error), or the server's FATAL (a terminated backend, a shutdown:
+ * the session is over). A server ERROR is never one, whatever its code (a function may raise 57P01 as an ERROR).
  */
 export function connectionLost(error: unknown): boolean {
   if (!error || typeof error !== "object") return false;
-  const { code, severity } = error as { code?: unknown; severity?: unknown };
-  return (
-    (typeof code === "string" &&
-      (/^CONNECTION_(CLOSED|DESTROYED|ENDED)$/.test(code) ||
-        /^(ECONNRESET|EPIPE|ETIMEDOUT)$/.test(code) ||
-        /^57P0[1-3]$/.test(code))) ||
-    severity === "FATAL"
-  );
+  const { code, severity, syscall } = error as { code?: unknown; severity?: unknown; syscall?: unknown };
+  if (typeof code !== "string") return false;
+  if (/^CONNECTION_(CLOSED|DESTROYED|ENDED)$/.test(code)) return true;
+  if (error instanceof postgres.PostgresError) return severity === "FATAL";
+  return SOCKET_GONE.test(code) && (typeof syscall === "string" || code.startsWith("ERR_"));
 }
 
 /**
@@ -85,12 +87,15 @@ export function connectionLost(error: unknown): boolean {
  * back to the pool after. It keeps postgres.js's own begin's rules:
  * - a query of the transaction (or savepoint) that failed fails it, even when the body caught that error (else a COMMIT
  *   of the aborted transaction would quietly roll back and resolve), with that query's error;
- * - a query started (`.execute()`) and never awaited is watched too: its failure fails the transaction, never an
- *   unhandled rejection;
+ * - a query started and never awaited (`.execute()`, `.forEach()`) is watched too: its failure fails the transaction,
+ *   never an unhandled rejection;
  * - a savepoint may be a tagged query (tx.savepoint`...`).
- * A transaction whose connection was lost (a query failed with connectionLost) sends no ROLLBACK and does not give the
- * connection back: postgres.js has already moved it to its closed connections, which it reconnects when needed; given
- * back, the dead connection would be handed to the next query (an outside review reproduced both hangs).
+ * Before ROLLBACK, ROLLBACK TO or COMMIT it waits for every query the transaction started: on a connection that runs
+ * one query at a time they would be queued behind one still running, and lost with it if the connection goes.
+ * A transaction whose connection was lost (one of its own statements failed with connectionLost) runs no more
+ * statements (a query asked after fails at once), sends no ROLLBACK and does not give the connection back: postgres.js
+ * has already moved it to its closed connections, which it reconnects when needed; given back, the dead connection
+ * would be handed to the next query (outside reviews reproduced each of these hangs).
  */
 function beginOnReserved(sql: Sql) {
   return async (optionsOrFn: string | TxBody, maybeFn?: TxBody): Promise<unknown> => {
@@ -99,10 +104,19 @@ function beginOnReserved(sql: Sql) {
     const reserved = await sql.reserve();
     let savepoints = 0;
     // Only the transaction's own statements tell that its connection is lost: an error the body throws for another
-    // reason (a socket of its own reset) must not keep the connection from its ROLLBACK and the pool.
-    let lost = false;
+    // reason must not keep the connection from its ROLLBACK and the pool.
+    let lost: { error: unknown } | null = null;
     const noteLost = (error: unknown) => {
-      if (connectionLost(error)) lost = true;
+      if (!lost && connectionLost(error)) lost = { error };
+    };
+    // Every query the transaction started, settled or not: waited for before the transaction's end.
+    const started = new Set<Promise<unknown>>();
+    const settle = async () => {
+      while (started.size) {
+        const all = [...started];
+        await Promise.allSettled(all);
+        for (const p of all) started.delete(p);
+      }
     };
     const own = <T>(query: PromiseLike<T>): Promise<T> =>
       Promise.resolve(query).catch((error: unknown) => {
@@ -113,51 +127,69 @@ function beginOnReserved(sql: Sql) {
       noteLost(error);
       if (!failed.seen) Object.assign(failed, { error, seen: true });
     };
-    // A query is watched when it runs (awaited, or started with execute), not when built: a fragment nested in another
-    // query never runs alone.
+    // A query is watched when it runs (awaited, or started with execute or forEach), not when built: a fragment nested
+    // in another query never runs alone.
     const watch = <Q extends PromiseLike<unknown>>(query: Q, failed: Failed): Q => {
       const then = query.then.bind(query);
+      const track = () => {
+        if (!started.has(query as unknown as Promise<unknown>)) {
+          started.add(query as unknown as Promise<unknown>);
+          then(undefined, (error: unknown) => note(failed, error));
+        }
+      };
       // biome-ignore lint/suspicious/noThenProperty: the query stays the thenable it is; only its failure is noted.
       Object.defineProperty(query, "then", {
-        value: (ok?: (v: unknown) => unknown, ko?: (e: unknown) => unknown) =>
-          then(ok, (error: unknown) => {
+        value: (ok?: (v: unknown) => unknown, ko?: (e: unknown) => unknown) => {
+          track();
+          return then(ok, (error: unknown) => {
             note(failed, error);
             if (ko) return ko(error);
             throw error;
-          }),
+          });
+        },
       });
-      const started = query as unknown as { execute?: () => unknown };
-      if (typeof started.execute === "function") {
-        const execute = started.execute.bind(query);
-        Object.defineProperty(query, "execute", {
-          value: () => {
-            const out = execute();
-            then(undefined, (error: unknown) => note(failed, error));
+      for (const method of ["execute", "forEach"] as const) {
+        const q = query as unknown as Record<string, unknown>;
+        const original = q[method];
+        if (typeof original !== "function") continue;
+        Object.defineProperty(query, method, {
+          value: (...args: unknown[]) => {
+            const out = (original as (...a: unknown[]) => unknown).apply(query, args);
+            track();
             return out;
           },
         });
       }
       return query;
     };
+    const refuseWhenLost = () => {
+      if (lost) throw lost.error;
+    };
     const scoped = (failed: Failed): Tx =>
       new Proxy(reserved, {
         apply(target, thisArg, args) {
-          const out = Reflect.apply(target, thisArg, args);
           const tagged = Array.isArray(args[0]) && "raw" in (args[0] as object);
+          if (tagged) refuseWhenLost();
+          const out = Reflect.apply(target, thisArg, args);
           return tagged ? watch(out as PromiseLike<unknown>, failed) : out;
         },
         get(target, prop, receiver) {
           if (prop === "savepoint") return savepoint;
           if (prop === "unsafe")
-            return (...args: Parameters<Sql["unsafe"]>) => watch(target.unsafe(...args), failed);
+            return (...args: Parameters<Sql["unsafe"]>) => {
+              refuseWhenLost();
+              return watch(target.unsafe(...args), failed);
+            };
           // A query read from a file fails the transaction as any other.
           if (prop === "file")
-            return (...args: Parameters<Sql["file"]>) => watch(target.file(...args), failed);
+            return (...args: Parameters<Sql["file"]>) => {
+              refuseWhenLost();
+              return watch(target.file(...args), failed);
+            };
           return Reflect.get(target, prop, receiver);
         },
       }) as unknown as Tx;
-    const run = async (body: TxBody): Promise<unknown> => {
-      const failed: Failed = { seen: false };
+    const run = async (body: TxBody, failed: Failed): Promise<unknown> => {
       try {
         const x = body(scoped(failed));
         const result = await (Array.isArray(x) ? Promise.all(x) : x);
@@ -175,30 +207,42 @@ function beginOnReserved(sql: Sql) {
         const strings = nameOrFn as TemplateStringsArray;
         return savepoint((sp) => (sp as unknown as Sql)(strings, ...(rest as never[])));
       }
+      refuseWhenLost();
       const body = (typeof nameOrFn === "function" ? nameOrFn : rest[0]) as TxBody;
       const name = `s${savepoints++}${typeof nameOrFn === "string" ? `_${nameOrFn}` : ""}`;
+      await settle();
       await own(reserved`savepoint ${reserved(name)}`);
       try {
-        return await run(body);
+        return await run(body, { seen: false });
       } catch (error) {
+        await settle();
         if (!lost) await own(reserved`rollback to ${reserved(name)}`);
         throw error;
       }
     }
+    const outer: Failed = { seen: false };
     try {
       await own(reserved.unsafe(`begin ${options.replace(/[^a-z ]/gi, "")}`));
       let result: unknown;
       try {
-        result = await run(fn);
+        result = await run(fn, outer);
+        await settle();
+        // A query that failed after the body returned (started, never awaited), or a connection lost in a savepoint
+        // whose failure the body caught: no COMMIT.
+        if (outer.seen) throw outer.error;
+        refuseWhenLost();
       } catch (error) {
+        await settle();
         // A connection that broke meanwhile is closed by postgres.js: the body's error is the one to report.
         if (!lost) await own(reserved`rollback`).catch(() => undefined);
         throw error;
       }
       // PostgreSQL answers a COMMIT of an aborted transaction with ROLLBACK, not an error.
       const done = await own(reserved`commit`);
-      if (done.command !== "COMMIT")
+      if (done.command !== "COMMIT") {
+        if (outer.seen) throw outer.error;
         throw new Error(`the transaction ended with ${done.command}, not COMMIT`);
+      }
       return result;
     } finally {
       if (!lost) reserved.release();

@@ -5,7 +5,7 @@
 // is the oracle; all reach the same database directly: only begin differs.
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
-import { createClient } from "@/lib/db/client";
+import { createClient, type Tx } from "@/lib/db/client";
 import { createTestDatabase } from "../helpers/db";
 
 const { sql, url } = await createTestDatabase();
@@ -219,6 +219,103 @@ describe.each([
     }
     expect(unhandled).toEqual([]);
     expect(await rows(id)).toEqual([]);
+  });
+
+  // A second outside review's cases. Each on a client of its own: a lost backend makes postgres.js answer the first query
+  // on its reconnected connection with the old termination once.
+  const fresh = async <T>(max: number, use: (c: ReturnType<typeof createClient>) => Promise<T>) => {
+    const c = createClient({ url, max, prepare: client() === direct });
+    try {
+      return await use(c);
+    } finally {
+      await c.end({ timeout: 1 });
+    }
+  };
+  const terminateSoon = (tx: Tx, ms: number) =>
+    tx<{ pid: number }[]>`select pg_backend_pid() as pid`.then(([me]) => {
+      setTimeout(() => void sql`select pg_terminate_backend(${me!.pid})`.catch(() => undefined), ms);
+    });
+
+  it("a server ERROR that carries a termination's code (57P01) or a callback's error coded like a reset socket rolls back and gives the connection back", async () => {
+    await sql`create or replace function raise_57p01() returns int language plpgsql as $$
+              begin raise exception 'not a termination' using errcode = '57P01'; end $$`;
+    await fresh(1, async (c) => {
+      const id = `raised-${Math.random().toString(36).slice(2)}`;
+      await expect(
+        c.begin(async (tx) => {
+          await tx`insert into begin_tx values (${id}, 'rolled back')`;
+          await tx`select raise_57p01()`;
+        }),
+      ).rejects.toMatchObject({ code: "57P01", severity: "ERROR" });
+      const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+      await expect(
+        c.begin(async (tx) => {
+          await tx`insert into begin_tx values (${`${id}-each`}, 'rolled back')`;
+          await tx`select 1 as one`.forEach(() => {
+            throw reset;
+          });
+        }),
+      ).rejects.toBe(reset);
+      expect(await rows(id)).toEqual([]);
+      // A pool of one: its connection came back each time, and no transaction is left open on the server.
+      expect(await Promise.race([c`select 'ok' as ok`.then((r) => r[0]!.ok), sleep(5_000)])).toBe("ok");
+    });
+  });
+
+  it("a body that throws while its query runs, then loses its backend, fails at once", async () => {
+    await fresh(2, async (c) => {
+      const outcome = await Promise.race([
+        c
+          .begin(async (tx) => {
+            await terminateSoon(tx, 300);
+            await Promise.all([
+              tx`select pg_sleep(1)`,
+              new Promise((_, reject) => setTimeout(() => reject(new Error("the body's own")), 50)),
+            ]);
+          })
+          .then(String, (e) => (e as Error).message),
+        sleep(5_000),
+      ]);
+      expect(outcome).not.toBe("hung");
+    });
+  });
+
+  it("a backend lost in a savepoint whose failure the body caught: no COMMIT, the transaction fails with the loss", async () => {
+    await fresh(2, async (c) => {
+      const outcome = await Promise.race([
+        c
+          .begin(async (tx) => {
+            await terminateSoon(tx, 300);
+            const t = tx as unknown as {
+              savepoint: (f: (sp: typeof sql) => Promise<unknown>) => Promise<unknown>;
+            };
+            await t.savepoint(async (sp) => sp`select pg_sleep(1)`).catch(() => "skipped");
+            return "committed";
+          })
+          .then(String, codeOf),
+        sleep(5_000),
+      ]);
+      expect(["57P01", "CONNECTION_CLOSED"]).toContain(outcome);
+    });
+  });
+
+  it("a failing forEach never awaited fails the transaction with its error, never as an unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      await expect(
+        client().begin(async (tx) => {
+          tx`select 1/0`.forEach(() => {});
+          await new Promise((r) => setTimeout(r, 100));
+          return "x";
+        }),
+      ).rejects.toMatchObject({ code: "22012" });
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
   });
 
   it("a savepoint written as a tagged query runs in the transaction", async () => {
