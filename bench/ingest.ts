@@ -330,8 +330,10 @@ Since docs/adr/0037 and 0039 (2026-12-07) a settled call writes one index entry 
 time index entry; two runs at 07:50Z and 07:51Z, on a third host, measured **0.17 and 0.15 at 1000** (0.23 and 0.22
 of the insert into usage_events' shape, which lost the same index): the two inserts gained alike.
 Since docs/adr/0041 and 0042 (2026-12-07) no client pipelines (a query waits for a connection of its own) and
-usage_events' btree indexes are ascending in time; the run above (12:56Z) measured **0.17 at 1000** (0.22 of the insert
-into usage_events' shape, which has the same indexes), and hold + settle on one account as before.
+usage_events' btree indexes are ascending in time; two runs at 12:56Z and 13:59Z (the second the table above, after
+the reserved-connection begin's review fixes) measured **0.17 and 0.14 at 1000**: settled 9,677 and 12,569 events/s,
+the plain insert 56,654 and 88,304 (0.22 and 0.19 of the insert into usage_events' shape): the host, not the change,
+moved the ratio. Hold + settle on one account 110 and 127/s.
 
 The same batches of 1000 with the roll-up trigger (\`usage_events_roll_up_insert\`: \`usage_hourly\`, docs/adr/0012, and
 the per-day owner roll-ups) disabled:
