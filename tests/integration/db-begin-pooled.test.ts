@@ -122,6 +122,20 @@ describe("beginOnReserved keeps postgres.js begin's semantics", () => {
 });
 
 const sleep = (ms: number) => new Promise<"hung">((r) => setTimeout(() => r("hung"), ms));
+
+/** The unhandled rejections seen while run runs, and for 100 ms after. */
+async function unhandledDuring(run: () => Promise<unknown>): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    await run();
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+  return unhandled;
+}
 const codeOf = (e: unknown) => (e as { code?: string }).code ?? String(e);
 
 describe.each([
@@ -202,21 +216,15 @@ describe.each([
 
   it("a failing query started and never awaited fails the transaction with its error, never as an unhandled rejection", async () => {
     const id = `started-${Math.random().toString(36).slice(2)}`;
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on("unhandledRejection", onUnhandled);
-    try {
-      await expect(
+    const unhandled = await unhandledDuring(() =>
+      expect(
         client().begin(async (tx) => {
           await tx`insert into begin_tx values (${id}, 'kept only if all goes well')`;
           tx`insert into begin_tx values (${id}, 'duplicate, never awaited')`.execute();
           await new Promise((r) => setTimeout(r, 200));
         }),
-      ).rejects.toMatchObject({ code: "23505" });
-      await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      process.off("unhandledRejection", onUnhandled);
-    }
+      ).rejects.toMatchObject({ code: "23505" }),
+    );
     expect(unhandled).toEqual([]);
     expect(await rows(id)).toEqual([]);
   });
@@ -300,21 +308,15 @@ describe.each([
   });
 
   it("a failing forEach never awaited fails the transaction with its error, never as an unhandled rejection", async () => {
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on("unhandledRejection", onUnhandled);
-    try {
-      await expect(
+    const unhandled = await unhandledDuring(() =>
+      expect(
         client().begin(async (tx) => {
           tx`select 1/0`.forEach(() => {});
           await new Promise((r) => setTimeout(r, 100));
           return "x";
         }),
-      ).rejects.toMatchObject({ code: "22012" });
-      await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      process.off("unhandledRejection", onUnhandled);
-    }
+      ).rejects.toMatchObject({ code: "22012" }),
+    );
     expect(unhandled).toEqual([]);
   });
 
