@@ -70,7 +70,7 @@ const SOCKET_GONE =
  * was destroyed or ended), a socket's (a system call's error), or the server's FATAL (a terminated backend, a shutdown:
  * the session is over). A server ERROR is never one, whatever its code (a function may raise 57P01 as an ERROR).
  */
-export function connectionLost(error: unknown): boolean {
+function connectionLost(error: unknown): boolean {
   if (!error || typeof error !== "object") return false;
   const { code, severity, syscall } = error as { code?: unknown; severity?: unknown; syscall?: unknown };
   if (typeof code !== "string") return false;
@@ -139,13 +139,10 @@ function beginOnReserved(sql: Sql) {
       };
       // biome-ignore lint/suspicious/noThenProperty: the query stays the thenable it is; only its failure is noted.
       Object.defineProperty(query, "then", {
+        // track's handler is registered first, so the failure is noted before the caller's own handler runs.
         value: (ok?: (v: unknown) => unknown, ko?: (e: unknown) => unknown) => {
           track();
-          return then(ok, (error: unknown) => {
-            note(failed, error);
-            if (ko) return ko(error);
-            throw error;
-          });
+          return then(ok, ko);
         },
       });
       for (const method of ["execute", "forEach"] as const) {
@@ -165,6 +162,13 @@ function beginOnReserved(sql: Sql) {
     const refuseWhenLost = () => {
       if (lost) throw lost.error;
     };
+    // tx.unsafe and tx.file: refused once the connection is lost, watched as any query.
+    const guarded =
+      <A extends unknown[]>(make: (...args: A) => PromiseLike<unknown>, failed: Failed) =>
+      (...args: A) => {
+        refuseWhenLost();
+        return watch(make(...args), failed);
+      };
     const scoped = (failed: Failed): Tx =>
       new Proxy(reserved, {
         apply(target, thisArg, args) {
@@ -175,17 +179,9 @@ function beginOnReserved(sql: Sql) {
         },
         get(target, prop, receiver) {
           if (prop === "savepoint") return savepoint;
-          if (prop === "unsafe")
-            return (...args: Parameters<Sql["unsafe"]>) => {
-              refuseWhenLost();
-              return watch(target.unsafe(...args), failed);
-            };
+          if (prop === "unsafe") return guarded(target.unsafe.bind(target), failed);
           // A query read from a file fails the transaction as any other.
-          if (prop === "file")
-            return (...args: Parameters<Sql["file"]>) => {
-              refuseWhenLost();
-              return watch(target.file(...args), failed);
-            };
+          if (prop === "file") return guarded(target.file.bind(target), failed);
           return Reflect.get(target, prop, receiver);
         },
       }) as unknown as Tx;

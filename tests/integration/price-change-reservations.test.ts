@@ -225,8 +225,8 @@ describe("a price change never stalls the platform's reservations", () => {
     const blocked = await setup(a);
     const other = await setup(a);
     const third = await setup(a);
-    const hold = (m: typeof blocked, db = sql) =>
-      placeHold(db, {
+    const hold = (m: typeof blocked) =>
+      placeHold(sql, {
         keyId: m.keyId,
         callId: randomUUID(),
         nonce: randomUUID(),
@@ -249,11 +249,9 @@ describe("a price change never stalls the platform's reservations", () => {
           (await sql`select 1 from api_keys where id = ${blocked.keyId} for update skip locked`).length,
       )
       .toBe(0);
-    // On a connection of its own: postgres.js writes a query onto a busy connection when none is idle (pipelining),
-    // and one written behind this hold would wait for the blocked row too (as in two full runs of npm test, where the
-    // hold and the grant below waited there past the bound while the database had nothing else waiting).
-    const own = createClient({ url, max: 1, prepare });
-    const waiting = hold(blocked, own);
+    // On the file's pool like the others: no client pipelines (docs/adr/0041), so the hold and the grant below are
+    // never written behind this one's wait (in two full runs of npm test before, they were, and waited past the bound).
+    const waiting = hold(blocked);
     // The hold has taken the price book shared and waits for the row.
     await expect
       .poll(
@@ -309,7 +307,6 @@ describe("a price change never stalls the platform's reservations", () => {
     expect(done, JSON.stringify(waits)).toBe("served");
     await blocker;
     await waiting;
-    await own.end();
     // The price waited for the book and took effect after the hold that had it.
     const version = await adding;
     const [held] = await sql<{ created_at: Date }[]>`
