@@ -109,14 +109,11 @@ function beginOnReserved(sql: Sql) {
     const noteLost = (error: unknown) => {
       if (!lost && connectionLost(error)) lost = { error };
     };
-    // Every query the transaction started, settled or not: waited for before the transaction's end.
+    // The queries the transaction started that have not settled yet (each leaves when it settles, so a long
+    // transaction keeps no finished query's rows): waited for before the transaction's end.
     const started = new Set<Promise<unknown>>();
     const settle = async () => {
-      while (started.size) {
-        const all = [...started];
-        await Promise.allSettled(all);
-        for (const p of all) started.delete(p);
-      }
+      while (started.size) await Promise.allSettled([...started]);
     };
     const own = <T>(query: PromiseLike<T>): Promise<T> =>
       Promise.resolve(query).catch((error: unknown) => {
@@ -131,11 +128,19 @@ function beginOnReserved(sql: Sql) {
     // in another query never runs alone.
     const watch = <Q extends PromiseLike<unknown>>(query: Q, failed: Failed): Q => {
       const then = query.then.bind(query);
+      let tracked = false;
       const track = () => {
-        if (!started.has(query as unknown as Promise<unknown>)) {
-          started.add(query as unknown as Promise<unknown>);
-          then(undefined, (error: unknown) => note(failed, error));
-        }
+        if (tracked) return;
+        tracked = true;
+        const running = query as unknown as Promise<unknown>;
+        started.add(running);
+        then(
+          () => started.delete(running),
+          (error: unknown) => {
+            started.delete(running);
+            note(failed, error);
+          },
+        );
       };
       // biome-ignore lint/suspicious/noThenProperty: the query stays the thenable it is; only its failure is noted.
       Object.defineProperty(query, "then", {
