@@ -314,13 +314,13 @@ export async function resendDelivery(
   id: string,
   deliveryId: string,
 ): Promise<WebhookDelivery> {
+  // Who may, and which delivery, are answered before the endpoint's minute is taken (a stranger's 404 spends nothing),
+  // and the minute is taken before the transaction: on its own connection, never one the transaction waits beside.
+  await endpointFor(db, actor, id);
+  const source = await deliveryEvent(db, id, deliveryId);
+  await takeManualSend(db, id);
   return inTransaction(db, async (tx) => {
     const endpoint = await endpointFor(tx, actor, id);
-    if (!/^\d{1,18}$/.test(deliveryId)) throw notFound("The delivery");
-    const [source] = await tx<{ eventId: string }[]>`
-      select event_id::text as "eventId" from webhook_deliveries where id = ${deliveryId}::bigint and endpoint_id = ${id}`;
-    if (!source) throw notFound("The delivery");
-    await takeManualSend(db, id);
     const [inserted] = await tx<{ id: string }[]>`
       insert into webhook_deliveries (endpoint_id, event_id, occurred_at, origin)
       select d.endpoint_id, d.event_id, d.occurred_at, 'resend' from webhook_deliveries d
@@ -350,6 +350,15 @@ export async function resendDelivery(
   });
 }
 
+/** The event of an endpoint's delivery (404 for a delivery of no such id on it). */
+async function deliveryEvent(db: Db, id: string, deliveryId: string): Promise<{ eventId: string }> {
+  if (!/^\d{1,18}$/.test(deliveryId)) throw notFound("The delivery");
+  const [source] = await db<{ eventId: string }[]>`
+    select event_id::text as "eventId" from webhook_deliveries where id = ${deliveryId}::bigint and endpoint_id = ${id}`;
+  if (!source) throw notFound("The delivery");
+  return source;
+}
+
 const MAX_REPLAY = 10_000;
 
 /** New deliveries of the account's past events of [from, to) the endpoint subscribes to, in call order. */
@@ -359,9 +368,11 @@ export async function replayRange(
   id: string,
   { from, to }: { from: Date; to: Date },
 ): Promise<{ created: number }> {
+  // As resendDelivery: a stranger's 404 first, then the endpoint's minute on its own connection, then the transaction.
+  await endpointFor(db, actor, id);
+  await takeManualSend(db, id);
   return inTransaction(db, async (tx) => {
     const endpoint = await endpointFor(tx, actor, id, true);
-    await takeManualSend(db, id);
     const [count] = await tx<{ n: number }[]>`
       select count(*)::int as n from webhook_events e
       where e.account_id = ${endpoint.accountId} and e.occurred_at >= ${from} and e.occurred_at < ${to}

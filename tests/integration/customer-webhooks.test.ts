@@ -15,10 +15,17 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { settleUsage } from "@/lib/billing/settle";
 import { config } from "@/lib/config";
+import { createClient } from "@/lib/db/client";
 import { revokeKey } from "@/lib/keys/revoke";
 import { drain } from "@/lib/settlement/drain";
 import { deliverEndpoint, retryDelayMs, WEBHOOK_GIVE_UP_MS } from "@/lib/webhooks/deliver";
-import { createEndpoint, rotateEndpointSecret } from "@/lib/webhooks/endpoints";
+import {
+  createEndpoint,
+  MANUAL_SENDS_PER_MINUTE,
+  replayRange,
+  resendDelivery,
+  rotateEndpointSecret,
+} from "@/lib/webhooks/endpoints";
 import { event, seedPricedModel } from "../helpers/billing";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
@@ -30,7 +37,7 @@ import { type Receiver, startReceiver } from "../helpers/webhook-receiver";
 
 const mailbox = await startMailbox();
 process.env.SMTP_URL = mailbox.url;
-const { sql } = await createTestDatabase();
+const { sql, url } = await createTestDatabase();
 const PRODUCTION = { policy: { production: true } };
 
 const listRoute = () => import("@/app/api/v1/webhooks/route");
@@ -868,7 +875,9 @@ describe("under stress", () => {
     const to = new Date(Date.now() + 60_000).toISOString();
     const statuses: number[] = [];
     let created = 0;
-    for (let i = 0; i < 12; i++) {
+    // The limit's windows are the clock's minutes: 21 requests (well within a minute) find at least one window of
+    // the two they can fall in spent, wherever the minute turns.
+    for (let i = 0; i < 2 * MANUAL_SENDS_PER_MINUTE + 1; i++) {
       const res = await call((await replayRoute()).POST, {
         cookie: org.boss.cookie,
         params: { id: endpoint.id },
@@ -896,6 +905,46 @@ describe("under stress", () => {
       select count(*)::int as n from webhook_deliveries where endpoint_id = ${endpoint.id} and status = 'pending'`;
     expect(after!.n).toBe(3);
     await rx.close();
+  });
+
+  it("a replay and a resend complete on a pool of one connection (a serverless function's), a stranger's spending nothing", async () => {
+    const org = await freshOrg();
+    const stranger = await person("stranger");
+    const { endpoint } = await createEndpoint(
+      sql,
+      actorOf(org.boss),
+      { org: org.slug },
+      { url: "http://127.0.0.1:9/hooks", eventTypes: ["call.charged"] },
+    );
+    await sql`update webhook_endpoints set enabled = false where id = ${endpoint.id}`;
+    await charge(org.keyId, minuteAgo());
+    const one = createClient({ url, max: 1 });
+    try {
+      const range = { from: new Date(Date.now() - 86_400_000), to: new Date(Date.now() + 60_000) };
+      // A stranger is told no such endpoint or delivery, and takes nothing from the endpoint's minute.
+      for (let i = 0; i < MANUAL_SENDS_PER_MINUTE + 1; i++)
+        await expect(replayRange(one, actorOf(stranger), endpoint.id, range)).rejects.toMatchObject({
+          code: "not_found",
+        });
+      // Both finish (each took its minute's attempt on the pool's one connection, then ran its transaction on it).
+      const settled = (p: Promise<unknown>) =>
+        Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error("stuck")), 10_000))]);
+      expect(await settled(replayRange(one, actorOf(org.boss), endpoint.id, range))).toEqual({ created: 1 });
+      const [delivery] = await sql<{ id: string }[]>`
+        select id::text as id from webhook_deliveries where endpoint_id = ${endpoint.id} order by id limit 1`;
+      await expect(resendDelivery(one, actorOf(stranger), endpoint.id, delivery!.id)).rejects.toMatchObject({
+        code: "not_found",
+      });
+      expect(await settled(resendDelivery(one, actorOf(org.boss), endpoint.id, delivery!.id))).toMatchObject({
+        id: delivery!.id,
+        status: "pending",
+      });
+      const [taken] = await sql<{ n: number }[]>`
+        select coalesce(sum(attempts), 0)::int as n from login_attempts where bucket = ${`webhook.manual:${endpoint.id}`}`;
+      expect(taken!.n).toBe(2);
+    } finally {
+      await one.end();
+    }
   });
 
   it("an endpoint with 10,000 deliveries waiting takes no replay: 409, nothing queued", async () => {
