@@ -156,13 +156,12 @@ async function insertCalls(sql: Sql, first: number, last: number) {
       from c
     )
     insert into usage_events (key_id, call_id, account_id, org, model_group, kind, status, prompt_tokens,
-                              completion_tokens, images, audio_ms, characters, started_at, ended_at, billing_status,
+                              completion_tokens, images, audio_ms, characters, started_at, ended_at,
                               cost_micros, revenue_micros, error_class)
     select k.key_id, 'bench-' || e.g, k.account_id, ka.org, e.model, e.kind,
            case when e.failed then 'failure' else 'success' end, e.prompt, e.completion,
            case when e.failed then 0 else e.images end, case when e.failed then 0 else e.audio_ms end,
            case when e.failed then 0 else e.characters end, e.started_at, e.started_at + interval '800 milliseconds',
-           case when e.failed then 'waived' else 'exact' end,
            case when e.failed then 0 else x.price * 6 / 10 end, case when e.failed then 0 else x.price end,
            case when e.failed then 'RateLimitError' end
     from e join bench_keys k on k.key_index = e.key_index join p on p.name = e.model
@@ -178,12 +177,12 @@ async function settleDay(sql: Sql) {
   await sql`
     insert into usage_rollups (day, account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out,
                                cost_micros, revenue_micros)
-    select ${DAY}::date, account_id, key_id, model_group, billing_status, count(*), sum(prompt_tokens),
+    select ${DAY}::date, account_id, key_id, model_group, billing_status(status), count(*), sum(prompt_tokens),
            sum(completion_tokens), sum(cost_micros), sum(revenue_micros)
     from usage_events
     where started_at >= ${DAY}::date::timestamp at time zone 'utc'
       and started_at < (${DAY}::date + 1)::timestamp at time zone 'utc'
-    group by account_id, key_id, model_group, billing_status`;
+    group by account_id, key_id, model_group, billing_status(status)`;
   await sql`
     insert into settlement_runs (day, status, trigger, started_at, finished_at)
     values (${DAY}::date, 'completed', 'cron', now(), now())`;

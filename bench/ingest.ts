@@ -102,9 +102,9 @@ async function plainInsert(sql: Sql, table: string, keys: string[], batchSize: n
   for (const batch of raw) {
     await sql`
       insert into ${sql(table)} (key_id, call_id, account_id, model_group, provider_model_id, status, stream,
-                             prompt_tokens, completion_tokens, started_at, ended_at, billing_status)
+                             prompt_tokens, completion_tokens, started_at, ended_at)
       select e.key_id, e.call_id, e.key_id, e.model_group, e.provider_model_id, e.status, e.stream,
-             e.prompt_tokens, e.completion_tokens, e.started_at, e.ended_at, 'exact'
+             e.prompt_tokens, e.completion_tokens, e.started_at, e.ended_at
       from jsonb_to_recordset(${sql.json(batch.map((b) => ({ key_id: b.keyId, call_id: b.callId, model_group: b.modelGroup, provider_model_id: 1, status: b.status, stream: b.stream, prompt_tokens: b.promptTokens, completion_tokens: b.completionTokens, started_at: b.startedAt, ended_at: b.endedAt })))}::jsonb)
         as e(key_id uuid, call_id text, model_group text, provider_model_id integer, status text, stream boolean,
              prompt_tokens integer, completion_tokens integer, started_at timestamptz, ended_at timestamptz)`;

@@ -63,7 +63,7 @@ async function main() {
       await sql`
         insert into usage_events (key_id, call_id, account_id, model_group, provider_model, status,
                                   prompt_tokens, completion_tokens, started_at, ended_at, error_class,
-                                  billing_status, cost_micros, revenue_micros)
+                                  cost_micros, revenue_micros)
         select md5('key' || (g % ${ACCOUNTS * 3}))::uuid, md5(${from} || g)::uuid::text,
                md5('acct' || (g % ${ACCOUNTS}))::uuid,
                (array['gpt-4o-mini', 'gpt-4o', 'claude-sonnet-4', 'gemini-2.5-flash'])[1 + g % 4],
@@ -72,7 +72,6 @@ async function main() {
                ${from}::timestamptz + make_interval(secs => (g * 86399.0 / ${ROWS_PER_DAY})),
                ${from}::timestamptz + make_interval(secs => (g * 86399.0 / ${ROWS_PER_DAY}) + 1),
                case when g % 50 = 0 then 'UpstreamError' end,
-               case when g % 50 = 0 then 'waived' else 'exact' end,
                case when g % 50 = 0 then 0 else 60 + g % 700 end,
                case when g % 50 = 0 then 0 else 100 + g % 1000 end
         from generate_series(0, ${ROWS_PER_DAY - 1}) g`;
@@ -87,10 +86,11 @@ async function main() {
       await sql`
         insert into usage_rollups (day, account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out,
                                    cost_micros, revenue_micros)
-        select ${from.slice(0, 10)}::date, account_id, key_id, model_group, billing_status, count(*), sum(prompt_tokens),
+        select ${from.slice(0, 10)}::date, account_id, key_id, model_group, billing_status(status), count(*),
+               sum(prompt_tokens),
                sum(completion_tokens), sum(cost_micros), sum(revenue_micros)
         from usage_events where started_at >= ${from} and started_at < ${to}
-        group by account_id, key_id, model_group, billing_status`;
+        group by account_id, key_id, model_group, billing_status(status)`;
       void run;
     }
     await sql`vacuum analyze`;

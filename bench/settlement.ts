@@ -49,10 +49,9 @@ async function seed(sql: Sql) {
       returning id, key_id, call_id
     )
     insert into usage_events (key_id, call_id, account_id, model_id, model_group, status, prompt_tokens,
-                              completion_tokens, started_at, ended_at, billing_status, cost_micros, revenue_micros,
+                              completion_tokens, started_at, ended_at, cost_micros, revenue_micros,
                               price_version_id, hold_id)
-    select c.key_id, 'c' || c.g, c.account_id, m.model_id, 'bench-model', 'success', 200, 100, c.at, c.at,
-           'exact', 150, 250, m.pv_id, h.id
+    select c.key_id, 'c' || c.g, c.account_id, m.model_id, 'bench-model', 'success', 200, 100, c.at, c.at, 150, 250, m.pv_id, h.id
     from calls c cross join m join h on h.key_id = c.key_id and h.call_id = 'c' || c.g`;
   // Lost webhooks: open holds from the day with no event anywhere.
   await sql`

@@ -85,7 +85,7 @@ const rowColumns = (db: Db) => db`
   k.name as "keyName", e.model_group as model, ${usageProviderModel(db, "e")} as "providerModel", e.kind, e.status, e.stream,
   e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens",
   ${usageCounts(db, "e")}, e.image_size as "imageSize", e.image_quality as "imageQuality",
-  e.billing_status as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",
+  billing_status(e.status) as "billingStatus", e.revenue_micros as "revenueMicros", e.cost_micros as "costMicros",
   e.error_class as "errorClass", e.cache_hit as "cacheHit", e.cache_saved_micros as "cacheSavedMicros",
   e.pii_masked as "piiMasked", e.safety_score as "safetyScore",
   ${usageCredential(db, "e")} as credential`;

@@ -114,7 +114,7 @@ export function usageWhere(db: Db, actor: Actor, f: ScopedFilters, range: Range)
       ${f.model ? db`and e.model_group = ${f.model}` : db``}
       ${f.kind ? db`and e.kind = ${f.kind}` : db``}
       ${f.status ? db`and e.status = ${f.status}` : db``}
-      ${f.billing ? db`and e.billing_status = ${f.billing}` : db``}
+      ${f.billing ? db`and billing_status(e.status) = ${f.billing}` : db``}
       ${f.error === "any" ? db`and e.error_class is not null` : db``}
       ${errorClass ? db`and e.error_class = ${errorClass}` : db``}`;
 }

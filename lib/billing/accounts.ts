@@ -121,7 +121,7 @@ export async function listUsage(
   const [items, [count]] = await Promise.all([
     db<UsageRow[]>`
       select u.id::text, u.call_id as "callId", k.prefix as "keyPrefix", u.model_group as model, u.status,
-             u.billing_status as "billingStatus", u.stream, u.prompt_tokens as "promptTokens",
+             billing_status(u.status) as "billingStatus", u.stream, u.prompt_tokens as "promptTokens",
              u.completion_tokens as "completionTokens", u.kind, ${usageUnits(db, "u")}, u.image_size as "imageSize",
              u.image_quality as "imageQuality", u.cost_micros as "costMicros",
              u.revenue_micros as "revenueMicros", u.started_at as "startedAt", u.error_class as "errorClass"
@@ -171,7 +171,7 @@ export async function dailySpend(
     live as (
       select (e.started_at at time zone 'utc')::date as day, count(*) as calls, sum(e.cost_micros) as cost,
              sum(e.revenue_micros) as revenue,
-             sum(e.revenue_micros) filter (where e.billing_status = 'estimated') as estimated
+             sum(e.revenue_micros) filter (where e.status = 'cut') as estimated
       from usage_events e
       where e.started_at >= (select min(day) from span)::timestamp at time zone 'utc'
         ${accountId ? db`and ${accountRows(db, "e", db`${accountId}::uuid`)}` : db``}

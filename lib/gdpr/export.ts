@@ -122,7 +122,7 @@ const usageColumns = (db: Db) => db`
   e.model_group as model, ${usageProviderModel(db, "e")} as "providerModel", e.kind, e.status, e.stream,
   e.prompt_tokens as "promptTokens", e.completion_tokens as "completionTokens", ${usageCounts(db, "e")},
   e.image_size as "imageSize", e.image_quality as "imageQuality",
-  e.billing_status as "billingStatus", e.revenue_micros as "chargeMicros",
+  billing_status(e.status) as "billingStatus", e.revenue_micros as "chargeMicros",
   e.ledger_transaction_id as "ledgerTransactionId", e.error_class as "errorClass",
   e.started_at as "startedAt", e.ended_at as "endedAt", e.received_at as "receivedAt"`;
 

@@ -19,7 +19,7 @@ export interface CallCharge {
 export async function callCharge(db: Db, userId: string, callId: string): Promise<CallCharge | null> {
   if (callId.length > 200) return null;
   const [row] = await db<CallCharge[]>`
-    select e.status, e.billing_status as "billingStatus", e.prompt_tokens as "promptTokens",
+    select e.status, billing_status(e.status) as "billingStatus", e.prompt_tokens as "promptTokens",
            e.completion_tokens as "completionTokens", e.revenue_micros as "chargedMicros",
            round(extract(epoch from (e.first_token_at - e.started_at)) * 1000)::int as "ttftMs",
            e.ledger_transaction_id::text as "ledgerTransactionId"

@@ -566,7 +566,7 @@ async function trimOrganizations(
                                                       billing_status, calls, errors, tokens_in, tokens_out,
                                                       cost_micros, revenue_micros)
             select ${day}::date, date_trunc('hour', started_at at time zone 'utc'), account_id, key_id, model_group,
-                   kind, status, billing_status, count(*), count(error_class), sum(prompt_tokens),
+                   kind, status, billing_status(status), count(*), count(error_class), sum(prompt_tokens),
                    sum(completion_tokens), sum(cost_micros), sum(revenue_micros)
             from gone group by 2, 3, 4, 5, 6, 7, 8
             on conflict (day, hour, account_id, key_id, model_group, kind, status, billing_status) do update set

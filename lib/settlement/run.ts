@@ -287,7 +287,8 @@ async function rollUpDay(db: Db, day: string): Promise<number | null> {
         select ${day}::date, account_id, key_id, model_group, billing_status, sum(calls), sum(tokens_in), sum(tokens_out),
                sum(cost), sum(revenue)
         from (
-          select account_id, key_id, model_group, billing_status, 1 as calls, prompt_tokens as tokens_in,
+          select account_id, key_id, model_group, billing_status(status) as billing_status, 1 as calls,
+                 prompt_tokens as tokens_in,
                  completion_tokens as tokens_out, cost_micros as cost, revenue_micros as revenue
           from usage_events
           where ${startedOn(tx, day)}
@@ -318,7 +319,7 @@ async function recordOrphans(db: Db, runId: string, day: string): Promise<void> 
     await tx`
       insert into settlement_variances (run_id, kind, account_id, amount_micros, detail)
       select ${runId}, 'orphan_event', u.account_id, sum(u.revenue_micros),
-             jsonb_build_object('calls', count(*), 'estimatedCalls', count(*) filter (where u.billing_status = 'estimated'))
+             jsonb_build_object('calls', count(*), 'estimatedCalls', count(*) filter (where u.status = 'cut'))
       from usage_events u
       where u.hold_id is null and u.lease_id is null
         and ${startedOn(tx, day)}

@@ -75,7 +75,7 @@ export async function emitCallsCharged(
         'chargeMicros', u.revenue_micros,
         'previousChargeMicros', u.revenue_micros - coalesce(m.moved, u.revenue_micros),
         'ledgerAmountMicros', coalesce(m.moved, u.revenue_micros),
-        'billingStatus', u.billing_status,
+        'billingStatus', billing_status(u.status),
         'ledgerTransactionId', coalesce(t.id, u.ledger_transaction_id),
         'revision', case when t.id is null then 'charge' else 'upgrade' end,
         'startedAt', ${isoUtc(db, db`u.started_at`)},

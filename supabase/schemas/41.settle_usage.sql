@@ -195,7 +195,7 @@ begin
       insert into usage_events (key_id, call_id, account_id, org, model_id, model_group, provider_model_id,
                                 provider_model, status,
                                 stream, prompt_tokens, completion_tokens, cached_tokens, reported_cost_micros,
-                                started_at, ended_at, error_class, billing_status, cost_micros, revenue_micros,
+                                started_at, ended_at, error_class, cost_micros, revenue_micros,
                                 price_version_id, hold_id, lease_id, draw_micros, ledger_transaction_id, first_token_at,
                                 kind, cache_write_tokens, reasoning_tokens, images, audio_ms, characters, image_size,
                                 image_quality, overrun_micros, cache_hit, cache_saved_micros, pii_masked, safety_score,
@@ -207,9 +207,8 @@ begin
              -- A zero count, and the platform's credential, are stored as null (docs/adr/0033): readers take null for 0
              -- and for 'platform'.
              nullif(cached_tokens, 0)::integer, nullif(reported_cost_micros, 0),
-             started_at, ended_at, error_class,
-             case status when 'success' then 'exact' when 'cut' then 'estimated' else 'waived' end,
-             cost, revenue, price_version_id, hold_id, lease_id, draw_micros,
+             -- Its billing status is its outcome's (billing_status(status): docs/adr/0043), not stored.
+             started_at, ended_at, error_class, cost, revenue, price_version_id, hold_id, lease_id, draw_micros,
              case when revenue > 0 then p_txn end,
              -- When a stream's first token reached the gateway (time to first token = this − started_at).
              case when first_token_at >= started_at and first_token_at <= ended_at then first_token_at end,

@@ -77,8 +77,8 @@ begin
   ),
   updated as (
     update usage_events u set
+      -- Its billing status follows (billing_status(status): docs/adr/0043).
       status = t.status,
-      billing_status = case t.status when 'success' then 'exact' else 'estimated' end,
       -- A zero count is stored as null (docs/adr/0033).
       prompt_tokens = t.prompt_tokens, completion_tokens = t.completion_tokens,
       cached_tokens = nullif(t.cached_tokens, 0), cache_write_tokens = nullif(t.cache_write_tokens, 0),

@@ -17,7 +17,8 @@ as $$
   from (
     -- Each event once, signed: +1 added, -1 taken out.
     select date_trunc('hour', e.started_at at time zone 'utc') as hour, e.model_group, e.kind, e.status,
-           e.billing_status, e.sign as calls, e.sign * (e.error_class is not null)::int as errors,
+           billing_status(e.status) as billing_status, e.sign as calls,
+           e.sign * (e.error_class is not null)::int as errors,
            e.sign * e.prompt_tokens as tokens_in, e.sign * e.completion_tokens as tokens_out,
            e.sign * coalesce(e.images, 0) as images, e.sign * coalesce(e.audio_ms, 0) as audio_ms,
            e.sign * coalesce(e.characters, 0) as characters, e.sign * e.revenue_micros as revenue,

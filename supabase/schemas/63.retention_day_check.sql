@@ -14,7 +14,7 @@ declare
   v_from timestamptz := p_day::timestamp at time zone 'utc';
   v_to timestamptz := (p_day + 1)::timestamp at time zone 'utc';
   v_extra text := case when p_extra is null then ''
-    else format($f$ union all select account_id, key_id, model_group, kind, status, billing_status,
+    else format($f$ union all select account_id, key_id, model_group, kind, status, billing_status(status),
                   date_trunc('hour', started_at at time zone 'utc'), 1, (error_class is not null)::int,
                   prompt_tokens, completion_tokens, cost_micros, revenue_micros
                 from %s where started_at >= $1 and started_at < $2 $f$, p_extra) end;
@@ -22,7 +22,7 @@ begin
   return query execute format($q$
     with live (account_id, key_id, model_group, kind, status, billing_status, hour, calls, errors, tokens_in,
                tokens_out, cost, revenue) as (
-      select account_id, key_id, model_group, kind, status, billing_status,
+      select account_id, key_id, model_group, kind, status, billing_status(status),
              date_trunc('hour', started_at at time zone 'utc'), 1, (error_class is not null)::int, prompt_tokens,
              completion_tokens, cost_micros, revenue_micros
       from usage_events where started_at >= $1 and started_at < $2

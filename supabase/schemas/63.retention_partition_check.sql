@@ -18,7 +18,7 @@ begin
   return query execute format($q$
     with kept as materialized (
       select (started_at at time zone 'utc')::date as day, date_trunc('hour', started_at at time zone 'utc') as hour,
-             account_id, key_id, model_group, kind, status, billing_status, count(*) as calls,
+             account_id, key_id, model_group, kind, status, billing_status(status) as billing_status, count(*) as calls,
              count(error_class) as errors, sum(prompt_tokens)::bigint as tokens_in,
              sum(completion_tokens)::bigint as tokens_out, sum(cost_micros)::bigint as cost,
              sum(revenue_micros)::bigint as revenue

@@ -244,7 +244,7 @@ test("stop ends the upstream call; the charge is the estimated one for what was 
     )
     .toBe(1);
   const [row] = await sql<{ billing_status: string; revenue: bigint; completion_tokens: number }[]>`
-    select billing_status, revenue_micros as revenue, completion_tokens from usage_events where key_id in (select id from api_keys where user_id = ${dev.userId})`;
+    select billing_status(status) as billing_status, revenue_micros as revenue, completion_tokens from usage_events where key_id in (select id from api_keys where user_id = ${dev.userId})`;
   expect(row!.billing_status).toBe("estimated");
   expect(row!.revenue).toBeGreaterThan(0n);
   expect(row!.completion_tokens).toBeLessThan(47); // the fake model's full answer is 16–47 tokens: cut short
@@ -406,7 +406,7 @@ test("an upstream failure is said inline, with nothing charged", async ({ page }
     )
     .toBe(1);
   const [row] = await sql<{ billing_status: string; revenue: bigint }[]>`
-    select billing_status, revenue_micros as revenue from usage_events where key_id in (select id from api_keys where user_id = ${dev.userId})`;
+    select billing_status(status) as billing_status, revenue_micros as revenue from usage_events where key_id in (select id from api_keys where user_id = ${dev.userId})`;
   expect(row).toEqual({ billing_status: "waived", revenue: 0n });
   await snap(page, "27-playground-upstream-failure");
   await sql.end();

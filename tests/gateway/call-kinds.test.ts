@@ -321,7 +321,7 @@ async function unitsOf(keyId: string, count: number) {
       characters: number;
       revenue_micros: bigint;
     }[]
-  >`select kind, status, billing_status, coalesce(images, 0) as images, coalesce(audio_ms, 0) as audio_ms,
+  >`select kind, status, billing_status(status) as billing_status, coalesce(images, 0) as images, coalesce(audio_ms, 0) as audio_ms,
            coalesce(characters, 0) as characters, revenue_micros
     from usage_events where key_id = ${keyId} order by started_at, id`;
 }

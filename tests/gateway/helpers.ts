@@ -183,7 +183,7 @@ export async function usageRowsOf(ctx: GatewayContext, keyId: string, count: num
   const deadline = Date.now() + timeoutMs;
   while (true) {
     const rows = await ctx.sql<UsageRowSeen[]>`
-      select call_id, status, billing_status, model_group, prompt_tokens, completion_tokens, revenue_micros, stream
+      select call_id, status, billing_status(status) as billing_status, model_group, prompt_tokens, completion_tokens, revenue_micros, stream
       from usage_events where key_id = ${keyId} order by id`;
     if (rows.length >= count || Date.now() > deadline) return rows;
     await new Promise((r) => setTimeout(r, 100));

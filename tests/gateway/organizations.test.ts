@@ -185,7 +185,7 @@ async function usageOf(accountId: string) {
       reserved_month: string;
     }[]
   >`
-    select (select k.user_id from api_keys k where k.id = u.key_id) as user_id, u.status, u.billing_status, u.revenue_micros, u.lease_id,
+    select (select k.user_id from api_keys k where k.id = u.key_id) as user_id, u.status, billing_status(u.status) as billing_status, u.revenue_micros, u.lease_id,
            (l.created_at at time zone 'utc')::date::text as reserved_day,
            date_trunc('month', l.created_at at time zone 'utc')::date::text as reserved_month
     from usage_events u left join leases l on l.id = u.lease_id

@@ -87,7 +87,8 @@ describe("settlement through the gateway", () => {
     const deadline = Date.now() + 20_000;
     let rows: { call_id: string; billing_status: string }[] = [];
     while (Date.now() < deadline) {
-      rows = await ctx.sql`select call_id, billing_status from usage_events where key_id = ${keyId}`;
+      rows =
+        await ctx.sql`select call_id, billing_status(status) as billing_status from usage_events where key_id = ${keyId}`;
       if (rows.length >= 5 && (await gateway("/tollgate/outbox/stats")).pending === 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -132,7 +133,7 @@ describe("settlement through the gateway", () => {
       await ctx.sql`select status, holds_replayed, invariant_violations from settlement_runs where id = ${runId}`;
     expect(run).toMatchObject({ status: "completed", holds_replayed: 2, invariant_violations: 0 });
     const charged =
-      await ctx.sql`select count(*)::int as n from usage_events where key_id = ${keyId} and billing_status = 'exact'`;
+      await ctx.sql`select count(*)::int as n from usage_events where key_id = ${keyId} and billing_status(status) = 'exact'`;
     expect(charged[0]!.n).toBe(6);
     expect(await checkLedgerInvariants(ctx.sql)).toEqual([]);
 

@@ -103,7 +103,7 @@ describe("holds and charges", () => {
     const account = await accountOf(sql, c.userId);
     expect(account).toMatchObject({ balance_micros: 999_900n, held_micros: 0n });
     const [usage] =
-      await sql`select billing_status, revenue_micros, cost_micros, price_version_id is not null as priced from usage_events where call_id = 'call-1'`;
+      await sql`select billing_status(status) as billing_status, revenue_micros, cost_micros, price_version_id is not null as priced from usage_events where call_id = 'call-1'`;
     expect(usage).toEqual({ billing_status: "exact", revenue_micros: 100n, cost_micros: 60n, priced: true });
     const [h1] = await sql`select status from holds where key_id = ${c.keyId} and call_id = 'call-1'`;
     expect(h1!.status).toBe("settled");
@@ -146,7 +146,7 @@ describe("holds and charges", () => {
     ]);
     expect(await accountOf(sql, c.userId)).toMatchObject({ balance_micros: 1_000_000n, held_micros: 0n });
     const [usage] =
-      await sql`select billing_status, revenue_micros from usage_events where call_id = 'fail-1'`;
+      await sql`select billing_status(status) as billing_status, revenue_micros from usage_events where call_id = 'fail-1'`;
     expect(usage).toEqual({ billing_status: "waived", revenue_micros: 0n });
     const [h] = await sql`select status from holds where call_id = 'fail-1'`;
     expect(h!.status).toBe("released");
@@ -214,7 +214,7 @@ describe("holds and charges", () => {
     // 100 × 0.5 + 20 × 1.5 = 80 µ$
     expect(await accountOf(sql, c.userId)).toMatchObject({ balance_micros: 999_920n, held_micros: 0n });
     const [usage] =
-      await sql`select billing_status, revenue_micros from usage_events where call_id = 'cut-1'`;
+      await sql`select billing_status(status) as billing_status, revenue_micros from usage_events where call_id = 'cut-1'`;
     expect(usage).toEqual({ billing_status: "estimated", revenue_micros: 80n });
   });
 

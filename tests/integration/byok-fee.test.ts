@@ -221,7 +221,7 @@ async function rollUpDrift() {
   return sql`
     with events as (
       select date_trunc('hour', e.started_at at time zone 'utc') as hour, e.model_group, e.kind, e.status,
-             e.billing_status, count(*) filter (where e.credential = 'byok') as byok_calls,
+             billing_status(e.status) as billing_status, count(*) filter (where e.credential = 'byok') as byok_calls,
              coalesce(sum(e.revenue_micros) filter (where e.credential = 'byok'), 0) as byok_revenue
       from usage_events e group by 1, 2, 3, 4, 5
     )

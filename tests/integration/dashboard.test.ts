@@ -560,8 +560,8 @@ describe("the hourly roll-up (usage_hourly)", () => {
     expect(upgraded).toMatchObject({ status: "success" });
     const diff = await sql`
       with raw as (
-        select date_trunc('hour', started_at at time zone 'utc') as hour, model_group, kind, status, billing_status,
-               count(*)::bigint as calls, count(error_class)::bigint as errors, sum(prompt_tokens)::bigint as tokens_in,
+        select date_trunc('hour', started_at at time zone 'utc') as hour, model_group, kind, status,
+               billing_status(status) as billing_status, count(*)::bigint as calls, count(error_class)::bigint as errors, sum(prompt_tokens)::bigint as tokens_in,
                sum(completion_tokens)::bigint as tokens_out, sum(revenue_micros)::bigint as revenue_micros,
                sum(cost_micros)::bigint as cost_micros
         from usage_events group by 1, 2, 3, 4, 5

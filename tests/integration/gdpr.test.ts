@@ -482,9 +482,9 @@ describe("a large export", () => {
     await sql`
       insert into usage_events (key_id, call_id, account_id, model_group, provider_model, status, stream,
                                 prompt_tokens, completion_tokens, cached_tokens, reported_cost_micros, started_at,
-                                ended_at, billing_status, cost_micros, revenue_micros)
+                                ended_at, cost_micros, revenue_micros)
       select ${key.key.id}, 'heavy-' || g, ${account!.id}, 'fake-small', 'openai/fake-small', 'success',
-             false, 100, 50, 0, 0, now() - make_interval(secs => g), now() - make_interval(secs => g), 'exact', 90, 125
+             false, 100, 50, 0, 0, now() - make_interval(secs => g), now() - make_interval(secs => g), 90, 125
       from generate_series(1, ${ROWS}) g`;
     const { exportUserData } = await import("@/lib/gdpr/export");
     const { db } = await import("@/lib/db");
@@ -548,10 +548,10 @@ describe("a large export", () => {
     const keys = [await keyOf(userId, "a"), await keyOf(userId, "b"), await keyOf(otherId, "c")];
     await sql`
       insert into usage_events (key_id, call_id, account_id, model_group, provider_model, status, stream,
-                                prompt_tokens, completion_tokens, started_at, ended_at, billing_status)
+                                prompt_tokens, completion_tokens, started_at, ended_at)
       select k.id, 'days-' || k.name || '-' || g, k.account_id, 'fake-small', 'openai/fake-small',
              'success', false, 10, 5, timestamptz '2031-02-27T00:30:00Z' + make_interval(hours => g),
-             timestamptz '2031-02-27T00:30:00Z' + make_interval(hours => g), 'exact'
+             timestamptz '2031-02-27T00:30:00Z' + make_interval(hours => g)
       from generate_series(0, 1299) g
       join api_keys k on k.id = any(${sql.array(keys)}::uuid[]) and (k.user_id <> ${userId} or (k.name = 'a') = (g % 2 = 0))`;
     const { exportUserData } = await import("@/lib/gdpr/export");

@@ -45,10 +45,10 @@ async function insertCall(
 ) {
   await sql`
     insert into usage_events (key_id, call_id, account_id, org, model_group, status, started_at, ended_at,
-                              billing_status, revenue_micros, cost_micros)
+                              revenue_micros, cost_micros)
     values (${keyId}, ${randomBytes(8).toString("hex")}, ${accountId},
             (select true from accounts a where a.id = ${accountId} and a.kind = 'team'), ${model}, 'success',
-            ${startedAt}, ${startedAt}, 'exact', ${revenueMicros}, 0)`;
+            ${startedAt}, ${startedAt}, ${revenueMicros}, 0)`;
 }
 
 beforeAll(async () => {

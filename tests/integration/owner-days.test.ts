@@ -26,10 +26,9 @@ let keyIds: string[] = [];
 async function insert(calls: Call[]) {
   await sql`
     insert into usage_events (key_id, call_id, account_id, model_group, status, prompt_tokens,
-                              completion_tokens, started_at, ended_at, billing_status, cost_micros, revenue_micros,
+                              completion_tokens, started_at, ended_at, cost_micros, revenue_micros,
                               error_class)
-    select k.id, c.id, k.account_id, 'fake-small', c.status, c.prompt, 10, c.at, c.at, 
-           case when c.status = 'failure' then 'waived' else 'exact' end, c.revenue / 2, c.revenue,
+    select k.id, c.id, k.account_id, 'fake-small', c.status, c.prompt, 10, c.at, c.at, c.revenue / 2, c.revenue,
            case when c.status = 'failure' then 'Timeout' end
     from jsonb_to_recordset(${sql.json(
       calls.map((c) => ({
@@ -86,7 +85,7 @@ beforeAll(async () => {
     { key: 10, id: "later-3", at: at("2026-11-25", "09:00:00"), revenue: 5 },
   ]);
   await sql`
-    update usage_events set status = 'success', billing_status = 'exact', error_class = null, revenue_micros = 55,
+    update usage_events set status = 'success', error_class = null, revenue_micros = 55,
                             cost_micros = 20, completion_tokens = 60
     where call_id = 'upgraded'`;
 });

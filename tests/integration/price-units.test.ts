@@ -61,7 +61,7 @@ async function charged(keyId: string, overrides: Parameters<typeof event>[2]) {
   const callId = randomUUID();
   await settleUsage(sql, [event(keyId, callId, { modelGroup: "units-model", ...overrides })]);
   const [row] = await sql<{ revenue_micros: bigint; cost_micros: bigint; billing_status: string }[]>`
-    select revenue_micros, cost_micros, billing_status from usage_events where key_id = ${keyId} and call_id = ${callId}`;
+    select revenue_micros, cost_micros, billing_status(status) as billing_status from usage_events where key_id = ${keyId} and call_id = ${callId}`;
   return row!;
 }
 

@@ -43,9 +43,9 @@ beforeAll(async () => {
   // One charged call with a provider cost, as settlement records it.
   await sql`
     insert into usage_events (key_id, call_id, account_id, model_id, model_group, status, prompt_tokens,
-                              completion_tokens, started_at, ended_at, billing_status, cost_micros, revenue_micros)
+                              completion_tokens, started_at, ended_at, cost_micros, revenue_micros)
     values (${keyId}, 'call-1', ${accountId}, ${modelId}, 'fake-small', 'success', 100, 50,
-            now(), now(), 'exact', 75, 125)`;
+            now(), now(), 75, 125)`;
 });
 
 async function ledgerCount() {

@@ -273,10 +273,10 @@ describe("model health from usage", () => {
       await sql`
         insert into usage_events (key_id, call_id, account_id, model_group, status, prompt_tokens,
                                   completion_tokens, cost_micros, revenue_micros, started_at, ended_at,
-                                  first_token_at, billing_status, error_class)
+                                  first_token_at, error_class)
         values (${key!.id}, ${randomUUID()}, ${key!.account_id}, 'fake-health', ${r.status}, 1, 1, 0, 0,
                 ${started}, ${new Date(started.getTime() + r.ms)},
-                ${r.ttft == null ? null : new Date(started.getTime() + r.ttft)}, 'exact',
+                ${r.ttft == null ? null : new Date(started.getTime() + r.ttft)},
                 ${"error" in r ? r.error : null})`;
     }
     const [hour] = (await modelHealth(sql, ADMIN_ACTOR(adminId), at, 1)).filter(

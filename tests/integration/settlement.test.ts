@@ -128,10 +128,11 @@ describe("daily settlement", () => {
       ["a2", "settled"],
       ["b1", "released"],
     ]);
-    const [a2] = await sql`select billing_status, revenue_micros from usage_events where call_id = 'a2'`;
+    const [a2] =
+      await sql`select billing_status(status) as billing_status, revenue_micros from usage_events where call_id = 'a2'`;
     expect(a2).toEqual({ billing_status: "exact", revenue_micros: 65n }); // 100 × 0.5 + 10 × 1.5
     const [b1] =
-      await sql`select billing_status, revenue_micros, error_class from usage_events where call_id = 'b1'`;
+      await sql`select billing_status(status) as billing_status, revenue_micros, error_class from usage_events where call_id = 'b1'`;
     expect(b1).toEqual({ billing_status: "waived", revenue_micros: 0n, error_class: "NoUsageEvent" });
     expect((await accountOf(sql, b.userId)).held_micros).toBe(0n);
 
@@ -213,7 +214,7 @@ describe("daily settlement", () => {
         >`select sum(revenue_micros)::bigint as r from usage_events where call_id in ${sql(calls)}`
       )[0]!.r;
     const estimated = await sql<{ call_id: string }[]>`
-      select call_id from usage_events where call_id in ('f1', 'f2', 'f3') and billing_status = 'estimated'`;
+      select call_id from usage_events where call_id in ('f1', 'f2', 'f3') and billing_status(status) = 'estimated'`;
     expect(
       orphans.sort((x, y) => (x.account_id === f.accountId ? -1 : y.account_id === f.accountId ? 1 : 0)),
     ).toEqual([
@@ -386,7 +387,8 @@ describe("daily settlement", () => {
     const d = await customer();
     await holdYesterday(d.keyId, "d1");
     await settle(new Map(), "estimate");
-    const [usage] = await sql`select billing_status, revenue_micros from usage_events where call_id = 'd1'`;
+    const [usage] =
+      await sql`select billing_status(status) as billing_status, revenue_micros from usage_events where call_id = 'd1'`;
     expect(usage).toEqual({ billing_status: "estimated", revenue_micros: 350n }); // the hold: 100 × 0.5 + 200 × 1.5
     expect(await accountOf(sql, d.userId)).toMatchObject({
       balance_micros: 1_000_000n - 350n,

@@ -26,10 +26,10 @@ const checkedAt = async () =>
 async function lateRow(startedAt: string): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
     insert into usage_events (key_id, call_id, account_id, model_group, provider_model, status,
-                              prompt_tokens, completion_tokens, started_at, ended_at, billing_status, cost_micros,
+                              prompt_tokens, completion_tokens, started_at, ended_at, cost_micros,
                               revenue_micros)
     values (gen_random_uuid(), gen_random_uuid()::text, gen_random_uuid(), 'fake-small', 'x',
-            'success', 1, 1, ${startedAt}, ${startedAt}, 'exact', 1, 1)
+            'success', 1, 1, ${startedAt}, ${startedAt}, 1, 1)
     returning id::text`;
   return row!.id;
 }

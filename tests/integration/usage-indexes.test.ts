@@ -66,11 +66,11 @@ beforeAll(async () => {
   await sql`select * from ensure_usage_partitions(current_date - 8, current_date + 1)`;
   await sql`
     insert into usage_events (key_id, call_id, account_id, org, model_group, provider_model, status, stream,
-                              prompt_tokens, completion_tokens, started_at, ended_at, billing_status, kind)
+                              prompt_tokens, completion_tokens, started_at, ended_at, kind)
     select k.id, gen_random_uuid()::text, k.account_id, k.org, 'fake-small', 'openai/fake-small',
            case when g % 50 = 0 then 'failure' else 'success' end, g % 2 = 0, 100 + g % 900, 50 + g % 400,
            now() - (g * interval '7 days' / ${CALLS}), now() - (g * interval '7 days' / ${CALLS}) + interval '2 s',
-           case when g % 50 = 0 then 'waived' else 'exact' end, 'chat'
+           'chat'
     from generate_series(1, ${CALLS}) g
     join lateral (select ak.id, ak.account_id, case when a.kind = 'team' then true end as org
                   from api_keys ak join accounts a on a.id = ak.account_id

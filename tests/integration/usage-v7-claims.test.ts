@@ -201,10 +201,10 @@ describe("a UUIDv7 call's claim is its row in its id's day", () => {
     // As settle_usage recorded a v7 call before: its claim in usage_calls and its row at the reported start.
     await sql`
       insert into usage_events (key_id, call_id, account_id, model_group, provider_model, status, stream,
-                                prompt_tokens, completion_tokens, started_at, ended_at, billing_status, kind,
+                                prompt_tokens, completion_tokens, started_at, ended_at, kind,
                                 revenue_micros, price_version_id)
       select ${c.keyId}, ${id}, k.account_id, 'fake-small', 'openai/fake-small', 'failure', false, 0, 0,
-             '2030-01-02T00:00:00.003Z', '2030-01-02T00:00:01Z', 'waived', 'chat', 0, pv.id
+             '2030-01-02T00:00:00.003Z', '2030-01-02T00:00:01Z', 'chat', 0, pv.id
       from api_keys k, models m, price_version_at(m.id, '2030-01-02T00:00:00.003Z') pv
       where k.id = ${c.keyId} and m.public_name = 'fake-small'`;
     await sql`insert into usage_calls (call_key, key_id, started_at)
@@ -280,9 +280,9 @@ describe("a UUIDv7 call's claim is its row in its id's day", () => {
     for (let i = 0; i < 2; i++)
       await sql`
         insert into usage_events (key_id, call_id, account_id, model_group, provider_model, status, stream,
-                                  prompt_tokens, completion_tokens, started_at, ended_at, billing_status, kind)
+                                  prompt_tokens, completion_tokens, started_at, ended_at, kind)
         select ${c.keyId}, 'twice', k.account_id, 'fake-small', '', 'success', false, 1, 1,
-               '2031-04-10T01:00:00Z', '2031-04-10T01:00:00Z', 'exact', 'chat'
+               '2031-04-10T01:00:00Z', '2031-04-10T01:00:00Z', 'chat'
         from api_keys k where k.id = ${c.keyId}`;
     const made = await at("2031-04-20T00:00:00.000Z", (db) => ensureUsagePartitions(db));
     expect(made.partitionsCreated).toBeGreaterThan(0);

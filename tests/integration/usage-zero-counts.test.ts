@@ -176,7 +176,7 @@ describe("zero counts stored as null", () => {
     const row = await stored(ids[0]!);
     expect([row.reasoning_tokens, row.images, row.overrun_micros]).toEqual([null, null, null]);
     const [status] = await sql<{ status: string; billing_status: string }[]>`
-      select status, billing_status from usage_events where call_id = ${ids[0]!}`;
+      select status, billing_status(status) as billing_status from usage_events where call_id = ${ids[0]!}`;
     expect(status).toEqual({ status: "success", billing_status: "exact" });
   });
 

@@ -1,0 +1,138 @@
+// A usage row stores its outcome and no billing status (docs/adr/0043): a call's billing status is always its
+// outcome's (success 'exact', cut 'estimated', failure 'waived'), read through billing_status(status). What anyone
+// reads is unchanged: the request log, a call's detail, the hourly roll-ups (an upgrade moves the call from
+// 'estimated' to 'exact' there too), and the migration that dropped the column refuses a table whose rows disagree.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { listRequests, requestDetail } from "@/lib/analytics/requests";
+import { requestLogQuery } from "@/lib/analytics/schemas";
+import { checkLedgerInvariants } from "@/lib/billing/ledger";
+import { settleUsage } from "@/lib/billing/settle";
+import { MIGRATIONS_DIR } from "@/lib/db/migrate";
+import { ADMIN_ACTOR, event, fundedCustomer, seedPricedModel } from "../helpers/billing";
+import { callIdAt } from "../helpers/call-ids";
+import { createTestDatabase } from "../helpers/db";
+import { insertUser } from "../helpers/users";
+
+const { sql } = await createTestDatabase();
+const adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
+await seedPricedModel(sql);
+
+const MIGRATION = "20261207152400_usage_events_no_billing_status.sql";
+
+describe("a call's billing status is its outcome's", () => {
+  it("reads as before in the request log, a call's detail and the hourly roll-ups, an upgrade included", async () => {
+    const c = await fundedCustomer(sql, adminId, "status@example.com");
+    // An hour of its own, two days back: nothing else rolls up into it.
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 48 * 3_600_000;
+    const at = (ms: number) => ({
+      startedAt: new Date(ms).toISOString(),
+      endedAt: new Date(ms).toISOString(),
+    });
+    const [served, cut, failed] = [callIdAt(hour + 1_000), callIdAt(hour + 2_000), callIdAt(hour + 3_000)];
+    await settleUsage(sql, [
+      event(c.keyId, served, at(hour + 1_000)),
+      event(c.keyId, cut, { ...at(hour + 2_000), status: "cut" }),
+      event(c.keyId, failed, {
+        ...at(hour + 3_000),
+        status: "failure",
+        promptTokens: 0,
+        completionTokens: 0,
+        errorClass: "Timeout",
+      }),
+    ]);
+    const admin = ADMIN_ACTOR(adminId);
+    const log = async () =>
+      Object.fromEntries(
+        (
+          await listRequests(
+            sql,
+            admin,
+            requestLogQuery.parse({
+              from: new Date(hour).toISOString(),
+              to: new Date(hour + 3_600_000).toISOString(),
+              keyId: c.keyId,
+              limit: 10,
+            }),
+          )
+        ).items.map((r) => [r.callId, [r.status, r.billingStatus, r.revenueMicros, r.id]]),
+      );
+    const before = await log();
+    expect(Object.fromEntries(Object.entries(before).map(([k, v]) => [k, v.slice(0, 2)]))).toEqual({
+      [served]: ["success", "exact"],
+      [cut]: ["cut", "estimated"],
+      [failed]: ["failure", "waived"],
+    });
+    const hourly = () => sql<{ status: string; billing_status: string; calls: bigint }[]>`
+      select status, billing_status, sum(calls)::bigint as calls from usage_hourly
+      where hour = ${new Date(hour)} and model_group = 'fake-small' and calls <> 0
+      group by 1, 2 order by 1, 2`;
+    expect(await hourly()).toEqual([
+      { status: "cut", billing_status: "estimated", calls: 1n },
+      { status: "failure", billing_status: "waived", calls: 1n },
+      { status: "success", billing_status: "exact", calls: 1n },
+    ]);
+
+    // The cut call's success upgrades its row: 'exact' in the log, its detail and the roll-up.
+    expect(
+      (await settleUsage(sql, [event(c.keyId, cut, { ...at(hour + 2_000), completionTokens: 80 })])).upgraded,
+    ).toBe(1);
+    const after = await log();
+    expect(after[cut]!.slice(0, 2)).toEqual(["success", "exact"]);
+    expect(after[cut]![2]).toBeGreaterThan(before[cut]![2] as bigint);
+    const detail = await requestDetail(
+      sql,
+      admin,
+      String(after[cut]![3]),
+      new Date(hour).toISOString().slice(0, 10),
+    );
+    expect([detail.status, detail.billingStatus]).toEqual(["success", "exact"]);
+    expect(await hourly()).toEqual([
+      { status: "failure", billing_status: "waived", calls: 1n },
+      { status: "success", billing_status: "exact", calls: 2n },
+    ]);
+    expect(await checkLedgerInvariants(sql)).toEqual([]);
+  });
+
+  it("no usage_events table, partition or new day's partition stores a billing status", async () => {
+    await sql`select ensure_usage_partitions(current_date + 5, current_date + 5)`;
+    const columns = await sql<{ relname: string }[]>`
+      select c.relname from pg_attribute a join pg_class c on c.oid = a.attrelid
+      where a.attname = 'billing_status' and not a.attisdropped
+        and (c.oid = 'usage_events'::regclass
+             or c.oid in (select inhrelid from pg_inherits where inhparent = 'usage_events'::regclass))`;
+    expect(columns).toEqual([]);
+    const [made] = await sql<{ n: number }[]>`
+      select count(*)::int as n from pg_inherits where inhparent = 'usage_events'::regclass`;
+    expect(made!.n).toBeGreaterThan(1);
+  });
+
+  it("the migration that dropped the column refuses a table one of whose rows says otherwise, and keeps it", async () => {
+    const c = await fundedCustomer(sql, adminId, "migration@example.com");
+    const [ok, bad] = [callIdAt(Date.now() - 2_000), callIdAt(Date.now() - 1_000)];
+    await settleUsage(sql, [event(c.keyId, ok), event(c.keyId, bad, { status: "cut" })]);
+    const migration = readFileSync(path.join(MIGRATIONS_DIR, MIGRATION), "utf8");
+    const stillThere = (tx: typeof sql) => tx<{ n: number }[]>`
+      select count(*)::int as n from pg_attribute
+      where attrelid = 'usage_events'::regclass and attname = 'billing_status' and not attisdropped`;
+    const rolledBack = new Error("rolled back");
+    await expect(
+      sql.begin(async (tx) => {
+        // The table as it was: the column, each row's status's billing status, one row changed by hand.
+        await tx`alter table usage_events add column billing_status text`;
+        await tx`update usage_events set billing_status = billing_status(status)`;
+        await tx`update usage_events set billing_status = 'exact' where call_id = ${bad}`;
+        await expect(tx.savepoint((s) => s.unsafe(migration))).rejects.toThrow(
+          /billing status is not its outcome/,
+        );
+        expect((await stillThere(tx as unknown as typeof sql))[0]!.n).toBe(1);
+        // Once it agrees, the same migration drops the column.
+        await tx`update usage_events set billing_status = 'estimated' where call_id = ${bad}`;
+        await tx.unsafe(migration);
+        expect((await stillThere(tx as unknown as typeof sql))[0]!.n).toBe(0);
+        throw rolledBack;
+      }),
+    ).rejects.toBe(rolledBack);
+  });
+});
