@@ -334,6 +334,11 @@ usage_events' btree indexes are ascending in time; two runs at 12:56Z and 13:59Z
 the reserved-connection begin's review fixes) measured **0.17 and 0.14 at 1000**: settled 9,677 and 12,569 events/s,
 the plain insert 56,654 and 88,304 (0.22 and 0.19 of the insert into usage_events' shape): the host, not the change,
 moved the ratio. Hold + settle on one account 110 and 127/s.
+Since docs/adr/0043 (2026-12-07) a settled call's row stores no billing status (one text column fewer to write and
+check). The run above (15:37Z) measured **0.17 at 1000** (0.21 of the insert into usage_events' shape), on a slow stretch
+of the host: the plain insert 64,139 events/s against 88,304 at 13:59Z, a hold's latency on one connection 3.40 ms
+against 1.72, and hold + settle on one account 78/s against 127/s, each the durable commit's wait, which the change
+does not touch.
 
 The same batches of 1000 with the roll-up trigger (\`usage_events_roll_up_insert\`: \`usage_hourly\`, docs/adr/0012, and
 the per-day owner roll-ups) disabled:
