@@ -16,6 +16,7 @@ import { exportRequests, listRequests } from "@/lib/analytics/requests";
 import { resolveRange, usageBreakdown, usageSeries, usageTotals } from "@/lib/analytics/usage";
 import type { Actor } from "@/lib/auth/types";
 import type { Sql } from "@/lib/db/client";
+import { orgPage, orgSpend } from "@/lib/orgs/overview";
 import { MODELS, SIM_DAY, synthesizeRollups } from "@/sim/day";
 import { f1, freshBenchDatabase, machine, percentile, writeSection } from "./lib";
 
@@ -165,7 +166,7 @@ async function insertCalls(sql: Sql, first: number, last: number) {
            case when e.failed then 0 else x.price * 6 / 10 end, case when e.failed then 0 else x.price end,
            case when e.failed then 'RateLimitError' end
     from e join bench_keys k on k.key_index = e.key_index join p on p.name = e.model
-    cross join lateral (select true as org from accounts a where a.id = k.account_id and a.kind = 'team') ka
+    left join lateral (select true as org from accounts a where a.id = k.account_id and a.kind = 'team') ka on true
     cross join lateral (
       select (e.prompt * p.input + e.completion * p.output + 999999) / 1000000 + e.images * p.image
              + (e.characters * p.characters + 999999) / 1000000 + ((e.audio_ms + 999) / 1000) * p."audioSecond" as price
@@ -257,6 +258,16 @@ async function main() {
       to: DAY,
       userId: someKey!.user_id,
     };
+    // The organization with the most calls on the day (its page's worst case), read at the day's end.
+    const [busiestOrg] = await sql<{ slug: string; calls: number }[]>`
+      select o.slug, sum(d.calls)::int as calls from usage_owner_days d join api_keys k on k.id = d.owner_id
+      join accounts a on a.id = k.account_id join organizations o on o.id = a.organization_id
+      where d.owner_kind = 'key' and d.day = ${DAY}::date group by o.slug order by 2 desc limit 1`;
+    const atDayEnd = <T>(fn: (tx: Sql) => Promise<T>) =>
+      sql.begin(async (tx) => {
+        await tx`select set_config('tollgate.now', ${dayEnd.toISOString()}, true)`;
+        return fn(tx as unknown as Sql);
+      }) as Promise<T>;
     console.log(`▸ reads (p50/p95 of ${READS} after a warm-up)`);
     const rows = [
       await timed(
@@ -291,6 +302,10 @@ async function main() {
       ),
       await timed(`request log, a page ${fmt(EVENTS / 2)} rows deep (cursor)`, () =>
         listRequests(sql, ADMIN, { ...wide, limit: 50, cursor: deepCursor }),
+      ),
+      await timed(
+        `an organization's page, the busiest (${fmt(busiestOrg!.calls)} calls on the day): this month by member, key and model, 30 days`,
+        () => atDayEnd(async (tx) => orgSpend(tx, ADMIN, await orgPage(tx, ADMIN, busiestOrg!.slug))),
       ),
     ];
 

@@ -5,7 +5,7 @@ import { accountLedger, type LedgerLine } from "@/lib/billing/ledger";
 import type { Db } from "@/lib/db/client";
 import { toJsonText } from "@/lib/http/respond";
 import type { Json } from "@/lib/json";
-import { orgRows, userKeys } from "@/lib/usage/columns";
+import { orgRows } from "@/lib/usage/columns";
 import { type OrgContext, type OrgRole, orgAllows } from "./access";
 import { getOrg } from "./read";
 import type { Org } from "./types";
@@ -101,21 +101,30 @@ export interface OrgSpend {
   daily: DaySpend[];
 }
 
-/** The organization's spend as the actor may see it: everyone's with usage.all, otherwise only their own calls. */
+/**
+ * The organization's spend as the actor may see it: everyone's with usage.all, otherwise only their own calls. Read
+ * from the roll-ups, never from a month of call detail (an organization's month can be millions of calls): by member,
+ * by key and per day from its keys' per-day roll-ups (usage_owner_days, kept with every insert in its statement:
+ * exact to the last call, and whole after a short retention has trimmed the detail, docs/adr/0022, 0024); by model
+ * from the settled days' usage_rollups and, for the days not settled yet, the day's detail through the account index,
+ * one day at a time. An organization's keys spend from its account only, and a key's account never changes
+ * (api_keys_owner_fixed): its keys' calls are its calls.
+ */
 export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<OrgSpend> {
   const accountId = page.org.account.id;
   const only = page.can.seeAllUsage ? null : actor.userId;
-  const monthStart = db`(budget_window(tollgate_now(), 'month')::timestamp at time zone 'utc')`;
-  // A member's own calls are their keys' in the organization (docs/adr/0037: a key's user never changes); the
-  // organization's calls are read through its account index (docs/adr/0040).
-  const mine = only ? db`e.key_id = any(${userKeys(db, only, { account: accountId })})` : db`true`;
-  const its = orgRows(db, "e", accountId);
+  const monthDay = db`budget_window(tollgate_now(), 'month')`;
+  // Its keys (a member's own: theirs in its account), as a uuid[] read once per statement.
+  const keys = db`array(select ok.id from api_keys ok where ok.account_id = ${accountId}::uuid
+                         and (${only}::uuid is null or ok.user_id = ${only}::uuid))`;
+  // The roll-up rows of its keys (usage_owner_days o).
+  const ofItsKeys = db`o.owner_kind = 'key' and o.owner_id = any(${keys})`;
   const [byMember, byKey, byModel, daily] = await Promise.all([
     db<SpendByMember[]>`
       with spend as (
-        select k.user_id, count(*)::int as calls, sum(e.revenue_micros)::bigint as charged
-        from usage_events e join api_keys k on k.id = e.key_id
-        where ${its} and e.started_at >= ${monthStart} and ${mine}
+        select k.user_id, sum(o.calls)::int as calls, sum(o.revenue_micros)::bigint as charged
+        from usage_owner_days o join api_keys k on k.id = o.owner_id
+        where ${ofItsKeys} and o.day >= ${monthDay} and o.calls <> 0
         group by k.user_id
       ),
       people as (
@@ -131,18 +140,45 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
       order by coalesce(s.charged, 0) desc, u.email`,
     db<SpendByKey[]>`
       select k.id as "keyId", k.name, k.prefix, k.status, u.email as "makerEmail",
-             count(*)::int as calls, sum(e.revenue_micros)::bigint as "chargedMicros"
-      from usage_events e join api_keys k on k.id = e.key_id join users u on u.id = k.user_id
-      where ${its} and e.started_at >= ${monthStart} and ${mine}
+             sum(o.calls)::int as calls, sum(o.revenue_micros)::bigint as "chargedMicros"
+      from usage_owner_days o join api_keys k on k.id = o.owner_id join users u on u.id = k.user_id
+      where ${ofItsKeys} and o.day >= ${monthDay} and o.calls <> 0
       group by k.id, u.email
-      order by sum(e.revenue_micros) desc, k.name
+      order by sum(o.revenue_micros) desc, k.name
       limit 20`,
     db<SpendByModel[]>`
-      select e.model_group as model, count(*)::int as calls, sum(e.revenue_micros)::bigint as "chargedMicros"
-      from usage_events e
-      where ${its} and e.started_at >= ${monthStart} and ${mine}
-      group by e.model_group
-      order by sum(e.revenue_micros) desc, e.model_group`,
+      with span as (
+        select d::date as day from generate_series(${monthDay}, budget_window(tollgate_now(), 'day'), interval '1 day') d
+      ),
+      settled as (
+        select r.day from settlement_runs r where r.status = 'completed' and r.day in (select day from span)
+      ),
+      rolled as (
+        select r.model_group, r.requests::bigint as calls, r.revenue_micros::bigint as charged
+        from usage_rollups r
+        where r.day in (select day from settled) and r.account_id = ${accountId}::uuid
+          and (${only}::uuid is null or r.key_id = any(${keys}))
+      ),
+      -- A day not settled yet (today, a late run) from its detail: the account index, one UTC day at a time. A call
+      -- started after today (clock skew, at most a day ahead) counts with today's.
+      live as (
+        select e.model_group, 1::bigint as calls, e.revenue_micros::bigint as charged
+        from span d
+        join lateral (
+          select e.model_group, e.revenue_micros from usage_events e
+          where ${orgRows(db, "e", accountId)}
+            and e.started_at >= (d.day::timestamp at time zone 'utc')
+            and (d.day = budget_window(tollgate_now(), 'day')
+                 or e.started_at < ((d.day + 1)::timestamp at time zone 'utc'))
+            and (${only}::uuid is null or e.key_id = any(${keys}))
+        ) e on true
+        where d.day not in (select day from settled)
+      )
+      select model_group as model, sum(calls)::int as calls, sum(charged)::bigint as "chargedMicros"
+      from (select * from rolled union all select * from live) x
+      group by model_group
+      having sum(calls) <> 0
+      order by sum(charged) desc, model_group`,
     db<DaySpend[]>`
       with span as (
         select d::date as day
@@ -150,12 +186,10 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
                              interval '1 day') d
       ),
       spend as (
-        select (e.started_at at time zone 'utc')::date as day, count(*)::int as calls,
-               sum(e.revenue_micros)::bigint as charged
-        from usage_events e
-        where ${its}
-          and e.started_at >= ((select min(day) from span)::timestamp at time zone 'utc') and ${mine}
-        group by 1
+        select o.day, sum(o.calls)::int as calls, sum(o.revenue_micros)::bigint as charged
+        from usage_owner_days o
+        where ${ofItsKeys} and o.day >= (select min(day) from span)
+        group by o.day
       )
       select to_char(span.day, 'YYYY-MM-DD') as day, coalesce(s.calls, 0)::int as calls,
              coalesce(s.charged, 0)::bigint as "chargedMicros"

@@ -9,8 +9,10 @@ import { createOrg } from "@/lib/orgs/create";
 import { orgPage, orgSpend } from "@/lib/orgs/overview";
 import { listMyOrgs } from "@/lib/orgs/read";
 import { DEMO_DEVELOPER_EMAIL, DEMO_ORG, seedDemo } from "@/lib/seed/demo";
+import { finalizeRun, runChunk } from "@/lib/settlement/run";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
+import { ALL_ACCOUNTS } from "../helpers/retention";
 import { insertUser } from "../helpers/users";
 
 const { sql } = await createTestDatabase();
@@ -141,6 +143,54 @@ describe("an organization's overview", () => {
     expect(april.byKey).toEqual([]);
     expect(april.daily.at(-2)).toEqual({ day: "2026-03-31", calls: 1, chargedMicros: 800n });
     expect(april.daily.at(-1)).toEqual({ day: "2026-04-01", calls: 0, chargedMicros: 0n });
+  });
+
+  it("reads a settled day from its roll-ups: a day whose detail its retention removed still counts, everywhere", async () => {
+    // June: the 2nd settled (its roll-ups written by the settlement), then its detail gone as a short retention
+    // takes it; the 10th, today, read from its calls.
+    await insertCall(ownerKey, orgAccount, "fake-small", "2026-06-02T08:00:00Z", 1_000n);
+    await insertCall(memberKey, orgAccount, "fake-large", "2026-06-02T09:00:00Z", 3_000n);
+    await insertCall(memberKey, orgAccount, "fake-small", "2026-06-10T10:00:00Z", 400n);
+    const [run] = await sql<{ id: string }[]>`
+      insert into settlement_runs (day, trigger, jobs_total) values ('2026-06-02', 'manual', 2) returning id`;
+    await runChunk(
+      sql,
+      { runId: run!.id, day: "2026-06-02", ...ALL_ACCOUNTS },
+      { replay: async () => [], policy: "release", graceMinutes: 60 },
+    );
+    expect((await finalizeRun(sql, run!.id)).completed).toBe(true);
+    await sql`delete from usage_events where started_at >= '2026-06-02' and started_at < '2026-06-03'`;
+
+    const read = (who: string) =>
+      clock.at("2026-06-10T12:00:00Z", async (db) =>
+        orgSpend(db, actor(who), await orgPage(db, actor(who), "initech")),
+      );
+    const all = await read(owner);
+    expect([all.monthCalls, all.monthChargedMicros]).toEqual([3, 4_400n]);
+    expect(all.byModel.map((m) => [m.model, m.calls, m.chargedMicros])).toEqual([
+      ["fake-large", 1, 3_000n],
+      ["fake-small", 2, 1_400n],
+    ]);
+    expect(all.byMember.map((m) => [m.email, m.calls, m.chargedMicros])).toEqual([
+      ["member@example.com", 2, 3_400n],
+      ["owner@example.com", 1, 1_000n],
+      ["biller@example.com", 0, 0n],
+    ]);
+    expect(all.byKey.map((k) => [k.name, k.calls, k.chargedMicros])).toEqual([
+      ["member's script", 2, 3_400n],
+      ["owner's backend", 1, 1_000n],
+    ]);
+    expect(all.daily.filter((d) => d.calls > 0)).toEqual([
+      { day: "2026-06-02", calls: 2, chargedMicros: 4_000n },
+      { day: "2026-06-10", calls: 1, chargedMicros: 400n },
+    ]);
+    // A member's own: their key's roll-ups only.
+    const own = await read(member);
+    expect([own.monthCalls, own.monthChargedMicros]).toEqual([2, 3_400n]);
+    expect(own.byModel.map((m) => [m.model, m.chargedMicros])).toEqual([
+      ["fake-large", 3_000n],
+      ["fake-small", 400n],
+    ]);
   });
 
   it("is a 404 to someone outside the organization, and names what each role may do", async () => {
