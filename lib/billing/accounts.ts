@@ -168,15 +168,19 @@ export async function dailySpend(
       where day in (select day from settled) and (${accountId}::uuid is null or account_id = ${accountId})
       group by day
     ),
+    -- The days not settled yet from their rows, one UTC day (one partition) at a time: never the settled days' rows.
     live as (
-      select (e.started_at at time zone 'utc')::date as day, count(*) as calls, sum(e.cost_micros) as cost,
-             sum(e.revenue_micros) as revenue,
-             sum(e.revenue_micros) filter (where e.status = 'cut') as estimated
-      from usage_events e
-      where e.started_at >= (select min(day) from span)::timestamp at time zone 'utc'
-        ${accountId ? db`and ${accountRows(db, "e", db`${accountId}::uuid`)}` : db``}
-        and (e.started_at at time zone 'utc')::date not in (select day from settled)
-      group by 1
+      select d.day, x.calls, x.cost, x.revenue, x.estimated
+      from span d
+      cross join lateral (
+        select count(*) as calls, sum(e.cost_micros) as cost, sum(e.revenue_micros) as revenue,
+               sum(e.revenue_micros) filter (where e.status = 'cut') as estimated
+        from usage_events e
+        where e.started_at >= (d.day::timestamp at time zone 'utc')
+          and e.started_at < ((d.day + 1)::timestamp at time zone 'utc')
+          ${accountId ? db`and ${accountRows(db, "e", db`${accountId}::uuid`)}` : db``}
+      ) x
+      where d.day not in (select day from settled)
     )
     select to_char(span.day, 'YYYY-MM-DD') as day,
            coalesce(r.calls, l.calls, 0)::int as calls,

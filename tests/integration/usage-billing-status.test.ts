@@ -7,12 +7,15 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { listRequests, requestDetail } from "@/lib/analytics/requests";
 import { requestLogQuery } from "@/lib/analytics/schemas";
+import { dailySpend } from "@/lib/billing/accounts";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
 import { MIGRATIONS_DIR } from "@/lib/db/migrate";
+import { finalizeRun, runChunk } from "@/lib/settlement/run";
 import { ADMIN_ACTOR, event, fundedCustomer, seedPricedModel } from "../helpers/billing";
 import { callIdAt } from "../helpers/call-ids";
 import { createTestDatabase } from "../helpers/db";
+import { ALL_ACCOUNTS } from "../helpers/retention";
 import { insertUser } from "../helpers/users";
 
 const { sql } = await createTestDatabase();
@@ -93,6 +96,49 @@ describe("a call's billing status is its outcome's", () => {
       { status: "success", billing_status: "exact", calls: 2n },
     ]);
     expect(await checkLedgerInvariants(sql)).toEqual([]);
+  });
+
+  it("an account's daily spend reads an unsettled day from its calls (the cut ones as estimated), a settled one from its roll-ups", async () => {
+    const c = await fundedCustomer(sql, adminId, "daily@example.com");
+    const hourAgo = Date.now() - 3_600_000;
+    const twoDaysAgo = Date.now() - 2 * 86_400_000;
+    const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const at = (ms: number) => ({
+      startedAt: new Date(ms).toISOString(),
+      endedAt: new Date(ms).toISOString(),
+    });
+    await settleUsage(sql, [
+      event(c.keyId, callIdAt(hourAgo), at(hourAgo)),
+      event(c.keyId, callIdAt(hourAgo + 1), { ...at(hourAgo + 1), status: "cut" }),
+      event(c.keyId, callIdAt(twoDaysAgo), { ...at(twoDaysAgo), status: "cut" }),
+    ]);
+    const admin = ADMIN_ACTOR(adminId);
+    const byDay = async () =>
+      Object.fromEntries(
+        (await dailySpend(sql, admin, c.accountId, 5)).map((d) => [
+          d.day,
+          [d.calls, d.revenueMicros, d.estimatedMicros],
+        ]),
+      );
+    // 100 prompt + 50 completion tokens at the test price: 125 micro-USD a call.
+    const before = await byDay();
+    expect(before[dayOf(hourAgo)]).toEqual([2, 250n, 125n]);
+    expect(before[dayOf(twoDaysAgo)]).toEqual([1, 125n, 125n]);
+    // The older day settled (its roll-ups written), then its rows changed by hand: the chart reads the roll-ups.
+    const day = dayOf(twoDaysAgo);
+    const [run] = await sql<{ id: string }[]>`
+      insert into settlement_runs (day, trigger, jobs_total) values (${day}, 'manual', 2) returning id`;
+    await runChunk(
+      sql,
+      { runId: run!.id, day, ...ALL_ACCOUNTS },
+      { replay: async () => [], policy: "release", graceMinutes: 60 },
+    );
+    expect((await finalizeRun(sql, run!.id)).completed).toBe(true);
+    await sql`update usage_events set revenue_micros = 0 where key_id = ${c.keyId} and status = 'cut'
+              and started_at < now() - interval '1 day'`;
+    const after = await byDay();
+    expect(after[day]).toEqual([1, 125n, 125n]);
+    expect(after[dayOf(hourAgo)]).toEqual([2, 250n, 125n]);
   });
 
   it("no usage_events table, partition or new day's partition stores a billing status", async () => {
