@@ -1,16 +1,13 @@
-// A usage row stores its outcome and no billing status (docs/adr/0043): a call's billing status is always its
+// A new usage row stores its outcome and no billing status (docs/adr/0043): a call's billing status is always its
 // outcome's (success 'exact', cut 'estimated', failure 'waived'), read through billing_status(status). What anyone
 // reads is unchanged: the request log, a call's detail, the hourly roll-ups (an upgrade moves the call from
-// 'estimated' to 'exact' there too), and the migration that dropped the column refuses a table whose rows disagree.
-import { readFileSync } from "node:fs";
-import path from "node:path";
+// 'estimated' to 'exact' there too), an account's daily spend, and a row written before that stored its status.
 import { describe, expect, it } from "vitest";
 import { listRequests, requestDetail } from "@/lib/analytics/requests";
 import { requestLogQuery } from "@/lib/analytics/schemas";
 import { dailySpend } from "@/lib/billing/accounts";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
-import { MIGRATIONS_DIR } from "@/lib/db/migrate";
 import { finalizeRun, runChunk } from "@/lib/settlement/run";
 import { ADMIN_ACTOR, event, fundedCustomer, seedPricedModel } from "../helpers/billing";
 import { callIdAt } from "../helpers/call-ids";
@@ -21,8 +18,6 @@ import { insertUser } from "../helpers/users";
 const { sql } = await createTestDatabase();
 const adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
 await seedPricedModel(sql);
-
-const MIGRATION = "20261207152400_usage_events_no_billing_status.sql";
 
 describe("a call's billing status is its outcome's", () => {
   it("reads as before in the request log, a call's detail and the hourly roll-ups, an upgrade included", async () => {
@@ -141,44 +136,47 @@ describe("a call's billing status is its outcome's", () => {
     expect(after[dayOf(hourAgo)]).toEqual([2, 250n, 125n]);
   });
 
-  it("no usage_events table, partition or new day's partition stores a billing status", async () => {
+  it("a new row stores no billing status, in every partition, and reads like a row written before that stored one", async () => {
     await sql`select ensure_usage_partitions(current_date + 5, current_date + 5)`;
-    const columns = await sql<{ relname: string }[]>`
-      select c.relname from pg_attribute a join pg_class c on c.oid = a.attrelid
-      where a.attname = 'billing_status' and not a.attisdropped
+    const notNull = await sql<{ relname: string }[]>`
+      select c.relname::text from pg_attribute a join pg_class c on c.oid = a.attrelid
+      where a.attname = 'billing_status' and not a.attisdropped and a.attnotnull
         and (c.oid = 'usage_events'::regclass
              or c.oid in (select inhrelid from pg_inherits where inhparent = 'usage_events'::regclass))`;
-    expect(columns).toEqual([]);
-    const [made] = await sql<{ n: number }[]>`
-      select count(*)::int as n from pg_inherits where inhparent = 'usage_events'::regclass`;
-    expect(made!.n).toBeGreaterThan(1);
-  });
+    expect(notNull).toEqual([]);
 
-  it("the migration that dropped the column refuses a table one of whose rows says otherwise, and keeps it", async () => {
-    const c = await fundedCustomer(sql, adminId, "migration@example.com");
-    const [ok, bad] = [callIdAt(Date.now() - 2_000), callIdAt(Date.now() - 1_000)];
-    await settleUsage(sql, [event(c.keyId, ok), event(c.keyId, bad, { status: "cut" })]);
-    const migration = readFileSync(path.join(MIGRATIONS_DIR, MIGRATION), "utf8");
-    const stillThere = (tx: typeof sql) => tx<{ n: number }[]>`
-      select count(*)::int as n from pg_attribute
-      where attrelid = 'usage_events'::regclass and attname = 'billing_status' and not attisdropped`;
-    const rolledBack = new Error("rolled back");
-    await expect(
-      sql.begin(async (tx) => {
-        // The table as it was: the column, each row's status's billing status, one row changed by hand.
-        await tx`alter table usage_events add column billing_status text`;
-        await tx`update usage_events set billing_status = billing_status(status)`;
-        await tx`update usage_events set billing_status = 'exact' where call_id = ${bad}`;
-        await expect(tx.savepoint((s) => s.unsafe(migration))).rejects.toThrow(
-          /billing status is not its outcome/,
-        );
-        expect((await stillThere(tx as unknown as typeof sql))[0]!.n).toBe(1);
-        // Once it agrees, the same migration drops the column.
-        await tx`update usage_events set billing_status = 'estimated' where call_id = ${bad}`;
-        await tx.unsafe(migration);
-        expect((await stillThere(tx as unknown as typeof sql))[0]!.n).toBe(0);
-        throw rolledBack;
+    const c = await fundedCustomer(sql, adminId, "stored@example.com");
+    const now = Date.now() - 60_000;
+    const [lean, old] = [callIdAt(now), callIdAt(now + 1)];
+    const at = { startedAt: new Date(now).toISOString(), endedAt: new Date(now).toISOString() };
+    await settleUsage(sql, [
+      event(c.keyId, lean, { ...at, status: "cut" }),
+      event(c.keyId, old, { ...at, status: "cut" }),
+    ]);
+    const stored = () => sql<{ call_id: string; billing_status: string | null; size: number }[]>`
+      select call_id, billing_status, pg_column_size(e.*) as size from usage_events e
+      where key_id = ${c.keyId} order by call_id`;
+    const rows = await stored();
+    expect(rows.map((r) => r.billing_status)).toEqual([null, null]);
+    // The second as a row written before the change: its billing status stored ('estimated', 10 bytes and their alignment).
+    await sql`update usage_events set billing_status = 'estimated' where call_id = ${old}`;
+    const after = await stored();
+    expect(
+      after.find((r) => r.call_id === old)!.size - rows.find((r) => r.call_id === old)!.size,
+    ).toBeGreaterThanOrEqual(10);
+    const log = await listRequests(
+      sql,
+      ADMIN_ACTOR(adminId),
+      requestLogQuery.parse({
+        from: new Date(now - 3_600_000).toISOString(),
+        to: new Date(now + 3_600_000).toISOString(),
+        keyId: c.keyId,
+        limit: 10,
       }),
-    ).rejects.toBe(rolledBack);
+    );
+    expect(log.items.map((r) => [r.callId === lean ? "new" : "old", r.billingStatus]).sort()).toEqual([
+      ["new", "estimated"],
+      ["old", "estimated"],
+    ]);
   });
 });

@@ -1,0 +1,12 @@
+-- docs/adr/0043: a usage row's billing status is its outcome's (billing_status(status): success 'exact', cut
+-- 'estimated', failure 'waived'), which settle_usage and upgrade_usage have always written; from the next migration on
+-- they write none, and every reader computes it. A new row stores null here (a bit of its null bitmap, where 'exact'
+-- took 6 bytes).
+--
+-- This migration runs before the functions change (each migration is its own transaction): a batch settled between
+-- the two writes the column as before, one settled after writes null, and none fails for it. The column stays while a
+-- release that reads it may still run (an instance of the release before serves until the new one takes over: its
+-- readers see null for the new rows, not an error), and while a partition retention detached may be attached back
+-- (a detached table keeps every column of the parent it left, and an attach needs the same columns). A later migration
+-- drops it: docs/adr/0043 says how.
+alter table public.usage_events alter column billing_status drop not null;
