@@ -106,9 +106,10 @@ export interface OrgSpend {
  * from the roll-ups, never from a month of call detail (an organization's month can be millions of calls): by member,
  * by key and per day from its keys' per-day roll-ups (usage_owner_days, kept with every insert in its statement:
  * exact to the last call, and whole after a short retention has trimmed the detail, docs/adr/0022, 0024); by model
- * from the settled days' usage_rollups and, for the days not settled yet, the day's detail through the account index,
- * one day at a time. An organization's keys spend from its account only, and a key's account never changes
- * (api_keys_owner_fixed): its keys' calls are its calls.
+ * from the settled days' usage_rollups while they hold all of the day and, for the other days (not settled yet, or
+ * changed since by a late call or an upgrade), the day's detail through the account index, one day at a time. An
+ * organization's keys spend from its account only, and a key's account never changes (api_keys_owner_fixed): its
+ * keys' calls are its calls.
  */
 export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<OrgSpend> {
   const accountId = page.org.account.id;
@@ -153,14 +154,24 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
       settled as (
         select r.day from settlement_runs r where r.status = 'completed' and r.day in (select day from span)
       ),
-      rolled as (
-        select r.model_group, r.requests::bigint as calls, r.revenue_micros::bigint as charged
+      its_rollups as (
+        select r.day, r.model_group, r.requests::bigint as calls, r.revenue_micros::bigint as charged
         from usage_rollups r
         where r.day in (select day from settled) and r.account_id = ${accountId}::uuid
           and (${only}::uuid is null or r.key_id = any(${keys}))
       ),
-      -- A day not settled yet (today, a late run) from its detail: the account index, one UTC day at a time. A call
-      -- started after today (clock skew, at most a day ahead) counts with today's.
+      -- A settled day is read from its roll-ups while they still hold all of it: the day's totals equal its keys'
+      -- per-day roll-up, which every insert and upgrade keeps. A call that arrived after the settlement (a late
+      -- delivery, an upgrade) makes them differ until the day is settled again: such a day is read from its detail.
+      whole as (
+        select x.day from (select day, sum(calls) as calls, sum(charged) as charged from its_rollups group by day) x
+        join (select o.day, sum(o.calls) as calls, sum(o.revenue_micros) as charged from usage_owner_days o
+              where ${ofItsKeys} and o.day in (select day from settled) group by o.day) k
+          on k.day = x.day and k.calls = x.calls and k.charged = x.charged
+      ),
+      rolled as (select model_group, calls, charged from its_rollups where day in (select day from whole)),
+      -- The other days (today, a day not settled or changed since) from their detail: the account index, one UTC day
+      -- at a time. A call started after today (clock skew, at most a day ahead) counts with today's.
       live as (
         select e.model_group, 1::bigint as calls, e.revenue_micros::bigint as charged
         from span d
@@ -172,7 +183,7 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
                  or e.started_at < ((d.day + 1)::timestamp at time zone 'utc'))
             and (${only}::uuid is null or e.key_id = any(${keys}))
         ) e on true
-        where d.day not in (select day from settled)
+        where d.day not in (select day from whole)
       )
       select model_group as model, sum(calls)::int as calls, sum(charged)::bigint as "chargedMicros"
       from (select * from rolled union all select * from live) x
@@ -198,8 +209,9 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
   ]);
   return {
     scope: only === null ? "all" : "own",
-    monthChargedMicros: byModel.reduce((sum, m) => sum + m.chargedMicros, 0n),
-    monthCalls: byModel.reduce((sum, m) => sum + m.calls, 0),
+    // The month's figures are its members' sums (every call of its keys to the last one, as the by-member table).
+    monthChargedMicros: byMember.reduce((sum, m) => sum + m.chargedMicros, 0n),
+    monthCalls: byMember.reduce((sum, m) => sum + m.calls, 0),
     byMember,
     byKey,
     byModel,

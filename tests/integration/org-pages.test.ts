@@ -193,6 +193,29 @@ describe("an organization's overview", () => {
     ]);
   });
 
+  it("counts a call that arrived after its day was settled at once, in the month's total and by model too", async () => {
+    // July: the 3rd settled with one call, then a late one arrives for it (an outbox's retry).
+    await insertCall(ownerKey, orgAccount, "fake-small", "2026-07-03T08:00:00Z", 1_000n);
+    const [run] = await sql<{ id: string }[]>`
+      insert into settlement_runs (day, trigger, jobs_total) values ('2026-07-03', 'manual', 2) returning id`;
+    await runChunk(
+      sql,
+      { runId: run!.id, day: "2026-07-03", ...ALL_ACCOUNTS },
+      { replay: async () => [], policy: "release", graceMinutes: 60 },
+    );
+    expect((await finalizeRun(sql, run!.id)).completed).toBe(true);
+    await insertCall(memberKey, orgAccount, "fake-large", "2026-07-03T09:00:00Z", 2_000n);
+    const spend = await clock.at("2026-07-04T12:00:00Z", async (db) =>
+      orgSpend(db, actor(owner), await orgPage(db, actor(owner), "initech")),
+    );
+    expect([spend.monthCalls, spend.monthChargedMicros]).toEqual([2, 3_000n]);
+    expect(spend.byModel.map((m) => [m.model, m.calls, m.chargedMicros])).toEqual([
+      ["fake-large", 1, 2_000n],
+      ["fake-small", 1, 1_000n],
+    ]);
+    expect(spend.byMember.reduce((n, m) => n + m.chargedMicros, 0n)).toBe(spend.monthChargedMicros);
+  });
+
   it("is a 404 to someone outside the organization, and names what each role may do", async () => {
     await expect(orgPage(sql, actor(stranger), "initech")).rejects.toMatchObject({ code: "not_found" });
     await expect(orgPage(sql, actor(stranger), orgId)).rejects.toMatchObject({ code: "not_found" });
