@@ -86,8 +86,16 @@ async function endpointFor(db: Db, actor: Actor, id: string, lock = false): Prom
     ${lock ? db`for update of w` : db``}`;
   if (!row) throw notFound("The webhook endpoint");
   const { ownerUserId, ...endpoint } = row;
-  if (endpoint.organizationId) await orgFor(db, actor, endpoint.organizationId, "webhooks");
-  else if (!(actsAsPlatformAdmin(actor) || (ownerUserId !== null && ownerUserId === actor.userId)))
+  if (endpoint.organizationId) {
+    // A stranger to the organization is told what they would be told of an id that names no endpoint: no answer says
+    // that an endpoint exists (orgFor's own 404 names the organization).
+    try {
+      await orgFor(db, actor, endpoint.organizationId, "webhooks");
+    } catch (error) {
+      if (error instanceof AppError && error.code === "not_found") throw notFound("The webhook endpoint");
+      throw error;
+    }
+  } else if (!(actsAsPlatformAdmin(actor) || (ownerUserId !== null && ownerUserId === actor.userId)))
     throw notFound("The webhook endpoint");
   return endpoint;
 }

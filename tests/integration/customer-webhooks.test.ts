@@ -175,6 +175,13 @@ describe("access", () => {
       if (status >= 400) expect(res.body.error.code).toBe(status === 404 ? "not_found" : "forbidden");
     }
     expect(await counts()).toEqual(before);
+    // A stranger learns nothing of the endpoint: its 404 reads as an id that names none.
+    const answers = await Promise.all(
+      [id, randomUUID()].map(
+        async (params) => (await call(one.GET, { cookie: outsider.cookie, params: { id: params } })).body,
+      ),
+    );
+    expect(answers[0]).toEqual(answers[1]);
     // The organization's admin manages it; a person's own endpoint is invisible to another developer.
     const patched = await call(one.PATCH, {
       method: "PATCH",
