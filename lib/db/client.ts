@@ -48,13 +48,46 @@ export function createClient({
       bigint: postgres.BigInt,
     },
   });
-  sql.begin = beginOnReserved(sql) as Sql["begin"];
+  const ending = clientEnding();
+  sql.begin = beginOnReserved(sql, ending) as Sql["begin"];
   // end() waits for running queries at most END_TIMEOUT_SECONDS unless told otherwise: a transaction's reserved
   // connection never ends on its own (docs/adr/0041), so an end() asked while one runs would wait for ever.
   const end = sql.end.bind(sql);
-  sql.end = ((options?: { timeout?: number }) =>
-    end(options ?? { timeout: END_TIMEOUT_SECONDS })) as Sql["end"];
+  sql.end = ((options?: { timeout?: number }) => {
+    ending.end();
+    return end(options ?? { timeout: END_TIMEOUT_SECONDS });
+  }) as Sql["end"];
   return sql;
+}
+
+/** Whether a client's end() was asked, and a promise that settles when it is. */
+interface Ending {
+  asked: boolean;
+  signal: Promise<void>;
+  end(): void;
+}
+
+function clientEnding(): Ending {
+  let settle = () => {};
+  const ending: Ending = {
+    asked: false,
+    signal: new Promise<void>((resolve) => {
+      settle = resolve;
+    }),
+    end() {
+      ending.asked = true;
+      settle();
+    },
+  };
+  return ending;
+}
+
+/** postgres.js's answer to a query asked of a client that is ending (its own error's code and message). */
+function connectionEnded(sql: Sql): Error {
+  const { host, port } = sql.options as { host?: string[]; port?: number[] };
+  return Object.assign(new Error(`write CONNECTION_ENDED ${host?.[0] ?? ""}:${port?.[0] ?? ""}`), {
+    code: "CONNECTION_ENDED",
+  });
 }
 
 type TxBody = (tx: Tx) => unknown;
@@ -97,11 +130,24 @@ function connectionLost(error: unknown): boolean {
  * has already moved it to its closed connections, which it reconnects when needed; given back, the dead connection
  * would be handed to the next query (outside reviews reproduced each of these hangs).
  */
-function beginOnReserved(sql: Sql) {
+function beginOnReserved(sql: Sql, ending: Ending) {
   return async (optionsOrFn: string | TxBody, maybeFn?: TxBody): Promise<unknown> => {
     const options = typeof optionsOrFn === "string" ? optionsOrFn : "";
     const fn = (typeof optionsOrFn === "function" ? optionsOrFn : maybeFn)!;
-    const reserved = await sql.reserve();
+    // A transaction still waiting for its connection when the client's end() is asked does not start: postgres.js never
+    // hands a connection to a reserve() queued before an end() (the transaction would wait for ever); a connection
+    // handed over anyway goes straight back.
+    if (ending.asked) throw connectionEnded(sql);
+    const reserving = sql.reserve();
+    const handed = await Promise.race([reserving, ending.signal.then(() => null)]);
+    if (handed === null) {
+      reserving.then(
+        (connection) => connection.release(),
+        () => undefined,
+      );
+      throw connectionEnded(sql);
+    }
+    const reserved = handed;
     let savepoints = 0;
     // Only the transaction's own statements tell that its connection is lost: an error the body throws for another
     // reason must not keep the connection from its ROLLBACK and the pool.

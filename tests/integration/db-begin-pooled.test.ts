@@ -336,14 +336,44 @@ describe("ending a client", () => {
   it("end() asked while a transaction runs lets it finish, then ends within its timeout (it waited for ever: the reserved connection never ended)", async () => {
     const c = createClient({ url, max: 2 });
     const id = `ending-${Math.random().toString(36).slice(2)}`;
+    let running = () => {};
+    const started = new Promise<void>((resolve) => {
+      running = resolve;
+    });
     const tx = c.begin(async (t) => {
-      await t`select pg_sleep(0.3)`;
+      const sleeping = t`select pg_sleep(0.3)`.execute();
+      running();
+      await sleeping;
       await t`insert into begin_tx values (${id}, 'committed before the end')`;
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // Asked once the transaction runs (on a loaded host its connection can take longer than any fixed wait).
+    await started;
     const ended = await Promise.race([c.end().then(() => "ended"), sleep(20_000)]);
     expect(ended).toBe("ended");
     await tx;
     expect(await rows(id)).toEqual([id]);
+  });
+
+  it("a transaction still waiting for its connection when end() is asked fails at once, as a query would (it waited for ever)", async () => {
+    const c = createClient({ url, max: 1 });
+    const id = `never-${Math.random().toString(36).slice(2)}`;
+    // The one connection held, so the next transaction waits for it.
+    const first = c.begin(async (t) => {
+      await t`select pg_sleep(0.2)`;
+    });
+    const waiting = c.begin(async (t) => {
+      await t`insert into begin_tx values (${id}, 'never')`;
+    });
+    const outcome = waiting.then(
+      () => "committed",
+      (error: { code?: string }) => error.code,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    const ended = Promise.race([c.end({ timeout: 2 }).then(() => "ended"), sleep(20_000)]);
+    expect(await Promise.race([outcome, sleep(5_000).then(() => "still waiting")])).toBe("CONNECTION_ENDED");
+    await expect(c.begin(async () => "later")).rejects.toMatchObject({ code: "CONNECTION_ENDED" });
+    await first;
+    expect(await ended).toBe("ended");
+    expect(await rows(id)).toEqual([]);
   });
 });
