@@ -62,6 +62,44 @@ export function previousUtcDay(now = new Date()): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** How far back the daily cron looks for settled days whose roll-ups a late call left behind: inside the shortest
+ *  hourly roll-up retention (retention_settings.hourly_rollup_days is at least 30), so each day compared still has
+ *  all of its hours. */
+export const STALE_DAYS_WINDOW = 28;
+
+/**
+ * Settled days whose roll-ups no longer hold all of the day: a call recorded after the day's settlement (a gateway's
+ * late delivery) or an upgrade of one of its calls moves usage_hourly (kept with every insert and update, in its
+ * statement) but not usage_rollups (the settlement's), so the by-user and by-key analytics and the account pages read
+ * the day short, and retention refuses to drop its detail (it must equal its roll-ups). Compared by calls and revenue,
+ * for each of the last STALE_DAYS_WINDOW UTC days whose settlement completed and is not running again; oldest first,
+ * at most `limit`. The daily cron settles them again (settling a day again changes no money: a call is charged once).
+ */
+export async function staleSettledDays(db: Db, { limit = 3 }: { limit?: number } = {}): Promise<string[]> {
+  const rows = await db<{ day: string }[]>`
+    with settled as (
+      select distinct r.day from settlement_runs r
+      where r.status = 'completed'
+        and r.day >= (now() at time zone 'utc')::date - ${STALE_DAYS_WINDOW}::int
+        and r.day < (now() at time zone 'utc')::date
+    )
+    select to_char(s.day, 'YYYY-MM-DD') as day
+    from settled s
+    cross join lateral (
+      select coalesce(sum(h.calls), 0)::numeric as calls, coalesce(sum(h.revenue_micros), 0)::numeric as revenue
+      from usage_hourly h where h.hour >= s.day::timestamp and h.hour < (s.day + 1)::timestamp
+    ) hourly
+    cross join lateral (
+      select coalesce(sum(u.requests), 0)::numeric as calls, coalesce(sum(u.revenue_micros), 0)::numeric as revenue
+      from usage_rollups u where u.day = s.day
+    ) rolled
+    where (hourly.calls, hourly.revenue) <> (rolled.calls, rolled.revenue)
+      and not exists (select 1 from settlement_runs x where x.day = s.day and x.status = 'running')
+    order by s.day
+    limit ${limit}`;
+  return rows.map((r) => r.day);
+}
+
 /**
  * Starts the settlement of a UTC day: a run record and chunk jobs by account range (plus a finalize job),
  * all in one transaction. Only one start per day runs at a time (advisory lock); a day whose run is still

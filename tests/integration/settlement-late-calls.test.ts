@@ -1,0 +1,114 @@
+// A call recorded after its day was settled (a gateway's late delivery) or an upgrade of one of its calls leaves the
+// day's roll-ups (usage_rollups, the settlement's) behind its detail: the analytics and account pages read settled days
+// from them, and retention refuses a day whose detail differs from them. The daily cron finds such days among the
+// recent ones (staleSettledDays: usage_hourly, kept with every insert and update, against usage_rollups) and settles
+// them again; no money moves twice.
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { checkLedgerInvariants } from "@/lib/billing/ledger";
+import { settleUsage } from "@/lib/billing/settle";
+import { drain } from "@/lib/settlement/drain";
+import { STALE_DAYS_WINDOW, staleSettledDays, startSettlement } from "@/lib/settlement/run";
+import { accountOf, event, insertKey, seedPricedModel, topUp } from "../helpers/billing";
+import { callIdAt } from "../helpers/call-ids";
+import { clearOfMidnight } from "../helpers/clock";
+import { createTestDatabase } from "../helpers/db";
+import { call } from "../helpers/http";
+import { insertUser } from "../helpers/users";
+
+const { sql } = await createTestDatabase();
+const CRON = { authorization: `Bearer ${process.env.CRON_SECRET}` };
+const adminId = await insertUser(sql, { email: "admin@example.com", role: "admin" });
+const admin = { userId: adminId, kind: "user" as const, role: "admin" as const };
+// Priced from well before the oldest day these tests settle.
+await seedPricedModel(sql, "fake-small", undefined, undefined, {
+  effectiveFrom: new Date(Date.now() - 60 * 86_400_000),
+});
+
+const DAY_MS = 86_400_000;
+/** The UTC day `n` days before today (the route and the settlement read the real clock). */
+const daysAgo = (n: number) => new Date(Date.now() - n * DAY_MS).toISOString().slice(0, 10);
+const noonOf = (day: string) => Date.parse(`${day}T12:00:00Z`);
+
+async function customer() {
+  const userId = await insertUser(sql, { email: `${randomUUID()}@example.com` });
+  const account = await accountOf(sql, userId);
+  await topUp(sql, adminId, account.id, 10_000_000n);
+  return { userId, accountId: account.id, keyId: await insertKey(sql, userId) };
+}
+
+/** A call of the key at `ms`, settled as the gateway's webhook does. */
+const callAt = (keyId: string, ms: number, overrides = {}) =>
+  settleUsage(sql, [
+    event(keyId, callIdAt(ms), {
+      startedAt: new Date(ms).toISOString(),
+      endedAt: new Date(ms).toISOString(),
+      ...overrides,
+    }),
+  ]);
+
+const drained = () =>
+  drain(sql, { budgetMs: 20_000, policy: "release", graceMinutes: 60, replay: async () => [] });
+
+async function rolledUp(day: string) {
+  const [row] = await sql<{ calls: number; revenue: bigint }[]>`
+    select coalesce(sum(requests), 0)::int as calls, coalesce(sum(revenue_micros), 0)::bigint as revenue
+    from usage_rollups where day = ${day}`;
+  return row!;
+}
+
+describe("a settled day a late call left behind", () => {
+  it("is found, settled again by the daily cron, and then agrees with its calls; no money moves twice", async () => {
+    // The route reads its own clock: no UTC midnight between the days computed here and its.
+    await clearOfMidnight(sql, 20);
+    const c = await customer();
+    const day = daysAgo(3);
+    await callAt(c.keyId, noonOf(day));
+    await startSettlement(sql, admin, { day, trigger: "manual", chunkAccounts: 100 });
+    await drained();
+    expect(await rolledUp(day)).toEqual({ calls: 1, revenue: 125n });
+    expect(await staleSettledDays(sql)).toEqual([]);
+
+    // A late delivery of the same day, and a cut stream of it upgraded to a success.
+    await callAt(c.keyId, noonOf(day) + 1_000);
+    expect(await staleSettledDays(sql)).toEqual([day]);
+    const balance = async () => (await accountOf(sql, c.userId)).balance_micros;
+    const before = await balance();
+
+    // The daily cron (no ?day=): yesterday's settlement, and this day's again.
+    const settleRoute = (await import("@/app/api/cron/settle/route")).GET;
+    const res = await call(settleRoute, { headers: CRON, path: "/api/cron/settle" });
+    expect(res.status).toBe(201);
+    expect(res.body.settledAgain).toEqual([day]);
+    // While it runs it is not asked again.
+    expect(await staleSettledDays(sql)).toEqual([]);
+    await drained();
+    expect(await rolledUp(day)).toEqual({ calls: 2, revenue: 250n });
+    expect(await staleSettledDays(sql)).toEqual([]);
+    expect(await balance()).toBe(before);
+    expect(await checkLedgerInvariants(sql)).toEqual([]);
+
+    // `?day=` settles that day only.
+    await callAt(c.keyId, noonOf(day) + 2_000);
+    const one = await call(settleRoute, { headers: CRON, path: `/api/cron/settle?day=${daysAgo(1)}` });
+    expect(one.body.settledAgain).toEqual([]);
+    expect(await staleSettledDays(sql)).toEqual([day]);
+  });
+
+  it("looks only at recent days, each whole in the hourly roll-ups, and at most a few a day", async () => {
+    const c = await customer();
+    const old = daysAgo(STALE_DAYS_WINDOW + 2);
+    const recent = [daysAgo(6), daysAgo(7), daysAgo(8), daysAgo(9)];
+    for (const day of [old, ...recent]) {
+      await callAt(c.keyId, noonOf(day));
+      await startSettlement(sql, admin, { day, trigger: "manual", chunkAccounts: 100 });
+    }
+    await drained();
+    for (const day of [old, ...recent]) await callAt(c.keyId, noonOf(day) + 1_000);
+    const stale = await staleSettledDays(sql, { limit: 10 });
+    expect(stale).not.toContain(old);
+    expect(stale).toEqual(expect.arrayContaining(recent));
+    // Oldest first, three by default.
+    expect(await staleSettledDays(sql)).toEqual(stale.slice(0, 3));
+  });
+});
