@@ -36,6 +36,8 @@ import {
   FINALIZE_JOB,
   finalizeRun,
   nudgeFinalize,
+  ROLL_UP_AGAIN_JOB,
+  rollUpAgain,
   runChunk,
 } from "./run";
 
@@ -94,6 +96,11 @@ const KINDS: Record<string, JobKind> = {
     // maxDuration ahead.
     startsWithinMs: (options) => options.finalizeStartMs ?? FINALIZE_START_MS,
     dead: abandonRun,
+  },
+  [ROLL_UP_AGAIN_JOB]: {
+    run: (db, job) => rollUpAgain(db, job.payload as { day: string }),
+    // It reads the whole day, as a finalize does.
+    startsWithinMs: (options) => options.finalizeStartMs ?? FINALIZE_START_MS,
   },
   [ALERT_EVALUATE_JOB]: { run: (db) => evaluateAlerts(db) },
   [ALERT_DELIVER_JOB]: {

@@ -10,6 +10,8 @@ import type { Replay } from "./replay";
 
 export const CHUNK_JOB = "settlement.chunk";
 export const FINALIZE_JOB = "settlement.finalize";
+/** Rebuilds a settled day's roll-ups that a late call left behind (staleSettledDays), nothing else of its settlement. */
+export const ROLL_UP_AGAIN_JOB = "settlement.roll_up_again";
 
 /**
  * The finalize's whole-day statements end by themselves past this (seconds): a cron function cut at its maxDuration
@@ -69,11 +71,12 @@ export const STALE_DAYS_WINDOW = 28;
 
 /**
  * Settled days whose roll-ups no longer hold all of the day: a call recorded after the day's settlement (a gateway's
- * late delivery) or an upgrade of one of its calls moves usage_hourly (kept with every insert and update, in its
- * statement) but not usage_rollups (the settlement's), so the by-user and by-key analytics and the account pages read
- * the day short, and retention refuses to drop its detail (it must equal its roll-ups). Compared by calls and revenue,
- * for each of the last STALE_DAYS_WINDOW UTC days whose settlement completed and is not running again; oldest first,
- * at most `limit`. The daily cron settles them again (settling a day again changes no money: a call is charged once).
+ * late delivery, a long call that ended after it) or an upgrade of one of its calls moves usage_hourly (kept with every
+ * insert and update, in its statement) but not usage_rollups (the settlement's), so the by-user and by-key analytics
+ * and the account pages read the day short, and retention refuses to drop its detail (it must equal its roll-ups).
+ * Compared by calls and revenue, for each of the last STALE_DAYS_WINDOW UTC days whose settlement completed and is not
+ * running again; the least recently rolled up first (a day that stays different does not hold the others back), at
+ * most `limit`. The daily cron has their roll-ups rebuilt (ROLL_UP_AGAIN_JOB: no money, hold or variance moves).
  */
 export async function staleSettledDays(db: Db, { limit = 3 }: { limit?: number } = {}): Promise<string[]> {
   const rows = await db<{ day: string }[]>`
@@ -90,14 +93,39 @@ export async function staleSettledDays(db: Db, { limit = 3 }: { limit?: number }
       from usage_hourly h where h.hour >= s.day::timestamp and h.hour < (s.day + 1)::timestamp
     ) hourly
     cross join lateral (
-      select coalesce(sum(u.requests), 0)::numeric as calls, coalesce(sum(u.revenue_micros), 0)::numeric as revenue
+      select coalesce(sum(u.requests), 0)::numeric as calls, coalesce(sum(u.revenue_micros), 0)::numeric as revenue,
+             min(u.computed_at) as computed_at
       from usage_rollups u where u.day = s.day
     ) rolled
     where (hourly.calls, hourly.revenue) <> (rolled.calls, rolled.revenue)
       and not exists (select 1 from settlement_runs x where x.day = s.day and x.status = 'running')
-    order by s.day
+    order by rolled.computed_at nulls first, s.day
     limit ${limit}`;
   return rows.map((r) => r.day);
+}
+
+/** Queues the rebuild of each stale settled day's roll-ups (at most one job per day waiting); the days queued. */
+export async function rollUpStaleDays(db: Db): Promise<string[]> {
+  const days = await staleSettledDays(db);
+  for (const day of days)
+    await enqueue(
+      db,
+      ROLL_UP_AGAIN_JOB,
+      { day },
+      { singletonKey: `${ROLL_UP_AGAIN_JOB}:${day}`, maxAttempts: 5, backoffBaseMs: 5_000 },
+    );
+  return days;
+}
+
+/** ROLL_UP_AGAIN_JOB: the day's roll-ups rebuilt, unless a settlement of it is running (its finalize rebuilds them). */
+export async function rollUpAgain(
+  db: Db,
+  { day }: { day: string },
+): Promise<{ day: string; calls: number | null }> {
+  const [running] = await db<{ n: number }[]>`
+    select count(*)::int as n from settlement_runs where day = ${day}::date and status = 'running'`;
+  if (running!.n > 0) return { day, calls: null };
+  return { day, calls: await rollUpDay(db, day) };
 }
 
 /**

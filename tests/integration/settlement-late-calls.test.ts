@@ -2,7 +2,7 @@
 // day's roll-ups (usage_rollups, the settlement's) behind its detail: the analytics and account pages read settled days
 // from them, and retention refuses a day whose detail differs from them. The daily cron finds such days among the
 // recent ones (staleSettledDays: usage_hourly, kept with every insert and update, against usage_rollups) and settles
-// them again; no money moves twice.
+// their roll-ups rebuilt (a queue job): no money, hold or variance moves, and no settlement run is started again.
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
@@ -58,7 +58,7 @@ async function rolledUp(day: string) {
 }
 
 describe("a settled day a late call left behind", () => {
-  it("is found, settled again by the daily cron, and then agrees with its calls; no money moves twice", async () => {
+  it("is found, its roll-ups rebuilt through the daily cron, and then agrees with its calls; nothing else moves", async () => {
     // The route reads its own clock: no UTC midnight between the days computed here and its.
     await clearOfMidnight(sql, 20);
     const c = await customer();
@@ -75,23 +75,37 @@ describe("a settled day a late call left behind", () => {
     const balance = async () => (await accountOf(sql, c.userId)).balance_micros;
     const before = await balance();
 
-    // The daily cron (no ?day=): yesterday's settlement, and this day's again.
+    const runsOf = async () =>
+      (await sql<{ n: number }[]>`select count(*)::int as n from settlement_runs where day = ${day}`)[0]!.n;
+    const variancesOf = () =>
+      sql`select v.kind, v.amount_micros from settlement_variances v join settlement_runs r on r.id = v.run_id
+          where r.day = ${day} order by 1, 2`;
+    const variances = await variancesOf();
+
+    // The daily cron (no ?day=): yesterday's settlement, and this day's roll-ups queued (once, however often asked).
     const settleRoute = (await import("@/app/api/cron/settle/route")).GET;
     const res = await call(settleRoute, { headers: CRON, path: "/api/cron/settle" });
     expect(res.status).toBe(201);
-    expect(res.body.settledAgain).toEqual([day]);
-    // While it runs it is not asked again.
-    expect(await staleSettledDays(sql)).toEqual([]);
+    expect(res.body.rolledUpAgain).toEqual([day]);
+    expect((await call(settleRoute, { headers: CRON, path: "/api/cron/settle" })).body.rolledUpAgain).toEqual(
+      [day],
+    );
+    const [queued] = await sql<{ n: number }[]>`
+      select count(*)::int as n from queue_jobs where name = 'settlement.roll_up_again' and payload->>'day' = ${day}`;
+    expect(queued!.n).toBe(1);
     await drained();
     expect(await rolledUp(day)).toEqual({ calls: 2, revenue: 250n });
     expect(await staleSettledDays(sql)).toEqual([]);
     expect(await balance()).toBe(before);
+    // One settlement run of the day, its variances as they were: the day's report is not made twice.
+    expect(await runsOf()).toBe(1);
+    expect(await variancesOf()).toEqual(variances);
     expect(await checkLedgerInvariants(sql)).toEqual([]);
 
     // `?day=` settles that day only.
     await callAt(c.keyId, noonOf(day) + 2_000);
     const one = await call(settleRoute, { headers: CRON, path: `/api/cron/settle?day=${daysAgo(1)}` });
-    expect(one.body.settledAgain).toEqual([]);
+    expect(one.body.rolledUpAgain).toEqual([]);
     expect(await staleSettledDays(sql)).toEqual([day]);
   });
 
@@ -108,7 +122,10 @@ describe("a settled day a late call left behind", () => {
     const stale = await staleSettledDays(sql, { limit: 10 });
     expect(stale).not.toContain(old);
     expect(stale).toEqual(expect.arrayContaining(recent));
-    // Oldest first, three by default.
+    // The least recently rolled up first, three by default; once rebuilt, a day agrees with its calls and leaves.
     expect(await staleSettledDays(sql)).toEqual(stale.slice(0, 3));
+    const { rollUpAgain } = await import("@/lib/settlement/run");
+    await rollUpAgain(sql, { day: stale[0]! });
+    expect(await staleSettledDays(sql, { limit: 10 })).toEqual(stale.slice(1));
   });
 });
