@@ -3,6 +3,8 @@
 // failed fails it, even when the body caught the error; else COMMIT of the aborted transaction is answered ROLLBACK
 // (no error) and the call resolves as if its writes were kept. postgres.js's own client (`reference`, pipelining on)
 // is the oracle; all reach the same database directly: only begin differs.
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { createClient, type Tx } from "@/lib/db/client";
@@ -352,6 +354,23 @@ describe("ending a client", () => {
     expect(ended).toBe("ended");
     await tx;
     expect(await rows(id)).toEqual([id]);
+  });
+
+  it("a client that never ends keeps nothing of the transactions it ran (each kept 5 KB, for good)", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const c = createClient({ url, max: 2 });
+    const run = async (n: number) => {
+      for (let i = 0; i < n; i++) await c.begin(async (t) => t`select 1`);
+    };
+    await run(500);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await run(8_000);
+    gc();
+    // 8,000 transactions kept about 23 MB before; what is left now is noise.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(5_000_000);
+    await c.end();
   });
 
   it("a transaction still waiting for its connection when end() is asked fails at once, as a query would (it waited for ever)", async () => {
