@@ -24,6 +24,26 @@ export interface SettleDayOptions {
   graceMinutes?: number;
 }
 
+/**
+ * A day's settlement as its queue jobs run it: one chunk over every account, then the finalize (the day's roll-ups),
+ * with no gateway to replay from and stale holds released.
+ */
+export async function settleDayNow(
+  sql: Sql,
+  day: string,
+  { range = ALL_ACCOUNTS, replay, graceMinutes = 60 }: SettleDayOptions = {},
+) {
+  const [run] = await sql<{ id: string }[]>`
+    insert into settlement_runs (day, trigger, jobs_total) values (${day}, 'manual', 2) returning id`;
+  const counts = await runChunk(
+    sql,
+    { runId: run!.id, day, ...range },
+    { replay: replay ?? (async () => []), policy: "release", graceMinutes },
+  );
+  expect((await finalizeRun(sql, run!.id)).completed).toBe(true);
+  return counts;
+}
+
 export function retentionFixture(sql: Sql, clock: SimulatedClock) {
   let adminId = "";
 
@@ -44,20 +64,7 @@ export function retentionFixture(sql: Sql, clock: SimulatedClock) {
     return { userId, accountId: account.id, keyId: await insertKey(sql, userId) };
   }
 
-  async function settleDay(
-    day: string,
-    { range = ALL_ACCOUNTS, replay, graceMinutes = 60 }: SettleDayOptions = {},
-  ) {
-    const [run] = await sql<{ id: string }[]>`
-      insert into settlement_runs (day, trigger, jobs_total) values (${day}, 'manual', 2) returning id`;
-    const counts = await runChunk(
-      sql,
-      { runId: run!.id, day, ...range },
-      { replay: replay ?? (async () => []), policy: "release", graceMinutes },
-    );
-    expect((await finalizeRun(sql, run!.id)).completed).toBe(true);
-    return counts;
-  }
+  const settleDay = (day: string, options: SettleDayOptions = {}) => settleDayNow(sql, day, options);
 
   /** Before the file's tests: an admin, the price book, the shortest policy, the partitions made ahead settled. */
   async function setUp(adminEmail = `admin-${randomUUID()}@example.com`) {

@@ -9,10 +9,9 @@ import { createOrg } from "@/lib/orgs/create";
 import { orgPage, orgSpend } from "@/lib/orgs/overview";
 import { listMyOrgs } from "@/lib/orgs/read";
 import { DEMO_DEVELOPER_EMAIL, DEMO_ORG, seedDemo } from "@/lib/seed/demo";
-import { finalizeRun, runChunk } from "@/lib/settlement/run";
 import { simulatedClock } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
-import { ALL_ACCOUNTS } from "../helpers/retention";
+import { settleDayNow } from "../helpers/retention";
 import { insertUser } from "../helpers/users";
 
 const { sql } = await createTestDatabase();
@@ -151,14 +150,7 @@ describe("an organization's overview", () => {
     await insertCall(ownerKey, orgAccount, "fake-small", "2026-06-02T08:00:00Z", 1_000n);
     await insertCall(memberKey, orgAccount, "fake-large", "2026-06-02T09:00:00Z", 3_000n);
     await insertCall(memberKey, orgAccount, "fake-small", "2026-06-10T10:00:00Z", 400n);
-    const [run] = await sql<{ id: string }[]>`
-      insert into settlement_runs (day, trigger, jobs_total) values ('2026-06-02', 'manual', 2) returning id`;
-    await runChunk(
-      sql,
-      { runId: run!.id, day: "2026-06-02", ...ALL_ACCOUNTS },
-      { replay: async () => [], policy: "release", graceMinutes: 60 },
-    );
-    expect((await finalizeRun(sql, run!.id)).completed).toBe(true);
+    await settleDayNow(sql, "2026-06-02");
     await sql`delete from usage_events where started_at >= '2026-06-02' and started_at < '2026-06-03'`;
 
     const read = (who: string) =>
@@ -196,14 +188,7 @@ describe("an organization's overview", () => {
   it("counts a call that arrived after its day was settled at once, in the month's total and by model too", async () => {
     // July: the 3rd settled with one call, then a late one arrives for it (an outbox's retry).
     await insertCall(ownerKey, orgAccount, "fake-small", "2026-07-03T08:00:00Z", 1_000n);
-    const [run] = await sql<{ id: string }[]>`
-      insert into settlement_runs (day, trigger, jobs_total) values ('2026-07-03', 'manual', 2) returning id`;
-    await runChunk(
-      sql,
-      { runId: run!.id, day: "2026-07-03", ...ALL_ACCOUNTS },
-      { replay: async () => [], policy: "release", graceMinutes: 60 },
-    );
-    expect((await finalizeRun(sql, run!.id)).completed).toBe(true);
+    await settleDayNow(sql, "2026-07-03");
     await insertCall(memberKey, orgAccount, "fake-large", "2026-07-03T09:00:00Z", 2_000n);
     const spend = await clock.at("2026-07-04T12:00:00Z", async (db) =>
       orgSpend(db, actor(owner), await orgPage(db, actor(owner), "initech")),

@@ -8,11 +8,10 @@ import { requestLogQuery } from "@/lib/analytics/schemas";
 import { dailySpend } from "@/lib/billing/accounts";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
-import { finalizeRun, runChunk } from "@/lib/settlement/run";
 import { ADMIN_ACTOR, event, fundedCustomer, seedPricedModel } from "../helpers/billing";
 import { callIdAt } from "../helpers/call-ids";
 import { createTestDatabase } from "../helpers/db";
-import { ALL_ACCOUNTS } from "../helpers/retention";
+import { settleDayNow } from "../helpers/retention";
 import { insertUser } from "../helpers/users";
 
 const { sql } = await createTestDatabase();
@@ -121,14 +120,7 @@ describe("a call's billing status is its outcome's", () => {
     expect(before[dayOf(twoDaysAgo)]).toEqual([1, 125n, 125n]);
     // The older day settled (its roll-ups written), then its rows changed by hand: the chart reads the roll-ups.
     const day = dayOf(twoDaysAgo);
-    const [run] = await sql<{ id: string }[]>`
-      insert into settlement_runs (day, trigger, jobs_total) values (${day}, 'manual', 2) returning id`;
-    await runChunk(
-      sql,
-      { runId: run!.id, day, ...ALL_ACCOUNTS },
-      { replay: async () => [], policy: "release", graceMinutes: 60 },
-    );
-    expect((await finalizeRun(sql, run!.id)).completed).toBe(true);
+    await settleDayNow(sql, day);
     await sql`update usage_events set revenue_micros = 0 where key_id = ${c.keyId} and status = 'cut'
               and started_at < now() - interval '1 day'`;
     const after = await byDay();
