@@ -115,6 +115,28 @@ function connectionLost(error: unknown): boolean {
 }
 
 /**
+ * A connection of the pool for a transaction, unless the client's end() is asked first: postgres.js never hands a
+ * connection to a reserve() queued before an end() (the transaction would wait for ever), so it then fails as a query
+ * would (CONNECTION_ENDED), and a connection handed over anyway goes straight back.
+ */
+async function reserveUnlessEnding(sql: Sql, ending: Ending) {
+  if (ending.asked) throw connectionEnded(sql);
+  const reserving = sql.reserve();
+  let wake = () => {};
+  const woken = new Promise<null>((resolve) => {
+    wake = () => resolve(null);
+  });
+  ending.waiters.add(wake);
+  const handed = await Promise.race([reserving, woken]).finally(() => ending.waiters.delete(wake));
+  if (handed !== null) return handed;
+  reserving.then(
+    (connection) => connection.release(),
+    () => undefined,
+  );
+  throw connectionEnded(sql);
+}
+
+/**
  * sql.begin for a client that does not pipeline (max_pipeline 0, every client: docs/adr/0041): postgres.js 3.4 reserves a
  * transaction's connection only when the BEGIN it wrote may be followed by more (porsager/postgres#1210), so with
  * max_pipeline 0 every begin fails with UNSAFE_TRANSACTION. This one reserves a connection first (sql.reserve), then
@@ -136,25 +158,7 @@ function beginOnReserved(sql: Sql, ending: Ending) {
   return async (optionsOrFn: string | TxBody, maybeFn?: TxBody): Promise<unknown> => {
     const options = typeof optionsOrFn === "string" ? optionsOrFn : "";
     const fn = (typeof optionsOrFn === "function" ? optionsOrFn : maybeFn)!;
-    // A transaction still waiting for its connection when the client's end() is asked does not start: postgres.js never
-    // hands a connection to a reserve() queued before an end() (the transaction would wait for ever); a connection
-    // handed over anyway goes straight back.
-    if (ending.asked) throw connectionEnded(sql);
-    const reserving = sql.reserve();
-    let wake = () => {};
-    const woken = new Promise<null>((resolve) => {
-      wake = () => resolve(null);
-    });
-    ending.waiters.add(wake);
-    const handed = await Promise.race([reserving, woken]).finally(() => ending.waiters.delete(wake));
-    if (handed === null) {
-      reserving.then(
-        (connection) => connection.release(),
-        () => undefined,
-      );
-      throw connectionEnded(sql);
-    }
-    const reserved = handed;
+    const reserved = await reserveUnlessEnding(sql, ending);
     let savepoints = 0;
     // Only the transaction's own statements tell that its connection is lost: an error the body throws for another
     // reason must not keep the connection from its ROLLBACK and the pool.

@@ -83,6 +83,10 @@ const runId = (job: Job) => (job.payload as { runId: string }).runId;
 /** A settlement job out of attempts ends its run as failed: the day can be settled again. */
 const abandonRun = (db: Db, job: Job) => abandonStalledRuns(db, { runId: runId(job) });
 
+/** A job that reads a whole day (~27 s at 10M calls, docs/adr/0026: a finalize, a roll-up rebuilt) starts only while
+ *  the function has most of its maxDuration ahead. */
+const wholeDayStart = (options: DrainOptions) => options.finalizeStartMs ?? FINALIZE_START_MS;
+
 const KINDS: Record<string, JobKind> = {
   [CHUNK_JOB]: {
     run: (db, job, options) => runChunk(db, job.payload as ChunkPayload, options),
@@ -92,15 +96,12 @@ const KINDS: Record<string, JobKind> = {
   },
   [FINALIZE_JOB]: {
     run: (db, job) => finalizeRun(db, runId(job)),
-    // It reads the whole day (~27 s at 10M calls, docs/adr/0026): it starts only while the function has most of its
-    // maxDuration ahead.
-    startsWithinMs: (options) => options.finalizeStartMs ?? FINALIZE_START_MS,
+    startsWithinMs: wholeDayStart,
     dead: abandonRun,
   },
   [ROLL_UP_AGAIN_JOB]: {
     run: (db, job) => rollUpAgain(db, job.payload as { day: string }),
-    // It reads the whole day, as a finalize does.
-    startsWithinMs: (options) => options.finalizeStartMs ?? FINALIZE_START_MS,
+    startsWithinMs: wholeDayStart,
   },
   [ALERT_EVALUATE_JOB]: { run: (db) => evaluateAlerts(db) },
   [ALERT_DELIVER_JOB]: {

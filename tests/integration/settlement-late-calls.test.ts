@@ -9,7 +9,7 @@ import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
 import { drain } from "@/lib/settlement/drain";
 import { STALE_DAYS_WINDOW, staleSettledDays, startSettlement } from "@/lib/settlement/run";
-import { accountOf, event, insertKey, seedPricedModel, topUp } from "../helpers/billing";
+import { accountOf, event, fundedCustomer, seedPricedModel } from "../helpers/billing";
 import { callIdAt } from "../helpers/call-ids";
 import { clearOfMidnight } from "../helpers/clock";
 import { createTestDatabase } from "../helpers/db";
@@ -29,13 +29,6 @@ const DAY_MS = 86_400_000;
 /** The UTC day `n` days before today (the route and the settlement read the real clock). */
 const daysAgo = (n: number) => new Date(Date.now() - n * DAY_MS).toISOString().slice(0, 10);
 const noonOf = (day: string) => Date.parse(`${day}T12:00:00Z`);
-
-async function customer() {
-  const userId = await insertUser(sql, { email: `${randomUUID()}@example.com` });
-  const account = await accountOf(sql, userId);
-  await topUp(sql, adminId, account.id, 10_000_000n);
-  return { userId, accountId: account.id, keyId: await insertKey(sql, userId) };
-}
 
 /** A call of the key at `ms`, settled as the gateway's webhook does. */
 const callAt = (keyId: string, ms: number, overrides = {}) =>
@@ -61,7 +54,7 @@ describe("a settled day a late call left behind", () => {
   it("is found, its roll-ups rebuilt through the daily cron, and then agrees with its calls; nothing else moves", async () => {
     // The route reads its own clock: no UTC midnight between the days computed here and its.
     await clearOfMidnight(sql, 20);
-    const c = await customer();
+    const c = await fundedCustomer(sql, adminId, `${randomUUID()}@example.com`);
     const day = daysAgo(3);
     await callAt(c.keyId, noonOf(day));
     await startSettlement(sql, admin, { day, trigger: "manual", chunkAccounts: 100 });
@@ -110,7 +103,7 @@ describe("a settled day a late call left behind", () => {
   });
 
   it("looks only at recent days, each whole in the hourly roll-ups, and at most a few a day", async () => {
-    const c = await customer();
+    const c = await fundedCustomer(sql, adminId, `${randomUUID()}@example.com`);
     const old = daysAgo(STALE_DAYS_WINDOW + 2);
     const recent = [daysAgo(6), daysAgo(7), daysAgo(8), daysAgo(9)];
     for (const day of [old, ...recent]) {
