@@ -376,10 +376,17 @@ describe("ending a client", () => {
   it("a transaction still waiting for its connection when end() is asked fails at once, as a query would (it waited for ever)", async () => {
     const c = createClient({ url, max: 1 });
     const id = `never-${Math.random().toString(36).slice(2)}`;
-    // The one connection held, so the next transaction waits for it.
+    // The one connection held, so the next transaction waits for it. end() is asked only once the first holds it:
+    // on a slow host its connection could still be opening 20 ms later, and it would fail in its turn.
+    let holding = () => {};
+    const held = new Promise<void>((resolve) => {
+      holding = resolve;
+    });
     const first = c.begin(async (t) => {
+      holding();
       await t`select pg_sleep(0.2)`;
     });
+    await held;
     const waiting = c.begin(async (t) => {
       await t`insert into begin_tx values (${id}, 'never')`;
     });
