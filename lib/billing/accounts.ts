@@ -160,7 +160,12 @@ export async function dailySpend(
       select d::date as day from generate_series((now() at time zone 'utc')::date - (${days - 1})::int,
                                                  (now() at time zone 'utc')::date, interval '1 day') d
     ),
-    settled as (select distinct day from settlement_runs where status = 'completed' and day in (select day from span)),
+    -- The settled days whose roll-ups still hold every call (whole_settled_days): a day a late call changed since its
+    -- settlement is read from its detail until it is rolled up again.
+    settled as (
+      select w.day from whole_settled_days((select min(day) from span), (select max(day) from span), ${accountId}::uuid,
+                                           null) w(day)
+    ),
     rolled as (
       select day, sum(requests) as calls, sum(cost_micros) as cost, sum(revenue_micros) as revenue,
              sum(revenue_micros) filter (where billing_status = 'estimated') as estimated

@@ -151,25 +151,19 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
       with span as (
         select d::date as day from generate_series(${monthDay}, budget_window(tollgate_now(), 'day'), interval '1 day') d
       ),
-      settled as (
-        select r.day from settlement_runs r where r.status = 'completed' and r.day in (select day from span)
+      -- The settled days whose roll-ups still hold every call of its keys (whole_settled_days): a call that arrived
+      -- after the settlement (a late delivery, an upgrade) makes a day differ until it is rolled up again; such a day
+      -- is read from its detail.
+      whole as (
+        select w.day from whole_settled_days(${monthDay}, budget_window(tollgate_now(), 'day'), ${accountId}::uuid,
+                                             ${keys}) w(day)
       ),
-      its_rollups as (
-        select r.day, r.model_group, r.requests::bigint as calls, r.revenue_micros::bigint as charged
+      rolled as (
+        select r.model_group, r.requests::bigint as calls, r.revenue_micros::bigint as charged
         from usage_rollups r
-        where r.day in (select day from settled) and r.account_id = ${accountId}::uuid
+        where r.day in (select day from whole) and r.account_id = ${accountId}::uuid
           and (${only}::uuid is null or r.key_id = any(${keys}))
       ),
-      -- A settled day is read from its roll-ups while they still hold all of it: the day's totals equal its keys'
-      -- per-day roll-up, which every insert and upgrade keeps. A call that arrived after the settlement (a late
-      -- delivery, an upgrade) makes them differ until the day is settled again: such a day is read from its detail.
-      whole as (
-        select x.day from (select day, sum(calls) as calls, sum(charged) as charged from its_rollups group by day) x
-        join (select o.day, sum(o.calls) as calls, sum(o.revenue_micros) as charged from usage_owner_days o
-              where ${ofItsKeys} and o.day in (select day from settled) group by o.day) k
-          on k.day = x.day and k.calls = x.calls and k.charged = x.charged
-      ),
-      rolled as (select model_group, calls, charged from its_rollups where day in (select day from whole)),
       -- The other days (today, a day not settled or changed since) from their detail: the account index, one UTC day
       -- at a time. A call started after today (clock skew, at most a day ahead) counts with today's.
       live as (

@@ -80,26 +80,19 @@ export const STALE_DAYS_WINDOW = 28;
  */
 export async function staleSettledDays(db: Db, { limit = 3 }: { limit?: number } = {}): Promise<string[]> {
   const rows = await db<{ day: string }[]>`
-    with settled as (
-      select distinct r.day from settlement_runs r
-      where r.status = 'completed'
-        and r.day >= (now() at time zone 'utc')::date - ${STALE_DAYS_WINDOW}::int
-        and r.day < (now() at time zone 'utc')::date
+    with window_days as (
+      select (now() at time zone 'utc')::date - ${STALE_DAYS_WINDOW}::int as first,
+             (now() at time zone 'utc')::date - 1 as last
+    ),
+    settled as (
+      select distinct r.day from settlement_runs r, window_days w
+      where r.status = 'completed' and r.day >= w.first and r.day <= w.last
     )
     select to_char(s.day, 'YYYY-MM-DD') as day
     from settled s
-    cross join lateral (
-      select coalesce(sum(h.calls), 0)::numeric as calls, coalesce(sum(h.revenue_micros), 0)::numeric as revenue
-      from usage_hourly h where h.hour >= s.day::timestamp and h.hour < (s.day + 1)::timestamp
-    ) hourly
-    cross join lateral (
-      select coalesce(sum(u.requests), 0)::numeric as calls, coalesce(sum(u.revenue_micros), 0)::numeric as revenue,
-             min(u.computed_at) as computed_at
-      from usage_rollups u where u.day = s.day
-    ) rolled
-    where (hourly.calls, hourly.revenue) <> (rolled.calls, rolled.revenue)
+    where s.day not in (select x.day from window_days w, whole_settled_days(w.first, w.last, null, null) x(day))
       and not exists (select 1 from settlement_runs x where x.day = s.day and x.status = 'running')
-    order by rolled.computed_at nulls first, s.day
+    order by (select min(u.computed_at) from usage_rollups u where u.day = s.day) nulls first, s.day
     limit ${limit}`;
   return rows.map((r) => r.day);
 }

@@ -5,6 +5,7 @@
 // their roll-ups rebuilt (a queue job): no money, hold or variance moves, and no settlement run is started again.
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { type DailySpend, dailySpend } from "@/lib/billing/accounts";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
 import { drain } from "@/lib/settlement/drain";
@@ -62,9 +63,23 @@ describe("a settled day a late call left behind", () => {
     expect(await rolledUp(day)).toEqual({ calls: 1, revenue: 125n });
     expect(await staleSettledDays(sql)).toEqual([]);
 
-    // A late delivery of the same day, and a cut stream of it upgraded to a success.
+    // A late delivery of the same day.
     await callAt(c.keyId, noonOf(day) + 1_000);
     expect(await staleSettledDays(sql)).toEqual([day]);
+    // Until the day is rolled up again, the account's daily spend (its own, an admin's of it and the platform's)
+    // reads that day from its detail: both calls, not the settlement's one.
+    const owner = { userId: c.userId, kind: "user" as const, role: "developer" as const };
+    const dayOf = (rows: DailySpend[]) => rows.find((r) => r.day === day);
+    for (const [actor, accountId] of [
+      [owner, c.accountId],
+      [admin, c.accountId],
+      [admin, null],
+    ] as const) {
+      expect(dayOf(await dailySpend(sql, actor, accountId, 5)), `${actor.role} ${accountId}`).toMatchObject({
+        calls: 2,
+        revenueMicros: 250n,
+      });
+    }
     const balance = async () => (await accountOf(sql, c.userId)).balance_micros;
     const before = await balance();
 
@@ -89,6 +104,10 @@ describe("a settled day a late call left behind", () => {
     await drained();
     expect(await rolledUp(day)).toEqual({ calls: 2, revenue: 250n });
     expect(await staleSettledDays(sql)).toEqual([]);
+    expect(dayOf(await dailySpend(sql, owner, c.accountId, 5))).toMatchObject({
+      calls: 2,
+      revenueMicros: 250n,
+    });
     expect(await balance()).toBe(before);
     // One settlement run of the day, its variances as they were: the day's report is not made twice.
     expect(await runsOf()).toBe(1);

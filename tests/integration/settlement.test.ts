@@ -162,16 +162,30 @@ describe("daily settlement", () => {
     const rollups =
       await sql`select account_id, requests, revenue_micros from usage_rollups where day = ${yesterday} order by revenue_micros`;
     expect(rollups.reduce((n, r) => n + Number(r.requests), 0)).toBe(4);
-    // Charts read a settled day from its roll-ups.
+    // Charts read a settled day from its roll-ups while they hold all of it: their totals agree with its keys' per-day
+    // roll-ups (kept with every call). Both moved alike, the chart reads the roll-ups; the settlement's alone moved (as
+    // a late call moves the other), it reads the day's detail.
     const { dailySpend } = await import("@/lib/billing/accounts");
-    await sql`update usage_rollups set revenue_micros = revenue_micros + 1000000 where day = ${yesterday} and account_id = ${a.accountId}`;
-    const fromRollups = (await dailySpend(sql, { userId: null, kind: "system" }, a.accountId, 3)).find(
-      (d) => d.day === yesterday,
-    )!;
+    const chartDay = async () =>
+      (await dailySpend(sql, { userId: null, kind: "system" }, a.accountId, 3)).find(
+        (d) => d.day === yesterday,
+      )!.revenueMicros;
     const [live] =
       await sql`select sum(revenue_micros)::bigint as r from usage_events where account_id = ${a.accountId}`;
-    expect(fromRollups.revenueMicros).toBe(live!.r + 1_000_000n);
-    await sql`update usage_rollups set revenue_micros = revenue_micros - 1000000 where day = ${yesterday} and account_id = ${a.accountId}`;
+    const moveRollups = (micros: number) =>
+      sql`update usage_rollups set revenue_micros = revenue_micros + ${micros}
+          where ctid = (select ctid from usage_rollups where day = ${yesterday} and account_id = ${a.accountId} limit 1)`;
+    const moveOwnerDay = (micros: number) =>
+      sql`update usage_owner_days set revenue_micros = revenue_micros + ${micros}
+          where owner_kind = 'key' and day = ${yesterday}
+            and owner_id = (select id from api_keys where account_id = ${a.accountId} limit 1)`;
+    await moveRollups(1_000_000);
+    expect(await chartDay()).toBe(live!.r);
+    await moveOwnerDay(1_000_000);
+    expect(await chartDay()).toBe(live!.r + 1_000_000n);
+    await moveRollups(-1_000_000);
+    await moveOwnerDay(-1_000_000);
+    expect(await chartDay()).toBe(live!.r);
     expect(await checkLedgerInvariants(sql)).toEqual([]);
 
     // A second run of the same day changes no money, no hold and no roll-up.

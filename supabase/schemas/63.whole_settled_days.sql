@@ -1,0 +1,50 @@
+-- The settled UTC days from p_from to p_to whose usage_rollups still hold every call of the day: a day's settlement
+-- rolls its detail up once (usage_rollups), and a call recorded after it (a late delivery, an upgrade) is in the
+-- roll-ups every insert keeps, not in usage_rollups, until the day is rolled up again (docs/adr/0045). A read that
+-- takes settled days from usage_rollups takes only these days there, and the others from their detail.
+-- - For an account (p_account): its keys' calls (p_keys, or every key of the account when null), usage_rollups'
+--   totals against those keys' usage_owner_days (calls and revenue).
+-- - For the platform (p_account null): every call, usage_rollups' totals against usage_hourly's.
+-- A settled day without a call on either side is whole (nothing to read anywhere). Used by an account's daily spend
+-- (lib/billing/accounts.ts), an organization's spend by model (lib/orgs/overview.ts) and the search for settled days
+-- to roll up again (lib/settlement/run.ts).
+create or replace function public.whole_settled_days(p_from date, p_to date, p_account uuid, p_keys uuid[])
+returns setof date
+language sql
+stable
+set search_path = public
+as $$
+  with settled as (
+    select distinct r.day from settlement_runs r
+    where r.status = 'completed' and r.day >= p_from and r.day <= p_to
+  ),
+  its_keys as (
+    select unnest(coalesce(p_keys, array(select k.id from api_keys k where k.account_id = p_account))) as id
+  ),
+  rolled as (
+    select u.day, sum(u.requests)::numeric as calls, sum(u.revenue_micros)::numeric as revenue
+    from usage_rollups u
+    where u.day in (select day from settled)
+      and (p_account is null or (u.account_id = p_account and u.key_id in (select id from its_keys)))
+    group by u.day
+  ),
+  kept as (
+    select o.day, sum(o.calls)::numeric as calls, sum(o.revenue_micros)::numeric as revenue
+    from usage_owner_days o
+    where p_account is not null
+      and o.owner_kind = 'key' and o.owner_id in (select id from its_keys)
+      and o.day in (select day from settled)
+    group by o.day
+    union all
+    select h.hour::date, sum(h.calls)::numeric, sum(h.revenue_micros)::numeric
+    from usage_hourly h
+    where p_account is null
+      and h.hour >= p_from::timestamp and h.hour < (p_to + 1)::timestamp
+      and h.hour::date in (select day from settled)
+    group by h.hour::date
+  )
+  select s.day from settled s
+  left join rolled r on r.day = s.day
+  left join kept k on k.day = s.day
+  where coalesce(r.calls, 0) = coalesce(k.calls, 0) and coalesce(r.revenue, 0) = coalesce(k.revenue, 0)
+$$;
