@@ -145,8 +145,9 @@ export interface DailySpend {
 }
 
 /**
- * Usage per UTC day over the last `days` days, for one account or (null) all of them. Days the settlement has
- * completed are read from its roll-ups; the others (today, unsettled days) from the usage rows themselves.
+ * Usage per UTC day over the last `days` days, for one account or (null) all of them. Settled days whose roll-ups
+ * still hold every call (whole_settled_days) are read from them; the others (today, unsettled days, a day a late call
+ * changed since its settlement) from the usage rows themselves, one UTC day at a time.
  */
 export async function dailySpend(
   db: Db,
@@ -206,14 +207,45 @@ export interface ModelUsage {
   revenueMicros: bigint;
 }
 
-/** Usage per model over the last `days` days (all accounts), for the margins page. */
+/**
+ * Usage per model over the last `days` UTC days (all accounts), for the margins page: the settled days whose roll-ups
+ * still hold every call (whole_settled_days) from usage_rollups, the others (today, unsettled days, a day a late call
+ * changed since) from their calls one UTC day at a time; a call started after today (clock skew) counts with today's.
+ * Never a scan of the month's detail, and a day whose detail retention dropped still counts.
+ */
 export async function usageByModel(db: Db, actor: Actor, days = 30): Promise<ModelUsage[]> {
   assertAdmin(actor);
   return db<ModelUsage[]>`
-    select model_group as model, count(*)::int as calls, sum(prompt_tokens)::bigint as "tokensIn",
-           sum(completion_tokens)::bigint as "tokensOut", sum(cost_micros)::bigint as "costMicros",
-           sum(revenue_micros)::bigint as "revenueMicros"
-    from usage_events
-    where started_at >= ((now() at time zone 'utc')::date - (${days - 1})::int)::timestamp at time zone 'utc'
-    group by model_group order by sum(revenue_micros) desc`;
+    with span as (
+      select d::date as day from generate_series((now() at time zone 'utc')::date - (${days - 1})::int,
+                                                 (now() at time zone 'utc')::date, interval '1 day') d
+    ),
+    whole as (
+      select w.day from whole_settled_days((select min(day) from span), (select max(day) from span), null, null) w(day)
+    ),
+    rolled as (
+      select r.model_group, sum(r.requests)::bigint as calls, sum(r.tokens_in) as tokens_in,
+             sum(r.tokens_out) as tokens_out, sum(r.cost_micros) as cost, sum(r.revenue_micros) as revenue
+      from usage_rollups r where r.day in (select day from whole)
+      group by r.model_group
+    ),
+    live as (
+      select x.*
+      from span d
+      cross join lateral (
+        select e.model_group, count(*) as calls, sum(e.prompt_tokens) as tokens_in,
+               sum(e.completion_tokens) as tokens_out, sum(e.cost_micros) as cost, sum(e.revenue_micros) as revenue
+        from usage_events e
+        where e.started_at >= (d.day::timestamp at time zone 'utc')
+          and (d.day = (select max(day) from span) or e.started_at < ((d.day + 1)::timestamp at time zone 'utc'))
+        group by e.model_group
+      ) x
+      where d.day not in (select day from whole)
+    )
+    select model_group as model, sum(calls)::int as calls, sum(tokens_in)::bigint as "tokensIn",
+           sum(tokens_out)::bigint as "tokensOut", sum(cost)::bigint as "costMicros",
+           sum(revenue)::bigint as "revenueMicros"
+    from (select * from rolled union all select * from live) u
+    group by model_group
+    order by sum(revenue) desc, model_group`;
 }

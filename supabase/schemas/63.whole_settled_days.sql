@@ -5,9 +5,11 @@
 -- - For an account (p_account): its keys' calls (p_keys, or every key of the account when null), usage_rollups'
 --   totals against those keys' usage_owner_days (calls and revenue).
 -- - For the platform (p_account null): every call, usage_rollups' totals against usage_hourly's.
--- A settled day without a call on either side is whole (nothing to read anywhere). Used by an account's daily spend
--- (lib/billing/accounts.ts), an organization's spend by model (lib/orgs/overview.ts) and the search for settled days
--- to roll up again (lib/settlement/run.ts).
+-- A settled day with none of those roll-ups is whole: it had no call, or retention trimmed them (past the hourly
+-- roll-ups' cutoff, which is never shorter than the detail's: its detail is gone too), and usage_rollups is all that
+-- is left of it. Used by an account's daily spend and the platform's usage by model (lib/billing/accounts.ts), an
+-- organization's spend by model (lib/orgs/overview.ts) and the search for settled days to roll up again
+-- (lib/settlement/run.ts).
 create or replace function public.whole_settled_days(p_from date, p_to date, p_account uuid, p_keys uuid[])
 returns setof date
 language sql
@@ -46,5 +48,5 @@ as $$
   select s.day from settled s
   left join rolled r on r.day = s.day
   left join kept k on k.day = s.day
-  where coalesce(r.calls, 0) = coalesce(k.calls, 0) and coalesce(r.revenue, 0) = coalesce(k.revenue, 0)
+  where k.day is null or (coalesce(r.calls, 0) = k.calls and coalesce(r.revenue, 0) = k.revenue)
 $$;

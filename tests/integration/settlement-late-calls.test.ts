@@ -5,7 +5,7 @@
 // their roll-ups rebuilt (a queue job): no money, hold or variance moves, and no settlement run is started again.
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { type DailySpend, dailySpend } from "@/lib/billing/accounts";
+import { type DailySpend, dailySpend, usageByModel } from "@/lib/billing/accounts";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
 import { drain } from "@/lib/settlement/drain";
@@ -80,6 +80,9 @@ describe("a settled day a late call left behind", () => {
         revenueMicros: 250n,
       });
     }
+    expect(await usageByModel(sql, admin, 5)).toEqual([
+      expect.objectContaining({ model: "fake-small", calls: 2, revenueMicros: 250n }),
+    ]);
     const balance = async () => (await accountOf(sql, c.userId)).balance_micros;
     const before = await balance();
 
@@ -139,5 +142,33 @@ describe("a settled day a late call left behind", () => {
     const { rollUpAgain } = await import("@/lib/settlement/run");
     await rollUpAgain(sql, { day: stale[0]! });
     expect(await staleSettledDays(sql, { limit: 10 })).toEqual(stale.slice(1));
+  });
+  it("a settled day is read from its roll-ups, also once retention trimmed its detail and the roll-ups kept with each call", async () => {
+    const c = await fundedCustomer(sql, adminId, `${randomUUID()}@example.com`);
+    const day = daysAgo(12);
+    await callAt(c.keyId, noonOf(day));
+    await callAt(c.keyId, noonOf(day) + 1_000, { status: "cut" });
+    await startSettlement(sql, admin, { day, trigger: "manual", chunkAccounts: 100 });
+    await drained();
+    const spend = async () => ({
+      own: (await dailySpend(sql, admin, c.accountId, 14)).find((d) => d.day === day),
+      platform: (await dailySpend(sql, admin, null, 14)).find((d) => d.day === day),
+      byModel: (await usageByModel(sql, admin, 14)).find((m) => m.model === "fake-small"),
+    });
+    const read = await spend();
+    expect(read.own).toMatchObject({ calls: 2, revenueMicros: 250n, estimatedMicros: 125n });
+    // Its detail changed behind every roll-up's back (no trigger runs): the settled day is read from usage_rollups.
+    await sql.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      await tx`update usage_events set revenue_micros = 0 where key_id = ${c.keyId}`;
+    });
+    expect(await spend()).toEqual(read);
+    // Retention past the hourly cutoff: the detail, the hourly and the per-day owner roll-ups of the day are gone,
+    // usage_rollups stays, and is what every chart reads; the day is not stale.
+    await sql`delete from usage_events where key_id = ${c.keyId}`;
+    await sql`delete from usage_hourly where hour >= ${day}::date and hour < ${day}::date + 1`;
+    await sql`delete from usage_owner_days where day = ${day}`;
+    expect(await spend()).toEqual(read);
+    expect(await staleSettledDays(sql, { limit: 30 })).not.toContain(day);
   });
 });
