@@ -30,7 +30,17 @@ function Overview({ account, admin }: { account: AccountView; admin: boolean }) 
       <SpendChart accountId={account.id} />
       {admin ? <BudgetsForm account={account} /> : null}
       {admin ? <LeasesTable accountId={account.id} /> : null}
-      <UsageTable accountId={account.id} showCost={admin} />
+      <UsageTable
+        accountId={account.id}
+        showCost={admin}
+        requestLog={
+          admin
+            ? account.ownerUserId
+              ? `/admin/requests?userId=${account.ownerUserId}`
+              : "/admin/requests"
+            : "/account/requests"
+        }
+      />
       <LedgerTable accountId={account.id} />
     </div>
   );

@@ -33,7 +33,7 @@ export const useUsage = (accountId: string | undefined, page: number) =>
   useQuery({
     queryKey: ["usage", accountId, page],
     queryFn: () =>
-      api<{ items: UsageView[]; total: number }>(
+      api<{ items: UsageView[]; total: number; capped: boolean }>(
         `/api/v1/accounts/${accountId}/usage?page=${page}&pageSize=20`,
       ),
     enabled: Boolean(accountId),

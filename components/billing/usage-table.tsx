@@ -4,6 +4,7 @@ import { useState } from "react";
 import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import Link from "@/components/ui/link";
 import { Pager, pageCount } from "@/components/ui/pager";
 import {
   Table,
@@ -23,9 +24,12 @@ const STATUS_VARIANT = { exact: "success", estimated: "warning", waived: "second
 export function UsageTable({
   accountId,
   showCost = false,
+  requestLog,
 }: {
   accountId: string | undefined;
   showCost?: boolean;
+  /** Where every call is (the request log, cursor-paged): named when the list stops at its newest calls. */
+  requestLog: string;
 }) {
   const [page, setPage] = useState(1);
   const { data } = useUsage(accountId, page);
@@ -83,7 +87,16 @@ export function UsageTable({
             ))}
           </TableBody>
         </Table>
-        <div className="flex justify-end">
+        <div className="flex flex-wrap items-center justify-end gap-3">
+          {data?.capped ? (
+            <p className="text-sm text-muted-foreground" data-testid="usage-capped">
+              The newest {data.total.toLocaleString("en-US")} calls.{" "}
+              <Link href={requestLog} className="underline underline-offset-4">
+                The request log
+              </Link>{" "}
+              has every call.
+            </p>
+          ) : null}
           <Pager page={page} pages={pages} onPage={setPage} />
         </div>
       </CardContent>

@@ -3,7 +3,7 @@ import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
 import { canManage, hideCost } from "@/lib/auth/visibility";
 import { containsPattern, type Db, inTransaction } from "@/lib/db/client";
-import { notFound } from "@/lib/http/errors";
+import { AppError, notFound } from "@/lib/http/errors";
 import { accountRows, keyByKey, orgRows, usageUnits } from "@/lib/usage/columns";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type Account, accountColumns, accountSource, getAccount } from "./ledger";
@@ -95,29 +95,46 @@ export interface UsageRow {
 }
 
 /**
- * Recent calls of an account (who may see it is checked by the caller with loadAccountFor), newest first. An
- * organization's page is read in order through its account index; a person's key by key, each of the account's keys
- * giving its newest calls up to the page's end through its index (docs/adr/0040: the account index holds no person's
- * calls, and one read of both indexes could not be read in order: it walked every call on the platform by time).
+ * How deep an account's "Recent calls" reach (page × pageSize): its newest 10,000 calls. Each page reads every call
+ * before it (an offset), and a busy account makes millions a day: the request log (cursor-paged, docs/adr/0020) has
+ * every call, at any depth.
+ */
+export const RECENT_CALLS_MAX = 10_000;
+
+/**
+ * Recent calls of an account (who may see it is checked by the caller with loadAccountFor), newest first, to
+ * RECENT_CALLS_MAX deep. An organization's page is read in order through its account index; a person's key by key,
+ * each of the account's keys giving its newest calls up to the page's end through its index (docs/adr/0040: the
+ * account index holds no person's calls, and one read of both indexes could not be read in order: it walked every call
+ * on the platform by time). `total` counts the calls to RECENT_CALLS_MAX, `capped` says the account has more: a count
+ * of all of a busy account's calls would read every one of them.
  */
 export async function listUsage(
   db: Db,
   actor: Actor,
   accountId: string,
   { page, pageSize }: { page: number; pageSize: number },
-): Promise<{ items: UsageRow[]; total: number }> {
+): Promise<{ items: UsageRow[]; total: number; capped: boolean }> {
   const offset = (page - 1) * pageSize;
+  if (offset + pageSize > RECENT_CALLS_MAX)
+    throw new AppError(
+      "validation_failed",
+      `Recent calls reach the newest ${RECENT_CALLS_MAX.toLocaleString("en-US")} calls (page × pageSize); the request log has every call.`,
+      { issues: [{ path: "page", message: `page × pageSize must be at most ${RECENT_CALLS_MAX}` }] },
+    );
   const [account] = await db<{ kind: string }[]>`select kind from accounts where id = ${accountId}`;
-  const calls =
-    account?.kind === "team"
-      ? db`(select e.* from usage_events e where ${orgRows(db, "e", accountId)}
-            order by e.started_at desc, e.id desc limit ${offset + pageSize}) u`
-      : keyByKey(
-          db,
-          db`array(select ak.id from api_keys ak where ak.account_id = ${accountId})`,
-          offset + pageSize,
-          "u",
-        );
+  const team = account?.kind === "team";
+  const keys = db`array(select ak.id from api_keys ak where ak.account_id = ${accountId})`;
+  const calls = team
+    ? db`(select e.* from usage_events e where ${orgRows(db, "e", accountId)}
+          order by e.started_at desc, e.id desc limit ${offset + pageSize}) u`
+    : keyByKey(db, keys, offset + pageSize, "u");
+  // Counted to one past the cap, each read stopping there: an organization's through its account index, a person's
+  // key by key.
+  const counted = team
+    ? db`(select 1 from usage_events e where ${orgRows(db, "e", accountId)} limit ${RECENT_CALLS_MAX + 1})`
+    : db`(select 1 from unnest(${keys}) uk(id)
+          cross join lateral (select 1 from usage_events e where e.key_id = uk.id limit ${RECENT_CALLS_MAX + 1}) e)`;
   const [items, [count]] = await Promise.all([
     db<UsageRow[]>`
       select u.id::text, u.call_id as "callId", k.prefix as "keyPrefix", u.model_group as model, u.status,
@@ -128,11 +145,13 @@ export async function listUsage(
       from ${calls} join api_keys k on k.id = u.key_id
       order by u.started_at desc, u.id desc
       limit ${pageSize} offset ${offset}`,
-    db<
-      { n: bigint }[]
-    >`select count(*) as n from usage_events u where ${accountRows(db, "u", db`${accountId}::uuid`)}`,
+    db<{ n: number }[]>`select count(*)::int as n from ${counted} c`,
   ]);
-  return { items: items.map((row) => hideCost(actor, row, ["costMicros"])), total: Number(count!.n) };
+  return {
+    items: items.map((row) => hideCost(actor, row, ["costMicros"])),
+    total: Math.min(count!.n, RECENT_CALLS_MAX),
+    capped: count!.n > RECENT_CALLS_MAX,
+  };
 }
 
 export interface DailySpend {
