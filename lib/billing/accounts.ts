@@ -194,8 +194,11 @@ export async function dailySpend(
       group by day
     ),
     -- The days not settled yet from their rows, one UTC day (one partition) at a time: never the settled days' rows.
+    -- A day's detail: its rows, and the sums of what retention already removed from it (retention_trimmed_usage), as
+    -- the day's roll-up is built.
     live as (
-      select d.day, x.calls, x.cost, x.revenue, x.estimated
+      select d.day, sum(x.calls) as calls, sum(x.cost) as cost, sum(x.revenue) as revenue,
+             sum(x.estimated) as estimated
       from span d
       cross join lateral (
         select count(*) as calls, sum(e.cost_micros) as cost, sum(e.revenue_micros) as revenue,
@@ -204,8 +207,14 @@ export async function dailySpend(
         where e.started_at >= (d.day::timestamp at time zone 'utc')
           and e.started_at < ((d.day + 1)::timestamp at time zone 'utc')
           ${accountId ? db`and ${accountRows(db, "e", db`${accountId}::uuid`)}` : db``}
+        union all
+        select sum(t.calls), sum(t.cost_micros), sum(t.revenue_micros),
+               sum(t.revenue_micros) filter (where t.billing_status = 'estimated')
+        from retention_trimmed_usage t
+        where t.day = d.day and (${accountId}::uuid is null or t.account_id = ${accountId}::uuid)
       ) x
       where d.day not in (select day from settled)
+      group by d.day
     )
     select to_char(span.day, 'YYYY-MM-DD') as day,
            coalesce(r.calls, l.calls, 0)::int as calls,
@@ -229,7 +238,7 @@ export interface ModelUsage {
 /**
  * Usage per model over the last `days` UTC days (all accounts), for the margins page: the settled days whose roll-ups
  * still hold every call (whole_settled_days) from usage_rollups, the others (today, unsettled days, a day a late call
- * changed since) from their calls one UTC day at a time; a call started after today (clock skew) counts with today's.
+ * changed since) from their calls one UTC day at a time, with what retention already removed from the day; a call started after today (clock skew) counts with today's.
  * Never a scan of the month's detail, and a day whose detail retention dropped still counts.
  */
 export async function usageByModel(db: Db, actor: Actor, days = 30): Promise<ModelUsage[]> {
@@ -258,6 +267,12 @@ export async function usageByModel(db: Db, actor: Actor, days = 30): Promise<Mod
         where e.started_at >= (d.day::timestamp at time zone 'utc')
           and (d.day = (select max(day) from span) or e.started_at < ((d.day + 1)::timestamp at time zone 'utc'))
         group by e.model_group
+        union all
+        -- What retention already removed from the day, as the day's roll-up is built.
+        select t.model_group, sum(t.calls), sum(t.tokens_in), sum(t.tokens_out), sum(t.cost_micros),
+               sum(t.revenue_micros)
+        from retention_trimmed_usage t where t.day = d.day
+        group by t.model_group
       ) x
       where d.day not in (select day from whole)
     )

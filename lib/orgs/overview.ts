@@ -167,15 +167,20 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
       -- The other days (today, a day not settled or changed since) from their detail: the account index, one UTC day
       -- at a time. A call started after today (clock skew, at most a day ahead) counts with today's.
       live as (
-        select e.model_group, 1::bigint as calls, e.revenue_micros::bigint as charged
+        select e.model_group, e.calls::bigint as calls, e.revenue_micros::bigint as charged
         from span d
         join lateral (
-          select e.model_group, e.revenue_micros from usage_events e
+          select e.model_group, 1 as calls, e.revenue_micros from usage_events e
           where ${orgRows(db, "e", accountId)}
             and e.started_at >= (d.day::timestamp at time zone 'utc')
             and (d.day = budget_window(tollgate_now(), 'day')
                  or e.started_at < ((d.day + 1)::timestamp at time zone 'utc'))
             and (${only}::uuid is null or e.key_id = any(${keys}))
+          union all
+          -- What retention already removed from the day, as the day's roll-up is built.
+          select t.model_group, t.calls, t.revenue_micros from retention_trimmed_usage t
+          where t.day = d.day and t.account_id = ${accountId}::uuid
+            and (${only}::uuid is null or t.key_id = any(${keys}))
         ) e on true
         where d.day not in (select day from whole)
       )

@@ -44,6 +44,8 @@ const callAt = (keyId: string, ms: number, overrides = {}) =>
 const drained = () =>
   drain(sql, { budgetMs: 20_000, policy: "release", graceMinutes: 60, replay: async () => [] });
 
+const rollUpAgainOf = async (day: string) => (await import("@/lib/settlement/run")).rollUpAgain(sql, { day });
+
 async function rolledUp(day: string) {
   const [row] = await sql<{ calls: number; revenue: bigint }[]>`
     select coalesce(sum(requests), 0)::int as calls, coalesce(sum(revenue_micros), 0)::bigint as revenue
@@ -169,6 +171,72 @@ describe("a settled day a late call left behind", () => {
     await sql`delete from usage_hourly where hour >= ${day}::date and hour < ${day}::date + 1`;
     await sql`delete from usage_owner_days where day = ${day}`;
     expect(await spend()).toEqual(read);
+    expect(await staleSettledDays(sql, { limit: 30 })).not.toContain(day);
+  });
+  it("a late call on a day retention already trimmed counts with the day's trimmed sums, not alone", async () => {
+    const c = await fundedCustomer(sql, adminId, `${randomUUID()}@example.com`);
+    const day = daysAgo(10);
+    await callAt(c.keyId, noonOf(day));
+    await callAt(c.keyId, noonOf(day) + 1_000);
+    await startSettlement(sql, admin, { day, trigger: "manual", chunkAccounts: 100 });
+    await drained();
+    // The day's detail leaves as retention's partition drop does: its sums kept in retention_trimmed_usage.
+    await sql`
+      insert into retention_trimmed_usage (day, hour, account_id, key_id, model_group, kind, status, billing_status,
+                                           calls, errors, tokens_in, tokens_out, cost_micros, revenue_micros)
+      select ${day}::date, date_trunc('hour', started_at at time zone 'utc'), account_id, key_id, model_group, kind,
+             status, billing_status(status), count(*), count(*) filter (where error_class is not null),
+             sum(prompt_tokens), sum(completion_tokens), sum(cost_micros), sum(revenue_micros)
+      from usage_events where key_id = ${c.keyId} group by 2, 3, 4, 5, 6, 7`;
+    await sql`delete from usage_events where key_id = ${c.keyId}`;
+    // A late delivery of the day: the day is read from its detail, the trimmed sums with it.
+    await callAt(c.keyId, noonOf(day) + 2_000);
+    expect((await dailySpend(sql, admin, c.accountId, 14)).find((d) => d.day === day)).toMatchObject({
+      calls: 3,
+      revenueMicros: 375n,
+    });
+    expect((await dailySpend(sql, admin, null, 14)).find((d) => d.day === day)).toMatchObject({
+      calls: 3,
+      revenueMicros: 375n,
+    });
+    // Every call of this file is fake-small's: the platform's usage by model adds up to its daily spend, day by day.
+    const daily = await dailySpend(sql, admin, null, 14);
+    expect(await usageByModel(sql, admin, 14)).toEqual([
+      expect.objectContaining({
+        model: "fake-small",
+        calls: daily.reduce((n, d) => n + d.calls, 0),
+        revenueMicros: daily.reduce((n, d) => n + d.revenueMicros, 0n),
+      }),
+    ]);
+    await rollUpAgainOf(day);
+    expect(await rolledUp(day)).toMatchObject({ calls: 3, revenue: 375n });
+  });
+
+  it("a cut call upgraded to a success at the same charge makes its day stale (billing status), and the platform reads it exact", async () => {
+    const c = await fundedCustomer(sql, adminId, `${randomUUID()}@example.com`);
+    const day = daysAgo(4);
+    const callId = callIdAt(noonOf(day));
+    const at = {
+      startedAt: new Date(noonOf(day)).toISOString(),
+      endedAt: new Date(noonOf(day)).toISOString(),
+    };
+    await settleUsage(sql, [event(c.keyId, callId, { ...at, status: "cut" })]);
+    await startSettlement(sql, admin, { day, trigger: "manual", chunkAccounts: 100 });
+    await drained();
+    expect(await staleSettledDays(sql, { limit: 30 })).not.toContain(day);
+    const upgraded = await settleUsage(sql, [event(c.keyId, callId, { ...at, status: "success" })]);
+    expect(upgraded.upgraded).toBe(1);
+    expect(await staleSettledDays(sql, { limit: 30 })).toContain(day);
+    const platform = (await dailySpend(sql, admin, null, 7)).find((d) => d.day === day)!;
+    expect(platform.estimatedMicros).toBe(0n);
+    // The account's check (its keys' per-day roll-ups) holds no billing status: its chart reads the settled roll-ups
+    // until the cron rebuilds them (docs/adr/0045).
+    await rollUpAgainOf(day);
+    expect((await dailySpend(sql, admin, c.accountId, 7)).find((d) => d.day === day)).toMatchObject({
+      calls: 1,
+      revenueMicros: 125n,
+      estimatedMicros: 0n,
+    });
     expect(await staleSettledDays(sql, { limit: 30 })).not.toContain(day);
   });
 });
