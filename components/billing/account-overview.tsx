@@ -41,7 +41,10 @@ function Overview({ account, admin }: { account: AccountView; admin: boolean }) 
             : "/account/requests"
         }
       />
-      <LedgerTable accountId={account.id} />
+      <LedgerTable
+        accountId={account.id}
+        statements={admin ? `/admin/accounts/${account.id}/statements` : "/account/statements"}
+      />
     </div>
   );
 }

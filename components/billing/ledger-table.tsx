@@ -4,6 +4,7 @@ import { useState } from "react";
 import { Money } from "@/components/billing/money";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import Link from "@/components/ui/link";
 import { Pager, pageCount } from "@/components/ui/pager";
 import {
   Table,
@@ -30,10 +31,25 @@ export const LEDGER_KIND_LABELS: Record<string, string> = {
   seat_fee: "Seat fee",
 };
 
-export function LedgerTable({ accountId }: { accountId: string | undefined }) {
+export function LedgerTable({
+  accountId,
+  statements,
+}: {
+  accountId: string | undefined;
+  /** The account's monthly statements (every entry), named when the ledger stops at its newest entries. */
+  statements: string;
+}) {
   const [page, setPage] = useState(1);
   const { data } = useLedger(accountId, page);
-  return <LedgerCard items={data?.items} page={page} pages={pageCount(data?.total, 20)} onPage={setPage} />;
+  return (
+    <LedgerCard
+      items={data?.items}
+      page={page}
+      pages={pageCount(data?.total, 20)}
+      onPage={setPage}
+      capped={data?.capped ? { total: data.total, statements } : undefined}
+    />
+  );
 }
 
 /** The ledger's card for entries read elsewhere (an organization's statement is read on its server page). */
@@ -43,12 +59,15 @@ export function LedgerCard({
   pages,
   onPage,
   description = "Every movement of money on the account, with the balance after it.",
+  capped,
 }: {
   items: LedgerView[] | undefined;
   page: number;
   pages: number;
   onPage: (page: number) => void;
   description?: string;
+  /** The ledger shown stops at its newest `total` entries; `statements` has every one. */
+  capped?: { total: number; statements: string };
 }) {
   const data = items ? { items } : undefined;
   return (
@@ -96,7 +115,16 @@ export function LedgerCard({
             ))}
           </TableBody>
         </Table>
-        <div className="flex justify-end">
+        <div className="flex flex-wrap items-center justify-end gap-3">
+          {capped ? (
+            <p className="text-sm text-muted-foreground" data-testid="ledger-capped">
+              The newest {capped.total.toLocaleString("en-US")} entries.{" "}
+              <Link href={capped.statements} className="underline underline-offset-4">
+                The monthly statements
+              </Link>{" "}
+              hold every entry.
+            </p>
+          ) : null}
           <Pager page={page} pages={pages} onPage={onPage} />
         </div>
       </CardContent>

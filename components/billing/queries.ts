@@ -44,7 +44,7 @@ export const useLedger = (accountId: string | undefined, page: number) =>
   useQuery({
     queryKey: ["ledger", accountId, page],
     queryFn: () =>
-      api<{ items: LedgerView[]; total: number }>(
+      api<{ items: LedgerView[]; total: number; capped: boolean }>(
         `/api/v1/accounts/${accountId}/ledger?page=${page}&pageSize=20`,
       ),
     enabled: Boolean(accountId),

@@ -164,27 +164,56 @@ export interface LedgerLine {
   runningBalanceMicros: bigint;
 }
 
-/** An account's ledger, newest first, with the balance after each entry. */
+/**
+ * How deep an account's ledger page reaches (page × pageSize): its newest 10,000 entries. Every batch of calls writes
+ * an entry on each account it charged, so a busy account gains hundreds of thousands a day; its monthly statements
+ * hold every entry.
+ */
+export const LEDGER_LINES_MAX = 10_000;
+
+/**
+ * An account's ledger, newest first, with the balance after each entry, to LEDGER_LINES_MAX deep. The balance after
+ * an entry is the account's balance less every newer entry (the ledger's sums equal the balances, one snapshot): a
+ * page reads the entries down to its end, never the account's whole history. `total` counts to the cap, `capped` says
+ * there are more.
+ */
 export async function accountLedger(
   db: Db,
   accountId: string,
   { page, pageSize }: { page: number; pageSize: number },
-): Promise<{ items: LedgerLine[]; total: number }> {
+): Promise<{ items: LedgerLine[]; total: number; capped: boolean }> {
+  const offset = (page - 1) * pageSize;
+  if (offset + pageSize > LEDGER_LINES_MAX)
+    throw new AppError(
+      "validation_failed",
+      `The ledger reaches the newest ${LEDGER_LINES_MAX.toLocaleString("en-US")} entries (page × pageSize); the monthly statements hold every entry.`,
+      { issues: [{ path: "page", message: `page × pageSize must be at most ${LEDGER_LINES_MAX}` }] },
+    );
   const [items, [count]] = await Promise.all([
     db<LedgerLine[]>`
-      select id::text, at, kind, reason, amount_micros as "amountMicros", running as "runningBalanceMicros"
-      from (
-        select e.id, e.created_at as at, t.kind, t.reason, e.amount_micros,
-               sum(e.amount_micros) over (order by e.id) as running
-        from ledger_entries e join ledger_transactions t on t.id = e.transaction_id
+      with newest as (
+        select e.id, e.created_at, e.transaction_id, e.amount_micros
+        from ledger_entries e
         where e.account_id = ${accountId}
-      ) x
-      -- x.id, the entry's bigint: a bare "id" would sort the text output column ('998' after '1002').
-      order by x.id desc
-      limit ${pageSize} offset ${(page - 1) * pageSize}`,
-    db<{ n: bigint }[]>`select count(*) as n from ledger_entries where account_id = ${accountId}`,
+        order by e.id desc
+        limit ${offset + pageSize}
+      ),
+      running as (
+        select n.*, a.balance_micros - coalesce(sum(n.amount_micros) over (
+                 order by n.id desc rows between unbounded preceding and 1 preceding), 0) as running
+        from newest n cross join (select balance_micros from accounts where id = ${accountId}) a
+      )
+      select r.id::text, r.created_at as at, t.kind, t.reason, r.amount_micros as "amountMicros",
+             r.running as "runningBalanceMicros"
+      from running r join ledger_transactions t on t.id = r.transaction_id
+      -- r.id, the entry's bigint: a bare "id" would sort the text output column ('998' after '1002').
+      order by r.id desc
+      limit ${pageSize} offset ${offset}`,
+    db<{ n: number }[]>`
+      select count(*)::int as n
+      from (select 1 from ledger_entries where account_id = ${accountId} limit ${LEDGER_LINES_MAX + 1}) x`,
   ]);
-  return { items, total: Number(count!.n) };
+  return { items, total: Math.min(count!.n, LEDGER_LINES_MAX), capped: count!.n > LEDGER_LINES_MAX };
 }
 
 export interface InvariantViolation {

@@ -223,7 +223,7 @@ export async function orgLedger(
   db: Db,
   page: OrgPage,
   query: { page: number; pageSize: number },
-): Promise<{ items: LedgerLine[]; total: number } | null> {
+): Promise<{ items: LedgerLine[]; total: number; capped: boolean } | null> {
   if (!page.can.billing) return null;
   return accountLedger(db, page.org.account.id, query);
 }

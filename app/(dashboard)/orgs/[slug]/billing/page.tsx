@@ -8,6 +8,7 @@ import { AddFundsCard } from "@/components/payments/add-funds-card";
 import { RedeemCard } from "@/components/redemptions/redeem-card";
 import { Card, CardContent } from "@/components/ui/card";
 import { requireUser } from "@/lib/auth/current";
+import { LEDGER_LINES_MAX } from "@/lib/billing/ledger";
 import { db } from "@/lib/db";
 import { asJson, orgLedger } from "@/lib/orgs/overview";
 import { listSeatCharges } from "@/lib/orgs/seats";
@@ -30,7 +31,10 @@ export default async function OrgBillingPage({
   const { page, actor } = await openOrgPage(user, (await params).slug);
   const { org, can } = page;
   const asked = Number((await searchParams).page ?? "1");
-  const ledgerPage = Number.isInteger(asked) && asked >= 1 && asked <= 100_000 ? asked : 1;
+  // The ledger reaches its newest LEDGER_LINES_MAX entries; a page past them shows the last one (the statements hold
+  // every entry).
+  const ledgerPage =
+    Number.isInteger(asked) && asked >= 1 ? Math.min(asked, LEDGER_LINES_MAX / PAGE_SIZE) : 1;
   const [ledger, seats] = can.billing
     ? await Promise.all([
         orgLedger(db(), page, { page: ledgerPage, pageSize: PAGE_SIZE }),
@@ -61,6 +65,9 @@ export default async function OrgBillingPage({
             items={asJson(ledger.items)}
             page={ledgerPage}
             pages={Math.max(1, Math.ceil(ledger.total / PAGE_SIZE))}
+            capped={
+              ledger.capped ? { total: ledger.total, statements: `/orgs/${org.slug}/statements` } : undefined
+            }
           />
         </div>
       ) : (
