@@ -35,9 +35,9 @@ function Overview({ account, admin }: { account: AccountView; admin: boolean }) 
         showCost={admin}
         requestLog={
           admin
-            ? account.ownerUserId
-              ? `/admin/requests?userId=${account.ownerUserId}`
-              : "/admin/requests"
+            ? account.organizationSlug
+              ? `/admin/requests?org=${account.organizationSlug}`
+              : `/admin/requests?userId=${account.ownerUserId}`
             : "/account/requests"
         }
       />

@@ -90,11 +90,11 @@ export function UsageTable({
         <div className="flex flex-wrap items-center justify-end gap-3">
           {data?.capped ? (
             <p className="text-sm text-muted-foreground" data-testid="usage-capped">
-              The newest {data.total.toLocaleString("en-US")} calls.{" "}
+              The newest {data.total.toLocaleString("en-US")} calls. Older ones are in{" "}
               <Link href={requestLog} className="underline underline-offset-4">
-                The request log
-              </Link>{" "}
-              has every call.
+                the request log
+              </Link>
+              .
             </p>
           ) : null}
           <Pager page={page} pages={pages} onPage={setPage} />

@@ -134,7 +134,8 @@ export async function listUsage(
   const counted = team
     ? db`(select 1 from usage_events e where ${orgRows(db, "e", accountId)} limit ${RECENT_CALLS_MAX + 1})`
     : db`(select 1 from unnest(${keys}) uk(id)
-          cross join lateral (select 1 from usage_events e where e.key_id = uk.id limit ${RECENT_CALLS_MAX + 1}) e)`;
+          cross join lateral (select 1 from usage_events e where e.key_id = uk.id limit ${RECENT_CALLS_MAX + 1}) e
+          limit ${RECENT_CALLS_MAX + 1})`;
   const [items, [count]] = await Promise.all([
     db<UsageRow[]>`
       select u.id::text, u.call_id as "callId", k.prefix as "keyPrefix", u.model_group as model, u.status,

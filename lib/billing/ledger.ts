@@ -191,27 +191,32 @@ export async function accountLedger(
     );
   const [items, [count]] = await Promise.all([
     db<LedgerLine[]>`
+      -- Ordered as ledger_entries_account_idx (account_id, id) is: by id alone, the planner may walk the primary key
+      -- back from the newest entry on the platform, past every other account's (an outside review measured 1.6
+      -- million rows read for one quiet account's first page).
       with newest as (
         select e.id, e.created_at, e.transaction_id, e.amount_micros
         from ledger_entries e
         where e.account_id = ${accountId}
-        order by e.id desc
+        order by e.account_id desc, e.id desc
         limit ${offset + pageSize}
       ),
       running as (
         select n.*, a.balance_micros - coalesce(sum(n.amount_micros) over (
                  order by n.id desc rows between unbounded preceding and 1 preceding), 0) as running
         from newest n cross join (select balance_micros from accounts where id = ${accountId}) a
-      )
+      ),
+      -- The page first, then its transactions (a join before the offset would read every newer entry's).
+      paged as (select * from running order by id desc limit ${pageSize} offset ${offset})
       select r.id::text, r.created_at as at, t.kind, t.reason, r.amount_micros as "amountMicros",
              r.running as "runningBalanceMicros"
-      from running r join ledger_transactions t on t.id = r.transaction_id
+      from paged r join ledger_transactions t on t.id = r.transaction_id
       -- r.id, the entry's bigint: a bare "id" would sort the text output column ('998' after '1002').
-      order by r.id desc
-      limit ${pageSize} offset ${offset}`,
+      order by r.id desc`,
     db<{ n: number }[]>`
       select count(*)::int as n
-      from (select 1 from ledger_entries where account_id = ${accountId} limit ${LEDGER_LINES_MAX + 1}) x`,
+      from (select 1 from ledger_entries where account_id = ${accountId} order by account_id, id
+            limit ${LEDGER_LINES_MAX + 1}) x`,
   ]);
   return { items, total: Math.min(count!.n, LEDGER_LINES_MAX), capped: count!.n > LEDGER_LINES_MAX };
 }
