@@ -129,11 +129,20 @@ function HealthTable({
   loading: boolean;
   testId: string;
 }) {
+  // Past a number of calls, latencies come from a sample of them (lib/routing/health.ts): said, with its size.
+  const sampled = rows?.some((r) => r.sampledCalls < r.calls)
+    ? rows.reduce((n, r) => n + r.sampledCalls, 0)
+    : 0;
   return (
     <Card data-testid={testId}>
       <CardHeader>
         <CardTitle>{title}</CardTitle>
-        <CardDescription>From usage data: every metered call, whichever gateway served it.</CardDescription>
+        <CardDescription>
+          From usage data: every metered call, whichever gateway served it.
+          {sampled
+            ? ` Latencies from a sample of ${sampled.toLocaleString("en-US")} of the window's calls.`
+            : null}
+        </CardDescription>
       </CardHeader>
       <CardContent>
         <Table>

@@ -6,50 +6,97 @@ import type { Db } from "@/lib/db/client";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type GatewayHealth, gatewayHealthAnswer, type ModelHealthRow } from "./schemas";
 
+/** The most calls model health reads latencies from: past it, a sample of the window's calls about this size. */
+export const HEALTH_SAMPLE_CALLS = 50_000;
+
+const HOUR_MS = 3_600_000;
+
 /**
- * Per model group over the last `hours` before `now`: calls, failures (status failure; a cut stream served), error
- * rate, p50/p95 latency (started → ended) and p50/p95 time to first token (streams that reported one). A range scan of
- * usage_events_started_idx (started_at): no read by model without a time range.
+ * Per model group over the last `hours` before `now` (started_at in (now − hours, now]): calls, failures (status
+ * failure; a cut stream served), error rate, p50/p95 latency (started → ended) and p50/p95 time to first token (streams
+ * that reported one). A call the gateway never sent (NOT_SENT_ERRORS) reached no model and is left out.
+ * - Calls and failures are exact: the whole UTC hours inside the window from usage_hourly (kept with every insert, in
+ *   its statement), less those hours' calls never sent (the failures index: status not success), and the partial hours
+ *   at the window's two ends from their rows (usage_events_started_idx).
+ * - Latencies are read from the window's calls, all of them up to HEALTH_SAMPLE_CALLS, else from a sample of about
+ *   that many (TABLESAMPLE SYSTEM over the window's partitions: whole pages, each a batch of calls as recorded);
+ *   `sampledCalls` says how many calls each model's latencies come from. At ten million calls a day, reading every
+ *   call of the last 24 hours took seconds (1.2 s at one million: docs/benchmarks.md, bench:dashboard).
  */
 export async function modelHealth(db: Db, actor: Actor, now: Date, hours: number): Promise<ModelHealthRow[]> {
   assertAdmin(actor);
-  const rows = await db<
+  const start = new Date(now.getTime() - hours * HOUR_MS);
+  // Whole hours strictly after start (an hour starting at `start` holds a call at `start`, which is out), up to the
+  // hour holding `now`.
+  const fullFrom = new Date(Math.floor(start.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS);
+  const fullTo = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
+  const sent = db`(e.error_class is null or e.error_class <> all(${NOT_SENT_ERRORS}))`;
+  const counts = await db<{ model_group: string; calls: number; failures: number }[]>`
+    select model_group, sum(calls)::int as calls, sum(failures)::int as failures
+    from (
+      select h.model_group, sum(h.calls) as calls, sum(h.calls) filter (where h.status = 'failure') as failures
+      from usage_hourly h
+      where h.hour >= (${fullFrom}::timestamptz at time zone 'utc') and h.hour < (${fullTo}::timestamptz at time zone 'utc')
+      group by h.model_group
+      union all
+      select e.model_group, -count(*), -count(*) filter (where e.status = 'failure')
+      from usage_events e
+      where e.started_at >= ${fullFrom} and e.started_at < ${fullTo} and e.status <> 'success'
+        and e.error_class = any(${NOT_SENT_ERRORS})
+      group by e.model_group
+      union all
+      select e.model_group, count(*), count(*) filter (where e.status = 'failure')
+      from usage_events e where e.started_at > ${start} and e.started_at < ${fullFrom} and ${sent}
+      group by e.model_group
+      union all
+      select e.model_group, count(*), count(*) filter (where e.status = 'failure')
+      from usage_events e where e.started_at >= ${fullTo} and e.started_at <= ${now} and ${sent}
+      group by e.model_group
+    ) c
+    group by model_group
+    having sum(calls) > 0
+    order by model_group`;
+  const total = counts.reduce((n, r) => n + r.calls, 0);
+  // Percent of the window's partitions' pages to read: about HEALTH_SAMPLE_CALLS of the window's calls.
+  const percent = total > HEALTH_SAMPLE_CALLS ? (100 * HEALTH_SAMPLE_CALLS) / total : null;
+  const latencies = await db<
     {
       model_group: string;
-      calls: number;
-      failures: number;
+      sampled: number;
       latency_p50: number | null;
       latency_p95: number | null;
       ttft_p50: number | null;
       ttft_p95: number | null;
     }[]
   >`
-    select model_group, count(*)::int as calls, count(*) filter (where status = 'failure')::int as failures,
-           percentile_cont(0.5) within group (order by extract(epoch from ended_at - started_at) * 1000)
-             filter (where status <> 'failure') as latency_p50,
-           percentile_cont(0.95) within group (order by extract(epoch from ended_at - started_at) * 1000)
-             filter (where status <> 'failure') as latency_p95,
-           percentile_cont(0.5) within group (order by extract(epoch from first_token_at - started_at) * 1000)
-             filter (where first_token_at is not null) as ttft_p50,
-           percentile_cont(0.95) within group (order by extract(epoch from first_token_at - started_at) * 1000)
-             filter (where first_token_at is not null) as ttft_p95
-    from usage_events
-    where started_at > ${now}::timestamptz - make_interval(hours => ${hours}) and started_at <= ${now}
-      -- A call the gateway never sent reached no model: the platform's or the gateway's trouble, not the model's.
-      and (error_class is null or error_class <> all(${NOT_SENT_ERRORS}))
-    group by model_group
-    order by model_group`;
-  const ms = (v: number | null) => (v == null ? null : Math.round(Number(v)));
-  return rows.map((r) => ({
-    modelGroup: r.model_group,
-    calls: r.calls,
-    failures: r.failures,
-    errorRate: r.calls ? r.failures / r.calls : 0,
-    latencyP50Ms: ms(r.latency_p50),
-    latencyP95Ms: ms(r.latency_p95),
-    ttftP50Ms: ms(r.ttft_p50),
-    ttftP95Ms: ms(r.ttft_p95),
-  }));
+    select e.model_group, count(*)::int as sampled,
+           percentile_cont(0.5) within group (order by extract(epoch from e.ended_at - e.started_at) * 1000)
+             filter (where e.status <> 'failure') as latency_p50,
+           percentile_cont(0.95) within group (order by extract(epoch from e.ended_at - e.started_at) * 1000)
+             filter (where e.status <> 'failure') as latency_p95,
+           percentile_cont(0.5) within group (order by extract(epoch from e.first_token_at - e.started_at) * 1000)
+             filter (where e.first_token_at is not null) as ttft_p50,
+           percentile_cont(0.95) within group (order by extract(epoch from e.first_token_at - e.started_at) * 1000)
+             filter (where e.first_token_at is not null) as ttft_p95
+    from usage_events e ${percent === null ? db`` : db`tablesample system (${percent}::real)`}
+    where e.started_at > ${start} and e.started_at <= ${now} and ${sent}
+    group by e.model_group`;
+  const byModel = new Map(latencies.map((l) => [l.model_group, l]));
+  const ms = (v: number | null | undefined) => (v == null ? null : Math.round(Number(v)));
+  return counts.map((r) => {
+    const l = byModel.get(r.model_group);
+    return {
+      modelGroup: r.model_group,
+      calls: r.calls,
+      failures: r.failures,
+      errorRate: r.calls ? r.failures / r.calls : 0,
+      latencyP50Ms: ms(l?.latency_p50),
+      latencyP95Ms: ms(l?.latency_p95),
+      ttftP50Ms: ms(l?.ttft_p50),
+      ttftP95Ms: ms(l?.ttft_p95),
+      sampledCalls: l?.sampled ?? 0,
+    };
+  });
 }
 
 /** Which models rest now, as the gateway's breaker sees them (GET /tollgate/routing/health, gateway secret). */

@@ -82,6 +82,8 @@ export interface ModelHealthRow {
   latencyP95Ms: number | null;
   ttftP50Ms: number | null;
   ttftP95Ms: number | null;
+  /** How many of its calls the latencies were read from: all of them, or a sample past HEALTH_SAMPLE_CALLS in all. */
+  sampledCalls: number;
 }
 
 export interface GatewayHealthModel {

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createKey } from "@/lib/keys/create";
 import { verifyKey } from "@/lib/keys/verify";
 import { gatewayRouting } from "@/lib/routing/gateway";
-import { modelHealth } from "@/lib/routing/health";
+import { HEALTH_SAMPLE_CALLS, modelHealth } from "@/lib/routing/health";
 import { ADMIN_ACTOR, seedPricedModel } from "../helpers/billing";
 import { createTestDatabase } from "../helpers/db";
 import { call } from "../helpers/http";
@@ -291,6 +291,7 @@ describe("model health from usage", () => {
       latencyP95Ms: 385,
       ttftP50Ms: 50,
       ttftP95Ms: 50,
+      sampledCalls: 5,
     });
     // An hour later the rows are out of the last hour, still in the last day.
     const later = new Date(at.getTime() + 60 * 60_000);
@@ -301,5 +302,51 @@ describe("model health from usage", () => {
       (await modelHealth(sql, ADMIN_ACTOR(adminId), later, 24)).find((r) => r.modelGroup === "fake-health")
         ?.calls,
     ).toBe(5);
+  });
+  it("counts every call exactly past the sample, whole hours from the hourly roll-ups and the window's ends from its rows", async () => {
+    const userId = await insertUser(sql, { email: `${randomUUID()}@example.com` });
+    const [key] = await sql<{ id: string; account_id: string }[]>`
+      insert into api_keys (user_id, name, prefix, key_hash) values (${userId}, 'h', 'tg_h', ${Buffer.from(randomUUID())})
+      returning id, account_id`;
+    // Past HEALTH_SAMPLE_CALLS in the window: two models of fixed latencies (100 and 300 ms), a failure in 50 and a
+    // call never sent in 70, over 26 hours ending between two hours' starts (the window's ends fall inside hours).
+    const now = new Date("2026-02-28T23:37:13.250Z");
+    const n = HEALTH_SAMPLE_CALLS + 10_000;
+    await sql`
+      insert into usage_events (key_id, call_id, account_id, model_group, status, prompt_tokens, completion_tokens,
+                                cost_micros, revenue_micros, started_at, ended_at, error_class)
+      select ${key!.id}::uuid, gen_random_uuid()::text, ${key!.account_id}::uuid, m.model,
+             case when g % 50 = 0 or g % 70 = 0 then 'failure' else 'success' end, 1, 1, 0, 0, t.started,
+             t.started + make_interval(secs => m.ms / 1000.0),
+             case when g % 70 = 0 then 'NotServed' when g % 50 = 0 then 'ProviderError' end
+      from generate_series(1, ${n}::int) g
+      cross join lateral (select case when g % 2 = 0 then 'fake-health-a' else 'fake-health-b' end as model,
+                                 case when g % 2 = 0 then 100 else 300 end as ms) m
+      cross join lateral (select ${now}::timestamptz - make_interval(secs => (g * 26 * 3600.0) / ${n}::int) as started) t`;
+    // What the window holds, read from every row (the definition).
+    const exact = async (hours: number) =>
+      sql<{ model_group: string; calls: number; failures: number }[]>`
+        select model_group, count(*)::int as calls, count(*) filter (where status = 'failure')::int as failures
+        from usage_events
+        where started_at > ${now}::timestamptz - make_interval(hours => ${hours}) and started_at <= ${now}
+          and model_group like 'fake-health-%' and (error_class is null or error_class <> 'NotServed')
+        group by 1 order by 1`;
+    for (const hours of [1, 24]) {
+      const health = (await modelHealth(sql, ADMIN_ACTOR(adminId), now, hours)).filter((r) =>
+        r.modelGroup.startsWith("fake-health-"),
+      );
+      expect(
+        health.map((r) => ({ model_group: r.modelGroup, calls: r.calls, failures: r.failures })),
+      ).toEqual(await exact(hours));
+      // Fixed latencies: a sample reads them exactly.
+      expect(health.map((r) => [r.latencyP50Ms, r.latencyP95Ms])).toEqual([
+        [100, 100],
+        [300, 300],
+      ]);
+      const calls = health.reduce((sum, r) => sum + r.calls, 0);
+      const sampled = health.reduce((sum, r) => sum + r.sampledCalls, 0);
+      if (calls > HEALTH_SAMPLE_CALLS) expect(sampled).toBeLessThan(calls);
+      else expect(sampled).toBe(calls);
+    }
   });
 });
