@@ -15,8 +15,11 @@ import { overview } from "@/lib/analytics/overview";
 import { exportRequests, listRequests } from "@/lib/analytics/requests";
 import { resolveRange, usageBreakdown, usageSeries, usageTotals } from "@/lib/analytics/usage";
 import type { Actor } from "@/lib/auth/types";
+import { listUsage } from "@/lib/billing/accounts";
+import { accountLedger } from "@/lib/billing/ledger";
 import type { Sql } from "@/lib/db/client";
 import { orgPage, orgSpend } from "@/lib/orgs/overview";
+import { modelHealth } from "@/lib/routing/health";
 import { MODELS, SIM_DAY, synthesizeRollups } from "@/sim/day";
 import { f1, freshBenchDatabase, machine, percentile, writeSection } from "./lib";
 
@@ -263,6 +266,11 @@ async function main() {
       select o.slug, sum(d.calls)::int as calls from usage_owner_days d join api_keys k on k.id = d.owner_id
       join accounts a on a.id = k.account_id join organizations o on o.id = a.organization_id
       where d.owner_kind = 'key' and d.day = ${DAY}::date group by o.slug order by 2 desc limit 1`;
+    // The person's account with the most calls on the day (its account page's worst case).
+    const [busiestPerson] = await sql<{ account_id: string; calls: number }[]>`
+      select k.account_id, sum(d.calls)::int as calls from usage_owner_days d join api_keys k on k.id = d.owner_id
+      join accounts a on a.id = k.account_id
+      where d.owner_kind = 'key' and d.day = ${DAY}::date and a.kind = 'user' group by k.account_id order by 2 desc limit 1`;
     const atDayEnd = <T>(fn: (tx: Sql) => Promise<T>) =>
       sql.begin(async (tx) => {
         await tx`select set_config('tollgate.now', ${dayEnd.toISOString()}, true)`;
@@ -306,6 +314,17 @@ async function main() {
       await timed(
         `an organization's page, the busiest (${fmt(busiestOrg!.calls)} calls on the day): this month by member, key and model, 30 days`,
         () => atDayEnd(async (tx) => orgSpend(tx, ADMIN, await orgPage(tx, ADMIN, busiestOrg!.slug))),
+      ),
+      await timed(
+        `an account's recent calls and ledger, first page, the busiest person's (${fmt(busiestPerson!.calls)} calls on the day)`,
+        () =>
+          Promise.all([
+            listUsage(sql, ADMIN, busiestPerson!.account_id, { page: 1, pageSize: 20 }),
+            accountLedger(sql, busiestPerson!.account_id, { page: 1, pageSize: 20 }),
+          ]),
+      ),
+      await timed("model health, the last hour and the last 24 hours at the day's end", () =>
+        Promise.all([modelHealth(sql, ADMIN, dayEnd, 1), modelHealth(sql, ADMIN, dayEnd, 24)]),
       ),
     ];
 
