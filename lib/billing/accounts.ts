@@ -3,7 +3,8 @@ import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
 import { canManage, hideCost } from "@/lib/auth/visibility";
 import { containsPattern, type Db, inTransaction } from "@/lib/db/client";
-import { AppError, notFound } from "@/lib/http/errors";
+import { notFound } from "@/lib/http/errors";
+import { offsetWithin } from "@/lib/http/paging";
 import { accountRows, keyByKey, orgRows, usageUnits } from "@/lib/usage/columns";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type Account, accountColumns, accountSource, getAccount } from "./ledger";
@@ -115,13 +116,11 @@ export async function listUsage(
   accountId: string,
   { page, pageSize }: { page: number; pageSize: number },
 ): Promise<{ items: UsageRow[]; total: number; capped: boolean }> {
-  const offset = (page - 1) * pageSize;
-  if (offset + pageSize > RECENT_CALLS_MAX)
-    throw new AppError(
-      "validation_failed",
-      `Recent calls reach the newest ${RECENT_CALLS_MAX.toLocaleString("en-US")} calls (page × pageSize); the request log has every call.`,
-      { issues: [{ path: "page", message: `page × pageSize must be at most ${RECENT_CALLS_MAX}` }] },
-    );
+  const offset = offsetWithin(
+    { page, pageSize },
+    RECENT_CALLS_MAX,
+    `Recent calls reach the newest ${RECENT_CALLS_MAX.toLocaleString("en-US")} calls (page × pageSize); the request log has every call.`,
+  );
   const [account] = await db<{ kind: string }[]>`select kind from accounts where id = ${accountId}`;
   const team = account?.kind === "team";
   const keys = db`array(select ak.id from api_keys ak where ak.account_id = ${accountId})`;

@@ -3,6 +3,7 @@ import { recordAudit } from "@/lib/audit/record";
 import type { Actor } from "@/lib/auth/types";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, conflict, notFound } from "@/lib/http/errors";
+import { offsetWithin } from "@/lib/http/paging";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { checkLowBalances, moneyCameIn } from "./low-balance";
 import { formatMicros } from "./money";
@@ -182,13 +183,11 @@ export async function accountLedger(
   accountId: string,
   { page, pageSize }: { page: number; pageSize: number },
 ): Promise<{ items: LedgerLine[]; total: number; capped: boolean }> {
-  const offset = (page - 1) * pageSize;
-  if (offset + pageSize > LEDGER_LINES_MAX)
-    throw new AppError(
-      "validation_failed",
-      `The ledger reaches the newest ${LEDGER_LINES_MAX.toLocaleString("en-US")} entries (page × pageSize); the monthly statements hold every entry.`,
-      { issues: [{ path: "page", message: `page × pageSize must be at most ${LEDGER_LINES_MAX}` }] },
-    );
+  const offset = offsetWithin(
+    { page, pageSize },
+    LEDGER_LINES_MAX,
+    `The ledger reaches the newest ${LEDGER_LINES_MAX.toLocaleString("en-US")} entries (page × pageSize); the monthly statements hold every entry.`,
+  );
   const [items, [count]] = await Promise.all([
     db<LedgerLine[]>`
       -- Ordered as ledger_entries_account_idx (account_id, id) is: by id alone, the planner may walk the primary key
