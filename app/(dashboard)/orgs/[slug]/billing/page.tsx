@@ -31,8 +31,8 @@ export default async function OrgBillingPage({
   const { page, actor } = await openOrgPage(user, (await params).slug);
   const { org, can } = page;
   const asked = Number((await searchParams).page ?? "1");
-  // The ledger reaches its newest LEDGER_LINES_MAX entries; a page past them shows the last one (the statements hold
-  // every entry).
+  // The ledger reaches its newest LEDGER_LINES_MAX entries: a deeper ?page= reads the deepest page it reaches (the
+  // statements hold every entry).
   const ledgerPage =
     Number.isInteger(asked) && asked >= 1 ? Math.min(asked, LEDGER_LINES_MAX / PAGE_SIZE) : 1;
   const [ledger, seats] = can.billing
