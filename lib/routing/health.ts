@@ -6,8 +6,11 @@ import type { Db } from "@/lib/db/client";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type GatewayHealth, gatewayHealthAnswer, type ModelHealthRow } from "./schemas";
 
-/** The most calls model health reads latencies from: past it, a sample of the window's calls about this size. */
-export const HEALTH_SAMPLE_CALLS = 50_000;
+/**
+ * The most rows model health reads for its latencies: a window of up to this many calls is read whole (through the
+ * time index); past it, a sample of the window's UTC-day partitions that reads about this many rows.
+ */
+export const HEALTH_SAMPLE_CALLS = 200_000;
 
 const HOUR_MS = 3_600_000;
 
@@ -18,10 +21,13 @@ const HOUR_MS = 3_600_000;
  * - Calls and failures are exact: the whole UTC hours inside the window from usage_hourly (kept with every insert, in
  *   its statement), less those hours' calls never sent (the failures index: status not success), and the partial hours
  *   at the window's two ends from their rows (usage_events_started_idx).
- * - Latencies are read from the window's calls, all of them up to HEALTH_SAMPLE_CALLS, else from a sample of about
- *   that many (TABLESAMPLE SYSTEM over the window's partitions: whole pages, each a batch of calls as recorded);
- *   `sampledCalls` says how many calls each model's latencies come from. At ten million calls a day, reading every
- *   call of the last 24 hours took seconds (1.2 s at one million: docs/benchmarks.md, bench:dashboard).
+ * - Latencies are read from the window's calls, all of them up to HEALTH_SAMPLE_CALLS, else from a sample
+ *   (TABLESAMPLE SYSTEM: whole pages, each a batch of calls as recorded) of the UTC-day partitions the window touches,
+ *   sized to read about HEALTH_SAMPLE_CALLS of their rows (a percent of a partition reads that percent of all its
+ *   rows, not of the window's); `sampledCalls` says how many calls each model's latencies come from. At ten million
+ *   calls a day, reading every call of the last 24 hours took seconds (1.2 s at one million: docs/benchmarks.md).
+ * A call never sent is a failure (status not success) with a not-sent error class: a success was served, whatever
+ * its error class says.
  */
 export async function modelHealth(db: Db, actor: Actor, now: Date, hours: number): Promise<ModelHealthRow[]> {
   assertAdmin(actor);
@@ -30,11 +36,11 @@ export async function modelHealth(db: Db, actor: Actor, now: Date, hours: number
   // hour holding `now`.
   const fullFrom = new Date(Math.floor(start.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS);
   const fullTo = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
-  const sent = db`(e.error_class is null or e.error_class <> all(${NOT_SENT_ERRORS}))`;
+  const sent = db`(e.status = 'success' or e.error_class is null or e.error_class <> all(${NOT_SENT_ERRORS}))`;
   const counts = await db<{ model_group: string; calls: number; failures: number }[]>`
-    select model_group, sum(calls)::int as calls, sum(failures)::int as failures
+    select model_group, sum(calls)::int as calls, coalesce(sum(failures), 0)::int as failures
     from (
-      select h.model_group, sum(h.calls) as calls, sum(h.calls) filter (where h.status = 'failure') as failures
+      select h.model_group, sum(h.calls) as calls, coalesce(sum(h.calls) filter (where h.status = 'failure'), 0) as failures
       from usage_hourly h
       where h.hour >= (${fullFrom}::timestamptz at time zone 'utc') and h.hour < (${fullTo}::timestamptz at time zone 'utc')
       group by h.model_group
@@ -57,8 +63,16 @@ export async function modelHealth(db: Db, actor: Actor, now: Date, hours: number
     having sum(calls) > 0
     order by model_group`;
   const total = counts.reduce((n, r) => n + r.calls, 0);
-  // Percent of the window's partitions' pages to read: about HEALTH_SAMPLE_CALLS of the window's calls.
-  const percent = total > HEALTH_SAMPLE_CALLS ? (100 * HEALTH_SAMPLE_CALLS) / total : null;
+  // Past the cap, the percent of the partitions' pages to read: about HEALTH_SAMPLE_CALLS of all their rows (the calls
+  // of every UTC day the window touches, from the hourly roll-ups).
+  let percent: number | null = null;
+  if (total > HEALTH_SAMPLE_CALLS) {
+    const [days] = await db<{ calls: number }[]>`
+      select coalesce(sum(h.calls), 0)::float8 as calls from usage_hourly h
+      where h.hour >= date_trunc('day', ${start}::timestamptz at time zone 'utc')
+        and h.hour < date_trunc('day', ${now}::timestamptz at time zone 'utc') + interval '1 day'`;
+    percent = Math.min(100, (100 * HEALTH_SAMPLE_CALLS) / Math.max(days!.calls, total));
+  }
   const latencies = await db<
     {
       model_group: string;
