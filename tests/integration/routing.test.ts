@@ -253,11 +253,17 @@ describe("the auth answer and the gateway's definitions", () => {
 });
 
 describe("model health from usage", () => {
-  it("computes error rate and latency percentiles per model group over the window", async () => {
+  /** A new user's key, whose calls the tests insert as rows. */
+  const healthKey = async () => {
     const userId = await insertUser(sql, { email: `${randomUUID()}@example.com` });
     const [key] = await sql<{ id: string; account_id: string }[]>`
       insert into api_keys (user_id, name, prefix, key_hash) values (${userId}, 'h', 'tg_h', ${Buffer.from(randomUUID())})
       returning id, account_id`;
+    return key!;
+  };
+
+  it("computes error rate and latency percentiles per model group over the window", async () => {
+    const key = await healthKey();
     const at = new Date("2026-03-10T12:00:00Z");
     const rows = [
       // 4 successes of 100, 200, 300, 400 ms (the first with a 50 ms first token) and one failure, 10 minutes ago
@@ -274,7 +280,7 @@ describe("model health from usage", () => {
         insert into usage_events (key_id, call_id, account_id, model_group, status, prompt_tokens,
                                   completion_tokens, cost_micros, revenue_micros, started_at, ended_at,
                                   first_token_at, error_class)
-        values (${key!.id}, ${randomUUID()}, ${key!.account_id}, 'fake-health', ${r.status}, 1, 1, 0, 0,
+        values (${key.id}, ${randomUUID()}, ${key.account_id}, 'fake-health', ${r.status}, 1, 1, 0, 0,
                 ${started}, ${new Date(started.getTime() + r.ms)},
                 ${r.ttft == null ? null : new Date(started.getTime() + r.ttft)},
                 ${"error" in r ? r.error : null})`;
@@ -304,10 +310,7 @@ describe("model health from usage", () => {
     ).toBe(5);
   });
   it("counts every call exactly past the sample, whole hours from the hourly roll-ups and the window's ends from its rows", async () => {
-    const userId = await insertUser(sql, { email: `${randomUUID()}@example.com` });
-    const [key] = await sql<{ id: string; account_id: string }[]>`
-      insert into api_keys (user_id, name, prefix, key_hash) values (${userId}, 'h', 'tg_h', ${Buffer.from(randomUUID())})
-      returning id, account_id`;
+    const key = await healthKey();
     // Past HEALTH_SAMPLE_CALLS in the window: two models of fixed latencies (100 and 300 ms), a failure in 50 and a
     // call never sent in 70, over 26 hours ending between two hours' starts (the window's ends fall inside hours).
     const now = new Date("2026-02-28T23:37:13.250Z");
@@ -315,7 +318,7 @@ describe("model health from usage", () => {
     await sql`
       insert into usage_events (key_id, call_id, account_id, model_group, status, prompt_tokens, completion_tokens,
                                 cost_micros, revenue_micros, started_at, ended_at, error_class)
-      select ${key!.id}::uuid, gen_random_uuid()::text, ${key!.account_id}::uuid, m.model,
+      select ${key.id}::uuid, gen_random_uuid()::text, ${key.account_id}::uuid, m.model,
              case when g % 50 = 0 or g % 70 = 0 then 'failure' else 'success' end, 1, 1, 0, 0, t.started,
              t.started + make_interval(secs => m.ms / 1000.0),
              case when g % 70 = 0 then 'NotServed' when g % 50 = 0 then 'ProviderError' end
@@ -330,7 +333,7 @@ describe("model health from usage", () => {
       await sql`
         insert into usage_events (key_id, call_id, account_id, model_group, status, prompt_tokens, completion_tokens,
                                   cost_micros, revenue_micros, started_at, ended_at, error_class)
-        values (${key!.id}, ${randomUUID()}, ${key!.account_id}, 'fake-health-c', 'success', 1, 1, 0, 0, ${started},
+        values (${key.id}, ${randomUUID()}, ${key.account_id}, 'fake-health-c', 'success', 1, 1, 0, 0, ${started},
                 ${new Date(started.getTime() + 200)}, ${error})`;
     }
     // What the window holds, read from every row (the definition).
