@@ -9,6 +9,7 @@ import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { createClient, type Tx } from "@/lib/db/client";
 import { createTestDatabase } from "../helpers/db";
+import { signal } from "../helpers/signal";
 
 const { sql, url } = await createTestDatabase();
 const reference = postgres(url, { max: 2, onnotice: () => {} });
@@ -338,18 +339,15 @@ describe("ending a client", () => {
   it("end() asked while a transaction runs lets it finish, then ends within its timeout (it waited for ever: the reserved connection never ended)", async () => {
     const c = createClient({ url, max: 2 });
     const id = `ending-${Math.random().toString(36).slice(2)}`;
-    let running = () => {};
-    const started = new Promise<void>((resolve) => {
-      running = resolve;
-    });
+    const running = signal();
     const tx = c.begin(async (t) => {
       const sleeping = t`select pg_sleep(0.3)`.execute();
-      running();
+      running.fire();
       await sleeping;
       await t`insert into begin_tx values (${id}, 'committed before the end')`;
     });
     // Asked once the transaction runs (on a loaded host its connection can take longer than any fixed wait).
-    await started;
+    await running.promise;
     const ended = await Promise.race([c.end().then(() => "ended"), sleep(20_000)]);
     expect(ended).toBe("ended");
     await tx;
@@ -378,15 +376,12 @@ describe("ending a client", () => {
     const id = `never-${Math.random().toString(36).slice(2)}`;
     // The one connection held, so the next transaction waits for it. end() is asked only once the first holds it:
     // on a slow host its connection could still be opening 20 ms later, and it would fail in its turn.
-    let holding = () => {};
-    const held = new Promise<void>((resolve) => {
-      holding = resolve;
-    });
+    const holding = signal();
     const first = c.begin(async (t) => {
-      holding();
+      holding.fire();
       await t`select pg_sleep(0.2)`;
     });
-    await held;
+    await holding.promise;
     const waiting = c.begin(async (t) => {
       await t`insert into begin_tx values (${id}, 'never')`;
     });

@@ -11,6 +11,7 @@ import { settleUsage } from "@/lib/billing/settle";
 import { ADMIN_ACTOR, event, fundedCustomer, seedPricedModel } from "../helpers/billing";
 import { callIdAt } from "../helpers/call-ids";
 import { createTestDatabase } from "../helpers/db";
+import { adminLogAround } from "../helpers/request-log";
 import { settleDayNow } from "../helpers/retention";
 import { insertUser } from "../helpers/users";
 
@@ -160,16 +161,7 @@ describe("a call's billing status is its outcome's", () => {
     expect(
       after.find((r) => r.call_id === old)!.size - rows.find((r) => r.call_id === old)!.size,
     ).toBeGreaterThanOrEqual(10);
-    const log = await listRequests(
-      sql,
-      ADMIN_ACTOR(adminId),
-      requestLogQuery.parse({
-        from: new Date(now - 3_600_000).toISOString(),
-        to: new Date(now + 3_600_000).toISOString(),
-        keyId: c.keyId,
-        limit: 10,
-      }),
-    );
+    const log = await adminLogAround(sql, adminId, now, { keyId: c.keyId, limit: 10 });
     expect(log.items.map((r) => [r.callId === lean ? "new" : "old", r.billingStatus]).sort()).toEqual([
       ["new", "estimated"],
       ["old", "estimated"],

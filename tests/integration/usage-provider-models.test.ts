@@ -3,8 +3,8 @@
 // export read the deployment's name, beside rows written before the change (the name as text). A name two batches
 // bring at once is stored once, and neither batch loses it.
 import { describe, expect, it } from "vitest";
-import { exportRequests, listRequests, requestDetail } from "@/lib/analytics/requests";
-import { requestExportQuery, requestLogQuery } from "@/lib/analytics/schemas";
+import { exportRequests, requestDetail } from "@/lib/analytics/requests";
+import { requestExportQuery } from "@/lib/analytics/schemas";
 import type { Actor } from "@/lib/auth/types";
 import { checkLedgerInvariants } from "@/lib/billing/ledger";
 import { settleUsage } from "@/lib/billing/settle";
@@ -13,6 +13,7 @@ import { exportUserData } from "@/lib/gdpr/export";
 import { ADMIN_ACTOR, event, fundedCustomer, seedPricedModel } from "../helpers/billing";
 import { callIdAt } from "../helpers/call-ids";
 import { createTestDatabase } from "../helpers/db";
+import { adminLogAround, hourAround } from "../helpers/request-log";
 import { insertUser } from "../helpers/users";
 
 const { sql } = await createTestDatabase();
@@ -95,12 +96,8 @@ describe("a usage row's deployment, by id", () => {
     expect((await sql`select 1 from provider_models where name = ''`).length).toBe(0);
 
     const admin = ADMIN_ACTOR(adminId);
-    const range = {
-      from: new Date(now - 3_600_000).toISOString(),
-      to: new Date(now + 3_600_000).toISOString(),
-    };
-    const log = async () =>
-      (await listRequests(sql, admin, requestLogQuery.parse({ ...range, keyId: c.keyId, limit: 50 }))).items;
+    const range = hourAround(now);
+    const log = async () => (await adminLogAround(sql, adminId, now, { keyId: c.keyId, limit: 50 })).items;
     const before = await log();
     expect(before.map((r) => [r.callId, r.providerModel]).sort()).toEqual(
       [
@@ -203,15 +200,7 @@ describe("a usage row's deployment, by id", () => {
     expect((await names(deployment)).length).toBe(1);
     expect(await stored(a)).toMatchObject({ provider_model_id: name!.id, provider_model: null });
     expect(await stored(b)).toMatchObject({ provider_model_id: null, provider_model: deployment });
-    const log = await listRequests(
-      sql,
-      ADMIN_ACTOR(adminId),
-      requestLogQuery.parse({
-        from: new Date(now - 3_600_000).toISOString(),
-        to: new Date(now + 3_600_000).toISOString(),
-        limit: 50,
-      }),
-    );
+    const log = await adminLogAround(sql, adminId, now, { limit: 50 });
     const shown = new Map(log.items.map((r) => [r.callId, r.providerModel]));
     expect([shown.get(a), shown.get(b)]).toEqual([deployment, deployment]);
     // The next batch with the name finds it.
