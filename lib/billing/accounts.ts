@@ -193,9 +193,8 @@ export async function dailySpend(
       where day in (select day from settled) and (${accountId}::uuid is null or account_id = ${accountId})
       group by day
     ),
-    -- The days not settled yet from their rows, one UTC day (one partition) at a time: never the settled days' rows.
-    -- A day's detail: its rows, and the sums of what retention already removed from it (retention_trimmed_usage), as
-    -- the day's roll-up is built.
+    -- The other days from their detail, one UTC day (one partition) at a time: its rows, and the sums of what
+    -- retention already removed from it (retention_trimmed_usage), as the day's roll-up is built.
     live as (
       select d.day, sum(x.calls) as calls, sum(x.cost) as cost, sum(x.revenue) as revenue,
              sum(x.estimated) as estimated
@@ -238,8 +237,9 @@ export interface ModelUsage {
 /**
  * Usage per model over the last `days` UTC days (all accounts), for the margins page: the settled days whose roll-ups
  * still hold every call (whole_settled_days) from usage_rollups, the others (today, unsettled days, a day a late call
- * changed since) from their calls one UTC day at a time, with what retention already removed from the day; a call started after today (clock skew) counts with today's.
- * Never a scan of the month's detail, and a day whose detail retention dropped still counts.
+ * changed since) from their calls one UTC day at a time, with what retention already removed from the day; a call
+ * started after today (clock skew) counts with today's. Never a scan of the month's detail, and a day whose detail
+ * retention dropped still counts.
  */
 export async function usageByModel(db: Db, actor: Actor, days = 30): Promise<ModelUsage[]> {
   assertAdmin(actor);

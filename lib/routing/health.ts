@@ -38,11 +38,13 @@ export async function modelHealth(db: Db, actor: Actor, now: Date, hours: number
   const fullTo = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
   const sent = db`(e.status = 'success' or e.error_class is null or e.error_class <> all(${NOT_SENT_ERRORS}))`;
   const counts = await db<{ model_group: string; calls: number; failures: number }[]>`
-    select model_group, sum(calls)::int as calls, coalesce(sum(failures), 0)::int as failures
+    select model_group, sum(calls)::int as calls, sum(failures)::int as failures
     from (
-      select h.model_group, sum(h.calls) as calls, coalesce(sum(h.calls) filter (where h.status = 'failure'), 0) as failures
+      select h.model_group, sum(h.calls) as calls,
+             coalesce(sum(h.calls) filter (where h.status = 'failure'), 0) as failures
       from usage_hourly h
-      where h.hour >= (${fullFrom}::timestamptz at time zone 'utc') and h.hour < (${fullTo}::timestamptz at time zone 'utc')
+      where h.hour >= (${fullFrom}::timestamptz at time zone 'utc')
+        and h.hour < (${fullTo}::timestamptz at time zone 'utc')
       group by h.model_group
       union all
       select e.model_group, -count(*), -count(*) filter (where e.status = 'failure')
