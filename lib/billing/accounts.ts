@@ -164,9 +164,30 @@ export interface DailySpend {
 }
 
 /**
- * Usage per UTC day over the last `days` days, for one account or (null) all of them. Settled days whose roll-ups
- * still hold every call (whole_settled_days) are read from them; the others (today, unsettled days, a day a late call
- * changed since its settlement) from the usage rows themselves, one UTC day at a time.
+ * The days of a span (a CTE `span` of UTC days, oldest first) that a platform-wide read takes from usage_hourly, as
+ * a CTE `hourly_days`: every day after the one holding its oldest kept hour. usage_hourly is kept with every insert
+ * and update, in its statement (a late call or an upgrade is in it at once), and retention trims it from its oldest
+ * hour, only hours whose detail is already gone and before the claims horizon (no call can arrive for them again):
+ * the days after the oldest kept hour's are whole in it, a day without a row there had no call. The oldest kept hour's
+ * day may have lost some hours to a retention run cut short, and the days before it are gone from usage_hourly: those
+ * (a prefix of the span, `rest_days`) are read as an account's are. For an account, every day is in rest_days.
+ */
+function platformDays(db: Db, platform: boolean) {
+  return db`
+    hourly_days as (
+      select day from span
+      where ${platform ? db`true` : db`false`} and day > (select (min(h.hour))::date from usage_hourly h)
+    ),
+    rest_days as (
+      select day from span where day not in (select day from hourly_days)
+    )`;
+}
+
+/**
+ * Usage per UTC day over the last `days` days, for one account or (null) all of them. For all accounts, the days
+ * usage_hourly holds whole are read from it (platformDays). Settled days whose roll-ups still hold every call
+ * (whole_settled_days) are read from them; the others (today, unsettled days, a day a late call changed since its
+ * settlement) from the usage rows themselves, one UTC day at a time.
  */
 export async function dailySpend(
   db: Db,
@@ -177,14 +198,23 @@ export async function dailySpend(
   if (accountId === null) assertAdmin(actor);
   const rows = await db<DailySpend[]>`
     with span as (
-      select d::date as day from generate_series((now() at time zone 'utc')::date - (${days - 1})::int,
-                                                 (now() at time zone 'utc')::date, interval '1 day') d
+      select d::date as day from generate_series((tollgate_now() at time zone 'utc')::date - (${days - 1})::int,
+                                                 (tollgate_now() at time zone 'utc')::date, interval '1 day') d
+    ),
+    ${platformDays(db, accountId === null)},
+    hourly as (
+      select h.hour::date as day, sum(h.calls) as calls, sum(h.cost_micros) as cost, sum(h.revenue_micros) as revenue,
+             sum(h.revenue_micros) filter (where h.billing_status = 'estimated') as estimated
+      from usage_hourly h
+      where h.hour >= (select min(day) from hourly_days)::timestamp
+        and h.hour < (select max(day) + 1 from hourly_days)::timestamp
+      group by 1
     ),
     -- The settled days whose roll-ups still hold every call (whole_settled_days): a day a late call changed since its
     -- settlement is read from its detail until it is rolled up again.
     settled as (
-      select w.day from whole_settled_days((select min(day) from span), (select max(day) from span), ${accountId}::uuid,
-                                           null) w(day)
+      select w.day from whole_settled_days((select min(day) from rest_days), (select max(day) from rest_days),
+                                           ${accountId}::uuid, null) w(day)
     ),
     rolled as (
       select day, sum(requests) as calls, sum(cost_micros) as cost, sum(revenue_micros) as revenue,
@@ -198,7 +228,7 @@ export async function dailySpend(
     live as (
       select d.day, sum(x.calls) as calls, sum(x.cost) as cost, sum(x.revenue) as revenue,
              sum(x.estimated) as estimated
-      from span d
+      from rest_days d
       cross join lateral (
         select count(*) as calls, sum(e.cost_micros) as cost, sum(e.revenue_micros) as revenue,
                sum(e.revenue_micros) filter (where e.status = 'cut') as estimated
@@ -216,11 +246,12 @@ export async function dailySpend(
       group by d.day
     )
     select to_char(span.day, 'YYYY-MM-DD') as day,
-           coalesce(r.calls, l.calls, 0)::int as calls,
-           coalesce(r.cost, l.cost, 0)::bigint as "costMicros",
-           coalesce(r.revenue, l.revenue, 0)::bigint as "revenueMicros",
-           coalesce(r.estimated, l.estimated, 0)::bigint as "estimatedMicros"
-    from span left join rolled r on r.day = span.day left join live l on l.day = span.day
+           coalesce(h.calls, r.calls, l.calls, 0)::int as calls,
+           coalesce(h.cost, r.cost, l.cost, 0)::bigint as "costMicros",
+           coalesce(h.revenue, r.revenue, l.revenue, 0)::bigint as "revenueMicros",
+           coalesce(h.estimated, r.estimated, l.estimated, 0)::bigint as "estimatedMicros"
+    from span left join hourly h on h.day = span.day left join rolled r on r.day = span.day
+    left join live l on l.day = span.day
     order by span.day`;
   return rows.map((row) => hideCost(actor, row, ["costMicros"]));
 }
@@ -235,21 +266,29 @@ export interface ModelUsage {
 }
 
 /**
- * Usage per model over the last `days` UTC days (all accounts), for the margins page: the settled days whose roll-ups
- * still hold every call (whole_settled_days) from usage_rollups, the others (today, unsettled days, a day a late call
- * changed since) from their calls one UTC day at a time, with what retention already removed from the day; a call
- * started after today (clock skew) counts with today's. Never a scan of the month's detail, and a day whose detail
- * retention dropped still counts.
+ * Usage per model over the last `days` UTC days (all accounts), for the margins page: the days usage_hourly holds whole
+ * from it (platformDays), the rest of the span as an account's daily spend reads it — settled days whose roll-ups
+ * still hold every call (whole_settled_days) from usage_rollups, the others from their calls one UTC day at a time,
+ * with what retention already removed from the day. A call started after today (clock skew) counts with today's. Never
+ * a scan of the month's detail or roll-ups, and a day whose detail retention dropped still counts.
  */
 export async function usageByModel(db: Db, actor: Actor, days = 30): Promise<ModelUsage[]> {
   assertAdmin(actor);
   return db<ModelUsage[]>`
     with span as (
-      select d::date as day from generate_series((now() at time zone 'utc')::date - (${days - 1})::int,
-                                                 (now() at time zone 'utc')::date, interval '1 day') d
+      select d::date as day from generate_series((tollgate_now() at time zone 'utc')::date - (${days - 1})::int,
+                                                 (tollgate_now() at time zone 'utc')::date, interval '1 day') d
+    ),
+    ${platformDays(db, true)},
+    hourly as (
+      select h.model_group, sum(h.calls)::bigint as calls, sum(h.tokens_in) as tokens_in,
+             sum(h.tokens_out) as tokens_out, sum(h.cost_micros) as cost, sum(h.revenue_micros) as revenue
+      from usage_hourly h where h.hour >= (select min(day) from hourly_days)::timestamp
+      group by h.model_group
     ),
     whole as (
-      select w.day from whole_settled_days((select min(day) from span), (select max(day) from span), null, null) w(day)
+      select w.day from whole_settled_days((select min(day) from rest_days), (select max(day) from rest_days), null,
+                                           null) w(day)
     ),
     rolled as (
       select r.model_group, sum(r.requests)::bigint as calls, sum(r.tokens_in) as tokens_in,
@@ -259,7 +298,7 @@ export async function usageByModel(db: Db, actor: Actor, days = 30): Promise<Mod
     ),
     live as (
       select x.*
-      from span d
+      from rest_days d
       cross join lateral (
         select e.model_group, count(*) as calls, sum(e.prompt_tokens) as tokens_in,
                sum(e.completion_tokens) as tokens_out, sum(e.cost_micros) as cost, sum(e.revenue_micros) as revenue
@@ -279,7 +318,7 @@ export async function usageByModel(db: Db, actor: Actor, days = 30): Promise<Mod
     select model_group as model, sum(calls)::int as calls, sum(tokens_in)::bigint as "tokensIn",
            sum(tokens_out)::bigint as "tokensOut", sum(cost)::bigint as "costMicros",
            sum(revenue)::bigint as "revenueMicros"
-    from (select * from rolled union all select * from live) u
+    from (select * from hourly union all select * from rolled union all select * from live) u
     group by model_group
     order by sum(revenue) desc, model_group`;
 }

@@ -81,8 +81,8 @@ export const STALE_DAYS_WINDOW = 28;
 export async function staleSettledDays(db: Db, { limit = 3 }: { limit?: number } = {}): Promise<string[]> {
   const rows = await db<{ day: string }[]>`
     with window_days as (
-      select (now() at time zone 'utc')::date - ${STALE_DAYS_WINDOW}::int as first,
-             (now() at time zone 'utc')::date - 1 as last
+      select (tollgate_now() at time zone 'utc')::date - ${STALE_DAYS_WINDOW}::int as first,
+             (tollgate_now() at time zone 'utc')::date - 1 as last
     ),
     settled as (
       select distinct r.day from settlement_runs r, window_days w

@@ -159,16 +159,18 @@ describe("a settled day a late call left behind", () => {
     });
     const read = await spend();
     expect(read.own).toMatchObject({ calls: 2, revenueMicros: 250n, estimatedMicros: 125n });
-    // Its detail changed behind every roll-up's back (no trigger runs): the settled day is read from usage_rollups.
+    // Its detail changed behind every roll-up's back (no trigger runs): the settled day is read from its roll-ups
+    // (an account's from usage_rollups, the platform's from usage_hourly), not its detail.
     await sql.begin(async (tx) => {
       await tx`set local session_replication_role = replica`;
       await tx`update usage_events set revenue_micros = 0 where key_id = ${c.keyId}`;
     });
     expect(await spend()).toEqual(read);
-    // Retention past the hourly cutoff: the detail, the hourly and the per-day owner roll-ups of the day are gone,
-    // usage_rollups stays, and is what every chart reads; the day is not stale.
+    // Retention past the hourly cutoff (it trims usage_hourly from its oldest hour): the detail, the hourly and the
+    // per-day owner roll-ups of the day are gone, usage_rollups stays, and is what every chart reads; the day is not
+    // stale.
     await sql`delete from usage_events where key_id = ${c.keyId}`;
-    await sql`delete from usage_hourly where hour >= ${day}::date and hour < ${day}::date + 1`;
+    await sql`delete from usage_hourly where hour < ${day}::date + 1`;
     await sql`delete from usage_owner_days where day = ${day}`;
     expect(await spend()).toEqual(read);
     expect(await staleSettledDays(sql, { limit: 30 })).not.toContain(day);
