@@ -63,9 +63,17 @@ export function orgAllows(ctx: Pick<OrgContext, "role">, verb: OrgVerb, admin: b
 
 /**
  * The organization named by slug or id as the actor may act on it: 404 if it does not exist or the actor is not a
- * member (and not a platform admin), 403 if the actor's role does not allow the verb.
+ * member (and not a platform admin), 403 if the actor's role does not allow the verb. `guards` names the resource the
+ * organization was reached through (a webhook endpoint's id): its 404 then names that resource, so a stranger learns
+ * no more of an id that names one of the organization's than of an id that names nothing.
  */
-export async function orgFor(db: Db, actor: Actor, ref: string, verb: OrgVerb): Promise<OrgContext> {
+export async function orgFor(
+  db: Db,
+  actor: Actor,
+  ref: string,
+  verb: OrgVerb,
+  { guards = "Organization" }: { guards?: string } = {},
+): Promise<OrgContext> {
   const byId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
   const [row] = await db<OrgContext[]>`
     select o.id, o.slug, o.name, o.status, a.id as "accountId", m.role
@@ -73,7 +81,7 @@ export async function orgFor(db: Db, actor: Actor, ref: string, verb: OrgVerb): 
     left join organization_members m on m.organization_id = o.id and m.user_id = ${actor.userId}
     where ${byId ? db`o.id = ${ref}::uuid` : db`o.slug = ${ref.toLowerCase()}`}`;
   const admin = actsAsPlatformAdmin(actor);
-  if (!row || (row.role === null && !admin)) throw notFound("Organization");
+  if (!row || (row.role === null && !admin)) throw notFound(guards);
   if (!orgAllows(row, verb, admin)) {
     throw forbidden(`Your role in ${row.name} (${row.role}) does not allow this.`);
   }

@@ -88,13 +88,8 @@ async function endpointFor(db: Db, actor: Actor, id: string, lock = false): Prom
   const { ownerUserId, ...endpoint } = row;
   if (endpoint.organizationId) {
     // A stranger to the organization is told what they would be told of an id that names no endpoint: no answer says
-    // that an endpoint exists (orgFor's own 404 names the organization).
-    try {
-      await orgFor(db, actor, endpoint.organizationId, "webhooks");
-    } catch (error) {
-      if (error instanceof AppError && error.code === "not_found") throw notFound("The webhook endpoint");
-      throw error;
-    }
+    // that an endpoint exists.
+    await orgFor(db, actor, endpoint.organizationId, "webhooks", { guards: "The webhook endpoint" });
   } else if (!(actsAsPlatformAdmin(actor) || (ownerUserId !== null && ownerUserId === actor.userId)))
     throw notFound("The webhook endpoint");
   return endpoint;
