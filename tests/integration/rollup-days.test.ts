@@ -16,7 +16,17 @@ const ACCOUNTS = [randomUUID(), randomUUID()];
 const KEYS = [randomUUID(), randomUUID()];
 const MODELS = ["fake-small", "fake-large"];
 
-const rollup = fc.record({
+interface Rollup {
+  day: string;
+  account: string;
+  key: string;
+  model: string;
+  status: string;
+  requests: number;
+  revenue: number;
+}
+
+const rollup: fc.Arbitrary<Rollup> = fc.record({
   day: fc.constantFrom(...DAYS),
   account: fc.constantFrom(...ACCOUNTS),
   key: fc.constantFrom(...KEYS),
@@ -27,11 +37,11 @@ const rollup = fc.record({
 });
 
 type Op =
-  | { op: "insert"; rows: fc.infer<typeof rollup>[]; upsert: boolean }
+  | { op: "insert"; rows: Rollup[]; upsert: boolean }
   | { op: "update"; day: string; requests: number; revenue: number }
   | { op: "delete"; day: string; status: string }
   | { op: "truncate" }
-  | { op: "rolledBack"; rows: fc.infer<typeof rollup>[] };
+  | { op: "rolledBack"; rows: Rollup[] };
 
 const ops: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -69,7 +79,7 @@ const ops: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
-function insert(db: Sql, rows: fc.infer<typeof rollup>[], upsert: boolean) {
+function insert(db: Sql, rows: Rollup[], upsert: boolean) {
   return db`
     insert into usage_rollups (day, account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out,
                                cost_micros, revenue_micros)
@@ -91,7 +101,9 @@ async function apply(db: Sql, o: Op) {
     const seen = new Set<string>();
     const rows = o.rows.filter((r) => {
       const k = `${r.day}|${r.account}|${r.key}|${r.model}|${r.status}`;
-      return seen.has(k) ? false : (seen.add(k), true);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
     });
     await insert(db, rows, o.upsert);
   } else if (o.op === "update") {
