@@ -216,11 +216,12 @@ export async function dailySpend(
       select w.day from whole_settled_days((select min(day) from rest_days), (select max(day) from rest_days),
                                            ${accountId}::uuid, null) w(day)
     ),
+    -- An account's rows of usage_rollups; for the platform, their totals (usage_rollup_days, kept by its triggers).
     rolled as (
       select day, sum(requests) as calls, sum(cost_micros) as cost, sum(revenue_micros) as revenue,
              sum(revenue_micros) filter (where billing_status = 'estimated') as estimated
-      from usage_rollups
-      where day in (select day from settled) and (${accountId}::uuid is null or account_id = ${accountId})
+      from ${accountId ? db`usage_rollups` : db`usage_rollup_days`}
+      where day in (select day from settled) ${accountId ? db`and account_id = ${accountId}` : db``}
       group by day
     ),
     -- The other days from their detail, one UTC day (one partition) at a time: its rows, and the sums of what
@@ -270,7 +271,7 @@ export interface ModelUsage {
  * from it (platformDays), the rest of the span as an account's daily spend reads it — settled days whose roll-ups
  * still hold every call (whole_settled_days) from usage_rollups, the others from their calls one UTC day at a time,
  * with what retention already removed from the day. A call started after today (clock skew) counts with today's. Never
- * a scan of the month's detail or roll-ups, and a day whose detail retention dropped still counts.
+ * a scan of the month's detail or of its accounts' roll-ups, and a day whose detail retention dropped still counts.
  */
 export async function usageByModel(db: Db, actor: Actor, days = 30): Promise<ModelUsage[]> {
   assertAdmin(actor);
@@ -290,10 +291,11 @@ export async function usageByModel(db: Db, actor: Actor, days = 30): Promise<Mod
       select w.day from whole_settled_days((select min(day) from rest_days), (select max(day) from rest_days), null,
                                            null) w(day)
     ),
+    -- usage_rollups' platform totals (usage_rollup_days, kept by its triggers).
     rolled as (
       select r.model_group, sum(r.requests)::bigint as calls, sum(r.tokens_in) as tokens_in,
              sum(r.tokens_out) as tokens_out, sum(r.cost_micros) as cost, sum(r.revenue_micros) as revenue
-      from usage_rollups r where r.day in (select day from whole)
+      from usage_rollup_days r where r.day in (select day from whole)
       group by r.model_group
     ),
     live as (

@@ -4,9 +4,9 @@
 -- takes settled days from usage_rollups takes only these days there, and the others from their detail.
 -- - For an account (p_account): its keys' calls (p_keys, or every key of the account when null), usage_rollups'
 --   totals against those keys' usage_owner_days (calls and revenue).
--- - For the platform (p_account null): every call, usage_rollups' totals per billing status (usage_rollup_days, kept by
---   its triggers) against usage_hourly's (an upgrade of a cut call to a success at the same charge moves a call from
---   'estimated' to 'exact' only).
+-- - For the platform (p_account null): every call, usage_rollups' totals per billing status (from usage_rollup_days,
+--   kept by its triggers) against usage_hourly's (an upgrade of a cut call to a success at the same charge moves a
+--   call from 'estimated' to 'exact' only).
 -- Two statements, one per case, each planned for its own filters (an account's reads its rows of usage_rollups by the
 -- primary key, never the whole platform's day). A settled day with none of those roll-ups is whole: it had no call, or retention trimmed them (past the hourly
 -- roll-ups' cutoff, which is never shorter than the detail's: its detail is gone too), and usage_rollups is all that
@@ -26,11 +26,12 @@ begin
         select distinct r.day from settlement_runs r
         where r.status = 'completed' and r.day >= p_from and r.day <= p_to
       ),
-      -- usage_rollups' totals per day and billing status, kept by its triggers (usage_rollup_days): a few rows a day.
+      -- usage_rollups' platform totals, kept by its triggers (usage_rollup_days): a few rows a day.
       rolled as (
-        select u.day, u.billing_status, u.requests::numeric as calls, u.revenue_micros::numeric as revenue
+        select u.day, u.billing_status, sum(u.requests)::numeric as calls, sum(u.revenue_micros)::numeric as revenue
         from usage_rollup_days u
         where u.day in (select day from settled)
+        group by u.day, u.billing_status
       ),
       kept as (
         select h.hour::date as day, h.billing_status, sum(h.calls)::numeric as calls,

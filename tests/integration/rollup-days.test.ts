@@ -1,7 +1,7 @@
-// usage_rollup_days (usage_rollups' totals per UTC day and billing status, kept by its statement triggers) against the
-// sums it stands for, under generated statements: inserts (with and without ON CONFLICT DO UPDATE), updates, deletes,
-// truncates, transactions rolled back, and statements racing on the same days. whole_settled_days' platform check,
-// which reads it, must answer as the same check summing usage_rollups itself answers.
+// usage_rollup_days (usage_rollups' platform totals per UTC day, model group and billing status, kept by its statement
+// triggers) against the sums it stands for, under generated statements: inserts (with and without ON CONFLICT DO
+// UPDATE), updates, deletes, truncates, transactions rolled back, and statements racing on the same days.
+// whole_settled_days' platform check, which reads it, must answer as the same check summing usage_rollups answers.
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -83,13 +83,15 @@ function insert(db: Sql, rows: Rollup[], upsert: boolean) {
   return db`
     insert into usage_rollups (day, account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out,
                                cost_micros, revenue_micros)
-    select r.day::date, r.account::uuid, r.key::uuid, r.model, r.status, r.requests, 0, 0, 0, r.revenue
+    select r.day::date, r.account::uuid, r.key::uuid, r.model, r.status, r.requests, 7 * r.requests, 3 * r.revenue,
+           r.revenue / 2, r.revenue
     from jsonb_to_recordset(${rows as never}::jsonb)
       as r(day text, account text, key text, model text, status text, requests int, revenue bigint)
     ${
       upsert
         ? db`on conflict (day, account_id, key_id, model_group, billing_status) do update
              set requests = usage_rollups.requests + excluded.requests,
+                 tokens_in = usage_rollups.tokens_in + excluded.tokens_in,
                  revenue_micros = usage_rollups.revenue_micros + excluded.revenue_micros`
         : db`on conflict do nothing`
     }`;
@@ -108,6 +110,8 @@ async function apply(db: Sql, o: Op) {
     await insert(db, rows, o.upsert);
   } else if (o.op === "update") {
     await db`update usage_rollups set requests = greatest(requests + ${o.requests}, 0),
+                                      tokens_out = tokens_out + 2 * ${o.requests},
+                                      cost_micros = cost_micros + ${o.revenue} / 3,
                                       revenue_micros = revenue_micros + ${o.revenue}
              where day = ${o.day}::date`;
   } else if (o.op === "delete") {
@@ -129,13 +133,18 @@ async function apply(db: Sql, o: Op) {
 /** usage_rollup_days against usage_rollups' own sums, leaving out the groups that sum to nothing on both sides. */
 async function totals() {
   const [row] = await sql<{ kept: unknown; truth: unknown }[]>`
-    select (select coalesce(jsonb_agg(x order by x.day, x.billing_status), '[]') from (
-              select day, billing_status, sum(requests)::bigint as requests, sum(revenue_micros)::bigint as revenue
-              from usage_rollups group by day, billing_status
-              having (sum(requests), sum(revenue_micros)) <> (0, 0)) x) as truth,
-           (select coalesce(jsonb_agg(x order by x.day, x.billing_status), '[]') from (
-              select day, billing_status, requests, revenue_micros as revenue from usage_rollup_days
-              where (requests, revenue_micros) <> (0, 0)) x) as kept`;
+    select (select coalesce(jsonb_agg(x order by x.day, x.model_group, x.billing_status), '[]') from (
+              select day, model_group, billing_status, sum(requests)::bigint as requests, sum(tokens_in)::bigint as tokens_in,
+                     sum(tokens_out)::bigint as tokens_out, sum(cost_micros)::bigint as cost,
+                     sum(revenue_micros)::bigint as revenue
+              from usage_rollups group by day, model_group, billing_status
+              having (sum(requests), sum(tokens_in), sum(tokens_out), sum(cost_micros), sum(revenue_micros))
+                     <> (0, 0, 0, 0, 0)) x) as truth,
+           (select coalesce(jsonb_agg(x order by x.day, x.model_group, x.billing_status), '[]') from (
+              select day, model_group, billing_status, requests, tokens_in, tokens_out, cost_micros as cost,
+                     revenue_micros as revenue
+              from usage_rollup_days
+              where (requests, tokens_in, tokens_out, cost_micros, revenue_micros) <> (0, 0, 0, 0, 0)) x) as kept`;
   return row!;
 }
 
@@ -174,7 +183,7 @@ async function wholeDays(from: string, to: string) {
 }
 
 describe("usage_rollup_days", () => {
-  it("equals usage_rollups' sums per day and billing status after any sequence of statements", async () => {
+  it("equals usage_rollups' sums per day, model group and billing status after any sequence of statements", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(ops, { minLength: 1, maxLength: 12 }), async (sequence) => {
         await sql`truncate usage_rollups`;
@@ -248,9 +257,9 @@ describe("usage_rollup_days", () => {
           if (hours.length % 2 === 0)
             await sql`
               insert into usage_hourly (hour, model_group, kind, status, billing_status, calls, revenue_micros)
-              select day::timestamp + interval '5 hours', 'fake-large', 'chat', 'success', billing_status, requests,
-                     revenue_micros
-              from usage_rollup_days where requests >= 0
+              select day::timestamp + interval '5 hours', 'fake-large', 'chat', 'success', billing_status,
+                     sum(requests), sum(revenue_micros)
+              from usage_rollup_days group by day, billing_status having sum(requests) >= 0
               on conflict (hour, model_group, kind, status, billing_status) do nothing`;
           for (const day of settled)
             await sql`insert into settlement_runs (day, trigger, status) values (${day}::date, 'manual', 'completed')`;

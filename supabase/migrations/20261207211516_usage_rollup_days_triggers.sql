@@ -10,7 +10,9 @@ create trigger usage_rollups_days_delete after delete on public.usage_rollups
 create trigger usage_rollups_days_truncate after truncate on public.usage_rollups
   for each statement execute function public.roll_up_rollup_days();
 
-insert into public.usage_rollup_days (day, billing_status, requests, revenue_micros)
-select day, billing_status, sum(requests), sum(revenue_micros)
+insert into public.usage_rollup_days (day, model_group, billing_status, requests, tokens_in, tokens_out, cost_micros,
+                                      revenue_micros)
+select day, model_group, billing_status, sum(requests), sum(tokens_in), sum(tokens_out), sum(cost_micros),
+       sum(revenue_micros)
 from public.usage_rollups
-group by day, billing_status;
+group by day, model_group, billing_status;
