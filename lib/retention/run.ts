@@ -763,9 +763,13 @@ export async function runRetention(db: Sql | Db, options: RetentionOptions = {})
     const [oldest] = await db<{ from_at: Date | null }[]>`
       select min(from_at) as from_at from usage_partitions() where not is_default and from_at > '2000-01-01'`;
     const oldestDay = validDate(oldest?.from_at ?? null) ? utcDayOf(oldest!.from_at!) : policyCutoff;
-    // Nor before the claims horizon: until then a late call may make a dropped day's partition again, and that day
-    // verifies against its hourly roll-ups.
-    const hourlyCutoff = [policyCutoff, oldestDay, claimsCutoff].sort()[0]!;
+    // Nor past the claims horizon where it stands (not only where this run asked it to go: a late call waiting in the
+    // default partition, or an open hold, holds it back): until then a late call may make a dropped day's partition
+    // again, and that day verifies against its hourly roll-ups. The admins' margins also read usage_hourly as whole
+    // after its oldest kept hour (lib/billing/accounts.ts): a call recorded before trimmed hours would make a gap.
+    const [standing] = await db<{ kept_from: Date | null }[]>`select kept_from from usage_claims_horizon`;
+    const horizonDay = validDate(standing?.kept_from ?? null) ? utcDayOf(standing!.kept_from!) : claimsCutoff;
+    const hourlyCutoff = [policyCutoff, oldestDay, claimsCutoff, horizonDay].sort()[0]!;
     summary.hourlyRowsDeleted = await deleteInBatches(deadline, batch, async () => {
       const rows = await db`
         delete from usage_hourly where (hour, model_group, kind, status, billing_status) in (

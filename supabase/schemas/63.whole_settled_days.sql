@@ -8,9 +8,11 @@
 --   kept by its triggers) against usage_hourly's (an upgrade of a cut call to a success at the same charge moves a
 --   call from 'estimated' to 'exact' only).
 -- Two statements, one per case, each planned for its own filters (an account's reads its rows of usage_rollups by the
--- primary key, never the whole platform's day). A settled day with none of those roll-ups is whole: it had no call, or retention trimmed them (past the hourly
--- roll-ups' cutoff, which is never shorter than the detail's: its detail is gone too), and usage_rollups is all that
--- is left of it. Used by an account's daily spend and the platform's usage by model (lib/billing/accounts.ts), an
+-- primary key, never the whole platform's day). A settled day the claims horizon has passed is final, whole whatever
+-- is left of the roll-ups kept with each call (no call of it can be recorded any more, and its detail left only once
+-- verified equal to its roll-ups; a retention run cut short may have trimmed part of them). A settled day with none of
+-- those roll-ups is whole: it had no call, or retention trimmed them (past the hourly roll-ups' cutoff, which is never
+-- shorter than the detail's: its detail is gone too), and usage_rollups is all that is left of it. Used by an account's daily spend and the platform's usage by model (lib/billing/accounts.ts), an
 -- organization's spend by model (lib/orgs/overview.ts) and the search for settled days to roll up again
 -- (lib/settlement/run.ts).
 create or replace function public.whole_settled_days(p_from date, p_to date, p_account uuid, p_keys uuid[])
@@ -23,7 +25,10 @@ begin
   if p_account is null then
     return query
       with settled as (
-        select distinct r.day from settlement_runs r
+        select distinct r.day,
+               -- Final: the claims horizon has passed its end (the same test as the settlement's roll-up).
+               (r.day + 1)::timestamp at time zone 'utc' <= (select h.kept_from from usage_claims_horizon h) as final
+        from settlement_runs r
         where r.status = 'completed' and r.day >= p_from and r.day <= p_to
       ),
       -- usage_rollups' platform totals, kept by its triggers (usage_rollup_days): a few rows a day.
@@ -48,12 +53,15 @@ begin
         where (coalesce(k.calls, 0), coalesce(k.revenue, 0)) <> (coalesce(r.calls, 0), coalesce(r.revenue, 0))
       )
       select s.day from settled s
-      where not exists (select 1 from kept k where k.day = s.day)
+      where s.final or not exists (select 1 from kept k where k.day = s.day)
          or s.day not in (select d.day from differ d);
   else
     return query
       with settled as (
-        select distinct r.day from settlement_runs r
+        select distinct r.day,
+               -- Final: the claims horizon has passed its end (the same test as the settlement's roll-up).
+               (r.day + 1)::timestamp at time zone 'utc' <= (select h.kept_from from usage_claims_horizon h) as final
+        from settlement_runs r
         where r.status = 'completed' and r.day >= p_from and r.day <= p_to
       ),
       its_keys as (
@@ -76,7 +84,7 @@ begin
       select s.day from settled s
       left join rolled r on r.day = s.day
       left join kept k on k.day = s.day
-      where k.day is null or (coalesce(r.calls, 0) = k.calls and coalesce(r.revenue, 0) = k.revenue);
+      where s.final or k.day is null or (coalesce(r.calls, 0) = k.calls and coalesce(r.revenue, 0) = k.revenue);
   end if;
 end;
 $$;
