@@ -15,7 +15,7 @@ import { overview } from "@/lib/analytics/overview";
 import { exportRequests, listRequests } from "@/lib/analytics/requests";
 import { resolveRange, usageBreakdown, usageSeries, usageTotals } from "@/lib/analytics/usage";
 import type { Actor } from "@/lib/auth/types";
-import { listUsage } from "@/lib/billing/accounts";
+import { dailySpend, listUsage, usageByModel } from "@/lib/billing/accounts";
 import { accountLedger } from "@/lib/billing/ledger";
 import type { Sql } from "@/lib/db/client";
 import { orgPage, orgSpend } from "@/lib/orgs/overview";
@@ -301,6 +301,10 @@ async function main() {
           usageBreakdown(sql, ADMIN, week, "key", r),
         ]);
       }),
+      await timed(
+        "margins, 30 days (the admin usage page: daily spend and usage by model, all accounts)",
+        () => atDayEnd((tx) => Promise.all([dailySpend(tx, ADMIN, null, 30), usageByModel(tx, ADMIN, 30)])),
+      ),
       await timed("request log, first page (50)", () => listRequests(sql, ADMIN, { ...wide, limit: 50 })),
       await timed("request log, one key's first page", () =>
         listRequests(sql, ADMIN, { ...wide, keyId: someKey!.id, limit: 50 }),
