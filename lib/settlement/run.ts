@@ -19,9 +19,18 @@ export const ROLL_UP_AGAIN_JOB = "settlement.roll_up_again";
  */
 const HEAVY_STATEMENT_TIMEOUT_S = 55;
 
-/** A transaction whose statements read the whole day: each ends by itself past HEAVY_STATEMENT_TIMEOUT_S. */
-function dayWideTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+/**
+ * A transaction whose statements read the whole day: each ends by itself past HEAVY_STATEMENT_TIMEOUT_S. With
+ * `oneSnapshot`, every statement reads the database as the first one did (REPEATABLE READ): statements that read
+ * the same rows twice (a delete, then an insert from them) see them alike, whatever commits in between.
+ */
+function dayWideTransaction<T>(
+  db: Db,
+  fn: (tx: Db) => Promise<T>,
+  { oneSnapshot = false }: { oneSnapshot?: boolean } = {},
+): Promise<T> {
   return inTransaction(db, async (tx) => {
+    if (oneSnapshot) await tx`set transaction isolation level repeatable read`;
     await tx`select set_config('statement_timeout', ${`${HEAVY_STATEMENT_TIMEOUT_S}s`}, true)`;
     return fn(tx);
   });
@@ -322,25 +331,29 @@ export class ChunksPending extends Error {
  * it any more, and retention no longer keeps its sums). Returns the calls rolled up (null: the day is final).
  *
  * Whole-day, not per chunk of accounts: a chunk's accounts have their calls spread over the whole day's partition,
- * so per-chunk scans read the partition once per chunk (docs/adr/0026).
+ * so per-chunk scans read the partition once per chunk (docs/adr/0026). Its statements read one snapshot.
  */
 async function rollUpDay(db: Db, day: string): Promise<number | null> {
-  return dayWideTransaction(db, async (tx) => {
-    const [state] = await tx<{ final: boolean }[]>`
+  // One snapshot: retention may pass the day with the claims horizon and delete its kept sums between the delete and
+  // the insert below; each reading its own, the insert would put back nothing of them.
+  return dayWideTransaction(
+    db,
+    async (tx) => {
+      const [state] = await tx<{ final: boolean }[]>`
       select not exists (select 1 from usage_events
                          where ${startedOn(tx, day)})
              and (exists (select 1 from retention_actions where day = ${day}::date and action = 'dropped'
                           and not coalesce((detail->>'sumsKept')::boolean, false))
                   or coalesce((select kept_from from usage_claims_horizon)
                               >= (${day}::date + 1)::timestamp at time zone 'utc', false)) as final`;
-    if (state!.final) return null;
-    await tx`
+      if (state!.final) return null;
+      await tx`
       delete from usage_rollups where day = ${day} and account_id in (
         select account_id from usage_events
         where ${startedOn(tx, day)}
         union
         select account_id from retention_trimmed_usage where day = ${day}::date)`;
-    const rows = await tx<{ events: number }[]>`
+      const rows = await tx<{ events: number }[]>`
       with ins as (
         insert into usage_rollups (day, account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out, cost_micros, revenue_micros)
         select ${day}::date, account_id, key_id, model_group, billing_status, sum(calls), sum(tokens_in), sum(tokens_out),
@@ -361,8 +374,10 @@ async function rollUpDay(db: Db, day: string): Promise<number | null> {
         returning requests
       )
       select coalesce(sum(requests), 0)::int as events from ins`;
-    return rows[0]!.events;
-  });
+      return rows[0]!.events;
+    },
+    { oneSnapshot: true },
+  );
 }
 
 /**

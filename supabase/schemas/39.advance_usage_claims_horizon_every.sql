@@ -22,6 +22,11 @@ begin
   if v_row.checked_at is not null and p_at >= v_row.checked_at and p_at < v_row.checked_at + p_every then
     return v_row.kept_from;
   end if;
+  -- The bound is read only once the batches in flight have committed (the exclusive lock advance_usage_claims_horizon
+  -- takes, taken first here; it is held to the commit, so taking it again there waits for nothing): a batch that had
+  -- read the old horizon and was recording a late call into usage_events_default would otherwise be passed by it.
+  perform set_config('lock_timeout', '5s', true);
+  perform pg_advisory_xact_lock(hashtextextended('tollgate.usage_calls.horizon', 0));
   v_bound := usage_claims_horizon_bound();
   v_kept_from := advance_usage_claims_horizon(least(p_target, coalesce(v_bound, p_target)));
   update usage_claims_horizon set checked_at = p_at;
