@@ -326,9 +326,10 @@ export class ChunksPending extends Error {
  * The day's roll-up (usage_rollups), recomputed whole from its detail plus what retention removed from it (an
  * organization's trims and, since the drop keeps them, a dropped partition's sums: docs/adr/0022), in one statement
  * over the day. Only the accounts it recomputes lose their rows: an account with neither detail nor removed sums that
- * day keeps its roll-ups. A day whose roll-ups are final is not rebuilt at all: its detail is gone and either it was
- * dropped before the drop kept its sums, or the claims horizon has passed its end (settle_usage records no call of
- * it any more, and retention no longer keeps its sums). Returns the calls rolled up (null: the day is final).
+ * day keeps its roll-ups. A day whose roll-ups are final is not rebuilt at all (usage_day_final: its detail is gone
+ * and either it was dropped before the drop kept its sums, or the claims horizon has passed its end, so settle_usage
+ * records no call of it any more and retention no longer keeps its sums). Returns the calls rolled up (null: the day
+ * is final).
  *
  * Whole-day, not per chunk of accounts: a chunk's accounts have their calls spread over the whole day's partition,
  * so per-chunk scans read the partition once per chunk (docs/adr/0026). Its statements read one snapshot.
@@ -339,13 +340,7 @@ async function rollUpDay(db: Db, day: string): Promise<number | null> {
   return dayWideTransaction(
     db,
     async (tx) => {
-      const [state] = await tx<{ final: boolean }[]>`
-      select not exists (select 1 from usage_events
-                         where ${startedOn(tx, day)})
-             and (exists (select 1 from retention_actions where day = ${day}::date and action = 'dropped'
-                          and not coalesce((detail->>'sumsKept')::boolean, false))
-                  or coalesce((select kept_from from usage_claims_horizon)
-                              >= (${day}::date + 1)::timestamp at time zone 'utc', false)) as final`;
+      const [state] = await tx<{ final: boolean }[]>`select usage_day_final(${day}::date) as final`;
       if (state!.final) return null;
       await tx`
       delete from usage_rollups where day = ${day} and account_id in (

@@ -8,12 +8,11 @@
 --   kept by its triggers) against usage_hourly's (an upgrade of a cut call to a success at the same charge moves a
 --   call from 'estimated' to 'exact' only).
 -- Two statements, one per case, each planned for its own filters (an account's reads its rows of usage_rollups by the
--- primary key, never the whole platform's day). A settled day with no detail left that the claims horizon has passed
--- is final, whole whatever is left of the roll-ups kept with each call (no call of it can be recorded any more, and its
--- detail left only once verified equal to its roll-ups; a retention run cut short may have trimmed part of them). A
--- settled day with none of those roll-ups is whole: it had no call, or retention trimmed them (past the hourly
--- roll-ups' cutoff, which is never shorter than the detail's: its detail is gone too), and usage_rollups is all that
--- is left of it. Used by an account's daily spend and the platform's usage by model (lib/billing/accounts.ts), an
+-- primary key, never the whole platform's day). A settled day whose roll-ups are final (usage_day_final: no call of it
+-- can be recorded any more, and its detail left only once verified equal to its roll-ups) is whole, whatever a
+-- retention run cut short left of the roll-ups kept with each call. A settled day with none of those roll-ups is
+-- whole: it had no call, or retention trimmed them (past the hourly roll-ups' cutoff, which is never shorter than the
+-- detail's: its detail is gone too), and usage_rollups is all that is left of it. Used by an account's daily spend and the platform's usage by model (lib/billing/accounts.ts), an
 -- organization's spend by model (lib/orgs/overview.ts) and the search for settled days to roll up again
 -- (lib/settlement/run.ts).
 create or replace function public.whole_settled_days(p_from date, p_to date, p_account uuid, p_keys uuid[])
@@ -26,15 +25,9 @@ begin
   if p_account is null then
     return query
       with settled as (
-        select distinct r.day,
-               -- Final: no detail of it is here and the claims horizon has passed its end (the settlement's roll-up's
-               -- test: a late call recorded as the horizon moved is detail, and the day is compared as any other).
-               (r.day + 1)::timestamp at time zone 'utc' <= (select h.kept_from from usage_claims_horizon h)
-               and not exists (select 1 from usage_events e
-                               where e.started_at >= r.day::timestamp at time zone 'utc'
-                                 and e.started_at < (r.day + 1)::timestamp at time zone 'utc') as final
-        from settlement_runs r
-        where r.status = 'completed' and r.day >= p_from and r.day <= p_to
+        select r.day, usage_day_final(r.day) as final
+        from (select distinct r.day from settlement_runs r
+              where r.status = 'completed' and r.day >= p_from and r.day <= p_to) r
       ),
       -- usage_rollups' platform totals, kept by its triggers (usage_rollup_days): a few rows a day.
       rolled as (
@@ -63,15 +56,9 @@ begin
   else
     return query
       with settled as (
-        select distinct r.day,
-               -- Final: no detail of it is here and the claims horizon has passed its end (the settlement's roll-up's
-               -- test: a late call recorded as the horizon moved is detail, and the day is compared as any other).
-               (r.day + 1)::timestamp at time zone 'utc' <= (select h.kept_from from usage_claims_horizon h)
-               and not exists (select 1 from usage_events e
-                               where e.started_at >= r.day::timestamp at time zone 'utc'
-                                 and e.started_at < (r.day + 1)::timestamp at time zone 'utc') as final
-        from settlement_runs r
-        where r.status = 'completed' and r.day >= p_from and r.day <= p_to
+        select r.day, usage_day_final(r.day) as final
+        from (select distinct r.day from settlement_runs r
+              where r.status = 'completed' and r.day >= p_from and r.day <= p_to) r
       ),
       its_keys as (
         select unnest(coalesce(p_keys, array(select k.id from api_keys k where k.account_id = p_account))) as id
