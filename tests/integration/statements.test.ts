@@ -774,8 +774,9 @@ describe("names in statements", () => {
       select revenue_micros as micros from usage_events where key_id = ${memberKey} and started_at = ${shape.startedAt}`;
     let stop = false;
     let settled = 1;
+    // Bounded: at most 150 batches, however long the reads take on a slow host.
     const settler = (async () => {
-      while (!stop) {
+      for (let batch = 0; !stop && batch < 150; batch++) {
         await settleAt(august("15T12:00:02"), [
           event(memberKey, callId(), shape),
           event(memberKey, callId(), shape),
@@ -816,7 +817,7 @@ describe("names in statements", () => {
     const last = await computeStatement(sql, formula.accountId, "2026-08");
     expect(last.calls).toBe(settled);
     expect(last.closingMicros).toBe(await ledgerSum(formula.accountId, "2026-09-01T00:00:00Z"));
-  });
+  }, 120_000);
 
   it("a closed statement stores keys and members by id and shows them as they are named now", async () => {
     await settleDay("2026-06-30");
