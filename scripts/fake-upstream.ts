@@ -852,7 +852,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const portArg = process.argv.indexOf("--port");
   const port = Number(portArg > 0 ? process.argv[portArg + 1] : (process.env.FAKE_UPSTREAM_PORT ?? 4010));
   const server = createFakeUpstream();
-  server.keepAliveTimeout = 65_000;
+  // Longer than LiteLLM keeps an idle connection in its pool (AIOHTTP_KEEPALIVE_TIMEOUT, 120 s at the pinned version):
+  // a connection this server closed while the pool still held it failed the next call written to it ("Cannot write to
+  // closing transport"), on every retry that picked another such connection, after a burst and a quiet minute.
+  server.keepAliveTimeout = 180_000;
+  server.headersTimeout = 181_000;
   server.listen(port, "127.0.0.1", () =>
     console.log(`fake upstream listening on http://127.0.0.1:${port}/v1`),
   );

@@ -309,7 +309,10 @@ describe("model health from usage", () => {
         ?.calls,
     ).toBe(5);
   });
-  it("counts every call exactly past the sample, whole hours from the hourly roll-ups and the window's ends from its rows", async () => {
+  // 240,000 rows through the roll-up triggers: on a slow host beside the other stages, past vitest's 30 s.
+  it("counts every call exactly past the sample, whole hours from the hourly roll-ups and the window's ends from its rows", {
+    timeout: 180_000,
+  }, async () => {
     const key = await healthKey();
     // Past HEALTH_SAMPLE_CALLS in the window: two models of fixed latencies (100 and 300 ms), a failure in 50 and a
     // call never sent in 70, over 26 hours ending between two hours' starts (the window's ends fall inside hours).
