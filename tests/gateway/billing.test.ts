@@ -122,13 +122,17 @@ describe("billing through the gateway", () => {
     const served = results.filter((r) => r === null).length;
     const refused = results.filter((r) => r?.status === 402);
     // A hold the platform did not answer within the gateway's two 3 s tries (200 at once on a loaded machine) is
-    // a 503 to retry, reported failed and charged nothing (contract clause 64). Nothing else may happen to a call
-    // (a failure names its status and message).
+    // a 503 to retry, reported failed and charged nothing (contract clause 64); so is the key's first verification,
+    // which the 200 calls of a new key wait for together, when the platform does not answer it in time. Nothing
+    // else may happen to a call (a failure names its status and message).
     const unavailable = results.filter((r) => r?.status === 503);
     expect(
       results
         .filter(
-          (r) => r && r.status !== 402 && !(r.status === 503 && /could not reserve funds/.test(r.message)),
+          (r) =>
+            r &&
+            r.status !== 402 &&
+            !(r.status === 503 && /could not reserve funds|could not verify this API key/.test(r.message)),
         )
         .map((r) => `${r!.status} ${r!.message}`),
     ).toEqual([]);
