@@ -163,6 +163,15 @@ export interface DailySpend {
   estimatedMicros: bigint;
 }
 
+/** The CTE `span`: the last `days` UTC days to today (tollgate_now()), oldest first. */
+function lastDays(db: Db, days: number) {
+  return db`
+    span as (
+      select d::date as day from generate_series((tollgate_now() at time zone 'utc')::date - (${days - 1})::int,
+                                                 (tollgate_now() at time zone 'utc')::date, interval '1 day') d
+    )`;
+}
+
 /**
  * The days of a span (a CTE `span` of UTC days, oldest first) that a platform-wide read takes from usage_hourly, as
  * a CTE `hourly_days`: every day after the one holding its oldest kept hour. usage_hourly is kept with every insert
@@ -197,10 +206,7 @@ export async function dailySpend(
 ): Promise<DailySpend[]> {
   if (accountId === null) assertAdmin(actor);
   const rows = await db<DailySpend[]>`
-    with span as (
-      select d::date as day from generate_series((tollgate_now() at time zone 'utc')::date - (${days - 1})::int,
-                                                 (tollgate_now() at time zone 'utc')::date, interval '1 day') d
-    ),
+    with ${lastDays(db, days)},
     ${platformDays(db, accountId === null)},
     hourly as (
       select h.hour::date as day, sum(h.calls) as calls, sum(h.cost_micros) as cost, sum(h.revenue_micros) as revenue,
@@ -276,10 +282,7 @@ export interface ModelUsage {
 export async function usageByModel(db: Db, actor: Actor, days = 30): Promise<ModelUsage[]> {
   assertAdmin(actor);
   return db<ModelUsage[]>`
-    with span as (
-      select d::date as day from generate_series((tollgate_now() at time zone 'utc')::date - (${days - 1})::int,
-                                                 (tollgate_now() at time zone 'utc')::date, interval '1 day') d
-    ),
+    with ${lastDays(db, days)},
     ${platformDays(db, true)},
     hourly as (
       select h.model_group, sum(h.calls)::bigint as calls, sum(h.tokens_in) as tokens_in,

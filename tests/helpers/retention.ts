@@ -8,7 +8,8 @@ import type { Sql } from "@/lib/db/client";
 import { runRetention } from "@/lib/retention/run";
 import { finalizeRun, runChunk } from "@/lib/settlement/run";
 import { accountOf, insertKey, topUp } from "./billing";
-import type { SimulatedClock } from "./clock";
+import { type SimulatedClock, simulatedClock } from "./clock";
+import { createTestDatabase } from "./db";
 import { dayPartition } from "./partitions";
 import { insertUser } from "./users";
 
@@ -83,4 +84,17 @@ export function retentionFixture(sql: Sql, clock: SimulatedClock) {
     runRetention(sql, { asOf: new Date(moment), ...options });
 
   return { setUp, partitionFor, partitionExists, customer, settleDay, runAt };
+}
+
+/**
+ * A database of its own for a test whose retention runs move the claims horizon past its days (so no other test can
+ * share them): a clock from 2027-03-01, the fixture set up (an admin, the price book, the shortest policy), and that
+ * admin as an actor.
+ */
+export async function retentionDatabase() {
+  const { sql } = await createTestDatabase();
+  const clock = simulatedClock(sql, "2027-03-01T00:00:00Z");
+  const fixture = retentionFixture(sql, clock);
+  const admin = { userId: await fixture.setUp(), kind: "user" as const, role: "admin" as const };
+  return { sql, clock, fixture, admin };
 }

@@ -7,19 +7,14 @@ import { describe, expect, it } from "vitest";
 import { dailySpend, usageByModel } from "@/lib/billing/accounts";
 import { settleUsage } from "@/lib/billing/settle";
 import { event } from "../helpers/billing";
-import { simulatedClock } from "../helpers/clock";
-import { createTestDatabase } from "../helpers/db";
-import { retentionFixture } from "../helpers/retention";
+import { retentionDatabase } from "../helpers/retention";
 
 /**
  * A database of its own for each test (each one's retention runs move the claims horizon past its days), an admin, the
  * price book and the shortest policy (retentionFixture), and the margins read standing at a moment.
  */
 async function platform() {
-  const { sql } = await createTestDatabase();
-  const clock = simulatedClock(sql, "2027-03-01T00:00:00Z");
-  const fixture = retentionFixture(sql, clock);
-  const admin = { userId: await fixture.setUp(), kind: "user" as const, role: "admin" as const };
+  const { sql, clock, fixture, admin } = await retentionDatabase();
   return {
     sql,
     fixture,

@@ -7,19 +7,15 @@ import { dailySpend } from "@/lib/billing/accounts";
 import { settleUsage } from "@/lib/billing/settle";
 import { rollUpAgain, staleSettledDays } from "@/lib/settlement/run";
 import { event } from "../helpers/billing";
-import { simulatedClock } from "../helpers/clock";
-import { createTestDatabase } from "../helpers/db";
-import { retentionFixture } from "../helpers/retention";
+import { untilLockWaited } from "../helpers/locks";
+import { retentionDatabase } from "../helpers/retention";
 import { signal } from "../helpers/signal";
 
 const D = "2027-03-20";
 
 /** A database of its own with a settled day D of one call, its partition then dropped with its sums kept. */
 async function droppedDay() {
-  const { sql } = await createTestDatabase();
-  const clock = simulatedClock(sql, "2027-03-01T00:00:00Z");
-  const fixture = retentionFixture(sql, clock);
-  const admin = { userId: await fixture.setUp(), kind: "user" as const, role: "admin" as const };
+  const { sql, clock, fixture, admin } = await retentionDatabase();
   const c = await fixture.customer();
   // An id that names no moment: a late call of a dropped day is recorded (in the default partition), not refused.
   const call = (at: string) => event(c.keyId, `c-${randomUUID()}`, { startedAt: at, endedAt: at });
@@ -35,17 +31,6 @@ async function droppedDay() {
       (x) => x.day === D,
     )!.calls;
   return { sql, clock, fixture, call, calls };
-}
-
-/** Until some transaction waits for an advisory lock (retention's horizon lock behind a batch's shared one). */
-async function untilAdvisoryWait(sql: Awaited<ReturnType<typeof droppedDay>>["sql"]) {
-  for (let i = 0; i < 100; i++) {
-    const [w] = await sql<{ n: number }[]>`
-      select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`;
-    if (w!.n > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error("no transaction came to wait for the horizon's lock");
 }
 
 const racing = await droppedDay();
@@ -64,7 +49,7 @@ describe("retention racing the ledger's late calls and roll-ups", () => {
     });
     await recorded.promise;
     const run = fixture.runAt("2027-04-08T04:00:00Z");
-    await untilAdvisoryWait(sql);
+    await untilLockWaited(sql);
     commit.fire();
     await batch;
     await run;
@@ -90,12 +75,7 @@ describe("retention racing the ledger's late calls and roll-ups", () => {
     });
     await held.promise;
     const rebuild = rollUpAgain(sql, { day: D });
-    for (let i = 0; i < 100; i++) {
-      const [w] = await sql<{ n: number }[]>`
-        select count(*)::int as n from pg_locks where locktype = 'transactionid' and not granted`;
-      if (w!.n > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await untilLockWaited(sql);
     // Meanwhile retention passes D with the horizon and deletes its kept sums.
     await fixture.runAt("2027-04-08T04:00:00Z");
     const [kept] = await sql<{ n: number }[]>`
