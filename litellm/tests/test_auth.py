@@ -5,6 +5,9 @@ import json
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from litellm.proxy._types import LitellmUserRoles, ProxyException
 
 from tollgate_litellm.auth import NO_MODELS, Authenticator, key_fingerprint
@@ -298,19 +301,67 @@ async def test_a_failed_reload_leaves_the_entry_to_expire_at_its_time_then_the_c
     assert await cache.get_or_load("k", fine) == "fresh"
 
 
-async def test_a_caller_finding_the_entry_expired_while_its_reload_runs_shares_that_reload():
+async def test_a_reload_slower_than_the_refresh_window_does_not_make_the_calls_behind_it_wait():
     now, cache = clocked_cache()
     load = SlowLoad()
     now[0] = 4.5
     assert await cache.get_or_load("k", load) == "old"
     await asyncio.sleep(0)
-    now[0] = 5.5
+    # Past the TTL (5) with the reload still out: served at once for as long again as the refresh window (1 s).
+    for t in (5.0, 5.5, 5.99):
+        now[0] = t
+        assert await asyncio.wait_for(cache.get_or_load("k", load), 0.5) == "old"
+    assert cache.get("k") is None  # a plain read never sees it past its TTL
+    # Past the grace: the caller waits for that same reload.
+    now[0] = 6.0
     waiting = asyncio.ensure_future(cache.get_or_load("k", load))
     await asyncio.sleep(0)
     assert not waiting.done()
     load.answers[0].set_result(("new", 5))
     assert await waiting == "new"
-    assert load.started == 1
+    assert (load.started, cache.refreshes, cache.grace_hits, cache.misses) == (1, 1, 3, 1)
+
+
+async def test_no_grace_once_the_reload_failed_nor_for_an_entry_never_reloaded():
+    now, cache = clocked_cache()
+    now[0] = 4.5
+
+    async def failing():
+        raise RuntimeError("platform away")
+
+    assert await cache.get_or_load("k", failing) == "old"
+    for _ in range(3):
+        await asyncio.sleep(0)
+    now[0] = 5.2  # within what would be the grace, but the reload has failed: the caller loads, and sees its failure
+    with pytest.raises(RuntimeError):
+        await cache.get_or_load("k", failing)
+    # An entry whose reload never started (no hit in its window) has no grace either.
+    now2, other = clocked_cache()
+    load = SlowLoad()
+    now2[0] = 5.2
+    waiting = asyncio.ensure_future(other.get_or_load("k", load))
+    await asyncio.sleep(0)
+    assert not waiting.done() and load.started == 1
+    load.answers[0].set_result(("new", 5))
+    assert await waiting == "new"
+    assert other.grace_hits == 0 and cache.grace_hits == 0
+
+
+async def test_a_refusal_has_no_grace():
+    now = [0.0]
+    cache = TTLCache(10, clock=lambda: now[0], refresh_ahead=0.2, refreshable=lambda v: v == "valid")
+    cache.put("k", "refused", 2)
+    load = SlowLoad()
+    now[0] = 1.9  # no reload ahead for a refusal
+    assert await cache.get_or_load("k", load) == "refused"
+    await asyncio.sleep(0)
+    assert load.started == 0
+    now[0] = 2.0
+    waiting = asyncio.ensure_future(cache.get_or_load("k", load))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    load.answers[0].set_result(("valid", 5))
+    assert await waiting == "valid"
 
 
 async def test_without_refresh_ahead_a_hit_never_reloads():
@@ -458,3 +509,71 @@ async def test_the_call_id_header_is_accepted_only_as_the_gate_assigned_it():
             await make(platform).authenticate("/v1/chat/completions", KEY, headers, assigned_call_id=assigned)
         assert raised.value.code == "403" and raised.value.openai_code == "call_id_not_allowed"
         assert platform.calls == []
+
+
+_calls = st.lists(st.floats(min_value=0.0, max_value=30.0, allow_nan=False), min_size=1, max_size=40)
+
+
+@hyp_settings(max_examples=300, deadline=None)
+@given(
+    calls=_calls,
+    latencies=st.lists(st.floats(min_value=0.0, max_value=4.0, allow_nan=False), min_size=1, max_size=10),
+    revoked_at=st.floats(min_value=0.0, max_value=30.0, allow_nan=False),
+    ttl=st.sampled_from([2.0, 5.0]),
+)
+def test_a_revoked_key_is_refused_within_ttl_times_the_grace_of_the_last_answer_accepting_it(calls, latencies, revoked_at, ttl):
+    """Calls at any times, loads of any latency (each reads the source when it starts), a revocation at any time: a
+    call served "valid" is served from an answer read before the revocation and put less than TTL × 1.2 before it;
+    a call the cache answers at once (no load waited for) is never a refusal it could not know."""
+
+    async def run() -> None:
+        now = [0.0]
+        cache: TTLCache[str] = TTLCache(10, clock=lambda: now[0], refresh_ahead=0.2, refreshable=lambda v: v.startswith("valid"))
+        put_at: dict[str, float] = {}
+        pending: list[tuple[float, int, asyncio.Future]] = []  # (answers at, load id, future)
+        started = [0]
+
+        async def load() -> tuple[str, float]:
+            n = started[0]
+            started[0] += 1
+            answer = f"valid#{n}" if now[0] < revoked_at else f"refused#{n}"
+            done = asyncio.get_running_loop().create_future()
+            pending.append((now[0] + latencies[n % len(latencies)], n, done))
+            await done
+            put_at[answer] = now[0]
+            return answer, ttl
+
+        async def settle_until(t: float) -> None:
+            while True:
+                for _ in range(4):
+                    await asyncio.sleep(0)
+                due = sorted((p for p in pending if p[0] <= t), key=lambda p: (p[0], p[1]))
+                if not due:
+                    break
+                at, n, done = due[0]
+                pending.remove(due[0])
+                now[0] = max(now[0], at)
+                done.set_result(None)
+            now[0] = t
+
+        for t in sorted(calls):
+            await settle_until(t)
+            served = asyncio.ensure_future(cache.get_or_load("k", load))
+            for _ in range(4):
+                await asyncio.sleep(0)
+            while not served.done():  # it waits for a load: let the loads answer in their order
+                at, n, done = min(pending, key=lambda p: (p[0], p[1]))
+                pending.remove((at, n, done))
+                now[0] = max(now[0], at)
+                done.set_result(None)
+                for _ in range(4):
+                    await asyncio.sleep(0)
+            answer = served.result()
+            if answer.startswith("valid"):
+                # The answer accepting the key was put less than TTL × 1.2 before the call was answered.
+                assert now[0] < put_at[answer] + ttl * 1.2
+            now[0] = max(now[0], t)
+        for _, _, done in pending:
+            done.cancel()
+
+    asyncio.run(run())

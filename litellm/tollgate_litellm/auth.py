@@ -129,9 +129,11 @@ class Authenticator:
         return {
             "platformCalls": self.platform_calls,
             "localHits": self.cache.hits,
-            # Calls that waited for an answer (none cached, or it expired), and reloads begun ahead of expiry.
+            # Calls that waited for an answer (none cached, or it expired), reloads begun ahead of expiry, and calls
+            # served just past expiry because that reload had not answered yet (see TTLCache).
             "localMisses": self.cache.misses,
             "refreshes": self.cache.refreshes,
+            "graceHits": self.cache.grace_hits,
             "shared": self.shared.stats() if self.shared is not None else None,
         }
 

@@ -1,5 +1,5 @@
 """A small TTL cache with single-flight loading, so a burst on a cold key makes one platform call, and refresh ahead of
-expiry, so a key in steady use never waits for one."""
+expiry, so a key in steady use never waits for one (not even when the platform is slow to answer the refresh)."""
 
 from __future__ import annotations
 
@@ -30,10 +30,15 @@ class TTLCache(Generic[T]):
     ) -> None:
         """refresh_ahead: the last share of an entry's TTL in which a hit is still served from the cache but starts a
         reload in the background (one per key), so the calls of a key in use do not wait for the load at each expiry;
-        only for values `refreshable` accepts (default all: a refusal gains nothing from it). An entry is never served
-        past its TTL, so what the source stops accepting (a revoked key) is refused within the TTL plus one load's
-        time of the change, the bound without refresh. Within that bound a given change can land later than without
-        it (a reload answered just before the change starts a new TTL) or sooner (the next reload comes first)."""
+        only for values `refreshable` accepts (default all: a refusal gains nothing from it).
+
+        While that reload is in flight, the entry is also served for as long again past its TTL (the grace): a reload
+        answered slower than the refresh window (a platform cold start, a loaded host) does not make the calls
+        behind it wait. Past the grace, or with no reload in flight (it failed, or none started), a caller waits for
+        a load as without refresh. So what the source stops accepting (a revoked key) is refused within
+        TTL × (1 + refresh_ahead) of the last answer that accepted it. Within that bound a given change can land later
+        than without refresh (a reload answered just before the change starts a new TTL) or sooner (the next reload
+        comes first)."""
         self._entries: OrderedDict[str, tuple[float, float, T]] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[T]] = {}
         self._refreshing: set[asyncio.Task[None]] = set()
@@ -44,6 +49,9 @@ class TTLCache(Generic[T]):
         self.hits = 0
         self.misses = 0
         self.refreshes = 0
+        self.grace_hits = 0
+        # The background reloads in flight, by key (a reload's answer, or its failure, ends the grace at once).
+        self._reloading: dict[str, asyncio.Future[T]] = {}
 
     def get(self, key: str) -> T | None:
         entry = self._entries.get(key)
@@ -83,6 +91,12 @@ class TTLCache(Generic[T]):
                 if now >= refresh_at and key not in self._inflight:
                     self._refresh(key, load)
                 return value
+            # Expired, but its reload (started within the TTL) is still out: served for the grace, as long again as
+            # the refresh window (expires - refresh_at; 0 for what is not reloaded ahead).
+            if key in self._reloading and now < expires + (expires - refresh_at):
+                self.hits += 1
+                self.grace_hits += 1
+                return value
         self.misses += 1
         pending = self._inflight.get(key)
         if pending is not None:  # a load in flight, in the foreground or a refresh: its answer is this caller's too
@@ -114,15 +128,23 @@ class TTLCache(Generic[T]):
         caller that next finds it expired loads it in the foreground, with that load's own answer to a failure."""
         self.refreshes += 1
         future = self._claim(key)
+        self._reloading[key] = future
+
+        def settled() -> None:
+            if self._reloading.get(key) is future:
+                del self._reloading[key]
 
         async def run() -> None:
             try:
                 await self._load(key, load, future)
             except Exception as error:  # noqa: BLE001 — the entry expires as it would have without the refresh
                 logger.info("background refresh of a cached answer failed: %s", type(error).__name__)
+            finally:
+                settled()
 
         def done(task: asyncio.Task[None]) -> None:
             self._refreshing.discard(task)
+            settled()
             # Cancelled before it ran (the loop closing): nobody may wait on its future for ever.
             if not future.done():
                 future.cancel()

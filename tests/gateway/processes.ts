@@ -57,6 +57,7 @@ export async function authStats(base: string) {
     platformCalls: number;
     localMisses: number;
     refreshes: number;
+    graceHits: number;
     shared: { hits: number; misses: number; errors: number } | null;
   };
 }
