@@ -245,15 +245,19 @@ function activeOwners(db: Db, kind: "key" | "user", days: WholeDays) {
 
 const ownerRollsUp = (actor: Actor, f: ScopedFilters) => rollsUp(actor, f) && !f.kind && !f.status;
 
-/** The UTC days wholly inside the range whose daily settlement has completed (their usage_rollups are final). */
+/**
+ * The UTC days wholly inside the range whose usage_rollups hold every call of the day (whole_settled_days): settled,
+ * and no call recorded since the day's roll-up (a late delivery, an upgrade) that the next cron's rebuild has not yet
+ * taken in. Those days are read from the roll-ups; every other day from its calls.
+ */
 async function settledDaysIn(db: Db, range: Range): Promise<string[]> {
   const firstDay = new Date(Math.ceil(range.from.getTime() / DAY_MS) * DAY_MS);
   const lastDay = new Date(Math.floor(range.to.getTime() / DAY_MS) * DAY_MS);
   if (firstDay >= lastDay) return [];
   const day = (d: Date) => d.toISOString().slice(0, 10);
   const rows = await db<{ day: string }[]>`
-    select distinct to_char(day, 'YYYY-MM-DD') as day from settlement_runs
-    where status = 'completed' and day >= ${day(firstDay)}::date and day < ${day(lastDay)}::date`;
+    select to_char(w.day, 'YYYY-MM-DD') as day
+    from whole_settled_days(${day(firstDay)}::date, ${day(new Date(lastDay.getTime() - DAY_MS))}::date, null, null) w(day)`;
   return rows.map((r) => r.day);
 }
 

@@ -643,11 +643,17 @@ describe("by-user and by-key views over settled days", () => {
       and started_at >= ${new Date(MIDNIGHT.getTime() - 3 * 86_400_000)}`;
     expect(BigInt(byKey(after)[aliceKey]![1]!)).toBe(raw!.revenue);
     // And the settled day is read from the roll-up (not the events) when filtered by billing status or model: a mark
-    // on the roll-up row shows through.
+    // on the roll-up row's tokens shows through.
     const filtered = await get(`/api/v1/analytics/usage?${range}&by=key&billing=exact`);
-    await sql`update usage_rollups set requests = requests + 1000 where day = ${yesterday} and key_id = ${aliceKey}`;
+    await sql`update usage_rollups set tokens_in = tokens_in + 1000 where day = ${yesterday} and key_id = ${aliceKey}`;
     const marked = await get(`/api/v1/analytics/usage?${range}&by=key&billing=exact`);
-    expect(byKey(marked)[aliceKey]![0]).toBe(byKey(filtered)[aliceKey]![0]! + 1000);
+    expect(byKey(marked)[aliceKey]![2]).toBe(byKey(filtered)[aliceKey]![2]! + 1000);
+    await sql`update usage_rollups set tokens_in = tokens_in - 1000 where day = ${yesterday} and key_id = ${aliceKey}`;
+    // Unless its calls no longer match what the inserts kept (a call recorded after the roll-up: here, a mark on its
+    // count): then the day is read from its calls until the next cron rolls it up again.
+    await sql`update usage_rollups set requests = requests + 1000 where day = ${yesterday} and key_id = ${aliceKey}`;
+    const stale = await get(`/api/v1/analytics/usage?${range}&by=key&billing=exact`);
+    expect(byKey(stale)).toEqual(byKey(filtered));
     await sql`update usage_rollups set requests = requests - 1000 where day = ${yesterday} and key_id = ${aliceKey}`;
     // Unfiltered, every whole day is read from the per-day owner roll-up the triggers keep (docs/adr/0024).
     await sql`update usage_owner_days set calls = calls + 1000

@@ -5,6 +5,7 @@
 // days before it are read from their roll-ups or detail.
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { usageBreakdown } from "@/lib/analytics/usage";
 import { dailySpend, usageByModel } from "@/lib/billing/accounts";
 import { settleUsage } from "@/lib/billing/settle";
 import { rollUpAgain } from "@/lib/settlement/run";
@@ -36,6 +37,19 @@ const readAt = (moment: string, days: number) =>
     own: (await dailySpend(db, admin, c.accountId, days)).map((d) => [d.day, d.calls, d.revenueMicros]),
     byModel: (await usageByModel(db, admin, days)).map((m) => [m.model, m.calls, m.revenueMicros]),
   }));
+
+/**
+ * The analytics by user and by key over 29 February, filtered by model (so a settled day is read from usage_rollups,
+ * not from the per-day owner roll-ups the inserts keep).
+ */
+const leapDayByOwner = async () => {
+  const range = { from: new Date("2028-02-29T00:00:00Z"), to: new Date("2028-03-01T00:00:00Z") };
+  const f = { from: "2028-02-29", to: "2028-02-29", model: "fake-small" };
+  return {
+    user: (await usageBreakdown(sql, admin, f, "user", range)).map((r) => [r.id, r.calls, r.revenueMicros]),
+    key: (await usageBreakdown(sql, admin, f, "key", range)).map((r) => [r.id, r.calls, r.revenueMicros]),
+  };
+};
 
 describe("the margins and an account's daily spend at a simulated clock", () => {
   it("count each UTC day of the clock, 29 February and the month's first second included", async () => {
@@ -71,15 +85,20 @@ describe("the margins and an account's daily spend at a simulated clock", () => 
     ];
     const late = await readAt("2028-03-01T00:06:00Z", 3);
     expect(late).toEqual({ platform: expected, own: expected, byModel: [["fake-small", 4, 4n * REVENUE]] });
+    // The analytics by user and by key count it at once too.
+    const owners = { user: [[c.userId, 2, 2n * REVENUE]], key: [[c.keyId, 2, 2n * REVENUE]] };
+    expect(await leapDayByOwner()).toEqual(owners);
 
     // Rolled up again (the daily cron), the 29th's roll-ups hold it too.
     await rollUpAgain(sql, { day: "2028-02-29" });
     expect(await readAt("2028-03-01T00:07:00Z", 3)).toEqual(late);
+    expect(await leapDayByOwner()).toEqual(owners);
 
     // A retention run cut short trimmed the hourly roll-ups from the oldest hour up to 29 February's noon hour: the
     // 28th is gone from them, the 29th keeps only its last hour, one call of its two. Neither day is read from them:
     // the 28th from its roll-ups, the 29th from its roll-ups or its detail, never as one call.
     await sql`delete from usage_hourly where hour < '2028-02-29 13:00'::timestamp`;
     expect(await readAt("2028-03-01T00:08:00Z", 3)).toEqual(late);
+    expect(await leapDayByOwner()).toEqual(owners);
   });
 });
