@@ -340,7 +340,8 @@ async def test_no_grace_once_the_reload_failed_nor_for_an_entry_never_reloaded()
     load = SlowLoad()
     now2[0] = 5.2
     waiting = asyncio.ensure_future(other.get_or_load("k", load))
-    await asyncio.sleep(0)
+    for _ in range(3):
+        await asyncio.sleep(0)
     assert not waiting.done() and load.started == 1
     load.answers[0].set_result(("new", 5))
     assert await waiting == "new"
@@ -358,10 +359,76 @@ async def test_a_refusal_has_no_grace():
     assert load.started == 0
     now[0] = 2.0
     waiting = asyncio.ensure_future(cache.get_or_load("k", load))
-    await asyncio.sleep(0)
-    assert not waiting.done()
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not waiting.done() and load.started == 1
     load.answers[0].set_result(("valid", 5))
     assert await waiting == "valid"
+
+
+async def test_a_refusal_not_cached_still_ends_the_valid_answer_and_its_grace():
+    """With no negative TTL (0), a reload answered "revoked" is not cached, but the valid answer it replaces is
+    dropped: a later reload, slow, gives it no grace past its TTL, and the call after the TTL waits and is refused."""
+    now = [0.0]
+    answers: list = [VALID]
+    revoked = {"valid": False, "reason": "revoked", "message": "API key tg_validKey… has been revoked."}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        answer = answers[0]
+        if isinstance(answer, asyncio.Future):
+            answer = await answer
+        return httpx.Response(200, json=answer)
+
+    s = settings(auth_negative_ttl=0.0)
+    auth = Authenticator(s, PlatformClient(s, transport=httpx.MockTransport(handler)))
+    auth.cache._clock = lambda: now[0]
+    await auth.authenticate("/v1/chat/completions", KEY)  # valid for 5 s
+    answers[0] = revoked
+    now[0] = 4.0  # served; its reload answers "revoked"
+    await auth.authenticate("/v1/chat/completions", KEY)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    slow = asyncio.get_running_loop().create_future()
+    answers[0] = slow
+    now[0] = 4.9  # no valid answer is cached any more: this call waits for the (slow) platform
+    waiting = asyncio.ensure_future(auth.authenticate("/v1/chat/completions", KEY))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not waiting.done()
+    now[0] = 5.5
+    later = asyncio.ensure_future(auth.authenticate("/v1/chat/completions", KEY))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not later.done()
+    slow.set_result(revoked)
+    for call in (waiting, later):
+        with pytest.raises(ProxyException) as raised:
+            await call
+        assert raised.value.code == "401"
+
+
+async def test_a_caller_that_gives_up_never_fails_the_callers_that_joined_its_load():
+    gate = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await gate.wait()
+        return httpx.Response(200, json=VALID)
+
+    s = settings()
+    auth = Authenticator(s, PlatformClient(s, transport=httpx.MockTransport(handler)))
+    first = asyncio.ensure_future(auth.authenticate("/v1/chat/completions", KEY))
+    await asyncio.sleep(0)
+    others = [asyncio.ensure_future(auth.authenticate("/v1/chat/completions", KEY)) for _ in range(50)]
+    await asyncio.sleep(0)
+    first.cancel()  # its client went away
+    await asyncio.sleep(0)
+    gate.set()
+    results = await asyncio.gather(*others, return_exceptions=True)
+    assert [type(r).__name__ for r in results if isinstance(r, BaseException)] == []
+    assert {a.user_id for a in results} == {"u1"}
+    assert first.cancelled()
+    assert auth.stats()["platformCalls"] == 1
+    assert auth.cache._inflight == {} and auth.cache._reloading == {} and auth.cache._tasks == set()
 
 
 async def test_without_refresh_ahead_a_hit_never_reloads():

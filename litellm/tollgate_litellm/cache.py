@@ -41,7 +41,7 @@ class TTLCache(Generic[T]):
         comes first)."""
         self._entries: OrderedDict[str, tuple[float, float, T]] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[T]] = {}
-        self._refreshing: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._max = max_entries
         self._clock = clock
         self._refresh_ahead = min(max(refresh_ahead, 0.0), 1.0)
@@ -68,7 +68,11 @@ class TTLCache(Generic[T]):
         return entry[2] if entry is not None else None
 
     def put(self, key: str, value: T, ttl: float) -> None:
+        """Caches value for ttl seconds. A value not to be cached (ttl ≤ 0, e.g. a refusal with no negative TTL)
+        still replaces what was cached: the entry is dropped, so an older answer is never served, nor its grace
+        taken, after the source has said otherwise."""
         if ttl <= 0:
+            self._entries.pop(key, None)
             return
         now = self._clock()
         ahead = self._refresh_ahead if self._refreshable is None or self._refreshable(value) else 0.0
@@ -98,60 +102,62 @@ class TTLCache(Generic[T]):
                 self.grace_hits += 1
                 return value
         self.misses += 1
+        # A load in flight, in the foreground or a refresh, answers this caller too; else one starts. It runs as a
+        # task of its own: a caller that gives up (its client went away) cancels its own wait, never the load the
+        # others joined.
         pending = self._inflight.get(key)
-        if pending is not None:  # a load in flight, in the foreground or a refresh: its answer is this caller's too
-            return await asyncio.shield(pending)
-        return await self._load(key, load, self._claim(key))
-
-    def _claim(self, key: str) -> asyncio.Future[T]:
-        """The future a load of key answers, registered at once: a caller after this joins it, even before it runs."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        return future
-
-    async def _load(self, key: str, load: Callable[[], Awaitable[tuple[T, float]]], future: asyncio.Future[T]) -> T:
-        try:
-            value, ttl = await load()
-            self.put(key, value, ttl)
-            future.set_result(value)
-            return value
-        except BaseException as error:
-            future.set_exception(error)
-            # Nobody else may be waiting: mark the exception as retrieved.
-            future.exception()
-            raise
-        finally:
-            del self._inflight[key]
+        if pending is None:
+            pending = self._start(key, load, reload=False)
+        return await asyncio.shield(pending)
 
     def _refresh(self, key: str, load: Callable[[], Awaitable[tuple[T, float]]]) -> None:
         """Reloads key in the background. A failed reload leaves the entry as it was, to expire at its time; the
         caller that next finds it expired loads it in the foreground, with that load's own answer to a failure."""
         self.refreshes += 1
-        future = self._claim(key)
-        self._reloading[key] = future
+        self._start(key, load, reload=True)
+
+    def _start(self, key: str, load: Callable[[], Awaitable[tuple[T, float]]], *, reload: bool) -> asyncio.Future[T]:
+        """Starts a load of key as a task; returns the future its callers wait on, registered at once (a caller after
+        this joins it, even before it runs). A reload is marked in _reloading while it is out (the grace)."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        if reload:
+            self._reloading[key] = future
 
         def settled() -> None:
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
             if self._reloading.get(key) is future:
                 del self._reloading[key]
 
         async def run() -> None:
             try:
-                await self._load(key, load, future)
-            except Exception as error:  # noqa: BLE001 — the entry expires as it would have without the refresh
-                logger.info("background refresh of a cached answer failed: %s", type(error).__name__)
+                value, ttl = await load()
+                self.put(key, value, ttl)
+                if not future.done():
+                    future.set_result(value)
+            except asyncio.CancelledError:
+                future.cancel()  # the loop is closing: whoever waits is cancelled with it
+                raise
+            except Exception as error:  # noqa: BLE001 — handed to the callers waiting, through the future
+                if reload:  # the entry expires as it would have without the refresh
+                    logger.info("background refresh of a cached answer failed: %s", type(error).__name__)
+                if not future.done():
+                    future.set_exception(error)
+                    # Nobody may be waiting (a reload's, or every caller gone): mark the exception as retrieved.
+                    future.exception()
             finally:
                 settled()
 
         def done(task: asyncio.Task[None]) -> None:
-            self._refreshing.discard(task)
-            settled()
+            self._tasks.discard(task)
             # Cancelled before it ran (the loop closing): nobody may wait on its future for ever.
             if not future.done():
                 future.cancel()
-            if self._inflight.get(key) is future:
-                del self._inflight[key]
+            settled()
 
         task = asyncio.get_running_loop().create_task(run())
         # The loop keeps only weak references to tasks: held here until done.
-        self._refreshing.add(task)
+        self._tasks.add(task)
         task.add_done_callback(done)
+        return future
