@@ -12,8 +12,9 @@
 -- can be recorded any more, and its detail left only once verified equal to its roll-ups) is whole, whatever a
 -- retention run cut short left of the roll-ups kept with each call. A settled day with none of those roll-ups is
 -- whole: it had no call, or retention trimmed them (past the hourly roll-ups' cutoff, which is never shorter than the
--- detail's: its detail is gone too), and usage_rollups is all that is left of it. Used by an account's daily spend and the platform's usage by model (lib/billing/accounts.ts), an
--- organization's spend by model (lib/orgs/overview.ts) and the search for settled days to roll up again
+-- detail's: its detail is gone too), and usage_rollups is all that is left of it. Used by an account's daily spend and
+-- the platform's usage by model (lib/billing/accounts.ts), an organization's spend by model (lib/orgs/overview.ts), the
+-- analytics by user and by key (lib/analytics/usage.ts) and the search for settled days to roll up again
 -- (lib/settlement/run.ts).
 create or replace function public.whole_settled_days(p_from date, p_to date, p_account uuid, p_keys uuid[])
 returns setof date
