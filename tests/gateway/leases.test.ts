@@ -357,18 +357,33 @@ describe("bursts", () => {
         ),
       );
       const served = results.filter((r) => r === null).length;
-      const statuses = [...new Set(results.filter((r) => r !== null).map((r) => r!.status))];
+      const refused = results.filter((r) => r?.status === 402);
+      const unavailable = results.filter((r) => r?.status === 503);
       console.log(
-        `1,000 over two processes on a balance for 100: ${served} served, the rest ${statuses.join("/")}`,
+        `1,000 over two processes on a balance for 100: ${served} served, ${refused.length} refused (402), ` +
+          `${unavailable.length} to retry (503)`,
       );
       // More than 100 may be served: a call is charged less than its worst case, and each settlement gives the rest
       // of its draw back to the account, where the next grant leases it again. What never happens is a charge the
       // balance did not cover: every served call was paid for out of the 100 worst cases.
       expect(served).toBeGreaterThan(0);
-      expect(statuses).toEqual([402]);
-      expect(results.find((r) => r !== null)!.message).toMatch(
-        /Insufficient balance: this call may cost up to \$/,
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused.every((r) => /Insufficient balance: this call may cost up to \$/.test(r!.message))).toBe(
+        true,
       );
+      // A grant or the key's first verification the platform did not answer within the gateway's two tries (500 calls
+      // at once on each process, on a loaded host) is a 503 to retry, charged nothing, as in the billing burst. Nothing
+      // else may happen to a call (a failure names its status and message).
+      expect(
+        results
+          .filter(
+            (r) =>
+              r &&
+              r.status !== 402 &&
+              !(r.status === 503 && /could not reserve funds|could not verify this API key/.test(r.message)),
+          )
+          .map((r) => `${r!.status} ${r!.message}`),
+      ).toEqual([]);
       const rows = await usageRowsOf(ctx, c.id, served, 30_000);
       expect(rows).toHaveLength(served);
       const charged = rows.reduce((sum, r) => sum + r.revenue_micros, 0n);
