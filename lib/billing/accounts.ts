@@ -5,7 +5,7 @@ import { canManage, hideCost } from "@/lib/auth/visibility";
 import { containsPattern, type Db, inTransaction } from "@/lib/db/client";
 import { notFound } from "@/lib/http/errors";
 import { offsetWithin } from "@/lib/http/paging";
-import { accountRows, keyByKey, orgRows, usageUnits } from "@/lib/usage/columns";
+import { dayCalls, keyByKey, orgRows, usageUnits } from "@/lib/usage/columns";
 import { assertAdmin } from "@/lib/users/assert-admin";
 import { type Account, accountColumns, accountSource, getAccount } from "./ledger";
 
@@ -230,25 +230,13 @@ export async function dailySpend(
       where day in (select day from settled) ${accountId ? db`and account_id = ${accountId}` : db``}
       group by day
     ),
-    -- The other days from their detail, one UTC day (one partition) at a time: its rows, and the sums of what
-    -- retention already removed from it (retention_trimmed_usage), as the day's roll-up is built.
+    -- The other days from their calls, one UTC day (one partition) at a time (dayCalls: its rows, and the sums of
+    -- what retention already removed from it), as the day's roll-up is built.
     live as (
       select d.day, sum(x.calls) as calls, sum(x.cost) as cost, sum(x.revenue) as revenue,
-             sum(x.estimated) as estimated
+             sum(x.revenue) filter (where x.billing_status = 'estimated') as estimated
       from rest_days d
-      cross join lateral (
-        select count(*) as calls, sum(e.cost_micros) as cost, sum(e.revenue_micros) as revenue,
-               sum(e.revenue_micros) filter (where e.status = 'cut') as estimated
-        from usage_events e
-        where e.started_at >= (d.day::timestamp at time zone 'utc')
-          and e.started_at < ((d.day + 1)::timestamp at time zone 'utc')
-          ${accountId ? db`and ${accountRows(db, "e", db`${accountId}::uuid`)}` : db``}
-        union all
-        select sum(t.calls), sum(t.cost_micros), sum(t.revenue_micros),
-               sum(t.revenue_micros) filter (where t.billing_status = 'estimated')
-        from retention_trimmed_usage t
-        where t.day = d.day and (${accountId}::uuid is null or t.account_id = ${accountId}::uuid)
-      ) x
+      cross join lateral (${dayCalls(db, db`d.day`, accountId ? { account: { id: accountId, org: false } } : {})}) x
       where d.day not in (select day from settled)
       group by d.day
     )
@@ -301,23 +289,11 @@ export async function usageByModel(db: Db, actor: Actor, days = 30): Promise<Mod
       from usage_rollup_days r where r.day in (select day from whole)
       group by r.model_group
     ),
+    -- The other days from their calls (dayCalls); a call started after today (clock skew) counts with today's.
     live as (
-      select x.*
+      select x.model_group, x.calls, x.tokens_in, x.tokens_out, x.cost, x.revenue
       from rest_days d
-      cross join lateral (
-        select e.model_group, count(*) as calls, sum(e.prompt_tokens) as tokens_in,
-               sum(e.completion_tokens) as tokens_out, sum(e.cost_micros) as cost, sum(e.revenue_micros) as revenue
-        from usage_events e
-        where e.started_at >= (d.day::timestamp at time zone 'utc')
-          and (d.day = (select max(day) from span) or e.started_at < ((d.day + 1)::timestamp at time zone 'utc'))
-        group by e.model_group
-        union all
-        -- What retention already removed from the day, as the day's roll-up is built.
-        select t.model_group, sum(t.calls), sum(t.tokens_in), sum(t.tokens_out), sum(t.cost_micros),
-               sum(t.revenue_micros)
-        from retention_trimmed_usage t where t.day = d.day
-        group by t.model_group
-      ) x
+      cross join lateral (${dayCalls(db, db`d.day`, { throughFuture: db`d.day = (select max(day) from span)` })}) x
       where d.day not in (select day from whole)
     )
     select model_group as model, sum(calls)::int as calls, sum(tokens_in)::bigint as "tokensIn",

@@ -5,7 +5,7 @@ import { accountLedger, type LedgerLine } from "@/lib/billing/ledger";
 import type { Db } from "@/lib/db/client";
 import { toJsonText } from "@/lib/http/respond";
 import type { Json } from "@/lib/json";
-import { orgRows } from "@/lib/usage/columns";
+import { dayCalls } from "@/lib/usage/columns";
 import { type OrgContext, type OrgRole, orgAllows } from "./access";
 import { getOrg } from "./read";
 import type { Org } from "./types";
@@ -164,24 +164,16 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
         where r.day in (select day from whole) and r.account_id = ${accountId}::uuid
           and (${only}::uuid is null or r.key_id = any(${keys}))
       ),
-      -- The other days (today, a day not settled or changed since) from their detail: the account index, one UTC day
-      -- at a time. A call started after today (clock skew, at most a day ahead) counts with today's.
+      -- The other days (today, a day not settled or changed since) from their calls (dayCalls): the account index,
+      -- one UTC day at a time. A call started after today (clock skew, at most a day ahead) counts with today's.
       live as (
-        select e.model_group, e.calls::bigint as calls, e.revenue_micros::bigint as charged
+        select e.model_group, e.calls, e.revenue as charged
         from span d
-        join lateral (
-          select e.model_group, 1 as calls, e.revenue_micros from usage_events e
-          where ${orgRows(db, "e", accountId)}
-            and e.started_at >= (d.day::timestamp at time zone 'utc')
-            and (d.day = budget_window(tollgate_now(), 'day')
-                 or e.started_at < ((d.day + 1)::timestamp at time zone 'utc'))
-            and (${only}::uuid is null or e.key_id = any(${keys}))
-          union all
-          -- What retention already removed from the day, as the day's roll-up is built.
-          select t.model_group, t.calls, t.revenue_micros from retention_trimmed_usage t
-          where t.day = d.day and t.account_id = ${accountId}::uuid
-            and (${only}::uuid is null or t.key_id = any(${keys}))
-        ) e on true
+        cross join lateral (${dayCalls(db, db`d.day`, {
+          account: { id: accountId, org: true },
+          keys: { only, ids: keys },
+          throughFuture: db`d.day = budget_window(tollgate_now(), 'day')`,
+        })}) e
         where d.day not in (select day from whole)
       )
       select model_group as model, sum(calls)::int as calls, sum(charged)::bigint as "chargedMicros"

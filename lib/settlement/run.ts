@@ -6,6 +6,7 @@ import { settleUsage, type UsageEvent } from "@/lib/billing/settle";
 import { type Db, inTransaction } from "@/lib/db/client";
 import { AppError, conflict } from "@/lib/http/errors";
 import { enqueue } from "@/lib/queue";
+import { dayCalls } from "@/lib/usage/columns";
 import type { Replay } from "./replay";
 
 export const CHUNK_JOB = "settlement.chunk";
@@ -344,27 +345,15 @@ async function rollUpDay(db: Db, day: string): Promise<number | null> {
       if (state!.final) return null;
       await tx`
       delete from usage_rollups where day = ${day} and account_id in (
-        select account_id from usage_events
-        where ${startedOn(tx, day)}
-        union
-        select account_id from retention_trimmed_usage where day = ${day}::date)`;
+        select d.account_id from (${dayCalls(tx, tx`${day}::date`)}) d)`;
       const rows = await tx<{ events: number }[]>`
       with ins as (
         insert into usage_rollups (day, account_id, key_id, model_group, billing_status, requests, tokens_in, tokens_out, cost_micros, revenue_micros)
         select ${day}::date, account_id, key_id, model_group, billing_status, sum(calls), sum(tokens_in), sum(tokens_out),
                sum(cost), sum(revenue)
-        from (
-          select account_id, key_id, model_group, billing_status(status) as billing_status, 1 as calls,
-                 prompt_tokens as tokens_in,
-                 completion_tokens as tokens_out, cost_micros as cost, revenue_micros as revenue
-          from usage_events
-          where ${startedOn(tx, day)}
-          union all
-          -- Calls an organization's shorter retention already removed from the detail still count (docs/adr/0022).
-          select account_id, key_id, model_group, billing_status, calls, tokens_in, tokens_out, cost_micros, revenue_micros
-          from retention_trimmed_usage
-          where day = ${day}::date
-        ) d
+        -- The day's calls (dayCalls): its rows, and what an organization's shorter retention already removed from the
+        -- detail (docs/adr/0022).
+        from (${dayCalls(tx, tx`${day}::date`)}) d
         group by account_id, key_id, model_group, billing_status
         returning requests
       )

@@ -77,6 +77,47 @@ export const accountRows = (db: Db, e: string, account: ReturnType<Db>) =>
                                      where ak.account_id = ${account} and aa.kind <> 'team')))`;
 
 /**
+ * A UTC day's calls as its roll-up counts them: the day's rows in usage_events and the sums of what retention already
+ * removed from its detail (retention_trimmed_usage, docs/adr/0022), one row each, as (account_id, key_id, model_group,
+ * billing_status, calls, tokens_in, tokens_out, cost, revenue). The settlement's roll-up of a day and every read of a
+ * day not taken from the roll-ups (an account's daily spend, the platform's usage by model, an organization's spend by
+ * model) are sums of these rows, so a day reads the same through each.
+ * - `day`: the UTC day, SQL (a parameter, or a column of the lateral that walks a span one day, one partition, at a
+ *   time).
+ * - `account`: only the calls charged to this account (SQL), through the index its kind uses: `org`, an
+ *   organization's (orgRows), else any account's (accountRows).
+ * - `keys`: only these keys' calls (SQL uuid[]), when `only` (SQL: a value, null for every key) is not null.
+ * - `throughFuture` (SQL boolean): also the calls started after the day (a gateway's clock ahead: the span's last day).
+ */
+export const dayCalls = (
+  db: Db,
+  day: Fragment,
+  narrow: {
+    account?: { id: string; org: boolean };
+    keys?: { only: string | null; ids: Fragment };
+    throughFuture?: Fragment;
+  } = {},
+) => {
+  const { account, keys, throughFuture } = narrow;
+  return db`
+    select e.account_id, e.key_id, e.model_group, billing_status(e.status) as billing_status, 1::bigint as calls,
+           e.prompt_tokens as tokens_in, e.completion_tokens as tokens_out, e.cost_micros as cost,
+           e.revenue_micros as revenue
+    from usage_events e
+    where e.started_at >= (${day}::timestamp at time zone 'utc')
+      and (${throughFuture ?? db`false`} or e.started_at < ((${day} + 1)::timestamp at time zone 'utc'))
+      ${account ? db`and ${account.org ? orgRows(db, "e", account.id) : accountRows(db, "e", db`${account.id}::uuid`)}` : db``}
+      ${keys ? db`and (${keys.only}::uuid is null or e.key_id = any(${keys.ids}))` : db``}
+    union all
+    select t.account_id, t.key_id, t.model_group, t.billing_status, t.calls::bigint, t.tokens_in, t.tokens_out,
+           t.cost_micros, t.revenue_micros
+    from retention_trimmed_usage t
+    where t.day = ${day}
+      ${account ? db`and t.account_id = ${account.id}::uuid` : db``}
+      ${keys ? db`and (${keys.only}::uuid is null or t.key_id = any(${keys.ids}))` : db``}`;
+};
+
+/**
  * The newest `limit` calls of each of `keys` (a uuid[]) that pass `where` (a WHERE clause on `e`), each key's through
  * usage_events_key_idx in the log's order: a page of several keys' calls is the first `limit` of these (docs/adr/0037),
  * so it costs keys × limit index reads however many calls the keys made. Aliased as `alias`.
