@@ -292,6 +292,7 @@ async def test_a_failed_reload_leaves_the_entry_to_expire_at_its_time_then_the_c
     assert cache.get("k") == "old"
     now[0] = 5.0  # never served past its TTL
     assert cache.get("k") is None
+    now[0] = 5.2  # nor in what would be its grace: the reload failed, so the caller loads, and sees its failure
     with pytest.raises(RuntimeError):
         await cache.get_or_load("k", failing)
 
@@ -322,33 +323,7 @@ async def test_a_reload_slower_than_the_refresh_window_does_not_make_the_calls_b
     assert (load.started, cache.refreshes, cache.grace_hits, cache.misses) == (1, 1, 3, 1)
 
 
-async def test_no_grace_once_the_reload_failed_nor_for_an_entry_never_reloaded():
-    now, cache = clocked_cache()
-    now[0] = 4.5
-
-    async def failing():
-        raise RuntimeError("platform away")
-
-    assert await cache.get_or_load("k", failing) == "old"
-    for _ in range(3):
-        await asyncio.sleep(0)
-    now[0] = 5.2  # within what would be the grace, but the reload has failed: the caller loads, and sees its failure
-    with pytest.raises(RuntimeError):
-        await cache.get_or_load("k", failing)
-    # An entry whose reload never started (no hit in its window) has no grace either.
-    now2, other = clocked_cache()
-    load = SlowLoad()
-    now2[0] = 5.2
-    waiting = asyncio.ensure_future(other.get_or_load("k", load))
-    for _ in range(3):
-        await asyncio.sleep(0)
-    assert not waiting.done() and load.started == 1
-    load.answers[0].set_result(("new", 5))
-    assert await waiting == "new"
-    assert other.grace_hits == 0 and cache.grace_hits == 0
-
-
-async def test_a_refusal_has_no_grace():
+async def test_a_refusal_has_no_grace_nor_any_entry_whose_reload_never_started():
     now = [0.0]
     cache = TTLCache(10, clock=lambda: now[0], refresh_ahead=0.2, refreshable=lambda v: v == "valid")
     cache.put("k", "refused", 2)
