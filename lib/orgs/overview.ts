@@ -171,7 +171,8 @@ export async function orgSpend(db: Db, actor: Actor, page: OrgPage): Promise<Org
         from span d
         cross join lateral (${dayCalls(db, db`d.day`, {
           account: { id: accountId, org: true },
-          keys: { only, ids: keys },
+          // A member who may see only their own calls: their keys'.
+          keys: only ? keys : undefined,
           throughFuture: db`d.day = budget_window(tollgate_now(), 'day')`,
         })}) e
         where d.day not in (select day from whole)

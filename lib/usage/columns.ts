@@ -86,7 +86,7 @@ export const accountRows = (db: Db, e: string, account: ReturnType<Db>) =>
  *   time).
  * - `account`: only the calls charged to this account (SQL), through the index its kind uses: `org`, an
  *   organization's (orgRows), else any account's (accountRows).
- * - `keys`: only these keys' calls (SQL uuid[]), when `only` (SQL: a value, null for every key) is not null.
+ * - `keys`: only these keys' calls (SQL uuid[]).
  * - `throughFuture` (SQL boolean): also the calls started after the day (a gateway's clock ahead: the span's last day).
  */
 export const dayCalls = (
@@ -94,7 +94,7 @@ export const dayCalls = (
   day: Fragment,
   narrow: {
     account?: { id: string; org: boolean };
-    keys?: { only: string | null; ids: Fragment };
+    keys?: Fragment;
     throughFuture?: Fragment;
   } = {},
 ) => {
@@ -107,14 +107,14 @@ export const dayCalls = (
     where e.started_at >= (${day}::timestamp at time zone 'utc')
       and (${throughFuture ?? db`false`} or e.started_at < ((${day} + 1)::timestamp at time zone 'utc'))
       ${account ? db`and ${account.org ? orgRows(db, "e", account.id) : accountRows(db, "e", db`${account.id}::uuid`)}` : db``}
-      ${keys ? db`and (${keys.only}::uuid is null or e.key_id = any(${keys.ids}))` : db``}
+      ${keys ? db`and e.key_id = any(${keys})` : db``}
     union all
     select t.account_id, t.key_id, t.model_group, t.billing_status, t.calls::bigint, t.tokens_in, t.tokens_out,
            t.cost_micros, t.revenue_micros
     from retention_trimmed_usage t
     where t.day = ${day}
       ${account ? db`and t.account_id = ${account.id}::uuid` : db``}
-      ${keys ? db`and (${keys.only}::uuid is null or t.key_id = any(${keys.ids}))` : db``}`;
+      ${keys ? db`and t.key_id = any(${keys})` : db``}`;
 };
 
 /**
